@@ -1,0 +1,116 @@
+package authn
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"healthcore/platform/errs"
+)
+
+// KeySource returns the public keys that verify live tokens (a JWKS).
+type KeySource func(ctx context.Context) ([]PublicKey, error)
+
+// Verifier checks access tokens against a cached key set. An unknown kid triggers a
+// refresh (at most once per MinRefresh), so a key rotated in by identity is accepted at
+// once; the whole set is also refreshed when older than MaxAge, so retired keys leave.
+type Verifier struct {
+	source     KeySource
+	MinRefresh time.Duration
+	MaxAge     time.Duration
+	Leeway     time.Duration
+	Now        func() time.Time
+
+	mu        sync.Mutex
+	keys      map[string]ed25519.PublicKey
+	fetchedAt time.Time
+}
+
+// NewVerifier returns a verifier with production defaults.
+func NewVerifier(source KeySource) *Verifier {
+	return &Verifier{source: source, MinRefresh: time.Second, MaxAge: 5 * time.Minute, Leeway: 30 * time.Second, Now: time.Now}
+}
+
+// Token failures a client can act on.
+var (
+	ErrTokenMissing = errs.Unauthenticated("TOKEN_MISSING", "this call needs an access token: send \"Authorization: Bearer <token>\"")
+	ErrTokenExpired = errs.Unauthenticated("TOKEN_EXPIRED", "the access token has expired: refresh it")
+	ErrTokenInvalid = errs.Unauthenticated("TOKEN_INVALID", "the access token is not valid")
+)
+
+// Verify checks the token's signature, key id, issuer, audience and times, and returns
+// the principal it names.
+func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	var c claims
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(v.Leeway),
+		jwt.WithTimeFunc(v.Now),
+	)
+	var lookupErr error
+	_, err := parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("token has no kid")
+		}
+		key, err := v.key(ctx, kid)
+		if err != nil {
+			lookupErr = err
+		}
+		return key, err
+	})
+	switch {
+	case err == nil:
+	case lookupErr != nil && !errors.Is(lookupErr, errUnknownKID):
+		return Principal{}, errs.Unavailable("KEYS_UNAVAILABLE", "cannot verify tokens right now; retry", lookupErr)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return Principal{}, ErrTokenExpired.WithCause(err)
+	default:
+		return Principal{}, ErrTokenInvalid.WithCause(err)
+	}
+	role, ok := ParseRole(c.Role)
+	if !ok || c.Subject == "" {
+		return Principal{}, ErrTokenInvalid.WithCause(fmt.Errorf("bad role %q or subject %q", c.Role, c.Subject))
+	}
+	return Principal{UserID: c.Subject, Role: role, CRM: c.CRM, SessionID: c.SID, TokenID: c.ID}, nil
+}
+
+var errUnknownKID = errors.New("unknown kid")
+
+func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.Now()
+	k, ok := v.keys[kid]
+	stale := now.Sub(v.fetchedAt) > v.MaxAge
+	if ok && !stale {
+		return k, nil
+	}
+	if !ok && !stale && now.Sub(v.fetchedAt) < v.MinRefresh {
+		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
+	}
+	keys, err := v.source(ctx)
+	if err != nil {
+		if ok { // keep verifying with the key we have while the source is down
+			return k, nil
+		}
+		return nil, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	v.keys = make(map[string]ed25519.PublicKey, len(keys))
+	for _, pk := range keys {
+		v.keys[pk.KID] = pk.Key
+	}
+	v.fetchedAt = now
+	if k, ok = v.keys[kid]; !ok {
+		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
+	}
+	return k, nil
+}

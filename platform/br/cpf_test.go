@@ -1,0 +1,88 @@
+package br
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNormalizeCPF(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		err  error
+	}{
+		{"529.982.247-25", "52998224725", nil},
+		{"52998224725", "52998224725", nil},
+		{"123.456.789-09", "12345678909", nil}, // first remainder < 2 gives check digit 0
+		{" 529 982 247 25 ", "52998224725", nil},
+		{"529.982.247-24", "", ErrCPFCheckDigits}, // second digit wrong
+		{"529.982.247-15", "", ErrCPFCheckDigits}, // first digit wrong
+		{"111.111.111-11", "", ErrCPFRepeated},    // passes mod 11 but is invalid
+		{"000.000.000-00", "", ErrCPFRepeated},
+		{"5299822472", "", ErrCPFLength},
+		{"529982247250", "", ErrCPFLength},
+		{"529.982.247-2a", "", ErrCPFLength},
+		{"", "", ErrCPFLength},
+		{"100.000.000-19", "10000000019", nil},
+		{"000.000.001-91", "00000000191", nil}, // leading zeros are digits too
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := NormalizeCPF(tt.in)
+			if !errors.Is(err, tt.err) || got != tt.want {
+				t.Errorf("NormalizeCPF(%q) = %q, %v; want %q, %v", tt.in, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+func TestCompleteCPF_MatchesKnownNumbers(t *testing.T) {
+	for _, full := range []string{"52998224725", "12345678909", "10000000019"} {
+		if got := CompleteCPF(full[:9]); got != full {
+			t.Errorf("CompleteCPF(%s) = %s, want %s", full[:9], got, full)
+		}
+	}
+}
+
+func TestFormatCPF(t *testing.T) {
+	if got := FormatCPF("52998224725"); got != "529.982.247-25" {
+		t.Errorf("FormatCPF = %q", got)
+	}
+}
+
+func TestIsUF(t *testing.T) {
+	if len(UFs) != 27 {
+		t.Fatalf("%d UFs, want 27", len(UFs))
+	}
+	for _, uf := range []string{"SP", "DF", "TO", "AC"} {
+		if !IsUF(uf) {
+			t.Errorf("IsUF(%q) = false", uf)
+		}
+	}
+	for _, uf := range []string{"sp", "XX", "", "BR", "SPP"} {
+		if IsUF(uf) {
+			t.Errorf("IsUF(%q) = true", uf)
+		}
+	}
+}
+
+// FuzzNormalizeCPF checks that every accepted input is 11 digits whose check digits
+// recompute, not all equal, and that formatting round-trips.
+func FuzzNormalizeCPF(f *testing.F) {
+	for _, s := range []string{"529.982.247-25", "111.111.111-11", "12345678909", "abc", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := NormalizeCPF(s)
+		if err != nil {
+			return
+		}
+		if len(d) != 11 || strings.Count(d, d[:1]) == 11 || CompleteCPF(d[:9]) != d {
+			t.Fatalf("accepted invalid CPF %q → %q", s, d)
+		}
+		if again, err := NormalizeCPF(FormatCPF(d)); err != nil || again != d {
+			t.Fatalf("format round trip: %q → %q, %v", FormatCPF(d), again, err)
+		}
+	})
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// Prefix starts the environment variable of every flag.
+const Prefix = "HEALTHCORE_"
+
+// EnvName returns the environment variable that sets the named flag:
+// "identity.access-ttl" → "HEALTHCORE_IDENTITY_ACCESS_TTL".
+func EnvName(flagName string) string {
+	return Prefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(flagName))
+}
+
+// Aliases are extra environment variables honoured for a flag, when its own
+// HEALTHCORE_ variable is unset (DATABASE_URL is the usual name everywhere).
+var Aliases = map[string]string{"database-url": "DATABASE_URL"}
+
+// Parse parses args into fs, then fills every flag that was not on the command line
+// from its environment variable (looked up with getenv). It returns every problem at
+// once, each naming the flag or variable at fault.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+	fs.SetOutput(new(strings.Builder)) // flag errors are returned, not printed twice
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	var problems Problems
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		v, ok := getenv(name)
+		if !ok && Aliases[f.Name] != "" {
+			name = Aliases[f.Name]
+			v, ok = getenv(name)
+		}
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			problems.Addf("%s=%q (flag -%s): %v", name, v, f.Name, err)
+		}
+	})
+	return problems.Err()
+}
+
+// Problems collects configuration errors so they are all reported together.
+type Problems []string
+
+// Addf records one problem.
+func (p *Problems) Addf(format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...))
+}
+
+// Check records a problem when ok is false.
+func (p *Problems) Check(ok bool, format string, args ...any) {
+	if !ok {
+		p.Addf(format, args...)
+	}
+}
+
+// Err returns nil when there is no problem, else one error listing them all.
+func (p Problems) Err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
+}
+
+// Choice is a flag value restricted to a fixed set of words.
+type Choice struct {
+	Value   string
+	Allowed []string
+}
+
+// String returns the current value.
+func (c *Choice) String() string { return c.Value }
+
+// Set accepts only one of the allowed words.
+func (c *Choice) Set(s string) error {
+	for _, a := range c.Allowed {
+		if s == a {
+			c.Value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(c.Allowed, ", "))
+}

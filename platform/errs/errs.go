@@ -1,0 +1,208 @@
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"context"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Domain is the ErrorInfo domain of every Healthcore error.
+const Domain = "healthcore"
+
+// Violation names one bad request field and says what is wrong with it.
+type Violation struct {
+	Field       string // proto field path, e.g. "crm.uf"
+	Description string
+}
+
+// Error is a failure a client can act on: a standard code, a stable reason
+// (SCREAMING_SNAKE, e.g. SLOT_TAKEN), a message safe to show, and optional details.
+type Error struct {
+	Code       connect.Code
+	Reason     string
+	Message    string
+	Violations []Violation
+	// RetryAfter, when set, is sent as RetryInfo (HTTP Retry-After at the edge).
+	RetryAfter time.Duration
+	// Metadata is sent in ErrorInfo; never put personal data in it.
+	Metadata map[string]string
+	// Cause is logged, never sent.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Reason, e.Message, e.Cause)
+	}
+	return e.Reason + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is matches errors by code and reason, so errors.Is(err, errs.New(...)) works for
+// sentinel values.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Reason == e.Reason
+}
+
+// New returns an error with the given code, reason and safe message.
+func New(code connect.Code, reason, message string) *Error {
+	return &Error{Code: code, Reason: reason, Message: message}
+}
+
+// InvalidArgument reports bad input, naming each offending field.
+func InvalidArgument(reason, message string, violations ...Violation) *Error {
+	return &Error{Code: connect.CodeInvalidArgument, Reason: reason, Message: message, Violations: violations}
+}
+
+// NotFound reports a missing resource.
+func NotFound(reason, message string) *Error {
+	return New(connect.CodeNotFound, reason, message)
+}
+
+// AlreadyExists reports a duplicate.
+func AlreadyExists(reason, message string) *Error {
+	return New(connect.CodeAlreadyExists, reason, message)
+}
+
+// FailedPrecondition reports a request that is valid but not allowed in the current state.
+func FailedPrecondition(reason, message string) *Error {
+	return New(connect.CodeFailedPrecondition, reason, message)
+}
+
+// PermissionDenied reports an authenticated caller who may not do this.
+func PermissionDenied(reason, message string) *Error {
+	return New(connect.CodePermissionDenied, reason, message)
+}
+
+// Unauthenticated reports missing or bad credentials.
+func Unauthenticated(reason, message string) *Error {
+	return New(connect.CodeUnauthenticated, reason, message)
+}
+
+// ResourceExhausted reports throttling; the client may retry after the given delay.
+func ResourceExhausted(reason, message string, retryAfter time.Duration) *Error {
+	return &Error{Code: connect.CodeResourceExhausted, Reason: reason, Message: message, RetryAfter: retryAfter}
+}
+
+// Unavailable reports a dependency that is down; the client may retry.
+func Unavailable(reason, message string, cause error) *Error {
+	return &Error{Code: connect.CodeUnavailable, Reason: reason, Message: message, Cause: cause}
+}
+
+// Internal wraps an unexpected failure. The cause is logged; the client sees only
+// "internal error".
+func Internal(cause error) *Error {
+	return &Error{Code: connect.CodeInternal, Reason: "INTERNAL", Message: "internal error", Cause: cause}
+}
+
+// WithCause returns a copy of e that carries cause for the logs.
+func (e *Error) WithCause(cause error) *Error {
+	c := *e
+	c.Cause = cause
+	return &c
+}
+
+// Code returns the gRPC code err will be sent with.
+func Code(err error) connect.Code {
+	if err == nil {
+		return 0
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		return ce.Code()
+	}
+	return connect.CodeInternal
+}
+
+// ToConnect converts err into the *connect.Error sent to the client. The second result
+// is the cause to log, or nil when the error is an expected client error.
+//
+// Errors that are already *connect.Error (from a downstream call or from connect
+// itself) pass through unchanged, except that an INTERNAL or UNKNOWN one from a
+// downstream service is re-wrapped so its message never leaks.
+func ToConnect(err error) (*connect.Error, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		ce := connect.NewError(e.Code, errors.New(e.Message))
+		info := &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata}
+		addDetail(ce, info)
+		if len(e.Violations) > 0 {
+			br := &errdetails.BadRequest{}
+			for _, v := range e.Violations {
+				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+					Field: v.Field, Description: v.Description,
+				})
+			}
+			addDetail(ce, br)
+		}
+		if e.RetryAfter > 0 {
+			addDetail(ce, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+		}
+		var logged error
+		if isServerFault(e.Code) {
+			logged = err
+		}
+		return ce, logged
+	}
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		if isServerFault(ce.Code()) && ce.Code() != connect.CodeUnavailable && ce.Code() != connect.CodeDeadlineExceeded {
+			return ToConnect(Internal(err))
+		}
+		return ce, nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return connect.NewError(connect.CodeCanceled, errors.New("request canceled")), nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded")), err
+	}
+	return ToConnect(Internal(err))
+}
+
+// Reason returns the ErrorInfo reason carried by err, whether it is a local *Error or
+// a *connect.Error received from another service; "" when there is none.
+func Reason(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Reason
+	}
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		for _, d := range ce.Details() {
+			if v, err := d.Value(); err == nil {
+				if info, ok := v.(*errdetails.ErrorInfo); ok {
+					return info.Reason
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isServerFault(c connect.Code) bool {
+	switch c {
+	case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss,
+		connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeUnimplemented:
+		return true
+	}
+	return false
+}
+
+func addDetail(ce *connect.Error, m interface {
+	ProtoReflect() protoreflect.Message
+}) {
+	d, err := connect.NewErrorDetail(m)
+	if err == nil {
+		ce.AddDetail(d)
+	}
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"healthcore/platform/logging"
+)
+
+// RequestIDHeader carries the request id between the edge and every service.
+const RequestIDHeader = "X-Request-Id"
+
+// requestID takes the caller's request id (or makes one), finds the client address,
+// and echoes the id in the response headers.
+type requestID struct{ trusted []netip.Prefix }
+
+func (r requestID) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		ctx, id := r.annotate(ctx, req.Header(), req.Peer().Addr)
+		resp, err := next(ctx, req)
+		if resp != nil {
+			resp.Header().Set(RequestIDHeader, id)
+		}
+		return resp, err
+	}
+}
+
+func (r requestID) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (r requestID) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, id := r.annotate(ctx, conn.RequestHeader(), conn.Peer().Addr)
+		conn.ResponseHeader().Set(RequestIDHeader, id)
+		return next(ctx, conn)
+	}
+}
+
+func (r requestID) annotate(ctx context.Context, h http.Header, peer string) (context.Context, string) {
+	id := h.Get(RequestIDHeader)
+	if !ValidRequestID(id) {
+		id = NewRequestID()
+	}
+	ctx = logging.WithRequestID(ctx, id)
+	return context.WithValue(ctx, clientAddrKey{}, clientAddr(peer, h.Get("X-Forwarded-For"), r.trusted)), id
+}
+
+// NewRequestID returns a random 128-bit id in hex.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ValidRequestID accepts ids of 8 to 128 characters from [A-Za-z0-9._-], so a caller
+// cannot inject anything into logs through it.
+func ValidRequestID(id string) bool {
+	if len(id) < 8 || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+type clientAddrKey struct{}
+
+// ClientAddr returns the address of the end client of the call: the peer, or, when the
+// peer is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
+// WithClientAddr returns a context naming the client address (for callers outside an
+// RPC, such as tests and jobs).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+func clientAddr(peer, forwarded string, trusted []netip.Prefix) string {
+	host := peer
+	if h, _, err := net.SplitHostPort(peer); err == nil {
+		host = h
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return false
+		}
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	if forwarded == "" || !isTrusted(host) {
+		return host
+	}
+	hops := strings.Split(forwarded, ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // a malformed chain: believe only the peer
+		}
+		if !isTrusted(hop) || i == 0 {
+			return hop
+		}
+	}
+	return host
+}

@@ -1,0 +1,88 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	accessv1 "healthcore/gen/healthcore/access/v1"
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/br"
+	"healthcore/platform/errs"
+)
+
+// account is a row of accounts.
+type account struct {
+	ID           string
+	Role         accessv1.Role
+	Name         string
+	Email        string
+	PasswordHash string
+	CRMNumber    string
+	CRMUF        string
+	PII          []byte
+	CreatedAt    time.Time
+}
+
+const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at`
+
+func scanAccount(row pgx.Row) (account, error) {
+	var a account
+	var role string
+	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt)
+	a.Role, _ = authn.ParseRole(role)
+	return a, err
+}
+
+func (a account) principal(sessionID string) authn.Principal {
+	p := authn.Principal{UserID: a.ID, Role: a.Role, SessionID: sessionID}
+	if a.Role == accessv1.Role_ROLE_DOCTOR {
+		p.CRM = br.CRM(a.CRMNumber, a.CRMUF)
+	}
+	return p
+}
+
+func (a account) proto() *identityv1.Account {
+	out := &identityv1.Account{
+		Id: a.ID, Role: a.Role, Name: a.Name, Email: a.Email, CreateTime: timestamppb.New(a.CreatedAt),
+	}
+	if a.Role == accessv1.Role_ROLE_DOCTOR {
+		out.Crm = &identityv1.Crm{Number: a.CRMNumber, Uf: a.CRMUF}
+	}
+	return out
+}
+
+func (s *Service) accountByID(ctx context.Context, id string) (account, error) {
+	a, err := scanAccount(s.db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, errs.NotFound("ACCOUNT_NOT_FOUND", "the account does not exist")
+	}
+	return a, err
+}
+
+// normalizeEmail lower-cases and trims an address (the proto has checked its form).
+func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// normalizeCRM drops leading zeros, so "012345" and "12345" are one registration.
+func normalizeCRM(n string) string {
+	n = strings.TrimLeft(n, "0")
+	if n == "" {
+		return "0"
+	}
+	return n
+}
+
+// errAccountExists does not say which detail is taken.
+var errAccountExists = errs.AlreadyExists("ACCOUNT_EXISTS",
+	"an account with these details already exists: log in instead")
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

@@ -1,0 +1,153 @@
+package identity
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/config"
+	"healthcore/platform/envelope"
+	"healthcore/platform/pg"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Schema is the identity service's PostgreSQL schema and its migrations.
+var Schema = pg.Schema{Name: "identity", Migrations: mustSub(migrations, "migrations")}
+
+// Config holds the identity service's settings.
+type Config struct {
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	SessionMaxAge time.Duration
+	KeyRotation   time.Duration
+	Argon2        Argon2Params
+	Throttle      ThrottlePolicy
+}
+
+// DefaultConfig is what production runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		AccessTTL:     15 * time.Minute,
+		RefreshTTL:    14 * 24 * time.Hour,
+		SessionMaxAge: 30 * 24 * time.Hour,
+		KeyRotation:   30 * 24 * time.Hour,
+		Argon2:        DefaultArgon2,
+		Throttle:      DefaultThrottle,
+	}
+}
+
+// RegisterFlags binds the settings to flags named identity.*.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.AccessTTL, "identity.access-ttl", c.AccessTTL, "lifetime of access tokens")
+	fs.DurationVar(&c.RefreshTTL, "identity.refresh-ttl", c.RefreshTTL, "how long an unused refresh token stays valid")
+	fs.DurationVar(&c.SessionMaxAge, "identity.session-max-age", c.SessionMaxAge, "absolute lifetime of a login session")
+	fs.DurationVar(&c.KeyRotation, "identity.key-rotation", c.KeyRotation, "age at which the token signing key is replaced")
+	fs.IntVar(&c.Throttle.AccountFree, "identity.throttle-account-free", c.Throttle.AccountFree, "failed logins per account before backoff")
+	fs.IntVar(&c.Throttle.AddressFree, "identity.throttle-address-free", c.Throttle.AddressFree, "failed logins per client address before backoff")
+	fs.DurationVar(&c.Throttle.Lockout, "identity.throttle-lockout", c.Throttle.Lockout, "lockout window after repeated failures")
+}
+
+// Check reports bad settings.
+func (c Config) Check(p *config.Problems) {
+	p.Check(c.AccessTTL >= time.Minute && c.AccessTTL <= time.Hour, "identity.access-ttl=%s: must be between 1m and 1h", c.AccessTTL)
+	p.Check(c.RefreshTTL >= time.Hour, "identity.refresh-ttl=%s: must be at least 1h", c.RefreshTTL)
+	p.Check(c.SessionMaxAge >= c.RefreshTTL, "identity.session-max-age=%s: must be at least identity.refresh-ttl (%s)", c.SessionMaxAge, c.RefreshTTL)
+	p.Check(c.KeyRotation >= 2*c.AccessTTL, "identity.key-rotation=%s: must be at least twice identity.access-ttl", c.KeyRotation)
+	p.Check(c.Throttle.AccountFree >= 1, "identity.throttle-account-free=%d: must be at least 1", c.Throttle.AccountFree)
+	p.Check(c.Throttle.AddressFree >= c.Throttle.AccountFree, "identity.throttle-address-free=%d: must be at least identity.throttle-account-free", c.Throttle.AddressFree)
+	p.Check(c.Throttle.Lockout >= time.Minute, "identity.throttle-lockout=%s: must be at least 1m", c.Throttle.Lockout)
+}
+
+// Deps are what the service is built from.
+type Deps struct {
+	DB       *pgxpool.Pool // search_path = identity
+	Envelope *envelope.Envelope
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
+	Now func() time.Time
+}
+
+// Service implements the IdentityService RPCs.
+type Service struct {
+	cfg     Config
+	db      *pgxpool.Pool
+	env     *envelope.Envelope
+	log     *slog.Logger
+	now     func() time.Time
+	hasher  *hasher
+	keys    *keyring
+	blindIx []byte
+}
+
+var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)
+
+// New builds the service: it loads (or creates, on first start) the blind-index key and
+// the active signing key.
+func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
+	if d.DB == nil || d.Envelope == nil {
+		return nil, errors.New("identity: DB and Envelope are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
+	s.keys = &keyring{db: d.DB, env: d.Envelope, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
+	var err error
+	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err != nil {
+		return nil, err
+	}
+	if err := s.keys.ensure(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the Connect handler, given the server's handler options.
+func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	return identityv1connect.NewIdentityServiceHandler(s, opts...)
+}
+
+// KeySource gives the service's own verifier the published keys straight from the
+// database, without a call to itself.
+func (s *Service) KeySource() authn.KeySource { return s.keys.publicKeys }
+
+// Run keeps the signing keys fresh until ctx ends: it reloads them every minute (to see
+// rotations made by other replicas) and rotates the active key when it is older than
+// the configured rotation age.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := s.keys.rotateIfOlder(ctx, s.cfg.KeyRotation); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "signing key maintenance failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}

@@ -1,0 +1,80 @@
+package identity
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Encryption contexts of the sealed values this service keeps. They name the purpose,
+// never a person; the row's id is bound separately as associated data.
+var (
+	piiContext    = map[string]string{"service": "identity", "purpose": "patient-pii"}
+	secretContext = map[string]string{"service": "identity", "purpose": "service-secret"}
+)
+
+// patientPII is what is sealed in accounts.pii.
+type patientPII struct {
+	CPF       string `json:"cpf"` // 11 digits
+	Phone     string `json:"phone"`
+	BirthDate string `json:"birth_date"` // YYYY-MM-DD
+}
+
+func (s *Service) sealPII(ctx context.Context, accountID string, p patientPII) ([]byte, error) {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return s.env.Seal(ctx, raw, piiContext, []byte(accountID))
+}
+
+func (s *Service) openPII(ctx context.Context, accountID string, sealed []byte) (patientPII, error) {
+	var p patientPII
+	raw, err := s.env.Open(ctx, sealed, piiContext, []byte(accountID))
+	if err != nil {
+		return p, fmt.Errorf("open pii of %s: %w", accountID, err)
+	}
+	return p, json.Unmarshal(raw, &p)
+}
+
+// blindIndex is the keyed hash that finds a value without storing it: HMAC-SHA256
+// under a secret key, with a domain label so indexes of different kinds never collide.
+func (s *Service) blindIndex(label, value string) []byte {
+	m := hmac.New(sha256.New, s.blindIx)
+	m.Write([]byte(label))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return m.Sum(nil)
+}
+
+// loadSecret returns the named 32-byte service secret, creating it on first use. Two
+// replicas starting together agree: the first insert wins and both read it back.
+func (s *Service) loadSecret(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	sealed, err := s.env.Seal(ctx, fresh, secretContext, []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("seal secret %s: %w", name, err)
+	}
+	if _, err := s.db.Exec(ctx, `INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, sealed); err != nil {
+		return nil, err
+	}
+	if err := s.db.QueryRow(ctx, `SELECT sealed FROM secrets WHERE name = $1`, name).Scan(&sealed); err != nil {
+		if err == pgx.ErrNoRows {
+			return nil, fmt.Errorf("secret %s vanished", name)
+		}
+		return nil, err
+	}
+	secret, err := s.env.Open(ctx, sealed, secretContext, []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("open secret %s: %w", name, err)
+	}
+	return secret, nil
+}

@@ -1,0 +1,95 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+
+	"connectrpc.com/connect"
+
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+)
+
+// The RPC methods below only convert: each calls one use case and wraps its answer.
+
+// RegisterPatient implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RegisterPatient(ctx context.Context, req *connect.Request[identityv1.RegisterPatientRequest]) (*connect.Response[identityv1.RegisterPatientResponse], error) {
+	a, err := s.registerPatient(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RegisterPatientResponse{Account: a.proto()}), nil
+}
+
+// RegisterDoctor implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RegisterDoctor(ctx context.Context, req *connect.Request[identityv1.RegisterDoctorRequest]) (*connect.Response[identityv1.RegisterDoctorResponse], error) {
+	a, err := s.registerDoctor(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RegisterDoctorResponse{Account: a.proto()}), nil
+}
+
+// Login implements identityv1connect.IdentityServiceHandler.
+func (s *Service) Login(ctx context.Context, req *connect.Request[identityv1.LoginRequest]) (*connect.Response[identityv1.LoginResponse], error) {
+	a, t, err := s.login(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.LoginResponse{Tokens: t.proto(), Account: a.proto()}), nil
+}
+
+// Refresh implements identityv1connect.IdentityServiceHandler.
+func (s *Service) Refresh(ctx context.Context, req *connect.Request[identityv1.RefreshRequest]) (*connect.Response[identityv1.RefreshResponse], error) {
+	t, err := s.refresh(ctx, req.Msg.GetRefreshToken())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RefreshResponse{Tokens: t.proto()}), nil
+}
+
+// Logout implements identityv1connect.IdentityServiceHandler.
+func (s *Service) Logout(ctx context.Context, req *connect.Request[identityv1.LogoutRequest]) (*connect.Response[identityv1.LogoutResponse], error) {
+	if err := s.logout(ctx, req.Msg.GetRefreshToken()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.LogoutResponse{}), nil
+}
+
+// GetMe implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetMe(ctx context.Context, _ *connect.Request[identityv1.GetMeRequest]) (*connect.Response[identityv1.GetMeResponse], error) {
+	out, err := s.me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetJwks implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetJwks(ctx context.Context, _ *connect.Request[identityv1.GetJwksRequest]) (*connect.Response[identityv1.GetJwksResponse], error) {
+	keys, err := s.keys.publicKeys(ctx)
+	if err != nil {
+		return nil, errs.Internal(err)
+	}
+	out := &identityv1.GetJwksResponse{}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, &identityv1.Jwk{
+			Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Key), Kid: k.KID, Alg: "EdDSA", Use: "sig",
+		})
+	}
+	resp := connect.NewResponse(out)
+	resp.Header().Set("Cache-Control", "public, max-age=60")
+	return resp, nil
+}
+
+// RotateSigningKey implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RotateSigningKey(ctx context.Context, _ *connect.Request[identityv1.RotateSigningKeyRequest]) (*connect.Response[identityv1.RotateSigningKeyResponse], error) {
+	kid, err := s.keys.rotate(ctx)
+	if err != nil {
+		return nil, errs.Internal(err)
+	}
+	p, _ := authn.FromContext(ctx)
+	_ = s.audit(ctx, s.db, actRotateKey, "", p.UserID, outcomeOK)
+	return connect.NewResponse(&identityv1.RotateSigningKeyResponse{Kid: kid}), nil
+}

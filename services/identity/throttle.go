@@ -1,0 +1,118 @@
+package identity
+
+import (
+	"context"
+	"encoding/hex"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/errs"
+)
+
+// ThrottlePolicy slows down password guessing, per account name and per client
+// address. After Free failures each further failure doubles the wait (from BaseDelay);
+// at LockoutAfter failures the key is locked for Lockout. Failures older than Window
+// are forgotten. Stored in PostgreSQL, so every replica enforces the same counts.
+type ThrottlePolicy struct {
+	AccountFree         int
+	AccountLockoutAfter int
+	AddressFree         int
+	AddressLockoutAfter int
+	BaseDelay           time.Duration
+	Lockout             time.Duration
+	Window              time.Duration
+}
+
+// DefaultThrottle allows 5 free attempts per account (lock at 10) and 20 per address
+// (lock at 100: a clinic's patients may share one public address).
+var DefaultThrottle = ThrottlePolicy{
+	AccountFree: 5, AccountLockoutAfter: 10,
+	AddressFree: 20, AddressLockoutAfter: 100,
+	BaseDelay: time.Second, Lockout: 15 * time.Minute, Window: 15 * time.Minute,
+}
+
+// errThrottled is answered while a key is blocked; it never says which key.
+func errThrottled(wait time.Duration) error {
+	wait = wait.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return errs.ResourceExhausted("LOGIN_THROTTLED", "too many failed logins: wait before trying again", wait)
+}
+
+type throttleKey struct {
+	key          string
+	free, lockAt int
+}
+
+func (s *Service) throttleKeys(kind, name, addr string) []throttleKey {
+	p := s.cfg.Throttle
+	keys := []throttleKey{{"acct:" + hex.EncodeToString(s.blindIndex("login:"+kind, name)), p.AccountFree, p.AccountLockoutAfter}}
+	if addr != "" {
+		keys = append(keys, throttleKey{"addr:" + addr, p.AddressFree, p.AddressLockoutAfter})
+	}
+	return keys
+}
+
+// checkThrottle refuses the attempt while any of its keys is blocked.
+func (s *Service) checkThrottle(ctx context.Context, keys []throttleKey) error {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.key
+	}
+	var until *time.Time
+	err := s.db.QueryRow(ctx, `SELECT max(blocked_until) FROM login_throttle WHERE key = ANY($1) AND blocked_until > $2`,
+		names, s.now()).Scan(&until)
+	if err != nil {
+		return errs.Internal(err)
+	}
+	if until != nil {
+		return errThrottled(until.Sub(s.now()))
+	}
+	return nil
+}
+
+// recordFailure counts a failed attempt against every key and sets its block.
+func (s *Service) recordFailure(ctx context.Context, keys []throttleKey) error {
+	now, p := s.now(), s.cfg.Throttle
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		for _, k := range keys {
+			var failures int
+			err := tx.QueryRow(ctx, `INSERT INTO login_throttle AS t (key, failures, last_failure_at) VALUES ($1, 1, $2)
+				ON CONFLICT (key) DO UPDATE SET
+					failures = CASE WHEN t.last_failure_at < $3 AND coalesce(t.blocked_until, '-infinity') < $2
+						THEN 1 ELSE t.failures + 1 END,
+					last_failure_at = $2
+				RETURNING failures`, k.key, now, now.Add(-p.Window)).Scan(&failures)
+			if err != nil {
+				return err
+			}
+			if wait := p.delay(failures, k.free, k.lockAt); wait > 0 {
+				if _, err := tx.Exec(ctx, `UPDATE login_throttle SET blocked_until = $2 WHERE key = $1`, k.key, now.Add(wait)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// delay is how long a key waits after its n-th consecutive failure.
+func (p ThrottlePolicy) delay(n, free, lockAt int) time.Duration {
+	switch {
+	case n <= free:
+		return 0
+	case n >= lockAt:
+		return p.Lockout
+	}
+	d := p.BaseDelay << min(n-free-1, 20)
+	return min(d, p.Lockout)
+}
+
+// clearAccount forgets an account's failures after a successful login. The address
+// keeps its count: one success must not reset an attacker's budget for other accounts.
+func (s *Service) clearAccount(ctx context.Context, keys []throttleKey) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, keys[0].key)
+	return err
+}
