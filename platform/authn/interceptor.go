@@ -123,9 +123,9 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 		return ctx, err
 	}
 	switch {
-	case rule.Internal && len(rule.Roles) == 0:
+	case len(rule.Roles) == 0:
 		return ctx, errServiceOnly
-	case len(rule.Roles) > 0 && !slices.Contains(rule.Roles, p.Role):
+	case !slices.Contains(rule.Roles, p.Role):
 		return ctx, errNoUsers
 	}
 	return i.with(ctx, p), nil

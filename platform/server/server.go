@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -95,10 +96,11 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 	}
 }
 
-// Handle mounts a generated service handler; name is the fully-qualified service name
-// (the generated …ServiceName constant) reported by health and reflection.
-func (s *Server) Handle(name, path string, h http.Handler) {
-	s.names = append(s.names, name)
+// Handle mounts what a generated New…ServiceHandler returns, so it reads
+// srv.Handle(svc.Handler(srv.HandlerOptions()...)). The path ("/pkg.Service/") names the
+// service reported by health and reflection.
+func (s *Server) Handle(path string, h http.Handler) {
+	s.names = append(s.names, strings.Trim(path, "/"))
 	s.mux.Handle(path, h)
 }
 

@@ -167,7 +167,7 @@ func (k *keyring) signingKey() authn.SigningKey {
 // publicKeys returns the keys that verify live tokens, newest first.
 func (k *keyring) publicKeys(ctx context.Context) ([]authn.PublicKey, error) {
 	rows, err := k.db.Query(ctx, `SELECT kid, public_key FROM signing_keys
-		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`, k.now().Add(-k.publishFor))
+		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY retired_at IS NULL DESC, created_at DESC`, k.now().Add(-k.publishFor))
 	if err != nil {
 		return nil, err
 	}

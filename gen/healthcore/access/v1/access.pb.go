@@ -90,8 +90,8 @@ type Rule struct {
 	// Anyone may call, without a token (registration, login, search, JWKS). A valid
 	// token, when sent, still names the caller.
 	Public bool `protobuf:"varint,1,opt,name=public,proto3" json:"public,omitempty"`
-	// User roles allowed to call with a valid access token. When empty and internal is
-	// unset, any authenticated user may call. Ownership checks stay in the service.
+	// User roles allowed to call with a valid access token. Ownership checks (is this
+	// appointment yours?) stay in the service.
 	Roles []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=healthcore.access.v1.Role" json:"roles,omitempty"`
 	// Other Healthcore services may call, with the internal service credential. Alone
 	// (no roles) it makes the method internal: user tokens are refused.

@@ -1,0 +1,57 @@
+# Healthcore — `make help` lists the targets.
+SHELL := /usr/bin/env bash
+GO    ?= go
+TOOL  := $(GO) tool -modfile=tools/go.mod
+BUF   := $(TOOL) buf
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run every service, the gateway and local drivers (healthcore dev)
+	$(GO) run ./cmd/healthcore dev
+
+.PHONY: build
+build: ## Build bin/healthcore
+	$(GO) build -o bin/healthcore ./cmd/healthcore
+
+.PHONY: test
+test: ## Run the whole test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432)
+	$(GO) test -race -count=1 ./...
+
+.PHONY: vet
+vet: ## go vet
+	$(GO) vet ./...
+
+.PHONY: protos
+protos: ## Copy the imported third-party .proto files into third_party/proto
+	./scripts/fetch-protos.sh
+
+.PHONY: generate
+generate: protos ## Regenerate gen/ from proto/ (buf with the generators in tools/go.mod)
+	$(BUF) generate
+	./scripts/gen-openapi-embed.sh
+
+.PHONY: check-generate
+check-generate: generate ## Fail when gen/ is not what make generate produces
+	@git add -N gen >/dev/null 2>&1 || true
+	@if ! git diff --quiet --exit-code -- gen || [ -n "$$(git status --porcelain -- gen)" ]; then \
+		git status --porcelain -- gen; echo "gen/ is out of date: run make generate and commit"; exit 1; fi
+	@echo "gen/ is up to date"
+
+.PHONY: lint
+lint: protos ## buf lint (STANDARD), buf format check and gofmt
+	$(BUF) lint
+	$(BUF) format --diff --exit-code proto
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
+
+.PHONY: breaking
+breaking: ## Compare proto/ against the main branch for breaking changes
+	./scripts/buf-breaking.sh main
+
+.PHONY: bench
+bench: ## Run the benchmarks under bench/ (see README for the figures)
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/...

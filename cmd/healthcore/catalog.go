@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
+	"healthcore/platform/pg"
+	"healthcore/platform/server"
+	"healthcore/services/identity"
+	"healthcore/services/keys"
+)
+
+// service is one deployable service of the binary. Adding a service is adding an entry
+// here: its name and port, its schema (if it owns data), its REST registration (if it
+// is public) and a start function that builds it from the process's shared parts.
+type service struct {
+	name   string
+	fqName string // fully-qualified gRPC service name
+	port   int    // default port
+	schema *pg.Schema
+	rest   func(context.Context, *gwruntime.ServeMux, *grpc.ClientConn) error
+	start  func(ctx context.Context, p *process) (*server.Server, background, error)
+}
+
+// background is work a service runs beside serving until the context ends (nil: none).
+type background func(context.Context) error
+
+// catalog lists the services in start order: a service may call only those before it
+// while starting.
+var catalog = []service{
+	{name: "keys", fqName: keysv1connect.KeysServiceName, port: 7001, start: startKeys},
+	{name: "identity", fqName: identityv1connect.IdentityServiceName, port: 7002, schema: &identity.Schema,
+		rest: identityv1.RegisterIdentityServiceHandler, start: startIdentity},
+}
+
+func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
+	driver, err := p.cfg.Keys.Open(ctx, p.cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("keys", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(keys.New(driver).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startIdentity(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, identity.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := identity.New(ctx, identity.Deps{
+		DB: db, Envelope: envelope.New(p.keysClient(), envelope.Defaults), Logger: p.log.With("service", "identity"),
+	}, p.cfg.Identity)
+	if err != nil {
+		return nil, nil, err
+	}
+	// identity verifies tokens against its own keys, read from its database.
+	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
+}
+
+func serviceNames() string {
+	names := make([]string, len(catalog))
+	for i, s := range catalog {
+		names[i] = s.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func findService(name string) (service, bool) {
+	for _, s := range catalog {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return service{}, false
+}

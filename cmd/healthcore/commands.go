@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"healthcore/gateway"
+	"healthcore/gen/openapi"
+	"healthcore/platform/pg"
+	"healthcore/services/keys"
+)
+
+// runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
+// starts every service on its own port and the gateway, with local drivers.
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	cfg := newConfig(fs, true)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	cfg.ensureServiceToken()
+	log := cfg.logger()
+	dbURL := cfg.DatabaseURL
+	var err error
+	if dbURL == "" {
+		dbURL, err = pg.Locate(ctx, cfg.DataDir, log)
+	} else {
+		err = pg.EnsureDatabase(ctx, dbURL)
+	}
+	if err != nil {
+		return err
+	}
+	if err := pg.Migrate(ctx, dbURL, schemas(allNames())...); err != nil {
+		return err
+	}
+	p := newProcess(cfg, dbURL)
+	defer p.close()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	started := make(chan struct{})
+	wg.Go(func() {
+		errc <- p.runServices(ctx, allNames(), func() { close(started) })
+		cancel()
+	})
+	select {
+	case <-started:
+	case <-ctx.Done():
+		wg.Wait()
+		return <-errc
+	}
+	wg.Go(func() {
+		errc <- serveGateway(ctx, cfg, p)
+		cancel()
+	})
+	printDevBanner(cfg, dbURL)
+	wg.Wait()
+	close(errc)
+	var all []error
+	for err := range errc {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func printDevBanner(cfg *Config, dbURL string) {
+	gw := "http://" + hostPort(cfg.GatewayAddr)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
+	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
+	for _, s := range catalog {
+		fmt.Fprintf(&b, "  gRPC %-9s %s   (grpcurl -plaintext %s list)\n", s.name, hostPort(*cfg.Addr[s.name]), hostPort(*cfg.Addr[s.name]))
+	}
+	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
+	fmt.Fprint(os.Stderr, b.String())
+}
+
+// hostPort makes a listen address printable: ":8080" and "0.0.0.0:8080" become
+// "127.0.0.1:8080".
+func hostPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// runServe runs the named services in this process, as a deployment does.
+func runServe(ctx context.Context, args []string) error {
+	var names []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if _, ok := findService(args[0]); !ok {
+			return fmt.Errorf("unknown service %q (services: %s)", args[0], serviceNames())
+		}
+		names, args = append(names, args[0]), args[1:]
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("name the services to serve (%s)", serviceNames())
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := newConfig(fs, false)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.ServiceToken == "" {
+		return errors.New("-service-token (HEALTHCORE_SERVICE_TOKEN) is required: the same secret for every service of the deployment")
+	}
+	var dbURL string
+	if sch := schemas(names); len(sch) > 0 {
+		if cfg.DatabaseURL == "" {
+			return errors.New("-database-url (DATABASE_URL) is required for " + strings.Join(names, ", "))
+		}
+		dbURL = cfg.DatabaseURL
+		if err := pg.Migrate(ctx, dbURL, sch...); err != nil {
+			return err
+		}
+	}
+	p := newProcess(cfg, dbURL)
+	defer p.close()
+	return p.runServices(ctx, names, nil)
+}
+
+// runGateway runs the REST edge alone, dialing the services at their URLs.
+func runGateway(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	cfg := newConfig(fs, false)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	return serveGateway(ctx, cfg, newProcess(cfg, ""))
+}
+
+func serveGateway(ctx context.Context, cfg *Config, p *process) error {
+	var ups []gateway.Upstream
+	for _, s := range catalog {
+		if s.rest == nil {
+			continue
+		}
+		u, err := url.Parse(*cfg.URL[s.name])
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("-%s.url=%q: not a URL", s.name, *cfg.URL[s.name])
+		}
+		ups = append(ups, gateway.Upstream{Service: s.fqName, Addr: u.Host, Register: s.rest})
+	}
+	g, err := gateway.New(ctx, gateway.Options{
+		Upstreams: ups, AllowedOrigins: splitList(cfg.CORSOrigins), MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger: p.log.With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.reg, Gatherer: p.reg,
+		DrainDelay: cfg.DrainDelay,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.GatewayAddr)
+	if err != nil {
+		g.Close()
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return g.Serve(ctx, ln)
+}
+
+// runMigrate applies the migrations of every service (or of those named by -services).
+func runMigrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	cfg := newConfig(fs, false)
+	only := fs.String("services", "", "comma-separated services to migrate (default all)")
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("-database-url (DATABASE_URL) is required")
+	}
+	names := allNames()
+	if *only != "" {
+		names = splitList(*only)
+	}
+	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	return pg.Migrate(ctx, cfg.DatabaseURL, schemas(names)...)
+}
+
+// runKeysRotate adds a master key version to the local keys driver; data sealed under
+// older versions still decrypts.
+func runKeysRotate(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("keys-rotate", flag.ContinueOnError)
+	cfg := newConfig(fs, true)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	l, err := keys.OpenLocal(filepath.Join(cfg.DataDir, "keys"))
+	if err != nil {
+		return err
+	}
+	v, err := l.Rotate()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("local master key rotated: version %d is now used for new data\n", v)
+	return nil
+}

@@ -1,0 +1,62 @@
+// Command healthcore runs the Healthcore platform: every service in one process for
+// development (dev), chosen services for a deployment (serve), the REST edge (gateway),
+// and operations (migrate, keys-rotate).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `healthcore — the Healthcore telemedicine platform
+
+Usage:
+  healthcore dev [flags]                 every service, the gateway and local drivers in one process
+  healthcore serve <service>… [flags]    the named services (%s)
+  healthcore gateway [flags]             the REST edge, dialing the services' URLs
+  healthcore migrate [flags]             apply every service's database migrations
+  healthcore keys-rotate [flags]         add a new version of the local master key
+  healthcore help                        this text; "healthcore <command> -h" lists the flags
+
+Every flag can also be set as an environment variable HEALTHCORE_<FLAG>
+(e.g. -identity.access-ttl → HEALTHCORE_IDENTITY_ACCESS_TTL); DATABASE_URL sets -database-url.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "healthcore:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Printf(usage, serviceNames())
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runDev(ctx, args)
+	case "serve":
+		return runServe(ctx, args)
+	case "gateway":
+		return runGateway(ctx, args)
+	case "migrate":
+		return runMigrate(ctx, args)
+	case "keys-rotate":
+		return runKeysRotate(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Printf(usage, serviceNames())
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: healthcore help)", cmd)
+}

@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"healthcore/gateway/docs"
+)
+
+// Upstream is one service behind the gateway.
+type Upstream struct {
+	// Service is the fully-qualified gRPC service name, checked by /readyz.
+	Service string
+	// Addr is the service's host:port.
+	Addr string
+	// Register is the generated Register…Handler function of the service.
+	Register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+}
+
+// Options configures the gateway.
+type Options struct {
+	Upstreams      []Upstream
+	AllowedOrigins []string
+	MaxBodyBytes   int64
+	Logger         *slog.Logger
+	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json.
+	OpenAPI []byte
+	// Registerer and Gatherer expose HTTP metrics at /metrics; nil disables them.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// DrainDelay keeps answering (with /readyz failing) before the listener closes.
+	DrainDelay time.Duration
+	// Extra mounts more routes on the edge (e.g. provider webhooks).
+	Extra map[string]http.Handler
+}
+
+// Gateway is the REST edge.
+type Gateway struct {
+	opts     Options
+	conns    []*grpc.ClientConn
+	handler  http.Handler
+	draining atomic.Bool
+}
+
+// New dials every upstream (lazily: a service that is not up yet is retried by gRPC)
+// and builds the handler.
+func New(ctx context.Context, opts Options) (*Gateway, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	g := &Gateway{opts: opts}
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}}),
+	)
+	for _, u := range opts.Upstreams {
+		conn, err := grpc.NewClient(u.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)
+		}
+		g.conns = append(g.conns, conn)
+		if err := u.Register(ctx, mux, conn); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("register %s: %w", u.Service, err)
+		}
+	}
+
+	root := http.NewServeMux()
+	root.Handle("/", mux)
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
+	root.HandleFunc("GET /readyz", g.ready)
+	spec, err := openAPI(opts.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(spec)
+	})
+	d := docs.Handler("/openapi.json")
+	root.Handle(docs.Prefix, d)
+	root.Handle(docs.Prefix+"/", d)
+	if opts.Gatherer != nil {
+		root.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	for pattern, h := range opts.Extra {
+		root.Handle(pattern, h)
+	}
+	// Outermost first: request id (so every later log and error carries it), access
+	// log and metrics, CORS (answers preflights before anything else runs), then the
+	// body limit right before the routes.
+	var h http.Handler = limitBody(root, opts.MaxBodyBytes)
+	h = cors(h, opts.AllowedOrigins)
+	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))
+	g.handler = withRequestID(h)
+	return g, nil
+}
+
+// Handler returns the edge's HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Serve answers on ln until ctx ends, then fails /readyz for DrainDelay and shuts down.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           g.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.opts.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	g.opts.Logger.Info("gateway serving", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.draining.Store(true)
+	time.Sleep(g.opts.DrainDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serveErr := <-errc; err == nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = serveErr
+	}
+	g.Close()
+	return err
+}
+
+// Close closes the upstream connections.
+func (g *Gateway) Close() {
+	for _, c := range g.conns {
+		_ = c.Close()
+	}
+}

@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"healthcore/platform/logging"
+	"healthcore/platform/server"
+)
+
+// withRequestID keeps a well-formed X-Request-Id from the client or makes one, passes it
+// upstream (the header matcher forwards it as gRPC metadata) and returns it.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(server.RequestIDHeader)
+		if !server.ValidRequestID(id) {
+			id = server.NewRequestID()
+			r.Header.Set(server.RequestIDHeader, id)
+		}
+		w.Header().Set(server.RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
+	})
+}
+
+// statusRecorder remembers the status code written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type httpMetrics struct{ duration *prometheus.HistogramVec }
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	if reg == nil {
+		return nil
+	}
+	m := &httpMetrics{duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "healthcore_http_duration_seconds",
+		Help:    "Time to answer a REST request at the edge, by method and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "status"})}
+	reg.MustRegister(m.duration)
+	return m
+}
+
+// accessLog writes one line per request (never the query string or body, which may
+// hold personal data) and records its duration.
+func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		d := time.Since(start)
+		if m != nil {
+			m.duration.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+		}
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		log.LogAttrs(r.Context(), level, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", r.RemoteAddr))
+	})
+}
+
+// Headers a browser client may send and read.
+var (
+	corsAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
+	corsExposeHeaders = "X-Request-Id, Retry-After"
+)
+
+// cors lets the configured origins call the API from a browser. A preflight from an
+// origin not on the list gets no CORS headers, so the browser refuses the call.
+func cors(next http.Handler, origins []string) http.Handler {
+	any := slices.Contains(origins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := origin != "" && (any || slices.Contains(origins, origin))
+		if origin != "" {
+			w.Header().Add("Vary", "Origin")
+		}
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", corsExposeHeaders)
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if allowed {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+				w.Header().Set("Access-Control-Allow-Headers", corsAllowHeaders)
+				w.Header().Set("Access-Control-Max-Age", "600")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies over max bytes: 413 at once when Content-Length says so,
+// and a read error (400) when a chunked body runs over.
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
+				"request body is "+strconv.FormatInt(r.ContentLength, 10)+" bytes; the limit is "+strconv.FormatInt(max, 10)))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerMatcher forwards the request id to the services, besides grpc-gateway's
+// defaults (Authorization among them).
+func headerMatcher(key string) (string, bool) {
+	if strings.EqualFold(key, server.RequestIDHeader) {
+		return strings.ToLower(key), true
+	}
+	return runtimeDefaultHeaderMatcher(key)
+}

@@ -1,0 +1,132 @@
+package pg
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Schema is one service's PostgreSQL schema and its goose SQL migrations: files named
+// NNNNN_name.sql at the root of Migrations, each with "-- +goose Up" and
+// "-- +goose Down" sections and unqualified table names. A nil Migrations only
+// creates the schema.
+type Schema struct {
+	// Name is the schema name: lower-case letters, digits and underscores.
+	Name string
+	// Migrations holds the schema's goose migration files, usually an embed.FS.
+	Migrations fs.FS
+}
+
+// versionTable is the name of goose's version table inside a schema.
+const versionTable = "goose_db_version"
+
+// Migrate brings every schema up to date on the database at url, in order. For each
+// schema it runs CREATE SCHEMA IF NOT EXISTS, then applies the pending migrations with
+// search_path set to the schema, recording versions in <schema>.goose_db_version.
+// A per-schema PostgreSQL advisory lock (goose's session locker) makes concurrent calls
+// from several replicas safe: each migration is applied once and the others wait.
+// Applied migrations are logged through slog.Default().
+func Migrate(ctx context.Context, url string, schemas ...Schema) error {
+	for _, s := range schemas {
+		if err := checkSchemaName(s.Name); err != nil {
+			return err
+		}
+	}
+	base, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("pg: parse database URL %s: %w", RedactURL(url), scrub(err, url))
+	}
+	for _, s := range schemas {
+		if err := migrateOne(ctx, url, base, s); err != nil {
+			return fmt.Errorf("pg: migrate schema %s: %w", s.Name, scrub(err, url))
+		}
+	}
+	return nil
+}
+
+func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema) error {
+	cfg := base.Copy()
+	setSessionParams(cfg, s.Name)
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	db.SetMaxOpenConns(2) // one holds the session lock, one may run migrations
+
+	if err := createSchema(ctx, db, s.Name); err != nil {
+		return err
+	}
+	if s.Migrations == nil {
+		return nil
+	}
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(lockID(s.Name)),
+		lock.WithLockTimeout(1, 600), // poll every second, for up to ten minutes
+	)
+	if err != nil {
+		return err
+	}
+	store, err := database.NewStore(database.DialectPostgres, s.Name+"."+versionTable)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectCustom, db, s.Migrations,
+		goose.WithStore(store),
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if errors.Is(err, goose.ErrNoMigrations) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	for _, r := range results {
+		if r.Error == nil {
+			slog.Default().InfoContext(ctx, "migration applied",
+				"schema", s.Name, "version", r.Source.Version, "duration", r.Duration)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(results) == 0 {
+		slog.Default().DebugContext(ctx, "schema up to date", "schema", s.Name)
+	}
+	return nil
+}
+
+// createSchema creates the schema when missing. Concurrent CREATE SCHEMA IF NOT EXISTS
+// can still fail on pg_namespace's unique index, so creators take a transaction-level
+// advisory lock (the schema's migration lock id) first.
+func createSchema(ctx context.Context, db *sql.DB, name string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockID(name)); err != nil {
+		return fmt.Errorf("lock schema creation: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	return tx.Commit()
+}
+
+// lockID is the advisory lock key guarding one schema's migrations, so replicas of one
+// service serialise while different services migrate in parallel.
+func lockID(schema string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("healthcore/pg/migrate/" + schema))
+	return int64(h.Sum64())
+}

@@ -1,0 +1,89 @@
+package testkit
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/server"
+	"healthcore/services/keys"
+)
+
+// ServiceToken is the internal service credential of test stacks.
+const ServiceToken = "test-service-token-0123456789abcdef"
+
+// Loopback is the trusted-proxy list of test servers.
+var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// Serve starts a server on 127.0.0.1 with the production interceptor chain and the
+// given authenticator, lets mount add handlers, and returns its base URL. It stops at
+// the end of the test.
+func Serve(t testing.TB, auth connect.Interceptor, mount func(*server.Server)) string {
+	t.Helper()
+	srv := server.New(server.Options{
+		Addr: "127.0.0.1:0", Auth: auth, TrustedProxies: Loopback, Logger: Logger(t),
+		ShutdownTimeout: 5 * time.Second,
+	})
+	mount(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stop: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// HTTPClient returns a client that speaks HTTP/2 without TLS (h2c), as services do. Its
+// connections close when the test ends, before the servers stop, so a server's graceful
+// stop does not wait out HTTP/2's one-second GOAWAY grace period.
+func HTTPClient(t testing.TB) *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// Keys starts the keys service with its local driver in a temporary folder and returns
+// a client that calls it with the service credential.
+func Keys(t testing.TB) keysv1connect.KeysServiceClient {
+	t.Helper()
+	driver, err := keys.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
+	url := Serve(t, authn.NewInterceptor(noUsers, ServiceToken), func(s *server.Server) {
+		s.Handle(keys.New(driver).Handler(s.HandlerOptions()...))
+	})
+	return keysv1connect.NewKeysServiceClient(HTTPClient(t), url,
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(ServiceToken)))
+}
+
+// Logger writes server logs to the test log, shown only when a test fails.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

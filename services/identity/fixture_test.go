@@ -1,0 +1,157 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
+	"healthcore/platform/errs"
+	"healthcore/platform/pgtest"
+	"healthcore/platform/server"
+	"healthcore/platform/testkit"
+)
+
+// clock is a settable time source shared by the service and its token verifier.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fixture is an identity service on the production server stack, backed by a fresh
+// database and a real keys service.
+type fixture struct {
+	t      *testing.T
+	svc    *Service
+	db     *pgxpool.Pool
+	client identityv1connect.IdentityServiceClient // Connect protocol
+	grpc   identityv1connect.IdentityServiceClient // gRPC protocol
+	clock  *clock
+}
+
+// testArgon2 keeps tests fast; production parameters are measured in bench/.
+var testArgon2 = Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
+
+func newFixture(t *testing.T, tweak func(*Config)) *fixture {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Argon2 = testArgon2
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	db := pgtest.Pool(t, Schema.Name, Schema)
+	svc, err := New(context.Background(), Deps{
+		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: testkit.Logger(t), Now: clk.Now,
+	}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := authn.NewVerifier(svc.KeySource())
+	verifier.Now = clk.Now
+	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceToken), func(s *server.Server) {
+		s.Handle(svc.Handler(s.HandlerOptions()...))
+	})
+	return &fixture{
+		t: t, svc: svc, db: db, clock: clk,
+		client: identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url),
+		grpc:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC()),
+	}
+}
+
+func patientReq(email, cpf string) *identityv1.RegisterPatientRequest {
+	return &identityv1.RegisterPatientRequest{
+		Name: "Maria da Silva", Email: email, Cpf: cpf, Password: "correct horse battery",
+		Phone: "+5511987654321", BirthDate: "1985-04-12",
+	}
+}
+
+func doctorReq(number, uf, email string) *identityv1.RegisterDoctorRequest {
+	return &identityv1.RegisterDoctorRequest{
+		Name: "Dr. João Pereira", Crm: &identityv1.Crm{Number: number, Uf: uf}, Email: email, Password: "doctor password 1",
+	}
+}
+
+func (f *fixture) registerPatient(email, cpf string) *identityv1.Account {
+	f.t.Helper()
+	resp, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq(email, cpf)))
+	if err != nil {
+		f.t.Fatalf("register patient: %v", err)
+	}
+	return resp.Msg.GetAccount()
+}
+
+func (f *fixture) registerDoctor(number, uf string) *identityv1.Account {
+	f.t.Helper()
+	resp, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq(number, uf, "doc"+number+"@clinica.com.br")))
+	if err != nil {
+		f.t.Fatalf("register doctor: %v", err)
+	}
+	return resp.Msg.GetAccount()
+}
+
+func (f *fixture) login(req *identityv1.LoginRequest) (*identityv1.LoginResponse, error) {
+	resp, err := f.client.Login(context.Background(), connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (f *fixture) mustLogin(req *identityv1.LoginRequest) *identityv1.TokenPair {
+	f.t.Helper()
+	resp, err := f.login(req)
+	if err != nil {
+		f.t.Fatalf("login: %v", err)
+	}
+	return resp.GetTokens()
+}
+
+func emailLogin(email, password string) *identityv1.LoginRequest {
+	return &identityv1.LoginRequest{Login: &identityv1.LoginRequest_Email{Email: email}, Password: password}
+}
+
+func (f *fixture) me(access string) (*identityv1.GetMeResponse, error) {
+	req := connect.NewRequest(&identityv1.GetMeRequest{})
+	req.Header().Set("Authorization", "Bearer "+access)
+	resp, err := f.client.GetMe(context.Background(), req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+// wantErr asserts a gRPC code and ErrorInfo reason.
+func wantErr(t *testing.T, err error, code connect.Code, reason string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %v %s", code, reason)
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a connect error", err)
+	}
+	if ce.Code() != code || errs.Reason(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
+	}
+}
