@@ -20,12 +20,12 @@ import (
 // encoding of the encryption context, so changing the version, the key or any context
 // pair makes the tag check fail.
 const (
-	blobFormat   byte = 0x4b // 'K': local keys blob, layout 1
-	headerSize        = 5
-	nonceSize         = 12
-	tagSize           = 16
-	minBlobSize       = headerSize + nonceSize + tagSize
-	maxKeyVersion     = 1<<32 - 1
+	blobFormat    byte = 0x4b // 'K': local keys blob, layout 1
+	headerSize         = 5
+	nonceSize          = 12
+	tagSize            = 16
+	minBlobSize        = headerSize + nonceSize + tagSize
+	maxKeyVersion      = 1<<32 - 1
 )
 
 // seal encrypts plaintext under aead, master key version v of keyID.

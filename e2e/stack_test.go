@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"healthcore/platform/pg"
+	"healthcore/platform/pgtest"
+	"healthcore/services/identity"
+)
+
+// schemas are every service's schemas; a new service adds its own here.
+var schemas = []pg.Schema{identity.Schema}
+
+// stack is a running deployment: one process per service plus the gateway.
+type stack struct {
+	t       *testing.T
+	gateway string            // base URL of the REST edge
+	addr    map[string]string // gRPC host:port by service
+}
+
+// buildBinary compiles cmd/healthcore once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "healthcore")
+	cmd := exec.Command("go", "build", "-o", bin, "healthcore/cmd/healthcore")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startStack starts keys, identity and the gateway as three processes sharing a fresh
+// database, and waits until the gateway reports ready.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	bin := buildBinary(t)
+	dbURL := pgtest.URL(t, schemas...)
+	services := []string{"keys", "identity"}
+	s := &stack{t: t, addr: map[string]string{}}
+	common := []string{
+		"-database-url=" + dbURL,
+		"-service-token=e2e-service-token-0123456789abcdefghij",
+		"-data-dir=" + t.TempDir(),
+		"-log-level=debug",
+	}
+	for _, name := range services {
+		port := freePort(t)
+		s.addr[name] = fmt.Sprintf("127.0.0.1:%d", port)
+		common = append(common, fmt.Sprintf("-%s.addr=127.0.0.1:%d", name, port), fmt.Sprintf("-%s.url=http://127.0.0.1:%d", name, port))
+	}
+	gw := freePort(t)
+	s.gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
+	for _, name := range services {
+		s.spawn(bin, append([]string{"serve", name}, common...)...)
+	}
+	s.spawn(bin, append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...)...)
+	s.waitReady()
+	return s
+}
+
+// spawn starts one process; at the end of the test it is sent SIGTERM and must exit 0
+// (a graceful stop), and its log is shown if the test failed.
+func (s *stack) spawn(bin string, args ...string) {
+	t := s.t
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s exited with %v", strings.Join(args[:2], " "), err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("%s did not stop within 30s of SIGTERM", args[0])
+		}
+		if t.Failed() {
+			t.Logf("---- %s log ----\n%s", strings.Join(args[:2], " "), logs.String())
+		}
+	})
+}
+
+func (s *stack) waitReady() {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.gateway + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			_ = body
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.t.Fatal("the stack did not become ready within 60s")
+}
+
+// rest sends a JSON request to the gateway and decodes the JSON answer into out.
+func (s *stack) rest(method, path, token string, body any, out any) (int, http.Header) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, s.gateway+path, r)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header
+}
