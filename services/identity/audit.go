@@ -28,7 +28,6 @@ const (
 	outcomeDenied = "denied"
 )
 
-
 // execer runs a statement: the pool, or the transaction of the action being audited.
 type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

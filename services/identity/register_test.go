@@ -2,8 +2,8 @@ package identity
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -51,8 +51,14 @@ func TestRegister_ValidationListsEveryViolationOverConnectAndGRPC(t *testing.T) 
 		Name: "M", Email: "not-an-email", Cpf: "12", Password: "short", Phone: "11987654321", BirthDate: "12/04/1985",
 	}
 	for name, c := range map[string]func() error{
-		"connect": func() error { _, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(bad)); return err },
-		"grpc":    func() error { _, err := f.grpc.RegisterPatient(context.Background(), connect.NewRequest(bad)); return err },
+		"connect": func() error {
+			_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(bad))
+			return err
+		},
+		"grpc": func() error {
+			_, err := f.grpc.RegisterPatient(context.Background(), connect.NewRequest(bad))
+			return err
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := c()
