@@ -76,8 +76,12 @@ func Keys(t testing.TB) keysv1connect.KeysServiceClient {
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(ServiceToken)))
 }
 
-// Logger writes server logs to the test log, shown only when a test fails.
+// Logger writes server logs to the test log, shown only when a test fails; benchmarks
+// discard them.
 func Logger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
