@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,15 +31,22 @@ type stack struct {
 	addr    map[string]string // gRPC host:port by service
 }
 
-// buildBinary compiles cmd/healthcore once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "healthcore")
-	cmd := exec.Command("go", "build", "-o", bin, "healthcore/cmd/healthcore")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+// binary is cmd/healthcore, built once for the whole package by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "healthcore-e2e")
+	if err != nil {
+		panic(err)
 	}
-	return bin
+	binary = filepath.Join(dir, "healthcore")
+	if out, err := exec.Command("go", "build", "-o", binary, "healthcore/cmd/healthcore").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build healthcore: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func freePort(t *testing.T) int {
@@ -55,7 +63,7 @@ func freePort(t *testing.T) int {
 // database, and waits until the gateway reports ready.
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	bin := buildBinary(t)
+	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
 	services := []string{"keys", "identity"}
 	s := &stack{t: t, addr: map[string]string{}}

@@ -39,7 +39,7 @@ type Config struct {
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -67,10 +67,10 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 
 // parse reads flags and environment, then checks every value.
 func (c *Config) parse(fs *flag.FlagSet, args []string) error {
-	if err := config.Parse(fs, args, os.LookupEnv); err != nil {
+	var p config.Problems
+	if err := config.Parse(fs, args, os.LookupEnv, &p); err != nil {
 		return err
 	}
-	var p config.Problems
 	if _, err := logging.ParseLevel(c.LogLevel); err != nil {
 		p.Addf("-log-level=%q: must be debug, info, warn or error", c.LogLevel)
 	}

@@ -21,9 +21,10 @@ func EnvName(flagName string) string {
 var Aliases = map[string]string{"database-url": "DATABASE_URL"}
 
 // Parse parses args into fs, then fills every flag that was not on the command line
-// from its environment variable (looked up with getenv). It returns every problem at
-// once, each naming the flag or variable at fault.
-func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+// from its environment variable (looked up with getenv). A malformed command line is
+// returned as an error at once; bad environment values are added to problems, so the
+// caller can report them together with its own checks.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool), problems *Problems) error {
 	fs.SetOutput(new(strings.Builder)) // flag errors are returned, not printed twice
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,7 +32,6 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) 
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
-	var problems Problems
 	fs.VisitAll(func(f *flag.Flag) {
 		if given[f.Name] {
 			return
@@ -49,7 +49,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) 
 			problems.Addf("%s=%q (flag -%s): %v", name, v, f.Name, err)
 		}
 	})
-	return problems.Err()
+	return nil
 }
 
 // Problems collects configuration errors so they are all reported together.

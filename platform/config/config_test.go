@@ -16,12 +16,13 @@ func TestParse_FlagBeatsEnvAndEnvFillsTheRest(t *testing.T) {
 	ttl := fs.Duration("identity.access-ttl", time.Minute, "")
 	addr := fs.String("identity.addr", ":7001", "")
 	db := fs.String("database-url", "", "")
+	var p Problems
 	err := Parse(fs, []string{"-identity.addr=:9000"}, env(map[string]string{
 		"HEALTHCORE_IDENTITY_ACCESS_TTL": "15m",
 		"HEALTHCORE_IDENTITY_ADDR":       ":1",
 		"DATABASE_URL":                   "postgres://x/y",
-	}))
-	if err != nil {
+	}), &p)
+	if err != nil || p.Err() != nil {
 		t.Fatal(err)
 	}
 	if *ttl != 15*time.Minute || *addr != ":9000" || *db != "postgres://x/y" {
@@ -35,9 +36,13 @@ func TestParse_ReportsEveryBadValueByName(t *testing.T) {
 	fs.Int("b.count", 1, "")
 	driver := &Choice{Value: "local", Allowed: []string{"local", "aws"}}
 	fs.Var(driver, "keys.driver", "")
-	err := Parse(fs, nil, env(map[string]string{
+	var p Problems
+	if err := Parse(fs, nil, env(map[string]string{
 		"HEALTHCORE_A_TTL": "soon", "HEALTHCORE_B_COUNT": "many", "HEALTHCORE_KEYS_DRIVER": "gcp",
-	}))
+	}), &p); err != nil {
+		t.Fatalf("environment problems must not stop parsing: %v", err)
+	}
+	err := p.Err()
 	if err == nil {
 		t.Fatal("want an error")
 	}

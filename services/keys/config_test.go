@@ -17,8 +17,11 @@ func parse(t *testing.T, args []string, env map[string]string) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("healthcore", flag.ContinueOnError)
 	c.RegisterFlags(fs)
-	err := config.Parse(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	return c, err
+	var p config.Problems
+	if err := config.Parse(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &p); err != nil {
+		return c, err
+	}
+	return c, p.Err()
 }
 
 func TestConfig_DefaultIsTheLocalDriverInTheDataFolder(t *testing.T) {
