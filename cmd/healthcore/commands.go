@@ -38,7 +38,7 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := pg.Migrate(ctx, dbURL, schemas(allNames())...); err != nil {
+	if err := pg.Migrate(ctx, dbURL, log, schemas(allNames())...); err != nil {
 		return err
 	}
 	p := newProcess(cfg, dbURL)
@@ -124,7 +124,7 @@ func runServe(ctx context.Context, args []string) error {
 			return errors.New("-database-url (DATABASE_URL) is required for " + strings.Join(names, ", "))
 		}
 		dbURL = cfg.DatabaseURL
-		if err := pg.Migrate(ctx, dbURL, sch...); err != nil {
+		if err := pg.Migrate(ctx, dbURL, cfg.logger(), sch...); err != nil {
 			return err
 		}
 	}
@@ -189,7 +189,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	return pg.Migrate(ctx, cfg.DatabaseURL, schemas(names)...)
+	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.logger(), schemas(names)...)
 }
 
 // runKeysRotate adds a master key version to the local keys driver; data sealed under

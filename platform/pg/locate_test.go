@@ -100,7 +100,7 @@ func TestPrivateCluster(t *testing.T) {
 		if u != privateURL(port) {
 			t.Fatalf("url = %q, want %q", u, privateURL(port))
 		}
-		if err := Migrate(ctx, u, testSchema("clinic")); err != nil {
+		if err := Migrate(ctx, u, nil, testSchema("clinic")); err != nil {
 			t.Fatal(err)
 		}
 		pool, err := Open(ctx, u, "clinic", 1)

@@ -35,8 +35,11 @@ const versionTable = "goose_db_version"
 // search_path set to the schema, recording versions in <schema>.goose_db_version.
 // A per-schema PostgreSQL advisory lock (goose's session locker) makes concurrent calls
 // from several replicas safe: each migration is applied once and the others wait.
-// Applied migrations are logged through slog.Default().
-func Migrate(ctx context.Context, url string, schemas ...Schema) error {
+// Applied migrations are logged to log (nil discards).
+func Migrate(ctx context.Context, url string, log *slog.Logger, schemas ...Schema) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	for _, s := range schemas {
 		if err := checkSchemaName(s.Name); err != nil {
 			return err
@@ -47,14 +50,14 @@ func Migrate(ctx context.Context, url string, schemas ...Schema) error {
 		return fmt.Errorf("pg: parse database URL %s: %w", RedactURL(url), scrub(err, url))
 	}
 	for _, s := range schemas {
-		if err := migrateOne(ctx, url, base, s); err != nil {
+		if err := migrateOne(ctx, url, base, s, log); err != nil {
 			return fmt.Errorf("pg: migrate schema %s: %w", s.Name, scrub(err, url))
 		}
 	}
 	return nil
 }
 
-func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema) error {
+func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema, log *slog.Logger) error {
 	cfg := base.Copy()
 	setSessionParams(cfg, s.Name)
 	db := stdlib.OpenDB(*cfg)
@@ -92,7 +95,7 @@ func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema)
 	results, err := p.Up(ctx)
 	for _, r := range results {
 		if r.Error == nil {
-			slog.Default().InfoContext(ctx, "migration applied",
+			log.InfoContext(ctx, "migration applied",
 				"schema", s.Name, "version", r.Source.Version, "duration", r.Duration)
 		}
 	}
@@ -100,7 +103,7 @@ func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema)
 		return err
 	}
 	if len(results) == 0 {
-		slog.Default().DebugContext(ctx, "schema up to date", "schema", s.Name)
+		log.DebugContext(ctx, "schema up to date", "schema", s.Name)
 	}
 	return nil
 }

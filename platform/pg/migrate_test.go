@@ -51,7 +51,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	u := emptyDatabase(t)
 	for range 3 {
-		if err := Migrate(ctx, u, testSchema("clinic")); err != nil {
+		if err := Migrate(ctx, u, nil, testSchema("clinic")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +80,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, replicas)
 	for i := range replicas {
-		wg.Go(func() { errs[i] = Migrate(ctx, u, testSchema("clinic"), testSchema("ward")) })
+		wg.Go(func() { errs[i] = Migrate(ctx, u, nil, testSchema("clinic"), testSchema("ward")) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -96,27 +96,27 @@ func TestMigrateAppliesOnlyNewVersions(t *testing.T) {
 	ctx := context.Background()
 	u := emptyDatabase(t)
 	first := fstest.MapFS{"00001_a.sql": {Data: []byte("-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n")}}
-	if err := Migrate(ctx, u, Schema{Name: "svc", Migrations: first}); err != nil {
+	if err := Migrate(ctx, u, nil, Schema{Name: "svc", Migrations: first}); err != nil {
 		t.Fatal(err)
 	}
 	second := fstest.MapFS{
 		"00001_a.sql": first["00001_a.sql"],
 		"00002_b.sql": {Data: []byte("-- +goose Up\nCREATE TABLE b (id int);\n-- +goose Down\nDROP TABLE b;\n")},
 	}
-	if err := Migrate(ctx, u, Schema{Name: "svc", Migrations: second}); err != nil {
+	if err := Migrate(ctx, u, nil, Schema{Name: "svc", Migrations: second}); err != nil {
 		t.Fatal(err)
 	}
 	wantVersions(t, versions(t, u, "svc"), 0, 1, 2)
 
 	// A schema without migrations is only created.
-	if err := Migrate(ctx, u, Schema{Name: "bare"}, Schema{Name: "none", Migrations: fstest.MapFS{}}); err != nil {
+	if err := Migrate(ctx, u, nil, Schema{Name: "bare"}, Schema{Name: "none", Migrations: fstest.MapFS{}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Migrate(ctx, u, Schema{Name: "bad;name"}); err == nil {
+	if err := Migrate(ctx, u, nil, Schema{Name: "bad;name"}); err == nil {
 		t.Error("Migrate accepted an invalid schema name")
 	}
 	bad := fstest.MapFS{"00001_x.sql": {Data: []byte("-- +goose Up\nCREATE TABLE nope (;\n")}}
-	if err := Migrate(ctx, u, Schema{Name: "broken", Migrations: bad}); err == nil {
+	if err := Migrate(ctx, u, nil, Schema{Name: "broken", Migrations: bad}); err == nil {
 		t.Error("Migrate succeeded with a broken migration")
 	}
 }

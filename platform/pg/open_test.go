@@ -15,7 +15,7 @@ func testSchema(name string) Schema {
 func TestOpenHonoursSearchPath(t *testing.T) {
 	ctx := context.Background()
 	u := emptyDatabase(t)
-	if err := Migrate(ctx, u, testSchema("clinic"), testSchema("ward")); err != nil {
+	if err := Migrate(ctx, u, nil, testSchema("clinic"), testSchema("ward")); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := Open(ctx, u, "clinic", 3)

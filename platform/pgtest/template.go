@@ -114,7 +114,7 @@ func prepareTemplate(ctx context.Context, a *admin, name string, key int64, sche
 	if err != nil {
 		return err
 	}
-	if err := pg.Migrate(ctx, buildURL, schemas...); err != nil {
+	if err := pg.Migrate(ctx, buildURL, nil, schemas...); err != nil {
 		return fmt.Errorf("migrate template: %w", err)
 	}
 	// No session may stay on a template: CREATE DATABASE … TEMPLATE refuses to copy a
