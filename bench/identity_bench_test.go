@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/crypto/argon2"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
@@ -137,5 +138,15 @@ func BenchmarkGetMe(b *testing.B) {
 		if err != nil || me.Msg.GetPatient().GetCpf() == "" {
 			b.Fatalf("GetMe: %v", err)
 		}
+	}
+}
+
+// BenchmarkArgon2id is the password hash alone at the production parameters: the
+// floor under every login.
+func BenchmarkArgon2id(b *testing.B) {
+	p := identity.DefaultArgon2
+	salt := make([]byte, 16)
+	for b.Loop() {
+		argon2.IDKey([]byte("correct horse battery"), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -178,4 +179,41 @@ func violatedFields(t *testing.T, err error) []string {
 	}
 	slices.Sort(fields)
 	return fields
+}
+
+func TestRegisterDoctor_CRMValidation(t *testing.T) {
+	f := newFixture(t, nil)
+	tests := []struct {
+		number, uf string
+		bad        []string
+	}{
+		{"123456", "SP", nil},
+		{"1", "TO", nil},
+		{"12345678", "DF", nil},
+		{"", "SP", []string{"crm.number"}},
+		{"12a456", "SP", []string{"crm.number"}},
+		{"123456789", "SP", []string{"crm.number"}},
+		{"123456", "sp", []string{"crm.uf"}},
+		{"123456", "XX", []string{"crm.uf"}},
+		{"-1", "", []string{"crm.number", "crm.uf"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.number+"/"+tt.uf, func(t *testing.T) {
+			req := doctorReq(tt.number, tt.uf, fmt.Sprintf("doc%d@clinica.com.br", i))
+			resp, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(req))
+			if tt.bad == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if crm := resp.Msg.GetAccount().GetCrm(); crm.GetNumber() != tt.number || crm.GetUf() != tt.uf {
+					t.Errorf("crm = %v", crm)
+				}
+				return
+			}
+			wantErr(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+			if got := violatedFields(t, err); !slices.Equal(got, tt.bad) {
+				t.Errorf("violations on %v, want %v", got, tt.bad)
+			}
+		})
+	}
 }
