@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"healthcore/gateway"
 	"healthcore/gen/openapi"
 	"healthcore/platform/pg"
+	"healthcore/services/identity"
 	"healthcore/services/keys"
 )
 
@@ -209,5 +211,43 @@ func runKeysRotate(_ context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("local master key rotated: version %d is now used for new data\n", v)
+	return nil
+}
+
+// runCreateAdmin creates a platform operator account. The password comes from
+// HEALTHCORE_ADMIN_PASSWORD or, when unset, the first line of standard input, so it
+// never appears in the process list or shell history.
+func runCreateAdmin(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("create-admin", flag.ContinueOnError)
+	cfg := newConfig(fs, false)
+	name := fs.String("name", "", "the operator's name")
+	email := fs.String("email", "", "the operator's login e-mail")
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("-database-url (DATABASE_URL) is required")
+	}
+	password, ok := os.LookupEnv("HEALTHCORE_ADMIN_PASSWORD")
+	if !ok {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("give the password in HEALTHCORE_ADMIN_PASSWORD or on standard input")
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if err := pg.Migrate(ctx, cfg.DatabaseURL, cfg.logger(), identity.Schema); err != nil {
+		return err
+	}
+	db, err := pg.Open(ctx, cfg.DatabaseURL, identity.Schema.Name, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	id, err := identity.CreateAdmin(ctx, db, cfg.Identity, *name, *email, password)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("admin %s created (id %s)\n", *email, id)
 	return nil
 }

@@ -21,6 +21,8 @@ Usage:
   healthcore gateway [flags]             the REST edge, dialing the services' URLs
   healthcore migrate [flags]             apply every service's database migrations
   healthcore keys-rotate [flags]         add a new version of the local master key
+  healthcore create-admin -name N -email E   create an operator account (password from
+                                         HEALTHCORE_ADMIN_PASSWORD or standard input)
   healthcore help                        this text; "healthcore <command> -h" lists the flags
 
 Every flag can also be set as an environment variable HEALTHCORE_<FLAG>
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string) error {
 		return runMigrate(ctx, args)
 	case "keys-rotate":
 		return runKeysRotate(ctx, args)
+	case "create-admin":
+		return runCreateAdmin(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Printf(usage, serviceNames())
 		return nil

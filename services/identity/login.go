@@ -83,7 +83,7 @@ func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, fi
 	switch l := r.GetLogin().(type) {
 	case *identityv1.LoginRequest_Email:
 		name = normalizeEmail(l.Email)
-		return "email", name, q(`role = 'patient' AND email = $1`, name), nil
+		return "email", name, q(`role IN ('patient', 'admin') AND email = $1`, name), nil
 	case *identityv1.LoginRequest_Cpf:
 		cpf, err := br.NormalizeCPF(l.Cpf)
 		if err != nil {

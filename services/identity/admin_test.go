@@ -1,0 +1,58 @@
+package identity
+
+import (
+	"context"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	accessv1 "healthcore/gen/healthcore/access/v1"
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/errs"
+)
+
+func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
+	f := newFixture(t, nil)
+	id, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "Ops@Healthcore.example", "a long admin password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := f.login(emailLogin("ops@healthcore.example", "a long admin password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetAccount().GetId() != id || resp.GetAccount().GetRole() != accessv1.Role_ROLE_ADMIN {
+		t.Fatalf("logged in as %v", resp.GetAccount())
+	}
+	old := f.svc.keys.signingKey().KID
+	req := connect.NewRequest(&identityv1.RotateSigningKeyRequest{})
+	req.Header().Set("Authorization", "Bearer "+resp.GetTokens().GetAccessToken())
+	rot, err := f.client.RotateSigningKey(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.Msg.GetKid() == old || rot.Msg.GetKid() != f.svc.keys.signingKey().KID {
+		t.Errorf("rotated to %s, active %s, old %s", rot.Msg.GetKid(), f.svc.keys.signingKey().KID, old)
+	}
+}
+
+func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
+	f := newFixture(t, nil)
+	f.registerPatient("maria@example.com", "529.982.247-25")
+	_, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "maria@example.com", "a long admin password")
+	if errs.Reason(err) != "ACCOUNT_EXISTS" {
+		t.Fatalf("admin with a patient's e-mail: %v", err)
+	}
+
+	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09")))
+	wantErr(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+
+	for _, bad := range [][3]string{{"O", "a@b.com", "a long admin password"}, {"Ops", "not an address", "a long admin password"}, {"Ops", "x@y.com", "short"}} {
+		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("CreateAdmin%v accepted", bad)
+		}
+	}
+}
