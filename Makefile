@@ -19,8 +19,9 @@ build: ## Build bin/healthcore
 	$(GO) build -o bin/healthcore ./cmd/healthcore
 
 .PHONY: test
-test: ## Run the whole test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432)
-	$(GO) test -race -count=1 ./...
+test: ## Run the whole suite against PostgreSQL (DATABASE_URL, 127.0.0.1:5432, or a private cluster)
+	DATABASE_URL="$${DATABASE_URL:-$$($(GO) run ./cmd/healthcore postgres -log-level=warn)}" \
+		$(GO) test -race -count=1 ./...
 
 .PHONY: vet
 vet: ## go vet

@@ -251,3 +251,22 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 	fmt.Printf("admin %s created (id %s)\n", *email, id)
 	return nil
 }
+
+// runPostgres finds or starts PostgreSQL exactly as dev does and prints its URL; make
+// test uses it so the tests find the same server on a machine with no DATABASE_URL.
+func runPostgres(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("postgres", flag.ContinueOnError)
+	cfg := newConfig(fs, true)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	url := cfg.DatabaseURL
+	if url == "" {
+		var err error
+		if url, err = pg.Locate(ctx, cfg.DataDir, cfg.logger()); err != nil {
+			return err
+		}
+	}
+	fmt.Println(url)
+	return nil
+}

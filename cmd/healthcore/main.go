@@ -23,6 +23,7 @@ Usage:
   healthcore keys-rotate [flags]         add a new version of the local master key
   healthcore create-admin -name N -email E   create an operator account (password from
                                          HEALTHCORE_ADMIN_PASSWORD or standard input)
+  healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
   healthcore help                        this text; "healthcore <command> -h" lists the flags
 
 Every flag can also be set as an environment variable HEALTHCORE_<FLAG>
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string) error {
 		return runMigrate(ctx, args)
 	case "keys-rotate":
 		return runKeysRotate(ctx, args)
+	case "postgres":
+		return runPostgres(ctx, args)
 	case "create-admin":
 		return runCreateAdmin(ctx, args)
 	case "help", "-h", "--help":
