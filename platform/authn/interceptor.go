@@ -137,14 +137,30 @@ func (i *Interceptor) with(ctx context.Context, p Principal) context.Context {
 }
 
 // ServiceToken returns a client interceptor that sends the internal service credential
-// on every call (service-to-service calls to internal methods).
+// on every call, unary or streaming (service-to-service calls to internal methods).
 func ServiceToken(token string) connect.Interceptor {
-	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if req.Spec().IsClient {
-				req.Header().Set("Authorization", "Bearer "+token)
-			}
-			return next(ctx, req)
+	return serviceToken("Bearer " + token)
+}
+
+type serviceToken string
+
+func (s serviceToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			req.Header().Set("Authorization", string(s))
 		}
-	})
+		return next(ctx, req)
+	}
+}
+
+func (s serviceToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", string(s))
+		return conn
+	}
+}
+
+func (s serviceToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }

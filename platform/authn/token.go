@@ -94,5 +94,6 @@ func bearer(header string) (string, bool) {
 	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
 		return "", false
 	}
-	return strings.TrimSpace(header[len(prefix):]), true
+	token := strings.TrimSpace(header[len(prefix):])
+	return token, token != ""
 }

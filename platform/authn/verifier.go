@@ -19,6 +19,8 @@ type KeySource func(ctx context.Context) ([]PublicKey, error)
 // Verifier checks access tokens against a cached key set. An unknown kid triggers a
 // refresh (at most once per MinRefresh), so a key rotated in by identity is accepted at
 // once; the whole set is also refreshed when older than MaxAge, so retired keys leave.
+// While the source is down, cached keys keep verifying and the source is retried at
+// most once per MinRefresh.
 type Verifier struct {
 	source     KeySource
 	MinRefresh time.Duration
@@ -28,7 +30,9 @@ type Verifier struct {
 
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
-	fetchedAt time.Time
+	fetchedAt time.Time // of the key set held
+	triedAt   time.Time // of the last call to the source, successful or not
+	fetchErr  error     // of that call; nil when it succeeded
 }
 
 // NewVerifier returns a verifier with production defaults.
@@ -86,19 +90,31 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 var errUnknownKID = errors.New("unknown kid")
 
 func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	// The lock is held across the fetch so that concurrent requests naming a kid just
+	// rotated in wait for the one refresh instead of being refused.
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.Now()
 	k, ok := v.keys[kid]
-	stale := now.Sub(v.fetchedAt) > v.MaxAge
-	if ok && !stale {
+	if ok && now.Sub(v.fetchedAt) <= v.MaxAge {
 		return k, nil
 	}
-	if !ok && !stale && now.Sub(v.fetchedAt) < v.MinRefresh {
+	// An unknown kid or a stale set asks the source again, but at most once per
+	// MinRefresh: made-up kids, or a source that is down, must not cost a call per request.
+	if now.Sub(v.triedAt) < v.MinRefresh {
+		switch {
+		case ok:
+			return k, nil
+		case v.fetchErr != nil:
+			return nil, fmt.Errorf("fetch JWKS: %w", v.fetchErr)
+		}
 		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
 	}
 	keys, err := v.source(ctx)
 	if err != nil {
+		if ctx.Err() == nil { // a caller giving up says nothing about the source
+			v.triedAt, v.fetchErr = now, err
+		}
 		if ok { // keep verifying with the key we have while the source is down
 			return k, nil
 		}
@@ -108,7 +124,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 	for _, pk := range keys {
 		v.keys[pk.KID] = pk.Key
 	}
-	v.fetchedAt = now
+	v.fetchedAt, v.triedAt, v.fetchErr = now, now, nil
 	if k, ok = v.keys[kid]; !ok {
 		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
 	}

@@ -1,12 +1,12 @@
 package errs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
-	"context"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -110,70 +110,98 @@ func (e *Error) WithCause(cause error) *Error {
 	return &c
 }
 
-// Code returns the gRPC code err will be sent with.
+// Code returns the gRPC code err will be sent with (0 for no error): the code of
+// ToConnect(err), so a plain context.Canceled is CANCELED and a downstream UNKNOWN is
+// INTERNAL here as on the wire.
 func Code(err error) connect.Code {
-	if err == nil {
+	ce, _ := ToConnect(err)
+	if ce == nil {
 		return 0
 	}
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Code
-	}
-	if ce, ok := errors.AsType[*connect.Error](err); ok {
-		return ce.Code()
-	}
-	return connect.CodeInternal
+	return ce.Code()
 }
 
 // ToConnect converts err into the *connect.Error sent to the client. The second result
 // is the cause to log, or nil when the error is an expected client error.
 //
 // Errors that are already *connect.Error (from a downstream call or from connect
-// itself) pass through unchanged, except that an INTERNAL or UNKNOWN one from a
-// downstream service is re-wrapped so its message never leaks.
+// itself) pass through, except that an INTERNAL, UNKNOWN or DATA_LOSS one is re-wrapped
+// so its message never leaks, and an UNAVAILABLE one raised by our own client (a dial
+// or transport failure, whose message names internal hosts) gets a safe message.
+// Server faults among them are returned as the cause to log.
 func ToConnect(err error) (*connect.Error, error) {
-	if err == nil {
+	if isNil(err) {
 		return nil, nil
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		ce := connect.NewError(e.Code, errors.New(e.Message))
-		info := &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata}
-		addDetail(ce, info)
-		if len(e.Violations) > 0 {
-			br := &errdetails.BadRequest{}
-			for _, v := range e.Violations {
-				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-					Field: v.Field, Description: v.Description,
-				})
+		if e.Code == connect.CodeInternal {
+			// A query cut short because the client went away or ran out of time comes back
+			// wrapped as INTERNAL by the code that ran it; it is not a server fault.
+			if ce, cause, ok := contextError(err); ok {
+				return ce, cause
 			}
-			addDetail(ce, br)
 		}
-		if e.RetryAfter > 0 {
-			addDetail(ce, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
-		}
-		var logged error
-		if isServerFault(e.Code) {
-			logged = err
-		}
-		return ce, logged
+		return fromError(e, err)
 	}
 	if ce, ok := errors.AsType[*connect.Error](err); ok {
-		if isServerFault(ce.Code()) && ce.Code() != connect.CodeUnavailable && ce.Code() != connect.CodeDeadlineExceeded {
+		switch code := ce.Code(); {
+		case code == connect.CodeInternal || code == connect.CodeUnknown || code == connect.CodeDataLoss:
 			return ToConnect(Internal(err))
+		case code == connect.CodeUnavailable && !connect.IsWireError(ce):
+			return connect.NewError(connect.CodeUnavailable, errors.New("a service this call needs is unavailable; retry")), err
+		case isServerFault(code):
+			return ce, err
 		}
 		return ce, nil
 	}
-	if errors.Is(err, context.Canceled) {
-		return connect.NewError(connect.CodeCanceled, errors.New("request canceled")), nil
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded")), err
+	if ce, cause, ok := contextError(err); ok {
+		return ce, cause
 	}
 	return ToConnect(Internal(err))
+}
+
+// fromError builds the status of a local *Error; err is the whole chain, for the logs.
+func fromError(e *Error, err error) (*connect.Error, error) {
+	ce := connect.NewError(e.Code, errors.New(e.Message))
+	info := &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata}
+	addDetail(ce, info)
+	if len(e.Violations) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, v := range e.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: v.Field, Description: v.Description,
+			})
+		}
+		addDetail(ce, br)
+	}
+	if e.RetryAfter > 0 {
+		addDetail(ce, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+	}
+	var logged error
+	if isServerFault(e.Code) {
+		logged = err
+	}
+	return ce, logged
+}
+
+// contextError maps a cancelled or timed-out context: cancellation is the client's
+// doing and is not logged; a missed deadline is.
+func contextError(err error) (*connect.Error, error, bool) {
+	if errors.Is(err, context.Canceled) {
+		return connect.NewError(connect.CodeCanceled, errors.New("request canceled")), nil, true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded")), err, true
+	}
+	return nil, nil, false
 }
 
 // Reason returns the ErrorInfo reason carried by err, whether it is a local *Error or
 // a *connect.Error received from another service; "" when there is none.
 func Reason(err error) string {
+	if isNil(err) {
+		return ""
+	}
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Reason
 	}
@@ -187,6 +215,21 @@ func Reason(err error) string {
 		}
 	}
 	return ""
+}
+
+// isNil reports no error, counting a nil *Error or *connect.Error in the interface as
+// none: a function declared to return one of those pointers hands back such a value on
+// success, and reading it must not panic.
+func isNil(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return true
+	case *Error:
+		return e == nil
+	case *connect.Error:
+		return e == nil
+	}
+	return false
 }
 
 func isServerFault(c connect.Code) bool {
