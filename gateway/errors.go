@@ -8,6 +8,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -36,4 +37,18 @@ func writeStatus(w http.ResponseWriter, _ *http.Request, httpStatus int, s *stat
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
+}
+
+// routingErrorHandler answers requests no route takes. grpc-gateway maps a known path
+// with the wrong method to UNIMPLEMENTED, which becomes 501 — a server error that pages
+// people and is logged at ERROR — so it is answered as the client error it is: 405.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus == http.StatusMethodNotAllowed {
+		errorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+			HTTPStatus: httpStatus,
+			Err:        status.Error(codes.Unimplemented, http.StatusText(httpStatus)),
+		})
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 }

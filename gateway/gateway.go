@@ -64,11 +64,16 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	spec, err := openAPI(opts.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{opts: opts}
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -91,10 +96,6 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	root.Handle("/", mux)
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	root.HandleFunc("GET /readyz", g.ready)
-	spec, err := openAPI(opts.OpenAPI)
-	if err != nil {
-		return nil, err
-	}
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(spec)

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -112,8 +115,10 @@ func cors(next http.Handler, origins []string) http.Handler {
 	})
 }
 
-// limitBody refuses bodies over max bytes: 413 at once when Content-Length says so,
-// and a read error (400) when a chunked body runs over.
+// limitBody refuses bodies over max bytes with 413. Content-Length says so at once; a
+// body of unknown length (chunked) is read up to the limit before the route runs, so
+// one that runs over is refused whole, instead of reaching the service when its JSON
+// happens to end before the limit (the decoder stops there and never sees the rest).
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
@@ -121,7 +126,23 @@ func limitBody(next http.Handler, max int64) http.Handler {
 				"request body is "+strconv.FormatInt(r.ContentLength, 10)+" bytes; the limit is "+strconv.FormatInt(max, 10)))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.ContentLength >= 0 {
+			// The server never reads past Content-Length; the limiter is a second fence.
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if _, over := errors.AsType[*http.MaxBytesError](err); over {
+			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
+				"request body is over the limit of "+strconv.FormatInt(max, 10)+" bytes"))
+			return
+		}
+		if err != nil {
+			writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, "cannot read the request body"))
+			return
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }

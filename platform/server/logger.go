@@ -50,8 +50,11 @@ func (l logger) finish(ctx context.Context, procedure string, start time.Time, f
 	}
 	attrs = append(attrs, fields.Attrs()...)
 	level := slog.LevelInfo
-	if reason := errs.Reason(err); reason != "" {
-		attrs = append(attrs, slog.String("reason", reason))
+	// The reason sent, which a plain error (sent as INTERNAL) has only after conversion.
+	if ce != nil {
+		if reason := errs.Reason(ce); reason != "" {
+			attrs = append(attrs, slog.String("reason", reason))
+		}
 	}
 	if cause != nil {
 		level = slog.LevelError

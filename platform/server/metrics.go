@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -39,9 +40,11 @@ func (m *Metrics) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		done := m.start(req.Spec().Procedure)
-		resp, err := next(ctx, req)
-		done(err)
+		var resp connect.AnyResponse
+		err := m.observe(req.Spec().Procedure, func() (err error) {
+			resp, err = next(ctx, req)
+			return err
+		})
 		return resp, err
 	}
 }
@@ -52,26 +55,39 @@ func (m *Metrics) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 
 func (m *Metrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		done := m.start(conn.Spec().Procedure)
-		err := next(ctx, conn)
-		done(err)
-		return err
+		return m.observe(conn.Spec().Procedure, func() error { return next(ctx, conn) })
 	}
 }
 
-func (m *Metrics) start(procedure string) func(error) {
+// errPanicked stands for the error of a call that panicked: recovery, further out,
+// answers it as INTERNAL.
+var errPanicked = errs.Internal(errors.New("handler panicked"))
+
+// observe runs call, counting it in flight meanwhile, and records its duration under the
+// code the client receives. A panic passing through is recorded too (as internal), so
+// the in-flight gauge does not drift upward with every panic.
+func (m *Metrics) observe(procedure string, call func() error) error {
 	service, method := splitProcedure(procedure)
 	g := m.inflight.WithLabelValues(service)
 	g.Inc()
 	start := time.Now()
-	return func(err error) {
+	finished := false
+	record := func(err error) {
 		g.Dec()
-		code := "ok"
-		if err != nil {
-			code = errs.Code(err).String()
-		}
-		m.duration.WithLabelValues(service, method, code).Observe(time.Since(start).Seconds())
+		// The label is the code sent, as the logging interceptor computes it: a plain
+		// context.Canceled is "canceled", not "internal".
+		ce, _ := errs.ToConnect(err)
+		m.duration.WithLabelValues(service, method, codeName(ce)).Observe(time.Since(start).Seconds())
 	}
+	defer func() {
+		if !finished {
+			record(errPanicked)
+		}
+	}()
+	err := call()
+	finished = true
+	record(err)
+	return err
 }
 
 // splitProcedure turns "/healthcore.identity.v1.IdentityService/Login" into its service

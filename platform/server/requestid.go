@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -31,6 +32,10 @@ func (r requestID) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if resp != nil {
 			resp.Header().Set(RequestIDHeader, id)
 		}
+		// A failed call needs its id most: the caller quotes it when reporting the error.
+		if ce, ok := errors.AsType[*connect.Error](err); ok {
+			ce.Meta().Set(RequestIDHeader, id)
+		}
 		return resp, err
 	}
 }
@@ -47,13 +52,20 @@ func (r requestID) WrapStreamingHandler(next connect.StreamingHandlerFunc) conne
 	}
 }
 
+// annotate puts the request id and the client address in the context. It also writes
+// the id it settled on back into the request headers, where recovery, which runs
+// outside this interceptor, finds it when a panic unwinds past here.
 func (r requestID) annotate(ctx context.Context, h http.Header, peer string) (context.Context, string) {
 	id := h.Get(RequestIDHeader)
 	if !ValidRequestID(id) {
 		id = NewRequestID()
 	}
+	h.Set(RequestIDHeader, id)
 	ctx = logging.WithRequestID(ctx, id)
-	return context.WithValue(ctx, clientAddrKey{}, clientAddr(peer, h.Get("X-Forwarded-For"), r.trusted)), id
+	// Several X-Forwarded-For lines are one list, in order (RFC 9110, section 5.3);
+	// reading only the first would believe the hop farthest from us.
+	forwarded := strings.Join(h.Values("X-Forwarded-For"), ",")
+	return context.WithValue(ctx, clientAddrKey{}, clientAddr(peer, forwarded, r.trusted)), id
 }
 
 // NewRequestID returns a random 128-bit id in hex.
@@ -92,35 +104,40 @@ func WithClientAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientAddrKey{}, addr)
 }
 
+// clientAddr finds the end client from the peer address and X-Forwarded-For: hops are
+// believed only while they come from trusted proxies, reading from the right (the hop
+// nearest to us). Addresses come back in canonical form (IPv4-mapped IPv6 as IPv4), so
+// one client has one spelling in throttles and audit logs.
 func clientAddr(peer, forwarded string, trusted []netip.Prefix) string {
 	host := peer
 	if h, _, err := net.SplitHostPort(peer); err == nil {
 		host = h
 	}
-	isTrusted := func(s string) bool {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return false
-		}
+	peerAddr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trusted {
-			if p.Contains(a.Unmap()) {
+			if p.Contains(a) {
 				return true
 			}
 		}
 		return false
 	}
-	if forwarded == "" || !isTrusted(host) {
-		return host
+	peerAddr = peerAddr.Unmap()
+	if strings.TrimSpace(forwarded) == "" || !isTrusted(peerAddr) {
+		return peerAddr.String()
 	}
 	hops := strings.Split(forwarded, ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		if _, err := netip.ParseAddr(hop); err != nil {
-			return host // a malformed chain: believe only the peer
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peerAddr.String() // a malformed chain: believe only the peer
 		}
-		if !isTrusted(hop) || i == 0 {
-			return hop
+		if hop = hop.Unmap(); !isTrusted(hop) || i == 0 {
+			return hop.String()
 		}
 	}
-	return host
+	return peerAddr.String()
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,11 @@ func (s *Server) Handler() http.Handler {
 	if s.checker == nil {
 		s.checker = grpchealth.NewStaticChecker(s.names...)
 		s.mux.Handle(grpchealth.NewHandler(s.checker))
-		reflector := grpcreflect.NewStaticReflector(s.names...)
+		// Reflection lists the platform's own services too, as grpc-go servers do, so
+		// that grpcurl's "list" and "describe" show health and reflection.
+		listed := append(slices.Clone(s.names), grpchealth.HealthV1ServiceName,
+			grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
+		reflector := grpcreflect.NewStaticReflector(listed...)
 		s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 		s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 		if s.opts.Gatherer != nil {

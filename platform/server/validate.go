@@ -134,22 +134,36 @@ func protoName(md protoreflect.MessageDescriptor, goName string) (string, protor
 	return goName, nil
 }
 
-// goCamelCase is protoc-gen-go's naming of snake_case identifiers: "birth_date" →
-// "BirthDate".
+// goCamelCase is protoc-gen-go's naming of proto identifiers (its strs.GoCamelCase),
+// which protoc-gen-validate follows too: "birth_date" → "BirthDate", "line_1" →
+// "Line_1", "_id" → "XId". It must match exactly, or a violation is reported under its
+// Go name.
 func goCamelCase(s string) string {
-	var b strings.Builder
-	upper := true
-	for _, c := range s {
+	isLower := func(c byte) bool { return 'a' <= c && c <= 'z' }
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case c == '_':
-			upper = true
-		case upper && c >= 'a' && c <= 'z':
-			b.WriteRune(c - 'a' + 'A')
-			upper = false
+		case c == '.' && i+1 < len(s) && isLower(s[i+1]):
+			// ".x" joins words.
+		case c == '.':
+			b = append(b, '_')
+		case c == '_' && (i == 0 || s[i-1] == '.'):
+			b = append(b, 'X') // an identifier must start with a capital
+		case c == '_' && i+1 < len(s) && isLower(s[i+1]):
+			// "_x" joins words.
+		case '0' <= c && c <= '9':
+			b = append(b, c)
 		default:
-			b.WriteRune(c)
-			upper = c >= '0' && c <= '9'
+			// A word: its first letter upper-cased, then the lower-case run after it.
+			if isLower(c) {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+			for ; i+1 < len(s) && isLower(s[i+1]); i++ {
+				b = append(b, s[i+1])
+			}
 		}
 	}
-	return b.String()
+	return string(b)
 }

@@ -1,0 +1,204 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcore/gateway"
+)
+
+func TestGateway_BodyOverTheLimitIsRefusedAndNothingIsStored(t *testing.T) {
+	t.Parallel()
+	up, db := identityUpstream(t, nil)
+	const limit = 2048
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, MaxBodyBytes: limit})
+	body := func(email, cpf string, padding int) []byte {
+		b, err := json.Marshal(patient(email, cpf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Padding after the object: a decoder that stops at the object's end would
+		// accept the request without ever reading past the limit.
+		return append(b, bytes.Repeat([]byte(" "), padding)...)
+	}
+	stored := func(email string) bool {
+		var n int
+		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM accounts WHERE email = $1`, email).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	// chunked hides the length, so the body arrives with Transfer-Encoding: chunked.
+	chunked := func(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) }
+
+	tests := []struct {
+		name   string
+		email  string
+		body   io.Reader
+		status int
+		stored bool
+	}{
+		{"Content-Length over the limit", "cl@exemplo.com.br", bytes.NewReader(body("cl@exemplo.com.br", "52998224725", 3000)), 413, false},
+		{"chunked over the limit", "chunked@exemplo.com.br", chunked(body("chunked@exemplo.com.br", "11144477735", 3000)), 413, false},
+		{"chunked within the limit", "small@exemplo.com.br", chunked(body("small@exemplo.com.br", "39053344705", 100)), 200, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, http.MethodPost, e.url+"/v1/accounts/patients", tt.body, http.Header{"Content-Type": {"application/json"}})
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if tt.status == 413 {
+				got := parseError(t, r)
+				if got.code != 3 || !strings.Contains(got.message, "2048") {
+					t.Errorf("body %s, want code 3 and a message naming the limit", r.body)
+				}
+			}
+			if s := stored(tt.email); s != tt.stored {
+				t.Errorf("account stored = %v, want %v", s, tt.stored)
+			}
+		})
+	}
+}
+
+func TestGateway_HealthzAndReadyz(t *testing.T) {
+	t.Parallel()
+	up, _ := identityUpstream(t, nil)
+	down := up
+	down.Addr = closedAddr(t)
+	tests := []struct {
+		name     string
+		upstream gateway.Upstream
+		path     string
+		status   int
+		body     string
+	}{
+		{"live", up, "/healthz", 200, "ok"},
+		{"live even when the upstream is down", down, "/healthz", 200, "ok"},
+		{"ready when the upstream serves", up, "/readyz", 200, "ready"},
+		{"not ready when the upstream is down", down, "/readyz", 503, "healthcore.identity.v1.IdentityService"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{tt.upstream}})
+			r := do(t, http.MethodGet, e.url+tt.path, nil, nil)
+			if r.status != tt.status || !strings.Contains(string(r.body), tt.body) {
+				t.Errorf("%s: %d %q, want %d containing %q", tt.path, r.status, r.body, tt.status, tt.body)
+			}
+		})
+	}
+}
+
+func TestGateway_ReadyzFailsWhileDraining(t *testing.T) {
+	t.Parallel()
+	up, _ := identityUpstream(t, nil)
+	// The drain is long enough to look at /readyz from outside; nothing below depends
+	// on how long it really is.
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, DrainDelay: time.Second})
+	if r := do(t, http.MethodGet, e.url+"/readyz", nil, nil); r.status != http.StatusOK {
+		t.Fatalf("before stop: /readyz %d %s", r.status, r.body)
+	}
+	served := make(chan error, 1)
+	go func() { served <- e.stop() }()
+
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		r := do(t, http.MethodGet, e.url+"/readyz", nil, nil)
+		if r.status == http.StatusServiceUnavailable {
+			if strings.TrimSpace(string(r.body)) != "draining" {
+				t.Errorf("/readyz while draining: %q, want draining", r.body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d after stop", r.status)
+		}
+	}
+	// Still answering everything else while load balancers take it out.
+	if r := do(t, http.MethodGet, e.url+"/healthz", nil, nil); r.status != http.StatusOK {
+		t.Errorf("/healthz while draining: %d", r.status)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve returned %v, want nil", err)
+	}
+}
+
+func TestGateway_OpenAPIDocumentAndDocsPage(t *testing.T) {
+	t.Parallel()
+	e := serve(t, gateway.Options{})
+
+	r := do(t, http.MethodGet, e.url+"/openapi.json", nil, nil)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("/openapi.json: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	var doc struct {
+		Swagger string `json:"swagger"`
+		Info    struct {
+			Title string `json:"title"`
+		} `json:"info"`
+		SecurityDefinitions map[string]struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+			In   string `json:"in"`
+		} `json:"securityDefinitions"`
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatalf("/openapi.json is not JSON: %v", err)
+	}
+	if doc.Swagger != "2.0" || doc.Info.Title != "Healthcore API" {
+		t.Errorf("swagger %q title %q, want 2.0 and Healthcore API", doc.Swagger, doc.Info.Title)
+	}
+	if b := doc.SecurityDefinitions["bearer"]; b.Type != "apiKey" || b.Name != "Authorization" || b.In != "header" {
+		t.Errorf("securityDefinitions.bearer = %+v", b)
+	}
+	if _, ok := doc.Paths["/v1/auth/login"]["post"]; !ok {
+		t.Errorf("no POST /v1/auth/login in paths")
+	}
+
+	r = do(t, http.MethodGet, e.url+"/docs", nil, nil)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(r.body), `data-spec-url="/openapi.json"`) {
+		t.Errorf("/docs: %d %s\n%s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+}
+
+func TestNew_OpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	if _, err := gateway.New(context.Background(), gateway.Options{OpenAPI: []byte(`{"swagger":`)}); err == nil {
+		t.Error("New accepted a malformed OpenAPI document")
+	}
+	// Without a generated document the edge still serves a valid, empty one.
+	e := serve(t, gateway.Options{OpenAPI: []byte{}})
+	r := do(t, http.MethodGet, e.url+"/openapi.json", nil, nil)
+	if m := r.json(t); m["info"].(map[string]any)["title"] != "Healthcore API" {
+		t.Errorf("fallback document: %s", r.body)
+	}
+}
+
+func TestGateway_AccessLogOmitsQueryAndBody(t *testing.T) {
+	t.Parallel()
+	e := serve(t, gateway.Options{})
+	do(t, http.MethodPost, e.url+"/v1/auth/login?cpf=52998224725", strings.NewReader(`{"password":"hunter2-secret"}`),
+		http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"access-log-0001"}})
+	var line map[string]any
+	for l := range strings.Lines(e.logs.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err == nil && m["msg"] == "http" {
+			line = m
+		}
+	}
+	if line["path"] != "/v1/auth/login" || line["method"] != "POST" || line["request_id"] != "access-log-0001" {
+		t.Errorf("access log line = %v", line)
+	}
+	for _, secret := range []string{"52998224725", "hunter2-secret"} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("%q reached the gateway log", secret)
+		}
+	}
+}
