@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +19,6 @@ import (
 	"healthcore/platform/testkit"
 )
 
-// clock is a settable time source shared by the service and its token verifier.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is an identity service on the production server stack, backed by a fresh
 // database and a real keys service.
 type fixture struct {
@@ -46,7 +27,7 @@ type fixture struct {
 	db     *pgxpool.Pool
 	client identityv1connect.IdentityServiceClient // Connect protocol
 	grpc   identityv1connect.IdentityServiceClient // gRPC protocol
-	clock  *clock
+	clock  *testkit.Clock
 }
 
 // testArgon2 keeps tests fast; production parameters are measured in bench/.
@@ -59,7 +40,7 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	db := pgtest.Pool(t, Schema.Name, Schema)
 	svc, err := New(context.Background(), Deps{
 		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: testkit.Logger(t), Now: clk.Now,

@@ -181,3 +181,17 @@ func retryAfter(t *testing.T, err error) time.Duration {
 	t.Fatalf("no RetryInfo in %v", err)
 	return 0
 }
+
+func TestAddressBlock_IPv6ClientsAreThrottledByTheir64(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":               "203.0.113.7",
+		"2001:db8:1:2:aaaa::1":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::9": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":           "2001:db8:1:3::/64",
+		"not an address":            "not an address",
+	} {
+		if got := addressBlock(in); got != want {
+			t.Errorf("addressBlock(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

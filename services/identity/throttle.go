@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/hex"
+	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,9 +51,20 @@ func (s *Service) throttleKeys(kind, name, addr string) []throttleKey {
 	p := s.cfg.Throttle
 	keys := []throttleKey{{"acct:" + hex.EncodeToString(s.blindIndex("login:"+kind, name)), p.AccountFree, p.AccountLockoutAfter}}
 	if addr != "" {
-		keys = append(keys, throttleKey{"addr:" + addr, p.AddressFree, p.AddressLockoutAfter})
+		keys = append(keys, throttleKey{"addr:" + addressBlock(addr), p.AddressFree, p.AddressLockoutAfter})
 	}
 	return keys
+}
+
+// addressBlock is what one client controls: an IPv4 address, or the /64 an IPv6 client
+// can pick any address from.
+func addressBlock(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return addr
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // checkThrottle refuses the attempt while any of its keys is blocked.
