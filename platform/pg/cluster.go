@@ -68,6 +68,15 @@ func initCluster(ctx context.Context, bin, pgdata string, cred *syscall.Credenti
 		return err
 	}
 	if cred != nil {
+		// The data folder holds other secrets (the local master keyring, in a 0700
+		// folder of its own), so it only gains search permission, never read: the
+		// postgres user can reach its cluster inside but cannot list the rest.
+		dataDir := filepath.Dir(pgdata)
+		if fi, err := os.Stat(dataDir); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(dataDir, fi.Mode().Perm()|0o001); err != nil {
+				return fmt.Errorf("let the postgres user reach %s: %w", pgdata, err)
+			}
+		}
 		if err := os.Chown(pgdata, int(cred.Uid), int(cred.Gid)); err != nil {
 			return fmt.Errorf("hand %s to the postgres user: %w", pgdata, err)
 		}
