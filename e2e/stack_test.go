@@ -18,11 +18,12 @@ import (
 
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
+	"healthcore/services/directory"
 	"healthcore/services/identity"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -59,13 +60,13 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startStack starts keys, identity and the gateway as three processes sharing a fresh
+// startStack starts every service and the gateway as separate processes sharing a fresh
 // database, and waits until the gateway reports ready.
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity"}
+	services := []string{"keys", "identity", "directory"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,

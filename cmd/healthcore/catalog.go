@@ -7,6 +7,8 @@ import (
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
@@ -14,6 +16,7 @@ import (
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
+	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 )
@@ -39,6 +42,8 @@ var catalog = []service{
 	{name: "keys", fqName: keysv1connect.KeysServiceName, port: 7001, start: startKeys},
 	{name: "identity", fqName: identityv1connect.IdentityServiceName, port: 7002, schema: &identity.Schema,
 		rest: identityv1.RegisterIdentityServiceHandler, start: startIdentity},
+	{name: "directory", fqName: directoryv1connect.DirectoryServiceName, port: 7003, schema: &directory.Schema,
+		rest: directoryv1.RegisterDirectoryServiceHandler, start: startDirectory},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -66,6 +71,20 @@ func startIdentity(ctx context.Context, p *process) (*server.Server, background,
 	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.cfg.ServiceToken))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
+}
+
+func startDirectory(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, directory.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := directory.New(ctx, directory.Deps{DB: db, Logger: p.log.With("service", "directory")})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("directory", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
 }
 
 func serviceNames() string {

@@ -23,6 +23,7 @@ Usage:
   healthcore keys-rotate [flags]         add a new version of the local master key
   healthcore create-admin -name N -email E   create an operator account (password from
                                          HEALTHCORE_ADMIN_PASSWORD or standard input)
+  healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
   healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
   healthcore help                        this text; "healthcore <command> -h" lists the flags
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 		return runMigrate(ctx, args)
 	case "keys-rotate":
 		return runKeysRotate(ctx, args)
+	case "seed":
+		return runSeed(ctx, args)
 	case "postgres":
 		return runPostgres(ctx, args)
 	case "create-admin":

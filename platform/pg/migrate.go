@@ -133,3 +133,13 @@ func lockID(schema string) int64 {
 	_, _ = h.Write([]byte("healthcore/pg/migrate/" + schema))
 	return int64(h.Sum64())
 }
+
+// Dir returns the sub-folder of an embedded file system that holds a service's
+// migrations (//go:embed migrations/*.sql, then Dir(files, "migrations")).
+func Dir(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(fmt.Sprintf("pg: migrations folder %q: %v", dir, err))
+	}
+	return sub
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -81,8 +80,3 @@ func normalizeCRM(n string) string {
 // errAccountExists does not say which detail is taken.
 var errAccountExists = errs.AlreadyExists("ACCOUNT_EXISTS",
 	"an account with these details already exists: log in instead")
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"flag"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -24,7 +23,7 @@ import (
 var migrations embed.FS
 
 // Schema is the identity service's PostgreSQL schema and its migrations.
-var Schema = pg.Schema{Name: "identity", Migrations: mustSub(migrations, "migrations")}
+var Schema = pg.Schema{Name: "identity", Migrations: pg.Dir(migrations, "migrations")}
 
 // Config holds the identity service's settings.
 type Config struct {
@@ -142,12 +141,4 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }

@@ -13,6 +13,7 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // registerPatient creates a patient account with its personal fields sealed.
@@ -57,7 +58,7 @@ func (s *Service) insertAccount(ctx context.Context, a account, password string,
 		}
 		return s.audit(ctx, tx, actRegister, a.ID, a.ID, outcomeOK)
 	})
-	if isUniqueViolation(err) {
+	if pg.IsUniqueViolation(err) {
 		return account{}, errAccountExists.WithCause(err)
 	}
 	if err != nil {

@@ -1,0 +1,76 @@
+package directory
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/platform/pg"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Schema is the directory service's PostgreSQL schema and its migrations.
+var Schema = pg.Schema{Name: "directory", Migrations: pg.Dir(migrations, "migrations")}
+
+// Deps are what the service is built from.
+type Deps struct {
+	DB     *pgxpool.Pool // search_path = directory
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Service implements the DirectoryService RPCs.
+type Service struct {
+	db          *pgxpool.Pool
+	log         *slog.Logger
+	now         func() time.Time
+	specialties map[string]string // code → name, loaded once: the list changes only by migration
+	ordered     []*directoryv1.Specialty
+}
+
+var _ directoryv1connect.DirectoryServiceHandler = (*Service)(nil)
+
+// New builds the service and loads the specialty list.
+func New(ctx context.Context, d Deps) (*Service, error) {
+	if d.DB == nil {
+		return nil, errors.New("directory: DB is required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{db: d.DB, log: d.Logger, now: d.Now, specialties: map[string]string{}}
+	rows, err := d.DB.Query(ctx, `SELECT code, name FROM specialties ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	s.ordered, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*directoryv1.Specialty, error) {
+		var sp directoryv1.Specialty
+		return &sp, r.Scan(&sp.Code, &sp.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sp := range s.ordered {
+		s.specialties[sp.Code] = sp.Name
+	}
+	return s, nil
+}
+
+// Handler returns the Connect handler, given the server's handler options.
+func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	return directoryv1connect.NewDirectoryServiceHandler(s, opts...)
+}

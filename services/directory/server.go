@@ -1,0 +1,52 @@
+package directory
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+)
+
+// The RPC methods below only convert: each calls one use case and wraps its answer.
+
+// UpsertMyProfile implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) UpsertMyProfile(ctx context.Context, req *connect.Request[directoryv1.UpsertMyProfileRequest]) (*connect.Response[directoryv1.UpsertMyProfileResponse], error) {
+	p, missing, err := s.upsertProfile(ctx, req.Msg.GetProfile())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.UpsertMyProfileResponse{Profile: p, Missing: missing}), nil
+}
+
+// GetMyProfile implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) GetMyProfile(ctx context.Context, _ *connect.Request[directoryv1.GetMyProfileRequest]) (*connect.Response[directoryv1.GetMyProfileResponse], error) {
+	p, missing, err := s.myProfile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.GetMyProfileResponse{Profile: p, Missing: missing}), nil
+}
+
+// GetDoctor implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) GetDoctor(ctx context.Context, req *connect.Request[directoryv1.GetDoctorRequest]) (*connect.Response[directoryv1.GetDoctorResponse], error) {
+	p, err := s.profile(ctx, req.Msg.GetDoctorId(), true)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.GetDoctorResponse{Profile: p}), nil
+}
+
+// SearchDoctors implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) SearchDoctors(ctx context.Context, req *connect.Request[directoryv1.SearchDoctorsRequest]) (*connect.Response[directoryv1.SearchDoctorsResponse], error) {
+	out, err := s.search(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ListSpecialties implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) ListSpecialties(context.Context, *connect.Request[directoryv1.ListSpecialtiesRequest]) (*connect.Response[directoryv1.ListSpecialtiesResponse], error) {
+	return connect.NewResponse(&directoryv1.ListSpecialtiesResponse{Specialties: s.specialtyList()}), nil
+}
