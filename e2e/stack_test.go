@@ -20,10 +20,11 @@ import (
 	"healthcore/platform/pgtest"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
+	"healthcore/services/scheduling"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -66,7 +67,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory"}
+	services := []string{"keys", "identity", "directory", "scheduling"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,

@@ -12,6 +12,8 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
@@ -19,6 +21,7 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/scheduling"
 )
 
 // service is one deployable service of the binary. Adding a service is adding an entry
@@ -44,6 +47,8 @@ var catalog = []service{
 		rest: identityv1.RegisterIdentityServiceHandler, start: startIdentity},
 	{name: "directory", fqName: directoryv1connect.DirectoryServiceName, port: 7003, schema: &directory.Schema,
 		rest: directoryv1.RegisterDirectoryServiceHandler, start: startDirectory},
+	{name: "scheduling", fqName: schedulingv1connect.SchedulingServiceName, port: 7004, schema: &scheduling.Schema,
+		rest: schedulingv1.RegisterSchedulingServiceHandler, start: startScheduling},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -85,6 +90,22 @@ func startDirectory(ctx context.Context, p *process) (*server.Server, background
 	srv := p.newServer("directory", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
+}
+
+func startScheduling(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, scheduling.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := scheduling.New(scheduling.Deps{
+		DB: db, Directory: p.directoryClient(), Logger: p.log.With("service", "scheduling"),
+	}, p.cfg.Scheduling)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("scheduling", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
 }
 
 func serviceNames() string {

@@ -15,6 +15,7 @@ import (
 	"healthcore/platform/logging"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/scheduling"
 )
 
 // Config is everything the binary can be told, from flags or HEALTHCORE_* variables.
@@ -34,12 +35,13 @@ type Config struct {
 	Addr map[string]*string
 	URL  map[string]*string
 
-	Identity identity.Config
-	Keys     keys.Config
+	Identity   identity.Config
+	Keys       keys.Config
+	Scheduling scheduling.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -62,6 +64,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	c.Identity.RegisterFlags(fs)
 	c.Keys.RegisterFlags(fs)
+	c.Scheduling.RegisterFlags(fs)
 	return c
 }
 
@@ -81,6 +84,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	p.Check(c.ServiceToken == "" || len(c.ServiceToken) >= 32, "-service-token: must be at least 32 characters")
 	c.Identity.Check(&p)
 	c.Keys.Check(&p)
+	c.Scheduling.Check(&p)
 	return p.Err()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/platform/authn"
@@ -75,6 +76,12 @@ func (p *process) newServer(name string, auth connect.Interceptor) *server.Serve
 // keysClient calls the keys service with the internal service credential.
 func (p *process) keysClient() keysv1connect.KeysServiceClient {
 	return keysv1connect.NewKeysServiceClient(p.client, *p.cfg.URL["keys"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// directoryClient calls the directory with the internal service credential.
+func (p *process) directoryClient() directoryv1connect.DirectoryServiceClient {
+	return directoryv1connect.NewDirectoryServiceClient(p.client, *p.cfg.URL["directory"],
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
 }
 

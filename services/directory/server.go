@@ -50,3 +50,14 @@ func (s *Service) SearchDoctors(ctx context.Context, req *connect.Request[direct
 func (s *Service) ListSpecialties(context.Context, *connect.Request[directoryv1.ListSpecialtiesRequest]) (*connect.Response[directoryv1.ListSpecialtiesResponse], error) {
 	return connect.NewResponse(&directoryv1.ListSpecialtiesResponse{Specialties: s.specialtyList()}), nil
 }
+
+// GetPracticeSettings implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) GetPracticeSettings(ctx context.Context, req *connect.Request[directoryv1.GetPracticeSettingsRequest]) (*connect.Response[directoryv1.GetPracticeSettingsResponse], error) {
+	p, err := s.profile(ctx, req.Msg.GetDoctorId(), false)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.GetPracticeSettingsResponse{
+		TimeZone: p.GetTimeZone(), Price: p.GetPrice(), ConsultationMinutes: p.GetConsultationMinutes(), Listed: p.GetListed(),
+	}), nil
+}

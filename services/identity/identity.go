@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"flag"
 	"log/slog"
 	"net/http"
@@ -108,6 +109,10 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	s.keys = &keyring{db: d.DB, env: d.Envelope, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	var err error
 	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err != nil {
+		if errors.Is(err, envelope.ErrOpen) {
+			return nil, fmt.Errorf("%w: the database was sealed under another master key than the keys service now has "+
+				"(a deleted or replaced data folder in development?): restore that key, or start from an empty database", err)
+		}
 		return nil, err
 	}
 	if err := s.keys.ensure(ctx); err != nil {

@@ -1198,6 +1198,125 @@ func (x *SearchResult) GetDistanceKm() float64 {
 	return 0
 }
 
+// GetPracticeSettingsRequest names a doctor.
+type GetPracticeSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's id.
+	DoctorId      string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPracticeSettingsRequest) Reset() {
+	*x = GetPracticeSettingsRequest{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPracticeSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPracticeSettingsRequest) ProtoMessage() {}
+
+func (x *GetPracticeSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPracticeSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetPracticeSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetPracticeSettingsRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+// GetPracticeSettingsResponse is a doctor's practice settings.
+type GetPracticeSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// IANA time zone of the agenda; empty while the profile has none.
+	TimeZone string `protobuf:"bytes,1,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Consultation price; amount 0 while not set.
+	Price *Money `protobuf:"bytes,2,opt,name=price,proto3" json:"price,omitempty"`
+	// Consultation length in minutes.
+	ConsultationMinutes int32 `protobuf:"varint,3,opt,name=consultation_minutes,json=consultationMinutes,proto3" json:"consultation_minutes,omitempty"`
+	// Whether the profile is listed in search.
+	Listed        bool `protobuf:"varint,4,opt,name=listed,proto3" json:"listed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPracticeSettingsResponse) Reset() {
+	*x = GetPracticeSettingsResponse{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPracticeSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPracticeSettingsResponse) ProtoMessage() {}
+
+func (x *GetPracticeSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPracticeSettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetPracticeSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetPracticeSettingsResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetPracticeSettingsResponse) GetPrice() *Money {
+	if x != nil {
+		return x.Price
+	}
+	return nil
+}
+
+func (x *GetPracticeSettingsResponse) GetConsultationMinutes() int32 {
+	if x != nil {
+		return x.ConsultationMinutes
+	}
+	return 0
+}
+
+func (x *GetPracticeSettingsResponse) GetListed() bool {
+	if x != nil {
+		return x.Listed
+	}
+	return false
+}
+
 // ListSpecialtiesRequest is empty.
 type ListSpecialtiesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1207,7 +1326,7 @@ type ListSpecialtiesRequest struct {
 
 func (x *ListSpecialtiesRequest) Reset() {
 	*x = ListSpecialtiesRequest{}
-	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[16]
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1338,7 @@ func (x *ListSpecialtiesRequest) String() string {
 func (*ListSpecialtiesRequest) ProtoMessage() {}
 
 func (x *ListSpecialtiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[16]
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1351,7 @@ func (x *ListSpecialtiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSpecialtiesRequest.ProtoReflect.Descriptor instead.
 func (*ListSpecialtiesRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{16}
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{18}
 }
 
 // ListSpecialtiesResponse lists every specialty.
@@ -1246,7 +1365,7 @@ type ListSpecialtiesResponse struct {
 
 func (x *ListSpecialtiesResponse) Reset() {
 	*x = ListSpecialtiesResponse{}
-	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[17]
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1377,7 @@ func (x *ListSpecialtiesResponse) String() string {
 func (*ListSpecialtiesResponse) ProtoMessage() {}
 
 func (x *ListSpecialtiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[17]
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1390,7 @@ func (x *ListSpecialtiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSpecialtiesResponse.ProtoReflect.Descriptor instead.
 func (*ListSpecialtiesResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{17}
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListSpecialtiesResponse) GetSpecialties() []*Specialty {
@@ -1370,7 +1489,14 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\fSearchResult\x12:\n" +
 	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\x12\x1f\n" +
 	"\vdistance_km\x18\x02 \x01(\x01R\n" +
-	"distanceKm\"\x18\n" +
+	"distanceKm\"C\n" +
+	"\x1aGetPracticeSettingsRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\xbb\x01\n" +
+	"\x1bGetPracticeSettingsResponse\x12\x1b\n" +
+	"\ttime_zone\x18\x01 \x01(\tR\btimeZone\x124\n" +
+	"\x05price\x18\x02 \x01(\v2\x1e.healthcore.directory.v1.MoneyR\x05price\x121\n" +
+	"\x14consultation_minutes\x18\x03 \x01(\x05R\x13consultationMinutes\x12\x16\n" +
+	"\x06listed\x18\x04 \x01(\bR\x06listed\"\x18\n" +
 	"\x16ListSpecialtiesRequest\"_\n" +
 	"\x17ListSpecialtiesResponse\x12D\n" +
 	"\vspecialties\x18\x01 \x03(\v2\".healthcore.directory.v1.SpecialtyR\vspecialties*m\n" +
@@ -1378,12 +1504,13 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SORT_ORDER_DISTANCE\x10\x01\x12\x15\n" +
 	"\x11SORT_ORDER_RATING\x10\x02\x12\x14\n" +
-	"\x10SORT_ORDER_PRICE\x10\x032\xfc\x05\n" +
+	"\x10SORT_ORDER_PRICE\x10\x032\x87\a\n" +
 	"\x10DirectoryService\x12\xa4\x01\n" +
 	"\x0fUpsertMyProfile\x12/.healthcore.directory.v1.UpsertMyProfileRequest\x1a0.healthcore.directory.v1.UpsertMyProfileResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\aprofile\x1a\x16/v1/doctors/me/profile\x12\x92\x01\n" +
 	"\fGetMyProfile\x12,.healthcore.directory.v1.GetMyProfileRequest\x1a-.healthcore.directory.v1.GetMyProfileResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/doctors/me/profile\x12\x89\x01\n" +
 	"\tGetDoctor\x12).healthcore.directory.v1.GetDoctorRequest\x1a*.healthcore.directory.v1.GetDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/doctors/{doctor_id}\x12\x89\x01\n" +
-	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"\x19\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\x93\x01\n" +
+	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"\x19\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\x88\x01\n" +
+	"\x13GetPracticeSettings\x123.healthcore.directory.v1.GetPracticeSettingsRequest\x1a4.healthcore.directory.v1.GetPracticeSettingsResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x93\x01\n" +
 	"\x0fListSpecialties\x12/.healthcore.directory.v1.ListSpecialtiesRequest\x1a0.healthcore.directory.v1.ListSpecialtiesResponse\"\x1d\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/specialtiesB4Z2healthcore/gen/healthcore/directory/v1;directoryv1b\x06proto3"
 
 var (
@@ -1399,28 +1526,30 @@ func file_healthcore_directory_v1_directory_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_directory_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_healthcore_directory_v1_directory_proto_goTypes = []any{
-	(SortOrder)(0),                  // 0: healthcore.directory.v1.SortOrder
-	(*LatLng)(nil),                  // 1: healthcore.directory.v1.LatLng
-	(*Money)(nil),                   // 2: healthcore.directory.v1.Money
-	(*SpecialtyPractice)(nil),       // 3: healthcore.directory.v1.SpecialtyPractice
-	(*Location)(nil),                // 4: healthcore.directory.v1.Location
-	(*ProfileInput)(nil),            // 5: healthcore.directory.v1.ProfileInput
-	(*Profile)(nil),                 // 6: healthcore.directory.v1.Profile
-	(*Specialty)(nil),               // 7: healthcore.directory.v1.Specialty
-	(*UpsertMyProfileRequest)(nil),  // 8: healthcore.directory.v1.UpsertMyProfileRequest
-	(*UpsertMyProfileResponse)(nil), // 9: healthcore.directory.v1.UpsertMyProfileResponse
-	(*GetMyProfileRequest)(nil),     // 10: healthcore.directory.v1.GetMyProfileRequest
-	(*GetMyProfileResponse)(nil),    // 11: healthcore.directory.v1.GetMyProfileResponse
-	(*GetDoctorRequest)(nil),        // 12: healthcore.directory.v1.GetDoctorRequest
-	(*GetDoctorResponse)(nil),       // 13: healthcore.directory.v1.GetDoctorResponse
-	(*SearchDoctorsRequest)(nil),    // 14: healthcore.directory.v1.SearchDoctorsRequest
-	(*SearchDoctorsResponse)(nil),   // 15: healthcore.directory.v1.SearchDoctorsResponse
-	(*SearchResult)(nil),            // 16: healthcore.directory.v1.SearchResult
-	(*ListSpecialtiesRequest)(nil),  // 17: healthcore.directory.v1.ListSpecialtiesRequest
-	(*ListSpecialtiesResponse)(nil), // 18: healthcore.directory.v1.ListSpecialtiesResponse
-	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(SortOrder)(0),                      // 0: healthcore.directory.v1.SortOrder
+	(*LatLng)(nil),                      // 1: healthcore.directory.v1.LatLng
+	(*Money)(nil),                       // 2: healthcore.directory.v1.Money
+	(*SpecialtyPractice)(nil),           // 3: healthcore.directory.v1.SpecialtyPractice
+	(*Location)(nil),                    // 4: healthcore.directory.v1.Location
+	(*ProfileInput)(nil),                // 5: healthcore.directory.v1.ProfileInput
+	(*Profile)(nil),                     // 6: healthcore.directory.v1.Profile
+	(*Specialty)(nil),                   // 7: healthcore.directory.v1.Specialty
+	(*UpsertMyProfileRequest)(nil),      // 8: healthcore.directory.v1.UpsertMyProfileRequest
+	(*UpsertMyProfileResponse)(nil),     // 9: healthcore.directory.v1.UpsertMyProfileResponse
+	(*GetMyProfileRequest)(nil),         // 10: healthcore.directory.v1.GetMyProfileRequest
+	(*GetMyProfileResponse)(nil),        // 11: healthcore.directory.v1.GetMyProfileResponse
+	(*GetDoctorRequest)(nil),            // 12: healthcore.directory.v1.GetDoctorRequest
+	(*GetDoctorResponse)(nil),           // 13: healthcore.directory.v1.GetDoctorResponse
+	(*SearchDoctorsRequest)(nil),        // 14: healthcore.directory.v1.SearchDoctorsRequest
+	(*SearchDoctorsResponse)(nil),       // 15: healthcore.directory.v1.SearchDoctorsResponse
+	(*SearchResult)(nil),                // 16: healthcore.directory.v1.SearchResult
+	(*GetPracticeSettingsRequest)(nil),  // 17: healthcore.directory.v1.GetPracticeSettingsRequest
+	(*GetPracticeSettingsResponse)(nil), // 18: healthcore.directory.v1.GetPracticeSettingsResponse
+	(*ListSpecialtiesRequest)(nil),      // 19: healthcore.directory.v1.ListSpecialtiesRequest
+	(*ListSpecialtiesResponse)(nil),     // 20: healthcore.directory.v1.ListSpecialtiesResponse
+	(*timestamppb.Timestamp)(nil),       // 21: google.protobuf.Timestamp
 }
 var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	1,  // 0: healthcore.directory.v1.Location.point:type_name -> healthcore.directory.v1.LatLng
@@ -1429,7 +1558,7 @@ var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	7,  // 3: healthcore.directory.v1.Profile.specialties:type_name -> healthcore.directory.v1.Specialty
 	2,  // 4: healthcore.directory.v1.Profile.price:type_name -> healthcore.directory.v1.Money
 	4,  // 5: healthcore.directory.v1.Profile.location:type_name -> healthcore.directory.v1.Location
-	19, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
+	21, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: healthcore.directory.v1.UpsertMyProfileRequest.profile:type_name -> healthcore.directory.v1.ProfileInput
 	6,  // 8: healthcore.directory.v1.UpsertMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
 	6,  // 9: healthcore.directory.v1.GetMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
@@ -1438,22 +1567,25 @@ var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	0,  // 12: healthcore.directory.v1.SearchDoctorsRequest.sort:type_name -> healthcore.directory.v1.SortOrder
 	16, // 13: healthcore.directory.v1.SearchDoctorsResponse.results:type_name -> healthcore.directory.v1.SearchResult
 	6,  // 14: healthcore.directory.v1.SearchResult.profile:type_name -> healthcore.directory.v1.Profile
-	7,  // 15: healthcore.directory.v1.ListSpecialtiesResponse.specialties:type_name -> healthcore.directory.v1.Specialty
-	8,  // 16: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
-	10, // 17: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
-	12, // 18: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
-	14, // 19: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
-	17, // 20: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
-	9,  // 21: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
-	11, // 22: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
-	13, // 23: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
-	15, // 24: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
-	18, // 25: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	2,  // 15: healthcore.directory.v1.GetPracticeSettingsResponse.price:type_name -> healthcore.directory.v1.Money
+	7,  // 16: healthcore.directory.v1.ListSpecialtiesResponse.specialties:type_name -> healthcore.directory.v1.Specialty
+	8,  // 17: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
+	10, // 18: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
+	12, // 19: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
+	14, // 20: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
+	17, // 21: healthcore.directory.v1.DirectoryService.GetPracticeSettings:input_type -> healthcore.directory.v1.GetPracticeSettingsRequest
+	19, // 22: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
+	9,  // 23: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
+	11, // 24: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
+	13, // 25: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
+	15, // 26: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
+	18, // 27: healthcore.directory.v1.DirectoryService.GetPracticeSettings:output_type -> healthcore.directory.v1.GetPracticeSettingsResponse
+	20, // 28: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_directory_v1_directory_proto_init() }
@@ -1467,7 +1599,7 @@ func file_healthcore_directory_v1_directory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_directory_v1_directory_proto_rawDesc), len(file_healthcore_directory_v1_directory_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2478,6 +2478,266 @@ var _ interface {
 	ErrorName() string
 } = SearchResultValidationError{}
 
+// Validate checks the field values on GetPracticeSettingsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetPracticeSettingsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetPracticeSettingsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetPracticeSettingsRequestMultiError, or nil if none found.
+func (m *GetPracticeSettingsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetPracticeSettingsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetPracticeSettingsRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetPracticeSettingsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetPracticeSettingsRequest) _validateUuid(uuid string) error {
+	if matched := _directory_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetPracticeSettingsRequestMultiError is an error wrapping multiple
+// validation errors returned by GetPracticeSettingsRequest.ValidateAll() if
+// the designated constraints aren't met.
+type GetPracticeSettingsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetPracticeSettingsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetPracticeSettingsRequestMultiError) AllErrors() []error { return m }
+
+// GetPracticeSettingsRequestValidationError is the validation error returned
+// by GetPracticeSettingsRequest.Validate if the designated constraints aren't met.
+type GetPracticeSettingsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetPracticeSettingsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetPracticeSettingsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetPracticeSettingsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetPracticeSettingsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetPracticeSettingsRequestValidationError) ErrorName() string {
+	return "GetPracticeSettingsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetPracticeSettingsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetPracticeSettingsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetPracticeSettingsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetPracticeSettingsRequestValidationError{}
+
+// Validate checks the field values on GetPracticeSettingsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetPracticeSettingsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetPracticeSettingsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetPracticeSettingsResponseMultiError, or nil if none found.
+func (m *GetPracticeSettingsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetPracticeSettingsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for TimeZone
+
+	if all {
+		switch v := interface{}(m.GetPrice()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetPracticeSettingsResponseValidationError{
+					field:  "Price",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetPracticeSettingsResponseValidationError{
+					field:  "Price",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetPrice()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetPracticeSettingsResponseValidationError{
+				field:  "Price",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for ConsultationMinutes
+
+	// no validation rules for Listed
+
+	if len(errors) > 0 {
+		return GetPracticeSettingsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetPracticeSettingsResponseMultiError is an error wrapping multiple
+// validation errors returned by GetPracticeSettingsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type GetPracticeSettingsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetPracticeSettingsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetPracticeSettingsResponseMultiError) AllErrors() []error { return m }
+
+// GetPracticeSettingsResponseValidationError is the validation error returned
+// by GetPracticeSettingsResponse.Validate if the designated constraints
+// aren't met.
+type GetPracticeSettingsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetPracticeSettingsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetPracticeSettingsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetPracticeSettingsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetPracticeSettingsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetPracticeSettingsResponseValidationError) ErrorName() string {
+	return "GetPracticeSettingsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetPracticeSettingsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetPracticeSettingsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetPracticeSettingsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetPracticeSettingsResponseValidationError{}
+
 // Validate checks the field values on ListSpecialtiesRequest with the rules
 // defined in the proto definition for this message. If any rules are
 // violated, the first error encountered is returned, or nil if there are no violations.

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DirectoryService_UpsertMyProfile_FullMethodName = "/healthcore.directory.v1.DirectoryService/UpsertMyProfile"
-	DirectoryService_GetMyProfile_FullMethodName    = "/healthcore.directory.v1.DirectoryService/GetMyProfile"
-	DirectoryService_GetDoctor_FullMethodName       = "/healthcore.directory.v1.DirectoryService/GetDoctor"
-	DirectoryService_SearchDoctors_FullMethodName   = "/healthcore.directory.v1.DirectoryService/SearchDoctors"
-	DirectoryService_ListSpecialties_FullMethodName = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
+	DirectoryService_UpsertMyProfile_FullMethodName     = "/healthcore.directory.v1.DirectoryService/UpsertMyProfile"
+	DirectoryService_GetMyProfile_FullMethodName        = "/healthcore.directory.v1.DirectoryService/GetMyProfile"
+	DirectoryService_GetDoctor_FullMethodName           = "/healthcore.directory.v1.DirectoryService/GetDoctor"
+	DirectoryService_SearchDoctors_FullMethodName       = "/healthcore.directory.v1.DirectoryService/SearchDoctors"
+	DirectoryService_GetPracticeSettings_FullMethodName = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
+	DirectoryService_ListSpecialties_FullMethodName     = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
 )
 
 // DirectoryServiceClient is the client API for DirectoryService service.
@@ -45,6 +46,9 @@ type DirectoryServiceClient interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(ctx context.Context, in *SearchDoctorsRequest, opts ...grpc.CallOption) (*SearchDoctorsResponse, error)
+	// Returns what other services need to run a doctor's practice — time zone, price,
+	// consultation length — whether or not the profile is listed. Internal.
+	GetPracticeSettings(ctx context.Context, in *GetPracticeSettingsRequest, opts ...grpc.CallOption) (*GetPracticeSettingsResponse, error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(ctx context.Context, in *ListSpecialtiesRequest, opts ...grpc.CallOption) (*ListSpecialtiesResponse, error)
 }
@@ -97,6 +101,16 @@ func (c *directoryServiceClient) SearchDoctors(ctx context.Context, in *SearchDo
 	return out, nil
 }
 
+func (c *directoryServiceClient) GetPracticeSettings(ctx context.Context, in *GetPracticeSettingsRequest, opts ...grpc.CallOption) (*GetPracticeSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPracticeSettingsResponse)
+	err := c.cc.Invoke(ctx, DirectoryService_GetPracticeSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *directoryServiceClient) ListSpecialties(ctx context.Context, in *ListSpecialtiesRequest, opts ...grpc.CallOption) (*ListSpecialtiesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSpecialtiesResponse)
@@ -126,6 +140,9 @@ type DirectoryServiceServer interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *SearchDoctorsRequest) (*SearchDoctorsResponse, error)
+	// Returns what other services need to run a doctor's practice — time zone, price,
+	// consultation length — whether or not the profile is listed. Internal.
+	GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *ListSpecialtiesRequest) (*ListSpecialtiesResponse, error)
 	mustEmbedUnimplementedDirectoryServiceServer()
@@ -149,6 +166,9 @@ func (UnimplementedDirectoryServiceServer) GetDoctor(context.Context, *GetDoctor
 }
 func (UnimplementedDirectoryServiceServer) SearchDoctors(context.Context, *SearchDoctorsRequest) (*SearchDoctorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchDoctors not implemented")
+}
+func (UnimplementedDirectoryServiceServer) GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPracticeSettings not implemented")
 }
 func (UnimplementedDirectoryServiceServer) ListSpecialties(context.Context, *ListSpecialtiesRequest) (*ListSpecialtiesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSpecialties not implemented")
@@ -246,6 +266,24 @@ func _DirectoryService_SearchDoctors_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DirectoryService_GetPracticeSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPracticeSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DirectoryServiceServer).GetPracticeSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DirectoryService_GetPracticeSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DirectoryServiceServer).GetPracticeSettings(ctx, req.(*GetPracticeSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DirectoryService_ListSpecialties_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListSpecialtiesRequest)
 	if err := dec(in); err != nil {
@@ -286,6 +324,10 @@ var DirectoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SearchDoctors",
 			Handler:    _DirectoryService_SearchDoctors_Handler,
+		},
+		{
+			MethodName: "GetPracticeSettings",
+			Handler:    _DirectoryService_GetPracticeSettings_Handler,
 		},
 		{
 			MethodName: "ListSpecialties",

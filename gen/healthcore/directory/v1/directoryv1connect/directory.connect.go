@@ -45,6 +45,9 @@ const (
 	// DirectoryServiceSearchDoctorsProcedure is the fully-qualified name of the DirectoryService's
 	// SearchDoctors RPC.
 	DirectoryServiceSearchDoctorsProcedure = "/healthcore.directory.v1.DirectoryService/SearchDoctors"
+	// DirectoryServiceGetPracticeSettingsProcedure is the fully-qualified name of the
+	// DirectoryService's GetPracticeSettings RPC.
+	DirectoryServiceGetPracticeSettingsProcedure = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
 	// DirectoryServiceListSpecialtiesProcedure is the fully-qualified name of the DirectoryService's
 	// ListSpecialties RPC.
 	DirectoryServiceListSpecialtiesProcedure = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
@@ -64,6 +67,9 @@ type DirectoryServiceClient interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error)
+	// Returns what other services need to run a doctor's practice — time zone, price,
+	// consultation length — whether or not the profile is listed. Internal.
+	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error)
 }
@@ -103,6 +109,12 @@ func NewDirectoryServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(directoryServiceMethods.ByName("SearchDoctors")),
 			connect.WithClientOptions(opts...),
 		),
+		getPracticeSettings: connect.NewClient[v1.GetPracticeSettingsRequest, v1.GetPracticeSettingsResponse](
+			httpClient,
+			baseURL+DirectoryServiceGetPracticeSettingsProcedure,
+			connect.WithSchema(directoryServiceMethods.ByName("GetPracticeSettings")),
+			connect.WithClientOptions(opts...),
+		),
 		listSpecialties: connect.NewClient[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse](
 			httpClient,
 			baseURL+DirectoryServiceListSpecialtiesProcedure,
@@ -114,11 +126,12 @@ func NewDirectoryServiceClient(httpClient connect.HTTPClient, baseURL string, op
 
 // directoryServiceClient implements DirectoryServiceClient.
 type directoryServiceClient struct {
-	upsertMyProfile *connect.Client[v1.UpsertMyProfileRequest, v1.UpsertMyProfileResponse]
-	getMyProfile    *connect.Client[v1.GetMyProfileRequest, v1.GetMyProfileResponse]
-	getDoctor       *connect.Client[v1.GetDoctorRequest, v1.GetDoctorResponse]
-	searchDoctors   *connect.Client[v1.SearchDoctorsRequest, v1.SearchDoctorsResponse]
-	listSpecialties *connect.Client[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse]
+	upsertMyProfile     *connect.Client[v1.UpsertMyProfileRequest, v1.UpsertMyProfileResponse]
+	getMyProfile        *connect.Client[v1.GetMyProfileRequest, v1.GetMyProfileResponse]
+	getDoctor           *connect.Client[v1.GetDoctorRequest, v1.GetDoctorResponse]
+	searchDoctors       *connect.Client[v1.SearchDoctorsRequest, v1.SearchDoctorsResponse]
+	getPracticeSettings *connect.Client[v1.GetPracticeSettingsRequest, v1.GetPracticeSettingsResponse]
+	listSpecialties     *connect.Client[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse]
 }
 
 // UpsertMyProfile calls healthcore.directory.v1.DirectoryService.UpsertMyProfile.
@@ -141,6 +154,11 @@ func (c *directoryServiceClient) SearchDoctors(ctx context.Context, req *connect
 	return c.searchDoctors.CallUnary(ctx, req)
 }
 
+// GetPracticeSettings calls healthcore.directory.v1.DirectoryService.GetPracticeSettings.
+func (c *directoryServiceClient) GetPracticeSettings(ctx context.Context, req *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error) {
+	return c.getPracticeSettings.CallUnary(ctx, req)
+}
+
 // ListSpecialties calls healthcore.directory.v1.DirectoryService.ListSpecialties.
 func (c *directoryServiceClient) ListSpecialties(ctx context.Context, req *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error) {
 	return c.listSpecialties.CallUnary(ctx, req)
@@ -161,6 +179,9 @@ type DirectoryServiceHandler interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error)
+	// Returns what other services need to run a doctor's practice — time zone, price,
+	// consultation length — whether or not the profile is listed. Internal.
+	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error)
 }
@@ -196,6 +217,12 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 		connect.WithSchema(directoryServiceMethods.ByName("SearchDoctors")),
 		connect.WithHandlerOptions(opts...),
 	)
+	directoryServiceGetPracticeSettingsHandler := connect.NewUnaryHandler(
+		DirectoryServiceGetPracticeSettingsProcedure,
+		svc.GetPracticeSettings,
+		connect.WithSchema(directoryServiceMethods.ByName("GetPracticeSettings")),
+		connect.WithHandlerOptions(opts...),
+	)
 	directoryServiceListSpecialtiesHandler := connect.NewUnaryHandler(
 		DirectoryServiceListSpecialtiesProcedure,
 		svc.ListSpecialties,
@@ -212,6 +239,8 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 			directoryServiceGetDoctorHandler.ServeHTTP(w, r)
 		case DirectoryServiceSearchDoctorsProcedure:
 			directoryServiceSearchDoctorsHandler.ServeHTTP(w, r)
+		case DirectoryServiceGetPracticeSettingsProcedure:
+			directoryServiceGetPracticeSettingsHandler.ServeHTTP(w, r)
 		case DirectoryServiceListSpecialtiesProcedure:
 			directoryServiceListSpecialtiesHandler.ServeHTTP(w, r)
 		default:
@@ -237,6 +266,10 @@ func (UnimplementedDirectoryServiceHandler) GetDoctor(context.Context, *connect.
 
 func (UnimplementedDirectoryServiceHandler) SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.SearchDoctors is not implemented"))
+}
+
+func (UnimplementedDirectoryServiceHandler) GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.GetPracticeSettings is not implemented"))
 }
 
 func (UnimplementedDirectoryServiceHandler) ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error) {
