@@ -6,11 +6,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
@@ -53,7 +56,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{db: d.DB, log: d.Logger, now: d.Now, specialties: map[string]string{}}
-	rows, err := d.DB.Query(ctx, `SELECT code, name FROM specialties ORDER BY name`)
+	rows, err := d.DB.Query(ctx, `SELECT code, name FROM specialties`)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +67,11 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sorted here rather than by ORDER BY, whose answer depends on the database's
+	// collation: under C (the private dev cluster's) "Cirurgia Vascular" comes before
+	// "Cirurgia da Mão". Portuguese order ignores case and accents.
+	byName := collate.New(language.BrazilianPortuguese)
+	slices.SortFunc(s.ordered, func(a, b *directoryv1.Specialty) int { return byName.CompareString(a.Name, b.Name) })
 	for _, sp := range s.ordered {
 		s.specialties[sp.Code] = sp.Name
 	}

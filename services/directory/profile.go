@@ -40,6 +40,12 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 		Specialties: make([]*directoryv1.Specialty, len(in.GetSpecialties())), Price: &directoryv1.Money{AmountCents: in.GetPriceCents()},
 		Location: in.GetLocation(), TimeZone: in.GetTimeZone(),
 	})
+	// pgx sends a nil slice as NULL, which the NOT NULL column refuses: a doctor who
+	// lists no language has an empty list.
+	languages := in.GetLanguages()
+	if languages == nil {
+		languages = []string{}
+	}
 	var addr, city, locUF *string
 	var lat, lng *float64
 	if l := in.GetLocation(); l != nil {
@@ -55,7 +61,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 				price_cents = $7, consultation_minutes = $8, languages = $9, address = $10, city = $11, uf = $12,
 				latitude = $13, longitude = $14, time_zone = $15, listed = $16, updated_at = $17`,
 			p.UserID, number, uf, in.GetDisplayName(), in.GetPhotoUrl(), in.GetBio(), in.GetPriceCents(), minutes,
-			in.GetLanguages(), addr, city, locUF, lat, lng, in.GetTimeZone(), len(missing) == 0, s.now())
+			languages, addr, city, locUF, lat, lng, in.GetTimeZone(), len(missing) == 0, s.now())
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/google/uuid"
+
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/errs"
 )
@@ -181,7 +183,9 @@ func (q *query) after(token string) error {
 		return errBadToken("is not a token this service issued")
 	}
 	var c cursor
-	if err := json.Unmarshal(raw, &c); err != nil || len(c.ID) != 36 {
+	// The id is checked here, not left to the ::uuid cast: a token is client input, and
+	// a malformed one must be a bad request, not an internal error.
+	if err := json.Unmarshal(raw, &c); err != nil || len(c.ID) != 36 || uuid.Validate(c.ID) != nil {
 		return errBadToken("is not a token this service issued")
 	}
 	if c.Filter != q.filter {

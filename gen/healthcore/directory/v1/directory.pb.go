@@ -340,7 +340,7 @@ type ProfileInput struct {
 	Languages []string `protobuf:"bytes,7,rep,name=languages,proto3" json:"languages,omitempty"`
 	// Where the doctor practises; unset while not decided.
 	Location *Location `protobuf:"bytes,8,opt,name=location,proto3" json:"location,omitempty"`
-	// IANA time zone of the doctor's agenda, e.g. America/Sao_Paulo.
+	// IANA time zone of the doctor's agenda, e.g. America/Sao_Paulo; empty while not set.
 	TimeZone      string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1419,7 +1419,7 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\xfaB\ar\x05\x10\x03\x18\xac\x02R\aaddress\x12\x1d\n" +
 	"\x04city\x18\x02 \x01(\tB\t\xfaB\x06r\x04\x10\x02\x18dR\x04city\x12\x81\x01\n" +
 	"\x02uf\x18\x03 \x01(\tBq\xfaBnrlR\x02ACR\x02ALR\x02APR\x02AMR\x02BAR\x02CER\x02DFR\x02ESR\x02GOR\x02MAR\x02MTR\x02MSR\x02MGR\x02PAR\x02PBR\x02PRR\x02PER\x02PIR\x02RJR\x02RNR\x02RSR\x02ROR\x02RRR\x02SCR\x02SPR\x02SER\x02TOR\x02uf\x12?\n" +
-	"\x05point\x18\x04 \x01(\v2\x1f.healthcore.directory.v1.LatLngB\b\xfaB\x05\x8a\x01\x02\x10\x01R\x05point\"\x8a\x04\n" +
+	"\x05point\x18\x04 \x01(\v2\x1f.healthcore.directory.v1.LatLngB\b\xfaB\x05\x8a\x01\x02\x10\x01R\x05point\"\x8d\x04\n" +
 	"\fProfileInput\x12-\n" +
 	"\fdisplay_name\x18\x01 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x02\x18\xc8\x01R\vdisplayName\x12:\n" +
@@ -1432,8 +1432,8 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\xfaB\a\x1a\x05\x18\xf0\x01(\x00R\x13consultationMinutes\x12F\n" +
 	"\tlanguages\x18\a \x03(\tB(\xfaB%\x92\x01\"\x10\n" +
 	"\x18\x01\"\x1cr\x1a2\x18^[a-z]{2,3}(-[A-Z]{2})?$R\tlanguages\x12=\n" +
-	"\blocation\x18\b \x01(\v2!.healthcore.directory.v1.LocationR\blocation\x12&\n" +
-	"\ttime_zone\x18\t \x01(\tB\t\xfaB\x06r\x04\x10\x03\x18@R\btimeZone\"\xf6\x04\n" +
+	"\blocation\x18\b \x01(\v2!.healthcore.directory.v1.LocationR\blocation\x12)\n" +
+	"\ttime_zone\x18\t \x01(\tB\f\xfaB\tr\a\x10\x03\x18@\xd0\x01\x01R\btimeZone\"\xf6\x04\n" +
 	"\aProfile\x12\x1b\n" +
 	"\tdoctor_id\x18\x01 \x01(\tR\bdoctorId\x12\x1d\n" +
 	"\n" +

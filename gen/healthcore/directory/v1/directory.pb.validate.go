@@ -794,15 +794,19 @@ func (m *ProfileInput) validate(all bool) error {
 		}
 	}
 
-	if l := utf8.RuneCountInString(m.GetTimeZone()); l < 3 || l > 64 {
-		err := ProfileInputValidationError{
-			field:  "TimeZone",
-			reason: "value length must be between 3 and 64 runes, inclusive",
+	if m.GetTimeZone() != "" {
+
+		if l := utf8.RuneCountInString(m.GetTimeZone()); l < 3 || l > 64 {
+			err := ProfileInputValidationError{
+				field:  "TimeZone",
+				reason: "value length must be between 3 and 64 runes, inclusive",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
 		}
-		if !all {
-			return err
-		}
-		errors = append(errors, err)
+
 	}
 
 	if len(errors) > 0 {

@@ -1,0 +1,123 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/pgtest"
+	"healthcore/platform/testkit"
+)
+
+// seedMany inserts n doctors straight into the tables, spread around ten capitals (about
+// ±30 km each), one in twenty unlisted, each with one or two of the 55 specialties. The
+// values are functions of the row number, so every run plans the same data.
+func seedMany(t *testing.T, s *Service, n int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := s.db.Exec(ctx, `
+		WITH city (k, name, uf, lat, lng) AS (VALUES
+			(0, 'São Paulo', 'SP', -23.5505, -46.6333), (1, 'Rio de Janeiro', 'RJ', -22.9068, -43.1729),
+			(2, 'Belo Horizonte', 'MG', -19.9167, -43.9345), (3, 'Curitiba', 'PR', -25.4284, -49.2733),
+			(4, 'Porto Alegre', 'RS', -30.0346, -51.2177), (5, 'Salvador', 'BA', -12.9777, -38.5016),
+			(6, 'Recife', 'PE', -8.0476, -34.8770), (7, 'Fortaleza', 'CE', -3.7319, -38.5267),
+			(8, 'Brasília', 'DF', -15.7939, -47.8828), (9, 'Manaus', 'AM', -3.1190, -60.0217))
+		INSERT INTO doctors (doctor_id, crm_number, crm_uf, display_name, price_cents, address, city, uf,
+			latitude, longitude, time_zone, rating_sum, rating_count, listed)
+		SELECT gen_random_uuid(), (500000 + i)::text, c.uf, 'Dr. Semente ' || i, 10000 + (i * 37 % 40) * 1000,
+			'Rua ' || i, c.name, c.uf,
+			c.lat + ((i * 7919 % 1000) / 1000.0 - 0.5) * 0.55, c.lng + ((i * 104729 % 1000) / 1000.0 - 0.5) * 0.6,
+			'America/Sao_Paulo', (i * 31 % 5 + 1) * (i % 7), i % 7, i % 20 <> 0
+		FROM generate_series(1, $1::int) AS i JOIN city c ON c.k = (i / 55) % 10`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.db.Exec(ctx, `
+		WITH code AS (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k FROM specialties),
+		     doc AS (SELECT doctor_id, row_number() OVER (ORDER BY crm_number) AS i FROM doctors)
+		INSERT INTO doctor_specialties (doctor_id, specialty_code, position)
+		SELECT d.doctor_id, c.code, 0 FROM doc d JOIN code c ON c.k = d.i % 55
+		UNION ALL
+		SELECT d.doctor_id, c.code, 1 FROM doc d JOIN code c ON c.k = (d.i * 13 + 7) % 55
+		WHERE d.i % 3 = 0 AND (d.i * 13 + 7) % 55 <> d.i % 55`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(ctx, `ANALYZE doctors; ANALYZE doctor_specialties`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// planNode is the part of EXPLAIN (FORMAT JSON) output the test reads.
+type planNode struct {
+	NodeType string     `json:"Node Type"`
+	Relation string     `json:"Relation Name"`
+	Index    string     `json:"Index Name"`
+	Plans    []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(visit func(planNode)) {
+	visit(n)
+	for _, c := range n.Plans {
+		c.walk(visit)
+	}
+}
+
+func TestSearchPlan_SpecialtyRadiusAndRatingUseTheGiSTIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.Pool(t, Schema.Name, Schema)
+	s, err := New(ctx, Deps{DB: db, Logger: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedMany(t, s, 4000)
+
+	// The query SearchDoctors runs for this request, built by the service's own code.
+	q, err := s.plan(&directoryv1.SearchDoctorsRequest{
+		Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: 25, MinRating: 4,
+		Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := q.sql(defaultPageSize + 1)
+
+	// The query must find something, or the plan proves nothing about real answers.
+	rows, err := db.Query(ctx, sql, q.args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for rows.Next() {
+		found++
+	}
+	if rows.Close(); rows.Err() != nil || found == 0 {
+		t.Fatalf("the query found %d doctors (%v); the seed should put some cardiologists near São Paulo", found, rows.Err())
+	}
+
+	var raw []byte
+	if err := db.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, q.args...).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var out []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
+		t.Fatalf("EXPLAIN output %s: %v", raw, err)
+	}
+	usesIndex, seqScan := false, false
+	out[0].Plan.walk(func(n planNode) {
+		if n.Index == "doctors_listed_earth_idx" {
+			usesIndex = true
+		}
+		if n.NodeType == "Seq Scan" && n.Relation == "doctors" {
+			seqScan = true
+		}
+	})
+	if !usesIndex || seqScan {
+		t.Errorf("want doctors_listed_earth_idx and no Seq Scan on doctors; plan:\n%s", raw)
+	}
+	t.Logf("plan of %s:\n%s", sql, raw)
+}
