@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // doctors' time zones must resolve even in an image without zoneinfo
 )
 
 const usage = `healthcore — the Healthcore telemedicine platform

@@ -57,6 +57,14 @@ func compile(a *schedulingv1.Availability, defaultSlot int) (rules, error) {
 		}
 		weekly[day] = append(weekly[day], placed{win, field})
 	}
+	// A day off cancels that date's weekly windows, so an extra window that date may
+	// overlap them: "this Monday, 10:00–11:00 instead of 09:00–12:00".
+	off := map[string]bool{}
+	for _, e := range a.GetExceptions() {
+		if e.GetKind() == schedulingv1.ExceptionKind_EXCEPTION_KIND_DAY_OFF {
+			off[e.GetDate()] = true
+		}
+	}
 	extras := map[string][]placed{}
 	for i, e := range a.GetExceptions() {
 		field := fmt.Sprintf("availability.exceptions[%d]", i)
@@ -82,13 +90,16 @@ func compile(a *schedulingv1.Availability, defaultSlot int) (rules, error) {
 				bad(field+".end_time", "must be after start_time %s", e.GetStartTime())
 				continue
 			}
+			if win.end-win.start < r.slot {
+				bad(field, "is shorter than one slot (%d minutes)", r.slot)
+			}
 			for _, o := range extras[e.GetDate()] {
 				if o.w.overlaps(win) {
 					bad(field, "overlaps %s on %s", o.field, e.GetDate())
 				}
 			}
 			for _, o := range weekly[isoWeekday(d.Weekday())] {
-				if o.w.overlaps(win) {
+				if o.w.overlaps(win) && !off[e.GetDate()] {
 					bad(field, "overlaps %s, the weekly window of %s %s–%s", o.field, weekdayName(isoWeekday(d.Weekday())),
 						formatClock(o.w.start), formatClock(o.w.end))
 				}

@@ -27,8 +27,9 @@ func isoWeekday(d time.Weekday) int { return (int(d)+6)%7 + 1 }
 // generate returns the slots of the local dates first…last (inclusive) in loc, in
 // order. Each slot is laid out on the wall clock and converted to an instant; a slot
 // whose start does not exist that day (the hour skipped when clocks go forward), or
-// whose wall-clock length is broken by a clock change inside it, is left out, so a
-// daylight-saving change never shifts, stretches or duplicates a slot.
+// with a clock change strictly inside it, is left out, so a daylight-saving change
+// never shifts, stretches or duplicates a slot. A wall-clock time lived twice (clocks
+// going back) gives its slot once, at the occurrence time.Date picks.
 func generate(r rules, loc *time.Location, first, last time.Time) []span {
 	var out []span
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
@@ -45,8 +46,12 @@ func generate(r rules, loc *time.Location, first, last time.Time) []span {
 					continue // this wall time does not exist today
 				}
 				end := start.Add(time.Duration(r.slot) * time.Minute)
-				if !sameWall(end, loc, d, m+r.slot) {
-					continue // a clock change falls inside the slot
+				// A clock change inside the slot would stretch or shrink it on the wall
+				// clock. One at its very end does not: the slot keeps its real length and
+				// the next wall-clock slot is judged on its own.
+				_, startOffset := start.Zone()
+				if _, lastOffset := end.Add(-time.Nanosecond).Zone(); lastOffset != startOffset {
+					continue
 				}
 				out = append(out, span{start: start.UTC(), end: end.UTC()})
 			}

@@ -13,6 +13,11 @@ import (
 	"healthcore/platform/errs"
 )
 
+// maxSlot is the longest a slot can be (slot_minutes and the directory's consultation
+// length are at most 240): a slot under way started less than this long ago, which
+// lets its lookup use the (doctor_id, start_at) index.
+const maxSlot = 240 * time.Minute
+
 // liveStates are the appointment states that hold a slot.
 const liveStates = `('PENDING_PAYMENT', 'AWAITING_DOCTOR', 'CONFIRMED')`
 
@@ -90,7 +95,8 @@ func storeAvailability(ctx context.Context, tx pgx.Tx, doctorID string, a *sched
 // slots the rules still have are kept as they are (a blocked slot stays blocked), new
 // ones are added, and free ones the rules dropped are removed. A slot held by a live
 // appointment is never removed or moved; when the rules no longer have it, it is
-// returned as a conflict, and new slots that would overlap it are not created.
+// returned as a conflict, and new slots that would overlap it are not created. A slot
+// under way is left alone, and new slots do not overlap it either.
 func (s *Service) regenerate(ctx context.Context, tx pgx.Tx, doctorID string, r rules, loc *time.Location) (regeneration, error) {
 	now := s.now()
 	first := localDate(now, loc)
@@ -104,7 +110,8 @@ func (s *Service) regenerate(ctx context.Context, tx pgx.Tx, doctorID string, r 
 
 	rows, err := tx.Query(ctx, `SELECT s.id::text, s.start_at, s.end_at, s.status,
 			EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-		FROM slots s WHERE s.doctor_id = $1 AND s.start_at > $2 ORDER BY s.start_at FOR UPDATE OF s`, doctorID, now)
+		FROM slots s WHERE s.doctor_id = $1 AND s.start_at > $3 AND s.end_at > $2 ORDER BY s.start_at FOR UPDATE OF s`,
+		doctorID, now, now.Add(-maxSlot))
 	if err != nil {
 		return regeneration{}, err
 	}
@@ -118,10 +125,13 @@ func (s *Service) regenerate(ctx context.Context, tx pgx.Tx, doctorID string, r 
 
 	var res regeneration
 	var drop []string
-	var kept []span // held slots outside the rules: new slots must not overlap them
+	var kept []span // slots under way, and held slots outside the rules: new slots must not overlap them
 	for _, e := range existing {
 		w, ok := want[e.start.Unix()]
 		switch {
+		case !e.start.After(now):
+			// Under way: it stays as it is, and new slots must not overlap it.
+			kept = append(kept, span{e.start, e.end})
 		case ok && w.end.Equal(e.end):
 			delete(want, e.start.Unix())
 		case e.held:

@@ -1,0 +1,403 @@
+package scheduling
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	accessv1 "healthcore/gen/healthcore/access/v1"
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+	"healthcore/platform/pg"
+	"healthcore/platform/pgtest"
+	"healthcore/platform/server"
+	"healthcore/platform/testkit"
+	"healthcore/services/directory"
+)
+
+// monday is the fixture's "now": Monday 1 June 2026, 03:00 in São Paulo (06:00 UTC),
+// before that day's morning window opens. São Paulo has kept UTC-3 all year since 2019.
+var monday = time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC)
+
+// fixture is the scheduling service on the production server stack, calling a real
+// directory service (also on the production stack) with the internal service
+// credential. Both own a schema of one fresh database, as in a deployment. Tokens are
+// signed with a key generated here, which both services' verifiers trust: the check
+// they make on tokens signed by identity.
+type fixture struct {
+	t         *testing.T
+	svc       *Service
+	db        *pgxpool.Pool // search_path = scheduling
+	client    schedulingv1connect.SchedulingServiceClient
+	directory directoryv1connect.DirectoryServiceClient // as a doctor's app calls it
+	clock     *testkit.Clock
+	key       authn.SigningKey
+	crm       int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, DefaultConfig())
+}
+
+func newFixtureWith(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.URL(t, directory.Schema, Schema)
+	pool := func(schema string) *pgxpool.Pool {
+		db, err := pg.Open(ctx, url, schema, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		return db
+	}
+
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := authn.SigningKey{KID: "scheduling-test", Private: priv}
+	keys := func(context.Context) ([]authn.PublicKey, error) {
+		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
+	}
+
+	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(keys), testkit.ServiceToken), func(s *server.Server) {
+		s.Handle(dir.Handler(s.HandlerOptions()...))
+	})
+
+	clk := testkit.NewClock(monday)
+	db := pool(Schema.Name)
+	svc, err := New(Deps{
+		DB: db, Logger: testkit.Logger(t), Now: clk.Now,
+		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
+			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
+	}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(keys), testkit.ServiceToken), func(s *server.Server) {
+		s.Handle(svc.Handler(s.HandlerOptions()...))
+	})
+	return &fixture{
+		t: t, svc: svc, db: db, clock: clk, key: key, crm: 123455,
+		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
+		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
+	}
+}
+
+// user is an account as the services see it: an id and an access token.
+type user struct{ id, token string }
+
+// sign returns a token for a new account. Tokens are checked against the wall clock,
+// not the fixture's clock, which only the scheduling service reads.
+func (f *fixture) sign(role accessv1.Role, crm string) user {
+	f.t.Helper()
+	id := uuid.NewString()
+	token, _, err := authn.Sign(f.key, authn.Principal{UserID: id, Role: role, CRM: crm, SessionID: uuid.NewString()}, time.Now(), time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return user{id, token}
+}
+
+// newDoctor returns a doctor with no directory profile; the first has CRM 123456/SP.
+func (f *fixture) newDoctor() user {
+	f.crm++
+	return f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+}
+
+func (f *fixture) newPatient() user { return f.sign(accessv1.Role_ROLE_PATIENT, "") }
+
+// profile is a complete directory profile: listed, with a time zone and a price.
+func profile(zone string, priceCents int64, minutes int32) *directoryv1.ProfileInput {
+	return &directoryv1.ProfileInput{
+		DisplayName: "Dra. Ana Souza", PriceCents: priceCents, ConsultationMinutes: minutes, TimeZone: zone,
+		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
+		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
+			Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}},
+	}
+}
+
+// upsertProfile writes the doctor's profile through the directory's public RPC.
+func (f *fixture) upsertProfile(d user, in *directoryv1.ProfileInput) *directoryv1.Profile {
+	f.t.Helper()
+	resp, err := f.directory.UpsertMyProfile(context.Background(), authed(&directoryv1.UpsertMyProfileRequest{Profile: in}, d.token))
+	if err != nil {
+		f.t.Fatalf("upsert profile: %v", err)
+	}
+	return resp.Msg.GetProfile()
+}
+
+// listedDoctor returns a doctor whose listed profile is in São Paulo at R$ 250,00 with
+// the default 50-minute consultation.
+func (f *fixture) listedDoctor() user {
+	f.t.Helper()
+	d := f.newDoctor()
+	if p := f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0)); !p.GetListed() {
+		f.t.Fatalf("profile not listed: %v", p)
+	}
+	return d
+}
+
+func authed[T any](msg *T, token string) *connect.Request[T] {
+	req := connect.NewRequest(msg)
+	if token != "" {
+		req.Header().Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+func (f *fixture) set(d user, a *schedulingv1.Availability) (*schedulingv1.SetAvailabilityResponse, error) {
+	resp, err := f.client.SetAvailability(context.Background(), authed(&schedulingv1.SetAvailabilityRequest{Availability: a}, d.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (f *fixture) mustSet(d user, a *schedulingv1.Availability) *schedulingv1.SetAvailabilityResponse {
+	f.t.Helper()
+	resp, err := f.set(d, a)
+	if err != nil {
+		f.t.Fatalf("set availability: %v", err)
+	}
+	return resp
+}
+
+func (f *fixture) available(doctorID string, from, to time.Time) (*schedulingv1.ListAvailableSlotsResponse, error) {
+	resp, err := f.client.ListAvailableSlots(context.Background(), connect.NewRequest(&schedulingv1.ListAvailableSlotsRequest{
+		DoctorId: doctorID, StartTime: timestamppb.New(from), EndTime: timestamppb.New(to),
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (f *fixture) mustAvailable(doctorID string, from, to time.Time) *schedulingv1.ListAvailableSlotsResponse {
+	f.t.Helper()
+	resp, err := f.available(doctorID, from, to)
+	if err != nil {
+		f.t.Fatalf("list available slots: %v", err)
+	}
+	return resp
+}
+
+func (f *fixture) agenda(d user, from, to time.Time) (*schedulingv1.GetMyAgendaResponse, error) {
+	resp, err := f.client.GetMyAgenda(context.Background(), authed(&schedulingv1.GetMyAgendaRequest{
+		StartTime: timestamppb.New(from), EndTime: timestamppb.New(to),
+	}, d.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (f *fixture) block(d user, slotID string) (*schedulingv1.Slot, error) {
+	resp, err := f.client.BlockSlot(context.Background(), authed(&schedulingv1.BlockSlotRequest{SlotId: slotID}, d.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg.GetSlot(), nil
+}
+
+func (f *fixture) reopen(d user, slotID string) (*schedulingv1.Slot, error) {
+	resp, err := f.client.ReopenSlot(context.Background(), authed(&schedulingv1.ReopenSlotRequest{SlotId: slotID}, d.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg.GetSlot(), nil
+}
+
+// stored is a slot row as the database holds it.
+type stored struct {
+	id         string
+	start, end time.Time
+	status     string
+}
+
+// slots reads every slot of a doctor from the database, earliest first.
+func (f *fixture) slots(doctorID string) []stored {
+	f.t.Helper()
+	rows, err := f.db.Query(context.Background(), `SELECT id::text, start_at, end_at, status FROM slots
+		WHERE doctor_id = $1 ORDER BY start_at`, doctorID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (stored, error) {
+		var s stored
+		err := r.Scan(&s.id, &s.start, &s.end, &s.status)
+		s.start, s.end = s.start.UTC(), s.end.UTC()
+		return s, err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+// slotAt returns the doctor's stored slot starting at t.
+func (f *fixture) slotAt(doctorID string, t time.Time) stored {
+	f.t.Helper()
+	for _, s := range f.slots(doctorID) {
+		if s.start.Equal(t) {
+			return s
+		}
+	}
+	f.t.Fatalf("no slot of %s starts at %s", doctorID, t.Format(time.RFC3339))
+	return stored{}
+}
+
+// book inserts an appointment on a slot directly: the booking flow is not part of this
+// service yet.
+func (f *fixture) book(s stored, doctorID, state string) string {
+	f.t.Helper()
+	id := uuid.NewString()
+	if _, err := f.db.Exec(context.Background(), `INSERT INTO appointments
+		(id, slot_id, doctor_id, patient_id, start_at, end_at, state, price_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, 25000)`,
+		id, s.id, doctorID, uuid.NewString(), s.start, s.end, state); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// starts returns the start instants of stored slots, in UTC.
+func starts(ss []stored) []time.Time {
+	out := make([]time.Time, len(ss))
+	for i, s := range ss {
+		out[i] = s.start
+	}
+	return out
+}
+
+// protoStarts returns the start instants of slots, in UTC.
+func protoStarts(ss []*schedulingv1.Slot) []time.Time {
+	out := make([]time.Time, len(ss))
+	for i, s := range ss {
+		out[i] = s.GetStartTime().AsTime()
+	}
+	return out
+}
+
+// utc parses RFC 3339 instants.
+func utc(ts ...string) []time.Time {
+	out := make([]time.Time, len(ts))
+	for i, s := range ts {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = t.UTC()
+	}
+	return out
+}
+
+func tsp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// at is utc for one instant.
+func at(s string) time.Time { return utc(s)[0] }
+
+// timesEqual reports whether two lists hold the same instants in order.
+func timesEqual(a, b []time.Time) bool {
+	return slices.EqualFunc(a, b, time.Time.Equal)
+}
+
+func formatTimes(ts []time.Time) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.UTC().Format(time.RFC3339)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// wantTimes fails the test unless got and want hold the same instants in order.
+func wantTimes(t *testing.T, what string, got, want []time.Time) {
+	t.Helper()
+	if !timesEqual(got, want) {
+		t.Errorf("%s:\n got  %s\n want %s", what, formatTimes(got), formatTimes(want))
+	}
+}
+
+// weekly is a weekly window.
+func weekly(day schedulingv1.Weekday, start, end string) *schedulingv1.WeeklyWindow {
+	return &schedulingv1.WeeklyWindow{Weekday: day, StartTime: start, EndTime: end}
+}
+
+func dayOff(date string) *schedulingv1.DateException {
+	return &schedulingv1.DateException{Date: date, Kind: schedulingv1.ExceptionKind_EXCEPTION_KIND_DAY_OFF}
+}
+
+func extra(date, start, end string) *schedulingv1.DateException {
+	return &schedulingv1.DateException{Date: date, Kind: schedulingv1.ExceptionKind_EXCEPTION_KIND_EXTRA, StartTime: start, EndTime: end}
+}
+
+const (
+	mon = schedulingv1.Weekday_WEEKDAY_MONDAY
+	tue = schedulingv1.Weekday_WEEKDAY_TUESDAY
+	wed = schedulingv1.Weekday_WEEKDAY_WEDNESDAY
+	sat = schedulingv1.Weekday_WEEKDAY_SATURDAY
+	sun = schedulingv1.Weekday_WEEKDAY_SUNDAY
+)
+
+// mondayMornings is Monday 09:00–12:00 with 50-minute slots and a 10-minute gap.
+func mondayMornings() *schedulingv1.Availability {
+	return &schedulingv1.Availability{Weekly: []*schedulingv1.WeeklyWindow{weekly(mon, "09:00", "12:00")}, SlotMinutes: 50, GapMinutes: 10}
+}
+
+// wantErr asserts a gRPC code and ErrorInfo reason.
+func wantErr(t *testing.T, err error, code connect.Code, reason string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %v %s", code, reason)
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a connect error", err)
+	}
+	if ce.Code() != code || errs.Reason(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
+	}
+}
+
+// violations returns the BadRequest field violations of an error as field → description.
+func violations(t *testing.T, err error) map[string]string {
+	t.Helper()
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("not a connect error: %v", err)
+	}
+	out := map[string]string{}
+	for _, d := range ce.Details() {
+		v, derr := d.Value()
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		if br, ok := v.(*errdetails.BadRequest); ok {
+			for _, fv := range br.GetFieldViolations() {
+				out[fv.GetField()] += fv.GetDescription()
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,307 @@
+package scheduling
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+)
+
+// agendaFixture is a São Paulo doctor with Monday 09:00–12:00 (12:00Z, 13:00Z, 14:00Z),
+// the clock at 10:30 local on Monday 1 June, 8 June's 09:00 blocked, its 10:00 booked
+// and its 11:00 held by an appointment that expired.
+type agendaFixture struct {
+	*fixture
+	doctor                   user
+	blocked, booked, expired stored
+	appointment              string
+	patient                  string
+}
+
+func newAgendaFixture(t *testing.T) *agendaFixture {
+	f := newFixture(t)
+	d := f.listedDoctor()
+	f.mustSet(d, mondayMornings())
+	a := &agendaFixture{fixture: f, doctor: d,
+		blocked: f.slotAt(d.id, at("2026-06-08T12:00:00Z")),
+		booked:  f.slotAt(d.id, at("2026-06-08T13:00:00Z")),
+		expired: f.slotAt(d.id, at("2026-06-08T14:00:00Z")),
+	}
+	if _, err := f.block(d, a.blocked.id); err != nil {
+		t.Fatal(err)
+	}
+	a.appointment = f.book(a.booked, d.id, "AWAITING_DOCTOR")
+	if err := f.db.QueryRow(context.Background(), `SELECT patient_id::text FROM appointments WHERE id = $1`, a.appointment).Scan(&a.patient); err != nil {
+		t.Fatal(err)
+	}
+	f.book(a.expired, d.id, "EXPIRED")
+	f.clock.Advance(7*time.Hour + 30*time.Minute) // 13:30Z: 09:00 is over, 10:00 under way
+	return a
+}
+
+func TestListAvailableSlots_FreeFutureSlotsInOrderWithPriceAndTimeZone(t *testing.T) {
+	t.Parallel()
+	a := newAgendaFixture(t)
+	resp := a.mustAvailable(a.doctor.id, at("2026-06-01T00:00:00Z"), at("2026-06-16T00:00:00Z"))
+	// 1 June: only 11:00 local is still to come. 8 June: 09:00 blocked, 10:00 booked,
+	// 11:00 free again (its appointment expired). 15 June: all three.
+	wantTimes(t, "available slots", protoStarts(resp.GetSlots()), utc(
+		"2026-06-01T14:00:00Z", "2026-06-08T14:00:00Z", "2026-06-15T12:00:00Z", "2026-06-15T13:00:00Z", "2026-06-15T14:00:00Z"))
+	for _, s := range resp.GetSlots() {
+		if s.GetStatus() != schedulingv1.SlotStatus_SLOT_STATUS_OPEN || s.GetDoctorId() != a.doctor.id || s.GetAppointment() != nil ||
+			s.GetEndTime().AsTime().Sub(s.GetStartTime().AsTime()) != 50*time.Minute {
+			t.Errorf("available slot %v", s)
+		}
+	}
+	if resp.GetPrice().GetAmountCents() != 25000 || resp.GetPrice().GetCurrency() != "BRL" || resp.GetTimeZone() != "America/Sao_Paulo" {
+		t.Errorf("price %v, time zone %q", resp.GetPrice(), resp.GetTimeZone())
+	}
+	// The range's end is exclusive.
+	resp = a.mustAvailable(a.doctor.id, at("2026-06-15T12:00:00Z"), at("2026-06-15T13:00:00Z"))
+	wantTimes(t, "one-hour range", protoStarts(resp.GetSlots()), utc("2026-06-15T12:00:00Z"))
+}
+
+func TestGetMyAgenda_ShowsEverySlotWithWhatHoldsIt(t *testing.T) {
+	t.Parallel()
+	a := newAgendaFixture(t)
+	resp, err := a.agenda(a.doctor, at("2026-06-01T00:00:00Z"), at("2026-06-09T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		start  string
+		status schedulingv1.SlotStatus
+	}
+	open, blocked, booked := schedulingv1.SlotStatus_SLOT_STATUS_OPEN, schedulingv1.SlotStatus_SLOT_STATUS_BLOCKED, schedulingv1.SlotStatus_SLOT_STATUS_BOOKED
+	want := []row{
+		// The past and the slot under way are part of the doctor's day.
+		{"2026-06-01T12:00:00Z", open}, {"2026-06-01T13:00:00Z", open}, {"2026-06-01T14:00:00Z", open},
+		{"2026-06-08T12:00:00Z", blocked}, {"2026-06-08T13:00:00Z", booked}, {"2026-06-08T14:00:00Z", open},
+	}
+	if len(resp.GetSlots()) != len(want) {
+		t.Fatalf("agenda %v", resp.GetSlots())
+	}
+	for i, s := range resp.GetSlots() {
+		if !s.GetStartTime().AsTime().Equal(at(want[i].start)) || s.GetStatus() != want[i].status {
+			t.Errorf("agenda[%d] = %s %v, want %s %v", i, s.GetStartTime().AsTime().Format(time.RFC3339), s.GetStatus(), want[i].start, want[i].status)
+		}
+		if (s.GetAppointment() != nil) != (want[i].status == booked) {
+			t.Errorf("agenda[%d] appointment %v", i, s.GetAppointment())
+		}
+	}
+	appt := resp.GetSlots()[4].GetAppointment()
+	if appt.GetId() != a.appointment || appt.GetPatientId() != a.patient || appt.GetState() != "AWAITING_DOCTOR" {
+		t.Errorf("appointment summary %v", appt)
+	}
+	if resp.GetTimeZone() != "America/Sao_Paulo" {
+		t.Errorf("time zone %q", resp.GetTimeZone())
+	}
+}
+
+func TestSlotListings_RefuseRangesOverThirtyOneDaysOrBackwards(t *testing.T) {
+	t.Parallel()
+	a := newAgendaFixture(t)
+	from := at("2026-06-01T00:00:00Z")
+	cases := []struct {
+		name   string
+		to     time.Time
+		reason string // "" when the range is accepted
+	}{
+		{"exactly 31 days", from.Add(31 * 24 * time.Hour), ""},
+		{"31 days and a second", from.Add(31*24*time.Hour + time.Second), "RANGE_TOO_LONG"},
+		{"end equal to start", from, "RANGE_INVALID"},
+		{"end before start", from.Add(-time.Hour), "RANGE_INVALID"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errList := a.available(a.doctor.id, from, tc.to)
+			_, errAgenda := a.agenda(a.doctor, from, tc.to)
+			for what, err := range map[string]error{"ListAvailableSlots": errList, "GetMyAgenda": errAgenda} {
+				if tc.reason == "" {
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+					continue
+				}
+				wantErr(t, err, connect.CodeInvalidArgument, tc.reason)
+				if v := violations(t, err); len(v) != 1 || v["end_time"] == "" {
+					t.Errorf("%s violations %v, want one on end_time", what, v)
+				}
+			}
+		})
+	}
+}
+
+func TestListAvailableSlots_UnlistedOrUnknownDoctorIsNotFound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.newDoctor()
+	in := profile("America/Sao_Paulo", 25000, 0)
+	in.Location = nil // incomplete: not listed, but has a time zone for an agenda
+	if p := f.upsertProfile(d, in); p.GetListed() {
+		t.Fatal("profile without location is listed")
+	}
+	f.mustSet(d, mondayMornings())
+	if n := len(f.slots(d.id)); n != 24 {
+		t.Fatalf("%d slots", n)
+	}
+	for _, id := range []string{d.id, uuid.NewString()} {
+		_, err := f.available(id, monday, monday.Add(7*24*time.Hour))
+		wantErr(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+	}
+}
+
+func TestListAvailableSlots_PriceAndTimeZoneComeFromTheDirectory(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.newDoctor()
+	f.upsertProfile(d, profile("America/Manaus", 18000, 0)) // UTC-4
+	f.mustSet(d, mondayMornings())
+	week := func() *schedulingv1.ListAvailableSlotsResponse {
+		return f.mustAvailable(d.id, monday, monday.Add(7*24*time.Hour))
+	}
+	resp := week()
+	wantTimes(t, "Manaus slots", protoStarts(resp.GetSlots()), utc("2026-06-01T13:00:00Z", "2026-06-01T14:00:00Z", "2026-06-01T15:00:00Z"))
+	if resp.GetPrice().GetAmountCents() != 18000 || resp.GetTimeZone() != "America/Manaus" {
+		t.Errorf("price %v, time zone %q", resp.GetPrice(), resp.GetTimeZone())
+	}
+
+	f.upsertProfile(d, profile("America/Manaus", 32050, 0))
+	if resp := week(); resp.GetPrice().GetAmountCents() != 32050 || resp.GetPrice().GetCurrency() != "BRL" {
+		t.Errorf("after the price change: %v", resp.GetPrice())
+	}
+}
+
+func TestSchedulingRPCs_OnlyDoctorsManageAvailabilityAndSlots(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.listedDoctor()
+	f.mustSet(d, mondayMornings())
+	slot := f.slotAt(d.id, at("2026-06-08T12:00:00Z"))
+	patient := f.newPatient()
+	ctx := context.Background()
+	calls := map[string]func(token string) error{
+		"SetAvailability": func(token string) error {
+			_, err := f.client.SetAvailability(ctx, authed(&schedulingv1.SetAvailabilityRequest{Availability: mondayMornings()}, token))
+			return err
+		},
+		"GetAvailability": func(token string) error {
+			_, err := f.client.GetAvailability(ctx, authed(&schedulingv1.GetAvailabilityRequest{}, token))
+			return err
+		},
+		"GetMyAgenda": func(token string) error {
+			_, err := f.client.GetMyAgenda(ctx, authed(&schedulingv1.GetMyAgendaRequest{StartTime: tsp(monday), EndTime: tsp(monday.Add(time.Hour))}, token))
+			return err
+		},
+		"BlockSlot": func(token string) error {
+			_, err := f.client.BlockSlot(ctx, authed(&schedulingv1.BlockSlotRequest{SlotId: slot.id}, token))
+			return err
+		},
+		"ReopenSlot": func(token string) error {
+			_, err := f.client.ReopenSlot(ctx, authed(&schedulingv1.ReopenSlotRequest{SlotId: slot.id}, token))
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			wantErr(t, call(patient.token), connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+			wantErr(t, call(""), connect.CodeUnauthenticated, "TOKEN_MISSING")
+		})
+	}
+	if got := f.slotAt(d.id, slot.start); got.status != "open" {
+		t.Errorf("slot %s after refused calls", got.status)
+	}
+	// Anyone may list a listed doctor's free slots, with or without a token.
+	if _, err := f.client.ListAvailableSlots(ctx, authed(&schedulingv1.ListAvailableSlotsRequest{
+		DoctorId: d.id, StartTime: tsp(monday), EndTime: tsp(monday.Add(time.Hour)),
+	}, patient.token)); err != nil {
+		t.Errorf("patient listing slots: %v", err)
+	}
+}
+
+func TestBlockSlot_TransitionsAndRefusals(t *testing.T) {
+	t.Parallel()
+	a := newAgendaFixture(t) // now 13:30Z on 1 June
+	f, d := a.fixture, a.doctor
+	free := f.slotAt(d.id, at("2026-06-15T12:00:00Z"))
+	past := f.slotAt(d.id, at("2026-06-01T12:00:00Z"))
+	underWay := f.slotAt(d.id, at("2026-06-01T13:00:00Z"))
+	other := f.listedDoctor()
+	open, blocked := schedulingv1.SlotStatus_SLOT_STATUS_OPEN, schedulingv1.SlotStatus_SLOT_STATUS_BLOCKED
+
+	steps := []struct {
+		name   string
+		call   func(user, string) (*schedulingv1.Slot, error)
+		who    user
+		slot   string
+		want   schedulingv1.SlotStatus // on success
+		code   connect.Code
+		reason string
+		stored string // the slot's status in the database afterwards
+	}{
+		{"block an open slot", f.block, d, free.id, blocked, 0, "", "blocked"},
+		{"block it again: nothing changes", f.block, d, free.id, blocked, 0, "", "blocked"},
+		{"another doctor cannot reopen it", f.reopen, other, free.id, 0, connect.CodeNotFound, "SLOT_NOT_FOUND", "blocked"},
+		{"reopen it", f.reopen, d, free.id, open, 0, "", "open"},
+		{"reopen it again: nothing changes", f.reopen, d, free.id, open, 0, "", "open"},
+		{"another doctor cannot block it", f.block, other, free.id, 0, connect.CodeNotFound, "SLOT_NOT_FOUND", "open"},
+		{"an unknown slot", f.block, d, uuid.NewString(), 0, connect.CodeNotFound, "SLOT_NOT_FOUND", ""},
+		{"a booked slot", f.block, d, a.booked.id, 0, connect.CodeFailedPrecondition, "SLOT_BOOKED", "open"},
+		{"a booked slot cannot be reopened either", f.reopen, d, a.booked.id, 0, connect.CodeFailedPrecondition, "SLOT_BOOKED", "open"},
+		{"a past slot", f.block, d, past.id, 0, connect.CodeFailedPrecondition, "SLOT_PAST", "open"},
+		{"a slot under way", f.block, d, underWay.id, 0, connect.CodeFailedPrecondition, "SLOT_PAST", "open"},
+		{"the fixture's blocked slot reopens", f.reopen, d, a.blocked.id, open, 0, "", "open"},
+	}
+	for _, st := range steps {
+		got, err := st.call(st.who, st.slot)
+		if st.reason != "" {
+			t.Run(st.name, func(t *testing.T) { wantErr(t, err, st.code, st.reason) })
+		} else if err != nil || got.GetStatus() != st.want || got.GetId() != st.slot || got.GetDoctorId() != d.id {
+			t.Errorf("%s: %v %v", st.name, got, err)
+		}
+		if st.stored != "" {
+			var status string
+			if err := f.db.QueryRow(context.Background(), `SELECT status FROM slots WHERE id = $1`, st.slot).Scan(&status); err != nil {
+				t.Fatal(err)
+			}
+			if status != st.stored {
+				t.Errorf("%s: slot stored as %s, want %s", st.name, status, st.stored)
+			}
+		}
+	}
+
+	// A blocked slot leaves the listing and comes back when reopened.
+	listed := func() bool {
+		resp := f.mustAvailable(d.id, free.start, free.end)
+		return len(resp.GetSlots()) == 1 && resp.GetSlots()[0].GetId() == free.id
+	}
+	if _, err := f.block(d, free.id); err != nil || listed() {
+		t.Errorf("blocked slot still listed (%v)", err)
+	}
+	if _, err := f.reopen(d, free.id); err != nil || !listed() {
+		t.Errorf("reopened slot not listed (%v)", err)
+	}
+}
+
+// The directory profile sets the time zone slots are generated in; the agenda answers
+// in it even when the doctor's practice is unlisted.
+func TestGetMyAgenda_UnlistedDoctorSeesOwnSlots(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.newDoctor()
+	f.upsertProfile(d, &directoryv1.ProfileInput{DisplayName: "Dr. Sem Endereço", TimeZone: "America/Recife"})
+	f.mustSet(d, mondayMornings())
+	resp, err := f.agenda(d, monday, monday.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTimes(t, "agenda", protoStarts(resp.GetSlots()), utc("2026-06-01T12:00:00Z", "2026-06-01T13:00:00Z", "2026-06-01T14:00:00Z"))
+	if resp.GetTimeZone() != "America/Recife" {
+		t.Errorf("time zone %q", resp.GetTimeZone())
+	}
+}
