@@ -219,3 +219,18 @@ func missingOf(p *directoryv1.Profile) []string {
 	}
 	return missing
 }
+
+// practiceSettings reads only what other services run a practice with. It is on the
+// path of every agenda listing, so it is one indexed row, not a whole profile.
+func (s *Service) practiceSettings(ctx context.Context, id string) (*directoryv1.GetPracticeSettingsResponse, error) {
+	out := &directoryv1.GetPracticeSettingsResponse{Price: &directoryv1.Money{Currency: "BRL"}}
+	err := s.db.QueryRow(ctx, `SELECT time_zone, price_cents, consultation_minutes, listed FROM doctors WHERE doctor_id = $1`, id).
+		Scan(&out.TimeZone, &out.Price.AmountCents, &out.ConsultationMinutes, &out.Listed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errDoctorNotFound
+	}
+	if err != nil {
+		return nil, errs.Internal(err)
+	}
+	return out, nil
+}

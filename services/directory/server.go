@@ -53,11 +53,9 @@ func (s *Service) ListSpecialties(context.Context, *connect.Request[directoryv1.
 
 // GetPracticeSettings implements directoryv1connect.DirectoryServiceHandler.
 func (s *Service) GetPracticeSettings(ctx context.Context, req *connect.Request[directoryv1.GetPracticeSettingsRequest]) (*connect.Response[directoryv1.GetPracticeSettingsResponse], error) {
-	p, err := s.profile(ctx, req.Msg.GetDoctorId(), false)
+	out, err := s.practiceSettings(ctx, req.Msg.GetDoctorId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&directoryv1.GetPracticeSettingsResponse{
-		TimeZone: p.GetTimeZone(), Price: p.GetPrice(), ConsultationMinutes: p.GetConsultationMinutes(), Listed: p.GetListed(),
-	}), nil
+	return connect.NewResponse(out), nil
 }

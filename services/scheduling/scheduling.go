@@ -7,6 +7,7 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -119,8 +120,24 @@ func (s *Service) practiceOf(ctx context.Context, doctorID string) (practice, er
 	if p.zone == "" {
 		return practice{}, errNoPractice
 	}
-	if p.loc, err = time.LoadLocation(p.zone); err != nil {
+	if p.loc, err = loadLocation(p.zone); err != nil {
 		return practice{}, errs.Internal(err)
 	}
 	return p, nil
+}
+
+// locations caches time zones: time.LoadLocation reads and parses zoneinfo each call,
+// and every agenda listing needs one.
+var locations sync.Map // name → *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
 }
