@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -12,6 +13,7 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -21,6 +23,7 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/pix"
 	"healthcore/services/scheduling"
 )
 
@@ -49,6 +52,9 @@ var catalog = []service{
 		rest: directoryv1.RegisterDirectoryServiceHandler, start: startDirectory},
 	{name: "scheduling", fqName: schedulingv1connect.SchedulingServiceName, port: 7004, schema: &scheduling.Schema,
 		rest: schedulingv1.RegisterSchedulingServiceHandler, start: startScheduling},
+	// pix's schema holds only the development sandbox's state; migrating it is harmless
+	// when the mercadopago driver is used.
+	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -106,6 +112,26 @@ func startScheduling(ctx context.Context, p *process) (*server.Server, backgroun
 	srv := p.newServer("scheduling", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
+}
+
+func startPix(ctx context.Context, p *process) (*server.Server, background, error) {
+	var db *pgxpool.Pool
+	if p.cfg.Pix.Driver.Value == pix.DriverSandbox {
+		var err error
+		if db, err = p.pool(ctx, pix.SandboxSchema.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	driver, sandbox, err := p.cfg.Pix.Open(ctx, db, p.log.With("service", "pix"))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("pix", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
+	if sandbox == nil {
+		return srv, nil, nil
+	}
+	return srv, sandbox.Run, nil
 }
 
 func serviceNames() string {

@@ -15,6 +15,7 @@ import (
 	"healthcore/platform/logging"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/pix"
 	"healthcore/services/scheduling"
 )
 
@@ -38,10 +39,11 @@ type Config struct {
 	Identity   identity.Config
 	Keys       keys.Config
 	Scheduling scheduling.Config
+	Pix        pix.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -65,6 +67,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Identity.RegisterFlags(fs)
 	c.Keys.RegisterFlags(fs)
 	c.Scheduling.RegisterFlags(fs)
+	c.Pix.RegisterFlags(fs)
 	return c
 }
 
@@ -85,6 +88,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Identity.Check(&p)
 	c.Keys.Check(&p)
 	c.Scheduling.Check(&p)
+	c.Pix.Check(&p)
 	return p.Err()
 }
 

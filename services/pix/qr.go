@@ -1,0 +1,444 @@
+package pix
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+)
+
+// A minimal QR Code encoder (ISO/IEC 18004): byte mode, error correction level M,
+// versions 1–40, the mask with the lowest penalty. No QR library is in the module
+// graph and the sandbox needs a real, scannable image for qr_code_base64; the
+// construction follows the standard's steps in the order of Project Nayuki's
+// reference implementation.
+
+// Per version (index 1–40), for level M: error correction codewords per block, and
+// number of blocks.
+var (
+	qrECCPerBlock = [41]int{-1, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26,
+		26, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28}
+	qrBlocks = [41]int{-1, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16,
+		17, 17, 18, 20, 21, 23, 25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49}
+)
+
+const qrFormatLevelM = 0 // level M's two format bits
+
+type qrCode struct {
+	version int
+	size    int
+	dark    [][]bool
+	fixed   [][]bool // function patterns, which masks leave alone
+}
+
+// encodeQR returns the QR Code of data at level M, in the smallest version that holds it.
+func encodeQR(data []byte) (*qrCode, error) {
+	version := 0
+	for v := 1; v <= 40; v++ {
+		if 4+qrCountBits(v)+8*len(data) <= 8*qrDataCodewords(v) {
+			version = v
+			break
+		}
+	}
+	if version == 0 {
+		return nil, errors.New("qr: data too long")
+	}
+	// Segment: mode 0100 (byte), character count, the bytes; then terminator and padding.
+	var bits qrBits
+	bits.append(0b0100, 4)
+	bits.append(len(data), qrCountBits(version))
+	for _, b := range data {
+		bits.append(int(b), 8)
+	}
+	capacity := 8 * qrDataCodewords(version)
+	bits.append(0, min(4, capacity-len(bits)))
+	bits.append(0, (8-len(bits)%8)%8)
+	for pad := 0xEC; len(bits) < capacity; pad ^= 0xEC ^ 0x11 {
+		bits.append(pad, 8)
+	}
+	codewords := make([]byte, len(bits)/8)
+	for i, bit := range bits {
+		codewords[i>>3] |= byte(bit) << (7 - i&7)
+	}
+
+	q := &qrCode{version: version, size: 4*version + 17}
+	q.dark, q.fixed = qrGrid(q.size), qrGrid(q.size)
+	q.drawFunctionPatterns()
+	q.drawCodewords(q.addECCAndInterleave(codewords))
+	best, bestPenalty := 0, -1
+	for mask := range 8 {
+		q.applyMask(mask)
+		q.drawFormatBits(mask)
+		if p := q.penalty(); bestPenalty < 0 || p < bestPenalty {
+			best, bestPenalty = mask, p
+		}
+		q.applyMask(mask) // XOR again: undone
+	}
+	q.applyMask(best)
+	q.drawFormatBits(best)
+	return q, nil
+}
+
+// PNG draws the code with a four-module quiet zone, scale pixels per module.
+func (q *qrCode) PNG(scale int) ([]byte, error) {
+	n := (q.size + 8) * scale
+	img := image.NewPaletted(image.Rect(0, 0, n, n), color.Palette{color.White, color.Black})
+	for y := range q.size {
+		for x := range q.size {
+			if !q.dark[y][x] {
+				continue
+			}
+			for dy := range scale {
+				for dx := range scale {
+					img.SetColorIndex((x+4)*scale+dx, (y+4)*scale+dy, 1)
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type qrBits []byte
+
+func (b *qrBits) append(v, n int) {
+	for i := n - 1; i >= 0; i-- {
+		*b = append(*b, byte(v>>i&1))
+	}
+}
+
+func qrGrid(n int) [][]bool {
+	g := make([][]bool, n)
+	for i := range g {
+		g[i] = make([]bool, n)
+	}
+	return g
+}
+
+func qrCountBits(version int) int {
+	if version <= 9 {
+		return 8
+	}
+	return 16
+}
+
+// qrRawModules is the number of modules left for data and error correction.
+func qrRawModules(version int) int {
+	n := (16*version+128)*version + 64
+	if version >= 2 {
+		align := version/7 + 2
+		n -= (25*align-10)*align - 55
+		if version >= 7 {
+			n -= 36
+		}
+	}
+	return n
+}
+
+func qrDataCodewords(version int) int {
+	return qrRawModules(version)/8 - qrECCPerBlock[version]*qrBlocks[version]
+}
+
+func (q *qrCode) set(x, y int, dark bool) {
+	q.dark[y][x] = dark
+	q.fixed[y][x] = true
+}
+
+func (q *qrCode) drawFunctionPatterns() {
+	for i := range q.size { // timing patterns
+		q.set(6, i, i%2 == 0)
+		q.set(i, 6, i%2 == 0)
+	}
+	q.drawFinder(3, 3)
+	q.drawFinder(q.size-4, 3)
+	q.drawFinder(3, q.size-4)
+	pos := q.alignmentPositions()
+	for i := range pos {
+		for j := range pos {
+			last := len(pos) - 1
+			if i == 0 && j == 0 || i == 0 && j == last || i == last && j == 0 {
+				continue // the finder patterns' corners
+			}
+			for dy := -2; dy <= 2; dy++ {
+				for dx := -2; dx <= 2; dx++ {
+					q.set(pos[i]+dx, pos[j]+dy, max(abs(dx), abs(dy)) != 1)
+				}
+			}
+		}
+	}
+	q.drawFormatBits(0) // reserves the area; drawn again with the chosen mask
+	if q.version >= 7 {
+		rem := q.version
+		for range 12 {
+			rem = rem<<1 ^ (rem>>11)*0x1F25
+		}
+		bits := q.version<<12 | rem
+		for i := range 18 {
+			dark := bits>>i&1 != 0
+			a, b := q.size-11+i%3, i/3
+			q.set(a, b, dark)
+			q.set(b, a, dark)
+		}
+	}
+}
+
+func (q *qrCode) drawFinder(cx, cy int) {
+	for dy := -4; dy <= 4; dy++ {
+		for dx := -4; dx <= 4; dx++ {
+			x, y := cx+dx, cy+dy
+			if x >= 0 && x < q.size && y >= 0 && y < q.size {
+				d := max(abs(dx), abs(dy))
+				q.set(x, y, d != 2 && d != 4)
+			}
+		}
+	}
+}
+
+func (q *qrCode) alignmentPositions() []int {
+	if q.version == 1 {
+		return nil
+	}
+	n := q.version/7 + 2
+	step := (q.version*4 + n*2 + 1) / (n*2 - 2) * 2
+	if q.version == 32 {
+		step = 26
+	}
+	pos := make([]int, n)
+	pos[0] = 6
+	for i, p := n-1, q.size-7; i >= 1; i, p = i-1, p-step {
+		pos[i] = p
+	}
+	return pos
+}
+
+func (q *qrCode) drawFormatBits(mask int) {
+	data := qrFormatLevelM<<3 | mask
+	rem := data
+	for range 10 {
+		rem = rem<<1 ^ (rem>>9)*0x537
+	}
+	bits := (data<<10 | rem) ^ 0x5412
+	bit := func(i int) bool { return bits>>i&1 != 0 }
+	for i := range 6 {
+		q.set(8, i, bit(i))
+	}
+	q.set(8, 7, bit(6))
+	q.set(8, 8, bit(7))
+	q.set(7, 8, bit(8))
+	for i := 9; i < 15; i++ {
+		q.set(14-i, 8, bit(i))
+	}
+	for i := range 8 {
+		q.set(q.size-1-i, 8, bit(i))
+	}
+	for i := 8; i < 15; i++ {
+		q.set(8, q.size-15+i, bit(i))
+	}
+	q.set(8, q.size-8, true) // the dark module
+}
+
+// addECCAndInterleave splits data into blocks, appends each block's Reed-Solomon
+// codewords, and interleaves them column by column.
+func (q *qrCode) addECCAndInterleave(data []byte) []byte {
+	blocks, eccLen := qrBlocks[q.version], qrECCPerBlock[q.version]
+	raw := qrRawModules(q.version) / 8
+	short := blocks - raw%blocks
+	shortLen := raw / blocks
+	divisor := rsDivisor(eccLen)
+	var all [][]byte
+	for i, k := 0, 0; i < blocks; i++ {
+		n := shortLen - eccLen
+		if i >= short {
+			n++
+		}
+		dat := data[k : k+n]
+		k += n
+		block := append([]byte{}, dat...)
+		if i < short {
+			block = append(block, 0) // placeholder so all blocks line up; skipped below
+		}
+		all = append(all, append(block, rsRemainder(dat, divisor)...))
+	}
+	out := make([]byte, 0, raw)
+	for i := range all[0] {
+		for j, b := range all {
+			if i != shortLen-eccLen || j >= short {
+				out = append(out, b[i])
+			}
+		}
+	}
+	return out
+}
+
+// drawCodewords places the bits in the zigzag of two-module columns, right to left.
+func (q *qrCode) drawCodewords(data []byte) {
+	i := 0
+	for right := q.size - 1; right >= 1; right -= 2 {
+		if right == 6 {
+			right = 5 // skip the vertical timing pattern
+		}
+		for vert := range q.size {
+			for j := range 2 {
+				x := right - j
+				y := vert
+				if (right+1)&2 == 0 {
+					y = q.size - 1 - vert // upward
+				}
+				if !q.fixed[y][x] && i < len(data)*8 {
+					q.dark[y][x] = data[i>>3]>>(7-i&7)&1 != 0
+					i++
+				}
+			}
+		}
+	}
+}
+
+func (q *qrCode) applyMask(mask int) {
+	for y := range q.size {
+		for x := range q.size {
+			var invert bool
+			switch mask {
+			case 0:
+				invert = (x+y)%2 == 0
+			case 1:
+				invert = y%2 == 0
+			case 2:
+				invert = x%3 == 0
+			case 3:
+				invert = (x+y)%3 == 0
+			case 4:
+				invert = (x/3+y/2)%2 == 0
+			case 5:
+				invert = x*y%2+x*y%3 == 0
+			case 6:
+				invert = (x*y%2+x*y%3)%2 == 0
+			case 7:
+				invert = ((x+y)%2+x*y%3)%2 == 0
+			}
+			if invert && !q.fixed[y][x] {
+				q.dark[y][x] = !q.dark[y][x]
+			}
+		}
+	}
+}
+
+// penalty scores a masked symbol by the standard's four rules: runs of one colour,
+// 2×2 blocks, finder-like patterns, and the balance of dark and light.
+func (q *qrCode) penalty() int {
+	p, darkCount := 0, 0
+	at := func(x, y int, vertical bool) bool {
+		if vertical {
+			return q.dark[x][y]
+		}
+		return q.dark[y][x]
+	}
+	finder := []bool{true, false, true, true, true, false, true}
+	for _, vertical := range []bool{false, true} {
+		for y := range q.size {
+			run := 0
+			for x := range q.size {
+				if x > 0 && at(x, y, vertical) == at(x-1, y, vertical) {
+					run++
+				} else {
+					if run >= 5 {
+						p += run - 2
+					}
+					run = 1
+				}
+				if x+7 <= q.size {
+					match := true
+					for k, want := range finder {
+						if at(x+k, y, vertical) != want {
+							match = false
+							break
+						}
+					}
+					if match && (q.lightRun(x-4, x, y, vertical, at) || q.lightRun(x+7, x+11, y, vertical, at)) {
+						p += 40
+					}
+				}
+			}
+			if run >= 5 {
+				p += run - 2
+			}
+		}
+	}
+	for y := range q.size {
+		for x := range q.size {
+			if q.dark[y][x] {
+				darkCount++
+			}
+			if x > 0 && y > 0 {
+				c := q.dark[y][x]
+				if c == q.dark[y-1][x] && c == q.dark[y][x-1] && c == q.dark[y-1][x-1] {
+					p += 3
+				}
+			}
+		}
+	}
+	total := q.size * q.size
+	k := (abs(darkCount*20-total*10) + total - 1) / total // ceil(|dark% − 50%| / 5%)
+	return p + max(k-1, 0)*10
+}
+
+// lightRun reports whether positions from..to-1 of a line are light, counting positions
+// outside the symbol as light (the quiet zone).
+func (q *qrCode) lightRun(from, to, y int, vertical bool, at func(x, y int, vertical bool) bool) bool {
+	for x := from; x < to; x++ {
+		if x >= 0 && x < q.size && at(x, y, vertical) {
+			return false
+		}
+	}
+	return true
+}
+
+// rsDivisor returns the Reed-Solomon generator polynomial of the given degree over
+// GF(2^8/0x11D), highest coefficient first, its leading 1 left out.
+func rsDivisor(degree int) []byte {
+	result := make([]byte, degree)
+	result[degree-1] = 1
+	root := byte(1)
+	for range degree {
+		for j := range result {
+			result[j] = gfMul(result[j], root)
+			if j+1 < len(result) {
+				result[j] ^= result[j+1]
+			}
+		}
+		root = gfMul(root, 0x02)
+	}
+	return result
+}
+
+func rsRemainder(data, divisor []byte) []byte {
+	result := make([]byte, len(divisor))
+	for _, b := range data {
+		factor := b ^ result[0]
+		copy(result, result[1:])
+		result[len(result)-1] = 0
+		for i, d := range divisor {
+			result[i] ^= gfMul(d, factor)
+		}
+	}
+	return result
+}
+
+func gfMul(x, y byte) byte {
+	z := 0
+	for i := 7; i >= 0; i-- {
+		z = z<<1 ^ (z>>7)*0x11D
+		z ^= int(y>>i&1) * int(x)
+	}
+	return byte(z)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,78 @@
+package pix
+
+import (
+	"bytes"
+	"image/png"
+	"testing"
+)
+
+func TestQR_ReedSolomonMatchesTheStandardsExample(t *testing.T) {
+	// ISO/IEC 18004 annex I: "01234567" in version 1-M; its 16 data codewords and the
+	// 10 error correction codewords the standard lists.
+	data := []byte{0x10, 0x20, 0x0C, 0x56, 0x61, 0x80, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11}
+	want := []byte{0xA5, 0x24, 0xD4, 0xC1, 0xED, 0x36, 0xC7, 0x87, 0x2C, 0x55}
+	if got := rsRemainder(data, rsDivisor(10)); !bytes.Equal(got, want) {
+		t.Errorf("error correction = % X, want % X", got, want)
+	}
+}
+
+func TestQR_PicksTheSmallestVersionAndDrawsFunctionPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		n, version int
+	}{{1, 1}, {14, 1}, {15, 2}, {152, 8}, {153, 9}, {213, 10}, {214, 11}} {
+		q, err := encodeQR(bytes.Repeat([]byte("a"), tc.n))
+		if err != nil {
+			t.Fatalf("%d bytes: %v", tc.n, err)
+		}
+		if q.version != tc.version || q.size != 4*tc.version+17 {
+			t.Errorf("%d bytes: version %d size %d, want version %d", tc.n, q.version, q.size, tc.version)
+		}
+		// Finder pattern corners: dark ring, light ring, dark 3×3 centre.
+		for _, c := range [][2]int{{3, 3}, {q.size - 4, 3}, {3, q.size - 4}} {
+			x, y := c[0], c[1]
+			if !q.dark[y][x] || !q.dark[y-3][x-3] || q.dark[y-2][x-2] || !q.dark[y-1][x-1] {
+				t.Errorf("%d bytes: finder pattern at (%d,%d) malformed", tc.n, x, y)
+			}
+		}
+		if !q.dark[q.size-8][8] {
+			t.Errorf("%d bytes: dark module missing", tc.n)
+		}
+		// The two copies of the format information agree.
+		var a, b int
+		for i := range 8 {
+			if q.dark[8][q.size-1-i] {
+				b |= 1 << i
+			}
+		}
+		for i := range 6 {
+			if q.dark[i][8] {
+				a |= 1 << i
+			}
+		}
+		if a&0x3F != b&0x3F {
+			t.Errorf("%d bytes: format copies differ: %06b vs %06b", tc.n, a&0x3F, b&0x3F)
+		}
+	}
+}
+
+func TestQR_PNGIsARealImageWithAQuietZone(t *testing.T) {
+	q, err := encodeQR([]byte(brCode(sandboxPixKey, 1999, sandboxMerchant, sandboxCity, "HCSBX1320000001")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := q.PNG(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if n := (q.size + 8) * 4; img.Bounds().Dx() != n || img.Bounds().Dy() != n {
+		t.Fatalf("image %v, want %d×%d", img.Bounds(), n, n)
+	}
+	dark := func(x, y int) bool { r, _, _, _ := img.At(x, y).RGBA(); return r < 0x8000 }
+	if dark(0, 0) || dark(15, 15) || !dark(16, 16) {
+		t.Errorf("want a light quiet zone of 4 modules and the finder's dark corner at (16,16)")
+	}
+}
