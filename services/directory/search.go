@@ -43,6 +43,7 @@ type query struct {
 	args   []any
 	filter string // fingerprint of the filters, for cursors
 	point  string // SQL of the patient's point, or ""
+	radius string // SQL of the largest distance in metres, or ""
 }
 
 func (q *query) arg(v any) string {
@@ -128,10 +129,10 @@ func (s *Service) plan(r *directoryv1.SearchDoctorsRequest) (*query, error) {
 	if p := r.GetPoint(); p != nil {
 		q.point = fmt.Sprintf("ll_to_earth(%s, %s)", q.arg(p.GetLatitude()), q.arg(p.GetLongitude()))
 		if km := r.GetMaxDistanceKm(); km > 0 {
-			m := q.arg(km * 1000)
-			// The box lets the GiST index find candidates; the exact test trims its corners.
-			q.where = append(q.where, fmt.Sprintf("earth_box(%s, %s) @> d.earth", q.point, m),
-				fmt.Sprintf("earth_distance(d.earth, %s) <= %s", q.point, m))
+			q.radius = q.arg(km * 1000)
+			// The box lets the GiST index find candidates; sql adds the exact test that
+			// trims its corners.
+			q.where = append(q.where, fmt.Sprintf("earth_box(%s, %s) @> d.earth", q.point, q.radius))
 		}
 	}
 	if code := r.GetSpecialty(); code != "" {
@@ -155,25 +156,44 @@ func (s *Service) plan(r *directoryv1.SearchDoctorsRequest) (*query, error) {
 }
 
 // sql orders and limits the query. Distance order uses cube's <-> (straight-line
-// distance through the Earth), which the GiST index serves nearest-first and which
-// orders exactly as the great-circle distance does.
+// distance through the Earth), which orders exactly as the great-circle distance does
+// and which the GiST index serves nearest-first.
 func (q *query) sql(limit int) string {
 	chord, dist := "0::float8", "0::float8"
 	if q.point != "" {
 		chord = fmt.Sprintf("(d.earth <-> %s)", q.point)
 		dist = fmt.Sprintf("earth_distance(d.earth, %s)", q.point)
 	}
+	where := append([]string(nil), q.where...)
 	var order string
 	switch q.sort {
 	case directoryv1.SortOrder_SORT_ORDER_DISTANCE:
-		order = chord + ", d.doctor_id"
+		// PostgreSQL walks an index in order only when the index yields every ORDER BY
+		// key (15 does, at least), and the GiST index yields the distance but not the
+		// doctor_id that breaks ties: ORDER BY distance, doctor_id reads and sorts every
+		// doctor in the box. So the inner query walks the index nearest-first and
+		// stops at limit rows plus those tied with the last (WITH TIES), and the outer
+		// one orders them by (distance, id): the same rows ORDER BY distance, id LIMIT
+		// would give. The exact radius test is outside too: distance order puts every
+		// doctor past the radius after every doctor within it, and keeping the test out
+		// of the inner estimate helps the planner choose the index walk.
+		outer := ""
+		if q.radius != "" {
+			outer = "WHERE d.dist <= " + q.radius
+		}
+		return fmt.Sprintf("SELECT * FROM (SELECT %s, %s AS chord, %s AS dist FROM doctors d WHERE %s ORDER BY %s "+
+			"FETCH FIRST %d ROWS WITH TIES) d %s ORDER BY d.chord, d.doctor_id::uuid LIMIT %d",
+			profileColumns, chord, dist, strings.Join(where, " AND "), chord, limit, outer, limit)
 	case directoryv1.SortOrder_SORT_ORDER_PRICE:
 		order = "d.price_cents, d.doctor_id"
 	default:
 		order = "d.rating_avg DESC, d.rating_count DESC, d.doctor_id DESC"
 	}
+	if q.radius != "" {
+		where = append(where, fmt.Sprintf("%s <= %s", dist, q.radius))
+	}
 	return fmt.Sprintf("SELECT %s, %s, %s FROM doctors d WHERE %s ORDER BY %s LIMIT %d",
-		profileColumns, chord, dist, strings.Join(q.where, " AND "), order, limit)
+		profileColumns, chord, dist, strings.Join(where, " AND "), order, limit)
 }
 
 // after restricts the query to rows past the cursor, in the sort's order.

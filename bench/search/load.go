@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// point is where a patient searches from: a city centre.
+type point struct {
+	city     string
+	lat, lng float64
+}
+
+// points are the search centres, the largest cities more often, as patients are.
+var points = []point{
+	{"São Paulo", -23.5505, -46.6333}, {"Rio de Janeiro", -22.9068, -43.1729}, {"São Paulo", -23.5505, -46.6333},
+	{"Belo Horizonte", -19.9167, -43.9345}, {"Brasília", -15.7939, -47.8828}, {"São Paulo", -23.5505, -46.6333},
+	{"Salvador", -12.9714, -38.5014}, {"Rio de Janeiro", -22.9068, -43.1729}, {"Fortaleza", -3.7319, -38.5267},
+	{"Curitiba", -25.4284, -49.2733}, {"Campinas", -22.9099, -47.0626}, {"Recife", -8.0476, -34.8770},
+	{"Porto Alegre", -30.0346, -51.2177},
+}
+
+// specialties are what patients search for most; the count is coprime with that of
+// points so that clients walk through every pair.
+var specialties = []string{
+	"clinica_medica", "pediatria", "ginecologia_obstetricia", "cardiologia",
+	"dermatologia", "psiquiatria", "ortopedia_traumatologia", "oftalmologia",
+}
+
+// search is one (point, specialty) pair; i numbers the pairs.
+func search(i int) (point, string) {
+	return points[i%len(points)], specialties[i%len(specialties)]
+}
+
+func pairs() int { return len(points) * len(specialties) }
+
+// result is what one path measured.
+type result struct {
+	name       string
+	elapsed    time.Duration
+	latencies  []time.Duration // sorted
+	errors     int
+	empty      int
+	firstError string
+	// generic and custom count the executions of each kind of plan, when known.
+	generic, custom int64
+	// cpuStart and cpuEnd bound the measured window.
+	cpuStart, cpuEnd cpuSample
+}
+
+func (r *result) rate() float64 { return float64(len(r.latencies)) / r.elapsed.Seconds() }
+
+// percentile returns the p-th percentile latency (nearest rank); 100 is the maximum.
+func (r *result) percentile(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(float64(len(r.latencies))*p/100+0.5) - 1
+	return r.latencies[min(max(i, 0), len(r.latencies)-1)]
+}
+
+// worker does one request; it reports whether the answer was empty, or an error.
+type worker func(ctx context.Context, i int) (empty bool, err error)
+
+// drive runs clients workers for warmup, then measures them for duration, sampling
+// the CPU time of this process, of the children in pids and of the machine at both
+// ends of the measured window. Worker c starts at pair 7c and walks through all of
+// them.
+func drive(ctx context.Context, name string, clients int, warmup, duration time.Duration, pids map[string]int, mon *monitor, do worker) *result {
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	ctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second)) // a stuck request cannot hold the run
+	defer cancel()
+	r := &result{name: name, elapsed: duration}
+	var sampled sync.WaitGroup
+	sampled.Go(func() {
+		time.Sleep(time.Until(measureFrom))
+		r.cpuStart = sampleCPU(pids, mon.backends(ctx))
+		time.Sleep(time.Until(end))
+		r.cpuEnd = sampleCPU(pids, mon.backends(ctx))
+	})
+	parts := make([]result, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			part := &parts[c]
+			part.latencies = make([]time.Duration, 0, 1<<14)
+			for i := c * 7; ; i++ {
+				t0 := time.Now()
+				if !t0.Before(end) || ctx.Err() != nil {
+					return
+				}
+				empty, err := do(ctx, i)
+				d := time.Since(t0)
+				if t0.Before(measureFrom) {
+					continue
+				}
+				switch {
+				case err != nil:
+					part.errors++
+					if part.firstError == "" {
+						part.firstError = err.Error()
+					}
+				case empty:
+					part.empty++
+				}
+				part.latencies = append(part.latencies, d)
+			}
+		})
+	}
+	wg.Wait()
+	sampled.Wait()
+	for _, p := range parts {
+		r.latencies = append(r.latencies, p.latencies...)
+		r.errors += p.errors
+		r.empty += p.empty
+		if r.firstError == "" {
+			r.firstError = p.firstError
+		}
+	}
+	slices.Sort(r.latencies)
+	return r
+}
+
+// restLoad searches through the gateway.
+func restLoad(ctx context.Context, st *stack, mon *monitor, o options) (*result, error) {
+	gateway := st.gateway
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients, DisableCompression: true},
+		Timeout:   10 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	urls := make([]string, pairs())
+	for i := range urls {
+		p, code := search(i)
+		q := url.Values{
+			"specialty": {code}, "point.latitude": {strconv.FormatFloat(p.lat, 'f', -1, 64)},
+			"point.longitude": {strconv.FormatFloat(p.lng, 'f', -1, 64)}, "maxDistanceKm": {"25"}, "minRating": {"4"},
+			"sort": {"SORT_ORDER_DISTANCE"},
+		}
+		urls[i] = gateway + "/v1/doctors?" + q.Encode()
+	}
+	fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
+	r := drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.pids(), mon, func(ctx context.Context, i int) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return false, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, body)
+		}
+		// Empty fields are left out of the JSON: a page without doctors is "{}".
+		return !bytes.Contains(body, []byte(`"results"`)), nil
+	})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return r, nil
+}

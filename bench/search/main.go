@@ -1,0 +1,179 @@
+// Command search is the doctor-search benchmark of the directory issue: with seeded
+// doctors, patients search by specialty, 25 km radius and minimum rating, sorted by
+// distance, through the REST gateway of a multi-process deployment, and the same SQL
+// runs alone on the same data as the ceiling. It prints requests/s and latency
+// percentiles of both, their ratio, and the EXPLAIN ANALYZE of one query.
+//
+//	go run ./bench/search                     # 100,000 doctors, 32 clients, 30 s
+//	go run ./bench/search -duration 10s -clients 8
+//
+// It uses (and creates) the database healthcore_bench_search on the server of
+// -database-url, reusing its doctors when they were seeded with the same count and
+// seed. All traffic stays on 127.0.0.1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/pg"
+)
+
+// benchDatabase is the database the benchmark owns on the server.
+const benchDatabase = "healthcore_bench_search"
+
+type options struct {
+	serverURL string
+	doctors   int
+	clients   int
+	duration  time.Duration
+	warmup    time.Duration
+	seed      int64
+	logLevel  string
+	pageCost  float64
+}
+
+func main() {
+	def := os.Getenv("DATABASE_URL")
+	if def == "" {
+		def = "postgres://postgres@127.0.0.1:5432/postgres"
+	}
+	var o options
+	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
+	flag.IntVar(&o.doctors, "doctors", 100_000, "doctors to seed")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent clients, on each path")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of each path")
+	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "unmeasured load before each path's measurement (new connections plan their first five executions afresh)")
+	flag.Int64Var(&o.seed, "seed", 1, "seed of the doctor generator")
+	flag.Float64Var(&o.pageCost, "random-page-cost", 0, "planner random_page_cost set on the benchmark database (1.1 suits data in RAM or on SSD); 0 keeps the server's")
+	flag.StringVar(&o.logLevel, "log-level", "info", "log level of the healthcore processes (their logs go to a temporary file)")
+	flag.Parse()
+	if o.doctors < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 {
+		fmt.Fprintln(os.Stderr, "search: -doctors, -clients and -duration must be positive")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "search:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dbURL, err := withDatabase(o.serverURL, benchDatabase)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("doctor search benchmark: %d doctors (seed %d), %d clients, %s per path after %s of warm-up, GOMAXPROCS %d, %d CPUs\n",
+		o.doctors, o.seed, o.clients, o.duration, o.warmup, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("database %s\n\n", pg.RedactURL(dbURL))
+
+	if err := prepareDatabase(ctx, dbURL, o.doctors, o.seed, o.pageCost); err != nil {
+		return err
+	}
+	queries, err := captureQueries(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+
+	monConn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer monConn.Close(context.WithoutCancel(ctx))
+	mon := &monitor{conn: monConn}
+
+	st, err := startStack(ctx, dbURL, o.logLevel)
+	if err != nil {
+		return err
+	}
+	rest, err := restLoad(ctx, st, mon, o)
+	stopErr := st.stop()
+	if err != nil {
+		return err
+	}
+	if stopErr != nil {
+		return stopErr
+	}
+	raw, err := sqlLoad(ctx, dbURL, queries, mon, o)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("GET /v1/doctors?specialty=…&point.latitude=…&point.longitude=…&maxDistanceKm=25&minRating=4&sort=SORT_ORDER_DISTANCE\n")
+	fmt.Printf("(%d city centres × %d specialties, 20 results a page)\n\n", len(points), len(specialties))
+	printTable(rest, raw)
+	if rest.errors > 0 || raw.errors > 0 {
+		fmt.Printf("\nfirst errors: REST %q, SQL %q\n", rest.firstError, raw.firstError)
+	}
+	fmt.Println()
+	if err := explain(ctx, dbURL, queries[0]); err != nil {
+		return err
+	}
+	if rest.errors > 0 || raw.errors > 0 {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+func printTable(rest, raw *result) {
+	fmt.Printf("%-28s %9s %9s %9s %9s %9s %9s %7s %6s\n", "path", "requests", "req/s", "p50", "p90", "p99", "max", "errors", "empty")
+	for _, r := range []*result{rest, raw} {
+		fmt.Printf("%-28s %9d %9.0f %9s %9s %9s %9s %7d %6d\n", r.name, len(r.latencies), r.rate(),
+			ms(r.percentile(50)), ms(r.percentile(90)), ms(r.percentile(99)), ms(r.percentile(100)), r.errors, r.empty)
+	}
+	fmt.Println()
+	for _, r := range []*result{rest, raw} {
+		printCPU(r)
+	}
+	fmt.Printf("raw SQL plans: %d executions with the generic plan, %d with a custom plan\n", raw.generic, raw.custom)
+	ratio := rest.rate() / raw.rate()
+	fmt.Printf("REST / raw SQL throughput: %.0f%% (goal ≥ 40%%: %s); REST p99 %s (goal < 20 ms: %s)\n",
+		100*ratio, verdict(ratio >= 0.4), ms(rest.percentile(99)), verdict(rest.percentile(99) < 20*time.Millisecond))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+// printCPU shows where the CPU time of a path went, per request: this process (the
+// load), each healthcore process and the PostgreSQL sessions of the benchmark
+// database; and how busy the machine was, with what share other processes took.
+func printCPU(r *result) {
+	n := float64(len(r.latencies))
+	busy := r.cpuEnd.busy - r.cpuStart.busy
+	total := r.cpuEnd.total - r.cpuStart.total
+	if n == 0 || total <= 0 {
+		return
+	}
+	per := func(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d.Microseconds())/n) }
+	load := r.cpuEnd.self - r.cpuStart.self
+	postgres := postgresCPU(r.cpuStart, r.cpuEnd)
+	others := busy - load - postgres
+	fmt.Printf("%s CPU per request: load %s", r.name, per(load))
+	for _, name := range []string{"gateway", "serve"} {
+		if end, ok := r.cpuEnd.children[name]; ok {
+			d := end - r.cpuStart.children[name]
+			others -= d
+			fmt.Printf(", healthcore %s %s", name, per(d))
+		}
+	}
+	fmt.Printf(", PostgreSQL %s; machine %.0f%% busy, %.0f%% of it by other processes\n",
+		per(postgres), 100*float64(busy)/float64(total), 100*float64(max(others, 0))/float64(busy))
+}
