@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// stack is a deployment on loopback: the services in one process, the gateway in
+// another, both built from cmd/healthcore (as bench/search starts it).
+type stack struct {
+	gateway string // base URL
+	dir     string
+	procs   []*child
+	once    sync.Once
+	stopErr error
+}
+
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	log  string // file holding its output
+	done chan error
+}
+
+// services are what one process serves: every service in cmd/healthcore's catalog,
+// since the gateway is ready only when all its upstreams are (as e2e's startStack, a
+// new service is added here).
+var services = []string{"keys", "identity", "directory", "scheduling"}
+
+// startStack builds healthcore and starts "serve <services>" and "gateway" on free
+// loopback ports, then waits until the gateway is ready.
+func startStack(ctx context.Context, dbURL, logLevel string) (*stack, error) {
+	dir, err := os.MkdirTemp("", "healthcore-bench-slots")
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{dir: dir}
+	bin := filepath.Join(dir, "healthcore")
+	fmt.Println("building cmd/healthcore …")
+	buildCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "healthcore/cmd/healthcore").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("build healthcore: %w\n%s", err, out)
+	}
+
+	token := make([]byte, 24)
+	_, _ = rand.Read(token)
+	common := []string{"-database-url=" + dbURL, "-service-token=" + hex.EncodeToString(token),
+		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel}
+	for _, name := range services {
+		port, err := freePort()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		common = append(common, fmt.Sprintf("-%s.addr=127.0.0.1:%d", name, port), fmt.Sprintf("-%s.url=http://127.0.0.1:%d", name, port))
+	}
+	gw, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
+	for _, args := range [][]string{
+		append(append([]string{"serve"}, services...), common...),
+		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...),
+	} {
+		if err := s.spawn(bin, args...); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
+	if err := s.waitReady(ctx, time.Minute); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *stack) spawn(bin string, args ...string) error {
+	c := &child{name: args[0], log: filepath.Join(s.dir, args[0]+".log"), done: make(chan error, 1)}
+	f, err := os.Create(c.log)
+	if err != nil {
+		return err
+	}
+	c.cmd = exec.Command(bin, args...)
+	c.cmd.Stdout, c.cmd.Stderr = f, f
+	if err := c.cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("start healthcore %s: %w", c.name, err)
+	}
+	go func() {
+		c.done <- c.cmd.Wait()
+		f.Close()
+	}()
+	s.procs = append(s.procs, c)
+	return nil
+}
+
+// waitReady polls /readyz; a child that exits meanwhile fails it at once.
+func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	client := &http.Client{Timeout: 3 * time.Second}
+	for time.Now().Before(deadline) {
+		for _, c := range s.procs {
+			select {
+			case err := <-c.done:
+				c.done <- err
+				return fmt.Errorf("healthcore %s exited (%v) before the stack was ready:\n%s", c.name, err, tail(c.log))
+			default:
+			}
+		}
+		resp, err := client.Get(s.gateway + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	var logs []string
+	for _, c := range s.procs {
+		logs = append(logs, "---- "+c.name+" ----\n"+tail(c.log))
+	}
+	return fmt.Errorf("the stack was not ready within %s:\n%s", limit, strings.Join(logs, "\n"))
+}
+
+// stop sends SIGTERM to every child (gateway first) and waits for each to exit
+// cleanly, killing one that takes more than 30 s. It runs once; later calls return
+// the first answer.
+func (s *stack) stop() error {
+	s.once.Do(func() {
+		var errs []error
+		for i := len(s.procs) - 1; i >= 0; i-- {
+			c := s.procs[i]
+			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-c.done:
+				if err != nil {
+					errs = append(errs, fmt.Errorf("healthcore %s exited with %v:\n%s", c.name, err, tail(c.log)))
+				}
+			case <-time.After(30 * time.Second):
+				_ = c.cmd.Process.Kill()
+				<-c.done
+				errs = append(errs, fmt.Errorf("healthcore %s did not stop within 30s of SIGTERM", c.name))
+			}
+		}
+		os.RemoveAll(s.dir)
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
+
+// tail is the end of a log file.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
