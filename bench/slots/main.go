@@ -46,7 +46,7 @@ type options struct {
 func main() {
 	def := os.Getenv("DATABASE_URL")
 	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres"
+		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" // loopback: no TLS, as in dev
 	}
 	var o options
 	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
