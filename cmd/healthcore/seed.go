@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"healthcore/platform/pg"
@@ -32,10 +30,6 @@ Flags:
 	doctors := fs.Int("doctors", 1000, "how many doctors to add")
 	seed := fs.Int64("seed", 1, "seed of the generator: the same seed gives the same doctors")
 	if err := cfg.parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr) // the configuration parser silences the flag set
-			fs.Usage()
-		}
 		return err
 	}
 	if *doctors < 0 {

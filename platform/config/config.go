@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -27,6 +28,10 @@ var Aliases = map[string]string{"database-url": "DATABASE_URL"}
 func Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool), problems *Problems) error {
 	fs.SetOutput(new(strings.Builder)) // flag errors are returned, not printed twice
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h: show the flags, as flag would
+			fs.SetOutput(os.Stderr)
+			fs.Usage()
+		}
 		return err
 	}
 	given := map[string]bool{}
