@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -197,7 +198,7 @@ func captureQueries(ctx context.Context, dbURL string) ([]query, error) {
 		rec.take()
 		_, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
 			Specialty: code, Point: &directoryv1.LatLng{Latitude: p.lat, Longitude: p.lng},
-			MaxDistanceKm: 25, MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
+			MaxDistanceKm: proto.Float64(25), MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("search %s around %s: %w", code, p.city, err)

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"google.golang.org/protobuf/proto"
 	"testing"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -76,7 +77,7 @@ func TestSearchPlan_SpecialtyRadiusAndRatingUseTheGiSTIndex(t *testing.T) {
 
 	// The query SearchDoctors runs for this request, built by the service's own code.
 	q, err := s.plan(&directoryv1.SearchDoctorsRequest{
-		Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: 25, MinRating: 4,
+		Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(25), MinRating: 4,
 		Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
 	})
 	if err != nil {

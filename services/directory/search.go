@@ -109,7 +109,7 @@ func (s *Service) plan(r *directoryv1.SearchDoctorsRequest) (*query, error) {
 	if code := r.GetSpecialty(); code != "" && s.specialties[code] == "" {
 		v = append(v, errs.Violation{Field: "specialty", Description: fmt.Sprintf("%q is not a specialty code (see ListSpecialties)", code)})
 	}
-	if r.GetMaxDistanceKm() > 0 && r.GetPoint() == nil {
+	if r.MaxDistanceKm != nil && r.GetPoint() == nil {
 		v = append(v, errs.Violation{Field: "max_distance_km", Description: "needs point: a distance is measured from the patient's point"})
 	}
 	if q.sort == directoryv1.SortOrder_SORT_ORDER_DISTANCE && r.GetPoint() == nil {
@@ -126,7 +126,8 @@ func (s *Service) plan(r *directoryv1.SearchDoctorsRequest) (*query, error) {
 	}
 	if p := r.GetPoint(); p != nil {
 		q.point = fmt.Sprintf("ll_to_earth(%s, %s)", q.arg(p.GetLatitude()), q.arg(p.GetLongitude()))
-		if km := r.GetMaxDistanceKm(); km > 0 {
+		if r.MaxDistanceKm != nil {
+			km := r.GetMaxDistanceKm()
 			q.radius = q.arg(km * 1000)
 			// The box lets the GiST index find candidates; sql adds the exact test that
 			// trims its corners.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"math"
 	"slices"
 	"testing"
@@ -74,12 +75,11 @@ func TestSearchDoctors_EachFilterAloneAndCombined(t *testing.T) {
 		{"second specialty of a doctor", &directoryv1.SearchDoctorsRequest{Specialty: "pediatria"},
 			[]string{"Dr. Bruno Lima", "Dra. Carla Dias"}},
 		{"specialty nobody practises", &directoryv1.SearchDoctorsRequest{Specialty: "urologia"}, nil},
-		{"point and 25 km keeps 24.9 km, drops 25.1 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: 25},
+		{"point and 25 km keeps 24.9 km, drops 25.1 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(25)},
 			[]string{"Dr. Diego 100% Saúde", "Dr. Evaxmelo Ramos", "Dra. Ana Souza"}},
-		{"point and 100 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: 100},
+		{"point and 100 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(100)},
 			[]string{"Dr. Bruno Lima", "Dr. Diego 100% Saúde", "Dr. Evaxmelo Ramos", "Dr. Gil 1000 Saúde", "Dra. Ana Souza", "Dra. Eva_Melo"}},
 		{"point without a distance has no limit", &directoryv1.SearchDoctorsRequest{Point: saoPaulo}, all},
-		{"max_distance_km 0 means no limit", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: 0}, all},
 		{"min rating 4.5", &directoryv1.SearchDoctorsRequest{MinRating: 4.5},
 			[]string{"Dr. Bruno Lima", "Dr. Gil 1000 Saúde", "Dra. Ana Souza"}},
 		{"min rating 4 is inclusive", &directoryv1.SearchDoctorsRequest{MinRating: 4},
@@ -93,12 +93,12 @@ func TestSearchDoctors_EachFilterAloneAndCombined(t *testing.T) {
 		{"name with _ matches a literal _", &directoryv1.SearchDoctorsRequest{Name: "a_m"}, []string{"Dra. Eva_Melo"}},
 		{"name ending in a backslash is no escape", &directoryv1.SearchDoctorsRequest{Name: `Melo\`}, nil},
 		{"specialty, radius, rating and price together", &directoryv1.SearchDoctorsRequest{
-			Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: 100, MinRating: 4, MaxPriceCents: 30000,
+			Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(100), MinRating: 4, MaxPriceCents: 30000,
 		}, []string{"Dr. Gil 1000 Saúde", "Dra. Ana Souza", "Dra. Eva_Melo"}},
 		{"every filter together", &directoryv1.SearchDoctorsRequest{
-			Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: 100, MinRating: 4, MaxPriceCents: 30000, Name: "eva",
+			Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(100), MinRating: 4, MaxPriceCents: 30000, Name: "eva",
 		}, []string{"Dra. Eva_Melo"}},
-		{"specialty and radius", &directoryv1.SearchDoctorsRequest{Specialty: "pediatria", Point: saoPaulo, MaxDistanceKm: 100},
+		{"specialty and radius", &directoryv1.SearchDoctorsRequest{Specialty: "pediatria", Point: saoPaulo, MaxDistanceKm: proto.Float64(100)},
 			[]string{"Dr. Bruno Lima"}},
 		{"rating and price", &directoryv1.SearchDoctorsRequest{MinRating: 4.5, MaxPriceCents: 20000},
 			[]string{"Dr. Bruno Lima", "Dr. Gil 1000 Saúde"}},
@@ -155,12 +155,14 @@ func TestSearchDoctors_BadInputIsRefusedNamingTheField(t *testing.T) {
 			"VALIDATION_FAILED", "point.latitude"},
 		{"longitude below -180", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: -23.5, Longitude: -180.5}},
 			"VALIDATION_FAILED", "point.longitude"},
-		{"distance over 1000 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: 1000.1},
+		{"distance over 1000 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(1000.1)},
 			"VALIDATION_FAILED", "max_distance_km"},
-		// The proto refuses a negative distance (gte: 0); 0 is the "no limit" value.
-		{"negative distance", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: -1},
+		// A radius, when given, is more than 0 (unset is "no limit").
+		{"negative distance", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(-1)},
 			"VALIDATION_FAILED", "max_distance_km"},
-		{"distance without a point", &directoryv1.SearchDoctorsRequest{MaxDistanceKm: 25},
+		{"zero distance", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(0)},
+			"VALIDATION_FAILED", "max_distance_km"},
+		{"distance without a point", &directoryv1.SearchDoctorsRequest{MaxDistanceKm: proto.Float64(25)},
 			"SEARCH_INVALID", "max_distance_km"},
 		{"distance sort without a point", &directoryv1.SearchDoctorsRequest{Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE},
 			"SEARCH_INVALID", "sort"},
@@ -365,7 +367,7 @@ func TestSearchDoctors_WalkingPagesOf3ReturnsEveryDoctorOnceInOrder(t *testing.T
 			return &directoryv1.SearchDoctorsRequest{Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}
 		}},
 		{"price with a point and a radius", func() *directoryv1.SearchDoctorsRequest {
-			return &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: 60, Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}
+			return &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(60), Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}
 		}},
 		{"rating of one specialty", func() *directoryv1.SearchDoctorsRequest {
 			return &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia"}
@@ -430,7 +432,7 @@ func TestSearchDoctors_PagesHaveNoDuplicatesOrGapsWhileDataChanges(t *testing.T)
 		req  func() *directoryv1.SearchDoctorsRequest
 	}{
 		{"distance", func() *directoryv1.SearchDoctorsRequest {
-			return &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: 500}
+			return &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(500)}
 		}},
 		{"price", func() *directoryv1.SearchDoctorsRequest {
 			return &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"google.golang.org/protobuf/proto"
 	"math"
 	"slices"
 	"strings"
@@ -180,7 +181,7 @@ func TestSeed_SearchFindsDoctorsAroundSaoPaulo(t *testing.T) {
 	}
 	sp := &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}
 	resp, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
-		Specialty: "clinica_medica", Point: sp, MaxDistanceKm: 25, MinRating: 4,
+		Specialty: "clinica_medica", Point: sp, MaxDistanceKm: proto.Float64(25), MinRating: 4,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +260,7 @@ func TestSeed_DistancePagesMatchOneFullSort(t *testing.T) {
 		}
 		resp, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
 			Specialty: "clinica_medica", Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333},
-			MaxDistanceKm: 25, MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE, PageSize: 7, PageToken: token,
+			MaxDistanceKm: proto.Float64(25), MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE, PageSize: 7, PageToken: token,
 		}))
 		if err != nil {
 			t.Fatal(err)

@@ -977,8 +977,9 @@ type SearchDoctorsRequest struct {
 	Specialty string `protobuf:"bytes,1,opt,name=specialty,proto3" json:"specialty,omitempty"`
 	// The patient's point; distances are measured from it.
 	Point *LatLng `protobuf:"bytes,2,opt,name=point,proto3" json:"point,omitempty"`
-	// Largest distance from the point, in km (0 < d ≤ 1000); 0 for no limit. Needs point.
-	MaxDistanceKm float64 `protobuf:"fixed64,3,opt,name=max_distance_km,json=maxDistanceKm,proto3" json:"max_distance_km,omitempty"`
+	// Largest distance from the point, in km: more than 0, at most 1000. Unset for no
+	// limit. Needs point.
+	MaxDistanceKm *float64 `protobuf:"fixed64,3,opt,name=max_distance_km,json=maxDistanceKm,proto3,oneof" json:"max_distance_km,omitempty"`
 	// Smallest rating average, 0 to 5.
 	MinRating float64 `protobuf:"fixed64,4,opt,name=min_rating,json=minRating,proto3" json:"min_rating,omitempty"`
 	// Highest price in centavos; 0 for no limit.
@@ -1040,8 +1041,8 @@ func (x *SearchDoctorsRequest) GetPoint() *LatLng {
 }
 
 func (x *SearchDoctorsRequest) GetMaxDistanceKm() float64 {
-	if x != nil {
-		return x.MaxDistanceKm
+	if x != nil && x.MaxDistanceKm != nil {
+		return *x.MaxDistanceKm
 	}
 	return 0
 }
@@ -1470,11 +1471,11 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x10GetDoctorRequest\x12%\n" +
 	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"O\n" +
 	"\x11GetDoctorResponse\x12:\n" +
-	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\"\xe4\x03\n" +
+	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\"\xfd\x03\n" +
 	"\x14SearchDoctorsRequest\x12;\n" +
 	"\tspecialty\x18\x01 \x01(\tB\x1d\xfaB\x1ar\x182\x16^([a-z][a-z_]{1,63})?$R\tspecialty\x125\n" +
-	"\x05point\x18\x02 \x01(\v2\x1f.healthcore.directory.v1.LatLngR\x05point\x12?\n" +
-	"\x0fmax_distance_km\x18\x03 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x8f@)\x00\x00\x00\x00\x00\x00\x00\x00R\rmaxDistanceKm\x126\n" +
+	"\x05point\x18\x02 \x01(\v2\x1f.healthcore.directory.v1.LatLngR\x05point\x12D\n" +
+	"\x0fmax_distance_km\x18\x03 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x8f@!\x00\x00\x00\x00\x00\x00\x00\x00H\x00R\rmaxDistanceKm\x88\x01\x01\x126\n" +
 	"\n" +
 	"min_rating\x18\x04 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\x14@)\x00\x00\x00\x00\x00\x00\x00\x00R\tminRating\x12/\n" +
 	"\x0fmax_price_cents\x18\x05 \x01(\x03B\a\xfaB\x04\"\x02(\x00R\rmaxPriceCents\x12\x1b\n" +
@@ -1482,7 +1483,8 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x04sort\x18\a \x01(\x0e2\".healthcore.directory.v1.SortOrderB\b\xfaB\x05\x82\x01\x02\x10\x01R\x04sort\x12&\n" +
 	"\tpage_size\x18\b \x01(\x05B\t\xfaB\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\t \x01(\tB\b\xfaB\x05r\x03\x18\x80\x04R\tpageToken\"\x80\x01\n" +
+	"page_token\x18\t \x01(\tB\b\xfaB\x05r\x03\x18\x80\x04R\tpageTokenB\x12\n" +
+	"\x10_max_distance_km\"\x80\x01\n" +
 	"\x15SearchDoctorsResponse\x12?\n" +
 	"\aresults\x18\x01 \x03(\v2%.healthcore.directory.v1.SearchResultR\aresults\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n" +
@@ -1593,6 +1595,7 @@ func file_healthcore_directory_v1_directory_proto_init() {
 	if File_healthcore_directory_v1_directory_proto != nil {
 		return
 	}
+	file_healthcore_directory_v1_directory_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -2055,17 +2055,6 @@ func (m *SearchDoctorsRequest) validate(all bool) error {
 		}
 	}
 
-	if val := m.GetMaxDistanceKm(); val < 0 || val > 1000 {
-		err := SearchDoctorsRequestValidationError{
-			field:  "MaxDistanceKm",
-			reason: "value must be inside range [0, 1000]",
-		}
-		if !all {
-			return err
-		}
-		errors = append(errors, err)
-	}
-
 	if val := m.GetMinRating(); val < 0 || val > 5 {
 		err := SearchDoctorsRequestValidationError{
 			field:  "MinRating",
@@ -2130,6 +2119,21 @@ func (m *SearchDoctorsRequest) validate(all bool) error {
 			return err
 		}
 		errors = append(errors, err)
+	}
+
+	if m.MaxDistanceKm != nil {
+
+		if val := m.GetMaxDistanceKm(); val <= 0 || val > 1000 {
+			err := SearchDoctorsRequestValidationError{
+				field:  "MaxDistanceKm",
+				reason: "value must be inside range (0, 1000]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
 	}
 
 	if len(errors) > 0 {
