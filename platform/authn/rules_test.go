@@ -14,8 +14,12 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	// Every generated package with a service, so that its file registers. A new
 	// service's package is added here: the test fails until it is.
+	_ "healthcore/gen/healthcore/blobs/v1"
+	_ "healthcore/gen/healthcore/directory/v1"
 	_ "healthcore/gen/healthcore/identity/v1"
 	_ "healthcore/gen/healthcore/keys/v1"
+	_ "healthcore/gen/healthcore/pix/v1"
+	_ "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 )
 
