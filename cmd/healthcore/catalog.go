@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
@@ -20,6 +21,7 @@ import (
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
+	"healthcore/services/blobs"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
@@ -55,6 +57,7 @@ var catalog = []service{
 	// pix's schema holds only the development sandbox's state; migrating it is harmless
 	// when the mercadopago driver is used.
 	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
+	{name: "blobs", fqName: blobsv1connect.BlobsServiceName, port: 7011, start: startBlobs},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -132,6 +135,16 @@ func startPix(ctx context.Context, p *process) (*server.Server, background, erro
 		return srv, nil, nil
 	}
 	return srv, sandbox.Run, nil
+}
+
+func startBlobs(ctx context.Context, p *process) (*server.Server, background, error) {
+	driver, err := p.cfg.Blobs.Open(ctx, p.cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("blobs", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
 }
 
 func serviceNames() string {

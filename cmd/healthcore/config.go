@@ -13,6 +13,7 @@ import (
 
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
+	"healthcore/services/blobs"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/pix"
@@ -40,10 +41,11 @@ type Config struct {
 	Keys       keys.Config
 	Scheduling scheduling.Config
 	Pix        pix.Config
+	Blobs      blobs.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Blobs: blobs.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -68,6 +70,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Keys.RegisterFlags(fs)
 	c.Scheduling.RegisterFlags(fs)
 	c.Pix.RegisterFlags(fs)
+	c.Blobs.RegisterFlags(fs)
 	return c
 }
 
@@ -89,6 +92,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Keys.Check(&p)
 	c.Scheduling.Check(&p)
 	c.Pix.Check(&p)
+	c.Blobs.Check(&p)
 	return p.Err()
 }
 

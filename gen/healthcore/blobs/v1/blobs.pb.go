@@ -33,6 +33,7 @@ type PutRequest struct {
 	//
 	//	*PutRequest_Header
 	//	*PutRequest_Chunk
+	//	*PutRequest_Trailer
 	Part          isPutRequest_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -93,6 +94,15 @@ func (x *PutRequest) GetChunk() []byte {
 	return nil
 }
 
+func (x *PutRequest) GetTrailer() *PutTrailer {
+	if x != nil {
+		if x, ok := x.Part.(*PutRequest_Trailer); ok {
+			return x.Trailer
+		}
+	}
+	return nil
+}
+
 type isPutRequest_Part interface {
 	isPutRequest_Part()
 }
@@ -107,16 +117,80 @@ type PutRequest_Chunk struct {
 	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
 }
 
+type PutRequest_Trailer struct {
+	// Closes the upload; only as the last message.
+	Trailer *PutTrailer `protobuf:"bytes,3,opt,name=trailer,proto3,oneof"`
+}
+
 func (*PutRequest_Header) isPutRequest_Part() {}
 
 func (*PutRequest_Chunk) isPutRequest_Part() {}
+
+func (*PutRequest_Trailer) isPutRequest_Part() {}
+
+// PutTrailer says what the upload carried, so a cut stream is never stored as a whole
+// object.
+type PutTrailer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Total bytes sent in chunks.
+	Size int64 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
+	// SHA-256 of those bytes, lower-case hex.
+	Sha256        string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutTrailer) Reset() {
+	*x = PutTrailer{}
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutTrailer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutTrailer) ProtoMessage() {}
+
+func (x *PutTrailer) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutTrailer.ProtoReflect.Descriptor instead.
+func (*PutTrailer) Descriptor() ([]byte, []int) {
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PutTrailer) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *PutTrailer) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
 
 // PutHeader names the object being stored.
 type PutHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Object key: lower-case letters, digits, '/', '-' and '_', no personal data.
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// Largest size the caller will send; the upload fails past it.
+	// Largest size accepted: the upload fails, storing nothing, past it. 0 means the
+	// service's own limit (5 GiB).
 	MaxBytes      int64 `protobuf:"varint,2,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -124,7 +198,7 @@ type PutHeader struct {
 
 func (x *PutHeader) Reset() {
 	*x = PutHeader{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[1]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -136,7 +210,7 @@ func (x *PutHeader) String() string {
 func (*PutHeader) ProtoMessage() {}
 
 func (x *PutHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[1]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -149,7 +223,7 @@ func (x *PutHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutHeader.ProtoReflect.Descriptor instead.
 func (*PutHeader) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{1}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PutHeader) GetKey() string {
@@ -177,7 +251,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[2]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +263,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[2]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +276,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{2}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PutResponse) GetObject() *ObjectInfo {
@@ -229,7 +303,7 @@ type ObjectInfo struct {
 
 func (x *ObjectInfo) Reset() {
 	*x = ObjectInfo{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[3]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -241,7 +315,7 @@ func (x *ObjectInfo) String() string {
 func (*ObjectInfo) ProtoMessage() {}
 
 func (x *ObjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[3]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -254,7 +328,7 @@ func (x *ObjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectInfo.ProtoReflect.Descriptor instead.
 func (*ObjectInfo) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{3}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ObjectInfo) GetKey() string {
@@ -296,7 +370,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[4]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +382,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[4]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +395,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{4}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetRequest) GetKey() string {
@@ -344,7 +418,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[5]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +430,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[5]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +443,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{5}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetResponse) GetObject() *ObjectInfo {
@@ -397,7 +471,7 @@ type HeadRequest struct {
 
 func (x *HeadRequest) Reset() {
 	*x = HeadRequest{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[6]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +483,7 @@ func (x *HeadRequest) String() string {
 func (*HeadRequest) ProtoMessage() {}
 
 func (x *HeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[6]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +496,7 @@ func (x *HeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadRequest.ProtoReflect.Descriptor instead.
 func (*HeadRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{6}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HeadRequest) GetKey() string {
@@ -443,7 +517,7 @@ type HeadResponse struct {
 
 func (x *HeadResponse) Reset() {
 	*x = HeadResponse{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[7]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +529,7 @@ func (x *HeadResponse) String() string {
 func (*HeadResponse) ProtoMessage() {}
 
 func (x *HeadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[7]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +542,7 @@ func (x *HeadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadResponse.ProtoReflect.Descriptor instead.
 func (*HeadResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{7}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HeadResponse) GetObject() *ObjectInfo {
@@ -489,7 +563,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[8]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +575,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[8]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +588,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{8}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteRequest) GetKey() string {
@@ -533,7 +607,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[9]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +619,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[9]
+	mi := &file_healthcore_blobs_v1_blobs_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,19 +632,24 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{9}
+	return file_healthcore_blobs_v1_blobs_proto_rawDescGZIP(), []int{10}
 }
 
 var File_healthcore_blobs_v1_blobs_proto protoreflect.FileDescriptor
 
 const file_healthcore_blobs_v1_blobs_proto_rawDesc = "" +
 	"\n" +
-	"\x1fhealthcore/blobs/v1/blobs.proto\x12\x13healthcore.blobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"v\n" +
+	"\x1fhealthcore/blobs/v1/blobs.proto\x12\x13healthcore.blobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xb3\x01\n" +
 	"\n" +
 	"PutRequest\x128\n" +
 	"\x06header\x18\x01 \x01(\v2\x1e.healthcore.blobs.v1.PutHeaderH\x00R\x06header\x12!\n" +
-	"\x05chunk\x18\x02 \x01(\fB\t\xfaB\x06z\x04\x18\x80\x80@H\x00R\x05chunkB\v\n" +
-	"\x04part\x12\x03\xf8B\x01\"m\n" +
+	"\x05chunk\x18\x02 \x01(\fB\t\xfaB\x06z\x04\x18\x80\x80@H\x00R\x05chunk\x12;\n" +
+	"\atrailer\x18\x03 \x01(\v2\x1f.healthcore.blobs.v1.PutTrailerH\x00R\atrailerB\v\n" +
+	"\x04part\x12\x03\xf8B\x01\"X\n" +
+	"\n" +
+	"PutTrailer\x12\x1b\n" +
+	"\x04size\x18\x01 \x01(\x03B\a\xfaB\x04\"\x02(\x00R\x04size\x12-\n" +
+	"\x06sha256\x18\x02 \x01(\tB\x15\xfaB\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\"m\n" +
 	"\tPutHeader\x124\n" +
 	"\x03key\x18\x01 \x01(\tB\"\xfaB\x1fr\x1d\x10\x01\x18\x80\x042\x16^[a-z0-9][a-z0-9/_-]*$R\x03key\x12*\n" +
 	"\tmax_bytes\x18\x02 \x01(\x03B\r\xfaB\n" +
@@ -615,39 +694,41 @@ func file_healthcore_blobs_v1_blobs_proto_rawDescGZIP() []byte {
 	return file_healthcore_blobs_v1_blobs_proto_rawDescData
 }
 
-var file_healthcore_blobs_v1_blobs_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_healthcore_blobs_v1_blobs_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_healthcore_blobs_v1_blobs_proto_goTypes = []any{
 	(*PutRequest)(nil),            // 0: healthcore.blobs.v1.PutRequest
-	(*PutHeader)(nil),             // 1: healthcore.blobs.v1.PutHeader
-	(*PutResponse)(nil),           // 2: healthcore.blobs.v1.PutResponse
-	(*ObjectInfo)(nil),            // 3: healthcore.blobs.v1.ObjectInfo
-	(*GetRequest)(nil),            // 4: healthcore.blobs.v1.GetRequest
-	(*GetResponse)(nil),           // 5: healthcore.blobs.v1.GetResponse
-	(*HeadRequest)(nil),           // 6: healthcore.blobs.v1.HeadRequest
-	(*HeadResponse)(nil),          // 7: healthcore.blobs.v1.HeadResponse
-	(*DeleteRequest)(nil),         // 8: healthcore.blobs.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 9: healthcore.blobs.v1.DeleteResponse
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*PutTrailer)(nil),            // 1: healthcore.blobs.v1.PutTrailer
+	(*PutHeader)(nil),             // 2: healthcore.blobs.v1.PutHeader
+	(*PutResponse)(nil),           // 3: healthcore.blobs.v1.PutResponse
+	(*ObjectInfo)(nil),            // 4: healthcore.blobs.v1.ObjectInfo
+	(*GetRequest)(nil),            // 5: healthcore.blobs.v1.GetRequest
+	(*GetResponse)(nil),           // 6: healthcore.blobs.v1.GetResponse
+	(*HeadRequest)(nil),           // 7: healthcore.blobs.v1.HeadRequest
+	(*HeadResponse)(nil),          // 8: healthcore.blobs.v1.HeadResponse
+	(*DeleteRequest)(nil),         // 9: healthcore.blobs.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 10: healthcore.blobs.v1.DeleteResponse
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_healthcore_blobs_v1_blobs_proto_depIdxs = []int32{
-	1,  // 0: healthcore.blobs.v1.PutRequest.header:type_name -> healthcore.blobs.v1.PutHeader
-	3,  // 1: healthcore.blobs.v1.PutResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
-	10, // 2: healthcore.blobs.v1.ObjectInfo.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: healthcore.blobs.v1.GetResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
-	3,  // 4: healthcore.blobs.v1.HeadResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
-	0,  // 5: healthcore.blobs.v1.BlobsService.Put:input_type -> healthcore.blobs.v1.PutRequest
-	4,  // 6: healthcore.blobs.v1.BlobsService.Get:input_type -> healthcore.blobs.v1.GetRequest
-	6,  // 7: healthcore.blobs.v1.BlobsService.Head:input_type -> healthcore.blobs.v1.HeadRequest
-	8,  // 8: healthcore.blobs.v1.BlobsService.Delete:input_type -> healthcore.blobs.v1.DeleteRequest
-	2,  // 9: healthcore.blobs.v1.BlobsService.Put:output_type -> healthcore.blobs.v1.PutResponse
-	5,  // 10: healthcore.blobs.v1.BlobsService.Get:output_type -> healthcore.blobs.v1.GetResponse
-	7,  // 11: healthcore.blobs.v1.BlobsService.Head:output_type -> healthcore.blobs.v1.HeadResponse
-	9,  // 12: healthcore.blobs.v1.BlobsService.Delete:output_type -> healthcore.blobs.v1.DeleteResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	2,  // 0: healthcore.blobs.v1.PutRequest.header:type_name -> healthcore.blobs.v1.PutHeader
+	1,  // 1: healthcore.blobs.v1.PutRequest.trailer:type_name -> healthcore.blobs.v1.PutTrailer
+	4,  // 2: healthcore.blobs.v1.PutResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
+	11, // 3: healthcore.blobs.v1.ObjectInfo.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 4: healthcore.blobs.v1.GetResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
+	4,  // 5: healthcore.blobs.v1.HeadResponse.object:type_name -> healthcore.blobs.v1.ObjectInfo
+	0,  // 6: healthcore.blobs.v1.BlobsService.Put:input_type -> healthcore.blobs.v1.PutRequest
+	5,  // 7: healthcore.blobs.v1.BlobsService.Get:input_type -> healthcore.blobs.v1.GetRequest
+	7,  // 8: healthcore.blobs.v1.BlobsService.Head:input_type -> healthcore.blobs.v1.HeadRequest
+	9,  // 9: healthcore.blobs.v1.BlobsService.Delete:input_type -> healthcore.blobs.v1.DeleteRequest
+	3,  // 10: healthcore.blobs.v1.BlobsService.Put:output_type -> healthcore.blobs.v1.PutResponse
+	6,  // 11: healthcore.blobs.v1.BlobsService.Get:output_type -> healthcore.blobs.v1.GetResponse
+	8,  // 12: healthcore.blobs.v1.BlobsService.Head:output_type -> healthcore.blobs.v1.HeadResponse
+	10, // 13: healthcore.blobs.v1.BlobsService.Delete:output_type -> healthcore.blobs.v1.DeleteResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_blobs_v1_blobs_proto_init() }
@@ -658,6 +739,7 @@ func file_healthcore_blobs_v1_blobs_proto_init() {
 	file_healthcore_blobs_v1_blobs_proto_msgTypes[0].OneofWrappers = []any{
 		(*PutRequest_Header)(nil),
 		(*PutRequest_Chunk)(nil),
+		(*PutRequest_Trailer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -665,7 +747,7 @@ func file_healthcore_blobs_v1_blobs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_blobs_v1_blobs_proto_rawDesc), len(file_healthcore_blobs_v1_blobs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

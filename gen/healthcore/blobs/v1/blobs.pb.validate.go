@@ -125,6 +125,48 @@ func (m *PutRequest) validate(all bool) error {
 			errors = append(errors, err)
 		}
 
+	case *PutRequest_Trailer:
+		if v == nil {
+			err := PutRequestValidationError{
+				field:  "Part",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofPartPresent = true
+
+		if all {
+			switch v := interface{}(m.GetTrailer()).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, PutRequestValidationError{
+						field:  "Trailer",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, PutRequestValidationError{
+						field:  "Trailer",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(m.GetTrailer()).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return PutRequestValidationError{
+					field:  "Trailer",
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
 	default:
 		_ = v // ensures v is used
 	}
@@ -215,6 +257,129 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = PutRequestValidationError{}
+
+// Validate checks the field values on PutTrailer with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *PutTrailer) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on PutTrailer with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in PutTrailerMultiError, or
+// nil if none found.
+func (m *PutTrailer) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *PutTrailer) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if m.GetSize() < 0 {
+		err := PutTrailerValidationError{
+			field:  "Size",
+			reason: "value must be greater than or equal to 0",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if !_PutTrailer_Sha256_Pattern.MatchString(m.GetSha256()) {
+		err := PutTrailerValidationError{
+			field:  "Sha256",
+			reason: "value does not match regex pattern \"^[0-9a-f]{64}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return PutTrailerMultiError(errors)
+	}
+
+	return nil
+}
+
+// PutTrailerMultiError is an error wrapping multiple validation errors
+// returned by PutTrailer.ValidateAll() if the designated constraints aren't met.
+type PutTrailerMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PutTrailerMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PutTrailerMultiError) AllErrors() []error { return m }
+
+// PutTrailerValidationError is the validation error returned by
+// PutTrailer.Validate if the designated constraints aren't met.
+type PutTrailerValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PutTrailerValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PutTrailerValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PutTrailerValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PutTrailerValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PutTrailerValidationError) ErrorName() string { return "PutTrailerValidationError" }
+
+// Error satisfies the builtin error interface
+func (e PutTrailerValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPutTrailer.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PutTrailerValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PutTrailerValidationError{}
+
+var _PutTrailer_Sha256_Pattern = regexp.MustCompile("^[0-9a-f]{64}$")
 
 // Validate checks the field values on PutHeader with the rules defined in the
 // proto definition for this message. If any rules are violated, the first

@@ -34,7 +34,9 @@ const (
 // under keys made of random ids. Internal: only other services call it.
 type BlobsServiceClient interface {
 	// Stores an object from a stream: the first message names it, the following ones
-	// carry its bytes in order. The object appears whole or not at all.
+	// carry its bytes in order, and the last one (the trailer) gives their size and
+	// SHA-256. The object is stored only when the trailer matches what arrived: it
+	// appears whole or not at all, even when a client's stream ends early.
 	Put(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRequest, PutResponse], error)
 	// Streams an object's bytes back in chunks.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error)
@@ -113,7 +115,9 @@ func (c *blobsServiceClient) Delete(ctx context.Context, in *DeleteRequest, opts
 // under keys made of random ids. Internal: only other services call it.
 type BlobsServiceServer interface {
 	// Stores an object from a stream: the first message names it, the following ones
-	// carry its bytes in order. The object appears whole or not at all.
+	// carry its bytes in order, and the last one (the trailer) gives their size and
+	// SHA-256. The object is stored only when the trailer matches what arrived: it
+	// appears whole or not at all, even when a client's stream ends early.
 	Put(grpc.ClientStreamingServer[PutRequest, PutResponse]) error
 	// Streams an object's bytes back in chunks.
 	Get(*GetRequest, grpc.ServerStreamingServer[GetResponse]) error

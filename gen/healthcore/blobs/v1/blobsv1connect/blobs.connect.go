@@ -46,7 +46,9 @@ const (
 // BlobsServiceClient is a client for the healthcore.blobs.v1.BlobsService service.
 type BlobsServiceClient interface {
 	// Stores an object from a stream: the first message names it, the following ones
-	// carry its bytes in order. The object appears whole or not at all.
+	// carry its bytes in order, and the last one (the trailer) gives their size and
+	// SHA-256. The object is stored only when the trailer matches what arrived: it
+	// appears whole or not at all, even when a client's stream ends early.
 	Put(context.Context) *connect.ClientStreamForClient[v1.PutRequest, v1.PutResponse]
 	// Streams an object's bytes back in chunks.
 	Get(context.Context, *connect.Request[v1.GetRequest]) (*connect.ServerStreamForClient[v1.GetResponse], error)
@@ -125,7 +127,9 @@ func (c *blobsServiceClient) Delete(ctx context.Context, req *connect.Request[v1
 // BlobsServiceHandler is an implementation of the healthcore.blobs.v1.BlobsService service.
 type BlobsServiceHandler interface {
 	// Stores an object from a stream: the first message names it, the following ones
-	// carry its bytes in order. The object appears whole or not at all.
+	// carry its bytes in order, and the last one (the trailer) gives their size and
+	// SHA-256. The object is stored only when the trailer matches what arrived: it
+	// appears whole or not at all, even when a client's stream ends early.
 	Put(context.Context, *connect.ClientStream[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	// Streams an object's bytes back in chunks.
 	Get(context.Context, *connect.Request[v1.GetRequest], *connect.ServerStream[v1.GetResponse]) error
