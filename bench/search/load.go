@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"healthcore/bench/stack"
 	"io"
 	"net/http"
 	"net/url"
@@ -131,8 +132,8 @@ func drive(ctx context.Context, name string, clients int, warmup, duration time.
 }
 
 // restLoad searches through the gateway.
-func restLoad(ctx context.Context, st *stack, mon *monitor, o options) (*result, error) {
-	gateway := st.gateway
+func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options) (*result, error) {
+	gateway := st.Gateway
 	client := &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients, DisableCompression: true},
 		Timeout:   10 * time.Second,
@@ -149,7 +150,7 @@ func restLoad(ctx context.Context, st *stack, mon *monitor, o options) (*result,
 		urls[i] = gateway + "/v1/doctors?" + q.Encode()
 	}
 	fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
-	r := drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.pids(), mon, func(ctx context.Context, i int) (bool, error) {
+	r := drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.PIDs(), mon, func(ctx context.Context, i int) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
 		if err != nil {
 			return false, err

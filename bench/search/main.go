@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"healthcore/bench/stack"
 	"os"
 	"os/signal"
 	"runtime"
@@ -94,12 +95,12 @@ func run(ctx context.Context, o options) error {
 	defer monConn.Close(context.WithoutCancel(ctx))
 	mon := &monitor{conn: monConn}
 
-	st, err := startStack(ctx, dbURL, o.logLevel)
+	st, err := stack.Start(ctx, dbURL, o.logLevel)
 	if err != nil {
 		return err
 	}
 	rest, err := restLoad(ctx, st, mon, o)
-	stopErr := st.stop()
+	stopErr := st.Stop()
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"healthcore/bench/stack"
 	"os"
 	"os/signal"
 	"runtime"
@@ -84,16 +85,16 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	st, err := startStack(ctx, dbURL, o.logLevel)
+	st, err := stack.Start(ctx, dbURL, o.logLevel)
 	if err != nil {
 		return err
 	}
-	list, listErr := restLoad(ctx, st.gateway, ids, o)
+	list, listErr := restLoad(ctx, st.Gateway, ids, o)
 	var regen []*result
 	if listErr == nil {
-		regen, listErr = regenerations(ctx, st.gateway, o.regenerations)
+		regen, listErr = regenerations(ctx, st.Gateway, o.regenerations)
 	}
-	stopErr := st.stop()
+	stopErr := st.Stop()
 	if listErr != nil {
 		return listErr
 	}

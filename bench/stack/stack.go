@@ -1,4 +1,6 @@
-package main
+// Package stack starts the platform as the benchmarks measure it: every service and
+// the gateway as separate processes of the healthcore binary, on loopback ports.
+package stack
 
 import (
 	"context"
@@ -17,10 +19,10 @@ import (
 	"time"
 )
 
-// stack is a deployment on loopback: the services in one process, the gateway in
+// Stack is a deployment on loopback: the services in one process, the gateway in
 // another, both built from cmd/healthcore.
-type stack struct {
-	gateway string // base URL
+type Stack struct {
+	Gateway string // base URL of the REST edge
 	dir     string
 	procs   []*child
 	once    sync.Once
@@ -39,14 +41,14 @@ type child struct {
 // new service is added here).
 var services = []string{"keys", "identity", "directory", "scheduling"}
 
-// startStack builds healthcore and starts "serve <services>" and "gateway" on free
+// Start builds healthcore and starts "serve <services>" and "gateway" on free
 // loopback ports, then waits until the gateway is ready.
-func startStack(ctx context.Context, dbURL, logLevel string) (*stack, error) {
-	dir, err := os.MkdirTemp("", "healthcore-bench-search")
+func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
+	dir, err := os.MkdirTemp("", "healthcore-bench")
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{dir: dir}
+	s := &Stack{dir: dir}
 	bin := filepath.Join(dir, "healthcore")
 	fmt.Println("building cmd/healthcore …")
 	buildCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
@@ -73,25 +75,25 @@ func startStack(ctx context.Context, dbURL, logLevel string) (*stack, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
+	s.Gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
 	for _, args := range [][]string{
 		append(append([]string{"serve"}, services...), common...),
 		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {
-			s.stop()
+			s.Stop()
 			return nil, err
 		}
 	}
 	if err := s.waitReady(ctx, time.Minute); err != nil {
-		s.stop()
+		s.Stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-// pids names the children's process ids ("serve", "gateway").
-func (s *stack) pids() map[string]int {
+// PIDs names the children's process ids ("serve", "gateway").
+func (s *Stack) PIDs() map[string]int {
 	out := map[string]int{}
 	for _, c := range s.procs {
 		out[c.name] = c.cmd.Process.Pid
@@ -108,7 +110,7 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (s *stack) spawn(bin string, args ...string) error {
+func (s *Stack) spawn(bin string, args ...string) error {
 	c := &child{name: args[0], log: filepath.Join(s.dir, args[0]+".log"), done: make(chan error, 1)}
 	f, err := os.Create(c.log)
 	if err != nil {
@@ -129,7 +131,7 @@ func (s *stack) spawn(bin string, args ...string) error {
 }
 
 // waitReady polls /readyz; a child that exits meanwhile fails it at once.
-func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
+func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: 3 * time.Second}
 	for time.Now().Before(deadline) {
@@ -141,7 +143,7 @@ func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
 			default:
 			}
 		}
-		resp, err := client.Get(s.gateway + "/readyz")
+		resp, err := client.Get(s.Gateway + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -161,10 +163,10 @@ func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
 	return fmt.Errorf("the stack was not ready within %s:\n%s", limit, strings.Join(logs, "\n"))
 }
 
-// stop sends SIGTERM to every child (gateway first) and waits for each to exit
+// Stop sends SIGTERM to every child (gateway first) and waits for each to exit
 // cleanly, killing one that takes more than 30 s. It runs once; later calls return
 // the first answer.
-func (s *stack) stop() error {
+func (s *Stack) Stop() error {
 	s.once.Do(func() {
 		var errs []error
 		for i := len(s.procs) - 1; i >= 0; i-- {
