@@ -147,6 +147,9 @@ func TestGateway_OpenAPIDocumentAndDocsPage(t *testing.T) {
 			In   string `json:"in"`
 		} `json:"securityDefinitions"`
 		Paths map[string]map[string]any `json:"paths"`
+		Tags  []struct {
+			Name string `json:"name"`
+		} `json:"tags"`
 	}
 	if err := json.Unmarshal(r.body, &doc); err != nil {
 		t.Fatalf("/openapi.json is not JSON: %v", err)
@@ -159,6 +162,19 @@ func TestGateway_OpenAPIDocumentAndDocsPage(t *testing.T) {
 	}
 	if _, ok := doc.Paths["/v1/auth/login"]["post"]; !ok {
 		t.Errorf("no POST /v1/auth/login in paths")
+	}
+	// Only services with REST routes are sections of the API page; internal ones are not.
+	tags := map[string]bool{}
+	for _, tg := range doc.Tags {
+		tags[tg.Name] = true
+	}
+	for _, internal := range []string{"KeysService", "BlobsService", "PixService"} {
+		if tags[internal] {
+			t.Errorf("internal %s listed in tags %v", internal, doc.Tags)
+		}
+	}
+	if !tags["IdentityService"] || !tags["DirectoryService"] {
+		t.Errorf("tags %v lack the public services", doc.Tags)
 	}
 
 	r = do(t, http.MethodGet, e.url+"/docs", nil, nil)
