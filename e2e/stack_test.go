@@ -20,11 +20,12 @@ import (
 	"healthcore/platform/pgtest"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
+	"healthcore/services/records"
 	"healthcore/services/scheduling"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, records.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -67,7 +68,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory", "scheduling"}
+	services := []string{"keys", "identity", "directory", "scheduling", "blobs", "records"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,

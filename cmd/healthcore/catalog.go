@@ -15,6 +15,8 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
+	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -26,6 +28,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/pix"
+	"healthcore/services/records"
 	"healthcore/services/scheduling"
 )
 
@@ -58,6 +61,9 @@ var catalog = []service{
 	// when the mercadopago driver is used.
 	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
 	{name: "blobs", fqName: blobsv1connect.BlobsServiceName, port: 7011, start: startBlobs},
+	// records calls keys and blobs, so it starts after them.
+	{name: "records", fqName: recordsv1connect.RecordsServiceName, port: 7006, schema: &records.Schema,
+		rest: recordsv1.RegisterRecordsServiceHandler, start: startRecords},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -144,6 +150,22 @@ func startBlobs(ctx context.Context, p *process) (*server.Server, background, er
 	}
 	srv := p.newServer("blobs", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
 	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startRecords(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, records.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := records.New(records.Deps{
+		DB: db, Keys: p.keysClient(), Blobs: p.blobsClient(), Logger: p.log.With("service", "records"),
+	}, p.cfg.Records)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("records", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/pix"
+	"healthcore/services/records"
 	"healthcore/services/scheduling"
 )
 
@@ -42,10 +43,11 @@ type Config struct {
 	Scheduling scheduling.Config
 	Pix        pix.Config
 	Blobs      blobs.Config
+	Records    records.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Blobs: blobs.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -71,6 +73,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Scheduling.RegisterFlags(fs)
 	c.Pix.RegisterFlags(fs)
 	c.Blobs.RegisterFlags(fs)
+	c.Records.RegisterFlags(fs)
 	return c
 }
 
@@ -93,6 +96,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Scheduling.Check(&p)
 	c.Pix.Check(&p)
 	c.Blobs.Check(&p)
+	c.Records.Check(&p)
 	return p.Err()
 }
 

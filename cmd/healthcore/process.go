@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
@@ -76,6 +77,12 @@ func (p *process) newServer(name string, auth connect.Interceptor) *server.Serve
 // keysClient calls the keys service with the internal service credential.
 func (p *process) keysClient() keysv1connect.KeysServiceClient {
 	return keysv1connect.NewKeysServiceClient(p.client, *p.cfg.URL["keys"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// blobsClient calls the blobs service with the internal service credential.
+func (p *process) blobsClient() blobsv1connect.BlobsServiceClient {
+	return blobsv1connect.NewBlobsServiceClient(p.client, *p.cfg.URL["blobs"],
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
 }
 

@@ -1,0 +1,132 @@
+package records
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/errs"
+)
+
+// document is a documents row.
+type document struct {
+	id          uuid.UUID
+	patientID   string
+	title       string
+	kind        string // exam, report, image, prescription, other
+	examDate    string // YYYY-MM-DD or ""
+	declared    string
+	contentType string
+	size        int64
+	sha256      []byte
+	blobKey     string
+	dataKey     []byte // sealed by the keys service
+	chunkSize   int
+	noncePrefix []byte
+	groupID     string
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+// documentColumns are the columns scan reads, in its order.
+const documentColumns = `id, patient_id::text, title, kind, coalesce(to_char(exam_date, 'YYYY-MM-DD'), ''),
+	declared_content_type, content_type, size_bytes, sha256, blob_key, data_key, chunk_size, nonce_prefix,
+	coalesce(group_id::text, ''), created_at, updated_at`
+
+func scanDocument(row pgx.Row) (*document, error) {
+	d := &document{}
+	err := row.Scan(&d.id, &d.patientID, &d.title, &d.kind, &d.examDate, &d.declared, &d.contentType, &d.size, &d.sha256,
+		&d.blobKey, &d.dataKey, &d.chunkSize, &d.noncePrefix, &d.groupID, &d.createdAt, &d.updatedAt)
+	return d, err
+}
+
+// keyContext is the encryption context of the document's data key: ids only, never
+// personal data. The keys service (KMS in production) refuses to decrypt the key
+// under any other context, so a data key copied to another row is useless there.
+func (d *document) keyContext() map[string]string {
+	return map[string]string{"service": "records", "document": d.id.String(), "patient": d.patientID}
+}
+
+func (d *document) proto() *recordsv1.Document {
+	return &recordsv1.Document{
+		Id: d.id.String(), PatientId: d.patientID, Title: d.title, Kind: kindProto(d.kind), ExamDate: d.examDate,
+		ContentType: d.contentType, SizeBytes: d.size, Sha256: hex.EncodeToString(d.sha256), GroupId: d.groupID,
+		CreateTime: timestamppb.New(d.createdAt), UpdateTime: timestamppb.New(d.updatedAt),
+	}
+}
+
+const kindPrefix = "DOCUMENT_KIND_"
+
+// kindName is the stored name of a kind ("exam"); "" for unspecified.
+func kindName(k recordsv1.DocumentKind) string {
+	if k == recordsv1.DocumentKind_DOCUMENT_KIND_UNSPECIFIED {
+		return ""
+	}
+	return strings.ToLower(strings.TrimPrefix(k.String(), kindPrefix))
+}
+
+func kindProto(name string) recordsv1.DocumentKind {
+	return recordsv1.DocumentKind(recordsv1.DocumentKind_value[kindPrefix+strings.ToUpper(name)])
+}
+
+// ownDocument returns the caller's live document id. Someone else's document, a
+// deleted one and a missing one are alike DOCUMENT_NOT_FOUND: the answer reveals
+// nothing about documents that are not the caller's.
+func (s *Service) ownDocument(ctx context.Context, q pgx.Tx, patientID, id string, lock bool) (*document, error) {
+	sql := `SELECT ` + documentColumns + ` FROM documents WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	var row pgx.Row
+	if q != nil {
+		row = q.QueryRow(ctx, sql, id, patientID)
+	} else {
+		row = s.db.QueryRow(ctx, sql, id, patientID)
+	}
+	d, err := scanDocument(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errDocumentNotFound
+	}
+	if err != nil {
+		return nil, errs.Internal(err)
+	}
+	return d, nil
+}
+
+// getDocument is GetDocument.
+func (s *Service) getDocument(ctx context.Context, id string) (_ *document, err error) {
+	e := &entry{action: actRead, documentID: id}
+	defer func() { err = s.audited(ctx, e, err) }()
+	p, err := patient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ownDocument(ctx, nil, p.UserID, id, false)
+}
+
+// deleteDocument is DeleteDocument: it hides the document. The row and the object
+// stay, forever (CFM rules keep medical records permanently).
+func (s *Service) deleteDocument(ctx context.Context, id string) (err error) {
+	e := &entry{action: actDelete, documentID: id}
+	defer func() { err = s.audited(ctx, e, err) }()
+	p, err := patient(ctx)
+	if err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE documents SET deleted_at = $3 WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL`,
+		id, p.UserID, s.now().UTC())
+	if err != nil {
+		return errs.Internal(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errDocumentNotFound
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package records
+
+import (
+	"embed"
+	"errors"
+	"flag"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	"healthcore/platform/config"
+	"healthcore/platform/pg"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Schema is the records service's PostgreSQL schema and its migrations.
+var Schema = pg.Schema{Name: "records", Migrations: pg.Dir(migrations, "migrations")}
+
+// DefaultMaxUploadBytes is the default size limit of one document: 50 MiB.
+const DefaultMaxUploadBytes int64 = 50 << 20
+
+// maxUploadLimit is the largest limit settable: what blobs stores in one object,
+// less room for the chunks' authentication tags.
+const maxUploadLimit int64 = 4 << 30
+
+// DefaultContentTypes are the types accepted by default: what patients photograph or
+// receive from laboratories and what viewers render safely. Plain text is left out
+// (exam results come as PDF; text invites pasted, unverifiable content), as are types
+// the byte sniffer cannot recognise (HEIC, Office files), which could not be checked.
+var DefaultContentTypes = []string{"application/pdf", "image/jpeg", "image/png", "image/webp", "application/dicom"}
+
+// Config holds the records service's settings.
+type Config struct {
+	// MaxUploadBytes is the largest document accepted, in bytes.
+	MaxUploadBytes int64
+	// ContentTypes are the content types accepted, each one detectable from the bytes
+	// (see detectContentType).
+	ContentTypes []string
+}
+
+// DefaultConfig is what production runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes)}
+}
+
+// RegisterFlags binds the settings to flags named records.*.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.Int64Var(&c.MaxUploadBytes, "records.max-upload-bytes", c.MaxUploadBytes, "largest document accepted, in bytes")
+	fs.Var((*typeList)(&c.ContentTypes), "records.content-types",
+		"comma-separated content types accepted, each checked against the bytes (of "+strings.Join(detectable, ", ")+")")
+}
+
+// Check reports bad settings.
+func (c Config) Check(p *config.Problems) {
+	p.Check(c.MaxUploadBytes >= 1024 && c.MaxUploadBytes <= maxUploadLimit,
+		"records.max-upload-bytes=%d: must be between 1024 and %d", c.MaxUploadBytes, maxUploadLimit)
+	p.Check(len(c.ContentTypes) > 0, "records.content-types: name at least one type")
+	for _, t := range c.ContentTypes {
+		p.Check(slices.Contains(detectable, t), "records.content-types: %q cannot be recognised from the bytes (use some of %s)",
+			t, strings.Join(detectable, ", "))
+	}
+}
+
+// typeList is a comma-separated flag value.
+type typeList []string
+
+func (l *typeList) String() string { return strings.Join(*l, ",") }
+
+func (l *typeList) Set(s string) error {
+	*l = nil
+	for t := range strings.SplitSeq(s, ",") {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			*l = append(*l, t)
+		}
+	}
+	return nil
+}
+
+// Deps are what the service is built from.
+type Deps struct {
+	DB *pgxpool.Pool // search_path = records
+	// Keys issues and decrypts the documents' data keys; it must send the service
+	// credential (authn.ServiceToken).
+	Keys keysv1connect.KeysServiceClient
+	// Blobs stores the encrypted objects; it must send the service credential.
+	Blobs  blobsv1connect.BlobsServiceClient
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service implements the RecordsService RPCs.
+type Service struct {
+	cfg   Config
+	db    *pgxpool.Pool
+	keys  keysv1connect.KeysServiceClient
+	blobs blobsv1connect.BlobsServiceClient
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+var _ recordsv1connect.RecordsServiceHandler = (*Service)(nil)
+
+// New builds the service.
+func New(d Deps, cfg Config) (*Service, error) {
+	if d.DB == nil || d.Keys == nil || d.Blobs == nil {
+		return nil, errors.New("records: DB, Keys and Blobs are required")
+	}
+	var p config.Problems
+	cfg.Check(&p)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, log: d.Logger, now: d.Now}, nil
+}
+
+// Handler returns the mount path and the Connect handler; pass the server's
+// HandlerOptions so authentication and validation run.
+func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	return recordsv1connect.NewRecordsServiceHandler(s, opts...)
+}
