@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"healthcore/gateway/docs"
+	recordsv1 "healthcore/gen/healthcore/records/v1"
 )
 
 // Upstream is one service behind the gateway.
@@ -45,12 +46,18 @@ type Options struct {
 	DrainDelay time.Duration
 	// Extra mounts more routes on the edge (e.g. provider webhooks).
 	Extra map[string]http.Handler
+	// UploadMaxBytes caps a record file upload's body at the edge (413 beyond; the
+	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
+	// route streams and is not subject to MaxBodyBytes.
+	UploadMaxBytes int64
 }
 
 // Gateway is the REST edge.
 type Gateway struct {
 	opts     Options
 	conns    []*grpc.ClientConn
+	mux      *runtime.ServeMux
+	records  recordsv1.RecordsServiceClient // nil without a records upstream
 	handler  http.Handler
 	draining atomic.Bool
 }
@@ -63,6 +70,9 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	}
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.UploadMaxBytes == 0 {
+		opts.UploadMaxBytes = defaultUploadMaxBytes
 	}
 	spec, err := openAPI(opts.OpenAPI)
 	if err != nil {
@@ -86,11 +96,16 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)
 		}
 		g.conns = append(g.conns, conn)
+		if u.Service == recordsv1.RecordsService_ServiceDesc.ServiceName {
+			g.records = recordsv1.NewRecordsServiceClient(conn)
+		}
 		if err := u.Register(ctx, mux, conn); err != nil {
 			g.Close()
 			return nil, fmt.Errorf("register %s: %w", u.Service, err)
 		}
 	}
+
+	g.mux = mux
 
 	root := http.NewServeMux()
 	root.Handle("/", mux)
@@ -112,7 +127,9 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	// Outermost first: request id (so every later log and error carries it), access
 	// log and metrics, CORS (answers preflights before anything else runs), then the
 	// body limit right before the routes.
+	// The record file routes stream their bodies, so they sit outside the body limit.
 	var h http.Handler = limitBody(root, opts.MaxBodyBytes)
+	h = g.recordFiles(h)
 	h = cors(h, opts.AllowedOrigins)
 	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))
 	g.handler = withRequestID(h)

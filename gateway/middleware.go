@@ -85,7 +85,7 @@ func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler
 // Headers a browser client may send and read.
 var (
 	corsAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
-	corsExposeHeaders = "X-Request-Id, Retry-After"
+	corsExposeHeaders = "X-Request-Id, Retry-After, Content-Disposition"
 )
 
 // cors lets the configured origins call the API from a browser. A preflight from an
