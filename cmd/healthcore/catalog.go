@@ -61,7 +61,7 @@ var catalog = []service{
 	// when the mercadopago driver is used.
 	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
 	{name: "blobs", fqName: blobsv1connect.BlobsServiceName, port: 7011, start: startBlobs},
-	// records calls keys and blobs, so it starts after them.
+	// records calls keys, blobs and directory, so it starts after them.
 	{name: "records", fqName: recordsv1connect.RecordsServiceName, port: 7006, schema: &records.Schema,
 		rest: recordsv1.RegisterRecordsServiceHandler, start: startRecords},
 }
@@ -159,7 +159,8 @@ func startRecords(ctx context.Context, p *process) (*server.Server, background, 
 		return nil, nil, err
 	}
 	svc, err := records.New(records.Deps{
-		DB: db, Keys: p.keysClient(), Blobs: p.blobsClient(), Logger: p.log.With("service", "records"),
+		DB: db, Keys: p.keysClient(), Blobs: p.blobsClient(), Directory: p.directoryClient(),
+		Logger: p.log.With("service", "records"),
 	}, p.cfg.Records)
 	if err != nil {
 		return nil, nil, err

@@ -55,7 +55,7 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, at, coalesce(actor_id::text, ''), coalesce(actor_role, ''), coalesce(actor_crm, ''),
 			action, coalesce(document_id::text, ''), coalesce(group_id::text, ''), coalesce(client_addr, ''),
-			coalesce(request_id, ''), outcome, coalesce(reason, '')
+			coalesce(request_id, ''), outcome, coalesce(reason, ''), coalesce(share_id::text, '')
 		FROM access_log WHERE `+w.sql()+fmt.Sprintf(` ORDER BY at DESC, id DESC LIMIT %d`, size+1), w.args...)
 	if err != nil {
 		return nil, "", errs.Internal(err)
@@ -64,7 +64,7 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 		var a recordsv1.AccessLogEntry
 		var at time.Time
 		err := row.Scan(&a.Id, &at, &a.ActorId, &a.ActorRole, &a.ActorCrm, &a.Action, &a.DocumentId, &a.GroupId,
-			&a.ClientAddress, &a.RequestId, &a.Outcome, &a.Reason)
+			&a.ClientAddress, &a.RequestId, &a.Outcome, &a.Reason, &a.ShareId)
 		a.Time = timestamppb.New(at)
 		return &a, err
 	})

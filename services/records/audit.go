@@ -27,6 +27,9 @@ const (
 	actGroupList   = "group.list"
 	actGroupRename = "group.rename"
 	actLogRead     = "access_log.read"
+	actShare       = "share.create"
+	actRevoke      = "share.revoke"
+	actShareList   = "share.list"
 )
 
 // Outcomes.
@@ -37,14 +40,19 @@ const (
 	outcomeFailed  = "failed"  // the service could not finish (storage, corruption, cancel)
 )
 
-// entry is one access to audit. In phase 1 the caller is always the patient and the
-// entry goes to their own log, including refusals: filing a refused attempt under the
-// owner of the document it named would let a prober tell, from their own log, whether
-// an id exists. Phase 2 files doctors' accesses under the record's owner.
+// entry is one access to audit. A patient's entry goes to their own log, including
+// refusals: filing a patient's refused attempt under the owner of the document it
+// named would let a prober tell, from their own log, whether an id exists. A
+// doctor's read, or refused attempt, of an existing document goes to its owner's log
+// (owner), so the patient sees who tried to read what; a doctor's attempt on a
+// missing document is kept with no patient.
 type entry struct {
 	action     string
 	documentID string
 	groupID    string
+	shareID    string
+	// owner is the patient whose record was accessed, when it is not the caller.
+	owner string
 	// written is set when the entry was already written with the action's transaction.
 	written bool
 }
@@ -75,12 +83,16 @@ func (s *Service) write(ctx context.Context, q execer, e *entry, err error) erro
 	if err != nil && reason == "" {
 		reason = strings.ToUpper(errs.Code(err).String()) // CANCELED, INTERNAL…
 	}
+	patientID := e.owner
+	if patientID == "" && authn.RoleName(p.Role) == "patient" {
+		patientID = p.UserID
+	}
 	_, werr := q.Exec(ctx, `INSERT INTO access_log (at, patient_id, actor_id, actor_role, actor_crm, action, document_id, group_id,
-			client_addr, request_id, outcome, reason)
-		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($2, '')::uuid, NULLIF($3, ''), NULLIF($4, ''), $5, NULLIF($6, '')::uuid,
-			NULLIF($7, '')::uuid, NULLIF($8, ''), NULLIF($9, ''), $10, NULLIF($11, ''))`,
-		s.now().UTC(), p.UserID, authn.RoleName(p.Role), p.CRM, e.action, e.documentID, e.groupID,
-		server.ClientAddr(ctx), logging.RequestID(ctx), outcomeOf(err), reason)
+			client_addr, request_id, outcome, reason, share_id)
+		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, '')::uuid,
+			NULLIF($8, '')::uuid, NULLIF($9, ''), NULLIF($10, ''), $11, NULLIF($12, ''), NULLIF($13, '')::uuid)`,
+		s.now().UTC(), patientID, p.UserID, authn.RoleName(p.Role), p.CRM, e.action, e.documentID, e.groupID,
+		server.ClientAddr(ctx), logging.RequestID(ctx), outcomeOf(err), reason, e.shareID)
 	if werr != nil {
 		s.log.ErrorContext(ctx, "access log write failed", slog.String("action", e.action), slog.String("error", werr.Error()))
 		return fmt.Errorf("records: access log: %w", werr)
@@ -111,4 +123,20 @@ func patient(ctx context.Context) (authn.Principal, error) {
 		return p, errNotPatient
 	}
 	return p, nil
+}
+
+// reader returns the caller of a document read: a patient (reading their own) or a
+// doctor (reading through a grant).
+func reader(ctx context.Context) (authn.Principal, bool, error) {
+	p, ok := authn.FromContext(ctx)
+	if !ok || p.UserID == "" {
+		return p, false, errNotPatient
+	}
+	switch authn.RoleName(p.Role) {
+	case "patient":
+		return p, false, nil
+	case "doctor":
+		return p, true, nil
+	}
+	return p, false, errNotPatient
 }

@@ -104,9 +104,18 @@ func (s *Service) ownDocument(ctx context.Context, q pgx.Tx, patientID, id strin
 func (s *Service) getDocument(ctx context.Context, id string) (_ *document, err error) {
 	e := &entry{action: actRead, documentID: id}
 	defer func() { err = s.audited(ctx, e, err) }()
-	p, err := patient(ctx)
+	return s.readable(ctx, e, id)
+}
+
+// readable returns a document the caller may read: a patient's own, or one a live
+// grant shares with the calling doctor (see sharedDocument).
+func (s *Service) readable(ctx context.Context, e *entry, id string) (*document, error) {
+	p, doctor, err := reader(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if doctor {
+		return s.sharedDocument(ctx, e, p.UserID, id)
 	}
 	return s.ownDocument(ctx, nil, p.UserID, id, false)
 }

@@ -22,14 +22,15 @@ import (
 // row, so a client that got a clean end of stream got exactly the uploaded bytes; any
 // damage (a changed byte, a cut or lengthened object, a data key from another row)
 // ends the stream with DATA_LOSS DOCUMENT_CORRUPT instead.
+//
+// A doctor's download is authorised once, when the request arrives: a download
+// already streaming when its grant expires or is revoked is allowed to finish (the
+// bytes were granted when it started), but no new request passes. Nothing issued here
+// outlives the grant: there are no URLs or tokens, only the stream itself.
 func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.DownloadDocumentResponse) error) (err error) {
 	e := &entry{action: actDownload, documentID: id}
 	defer func() { err = s.audited(ctx, e, err) }()
-	p, err := patient(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := s.ownDocument(ctx, nil, p.UserID, id, false)
+	d, err := s.readable(ctx, e, id)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,14 +24,18 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 	"healthcore/services/blobs"
+	"healthcore/services/directory"
 )
 
 // fixture is the records service on the production server stack, calling a real keys
@@ -46,7 +51,18 @@ type fixture struct {
 	blobDir string
 	key     authn.SigningKey
 	crm     int
+	// directory is the real directory service, as a doctor's app calls it.
+	directory directoryv1connect.DirectoryServiceClient
+	// skew moves the records service's clock (wall time plus skew); tokens are
+	// still checked against the wall clock.
+	skew atomic.Int64
 }
+
+// advance moves the records service's clock forward by d.
+func (f *fixture) advance(d time.Duration) { f.skew.Add(int64(d)) }
+
+// now is the records service's clock.
+func (f *fixture) now() time.Time { return time.Now().Add(time.Duration(f.skew.Load())) }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -55,7 +71,17 @@ func newFixture(t *testing.T) *fixture {
 
 func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	t.Helper()
-	db := pgtest.Pool(t, Schema.Name, Schema)
+	ctx := context.Background()
+	dbURL := pgtest.URL(t, directory.Schema, Schema)
+	pool := func(schema string) *pgxpool.Pool {
+		p, err := pg.Open(ctx, dbURL, schema, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	db := pool(Schema.Name)
 	keys := testkit.Keys(t)
 
 	blobDir := t.TempDir()
@@ -78,17 +104,46 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	userKeys := func(context.Context) ([]authn.PublicKey, error) {
 		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
 	}
-	svc, err := New(Deps{DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t)}, cfg)
+	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceToken), func(s *server.Server) {
+		s.Handle(dir.Handler(s.HandlerOptions()...))
+	})
+	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, key: key, crm: 123455,
+		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)}
+	svc, err := New(Deps{
+		DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t), Now: f.now,
+		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
+			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
+	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceToken), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
-	return &fixture{
-		t: t, svc: svc, db: db, blobs: blobClient, blobDir: blobDir, key: key, crm: 123455,
-		client: recordsv1connect.NewRecordsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC()),
+	f.svc = svc
+	f.client = recordsv1connect.NewRecordsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC())
+	return f
+}
+
+// listedDoctor returns a doctor with a directory profile, written through the
+// directory's public RPC.
+func (f *fixture) listedDoctor() user {
+	f.t.Helper()
+	d := f.newDoctor()
+	_, err := f.directory.UpsertMyProfile(context.Background(), authed(&directoryv1.UpsertMyProfileRequest{Profile: &directoryv1.ProfileInput{
+		DisplayName: "Dra. Ana Souza", PriceCents: 25000, TimeZone: "America/Sao_Paulo",
+		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
+		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
+			Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}},
+	}}, d.token))
+	if err != nil {
+		f.t.Fatalf("upsert profile: %v", err)
 	}
+	return d
 }
 
 // user is an account as the service sees it: an id and an access token.

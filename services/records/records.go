@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/config"
@@ -39,8 +40,13 @@ const maxUploadLimit int64 = 4 << 30
 // the byte sniffer cannot recognise (HEIC, Office files), which could not be checked.
 var DefaultContentTypes = []string{"application/pdf", "image/jpeg", "image/png", "image/webp", "application/dicom"}
 
+// DefaultMaxShare is the default longest grant: 90 days.
+const DefaultMaxShare = 90 * 24 * time.Hour
+
 // Config holds the records service's settings.
 type Config struct {
+	// MaxShare is the longest a grant may run, from when it is made.
+	MaxShare time.Duration
 	// MaxUploadBytes is the largest document accepted, in bytes.
 	MaxUploadBytes int64
 	// ContentTypes are the content types accepted, each one detectable from the bytes
@@ -50,7 +56,7 @@ type Config struct {
 
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
-	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes)}
+	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes), MaxShare: DefaultMaxShare}
 }
 
 // RegisterFlags binds the settings to flags named records.*.
@@ -58,12 +64,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxUploadBytes, "records.max-upload-bytes", c.MaxUploadBytes, "largest document accepted, in bytes")
 	fs.Var((*typeList)(&c.ContentTypes), "records.content-types",
 		"comma-separated content types accepted, each checked against the bytes (of "+strings.Join(detectable, ", ")+")")
+	fs.DurationVar(&c.MaxShare, "records.max-share", c.MaxShare, "longest a patient may share records with a doctor, e.g. 2160h (90 days)")
 }
 
 // Check reports bad settings.
 func (c Config) Check(p *config.Problems) {
 	p.Check(c.MaxUploadBytes >= 1024 && c.MaxUploadBytes <= maxUploadLimit,
 		"records.max-upload-bytes=%d: must be between 1024 and %d", c.MaxUploadBytes, maxUploadLimit)
+	p.Check(c.MaxShare >= time.Hour, "records.max-share=%s: must be at least 1h", c.MaxShare)
 	p.Check(len(c.ContentTypes) > 0, "records.content-types: name at least one type")
 	for _, t := range c.ContentTypes {
 		p.Check(slices.Contains(detectable, t), "records.content-types: %q cannot be recognised from the bytes (use some of %s)",
@@ -93,8 +101,12 @@ type Deps struct {
 	// credential (authn.ServiceToken).
 	Keys keysv1connect.KeysServiceClient
 	// Blobs stores the encrypted objects; it must send the service credential.
-	Blobs  blobsv1connect.BlobsServiceClient
-	Logger *slog.Logger
+	Blobs blobsv1connect.BlobsServiceClient
+	// Directory tells whether a doctor exists (GetPracticeSettings, an internal RPC):
+	// it must send the service credential. Without it ShareRecords answers
+	// UNAVAILABLE DIRECTORY_UNAVAILABLE; everything else works.
+	Directory directoryv1connect.DirectoryServiceClient
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -105,6 +117,7 @@ type Service struct {
 	db    *pgxpool.Pool
 	keys  keysv1connect.KeysServiceClient
 	blobs blobsv1connect.BlobsServiceClient
+	dir   directoryv1connect.DirectoryServiceClient
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -127,7 +140,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, log: d.Logger, now: d.Now}, nil
+	return &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now}, nil
 }
 
 // Handler returns the mount path and the Connect handler; pass the server's

@@ -102,3 +102,39 @@ func (s *Service) ListAccessLog(ctx context.Context, req *connect.Request[record
 	}
 	return connect.NewResponse(&recordsv1.ListAccessLogResponse{Entries: entries, NextPageToken: next}), nil
 }
+
+// ShareRecords implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) ShareRecords(ctx context.Context, req *connect.Request[recordsv1.ShareRecordsRequest]) (*connect.Response[recordsv1.ShareRecordsResponse], error) {
+	sh, err := s.shareRecords(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&recordsv1.ShareRecordsResponse{Share: sh}), nil
+}
+
+// RevokeShare implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) RevokeShare(ctx context.Context, req *connect.Request[recordsv1.RevokeShareRequest]) (*connect.Response[recordsv1.RevokeShareResponse], error) {
+	sh, err := s.revokeShare(ctx, req.Msg.GetShareId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&recordsv1.RevokeShareResponse{Share: sh}), nil
+}
+
+// ListShares implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) ListShares(ctx context.Context, _ *connect.Request[recordsv1.ListSharesRequest]) (*connect.Response[recordsv1.ListSharesResponse], error) {
+	shares, err := s.listShares(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&recordsv1.ListSharesResponse{Shares: shares}), nil
+}
+
+// ListSharedWithMe implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) ListSharedWithMe(ctx context.Context, _ *connect.Request[recordsv1.ListSharedWithMeRequest]) (*connect.Response[recordsv1.ListSharedWithMeResponse], error) {
+	docs, err := s.listSharedWithMe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&recordsv1.ListSharedWithMeResponse{Documents: docs}), nil
+}

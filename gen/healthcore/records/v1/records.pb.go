@@ -91,6 +91,63 @@ func (DocumentKind) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{0}
 }
 
+// ShareStatus is where a grant stands now.
+type ShareStatus int32
+
+const (
+	// Not a status: the zero value every enum needs.
+	ShareStatus_SHARE_STATUS_UNSPECIFIED ShareStatus = 0
+	// Not revoked and not expired: the doctor can read what it covers.
+	ShareStatus_SHARE_STATUS_LIVE ShareStatus = 1
+	// Its expire_time has passed.
+	ShareStatus_SHARE_STATUS_EXPIRED ShareStatus = 2
+	// The patient revoked it.
+	ShareStatus_SHARE_STATUS_REVOKED ShareStatus = 3
+)
+
+// Enum value maps for ShareStatus.
+var (
+	ShareStatus_name = map[int32]string{
+		0: "SHARE_STATUS_UNSPECIFIED",
+		1: "SHARE_STATUS_LIVE",
+		2: "SHARE_STATUS_EXPIRED",
+		3: "SHARE_STATUS_REVOKED",
+	}
+	ShareStatus_value = map[string]int32{
+		"SHARE_STATUS_UNSPECIFIED": 0,
+		"SHARE_STATUS_LIVE":        1,
+		"SHARE_STATUS_EXPIRED":     2,
+		"SHARE_STATUS_REVOKED":     3,
+	}
+)
+
+func (x ShareStatus) Enum() *ShareStatus {
+	p := new(ShareStatus)
+	*p = x
+	return p
+}
+
+func (x ShareStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ShareStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_records_v1_records_proto_enumTypes[1].Descriptor()
+}
+
+func (ShareStatus) Type() protoreflect.EnumType {
+	return &file_healthcore_records_v1_records_proto_enumTypes[1]
+}
+
+func (x ShareStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ShareStatus.Descriptor instead.
+func (ShareStatus) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{1}
+}
+
 // Document is a stored document's metadata.
 type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1403,7 +1460,8 @@ func (x *RenameGroupResponse) GetGroup() *Group {
 // ListAccessLogRequest filters and pages the log of the caller's record.
 type ListAccessLogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only entries by this account (a doctor, once sharing exists); empty for all.
+	// Only entries by this account (e.g. a doctor the record was shared with); empty
+	// for all.
 	ActorId string `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
 	// Only entries at or after this instant.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
@@ -1552,7 +1610,7 @@ type AccessLogEntry struct {
 	ActorCrm string `protobuf:"bytes,5,opt,name=actor_crm,json=actorCrm,proto3" json:"actor_crm,omitempty"`
 	// What was done: document.upload, document.download, document.read,
 	// document.list, document.update, document.delete, group.create, group.list,
-	// group.rename or access_log.read.
+	// group.rename, access_log.read, share.create, share.revoke or share.list.
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
 	// The document concerned; empty when none.
 	DocumentId string `protobuf:"bytes,7,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
@@ -1566,7 +1624,10 @@ type AccessLogEntry struct {
 	// input) or "failed" (the service could not complete it).
 	Outcome string `protobuf:"bytes,11,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// The error reason when it did not end ok, e.g. CONTENT_TYPE_MISMATCH.
-	Reason        string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The grant concerned: the one created or revoked, or the one a doctor's read
+	// went through; empty when none.
+	ShareId       string `protobuf:"bytes,13,opt,name=share_id,json=shareId,proto3" json:"share_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1685,6 +1746,564 @@ func (x *AccessLogEntry) GetReason() string {
 	return ""
 }
 
+func (x *AccessLogEntry) GetShareId() string {
+	if x != nil {
+		return x.ShareId
+	}
+	return ""
+}
+
+// Share is a grant of documents and groups to one doctor until an end time.
+type Share struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Share id (UUID).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The patient who granted it.
+	PatientId string `protobuf:"bytes,2,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// The doctor it was granted to.
+	DoctorId string `protobuf:"bytes,3,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Documents granted directly.
+	DocumentIds []string `protobuf:"bytes,4,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	// Groups granted: whatever documents are in them at read time.
+	GroupIds []string `protobuf:"bytes,5,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
+	// When it ends.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When it was granted.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was revoked; unset if it was not.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Where it stands now.
+	Status        ShareStatus `protobuf:"varint,9,opt,name=status,proto3,enum=healthcore.records.v1.ShareStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Share) Reset() {
+	*x = Share{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Share) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Share) ProtoMessage() {}
+
+func (x *Share) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Share.ProtoReflect.Descriptor instead.
+func (*Share) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Share) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Share) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *Share) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *Share) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
+func (x *Share) GetGroupIds() []string {
+	if x != nil {
+		return x.GroupIds
+	}
+	return nil
+}
+
+func (x *Share) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Share) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Share) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *Share) GetStatus() ShareStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ShareStatus_SHARE_STATUS_UNSPECIFIED
+}
+
+// ShareRecordsRequest grants documents and/or groups (at least one) to a doctor.
+type ShareRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id, as listed in the directory.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// The caller's documents to share, up to 100.
+	DocumentIds []string `protobuf:"bytes,2,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	// The caller's groups to share, up to 20.
+	GroupIds []string `protobuf:"bytes,3,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
+	// When the grant ends: in the future and at most the service's maximum (90 days by
+	// default) ahead.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareRecordsRequest) Reset() {
+	*x = ShareRecordsRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareRecordsRequest) ProtoMessage() {}
+
+func (x *ShareRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ShareRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ShareRecordsRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *ShareRecordsRequest) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
+func (x *ShareRecordsRequest) GetGroupIds() []string {
+	if x != nil {
+		return x.GroupIds
+	}
+	return nil
+}
+
+func (x *ShareRecordsRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// ShareRecordsResponse carries the new grant.
+type ShareRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The grant.
+	Share         *Share `protobuf:"bytes,1,opt,name=share,proto3" json:"share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareRecordsResponse) Reset() {
+	*x = ShareRecordsResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareRecordsResponse) ProtoMessage() {}
+
+func (x *ShareRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ShareRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ShareRecordsResponse) GetShare() *Share {
+	if x != nil {
+		return x.Share
+	}
+	return nil
+}
+
+// RevokeShareRequest names a grant.
+type RevokeShareRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Share id.
+	ShareId       string `protobuf:"bytes,1,opt,name=share_id,json=shareId,proto3" json:"share_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeShareRequest) Reset() {
+	*x = RevokeShareRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeShareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeShareRequest) ProtoMessage() {}
+
+func (x *RevokeShareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeShareRequest.ProtoReflect.Descriptor instead.
+func (*RevokeShareRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RevokeShareRequest) GetShareId() string {
+	if x != nil {
+		return x.ShareId
+	}
+	return ""
+}
+
+// RevokeShareResponse carries the revoked grant.
+type RevokeShareResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The grant.
+	Share         *Share `protobuf:"bytes,1,opt,name=share,proto3" json:"share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeShareResponse) Reset() {
+	*x = RevokeShareResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeShareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeShareResponse) ProtoMessage() {}
+
+func (x *RevokeShareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeShareResponse.ProtoReflect.Descriptor instead.
+func (*RevokeShareResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RevokeShareResponse) GetShare() *Share {
+	if x != nil {
+		return x.Share
+	}
+	return nil
+}
+
+// ListSharesRequest is empty: the caller is named by the access token.
+type ListSharesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSharesRequest) Reset() {
+	*x = ListSharesRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSharesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSharesRequest) ProtoMessage() {}
+
+func (x *ListSharesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSharesRequest.ProtoReflect.Descriptor instead.
+func (*ListSharesRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{30}
+}
+
+// ListSharesResponse lists the caller's grants.
+type ListSharesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Grants, newest first.
+	Shares        []*Share `protobuf:"bytes,1,rep,name=shares,proto3" json:"shares,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSharesResponse) Reset() {
+	*x = ListSharesResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSharesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSharesResponse) ProtoMessage() {}
+
+func (x *ListSharesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSharesResponse.ProtoReflect.Descriptor instead.
+func (*ListSharesResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListSharesResponse) GetShares() []*Share {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+// ListSharedWithMeRequest is empty: the caller is named by the access token.
+type ListSharedWithMeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSharedWithMeRequest) Reset() {
+	*x = ListSharedWithMeRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSharedWithMeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSharedWithMeRequest) ProtoMessage() {}
+
+func (x *ListSharedWithMeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSharedWithMeRequest.ProtoReflect.Descriptor instead.
+func (*ListSharedWithMeRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{32}
+}
+
+// ListSharedWithMeResponse lists what the calling doctor can read now.
+type ListSharedWithMeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents, newest first.
+	Documents     []*SharedDocument `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSharedWithMeResponse) Reset() {
+	*x = ListSharedWithMeResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSharedWithMeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSharedWithMeResponse) ProtoMessage() {}
+
+func (x *ListSharedWithMeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSharedWithMeResponse.ProtoReflect.Descriptor instead.
+func (*ListSharedWithMeResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListSharedWithMeResponse) GetDocuments() []*SharedDocument {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+// SharedDocument is a document a doctor can read through live grants.
+type SharedDocument struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document (its patient_id is the owner).
+	Document *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// The latest expire_time of the live grants covering it.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedDocument) Reset() {
+	*x = SharedDocument{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedDocument) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedDocument) ProtoMessage() {}
+
+func (x *SharedDocument) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedDocument.ProtoReflect.Descriptor instead.
+func (*SharedDocument) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SharedDocument) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *SharedDocument) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_healthcore_records_v1_records_proto protoreflect.FileDescriptor
 
 const file_healthcore_records_v1_records_proto_rawDesc = "" +
@@ -1788,7 +2407,7 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x04R\tpageToken\"\x80\x01\n" +
 	"\x15ListAccessLogResponse\x12?\n" +
 	"\aentries\x18\x01 \x03(\v2%.healthcore.records.v1.AccessLogEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf3\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x03\n" +
 	"\x0eAccessLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
@@ -1805,26 +2424,73 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"request_id\x18\n" +
 	" \x01(\tR\trequestId\x12\x18\n" +
 	"\aoutcome\x18\v \x01(\tR\aoutcome\x12\x16\n" +
-	"\x06reason\x18\f \x01(\tR\x06reason*\xb1\x01\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\x12\x19\n" +
+	"\bshare_id\x18\r \x01(\tR\ashareId\"\x86\x03\n" +
+	"\x05Share\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x02 \x01(\tR\tpatientId\x12\x1b\n" +
+	"\tdoctor_id\x18\x03 \x01(\tR\bdoctorId\x12!\n" +
+	"\fdocument_ids\x18\x04 \x03(\tR\vdocumentIds\x12\x1b\n" +
+	"\tgroup_ids\x18\x05 \x03(\tR\bgroupIds\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12:\n" +
+	"\x06status\x18\t \x01(\x0e2\".healthcore.records.v1.ShareStatusR\x06status\"\xe9\x01\n" +
+	"\x13ShareRecordsRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x124\n" +
+	"\fdocument_ids\x18\x02 \x03(\tB\x11\xfaB\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\vdocumentIds\x12.\n" +
+	"\tgroup_ids\x18\x03 \x03(\tB\x11\xfaB\x0e\x92\x01\v\x10\x14\x18\x01\"\x05r\x03\xb0\x01\x01R\bgroupIds\x12E\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\n" +
+	"expireTime\"J\n" +
+	"\x14ShareRecordsResponse\x122\n" +
+	"\x05share\x18\x01 \x01(\v2\x1c.healthcore.records.v1.ShareR\x05share\"9\n" +
+	"\x12RevokeShareRequest\x12#\n" +
+	"\bshare_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\ashareId\"I\n" +
+	"\x13RevokeShareResponse\x122\n" +
+	"\x05share\x18\x01 \x01(\v2\x1c.healthcore.records.v1.ShareR\x05share\"\x13\n" +
+	"\x11ListSharesRequest\"J\n" +
+	"\x12ListSharesResponse\x124\n" +
+	"\x06shares\x18\x01 \x03(\v2\x1c.healthcore.records.v1.ShareR\x06shares\"\x19\n" +
+	"\x17ListSharedWithMeRequest\"_\n" +
+	"\x18ListSharedWithMeResponse\x12C\n" +
+	"\tdocuments\x18\x01 \x03(\v2%.healthcore.records.v1.SharedDocumentR\tdocuments\"\x8a\x01\n" +
+	"\x0eSharedDocument\x12;\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1f.healthcore.records.v1.DocumentR\bdocument\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime*\xb1\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DOCUMENT_KIND_EXAM\x10\x01\x12\x18\n" +
 	"\x14DOCUMENT_KIND_REPORT\x10\x02\x12\x17\n" +
 	"\x13DOCUMENT_KIND_IMAGE\x10\x03\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_PRESCRIPTION\x10\x04\x12\x17\n" +
-	"\x13DOCUMENT_KIND_OTHER\x10\x052\xc3\v\n" +
+	"\x13DOCUMENT_KIND_OTHER\x10\x05*v\n" +
+	"\vShareStatus\x12\x1c\n" +
+	"\x18SHARE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11SHARE_STATUS_LIVE\x10\x01\x12\x18\n" +
+	"\x14SHARE_STATUS_EXPIRED\x10\x02\x12\x18\n" +
+	"\x14SHARE_STATUS_REVOKED\x10\x032\x9c\x10\n" +
 	"\x0eRecordsService\x12x\n" +
-	"\x0eUploadDocument\x12,.healthcore.records.v1.UploadDocumentRequest\x1a-.healthcore.records.v1.UploadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x01(\x01\x12~\n" +
-	"\x10DownloadDocument\x12..healthcore.records.v1.DownloadDocumentRequest\x1a/.healthcore.records.v1.DownloadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x010\x01\x12\x90\x01\n" +
-	"\rListDocuments\x12+.healthcore.records.v1.ListDocumentsRequest\x1a,.healthcore.records.v1.ListDocumentsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/records/documents\x12\x98\x01\n" +
-	"\vGetDocument\x12).healthcore.records.v1.GetDocumentRequest\x1a*.healthcore.records.v1.GetDocumentResponse\"2\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02%\x12#/v1/records/documents/{document_id}\x12\xa4\x01\n" +
+	"\x0eUploadDocument\x12,.healthcore.records.v1.UploadDocumentRequest\x1a-.healthcore.records.v1.UploadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x01(\x01\x12\x7f\n" +
+	"\x10DownloadDocument\x12..healthcore.records.v1.DownloadDocumentRequest\x1a/.healthcore.records.v1.DownloadDocumentResponse\"\b\xca\xf3\x18\x04\x12\x02\x01\x020\x01\x12\x90\x01\n" +
+	"\rListDocuments\x12+.healthcore.records.v1.ListDocumentsRequest\x1a,.healthcore.records.v1.ListDocumentsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/records/documents\x12\x99\x01\n" +
+	"\vGetDocument\x12).healthcore.records.v1.GetDocumentRequest\x1a*.healthcore.records.v1.GetDocumentResponse\"3\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02%\x12#/v1/records/documents/{document_id}\x12\xa4\x01\n" +
 	"\x0eUpdateDocument\x12,.healthcore.records.v1.UpdateDocumentRequest\x1a-.healthcore.records.v1.UpdateDocumentResponse\"5\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02(:\x01*2#/v1/records/documents/{document_id}\x12\xa1\x01\n" +
 	"\x0eDeleteDocument\x12,.healthcore.records.v1.DeleteDocumentRequest\x1a-.healthcore.records.v1.DeleteDocumentResponse\"2\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02%*#/v1/records/documents/{document_id}\x12\x8a\x01\n" +
 	"\vCreateGroup\x12).healthcore.records.v1.CreateGroupRequest\x1a*.healthcore.records.v1.CreateGroupResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/records/groups\x12\x84\x01\n" +
 	"\n" +
 	"ListGroups\x12(.healthcore.records.v1.ListGroupsRequest\x1a).healthcore.records.v1.ListGroupsResponse\"!\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/records/groups\x12\x95\x01\n" +
 	"\vRenameGroup\x12).healthcore.records.v1.RenameGroupRequest\x1a*.healthcore.records.v1.RenameGroupResponse\"/\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\":\x01*2\x1d/v1/records/groups/{group_id}\x12\x91\x01\n" +
-	"\rListAccessLog\x12+.healthcore.records.v1.ListAccessLogRequest\x1a,.healthcore.records.v1.ListAccessLogResponse\"%\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/records/access-logB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
+	"\rListAccessLog\x12+.healthcore.records.v1.ListAccessLogRequest\x1a,.healthcore.records.v1.ListAccessLogResponse\"%\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/records/access-log\x12\x8d\x01\n" +
+	"\fShareRecords\x12*.healthcore.records.v1.ShareRecordsRequest\x1a+.healthcore.records.v1.ShareRecordsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/records/shares\x12\x9c\x01\n" +
+	"\vRevokeShare\x12).healthcore.records.v1.RevokeShareRequest\x1a*.healthcore.records.v1.RevokeShareResponse\"6\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02):\x01*\"$/v1/records/shares/{share_id}:revoke\x12\x84\x01\n" +
+	"\n" +
+	"ListShares\x12(.healthcore.records.v1.ListSharesRequest\x1a).healthcore.records.v1.ListSharesResponse\"!\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/records/shares\x12\x9e\x01\n" +
+	"\x10ListSharedWithMe\x12..healthcore.records.v1.ListSharedWithMeRequest\x1a/.healthcore.records.v1.ListSharedWithMeResponse\")\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/records/shared-with-meB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
 
 var (
 	file_healthcore_records_v1_records_proto_rawDescOnce sync.Once
@@ -1838,87 +2504,117 @@ func file_healthcore_records_v1_records_proto_rawDescGZIP() []byte {
 	return file_healthcore_records_v1_records_proto_rawDescData
 }
 
-var file_healthcore_records_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_healthcore_records_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_healthcore_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_healthcore_records_v1_records_proto_goTypes = []any{
 	(DocumentKind)(0),                // 0: healthcore.records.v1.DocumentKind
-	(*Document)(nil),                 // 1: healthcore.records.v1.Document
-	(*UploadDocumentRequest)(nil),    // 2: healthcore.records.v1.UploadDocumentRequest
-	(*UploadMetadata)(nil),           // 3: healthcore.records.v1.UploadMetadata
-	(*UploadTrailer)(nil),            // 4: healthcore.records.v1.UploadTrailer
-	(*UploadDocumentResponse)(nil),   // 5: healthcore.records.v1.UploadDocumentResponse
-	(*DownloadDocumentRequest)(nil),  // 6: healthcore.records.v1.DownloadDocumentRequest
-	(*DownloadDocumentResponse)(nil), // 7: healthcore.records.v1.DownloadDocumentResponse
-	(*ListDocumentsRequest)(nil),     // 8: healthcore.records.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),    // 9: healthcore.records.v1.ListDocumentsResponse
-	(*GetDocumentRequest)(nil),       // 10: healthcore.records.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),      // 11: healthcore.records.v1.GetDocumentResponse
-	(*UpdateDocumentRequest)(nil),    // 12: healthcore.records.v1.UpdateDocumentRequest
-	(*UpdateDocumentResponse)(nil),   // 13: healthcore.records.v1.UpdateDocumentResponse
-	(*DeleteDocumentRequest)(nil),    // 14: healthcore.records.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),   // 15: healthcore.records.v1.DeleteDocumentResponse
-	(*Group)(nil),                    // 16: healthcore.records.v1.Group
-	(*CreateGroupRequest)(nil),       // 17: healthcore.records.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),      // 18: healthcore.records.v1.CreateGroupResponse
-	(*ListGroupsRequest)(nil),        // 19: healthcore.records.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),       // 20: healthcore.records.v1.ListGroupsResponse
-	(*RenameGroupRequest)(nil),       // 21: healthcore.records.v1.RenameGroupRequest
-	(*RenameGroupResponse)(nil),      // 22: healthcore.records.v1.RenameGroupResponse
-	(*ListAccessLogRequest)(nil),     // 23: healthcore.records.v1.ListAccessLogRequest
-	(*ListAccessLogResponse)(nil),    // 24: healthcore.records.v1.ListAccessLogResponse
-	(*AccessLogEntry)(nil),           // 25: healthcore.records.v1.AccessLogEntry
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 27: google.protobuf.FieldMask
+	(ShareStatus)(0),                 // 1: healthcore.records.v1.ShareStatus
+	(*Document)(nil),                 // 2: healthcore.records.v1.Document
+	(*UploadDocumentRequest)(nil),    // 3: healthcore.records.v1.UploadDocumentRequest
+	(*UploadMetadata)(nil),           // 4: healthcore.records.v1.UploadMetadata
+	(*UploadTrailer)(nil),            // 5: healthcore.records.v1.UploadTrailer
+	(*UploadDocumentResponse)(nil),   // 6: healthcore.records.v1.UploadDocumentResponse
+	(*DownloadDocumentRequest)(nil),  // 7: healthcore.records.v1.DownloadDocumentRequest
+	(*DownloadDocumentResponse)(nil), // 8: healthcore.records.v1.DownloadDocumentResponse
+	(*ListDocumentsRequest)(nil),     // 9: healthcore.records.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),    // 10: healthcore.records.v1.ListDocumentsResponse
+	(*GetDocumentRequest)(nil),       // 11: healthcore.records.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),      // 12: healthcore.records.v1.GetDocumentResponse
+	(*UpdateDocumentRequest)(nil),    // 13: healthcore.records.v1.UpdateDocumentRequest
+	(*UpdateDocumentResponse)(nil),   // 14: healthcore.records.v1.UpdateDocumentResponse
+	(*DeleteDocumentRequest)(nil),    // 15: healthcore.records.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),   // 16: healthcore.records.v1.DeleteDocumentResponse
+	(*Group)(nil),                    // 17: healthcore.records.v1.Group
+	(*CreateGroupRequest)(nil),       // 18: healthcore.records.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),      // 19: healthcore.records.v1.CreateGroupResponse
+	(*ListGroupsRequest)(nil),        // 20: healthcore.records.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),       // 21: healthcore.records.v1.ListGroupsResponse
+	(*RenameGroupRequest)(nil),       // 22: healthcore.records.v1.RenameGroupRequest
+	(*RenameGroupResponse)(nil),      // 23: healthcore.records.v1.RenameGroupResponse
+	(*ListAccessLogRequest)(nil),     // 24: healthcore.records.v1.ListAccessLogRequest
+	(*ListAccessLogResponse)(nil),    // 25: healthcore.records.v1.ListAccessLogResponse
+	(*AccessLogEntry)(nil),           // 26: healthcore.records.v1.AccessLogEntry
+	(*Share)(nil),                    // 27: healthcore.records.v1.Share
+	(*ShareRecordsRequest)(nil),      // 28: healthcore.records.v1.ShareRecordsRequest
+	(*ShareRecordsResponse)(nil),     // 29: healthcore.records.v1.ShareRecordsResponse
+	(*RevokeShareRequest)(nil),       // 30: healthcore.records.v1.RevokeShareRequest
+	(*RevokeShareResponse)(nil),      // 31: healthcore.records.v1.RevokeShareResponse
+	(*ListSharesRequest)(nil),        // 32: healthcore.records.v1.ListSharesRequest
+	(*ListSharesResponse)(nil),       // 33: healthcore.records.v1.ListSharesResponse
+	(*ListSharedWithMeRequest)(nil),  // 34: healthcore.records.v1.ListSharedWithMeRequest
+	(*ListSharedWithMeResponse)(nil), // 35: healthcore.records.v1.ListSharedWithMeResponse
+	(*SharedDocument)(nil),           // 36: healthcore.records.v1.SharedDocument
+	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 38: google.protobuf.FieldMask
 }
 var file_healthcore_records_v1_records_proto_depIdxs = []int32{
 	0,  // 0: healthcore.records.v1.Document.kind:type_name -> healthcore.records.v1.DocumentKind
-	26, // 1: healthcore.records.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	26, // 2: healthcore.records.v1.Document.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: healthcore.records.v1.UploadDocumentRequest.metadata:type_name -> healthcore.records.v1.UploadMetadata
-	4,  // 4: healthcore.records.v1.UploadDocumentRequest.trailer:type_name -> healthcore.records.v1.UploadTrailer
+	37, // 1: healthcore.records.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	37, // 2: healthcore.records.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 3: healthcore.records.v1.UploadDocumentRequest.metadata:type_name -> healthcore.records.v1.UploadMetadata
+	5,  // 4: healthcore.records.v1.UploadDocumentRequest.trailer:type_name -> healthcore.records.v1.UploadTrailer
 	0,  // 5: healthcore.records.v1.UploadMetadata.kind:type_name -> healthcore.records.v1.DocumentKind
-	1,  // 6: healthcore.records.v1.UploadDocumentResponse.document:type_name -> healthcore.records.v1.Document
-	1,  // 7: healthcore.records.v1.DownloadDocumentResponse.document:type_name -> healthcore.records.v1.Document
+	2,  // 6: healthcore.records.v1.UploadDocumentResponse.document:type_name -> healthcore.records.v1.Document
+	2,  // 7: healthcore.records.v1.DownloadDocumentResponse.document:type_name -> healthcore.records.v1.Document
 	0,  // 8: healthcore.records.v1.ListDocumentsRequest.kind:type_name -> healthcore.records.v1.DocumentKind
-	1,  // 9: healthcore.records.v1.ListDocumentsResponse.documents:type_name -> healthcore.records.v1.Document
-	1,  // 10: healthcore.records.v1.GetDocumentResponse.document:type_name -> healthcore.records.v1.Document
+	2,  // 9: healthcore.records.v1.ListDocumentsResponse.documents:type_name -> healthcore.records.v1.Document
+	2,  // 10: healthcore.records.v1.GetDocumentResponse.document:type_name -> healthcore.records.v1.Document
 	0,  // 11: healthcore.records.v1.UpdateDocumentRequest.kind:type_name -> healthcore.records.v1.DocumentKind
-	27, // 12: healthcore.records.v1.UpdateDocumentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 13: healthcore.records.v1.UpdateDocumentResponse.document:type_name -> healthcore.records.v1.Document
-	26, // 14: healthcore.records.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	26, // 15: healthcore.records.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	16, // 16: healthcore.records.v1.CreateGroupResponse.group:type_name -> healthcore.records.v1.Group
-	16, // 17: healthcore.records.v1.ListGroupsResponse.groups:type_name -> healthcore.records.v1.Group
-	16, // 18: healthcore.records.v1.RenameGroupResponse.group:type_name -> healthcore.records.v1.Group
-	26, // 19: healthcore.records.v1.ListAccessLogRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 20: healthcore.records.v1.ListAccessLogRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 21: healthcore.records.v1.ListAccessLogResponse.entries:type_name -> healthcore.records.v1.AccessLogEntry
-	26, // 22: healthcore.records.v1.AccessLogEntry.time:type_name -> google.protobuf.Timestamp
-	2,  // 23: healthcore.records.v1.RecordsService.UploadDocument:input_type -> healthcore.records.v1.UploadDocumentRequest
-	6,  // 24: healthcore.records.v1.RecordsService.DownloadDocument:input_type -> healthcore.records.v1.DownloadDocumentRequest
-	8,  // 25: healthcore.records.v1.RecordsService.ListDocuments:input_type -> healthcore.records.v1.ListDocumentsRequest
-	10, // 26: healthcore.records.v1.RecordsService.GetDocument:input_type -> healthcore.records.v1.GetDocumentRequest
-	12, // 27: healthcore.records.v1.RecordsService.UpdateDocument:input_type -> healthcore.records.v1.UpdateDocumentRequest
-	14, // 28: healthcore.records.v1.RecordsService.DeleteDocument:input_type -> healthcore.records.v1.DeleteDocumentRequest
-	17, // 29: healthcore.records.v1.RecordsService.CreateGroup:input_type -> healthcore.records.v1.CreateGroupRequest
-	19, // 30: healthcore.records.v1.RecordsService.ListGroups:input_type -> healthcore.records.v1.ListGroupsRequest
-	21, // 31: healthcore.records.v1.RecordsService.RenameGroup:input_type -> healthcore.records.v1.RenameGroupRequest
-	23, // 32: healthcore.records.v1.RecordsService.ListAccessLog:input_type -> healthcore.records.v1.ListAccessLogRequest
-	5,  // 33: healthcore.records.v1.RecordsService.UploadDocument:output_type -> healthcore.records.v1.UploadDocumentResponse
-	7,  // 34: healthcore.records.v1.RecordsService.DownloadDocument:output_type -> healthcore.records.v1.DownloadDocumentResponse
-	9,  // 35: healthcore.records.v1.RecordsService.ListDocuments:output_type -> healthcore.records.v1.ListDocumentsResponse
-	11, // 36: healthcore.records.v1.RecordsService.GetDocument:output_type -> healthcore.records.v1.GetDocumentResponse
-	13, // 37: healthcore.records.v1.RecordsService.UpdateDocument:output_type -> healthcore.records.v1.UpdateDocumentResponse
-	15, // 38: healthcore.records.v1.RecordsService.DeleteDocument:output_type -> healthcore.records.v1.DeleteDocumentResponse
-	18, // 39: healthcore.records.v1.RecordsService.CreateGroup:output_type -> healthcore.records.v1.CreateGroupResponse
-	20, // 40: healthcore.records.v1.RecordsService.ListGroups:output_type -> healthcore.records.v1.ListGroupsResponse
-	22, // 41: healthcore.records.v1.RecordsService.RenameGroup:output_type -> healthcore.records.v1.RenameGroupResponse
-	24, // 42: healthcore.records.v1.RecordsService.ListAccessLog:output_type -> healthcore.records.v1.ListAccessLogResponse
-	33, // [33:43] is the sub-list for method output_type
-	23, // [23:33] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	38, // 12: healthcore.records.v1.UpdateDocumentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 13: healthcore.records.v1.UpdateDocumentResponse.document:type_name -> healthcore.records.v1.Document
+	37, // 14: healthcore.records.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	37, // 15: healthcore.records.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	17, // 16: healthcore.records.v1.CreateGroupResponse.group:type_name -> healthcore.records.v1.Group
+	17, // 17: healthcore.records.v1.ListGroupsResponse.groups:type_name -> healthcore.records.v1.Group
+	17, // 18: healthcore.records.v1.RenameGroupResponse.group:type_name -> healthcore.records.v1.Group
+	37, // 19: healthcore.records.v1.ListAccessLogRequest.start_time:type_name -> google.protobuf.Timestamp
+	37, // 20: healthcore.records.v1.ListAccessLogRequest.end_time:type_name -> google.protobuf.Timestamp
+	26, // 21: healthcore.records.v1.ListAccessLogResponse.entries:type_name -> healthcore.records.v1.AccessLogEntry
+	37, // 22: healthcore.records.v1.AccessLogEntry.time:type_name -> google.protobuf.Timestamp
+	37, // 23: healthcore.records.v1.Share.expire_time:type_name -> google.protobuf.Timestamp
+	37, // 24: healthcore.records.v1.Share.create_time:type_name -> google.protobuf.Timestamp
+	37, // 25: healthcore.records.v1.Share.revoke_time:type_name -> google.protobuf.Timestamp
+	1,  // 26: healthcore.records.v1.Share.status:type_name -> healthcore.records.v1.ShareStatus
+	37, // 27: healthcore.records.v1.ShareRecordsRequest.expire_time:type_name -> google.protobuf.Timestamp
+	27, // 28: healthcore.records.v1.ShareRecordsResponse.share:type_name -> healthcore.records.v1.Share
+	27, // 29: healthcore.records.v1.RevokeShareResponse.share:type_name -> healthcore.records.v1.Share
+	27, // 30: healthcore.records.v1.ListSharesResponse.shares:type_name -> healthcore.records.v1.Share
+	36, // 31: healthcore.records.v1.ListSharedWithMeResponse.documents:type_name -> healthcore.records.v1.SharedDocument
+	2,  // 32: healthcore.records.v1.SharedDocument.document:type_name -> healthcore.records.v1.Document
+	37, // 33: healthcore.records.v1.SharedDocument.expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 34: healthcore.records.v1.RecordsService.UploadDocument:input_type -> healthcore.records.v1.UploadDocumentRequest
+	7,  // 35: healthcore.records.v1.RecordsService.DownloadDocument:input_type -> healthcore.records.v1.DownloadDocumentRequest
+	9,  // 36: healthcore.records.v1.RecordsService.ListDocuments:input_type -> healthcore.records.v1.ListDocumentsRequest
+	11, // 37: healthcore.records.v1.RecordsService.GetDocument:input_type -> healthcore.records.v1.GetDocumentRequest
+	13, // 38: healthcore.records.v1.RecordsService.UpdateDocument:input_type -> healthcore.records.v1.UpdateDocumentRequest
+	15, // 39: healthcore.records.v1.RecordsService.DeleteDocument:input_type -> healthcore.records.v1.DeleteDocumentRequest
+	18, // 40: healthcore.records.v1.RecordsService.CreateGroup:input_type -> healthcore.records.v1.CreateGroupRequest
+	20, // 41: healthcore.records.v1.RecordsService.ListGroups:input_type -> healthcore.records.v1.ListGroupsRequest
+	22, // 42: healthcore.records.v1.RecordsService.RenameGroup:input_type -> healthcore.records.v1.RenameGroupRequest
+	24, // 43: healthcore.records.v1.RecordsService.ListAccessLog:input_type -> healthcore.records.v1.ListAccessLogRequest
+	28, // 44: healthcore.records.v1.RecordsService.ShareRecords:input_type -> healthcore.records.v1.ShareRecordsRequest
+	30, // 45: healthcore.records.v1.RecordsService.RevokeShare:input_type -> healthcore.records.v1.RevokeShareRequest
+	32, // 46: healthcore.records.v1.RecordsService.ListShares:input_type -> healthcore.records.v1.ListSharesRequest
+	34, // 47: healthcore.records.v1.RecordsService.ListSharedWithMe:input_type -> healthcore.records.v1.ListSharedWithMeRequest
+	6,  // 48: healthcore.records.v1.RecordsService.UploadDocument:output_type -> healthcore.records.v1.UploadDocumentResponse
+	8,  // 49: healthcore.records.v1.RecordsService.DownloadDocument:output_type -> healthcore.records.v1.DownloadDocumentResponse
+	10, // 50: healthcore.records.v1.RecordsService.ListDocuments:output_type -> healthcore.records.v1.ListDocumentsResponse
+	12, // 51: healthcore.records.v1.RecordsService.GetDocument:output_type -> healthcore.records.v1.GetDocumentResponse
+	14, // 52: healthcore.records.v1.RecordsService.UpdateDocument:output_type -> healthcore.records.v1.UpdateDocumentResponse
+	16, // 53: healthcore.records.v1.RecordsService.DeleteDocument:output_type -> healthcore.records.v1.DeleteDocumentResponse
+	19, // 54: healthcore.records.v1.RecordsService.CreateGroup:output_type -> healthcore.records.v1.CreateGroupResponse
+	21, // 55: healthcore.records.v1.RecordsService.ListGroups:output_type -> healthcore.records.v1.ListGroupsResponse
+	23, // 56: healthcore.records.v1.RecordsService.RenameGroup:output_type -> healthcore.records.v1.RenameGroupResponse
+	25, // 57: healthcore.records.v1.RecordsService.ListAccessLog:output_type -> healthcore.records.v1.ListAccessLogResponse
+	29, // 58: healthcore.records.v1.RecordsService.ShareRecords:output_type -> healthcore.records.v1.ShareRecordsResponse
+	31, // 59: healthcore.records.v1.RecordsService.RevokeShare:output_type -> healthcore.records.v1.RevokeShareResponse
+	33, // 60: healthcore.records.v1.RecordsService.ListShares:output_type -> healthcore.records.v1.ListSharesResponse
+	35, // 61: healthcore.records.v1.RecordsService.ListSharedWithMe:output_type -> healthcore.records.v1.ListSharedWithMeResponse
+	48, // [48:62] is the sub-list for method output_type
+	34, // [34:48] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_records_v1_records_proto_init() }
@@ -1936,8 +2632,8 @@ func file_healthcore_records_v1_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_records_v1_records_proto_rawDesc), len(file_healthcore_records_v1_records_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   25,
+			NumEnums:      2,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3562,6 +3562,8 @@ func (m *AccessLogEntry) validate(all bool) error {
 
 	// no validation rules for Reason
 
+	// no validation rules for ShareId
+
 	if len(errors) > 0 {
 		return AccessLogEntryMultiError(errors)
 	}
@@ -3639,3 +3641,1433 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = AccessLogEntryValidationError{}
+
+// Validate checks the field values on Share with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Share) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Share with the rules defined in the
+// proto definition for this message. If any rules are violated, the result is
+// a list of violation errors wrapped in ShareMultiError, or nil if none found.
+func (m *Share) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Share) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Id
+
+	// no validation rules for PatientId
+
+	// no validation rules for DoctorId
+
+	if all {
+		switch v := interface{}(m.GetExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ShareValidationError{
+				field:  "ExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ShareValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetRevokeTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ShareValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetRevokeTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ShareValidationError{
+				field:  "RevokeTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Status
+
+	if len(errors) > 0 {
+		return ShareMultiError(errors)
+	}
+
+	return nil
+}
+
+// ShareMultiError is an error wrapping multiple validation errors returned by
+// Share.ValidateAll() if the designated constraints aren't met.
+type ShareMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ShareMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ShareMultiError) AllErrors() []error { return m }
+
+// ShareValidationError is the validation error returned by Share.Validate if
+// the designated constraints aren't met.
+type ShareValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ShareValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ShareValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ShareValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ShareValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ShareValidationError) ErrorName() string { return "ShareValidationError" }
+
+// Error satisfies the builtin error interface
+func (e ShareValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sShare.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ShareValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ShareValidationError{}
+
+// Validate checks the field values on ShareRecordsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ShareRecordsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ShareRecordsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ShareRecordsRequestMultiError, or nil if none found.
+func (m *ShareRecordsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ShareRecordsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = ShareRecordsRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(m.GetDocumentIds()) > 100 {
+		err := ShareRecordsRequestValidationError{
+			field:  "DocumentIds",
+			reason: "value must contain no more than 100 item(s)",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	_ShareRecordsRequest_DocumentIds_Unique := make(map[string]struct{}, len(m.GetDocumentIds()))
+
+	for idx, item := range m.GetDocumentIds() {
+		_, _ = idx, item
+
+		if _, exists := _ShareRecordsRequest_DocumentIds_Unique[item]; exists {
+			err := ShareRecordsRequestValidationError{
+				field:  fmt.Sprintf("DocumentIds[%v]", idx),
+				reason: "repeated value must contain unique items",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		} else {
+			_ShareRecordsRequest_DocumentIds_Unique[item] = struct{}{}
+		}
+
+		if err := m._validateUuid(item); err != nil {
+			err = ShareRecordsRequestValidationError{
+				field:  fmt.Sprintf("DocumentIds[%v]", idx),
+				reason: "value must be a valid UUID",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if len(m.GetGroupIds()) > 20 {
+		err := ShareRecordsRequestValidationError{
+			field:  "GroupIds",
+			reason: "value must contain no more than 20 item(s)",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	_ShareRecordsRequest_GroupIds_Unique := make(map[string]struct{}, len(m.GetGroupIds()))
+
+	for idx, item := range m.GetGroupIds() {
+		_, _ = idx, item
+
+		if _, exists := _ShareRecordsRequest_GroupIds_Unique[item]; exists {
+			err := ShareRecordsRequestValidationError{
+				field:  fmt.Sprintf("GroupIds[%v]", idx),
+				reason: "repeated value must contain unique items",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		} else {
+			_ShareRecordsRequest_GroupIds_Unique[item] = struct{}{}
+		}
+
+		if err := m._validateUuid(item); err != nil {
+			err = ShareRecordsRequestValidationError{
+				field:  fmt.Sprintf("GroupIds[%v]", idx),
+				reason: "value must be a valid UUID",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if m.GetExpireTime() == nil {
+		err := ShareRecordsRequestValidationError{
+			field:  "ExpireTime",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ShareRecordsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ShareRecordsRequest) _validateUuid(uuid string) error {
+	if matched := _records_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ShareRecordsRequestMultiError is an error wrapping multiple validation
+// errors returned by ShareRecordsRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ShareRecordsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ShareRecordsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ShareRecordsRequestMultiError) AllErrors() []error { return m }
+
+// ShareRecordsRequestValidationError is the validation error returned by
+// ShareRecordsRequest.Validate if the designated constraints aren't met.
+type ShareRecordsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ShareRecordsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ShareRecordsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ShareRecordsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ShareRecordsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ShareRecordsRequestValidationError) ErrorName() string {
+	return "ShareRecordsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ShareRecordsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sShareRecordsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ShareRecordsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ShareRecordsRequestValidationError{}
+
+// Validate checks the field values on ShareRecordsResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ShareRecordsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ShareRecordsResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ShareRecordsResponseMultiError, or nil if none found.
+func (m *ShareRecordsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ShareRecordsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetShare()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ShareRecordsResponseValidationError{
+					field:  "Share",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ShareRecordsResponseValidationError{
+					field:  "Share",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetShare()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ShareRecordsResponseValidationError{
+				field:  "Share",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return ShareRecordsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ShareRecordsResponseMultiError is an error wrapping multiple validation
+// errors returned by ShareRecordsResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ShareRecordsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ShareRecordsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ShareRecordsResponseMultiError) AllErrors() []error { return m }
+
+// ShareRecordsResponseValidationError is the validation error returned by
+// ShareRecordsResponse.Validate if the designated constraints aren't met.
+type ShareRecordsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ShareRecordsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ShareRecordsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ShareRecordsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ShareRecordsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ShareRecordsResponseValidationError) ErrorName() string {
+	return "ShareRecordsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ShareRecordsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sShareRecordsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ShareRecordsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ShareRecordsResponseValidationError{}
+
+// Validate checks the field values on RevokeShareRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RevokeShareRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokeShareRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RevokeShareRequestMultiError, or nil if none found.
+func (m *RevokeShareRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokeShareRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetShareId()); err != nil {
+		err = RevokeShareRequestValidationError{
+			field:  "ShareId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RevokeShareRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RevokeShareRequest) _validateUuid(uuid string) error {
+	if matched := _records_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RevokeShareRequestMultiError is an error wrapping multiple validation errors
+// returned by RevokeShareRequest.ValidateAll() if the designated constraints
+// aren't met.
+type RevokeShareRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokeShareRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokeShareRequestMultiError) AllErrors() []error { return m }
+
+// RevokeShareRequestValidationError is the validation error returned by
+// RevokeShareRequest.Validate if the designated constraints aren't met.
+type RevokeShareRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokeShareRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokeShareRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokeShareRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokeShareRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokeShareRequestValidationError) ErrorName() string {
+	return "RevokeShareRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokeShareRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokeShareRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokeShareRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokeShareRequestValidationError{}
+
+// Validate checks the field values on RevokeShareResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RevokeShareResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokeShareResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RevokeShareResponseMultiError, or nil if none found.
+func (m *RevokeShareResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokeShareResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetShare()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RevokeShareResponseValidationError{
+					field:  "Share",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RevokeShareResponseValidationError{
+					field:  "Share",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetShare()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RevokeShareResponseValidationError{
+				field:  "Share",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RevokeShareResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RevokeShareResponseMultiError is an error wrapping multiple validation
+// errors returned by RevokeShareResponse.ValidateAll() if the designated
+// constraints aren't met.
+type RevokeShareResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokeShareResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokeShareResponseMultiError) AllErrors() []error { return m }
+
+// RevokeShareResponseValidationError is the validation error returned by
+// RevokeShareResponse.Validate if the designated constraints aren't met.
+type RevokeShareResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokeShareResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokeShareResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokeShareResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokeShareResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokeShareResponseValidationError) ErrorName() string {
+	return "RevokeShareResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokeShareResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokeShareResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokeShareResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokeShareResponseValidationError{}
+
+// Validate checks the field values on ListSharesRequest with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *ListSharesRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListSharesRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListSharesRequestMultiError, or nil if none found.
+func (m *ListSharesRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListSharesRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return ListSharesRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListSharesRequestMultiError is an error wrapping multiple validation errors
+// returned by ListSharesRequest.ValidateAll() if the designated constraints
+// aren't met.
+type ListSharesRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListSharesRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListSharesRequestMultiError) AllErrors() []error { return m }
+
+// ListSharesRequestValidationError is the validation error returned by
+// ListSharesRequest.Validate if the designated constraints aren't met.
+type ListSharesRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListSharesRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListSharesRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListSharesRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListSharesRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListSharesRequestValidationError) ErrorName() string {
+	return "ListSharesRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListSharesRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListSharesRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListSharesRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListSharesRequestValidationError{}
+
+// Validate checks the field values on ListSharesResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListSharesResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListSharesResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListSharesResponseMultiError, or nil if none found.
+func (m *ListSharesResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListSharesResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetShares() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListSharesResponseValidationError{
+						field:  fmt.Sprintf("Shares[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListSharesResponseValidationError{
+						field:  fmt.Sprintf("Shares[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListSharesResponseValidationError{
+					field:  fmt.Sprintf("Shares[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ListSharesResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListSharesResponseMultiError is an error wrapping multiple validation errors
+// returned by ListSharesResponse.ValidateAll() if the designated constraints
+// aren't met.
+type ListSharesResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListSharesResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListSharesResponseMultiError) AllErrors() []error { return m }
+
+// ListSharesResponseValidationError is the validation error returned by
+// ListSharesResponse.Validate if the designated constraints aren't met.
+type ListSharesResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListSharesResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListSharesResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListSharesResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListSharesResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListSharesResponseValidationError) ErrorName() string {
+	return "ListSharesResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListSharesResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListSharesResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListSharesResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListSharesResponseValidationError{}
+
+// Validate checks the field values on ListSharedWithMeRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListSharedWithMeRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListSharedWithMeRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListSharedWithMeRequestMultiError, or nil if none found.
+func (m *ListSharedWithMeRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListSharedWithMeRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return ListSharedWithMeRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListSharedWithMeRequestMultiError is an error wrapping multiple validation
+// errors returned by ListSharedWithMeRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ListSharedWithMeRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListSharedWithMeRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListSharedWithMeRequestMultiError) AllErrors() []error { return m }
+
+// ListSharedWithMeRequestValidationError is the validation error returned by
+// ListSharedWithMeRequest.Validate if the designated constraints aren't met.
+type ListSharedWithMeRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListSharedWithMeRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListSharedWithMeRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListSharedWithMeRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListSharedWithMeRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListSharedWithMeRequestValidationError) ErrorName() string {
+	return "ListSharedWithMeRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListSharedWithMeRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListSharedWithMeRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListSharedWithMeRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListSharedWithMeRequestValidationError{}
+
+// Validate checks the field values on ListSharedWithMeResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListSharedWithMeResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListSharedWithMeResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListSharedWithMeResponseMultiError, or nil if none found.
+func (m *ListSharedWithMeResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListSharedWithMeResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetDocuments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListSharedWithMeResponseValidationError{
+						field:  fmt.Sprintf("Documents[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListSharedWithMeResponseValidationError{
+						field:  fmt.Sprintf("Documents[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListSharedWithMeResponseValidationError{
+					field:  fmt.Sprintf("Documents[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ListSharedWithMeResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListSharedWithMeResponseMultiError is an error wrapping multiple validation
+// errors returned by ListSharedWithMeResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ListSharedWithMeResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListSharedWithMeResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListSharedWithMeResponseMultiError) AllErrors() []error { return m }
+
+// ListSharedWithMeResponseValidationError is the validation error returned by
+// ListSharedWithMeResponse.Validate if the designated constraints aren't met.
+type ListSharedWithMeResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListSharedWithMeResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListSharedWithMeResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListSharedWithMeResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListSharedWithMeResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListSharedWithMeResponseValidationError) ErrorName() string {
+	return "ListSharedWithMeResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListSharedWithMeResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListSharedWithMeResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListSharedWithMeResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListSharedWithMeResponseValidationError{}
+
+// Validate checks the field values on SharedDocument with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *SharedDocument) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SharedDocument with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in SharedDocumentMultiError,
+// or nil if none found.
+func (m *SharedDocument) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SharedDocument) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetDocument()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SharedDocumentValidationError{
+					field:  "Document",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SharedDocumentValidationError{
+					field:  "Document",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetDocument()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SharedDocumentValidationError{
+				field:  "Document",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SharedDocumentValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SharedDocumentValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SharedDocumentValidationError{
+				field:  "ExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return SharedDocumentMultiError(errors)
+	}
+
+	return nil
+}
+
+// SharedDocumentMultiError is an error wrapping multiple validation errors
+// returned by SharedDocument.ValidateAll() if the designated constraints
+// aren't met.
+type SharedDocumentMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SharedDocumentMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SharedDocumentMultiError) AllErrors() []error { return m }
+
+// SharedDocumentValidationError is the validation error returned by
+// SharedDocument.Validate if the designated constraints aren't met.
+type SharedDocumentValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SharedDocumentValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SharedDocumentValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SharedDocumentValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SharedDocumentValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SharedDocumentValidationError) ErrorName() string { return "SharedDocumentValidationError" }
+
+// Error satisfies the builtin error interface
+func (e SharedDocumentValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSharedDocument.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SharedDocumentValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SharedDocumentValidationError{}

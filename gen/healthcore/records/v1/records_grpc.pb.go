@@ -29,6 +29,10 @@ const (
 	RecordsService_ListGroups_FullMethodName       = "/healthcore.records.v1.RecordsService/ListGroups"
 	RecordsService_RenameGroup_FullMethodName      = "/healthcore.records.v1.RecordsService/RenameGroup"
 	RecordsService_ListAccessLog_FullMethodName    = "/healthcore.records.v1.RecordsService/ListAccessLog"
+	RecordsService_ShareRecords_FullMethodName     = "/healthcore.records.v1.RecordsService/ShareRecords"
+	RecordsService_RevokeShare_FullMethodName      = "/healthcore.records.v1.RecordsService/RevokeShare"
+	RecordsService_ListShares_FullMethodName       = "/healthcore.records.v1.RecordsService/ListShares"
+	RecordsService_ListSharedWithMe_FullMethodName = "/healthcore.records.v1.RecordsService/ListSharedWithMe"
 )
 
 // RecordsServiceClient is the client API for RecordsService service.
@@ -39,8 +43,9 @@ const (
 // (exams, reports, images, prescriptions), the groups the patient files them in, and
 // the append-only log of every access. Each document is encrypted with a fresh data
 // key and stored as ciphertext in the object storage; records are never destroyed
-// (CFM rules keep electronic records permanently), only hidden. Phase 1 serves the
-// patient alone; sharing with doctors comes next.
+// (CFM rules keep electronic records permanently), only hidden. A patient can share
+// documents and groups with a doctor until a chosen time; every doctor's read is
+// authorised at request time against the grants, and logged in the patient's record.
 type RecordsServiceClient interface {
 	// Stores a document from a stream: the first message is its metadata, then its
 	// bytes in chunks, then a trailer with their size and SHA-256. The document is
@@ -54,10 +59,18 @@ type RecordsServiceClient interface {
 	// stream ends cleanly only when the whole document matched its SHA-256; a damaged
 	// object ends the stream with DATA_LOSS DOCUMENT_CORRUPT. No REST route (see
 	// UploadDocument).
+	//
+	// A doctor may download a document shared with them: a live grant (not revoked,
+	// not expired) must cover it, directly or through the group it is in now, when the
+	// request arrives. A download already streaming when its grant expires or is
+	// revoked is allowed to finish; no new request passes. A doctor whose only grant
+	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
+	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
 	DownloadDocument(ctx context.Context, in *DownloadDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDocumentResponse], error)
 	// Lists the caller's documents, newest first.
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
-	// Returns one of the caller's documents' metadata.
+	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
+	// document shared with them by a live grant (see DownloadDocument for the errors).
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(ctx context.Context, in *UpdateDocumentRequest, opts ...grpc.CallOption) (*UpdateDocumentResponse, error)
@@ -74,6 +87,20 @@ type RecordsServiceClient interface {
 	// Lists the access log of the caller's record, newest first: every read or change
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(ctx context.Context, in *ListAccessLogRequest, opts ...grpc.CallOption) (*ListAccessLogResponse, error)
+	// Shares documents and/or groups with a doctor until expire_time. The documents and
+	// groups must be the caller's and not deleted; the doctor must be in the directory
+	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// document filed in a shared group while the grant is live is visible to the
+	// doctor, one taken out of it is not.
+	ShareRecords(ctx context.Context, in *ShareRecordsRequest, opts ...grpc.CallOption) (*ShareRecordsResponse, error)
+	// Revokes one of the caller's grants; it takes effect on the doctor's very next
+	// request. Revoking a revoked or expired grant succeeds and changes nothing.
+	RevokeShare(ctx context.Context, in *RevokeShareRequest, opts ...grpc.CallOption) (*RevokeShareResponse, error)
+	// Lists the caller's grants, live, expired and revoked, newest first.
+	ListShares(ctx context.Context, in *ListSharesRequest, opts ...grpc.CallOption) (*ListSharesResponse, error)
+	// Lists the documents the calling doctor can read now through live grants, with
+	// their owner and the latest expiry among the grants covering each.
+	ListSharedWithMe(ctx context.Context, in *ListSharedWithMeRequest, opts ...grpc.CallOption) (*ListSharedWithMeResponse, error)
 }
 
 type recordsServiceClient struct {
@@ -196,6 +223,46 @@ func (c *recordsServiceClient) ListAccessLog(ctx context.Context, in *ListAccess
 	return out, nil
 }
 
+func (c *recordsServiceClient) ShareRecords(ctx context.Context, in *ShareRecordsRequest, opts ...grpc.CallOption) (*ShareRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShareRecordsResponse)
+	err := c.cc.Invoke(ctx, RecordsService_ShareRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recordsServiceClient) RevokeShare(ctx context.Context, in *RevokeShareRequest, opts ...grpc.CallOption) (*RevokeShareResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeShareResponse)
+	err := c.cc.Invoke(ctx, RecordsService_RevokeShare_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recordsServiceClient) ListShares(ctx context.Context, in *ListSharesRequest, opts ...grpc.CallOption) (*ListSharesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSharesResponse)
+	err := c.cc.Invoke(ctx, RecordsService_ListShares_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recordsServiceClient) ListSharedWithMe(ctx context.Context, in *ListSharedWithMeRequest, opts ...grpc.CallOption) (*ListSharedWithMeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSharedWithMeResponse)
+	err := c.cc.Invoke(ctx, RecordsService_ListSharedWithMe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecordsServiceServer is the server API for RecordsService service.
 // All implementations must embed UnimplementedRecordsServiceServer
 // for forward compatibility.
@@ -204,8 +271,9 @@ func (c *recordsServiceClient) ListAccessLog(ctx context.Context, in *ListAccess
 // (exams, reports, images, prescriptions), the groups the patient files them in, and
 // the append-only log of every access. Each document is encrypted with a fresh data
 // key and stored as ciphertext in the object storage; records are never destroyed
-// (CFM rules keep electronic records permanently), only hidden. Phase 1 serves the
-// patient alone; sharing with doctors comes next.
+// (CFM rules keep electronic records permanently), only hidden. A patient can share
+// documents and groups with a doctor until a chosen time; every doctor's read is
+// authorised at request time against the grants, and logged in the patient's record.
 type RecordsServiceServer interface {
 	// Stores a document from a stream: the first message is its metadata, then its
 	// bytes in chunks, then a trailer with their size and SHA-256. The document is
@@ -219,10 +287,18 @@ type RecordsServiceServer interface {
 	// stream ends cleanly only when the whole document matched its SHA-256; a damaged
 	// object ends the stream with DATA_LOSS DOCUMENT_CORRUPT. No REST route (see
 	// UploadDocument).
+	//
+	// A doctor may download a document shared with them: a live grant (not revoked,
+	// not expired) must cover it, directly or through the group it is in now, when the
+	// request arrives. A download already streaming when its grant expires or is
+	// revoked is allowed to finish; no new request passes. A doctor whose only grant
+	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
+	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
 	DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
-	// Returns one of the caller's documents' metadata.
+	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
+	// document shared with them by a live grant (see DownloadDocument for the errors).
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *UpdateDocumentRequest) (*UpdateDocumentResponse, error)
@@ -239,6 +315,20 @@ type RecordsServiceServer interface {
 	// Lists the access log of the caller's record, newest first: every read or change
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *ListAccessLogRequest) (*ListAccessLogResponse, error)
+	// Shares documents and/or groups with a doctor until expire_time. The documents and
+	// groups must be the caller's and not deleted; the doctor must be in the directory
+	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// document filed in a shared group while the grant is live is visible to the
+	// doctor, one taken out of it is not.
+	ShareRecords(context.Context, *ShareRecordsRequest) (*ShareRecordsResponse, error)
+	// Revokes one of the caller's grants; it takes effect on the doctor's very next
+	// request. Revoking a revoked or expired grant succeeds and changes nothing.
+	RevokeShare(context.Context, *RevokeShareRequest) (*RevokeShareResponse, error)
+	// Lists the caller's grants, live, expired and revoked, newest first.
+	ListShares(context.Context, *ListSharesRequest) (*ListSharesResponse, error)
+	// Lists the documents the calling doctor can read now through live grants, with
+	// their owner and the latest expiry among the grants covering each.
+	ListSharedWithMe(context.Context, *ListSharedWithMeRequest) (*ListSharedWithMeResponse, error)
 	mustEmbedUnimplementedRecordsServiceServer()
 }
 
@@ -278,6 +368,18 @@ func (UnimplementedRecordsServiceServer) RenameGroup(context.Context, *RenameGro
 }
 func (UnimplementedRecordsServiceServer) ListAccessLog(context.Context, *ListAccessLogRequest) (*ListAccessLogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAccessLog not implemented")
+}
+func (UnimplementedRecordsServiceServer) ShareRecords(context.Context, *ShareRecordsRequest) (*ShareRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShareRecords not implemented")
+}
+func (UnimplementedRecordsServiceServer) RevokeShare(context.Context, *RevokeShareRequest) (*RevokeShareResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeShare not implemented")
+}
+func (UnimplementedRecordsServiceServer) ListShares(context.Context, *ListSharesRequest) (*ListSharesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListShares not implemented")
+}
+func (UnimplementedRecordsServiceServer) ListSharedWithMe(context.Context, *ListSharedWithMeRequest) (*ListSharedWithMeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSharedWithMe not implemented")
 }
 func (UnimplementedRecordsServiceServer) mustEmbedUnimplementedRecordsServiceServer() {}
 func (UnimplementedRecordsServiceServer) testEmbeddedByValue()                        {}
@@ -462,6 +564,78 @@ func _RecordsService_ListAccessLog_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecordsService_ShareRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShareRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).ShareRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_ShareRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).ShareRecords(ctx, req.(*ShareRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecordsService_RevokeShare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeShareRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).RevokeShare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_RevokeShare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).RevokeShare(ctx, req.(*RevokeShareRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecordsService_ListShares_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSharesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).ListShares(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_ListShares_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).ListShares(ctx, req.(*ListSharesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecordsService_ListSharedWithMe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSharedWithMeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).ListSharedWithMe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_ListSharedWithMe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).ListSharedWithMe(ctx, req.(*ListSharedWithMeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecordsService_ServiceDesc is the grpc.ServiceDesc for RecordsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -500,6 +674,22 @@ var RecordsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAccessLog",
 			Handler:    _RecordsService_ListAccessLog_Handler,
+		},
+		{
+			MethodName: "ShareRecords",
+			Handler:    _RecordsService_ShareRecords_Handler,
+		},
+		{
+			MethodName: "RevokeShare",
+			Handler:    _RecordsService_RevokeShare_Handler,
+		},
+		{
+			MethodName: "ListShares",
+			Handler:    _RecordsService_ListShares_Handler,
+		},
+		{
+			MethodName: "ListSharedWithMe",
+			Handler:    _RecordsService_ListSharedWithMe_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

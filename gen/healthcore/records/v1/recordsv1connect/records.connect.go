@@ -63,6 +63,18 @@ const (
 	// RecordsServiceListAccessLogProcedure is the fully-qualified name of the RecordsService's
 	// ListAccessLog RPC.
 	RecordsServiceListAccessLogProcedure = "/healthcore.records.v1.RecordsService/ListAccessLog"
+	// RecordsServiceShareRecordsProcedure is the fully-qualified name of the RecordsService's
+	// ShareRecords RPC.
+	RecordsServiceShareRecordsProcedure = "/healthcore.records.v1.RecordsService/ShareRecords"
+	// RecordsServiceRevokeShareProcedure is the fully-qualified name of the RecordsService's
+	// RevokeShare RPC.
+	RecordsServiceRevokeShareProcedure = "/healthcore.records.v1.RecordsService/RevokeShare"
+	// RecordsServiceListSharesProcedure is the fully-qualified name of the RecordsService's ListShares
+	// RPC.
+	RecordsServiceListSharesProcedure = "/healthcore.records.v1.RecordsService/ListShares"
+	// RecordsServiceListSharedWithMeProcedure is the fully-qualified name of the RecordsService's
+	// ListSharedWithMe RPC.
+	RecordsServiceListSharedWithMeProcedure = "/healthcore.records.v1.RecordsService/ListSharedWithMe"
 )
 
 // RecordsServiceClient is a client for the healthcore.records.v1.RecordsService service.
@@ -79,10 +91,18 @@ type RecordsServiceClient interface {
 	// stream ends cleanly only when the whole document matched its SHA-256; a damaged
 	// object ends the stream with DATA_LOSS DOCUMENT_CORRUPT. No REST route (see
 	// UploadDocument).
+	//
+	// A doctor may download a document shared with them: a live grant (not revoked,
+	// not expired) must cover it, directly or through the group it is in now, when the
+	// request arrives. A download already streaming when its grant expires or is
+	// revoked is allowed to finish; no new request passes. A doctor whose only grant
+	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
+	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
 	DownloadDocument(context.Context, *connect.Request[v1.DownloadDocumentRequest]) (*connect.ServerStreamForClient[v1.DownloadDocumentResponse], error)
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *connect.Request[v1.ListDocumentsRequest]) (*connect.Response[v1.ListDocumentsResponse], error)
-	// Returns one of the caller's documents' metadata.
+	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
+	// document shared with them by a live grant (see DownloadDocument for the errors).
 	GetDocument(context.Context, *connect.Request[v1.GetDocumentRequest]) (*connect.Response[v1.GetDocumentResponse], error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *connect.Request[v1.UpdateDocumentRequest]) (*connect.Response[v1.UpdateDocumentResponse], error)
@@ -99,6 +119,20 @@ type RecordsServiceClient interface {
 	// Lists the access log of the caller's record, newest first: every read or change
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *connect.Request[v1.ListAccessLogRequest]) (*connect.Response[v1.ListAccessLogResponse], error)
+	// Shares documents and/or groups with a doctor until expire_time. The documents and
+	// groups must be the caller's and not deleted; the doctor must be in the directory
+	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// document filed in a shared group while the grant is live is visible to the
+	// doctor, one taken out of it is not.
+	ShareRecords(context.Context, *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error)
+	// Revokes one of the caller's grants; it takes effect on the doctor's very next
+	// request. Revoking a revoked or expired grant succeeds and changes nothing.
+	RevokeShare(context.Context, *connect.Request[v1.RevokeShareRequest]) (*connect.Response[v1.RevokeShareResponse], error)
+	// Lists the caller's grants, live, expired and revoked, newest first.
+	ListShares(context.Context, *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error)
+	// Lists the documents the calling doctor can read now through live grants, with
+	// their owner and the latest expiry among the grants covering each.
+	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
 }
 
 // NewRecordsServiceClient constructs a client for the healthcore.records.v1.RecordsService service.
@@ -172,6 +206,30 @@ func NewRecordsServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(recordsServiceMethods.ByName("ListAccessLog")),
 			connect.WithClientOptions(opts...),
 		),
+		shareRecords: connect.NewClient[v1.ShareRecordsRequest, v1.ShareRecordsResponse](
+			httpClient,
+			baseURL+RecordsServiceShareRecordsProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("ShareRecords")),
+			connect.WithClientOptions(opts...),
+		),
+		revokeShare: connect.NewClient[v1.RevokeShareRequest, v1.RevokeShareResponse](
+			httpClient,
+			baseURL+RecordsServiceRevokeShareProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("RevokeShare")),
+			connect.WithClientOptions(opts...),
+		),
+		listShares: connect.NewClient[v1.ListSharesRequest, v1.ListSharesResponse](
+			httpClient,
+			baseURL+RecordsServiceListSharesProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("ListShares")),
+			connect.WithClientOptions(opts...),
+		),
+		listSharedWithMe: connect.NewClient[v1.ListSharedWithMeRequest, v1.ListSharedWithMeResponse](
+			httpClient,
+			baseURL+RecordsServiceListSharedWithMeProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("ListSharedWithMe")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -187,6 +245,10 @@ type recordsServiceClient struct {
 	listGroups       *connect.Client[v1.ListGroupsRequest, v1.ListGroupsResponse]
 	renameGroup      *connect.Client[v1.RenameGroupRequest, v1.RenameGroupResponse]
 	listAccessLog    *connect.Client[v1.ListAccessLogRequest, v1.ListAccessLogResponse]
+	shareRecords     *connect.Client[v1.ShareRecordsRequest, v1.ShareRecordsResponse]
+	revokeShare      *connect.Client[v1.RevokeShareRequest, v1.RevokeShareResponse]
+	listShares       *connect.Client[v1.ListSharesRequest, v1.ListSharesResponse]
+	listSharedWithMe *connect.Client[v1.ListSharedWithMeRequest, v1.ListSharedWithMeResponse]
 }
 
 // UploadDocument calls healthcore.records.v1.RecordsService.UploadDocument.
@@ -239,6 +301,26 @@ func (c *recordsServiceClient) ListAccessLog(ctx context.Context, req *connect.R
 	return c.listAccessLog.CallUnary(ctx, req)
 }
 
+// ShareRecords calls healthcore.records.v1.RecordsService.ShareRecords.
+func (c *recordsServiceClient) ShareRecords(ctx context.Context, req *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error) {
+	return c.shareRecords.CallUnary(ctx, req)
+}
+
+// RevokeShare calls healthcore.records.v1.RecordsService.RevokeShare.
+func (c *recordsServiceClient) RevokeShare(ctx context.Context, req *connect.Request[v1.RevokeShareRequest]) (*connect.Response[v1.RevokeShareResponse], error) {
+	return c.revokeShare.CallUnary(ctx, req)
+}
+
+// ListShares calls healthcore.records.v1.RecordsService.ListShares.
+func (c *recordsServiceClient) ListShares(ctx context.Context, req *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error) {
+	return c.listShares.CallUnary(ctx, req)
+}
+
+// ListSharedWithMe calls healthcore.records.v1.RecordsService.ListSharedWithMe.
+func (c *recordsServiceClient) ListSharedWithMe(ctx context.Context, req *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error) {
+	return c.listSharedWithMe.CallUnary(ctx, req)
+}
+
 // RecordsServiceHandler is an implementation of the healthcore.records.v1.RecordsService service.
 type RecordsServiceHandler interface {
 	// Stores a document from a stream: the first message is its metadata, then its
@@ -253,10 +335,18 @@ type RecordsServiceHandler interface {
 	// stream ends cleanly only when the whole document matched its SHA-256; a damaged
 	// object ends the stream with DATA_LOSS DOCUMENT_CORRUPT. No REST route (see
 	// UploadDocument).
+	//
+	// A doctor may download a document shared with them: a live grant (not revoked,
+	// not expired) must cover it, directly or through the group it is in now, when the
+	// request arrives. A download already streaming when its grant expires or is
+	// revoked is allowed to finish; no new request passes. A doctor whose only grant
+	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
+	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
 	DownloadDocument(context.Context, *connect.Request[v1.DownloadDocumentRequest], *connect.ServerStream[v1.DownloadDocumentResponse]) error
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *connect.Request[v1.ListDocumentsRequest]) (*connect.Response[v1.ListDocumentsResponse], error)
-	// Returns one of the caller's documents' metadata.
+	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
+	// document shared with them by a live grant (see DownloadDocument for the errors).
 	GetDocument(context.Context, *connect.Request[v1.GetDocumentRequest]) (*connect.Response[v1.GetDocumentResponse], error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *connect.Request[v1.UpdateDocumentRequest]) (*connect.Response[v1.UpdateDocumentResponse], error)
@@ -273,6 +363,20 @@ type RecordsServiceHandler interface {
 	// Lists the access log of the caller's record, newest first: every read or change
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *connect.Request[v1.ListAccessLogRequest]) (*connect.Response[v1.ListAccessLogResponse], error)
+	// Shares documents and/or groups with a doctor until expire_time. The documents and
+	// groups must be the caller's and not deleted; the doctor must be in the directory
+	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// document filed in a shared group while the grant is live is visible to the
+	// doctor, one taken out of it is not.
+	ShareRecords(context.Context, *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error)
+	// Revokes one of the caller's grants; it takes effect on the doctor's very next
+	// request. Revoking a revoked or expired grant succeeds and changes nothing.
+	RevokeShare(context.Context, *connect.Request[v1.RevokeShareRequest]) (*connect.Response[v1.RevokeShareResponse], error)
+	// Lists the caller's grants, live, expired and revoked, newest first.
+	ListShares(context.Context, *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error)
+	// Lists the documents the calling doctor can read now through live grants, with
+	// their owner and the latest expiry among the grants covering each.
+	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
 }
 
 // NewRecordsServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -342,6 +446,30 @@ func NewRecordsServiceHandler(svc RecordsServiceHandler, opts ...connect.Handler
 		connect.WithSchema(recordsServiceMethods.ByName("ListAccessLog")),
 		connect.WithHandlerOptions(opts...),
 	)
+	recordsServiceShareRecordsHandler := connect.NewUnaryHandler(
+		RecordsServiceShareRecordsProcedure,
+		svc.ShareRecords,
+		connect.WithSchema(recordsServiceMethods.ByName("ShareRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
+	recordsServiceRevokeShareHandler := connect.NewUnaryHandler(
+		RecordsServiceRevokeShareProcedure,
+		svc.RevokeShare,
+		connect.WithSchema(recordsServiceMethods.ByName("RevokeShare")),
+		connect.WithHandlerOptions(opts...),
+	)
+	recordsServiceListSharesHandler := connect.NewUnaryHandler(
+		RecordsServiceListSharesProcedure,
+		svc.ListShares,
+		connect.WithSchema(recordsServiceMethods.ByName("ListShares")),
+		connect.WithHandlerOptions(opts...),
+	)
+	recordsServiceListSharedWithMeHandler := connect.NewUnaryHandler(
+		RecordsServiceListSharedWithMeProcedure,
+		svc.ListSharedWithMe,
+		connect.WithSchema(recordsServiceMethods.ByName("ListSharedWithMe")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.records.v1.RecordsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RecordsServiceUploadDocumentProcedure:
@@ -364,6 +492,14 @@ func NewRecordsServiceHandler(svc RecordsServiceHandler, opts ...connect.Handler
 			recordsServiceRenameGroupHandler.ServeHTTP(w, r)
 		case RecordsServiceListAccessLogProcedure:
 			recordsServiceListAccessLogHandler.ServeHTTP(w, r)
+		case RecordsServiceShareRecordsProcedure:
+			recordsServiceShareRecordsHandler.ServeHTTP(w, r)
+		case RecordsServiceRevokeShareProcedure:
+			recordsServiceRevokeShareHandler.ServeHTTP(w, r)
+		case RecordsServiceListSharesProcedure:
+			recordsServiceListSharesHandler.ServeHTTP(w, r)
+		case RecordsServiceListSharedWithMeProcedure:
+			recordsServiceListSharedWithMeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -411,4 +547,20 @@ func (UnimplementedRecordsServiceHandler) RenameGroup(context.Context, *connect.
 
 func (UnimplementedRecordsServiceHandler) ListAccessLog(context.Context, *connect.Request[v1.ListAccessLogRequest]) (*connect.Response[v1.ListAccessLogResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ListAccessLog is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) ShareRecords(context.Context, *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ShareRecords is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) RevokeShare(context.Context, *connect.Request[v1.RevokeShareRequest]) (*connect.Response[v1.RevokeShareResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.RevokeShare is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) ListShares(context.Context, *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ListShares is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ListSharedWithMe is not implemented"))
 }
