@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -90,5 +93,93 @@ func TestMultiProcess_PatientKeepsAnEncryptedExam(t *testing.T) {
 		if code != http.StatusOK || !actions[want] {
 			t.Errorf("REST access log %d lacks %s: %+v", code, want, log)
 		}
+	}
+}
+
+// TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes is the README's records
+// walk-through over REST: a patient uploads an exam into a group, shares the group
+// with a doctor for one hour, the doctor downloads it, the patient revokes, the
+// doctor is refused, and the patient sees all of it in the access log.
+func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
+	s := startStack(t)
+	s.rest("POST", "/v1/accounts/patients", "", map[string]string{
+		"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
+		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
+	}, nil)
+	var pl, dl struct{ Tokens tokenPair }
+	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &pl)
+	var doc struct{ Account accountJSON }
+	s.rest("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
+		"email": "ana@clinica.com.br", "password": "doctor password 1"}, &doc)
+	s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": "doctor password 1"}, &dl)
+	s.rest("PUT", "/v1/doctors/me/profile", dl.Tokens.AccessToken, map[string]any{"displayName": "Dra. Ana Souza", "timeZone": "America/Sao_Paulo"}, nil)
+	patient, doctor := pl.Tokens.AccessToken, dl.Tokens.AccessToken
+
+	var group struct{ Group struct{ ID string } }
+	s.rest("POST", "/v1/records/groups", patient, map[string]string{"name": "Cardiologia 2026"}, &group)
+	exam := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("ecocardiograma: fração de ejeção 62%\n"), 2000)...)
+	req, _ := http.NewRequest("POST", s.gateway+"/v1/records/documents:upload?title=Eco&kind=EXAM&groupId="+group.Group.ID, bytes.NewReader(exam))
+	req.Header.Set("Authorization", "Bearer "+patient)
+	req.Header.Set("Content-Type", "application/pdf")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct{ Document struct{ ID string } }
+	_ = json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || up.Document.ID == "" {
+		t.Fatalf("upload: %d %+v", resp.StatusCode, up)
+	}
+
+	var share struct{ Share struct{ ID string } }
+	code, _ := s.rest("POST", "/v1/records/shares", patient, map[string]any{
+		"doctorId": doc.Account.ID, "groupIds": []string{group.Group.ID}, "expireTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	}, &share)
+	if code != http.StatusOK || share.Share.ID == "" {
+		t.Fatalf("share: %d %+v", code, share)
+	}
+
+	download := func() (int, []byte) {
+		req, _ := http.NewRequest("GET", s.gateway+"/v1/records/documents/"+up.Document.ID+":download", nil)
+		req.Header.Set("Authorization", "Bearer "+doctor)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	if code, body := download(); code != http.StatusOK || !bytes.Equal(body, exam) {
+		t.Fatalf("doctor download under a live grant: %d, %d bytes", code, len(body))
+	}
+
+	code, _ = s.rest("POST", "/v1/records/shares/"+share.Share.ID+":revoke", patient, map[string]string{}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	code, body := download()
+	var e errorJSON
+	_ = json.Unmarshal(body, &e)
+	if code != http.StatusForbidden || reason(e) != "SHARE_REVOKED" {
+		t.Errorf("doctor download after revoke: %d %s", code, body)
+	}
+
+	var log struct {
+		Entries []struct {
+			Action, Outcome, ActorRole, ActorCrm string
+		}
+	}
+	s.rest("GET", "/v1/records/access-log?actorId="+doc.Account.ID, patient, nil, &log)
+	seen := map[string]bool{}
+	for _, en := range log.Entries {
+		if en.ActorRole != "doctor" || en.ActorCrm != "654321/RJ" {
+			t.Errorf("entry %+v is not the doctor's", en)
+		}
+		seen[en.Action+"/"+en.Outcome] = true
+	}
+	if !seen["document.download/ok"] || !seen["document.download/denied"] {
+		t.Errorf("the patient's log of the doctor = %+v, want a download and a refused one", log.Entries)
 	}
 }
