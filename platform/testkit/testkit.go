@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/errs"
 	"healthcore/platform/server"
 	"healthcore/services/keys"
 )
@@ -90,4 +92,20 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// WantError fails the test unless err is a gRPC error with the given code and
+// ErrorInfo reason.
+func WantError(t testing.TB, err error, code connect.Code, reason string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %v %s", code, reason)
+	}
+	ce, ok := errors.AsType[*connect.Error](err)
+	if !ok {
+		t.Fatalf("error %v is not a connect error", err)
+	}
+	if ce.Code() != code || errs.Reason(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
+	}
 }

@@ -3,8 +3,9 @@ package directory
 import (
 	"context"
 	"encoding/json"
-	"google.golang.org/protobuf/proto"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/pgtest"

@@ -18,7 +18,6 @@ import (
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/platform/authn"
-	"healthcore/platform/errs"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -214,21 +213,6 @@ func (f *fixture) getDoctor(id string) (*directoryv1.Profile, error) {
 		return nil, err
 	}
 	return resp.Msg.GetProfile(), nil
-}
-
-// wantErr asserts a gRPC code and ErrorInfo reason.
-func wantErr(t *testing.T, err error, code connect.Code, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a connect error", err)
-	}
-	if ce.Code() != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
-	}
 }
 
 // fieldViolations returns the BadRequest field violations an error carries, if any.

@@ -10,6 +10,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/testkit"
 )
 
 func TestUpsertMyProfile_InvalidProfilesAreRefusedNamingEachField(t *testing.T) {
@@ -84,7 +85,7 @@ func TestUpsertMyProfile_InvalidProfilesAreRefusedNamingEachField(t *testing.T) 
 			in := input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia")
 			tt.change(in)
 			_, err := f.upsert(doc.token, in)
-			wantErr(t, err, connect.CodeInvalidArgument, tt.reason)
+			testkit.WantError(t, err, connect.CodeInvalidArgument, tt.reason)
 			if got := violatedFields(t, err); !slices.Equal(got, tt.fields) {
 				t.Errorf("fields %v, want %v", got, tt.fields)
 			}
@@ -183,7 +184,7 @@ func TestUpsertMyProfile_IncompleteProfileIsStoredButHiddenUntilComplete(t *test
 				}
 			}
 			_, err = f.getDoctor(doc.id)
-			wantErr(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+			testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
 
 			complete := f.mustUpsert(doc.token, input(name, saoPaulo, 30000, "cardiologia"))
 			if !complete.GetProfile().GetListed() || len(complete.GetMissing()) != 0 {
@@ -236,7 +237,7 @@ func TestUpsertMyProfile_ACRMHeldByAnotherProfileIsRefused(t *testing.T) {
 	_, otherUF := f.sign(accessv1.Role_ROLE_DOCTOR, "123456/RJ")
 	f.mustUpsert(first, input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia"))
 	_, err := f.upsert(second, input("Dr. Impostor", saoPaulo, 100, "cardiologia"))
-	wantErr(t, err, connect.CodeAlreadyExists, "CRM_TAKEN")
+	testkit.WantError(t, err, connect.CodeAlreadyExists, "CRM_TAKEN")
 	if p := f.mustUpsert(otherUF, input("Dr. Bruno Lima", rio, 30000, "cardiologia")).GetProfile(); p.GetCrmUf() != "RJ" {
 		t.Errorf("the same number in another UF is another CRM: got %s/%s", p.GetCrmNumber(), p.GetCrmUf())
 	}
@@ -263,12 +264,12 @@ func TestMyProfile_OnlyDoctorsMayReadOrWriteIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.upsert(tt.token, input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia"))
-			wantErr(t, err, tt.code, tt.reason)
+			testkit.WantError(t, err, tt.code, tt.reason)
 			if tt.reason == "CRM_MISSING" {
 				return // reading needs no CRM: the doctor simply has no profile
 			}
 			_, err = f.client.GetMyProfile(context.Background(), authed(&directoryv1.GetMyProfileRequest{}, tt.token))
-			wantErr(t, err, tt.code, tt.reason)
+			testkit.WantError(t, err, tt.code, tt.reason)
 		})
 	}
 	var n int
@@ -282,7 +283,7 @@ func TestGetMyProfile_BeforeTheFirstUpsertIsNotFound(t *testing.T) {
 	f := newFixture(t)
 	doc := f.newDoctor()
 	_, err := f.client.GetMyProfile(context.Background(), authed(&directoryv1.GetMyProfileRequest{}, doc.token))
-	wantErr(t, err, connect.CodeNotFound, "PROFILE_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "PROFILE_NOT_FOUND")
 }
 
 func TestGetDoctor_ReturnsSpecialtiesInOrderPriceInCentavosAndLocation(t *testing.T) {
@@ -334,9 +335,9 @@ func TestGetDoctor_ReturnsSpecialtiesInOrderPriceInCentavosAndLocation(t *testin
 	}
 
 	_, err = f.getDoctor("8a4f6c1e-2b3d-4e5f-9a0b-1c2d3e4f5a6b")
-	wantErr(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
 	_, err = f.getDoctor("not-a-uuid")
-	wantErr(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"doctor_id"}) {
 		t.Errorf("fields %v, want [doctor_id]", got)
 	}

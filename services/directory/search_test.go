@@ -5,14 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"google.golang.org/protobuf/proto"
 	"math"
 	"slices"
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/testkit"
 )
 
 // world is a set of listed doctors around São Paulo, known by name.
@@ -194,7 +195,7 @@ func TestSearchDoctors_BadInputIsRefusedNamingTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.search(tt.req)
-			wantErr(t, err, connect.CodeInvalidArgument, tt.reason)
+			testkit.WantError(t, err, connect.CodeInvalidArgument, tt.reason)
 			if got := violatedFields(t, err); !slices.Contains(got, tt.field) {
 				t.Errorf("fields %v, want %s among them", got, tt.field)
 			}

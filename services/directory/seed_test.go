@@ -2,7 +2,6 @@ package directory_test
 
 import (
 	"context"
-	"google.golang.org/protobuf/proto"
 	"math"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/pgtest"

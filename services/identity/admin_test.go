@@ -9,6 +9,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/testkit"
 )
 
 func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
@@ -48,7 +49,7 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09")))
-	wantErr(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+	testkit.WantError(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
 
 	for _, bad := range [][3]string{{"O", "a@b.com", "a long admin password"}, {"Ops", "not an address", "a long admin password"}, {"Ops", "x@y.com", "short"}} {
 		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2]); err == nil {

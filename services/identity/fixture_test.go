@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
-	"healthcore/platform/errs"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -120,19 +118,4 @@ func (f *fixture) me(access string) (*identityv1.GetMeResponse, error) {
 		return nil, err
 	}
 	return resp.Msg, nil
-}
-
-// wantErr asserts a gRPC code and ErrorInfo reason.
-func wantErr(t *testing.T, err error, code connect.Code, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a connect error", err)
-	}
-	if ce.Code() != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
-	}
 }

@@ -13,6 +13,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/testkit"
 )
 
 func TestRegisterPatient_StoresPersonalFieldsSealedAndReturnsThemToTheOwner(t *testing.T) {
@@ -63,7 +64,7 @@ func TestRegister_ValidationListsEveryViolationOverConnectAndGRPC(t *testing.T) 
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := c()
-			wantErr(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+			testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
 			got := violatedFields(t, err)
 			want := []string{"birth_date", "cpf", "email", "name", "password", "phone"}
 			if !slices.Equal(got, want) {
@@ -76,7 +77,7 @@ func TestRegister_ValidationListsEveryViolationOverConnectAndGRPC(t *testing.T) 
 func TestRegisterDoctor_NestedViolationNamesThePath(t *testing.T) {
 	f := newFixture(t, nil)
 	_, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("123456", "XX", "a@b.com")))
-	wantErr(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"crm.uf"}) {
 		t.Errorf("violations on %v, want [crm.uf]", got)
 	}
@@ -91,12 +92,12 @@ func TestRegisterDoctor_NestedViolationNamesThePath(t *testing.T) {
 func TestRegisterPatient_WrongCheckDigitsRefusedOnField(t *testing.T) {
 	f := newFixture(t, nil)
 	_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("a@b.com", "529.982.247-24")))
-	wantErr(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"cpf"}) {
 		t.Errorf("violations on %v", got)
 	}
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("b@b.com", "111.111.111-11")))
-	wantErr(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
 }
 
 func TestRegisterPatient_FutureBirthDateRefused(t *testing.T) {
@@ -104,10 +105,10 @@ func TestRegisterPatient_FutureBirthDateRefused(t *testing.T) {
 	req := patientReq("a@b.com", "529.982.247-25")
 	req.BirthDate = f.clock.Now().AddDate(0, 0, 1).Format("2006-01-02")
 	_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(req))
-	wantErr(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
 	req.BirthDate = "2023-02-30"
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(req))
-	wantErr(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
 }
 
 func TestRegister_DuplicatesRefusedWithoutSayingWhich(t *testing.T) {
@@ -133,7 +134,7 @@ func TestRegister_DuplicatesRefusedWithoutSayingWhich(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			err := c()
-			wantErr(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+			testkit.WantError(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
 			messages[connect.NewError(connect.CodeUnknown, err).Message()] = true
 		})
 	}
@@ -210,7 +211,7 @@ func TestRegisterDoctor_CRMValidation(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+			testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
 			if got := violatedFields(t, err); !slices.Equal(got, tt.bad) {
 				t.Errorf("violations on %v, want %v", got, tt.bad)
 			}

@@ -15,6 +15,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/testkit"
 )
 
 func (f *fixture) refresh(token string) (*identityv1.TokenPair, error) {
@@ -48,9 +49,9 @@ func TestRefresh_RotatesAndReuseEndsTheWholeSession(t *testing.T) {
 
 	// The spent token comes back (stolen copy): refused, and the session ends.
 	_, err = f.refresh(first.GetRefreshToken())
-	wantErr(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
 	_, err = f.refresh(second.GetRefreshToken())
-	wantErr(t, err, connect.CodeUnauthenticated, "SESSION_ENDED")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "SESSION_ENDED")
 
 	var reason string
 	_ = f.db.QueryRow(context.Background(), `SELECT revoke_reason FROM sessions`).Scan(&reason)
@@ -92,9 +93,9 @@ func TestRefresh_ExpiresAfterItsTTL(t *testing.T) {
 	pair := f.patientSession()
 	f.clock.Advance(DefaultConfig().RefreshTTL + time.Second)
 	_, err := f.refresh(pair.GetRefreshToken())
-	wantErr(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_EXPIRED")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_EXPIRED")
 	_, err = f.refresh("hcr_" + strings.Repeat("A", 43))
-	wantErr(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_INVALID")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "REFRESH_TOKEN_INVALID")
 }
 
 func TestLogout_EndsTheSessionAndIsIdempotent(t *testing.T) {
@@ -106,7 +107,7 @@ func TestLogout_EndsTheSessionAndIsIdempotent(t *testing.T) {
 		}
 	}
 	_, err := f.refresh(pair.GetRefreshToken())
-	wantErr(t, err, connect.CodeUnauthenticated, "SESSION_ENDED")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "SESSION_ENDED")
 	var logouts int
 	_ = f.db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'session.logout'`).Scan(&logouts)
 	if logouts != 1 {
@@ -139,16 +140,16 @@ func TestAccessToken_ExpiredAndTamperedAreRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.me(bad)
-			wantErr(t, err, connect.CodeUnauthenticated, "TOKEN_INVALID")
+			testkit.WantError(t, err, connect.CodeUnauthenticated, "TOKEN_INVALID")
 		})
 	}
 
 	f.clock.Advance(DefaultConfig().AccessTTL + time.Minute)
 	_, err := f.me(tok)
-	wantErr(t, err, connect.CodeUnauthenticated, "TOKEN_EXPIRED")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "TOKEN_EXPIRED")
 
 	_, err = f.client.GetMe(context.Background(), connect.NewRequest(&identityv1.GetMeRequest{}))
-	wantErr(t, err, connect.CodeUnauthenticated, "TOKEN_MISSING")
+	testkit.WantError(t, err, connect.CodeUnauthenticated, "TOKEN_MISSING")
 }
 
 func TestSigningKeyRotation_KeepsLiveTokensValid(t *testing.T) {
@@ -160,7 +161,7 @@ func TestSigningKeyRotation_KeepsLiveTokensValid(t *testing.T) {
 	req := connect.NewRequest(&identityv1.RotateSigningKeyRequest{})
 	req.Header().Set("Authorization", "Bearer "+before.GetAccessToken())
 	_, err := f.client.RotateSigningKey(context.Background(), req)
-	wantErr(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
 
 	newKID, err := f.svc.keys.rotate(context.Background())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/testkit"
 )
 
 // calls makes every RPC of the service as u, on document id and group gid, and
@@ -38,10 +39,10 @@ func TestAccess_DoctorsAreRefusedEveryCallAndAnonymousCallersAreUnauthenticated(
 	for name, err := range f.calls(f.newDoctor(), doc.GetId(), g.GetId()) {
 		t.Run("doctor "+name, func(t *testing.T) {
 			if name == "GetDocument" || name == "DownloadDocument" { // doctors may read through a grant; none here
-				wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+				testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 				return
 			}
-			wantErr(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+			testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
 		})
 	}
 	for name, err := range f.calls(user{}, doc.GetId(), g.GetId()) {
@@ -65,25 +66,25 @@ func TestAccess_AnotherPatientCannotSeeOrTouchADocument(t *testing.T) {
 
 	ctx := context.Background()
 	_, err := f.client.GetDocument(ctx, authed(&recordsv1.GetDocumentRequest{DocumentId: doc.GetId()}, bob.token))
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 	_, got, err := f.download(bob, doc.GetId())
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 	if len(got) != 0 {
 		t.Errorf("bob received %d bytes", len(got))
 	}
 	_, err = f.update(bob, &recordsv1.UpdateDocumentRequest{DocumentId: doc.GetId(), Title: "mine", UpdateMask: mask("title")})
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 	_, err = f.client.DeleteDocument(ctx, authed(&recordsv1.DeleteDocumentRequest{DocumentId: doc.GetId()}, bob.token))
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 	if ids := f.listAll(bob, &recordsv1.ListDocumentsRequest{}); len(ids) != 0 {
 		t.Errorf("bob lists %v", ids)
 	}
 	_, err = f.upload(bob, &recordsv1.UploadMetadata{Title: "x", Kind: exam, ContentType: "application/pdf", GroupId: g.GetId()}, pdf(500))
-	wantErr(t, err, connect.CodeNotFound, "GROUP_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "GROUP_NOT_FOUND")
 
 	// A missing document answers alike: the answer tells nothing of existence.
 	_, err = f.client.GetDocument(ctx, authed(&recordsv1.GetDocumentRequest{DocumentId: "0b5c7a7e-1f7e-4d8e-9a43-0a3c1d1e2f30"}, bob.token))
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 
 	// Alice's document is untouched.
 	after, back, err := f.download(alice, doc.GetId())
@@ -117,7 +118,7 @@ func TestAccessLog_RecordsEveryActionWithWhoWhatWhereAndOutcome(t *testing.T) {
 	g := f.mustGroup(alice, "Exames")
 	doc := f.mustUpload(alice, meta("Hemograma", "application/pdf"), pdf(5000))
 	_, err := f.upload(alice, meta("text", "application/pdf"), []byte("not a pdf at all, only text"))
-	wantErr(t, err, connect.CodeInvalidArgument, "CONTENT_TYPE_MISMATCH")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "CONTENT_TYPE_MISMATCH")
 	if _, _, err := f.download(alice, doc.GetId()); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestAccessLog_RecordsEveryActionWithWhoWhatWhereAndOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = f.download(bob, doc.GetId()) // denied, and filed in bob's own log
-	wantErr(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 
 	end := timestamppb.Now() // reading the log adds entries; look only at those before
 
@@ -196,7 +197,7 @@ func TestAccessLog_RecordsEveryActionWithWhoWhatWhereAndOutcome(t *testing.T) {
 		}
 	}
 	_, err = f.client.ListAccessLog(ctx, authed(&recordsv1.ListAccessLogRequest{StartTime: mid, EndTime: mid}, alice.token))
-	wantErr(t, err, connect.CodeInvalidArgument, "TIME_RANGE_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "TIME_RANGE_INVALID")
 
 	// Reading the log is logged too.
 	if n := f.count(`SELECT count(*) FROM access_log WHERE action = $1 AND actor_id = $2`, actLogRead, alice.id); n < 5 {

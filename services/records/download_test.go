@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+
+	"healthcore/platform/testkit"
 )
 
 // multiChunk uploads a document of five cipher chunks and a bit.
@@ -31,7 +33,7 @@ func TestDownload_FlippedByteInStoredObjectFailsWithoutSendingTheDamagedChunk(t 
 	}
 
 	_, got, err := f.download(alice, id)
-	wantErr(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
 	if !bytes.Equal(got, data[:2*chunkSize]) {
 		t.Fatalf("received %d bytes; want exactly the two intact chunks (%d bytes) and nothing of the damaged one", len(got), 2*chunkSize)
 	}
@@ -65,7 +67,7 @@ func TestDownload_TruncatedOrLengthenedObjectFails(t *testing.T) {
 			key := f.blobKey(id)
 			f.putObject(key, c.edit(f.object(key)))
 			_, got, err := f.download(alice, id)
-			wantErr(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+			testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
 			if !bytes.HasPrefix(data, got) {
 				t.Errorf("received %d bytes that are not a prefix of the document", len(got))
 			}
@@ -82,7 +84,7 @@ func TestDownload_TruncatedFileInTheLocalStoreFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, got, err := f.download(alice, id)
-	wantErr(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
 	if len(got) != 0 {
 		t.Errorf("received %d bytes", len(got))
 	}
@@ -99,7 +101,7 @@ func TestDownload_DataKeysSwappedBetweenDocumentsFail(t *testing.T) {
 	}
 	for _, id := range []string{a.GetId(), b.GetId()} {
 		_, got, err := f.download(alice, id)
-		wantErr(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+		testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
 		if len(got) != 0 {
 			t.Errorf("received %d bytes", len(got))
 		}
@@ -119,7 +121,7 @@ func TestDownload_ObjectsSwappedBetweenDocumentsFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, got, err := f.download(alice, a.GetId())
-	wantErr(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
 	if len(got) != 0 {
 		t.Errorf("received %d bytes", len(got))
 	}

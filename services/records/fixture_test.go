@@ -29,7 +29,6 @@ import (
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/authn"
-	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -382,21 +381,6 @@ func png(n int) []byte  { return body("\x89PNG\r\n\x1a\n", n) }
 func jpeg(n int) []byte { return body("\xff\xd8\xff\xe0", n) }
 
 func dicom(n int) []byte { return body(string(make([]byte, 128))+"DICM", n) }
-
-// wantErr asserts a gRPC code and ErrorInfo reason.
-func wantErr(t *testing.T, err error, code connect.Code, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a connect error", err)
-	}
-	if ce.Code() != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
-	}
-}
 
 // wantStored fails unless the store holds exactly the given number of
 // documents and blob files.

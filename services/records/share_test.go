@@ -11,6 +11,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/testkit"
 )
 
 func (f *fixture) share(p, d user, docs, groups []string, until time.Time) (*recordsv1.Share, error) {
@@ -71,7 +72,7 @@ func check(t *testing.T, err error, w want) {
 		}
 		return
 	}
-	wantErr(t, err, w.code, w.reason)
+	testkit.WantError(t, err, w.code, w.reason)
 }
 
 func TestShare_AuthorizationMatrix(t *testing.T) {
@@ -187,9 +188,9 @@ func TestShare_ExpiryAndRevocationTakeEffectOnTheNextRequest(t *testing.T) {
 		t.Fatalf("a second before expiry: %v", err)
 	}
 	f.advance(2 * time.Second) // just past it
-	wantErr(t, f.get(d1, doc.GetId()), connect.CodePermissionDenied, "SHARE_EXPIRED")
+	testkit.WantError(t, f.get(d1, doc.GetId()), connect.CodePermissionDenied, "SHARE_EXPIRED")
 	_, got, err = f.download(d1, doc.GetId())
-	wantErr(t, err, connect.CodePermissionDenied, "SHARE_EXPIRED")
+	testkit.WantError(t, err, connect.CodePermissionDenied, "SHARE_EXPIRED")
 	if len(got) != 0 {
 		t.Errorf("expired download sent %d bytes", len(got))
 	}
@@ -204,9 +205,9 @@ func TestShare_ExpiryAndRevocationTakeEffectOnTheNextRequest(t *testing.T) {
 	if err := f.revoke(alice, sh.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, f.get(d2, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantError(t, f.get(d2, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
 	_, _, err = f.download(d2, doc.GetId())
-	wantErr(t, err, connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantError(t, err, connect.CodePermissionDenied, "SHARE_REVOKED")
 	if err := f.revoke(alice, sh.GetId()); err != nil { // idempotent
 		t.Fatalf("second revoke: %v", err)
 	}
@@ -243,7 +244,7 @@ func TestShare_GroupsAreEvaluatedAtReadTime(t *testing.T) {
 	if err := f.get(d, in.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, f.get(d, later.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, f.get(d, later.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 
 	if _, err := f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: later.GetId(), GroupId: g.GetId(), UpdateMask: mask("group_id")}); err != nil {
 		t.Fatal(err)
@@ -254,7 +255,7 @@ func TestShare_GroupsAreEvaluatedAtReadTime(t *testing.T) {
 	if _, err := f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: in.GetId(), UpdateMask: mask("group_id")}); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, f.get(d, in.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantError(t, f.get(d, in.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
 	got := f.sharedWithMe(d)
 	if len(got) != 1 || got[0].GetDocument().GetId() != later.GetId() || got[0].GetDocument().GetPatientId() != alice.id ||
 		!got[0].GetExpireTime().AsTime().Equal(until.Truncate(time.Microsecond)) {
@@ -295,7 +296,7 @@ func TestShare_Validation(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.share(alice, c.doctor, c.docs, c.groups, c.until)
-			wantErr(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
 			if got := violationFields(t, err); got != c.field {
 				t.Errorf("violations = %q, want %q", got, c.field)
 			}
@@ -323,7 +324,7 @@ func TestShare_MaxShareIsConfigurable(t *testing.T) {
 	doc := f.mustUpload(alice, meta("a", "application/pdf"), pdf(500))
 	d := f.listedDoctor()
 	_, err := f.share(alice, d, []string{doc.GetId()}, nil, f.now().Add(8*24*time.Hour))
-	wantErr(t, err, connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
 	if _, err := f.share(alice, d, []string{doc.GetId()}, nil, f.now().Add(6*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +380,7 @@ func TestShare_NoReadPassesAfterRevokeReturns(t *testing.T) {
 		if violated > 0 {
 			t.Fatalf("round %d: %d reads passed after RevokeShare returned", round, violated)
 		}
-		wantErr(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+		testkit.WantError(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
 	}
 }
 
@@ -399,7 +400,7 @@ func TestShare_AccessLogShowsTheDoctorsReadsAndDenials(t *testing.T) {
 	if err := f.revoke(alice, sh.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantError(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
 
 	f.waitFor("the download's entry", func() bool {
 		return f.count(`SELECT count(*) FROM access_log WHERE actor_id = $1 AND action = 'document.download'`, d.id) == 1

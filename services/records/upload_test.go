@@ -13,6 +13,7 @@ import (
 
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/testkit"
 )
 
 func TestUpload_RoundTripGivesBackTheSameBytesWithSizeAndDigest(t *testing.T) {
@@ -119,7 +120,7 @@ func TestUpload_SizeLimitAcceptsExactlyTheLimitAndRefusesOneMoreLeavingNothing(t
 	f.wantStored(1, 1)
 
 	_, err := f.upload(alice, meta("too big", "application/pdf"), pdf(200_001))
-	wantErr(t, err, connect.CodeInvalidArgument, "DOCUMENT_TOO_LARGE")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "DOCUMENT_TOO_LARGE")
 	f.wantStored(1, 1) // only the first document
 	if _, err := f.blobs.Head(context.Background(), connect.NewRequest(&blobsv1.HeadRequest{Key: f.blobKey(up.GetId())})); err != nil {
 		t.Errorf("the accepted document's object: %v", err)
@@ -129,7 +130,7 @@ func TestUpload_SizeLimitAcceptsExactlyTheLimitAndRefusesOneMoreLeavingNothing(t
 func TestUpload_EmptyDocumentIsRefused(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.upload(f.newPatient(), meta("empty", "application/pdf"), nil)
-	wantErr(t, err, connect.CodeInvalidArgument, "DOCUMENT_EMPTY")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "DOCUMENT_EMPTY")
 	f.wantStored(0, 0)
 }
 
@@ -151,7 +152,7 @@ func TestUpload_ContentTypeIsCheckedByTheBytes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.upload(alice, meta(c.name, c.declared), c.data)
-			wantErr(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
 			if v := violationFields(t, err); v != "metadata.content_type" {
 				t.Errorf("violations name %q, want metadata.content_type", v)
 			}
@@ -194,7 +195,7 @@ func TestUpload_MissingOrWrongTrailerStoresNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.uploadMsgs(context.Background(), alice, c.msgs...)
-			wantErr(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
 			f.wantStored(0, 0)
 		})
 	}
@@ -222,7 +223,7 @@ func TestUpload_MetadataIsValidated(t *testing.T) {
 			md := meta("exame", "application/pdf")
 			c.edit(md)
 			_, err := f.upload(alice, md, pdf(1000))
-			wantErr(t, err, c.code, c.reason)
+			testkit.WantError(t, err, c.code, c.reason)
 			f.wantStored(0, 0)
 		})
 	}

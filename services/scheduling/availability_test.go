@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/testkit"
 )
 
 // wantWeekly checks that a doctor's stored slots are firstWeek repeated on each of the
@@ -265,7 +266,7 @@ func TestSetAvailability_RefusesInconsistentAvailabilityWithoutWritingAnything(t
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.set(d, tc.avail)
-			wantErr(t, err, connect.CodeInvalidArgument, "AVAILABILITY_INVALID")
+			testkit.WantError(t, err, connect.CodeInvalidArgument, "AVAILABILITY_INVALID")
 			got := violations(t, err)
 			if len(got) != len(tc.want) {
 				t.Errorf("violations %v, want fields %v", got, tc.want)

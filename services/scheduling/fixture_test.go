@@ -23,7 +23,6 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
-	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -363,21 +362,6 @@ const (
 // mondayMornings is Monday 09:00–12:00 with 50-minute slots and a 10-minute gap.
 func mondayMornings() *schedulingv1.Availability {
 	return &schedulingv1.Availability{Weekly: []*schedulingv1.WeeklyWindow{weekly(mon, "09:00", "12:00")}, SlotMinutes: 50, GapMinutes: 10}
-}
-
-// wantErr asserts a gRPC code and ErrorInfo reason.
-func wantErr(t *testing.T, err error, code connect.Code, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a connect error", err)
-	}
-	if ce.Code() != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
-	}
 }
 
 // violations returns the BadRequest field violations of an error as field → description.

@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/testkit"
 )
 
 // mondays returns the given UTC clock times ("12:00") on each of the eight Mondays
@@ -215,11 +216,11 @@ func TestSetAvailability_NeedsADirectoryProfileWithATimeZone(t *testing.T) {
 	f := newFixture(t)
 	d := f.newDoctor()
 	_, err := f.set(d, mondayMornings())
-	wantErr(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
 	_, err = f.agenda(d, monday, monday.Add(24*time.Hour))
-	wantErr(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
 	_, err = f.client.GetAvailability(context.Background(), authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
-	wantErr(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
 	if got := f.slots(d.id); len(got) != 0 {
 		t.Errorf("%d slots created without a profile", len(got))
 	}

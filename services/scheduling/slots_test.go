@@ -10,6 +10,7 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/testkit"
 )
 
 // agendaFixture is a São Paulo doctor with Monday 09:00–12:00 (12:00Z, 13:00Z, 14:00Z),
@@ -128,7 +129,7 @@ func TestSlotListings_RefuseRangesOverThirtyOneDaysOrBackwards(t *testing.T) {
 					}
 					continue
 				}
-				wantErr(t, err, connect.CodeInvalidArgument, tc.reason)
+				testkit.WantError(t, err, connect.CodeInvalidArgument, tc.reason)
 				if v := violations(t, err); len(v) != 1 || v["end_time"] == "" {
 					t.Errorf("%s violations %v, want one on end_time", what, v)
 				}
@@ -152,7 +153,7 @@ func TestListAvailableSlots_UnlistedOrUnknownDoctorIsNotFound(t *testing.T) {
 	}
 	for _, id := range []string{d.id, uuid.NewString()} {
 		_, err := f.available(id, monday, monday.Add(7*24*time.Hour))
-		wantErr(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+		testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
 	}
 }
 
@@ -209,8 +210,8 @@ func TestSchedulingRPCs_OnlyDoctorsManageAvailabilityAndSlots(t *testing.T) {
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
-			wantErr(t, call(patient.token), connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
-			wantErr(t, call(""), connect.CodeUnauthenticated, "TOKEN_MISSING")
+			testkit.WantError(t, call(patient.token), connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+			testkit.WantError(t, call(""), connect.CodeUnauthenticated, "TOKEN_MISSING")
 		})
 	}
 	if got := f.slotAt(d.id, slot.start); got.status != "open" {
@@ -260,7 +261,7 @@ func TestBlockSlot_TransitionsAndRefusals(t *testing.T) {
 	for _, st := range steps {
 		got, err := st.call(st.who, st.slot)
 		if st.reason != "" {
-			t.Run(st.name, func(t *testing.T) { wantErr(t, err, st.code, st.reason) })
+			t.Run(st.name, func(t *testing.T) { testkit.WantError(t, err, st.code, st.reason) })
 		} else if err != nil || got.GetStatus() != st.want || got.GetId() != st.slot || got.GetDoctorId() != d.id {
 			t.Errorf("%s: %v %v", st.name, got, err)
 		}
