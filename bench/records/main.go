@@ -109,7 +109,7 @@ func parseSizes(s string) ([]int64, error) {
 }
 
 func run(ctx context.Context, o options) error {
-	dbURL, err := withDatabase(o.serverURL, benchDatabase)
+	dbURL, err := pg.WithDatabase(o.serverURL, benchDatabase)
 	if err != nil {
 		return err
 	}
@@ -127,15 +127,6 @@ func run(ctx context.Context, o options) error {
 		err = stopErr
 	}
 	return err
-}
-
-func withDatabase(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-database-url %s: want a postgres:// URL", pg.RedactURL(server))
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // recreateDatabase drops the benchmark database (ending its sessions) from the

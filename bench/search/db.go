@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,16 +18,6 @@ import (
 	"healthcore/platform/pg"
 	"healthcore/services/directory"
 )
-
-// withDatabase returns the server URL naming another database.
-func withDatabase(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-database-url %s: want a postgres:// URL", pg.RedactURL(server))
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
 
 // prepareDatabase migrates the directory schema and seeds it, unless the doctors there
 // were already seeded with the same count and seed (recorded in public.bench_search_seed).

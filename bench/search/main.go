@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"healthcore/bench/stack"
 	"os"
 	"os/signal"
 	"runtime"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"healthcore/bench/stack"
 	"healthcore/platform/pg"
 )
 
@@ -72,7 +72,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	dbURL, err := withDatabase(o.serverURL, benchDatabase)
+	dbURL, err := pg.WithDatabase(o.serverURL, benchDatabase)
 	if err != nil {
 		return err
 	}

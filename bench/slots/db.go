@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,16 +18,6 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/scheduling"
 )
-
-// withDatabase returns the server URL naming another database.
-func withDatabase(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-database-url %s: want a postgres:// URL", pg.RedactURL(server))
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
 
 // benchCRM is the CRM of the doctor whose availability the benchmark changes; seeded
 // CRMs have six digits or more, so it never meets one.

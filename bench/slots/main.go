@@ -20,13 +20,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"healthcore/bench/stack"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
 	"time"
 
+	"healthcore/bench/stack"
 	"healthcore/platform/pg"
 )
 
@@ -73,7 +73,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	dbURL, err := withDatabase(o.serverURL, benchDatabase)
+	dbURL, err := pg.WithDatabase(o.serverURL, benchDatabase)
 	if err != nil {
 		return err
 	}

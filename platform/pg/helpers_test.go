@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,15 +22,11 @@ func testServerURL() string {
 // withDatabase returns connURL pointing at database name.
 func withDatabase(t testing.TB, connURL, name string) string {
 	t.Helper()
-	if strings.HasPrefix(connURL, "postgres://") || strings.HasPrefix(connURL, "postgresql://") {
-		u, err := url.Parse(connURL)
-		if err != nil {
-			t.Fatalf("parse DATABASE_URL: %v", err)
-		}
-		u.Path = "/" + name
-		return u.String()
+	u, err := WithDatabase(connURL, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return connURL + " dbname=" + name
+	return u
 }
 
 func randomName(prefix string) string {

@@ -162,3 +162,18 @@ type scrubbedError struct {
 
 func (e scrubbedError) Error() string { return e.msg }
 func (e scrubbedError) Unwrap() error { return e.err }
+
+// WithDatabase returns connURL naming the database name instead of its own, for a URL
+// (postgres://…) or a keyword/value string (where the last dbname wins). Tests and
+// benchmarks use it to reach a database of their own on the configured server.
+func WithDatabase(connURL, name string) (string, error) {
+	if strings.HasPrefix(connURL, "postgres://") || strings.HasPrefix(connURL, "postgresql://") {
+		u, err := url.Parse(connURL)
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", RedactURL(connURL), err)
+		}
+		u.Path, u.RawPath = "/"+name, ""
+		return u.String(), nil
+	}
+	return connURL + " dbname=" + name, nil
+}

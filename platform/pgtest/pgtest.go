@@ -14,9 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +61,7 @@ func URL(t testing.TB, schemas ...pg.Schema) string {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
-	u, err := withDatabase(server, name)
+	u, err := pg.WithDatabase(server, name)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -164,19 +162,6 @@ func (a *admin) drop(ctx context.Context, name string) error {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
-}
-
-// withDatabase returns server's connection string pointing at database name.
-func withDatabase(server, name string) (string, error) {
-	if strings.HasPrefix(server, "postgres://") || strings.HasPrefix(server, "postgresql://") {
-		u, err := url.Parse(server)
-		if err != nil {
-			return "", fmt.Errorf("parse %s: %w", pg.RedactURL(server), err)
-		}
-		u.Path, u.RawPath = "/"+name, ""
-		return u.String(), nil
-	}
-	return server + " dbname=" + name, nil // keyword/value: the last setting wins
 }
 
 func randomHex(n int) string {

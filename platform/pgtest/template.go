@@ -110,7 +110,7 @@ func prepareTemplate(ctx context.Context, a *admin, name string, key int64, sche
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+build+" TEMPLATE template0"); err != nil {
 		return fmt.Errorf("create %s: %w", build, err)
 	}
-	buildURL, err := withDatabase(a.server, build)
+	buildURL, err := pg.WithDatabase(a.server, build)
 	if err != nil {
 		return err
 	}
