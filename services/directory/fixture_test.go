@@ -2,22 +2,18 @@ package directory
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -49,7 +45,7 @@ type fixture struct {
 	svc    *Service
 	db     *pgxpool.Pool
 	client directoryv1connect.DirectoryServiceClient
-	key    authn.SigningKey
+	users  *testkit.Users
 	crm    int // last CRM number handed out
 }
 
@@ -61,32 +57,19 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := authn.SigningKey{KID: "directory-test", Private: priv}
-	verifier := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) {
-		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
-	})
-	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceToken), func(s *server.Server) {
+	users := testkit.NewUsers(t)
+	url := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, key: key, crm: 100000,
+		t: t, svc: svc, db: db, users: users, crm: 100000,
 		client: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), url),
 	}
 }
 
 // sign returns an access token for a new account with the given role and CRM.
 func (f *fixture) sign(role accessv1.Role, crm string) (id, token string) {
-	f.t.Helper()
-	id = uuid.NewString()
-	token, _, err := authn.Sign(f.key, authn.Principal{UserID: id, Role: role, CRM: crm, SessionID: uuid.NewString()}, time.Now(), time.Hour)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return id, token
+	return f.users.Sign(role, crm)
 }
 
 // doctor is a doctor's account as the directory sees it: an id and an access token.
@@ -99,16 +82,8 @@ func (f *fixture) newDoctor() doctor {
 	return doctor{id, token}
 }
 
-func authed[T any](msg *T, token string) *connect.Request[T] {
-	req := connect.NewRequest(msg)
-	if token != "" {
-		req.Header().Set("Authorization", "Bearer "+token)
-	}
-	return req
-}
-
 func (f *fixture) upsert(token string, in *directoryv1.ProfileInput) (*directoryv1.UpsertMyProfileResponse, error) {
-	resp, err := f.client.UpsertMyProfile(context.Background(), authed(&directoryv1.UpsertMyProfileRequest{Profile: in}, token))
+	resp, err := f.client.UpsertMyProfile(context.Background(), testkit.Authed(&directoryv1.UpsertMyProfileRequest{Profile: in}, token))
 	if err != nil {
 		return nil, err
 	}

@@ -169,7 +169,7 @@ func TestUpsertMyProfile_IncompleteProfileIsStoredButHiddenUntilComplete(t *test
 			if resp.GetProfile().GetListed() || !slices.Equal(resp.GetMissing(), tt.missing) {
 				t.Errorf("upsert: listed %v, missing %v; want unlisted, missing %v", resp.GetProfile().GetListed(), resp.GetMissing(), tt.missing)
 			}
-			mine, err := f.client.GetMyProfile(context.Background(), authed(&directoryv1.GetMyProfileRequest{}, doc.token))
+			mine, err := f.client.GetMyProfile(context.Background(), testkit.Authed(&directoryv1.GetMyProfileRequest{}, doc.token))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestMyProfile_OnlyDoctorsMayReadOrWriteIt(t *testing.T) {
 			if tt.reason == "CRM_MISSING" {
 				return // reading needs no CRM: the doctor simply has no profile
 			}
-			_, err = f.client.GetMyProfile(context.Background(), authed(&directoryv1.GetMyProfileRequest{}, tt.token))
+			_, err = f.client.GetMyProfile(context.Background(), testkit.Authed(&directoryv1.GetMyProfileRequest{}, tt.token))
 			testkit.WantError(t, err, tt.code, tt.reason)
 		})
 	}
@@ -282,7 +282,7 @@ func TestGetMyProfile_BeforeTheFirstUpsertIsNotFound(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	doc := f.newDoctor()
-	_, err := f.client.GetMyProfile(context.Background(), authed(&directoryv1.GetMyProfileRequest{}, doc.token))
+	_, err := f.client.GetMyProfile(context.Background(), testkit.Authed(&directoryv1.GetMyProfileRequest{}, doc.token))
 	testkit.WantError(t, err, connect.CodeNotFound, "PROFILE_NOT_FOUND")
 }
 

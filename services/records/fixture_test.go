@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
@@ -48,7 +46,7 @@ type fixture struct {
 	client  recordsv1connect.RecordsServiceClient
 	blobs   blobsv1connect.BlobsServiceClient
 	blobDir string
-	key     authn.SigningKey
+	users   *testkit.Users
 	crm     int
 	// directory is the real directory service, as a doctor's app calls it.
 	directory directoryv1connect.DirectoryServiceClient
@@ -95,22 +93,15 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	blobClient := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), blobURL,
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
 
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := authn.SigningKey{KID: "records-test", Private: priv}
-	userKeys := func(context.Context) ([]authn.PublicKey, error) {
-		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
-	}
+	users := testkit.NewUsers(t)
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceToken), func(s *server.Server) {
+	dirURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
-	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, key: key, crm: 123455,
+	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455,
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)}
 	svc, err := New(Deps{
 		DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t), Now: f.now,
@@ -120,7 +111,7 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceToken), func(s *server.Server) {
+	url := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	f.svc = svc
@@ -149,12 +140,7 @@ func (f *fixture) listedDoctor() user {
 type user struct{ id, token string }
 
 func (f *fixture) sign(role accessv1.Role, crm string) user {
-	f.t.Helper()
-	id := uuid.NewString()
-	token, _, err := authn.Sign(f.key, authn.Principal{UserID: id, Role: role, CRM: crm, SessionID: uuid.NewString()}, time.Now(), time.Hour)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	id, token := f.users.Sign(role, crm)
 	return user{id, token}
 }
 

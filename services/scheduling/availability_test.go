@@ -276,7 +276,7 @@ func TestSetAvailability_RefusesInconsistentAvailabilityWithoutWritingAnything(t
 					t.Errorf("violation on %s: %q, want it to say %q (all: %v)", field, got[field], phrase, got)
 				}
 			}
-			stored, err := f.client.GetAvailability(context.Background(), authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
+			stored, err := f.client.GetAvailability(context.Background(), testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +309,7 @@ func TestGetAvailability_ReturnsWhatWasStored(t *testing.T) {
 	d := f.listedDoctor()
 	get := func() *schedulingv1.GetAvailabilityResponse {
 		t.Helper()
-		resp, err := f.client.GetAvailability(context.Background(), authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
+		resp, err := f.client.GetAvailability(context.Background(), testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package scheduling
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,7 +45,7 @@ type fixture struct {
 	client    schedulingv1connect.SchedulingServiceClient
 	directory directoryv1connect.DirectoryServiceClient // as a doctor's app calls it
 	clock     *testkit.Clock
-	key       authn.SigningKey
+	users     *testkit.Users
 	crm       int
 }
 
@@ -68,20 +67,13 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 		return db
 	}
 
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := authn.SigningKey{KID: "scheduling-test", Private: priv}
-	keys := func(context.Context) ([]authn.PublicKey, error) {
-		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
-	}
+	users := testkit.NewUsers(t)
 
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(keys), testkit.ServiceToken), func(s *server.Server) {
+	dirURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
 
@@ -95,11 +87,11 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schedURL := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(keys), testkit.ServiceToken), func(s *server.Server) {
+	schedURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, key: key, crm: 123455,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}
@@ -111,12 +103,7 @@ type user struct{ id, token string }
 // sign returns a token for a new account. Tokens are checked against the wall clock,
 // not the fixture's clock, which only the scheduling service reads.
 func (f *fixture) sign(role accessv1.Role, crm string) user {
-	f.t.Helper()
-	id := uuid.NewString()
-	token, _, err := authn.Sign(f.key, authn.Principal{UserID: id, Role: role, CRM: crm, SessionID: uuid.NewString()}, time.Now(), time.Hour)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	id, token := f.users.Sign(role, crm)
 	return user{id, token}
 }
 
@@ -141,7 +128,7 @@ func profile(zone string, priceCents int64, minutes int32) *directoryv1.ProfileI
 // upsertProfile writes the doctor's profile through the directory's public RPC.
 func (f *fixture) upsertProfile(d user, in *directoryv1.ProfileInput) *directoryv1.Profile {
 	f.t.Helper()
-	resp, err := f.directory.UpsertMyProfile(context.Background(), authed(&directoryv1.UpsertMyProfileRequest{Profile: in}, d.token))
+	resp, err := f.directory.UpsertMyProfile(context.Background(), testkit.Authed(&directoryv1.UpsertMyProfileRequest{Profile: in}, d.token))
 	if err != nil {
 		f.t.Fatalf("upsert profile: %v", err)
 	}
@@ -159,16 +146,8 @@ func (f *fixture) listedDoctor() user {
 	return d
 }
 
-func authed[T any](msg *T, token string) *connect.Request[T] {
-	req := connect.NewRequest(msg)
-	if token != "" {
-		req.Header().Set("Authorization", "Bearer "+token)
-	}
-	return req
-}
-
 func (f *fixture) set(d user, a *schedulingv1.Availability) (*schedulingv1.SetAvailabilityResponse, error) {
-	resp, err := f.client.SetAvailability(context.Background(), authed(&schedulingv1.SetAvailabilityRequest{Availability: a}, d.token))
+	resp, err := f.client.SetAvailability(context.Background(), testkit.Authed(&schedulingv1.SetAvailabilityRequest{Availability: a}, d.token))
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +183,7 @@ func (f *fixture) mustAvailable(doctorID string, from, to time.Time) *scheduling
 }
 
 func (f *fixture) agenda(d user, from, to time.Time) (*schedulingv1.GetMyAgendaResponse, error) {
-	resp, err := f.client.GetMyAgenda(context.Background(), authed(&schedulingv1.GetMyAgendaRequest{
+	resp, err := f.client.GetMyAgenda(context.Background(), testkit.Authed(&schedulingv1.GetMyAgendaRequest{
 		StartTime: timestamppb.New(from), EndTime: timestamppb.New(to),
 	}, d.token))
 	if err != nil {
@@ -214,7 +193,7 @@ func (f *fixture) agenda(d user, from, to time.Time) (*schedulingv1.GetMyAgendaR
 }
 
 func (f *fixture) block(d user, slotID string) (*schedulingv1.Slot, error) {
-	resp, err := f.client.BlockSlot(context.Background(), authed(&schedulingv1.BlockSlotRequest{SlotId: slotID}, d.token))
+	resp, err := f.client.BlockSlot(context.Background(), testkit.Authed(&schedulingv1.BlockSlotRequest{SlotId: slotID}, d.token))
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +201,7 @@ func (f *fixture) block(d user, slotID string) (*schedulingv1.Slot, error) {
 }
 
 func (f *fixture) reopen(d user, slotID string) (*schedulingv1.Slot, error) {
-	resp, err := f.client.ReopenSlot(context.Background(), authed(&schedulingv1.ReopenSlotRequest{SlotId: slotID}, d.token))
+	resp, err := f.client.ReopenSlot(context.Background(), testkit.Authed(&schedulingv1.ReopenSlotRequest{SlotId: slotID}, d.token))
 	if err != nil {
 		return nil, err
 	}

@@ -195,7 +195,7 @@ func TestSetAvailability_ConcurrentChangesLeaveTheLastOnesSlots(t *testing.T) {
 					t.Fatalf("concurrent set: %v", err)
 				}
 			}
-			stored, err := f.client.GetAvailability(context.Background(), authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
+			stored, err := f.client.GetAvailability(context.Background(), testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func TestSetAvailability_NeedsADirectoryProfileWithATimeZone(t *testing.T) {
 	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
 	_, err = f.agenda(d, monday, monday.Add(24*time.Hour))
 	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
-	_, err = f.client.GetAvailability(context.Background(), authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
+	_, err = f.client.GetAvailability(context.Background(), testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
 	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
 	if got := f.slots(d.id); len(got) != 0 {
 		t.Errorf("%d slots created without a profile", len(got))

@@ -188,23 +188,23 @@ func TestSchedulingRPCs_OnlyDoctorsManageAvailabilityAndSlots(t *testing.T) {
 	ctx := context.Background()
 	calls := map[string]func(token string) error{
 		"SetAvailability": func(token string) error {
-			_, err := f.client.SetAvailability(ctx, authed(&schedulingv1.SetAvailabilityRequest{Availability: mondayMornings()}, token))
+			_, err := f.client.SetAvailability(ctx, testkit.Authed(&schedulingv1.SetAvailabilityRequest{Availability: mondayMornings()}, token))
 			return err
 		},
 		"GetAvailability": func(token string) error {
-			_, err := f.client.GetAvailability(ctx, authed(&schedulingv1.GetAvailabilityRequest{}, token))
+			_, err := f.client.GetAvailability(ctx, testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, token))
 			return err
 		},
 		"GetMyAgenda": func(token string) error {
-			_, err := f.client.GetMyAgenda(ctx, authed(&schedulingv1.GetMyAgendaRequest{StartTime: tsp(monday), EndTime: tsp(monday.Add(time.Hour))}, token))
+			_, err := f.client.GetMyAgenda(ctx, testkit.Authed(&schedulingv1.GetMyAgendaRequest{StartTime: tsp(monday), EndTime: tsp(monday.Add(time.Hour))}, token))
 			return err
 		},
 		"BlockSlot": func(token string) error {
-			_, err := f.client.BlockSlot(ctx, authed(&schedulingv1.BlockSlotRequest{SlotId: slot.id}, token))
+			_, err := f.client.BlockSlot(ctx, testkit.Authed(&schedulingv1.BlockSlotRequest{SlotId: slot.id}, token))
 			return err
 		},
 		"ReopenSlot": func(token string) error {
-			_, err := f.client.ReopenSlot(ctx, authed(&schedulingv1.ReopenSlotRequest{SlotId: slot.id}, token))
+			_, err := f.client.ReopenSlot(ctx, testkit.Authed(&schedulingv1.ReopenSlotRequest{SlotId: slot.id}, token))
 			return err
 		},
 	}
@@ -218,7 +218,7 @@ func TestSchedulingRPCs_OnlyDoctorsManageAvailabilityAndSlots(t *testing.T) {
 		t.Errorf("slot %s after refused calls", got.status)
 	}
 	// Anyone may list a listed doctor's free slots, with or without a token.
-	if _, err := f.client.ListAvailableSlots(ctx, authed(&schedulingv1.ListAvailableSlotsRequest{
+	if _, err := f.client.ListAvailableSlots(ctx, testkit.Authed(&schedulingv1.ListAvailableSlotsRequest{
 		DoctorId: d.id, StartTime: tsp(monday), EndTime: tsp(monday.Add(time.Hour)),
 	}, patient.token)); err != nil {
 		t.Errorf("patient listing slots: %v", err)
