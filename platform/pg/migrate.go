@@ -10,10 +10,13 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Schema is one service's PostgreSQL schema and its goose SQL migrations: files named
@@ -25,6 +28,9 @@ type Schema struct {
 	Name string
 	// Migrations holds the schema's goose migration files, usually an embed.FS.
 	Migrations fs.FS
+	// Jobs adds River's job tables to the schema (see platform/jobs): a service whose
+	// state changes enqueue durable work commits both in one transaction.
+	Jobs bool
 }
 
 // versionTable is the name of goose's version table inside a schema.
@@ -67,6 +73,11 @@ func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema,
 	if err := createSchema(ctx, db, s.Name); err != nil {
 		return err
 	}
+	if s.Jobs {
+		if err := migrateJobs(ctx, cfg, s.Name, log); err != nil {
+			return fmt.Errorf("river job tables: %w", err)
+		}
+	}
 	if s.Migrations == nil {
 		return nil
 	}
@@ -108,6 +119,46 @@ func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema,
 	return nil
 }
 
+// migrateJobs brings River's tables in the schema up to date under a session advisory
+// lock of its own, so replicas starting together migrate once. (River runs some of its
+// migrations in separate transactions: enum values must commit before they are used.)
+func migrateJobs(ctx context.Context, cfg *pgx.ConnConfig, schema string, log *slog.Logger) error {
+	lockConn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lockConn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := lockConn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID(schema+"/river")); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	// Closing the connection releases the lock too, should the unlock fail.
+	defer func() { _, _ = lockConn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID(schema+"/river")) }()
+
+	poolCfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return err
+	}
+	poolCfg.ConnConfig = cfg.Copy()
+	poolCfg.MaxConns = 1
+	db, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	migrator, err := rivermigrate.New(riverpgxv5.New(db), &rivermigrate.Config{Schema: schema, Logger: log})
+	if err != nil {
+		return err
+	}
+	res, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return err
+	}
+	for _, v := range res.Versions {
+		log.InfoContext(ctx, "migration applied", "schema", schema, "river_version", v.Version, "duration", v.Duration)
+	}
+	return nil
+}
+
 // createSchema creates the schema when missing. Concurrent CREATE SCHEMA IF NOT EXISTS
 // can still fail on pg_namespace's unique index, so creators take a transaction-level
 // advisory lock (the schema's migration lock id) first.
@@ -142,4 +193,18 @@ func Dir(f fs.FS, dir string) fs.FS {
 		panic(fmt.Sprintf("pg: migrations folder %q: %v", dir, err))
 	}
 	return sub
+}
+
+// JobsVersion is the newest version of River's job tables this build migrates to; test
+// templates are rebuilt when it changes.
+func JobsVersion() int {
+	migrator, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return 0
+	}
+	all := migrator.AllVersions()
+	if len(all) == 0 {
+		return 0
+	}
+	return all[len(all)-1].Version
 }

@@ -51,7 +51,10 @@ func templateName(schemas []pg.Schema) (name string, key int64, err error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00", templateFormat, len(schemas))
 	for _, s := range schemas {
-		fmt.Fprintf(h, "schema\x00%s\x00", s.Name)
+		fmt.Fprintf(h, "schema\x00%s\x00%t\x00", s.Name, s.Jobs)
+		if s.Jobs {
+			fmt.Fprintf(h, "river\x00%d\x00", pg.JobsVersion())
+		}
 		if s.Migrations == nil {
 			continue
 		}

@@ -16,6 +16,7 @@ const (
 	actRegister      = "account.register"
 	actLogin         = "account.login"
 	actRead          = "account.read"
+	actReadPayer     = "account.read_payer"
 	actRefresh       = "session.refresh"
 	actRefreshReused = "session.refresh_reused"
 	actLogout        = "session.logout"

@@ -26,6 +26,7 @@ type fixture struct {
 	client identityv1connect.IdentityServiceClient // Connect protocol
 	grpc   identityv1connect.IdentityServiceClient // gRPC protocol
 	clock  *testkit.Clock
+	url    string
 }
 
 // testArgon2 keeps tests fast; production parameters are measured in bench/.
@@ -52,7 +53,7 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk,
+		t: t, svc: svc, db: db, clock: clk, url: url,
 		client: identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url),
 		grpc:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC()),
 	}

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -128,4 +129,27 @@ func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
 		return nil, errs.Internal(err)
 	}
 	return out, nil
+}
+
+// payer returns what a PIX charge needs of a patient. Only other services call it (the
+// access rule is internal); each read is audited with the calling service as actor.
+func (s *Service) payer(ctx context.Context, id string) (*identityv1.GetPayerResponse, error) {
+	a, err := s.accountByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Role != accessv1.Role_ROLE_PATIENT {
+		return nil, errs.FailedPrecondition("NOT_A_PATIENT", "only a patient account pays for consultations")
+	}
+	pii, err := s.openPII(ctx, a.ID, a.PII)
+	if err != nil {
+		return nil, errs.Internal(err)
+	}
+	first, last, _ := strings.Cut(strings.TrimSpace(a.Name), " ")
+	if err := s.audit(ctx, s.db, actReadPayer, "", a.ID, outcomeOK); err != nil {
+		return nil, errs.Internal(err)
+	}
+	return &identityv1.GetPayerResponse{
+		FirstName: first, LastName: strings.TrimSpace(last), Email: a.Email, Cpf: pii.CPF,
+	}, nil
 }

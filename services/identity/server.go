@@ -93,3 +93,12 @@ func (s *Service) RotateSigningKey(ctx context.Context, _ *connect.Request[ident
 	_ = s.audit(ctx, s.db, actRotateKey, "", p.UserID, outcomeOK)
 	return connect.NewResponse(&identityv1.RotateSigningKeyResponse{Kid: kid}), nil
 }
+
+// GetPayer implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetPayer(ctx context.Context, req *connect.Request[identityv1.GetPayerRequest]) (*connect.Response[identityv1.GetPayerResponse], error) {
+	out, err := s.payer(ctx, req.Msg.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}

@@ -66,11 +66,12 @@ type Deps struct {
 
 // Service implements the SchedulingService RPCs.
 type Service struct {
-	cfg       Config
-	db        *pgxpool.Pool
-	directory directoryv1connect.DirectoryServiceClient
-	log       *slog.Logger
-	now       func() time.Time
+	schedulingv1connect.UnimplementedSchedulingServiceHandler // booking lands in the next commits
+	cfg                                                       Config
+	db                                                        *pgxpool.Pool
+	directory                                                 directoryv1connect.DirectoryServiceClient
+	log                                                       *slog.Logger
+	now                                                       func() time.Time
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)

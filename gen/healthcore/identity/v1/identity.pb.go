@@ -1267,6 +1267,125 @@ func (x *RotateSigningKeyResponse) GetKid() string {
 	return ""
 }
 
+// GetPayerRequest names a patient.
+type GetPayerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	AccountId     string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPayerRequest) Reset() {
+	*x = GetPayerRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPayerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPayerRequest) ProtoMessage() {}
+
+func (x *GetPayerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPayerRequest.ProtoReflect.Descriptor instead.
+func (*GetPayerRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetPayerRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// GetPayerResponse is what a PIX charge needs of its payer.
+type GetPayerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First name.
+	FirstName string `protobuf:"bytes,1,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	// Last name (everything after the first name).
+	LastName string `protobuf:"bytes,2,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	// E-mail.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// CPF, 11 digits.
+	Cpf           string `protobuf:"bytes,4,opt,name=cpf,proto3" json:"cpf,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPayerResponse) Reset() {
+	*x = GetPayerResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPayerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPayerResponse) ProtoMessage() {}
+
+func (x *GetPayerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPayerResponse.ProtoReflect.Descriptor instead.
+func (*GetPayerResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetPayerResponse) GetFirstName() string {
+	if x != nil {
+		return x.FirstName
+	}
+	return ""
+}
+
+func (x *GetPayerResponse) GetLastName() string {
+	if x != nil {
+		return x.LastName
+	}
+	return ""
+}
+
+func (x *GetPayerResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *GetPayerResponse) GetCpf() string {
+	if x != nil {
+		return x.Cpf
+	}
+	return ""
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -1356,14 +1475,24 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x03use\x18\x06 \x01(\tR\x03use\"\x19\n" +
 	"\x17RotateSigningKeyRequest\",\n" +
 	"\x18RotateSigningKeyResponse\x12\x10\n" +
-	"\x03kid\x18\x01 \x01(\tR\x03kid2\xd3\b\n" +
+	"\x03kid\x18\x01 \x01(\tR\x03kid\":\n" +
+	"\x0fGetPayerRequest\x12'\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"v\n" +
+	"\x10GetPayerResponse\x12\x1d\n" +
+	"\n" +
+	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
+	"\tlast_name\x18\x02 \x01(\tR\blastName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
+	"\x03cpf\x18\x04 \x01(\tR\x03cpf2\xba\t\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
 	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
-	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x80\x01\n" +
+	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12e\n" +
+	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -1379,7 +1508,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RegisterPatientRequest)(nil),   // 0: healthcore.identity.v1.RegisterPatientRequest
 	(*RegisterPatientResponse)(nil),  // 1: healthcore.identity.v1.RegisterPatientResponse
@@ -1402,21 +1531,23 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*Jwk)(nil),                      // 18: healthcore.identity.v1.Jwk
 	(*RotateSigningKeyRequest)(nil),  // 19: healthcore.identity.v1.RotateSigningKeyRequest
 	(*RotateSigningKeyResponse)(nil), // 20: healthcore.identity.v1.RotateSigningKeyResponse
-	(v1.Role)(0),                     // 21: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*GetPayerRequest)(nil),          // 21: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),         // 22: healthcore.identity.v1.GetPayerResponse
+	(v1.Role)(0),                     // 23: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	5,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	4,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	5,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	21, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	23, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	4,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	22, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	24, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	8,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	22, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	22, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	24, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	24, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	15, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
@@ -1427,18 +1558,20 @@ var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	9,  // 18: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
 	11, // 19: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
 	13, // 20: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	16, // 21: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	19, // 22: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	1,  // 23: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	3,  // 24: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	7,  // 25: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 26: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	12, // 27: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	14, // 28: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	17, // 29: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	20, // 30: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
+	21, // 21: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	16, // 22: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	19, // 23: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	1,  // 24: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	3,  // 25: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	7,  // 26: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 27: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	12, // 28: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	14, // 29: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	22, // 30: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	17, // 31: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	20, // 32: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -1460,7 +1593,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

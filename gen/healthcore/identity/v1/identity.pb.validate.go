@@ -39,6 +39,9 @@ var (
 	_ = accessv1.Role(0)
 )
 
+// define the regex for a UUID once up-front
+var _identity_uuidPattern = regexp.MustCompile("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
 // Validate checks the field values on RegisterPatientRequest with the rules
 // defined in the proto definition for this message. If any rules are
 // violated, the first error encountered is returned, or nil if there are no violations.
@@ -3054,3 +3057,231 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = RotateSigningKeyResponseValidationError{}
+
+// Validate checks the field values on GetPayerRequest with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *GetPayerRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetPayerRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetPayerRequestMultiError, or nil if none found.
+func (m *GetPayerRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetPayerRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAccountId()); err != nil {
+		err = GetPayerRequestValidationError{
+			field:  "AccountId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetPayerRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetPayerRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetPayerRequestMultiError is an error wrapping multiple validation errors
+// returned by GetPayerRequest.ValidateAll() if the designated constraints
+// aren't met.
+type GetPayerRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetPayerRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetPayerRequestMultiError) AllErrors() []error { return m }
+
+// GetPayerRequestValidationError is the validation error returned by
+// GetPayerRequest.Validate if the designated constraints aren't met.
+type GetPayerRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetPayerRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetPayerRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetPayerRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetPayerRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetPayerRequestValidationError) ErrorName() string { return "GetPayerRequestValidationError" }
+
+// Error satisfies the builtin error interface
+func (e GetPayerRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetPayerRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetPayerRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetPayerRequestValidationError{}
+
+// Validate checks the field values on GetPayerResponse with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *GetPayerResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetPayerResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetPayerResponseMultiError, or nil if none found.
+func (m *GetPayerResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetPayerResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for FirstName
+
+	// no validation rules for LastName
+
+	// no validation rules for Email
+
+	// no validation rules for Cpf
+
+	if len(errors) > 0 {
+		return GetPayerResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetPayerResponseMultiError is an error wrapping multiple validation errors
+// returned by GetPayerResponse.ValidateAll() if the designated constraints
+// aren't met.
+type GetPayerResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetPayerResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetPayerResponseMultiError) AllErrors() []error { return m }
+
+// GetPayerResponseValidationError is the validation error returned by
+// GetPayerResponse.Validate if the designated constraints aren't met.
+type GetPayerResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetPayerResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetPayerResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetPayerResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetPayerResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetPayerResponseValidationError) ErrorName() string { return "GetPayerResponseValidationError" }
+
+// Error satisfies the builtin error interface
+func (e GetPayerResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetPayerResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetPayerResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetPayerResponseValidationError{}

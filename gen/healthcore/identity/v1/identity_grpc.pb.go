@@ -25,6 +25,7 @@ const (
 	IdentityService_Refresh_FullMethodName          = "/healthcore.identity.v1.IdentityService/Refresh"
 	IdentityService_Logout_FullMethodName           = "/healthcore.identity.v1.IdentityService/Logout"
 	IdentityService_GetMe_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetMe"
+	IdentityService_GetPayer_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetPayer"
 	IdentityService_GetJwks_FullMethodName          = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
@@ -52,6 +53,9 @@ type IdentityServiceClient interface {
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(ctx context.Context, in *GetMeRequest, opts ...grpc.CallOption) (*GetMeResponse, error)
+	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
+	// payer. Read-only; every call is written to the audit log.
+	GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -127,6 +131,16 @@ func (c *identityServiceClient) GetMe(ctx context.Context, in *GetMeRequest, opt
 	return out, nil
 }
 
+func (c *identityServiceClient) GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPayerResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetPayer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -170,6 +184,9 @@ type IdentityServiceServer interface {
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error)
+	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
+	// payer. Read-only; every call is written to the audit log.
+	GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -202,6 +219,9 @@ func (UnimplementedIdentityServiceServer) Logout(context.Context, *LogoutRequest
 }
 func (UnimplementedIdentityServiceServer) GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMe not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPayer not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -338,6 +358,24 @@ func _IdentityService_GetMe_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetPayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetPayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetPayer(ctx, req.(*GetPayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -404,6 +442,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMe",
 			Handler:    _IdentityService_GetMe_Handler,
+		},
+		{
+			MethodName: "GetPayer",
+			Handler:    _IdentityService_GetPayer_Handler,
 		},
 		{
 			MethodName: "GetJwks",

@@ -208,6 +208,132 @@ func (SlotStatus) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{2}
 }
 
+// AppointmentState is where an appointment stands; DESIGN.md lists the transitions.
+type AppointmentState int32
+
+const (
+	// Not a state: the zero value every enum needs.
+	AppointmentState_APPOINTMENT_STATE_UNSPECIFIED AppointmentState = 0
+	// Booked; the slot is held until the PIX charge expires.
+	AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT AppointmentState = 1
+	// Paid; waiting for the doctor to accept or refuse.
+	AppointmentState_APPOINTMENT_STATE_AWAITING_DOCTOR AppointmentState = 2
+	// Accepted by the doctor; the consultation room is prepared.
+	AppointmentState_APPOINTMENT_STATE_CONFIRMED AppointmentState = 3
+	// The consultation took place.
+	AppointmentState_APPOINTMENT_STATE_COMPLETED AppointmentState = 4
+	// Not paid in time; the slot was freed.
+	AppointmentState_APPOINTMENT_STATE_EXPIRED AppointmentState = 5
+	// Refused by the doctor, or not answered in time; refunded in full.
+	AppointmentState_APPOINTMENT_STATE_REFUSED AppointmentState = 6
+	// Cancelled by the patient; refunded by the cancellation policy.
+	AppointmentState_APPOINTMENT_STATE_CANCELLED AppointmentState = 7
+)
+
+// Enum value maps for AppointmentState.
+var (
+	AppointmentState_name = map[int32]string{
+		0: "APPOINTMENT_STATE_UNSPECIFIED",
+		1: "APPOINTMENT_STATE_PENDING_PAYMENT",
+		2: "APPOINTMENT_STATE_AWAITING_DOCTOR",
+		3: "APPOINTMENT_STATE_CONFIRMED",
+		4: "APPOINTMENT_STATE_COMPLETED",
+		5: "APPOINTMENT_STATE_EXPIRED",
+		6: "APPOINTMENT_STATE_REFUSED",
+		7: "APPOINTMENT_STATE_CANCELLED",
+	}
+	AppointmentState_value = map[string]int32{
+		"APPOINTMENT_STATE_UNSPECIFIED":     0,
+		"APPOINTMENT_STATE_PENDING_PAYMENT": 1,
+		"APPOINTMENT_STATE_AWAITING_DOCTOR": 2,
+		"APPOINTMENT_STATE_CONFIRMED":       3,
+		"APPOINTMENT_STATE_COMPLETED":       4,
+		"APPOINTMENT_STATE_EXPIRED":         5,
+		"APPOINTMENT_STATE_REFUSED":         6,
+		"APPOINTMENT_STATE_CANCELLED":       7,
+	}
+)
+
+func (x AppointmentState) Enum() *AppointmentState {
+	p := new(AppointmentState)
+	*p = x
+	return p
+}
+
+func (x AppointmentState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AppointmentState) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_scheduling_v1_scheduling_proto_enumTypes[3].Descriptor()
+}
+
+func (AppointmentState) Type() protoreflect.EnumType {
+	return &file_healthcore_scheduling_v1_scheduling_proto_enumTypes[3]
+}
+
+func (x AppointmentState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AppointmentState.Descriptor instead.
+func (AppointmentState) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{3}
+}
+
+// PaymentOutcome is what became of an appointment's charge.
+type PaymentOutcome int32
+
+const (
+	// Not an outcome: the zero value every enum needs.
+	PaymentOutcome_PAYMENT_OUTCOME_UNSPECIFIED PaymentOutcome = 0
+	// The provider confirmed the payment.
+	PaymentOutcome_PAYMENT_OUTCOME_PAID PaymentOutcome = 1
+	// The charge expired, was rejected or was cancelled unpaid.
+	PaymentOutcome_PAYMENT_OUTCOME_FAILED PaymentOutcome = 2
+)
+
+// Enum value maps for PaymentOutcome.
+var (
+	PaymentOutcome_name = map[int32]string{
+		0: "PAYMENT_OUTCOME_UNSPECIFIED",
+		1: "PAYMENT_OUTCOME_PAID",
+		2: "PAYMENT_OUTCOME_FAILED",
+	}
+	PaymentOutcome_value = map[string]int32{
+		"PAYMENT_OUTCOME_UNSPECIFIED": 0,
+		"PAYMENT_OUTCOME_PAID":        1,
+		"PAYMENT_OUTCOME_FAILED":      2,
+	}
+)
+
+func (x PaymentOutcome) Enum() *PaymentOutcome {
+	p := new(PaymentOutcome)
+	*p = x
+	return p
+}
+
+func (x PaymentOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PaymentOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_scheduling_v1_scheduling_proto_enumTypes[4].Descriptor()
+}
+
+func (PaymentOutcome) Type() protoreflect.EnumType {
+	return &file_healthcore_scheduling_v1_scheduling_proto_enumTypes[4]
+}
+
+func (x PaymentOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PaymentOutcome.Descriptor instead.
+func (PaymentOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{4}
+}
+
 // WeeklyWindow is a recurring stretch of a weekday when the doctor attends, in the
 // doctor's time zone.
 type WeeklyWindow struct {
@@ -1273,6 +1399,1337 @@ func (x *ReopenSlotResponse) GetSlot() *Slot {
 	return nil
 }
 
+// PaymentInstructions is what the patient needs to pay a booking by PIX.
+type PaymentInstructions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payment id (payments service).
+	PaymentId string `protobuf:"bytes,1,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	// Amount to pay.
+	Amount *Money `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// PIX copy-and-paste code (EMV string).
+	QrCode string `protobuf:"bytes,3,opt,name=qr_code,json=qrCode,proto3" json:"qr_code,omitempty"`
+	// PNG image of the QR code, base64.
+	QrCodeBase64 string `protobuf:"bytes,4,opt,name=qr_code_base64,json=qrCodeBase64,proto3" json:"qr_code_base64,omitempty"`
+	// The provider's page showing the code.
+	TicketUrl string `protobuf:"bytes,5,opt,name=ticket_url,json=ticketUrl,proto3" json:"ticket_url,omitempty"`
+	// After this instant the charge no longer accepts payment and the slot is released.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentInstructions) Reset() {
+	*x = PaymentInstructions{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentInstructions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentInstructions) ProtoMessage() {}
+
+func (x *PaymentInstructions) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentInstructions.ProtoReflect.Descriptor instead.
+func (*PaymentInstructions) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PaymentInstructions) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+func (x *PaymentInstructions) GetAmount() *Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *PaymentInstructions) GetQrCode() string {
+	if x != nil {
+		return x.QrCode
+	}
+	return ""
+}
+
+func (x *PaymentInstructions) GetQrCodeBase64() string {
+	if x != nil {
+		return x.QrCodeBase64
+	}
+	return ""
+}
+
+func (x *PaymentInstructions) GetTicketUrl() string {
+	if x != nil {
+		return x.TicketUrl
+	}
+	return ""
+}
+
+func (x *PaymentInstructions) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// AppointmentEvent is one entry of an appointment's append-only history.
+type AppointmentEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened: booked, paid, accepted, refused, cancelled, expired, joined,
+	// completed, no_show, refund_requested.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// State before; unset for events that do not change it.
+	FromState AppointmentState `protobuf:"varint,2,opt,name=from_state,json=fromState,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"from_state,omitempty"`
+	// State after; unset for events that do not change it.
+	ToState AppointmentState `protobuf:"varint,3,opt,name=to_state,json=toState,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"to_state,omitempty"`
+	// Who: an account id, or empty for the system.
+	ActorId string `protobuf:"bytes,4,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// patient, doctor or system.
+	ActorRole string `protobuf:"bytes,5,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
+	// Why: the refusal reason, the cancellation justification, or the system's reason.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppointmentEvent) Reset() {
+	*x = AppointmentEvent{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppointmentEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppointmentEvent) ProtoMessage() {}
+
+func (x *AppointmentEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppointmentEvent.ProtoReflect.Descriptor instead.
+func (*AppointmentEvent) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AppointmentEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AppointmentEvent) GetFromState() AppointmentState {
+	if x != nil {
+		return x.FromState
+	}
+	return AppointmentState_APPOINTMENT_STATE_UNSPECIFIED
+}
+
+func (x *AppointmentEvent) GetToState() AppointmentState {
+	if x != nil {
+		return x.ToState
+	}
+	return AppointmentState_APPOINTMENT_STATE_UNSPECIFIED
+}
+
+func (x *AppointmentEvent) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *AppointmentEvent) GetActorRole() string {
+	if x != nil {
+		return x.ActorRole
+	}
+	return ""
+}
+
+func (x *AppointmentEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AppointmentEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// Appointment is a booked consultation.
+type Appointment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The slot it holds (or held).
+	SlotId string `protobuf:"bytes,2,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	// The doctor.
+	DoctorId string `protobuf:"bytes,3,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// The patient.
+	PatientId string `protobuf:"bytes,4,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// Start (UTC instant).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End (UTC instant).
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// State.
+	State AppointmentState `protobuf:"varint,7,opt,name=state,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"state,omitempty"`
+	// The price charged, snapshotted when booking.
+	Price *Money `protobuf:"bytes,8,opt,name=price,proto3" json:"price,omitempty"`
+	// The patient's reason for the visit.
+	Reason string `protobuf:"bytes,9,opt,name=reason,proto3" json:"reason,omitempty"`
+	// PENDING_PAYMENT: when the slot is released if the charge is not paid.
+	HoldExpireTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=hold_expire_time,json=holdExpireTime,proto3" json:"hold_expire_time,omitempty"`
+	// AWAITING_DOCTOR: when an unanswered appointment counts as refused.
+	AnswerDeadline *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=answer_deadline,json=answerDeadline,proto3" json:"answer_deadline,omitempty"`
+	// CANCELLED or REFUSED: the amount refunded, in centavos.
+	RefundCents int64 `protobuf:"varint,12,opt,name=refund_cents,json=refundCents,proto3" json:"refund_cents,omitempty"`
+	// The window ended and nobody joined the consultation.
+	NoShow bool `protobuf:"varint,13,opt,name=no_show,json=noShow,proto3" json:"no_show,omitempty"`
+	// REST path (on the gateway) that returns the consultation room's join data, from 10
+	// minutes before the start until the end; set for CONFIRMED appointments.
+	JoinPath string `protobuf:"bytes,14,opt,name=join_path,json=joinPath,proto3" json:"join_path,omitempty"`
+	// When it was booked.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Its history, oldest first (GetAppointment only).
+	History       []*AppointmentEvent `protobuf:"bytes,17,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Appointment) Reset() {
+	*x = Appointment{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Appointment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Appointment) ProtoMessage() {}
+
+func (x *Appointment) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Appointment.ProtoReflect.Descriptor instead.
+func (*Appointment) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Appointment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Appointment) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+func (x *Appointment) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *Appointment) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *Appointment) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetState() AppointmentState {
+	if x != nil {
+		return x.State
+	}
+	return AppointmentState_APPOINTMENT_STATE_UNSPECIFIED
+}
+
+func (x *Appointment) GetPrice() *Money {
+	if x != nil {
+		return x.Price
+	}
+	return nil
+}
+
+func (x *Appointment) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Appointment) GetHoldExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HoldExpireTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetAnswerDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerDeadline
+	}
+	return nil
+}
+
+func (x *Appointment) GetRefundCents() int64 {
+	if x != nil {
+		return x.RefundCents
+	}
+	return 0
+}
+
+func (x *Appointment) GetNoShow() bool {
+	if x != nil {
+		return x.NoShow
+	}
+	return false
+}
+
+func (x *Appointment) GetJoinPath() string {
+	if x != nil {
+		return x.JoinPath
+	}
+	return ""
+}
+
+func (x *Appointment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetHistory() []*AppointmentEvent {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// BookAppointmentRequest names the slot to book.
+type BookAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The slot (from ListAvailableSlots).
+	SlotId string `protobuf:"bytes,1,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	// Chosen by the client, unique per booking attempt: a retry with the same key returns
+	// the same appointment and charge.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Why the patient seeks the consultation.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookAppointmentRequest) Reset() {
+	*x = BookAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookAppointmentRequest) ProtoMessage() {}
+
+func (x *BookAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*BookAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BookAppointmentRequest) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+func (x *BookAppointmentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *BookAppointmentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// BookAppointmentResponse returns the appointment and how to pay it.
+type BookAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment, PENDING_PAYMENT (or further along, for a retry).
+	Appointment *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	// How to pay; unset when the payment provider could not be reached: retry the call
+	// with the same idempotency key, or read it later with the payments service.
+	Payment       *PaymentInstructions `protobuf:"bytes,2,opt,name=payment,proto3" json:"payment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookAppointmentResponse) Reset() {
+	*x = BookAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookAppointmentResponse) ProtoMessage() {}
+
+func (x *BookAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*BookAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BookAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+func (x *BookAppointmentResponse) GetPayment() *PaymentInstructions {
+	if x != nil {
+		return x.Payment
+	}
+	return nil
+}
+
+// GetAppointmentRequest names an appointment.
+type GetAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppointmentRequest) Reset() {
+	*x = GetAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppointmentRequest) ProtoMessage() {}
+
+func (x *GetAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetAppointmentResponse returns it.
+type GetAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment, with its history.
+	Appointment   *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppointmentResponse) Reset() {
+	*x = GetAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppointmentResponse) ProtoMessage() {}
+
+func (x *GetAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*GetAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// ListMyAppointmentsRequest filters the caller's appointments.
+type ListMyAppointmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these states; empty means all.
+	States []AppointmentState `protobuf:"varint,1,rep,packed,name=states,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"states,omitempty"`
+	// Only appointments starting at or after this instant.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only appointments starting before this instant.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// At most this many (default 50, at most 200).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAppointmentsRequest) Reset() {
+	*x = ListMyAppointmentsRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAppointmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAppointmentsRequest) ProtoMessage() {}
+
+func (x *ListMyAppointmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAppointmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListMyAppointmentsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListMyAppointmentsRequest) GetStates() []AppointmentState {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *ListMyAppointmentsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListMyAppointmentsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListMyAppointmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMyAppointmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListMyAppointmentsResponse is one page.
+type ListMyAppointmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointments, earliest start first.
+	Appointments []*Appointment `protobuf:"bytes,1,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAppointmentsResponse) Reset() {
+	*x = ListMyAppointmentsResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAppointmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAppointmentsResponse) ProtoMessage() {}
+
+func (x *ListMyAppointmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAppointmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListMyAppointmentsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListMyAppointmentsResponse) GetAppointments() []*Appointment {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+func (x *ListMyAppointmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// AcceptAppointmentRequest names an appointment.
+type AcceptAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptAppointmentRequest) Reset() {
+	*x = AcceptAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptAppointmentRequest) ProtoMessage() {}
+
+func (x *AcceptAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*AcceptAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AcceptAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// AcceptAppointmentResponse returns it, CONFIRMED.
+type AcceptAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	Appointment   *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptAppointmentResponse) Reset() {
+	*x = AcceptAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptAppointmentResponse) ProtoMessage() {}
+
+func (x *AcceptAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*AcceptAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AcceptAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// RefuseAppointmentRequest names an appointment and says why.
+type RefuseAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why, shown to the patient.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseAppointmentRequest) Reset() {
+	*x = RefuseAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseAppointmentRequest) ProtoMessage() {}
+
+func (x *RefuseAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*RefuseAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RefuseAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RefuseAppointmentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RefuseAppointmentResponse returns it, REFUSED.
+type RefuseAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	Appointment   *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseAppointmentResponse) Reset() {
+	*x = RefuseAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseAppointmentResponse) ProtoMessage() {}
+
+func (x *RefuseAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*RefuseAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RefuseAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// CancelAppointmentRequest names an appointment and justifies the cancellation.
+type CancelAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The patient's written justification.
+	Justification string `protobuf:"bytes,2,opt,name=justification,proto3" json:"justification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelAppointmentRequest) Reset() {
+	*x = CancelAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelAppointmentRequest) ProtoMessage() {}
+
+func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*CancelAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CancelAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CancelAppointmentRequest) GetJustification() string {
+	if x != nil {
+		return x.Justification
+	}
+	return ""
+}
+
+// CancelAppointmentResponse returns it, CANCELLED, with the refund due.
+type CancelAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment; refund_cents says what the policy refunds.
+	Appointment   *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelAppointmentResponse) Reset() {
+	*x = CancelAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelAppointmentResponse) ProtoMessage() {}
+
+func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*CancelAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CancelAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// ApplyPaymentOutcomeRequest reports a charge's outcome.
+type ApplyPaymentOutcomeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	AppointmentId string `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// The payment.
+	PaymentId string `protobuf:"bytes,2,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	// What happened.
+	Outcome       PaymentOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=healthcore.scheduling.v1.PaymentOutcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyPaymentOutcomeRequest) Reset() {
+	*x = ApplyPaymentOutcomeRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPaymentOutcomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPaymentOutcomeRequest) ProtoMessage() {}
+
+func (x *ApplyPaymentOutcomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPaymentOutcomeRequest.ProtoReflect.Descriptor instead.
+func (*ApplyPaymentOutcomeRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ApplyPaymentOutcomeRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *ApplyPaymentOutcomeRequest) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+func (x *ApplyPaymentOutcomeRequest) GetOutcome() PaymentOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return PaymentOutcome_PAYMENT_OUTCOME_UNSPECIFIED
+}
+
+// ApplyPaymentOutcomeResponse says where the appointment stands.
+type ApplyPaymentOutcomeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment's state after applying the outcome.
+	State AppointmentState `protobuf:"varint,1,opt,name=state,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"state,omitempty"`
+	// The money arrived but the appointment is no longer live (expired or cancelled
+	// meanwhile): refund it in full.
+	RefundDue     bool `protobuf:"varint,2,opt,name=refund_due,json=refundDue,proto3" json:"refund_due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyPaymentOutcomeResponse) Reset() {
+	*x = ApplyPaymentOutcomeResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPaymentOutcomeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPaymentOutcomeResponse) ProtoMessage() {}
+
+func (x *ApplyPaymentOutcomeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPaymentOutcomeResponse.ProtoReflect.Descriptor instead.
+func (*ApplyPaymentOutcomeResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ApplyPaymentOutcomeResponse) GetState() AppointmentState {
+	if x != nil {
+		return x.State
+	}
+	return AppointmentState_APPOINTMENT_STATE_UNSPECIFIED
+}
+
+func (x *ApplyPaymentOutcomeResponse) GetRefundDue() bool {
+	if x != nil {
+		return x.RefundDue
+	}
+	return false
+}
+
+// RecordJoinRequest names who joined.
+type RecordJoinRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	AppointmentId string `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// The participant's account id.
+	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordJoinRequest) Reset() {
+	*x = RecordJoinRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordJoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordJoinRequest) ProtoMessage() {}
+
+func (x *RecordJoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordJoinRequest.ProtoReflect.Descriptor instead.
+func (*RecordJoinRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RecordJoinRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *RecordJoinRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// RecordJoinResponse is empty.
+type RecordJoinResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordJoinResponse) Reset() {
+	*x = RecordJoinResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordJoinResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordJoinResponse) ProtoMessage() {}
+
+func (x *RecordJoinResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordJoinResponse.ProtoReflect.Descriptor instead.
+func (*RecordJoinResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{36}
+}
+
+// FinishAppointmentRequest names the appointment whose window ended.
+type FinishAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	AppointmentId string `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishAppointmentRequest) Reset() {
+	*x = FinishAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishAppointmentRequest) ProtoMessage() {}
+
+func (x *FinishAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*FinishAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *FinishAppointmentRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+// FinishAppointmentResponse says how it ended.
+type FinishAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// COMPLETED, or CONFIRMED with no_show set.
+	Appointment   *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishAppointmentResponse) Reset() {
+	*x = FinishAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishAppointmentResponse) ProtoMessage() {}
+
+func (x *FinishAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*FinishAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *FinishAppointmentResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
 var File_healthcore_scheduling_v1_scheduling_proto protoreflect.FileDescriptor
 
 const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
@@ -1351,7 +2808,109 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x11ReopenSlotRequest\x12!\n" +
 	"\aslot_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\"H\n" +
 	"\x12ReopenSlotResponse\x122\n" +
-	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot*\xb6\x01\n" +
+	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot\"\x88\x02\n" +
+	"\x13PaymentInstructions\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x01 \x01(\tR\tpaymentId\x127\n" +
+	"\x06amount\x18\x02 \x01(\v2\x1f.healthcore.scheduling.v1.MoneyR\x06amount\x12\x17\n" +
+	"\aqr_code\x18\x03 \x01(\tR\x06qrCode\x12$\n" +
+	"\x0eqr_code_base64\x18\x04 \x01(\tR\fqrCodeBase64\x12\x1d\n" +
+	"\n" +
+	"ticket_url\x18\x05 \x01(\tR\tticketUrl\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xba\x02\n" +
+	"\x10AppointmentEvent\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12I\n" +
+	"\n" +
+	"from_state\x18\x02 \x01(\x0e2*.healthcore.scheduling.v1.AppointmentStateR\tfromState\x12E\n" +
+	"\bto_state\x18\x03 \x01(\x0e2*.healthcore.scheduling.v1.AppointmentStateR\atoState\x12\x19\n" +
+	"\bactor_id\x18\x04 \x01(\tR\aactorId\x12\x1d\n" +
+	"\n" +
+	"actor_role\x18\x05 \x01(\tR\tactorRole\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12.\n" +
+	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x99\x06\n" +
+	"\vAppointment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aslot_id\x18\x02 \x01(\tR\x06slotId\x12\x1b\n" +
+	"\tdoctor_id\x18\x03 \x01(\tR\bdoctorId\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x04 \x01(\tR\tpatientId\x129\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12@\n" +
+	"\x05state\x18\a \x01(\x0e2*.healthcore.scheduling.v1.AppointmentStateR\x05state\x125\n" +
+	"\x05price\x18\b \x01(\v2\x1f.healthcore.scheduling.v1.MoneyR\x05price\x12\x16\n" +
+	"\x06reason\x18\t \x01(\tR\x06reason\x12D\n" +
+	"\x10hold_expire_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0eholdExpireTime\x12C\n" +
+	"\x0fanswer_deadline\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0eanswerDeadline\x12!\n" +
+	"\frefund_cents\x18\f \x01(\x03R\vrefundCents\x12\x17\n" +
+	"\ano_show\x18\r \x01(\bR\x06noShow\x12\x1b\n" +
+	"\tjoin_path\x18\x0e \x01(\tR\bjoinPath\x12;\n" +
+	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12D\n" +
+	"\ahistory\x18\x11 \x03(\v2*.healthcore.scheduling.v1.AppointmentEventR\ahistory\"\xa7\x01\n" +
+	"\x16BookAppointmentRequest\x12!\n" +
+	"\aslot_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\x12F\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tB\x1d\xfaB\x1ar\x18\x10\b\x18@2\x12^[A-Za-z0-9_.:-]+$R\x0eidempotencyKey\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"\xab\x01\n" +
+	"\x17BookAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\x12G\n" +
+	"\apayment\x18\x02 \x01(\v2-.healthcore.scheduling.v1.PaymentInstructionsR\apayment\"1\n" +
+	"\x15GetAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\"a\n" +
+	"\x16GetAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\"\xb6\x02\n" +
+	"\x19ListMyAppointmentsRequest\x12U\n" +
+	"\x06states\x18\x01 \x03(\x0e2*.healthcore.scheduling.v1.AppointmentStateB\x11\xfaB\x0e\x92\x01\v\x10\a\"\a\x82\x01\x04\x10\x01 \x00R\x06states\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12'\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\n" +
+	"\xfaB\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\tpageToken\"\x8f\x01\n" +
+	"\x1aListMyAppointmentsResponse\x12I\n" +
+	"\fappointments\x18\x01 \x03(\v2%.healthcore.scheduling.v1.AppointmentR\fappointments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x18AcceptAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\"d\n" +
+	"\x19AcceptAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\"X\n" +
+	"\x18RefuseAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x05\x18\xe8\aR\x06reason\"d\n" +
+	"\x19RefuseAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\"f\n" +
+	"\x18CancelAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\x120\n" +
+	"\rjustification\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\n" +
+	"\x18\xe8\aR\rjustification\"d\n" +
+	"\x19CancelAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\"\xc6\x01\n" +
+	"\x1aApplyPaymentOutcomeRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12'\n" +
+	"\n" +
+	"payment_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpaymentId\x12N\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2(.healthcore.scheduling.v1.PaymentOutcomeB\n" +
+	"\xfaB\a\x82\x01\x04\x10\x01 \x00R\aoutcome\"~\n" +
+	"\x1bApplyPaymentOutcomeResponse\x12@\n" +
+	"\x05state\x18\x01 \x01(\x0e2*.healthcore.scheduling.v1.AppointmentStateR\x05state\x12\x1d\n" +
+	"\n" +
+	"refund_due\x18\x02 \x01(\bR\trefundDue\"g\n" +
+	"\x11RecordJoinRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12!\n" +
+	"\auser_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06userId\"\x14\n" +
+	"\x12RecordJoinResponse\"K\n" +
+	"\x18FinishAppointmentRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\"d\n" +
+	"\x19FinishAppointmentResponse\x12G\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment*\xb6\x01\n" +
 	"\aWeekday\x12\x17\n" +
 	"\x13WEEKDAY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eWEEKDAY_MONDAY\x10\x01\x12\x13\n" +
@@ -1370,7 +2929,20 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x17SLOT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SLOT_STATUS_OPEN\x10\x01\x12\x17\n" +
 	"\x13SLOT_STATUS_BLOCKED\x10\x02\x12\x16\n" +
-	"\x12SLOT_STATUS_BOOKED\x10\x032\xef\a\n" +
+	"\x12SLOT_STATUS_BOOKED\x10\x03*\xa4\x02\n" +
+	"\x10AppointmentState\x12!\n" +
+	"\x1dAPPOINTMENT_STATE_UNSPECIFIED\x10\x00\x12%\n" +
+	"!APPOINTMENT_STATE_PENDING_PAYMENT\x10\x01\x12%\n" +
+	"!APPOINTMENT_STATE_AWAITING_DOCTOR\x10\x02\x12\x1f\n" +
+	"\x1bAPPOINTMENT_STATE_CONFIRMED\x10\x03\x12\x1f\n" +
+	"\x1bAPPOINTMENT_STATE_COMPLETED\x10\x04\x12\x1d\n" +
+	"\x19APPOINTMENT_STATE_EXPIRED\x10\x05\x12\x1d\n" +
+	"\x19APPOINTMENT_STATE_REFUSED\x10\x06\x12\x1f\n" +
+	"\x1bAPPOINTMENT_STATE_CANCELLED\x10\a*g\n" +
+	"\x0ePaymentOutcome\x12\x1f\n" +
+	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xe1\x12\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
@@ -1378,7 +2950,17 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\vGetMyAgenda\x12,.healthcore.scheduling.v1.GetMyAgendaRequest\x1a-.healthcore.scheduling.v1.GetMyAgendaResponse\"$\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/doctors/me/agenda\x12\x9c\x01\n" +
 	"\tBlockSlot\x12*.healthcore.scheduling.v1.BlockSlotRequest\x1a+.healthcore.scheduling.v1.BlockSlotResponse\"6\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02):\x01*\"$/v1/doctors/me/slots/{slot_id}:block\x12\xa0\x01\n" +
 	"\n" +
-	"ReopenSlot\x12+.healthcore.scheduling.v1.ReopenSlotRequest\x1a,.healthcore.scheduling.v1.ReopenSlotResponse\"7\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/doctors/me/slots/{slot_id}:reopenB6Z4healthcore/gen/healthcore/scheduling/v1;schedulingv1b\x06proto3"
+	"ReopenSlot\x12+.healthcore.scheduling.v1.ReopenSlotRequest\x1a,.healthcore.scheduling.v1.ReopenSlotResponse\"7\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/doctors/me/slots/{slot_id}:reopen\x12\x9a\x01\n" +
+	"\x0fBookAppointment\x120.healthcore.scheduling.v1.BookAppointmentRequest\x1a1.healthcore.scheduling.v1.BookAppointmentResponse\"\"\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/appointments\x12\x9c\x01\n" +
+	"\x0eGetAppointment\x12/.healthcore.scheduling.v1.GetAppointmentRequest\x1a0.healthcore.scheduling.v1.GetAppointmentResponse\"'\xca\xf3\x18\x06\x12\x02\x01\x02\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/appointments/{id}\x12\xa1\x01\n" +
+	"\x12ListMyAppointments\x123.healthcore.scheduling.v1.ListMyAppointmentsRequest\x1a4.healthcore.scheduling.v1.ListMyAppointmentsResponse\" \xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointments\x12\xac\x01\n" +
+	"\x11AcceptAppointment\x122.healthcore.scheduling.v1.AcceptAppointmentRequest\x1a3.healthcore.scheduling.v1.AcceptAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:accept\x12\xac\x01\n" +
+	"\x11RefuseAppointment\x122.healthcore.scheduling.v1.RefuseAppointmentRequest\x1a3.healthcore.scheduling.v1.RefuseAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:refuse\x12\xac\x01\n" +
+	"\x11CancelAppointment\x122.healthcore.scheduling.v1.CancelAppointmentRequest\x1a3.healthcore.scheduling.v1.CancelAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:cancel\x12\x8a\x01\n" +
+	"\x13ApplyPaymentOutcome\x124.healthcore.scheduling.v1.ApplyPaymentOutcomeRequest\x1a5.healthcore.scheduling.v1.ApplyPaymentOutcomeResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12o\n" +
+	"\n" +
+	"RecordJoin\x12+.healthcore.scheduling.v1.RecordJoinRequest\x1a,.healthcore.scheduling.v1.RecordJoinResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x84\x01\n" +
+	"\x11FinishAppointment\x122.healthcore.scheduling.v1.FinishAppointmentRequest\x1a3.healthcore.scheduling.v1.FinishAppointmentResponse\"\x06\xca\xf3\x18\x02\x18\x01B6Z4healthcore/gen/healthcore/scheduling/v1;schedulingv1b\x06proto3"
 
 var (
 	file_healthcore_scheduling_v1_scheduling_proto_rawDescOnce sync.Once
@@ -1392,71 +2974,139 @@ func file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP() []byte {
 	return file_healthcore_scheduling_v1_scheduling_proto_rawDescData
 }
 
-var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
-	(Weekday)(0),                       // 0: healthcore.scheduling.v1.Weekday
-	(ExceptionKind)(0),                 // 1: healthcore.scheduling.v1.ExceptionKind
-	(SlotStatus)(0),                    // 2: healthcore.scheduling.v1.SlotStatus
-	(*WeeklyWindow)(nil),               // 3: healthcore.scheduling.v1.WeeklyWindow
-	(*DateException)(nil),              // 4: healthcore.scheduling.v1.DateException
-	(*Availability)(nil),               // 5: healthcore.scheduling.v1.Availability
-	(*SetAvailabilityRequest)(nil),     // 6: healthcore.scheduling.v1.SetAvailabilityRequest
-	(*SetAvailabilityResponse)(nil),    // 7: healthcore.scheduling.v1.SetAvailabilityResponse
-	(*GetAvailabilityRequest)(nil),     // 8: healthcore.scheduling.v1.GetAvailabilityRequest
-	(*GetAvailabilityResponse)(nil),    // 9: healthcore.scheduling.v1.GetAvailabilityResponse
-	(*Slot)(nil),                       // 10: healthcore.scheduling.v1.Slot
-	(*AppointmentSummary)(nil),         // 11: healthcore.scheduling.v1.AppointmentSummary
-	(*Money)(nil),                      // 12: healthcore.scheduling.v1.Money
-	(*ListAvailableSlotsRequest)(nil),  // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest
-	(*ListAvailableSlotsResponse)(nil), // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse
-	(*GetMyAgendaRequest)(nil),         // 15: healthcore.scheduling.v1.GetMyAgendaRequest
-	(*GetMyAgendaResponse)(nil),        // 16: healthcore.scheduling.v1.GetMyAgendaResponse
-	(*BlockSlotRequest)(nil),           // 17: healthcore.scheduling.v1.BlockSlotRequest
-	(*BlockSlotResponse)(nil),          // 18: healthcore.scheduling.v1.BlockSlotResponse
-	(*ReopenSlotRequest)(nil),          // 19: healthcore.scheduling.v1.ReopenSlotRequest
-	(*ReopenSlotResponse)(nil),         // 20: healthcore.scheduling.v1.ReopenSlotResponse
-	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
+	(Weekday)(0),                        // 0: healthcore.scheduling.v1.Weekday
+	(ExceptionKind)(0),                  // 1: healthcore.scheduling.v1.ExceptionKind
+	(SlotStatus)(0),                     // 2: healthcore.scheduling.v1.SlotStatus
+	(AppointmentState)(0),               // 3: healthcore.scheduling.v1.AppointmentState
+	(PaymentOutcome)(0),                 // 4: healthcore.scheduling.v1.PaymentOutcome
+	(*WeeklyWindow)(nil),                // 5: healthcore.scheduling.v1.WeeklyWindow
+	(*DateException)(nil),               // 6: healthcore.scheduling.v1.DateException
+	(*Availability)(nil),                // 7: healthcore.scheduling.v1.Availability
+	(*SetAvailabilityRequest)(nil),      // 8: healthcore.scheduling.v1.SetAvailabilityRequest
+	(*SetAvailabilityResponse)(nil),     // 9: healthcore.scheduling.v1.SetAvailabilityResponse
+	(*GetAvailabilityRequest)(nil),      // 10: healthcore.scheduling.v1.GetAvailabilityRequest
+	(*GetAvailabilityResponse)(nil),     // 11: healthcore.scheduling.v1.GetAvailabilityResponse
+	(*Slot)(nil),                        // 12: healthcore.scheduling.v1.Slot
+	(*AppointmentSummary)(nil),          // 13: healthcore.scheduling.v1.AppointmentSummary
+	(*Money)(nil),                       // 14: healthcore.scheduling.v1.Money
+	(*ListAvailableSlotsRequest)(nil),   // 15: healthcore.scheduling.v1.ListAvailableSlotsRequest
+	(*ListAvailableSlotsResponse)(nil),  // 16: healthcore.scheduling.v1.ListAvailableSlotsResponse
+	(*GetMyAgendaRequest)(nil),          // 17: healthcore.scheduling.v1.GetMyAgendaRequest
+	(*GetMyAgendaResponse)(nil),         // 18: healthcore.scheduling.v1.GetMyAgendaResponse
+	(*BlockSlotRequest)(nil),            // 19: healthcore.scheduling.v1.BlockSlotRequest
+	(*BlockSlotResponse)(nil),           // 20: healthcore.scheduling.v1.BlockSlotResponse
+	(*ReopenSlotRequest)(nil),           // 21: healthcore.scheduling.v1.ReopenSlotRequest
+	(*ReopenSlotResponse)(nil),          // 22: healthcore.scheduling.v1.ReopenSlotResponse
+	(*PaymentInstructions)(nil),         // 23: healthcore.scheduling.v1.PaymentInstructions
+	(*AppointmentEvent)(nil),            // 24: healthcore.scheduling.v1.AppointmentEvent
+	(*Appointment)(nil),                 // 25: healthcore.scheduling.v1.Appointment
+	(*BookAppointmentRequest)(nil),      // 26: healthcore.scheduling.v1.BookAppointmentRequest
+	(*BookAppointmentResponse)(nil),     // 27: healthcore.scheduling.v1.BookAppointmentResponse
+	(*GetAppointmentRequest)(nil),       // 28: healthcore.scheduling.v1.GetAppointmentRequest
+	(*GetAppointmentResponse)(nil),      // 29: healthcore.scheduling.v1.GetAppointmentResponse
+	(*ListMyAppointmentsRequest)(nil),   // 30: healthcore.scheduling.v1.ListMyAppointmentsRequest
+	(*ListMyAppointmentsResponse)(nil),  // 31: healthcore.scheduling.v1.ListMyAppointmentsResponse
+	(*AcceptAppointmentRequest)(nil),    // 32: healthcore.scheduling.v1.AcceptAppointmentRequest
+	(*AcceptAppointmentResponse)(nil),   // 33: healthcore.scheduling.v1.AcceptAppointmentResponse
+	(*RefuseAppointmentRequest)(nil),    // 34: healthcore.scheduling.v1.RefuseAppointmentRequest
+	(*RefuseAppointmentResponse)(nil),   // 35: healthcore.scheduling.v1.RefuseAppointmentResponse
+	(*CancelAppointmentRequest)(nil),    // 36: healthcore.scheduling.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),   // 37: healthcore.scheduling.v1.CancelAppointmentResponse
+	(*ApplyPaymentOutcomeRequest)(nil),  // 38: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	(*ApplyPaymentOutcomeResponse)(nil), // 39: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	(*RecordJoinRequest)(nil),           // 40: healthcore.scheduling.v1.RecordJoinRequest
+	(*RecordJoinResponse)(nil),          // 41: healthcore.scheduling.v1.RecordJoinResponse
+	(*FinishAppointmentRequest)(nil),    // 42: healthcore.scheduling.v1.FinishAppointmentRequest
+	(*FinishAppointmentResponse)(nil),   // 43: healthcore.scheduling.v1.FinishAppointmentResponse
+	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
 	1,  // 1: healthcore.scheduling.v1.DateException.kind:type_name -> healthcore.scheduling.v1.ExceptionKind
-	3,  // 2: healthcore.scheduling.v1.Availability.weekly:type_name -> healthcore.scheduling.v1.WeeklyWindow
-	4,  // 3: healthcore.scheduling.v1.Availability.exceptions:type_name -> healthcore.scheduling.v1.DateException
-	5,  // 4: healthcore.scheduling.v1.SetAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
-	5,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	10, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
-	5,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	21, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	21, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 2: healthcore.scheduling.v1.Availability.weekly:type_name -> healthcore.scheduling.v1.WeeklyWindow
+	6,  // 3: healthcore.scheduling.v1.Availability.exceptions:type_name -> healthcore.scheduling.v1.DateException
+	7,  // 4: healthcore.scheduling.v1.SetAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	12, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
+	7,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	44, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	44, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: healthcore.scheduling.v1.Slot.status:type_name -> healthcore.scheduling.v1.SlotStatus
-	11, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
-	21, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	10, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
-	12, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
-	21, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
-	10, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
-	10, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
-	10, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
-	6,  // 21: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	8,  // 22: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	13, // 23: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	15, // 24: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	17, // 25: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	19, // 26: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	7,  // 27: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	9,  // 28: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	14, // 29: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	16, // 30: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	18, // 31: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	20, // 32: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	27, // [27:33] is the sub-list for method output_type
-	21, // [21:27] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	13, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
+	44, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	44, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
+	14, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
+	44, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	44, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
+	12, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
+	44, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 23: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
+	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
+	44, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	44, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	44, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 28: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	14, // 29: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
+	44, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	44, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	44, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	44, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	24, // 34: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
+	25, // 35: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 36: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 37: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 38: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	44, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	44, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 41: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 42: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 43: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 44: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 45: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 46: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 47: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 48: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 49: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	15, // 50: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 51: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 52: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 53: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	26, // 54: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	28, // 55: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	30, // 56: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	32, // 57: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	34, // 58: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	36, // 59: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	38, // 60: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	40, // 61: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	42, // 62: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	9,  // 63: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 64: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	16, // 65: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 66: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 67: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 68: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	27, // 69: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	29, // 70: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	31, // 71: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	33, // 72: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	35, // 73: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	37, // 74: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	39, // 75: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	41, // 76: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	43, // 77: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	63, // [63:78] is the sub-list for method output_type
+	48, // [48:63] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -1469,8 +3119,8 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_scheduling_v1_scheduling_proto_rawDesc), len(file_healthcore_scheduling_v1_scheduling_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   18,
+			NumEnums:      5,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2590,3 +2590,3135 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ReopenSlotResponseValidationError{}
+
+// Validate checks the field values on PaymentInstructions with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *PaymentInstructions) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on PaymentInstructions with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// PaymentInstructionsMultiError, or nil if none found.
+func (m *PaymentInstructions) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *PaymentInstructions) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for PaymentId
+
+	if all {
+		switch v := interface{}(m.GetAmount()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PaymentInstructionsValidationError{
+					field:  "Amount",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PaymentInstructionsValidationError{
+					field:  "Amount",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAmount()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PaymentInstructionsValidationError{
+				field:  "Amount",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for QrCode
+
+	// no validation rules for QrCodeBase64
+
+	// no validation rules for TicketUrl
+
+	if all {
+		switch v := interface{}(m.GetExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PaymentInstructionsValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PaymentInstructionsValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PaymentInstructionsValidationError{
+				field:  "ExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return PaymentInstructionsMultiError(errors)
+	}
+
+	return nil
+}
+
+// PaymentInstructionsMultiError is an error wrapping multiple validation
+// errors returned by PaymentInstructions.ValidateAll() if the designated
+// constraints aren't met.
+type PaymentInstructionsMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PaymentInstructionsMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PaymentInstructionsMultiError) AllErrors() []error { return m }
+
+// PaymentInstructionsValidationError is the validation error returned by
+// PaymentInstructions.Validate if the designated constraints aren't met.
+type PaymentInstructionsValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PaymentInstructionsValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PaymentInstructionsValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PaymentInstructionsValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PaymentInstructionsValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PaymentInstructionsValidationError) ErrorName() string {
+	return "PaymentInstructionsValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e PaymentInstructionsValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPaymentInstructions.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PaymentInstructionsValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PaymentInstructionsValidationError{}
+
+// Validate checks the field values on AppointmentEvent with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *AppointmentEvent) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AppointmentEvent with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// AppointmentEventMultiError, or nil if none found.
+func (m *AppointmentEvent) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AppointmentEvent) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Kind
+
+	// no validation rules for FromState
+
+	// no validation rules for ToState
+
+	// no validation rules for ActorId
+
+	// no validation rules for ActorRole
+
+	// no validation rules for Reason
+
+	if all {
+		switch v := interface{}(m.GetTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentEventValidationError{
+					field:  "Time",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentEventValidationError{
+					field:  "Time",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentEventValidationError{
+				field:  "Time",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return AppointmentEventMultiError(errors)
+	}
+
+	return nil
+}
+
+// AppointmentEventMultiError is an error wrapping multiple validation errors
+// returned by AppointmentEvent.ValidateAll() if the designated constraints
+// aren't met.
+type AppointmentEventMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AppointmentEventMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AppointmentEventMultiError) AllErrors() []error { return m }
+
+// AppointmentEventValidationError is the validation error returned by
+// AppointmentEvent.Validate if the designated constraints aren't met.
+type AppointmentEventValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AppointmentEventValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AppointmentEventValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AppointmentEventValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AppointmentEventValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AppointmentEventValidationError) ErrorName() string { return "AppointmentEventValidationError" }
+
+// Error satisfies the builtin error interface
+func (e AppointmentEventValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAppointmentEvent.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AppointmentEventValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AppointmentEventValidationError{}
+
+// Validate checks the field values on Appointment with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Appointment) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Appointment with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in AppointmentMultiError, or
+// nil if none found.
+func (m *Appointment) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Appointment) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Id
+
+	// no validation rules for SlotId
+
+	// no validation rules for DoctorId
+
+	// no validation rules for PatientId
+
+	if all {
+		switch v := interface{}(m.GetStartTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetStartTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "StartTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetEndTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEndTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "EndTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for State
+
+	if all {
+		switch v := interface{}(m.GetPrice()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "Price",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "Price",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetPrice()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "Price",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Reason
+
+	if all {
+		switch v := interface{}(m.GetHoldExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "HoldExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "HoldExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetHoldExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "HoldExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetAnswerDeadline()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "AnswerDeadline",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "AnswerDeadline",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAnswerDeadline()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "AnswerDeadline",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for RefundCents
+
+	// no validation rules for NoShow
+
+	// no validation rules for JoinPath
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetUpdateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetUpdateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "UpdateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	for idx, item := range m.GetHistory() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, AppointmentValidationError{
+						field:  fmt.Sprintf("History[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, AppointmentValidationError{
+						field:  fmt.Sprintf("History[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return AppointmentValidationError{
+					field:  fmt.Sprintf("History[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return AppointmentMultiError(errors)
+	}
+
+	return nil
+}
+
+// AppointmentMultiError is an error wrapping multiple validation errors
+// returned by Appointment.ValidateAll() if the designated constraints aren't met.
+type AppointmentMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AppointmentMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AppointmentMultiError) AllErrors() []error { return m }
+
+// AppointmentValidationError is the validation error returned by
+// Appointment.Validate if the designated constraints aren't met.
+type AppointmentValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AppointmentValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AppointmentValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AppointmentValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AppointmentValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AppointmentValidationError) ErrorName() string { return "AppointmentValidationError" }
+
+// Error satisfies the builtin error interface
+func (e AppointmentValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAppointment.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AppointmentValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AppointmentValidationError{}
+
+// Validate checks the field values on BookAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *BookAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on BookAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// BookAppointmentRequestMultiError, or nil if none found.
+func (m *BookAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *BookAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetSlotId()); err != nil {
+		err = BookAppointmentRequestValidationError{
+			field:  "SlotId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetIdempotencyKey()); l < 8 || l > 64 {
+		err := BookAppointmentRequestValidationError{
+			field:  "IdempotencyKey",
+			reason: "value length must be between 8 and 64 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if !_BookAppointmentRequest_IdempotencyKey_Pattern.MatchString(m.GetIdempotencyKey()) {
+		err := BookAppointmentRequestValidationError{
+			field:  "IdempotencyKey",
+			reason: "value does not match regex pattern \"^[A-Za-z0-9_.:-]+$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 3 || l > 1000 {
+		err := BookAppointmentRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 3 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return BookAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *BookAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// BookAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by BookAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type BookAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m BookAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m BookAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// BookAppointmentRequestValidationError is the validation error returned by
+// BookAppointmentRequest.Validate if the designated constraints aren't met.
+type BookAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e BookAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e BookAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e BookAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e BookAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e BookAppointmentRequestValidationError) ErrorName() string {
+	return "BookAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e BookAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sBookAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = BookAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = BookAppointmentRequestValidationError{}
+
+var _BookAppointmentRequest_IdempotencyKey_Pattern = regexp.MustCompile("^[A-Za-z0-9_.:-]+$")
+
+// Validate checks the field values on BookAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *BookAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on BookAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// BookAppointmentResponseMultiError, or nil if none found.
+func (m *BookAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *BookAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, BookAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, BookAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return BookAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetPayment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, BookAppointmentResponseValidationError{
+					field:  "Payment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, BookAppointmentResponseValidationError{
+					field:  "Payment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetPayment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return BookAppointmentResponseValidationError{
+				field:  "Payment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return BookAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// BookAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by BookAppointmentResponse.ValidateAll() if the designated
+// constraints aren't met.
+type BookAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m BookAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m BookAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// BookAppointmentResponseValidationError is the validation error returned by
+// BookAppointmentResponse.Validate if the designated constraints aren't met.
+type BookAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e BookAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e BookAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e BookAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e BookAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e BookAppointmentResponseValidationError) ErrorName() string {
+	return "BookAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e BookAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sBookAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = BookAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = BookAppointmentResponseValidationError{}
+
+// Validate checks the field values on GetAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetAppointmentRequestMultiError, or nil if none found.
+func (m *GetAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = GetAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by GetAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// GetAppointmentRequestValidationError is the validation error returned by
+// GetAppointmentRequest.Validate if the designated constraints aren't met.
+type GetAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetAppointmentRequestValidationError) ErrorName() string {
+	return "GetAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetAppointmentRequestValidationError{}
+
+// Validate checks the field values on GetAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetAppointmentResponseMultiError, or nil if none found.
+func (m *GetAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return GetAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by GetAppointmentResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// GetAppointmentResponseValidationError is the validation error returned by
+// GetAppointmentResponse.Validate if the designated constraints aren't met.
+type GetAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetAppointmentResponseValidationError) ErrorName() string {
+	return "GetAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetAppointmentResponseValidationError{}
+
+// Validate checks the field values on ListMyAppointmentsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListMyAppointmentsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListMyAppointmentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListMyAppointmentsRequestMultiError, or nil if none found.
+func (m *ListMyAppointmentsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListMyAppointmentsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(m.GetStates()) > 7 {
+		err := ListMyAppointmentsRequestValidationError{
+			field:  "States",
+			reason: "value must contain no more than 7 item(s)",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	for idx, item := range m.GetStates() {
+		_, _ = idx, item
+
+		if _, ok := _ListMyAppointmentsRequest_States_NotInLookup[item]; ok {
+			err := ListMyAppointmentsRequestValidationError{
+				field:  fmt.Sprintf("States[%v]", idx),
+				reason: "value must not be in list [0]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+		if _, ok := AppointmentState_name[int32(item)]; !ok {
+			err := ListMyAppointmentsRequestValidationError{
+				field:  fmt.Sprintf("States[%v]", idx),
+				reason: "value must be one of the defined enum values",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if all {
+		switch v := interface{}(m.GetStartTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ListMyAppointmentsRequestValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ListMyAppointmentsRequestValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetStartTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ListMyAppointmentsRequestValidationError{
+				field:  "StartTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetEndTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ListMyAppointmentsRequestValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ListMyAppointmentsRequestValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEndTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ListMyAppointmentsRequestValidationError{
+				field:  "EndTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if val := m.GetPageSize(); val < 0 || val > 200 {
+		err := ListMyAppointmentsRequestValidationError{
+			field:  "PageSize",
+			reason: "value must be inside range [0, 200]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetPageToken()) > 200 {
+		err := ListMyAppointmentsRequestValidationError{
+			field:  "PageToken",
+			reason: "value length must be at most 200 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ListMyAppointmentsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListMyAppointmentsRequestMultiError is an error wrapping multiple validation
+// errors returned by ListMyAppointmentsRequest.ValidateAll() if the
+// designated constraints aren't met.
+type ListMyAppointmentsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListMyAppointmentsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListMyAppointmentsRequestMultiError) AllErrors() []error { return m }
+
+// ListMyAppointmentsRequestValidationError is the validation error returned by
+// ListMyAppointmentsRequest.Validate if the designated constraints aren't met.
+type ListMyAppointmentsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListMyAppointmentsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListMyAppointmentsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListMyAppointmentsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListMyAppointmentsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListMyAppointmentsRequestValidationError) ErrorName() string {
+	return "ListMyAppointmentsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListMyAppointmentsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListMyAppointmentsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListMyAppointmentsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListMyAppointmentsRequestValidationError{}
+
+var _ListMyAppointmentsRequest_States_NotInLookup = map[AppointmentState]struct{}{
+	0: {},
+}
+
+// Validate checks the field values on ListMyAppointmentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListMyAppointmentsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListMyAppointmentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListMyAppointmentsResponseMultiError, or nil if none found.
+func (m *ListMyAppointmentsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListMyAppointmentsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetAppointments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListMyAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListMyAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListMyAppointmentsResponseValidationError{
+					field:  fmt.Sprintf("Appointments[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for NextPageToken
+
+	if len(errors) > 0 {
+		return ListMyAppointmentsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListMyAppointmentsResponseMultiError is an error wrapping multiple
+// validation errors returned by ListMyAppointmentsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ListMyAppointmentsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListMyAppointmentsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListMyAppointmentsResponseMultiError) AllErrors() []error { return m }
+
+// ListMyAppointmentsResponseValidationError is the validation error returned
+// by ListMyAppointmentsResponse.Validate if the designated constraints aren't met.
+type ListMyAppointmentsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListMyAppointmentsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListMyAppointmentsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListMyAppointmentsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListMyAppointmentsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListMyAppointmentsResponseValidationError) ErrorName() string {
+	return "ListMyAppointmentsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListMyAppointmentsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListMyAppointmentsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListMyAppointmentsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListMyAppointmentsResponseValidationError{}
+
+// Validate checks the field values on AcceptAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AcceptAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AcceptAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// AcceptAppointmentRequestMultiError, or nil if none found.
+func (m *AcceptAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AcceptAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = AcceptAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return AcceptAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *AcceptAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// AcceptAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by AcceptAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type AcceptAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AcceptAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AcceptAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// AcceptAppointmentRequestValidationError is the validation error returned by
+// AcceptAppointmentRequest.Validate if the designated constraints aren't met.
+type AcceptAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AcceptAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AcceptAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AcceptAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AcceptAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AcceptAppointmentRequestValidationError) ErrorName() string {
+	return "AcceptAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AcceptAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAcceptAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AcceptAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AcceptAppointmentRequestValidationError{}
+
+// Validate checks the field values on AcceptAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AcceptAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AcceptAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// AcceptAppointmentResponseMultiError, or nil if none found.
+func (m *AcceptAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AcceptAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AcceptAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AcceptAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AcceptAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return AcceptAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// AcceptAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by AcceptAppointmentResponse.ValidateAll() if the
+// designated constraints aren't met.
+type AcceptAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AcceptAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AcceptAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// AcceptAppointmentResponseValidationError is the validation error returned by
+// AcceptAppointmentResponse.Validate if the designated constraints aren't met.
+type AcceptAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AcceptAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AcceptAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AcceptAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AcceptAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AcceptAppointmentResponseValidationError) ErrorName() string {
+	return "AcceptAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AcceptAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAcceptAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AcceptAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AcceptAppointmentResponseValidationError{}
+
+// Validate checks the field values on RefuseAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RefuseAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RefuseAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RefuseAppointmentRequestMultiError, or nil if none found.
+func (m *RefuseAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RefuseAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = RefuseAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 5 || l > 1000 {
+		err := RefuseAppointmentRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 5 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RefuseAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RefuseAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RefuseAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by RefuseAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type RefuseAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RefuseAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RefuseAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// RefuseAppointmentRequestValidationError is the validation error returned by
+// RefuseAppointmentRequest.Validate if the designated constraints aren't met.
+type RefuseAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RefuseAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RefuseAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RefuseAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RefuseAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RefuseAppointmentRequestValidationError) ErrorName() string {
+	return "RefuseAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RefuseAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRefuseAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RefuseAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RefuseAppointmentRequestValidationError{}
+
+// Validate checks the field values on RefuseAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RefuseAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RefuseAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RefuseAppointmentResponseMultiError, or nil if none found.
+func (m *RefuseAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RefuseAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RefuseAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RefuseAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RefuseAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RefuseAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RefuseAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by RefuseAppointmentResponse.ValidateAll() if the
+// designated constraints aren't met.
+type RefuseAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RefuseAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RefuseAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// RefuseAppointmentResponseValidationError is the validation error returned by
+// RefuseAppointmentResponse.Validate if the designated constraints aren't met.
+type RefuseAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RefuseAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RefuseAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RefuseAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RefuseAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RefuseAppointmentResponseValidationError) ErrorName() string {
+	return "RefuseAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RefuseAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRefuseAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RefuseAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RefuseAppointmentResponseValidationError{}
+
+// Validate checks the field values on CancelAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CancelAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CancelAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CancelAppointmentRequestMultiError, or nil if none found.
+func (m *CancelAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CancelAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = CancelAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetJustification()); l < 10 || l > 1000 {
+		err := CancelAppointmentRequestValidationError{
+			field:  "Justification",
+			reason: "value length must be between 10 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return CancelAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *CancelAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// CancelAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by CancelAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type CancelAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CancelAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CancelAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// CancelAppointmentRequestValidationError is the validation error returned by
+// CancelAppointmentRequest.Validate if the designated constraints aren't met.
+type CancelAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CancelAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CancelAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CancelAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CancelAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CancelAppointmentRequestValidationError) ErrorName() string {
+	return "CancelAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CancelAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCancelAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CancelAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CancelAppointmentRequestValidationError{}
+
+// Validate checks the field values on CancelAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CancelAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CancelAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CancelAppointmentResponseMultiError, or nil if none found.
+func (m *CancelAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CancelAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, CancelAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, CancelAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return CancelAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return CancelAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// CancelAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by CancelAppointmentResponse.ValidateAll() if the
+// designated constraints aren't met.
+type CancelAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CancelAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CancelAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// CancelAppointmentResponseValidationError is the validation error returned by
+// CancelAppointmentResponse.Validate if the designated constraints aren't met.
+type CancelAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CancelAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CancelAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CancelAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CancelAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CancelAppointmentResponseValidationError) ErrorName() string {
+	return "CancelAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CancelAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCancelAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CancelAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CancelAppointmentResponseValidationError{}
+
+// Validate checks the field values on ApplyPaymentOutcomeRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ApplyPaymentOutcomeRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ApplyPaymentOutcomeRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ApplyPaymentOutcomeRequestMultiError, or nil if none found.
+func (m *ApplyPaymentOutcomeRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ApplyPaymentOutcomeRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAppointmentId()); err != nil {
+		err = ApplyPaymentOutcomeRequestValidationError{
+			field:  "AppointmentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetPaymentId()); err != nil {
+		err = ApplyPaymentOutcomeRequestValidationError{
+			field:  "PaymentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if _, ok := _ApplyPaymentOutcomeRequest_Outcome_NotInLookup[m.GetOutcome()]; ok {
+		err := ApplyPaymentOutcomeRequestValidationError{
+			field:  "Outcome",
+			reason: "value must not be in list [PAYMENT_OUTCOME_UNSPECIFIED]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if _, ok := PaymentOutcome_name[int32(m.GetOutcome())]; !ok {
+		err := ApplyPaymentOutcomeRequestValidationError{
+			field:  "Outcome",
+			reason: "value must be one of the defined enum values",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ApplyPaymentOutcomeRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ApplyPaymentOutcomeRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ApplyPaymentOutcomeRequestMultiError is an error wrapping multiple
+// validation errors returned by ApplyPaymentOutcomeRequest.ValidateAll() if
+// the designated constraints aren't met.
+type ApplyPaymentOutcomeRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ApplyPaymentOutcomeRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ApplyPaymentOutcomeRequestMultiError) AllErrors() []error { return m }
+
+// ApplyPaymentOutcomeRequestValidationError is the validation error returned
+// by ApplyPaymentOutcomeRequest.Validate if the designated constraints aren't met.
+type ApplyPaymentOutcomeRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ApplyPaymentOutcomeRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ApplyPaymentOutcomeRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ApplyPaymentOutcomeRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ApplyPaymentOutcomeRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ApplyPaymentOutcomeRequestValidationError) ErrorName() string {
+	return "ApplyPaymentOutcomeRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ApplyPaymentOutcomeRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sApplyPaymentOutcomeRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ApplyPaymentOutcomeRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ApplyPaymentOutcomeRequestValidationError{}
+
+var _ApplyPaymentOutcomeRequest_Outcome_NotInLookup = map[PaymentOutcome]struct{}{
+	0: {},
+}
+
+// Validate checks the field values on ApplyPaymentOutcomeResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ApplyPaymentOutcomeResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ApplyPaymentOutcomeResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ApplyPaymentOutcomeResponseMultiError, or nil if none found.
+func (m *ApplyPaymentOutcomeResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ApplyPaymentOutcomeResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for State
+
+	// no validation rules for RefundDue
+
+	if len(errors) > 0 {
+		return ApplyPaymentOutcomeResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ApplyPaymentOutcomeResponseMultiError is an error wrapping multiple
+// validation errors returned by ApplyPaymentOutcomeResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ApplyPaymentOutcomeResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ApplyPaymentOutcomeResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ApplyPaymentOutcomeResponseMultiError) AllErrors() []error { return m }
+
+// ApplyPaymentOutcomeResponseValidationError is the validation error returned
+// by ApplyPaymentOutcomeResponse.Validate if the designated constraints
+// aren't met.
+type ApplyPaymentOutcomeResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ApplyPaymentOutcomeResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ApplyPaymentOutcomeResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ApplyPaymentOutcomeResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ApplyPaymentOutcomeResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ApplyPaymentOutcomeResponseValidationError) ErrorName() string {
+	return "ApplyPaymentOutcomeResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ApplyPaymentOutcomeResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sApplyPaymentOutcomeResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ApplyPaymentOutcomeResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ApplyPaymentOutcomeResponseValidationError{}
+
+// Validate checks the field values on RecordJoinRequest with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *RecordJoinRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RecordJoinRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RecordJoinRequestMultiError, or nil if none found.
+func (m *RecordJoinRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RecordJoinRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAppointmentId()); err != nil {
+		err = RecordJoinRequestValidationError{
+			field:  "AppointmentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetUserId()); err != nil {
+		err = RecordJoinRequestValidationError{
+			field:  "UserId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RecordJoinRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RecordJoinRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RecordJoinRequestMultiError is an error wrapping multiple validation errors
+// returned by RecordJoinRequest.ValidateAll() if the designated constraints
+// aren't met.
+type RecordJoinRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RecordJoinRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RecordJoinRequestMultiError) AllErrors() []error { return m }
+
+// RecordJoinRequestValidationError is the validation error returned by
+// RecordJoinRequest.Validate if the designated constraints aren't met.
+type RecordJoinRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RecordJoinRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RecordJoinRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RecordJoinRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RecordJoinRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RecordJoinRequestValidationError) ErrorName() string {
+	return "RecordJoinRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RecordJoinRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRecordJoinRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RecordJoinRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RecordJoinRequestValidationError{}
+
+// Validate checks the field values on RecordJoinResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RecordJoinResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RecordJoinResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RecordJoinResponseMultiError, or nil if none found.
+func (m *RecordJoinResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RecordJoinResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return RecordJoinResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RecordJoinResponseMultiError is an error wrapping multiple validation errors
+// returned by RecordJoinResponse.ValidateAll() if the designated constraints
+// aren't met.
+type RecordJoinResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RecordJoinResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RecordJoinResponseMultiError) AllErrors() []error { return m }
+
+// RecordJoinResponseValidationError is the validation error returned by
+// RecordJoinResponse.Validate if the designated constraints aren't met.
+type RecordJoinResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RecordJoinResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RecordJoinResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RecordJoinResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RecordJoinResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RecordJoinResponseValidationError) ErrorName() string {
+	return "RecordJoinResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RecordJoinResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRecordJoinResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RecordJoinResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RecordJoinResponseValidationError{}
+
+// Validate checks the field values on FinishAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *FinishAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on FinishAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// FinishAppointmentRequestMultiError, or nil if none found.
+func (m *FinishAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *FinishAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAppointmentId()); err != nil {
+		err = FinishAppointmentRequestValidationError{
+			field:  "AppointmentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return FinishAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *FinishAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// FinishAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by FinishAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type FinishAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m FinishAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m FinishAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// FinishAppointmentRequestValidationError is the validation error returned by
+// FinishAppointmentRequest.Validate if the designated constraints aren't met.
+type FinishAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e FinishAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e FinishAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e FinishAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e FinishAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e FinishAppointmentRequestValidationError) ErrorName() string {
+	return "FinishAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e FinishAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sFinishAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = FinishAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = FinishAppointmentRequestValidationError{}
+
+// Validate checks the field values on FinishAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *FinishAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on FinishAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// FinishAppointmentResponseMultiError, or nil if none found.
+func (m *FinishAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *FinishAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, FinishAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, FinishAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return FinishAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return FinishAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// FinishAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by FinishAppointmentResponse.ValidateAll() if the
+// designated constraints aren't met.
+type FinishAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m FinishAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m FinishAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// FinishAppointmentResponseValidationError is the validation error returned by
+// FinishAppointmentResponse.Validate if the designated constraints aren't met.
+type FinishAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e FinishAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e FinishAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e FinishAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e FinishAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e FinishAppointmentResponseValidationError) ErrorName() string {
+	return "FinishAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e FinishAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sFinishAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = FinishAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = FinishAppointmentResponseValidationError{}

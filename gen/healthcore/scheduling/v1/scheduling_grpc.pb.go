@@ -19,12 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SchedulingService_SetAvailability_FullMethodName    = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
-	SchedulingService_GetAvailability_FullMethodName    = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
-	SchedulingService_ListAvailableSlots_FullMethodName = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
-	SchedulingService_GetMyAgenda_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
-	SchedulingService_BlockSlot_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
-	SchedulingService_ReopenSlot_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/ReopenSlot"
+	SchedulingService_SetAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
+	SchedulingService_GetAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
+	SchedulingService_ListAvailableSlots_FullMethodName  = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
+	SchedulingService_GetMyAgenda_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
+	SchedulingService_BlockSlot_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
+	SchedulingService_ReopenSlot_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/ReopenSlot"
+	SchedulingService_BookAppointment_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/BookAppointment"
+	SchedulingService_GetAppointment_FullMethodName      = "/healthcore.scheduling.v1.SchedulingService/GetAppointment"
+	SchedulingService_ListMyAppointments_FullMethodName  = "/healthcore.scheduling.v1.SchedulingService/ListMyAppointments"
+	SchedulingService_AcceptAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/AcceptAppointment"
+	SchedulingService_RefuseAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/RefuseAppointment"
+	SchedulingService_CancelAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/CancelAppointment"
+	SchedulingService_ApplyPaymentOutcome_FullMethodName = "/healthcore.scheduling.v1.SchedulingService/ApplyPaymentOutcome"
+	SchedulingService_RecordJoin_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
+	SchedulingService_FinishAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
 )
 
 // SchedulingServiceClient is the client API for SchedulingService service.
@@ -50,6 +59,36 @@ type SchedulingServiceClient interface {
 	BlockSlot(ctx context.Context, in *BlockSlotRequest, opts ...grpc.CallOption) (*BlockSlotResponse, error)
 	// Makes one of the calling doctor's blocked slots bookable again.
 	ReopenSlot(ctx context.Context, in *ReopenSlotRequest, opts ...grpc.CallOption) (*ReopenSlotResponse, error)
+	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
+	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
+	// A retry with the same idempotency key returns the same appointment and charge.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	BookAppointment(ctx context.Context, in *BookAppointmentRequest, opts ...grpc.CallOption) (*BookAppointmentResponse, error)
+	// Returns one appointment, with its history, to its patient or doctor.
+	GetAppointment(ctx context.Context, in *GetAppointmentRequest, opts ...grpc.CallOption) (*GetAppointmentResponse, error)
+	// Lists the caller's appointments (as patient or as doctor), filtered by state and
+	// start time, earliest start first.
+	ListMyAppointments(ctx context.Context, in *ListMyAppointmentsRequest, opts ...grpc.CallOption) (*ListMyAppointmentsResponse, error)
+	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
+	// CONFIRMED).
+	AcceptAppointment(ctx context.Context, in *AcceptAppointmentRequest, opts ...grpc.CallOption) (*AcceptAppointmentResponse, error)
+	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
+	// REFUSED): the patient is refunded in full and the slot is freed.
+	RefuseAppointment(ctx context.Context, in *RefuseAppointmentRequest, opts ...grpc.CallOption) (*RefuseAppointmentResponse, error)
+	// The calling patient cancels one of their live appointments before it starts, with a
+	// written justification. The refund follows the cancellation policy (see
+	// CancellationPolicy) and the slot is freed.
+	CancelAppointment(ctx context.Context, in *CancelAppointmentRequest, opts ...grpc.CallOption) (*CancelAppointmentResponse, error)
+	// Internal (payments): applies the outcome of an appointment's charge. PAID moves a
+	// PENDING_PAYMENT appointment to AWAITING_DOCTOR; FAILED moves it to EXPIRED and frees
+	// the slot. Idempotent. When money arrived for an appointment that is no longer live,
+	// the answer says a full refund is due.
+	ApplyPaymentOutcome(ctx context.Context, in *ApplyPaymentOutcomeRequest, opts ...grpc.CallOption) (*ApplyPaymentOutcomeResponse, error)
+	// Internal (telehealth): records that a participant joined the consultation room.
+	RecordJoin(ctx context.Context, in *RecordJoinRequest, opts ...grpc.CallOption) (*RecordJoinResponse, error)
+	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
+	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
+	FinishAppointment(ctx context.Context, in *FinishAppointmentRequest, opts ...grpc.CallOption) (*FinishAppointmentResponse, error)
 }
 
 type schedulingServiceClient struct {
@@ -120,6 +159,96 @@ func (c *schedulingServiceClient) ReopenSlot(ctx context.Context, in *ReopenSlot
 	return out, nil
 }
 
+func (c *schedulingServiceClient) BookAppointment(ctx context.Context, in *BookAppointmentRequest, opts ...grpc.CallOption) (*BookAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BookAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_BookAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) GetAppointment(ctx context.Context, in *GetAppointmentRequest, opts ...grpc.CallOption) (*GetAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_GetAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) ListMyAppointments(ctx context.Context, in *ListMyAppointmentsRequest, opts ...grpc.CallOption) (*ListMyAppointmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMyAppointmentsResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_ListMyAppointments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) AcceptAppointment(ctx context.Context, in *AcceptAppointmentRequest, opts ...grpc.CallOption) (*AcceptAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_AcceptAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) RefuseAppointment(ctx context.Context, in *RefuseAppointmentRequest, opts ...grpc.CallOption) (*RefuseAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RefuseAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_RefuseAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) CancelAppointment(ctx context.Context, in *CancelAppointmentRequest, opts ...grpc.CallOption) (*CancelAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_CancelAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) ApplyPaymentOutcome(ctx context.Context, in *ApplyPaymentOutcomeRequest, opts ...grpc.CallOption) (*ApplyPaymentOutcomeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyPaymentOutcomeResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_ApplyPaymentOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) RecordJoin(ctx context.Context, in *RecordJoinRequest, opts ...grpc.CallOption) (*RecordJoinResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordJoinResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_RecordJoin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, in *FinishAppointmentRequest, opts ...grpc.CallOption) (*FinishAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FinishAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_FinishAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SchedulingServiceServer is the server API for SchedulingService service.
 // All implementations must embed UnimplementedSchedulingServiceServer
 // for forward compatibility.
@@ -143,6 +272,36 @@ type SchedulingServiceServer interface {
 	BlockSlot(context.Context, *BlockSlotRequest) (*BlockSlotResponse, error)
 	// Makes one of the calling doctor's blocked slots bookable again.
 	ReopenSlot(context.Context, *ReopenSlotRequest) (*ReopenSlotResponse, error)
+	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
+	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
+	// A retry with the same idempotency key returns the same appointment and charge.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	BookAppointment(context.Context, *BookAppointmentRequest) (*BookAppointmentResponse, error)
+	// Returns one appointment, with its history, to its patient or doctor.
+	GetAppointment(context.Context, *GetAppointmentRequest) (*GetAppointmentResponse, error)
+	// Lists the caller's appointments (as patient or as doctor), filtered by state and
+	// start time, earliest start first.
+	ListMyAppointments(context.Context, *ListMyAppointmentsRequest) (*ListMyAppointmentsResponse, error)
+	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
+	// CONFIRMED).
+	AcceptAppointment(context.Context, *AcceptAppointmentRequest) (*AcceptAppointmentResponse, error)
+	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
+	// REFUSED): the patient is refunded in full and the slot is freed.
+	RefuseAppointment(context.Context, *RefuseAppointmentRequest) (*RefuseAppointmentResponse, error)
+	// The calling patient cancels one of their live appointments before it starts, with a
+	// written justification. The refund follows the cancellation policy (see
+	// CancellationPolicy) and the slot is freed.
+	CancelAppointment(context.Context, *CancelAppointmentRequest) (*CancelAppointmentResponse, error)
+	// Internal (payments): applies the outcome of an appointment's charge. PAID moves a
+	// PENDING_PAYMENT appointment to AWAITING_DOCTOR; FAILED moves it to EXPIRED and frees
+	// the slot. Idempotent. When money arrived for an appointment that is no longer live,
+	// the answer says a full refund is due.
+	ApplyPaymentOutcome(context.Context, *ApplyPaymentOutcomeRequest) (*ApplyPaymentOutcomeResponse, error)
+	// Internal (telehealth): records that a participant joined the consultation room.
+	RecordJoin(context.Context, *RecordJoinRequest) (*RecordJoinResponse, error)
+	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
+	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
+	FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error)
 	mustEmbedUnimplementedSchedulingServiceServer()
 }
 
@@ -170,6 +329,33 @@ func (UnimplementedSchedulingServiceServer) BlockSlot(context.Context, *BlockSlo
 }
 func (UnimplementedSchedulingServiceServer) ReopenSlot(context.Context, *ReopenSlotRequest) (*ReopenSlotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReopenSlot not implemented")
+}
+func (UnimplementedSchedulingServiceServer) BookAppointment(context.Context, *BookAppointmentRequest) (*BookAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BookAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) GetAppointment(context.Context, *GetAppointmentRequest) (*GetAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) ListMyAppointments(context.Context, *ListMyAppointmentsRequest) (*ListMyAppointmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMyAppointments not implemented")
+}
+func (UnimplementedSchedulingServiceServer) AcceptAppointment(context.Context, *AcceptAppointmentRequest) (*AcceptAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) RefuseAppointment(context.Context, *RefuseAppointmentRequest) (*RefuseAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RefuseAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) CancelAppointment(context.Context, *CancelAppointmentRequest) (*CancelAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) ApplyPaymentOutcome(context.Context, *ApplyPaymentOutcomeRequest) (*ApplyPaymentOutcomeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyPaymentOutcome not implemented")
+}
+func (UnimplementedSchedulingServiceServer) RecordJoin(context.Context, *RecordJoinRequest) (*RecordJoinResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordJoin not implemented")
+}
+func (UnimplementedSchedulingServiceServer) FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FinishAppointment not implemented")
 }
 func (UnimplementedSchedulingServiceServer) mustEmbedUnimplementedSchedulingServiceServer() {}
 func (UnimplementedSchedulingServiceServer) testEmbeddedByValue()                           {}
@@ -300,6 +486,168 @@ func _SchedulingService_ReopenSlot_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SchedulingService_BookAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BookAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).BookAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_BookAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).BookAppointment(ctx, req.(*BookAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_GetAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).GetAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_GetAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).GetAppointment(ctx, req.(*GetAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_ListMyAppointments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMyAppointmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).ListMyAppointments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_ListMyAppointments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).ListMyAppointments(ctx, req.(*ListMyAppointmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_AcceptAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).AcceptAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_AcceptAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).AcceptAppointment(ctx, req.(*AcceptAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_RefuseAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefuseAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).RefuseAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_RefuseAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).RefuseAppointment(ctx, req.(*RefuseAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_CancelAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).CancelAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_CancelAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).CancelAppointment(ctx, req.(*CancelAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_ApplyPaymentOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyPaymentOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).ApplyPaymentOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_ApplyPaymentOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).ApplyPaymentOutcome(ctx, req.(*ApplyPaymentOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_RecordJoin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordJoinRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).RecordJoin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_RecordJoin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).RecordJoin(ctx, req.(*RecordJoinRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_FinishAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FinishAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).FinishAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_FinishAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).FinishAppointment(ctx, req.(*FinishAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SchedulingService_ServiceDesc is the grpc.ServiceDesc for SchedulingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +678,42 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReopenSlot",
 			Handler:    _SchedulingService_ReopenSlot_Handler,
+		},
+		{
+			MethodName: "BookAppointment",
+			Handler:    _SchedulingService_BookAppointment_Handler,
+		},
+		{
+			MethodName: "GetAppointment",
+			Handler:    _SchedulingService_GetAppointment_Handler,
+		},
+		{
+			MethodName: "ListMyAppointments",
+			Handler:    _SchedulingService_ListMyAppointments_Handler,
+		},
+		{
+			MethodName: "AcceptAppointment",
+			Handler:    _SchedulingService_AcceptAppointment_Handler,
+		},
+		{
+			MethodName: "RefuseAppointment",
+			Handler:    _SchedulingService_RefuseAppointment_Handler,
+		},
+		{
+			MethodName: "CancelAppointment",
+			Handler:    _SchedulingService_CancelAppointment_Handler,
+		},
+		{
+			MethodName: "ApplyPaymentOutcome",
+			Handler:    _SchedulingService_ApplyPaymentOutcome_Handler,
+		},
+		{
+			MethodName: "RecordJoin",
+			Handler:    _SchedulingService_RecordJoin_Handler,
+		},
+		{
+			MethodName: "FinishAppointment",
+			Handler:    _SchedulingService_FinishAppointment_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -47,6 +47,9 @@ const (
 	IdentityServiceLogoutProcedure = "/healthcore.identity.v1.IdentityService/Logout"
 	// IdentityServiceGetMeProcedure is the fully-qualified name of the IdentityService's GetMe RPC.
 	IdentityServiceGetMeProcedure = "/healthcore.identity.v1.IdentityService/GetMe"
+	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
+	// RPC.
+	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -72,6 +75,9 @@ type IdentityServiceClient interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
+	// payer. Read-only; every call is written to the audit log.
+	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -126,6 +132,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 			connect.WithClientOptions(opts...),
 		),
+		getPayer: connect.NewClient[v1.GetPayerRequest, v1.GetPayerResponse](
+			httpClient,
+			baseURL+IdentityServiceGetPayerProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
+			connect.WithClientOptions(opts...),
+		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -149,6 +161,7 @@ type identityServiceClient struct {
 	refresh          *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
 	logout           *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	getMe            *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	getPayer         *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
 	getJwks          *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
@@ -183,6 +196,11 @@ func (c *identityServiceClient) GetMe(ctx context.Context, req *connect.Request[
 	return c.getMe.CallUnary(ctx, req)
 }
 
+// GetPayer calls healthcore.identity.v1.IdentityService.GetPayer.
+func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
+	return c.getPayer.CallUnary(ctx, req)
+}
+
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
 func (c *identityServiceClient) GetJwks(ctx context.Context, req *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
 	return c.getJwks.CallUnary(ctx, req)
@@ -212,6 +230,9 @@ type IdentityServiceHandler interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
+	// payer. Read-only; every call is written to the audit log.
+	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -262,6 +283,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceGetPayerHandler := connect.NewUnaryHandler(
+		IdentityServiceGetPayerProcedure,
+		svc.GetPayer,
+		connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -288,6 +315,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceLogoutHandler.ServeHTTP(w, r)
 		case IdentityServiceGetMeProcedure:
 			identityServiceGetMeHandler.ServeHTTP(w, r)
+		case IdentityServiceGetPayerProcedure:
+			identityServiceGetPayerHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -323,6 +352,10 @@ func (UnimplementedIdentityServiceHandler) Logout(context.Context, *connect.Requ
 
 func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetMe is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetPayer is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {

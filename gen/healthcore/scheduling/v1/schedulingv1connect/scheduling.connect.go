@@ -51,6 +51,33 @@ const (
 	// SchedulingServiceReopenSlotProcedure is the fully-qualified name of the SchedulingService's
 	// ReopenSlot RPC.
 	SchedulingServiceReopenSlotProcedure = "/healthcore.scheduling.v1.SchedulingService/ReopenSlot"
+	// SchedulingServiceBookAppointmentProcedure is the fully-qualified name of the SchedulingService's
+	// BookAppointment RPC.
+	SchedulingServiceBookAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/BookAppointment"
+	// SchedulingServiceGetAppointmentProcedure is the fully-qualified name of the SchedulingService's
+	// GetAppointment RPC.
+	SchedulingServiceGetAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/GetAppointment"
+	// SchedulingServiceListMyAppointmentsProcedure is the fully-qualified name of the
+	// SchedulingService's ListMyAppointments RPC.
+	SchedulingServiceListMyAppointmentsProcedure = "/healthcore.scheduling.v1.SchedulingService/ListMyAppointments"
+	// SchedulingServiceAcceptAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's AcceptAppointment RPC.
+	SchedulingServiceAcceptAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/AcceptAppointment"
+	// SchedulingServiceRefuseAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's RefuseAppointment RPC.
+	SchedulingServiceRefuseAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/RefuseAppointment"
+	// SchedulingServiceCancelAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's CancelAppointment RPC.
+	SchedulingServiceCancelAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/CancelAppointment"
+	// SchedulingServiceApplyPaymentOutcomeProcedure is the fully-qualified name of the
+	// SchedulingService's ApplyPaymentOutcome RPC.
+	SchedulingServiceApplyPaymentOutcomeProcedure = "/healthcore.scheduling.v1.SchedulingService/ApplyPaymentOutcome"
+	// SchedulingServiceRecordJoinProcedure is the fully-qualified name of the SchedulingService's
+	// RecordJoin RPC.
+	SchedulingServiceRecordJoinProcedure = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
+	// SchedulingServiceFinishAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's FinishAppointment RPC.
+	SchedulingServiceFinishAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
 )
 
 // SchedulingServiceClient is a client for the healthcore.scheduling.v1.SchedulingService service.
@@ -71,6 +98,36 @@ type SchedulingServiceClient interface {
 	BlockSlot(context.Context, *connect.Request[v1.BlockSlotRequest]) (*connect.Response[v1.BlockSlotResponse], error)
 	// Makes one of the calling doctor's blocked slots bookable again.
 	ReopenSlot(context.Context, *connect.Request[v1.ReopenSlotRequest]) (*connect.Response[v1.ReopenSlotResponse], error)
+	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
+	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
+	// A retry with the same idempotency key returns the same appointment and charge.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
+	// Returns one appointment, with its history, to its patient or doctor.
+	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
+	// Lists the caller's appointments (as patient or as doctor), filtered by state and
+	// start time, earliest start first.
+	ListMyAppointments(context.Context, *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error)
+	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
+	// CONFIRMED).
+	AcceptAppointment(context.Context, *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error)
+	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
+	// REFUSED): the patient is refunded in full and the slot is freed.
+	RefuseAppointment(context.Context, *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error)
+	// The calling patient cancels one of their live appointments before it starts, with a
+	// written justification. The refund follows the cancellation policy (see
+	// CancellationPolicy) and the slot is freed.
+	CancelAppointment(context.Context, *connect.Request[v1.CancelAppointmentRequest]) (*connect.Response[v1.CancelAppointmentResponse], error)
+	// Internal (payments): applies the outcome of an appointment's charge. PAID moves a
+	// PENDING_PAYMENT appointment to AWAITING_DOCTOR; FAILED moves it to EXPIRED and frees
+	// the slot. Idempotent. When money arrived for an appointment that is no longer live,
+	// the answer says a full refund is due.
+	ApplyPaymentOutcome(context.Context, *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error)
+	// Internal (telehealth): records that a participant joined the consultation room.
+	RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error)
+	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
+	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
+	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
 }
 
 // NewSchedulingServiceClient constructs a client for the healthcore.scheduling.v1.SchedulingService
@@ -120,17 +177,80 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(schedulingServiceMethods.ByName("ReopenSlot")),
 			connect.WithClientOptions(opts...),
 		),
+		bookAppointment: connect.NewClient[v1.BookAppointmentRequest, v1.BookAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceBookAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("BookAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		getAppointment: connect.NewClient[v1.GetAppointmentRequest, v1.GetAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceGetAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("GetAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		listMyAppointments: connect.NewClient[v1.ListMyAppointmentsRequest, v1.ListMyAppointmentsResponse](
+			httpClient,
+			baseURL+SchedulingServiceListMyAppointmentsProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("ListMyAppointments")),
+			connect.WithClientOptions(opts...),
+		),
+		acceptAppointment: connect.NewClient[v1.AcceptAppointmentRequest, v1.AcceptAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceAcceptAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("AcceptAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		refuseAppointment: connect.NewClient[v1.RefuseAppointmentRequest, v1.RefuseAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceRefuseAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("RefuseAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		cancelAppointment: connect.NewClient[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceCancelAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("CancelAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		applyPaymentOutcome: connect.NewClient[v1.ApplyPaymentOutcomeRequest, v1.ApplyPaymentOutcomeResponse](
+			httpClient,
+			baseURL+SchedulingServiceApplyPaymentOutcomeProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("ApplyPaymentOutcome")),
+			connect.WithClientOptions(opts...),
+		),
+		recordJoin: connect.NewClient[v1.RecordJoinRequest, v1.RecordJoinResponse](
+			httpClient,
+			baseURL+SchedulingServiceRecordJoinProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("RecordJoin")),
+			connect.WithClientOptions(opts...),
+		),
+		finishAppointment: connect.NewClient[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceFinishAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("FinishAppointment")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // schedulingServiceClient implements SchedulingServiceClient.
 type schedulingServiceClient struct {
-	setAvailability    *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
-	getAvailability    *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
-	listAvailableSlots *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
-	getMyAgenda        *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
-	blockSlot          *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
-	reopenSlot         *connect.Client[v1.ReopenSlotRequest, v1.ReopenSlotResponse]
+	setAvailability     *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
+	getAvailability     *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
+	listAvailableSlots  *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
+	getMyAgenda         *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
+	blockSlot           *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
+	reopenSlot          *connect.Client[v1.ReopenSlotRequest, v1.ReopenSlotResponse]
+	bookAppointment     *connect.Client[v1.BookAppointmentRequest, v1.BookAppointmentResponse]
+	getAppointment      *connect.Client[v1.GetAppointmentRequest, v1.GetAppointmentResponse]
+	listMyAppointments  *connect.Client[v1.ListMyAppointmentsRequest, v1.ListMyAppointmentsResponse]
+	acceptAppointment   *connect.Client[v1.AcceptAppointmentRequest, v1.AcceptAppointmentResponse]
+	refuseAppointment   *connect.Client[v1.RefuseAppointmentRequest, v1.RefuseAppointmentResponse]
+	cancelAppointment   *connect.Client[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse]
+	applyPaymentOutcome *connect.Client[v1.ApplyPaymentOutcomeRequest, v1.ApplyPaymentOutcomeResponse]
+	recordJoin          *connect.Client[v1.RecordJoinRequest, v1.RecordJoinResponse]
+	finishAppointment   *connect.Client[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse]
 }
 
 // SetAvailability calls healthcore.scheduling.v1.SchedulingService.SetAvailability.
@@ -163,6 +283,51 @@ func (c *schedulingServiceClient) ReopenSlot(ctx context.Context, req *connect.R
 	return c.reopenSlot.CallUnary(ctx, req)
 }
 
+// BookAppointment calls healthcore.scheduling.v1.SchedulingService.BookAppointment.
+func (c *schedulingServiceClient) BookAppointment(ctx context.Context, req *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error) {
+	return c.bookAppointment.CallUnary(ctx, req)
+}
+
+// GetAppointment calls healthcore.scheduling.v1.SchedulingService.GetAppointment.
+func (c *schedulingServiceClient) GetAppointment(ctx context.Context, req *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error) {
+	return c.getAppointment.CallUnary(ctx, req)
+}
+
+// ListMyAppointments calls healthcore.scheduling.v1.SchedulingService.ListMyAppointments.
+func (c *schedulingServiceClient) ListMyAppointments(ctx context.Context, req *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error) {
+	return c.listMyAppointments.CallUnary(ctx, req)
+}
+
+// AcceptAppointment calls healthcore.scheduling.v1.SchedulingService.AcceptAppointment.
+func (c *schedulingServiceClient) AcceptAppointment(ctx context.Context, req *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error) {
+	return c.acceptAppointment.CallUnary(ctx, req)
+}
+
+// RefuseAppointment calls healthcore.scheduling.v1.SchedulingService.RefuseAppointment.
+func (c *schedulingServiceClient) RefuseAppointment(ctx context.Context, req *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error) {
+	return c.refuseAppointment.CallUnary(ctx, req)
+}
+
+// CancelAppointment calls healthcore.scheduling.v1.SchedulingService.CancelAppointment.
+func (c *schedulingServiceClient) CancelAppointment(ctx context.Context, req *connect.Request[v1.CancelAppointmentRequest]) (*connect.Response[v1.CancelAppointmentResponse], error) {
+	return c.cancelAppointment.CallUnary(ctx, req)
+}
+
+// ApplyPaymentOutcome calls healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome.
+func (c *schedulingServiceClient) ApplyPaymentOutcome(ctx context.Context, req *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error) {
+	return c.applyPaymentOutcome.CallUnary(ctx, req)
+}
+
+// RecordJoin calls healthcore.scheduling.v1.SchedulingService.RecordJoin.
+func (c *schedulingServiceClient) RecordJoin(ctx context.Context, req *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error) {
+	return c.recordJoin.CallUnary(ctx, req)
+}
+
+// FinishAppointment calls healthcore.scheduling.v1.SchedulingService.FinishAppointment.
+func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, req *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error) {
+	return c.finishAppointment.CallUnary(ctx, req)
+}
+
 // SchedulingServiceHandler is an implementation of the healthcore.scheduling.v1.SchedulingService
 // service.
 type SchedulingServiceHandler interface {
@@ -182,6 +347,36 @@ type SchedulingServiceHandler interface {
 	BlockSlot(context.Context, *connect.Request[v1.BlockSlotRequest]) (*connect.Response[v1.BlockSlotResponse], error)
 	// Makes one of the calling doctor's blocked slots bookable again.
 	ReopenSlot(context.Context, *connect.Request[v1.ReopenSlotRequest]) (*connect.Response[v1.ReopenSlotResponse], error)
+	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
+	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
+	// A retry with the same idempotency key returns the same appointment and charge.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
+	// Returns one appointment, with its history, to its patient or doctor.
+	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
+	// Lists the caller's appointments (as patient or as doctor), filtered by state and
+	// start time, earliest start first.
+	ListMyAppointments(context.Context, *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error)
+	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
+	// CONFIRMED).
+	AcceptAppointment(context.Context, *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error)
+	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
+	// REFUSED): the patient is refunded in full and the slot is freed.
+	RefuseAppointment(context.Context, *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error)
+	// The calling patient cancels one of their live appointments before it starts, with a
+	// written justification. The refund follows the cancellation policy (see
+	// CancellationPolicy) and the slot is freed.
+	CancelAppointment(context.Context, *connect.Request[v1.CancelAppointmentRequest]) (*connect.Response[v1.CancelAppointmentResponse], error)
+	// Internal (payments): applies the outcome of an appointment's charge. PAID moves a
+	// PENDING_PAYMENT appointment to AWAITING_DOCTOR; FAILED moves it to EXPIRED and frees
+	// the slot. Idempotent. When money arrived for an appointment that is no longer live,
+	// the answer says a full refund is due.
+	ApplyPaymentOutcome(context.Context, *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error)
+	// Internal (telehealth): records that a participant joined the consultation room.
+	RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error)
+	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
+	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
+	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
 }
 
 // NewSchedulingServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -227,6 +422,60 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		connect.WithSchema(schedulingServiceMethods.ByName("ReopenSlot")),
 		connect.WithHandlerOptions(opts...),
 	)
+	schedulingServiceBookAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceBookAppointmentProcedure,
+		svc.BookAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("BookAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceGetAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceGetAppointmentProcedure,
+		svc.GetAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("GetAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceListMyAppointmentsHandler := connect.NewUnaryHandler(
+		SchedulingServiceListMyAppointmentsProcedure,
+		svc.ListMyAppointments,
+		connect.WithSchema(schedulingServiceMethods.ByName("ListMyAppointments")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceAcceptAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceAcceptAppointmentProcedure,
+		svc.AcceptAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("AcceptAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceRefuseAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceRefuseAppointmentProcedure,
+		svc.RefuseAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("RefuseAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceCancelAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceCancelAppointmentProcedure,
+		svc.CancelAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("CancelAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceApplyPaymentOutcomeHandler := connect.NewUnaryHandler(
+		SchedulingServiceApplyPaymentOutcomeProcedure,
+		svc.ApplyPaymentOutcome,
+		connect.WithSchema(schedulingServiceMethods.ByName("ApplyPaymentOutcome")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceRecordJoinHandler := connect.NewUnaryHandler(
+		SchedulingServiceRecordJoinProcedure,
+		svc.RecordJoin,
+		connect.WithSchema(schedulingServiceMethods.ByName("RecordJoin")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceFinishAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceFinishAppointmentProcedure,
+		svc.FinishAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("FinishAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.scheduling.v1.SchedulingService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SchedulingServiceSetAvailabilityProcedure:
@@ -241,6 +490,24 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceBlockSlotHandler.ServeHTTP(w, r)
 		case SchedulingServiceReopenSlotProcedure:
 			schedulingServiceReopenSlotHandler.ServeHTTP(w, r)
+		case SchedulingServiceBookAppointmentProcedure:
+			schedulingServiceBookAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceGetAppointmentProcedure:
+			schedulingServiceGetAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceListMyAppointmentsProcedure:
+			schedulingServiceListMyAppointmentsHandler.ServeHTTP(w, r)
+		case SchedulingServiceAcceptAppointmentProcedure:
+			schedulingServiceAcceptAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceRefuseAppointmentProcedure:
+			schedulingServiceRefuseAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceCancelAppointmentProcedure:
+			schedulingServiceCancelAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceApplyPaymentOutcomeProcedure:
+			schedulingServiceApplyPaymentOutcomeHandler.ServeHTTP(w, r)
+		case SchedulingServiceRecordJoinProcedure:
+			schedulingServiceRecordJoinHandler.ServeHTTP(w, r)
+		case SchedulingServiceFinishAppointmentProcedure:
+			schedulingServiceFinishAppointmentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -272,4 +539,40 @@ func (UnimplementedSchedulingServiceHandler) BlockSlot(context.Context, *connect
 
 func (UnimplementedSchedulingServiceHandler) ReopenSlot(context.Context, *connect.Request[v1.ReopenSlotRequest]) (*connect.Response[v1.ReopenSlotResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ReopenSlot is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.BookAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) ListMyAppointments(context.Context, *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ListMyAppointments is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) AcceptAppointment(context.Context, *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.AcceptAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) RefuseAppointment(context.Context, *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.RefuseAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) CancelAppointment(context.Context, *connect.Request[v1.CancelAppointmentRequest]) (*connect.Response[v1.CancelAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.CancelAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) ApplyPaymentOutcome(context.Context, *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.RecordJoin is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.FinishAppointment is not implemented"))
 }

@@ -1,0 +1,147 @@
+// Package jobs runs a service's durable work — the booking saga's steps, holds that
+// expire, refunds, reconciliation — as River jobs in the service's own PostgreSQL schema
+// (pg.Schema.Jobs adds the tables). A state change and the job that continues it commit
+// in one transaction (Client.InsertTx), so either both happen or neither; a job is
+// retried with capped exponential backoff until it succeeds, and one whose worker died
+// is rescued and run again. Workers must therefore be idempotent.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Client is a River client over pgx.
+type Client = river.Client[pgx.Tx]
+
+// Options tune a client; the zero value is production's setting.
+type Options struct {
+	// MaxWorkers is how many jobs run at once (default 10).
+	MaxWorkers int
+	// PollInterval is how often idle workers look for jobs that became due without a
+	// notification (default 1 s); tests lower it.
+	PollInterval time.Duration
+	// Backoff is the first retry's delay (default 1 s); it doubles each attempt.
+	Backoff time.Duration
+	// MaxBackoff caps the retry delay (default 5 min).
+	MaxBackoff time.Duration
+	// MaxAttempts before a job is discarded (default 100: with the cap, about eight
+	// hours of trying). A discarded job is logged at error level.
+	MaxAttempts int
+	// JobTimeout bounds one attempt (default 1 min).
+	JobTimeout time.Duration
+	// RescueAfter is how long a running job may go silent before it is considered
+	// orphaned by a dead worker and run again (default 5 min).
+	RescueAfter time.Duration
+	// Periodic jobs, e.g. reconciliation.
+	Periodic []*river.PeriodicJob
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 10
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 100
+	}
+	def(&o.PollInterval, time.Second)
+	def(&o.Backoff, time.Second)
+	def(&o.MaxBackoff, 5*time.Minute)
+	def(&o.JobTimeout, time.Minute)
+	def(&o.RescueAfter, 5*time.Minute)
+	return o
+}
+
+// New builds a client that inserts into and works the jobs of schema (the pool's
+// search_path schema). Workers may be nil for a client that only inserts.
+func New(db *pgxpool.Pool, schema string, workers *river.Workers, log *slog.Logger, o Options) (*Client, error) {
+	o = o.withDefaults()
+	cfg := &river.Config{
+		Schema:               schema,
+		Logger:               log,
+		MaxAttempts:          o.MaxAttempts,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
+		FetchPollInterval:    o.PollInterval,
+		RetryPolicy:          backoff{first: o.Backoff, limit: o.MaxBackoff},
+		PeriodicJobs:         o.Periodic,
+		ErrorHandler:         errorHandler{log: log},
+	}
+	if o.PollInterval < river.FetchCooldownDefault {
+		cfg.FetchCooldown = o.PollInterval
+	}
+	if workers != nil {
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}}
+	}
+	c, err := river.NewClient(riverpgxv5.New(db), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return c, nil
+}
+
+// Run works jobs until ctx ends, then stops gracefully: running jobs get a moment to
+// finish; those that do not are cancelled and, being durable, run again later.
+func Run(ctx context.Context, c *Client) error {
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := c.StopAndCancel(stopCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// backoff retries after first, 2×first, 4×first… up to limit, with ±10 % jitter so
+// jobs that failed together (a provider outage) do not retry together.
+type backoff struct{ first, limit time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.limit
+	if n := job.Attempt - 1; n < 30 {
+		if e := b.first << n; e > 0 && e < b.limit {
+			d = e
+		}
+	}
+	jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
+	return time.Now().Add(d + jitter)
+}
+
+// errorHandler logs failed attempts; the last one at error level, since the work is
+// then abandoned and someone must look.
+type errorHandler struct{ log *slog.Logger }
+
+func (h errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	level := slog.LevelWarn
+	if job.Attempt >= job.MaxAttempts {
+		level = slog.LevelError
+	}
+	h.log.Log(ctx, level, "job attempt failed", "job_kind", job.Kind, "job_id", job.ID,
+		"attempt", job.Attempt, "max_attempts", job.MaxAttempts, "error", err)
+	return nil
+}
+
+func (h errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, v any, trace string) *river.ErrorHandlerResult {
+	h.log.ErrorContext(ctx, "job panicked", "job_kind", job.Kind, "job_id", job.ID,
+		"attempt", job.Attempt, "panic", fmt.Sprint(v), "stack", trace)
+	return nil
+}

@@ -1,0 +1,146 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"healthcore/platform/jobs"
+	"healthcore/platform/pg"
+	"healthcore/platform/pgtest"
+)
+
+var schema = pg.Schema{Name: "jobs_test", Jobs: true}
+
+type countArgs struct{ Key string }
+
+func (countArgs) Kind() string { return "count" }
+
+type countWorker struct {
+	river.WorkerDefaults[countArgs]
+	calls    atomic.Int32
+	failures int32 // attempts that fail before one succeeds
+	done     chan string
+}
+
+func (w *countWorker) Work(ctx context.Context, job *river.Job[countArgs]) error {
+	if n := w.calls.Add(1); n <= w.failures {
+		return errors.New("provider unavailable")
+	}
+	w.done <- job.Args.Key
+	return nil
+}
+
+func start(t *testing.T, failures int32) (*jobs.Client, *countWorker, func(context.Context, func(pgx.Tx) error)) {
+	t.Helper()
+	db := pgtest.Pool(t, schema.Name, schema)
+	w := &countWorker{failures: failures, done: make(chan string, 10)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := jobs.New(db, schema.Name, workers, slog.New(slog.DiscardHandler),
+		jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stopped := make(chan error, 1)
+	go func() { stopped <- jobs.Run(ctx, c) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	inTx := func(ctx context.Context, f func(pgx.Tx) error) {
+		t.Helper()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if err := f(tx); err != nil {
+			return
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, w, inTx
+}
+
+func wait(t *testing.T, w *countWorker) string {
+	t.Helper()
+	select {
+	case k := <-w.done:
+		return k
+	case <-time.After(10 * time.Second):
+		t.Fatalf("job not worked after 10 s (%d attempts)", w.calls.Load())
+		return ""
+	}
+}
+
+func TestJobCommitsWithTheTransaction(t *testing.T) {
+	c, w, inTx := start(t, 0)
+	ctx := t.Context()
+	// Rolled back: the job never existed.
+	inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := c.InsertTx(ctx, tx, countArgs{Key: "rolled-back"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		return errors.New("abort")
+	})
+	inTx(ctx, func(tx pgx.Tx) error {
+		_, err := c.InsertTx(ctx, tx, countArgs{Key: "committed"}, nil)
+		return err
+	})
+	if got := wait(t, w); got != "committed" {
+		t.Fatalf("worked %q, want the committed job", got)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := w.calls.Load(); n != 1 {
+		t.Fatalf("worker ran %d times, want 1 (the rolled-back job must not run)", n)
+	}
+}
+
+func TestFailedJobIsRetriedUntilItSucceeds(t *testing.T) {
+	c, w, inTx := start(t, 3)
+	ctx := t.Context()
+	var id int64
+	inTx(ctx, func(tx pgx.Tx) error {
+		res, err := c.InsertTx(ctx, tx, countArgs{Key: "flaky"}, nil)
+		if err == nil {
+			id = res.Job.ID
+		}
+		return err
+	})
+	if got := wait(t, w); got != "flaky" {
+		t.Fatalf("worked %q", got)
+	}
+	if n := w.calls.Load(); n != 4 {
+		t.Fatalf("worker ran %d times, want 4 (3 failures, then success)", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		job, err := c.JobGet(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.State == rivertype.JobStateCompleted {
+			if len(job.Errors) != 3 {
+				t.Fatalf("job recorded %d errors, want 3", len(job.Errors))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job state %s, want completed", job.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
