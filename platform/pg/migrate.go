@@ -132,7 +132,9 @@ func migrateJobs(ctx context.Context, cfg *pgx.ConnConfig, schema string, log *s
 		return fmt.Errorf("lock: %w", err)
 	}
 	// Closing the connection releases the lock too, should the unlock fail.
-	defer func() { _, _ = lockConn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID(schema+"/river")) }()
+	defer func() {
+		_, _ = lockConn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID(schema+"/river"))
+	}()
 
 	poolCfg, err := pgxpool.ParseConfig("")
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -47,6 +48,7 @@ type fixture struct {
 	clock     *testkit.Clock
 	users     *testkit.Users
 	crm       int
+	url       string // the scheduling server
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -55,6 +57,17 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func newFixtureWith(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	return newFixtureWithPayments(t, cfg, unreachablePayments(t))
+}
+
+// unreachablePayments is a payments client with no server behind it: booking still
+// holds the slot and reports no payment instructions, as when payments is down.
+func unreachablePayments(t *testing.T) paymentsv1connect.PaymentsServiceClient {
+	return paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC())
+}
+
+func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect.PaymentsServiceClient) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.URL(t, directory.Schema, Schema)
@@ -83,6 +96,7 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 		DB: db, Logger: testkit.Logger(t), Now: clk.Now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
 			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
+		Payments: payments,
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +105,7 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}

@@ -133,10 +133,10 @@ func (s *Service) rollDue(ctx context.Context) (int, error) {
 	}
 }
 
-// Run is the daily roll-forward job: every RollEvery, the replica holding the
+// rollLoop is the daily roll-forward job: every RollEvery, the replica holding the
 // job's advisory lock extends the slots of doctors not rolled in the last day. The
 // work is idempotent, so a crash midway only means the rest waits for the next run.
-func (s *Service) Run(ctx context.Context) error {
+func (s *Service) rollLoop(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.RollEvery)
 	defer t.Stop()
 	for {

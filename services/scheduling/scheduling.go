@@ -15,9 +15,11 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/config"
 	"healthcore/platform/errs"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 )
 
@@ -25,7 +27,7 @@ import (
 var migrations embed.FS
 
 // Schema is the scheduling service's PostgreSQL schema and its migrations.
-var Schema = pg.Schema{Name: "scheduling", Migrations: pg.Dir(migrations, "migrations")}
+var Schema = pg.Schema{Name: "scheduling", Migrations: pg.Dir(migrations, "migrations"), Jobs: true}
 
 // Config holds the scheduling service's settings.
 type Config struct {
@@ -35,23 +37,77 @@ type Config struct {
 	MaxRange time.Duration
 	// RollEvery is how often the roll-forward job looks for doctors to extend.
 	RollEvery time.Duration
+	// MinLead is how long before its start a slot may still be booked.
+	MinLead time.Duration
+	// PaymentWindow is how long a booked slot is held for its PIX payment (the charge's
+	// expiry; Mercado Pago accepts 30 minutes to 30 days).
+	PaymentWindow time.Duration
+	// PaymentRetryAfter is when the ensure-payment job retries a charge that booking could
+	// not start.
+	PaymentRetryAfter time.Duration
+	// AnswerBefore is how long before the start a doctor must have answered; an
+	// appointment still AWAITING_DOCTOR then counts as refused.
+	AnswerBefore time.Duration
+	// Policy is the patient cancellation policy.
+	Policy CancellationPolicy
+	// Jobs tunes the durable job runner.
+	Jobs jobs.Options
+}
+
+// CancellationPolicy says what a patient's cancellation refunds. Before payment nothing
+// was paid; while the doctor has not accepted, everything is refunded; once CONFIRMED,
+// everything up to FullRefundBefore the start, and LatePercent of the price after that.
+// A doctor's refusal (or silence) always refunds in full.
+type CancellationPolicy struct {
+	FullRefundBefore time.Duration
+	LatePercent      int
+}
+
+// refund is what a cancellation at now refunds of an appointment.
+func (p CancellationPolicy) refund(a appointment, now time.Time) int64 {
+	switch {
+	case a.state == statePending:
+		return 0
+	case a.state == stateAwaiting || a.start.Sub(now) >= p.FullRefundBefore:
+		return a.price
+	}
+	return a.price * int64(p.LatePercent) / 100 // rounds down to the centavo
 }
 
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute}
+	return Config{
+		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute,
+		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, AnswerBefore: 10 * time.Minute,
+		Policy: CancellationPolicy{FullRefundBefore: 24 * time.Hour, LatePercent: 50},
+	}
 }
 
 // RegisterFlags binds the settings to flags named scheduling.*.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Weeks, "scheduling.weeks", c.Weeks, "weeks of bookable slots kept ahead")
 	fs.DurationVar(&c.RollEvery, "scheduling.roll-every", c.RollEvery, "how often the roll-forward job runs")
+	fs.DurationVar(&c.MinLead, "scheduling.min-lead", c.MinLead, "how long before its start a slot may still be booked")
+	fs.DurationVar(&c.PaymentWindow, "scheduling.payment-window", c.PaymentWindow,
+		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
+	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,
+		"how long before the start a doctor must accept; later, the appointment counts as refused")
+	fs.DurationVar(&c.Policy.FullRefundBefore, "scheduling.full-refund-before", c.Policy.FullRefundBefore,
+		"a patient cancelling a confirmed appointment at least this long before its start is refunded in full")
+	fs.IntVar(&c.Policy.LatePercent, "scheduling.late-refund-percent", c.Policy.LatePercent,
+		"percent of the price refunded for a later cancellation of a confirmed appointment")
 }
 
 // Check reports bad settings.
 func (c Config) Check(p *config.Problems) {
 	p.Check(c.Weeks >= 1 && c.Weeks <= 52, "scheduling.weeks=%d: must be 1 to 52", c.Weeks)
 	p.Check(c.RollEvery >= time.Minute, "scheduling.roll-every=%s: must be at least 1m", c.RollEvery)
+	p.Check(c.PaymentWindow >= 31*time.Minute && c.PaymentWindow <= 24*time.Hour,
+		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
+	p.Check(c.AnswerBefore >= 0 && c.AnswerBefore < c.MinLead, "scheduling.answer-before=%s: must be at least 0 and less than scheduling.min-lead (%s)", c.AnswerBefore, c.MinLead)
+	p.Check(c.MinLead >= c.PaymentWindow, "scheduling.min-lead=%s: must be at least scheduling.payment-window (%s), so a slot is paid before it starts", c.MinLead, c.PaymentWindow)
+	p.Check(c.Policy.FullRefundBefore >= 0, "scheduling.full-refund-before=%s: must not be negative", c.Policy.FullRefundBefore)
+	p.Check(c.Policy.LatePercent >= 0 && c.Policy.LatePercent <= 100, "scheduling.late-refund-percent=%d: must be 0 to 100", c.Policy.LatePercent)
 }
 
 // Deps are what the service is built from.
@@ -60,26 +116,29 @@ type Deps struct {
 	// Directory gives each doctor's time zone, price and consultation length; it must
 	// send the internal service credential.
 	Directory directoryv1connect.DirectoryServiceClient
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Payments starts, cancels and refunds appointments' charges (internal credential).
+	Payments paymentsv1connect.PaymentsServiceClient
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service implements the SchedulingService RPCs.
 type Service struct {
-	schedulingv1connect.UnimplementedSchedulingServiceHandler // booking lands in the next commits
-	cfg                                                       Config
-	db                                                        *pgxpool.Pool
-	directory                                                 directoryv1connect.DirectoryServiceClient
-	log                                                       *slog.Logger
-	now                                                       func() time.Time
+	cfg       Config
+	db        *pgxpool.Pool
+	directory directoryv1connect.DirectoryServiceClient
+	payments  paymentsv1connect.PaymentsServiceClient
+	jobs      *jobs.Client
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)
 
 // New builds the service.
 func New(d Deps, cfg Config) (*Service, error) {
-	if d.DB == nil || d.Directory == nil {
-		return nil, errors.New("scheduling: DB and Directory are required")
+	if d.DB == nil || d.Directory == nil || d.Payments == nil {
+		return nil, errors.New("scheduling: DB, Directory and Payments are required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -87,7 +146,12 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{cfg: cfg, db: d.DB, directory: d.Directory, log: d.Logger, now: d.Now}, nil
+	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, log: d.Logger, now: d.Now}
+	var err error
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, cfg.Jobs); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Handler returns the Connect handler, given the server's handler options.

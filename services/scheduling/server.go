@@ -65,3 +65,83 @@ func (s *Service) ReopenSlot(ctx context.Context, req *connect.Request[schedulin
 	}
 	return connect.NewResponse(&schedulingv1.ReopenSlotResponse{Slot: slot}), nil
 }
+
+// BookAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) BookAppointment(ctx context.Context, req *connect.Request[schedulingv1.BookAppointmentRequest]) (*connect.Response[schedulingv1.BookAppointmentResponse], error) {
+	out, err := s.book(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) GetAppointment(ctx context.Context, req *connect.Request[schedulingv1.GetAppointmentRequest]) (*connect.Response[schedulingv1.GetAppointmentResponse], error) {
+	a, err := s.getAppointment(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.GetAppointmentResponse{Appointment: a}), nil
+}
+
+// ListMyAppointments implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ListMyAppointments(ctx context.Context, req *connect.Request[schedulingv1.ListMyAppointmentsRequest]) (*connect.Response[schedulingv1.ListMyAppointmentsResponse], error) {
+	out, err := s.listMine(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AcceptAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) AcceptAppointment(ctx context.Context, req *connect.Request[schedulingv1.AcceptAppointmentRequest]) (*connect.Response[schedulingv1.AcceptAppointmentResponse], error) {
+	a, err := s.accept(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.AcceptAppointmentResponse{Appointment: a}), nil
+}
+
+// RefuseAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) RefuseAppointment(ctx context.Context, req *connect.Request[schedulingv1.RefuseAppointmentRequest]) (*connect.Response[schedulingv1.RefuseAppointmentResponse], error) {
+	a, err := s.refuseByDoctor(ctx, req.Msg.GetId(), req.Msg.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.RefuseAppointmentResponse{Appointment: a}), nil
+}
+
+// CancelAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) CancelAppointment(ctx context.Context, req *connect.Request[schedulingv1.CancelAppointmentRequest]) (*connect.Response[schedulingv1.CancelAppointmentResponse], error) {
+	a, err := s.cancel(ctx, req.Msg.GetId(), req.Msg.GetJustification())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.CancelAppointmentResponse{Appointment: a}), nil
+}
+
+// ApplyPaymentOutcome implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ApplyPaymentOutcome(ctx context.Context, req *connect.Request[schedulingv1.ApplyPaymentOutcomeRequest]) (*connect.Response[schedulingv1.ApplyPaymentOutcomeResponse], error) {
+	out, err := s.applyPaymentOutcome(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RecordJoin implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) RecordJoin(ctx context.Context, req *connect.Request[schedulingv1.RecordJoinRequest]) (*connect.Response[schedulingv1.RecordJoinResponse], error) {
+	if err := s.recordJoin(ctx, req.Msg.GetAppointmentId(), req.Msg.GetUserId()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.RecordJoinResponse{}), nil
+}
+
+// FinishAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) FinishAppointment(ctx context.Context, req *connect.Request[schedulingv1.FinishAppointmentRequest]) (*connect.Response[schedulingv1.FinishAppointmentResponse], error) {
+	a, err := s.finish(ctx, req.Msg.GetAppointmentId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.FinishAppointmentResponse{Appointment: a}), nil
+}

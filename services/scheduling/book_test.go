@@ -1,0 +1,331 @@
+package scheduling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+	"healthcore/platform/testkit"
+)
+
+// firstSlot is the doctor's Monday 09:00 São Paulo slot (12:00 UTC), six hours after
+// the fixture's now.
+var firstSlot = at("2026-06-01T12:00:00Z")
+
+// bookable returns a listed doctor with Monday mornings and the id of their first slot.
+func (f *fixture) bookable() (user, string) {
+	f.t.Helper()
+	d := f.listedDoctor()
+	f.mustSet(d, mondayMornings())
+	return d, f.slotAt(d.id, firstSlot).id
+}
+
+func (f *fixture) bookAs(p user, slotID, key string) (*schedulingv1.BookAppointmentResponse, error) {
+	resp, err := f.client.BookAppointment(context.Background(), testkit.Authed(&schedulingv1.BookAppointmentRequest{
+		SlotId: slotID, IdempotencyKey: key, Reason: "dor no peito ao subir escadas",
+	}, p.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (f *fixture) mustBook(p user, slotID, key string) *schedulingv1.Appointment {
+	f.t.Helper()
+	resp, err := f.bookAs(p, slotID, key)
+	if err != nil {
+		f.t.Fatalf("book: %v", err)
+	}
+	return resp.GetAppointment()
+}
+
+// internal is a client with the service credential, as payments and telehealth call.
+func (f *fixture) internal() schedulingv1connect.SchedulingServiceClient {
+	return schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(f.t), f.url,
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+}
+
+func (f *fixture) paid(apptID string) *schedulingv1.ApplyPaymentOutcomeResponse {
+	f.t.Helper()
+	return f.outcome(apptID, schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_PAID)
+}
+
+func (f *fixture) outcome(apptID string, o schedulingv1.PaymentOutcome) *schedulingv1.ApplyPaymentOutcomeResponse {
+	f.t.Helper()
+	resp, err := f.internal().ApplyPaymentOutcome(context.Background(), connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
+		AppointmentId: apptID, PaymentId: "5f0c4a43-5b1e-4b8e-9c55-000000000001", Outcome: o,
+	}))
+	if err != nil {
+		f.t.Fatalf("apply payment outcome: %v", err)
+	}
+	return resp.Msg
+}
+
+func (f *fixture) get(u user, id string) (*schedulingv1.Appointment, error) {
+	resp, err := f.client.GetAppointment(context.Background(), testkit.Authed(&schedulingv1.GetAppointmentRequest{Id: id}, u.token))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg.GetAppointment(), nil
+}
+
+func (f *fixture) mustGet(u user, id string) *schedulingv1.Appointment {
+	f.t.Helper()
+	a, err := f.get(u, id)
+	if err != nil {
+		f.t.Fatalf("get appointment: %v", err)
+	}
+	return a
+}
+
+// job is a queued River job of this service.
+type job struct {
+	kind        string
+	args        map[string]any
+	scheduledAt time.Time
+}
+
+// jobsFor lists the queued jobs naming an appointment, oldest first.
+func (f *fixture) jobsFor(apptID string) []job {
+	f.t.Helper()
+	rows, err := f.db.Query(context.Background(), `SELECT kind, args, scheduled_at FROM river_job
+		WHERE args->>'appointment_id' = $1 ORDER BY id`, apptID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []job
+	for rows.Next() {
+		var j job
+		var raw []byte
+		if err := rows.Scan(&j.kind, &raw, &j.scheduledAt); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &j.args); err != nil {
+			f.t.Fatal(err)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func kinds(js []job) []string {
+	out := make([]string, len(js))
+	for i, j := range js {
+		out[i] = j.kind
+	}
+	return out
+}
+
+func wantState(t *testing.T, a *schedulingv1.Appointment, want schedulingv1.AppointmentState) {
+	t.Helper()
+	if a.GetState() != want {
+		t.Fatalf("state = %v, want %v", a.GetState(), want)
+	}
+}
+
+func TestBook_HoldsTheSlotSnapshotsThePriceAndQueuesTheSaga(t *testing.T) {
+	f := newFixture(t)
+	d, slot := f.bookable()
+	p := f.newPatient()
+
+	resp, err := f.bookAs(p, slot, "key-00000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := resp.GetAppointment()
+	wantState(t, a, schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT)
+	if a.GetPrice().GetAmountCents() != 25000 || a.GetDoctorId() != d.id || a.GetPatientId() != p.id ||
+		!a.GetStartTime().AsTime().Equal(firstSlot) || a.GetReason() != "dor no peito ao subir escadas" {
+		t.Fatalf("appointment = %v", a)
+	}
+	if got, want := a.GetHoldExpireTime().AsTime(), monday.Add(DefaultConfig().PaymentWindow); !got.Equal(want) {
+		t.Errorf("hold expires %s, want %s", got, want)
+	}
+	if resp.GetPayment() != nil {
+		t.Errorf("payment instructions %v although payments is unreachable", resp.GetPayment())
+	}
+
+	// The price changes afterwards: the appointment keeps what was shown.
+	in := profile("America/Sao_Paulo", 99000, 0)
+	f.upsertProfile(d, in)
+	if got := f.mustGet(p, a.GetId()).GetPrice().GetAmountCents(); got != 25000 {
+		t.Errorf("price after the doctor's change = %d, want the snapshot 25000", got)
+	}
+
+	// The slot is no longer offered, and the doctor's agenda shows who holds it.
+	free := f.mustAvailable(d.id, monday, monday.Add(24*time.Hour))
+	for _, s := range free.GetSlots() {
+		if s.GetId() == slot {
+			t.Fatal("booked slot still listed as available")
+		}
+	}
+
+	js := f.jobsFor(a.GetId())
+	if got := kinds(js); len(got) != 2 || got[0] != "scheduling.ensure_payment" || got[1] != "scheduling.expire_hold" {
+		t.Fatalf("jobs = %v", got)
+	}
+	if !js[1].scheduledAt.Equal(a.GetHoldExpireTime().AsTime()) {
+		t.Errorf("expire_hold at %s, want the hold's end %s", js[1].scheduledAt, a.GetHoldExpireTime().AsTime())
+	}
+
+	h := f.mustGet(p, a.GetId()).GetHistory()
+	if len(h) != 1 || h[0].GetKind() != "booked" || h[0].GetActorId() != p.id || h[0].GetActorRole() != "patient" ||
+		h[0].GetToState() != schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT {
+		t.Fatalf("history = %v", h)
+	}
+}
+
+func TestBook_ConcurrentBookersOfOneSlotGetOneWinner(t *testing.T) {
+	f := newFixture(t)
+	_, slot := f.bookable()
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	ids := make([]string, n)
+	for i := range n {
+		p := f.newPatient()
+		wg.Go(func() {
+			resp, err := f.bookAs(p, slot, fmt.Sprintf("race-key-%02d", i))
+			results[i] = err
+			if err == nil {
+				ids[i] = resp.GetAppointment().GetId()
+			}
+		})
+	}
+	wg.Wait()
+	won, taken := 0, 0
+	for i, err := range results {
+		switch {
+		case err == nil:
+			won++
+		case connect.CodeOf(err) == connect.CodeFailedPrecondition && errs.Reason(err) == "SLOT_TAKEN":
+			taken++
+		default:
+			t.Errorf("booker %d: unexpected error %v", i, err)
+		}
+	}
+	if won != 1 || taken != n-1 {
+		t.Fatalf("%d won, %d SLOT_TAKEN; want 1 and %d", won, taken, n-1)
+	}
+	var live int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM appointments WHERE slot_id = $1`, slot).Scan(&live); err != nil {
+		t.Fatal(err)
+	}
+	if live != 1 {
+		t.Fatalf("%d appointments on the slot, want 1", live)
+	}
+}
+
+func TestBook_RetryWithTheSameKeyReturnsTheSameAppointment(t *testing.T) {
+	f := newFixture(t)
+	d, slot := f.bookable()
+	p := f.newPatient()
+	first := f.mustBook(p, slot, "retry-key-1")
+
+	// Concurrent retries of the same request: one appointment, the same answer for all.
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Go(func() {
+			resp, err := f.bookAs(p, slot, "retry-key-1")
+			if err != nil {
+				t.Errorf("retry %d: %v", i, err)
+				return
+			}
+			got[i] = resp.GetAppointment().GetId()
+		})
+	}
+	wg.Wait()
+	for i, id := range got {
+		if id != first.GetId() {
+			t.Errorf("retry %d returned %s, want %s", i, id, first.GetId())
+		}
+	}
+	var n int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM appointments WHERE patient_id = $1`, p.id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d appointments, want 1", n)
+	}
+
+	// The same key for another slot is a client bug, said clearly.
+	other := f.slotAt(d.id, at("2026-06-01T13:00:00Z")).id
+	_, err := f.bookAs(p, other, "retry-key-1")
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "IDEMPOTENCY_KEY_REUSED")
+
+	// Two concurrent first attempts with one key (a retry racing the original).
+	p2 := f.newPatient()
+	var ids [2]string
+	for i := range ids {
+		wg.Go(func() {
+			resp, err := f.bookAs(p2, other, "racing-key-2")
+			if err != nil {
+				t.Errorf("attempt %d: %v", i, err)
+				return
+			}
+			ids[i] = resp.GetAppointment().GetId()
+		})
+	}
+	wg.Wait()
+	if ids[0] == "" || ids[0] != ids[1] {
+		t.Fatalf("racing attempts with one key got %v, want one appointment", ids)
+	}
+}
+
+func TestBook_Refusals(t *testing.T) {
+	f := newFixture(t)
+	d, slot := f.bookable()
+	p := f.newPatient()
+
+	// The doctor blocks a slot: it cannot be booked.
+	blocked := f.slotAt(d.id, at("2026-06-01T14:00:00Z")).id
+	if _, err := f.block(d, blocked); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.bookAs(p, blocked, "blocked-key")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "SLOT_BLOCKED")
+
+	// Unknown slot.
+	_, err = f.bookAs(p, "3e0b5f0e-93f4-4a0c-9d7e-8f6d2c1b0a99", "unknown-key")
+	testkit.WantError(t, err, connect.CodeNotFound, "SLOT_NOT_FOUND")
+
+	// The patient's own second appointment at an overlapping time (another doctor's slot
+	// at the same hour).
+	d2 := f.listedDoctor()
+	f.mustSet(d2, mondayMornings())
+	f.mustBook(p, slot, "first-booking")
+	_, err = f.bookAs(p, f.slotAt(d2.id, firstSlot).id, "overlap-key")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PATIENT_BUSY")
+
+	// Too close to the start (less than MinLead), and in the past.
+	f.clock.Advance(5*time.Hour + 30*time.Minute) // 11:30 UTC, the 12:00 slot is 30 min away
+	_, err = f.bookAs(f.newPatient(), f.slotAt(d2.id, firstSlot).id, "late-key-1")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "TOO_LATE_TO_BOOK")
+	f.clock.Advance(time.Hour)
+	_, err = f.bookAs(f.newPatient(), f.slotAt(d2.id, firstSlot).id, "late-key-2")
+	testkit.WantError(t, err, connect.CodeFailedPrecondition, "SLOT_PAST")
+
+	// A doctor cannot book; validation names the fields.
+	_, err = f.bookAs(d, slot, "doctor-key")
+	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	_, err = f.client.BookAppointment(context.Background(), testkit.Authed(&schedulingv1.BookAppointmentRequest{
+		SlotId: "nope", IdempotencyKey: "k", Reason: "",
+	}, p.token))
+	v := violations(t, err)
+	for _, field := range []string{"slot_id", "idempotency_key", "reason"} {
+		if v[field] == "" {
+			t.Errorf("no violation for %s in %v", field, v)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package scheduling
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+)
+
+// decide runs f on one of the caller's appointments, locked, and returns it after f.
+// Someone else's appointment is NotFound: ids reveal nothing.
+func (s *Service) decide(ctx context.Context, id string, mine func(a appointment, userID string) bool,
+	f func(tx pgx.Tx, a *appointment) error,
+) (*schedulingv1.Appointment, error) {
+	p, _ := authn.FromContext(ctx)
+	var out appointment
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := s.appointmentFor(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !mine(a, p.UserID) {
+			return errAppointmentNotFound
+		}
+		if err := f(tx, &a); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.proto(), nil
+}
+
+func doctorOf(a appointment, user string) bool  { return a.doctorID == user }
+func patientOf(a appointment, user string) bool { return a.patientID == user }
+
+var errTooLateToAnswer = errs.FailedPrecondition("ANSWER_DEADLINE_PASSED",
+	"the deadline to answer this appointment has passed; it counts as refused")
+
+// accept confirms one of the calling doctor's paid appointments.
+func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
+	doctor := actorOf(ctx)
+	return s.decide(ctx, id, doctorOf, func(tx pgx.Tx, a *appointment) error {
+		if a.state == stateConfirmed {
+			return nil // a retried accept
+		}
+		if a.state != stateAwaiting {
+			return illegal(*a, "accept")
+		}
+		if a.answerBy != nil && !s.now().Before(*a.answerBy) {
+			return errTooLateToAnswer
+		}
+		return s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, "", "")
+	})
+}
+
+// refuseByDoctor refuses one of the calling doctor's paid appointments: full refund.
+func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*schedulingv1.Appointment, error) {
+	doctor := actorOf(ctx)
+	return s.decide(ctx, id, doctorOf, func(tx pgx.Tx, a *appointment) error {
+		if a.state != stateAwaiting {
+			return illegal(*a, "refuse")
+		}
+		return s.refuse(ctx, tx, a, doctor, reason)
+	})
+}
+
+// cancel cancels one of the calling patient's live appointments before it starts. The
+// refund follows the policy; the slot is freed by the state change itself (the unique
+// index covers live states only).
+func (s *Service) cancel(ctx context.Context, id, justification string) (*schedulingv1.Appointment, error) {
+	patient := actorOf(ctx)
+	return s.decide(ctx, id, patientOf, func(tx pgx.Tx, a *appointment) error {
+		switch a.state {
+		case statePending, stateAwaiting, stateConfirmed:
+		default:
+			return illegal(*a, "cancel")
+		}
+		now := s.now()
+		if !now.Before(a.start) {
+			return errs.FailedPrecondition("ALREADY_STARTED", "the consultation has started; it can no longer be cancelled")
+		}
+		refund := s.cfg.Policy.refund(*a, now)
+		wasPending := a.state == statePending
+		if err := s.transition(ctx, tx, a, stateCancelled, "cancelled", patient, justification, "refund_cents = $4", refund); err != nil {
+			return err
+		}
+		a.refund = refund
+		switch {
+		case wasPending:
+			return s.enqueue(ctx, tx, cancelChargeArgs{AppointmentID: a.id}, time.Time{})
+		case refund > 0:
+			return s.enqueue(ctx, tx, refundArgs{AppointmentID: a.id, AmountCents: refund, Reason: "cancelled"}, time.Time{})
+		}
+		return nil
+	})
+}

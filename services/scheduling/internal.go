@@ -1,0 +1,104 @@
+package scheduling
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/errs"
+)
+
+// applyPaymentOutcome is how payments reports a charge's outcome. It is idempotent: an
+// outcome already applied, or overtaken by a later state, changes nothing.
+func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.ApplyPaymentOutcomeRequest) (*schedulingv1.ApplyPaymentOutcomeResponse, error) {
+	out := &schedulingv1.ApplyPaymentOutcomeResponse{}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := s.appointmentFor(ctx, tx, r.GetAppointmentId(), true)
+		if err != nil {
+			return err
+		}
+		paid := r.GetOutcome() == schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_PAID
+		switch {
+		case a.state == statePending && paid:
+			err = s.markPaid(ctx, tx, &a)
+		case a.state == statePending:
+			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, "the PIX charge expired or was rejected", "")
+		case a.state == stateExpired && paid:
+			// The money came after the slot was released: it all goes back.
+			out.RefundDue = true
+			err = s.record(ctx, tx, a.id, event{kind: "refund_requested", who: system,
+				reason: "the payment arrived after the hold expired: refunded in full"})
+		}
+		out.State = stateProto(a.state)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recordJoin notes that a participant entered the consultation room (first time only
+// sets the participant's join time; every join is in the history).
+func (s *Service) recordJoin(ctx context.Context, apptID, userID string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := s.appointmentFor(ctx, tx, apptID, true)
+		if err != nil {
+			return err
+		}
+		var col, role string
+		switch userID {
+		case a.patientID:
+			col, role = "patient_joined_at", "patient"
+		case a.doctorID:
+			col, role = "doctor_joined_at", "doctor"
+		default:
+			return errs.PermissionDenied("NOT_PARTICIPANT", "only the appointment's patient and doctor join its room")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE appointments SET `+col+` = coalesce(`+col+`, $2) WHERE id = $1`, a.id, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a.id, event{kind: "joined", who: actor{userID, role}})
+	})
+}
+
+// finish closes a CONFIRMED appointment whose window ended: COMPLETED when someone
+// joined, else flagged as a no-show (it stays CONFIRMED for follow-up).
+func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
+	var out appointment
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := s.appointmentFor(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		out = a
+		if a.state != stateConfirmed || a.noShow {
+			return nil // already finished, or never confirmed
+		}
+		if s.now().Before(a.end) {
+			return errs.FailedPrecondition("NOT_ENDED", "the consultation window has not ended")
+		}
+		if a.patientJoined != nil || a.doctorJoined != nil {
+			reason := ""
+			switch {
+			case a.patientJoined == nil:
+				reason = "the patient did not join"
+			case a.doctorJoined == nil:
+				reason = "the doctor did not join"
+			}
+			err := s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason, "")
+			out = a
+			return err
+		}
+		out.noShow = true
+		if _, err := tx.Exec(ctx, `UPDATE appointments SET no_show = true, updated_at = $2 WHERE id = $1`, a.id, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a.id, event{kind: "no_show", who: system, reason: "nobody joined the consultation"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.proto(), nil
+}

@@ -1,0 +1,233 @@
+package scheduling
+
+import (
+	"context"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	"healthcore/platform/jobs"
+)
+
+// The booking saga's steps that scheduling drives. Each is a River job committed in the
+// transaction of the state change that needs it, and each re-reads the appointment and
+// does nothing when the state has moved on, so a duplicate or a retry is harmless.
+//
+//	booked ──ensure_payment──▶ payments.StartPayment (retry of a charge booking could not start)
+//	       ──expire_hold (at hold_until)──▶ payments.CancelPayment → EXPIRED, or AWAITING_DOCTOR if it was paid
+//	paid   ──answer_deadline (at answer_by)──▶ REFUSED by the system + refund
+//	refused / cancelled ──refund──▶ payments.Refund (idempotency key from the appointment)
+//	cancelled unpaid ──cancel_charge──▶ payments.CancelPayment; refunded in full if it had been paid
+
+type ensurePaymentArgs struct {
+	AppointmentID string `json:"appointment_id"`
+}
+
+func (ensurePaymentArgs) Kind() string { return "scheduling.ensure_payment" }
+
+type expireHoldArgs struct {
+	AppointmentID string `json:"appointment_id"`
+}
+
+func (expireHoldArgs) Kind() string { return "scheduling.expire_hold" }
+
+type answerDeadlineArgs struct {
+	AppointmentID string `json:"appointment_id"`
+}
+
+func (answerDeadlineArgs) Kind() string { return "scheduling.answer_deadline" }
+
+type refundArgs struct {
+	AppointmentID string `json:"appointment_id"`
+	AmountCents   int64  `json:"amount_cents"`
+	Reason        string `json:"reason"` // refused, cancelled
+}
+
+func (refundArgs) Kind() string { return "scheduling.refund" }
+
+type cancelChargeArgs struct {
+	AppointmentID string `json:"appointment_id"`
+}
+
+func (cancelChargeArgs) Kind() string { return "scheduling.cancel_charge" }
+
+// enqueue adds a job to tx, to run at (or now, for a zero time).
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args river.JobArgs, at time.Time) error {
+	var opts *river.InsertOpts
+	if !at.IsZero() {
+		opts = &river.InsertOpts{ScheduledAt: at}
+	}
+	_, err := s.jobs.InsertTx(ctx, tx, args, opts)
+	return err
+}
+
+func (s *Service) workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[ensurePaymentArgs]) error {
+		return s.ensurePayment(ctx, j.Args.AppointmentID)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[expireHoldArgs]) error {
+		return s.expireHold(ctx, j.Args.AppointmentID)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[answerDeadlineArgs]) error {
+		return s.answerDeadline(ctx, j.Args.AppointmentID)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[refundArgs]) error {
+		return s.refund(ctx, j.Args)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[cancelChargeArgs]) error {
+		return s.cancelCharge(ctx, j.Args.AppointmentID)
+	}))
+	return w
+}
+
+// Run works the saga's jobs and the daily slot roll-forward until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- jobs.Run(ctx, s.jobs) }()
+	err := s.rollLoop(ctx)
+	if jerr := <-done; err == nil {
+		err = jerr
+	}
+	return err
+}
+
+// load reads an appointment as the system.
+func (s *Service) load(ctx context.Context, id string) (appointment, error) {
+	return scanAppointment(s.db.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1`, id))
+}
+
+// locked runs f on the appointment locked FOR UPDATE in a transaction.
+func (s *Service) locked(ctx context.Context, id string, f func(tx pgx.Tx, a *appointment) error) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		a, err := scanAppointment(tx.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		return f(tx, &a)
+	})
+}
+
+func (s *Service) ensurePayment(ctx context.Context, id string) error {
+	a, err := s.load(ctx, id)
+	if err != nil || a.state != statePending || !s.now().Before(*a.holdUntil) {
+		return err // paid, cancelled or expiring meanwhile: nothing to do
+	}
+	_, err = s.requestPayment(ctx, a)
+	if connect.CodeOf(err) == connect.CodeInvalidArgument {
+		// The hold is too close to its end for a new charge: expire_hold settles it.
+		s.log.WarnContext(ctx, "payment not started before the hold ends", "appointment_id", id, "error", err.Error())
+		return nil
+	}
+	return err
+}
+
+// expireHold settles a booking whose hold ended: the charge is stopped at the provider
+// and the slot freed — unless the provider says it was paid, and then it goes on.
+func (s *Service) expireHold(ctx context.Context, id string) error {
+	a, err := s.load(ctx, id)
+	if err != nil || a.state != statePending {
+		return err
+	}
+	resp, err := s.payments.CancelPayment(ctx, connect.NewRequest(&paymentsv1.CancelPaymentRequest{AppointmentId: id}))
+	if err != nil && connect.CodeOf(err) != connect.CodeNotFound { // NotFound: no charge was ever created
+		return err
+	}
+	paid := resp != nil && isPaid(resp.Msg.GetPayment().GetStatus())
+	return s.locked(ctx, id, func(tx pgx.Tx, a *appointment) error {
+		if a.state != statePending {
+			return nil
+		}
+		if paid {
+			return s.markPaid(ctx, tx, a)
+		}
+		return s.transition(ctx, tx, a, stateExpired, "expired", system, "the PIX charge was not paid in time", "")
+	})
+}
+
+func isPaid(st paymentsv1.PaymentStatus) bool {
+	switch st {
+	case paymentsv1.PaymentStatus_PAYMENT_STATUS_PAID, paymentsv1.PaymentStatus_PAYMENT_STATUS_PARTIALLY_REFUNDED,
+		paymentsv1.PaymentStatus_PAYMENT_STATUS_REFUNDED:
+		return true
+	}
+	return false
+}
+
+// markPaid moves a locked PENDING_PAYMENT appointment to AWAITING_DOCTOR and schedules
+// the doctor's answer deadline: AnswerBefore the start, but never sooner than ten
+// minutes from now (nor after the start).
+func (s *Service) markPaid(ctx context.Context, tx pgx.Tx, a *appointment) error {
+	now := s.now()
+	answerBy := a.start.Add(-s.cfg.AnswerBefore)
+	if floor := now.Add(10 * time.Minute); answerBy.Before(floor) {
+		answerBy = floor
+		if a.start.Before(floor) {
+			answerBy = a.start
+		}
+	}
+	a.answerBy = &answerBy
+	if err := s.transition(ctx, tx, a, stateAwaiting, "paid", system, "the PIX payment was confirmed", "answer_by = $4", answerBy); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, answerDeadlineArgs{AppointmentID: a.id}, answerBy)
+}
+
+// answerDeadline refuses, on the doctor's behalf, an appointment they did not answer.
+func (s *Service) answerDeadline(ctx context.Context, id string) error {
+	return s.locked(ctx, id, func(tx pgx.Tx, a *appointment) error {
+		if a.state != stateAwaiting {
+			return nil
+		}
+		if a.answerBy != nil && s.now().Before(*a.answerBy) {
+			return river.JobSnooze(a.answerBy.Sub(s.now())) // the clock moved back; wait
+		}
+		return s.refuse(ctx, tx, a, system, "the doctor did not answer in time")
+	})
+}
+
+// refuse moves a locked AWAITING_DOCTOR appointment to REFUSED and refunds it in full.
+func (s *Service) refuse(ctx context.Context, tx pgx.Tx, a *appointment, who actor, reason string) error {
+	if err := s.transition(ctx, tx, a, stateRefused, "refused", who, reason, "refund_cents = price_cents"); err != nil {
+		return err
+	}
+	a.refund = a.price
+	return s.enqueue(ctx, tx, refundArgs{AppointmentID: a.id, AmountCents: a.price, Reason: "refused"}, time.Time{})
+}
+
+func (s *Service) refund(ctx context.Context, r refundArgs) error {
+	_, err := s.payments.Refund(ctx, connect.NewRequest(&paymentsv1.RefundRequest{
+		AppointmentId: r.AppointmentID, AmountCents: r.AmountCents, Reason: r.Reason,
+		IdempotencyKey: "appt-" + r.AppointmentID + "-" + r.Reason,
+	}))
+	return err
+}
+
+// cancelCharge stops the charge of an appointment cancelled before payment; if the
+// money had arrived, all of it goes back.
+func (s *Service) cancelCharge(ctx context.Context, id string) error {
+	resp, err := s.payments.CancelPayment(ctx, connect.NewRequest(&paymentsv1.CancelPaymentRequest{AppointmentId: id}))
+	if connect.CodeOf(err) == connect.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := resp.Msg.GetPayment()
+	if !isPaid(p.GetStatus()) {
+		return nil
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, id, event{kind: "refund_requested", who: system,
+			reason: "the payment arrived while the appointment was being cancelled: refunded in full"}); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, refundArgs{AppointmentID: id, AmountCents: p.GetAmountCents(), Reason: "cancelled"}, time.Time{})
+	})
+}
