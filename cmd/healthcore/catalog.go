@@ -14,6 +14,7 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
@@ -27,6 +28,7 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/meetings"
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
@@ -60,6 +62,7 @@ var catalog = []service{
 	// pix's schema holds only the development sandbox's state; migrating it is harmless
 	// when the mercadopago driver is used.
 	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
+	{name: "meetings", fqName: meetingsv1connect.MeetingsServiceName, port: 7013, start: startMeetings},
 	{name: "blobs", fqName: blobsv1connect.BlobsServiceName, port: 7011, start: startBlobs},
 	// records calls keys, blobs and directory, so it starts after them.
 	{name: "records", fqName: recordsv1connect.RecordsServiceName, port: 7006, schema: &records.Schema,
@@ -141,6 +144,16 @@ func startPix(ctx context.Context, p *process) (*server.Server, background, erro
 		return srv, nil, nil
 	}
 	return srv, sandbox.Run, nil
+}
+
+func startMeetings(ctx context.Context, p *process) (*server.Server, background, error) {
+	driver, err := p.cfg.Meetings.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("meetings", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(meetings.New(driver, p.cfg.Meetings.MediaRegion).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
 }
 
 func startBlobs(ctx context.Context, p *process) (*server.Server, background, error) {

@@ -16,6 +16,7 @@ import (
 	"healthcore/services/blobs"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/meetings"
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
@@ -42,12 +43,13 @@ type Config struct {
 	Keys       keys.Config
 	Scheduling scheduling.Config
 	Pix        pix.Config
+	Meetings   meetings.Config
 	Blobs      blobs.Config
 	Records    records.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -72,6 +74,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Keys.RegisterFlags(fs)
 	c.Scheduling.RegisterFlags(fs)
 	c.Pix.RegisterFlags(fs)
+	c.Meetings.RegisterFlags(fs)
 	c.Blobs.RegisterFlags(fs)
 	c.Records.RegisterFlags(fs)
 	return c
@@ -95,6 +98,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Keys.Check(&p)
 	c.Scheduling.Check(&p)
 	c.Pix.Check(&p)
+	c.Meetings.Check(&p)
 	c.Blobs.Check(&p)
 	c.Records.Check(&p)
 	return p.Err()
