@@ -19,6 +19,7 @@ import (
 	_ "healthcore/gen/healthcore/identity/v1"
 	_ "healthcore/gen/healthcore/keys/v1"
 	_ "healthcore/gen/healthcore/meetings/v1"
+	_ "healthcore/gen/healthcore/payments/v1"
 	_ "healthcore/gen/healthcore/pix/v1"
 	_ "healthcore/gen/healthcore/records/v1"
 	_ "healthcore/gen/healthcore/scheduling/v1"

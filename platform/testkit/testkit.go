@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/platform/authn"
@@ -30,15 +31,28 @@ var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 // the end of the test.
 func Serve(t testing.TB, auth connect.Interceptor, mount func(*server.Server)) string {
 	t.Helper()
+	return ServeOn(t, Listen(t), auth, mount)
+}
+
+// Listen reserves a port on 127.0.0.1 for a server started later with ServeOn: two
+// services that call each other each need the other's URL when they are built.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// ServeOn is Serve on a listener of the caller's.
+func ServeOn(t testing.TB, ln net.Listener, auth connect.Interceptor, mount func(*server.Server)) string {
+	t.Helper()
 	srv := server.New(server.Options{
 		Addr: "127.0.0.1:0", Auth: auth, TrustedProxies: Loopback, Logger: Logger(t),
 		ShutdownTimeout: 5 * time.Second,
 	})
 	mount(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -108,4 +122,28 @@ func WantError(t testing.TB, err error, code connect.Code, reason string) {
 	if ce.Code() != code || errs.Reason(err) != reason {
 		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
 	}
+}
+
+// Violations returns the BadRequest field violations of an error as field →
+// description (descriptions of one field joined), failing the test when err is not a
+// Connect error.
+func Violations(t testing.TB, err error) map[string]string {
+	t.Helper()
+	ce, ok := errors.AsType[*connect.Error](err)
+	if !ok {
+		t.Fatalf("not a connect error: %v", err)
+	}
+	out := map[string]string{}
+	for _, d := range ce.Details() {
+		v, derr := d.Value()
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		if br, ok := v.(*errdetails.BadRequest); ok {
+			for _, fv := range br.GetFieldViolations() {
+				out[fv.GetField()] += fv.GetDescription()
+			}
+		}
+	}
+	return out
 }

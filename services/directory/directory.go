@@ -17,6 +17,7 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/pg"
 )
 
@@ -28,14 +29,18 @@ var Schema = pg.Schema{Name: "directory", Migrations: pg.Dir(migrations, "migrat
 
 // Deps are what the service is built from.
 type Deps struct {
-	DB     *pgxpool.Pool // search_path = directory
-	Logger *slog.Logger
-	Now    func() time.Time
+	DB *pgxpool.Pool // search_path = directory
+	// Scheduling confirms that a reviewed appointment is the patient's and COMPLETED
+	// (internal credential). Without it, reviews answer UNAVAILABLE.
+	Scheduling schedulingv1connect.SchedulingServiceClient
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service implements the DirectoryService RPCs.
 type Service struct {
 	db          *pgxpool.Pool
+	scheduling  schedulingv1connect.SchedulingServiceClient
 	log         *slog.Logger
 	now         func() time.Time
 	specialties map[string]string // code → name, loaded once: the list changes only by migration
@@ -55,7 +60,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{db: d.DB, log: d.Logger, now: d.Now, specialties: map[string]string{}}
+	s := &Service{db: d.DB, scheduling: d.Scheduling, log: d.Logger, now: d.Now, specialties: map[string]string{}}
 	rows, err := d.DB.Query(ctx, `SELECT code, name FROM specialties`)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -51,14 +53,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.Pool(t, Schema.Name, Schema)
-	svc, err := New(ctx, Deps{DB: db, Logger: testkit.Logger(t)})
+	return newFixtureOn(t, pgtest.Pool(t, Schema.Name, Schema), testkit.NewUsers(t), nil, testkit.Listen(t))
+}
+
+// newFixtureOn builds the directory on db, serving on ln, calling scheduling (or nil).
+func newFixtureOn(t *testing.T, db *pgxpool.Pool, users *testkit.Users, scheduling schedulingv1connect.SchedulingServiceClient, ln net.Listener) *fixture {
+	t.Helper()
+	svc, err := New(context.Background(), Deps{DB: db, Logger: testkit.Logger(t), Scheduling: scheduling})
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := testkit.NewUsers(t)
-	url := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	url := testkit.ServeOn(t, ln, users.Interceptor(), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{

@@ -34,7 +34,11 @@ func (s *Service) GetDoctor(ctx context.Context, req *connect.Request[directoryv
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&directoryv1.GetDoctorResponse{Profile: p}), nil
+	latest, _, err := s.reviews(ctx, p.GetDoctorId(), 5, "")
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.GetDoctorResponse{Profile: p, LatestReviews: latest}), nil
 }
 
 // SearchDoctors implements directoryv1connect.DirectoryServiceHandler.
@@ -58,4 +62,29 @@ func (s *Service) GetPracticeSettings(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	return connect.NewResponse(out), nil
+}
+
+// ReviewAppointment implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) ReviewAppointment(ctx context.Context, req *connect.Request[directoryv1.ReviewAppointmentRequest]) (*connect.Response[directoryv1.ReviewAppointmentResponse], error) {
+	out, err := s.review(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ListDoctorReviews implements directoryv1connect.DirectoryServiceHandler.
+func (s *Service) ListDoctorReviews(ctx context.Context, req *connect.Request[directoryv1.ListDoctorReviewsRequest]) (*connect.Response[directoryv1.ListDoctorReviewsResponse], error) {
+	if _, err := s.profile(ctx, req.Msg.GetDoctorId(), true); err != nil {
+		return nil, err
+	}
+	size := int(req.Msg.GetPageSize())
+	if size == 0 {
+		size = 20
+	}
+	list, next, err := s.reviews(ctx, req.Msg.GetDoctorId(), size, req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.ListDoctorReviewsResponse{Reviews: list, NextPageToken: next}), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pagetoken"
 )
 
 // listAccessLog is ListAccessLog: the log of the caller's own record, newest first,
@@ -40,14 +41,14 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 		w.add("at < $%d", r.GetEndTime().AsTime())
 		end = r.GetEndTime().AsTime().Format(time.RFC3339Nano)
 	}
-	filter := fingerprint(p.UserID, r.GetActorId(), start, end)
-	c, err := parseCursor(r.GetPageToken(), filter, func(id string) bool { _, err := strconv.ParseInt(id, 10, 64); return err == nil })
+	filter := pagetoken.Filter(p.UserID, r.GetActorId(), start, end)
+	c, err := pagetoken.Decode(r.GetPageToken(), filter, func(id string) bool { _, err := strconv.ParseInt(id, 10, 64); return err == nil })
 	if err != nil {
 		return nil, "", err
 	}
 	if c != nil {
 		id, _ := strconv.ParseInt(c.ID, 10, 64)
-		w.add("(at, id) < ($%d, $%d)", time.UnixMicro(c.Micros).UTC(), id)
+		w.add("(at, id) < ($%d, $%d)", c.Time(), id)
 	}
 	size := int(r.GetPageSize())
 	if size == 0 {
@@ -74,7 +75,7 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 	if len(out) > size {
 		out = out[:size]
 		last := out[size-1]
-		next = cursor{Filter: filter, Micros: last.GetTime().AsTime().UnixMicro(), ID: strconv.FormatInt(last.GetId(), 10)}.token()
+		next = pagetoken.Encode(filter, last.GetTime().AsTime(), strconv.FormatInt(last.GetId(), 10))
 	}
 	return out, next, nil
 }

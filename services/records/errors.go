@@ -77,6 +77,3 @@ func errBadMask(path string) error {
 
 var errEmptyMask = errs.InvalidArgument("UPDATE_MASK_INVALID", "update_mask names no field",
 	errs.Violation{Field: "update_mask", Description: "name at least one of title, kind and group_id"})
-
-var errBadToken = errs.InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one this list issued with these filters: start again without it",
-	errs.Violation{Field: "page_token", Description: "must be the next_page_token of the previous page, with the same filters"})

@@ -2,56 +2,21 @@ package records
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pagetoken"
 )
 
 const (
 	defaultDocumentPage = 20
 	defaultLogPage      = 50
 )
-
-// cursor is where a page ended: the sort keys of its last row, bound to the filters it
-// was made with so a token cannot be replayed on another list.
-type cursor struct {
-	Filter string `json:"f"`
-	Micros int64  `json:"t"` // time of the last row, Unix microseconds (PostgreSQL's precision)
-	ID     string `json:"i"` // its id
-}
-
-func fingerprint(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(h[:8])
-}
-
-func (c cursor) token() string {
-	raw, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-// parseCursor reads a page token; "" is the first page (nil). validID checks the id.
-func parseCursor(token, filter string, validID func(string) bool) (*cursor, error) {
-	if token == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	var c cursor
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.Filter != filter || !validID(c.ID) {
-		return nil, errBadToken
-	}
-	return &c, nil
-}
 
 func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
@@ -83,8 +48,8 @@ func (s *Service) listDocuments(ctx context.Context, r *recordsv1.ListDocumentsR
 		return nil, "", err
 	}
 	kind := kindName(r.GetKind())
-	filter := fingerprint(p.UserID, kind, r.GetGroupId())
-	c, err := parseCursor(r.GetPageToken(), filter, isUUID)
+	filter := pagetoken.Filter(p.UserID, kind, r.GetGroupId())
+	c, err := pagetoken.Decode(r.GetPageToken(), filter, isUUID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -101,7 +66,7 @@ func (s *Service) listDocuments(ctx context.Context, r *recordsv1.ListDocumentsR
 		w.add("group_id = $%d", r.GetGroupId())
 	}
 	if c != nil {
-		w.add("(created_at, id) < ($%d, $%d::uuid)", time.UnixMicro(c.Micros).UTC(), c.ID)
+		w.add("(created_at, id) < ($%d, $%d::uuid)", c.Time(), c.ID)
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+w.sql()+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, size+1), w.args...)
@@ -115,7 +80,7 @@ func (s *Service) listDocuments(ctx context.Context, r *recordsv1.ListDocumentsR
 	if len(docs) > size {
 		docs = docs[:size]
 		last := docs[size-1]
-		next = cursor{Filter: filter, Micros: last.createdAt.UnixMicro(), ID: last.id.String()}.token()
+		next = pagetoken.Encode(filter, last.createdAt, last.id.String())
 	}
 	return docs, next, nil
 }

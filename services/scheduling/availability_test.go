@@ -267,7 +267,7 @@ func TestSetAvailability_RefusesInconsistentAvailabilityWithoutWritingAnything(t
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.set(d, tc.avail)
 			testkit.WantError(t, err, connect.CodeInvalidArgument, "AVAILABILITY_INVALID")
-			got := violations(t, err)
+			got := testkit.Violations(t, err)
 			if len(got) != len(tc.want) {
 				t.Errorf("violations %v, want fields %v", got, tc.want)
 			}

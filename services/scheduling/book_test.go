@@ -322,7 +322,7 @@ func TestBook_Refusals(t *testing.T) {
 	_, err = f.client.BookAppointment(context.Background(), testkit.Authed(&schedulingv1.BookAppointmentRequest{
 		SlotId: "nope", IdempotencyKey: "k", Reason: "",
 	}, p.token))
-	v := violations(t, err)
+	v := testkit.Violations(t, err)
 	for _, field := range []string{"slot_id", "idempotency_key", "reason"} {
 		if v[field] == "" {
 			t.Errorf("no violation for %s in %v", field, v)

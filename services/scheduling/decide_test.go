@@ -260,7 +260,7 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 	_, err = f.client.CancelAppointment(context.Background(), testkit.Authed(&schedulingv1.CancelAppointmentRequest{
 		Id: a.GetId(), Justification: "não",
 	}, p.token))
-	if v := violations(t, err); v["justification"] == "" {
+	if v := testkit.Violations(t, err); v["justification"] == "" {
 		t.Fatalf("violations = %v", v)
 	}
 

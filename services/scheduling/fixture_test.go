@@ -2,7 +2,6 @@ package scheduling
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -355,26 +353,4 @@ const (
 // mondayMornings is Monday 09:00–12:00 with 50-minute slots and a 10-minute gap.
 func mondayMornings() *schedulingv1.Availability {
 	return &schedulingv1.Availability{Weekly: []*schedulingv1.WeeklyWindow{weekly(mon, "09:00", "12:00")}, SlotMinutes: 50, GapMinutes: 10}
-}
-
-// violations returns the BadRequest field violations of an error as field → description.
-func violations(t *testing.T, err error) map[string]string {
-	t.Helper()
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("not a connect error: %v", err)
-	}
-	out := map[string]string{}
-	for _, d := range ce.Details() {
-		v, derr := d.Value()
-		if derr != nil {
-			t.Fatal(derr)
-		}
-		if br, ok := v.(*errdetails.BadRequest); ok {
-			for _, fv := range br.GetFieldViolations() {
-				out[fv.GetField()] += fv.GetDescription()
-			}
-		}
-	}
-	return out
 }

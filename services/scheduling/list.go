@@ -2,8 +2,7 @@ package scheduling
 
 import (
 	"context"
-	"encoding/base64"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +12,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pagetoken"
 )
 
 // getAppointment returns one appointment with its history to its patient or doctor (or
@@ -29,9 +29,6 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 	return out, nil
 }
 
-var errBadPageToken = errs.InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one this service issued",
-	errs.Violation{Field: "page_token", Description: "malformed"})
-
 // listMine pages through the caller's appointments by (start, id).
 func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmentsRequest) (*schedulingv1.ListMyAppointmentsResponse, error) {
 	p, _ := authn.FromContext(ctx)
@@ -43,10 +40,6 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 	if size == 0 {
 		size = 50
 	}
-	after, afterID, err := decodeCursor(r.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
 	var states []string
 	for _, st := range r.GetStates() {
 		states = append(states, stateName(st))
@@ -57,6 +50,16 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 	}
 	if r.GetEndTime() != nil {
 		to = new(r.GetEndTime().AsTime())
+	}
+	filter := pagetoken.Filter(p.UserID, column, fmt.Sprint(states), fmt.Sprint(from), fmt.Sprint(to))
+	c, err := pagetoken.Decode(r.GetPageToken(), filter, func(id string) bool { return uuid.Validate(id) == nil })
+	if err != nil {
+		return nil, err
+	}
+	var after *time.Time
+	var afterID *string
+	if c != nil {
+		after, afterID = new(c.Time()), &c.ID
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments
 		WHERE `+column+` = $1
@@ -76,30 +79,10 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 	if len(list) > size {
 		list = list[:size]
 		last := list[size-1]
-		out.NextPageToken = encodeCursor(last.start, last.id)
+		out.NextPageToken = pagetoken.Encode(filter, last.start, last.id)
 	}
 	for _, a := range list {
 		out.Appointments = append(out.Appointments, a.proto())
 	}
 	return out, nil
-}
-
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(tok string) (*time.Time, *string, error) {
-	if tok == "" {
-		return nil, nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, nil, errBadPageToken
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	t, terr := time.Parse(time.RFC3339Nano, ts)
-	if _, uerr := uuid.Parse(id); !ok || terr != nil || uerr != nil {
-		return nil, nil, errBadPageToken
-	}
-	return &t, &id, nil
 }

@@ -130,7 +130,7 @@ func TestSlotListings_RefuseRangesOverThirtyOneDaysOrBackwards(t *testing.T) {
 					continue
 				}
 				testkit.WantError(t, err, connect.CodeInvalidArgument, tc.reason)
-				if v := violations(t, err); len(v) != 1 || v["end_time"] == "" {
+				if v := testkit.Violations(t, err); len(v) != 1 || v["end_time"] == "" {
 					t.Errorf("%s violations %v, want one on end_time", what, v)
 				}
 			}

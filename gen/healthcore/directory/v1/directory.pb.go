@@ -928,7 +928,9 @@ func (x *GetDoctorRequest) GetDoctorId() string {
 type GetDoctorResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The profile.
-	Profile       *Profile `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	Profile *Profile `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	// The five newest reviews (ListDoctorReviews pages through all).
+	LatestReviews []*Review `protobuf:"bytes,2,rep,name=latest_reviews,json=latestReviews,proto3" json:"latest_reviews,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -966,6 +968,13 @@ func (*GetDoctorResponse) Descriptor() ([]byte, []int) {
 func (x *GetDoctorResponse) GetProfile() *Profile {
 	if x != nil {
 		return x.Profile
+	}
+	return nil
+}
+
+func (x *GetDoctorResponse) GetLatestReviews() []*Review {
+	if x != nil {
+		return x.LatestReviews
 	}
 	return nil
 }
@@ -1401,6 +1410,345 @@ func (x *ListSpecialtiesResponse) GetSpecialties() []*Specialty {
 	return nil
 }
 
+// Review is a patient's review of a completed consultation. Reviews are anonymous to
+// other patients: the reviewer is not named.
+type Review struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Review id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The doctor reviewed.
+	DoctorId string `protobuf:"bytes,2,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// 1 to 5.
+	Stars int32 `protobuf:"varint,3,opt,name=stars,proto3" json:"stars,omitempty"`
+	// The comment exactly as the patient wrote it; render it as text, never as HTML.
+	Comment string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The comment escaped for HTML (&lt; &gt; &amp; &#34; &#39;), for clients that build HTML.
+	CommentHtml string `protobuf:"bytes,5,opt,name=comment_html,json=commentHtml,proto3" json:"comment_html,omitempty"`
+	// When it was written.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Review) Reset() {
+	*x = Review{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Review) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Review) ProtoMessage() {}
+
+func (x *Review) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Review.ProtoReflect.Descriptor instead.
+func (*Review) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Review) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Review) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *Review) GetStars() int32 {
+	if x != nil {
+		return x.Stars
+	}
+	return 0
+}
+
+func (x *Review) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Review) GetCommentHtml() string {
+	if x != nil {
+		return x.CommentHtml
+	}
+	return ""
+}
+
+func (x *Review) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// ReviewAppointmentRequest is a review of one appointment.
+type ReviewAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The COMPLETED appointment reviewed.
+	AppointmentId string `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// 1 to 5 stars.
+	Stars int32 `protobuf:"varint,2,opt,name=stars,proto3" json:"stars,omitempty"`
+	// Optional comment, at most 2000 characters.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewAppointmentRequest) Reset() {
+	*x = ReviewAppointmentRequest{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewAppointmentRequest) ProtoMessage() {}
+
+func (x *ReviewAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*ReviewAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReviewAppointmentRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *ReviewAppointmentRequest) GetStars() int32 {
+	if x != nil {
+		return x.Stars
+	}
+	return 0
+}
+
+func (x *ReviewAppointmentRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// ReviewAppointmentResponse returns the review and the doctor's new rating.
+type ReviewAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The review as stored.
+	Review *Review `protobuf:"bytes,1,opt,name=review,proto3" json:"review,omitempty"`
+	// The doctor's average after this review.
+	RatingAverage float64 `protobuf:"fixed64,2,opt,name=rating_average,json=ratingAverage,proto3" json:"rating_average,omitempty"`
+	// The doctor's number of reviews after this review.
+	RatingCount   int32 `protobuf:"varint,3,opt,name=rating_count,json=ratingCount,proto3" json:"rating_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewAppointmentResponse) Reset() {
+	*x = ReviewAppointmentResponse{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewAppointmentResponse) ProtoMessage() {}
+
+func (x *ReviewAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*ReviewAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReviewAppointmentResponse) GetReview() *Review {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *ReviewAppointmentResponse) GetRatingAverage() float64 {
+	if x != nil {
+		return x.RatingAverage
+	}
+	return 0
+}
+
+func (x *ReviewAppointmentResponse) GetRatingCount() int32 {
+	if x != nil {
+		return x.RatingCount
+	}
+	return 0
+}
+
+// ListDoctorReviewsRequest names a doctor and a page.
+type ListDoctorReviewsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// At most this many (default 20, at most 100).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDoctorReviewsRequest) Reset() {
+	*x = ListDoctorReviewsRequest{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDoctorReviewsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDoctorReviewsRequest) ProtoMessage() {}
+
+func (x *ListDoctorReviewsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDoctorReviewsRequest.ProtoReflect.Descriptor instead.
+func (*ListDoctorReviewsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListDoctorReviewsRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *ListDoctorReviewsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDoctorReviewsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDoctorReviewsResponse is one page of reviews.
+type ListDoctorReviewsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reviews, newest first.
+	Reviews []*Review `protobuf:"bytes,1,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDoctorReviewsResponse) Reset() {
+	*x = ListDoctorReviewsResponse{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDoctorReviewsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDoctorReviewsResponse) ProtoMessage() {}
+
+func (x *ListDoctorReviewsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDoctorReviewsResponse.ProtoReflect.Descriptor instead.
+func (*ListDoctorReviewsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListDoctorReviewsResponse) GetReviews() []*Review {
+	if x != nil {
+		return x.Reviews
+	}
+	return nil
+}
+
+func (x *ListDoctorReviewsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_healthcore_directory_v1_directory_proto protoreflect.FileDescriptor
 
 const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
@@ -1469,9 +1817,10 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\x12\x18\n" +
 	"\amissing\x18\x02 \x03(\tR\amissing\"9\n" +
 	"\x10GetDoctorRequest\x12%\n" +
-	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"O\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x97\x01\n" +
 	"\x11GetDoctorResponse\x12:\n" +
-	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\"\xfd\x03\n" +
+	"\aprofile\x18\x01 \x01(\v2 .healthcore.directory.v1.ProfileR\aprofile\x12F\n" +
+	"\x0elatest_reviews\x18\x02 \x03(\v2\x1f.healthcore.directory.v1.ReviewR\rlatestReviews\"\xfd\x03\n" +
 	"\x14SearchDoctorsRequest\x12;\n" +
 	"\tspecialty\x18\x01 \x01(\tB\x1d\xfaB\x1ar\x182\x16^([a-z][a-z_]{1,63})?$R\tspecialty\x125\n" +
 	"\x05point\x18\x02 \x01(\v2\x1f.healthcore.directory.v1.LatLngR\x05point\x12D\n" +
@@ -1501,17 +1850,43 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x06listed\x18\x04 \x01(\bR\x06listed\"\x18\n" +
 	"\x16ListSpecialtiesRequest\"_\n" +
 	"\x17ListSpecialtiesResponse\x12D\n" +
-	"\vspecialties\x18\x01 \x03(\v2\".healthcore.directory.v1.SpecialtyR\vspecialties*m\n" +
+	"\vspecialties\x18\x01 \x03(\v2\".healthcore.directory.v1.SpecialtyR\vspecialties\"\xc5\x01\n" +
+	"\x06Review\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tdoctor_id\x18\x02 \x01(\tR\bdoctorId\x12\x14\n" +
+	"\x05stars\x18\x03 \x01(\x05R\x05stars\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12!\n" +
+	"\fcomment_html\x18\x05 \x01(\tR\vcommentHtml\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x90\x01\n" +
+	"\x18ReviewAppointmentRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12\x1f\n" +
+	"\x05stars\x18\x02 \x01(\x05B\t\xfaB\x06\x1a\x04\x18\x05(\x01R\x05stars\x12\"\n" +
+	"\acomment\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xd0\x0fR\acomment\"\x9e\x01\n" +
+	"\x19ReviewAppointmentResponse\x127\n" +
+	"\x06review\x18\x01 \x01(\v2\x1f.healthcore.directory.v1.ReviewR\x06review\x12%\n" +
+	"\x0erating_average\x18\x02 \x01(\x01R\rratingAverage\x12!\n" +
+	"\frating_count\x18\x03 \x01(\x05R\vratingCount\"\x92\x01\n" +
+	"\x18ListDoctorReviewsRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12&\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xfaB\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\tpageToken\"~\n" +
+	"\x19ListDoctorReviewsResponse\x129\n" +
+	"\areviews\x18\x01 \x03(\v2\x1f.healthcore.directory.v1.ReviewR\areviews\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*m\n" +
 	"\tSortOrder\x12\x1a\n" +
 	"\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SORT_ORDER_DISTANCE\x10\x01\x12\x15\n" +
 	"\x11SORT_ORDER_RATING\x10\x02\x12\x14\n" +
-	"\x10SORT_ORDER_PRICE\x10\x032\x87\a\n" +
+	"\x10SORT_ORDER_PRICE\x10\x032\xec\t\n" +
 	"\x10DirectoryService\x12\xa4\x01\n" +
 	"\x0fUpsertMyProfile\x12/.healthcore.directory.v1.UpsertMyProfileRequest\x1a0.healthcore.directory.v1.UpsertMyProfileResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\aprofile\x1a\x16/v1/doctors/me/profile\x12\x92\x01\n" +
 	"\fGetMyProfile\x12,.healthcore.directory.v1.GetMyProfileRequest\x1a-.healthcore.directory.v1.GetMyProfileResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/doctors/me/profile\x12\x89\x01\n" +
 	"\tGetDoctor\x12).healthcore.directory.v1.GetDoctorRequest\x1a*.healthcore.directory.v1.GetDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/doctors/{doctor_id}\x12\x89\x01\n" +
-	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"\x19\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\x88\x01\n" +
+	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"\x19\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\xb6\x01\n" +
+	"\x11ReviewAppointment\x121.healthcore.directory.v1.ReviewAppointmentRequest\x1a2.healthcore.directory.v1.ReviewAppointmentResponse\":\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/appointments/{appointment_id}/review\x12\xa9\x01\n" +
+	"\x11ListDoctorReviews\x121.healthcore.directory.v1.ListDoctorReviewsRequest\x1a2.healthcore.directory.v1.ListDoctorReviewsResponse\"-\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02!\x12\x1f/v1/doctors/{doctor_id}/reviews\x12\x88\x01\n" +
 	"\x13GetPracticeSettings\x123.healthcore.directory.v1.GetPracticeSettingsRequest\x1a4.healthcore.directory.v1.GetPracticeSettingsResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x93\x01\n" +
 	"\x0fListSpecialties\x12/.healthcore.directory.v1.ListSpecialtiesRequest\x1a0.healthcore.directory.v1.ListSpecialtiesResponse\"\x1d\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/specialtiesB4Z2healthcore/gen/healthcore/directory/v1;directoryv1b\x06proto3"
 
@@ -1528,7 +1903,7 @@ func file_healthcore_directory_v1_directory_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_directory_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_healthcore_directory_v1_directory_proto_goTypes = []any{
 	(SortOrder)(0),                      // 0: healthcore.directory.v1.SortOrder
 	(*LatLng)(nil),                      // 1: healthcore.directory.v1.LatLng
@@ -1551,7 +1926,12 @@ var file_healthcore_directory_v1_directory_proto_goTypes = []any{
 	(*GetPracticeSettingsResponse)(nil), // 18: healthcore.directory.v1.GetPracticeSettingsResponse
 	(*ListSpecialtiesRequest)(nil),      // 19: healthcore.directory.v1.ListSpecialtiesRequest
 	(*ListSpecialtiesResponse)(nil),     // 20: healthcore.directory.v1.ListSpecialtiesResponse
-	(*timestamppb.Timestamp)(nil),       // 21: google.protobuf.Timestamp
+	(*Review)(nil),                      // 21: healthcore.directory.v1.Review
+	(*ReviewAppointmentRequest)(nil),    // 22: healthcore.directory.v1.ReviewAppointmentRequest
+	(*ReviewAppointmentResponse)(nil),   // 23: healthcore.directory.v1.ReviewAppointmentResponse
+	(*ListDoctorReviewsRequest)(nil),    // 24: healthcore.directory.v1.ListDoctorReviewsRequest
+	(*ListDoctorReviewsResponse)(nil),   // 25: healthcore.directory.v1.ListDoctorReviewsResponse
+	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
 }
 var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	1,  // 0: healthcore.directory.v1.Location.point:type_name -> healthcore.directory.v1.LatLng
@@ -1560,34 +1940,42 @@ var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	7,  // 3: healthcore.directory.v1.Profile.specialties:type_name -> healthcore.directory.v1.Specialty
 	2,  // 4: healthcore.directory.v1.Profile.price:type_name -> healthcore.directory.v1.Money
 	4,  // 5: healthcore.directory.v1.Profile.location:type_name -> healthcore.directory.v1.Location
-	21, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
+	26, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: healthcore.directory.v1.UpsertMyProfileRequest.profile:type_name -> healthcore.directory.v1.ProfileInput
 	6,  // 8: healthcore.directory.v1.UpsertMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
 	6,  // 9: healthcore.directory.v1.GetMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
 	6,  // 10: healthcore.directory.v1.GetDoctorResponse.profile:type_name -> healthcore.directory.v1.Profile
-	1,  // 11: healthcore.directory.v1.SearchDoctorsRequest.point:type_name -> healthcore.directory.v1.LatLng
-	0,  // 12: healthcore.directory.v1.SearchDoctorsRequest.sort:type_name -> healthcore.directory.v1.SortOrder
-	16, // 13: healthcore.directory.v1.SearchDoctorsResponse.results:type_name -> healthcore.directory.v1.SearchResult
-	6,  // 14: healthcore.directory.v1.SearchResult.profile:type_name -> healthcore.directory.v1.Profile
-	2,  // 15: healthcore.directory.v1.GetPracticeSettingsResponse.price:type_name -> healthcore.directory.v1.Money
-	7,  // 16: healthcore.directory.v1.ListSpecialtiesResponse.specialties:type_name -> healthcore.directory.v1.Specialty
-	8,  // 17: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
-	10, // 18: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
-	12, // 19: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
-	14, // 20: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
-	17, // 21: healthcore.directory.v1.DirectoryService.GetPracticeSettings:input_type -> healthcore.directory.v1.GetPracticeSettingsRequest
-	19, // 22: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
-	9,  // 23: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
-	11, // 24: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
-	13, // 25: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
-	15, // 26: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
-	18, // 27: healthcore.directory.v1.DirectoryService.GetPracticeSettings:output_type -> healthcore.directory.v1.GetPracticeSettingsResponse
-	20, // 28: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	21, // 11: healthcore.directory.v1.GetDoctorResponse.latest_reviews:type_name -> healthcore.directory.v1.Review
+	1,  // 12: healthcore.directory.v1.SearchDoctorsRequest.point:type_name -> healthcore.directory.v1.LatLng
+	0,  // 13: healthcore.directory.v1.SearchDoctorsRequest.sort:type_name -> healthcore.directory.v1.SortOrder
+	16, // 14: healthcore.directory.v1.SearchDoctorsResponse.results:type_name -> healthcore.directory.v1.SearchResult
+	6,  // 15: healthcore.directory.v1.SearchResult.profile:type_name -> healthcore.directory.v1.Profile
+	2,  // 16: healthcore.directory.v1.GetPracticeSettingsResponse.price:type_name -> healthcore.directory.v1.Money
+	7,  // 17: healthcore.directory.v1.ListSpecialtiesResponse.specialties:type_name -> healthcore.directory.v1.Specialty
+	26, // 18: healthcore.directory.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	21, // 19: healthcore.directory.v1.ReviewAppointmentResponse.review:type_name -> healthcore.directory.v1.Review
+	21, // 20: healthcore.directory.v1.ListDoctorReviewsResponse.reviews:type_name -> healthcore.directory.v1.Review
+	8,  // 21: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
+	10, // 22: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
+	12, // 23: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
+	14, // 24: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
+	22, // 25: healthcore.directory.v1.DirectoryService.ReviewAppointment:input_type -> healthcore.directory.v1.ReviewAppointmentRequest
+	24, // 26: healthcore.directory.v1.DirectoryService.ListDoctorReviews:input_type -> healthcore.directory.v1.ListDoctorReviewsRequest
+	17, // 27: healthcore.directory.v1.DirectoryService.GetPracticeSettings:input_type -> healthcore.directory.v1.GetPracticeSettingsRequest
+	19, // 28: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
+	9,  // 29: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
+	11, // 30: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
+	13, // 31: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
+	15, // 32: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
+	23, // 33: healthcore.directory.v1.DirectoryService.ReviewAppointment:output_type -> healthcore.directory.v1.ReviewAppointmentResponse
+	25, // 34: healthcore.directory.v1.DirectoryService.ListDoctorReviews:output_type -> healthcore.directory.v1.ListDoctorReviewsResponse
+	18, // 35: healthcore.directory.v1.DirectoryService.GetPracticeSettings:output_type -> healthcore.directory.v1.GetPracticeSettingsResponse
+	20, // 36: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
+	29, // [29:37] is the sub-list for method output_type
+	21, // [21:29] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_directory_v1_directory_proto_init() }
@@ -1602,7 +1990,7 @@ func file_healthcore_directory_v1_directory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_directory_v1_directory_proto_rawDesc), len(file_healthcore_directory_v1_directory_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1913,6 +1913,40 @@ func (m *GetDoctorResponse) validate(all bool) error {
 		}
 	}
 
+	for idx, item := range m.GetLatestReviews() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, GetDoctorResponseValidationError{
+						field:  fmt.Sprintf("LatestReviews[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, GetDoctorResponseValidationError{
+						field:  fmt.Sprintf("LatestReviews[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return GetDoctorResponseValidationError{
+					field:  fmt.Sprintf("LatestReviews[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
 	if len(errors) > 0 {
 		return GetDoctorResponseMultiError(errors)
 	}
@@ -2983,3 +3017,701 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ListSpecialtiesResponseValidationError{}
+
+// Validate checks the field values on Review with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Review) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Review with the rules defined in the
+// proto definition for this message. If any rules are violated, the result is
+// a list of violation errors wrapped in ReviewMultiError, or nil if none found.
+func (m *Review) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Review) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Id
+
+	// no validation rules for DoctorId
+
+	// no validation rules for Stars
+
+	// no validation rules for Comment
+
+	// no validation rules for CommentHtml
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ReviewValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ReviewValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ReviewValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return ReviewMultiError(errors)
+	}
+
+	return nil
+}
+
+// ReviewMultiError is an error wrapping multiple validation errors returned by
+// Review.ValidateAll() if the designated constraints aren't met.
+type ReviewMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReviewMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReviewMultiError) AllErrors() []error { return m }
+
+// ReviewValidationError is the validation error returned by Review.Validate if
+// the designated constraints aren't met.
+type ReviewValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReviewValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReviewValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReviewValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReviewValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReviewValidationError) ErrorName() string { return "ReviewValidationError" }
+
+// Error satisfies the builtin error interface
+func (e ReviewValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReview.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReviewValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReviewValidationError{}
+
+// Validate checks the field values on ReviewAppointmentRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReviewAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReviewAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReviewAppointmentRequestMultiError, or nil if none found.
+func (m *ReviewAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReviewAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAppointmentId()); err != nil {
+		err = ReviewAppointmentRequestValidationError{
+			field:  "AppointmentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if val := m.GetStars(); val < 1 || val > 5 {
+		err := ReviewAppointmentRequestValidationError{
+			field:  "Stars",
+			reason: "value must be inside range [1, 5]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetComment()) > 2000 {
+		err := ReviewAppointmentRequestValidationError{
+			field:  "Comment",
+			reason: "value length must be at most 2000 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ReviewAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ReviewAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _directory_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ReviewAppointmentRequestMultiError is an error wrapping multiple validation
+// errors returned by ReviewAppointmentRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ReviewAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReviewAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReviewAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// ReviewAppointmentRequestValidationError is the validation error returned by
+// ReviewAppointmentRequest.Validate if the designated constraints aren't met.
+type ReviewAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReviewAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReviewAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReviewAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReviewAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReviewAppointmentRequestValidationError) ErrorName() string {
+	return "ReviewAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReviewAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReviewAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReviewAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReviewAppointmentRequestValidationError{}
+
+// Validate checks the field values on ReviewAppointmentResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReviewAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReviewAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReviewAppointmentResponseMultiError, or nil if none found.
+func (m *ReviewAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReviewAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetReview()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ReviewAppointmentResponseValidationError{
+					field:  "Review",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ReviewAppointmentResponseValidationError{
+					field:  "Review",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetReview()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ReviewAppointmentResponseValidationError{
+				field:  "Review",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for RatingAverage
+
+	// no validation rules for RatingCount
+
+	if len(errors) > 0 {
+		return ReviewAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ReviewAppointmentResponseMultiError is an error wrapping multiple validation
+// errors returned by ReviewAppointmentResponse.ValidateAll() if the
+// designated constraints aren't met.
+type ReviewAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReviewAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReviewAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// ReviewAppointmentResponseValidationError is the validation error returned by
+// ReviewAppointmentResponse.Validate if the designated constraints aren't met.
+type ReviewAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReviewAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReviewAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReviewAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReviewAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReviewAppointmentResponseValidationError) ErrorName() string {
+	return "ReviewAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReviewAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReviewAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReviewAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReviewAppointmentResponseValidationError{}
+
+// Validate checks the field values on ListDoctorReviewsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListDoctorReviewsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListDoctorReviewsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListDoctorReviewsRequestMultiError, or nil if none found.
+func (m *ListDoctorReviewsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListDoctorReviewsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = ListDoctorReviewsRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if val := m.GetPageSize(); val < 0 || val > 100 {
+		err := ListDoctorReviewsRequestValidationError{
+			field:  "PageSize",
+			reason: "value must be inside range [0, 100]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetPageToken()) > 200 {
+		err := ListDoctorReviewsRequestValidationError{
+			field:  "PageToken",
+			reason: "value length must be at most 200 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ListDoctorReviewsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ListDoctorReviewsRequest) _validateUuid(uuid string) error {
+	if matched := _directory_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ListDoctorReviewsRequestMultiError is an error wrapping multiple validation
+// errors returned by ListDoctorReviewsRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ListDoctorReviewsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListDoctorReviewsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListDoctorReviewsRequestMultiError) AllErrors() []error { return m }
+
+// ListDoctorReviewsRequestValidationError is the validation error returned by
+// ListDoctorReviewsRequest.Validate if the designated constraints aren't met.
+type ListDoctorReviewsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListDoctorReviewsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListDoctorReviewsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListDoctorReviewsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListDoctorReviewsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListDoctorReviewsRequestValidationError) ErrorName() string {
+	return "ListDoctorReviewsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListDoctorReviewsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListDoctorReviewsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListDoctorReviewsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListDoctorReviewsRequestValidationError{}
+
+// Validate checks the field values on ListDoctorReviewsResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListDoctorReviewsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListDoctorReviewsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListDoctorReviewsResponseMultiError, or nil if none found.
+func (m *ListDoctorReviewsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListDoctorReviewsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetReviews() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListDoctorReviewsResponseValidationError{
+						field:  fmt.Sprintf("Reviews[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListDoctorReviewsResponseValidationError{
+						field:  fmt.Sprintf("Reviews[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListDoctorReviewsResponseValidationError{
+					field:  fmt.Sprintf("Reviews[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for NextPageToken
+
+	if len(errors) > 0 {
+		return ListDoctorReviewsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListDoctorReviewsResponseMultiError is an error wrapping multiple validation
+// errors returned by ListDoctorReviewsResponse.ValidateAll() if the
+// designated constraints aren't met.
+type ListDoctorReviewsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListDoctorReviewsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListDoctorReviewsResponseMultiError) AllErrors() []error { return m }
+
+// ListDoctorReviewsResponseValidationError is the validation error returned by
+// ListDoctorReviewsResponse.Validate if the designated constraints aren't met.
+type ListDoctorReviewsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListDoctorReviewsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListDoctorReviewsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListDoctorReviewsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListDoctorReviewsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListDoctorReviewsResponseValidationError) ErrorName() string {
+	return "ListDoctorReviewsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListDoctorReviewsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListDoctorReviewsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListDoctorReviewsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListDoctorReviewsResponseValidationError{}

@@ -23,6 +23,8 @@ const (
 	DirectoryService_GetMyProfile_FullMethodName        = "/healthcore.directory.v1.DirectoryService/GetMyProfile"
 	DirectoryService_GetDoctor_FullMethodName           = "/healthcore.directory.v1.DirectoryService/GetDoctor"
 	DirectoryService_SearchDoctors_FullMethodName       = "/healthcore.directory.v1.DirectoryService/SearchDoctors"
+	DirectoryService_ReviewAppointment_FullMethodName   = "/healthcore.directory.v1.DirectoryService/ReviewAppointment"
+	DirectoryService_ListDoctorReviews_FullMethodName   = "/healthcore.directory.v1.DirectoryService/ListDoctorReviews"
 	DirectoryService_GetPracticeSettings_FullMethodName = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
 	DirectoryService_ListSpecialties_FullMethodName     = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
 )
@@ -46,6 +48,12 @@ type DirectoryServiceClient interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(ctx context.Context, in *SearchDoctorsRequest, opts ...grpc.CallOption) (*SearchDoctorsResponse, error)
+	// The calling patient reviews one of their COMPLETED appointments: 1 to 5 stars and an
+	// optional comment. One review per appointment; the doctor's average and count change
+	// in the same transaction.
+	ReviewAppointment(ctx context.Context, in *ReviewAppointmentRequest, opts ...grpc.CallOption) (*ReviewAppointmentResponse, error)
+	// Lists a listed doctor's reviews, newest first, a page at a time.
+	ListDoctorReviews(ctx context.Context, in *ListDoctorReviewsRequest, opts ...grpc.CallOption) (*ListDoctorReviewsResponse, error)
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(ctx context.Context, in *GetPracticeSettingsRequest, opts ...grpc.CallOption) (*GetPracticeSettingsResponse, error)
@@ -101,6 +109,26 @@ func (c *directoryServiceClient) SearchDoctors(ctx context.Context, in *SearchDo
 	return out, nil
 }
 
+func (c *directoryServiceClient) ReviewAppointment(ctx context.Context, in *ReviewAppointmentRequest, opts ...grpc.CallOption) (*ReviewAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReviewAppointmentResponse)
+	err := c.cc.Invoke(ctx, DirectoryService_ReviewAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *directoryServiceClient) ListDoctorReviews(ctx context.Context, in *ListDoctorReviewsRequest, opts ...grpc.CallOption) (*ListDoctorReviewsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDoctorReviewsResponse)
+	err := c.cc.Invoke(ctx, DirectoryService_ListDoctorReviews_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *directoryServiceClient) GetPracticeSettings(ctx context.Context, in *GetPracticeSettingsRequest, opts ...grpc.CallOption) (*GetPracticeSettingsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPracticeSettingsResponse)
@@ -140,6 +168,12 @@ type DirectoryServiceServer interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *SearchDoctorsRequest) (*SearchDoctorsResponse, error)
+	// The calling patient reviews one of their COMPLETED appointments: 1 to 5 stars and an
+	// optional comment. One review per appointment; the doctor's average and count change
+	// in the same transaction.
+	ReviewAppointment(context.Context, *ReviewAppointmentRequest) (*ReviewAppointmentResponse, error)
+	// Lists a listed doctor's reviews, newest first, a page at a time.
+	ListDoctorReviews(context.Context, *ListDoctorReviewsRequest) (*ListDoctorReviewsResponse, error)
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error)
@@ -166,6 +200,12 @@ func (UnimplementedDirectoryServiceServer) GetDoctor(context.Context, *GetDoctor
 }
 func (UnimplementedDirectoryServiceServer) SearchDoctors(context.Context, *SearchDoctorsRequest) (*SearchDoctorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchDoctors not implemented")
+}
+func (UnimplementedDirectoryServiceServer) ReviewAppointment(context.Context, *ReviewAppointmentRequest) (*ReviewAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReviewAppointment not implemented")
+}
+func (UnimplementedDirectoryServiceServer) ListDoctorReviews(context.Context, *ListDoctorReviewsRequest) (*ListDoctorReviewsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDoctorReviews not implemented")
 }
 func (UnimplementedDirectoryServiceServer) GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPracticeSettings not implemented")
@@ -266,6 +306,42 @@ func _DirectoryService_SearchDoctors_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DirectoryService_ReviewAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReviewAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DirectoryServiceServer).ReviewAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DirectoryService_ReviewAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DirectoryServiceServer).ReviewAppointment(ctx, req.(*ReviewAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DirectoryService_ListDoctorReviews_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDoctorReviewsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DirectoryServiceServer).ListDoctorReviews(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DirectoryService_ListDoctorReviews_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DirectoryServiceServer).ListDoctorReviews(ctx, req.(*ListDoctorReviewsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DirectoryService_GetPracticeSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPracticeSettingsRequest)
 	if err := dec(in); err != nil {
@@ -324,6 +400,14 @@ var DirectoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SearchDoctors",
 			Handler:    _DirectoryService_SearchDoctors_Handler,
+		},
+		{
+			MethodName: "ReviewAppointment",
+			Handler:    _DirectoryService_ReviewAppointment_Handler,
+		},
+		{
+			MethodName: "ListDoctorReviews",
+			Handler:    _DirectoryService_ListDoctorReviews_Handler,
 		},
 		{
 			MethodName: "GetPracticeSettings",

@@ -45,6 +45,12 @@ const (
 	// DirectoryServiceSearchDoctorsProcedure is the fully-qualified name of the DirectoryService's
 	// SearchDoctors RPC.
 	DirectoryServiceSearchDoctorsProcedure = "/healthcore.directory.v1.DirectoryService/SearchDoctors"
+	// DirectoryServiceReviewAppointmentProcedure is the fully-qualified name of the DirectoryService's
+	// ReviewAppointment RPC.
+	DirectoryServiceReviewAppointmentProcedure = "/healthcore.directory.v1.DirectoryService/ReviewAppointment"
+	// DirectoryServiceListDoctorReviewsProcedure is the fully-qualified name of the DirectoryService's
+	// ListDoctorReviews RPC.
+	DirectoryServiceListDoctorReviewsProcedure = "/healthcore.directory.v1.DirectoryService/ListDoctorReviews"
 	// DirectoryServiceGetPracticeSettingsProcedure is the fully-qualified name of the
 	// DirectoryService's GetPracticeSettings RPC.
 	DirectoryServiceGetPracticeSettingsProcedure = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
@@ -67,6 +73,12 @@ type DirectoryServiceClient interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error)
+	// The calling patient reviews one of their COMPLETED appointments: 1 to 5 stars and an
+	// optional comment. One review per appointment; the doctor's average and count change
+	// in the same transaction.
+	ReviewAppointment(context.Context, *connect.Request[v1.ReviewAppointmentRequest]) (*connect.Response[v1.ReviewAppointmentResponse], error)
+	// Lists a listed doctor's reviews, newest first, a page at a time.
+	ListDoctorReviews(context.Context, *connect.Request[v1.ListDoctorReviewsRequest]) (*connect.Response[v1.ListDoctorReviewsResponse], error)
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
@@ -109,6 +121,18 @@ func NewDirectoryServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(directoryServiceMethods.ByName("SearchDoctors")),
 			connect.WithClientOptions(opts...),
 		),
+		reviewAppointment: connect.NewClient[v1.ReviewAppointmentRequest, v1.ReviewAppointmentResponse](
+			httpClient,
+			baseURL+DirectoryServiceReviewAppointmentProcedure,
+			connect.WithSchema(directoryServiceMethods.ByName("ReviewAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		listDoctorReviews: connect.NewClient[v1.ListDoctorReviewsRequest, v1.ListDoctorReviewsResponse](
+			httpClient,
+			baseURL+DirectoryServiceListDoctorReviewsProcedure,
+			connect.WithSchema(directoryServiceMethods.ByName("ListDoctorReviews")),
+			connect.WithClientOptions(opts...),
+		),
 		getPracticeSettings: connect.NewClient[v1.GetPracticeSettingsRequest, v1.GetPracticeSettingsResponse](
 			httpClient,
 			baseURL+DirectoryServiceGetPracticeSettingsProcedure,
@@ -130,6 +154,8 @@ type directoryServiceClient struct {
 	getMyProfile        *connect.Client[v1.GetMyProfileRequest, v1.GetMyProfileResponse]
 	getDoctor           *connect.Client[v1.GetDoctorRequest, v1.GetDoctorResponse]
 	searchDoctors       *connect.Client[v1.SearchDoctorsRequest, v1.SearchDoctorsResponse]
+	reviewAppointment   *connect.Client[v1.ReviewAppointmentRequest, v1.ReviewAppointmentResponse]
+	listDoctorReviews   *connect.Client[v1.ListDoctorReviewsRequest, v1.ListDoctorReviewsResponse]
 	getPracticeSettings *connect.Client[v1.GetPracticeSettingsRequest, v1.GetPracticeSettingsResponse]
 	listSpecialties     *connect.Client[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse]
 }
@@ -152,6 +178,16 @@ func (c *directoryServiceClient) GetDoctor(ctx context.Context, req *connect.Req
 // SearchDoctors calls healthcore.directory.v1.DirectoryService.SearchDoctors.
 func (c *directoryServiceClient) SearchDoctors(ctx context.Context, req *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error) {
 	return c.searchDoctors.CallUnary(ctx, req)
+}
+
+// ReviewAppointment calls healthcore.directory.v1.DirectoryService.ReviewAppointment.
+func (c *directoryServiceClient) ReviewAppointment(ctx context.Context, req *connect.Request[v1.ReviewAppointmentRequest]) (*connect.Response[v1.ReviewAppointmentResponse], error) {
+	return c.reviewAppointment.CallUnary(ctx, req)
+}
+
+// ListDoctorReviews calls healthcore.directory.v1.DirectoryService.ListDoctorReviews.
+func (c *directoryServiceClient) ListDoctorReviews(ctx context.Context, req *connect.Request[v1.ListDoctorReviewsRequest]) (*connect.Response[v1.ListDoctorReviewsResponse], error) {
+	return c.listDoctorReviews.CallUnary(ctx, req)
 }
 
 // GetPracticeSettings calls healthcore.directory.v1.DirectoryService.GetPracticeSettings.
@@ -179,6 +215,12 @@ type DirectoryServiceHandler interface {
 	// price and name, sorted by distance (the default when a point is given), rating or
 	// price, a page at a time.
 	SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error)
+	// The calling patient reviews one of their COMPLETED appointments: 1 to 5 stars and an
+	// optional comment. One review per appointment; the doctor's average and count change
+	// in the same transaction.
+	ReviewAppointment(context.Context, *connect.Request[v1.ReviewAppointmentRequest]) (*connect.Response[v1.ReviewAppointmentResponse], error)
+	// Lists a listed doctor's reviews, newest first, a page at a time.
+	ListDoctorReviews(context.Context, *connect.Request[v1.ListDoctorReviewsRequest]) (*connect.Response[v1.ListDoctorReviewsResponse], error)
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
@@ -217,6 +259,18 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 		connect.WithSchema(directoryServiceMethods.ByName("SearchDoctors")),
 		connect.WithHandlerOptions(opts...),
 	)
+	directoryServiceReviewAppointmentHandler := connect.NewUnaryHandler(
+		DirectoryServiceReviewAppointmentProcedure,
+		svc.ReviewAppointment,
+		connect.WithSchema(directoryServiceMethods.ByName("ReviewAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	directoryServiceListDoctorReviewsHandler := connect.NewUnaryHandler(
+		DirectoryServiceListDoctorReviewsProcedure,
+		svc.ListDoctorReviews,
+		connect.WithSchema(directoryServiceMethods.ByName("ListDoctorReviews")),
+		connect.WithHandlerOptions(opts...),
+	)
 	directoryServiceGetPracticeSettingsHandler := connect.NewUnaryHandler(
 		DirectoryServiceGetPracticeSettingsProcedure,
 		svc.GetPracticeSettings,
@@ -239,6 +293,10 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 			directoryServiceGetDoctorHandler.ServeHTTP(w, r)
 		case DirectoryServiceSearchDoctorsProcedure:
 			directoryServiceSearchDoctorsHandler.ServeHTTP(w, r)
+		case DirectoryServiceReviewAppointmentProcedure:
+			directoryServiceReviewAppointmentHandler.ServeHTTP(w, r)
+		case DirectoryServiceListDoctorReviewsProcedure:
+			directoryServiceListDoctorReviewsHandler.ServeHTTP(w, r)
 		case DirectoryServiceGetPracticeSettingsProcedure:
 			directoryServiceGetPracticeSettingsHandler.ServeHTTP(w, r)
 		case DirectoryServiceListSpecialtiesProcedure:
@@ -266,6 +324,14 @@ func (UnimplementedDirectoryServiceHandler) GetDoctor(context.Context, *connect.
 
 func (UnimplementedDirectoryServiceHandler) SearchDoctors(context.Context, *connect.Request[v1.SearchDoctorsRequest]) (*connect.Response[v1.SearchDoctorsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.SearchDoctors is not implemented"))
+}
+
+func (UnimplementedDirectoryServiceHandler) ReviewAppointment(context.Context, *connect.Request[v1.ReviewAppointmentRequest]) (*connect.Response[v1.ReviewAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.ReviewAppointment is not implemented"))
+}
+
+func (UnimplementedDirectoryServiceHandler) ListDoctorReviews(context.Context, *connect.Request[v1.ListDoctorReviewsRequest]) (*connect.Response[v1.ListDoctorReviewsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.ListDoctorReviews is not implemented"))
 }
 
 func (UnimplementedDirectoryServiceHandler) GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error) {
