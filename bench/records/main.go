@@ -33,8 +33,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"healthcore/bench/load"
 	"healthcore/bench/stack"
 	"healthcore/platform/pg"
 )
@@ -115,7 +114,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("records document benchmark: %d rounds of each size %s, sequential, through the REST gateway\n", o.rounds, sizeList(o.sizes))
 	fmt.Printf("database %s (dropped and recreated)\n", pg.RedactURL(dbURL))
-	if err := recreateDatabase(ctx, dbURL); err != nil {
+	if err := load.RecreateDatabase(ctx, dbURL); err != nil {
 		return err
 	}
 	st, err := stack.Start(ctx, dbURL, o.logLevel)
@@ -127,27 +126,6 @@ func run(ctx context.Context, o options) error {
 		err = stopErr
 	}
 	return err
-}
-
-// recreateDatabase drops the benchmark database (ending its sessions) from the
-// server's postgres database and creates it afresh.
-func recreateDatabase(ctx context.Context, dbURL string) error {
-	cfg, err := pgx.ParseConfig(dbURL)
-	if err != nil {
-		return fmt.Errorf("parse %s: %w", pg.RedactURL(dbURL), err)
-	}
-	admin := cfg.Copy()
-	admin.Database = "postgres"
-	conn, err := pgx.ConnectConfig(ctx, admin)
-	if err != nil {
-		return fmt.Errorf("connect to the postgres database of %s: %w", pg.RedactURL(dbURL), err)
-	}
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
-	conn.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return fmt.Errorf("drop database %s: %w", cfg.Database, err)
-	}
-	return pg.EnsureDatabase(ctx, dbURL)
 }
 
 // stat is one size's figures of one operation.

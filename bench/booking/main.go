@@ -1,0 +1,243 @@
+// Command booking is the booking benchmark of the booking-and-payments issue, through
+// the REST gateway of a multi-process deployment (every service, with the PIX sandbox):
+//
+//  1. Race: -patients patients (500) book -race-slots slots (50) of one popular doctor
+//     at the same instant, ten per slot: exactly one appointment per slot must win, every
+//     other attempt must get a clean SLOT_TAKEN (HTTP 400), and nothing may answer 5xx.
+//  2. Sustained: -clients clients (32), each a patient booking distinct slots of its own
+//     doctor one after another for -duration, every booking with its PIX charge.
+//  3. Ceiling: in the same run, a Go loop with the same number of connections INSERTs
+//     appointments straight into scheduling.appointments (same constraints: slot
+//     foreign key, one live appointment per slot, no overlapping appointments of a
+//     patient) — the database's own limit for this table.
+//
+//	go run ./bench/booking
+//	go run ./bench/booking -duration 10s -clients 8
+//
+// It recreates the database healthcore_bench_booking on the server of -database-url
+// each run. All traffic stays on 127.0.0.1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"healthcore/bench/load"
+	"healthcore/bench/stack"
+	"healthcore/platform/br"
+	"healthcore/platform/pg"
+)
+
+const benchDatabase = "healthcore_bench_booking"
+
+type options struct {
+	serverURL string
+	patients  int
+	raceSlots int
+	clients   int
+	duration  time.Duration
+	warmup    time.Duration
+	logLevel  string
+}
+
+func main() {
+	def := os.Getenv("DATABASE_URL")
+	if def == "" {
+		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" // loopback: no TLS, as in dev
+	}
+	var o options
+	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
+	flag.IntVar(&o.patients, "patients", 500, "patients racing for the popular doctor's slots")
+	flag.IntVar(&o.raceSlots, "race-slots", 50, "slots they race for")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent bookers of the sustained phase (and connections of the ceiling)")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of the sustained phase and of the ceiling")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the healthcore processes (their logs go to a temporary file)")
+	flag.Parse()
+	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 {
+		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1 and -duration > 0")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "booking:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dbURL, err := pg.WithDatabase(o.serverURL, benchDatabase)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("booking benchmark: %d patients race for %d slots; then %d clients book distinct slots for %s after %s of warm-up; GOMAXPROCS %d, %d CPUs\n",
+		o.patients, o.raceSlots, o.clients, o.duration, o.warmup, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("database %s (recreated)\n\n", pg.RedactURL(dbURL))
+	if err := load.RecreateDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	st, err := stack.Start(ctx, dbURL, o.logLevel)
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.patients, DisableCompression: true},
+		Timeout:   60 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+
+	race, err := racePhase(ctx, client, st.Gateway, dbURL, o)
+	if err != nil {
+		return err
+	}
+	sustained, err := sustainedPhase(ctx, client, st.Gateway, o)
+	if err != nil {
+		return err
+	}
+	ceiling, err := ceilingLoop(ctx, dbURL, o)
+	if err != nil {
+		return err
+	}
+	if err := st.Stop(); err != nil {
+		return err
+	}
+
+	fmt.Printf("\n1. Race: POST /v1/appointments, %d patients at once on %d slots\n\n", o.patients, o.raceSlots)
+	load.PrintTable(race.all)
+	fmt.Printf("\n   %d booked, %d SLOT_TAKEN, %d other 4xx, %d 5xx or transport errors; %d appointments on the slots in the database; wall time %s\n",
+		race.won, race.taken, race.other4xx, race.server, race.stored, load.Ms(race.all.Elapsed))
+	fmt.Printf("\n2. Sustained booking vs 3. the table's ceiling (%d clients / connections)\n\n", o.clients)
+	load.PrintTable(sustained, ceiling)
+	ratio := sustained.Rate() / ceiling.Rate()
+	fmt.Printf("\n   REST booking / raw INSERT = %.1f %% (goal ≥ 40 %%: %s)\n", 100*ratio, verdict(ratio >= 0.4))
+
+	var problems []string
+	if race.won != o.raceSlots || race.stored != o.raceSlots {
+		problems = append(problems, fmt.Sprintf("race: %d booked and %d stored, want %d", race.won, race.stored, o.raceSlots))
+	}
+	if race.taken != o.patients-o.raceSlots || race.server > 0 || race.other4xx > 0 {
+		problems = append(problems, fmt.Sprintf("race: %d SLOT_TAKEN (want %d), %d other 4xx, %d 5xx (first: %s)",
+			race.taken, o.patients-o.raceSlots, race.other4xx, race.server, race.all.FirstError))
+	}
+	if sustained.Errors > 0 {
+		problems = append(problems, "sustained: "+sustained.FirstError)
+	}
+	if ceiling.Errors > 0 {
+		problems = append(problems, "ceiling: "+ceiling.FirstError)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+// cpf returns the i-th valid test CPF (nine digits from i, then the check digits).
+func cpf(i int) string { return br.CompleteCPF(fmt.Sprintf("%09d", 100000000+i)) }
+
+// patients registers n patients from index from, a few at a time (argon2id costs ~30 ms
+// a hash), returning their ids and tokens.
+func patients(ctx context.Context, client *http.Client, gateway string, from, n int) ([]string, []string, error) {
+	ids, tokens := make([]string, n), make([]string, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	sem := make(chan struct{}, 4)
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			id, tok, err := load.RegisterPatient(ctx, client, gateway, fmt.Sprintf("bench-patient-%d@example.com", from+i), cpf(from+i))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			ids[i], tokens[i] = id, tok
+		})
+	}
+	wg.Wait()
+	return ids, tokens, first
+}
+
+// doctorWithSlots registers a doctor with Monday-to-Friday agendas (08–12, 14–18, 50-minute
+// slots) and returns their token and free slot ids, earliest first, starting after
+// the booking lead time.
+func doctorWithSlots(ctx context.Context, client *http.Client, gateway string, n int) (string, []string, error) {
+	_, token, err := load.RegisterDoctor(ctx, client, gateway, fmt.Sprintf("%d", 700000+n), "SP", 25000)
+	if err != nil {
+		return "", nil, err
+	}
+	var weekly []map[string]string
+	for _, day := range []string{"WEEKDAY_MONDAY", "WEEKDAY_TUESDAY", "WEEKDAY_WEDNESDAY", "WEEKDAY_THURSDAY", "WEEKDAY_FRIDAY"} {
+		weekly = append(weekly, map[string]string{"weekday": day, "startTime": "08:00", "endTime": "12:00"},
+			map[string]string{"weekday": day, "startTime": "14:00", "endTime": "18:00"})
+	}
+	if err := load.Call(ctx, client, "PUT", gateway+"/v1/doctors/me/availability", token,
+		map[string]any{"weekly": weekly, "slotMinutes": 50, "gapMinutes": 10}, nil); err != nil {
+		return "", nil, fmt.Errorf("availability: %w", err)
+	}
+	var me struct {
+		Account struct {
+			ID string `json:"id"`
+		} `json:"account"`
+	}
+	if err := load.Call(ctx, client, "GET", gateway+"/v1/me", token, nil, &me); err != nil {
+		return "", nil, err
+	}
+	var ids []string
+	from := time.Now().UTC().Add(2 * time.Hour)
+	for week := range 8 { // ListAvailableSlots answers at most 31 days at a time
+		start := from.AddDate(0, 0, 7*week)
+		var out struct {
+			Slots []struct {
+				ID string `json:"id"`
+			} `json:"slots"`
+		}
+		u := fmt.Sprintf("%s/v1/doctors/%s/slots?startTime=%s&endTime=%s", gateway, me.Account.ID,
+			start.Format(time.RFC3339), start.AddDate(0, 0, 7).Format(time.RFC3339))
+		if err := load.Call(ctx, client, "GET", u, "", nil, &out); err != nil {
+			return "", nil, err
+		}
+		for _, s := range out.Slots {
+			ids = append(ids, s.ID)
+		}
+	}
+	return token, ids, nil
+}
+
+// book posts one booking and classifies the answer.
+func book(ctx context.Context, client *http.Client, gateway, token, slotID, key string) (outcome string, err error) {
+	err = load.Call(ctx, client, "POST", gateway+"/v1/appointments", token, map[string]string{
+		"slotId": slotID, "idempotencyKey": key, "reason": "consulta de rotina",
+	}, nil)
+	var se *load.StatusError
+	switch {
+	case err == nil:
+		return "booked", nil
+	case errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && strings.Contains(se.Body, `"SLOT_TAKEN"`):
+		return "taken", nil
+	case errors.As(err, &se) && se.Status >= 400 && se.Status < 500:
+		return "4xx", err
+	}
+	return "5xx", err
+}

@@ -1,0 +1,197 @@
+// Package load holds what the REST benchmark commands share: a result with its
+// latencies and percentiles, a JSON call through the gateway, and a table printer.
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/pg"
+)
+
+// Result is what one measured path gave.
+type Result struct {
+	Name       string
+	Elapsed    time.Duration
+	Latencies  []time.Duration // sorted by Done
+	Errors     int
+	FirstError string
+	Note       string
+}
+
+// Add records one request.
+func (r *Result) Add(d time.Duration, err error) {
+	r.Latencies = append(r.Latencies, d)
+	if err != nil {
+		r.Fail(err)
+	}
+}
+
+// Fail counts an error, keeping the first.
+func (r *Result) Fail(err error) {
+	r.Errors++
+	if r.FirstError == "" {
+		r.FirstError = err.Error()
+	}
+}
+
+// Merge adds another part's requests (one part per client).
+func (r *Result) Merge(p *Result) {
+	r.Latencies = append(r.Latencies, p.Latencies...)
+	r.Errors += p.Errors
+	if r.FirstError == "" {
+		r.FirstError = p.FirstError
+	}
+}
+
+// Done sorts the latencies; call it once all requests are in.
+func (r *Result) Done(elapsed time.Duration) { r.Elapsed = elapsed; slices.Sort(r.Latencies) }
+
+// Rate is requests per second.
+func (r *Result) Rate() float64 { return float64(len(r.Latencies)) / r.Elapsed.Seconds() }
+
+// Percentile returns the p-th percentile latency (nearest rank); 100 is the maximum.
+func (r *Result) Percentile(p float64) time.Duration {
+	if len(r.Latencies) == 0 {
+		return 0
+	}
+	i := int(float64(len(r.Latencies))*p/100+0.5) - 1
+	return r.Latencies[min(max(i, 0), len(r.Latencies)-1)]
+}
+
+// Ms formats a duration in milliseconds.
+func Ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+// PrintTable prints one row a result: requests, rate, p50, p99, max, errors, note.
+func PrintTable(rs ...*Result) {
+	fmt.Printf("%-58s %8s %10s %10s %10s %10s %7s\n", "path", "requests", "req/s", "p50", "p99", "max", "errors")
+	for _, r := range rs {
+		fmt.Printf("%-58s %8d %10.1f %10s %10s %10s %7d  %s\n", r.Name, len(r.Latencies), r.Rate(),
+			Ms(r.Percentile(50)), Ms(r.Percentile(99)), Ms(r.Percentile(100)), r.Errors, r.Note)
+	}
+}
+
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	Status int
+	Body   string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %.300s", e.Status, e.Body) }
+
+// Call sends a JSON request (body may be nil) with an optional bearer token and decodes
+// a 2xx answer into out (may be nil); any other status is a *StatusError.
+func Call(ctx context.Context, client *http.Client, method, url, token string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return &StatusError{Status: resp.StatusCode, Body: string(raw)}
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// RecreateDatabase drops the benchmark database at dbURL (ending its sessions) from the
+// server's postgres database and creates it afresh.
+func RecreateDatabase(ctx context.Context, dbURL string) error {
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		return fmt.Errorf("parse %s: %w", pg.RedactURL(dbURL), err)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to the postgres database of %s: %w", pg.RedactURL(dbURL), err)
+	}
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("drop database %s: %w", cfg.Database, err)
+	}
+	return pg.EnsureDatabase(ctx, dbURL)
+}
+
+// Tokens is the part of a login answer the benchmarks use.
+type Tokens struct {
+	Tokens struct {
+		AccessToken string `json:"accessToken"`
+	} `json:"tokens"`
+	Account struct {
+		ID string `json:"id"`
+	} `json:"account"`
+}
+
+// RegisterPatient registers a patient with the given e-mail and CPF (11 digits) and
+// logs in, returning the account id and an access token.
+func RegisterPatient(ctx context.Context, client *http.Client, gateway, email, cpf string) (id, token string, err error) {
+	body := map[string]string{"name": "Paciente Bench", "email": email, "cpf": cpf,
+		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12"}
+	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/patients", "", body, nil); err != nil {
+		return "", "", fmt.Errorf("register patient %s: %w", email, err)
+	}
+	var t Tokens
+	if err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]string{"email": email, "password": body["password"]}, &t); err != nil {
+		return "", "", fmt.Errorf("log in %s: %w", email, err)
+	}
+	return t.Account.ID, t.Tokens.AccessToken, nil
+}
+
+// RegisterDoctor registers a doctor (CRM number/UF), logs in, and publishes a listed
+// profile in São Paulo at priceCents; it returns the account id and an access token.
+func RegisterDoctor(ctx context.Context, client *http.Client, gateway, crmNumber, uf string, priceCents int64) (id, token string, err error) {
+	crm := map[string]string{"number": crmNumber, "uf": uf}
+	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/doctors", "", map[string]any{
+		"name": "Dra. Bench " + crmNumber, "crm": crm, "email": "bench-" + crmNumber + "@example.com", "password": "bench doctor password",
+	}, nil); err != nil {
+		return "", "", fmt.Errorf("register doctor %s: %w", crmNumber, err)
+	}
+	var t Tokens
+	if err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]any{"crm": crm, "password": "bench doctor password"}, &t); err != nil {
+		return "", "", fmt.Errorf("log in doctor %s: %w", crmNumber, err)
+	}
+	if err := Call(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", t.Tokens.AccessToken, map[string]any{
+		"displayName": "Dra. Bench " + crmNumber, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
+		"specialties": []map[string]string{{"code": "clinica_medica"}},
+		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
+			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
+	}, nil); err != nil {
+		return "", "", fmt.Errorf("profile of doctor %s: %w", crmNumber, err)
+	}
+	return t.Account.ID, t.Tokens.AccessToken, nil
+}
