@@ -4,15 +4,17 @@
 //  1. Race: -patients patients (500) book -race-slots slots (50) of one popular doctor
 //     at the same instant, ten per slot: exactly one appointment per slot must win, every
 //     other attempt must get a clean SLOT_TAKEN (HTTP 400), and nothing may answer 5xx.
+//
 //  2. Sustained: -clients clients (32), each a patient booking distinct slots of its own
 //     doctor one after another for -duration, every booking with its PIX charge.
+//
 //  3. Ceiling: in the same run, a Go loop with the same number of connections INSERTs
 //     appointments straight into scheduling.appointments (same constraints: slot
 //     foreign key, one live appointment per slot, no overlapping appointments of a
 //     patient) — the database's own limit for this table.
 //
-//	go run ./bench/booking
-//	go run ./bench/booking -duration 10s -clients 8
+//     go run ./bench/booking
+//     go run ./bench/booking -duration 10s -clients 8
 //
 // It recreates the database healthcore_bench_booking on the server of -database-url
 // each run. All traffic stays on 127.0.0.1.
