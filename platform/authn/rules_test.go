@@ -23,6 +23,7 @@ import (
 	_ "healthcore/gen/healthcore/pix/v1"
 	_ "healthcore/gen/healthcore/records/v1"
 	_ "healthcore/gen/healthcore/scheduling/v1"
+	_ "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/authn"
 )
 
