@@ -20,6 +20,8 @@ import (
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
+	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
@@ -32,6 +34,7 @@ import (
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
+	"healthcore/services/telehealth"
 )
 
 // service is one deployable service of the binary. Adding a service is adding an entry
@@ -67,6 +70,10 @@ var catalog = []service{
 	// records calls keys, blobs and directory, so it starts after them.
 	{name: "records", fqName: recordsv1connect.RecordsServiceName, port: 7006, schema: &records.Schema,
 		rest: recordsv1.RegisterRecordsServiceHandler, start: startRecords},
+	// telehealth calls scheduling and meetings (not while starting, but its jobs may
+	// run at once).
+	{name: "telehealth", fqName: telehealthv1connect.TelehealthServiceName, port: 7007, schema: &telehealth.Schema,
+		rest: telehealthv1.RegisterTelehealthServiceHandler, start: startTelehealth},
 }
 
 func startKeys(ctx context.Context, p *process) (*server.Server, background, error) {
@@ -181,6 +188,22 @@ func startRecords(ctx context.Context, p *process) (*server.Server, background, 
 	srv := p.newServer("records", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
+}
+
+func startTelehealth(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, telehealth.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := telehealth.New(telehealth.Deps{
+		DB: db, Scheduling: p.schedulingClient(), Meetings: p.meetingsClient(), Logger: p.log.With("service", "telehealth"),
+	}, p.cfg.Telehealth)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("telehealth", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
 }
 
 func serviceNames() string {

@@ -20,6 +20,7 @@ import (
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
+	"healthcore/services/telehealth"
 )
 
 // Config is everything the binary can be told, from flags or HEALTHCORE_* variables.
@@ -46,10 +47,11 @@ type Config struct {
 	Meetings   meetings.Config
 	Blobs      blobs.Config
 	Records    records.Config
+	Telehealth telehealth.Config
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Telehealth: telehealth.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -77,6 +79,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Meetings.RegisterFlags(fs)
 	c.Blobs.RegisterFlags(fs)
 	c.Records.RegisterFlags(fs)
+	c.Telehealth.RegisterFlags(fs)
 	return c
 }
 
@@ -101,6 +104,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Meetings.Check(&p)
 	c.Blobs.Check(&p)
 	c.Records.Check(&p)
+	c.Telehealth.Check(&p)
 	return p.Err()
 }
 

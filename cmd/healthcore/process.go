@@ -20,6 +20,8 @@ import (
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
@@ -89,6 +91,18 @@ func (p *process) blobsClient() blobsv1connect.BlobsServiceClient {
 // directoryClient calls the directory with the internal service credential.
 func (p *process) directoryClient() directoryv1connect.DirectoryServiceClient {
 	return directoryv1connect.NewDirectoryServiceClient(p.client, *p.cfg.URL["directory"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// schedulingClient calls scheduling with the internal service credential.
+func (p *process) schedulingClient() schedulingv1connect.SchedulingServiceClient {
+	return schedulingv1connect.NewSchedulingServiceClient(p.client, *p.cfg.URL["scheduling"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// meetingsClient calls the meetings service with the internal service credential.
+func (p *process) meetingsClient() meetingsv1connect.MeetingsServiceClient {
+	return meetingsv1connect.NewMeetingsServiceClient(p.client, *p.cfg.URL["meetings"],
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
 }
 
