@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,16 +22,30 @@ import (
 
 // withRequestID keeps a well-formed X-Request-Id from the client or makes one, passes it
 // upstream (the header matcher forwards it as gRPC metadata) and returns it.
+// A replaced id is kept in the context: a provider webhook's signature covers it.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
 		id := r.Header.Get(server.RequestIDHeader)
 		if !server.ValidRequestID(id) {
+			ctx = context.WithValue(ctx, sentRequestIDKey{}, id)
 			id = server.NewRequestID()
 			r.Header.Set(server.RequestIDHeader, id)
 		}
 		w.Header().Set(server.RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(ctx, id)))
 	})
+}
+
+type sentRequestIDKey struct{}
+
+// providerRequestID is the X-Request-Id header as the client sent it (maybe empty),
+// even when withRequestID replaced it.
+func providerRequestID(r *http.Request) string {
+	if id, ok := r.Context().Value(sentRequestIDKey{}).(string); ok {
+		return id
+	}
+	return r.Header.Get(server.RequestIDHeader)
 }
 
 // statusRecorder remembers the status code written.
