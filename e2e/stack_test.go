@@ -20,12 +20,13 @@ import (
 	"healthcore/platform/pgtest"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
+	"healthcore/services/payments"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, records.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, payments.Schema, records.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -68,7 +69,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory", "scheduling", "blobs", "records"}
+	services := []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,

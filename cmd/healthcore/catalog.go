@@ -15,6 +15,8 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
@@ -31,6 +33,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/meetings"
+	"healthcore/services/payments"
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
@@ -65,6 +68,9 @@ var catalog = []service{
 	// pix's schema holds only the development sandbox's state; migrating it is harmless
 	// when the mercadopago driver is used.
 	{name: "pix", fqName: pixv1connect.PixServiceName, port: 7012, schema: &pix.SandboxSchema, start: startPix},
+	// payments calls identity and pix, and scheduling from its jobs, which may run at once.
+	{name: "payments", fqName: paymentsv1connect.PaymentsServiceName, port: 7005, schema: &payments.Schema,
+		rest: paymentsv1.RegisterPaymentsServiceHandler, start: startPayments},
 	{name: "meetings", fqName: meetingsv1connect.MeetingsServiceName, port: 7013, start: startMeetings},
 	{name: "blobs", fqName: blobsv1connect.BlobsServiceName, port: 7011, start: startBlobs},
 	// records calls keys, blobs and directory, so it starts after them.
@@ -161,6 +167,23 @@ func startMeetings(ctx context.Context, p *process) (*server.Server, background,
 	srv := p.newServer("meetings", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
 	srv.Handle(meetings.New(driver, p.cfg.Meetings.MediaRegion).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
+}
+
+func startPayments(ctx context.Context, p *process) (*server.Server, background, error) {
+	db, err := p.pool(ctx, payments.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := payments.New(payments.Deps{
+		DB: db, Pix: p.pixClient(), Identity: p.payerClient(), Scheduling: p.schedulingClient(),
+		Logger: p.log.With("service", "payments"),
+	}, p.cfg.Payments)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("payments", authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
 }
 
 func startBlobs(ctx context.Context, p *process) (*server.Server, background, error) {

@@ -7,13 +7,18 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"healthcore/gateway"
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
 	"healthcore/platform/pg"
 	"healthcore/services/identity"
@@ -157,10 +162,15 @@ func serveGateway(ctx context.Context, cfg *Config, p *process) error {
 		}
 		ups = append(ups, gateway.Upstream{Service: s.fqName, Addr: u.Host, Register: s.rest})
 	}
+	webhooks, closeWebhooks, err := webhookRoutes(cfg, p)
+	if err != nil {
+		return err
+	}
+	defer closeWebhooks()
 	g, err := gateway.New(ctx, gateway.Options{
 		Upstreams: ups, AllowedOrigins: splitList(cfg.CORSOrigins), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.log.With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.reg, Gatherer: p.reg,
-		DrainDelay: cfg.DrainDelay,
+		DrainDelay: cfg.DrainDelay, Extra: webhooks,
 	})
 	if err != nil {
 		return err
@@ -171,6 +181,21 @@ func serveGateway(ctx context.Context, cfg *Config, p *process) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return g.Serve(ctx, ln)
+}
+
+// webhookRoutes are the edge's provider webhooks: Mercado Pago's payment notifications,
+// passed to payments over gRPC. The returned function closes the connection.
+func webhookRoutes(cfg *Config, p *process) (map[string]http.Handler, func(), error) {
+	u, err := url.Parse(*cfg.URL["payments"])
+	if err != nil || u.Host == "" {
+		return nil, nil, fmt.Errorf("-payments.url=%q: not a URL", *cfg.URL["payments"])
+	}
+	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: dial payments: %w", err)
+	}
+	h := gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(conn), p.log.With("service", "gateway"))
+	return map[string]http.Handler{"POST " + gateway.MercadoPagoWebhookPath: h}, func() { _ = conn.Close() }, nil
 }
 
 // runMigrate applies the migrations of every service (or of those named by -services).

@@ -17,6 +17,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/meetings"
+	"healthcore/services/payments"
 	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
@@ -44,6 +45,7 @@ type Config struct {
 	Keys       keys.Config
 	Scheduling scheduling.Config
 	Pix        pix.Config
+	Payments   payments.Config
 	Meetings   meetings.Config
 	Blobs      blobs.Config
 	Records    records.Config
@@ -51,7 +53,7 @@ type Config struct {
 }
 
 func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Telehealth: telehealth.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Payments: payments.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Telehealth: telehealth.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -76,6 +78,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	c.Keys.RegisterFlags(fs)
 	c.Scheduling.RegisterFlags(fs)
 	c.Pix.RegisterFlags(fs)
+	c.Payments.RegisterFlags(fs)
 	c.Meetings.RegisterFlags(fs)
 	c.Blobs.RegisterFlags(fs)
 	c.Records.RegisterFlags(fs)
@@ -101,6 +104,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	c.Keys.Check(&p)
 	c.Scheduling.Check(&p)
 	c.Pix.Check(&p)
+	c.Payments.Check(&p)
 	c.Meetings.Check(&p)
 	c.Blobs.Check(&p)
 	c.Records.Check(&p)

@@ -21,6 +21,8 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
+	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/pg"
@@ -103,6 +105,24 @@ func (p *process) schedulingClient() schedulingv1connect.SchedulingServiceClient
 // meetingsClient calls the meetings service with the internal service credential.
 func (p *process) meetingsClient() meetingsv1connect.MeetingsServiceClient {
 	return meetingsv1connect.NewMeetingsServiceClient(p.client, *p.cfg.URL["meetings"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// pixClient calls the PIX adapter with the internal service credential.
+func (p *process) pixClient() pixv1connect.PixServiceClient {
+	return pixv1connect.NewPixServiceClient(p.client, *p.cfg.URL["pix"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// paymentsClient calls payments with the internal service credential.
+func (p *process) paymentsClient() paymentsv1connect.PaymentsServiceClient {
+	return paymentsv1connect.NewPaymentsServiceClient(p.client, *p.cfg.URL["payments"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// payerClient calls identity with the internal service credential (GetPayer).
+func (p *process) payerClient() identityv1connect.IdentityServiceClient {
+	return identityv1connect.NewIdentityServiceClient(p.client, *p.cfg.URL["identity"],
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
 }
 
