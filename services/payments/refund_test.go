@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -156,5 +157,36 @@ func TestLatePayment_AfterTheAppointmentExpiredIsRefundedInFull(t *testing.T) {
 	f.idle()
 	if got := f.payment(b); len(got.GetRefunds()) != 1 {
 		t.Fatalf("%d refunds after a replay, want 1", len(got.GetRefunds()))
+	}
+}
+
+func TestRefund_ConcurrentRequestsNeverExceedThePayment(t *testing.T) {
+	f := newFixture(t, true)
+	b, p := f.paidBooking(25000)
+	results := make(chan error, 10)
+	for i := range 10 {
+		go func() {
+			_, err := f.refund(b, 5000, fmt.Sprintf("refund-race-%d", i))
+			results <- err
+		}()
+	}
+	ok := 0
+	for range 10 {
+		switch err := <-results; {
+		case err == nil:
+			ok++
+		default:
+			testkit.WantError(t, err, connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+		}
+	}
+	if ok != 5 {
+		t.Fatalf("%d refunds of 5000 accepted on 25000, want 5", ok)
+	}
+	got := f.waitStatus(b, refunded)
+	if got.GetRefundedCents() != 25000 || len(got.GetRefunds()) != 5 {
+		t.Fatalf("payment %v, want 5 refunds making 25000", got)
+	}
+	if c := f.charge(p.GetProviderPaymentId()); c.refunded != 25000 || c.refunds != 5 {
+		t.Fatalf("provider %+v, want 25000 in 5 refunds", c)
 	}
 }

@@ -54,6 +54,12 @@ func TestStartPayment_TwentyConcurrentCallersGetOnePaymentAndOneCharge(t *testin
 	if p := f.payment(b); p.GetAmountCents() != 25000 || p.GetExpireTime() == nil || len(p.GetHistory()) != 2 {
 		t.Errorf("stored payment %v: want 25000 centavos, an expiry and CREATING, PENDING in its history", p)
 	}
+	// The history is append-only.
+	for _, sql := range []string{`UPDATE payment_events SET detail = 'edited'`, `DELETE FROM payment_events`, `TRUNCATE payment_events`} {
+		if _, err := f.db.Exec(context.Background(), sql); err == nil {
+			t.Errorf("%s succeeded on the append-only history", sql)
+		}
+	}
 }
 
 func TestStartPayment_ProviderDownLeavesItCreatingAndARetryCompletesIt(t *testing.T) {
