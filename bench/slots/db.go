@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/platform/pg"
 	"healthcore/services/directory"
 	"healthcore/services/scheduling"
@@ -67,7 +69,9 @@ func prepareDatabase(ctx context.Context, dbURL string, doctors int, seed int64)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := scheduling.New(scheduling.Deps{DB: schedDB, Directory: dir}, scheduling.DefaultConfig())
+	// Laying out slots books nothing: payments is never called.
+	noPayments := paymentsv1connect.NewPaymentsServiceClient(http.DefaultClient, "http://127.0.0.1:1")
+	svc, err := scheduling.New(scheduling.Deps{DB: schedDB, Directory: dir, Payments: noPayments}, scheduling.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,9 @@ func startDirectory(ctx context.Context, p *process) (*server.Server, background
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := directory.New(ctx, directory.Deps{DB: db, Logger: p.log.With("service", "directory")})
+	svc, err := directory.New(ctx, directory.Deps{
+		DB: db, Scheduling: p.schedulingClient(), Logger: p.log.With("service", "directory"),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +131,8 @@ func startScheduling(ctx context.Context, p *process) (*server.Server, backgroun
 		return nil, nil, err
 	}
 	svc, err := scheduling.New(scheduling.Deps{
-		DB: db, Directory: p.directoryClient(), Logger: p.log.With("service", "scheduling"),
+		DB: db, Directory: p.directoryClient(), Payments: p.paymentsClient(), Telehealth: p.telehealthClient(),
+		Logger: p.log.With("service", "scheduling"),
 	}, p.cfg.Scheduling)
 	if err != nil {
 		return nil, nil, err

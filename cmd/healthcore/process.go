@@ -24,6 +24,7 @@ import (
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
@@ -99,6 +100,12 @@ func (p *process) directoryClient() directoryv1connect.DirectoryServiceClient {
 // schedulingClient calls scheduling with the internal service credential.
 func (p *process) schedulingClient() schedulingv1connect.SchedulingServiceClient {
 	return schedulingv1connect.NewSchedulingServiceClient(p.client, *p.cfg.URL["scheduling"],
+		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+}
+
+// telehealthClient calls the telehealth service with the internal service credential.
+func (p *process) telehealthClient() telehealthv1connect.TelehealthServiceClient {
+	return telehealthv1connect.NewTelehealthServiceClient(p.client, *p.cfg.URL["telehealth"],
 		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
 }
 

@@ -57,7 +57,13 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 		if a.answerBy != nil && !s.now().Before(*a.answerBy) {
 			return errTooLateToAnswer
 		}
-		return s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, "", "")
+		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, "", ""); err != nil {
+			return err
+		}
+		if s.telehealth == nil {
+			return nil
+		}
+		return s.enqueue(ctx, tx, prepareRoomArgs{AppointmentID: a.id}, time.Time{})
 	})
 }
 

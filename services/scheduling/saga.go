@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/jobs"
 )
 
@@ -21,6 +22,7 @@ import (
 //	paid   ──answer_deadline (at answer_by)──▶ REFUSED by the system + refund
 //	refused / cancelled ──refund──▶ payments.Refund (idempotency key from the appointment)
 //	cancelled unpaid ──cancel_charge──▶ payments.CancelPayment; refunded in full if it had been paid
+//	accepted ──prepare_room──▶ telehealth.PrepareRoom (the room, and its end-of-window job)
 
 type ensurePaymentArgs struct {
 	AppointmentID string `json:"appointment_id"`
@@ -54,6 +56,12 @@ type cancelChargeArgs struct {
 
 func (cancelChargeArgs) Kind() string { return "scheduling.cancel_charge" }
 
+type prepareRoomArgs struct {
+	AppointmentID string `json:"appointment_id"`
+}
+
+func (prepareRoomArgs) Kind() string { return "scheduling.prepare_room" }
+
 // enqueue adds a job to tx, to run at (or now, for a zero time).
 func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args river.JobArgs, at time.Time) error {
 	var opts *river.InsertOpts
@@ -80,6 +88,9 @@ func (s *Service) workers() *river.Workers {
 	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[cancelChargeArgs]) error {
 		return s.cancelCharge(ctx, j.Args.AppointmentID)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[prepareRoomArgs]) error {
+		return s.prepareRoom(ctx, j.Args.AppointmentID)
 	}))
 	return w
 }
@@ -230,4 +241,15 @@ func (s *Service) cancelCharge(ctx context.Context, id string) error {
 		}
 		return s.enqueue(ctx, tx, refundArgs{AppointmentID: id, AmountCents: p.GetAmountCents(), Reason: "cancelled"}, time.Time{})
 	})
+}
+
+// prepareRoom asks telehealth for the consultation room of a confirmed appointment (an
+// appointment cancelled meanwhile needs none).
+func (s *Service) prepareRoom(ctx context.Context, id string) error {
+	a, err := s.load(ctx, id)
+	if err != nil || a.state != stateConfirmed {
+		return err
+	}
+	_, err = s.telehealth.PrepareRoom(ctx, connect.NewRequest(&telehealthv1.PrepareRoomRequest{AppointmentId: id}))
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/config"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
@@ -118,19 +119,24 @@ type Deps struct {
 	Directory directoryv1connect.DirectoryServiceClient
 	// Payments starts, cancels and refunds appointments' charges (internal credential).
 	Payments paymentsv1connect.PaymentsServiceClient
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Telehealth prepares the consultation room of an accepted appointment (internal
+	// credential). Nil only where no telehealth runs (tests of other services): then no
+	// room is prepared.
+	Telehealth telehealthv1connect.TelehealthServiceClient
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service implements the SchedulingService RPCs.
 type Service struct {
-	cfg       Config
-	db        *pgxpool.Pool
-	directory directoryv1connect.DirectoryServiceClient
-	payments  paymentsv1connect.PaymentsServiceClient
-	jobs      *jobs.Client
-	log       *slog.Logger
-	now       func() time.Time
+	cfg        Config
+	db         *pgxpool.Pool
+	directory  directoryv1connect.DirectoryServiceClient
+	payments   paymentsv1connect.PaymentsServiceClient
+	telehealth telehealthv1connect.TelehealthServiceClient
+	jobs       *jobs.Client
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)
@@ -146,7 +152,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, log: d.Logger, now: d.Now}
+	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth, log: d.Logger, now: d.Now}
 	var err error
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, cfg.Jobs); err != nil {
 		return nil, err
