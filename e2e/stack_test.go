@@ -23,10 +23,11 @@ import (
 	"healthcore/services/payments"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
+	"healthcore/services/telehealth"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, payments.Schema, records.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, payments.Schema, records.Schema, telehealth.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -63,20 +64,26 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// serviceToken is the stack's internal service credential, for tests that call internal
+// methods over gRPC as another service would.
+const serviceToken = "e2e-service-token-0123456789abcdefghij"
+
 // startStack starts every service and the gateway as separate processes sharing a fresh
-// database, and waits until the gateway reports ready.
-func startStack(t *testing.T) *stack {
+// database, and waits until the gateway reports ready. Flags in extra go to every
+// process.
+func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records"}
+	services := []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records", "meetings", "telehealth"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,
-		"-service-token=e2e-service-token-0123456789abcdefghij",
+		"-service-token=" + serviceToken,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 	}
+	common = append(common, extra...)
 	for _, name := range services {
 		port := freePort(t)
 		s.addr[name] = fmt.Sprintf("127.0.0.1:%d", port)

@@ -39,7 +39,7 @@ type child struct {
 // services are what one process serves: every service in cmd/healthcore's catalog,
 // since the gateway is ready only when all its upstreams are (as e2e's startStack, a
 // new service is added here).
-var services = []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records"}
+var services = []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records", "meetings", "telehealth"}
 
 // Start builds healthcore and starts "serve <services>" and "gateway" on free
 // loopback ports, then waits until the gateway is ready.
