@@ -71,9 +71,13 @@ func (o Options) withDefaults() Options {
 // search_path schema). Workers may be nil for a client that only inserts.
 func New(db *pgxpool.Pool, schema string, workers *river.Workers, log *slog.Logger, o Options) (*Client, error) {
 	o = o.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg := &river.Config{
-		Schema:               schema,
-		Logger:               log,
+		Schema: schema,
+		// River reports its routine at info level every few seconds; keep its warnings.
+		Logger:               slog.New(atLeast{Handler: log.Handler(), min: slog.LevelWarn}),
 		MaxAttempts:          o.MaxAttempts,
 		JobTimeout:           o.JobTimeout,
 		RescueStuckJobsAfter: o.RescueAfter,
@@ -144,4 +148,22 @@ func (h errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, v 
 	h.log.ErrorContext(ctx, "job panicked", "job_kind", job.Kind, "job_id", job.ID,
 		"attempt", job.Attempt, "panic", fmt.Sprint(v), "stack", trace)
 	return nil
+}
+
+// atLeast drops records below min.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{Handler: h.Handler.WithGroup(name), min: h.min}
 }
