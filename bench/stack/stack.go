@@ -23,6 +23,7 @@ import (
 // another, both built from cmd/healthcore.
 type Stack struct {
 	Gateway string // base URL of the REST edge
+	Sandbox string // base URL of the PIX sandbox (its dev approve/reject routes)
 	dir     string
 	procs   []*child
 	once    sync.Once
@@ -39,7 +40,7 @@ type child struct {
 // services are what one process serves: every service in cmd/healthcore's catalog,
 // since the gateway is ready only when all its upstreams are (as e2e's startStack, a
 // new service is added here).
-var services = []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records", "meetings", "telehealth"}
+var services = []string{"keys", "identity", "directory", "scheduling", "pix", "payments", "blobs", "records", "meetings", "telehealth"}
 
 // Start builds healthcore and starts "serve <services>" and "gateway" on free
 // loopback ports, then waits until the gateway is ready.
@@ -76,6 +77,15 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, err
 	}
 	s.Gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
+	// The PIX sandbox listens on a port of its own and posts its webhooks to this gateway.
+	sandbox, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.Sandbox = fmt.Sprintf("http://127.0.0.1:%d", sandbox)
+	common = append(common, fmt.Sprintf("-pix.sandbox-addr=127.0.0.1:%d", sandbox),
+		"-pix.notification-url="+s.Gateway+"/webhooks/mercadopago")
 	for _, args := range [][]string{
 		append(append([]string{"serve"}, services...), common...),
 		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...),

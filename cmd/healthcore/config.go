@@ -28,6 +28,7 @@ import (
 type Config struct {
 	DataDir        string
 	DatabaseURL    string
+	DBMaxConns     int
 	LogLevel       string
 	ServiceToken   string
 	ListenHost     string
@@ -60,6 +61,8 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	fs.StringVar(&c.DataDir, "data-dir", "data", "folder for local state: master key, private PostgreSQL cluster")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (also DATABASE_URL); dev finds or starts one when empty")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 8,
+		"connections each service's pool may open (services in one process add up; keep the sum under the server's max_connections)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ServiceToken, "service-token", "", "credential services use to call each other's internal methods (dev makes one)")
 	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services listen on")
@@ -91,6 +94,9 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	var p config.Problems
 	if err := config.Parse(fs, args, os.LookupEnv, &p); err != nil {
 		return err
+	}
+	if c.DBMaxConns < 2 || c.DBMaxConns > 200 {
+		p.Addf("-db-max-conns=%d: must be 2 to 200", c.DBMaxConns)
 	}
 	if _, err := logging.ParseLevel(c.LogLevel); err != nil {
 		p.Addf("-log-level=%q: must be debug, info, warn or error", c.LogLevel)

@@ -62,7 +62,7 @@ func newProcess(cfg *Config, dbURL string) *process {
 
 // pool opens a connection pool whose search_path is the service's schema.
 func (p *process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error) {
-	db, err := pg.Open(ctx, p.dbURL, schema, 20)
+	db, err := pg.Open(ctx, p.dbURL, schema, int32(p.cfg.DBMaxConns))
 	if err != nil {
 		return nil, err
 	}
