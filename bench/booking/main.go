@@ -43,13 +43,14 @@ import (
 const benchDatabase = "healthcore_bench_booking"
 
 type options struct {
-	serverURL string
-	patients  int
-	raceSlots int
-	clients   int
-	duration  time.Duration
-	warmup    time.Duration
-	logLevel  string
+	serverURL  string
+	patients   int
+	raceSlots  int
+	clients    int
+	duration   time.Duration
+	warmup     time.Duration
+	logLevel   string
+	profileDir string
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent bookers of the sustained phase (and connections of the ceiling)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of the sustained phase and of the ceiling")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the sustained phase here")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the healthcore processes (their logs go to a temporary file)")
 	flag.Parse()
 	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 {
@@ -105,7 +107,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	sustained, err := sustainedPhase(ctx, client, st.Gateway, o)
+	sustained, err := sustainedPhase(ctx, client, st, o)
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/bench/load"
+	"healthcore/bench/stack"
 	"healthcore/platform/pg"
 )
 
@@ -43,7 +44,7 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 		wg.Go(func() {
 			<-gate
 			t0 := time.Now()
-			outcome, err := book(ctx, client, gateway, tok, slots[i%len(slots)], fmt.Sprintf("race-%d", i))
+			outcome, err := book(ctx, client, gateway, tok, slots[i%len(slots)], fmt.Sprintf("race-key-%04d", i))
 			d := time.Since(t0)
 			mu.Lock()
 			defer mu.Unlock()
@@ -76,7 +77,8 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 }
 
 // sustainedPhase: each client is one patient booking its own doctor's slots in order.
-func sustainedPhase(ctx context.Context, client *http.Client, gateway string, o options) (*load.Result, error) {
+func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, o options) (*load.Result, error) {
+	gateway := st.Gateway
 	fmt.Printf("sustained: registering %d doctors with eight weeks of slots and %d patients …\n", o.clients, o.clients)
 	slotLists := make([][]string, o.clients)
 	for c := range o.clients {
@@ -95,6 +97,19 @@ func sustainedPhase(ctx context.Context, client *http.Client, gateway string, o 
 	measureFrom, end := start.Add(o.warmup), start.Add(o.warmup+o.duration)
 	parts := make([]load.Result, o.clients)
 	var wg sync.WaitGroup
+	if o.profileDir != "" {
+		for _, name := range []string{"serve", "gateway"} {
+			wg.Go(func() {
+				time.Sleep(time.Until(measureFrom))
+				file := filepath.Join(o.profileDir, "booking-"+name+".pprof")
+				if err := st.Profile(ctx, name, o.duration*2/3, file); err != nil {
+					fmt.Println("profile:", err)
+					return
+				}
+				fmt.Printf("CPU profile of %s: go tool pprof -top %s\n", name, file)
+			})
+		}
+	}
 	for c := range o.clients {
 		wg.Go(func() {
 			for n, slot := range slotLists[c] {
@@ -120,7 +135,7 @@ func sustainedPhase(ctx context.Context, client *http.Client, gateway string, o 
 }
 
 // ceilingLoop inserts appointments directly, one INSERT per booking, on slots made for
-// it, with o.clients connections; the rows are removed afterwards.
+// it, with o.clients connections (the database is dropped by the next run).
 func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, error) {
 	db, err := pg.Open(ctx, dbURL, "scheduling", int32(o.clients+1))
 	if err != nil {
@@ -128,7 +143,7 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 	}
 	defer db.Close()
 	doctor := uuid.NewString()
-	const perClient = 40000
+	const perClient = 8000 // 256,000 slots for 32 connections: more than 30 s of inserts here
 	fmt.Printf("ceiling: %d connections INSERTing appointments for %s …\n", o.clients, o.duration)
 	// One synthetic doctor's hourly slots, far in the future: enough for every insert.
 	if _, err := db.Exec(ctx, `INSERT INTO slots (id, doctor_id, start_at, end_at)
@@ -137,7 +152,6 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 		doctor, perClient*o.clients); err != nil {
 		return nil, err
 	}
-	defer cleanCeiling(context.WithoutCancel(ctx), db, doctor)
 	rows, err := db.Query(ctx, `SELECT id::text, start_at, end_at FROM slots WHERE doctor_id = $1 ORDER BY start_at`, doctor)
 	if err != nil {
 		return nil, err
@@ -187,9 +201,4 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 	}
 	r.Done(o.duration)
 	return r, nil
-}
-
-func cleanCeiling(ctx context.Context, db *pgxpool.Pool, doctor string) {
-	_, _ = db.Exec(ctx, `DELETE FROM appointments WHERE doctor_id = $1`, doctor)
-	_, _ = db.Exec(ctx, `DELETE FROM slots WHERE doctor_id = $1`, doctor)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +25,8 @@ import (
 type Stack struct {
 	Gateway string // base URL of the REST edge
 	Sandbox string // base URL of the PIX sandbox (its dev approve/reject routes)
+	// Pprof is the base URL of each child's profiler ("serve", "gateway").
+	Pprof   map[string]string
 	dir     string
 	procs   []*child
 	once    sync.Once
@@ -86,9 +89,25 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 	s.Sandbox = fmt.Sprintf("http://127.0.0.1:%d", sandbox)
 	common = append(common, fmt.Sprintf("-pix.sandbox-addr=127.0.0.1:%d", sandbox),
 		"-pix.notification-url="+s.Gateway+"/webhooks/mercadopago")
+	s.Pprof = map[string]string{}
+	pprofFlag := func(name string) (string, error) {
+		port, err := freePort()
+		s.Pprof[name] = fmt.Sprintf("http://127.0.0.1:%d", port)
+		return fmt.Sprintf("-pprof-addr=127.0.0.1:%d", port), err
+	}
+	servePprof, err := pprofFlag("serve")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	gatewayPprof, err := pprofFlag("gateway")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	for _, args := range [][]string{
-		append(append([]string{"serve"}, services...), common...),
-		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...),
+		append(append(append([]string{"serve"}, services...), common...), servePprof),
+		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw), gatewayPprof}, common...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {
 			s.Stop()
@@ -206,4 +225,33 @@ func tail(path string) string {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
+}
+
+// Profile records a CPU profile of the child name ("serve" or "gateway") for d into file.
+func (s *Stack) Profile(ctx context.Context, name string, d time.Duration, file string) error {
+	base, ok := s.Pprof[name]
+	if !ok {
+		return fmt.Errorf("no child %q", name)
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: d + 30*time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile of %s: HTTP %d", name, resp.StatusCode)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -50,6 +50,7 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	p := newProcess(cfg, dbURL)
 	defer p.close()
+	servePprof(ctx, cfg.PprofAddr, p.log)
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -137,6 +138,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := newProcess(cfg, dbURL)
 	defer p.close()
+	servePprof(ctx, cfg.PprofAddr, p.log)
 	return p.runServices(ctx, names, nil)
 }
 
@@ -147,7 +149,9 @@ func runGateway(ctx context.Context, args []string) error {
 	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
-	return serveGateway(ctx, cfg, newProcess(cfg, ""))
+	p := newProcess(cfg, "")
+	servePprof(ctx, cfg.PprofAddr, p.log)
+	return serveGateway(ctx, cfg, p)
 }
 
 func serveGateway(ctx context.Context, cfg *Config, p *process) error {

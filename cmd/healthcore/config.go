@@ -29,6 +29,7 @@ type Config struct {
 	DataDir        string
 	DatabaseURL    string
 	DBMaxConns     int
+	PprofAddr      string
 	LogLevel       string
 	ServiceToken   string
 	ListenHost     string
@@ -61,6 +62,7 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	fs.StringVar(&c.DataDir, "data-dir", "data", "folder for local state: master key, private PostgreSQL cluster")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (also DATABASE_URL); dev finds or starts one when empty")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 8,
 		"connections each service's pool may open (services in one process add up; keep the sum under the server's max_connections)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
