@@ -21,18 +21,20 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/payments"
+	"healthcore/services/pix"
 	"healthcore/services/records"
 	"healthcore/services/scheduling"
 	"healthcore/services/telehealth"
 )
 
 // schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, payments.Schema, records.Schema, telehealth.Schema}
+var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, pix.SandboxSchema, payments.Schema, records.Schema, telehealth.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
 	t       *testing.T
 	gateway string            // base URL of the REST edge
+	sandbox string            // base URL of the PIX sandbox (its dev approve/reject routes)
 	addr    map[string]string // gRPC host:port by service
 }
 
@@ -75,7 +77,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
 	bin := binary
 	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory", "scheduling", "payments", "blobs", "records", "meetings", "telehealth"}
+	services := []string{"keys", "identity", "directory", "scheduling", "pix", "payments", "blobs", "records", "meetings", "telehealth"}
 	s := &stack{t: t, addr: map[string]string{}}
 	common := []string{
 		"-database-url=" + dbURL,
@@ -91,6 +93,10 @@ func startStack(t *testing.T, extra ...string) *stack {
 	}
 	gw := freePort(t)
 	s.gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
+	// The PIX sandbox listens on a port of its own and posts its webhooks to this gateway.
+	s.sandbox = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	common = append(common, "-pix.sandbox-addr="+strings.TrimPrefix(s.sandbox, "http://"),
+		"-pix.notification-url="+s.gateway+"/webhooks/mercadopago")
 	for _, name := range services {
 		s.spawn(bin, append([]string{"serve", name}, common...)...)
 	}
