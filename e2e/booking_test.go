@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+type appointmentJSON struct {
+	ID          string    `json:"id"`
+	SlotID      string    `json:"slotId"`
+	State       string    `json:"state"`
+	StartTime   time.Time `json:"startTime"`
+	RefundCents string    `json:"refundCents"`
+	JoinPath    string    `json:"joinPath"`
+	Price       struct {
+		AmountCents string `json:"amountCents"`
+	} `json:"price"`
+	History []struct {
+		Kind      string `json:"kind"`
+		ActorRole string `json:"actorRole"`
+		Reason    string `json:"reason"`
+	} `json:"history"`
+}
+
+type paymentJSON struct {
+	ID                string `json:"id"`
+	Status            string `json:"status"`
+	ProviderPaymentID string `json:"providerPaymentId"`
+	QrCode            string `json:"qrCode"`
+	AmountCents       string `json:"amountCents"`
+	RefundedCents     string `json:"refundedCents"`
+}
+
+type bookingJSON struct {
+	Appointment appointmentJSON `json:"appointment"`
+	Payment     *struct {
+		PaymentID    string    `json:"paymentId"`
+		QrCode       string    `json:"qrCode"`
+		QrCodeBase64 string    `json:"qrCodeBase64"`
+		ExpireTime   time.Time `json:"expireTime"`
+	} `json:"payment"`
+}
+
+// loginPatient registers a patient (CPF from nine digits) and logs in.
+func (s *stack) loginPatient(email, nine string) string {
+	s.t.Helper()
+	code, _ := s.rest("POST", "/v1/accounts/patients", "", map[string]string{
+		"name": "Maria da Silva", "email": email, "cpf": cpfFrom(nine),
+		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
+	}, nil)
+	if code != http.StatusOK {
+		s.t.Fatalf("register patient %s: %d", email, code)
+	}
+	var login struct{ Tokens tokenPair }
+	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": "correct horse battery"}, &login)
+	if login.Tokens.AccessToken == "" {
+		s.t.Fatalf("patient login %s failed", email)
+	}
+	return login.Tokens.AccessToken
+}
+
+// cpfFrom completes nine digits with CPF's two check digits.
+func cpfFrom(nine string) string {
+	d := []byte(nine)
+	for _, n := range []int{9, 10} {
+		sum := 0
+		for i := range n {
+			sum += int(d[i]-'0') * (n + 1 - i)
+		}
+		c := sum * 10 % 11 % 10
+		d = append(d, byte('0'+c))
+	}
+	return string(d)
+}
+
+// eventually polls f until it is true, or fails after limit.
+func (s *stack) eventually(what string, limit time.Duration, f func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !f() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *stack) appointment(token, id string) appointmentJSON {
+	s.t.Helper()
+	var out struct{ Appointment appointmentJSON }
+	if code, _ := s.rest("GET", "/v1/appointments/"+id, token, nil, &out); code != http.StatusOK {
+		s.t.Fatalf("get appointment %s: %d", id, code)
+	}
+	return out.Appointment
+}
+
+func (s *stack) payment(token, apptID string) paymentJSON {
+	s.t.Helper()
+	var out struct{ Payment paymentJSON }
+	if code, _ := s.rest("GET", "/v1/appointments/"+apptID+"/payment", token, nil, &out); code != http.StatusOK {
+		s.t.Fatalf("get payment of %s: %d", apptID, code)
+	}
+	return out.Payment
+}
+
+func (s *stack) book(token, slotID, key string) (int, bookingJSON, errorJSON) {
+	s.t.Helper()
+	var ok bookingJSON
+	var e errorJSON
+	code, _ := s.rest("POST", "/v1/appointments", token, map[string]string{
+		"slotId": slotID, "idempotencyKey": key, "reason": "palpitações há uma semana",
+	}, &ok)
+	if code != http.StatusOK {
+		s.rest("POST", "/v1/appointments", token, map[string]string{"slotId": slotID, "idempotencyKey": key, "reason": "palpitações há uma semana"}, &e)
+	}
+	return code, ok, e
+}
+
+// pay approves (or rejects) the appointment's charge in the PIX sandbox, as the payer's
+// bank would; the sandbox then sends its signed webhook to the gateway.
+func (s *stack) pay(token, apptID string, approve bool) {
+	s.t.Helper()
+	var p paymentJSON
+	s.eventually("charge created", 20*time.Second, func() bool {
+		p = s.payment(token, apptID)
+		return p.ProviderPaymentID != ""
+	})
+	action := "approve"
+	if !approve {
+		action = "reject"
+	}
+	req, _ := http.NewRequest("POST", s.sandbox+"/sandbox/payments/"+p.ProviderPaymentID+"/"+action, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusSeeOther {
+		s.t.Fatalf("sandbox %s: HTTP %d", action, resp.StatusCode)
+	}
+}
+
+func (s *stack) waitState(token, id, state string) appointmentJSON {
+	s.t.Helper()
+	var a appointmentJSON
+	s.eventually("appointment "+state, 30*time.Second, func() bool {
+		a = s.appointment(token, id)
+		return a.State == state
+	})
+	return a
+}
+
+func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
+	s := startStack(t)
+	doctorID, doctor := s.loginDoctor("Dra. Ana Souza", "223344", "ana.booking@clinica.com.br")
+	code, _ := s.rest("PUT", "/v1/doctors/me/profile", doctor, map[string]any{
+		"displayName": "Dra. Ana Souza", "priceCents": 25000, "timeZone": "America/Sao_Paulo",
+		"specialties": []map[string]string{{"code": "cardiologia"}},
+		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
+			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
+	}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("profile: %d", code)
+	}
+	var weekly []map[string]string
+	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
+		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})
+	}
+	if code, _ := s.rest("PUT", "/v1/doctors/me/availability", doctor, map[string]any{"weekly": weekly, "gapMinutes": 10}, nil); code != http.StatusOK {
+		t.Fatalf("availability: %d", code)
+	}
+	from := time.Now().Add(2 * time.Hour)
+	var slots slotsJSON
+	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(72*time.Hour)), "", nil, &slots)
+	if len(slots.Slots) < 30 {
+		t.Fatalf("only %d free slots", len(slots.Slots))
+	}
+	maria := s.loginPatient("maria.booking@example.com", "529982247")
+	joao := s.loginPatient("joao.booking@example.com", "111444777")
+
+	// Book: the slot is held, the price snapshotted, the PIX code returned; a retry with
+	// the same key answers the same; another patient gets SLOT_TAKEN.
+	code, b, _ := s.book(maria, slots.Slots[0].ID, "maria-first-booking")
+	if code != http.StatusOK || b.Appointment.State != "APPOINTMENT_STATE_PENDING_PAYMENT" || b.Payment == nil ||
+		b.Payment.QrCode == "" || b.Payment.QrCodeBase64 == "" || b.Appointment.Price.AmountCents != "25000" {
+		t.Fatalf("book: %d %+v", code, b)
+	}
+	_, again, _ := s.book(maria, slots.Slots[0].ID, "maria-first-booking")
+	if again.Appointment.ID != b.Appointment.ID || again.Payment == nil || again.Payment.PaymentID != b.Payment.PaymentID {
+		t.Fatalf("retry returned %+v, want the same appointment and charge", again)
+	}
+	code, _, e := s.book(joao, slots.Slots[0].ID, "joao-same-slot")
+	if code != http.StatusBadRequest || reason(e) != "SLOT_TAKEN" {
+		t.Fatalf("second booker: %d %+v", code, e)
+	}
+
+	// A forged notification is refused and changes nothing.
+	req, _ := http.NewRequest("POST", s.gateway+"/webhooks/mercadopago?data.id=1&type=payment", nil)
+	req.Header.Set("x-signature", "ts=1700000000,v1=00")
+	req.Header.Set("x-request-id", "forged")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged webhook: HTTP %d, want 401", resp.StatusCode)
+	}
+
+	// Pay → AWAITING_DOCTOR → the doctor accepts → both see CONFIRMED.
+	s.pay(maria, b.Appointment.ID, true)
+	s.waitState(maria, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	if p := s.payment(doctor, b.Appointment.ID); p.Status != "PAYMENT_STATUS_PAID" || p.AmountCents != "25000" {
+		t.Fatalf("payment seen by the doctor: %+v", p)
+	}
+	var accepted struct{ Appointment appointmentJSON }
+	if code, _ := s.rest("POST", "/v1/appointments/"+b.Appointment.ID+":accept", doctor, map[string]string{}, &accepted); code != http.StatusOK ||
+		accepted.Appointment.State != "APPOINTMENT_STATE_CONFIRMED" {
+		t.Fatalf("accept: %d %+v", code, accepted)
+	}
+	if a := s.appointment(maria, b.Appointment.ID); a.State != "APPOINTMENT_STATE_CONFIRMED" || a.JoinPath == "" {
+		t.Fatalf("patient sees %+v", a)
+	}
+	var mine struct{ Appointments []appointmentJSON }
+	s.rest("GET", "/v1/appointments?states=APPOINTMENT_STATE_CONFIRMED", doctor, nil, &mine)
+	if len(mine.Appointments) != 1 || mine.Appointments[0].ID != b.Appointment.ID {
+		t.Fatalf("doctor's confirmed list: %+v", mine)
+	}
+	// Another patient cannot see it.
+	if code, _ := s.rest("GET", "/v1/appointments/"+b.Appointment.ID, joao, nil, nil); code != http.StatusNotFound {
+		t.Fatalf("stranger reads the appointment: HTTP %d", code)
+	}
+
+	// Refusal: paid, refused by the doctor → refunded in full, slot bookable again.
+	_, r, _ := s.book(maria, slots.Slots[2].ID, "maria-refused")
+	s.pay(maria, r.Appointment.ID, true)
+	s.waitState(maria, r.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	var refusedResp struct{ Appointment appointmentJSON }
+	if code, _ := s.rest("POST", "/v1/appointments/"+r.Appointment.ID+":refuse", doctor, map[string]string{"reason": "congresso médico nesta data"}, &refusedResp); code != http.StatusOK ||
+		refusedResp.Appointment.State != "APPOINTMENT_STATE_REFUSED" || refusedResp.Appointment.RefundCents != "25000" {
+		t.Fatalf("refuse: %d %+v", code, refusedResp)
+	}
+	s.eventually("full refund", 30*time.Second, func() bool {
+		p := s.payment(maria, r.Appointment.ID)
+		return p.Status == "PAYMENT_STATUS_REFUNDED" && p.RefundedCents == "25000"
+	})
+	if code, _, _ := s.book(joao, slots.Slots[2].ID, "joao-after-refusal"); code != http.StatusOK {
+		t.Fatalf("the refused slot is not bookable again: %d", code)
+	}
+
+	// Cancellation by the patient after confirmation: refunded by the policy (all of it
+	// 24 h or more before the start, half after).
+	c := slots.Slots[4]
+	_, cb, _ := s.book(maria, c.ID, "maria-cancelled")
+	s.pay(maria, cb.Appointment.ID, true)
+	s.waitState(maria, cb.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	s.rest("POST", "/v1/appointments/"+cb.Appointment.ID+":accept", doctor, map[string]string{}, nil)
+	want := int64(25000)
+	if time.Until(c.StartTime) < 24*time.Hour {
+		want = 12500
+	}
+	var cancelled struct{ Appointment appointmentJSON }
+	if code, _ := s.rest("POST", "/v1/appointments/"+cb.Appointment.ID+":cancel", maria, map[string]string{"justification": "viagem de trabalho inesperada"}, &cancelled); code != http.StatusOK ||
+		cancelled.Appointment.State != "APPOINTMENT_STATE_CANCELLED" || cancelled.Appointment.RefundCents != strconv.FormatInt(want, 10) {
+		t.Fatalf("cancel: %d %+v (want refund %d)", code, cancelled, want)
+	}
+	s.eventually("policy refund", 30*time.Second, func() bool {
+		return s.payment(maria, cb.Appointment.ID).RefundedCents == strconv.FormatInt(want, 10)
+	})
+
+	// An unpaid charge that fails (rejected here; an expiry takes the same path) expires
+	// the booking and frees the slot.
+	_, x, _ := s.book(maria, slots.Slots[6].ID, "maria-unpaid")
+	s.pay(maria, x.Appointment.ID, false)
+	expired := s.waitState(maria, x.Appointment.ID, "APPOINTMENT_STATE_EXPIRED")
+	if code, _, _ := s.book(joao, slots.Slots[6].ID, "joao-after-expiry"); code != http.StatusOK {
+		t.Fatalf("the expired slot is not bookable again: %d", code)
+	}
+	kinds := ""
+	for _, h := range expired.History {
+		kinds += fmt.Sprintf("%s/%s ", h.Kind, h.ActorRole)
+	}
+	if kinds != "booked/patient expired/system " {
+		t.Errorf("history of the expired booking: %s", kinds)
+	}
+}
