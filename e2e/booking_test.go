@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -287,3 +288,111 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 		t.Errorf("history of the expired booking: %s", kinds)
 	}
 }
+
+// TestMultiProcess_SagaFinishesAfterCrashes kills services with SIGKILL in the middle of
+// the saga: the payment arrives while payments is dead, and the refund of a refusal is
+// pending while payments and scheduling are both dead. Started again, they finish every
+// step, once.
+func TestMultiProcess_SagaFinishesAfterCrashes(t *testing.T) {
+	fast := []string{
+		"-payments.reconcile-every=2s", "-payments.recheck-after=2s",
+		"-payments.jobs-max-backoff=2s", "-scheduling.jobs-max-backoff=2s",
+		"-payments.jobs-timeout=5s", "-payments.jobs-rescue-after=10s",
+		"-scheduling.jobs-timeout=5s", "-scheduling.jobs-rescue-after=10s",
+		"-pix.access-token=" + sandboxToken,
+	}
+	s := startStack(t, fast...)
+	doctorID, doctor := s.loginDoctor("Dra. Ana Souza", "334455", "ana.crash@clinica.com.br")
+	s.rest("PUT", "/v1/doctors/me/profile", doctor, map[string]any{
+		"displayName": "Dra. Ana Souza", "priceCents": 30000, "timeZone": "America/Sao_Paulo",
+		"specialties": []map[string]string{{"code": "cardiologia"}},
+		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
+			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
+	}, nil)
+	var weekly []map[string]string
+	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
+		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})
+	}
+	s.rest("PUT", "/v1/doctors/me/availability", doctor, map[string]any{"weekly": weekly}, nil)
+	from := time.Now().Add(2 * time.Hour)
+	var slots slotsJSON
+	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(24*time.Hour)), "", nil, &slots)
+	maria := s.loginPatient("maria.crash@example.com", "529982247")
+
+	code, b, _ := s.book(maria, slots.Slots[0].ID, "maria-crash-1")
+	if code != http.StatusOK || b.Payment == nil {
+		t.Fatalf("book: %d %+v", code, b)
+	}
+	var p paymentJSON
+	s.eventually("charge created", 20*time.Second, func() bool { p = s.payment(maria, b.Appointment.ID); return p.ProviderPaymentID != "" })
+
+	// The payment arrives while payments is dead: the webhook gets 503 (the sandbox
+	// retries), and reconciliation re-reads the charge once payments is back.
+	s.crash("payments")
+	req, _ := http.NewRequest("POST", s.sandbox+"/sandbox/payments/"+p.ProviderPaymentID+"/approve", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	time.Sleep(time.Second)
+	if a := s.appointment(maria, b.Appointment.ID); a.State != "APPOINTMENT_STATE_PENDING_PAYMENT" {
+		t.Fatalf("state with payments dead: %s", a.State)
+	}
+	s.restart("payments")
+	s.waitState(maria, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+
+	// The doctor refuses while payments is dead: REFUSED commits with its refund job,
+	// which fails and waits. Then scheduling dies too, with the job pending.
+	s.crash("payments")
+	var refused struct{ Appointment appointmentJSON }
+	if code, _ := s.rest("POST", "/v1/appointments/"+b.Appointment.ID+":refuse", doctor, map[string]string{"reason": "plantão de emergência"}, &refused); code != http.StatusOK ||
+		refused.Appointment.State != "APPOINTMENT_STATE_REFUSED" {
+		t.Fatalf("refuse: %d %+v", code, refused)
+	}
+	time.Sleep(1500 * time.Millisecond) // the refund job tries and fails at least once
+	s.crash("scheduling")
+	s.restart("payments")
+	s.restart("scheduling")
+	s.eventually("refund after both restarts", 60*time.Second, func() bool {
+		p = s.payment(maria, b.Appointment.ID)
+		return p.Status == "PAYMENT_STATUS_REFUNDED"
+	})
+	if p.RefundedCents != "30000" {
+		t.Fatalf("refunded %s, want 30000 once", p.RefundedCents)
+	}
+	var full struct {
+		Payment struct {
+			Refunds []struct {
+				AmountCents string `json:"amountCents"`
+				Status      string `json:"status"`
+			} `json:"refunds"`
+		} `json:"payment"`
+	}
+	s.rest("GET", "/v1/appointments/"+b.Appointment.ID+"/payment", maria, nil, &full)
+	if len(full.Payment.Refunds) != 1 || full.Payment.Refunds[0].Status != "REFUND_STATUS_COMPLETED" {
+		t.Fatalf("refunds: %+v, want exactly one, completed", full.Payment.Refunds)
+	}
+	// The provider holds one refund of the whole amount.
+	req, _ = http.NewRequest("GET", s.sandbox+"/v1/payments/"+p.ProviderPaymentID, nil)
+	req.Header.Set("Authorization", "Bearer "+sandboxToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var charge struct {
+		Status   string  `json:"status"`
+		Refunded float64 `json:"transaction_amount_refunded"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&charge); err != nil {
+		t.Fatal(err)
+	}
+	if charge.Status != "refunded" || charge.Refunded != 300 {
+		t.Fatalf("the sandbox's charge: %+v, want refunded R$ 300,00 once", charge)
+	}
+}
+
+// sandboxToken is the Mercado Pago access token the crash test gives the sandbox (and
+// the driver), so it can read the sandbox's own view of a charge.
+const sandboxToken = "TEST-e2e-0123456789abcdef"

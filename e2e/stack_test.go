@@ -35,6 +35,7 @@ type stack struct {
 	t       *testing.T
 	gateway string            // base URL of the REST edge
 	sandbox string            // base URL of the PIX sandbox (its dev approve/reject routes)
+	procs   map[string]*proc  // by the name after "serve" (or "-gateway.addr=…" for the gateway)
 	addr    map[string]string // gRPC host:port by service
 }
 
@@ -106,32 +107,74 @@ func startStack(t *testing.T, extra ...string) *stack {
 }
 
 // spawn starts one process; at the end of the test it is sent SIGTERM and must exit 0
-// (a graceful stop), and its log is shown if the test failed.
+// (a graceful stop), and its log is shown if the test failed. Unless crashed, a service
+// is known by name for crash and restart.
 func (s *stack) spawn(bin string, args ...string) {
 	t := s.t
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	p := &proc{args: args, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { p.done <- p.cmd.Wait() }()
+	if s.procs == nil {
+		s.procs = map[string]*proc{}
+	}
+	s.procs[args[1]] = p
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		if p.crashed {
+			return
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-done:
+		case err := <-p.done:
 			if err != nil {
 				t.Errorf("%s exited with %v", strings.Join(args[:2], " "), err)
 			}
 		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = p.cmd.Process.Kill()
 			t.Errorf("%s did not stop within 30s of SIGTERM", args[0])
 		}
 		if t.Failed() {
-			t.Logf("---- %s log ----\n%s", strings.Join(args[:2], " "), logs.String())
+			t.Logf("---- %s log ----\n%s", strings.Join(args[:2], " "), p.logs.String())
 		}
 	})
+}
+
+// proc is one child process.
+type proc struct {
+	args    []string
+	cmd     *exec.Cmd
+	logs    bytes.Buffer
+	done    chan error
+	crashed bool
+}
+
+// crash kills a service's process with SIGKILL: no graceful stop, jobs cut mid-way.
+func (s *stack) crash(name string) {
+	s.t.Helper()
+	p := s.procs[name]
+	p.crashed = true
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	s.t.Logf("crashed %s (SIGKILL)", name)
+}
+
+// restart starts a crashed service again with the same flags and waits for its port.
+func (s *stack) restart(name string) {
+	s.t.Helper()
+	p := s.procs[name]
+	s.spawn(binary, p.args...)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", s.addr[name], time.Second); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("%s did not listen again within 30s", name)
 }
 
 func (s *stack) waitReady() {

@@ -9,6 +9,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +20,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+
+	"healthcore/platform/config"
 )
 
 // Client is a River client over pgx.
@@ -166,4 +169,25 @@ func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h atLeast) WithGroup(name string) slog.Handler {
 	return atLeast{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+// RegisterFlags binds the runner's production knobs to flags named <prefix>.jobs-*;
+// unset fields show (and keep) their defaults.
+func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix string) {
+	d := o.withDefaults()
+	o.MaxWorkers, o.MaxBackoff, o.RescueAfter, o.JobTimeout = d.MaxWorkers, d.MaxBackoff, d.RescueAfter, d.JobTimeout
+	fs.IntVar(&o.MaxWorkers, prefix+".jobs-workers", o.MaxWorkers, "durable jobs run at once by this replica")
+	fs.DurationVar(&o.MaxBackoff, prefix+".jobs-max-backoff", o.MaxBackoff, "longest wait between retries of a failing job")
+	fs.DurationVar(&o.JobTimeout, prefix+".jobs-timeout", o.JobTimeout, "time limit of one attempt of a job")
+	fs.DurationVar(&o.RescueAfter, prefix+".jobs-rescue-after", o.RescueAfter,
+		"how long a job may run before it counts as orphaned by a dead replica and is run again (longer than jobs-timeout)")
+}
+
+// Check reports bad settings, naming the flags of prefix.
+func (o Options) Check(p *config.Problems, prefix string) {
+	d := o.withDefaults()
+	p.Check(d.MaxWorkers <= 1000, "%s.jobs-workers=%d: must be 1 to 1000", prefix, d.MaxWorkers)
+	p.Check(d.MaxBackoff >= time.Second, "%s.jobs-max-backoff=%s: must be at least 1s", prefix, d.MaxBackoff)
+	p.Check(d.RescueAfter > d.JobTimeout, "%s.jobs-rescue-after=%s: must be longer than %s.jobs-timeout (%s)",
+		prefix, d.RescueAfter, prefix, d.JobTimeout)
 }

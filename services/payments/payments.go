@@ -58,6 +58,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a pending charge may go unread before reconciliation asks the provider")
 	fs.DurationVar(&c.ExpiryGrace, "payments.expiry-grace", c.ExpiryGrace,
 		"how long past its expiry an unpaid charge is kept before it is cancelled")
+	c.Jobs.RegisterFlags(fs, "payments")
 }
 
 // Check reports bad settings.
@@ -68,6 +69,7 @@ func (c Config) Check(p *config.Problems) {
 		"payments.recheck-after=%s: must be between 1s and 24h", c.RecheckAfter)
 	p.Check(c.ExpiryGrace >= 0 && c.ExpiryGrace <= time.Hour,
 		"payments.expiry-grace=%s: must be between 0s and 1h", c.ExpiryGrace)
+	c.Jobs.Check(p, "payments")
 }
 
 // Deps are what the service is built from. The clients must send the internal service

@@ -97,6 +97,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a patient cancelling a confirmed appointment at least this long before its start is refunded in full")
 	fs.IntVar(&c.Policy.LatePercent, "scheduling.late-refund-percent", c.Policy.LatePercent,
 		"percent of the price refunded for a later cancellation of a confirmed appointment")
+	c.Jobs.RegisterFlags(fs, "scheduling")
 }
 
 // Check reports bad settings.
@@ -109,6 +110,7 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.MinLead >= c.PaymentWindow, "scheduling.min-lead=%s: must be at least scheduling.payment-window (%s), so a slot is paid before it starts", c.MinLead, c.PaymentWindow)
 	p.Check(c.Policy.FullRefundBefore >= 0, "scheduling.full-refund-before=%s: must not be negative", c.Policy.FullRefundBefore)
 	p.Check(c.Policy.LatePercent >= 0 && c.Policy.LatePercent <= 100, "scheduling.late-refund-percent=%d: must be 0 to 100", c.Policy.LatePercent)
+	c.Jobs.Check(p, "scheduling")
 }
 
 // Deps are what the service is built from.
