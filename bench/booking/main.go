@@ -27,11 +27,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"healthcore/bench/load"
@@ -54,10 +52,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("DATABASE_URL")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" // loopback: no TLS, as in dev
-	}
+	def := load.DefaultServerURL()
 	var o options
 	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
 	flag.IntVar(&o.patients, "patients", 500, "patients racing for the popular doctor's slots")
@@ -72,13 +67,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1 and -duration > 0")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "booking:", err)
-		os.Exit(1)
-	}
+	load.Main("booking", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) error {

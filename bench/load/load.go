@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -194,4 +197,25 @@ func RegisterDoctor(ctx context.Context, client *http.Client, gateway, crmNumber
 		return "", "", fmt.Errorf("profile of doctor %s: %w", crmNumber, err)
 	}
 	return t.Account.ID, t.Tokens.AccessToken, nil
+}
+
+// DefaultServerURL is the PostgreSQL server a benchmark uses unless told otherwise:
+// DATABASE_URL, else the local server on loopback (no TLS, as in dev).
+func DefaultServerURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// Main runs a benchmark command until it ends or is interrupted (SIGINT, SIGTERM), and
+// exits 1 with its error.
+func Main(name string, run func(context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }

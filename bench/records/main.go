@@ -27,10 +27,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"healthcore/bench/load"
@@ -56,10 +54,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("DATABASE_URL")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" // loopback: no TLS, as in dev
-	}
+	def := load.DefaultServerURL()
 	var o options
 	var sizes string
 	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
@@ -73,15 +68,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "records: -rounds and -timeout must be positive and -sizes a list like 1MiB,50MiB", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err = run(ctx, o)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "records:", err)
-		os.Exit(1)
-	}
+	load.Main("records", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+		return run(ctx, o)
+	})
 }
 
 func parseSizes(s string) ([]int64, error) {

@@ -21,11 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
+	"healthcore/bench/load"
 	"healthcore/bench/stack"
 	"healthcore/platform/pg"
 )
@@ -45,10 +44,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("DATABASE_URL")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" // loopback: no TLS, as in dev
-	}
+	def := load.DefaultServerURL()
 	var o options
 	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
 	flag.IntVar(&o.doctors, "doctors", 10_000, "doctors to seed, each with eight weeks of slots")
@@ -63,13 +59,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "slots: -doctors, -clients, -duration and -regenerations must be positive")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "slots:", err)
-		os.Exit(1)
-	}
+	load.Main("slots", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) error {
