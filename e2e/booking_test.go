@@ -154,25 +154,35 @@ func (s *stack) waitState(token, id, state string) appointmentJSON {
 	return a
 }
 
-func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
-	s := startStack(t)
-	doctorID, doctor := s.loginDoctor("Dra. Ana Souza", "223344", "ana.booking@clinica.com.br")
-	code, _ := s.rest("PUT", "/v1/doctors/me/profile", doctor, map[string]any{
-		"displayName": "Dra. Ana Souza", "priceCents": 25000, "timeZone": "America/Sao_Paulo",
+// openDoctor registers a doctor (CRM number/SP) with a listed São Paulo profile at
+// priceCents and availability every day around the clock, in slots of slotMinutes (0:
+// the profile's 50 minutes) gapMinutes apart, and returns the doctor's id and token.
+func (s *stack) openDoctor(name, crm, email string, priceCents, slotMinutes, gapMinutes int) (id, token string) {
+	s.t.Helper()
+	id, token = s.loginDoctor(name, crm, email)
+	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", token, map[string]any{
+		"displayName": name, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
 		"specialties": []map[string]string{{"code": "cardiologia"}},
 		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
 			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
-	}, nil)
-	if code != http.StatusOK {
-		t.Fatalf("profile: %d", code)
+	}, nil); code != http.StatusOK {
+		s.t.Fatalf("profile of %s: %d", name, code)
 	}
 	var weekly []map[string]string
 	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
 		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})
 	}
-	if code, _ := s.rest("PUT", "/v1/doctors/me/availability", doctor, map[string]any{"weekly": weekly, "gapMinutes": 10}, nil); code != http.StatusOK {
-		t.Fatalf("availability: %d", code)
+	if code, _ := s.rest("PUT", "/v1/doctors/me/availability", token, map[string]any{
+		"weekly": weekly, "slotMinutes": slotMinutes, "gapMinutes": gapMinutes,
+	}, nil); code != http.StatusOK {
+		s.t.Fatalf("availability of %s: %d", name, code)
 	}
+	return id, token
+}
+
+func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
+	s := startStack(t)
+	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "223344", "ana.booking@clinica.com.br", 25000, 0, 10)
 	from := time.Now().Add(2 * time.Hour)
 	var slots slotsJSON
 	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(72*time.Hour)), "", nil, &slots)
@@ -302,18 +312,7 @@ func TestMultiProcess_SagaFinishesAfterCrashes(t *testing.T) {
 		"-pix.access-token=" + sandboxToken,
 	}
 	s := startStack(t, fast...)
-	doctorID, doctor := s.loginDoctor("Dra. Ana Souza", "334455", "ana.crash@clinica.com.br")
-	s.rest("PUT", "/v1/doctors/me/profile", doctor, map[string]any{
-		"displayName": "Dra. Ana Souza", "priceCents": 30000, "timeZone": "America/Sao_Paulo",
-		"specialties": []map[string]string{{"code": "cardiologia"}},
-		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
-			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
-	}, nil)
-	var weekly []map[string]string
-	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
-		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})
-	}
-	s.rest("PUT", "/v1/doctors/me/availability", doctor, map[string]any{"weekly": weekly}, nil)
+	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "334455", "ana.crash@clinica.com.br", 30000, 0, 0)
 	from := time.Now().Add(2 * time.Hour)
 	var slots slotsJSON
 	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(24*time.Hour)), "", nil, &slots)
