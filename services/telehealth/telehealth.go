@@ -44,11 +44,13 @@ func DefaultConfig() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.JoinEarly, "telehealth.join-early", c.JoinEarly,
 		"how long before a consultation's start its patient and doctor may join the room")
+	c.Jobs.RegisterFlags(fs, "telehealth")
 }
 
 // Check reports bad settings.
 func (c Config) Check(p *config.Problems) {
 	p.Check(c.JoinEarly >= 0 && c.JoinEarly <= time.Hour, "telehealth.join-early=%s: must be 0 to 1h", c.JoinEarly)
+	c.Jobs.Check(p, "telehealth")
 }
 
 // Deps are what the service is built from.
