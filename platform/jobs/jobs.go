@@ -187,7 +187,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix string) {
 func (o Options) Check(p *config.Problems, prefix string) {
 	d := o.withDefaults()
 	p.Check(d.MaxWorkers <= 1000, "%s.jobs-workers=%d: must be 1 to 1000", prefix, d.MaxWorkers)
-	p.Check(d.MaxBackoff >= time.Second, "%s.jobs-max-backoff=%s: must be at least 1s", prefix, d.MaxBackoff)
+	p.Check(d.MaxBackoff >= d.Backoff, "%s.jobs-max-backoff=%s: must be at least the first retry's delay (%s)", prefix, d.MaxBackoff, d.Backoff)
 	p.Check(d.RescueAfter > d.JobTimeout, "%s.jobs-rescue-after=%s: must be longer than %s.jobs-timeout (%s)",
 		prefix, d.RescueAfter, prefix, d.JobTimeout)
 }
