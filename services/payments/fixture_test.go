@@ -66,6 +66,9 @@ type fixture struct {
 	provClock  *testkit.Clock // sandbox and pix
 	db         *pgxpool.Pool  // payments
 	schedDB    *pgxpool.Pool  // scheduling
+	sched      *scheduling.Service
+	schedURL   string
+	dirURL     string
 	sandboxDB  *pgxpool.Pool  // the sandbox's state
 	sandboxURL string
 	provider   *provider
@@ -129,16 +132,21 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		t.Fatal(err)
 	}
 	dirURL := testkit.Serve(t, auth, mount(dir))
+	f.dirURL = dirURL
 	f.schedDB = pool(scheduling.Schema.Name)
+	schedCfg := scheduling.DefaultConfig()
+	schedCfg.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	sched, err := scheduling.New(scheduling.Deps{
 		DB: f.schedDB, Logger: log, Now: f.clock.Now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, internalOpts...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, internalOpts...),
-	}, scheduling.DefaultConfig())
+	}, schedCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.sched = sched
 	schedURL := testkit.Serve(t, auth, mount(sched))
+	f.schedURL = schedURL
 
 	notifyURL := f.gateway + gateway.MercadoPagoWebhookPath
 	if sink {

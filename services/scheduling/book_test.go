@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,5 +328,25 @@ func TestBook_Refusals(t *testing.T) {
 		if v[field] == "" {
 			t.Errorf("no violation for %s in %v", field, v)
 		}
+	}
+}
+
+func TestHistory_IsAppendOnly(t *testing.T) {
+	f := newFixture(t)
+	_, slot := f.bookable()
+	p := f.newPatient()
+	a := f.mustBook(p, slot, "history-key")
+	ctx := context.Background()
+	for _, stmt := range []string{
+		`UPDATE appointment_history SET reason = 'rewritten' WHERE appointment_id = '` + a.GetId() + `'`,
+		`DELETE FROM appointment_history WHERE appointment_id = '` + a.GetId() + `'`,
+		`TRUNCATE appointment_history`,
+	} {
+		if _, err := f.db.Exec(ctx, stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
+		}
+	}
+	if h := f.mustGet(p, a.GetId()).GetHistory(); len(h) != 1 || h[0].GetReason() != "" {
+		t.Fatalf("history after the attempts = %v", h)
 	}
 }
