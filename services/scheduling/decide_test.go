@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/testkit"
 )
 
@@ -415,4 +416,28 @@ func TestListMyAppointments_FiltersAndPagesForPatientAndDoctor(t *testing.T) {
 	}
 	_, err := f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{PageToken: "garbage"}, p.token))
 	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+}
+
+func TestAccept_PreparesTheRoomThroughAJob(t *testing.T) {
+	f := newFixture(t)
+	// Telehealth is not running: the job is queued with the acceptance and would retry.
+	f.svc.telehealth = telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC())
+	d, p, a := f.paidAppointment()
+	if _, err := f.accept(d, a.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	ks := kinds(f.jobsFor(a.GetId()))
+	if ks[len(ks)-1] != "scheduling.prepare_room" {
+		t.Fatalf("jobs = %v, want the room prepared", ks)
+	}
+	if err := f.svc.prepareRoom(context.Background(), a.GetId()); connect.CodeOf(err) != connect.CodeUnavailable {
+		t.Fatalf("prepare room with telehealth down: %v, want Unavailable (the job retries)", err)
+	}
+	// An appointment cancelled before the job runs needs no room: the job does nothing.
+	if _, err := f.cancel(p, a.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.prepareRoom(context.Background(), a.GetId()); err != nil {
+		t.Fatalf("prepare room after cancellation: %v", err)
+	}
 }
