@@ -69,7 +69,7 @@ type fixture struct {
 	sched      *scheduling.Service
 	schedURL   string
 	dirURL     string
-	sandboxDB  *pgxpool.Pool  // the sandbox's state
+	sandboxDB  *pgxpool.Pool // the sandbox's state
 	sandboxURL string
 	provider   *provider
 	hooks      *sink // the sandbox's webhooks, when they do not go to the gateway
