@@ -141,6 +141,9 @@ func TestSandbox_StateAndQueuedWebhooksSurviveARestart(t *testing.T) {
 	hooks.failAll = true // the gateway is down while the first sandbox runs
 	opts := sandboxOptions(t, clock)
 	opts.NotificationURL = hooks.url + "/webhooks/mercadopago"
+	// Attempts every 200 ms at most: with the default ten, a slow machine could give the
+	// queued webhook up before the restart this test is about.
+	opts.MaxAttempts = 200
 	first, stop := runSandbox(t, db, opts)
 	e := &env{t: t, db: db, clock: clock}
 	e.driver = newTestDriver(t, first)
