@@ -143,7 +143,7 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 	}
 	defer db.Close()
 	doctor := uuid.NewString()
-	const perClient = 8000 // 256,000 slots for 32 connections: more than 30 s of inserts here
+	const perClient = 12000 // 384,000 slots for 32 connections: more than warm-up + 30 s of inserts here
 	fmt.Printf("ceiling: %d connections INSERTing appointments for %s …\n", o.clients, o.duration)
 	// One synthetic doctor's hourly slots, far in the future: enough for every insert.
 	if _, err := db.Exec(ctx, `INSERT INTO slots (id, doctor_id, start_at, end_at)
