@@ -119,7 +119,44 @@ func TestPayment_FailedExpiresAndFreesTheSlot_LateMoneyIsRefunded(t *testing.T) 
 	if late.GetState() != expired || !late.GetRefundDue() {
 		t.Fatalf("late paid = %v, want EXPIRED with refund due", late)
 	}
+	// Told twice, it asks once.
+	if again := f.paid(a.GetId()); again.GetRefundDue() {
+		t.Fatalf("second late paid = %v, want no second refund", again)
+	}
 	_ = d
+}
+
+func TestPayment_MoneyForABookingCancelledBeforePaymentGoesBackOnce(t *testing.T) {
+	f := newFixture(t)
+	_, slot := f.bookable()
+	p := f.newPatient()
+	a := f.mustBook(p, slot, "cancel-then-paid")
+	if got, err := f.cancel(p, a.GetId()); err != nil || got.GetRefundCents() != 0 {
+		t.Fatalf("cancel unpaid = %v, %v", got, err)
+	}
+	got := f.paid(a.GetId())
+	if got.GetState() != cancelled || !got.GetRefundDue() {
+		t.Fatalf("paid after the cancellation = %v, want CANCELLED with refund due", got)
+	}
+	if r := f.mustGet(p, a.GetId()).GetRefundCents(); r != 25000 {
+		t.Fatalf("refund %d, want the whole price", r)
+	}
+	if again := f.paid(a.GetId()); again.GetRefundDue() {
+		t.Fatalf("told twice = %v, want one refund", again)
+	}
+
+	// A confirmed appointment cancelled late keeps the policy's share: a repeated PAID
+	// (a duplicate notice) asks for nothing more.
+	d2, p2, b := f.paidAppointment()
+	if _, err := f.accept(d2, b.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cancel(p2, b.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if dup := f.paid(b.GetId()); dup.GetRefundDue() || dup.GetState() != cancelled {
+		t.Fatalf("duplicate PAID after a paid cancellation = %v", dup)
+	}
 }
 
 func TestAcceptRefuse_OnlyTheDoctorOnlyWhileAwaiting(t *testing.T) {

@@ -24,11 +24,20 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 			err = s.markPaid(ctx, tx, &a)
 		case a.state == statePending:
 			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, "the PIX charge expired or was rejected", "")
-		case a.state == stateExpired && paid:
-			// The money came after the slot was released: it all goes back.
+		case paid && a.refund < a.price:
+			// Money for an appointment that ended before it was paid (expired, or
+			// cancelled while waiting for payment) all goes back, once: whoever sets
+			// refund_cents first — this or the cancellation's charge job — asks for it.
+			var unpaidEnd bool
+			if unpaidEnd, err = s.endedUnpaid(ctx, tx, a); err != nil || !unpaidEnd {
+				break
+			}
 			out.RefundDue = true
+			if _, err = tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents, updated_at = $2 WHERE id = $1`, a.id, s.now()); err != nil {
+				break
+			}
 			err = s.record(ctx, tx, a.id, event{kind: "refund_requested", who: system,
-				reason: "the payment arrived after the hold expired: refunded in full"})
+				reason: "the payment arrived after the appointment ended unpaid: refunded in full"})
 		}
 		out.State = stateProto(a.state)
 		return err
@@ -37,6 +46,21 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 		return nil, err
 	}
 	return out, nil
+}
+
+// endedUnpaid reports whether a locked appointment expired, or was cancelled while it
+// waited for payment.
+func (s *Service) endedUnpaid(ctx context.Context, tx pgx.Tx, a appointment) (bool, error) {
+	switch a.state {
+	case stateExpired:
+		return true, nil
+	case stateCancelled:
+		var from string
+		err := tx.QueryRow(ctx, `SELECT coalesce(from_state, '') FROM appointment_history
+			WHERE appointment_id = $1 AND kind = 'cancelled' ORDER BY id DESC LIMIT 1`, a.id).Scan(&from)
+		return from == statePending, err
+	}
+	return false, nil
 }
 
 // recordJoin notes that a participant entered the consultation room (first time only

@@ -10,6 +10,7 @@ import (
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
+	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 )
 
@@ -214,6 +215,12 @@ func (s *Service) refund(ctx context.Context, r refundArgs) error {
 		AppointmentId: r.AppointmentID, AmountCents: r.AmountCents, Reason: r.Reason,
 		IdempotencyKey: "appt-" + r.AppointmentID + "-" + r.Reason,
 	}))
+	if errs.Reason(err) == "REFUND_EXCEEDS_PAYMENT" {
+		// Everything paid is already on its way back: retrying would never succeed.
+		s.log.WarnContext(ctx, "refund not needed: the payment is already refunded", "appointment_id", r.AppointmentID,
+			"amount_cents", r.AmountCents, "reason", r.Reason)
+		return nil
+	}
 	return err
 }
 
@@ -232,7 +239,11 @@ func (s *Service) cancelCharge(ctx context.Context, id string) error {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents WHERE id = $1`, id); err != nil {
+		// Payments may already have told us the money came (ApplyPaymentOutcome then set
+		// the full refund): one of the two asks for it, never both.
+		tag, err := tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents, updated_at = $2
+			WHERE id = $1 AND refund_cents < price_cents`, id, s.now())
+		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		if err := s.record(ctx, tx, id, event{kind: "refund_requested", who: system,
