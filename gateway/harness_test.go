@@ -59,7 +59,7 @@ func identityUpstream(t *testing.T, tweak func(*identity.Config)) (gateway.Upstr
 // edge is a gateway serving on 127.0.0.1.
 type edge struct {
 	url  string
-	logs *logBuffer
+	logs *testkit.LogBuffer
 	// stop cancels Serve's context and returns what Serve returned.
 	stop func() error
 }
@@ -68,7 +68,7 @@ type edge struct {
 // origin unless set) and serves it until the test ends.
 func serve(t *testing.T, opts gateway.Options) *edge {
 	t.Helper()
-	e := &edge{logs: &logBuffer{}}
+	e := &edge{logs: &testkit.LogBuffer{}}
 	opts.Logger = logging.New(e.logs, slog.LevelDebug)
 	if opts.OpenAPI == nil {
 		opts.OpenAPI = openapi.JSON
@@ -164,24 +164,6 @@ func patient(email, cpf string) map[string]any {
 		"name": "Maria da Silva", "email": email, "cpf": cpf, "password": "correct horse battery",
 		"phone": "+5511987654321", "birthDate": "1985-04-12",
 	}
-}
-
-// logBuffer collects log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // closedAddr returns a loopback address nothing listens on.

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,25 +159,10 @@ func encryptReq(plaintext string) *connect.Request[keysv1.EncryptRequest] {
 }
 
 // logBuffer collects JSON log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+type logBuffer struct{ testkit.LogBuffer }
 
 // logger is the production JSON logger writing into l.
 func (l *logBuffer) logger() *slog.Logger { return logging.New(l, slog.LevelDebug) }
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // lines returns every log line decoded.
 func (l *logBuffer) lines(t *testing.T) []map[string]any {

@@ -1,13 +1,11 @@
 package meetings
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,7 +170,7 @@ func TestService_ProviderFailuresMapToStatuses(t *testing.T) {
 
 func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	e := newChimeEnv(t)
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	srv := server.New(server.Options{
 		Addr: "127.0.0.1:0", Auth: testkit.NewUsers(t).Interceptor(), Logger: logging.New(&logs, slog.LevelDebug),
 		ShutdownTimeout: 5 * time.Second,
@@ -208,24 +206,6 @@ func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	if strings.Contains(logs.String(), token) {
 		t.Errorf("a join token is in the logs:\n%s", logs.String())
 	}
-}
-
-// lockedBuffer collects log lines written from the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // violatedFields lists the fields of a status's BadRequest detail.
