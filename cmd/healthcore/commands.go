@@ -23,6 +23,7 @@ import (
 	"healthcore/platform/pg"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/pix"
 )
 
 // runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
@@ -87,7 +88,11 @@ func printDevBanner(cfg *Config, dbURL string) {
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
 	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
 	for _, s := range catalog {
-		fmt.Fprintf(&b, "  gRPC %-9s %s   (grpcurl -plaintext %s list)\n", s.name, hostPort(*cfg.Addr[s.name]), hostPort(*cfg.Addr[s.name]))
+		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", s.name, hostPort(*cfg.Addr[s.name]), hostPort(*cfg.Addr[s.name]))
+	}
+	if cfg.Pix.Driver.Value == pix.DriverSandbox {
+		sb := "http://" + hostPort(cfg.Pix.SandboxAddr)
+		fmt.Fprintf(&b, "  PIX sandbox %s   (pay a charge: curl -X POST %s/sandbox/payments/<providerPaymentId>/approve)\n", sb, sb)
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
 	fmt.Fprint(os.Stderr, b.String())
