@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
+
+	"healthcore/services/meetings/meetingstest"
 )
 
 func TestChime_RequestsAreSignedForChimeAndCarryTheDocumentedBodies(t *testing.T) {
@@ -35,7 +37,7 @@ func TestChime_RequestsAreSignedForChimeAndCarryTheDocumentedBodies(t *testing.T
 		{"GET", "/meetings/" + m.ID, ""},
 		{"DELETE", "/meetings/" + m.ID, ""},
 	}
-	got := e.fake.received()
+	got := e.fake.Received()
 	if len(got) != len(want) {
 		t.Fatalf("%d requests, want %d: %+v", len(got), len(want), got)
 	}
@@ -44,8 +46,8 @@ func TestChime_RequestsAreSignedForChimeAndCarryTheDocumentedBodies(t *testing.T
 		if r.SigErr != nil {
 			t.Errorf("%s %s: signature refused: %v", r.Method, r.Path, r.SigErr)
 		}
-		if !strings.HasSuffix(r.Scope, "/"+testControlRegion+"/chime/aws4_request") {
-			t.Errorf("%s %s: credential scope %q, want …/%s/chime/aws4_request", r.Method, r.Path, r.Scope, testControlRegion)
+		if !strings.HasSuffix(r.Scope, "/"+meetingstest.Region+"/chime/aws4_request") {
+			t.Errorf("%s %s: credential scope %q, want …/%s/chime/aws4_request", r.Method, r.Path, r.Scope, meetingstest.Region)
 		}
 		if r.Method != w.method || r.Path != w.path || string(r.Body) != w.body {
 			t.Errorf("request %d = %s %s %s\nwant %s %s %s", i, r.Method, r.Path, r.Body, w.method, w.path, w.body)
@@ -56,7 +58,7 @@ func TestChime_RequestsAreSignedForChimeAndCarryTheDocumentedBodies(t *testing.T
 func TestChime_MeetingJSONReachesTheCallerUnchanged(t *testing.T) {
 	e := newChimeEnv(t)
 	m := e.create(t, "raw-1")
-	if raw := e.fake.meetingJSON(m.ID); !bytes.Equal(m.JSON, raw) {
+	if raw := e.fake.MeetingJSON(m.ID); !bytes.Equal(m.JSON, raw) {
 		t.Errorf("meeting JSON\n%s\nwant Chime's\n%s", m.JSON, raw)
 	}
 	p := m.MediaPlacement
@@ -78,8 +80,8 @@ func TestChime_MeetingJSONReachesTheCallerUnchanged(t *testing.T) {
 func TestChime_WrongSecretIsRefusedAndNotRetried(t *testing.T) {
 	e := newChimeEnv(t)
 	d, err := NewChime(context.Background(), ChimeConfig{
-		Region: testControlRegion, Endpoint: e.fake.url,
-		Credentials: credentials.NewStaticCredentialsProvider(testCreds.AccessKeyID, "not-the-secret", testCreds.SessionToken),
+		Region: meetingstest.Region, Endpoint: e.fake.URL,
+		Credentials: credentials.NewStaticCredentialsProvider(meetingstest.AccessKeyID, "not-the-secret", meetingstest.SessionToken),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestChime_WrongSecretIsRefusedAndNotRetried(t *testing.T) {
 	if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) || errors.Is(err, ErrMeetingNotFound) {
 		t.Fatalf("error = %v, want a server fault (our credentials)", err)
 	}
-	got := e.fake.received()
+	got := e.fake.Received()
 	if len(got) != 1 || got[0].SigErr == nil || !strings.Contains(err.Error(), "InvalidSignatureException") {
 		t.Errorf("%d requests (signature error %v), error %v; want one refused request", len(got), got[0].SigErr, err)
 	}
@@ -109,16 +111,16 @@ func TestChime_TransientFailuresAreRetriedUntilTheySucceed(t *testing.T) {
 		t.Run(tc.code+"_"+http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
 			e := newChimeEnv(t)
-			e.fake.failNext(3, tc.status, tc.code, "")
+			e.fake.FailNext(3, tc.status, tc.code, "")
 			m := e.create(t, "retry-1")
-			if n := len(e.fake.received()); n != 4 {
+			if n := len(e.fake.Received()); n != 4 {
 				t.Errorf("%d requests, want 3 failed + 1", n)
 			}
-			e.fake.failNext(2, tc.status, tc.code, "")
+			e.fake.FailNext(2, tc.status, tc.code, "")
 			if got, err := e.driver.GetMeeting(context.Background(), m.ID); err != nil || got.ID != m.ID {
 				t.Errorf("GetMeeting after 2 failures = %v, %v", got.ID, err)
 			}
-			if n := len(e.fake.received()); n != 7 {
+			if n := len(e.fake.Received()); n != 7 {
 				t.Errorf("%d requests in all, want 4 + 3", n)
 			}
 		})
@@ -127,11 +129,11 @@ func TestChime_TransientFailuresAreRetriedUntilTheySucceed(t *testing.T) {
 
 func TestChime_PersistentThrottlingIsUnavailableAfterMaxAttempts(t *testing.T) {
 	e := newChimeEnv(t)
-	d := newTestChime(t, e.fake.url, 3)
-	e.fake.failNext(10, http.StatusTooManyRequests, "ThrottlingException", "")
+	d := newTestChime(t, e.fake.URL, 3)
+	e.fake.FailNext(10, http.StatusTooManyRequests, "ThrottlingException", "")
 	_, err := d.CreateMeeting(context.Background(), e.meetingReq("throttled"))
 	wantErr(t, "throttled 10 times", err, ErrUnavailable)
-	if n := len(e.fake.received()); n != 3 {
+	if n := len(e.fake.Received()); n != 3 {
 		t.Errorf("%d requests, want exactly 3 attempts", n)
 	}
 	if err == nil || !strings.Contains(err.Error(), "3 attempts") || !strings.Contains(err.Error(), "ThrottlingException") {
@@ -141,22 +143,22 @@ func TestChime_PersistentThrottlingIsUnavailableAfterMaxAttempts(t *testing.T) {
 
 func TestChime_ClientErrorsAreNotRetried(t *testing.T) {
 	e := newChimeEnv(t)
-	e.fake.failNext(1, http.StatusBadRequest, "BadRequestException", "")
+	e.fake.FailNext(1, http.StatusBadRequest, "BadRequestException", "")
 	_, err := e.driver.CreateMeeting(context.Background(), e.meetingReq("bad"))
 	wantErr(t, "BadRequestException", err, ErrRejected)
-	e.fake.failNext(1, http.StatusBadRequest, "LimitExceededException", "")
+	e.fake.FailNext(1, http.StatusBadRequest, "LimitExceededException", "")
 	_, err = e.driver.CreateMeeting(context.Background(), e.meetingReq("bad"))
 	wantErr(t, "LimitExceededException", err, ErrUnavailable)
-	if n := len(e.fake.received()); n != 2 {
+	if n := len(e.fake.Received()); n != 2 {
 		t.Errorf("%d requests, want 2 (no retries)", n)
 	}
 }
 
 func TestChime_RetryAfterIsHonoured(t *testing.T) {
 	e := newChimeEnv(t)
-	d := newTestChime(t, e.fake.url, 0)
+	d := newTestChime(t, e.fake.URL, 0)
 	d.retryMax = 5 * time.Second
-	e.fake.failNext(1, http.StatusServiceUnavailable, "ServiceUnavailableException", "1")
+	e.fake.FailNext(1, http.StatusServiceUnavailable, "ServiceUnavailableException", "1")
 	start := time.Now()
 	if _, err := d.CreateMeeting(context.Background(), e.meetingReq("after")); err != nil {
 		t.Fatal(err)
@@ -168,9 +170,9 @@ func TestChime_RetryAfterIsHonoured(t *testing.T) {
 
 func TestChime_WaitingStopsWithTheCaller(t *testing.T) {
 	e := newChimeEnv(t)
-	d := newTestChime(t, e.fake.url, 0)
+	d := newTestChime(t, e.fake.URL, 0)
 	d.retryBase, d.retryMax = time.Minute, time.Minute
-	e.fake.failNext(10, http.StatusServiceUnavailable, "ServiceUnavailableException", "")
+	e.fake.FailNext(10, http.StatusServiceUnavailable, "ServiceUnavailableException", "")
 
 	// A deadline shorter than the next wait: the provider's failure now, not a timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

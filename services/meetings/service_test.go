@@ -123,7 +123,7 @@ func TestService_InvalidRequestsAreInvalidArgumentNamingTheField(t *testing.T) {
 			t.Errorf("%s: field violations %v, want [%s]", tc.name, got, tc.field)
 		}
 	}
-	if n := len(e.fake.received()); n != 0 {
+	if n := len(e.fake.Received()); n != 0 {
 		t.Errorf("%d invalid requests reached the provider", n)
 	}
 }
@@ -152,13 +152,13 @@ func TestService_ProviderFailuresMapToStatuses(t *testing.T) {
 	client := serveMeetings(t, e.driver)
 	ctx := context.Background()
 	req := &meetingsv1.CreateMeetingRequest{ExternalMeetingId: uuid.NewString(), ClientRequestToken: "appt-fail"}
-	e.fake.failNext(DefaultMaxAttempts, 429, "ThrottlingException", "")
+	e.fake.FailNext(DefaultMaxAttempts, 429, "ThrottlingException", "")
 	_, err := client.CreateMeeting(ctx, connect.NewRequest(req))
 	testkit.WantError(t, err, connect.CodeUnavailable, "MEETINGS_UNAVAILABLE")
 	if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "Throttling") {
 		t.Errorf("message %q reveals the provider's words or address", err)
 	}
-	e.fake.failNext(1, 400, "BadRequestException", "")
+	e.fake.FailNext(1, 400, "BadRequestException", "")
 	_, err = client.CreateMeeting(ctx, connect.NewRequest(req))
 	testkit.WantError(t, err, connect.CodeInvalidArgument, "MEETING_REJECTED")
 	if _, err := client.CreateMeeting(ctx, connect.NewRequest(req)); err != nil {
@@ -196,7 +196,7 @@ func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.fake.failNext(DefaultMaxAttempts, 500, "InternalFailure", "") // logged with its cause
+	e.fake.FailNext(DefaultMaxAttempts, 500, "InternalFailure", "") // logged with its cause
 	_, err = client.CreateAttendee(ctx, connect.NewRequest(req))
 	testkit.WantError(t, err, connect.CodeUnavailable, "MEETINGS_UNAVAILABLE")
 	token := a.Msg.GetAttendee().GetJoinToken()

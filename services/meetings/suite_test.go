@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
 
 	"healthcore/platform/testkit"
+	"healthcore/services/meetings/meetingstest"
 )
 
 // env is one driver under test with the clock its provider ends meetings by.
 type env struct {
 	driver Driver
 	clock  *testkit.Clock
-	fake   *fakeChime // the chime driver's server; nil for the local driver
+	fake   *meetingstest.Chime // the chime driver's server; nil for the local driver
 }
 
 const testJitsi = "https://meet.clinic.example/consultas"
@@ -37,8 +37,8 @@ func newLocalEnv(t *testing.T) *env {
 func newChimeEnv(t *testing.T) *env {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2026, 3, 2, 13, 0, 0, 0, time.UTC))
-	fake := newFakeChime(t, clock)
-	return &env{driver: newTestChime(t, fake.url, 0), clock: clock, fake: fake}
+	fake := meetingstest.New(t, clock)
+	return &env{driver: newTestChime(t, fake.URL, 0), clock: clock, fake: fake}
 }
 
 // newTestChime returns the chime driver on endpoint with the test credentials and
@@ -46,8 +46,8 @@ func newChimeEnv(t *testing.T) *env {
 func newTestChime(t *testing.T, endpoint string, attempts int) *Chime {
 	t.Helper()
 	d, err := NewChime(context.Background(), ChimeConfig{
-		Region: testControlRegion, Endpoint: endpoint, Timeout: 5 * time.Second, MaxAttempts: attempts,
-		Credentials: credentials.NewStaticCredentialsProvider(testCreds.AccessKeyID, testCreds.SecretAccessKey, testCreds.SessionToken),
+		Region: meetingstest.Region, Endpoint: endpoint, Timeout: 5 * time.Second, MaxAttempts: attempts,
+		Credentials: meetingstest.Credentials(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func (e *env) create(t *testing.T, key string) Meeting {
 }
 
 // runDriverSuite checks the Driver contract; it runs against the local driver and
-// against the chime driver speaking HTTP to fakeChime.
+// against the chime driver speaking HTTP to meetingstest.Chime.
 func runDriverSuite(t *testing.T, newEnv func(t *testing.T) *env) {
 	ctx := context.Background()
 	run := func(name string, f func(t *testing.T, e *env)) {

@@ -1,4 +1,4 @@
-package meetings
+package meetingstest
 
 import (
 	"crypto/rand"
@@ -14,85 +14,107 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
 
 	"healthcore/platform/testkit"
 )
 
-// Test credentials: the driver signs with them, the fake server checks with them.
-var testCreds = aws.Credentials{
-	AccessKeyID: "AKIDHEALTHCORETEST", SecretAccessKey: "healthcore-test-secret-key", SessionToken: "healthcore-session-token",
+// The credentials and control region the fake accepts: sign with them (Credentials
+// gives them to the chime driver) and scope requests to Region, or get
+// InvalidSignatureException.
+const (
+	AccessKeyID     = "AKIDHEALTHCORETEST"
+	SecretAccessKey = "healthcore-test-secret-key"
+	SessionToken    = "healthcore-session-token"
+	Region          = "us-west-2"
+)
+
+// Credentials returns a provider of the credentials the fake accepts.
+func Credentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, SessionToken)
 }
 
-const testControlRegion = "us-west-2"
+// creds are the credentials the fake checks signatures with.
+var creds = aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: SessionToken}
 
-// fakeChime speaks Chime SDK Meetings' REST API on 127.0.0.1: it checks every
-// request's SigV4 signature (verifySigV4), keeps meetings and attendees, answers
-// with the documented shapes, codes and error bodies, ends meetings 24 hours after
-// creation by its clock, and fails the next requests on demand.
-type fakeChime struct {
-	url   string
+// Chime speaks Chime SDK Meetings' REST API on 127.0.0.1: it checks every request's
+// SigV4 signature (verifySigV4), keeps meetings and attendees, answers with the
+// documented shapes, codes and error bodies, ends meetings 24 hours after creation by
+// its clock, and fails the next requests on demand.
+type Chime struct {
+	// URL is the endpoint to give the chime driver, http://127.0.0.1:port.
+	URL   string
 	clock *testkit.Clock
 
 	mu       sync.Mutex
-	meetings map[string]*fakeMeeting
+	meetings map[string]*meeting
 	byToken  map[string]string
-	requests []fakeRequest
-	faults   []fakeFault
+	requests []Request
+	faults   []fault
 }
 
-type fakeMeeting struct {
+// meeting is a meeting the fake made.
+type meeting struct {
 	raw       []byte
 	created   time.Time
 	attendees map[string][]byte // raw Attendee JSON by external user id
 }
 
-// fakeRequest is what the fake received, signature checked.
-type fakeRequest struct {
+// Request is a request the fake received, its signature checked.
+type Request struct {
 	Method, Path string
 	Body         []byte
-	Scope        string // credential scope of the Authorization header
-	SigErr       error
+	// Scope is the credential scope of the Authorization header:
+	// date/region/service/aws4_request.
+	Scope string
+	// SigErr says why the signature was refused; nil when it is valid.
+	SigErr error
 }
 
-// fakeFault is an error answer given instead of serving one request.
-type fakeFault struct {
+// fault is an error answer given instead of serving one request.
+type fault struct {
 	status     int
 	code       string
 	retryAfter string
 }
 
 var (
-	tokenPattern       = regexp.MustCompile(`^[-_a-zA-Z0-9]{2,64}$`)
-	fakeAttendeesRoute = regexp.MustCompile(`^/meetings/([^/]+)/attendees$`)
-	fakeMeetingRoute   = regexp.MustCompile(`^/meetings/([^/]+)$`)
+	tokenPattern   = regexp.MustCompile(`^[-_a-zA-Z0-9]{2,64}$`)
+	attendeesRoute = regexp.MustCompile(`^/meetings/([^/]+)/attendees$`)
+	meetingRoute   = regexp.MustCompile(`^/meetings/([^/]+)$`)
 )
 
-func newFakeChime(t *testing.T, clock *testkit.Clock) *fakeChime {
-	f := &fakeChime{clock: clock, meetings: map[string]*fakeMeeting{}, byToken: map[string]string{}}
+// New starts the fake on loopback until t's cleanup; meetings end by clock.
+func New(t testing.TB, clock *testkit.Clock) *Chime {
+	f := &Chime{clock: clock, meetings: map[string]*meeting{}, byToken: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
-	f.url = srv.URL
+	f.URL = srv.URL
 	return f
 }
 
-// failNext makes the next n requests answer status with an error of the given code.
-func (f *fakeChime) failNext(n, status int, code, retryAfter string) {
+// FailNext makes the next n correctly signed requests answer status with an error of
+// the given code (NotFoundException, ThrottlingException…) and, unless "", a
+// Retry-After header.
+func (f *Chime) FailNext(n, status int, code, retryAfter string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for range n {
-		f.faults = append(f.faults, fakeFault{status, code, retryAfter})
+		f.faults = append(f.faults, fault{status, code, retryAfter})
 	}
 }
 
-// received returns the requests so far.
-func (f *fakeChime) received() []fakeRequest {
+// Received returns the requests so far, in order.
+func (f *Chime) Received() []Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]fakeRequest(nil), f.requests...)
+	return append([]Request(nil), f.requests...)
 }
 
-func (f *fakeChime) meetingJSON(id string) []byte {
+// MeetingJSON returns the Meeting object the fake made for id, as it answers it; nil
+// when it has no such meeting.
+func (f *Chime) MeetingJSON(id string) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if m := f.meetings[id]; m != nil {
@@ -101,67 +123,67 @@ func (f *fakeChime) meetingJSON(id string) []byte {
 	return nil
 }
 
-func (f *fakeChime) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Chime) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
 	}
-	scope, sigErr := verifySigV4(r, body, testCreds, testControlRegion, "chime", time.Now())
+	scope, sigErr := verifySigV4(r, body, creds, Region, "chime", time.Now())
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, fakeRequest{Method: r.Method, Path: r.URL.Path, Body: body, Scope: scope, SigErr: sigErr})
+	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Body: body, Scope: scope, SigErr: sigErr})
 	if sigErr != nil {
-		fakeError(w, http.StatusForbidden, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.", "")
+		writeError(w, http.StatusForbidden, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.", "")
 		return
 	}
 	if len(f.faults) > 0 {
 		ft := f.faults[0]
 		f.faults = f.faults[1:]
-		fakeError(w, ft.status, ft.code, "injected failure", ft.retryAfter)
+		writeError(w, ft.status, ft.code, "injected failure", ft.retryAfter)
 		return
 	}
 	switch path := r.URL.Path; {
 	case r.Method == http.MethodPost && path == "/meetings" && r.URL.RawQuery == "":
 		f.createMeeting(w, body)
-	case r.Method == http.MethodPost && fakeAttendeesRoute.MatchString(path):
-		f.createAttendee(w, fakeAttendeesRoute.FindStringSubmatch(path)[1], body)
-	case r.Method == http.MethodGet && fakeMeetingRoute.MatchString(path):
-		if m := f.live(w, fakeMeetingRoute.FindStringSubmatch(path)[1]); m != nil {
-			fakeJSON(w, http.StatusOK, `{"Meeting":`+string(m.raw)+`}`)
+	case r.Method == http.MethodPost && attendeesRoute.MatchString(path):
+		f.createAttendee(w, attendeesRoute.FindStringSubmatch(path)[1], body)
+	case r.Method == http.MethodGet && meetingRoute.MatchString(path):
+		if m := f.live(w, meetingRoute.FindStringSubmatch(path)[1]); m != nil {
+			writeJSON(w, http.StatusOK, `{"Meeting":`+string(m.raw)+`}`)
 		}
-	case r.Method == http.MethodDelete && fakeMeetingRoute.MatchString(path):
-		id := fakeMeetingRoute.FindStringSubmatch(path)[1]
+	case r.Method == http.MethodDelete && meetingRoute.MatchString(path):
+		id := meetingRoute.FindStringSubmatch(path)[1]
 		if f.live(w, id) != nil {
 			delete(f.meetings, id)
 			w.WriteHeader(http.StatusNoContent)
 		}
 	default:
-		fakeError(w, http.StatusNotFound, "UnknownOperationException", "no such operation", "")
+		writeError(w, http.StatusNotFound, "UnknownOperationException", "no such operation", "")
 	}
 }
 
-func (f *fakeChime) createMeeting(w http.ResponseWriter, body []byte) {
+func (f *Chime) createMeeting(w http.ResponseWriter, body []byte) {
 	var in createMeetingInput
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		fakeError(w, http.StatusBadRequest, "BadRequestException", "malformed body: "+err.Error(), "")
+		writeError(w, http.StatusBadRequest, "BadRequestException", "malformed body: "+err.Error(), "")
 		return
 	}
 	if !tokenPattern.MatchString(in.ClientRequestToken) || len(in.ExternalMeetingID) < 2 || len(in.ExternalMeetingID) > 64 ||
 		in.MediaRegion == "" || (in.MeetingFeatures != nil && in.MeetingFeatures.Attendee != nil &&
 		(in.MeetingFeatures.Attendee.MaxCount < 1 || in.MeetingFeatures.Attendee.MaxCount > 250)) {
-		fakeError(w, http.StatusBadRequest, "BadRequestException", "invalid input", "")
+		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid input", "")
 		return
 	}
 	if id, ok := f.byToken[in.ClientRequestToken]; ok && f.meetings[id] != nil {
-		fakeJSON(w, http.StatusOK, `{"Meeting":`+string(f.meetings[id].raw)+`}`)
+		writeJSON(w, http.StatusOK, `{"Meeting":`+string(f.meetings[id].raw)+`}`)
 		return
 	}
 	id := uuid.NewString()
 	mr := in.MediaRegion
 	m := map[string]any{
-		"MeetingId": id, "MeetingArn": "arn:aws:chime:" + testControlRegion + ":123456789012:meeting/" + id,
+		"MeetingId": id, "MeetingArn": "arn:aws:chime:" + Region + ":123456789012:meeting/" + id,
 		"ExternalMeetingId": in.ExternalMeetingID, "MediaRegion": mr,
 		"MediaPlacement": map[string]string{
 			"AudioHostUrl":      id[:8] + ".k.m3." + mr + ".app.chime.aws:3478",
@@ -178,17 +200,17 @@ func (f *fakeChime) createMeeting(w http.ResponseWriter, body []byte) {
 		m["MeetingFeatures"] = in.MeetingFeatures
 	}
 	raw, _ := json.Marshal(m)
-	f.meetings[id] = &fakeMeeting{raw: raw, created: f.clock.Now(), attendees: map[string][]byte{}}
+	f.meetings[id] = &meeting{raw: raw, created: f.clock.Now(), attendees: map[string][]byte{}}
 	f.byToken[in.ClientRequestToken] = id
-	fakeJSON(w, http.StatusOK, `{"Meeting":`+string(raw)+`}`)
+	writeJSON(w, http.StatusOK, `{"Meeting":`+string(raw)+`}`)
 }
 
-func (f *fakeChime) createAttendee(w http.ResponseWriter, meetingID string, body []byte) {
+func (f *Chime) createAttendee(w http.ResponseWriter, meetingID string, body []byte) {
 	var in createAttendeeInput
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || len(in.ExternalUserID) < 2 || len(in.ExternalUserID) > 64 {
-		fakeError(w, http.StatusBadRequest, "BadRequestException", "invalid input", "")
+		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid input", "")
 		return
 	}
 	m := f.live(w, meetingID)
@@ -196,7 +218,7 @@ func (f *fakeChime) createAttendee(w http.ResponseWriter, meetingID string, body
 		return
 	}
 	if raw, ok := m.attendees[in.ExternalUserID]; ok {
-		fakeJSON(w, http.StatusOK, `{"Attendee":`+string(raw)+`}`)
+		writeJSON(w, http.StatusOK, `{"Attendee":`+string(raw)+`}`)
 		return
 	}
 	token := make([]byte, 96)
@@ -207,33 +229,57 @@ func (f *fakeChime) createAttendee(w http.ResponseWriter, meetingID string, body
 		"Capabilities": map[string]string{"Audio": "SendReceive", "Video": "SendReceive", "Content": "SendReceive"},
 	})
 	m.attendees[in.ExternalUserID] = raw
-	fakeJSON(w, http.StatusOK, `{"Attendee":`+string(raw)+`}`)
+	writeJSON(w, http.StatusOK, `{"Attendee":`+string(raw)+`}`)
+}
+
+// createMeetingInput is the body of POST /meetings as Chime documents it, written
+// here rather than taken from the driver so that a field the driver misnames is
+// refused, as Chime would.
+type createMeetingInput struct {
+	ClientRequestToken string           `json:"ClientRequestToken"`
+	ExternalMeetingID  string           `json:"ExternalMeetingId"`
+	MediaRegion        string           `json:"MediaRegion"`
+	MeetingFeatures    *meetingFeatures `json:"MeetingFeatures,omitempty"`
+}
+
+// meetingFeatures is MeetingFeatures, of which the fake knows the attendee cap.
+type meetingFeatures struct {
+	Attendee *attendeeFeatures `json:"Attendee,omitempty"`
+}
+
+type attendeeFeatures struct {
+	MaxCount int `json:"MaxCount"`
+}
+
+// createAttendeeInput is the body of POST /meetings/{MeetingId}/attendees.
+type createAttendeeInput struct {
+	ExternalUserID string `json:"ExternalUserId"`
 }
 
 // live returns a meeting that exists and has not ended, or answers 404 and returns
 // nil; f.mu is held.
-func (f *fakeChime) live(w http.ResponseWriter, id string) *fakeMeeting {
+func (f *Chime) live(w http.ResponseWriter, id string) *meeting {
 	m := f.meetings[id]
 	if m != nil && !f.clock.Now().Before(m.created.Add(24*time.Hour)) {
 		delete(f.meetings, id)
 		m = nil
 	}
 	if m == nil {
-		fakeError(w, http.StatusNotFound, "NotFoundException", "The requested resource does not exist.", "")
+		writeError(w, http.StatusNotFound, "NotFoundException", "The requested resource does not exist.", "")
 	}
 	return m
 }
 
-func fakeJSON(w http.ResponseWriter, status int, body string) {
+func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 }
 
-// fakeError answers as AWS REST-JSON services do: the code in X-Amzn-ErrorType and in
+// writeError answers as AWS REST-JSON services do: the code in X-Amzn-ErrorType and in
 // the body, with the request id.
-func fakeError(w http.ResponseWriter, status int, code, msg, retryAfter string) {
+func writeError(w http.ResponseWriter, status int, code, msg, retryAfter string) {
 	reqID := uuid.NewString()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", reqID)

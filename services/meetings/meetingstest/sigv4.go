@@ -1,4 +1,4 @@
-package meetings
+package meetingstest
 
 import (
 	"crypto/hmac"
