@@ -30,6 +30,7 @@ import (
 	"healthcore/platform/testkit"
 	"healthcore/services/directory"
 	"healthcore/services/meetings"
+	"healthcore/services/meetings/meetingstest"
 	"healthcore/services/scheduling"
 )
 
@@ -49,7 +50,8 @@ var (
 // fixture is the telehealth service with everything it talks to, each on the
 // production server stack on loopback: a real scheduling service (and the directory
 // it asks for time zones and prices) owning its schema of the same fresh database, and
-// a real meetings service with its local driver. All of them read one settable clock.
+// a real meetings service with its local driver, or its chime driver signing requests
+// to a meetingstest.Chime. All of them read one settable clock.
 // Payments is unreachable: booking still holds the slot, and the test reports the
 // payment itself, as the payments service would.
 type fixture struct {
@@ -67,10 +69,20 @@ type fixture struct {
 	directory  directoryv1connect.DirectoryServiceClient
 	meetings   meetingsv1connect.MeetingsServiceClient // with the service credential
 	provider   *providerCalls
+	chime      *meetingstest.Chime // what the chime driver talks to; nil with the local driver
 	crm        int
 }
 
+// newFixture builds the fixture with the meetings service's local driver.
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, meetings.DriverLocal)
+}
+
+// newFixtureWith builds the fixture with the meetings service's driver named
+// meetings.DriverLocal or meetings.DriverChime; the chime driver talks to f.chime,
+// which ends meetings by the fixture's clock.
+func newFixtureWith(t *testing.T, driverName string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.URL(t, directory.Schema, scheduling.Schema, Schema)
@@ -102,10 +114,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	schedURL := serve(func(s *server.Server) { s.Handle(sched.Handler(s.HandlerOptions()...)) })
 
-	driver, err := meetings.NewLocal(meetings.LocalConfig{BaseURL: "https://meet.clinic.example", Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	driver := f.meetingsDriver(driverName)
 	meetURL := serve(func(s *server.Server) {
 		s.Handle(meetings.New(driver, "").Handler(append(s.HandlerOptions(), connect.WithInterceptors(f.provider))...))
 	})
@@ -133,6 +142,26 @@ func newFixture(t *testing.T) *fixture {
 	f.directory = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)
 	f.meetings = meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), asService)
 	return f
+}
+
+// meetingsDriver returns the meetings service's driver named name.
+func (f *fixture) meetingsDriver(name string) meetings.Driver {
+	f.t.Helper()
+	if name == meetings.DriverChime {
+		f.chime = meetingstest.New(f.t, f.clock)
+		d, err := meetings.NewChime(context.Background(), meetings.ChimeConfig{
+			Region: meetingstest.Region, Endpoint: f.chime.URL, Timeout: 5 * time.Second, Credentials: meetingstest.Credentials(),
+		})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return d
+	}
+	d, err := meetings.NewLocal(meetings.LocalConfig{BaseURL: "https://meet.clinic.example", Now: f.clock.Now})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return d
 }
 
 // user is an account as the services see it: an id and an access token.
