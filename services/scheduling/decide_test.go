@@ -448,10 +448,22 @@ func TestListMyAppointments_FiltersAndPagesForPatientAndDoctor(t *testing.T) {
 	if n := len(secondWeek.GetAppointments()); n != 3 {
 		t.Fatalf("from day 2: %d appointments, want 3", n)
 	}
+	// Pages of a filtered list follow on, and a token is refused for other filters.
+	filtered := &schedulingv1.ListMyAppointmentsRequest{StartTime: timestamppb.New(firstSlot.Add(24 * time.Hour)), PageSize: 2}
+	page1 := list(p, filtered)
+	filtered.PageToken = page1.GetNextPageToken()
+	page2 := list(p, filtered)
+	if len(page1.GetAppointments()) != 2 || len(page2.GetAppointments()) != 1 || page2.GetAppointments()[0].GetId() != ids[5] {
+		t.Fatalf("filtered pages: %v then %v", page1.GetAppointments(), page2.GetAppointments())
+	}
+	_, err := f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{
+		PageSize: 2, PageToken: page1.GetNextPageToken(),
+	}, p.token))
+	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
 	if n := len(list(f.newPatient(), &schedulingv1.ListMyAppointmentsRequest{}).GetAppointments()); n != 0 {
 		t.Fatalf("a stranger sees %d appointments", n)
 	}
-	_, err := f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{PageToken: "garbage"}, p.token))
+	_, err = f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{PageToken: "garbage"}, p.token))
 	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
 }
 
