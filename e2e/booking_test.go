@@ -111,11 +111,16 @@ func (s *stack) book(token, slotID, key string) (int, bookingJSON, errorJSON) {
 	s.t.Helper()
 	var ok bookingJSON
 	var e errorJSON
+	var raw json.RawMessage
 	code, _ := s.rest("POST", "/v1/appointments", token, map[string]string{
 		"slotId": slotID, "idempotencyKey": key, "reason": "palpitações há uma semana",
-	}, &ok)
+	}, &raw)
+	into := any(&ok)
 	if code != http.StatusOK {
-		s.rest("POST", "/v1/appointments", token, map[string]string{"slotId": slotID, "idempotencyKey": key, "reason": "palpitações há uma semana"}, &e)
+		into = &e
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		s.t.Fatalf("book %s: HTTP %d: %v: %s", slotID, code, err, raw)
 	}
 	return code, ok, e
 }
