@@ -85,20 +85,25 @@ func (a appointment) proto() *schedulingv1.Appointment {
 
 var errAppointmentNotFound = errs.NotFound("APPOINTMENT_NOT_FOUND", "you have no appointment with this id")
 
-// appointmentFor reads an appointment for its patient or doctor, or for another service.
-// Anyone else gets NotFound, so ids reveal nothing.
-func (s *Service) appointmentFor(ctx context.Context, q pgx.Tx, id string, lock bool) (appointment, error) {
-	query := `SELECT ` + appointmentColumns + ` FROM appointments WHERE id = $1`
+// queryRower is the pool or a transaction.
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// readAppointment reads the one appointment matching where (e.g. "id = $1"), locked
+// FOR UPDATE when lock is set.
+func readAppointment(ctx context.Context, q queryRower, lock bool, where string, args ...any) (appointment, error) {
+	query := `SELECT ` + appointmentColumns + ` FROM appointments WHERE ` + where
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	var row pgx.Row
-	if q != nil {
-		row = q.QueryRow(ctx, query, id)
-	} else {
-		row = s.db.QueryRow(ctx, query, id)
-	}
-	a, err := scanAppointment(row)
+	return scanAppointment(q.QueryRow(ctx, query, args...))
+}
+
+// appointmentFor reads an appointment for its patient or doctor, or for another service.
+// Anyone else gets NotFound, so ids reveal nothing.
+func (s *Service) appointmentFor(ctx context.Context, q queryRower, id string, lock bool) (appointment, error) {
+	a, err := readAppointment(ctx, q, lock, "id = $1", id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, errAppointmentNotFound
 	}

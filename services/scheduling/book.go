@@ -135,8 +135,7 @@ func bookingConflict(err error) error {
 
 // byKey finds the appointment an idempotency key created.
 func (s *Service) byKey(ctx context.Context, patientID, key string) (appointment, bool, error) {
-	a, err := scanAppointment(s.db.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments
-		WHERE patient_id = $1 AND idempotency_key = $2`, patientID, key))
+	a, err := readAppointment(ctx, s.db, false, "patient_id = $1 AND idempotency_key = $2", patientID, key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, false, nil
 	}

@@ -18,7 +18,7 @@ import (
 // getAppointment returns one appointment with its history to its patient or doctor (or
 // to another service).
 func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
-	a, err := s.appointmentFor(ctx, nil, id, false)
+	a, err := s.appointmentFor(ctx, s.db, id, false)
 	if err != nil {
 		return nil, err
 	}

@@ -109,13 +109,13 @@ func (s *Service) Run(ctx context.Context) error {
 
 // load reads an appointment as the system.
 func (s *Service) load(ctx context.Context, id string) (appointment, error) {
-	return scanAppointment(s.db.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1`, id))
+	return readAppointment(ctx, s.db, false, "id = $1", id)
 }
 
 // locked runs f on the appointment locked FOR UPDATE in a transaction.
 func (s *Service) locked(ctx context.Context, id string, f func(tx pgx.Tx, a *appointment) error) error {
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		a, err := scanAppointment(tx.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1 FOR UPDATE`, id))
+		a, err := readAppointment(ctx, tx, true, "id = $1", id)
 		if err != nil {
 			return err
 		}
