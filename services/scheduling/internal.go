@@ -90,13 +90,12 @@ func (s *Service) recordJoin(ctx context.Context, apptID, userID string) error {
 // finish closes a CONFIRMED appointment whose window ended: COMPLETED when someone
 // joined, else flagged as a no-show (it stays CONFIRMED for follow-up).
 func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
-	var out appointment
+	var a appointment
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		a, err := s.appointmentFor(ctx, tx, id, true)
-		if err != nil {
+		var err error
+		if a, err = s.appointmentFor(ctx, tx, id, true); err != nil {
 			return err
 		}
-		out = a
 		if a.state != stateConfirmed || a.noShow {
 			return nil // already finished, or never confirmed
 		}
@@ -111,11 +110,9 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 			case a.doctorJoined == nil:
 				reason = "the doctor did not join"
 			}
-			err := s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason, "")
-			out = a
-			return err
+			return s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason, "")
 		}
-		out.noShow = true
+		a.noShow = true
 		if _, err := tx.Exec(ctx, `UPDATE appointments SET no_show = true, updated_at = $2 WHERE id = $1`, a.id, s.now()); err != nil {
 			return err
 		}
@@ -124,5 +121,5 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 	if err != nil {
 		return nil, err
 	}
-	return out.proto(), nil
+	return a.proto(), nil
 }
