@@ -124,8 +124,8 @@ func wantStatus(t testing.TB, err error, code connect.Code, reason string) {
 	if err == nil {
 		t.Fatalf("got no error, want %v %s", code, reason)
 	}
-	if got := errs.Code(err); got != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", got, errs.Reason(err), err, code, reason)
+	if got := errs.Code(err); got != code || errs.ReasonOf(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", got, errs.ReasonOf(err), err, code, reason)
 	}
 }
 

@@ -85,14 +85,14 @@ func (i *Interceptor) rule(spec connect.Spec) *accessv1.Rule {
 }
 
 var (
-	errServiceOnly = errs.PermissionDenied("SERVICE_ONLY", "this call is internal to the platform")
-	errNoUsers     = errs.PermissionDenied("ROLE_NOT_ALLOWED", "your account's role may not make this call")
+	errServiceOnly = ReasonServiceOnly.New("this call is internal to the platform")
+	errNoUsers     = ReasonRoleNotAllowed.New("your account's role may not make this call")
 )
 
 func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h http.Header) (context.Context, error) {
 	rule := i.rule(spec)
 	if rule == nil {
-		return ctx, errs.Internal(fmt.Errorf("method %s declares no access rule", spec.Procedure))
+		return ctx, errs.Internal("authn: authenticate", fmt.Errorf("method %s declares no access rule", spec.Procedure))
 	}
 	token, hasToken := bearer(h.Get("Authorization"))
 
@@ -118,7 +118,7 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	p, err := i.verifier.Verify(ctx, token)
 	if err != nil {
 		if rule.Internal && len(rule.Roles) == 0 && !strings.Contains(token, ".") {
-			return ctx, errs.Unauthenticated("SERVICE_TOKEN_INVALID", "the service credential is not valid")
+			return ctx, ReasonServiceTokenInvalid.New("the service credential is not valid")
 		}
 		return ctx, err
 	}

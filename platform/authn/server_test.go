@@ -75,8 +75,8 @@ func wantStatus(t *testing.T, err error, code connect.Code, reason string) {
 	if err == nil {
 		t.Fatalf("got no error, want %v %s", code, reason)
 	}
-	if errs.Code(err) != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", errs.Code(err), errs.Reason(err), err, code, reason)
+	if errs.Code(err) != code || errs.ReasonOf(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", errs.Code(err), errs.ReasonOf(err), err, code, reason)
 	}
 }
 

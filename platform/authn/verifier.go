@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"healthcore/platform/errs"
 )
 
 // KeySource returns the public keys that verify live tokens (a JWKS).
@@ -42,9 +40,9 @@ func NewVerifier(source KeySource) *Verifier {
 
 // Token failures a client can act on.
 var (
-	ErrTokenMissing = errs.Unauthenticated("TOKEN_MISSING", "this call needs an access token: send \"Authorization: Bearer <token>\"")
-	ErrTokenExpired = errs.Unauthenticated("TOKEN_EXPIRED", "the access token has expired: refresh it")
-	ErrTokenInvalid = errs.Unauthenticated("TOKEN_INVALID", "the access token is not valid")
+	ErrTokenMissing = ReasonTokenMissing.New("this call needs an access token: send \"Authorization: Bearer <token>\"")
+	ErrTokenExpired = ReasonTokenExpired.New("the access token has expired: refresh it")
+	ErrTokenInvalid = ReasonTokenInvalid.New("the access token is not valid")
 )
 
 // Verify checks the token's signature, key id, issuer, audience and times, and returns
@@ -74,7 +72,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	switch {
 	case err == nil:
 	case lookupErr != nil && !errors.Is(lookupErr, errUnknownKID):
-		return Principal{}, errs.Unavailable("KEYS_UNAVAILABLE", "cannot verify tokens right now; retry", lookupErr)
+		return Principal{}, ReasonKeysUnavailable.New("cannot verify tokens right now; retry").WithCause(lookupErr)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Principal{}, ErrTokenExpired.WithCause(err)
 	default:

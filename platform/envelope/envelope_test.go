@@ -322,7 +322,7 @@ func TestSealOpen_KeysServiceFailuresAreNotErrOpen(t *testing.T) {
 		if err == nil || errors.Is(err, ErrOpen) {
 			t.Fatalf("Seal = %v, want a keys-service error", err)
 		}
-		if got := errs.Reason(err); got != "KEY_NOT_FOUND" {
+		if got := errs.ReasonOf(err); got != "KEY_NOT_FOUND" {
 			t.Errorf("reason = %q, want KEY_NOT_FOUND", got)
 		}
 	})

@@ -21,11 +21,12 @@ type Violation struct {
 	Description string
 }
 
-// Error is a failure a client can act on: a standard code, a stable reason
+// Error is a failure a client can act on: a standard code, a declared reason
 // (SCREAMING_SNAKE, e.g. SLOT_TAKEN), a message safe to show, and optional details.
+// Build one from its Reason (ReasonSlotTaken.New("…")), never by hand.
 type Error struct {
 	Code       connect.Code
-	Reason     string
+	Reason     Reason
 	Message    string
 	Violations []Violation
 	// RetryAfter, when set, is sent as RetryInfo (HTTP Retry-After at the edge).
@@ -38,9 +39,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Cause != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Reason, e.Message, e.Cause)
+		return fmt.Sprintf("%s: %s: %v", e.Reason.name, e.Message, e.Cause)
 	}
-	return e.Reason + ": " + e.Message
+	return e.Reason.name + ": " + e.Message
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
@@ -52,61 +53,49 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Reason == e.Reason
 }
 
-// New returns an error with the given code, reason and safe message.
-func New(code connect.Code, reason, message string) *Error {
-	return &Error{Code: code, Reason: reason, Message: message}
+// ReasonInternal is the reason of every unexpected failure.
+var ReasonInternal = Declare(connect.CodeInternal, "INTERNAL")
+
+// Internal wraps an unexpected failure. op names what failed, prefixed by the service
+// ("scheduling: insert appointment"), so the log line of every 5xx says where; the
+// cause is logged, and the client sees only "internal error".
+func Internal(op string, cause error) *Error {
+	return &Error{Code: connect.CodeInternal, Reason: ReasonInternal, Message: "internal error",
+		Cause: fmt.Errorf("%s: %w", op, cause)}
 }
 
-// InvalidArgument reports bad input, naming each offending field.
-func InvalidArgument(reason, message string, violations ...Violation) *Error {
-	return &Error{Code: connect.CodeInvalidArgument, Reason: reason, Message: message, Violations: violations}
-}
-
-// NotFound reports a missing resource.
-func NotFound(reason, message string) *Error {
-	return New(connect.CodeNotFound, reason, message)
-}
-
-// AlreadyExists reports a duplicate.
-func AlreadyExists(reason, message string) *Error {
-	return New(connect.CodeAlreadyExists, reason, message)
-}
-
-// FailedPrecondition reports a request that is valid but not allowed in the current state.
-func FailedPrecondition(reason, message string) *Error {
-	return New(connect.CodeFailedPrecondition, reason, message)
-}
-
-// PermissionDenied reports an authenticated caller who may not do this.
-func PermissionDenied(reason, message string) *Error {
-	return New(connect.CodePermissionDenied, reason, message)
-}
-
-// Unauthenticated reports missing or bad credentials.
-func Unauthenticated(reason, message string) *Error {
-	return New(connect.CodeUnauthenticated, reason, message)
-}
-
-// ResourceExhausted reports throttling; the client may retry after the given delay.
-func ResourceExhausted(reason, message string, retryAfter time.Duration) *Error {
-	return &Error{Code: connect.CodeResourceExhausted, Reason: reason, Message: message, RetryAfter: retryAfter}
-}
-
-// Unavailable reports a dependency that is down; the client may retry.
-func Unavailable(reason, message string, cause error) *Error {
-	return &Error{Code: connect.CodeUnavailable, Reason: reason, Message: message, Cause: cause}
-}
-
-// Internal wraps an unexpected failure. The cause is logged; the client sees only
-// "internal error".
-func Internal(cause error) *Error {
-	return &Error{Code: connect.CodeInternal, Reason: "INTERNAL", Message: "internal error", Cause: cause}
+// internal wraps a failure that reached the edge of a call without a named operation:
+// a downstream INTERNAL, or a plain error a handler returned.
+func internal(cause error) *Error {
+	return &Error{Code: connect.CodeInternal, Reason: ReasonInternal, Message: "internal error", Cause: cause}
 }
 
 // WithCause returns a copy of e that carries cause for the logs.
 func (e *Error) WithCause(cause error) *Error {
 	c := *e
 	c.Cause = cause
+	return &c
+}
+
+// WithViolations returns a copy of e that names each offending request field.
+func (e *Error) WithViolations(v ...Violation) *Error {
+	c := *e
+	c.Violations = v
+	return &c
+}
+
+// WithRetryAfter returns a copy of e that tells the client when to retry (RetryInfo;
+// HTTP Retry-After at the edge).
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// WithMetadata returns a copy of e that sends md in its ErrorInfo; never personal data.
+func (e *Error) WithMetadata(md map[string]string) *Error {
+	c := *e
+	c.Metadata = md
 	return &c
 }
 
@@ -146,7 +135,7 @@ func ToConnect(err error) (*connect.Error, error) {
 	if ce, ok := errors.AsType[*connect.Error](err); ok {
 		switch code := ce.Code(); {
 		case code == connect.CodeInternal || code == connect.CodeUnknown || code == connect.CodeDataLoss:
-			return ToConnect(Internal(err))
+			return ToConnect(internal(err))
 		case code == connect.CodeUnavailable && !connect.IsWireError(ce):
 			return connect.NewError(connect.CodeUnavailable, errors.New("a service this call needs is unavailable; retry")), err
 		case isServerFault(code):
@@ -157,13 +146,13 @@ func ToConnect(err error) (*connect.Error, error) {
 	if ce, cause, ok := contextError(err); ok {
 		return ce, cause
 	}
-	return ToConnect(Internal(err))
+	return ToConnect(internal(err))
 }
 
 // fromError builds the status of a local *Error; err is the whole chain, for the logs.
 func fromError(e *Error, err error) (*connect.Error, error) {
 	ce := connect.NewError(e.Code, errors.New(e.Message))
-	info := &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata}
+	info := &errdetails.ErrorInfo{Reason: e.Reason.name, Domain: Domain, Metadata: e.Metadata}
 	addDetail(ce, info)
 	if len(e.Violations) > 0 {
 		br := &errdetails.BadRequest{}
@@ -196,14 +185,15 @@ func contextError(err error) (*connect.Error, error, bool) {
 	return nil, nil, false
 }
 
-// Reason returns the ErrorInfo reason carried by err, whether it is a local *Error or
-// a *connect.Error received from another service; "" when there is none.
-func Reason(err error) string {
+// ReasonOf returns the ErrorInfo reason name carried by err, whether it is a local
+// *Error or a *connect.Error received from another service; "" when there is none.
+// Compare reasons with Has, not by name.
+func ReasonOf(err error) string {
 	if isNil(err) {
 		return ""
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Reason
+		return e.Reason.name
 	}
 	if ce, ok := errors.AsType[*connect.Error](err); ok {
 		for _, d := range ce.Details() {

@@ -103,7 +103,7 @@ func TestToConnect_EachConstructorGivesItsCodeReasonAndDetails(t *testing.T) {
 			code: connect.CodeUnavailable, reason: "KMS_UNAVAILABLE", message: "retry later", logged: true,
 		},
 		{
-			name: "internal", err: errs.Internal(dbDown),
+			name: "internal", err: errs.Internal("test: op", dbDown),
 			code: connect.CodeInternal, reason: "INTERNAL", message: "internal error", logged: true,
 		},
 	}
@@ -145,7 +145,7 @@ func TestToConnect_SendsMetadataInErrorInfo(t *testing.T) {
 func TestToConnect_InternalHidesTheCauseButReturnsItForTheLog(t *testing.T) {
 	secret := errors.New(`password authentication failed for user "identity" on db-7`)
 	for name, err := range map[string]error{
-		"errs.Internal": errs.Internal(secret),
+		"errs.Internal": errs.Internal("test: op", secret),
 		"plain error":   fmt.Errorf("load account: %w", secret),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -159,7 +159,7 @@ func TestToConnect_InternalHidesTheCauseButReturnsItForTheLog(t *testing.T) {
 			if !errors.Is(logged, secret) {
 				t.Errorf("logged = %v, want the cause", logged)
 			}
-			if got := errs.Reason(ce); got != "INTERNAL" {
+			if got := errs.ReasonOf(ce); got != "INTERNAL" {
 				t.Errorf("reason = %q, want INTERNAL", got)
 			}
 		})
@@ -244,7 +244,7 @@ func TestToConnect_DownstreamStatuses(t *testing.T) {
 			if ce.Message() != want {
 				t.Errorf("message = %q, want %q", ce.Message(), want)
 			}
-			if got := errs.Reason(ce); got != tt.reason {
+			if got := errs.ReasonOf(ce); got != tt.reason {
 				t.Errorf("reason = %q, want %q", got, tt.reason)
 			}
 			if tt.same && ce != in {
@@ -271,9 +271,9 @@ func TestToConnect_ContextErrors(t *testing.T) {
 	}{
 		{"canceled", ctx.Err(), connect.CodeCanceled, false},
 		{"wrapped canceled", fmt.Errorf("query: %w", context.Canceled), connect.CodeCanceled, false},
-		{"canceled wrapped as internal", errs.Internal(fmt.Errorf("query: %w", context.Canceled)), connect.CodeCanceled, false},
+		{"canceled wrapped as internal", errs.Internal("test: op", fmt.Errorf("query: %w", context.Canceled)), connect.CodeCanceled, false},
 		{"deadline exceeded", context.DeadlineExceeded, connect.CodeDeadlineExceeded, true},
-		{"deadline wrapped as internal", errs.Internal(fmt.Errorf("query: %w", context.DeadlineExceeded)), connect.CodeDeadlineExceeded, true},
+		{"deadline wrapped as internal", errs.Internal("test: op", fmt.Errorf("query: %w", context.DeadlineExceeded)), connect.CodeDeadlineExceeded, true},
 		// An explicit code chosen by the service wins over the context in its cause.
 		{"unavailable caused by deadline", errs.Unavailable("KMS_UNAVAILABLE", "retry", context.DeadlineExceeded), connect.CodeUnavailable, true},
 	}
@@ -314,7 +314,7 @@ func TestReason_ReadsLocalErrorsAndReceivedStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := errs.Reason(tt.err); got != tt.want {
+			if got := errs.ReasonOf(tt.err); got != tt.want {
 				t.Errorf("Reason = %q, want %q", got, tt.want)
 			}
 		})
@@ -333,7 +333,7 @@ func TestCode_ReturnsTheCodeTheErrorIsSentWith(t *testing.T) {
 		{"connect status", connect.NewError(connect.CodeAlreadyExists, io.EOF), connect.CodeAlreadyExists},
 		{"plain error", io.EOF, connect.CodeInternal},
 		{"canceled", fmt.Errorf("query: %w", context.Canceled), connect.CodeCanceled},
-		{"canceled wrapped as internal", errs.Internal(context.Canceled), connect.CodeCanceled},
+		{"canceled wrapped as internal", errs.Internal("test: op", context.Canceled), connect.CodeCanceled},
 		{"downstream unknown", connect.NewWireError(connect.CodeUnknown, io.EOF), connect.CodeInternal},
 	}
 	for _, tt := range tests {
@@ -377,7 +377,7 @@ func TestTypedNilPointersAreNoError(t *testing.T) {
 			if ce, logged := errs.ToConnect(err); ce != nil || logged != nil {
 				t.Errorf("ToConnect = %v, %v; want nil, nil", ce, logged)
 			}
-			if got := errs.Reason(err); got != "" {
+			if got := errs.ReasonOf(err); got != "" {
 				t.Errorf("Reason = %q, want none", got)
 			}
 			if got := errs.Code(err); got != 0 {

@@ -4,6 +4,18 @@
 // in one transaction (Client.InsertTx), so either both happen or neither; a job is
 // retried with capped exponential backoff until it succeeds, and one whose worker died
 // is rescued and run again. Workers must therefore be idempotent.
+//
+// Conventions, the same in every service:
+//
+//   - A job kind is "<service>.<verb>" ("scheduling.expire_hold", "payments.refund"):
+//     the kind is stored in each row, so it names its owner in any query of the table.
+//   - The args type is named <verb>Args and lives with the worker that runs it.
+//   - Periodic work (reconciliation, roll-forward, key rotation) is a River periodic job
+//     in Options.Periodic, never a ticker: River runs periodic jobs only on the elected
+//     leader among the service's replicas, so the work runs once however many replicas
+//     there are, and a replica that dies hands the lead to another. Give each periodic
+//     job its kind as PeriodicJobOpts.ID and RunOnStart when a fresh start should not
+//     wait a whole interval.
 package jobs
 
 import (

@@ -37,9 +37,8 @@ func Encode(filter string, t time.Time, id string) string {
 }
 
 // ErrInvalid is the answer to a token this service did not issue for this list.
-var ErrInvalid = errs.InvalidArgument("PAGE_TOKEN_INVALID",
-	"page_token is not one this list issued with these filters: start again without it",
-	errs.Violation{Field: "page_token", Description: "must be the next_page_token of the previous page, with the same filters"})
+var ErrInvalid = ReasonInvalid.New("page_token is not one this list issued with these filters: start again without it").
+	WithViolations(errs.Violation{Field: "page_token", Description: "must be the next_page_token of the previous page, with the same filters"})
 
 // Decode reads a token for the list fingerprinted by filter; "" is the first page (nil).
 // validID checks the id's form.

@@ -33,7 +33,7 @@ func TestRoundTripAndBinding(t *testing.T) {
 	} {
 		_, err := bad()
 		t.Run(name, func(t *testing.T) {
-			if errs.Code(err) != connect.CodeInvalidArgument || errs.Reason(err) != "PAGE_TOKEN_INVALID" {
+			if errs.Code(err) != connect.CodeInvalidArgument || errs.ReasonOf(err) != "PAGE_TOKEN_INVALID" {
 				t.Fatalf("got %v, want InvalidArgument PAGE_TOKEN_INVALID", err)
 			}
 		})

@@ -214,8 +214,8 @@ func wantCode(t *testing.T, err error, code connect.Code, message, reason string
 	if !errors.As(err, &ce) {
 		t.Fatalf("error %v (%T) is not a connect error, want %v", err, err, code)
 	}
-	if ce.Code() != code || ce.Message() != message || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q reason %q, want %v %q reason %q", ce.Code(), ce.Message(), errs.Reason(err), code, message, reason)
+	if ce.Code() != code || ce.Message() != message || errs.ReasonOf(err) != reason {
+		t.Fatalf("got %v %q reason %q, want %v %q reason %q", ce.Code(), ce.Message(), errs.ReasonOf(err), code, message, reason)
 	}
 	return ce
 }

@@ -52,7 +52,7 @@ func (l logger) finish(ctx context.Context, procedure string, start time.Time, f
 	level := slog.LevelInfo
 	// The reason sent, which a plain error (sent as INTERNAL) has only after conversion.
 	if ce != nil {
-		if reason := errs.Reason(ce); reason != "" {
+		if reason := errs.ReasonOf(ce); reason != "" {
 			attrs = append(attrs, slog.String("reason", reason))
 		}
 	}

@@ -61,7 +61,7 @@ func (m *Metrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connec
 
 // errPanicked stands for the error of a call that panicked: recovery, further out,
 // answers it as INTERNAL.
-var errPanicked = errs.Internal(errors.New("handler panicked"))
+var errPanicked = errs.Internal("server: handler", errors.New("handler panicked"))
 
 // observe runs call, counting it in flight meanwhile, and records its duration under the
 // code the client receives. A panic passing through is recorded too (as internal), so

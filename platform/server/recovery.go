@@ -47,7 +47,7 @@ func (r recovery) recover(ctx context.Context, procedure string, h http.Header, 
 		ctx = logging.WithRequestID(ctx, id)
 	}
 	r.log.ErrorContext(ctx, "panic in rpc", "procedure", procedure, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-	ce, _ := errs.ToConnect(errs.Internal(fmt.Errorf("panic: %v", p)))
+	ce, _ := errs.ToConnect(errs.Internal("server: recover", fmt.Errorf("panic: %v", p)))
 	if ValidRequestID(id) {
 		ce.Meta().Set(RequestIDHeader, id)
 	}

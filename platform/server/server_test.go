@@ -168,7 +168,7 @@ func TestLogger_InternalCausesAreLoggedNeverSent(t *testing.T) {
 		err   error
 		cause string
 	}{
-		{"errs.Internal", errs.Internal(errors.New("disk full at cause-7731")), "cause-7731"},
+		{"errs.Internal", errs.Internal("server_test: TestLogger_InternalCausesAreLoggedNeverSent", errors.New("disk full at cause-7731")), "cause-7731"},
 		{"plain error", fmt.Errorf("query failed: cause-8842"), "cause-8842"},
 		{"internal error from a downstream service", connect.NewError(connect.CodeInternal, errors.New("downstream cause-9953")), "cause-9953"},
 		{"unknown error from a downstream service", connect.NewError(connect.CodeUnknown, errors.New("downstream cause-1064")), "cause-1064"},
@@ -303,7 +303,7 @@ func TestOrder_AuthenticationRunsBeforeValidation(t *testing.T) {
 
 	// Authenticated callers get every violation at once.
 	_, err = keysClient(t, st, true, connect.WithGRPC()).Encrypt(context.Background(), invalid())
-	if connect.CodeOf(err) != connect.CodeInvalidArgument || errs.Reason(err) != "VALIDATION_FAILED" {
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || errs.ReasonOf(err) != "VALIDATION_FAILED" {
 		t.Fatalf("got %v, want invalid_argument VALIDATION_FAILED", err)
 	}
 	var fields []string

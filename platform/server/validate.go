@@ -70,7 +70,7 @@ func Validate(msg any) error {
 	for i, v := range vs {
 		parts[i] = v.Field + ": " + v.Description
 	}
-	return errs.InvalidArgument("VALIDATION_FAILED", "invalid request: "+strings.Join(parts, "; "), vs...)
+	return ReasonValidationFailed.New("invalid request: " + strings.Join(parts, "; ")).WithViolations(vs...)
 }
 
 // pgvError is the shape of every protoc-gen-validate error type.

@@ -113,7 +113,7 @@ func TestValidate_ReturnsInvalidArgumentListingEveryViolation(t *testing.T) {
 	if !errors.As(err, &e) {
 		t.Fatalf("Validate returned %T %v, want *errs.Error", err, err)
 	}
-	if e.Code != connect.CodeInvalidArgument || e.Reason != "VALIDATION_FAILED" {
+	if e.Code != connect.CodeInvalidArgument || e.Reason != ReasonValidationFailed {
 		t.Errorf("code %v reason %q, want invalid_argument VALIDATION_FAILED", e.Code, e.Reason)
 	}
 	var fields []string

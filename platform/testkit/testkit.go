@@ -108,8 +108,17 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WantReason fails the test unless err is a gRPC error carrying the declared reason r
+// with r's code.
+func WantReason(t testing.TB, err error, r errs.Reason) {
+	t.Helper()
+	WantError(t, err, r.Code(), r.Name())
+}
+
 // WantError fails the test unless err is a gRPC error with the given code and
 // ErrorInfo reason.
+//
+// Deprecated: use WantReason with the declared reason.
 func WantError(t testing.TB, err error, code connect.Code, reason string) {
 	t.Helper()
 	if err == nil {
@@ -119,8 +128,8 @@ func WantError(t testing.TB, err error, code connect.Code, reason string) {
 	if !ok {
 		t.Fatalf("error %v is not a connect error", err)
 	}
-	if ce.Code() != code || errs.Reason(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.Reason(err), err, code, reason)
+	if ce.Code() != code || errs.ReasonOf(err) != reason {
+		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.ReasonOf(err), err, code, reason)
 	}
 }
 

@@ -1,0 +1,18 @@
+package authn
+
+import (
+	"connectrpc.com/connect"
+
+	"healthcore/platform/errs"
+)
+
+// The reasons authentication and access rules answer with, on every service.
+var (
+	ReasonTokenMissing        = errs.Declare(connect.CodeUnauthenticated, "TOKEN_MISSING")
+	ReasonTokenExpired        = errs.Declare(connect.CodeUnauthenticated, "TOKEN_EXPIRED")
+	ReasonTokenInvalid        = errs.Declare(connect.CodeUnauthenticated, "TOKEN_INVALID")
+	ReasonServiceTokenInvalid = errs.Declare(connect.CodeUnauthenticated, "SERVICE_TOKEN_INVALID")
+	ReasonKeysUnavailable     = errs.Declare(connect.CodeUnavailable, "KEYS_UNAVAILABLE")
+	ReasonServiceOnly         = errs.Declare(connect.CodePermissionDenied, "SERVICE_ONLY")
+	ReasonRoleNotAllowed      = errs.Declare(connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+)
