@@ -72,5 +72,5 @@ func driverError(err error) error {
 	case errors.Is(err, ErrInvalidKey):
 		return errInvalidKey.WithCause(err)
 	}
-	return errs.Internal(err)
+	return errs.Internal("blobs: driverError", err)
 }

@@ -143,8 +143,8 @@ func getAll(ctx context.Context, c blobsv1connect.BlobsServiceClient, key string
 
 func wantStatus(t *testing.T, what string, err error, code connect.Code, reason string) {
 	t.Helper()
-	if connect.CodeOf(err) != code || errs.Reason(err) != reason {
-		t.Fatalf("%s: error = %v (reason %q), want %v %s", what, err, errs.Reason(err), code, reason)
+	if connect.CodeOf(err) != code || errs.ReasonOf(err) != reason {
+		t.Fatalf("%s: error = %v (reason %q), want %v %s", what, err, errs.ReasonOf(err), code, reason)
 	}
 }
 

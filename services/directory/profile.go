@@ -80,7 +80,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 		return nil, nil, errs.AlreadyExists("CRM_TAKEN", "another profile holds this CRM").WithCause(err)
 	}
 	if err != nil {
-		return nil, nil, errs.Internal(err)
+		return nil, nil, errs.Internal("directory: upsertProfile", err)
 	}
 	prof, err := s.profile(ctx, p.UserID, false)
 	return prof, missing, err
@@ -152,7 +152,7 @@ func (s *Service) profile(ctx context.Context, id string, listedOnly bool) (*dir
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("directory: profile", err)
 	}
 	if err := s.attachSpecialties(ctx, []*directoryv1.Profile{p}); err != nil {
 		return nil, err
@@ -173,18 +173,18 @@ func (s *Service) attachSpecialties(ctx context.Context, profiles []*directoryv1
 	rows, err := s.db.Query(ctx, `SELECT doctor_id::text, specialty_code, rqe FROM doctor_specialties
 		WHERE doctor_id = ANY($1::uuid[]) ORDER BY doctor_id, position`, ids)
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("directory: attachSpecialties", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, code, rqe string
 		if err := rows.Scan(&id, &code, &rqe); err != nil {
-			return errs.Internal(err)
+			return errs.Internal("directory: attachSpecialties", err)
 		}
 		byID[id].Specialties = append(byID[id].Specialties, &directoryv1.Specialty{Code: code, Name: s.specialties[code], Rqe: rqe})
 	}
 	if err := rows.Err(); err != nil {
-		return errs.Internal(err)
+		return errs.Internal("directory: attachSpecialties", err)
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ func (s *Service) myProfile(ctx context.Context) (*directoryv1.Profile, []string
 	p, _ := authn.FromContext(ctx)
 	prof, err := s.profile(ctx, p.UserID, false)
 	if err != nil {
-		if errs.Reason(err) == "DOCTOR_NOT_FOUND" {
+		if errs.ReasonOf(err) == "DOCTOR_NOT_FOUND" {
 			return nil, nil, errs.NotFound("PROFILE_NOT_FOUND", "you have no profile yet: create it with UpsertMyProfile")
 		}
 		return nil, nil, err
@@ -230,7 +230,7 @@ func (s *Service) practiceSettings(ctx context.Context, id string) (*directoryv1
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("directory: practiceSettings", err)
 	}
 	return out, nil
 }

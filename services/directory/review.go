@@ -74,7 +74,7 @@ func (s *Service) review(ctx context.Context, r *directoryv1.ReviewAppointmentRe
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errDoctorNotFound
 	case err != nil:
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("directory: review", err)
 	}
 	return out, nil
 }
@@ -95,7 +95,7 @@ func (s *Service) reviews(ctx context.Context, doctorID string, size int, token 
 		WHERE doctor_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
 		ORDER BY created_at DESC, id DESC LIMIT $4`, doctorID, before, beforeID, size+1)
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("directory: reviews", err)
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*directoryv1.Review, error) {
 		rv := &directoryv1.Review{DoctorId: doctorID}
@@ -108,7 +108,7 @@ func (s *Service) reviews(ctx context.Context, doctorID string, size int, token 
 		return rv, nil
 	})
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("directory: reviews", err)
 	}
 	next := ""
 	if len(list) > size {

@@ -69,7 +69,7 @@ func (s *Service) search(ctx context.Context, r *directoryv1.SearchDoctorsReques
 	sql := q.sql(size + 1)
 	rows, err := s.db.Query(ctx, sql, q.args...)
 	if err != nil {
-		return nil, errs.Internal(fmt.Errorf("search: %w", err))
+		return nil, errs.Internal("directory: search", fmt.Errorf("search: %w", err))
 	}
 	var results []*directoryv1.SearchResult
 	var chords []float64
@@ -79,7 +79,7 @@ func (s *Service) search(ctx context.Context, r *directoryv1.SearchDoctorsReques
 		p, err := scanProfile(rows, &chord, &dist, &specs)
 		if err != nil {
 			rows.Close()
-			return nil, errs.Internal(err)
+			return nil, errs.Internal("directory: search", err)
 		}
 		for _, sp := range specs {
 			code, rqe, _ := strings.Cut(sp, ":")
@@ -89,7 +89,7 @@ func (s *Service) search(ctx context.Context, r *directoryv1.SearchDoctorsReques
 		chords = append(chords, chord)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("directory: search", err)
 	}
 	out := &directoryv1.SearchDoctorsResponse{}
 	if len(results) > size {

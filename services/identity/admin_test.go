@@ -41,7 +41,7 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 	f := newFixture(t, nil)
 	f.registerPatient("maria@example.com", "529.982.247-25")
 	_, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "maria@example.com", "a long admin password")
-	if errs.Reason(err) != "ACCOUNT_EXISTS" {
+	if errs.ReasonOf(err) != "ACCOUNT_EXISTS" {
 		t.Fatalf("admin with a patient's e-mail: %v", err)
 	}
 

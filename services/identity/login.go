@@ -34,27 +34,27 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 	a, err := scanAccount(find(ctx))
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return account{}, tokens{}, errs.Internal(err)
+		return account{}, tokens{}, errs.Internal("identity: login", err)
 	}
 	var ok, outdated bool
 	if found {
 		ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), a.PasswordHash)
 		if err != nil {
-			return account{}, tokens{}, errs.Internal(err)
+			return account{}, tokens{}, errs.Internal("identity: login", err)
 		}
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, keys); err != nil {
-			return account{}, tokens{}, errs.Internal(err)
+			return account{}, tokens{}, errs.Internal("identity: login", err)
 		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
 		return account{}, tokens{}, errBadCredentials
 	}
 
 	if err := s.clearAccount(ctx, keys); err != nil {
-		return account{}, tokens{}, errs.Internal(err)
+		return account{}, tokens{}, errs.Internal("identity: login", err)
 	}
 	if outdated {
 		s.rehash(ctx, a.ID, r.GetPassword())
@@ -68,7 +68,7 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 		return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return account{}, tokens{}, errs.Internal(err)
+		return account{}, tokens{}, errs.Internal("identity: login", err)
 	}
 	return a, t, nil
 }
@@ -121,12 +121,12 @@ func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
 	if a.Role == accessv1.Role_ROLE_PATIENT {
 		pii, err := s.openPII(ctx, a.ID, a.PII)
 		if err != nil {
-			return nil, errs.Internal(err)
+			return nil, errs.Internal("identity: me", err)
 		}
 		out.Patient = &identityv1.PatientProfile{Cpf: br.FormatCPF(pii.CPF), Phone: pii.Phone, BirthDate: pii.BirthDate}
 	}
 	if err := s.audit(ctx, s.db, actRead, "", a.ID, outcomeOK); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("identity: me", err)
 	}
 	return out, nil
 }
@@ -143,11 +143,11 @@ func (s *Service) payer(ctx context.Context, id string) (*identityv1.GetPayerRes
 	}
 	pii, err := s.openPII(ctx, a.ID, a.PII)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("identity: payer", err)
 	}
 	first, last, _ := strings.Cut(strings.TrimSpace(a.Name), " ")
 	if err := s.audit(ctx, s.db, actReadPayer, "", a.ID, outcomeOK); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("identity: payer", err)
 	}
 	return &identityv1.GetPayerResponse{
 		FirstName: first, LastName: strings.TrimSpace(last), Email: a.Email, Cpf: pii.CPF,

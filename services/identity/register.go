@@ -28,7 +28,7 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_PATIENT, Name: r.GetName(), Email: normalizeEmail(r.GetEmail())}
 	pii, err := s.sealPII(ctx, a.ID, patientPII{CPF: cpf, Phone: r.GetPhone(), BirthDate: r.GetBirthDate()})
 	if err != nil {
-		return account{}, errs.Internal(err)
+		return account{}, errs.Internal("identity: registerPatient", err)
 	}
 	a.PII = pii
 	return s.insertAccount(ctx, a, r.GetPassword(), s.blindIndex("cpf", cpf))
@@ -46,7 +46,7 @@ func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoct
 func (s *Service) insertAccount(ctx context.Context, a account, password string, cpfIndex []byte) (account, error) {
 	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
-		return account{}, errs.Internal(err)
+		return account{}, errs.Internal("identity: insertAccount", err)
 	}
 	a.PasswordHash, a.CreatedAt = hash, s.now().UTC().Truncate(time.Microsecond)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -62,7 +62,7 @@ func (s *Service) insertAccount(ctx context.Context, a account, password string,
 		return account{}, errAccountExists.WithCause(err)
 	}
 	if err != nil {
-		return account{}, errs.Internal(err)
+		return account{}, errs.Internal("identity: insertAccount", err)
 	}
 	return a, nil
 }

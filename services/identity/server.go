@@ -70,7 +70,7 @@ func (s *Service) GetMe(ctx context.Context, _ *connect.Request[identityv1.GetMe
 func (s *Service) GetJwks(ctx context.Context, _ *connect.Request[identityv1.GetJwksRequest]) (*connect.Response[identityv1.GetJwksResponse], error) {
 	keys, err := s.keys.publicKeys(ctx)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("identity: GetJwks", err)
 	}
 	out := &identityv1.GetJwksResponse{}
 	for _, k := range keys {
@@ -87,7 +87,7 @@ func (s *Service) GetJwks(ctx context.Context, _ *connect.Request[identityv1.Get
 func (s *Service) RotateSigningKey(ctx context.Context, _ *connect.Request[identityv1.RotateSigningKeyRequest]) (*connect.Response[identityv1.RotateSigningKeyResponse], error) {
 	kid, err := s.keys.rotate(ctx)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("identity: RotateSigningKey", err)
 	}
 	p, _ := authn.FromContext(ctx)
 	_ = s.audit(ctx, s.db, actRotateKey, "", p.UserID, outcomeOK)

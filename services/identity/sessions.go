@@ -129,7 +129,7 @@ func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
 		return s.audit(ctx, tx, actRefresh, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return tokens{}, errs.Internal(err)
+		return tokens{}, errs.Internal("identity: refresh", err)
 	}
 	return t, denial
 }
@@ -153,7 +153,7 @@ func (s *Service) logout(ctx context.Context, token string) error {
 		return s.audit(ctx, tx, actLogout, accountID, accountID, outcomeOK)
 	})
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("identity: logout", err)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func (s *Service) checkThrottle(ctx context.Context, keys []throttleKey) error {
 	err := s.db.QueryRow(ctx, `SELECT max(blocked_until) FROM login_throttle WHERE key = ANY($1) AND blocked_until > $2`,
 		names, s.now()).Scan(&until)
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("identity: checkThrottle", err)
 	}
 	if until != nil {
 		return errThrottled(until.Sub(s.now()))

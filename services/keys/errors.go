@@ -36,5 +36,5 @@ func driverError(ctx context.Context, err error) error {
 	case errors.Is(err, ErrUnavailable):
 		return errUnavailable.WithCause(err)
 	}
-	return errs.Internal(err)
+	return errs.Internal("keys: driverError", err)
 }

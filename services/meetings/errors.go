@@ -36,5 +36,5 @@ func driverError(ctx context.Context, err error) error {
 		logging.AddFields(ctx, slog.String("meetings_error", err.Error()))
 		return errRejected.WithCause(err)
 	}
-	return errs.Internal(err)
+	return errs.Internal("meetings: driverError", err)
 }

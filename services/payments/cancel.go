@@ -23,11 +23,11 @@ func (s *Service) cancelPayment(ctx context.Context, appointmentID string) (*pay
 		return nil, errPaymentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: cancelPayment", err)
 	}
 	if p.Status == statusCreating {
 		if p, err = s.failCreating(ctx, p); err != nil {
-			return nil, errs.Internal(err)
+			return nil, errs.Internal("payments: cancelPayment", err)
 		}
 	}
 	if p.Status == statusPending {
@@ -37,7 +37,7 @@ func (s *Service) cancelPayment(ctx context.Context, appointmentID string) (*pay
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: cancelPayment", err)
 	}
 	return out, nil
 }
@@ -83,7 +83,7 @@ func (s *Service) stopCharge(ctx context.Context, p *payment, source string, not
 	}
 	p, err = s.settle(ctx, p.ID, c, source, notifyFailure)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: stopCharge", err)
 	}
 	return p, nil
 }

@@ -20,7 +20,7 @@ func (s *Service) receiveNotification(ctx context.Context, m *paymentsv1.Receive
 		XSignature: m.GetXSignature(), XRequestId: m.GetXRequestId(), DataId: m.GetDataId(),
 	}))
 	if connect.CodeOf(err) == connect.CodeUnauthenticated {
-		reason := errs.Reason(err)
+		reason := errs.ReasonOf(err)
 		if reason == "" {
 			reason = "SIGNATURE_INVALID"
 		}
@@ -40,10 +40,10 @@ func (s *Service) receiveNotification(ctx context.Context, m *paymentsv1.Receive
 		return nil
 	}
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("payments: receiveNotification", err)
 	}
 	if err := s.enqueueSync(ctx, m.GetDataId(), sourceNotification); err != nil {
-		return errs.Internal(err)
+		return errs.Internal("payments: receiveNotification", err)
 	}
 	return nil
 }

@@ -82,7 +82,7 @@ func (s *Service) requestRefund(ctx context.Context, r refundRequest) (refund, *
 		if _, ok := errors.AsType[*errs.Error](err); ok {
 			return refund{}, nil, err
 		}
-		return refund{}, nil, errs.Internal(err)
+		return refund{}, nil, errs.Internal("payments: requestRefund", err)
 	}
 	s.log.InfoContext(ctx, "refund requested", "payment_id", p.ID, "refund_id", f.ID, "amount_cents", f.AmountCents, "reason", f.Reason)
 	return f, p, nil
@@ -97,7 +97,7 @@ func (s *Service) refund(ctx context.Context, m *paymentsv1.RefundRequest) (*pay
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: refund", err)
 	}
 	return &paymentsv1.RefundResponse{Refund: f.proto(), Payment: out}, nil
 }

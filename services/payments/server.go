@@ -68,7 +68,7 @@ func (s *Service) getPayment(ctx context.Context, appointmentID string) (*paymen
 		return nil, errPaymentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: getPayment", err)
 	}
 	switch {
 	case caller.Role == accessv1.Role_ROLE_SERVICE:
@@ -79,7 +79,7 @@ func (s *Service) getPayment(ctx context.Context, appointmentID string) (*paymen
 	}
 	out, err := view(ctx, s.db, p, true)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: getPayment", err)
 	}
 	return out, nil
 }

@@ -36,7 +36,7 @@ func (s *Service) startPayment(ctx context.Context, m *paymentsv1.StartPaymentRe
 		if _, ok := errors.AsType[*errs.Error](err); ok {
 			return nil, err
 		}
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: startPayment", err)
 	}
 	if p.PatientID != m.GetPatientId() || p.DoctorID != m.GetDoctorId() || p.AmountCents != m.GetAmountCents() {
 		return nil, errPaymentMismatch
@@ -48,7 +48,7 @@ func (s *Service) startPayment(ctx context.Context, m *paymentsv1.StartPaymentRe
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: startPayment", err)
 	}
 	return out, nil
 }
@@ -133,7 +133,7 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 		return s.applyCharge(ctx, tx, p, c, sourceStart, true)
 	})
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("payments: createCharge", err)
 	}
 	return p, nil
 }

@@ -63,5 +63,5 @@ func driverError(ctx context.Context, err error) error {
 			return m.err.WithCause(err)
 		}
 	}
-	return errs.Internal(err)
+	return errs.Internal("pix: driverError", err)
 }

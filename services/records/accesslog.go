@@ -59,7 +59,7 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 			coalesce(request_id, ''), outcome, coalesce(reason, ''), coalesce(share_id::text, '')
 		FROM access_log WHERE `+w.sql()+fmt.Sprintf(` ORDER BY at DESC, id DESC LIMIT %d`, size+1), w.args...)
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("records: listAccessLog", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*recordsv1.AccessLogEntry, error) {
 		var a recordsv1.AccessLogEntry
@@ -70,7 +70,7 @@ func (s *Service) listAccessLog(ctx context.Context, r *recordsv1.ListAccessLogR
 		return &a, err
 	})
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("records: listAccessLog", err)
 	}
 	if len(out) > size {
 		out = out[:size]

@@ -79,7 +79,7 @@ func outcomeOf(err error) string {
 // write appends e, ended by err, to the access log.
 func (s *Service) write(ctx context.Context, q execer, e *entry, err error) error {
 	p, _ := authn.FromContext(ctx)
-	reason := errs.Reason(err)
+	reason := errs.ReasonOf(err)
 	if err != nil && reason == "" {
 		reason = strings.ToUpper(errs.Code(err).String()) // CANCELED, INTERNAL…
 	}
@@ -110,7 +110,7 @@ func (s *Service) audited(ctx context.Context, e *entry, err error) error {
 	}
 	werr := s.write(context.WithoutCancel(ctx), s.db, e, err)
 	if werr != nil && err == nil {
-		return errs.Internal(werr)
+		return errs.Internal("records: audited", werr)
 	}
 	return err
 }

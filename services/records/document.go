@@ -95,7 +95,7 @@ func (s *Service) ownDocument(ctx context.Context, q pgx.Tx, patientID, id strin
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: ownDocument", err)
 	}
 	return d, nil
 }
@@ -132,7 +132,7 @@ func (s *Service) deleteDocument(ctx context.Context, id string) (err error) {
 	tag, err := s.db.Exec(ctx, `UPDATE documents SET deleted_at = $3 WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL`,
 		id, p.UserID, s.now().UTC())
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("records: deleteDocument", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return errDocumentNotFound

@@ -55,7 +55,7 @@ func (s *Service) createGroup(ctx context.Context, name string) (_ *group, err e
 		return nil, errGroupExists
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: createGroup", err)
 	}
 	return g, nil
 }
@@ -79,7 +79,7 @@ func (s *Service) renameGroup(ctx context.Context, id, name string) (_ *group, e
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errGroupNotFound
 	case err != nil:
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: renameGroup", err)
 	}
 	return g, nil
 }
@@ -95,11 +95,11 @@ func (s *Service) listGroups(ctx context.Context) (_ []*group, err error) {
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+groupColumns+` FROM groups WHERE patient_id = $1 ORDER BY lower(name), id`, p.UserID)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: listGroups", err)
 	}
 	gs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*group, error) { return scanGroup(row) })
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: listGroups", err)
 	}
 	return gs, nil
 }
@@ -108,7 +108,7 @@ func (s *Service) listGroups(ctx context.Context) (_ []*group, err error) {
 func (s *Service) checkGroup(ctx context.Context, patientID, id string) error {
 	var ok bool
 	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1 AND patient_id = $2)`, id, patientID).Scan(&ok); err != nil {
-		return errs.Internal(err)
+		return errs.Internal("records: checkGroup", err)
 	}
 	if !ok {
 		return errGroupNotFound

@@ -71,11 +71,11 @@ func (s *Service) listDocuments(ctx context.Context, r *recordsv1.ListDocumentsR
 	rows, err := s.db.Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+w.sql()+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, size+1), w.args...)
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("records: listDocuments", err)
 	}
 	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*document, error) { return scanDocument(row) })
 	if err != nil {
-		return nil, "", errs.Internal(err)
+		return nil, "", errs.Internal("records: listDocuments", err)
 	}
 	if len(docs) > size {
 		docs = docs[:size]

@@ -104,7 +104,7 @@ func (s *Service) sharedDocument(ctx context.Context, e *entry, doctorID, id str
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: sharedDocument", err)
 	}
 	e.owner = d.patientID
 	switch {
@@ -146,7 +146,7 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	for i, id := range r.GetDocumentIds() {
@@ -159,7 +159,7 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 				errs.Violation{Field: fmt.Sprintf("document_ids[%d]", i), Description: "no such document in your record"})
 		}
 		if err != nil {
-			return nil, errs.Internal(err)
+			return nil, errs.Internal("records: shareRecords", err)
 		}
 	}
 	for i, id := range r.GetGroupIds() {
@@ -170,33 +170,33 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 				errs.Violation{Field: fmt.Sprintf("group_ids[%d]", i), Description: "no such group in your record"})
 		}
 		if err != nil {
-			return nil, errs.Internal(err)
+			return nil, errs.Internal("records: shareRecords", err)
 		}
 	}
 	id := uuid.NewString()
 	if _, err := tx.Exec(ctx, `INSERT INTO shares (id, patient_id, doctor_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		id, p.UserID, r.GetDoctorId(), expires, now); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO share_documents (share_id, document_id) SELECT $1, unnest($2::uuid[])`,
 		id, r.GetDocumentIds()); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO share_groups (share_id, group_id) SELECT $1, unnest($2::uuid[])`,
 		id, r.GetGroupIds()); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	sh, err := scanShare(tx.QueryRow(ctx, `SELECT `+shareColumns+` FROM shares s WHERE s.id = $1`, id))
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	e.shareID = id
 	if err := s.write(ctx, tx, e, nil); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		e.written = false
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: shareRecords", err)
 	}
 	return sh.proto(now), nil
 }
@@ -237,7 +237,7 @@ func (s *Service) revokeShare(ctx context.Context, id string) (_ *recordsv1.Shar
 		return nil, errShareNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: revokeShare", err)
 	}
 	// The CTE's update is not visible to the SELECT of the same statement; the row's
 	// revoked_at is now, unless it had ended before.
@@ -258,11 +258,11 @@ func (s *Service) listShares(ctx context.Context) (_ []*recordsv1.Share, err err
 	now := s.now().UTC()
 	rows, err := s.db.Query(ctx, `SELECT `+shareColumns+` FROM shares s WHERE s.patient_id = $1 ORDER BY s.created_at DESC, s.id DESC`, p.UserID)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: listShares", err)
 	}
 	shares, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*share, error) { return scanShare(row) })
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: listShares", err)
 	}
 	out := make([]*recordsv1.Share, len(shares))
 	for i, sh := range shares {
@@ -293,7 +293,7 @@ func (s *Service) listSharedWithMe(ctx context.Context) (_ []*recordsv1.SharedDo
 		WHERE s.doctor_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
 		GROUP BY d.id ORDER BY d.created_at DESC, d.id DESC`, p.UserID, now)
 	if err != nil {
-		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal(err))
+		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal("records: listSharedWithMe", err))
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*recordsv1.SharedDocument, error) {
 		d := &document{}
@@ -303,7 +303,7 @@ func (s *Service) listSharedWithMe(ctx context.Context) (_ []*recordsv1.SharedDo
 		return &recordsv1.SharedDocument{Document: d.proto(), ExpireTime: timestamppb.New(exp)}, err
 	})
 	if err != nil {
-		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal(err))
+		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal("records: listSharedWithMe", err))
 	}
 	seen := map[string]bool{}
 	for _, sd := range out {

@@ -48,7 +48,7 @@ func (s *Service) updateDocument(ctx context.Context, r *recordsv1.UpdateDocumen
 
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: updateDocument", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := s.ownDocument(ctx, tx, p.UserID, r.GetDocumentId(), true); err != nil {
@@ -66,10 +66,10 @@ func (s *Service) updateDocument(ctx context.Context, r *recordsv1.UpdateDocumen
 		return nil, errGroupNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: updateDocument", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: updateDocument", err)
 	}
 	return d, nil
 }

@@ -56,7 +56,7 @@ func (s *Service) upload(ctx context.Context, stream *connect.ClientStream[recor
 	cc, err := newChunkCipher(dk.Msg.GetPlaintext(), d.id, d.noncePrefix)
 	clear(dk.Msg.GetPlaintext()) // the cipher holds the key schedule; the raw key goes now
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: upload", err)
 	}
 	d.dataKey = dk.Msg.GetCiphertextBlob()
 
@@ -113,7 +113,7 @@ func (s *Service) newDocument(ctx context.Context, p authn.Principal, md *record
 		noncePrefix: make([]byte, prefixSize), groupID: md.GetGroupId(),
 	}
 	if _, err := rand.Read(d.noncePrefix); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("records: newDocument", err)
 	}
 	return d, nil
 }
@@ -188,7 +188,7 @@ func (s *Service) insertDocument(ctx context.Context, d *document, e *entry) err
 	d.createdAt, d.updatedAt = now.Truncate(time.Microsecond), now.Truncate(time.Microsecond)
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("records: insertDocument", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	_, err = tx.Exec(ctx, `INSERT INTO documents (id, patient_id, title, kind, exam_date, declared_content_type, content_type,
@@ -200,16 +200,16 @@ func (s *Service) insertDocument(ctx context.Context, d *document, e *entry) err
 		return errGroupNotFound // checked before; only a group deleted meanwhile gets here
 	}
 	if err != nil {
-		return errs.Internal(err)
+		return errs.Internal("records: insertDocument", err)
 	}
 	e.documentID = d.id.String()
 	if err := s.write(ctx, tx, e, nil); err != nil {
 		e.written, e.documentID = false, ""
-		return errs.Internal(err)
+		return errs.Internal("records: insertDocument", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		e.written, e.documentID = false, ""
-		return errs.Internal(err)
+		return errs.Internal("records: insertDocument", err)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (s *Service) appointmentFor(ctx context.Context, q queryRower, id string, l
 		return a, errAppointmentNotFound
 	}
 	if err != nil {
-		return a, errs.Internal(err)
+		return a, errs.Internal("scheduling: appointmentFor", err)
 	}
 	p, _ := authn.FromContext(ctx)
 	if p.Role != accessv1.Role_ROLE_SERVICE && p.UserID != a.patientID && p.UserID != a.doctorID {
@@ -218,5 +218,5 @@ func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // mapped to Canceled / DeadlineExceeded at the edge
 	}
-	return errs.Internal(err)
+	return errs.Internal("scheduling: inTx", err)
 }

@@ -49,7 +49,7 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errBookSlotNotFound
 	case err != nil:
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: book", err)
 	case status == "blocked":
 		return nil, errSlotBlocked
 	}
@@ -103,7 +103,7 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		}
 		return s.enqueue(ctx, tx, expireHoldArgs{AppointmentID: a.id}, hold)
 	})
-	if errs.Code(err) == connect.CodeFailedPrecondition || errs.Reason(err) == "IDEMPOTENCY_RACE" {
+	if errs.Code(err) == connect.CodeFailedPrecondition || errs.ReasonOf(err) == "IDEMPOTENCY_RACE" {
 		// A concurrent request with the same key may have won (whichever constraint this
 		// insert hit first): then this is its retry.
 		if won, found, kerr := s.byKey(ctx, patient.UserID, r.GetIdempotencyKey()); kerr == nil && found {
@@ -140,7 +140,7 @@ func (s *Service) byKey(ctx context.Context, patientID, key string) (appointment
 		return a, false, nil
 	}
 	if err != nil {
-		return a, false, errs.Internal(err)
+		return a, false, errs.Internal("scheduling: byKey", err)
 	}
 	return a, true, nil
 }

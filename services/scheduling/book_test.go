@@ -209,7 +209,7 @@ func TestBook_ConcurrentBookersOfOneSlotGetOneWinner(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case connect.CodeOf(err) == connect.CodeFailedPrecondition && errs.Reason(err) == "SLOT_TAKEN":
+		case connect.CodeOf(err) == connect.CodeFailedPrecondition && errs.ReasonOf(err) == "SLOT_TAKEN":
 			taken++
 		default:
 			t.Errorf("booker %d: unexpected error %v", i, err)

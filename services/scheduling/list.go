@@ -24,7 +24,7 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 	}
 	out := a.proto()
 	if out.History, err = s.history(ctx, id); err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: getAppointment", err)
 	}
 	return out, nil
 }
@@ -69,11 +69,11 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 		  AND ($5::timestamptz IS NULL OR (start_at, id) > ($5, $6::uuid))
 		ORDER BY start_at, id LIMIT $7`, p.UserID, states, from, to, after, afterID, size+1)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: listMine", err)
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (appointment, error) { return scanAppointment(row) })
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: listMine", err)
 	}
 	out := &schedulingv1.ListMyAppointmentsResponse{}
 	if len(list) > size {

@@ -48,7 +48,7 @@ func (s *Service) setAvailability(ctx context.Context, a *schedulingv1.Availabil
 		return err
 	})
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: setAvailability", err)
 	}
 	out := &schedulingv1.SetAvailabilityResponse{
 		Availability: a, TimeZone: pr.zone, SlotsCreated: int32(res.created), SlotsRemoved: int32(res.removed),

@@ -69,7 +69,7 @@ func (s *Service) getAvailability(ctx context.Context, doctorID string) (*schedu
 		return err
 	})
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: getAvailability", err)
 	}
 	return &schedulingv1.GetAvailabilityResponse{Availability: a, TimeZone: pr.zone}, nil
 }

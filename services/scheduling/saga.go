@@ -215,7 +215,7 @@ func (s *Service) refund(ctx context.Context, r refundArgs) error {
 		AppointmentId: r.AppointmentID, AmountCents: r.AmountCents, Reason: r.Reason,
 		IdempotencyKey: "appt-" + r.AppointmentID + "-" + r.Reason,
 	}))
-	if errs.Reason(err) == "REFUND_EXCEEDS_PAYMENT" {
+	if errs.ReasonOf(err) == "REFUND_EXCEEDS_PAYMENT" {
 		// Everything paid is already on its way back: retrying would never succeed.
 		s.log.WarnContext(ctx, "refund not needed: the payment is already refunded", "appointment_id", r.AppointmentID,
 			"amount_cents", r.AmountCents, "reason", r.Reason)

@@ -194,7 +194,7 @@ func (s *Service) practiceOf(ctx context.Context, doctorID string) (practice, er
 		return practice{}, errNoPractice
 	}
 	if p.loc, err = loadLocation(p.zone); err != nil {
-		return practice{}, errs.Internal(err)
+		return practice{}, errs.Internal("scheduling: practiceOf", err)
 	}
 	return p, nil
 }

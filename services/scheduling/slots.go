@@ -58,7 +58,7 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 		return nil, err
 	}
 	pr, err := s.practiceOf(ctx, r.GetDoctorId())
-	if errs.Reason(err) == "PROFILE_REQUIRED" || err == nil && !pr.listed {
+	if errs.ReasonOf(err) == "PROFILE_REQUIRED" || err == nil && !pr.listed {
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 		  AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
 		ORDER BY s.start_at`, r.GetDoctorId(), from, to)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: availableSlots", err)
 	}
 	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.Slot, error) {
 		sr := slotRow{status: "open"}
@@ -80,7 +80,7 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 		return sr.proto(r.GetDoctorId()), err
 	})
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: availableSlots", err)
 	}
 	return &schedulingv1.ListAvailableSlotsResponse{
 		Slots: slots, TimeZone: pr.zone, Price: &schedulingv1.Money{AmountCents: pr.price, Currency: "BRL"},
@@ -102,7 +102,7 @@ func (s *Service) agenda(ctx context.Context, r *schedulingv1.GetMyAgendaRequest
 		FROM slots s LEFT JOIN appointments a ON a.slot_id = s.id AND a.state IN `+liveStates+`
 		WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 ORDER BY s.start_at`, doctor.UserID, from, to)
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: agenda", err)
 	}
 	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.Slot, error) {
 		var sr slotRow
@@ -117,7 +117,7 @@ func (s *Service) agenda(ctx context.Context, r *schedulingv1.GetMyAgendaRequest
 		return sr.proto(doctor.UserID), nil
 	})
 	if err != nil {
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: agenda", err)
 	}
 	return &schedulingv1.GetMyAgendaResponse{Slots: slots, TimeZone: pr.zone}, nil
 }
@@ -161,7 +161,7 @@ func (s *Service) setSlotStatus(ctx context.Context, slotID, from, to string) (*
 		if _, ok := errors.AsType[*errs.Error](err); ok {
 			return nil, err
 		}
-		return nil, errs.Internal(err)
+		return nil, errs.Internal("scheduling: setSlotStatus", err)
 	}
 	return sr.proto(doctor.UserID), nil
 }

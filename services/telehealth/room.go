@@ -116,5 +116,5 @@ func internal(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return errs.Internal(err)
+	return errs.Internal("telehealth: internal", err)
 }
