@@ -27,6 +27,15 @@ test: ## Run the whole suite against PostgreSQL (DATABASE_URL, 127.0.0.1:5432, o
 vet: ## go vet
 	$(GO) vet ./...
 
+.PHONY: staticcheck
+staticcheck: ## staticcheck (pinned in tools/go.mod) over everything but the generated gen/
+	$(TOOL) staticcheck $$($(GO) list ./... | grep -v '^healthcore/gen/')
+
+.PHONY: check-tidy
+check-tidy: ## Fail when go.mod or go.sum is not what go mod tidy makes (e.g. a direct dependency marked indirect)
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+
 .PHONY: protos
 protos: ## Copy the imported third-party .proto files into third_party/proto
 	./scripts/fetch-protos.sh
