@@ -68,7 +68,7 @@ func New(opts Options) *Server {
 // HandlerOptions returns what every generated New…Handler of this server must be given:
 // the interceptor chain and the message size limit.
 //
-// The order matters and is the one DESIGN.md fixes:
+// The order matters (docs/architecture.md records it):
 //  1. recovery first, so a panic anywhere below — including in another interceptor —
 //     becomes an INTERNAL answer instead of a dropped connection;
 //  2. request id (and client address) next, so everything after can log them;

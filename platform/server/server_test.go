@@ -260,7 +260,7 @@ func TestLogger_RequestFieldValuesNeverReachTheLog(t *testing.T) {
 	}
 }
 
-// The interceptor order is fixed by DESIGN.md; each case shows one consequence of it.
+// The interceptor order is the one docs/architecture.md records; each case shows one consequence of it.
 
 func TestOrder_RecoveryIsOutermostSoAPanicInAuthenticationIsInternal(t *testing.T) {
 	t.Parallel()

@@ -208,7 +208,7 @@ func (SlotStatus) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{2}
 }
 
-// AppointmentState is where an appointment stands; DESIGN.md lists the transitions.
+// AppointmentState is where an appointment stands; docs/architecture.md draws the transitions.
 type AppointmentState int32
 
 const (
