@@ -4,13 +4,13 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
@@ -45,6 +45,10 @@ type Service struct {
 	now         func() time.Time
 	specialties map[string]string // code → name, loaded once: the list changes only by migration
 	ordered     []*directoryv1.Specialty
+
+	doctors doctorStore
+	reviews reviewStore
+	search  searchStore
 }
 
 var _ directoryv1connect.DirectoryServiceHandler = (*Service)(nil)
@@ -61,16 +65,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{db: d.DB, scheduling: d.Scheduling, log: d.Logger, now: d.Now, specialties: map[string]string{}}
-	rows, err := d.DB.Query(ctx, `SELECT code, name FROM specialties`)
-	if err != nil {
-		return nil, err
-	}
-	s.ordered, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*directoryv1.Specialty, error) {
-		var sp directoryv1.Specialty
-		return &sp, r.Scan(&sp.Code, &sp.Name)
-	})
-	if err != nil {
-		return nil, err
+	var err error
+	if s.ordered, err = s.doctors.specialties(ctx, d.DB); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
 	}
 	// Sorted here rather than by ORDER BY, whose answer depends on the database's
 	// collation: under C (the private dev cluster's) "Cirurgia Vascular" comes before

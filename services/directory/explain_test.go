@@ -77,7 +77,7 @@ func TestSearchPlan_SpecialtyRadiusAndRatingUseTheGiSTIndex(t *testing.T) {
 	seedMany(t, s, 4000)
 
 	// The query SearchDoctors runs for this request, built by the service's own code.
-	q, err := s.plan(&directoryv1.SearchDoctorsRequest{
+	q, _, err := s.plan(&directoryv1.SearchDoctorsRequest{
 		Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(25), MinRating: 4,
 		Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
 	})

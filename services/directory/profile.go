@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/authn"
@@ -19,7 +18,7 @@ import (
 // defaultMinutes is a consultation's length when the doctor does not say.
 const defaultMinutes = 50
 
-var errDoctorNotFound = errs.NotFound("DOCTOR_NOT_FOUND", "no listed doctor has this id")
+var errDoctorNotFound = ReasonDoctorNotFound.New("no listed doctor has this id")
 
 // upsertProfile replaces the calling doctor's profile. CRM and UF come from the access
 // token, which identity signed from the doctor's account.
@@ -27,7 +26,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 	p, _ := authn.FromContext(ctx)
 	number, uf, ok := strings.Cut(p.CRM, "/")
 	if !ok {
-		return nil, nil, errs.PermissionDenied("CRM_MISSING", "the access token carries no CRM: log in again as a doctor")
+		return nil, nil, ReasonCRMMissing.New("the access token carries no CRM: log in again as a doctor")
 	}
 	if err := s.checkProfile(in); err != nil {
 		return nil, nil, err
@@ -40,47 +39,18 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 		Specialties: make([]*directoryv1.Specialty, len(in.GetSpecialties())), Price: &directoryv1.Money{AmountCents: in.GetPriceCents()},
 		Location: in.GetLocation(), TimeZone: in.GetTimeZone(),
 	})
-	// pgx sends a nil slice as NULL, which the NOT NULL column refuses: a doctor who
-	// lists no language has an empty list.
-	languages := in.GetLanguages()
-	if languages == nil {
-		languages = []string{}
-	}
-	var addr, city, locUF *string
-	var lat, lng *float64
-	if l := in.GetLocation(); l != nil {
-		addr, city, locUF = &l.Address, &l.City, &l.Uf
-		la, lo := l.GetPoint().GetLatitude(), l.GetPoint().GetLongitude()
-		lat, lng = &la, &lo
-	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO doctors AS d (doctor_id, crm_number, crm_uf, display_name, photo_url, bio, price_cents,
-				consultation_minutes, languages, address, city, uf, latitude, longitude, time_zone, listed, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-			ON CONFLICT (doctor_id) DO UPDATE SET crm_number = $2, crm_uf = $3, display_name = $4, photo_url = $5, bio = $6,
-				price_cents = $7, consultation_minutes = $8, languages = $9, address = $10, city = $11, uf = $12,
-				latitude = $13, longitude = $14, time_zone = $15, listed = $16, updated_at = $17`,
-			p.UserID, number, uf, in.GetDisplayName(), in.GetPhotoUrl(), in.GetBio(), in.GetPriceCents(), minutes,
-			languages, addr, city, locUF, lat, lng, in.GetTimeZone(), len(missing) == 0, s.now())
-		if err != nil {
+	w := profileWrite{doctorID: p.UserID, crmNumber: number, crmUF: uf, in: in, minutes: minutes, listed: len(missing) == 0, at: s.now()}
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.doctors.upsert(ctx, tx, w); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM doctor_specialties WHERE doctor_id = $1`, p.UserID); err != nil {
-			return err
-		}
-		for i, sp := range in.GetSpecialties() {
-			if _, err := tx.Exec(ctx, `INSERT INTO doctor_specialties (doctor_id, specialty_code, rqe, position) VALUES ($1, $2, $3, $4)`,
-				p.UserID, sp.GetCode(), sp.GetRqe(), i); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.doctors.setSpecialties(ctx, tx, p.UserID, in.GetSpecialties())
 	})
-	if pg.IsUniqueViolation(err) {
-		return nil, nil, errs.AlreadyExists("CRM_TAKEN", "another profile holds this CRM").WithCause(err)
+	if errs.Has(err, ReasonCRMTaken) {
+		return nil, nil, err
 	}
 	if err != nil {
-		return nil, nil, errs.Internal("directory: upsertProfile", err)
+		return nil, nil, errs.Internal("directory: store profile", err)
 	}
 	prof, err := s.profile(ctx, p.UserID, false)
 	return prof, missing, err
@@ -116,77 +86,28 @@ func (s *Service) checkProfile(in *directoryv1.ProfileInput) error {
 	for i, x := range v {
 		parts[i] = x.Field + ": " + x.Description
 	}
-	return errs.InvalidArgument("PROFILE_INVALID", "invalid profile: "+strings.Join(parts, "; "), v...)
-}
-
-// profileColumns are read by scanProfile, in order.
-const profileColumns = `d.doctor_id::text, d.crm_number, d.crm_uf, d.display_name, d.photo_url, d.bio, d.price_cents,
-	d.consultation_minutes, d.languages, d.address, d.city, d.uf, d.latitude, d.longitude, d.time_zone,
-	d.rating_avg, d.rating_count, d.listed, d.updated_at`
-
-func scanProfile(row pgx.Row, extra ...any) (*directoryv1.Profile, error) {
-	var p directoryv1.Profile
-	var price int64
-	var addr, city, uf *string
-	var lat, lng *float64
-	var updated time.Time
-	dest := append([]any{&p.DoctorId, &p.CrmNumber, &p.CrmUf, &p.DisplayName, &p.PhotoUrl, &p.Bio, &price,
-		&p.ConsultationMinutes, &p.Languages, &addr, &city, &uf, &lat, &lng, &p.TimeZone,
-		&p.RatingAverage, &p.RatingCount, &p.Listed, &updated}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	p.Price = &directoryv1.Money{AmountCents: price, Currency: "BRL"}
-	p.UpdateTime = timestamppb.New(updated)
-	if addr != nil {
-		p.Location = &directoryv1.Location{Address: *addr, City: *city, Uf: *uf,
-			Point: &directoryv1.LatLng{Latitude: *lat, Longitude: *lng}}
-	}
-	return &p, nil
+	return ReasonProfileInvalid.New("invalid profile: " + strings.Join(parts, "; ")).WithViolations(v...)
 }
 
 // profile reads one profile with its specialties; listedOnly hides unlisted ones.
 func (s *Service) profile(ctx context.Context, id string, listedOnly bool) (*directoryv1.Profile, error) {
-	p, err := scanProfile(s.db.QueryRow(ctx, `SELECT `+profileColumns+` FROM doctors d WHERE d.doctor_id = $1 AND (d.listed OR NOT $2)`, id, listedOnly))
+	p, err := s.doctors.get(ctx, s.db, id, listedOnly)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("directory: profile", err)
+		return nil, errs.Internal("directory: read profile", err)
 	}
-	if err := s.attachSpecialties(ctx, []*directoryv1.Profile{p}); err != nil {
-		return nil, err
-	}
+	s.nameSpecialties(p)
 	return p, nil
 }
 
-// attachSpecialties fills the specialties of profiles in one query.
-func (s *Service) attachSpecialties(ctx context.Context, profiles []*directoryv1.Profile) error {
-	if len(profiles) == 0 {
-		return nil
+// nameSpecialties fills in the names of a profile's specialties, which the stores
+// leave to the list loaded at start.
+func (s *Service) nameSpecialties(p *directoryv1.Profile) {
+	for _, sp := range p.GetSpecialties() {
+		sp.Name = s.specialties[sp.GetCode()]
 	}
-	byID := make(map[string]*directoryv1.Profile, len(profiles))
-	ids := make([]string, len(profiles))
-	for i, p := range profiles {
-		byID[p.DoctorId], ids[i] = p, p.DoctorId
-	}
-	rows, err := s.db.Query(ctx, `SELECT doctor_id::text, specialty_code, rqe FROM doctor_specialties
-		WHERE doctor_id = ANY($1::uuid[]) ORDER BY doctor_id, position`, ids)
-	if err != nil {
-		return errs.Internal("directory: attachSpecialties", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, code, rqe string
-		if err := rows.Scan(&id, &code, &rqe); err != nil {
-			return errs.Internal("directory: attachSpecialties", err)
-		}
-		byID[id].Specialties = append(byID[id].Specialties, &directoryv1.Specialty{Code: code, Name: s.specialties[code], Rqe: rqe})
-	}
-	if err := rows.Err(); err != nil {
-		return errs.Internal("directory: attachSpecialties", err)
-	}
-	return nil
 }
 
 // myProfile returns the caller's profile and what keeps it out of search.
@@ -194,8 +115,8 @@ func (s *Service) myProfile(ctx context.Context) (*directoryv1.Profile, []string
 	p, _ := authn.FromContext(ctx)
 	prof, err := s.profile(ctx, p.UserID, false)
 	if err != nil {
-		if errs.ReasonOf(err) == "DOCTOR_NOT_FOUND" {
-			return nil, nil, errs.NotFound("PROFILE_NOT_FOUND", "you have no profile yet: create it with UpsertMyProfile")
+		if errs.Has(err, ReasonDoctorNotFound) {
+			return nil, nil, ReasonProfileNotFound.New("you have no profile yet: create it with UpsertMyProfile")
 		}
 		return nil, nil, err
 	}
@@ -223,14 +144,12 @@ func missingOf(p *directoryv1.Profile) []string {
 // practiceSettings reads only what other services run a practice with. It is on the
 // path of every agenda listing, so it is one indexed row, not a whole profile.
 func (s *Service) practiceSettings(ctx context.Context, id string) (*directoryv1.GetPracticeSettingsResponse, error) {
-	out := &directoryv1.GetPracticeSettingsResponse{Price: &directoryv1.Money{Currency: "BRL"}}
-	err := s.db.QueryRow(ctx, `SELECT time_zone, price_cents, consultation_minutes, listed FROM doctors WHERE doctor_id = $1`, id).
-		Scan(&out.TimeZone, &out.Price.AmountCents, &out.ConsultationMinutes, &out.Listed)
+	out, err := s.doctors.practiceSettings(ctx, s.db, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("directory: practiceSettings", err)
+		return nil, errs.Internal("directory: read practice settings", err)
 	}
 	return out, nil
 }

@@ -10,6 +10,9 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
 
@@ -27,65 +30,65 @@ func TestUpsertMyProfile_InvalidProfilesAreRefusedNamingEachField(t *testing.T) 
 	tests := []struct {
 		name   string
 		change func(*directoryv1.ProfileInput)
-		reason string // VALIDATION_FAILED: a proto rule; PROFILE_INVALID: the service's own
+		reason errs.Reason // server.ReasonValidationFailed: a proto rule; ReasonProfileInvalid: the service's own
 		fields []string
 	}{
 		{"unknown specialty code", func(p *directoryv1.ProfileInput) { p.Specialties = practice("cardiologia", "astrologia") },
-			"PROFILE_INVALID", []string{"profile.specialties[1].code"}},
+			ReasonProfileInvalid, []string{"profile.specialties[1].code"}},
 		{"specialty listed twice", func(p *directoryv1.ProfileInput) { p.Specialties = practice("cardiologia", "pediatria", "cardiologia") },
-			"PROFILE_INVALID", []string{"profile.specialties[2].code"}},
+			ReasonProfileInvalid, []string{"profile.specialties[2].code"}},
 		{"malformed specialty code", func(p *directoryv1.ProfileInput) { p.Specialties = practice("cardiologia", "Cardio-logia") },
-			"VALIDATION_FAILED", []string{"profile.specialties[1].code"}},
+			server.ReasonValidationFailed, []string{"profile.specialties[1].code"}},
 		{"RQE with letters", func(p *directoryv1.ProfileInput) { p.Specialties[0].Rqe = "12A45" },
-			"VALIDATION_FAILED", []string{"profile.specialties[0].rqe"}},
+			server.ReasonValidationFailed, []string{"profile.specialties[0].rqe"}},
 		{"six specialties", func(p *directoryv1.ProfileInput) {
 			p.Specialties = practice("cardiologia", "pediatria", "geriatria", "urologia", "neurologia", "nefrologia")
-		}, "VALIDATION_FAILED", []string{"profile.specialties"}},
+		}, server.ReasonValidationFailed, []string{"profile.specialties"}},
 		{"unknown time zone", func(p *directoryv1.ProfileInput) { p.TimeZone = "America/Sao_Paolo" },
-			"PROFILE_INVALID", []string{"profile.time_zone"}},
+			ReasonProfileInvalid, []string{"profile.time_zone"}},
 		{"the server's Local time zone", func(p *directoryv1.ProfileInput) { p.TimeZone = "Local" },
-			"PROFILE_INVALID", []string{"profile.time_zone"}},
+			ReasonProfileInvalid, []string{"profile.time_zone"}},
 		{"time zone too short for a name", func(p *directoryv1.ProfileInput) { p.TimeZone = "BR" },
-			"VALIDATION_FAILED", []string{"profile.time_zone"}},
+			server.ReasonValidationFailed, []string{"profile.time_zone"}},
 		{"consultation of 9 minutes", func(p *directoryv1.ProfileInput) { p.ConsultationMinutes = 9 },
-			"PROFILE_INVALID", []string{"profile.consultation_minutes"}},
+			ReasonProfileInvalid, []string{"profile.consultation_minutes"}},
 		{"consultation of 241 minutes", func(p *directoryv1.ProfileInput) { p.ConsultationMinutes = 241 },
-			"VALIDATION_FAILED", []string{"profile.consultation_minutes"}},
+			server.ReasonValidationFailed, []string{"profile.consultation_minutes"}},
 		{"negative consultation", func(p *directoryv1.ProfileInput) { p.ConsultationMinutes = -50 },
-			"VALIDATION_FAILED", []string{"profile.consultation_minutes"}},
+			server.ReasonValidationFailed, []string{"profile.consultation_minutes"}},
 		{"photo over plain http", func(p *directoryv1.ProfileInput) { p.PhotoUrl = "http://fotos.example.com/ana.jpg" },
-			"VALIDATION_FAILED", []string{"profile.photo_url"}},
+			server.ReasonValidationFailed, []string{"profile.photo_url"}},
 		{"photo URL with a space", func(p *directoryv1.ProfileInput) { p.PhotoUrl = "https://fotos.example.com/ana souza.jpg" },
-			"VALIDATION_FAILED", []string{"profile.photo_url"}},
+			server.ReasonValidationFailed, []string{"profile.photo_url"}},
 		{"language not a BCP 47 tag", func(p *directoryv1.ProfileInput) { p.Languages = []string{"pt-BR", "Portuguese", "es"} },
-			"VALIDATION_FAILED", []string{"profile.languages[1]"}},
+			server.ReasonValidationFailed, []string{"profile.languages[1]"}},
 		{"language region in lower case", func(p *directoryv1.ProfileInput) { p.Languages = []string{"pt-br"} },
-			"VALIDATION_FAILED", []string{"profile.languages[0]"}},
+			server.ReasonValidationFailed, []string{"profile.languages[0]"}},
 		{"language listed twice", func(p *directoryv1.ProfileInput) { p.Languages = []string{"en", "en"} },
-			"VALIDATION_FAILED", []string{"profile.languages[1]"}},
+			server.ReasonValidationFailed, []string{"profile.languages[1]"}},
 		{"negative price", func(p *directoryv1.ProfileInput) { p.PriceCents = -1 },
-			"VALIDATION_FAILED", []string{"profile.price_cents"}},
+			server.ReasonValidationFailed, []string{"profile.price_cents"}},
 		{"price over R$ 100.000,00", func(p *directoryv1.ProfileInput) { p.PriceCents = 10_000_001 },
-			"VALIDATION_FAILED", []string{"profile.price_cents"}},
+			server.ReasonValidationFailed, []string{"profile.price_cents"}},
 		{"one-letter name", func(p *directoryv1.ProfileInput) { p.DisplayName = "A" },
-			"VALIDATION_FAILED", []string{"profile.display_name"}},
+			server.ReasonValidationFailed, []string{"profile.display_name"}},
 		{"unknown UF", func(p *directoryv1.ProfileInput) { p.Location.Uf = "XX" },
-			"VALIDATION_FAILED", []string{"profile.location.uf"}},
+			server.ReasonValidationFailed, []string{"profile.location.uf"}},
 		{"latitude past the pole", func(p *directoryv1.ProfileInput) { p.Location.Point.Latitude = 90.5 },
-			"VALIDATION_FAILED", []string{"profile.location.point.latitude"}},
+			server.ReasonValidationFailed, []string{"profile.location.point.latitude"}},
 		{"location without a point", func(p *directoryv1.ProfileInput) { p.Location.Point = nil },
-			"VALIDATION_FAILED", []string{"profile.location.point"}},
+			server.ReasonValidationFailed, []string{"profile.location.point"}},
 		{"every service rule broken at once", func(p *directoryv1.ProfileInput) {
 			p.Specialties = practice("astrologia", "pediatria", "pediatria")
 			p.TimeZone, p.ConsultationMinutes = "Mars/Olympus_Mons", 5
-		}, "PROFILE_INVALID", []string{"profile.consultation_minutes", "profile.specialties[0].code", "profile.specialties[2].code", "profile.time_zone"}},
+		}, ReasonProfileInvalid, []string{"profile.consultation_minutes", "profile.specialties[0].code", "profile.specialties[2].code", "profile.time_zone"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia")
 			tt.change(in)
 			_, err := f.upsert(doc.token, in)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, tt.reason)
+			testkit.WantReason(t, err, tt.reason)
 			if got := violatedFields(t, err); !slices.Equal(got, tt.fields) {
 				t.Errorf("fields %v, want %v", got, tt.fields)
 			}
@@ -184,7 +187,7 @@ func TestUpsertMyProfile_IncompleteProfileIsStoredButHiddenUntilComplete(t *test
 				}
 			}
 			_, err = f.getDoctor(doc.id)
-			testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+			testkit.WantReason(t, err, ReasonDoctorNotFound)
 
 			complete := f.mustUpsert(doc.token, input(name, saoPaulo, 30000, "cardiologia"))
 			if !complete.GetProfile().GetListed() || len(complete.GetMissing()) != 0 {
@@ -237,7 +240,7 @@ func TestUpsertMyProfile_ACRMHeldByAnotherProfileIsRefused(t *testing.T) {
 	_, otherUF := f.sign(accessv1.Role_ROLE_DOCTOR, "123456/RJ")
 	f.mustUpsert(first, input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia"))
 	_, err := f.upsert(second, input("Dr. Impostor", saoPaulo, 100, "cardiologia"))
-	testkit.WantError(t, err, connect.CodeAlreadyExists, "CRM_TAKEN")
+	testkit.WantReason(t, err, ReasonCRMTaken)
 	if p := f.mustUpsert(otherUF, input("Dr. Bruno Lima", rio, 30000, "cardiologia")).GetProfile(); p.GetCrmUf() != "RJ" {
 		t.Errorf("the same number in another UF is another CRM: got %s/%s", p.GetCrmNumber(), p.GetCrmUf())
 	}
@@ -252,24 +255,23 @@ func TestMyProfile_OnlyDoctorsMayReadOrWriteIt(t *testing.T) {
 	tests := []struct {
 		name   string
 		token  string
-		code   connect.Code
-		reason string
+		reason errs.Reason
 	}{
-		{"patient", patient, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED"},
-		{"admin", admin, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED"},
-		{"anonymous", "", connect.CodeUnauthenticated, "TOKEN_MISSING"},
-		{"forged token", "eyJhbGciOiJFZERTQSJ9.e30.c2ln", connect.CodeUnauthenticated, "TOKEN_INVALID"},
-		{"doctor whose token has no CRM", noCRM, connect.CodePermissionDenied, "CRM_MISSING"},
+		{"patient", patient, authn.ReasonRoleNotAllowed},
+		{"admin", admin, authn.ReasonRoleNotAllowed},
+		{"anonymous", "", authn.ReasonTokenMissing},
+		{"forged token", "eyJhbGciOiJFZERTQSJ9.e30.c2ln", authn.ReasonTokenInvalid},
+		{"doctor whose token has no CRM", noCRM, ReasonCRMMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.upsert(tt.token, input("Dra. Ana Souza", saoPaulo, 30000, "cardiologia"))
-			testkit.WantError(t, err, tt.code, tt.reason)
-			if tt.reason == "CRM_MISSING" {
+			testkit.WantReason(t, err, tt.reason)
+			if tt.reason == ReasonCRMMissing {
 				return // reading needs no CRM: the doctor simply has no profile
 			}
 			_, err = f.client.GetMyProfile(context.Background(), testkit.Authed(&directoryv1.GetMyProfileRequest{}, tt.token))
-			testkit.WantError(t, err, tt.code, tt.reason)
+			testkit.WantReason(t, err, tt.reason)
 		})
 	}
 	var n int
@@ -283,7 +285,7 @@ func TestGetMyProfile_BeforeTheFirstUpsertIsNotFound(t *testing.T) {
 	f := newFixture(t)
 	doc := f.newDoctor()
 	_, err := f.client.GetMyProfile(context.Background(), testkit.Authed(&directoryv1.GetMyProfileRequest{}, doc.token))
-	testkit.WantError(t, err, connect.CodeNotFound, "PROFILE_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonProfileNotFound)
 }
 
 func TestGetDoctor_ReturnsSpecialtiesInOrderPriceInCentavosAndLocation(t *testing.T) {
@@ -335,9 +337,9 @@ func TestGetDoctor_ReturnsSpecialtiesInOrderPriceInCentavosAndLocation(t *testin
 	}
 
 	_, err = f.getDoctor("8a4f6c1e-2b3d-4e5f-9a0b-1c2d3e4f5a6b")
-	testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonDoctorNotFound)
 	_, err = f.getDoctor("not-a-uuid")
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+	testkit.WantReason(t, err, server.ReasonValidationFailed)
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"doctor_id"}) {
 		t.Errorf("fields %v, want [doctor_id]", got)
 	}

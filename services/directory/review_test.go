@@ -18,6 +18,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/pagetoken"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -169,21 +170,21 @@ func TestReview_OnlyTheCompletedAppointmentsPatientOnce(t *testing.T) {
 
 	// Not completed yet: the window has not ended.
 	_, err := f.review(patient, appt, 5, "ótima consulta")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "APPOINTMENT_NOT_COMPLETED")
+	testkit.WantReason(t, err, ReasonAppointmentNotCompleted)
 	f.finish(appt)
 
 	// Not yours (another patient; the doctor is not a patient at all).
 	_, err = f.review(otherPatient, appt, 1, "")
-	testkit.WantError(t, err, connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	_, err = f.client.ReviewAppointment(context.Background(), testkit.Authed(&directoryv1.ReviewAppointmentRequest{
 		AppointmentId: appt, Stars: 5,
 	}, d.token))
-	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	testkit.WantReason(t, err, authn.ReasonRoleNotAllowed)
 	_, err = f.review(patient, "6d1e9f3c-0b8a-4f5e-9a7d-1c2b3a4d5e6f", 5, "")
-	testkit.WantError(t, err, connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	// The other patient's appointment stays CONFIRMED with nobody joining: no-show, not completed.
 	_, err = f.review(otherPatient, pending, 4, "")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "APPOINTMENT_NOT_COMPLETED")
+	testkit.WantReason(t, err, ReasonAppointmentNotCompleted)
 
 	// Validation names the fields.
 	_, err = f.review(patient, appt, 6, string(make([]byte, 2001)))
@@ -202,7 +203,7 @@ func TestReview_OnlyTheCompletedAppointmentsPatientOnce(t *testing.T) {
 		t.Fatalf("review = %v", got)
 	}
 	_, err = f.review(patient, appt, 5, "de novo")
-	testkit.WantError(t, err, connect.CodeAlreadyExists, "ALREADY_REVIEWED")
+	testkit.WantReason(t, err, ReasonAlreadyReviewed)
 
 	// GetDoctor shows the rating and the latest reviews; the comment exactly as written.
 	doc, err := f.client.GetDoctor(context.Background(), connect.NewRequest(&directoryv1.GetDoctorRequest{DoctorId: d.id}))
@@ -289,5 +290,5 @@ func TestReview_ConcurrentReviewsAllCountAndPageNewestFirst(t *testing.T) {
 	_, err := f.client.ListDoctorReviews(context.Background(), connect.NewRequest(&directoryv1.ListDoctorReviewsRequest{
 		DoctorId: d.id, PageToken: "bogus",
 	}))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 }

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"testing"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/errs"
+	"healthcore/platform/pagetoken"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
 
@@ -147,55 +149,55 @@ func TestSearchDoctors_BadInputIsRefusedNamingTheField(t *testing.T) {
 	tests := []struct {
 		name   string
 		req    *directoryv1.SearchDoctorsRequest
-		reason string
+		reason errs.Reason
 		field  string
 	}{
 		{"latitude above 90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: 91, Longitude: -46.6}},
-			"VALIDATION_FAILED", "point.latitude"},
+			server.ReasonValidationFailed, "point.latitude"},
 		{"latitude below -90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: -90.01, Longitude: -46.6}},
-			"VALIDATION_FAILED", "point.latitude"},
+			server.ReasonValidationFailed, "point.latitude"},
 		{"longitude below -180", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: -23.5, Longitude: -180.5}},
-			"VALIDATION_FAILED", "point.longitude"},
+			server.ReasonValidationFailed, "point.longitude"},
 		{"distance over 1000 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(1000.1)},
-			"VALIDATION_FAILED", "max_distance_km"},
+			server.ReasonValidationFailed, "max_distance_km"},
 		// A radius, when given, is more than 0 (unset is "no limit").
 		{"negative distance", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(-1)},
-			"VALIDATION_FAILED", "max_distance_km"},
+			server.ReasonValidationFailed, "max_distance_km"},
 		{"zero distance", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(0)},
-			"VALIDATION_FAILED", "max_distance_km"},
+			server.ReasonValidationFailed, "max_distance_km"},
 		{"distance without a point", &directoryv1.SearchDoctorsRequest{MaxDistanceKm: proto.Float64(25)},
-			"SEARCH_INVALID", "max_distance_km"},
+			ReasonSearchInvalid, "max_distance_km"},
 		{"distance sort without a point", &directoryv1.SearchDoctorsRequest{Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE},
-			"SEARCH_INVALID", "sort"},
+			ReasonSearchInvalid, "sort"},
 		{"sort not in the enum", &directoryv1.SearchDoctorsRequest{Sort: directoryv1.SortOrder(9)},
-			"VALIDATION_FAILED", "sort"},
+			server.ReasonValidationFailed, "sort"},
 		{"unknown specialty code", &directoryv1.SearchDoctorsRequest{Specialty: "astrologia"},
-			"SEARCH_INVALID", "specialty"},
+			ReasonSearchInvalid, "specialty"},
 		{"malformed specialty code", &directoryv1.SearchDoctorsRequest{Specialty: "Cardiologia"},
-			"VALIDATION_FAILED", "specialty"},
+			server.ReasonValidationFailed, "specialty"},
 		{"rating above 5", &directoryv1.SearchDoctorsRequest{MinRating: 5.5},
-			"VALIDATION_FAILED", "min_rating"},
+			server.ReasonValidationFailed, "min_rating"},
 		{"negative price", &directoryv1.SearchDoctorsRequest{MaxPriceCents: -1},
-			"VALIDATION_FAILED", "max_price_cents"},
+			server.ReasonValidationFailed, "max_price_cents"},
 		{"page over 100", &directoryv1.SearchDoctorsRequest{PageSize: 101},
-			"VALIDATION_FAILED", "page_size"},
-		{"page token not base64", sameSearch("not a token!"), "PAGE_TOKEN_INVALID", "page_token"},
-		{"page token not JSON", sameSearch(base64.RawURLEncoding.EncodeToString([]byte("{broken"))), "PAGE_TOKEN_INVALID", "page_token"},
-		{"page token without an id", sameSearch(base64.RawURLEncoding.EncodeToString([]byte(`{"f":"x"}`))), "PAGE_TOKEN_INVALID", "page_token"},
-		{"page token naming no doctor id", sameSearch(forged), "PAGE_TOKEN_INVALID", "page_token"},
+			server.ReasonValidationFailed, "page_size"},
+		{"page token not base64", sameSearch("not a token!"), pagetoken.ReasonInvalid, "page_token"},
+		{"page token not JSON", sameSearch(base64.RawURLEncoding.EncodeToString([]byte("{broken"))), pagetoken.ReasonInvalid, "page_token"},
+		{"page token without an id", sameSearch(base64.RawURLEncoding.EncodeToString([]byte(`{"f":"x"}`))), pagetoken.ReasonInvalid, "page_token"},
+		{"page token naming no doctor id", sameSearch(forged), pagetoken.ReasonInvalid, "page_token"},
 		{"page token of another specialty", &directoryv1.SearchDoctorsRequest{Specialty: "pediatria", Point: saoPaulo, PageSize: 1, PageToken: token},
-			"PAGE_TOKEN_INVALID", "page_token"},
+			pagetoken.ReasonInvalid, "page_token"},
 		{"page token of another point", &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Point: rio, PageSize: 1, PageToken: token},
-			"PAGE_TOKEN_INVALID", "page_token"},
+			pagetoken.ReasonInvalid, "page_token"},
 		{"page token of another order", &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Point: saoPaulo, PageSize: 1, PageToken: token,
-			Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}, "PAGE_TOKEN_INVALID", "page_token"},
+			Sort: directoryv1.SortOrder_SORT_ORDER_PRICE}, pagetoken.ReasonInvalid, "page_token"},
 		{"page token with an added filter", &directoryv1.SearchDoctorsRequest{Specialty: "cardiologia", Point: saoPaulo, PageSize: 1, PageToken: token,
-			MaxPriceCents: 50000}, "PAGE_TOKEN_INVALID", "page_token"},
+			MaxPriceCents: 50000}, pagetoken.ReasonInvalid, "page_token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.search(tt.req)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, tt.reason)
+			testkit.WantReason(t, err, tt.reason)
 			if got := violatedFields(t, err); !slices.Contains(got, tt.field) {
 				t.Errorf("fields %v, want %s among them", got, tt.field)
 			}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/platform/pg"
 )
 
 // seedBatch is how many doctors one COPY round sends: enough to amortise the round
@@ -37,17 +39,17 @@ func Seed(ctx context.Context, db *pgxpool.Pool, n int, seed int64) (int, error)
 	if n == 0 {
 		return 0, nil
 	}
+	var doctors doctorStore
 	specs, err := loadSpecialties(ctx, db)
 	if err != nil {
 		return 0, err
 	}
-	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('healthcore.directory.seed'))`); err != nil {
+	err = pg.InTx(ctx, db, func(tx pgx.Tx) error {
+		if err := doctors.lockSeeding(ctx, tx); err != nil {
 			return err
 		}
-		var last int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(crm_number::bigint), 0) FROM doctors
-			WHERE crm_number ~ '^[0-9]{1,8}$'`).Scan(&last); err != nil {
+		last, err := doctors.maxNumericCRM(ctx, tx)
+		if err != nil {
 			return err
 		}
 		// Seeded CRMs have six digits or more, as in the large councils.
@@ -57,8 +59,7 @@ func Seed(ctx context.Context, db *pgxpool.Pool, n int, seed int64) (int, error)
 		}
 		g := newGenerator(seed, last, specs)
 		for done := 0; done < n; done += seedBatch {
-			batch := g.doctors(min(seedBatch, n-done))
-			if err := copyDoctors(ctx, tx, batch); err != nil {
+			if err := doctors.copyIn(ctx, tx, g.doctors(min(seedBatch, n-done))); err != nil {
 				return err
 			}
 		}
@@ -68,59 +69,29 @@ func Seed(ctx context.Context, db *pgxpool.Pool, n int, seed int64) (int, error)
 		return 0, fmt.Errorf("seed: %w", err)
 	}
 	// Fresh statistics let the planner see the new rows before autovacuum does.
-	if _, err := db.Exec(ctx, `ANALYZE doctors, doctor_specialties`); err != nil {
-		return n, fmt.Errorf("seed: analyze: %w", err)
+	if err := doctors.analyze(ctx, db); err != nil {
+		return n, fmt.Errorf("seed: %w", err)
 	}
 	return n, nil
 }
 
+// loadSpecialties reads the specialties, by code, with the weight of each.
 func loadSpecialties(ctx context.Context, db *pgxpool.Pool) ([]specialtyWeight, error) {
-	rows, err := db.Query(ctx, `SELECT code, name FROM specialties ORDER BY code`)
+	list, err := doctorStore{}.specialties(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	specs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (specialtyWeight, error) {
-		var s specialtyWeight
-		err := r.Scan(&s.code, &s.name)
-		s.weight = specialtyShare[s.code]
-		if s.weight == 0 {
-			s.weight = 4
-		}
-		return s, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
-	}
-	if len(specs) < 3 {
+	if len(list) < 3 {
 		return nil, errors.New("seed: the specialties table is not migrated")
 	}
-	return specs, nil
-}
-
-func copyDoctors(ctx context.Context, tx pgx.Tx, batch []seedDoctor) error {
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"doctors"}, []string{"doctor_id", "crm_number", "crm_uf", "display_name", "bio",
-		"price_cents", "consultation_minutes", "languages", "address", "city", "uf", "latitude", "longitude", "time_zone",
-		"rating_sum", "rating_count", "listed"},
-		pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
-			d := &batch[i]
-			return []any{d.id, d.crm, d.city.UF, d.name, d.bio, d.price, d.minutes, d.languages, d.address, d.city.Name,
-				d.city.UF, d.lat, d.lng, d.city.TimeZone, d.ratingSum, d.ratingCount, true}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("copy doctors: %w", err)
-	}
-	var rows [][]any
-	for i := range batch {
-		for pos, s := range batch[i].specialties {
-			rows = append(rows, []any{batch[i].id, s.code, s.rqe, int16(pos)})
+	specs := make([]specialtyWeight, len(list))
+	for i, sp := range list {
+		specs[i] = specialtyWeight{code: sp.GetCode(), name: sp.GetName(), weight: specialtyShare[sp.GetCode()]}
+		if specs[i].weight == 0 {
+			specs[i].weight = 4
 		}
 	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"doctor_specialties"}, []string{"doctor_id", "specialty_code", "rqe", "position"},
-		pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("copy doctor_specialties: %w", err)
-	}
-	return nil
+	return specs, nil
 }
 
 // seedDoctor is one generated profile.

@@ -34,7 +34,7 @@ func (s *Service) GetDoctor(ctx context.Context, req *connect.Request[directoryv
 	if err != nil {
 		return nil, err
 	}
-	latest, _, err := s.reviews(ctx, p.GetDoctorId(), 5, "")
+	latest, _, err := s.listReviews(ctx, p.GetDoctorId(), 5, "")
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (s *Service) GetDoctor(ctx context.Context, req *connect.Request[directoryv
 
 // SearchDoctors implements directoryv1connect.DirectoryServiceHandler.
 func (s *Service) SearchDoctors(ctx context.Context, req *connect.Request[directoryv1.SearchDoctorsRequest]) (*connect.Response[directoryv1.SearchDoctorsResponse], error) {
-	out, err := s.search(ctx, req.Msg)
+	out, err := s.searchDoctors(ctx, req.Msg)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Service) ListDoctorReviews(ctx context.Context, req *connect.Request[di
 	if size == 0 {
 		size = 20
 	}
-	list, next, err := s.reviews(ctx, req.Msg.GetDoctorId(), size, req.Msg.GetPageToken())
+	list, next, err := s.listReviews(ctx, req.Msg.GetDoctorId(), size, req.Msg.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,233 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/pg"
+)
+
+// doctorStore reads and writes doctors' profiles: the doctors row (CRM, price,
+// location, time zone, listing; the rating is the review store's) and the doctor's
+// specialties, and the specialty list they are chosen from.
+type doctorStore struct{}
+
+// crmConstraint is the unique (crm_number, crm_uf) of the doctors table.
+const crmConstraint = "doctors_crm_number_crm_uf_key"
+
+// profileWrite is a doctor's profile as UpsertMyProfile stores it.
+type profileWrite struct {
+	doctorID, crmNumber, crmUF string
+	// in gives the name, photo, bio, price, languages, location, time zone and
+	// specialties; minutes replaces its consultation length (the default applied).
+	in      *directoryv1.ProfileInput
+	minutes int32
+	listed  bool
+	at      time.Time
+}
+
+// upsert writes the doctor's row, creating it on the first call. Another doctor's CRM
+// is ReasonCRMTaken.
+func (doctorStore) upsert(ctx context.Context, q pg.Querier, w profileWrite) error {
+	in := w.in
+	// pgx sends a nil slice as NULL, which the NOT NULL column refuses: a doctor who
+	// lists no language has an empty list.
+	languages := in.GetLanguages()
+	if languages == nil {
+		languages = []string{}
+	}
+	var addr, city, uf *string
+	var lat, lng *float64
+	if l := in.GetLocation(); l != nil {
+		addr, city, uf = &l.Address, &l.City, &l.Uf
+		la, lo := l.GetPoint().GetLatitude(), l.GetPoint().GetLongitude()
+		lat, lng = &la, &lo
+	}
+	_, err := q.Exec(ctx, `INSERT INTO doctors AS d (doctor_id, crm_number, crm_uf, display_name, photo_url, bio, price_cents,
+			consultation_minutes, languages, address, city, uf, latitude, longitude, time_zone, listed, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		ON CONFLICT (doctor_id) DO UPDATE SET crm_number = $2, crm_uf = $3, display_name = $4, photo_url = $5, bio = $6,
+			price_cents = $7, consultation_minutes = $8, languages = $9, address = $10, city = $11, uf = $12,
+			latitude = $13, longitude = $14, time_zone = $15, listed = $16, updated_at = $17`,
+		w.doctorID, w.crmNumber, w.crmUF, in.GetDisplayName(), in.GetPhotoUrl(), in.GetBio(), in.GetPriceCents(), w.minutes,
+		languages, addr, city, uf, lat, lng, in.GetTimeZone(), w.listed, w.at)
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "23505" && pe.ConstraintName == crmConstraint {
+		return ReasonCRMTaken.New("another profile holds this CRM").WithCause(err)
+	}
+	if err != nil {
+		return fmt.Errorf("upsert doctor: %w", err)
+	}
+	return nil
+}
+
+// setSpecialties replaces the doctor's specialties with specs, in their order.
+func (doctorStore) setSpecialties(ctx context.Context, q pg.Querier, doctorID string, specs []*directoryv1.SpecialtyPractice) error {
+	if _, err := q.Exec(ctx, `DELETE FROM doctor_specialties WHERE doctor_id = $1`, doctorID); err != nil {
+		return fmt.Errorf("delete doctor specialties: %w", err)
+	}
+	for i, sp := range specs {
+		if _, err := q.Exec(ctx, `INSERT INTO doctor_specialties (doctor_id, specialty_code, rqe, position) VALUES ($1, $2, $3, $4)`,
+			doctorID, sp.GetCode(), sp.GetRqe(), i); err != nil {
+			return fmt.Errorf("insert doctor specialty %s: %w", sp.GetCode(), err)
+		}
+	}
+	return nil
+}
+
+// profileColumns are read by scanProfile, in order.
+const profileColumns = `d.doctor_id::text, d.crm_number, d.crm_uf, d.display_name, d.photo_url, d.bio, d.price_cents,
+	d.consultation_minutes, d.languages, d.address, d.city, d.uf, d.latitude, d.longitude, d.time_zone,
+	d.rating_avg, d.rating_count, d.listed, d.updated_at`
+
+// scanProfile reads profileColumns, then extra.
+func scanProfile(row pgx.Row, extra ...any) (*directoryv1.Profile, error) {
+	var p directoryv1.Profile
+	var price int64
+	var addr, city, uf *string
+	var lat, lng *float64
+	var updated time.Time
+	dest := append([]any{&p.DoctorId, &p.CrmNumber, &p.CrmUf, &p.DisplayName, &p.PhotoUrl, &p.Bio, &price,
+		&p.ConsultationMinutes, &p.Languages, &addr, &city, &uf, &lat, &lng, &p.TimeZone,
+		&p.RatingAverage, &p.RatingCount, &p.Listed, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	p.Price = &directoryv1.Money{AmountCents: price, Currency: "BRL"}
+	p.UpdateTime = timestamppb.New(updated)
+	if addr != nil {
+		p.Location = &directoryv1.Location{Address: *addr, City: *city, Uf: *uf,
+			Point: &directoryv1.LatLng{Latitude: *lat, Longitude: *lng}}
+	}
+	return &p, nil
+}
+
+// get reads one profile with its specialties (code and RQE; the names are the
+// service's); listedOnly hides an unlisted one. No such doctor is pgx.ErrNoRows.
+func (st doctorStore) get(ctx context.Context, q pg.Querier, id string, listedOnly bool) (*directoryv1.Profile, error) {
+	p, err := scanProfile(q.QueryRow(ctx, `SELECT `+profileColumns+` FROM doctors d WHERE d.doctor_id = $1 AND (d.listed OR NOT $2)`,
+		id, listedOnly))
+	if err != nil {
+		return nil, fmt.Errorf("select doctor: %w", err)
+	}
+	if err := st.attachSpecialties(ctx, q, []*directoryv1.Profile{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// attachSpecialties fills the specialties (code and RQE) of profiles in one query.
+func (doctorStore) attachSpecialties(ctx context.Context, q pg.Querier, profiles []*directoryv1.Profile) error {
+	if len(profiles) == 0 {
+		return nil
+	}
+	byID := make(map[string]*directoryv1.Profile, len(profiles))
+	ids := make([]string, len(profiles))
+	for i, p := range profiles {
+		byID[p.DoctorId], ids[i] = p, p.DoctorId
+	}
+	rows, err := q.Query(ctx, `SELECT doctor_id::text, specialty_code, rqe FROM doctor_specialties
+		WHERE doctor_id = ANY($1::uuid[]) ORDER BY doctor_id, position`, ids)
+	if err != nil {
+		return fmt.Errorf("select doctor specialties: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, code, rqe string
+		if err := rows.Scan(&id, &code, &rqe); err != nil {
+			return fmt.Errorf("scan doctor specialty: %w", err)
+		}
+		byID[id].Specialties = append(byID[id].Specialties, &directoryv1.Specialty{Code: code, Rqe: rqe})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("select doctor specialties: %w", err)
+	}
+	return nil
+}
+
+// practiceSettings reads only what other services run a practice with: one indexed
+// row. No such doctor is pgx.ErrNoRows.
+func (doctorStore) practiceSettings(ctx context.Context, q pg.Querier, id string) (*directoryv1.GetPracticeSettingsResponse, error) {
+	out := &directoryv1.GetPracticeSettingsResponse{Price: &directoryv1.Money{Currency: "BRL"}}
+	err := q.QueryRow(ctx, `SELECT time_zone, price_cents, consultation_minutes, listed FROM doctors WHERE doctor_id = $1`, id).
+		Scan(&out.TimeZone, &out.Price.AmountCents, &out.ConsultationMinutes, &out.Listed)
+	if err != nil {
+		return nil, fmt.Errorf("select practice settings: %w", err)
+	}
+	return out, nil
+}
+
+// specialties lists the specialty catalogue by code.
+func (doctorStore) specialties(ctx context.Context, q pg.Querier) ([]*directoryv1.Specialty, error) {
+	rows, err := q.Query(ctx, `SELECT code, name FROM specialties ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("select specialties: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*directoryv1.Specialty, error) {
+		var sp directoryv1.Specialty
+		return &sp, r.Scan(&sp.Code, &sp.Name)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select specialties: %w", err)
+	}
+	return list, nil
+}
+
+// lockSeeding waits until no other seeder runs, then holds the lock until tx ends.
+func (doctorStore) lockSeeding(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('healthcore.directory.seed'))`); err != nil {
+		return fmt.Errorf("lock seeding: %w", err)
+	}
+	return nil
+}
+
+// maxNumericCRM is the largest CRM number of one to eight digits held, 0 for none.
+func (doctorStore) maxNumericCRM(ctx context.Context, q pg.Querier) (int64, error) {
+	var last int64
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(crm_number::bigint), 0) FROM doctors
+		WHERE crm_number ~ '^[0-9]{1,8}$'`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("select largest CRM: %w", err)
+	}
+	return last, nil
+}
+
+// copyIn adds generated doctors, listed, with their specialties, by COPY.
+func (doctorStore) copyIn(ctx context.Context, tx pgx.Tx, batch []seedDoctor) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"doctors"}, []string{"doctor_id", "crm_number", "crm_uf", "display_name", "bio",
+		"price_cents", "consultation_minutes", "languages", "address", "city", "uf", "latitude", "longitude", "time_zone",
+		"rating_sum", "rating_count", "listed"},
+		pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
+			d := &batch[i]
+			return []any{d.id, d.crm, d.city.UF, d.name, d.bio, d.price, d.minutes, d.languages, d.address, d.city.Name,
+				d.city.UF, d.lat, d.lng, d.city.TimeZone, d.ratingSum, d.ratingCount, true}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy doctors: %w", err)
+	}
+	var rows [][]any
+	for i := range batch {
+		for pos, s := range batch[i].specialties {
+			rows = append(rows, []any{batch[i].id, s.code, s.rqe, int16(pos)})
+		}
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"doctor_specialties"}, []string{"doctor_id", "specialty_code", "rqe", "position"},
+		pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("copy doctor_specialties: %w", err)
+	}
+	return nil
+}
+
+// analyze refreshes the planner's statistics of the doctors' tables.
+func (doctorStore) analyze(ctx context.Context, q pg.Querier) error {
+	if _, err := q.Exec(ctx, `ANALYZE doctors, doctor_specialties`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}

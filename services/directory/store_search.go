@@ -1,0 +1,167 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/platform/pg"
+)
+
+// searchStore runs SearchDoctors' query over the doctors' profiles: listed doctors
+// filtered by specialty, distance, rating, price and name, in one of three orders,
+// a keyset page at a time.
+type searchStore struct{}
+
+// searchFilter is a checked search: what newQuery turns into SQL.
+type searchFilter struct {
+	sort          directoryv1.SortOrder // DISTANCE needs point
+	point         *directoryv1.LatLng   // the patient's point, or nil
+	maxDistanceKm *float64              // needs point
+	specialty     string                // a known code, or ""
+	minRating     float64               // 0: any
+	maxPriceCents int64                 // 0: any
+	name          string                // part of the display name, trimmed, or ""
+}
+
+// query is a search turned into SQL. Its text is built here only, from the typed
+// filter, and every value is a bind parameter.
+type query struct {
+	sort   directoryv1.SortOrder
+	where  []string
+	args   []any
+	point  string // SQL of the patient's point, or ""
+	radius string // SQL of the largest distance in metres, or ""
+}
+
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return fmt.Sprintf("$%d", len(q.args))
+}
+
+// newQuery builds the WHERE clause of f.
+func newQuery(f searchFilter) *query {
+	q := &query{sort: f.sort, where: []string{"d.listed"}}
+	if p := f.point; p != nil {
+		q.point = fmt.Sprintf("ll_to_earth(%s, %s)", q.arg(p.GetLatitude()), q.arg(p.GetLongitude()))
+		if f.maxDistanceKm != nil {
+			q.radius = q.arg(*f.maxDistanceKm * 1000)
+			// The box lets the GiST index find candidates; sql adds the exact test that
+			// trims its corners.
+			q.where = append(q.where, fmt.Sprintf("earth_box(%s, %s) @> d.earth", q.point, q.radius))
+		}
+	}
+	if f.specialty != "" {
+		q.where = append(q.where, fmt.Sprintf(
+			"EXISTS (SELECT 1 FROM doctor_specialties s WHERE s.doctor_id = d.doctor_id AND s.specialty_code = %s)", q.arg(f.specialty)))
+	}
+	if f.minRating > 0 {
+		q.where = append(q.where, "d.rating_avg >= "+q.arg(f.minRating))
+	}
+	if f.maxPriceCents > 0 {
+		q.where = append(q.where, "d.price_cents <= "+q.arg(f.maxPriceCents))
+	}
+	if f.name != "" {
+		q.where = append(q.where, "d.display_name ILIKE "+q.arg("%"+escapeLike(f.name)+"%")+` ESCAPE '\'`)
+	}
+	return q
+}
+
+// after restricts the query to rows past c, in the sort's order. c.ID must be a UUID.
+func (q *query) after(c cursor) {
+	id := q.arg(c.ID) + "::uuid"
+	switch q.sort {
+	case directoryv1.SortOrder_SORT_ORDER_DISTANCE:
+		q.where = append(q.where, fmt.Sprintf("((d.earth <-> %s), d.doctor_id) > (%s, %s)", q.point, q.arg(c.Chord), id))
+	case directoryv1.SortOrder_SORT_ORDER_PRICE:
+		q.where = append(q.where, fmt.Sprintf("(d.price_cents, d.doctor_id) > (%s, %s)", q.arg(c.Price), id))
+	default:
+		q.where = append(q.where, fmt.Sprintf("(d.rating_avg, d.rating_count, d.doctor_id) < (%s, %s, %s)", q.arg(c.Rating), q.arg(c.Count), id))
+	}
+}
+
+// sql orders and limits the query. Distance order uses cube's <-> (straight-line
+// distance through the Earth), which orders exactly as the great-circle distance does
+// and which the GiST index serves nearest-first.
+func (q *query) sql(limit int) string {
+	chord, dist := "0::float8", "0::float8"
+	if q.point != "" {
+		chord = fmt.Sprintf("(d.earth <-> %s)", q.point)
+		dist = fmt.Sprintf("earth_distance(d.earth, %s)", q.point)
+	}
+	where := append([]string(nil), q.where...)
+	var order string
+	switch q.sort {
+	case directoryv1.SortOrder_SORT_ORDER_DISTANCE:
+		// PostgreSQL walks an index in order only when the index yields every ORDER BY
+		// key (15 does, at least), and the GiST index yields the distance but not the
+		// doctor_id that breaks ties: ORDER BY distance, doctor_id reads and sorts every
+		// doctor in the box. So the inner query walks the index nearest-first and
+		// stops at limit rows plus those tied with the last (WITH TIES), and the outer
+		// one orders them by (distance, id): the same rows ORDER BY distance, id LIMIT
+		// would give. The exact radius test is outside too: distance order puts every
+		// doctor past the radius after every doctor within it, and keeping the test out
+		// of the inner estimate helps the planner choose the index walk.
+		outer := ""
+		if q.radius != "" {
+			outer = "WHERE d.dist <= " + q.radius
+		}
+		return fmt.Sprintf("SELECT * FROM (SELECT %s, %s AS chord, %s AS dist, %s FROM doctors d WHERE %s ORDER BY %s "+
+			"FETCH FIRST %d ROWS WITH TIES) d %s ORDER BY d.chord, d.doctor_id::uuid LIMIT %d",
+			profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), chord, limit, outer, limit)
+	case directoryv1.SortOrder_SORT_ORDER_PRICE:
+		order = "d.price_cents, d.doctor_id"
+	default:
+		order = "d.rating_avg DESC, d.rating_count DESC, d.doctor_id DESC"
+	}
+	if q.radius != "" {
+		where = append(where, fmt.Sprintf("%s <= %s", dist, q.radius))
+	}
+	return fmt.Sprintf("SELECT %s, %s, %s, %s FROM doctors d WHERE %s ORDER BY %s LIMIT %d",
+		profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), order, limit)
+}
+
+// specialtiesColumn brings each result's specialties ("code:rqe", in the doctor's
+// order) in the search query itself, so a page costs one round trip, not two.
+const specialtiesColumn = `(SELECT coalesce(array_agg(s.specialty_code || ':' || s.rqe ORDER BY s.position), '{}')
+	FROM doctor_specialties s WHERE s.doctor_id = d.doctor_id) AS specialties`
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// found is one doctor a search found.
+type found struct {
+	profile *directoryv1.Profile // specialties with code and RQE
+	chord   float64              // straight-line distance in metres, 0 without a point
+	dist    float64              // great-circle distance in metres, 0 without a point
+}
+
+// page runs qr for up to limit doctors, in its order.
+func (searchStore) page(ctx context.Context, q pg.Querier, qr *query, limit int) ([]found, error) {
+	rows, err := q.Query(ctx, qr.sql(limit), qr.args...)
+	if err != nil {
+		return nil, fmt.Errorf("search doctors: %w", err)
+	}
+	defer rows.Close()
+	var out []found
+	for rows.Next() {
+		var f found
+		var specs []string
+		p, err := scanProfile(rows, &f.chord, &f.dist, &specs)
+		if err != nil {
+			return nil, fmt.Errorf("scan search result: %w", err)
+		}
+		for _, sp := range specs {
+			code, rqe, _ := strings.Cut(sp, ":")
+			p.Specialties = append(p.Specialties, &directoryv1.Specialty{Code: code, Rqe: rqe})
+		}
+		f.profile = p
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search doctors: %w", err)
+	}
+	return out, nil
+}
