@@ -2,16 +2,16 @@ package records
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"strings"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/logging"
+	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -57,15 +57,15 @@ type entry struct {
 	written bool
 }
 
-// execer runs a statement: the pool, or the transaction of the action being audited.
-type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
 // outcomeOf classifies how a call ended.
 func outcomeOf(err error) string {
 	if err == nil {
 		return outcomeOK
+	}
+	// A refusal that names bad request fields is invalid whatever its code: ShareRecords
+	// answers a document, group or doctor it cannot find as NOT_FOUND with the field.
+	if e, ok := errors.AsType[*errs.Error](err); ok && len(e.Violations) > 0 {
+		return outcomeInvalid
 	}
 	switch errs.Code(err) {
 	case connect.CodeNotFound, connect.CodePermissionDenied, connect.CodeUnauthenticated:
@@ -76,8 +76,9 @@ func outcomeOf(err error) string {
 	return outcomeFailed
 }
 
-// write appends e, ended by err, to the access log.
-func (s *Service) write(ctx context.Context, q execer, e *entry, err error) error {
+// write appends e, ended by err, to the access log through q: the pool, or the
+// transaction of the action being audited.
+func (s *Service) write(ctx context.Context, q pg.Querier, e *entry, err error) error {
 	p, _ := authn.FromContext(ctx)
 	reason := errs.ReasonOf(err)
 	if err != nil && reason == "" {
@@ -87,15 +88,14 @@ func (s *Service) write(ctx context.Context, q execer, e *entry, err error) erro
 	if patientID == "" && authn.RoleName(p.Role) == "patient" {
 		patientID = p.UserID
 	}
-	_, werr := q.Exec(ctx, `INSERT INTO access_log (at, patient_id, actor_id, actor_role, actor_crm, action, document_id, group_id,
-			client_addr, request_id, outcome, reason, share_id)
-		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, '')::uuid,
-			NULLIF($8, '')::uuid, NULLIF($9, ''), NULLIF($10, ''), $11, NULLIF($12, ''), NULLIF($13, '')::uuid)`,
-		s.now().UTC(), patientID, p.UserID, authn.RoleName(p.Role), p.CRM, e.action, e.documentID, e.groupID,
-		server.ClientAddr(ctx), logging.RequestID(ctx), outcomeOf(err), reason, e.shareID)
+	werr := s.accessLog.append(ctx, q, accessRecord{
+		at: s.now().UTC(), patientID: patientID, actorID: p.UserID, actorRole: authn.RoleName(p.Role), actorCRM: p.CRM,
+		action: e.action, documentID: e.documentID, groupID: e.groupID, shareID: e.shareID,
+		clientAddr: server.ClientAddr(ctx), requestID: logging.RequestID(ctx), outcome: outcomeOf(err), reason: reason,
+	})
 	if werr != nil {
 		s.log.ErrorContext(ctx, "access log write failed", slog.String("action", e.action), slog.String("error", werr.Error()))
-		return fmt.Errorf("records: access log: %w", werr)
+		return werr
 	}
 	e.written = true
 	return nil
@@ -110,7 +110,7 @@ func (s *Service) audited(ctx context.Context, e *entry, err error) error {
 	}
 	werr := s.write(context.WithoutCancel(ctx), s.db, e, err)
 	if werr != nil && err == nil {
-		return errs.Internal("records: audited", werr)
+		return errs.Internal("records: write access log", werr)
 	}
 	return err
 }

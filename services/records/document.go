@@ -13,6 +13,7 @@ import (
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // document is a documents row.
@@ -33,18 +34,6 @@ type document struct {
 	groupID     string
 	createdAt   time.Time
 	updatedAt   time.Time
-}
-
-// documentColumns are the columns scan reads, in its order.
-const documentColumns = `id, patient_id::text, title, kind, coalesce(to_char(exam_date, 'YYYY-MM-DD'), ''),
-	declared_content_type, content_type, size_bytes, sha256, blob_key, data_key, chunk_size, nonce_prefix,
-	coalesce(group_id::text, ''), created_at, updated_at`
-
-func scanDocument(row pgx.Row) (*document, error) {
-	d := &document{}
-	err := row.Scan(&d.id, &d.patientID, &d.title, &d.kind, &d.examDate, &d.declared, &d.contentType, &d.size, &d.sha256,
-		&d.blobKey, &d.dataKey, &d.chunkSize, &d.noncePrefix, &d.groupID, &d.createdAt, &d.updatedAt)
-	return d, err
 }
 
 // keyContext is the encryption context of the document's data key: ids only, never
@@ -76,26 +65,21 @@ func kindProto(name string) recordsv1.DocumentKind {
 	return recordsv1.DocumentKind(recordsv1.DocumentKind_value[kindPrefix+strings.ToUpper(name)])
 }
 
-// ownDocument returns the caller's live document id. Someone else's document, a
-// deleted one and a missing one are alike DOCUMENT_NOT_FOUND: the answer reveals
-// nothing about documents that are not the caller's.
-func (s *Service) ownDocument(ctx context.Context, q pgx.Tx, patientID, id string, lock bool) (*document, error) {
-	sql := `SELECT ` + documentColumns + ` FROM documents WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL`
+// ownDocument returns the caller's live document id, locked until q's transaction
+// ends when lock is set. Someone else's document, a deleted one and a missing one are
+// alike DOCUMENT_NOT_FOUND: the answer reveals nothing about documents that are not
+// the caller's.
+func (s *Service) ownDocument(ctx context.Context, q pg.Querier, patientID, id string, lock bool) (*document, error) {
+	get := s.documents.getOwn
 	if lock {
-		sql += ` FOR UPDATE`
+		get = s.documents.getOwnForUpdate
 	}
-	var row pgx.Row
-	if q != nil {
-		row = q.QueryRow(ctx, sql, id, patientID)
-	} else {
-		row = s.db.QueryRow(ctx, sql, id, patientID)
-	}
-	d, err := scanDocument(row)
+	d, err := get(ctx, q, patientID, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("records: ownDocument", err)
+		return nil, errs.Internal("records: read document", err)
 	}
 	return d, nil
 }
@@ -117,7 +101,7 @@ func (s *Service) readable(ctx context.Context, e *entry, id string) (*document,
 	if doctor {
 		return s.sharedDocument(ctx, e, p.UserID, id)
 	}
-	return s.ownDocument(ctx, nil, p.UserID, id, false)
+	return s.ownDocument(ctx, s.db, p.UserID, id, false)
 }
 
 // deleteDocument is DeleteDocument: it hides the document. The row and the object
@@ -129,12 +113,11 @@ func (s *Service) deleteDocument(ctx context.Context, id string) (err error) {
 	if err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE documents SET deleted_at = $3 WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL`,
-		id, p.UserID, s.now().UTC())
+	hidden, err := s.documents.hide(ctx, s.db, p.UserID, id, s.now().UTC())
 	if err != nil {
-		return errs.Internal("records: deleteDocument", err)
+		return errs.Internal("records: delete document", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !hidden {
 		return errDocumentNotFound
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/pagetoken"
 	"healthcore/platform/testkit"
 )
 
@@ -139,11 +140,11 @@ func TestListDocuments_RefusesForeignOrForgedPageTokens(t *testing.T) {
 		t.Fatalf("first page: %v %v", resp, err)
 	}
 	_, err = f.list(alice, &recordsv1.ListDocumentsRequest{PageSize: 1, Kind: image, PageToken: resp.GetNextPageToken()})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 	_, err = f.list(f.newPatient(), &recordsv1.ListDocumentsRequest{PageSize: 1, PageToken: resp.GetNextPageToken()})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 	_, err = f.list(alice, &recordsv1.ListDocumentsRequest{PageToken: "not-a-token"})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 }
 
 func TestUpdateDocument_ChangesOnlyTheMaskedFields(t *testing.T) {
@@ -177,15 +178,15 @@ func TestUpdateDocument_ChangesOnlyTheMaskedFields(t *testing.T) {
 	}
 
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, GroupId: bobs.GetId(), UpdateMask: mask("group_id")})
-	testkit.WantError(t, err, connect.CodeNotFound, "GROUP_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonGroupNotFound)
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, UpdateMask: mask("size_bytes")})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "UPDATE_MASK_INVALID")
+	testkit.WantReason(t, err, ReasonUpdateMaskInvalid)
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, UpdateMask: mask()})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "UPDATE_MASK_INVALID")
+	testkit.WantReason(t, err, ReasonUpdateMaskInvalid)
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, UpdateMask: mask("title")})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "TITLE_REQUIRED")
+	testkit.WantReason(t, err, ReasonTitleRequired)
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, UpdateMask: mask("kind")})
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "KIND_REQUIRED")
+	testkit.WantReason(t, err, ReasonKindRequired)
 }
 
 func TestDeleteDocument_HidesTheDocumentButKeepsRowAndObject(t *testing.T) {
@@ -200,13 +201,13 @@ func TestDeleteDocument_HidesTheDocumentButKeepsRowAndObject(t *testing.T) {
 		t.Errorf("list after delete = %v, want only %s", got, keep.GetId())
 	}
 	_, err := f.client.GetDocument(context.Background(), authed(&recordsv1.GetDocumentRequest{DocumentId: gone.GetId()}, alice.token))
-	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonDocumentNotFound)
 	_, _, err = f.download(alice, gone.GetId())
-	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonDocumentNotFound)
 	_, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: gone.GetId(), Title: "x", UpdateMask: mask("title")})
-	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonDocumentNotFound)
 	_, err = f.client.DeleteDocument(context.Background(), authed(&recordsv1.DeleteDocumentRequest{DocumentId: gone.GetId()}, alice.token))
-	testkit.WantError(t, err, connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonDocumentNotFound)
 
 	if n := f.count(`SELECT count(*) FROM documents WHERE id = $1 AND deleted_at IS NOT NULL`, gone.GetId()); n != 1 {
 		t.Errorf("the deleted row is gone (%d rows)", n)
@@ -222,7 +223,7 @@ func TestGroups_NamesAreUniquePerPatientIgnoringCase(t *testing.T) {
 	alice, bob := f.newPatient(), f.newPatient()
 	exams := f.mustGroup(alice, "Exames 2024")
 	_, err := f.createGroup(alice, "exames 2024")
-	testkit.WantError(t, err, connect.CodeAlreadyExists, "GROUP_EXISTS")
+	testkit.WantReason(t, err, ReasonGroupExists)
 	f.mustGroup(bob, "Exames 2024") // another patient's names are no concern
 	other := f.mustGroup(alice, "  Receitas ")
 	if other.GetName() != "Receitas" {
@@ -237,9 +238,9 @@ func TestGroups_NamesAreUniquePerPatientIgnoringCase(t *testing.T) {
 		return resp.Msg.GetGroup(), nil
 	}
 	_, err = rename(alice, other.GetId(), "EXAMES 2024")
-	testkit.WantError(t, err, connect.CodeAlreadyExists, "GROUP_EXISTS")
+	testkit.WantReason(t, err, ReasonGroupExists)
 	_, err = rename(bob, exams.GetId(), "mine now")
-	testkit.WantError(t, err, connect.CodeNotFound, "GROUP_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonGroupNotFound)
 	renamed, err := rename(alice, exams.GetId(), "Exames antigos")
 	if err != nil || renamed.GetName() != "Exames antigos" || renamed.GetId() != exams.GetId() {
 		t.Fatalf("rename: %v %v", renamed, err)

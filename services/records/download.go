@@ -14,6 +14,8 @@ import (
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	keysv1 "healthcore/gen/healthcore/keys/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/errs"
+	"healthcore/platform/server"
 )
 
 // download is DownloadDocument: the metadata, then the plaintext decrypted on the fly,
@@ -36,7 +38,9 @@ func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.
 	}
 	dk, err := s.keys.Decrypt(ctx, connect.NewRequest(&keysv1.DecryptRequest{CiphertextBlob: d.dataKey, EncryptionContext: d.keyContext()}))
 	if err != nil {
-		if connect.CodeOf(err) == connect.CodeInvalidArgument { // DECRYPT_FAILED: altered, or another row's key
+		// An altered key or another row's (DECRYPT_FAILED), or a stored key keys refuses
+		// to read at all (emptied, overlong: VALIDATION_FAILED), is a corrupt document.
+		if errs.Has(err, ReasonDecryptFailed) || errs.Has(err, server.ReasonValidationFailed) {
 			return errDocumentCorrupt.WithCause(fmt.Errorf("decrypt data key of %s: %w", d.id, err))
 		}
 		return fmt.Errorf("records: decrypt data key: %w", err)
@@ -120,8 +124,11 @@ func objectError(d *document, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
+	if errs.Has(err, ReasonObjectNotFound) {
+		return errDocumentCorrupt.WithCause(fmt.Errorf("object of document %s is missing: %w", d.id, err))
+	}
 	switch connect.CodeOf(err) {
-	case connect.CodeNotFound, connect.CodeInternal, connect.CodeDataLoss, connect.CodeUnknown:
+	case connect.CodeInternal, connect.CodeDataLoss, connect.CodeUnknown:
 		return errDocumentCorrupt.WithCause(fmt.Errorf("read object of document %s: %w", d.id, err))
 	}
 	return fmt.Errorf("records: read object of document %s: %w", d.id, err)

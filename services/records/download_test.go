@@ -6,8 +6,6 @@ import (
 	"os"
 	"testing"
 
-	"connectrpc.com/connect"
-
 	"healthcore/platform/testkit"
 )
 
@@ -33,7 +31,7 @@ func TestDownload_FlippedByteInStoredObjectFailsWithoutSendingTheDamagedChunk(t 
 	}
 
 	_, got, err := f.download(alice, id)
-	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantReason(t, err, ReasonDocumentCorrupt)
 	if !bytes.Equal(got, data[:2*chunkSize]) {
 		t.Fatalf("received %d bytes; want exactly the two intact chunks (%d bytes) and nothing of the damaged one", len(got), 2*chunkSize)
 	}
@@ -67,7 +65,7 @@ func TestDownload_TruncatedOrLengthenedObjectFails(t *testing.T) {
 			key := f.blobKey(id)
 			f.putObject(key, c.edit(f.object(key)))
 			_, got, err := f.download(alice, id)
-			testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+			testkit.WantReason(t, err, ReasonDocumentCorrupt)
 			if !bytes.HasPrefix(data, got) {
 				t.Errorf("received %d bytes that are not a prefix of the document", len(got))
 			}
@@ -84,7 +82,7 @@ func TestDownload_TruncatedFileInTheLocalStoreFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, got, err := f.download(alice, id)
-	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantReason(t, err, ReasonDocumentCorrupt)
 	if len(got) != 0 {
 		t.Errorf("received %d bytes", len(got))
 	}
@@ -101,7 +99,7 @@ func TestDownload_DataKeysSwappedBetweenDocumentsFail(t *testing.T) {
 	}
 	for _, id := range []string{a.GetId(), b.GetId()} {
 		_, got, err := f.download(alice, id)
-		testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+		testkit.WantReason(t, err, ReasonDocumentCorrupt)
 		if len(got) != 0 {
 			t.Errorf("received %d bytes", len(got))
 		}
@@ -121,7 +119,7 @@ func TestDownload_ObjectsSwappedBetweenDocumentsFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, got, err := f.download(alice, a.GetId())
-	testkit.WantError(t, err, connect.CodeDataLoss, "DOCUMENT_CORRUPT")
+	testkit.WantReason(t, err, ReasonDocumentCorrupt)
 	if len(got) != 0 {
 		t.Errorf("received %d bytes", len(got))
 	}

@@ -12,7 +12,6 @@ import (
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // group is a groups row.
@@ -21,13 +20,6 @@ type group struct {
 	name      string
 	createdAt time.Time
 	updatedAt time.Time
-}
-
-const groupColumns = `id::text, name, created_at, updated_at`
-
-func scanGroup(row pgx.Row) (*group, error) {
-	g := &group{}
-	return g, row.Scan(&g.id, &g.name, &g.createdAt, &g.updatedAt)
 }
 
 func (g *group) proto() *recordsv1.Group {
@@ -47,15 +39,13 @@ func (s *Service) createGroup(ctx context.Context, name string) (_ *group, err e
 		return nil, errBlankName
 	}
 	e.groupID = uuid.NewString()
-	now := s.now().UTC()
-	g, err := scanGroup(s.db.QueryRow(ctx, `INSERT INTO groups (id, patient_id, name, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4) RETURNING `+groupColumns, e.groupID, p.UserID, name, now))
-	if pg.IsUniqueViolation(err) {
+	g, err := s.groups.insert(ctx, s.db, p.UserID, e.groupID, name, s.now().UTC())
+	if errors.Is(err, errGroupExists) {
 		e.groupID = ""
-		return nil, errGroupExists
+		return nil, err
 	}
 	if err != nil {
-		return nil, errs.Internal("records: createGroup", err)
+		return nil, errs.Internal("records: create group", err)
 	}
 	return g, nil
 }
@@ -71,15 +61,14 @@ func (s *Service) renameGroup(ctx context.Context, id, name string) (_ *group, e
 	if name = strings.TrimSpace(name); name == "" {
 		return nil, errBlankName
 	}
-	g, err := scanGroup(s.db.QueryRow(ctx, `UPDATE groups SET name = $3, updated_at = $4
-		WHERE id = $1 AND patient_id = $2 RETURNING `+groupColumns, id, p.UserID, name, s.now().UTC()))
+	g, err := s.groups.rename(ctx, s.db, p.UserID, id, name, s.now().UTC())
 	switch {
-	case pg.IsUniqueViolation(err):
-		return nil, errGroupExists
+	case errors.Is(err, errGroupExists):
+		return nil, err
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errGroupNotFound
 	case err != nil:
-		return nil, errs.Internal("records: renameGroup", err)
+		return nil, errs.Internal("records: rename group", err)
 	}
 	return g, nil
 }
@@ -93,22 +82,18 @@ func (s *Service) listGroups(ctx context.Context) (_ []*group, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+groupColumns+` FROM groups WHERE patient_id = $1 ORDER BY lower(name), id`, p.UserID)
+	gs, err := s.groups.listByPatient(ctx, s.db, p.UserID)
 	if err != nil {
-		return nil, errs.Internal("records: listGroups", err)
-	}
-	gs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*group, error) { return scanGroup(row) })
-	if err != nil {
-		return nil, errs.Internal("records: listGroups", err)
+		return nil, errs.Internal("records: list groups", err)
 	}
 	return gs, nil
 }
 
 // checkGroup fails with GROUP_NOT_FOUND unless id is one of the patient's groups.
 func (s *Service) checkGroup(ctx context.Context, patientID, id string) error {
-	var ok bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1 AND patient_id = $2)`, id, patientID).Scan(&ok); err != nil {
-		return errs.Internal("records: checkGroup", err)
+	ok, err := s.groups.exists(ctx, s.db, patientID, id)
+	if err != nil {
+		return errs.Internal("records: check group", err)
 	}
 	if !ok {
 		return errGroupNotFound

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
@@ -18,6 +20,7 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/config"
+	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 )
 
@@ -120,6 +123,12 @@ type Service struct {
 	dir   directoryv1connect.DirectoryServiceClient
 	log   *slog.Logger
 	now   func() time.Time
+
+	// The stores hold all the service's SQL, one per aggregate.
+	documents documentStore
+	groups    groupStore
+	shares    shareStore
+	accessLog accessLogStore
 }
 
 var _ recordsv1connect.RecordsServiceHandler = (*Service)(nil)
@@ -147,4 +156,15 @@ func New(d Deps, cfg Config) (*Service, error) {
 // HandlerOptions so authentication and validation run.
 func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
 	return recordsv1connect.NewRecordsServiceHandler(s, opts...)
+}
+
+// atomically runs f in one transaction (pg.InTx, which reruns it on a serialization
+// failure or deadlock). A declared failure f returns passes through; anything else
+// becomes INTERNAL naming op.
+func (s *Service) atomically(ctx context.Context, op string, f func(pgx.Tx) error) error {
+	err := pg.InTx(ctx, s.db, f)
+	if _, declared := errors.AsType[*errs.Error](err); err == nil || declared {
+		return err
+	}
+	return errs.Internal(op, err)
 }

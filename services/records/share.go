@@ -3,7 +3,6 @@ package records
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
@@ -16,44 +15,12 @@ import (
 	"healthcore/platform/errs"
 )
 
-// Sharing failures.
-var (
-	errShareExpired  = errs.PermissionDenied("SHARE_EXPIRED", "the patient's grant of this document to you has expired")
-	errShareRevoked  = errs.PermissionDenied("SHARE_REVOKED", "the patient revoked the grant of this document to you")
-	errShareNotFound = errs.NotFound("SHARE_NOT_FOUND", "no such share in your record")
-	errShareEmpty    = errs.InvalidArgument("SHARE_EMPTY", "a share must name at least one document or group",
-		errs.Violation{Field: "document_ids", Description: "name at least one document, or a group in group_ids"})
-	errDoctorNotFound = errs.InvalidArgument("DOCTOR_NOT_FOUND", "no doctor in the directory has this id",
-		errs.Violation{Field: "doctor_id", Description: "must be the id of a doctor in the directory"})
-	errExpirePast = errs.InvalidArgument("EXPIRE_TIME_INVALID", "expire_time is not in the future",
-		errs.Violation{Field: "expire_time", Description: "must be in the future"})
-)
-
-func errExpireTooFar(limit time.Duration) error {
-	return errs.InvalidArgument("EXPIRE_TIME_INVALID", "expire_time is further ahead than a share may run",
-		errs.Violation{Field: "expire_time", Description: "must be at most " + limit.String() + " from now"})
-}
-
-func errDirectory(err error) error {
-	return errs.Unavailable("DIRECTORY_UNAVAILABLE", "the doctor directory cannot be reached; retry", err)
-}
-
 // share is a shares row with what it grants.
 type share struct {
 	id, patientID, doctorID string
 	documentIDs, groupIDs   []string
 	expiresAt, createdAt    time.Time
 	revokedAt               *time.Time
-}
-
-const shareColumns = `s.id::text, s.patient_id::text, s.doctor_id::text,
-	coalesce((SELECT array_agg(document_id::text ORDER BY document_id) FROM share_documents WHERE share_id = s.id), '{}'),
-	coalesce((SELECT array_agg(group_id::text ORDER BY group_id) FROM share_groups WHERE share_id = s.id), '{}'),
-	s.expires_at, s.created_at, s.revoked_at`
-
-func scanShare(row pgx.Row) (*share, error) {
-	sh := &share{}
-	return sh, row.Scan(&sh.id, &sh.patientID, &sh.doctorID, &sh.documentIDs, &sh.groupIDs, &sh.expiresAt, &sh.createdAt, &sh.revokedAt)
 }
 
 func (sh *share) proto(now time.Time) *recordsv1.Share {
@@ -72,11 +39,6 @@ func (sh *share) proto(now time.Time) *recordsv1.Share {
 	return out
 }
 
-// covers is the condition that share s grants document d: directly, or through the
-// group d is filed in now (groups are evaluated at read time).
-const covers = `(EXISTS (SELECT 1 FROM share_documents sd WHERE sd.share_id = s.id AND sd.document_id = d.id)
-	OR EXISTS (SELECT 1 FROM share_groups sg WHERE sg.share_id = s.id AND sg.group_id = d.group_id))`
-
 // sharedDocument returns a live document that a grant to doctorID covers, checked
 // now, in one statement: the grant must be neither revoked nor expired at this
 // instant. The access is filed under the document's owner. A document no grant to
@@ -84,40 +46,25 @@ const covers = `(EXISTS (SELECT 1 FROM share_documents sd WHERE sd.share_id = s.
 // revealing nothing; when every covering grant has ended, the most recent one says
 // why: SHARE_REVOKED or SHARE_EXPIRED.
 func (s *Service) sharedDocument(ctx context.Context, e *entry, doctorID, id string) (*document, error) {
-	now := s.now().UTC()
-	var (
-		live, ended string // share ids
-		revoked     bool
-	)
-	row := s.db.QueryRow(ctx, `SELECT `+documentColumns+`,
-			coalesce((SELECT s.id::text FROM shares s WHERE s.doctor_id = $2 AND s.patient_id = d.patient_id
-				AND s.revoked_at IS NULL AND s.expires_at > $3 AND `+covers+` ORDER BY s.expires_at DESC LIMIT 1), ''),
-			coalesce((SELECT s.id::text FROM shares s WHERE s.doctor_id = $2 AND s.patient_id = d.patient_id
-				AND `+covers+` ORDER BY s.created_at DESC, s.id DESC LIMIT 1), ''),
-			coalesce((SELECT s.revoked_at IS NOT NULL FROM shares s WHERE s.doctor_id = $2 AND s.patient_id = d.patient_id
-				AND `+covers+` ORDER BY s.created_at DESC, s.id DESC LIMIT 1), false)
-		FROM documents d WHERE d.id = $1 AND d.deleted_at IS NULL`, id, doctorID, now)
-	d := &document{}
-	err := row.Scan(&d.id, &d.patientID, &d.title, &d.kind, &d.examDate, &d.declared, &d.contentType, &d.size, &d.sha256,
-		&d.blobKey, &d.dataKey, &d.chunkSize, &d.noncePrefix, &d.groupID, &d.createdAt, &d.updatedAt, &live, &ended, &revoked)
+	d, g, err := s.shares.documentForDoctor(ctx, s.db, doctorID, id, s.now().UTC())
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("records: sharedDocument", err)
+		return nil, errs.Internal("records: read shared document", err)
 	}
 	e.owner = d.patientID
 	switch {
-	case live != "":
-		e.shareID = live
+	case g.live != "":
+		e.shareID = g.live
 		return d, nil
-	case ended == "":
+	case g.latest == "":
 		return nil, errDocumentNotFound
-	case revoked:
-		e.shareID = ended
+	case g.revoked:
+		e.shareID = g.latest
 		return nil, errShareRevoked
 	default:
-		e.shareID = ended
+		e.shareID = g.latest
 		return nil, errShareExpired
 	}
 }
@@ -144,61 +91,44 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 		return nil, err
 	}
 
-	tx, err := s.db.Begin(ctx)
+	sh := &share{id: uuid.NewString(), patientID: p.UserID, doctorID: r.GetDoctorId(),
+		documentIDs: r.GetDocumentIds(), groupIDs: r.GetGroupIds(), expiresAt: expires, createdAt: now}
+	var stored *share
+	err = s.atomically(ctx, "records: share records", func(tx pgx.Tx) error {
+		for i, id := range sh.documentIDs {
+			// FOR SHARE: a document deleted meanwhile waits for this grant, or fails it.
+			err := s.documents.lockOwnForShare(ctx, tx, p.UserID, id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errShareDocumentNotFound(i)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for i, id := range sh.groupIDs {
+			err := s.groups.lockForShare(ctx, tx, p.UserID, id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errShareGroupNotFound(i)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := s.shares.insert(ctx, tx, sh); err != nil {
+			return err
+		}
+		var err error
+		if stored, err = s.shares.get(ctx, tx, sh.id); err != nil {
+			return err
+		}
+		e.shareID = sh.id
+		return s.write(ctx, tx, e, nil)
+	})
 	if err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
+		e.written = false // the entry went with the rolled-back transaction
+		return nil, err
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	for i, id := range r.GetDocumentIds() {
-		// FOR SHARE: a document deleted meanwhile waits for this grant, or fails it.
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM documents WHERE id = $1 AND patient_id = $2 AND deleted_at IS NULL FOR SHARE`,
-			id, p.UserID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, errs.InvalidArgument("DOCUMENT_NOT_FOUND", "a document to share is not in your record",
-				errs.Violation{Field: fmt.Sprintf("document_ids[%d]", i), Description: "no such document in your record"})
-		}
-		if err != nil {
-			return nil, errs.Internal("records: shareRecords", err)
-		}
-	}
-	for i, id := range r.GetGroupIds() {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM groups WHERE id = $1 AND patient_id = $2 FOR SHARE`, id, p.UserID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, errs.InvalidArgument("GROUP_NOT_FOUND", "a group to share is not in your record",
-				errs.Violation{Field: fmt.Sprintf("group_ids[%d]", i), Description: "no such group in your record"})
-		}
-		if err != nil {
-			return nil, errs.Internal("records: shareRecords", err)
-		}
-	}
-	id := uuid.NewString()
-	if _, err := tx.Exec(ctx, `INSERT INTO shares (id, patient_id, doctor_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		id, p.UserID, r.GetDoctorId(), expires, now); err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO share_documents (share_id, document_id) SELECT $1, unnest($2::uuid[])`,
-		id, r.GetDocumentIds()); err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO share_groups (share_id, group_id) SELECT $1, unnest($2::uuid[])`,
-		id, r.GetGroupIds()); err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	sh, err := scanShare(tx.QueryRow(ctx, `SELECT `+shareColumns+` FROM shares s WHERE s.id = $1`, id))
-	if err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	e.shareID = id
-	if err := s.write(ctx, tx, e, nil); err != nil {
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		e.written = false
-		return nil, errs.Internal("records: shareRecords", err)
-	}
-	return sh.proto(now), nil
+	return stored.proto(now), nil
 }
 
 // doctorExists asks the directory whether doctorID is a doctor.
@@ -210,7 +140,7 @@ func (s *Service) doctorExists(ctx context.Context, doctorID string) error {
 	switch {
 	case err == nil:
 		return nil
-	case connect.CodeOf(err) == connect.CodeNotFound:
+	case errs.Has(err, ReasonDoctorNotFound):
 		return errDoctorNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
@@ -229,20 +159,13 @@ func (s *Service) revokeShare(ctx context.Context, id string) (_ *recordsv1.Shar
 		return nil, err
 	}
 	now := s.now().UTC()
-	sh, err := scanShare(s.db.QueryRow(ctx, `WITH r AS (
-			UPDATE shares SET revoked_at = $3 WHERE id = $1 AND patient_id = $2 AND revoked_at IS NULL AND expires_at > $3
-		) SELECT `+shareColumns+` FROM shares s WHERE s.id = $1 AND s.patient_id = $2`, id, p.UserID, now))
+	sh, err := s.shares.revoke(ctx, s.db, p.UserID, id, now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		e.shareID = ""
 		return nil, errShareNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("records: revokeShare", err)
-	}
-	// The CTE's update is not visible to the SELECT of the same statement; the row's
-	// revoked_at is now, unless it had ended before.
-	if sh.revokedAt == nil && sh.expiresAt.After(now) {
-		sh.revokedAt = &now
+		return nil, errs.Internal("records: revoke share", err)
 	}
 	return sh.proto(now), nil
 }
@@ -256,13 +179,9 @@ func (s *Service) listShares(ctx context.Context) (_ []*recordsv1.Share, err err
 		return nil, err
 	}
 	now := s.now().UTC()
-	rows, err := s.db.Query(ctx, `SELECT `+shareColumns+` FROM shares s WHERE s.patient_id = $1 ORDER BY s.created_at DESC, s.id DESC`, p.UserID)
+	shares, err := s.shares.listByPatient(ctx, s.db, p.UserID)
 	if err != nil {
-		return nil, errs.Internal("records: listShares", err)
-	}
-	shares, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*share, error) { return scanShare(row) })
-	if err != nil {
-		return nil, errs.Internal("records: listShares", err)
+		return nil, errs.Internal("records: list shares", err)
 	}
 	out := make([]*recordsv1.Share, len(shares))
 	for i, sh := range shares {
@@ -270,11 +189,6 @@ func (s *Service) listShares(ctx context.Context) (_ []*recordsv1.Share, err err
 	}
 	return out, nil
 }
-
-// sharedDocumentColumns are documentColumns of documents d joined with shares s.
-const sharedDocumentColumns = `d.id, d.patient_id::text, d.title, d.kind, coalesce(to_char(d.exam_date, 'YYYY-MM-DD'), ''),
-	d.declared_content_type, d.content_type, d.size_bytes, d.sha256, d.blob_key, d.data_key, d.chunk_size, d.nonce_prefix,
-	coalesce(d.group_id::text, ''), d.created_at, d.updated_at`
 
 // listSharedWithMe is ListSharedWithMe: the live documents live grants to the
 // calling doctor cover now, each with the latest expiry among those grants. Each
@@ -288,22 +202,13 @@ func (s *Service) listSharedWithMe(ctx context.Context) (_ []*recordsv1.SharedDo
 		return nil, s.audited(ctx, &entry{action: actList}, err)
 	}
 	now := s.now().UTC()
-	rows, err := s.db.Query(ctx, `SELECT `+sharedDocumentColumns+`, max(s.expires_at)
-		FROM shares s JOIN documents d ON d.patient_id = s.patient_id AND d.deleted_at IS NULL AND `+covers+`
-		WHERE s.doctor_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
-		GROUP BY d.id ORDER BY d.created_at DESC, d.id DESC`, p.UserID, now)
+	docs, err := s.shares.documentsForDoctor(ctx, s.db, p.UserID, now)
 	if err != nil {
-		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal("records: listSharedWithMe", err))
+		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal("records: list shared documents", err))
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*recordsv1.SharedDocument, error) {
-		d := &document{}
-		var exp time.Time
-		err := row.Scan(&d.id, &d.patientID, &d.title, &d.kind, &d.examDate, &d.declared, &d.contentType, &d.size, &d.sha256,
-			&d.blobKey, &d.dataKey, &d.chunkSize, &d.noncePrefix, &d.groupID, &d.createdAt, &d.updatedAt, &exp)
-		return &recordsv1.SharedDocument{Document: d.proto(), ExpireTime: timestamppb.New(exp)}, err
-	})
-	if err != nil {
-		return nil, s.audited(ctx, &entry{action: actList}, errs.Internal("records: listSharedWithMe", err))
+	out := make([]*recordsv1.SharedDocument, len(docs))
+	for i, sd := range docs {
+		out[i] = &recordsv1.SharedDocument{Document: sd.doc.proto(), ExpireTime: timestamppb.New(sd.expiresAt)}
 	}
 	seen := map[string]bool{}
 	for _, sd := range out {

@@ -11,6 +11,8 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
 	"healthcore/platform/testkit"
 )
 
@@ -59,20 +61,18 @@ func ids(docs []*recordsv1.SharedDocument) []string {
 	return out
 }
 
-type want struct {
-	code   connect.Code // 0: success
-	reason string
-}
+// want is the reason a call must fail with; the zero Reason wants success.
+type want = errs.Reason
 
 func check(t *testing.T, err error, w want) {
 	t.Helper()
-	if w.code == 0 {
+	if w == (want{}) {
 		if err != nil {
 			t.Fatalf("got %v, want success", err)
 		}
 		return
 	}
-	testkit.WantError(t, err, w.code, w.reason)
+	testkit.WantReason(t, err, w)
 }
 
 func TestShare_AuthorizationMatrix(t *testing.T) {
@@ -99,8 +99,8 @@ func TestShare_AuthorizationMatrix(t *testing.T) {
 	f.advance(2 * time.Hour) // expired's grant has ended, live's has not
 
 	ok := want{}
-	role := want{connect.CodePermissionDenied, "ROLE_NOT_ALLOWED"}
-	docNF := want{connect.CodeNotFound, "DOCUMENT_NOT_FOUND"}
+	role := authn.ReasonRoleNotAllowed
+	docNF := ReasonDocumentNotFound
 	rpcs := []string{"UploadDocument", "DownloadDocument", "ListDocuments", "GetDocument", "UpdateDocument", "DeleteDocument",
 		"CreateGroup", "ListGroups", "RenameGroup", "ListAccessLog", "ShareRecords", "RevokeShare", "ListShares", "ListSharedWithMe"}
 	doctorRow := func(read want) map[string]want {
@@ -122,13 +122,13 @@ func TestShare_AuthorizationMatrix(t *testing.T) {
 	}{
 		{"patient B", bob, map[string]want{
 			"UploadDocument": ok, "DownloadDocument": docNF, "ListDocuments": ok, "GetDocument": docNF, "UpdateDocument": docNF,
-			"DeleteDocument": docNF, "CreateGroup": ok, "ListGroups": ok, "RenameGroup": {connect.CodeNotFound, "GROUP_NOT_FOUND"},
-			"ListAccessLog": ok, "ShareRecords": {connect.CodeInvalidArgument, "DOCUMENT_NOT_FOUND"},
-			"RevokeShare": {connect.CodeNotFound, "SHARE_NOT_FOUND"}, "ListShares": ok, "ListSharedWithMe": role,
+			"DeleteDocument": docNF, "CreateGroup": ok, "ListGroups": ok, "RenameGroup": ReasonGroupNotFound,
+			"ListAccessLog": ok, "ShareRecords": ReasonDocumentNotFound,
+			"RevokeShare": ReasonShareNotFound, "ListShares": ok, "ListSharedWithMe": role,
 		}},
 		{"doctor live grant", live, doctorRow(ok)},
-		{"doctor expired grant", expired, doctorRow(want{connect.CodePermissionDenied, "SHARE_EXPIRED"})},
-		{"doctor revoked grant", revoked, doctorRow(want{connect.CodePermissionDenied, "SHARE_REVOKED"})},
+		{"doctor expired grant", expired, doctorRow(ReasonShareExpired)},
+		{"doctor revoked grant", revoked, doctorRow(ReasonShareRevoked)},
 		{"doctor never granted", never, doctorRow(docNF)},
 		{"admin", admin, adminRow},
 		{"patient A (owner)", alice, map[string]want{ // last: it deletes the spare document
@@ -188,9 +188,9 @@ func TestShare_ExpiryAndRevocationTakeEffectOnTheNextRequest(t *testing.T) {
 		t.Fatalf("a second before expiry: %v", err)
 	}
 	f.advance(2 * time.Second) // just past it
-	testkit.WantError(t, f.get(d1, doc.GetId()), connect.CodePermissionDenied, "SHARE_EXPIRED")
+	testkit.WantReason(t, f.get(d1, doc.GetId()), ReasonShareExpired)
 	_, got, err = f.download(d1, doc.GetId())
-	testkit.WantError(t, err, connect.CodePermissionDenied, "SHARE_EXPIRED")
+	testkit.WantReason(t, err, ReasonShareExpired)
 	if len(got) != 0 {
 		t.Errorf("expired download sent %d bytes", len(got))
 	}
@@ -205,9 +205,9 @@ func TestShare_ExpiryAndRevocationTakeEffectOnTheNextRequest(t *testing.T) {
 	if err := f.revoke(alice, sh.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WantError(t, f.get(d2, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantReason(t, f.get(d2, doc.GetId()), ReasonShareRevoked)
 	_, _, err = f.download(d2, doc.GetId())
-	testkit.WantError(t, err, connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantReason(t, err, ReasonShareRevoked)
 	if err := f.revoke(alice, sh.GetId()); err != nil { // idempotent
 		t.Fatalf("second revoke: %v", err)
 	}
@@ -244,7 +244,7 @@ func TestShare_GroupsAreEvaluatedAtReadTime(t *testing.T) {
 	if err := f.get(d, in.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WantError(t, f.get(d, later.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, f.get(d, later.GetId()), ReasonDocumentNotFound)
 
 	if _, err := f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: later.GetId(), GroupId: g.GetId(), UpdateMask: mask("group_id")}); err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestShare_GroupsAreEvaluatedAtReadTime(t *testing.T) {
 	if _, err := f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: in.GetId(), UpdateMask: mask("group_id")}); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WantError(t, f.get(d, in.GetId()), connect.CodeNotFound, "DOCUMENT_NOT_FOUND")
+	testkit.WantReason(t, f.get(d, in.GetId()), ReasonDocumentNotFound)
 	got := f.sharedWithMe(d)
 	if len(got) != 1 || got[0].GetDocument().GetId() != later.GetId() || got[0].GetDocument().GetPatientId() != alice.id ||
 		!got[0].GetExpireTime().AsTime().Equal(until.Truncate(time.Microsecond)) {
@@ -279,24 +279,25 @@ func TestShare_Validation(t *testing.T) {
 	day := 24 * time.Hour
 
 	for _, c := range []struct {
-		name          string
-		doctor        user
-		docs, groups  []string
-		until         time.Time
-		reason, field string
+		name         string
+		doctor       user
+		docs, groups []string
+		until        time.Time
+		reason       errs.Reason
+		field        string
 	}{
-		{"past", d, []string{doc.GetId()}, nil, now.Add(-time.Minute), "EXPIRE_TIME_INVALID", "expire_time"},
-		{"too far", d, []string{doc.GetId()}, nil, now.Add(91 * day), "EXPIRE_TIME_INVALID", "expire_time"},
-		{"empty", d, nil, nil, now.Add(day), "SHARE_EMPTY", "document_ids"},
-		{"foreign document", d, []string{doc.GetId(), bobDoc.GetId()}, nil, now.Add(day), "DOCUMENT_NOT_FOUND", "document_ids[1]"},
-		{"deleted document", d, []string{deleted.GetId()}, nil, now.Add(day), "DOCUMENT_NOT_FOUND", "document_ids[0]"},
-		{"foreign group", d, nil, []string{g.GetId(), bobGroup.GetId()}, now.Add(day), "GROUP_NOT_FOUND", "group_ids[1]"},
-		{"unknown doctor", f.newDoctor(), []string{doc.GetId()}, nil, now.Add(day), "DOCTOR_NOT_FOUND", "doctor_id"},
-		{"a patient is no doctor", bob, []string{doc.GetId()}, nil, now.Add(day), "DOCTOR_NOT_FOUND", "doctor_id"},
+		{"past", d, []string{doc.GetId()}, nil, now.Add(-time.Minute), ReasonExpireTimeInvalid, "expire_time"},
+		{"too far", d, []string{doc.GetId()}, nil, now.Add(91 * day), ReasonExpireTimeInvalid, "expire_time"},
+		{"empty", d, nil, nil, now.Add(day), ReasonShareEmpty, "document_ids"},
+		{"foreign document", d, []string{doc.GetId(), bobDoc.GetId()}, nil, now.Add(day), ReasonDocumentNotFound, "document_ids[1]"},
+		{"deleted document", d, []string{deleted.GetId()}, nil, now.Add(day), ReasonDocumentNotFound, "document_ids[0]"},
+		{"foreign group", d, nil, []string{g.GetId(), bobGroup.GetId()}, now.Add(day), ReasonGroupNotFound, "group_ids[1]"},
+		{"unknown doctor", f.newDoctor(), []string{doc.GetId()}, nil, now.Add(day), ReasonDoctorNotFound, "doctor_id"},
+		{"a patient is no doctor", bob, []string{doc.GetId()}, nil, now.Add(day), ReasonDoctorNotFound, "doctor_id"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.share(alice, c.doctor, c.docs, c.groups, c.until)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantReason(t, err, c.reason)
 			if got := violationFields(t, err); got != c.field {
 				t.Errorf("violations = %q, want %q", got, c.field)
 			}
@@ -324,7 +325,7 @@ func TestShare_MaxShareIsConfigurable(t *testing.T) {
 	doc := f.mustUpload(alice, meta("a", "application/pdf"), pdf(500))
 	d := f.listedDoctor()
 	_, err := f.share(alice, d, []string{doc.GetId()}, nil, f.now().Add(8*24*time.Hour))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
+	testkit.WantReason(t, err, ReasonExpireTimeInvalid)
 	if _, err := f.share(alice, d, []string{doc.GetId()}, nil, f.now().Add(6*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +381,7 @@ func TestShare_NoReadPassesAfterRevokeReturns(t *testing.T) {
 		if violated > 0 {
 			t.Fatalf("round %d: %d reads passed after RevokeShare returned", round, violated)
 		}
-		testkit.WantError(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+		testkit.WantReason(t, f.get(d, doc.GetId()), ReasonShareRevoked)
 	}
 }
 
@@ -400,7 +401,7 @@ func TestShare_AccessLogShowsTheDoctorsReadsAndDenials(t *testing.T) {
 	if err := f.revoke(alice, sh.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WantError(t, f.get(d, doc.GetId()), connect.CodePermissionDenied, "SHARE_REVOKED")
+	testkit.WantReason(t, f.get(d, doc.GetId()), ReasonShareRevoked)
 
 	f.waitFor("the download's entry", func() bool {
 		return f.count(`SELECT count(*) FROM access_log WHERE actor_id = $1 AND action = 'document.download'`, d.id) == 1
@@ -418,7 +419,7 @@ func TestShare_AccessLogShowsTheDoctorsReadsAndDenials(t *testing.T) {
 		got = append(got, row{e.GetAction(), e.GetOutcome(), e.GetReason(), e.GetDocumentId(), e.GetShareId()})
 	}
 	want := []row{ // newest first
-		{"document.read", "denied", "SHARE_REVOKED", doc.GetId(), sh.GetId()},
+		{"document.read", "denied", ReasonShareRevoked.Name(), doc.GetId(), sh.GetId()},
 		{"document.download", "ok", "", doc.GetId(), sh.GetId()},
 		{"document.read", "ok", "", doc.GetId(), sh.GetId()},
 	}

@@ -2,13 +2,11 @@ package records
 
 import (
 	"context"
-	"errors"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
-	"healthcore/platform/errs"
 )
 
 // updateDocument is UpdateDocument: it changes the fields update_mask names.
@@ -46,35 +44,18 @@ func (s *Service) updateDocument(ctx context.Context, r *recordsv1.UpdateDocumen
 		}
 	}
 
-	tx, err := s.db.Begin(ctx)
+	var d *document
+	err = s.atomically(ctx, "records: update document", func(tx pgx.Tx) error {
+		// Locked, so a concurrent delete or update of the row waits for this one.
+		if _, err := s.ownDocument(ctx, tx, p.UserID, r.GetDocumentId(), true); err != nil {
+			return err
+		}
+		var err error
+		d, err = s.documents.update(ctx, tx, r.GetDocumentId(), documentChange{title: title, kind: kind, groupID: group}, s.now().UTC())
+		return err
+	})
 	if err != nil {
-		return nil, errs.Internal("records: updateDocument", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := s.ownDocument(ctx, tx, p.UserID, r.GetDocumentId(), true); err != nil {
 		return nil, err
 	}
-	// A group must be the caller's: the (group_id, patient_id) foreign key says so.
-	d, err := scanDocument(tx.QueryRow(ctx, `UPDATE documents SET
-			title = coalesce($2, title),
-			kind = coalesce($3, kind),
-			group_id = CASE WHEN $4::text IS NULL THEN group_id ELSE NULLIF($4, '')::uuid END,
-			updated_at = $5
-		WHERE id = $1 RETURNING `+documentColumns,
-		r.GetDocumentId(), title, kind, group, s.now().UTC()))
-	if isForeignKeyViolation(err) {
-		return nil, errGroupNotFound
-	}
-	if err != nil {
-		return nil, errs.Internal("records: updateDocument", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, errs.Internal("records: updateDocument", err)
-	}
 	return d, nil
-}
-
-func isForeignKeyViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23503"
 }

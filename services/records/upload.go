@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	keysv1 "healthcore/gen/healthcore/keys/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
@@ -184,34 +185,19 @@ func (s *Service) encrypt(ctx context.Context, stream *connect.ClientStream[reco
 
 // insertDocument writes the row and its access-log entry in one transaction.
 func (s *Service) insertDocument(ctx context.Context, d *document, e *entry) error {
-	now := s.now().UTC()
-	d.createdAt, d.updatedAt = now.Truncate(time.Microsecond), now.Truncate(time.Microsecond)
-	tx, err := s.db.Begin(ctx)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	d.createdAt, d.updatedAt = now, now
+	err := s.atomically(ctx, "records: insert document", func(tx pgx.Tx) error {
+		if err := s.documents.insert(ctx, tx, d); err != nil {
+			return err // GROUP_NOT_FOUND: checked before, so only a group deleted meanwhile
+		}
+		e.documentID = d.id.String()
+		return s.write(ctx, tx, e, nil)
+	})
 	if err != nil {
-		return errs.Internal("records: insertDocument", err)
+		e.written, e.documentID = false, "" // the entry went with the rolled-back transaction
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	_, err = tx.Exec(ctx, `INSERT INTO documents (id, patient_id, title, kind, exam_date, declared_content_type, content_type,
-			size_bytes, sha256, blob_key, data_key, format, chunk_size, nonce_prefix, group_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, NULLIF($5, '')::date, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, '')::uuid, $16, $16)`,
-		d.id, d.patientID, d.title, d.kind, d.examDate, d.declared, d.contentType, d.size, d.sha256, d.blobKey, d.dataKey,
-		formatV1, d.chunkSize, d.noncePrefix, d.groupID, d.createdAt)
-	if isForeignKeyViolation(err) {
-		return errGroupNotFound // checked before; only a group deleted meanwhile gets here
-	}
-	if err != nil {
-		return errs.Internal("records: insertDocument", err)
-	}
-	e.documentID = d.id.String()
-	if err := s.write(ctx, tx, e, nil); err != nil {
-		e.written, e.documentID = false, ""
-		return errs.Internal("records: insertDocument", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		e.written, e.documentID = false, ""
-		return errs.Internal("records: insertDocument", err)
-	}
-	return nil
+	return err
 }
 
 // streamError reports a broken stream: as the context's error when the client went

@@ -13,6 +13,8 @@ import (
 
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/errs"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
 
@@ -120,7 +122,7 @@ func TestUpload_SizeLimitAcceptsExactlyTheLimitAndRefusesOneMoreLeavingNothing(t
 	f.wantStored(1, 1)
 
 	_, err := f.upload(alice, meta("too big", "application/pdf"), pdf(200_001))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "DOCUMENT_TOO_LARGE")
+	testkit.WantReason(t, err, ReasonDocumentTooLarge)
 	f.wantStored(1, 1) // only the first document
 	if _, err := f.blobs.Head(context.Background(), connect.NewRequest(&blobsv1.HeadRequest{Key: f.blobKey(up.GetId())})); err != nil {
 		t.Errorf("the accepted document's object: %v", err)
@@ -130,7 +132,7 @@ func TestUpload_SizeLimitAcceptsExactlyTheLimitAndRefusesOneMoreLeavingNothing(t
 func TestUpload_EmptyDocumentIsRefused(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.upload(f.newPatient(), meta("empty", "application/pdf"), nil)
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "DOCUMENT_EMPTY")
+	testkit.WantReason(t, err, ReasonDocumentEmpty)
 	f.wantStored(0, 0)
 }
 
@@ -141,18 +143,18 @@ func TestUpload_ContentTypeIsCheckedByTheBytes(t *testing.T) {
 	cases := []struct {
 		name, declared string
 		data           []byte
-		reason         string
+		reason         errs.Reason
 	}{
-		{"text declared as pdf", "application/pdf", []byte(strings.Repeat("resultado normal\n", 500)), "CONTENT_TYPE_MISMATCH"},
-		{"executable declared as pdf", "application/pdf", exe, "CONTENT_TYPE_MISMATCH"},
-		{"png declared as jpeg", "image/jpeg", png(100_000), "CONTENT_TYPE_MISMATCH"},
-		{"pdf past the first cipher chunk declared as png", "image/png", pdf(3 * chunkSize), "CONTENT_TYPE_MISMATCH"},
-		{"type not accepted", "application/zip", body("PK\x03\x04", 1000), "CONTENT_TYPE_NOT_ALLOWED"},
+		{"text declared as pdf", "application/pdf", []byte(strings.Repeat("resultado normal\n", 500)), ReasonContentTypeMismatch},
+		{"executable declared as pdf", "application/pdf", exe, ReasonContentTypeMismatch},
+		{"png declared as jpeg", "image/jpeg", png(100_000), ReasonContentTypeMismatch},
+		{"pdf past the first cipher chunk declared as png", "image/png", pdf(3 * chunkSize), ReasonContentTypeMismatch},
+		{"type not accepted", "application/zip", body("PK\x03\x04", 1000), ReasonContentTypeNotAllowed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.upload(alice, meta(c.name, c.declared), c.data)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantReason(t, err, c.reason)
 			if v := violationFields(t, err); v != "metadata.content_type" {
 				t.Errorf("violations name %q, want metadata.content_type", v)
 			}
@@ -182,20 +184,20 @@ func TestUpload_MissingOrWrongTrailerStoresNothing(t *testing.T) {
 	cases := []struct {
 		name   string
 		msgs   []*recordsv1.UploadDocumentRequest
-		reason string
+		reason errs.Reason
 	}{
-		{"no trailer", full[:len(full)-1], "TRAILER_REQUIRED"},
-		{"wrong digest", wrongSum, "TRAILER_MISMATCH"},
-		{"wrong size", wrongSize, "TRAILER_MISMATCH"},
-		{"lost chunk", lost, "TRAILER_MISMATCH"},
-		{"chunk after trailer", append(append([]*recordsv1.UploadDocumentRequest{}, full...), chunkMsg([]byte("x"))), "TRAILER_NOT_LAST"},
-		{"no metadata", full[1:], "METADATA_REQUIRED"},
-		{"metadata twice", append([]*recordsv1.UploadDocumentRequest{full[0]}, full...), "METADATA_REPEATED"},
+		{"no trailer", full[:len(full)-1], ReasonTrailerRequired},
+		{"wrong digest", wrongSum, ReasonTrailerMismatch},
+		{"wrong size", wrongSize, ReasonTrailerMismatch},
+		{"lost chunk", lost, ReasonTrailerMismatch},
+		{"chunk after trailer", append(append([]*recordsv1.UploadDocumentRequest{}, full...), chunkMsg([]byte("x"))), ReasonTrailerNotLast},
+		{"no metadata", full[1:], ReasonMetadataRequired},
+		{"metadata twice", append([]*recordsv1.UploadDocumentRequest{full[0]}, full...), ReasonMetadataRepeated},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.uploadMsgs(context.Background(), alice, c.msgs...)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, c.reason)
+			testkit.WantReason(t, err, c.reason)
 			f.wantStored(0, 0)
 		})
 	}
@@ -208,22 +210,21 @@ func TestUpload_MetadataIsValidated(t *testing.T) {
 	cases := []struct {
 		name   string
 		edit   func(*recordsv1.UploadMetadata)
-		code   connect.Code
-		reason string
+		reason errs.Reason
 	}{
-		{"unspecified kind", func(m *recordsv1.UploadMetadata) { m.Kind = 0 }, connect.CodeInvalidArgument, "VALIDATION_FAILED"},
-		{"empty title", func(m *recordsv1.UploadMetadata) { m.Title = "" }, connect.CodeInvalidArgument, "VALIDATION_FAILED"},
-		{"blank title", func(m *recordsv1.UploadMetadata) { m.Title = "   " }, connect.CodeInvalidArgument, "TITLE_REQUIRED"},
-		{"exam date in the future", func(m *recordsv1.UploadMetadata) { m.ExamDate = tomorrow }, connect.CodeInvalidArgument, "EXAM_DATE_IN_FUTURE"},
-		{"impossible exam date", func(m *recordsv1.UploadMetadata) { m.ExamDate = "2024-02-30" }, connect.CodeInvalidArgument, "EXAM_DATE_INVALID"},
-		{"someone else's group", func(m *recordsv1.UploadMetadata) { m.GroupId = "6f1f3c1e-9a51-4d8e-8a43-0a3c1d1e2f30" }, connect.CodeNotFound, "GROUP_NOT_FOUND"},
+		{"unspecified kind", func(m *recordsv1.UploadMetadata) { m.Kind = 0 }, server.ReasonValidationFailed},
+		{"empty title", func(m *recordsv1.UploadMetadata) { m.Title = "" }, server.ReasonValidationFailed},
+		{"blank title", func(m *recordsv1.UploadMetadata) { m.Title = "   " }, ReasonTitleRequired},
+		{"exam date in the future", func(m *recordsv1.UploadMetadata) { m.ExamDate = tomorrow }, ReasonExamDateInFuture},
+		{"impossible exam date", func(m *recordsv1.UploadMetadata) { m.ExamDate = "2024-02-30" }, ReasonExamDateInvalid},
+		{"someone else's group", func(m *recordsv1.UploadMetadata) { m.GroupId = "6f1f3c1e-9a51-4d8e-8a43-0a3c1d1e2f30" }, ReasonGroupNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			md := meta("exame", "application/pdf")
 			c.edit(md)
 			_, err := f.upload(alice, md, pdf(1000))
-			testkit.WantError(t, err, c.code, c.reason)
+			testkit.WantReason(t, err, c.reason)
 			f.wantStored(0, 0)
 		})
 	}
@@ -258,7 +259,7 @@ func TestUpload_InterruptedStreamLeavesNoRowAndNoObject(t *testing.T) {
 	if err := f.db.QueryRow(context.Background(), `SELECT outcome, reason FROM access_log WHERE action = 'document.upload'`).Scan(&outcome, &reason); err != nil {
 		t.Fatal(err)
 	}
-	if !(outcome == outcomeFailed && reason == "CANCELED") && !(outcome == outcomeInvalid && reason == "TRAILER_REQUIRED") {
+	if !(outcome == outcomeFailed && reason == strings.ToUpper(connect.CodeCanceled.String())) && !(outcome == outcomeInvalid && reason == ReasonTrailerRequired.Name()) {
 		t.Errorf("logged %s %s, want failed CANCELED or invalid TRAILER_REQUIRED", outcome, reason)
 	}
 	f.wantStored(0, 0)
