@@ -2,11 +2,9 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -29,16 +27,6 @@ type account struct {
 	CreatedAt    time.Time
 }
 
-const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at`
-
-func scanAccount(row pgx.Row) (account, error) {
-	var a account
-	var role string
-	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt)
-	a.Role, _ = authn.ParseRole(role)
-	return a, err
-}
-
 func (a account) principal(sessionID string) authn.Principal {
 	p := authn.Principal{UserID: a.ID, Role: a.Role, SessionID: sessionID}
 	if a.Role == accessv1.Role_ROLE_DOCTOR {
@@ -57,12 +45,16 @@ func (a account) proto() *identityv1.Account {
 	return out
 }
 
-func (s *Service) accountByID(ctx context.Context, id string) (account, error) {
-	a, err := scanAccount(s.db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, errs.NotFound("ACCOUNT_NOT_FOUND", "the account does not exist")
+// account returns the account with id, or ACCOUNT_NOT_FOUND.
+func (s *Service) account(ctx context.Context, id string) (account, error) {
+	a, ok, err := s.accounts.get(ctx, s.db, id)
+	if err != nil {
+		return account{}, errs.Internal("identity: read account", err)
 	}
-	return a, err
+	if !ok {
+		return account{}, ReasonAccountNotFound.New("the account does not exist")
+	}
+	return a, nil
 }
 
 // normalizeEmail lower-cases and trims an address (the proto has checked its form).
@@ -78,5 +70,4 @@ func normalizeCRM(n string) string {
 }
 
 // errAccountExists does not say which detail is taken.
-var errAccountExists = errs.AlreadyExists("ACCOUNT_EXISTS",
-	"an account with these details already exists: log in instead")
+var errAccountExists = ReasonAccountExists.New("an account with these details already exists: log in instead")

@@ -41,7 +41,7 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 	f := newFixture(t, nil)
 	f.registerPatient("maria@example.com", "529.982.247-25")
 	_, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "maria@example.com", "a long admin password")
-	if errs.ReasonOf(err) != "ACCOUNT_EXISTS" {
+	if !errs.Has(err, ReasonAccountExists) {
 		t.Fatalf("admin with a patient's e-mail: %v", err)
 	}
 
@@ -49,7 +49,7 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09")))
-	testkit.WantError(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+	testkit.WantReason(t, err, ReasonAccountExists)
 
 	for _, bad := range [][3]string{{"O", "a@b.com", "a long admin password"}, {"Ops", "not an address", "a long admin password"}, {"Ops", "x@y.com", "short"}} {
 		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2]); err == nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -17,14 +18,16 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Schema is the identity service's PostgreSQL schema and its migrations.
-var Schema = pg.Schema{Name: "identity", Migrations: pg.Dir(migrations, "migrations")}
+// Schema is the identity service's PostgreSQL schema, its migrations and River's job
+// tables (for the identity.rotate_keys job).
+var Schema = pg.Schema{Name: "identity", Migrations: pg.Dir(migrations, "migrations"), Jobs: true}
 
 // Config holds the identity service's settings.
 type Config struct {
@@ -34,6 +37,8 @@ type Config struct {
 	KeyRotation   time.Duration
 	Argon2        Argon2Params
 	Throttle      ThrottlePolicy
+	// Jobs tunes the job runner of the signing-key rotation (tests shorten its polling).
+	Jobs jobs.Options
 }
 
 // DefaultConfig is what production runs with unless told otherwise.
@@ -57,6 +62,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Throttle.AccountFree, "identity.throttle-account-free", c.Throttle.AccountFree, "failed logins per account before backoff")
 	fs.IntVar(&c.Throttle.AddressFree, "identity.throttle-address-free", c.Throttle.AddressFree, "failed logins per client address before backoff")
 	fs.DurationVar(&c.Throttle.Lockout, "identity.throttle-lockout", c.Throttle.Lockout, "lockout window after repeated failures")
+	c.Jobs.RegisterFlags(fs, "identity")
 }
 
 // Check reports bad settings.
@@ -68,6 +74,7 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.Throttle.AccountFree >= 1, "identity.throttle-account-free=%d: must be at least 1", c.Throttle.AccountFree)
 	p.Check(c.Throttle.AddressFree >= c.Throttle.AccountFree, "identity.throttle-address-free=%d: must be at least identity.throttle-account-free", c.Throttle.AddressFree)
 	p.Check(c.Throttle.Lockout >= time.Minute, "identity.throttle-lockout=%s: must be at least 1m", c.Throttle.Lockout)
+	c.Jobs.Check(p, "identity")
 }
 
 // Deps are what the service is built from.
@@ -79,7 +86,7 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Service implements the IdentityService RPCs.
+// Service implements the IdentityService RPCs and rotates the token signing key.
 type Service struct {
 	cfg     Config
 	db      *pgxpool.Pool
@@ -89,12 +96,19 @@ type Service struct {
 	hasher  *hasher
 	keys    *keyring
 	blindIx []byte
+	jobs    *jobs.Client
+
+	accounts accountStore
+	sessions sessionStore
+	throttle throttleStore
+	secrets  secretStore
+	auditLog auditStore
 }
 
 var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)
 
-// New builds the service: it loads (or creates, on first start) the blind-index key and
-// the active signing key.
+// New builds the service and its job client: it loads (or creates, on first start) the
+// blind-index key and the active signing key. Run works the rotation job.
 func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.DB == nil || d.Envelope == nil {
 		return nil, errors.New("identity: DB and Envelope are required")
@@ -106,7 +120,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
-	s.keys = &keyring{db: d.DB, env: d.Envelope, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
+	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	var err error
 	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err != nil {
 		if errors.Is(err, envelope.ErrOpen) {
@@ -116,6 +130,11 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if err := s.keys.ensure(ctx); err != nil {
+		return nil, err
+	}
+	opts := cfg.Jobs
+	opts.Periodic = append(slices.Clip(opts.Periodic), rotateKeysPeriodic())
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -130,20 +149,8 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 // database, without a call to itself.
 func (s *Service) KeySource() authn.KeySource { return s.keys.publicKeys }
 
-// Run keeps the signing keys fresh until ctx ends: it reloads them every minute (to see
-// rotations made by other replicas) and rotates the active key when it is older than
-// the configured rotation age.
-func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if err := s.keys.rotateIfOlder(ctx, s.cfg.KeyRotation); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "signing key maintenance failed", "error", err.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
+// Run works the identity.rotate_keys job until ctx ends. Every replica may run it:
+// River's elected leader alone schedules the job, and the rotation itself is safe
+// against a second run (see keyring.rotateIfOlder). Each replica picks up the new key
+// by itself within a minute.
+func (s *Service) Run(ctx context.Context) error { return jobs.Run(ctx, s.jobs) }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -12,11 +11,12 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
 // errBadCredentials is the one answer to every wrong login, whatever was wrong.
-var errBadCredentials = errs.Unauthenticated("INVALID_CREDENTIALS", "the login or the password is incorrect")
+var errBadCredentials = ReasonInvalidCredentials.New("the login or the password is incorrect")
 
 // login checks the credentials and opens a session. An unknown account costs the
 // same password hash as a known one and is throttled the same way, so neither the
@@ -31,71 +31,73 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 		return account{}, tokens{}, err
 	}
 
-	a, err := scanAccount(find(ctx))
-	found := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return account{}, tokens{}, errs.Internal("identity: login", err)
+	a, found, err := find(ctx)
+	if err != nil {
+		return account{}, tokens{}, errs.Internal("identity: find login account", err)
 	}
 	var ok, outdated bool
 	if found {
 		ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), a.PasswordHash)
 		if err != nil {
-			return account{}, tokens{}, errs.Internal("identity: login", err)
+			return account{}, tokens{}, errs.Internal("identity: verify password", err)
 		}
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, keys); err != nil {
-			return account{}, tokens{}, errs.Internal("identity: login", err)
+			return account{}, tokens{}, errs.Internal("identity: record login failure", err)
 		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
 		return account{}, tokens{}, errBadCredentials
 	}
 
 	if err := s.clearAccount(ctx, keys); err != nil {
-		return account{}, tokens{}, errs.Internal("identity: login", err)
+		return account{}, tokens{}, errs.Internal("identity: clear login throttle", err)
 	}
 	if outdated {
 		s.rehash(ctx, a.ID, r.GetPassword())
 	}
+	key := s.keys.current(ctx)
 	var t tokens
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		if t, err = s.openSession(ctx, tx, a); err != nil {
+		if t, err = s.openSession(ctx, tx, key, a); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return account{}, tokens{}, errs.Internal("identity: login", err)
+		return account{}, tokens{}, errs.Internal("identity: open session", err)
 	}
 	return a, t, nil
 }
 
 // loginLookup turns the request into the throttle identity of the account name and
-// the query that finds the account.
-func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, find func(context.Context) pgx.Row, err error) {
-	q := func(where string, args ...any) func(context.Context) pgx.Row {
-		return func(ctx context.Context) pgx.Row {
-			return s.db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+where, args...)
-		}
-	}
+// the lookup that finds the account.
+func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, find func(context.Context) (account, bool, error), err error) {
 	switch l := r.GetLogin().(type) {
 	case *identityv1.LoginRequest_Email:
 		name = normalizeEmail(l.Email)
-		return "email", name, q(`role IN ('patient', 'admin') AND email = $1`, name), nil
+		return "email", name, func(ctx context.Context) (account, bool, error) {
+			return s.accounts.findByLoginEmail(ctx, s.db, name)
+		}, nil
 	case *identityv1.LoginRequest_Cpf:
 		cpf, err := br.NormalizeCPF(l.Cpf)
 		if err != nil {
-			return "", "", nil, errs.InvalidArgument("CPF_INVALID", err.Error(), errs.Violation{Field: "cpf", Description: err.Error()})
+			return "", "", nil, errCPFInvalid(err)
 		}
-		return "cpf", cpf, q(`cpf_index = $1`, s.blindIndex("cpf", cpf)), nil
+		return "cpf", cpf, func(ctx context.Context) (account, bool, error) {
+			return s.accounts.findByCPFIndex(ctx, s.db, s.blindIndex("cpf", cpf))
+		}, nil
 	case *identityv1.LoginRequest_Crm:
-		num := normalizeCRM(l.Crm.GetNumber())
-		return "crm", br.CRM(num, l.Crm.GetUf()), q(`role = 'doctor' AND crm_number = $1 AND crm_uf = $2`, num, l.Crm.GetUf()), nil
+		num, uf := normalizeCRM(l.Crm.GetNumber()), l.Crm.GetUf()
+		return "crm", br.CRM(num, uf), func(ctx context.Context) (account, bool, error) {
+			return s.accounts.findDoctorByCRM(ctx, s.db, num, uf)
+		}, nil
 	}
-	return "", "", nil, errs.InvalidArgument("LOGIN_REQUIRED", "give email, cpf or crm", errs.Violation{Field: "login", Description: "is required"})
+	return "", "", nil, ReasonLoginRequired.New("give email, cpf or crm").
+		WithViolations(errs.Violation{Field: "login", Description: "is required"})
 }
 
 // rehash upgrades a password hash made with older parameters; failure only means the
@@ -103,7 +105,7 @@ func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, fi
 func (s *Service) rehash(ctx context.Context, id, password string) {
 	hash, err := s.hasher.hash(ctx, password)
 	if err == nil {
-		_, err = s.db.Exec(ctx, `UPDATE accounts SET password_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
+		err = s.accounts.setPasswordHash(ctx, s.db, id, hash, s.now())
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "error", err.Error())
@@ -113,7 +115,7 @@ func (s *Service) rehash(ctx context.Context, id, password string) {
 // me returns the caller's account and, for a patient, the decrypted personal fields.
 func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
 	p, _ := authn.FromContext(ctx)
-	a, err := s.accountByID(ctx, p.UserID)
+	a, err := s.account(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -121,12 +123,12 @@ func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
 	if a.Role == accessv1.Role_ROLE_PATIENT {
 		pii, err := s.openPII(ctx, a.ID, a.PII)
 		if err != nil {
-			return nil, errs.Internal("identity: me", err)
+			return nil, errs.Internal("identity: open personal fields", err)
 		}
 		out.Patient = &identityv1.PatientProfile{Cpf: br.FormatCPF(pii.CPF), Phone: pii.Phone, BirthDate: pii.BirthDate}
 	}
 	if err := s.audit(ctx, s.db, actRead, "", a.ID, outcomeOK); err != nil {
-		return nil, errs.Internal("identity: me", err)
+		return nil, errs.Internal("identity: audit account read", err)
 	}
 	return out, nil
 }
@@ -134,20 +136,20 @@ func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
 // payer returns what a PIX charge needs of a patient. Only other services call it (the
 // access rule is internal); each read is audited with the calling service as actor.
 func (s *Service) payer(ctx context.Context, id string) (*identityv1.GetPayerResponse, error) {
-	a, err := s.accountByID(ctx, id)
+	a, err := s.account(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if a.Role != accessv1.Role_ROLE_PATIENT {
-		return nil, errs.FailedPrecondition("NOT_A_PATIENT", "only a patient account pays for consultations")
+		return nil, ReasonNotAPatient.New("only a patient account pays for consultations")
 	}
 	pii, err := s.openPII(ctx, a.ID, a.PII)
 	if err != nil {
-		return nil, errs.Internal("identity: payer", err)
+		return nil, errs.Internal("identity: open payer's personal fields", err)
 	}
 	first, last, _ := strings.Cut(strings.TrimSpace(a.Name), " ")
 	if err := s.audit(ctx, s.db, actReadPayer, "", a.ID, outcomeOK); err != nil {
-		return nil, errs.Internal("identity: payer", err)
+		return nil, errs.Internal("identity: audit payer read", err)
 	}
 	return &identityv1.GetPayerResponse{
 		FirstName: first, LastName: strings.TrimSpace(last), Email: a.Email, Cpf: pii.CPF,

@@ -68,7 +68,7 @@ func TestLogin_EveryWrongCredentialGetsTheSameAnswer(t *testing.T) {
 	for name, req := range wrong {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.login(req)
-			testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+			testkit.WantReason(t, err, ReasonInvalidCredentials)
 			var ce *connect.Error
 			errors.As(err, &ce)
 			if first == "" {
@@ -96,26 +96,26 @@ func TestLogin_ThrottlesAnAccountWithGrowingWaitsThenLocksIt(t *testing.T) {
 
 	for i := 0; i < 2; i++ { // free attempts
 		_, err := f.login(bad)
-		testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+		testkit.WantReason(t, err, ReasonInvalidCredentials)
 	}
 	_, err := f.login(bad) // third failure: blocked for 1s
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(good) // even the right password waits
-	testkit.WantError(t, err, connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	testkit.WantReason(t, err, ReasonLoginThrottled)
 	if got := retryAfter(t, err); got != time.Second {
 		t.Errorf("retry after %v, want 1s", got)
 	}
 
 	f.clock.Advance(time.Second)
 	_, err = f.login(bad) // fourth: 2s
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(bad)
 	if got := retryAfter(t, err); got != 2*time.Second {
 		t.Errorf("retry after %v, want 2s", got)
 	}
 	f.clock.Advance(2 * time.Second)
 	_, err = f.login(bad) // fifth: lockout
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(good)
 	if got := retryAfter(t, err); got != 10*time.Minute {
 		t.Errorf("retry after %v, want the 10m lockout", got)
@@ -128,7 +128,7 @@ func TestLogin_ThrottlesAnAccountWithGrowingWaitsThenLocksIt(t *testing.T) {
 	// Success forgets the account's failures: two more are free again.
 	for i := 0; i < 2; i++ {
 		_, err := f.login(bad)
-		testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+		testkit.WantReason(t, err, ReasonInvalidCredentials)
 	}
 	if _, err := f.login(good); err != nil {
 		t.Errorf("free attempts not restored after success: %v", err)
@@ -139,11 +139,11 @@ func TestLogin_ThrottlesUnknownAccountsTheSameWay(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Throttle.AccountFree, c.Throttle.AccountLockoutAfter = 1, 3 })
 	ghost := emailLogin("ghost@example.com", "whatever password")
 	_, err := f.login(ghost)
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(ghost)
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(ghost)
-	testkit.WantError(t, err, connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	testkit.WantReason(t, err, ReasonLoginThrottled)
 }
 
 func TestLogin_ThrottlesAClientAddressAcrossAccounts(t *testing.T) {
@@ -157,10 +157,10 @@ func TestLogin_ThrottlesAClientAddressAcrossAccounts(t *testing.T) {
 	}
 	for _, victim := range []string{"a@x.com", "b@x.com", "c@x.com", "d@x.com"} {
 		err := from("203.0.113.7", emailLogin(victim, "guess guess"))
-		testkit.WantError(t, err, connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+		testkit.WantReason(t, err, ReasonInvalidCredentials)
 	}
 	err := from("203.0.113.7", emailLogin("maria@example.com", "correct horse battery"))
-	testkit.WantError(t, err, connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	testkit.WantReason(t, err, ReasonLoginThrottled)
 	if err := from("198.51.100.1", emailLogin("maria@example.com", "correct horse battery")); err != nil {
 		t.Errorf("another address is blocked too: %v", err)
 	}

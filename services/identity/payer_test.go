@@ -38,12 +38,12 @@ func TestGetPayer_GivesServicesThePatientsChargeDetailsAndAuditsIt(t *testing.T)
 	}
 
 	_, err = svc.GetPayer(context.Background(), connect.NewRequest(&identityv1.GetPayerRequest{AccountId: doctor.GetId()}))
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "NOT_A_PATIENT")
+	testkit.WantReason(t, err, ReasonNotAPatient)
 
 	// A patient's own token is refused: the method is internal.
 	tok := f.mustLogin(emailLogin("maria@example.com", "correct horse battery"))
 	req := connect.NewRequest(&identityv1.GetPayerRequest{AccountId: acct.GetId()})
 	req.Header().Set("Authorization", "Bearer "+tok.GetAccessToken())
 	_, err = f.client.GetPayer(context.Background(), req)
-	testkit.WantError(t, err, connect.CodePermissionDenied, "SERVICE_ONLY")
+	testkit.WantReason(t, err, authn.ReasonServiceOnly)
 }

@@ -7,8 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Encryption contexts of the sealed values this service keeps. They name the purpose,
@@ -63,14 +61,15 @@ func (s *Service) loadSecret(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal secret %s: %w", name, err)
 	}
-	if _, err := s.db.Exec(ctx, `INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, sealed); err != nil {
+	if err := s.secrets.insertIfMissing(ctx, s.db, name, sealed); err != nil {
 		return nil, err
 	}
-	if err := s.db.QueryRow(ctx, `SELECT sealed FROM secrets WHERE name = $1`, name).Scan(&sealed); err != nil {
-		if err == pgx.ErrNoRows {
-			return nil, fmt.Errorf("secret %s vanished", name)
-		}
+	sealed, ok, err := s.secrets.get(ctx, s.db, name)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("secret %s vanished", name)
 	}
 	secret, err := s.env.Open(ctx, sealed, secretContext, []byte(name))
 	if err != nil {

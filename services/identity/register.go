@@ -10,7 +10,6 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
-	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
@@ -20,7 +19,7 @@ import (
 func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPatientRequest) (account, error) {
 	cpf, err := br.NormalizeCPF(r.GetCpf())
 	if err != nil {
-		return account{}, errs.InvalidArgument("CPF_INVALID", err.Error(), errs.Violation{Field: "cpf", Description: err.Error()})
+		return account{}, errCPFInvalid(err)
 	}
 	if err := s.checkBirthDate(r.GetBirthDate()); err != nil {
 		return account{}, err
@@ -28,7 +27,7 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_PATIENT, Name: r.GetName(), Email: normalizeEmail(r.GetEmail())}
 	pii, err := s.sealPII(ctx, a.ID, patientPII{CPF: cpf, Phone: r.GetPhone(), BirthDate: r.GetBirthDate()})
 	if err != nil {
-		return account{}, errs.Internal("identity: registerPatient", err)
+		return account{}, errs.Internal("identity: seal patient's personal fields", err)
 	}
 	a.PII = pii
 	return s.insertAccount(ctx, a, r.GetPassword(), s.blindIndex("cpf", cpf))
@@ -46,23 +45,20 @@ func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoct
 func (s *Service) insertAccount(ctx context.Context, a account, password string, cpfIndex []byte) (account, error) {
 	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
-		return account{}, errs.Internal("identity: insertAccount", err)
+		return account{}, errs.Internal("identity: hash password", err)
 	}
 	a.PasswordHash, a.CreatedAt = hash, s.now().UTC().Truncate(time.Microsecond)
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO accounts (id, role, name, email, password_hash, crm_number, crm_uf, cpf_index, pii, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $10)`,
-			a.ID, authn.RoleName(a.Role), a.Name, a.Email, a.PasswordHash, a.CRMNumber, a.CRMUF, cpfIndex, a.PII, a.CreatedAt)
-		if err != nil {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.accounts.insert(ctx, tx, a, cpfIndex); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actRegister, a.ID, a.ID, outcomeOK)
 	})
-	if pg.IsUniqueViolation(err) {
-		return account{}, errAccountExists.WithCause(err)
+	if errs.Has(err, ReasonAccountExists) {
+		return account{}, err
 	}
 	if err != nil {
-		return account{}, errs.Internal("identity: insertAccount", err)
+		return account{}, errs.Internal("identity: insert account", err)
 	}
 	return a, nil
 }
@@ -80,8 +76,13 @@ func (s *Service) checkBirthDate(d string) error {
 		err = errors.New("is more than 130 years ago")
 	}
 	if err != nil {
-		return errs.InvalidArgument("BIRTH_DATE_INVALID", "birth_date "+err.Error(),
-			errs.Violation{Field: "birth_date", Description: err.Error()})
+		return ReasonBirthDateInvalid.New("birth_date " + err.Error()).
+			WithViolations(errs.Violation{Field: "birth_date", Description: err.Error()})
 	}
 	return nil
+}
+
+// errCPFInvalid names the cpf field and says what is wrong with it.
+func errCPFInvalid(cause error) error {
+	return ReasonCPFInvalid.New(cause.Error()).WithViolations(errs.Violation{Field: "cpf", Description: cause.Error()})
 }

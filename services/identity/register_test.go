@@ -13,6 +13,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
 
@@ -64,7 +65,7 @@ func TestRegister_ValidationListsEveryViolationOverConnectAndGRPC(t *testing.T) 
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := c()
-			testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+			testkit.WantReason(t, err, server.ReasonValidationFailed)
 			got := violatedFields(t, err)
 			want := []string{"birth_date", "cpf", "email", "name", "password", "phone"}
 			if !slices.Equal(got, want) {
@@ -77,7 +78,7 @@ func TestRegister_ValidationListsEveryViolationOverConnectAndGRPC(t *testing.T) 
 func TestRegisterDoctor_NestedViolationNamesThePath(t *testing.T) {
 	f := newFixture(t, nil)
 	_, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("123456", "XX", "a@b.com")))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+	testkit.WantReason(t, err, server.ReasonValidationFailed)
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"crm.uf"}) {
 		t.Errorf("violations on %v, want [crm.uf]", got)
 	}
@@ -92,12 +93,12 @@ func TestRegisterDoctor_NestedViolationNamesThePath(t *testing.T) {
 func TestRegisterPatient_WrongCheckDigitsRefusedOnField(t *testing.T) {
 	f := newFixture(t, nil)
 	_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("a@b.com", "529.982.247-24")))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
+	testkit.WantReason(t, err, ReasonCPFInvalid)
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"cpf"}) {
 		t.Errorf("violations on %v", got)
 	}
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("b@b.com", "111.111.111-11")))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "CPF_INVALID")
+	testkit.WantReason(t, err, ReasonCPFInvalid)
 }
 
 func TestRegisterPatient_FutureBirthDateRefused(t *testing.T) {
@@ -105,10 +106,10 @@ func TestRegisterPatient_FutureBirthDateRefused(t *testing.T) {
 	req := patientReq("a@b.com", "529.982.247-25")
 	req.BirthDate = f.clock.Now().AddDate(0, 0, 1).Format("2006-01-02")
 	_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	testkit.WantReason(t, err, ReasonBirthDateInvalid)
 	req.BirthDate = "2023-02-30"
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	testkit.WantReason(t, err, ReasonBirthDateInvalid)
 }
 
 func TestRegister_DuplicatesRefusedWithoutSayingWhich(t *testing.T) {
@@ -134,7 +135,7 @@ func TestRegister_DuplicatesRefusedWithoutSayingWhich(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			err := c()
-			testkit.WantError(t, err, connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+			testkit.WantReason(t, err, ReasonAccountExists)
 			messages[connect.NewError(connect.CodeUnknown, err).Message()] = true
 		})
 	}
@@ -211,7 +212,7 @@ func TestRegisterDoctor_CRMValidation(t *testing.T) {
 				}
 				return
 			}
-			testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+			testkit.WantReason(t, err, server.ReasonValidationFailed)
 			if got := violatedFields(t, err); !slices.Equal(got, tt.bad) {
 				t.Errorf("violations on %v, want %v", got, tt.bad)
 			}

@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +15,7 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // tokens is a freshly issued pair.
@@ -34,11 +35,11 @@ func (t tokens) proto() *identityv1.TokenPair {
 
 // Refresh token failures. Each tells the client to log in again.
 var (
-	errRefreshInvalid = errs.Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is not valid: log in again")
-	errRefreshExpired = errs.Unauthenticated("REFRESH_TOKEN_EXPIRED", "the session has expired: log in again")
-	errRefreshReused  = errs.Unauthenticated("REFRESH_TOKEN_REUSED",
+	errRefreshInvalid = ReasonRefreshTokenInvalid.New("the refresh token is not valid: log in again")
+	errRefreshExpired = ReasonRefreshTokenExpired.New("the session has expired: log in again")
+	errRefreshReused  = ReasonRefreshTokenReused.New(
 		"this refresh token was already used, so the session was ended to protect the account: log in again")
-	errSessionEnded = errs.Unauthenticated("SESSION_ENDED", "the session has ended: log in again")
+	errSessionEnded = ReasonSessionEnded.New("the session has ended: log in again")
 )
 
 // refreshPrefix marks Healthcore refresh tokens so leaked ones are easy to scan for.
@@ -49,19 +50,19 @@ func hashToken(t string) []byte {
 	return sum[:]
 }
 
-// openSession starts a session (a refresh-token family) for a and issues its first pair.
-func (s *Service) openSession(ctx context.Context, tx pgx.Tx, a account) (tokens, error) {
+// openSession starts a session (a refresh-token family) for a and issues its first
+// pair, signed with key.
+func (s *Service) openSession(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account) (tokens, error) {
 	sid := uuid.Must(uuid.NewV7()).String()
 	now := s.now()
-	if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		sid, a.ID, now, now.Add(s.cfg.SessionMaxAge)); err != nil {
+	if err := s.sessions.insert(ctx, tx, sid, a.ID, now, now.Add(s.cfg.SessionMaxAge)); err != nil {
 		return tokens{}, err
 	}
-	return s.issue(ctx, tx, a, sid, now.Add(s.cfg.SessionMaxAge))
+	return s.issue(ctx, tx, key, a, sid, now.Add(s.cfg.SessionMaxAge))
 }
 
-// issue stores a new refresh token of the session and signs an access token.
-func (s *Service) issue(ctx context.Context, tx pgx.Tx, a account, sid string, sessionEnd time.Time) (tokens, error) {
+// issue stores a new refresh token of the session and signs an access token with key.
+func (s *Service) issue(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account, sid string, sessionEnd time.Time) (tokens, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return tokens{}, err
@@ -73,12 +74,11 @@ func (s *Service) issue(ctx context.Context, tx pgx.Tx, a account, sid string, s
 		t.refreshExpiry = sessionEnd
 	}
 	t.refreshExpiry = t.refreshExpiry.Truncate(time.Second)
-	if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashToken(t.refresh), sid, now, t.refreshExpiry); err != nil {
+	if err := s.sessions.insertToken(ctx, tx, hashToken(t.refresh), sid, now, t.refreshExpiry); err != nil {
 		return tokens{}, err
 	}
 	var err error
-	t.access, t.accessExpiry, err = authn.Sign(s.keys.signingKey(), a.principal(sid), now, s.cfg.AccessTTL)
+	t.access, t.accessExpiry, err = authn.Sign(key, a.principal(sid), now, s.cfg.AccessTTL)
 	return t, err
 }
 
@@ -86,50 +86,49 @@ func (s *Service) issue(ctx context.Context, tx pgx.Tx, a account, sid string, s
 // session are locked, so two concurrent uses of one token cannot both succeed: the
 // second sees it spent and, as for any reuse, ends the session.
 func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
+	key := s.keys.current(ctx)
 	var t tokens
 	var denial error
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var sid, accountID string
-		var expires, sessionEnd time.Time
-		var used, revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT rt.session_id::text, rt.expires_at, rt.used_at, s.account_id::text, s.expires_at, s.revoked_at
-			FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-			WHERE rt.token_hash = $1 FOR UPDATE OF rt, s`, hashToken(token)).
-			Scan(&sid, &expires, &used, &accountID, &sessionEnd, &revoked)
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		t, denial = tokens{}, nil
+		rt, ok, err := s.sessions.tokenForUpdate(ctx, tx, hashToken(token))
 		now := s.now()
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			denial = errRefreshInvalid
-			return nil
 		case err != nil:
 			return err
-		case revoked != nil:
+		case !ok:
+			denial = errRefreshInvalid
+			return nil
+		case rt.Revoked != nil:
 			denial = errSessionEnded
 			return nil
-		case used != nil:
+		case rt.Used != nil:
 			denial = errRefreshReused
-			if err := s.endSession(ctx, tx, sid, "refresh token reused"); err != nil {
+			if err := s.sessions.end(ctx, tx, rt.SessionID, now, "refresh token reused"); err != nil {
 				return err
 			}
-			return s.audit(ctx, tx, actRefreshReused, accountID, accountID, outcomeDenied)
-		case !now.Before(expires) || !now.Before(sessionEnd):
+			return s.audit(ctx, tx, actRefreshReused, rt.AccountID, rt.AccountID, outcomeDenied)
+		case !now.Before(rt.Expires) || !now.Before(rt.SessionEnd):
 			denial = errRefreshExpired
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, hashToken(token), now); err != nil {
+		if err := s.sessions.spendToken(ctx, tx, hashToken(token), now); err != nil {
 			return err
 		}
-		a, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, accountID))
+		a, ok, err := s.accounts.get(ctx, tx, rt.AccountID)
 		if err != nil {
 			return err
 		}
-		if t, err = s.issue(ctx, tx, a, sid, sessionEnd); err != nil {
+		if !ok { // the foreign key keeps a session's account
+			return fmt.Errorf("account %s of session %s: %w", rt.AccountID, rt.SessionID, pgx.ErrNoRows)
+		}
+		if t, err = s.issue(ctx, tx, key, a, rt.SessionID, rt.SessionEnd); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actRefresh, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return tokens{}, errs.Internal("identity: refresh", err)
+		return tokens{}, errs.Internal("identity: refresh session", err)
 	}
 	return t, denial
 }
@@ -137,28 +136,18 @@ func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
 // logout ends the session of a refresh token. Unknown or already ended sessions are
 // not an error: the caller's intent — no live session for this token — holds.
 func (s *Service) logout(ctx context.Context, token string) error {
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var sid, accountID string
-		err := tx.QueryRow(ctx, `SELECT s.id::text, s.account_id::text FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-			WHERE rt.token_hash = $1 AND s.revoked_at IS NULL FOR UPDATE OF s`, hashToken(token)).Scan(&sid, &accountID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		sid, accountID, ok, err := s.sessions.liveSessionForUpdate(ctx, tx, hashToken(token))
+		if err != nil || !ok {
 			return err
 		}
-		if err := s.endSession(ctx, tx, sid, "logout"); err != nil {
+		if err := s.sessions.end(ctx, tx, sid, s.now(), "logout"); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actLogout, accountID, accountID, outcomeOK)
 	})
 	if err != nil {
-		return errs.Internal("identity: logout", err)
+		return errs.Internal("identity: end session", err)
 	}
 	return nil
-}
-
-func (s *Service) endSession(ctx context.Context, tx pgx.Tx, sid, reason string) error {
-	_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL`, sid, s.now(), reason)
-	return err
 }

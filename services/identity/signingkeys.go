@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,22 +17,39 @@ import (
 
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
+	"healthcore/platform/pg"
 )
 
 // signingKeyContext is the encryption context of sealed signing keys.
 var signingKeyContext = map[string]string{"service": "identity", "purpose": "signing-key"}
 
+// reloadEvery is how long a replica signs with the active key it holds in memory
+// before it reads the database again, to see a rotation made by another replica. A
+// retired key stays published for the access-token lifetime plus two minutes, so
+// tokens signed in that minute still verify.
+const reloadEvery = time.Minute
+
+// errNoActiveKey means the signing keys table has no active key, which ensure makes
+// impossible once the service has started.
+var errNoActiveKey = errors.New("no active signing key")
+
 // keyring holds the active signing key in memory and publishes the public keys of the
-// active key and of retired keys whose tokens may still be alive.
+// active key and of retired keys whose tokens may still be alive. Rotation is the
+// identity.rotate_keys job's (or an admin's); each replica picks the new key up on its
+// own within reloadEvery.
 type keyring struct {
 	db         *pgxpool.Pool
 	env        *envelope.Envelope
+	log        *slog.Logger
 	now        func() time.Time
 	publishFor time.Duration // how long a retired key stays in the JWKS
+	stored     signingKeyStore
+
+	reloading sync.Mutex // one reload at a time; other callers keep signing meanwhile
 
 	mu      sync.RWMutex
 	active  authn.SigningKey
-	created time.Time
+	checked time.Time // when active was last read from the database
 }
 
 // kidOf is the key's RFC 7638 JWK thumbprint: stable, and derived from the key itself.
@@ -41,141 +59,171 @@ func kidOf(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// lockSigningKeys serialises key creation and rotation across replicas.
-const lockSigningKeys = "SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))"
-
-// ensure loads the active key, creating the first one if there is none.
+// ensure loads the active key, creating the first one if there is none. Replicas
+// starting together create one key: the first to take the lock inserts it, the others
+// find it and load it.
 func (k *keyring) ensure(ctx context.Context) error {
-	var fresh *authn.SigningKey
-	err := pgx.BeginFunc(ctx, k.db, func(tx pgx.Tx) (err error) {
-		if _, err := tx.Exec(ctx, lockSigningKeys); err != nil {
+	err := k.reload(ctx)
+	if !errors.Is(err, errNoActiveKey) {
+		return err
+	}
+	fresh, _, err := k.generate(ctx)
+	if err != nil {
+		return err
+	}
+	err = pg.InTx(ctx, k.db, func(tx pgx.Tx) error {
+		if err := k.stored.lock(ctx, tx); err != nil {
 			return err
 		}
-		err = k.loadActive(ctx, tx)
-		if errors.Is(err, pgx.ErrNoRows) {
-			fresh, err = k.create(ctx, tx)
+		if _, exists, err := k.stored.active(ctx, tx); err != nil || exists {
+			return err
 		}
-		return err
+		return k.stored.insert(ctx, tx, fresh)
 	})
-	return k.commit(fresh, err)
+	if err != nil {
+		return fmt.Errorf("create the first signing key: %w", err)
+	}
+	return k.reload(ctx)
 }
 
-// rotate retires the active key and makes a new one active.
+// rotate retires the active key and makes a new one active, whatever its age.
 func (k *keyring) rotate(ctx context.Context) (string, error) {
-	var fresh *authn.SigningKey
-	err := pgx.BeginFunc(ctx, k.db, func(tx pgx.Tx) (err error) {
-		if _, err := tx.Exec(ctx, lockSigningKeys); err != nil {
-			return err
-		}
-		fresh, err = k.replace(ctx, tx)
-		return err
-	})
-	if err := k.commit(fresh, err); err != nil {
+	fresh, key, err := k.generate(ctx)
+	if err != nil {
 		return "", fmt.Errorf("rotate signing key: %w", err)
 	}
-	return fresh.KID, nil
-}
-
-// replace retires the active key and creates its successor.
-func (k *keyring) replace(ctx context.Context, tx pgx.Tx) (*authn.SigningKey, error) {
-	if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, k.now()); err != nil {
-		return nil, err
-	}
-	return k.create(ctx, tx)
-}
-
-// commit makes a key created in a transaction active in memory once the transaction
-// has committed.
-func (k *keyring) commit(fresh *authn.SigningKey, err error) error {
-	if err == nil && fresh != nil {
-		k.set(*fresh, k.now())
-	}
-	return err
-}
-
-// rotateIfOlder reloads the active key (another replica may have rotated it) and
-// rotates it when it is older than maxAge.
-func (k *keyring) rotateIfOlder(ctx context.Context, maxAge time.Duration) error {
-	var fresh *authn.SigningKey
-	err := pgx.BeginFunc(ctx, k.db, func(tx pgx.Tx) (err error) {
-		if _, err := tx.Exec(ctx, lockSigningKeys); err != nil {
+	err = pg.InTx(ctx, k.db, func(tx pgx.Tx) error {
+		if err := k.stored.lock(ctx, tx); err != nil {
 			return err
 		}
-		if err := k.loadActive(ctx, tx); err != nil {
+		if err := k.stored.retireActive(ctx, tx, fresh.CreatedAt); err != nil {
 			return err
 		}
-		k.mu.RLock()
-		old := k.now().Sub(k.created) >= maxAge
-		k.mu.RUnlock()
-		if old {
-			fresh, err = k.replace(ctx, tx)
-		}
-		return err
+		return k.stored.insert(ctx, tx, fresh)
 	})
-	return k.commit(fresh, err)
+	if err != nil {
+		return "", fmt.Errorf("rotate signing key: %w", err)
+	}
+	k.set(key)
+	return key.KID, nil
 }
 
-func (k *keyring) create(ctx context.Context, tx pgx.Tx) (*authn.SigningKey, error) {
+// rotateIfOlder replaces the active key when it is older than maxAge, and reports
+// whether it did. However many replicas or jobs call it at once, a key is replaced
+// once: under the lock, a key that another caller has just replaced is left alone.
+func (k *keyring) rotateIfOlder(ctx context.Context, maxAge time.Duration) (bool, error) {
+	due, ok, err := k.stored.active(ctx, k.db)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok:
+		return false, errNoActiveKey
+	case k.now().Sub(due.CreatedAt) < maxAge:
+		return false, nil
+	}
+	// Sealing calls the keys service, so it happens before the transaction, which may
+	// be run again.
+	fresh, key, err := k.generate(ctx)
+	if err != nil {
+		return false, fmt.Errorf("rotate signing key: %w", err)
+	}
+	var rotated bool
+	err = pg.InTx(ctx, k.db, func(tx pgx.Tx) error {
+		rotated = false
+		if err := k.stored.lock(ctx, tx); err != nil {
+			return err
+		}
+		cur, ok, err := k.stored.active(ctx, tx)
+		if err != nil || (ok && cur.KID != due.KID) {
+			return err // replaced meanwhile
+		}
+		if err := k.stored.retireActive(ctx, tx, fresh.CreatedAt); err != nil {
+			return err
+		}
+		rotated = true
+		return k.stored.insert(ctx, tx, fresh)
+	})
+	if err != nil {
+		return false, fmt.Errorf("rotate signing key %s: %w", due.KID, err)
+	}
+	if rotated {
+		k.set(key)
+	}
+	return rotated, nil
+}
+
+// generate makes a new key and seals its private half, ready to insert.
+func (k *keyring) generate(ctx context.Context) (storedKey, authn.SigningKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, err
+		return storedKey{}, authn.SigningKey{}, err
 	}
 	kid := kidOf(pub)
 	sealed, err := k.env.Seal(ctx, priv.Seed(), signingKeyContext, []byte(kid))
 	if err != nil {
-		return nil, fmt.Errorf("seal signing key: %w", err)
+		return storedKey{}, authn.SigningKey{}, fmt.Errorf("seal signing key: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, public_key, private_key_sealed, created_at) VALUES ($1, $2, $3, $4)`,
-		kid, []byte(pub), sealed, k.now()); err != nil {
-		return nil, err
-	}
-	return &authn.SigningKey{KID: kid, Private: priv}, nil
+	return storedKey{KID: kid, PublicKey: pub, Sealed: sealed, CreatedAt: k.now()},
+		authn.SigningKey{KID: kid, Private: priv}, nil
 }
 
-func (k *keyring) loadActive(ctx context.Context, q pgx.Tx) error {
-	var kid string
-	var sealed []byte
-	var created time.Time
-	err := q.QueryRow(ctx, `SELECT kid, private_key_sealed, created_at FROM signing_keys WHERE retired_at IS NULL`).
-		Scan(&kid, &sealed, &created)
+// reload reads the active key from the database, opening it when it is not the one
+// in memory.
+func (k *keyring) reload(ctx context.Context) error {
+	row, ok, err := k.stored.active(ctx, k.db)
 	if err != nil {
 		return err
 	}
-	if cur := k.signingKey(); cur.KID == kid {
+	if !ok {
+		return errNoActiveKey
+	}
+	if k.signingKey().KID == row.KID {
+		k.mu.Lock()
+		k.checked = k.now()
+		k.mu.Unlock()
 		return nil
 	}
-	seed, err := k.env.Open(ctx, sealed, signingKeyContext, []byte(kid))
+	seed, err := k.env.Open(ctx, row.Sealed, signingKeyContext, []byte(row.KID))
 	if err != nil {
-		return fmt.Errorf("open signing key %s: %w", kid, err)
+		return fmt.Errorf("open signing key %s: %w", row.KID, err)
 	}
-	k.set(authn.SigningKey{KID: kid, Private: ed25519.NewKeyFromSeed(seed)}, created)
+	k.set(authn.SigningKey{KID: row.KID, Private: ed25519.NewKeyFromSeed(seed)})
 	return nil
 }
 
-func (k *keyring) set(key authn.SigningKey, created time.Time) {
+// set makes key the active key in memory, as just read from the database.
+func (k *keyring) set(key authn.SigningKey) {
 	k.mu.Lock()
-	k.active, k.created = key, created
+	k.active, k.checked = key, k.now()
 	k.mu.Unlock()
 }
 
+// signingKey is the active key in memory.
 func (k *keyring) signingKey() authn.SigningKey {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.active
 }
 
+// current is the key to sign with: the one in memory, read again from the database
+// when it was read more than reloadEvery ago. A failed reload is logged and the key in
+// memory signs on; the next call tries again.
+func (k *keyring) current(ctx context.Context) authn.SigningKey {
+	k.mu.RLock()
+	key, fresh := k.active, k.now().Sub(k.checked) < reloadEvery
+	k.mu.RUnlock()
+	if fresh || !k.reloading.TryLock() {
+		return key
+	}
+	defer k.reloading.Unlock()
+	if err := k.reload(ctx); err != nil {
+		k.log.WarnContext(ctx, "signing key reload failed", "error", err.Error())
+		return key
+	}
+	return k.signingKey()
+}
+
 // publicKeys returns the keys that verify live tokens, newest first.
 func (k *keyring) publicKeys(ctx context.Context) ([]authn.PublicKey, error) {
-	rows, err := k.db.Query(ctx, `SELECT kid, public_key FROM signing_keys
-		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY retired_at IS NULL DESC, created_at DESC`, k.now().Add(-k.publishFor))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (authn.PublicKey, error) {
-		var pk authn.PublicKey
-		var raw []byte
-		err := r.Scan(&pk.KID, &raw)
-		pk.Key = ed25519.PublicKey(raw)
-		return pk, err
-	})
+	return k.stored.published(ctx, k.db, k.now().Add(-k.publishFor))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // ThrottlePolicy slows down password guessing, per account name and per client
@@ -39,7 +40,7 @@ func errThrottled(wait time.Duration) error {
 	if wait < time.Second {
 		wait = time.Second
 	}
-	return errs.ResourceExhausted("LOGIN_THROTTLED", "too many failed logins: wait before trying again", wait)
+	return ReasonLoginThrottled.New("too many failed logins: wait before trying again").WithRetryAfter(wait)
 }
 
 type throttleKey struct {
@@ -73,11 +74,9 @@ func (s *Service) checkThrottle(ctx context.Context, keys []throttleKey) error {
 	for i, k := range keys {
 		names[i] = k.key
 	}
-	var until *time.Time
-	err := s.db.QueryRow(ctx, `SELECT max(blocked_until) FROM login_throttle WHERE key = ANY($1) AND blocked_until > $2`,
-		names, s.now()).Scan(&until)
+	until, err := s.throttle.blockedUntil(ctx, s.db, names, s.now())
 	if err != nil {
-		return errs.Internal("identity: checkThrottle", err)
+		return errs.Internal("identity: read login throttle", err)
 	}
 	if until != nil {
 		return errThrottled(until.Sub(s.now()))
@@ -88,20 +87,14 @@ func (s *Service) checkThrottle(ctx context.Context, keys []throttleKey) error {
 // recordFailure counts a failed attempt against every key and sets its block.
 func (s *Service) recordFailure(ctx context.Context, keys []throttleKey) error {
 	now, p := s.now(), s.cfg.Throttle
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		for _, k := range keys {
-			var failures int
-			err := tx.QueryRow(ctx, `INSERT INTO login_throttle AS t (key, failures, last_failure_at) VALUES ($1, 1, $2)
-				ON CONFLICT (key) DO UPDATE SET
-					failures = CASE WHEN t.last_failure_at < $3 AND coalesce(t.blocked_until, '-infinity') < $2
-						THEN 1 ELSE t.failures + 1 END,
-					last_failure_at = $2
-				RETURNING failures`, k.key, now, now.Add(-p.Window)).Scan(&failures)
+			failures, err := s.throttle.countFailure(ctx, tx, k.key, now, now.Add(-p.Window))
 			if err != nil {
 				return err
 			}
 			if wait := p.delay(failures, k.free, k.lockAt); wait > 0 {
-				if _, err := tx.Exec(ctx, `UPDATE login_throttle SET blocked_until = $2 WHERE key = $1`, k.key, now.Add(wait)); err != nil {
+				if err := s.throttle.block(ctx, tx, k.key, now.Add(wait)); err != nil {
 					return err
 				}
 			}
@@ -125,6 +118,5 @@ func (p ThrottlePolicy) delay(n, free, lockAt int) time.Duration {
 // clearAccount forgets an account's failures after a successful login. The address
 // keeps its count: one success must not reset an attacker's budget for other accounts.
 func (s *Service) clearAccount(ctx context.Context, keys []throttleKey) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, keys[0].key)
-	return err
+	return s.throttle.forget(ctx, s.db, keys[0].key)
 }

@@ -1,0 +1,55 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// keyCheckEvery is how often the elected leader checks the active signing key's age.
+const keyCheckEvery = time.Minute
+
+// rotateKeysArgs is the periodic check that replaces the token signing key once it is
+// older than Config.KeyRotation.
+type rotateKeysArgs struct{}
+
+func (rotateKeysArgs) Kind() string { return "identity.rotate_keys" }
+
+// InsertOpts keeps at most one check waiting or running: a check that fails is retried
+// with backoff instead of piling up beside the next ones.
+func (rotateKeysArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+// rotateKeysPeriodic schedules the check every keyCheckEvery, and at once when a
+// replica becomes the leader, so a key that fell due while no leader ran is replaced.
+func rotateKeysPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(keyCheckEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return rotateKeysArgs{}, nil },
+		&river.PeriodicJobOpts{ID: rotateKeysArgs{}.Kind(), RunOnStart: true})
+}
+
+func (s *Service) workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, river.WorkFunc(s.workRotateKeys))
+	return w
+}
+
+// workRotateKeys replaces the active signing key if it is due. Running it twice
+// replaces a key once.
+func (s *Service) workRotateKeys(ctx context.Context, _ *river.Job[rotateKeysArgs]) error {
+	rotated, err := s.keys.rotateIfOlder(ctx, s.cfg.KeyRotation)
+	if err != nil {
+		return fmt.Errorf("identity: rotate signing key: %w", err)
+	}
+	if rotated {
+		s.log.InfoContext(ctx, "signing key rotated", "kid", s.keys.signingKey().KID)
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package identity
+
+import (
+	"connectrpc.com/connect"
+
+	"healthcore/platform/errs"
+)
+
+// The reasons identity sends. A wrong login never says which part was wrong, and a
+// duplicate registration never says which detail is taken.
+var (
+	// ReasonInvalidCredentials answers every wrong login, whatever was wrong.
+	ReasonInvalidCredentials = errs.Declare(connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
+	// ReasonLoginThrottled is sent while the account name or the client address has
+	// failed too often; RetryInfo says how long to wait.
+	ReasonLoginThrottled = errs.Declare(connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	// ReasonLoginRequired means the login request named no e-mail, CPF or CRM.
+	ReasonLoginRequired = errs.Declare(connect.CodeInvalidArgument, "LOGIN_REQUIRED")
+	// ReasonAccountExists refuses a registration whose e-mail, CPF or CRM is taken.
+	ReasonAccountExists   = errs.Declare(connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
+	ReasonAccountNotFound = errs.Declare(connect.CodeNotFound, "ACCOUNT_NOT_FOUND")
+	// ReasonNotAPatient refuses GetPayer for an account that is not a patient's.
+	ReasonNotAPatient = errs.Declare(connect.CodeFailedPrecondition, "NOT_A_PATIENT")
+	// ReasonCPFInvalid means the CPF's check digits are wrong, or all its digits equal.
+	ReasonCPFInvalid       = errs.Declare(connect.CodeInvalidArgument, "CPF_INVALID")
+	ReasonBirthDateInvalid = errs.Declare(connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	// ReasonRefreshTokenInvalid means the refresh token is unknown.
+	ReasonRefreshTokenInvalid = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_INVALID")
+	// ReasonRefreshTokenExpired means the refresh token or its session outlived its TTL.
+	ReasonRefreshTokenExpired = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_EXPIRED")
+	// ReasonRefreshTokenReused means a spent refresh token came back: the session is
+	// ended, since one of the two holders is not the account's owner.
+	ReasonRefreshTokenReused = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
+	// ReasonSessionEnded means the session was logged out or ended after a reuse.
+	ReasonSessionEnded = errs.Declare(connect.CodeUnauthenticated, "SESSION_ENDED")
+)

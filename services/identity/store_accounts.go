@@ -1,0 +1,88 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/authn"
+	"healthcore/platform/pg"
+)
+
+// accountStore reads and writes accounts: patients, doctors and admins, with a
+// patient's sealed personal fields (pii) and the blind index of the CPF.
+type accountStore struct{}
+
+const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at`
+
+func scanAccount(row pgx.Row) (account, error) {
+	var a account
+	var role string
+	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt)
+	a.Role, _ = authn.ParseRole(role)
+	return a, err
+}
+
+// insert stores a new account, with cpfIndex for a patient (nil otherwise). An e-mail,
+// CPF or CRM already taken is ACCOUNT_EXISTS; which one is not said.
+func (accountStore) insert(ctx context.Context, q pg.Querier, a account, cpfIndex []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO accounts (id, role, name, email, password_hash, crm_number, crm_uf, cpf_index, pii, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $10)`,
+		a.ID, authn.RoleName(a.Role), a.Name, a.Email, a.PasswordHash, a.CRMNumber, a.CRMUF, cpfIndex, a.PII, a.CreatedAt)
+	if pg.IsUniqueViolation(err) {
+		return errAccountExists.WithCause(err)
+	}
+	if err != nil {
+		return fmt.Errorf("insert account: %w", err)
+	}
+	return nil
+}
+
+// get returns the account with id; ok is false when there is none.
+func (accountStore) get(ctx context.Context, q pg.Querier, id string) (account, bool, error) {
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+}
+
+// findByLoginEmail returns the patient or admin who logs in with email (normalised);
+// doctors log in by CRM, so their e-mail does not name them here.
+func (accountStore) findByLoginEmail(ctx context.Context, q pg.Querier, email string) (account, bool, error) {
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE role IN ('patient', 'admin') AND email = $1`, email))
+}
+
+// findByCPFIndex returns the patient whose CPF has the blind index idx.
+func (accountStore) findByCPFIndex(ctx context.Context, q pg.Querier, idx []byte) (account, bool, error) {
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE cpf_index = $1`, idx))
+}
+
+// findDoctorByCRM returns the doctor registered under the CRM number (normalised) and UF.
+func (accountStore) findDoctorByCRM(ctx context.Context, q pg.Querier, number, uf string) (account, bool, error) {
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE role = 'doctor' AND crm_number = $1 AND crm_uf = $2`, number, uf))
+}
+
+func findAccount(row pgx.Row) (account, bool, error) {
+	a, err := scanAccount(row)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return account{}, false, nil
+	case err != nil:
+		return account{}, false, fmt.Errorf("select account: %w", err)
+	}
+	return a, true, nil
+}
+
+// setPasswordHash replaces the account's password hash.
+func (accountStore) setPasswordHash(ctx context.Context, q pg.Querier, id, hash string, at time.Time) error {
+	tag, err := q.Exec(ctx, `UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1`, id, hash, at)
+	if err != nil {
+		return fmt.Errorf("update password hash of %s: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("update password hash of %s: %w", id, pgx.ErrNoRows)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/pg"
+)
+
+// sessionStore keeps sessions (one per login) and their refresh tokens, a family in
+// which only the newest token is unspent. Tokens are stored as their SHA-256 hash.
+type sessionStore struct{}
+
+// insert starts session sid of the account, ending at expires whatever its refreshes.
+func (sessionStore) insert(ctx context.Context, q pg.Querier, sid, accountID string, created, expires time.Time) error {
+	if _, err := q.Exec(ctx, `INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		sid, accountID, created, expires); err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+// insertToken adds a refresh token (by its hash) to session sid.
+func (sessionStore) insertToken(ctx context.Context, q pg.Querier, tokenHash []byte, sid string, issued, expires time.Time) error {
+	if _, err := q.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		tokenHash, sid, issued, expires); err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+// refreshToken is a refresh token with the session it belongs to.
+type refreshToken struct {
+	SessionID  string
+	AccountID  string
+	Expires    time.Time  // the token's own expiry
+	Used       *time.Time // when it was spent, if it was
+	SessionEnd time.Time  // the session's absolute expiry
+	Revoked    *time.Time // when the session ended, if it did
+}
+
+// tokenForUpdate returns the refresh token with the hash and its session, both locked
+// until tx ends; ok is false for an unknown token.
+func (sessionStore) tokenForUpdate(ctx context.Context, tx pgx.Tx, tokenHash []byte) (t refreshToken, ok bool, err error) {
+	err = tx.QueryRow(ctx, `SELECT rt.session_id::text, s.account_id::text, rt.expires_at, rt.used_at, s.expires_at, s.revoked_at
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.token_hash = $1 FOR UPDATE OF rt, s`, tokenHash).
+		Scan(&t.SessionID, &t.AccountID, &t.Expires, &t.Used, &t.SessionEnd, &t.Revoked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return refreshToken{}, false, nil
+	case err != nil:
+		return refreshToken{}, false, fmt.Errorf("select refresh token for update: %w", err)
+	}
+	return t, true, nil
+}
+
+// spendToken marks the refresh token with the hash used at the given time.
+func (sessionStore) spendToken(ctx context.Context, q pg.Querier, tokenHash []byte, at time.Time) error {
+	tag, err := q.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, tokenHash, at)
+	if err != nil {
+		return fmt.Errorf("spend refresh token: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("spend refresh token: %w", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// liveSessionForUpdate returns the session of a refresh token, locked until tx ends,
+// if the session has not ended; ok is false otherwise (or for an unknown token).
+func (sessionStore) liveSessionForUpdate(ctx context.Context, tx pgx.Tx, tokenHash []byte) (sid, accountID string, ok bool, err error) {
+	err = tx.QueryRow(ctx, `SELECT s.id::text, s.account_id::text FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.token_hash = $1 AND s.revoked_at IS NULL FOR UPDATE OF s`, tokenHash).Scan(&sid, &accountID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, fmt.Errorf("select live session for update: %w", err)
+	}
+	return sid, accountID, true, nil
+}
+
+// end revokes session sid at the given time for reason; a session already ended keeps
+// its first end.
+func (sessionStore) end(ctx context.Context, q pg.Querier, sid string, at time.Time, reason string) error {
+	if _, err := q.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
+		sid, at, reason); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
