@@ -9,6 +9,8 @@ import (
 
 	meetingsv1 "healthcore/gen/healthcore/meetings/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // closeRoomArgs is the job, committed with the room, that closes it at the end of its
@@ -30,10 +32,11 @@ func (s *Service) workers() *river.Workers {
 // closeRoom runs when a room's window ends: Chime has no meeting duration, so the
 // meeting is ended here (everyone still in it is disconnected), and scheduling moves
 // the appointment to COMPLETED, or flags it as a no-show when nobody joined. Both
-// steps are idempotent, so a retry after a crash between them is harmless.
+// steps are idempotent, so a retry after a crash between them is harmless, and so is
+// pg.InTx's rerun of the transaction after a deadlock.
 func (s *Service) closeRoom(ctx context.Context, id string) error {
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		r, err := scanRoom(tx.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE appointment_id = $1 FOR UPDATE`, id))
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		r, err := s.rooms.getForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -45,18 +48,17 @@ func (s *Service) closeRoom(ctx context.Context, id string) error {
 		}
 		if r.meetingID != nil {
 			_, err := s.meetings.DeleteMeeting(ctx, connect.NewRequest(&meetingsv1.DeleteMeetingRequest{MeetingId: *r.meetingID}))
-			if err != nil && connect.CodeOf(err) != connect.CodeNotFound { // NotFound: it ended by itself
+			if err != nil && !errs.Has(err, ReasonMeetingNotFound) { // it ended by itself
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE rooms SET closed_at = $2 WHERE appointment_id = $1`, id, s.now())
-		return err
+		return s.rooms.close(ctx, tx, id, s.now())
 	})
 	if err != nil {
 		return err
 	}
 	_, err = s.scheduling.FinishAppointment(ctx, connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: id}))
-	if connect.CodeOf(err) == connect.CodeNotFound {
+	if errs.Has(err, ReasonAppointmentNotFound) {
 		s.log.WarnContext(ctx, "closed the room of an appointment scheduling does not know", "appointment_id", id)
 		return nil
 	}

@@ -23,6 +23,7 @@ import (
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
@@ -293,7 +294,7 @@ func joins(a *schedulingv1.Appointment) []string {
 // room reads the stored room.
 func (f *fixture) room(id string) room {
 	f.t.Helper()
-	r, err := f.svc.loadRoom(context.Background(), id)
+	r, err := f.svc.rooms.get(context.Background(), f.db, id)
 	if err != nil {
 		f.t.Fatalf("room %s: %v", id, err)
 	}
@@ -315,7 +316,7 @@ func (f *fixture) closeJobs(id string) (n int, at time.Time) {
 func (f *fixture) meetingExists(meetingID string) bool {
 	f.t.Helper()
 	_, err := f.meetings.GetMeeting(context.Background(), connect.NewRequest(&meetingsv1.GetMeetingRequest{MeetingId: meetingID}))
-	if connect.CodeOf(err) == connect.CodeNotFound {
+	if errs.Has(err, ReasonMeetingNotFound) {
 		return false
 	}
 	if err != nil {

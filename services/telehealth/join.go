@@ -49,7 +49,7 @@ func (s *Service) join(ctx context.Context, id string) (*telehealthv1.GetJoinInf
 	})); err != nil {
 		// Without the join in its history the appointment would end as a no-show; a
 		// retry gets the same attendee, so failing here costs nothing.
-		return nil, unavailable("SCHEDULING_UNAVAILABLE", "the scheduling service", err)
+		return nil, unavailable(ReasonSchedulingUnavailable, "the scheduling service", err)
 	}
 	out := &telehealthv1.GetJoinInfoResponse{
 		Provider:        providerChime,

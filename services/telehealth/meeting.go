@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	meetingsv1 "healthcore/gen/healthcore/meetings/v1"
+	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // attend admits user to the room's meeting and returns what their browser needs. The
@@ -25,13 +27,13 @@ func (s *Service) attend(ctx context.Context, r room, user string) (*meetingsv1.
 		resp, err := s.meetings.CreateAttendee(ctx, connect.NewRequest(&meetingsv1.CreateAttendeeRequest{
 			MeetingId: meetingID, ExternalUserId: user,
 		}))
-		if connect.CodeOf(err) == connect.CodeNotFound && stale == "" {
+		if errs.Has(err, ReasonMeetingNotFound) && stale == "" {
 			s.log.InfoContext(ctx, "meeting gone at the provider; replacing it", "appointment_id", r.appointmentID, "meeting_id", meetingID)
 			stale = meetingID
 			continue
 		}
 		if err != nil {
-			return nil, unavailable("MEETINGS_UNAVAILABLE", "the video provider", err)
+			return nil, unavailable(ReasonMeetingsUnavailable, "the video provider", err)
 		}
 		return resp.Msg, nil
 	}
@@ -45,11 +47,13 @@ func (s *Service) attend(ctx context.Context, r room, user string) (*meetingsv1.
 // held over a network call, which is acceptable for a row only two people ever use.
 // The creation's idempotency token is derived from the appointment and the meeting's
 // generation, so a retry after a failed commit gets the same meeting from the
-// provider, while a replacement gets a new one.
+// provider, while a replacement gets a new one. That also makes the call safe inside
+// pg.InTx, which runs the function again after a deadlock: the rerun gets the meeting
+// the first run created.
 func (s *Service) ensureMeeting(ctx context.Context, apptID, stale string) (string, error) {
 	var meetingID string
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		r, err := scanRoom(tx.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE appointment_id = $1 FOR UPDATE`, apptID))
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		r, err := s.rooms.getForUpdate(ctx, tx, apptID)
 		if err != nil {
 			return err
 		}
@@ -68,20 +72,19 @@ func (s *Service) ensureMeeting(ctx context.Context, apptID, stale string) (stri
 			ExternalMeetingId: apptID, ClientRequestToken: requestToken(apptID, gen),
 		}))
 		if err != nil {
-			return unavailable("MEETINGS_UNAVAILABLE", "the video provider", err)
+			return unavailable(ReasonMeetingsUnavailable, "the video provider", err)
 		}
 		meetingID = resp.Msg.GetMeeting().GetMeetingId()
 		if meetingID == "" {
 			return errors.New("the meetings service returned a meeting without an id")
 		}
-		_, err = tx.Exec(ctx, `UPDATE rooms SET provider_meeting_id = $2, meeting_generation = $3, meeting_created_at = $4
-			WHERE appointment_id = $1`, apptID, meetingID, gen, s.now())
+		err = s.rooms.setMeeting(ctx, tx, apptID, meetingID, gen, s.now())
 		if err == nil {
 			s.log.InfoContext(ctx, "meeting created", "appointment_id", apptID, "meeting_id", meetingID, "generation", gen)
 		}
 		return err
 	})
-	return meetingID, internal(err)
+	return meetingID, internal("telehealth: create meeting", err)
 }
 
 // requestToken is the idempotency token of the room's meeting of a generation: the

@@ -13,26 +13,8 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
-
-// room is one row of the rooms table.
-type room struct {
-	appointmentID, doctorID, patientID string
-	start, end, created                time.Time
-	meetingID                          *string
-	generation                         int
-	closed                             *time.Time
-}
-
-const roomColumns = `appointment_id::text, doctor_id::text, patient_id::text, start_at, end_at, created_at,
-	provider_meeting_id, meeting_generation, closed_at`
-
-func scanRoom(row pgx.Row) (room, error) {
-	var r room
-	err := row.Scan(&r.appointmentID, &r.doctorID, &r.patientID, &r.start, &r.end, &r.created,
-		&r.meetingID, &r.generation, &r.closed)
-	return r, err
-}
 
 func optTime(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {
@@ -53,20 +35,20 @@ func (s *Service) roomProto(r room) *telehealthv1.Room {
 // appointment reads an appointment from scheduling, as a service.
 func (s *Service) appointment(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
 	resp, err := s.scheduling.GetAppointment(ctx, connect.NewRequest(&schedulingv1.GetAppointmentRequest{Id: id}))
-	if connect.CodeOf(err) == connect.CodeNotFound {
+	if errs.Has(err, ReasonAppointmentNotFound) {
 		return nil, errAppointmentNotFound
 	}
 	if err != nil {
-		return nil, unavailable("SCHEDULING_UNAVAILABLE", "the scheduling service", err)
+		return nil, unavailable(ReasonSchedulingUnavailable, "the scheduling service", err)
 	}
 	return resp.Msg.GetAppointment(), nil
 }
 
 // prepareRoom is PrepareRoom: the room of a CONFIRMED appointment, prepared once.
 func (s *Service) prepareRoom(ctx context.Context, id string) (room, error) {
-	r, err := s.loadRoom(ctx, id)
+	r, err := s.rooms.get(ctx, s.db, id)
 	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
-		return r, internal(err) // already prepared: returned as it is, whatever came since
+		return r, internal("telehealth: read room", err) // already prepared: returned as it is, whatever came since
 	}
 	a, err := s.appointment(ctx, id)
 	if err != nil {
@@ -82,39 +64,20 @@ func (s *Service) prepareRoom(ctx context.Context, id string) (room, error) {
 // closes it at the end of the window, in the same transaction — when there is none.
 func (s *Service) prepare(ctx context.Context, a *schedulingv1.Appointment) (room, error) {
 	var r room
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var inserted bool
 		var err error
-		r, err = scanRoom(tx.QueryRow(ctx, `INSERT INTO rooms (appointment_id, doctor_id, patient_id, start_at, end_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (appointment_id) DO NOTHING RETURNING `+roomColumns,
-			a.GetId(), a.GetDoctorId(), a.GetPatientId(), a.GetStartTime().AsTime(), a.GetEndTime().AsTime(), s.now()))
-		if errors.Is(err, pgx.ErrNoRows) { // prepared meanwhile, by a join or PrepareRoom
-			r, err = scanRoom(tx.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE appointment_id = $1`, a.GetId()))
+		r, inserted, err = s.rooms.insert(ctx, tx, room{appointmentID: a.GetId(), doctorID: a.GetDoctorId(), patientID: a.GetPatientId(),
+			start: a.GetStartTime().AsTime(), end: a.GetEndTime().AsTime(), created: s.now()})
+		if err != nil {
 			return err
 		}
-		if err != nil {
+		if !inserted { // prepared meanwhile, by a join or PrepareRoom
+			r, err = s.rooms.get(ctx, tx, a.GetId())
 			return err
 		}
 		_, err = s.jobs.InsertTx(ctx, tx, closeRoomArgs{AppointmentID: r.appointmentID}, &river.InsertOpts{ScheduledAt: r.end})
 		return err
 	})
-	return r, internal(err)
-}
-
-func (s *Service) loadRoom(ctx context.Context, id string) (room, error) {
-	return scanRoom(s.db.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE appointment_id = $1`, id))
-}
-
-// internal passes nil, our own errors and the caller's cancellation through, and
-// hides anything else behind INTERNAL.
-func internal(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := errors.AsType[*errs.Error](err); ok {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return errs.Internal("telehealth: internal", err)
+	return r, internal("telehealth: prepare room", err)
 }

@@ -72,6 +72,7 @@ type Service struct {
 	scheduling schedulingv1connect.SchedulingServiceClient
 	meetings   meetingsv1connect.MeetingsServiceClient
 	jobs       *jobs.Client
+	rooms      roomStore
 	log        *slog.Logger
 	now        func() time.Time
 }
