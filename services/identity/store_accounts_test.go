@@ -27,12 +27,21 @@ func newAccountRow(role accessv1.Role, email string) account {
 	}
 }
 
+func patientRow(email string) account {
+	a := newAccountRow(accessv1.Role_ROLE_PATIENT, email)
+	a.PII = []byte("sealed pii of " + email)
+	return a
+}
+
+func doctorRow(email, crmNumber, uf string) account {
+	a := newAccountRow(accessv1.Role_ROLE_DOCTOR, email)
+	a.CRMNumber, a.CRMUF = crmNumber, uf
+	return a
+}
+
 func TestAccountStore_InsertThenFindByEachLogin(t *testing.T) {
 	db, ctx, st := storeDB(t), context.Background(), accountStore{}
-	patient := newAccountRow(accessv1.Role_ROLE_PATIENT, "maria@example.com")
-	patient.PII = []byte("sealed pii")
-	doctor := newAccountRow(accessv1.Role_ROLE_DOCTOR, "joao@clinica.com.br")
-	doctor.CRMNumber, doctor.CRMUF = "123456", "SP"
+	patient, doctor := patientRow("maria@example.com"), doctorRow("joao@clinica.com.br", "123456", "SP")
 	admin := newAccountRow(accessv1.Role_ROLE_ADMIN, "ops@example.com")
 	for _, a := range []struct {
 		a   account
@@ -80,10 +89,7 @@ func TestAccountStore_InsertThenFindByEachLogin(t *testing.T) {
 
 func TestAccountStore_InsertRefusesEveryTakenDetailAsAccountExists(t *testing.T) {
 	db, ctx, st := storeDB(t), context.Background(), accountStore{}
-	patient := newAccountRow(accessv1.Role_ROLE_PATIENT, "maria@example.com")
-	patient.PII = []byte("sealed")
-	doctor := newAccountRow(accessv1.Role_ROLE_DOCTOR, "joao@clinica.com.br")
-	doctor.CRMNumber, doctor.CRMUF = "123456", "SP"
+	patient, doctor := patientRow("maria@example.com"), doctorRow("joao@clinica.com.br", "123456", "SP")
 	if err := st.insert(ctx, db, patient, []byte("idx")); err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +98,7 @@ func TestAccountStore_InsertRefusesEveryTakenDetailAsAccountExists(t *testing.T)
 	}
 
 	sameEmail := newAccountRow(accessv1.Role_ROLE_ADMIN, "maria@example.com")
-	sameCPF := newAccountRow(accessv1.Role_ROLE_PATIENT, "other@example.com")
-	sameCPF.PII = []byte("sealed")
-	sameCRM := newAccountRow(accessv1.Role_ROLE_DOCTOR, "x@clinica.com.br")
-	sameCRM.CRMNumber, sameCRM.CRMUF = "123456", "SP"
+	sameCPF, sameCRM := patientRow("other@example.com"), doctorRow("x@clinica.com.br", "123456", "SP")
 	for name, c := range map[string]struct {
 		a   account
 		idx []byte
@@ -105,9 +108,7 @@ func TestAccountStore_InsertRefusesEveryTakenDetailAsAccountExists(t *testing.T)
 		}
 	}
 	// A doctor's e-mail is its own namespace: a patient may use the same address.
-	otherPatient := newAccountRow(accessv1.Role_ROLE_PATIENT, "joao@clinica.com.br")
-	otherPatient.PII = []byte("sealed")
-	if err := st.insert(ctx, db, otherPatient, []byte("idx2")); err != nil {
+	if err := st.insert(ctx, db, patientRow("joao@clinica.com.br"), []byte("idx2")); err != nil {
 		t.Errorf("patient with a doctor's e-mail: %v", err)
 	}
 }
