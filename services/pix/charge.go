@@ -9,6 +9,7 @@ import (
 
 	pixv1 "healthcore/gen/healthcore/pix/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/server"
 )
 
 // The window Mercado Pago accepts for a PIX charge's date_of_expiration.
@@ -23,8 +24,8 @@ func (s *Service) createCharge(ctx context.Context, req ChargeRequest) (Charge, 
 	now := s.now()
 	if ahead := req.ExpireTime.Sub(now); ahead < MinExpiry || ahead > MaxExpiry {
 		msg := fmt.Sprintf("must be %s to %s ahead; it is %s ahead", "30 minutes", "30 days", ahead.Round(time.Second))
-		return Charge{}, errs.InvalidArgument("VALIDATION_FAILED", "invalid request: expire_time: "+msg,
-			errs.Violation{Field: "expire_time", Description: msg})
+		return Charge{}, server.ReasonValidationFailed.New("invalid request: expire_time: " + msg).
+			WithViolations(errs.Violation{Field: "expire_time", Description: msg})
 	}
 	return s.driver.CreateCharge(ctx, req)
 }

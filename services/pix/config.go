@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/platform/config"
+	"healthcore/services/pix/pixsandbox"
 )
 
 // Driver names accepted by the pix.driver flag.
@@ -20,6 +21,9 @@ const (
 	DriverSandbox     = "sandbox"
 	DriverMercadoPago = "mercadopago"
 )
+
+// DefaultSandboxAddr is where the sandbox listens unless told otherwise: loopback only.
+const DefaultSandboxAddr = "127.0.0.1:7090"
 
 // DefaultDevNotificationURL is where the sandbox sends webhooks when pix.notification-url
 // is not set: the gateway of a development stack.
@@ -109,11 +113,11 @@ func (c Config) Check(p *config.Problems) {
 }
 
 // Open returns the configured driver. For the sandbox it also starts listening on
-// pix.sandbox-addr and returns the Sandbox, whose Run the caller must run beside the
-// service (it serves the API and sends webhooks); sandboxDB is then a pool on
-// SandboxSchema, migrated. For mercadopago, sandboxDB may be nil and no Sandbox is
-// returned.
-func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Logger) (Driver, *Sandbox, error) {
+// pix.sandbox-addr and returns the sandbox, whose Run the caller must run beside the
+// service (it serves the API and sends webhooks), with the production driver pointed
+// at it; sandboxDB is then a pool on pixsandbox.Schema, migrated. For mercadopago,
+// sandboxDB may be nil and no sandbox is returned.
+func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Logger) (Driver, *pixsandbox.Sandbox, error) {
 	c = c.withDefaults()
 	mp := MercadoPagoConfig{
 		AccessToken: c.AccessToken, WebhookSecret: c.WebhookSecret, BaseURL: c.BaseURL,
@@ -125,10 +129,10 @@ func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Log
 		return d, nil, err
 	case DriverSandbox:
 		if sandboxDB == nil {
-			return nil, nil, errors.New("pix: the sandbox driver needs a database pool on schema " + SandboxSchema.Name)
+			return nil, nil, errors.New("pix: the sandbox driver needs a database pool on schema " + pixsandbox.Schema.Name)
 		}
 		var err error
-		if mp.AccessToken, mp.WebhookSecret, err = SandboxCredentials(ctx, sandboxDB, c.AccessToken, c.WebhookSecret); err != nil {
+		if mp.AccessToken, mp.WebhookSecret, err = pixsandbox.Credentials(ctx, sandboxDB, c.AccessToken, c.WebhookSecret); err != nil {
 			return nil, nil, err
 		}
 		mp.NotificationURL = c.notificationURL()
@@ -136,7 +140,7 @@ func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Log
 		if err != nil {
 			return nil, nil, fmt.Errorf("pix: sandbox: %w", err)
 		}
-		sb, err := NewSandbox(sandboxDB, ln, SandboxOptions{
+		sb, err := pixsandbox.New(sandboxDB, ln, pixsandbox.Options{
 			AccessToken: mp.AccessToken, WebhookSecret: mp.WebhookSecret, NotificationURL: mp.NotificationURL, Logger: log,
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"healthcore/platform/config"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/testkit"
+	"healthcore/services/pix/pixsandbox"
 )
 
 // parse registers a fresh Config's flags and parses args and env as the binary does.
@@ -84,7 +85,7 @@ func TestConfig_MercadoPagoNeedsCredentialsAndGoodURLs(t *testing.T) {
 }
 
 func TestConfig_SandboxOpensOnItsAddressWithStoredCredentials(t *testing.T) {
-	db := pgtest.Pool(t, SandboxSchema.Name, SandboxSchema)
+	db := pgtest.Pool(t, pixsandbox.Schema.Name, pixsandbox.Schema)
 	hooks := newReceiver(t, func(string, string, string) error { return nil })
 	c, err := parse(t, []string{"-pix.sandbox-addr=127.0.0.1:0", "-pix.notification-url=" + hooks.url}, nil)
 	if err != nil {
@@ -99,8 +100,8 @@ func TestConfig_SandboxOpensOnItsAddressWithStoredCredentials(t *testing.T) {
 	if host != "127.0.0.1" {
 		t.Errorf("sandbox listens on %s, want the configured 127.0.0.1", sb.URL())
 	}
-	if sb.opts.NotificationURL != hooks.url || asMP(d).notificationURL != hooks.url {
-		t.Errorf("notification URL = %q (sandbox), %q (driver); want %s", sb.opts.NotificationURL, asMP(d).notificationURL, hooks.url)
+	if sb.NotificationURL() != hooks.url || asMP(d).notificationURL != hooks.url {
+		t.Errorf("notification URL = %q (sandbox), %q (driver); want %s", sb.NotificationURL(), asMP(d).notificationURL, hooks.url)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -113,11 +114,11 @@ func TestConfig_SandboxOpensOnItsAddressWithStoredCredentials(t *testing.T) {
 	if c1.Status != StatusPending {
 		t.Fatalf("charge through the opened driver: %+v", c1)
 	}
-	token, secret, err := SandboxCredentials(ctx, db, "", "")
+	token, secret, err := pixsandbox.Credentials(ctx, db, "", "")
 	if err != nil || !strings.HasPrefix(token, "TEST-") || len(secret) != 64 || string(asMP(d).secret) != secret {
 		t.Errorf("stored credentials %q / %q (%v); want a TEST- token and the driver's 32-byte hex secret", token, secret, err)
 	}
-	if again, _, _ := SandboxCredentials(ctx, db, "", ""); again != token {
+	if again, _, _ := pixsandbox.Credentials(ctx, db, "", ""); again != token {
 		t.Errorf("a second start got token %q, want the stored %q", again, token)
 	}
 	if _, _, err := c.Open(ctx, nil, nil); err == nil {

@@ -2,6 +2,6 @@
 // charges, reads, cancels and refunds them, and verifies the provider's signed
 // notifications. A Driver talks to the provider — Mercado Pago's REST API through its
 // Go SDK — and Service serves it as healthcore.pix.v1.PixService. For development,
-// Sandbox is a server that speaks the same REST subset, keeps its state in PostgreSQL
-// and sends signed webhooks, so the production driver runs against it over HTTP.
+// the sandbox driver runs the same Mercado Pago driver against pixsandbox, a server
+// that speaks the same REST subset and sends signed webhooks.
 package pix

@@ -11,22 +11,18 @@ import (
 
 // Failures a caller can act on.
 var (
-	errChargeNotFound = errs.NotFound("CHARGE_NOT_FOUND", "the payment provider has no charge with this id")
-	errNotCancellable = errs.FailedPrecondition("CHARGE_NOT_CANCELLABLE",
+	errChargeNotFound = ReasonChargeNotFound.New("the payment provider has no charge with this id")
+	errNotCancellable = ReasonChargeNotCancellable.New(
 		"the charge can no longer be cancelled: it is paid, refunded, cancelled or expired")
-	errNotRefundable = errs.FailedPrecondition("CHARGE_NOT_REFUNDABLE",
+	errNotRefundable = ReasonChargeNotRefundable.New(
 		"the charge cannot be refunded: it is unpaid, already refunded in full, or has reached the limit of partial refunds")
-	errRefundExceeds = errs.FailedPrecondition("REFUND_EXCEEDS_AMOUNT",
-		"the refund is larger than what is left to refund on the charge")
-	errKeyReused = errs.FailedPrecondition("IDEMPOTENCY_KEY_REUSED",
-		"this idempotency key was already used for a different request")
-	errRejected = errs.InvalidArgument("PROVIDER_REJECTED",
-		"the payment provider refused the request's data")
-	errUnavailable = errs.Unavailable("PROVIDER_UNAVAILABLE",
-		"the payment provider cannot be reached right now; retry with the same idempotency key", nil)
-	errSignatureInvalid = errs.Unauthenticated("SIGNATURE_INVALID",
-		"the notification's signature is missing, malformed or does not match")
-	errSignatureStale = errs.Unauthenticated("SIGNATURE_STALE",
+	errRefundExceeds = ReasonRefundExceedsAmount.New("the refund is larger than what is left to refund on the charge")
+	errKeyReused     = ReasonIdempotencyKeyReused.New("this idempotency key was already used for a different request")
+	errRejected      = ReasonProviderRejected.New("the payment provider refused the request's data")
+	errUnavailable   = ReasonProviderUnavailable.New(
+		"the payment provider cannot be reached right now; retry with the same idempotency key")
+	errSignatureInvalid = ReasonSignatureInvalid.New("the notification's signature is missing, malformed or does not match")
+	errSignatureStale   = ReasonSignatureStale.New(
 		"the notification was signed too long ago (or ahead of now) to be accepted")
 )
 
@@ -44,9 +40,9 @@ var driverErrors = []struct {
 	{ErrSignatureStale, errSignatureStale},
 }
 
-// driverError maps a driver failure to the status the caller gets. Unexpected causes
-// become INTERNAL: logged by the server, never sent.
-func driverError(ctx context.Context, err error) error {
+// driverError maps the failure of op (e.g. "create charge") to the status the caller
+// gets. Unexpected causes become INTERNAL, naming op: logged by the server, never sent.
+func driverError(ctx context.Context, op string, err error) error {
 	if e, ok := errors.AsType[*errs.Error](err); ok {
 		return e // already a status, e.g. the expiry window
 	}
@@ -63,5 +59,5 @@ func driverError(ctx context.Context, err error) error {
 			return m.err.WithCause(err)
 		}
 	}
-	return errs.Internal("pix: driverError", err)
+	return errs.Internal("pix: "+op, err)
 }

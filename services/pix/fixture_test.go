@@ -19,6 +19,7 @@ import (
 	pixv1 "healthcore/gen/healthcore/pix/v1"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/testkit"
+	"healthcore/services/pix/pixsandbox"
 )
 
 const (
@@ -33,15 +34,15 @@ type env struct {
 	t       *testing.T
 	db      *pgxpool.Pool
 	clock   *testkit.Clock
-	sandbox *Sandbox
+	sandbox *pixsandbox.Sandbox
 	driver  *MercadoPago
 	svc     *Service
 	hooks   *receiver
 }
 
 // sandboxOptions are fast retries for tests.
-func sandboxOptions(t testing.TB, clock *testkit.Clock) SandboxOptions {
-	return SandboxOptions{
+func sandboxOptions(t testing.TB, clock *testkit.Clock) pixsandbox.Options {
+	return pixsandbox.Options{
 		AccessToken: testAccessToken, WebhookSecret: testWebhookSecret, Logger: testkit.Logger(t), Now: clock.Now,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 		WebhookTimeout: 5 * time.Second,
@@ -50,7 +51,7 @@ func sandboxOptions(t testing.TB, clock *testkit.Clock) SandboxOptions {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, db: pgtest.Pool(t, SandboxSchema.Name, SandboxSchema)}
+	e := &env{t: t, db: pgtest.Pool(t, pixsandbox.Schema.Name, pixsandbox.Schema)}
 	e.clock = testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
 	e.hooks = newReceiver(t, func(xSig, xReq, dataID string) error {
 		_, err := e.svc.VerifyNotification(context.Background(), connect.NewRequest(&pixv1.VerifyNotificationRequest{
@@ -72,20 +73,20 @@ func newEnv(t *testing.T) *env {
 }
 
 // startSandbox runs a sandbox on 127.0.0.1 until the test ends.
-func startSandbox(t testing.TB, db *pgxpool.Pool, opts SandboxOptions) *Sandbox {
+func startSandbox(t testing.TB, db *pgxpool.Pool, opts pixsandbox.Options) *pixsandbox.Sandbox {
 	sb, _ := runSandbox(t, db, opts)
 	return sb
 }
 
 // runSandbox runs a sandbox on 127.0.0.1 and returns it with a function that stops it
 // (and waits); it stops at the end of the test at the latest.
-func runSandbox(t testing.TB, db *pgxpool.Pool, opts SandboxOptions) (*Sandbox, func()) {
+func runSandbox(t testing.TB, db *pgxpool.Pool, opts pixsandbox.Options) (*pixsandbox.Sandbox, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := NewSandbox(db, ln, opts)
+	sb, err := pixsandbox.New(db, ln, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

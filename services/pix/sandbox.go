@@ -1,197 +1,29 @@
 package pix
 
 import (
-	"context"
-	"crypto/rand"
-	"embed"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"healthcore/platform/pg"
+	"healthcore/services/pix/pixsandbox"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
+// The PIX sandbox lives in package pixsandbox. These names forward to it for the
+// packages that still build it from here.
 
-// SandboxSchema is the PIX sandbox's PostgreSQL schema and its migrations. Only the
-// sandbox driver uses it.
-var SandboxSchema = pg.Schema{Name: "pixsandbox", Migrations: pg.Dir(migrations, "migrations")}
-
-// DefaultSandboxAddr is where the sandbox listens unless told otherwise: loopback only.
-const DefaultSandboxAddr = "127.0.0.1:7090"
-
-// SandboxOptions configures a Sandbox. Zero durations and counts take the defaults.
-type SandboxOptions struct {
-	// AccessToken is the bearer token the API requires.
-	AccessToken string
-	// WebhookSecret keys the webhooks' x-signature.
-	WebhookSecret string
-	// NotificationURL receives the webhooks of payments created without a
-	// notification_url, as the application's webhook setting does at Mercado Pago.
-	NotificationURL string
-	Logger          *slog.Logger
-	// Now is the sandbox's clock for payments and signatures (nil: time.Now).
-	Now func() time.Time
-	// A failed webhook is tried again after RetryBase (2 s), each time twice as long
-	// up to RetryMax (5 min), MaxAttempts (10) times in all.
-	RetryBase   time.Duration
-	RetryMax    time.Duration
-	MaxAttempts int
-	// PollInterval is how often to look for webhooks due and payments expired (1 s):
-	// another process sharing the database may have queued them.
-	PollInterval time.Duration
-	// WebhookTimeout is how long a receiver has to answer (22 s, as Mercado Pago).
-	WebhookTimeout time.Duration
-}
-
-// Sandbox is a development stand-in for Mercado Pago: an HTTP server that speaks the
-// subset of the REST API the driver uses (create, read, cancel and refund PIX
-// payments, with bearer tokens and idempotency keys), keeps its state in PostgreSQL so
-// it survives restarts and is shared by every process on the same database, and sends
-// signed webhooks with retries. Development controls approve ("pay") or reject a
-// pending payment: POST /sandbox/payments/{id}/approve or /reject, Approve and Reject,
-// or the buttons of the payment's ticket page.
+// SandboxSchema is pixsandbox.Schema.
 //
-// Idempotency: a write repeated with the same X-Idempotency-Key and the same request
-// (method, path and JSON body) answers with the resource it made, in its current
-// state, and changes nothing; the same key with a different request is refused with
-// 409 idempotency_key_already_used, as Mercado Pago documents for its Orders API.
-// Keys never expire here (Mercado Pago keeps them 24 hours).
-type Sandbox struct {
-	db    *pgxpool.Pool
-	opts  SandboxOptions
-	ln    net.Listener
-	url   string
-	log   *slog.Logger
-	now   func() time.Time
-	hook  *http.Client
-	nudge chan struct{} // a webhook was queued: deliver now rather than at the next poll
-}
+// Deprecated: use pixsandbox.Schema.
+var SandboxSchema = pixsandbox.Schema
 
-// NewSandbox returns a sandbox that will serve on ln (see Run), with its state in db,
-// a pool whose search_path is SandboxSchema's.
-func NewSandbox(db *pgxpool.Pool, ln net.Listener, opts SandboxOptions) (*Sandbox, error) {
-	if db == nil || ln == nil || opts.AccessToken == "" || opts.WebhookSecret == "" {
-		return nil, errors.New("pix: the sandbox needs a database, a listener, an access token and a webhook secret")
-	}
-	setDefault(&opts.RetryBase, 2*time.Second)
-	setDefault(&opts.RetryMax, 5*time.Minute)
-	setDefault(&opts.PollInterval, time.Second)
-	setDefault(&opts.WebhookTimeout, 22*time.Second)
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Sandbox{
-		db: db, opts: opts, ln: ln, url: "http://" + ln.Addr().String(),
-		log: opts.Logger, now: opts.Now,
-		hook: &http.Client{
-			Timeout: opts.WebhookTimeout,
-			// Mercado Pago wants 200 or 201 from the URL itself; a redirect is a failure.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		nudge: make(chan struct{}, 1),
-	}, nil
-}
+// SandboxOptions is pixsandbox.Options.
+//
+// Deprecated: use pixsandbox.Options.
+type SandboxOptions = pixsandbox.Options
 
-func setDefault(d *time.Duration, v time.Duration) {
-	if *d <= 0 {
-		*d = v
-	}
-}
-
-// URL is the sandbox's base URL, to give the driver as its base URL.
-func (s *Sandbox) URL() string { return s.url }
-
-// Run serves the API on the sandbox's listener and delivers webhooks until ctx ends,
-// then stops gracefully and closes the listener.
-func (s *Sandbox) Run(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(s.ln) }()
-	worked := make(chan struct{})
-	wctx, stopWork := context.WithCancel(ctx)
-	go func() {
-		defer close(worked)
-		s.work(wctx)
-	}()
-	s.log.InfoContext(ctx, "pix sandbox listening", "url", s.url)
-
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-served: // the listener failed
-	}
-	stopWork()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(shutdownCtx); err == nil && serr != nil {
-		err = serr
-	}
-	<-worked
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
-
-// SandboxCredentials returns the sandbox's access token and webhook secret: the given
-// ones, or those generated on the database's first use and kept in its settings
-// table, so restarts and other processes on the same database agree.
-func SandboxCredentials(ctx context.Context, db *pgxpool.Pool, accessToken, webhookSecret string) (string, string, error) {
-	var err error
-	if accessToken == "" {
-		if accessToken, err = setting(ctx, db, "access_token", "TEST-"+randomHex(24)); err != nil {
-			return "", "", err
-		}
-	}
-	if webhookSecret == "" {
-		if webhookSecret, err = setting(ctx, db, "webhook_secret", randomHex(32)); err != nil {
-			return "", "", err
-		}
-	}
-	return accessToken, webhookSecret, nil
-}
-
-// setting returns the stored value of name, storing value first when there is none.
-func setting(ctx context.Context, db *pgxpool.Pool, name, value string) (string, error) {
-	var v string
-	var err error
-	// A second try covers a process that stored it concurrently, after this
-	// statement's snapshot was taken.
-	for range 2 {
-		err = db.QueryRow(ctx, `
-			WITH ins AS (INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
-			SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE name = $1`, name, value).Scan(&v)
-		if !errors.Is(err, pgx.ErrNoRows) {
-			break
-		}
-	}
-	if err != nil {
-		return "", fmt.Errorf("pix: sandbox setting %s: %w", name, err)
-	}
-	return v, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b)
+// NewSandbox is pixsandbox.New.
+//
+// Deprecated: use pixsandbox.New.
+func NewSandbox(db *pgxpool.Pool, ln net.Listener, opts SandboxOptions) (*pixsandbox.Sandbox, error) {
+	return pixsandbox.New(db, ln, opts)
 }

@@ -41,7 +41,7 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 func (s *Service) CreateCharge(ctx context.Context, req *connect.Request[pixv1.CreateChargeRequest]) (*connect.Response[pixv1.CreateChargeResponse], error) {
 	c, err := s.createCharge(ctx, chargeRequestFrom(req.Msg))
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "create charge", err)
 	}
 	return connect.NewResponse(&pixv1.CreateChargeResponse{Charge: chargeProto(c)}), nil
 }
@@ -50,7 +50,7 @@ func (s *Service) CreateCharge(ctx context.Context, req *connect.Request[pixv1.C
 func (s *Service) GetCharge(ctx context.Context, req *connect.Request[pixv1.GetChargeRequest]) (*connect.Response[pixv1.GetChargeResponse], error) {
 	c, err := s.driver.GetCharge(ctx, req.Msg.GetId())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "get charge", err)
 	}
 	return connect.NewResponse(&pixv1.GetChargeResponse{Charge: chargeProto(c)}), nil
 }
@@ -59,7 +59,7 @@ func (s *Service) GetCharge(ctx context.Context, req *connect.Request[pixv1.GetC
 func (s *Service) CancelCharge(ctx context.Context, req *connect.Request[pixv1.CancelChargeRequest]) (*connect.Response[pixv1.CancelChargeResponse], error) {
 	c, err := s.driver.CancelCharge(ctx, req.Msg.GetId(), req.Msg.GetIdempotencyKey())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "cancel charge", err)
 	}
 	return connect.NewResponse(&pixv1.CancelChargeResponse{Charge: chargeProto(c)}), nil
 }
@@ -68,7 +68,7 @@ func (s *Service) CancelCharge(ctx context.Context, req *connect.Request[pixv1.C
 func (s *Service) Refund(ctx context.Context, req *connect.Request[pixv1.RefundRequest]) (*connect.Response[pixv1.RefundResponse], error) {
 	r, err := s.driver.Refund(ctx, req.Msg.GetChargeId(), req.Msg.GetAmountCents(), req.Msg.GetIdempotencyKey())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "refund charge", err)
 	}
 	return connect.NewResponse(&pixv1.RefundResponse{RefundId: r.ID, AmountCents: r.AmountCents, Charge: chargeProto(r.Charge)}), nil
 }
@@ -78,7 +78,7 @@ func (s *Service) VerifyNotification(ctx context.Context, req *connect.Request[p
 	m := req.Msg
 	t, err := s.driver.VerifyNotification(m.GetXSignature(), m.GetXRequestId(), m.GetDataId(), s.now())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "verify notification", err)
 	}
 	return connect.NewResponse(&pixv1.VerifyNotificationResponse{SignTime: timestamppb.New(t)}), nil
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"healthcore/services/pix/pixsandbox"
 )
 
 // runDriverSuite checks the Driver contract end to end. It runs against the Mercado
@@ -43,7 +45,7 @@ func runDriverSuite(t *testing.T, newEnv func(t *testing.T) *env) {
 		if c.AmountCents != 1999 || c.RefundedCents != 0 || c.ExternalReference != req.ExternalReference {
 			t.Errorf("amount %d refunded %d reference %q, want 1999, 0, %q", c.AmountCents, c.RefundedCents, c.ExternalReference, req.ExternalReference)
 		}
-		fields, err := checkBRCode(c.QRCode)
+		fields, err := pixsandbox.ParseBRCode(c.QRCode)
 		if err != nil {
 			t.Fatalf("qr_code %q is not a BR Code: %v", c.QRCode, err)
 		}

@@ -1,4 +1,4 @@
-package pix
+package pixsandbox
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"healthcore/platform/pg"
 )
 
 // maxBody bounds request bodies; the API's are small.
@@ -41,7 +43,7 @@ func (s *Sandbox) Handler() http.Handler {
 }
 
 // apiFunc handles one API call: the status and body to answer, or an error
-// (*sbError for the caller's mistakes).
+// (*apiError for the caller's mistakes).
 type apiFunc func(r *http.Request) (int, any, error)
 
 // api checks the bearer token, runs h, and writes its answer as JSON.
@@ -65,12 +67,12 @@ func (s *Sandbox) api(h apiFunc) http.Handler {
 }
 
 func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *sbError
+	var e *apiError
 	if !errors.As(err, &e) {
 		if r.Context().Err() == nil {
 			s.log.ErrorContext(r.Context(), "pix sandbox: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		}
-		e = &sbError{http.StatusInternalServerError, "internal_error", 0, "internal error"}
+		e = &apiError{http.StatusInternalServerError, "internal_error", 0, "internal error"}
 	}
 	cause := []any{}
 	if e.cause != 0 {
@@ -88,31 +90,38 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 // createPaymentBody is the subset of POST /v1/payments the sandbox reads. Amounts are
 // json.Number so reais become centavos without passing through a float.
 type createPaymentBody struct {
-	TransactionAmount json.Number `json:"transaction_amount"`
-	PaymentMethodID   string      `json:"payment_method_id"`
-	Description       string      `json:"description"`
-	ExternalReference string      `json:"external_reference"`
-	NotificationURL   string      `json:"notification_url"`
-	DateOfExpiration  string      `json:"date_of_expiration"`
-	Payer             struct {
-		Email          string `json:"email"`
-		FirstName      string `json:"first_name"`
-		LastName       string `json:"last_name"`
-		Identification struct {
-			Type   string `json:"type"`
-			Number string `json:"number"`
-		} `json:"identification"`
-	} `json:"payer"`
+	TransactionAmount json.Number   `json:"transaction_amount"`
+	PaymentMethodID   string        `json:"payment_method_id"`
+	Description       string        `json:"description"`
+	ExternalReference string        `json:"external_reference"`
+	NotificationURL   string        `json:"notification_url"`
+	DateOfExpiration  string        `json:"date_of_expiration"`
+	Payer             payerResource `json:"payer"`
+}
+
+// createRequest reads a create's X-Idempotency-Key, which Mercado Pago requires, and
+// its body.
+func createRequest(r *http.Request) (key string, body []byte, err error) {
+	key = r.Header.Get("X-Idempotency-Key")
+	if key == "" {
+		return "", nil, badRequest(4292, "Header X-Idempotency-Key can't be null")
+	}
+	body, err = readBody(r)
+	return key, body, err
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, badRequest(0, "cannot read the body: %v", err)
+	}
+	return raw, nil
 }
 
 func (s *Sandbox) createPayment(r *http.Request) (int, any, error) {
-	key := r.Header.Get("X-Idempotency-Key")
-	if key == "" {
-		return 0, nil, badRequest(4292, "Header X-Idempotency-Key can't be null")
-	}
-	raw, err := io.ReadAll(r.Body)
+	key, raw, err := createRequest(r)
 	if err != nil {
-		return 0, nil, badRequest(0, "cannot read the body: %v", err)
+		return 0, nil, err
 	}
 	var in createPaymentBody
 	if err := json.Unmarshal(raw, &in); err != nil {
@@ -131,7 +140,7 @@ func (s *Sandbox) createPayment(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	got, err := loadPayment(r.Context(), s.db, id, false)
+	got, err := readPayment(r.Context(), s.db, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -139,8 +148,8 @@ func (s *Sandbox) createPayment(r *http.Request) (int, any, error) {
 }
 
 // newPayment checks a create request as Mercado Pago does for PIX.
-func (s *Sandbox) newPayment(in createPaymentBody) (*sbPayment, error) {
-	cents, err := parseReais(in.TransactionAmount.String())
+func (s *Sandbox) newPayment(in createPaymentBody) (*payment, error) {
+	cents, err := parseAmount(in.TransactionAmount.String())
 	if err != nil || cents <= 0 {
 		return nil, badRequest(4037, "Invalid transaction_amount %q: a positive amount in reais with at most two decimals", in.TransactionAmount)
 	}
@@ -160,15 +169,15 @@ func (s *Sandbox) newPayment(in createPaymentBody) (*sbPayment, error) {
 	if in.DateOfExpiration != "" {
 		// Strict on purpose: the documented layout only, so a client that drifts from it
 		// fails in development, not in production.
-		if expires, err = time.Parse(expirationLayout, in.DateOfExpiration); err != nil {
+		if expires, err = time.Parse(timeLayout, in.DateOfExpiration); err != nil {
 			return nil, badRequest(0, "date_of_expiration %q: want yyyy-MM-dd'T'HH:mm:ss.SSSz, e.g. 2026-03-01T14:30:00.000-03:00", in.DateOfExpiration)
 		}
-		if ahead := expires.Sub(now); ahead < MinExpiry-expiryGrace || ahead > MaxExpiry+expiryGrace {
+		if ahead := expires.Sub(now); ahead < minExpiry-expiryGrace || ahead > maxExpiry+expiryGrace {
 			return nil, badRequest(0, "date_of_expiration must be between 30 minutes and 30 days from now")
 		}
 	}
-	return &sbPayment{
-		Status: string(StatusPending), StatusDetail: "pending_waiting_transfer", AmountCents: cents,
+	return &payment{
+		Status: statusPending, StatusDetail: "pending_waiting_transfer", AmountCents: cents,
 		Description: in.Description, ExternalReference: in.ExternalReference,
 		PayerEmail: in.Payer.Email, PayerFirstName: in.Payer.FirstName, PayerLastName: in.Payer.LastName,
 		PayerIDType: in.Payer.Identification.Type, PayerIDNumber: in.Payer.Identification.Number,
@@ -184,7 +193,7 @@ func (s *Sandbox) getPayment(r *http.Request) (int, any, error) {
 	if _, err := s.expireDue(r.Context(), id); err != nil {
 		return 0, nil, err
 	}
-	p, err := loadPayment(r.Context(), s.db, id, false)
+	p, err := readPayment(r.Context(), s.db, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -198,14 +207,14 @@ func (s *Sandbox) updatePayment(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := io.ReadAll(r.Body)
+	raw, err := readBody(r)
 	if err != nil {
-		return 0, nil, badRequest(0, "cannot read the body: %v", err)
+		return 0, nil, err
 	}
 	var in struct {
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(raw, &in); err != nil || in.Status != string(StatusCancelled) {
+	if err := json.Unmarshal(raw, &in); err != nil || in.Status != statusCancelled {
 		return 0, nil, badRequest(0, `the sandbox supports only {"status": "cancelled"}`)
 	}
 	ctx := r.Context()
@@ -215,17 +224,17 @@ func (s *Sandbox) updatePayment(r *http.Request) (int, any, error) {
 			if err != nil {
 				return 0, err
 			}
-			switch Status(p.Status) {
-			case StatusPending, StatusInProcess, StatusAuthorized:
+			switch p.Status {
+			case statusPending, statusInProcess, statusAuthorized:
 			default:
-				return 0, errSBState
+				return 0, errState
 			}
-			return id, s.setStatus(ctx, tx, p, string(StatusCancelled), "by_collector")
+			return id, s.setStatus(ctx, tx, p, statusCancelled, "by_collector")
 		})
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := loadPayment(ctx, s.db, id, false)
+	p, err := readPayment(ctx, s.db, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -239,13 +248,9 @@ func (s *Sandbox) createRefund(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	key := r.Header.Get("X-Idempotency-Key")
-	if key == "" {
-		return 0, nil, badRequest(4292, "Header X-Idempotency-Key can't be null")
-	}
-	raw, err := io.ReadAll(r.Body)
+	key, raw, err := createRequest(r)
 	if err != nil {
-		return 0, nil, badRequest(0, "cannot read the body: %v", err)
+		return 0, nil, err
 	}
 	var in struct {
 		Amount json.Number `json:"amount"`
@@ -257,7 +262,7 @@ func (s *Sandbox) createRefund(r *http.Request) (int, any, error) {
 	}
 	var cents int64
 	if in.Amount != "" {
-		if cents, err = parseReais(in.Amount.String()); err != nil || cents <= 0 {
+		if cents, err = parseAmount(in.Amount.String()); err != nil || cents <= 0 {
 			return 0, nil, badRequest(4040, "amount attribute must be positive, in reais with at most two decimals")
 		}
 	}
@@ -267,7 +272,7 @@ func (s *Sandbox) createRefund(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	f, err := loadRefund(ctx, id, refundID, s.db)
+	f, err := readRefund(ctx, s.db, id, refundID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -280,8 +285,8 @@ func (s *Sandbox) refund(ctx context.Context, tx pgx.Tx, id, cents int64) (int64
 	if err != nil {
 		return 0, err
 	}
-	if Status(p.Status) != StatusApproved {
-		return 0, errSBState
+	if p.Status != statusApproved {
+		return 0, errState
 	}
 	left := p.AmountCents - p.RefundedCents
 	partial := cents > 0
@@ -289,7 +294,7 @@ func (s *Sandbox) refund(ctx context.Context, tx pgx.Tx, id, cents int64) (int64
 		cents = left
 	}
 	if cents > left {
-		return 0, badRequest(0, "The refund amount (%s) exceeds the amount available to refund (%s)", formatReais(cents), formatReais(left))
+		return 0, badRequest(0, "The refund amount (%s) exceeds the amount available to refund (%s)", formatAmount(cents), formatAmount(left))
 	}
 	if partial {
 		n := 0
@@ -302,20 +307,18 @@ func (s *Sandbox) refund(ctx context.Context, tx pgx.Tx, id, cents int64) (int64
 			return 0, badRequest(0, "A payment accepts at most %d partial refunds", maxPartialRefunds)
 		}
 	}
-	var refundID int64
-	now := s.now()
-	if err := tx.QueryRow(ctx, `INSERT INTO refunds (payment_id, amount_cents, partial, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-		id, cents, partial, now).Scan(&refundID); err != nil {
+	refundID, err := refunds.insert(ctx, tx, id, cents, partial, s.now())
+	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE payments SET refunded_cents = refunded_cents + $2 WHERE id = $1`, id, cents); err != nil {
+	if err := payments.addRefunded(ctx, tx, id, cents); err != nil {
 		return 0, err
 	}
-	status, detail := StatusApproved, "partially_refunded"
+	status, detail := statusApproved, "partially_refunded"
 	if cents == left {
-		status, detail = StatusRefunded, "refunded"
+		status, detail = statusRefunded, "refunded"
 	}
-	return refundID, s.setStatus(ctx, tx, p, string(status), detail)
+	return refundID, s.setStatus(ctx, tx, p, status, detail)
 }
 
 func (s *Sandbox) listRefunds(r *http.Request) (int, any, error) {
@@ -323,7 +326,7 @@ func (s *Sandbox) listRefunds(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := loadPayment(r.Context(), s.db, id, false)
+	p, err := readPayment(r.Context(), s.db, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -343,30 +346,27 @@ func (s *Sandbox) getRefund(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	f, err := loadRefund(r.Context(), id, refundID, s.db)
+	f, err := readRefund(r.Context(), s.db, id, refundID)
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, refundJSON(f), nil
 }
 
-func loadRefund(ctx context.Context, paymentID, refundID int64, q sbDB) (sbRefund, error) {
-	refunds, err := loadRefunds(ctx, q, paymentID)
-	if err != nil {
-		return sbRefund{}, err
+// readRefund reads refund refundID of payment paymentID; an unknown one is
+// errRefundNotFound.
+func readRefund(ctx context.Context, q pg.Querier, paymentID, refundID int64) (refund, error) {
+	f, err := refunds.get(ctx, q, paymentID, refundID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return refund{}, errRefundNotFound
 	}
-	for _, f := range refunds {
-		if f.ID == refundID {
-			return f, nil
-		}
-	}
-	return sbRefund{}, &sbError{http.StatusNotFound, "not_found", 2032, "Refund not found"}
+	return f, err
 }
 
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errSBNotFound
+		return 0, errNotFound
 	}
 	return id, nil
 }
@@ -381,23 +381,23 @@ func (s *Sandbox) Reject(ctx context.Context, id string) error { return s.settle
 func (s *Sandbox) settle(ctx context.Context, id string, approve bool) error {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return fmt.Errorf("%w: %q", ErrChargeNotFound, id)
+		return fmt.Errorf("%w: %q", ErrPaymentNotFound, id)
 	}
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err := s.lockPayment(ctx, tx, n)
 		if err != nil {
 			return err
 		}
-		if Status(p.Status) != StatusPending {
-			return fmt.Errorf("%w (it is %s/%s)", errSBNotPending, p.Status, p.StatusDetail)
+		if p.Status != statusPending {
+			return fmt.Errorf("%w (it is %s/%s)", errNotPending, p.Status, p.StatusDetail)
 		}
 		if approve {
-			return s.setStatus(ctx, tx, p, string(StatusApproved), "accredited")
+			return s.setStatus(ctx, tx, p, statusApproved, "accredited")
 		}
-		return s.setStatus(ctx, tx, p, string(StatusRejected), "rejected_by_bank")
+		return s.setStatus(ctx, tx, p, statusRejected, "rejected_by_bank")
 	})
-	if errors.Is(err, errSBNotFound) {
-		return fmt.Errorf("%w: %s", ErrChargeNotFound, id)
+	if errors.Is(err, errNotFound) {
+		return fmt.Errorf("%w: %s", ErrPaymentNotFound, id)
 	}
 	if err == nil {
 		s.wake()
@@ -411,8 +411,8 @@ func (s *Sandbox) control(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		err := s.settle(r.Context(), id, approve)
-		if errors.Is(err, ErrChargeNotFound) {
-			err = errSBNotFound
+		if errors.Is(err, ErrPaymentNotFound) {
+			err = errNotFound
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -423,7 +423,7 @@ func (s *Sandbox) control(approve bool) http.HandlerFunc {
 			return
 		}
 		n, _ := strconv.ParseInt(id, 10, 64)
-		p, err := loadPayment(r.Context(), s.db, n, false)
+		p, err := readPayment(r.Context(), s.db, n)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

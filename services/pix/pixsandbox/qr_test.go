@@ -1,4 +1,4 @@
-package pix
+package pixsandbox
 
 import (
 	"bytes"
@@ -56,7 +56,7 @@ func TestQR_PicksTheSmallestVersionAndDrawsFunctionPatterns(t *testing.T) {
 }
 
 func TestQR_PNGIsARealImageWithAQuietZone(t *testing.T) {
-	q, err := encodeQR([]byte(brCode(sandboxPixKey, 1999, sandboxMerchant, sandboxCity, "HCSBX1320000001")))
+	q, err := encodeQR([]byte(brCode(pixKey, 1999, merchant, city, "HCSBX1320000001")))
 	if err != nil {
 		t.Fatal(err)
 	}

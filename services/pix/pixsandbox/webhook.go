@@ -1,4 +1,4 @@
-package pix
+package pixsandbox
 
 import (
 	"bytes"
@@ -13,22 +13,16 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // webhookBatch is how many deliveries one round claims.
 const webhookBatch = 32
 
-// delivery is a claimed webhook.
-type delivery struct {
-	id, paymentID int64
-	action, url   string
-	createdAt     time.Time
-	attempts      int
-}
-
 // work expires due payments and delivers due webhooks every poll interval, or at once
-// when this process queued one, until ctx ends.
+// when this process queued one, until ctx ends. It is a poller, not a River periodic
+// job: the sandbox is a development and test server with a schema of its own, every
+// sandbox process on the database takes part (the claims' leases and SKIP LOCKED keep
+// each webhook to one sender), and tests poll every few milliseconds.
 func (s *Sandbox) work(ctx context.Context) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
@@ -53,21 +47,7 @@ func (s *Sandbox) work(ctx context.Context) {
 // deliverDue claims the deliveries that are due — leasing them, so another process
 // leaves them alone while they are in flight — sends them, and records the outcome.
 func (s *Sandbox) deliverDue(ctx context.Context) error {
-	lease := s.opts.WebhookTimeout + 30*time.Second
-	rows, err := s.db.Query(ctx, `
-		UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + $1::interval
-		FROM (SELECT id FROM webhook_deliveries
-		      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
-		      ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) due
-		WHERE d.id = due.id
-		RETURNING d.id, d.payment_id, d.action, d.url, d.created_at, d.attempts`, lease, webhookBatch)
-	if err != nil {
-		return err
-	}
-	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delivery, error) {
-		var d delivery
-		return d, r.Scan(&d.id, &d.paymentID, &d.action, &d.url, &d.createdAt, &d.attempts)
-	})
+	due, err := deliveries.claimDue(ctx, s.db, s.opts.WebhookTimeout+30*time.Second, webhookBatch)
 	if err != nil {
 		return err
 	}
@@ -82,20 +62,20 @@ func (s *Sandbox) deliverDue(ctx context.Context) error {
 // send posts one notification as Mercado Pago does: the body, ?data.id=…&type=payment,
 // and x-signature over the payment id, a fresh x-request-id and the current time.
 func (s *Sandbox) send(ctx context.Context, d delivery) error {
-	dataID := strconv.FormatInt(d.paymentID, 10)
+	dataID := strconv.FormatInt(d.PaymentID, 10)
 	body, err := json.Marshal(map[string]any{
-		"id": d.id, "live_mode": false, "type": "payment", "date_created": apiTime(d.createdAt),
-		"user_id": sandboxCollectorID, "api_version": "v1", "action": d.action,
+		"id": d.ID, "live_mode": false, "type": "payment", "date_created": apiTime(d.CreatedAt),
+		"user_id": collectorID, "api_version": "v1", "action": d.Action,
 		"data": map[string]string{"id": dataID},
 	})
 	if err != nil {
 		return err
 	}
 	sep := "?"
-	if strings.Contains(d.url, "?") {
+	if strings.Contains(d.URL, "?") {
 		sep = "&"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url+sep+"data.id="+dataID+"&type=payment", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL+sep+"data.id="+dataID+"&type=payment", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -103,7 +83,7 @@ func (s *Sandbox) send(ctx context.Context, d delivery) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "MercadoPago WebHook v1.0 payment")
 	req.Header.Set("X-Request-Id", requestID)
-	req.Header.Set("X-Signature", SignNotification([]byte(s.opts.WebhookSecret), dataID, requestID, s.now()))
+	req.Header.Set("X-Signature", signature(s.opts.WebhookSecret, dataID, requestID, s.now()))
 	resp, err := s.hook.Do(req)
 	if err != nil {
 		return err
@@ -123,21 +103,20 @@ func (s *Sandbox) record(ctx context.Context, d delivery, sendErr error) {
 	var err error
 	switch {
 	case sendErr == nil:
-		s.log.DebugContext(ctx, "pix sandbox: webhook delivered", "delivery", d.id, "payment", d.paymentID, "action", d.action)
-		_, err = s.db.Exec(ctx, `UPDATE webhook_deliveries SET delivered_at = now(), last_error = NULL WHERE id = $1`, d.id)
-	case d.attempts >= s.opts.MaxAttempts:
-		s.log.WarnContext(ctx, "pix sandbox: webhook given up", "delivery", d.id, "payment", d.paymentID,
-			"attempts", d.attempts, "error", sendErr)
-		_, err = s.db.Exec(ctx, `UPDATE webhook_deliveries SET failed_at = now(), last_error = $2 WHERE id = $1`, d.id, sendErr.Error())
+		s.log.DebugContext(ctx, "pix sandbox: webhook delivered", "delivery", d.ID, "payment", d.PaymentID, "action", d.Action)
+		err = deliveries.markDelivered(ctx, s.db, d.ID)
+	case d.Attempts >= s.opts.MaxAttempts:
+		s.log.WarnContext(ctx, "pix sandbox: webhook given up", "delivery", d.ID, "payment", d.PaymentID,
+			"attempts", d.Attempts, "error", sendErr)
+		err = deliveries.markFailed(ctx, s.db, d.ID, sendErr.Error())
 	default:
-		wait := s.backoff(d.attempts)
-		s.log.InfoContext(ctx, "pix sandbox: webhook failed, will retry", "delivery", d.id, "payment", d.paymentID,
-			"attempt", d.attempts, "retry_in", wait, "error", sendErr)
-		_, err = s.db.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = now() + $2::interval, last_error = $3 WHERE id = $1`,
-			d.id, wait, sendErr.Error())
+		wait := s.backoff(d.Attempts)
+		s.log.InfoContext(ctx, "pix sandbox: webhook failed, will retry", "delivery", d.ID, "payment", d.PaymentID,
+			"attempt", d.Attempts, "retry_in", wait, "error", sendErr)
+		err = deliveries.retryIn(ctx, s.db, d.ID, wait, sendErr.Error())
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "pix sandbox: recording a webhook attempt failed", "delivery", d.id, "error", err)
+		s.log.WarnContext(ctx, "pix sandbox: recording a webhook attempt failed", "delivery", d.ID, "error", err)
 	}
 }
 

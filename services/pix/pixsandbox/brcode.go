@@ -1,7 +1,9 @@
-package pix
+package pixsandbox
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -51,4 +53,32 @@ func crc16CCITT(data []byte) uint16 {
 		}
 	}
 	return crc
+}
+
+// ParseBRCode reads a BR Code's top-level fields by ID, checking its structure and
+// that it ends with the CRC of everything before it: what a payer's banking app
+// checks before it shows the payment. Tests use it on the codes charges carry.
+func ParseBRCode(s string) (map[string]string, error) {
+	fields := map[string]string{}
+	for i := 0; i < len(s); {
+		if i+4 > len(s) {
+			return nil, fmt.Errorf("truncated field at %d", i)
+		}
+		id := s[i : i+2]
+		n, err := strconv.Atoi(s[i+2 : i+4])
+		if err != nil || i+4+n > len(s) {
+			return nil, fmt.Errorf("bad length of field %s at %d", id, i)
+		}
+		fields[id] = s[i+4 : i+4+n]
+		if id == "63" {
+			if want := fmt.Sprintf("%04X", crc16CCITT([]byte(s[:i+4]))); fields[id] != want || i+8 != len(s) {
+				return nil, fmt.Errorf("CRC %s, want %s at the end", fields[id], want)
+			}
+		}
+		i += 4 + n
+	}
+	if fields["00"] != "01" || fields["63"] == "" {
+		return nil, errors.New("no payload format indicator or CRC")
+	}
+	return fields, nil
 }

@@ -1,4 +1,4 @@
-package pix
+package pixsandbox
 
 import (
 	"bytes"

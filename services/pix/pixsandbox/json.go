@@ -1,11 +1,10 @@
-package pix
+package pixsandbox
 
 import (
 	"encoding/json"
 	"html/template"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // The sandbox's answers, shaped as Mercado Pago's payment and refund resources (the
@@ -78,19 +77,17 @@ type refundResource struct {
 	UniqueSequenceNumber *string           `json:"unique_sequence_number"`
 }
 
-func apiTime(t time.Time) string { return t.In(brasilia).Format(expirationLayout) }
+func amountNumber(cents int64) json.Number { return json.Number(formatAmount(cents)) }
 
-func reaisNumber(cents int64) json.Number { return json.Number(formatReais(cents)) }
-
-func paymentJSON(p *sbPayment) paymentResource {
+func paymentJSON(p *payment) paymentResource {
 	r := paymentResource{
 		ID: p.ID, DateCreated: apiTime(p.CreatedAt), DateLastUpdated: apiTime(p.UpdatedAt),
 		DateOfExpiration: apiTime(p.ExpiresAt), OperationType: "regular_payment",
 		PaymentMethodID: "pix", PaymentTypeID: "bank_transfer",
 		PaymentMethod: map[string]string{"id": "pix", "type": "bank_transfer"},
 		Status:        p.Status, StatusDetail: p.StatusDetail, CurrencyID: "BRL", Description: p.Description,
-		CollectorID: sandboxCollectorID, Metadata: map[string]any{}, ExternalReference: p.ExternalReference,
-		TransactionAmount: reaisNumber(p.AmountCents), TransactionAmountRefunded: reaisNumber(p.RefundedCents),
+		CollectorID: collectorID, Metadata: map[string]any{}, ExternalReference: p.ExternalReference,
+		TransactionAmount: amountNumber(p.AmountCents), TransactionAmountRefunded: amountNumber(p.RefundedCents),
 		Installments: 1, Refunds: []refundResource{}, FeeDetails: []any{}, NotificationURL: p.NotificationURL,
 		Captured: true,
 	}
@@ -105,8 +102,8 @@ func paymentJSON(p *sbPayment) paymentResource {
 		paid = p.AmountCents
 	}
 	td := &r.TransactionDetails
-	td.NetReceivedAmount, td.TotalPaidAmount = reaisNumber(paid), reaisNumber(paid)
-	td.OverpaidAmount, td.InstallmentAmount = reaisNumber(0), reaisNumber(0)
+	td.NetReceivedAmount, td.TotalPaidAmount = amountNumber(paid), amountNumber(paid)
+	td.OverpaidAmount, td.InstallmentAmount = amountNumber(0), amountNumber(0)
 	r.PointOfInteraction.Type = "OPENPLATFORM"
 	data := &r.PointOfInteraction.TransactionData
 	data.QRCode, data.QRCodeBase64, data.TicketURL = p.QRCode, p.QRCodeBase64, p.TicketURL
@@ -116,10 +113,10 @@ func paymentJSON(p *sbPayment) paymentResource {
 	return r
 }
 
-func refundJSON(f sbRefund) refundResource {
+func refundJSON(f refund) refundResource {
 	return refundResource{
-		ID: f.ID, PaymentID: f.PaymentID, Amount: reaisNumber(f.AmountCents), AdjustmentAmount: reaisNumber(0),
-		Source:      map[string]string{"id": strconv.Itoa(sandboxCollectorID), "name": sandboxMerchant, "type": "collector"},
+		ID: f.ID, PaymentID: f.PaymentID, Amount: amountNumber(f.AmountCents), AdjustmentAmount: amountNumber(0),
+		Source:      map[string]string{"id": strconv.Itoa(collectorID), "name": merchant, "type": "collector"},
 		DateCreated: apiTime(f.CreatedAt), Status: "approved", RefundMode: "standard",
 	}
 }
@@ -143,9 +140,9 @@ func (s *Sandbox) ticket(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = s.expireDue(r.Context(), id)
 	}
-	var p *sbPayment
+	var p *payment
 	if err == nil {
-		p, err = loadPayment(r.Context(), s.db, id, false)
+		p, err = readPayment(r.Context(), s.db, id)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -153,8 +150,8 @@ func (s *Sandbox) ticket(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = ticketPage.Execute(w, map[string]any{
-		"ID": p.ID, "Amount": formatReais(p.AmountCents), "Description": p.Description, "Status": p.Status,
+		"ID": p.ID, "Amount": formatAmount(p.AmountCents), "Description": p.Description, "Status": p.Status,
 		"StatusDetail": p.StatusDetail, "Expires": apiTime(p.ExpiresAt), "QRCode": p.QRCode,
-		"QRCodeBase64": template.URL(p.QRCodeBase64), "Pending": p.Status == string(StatusPending),
+		"QRCodeBase64": template.URL(p.QRCodeBase64), "Pending": p.Status == statusPending,
 	})
 }
