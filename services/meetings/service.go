@@ -46,7 +46,7 @@ func (s *Service) CreateMeeting(ctx context.Context, req *connect.Request[meetin
 		MediaRegion: region, MaxAttendees: MaxAttendees,
 	})
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "meetings: create meeting", err)
 	}
 	return connect.NewResponse(&meetingsv1.CreateMeetingResponse{Meeting: meetingProto(m)}), nil
 }
@@ -56,11 +56,11 @@ func (s *Service) CreateMeeting(ctx context.Context, req *connect.Request[meetin
 func (s *Service) CreateAttendee(ctx context.Context, req *connect.Request[meetingsv1.CreateAttendeeRequest]) (*connect.Response[meetingsv1.CreateAttendeeResponse], error) {
 	a, err := s.driver.CreateAttendee(ctx, req.Msg.GetMeetingId(), req.Msg.GetExternalUserId())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "meetings: create attendee", err)
 	}
 	m, err := s.driver.GetMeeting(ctx, req.Msg.GetMeetingId())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "meetings: read meeting", err)
 	}
 	return connect.NewResponse(&meetingsv1.CreateAttendeeResponse{Meeting: meetingProto(m), Attendee: attendeeProto(a)}), nil
 }
@@ -69,7 +69,7 @@ func (s *Service) CreateAttendee(ctx context.Context, req *connect.Request[meeti
 func (s *Service) GetMeeting(ctx context.Context, req *connect.Request[meetingsv1.GetMeetingRequest]) (*connect.Response[meetingsv1.GetMeetingResponse], error) {
 	m, err := s.driver.GetMeeting(ctx, req.Msg.GetMeetingId())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "meetings: read meeting", err)
 	}
 	return connect.NewResponse(&meetingsv1.GetMeetingResponse{Meeting: meetingProto(m)}), nil
 }
@@ -77,7 +77,7 @@ func (s *Service) GetMeeting(ctx context.Context, req *connect.Request[meetingsv
 // DeleteMeeting implements meetingsv1connect.MeetingsServiceHandler.
 func (s *Service) DeleteMeeting(ctx context.Context, req *connect.Request[meetingsv1.DeleteMeetingRequest]) (*connect.Response[meetingsv1.DeleteMeetingResponse], error) {
 	if err := s.driver.DeleteMeeting(ctx, req.Msg.GetMeetingId()); err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "meetings: delete meeting", err)
 	}
 	return connect.NewResponse(&meetingsv1.DeleteMeetingResponse{}), nil
 }

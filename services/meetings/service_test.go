@@ -77,9 +77,9 @@ func TestService_MeetingLifecycle(t *testing.T) {
 				t.Fatalf("DeleteMeeting: %v", err)
 			}
 			_, err = client.GetMeeting(ctx, connect.NewRequest(&meetingsv1.GetMeetingRequest{MeetingId: m.GetMeetingId()}))
-			testkit.WantError(t, err, connect.CodeNotFound, "MEETING_NOT_FOUND")
+			testkit.WantReason(t, err, ReasonMeetingNotFound)
 			_, err = client.CreateAttendee(ctx, connect.NewRequest(&meetingsv1.CreateAttendeeRequest{MeetingId: m.GetMeetingId(), ExternalUserId: user}))
-			testkit.WantError(t, err, connect.CodeNotFound, "MEETING_NOT_FOUND")
+			testkit.WantReason(t, err, ReasonMeetingNotFound)
 		})
 	}
 }
@@ -118,7 +118,7 @@ func TestService_InvalidRequestsAreInvalidArgumentNamingTheField(t *testing.T) {
 		}, "meeting_id"},
 	} {
 		err := tc.call()
-		testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+		testkit.WantReason(t, err, server.ReasonValidationFailed)
 		if got := violatedFields(err); !slices.Equal(got, []string{tc.field}) {
 			t.Errorf("%s: field violations %v, want [%s]", tc.name, got, tc.field)
 		}
@@ -138,10 +138,10 @@ func TestService_IsInternal(t *testing.T) {
 	for _, role := range []accessv1.Role{accessv1.Role_ROLE_PATIENT, accessv1.Role_ROLE_DOCTOR, accessv1.Role_ROLE_ADMIN} {
 		_, token := users.Sign(role, "")
 		_, err := client.CreateMeeting(context.Background(), testkit.Authed(req, token))
-		testkit.WantError(t, err, connect.CodePermissionDenied, "SERVICE_ONLY")
+		testkit.WantReason(t, err, authn.ReasonServiceOnly)
 	}
 	_, err := client.CreateMeeting(context.Background(), connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeUnauthenticated, "TOKEN_MISSING")
+	testkit.WantReason(t, err, authn.ReasonTokenMissing)
 	if _, err := client.CreateMeeting(context.Background(), testkit.Authed(req, testkit.ServiceToken)); err != nil {
 		t.Errorf("with the service token: %v", err)
 	}
@@ -154,18 +154,18 @@ func TestService_ProviderFailuresMapToStatuses(t *testing.T) {
 	req := &meetingsv1.CreateMeetingRequest{ExternalMeetingId: uuid.NewString(), ClientRequestToken: "appt-fail"}
 	e.fake.FailNext(DefaultMaxAttempts, 429, "ThrottlingException", "")
 	_, err := client.CreateMeeting(ctx, connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeUnavailable, "MEETINGS_UNAVAILABLE")
+	testkit.WantReason(t, err, ReasonMeetingsUnavailable)
 	if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "Throttling") {
 		t.Errorf("message %q reveals the provider's words or address", err)
 	}
 	e.fake.FailNext(1, 400, "BadRequestException", "")
 	_, err = client.CreateMeeting(ctx, connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "MEETING_REJECTED")
+	testkit.WantReason(t, err, ReasonMeetingRejected)
 	if _, err := client.CreateMeeting(ctx, connect.NewRequest(req)); err != nil {
 		t.Errorf("once the provider is back: %v", err)
 	}
 	_, err = serveMeetings(t, newTestChime(t, deadEndpoint(t), 2)).GetMeeting(ctx, connect.NewRequest(&meetingsv1.GetMeetingRequest{MeetingId: uuid.NewString()}))
-	testkit.WantError(t, err, connect.CodeUnavailable, "MEETINGS_UNAVAILABLE")
+	testkit.WantReason(t, err, ReasonMeetingsUnavailable)
 }
 
 func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
@@ -198,7 +198,7 @@ func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	}
 	e.fake.FailNext(DefaultMaxAttempts, 500, "InternalFailure", "") // logged with its cause
 	_, err = client.CreateAttendee(ctx, connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeUnavailable, "MEETINGS_UNAVAILABLE")
+	testkit.WantReason(t, err, ReasonMeetingsUnavailable)
 	token := a.Msg.GetAttendee().GetJoinToken()
 	if token == "" || !strings.Contains(logs.String(), "MeetingsService/CreateAttendee") {
 		t.Fatalf("no token (%q) or no log lines:\n%s", token, logs.String())
