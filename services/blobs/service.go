@@ -48,7 +48,7 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 func (s *Service) Put(ctx context.Context, stream *connect.ClientStream[blobsv1.PutRequest]) (*connect.Response[blobsv1.PutResponse], error) {
 	info, err := s.put(ctx, stream)
 	if err != nil {
-		return nil, driverError(err)
+		return nil, driverError("blobs: put object", err)
 	}
 	return connect.NewResponse(&blobsv1.PutResponse{Object: infoProto(info)}), nil
 }
@@ -56,7 +56,7 @@ func (s *Service) Put(ctx context.Context, stream *connect.ClientStream[blobsv1.
 // Get implements blobsv1connect.BlobsServiceHandler.
 func (s *Service) Get(ctx context.Context, req *connect.Request[blobsv1.GetRequest], stream *connect.ServerStream[blobsv1.GetResponse]) error {
 	if err := s.get(ctx, req.Msg.GetKey(), stream); err != nil {
-		return driverError(err)
+		return driverError("blobs: get object", err)
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func (s *Service) Get(ctx context.Context, req *connect.Request[blobsv1.GetReque
 func (s *Service) Head(ctx context.Context, req *connect.Request[blobsv1.HeadRequest]) (*connect.Response[blobsv1.HeadResponse], error) {
 	info, err := s.driver.Head(ctx, req.Msg.GetKey())
 	if err != nil {
-		return nil, driverError(err)
+		return nil, driverError("blobs: read object info", err)
 	}
 	return connect.NewResponse(&blobsv1.HeadResponse{Object: infoProto(info)}), nil
 }
@@ -73,7 +73,7 @@ func (s *Service) Head(ctx context.Context, req *connect.Request[blobsv1.HeadReq
 // Delete implements blobsv1connect.BlobsServiceHandler.
 func (s *Service) Delete(ctx context.Context, req *connect.Request[blobsv1.DeleteRequest]) (*connect.Response[blobsv1.DeleteResponse], error) {
 	if err := s.driver.Delete(ctx, req.Msg.GetKey()); err != nil {
-		return nil, driverError(err)
+		return nil, driverError("blobs: delete object", err)
 	}
 	return connect.NewResponse(&blobsv1.DeleteResponse{}), nil
 }
