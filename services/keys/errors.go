@@ -11,17 +11,15 @@ import (
 
 // Failures a caller can act on.
 var (
-	errDecryptFailed = errs.InvalidArgument("DECRYPT_FAILED",
+	errDecryptFailed = ReasonDecryptFailed.New(
 		"the ciphertext was altered or the encryption context differs from the one used to encrypt")
-	errKeyNotFound = errs.NotFound("KEY_NOT_FOUND",
-		"the master key does not exist, or this service may not use it")
-	errUnavailable = errs.Unavailable("KMS_UNAVAILABLE",
-		"the key management service cannot be reached right now; retry", nil)
+	errKeyNotFound = ReasonKeyNotFound.New("the master key does not exist, or this service may not use it")
+	errUnavailable = ReasonKMSUnavailable.New("the key management service cannot be reached right now; retry")
 )
 
-// driverError maps a driver failure to the status the caller gets. Unexpected causes
-// become INTERNAL: logged by the server, never sent.
-func driverError(ctx context.Context, err error) error {
+// driverError maps a failure of the driver's operation op ("decrypt") to the status
+// the caller gets. Unexpected causes become INTERNAL: logged by the server, never sent.
+func driverError(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(err, ErrDecrypt):
 		// A client error, so the server does not log the cause; record why anyway, to
@@ -36,5 +34,5 @@ func driverError(ctx context.Context, err error) error {
 	case errors.Is(err, ErrUnavailable):
 		return errUnavailable.WithCause(err)
 	}
-	return errs.Internal("keys: driverError", err)
+	return errs.Internal("keys: "+op, err)
 }

@@ -32,10 +32,10 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 func (s *Service) GenerateDataKey(ctx context.Context, req *connect.Request[keysv1.GenerateDataKeyRequest]) (*connect.Response[keysv1.GenerateDataKeyResponse], error) {
 	pt, blob, keyID, err := s.driver.GenerateDataKey(ctx, req.Msg.GetKeyId(), req.Msg.GetEncryptionContext())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "generate data key", err)
 	}
 	if len(pt) != DataKeySize {
-		return nil, driverError(ctx, fmt.Errorf("driver returned a %d-byte data key, want %d", len(pt), DataKeySize))
+		return nil, driverError(ctx, "generate data key", fmt.Errorf("driver returned a %d-byte data key, want %d", len(pt), DataKeySize))
 	}
 	return connect.NewResponse(&keysv1.GenerateDataKeyResponse{Plaintext: pt, CiphertextBlob: blob, KeyId: keyID}), nil
 }
@@ -44,7 +44,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, req *connect.Request[keys
 func (s *Service) Encrypt(ctx context.Context, req *connect.Request[keysv1.EncryptRequest]) (*connect.Response[keysv1.EncryptResponse], error) {
 	blob, keyID, err := s.driver.Encrypt(ctx, req.Msg.GetKeyId(), req.Msg.GetPlaintext(), req.Msg.GetEncryptionContext())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "encrypt", err)
 	}
 	return connect.NewResponse(&keysv1.EncryptResponse{CiphertextBlob: blob, KeyId: keyID}), nil
 }
@@ -53,7 +53,7 @@ func (s *Service) Encrypt(ctx context.Context, req *connect.Request[keysv1.Encry
 func (s *Service) Decrypt(ctx context.Context, req *connect.Request[keysv1.DecryptRequest]) (*connect.Response[keysv1.DecryptResponse], error) {
 	pt, keyID, err := s.driver.Decrypt(ctx, req.Msg.GetCiphertextBlob(), req.Msg.GetEncryptionContext())
 	if err != nil {
-		return nil, driverError(ctx, err)
+		return nil, driverError(ctx, "decrypt", err)
 	}
 	return connect.NewResponse(&keysv1.DecryptResponse{Plaintext: pt, KeyId: keyID}), nil
 }
