@@ -306,6 +306,11 @@ func TestShare_Validation(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM shares`); n != 0 {
 		t.Errorf("%d shares stored", n)
 	}
+	// The refusals that name a field are filed as invalid, the NOT_FOUND ones too.
+	if n := f.count(`SELECT count(*) FROM access_log WHERE action = $1 AND outcome = $2 AND reason = ANY($3)`, actShare, outcomeInvalid,
+		[]string{ReasonDocumentNotFound.Name(), ReasonGroupNotFound.Name(), ReasonDoctorNotFound.Name()}); n != 5 {
+		t.Errorf("%d invalid share entries for missing documents, groups and doctors, want 5", n)
+	}
 	// Duplicates are refused by the validation rules.
 	_, err := f.share(alice, d, []string{doc.GetId(), doc.GetId()}, nil, now.Add(day))
 	if connect.CodeOf(err) != connect.CodeInvalidArgument {
