@@ -12,6 +12,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // Appointment states, as stored (the enum names without their prefix).
@@ -44,18 +45,6 @@ type appointment struct {
 	idempotencyKey                                 *string
 }
 
-const appointmentColumns = `id::text, coalesce(slot_id::text, ''), doctor_id::text, patient_id::text, state, reason,
-	start_at, end_at, created_at, updated_at, price_cents, refund_cents, hold_until, answer_by,
-	patient_joined_at, doctor_joined_at, no_show, idempotency_key`
-
-func scanAppointment(row pgx.Row) (appointment, error) {
-	var a appointment
-	err := row.Scan(&a.id, &a.slotID, &a.doctorID, &a.patientID, &a.state, &a.reason,
-		&a.start, &a.end, &a.created, &a.updated, &a.price, &a.refund, &a.holdUntil, &a.answerBy,
-		&a.patientJoined, &a.doctorJoined, &a.noShow, &a.idempotencyKey)
-	return a, err
-}
-
 func optTime(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {
 		return nil
@@ -83,32 +72,22 @@ func (a appointment) proto() *schedulingv1.Appointment {
 	return out
 }
 
-var errAppointmentNotFound = errs.NotFound("APPOINTMENT_NOT_FOUND", "you have no appointment with this id")
+var errAppointmentNotFound = ReasonAppointmentNotFound.New("you have no appointment with this id")
 
-// queryRower is the pool or a transaction.
-type queryRower interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// readAppointment reads the one appointment matching where (e.g. "id = $1"), locked
-// FOR UPDATE when lock is set.
-func readAppointment(ctx context.Context, q queryRower, lock bool, where string, args ...any) (appointment, error) {
-	query := `SELECT ` + appointmentColumns + ` FROM appointments WHERE ` + where
+// appointmentFor reads an appointment for its patient or doctor, or for another service
+// (locked until the transaction q ends when lock is set). Anyone else gets NotFound, so
+// ids reveal nothing.
+func (s *Service) appointmentFor(ctx context.Context, q pg.Querier, id string, lock bool) (appointment, error) {
+	get := s.appointments.get
 	if lock {
-		query += ` FOR UPDATE`
+		get = s.appointments.getForUpdate
 	}
-	return scanAppointment(q.QueryRow(ctx, query, args...))
-}
-
-// appointmentFor reads an appointment for its patient or doctor, or for another service.
-// Anyone else gets NotFound, so ids reveal nothing.
-func (s *Service) appointmentFor(ctx context.Context, q queryRower, id string, lock bool) (appointment, error) {
-	a, err := readAppointment(ctx, q, lock, "id = $1", id)
+	a, err := get(ctx, q, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, errAppointmentNotFound
 	}
 	if err != nil {
-		return a, errs.Internal("scheduling: appointmentFor", err)
+		return a, errs.Internal("scheduling: read appointment", err)
 	}
 	p, _ := authn.FromContext(ctx)
 	if p.Role != accessv1.Role_ROLE_SERVICE && p.UserID != a.patientID && p.UserID != a.doctorID {
@@ -144,79 +123,35 @@ type event struct {
 	reason   string
 }
 
+// record adds an event to an appointment's history.
 func (s *Service) record(ctx context.Context, tx pgx.Tx, apptID string, e event) error {
-	var who *string
-	if e.who.id != "" {
-		who = &e.who.id
-	}
-	nullable := func(v string) *string {
-		if v == "" {
-			return nil
-		}
-		return &v
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO appointment_history (appointment_id, kind, from_state, to_state, actor_id, actor_role, reason, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, apptID, e.kind, nullable(e.from), nullable(e.to), who, e.who.role, e.reason, s.now())
-	return err
+	return s.appointments.appendEvent(ctx, tx, apptID, e, s.now())
 }
 
-// transition moves a locked appointment to a new state and records why. set holds
-// extra assignments for the same UPDATE (e.g. "refund_cents = $3"), with their args.
-func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, reason, set string, args ...any) error {
-	q := `UPDATE appointments SET state = $2, updated_at = $3`
-	if set != "" {
-		q += `, ` + set
-	}
-	q += ` WHERE id = $1 RETURNING updated_at`
-	if err := tx.QueryRow(ctx, q, append([]any{a.id, to, s.now()}, args...)...).Scan(&a.updated); err != nil {
-		return err
-	}
+// transition moves a locked appointment to a new state and records why. Changes the
+// caller made to a's refund or answer deadline are saved with it.
+func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, reason string) error {
 	from := a.state
 	a.state = to
+	if err := s.appointments.saveState(ctx, tx, a, s.now()); err != nil {
+		return err
+	}
 	return s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, reason: reason})
 }
 
 // illegal is the error for a transition the appointment's state does not allow.
 func illegal(a appointment, what string) error {
-	return errs.FailedPrecondition("ILLEGAL_TRANSITION", "cannot "+what+" an appointment that is "+a.state)
+	return ReasonIllegalTransition.New("cannot " + what + " an appointment that is " + a.state)
 }
 
-// history reads an appointment's events, oldest first.
-func (s *Service) history(ctx context.Context, id string) ([]*schedulingv1.AppointmentEvent, error) {
-	rows, err := s.db.Query(ctx, `SELECT kind, coalesce(from_state, ''), coalesce(to_state, ''), coalesce(actor_id::text, ''),
-		actor_role, reason, at FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.AppointmentEvent, error) {
-		var e schedulingv1.AppointmentEvent
-		var from, to string
-		var at time.Time
-		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &at); err != nil {
-			return nil, err
-		}
-		if from != "" {
-			e.FromState = stateProto(from)
-		}
-		if to != "" {
-			e.ToState = stateProto(to)
-		}
-		e.Time = timestamppb.New(at)
-		return &e, nil
-	})
-}
-
-// inTx runs f in a transaction and turns unexpected errors into Internal.
-func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, s.db, f)
-	if err == nil {
-		return nil
-	}
-	if _, ok := errors.AsType[*errs.Error](err); ok {
+// orInternal passes a declared error and the end of ctx through, and turns any other
+// failure into Internal, naming op ("scheduling: what failed").
+func orInternal(ctx context.Context, op string, err error) error {
+	if _, ok := errors.AsType[*errs.Error](err); ok || err == nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err() // mapped to Canceled / DeadlineExceeded at the edge
 	}
-	return errs.Internal("scheduling: inTx", err)
+	return errs.Internal(op, err)
 }

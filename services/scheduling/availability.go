@@ -112,7 +112,7 @@ func compile(a *schedulingv1.Availability, defaultSlot int) (rules, error) {
 		for i, x := range v {
 			parts[i] = x.Field + " " + x.Description
 		}
-		return rules{}, errs.InvalidArgument("AVAILABILITY_INVALID", "invalid availability: "+strings.Join(parts, "; "), v...)
+		return rules{}, ReasonAvailabilityInvalid.New("invalid availability: " + strings.Join(parts, "; ")).WithViolations(v...)
 	}
 	for day, ps := range weekly {
 		for _, p := range ps {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
@@ -266,7 +265,7 @@ func TestSetAvailability_RefusesInconsistentAvailabilityWithoutWritingAnything(t
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.set(d, tc.avail)
-			testkit.WantError(t, err, connect.CodeInvalidArgument, "AVAILABILITY_INVALID")
+			testkit.WantReason(t, err, ReasonAvailabilityInvalid)
 			got := testkit.Violations(t, err)
 			if len(got) != len(tc.want) {
 				t.Errorf("violations %v, want fields %v", got, tc.want)

@@ -3,30 +3,24 @@ package scheduling
 import (
 	"context"
 	"errors"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 var (
-	errSlotTaken = errs.FailedPrecondition("SLOT_TAKEN",
-		"another patient booked this slot first; choose another slot")
-	errPatientBusy = errs.FailedPrecondition("PATIENT_BUSY",
-		"you already have an appointment at an overlapping time")
-	errSlotBlocked = errs.FailedPrecondition("SLOT_BLOCKED", "the doctor took this slot out of booking")
-	errKeyReused   = errs.InvalidArgument("IDEMPOTENCY_KEY_REUSED",
-		"this idempotency key already booked another slot; use a new key for a new booking",
-		errs.Violation{Field: "idempotency_key", Description: "already used for another slot"})
-	errBookSlotNotFound = errs.NotFound("SLOT_NOT_FOUND", "no slot has this id")
+	errSlotBlocked = ReasonSlotBlocked.New("the doctor took this slot out of booking")
+	errKeyReused   = ReasonIdempotencyKeyReused.New("this idempotency key already booked another slot; use a new key for a new booking").
+			WithViolations(errs.Violation{Field: "idempotency_key", Description: "already used for another slot"})
+	errBookSlotNotFound = ReasonSlotNotFound.New("no slot has this id")
 )
 
 // book holds a slot for the calling patient and starts the payment. The partial unique
@@ -41,58 +35,49 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		return s.retried(ctx, a, r.GetSlotId())
 	}
 
-	var doctorID, status string
-	var start, end time.Time
-	err := s.db.QueryRow(ctx, `SELECT doctor_id::text, start_at, end_at, status FROM slots WHERE id = $1`, r.GetSlotId()).
-		Scan(&doctorID, &start, &end, &status)
+	slot, err := s.slots.get(ctx, s.db, r.GetSlotId())
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errBookSlotNotFound
 	case err != nil:
-		return nil, errs.Internal("scheduling: book", err)
-	case status == "blocked":
+		return nil, errs.Internal("scheduling: book: read slot", err)
+	case slot.status == "blocked":
 		return nil, errSlotBlocked
 	}
 	now := s.now()
-	if !start.After(now) {
+	if !slot.start.After(now) {
 		return nil, errSlotPast
 	}
-	if start.Sub(now) < s.cfg.MinLead {
-		return nil, errs.FailedPrecondition("TOO_LATE_TO_BOOK",
-			"a slot must be booked at least "+s.cfg.MinLead.String()+" before it starts, to leave time to pay and for the doctor to answer")
+	if slot.start.Sub(now) < s.cfg.MinLead {
+		return nil, ReasonTooLateToBook.New("a slot must be booked at least " + s.cfg.MinLead.String() +
+			" before it starts, to leave time to pay and for the doctor to answer")
 	}
-	pr, err := s.practiceOf(ctx, doctorID)
+	pr, err := s.practiceOf(ctx, slot.doctorID)
 	if err != nil {
 		return nil, err
 	}
 	if !pr.listed || pr.price <= 0 {
-		return nil, errs.FailedPrecondition("DOCTOR_NOT_BOOKABLE", "the doctor is not taking bookings now")
+		return nil, ReasonDoctorNotBookable.New("the doctor is not taking bookings now")
 	}
 
 	a := appointment{
-		id: uuid.NewString(), slotID: r.GetSlotId(), doctorID: doctorID, patientID: patient.UserID, state: statePending,
-		reason: r.GetReason(), start: start, end: end, price: pr.price, idempotencyKey: new(r.GetIdempotencyKey()),
+		id: uuid.NewString(), slotID: slot.id, doctorID: slot.doctorID, patientID: patient.UserID, state: statePending,
+		reason: r.GetReason(), start: slot.start, end: slot.end, price: pr.price, idempotencyKey: new(r.GetIdempotencyKey()),
 	}
 	hold := now.Add(s.cfg.PaymentWindow)
 	a.holdUntil = &hold
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		// FOR SHARE waits for a doctor blocking this slot (BlockSlot locks it FOR UPDATE).
-		if err := tx.QueryRow(ctx, `SELECT status FROM slots WHERE id = $1 FOR SHARE`, a.slotID).Scan(&status); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return errBookSlotNotFound
-			}
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		status, err := s.slots.statusForShare(ctx, tx, a.slotID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errBookSlotNotFound
+		case err != nil:
 			return err
-		}
-		if status == "blocked" {
+		case status == "blocked":
 			return errSlotBlocked
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO appointments (id, slot_id, start_at, end_at, doctor_id, patient_id, state,
-				price_cents, reason, idempotency_key, hold_until, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING created_at, updated_at`,
-			a.id, a.slotID, a.start, a.end, a.doctorID, a.patientID, a.state, a.price, a.reason, a.idempotencyKey,
-			a.holdUntil, now).Scan(&a.created, &a.updated)
-		if err != nil {
-			return bookingConflict(err)
+		if err := s.appointments.insert(ctx, tx, &a, now); err != nil {
+			return err
 		}
 		if err := s.record(ctx, tx, a.id, event{kind: "booked", to: statePending, who: actorOf(ctx)}); err != nil {
 			return err
@@ -103,7 +88,7 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		}
 		return s.enqueue(ctx, tx, expireHoldArgs{AppointmentID: a.id}, hold)
 	})
-	if errs.Code(err) == connect.CodeFailedPrecondition || errs.ReasonOf(err) == "IDEMPOTENCY_RACE" {
+	if errs.Code(err) == connect.CodeFailedPrecondition || errors.Is(err, errIdempotencyRace) {
 		// A concurrent request with the same key may have won (whichever constraint this
 		// insert hit first): then this is its retry.
 		if won, found, kerr := s.byKey(ctx, patient.UserID, r.GetIdempotencyKey()); kerr == nil && found {
@@ -111,36 +96,19 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, orInternal(ctx, "scheduling: book", err)
 	}
 	return &schedulingv1.BookAppointmentResponse{Appointment: a.proto(), Payment: s.startPayment(ctx, a)}, nil
 }
 
-// bookingConflict names the constraint a failed insert hit.
-func bookingConflict(err error) error {
-	pgErr, ok := errors.AsType[*pgconn.PgError](err)
-	if !ok {
-		return err
-	}
-	switch pgErr.ConstraintName {
-	case "appointments_one_live_per_slot":
-		return errSlotTaken
-	case "appointments_patient_no_overlap":
-		return errPatientBusy
-	case "appointments_patient_key_idx":
-		return errs.AlreadyExists("IDEMPOTENCY_RACE", "a concurrent request with this key booked")
-	}
-	return err
-}
-
 // byKey finds the appointment an idempotency key created.
 func (s *Service) byKey(ctx context.Context, patientID, key string) (appointment, bool, error) {
-	a, err := readAppointment(ctx, s.db, false, "patient_id = $1 AND idempotency_key = $2", patientID, key)
+	a, err := s.appointments.getByPatientKey(ctx, s.db, patientID, key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, false, nil
 	}
 	if err != nil {
-		return a, false, errs.Internal("scheduling: byKey", err)
+		return a, false, errs.Internal("scheduling: book: read appointment by idempotency key", err)
 	}
 	return a, true, nil
 }

@@ -209,7 +209,7 @@ func TestBook_ConcurrentBookersOfOneSlotGetOneWinner(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case connect.CodeOf(err) == connect.CodeFailedPrecondition && errs.ReasonOf(err) == "SLOT_TAKEN":
+		case errs.Has(err, ReasonSlotTaken):
 			taken++
 		default:
 			t.Errorf("booker %d: unexpected error %v", i, err)
@@ -263,7 +263,7 @@ func TestBook_RetryWithTheSameKeyReturnsTheSameAppointment(t *testing.T) {
 	// The same key for another slot is a client bug, said clearly.
 	other := f.slotAt(d.id, at("2026-06-01T13:00:00Z")).id
 	_, err := f.bookAs(p, other, "retry-key-1")
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "IDEMPOTENCY_KEY_REUSED")
+	testkit.WantReason(t, err, ReasonIdempotencyKeyReused)
 
 	// Two concurrent first attempts with one key (a retry racing the original).
 	p2 := f.newPatient()
@@ -295,11 +295,11 @@ func TestBook_Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.bookAs(p, blocked, "blocked-key")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "SLOT_BLOCKED")
+	testkit.WantReason(t, err, ReasonSlotBlocked)
 
 	// Unknown slot.
 	_, err = f.bookAs(p, "3e0b5f0e-93f4-4a0c-9d7e-8f6d2c1b0a99", "unknown-key")
-	testkit.WantError(t, err, connect.CodeNotFound, "SLOT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonSlotNotFound)
 
 	// The patient's own second appointment at an overlapping time (another doctor's slot
 	// at the same hour).
@@ -307,19 +307,19 @@ func TestBook_Refusals(t *testing.T) {
 	f.mustSet(d2, mondayMornings())
 	f.mustBook(p, slot, "first-booking")
 	_, err = f.bookAs(p, f.slotAt(d2.id, firstSlot).id, "overlap-key")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PATIENT_BUSY")
+	testkit.WantReason(t, err, ReasonPatientBusy)
 
 	// Too close to the start (less than MinLead), and in the past.
 	f.clock.Advance(5*time.Hour + 30*time.Minute) // 11:30 UTC, the 12:00 slot is 30 min away
 	_, err = f.bookAs(f.newPatient(), f.slotAt(d2.id, firstSlot).id, "late-key-1")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "TOO_LATE_TO_BOOK")
+	testkit.WantReason(t, err, ReasonTooLateToBook)
 	f.clock.Advance(time.Hour)
 	_, err = f.bookAs(f.newPatient(), f.slotAt(d2.id, firstSlot).id, "late-key-2")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "SLOT_PAST")
+	testkit.WantReason(t, err, ReasonSlotPast)
 
 	// A doctor cannot book; validation names the fields.
 	_, err = f.bookAs(d, slot, "doctor-key")
-	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	testkit.WantReason(t, err, authn.ReasonRoleNotAllowed)
 	_, err = f.client.BookAppointment(context.Background(), testkit.Authed(&schedulingv1.BookAppointmentRequest{
 		SlotId: "nope", IdempotencyKey: "k", Reason: "",
 	}, p.token))

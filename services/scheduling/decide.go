@@ -8,17 +8,18 @@ import (
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
-	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // decide runs f on one of the caller's appointments, locked, and returns it after f.
-// Someone else's appointment is NotFound: ids reveal nothing.
-func (s *Service) decide(ctx context.Context, id string, mine func(a appointment, userID string) bool,
+// Someone else's appointment is NotFound: ids reveal nothing. op names the decision in
+// the log of an unexpected failure.
+func (s *Service) decide(ctx context.Context, op, id string, mine func(a appointment, userID string) bool,
 	f func(tx pgx.Tx, a *appointment) error,
 ) (*schedulingv1.Appointment, error) {
 	p, _ := authn.FromContext(ctx)
 	var out appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		a, err := s.appointmentFor(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -33,7 +34,7 @@ func (s *Service) decide(ctx context.Context, id string, mine func(a appointment
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, orInternal(ctx, "scheduling: "+op, err)
 	}
 	return out.proto(), nil
 }
@@ -41,13 +42,12 @@ func (s *Service) decide(ctx context.Context, id string, mine func(a appointment
 func doctorOf(a appointment, user string) bool  { return a.doctorID == user }
 func patientOf(a appointment, user string) bool { return a.patientID == user }
 
-var errTooLateToAnswer = errs.FailedPrecondition("ANSWER_DEADLINE_PASSED",
-	"the deadline to answer this appointment has passed; it counts as refused")
+var errTooLateToAnswer = ReasonAnswerDeadlinePassed.New("the deadline to answer this appointment has passed; it counts as refused")
 
 // accept confirms one of the calling doctor's paid appointments.
 func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
 	doctor := actorOf(ctx)
-	return s.decide(ctx, id, doctorOf, func(tx pgx.Tx, a *appointment) error {
+	return s.decide(ctx, "accept appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
 		if a.state == stateConfirmed {
 			return nil // a retried accept
 		}
@@ -57,7 +57,7 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 		if a.answerBy != nil && !s.now().Before(*a.answerBy) {
 			return errTooLateToAnswer
 		}
-		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, "", ""); err != nil {
+		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, ""); err != nil {
 			return err
 		}
 		if s.telehealth == nil {
@@ -70,7 +70,7 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 // refuseByDoctor refuses one of the calling doctor's paid appointments: full refund.
 func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*schedulingv1.Appointment, error) {
 	doctor := actorOf(ctx)
-	return s.decide(ctx, id, doctorOf, func(tx pgx.Tx, a *appointment) error {
+	return s.decide(ctx, "refuse appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
 		if a.state != stateAwaiting {
 			return illegal(*a, "refuse")
 		}
@@ -83,7 +83,7 @@ func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*sched
 // index covers live states only).
 func (s *Service) cancel(ctx context.Context, id, justification string) (*schedulingv1.Appointment, error) {
 	patient := actorOf(ctx)
-	return s.decide(ctx, id, patientOf, func(tx pgx.Tx, a *appointment) error {
+	return s.decide(ctx, "cancel appointment", id, patientOf, func(tx pgx.Tx, a *appointment) error {
 		switch a.state {
 		case statePending, stateAwaiting, stateConfirmed:
 		default:
@@ -91,14 +91,14 @@ func (s *Service) cancel(ctx context.Context, id, justification string) (*schedu
 		}
 		now := s.now()
 		if !now.Before(a.start) {
-			return errs.FailedPrecondition("ALREADY_STARTED", "the consultation has started; it can no longer be cancelled")
+			return ReasonAlreadyStarted.New("the consultation has started; it can no longer be cancelled")
 		}
 		refund := s.cfg.Policy.refund(*a, now)
 		wasPending := a.state == statePending
-		if err := s.transition(ctx, tx, a, stateCancelled, "cancelled", patient, justification, "refund_cents = $4", refund); err != nil {
+		a.refund = refund
+		if err := s.transition(ctx, tx, a, stateCancelled, "cancelled", patient, justification); err != nil {
 			return err
 		}
-		a.refund = refund
 		switch {
 		case wasPending:
 			return s.enqueue(ctx, tx, cancelChargeArgs{AppointmentID: a.id}, time.Time{})

@@ -10,6 +10,8 @@ import (
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/pagetoken"
 	"healthcore/platform/testkit"
 )
 
@@ -165,9 +167,9 @@ func TestAcceptRefuse_OnlyTheDoctorOnlyWhileAwaiting(t *testing.T) {
 	otherDoctor := f.newDoctor()
 
 	_, err := f.accept(otherDoctor, a.GetId())
-	testkit.WantError(t, err, connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	_, err = f.accept(p, a.GetId())
-	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	testkit.WantReason(t, err, authn.ReasonRoleNotAllowed)
 
 	got, err := f.accept(d, a.GetId())
 	if err != nil {
@@ -182,12 +184,12 @@ func TestAcceptRefuse_OnlyTheDoctorOnlyWhileAwaiting(t *testing.T) {
 		t.Fatalf("second accept = %v, %v", again, err)
 	}
 	_, err = f.refuse(d, a.GetId())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "ILLEGAL_TRANSITION")
+	testkit.WantReason(t, err, ReasonIllegalTransition)
 
 	// The patient sees it confirmed, the doctor in their list.
 	wantState(t, f.mustGet(p, a.GetId()), confirmed)
 	_, err = f.get(f.newPatient(), a.GetId())
-	testkit.WantError(t, err, connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 }
 
 func TestRefuse_RefundsInFullAndFreesTheSlot(t *testing.T) {
@@ -197,7 +199,7 @@ func TestRefuse_RefundsInFullAndFreesTheSlot(t *testing.T) {
 	d2, slot2 := f.bookable()
 	unpaid := f.mustBook(f.newPatient(), slot2, "unpaid-key")
 	_, err := f.refuse(d2, unpaid.GetId())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "ILLEGAL_TRANSITION")
+	testkit.WantReason(t, err, ReasonIllegalTransition)
 
 	got, err := f.refuse(d, a.GetId())
 	if err != nil {
@@ -230,7 +232,7 @@ func TestAnswerDeadline_SilenceCountsAsRefusal(t *testing.T) {
 
 	f.clock.Advance(a.GetAnswerDeadline().AsTime().Sub(monday))
 	_, err := f.accept(d, a.GetId())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "ANSWER_DEADLINE_PASSED")
+	testkit.WantReason(t, err, ReasonAnswerDeadlinePassed)
 	if err := f.svc.answerDeadline(context.Background(), a.GetId()); err != nil {
 		t.Fatal(err)
 	}
@@ -292,9 +294,9 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 	// Someone else cannot; the doctor cannot (they refuse instead); the justification is
 	// required.
 	_, err := f.cancel(f.newPatient(), a.GetId())
-	testkit.WantError(t, err, connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	_, err = f.cancel(d, a.GetId())
-	testkit.WantError(t, err, connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	testkit.WantReason(t, err, authn.ReasonRoleNotAllowed)
 	_, err = f.client.CancelAppointment(context.Background(), testkit.Authed(&schedulingv1.CancelAppointmentRequest{
 		Id: a.GetId(), Justification: "não",
 	}, p.token))
@@ -320,7 +322,7 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 		t.Errorf("last event = %v", e)
 	}
 	_, err = f.cancel(p, a.GetId())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "ILLEGAL_TRANSITION")
+	testkit.WantReason(t, err, ReasonIllegalTransition)
 
 	// An unpaid booking cancelled: nothing to refund, its charge is stopped.
 	_, slot2 := f.bookable()
@@ -337,7 +339,7 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 	_, p3, c := f.paidAppointment()
 	f.clock.Advance(7 * time.Hour)
 	_, err = f.cancel(p3, c.GetId())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "ALREADY_STARTED")
+	testkit.WantReason(t, err, ReasonAlreadyStarted)
 }
 
 func TestFinish_CompletedWhenSomeoneJoinedElseNoShow(t *testing.T) {
@@ -348,10 +350,10 @@ func TestFinish_CompletedWhenSomeoneJoinedElseNoShow(t *testing.T) {
 	}
 	in := f.internal()
 	_, err := in.FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: a.GetId()}))
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "NOT_ENDED")
+	testkit.WantReason(t, err, ReasonNotEnded)
 
 	_, err = in.RecordJoin(context.Background(), connect.NewRequest(&schedulingv1.RecordJoinRequest{AppointmentId: a.GetId(), UserId: f.newPatient().id}))
-	testkit.WantError(t, err, connect.CodePermissionDenied, "NOT_PARTICIPANT")
+	testkit.WantReason(t, err, ReasonNotParticipant)
 	if _, err := in.RecordJoin(context.Background(), connect.NewRequest(&schedulingv1.RecordJoinRequest{AppointmentId: a.GetId(), UserId: p.id})); err != nil {
 		t.Fatal(err)
 	}
@@ -459,12 +461,12 @@ func TestListMyAppointments_FiltersAndPagesForPatientAndDoctor(t *testing.T) {
 	_, err := f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{
 		PageSize: 2, PageToken: page1.GetNextPageToken(),
 	}, p.token))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 	if n := len(list(f.newPatient(), &schedulingv1.ListMyAppointmentsRequest{}).GetAppointments()); n != 0 {
 		t.Fatalf("a stranger sees %d appointments", n)
 	}
 	_, err = f.client.ListMyAppointments(context.Background(), testkit.Authed(&schedulingv1.ListMyAppointmentsRequest{PageToken: "garbage"}, p.token))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "PAGE_TOKEN_INVALID")
+	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 }
 
 func TestAccept_PreparesTheRoomThroughAJob(t *testing.T) {

@@ -47,6 +47,7 @@ type fixture struct {
 	users     *testkit.Users
 	crm       int
 	url       string // the scheduling server
+	deps      Deps   // what svc was built from, for another replica
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -90,12 +91,13 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 
 	clk := testkit.NewClock(monday)
 	db := pool(Schema.Name)
-	svc, err := New(Deps{
+	deps := Deps{
 		DB: db, Logger: testkit.Logger(t), Now: clk.Now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
 			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
 		Payments: payments,
-	}, cfg)
+	}
+	svc, err := New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, deps: deps,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}

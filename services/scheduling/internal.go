@@ -6,14 +6,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
-	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // applyPaymentOutcome is how payments reports a charge's outcome. It is idempotent: an
 // outcome already applied, or overtaken by a later state, changes nothing.
 func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.ApplyPaymentOutcomeRequest) (*schedulingv1.ApplyPaymentOutcomeResponse, error) {
-	out := &schedulingv1.ApplyPaymentOutcomeResponse{}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	var out *schedulingv1.ApplyPaymentOutcomeResponse
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		out = &schedulingv1.ApplyPaymentOutcomeResponse{} // afresh if PostgreSQL has the transaction rerun
 		a, err := s.appointmentFor(ctx, tx, r.GetAppointmentId(), true)
 		if err != nil {
 			return err
@@ -23,7 +24,7 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 		case a.state == statePending && paid:
 			err = s.markPaid(ctx, tx, &a)
 		case a.state == statePending:
-			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, "the PIX charge expired or was rejected", "")
+			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, "the PIX charge expired or was rejected")
 		case paid && a.refund < a.price:
 			// Money for an appointment that ended before it was paid (expired, or
 			// cancelled while waiting for payment) all goes back, once: whoever sets
@@ -33,7 +34,7 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 				break
 			}
 			out.RefundDue = true
-			if _, err = tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents, updated_at = $2 WHERE id = $1`, a.id, s.now()); err != nil {
+			if _, err = s.appointments.refundInFull(ctx, tx, a.id, s.now()); err != nil {
 				break
 			}
 			err = s.record(ctx, tx, a.id, event{kind: "refund_requested", who: system,
@@ -43,7 +44,7 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, orInternal(ctx, "scheduling: apply payment outcome", err)
 	}
 	return out, nil
 }
@@ -55,9 +56,7 @@ func (s *Service) endedUnpaid(ctx context.Context, tx pgx.Tx, a appointment) (bo
 	case stateExpired:
 		return true, nil
 	case stateCancelled:
-		var from string
-		err := tx.QueryRow(ctx, `SELECT coalesce(from_state, '') FROM appointment_history
-			WHERE appointment_id = $1 AND kind = 'cancelled' ORDER BY id DESC LIMIT 1`, a.id).Scan(&from)
+		from, err := s.appointments.cancelledFrom(ctx, tx, a.id)
 		return from == statePending, err
 	}
 	return false, nil
@@ -66,32 +65,33 @@ func (s *Service) endedUnpaid(ctx context.Context, tx pgx.Tx, a appointment) (bo
 // recordJoin notes that a participant entered the consultation room (first time only
 // sets the participant's join time; every join is in the history).
 func (s *Service) recordJoin(ctx context.Context, apptID, userID string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		a, err := s.appointmentFor(ctx, tx, apptID, true)
 		if err != nil {
 			return err
 		}
-		var col, role string
+		var role string
 		switch userID {
 		case a.patientID:
-			col, role = "patient_joined_at", "patient"
+			role = "patient"
 		case a.doctorID:
-			col, role = "doctor_joined_at", "doctor"
+			role = "doctor"
 		default:
-			return errs.PermissionDenied("NOT_PARTICIPANT", "only the appointment's patient and doctor join its room")
+			return ReasonNotParticipant.New("only the appointment's patient and doctor join its room")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE appointments SET `+col+` = coalesce(`+col+`, $2) WHERE id = $1`, a.id, s.now()); err != nil {
+		if err := s.appointments.markJoined(ctx, tx, a.id, role == "doctor", s.now()); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, a.id, event{kind: "joined", who: actor{userID, role}})
 	})
+	return orInternal(ctx, "scheduling: record join", err)
 }
 
 // finish closes a CONFIRMED appointment whose window ended: COMPLETED when someone
 // joined, else flagged as a no-show (it stays CONFIRMED for follow-up).
 func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
 	var a appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		if a, err = s.appointmentFor(ctx, tx, id, true); err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 			return nil // already finished, or never confirmed
 		}
 		if s.now().Before(a.end) {
-			return errs.FailedPrecondition("NOT_ENDED", "the consultation window has not ended")
+			return ReasonNotEnded.New("the consultation window has not ended")
 		}
 		if a.patientJoined != nil || a.doctorJoined != nil {
 			reason := ""
@@ -110,16 +110,16 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 			case a.doctorJoined == nil:
 				reason = "the doctor did not join"
 			}
-			return s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason, "")
+			return s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason)
 		}
 		a.noShow = true
-		if _, err := tx.Exec(ctx, `UPDATE appointments SET no_show = true, updated_at = $2 WHERE id = $1`, a.id, s.now()); err != nil {
+		if err := s.appointments.markNoShow(ctx, tx, a.id, s.now()); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, a.id, event{kind: "no_show", who: system, reason: "nobody joined the consultation"})
 	})
 	if err != nil {
-		return nil, err
+		return nil, orInternal(ctx, "scheduling: finish appointment", err)
 	}
 	return a.proto(), nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
@@ -23,8 +22,8 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 		return nil, err
 	}
 	out := a.proto()
-	if out.History, err = s.history(ctx, id); err != nil {
-		return nil, errs.Internal("scheduling: getAppointment", err)
+	if out.History, err = s.appointments.history(ctx, s.db, id); err != nil {
+		return nil, errs.Internal("scheduling: get appointment", err)
 	}
 	return out, nil
 }
@@ -32,9 +31,10 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 // listMine pages through the caller's appointments by (start, id).
 func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmentsRequest) (*schedulingv1.ListMyAppointmentsResponse, error) {
 	p, _ := authn.FromContext(ctx)
-	column := "patient_id"
-	if p.Role == accessv1.Role_ROLE_DOCTOR {
-		column = "doctor_id"
+	asDoctor := p.Role == accessv1.Role_ROLE_DOCTOR
+	side := "patient_id" // which side's list a page token continues (the names tokens always had)
+	if asDoctor {
+		side = "doctor_id"
 	}
 	size := int(r.GetPageSize())
 	if size == 0 {
@@ -51,7 +51,7 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 	if r.GetEndTime() != nil {
 		to = new(r.GetEndTime().AsTime())
 	}
-	filter := pagetoken.Filter(p.UserID, column, fmt.Sprint(states), fmt.Sprint(from), fmt.Sprint(to))
+	filter := pagetoken.Filter(p.UserID, side, fmt.Sprint(states), fmt.Sprint(from), fmt.Sprint(to))
 	c, err := pagetoken.Decode(r.GetPageToken(), filter, func(id string) bool { return uuid.Validate(id) == nil })
 	if err != nil {
 		return nil, err
@@ -61,19 +61,12 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 	if c != nil {
 		after, afterID = new(c.Time()), &c.ID
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments
-		WHERE `+column+` = $1
-		  AND ($2::text[] IS NULL OR state = ANY($2))
-		  AND ($3::timestamptz IS NULL OR start_at >= $3)
-		  AND ($4::timestamptz IS NULL OR start_at < $4)
-		  AND ($5::timestamptz IS NULL OR (start_at, id) > ($5, $6::uuid))
-		ORDER BY start_at, id LIMIT $7`, p.UserID, states, from, to, after, afterID, size+1)
+	list, err := s.appointments.list(ctx, s.db, appointmentFilter{
+		userID: p.UserID, asDoctor: asDoctor, states: states, from: from, to: to,
+		after: after, afterID: afterID, limit: size + 1,
+	})
 	if err != nil {
-		return nil, errs.Internal("scheduling: listMine", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (appointment, error) { return scanAppointment(row) })
-	if err != nil {
-		return nil, errs.Internal("scheduling: listMine", err)
+		return nil, errs.Internal("scheduling: list my appointments", err)
 	}
 	out := &schedulingv1.ListMyAppointmentsResponse{}
 	if len(list) > size {

@@ -2,24 +2,20 @@ package scheduling
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // maxSlot is the longest a slot can be (slot_minutes and the directory's consultation
 // length are at most 240): a slot under way started less than this long ago, which
 // lets its lookup use the (doctor_id, start_at) index.
 const maxSlot = 240 * time.Minute
-
-// liveStates are the appointment states that hold a slot.
-const liveStates = `('PENDING_PAYMENT', 'AWAITING_DOCTOR', 'CONFIRMED')`
 
 // regeneration is what one regeneration did.
 type regeneration struct {
@@ -40,55 +36,23 @@ func (s *Service) setAvailability(ctx context.Context, a *schedulingv1.Availabil
 		return nil, err
 	}
 	var res regeneration
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := storeAvailability(ctx, tx, doctor.UserID, a, s.now()); err != nil {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.availability.replace(ctx, tx, doctor.UserID, a, s.now()); err != nil {
 			return err
 		}
 		res, err = s.regenerate(ctx, tx, doctor.UserID, r, pr.loc)
 		return err
 	})
 	if err != nil {
-		return nil, errs.Internal("scheduling: setAvailability", err)
+		return nil, errs.Internal("scheduling: set availability", err)
 	}
 	out := &schedulingv1.SetAvailabilityResponse{
 		Availability: a, TimeZone: pr.zone, SlotsCreated: int32(res.created), SlotsRemoved: int32(res.removed),
 	}
 	for _, c := range res.conflicts {
-		out.Conflicts = append(out.Conflicts, c.proto(doctor.UserID))
+		out.Conflicts = append(out.Conflicts, c.proto())
 	}
 	return out, nil
-}
-
-func storeAvailability(ctx context.Context, tx pgx.Tx, doctorID string, a *schedulingv1.Availability, now time.Time) error {
-	// The row lock serialises concurrent changes (and roll-forwards) of one doctor.
-	if _, err := tx.Exec(ctx, `INSERT INTO availability (doctor_id, slot_minutes, gap_minutes, updated_at, rolled_at)
-		VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (doctor_id) DO UPDATE SET slot_minutes = $2, gap_minutes = $3, updated_at = $4, rolled_at = $4`,
-		doctorID, a.GetSlotMinutes(), a.GetGapMinutes(), now); err != nil {
-		return err
-	}
-	for _, table := range []string{"availability_windows", "availability_exceptions"} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE doctor_id = $1`, doctorID); err != nil {
-			return err
-		}
-	}
-	for _, w := range a.GetWeekly() {
-		if _, err := tx.Exec(ctx, `INSERT INTO availability_windows (doctor_id, weekday, start_time, end_time) VALUES ($1, $2, $3, $4)`,
-			doctorID, int(w.GetWeekday()), w.GetStartTime(), w.GetEndTime()); err != nil {
-			return err
-		}
-	}
-	for _, e := range a.GetExceptions() {
-		kind, start, end := "day_off", any(nil), any(nil)
-		if e.GetKind() == schedulingv1.ExceptionKind_EXCEPTION_KIND_EXTRA {
-			kind, start, end = "extra", e.GetStartTime(), e.GetEndTime()
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO availability_exceptions (doctor_id, day, kind, start_time, end_time) VALUES ($1, $2, $3, $4, $5)`,
-			doctorID, e.GetDate(), kind, start, end); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // regenerate makes the doctor's future slots match the rules for the coming weeks:
@@ -108,17 +72,7 @@ func (s *Service) regenerate(ctx context.Context, tx pgx.Tx, doctorID string, r 
 		}
 	}
 
-	rows, err := tx.Query(ctx, `SELECT s.id::text, s.start_at, s.end_at, s.status,
-			EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-		FROM slots s WHERE s.doctor_id = $1 AND s.start_at > $3 AND s.end_at > $2 ORDER BY s.start_at FOR UPDATE OF s`,
-		doctorID, now, now.Add(-maxSlot))
-	if err != nil {
-		return regeneration{}, err
-	}
-	existing, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (slotRow, error) {
-		var sr slotRow
-		return sr, row.Scan(&sr.id, &sr.start, &sr.end, &sr.status, &sr.held)
-	})
+	existing, err := s.slots.lockCurrent(ctx, tx, doctorID, now)
 	if err != nil {
 		return regeneration{}, err
 	}
@@ -142,27 +96,20 @@ func (s *Service) regenerate(ctx context.Context, tx pgx.Tx, doctorID string, r 
 		}
 	}
 	if len(drop) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM slots WHERE id = ANY($1::uuid[])`, drop); err != nil {
+		if res.removed, err = s.slots.delete(ctx, tx, drop); err != nil {
 			return regeneration{}, err
 		}
-		res.removed = len(drop)
 	}
-	var ids []string
-	var starts, ends []time.Time
+	var add []span
 	for _, w := range want {
-		if overlapsAny(w, kept) {
-			continue
+		if !overlapsAny(w, kept) {
+			add = append(add, w)
 		}
-		ids = append(ids, uuid.Must(uuid.NewV7()).String())
-		starts, ends = append(starts, w.start), append(ends, w.end)
 	}
-	if len(ids) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO slots (id, doctor_id, start_at, end_at)
-			SELECT unnest($1::uuid[]), $2, unnest($3::timestamptz[]), unnest($4::timestamptz[])`,
-			ids, doctorID, starts, ends); err != nil {
-			return regeneration{}, fmt.Errorf("insert slots: %w", err)
+	if len(add) > 0 {
+		if res.created, err = s.slots.insert(ctx, tx, doctorID, add); err != nil {
+			return regeneration{}, err
 		}
-		res.created = len(ids)
 	}
 	return res, nil
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/testkit"
 )
@@ -216,11 +214,11 @@ func TestSetAvailability_NeedsADirectoryProfileWithATimeZone(t *testing.T) {
 	f := newFixture(t)
 	d := f.newDoctor()
 	_, err := f.set(d, mondayMornings())
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantReason(t, err, ReasonProfileRequired)
 	_, err = f.agenda(d, monday, monday.Add(24*time.Hour))
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantReason(t, err, ReasonProfileRequired)
 	_, err = f.client.GetAvailability(context.Background(), testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PROFILE_REQUIRED")
+	testkit.WantReason(t, err, ReasonProfileRequired)
 	if got := f.slots(d.id); len(got) != 0 {
 		t.Errorf("%d slots created without a profile", len(got))
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/jobs"
 )
 
 // dailyNine is 09:00–10:00 every day with one 50-minute slot: 12:00Z in São Paulo.
@@ -73,7 +74,10 @@ func TestRollDue_ExtendsTheHorizonKeepingEverySlotItHad(t *testing.T) {
 	}
 }
 
-func TestRollOnce_ConcurrentRunsInsertEachSlotOnce(t *testing.T) {
+// Two runs at once (a job retried while its first attempt still works) and direct
+// rolls of one doctor: the availability row serialises each doctor's rolls, so every
+// slot is inserted once.
+func TestRollDue_ConcurrentRunsInsertEachSlotOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	var doctors []user
@@ -87,9 +91,11 @@ func TestRollOnce_ConcurrentRunsInsertEachSlotOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	for range 2 {
-		wg.Go(func() { errc <- f.svc.rollOnce(context.Background()) })
+		wg.Go(func() {
+			_, err := f.svc.rollDue(context.Background())
+			errc <- err
+		})
 	}
-	// Without the job's lock, the availability row still serialises one doctor's rolls.
 	for range 2 {
 		wg.Go(func() {
 			_, err := f.svc.rollForward(context.Background(), doctors[0].id)
@@ -106,46 +112,116 @@ func TestRollOnce_ConcurrentRunsInsertEachSlotOnce(t *testing.T) {
 	for _, d := range doctors {
 		wantTimes(t, "slots of "+d.id, starts(f.slots(d.id)), days("2026-06-01", "2026-07-29"))
 	}
-	var total int
-	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM slots`).Scan(&total); err != nil {
-		t.Fatal(err)
-	}
-	if total != 5*59 {
+	if total := f.count(`SELECT count(*) FROM slots`); total != 5*59 {
 		t.Errorf("%d slots in all, want %d", total, 5*59)
 	}
 }
 
-func TestRollOnce_WaitsForTheNextRunWhileAnotherReplicaRolls(t *testing.T) {
+// count runs a query counting rows.
+func (f *fixture) count(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.db.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// run works the service's jobs until the test ends.
+func run(t *testing.T, svc *Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// eventually waits up to ten seconds for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// rollJobs counts the roll-forward jobs in a state.
+func (f *fixture) rollJobs(state string) int {
+	f.t.Helper()
+	return f.count(`SELECT count(*) FROM river_job WHERE kind = 'scheduling.roll_forward' AND state::text = $1`, state)
+}
+
+// jobsConfig is production's configuration with jobs polled often, for tests that run
+// the job runner.
+func jobsConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	return cfg
+}
+
+// Two replicas run the job runner: the roll-forward is a periodic job that only the
+// elected leader schedules, so it runs once, and every due doctor is rolled.
+func TestRollForwardJob_RunsOnceWithTwoReplicas(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	d := f.listedDoctor()
-	f.mustSet(d, dailyNine())
+	cfg := jobsConfig()
+	cfg.RollEvery = time.Hour // only the run at the leader's start happens during the test
+	f := newFixtureWith(t, cfg)
+	var doctors []user
+	for range 3 {
+		d := f.listedDoctor()
+		f.mustSet(d, dailyNine())
+		doctors = append(doctors, d)
+	}
 	f.clock.Advance(3 * 24 * time.Hour)
 
-	other, err := f.db.Acquire(ctx) // another replica's session
+	other, err := New(f.deps, cfg) // another replica on the same database
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Release()
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock(hashtext('scheduling.roll_forward'))`); err != nil {
-		t.Fatal(err)
+	run(t, f.svc)
+	run(t, other)
+	eventually(t, "the roll-forward job", func() bool { return f.rollJobs("completed") == 1 })
+	// A replica that also scheduled it would have done so at its start, long before now;
+	// give a stray job time to show up anyway.
+	time.Sleep(500 * time.Millisecond)
+	if n := f.count(`SELECT count(*) FROM river_job WHERE kind = 'scheduling.roll_forward'`); n != 1 {
+		t.Errorf("%d roll-forward jobs, want 1", n)
 	}
-	if err := f.svc.rollOnce(ctx); err != nil {
-		t.Fatal(err)
+	for _, d := range doctors {
+		wantTimes(t, "slots of "+d.id, starts(f.slots(d.id)), days("2026-06-01", "2026-07-29"))
+		if got := f.rolledAt(d.id); !got.Equal(f.clock.Now()) {
+			t.Errorf("rolled_at %s, want now", got)
+		}
 	}
-	if n := len(f.slots(d.id)); n != 56 {
-		t.Errorf("%d slots while another replica holds the lock, want the 56 first set", n)
+	if total := f.count(`SELECT count(*) FROM slots`); total != 3*59 {
+		t.Errorf("%d slots in all, want %d", total, 3*59)
 	}
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('scheduling.roll_forward'))`); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.svc.rollOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(f.slots(d.id)); n != 59 {
-		t.Errorf("%d slots after the lock was released, want 59", n)
-	}
+}
+
+// The job runs again every scheduling.roll-every, without a restart.
+func TestRollForwardJob_RunsEveryRollEvery(t *testing.T) {
+	t.Parallel()
+	cfg := jobsConfig()
+	cfg.RollEvery = 300 * time.Millisecond
+	f := newFixtureWith(t, cfg)
+	d := f.listedDoctor()
+	f.mustSet(d, dailyNine())
+	f.clock.Advance(2 * 24 * time.Hour) // Wednesday 3 June, 06:00Z
+
+	run(t, f.svc)
+	eventually(t, "the roll-forward at start", func() bool { return f.rolledAt(d.id).Equal(f.clock.Now()) })
+	wantTimes(t, "slots after the first run", starts(f.slots(d.id)), days("2026-06-01", "2026-07-28"))
+
+	f.clock.Advance(25 * time.Hour)
+	eventually(t, "the next roll-forward", func() bool { return f.rolledAt(d.id).Equal(f.clock.Now()) })
+	wantTimes(t, "slots after the next run", starts(f.slots(d.id)), days("2026-06-01", "2026-07-29"))
+	eventually(t, "two roll-forward jobs completed", func() bool { return f.rollJobs("completed") >= 2 })
 }
 
 // Rolling forward reads the doctor's current time zone: a doctor who moved keeps

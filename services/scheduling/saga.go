@@ -12,6 +12,7 @@ import (
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
+	"healthcore/platform/pg"
 )
 
 // The booking saga's steps that scheduling drives. Each is a River job committed in the
@@ -93,29 +94,30 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[prepareRoomArgs]) error {
 		return s.prepareRoom(ctx, j.Args.AppointmentID)
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[rollForwardArgs]) error {
+		n, err := s.rollDue(ctx)
+		if n > 0 {
+			s.log.InfoContext(ctx, "slots rolled forward", "doctors", n)
+		}
+		return err
+	}))
 	return w
 }
 
-// Run works the saga's jobs and the daily slot roll-forward until ctx ends.
-func (s *Service) Run(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() { done <- jobs.Run(ctx, s.jobs) }()
-	err := s.rollLoop(ctx)
-	if jerr := <-done; err == nil {
-		err = jerr
-	}
-	return err
-}
+// Run works the saga's jobs and the daily slot roll-forward until ctx ends. Every
+// replica may run it: jobs are claimed one worker at a time, and the roll-forward is
+// scheduled by the elected leader only.
+func (s *Service) Run(ctx context.Context) error { return jobs.Run(ctx, s.jobs) }
 
 // load reads an appointment as the system.
 func (s *Service) load(ctx context.Context, id string) (appointment, error) {
-	return readAppointment(ctx, s.db, false, "id = $1", id)
+	return s.appointments.get(ctx, s.db, id)
 }
 
 // locked runs f on the appointment locked FOR UPDATE in a transaction.
 func (s *Service) locked(ctx context.Context, id string, f func(tx pgx.Tx, a *appointment) error) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		a, err := readAppointment(ctx, tx, true, "id = $1", id)
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		a, err := s.appointments.getForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -156,7 +158,7 @@ func (s *Service) expireHold(ctx context.Context, id string) error {
 		if paid {
 			return s.markPaid(ctx, tx, a)
 		}
-		return s.transition(ctx, tx, a, stateExpired, "expired", system, "the PIX charge was not paid in time", "")
+		return s.transition(ctx, tx, a, stateExpired, "expired", system, "the PIX charge was not paid in time")
 	})
 }
 
@@ -182,7 +184,7 @@ func (s *Service) markPaid(ctx context.Context, tx pgx.Tx, a *appointment) error
 		}
 	}
 	a.answerBy = &answerBy
-	if err := s.transition(ctx, tx, a, stateAwaiting, "paid", system, "the PIX payment was confirmed", "answer_by = $4", answerBy); err != nil {
+	if err := s.transition(ctx, tx, a, stateAwaiting, "paid", system, "the PIX payment was confirmed"); err != nil {
 		return err
 	}
 	return s.enqueue(ctx, tx, answerDeadlineArgs{AppointmentID: a.id}, answerBy)
@@ -203,10 +205,10 @@ func (s *Service) answerDeadline(ctx context.Context, id string) error {
 
 // refuse moves a locked AWAITING_DOCTOR appointment to REFUSED and refunds it in full.
 func (s *Service) refuse(ctx context.Context, tx pgx.Tx, a *appointment, who actor, reason string) error {
-	if err := s.transition(ctx, tx, a, stateRefused, "refused", who, reason, "refund_cents = price_cents"); err != nil {
+	a.refund = a.price
+	if err := s.transition(ctx, tx, a, stateRefused, "refused", who, reason); err != nil {
 		return err
 	}
-	a.refund = a.price
 	return s.enqueue(ctx, tx, refundArgs{AppointmentID: a.id, AmountCents: a.price, Reason: "refused"}, time.Time{})
 }
 
@@ -215,7 +217,7 @@ func (s *Service) refund(ctx context.Context, r refundArgs) error {
 		AppointmentId: r.AppointmentID, AmountCents: r.AmountCents, Reason: r.Reason,
 		IdempotencyKey: "appt-" + r.AppointmentID + "-" + r.Reason,
 	}))
-	if errs.ReasonOf(err) == "REFUND_EXCEEDS_PAYMENT" {
+	if errs.Has(err, ReasonRefundExceedsPayment) {
 		// Everything paid is already on its way back: retrying would never succeed.
 		s.log.WarnContext(ctx, "refund not needed: the payment is already refunded", "appointment_id", r.AppointmentID,
 			"amount_cents", r.AmountCents, "reason", r.Reason)
@@ -238,12 +240,11 @@ func (s *Service) cancelCharge(ctx context.Context, id string) error {
 	if !isPaid(p.GetStatus()) {
 		return nil
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		// Payments may already have told us the money came (ApplyPaymentOutcome then set
 		// the full refund): one of the two asks for it, never both.
-		tag, err := tx.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents, updated_at = $2
-			WHERE id = $1 AND refund_cents < price_cents`, id, s.now())
-		if err != nil || tag.RowsAffected() == 0 {
+		changed, err := s.appointments.refundInFull(ctx, tx, id, s.now())
+		if err != nil || !changed {
 			return err
 		}
 		if err := s.record(ctx, tx, id, event{kind: "refund_requested", who: system,

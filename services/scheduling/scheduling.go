@@ -7,6 +7,7 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,7 +37,8 @@ type Config struct {
 	Weeks int
 	// MaxRange is the longest range ListAvailableSlots and GetMyAgenda answer.
 	MaxRange time.Duration
-	// RollEvery is how often the roll-forward job looks for doctors to extend.
+	// RollEvery is how often the roll-forward job (a River periodic job, run by the
+	// elected leader among the replicas) looks for doctors to extend.
 	RollEvery time.Duration
 	// MinLead is how long before its start a slot may still be booked.
 	MinLead time.Duration
@@ -139,6 +141,10 @@ type Service struct {
 	jobs       *jobs.Client
 	log        *slog.Logger
 	now        func() time.Time
+
+	appointments appointmentStore
+	slots        slotStore
+	availability availabilityStore
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)
@@ -155,8 +161,10 @@ func New(d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth, log: d.Logger, now: d.Now}
+	opts := cfg.Jobs
+	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob())
 	var err error
-	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, cfg.Jobs); err != nil {
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -176,17 +184,16 @@ type practice struct {
 	listed  bool
 }
 
-var errNoPractice = errs.FailedPrecondition("PROFILE_REQUIRED",
-	"the doctor needs a directory profile with a time zone before setting availability")
+var errNoPractice = ReasonProfileRequired.New("the doctor needs a directory profile with a time zone before setting availability")
 
 // practiceOf asks the directory for the doctor's settings.
 func (s *Service) practiceOf(ctx context.Context, doctorID string) (practice, error) {
 	resp, err := s.directory.GetPracticeSettings(ctx, connect.NewRequest(&directoryv1.GetPracticeSettingsRequest{DoctorId: doctorID}))
-	if connect.CodeOf(err) == connect.CodeNotFound {
+	if errs.Has(err, ReasonDoctorNotFound) {
 		return practice{}, errNoPractice
 	}
 	if err != nil {
-		return practice{}, errs.Unavailable("DIRECTORY_UNAVAILABLE", "the doctor directory cannot be reached; retry", err)
+		return practice{}, ReasonDirectoryUnavailable.New("the doctor directory cannot be reached; retry").WithCause(err)
 	}
 	m := resp.Msg
 	p := practice{zone: m.GetTimeZone(), price: m.GetPrice().GetAmountCents(), minutes: int(m.GetConsultationMinutes()), listed: m.GetListed()}
@@ -194,7 +201,7 @@ func (s *Service) practiceOf(ctx context.Context, doctorID string) (practice, er
 		return practice{}, errNoPractice
 	}
 	if p.loc, err = loadLocation(p.zone); err != nil {
-		return practice{}, errs.Internal("scheduling: practiceOf", err)
+		return practice{}, errs.Internal("scheduling: load the doctor's time zone", err)
 	}
 	return p, nil
 }

@@ -50,7 +50,7 @@ func (s *Service) GetMyAgenda(ctx context.Context, req *connect.Request[scheduli
 
 // BlockSlot implements schedulingv1connect.SchedulingServiceHandler.
 func (s *Service) BlockSlot(ctx context.Context, req *connect.Request[schedulingv1.BlockSlotRequest]) (*connect.Response[schedulingv1.BlockSlotResponse], error) {
-	slot, err := s.setSlotStatus(ctx, req.Msg.GetSlotId(), "open", "blocked")
+	slot, err := s.setSlotStatus(ctx, req.Msg.GetSlotId(), "blocked")
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Service) BlockSlot(ctx context.Context, req *connect.Request[scheduling
 
 // ReopenSlot implements schedulingv1connect.SchedulingServiceHandler.
 func (s *Service) ReopenSlot(ctx context.Context, req *connect.Request[schedulingv1.ReopenSlotRequest]) (*connect.Response[schedulingv1.ReopenSlotResponse], error) {
-	slot, err := s.setSlotStatus(ctx, req.Msg.GetSlotId(), "blocked", "open")
+	slot, err := s.setSlotStatus(ctx, req.Msg.GetSlotId(), "open")
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package scheduling
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,18 +11,19 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // slotRow is a slot as read, with the live appointment holding it, if any.
 type slotRow struct {
-	id         string
-	start, end time.Time
-	status     string
-	held       bool
-	appt       *schedulingv1.AppointmentSummary
+	id, doctorID string
+	start, end   time.Time
+	status       string // open or blocked
+	held         bool   // a live appointment holds it
+	appt         *schedulingv1.AppointmentSummary
 }
 
-func (r slotRow) proto(doctorID string) *schedulingv1.Slot {
+func (r slotRow) proto() *schedulingv1.Slot {
 	st := schedulingv1.SlotStatus_SLOT_STATUS_OPEN
 	switch {
 	case r.held:
@@ -31,7 +31,7 @@ func (r slotRow) proto(doctorID string) *schedulingv1.Slot {
 	case r.status == "blocked":
 		st = schedulingv1.SlotStatus_SLOT_STATUS_BLOCKED
 	}
-	return &schedulingv1.Slot{Id: r.id, DoctorId: doctorID, StartTime: timestamppb.New(r.start), EndTime: timestamppb.New(r.end),
+	return &schedulingv1.Slot{Id: r.id, DoctorId: r.doctorID, StartTime: timestamppb.New(r.start), EndTime: timestamppb.New(r.end),
 		Status: st, Appointment: r.appt}
 }
 
@@ -39,16 +39,16 @@ func (r slotRow) proto(doctorID string) *schedulingv1.Slot {
 func (s *Service) checkRange(from, to time.Time) error {
 	switch {
 	case !to.After(from):
-		return errs.InvalidArgument("RANGE_INVALID", "end_time must be after start_time",
-			errs.Violation{Field: "end_time", Description: "must be after start_time"})
+		return ReasonRangeInvalid.New("end_time must be after start_time").
+			WithViolations(errs.Violation{Field: "end_time", Description: "must be after start_time"})
 	case to.Sub(from) > s.cfg.MaxRange:
-		return errs.InvalidArgument("RANGE_TOO_LONG", "the range is longer than 31 days: ask for less",
-			errs.Violation{Field: "end_time", Description: "must be at most 31 days after start_time"})
+		return ReasonRangeTooLong.New("the range is longer than 31 days: ask for less").
+			WithViolations(errs.Violation{Field: "end_time", Description: "must be at most 31 days after start_time"})
 	}
 	return nil
 }
 
-var errDoctorNotFound = errs.NotFound("DOCTOR_NOT_FOUND", "no listed doctor has this id")
+var errDoctorNotFound = ReasonDoctorNotFound.New("no listed doctor has this id")
 
 // availableSlots lists a listed doctor's free future slots in a range, with the price
 // the directory charges now.
@@ -58,7 +58,7 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 		return nil, err
 	}
 	pr, err := s.practiceOf(ctx, r.GetDoctorId())
-	if errs.ReasonOf(err) == "PROFILE_REQUIRED" || err == nil && !pr.listed {
+	if errs.Has(err, ReasonProfileRequired) || err == nil && !pr.listed {
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
@@ -67,20 +67,13 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 	if now := s.now(); from.Before(now) {
 		from = now
 	}
-	rows, err := s.db.Query(ctx, `SELECT s.id::text, s.start_at, s.end_at FROM slots s
-		WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 AND s.status = 'open'
-		  AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-		ORDER BY s.start_at`, r.GetDoctorId(), from, to)
+	free, err := s.slots.listFree(ctx, s.db, r.GetDoctorId(), from, to)
 	if err != nil {
-		return nil, errs.Internal("scheduling: availableSlots", err)
+		return nil, errs.Internal("scheduling: list available slots", err)
 	}
-	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.Slot, error) {
-		sr := slotRow{status: "open"}
-		err := row.Scan(&sr.id, &sr.start, &sr.end)
-		return sr.proto(r.GetDoctorId()), err
-	})
-	if err != nil {
-		return nil, errs.Internal("scheduling: availableSlots", err)
+	slots := make([]*schedulingv1.Slot, len(free))
+	for i, sr := range free {
+		slots[i] = sr.proto()
 	}
 	return &schedulingv1.ListAvailableSlotsResponse{
 		Slots: slots, TimeZone: pr.zone, Price: &schedulingv1.Money{AmountCents: pr.price, Currency: "BRL"},
@@ -98,47 +91,32 @@ func (s *Service) agenda(ctx context.Context, r *schedulingv1.GetMyAgendaRequest
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT s.id::text, s.start_at, s.end_at, s.status, a.id::text, a.patient_id::text, a.state
-		FROM slots s LEFT JOIN appointments a ON a.slot_id = s.id AND a.state IN `+liveStates+`
-		WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 ORDER BY s.start_at`, doctor.UserID, from, to)
+	rows, err := s.slots.listAgenda(ctx, s.db, doctor.UserID, from, to)
 	if err != nil {
-		return nil, errs.Internal("scheduling: agenda", err)
+		return nil, errs.Internal("scheduling: get my agenda", err)
 	}
-	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.Slot, error) {
-		var sr slotRow
-		var apptID, patient, state *string
-		if err := row.Scan(&sr.id, &sr.start, &sr.end, &sr.status, &apptID, &patient, &state); err != nil {
-			return nil, err
-		}
-		if apptID != nil {
-			sr.held = true
-			sr.appt = &schedulingv1.AppointmentSummary{Id: *apptID, PatientId: *patient, State: *state}
-		}
-		return sr.proto(doctor.UserID), nil
-	})
-	if err != nil {
-		return nil, errs.Internal("scheduling: agenda", err)
+	slots := make([]*schedulingv1.Slot, len(rows))
+	for i, sr := range rows {
+		slots[i] = sr.proto()
 	}
 	return &schedulingv1.GetMyAgendaResponse{Slots: slots, TimeZone: pr.zone}, nil
 }
 
 var (
-	errSlotNotFound = errs.NotFound("SLOT_NOT_FOUND", "you have no slot with this id")
-	errSlotBooked   = errs.FailedPrecondition("SLOT_BOOKED", "the slot holds a live appointment: handle the appointment instead")
-	errSlotPast     = errs.FailedPrecondition("SLOT_PAST", "the slot has already started")
+	errSlotNotFound = ReasonSlotNotFound.New("you have no slot with this id")
+	errSlotBooked   = ReasonSlotBooked.New("the slot holds a live appointment: handle the appointment instead")
+	errSlotPast     = ReasonSlotPast.New("the slot has already started")
 )
 
-// setSlotStatus blocks or reopens one of the calling doctor's future slots. The slot
-// row is locked, so a booking racing with a block either sees it blocked or makes it
-// held first.
-func (s *Service) setSlotStatus(ctx context.Context, slotID, from, to string) (*schedulingv1.Slot, error) {
+// setSlotStatus blocks or reopens one of the calling doctor's future slots (to is
+// "blocked" or "open"). The slot row is locked, so a booking racing with a block either
+// sees it blocked or makes it held first.
+func (s *Service) setSlotStatus(ctx context.Context, slotID, to string) (*schedulingv1.Slot, error) {
 	doctor, _ := authn.FromContext(ctx)
 	var sr slotRow
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT s.id::text, s.start_at, s.end_at, s.status,
-				EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-			FROM slots s WHERE s.id = $1 AND s.doctor_id = $2 FOR UPDATE`, slotID, doctor.UserID).
-			Scan(&sr.id, &sr.start, &sr.end, &sr.status, &sr.held)
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		sr, err = s.slots.getOwnedForUpdate(ctx, tx, slotID, doctor.UserID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return errSlotNotFound
@@ -150,18 +128,12 @@ func (s *Service) setSlotStatus(ctx context.Context, slotID, from, to string) (*
 			return errSlotPast
 		case sr.status == to:
 			return nil // already there: idempotent
-		case sr.status != from:
-			return errs.FailedPrecondition("SLOT_NOT_"+strings.ToUpper(from), "the slot is "+sr.status+", not "+from)
 		}
 		sr.status = to
-		_, err = tx.Exec(ctx, `UPDATE slots SET status = $2 WHERE id = $1`, slotID, to)
-		return err
+		return s.slots.setStatus(ctx, tx, slotID, to)
 	})
 	if err != nil {
-		if _, ok := errors.AsType[*errs.Error](err); ok {
-			return nil, err
-		}
-		return nil, errs.Internal("scheduling: setSlotStatus", err)
+		return nil, orInternal(ctx, "scheduling: set slot status", err)
 	}
-	return sr.proto(doctor.UserID), nil
+	return sr.proto(), nil
 }

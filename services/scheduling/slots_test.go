@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/google/uuid"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
 	"healthcore/platform/testkit"
 )
 
@@ -111,25 +112,25 @@ func TestSlotListings_RefuseRangesOverThirtyOneDaysOrBackwards(t *testing.T) {
 	cases := []struct {
 		name   string
 		to     time.Time
-		reason string // "" when the range is accepted
+		reason errs.Reason // the zero Reason when the range is accepted
 	}{
-		{"exactly 31 days", from.Add(31 * 24 * time.Hour), ""},
-		{"31 days and a second", from.Add(31*24*time.Hour + time.Second), "RANGE_TOO_LONG"},
-		{"end equal to start", from, "RANGE_INVALID"},
-		{"end before start", from.Add(-time.Hour), "RANGE_INVALID"},
+		{"exactly 31 days", from.Add(31 * 24 * time.Hour), errs.Reason{}},
+		{"31 days and a second", from.Add(31*24*time.Hour + time.Second), ReasonRangeTooLong},
+		{"end equal to start", from, ReasonRangeInvalid},
+		{"end before start", from.Add(-time.Hour), ReasonRangeInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errList := a.available(a.doctor.id, from, tc.to)
 			_, errAgenda := a.agenda(a.doctor, from, tc.to)
 			for what, err := range map[string]error{"ListAvailableSlots": errList, "GetMyAgenda": errAgenda} {
-				if tc.reason == "" {
+				if tc.reason == (errs.Reason{}) {
 					if err != nil {
 						t.Errorf("%s: %v", what, err)
 					}
 					continue
 				}
-				testkit.WantError(t, err, connect.CodeInvalidArgument, tc.reason)
+				testkit.WantReason(t, err, tc.reason)
 				if v := testkit.Violations(t, err); len(v) != 1 || v["end_time"] == "" {
 					t.Errorf("%s violations %v, want one on end_time", what, v)
 				}
@@ -153,7 +154,7 @@ func TestListAvailableSlots_UnlistedOrUnknownDoctorIsNotFound(t *testing.T) {
 	}
 	for _, id := range []string{d.id, uuid.NewString()} {
 		_, err := f.available(id, monday, monday.Add(7*24*time.Hour))
-		testkit.WantError(t, err, connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+		testkit.WantReason(t, err, ReasonDoctorNotFound)
 	}
 }
 
@@ -210,8 +211,8 @@ func TestSchedulingRPCs_OnlyDoctorsManageAvailabilityAndSlots(t *testing.T) {
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
-			testkit.WantError(t, call(patient.token), connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
-			testkit.WantError(t, call(""), connect.CodeUnauthenticated, "TOKEN_MISSING")
+			testkit.WantReason(t, call(patient.token), authn.ReasonRoleNotAllowed)
+			testkit.WantReason(t, call(""), authn.ReasonTokenMissing)
 		})
 	}
 	if got := f.slotAt(d.id, slot.start); got.status != "open" {
@@ -241,27 +242,26 @@ func TestBlockSlot_TransitionsAndRefusals(t *testing.T) {
 		who    user
 		slot   string
 		want   schedulingv1.SlotStatus // on success
-		code   connect.Code
-		reason string
-		stored string // the slot's status in the database afterwards
+		reason errs.Reason             // of the refusal; the zero Reason on success
+		stored string                  // the slot's status in the database afterwards
 	}{
-		{"block an open slot", f.block, d, free.id, blocked, 0, "", "blocked"},
-		{"block it again: nothing changes", f.block, d, free.id, blocked, 0, "", "blocked"},
-		{"another doctor cannot reopen it", f.reopen, other, free.id, 0, connect.CodeNotFound, "SLOT_NOT_FOUND", "blocked"},
-		{"reopen it", f.reopen, d, free.id, open, 0, "", "open"},
-		{"reopen it again: nothing changes", f.reopen, d, free.id, open, 0, "", "open"},
-		{"another doctor cannot block it", f.block, other, free.id, 0, connect.CodeNotFound, "SLOT_NOT_FOUND", "open"},
-		{"an unknown slot", f.block, d, uuid.NewString(), 0, connect.CodeNotFound, "SLOT_NOT_FOUND", ""},
-		{"a booked slot", f.block, d, a.booked.id, 0, connect.CodeFailedPrecondition, "SLOT_BOOKED", "open"},
-		{"a booked slot cannot be reopened either", f.reopen, d, a.booked.id, 0, connect.CodeFailedPrecondition, "SLOT_BOOKED", "open"},
-		{"a past slot", f.block, d, past.id, 0, connect.CodeFailedPrecondition, "SLOT_PAST", "open"},
-		{"a slot under way", f.block, d, underWay.id, 0, connect.CodeFailedPrecondition, "SLOT_PAST", "open"},
-		{"the fixture's blocked slot reopens", f.reopen, d, a.blocked.id, open, 0, "", "open"},
+		{"block an open slot", f.block, d, free.id, blocked, errs.Reason{}, "blocked"},
+		{"block it again: nothing changes", f.block, d, free.id, blocked, errs.Reason{}, "blocked"},
+		{"another doctor cannot reopen it", f.reopen, other, free.id, 0, ReasonSlotNotFound, "blocked"},
+		{"reopen it", f.reopen, d, free.id, open, errs.Reason{}, "open"},
+		{"reopen it again: nothing changes", f.reopen, d, free.id, open, errs.Reason{}, "open"},
+		{"another doctor cannot block it", f.block, other, free.id, 0, ReasonSlotNotFound, "open"},
+		{"an unknown slot", f.block, d, uuid.NewString(), 0, ReasonSlotNotFound, ""},
+		{"a booked slot", f.block, d, a.booked.id, 0, ReasonSlotBooked, "open"},
+		{"a booked slot cannot be reopened either", f.reopen, d, a.booked.id, 0, ReasonSlotBooked, "open"},
+		{"a past slot", f.block, d, past.id, 0, ReasonSlotPast, "open"},
+		{"a slot under way", f.block, d, underWay.id, 0, ReasonSlotPast, "open"},
+		{"the fixture's blocked slot reopens", f.reopen, d, a.blocked.id, open, errs.Reason{}, "open"},
 	}
 	for _, st := range steps {
 		got, err := st.call(st.who, st.slot)
-		if st.reason != "" {
-			t.Run(st.name, func(t *testing.T) { testkit.WantError(t, err, st.code, st.reason) })
+		if st.reason != (errs.Reason{}) {
+			t.Run(st.name, func(t *testing.T) { testkit.WantReason(t, err, st.reason) })
 		} else if err != nil || got.GetStatus() != st.want || got.GetId() != st.slot || got.GetDoctorId() != d.id {
 			t.Errorf("%s: %v %v", st.name, got, err)
 		}

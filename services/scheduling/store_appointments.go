@@ -1,0 +1,234 @@
+package scheduling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/pg"
+)
+
+// appointmentStore reads and writes appointments and their append-only history.
+// A missing appointment is pgx.ErrNoRows, wrapped.
+type appointmentStore struct{}
+
+const appointmentColumns = `id::text, coalesce(slot_id::text, ''), doctor_id::text, patient_id::text, state, reason,
+	start_at, end_at, created_at, updated_at, price_cents, refund_cents, hold_until, answer_by,
+	patient_joined_at, doctor_joined_at, no_show, idempotency_key`
+
+func scanAppointment(row pgx.Row) (appointment, error) {
+	var a appointment
+	err := row.Scan(&a.id, &a.slotID, &a.doctorID, &a.patientID, &a.state, &a.reason,
+		&a.start, &a.end, &a.created, &a.updated, &a.price, &a.refund, &a.holdUntil, &a.answerBy,
+		&a.patientJoined, &a.doctorJoined, &a.noShow, &a.idempotencyKey)
+	return a, err
+}
+
+// get reads an appointment.
+func (appointmentStore) get(ctx context.Context, q pg.Querier, id string) (appointment, error) {
+	a, err := scanAppointment(q.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1`, id))
+	if err != nil {
+		return a, fmt.Errorf("get appointment: %w", err)
+	}
+	return a, nil
+}
+
+// getForUpdate reads an appointment and locks it until the transaction q ends.
+func (appointmentStore) getForUpdate(ctx context.Context, q pg.Querier, id string) (appointment, error) {
+	a, err := scanAppointment(q.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return a, fmt.Errorf("get appointment for update: %w", err)
+	}
+	return a, nil
+}
+
+// getByPatientKey reads the appointment a patient's booking with this idempotency key
+// created.
+func (appointmentStore) getByPatientKey(ctx context.Context, q pg.Querier, patientID, key string) (appointment, error) {
+	a, err := scanAppointment(q.QueryRow(ctx, `SELECT `+appointmentColumns+` FROM appointments
+		WHERE patient_id = $1 AND idempotency_key = $2`, patientID, key))
+	if err != nil {
+		return a, fmt.Errorf("get appointment by idempotency key: %w", err)
+	}
+	return a, nil
+}
+
+// errIdempotencyRace is what insert returns when a concurrent booking with the same
+// patient and key committed first; the booking then answers as that one's retry.
+var errIdempotencyRace = errors.New("a concurrent booking with this idempotency key was inserted first")
+
+// insert adds a new appointment created at now, and fills in its creation and update
+// times. The constraints decide booking races: a slot already held by a live
+// appointment is ReasonSlotTaken, an overlapping live appointment of the patient
+// ReasonPatientBusy, and a key a concurrent booking used errIdempotencyRace.
+func (appointmentStore) insert(ctx context.Context, q pg.Querier, a *appointment, now time.Time) error {
+	err := q.QueryRow(ctx, `INSERT INTO appointments (id, slot_id, start_at, end_at, doctor_id, patient_id, state,
+			price_cents, reason, idempotency_key, hold_until, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING created_at, updated_at`,
+		a.id, a.slotID, a.start, a.end, a.doctorID, a.patientID, a.state, a.price, a.reason, a.idempotencyKey,
+		a.holdUntil, now).Scan(&a.created, &a.updated)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.ConstraintName {
+		case "appointments_one_live_per_slot":
+			return ReasonSlotTaken.New("another patient booked this slot first; choose another slot")
+		case "appointments_patient_no_overlap":
+			return ReasonPatientBusy.New("you already have an appointment at an overlapping time")
+		case "appointments_patient_key_idx":
+			return errIdempotencyRace
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("insert appointment: %w", err)
+	}
+	return nil
+}
+
+// saveState writes a locked appointment's state, refund and answer deadline as a holds
+// them, at now, and sets a's update time.
+func (appointmentStore) saveState(ctx context.Context, q pg.Querier, a *appointment, now time.Time) error {
+	err := q.QueryRow(ctx, `UPDATE appointments SET state = $2, refund_cents = $3, answer_by = $4, updated_at = $5
+		WHERE id = $1 RETURNING updated_at`, a.id, a.state, a.refund, a.answerBy, now).Scan(&a.updated)
+	if err != nil {
+		return fmt.Errorf("save appointment state: %w", err)
+	}
+	return nil
+}
+
+// refundInFull sets an appointment's refund to its whole price unless it already was,
+// and reports whether it changed it: of two concurrent callers, one does.
+func (appointmentStore) refundInFull(ctx context.Context, q pg.Querier, id string, now time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE appointments SET refund_cents = price_cents, updated_at = $2
+		WHERE id = $1 AND refund_cents < price_cents`, id, now)
+	if err != nil {
+		return false, fmt.Errorf("refund appointment in full: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// markJoined records the first time the appointment's patient (or doctor) joined its
+// room; later joins keep that time.
+func (appointmentStore) markJoined(ctx context.Context, q pg.Querier, id string, doctor bool, at time.Time) error {
+	query := `UPDATE appointments SET patient_joined_at = coalesce(patient_joined_at, $2) WHERE id = $1`
+	if doctor {
+		query = `UPDATE appointments SET doctor_joined_at = coalesce(doctor_joined_at, $2) WHERE id = $1`
+	}
+	if _, err := q.Exec(ctx, query, id, at); err != nil {
+		return fmt.Errorf("mark appointment joined: %w", err)
+	}
+	return nil
+}
+
+// markNoShow flags an appointment whose window ended with nobody in the room.
+func (appointmentStore) markNoShow(ctx context.Context, q pg.Querier, id string, now time.Time) error {
+	if _, err := q.Exec(ctx, `UPDATE appointments SET no_show = true, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		return fmt.Errorf("mark appointment no-show: %w", err)
+	}
+	return nil
+}
+
+// appointmentFilter selects one participant's appointments for a page of a listing.
+type appointmentFilter struct {
+	userID   string
+	asDoctor bool       // the user is the doctor, else the patient
+	states   []string   // any state when empty
+	from, to *time.Time // start_at in [from, to), unbounded where nil
+	// The page follows the appointment (after, afterID) in (start_at, id) order.
+	after   *time.Time
+	afterID *string
+	limit   int
+}
+
+// list reads a participant's appointments by (start_at, id).
+func (appointmentStore) list(ctx context.Context, q pg.Querier, f appointmentFilter) ([]appointment, error) {
+	// Two texts rather than one with a condition on the role, so each uses its index.
+	column := "patient_id"
+	if f.asDoctor {
+		column = "doctor_id"
+	}
+	var states []string
+	if len(f.states) > 0 {
+		states = f.states
+	}
+	rows, err := q.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments
+		WHERE `+column+` = $1
+		  AND ($2::text[] IS NULL OR state = ANY($2))
+		  AND ($3::timestamptz IS NULL OR start_at >= $3)
+		  AND ($4::timestamptz IS NULL OR start_at < $4)
+		  AND ($5::timestamptz IS NULL OR (start_at, id) > ($5, $6::uuid))
+		ORDER BY start_at, id LIMIT $7`, f.userID, states, f.from, f.to, f.after, f.afterID, f.limit)
+	if err != nil {
+		return nil, fmt.Errorf("list appointments: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (appointment, error) { return scanAppointment(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list appointments: %w", err)
+	}
+	return list, nil
+}
+
+// appendEvent adds an entry, at the given time, to an appointment's history.
+func (appointmentStore) appendEvent(ctx context.Context, q pg.Querier, apptID string, e event, at time.Time) error {
+	nullable := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	_, err := q.Exec(ctx, `INSERT INTO appointment_history (appointment_id, kind, from_state, to_state, actor_id, actor_role, reason, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		apptID, e.kind, nullable(e.from), nullable(e.to), nullable(e.who.id), e.who.role, e.reason, at)
+	if err != nil {
+		return fmt.Errorf("append appointment event %s: %w", e.kind, err)
+	}
+	return nil
+}
+
+// history reads an appointment's events, oldest first.
+func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([]*schedulingv1.AppointmentEvent, error) {
+	rows, err := q.Query(ctx, `SELECT kind, coalesce(from_state, ''), coalesce(to_state, ''), coalesce(actor_id::text, ''),
+		actor_role, reason, at FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read appointment history: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.AppointmentEvent, error) {
+		var e schedulingv1.AppointmentEvent
+		var from, to string
+		var at time.Time
+		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &at); err != nil {
+			return nil, err
+		}
+		if from != "" {
+			e.FromState = stateProto(from)
+		}
+		if to != "" {
+			e.ToState = stateProto(to)
+		}
+		e.Time = timestamppb.New(at)
+		return &e, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read appointment history: %w", err)
+	}
+	return events, nil
+}
+
+// cancelledFrom returns the state an appointment was in when it was cancelled ("" if
+// it never was).
+func (appointmentStore) cancelledFrom(ctx context.Context, q pg.Querier, id string) (string, error) {
+	var from string
+	err := q.QueryRow(ctx, `SELECT coalesce(from_state, '') FROM appointment_history
+		WHERE appointment_id = $1 AND kind = 'cancelled' ORDER BY id DESC LIMIT 1`, id).Scan(&from)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read state before cancellation: %w", err)
+	}
+	return from, nil
+}
