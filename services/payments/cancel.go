@@ -11,6 +11,7 @@ import (
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	pixv1 "healthcore/gen/healthcore/pix/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // cancelPayment stops an unpaid appointment's payment: a CREATING one fails at once
@@ -18,16 +19,16 @@ import (
 // charge cancelled at the provider — unless the provider says it was paid, and then
 // the payment is PAID. Any other payment is returned as it is.
 func (s *Service) cancelPayment(ctx context.Context, appointmentID string) (*paymentsv1.Payment, error) {
-	p, err := loadPayment(ctx, s.db, "appointment_id", appointmentID, false)
-	if errors.Is(err, errNoPayment) {
+	p, err := payments.getByAppointment(ctx, s.db, appointmentID)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errPaymentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("payments: cancelPayment", err)
+		return nil, errs.Internal("payments: get payment", err)
 	}
 	if p.Status == statusCreating {
 		if p, err = s.failCreating(ctx, p); err != nil {
-			return nil, errs.Internal("payments: cancelPayment", err)
+			return nil, errs.Internal("payments: fail creating payment", err)
 		}
 	}
 	if p.Status == statusPending {
@@ -37,7 +38,7 @@ func (s *Service) cancelPayment(ctx context.Context, appointmentID string) (*pay
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal("payments: cancelPayment", err)
+		return nil, errs.Internal("payments: get payment's refunds", err)
 	}
 	return out, nil
 }
@@ -45,18 +46,19 @@ func (s *Service) cancelPayment(ctx context.Context, appointmentID string) (*pay
 // failCreating fails a payment whose charge is not made yet, and returns it as it then
 // is (PENDING, when a charge was stored first).
 func (s *Service) failCreating(ctx context.Context, p *payment) (*payment, error) {
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	id := p.ID
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
-		tag, err := tx.Exec(ctx, `UPDATE payments SET status = 'FAILED', updated_at = $2 WHERE id = $1 AND status = 'CREATING'`, p.ID, now)
+		failed, err := payments.fail(ctx, tx, id, statusCreating, now)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 1 {
-			if err := addEvent(ctx, tx, p.ID, statusFailed, sourceCancel, "", now); err != nil {
+		if failed {
+			if err := payments.addEvent(ctx, tx, id, paymentEvent{Status: statusFailed, Source: sourceCancel, At: now}); err != nil {
 				return err
 			}
 		}
-		p, err = loadPayment(ctx, tx, "id", p.ID, false)
+		p, err = payments.get(ctx, tx, id)
 		return err
 	})
 	return p, err
@@ -72,7 +74,7 @@ func (s *Service) stopCharge(ctx context.Context, p *payment, source string, not
 	switch {
 	case err == nil:
 		c = resp.Msg.GetCharge()
-	case connect.CodeOf(err) == connect.CodeFailedPrecondition:
+	case errs.Has(err, ReasonChargeNotCancellable):
 		got, err := s.pix.GetCharge(ctx, connect.NewRequest(&pixv1.GetChargeRequest{Id: id}))
 		if err != nil {
 			return nil, errPixUnavailable.WithCause(err)
@@ -83,7 +85,7 @@ func (s *Service) stopCharge(ctx context.Context, p *payment, source string, not
 	}
 	p, err = s.settle(ctx, p.ID, c, source, notifyFailure)
 	if err != nil {
-		return nil, errs.Internal("payments: stopCharge", err)
+		return nil, errs.Internal("payments: settle cancelled charge", err)
 	}
 	return p, nil
 }
@@ -92,7 +94,7 @@ func (s *Service) stopCharge(ctx context.Context, p *payment, source string, not
 // telling scheduling), or the leftover charge of a payment cancelled while its charge
 // was being made.
 func (s *Service) workCancelCharge(ctx context.Context, job *river.Job[cancelChargeArgs]) error {
-	p, err := loadPayment(ctx, s.db, "id", job.Args.PaymentID, false)
+	p, err := payments.get(ctx, s.db, job.Args.PaymentID)
 	if err != nil {
 		return err
 	}

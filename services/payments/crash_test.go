@@ -49,7 +49,7 @@ func TestCrash_RefundFailingWhenTheRunnerStopsResumesInANewProcess(t *testing.T)
 	b, p := f.paidBooking(25000)
 	f.provider.setDown(true)
 	f.mustRefund(b, 10000, "refund-down-crash")
-	f.waitAttempts("refund", 2)
+	f.waitAttempts(refundArgs{}.Kind(), 2)
 	f.stopJobs()
 	f.provider.setDown(false)
 	time.Sleep(300 * time.Millisecond)
@@ -79,7 +79,7 @@ func TestCrash_PaymentNoticedWhileNoRunnerIsUpFinishesTheSagaOnce(t *testing.T) 
 	if code, _ := f.post(signed(p.GetProviderPaymentId(), uuid.NewString(), f.provClock.Now())); code != 200 {
 		t.Fatal("a second notification was not accepted")
 	}
-	if n := f.jobsOf("sync_charge", "available"); n != 1 {
+	if n := f.jobsOf(syncChargeArgs{}.Kind(), "available"); n != 1 {
 		t.Fatalf("%d syncs waiting, want the two notifications collapsed into 1", n)
 	}
 	f.runJobs(f.newService())

@@ -18,8 +18,11 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"healthcore/gateway"
@@ -34,6 +37,7 @@ import (
 	"healthcore/gen/openapi"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
+	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
@@ -474,7 +478,7 @@ func (f *fixture) idle() {
 	eventually(f.t, "jobs done", func() bool {
 		var n int
 		if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job
-			WHERE state IN ('available', 'running', 'retryable', 'scheduled') AND kind <> 'reconcile_payments'`).Scan(&n); err != nil {
+			WHERE state IN ('available', 'running', 'retryable', 'scheduled') AND kind <> $1`, reconcileArgs{}.Kind()).Scan(&n); err != nil {
 			f.t.Fatal(err)
 		}
 		return n == 0
@@ -525,6 +529,27 @@ func (f *fixture) post(w webhook) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// wantRefusal fails the test unless the gateway answered a notification with httpStatus
+// and a google.rpc.Status body carrying the declared reason r with its code.
+func wantRefusal(t *testing.T, code int, body string, httpStatus int, r errs.Reason) {
+	t.Helper()
+	var st spb.Status
+	if err := protojson.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("answer %d %s is not a status: %v", code, body, err)
+	}
+	reason := ""
+	for _, d := range st.GetDetails() {
+		if m, err := d.UnmarshalNew(); err == nil {
+			if info, ok := m.(*errdetails.ErrorInfo); ok {
+				reason = info.GetReason()
+			}
+		}
+	}
+	if code != httpStatus || connect.Code(st.GetCode()) != r.Code() || reason != r.Name() {
+		t.Fatalf("answer %d %s, want %d %v", code, body, httpStatus, r)
+	}
 }
 
 // sink records the sandbox's webhooks and answers 200.

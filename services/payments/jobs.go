@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
@@ -68,7 +69,8 @@ func (cancelChargeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: syncUniqueStates}}
 }
 
-// reconcileArgs is the periodic reconciliation.
+// reconcileArgs is the periodic reconciliation (a River periodic job, which the
+// elected leader alone enqueues).
 type reconcileArgs struct{}
 
 func (reconcileArgs) Kind() string { return "reconcile_payments" }
@@ -92,12 +94,14 @@ func (s *Service) workers() *river.Workers {
 func (s *Service) enqueueSync(ctx context.Context, providerID, source string) error {
 	res, err := s.jobs.Insert(ctx, syncChargeArgs{ProviderPaymentID: providerID, Source: source}, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("queue sync of charge %s: %w", providerID, err)
 	}
 	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
-		_, err = s.jobs.Insert(ctx, syncChargeArgs{ProviderPaymentID: providerID, Followup: true, Source: source}, nil)
+		if _, err = s.jobs.Insert(ctx, syncChargeArgs{ProviderPaymentID: providerID, Followup: true, Source: source}, nil); err != nil {
+			return fmt.Errorf("queue follow-up sync of charge %s: %w", providerID, err)
+		}
 	}
-	return err
+	return nil
 }
 
 // giveUp ends a job whose step cannot succeed by retrying, logging it for a person.
@@ -109,8 +113,8 @@ func (s *Service) giveUp(ctx context.Context, what string, err error, args ...an
 // workSync re-reads a charge and settles its payment.
 func (s *Service) workSync(ctx context.Context, job *river.Job[syncChargeArgs]) error {
 	id := job.Args.ProviderPaymentID
-	p, err := loadPayment(ctx, s.db, "provider_payment_id", id, false)
-	if errors.Is(err, errNoPayment) {
+	p, err := payments.getByCharge(ctx, s.db, id)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
@@ -133,8 +137,10 @@ func (s *Service) notifyTx(ctx context.Context, tx pgx.Tx, p *payment, outcome s
 	if outcome == schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_FAILED {
 		o = statusFailed
 	}
-	_, err := s.jobs.InsertTx(ctx, tx, notifyArgs{PaymentID: p.ID, AppointmentID: p.AppointmentID, Outcome: o}, nil)
-	return err
+	if _, err := s.jobs.InsertTx(ctx, tx, notifyArgs{PaymentID: p.ID, AppointmentID: p.AppointmentID, Outcome: o}, nil); err != nil {
+		return fmt.Errorf("queue notice of payment %s: %w", p.ID, err)
+	}
+	return nil
 }
 
 // workNotify tells scheduling the outcome; when the money arrived for an appointment
@@ -160,4 +166,15 @@ func (s *Service) workNotify(ctx context.Context, job *river.Job[notifyArgs]) er
 		return nil
 	}
 	return s.refundLatePayment(ctx, a.PaymentID)
+}
+
+// permanent says a downstream failure will not go away by retrying the same call. A
+// refused credential or an unimplemented method is not permanent: a deploy fixes it,
+// and the job should still be there when it does.
+func permanent(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument, connect.CodeNotFound, connect.CodeFailedPrecondition, connect.CodeAlreadyExists:
+		return true
+	}
+	return false
 }

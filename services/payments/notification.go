@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	pixv1 "healthcore/gen/healthcore/pix/v1"
@@ -19,13 +20,10 @@ func (s *Service) receiveNotification(ctx context.Context, m *paymentsv1.Receive
 	_, err := s.pix.VerifyNotification(ctx, connect.NewRequest(&pixv1.VerifyNotificationRequest{
 		XSignature: m.GetXSignature(), XRequestId: m.GetXRequestId(), DataId: m.GetDataId(),
 	}))
-	if connect.CodeOf(err) == connect.CodeUnauthenticated {
-		reason := errs.ReasonOf(err)
-		if reason == "" {
-			reason = "SIGNATURE_INVALID"
-		}
-		s.log.WarnContext(ctx, "provider notification refused", "reason", reason, "provider_payment_id", m.GetDataId(), "error", err.Error())
-		return errs.Unauthenticated(reason, "the notification's signature is missing, wrong or too old")
+	if refused := signatureRefused(err); refused != nil {
+		s.log.WarnContext(ctx, "provider notification refused", "reason", errs.ReasonOf(refused),
+			"provider_payment_id", m.GetDataId(), "error", err.Error())
+		return refused
 	}
 	if err != nil {
 		return errPixUnavailable.WithCause(err)
@@ -34,16 +32,31 @@ func (s *Service) receiveNotification(ctx context.Context, m *paymentsv1.Receive
 		s.log.InfoContext(ctx, "provider notification ignored", "type", t, "provider_payment_id", m.GetDataId())
 		return nil
 	}
-	_, err = loadPayment(ctx, s.db, "provider_payment_id", m.GetDataId(), false)
-	if errors.Is(err, errNoPayment) {
+	_, err = payments.getByCharge(ctx, s.db, m.GetDataId())
+	if errors.Is(err, pgx.ErrNoRows) {
 		s.log.InfoContext(ctx, "notification for a charge we do not know", "provider_payment_id", m.GetDataId())
 		return nil
 	}
 	if err != nil {
-		return errs.Internal("payments: receiveNotification", err)
+		return errs.Internal("payments: get payment of notified charge", err)
 	}
 	if err := s.enqueueSync(ctx, m.GetDataId(), sourceNotification); err != nil {
-		return errs.Internal("payments: receiveNotification", err)
+		return errs.Internal("payments: queue charge sync", err)
+	}
+	return nil
+}
+
+// signatureRefused returns what to answer when pix refused a notification's signature:
+// its verdict, stale or invalid, passed on; nil when it did not. Any other refusal
+// (pix refusing payments' own credential, say) is not the notification's fault: it is
+// answered as the provider being unavailable, so the provider sends it again later.
+func signatureRefused(err error) error {
+	const msg = "the notification's signature is missing, wrong or too old"
+	switch {
+	case errs.Has(err, ReasonSignatureStale):
+		return ReasonSignatureStale.New(msg)
+	case errs.Has(err, ReasonSignatureInvalid):
+		return ReasonSignatureInvalid.New(msg)
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package payments
 
 import (
 	"context"
+	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
 
@@ -16,14 +16,8 @@ const reconcileBatch = 500
 // cancellation of every pending charge past its expiry plus ExpiryGrace.
 func (s *Service) workReconcile(ctx context.Context, _ *river.Job[reconcileArgs]) error {
 	now := s.now()
-	rows, err := s.db.Query(ctx, `
-		SELECT provider_payment_id FROM payments
-		WHERE status = 'PENDING' AND last_checked_at < $1 AND expire_at >= $2
-		ORDER BY last_checked_at LIMIT $3`, now.Add(-s.cfg.RecheckAfter), now.Add(-s.cfg.ExpiryGrace), reconcileBatch)
-	if err != nil {
-		return err
-	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	overdueBefore := now.Add(-s.cfg.ExpiryGrace)
+	stale, err := payments.listUnchecked(ctx, s.db, now.Add(-s.cfg.RecheckAfter), overdueBefore, reconcileBatch)
 	if err != nil {
 		return err
 	}
@@ -32,19 +26,13 @@ func (s *Service) workReconcile(ctx context.Context, _ *river.Job[reconcileArgs]
 			return err
 		}
 	}
-	rows, err = s.db.Query(ctx, `
-		SELECT id::text FROM payments WHERE status = 'PENDING' AND expire_at < $1 ORDER BY expire_at LIMIT $2`,
-		now.Add(-s.cfg.ExpiryGrace), reconcileBatch)
-	if err != nil {
-		return err
-	}
-	overdue, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	overdue, err := payments.listOverdue(ctx, s.db, overdueBefore, reconcileBatch)
 	if err != nil {
 		return err
 	}
 	for _, id := range overdue {
 		if _, err := s.jobs.Insert(ctx, cancelChargeArgs{PaymentID: id}, nil); err != nil {
-			return err
+			return fmt.Errorf("queue cancel of charge of payment %s: %w", id, err)
 		}
 	}
 	if len(stale)+len(overdue) > 0 {

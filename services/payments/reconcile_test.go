@@ -83,7 +83,7 @@ func TestCancelPayment_PendingIsCancelledAndPaidComesBackPaid(t *testing.T) {
 		t.Fatalf("second cancel: %v", got.GetStatus())
 	}
 	f.idle()
-	if n := f.jobsOf("notify_scheduling", "available", "completed"); n != 0 {
+	if n := f.jobsOf(notifyArgs{}.Kind(), "available", "completed"); n != 0 {
 		t.Errorf("scheduling told %d times of a failure it asked for", n)
 	}
 
@@ -103,7 +103,7 @@ func TestCancelPayment_PendingIsCancelledAndPaidComesBackPaid(t *testing.T) {
 
 	_, err := f.internal.CancelPayment(context.Background(), connect.NewRequest(&paymentsv1.CancelPaymentRequest{
 		AppointmentId: "7a1c1f5e-2d8b-4f4e-9a57-0c6d1c2b3a4f"}))
-	testkit.WantError(t, err, connect.CodeNotFound, "PAYMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonPaymentNotFound)
 }
 
 func TestCancelPayment_ProviderDownIsUnavailable(t *testing.T) {
@@ -112,7 +112,7 @@ func TestCancelPayment_ProviderDownIsUnavailable(t *testing.T) {
 	f.start(b)
 	f.provider.setDown(true)
 	_, err := f.internal.CancelPayment(context.Background(), connect.NewRequest(&paymentsv1.CancelPaymentRequest{AppointmentId: b.id}))
-	testkit.WantError(t, err, connect.CodeUnavailable, "PROVIDER_UNAVAILABLE")
+	testkit.WantReason(t, err, ReasonProviderUnavailable)
 	if got := f.payment(b); got.GetStatus() != pending {
 		t.Fatalf("payment %v, want still PENDING", got.GetStatus())
 	}

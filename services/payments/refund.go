@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"connectrpc.com/connect"
@@ -16,11 +17,12 @@ import (
 	"healthcore/platform/pg"
 )
 
-// refundRequest is a refund to record.
+// refundRequest is a refund to record, of the payment with paymentID or, when that is
+// empty, of the appointment's payment.
 type refundRequest struct {
-	column, value string // how to find the payment: appointment_id or id
-	amountCents   int64
-	reason, key   string
+	paymentID, appointmentID string
+	amountCents              int64
+	reason, key              string
 }
 
 // requestRefund records a refund and the job that carries it out, in one transaction
@@ -29,60 +31,56 @@ type refundRequest struct {
 func (s *Service) requestRefund(ctx context.Context, r refundRequest) (refund, *payment, error) {
 	var f refund
 	var p *payment
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		if p, err = loadPayment(ctx, tx, r.column, r.value, true); err != nil {
-			return err
+		if r.paymentID != "" {
+			p, err = payments.getForUpdate(ctx, tx, r.paymentID)
+		} else {
+			p, err = payments.getByAppointmentForUpdate(ctx, tx, r.appointmentID)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+refundColumns+` FROM refunds WHERE idempotency_key = $1`, r.key)
 		if err != nil {
 			return err
 		}
-		existing, err := pgx.CollectRows(rows, scanRefund)
-		if err != nil {
-			return err
-		}
-		if len(existing) > 0 {
-			f = existing[0]
+		f, err = refunds.getByKey(ctx, tx, r.key)
+		switch {
+		case err == nil:
 			if f.PaymentID != p.ID || f.AmountCents != r.amountCents || f.Reason != r.reason {
 				return errKeyReused
 			}
 			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
 		}
 		if !p.paid() {
-			return errNotPaid
+			return ReasonPaymentNotPaid.New("only a paid payment can be refunded")
 		}
 		if left := p.AmountCents - max(p.RefundsRequestedCents, p.RefundedCents); r.amountCents > left {
-			e := errExceeds.WithCause(nil)
-			e.Metadata = map[string]string{"refundable_cents": strconv.FormatInt(left, 10)}
-			return e
+			return ReasonRefundExceedsPayment.New("the refund is larger than what was paid and not yet refunded").
+				WithMetadata(map[string]string{"refundable_cents": strconv.FormatInt(left, 10)})
 		}
 		now := s.now()
 		f = refund{ID: uuid.NewString(), PaymentID: p.ID, AmountCents: r.amountCents, Reason: r.reason, Key: r.key,
 			Status: refundRequested, CreatedAt: now}
-		if _, err := tx.Exec(ctx, `INSERT INTO refunds (id, payment_id, amount_cents, reason, idempotency_key, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'REQUESTED', $6)`, f.ID, p.ID, f.AmountCents, f.Reason, f.Key, now); err != nil {
+		if err := refunds.insert(ctx, tx, f); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET refunds_requested_cents = refunds_requested_cents + $2, updated_at = $3 WHERE id = $1`,
-			p.ID, f.AmountCents, now); err != nil {
+		if err := payments.addRefundRequested(ctx, tx, p.ID, f.AmountCents, now); err != nil {
 			return err
 		}
 		p.RefundsRequestedCents += f.AmountCents
-		_, err = s.jobs.InsertTx(ctx, tx, refundArgs{RefundID: f.ID}, nil)
-		return err
+		if _, err := s.jobs.InsertTx(ctx, tx, refundArgs{RefundID: f.ID}, nil); err != nil {
+			return fmt.Errorf("queue refund %s: %w", f.ID, err)
+		}
+		return nil
 	})
 	switch {
-	case errors.Is(err, errNoPayment):
+	case errors.Is(err, pgx.ErrNoRows):
 		return refund{}, nil, errPaymentNotFound
-	case pg.IsUniqueViolation(err):
-		// The same key, used at the same moment for another payment's refund.
-		return refund{}, nil, errKeyReused
 	case err != nil:
 		if _, ok := errors.AsType[*errs.Error](err); ok {
 			return refund{}, nil, err
 		}
-		return refund{}, nil, errs.Internal("payments: requestRefund", err)
+		return refund{}, nil, errs.Internal("payments: record refund", err)
 	}
 	s.log.InfoContext(ctx, "refund requested", "payment_id", p.ID, "refund_id", f.ID, "amount_cents", f.AmountCents, "reason", f.Reason)
 	return f, p, nil
@@ -90,14 +88,14 @@ func (s *Service) requestRefund(ctx context.Context, r refundRequest) (refund, *
 
 // refund is the Refund RPC's use case.
 func (s *Service) refund(ctx context.Context, m *paymentsv1.RefundRequest) (*paymentsv1.RefundResponse, error) {
-	f, p, err := s.requestRefund(ctx, refundRequest{column: "appointment_id", value: m.GetAppointmentId(),
+	f, p, err := s.requestRefund(ctx, refundRequest{appointmentID: m.GetAppointmentId(),
 		amountCents: m.GetAmountCents(), reason: m.GetReason(), key: m.GetIdempotencyKey()})
 	if err != nil {
 		return nil, err
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal("payments: refund", err)
+		return nil, errs.Internal("payments: get payment's refunds", err)
 	}
 	return &paymentsv1.RefundResponse{Refund: f.proto(), Payment: out}, nil
 }
@@ -105,13 +103,13 @@ func (s *Service) refund(ctx context.Context, m *paymentsv1.RefundRequest) (*pay
 // refundLatePayment gives back, in full, money that arrived for an appointment that is
 // no longer live. Its key is derived from the payment, so it happens once.
 func (s *Service) refundLatePayment(ctx context.Context, paymentID string) error {
-	p, err := loadPayment(ctx, s.db, "id", paymentID, false)
+	p, err := payments.get(ctx, s.db, paymentID)
 	if err != nil {
 		return err
 	}
-	_, _, err = s.requestRefund(ctx, refundRequest{column: "id", value: paymentID, amountCents: p.AmountCents,
+	_, _, err = s.requestRefund(ctx, refundRequest{paymentID: paymentID, amountCents: p.AmountCents,
 		reason: "late_payment", key: "late-payment-" + paymentID})
-	if errors.Is(err, errExceeds) {
+	if errs.Has(err, ReasonRefundExceedsPayment) {
 		// Refunded already by other means: nothing is left to give back.
 		s.log.WarnContext(ctx, "late payment already refunded", "payment_id", paymentID)
 		return nil
@@ -123,18 +121,14 @@ func (s *Service) refundLatePayment(ctx context.Context, paymentID string) error
 // provider's idempotency key is the refund's id, so a retry after a crash (even one
 // between the provider's answer and our commit) refunds once.
 func (s *Service) workRefund(ctx context.Context, job *river.Job[refundArgs]) error {
-	rows, err := s.db.Query(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = $1`, job.Args.RefundID)
-	if err != nil {
-		return err
-	}
-	f, err := pgx.CollectExactlyOneRow(rows, scanRefund)
+	f, err := refunds.get(ctx, s.db, job.Args.RefundID)
 	if err != nil {
 		return err
 	}
 	if f.Status == refundCompleted {
 		return nil
 	}
-	p, err := loadPayment(ctx, s.db, "id", f.PaymentID, false)
+	p, err := payments.get(ctx, s.db, f.PaymentID)
 	if err != nil {
 		return err
 	}
@@ -151,20 +145,18 @@ func (s *Service) workRefund(ctx context.Context, job *river.Job[refundArgs]) er
 		}
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
-		tag, err := tx.Exec(ctx, `UPDATE refunds SET status = 'COMPLETED', provider_refund_id = $2, completed_at = $3
-			WHERE id = $1 AND status = 'REQUESTED'`, f.ID, resp.Msg.GetRefundId(), now)
-		if err != nil || tag.RowsAffected() == 0 {
+		completedNow, err := refunds.complete(ctx, tx, f.ID, resp.Msg.GetRefundId(), now)
+		if err != nil || !completedNow {
 			return err
 		}
-		p, err := loadPayment(ctx, tx, "id", f.PaymentID, true)
+		p, err := payments.getForUpdate(ctx, tx, f.PaymentID)
 		if err != nil {
 			return err
 		}
-		var completed int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE payment_id = $1 AND status = 'COMPLETED'`,
-			p.ID).Scan(&completed); err != nil {
+		completed, err := refunds.completedCents(ctx, tx, p.ID)
+		if err != nil {
 			return err
 		}
 		s.log.InfoContext(ctx, "refund completed", "payment_id", p.ID, "refund_id", f.ID, "amount_cents", f.AmountCents)

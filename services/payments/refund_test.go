@@ -52,7 +52,7 @@ func TestRefund_PartThenTheRestThenNothingMore(t *testing.T) {
 	b, p := f.paidBooking(25000)
 
 	_, err := f.refund(b, 25001, "refund-too-much")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+	testkit.WantReason(t, err, ReasonRefundExceedsPayment)
 
 	first := f.mustRefund(b, 10000, "refund-part-1")
 	if first.GetRefund().GetStatus() != paymentsv1.RefundStatus_REFUND_STATUS_REQUESTED || first.GetRefund().GetAmountCents() != 10000 {
@@ -60,7 +60,7 @@ func TestRefund_PartThenTheRestThenNothingMore(t *testing.T) {
 	}
 	// Requested is reserved at once: more than the rest is refused before the first completes.
 	_, err = f.refund(b, 15001, "refund-part-2-too-much")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+	testkit.WantReason(t, err, ReasonRefundExceedsPayment)
 	got := f.waitStatus(b, partly)
 	if got.GetRefundedCents() != 10000 || got.GetRefunds()[0].GetStatus() != paymentsv1.RefundStatus_REFUND_STATUS_COMPLETED ||
 		got.GetRefunds()[0].GetProviderRefundId() == "" {
@@ -72,7 +72,7 @@ func TestRefund_PartThenTheRestThenNothingMore(t *testing.T) {
 		t.Fatalf("after the second refund: %v", got)
 	}
 	_, err = f.refund(b, 1, "refund-part-3")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+	testkit.WantReason(t, err, ReasonRefundExceedsPayment)
 	if c := f.charge(p.GetProviderPaymentId()); c.status != "refunded" || c.refunded != 25000 || c.refunds != 2 {
 		t.Fatalf("provider charge %+v, want refunded 25000 in 2 refunds", c)
 	}
@@ -93,7 +93,7 @@ func TestRefund_SameKeyTwiceIsOneRefund(t *testing.T) {
 		t.Fatalf("after completion the key gave %v", again.GetRefund())
 	}
 	_, err := f.refund(b, 6000, "refund-once")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "IDEMPOTENCY_KEY_REUSED")
+	testkit.WantReason(t, err, ReasonIdempotencyKeyReused)
 	if got := f.payment(b); got.GetRefundedCents() != 5000 || len(got.GetRefunds()) != 1 {
 		t.Fatalf("payment %v, want one refund of 5000", got)
 	}
@@ -107,9 +107,9 @@ func TestRefund_UnpaidOrUnknownIsRefused(t *testing.T) {
 	b := f.newBooking(25000)
 	f.start(b)
 	_, err := f.refund(b, 100, "refund-unpaid")
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PAYMENT_NOT_PAID")
+	testkit.WantReason(t, err, ReasonPaymentNotPaid)
 	_, err = f.refund(booking{id: "7a1c1f5e-2d8b-4f4e-9a57-0c6d1c2b3a4f"}, 100, "refund-unknown")
-	testkit.WantError(t, err, connect.CodeNotFound, "PAYMENT_NOT_FOUND")
+	testkit.WantReason(t, err, ReasonPaymentNotFound)
 }
 
 func TestRefund_ProviderDownIsRetriedUntilItCompletes(t *testing.T) {
@@ -117,7 +117,7 @@ func TestRefund_ProviderDownIsRetriedUntilItCompletes(t *testing.T) {
 	b, p := f.paidBooking(25000)
 	f.provider.setDown(true)
 	r := f.mustRefund(b, 25000, "refund-while-down")
-	f.waitAttempts("refund", 3)
+	f.waitAttempts(refundArgs{}.Kind(), 3)
 	if got := f.payment(b); got.GetStatus() != paid || got.GetRefunds()[0].GetStatus() != paymentsv1.RefundStatus_REFUND_STATUS_REQUESTED {
 		t.Fatalf("while the provider is down: %v", got)
 	}
@@ -176,7 +176,7 @@ func TestRefund_ConcurrentRequestsNeverExceedThePayment(t *testing.T) {
 		case err == nil:
 			ok++
 		default:
-			testkit.WantError(t, err, connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+			testkit.WantReason(t, err, ReasonRefundExceedsPayment)
 		}
 	}
 	if ok != 5 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
@@ -63,12 +64,12 @@ func (s *Service) ReceiveNotification(ctx context.Context, req *connect.Request[
 // and appointment ids cannot be probed.
 func (s *Service) getPayment(ctx context.Context, appointmentID string) (*paymentsv1.Payment, error) {
 	caller, _ := authn.FromContext(ctx)
-	p, err := loadPayment(ctx, s.db, "appointment_id", appointmentID, false)
-	if errors.Is(err, errNoPayment) {
+	p, err := payments.getByAppointment(ctx, s.db, appointmentID)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errPaymentNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("payments: getPayment", err)
+		return nil, errs.Internal("payments: get payment", err)
 	}
 	switch {
 	case caller.Role == accessv1.Role_ROLE_SERVICE:
@@ -79,7 +80,7 @@ func (s *Service) getPayment(ctx context.Context, appointmentID string) (*paymen
 	}
 	out, err := view(ctx, s.db, p, true)
 	if err != nil {
-		return nil, errs.Internal("payments: getPayment", err)
+		return nil, errs.Internal("payments: get payment's refunds and history", err)
 	}
 	return out, nil
 }

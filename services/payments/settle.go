@@ -8,6 +8,7 @@ import (
 
 	pixv1 "healthcore/gen/healthcore/pix/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/pg"
 )
 
 // settle brings a payment up to date with the provider's view of its charge, in one
@@ -25,16 +26,15 @@ import (
 // it already knows.
 func (s *Service) settle(ctx context.Context, paymentID string, c *pixv1.Charge, source string, notifyFailure bool) (*payment, error) {
 	var p *payment
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		if p, err = loadPayment(ctx, tx, "id", paymentID, true); err != nil {
+		if p, err = payments.getForUpdate(ctx, tx, paymentID); err != nil {
 			return err
 		}
 		if err := s.applyCharge(ctx, tx, p, c, source, notifyFailure); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE payments SET last_checked_at = $2 WHERE id = $1`, p.ID, s.now())
-		return err
+		return payments.checked(ctx, tx, p.ID, s.now())
 	})
 	return p, err
 }
@@ -64,13 +64,13 @@ func (s *Service) applyCharge(ctx context.Context, tx pgx.Tx, p *payment, c *pix
 		if p.Status != statusCreating && p.Status != statusPending {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `UPDATE payments SET status = 'FAILED', updated_at = $3 WHERE id = $1 AND status = $2`,
-			p.ID, p.Status, now)
-		if err != nil || tag.RowsAffected() == 0 {
+		failed, err := payments.fail(ctx, tx, p.ID, p.Status, now)
+		if err != nil || !failed {
 			return err
 		}
 		p.Status = statusFailed
-		if err := addEvent(ctx, tx, p.ID, statusFailed, source, c.GetStatusDetail(), now); err != nil {
+		if err := payments.addEvent(ctx, tx, p.ID, paymentEvent{Status: statusFailed, Source: source,
+			Detail: c.GetStatusDetail(), At: now}); err != nil {
 			return err
 		}
 		s.log.InfoContext(ctx, "payment failed", "payment_id", p.ID, "appointment_id", p.AppointmentID,
@@ -86,11 +86,8 @@ func (s *Service) applyCharge(ctx context.Context, tx pgx.Tx, p *payment, c *pix
 
 // markPaid moves an unpaid payment to PAID and queues the job that tells scheduling.
 func (s *Service) markPaid(ctx context.Context, tx pgx.Tx, p *payment, providerID string, paidAt time.Time, source, detail string) error {
-	tag, err := tx.Exec(ctx, `
-		UPDATE payments SET status = 'PAID', paid_at = $3, updated_at = $4,
-			provider_payment_id = coalesce(provider_payment_id, nullif($5, ''))
-		WHERE id = $1 AND status = $2`, p.ID, p.Status, paidAt, s.now(), providerID)
-	if err != nil || tag.RowsAffected() == 0 {
+	marked, err := payments.markPaid(ctx, tx, p.ID, p.Status, providerID, paidAt, s.now())
+	if err != nil || !marked {
 		return err
 	}
 	if p.Status == statusFailed {
@@ -99,7 +96,7 @@ func (s *Service) markPaid(ctx context.Context, tx pgx.Tx, p *payment, providerI
 		s.log.WarnContext(ctx, "payment arrived after the payment failed", "payment_id", p.ID, "appointment_id", p.AppointmentID)
 	}
 	p.Status, p.PaidAt = statusPaid, &paidAt
-	if err := addEvent(ctx, tx, p.ID, statusPaid, source, detail, s.now()); err != nil {
+	if err := payments.addEvent(ctx, tx, p.ID, paymentEvent{Status: statusPaid, Source: source, Detail: detail, At: s.now()}); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "payment paid", "payment_id", p.ID, "appointment_id", p.AppointmentID, "source", source)
@@ -119,10 +116,9 @@ func (s *Service) reflectRefunds(ctx context.Context, tx pgx.Tx, p *payment, ref
 	if refunded == p.AmountCents {
 		status = statusRefunded
 	}
-	if _, err := tx.Exec(ctx, `UPDATE payments SET refunded_cents = $2, status = $3, updated_at = $4 WHERE id = $1`,
-		p.ID, refunded, status, now); err != nil {
+	if err := payments.setRefunded(ctx, tx, p.ID, refunded, status, now); err != nil {
 		return err
 	}
 	p.RefundedCents, p.Status = refunded, status
-	return addEvent(ctx, tx, p.ID, status, source, detail, now)
+	return payments.addEvent(ctx, tx, p.ID, paymentEvent{Status: status, Source: source, Detail: detail, At: now})
 }

@@ -15,6 +15,8 @@ import (
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	pixv1 "healthcore/gen/healthcore/pix/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
+	"healthcore/platform/server"
 )
 
 // The window a PIX charge's expiry must fall in (Mercado Pago's rule, checked here too
@@ -28,18 +30,17 @@ const (
 // CREATING, creates its charge. Concurrent and repeated calls share the row, and the
 // charge's idempotency key is derived from the row's id, so they make one charge.
 func (s *Service) startPayment(ctx context.Context, m *paymentsv1.StartPaymentRequest) (*paymentsv1.Payment, error) {
-	p, err := loadPayment(ctx, s.db, "appointment_id", m.GetAppointmentId(), false)
-	if errors.Is(err, errNoPayment) {
-		p, err = s.recordPayment(ctx, m)
-	}
-	if err != nil {
-		if _, ok := errors.AsType[*errs.Error](err); ok {
+	p, err := payments.getByAppointment(ctx, s.db, m.GetAppointmentId())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if p, err = s.recordPayment(ctx, m); err != nil {
 			return nil, err
 		}
-		return nil, errs.Internal("payments: startPayment", err)
+	case err != nil:
+		return nil, errs.Internal("payments: get payment", err)
 	}
 	if p.PatientID != m.GetPatientId() || p.DoctorID != m.GetDoctorId() || p.AmountCents != m.GetAmountCents() {
-		return nil, errPaymentMismatch
+		return nil, ReasonPaymentMismatch.New("this appointment already has a payment with another patient, doctor or amount")
 	}
 	if p.Status == statusCreating {
 		if p, err = s.createCharge(ctx, p); err != nil {
@@ -48,7 +49,7 @@ func (s *Service) startPayment(ctx context.Context, m *paymentsv1.StartPaymentRe
 	}
 	out, err := view(ctx, s.db, p, false)
 	if err != nil {
-		return nil, errs.Internal("payments: startPayment", err)
+		return nil, errs.Internal("payments: get payment's refunds", err)
 	}
 	return out, nil
 }
@@ -59,29 +60,31 @@ func (s *Service) recordPayment(ctx context.Context, m *paymentsv1.StartPaymentR
 	now := s.now()
 	expire := m.GetExpireTime().AsTime()
 	if ahead := expire.Sub(now); ahead < minExpiry || ahead > maxExpiry {
-		return nil, expiryViolation(fmt.Sprintf("must be 30 minutes to 30 days ahead; it is %s ahead", ahead.Round(time.Second)))
+		msg := fmt.Sprintf("must be 30 minutes to 30 days ahead; it is %s ahead", ahead.Round(time.Second))
+		return nil, server.ReasonValidationFailed.New("invalid request: expire_time: " + msg).
+			WithViolations(errs.Violation{Field: "expire_time", Description: msg})
 	}
 	var p *payment
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		id := uuid.NewString()
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO payments (id, appointment_id, patient_id, doctor_id, amount_cents, description, status,
-				expire_at, created_at, updated_at, last_checked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'CREATING', $7, $8, $8, $8)
-			ON CONFLICT (appointment_id) DO NOTHING`,
-			id, m.GetAppointmentId(), m.GetPatientId(), m.GetDoctorId(), m.GetAmountCents(), m.GetDescription(), expire, now)
+		inserted, err := payments.insert(ctx, tx, &payment{ID: id, AppointmentID: m.GetAppointmentId(),
+			PatientID: m.GetPatientId(), DoctorID: m.GetDoctorId(), AmountCents: m.GetAmountCents(),
+			Description: m.GetDescription(), ExpireAt: expire, CreatedAt: now})
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 1 {
-			if err := addEvent(ctx, tx, id, statusCreating, sourceStart, "", now); err != nil {
+		if inserted {
+			if err := payments.addEvent(ctx, tx, id, paymentEvent{Status: statusCreating, Source: sourceStart, At: now}); err != nil {
 				return err
 			}
 		}
-		p, err = loadPayment(ctx, tx, "appointment_id", m.GetAppointmentId(), false)
+		p, err = payments.getByAppointment(ctx, tx, m.GetAppointmentId())
 		return err
 	})
-	return p, err
+	if err != nil {
+		return nil, errs.Internal("payments: record payment", err)
+	}
+	return p, nil
 }
 
 // createCharge creates the provider charge of a CREATING payment and stores it. When
@@ -93,7 +96,7 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 		if permanent(err) {
 			return nil, err // e.g. not a patient: the caller's mistake, said by identity
 		}
-		return nil, errIdentityUnavailable.WithCause(err)
+		return nil, ReasonIdentityUnavailable.New("the payer's details cannot be read right now; retry").WithCause(err)
 	}
 	py := payer.Msg
 	resp, err := s.pix.CreateCharge(ctx, connect.NewRequest(&pixv1.CreateChargeRequest{
@@ -105,35 +108,34 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 	case connect.CodeOf(err) == connect.CodeInvalidArgument:
 		return nil, err // the expiry came too close since the payment was recorded
 	case permanent(err):
-		return nil, errProviderRefused.WithCause(err)
+		return nil, ReasonChargeRefused.New("the payment provider refused the charge; the payment was not started").WithCause(err)
 	case err != nil:
 		return nil, errPixUnavailable.WithCause(err)
 	}
 	c := resp.Msg.GetCharge()
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
-		tag, err := tx.Exec(ctx, `
-			UPDATE payments SET status = 'PENDING', provider_payment_id = $2, qr_code = $3, qr_code_base64 = $4,
-				ticket_url = $5, updated_at = $6, last_checked_at = $6
-			WHERE id = $1 AND status = 'CREATING'`, p.ID, c.GetId(), c.GetQrCode(), c.GetQrCodeBase64(), c.GetTicketUrl(), now)
+		set, err := payments.setCharge(ctx, tx, p.ID, providerCharge{ProviderPaymentID: c.GetId(), QRCode: c.GetQrCode(),
+			QRCodeBase64: c.GetQrCodeBase64(), TicketURL: c.GetTicketUrl()}, now)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if !set {
 			return s.chargeMadeTooLate(ctx, tx, p, c.GetId())
 		}
-		if p, err = loadPayment(ctx, tx, "id", p.ID, true); err != nil {
+		if p, err = payments.getForUpdate(ctx, tx, p.ID); err != nil {
 			return err
 		}
 		s.log.InfoContext(ctx, "charge created", "payment_id", p.ID, "appointment_id", p.AppointmentID, "provider_payment_id", c.GetId())
-		if err := addEvent(ctx, tx, p.ID, statusPending, sourceStart, c.GetStatusDetail(), now); err != nil {
+		if err := payments.addEvent(ctx, tx, p.ID, paymentEvent{Status: statusPending, Source: sourceStart,
+			Detail: c.GetStatusDetail(), At: now}); err != nil {
 			return err
 		}
 		// A retry long after the charge was made may find it already paid or expired.
 		return s.applyCharge(ctx, tx, p, c, sourceStart, true)
 	})
 	if err != nil {
-		return nil, errs.Internal("payments: createCharge", err)
+		return nil, errs.Internal("payments: store charge", err)
 	}
 	return p, nil
 }
@@ -143,18 +145,17 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 // charge was being made. Then the charge's id is kept — so a payment made anyway is
 // still found, and refunded — and a job cancels the charge at the provider.
 func (s *Service) chargeMadeTooLate(ctx context.Context, tx pgx.Tx, p *payment, chargeID string) error {
-	tag, err := tx.Exec(ctx, `UPDATE payments SET provider_payment_id = $2 WHERE id = $1 AND status = 'FAILED' AND provider_payment_id IS NULL`,
-		p.ID, chargeID)
+	kept, err := payments.keepLateCharge(ctx, tx, p.ID, chargeID)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 1 {
+	if kept {
 		s.log.InfoContext(ctx, "payment cancelled while its charge was made; cancelling the charge", "payment_id", p.ID)
 		if _, err := s.jobs.InsertTx(ctx, tx, cancelChargeArgs{PaymentID: p.ID}, nil); err != nil {
-			return err
+			return fmt.Errorf("queue cancel of charge %s: %w", chargeID, err)
 		}
 	}
-	got, err := loadPayment(ctx, tx, "id", p.ID, false)
+	got, err := payments.get(ctx, tx, p.ID)
 	if err != nil {
 		return err
 	}

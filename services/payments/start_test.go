@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
 
@@ -67,7 +68,7 @@ func TestStartPayment_ProviderDownLeavesItCreatingAndARetryCompletesIt(t *testin
 	b := f.newBooking(18000)
 	f.provider.setDown(true)
 	_, err := f.internal.StartPayment(context.Background(), connect.NewRequest(f.startReq(b)))
-	testkit.WantError(t, err, connect.CodeUnavailable, "PROVIDER_UNAVAILABLE")
+	testkit.WantReason(t, err, ReasonProviderUnavailable)
 	if p := f.payment(b); p.GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING {
 		t.Fatalf("after a failed create the payment is %v, want CREATING", p.GetStatus())
 	}
@@ -88,13 +89,13 @@ func TestStartPayment_RefusesADifferentAmountAndBadExpiry(t *testing.T) {
 	req := f.startReq(b)
 	req.AmountCents = 100
 	_, err := f.internal.StartPayment(context.Background(), connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeFailedPrecondition, "PAYMENT_MISMATCH")
+	testkit.WantReason(t, err, ReasonPaymentMismatch)
 
 	other := f.newBooking(18000)
 	req = f.startReq(other)
 	req.ExpireTime.Seconds -= 45 * 60 // 15 minutes ahead
 	_, err = f.internal.StartPayment(context.Background(), connect.NewRequest(req))
-	testkit.WantError(t, err, connect.CodeInvalidArgument, "VALIDATION_FAILED")
+	testkit.WantReason(t, err, server.ReasonValidationFailed)
 }
 
 func TestStartPayment_CancelledWhileTheChargeIsMadeCancelsTheCharge(t *testing.T) {
