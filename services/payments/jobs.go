@@ -15,7 +15,9 @@ import (
 )
 
 // The saga's durable steps. Each worker is idempotent: it may run again after a crash
-// or a timeout, and the state it finds tells it what is left to do.
+// or a timeout, and the state it finds tells it what is left to do. Kinds are
+// "payments.<verb>" (see platform/jobs); migration 00002 renamed the jobs queued under
+// the kinds of before.
 
 // syncChargeArgs re-reads a charge from the provider and settles its payment.
 type syncChargeArgs struct {
@@ -27,7 +29,7 @@ type syncChargeArgs struct {
 	Source string `json:"source"`
 }
 
-func (syncChargeArgs) Kind() string { return "sync_charge" }
+func (syncChargeArgs) Kind() string { return "payments.sync_charge" }
 
 // syncUniqueStates collapse a burst of notifications into the sync that has not yet
 // run (or is waiting to retry), while a sync that has finished blocks nothing: a later
@@ -48,14 +50,14 @@ type notifyArgs struct {
 	Outcome       string `json:"outcome"` // PAID or FAILED
 }
 
-func (notifyArgs) Kind() string { return "notify_scheduling" }
+func (notifyArgs) Kind() string { return "payments.notify_scheduling" }
 
 // refundArgs asks the provider for a recorded refund.
 type refundArgs struct {
 	RefundID string `json:"refund_id"`
 }
 
-func (refundArgs) Kind() string { return "refund" }
+func (refundArgs) Kind() string { return "payments.refund" }
 
 // cancelChargeArgs cancels a charge at the provider: an overdue pending one, or one
 // created for a payment cancelled meanwhile.
@@ -63,7 +65,7 @@ type cancelChargeArgs struct {
 	PaymentID string `json:"payment_id" river:"unique"`
 }
 
-func (cancelChargeArgs) Kind() string { return "cancel_charge" }
+func (cancelChargeArgs) Kind() string { return "payments.cancel_charge" }
 
 func (cancelChargeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: syncUniqueStates}}
@@ -73,7 +75,7 @@ func (cancelChargeArgs) InsertOpts() river.InsertOpts {
 // elected leader alone enqueues).
 type reconcileArgs struct{}
 
-func (reconcileArgs) Kind() string { return "reconcile_payments" }
+func (reconcileArgs) Kind() string { return "payments.reconcile" }
 
 func (reconcileArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: syncUniqueStates}}
