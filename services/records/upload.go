@@ -57,7 +57,7 @@ func (s *Service) upload(ctx context.Context, stream *connect.ClientStream[recor
 	cc, err := newChunkCipher(dk.Msg.GetPlaintext(), d.id, d.noncePrefix)
 	clear(dk.Msg.GetPlaintext()) // the cipher holds the key schedule; the raw key goes now
 	if err != nil {
-		return nil, errs.Internal("records: upload", err)
+		return nil, errs.Internal("records: start chunk cipher", err)
 	}
 	d.dataKey = dk.Msg.GetCiphertextBlob()
 
@@ -114,7 +114,7 @@ func (s *Service) newDocument(ctx context.Context, p authn.Principal, md *record
 		noncePrefix: make([]byte, prefixSize), groupID: md.GetGroupId(),
 	}
 	if _, err := rand.Read(d.noncePrefix); err != nil {
-		return nil, errs.Internal("records: newDocument", err)
+		return nil, errs.Internal("records: draw nonce prefix", err)
 	}
 	return d, nil
 }
