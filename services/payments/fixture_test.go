@@ -46,6 +46,7 @@ import (
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/pix"
+	"healthcore/services/pix/pixsandbox"
 	"healthcore/services/scheduling"
 )
 
@@ -95,7 +96,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	ctx := context.Background()
 	start := time.Now().UTC().Truncate(time.Millisecond)
 	f := &fixture{t: t, clock: testkit.NewClock(start), provClock: testkit.NewClock(start)}
-	dbURL := pgtest.URL(t, identity.Schema, directory.Schema, scheduling.Schema, pix.SandboxSchema, Schema)
+	dbURL := pgtest.URL(t, identity.Schema, directory.Schema, scheduling.Schema, pixsandbox.Schema, Schema)
 	pool := func(schema string) *pgxpool.Pool {
 		db, err := pg.Open(ctx, dbURL, schema, 0)
 		if err != nil {
@@ -157,8 +158,8 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		f.hooks = newSink(t)
 		notifyURL = f.hooks.url
 	}
-	f.sandboxDB = pool(pix.SandboxSchema.Name)
-	sb, err := pix.NewSandbox(f.sandboxDB, testkit.Listen(t), pix.SandboxOptions{
+	f.sandboxDB = pool(pixsandbox.Schema.Name)
+	sb, err := pixsandbox.New(f.sandboxDB, testkit.Listen(t), pixsandbox.Options{
 		AccessToken: testAccessToken, WebhookSecret: testWebhookSecret, NotificationURL: notifyURL, Logger: log,
 		Now: f.provClock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond, WebhookTimeout: 5 * time.Second,
