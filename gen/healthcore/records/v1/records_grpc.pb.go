@@ -88,8 +88,9 @@ type RecordsServiceClient interface {
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(ctx context.Context, in *ListAccessLogRequest, opts ...grpc.CallOption) (*ListAccessLogResponse, error)
 	// Shares documents and/or groups with a doctor until expire_time. The documents and
-	// groups must be the caller's and not deleted; the doctor must be in the directory
-	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// groups must be the caller's and not deleted (else NOT_FOUND DOCUMENT_NOT_FOUND or
+	// GROUP_NOT_FOUND); the doctor must be in the directory (else NOT_FOUND
+	// DOCTOR_NOT_FOUND); each names the offending field. Groups are evaluated at read time: a
 	// document filed in a shared group while the grant is live is visible to the
 	// doctor, one taken out of it is not.
 	ShareRecords(ctx context.Context, in *ShareRecordsRequest, opts ...grpc.CallOption) (*ShareRecordsResponse, error)
@@ -316,8 +317,9 @@ type RecordsServiceServer interface {
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *ListAccessLogRequest) (*ListAccessLogResponse, error)
 	// Shares documents and/or groups with a doctor until expire_time. The documents and
-	// groups must be the caller's and not deleted; the doctor must be in the directory
-	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// groups must be the caller's and not deleted (else NOT_FOUND DOCUMENT_NOT_FOUND or
+	// GROUP_NOT_FOUND); the doctor must be in the directory (else NOT_FOUND
+	// DOCTOR_NOT_FOUND); each names the offending field. Groups are evaluated at read time: a
 	// document filed in a shared group while the grant is live is visible to the
 	// doctor, one taken out of it is not.
 	ShareRecords(context.Context, *ShareRecordsRequest) (*ShareRecordsResponse, error)

@@ -120,8 +120,9 @@ type RecordsServiceClient interface {
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *connect.Request[v1.ListAccessLogRequest]) (*connect.Response[v1.ListAccessLogResponse], error)
 	// Shares documents and/or groups with a doctor until expire_time. The documents and
-	// groups must be the caller's and not deleted; the doctor must be in the directory
-	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// groups must be the caller's and not deleted (else NOT_FOUND DOCUMENT_NOT_FOUND or
+	// GROUP_NOT_FOUND); the doctor must be in the directory (else NOT_FOUND
+	// DOCTOR_NOT_FOUND); each names the offending field. Groups are evaluated at read time: a
 	// document filed in a shared group while the grant is live is visible to the
 	// doctor, one taken out of it is not.
 	ShareRecords(context.Context, *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error)
@@ -364,8 +365,9 @@ type RecordsServiceHandler interface {
 	// of their documents and groups, by whom, from where, and how it ended.
 	ListAccessLog(context.Context, *connect.Request[v1.ListAccessLogRequest]) (*connect.Response[v1.ListAccessLogResponse], error)
 	// Shares documents and/or groups with a doctor until expire_time. The documents and
-	// groups must be the caller's and not deleted; the doctor must be in the directory
-	// (else INVALID_ARGUMENT DOCTOR_NOT_FOUND). Groups are evaluated at read time: a
+	// groups must be the caller's and not deleted (else NOT_FOUND DOCUMENT_NOT_FOUND or
+	// GROUP_NOT_FOUND); the doctor must be in the directory (else NOT_FOUND
+	// DOCTOR_NOT_FOUND); each names the offending field. Groups are evaluated at read time: a
 	// document filed in a shared group while the grant is live is visible to the
 	// doctor, one taken out of it is not.
 	ShareRecords(context.Context, *connect.Request[v1.ShareRecordsRequest]) (*connect.Response[v1.ShareRecordsResponse], error)
