@@ -76,6 +76,7 @@ type fixture struct {
 	dirURL     string
 	sandboxDB  *pgxpool.Pool // the sandbox's state
 	sandboxURL string
+	pixURL     string
 	provider   *provider
 	hooks      *sink // the sandbox's webhooks, when they do not go to the gateway
 	cfg        Config
@@ -177,7 +178,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pixURL := testkit.Serve(t, auth, mount(pix.New(driver, f.provClock.Now)))
+	f.pixURL = testkit.Serve(t, auth, mount(pix.New(driver, f.provClock.Now)))
 
 	f.cfg = DefaultConfig()
 	f.cfg.ReconcileEvery = time.Second
@@ -185,7 +186,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	f.db = pool(Schema.Name)
 	f.deps = Deps{
 		DB: f.db, Logger: log, Now: f.clock.Now,
-		Pix:        pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), pixURL, internalOpts...),
+		Pix:        pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL, internalOpts...),
 		Identity:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL, internalOpts...),
 		Scheduling: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, internalOpts...),
 	}

@@ -10,6 +10,9 @@ import (
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	pixv1 "healthcore/gen/healthcore/pix/v1"
+	"healthcore/gen/healthcore/pix/v1/pixv1connect"
+	"healthcore/platform/errs"
+	"healthcore/platform/testkit"
 )
 
 var (
@@ -84,6 +87,27 @@ func TestWebhook_StaleSignatureIsRefused(t *testing.T) {
 	}
 	if got := f.payment(b); got.GetStatus() != pending {
 		t.Fatalf("payment %v, want PENDING", got.GetStatus())
+	}
+}
+
+func TestWebhook_PixRefusingPaymentsCredentialIsUnavailableNotASignatureFault(t *testing.T) {
+	f := newFixture(t, true)
+	b := f.newBooking(25000)
+	p := f.start(b)
+	deps := f.deps
+	deps.Pix = pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL) // no service credential
+	svc, err := New(deps, f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := signed(p.GetProviderPaymentId(), uuid.NewString(), f.provClock.Now())
+	err = svc.receiveNotification(context.Background(), &paymentsv1.ReceiveNotificationRequest{
+		XSignature: w.header.Get("X-Signature"), XRequestId: w.header.Get("X-Request-Id"),
+		DataId: p.GetProviderPaymentId(), Type: "payment",
+	})
+	// Answered 503, the provider sends the notification again once the credential is fixed.
+	if !errs.Has(err, ReasonProviderUnavailable) {
+		t.Fatalf("pix refusing payments' credential: %v, want %v", err, ReasonProviderUnavailable)
 	}
 }
 
