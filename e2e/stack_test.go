@@ -16,19 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"healthcore/platform/pg"
+	"healthcore/internal/catalog"
 	"healthcore/platform/pgtest"
-	"healthcore/services/directory"
-	"healthcore/services/identity"
-	"healthcore/services/payments"
-	"healthcore/services/pix"
-	"healthcore/services/records"
-	"healthcore/services/scheduling"
-	"healthcore/services/telehealth"
 )
-
-// schemas are every service's schemas; a new service adds its own here.
-var schemas = []pg.Schema{identity.Schema, directory.Schema, scheduling.Schema, pix.SandboxSchema, payments.Schema, records.Schema, telehealth.Schema}
 
 // stack is a running deployment: one process per service plus the gateway.
 type stack struct {
@@ -57,16 +47,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // serviceToken is the stack's internal service credential, for tests that call internal
 // methods over gRPC as another service would.
 const serviceToken = "e2e-service-token-0123456789abcdefghij"
@@ -76,32 +56,22 @@ const serviceToken = "e2e-service-token-0123456789abcdefghij"
 // process.
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
-	bin := binary
-	dbURL := pgtest.URL(t, schemas...)
-	services := []string{"keys", "identity", "directory", "scheduling", "pix", "payments", "blobs", "records", "meetings", "telehealth"}
-	s := &stack{t: t, addr: map[string]string{}}
+	l, err := catalog.NewLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr}
 	common := []string{
-		"-database-url=" + dbURL,
+		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
 		"-service-token=" + serviceToken,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 	}
-	common = append(common, extra...)
-	for _, name := range services {
-		port := freePort(t)
-		s.addr[name] = fmt.Sprintf("127.0.0.1:%d", port)
-		common = append(common, fmt.Sprintf("-%s.addr=127.0.0.1:%d", name, port), fmt.Sprintf("-%s.url=http://127.0.0.1:%d", name, port))
+	common = append(append(common, l.Flags...), extra...)
+	for _, name := range catalog.Names() {
+		s.spawn(binary, append([]string{"serve", name}, common...)...)
 	}
-	gw := freePort(t)
-	s.gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
-	// The PIX sandbox listens on a port of its own and posts its webhooks to this gateway.
-	s.sandbox = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	common = append(common, "-pix.sandbox-addr="+strings.TrimPrefix(s.sandbox, "http://"),
-		"-pix.notification-url="+s.gateway+"/webhooks/mercadopago")
-	for _, name := range services {
-		s.spawn(bin, append([]string{"serve", name}, common...)...)
-	}
-	s.spawn(bin, append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw)}, common...)...)
+	s.spawn(binary, append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...)...)
 	s.waitReady()
 	return s
 }

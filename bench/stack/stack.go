@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"healthcore/internal/catalog"
 )
 
 // Stack is a deployment on loopback: the services in one process, the gateway in
@@ -40,11 +41,6 @@ type child struct {
 	done chan error
 }
 
-// services are what one process serves: every service in cmd/healthcore's catalog,
-// since the gateway is ready only when all its upstreams are (as e2e's startStack, a
-// new service is added here).
-var services = []string{"keys", "identity", "directory", "scheduling", "pix", "payments", "blobs", "records", "meetings", "telehealth"}
-
 // Start builds healthcore and starts "serve <services>" and "gateway" on free
 // loopback ports, then waits until the gateway is ready.
 func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
@@ -64,36 +60,21 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 
 	token := make([]byte, 24)
 	_, _ = rand.Read(token)
-	common := []string{"-database-url=" + dbURL, "-service-token=" + hex.EncodeToString(token),
-		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel}
-	for _, name := range services {
-		port, err := freePort()
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		common = append(common, fmt.Sprintf("-%s.addr=127.0.0.1:%d", name, port), fmt.Sprintf("-%s.url=http://127.0.0.1:%d", name, port))
-	}
-	gw, err := freePort()
+	// One process serves every service of the catalog: the gateway is ready only when
+	// all its upstreams are.
+	l, err := catalog.NewLoopback()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.Gateway = fmt.Sprintf("http://127.0.0.1:%d", gw)
-	// The PIX sandbox listens on a port of its own and posts its webhooks to this gateway.
-	sandbox, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	s.Sandbox = fmt.Sprintf("http://127.0.0.1:%d", sandbox)
-	common = append(common, fmt.Sprintf("-pix.sandbox-addr=127.0.0.1:%d", sandbox),
-		"-pix.notification-url="+s.Gateway+"/webhooks/mercadopago")
+	s.Gateway, s.Sandbox = l.Gateway, l.Sandbox
+	common := append([]string{"-database-url=" + dbURL, "-service-token=" + hex.EncodeToString(token),
+		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel}, l.Flags...)
 	s.Pprof = map[string]string{}
 	pprofFlag := func(name string) (string, error) {
-		port, err := freePort()
-		s.Pprof[name] = fmt.Sprintf("http://127.0.0.1:%d", port)
-		return fmt.Sprintf("-pprof-addr=127.0.0.1:%d", port), err
+		addr, err := catalog.FreeAddr()
+		s.Pprof[name] = "http://" + addr
+		return "-pprof-addr=" + addr, err
 	}
 	servePprof, err := pprofFlag("serve")
 	if err != nil {
@@ -106,8 +87,8 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, err
 	}
 	for _, args := range [][]string{
-		append(append(append([]string{"serve"}, services...), common...), servePprof),
-		append([]string{"gateway", fmt.Sprintf("-gateway.addr=127.0.0.1:%d", gw), gatewayPprof}, common...),
+		append(append(append([]string{"serve"}, catalog.Names()...), common...), servePprof),
+		append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr, gatewayPprof}, common...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {
 			s.Stop()
@@ -128,15 +109,6 @@ func (s *Stack) PIDs() map[string]int {
 		out[c.name] = c.cmd.Process.Pid
 	}
 	return out
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Stack) spawn(bin string, args ...string) error {

@@ -20,6 +20,7 @@ import (
 	"healthcore/gateway"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
+	"healthcore/internal/catalog"
 	"healthcore/platform/pg"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
@@ -30,12 +31,12 @@ import (
 // starts every service on its own port and the gateway, with local drivers.
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	cfg := newConfig(fs, true)
-	if err := cfg.parse(fs, args); err != nil {
+	cfg := catalog.NewConfig(fs, true)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	cfg.ensureServiceToken()
-	log := cfg.logger()
+	cfg.EnsureServiceToken()
+	log := cfg.Logger()
 	dbURL := cfg.DatabaseURL
 	var err error
 	if dbURL == "" {
@@ -46,12 +47,12 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := pg.Migrate(ctx, dbURL, log, schemas(allNames())...); err != nil {
+	if err := pg.Migrate(ctx, dbURL, log, catalog.Schemas(catalog.Names())...); err != nil {
 		return err
 	}
-	p := newProcess(cfg, dbURL)
-	defer p.close()
-	servePprof(ctx, cfg.PprofAddr, p.log)
+	p := catalog.NewProcess(cfg, dbURL)
+	defer p.Close()
+	servePprof(ctx, cfg.PprofAddr, p.Logger())
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -59,7 +60,7 @@ func runDev(ctx context.Context, args []string) error {
 	defer cancel()
 	started := make(chan struct{})
 	wg.Go(func() {
-		errc <- p.runServices(ctx, allNames(), func() { close(started) })
+		errc <- p.Run(ctx, catalog.Names(), func() { close(started) })
 		cancel()
 	})
 	select {
@@ -82,16 +83,16 @@ func runDev(ctx context.Context, args []string) error {
 	return errors.Join(all...)
 }
 
-func printDevBanner(cfg *Config, dbURL string) {
+func printDevBanner(cfg *catalog.Config, dbURL string) {
 	gw := "http://" + hostPort(cfg.GatewayAddr)
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
 	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
-	for _, s := range catalog {
-		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", s.name, hostPort(*cfg.Addr[s.name]), hostPort(*cfg.Addr[s.name]))
+	for _, name := range catalog.Names() {
+		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", name, hostPort(*cfg.Addr[name]), hostPort(*cfg.Addr[name]))
 	}
-	if cfg.Pix.Driver.Value == pix.DriverSandbox {
-		sb := "http://" + hostPort(cfg.Pix.SandboxAddr)
+	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
+		sb := "http://" + hostPort(pixCfg.SandboxAddr)
 		fmt.Fprintf(&b, "  PIX sandbox %s   (pay a charge: curl -X POST %s/sandbox/payments/<providerPaymentId>/approve)\n", sb, sb)
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
@@ -115,7 +116,7 @@ func hostPort(addr string) string {
 func runServe(ctx context.Context, args []string) error {
 	var names []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		if _, ok := findService(args[0]); !ok {
+		if !catalog.Has(args[0]) {
 			return fmt.Errorf("unknown service %q (services: %s)", args[0], serviceNames())
 		}
 		names, args = append(names, args[0]), args[1:]
@@ -124,52 +125,52 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("name the services to serve (%s)", serviceNames())
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg := newConfig(fs, false)
-	if err := cfg.parse(fs, args); err != nil {
+	cfg := catalog.NewConfig(fs, false)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	if cfg.ServiceToken == "" {
 		return errors.New("-service-token (HEALTHCORE_SERVICE_TOKEN) is required: the same secret for every service of the deployment")
 	}
 	var dbURL string
-	if sch := schemas(names); len(sch) > 0 {
+	if sch := catalog.Schemas(names); len(sch) > 0 {
 		if cfg.DatabaseURL == "" {
 			return errors.New("-database-url (DATABASE_URL) is required for " + strings.Join(names, ", "))
 		}
 		dbURL = cfg.DatabaseURL
-		if err := pg.Migrate(ctx, dbURL, cfg.logger(), sch...); err != nil {
+		if err := pg.Migrate(ctx, dbURL, cfg.Logger(), sch...); err != nil {
 			return err
 		}
 	}
-	p := newProcess(cfg, dbURL)
-	defer p.close()
-	servePprof(ctx, cfg.PprofAddr, p.log)
-	return p.runServices(ctx, names, nil)
+	p := catalog.NewProcess(cfg, dbURL)
+	defer p.Close()
+	servePprof(ctx, cfg.PprofAddr, p.Logger())
+	return p.Run(ctx, names, nil)
 }
 
 // runGateway runs the REST edge alone, dialing the services at their URLs.
 func runGateway(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	cfg := newConfig(fs, false)
-	if err := cfg.parse(fs, args); err != nil {
+	cfg := catalog.NewConfig(fs, false)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	p := newProcess(cfg, "")
-	servePprof(ctx, cfg.PprofAddr, p.log)
+	p := catalog.NewProcess(cfg, "")
+	servePprof(ctx, cfg.PprofAddr, p.Logger())
 	return serveGateway(ctx, cfg, p)
 }
 
-func serveGateway(ctx context.Context, cfg *Config, p *process) error {
+func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) error {
 	var ups []gateway.Upstream
-	for _, s := range catalog {
-		if s.rest == nil {
+	for _, s := range catalog.Services() {
+		if s.REST == nil {
 			continue
 		}
-		u, err := url.Parse(*cfg.URL[s.name])
+		u, err := url.Parse(*cfg.URL[s.Name])
 		if err != nil || u.Host == "" {
-			return fmt.Errorf("-%s.url=%q: not a URL", s.name, *cfg.URL[s.name])
+			return fmt.Errorf("-%s.url=%q: not a URL", s.Name, *cfg.URL[s.Name])
 		}
-		ups = append(ups, gateway.Upstream{Service: s.fqName, Addr: u.Host, Register: s.rest})
+		ups = append(ups, gateway.Upstream{Service: s.FQName, Addr: u.Host, Register: s.REST})
 	}
 	webhooks, closeWebhooks, err := webhookRoutes(cfg, p)
 	if err != nil {
@@ -177,8 +178,8 @@ func serveGateway(ctx context.Context, cfg *Config, p *process) error {
 	}
 	defer closeWebhooks()
 	g, err := gateway.New(ctx, gateway.Options{
-		Upstreams: ups, AllowedOrigins: splitList(cfg.CORSOrigins), MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger: p.log.With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.reg, Gatherer: p.reg,
+		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(), Gatherer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks,
 	})
 	if err != nil {
@@ -194,7 +195,7 @@ func serveGateway(ctx context.Context, cfg *Config, p *process) error {
 
 // webhookRoutes are the edge's provider webhooks: Mercado Pago's payment notifications,
 // passed to payments over gRPC. The returned function closes the connection.
-func webhookRoutes(cfg *Config, p *process) (map[string]http.Handler, func(), error) {
+func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Handler, func(), error) {
 	u, err := url.Parse(*cfg.URL["payments"])
 	if err != nil || u.Host == "" {
 		return nil, nil, fmt.Errorf("-payments.url=%q: not a URL", *cfg.URL["payments"])
@@ -203,37 +204,37 @@ func webhookRoutes(cfg *Config, p *process) (map[string]http.Handler, func(), er
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: dial payments: %w", err)
 	}
-	h := gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(conn), p.log.With("service", "gateway"))
+	h := gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(conn), p.Logger().With("service", "gateway"))
 	return map[string]http.Handler{"POST " + gateway.MercadoPagoWebhookPath: h}, func() { _ = conn.Close() }, nil
 }
 
 // runMigrate applies the migrations of every service (or of those named by -services).
 func runMigrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfg := newConfig(fs, false)
+	cfg := catalog.NewConfig(fs, false)
 	only := fs.String("services", "", "comma-separated services to migrate (default all)")
-	if err := cfg.parse(fs, args); err != nil {
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("-database-url (DATABASE_URL) is required")
 	}
-	names := allNames()
+	names := catalog.Names()
 	if *only != "" {
-		names = splitList(*only)
+		names = catalog.SplitList(*only)
 	}
 	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.logger(), schemas(names)...)
+	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), catalog.Schemas(names)...)
 }
 
 // runKeysRotate adds a master key version to the local keys driver; data sealed under
 // older versions still decrypts.
 func runKeysRotate(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("keys-rotate", flag.ContinueOnError)
-	cfg := newConfig(fs, true)
-	if err := cfg.parse(fs, args); err != nil {
+	cfg := catalog.NewConfig(fs, true)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	l, err := keys.OpenLocal(filepath.Join(cfg.DataDir, "keys"))
@@ -253,10 +254,10 @@ func runKeysRotate(_ context.Context, args []string) error {
 // never appears in the process list or shell history.
 func runCreateAdmin(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("create-admin", flag.ContinueOnError)
-	cfg := newConfig(fs, false)
+	cfg := catalog.NewConfig(fs, false)
 	name := fs.String("name", "", "the operator's name")
 	email := fs.String("email", "", "the operator's login e-mail")
-	if err := cfg.parse(fs, args); err != nil {
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {
@@ -270,7 +271,7 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	if err := pg.Migrate(ctx, cfg.DatabaseURL, cfg.logger(), identity.Schema); err != nil {
+	if err := pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), identity.Schema); err != nil {
 		return err
 	}
 	db, err := pg.Open(ctx, cfg.DatabaseURL, identity.Schema.Name, 2)
@@ -278,7 +279,7 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	id, err := identity.CreateAdmin(ctx, db, cfg.Identity, *name, *email, password)
+	id, err := identity.CreateAdmin(ctx, db, *catalog.ServiceConfig[identity.Config](cfg), *name, *email, password)
 	if err != nil {
 		return err
 	}
@@ -290,14 +291,14 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 // test uses it so the tests find the same server on a machine with no DATABASE_URL.
 func runPostgres(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("postgres", flag.ContinueOnError)
-	cfg := newConfig(fs, true)
-	if err := cfg.parse(fs, args); err != nil {
+	cfg := catalog.NewConfig(fs, true)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	url := cfg.DatabaseURL
 	if url == "" {
 		var err error
-		if url, err = pg.Locate(ctx, cfg.DataDir, cfg.logger()); err != nil {
+		if url, err = pg.Locate(ctx, cfg.DataDir, cfg.Logger()); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // doctors' time zones must resolve even in an image without zoneinfo
+
+	"healthcore/internal/catalog"
 )
 
 const usage = `healthcore — the Healthcore telemedicine platform
@@ -71,3 +74,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	return fmt.Errorf("unknown command %q (try: healthcore help)", cmd)
 }
+
+// serviceNames lists the catalog's services for messages.
+func serviceNames() string { return strings.Join(catalog.Names(), ", ") }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"strings"
 	"testing"
 )
@@ -27,39 +26,13 @@ func TestRun_UnknownCommandAndServiceAreNamed(t *testing.T) {
 	}
 }
 
-func TestConfig_ReportsEveryBadValueAtOnce(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	cfg := newConfig(fs, false)
-	t.Setenv("HEALTHCORE_KEYS_DRIVER", "gcp")
-	t.Setenv("HEALTHCORE_LOG_LEVEL", "loud")
-	err := cfg.parse(fs, []string{"-identity.access-ttl=2h", "-trusted-proxies=10.0.0.0/8,nonsense", "-service-token=short"})
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	for _, want := range []string{
-		"HEALTHCORE_KEYS_DRIVER", "-log-level=\"loud\"", "identity.access-ttl=2h0m0s: must be between 1m and 1h",
-		`"nonsense" is not a CIDR`, "-service-token: must be at least 32 characters",
+func TestHostPort_ListensEverywhereAreShownAsLoopback(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:8080": "127.0.0.1:8080", ":8080": "127.0.0.1:8080", "[::]:7001": "127.0.0.1:7001",
+		"10.0.0.5:7002": "10.0.0.5:7002", "not-an-address": "not-an-address",
 	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not mention %q:\n%v", want, err)
+		if got := hostPort(addr); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", addr, got, want)
 		}
-	}
-}
-
-func TestConfig_ServiceAddressesComeFromTheCatalog(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	cfg := newConfig(fs, true)
-	t.Setenv("HEALTHCORE_IDENTITY_URL", "http://identity.healthcore.svc:7002")
-	if err := cfg.parse(fs, []string{"-keys.addr=127.0.0.1:9001"}); err != nil {
-		t.Fatal(err)
-	}
-	if *cfg.Addr["keys"] != "127.0.0.1:9001" || *cfg.Addr["identity"] != "127.0.0.1:7002" {
-		t.Errorf("addrs keys=%s identity=%s", *cfg.Addr["keys"], *cfg.Addr["identity"])
-	}
-	if *cfg.URL["identity"] != "http://identity.healthcore.svc:7002" || *cfg.URL["keys"] != "http://127.0.0.1:7001" {
-		t.Errorf("urls identity=%s keys=%s", *cfg.URL["identity"], *cfg.URL["keys"])
-	}
-	if got := hostPort("0.0.0.0:8080"); got != "127.0.0.1:8080" {
-		t.Errorf("hostPort = %s", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"healthcore/internal/catalog"
 	"healthcore/platform/pg"
 	"healthcore/services/directory"
 )
@@ -26,16 +27,16 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	cfg := newConfig(fs, true)
+	cfg := catalog.NewConfig(fs, true)
 	doctors := fs.Int("doctors", 1000, "how many doctors to add")
 	seed := fs.Int64("seed", 1, "seed of the generator: the same seed gives the same doctors")
-	if err := cfg.parse(fs, args); err != nil {
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
 	if *doctors < 0 {
 		return fmt.Errorf("-doctors=%d: must not be negative", *doctors)
 	}
-	log := cfg.logger()
+	log := cfg.Logger()
 	url := cfg.DatabaseURL
 	var err error
 	if url == "" {

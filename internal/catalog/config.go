@@ -1,4 +1,4 @@
-package main
+package catalog
 
 import (
 	"crypto/rand"
@@ -13,18 +13,10 @@ import (
 
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
-	"healthcore/services/blobs"
-	"healthcore/services/identity"
-	"healthcore/services/keys"
-	"healthcore/services/meetings"
-	"healthcore/services/payments"
-	"healthcore/services/pix"
-	"healthcore/services/records"
-	"healthcore/services/scheduling"
-	"healthcore/services/telehealth"
 )
 
-// Config is everything the binary can be told, from flags or HEALTHCORE_* variables.
+// Config is everything the binary can be told, from flags or HEALTHCORE_* variables:
+// the process's own settings, and every service's address, URL and Config.
 type Config struct {
 	DataDir        string
 	DatabaseURL    string
@@ -43,19 +35,13 @@ type Config struct {
 	Addr map[string]*string
 	URL  map[string]*string
 
-	Identity   identity.Config
-	Keys       keys.Config
-	Scheduling scheduling.Config
-	Pix        pix.Config
-	Payments   payments.Config
-	Meetings   meetings.Config
-	Blobs      blobs.Config
-	Records    records.Config
-	Telehealth telehealth.Config
+	services map[string]settings // each service's Config, by name
 }
 
-func newConfig(fs *flag.FlagSet, dev bool) *Config {
-	c := &Config{Identity: identity.DefaultConfig(), Keys: keys.DefaultConfig(), Scheduling: scheduling.DefaultConfig(), Pix: pix.DefaultConfig(), Payments: payments.DefaultConfig(), Meetings: meetings.DefaultConfig(), Blobs: blobs.DefaultConfig(), Records: records.DefaultConfig(), Telehealth: telehealth.DefaultConfig(), Addr: map[string]*string{}, URL: map[string]*string{}}
+// NewConfig registers every flag on fs and returns the Config they fill. dev makes the
+// services listen on loopback by default.
+func NewConfig(fs *flag.FlagSet, dev bool) *Config {
+	c := &Config{Addr: map[string]*string{}, URL: map[string]*string{}, services: map[string]settings{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
@@ -73,26 +59,21 @@ func newConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers)")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
-	for _, s := range catalog {
-		addr := fmt.Sprintf("%s:%d", host, s.port)
-		url := fmt.Sprintf("http://127.0.0.1:%d", s.port)
-		c.Addr[s.name] = fs.String(s.name+".addr", addr, "listen address of the "+s.name+" service")
-		c.URL[s.name] = fs.String(s.name+".url", url, "URL other processes use to reach the "+s.name+" service")
+	for _, s := range services {
+		addr := fmt.Sprintf("%s:%d", host, s.Port)
+		url := fmt.Sprintf("http://127.0.0.1:%d", s.Port)
+		c.Addr[s.Name] = fs.String(s.Name+".addr", addr, "listen address of the "+s.Name+" service")
+		c.URL[s.Name] = fs.String(s.Name+".url", url, "URL other processes use to reach the "+s.Name+" service")
 	}
-	c.Identity.RegisterFlags(fs)
-	c.Keys.RegisterFlags(fs)
-	c.Scheduling.RegisterFlags(fs)
-	c.Pix.RegisterFlags(fs)
-	c.Payments.RegisterFlags(fs)
-	c.Meetings.RegisterFlags(fs)
-	c.Blobs.RegisterFlags(fs)
-	c.Records.RegisterFlags(fs)
-	c.Telehealth.RegisterFlags(fs)
+	for _, s := range services {
+		c.services[s.Name] = s.settings()
+		c.services[s.Name].RegisterFlags(fs)
+	}
 	return c
 }
 
-// parse reads flags and environment, then checks every value.
-func (c *Config) parse(fs *flag.FlagSet, args []string) error {
+// Parse reads flags and environment, then checks every value.
+func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	var p config.Problems
 	if err := config.Parse(fs, args, os.LookupEnv, &p); err != nil {
 		return err
@@ -108,26 +89,35 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	p.Check(c.ServiceToken == "" || len(c.ServiceToken) >= 32, "-service-token: must be at least 32 characters")
-	c.Identity.Check(&p)
-	c.Keys.Check(&p)
-	c.Scheduling.Check(&p)
-	c.Pix.Check(&p)
-	c.Payments.Check(&p)
-	c.Meetings.Check(&p)
-	c.Blobs.Check(&p)
-	c.Records.Check(&p)
-	c.Telehealth.Check(&p)
+	for _, s := range services {
+		c.services[s.Name].Check(&p)
+	}
 	return p.Err()
 }
 
-func (c *Config) logger() *slog.Logger {
+// ServiceConfig returns the Config of the service whose Config type is C, as parsed:
+// for the few commands that read one service's settings outside its start function.
+func ServiceConfig[C any](c *Config) *C {
+	for _, s := range c.services {
+		if cfg, ok := any(s).(*C); ok {
+			return cfg
+		}
+	}
+	panic(fmt.Sprintf("catalog: no service has a Config of type %T", (*C)(nil)))
+}
+
+// Logger is the process's logger at the configured level.
+func (c *Config) Logger() *slog.Logger {
 	level, _ := logging.ParseLevel(c.LogLevel)
 	return logging.New(os.Stderr, level)
 }
 
+// AllowedOrigins are the browser origins the gateway lets call the API.
+func (c *Config) AllowedOrigins() []string { return SplitList(c.CORSOrigins) }
+
 func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, s := range splitList(c.TrustedProxies) {
+	for _, s := range SplitList(c.TrustedProxies) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a CIDR", s)
@@ -137,9 +127,9 @@ func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// ensureServiceToken makes a random service credential when none is configured; only
+// EnsureServiceToken makes a random service credential when none is configured; only
 // dev may, since its services share the process.
-func (c *Config) ensureServiceToken() {
+func (c *Config) EnsureServiceToken() {
 	if c.ServiceToken == "" {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
@@ -147,7 +137,8 @@ func (c *Config) ensureServiceToken() {
 	}
 }
 
-func splitList(s string) []string {
+// SplitList splits a comma-separated flag value, dropping blanks.
+func SplitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		if f = strings.TrimSpace(f); f != "" {

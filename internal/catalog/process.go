@@ -1,0 +1,151 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/pg"
+	"healthcore/platform/server"
+)
+
+// Process holds what the services of one OS process share: configuration, logger,
+// metrics registry, database pools and the HTTP client of calls to other services.
+type Process struct {
+	cfg     *Config
+	log     *slog.Logger
+	dbURL   string
+	reg     *prometheus.Registry
+	metrics *server.Metrics
+	trusted []netip.Prefix
+	http    *http.Client
+
+	mu       sync.Mutex
+	pools    []*pgxpool.Pool
+	verifier *authn.Verifier
+}
+
+// NewProcess prepares the shared parts of a process whose services use the database at
+// dbURL ("" when none does). cfg must have been parsed.
+func NewProcess(cfg *Config, dbURL string) *Process {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	trusted, _ := cfg.trustedProxies()
+	return &Process{
+		cfg: cfg, log: cfg.Logger(), dbURL: dbURL, reg: reg, metrics: server.NewMetrics(reg), trusted: trusted,
+		http: newHTTPClient(),
+	}
+}
+
+// Logger is the process's logger.
+func (p *Process) Logger() *slog.Logger { return p.log }
+
+// Registry is the process's metrics registry, which its /metrics serve.
+func (p *Process) Registry() *prometheus.Registry { return p.reg }
+
+// pool opens a connection pool whose search_path is the service's schema.
+func (p *Process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error) {
+	db, err := pg.Open(ctx, p.dbURL, schema, int32(p.cfg.DBMaxConns))
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.pools = append(p.pools, db)
+	p.mu.Unlock()
+	return db, nil
+}
+
+func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {
+	return server.New(server.Options{
+		Addr: *p.cfg.Addr[name], Logger: p.log.With("service", name), Metrics: p.metrics, Gatherer: p.reg,
+		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay,
+	})
+}
+
+// remoteAuth authenticates a service's callers: users by tokens verified against
+// identity's keys, services by the internal credential.
+func (p *Process) remoteAuth() connect.Interceptor {
+	return authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken)
+}
+
+// remoteVerifier verifies user tokens against the JWKS of the identity service; one per
+// process, so its key cache is shared. The JWKS is public: its client sends no
+// credential.
+func (p *Process) remoteVerifier() *authn.Verifier {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.verifier == nil {
+		jwks := identityv1connect.NewIdentityServiceClient(p.http, p.url("identity"), connect.WithGRPC())
+		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks))
+	}
+	return p.verifier
+}
+
+// Run starts the named services in catalog order, each serving on its own port as soon
+// as it is built, calls ready (when not nil) once all serve, and returns when ctx ends
+// (after a graceful stop) or when one fails (stopping the others).
+func (p *Process) Run(ctx context.Context, names []string, ready func()) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	fail := func(err error) { cancel(err) }
+	for _, s := range services {
+		if !slices.Contains(names, s.Name) {
+			continue
+		}
+		srv, bg, err := s.start(ctx, p, p.cfg.services[s.Name])
+		if err != nil {
+			cancel(err)
+			wg.Wait()
+			return fmt.Errorf("start %s: %w", s.Name, err)
+		}
+		ln, err := srv.Listen()
+		if err != nil {
+			cancel(err)
+			wg.Wait()
+			return fmt.Errorf("start %s: %w", s.Name, err)
+		}
+		wg.Go(func() {
+			if err := srv.Serve(ctx, ln); err != nil {
+				fail(fmt.Errorf("%s: %w", s.Name, err))
+			}
+		})
+		if bg != nil {
+			wg.Go(func() {
+				if err := bg(ctx); err != nil && ctx.Err() == nil {
+					fail(fmt.Errorf("%s background: %w", s.Name, err))
+				}
+			})
+		}
+	}
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Close closes the database pools the services opened.
+func (p *Process) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, db := range p.pools {
+		db.Close()
+	}
+}

@@ -1,0 +1,231 @@
+package catalog
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
+	"healthcore/gen/healthcore/pix/v1/pixv1connect"
+	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
+	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
+	"healthcore/platform/server"
+	"healthcore/services/blobs"
+	"healthcore/services/directory"
+	"healthcore/services/identity"
+	"healthcore/services/keys"
+	"healthcore/services/meetings"
+	"healthcore/services/payments"
+	"healthcore/services/pix"
+	"healthcore/services/pix/pixsandbox"
+	"healthcore/services/records"
+	"healthcore/services/scheduling"
+	"healthcore/services/telehealth"
+)
+
+// services lists the services in start order: a service may call only those before it
+// while starting. Adding a service is adding an entry here (and its start function
+// below).
+var services = []Service{
+	{Name: "keys", FQName: keysv1connect.KeysServiceName, Port: 7001, wiring: wire(keys.DefaultConfig, startKeys)},
+	{Name: "identity", FQName: identityv1connect.IdentityServiceName, Port: 7002, Schema: &identity.Schema,
+		REST: identityv1.RegisterIdentityServiceHandler, wiring: wire(identity.DefaultConfig, startIdentity)},
+	{Name: "directory", FQName: directoryv1connect.DirectoryServiceName, Port: 7003, Schema: &directory.Schema,
+		REST: directoryv1.RegisterDirectoryServiceHandler, wiring: wire(noSettings, startDirectory)},
+	{Name: "scheduling", FQName: schedulingv1connect.SchedulingServiceName, Port: 7004, Schema: &scheduling.Schema,
+		REST: schedulingv1.RegisterSchedulingServiceHandler, wiring: wire(scheduling.DefaultConfig, startScheduling)},
+	// pix's schema holds only the development sandbox's state; migrating it is harmless
+	// when the mercadopago driver is used.
+	{Name: "pix", FQName: pixv1connect.PixServiceName, Port: 7012, Schema: &pixsandbox.Schema,
+		wiring: wire(pix.DefaultConfig, startPix)},
+	// payments calls identity and pix, and scheduling from its jobs, which may run at once.
+	{Name: "payments", FQName: paymentsv1connect.PaymentsServiceName, Port: 7005, Schema: &payments.Schema,
+		REST: paymentsv1.RegisterPaymentsServiceHandler, wiring: wire(payments.DefaultConfig, startPayments)},
+	{Name: "meetings", FQName: meetingsv1connect.MeetingsServiceName, Port: 7013, wiring: wire(meetings.DefaultConfig, startMeetings)},
+	{Name: "blobs", FQName: blobsv1connect.BlobsServiceName, Port: 7011, wiring: wire(blobs.DefaultConfig, startBlobs)},
+	// records calls keys, blobs and directory, so it starts after them.
+	{Name: "records", FQName: recordsv1connect.RecordsServiceName, Port: 7006, Schema: &records.Schema,
+		REST: recordsv1.RegisterRecordsServiceHandler, wiring: wire(records.DefaultConfig, startRecords)},
+	// telehealth calls scheduling and meetings (not while starting, but its jobs may
+	// run at once).
+	{Name: "telehealth", FQName: telehealthv1connect.TelehealthServiceName, Port: 7007, Schema: &telehealth.Schema,
+		REST: telehealthv1.RegisterTelehealthServiceHandler, wiring: wire(telehealth.DefaultConfig, startTelehealth)},
+}
+
+func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {
+	driver, err := cfg.Open(ctx, p.cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("keys", p.remoteAuth())
+	srv.Handle(keys.New(driver).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, identity.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := identity.New(ctx, identity.Deps{
+		DB: db, Envelope: envelope.New(client(p, "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
+		Logger: p.log.With("service", "identity"),
+	}, *cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// identity verifies tokens against its own keys, read from its database.
+	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.cfg.ServiceToken))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
+}
+
+func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, directory.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := directory.New(ctx, directory.Deps{
+		DB: db, Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Logger: p.log.With("service", "directory"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("directory", p.remoteAuth())
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, scheduling.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := scheduling.New(scheduling.Deps{
+		DB:         db,
+		Directory:  client(p, "directory", directoryv1connect.NewDirectoryServiceClient),
+		Payments:   client(p, "payments", paymentsv1connect.NewPaymentsServiceClient),
+		Telehealth: client(p, "telehealth", telehealthv1connect.NewTelehealthServiceClient),
+		Logger:     p.log.With("service", "scheduling"),
+	}, *cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("scheduling", p.remoteAuth())
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
+}
+
+func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server, Background, error) {
+	var db *pgxpool.Pool
+	if cfg.Driver.Value == pix.DriverSandbox {
+		var err error
+		if db, err = p.pool(ctx, pixsandbox.Schema.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	driver, sandbox, err := cfg.Open(ctx, db, p.log.With("service", "pix"))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("pix", p.remoteAuth())
+	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
+	if sandbox == nil {
+		return srv, nil, nil
+	}
+	return srv, sandbox.Run, nil
+}
+
+func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, payments.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := payments.New(payments.Deps{
+		DB:         db,
+		Pix:        client(p, "pix", pixv1connect.NewPixServiceClient),
+		Identity:   client(p, "identity", identityv1connect.NewIdentityServiceClient), // GetPayer
+		Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Logger:     p.log.With("service", "payments"),
+	}, *cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("payments", p.remoteAuth())
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
+}
+
+func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*server.Server, Background, error) {
+	driver, err := cfg.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("meetings", p.remoteAuth())
+	srv.Handle(meetings.New(driver, cfg.MediaRegion).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Server, Background, error) {
+	driver, err := cfg.Open(ctx, p.cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("blobs", p.remoteAuth())
+	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, records.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := records.New(records.Deps{
+		DB:        db,
+		Keys:      client(p, "keys", keysv1connect.NewKeysServiceClient),
+		Blobs:     client(p, "blobs", blobsv1connect.NewBlobsServiceClient),
+		Directory: client(p, "directory", directoryv1connect.NewDirectoryServiceClient),
+		Logger:    p.log.With("service", "records"),
+	}, *cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("records", p.remoteAuth())
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
+}
+
+func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, telehealth.Schema.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := telehealth.New(telehealth.Deps{
+		DB:         db,
+		Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Meetings:   client(p, "meetings", meetingsv1connect.NewMeetingsServiceClient),
+		Logger:     p.log.With("service", "telehealth"),
+	}, *cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("telehealth", p.remoteAuth())
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, svc.Run, nil
+}
