@@ -218,3 +218,50 @@ func TestGateway_AccessLogOmitsQueryAndBody(t *testing.T) {
 		}
 	}
 }
+
+func TestGateway_SecurityHeadersOnEveryAnswer(t *testing.T) {
+	t.Parallel()
+	up, _ := identityUpstream(t, nil)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}})
+	hsts := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, HSTS: true})
+
+	if r := postJSON(t, e.url+"/v1/accounts/patients", patient("cabecalho@exemplo.com.br", "52998224725")); r.status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": "cabecalho@exemplo.com.br", "password": "correct horse battery"})
+	token := login.json(t)["tokens"].(map[string]any)["accessToken"].(string)
+	me := do(t, http.MethodGet, e.url+"/v1/me", nil, http.Header{"Authorization": {"Bearer " + token}})
+	if me.status != http.StatusOK || !strings.Contains(string(me.body), "cabecalho@exemplo.com.br") {
+		t.Fatalf("/v1/me: %d %s", me.status, me.body)
+	}
+	api := map[string]string{
+		"Cache-Control":           "no-store",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "no-referrer",
+		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+	}
+	for name, r := range map[string]reply{
+		"authenticated /v1/me":   me,
+		"login (returns tokens)": login,
+		"refused (401)":          do(t, http.MethodGet, e.url+"/v1/me", nil, nil),
+		"unknown route (404)":    do(t, http.MethodGet, e.url+"/v1/nothing-here", nil, nil),
+	} {
+		for h, want := range api {
+			if got := r.header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", name, h, got, want)
+			}
+		}
+		if got := r.header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("%s: HSTS %q sent without HSTS set", name, got)
+		}
+	}
+	// The docs page keeps its own policy and caching (it loads its scripts and styles).
+	docs := do(t, http.MethodGet, e.url+"/docs/", nil, nil)
+	if docs.header.Get("Cache-Control") == "no-store" || docs.header.Get("Content-Security-Policy") == api["Content-Security-Policy"] {
+		t.Errorf("/docs/: Cache-Control %q CSP %q, want the docs' own", docs.header.Get("Cache-Control"), docs.header.Get("Content-Security-Policy"))
+	}
+	if got := do(t, http.MethodGet, hsts.url+"/healthz", nil, nil).header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("HSTS on: Strict-Transport-Security %q", got)
+	}
+}

@@ -46,6 +46,9 @@ type Options struct {
 	DrainDelay time.Duration
 	// Extra mounts more routes on the edge (e.g. provider webhooks).
 	Extra map[string]http.Handler
+	// HSTS sends Strict-Transport-Security on every answer; set it when clients reach
+	// the edge over TLS only.
+	HSTS bool
 	// UploadMaxBytes caps a record file upload's body at the edge (413 beyond; the
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
@@ -125,12 +128,14 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		root.Handle(pattern, h)
 	}
 	// Outermost first: request id (so every later log and error carries it), access
-	// log and metrics, CORS (answers preflights before anything else runs), then the
-	// body limit right before the routes.
+	// log and metrics, the security headers (on every answer, preflights and errors
+	// included), CORS (answers preflights before anything else runs), then the body
+	// limit right before the routes.
 	// The record file routes stream their bodies, so they sit outside the body limit.
 	var h http.Handler = limitBody(root, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
 	h = cors(h, opts.AllowedOrigins)
+	h = securityHeaders(h, opts.HSTS)
 	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))
 	g.handler = withRequestID(h)
 	return g, nil
