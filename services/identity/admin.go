@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -12,13 +13,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	"healthcore/platform/auditchain"
+	"healthcore/platform/envelope"
 )
 
 // CreateAdmin creates a platform operator account, who logs in by e-mail. There is no
 // RPC for it on purpose: only someone with the database (the `healthcore create-admin`
-// command) can make an admin. It needs no keys service, since admins have no sealed
-// personal fields.
-func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email, password string) (string, error) {
+// command) can make an admin. Admins have no sealed personal fields, but their creation
+// is chained into the audit log like every entry, so env (an Envelope on the keys
+// service, as the service's own) must open (or, on a database no identity service has
+// started on yet, create) the audit chain's secret.
+//
+// env is variadic only so that callers written before the audit chain still build;
+// without it CreateAdmin refuses.
+func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email, password string, env ...*envelope.Envelope) (string, error) {
 	switch {
 	case len(name) < 2 || len(name) > 200:
 		return "", fmt.Errorf("admin name must have 2 to 200 characters")
@@ -28,9 +36,20 @@ func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email,
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != strings.TrimSpace(email) {
 		return "", fmt.Errorf("admin e-mail %q is not an address", email)
 	}
-	s := &Service{cfg: cfg, db: db, hasher: newHasher(cfg.Argon2), now: time.Now, log: slog.New(slog.DiscardHandler)}
+	if len(env) != 1 || env[0] == nil {
+		return "", errors.New("identity: creating an admin needs the keys service (an Envelope): " +
+			"its creation is chained into the audit log under a sealed key")
+	}
+	s := &Service{cfg: cfg, db: db, env: env[0], hasher: newHasher(cfg.Argon2), now: time.Now, log: slog.New(slog.DiscardHandler)}
+	secret, err := s.loadSecret(ctx, auditChainSecret)
+	if err != nil {
+		return "", err
+	}
+	if s.auditLog.chain, err = auditchain.NewKey(secret); err != nil {
+		return "", err
+	}
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_ADMIN, Name: name, Email: normalizeEmail(email)}
-	a, err := s.insertAccount(ctx, a, password, nil)
+	a, err = s.insertAccount(ctx, a, password, nil)
 	if err != nil {
 		return "", err
 	}

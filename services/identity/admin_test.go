@@ -8,13 +8,14 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/testkit"
 )
 
 func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
 	f := newFixture(t, nil)
-	id, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "Ops@Healthcore.example", "a long admin password")
+	id, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "Ops@Healthcore.example", "a long admin password", f.svc.env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,20 +41,55 @@ func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
 func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 	f := newFixture(t, nil)
 	f.registerPatient("maria@example.com", "529.982.247-25")
-	_, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "maria@example.com", "a long admin password")
+	_, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "maria@example.com", "a long admin password", f.svc.env)
 	if !errs.Has(err, ReasonAccountExists) {
 		t.Fatalf("admin with a patient's e-mail: %v", err)
 	}
 
-	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password"); err != nil {
+	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password", f.svc.env); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09")))
 	testkit.WantReason(t, err, ReasonAccountExists)
 
 	for _, bad := range [][3]string{{"O", "a@b.com", "a long admin password"}, {"Ops", "not an address", "a long admin password"}, {"Ops", "x@y.com", "short"}} {
-		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2]); err == nil {
+		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2], f.svc.env); err == nil {
 			t.Errorf("CreateAdmin%v accepted", bad)
 		}
+	}
+}
+
+func TestCreateAdmin_ChainsItsEntryAndNeedsTheKeysService(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password"); err == nil {
+		t.Error("an admin was created without the keys service")
+	}
+	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password", f.svc.env); err != nil {
+		t.Fatal(err)
+	}
+	f.registerDoctor("123456", "SP") // the service chains after the admin's entry
+	if rep := f.verifyChain(); !rep.OK() || rep.Checked != 2 {
+		t.Errorf("report = %s; want 2 rows, intact", rep)
+	}
+}
+
+func TestCreateAdmin_OnAFreshDatabaseCreatesTheChainSecretTheServiceThenUses(t *testing.T) {
+	db, ctx := storeDB(t), context.Background()
+	env := envelope.New(testkit.Keys(t), envelope.Defaults)
+	cfg := DefaultConfig()
+	cfg.Argon2 = testArgon2
+	if _, err := CreateAdmin(ctx, db, cfg, "Ops", "ops@example.com", "a long admin password", env); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(ctx, Deps{DB: db, Envelope: env, Logger: testkit.Logger(t)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.audit(ctx, db, actRead, "", "", outcomeOK); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := VerifyAuditChain(ctx, db, env)
+	if err != nil || !rep.OK() || rep.Checked != 2 {
+		t.Errorf("report = %s, %v; want 2 rows, intact", rep, err)
 	}
 }

@@ -2,9 +2,15 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/platform/auditchain"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/logging"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
@@ -45,4 +51,40 @@ func (s *Service) audit(ctx context.Context, q pg.Querier, action, actorID, subj
 		s.log.ErrorContext(ctx, "audit write failed", slog.String("action", action), slog.String("error", err.Error()))
 	}
 	return err
+}
+
+// auditChainSecret names the sealed secret the audit chain's key is derived from.
+const auditChainSecret = "audit-chain"
+
+// VerifyAuditChain walks identity's audit log end to end and reports its first broken
+// link: a row changed, a row missing before another, or a head that does not match the
+// last row. db's search_path is the identity schema; env opens the chain's secret
+// through the keys service (as the service's own Envelope does). The log is read in one
+// snapshot, without blocking appends. An error means the log could not be read, or
+// the secret not opened.
+func VerifyAuditChain(ctx context.Context, db *pgxpool.Pool, env *envelope.Envelope) (auditchain.Report, error) {
+	var key *auditchain.Key
+	secret, ok, err := openSecret(ctx, db, env, auditChainSecret)
+	if err != nil {
+		return auditchain.Report{}, fmt.Errorf("identity: verify audit chain: %w", err)
+	}
+	if ok {
+		if key, err = auditchain.NewKey(secret); err != nil {
+			return auditchain.Report{}, fmt.Errorf("identity: verify audit chain: %w", err)
+		}
+	}
+	var rep auditchain.Report
+	st := auditStore{}
+	err = auditchain.ReadSnapshot(ctx, db, func(tx pgx.Tx) error {
+		head, err := st.head(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rep, err = auditchain.Verify(key, auditLogName, head, st.rows(ctx, tx))
+		return err
+	})
+	if err != nil {
+		return rep, fmt.Errorf("identity: verify audit chain: %w", err)
+	}
+	return rep, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/platform/auditchain"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
@@ -108,7 +109,8 @@ type Service struct {
 var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)
 
 // New builds the service and its job client: it loads (or creates, on first start) the
-// blind-index key and the active signing key. Run works the rotation job.
+// blind-index key, the audit chain's secret and the active signing key. Run works the
+// rotation job.
 func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.DB == nil || d.Envelope == nil {
 		return nil, errors.New("identity: DB and Envelope are required")
@@ -122,11 +124,18 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
 	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	var err error
-	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err != nil {
+	var chainSecret []byte
+	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err == nil {
+		chainSecret, err = s.loadSecret(ctx, auditChainSecret)
+	}
+	if err != nil {
 		if errors.Is(err, envelope.ErrOpen) {
 			return nil, fmt.Errorf("%w: the database was sealed under another master key than the keys service now has "+
 				"(a deleted or replaced data folder in development?): restore that key, or start from an empty database", err)
 		}
+		return nil, err
+	}
+	if s.auditLog.chain, err = auditchain.NewKey(chainSecret); err != nil {
 		return nil, err
 	}
 	if err := s.keys.ensure(ctx); err != nil {

@@ -7,6 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+
+	"healthcore/platform/envelope"
+	"healthcore/platform/pg"
 )
 
 // Encryption contexts of the sealed values this service keeps. They name the purpose,
@@ -64,16 +67,25 @@ func (s *Service) loadSecret(ctx context.Context, name string) ([]byte, error) {
 	if err := s.secrets.insertIfMissing(ctx, s.db, name, sealed); err != nil {
 		return nil, err
 	}
-	sealed, ok, err := s.secrets.get(ctx, s.db, name)
+	secret, ok, err := openSecret(ctx, s.db, s.env, name)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("secret %s vanished", name)
 	}
-	secret, err := s.env.Open(ctx, sealed, secretContext, []byte(name))
-	if err != nil {
-		return nil, fmt.Errorf("open secret %s: %w", name, err)
-	}
 	return secret, nil
+}
+
+// openSecret returns the named service secret, opened; ok is false when there is none.
+func openSecret(ctx context.Context, q pg.Querier, env *envelope.Envelope, name string) (secret []byte, ok bool, err error) {
+	sealed, ok, err := secretStore{}.get(ctx, q, name)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	secret, err = env.Open(ctx, sealed, secretContext, []byte(name))
+	if err != nil {
+		return nil, false, fmt.Errorf("open secret %s: %w", name, err)
+	}
+	return secret, true, nil
 }
