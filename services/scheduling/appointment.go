@@ -36,13 +36,20 @@ func stateName(s schedulingv1.AppointmentState) string {
 
 // appointment is one row of the appointments table.
 type appointment struct {
-	id, slotID, doctorID, patientID, state, reason string
-	start, end, created, updated                   time.Time
-	price, refund                                  int64
-	holdUntil, answerBy                            *time.Time
-	patientJoined, doctorJoined                    *time.Time
-	noShow                                         bool
-	idempotencyKey                                 *string
+	id, slotID, doctorID, patientID, state string
+	// reason is what the patient wrote, in clear: set at booking, or by openReason for
+	// the appointment's patient and doctor; empty for anyone else.
+	reason string
+	// sealedReason is the reason as stored (reason_sealed); legacyReason is a reason
+	// stored in clear before texts were sealed, until the seal job seals it.
+	sealedReason                 []byte
+	legacyReason                 string
+	start, end, created, updated time.Time
+	price, refund                int64
+	holdUntil, answerBy          *time.Time
+	patientJoined, doctorJoined  *time.Time
+	noShow                       bool
+	idempotencyKey               *string
 }
 
 func optTime(t *time.Time) *timestamppb.Timestamp {
@@ -120,8 +127,18 @@ type event struct {
 	kind     string
 	from, to string // "" for events that change no state
 	who      actor
-	reason   string
+	why      note
 }
+
+// note is why an event happened: a fixed phrase of the system, kept in clear, or what
+// a patient or doctor wrote, sealed (texts.go). The zero note says nothing.
+type note struct {
+	phrase string
+	sealed []byte
+}
+
+// says is the system's own phrase.
+func says(phrase string) note { return note{phrase: phrase} }
 
 // record adds an event to an appointment's history.
 func (s *Service) record(ctx context.Context, tx pgx.Tx, apptID string, e event) error {
@@ -130,13 +147,13 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, apptID string, e event)
 
 // transition moves a locked appointment to a new state and records why. Changes the
 // caller made to a's refund or answer deadline are saved with it.
-func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, reason string) error {
+func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, why note) error {
 	from := a.state
 	a.state = to
 	if err := s.appointments.saveState(ctx, tx, a, s.now()); err != nil {
 		return err
 	}
-	return s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, reason: reason})
+	return s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, why: why})
 }
 
 // illegal is the error for a transition the appointment's state does not allow.

@@ -66,6 +66,9 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 	}
 	hold := now.Add(s.cfg.PaymentWindow)
 	a.holdUntil = &hold
+	if a.sealedReason, err = s.sealReason(ctx, a.id, a.reason); err != nil {
+		return nil, errs.Internal("scheduling: book: seal the reason", err)
+	}
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		status, err := s.slots.statusForShare(ctx, tx, a.slotID)
 		switch {
@@ -118,6 +121,9 @@ func (s *Service) byKey(ctx context.Context, patientID, key string) (appointment
 func (s *Service) retried(ctx context.Context, a appointment, slotID string) (*schedulingv1.BookAppointmentResponse, error) {
 	if a.slotID != slotID {
 		return nil, errKeyReused
+	}
+	if err := s.openReason(ctx, &a); err != nil {
+		return nil, err
 	}
 	out := &schedulingv1.BookAppointmentResponse{Appointment: a.proto()}
 	if a.state == statePending {

@@ -8,12 +8,13 @@ import (
 
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 )
 
-// decide runs f on one of the caller's appointments, locked, and returns it after f.
-// Someone else's appointment is NotFound: ids reveal nothing. op names the decision in
-// the log of an unexpected failure.
+// decide runs f on one of the caller's appointments, locked, and returns it after f,
+// with its reason opened for the caller. Someone else's appointment is NotFound: ids
+// reveal nothing. op names the decision in the log of an unexpected failure.
 func (s *Service) decide(ctx context.Context, op, id string, mine func(a appointment, userID string) bool,
 	f func(tx pgx.Tx, a *appointment) error,
 ) (*schedulingv1.Appointment, error) {
@@ -36,6 +37,9 @@ func (s *Service) decide(ctx context.Context, op, id string, mine func(a appoint
 	if err != nil {
 		return nil, orInternal(ctx, "scheduling: "+op, err)
 	}
+	if err := s.openReason(ctx, &out); err != nil {
+		return nil, err
+	}
 	return out.proto(), nil
 }
 
@@ -57,7 +61,7 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 		if a.answerBy != nil && !s.now().Before(*a.answerBy) {
 			return errTooLateToAnswer
 		}
-		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, ""); err != nil {
+		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, note{}); err != nil {
 			return err
 		}
 		if s.telehealth == nil {
@@ -68,21 +72,31 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 }
 
 // refuseByDoctor refuses one of the calling doctor's paid appointments: full refund.
+// The doctor's reason is sealed before the transaction.
 func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*schedulingv1.Appointment, error) {
 	doctor := actorOf(ctx)
+	why, err := s.sealNote(ctx, id, "refused", reason)
+	if err != nil {
+		return nil, errs.Internal("scheduling: refuse appointment: seal the reason", err)
+	}
 	return s.decide(ctx, "refuse appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
 		if a.state != stateAwaiting {
 			return illegal(*a, "refuse")
 		}
-		return s.refuse(ctx, tx, a, doctor, reason)
+		return s.refuse(ctx, tx, a, doctor, why)
 	})
 }
 
 // cancel cancels one of the calling patient's live appointments before it starts. The
 // refund follows the policy; the slot is freed by the state change itself (the unique
-// index covers live states only).
+// index covers live states only). The patient's justification is sealed before the
+// transaction.
 func (s *Service) cancel(ctx context.Context, id, justification string) (*schedulingv1.Appointment, error) {
 	patient := actorOf(ctx)
+	why, err := s.sealNote(ctx, id, "cancelled", justification)
+	if err != nil {
+		return nil, errs.Internal("scheduling: cancel appointment: seal the justification", err)
+	}
 	return s.decide(ctx, "cancel appointment", id, patientOf, func(tx pgx.Tx, a *appointment) error {
 		switch a.state {
 		case statePending, stateAwaiting, stateConfirmed:
@@ -96,7 +110,7 @@ func (s *Service) cancel(ctx context.Context, id, justification string) (*schedu
 		refund := s.cfg.Policy.refund(*a, now)
 		wasPending := a.state == statePending
 		a.refund = refund
-		if err := s.transition(ctx, tx, a, stateCancelled, "cancelled", patient, justification); err != nil {
+		if err := s.transition(ctx, tx, a, stateCancelled, "cancelled", patient, why); err != nil {
 			return err
 		}
 		switch {

@@ -3,6 +3,7 @@ package scheduling
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -46,8 +48,9 @@ type fixture struct {
 	clock     *testkit.Clock
 	users     *testkit.Users
 	crm       int
-	url       string // the scheduling server
-	deps      Deps   // what svc was built from, for another replica
+	url       string             // the scheduling server
+	deps      Deps               // what svc was built from, for another replica
+	logs      *testkit.LogBuffer // everything the service logged
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -91,8 +94,11 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 
 	clk := testkit.NewClock(monday)
 	db := pool(Schema.Name)
+	logs := &testkit.LogBuffer{}
+	logger := slog.New(slog.NewMultiHandler(testkit.Logger(t).Handler(),
+		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	deps := Deps{
-		DB: db, Logger: testkit.Logger(t), Now: clk.Now,
+		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: logger, Now: clk.Now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
 			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
 		Payments: payments,
@@ -105,7 +111,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, deps: deps,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, deps: deps, logs: logs,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}

@@ -24,7 +24,7 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 		case a.state == statePending && paid:
 			err = s.markPaid(ctx, tx, &a)
 		case a.state == statePending:
-			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, "the PIX charge expired or was rejected")
+			err = s.transition(ctx, tx, &a, stateExpired, "expired", system, says("the PIX charge expired or was rejected"))
 		case paid && a.refund < a.price:
 			// Money for an appointment that ended before it was paid (expired, or
 			// cancelled while waiting for payment) all goes back, once: whoever sets
@@ -38,7 +38,7 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 				break
 			}
 			err = s.record(ctx, tx, a.id, event{kind: "refund_requested", who: system,
-				reason: "the payment arrived after the appointment ended unpaid: refunded in full"})
+				why: says("the payment arrived after the appointment ended unpaid: refunded in full")})
 		}
 		out.State = stateProto(a.state)
 		return err
@@ -103,20 +103,20 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 			return ReasonNotEnded.New("the consultation window has not ended")
 		}
 		if a.patientJoined != nil || a.doctorJoined != nil {
-			reason := ""
+			var why note
 			switch {
 			case a.patientJoined == nil:
-				reason = "the patient did not join"
+				why = says("the patient did not join")
 			case a.doctorJoined == nil:
-				reason = "the doctor did not join"
+				why = says("the doctor did not join")
 			}
-			return s.transition(ctx, tx, &a, stateCompleted, "completed", system, reason)
+			return s.transition(ctx, tx, &a, stateCompleted, "completed", system, why)
 		}
 		a.noShow = true
 		if err := s.appointments.markNoShow(ctx, tx, a.id, s.now()); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, a.id, event{kind: "no_show", who: system, reason: "nobody joined the consultation"})
+		return s.record(ctx, tx, a.id, event{kind: "no_show", who: system, why: says("nobody joined the consultation")})
 	})
 	if err != nil {
 		return nil, orInternal(ctx, "scheduling: finish appointment", err)

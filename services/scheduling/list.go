@@ -14,16 +14,32 @@ import (
 	"healthcore/platform/pagetoken"
 )
 
-// getAppointment returns one appointment with its history to its patient or doctor (or
-// to another service).
+// getAppointment returns one appointment with its history to its patient or doctor,
+// texts opened, or to another service, without the texts (no service needs them).
 func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
 	a, err := s.appointmentFor(ctx, s.db, id, false)
 	if err != nil {
 		return nil, err
 	}
+	events, err := s.appointments.history(ctx, s.db, id)
+	if err != nil {
+		return nil, errs.Internal("scheduling: get appointment: read history", err)
+	}
+	own := ownReader(ctx, a)
+	if own {
+		if err := s.openReason(ctx, &a); err != nil {
+			return nil, err
+		}
+		if err := s.openEvents(ctx, a.id, events); err != nil {
+			return nil, err
+		}
+	}
 	out := a.proto()
-	if out.History, err = s.appointments.history(ctx, s.db, id); err != nil {
-		return nil, errs.Internal("scheduling: get appointment", err)
+	for _, e := range events {
+		if !own {
+			e.Reason = ""
+		}
+		out.History = append(out.History, e.AppointmentEvent)
 	}
 	return out, nil
 }
@@ -74,7 +90,10 @@ func (s *Service) listMine(ctx context.Context, r *schedulingv1.ListMyAppointmen
 		last := list[size-1]
 		out.NextPageToken = pagetoken.Encode(filter, last.start, last.id)
 	}
-	for _, a := range list {
+	for _, a := range list { // all the caller's own
+		if err := s.openReason(ctx, &a); err != nil {
+			return nil, err
+		}
 		out.Appointments = append(out.Appointments, a.proto())
 	}
 	return out, nil

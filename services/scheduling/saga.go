@@ -101,6 +101,13 @@ func (s *Service) workers() *river.Workers {
 		}
 		return err
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[sealTextsArgs]) error {
+		n, err := s.sealTexts(ctx)
+		if n > 0 {
+			s.log.InfoContext(ctx, "texts written in clear sealed", "count", n) // how many, never what
+		}
+		return err
+	}))
 	return w
 }
 
@@ -158,7 +165,7 @@ func (s *Service) expireHold(ctx context.Context, id string) error {
 		if paid {
 			return s.markPaid(ctx, tx, a)
 		}
-		return s.transition(ctx, tx, a, stateExpired, "expired", system, "the PIX charge was not paid in time")
+		return s.transition(ctx, tx, a, stateExpired, "expired", system, says("the PIX charge was not paid in time"))
 	})
 }
 
@@ -184,7 +191,7 @@ func (s *Service) markPaid(ctx context.Context, tx pgx.Tx, a *appointment) error
 		}
 	}
 	a.answerBy = &answerBy
-	if err := s.transition(ctx, tx, a, stateAwaiting, "paid", system, "the PIX payment was confirmed"); err != nil {
+	if err := s.transition(ctx, tx, a, stateAwaiting, "paid", system, says("the PIX payment was confirmed")); err != nil {
 		return err
 	}
 	return s.enqueue(ctx, tx, answerDeadlineArgs{AppointmentID: a.id}, answerBy)
@@ -199,14 +206,14 @@ func (s *Service) answerDeadline(ctx context.Context, id string) error {
 		if a.answerBy != nil && s.now().Before(*a.answerBy) {
 			return river.JobSnooze(a.answerBy.Sub(s.now())) // the clock moved back; wait
 		}
-		return s.refuse(ctx, tx, a, system, "the doctor did not answer in time")
+		return s.refuse(ctx, tx, a, system, says("the doctor did not answer in time"))
 	})
 }
 
 // refuse moves a locked AWAITING_DOCTOR appointment to REFUSED and refunds it in full.
-func (s *Service) refuse(ctx context.Context, tx pgx.Tx, a *appointment, who actor, reason string) error {
+func (s *Service) refuse(ctx context.Context, tx pgx.Tx, a *appointment, who actor, why note) error {
 	a.refund = a.price
-	if err := s.transition(ctx, tx, a, stateRefused, "refused", who, reason); err != nil {
+	if err := s.transition(ctx, tx, a, stateRefused, "refused", who, why); err != nil {
 		return err
 	}
 	return s.enqueue(ctx, tx, refundArgs{AppointmentID: a.id, AmountCents: a.price, Reason: "refused"}, time.Time{})
@@ -248,7 +255,7 @@ func (s *Service) cancelCharge(ctx context.Context, id string) error {
 			return err
 		}
 		if err := s.record(ctx, tx, id, event{kind: "refund_requested", who: system,
-			reason: "the payment arrived while the appointment was being cancelled: refunded in full"}); err != nil {
+			why: says("the payment arrived while the appointment was being cancelled: refunded in full")}); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, refundArgs{AppointmentID: id, AmountCents: p.GetAmountCents(), Reason: "cancelled"}, time.Time{})

@@ -20,6 +20,7 @@ import (
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/config"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
@@ -127,8 +128,12 @@ type Deps struct {
 	// credential). Nil only where no telehealth runs (tests of other services): then no
 	// room is prepared.
 	Telehealth telehealthv1connect.TelehealthServiceClient
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Envelope seals what patients and doctors write (an appointment's reason, a
+	// cancellation's justification, a refusal's reason) with data keys of the keys
+	// service.
+	Envelope *envelope.Envelope
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service implements the SchedulingService RPCs.
@@ -138,6 +143,7 @@ type Service struct {
 	directory  directoryv1connect.DirectoryServiceClient
 	payments   paymentsv1connect.PaymentsServiceClient
 	telehealth telehealthv1connect.TelehealthServiceClient
+	env        *envelope.Envelope
 	jobs       *jobs.Client
 	log        *slog.Logger
 	now        func() time.Time
@@ -154,15 +160,19 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.DB == nil || d.Directory == nil || d.Payments == nil {
 		return nil, errors.New("scheduling: DB, Directory and Payments are required")
 	}
+	if d.Envelope == nil {
+		return nil, errors.New("scheduling: Envelope is required (it seals appointments' reasons)")
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth, log: d.Logger, now: d.Now}
+	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth,
+		env: d.Envelope, log: d.Logger, now: d.Now}
 	opts := cfg.Jobs
-	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob())
+	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
 	var err error
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err

@@ -18,13 +18,13 @@ import (
 // A missing appointment is pgx.ErrNoRows, wrapped.
 type appointmentStore struct{}
 
-const appointmentColumns = `id::text, coalesce(slot_id::text, ''), doctor_id::text, patient_id::text, state, reason,
-	start_at, end_at, created_at, updated_at, price_cents, refund_cents, hold_until, answer_by,
+const appointmentColumns = `id::text, coalesce(slot_id::text, ''), doctor_id::text, patient_id::text, state,
+	reason, reason_sealed, start_at, end_at, created_at, updated_at, price_cents, refund_cents, hold_until, answer_by,
 	patient_joined_at, doctor_joined_at, no_show, idempotency_key`
 
 func scanAppointment(row pgx.Row) (appointment, error) {
 	var a appointment
-	err := row.Scan(&a.id, &a.slotID, &a.doctorID, &a.patientID, &a.state, &a.reason,
+	err := row.Scan(&a.id, &a.slotID, &a.doctorID, &a.patientID, &a.state, &a.legacyReason, &a.sealedReason,
 		&a.start, &a.end, &a.created, &a.updated, &a.price, &a.refund, &a.holdUntil, &a.answerBy,
 		&a.patientJoined, &a.doctorJoined, &a.noShow, &a.idempotencyKey)
 	return a, err
@@ -63,15 +63,15 @@ func (appointmentStore) getByPatientKey(ctx context.Context, q pg.Querier, patie
 // patient and key committed first; the booking then answers as that one's retry.
 var errIdempotencyRace = errors.New("a concurrent booking with this idempotency key was inserted first")
 
-// insert adds a new appointment created at now, and fills in its creation and update
-// times. The constraints decide booking races: a slot already held by a live
+// insert adds a new appointment created at now, with its sealed reason (never the
+// reason in clear), and fills in its creation and update times. The constraints decide booking races: a slot already held by a live
 // appointment is ReasonSlotTaken, an overlapping live appointment of the patient
 // ReasonPatientBusy, and a key a concurrent booking used errIdempotencyRace.
 func (appointmentStore) insert(ctx context.Context, q pg.Querier, a *appointment, now time.Time) error {
 	err := q.QueryRow(ctx, `INSERT INTO appointments (id, slot_id, start_at, end_at, doctor_id, patient_id, state,
-			price_cents, reason, idempotency_key, hold_until, created_at, updated_at)
+			price_cents, reason_sealed, idempotency_key, hold_until, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING created_at, updated_at`,
-		a.id, a.slotID, a.start, a.end, a.doctorID, a.patientID, a.state, a.price, a.reason, a.idempotencyKey,
+		a.id, a.slotID, a.start, a.end, a.doctorID, a.patientID, a.state, a.price, a.sealedReason, a.idempotencyKey,
 		a.holdUntil, now).Scan(&a.created, &a.updated)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pgErr.ConstraintName {
@@ -172,7 +172,8 @@ func (appointmentStore) list(ctx context.Context, q pg.Querier, f appointmentFil
 	return list, nil
 }
 
-// appendEvent adds an entry, at the given time, to an appointment's history.
+// appendEvent adds an entry, at the given time, to an appointment's history: the
+// system's phrase in clear, a patient's or doctor's text sealed.
 func (appointmentStore) appendEvent(ctx context.Context, q pg.Querier, apptID string, e event, at time.Time) error {
 	nullable := func(v string) *string {
 		if v == "" {
@@ -180,28 +181,38 @@ func (appointmentStore) appendEvent(ctx context.Context, q pg.Querier, apptID st
 		}
 		return &v
 	}
-	_, err := q.Exec(ctx, `INSERT INTO appointment_history (appointment_id, kind, from_state, to_state, actor_id, actor_role, reason, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		apptID, e.kind, nullable(e.from), nullable(e.to), nullable(e.who.id), e.who.role, e.reason, at)
+	_, err := q.Exec(ctx, `INSERT INTO appointment_history (appointment_id, kind, from_state, to_state, actor_id, actor_role,
+			reason, reason_sealed, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		apptID, e.kind, nullable(e.from), nullable(e.to), nullable(e.who.id), e.who.role, e.why.phrase, e.why.sealed, at)
 	if err != nil {
 		return fmt.Errorf("append appointment event %s: %w", e.kind, err)
 	}
 	return nil
 }
 
+// storedEvent is one history entry as stored: the reason in the event is what the
+// reason column holds in clear (a system phrase, or a text not sealed yet); sealed is
+// the sealed reason, if any.
+type storedEvent struct {
+	*schedulingv1.AppointmentEvent
+	sealed []byte
+}
+
 // history reads an appointment's events, oldest first.
-func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([]*schedulingv1.AppointmentEvent, error) {
+func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([]storedEvent, error) {
 	rows, err := q.Query(ctx, `SELECT kind, coalesce(from_state, ''), coalesce(to_state, ''), coalesce(actor_id::text, ''),
-		actor_role, reason, at FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
+		actor_role, reason, reason_sealed, at FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read appointment history: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*schedulingv1.AppointmentEvent, error) {
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (storedEvent, error) {
 		var e schedulingv1.AppointmentEvent
+		var sealed []byte
 		var from, to string
 		var at time.Time
-		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &at); err != nil {
-			return nil, err
+		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &sealed, &at); err != nil {
+			return storedEvent{}, err
 		}
 		if from != "" {
 			e.FromState = stateProto(from)
@@ -210,7 +221,7 @@ func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([
 			e.ToState = stateProto(to)
 		}
 		e.Time = timestamppb.New(at)
-		return &e, nil
+		return storedEvent{&e, sealed}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read appointment history: %w", err)
@@ -231,4 +242,77 @@ func (appointmentStore) cancelledFrom(ctx context.Context, q pg.Querier, id stri
 		return "", fmt.Errorf("read state before cancellation: %w", err)
 	}
 	return from, nil
+}
+
+// plainText is a text written in clear before texts were sealed: an appointment's
+// reason (event 0) or the reason of a patient's or doctor's history event.
+type plainText struct {
+	appointmentID string
+	event         int64 // appointment_history.id; 0 for the appointment's own reason
+	kind          string
+	text          string
+}
+
+// plainReasons reads up to limit appointments whose reason is still in clear, by id,
+// after the appointment afterID ("" from the first).
+func (appointmentStore) plainReasons(ctx context.Context, q pg.Querier, afterID string, limit int) ([]plainText, error) {
+	var after *string
+	if afterID != "" {
+		after = &afterID
+	}
+	rows, err := q.Query(ctx, `SELECT id::text, reason FROM appointments
+		WHERE reason <> '' AND ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read reasons in clear: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (plainText, error) {
+		var p plainText
+		return p, row.Scan(&p.appointmentID, &p.text)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read reasons in clear: %w", err)
+	}
+	return list, nil
+}
+
+// sealReason replaces an appointment's reason in clear with its sealed form, in one
+// statement, and reports whether it did (not when the row no longer holds text).
+func (appointmentStore) sealReason(ctx context.Context, q pg.Querier, p plainText, sealed []byte) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE appointments SET reason = '', reason_sealed = $3
+		WHERE id = $1 AND reason = $2 AND reason_sealed IS NULL`, p.appointmentID, p.text, sealed)
+	if err != nil {
+		return false, fmt.Errorf("seal appointment reason: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// plainEventReasons reads up to limit history events of patients and doctors whose
+// reason is still in clear, by id, after the event afterID. The system's own phrases
+// stay in clear.
+func (appointmentStore) plainEventReasons(ctx context.Context, q pg.Querier, afterID int64, limit int) ([]plainText, error) {
+	rows, err := q.Query(ctx, `SELECT id, appointment_id::text, kind, reason FROM appointment_history
+		WHERE reason <> '' AND actor_role <> 'system' AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read event reasons in clear: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (plainText, error) {
+		var p plainText
+		return p, row.Scan(&p.event, &p.appointmentID, &p.kind, &p.text)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read event reasons in clear: %w", err)
+	}
+	return list, nil
+}
+
+// sealEventReason replaces a history event's reason in clear with its sealed form, in
+// one statement (the one change the append-only history allows), and reports whether
+// it did.
+func (appointmentStore) sealEventReason(ctx context.Context, q pg.Querier, p plainText, sealed []byte) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE appointment_history SET reason = '', reason_sealed = $3
+		WHERE id = $1 AND reason = $2 AND reason_sealed IS NULL`, p.event, p.text, sealed)
+	if err != nil {
+		return false, fmt.Errorf("seal event reason: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }

@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -15,12 +16,13 @@ import (
 	"healthcore/platform/pg"
 )
 
-// newAppointment is a pending booking of a slot by a patient with a key.
+// newAppointment is a pending booking of a slot by a patient with a key. The store
+// keeps the sealed reason as given: here, bytes standing for one.
 func newAppointment(sr slotRow, patientID, key string) appointment {
 	hold := monday.Add(40 * time.Minute)
 	return appointment{
 		id: uuid.NewString(), slotID: sr.id, doctorID: sr.doctorID, patientID: patientID, state: statePending,
-		reason: "check-up", start: sr.start, end: sr.end, price: 25000, holdUntil: &hold, idempotencyKey: &key,
+		sealedReason: []byte("sealed check-up"), start: sr.start, end: sr.end, price: 25000, holdUntil: &hold, idempotencyKey: &key,
 	}
 }
 
@@ -42,7 +44,8 @@ func TestAppointmentStore_InsertAndRead(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 		if got.id != a.id || got.slotID != a.slotID || got.doctorID != a.doctorID || got.patientID != patient ||
-			got.state != statePending || got.reason != "check-up" || !got.start.Equal(a.start) || !got.end.Equal(a.end) ||
+			got.state != statePending || !bytes.Equal(got.sealedReason, []byte("sealed check-up")) ||
+			got.reason != "" || got.legacyReason != "" || !got.start.Equal(a.start) || !got.end.Equal(a.end) ||
 			got.price != 25000 || got.refund != 0 || got.holdUntil == nil || !got.holdUntil.Equal(*a.holdUntil) ||
 			got.answerBy != nil || got.patientJoined != nil || got.doctorJoined != nil || got.noShow ||
 			got.idempotencyKey == nil || *got.idempotencyKey != "key-1" || !got.created.Equal(monday) || !got.updated.Equal(monday) {
@@ -254,8 +257,8 @@ func TestAppointmentStore_History(t *testing.T) {
 	}
 	events := []event{
 		{kind: "booked", to: statePending, who: actor{a.patientID, "patient"}},
-		{kind: "cancelled", from: statePending, to: stateCancelled, who: actor{a.patientID, "patient"}, reason: "viagem"},
-		{kind: "refund_requested", who: system, reason: "paid late"},
+		{kind: "cancelled", from: statePending, to: stateCancelled, who: actor{a.patientID, "patient"}, why: note{sealed: []byte("sealed viagem")}},
+		{kind: "refund_requested", who: system, why: says("paid late")},
 	}
 	for i, e := range events {
 		if err := (appointmentStore{}).appendEvent(ctx, db, a.id, e, monday.Add(time.Duration(i)*time.Minute)); err != nil {
@@ -274,15 +277,17 @@ func TestAppointmentStore_History(t *testing.T) {
 		kind       string
 		from, to   schedulingv1.AppointmentState
 		actor, who string
-		reason     string
+		reason     string // in clear
+		sealed     []byte
 	}{
-		{"booked", unspecified, schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT, a.patientID, "patient", ""},
-		{"cancelled", schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT, schedulingv1.AppointmentState_APPOINTMENT_STATE_CANCELLED, a.patientID, "patient", "viagem"},
-		{"refund_requested", unspecified, unspecified, "", "system", "paid late"},
+		{"booked", unspecified, schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT, a.patientID, "patient", "", nil},
+		{"cancelled", schedulingv1.AppointmentState_APPOINTMENT_STATE_PENDING_PAYMENT, schedulingv1.AppointmentState_APPOINTMENT_STATE_CANCELLED, a.patientID, "patient", "", []byte("sealed viagem")},
+		{"refund_requested", unspecified, unspecified, "", "system", "paid late", nil},
 	} {
 		e := h[i]
 		if e.GetKind() != want.kind || e.GetFromState() != want.from || e.GetToState() != want.to || e.GetActorId() != want.actor ||
-			e.GetActorRole() != want.who || e.GetReason() != want.reason || !e.GetTime().AsTime().Equal(monday.Add(time.Duration(i)*time.Minute)) {
+			e.GetActorRole() != want.who || e.GetReason() != want.reason || !bytes.Equal(e.sealed, want.sealed) ||
+			!e.GetTime().AsTime().Equal(monday.Add(time.Duration(i)*time.Minute)) {
 			t.Errorf("event %d = %v, want %+v", i, e, want)
 		}
 	}
@@ -291,5 +296,105 @@ func TestAppointmentStore_History(t *testing.T) {
 	}
 	if h, err := (appointmentStore{}).history(ctx, db, uuid.NewString()); err != nil || len(h) != 0 {
 		t.Errorf("history of an unknown appointment = %v, %v", h, err)
+	}
+}
+
+// The seal job's reads find the texts still in clear, a page at a time, and its writes
+// seal each once.
+func TestAppointmentStore_TextsInClear(t *testing.T) {
+	db := storeDB(t)
+	ctx := context.Background()
+	store := appointmentStore{}
+	slots := insertSlots(t, db, uuid.NewString(), hourSpans(at("2026-06-02T12:00:00Z"), 3))
+	var ids []string
+	for i, sr := range slots {
+		a := newAppointment(sr, uuid.NewString(), "k")
+		if err := store.insert(ctx, db, &a, monday); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 { // as written before texts were sealed
+			if _, err := db.Exec(ctx, `UPDATE appointments SET reason = $2, reason_sealed = NULL WHERE id = $1`, a.id, "texto "+a.id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, a.id)
+		}
+	}
+	slices.Sort(ids)
+	texts := func(after string, limit int) []string {
+		t.Helper()
+		got, err := store.plainReasons(ctx, db, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range got {
+			if p.text != "texto "+p.appointmentID || p.event != 0 {
+				t.Errorf("plainReasons row %+v", p)
+			}
+			out = append(out, p.appointmentID)
+		}
+		return out
+	}
+	if got := texts("", 10); !slices.Equal(got, ids) {
+		t.Errorf("plainReasons = %v, want %v", got, ids)
+	}
+	if got := texts("", 1); !slices.Equal(got, ids[:1]) {
+		t.Errorf("plainReasons limit 1 = %v, want %v", got, ids[:1])
+	}
+	if got := texts(ids[0], 10); !slices.Equal(got, ids[1:]) {
+		t.Errorf("plainReasons after the first = %v, want %v", got, ids[1:])
+	}
+
+	p := plainText{appointmentID: ids[0], text: "texto " + ids[0]}
+	for i, want := range []bool{true, false} {
+		done, err := store.sealReason(ctx, db, p, []byte("sealed"))
+		if err != nil || done != want {
+			t.Errorf("sealReason #%d = %v, %v; want %v", i+1, done, err, want)
+		}
+	}
+	got, err := store.get(ctx, db, ids[0])
+	if err != nil || got.legacyReason != "" || !bytes.Equal(got.sealedReason, []byte("sealed")) {
+		t.Errorf("after sealReason: %q, %q, %v", got.legacyReason, got.sealedReason, err)
+	}
+	if got := texts("", 10); !slices.Equal(got, ids[1:]) {
+		t.Errorf("plainReasons after sealing one = %v, want %v", got, ids[1:])
+	}
+
+	// History: the patient's and doctor's texts, not the system's phrases.
+	a := ids[1]
+	events := []event{
+		{kind: "cancelled", who: actor{uuid.NewString(), "patient"}},
+		{kind: "refund_requested", who: system, why: says("paid late")},
+		{kind: "refused", who: actor{uuid.NewString(), "doctor"}},
+		{kind: "booked", who: actor{uuid.NewString(), "patient"}},
+	}
+	for i, e := range events {
+		if err := store.appendEvent(ctx, db, a, e, monday.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(ctx, `ALTER TABLE appointment_history DISABLE TRIGGER appointment_history_no_change;
+		UPDATE appointment_history SET reason = 'texto ' || kind WHERE kind IN ('cancelled', 'refused');
+		ALTER TABLE appointment_history ENABLE TRIGGER appointment_history_no_change`); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := store.plainEventReasons(ctx, db, 0, 10)
+	if err != nil || len(plain) != 2 || plain[0].kind != "cancelled" || plain[1].kind != "refused" ||
+		plain[0].text != "texto cancelled" || plain[0].appointmentID != a || plain[0].event >= plain[1].event {
+		t.Fatalf("plainEventReasons = %+v, %v", plain, err)
+	}
+	if rest, err := store.plainEventReasons(ctx, db, plain[0].event, 10); err != nil || len(rest) != 1 || rest[0] != plain[1] {
+		t.Errorf("plainEventReasons after the first = %+v, %v", rest, err)
+	}
+	for i, want := range []bool{true, false} {
+		done, err := store.sealEventReason(ctx, db, plain[0], []byte("sealed"))
+		if err != nil || done != want {
+			t.Errorf("sealEventReason #%d = %v, %v; want %v", i+1, done, err, want)
+		}
+	}
+	h, err := store.history(ctx, db, a)
+	if err != nil || len(h) != 4 || h[0].GetReason() != "" || !bytes.Equal(h[0].sealed, []byte("sealed")) ||
+		h[1].GetReason() != "paid late" || h[2].GetReason() != "texto refused" || h[2].sealed != nil {
+		t.Errorf("history after sealing one event = %v, %v", h, err)
 	}
 }
