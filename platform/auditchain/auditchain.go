@@ -4,10 +4,10 @@
 // of the log by someone who bypasses the table's triggers shows up when the chain is
 // walked ([Verify]).
 //
-// A log using it keeps a one-row head table (the last row's id and hash), locked FOR
-// UPDATE by every append in the appending transaction, and computes each row's hash in
-// Go at insert time from the row's fields in a fixed order ([Key.Sum]): the writer and
-// the verifier share that one encoding. Rows written before a log was chained have no
+// A log using it ([Log]) keeps a one-row head table (the last row's id and hash), locked
+// FOR UPDATE by every append in the appending transaction ([Log.Append]), and computes
+// each row's hash in Go at insert time from the row's fields in a fixed order
+// ([Key.Sum]): the writer and the verifier ([Log.Verify]) share that one encoding. Rows written before a log was chained have no
 // hashes; the chain begins at the first row appended after, whose prev_hash is
 // [Genesis].
 //
@@ -145,11 +145,11 @@ func (h Head) Next(id int64, hash []byte) Head {
 	return Head{FirstID: first, LastID: id, Hash: hash}
 }
 
-// InTx runs an append in the caller's transaction when q is one (the entry then commits
+// inTx runs an append in the caller's transaction when q is one (the entry then commits
 // or rolls back with the action it records), or in a transaction of its own (pg.InTx)
 // when q is the pool: the head row's lock is held until the appending transaction
 // ends either way.
-func InTx(ctx context.Context, q pg.Querier, f func(pgx.Tx) error) error {
+func inTx(ctx context.Context, q pg.Querier, f func(pgx.Tx) error) error {
 	switch q := q.(type) {
 	case pgx.Tx:
 		return f(q)

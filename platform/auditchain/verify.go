@@ -135,18 +135,6 @@ func Verify(key *Key, log string, head Head, rows iter.Seq2[Row, error]) (Report
 	return rep, nil
 }
 
-// ReadSnapshot runs f in one read-only REPEATABLE READ transaction, so the head and
-// the rows it reads are of the same instant: appends commit a row and the head
-// together.
-func ReadSnapshot(ctx context.Context, db pg.Beginner, f func(pgx.Tx) error) error {
-	return pg.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
-			return fmt.Errorf("auditchain: snapshot: %w", err)
-		}
-		return f(tx)
-	})
-}
-
 // Rows runs sql (a store's query of every row of its log, in id order) and yields
 // each row as scan reads it, stopping at the first error.
 func Rows(ctx context.Context, q pg.Querier, sql string, scan func(pgx.Rows) (Row, error)) iter.Seq2[Row, error] {

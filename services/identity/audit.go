@@ -3,9 +3,9 @@ package identity
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/platform/auditchain"
@@ -73,15 +73,8 @@ func VerifyAuditChain(ctx context.Context, db *pgxpool.Pool, env *envelope.Envel
 			return auditchain.Report{}, fmt.Errorf("identity: verify audit chain: %w", err)
 		}
 	}
-	var rep auditchain.Report
-	st := auditStore{}
-	err = auditchain.ReadSnapshot(ctx, db, func(tx pgx.Tx) error {
-		head, err := st.head(ctx, tx)
-		if err != nil {
-			return err
-		}
-		rep, err = auditchain.Verify(key, auditLogName, head, st.rows(ctx, tx))
-		return err
+	rep, err := auditChain.Verify(ctx, db, key, func(q pg.Querier) iter.Seq2[auditchain.Row, error] {
+		return auditStore{}.rows(ctx, q)
 	})
 	if err != nil {
 		return rep, fmt.Errorf("identity: verify audit chain: %w", err)

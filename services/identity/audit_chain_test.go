@@ -184,7 +184,7 @@ func TestAuditChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 	}
 	prev := auditchain.Genesis
 	for _, r := range rows {
-		hash := forged.Sum(auditLogName, prev, r.Fields)
+		hash := forged.Sum(auditChain.Name, prev, r.Fields)
 		asSuperuser(t, f.db, `UPDATE audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1`, r.ID, prev, hash)
 		prev = hash
 	}
@@ -192,11 +192,11 @@ func TestAuditChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The forgery is consistent under its own key…
-	head, err := st.head(ctx, f.db)
+	head, err := auditChain.Head(ctx, f.db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := auditchain.Verify(forged, auditLogName, head, st.rows(ctx, f.db)); err != nil || !rep.OK() {
+	if rep, err := auditchain.Verify(forged, auditChain.Name, head, st.rows(ctx, f.db)); err != nil || !rep.OK() {
 		t.Fatalf("under the forger's key: %s, %v", rep, err)
 	}
 	// …and broken at its first row under the service's.
