@@ -2,13 +2,20 @@ package records
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"iter"
 	"log/slog"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"healthcore/platform/auditchain"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/logging"
 	"healthcore/platform/pg"
@@ -139,4 +146,68 @@ func reader(ctx context.Context) (authn.Principal, bool, error) {
 		return p, true, nil
 	}
 	return p, false, errNotPatient
+}
+
+// accessChainSecret names the sealed secret the access log chain's key is derived from.
+const accessChainSecret = "access-chain"
+
+// secretContext is the encryption context of the service's sealed secrets: it names
+// the purpose; the secret's name is bound as associated data.
+var secretContext = map[string]string{"service": "records", "purpose": "service-secret"}
+
+// startTimeout bounds what New asks of the keys service.
+const startTimeout = time.Minute
+
+// loadChainKey returns the access log chain's key, creating its secret on first start:
+// of several replicas starting together, the first insert wins and all read it back.
+func loadChainKey(ctx context.Context, db *pgxpool.Pool, env *envelope.Envelope) (*auditchain.Key, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	sealed, err := env.Seal(ctx, fresh, secretContext, []byte(accessChainSecret))
+	if err != nil {
+		return nil, fmt.Errorf("records: seal secret %s: %w", accessChainSecret, err)
+	}
+	if err := (secretStore{}).insertIfMissing(ctx, db, accessChainSecret, sealed); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	key, err := openChainKey(ctx, db, env)
+	if err == nil && key == nil {
+		err = fmt.Errorf("records: secret %s vanished", accessChainSecret)
+	}
+	return key, err
+}
+
+// openChainKey returns the access log chain's key, or nil when its secret was never
+// created (no records service has started since the chain's migration).
+func openChainKey(ctx context.Context, q pg.Querier, env *envelope.Envelope) (*auditchain.Key, error) {
+	sealed, ok, err := secretStore{}.get(ctx, q, accessChainSecret)
+	if err != nil || !ok {
+		return nil, err
+	}
+	secret, err := env.Open(ctx, sealed, secretContext, []byte(accessChainSecret))
+	if err != nil {
+		return nil, fmt.Errorf("records: open secret %s: %w", accessChainSecret, err)
+	}
+	return auditchain.NewKey(secret)
+}
+
+// VerifyAccessChain walks records' access log end to end and reports its first broken
+// link: a row changed, a row missing before another, or a head that does not match the
+// last row. db's search_path is the records schema; env opens the chain's secret
+// through the keys service. The log is read in one snapshot, without blocking appends.
+// An error means the log could not be read, or the secret not opened.
+func VerifyAccessChain(ctx context.Context, db *pgxpool.Pool, env *envelope.Envelope) (auditchain.Report, error) {
+	key, err := openChainKey(ctx, db, env)
+	if err != nil {
+		return auditchain.Report{}, fmt.Errorf("records: verify access log chain: %w", err)
+	}
+	rep, err := accessChain.Verify(ctx, db, key, func(q pg.Querier) iter.Seq2[auditchain.Row, error] {
+		return accessLogStore{}.chainRows(ctx, q)
+	})
+	if err != nil {
+		return rep, fmt.Errorf("records: verify access log chain: %w", err)
+	}
+	return rep, nil
 }

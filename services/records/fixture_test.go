@@ -24,6 +24,7 @@ import (
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/authn"
@@ -48,6 +49,8 @@ type fixture struct {
 	blobDir string
 	users   *testkit.Users
 	crm     int
+	// keys is the keys service the records service seals through.
+	keys keysv1connect.KeysServiceClient
 	// directory is the real directory service, as a doctor's app calls it.
 	directory directoryv1connect.DirectoryServiceClient
 	// skew moves the records service's clock (wall time plus skew); tokens are
@@ -101,7 +104,7 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	dirURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
-	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455,
+	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455, keys: keys,
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)}
 	svc, err := New(Deps{
 		DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t), Now: f.now,

@@ -20,6 +20,7 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/config"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 )
@@ -133,7 +134,8 @@ type Service struct {
 
 var _ recordsv1connect.RecordsServiceHandler = (*Service)(nil)
 
-// New builds the service.
+// New builds the service: it opens (or creates, on first start) the access log
+// chain's key, through the keys service.
 func New(d Deps, cfg Config) (*Service, error) {
 	if d.DB == nil || d.Keys == nil || d.Blobs == nil {
 		return nil, errors.New("records: DB, Keys and Blobs are required")
@@ -149,7 +151,16 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now}, nil
+	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now}
+	// The access log chain's key, from a secret sealed through the keys service (which
+	// starts before records).
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	var err error
+	if s.accessLog.chain, err = loadChainKey(ctx, d.DB, envelope.New(d.Keys, envelope.Defaults)); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Handler returns the mount path and the Connect handler; pass the server's

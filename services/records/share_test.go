@@ -53,14 +53,6 @@ func (f *fixture) sharedWithMe(u user) []*recordsv1.SharedDocument {
 	return resp.Msg.GetDocuments()
 }
 
-func ids(docs []*recordsv1.SharedDocument) []string {
-	var out []string
-	for _, d := range docs {
-		out = append(out, d.GetDocument().GetId())
-	}
-	return out
-}
-
 // want is the reason a call must fail with; the zero Reason wants success.
 type want = errs.Reason
 

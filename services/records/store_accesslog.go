@@ -3,20 +3,30 @@ package records
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/auditchain"
 	"healthcore/platform/pagetoken"
 	"healthcore/platform/pg"
 )
 
+// accessChain is the access log's chain: its name in every row's hash, and its table.
+var accessChain = auditchain.Log{Name: "records.access_log", Table: "access_log"}
+
 // accessLogStore appends to and reads the access log. The table refuses updates,
-// deletes and truncation (a trigger), so there is nothing here but append and list.
-type accessLogStore struct{}
+// deletes and truncation (a trigger), so there is nothing here but append, list, and
+// the reads of its hash chain: each row is chained to the one before it under chain
+// (see platform/auditchain).
+type accessLogStore struct {
+	chain *auditchain.Key
+}
 
 // accessRecord is one access log row; "" stores NULL.
 type accessRecord struct {
@@ -29,18 +39,86 @@ type accessRecord struct {
 	outcome, reason              string
 }
 
-// append writes r.
-func (accessLogStore) append(ctx context.Context, q pg.Querier, r accessRecord) error {
-	_, err := q.Exec(ctx, `INSERT INTO access_log (at, patient_id, actor_id, actor_role, actor_crm, action, document_id, group_id,
-			client_addr, request_id, outcome, reason, share_id)
-		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, '')::uuid,
-			NULLIF($8, '')::uuid, NULLIF($9, ''), NULLIF($10, ''), $11, NULLIF($12, ''), NULLIF($13, '')::uuid)`,
-		r.at, r.patientID, r.actorID, r.actorRole, r.actorCRM, r.action, r.documentID, r.groupID,
-		r.clientAddr, r.requestID, r.outcome, r.reason, r.shareID)
+// accessRow is a row of access_log as its hash covers it: the writer builds it from a
+// record, the verifier reads it back, and fields encodes both alike.
+type accessRow struct {
+	id                                      int64
+	at                                      time.Time
+	patientID, actorID, actorRole, actorCRM pgtype.Text
+	action                                  pgtype.Text
+	documentID, groupID, shareID            pgtype.Text
+	clientAddr, requestID                   pgtype.Text
+	outcome, reason                         pgtype.Text
+}
+
+// fields are the hashed columns, in their fixed order.
+func (r accessRow) fields() []pgtype.Text {
+	return []pgtype.Text{auditchain.Int(r.id), auditchain.Time(r.at), r.patientID, r.actorID, r.actorRole, r.actorCRM,
+		r.action, r.documentID, r.groupID, r.shareID, r.clientAddr, r.requestID, r.outcome, r.reason}
+}
+
+// row is r as stored, or an error naming the id that is not a uuid.
+func (r accessRecord) row() (accessRow, error) {
+	out := accessRow{
+		at: r.at.Truncate(time.Microsecond), actorRole: auditchain.NullIfEmpty(r.actorRole),
+		actorCRM: auditchain.NullIfEmpty(r.actorCRM), action: auditchain.Str(r.action),
+		clientAddr: auditchain.NullIfEmpty(r.clientAddr), requestID: auditchain.NullIfEmpty(r.requestID),
+		outcome: auditchain.Str(r.outcome), reason: auditchain.NullIfEmpty(r.reason),
+	}
+	for _, u := range []struct {
+		to   *pgtype.Text
+		from string
+	}{{&out.patientID, r.patientID}, {&out.actorID, r.actorID}, {&out.documentID, r.documentID}, {&out.groupID, r.groupID}, {&out.shareID, r.shareID}} {
+		var err error
+		if *u.to, err = auditchain.UUID(u.from); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// append writes rec, chained to the row before it. Given a transaction, the entry
+// commits or rolls back with it; given the pool, it is written in a transaction of its
+// own.
+func (s accessLogStore) append(ctx context.Context, q pg.Querier, rec accessRecord) error {
+	r, err := rec.row()
+	if err != nil {
+		return fmt.Errorf("append access log: %w", err)
+	}
+	fields := func(id int64, _ time.Time) []pgtype.Text {
+		r.id = id
+		return r.fields()
+	}
+	err = accessChain.Append(ctx, q, s.chain, fields, func(tx pgx.Tx, id int64, prev, hash []byte) error {
+		_, err := tx.Exec(ctx, `INSERT INTO access_log (id, at, patient_id, actor_id, actor_role, actor_crm, action, document_id,
+				group_id, share_id, client_addr, request_id, outcome, reason, prev_hash, row_hash)
+			OVERRIDING SYSTEM VALUE
+			VALUES ($1, $2, $3::text::uuid, $4::text::uuid, $5, $6, $7, $8::text::uuid, $9::text::uuid, $10::text::uuid,
+				$11, $12, $13, $14, $15, $16)`,
+			r.id, r.at, r.patientID, r.actorID, r.actorRole, r.actorCRM, r.action, r.documentID, r.groupID, r.shareID,
+			r.clientAddr, r.requestID, r.outcome, r.reason, prev, hash)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
 	return nil
+}
+
+// chainRows yields every row of the log in id order, as the verifier reads them.
+func (accessLogStore) chainRows(ctx context.Context, q pg.Querier) iter.Seq2[auditchain.Row, error] {
+	return auditchain.Rows(ctx, q, `SELECT id, at, patient_id::text, actor_id::text, actor_role, actor_crm, action,
+			document_id::text, group_id::text, share_id::text, client_addr, request_id, outcome, reason, prev_hash, row_hash
+		FROM access_log ORDER BY id`, func(rows pgx.Rows) (auditchain.Row, error) {
+		var r accessRow
+		var c auditchain.Row
+		if err := rows.Scan(&r.id, &r.at, &r.patientID, &r.actorID, &r.actorRole, &r.actorCRM, &r.action, &r.documentID,
+			&r.groupID, &r.shareID, &r.clientAddr, &r.requestID, &r.outcome, &r.reason, &c.Prev, &c.Hash); err != nil {
+			return c, fmt.Errorf("read access log: %w", err)
+		}
+		c.ID, c.Fields = r.id, r.fields()
+		return c, nil
+	})
 }
 
 // accessFilter chooses the entries list returns.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestAccessLogStore_AppendThenListReadsEveryFieldAndEmptyMeansNull(t *testing.T) {
-	db, ctx, log := storeDB(t), context.Background(), accessLogStore{}
+	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: testChainKey(t)}
 	alice, doctor := uuid.NewString(), uuid.NewString()
 	doc, grp, sh := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	full := accessRecord{
@@ -55,7 +55,7 @@ func TestAccessLogStore_AppendThenListReadsEveryFieldAndEmptyMeansNull(t *testin
 }
 
 func TestAccessLogStore_ListFiltersByPatientActorTimeAndPages(t *testing.T) {
-	db, ctx, log := storeDB(t), context.Background(), accessLogStore{}
+	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: testChainKey(t)}
 	alice, bob, doctor := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	at := func(i int) time.Time { return storeTime.Add(time.Duration(i) * time.Minute) }
 	for i := range 6 {
