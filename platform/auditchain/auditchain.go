@@ -11,13 +11,16 @@
 // hashes; the chain begins at the first row appended after, whose prev_hash is
 // [Genesis].
 //
-// The key is derived ([NewKey]) from a 32-byte secret the service keeps sealed by the
-// keys service, so reading the database is not enough to recompute a chain.
+// The key is derived ([NewKey]) from a secret ([Log.NewSecret]) the service keeps
+// sealed by the keys service, so reading the database is not enough to recompute a
+// chain. The secret also fixes where the chain began: rows up to that id are
+// "unchained (before the chain began)"; a later row without hashes is a changed row.
 package auditchain
 
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -43,20 +46,41 @@ const HashSize = sha256.Size
 // Genesis is the prev_hash of a log's first chained row.
 var Genesis = make([]byte, HashSize)
 
-// Key is the HMAC key of a log's chain.
-type Key struct{ k []byte }
+// Key is the HMAC key of a log's chain, and where the chain began.
+type Key struct {
+	k []byte
+	// after is the id of the last row written before the chain began: every later row
+	// must carry hashes.
+	after int64
+}
 
-// NewKey derives the chain key from secret (at least 32 bytes) with HKDF-SHA256
+// secretSize is the size of a chain secret: 32 bytes of key material, then the id of
+// the last row written before the chain began (8 bytes, big-endian). Sealing that id
+// with the key material keeps a superuser from passing chained rows off as older ones
+// by clearing their hashes.
+const secretSize = 32 + 8
+
+// NewSecret returns a fresh chain secret for a log whose last row written before the
+// chain began is after (0 for none). The service seals it through the keys service.
+func NewSecret(after int64) ([]byte, error) {
+	s := make([]byte, 32, secretSize)
+	if _, err := rand.Read(s); err != nil {
+		return nil, fmt.Errorf("auditchain: new secret: %w", err)
+	}
+	return binary.BigEndian.AppendUint64(s, uint64(after)), nil
+}
+
+// NewKey derives the chain key from secret (as made by [NewSecret]) with HKDF-SHA256
 // labelled "healthcore audit chain v1".
 func NewKey(secret []byte) (*Key, error) {
-	if len(secret) < 32 {
-		return nil, fmt.Errorf("auditchain: secret has %d bytes, want at least 32", len(secret))
+	if len(secret) != secretSize {
+		return nil, fmt.Errorf("auditchain: secret has %d bytes, want %d", len(secret), secretSize)
 	}
 	k := make([]byte, 32)
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(label)), k); err != nil {
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret[:32], nil, []byte(label)), k); err != nil {
 		return nil, fmt.Errorf("auditchain: derive key: %w", err)
 	}
-	return &Key{k: k}, nil
+	return &Key{k: k, after: int64(binary.BigEndian.Uint64(secret[32:]))}, nil
 }
 
 // Sum returns the row hash of a row of the named log (e.g. "identity.audit_log") that

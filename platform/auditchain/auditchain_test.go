@@ -2,6 +2,7 @@ package auditchain
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"iter"
 	"strings"
@@ -11,16 +12,19 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-func testKey(t *testing.T, secret string) *Key {
+// testKey is a key from secret material made of seed, for a log whose chain began after
+// row 3.
+func testKey(t *testing.T, seed string) *Key {
 	t.Helper()
-	k, err := NewKey([]byte(strings.Repeat(secret, 32/len(secret)+1)))
+	secret := binary.BigEndian.AppendUint64([]byte(strings.Repeat(seed, 32)[:32]), 3)
+	k, err := NewKey(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func TestNewKey_IsDerivedFromTheSecretAndRefusesShortOnes(t *testing.T) {
+func TestNewKey_IsDerivedFromTheSecretAndRefusesOtherSizes(t *testing.T) {
 	a, b, a2 := testKey(t, "a"), testKey(t, "b"), testKey(t, "a")
 	fields := []pgtype.Text{Str("x")}
 	if !bytes.Equal(a.Sum("log", Genesis, fields), a2.Sum("log", Genesis, fields)) {
@@ -30,12 +34,34 @@ func TestNewKey_IsDerivedFromTheSecretAndRefusesShortOnes(t *testing.T) {
 		t.Error("two secrets gave one key")
 	}
 	// The key is derived, not the secret itself.
-	secret := []byte(strings.Repeat("a", 33))
-	if bytes.Equal(a.k, secret[:32]) {
+	if bytes.Equal(a.k, []byte(strings.Repeat("a", 32))) {
 		t.Error("the key is the secret")
 	}
-	if _, err := NewKey(make([]byte, 31)); err == nil {
-		t.Error("a 31-byte secret was accepted")
+	for _, n := range []int{32, 39, 41} {
+		if _, err := NewKey(make([]byte, n)); err == nil {
+			t.Errorf("a %d-byte secret was accepted", n)
+		}
+	}
+}
+
+func TestNewSecret_IsFreshAndKeepsWhereTheChainBegan(t *testing.T) {
+	s1, err := NewSecret(1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := NewSecret(1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(s1[:32], s2[:32]) {
+		t.Error("two secrets share their key material")
+	}
+	k, err := NewKey(s1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.after != 1234 {
+		t.Errorf("the chain began after row %d, want 1234", k.after)
 	}
 }
 
@@ -167,6 +193,12 @@ func TestVerify(t *testing.T) {
 			h.Hash = r[6].Hash
 			return r, h
 		}, k, 7, HeadMismatch, 5},
+		{"every hash cleared and the head reset", func(r []Row, h Head) ([]Row, Head) {
+			for i := 3; i < len(r); i++ {
+				r[i].Prev, r[i].Hash = nil, nil
+			}
+			return r, Head{}
+		}, k, 3, RowChanged, 0},
 		{"another key", func(r []Row, h Head) ([]Row, Head) { return r, h }, testKey(t, "x"), 3, RowChanged, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -112,3 +112,14 @@ func (l Log) readHead(ctx context.Context, q pg.Querier, forUpdate bool) (Head, 
 
 // Head reads the log's head as it is, without locking it.
 func (l Log) Head(ctx context.Context, q pg.Querier) (Head, error) { return l.readHead(ctx, q, false) }
+
+// NewSecret returns a fresh chain secret ([NewSecret]) naming the log's current last
+// row as the last before the chain began. A service calls it once, when it first
+// starts on the log, before any row is chained.
+func (l Log) NewSecret(ctx context.Context, q pg.Querier) ([]byte, error) {
+	var after int64
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM `+pgx.Identifier{l.Table}.Sanitize()).Scan(&after); err != nil {
+		return nil, fmt.Errorf("auditchain: last row of %s: %w", l.Name, err)
+	}
+	return NewSecret(after)
+}

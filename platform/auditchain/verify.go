@@ -85,8 +85,10 @@ func (r Report) String() string {
 }
 
 // Verify walks rows (every row of the log, in id order, read in the same snapshot as
-// head) and reports the first broken link. key may be nil when the log has no chain
-// secret yet; a chained row is then an error. It returns an error only when the rows
+// head) and reports the first broken link. Rows up to the one the key's secret names
+// as the last before the chain began are counted as unchained when they carry no
+// hashes. key may be nil when the log has no chain secret yet: every row is then
+// unchained, and a chained row is an error. It returns an error only when the rows
 // cannot be read.
 func Verify(key *Key, log string, head Head, rows iter.Seq2[Row, error]) (Report, error) {
 	rep := Report{Log: log, Head: head}
@@ -100,11 +102,11 @@ func Verify(key *Key, log string, head Head, rows iter.Seq2[Row, error]) (Report
 			return rep, err
 		}
 		if row.Prev == nil && row.Hash == nil {
-			if rep.Checked == 0 && (head.FirstID == 0 || row.ID < head.FirstID) {
+			if key == nil || row.ID <= key.after {
 				rep.Unchained++
 				continue
 			}
-			return broken(row.ID, RowChanged, "it carries no hash, but the chain began at row %d", head.FirstID)
+			return broken(row.ID, RowChanged, "it carries no hash, but the chain began after row %d", key.after)
 		}
 		if key == nil {
 			return rep, errors.New("auditchain: " + log + " has chained rows but no chain secret")

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
-	"healthcore/platform/auditchain"
 	"healthcore/platform/envelope"
 )
 
@@ -41,11 +40,8 @@ func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email,
 			"its creation is chained into the audit log under a sealed key")
 	}
 	s := &Service{cfg: cfg, db: db, env: env[0], hasher: newHasher(cfg.Argon2), now: time.Now, log: slog.New(slog.DiscardHandler)}
-	secret, err := s.loadSecret(ctx, auditChainSecret)
-	if err != nil {
-		return "", err
-	}
-	if s.auditLog.chain, err = auditchain.NewKey(secret); err != nil {
+	var err error
+	if s.auditLog.chain, err = s.loadChainKey(ctx); err != nil {
 		return "", err
 	}
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_ADMIN, Name: name, Email: normalizeEmail(email)}

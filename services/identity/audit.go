@@ -56,6 +56,16 @@ func (s *Service) audit(ctx context.Context, q pg.Querier, action, actorID, subj
 // auditChainSecret names the sealed secret the audit chain's key is derived from.
 const auditChainSecret = "audit-chain"
 
+// loadChainKey returns the audit chain's key, creating its secret on first start (it
+// then names the log's last row as the last before the chain began).
+func (s *Service) loadChainKey(ctx context.Context) (*auditchain.Key, error) {
+	secret, err := s.loadSecret(ctx, auditChainSecret, func() ([]byte, error) { return auditChain.NewSecret(ctx, s.db) })
+	if err != nil {
+		return nil, err
+	}
+	return auditchain.NewKey(secret)
+}
+
 // VerifyAuditChain walks identity's audit log end to end and reports its first broken
 // link: a row changed, a row missing before another, or a head that does not match the
 // last row. db's search_path is the identity schema; env opens the chain's secret

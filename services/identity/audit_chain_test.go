@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"sync"
 	"testing"
 
@@ -11,13 +10,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/platform/auditchain"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
+	"healthcore/platform/testkit"
 )
 
 // testChainKey is a chain key from a fresh random secret.
 func testChainKey(t *testing.T) *auditchain.Key {
 	t.Helper()
-	k, err := auditchain.NewKey([]byte(rand.Text() + rand.Text()))
+	secret, err := auditchain.NewSecret(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := auditchain.NewKey(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,28 +225,58 @@ func TestAuditChain_TruncateIsRefused(t *testing.T) {
 }
 
 func TestAuditChain_RowsFromBeforeTheChainAreUnchained(t *testing.T) {
-	f := newFixture(t, nil)
-	ctx := context.Background()
-	// Rows as the log held them before the chain's migration: no hashes.
+	db, ctx := storeDB(t), context.Background()
+	// Rows as the log held them before the chain's migration, with no hashes, written
+	// before any service started on it.
 	for _, stmt := range []string{
 		`ALTER TABLE audit_log DROP CONSTRAINT audit_log_chained`,
 		`INSERT INTO audit_log (action, outcome) VALUES ('account.login', 'denied'), ('account.read', 'ok')`,
 		`ALTER TABLE audit_log ADD CONSTRAINT audit_log_chained CHECK (prev_hash IS NOT NULL AND row_hash IS NOT NULL) NOT VALID`,
 	} {
-		if _, err := f.db.Exec(ctx, stmt); err != nil {
+		if _, err := db.Exec(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if rep := f.verifyChain(); !rep.OK() || rep.Unchained != 2 || rep.Checked != 0 {
-		t.Errorf("before any chained row: %s", rep)
+	env := envelope.New(testkit.Keys(t), envelope.Defaults)
+	verify := func() auditchain.Report {
+		t.Helper()
+		rep, err := VerifyAuditChain(ctx, db, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
 	}
-	f.registerDoctor("123456", "SP")
-	f.registerDoctor("654321", "RJ")
-	rep := f.verifyChain()
-	if !rep.OK() || rep.Unchained != 2 || rep.Checked != 2 {
+	if rep := verify(); !rep.OK() || rep.Unchained != 2 || rep.Checked != 0 {
+		t.Errorf("before the service ever started: %s", rep)
+	}
+	cfg := DefaultConfig()
+	cfg.Argon2 = testArgon2
+	svc, err := New(ctx, Deps{DB: db, Envelope: env, Logger: testkit.Logger(t)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := svc.audit(ctx, db, actRead, "", uuid.NewString(), outcomeOK); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep := verify(); !rep.OK() || rep.Unchained != 2 || rep.Checked != 2 {
 		t.Errorf("report = %s; want 2 unchained and 2 chained, intact", rep)
 	}
-	if _, err := f.db.Exec(ctx, `INSERT INTO audit_log (action, outcome) VALUES ('account.read', 'ok')`); err == nil {
+	if _, err := db.Exec(ctx, `INSERT INTO audit_log (action, outcome) VALUES ('account.read', 'ok')`); err == nil {
 		t.Error("a row without hashes was written after the chain began")
+	}
+
+	// A superuser who clears every hash and the head, to pass chained rows off as older
+	// ones, is caught: the sealed secret says where the chain began.
+	ids := auditIDs(t, db)
+	asSuperuser(t, db, `ALTER TABLE audit_log DROP CONSTRAINT audit_log_chained`)
+	asSuperuser(t, db, `UPDATE audit_log SET prev_hash = NULL, row_hash = NULL`)
+	if _, err := db.Exec(ctx, `UPDATE audit_log_head SET first_id = NULL, last_id = NULL, last_hash = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify()
+	if rep.Break == nil || rep.Break.RowID != ids[2] || rep.Break.Problem != auditchain.RowChanged {
+		t.Errorf("report = %s; want a break at row %d: %s", rep, ids[2], auditchain.RowChanged)
 	}
 }

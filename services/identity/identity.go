@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
-	"healthcore/platform/auditchain"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
@@ -124,18 +123,14 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
 	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	var err error
-	var chainSecret []byte
-	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index"); err == nil {
-		chainSecret, err = s.loadSecret(ctx, auditChainSecret)
+	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
+		s.auditLog.chain, err = s.loadChainKey(ctx)
 	}
 	if err != nil {
 		if errors.Is(err, envelope.ErrOpen) {
 			return nil, fmt.Errorf("%w: the database was sealed under another master key than the keys service now has "+
 				"(a deleted or replaced data folder in development?): restore that key, or start from an empty database", err)
 		}
-		return nil, err
-	}
-	if s.auditLog.chain, err = auditchain.NewKey(chainSecret); err != nil {
 		return nil, err
 	}
 	if err := s.keys.ensure(ctx); err != nil {

@@ -53,14 +53,18 @@ func (s *Service) blindIndex(label, value string) []byte {
 	return m.Sum(nil)
 }
 
-// loadSecret returns the named 32-byte service secret, creating it on first use. Two
-// replicas starting together agree: the first insert wins and both read it back.
-func (s *Service) loadSecret(ctx context.Context, name string) ([]byte, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
+// loadSecret returns the named service secret, opened. When there is none yet it stores
+// the sealed value of fresh() first: of two replicas starting together, the first
+// insert wins and both read it back.
+func (s *Service) loadSecret(ctx context.Context, name string, fresh func() ([]byte, error)) ([]byte, error) {
+	if secret, ok, err := openSecret(ctx, s.db, s.env, name); err != nil || ok {
+		return secret, err
 	}
-	sealed, err := s.env.Seal(ctx, fresh, secretContext, []byte(name))
+	value, err := fresh()
+	if err != nil {
+		return nil, fmt.Errorf("new secret %s: %w", name, err)
+	}
+	sealed, err := s.env.Seal(ctx, value, secretContext, []byte(name))
 	if err != nil {
 		return nil, fmt.Errorf("seal secret %s: %w", name, err)
 	}
@@ -75,6 +79,13 @@ func (s *Service) loadSecret(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("secret %s vanished", name)
 	}
 	return secret, nil
+}
+
+// randomSecret is 32 random bytes: the blind index's key.
+func randomSecret() ([]byte, error) {
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
 }
 
 // openSecret returns the named service secret, opened; ok is false when there is none.

@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"crypto/rand"
 	"sync"
 	"testing"
 
@@ -19,7 +18,11 @@ import (
 // testChainKey is a chain key from a fresh random secret.
 func testChainKey(t *testing.T) *auditchain.Key {
 	t.Helper()
-	k, err := auditchain.NewKey([]byte(rand.Text() + rand.Text()))
+	secret, err := auditchain.NewSecret(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := auditchain.NewKey(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,31 +213,42 @@ func TestAccessChain_TruncateAndHeadRemovalAreRefused(t *testing.T) {
 }
 
 func TestAccessChain_RowsFromBeforeTheChainAreUnchained(t *testing.T) {
-	f := newFixture(t)
 	ctx := context.Background()
-	// Rows as the log held them before the chain's migration: no hashes.
-	for _, stmt := range []string{
-		`ALTER TABLE access_log DROP CONSTRAINT access_log_chained`,
-		`INSERT INTO access_log (at, action, outcome) VALUES (now(), 'document.list', 'ok'), (now(), 'group.list', 'denied')`,
-		`ALTER TABLE access_log ADD CONSTRAINT access_log_chained CHECK (prev_hash IS NOT NULL AND row_hash IS NOT NULL) NOT VALID`,
-	} {
-		if _, err := f.db.Exec(ctx, stmt); err != nil {
-			t.Fatal(err)
+	// Rows as the log held them before the chain's migration, with no hashes, written
+	// before any service started on it.
+	f := newFixtureOver(t, DefaultConfig(), func(db *pgxpool.Pool) {
+		for _, stmt := range []string{
+			`ALTER TABLE access_log DROP CONSTRAINT access_log_chained`,
+			`INSERT INTO access_log (at, action, outcome) VALUES (now(), 'document.list', 'ok'), (now(), 'group.list', 'denied')`,
+			`ALTER TABLE access_log ADD CONSTRAINT access_log_chained CHECK (prev_hash IS NOT NULL AND row_hash IS NOT NULL) NOT VALID`,
+		} {
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+	})
 	if rep := f.verifyChain(); !rep.OK() || rep.Unchained != 2 || rep.Checked != 0 {
 		t.Errorf("before any chained row: %s", rep)
 	}
 	alice := f.newPatient()
 	f.mustUpload(alice, meta("a", "application/pdf"), pdf(500))
 	f.accessLog(alice, &recordsv1.ListAccessLogRequest{})
-	rep := f.verifyChain()
-	if !rep.OK() || rep.Unchained != 2 || rep.Checked != 2 {
+	if rep := f.verifyChain(); !rep.OK() || rep.Unchained != 2 || rep.Checked != 2 {
 		t.Errorf("report = %s; want 2 unchained and 2 chained, intact", rep)
 	}
 	if _, err := f.db.Exec(ctx, `INSERT INTO access_log (at, action, outcome) VALUES (now(), 'document.list', 'ok')`); err == nil {
 		t.Error("a row without hashes was written after the chain began")
 	}
+
+	// A superuser who clears every hash and the head, to pass chained rows off as older
+	// ones, is caught: the sealed secret says where the chain began.
+	ids := f.accessIDs()
+	asSuperuser(t, f.db, `ALTER TABLE access_log DROP CONSTRAINT access_log_chained`)
+	asSuperuser(t, f.db, `UPDATE access_log SET prev_hash = NULL, row_hash = NULL`)
+	if _, err := f.db.Exec(ctx, `UPDATE access_log_head SET first_id = NULL, last_id = NULL, last_hash = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	wantBreak(t, f.verifyChain(), ids[2], auditchain.RowChanged)
 }
 
 func TestNew_ReplicasShareOneChainSecret(t *testing.T) {

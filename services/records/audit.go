@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"iter"
@@ -158,12 +157,16 @@ var secretContext = map[string]string{"service": "records", "purpose": "service-
 // startTimeout bounds what New asks of the keys service.
 const startTimeout = time.Minute
 
-// loadChainKey returns the access log chain's key, creating its secret on first start:
-// of several replicas starting together, the first insert wins and all read it back.
+// loadChainKey returns the access log chain's key, creating its secret on first start
+// (it then names the log's last row as the last before the chain began): of several
+// replicas starting together, the first insert wins and all read it back.
 func loadChainKey(ctx context.Context, db *pgxpool.Pool, env *envelope.Envelope) (*auditchain.Key, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
+	if key, err := openChainKey(ctx, db, env); err != nil || key != nil {
+		return key, err
+	}
+	fresh, err := accessChain.NewSecret(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
 	}
 	sealed, err := env.Seal(ctx, fresh, secretContext, []byte(accessChainSecret))
 	if err != nil {

@@ -71,6 +71,13 @@ func newFixture(t *testing.T) *fixture {
 
 func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	return newFixtureOver(t, cfg, nil)
+}
+
+// newFixtureOver is newFixtureWith, with prepare (when not nil) run on the fresh
+// database before the service starts on it.
+func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	dbURL := pgtest.URL(t, directory.Schema, Schema)
 	pool := func(schema string) *pgxpool.Pool {
@@ -82,6 +89,9 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 		return p
 	}
 	db := pool(Schema.Name)
+	if prepare != nil {
+		prepare(db)
+	}
 	keys := testkit.Keys(t)
 
 	blobDir := t.TempDir()
