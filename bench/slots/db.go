@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/services/directory"
+	"healthcore/services/keys"
 	"healthcore/services/scheduling"
 )
 
@@ -69,9 +72,20 @@ func prepareDatabase(ctx context.Context, dbURL string, doctors int, seed int64)
 	if err != nil {
 		return nil, err
 	}
-	// Laying out slots books nothing: payments is never called.
+	// Laying out slots books nothing: payments is never called, and no appointment text
+	// is sealed (the keys service runs in process on a throwaway keyring).
 	noPayments := paymentsv1connect.NewPaymentsServiceClient(http.DefaultClient, "http://127.0.0.1:1")
-	svc, err := scheduling.New(scheduling.Deps{DB: schedDB, Directory: dir, Payments: noPayments}, scheduling.DefaultConfig())
+	keyDir, err := os.MkdirTemp("", "bench-slots-keys-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(keyDir)
+	keyring, err := keys.OpenLocal(keyDir)
+	if err != nil {
+		return nil, err
+	}
+	env := envelope.New(keys.New(keyring), envelope.Defaults)
+	svc, err := scheduling.New(scheduling.Deps{DB: schedDB, Envelope: env, Directory: dir, Payments: noPayments}, scheduling.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 	}
 	svc, err := scheduling.New(scheduling.Deps{
 		DB:         db,
+		Envelope:   envelope.New(client(p, "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
 		Directory:  client(p, "directory", directoryv1connect.NewDirectoryServiceClient),
 		Payments:   client(p, "payments", paymentsv1connect.NewPaymentsServiceClient),
 		Telehealth: client(p, "telehealth", telehealthv1connect.NewTelehealthServiceClient),

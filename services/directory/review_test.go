@@ -18,6 +18,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pagetoken"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
@@ -62,6 +63,7 @@ func newReviewFixture(t *testing.T) *reviewFixture {
 	clk := testkit.NewClock(reviewNow)
 	svc, err := scheduling.New(scheduling.Deps{
 		DB: pool(scheduling.Schema.Name), Logger: testkit.Logger(t), Now: clk.Now,
+		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), "http://"+dirLn.Addr().String(), asService...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
 	}, scheduling.DefaultConfig())

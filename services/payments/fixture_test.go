@@ -144,6 +144,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	schedCfg.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	sched, err := scheduling.New(scheduling.Deps{
 		DB: f.schedDB, Logger: log, Now: f.clock.Now,
+		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, internalOpts...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, internalOpts...),
 	}, schedCfg)

@@ -15,7 +15,9 @@ import (
 )
 
 // getAppointment returns one appointment with its history to its patient or doctor,
-// texts opened, or to another service, without the texts (no service needs them).
+// texts opened, or to another service without what people wrote (no service needs
+// it); the system's own phrases ("the doctor did not join") are not health data and
+// are answered to services too.
 func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
 	a, err := s.appointmentFor(ctx, s.db, id, false)
 	if err != nil {
@@ -36,7 +38,7 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 	}
 	out := a.proto()
 	for _, e := range events {
-		if !own {
+		if !own && e.GetActorRole() != system.role {
 			e.Reason = ""
 		}
 		out.History = append(out.History, e.AppointmentEvent)

@@ -23,6 +23,7 @@ import (
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
@@ -107,6 +108,7 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 
 	sched, err := scheduling.New(scheduling.Deps{
 		DB: pool(scheduling.Schema.Name), Logger: testkit.Logger(t), Now: f.clock.Now,
+		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, connect.WithGRPC(), asService),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
 	}, scheduling.DefaultConfig())
