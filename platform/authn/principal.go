@@ -13,6 +13,7 @@ type Principal struct {
 	CRM       string        // "123456/SP" for doctors, else ""
 	SessionID string        // the login session (refresh-token family) of a user
 	TokenID   string        // the access token's jti
+	Service   string        // the calling service's name, for Role SERVICE ("scheduling")
 }
 
 type principalKey struct{}
