@@ -7,9 +7,9 @@
 // A log using it ([Log]) keeps a one-row head table (the last row's id and hash), locked
 // FOR UPDATE by every append in the appending transaction ([Log.Append]), and computes
 // each row's hash in Go at insert time from the row's fields in a fixed order
-// ([Key.Sum]): the writer and the verifier ([Log.Verify]) share that one encoding. Rows written before a log was chained have no
-// hashes; the chain begins at the first row appended after, whose prev_hash is
-// [Genesis].
+// ([Key.Sum]): the writer and the verifier ([Log.Verify]) share that one encoding.
+// Rows written before a log was chained have no hashes; the chain begins at the first
+// row appended after, whose prev_hash is 32 zero bytes.
 //
 // The key is derived ([NewKey]) from a secret ([Log.NewSecret]) the service keeps
 // sealed by the keys service, so reading the database is not enough to recompute a
@@ -42,9 +42,6 @@ const label = "healthcore audit chain v1"
 
 // HashSize is the size of a row hash.
 const HashSize = sha256.Size
-
-// Genesis is the prev_hash of a log's first chained row.
-var Genesis = make([]byte, HashSize)
 
 // Key is the HMAC key of a log's chain, and where the chain began.
 type Key struct {
@@ -152,10 +149,10 @@ type Head struct {
 	Hash            []byte
 }
 
-// Prev is the prev_hash of the next row appended.
+// Prev is the prev_hash of the next row appended: 32 zero bytes for the first.
 func (h Head) Prev() []byte {
 	if h.Hash == nil {
-		return Genesis
+		return make([]byte, HashSize)
 	}
 	return h.Hash
 }

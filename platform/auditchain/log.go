@@ -24,8 +24,8 @@ type Log struct {
 }
 
 // Append appends one row to the log in q's transaction (or in one of its own when q is
-// the pool). With the head locked, it draws the row's id from the table's
-// identity sequence, asks fields for the row's hashed fields given that id and the
+// the pool). With the head locked, it draws the row's id from the table's identity
+// sequence, asks fields for the row's hashed fields given that id and the
 // transaction's time (now(), for a log whose time is the database's), and calls insert
 // to write the row with its id, prev_hash and row_hash (OVERRIDING SYSTEM VALUE). It
 // then moves the head to the new row.

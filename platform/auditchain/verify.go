@@ -96,7 +96,7 @@ func Verify(key *Key, log string, head Head, rows iter.Seq2[Row, error]) (Report
 		rep.Break = &Break{RowID: id, Problem: p, Detail: fmt.Sprintf(format, args...)}
 		return rep, nil
 	}
-	prev, last := Genesis, int64(0)
+	prev, last := Head{}.Prev(), int64(0)
 	for row, err := range rows {
 		if err != nil {
 			return rep, err

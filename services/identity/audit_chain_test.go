@@ -187,7 +187,7 @@ func TestAuditChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	prev := auditchain.Genesis
+	prev := auditchain.Head{}.Prev()
 	for _, r := range rows {
 		hash := forged.Sum(auditChain.Name, prev, r.Fields)
 		asSuperuser(t, f.db, `UPDATE audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1`, r.ID, prev, hash)

@@ -180,7 +180,7 @@ func TestAccessChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	prev := auditchain.Genesis
+	prev := auditchain.Head{}.Prev()
 	for _, r := range rows {
 		hash := forged.Sum(accessChain.Name, prev, r.Fields)
 		asSuperuser(t, f.db, `UPDATE access_log SET prev_hash = $2, row_hash = $3 WHERE id = $1`, r.ID, prev, hash)
