@@ -16,6 +16,23 @@ import (
 	"healthcore/platform/errs"
 )
 
+// Reasons of these tests, declared as services declare theirs.
+var (
+	rConcurrentUpdate = errs.Declare(connect.CodeAborted, "CONCURRENT_UPDATE")
+	rBadCRM           = errs.Declare(connect.CodeInvalidArgument, "BAD_CRM")
+	rDoctorNotFound   = errs.Declare(connect.CodeNotFound, "DOCTOR_NOT_FOUND")
+	rPatientNotFound  = errs.Declare(connect.CodeNotFound, "PATIENT_NOT_FOUND")
+	rEmailTaken       = errs.Declare(connect.CodeAlreadyExists, "EMAIL_TAKEN")
+	rSlotTaken        = errs.Declare(connect.CodeFailedPrecondition, "SLOT_TAKEN")
+	rWrongState       = errs.Declare(connect.CodeFailedPrecondition, "WRONG_STATE")
+	rShareExpired     = errs.Declare(connect.CodePermissionDenied, "SHARE_EXPIRED")
+	rTokenExpired     = errs.Declare(connect.CodeUnauthenticated, "TOKEN_EXPIRED")
+	rLoginThrottled   = errs.Declare(connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	rKMSUnavailable   = errs.Declare(connect.CodeUnavailable, "KMS_UNAVAILABLE")
+	rX                = errs.Declare(connect.CodeNotFound, "X")
+	rXDenied          = errs.Declare(connect.CodePermissionDenied, "X_DENIED")
+)
+
 // details is what a client can read from a status.
 type details struct {
 	info       *errdetails.ErrorInfo
@@ -60,12 +77,12 @@ func TestToConnect_EachConstructorGivesItsCodeReasonAndDetails(t *testing.T) {
 		logged     bool
 	}{
 		{
-			name: "new", err: errs.New(connect.CodeAborted, "CONCURRENT_UPDATE", "the record changed: reload it"),
+			name: "new", err: rConcurrentUpdate.New("the record changed: reload it"),
 			code: connect.CodeAborted, reason: "CONCURRENT_UPDATE", message: "the record changed: reload it",
 		},
 		{
 			name: "invalid argument with violations",
-			err: errs.InvalidArgument("BAD_CRM", "the CRM is not valid",
+			err: rBadCRM.New("the CRM is not valid").WithViolations(
 				errs.Violation{Field: "crm.uf", Description: "not a Brazilian UF"},
 				errs.Violation{Field: "crm.number", Description: "must be digits"}),
 			code: connect.CodeInvalidArgument, reason: "BAD_CRM", message: "the CRM is not valid",
@@ -75,31 +92,31 @@ func TestToConnect_EachConstructorGivesItsCodeReasonAndDetails(t *testing.T) {
 			},
 		},
 		{
-			name: "not found", err: errs.NotFound("DOCTOR_NOT_FOUND", "no such doctor"),
+			name: "not found", err: rDoctorNotFound.New("no such doctor"),
 			code: connect.CodeNotFound, reason: "DOCTOR_NOT_FOUND", message: "no such doctor",
 		},
 		{
-			name: "already exists", err: errs.AlreadyExists("EMAIL_TAKEN", "the e-mail is in use"),
+			name: "already exists", err: rEmailTaken.New("the e-mail is in use"),
 			code: connect.CodeAlreadyExists, reason: "EMAIL_TAKEN", message: "the e-mail is in use",
 		},
 		{
-			name: "failed precondition", err: errs.FailedPrecondition("SLOT_TAKEN", "the slot is taken"),
+			name: "failed precondition", err: rSlotTaken.New("the slot is taken"),
 			code: connect.CodeFailedPrecondition, reason: "SLOT_TAKEN", message: "the slot is taken",
 		},
 		{
-			name: "permission denied", err: errs.PermissionDenied("SHARE_EXPIRED", "the share has expired"),
+			name: "permission denied", err: rShareExpired.New("the share has expired"),
 			code: connect.CodePermissionDenied, reason: "SHARE_EXPIRED", message: "the share has expired",
 		},
 		{
-			name: "unauthenticated", err: errs.Unauthenticated("TOKEN_EXPIRED", "refresh the token"),
+			name: "unauthenticated", err: rTokenExpired.New("refresh the token"),
 			code: connect.CodeUnauthenticated, reason: "TOKEN_EXPIRED", message: "refresh the token",
 		},
 		{
-			name: "resource exhausted", err: errs.ResourceExhausted("LOGIN_THROTTLED", "too many attempts", 90*time.Second),
+			name: "resource exhausted", err: rLoginThrottled.New("too many attempts").WithRetryAfter(90 * time.Second),
 			code: connect.CodeResourceExhausted, reason: "LOGIN_THROTTLED", message: "too many attempts", retry: 90 * time.Second,
 		},
 		{
-			name: "unavailable", err: errs.Unavailable("KMS_UNAVAILABLE", "retry later", dbDown),
+			name: "unavailable", err: rKMSUnavailable.New("retry later").WithCause(dbDown),
 			code: connect.CodeUnavailable, reason: "KMS_UNAVAILABLE", message: "retry later", logged: true,
 		},
 		{
@@ -134,7 +151,7 @@ func TestToConnect_EachConstructorGivesItsCodeReasonAndDetails(t *testing.T) {
 }
 
 func TestToConnect_SendsMetadataInErrorInfo(t *testing.T) {
-	e := errs.FailedPrecondition("WRONG_STATE", "the appointment is not pending")
+	e := rWrongState.New("the appointment is not pending")
 	e.Metadata = map[string]string{"state": "CONFIRMED"}
 	ce, _ := errs.ToConnect(e)
 	if got := detailsOf(t, ce).info.GetMetadata()["state"]; got != "CONFIRMED" {
@@ -275,7 +292,7 @@ func TestToConnect_ContextErrors(t *testing.T) {
 		{"deadline exceeded", context.DeadlineExceeded, connect.CodeDeadlineExceeded, true},
 		{"deadline wrapped as internal", errs.Internal("test: op", fmt.Errorf("query: %w", context.DeadlineExceeded)), connect.CodeDeadlineExceeded, true},
 		// An explicit code chosen by the service wins over the context in its cause.
-		{"unavailable caused by deadline", errs.Unavailable("KMS_UNAVAILABLE", "retry", context.DeadlineExceeded), connect.CodeUnavailable, true},
+		{"unavailable caused by deadline", rKMSUnavailable.New("retry").WithCause(context.DeadlineExceeded), connect.CodeUnavailable, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,14 +315,14 @@ func TestToConnect_NilIsNil(t *testing.T) {
 }
 
 func TestReason_ReadsLocalErrorsAndReceivedStatuses(t *testing.T) {
-	sent, _ := errs.ToConnect(errs.NotFound("DOCTOR_NOT_FOUND", "no such doctor"))
+	sent, _ := errs.ToConnect(rDoctorNotFound.New("no such doctor"))
 	tests := []struct {
 		name string
 		err  error
 		want string
 	}{
-		{"local", errs.FailedPrecondition("SLOT_TAKEN", "taken"), "SLOT_TAKEN"},
-		{"wrapped local", fmt.Errorf("book: %w", errs.FailedPrecondition("SLOT_TAKEN", "taken")), "SLOT_TAKEN"},
+		{"local", rSlotTaken.New("taken"), "SLOT_TAKEN"},
+		{"wrapped local", fmt.Errorf("book: %w", rSlotTaken.New("taken")), "SLOT_TAKEN"},
 		{"status made by ToConnect", sent, "DOCTOR_NOT_FOUND"},
 		{"wrapped received status", fmt.Errorf("directory: %w", withInfo(connect.CodePermissionDenied, "no", "SHARE_REVOKED")), "SHARE_REVOKED"},
 		{"status without ErrorInfo", connect.NewError(connect.CodeNotFound, errors.New("no")), ""},
@@ -328,8 +345,8 @@ func TestCode_ReturnsTheCodeTheErrorIsSentWith(t *testing.T) {
 		want connect.Code
 	}{
 		{"nil", nil, 0},
-		{"local", errs.NotFound("X", "x"), connect.CodeNotFound},
-		{"wrapped local", fmt.Errorf("a: %w", errs.PermissionDenied("X", "x")), connect.CodePermissionDenied},
+		{"local", rX.New("x"), connect.CodeNotFound},
+		{"wrapped local", fmt.Errorf("a: %w", rXDenied.New("x")), connect.CodePermissionDenied},
 		{"connect status", connect.NewError(connect.CodeAlreadyExists, io.EOF), connect.CodeAlreadyExists},
 		{"plain error", io.EOF, connect.CodeInternal},
 		{"canceled", fmt.Errorf("query: %w", context.Canceled), connect.CodeCanceled},
@@ -346,7 +363,7 @@ func TestCode_ReturnsTheCodeTheErrorIsSentWith(t *testing.T) {
 }
 
 func TestIs_SentinelMatchesByCodeAndReasonThroughWithCause(t *testing.T) {
-	sentinel := errs.NotFound("DOCTOR_NOT_FOUND", "no such doctor")
+	sentinel := rDoctorNotFound.New("no such doctor")
 	err := fmt.Errorf("get doctor: %w", sentinel.WithCause(io.EOF))
 
 	if !errors.Is(err, sentinel) {
@@ -355,11 +372,11 @@ func TestIs_SentinelMatchesByCodeAndReasonThroughWithCause(t *testing.T) {
 	if !errors.Is(err, io.EOF) {
 		t.Error("errors.Is(err, cause) = false, want true")
 	}
-	if errors.Is(err, errs.NotFound("PATIENT_NOT_FOUND", "no such doctor")) {
+	if errors.Is(err, rPatientNotFound.New("no such doctor")) {
 		t.Error("matched a sentinel with another reason")
 	}
-	if errors.Is(err, errs.FailedPrecondition("DOCTOR_NOT_FOUND", "no such doctor")) {
-		t.Error("matched a sentinel with another code")
+	if errors.Is(err, rSlotTaken.New("no such doctor")) {
+		t.Error("matched a sentinel with another reason and code")
 	}
 	if sentinel.Cause != nil {
 		t.Errorf("WithCause changed the sentinel: cause %v", sentinel.Cause)

@@ -112,24 +112,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 // with r's code.
 func WantReason(t testing.TB, err error, r errs.Reason) {
 	t.Helper()
-	WantError(t, err, r.Code(), r.Name())
-}
-
-// WantError fails the test unless err is a gRPC error with the given code and
-// ErrorInfo reason.
-//
-// Deprecated: use WantReason with the declared reason.
-func WantError(t testing.TB, err error, code connect.Code, reason string) {
-	t.Helper()
 	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
+		t.Fatalf("got no error, want %v", r)
 	}
 	ce, ok := errors.AsType[*connect.Error](err)
 	if !ok {
 		t.Fatalf("error %v is not a connect error", err)
 	}
-	if ce.Code() != code || errs.ReasonOf(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", ce.Code(), errs.ReasonOf(err), err, code, reason)
+	if !errs.Has(ce, r) {
+		t.Fatalf("got %v %q (%v), want %v", ce.Code(), errs.ReasonOf(err), err, r)
 	}
 }
 
