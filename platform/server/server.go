@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,8 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"healthcore/platform/mtls"
 )
 
 // Options configures a Server.
@@ -41,6 +44,11 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// ReadMaxBytes limits the size of one request message.
 	ReadMaxBytes int
+	// TLS, when set, makes the server answer HTTP/2 over TLS 1.3 only (by ALPN) with
+	// the source's certificate, verifying client certificates against its CA and
+	// recording the service a client's certificate names for the interceptor. Nil
+	// serves h2c (development, or behind a mesh that terminates TLS).
+	TLS *mtls.Source
 }
 
 // Server serves the Connect handlers of one or more services on one port.
@@ -140,9 +148,16 @@ func (s *Server) Listen() (net.Listener, error) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	handler := s.Handler()
+	if s.opts.TLS != nil {
+		protocols.SetHTTP2(true)
+		ln = tls.NewListener(ln, s.opts.TLS.ServerTLS())
+		handler = mtls.Middleware(handler)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           handler,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -150,7 +165,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.opts.Logger.Info("serving", "addr", ln.Addr().String(), "services", s.names)
+	s.opts.Logger.Info("serving", "addr", ln.Addr().String(), "services", s.names, "tls", s.opts.TLS != nil)
 
 	select {
 	case err := <-errc:
