@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"healthcore/services/scheduling"
 )
 
 type appointmentJSON struct {
@@ -209,7 +211,7 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 		t.Fatalf("retry returned %+v, want the same appointment and charge", again)
 	}
 	code, _, e := s.book(joao, slots.Slots[0].ID, "joao-same-slot")
-	if code != http.StatusBadRequest || reason(e) != "SLOT_TAKEN" {
+	if code != http.StatusBadRequest || reason(e) != scheduling.ReasonSlotTaken.Name() {
 		t.Fatalf("second booker: %d %+v", code, e)
 	}
 

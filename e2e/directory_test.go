@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+
+	"healthcore/platform/authn"
+	"healthcore/platform/server"
+	"healthcore/services/directory"
 )
 
 // profileJSON mirrors the REST JSON of a directory profile.
@@ -142,7 +146,7 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 		t.Errorf("GET doctor: %d %+v", code, doctor)
 	}
 	var e errorJSON
-	if code, _ := s.rest("GET", "/v1/doctors/"+incompleteID, "", nil, &e); code != http.StatusNotFound || reason(e) != "DOCTOR_NOT_FOUND" {
+	if code, _ := s.rest("GET", "/v1/doctors/"+incompleteID, "", nil, &e); code != http.StatusNotFound || reason(e) != directory.ReasonDoctorNotFound.Name() {
 		t.Errorf("GET incomplete doctor: %d %+v", code, e)
 	}
 
@@ -157,16 +161,16 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 	// Bad input is a 400 naming the field; a profile needs a doctor's token.
 	e = errorJSON{}
 	code, _ = s.rest("GET", "/v1/doctors?point.latitude=91&point.longitude=-46.63", "", nil, &e)
-	if code != http.StatusBadRequest || reason(e) != "VALIDATION_FAILED" || !slices.Equal(violations(e), []string{"point.latitude"}) {
+	if code != http.StatusBadRequest || reason(e) != server.ReasonValidationFailed.Name() || !slices.Equal(violations(e), []string{"point.latitude"}) {
 		t.Errorf("latitude 91: %d %+v", code, e)
 	}
 	e = errorJSON{}
 	code, _ = s.rest("GET", "/v1/doctors?maxDistanceKm=25", "", nil, &e)
-	if code != http.StatusBadRequest || reason(e) != "SEARCH_INVALID" || !slices.Equal(violations(e), []string{"max_distance_km"}) {
+	if code != http.StatusBadRequest || reason(e) != directory.ReasonSearchInvalid.Name() || !slices.Equal(violations(e), []string{"max_distance_km"}) {
 		t.Errorf("radius without a point: %d %+v", code, e)
 	}
 	e = errorJSON{}
-	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", "", profile, &e); code != http.StatusUnauthorized || reason(e) != "TOKEN_MISSING" {
+	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", "", profile, &e); code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("anonymous PUT profile: %d %+v", code, e)
 	}
 	var reg struct{ Account accountJSON }
@@ -177,7 +181,7 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 	var login struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &login)
 	e = errorJSON{}
-	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", login.Tokens.AccessToken, profile, &e); code != http.StatusForbidden || reason(e) != "ROLE_NOT_ALLOWED" {
+	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", login.Tokens.AccessToken, profile, &e); code != http.StatusForbidden || reason(e) != authn.ReasonRoleNotAllowed.Name() {
 		t.Errorf("patient PUT profile: %d %+v", code, e)
 	}
 }

@@ -15,7 +15,10 @@ import (
 
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/platform/authn"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
+	"healthcore/services/identity"
 )
 
 // tokenPair and the other types mirror the REST JSON a frontend reads.
@@ -88,7 +91,7 @@ func TestMultiProcess_PatientAndDoctorJourneysOverREST(t *testing.T) {
 	}
 	var e errorJSON
 	code, _ = s.rest("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": refreshed.Tokens.RefreshToken}, &e)
-	if code != http.StatusUnauthorized || reason(e) != "SESSION_ENDED" {
+	if code != http.StatusUnauthorized || reason(e) != identity.ReasonSessionEnded.Name() {
 		t.Errorf("refresh after logout: %d %+v", code, e)
 	}
 
@@ -112,27 +115,27 @@ func TestMultiProcess_ErrorsMapToHTTPStatusesWithDetails(t *testing.T) {
 
 	var e errorJSON
 	code, _ := s.rest("POST", "/v1/accounts/patients", "", map[string]string{"name": "M", "email": "x", "cpf": "1", "password": "short", "phone": "1", "birthDate": "x"}, &e)
-	if code != http.StatusBadRequest || reason(e) != "VALIDATION_FAILED" || len(violations(e)) != 6 {
+	if code != http.StatusBadRequest || reason(e) != server.ReasonValidationFailed.Name() || len(violations(e)) != 6 {
 		t.Errorf("validation: %d %+v", code, e)
 	}
 	code, _ = s.rest("GET", "/v1/me", "", nil, &e)
-	if code != http.StatusUnauthorized || reason(e) != "TOKEN_MISSING" {
+	if code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("no token: %d %+v", code, e)
 	}
 	code, _ = s.rest("POST", "/v1/admin/signing-keys:rotate", "not.a.jwt", map[string]string{}, &e)
-	if code != http.StatusUnauthorized || reason(e) != "TOKEN_INVALID" {
+	if code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenInvalid.Name() {
 		t.Errorf("bad token: %d %+v", code, e)
 	}
 	body := map[string]string{"name": "Ana", "email": "ana@example.com", "cpf": "123.456.789-09", "password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1990-01-01"}
 	s.rest("POST", "/v1/accounts/patients", "", body, nil)
 	code, _ = s.rest("POST", "/v1/accounts/patients", "", body, &e)
-	if code != http.StatusConflict || reason(e) != "ACCOUNT_EXISTS" {
+	if code != http.StatusConflict || reason(e) != identity.ReasonAccountExists.Name() {
 		t.Errorf("duplicate: %d %+v", code, e)
 	}
 	var login struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "ana@example.com", "password": "correct horse battery"}, &login)
 	code, _ = s.rest("POST", "/v1/admin/signing-keys:rotate", login.Tokens.AccessToken, map[string]string{}, &e)
-	if code != http.StatusForbidden || reason(e) != "ROLE_NOT_ALLOWED" {
+	if code != http.StatusForbidden || reason(e) != authn.ReasonRoleNotAllowed.Name() {
 		t.Errorf("patient rotating keys: %d %+v", code, e)
 	}
 	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "ana@example.com", "password": "x", "unknownField": "y"}, &e)
@@ -143,7 +146,7 @@ func TestMultiProcess_ErrorsMapToHTTPStatusesWithDetails(t *testing.T) {
 	for range 7 { // five free failures, a sixth that starts the backoff, then 429
 		code, hdr = s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "ana@example.com", "password": "wrong password"}, &e)
 	}
-	if code != http.StatusTooManyRequests || reason(e) != "LOGIN_THROTTLED" || hdr.Get("Retry-After") == "" {
+	if code != http.StatusTooManyRequests || reason(e) != identity.ReasonLoginThrottled.Name() || hdr.Get("Retry-After") == "" {
 		t.Errorf("throttled: %d Retry-After=%q %+v", code, hdr.Get("Retry-After"), e)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/testkit"
+	"healthcore/services/records"
 )
 
 // TestMultiProcess_PatientKeepsAnEncryptedExam uploads an exam over gRPC to the records
@@ -162,7 +163,7 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 	code, body := download()
 	var e errorJSON
 	_ = json.Unmarshal(body, &e)
-	if code != http.StatusForbidden || reason(e) != "SHARE_REVOKED" {
+	if code != http.StatusForbidden || reason(e) != records.ReasonShareRevoked.Name() {
 		t.Errorf("doctor download after revoke: %d %s", code, body)
 	}
 

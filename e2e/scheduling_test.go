@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"healthcore/platform/authn"
+	"healthcore/services/scheduling"
 )
 
 // slotJSON and availabilityJSON mirror the scheduling REST answers a frontend reads.
@@ -65,7 +68,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 	monday := map[string]any{"weekly": []map[string]string{{"weekday": "WEEKDAY_MONDAY", "startTime": "09:00", "endTime": "12:00"}}, "gapMinutes": 10}
 	var e errorJSON
 	code, _ = s.rest("PUT", "/v1/doctors/me/availability", doctor, monday, &e)
-	if code != http.StatusBadRequest || reason(e) != "PROFILE_REQUIRED" {
+	if code != http.StatusBadRequest || reason(e) != scheduling.ReasonProfileRequired.Name() {
 		t.Errorf("availability before a profile: %d %+v", code, e)
 	}
 
@@ -118,7 +121,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 		t.Errorf("agenda: %d %+v", code, agenda)
 	}
 	code, _ = s.rest("GET", "/v1/doctors/me/agenda"+rangeQuery(day, day.AddDate(0, 0, 1)), "", nil, &e)
-	if code != http.StatusUnauthorized || reason(e) != "TOKEN_MISSING" {
+	if code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("anonymous agenda: %d %+v", code, e)
 	}
 
@@ -137,11 +140,11 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 		{"weekday": "WEEKDAY_MONDAY", "startTime": "09:00", "endTime": "12:00"},
 		{"weekday": "WEEKDAY_MONDAY", "startTime": "11:00", "endTime": "13:00"},
 	}}, &e)
-	if v := violations(e); code != http.StatusBadRequest || reason(e) != "AVAILABILITY_INVALID" || len(v) != 1 || v[0] != "availability.weekly[1]" {
+	if v := violations(e); code != http.StatusBadRequest || reason(e) != scheduling.ReasonAvailabilityInvalid.Name() || len(v) != 1 || v[0] != "availability.weekly[1]" {
 		t.Errorf("overlapping windows: %d %+v", code, e)
 	}
 	code, _ = s.rest("GET", "/v1/doctors/"+doc.Account.ID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 32)), "", nil, &e)
-	if v := violations(e); code != http.StatusBadRequest || reason(e) != "RANGE_TOO_LONG" || len(v) != 1 || v[0] != "end_time" {
+	if v := violations(e); code != http.StatusBadRequest || reason(e) != scheduling.ReasonRangeTooLong.Name() || len(v) != 1 || v[0] != "end_time" {
 		t.Errorf("range too long: %d %+v", code, e)
 	}
 
@@ -155,7 +158,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 		t.Fatalf("patient login: %d", code)
 	}
 	code, _ = s.rest("PUT", "/v1/doctors/me/availability", login.Tokens.AccessToken, monday, &e)
-	if code != http.StatusForbidden || reason(e) != "ROLE_NOT_ALLOWED" {
+	if code != http.StatusForbidden || reason(e) != authn.ReasonRoleNotAllowed.Name() {
 		t.Errorf("patient setting availability: %d %+v", code, e)
 	}
 }

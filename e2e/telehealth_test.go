@@ -12,6 +12,7 @@ import (
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/testkit"
+	"healthcore/services/telehealth"
 )
 
 type joinInfoJSON struct {
@@ -48,7 +49,7 @@ func TestMultiProcess_PatientAndDoctorMeetInTheConsultationRoom(t *testing.T) {
 	}
 	id := b.Appointment.ID
 	var e errorJSON
-	if code, _ := s.rest("GET", "/v1/appointments/"+id+"/join", maria, nil, &e); code != http.StatusBadRequest || reason(e) != "NOT_CONFIRMED" {
+	if code, _ := s.rest("GET", "/v1/appointments/"+id+"/join", maria, nil, &e); code != http.StatusBadRequest || reason(e) != telehealth.ReasonNotConfirmed.Name() {
 		t.Fatalf("join before payment: %d %+v", code, e)
 	}
 
@@ -78,13 +79,13 @@ func TestMultiProcess_PatientAndDoctorMeetInTheConsultationRoom(t *testing.T) {
 
 	// Nobody else.
 	joao := s.loginPatient("joao.room@example.com", "111444777")
-	if code, _ := s.rest("GET", a.JoinPath, joao, nil, &e); code != http.StatusForbidden || reason(e) != "NOT_PARTICIPANT" {
+	if code, _ := s.rest("GET", a.JoinPath, joao, nil, &e); code != http.StatusForbidden || reason(e) != telehealth.ReasonNotParticipant.Name() {
 		t.Errorf("another patient: %d %+v", code, e)
 	}
-	if code, _ := s.rest("GET", "/v1/appointments/3f1c2a9e-0000-4000-8000-000000000000/join", joao, nil, &e); code != http.StatusNotFound || reason(e) != "APPOINTMENT_NOT_FOUND" {
+	if code, _ := s.rest("GET", "/v1/appointments/3f1c2a9e-0000-4000-8000-000000000000/join", joao, nil, &e); code != http.StatusNotFound || reason(e) != telehealth.ReasonAppointmentNotFound.Name() {
 		t.Errorf("unknown appointment: %d %+v", code, e)
 	}
-	if code, _ := s.rest("GET", a.JoinPath, "", nil, &e); code != http.StatusUnauthorized || reason(e) != "TOKEN_MISSING" {
+	if code, _ := s.rest("GET", a.JoinPath, "", nil, &e); code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("anonymous: %d %+v", code, e)
 	}
 

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"healthcore/gateway"
+	"healthcore/platform/authn"
+	"healthcore/platform/errs"
+	"healthcore/platform/server"
 	"healthcore/services/identity"
 )
 
@@ -84,14 +87,14 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 		body   string
 		header http.Header
 		status int
-		code   int // gRPC code in the body
-		reason string
+		reason errs.Reason // its code and name are in the body
+		code   int         // gRPC code in the body of an error that carries no reason
 		fields []string
 	}{
 		{
 			name: "invalid input lists every violation", method: "POST", path: "/v1/accounts/patients",
 			body:   `{"name":"M","email":"x","cpf":"1","password":"p","phone":"1","birthDate":"12/04/1985"}`,
-			status: 400, code: 3, reason: "VALIDATION_FAILED",
+			status: 400, reason: server.ReasonValidationFailed,
 			fields: []string{"birth_date", "cpf", "email", "name", "password", "phone"},
 		},
 		{
@@ -101,20 +104,20 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 		{
 			name: "wrong password", method: "POST", path: "/v1/auth/login",
 			body:   `{"email":"maria@exemplo.com.br","password":"not the password"}`,
-			status: 401, code: 16, reason: "INVALID_CREDENTIALS",
+			status: 401, reason: identity.ReasonInvalidCredentials,
 		},
 		{
 			name: "no token", method: "GET", path: "/v1/me",
-			status: 401, code: 16, reason: "TOKEN_MISSING",
+			status: 401, reason: authn.ReasonTokenMissing,
 		},
 		{
 			name: "garbage token", method: "GET", path: "/v1/me", header: http.Header{"Authorization": {"Bearer not.a.jwt"}},
-			status: 401, code: 16, reason: "TOKEN_INVALID",
+			status: 401, reason: authn.ReasonTokenInvalid,
 		},
 		{
 			name: "role not allowed", method: "POST", path: "/v1/admin/signing-keys:rotate", body: `{}`,
 			header: http.Header{"Authorization": {"Bearer " + token}},
-			status: 403, code: 7, reason: "ROLE_NOT_ALLOWED",
+			status: 403, reason: authn.ReasonRoleNotAllowed,
 		},
 		{
 			name: "unknown route", method: "GET", path: "/v1/no-such-thing",
@@ -127,12 +130,12 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 		{
 			name: "duplicate account", method: "POST", path: "/v1/accounts/patients",
 			body:   `{"name":"Outra Maria","email":"maria@exemplo.com.br","cpf":"52998224725","password":"another password","phone":"+5511912345678","birthDate":"1990-01-01"}`,
-			status: 409, code: 6, reason: "ACCOUNT_EXISTS",
+			status: 409, reason: identity.ReasonAccountExists,
 		},
 		{
 			name: "throttled login", method: "POST", path: "/v1/auth/login",
 			body:   `{"email":"alvo@exemplo.com.br","password":"guess"}`,
-			status: 429, code: 8, reason: "LOGIN_THROTTLED",
+			status: 429, reason: identity.ReasonLoginThrottled,
 		},
 	}
 	for _, tt := range tests {
@@ -146,9 +149,13 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
 			got := parseError(t, r)
-			if got.code != tt.code || got.reason != tt.reason || !slices.Equal(got.fields, tt.fields) {
+			wantCode := tt.code
+			if tt.reason != (errs.Reason{}) {
+				wantCode = int(tt.reason.Code())
+			}
+			if got.code != wantCode || got.reason != tt.reason.Name() || !slices.Equal(got.fields, tt.fields) {
 				t.Errorf("body code %d reason %q fields %q, want %d %q %q: %s",
-					got.code, got.reason, got.fields, tt.code, tt.reason, tt.fields, r.body)
+					got.code, got.reason, got.fields, wantCode, tt.reason.Name(), tt.fields, r.body)
 			}
 			if got.message == "" {
 				t.Errorf("no message: %s", r.body)

@@ -201,7 +201,7 @@ func TestRecordFiles(t *testing.T) {
 
 	t.Run("content type mismatch", func(t *testing.T) {
 		r := do(t, http.MethodPost, uploadURL(e.url, "not a png"), bytes.NewReader(pdf(4096)), bearer(maria, "image/png"))
-		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "CONTENT_TYPE_MISMATCH") {
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), records.ReasonContentTypeMismatch.Name()) {
 			t.Fatalf("upload: %d %s", r.status, r.body)
 		}
 		if r.json(t)["code"] != float64(3) {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	"healthcore/platform/errs"
 )
@@ -111,21 +109,21 @@ var (
 	admin   = Principal{UserID: "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a", Role: accessv1.Role_ROLE_ADMIN, SessionID: "sess-admin"}
 )
 
-// wantStatus asserts the code and ErrorInfo reason err is sent with; code 0 means no
-// error.
-func wantStatus(t testing.TB, err error, code connect.Code, reason string) {
+// wantStatus asserts the declared reason err is sent with, and so its code; the zero
+// Reason means no error.
+func wantStatus(t testing.TB, err error, r errs.Reason) {
 	t.Helper()
-	if code == 0 {
+	if r == (errs.Reason{}) {
 		if err != nil {
 			t.Fatalf("got error %v, want none", err)
 		}
 		return
 	}
 	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
+		t.Fatalf("got no error, want %v", r)
 	}
-	if got := errs.Code(err); got != code || errs.ReasonOf(err) != reason {
-		t.Fatalf("got %v %q (%v), want %v %q", got, errs.ReasonOf(err), err, code, reason)
+	if !errs.Has(err, r) {
+		t.Fatalf("got %v %q (%v), want %v", errs.Code(err), errs.ReasonOf(err), err, r)
 	}
 }
 

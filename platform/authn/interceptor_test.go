@@ -16,6 +16,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	keysv1 "healthcore/gen/healthcore/keys/v1"
+	"healthcore/platform/errs"
 )
 
 const testServiceToken = "svc-0123456789abcdef0123456789abcdef"
@@ -64,8 +65,7 @@ func spec(md protoreflect.MethodDescriptor) connect.Spec {
 // outcome is what the interceptor decides: a refusal, or the caller it names (role 0
 // and no principal when an anonymous call is let through).
 type outcome struct {
-	code   connect.Code
-	reason string
+	reason errs.Reason
 	role   accessv1.Role
 }
 
@@ -75,12 +75,12 @@ var (
 	asDoctor    = outcome{role: accessv1.Role_ROLE_DOCTOR}
 	asAdmin     = outcome{role: accessv1.Role_ROLE_ADMIN}
 	asService   = outcome{role: accessv1.Role_ROLE_SERVICE}
-	missing     = outcome{code: connect.CodeUnauthenticated, reason: "TOKEN_MISSING"}
-	invalid     = outcome{code: connect.CodeUnauthenticated, reason: "TOKEN_INVALID"}
-	badService  = outcome{code: connect.CodeUnauthenticated, reason: "SERVICE_TOKEN_INVALID"}
-	wrongRole   = outcome{code: connect.CodePermissionDenied, reason: "ROLE_NOT_ALLOWED"}
-	serviceOnly = outcome{code: connect.CodePermissionDenied, reason: "SERVICE_ONLY"}
-	noRule      = outcome{code: connect.CodeInternal, reason: "INTERNAL"}
+	missing     = outcome{reason: ReasonTokenMissing}
+	invalid     = outcome{reason: ReasonTokenInvalid}
+	badService  = outcome{reason: ReasonServiceTokenInvalid}
+	wrongRole   = outcome{reason: ReasonRoleNotAllowed}
+	serviceOnly = outcome{reason: ReasonServiceOnly}
+	noRule      = outcome{reason: errs.ReasonInternal}
 )
 
 func TestInterceptor_AuthorizationMatrix(t *testing.T) {
@@ -137,7 +137,7 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 				}
 				ctx, err := ic.authenticate(context.Background(), spec(r.method), h)
 				want := r.want[i]
-				wantStatus(t, err, want.code, want.reason)
+				wantStatus(t, err, want.reason)
 				if err != nil {
 					if _, ok := FromContext(ctx); ok {
 						t.Error("a refused call carries a principal")

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/golang-jwt/jwt/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	"healthcore/platform/errs"
 )
 
 func TestSignVerify_RoundTripKeepsTheCaller(t *testing.T) {
@@ -84,14 +84,13 @@ func TestVerify_ExpiryAllowsTheLeewayAndNoMore(t *testing.T) {
 	tests := []struct {
 		name   string
 		at     time.Time
-		code   connect.Code
-		reason string
+		reason errs.Reason // zero: verified
 	}{
-		{"before expiry", expires.Add(-time.Second), 0, ""},
-		{"at expiry", expires, 0, ""},
-		{"within the leeway", expires.Add(29 * time.Second), 0, ""},
-		{"beyond the leeway", expires.Add(31 * time.Second), connect.CodeUnauthenticated, "TOKEN_EXPIRED"},
-		{"long expired", expires.Add(24 * time.Hour), connect.CodeUnauthenticated, "TOKEN_EXPIRED"},
+		{"before expiry", expires.Add(-time.Second), errs.Reason{}},
+		{"at expiry", expires, errs.Reason{}},
+		{"within the leeway", expires.Add(29 * time.Second), errs.Reason{}},
+		{"beyond the leeway", expires.Add(31 * time.Second), ReasonTokenExpired},
+		{"long expired", expires.Add(24 * time.Hour), ReasonTokenExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +98,7 @@ func TestVerify_ExpiryAllowsTheLeewayAndNoMore(t *testing.T) {
 			clk.now = tt.at
 			clk.mu.Unlock()
 			p, err := v.Verify(context.Background(), tok)
-			wantStatus(t, err, tt.code, tt.reason)
+			wantStatus(t, err, tt.reason)
 			if err == nil && p.UserID != patient.UserID {
 				t.Errorf("user = %q, want %q", p.UserID, patient.UserID)
 			}
@@ -189,13 +188,13 @@ func TestVerify_RefusesForgedAndMalformedTokens(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := v.Verify(context.Background(), tt.token)
 			if tt.ok {
-				wantStatus(t, err, 0, "")
+				wantStatus(t, err, errs.Reason{})
 				if p.UserID != patient.UserID || p.Role != accessv1.Role_ROLE_PATIENT {
 					t.Fatalf("verified %+v", p)
 				}
 				return
 			}
-			wantStatus(t, err, connect.CodeUnauthenticated, "TOKEN_INVALID")
+			wantStatus(t, err, ReasonTokenInvalid)
 			if !errors.Is(err, ErrTokenInvalid) {
 				t.Errorf("errors.Is(err, ErrTokenInvalid) = false for %v", err)
 			}

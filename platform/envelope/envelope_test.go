@@ -322,8 +322,8 @@ func TestSealOpen_KeysServiceFailuresAreNotErrOpen(t *testing.T) {
 		if err == nil || errors.Is(err, ErrOpen) {
 			t.Fatalf("Seal = %v, want a keys-service error", err)
 		}
-		if got := errs.ReasonOf(err); got != "KEY_NOT_FOUND" {
-			t.Errorf("reason = %q, want KEY_NOT_FOUND", got)
+		if !errs.Has(err, keys.ReasonKeyNotFound) {
+			t.Errorf("reason = %q, want %v", errs.ReasonOf(err), keys.ReasonKeyNotFound)
 		}
 	})
 	t.Run("keys service down", func(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"healthcore/platform/errs"
 	"healthcore/platform/pagetoken"
 )
@@ -33,8 +31,8 @@ func TestRoundTripAndBinding(t *testing.T) {
 	} {
 		_, err := bad()
 		t.Run(name, func(t *testing.T) {
-			if errs.Code(err) != connect.CodeInvalidArgument || errs.ReasonOf(err) != "PAGE_TOKEN_INVALID" {
-				t.Fatalf("got %v, want InvalidArgument PAGE_TOKEN_INVALID", err)
+			if !errs.Has(err, pagetoken.ReasonInvalid) {
+				t.Fatalf("got %v, want %v", err, pagetoken.ReasonInvalid)
 			}
 		})
 	}

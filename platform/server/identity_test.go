@@ -57,7 +57,7 @@ func TestLogger_PasswordsCPFsAndTokensNeverReachTheLog(t *testing.T) {
 	_, err = client.Login(ctx, connect.NewRequest(&identityv1.LoginRequest{
 		Login: &identityv1.LoginRequest_Email{Email: "maria@exemplo.com.br"}, Password: wrongPassword,
 	}))
-	wantCode(t, err, connect.CodeUnauthenticated, "the login or the password is incorrect", "INVALID_CREDENTIALS")
+	wantReason(t, err, identity.ReasonInvalidCredentials, "the login or the password is incorrect")
 	login, err := client.Login(ctx, connect.NewRequest(&identityv1.LoginRequest{
 		Login: &identityv1.LoginRequest_Cpf{Cpf: cpf}, Password: password,
 	}))
@@ -73,8 +73,8 @@ func TestLogger_PasswordsCPFsAndTokensNeverReachTheLog(t *testing.T) {
 
 	// The failed login is a client error: INFO, with its reason.
 	denied := st.logs.find(t, "rpc", map[string]any{"procedure": "/healthcore.identity.v1.IdentityService/Login", "code": "unauthenticated"})
-	if len(denied) != 1 || denied[0]["level"] != "INFO" || denied[0]["reason"] != "INVALID_CREDENTIALS" {
-		t.Errorf("failed login log lines = %v, want one INFO line with reason INVALID_CREDENTIALS", denied)
+	if len(denied) != 1 || denied[0]["level"] != "INFO" || denied[0]["reason"] != identity.ReasonInvalidCredentials.Name() {
+		t.Errorf("failed login log lines = %v, want one INFO line with reason %s", denied, identity.ReasonInvalidCredentials.Name())
 	}
 	if n := len(st.logs.find(t, "rpc", nil)); n != 4 {
 		t.Errorf("%d rpc log lines, want 4", n)

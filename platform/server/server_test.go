@@ -12,8 +12,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	keysv1 "healthcore/gen/healthcore/keys/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/server"
+	"healthcore/services/keys"
 )
 
 var protocols = []struct {
@@ -36,7 +38,7 @@ func TestServer_PanicBecomesInternalAndIsLogged(t *testing.T) {
 			req.Header().Set(server.RequestIDHeader, id)
 			_, err := keysClient(t, st, true, p.opts...).Encrypt(context.Background(), req)
 
-			ce := wantCode(t, err, connect.CodeInternal, "internal error", "INTERNAL")
+			ce := wantReason(t, err, errs.ReasonInternal, "internal error")
 			if strings.Contains(err.Error(), "secret-panic-detail") {
 				t.Errorf("panic text leaked to the client: %v", err)
 			}
@@ -181,12 +183,12 @@ func TestLogger_InternalCausesAreLoggedNeverSent(t *testing.T) {
 			req.Header().Set(server.RequestIDHeader, id)
 			_, err := keysClient(t, st, true, connect.WithGRPC()).Encrypt(context.Background(), req)
 
-			wantCode(t, err, connect.CodeInternal, "internal error", "INTERNAL")
+			wantReason(t, err, errs.ReasonInternal, "internal error")
 			if strings.Contains(err.Error(), tt.cause) {
 				t.Errorf("cause reached the client: %v", err)
 			}
 			line := st.logs.one(t, "rpc", map[string]any{"request_id": id})
-			if line["level"] != "ERROR" || line["code"] != "internal" || line["reason"] != "INTERNAL" {
+			if line["level"] != "ERROR" || line["code"] != "internal" || line["reason"] != errs.ReasonInternal.Name() {
 				t.Errorf("log line = %v, want ERROR internal INTERNAL", line)
 			}
 			if e, _ := line["error"].(string); !strings.Contains(e, tt.cause) {
@@ -203,12 +205,11 @@ func TestLogger_ClientErrorsAreLoggedAtInfoWithTheirReason(t *testing.T) {
 		name   string
 		token  bool
 		req    *keysv1.DecryptRequest
-		code   string
-		reason string
+		reason errs.Reason
 	}{
-		{"validation", true, &keysv1.DecryptRequest{}, "invalid_argument", "VALIDATION_FAILED"},
-		{"domain error", true, &keysv1.DecryptRequest{CiphertextBlob: []byte("not a ciphertext")}, "invalid_argument", "DECRYPT_FAILED"},
-		{"no credential", false, &keysv1.DecryptRequest{CiphertextBlob: []byte("x")}, "unauthenticated", "TOKEN_MISSING"},
+		{"validation", true, &keysv1.DecryptRequest{}, server.ReasonValidationFailed},
+		{"domain error", true, &keysv1.DecryptRequest{CiphertextBlob: []byte("not a ciphertext")}, keys.ReasonDecryptFailed},
+		{"no credential", false, &keysv1.DecryptRequest{CiphertextBlob: []byte("x")}, authn.ReasonTokenMissing},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,8 +221,8 @@ func TestLogger_ClientErrorsAreLoggedAtInfoWithTheirReason(t *testing.T) {
 				t.Fatal("call succeeded")
 			}
 			line := st.logs.one(t, "rpc", map[string]any{"request_id": id})
-			if line["level"] != "INFO" || line["code"] != tt.code || line["reason"] != tt.reason {
-				t.Errorf("log line = %v, want INFO %s %s", line, tt.code, tt.reason)
+			if line["level"] != "INFO" || line["code"] != tt.reason.Code().String() || line["reason"] != tt.reason.Name() {
+				t.Errorf("log line = %v, want INFO %s %s", line, tt.reason.Code(), tt.reason.Name())
 			}
 			if _, ok := line["error"]; ok {
 				t.Errorf("a client error logged a cause: %v", line)
@@ -274,7 +275,7 @@ func TestOrder_RecoveryIsOutermostSoAPanicInAuthenticationIsInternal(t *testing.
 	req.Header().Set(server.RequestIDHeader, "auth-panic-0001")
 	_, err := keysClient(t, st, true, connect.WithGRPC()).Encrypt(context.Background(), req)
 
-	wantCode(t, err, connect.CodeInternal, "internal error", "INTERNAL")
+	wantReason(t, err, errs.ReasonInternal, "internal error")
 	// Request id runs before authentication, so the panic's line carries the id.
 	line := st.logs.one(t, "panic in rpc", map[string]any{"request_id": "auth-panic-0001"})
 	if line["panic"] != "authenticator bug" {
@@ -291,8 +292,8 @@ func TestOrder_AuthenticationRunsBeforeValidation(t *testing.T) {
 
 	// Anonymous callers learn nothing about what valid input looks like.
 	_, err := keysClient(t, st, false, connect.WithGRPC()).Encrypt(context.Background(), invalid())
-	ce := wantCode(t, err, connect.CodeUnauthenticated,
-		"this call needs an access token: send \"Authorization: Bearer <token>\"", "TOKEN_MISSING")
+	ce := wantReason(t, err, authn.ReasonTokenMissing,
+		"this call needs an access token: send \"Authorization: Bearer <token>\"")
 	for _, d := range ce.Details() {
 		if v, _ := d.Value(); v != nil {
 			if _, ok := v.(*errdetails.BadRequest); ok {
@@ -303,8 +304,8 @@ func TestOrder_AuthenticationRunsBeforeValidation(t *testing.T) {
 
 	// Authenticated callers get every violation at once.
 	_, err = keysClient(t, st, true, connect.WithGRPC()).Encrypt(context.Background(), invalid())
-	if connect.CodeOf(err) != connect.CodeInvalidArgument || errs.ReasonOf(err) != "VALIDATION_FAILED" {
-		t.Fatalf("got %v, want invalid_argument VALIDATION_FAILED", err)
+	if !errs.Has(err, server.ReasonValidationFailed) {
+		t.Fatalf("got %v, want %v", err, server.ReasonValidationFailed)
 	}
 	var fields []string
 	for _, d := range err.(*connect.Error).Details() {
