@@ -301,3 +301,39 @@ func certOnDisk(t *testing.T, name string) *x509.Certificate {
 	}
 	return c
 }
+
+func TestPublic_ServesItsCertificateAndReloadsIt(t *testing.T) {
+	dir := writeDev(t, "gateway")
+	pub, err := OpenPublic(filepath.Join(dir, "gateway.pem"), filepath.Join(dir, "gateway-key.pem"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.every = 0
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", pub.ServerTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	addr := ln.Addr().String()
+	// A browser: trusts the CA, checks the host name, presents no certificate.
+	browser := func() *tls.Config {
+		pool := x509.NewCertPool()
+		ca, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
+		pool.AppendCertsFromPEM(ca)
+		return &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	}
+	if got, err := get(h2Client(browser()), addr); err != nil || got != "HTTP/2.0" {
+		t.Fatalf("answer %q, %v; want HTTP/2.0", got, err)
+	}
+	before := servedSerial(t, addr, browser())
+	if err := WriteDevCerts(dir, []string{"gateway"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := servedSerial(t, addr, browser()); after.Cmp(before) == 0 || after.Cmp(serialOnDisk(t, filepath.Join(dir, "gateway.pem"))) != 0 {
+		t.Errorf("served serial %v after the files were replaced (before %v)", after, before)
+	}
+}
