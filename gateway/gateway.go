@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,17 +15,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"healthcore/gateway/docs"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/mtls"
 )
 
 // Upstream is one service behind the gateway.
 type Upstream struct {
 	// Service is the fully-qualified gRPC service name, checked by /readyz.
 	Service string
+	// Name is the service's name in the catalog ("identity"): the one its certificate
+	// must carry when the gateway dials over mTLS.
+	Name string
 	// Addr is the service's host:port.
 	Addr string
 	// Register is the generated Register…Handler function of the service.
@@ -47,8 +53,14 @@ type Options struct {
 	// Extra mounts more routes on the edge (e.g. provider webhooks).
 	Extra map[string]http.Handler
 	// HSTS sends Strict-Transport-Security on every answer; set it when clients reach
-	// the edge over TLS only.
+	// the edge over TLS only (a load balancer terminating TLS). It is on whenever TLS is.
 	HSTS bool
+	// TLS, when set, makes the public listener answer HTTPS only, with this
+	// certificate (no client certificates asked).
+	TLS *mtls.Public
+	// ServiceTLS, when set, is the gateway's own service certificate: the upstreams are
+	// dialed over mTLS, each known by its Name. Nil dials them over h2c.
+	ServiceTLS *mtls.Source
 	// UploadMaxBytes caps a record file upload's body at the edge (413 beyond; the
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
@@ -77,6 +89,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if opts.UploadMaxBytes == 0 {
 		opts.UploadMaxBytes = defaultUploadMaxBytes
 	}
+	opts.HSTS = opts.HSTS || opts.TLS != nil
 	spec, err := openAPI(opts.OpenAPI)
 	if err != nil {
 		return nil, err
@@ -93,7 +106,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		}}),
 	)
 	for _, u := range opts.Upstreams {
-		conn, err := grpc.NewClient(u.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS)
 		if err != nil {
 			g.Close()
 			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)
@@ -141,6 +154,19 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	return g, nil
 }
 
+// Dial connects lazily to the service name at addr: over mTLS with src (the server
+// must prove it is name), or h2c when src is nil.
+func Dial(addr, name string, src *mtls.Source) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if src != nil {
+		if name == "" {
+			return nil, fmt.Errorf("dial %s over mTLS: the service's name is needed to check its certificate", addr)
+		}
+		creds = credentials.NewTLS(src.ClientTLS(name))
+	}
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+}
+
 // Handler returns the edge's HTTP handler.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
@@ -153,9 +179,12 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(g.opts.Logger.Handler(), slog.LevelWarn),
 	}
+	if g.opts.TLS != nil {
+		ln = tls.NewListener(ln, g.opts.TLS.ServerTLS())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	g.opts.Logger.Info("gateway serving", "addr", ln.Addr().String())
+	g.opts.Logger.Info("gateway serving", "addr", ln.Addr().String(), "tls", g.opts.TLS != nil)
 	select {
 	case err := <-errc:
 		return err

@@ -105,6 +105,13 @@ func WriteDevCerts(dir string, services []string) error {
 	return nil
 }
 
+// DevFiles names the files WriteDevCerts wrote in dir for service.
+func DevFiles(dir, service string) Files {
+	return Files{
+		Cert: filepath.Join(dir, service+".pem"), Key: filepath.Join(dir, service+"-key.pem"), CA: filepath.Join(dir, "ca.pem"),
+	}
+}
+
 // SPIFFEID is the URI SAN that names service in its certificate.
 func SPIFFEID(service string) *url.URL {
 	u, err := url.Parse(authn.SPIFFEPrefix + service)

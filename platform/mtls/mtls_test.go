@@ -26,17 +26,11 @@ import (
 // directory and opens the named one's.
 func devSource(t *testing.T, dir, name string) *Source {
 	t.Helper()
-	s, err := Open(devFiles(dir, name), nil)
+	s, err := Open(DevFiles(dir, name), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func devFiles(dir, name string) Files {
-	return Files{
-		Cert: filepath.Join(dir, name+".pem"), Key: filepath.Join(dir, name+"-key.pem"), CA: filepath.Join(dir, "ca.pem"),
-	}
 }
 
 func writeDev(t *testing.T, services ...string) string {
@@ -197,7 +191,7 @@ func TestSource_ReplacedFilesAreServedWithoutRestart(t *testing.T) {
 func TestSource_BadReplacementKeepsTheCurrentMaterialAndIsLogged(t *testing.T) {
 	dir := writeDev(t, "keys")
 	var logs strings.Builder
-	src, err := Open(devFiles(dir, "keys"), slog.New(slog.NewTextHandler(&logs, nil)))
+	src, err := Open(DevFiles(dir, "keys"), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +218,11 @@ func TestOpen_RefusesIncompleteOrForeignMaterial(t *testing.T) {
 	dir := writeDev(t, "keys")
 	other := writeDev(t, "keys")
 	for name, f := range map[string]Files{
-		"no CA":          {Cert: devFiles(dir, "keys").Cert, Key: devFiles(dir, "keys").Key},
-		"missing file":   {Cert: filepath.Join(dir, "nope.pem"), Key: devFiles(dir, "keys").Key, CA: devFiles(dir, "keys").CA},
-		"key of another": {Cert: devFiles(dir, "keys").Cert, Key: devFiles(other, "keys").Key, CA: devFiles(dir, "keys").CA},
-		"another CA":     {Cert: devFiles(dir, "keys").Cert, Key: devFiles(dir, "keys").Key, CA: devFiles(other, "keys").CA},
-		"CA is not PEM":  {Cert: devFiles(dir, "keys").Cert, Key: devFiles(dir, "keys").Key, CA: devFiles(dir, "keys").Key},
+		"no CA":          {Cert: DevFiles(dir, "keys").Cert, Key: DevFiles(dir, "keys").Key},
+		"missing file":   {Cert: filepath.Join(dir, "nope.pem"), Key: DevFiles(dir, "keys").Key, CA: DevFiles(dir, "keys").CA},
+		"key of another": {Cert: DevFiles(dir, "keys").Cert, Key: DevFiles(other, "keys").Key, CA: DevFiles(dir, "keys").CA},
+		"another CA":     {Cert: DevFiles(dir, "keys").Cert, Key: DevFiles(dir, "keys").Key, CA: DevFiles(other, "keys").CA},
+		"CA is not PEM":  {Cert: DevFiles(dir, "keys").Cert, Key: DevFiles(dir, "keys").Key, CA: DevFiles(dir, "keys").Key},
 	} {
 		if _, err := Open(f, nil); err == nil {
 			t.Errorf("%s: Open succeeded", name)

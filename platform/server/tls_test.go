@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,9 +63,7 @@ func tlsServer(t *testing.T, dir string, auth connect.Interceptor) string {
 
 func openDev(t *testing.T, dir, name string) *mtls.Source {
 	t.Helper()
-	src, err := mtls.Open(mtls.Files{
-		Cert: filepath.Join(dir, name+".pem"), Key: filepath.Join(dir, name+"-key.pem"), CA: filepath.Join(dir, "ca.pem"),
-	}, nil)
+	src, err := mtls.Open(mtls.DevFiles(dir, name), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
