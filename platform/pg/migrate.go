@@ -2,7 +2,6 @@ package pg
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -37,8 +36,11 @@ type Schema struct {
 const versionTable = "goose_db_version"
 
 // Migrate brings every schema up to date on the database at url, in order. For each
-// schema it runs CREATE SCHEMA IF NOT EXISTS, then applies the pending migrations with
+// schema it creates the schema when missing, then applies the pending migrations with
 // search_path set to the schema, recording versions in <schema>.goose_db_version.
+// Objects are created by the schema's owner: when url logs in as a superuser or a
+// member of the owner, Migrate acts as the owner (SET ROLE), so objects never end up
+// owned by whoever happened to run it (see Grants for the roles of production).
 // A per-schema PostgreSQL advisory lock (goose's session locker) makes concurrent calls
 // from several replicas safe: each migration is applied once and the others wait.
 // Applied migrations are logged to log (nil discards).
@@ -66,13 +68,13 @@ func Migrate(ctx context.Context, url string, log *slog.Logger, schemas ...Schem
 func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema, log *slog.Logger) error {
 	cfg := base.Copy()
 	setSessionParams(cfg, s.Name)
+	if err := prepareSchema(ctx, cfg, s.Name); err != nil {
+		return err
+	}
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 	db.SetMaxOpenConns(2) // one holds the session lock, one may run migrations
 
-	if err := createSchema(ctx, db, s.Name); err != nil {
-		return err
-	}
 	if s.Jobs {
 		if err := migrateJobs(ctx, cfg, s.Name, log); err != nil {
 			return fmt.Errorf("river job tables: %w", err)
@@ -161,22 +163,51 @@ func migrateJobs(ctx context.Context, cfg *pgx.ConnConfig, schema string, log *s
 	return nil
 }
 
-// createSchema creates the schema when missing. Concurrent CREATE SCHEMA IF NOT EXISTS
-// can still fail on pg_namespace's unique index, so creators take a transaction-level
-// advisory lock (the schema's migration lock id) first.
-func createSchema(ctx context.Context, db *sql.DB, name string) error {
-	tx, err := db.BeginTx(ctx, nil)
+// prepareSchema creates the schema when missing and, when cfg logs in as another role
+// than the schema's owner but one that may act as it (a superuser, or a member of the
+// owner), makes cfg's connections SET ROLE to the owner (through the "role" startup
+// parameter): everything the migrations create is then owned by the schema's owner,
+// whose default privileges give the service's role its rights (see Grants). A role
+// that may not act as the owner (a service's role checking at start that its schema
+// is up to date) migrates as itself: with nothing pending that only reads, and with a
+// migration pending it fails for want of CREATE on the schema.
+//
+// Concurrent CREATE SCHEMA IF NOT EXISTS can still fail on pg_namespace's unique
+// index, so creators take a transaction-level advisory lock (the schema's migration
+// lock id) first.
+func prepareSchema(ctx context.Context, cfg *pgx.ConnConfig, name string) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockID(name)); err != nil {
-		return fmt.Errorf("lock schema creation: %w", err)
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	const ownerQuery = `SELECT pg_get_userbyid(nspowner), current_user, pg_has_role(nspowner, 'MEMBER')
+		FROM pg_namespace WHERE nspname = $1`
+	var owner, current string
+	var mayAct bool
+	err = conn.QueryRow(ctx, ownerQuery, name).Scan(&owner, &current, &mayAct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = InTx(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockID(name)); err != nil {
+				return fmt.Errorf("lock schema creation: %w", err)
+			}
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = conn.QueryRow(ctx, ownerQuery, name).Scan(&owner, &current, &mayAct)
 	}
-	if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	if err != nil {
+		return fmt.Errorf("find the schema's owner: %w", err)
 	}
-	return tx.Commit()
+	if owner != current && mayAct {
+		cfg.RuntimeParams["role"] = owner
+	}
+	return nil
 }
 
 // lockID is the advisory lock key guarding one schema's migrations, so replicas of one
