@@ -1,6 +1,6 @@
 // Command healthcore runs the Healthcore platform: every service in one process for
 // development (dev), chosen services for a deployment (serve), the REST edge (gateway),
-// and operations (migrate, keys-rotate).
+// and operations (migrate, keys-rotate, dev-certs).
 package main
 
 import (
@@ -25,6 +25,8 @@ Usage:
   healthcore gateway [flags]             the REST edge, dialing the services' URLs
   healthcore migrate [flags]             apply every service's database migrations
   healthcore keys-rotate [flags]         add a new version of the local master key
+  healthcore dev-certs -dir DIR          write a local CA and a certificate per service
+                                         and the gateway, for mTLS on one machine
   healthcore create-admin -name N -email E   create an operator account (password from
                                          HEALTHCORE_ADMIN_PASSWORD or standard input)
   healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 		return runMigrate(ctx, args)
 	case "keys-rotate":
 		return runKeysRotate(ctx, args)
+	case "dev-certs":
+		return runDevCerts(ctx, args)
 	case "seed":
 		return runSeed(ctx, args)
 	case "postgres":
