@@ -122,10 +122,12 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
 	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
-	var err error
-	if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
-		s.auditLog.chain, err = s.loadChainKey(ctx)
-	}
+	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
+		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
+			s.auditLog.chain, err = s.loadChainKey(ctx)
+		}
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, envelope.ErrOpen) {
 			return nil, fmt.Errorf("%w: the database was sealed under another master key than the keys service now has "+

@@ -156,8 +156,12 @@ func New(d Deps, cfg Config) (*Service, error) {
 	// starts before records).
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	var err error
-	if s.accessLog.chain, err = loadChainKey(ctx, d.DB, envelope.New(d.Keys, envelope.Defaults)); err != nil {
+	env := envelope.New(d.Keys, envelope.Defaults)
+	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
+		s.accessLog.chain, err = loadChainKey(ctx, d.DB, env)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
