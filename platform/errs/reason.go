@@ -1,6 +1,7 @@
 package errs
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -79,7 +80,18 @@ func (r Reason) New(message string) *Error {
 }
 
 // Has reports whether err carries reason r with r's code, whether err is a local *Error
-// or a *connect.Error received from another service.
+// or a *connect.Error received from another service. The code compared is the one the
+// error carries (a DATA_LOSS received stays DATA_LOSS here, though ToConnect would
+// answer it on as INTERNAL).
 func Has(err error, r Reason) bool {
-	return r.name != "" && Code(err) == r.code && ReasonOf(err) == r.name
+	if r.name == "" || isNil(err) {
+		return false
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code == r.code && e.Reason.name == r.name
+	}
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		return ce.Code() == r.code && ReasonOf(ce) == r.name
+	}
+	return false
 }

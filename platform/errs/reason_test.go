@@ -75,3 +75,17 @@ func TestInternal_NamesTheOperationInTheLoggedCause(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestHas_KeepsTheCodeAWireErrorCarries(t *testing.T) {
+	corrupt := Declare(connect.CodeDataLoss, "TEST_DOCUMENT_CORRUPT")
+	wire, _ := ToConnect(corrupt.New("the stored document failed its integrity check"))
+	if wire.Code() != connect.CodeDataLoss {
+		t.Fatalf("sent as %v", wire.Code())
+	}
+	if !Has(wire, corrupt) {
+		t.Fatal("Has must match a DATA_LOSS reason received from another service")
+	}
+	if Has(wire, Declare(connect.CodeInternal, "TEST_DOCUMENT_CORRUPT_INTERNAL")) {
+		t.Fatal("Has matched another reason")
+	}
+}
