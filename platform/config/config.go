@@ -84,6 +84,9 @@ func (p Problems) Err() error {
 type Choice struct {
 	Value   string
 	Allowed []string
+	// Named is set when the value was given (on the command line or in the
+	// environment), not left at its default.
+	Named bool
 }
 
 // String returns the current value.
@@ -93,9 +96,32 @@ func (c *Choice) String() string { return c.Value }
 func (c *Choice) Set(s string) error {
 	for _, a := range c.Allowed {
 		if s == a {
-			c.Value = s
+			c.Value, c.Named = s, true
 			return nil
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(c.Allowed, ", "))
+}
+
+// Driver is an adapter's choice of driver, as production checks it.
+type Driver struct {
+	Flag       string // the flag that chooses it, e.g. "pix.driver"
+	Choice     Choice
+	Dev        bool   // the chosen driver is a development one (a sandbox, a local stand-in)
+	Production string // the production driver's name, for the message
+	Why        string // what the development driver would expose in production
+}
+
+// CheckProduction records a problem when a production process would run a driver
+// nobody chose, or a development driver without allowDev: production fails closed
+// instead of silently running a sandbox, a master key on the pod's disk or local files.
+func CheckProduction(p *Problems, d Driver, allowDev bool) {
+	switch {
+	case !d.Choice.Named:
+		p.Addf("-%s: production runs only a driver named explicitly: set -%s=%s (HEALTHCORE_%s)",
+			d.Flag, d.Flag, d.Production, strings.TrimPrefix(EnvName(d.Flag), Prefix))
+	case d.Dev && !allowDev:
+		p.Addf("-%s=%s is a development driver (%s): set -%s=%s, or add -allow-dev-drivers to run it outside dev on purpose",
+			d.Flag, d.Choice.Value, d.Why, d.Flag, d.Production)
+	}
 }

@@ -61,3 +61,41 @@ func TestEnvName(t *testing.T) {
 		t.Errorf("EnvName = %q", got)
 	}
 }
+
+func TestCheckProduction_RefusesADefaultOrADevelopmentDriver(t *testing.T) {
+	choice := func(args []string, vars map[string]string) Choice {
+		c := Choice{Value: "sandbox", Allowed: []string{"sandbox", "mercadopago"}}
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.Var(&c, "pix.driver", "")
+		var p Problems
+		if err := Parse(fs, args, env(vars), &p); err != nil || p.Err() != nil {
+			t.Fatal(err, p.Err())
+		}
+		return c
+	}
+	driver := func(c Choice) Driver {
+		return Driver{Flag: "pix.driver", Choice: c, Dev: c.Value == "sandbox", Production: "mercadopago", Why: "no authentication"}
+	}
+	tests := []struct {
+		name     string
+		choice   Choice
+		allowDev bool
+		want     string // "" for no problem
+	}{
+		{"left at its default", choice(nil, nil), true, "-pix.driver: production runs only a driver named explicitly: set -pix.driver=mercadopago (HEALTHCORE_PIX_DRIVER)"},
+		{"development driver named", choice([]string{"-pix.driver=sandbox"}, nil), false, "-pix.driver=sandbox is a development driver (no authentication): set -pix.driver=mercadopago, or add -allow-dev-drivers to run it outside dev on purpose"},
+		{"development driver named and allowed", choice([]string{"-pix.driver=sandbox"}, nil), true, ""},
+		{"production driver on the command line", choice([]string{"-pix.driver=mercadopago"}, nil), false, ""},
+		{"production driver in the environment", choice(nil, map[string]string{"HEALTHCORE_PIX_DRIVER": "mercadopago"}), false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p Problems
+			CheckProduction(&p, driver(tt.choice), tt.allowDev)
+			got := strings.Join(p, "; ")
+			if got != tt.want {
+				t.Fatalf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

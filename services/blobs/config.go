@@ -84,6 +84,13 @@ func (c Config) Open(ctx context.Context, dataDir string) (Driver, error) {
 	return nil, fmt.Errorf("blobs: unknown driver %q", c.Driver.Value)
 }
 
+// ProductionDriver describes the driver choice for production's check: serve refuses a
+// driver left at its default, and a development one without -allow-dev-drivers.
+func (c Config) ProductionDriver() config.Driver {
+	return config.Driver{Flag: "blobs.driver", Choice: c.Driver, Dev: c.driver() == DriverLocal, Production: DriverS3,
+		Why: "health records as files on the pod's disk"}
+}
+
 func (c Config) driver() string {
 	if c.Driver.Value == "" {
 		return DriverLocal

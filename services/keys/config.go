@@ -79,6 +79,13 @@ func (c Config) Open(ctx context.Context, dataDir string) (Driver, error) {
 	return nil, fmt.Errorf("keys: unknown driver %q", c.Driver.Value)
 }
 
+// ProductionDriver describes the driver choice for production's check: serve refuses a
+// driver left at its default, and a development one without -allow-dev-drivers.
+func (c Config) ProductionDriver() config.Driver {
+	return config.Driver{Flag: "keys.driver", Choice: c.Driver, Dev: c.driver() == DriverLocal, Production: DriverAWS,
+		Why: "master keys in a file on the pod's disk"}
+}
+
 func (c Config) driver() string {
 	if c.Driver.Value == "" {
 		return DriverLocal

@@ -117,6 +117,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// ProductionDriver describes the driver choice for production's check: serve refuses a
+// driver left at its default, and a development one without -allow-dev-drivers.
+func (c Config) ProductionDriver() config.Driver {
+	return config.Driver{Flag: "meetings.driver", Choice: c.Driver, Dev: c.driver() == DriverLocal, Production: DriverChime,
+		Why: "consultations in local rooms, not Chime"}
+}
+
 func (c Config) driver() string {
 	if c.Driver.Value == "" {
 		return DriverLocal

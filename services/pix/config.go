@@ -181,6 +181,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// ProductionDriver describes the driver choice for production's check: serve refuses a
+// driver left at its default, and a development one without -allow-dev-drivers.
+func (c Config) ProductionDriver() config.Driver {
+	return config.Driver{Flag: "pix.driver", Choice: c.Driver, Dev: c.driver() == DriverSandbox, Production: DriverMercadoPago,
+		Why: "its approve endpoint pays any charge without authentication"}
+}
+
 func (c Config) driver() string {
 	if c.Driver.Value == "" {
 		return DriverSandbox
