@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -329,5 +331,34 @@ func TestPublic_ServesItsCertificateAndReloadsIt(t *testing.T) {
 	}
 	if after := servedSerial(t, addr, browser()); after.Cmp(before) == 0 || after.Cmp(serialOnDisk(t, filepath.Join(dir, "gateway.pem"))) != 0 {
 		t.Errorf("served serial %v after the files were replaced (before %v)", after, before)
+	}
+}
+
+func TestMiddleware_RecordsTheOneServiceAVerifiedCertificateNames(t *testing.T) {
+	chain := func(services ...string) *tls.ConnectionState {
+		c := &x509.Certificate{}
+		for _, s := range services {
+			c.URIs = append(c.URIs, SPIFFEID(s))
+		}
+		return &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{c}}}
+	}
+	for name, tc := range map[string]struct {
+		state *tls.ConnectionState
+		want  string
+	}{
+		"one service":                  {chain("records"), "records"},
+		"several services: no caller":  {chain("records", "blobs"), ""},
+		"no certificate":               {&tls.ConnectionState{}, ""},
+		"plain connection":             {nil, ""},
+		"another trust domain ignored": {&tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{URIs: []*url.URL{{Scheme: "spiffe", Host: "other", Path: "/records"}}}}}}, ""},
+	} {
+		var got string
+		h := Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = authn.PeerService(r.Context()) }))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.TLS = tc.state
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tc.want {
+			t.Errorf("%s: peer service %q, want %q", name, got, tc.want)
+		}
 	}
 }

@@ -20,10 +20,12 @@ func PeerServices(r *http.Request) []string {
 // Middleware records the service the verified client certificate names
 // (authn.WithPeerService), for the authentication interceptor to find. It goes in front
 // of a TLS listener's handler; a request whose connection proved no service passes
-// through unchanged.
+// through unchanged. A certificate naming several services (a process serving them
+// all) names no single caller, so it records none: such a process identifies its calls
+// by service tokens.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if names := PeerServices(r); len(names) > 0 {
+		if names := PeerServices(r); len(names) == 1 {
 			r = r.WithContext(authn.WithPeerService(r.Context(), names[0]))
 		}
 		next.ServeHTTP(w, r)
