@@ -32,11 +32,11 @@ func identityStack(b *testing.B) identityv1connect.IdentityServiceClient {
 	cfg.Throttle.AccountFree, cfg.Throttle.AccountLockoutAfter = 1<<30, 1<<30
 	cfg.Throttle.AddressFree, cfg.Throttle.AddressLockoutAfter = 1<<30, 1<<30
 	db := pgtest.Pool(b, identity.Schema.Name, identity.Schema)
-	svc, err := identity.New(context.Background(), identity.Deps{DB: db, Envelope: envelope.New(testkit.Keys(b), envelope.Defaults)}, cfg)
+	svc, err := identity.New(context.Background(), identity.Deps{DB: db, Envelope: envelope.New(testkit.Keys(b, "identity"), envelope.Defaults)}, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	url := testkit.Serve(b, authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceToken), func(s *server.Server) {
+	url := testkit.Serve(b, authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	c := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(b), url, connect.WithGRPC())

@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"healthcore/internal/catalog"
+	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 )
 
@@ -27,6 +30,7 @@ type stack struct {
 	sandbox string            // base URL of the PIX sandbox (its dev approve/reject routes)
 	procs   map[string]*proc  // by the name after "serve" (or "-gateway.addr=…" for the gateway)
 	addr    map[string]string // gRPC host:port by service
+	keysDir string            // the services' token keys (-service-keys)
 }
 
 // binary is cmd/healthcore, built once for the whole package by TestMain.
@@ -47,10 +51,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// serviceToken is the stack's internal service credential, for tests that call internal
-// methods over gRPC as another service would.
-const serviceToken = "e2e-service-token-0123456789abcdefghij"
-
 // startStack starts every service and the gateway as separate processes sharing a fresh
 // database, and waits until the gateway reports ready. Flags in extra go to every
 // process.
@@ -60,10 +60,13 @@ func startStack(t *testing.T, extra ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, keysDir: t.TempDir()}
+	if err := authn.WriteServiceKeys(s.keysDir, catalog.Names()); err != nil {
+		t.Fatal(err)
+	}
 	common := []string{
 		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
-		"-service-token=" + serviceToken,
+		"-service-keys=" + s.keysDir,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 	}
@@ -74,6 +77,17 @@ func startStack(t *testing.T, extra ...string) *stack {
 	s.spawn(binary, append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...)...)
 	s.waitReady()
 	return s
+}
+
+// as is the client interceptor of a test calling internal methods over gRPC as the
+// service caller, with its key from the stack's folder.
+func (s *stack) as(caller string) connect.Interceptor {
+	s.t.Helper()
+	keys, err := authn.LoadServiceKeys(s.keysDir, []string{caller})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return authn.ServiceCaller(keys, caller)
 }
 
 // spawn starts one process; at the end of the test it is sent SIGTERM and must exit 0

@@ -102,7 +102,7 @@ func TestMultiProcess_PatientAndDoctorMeetInTheConsultationRoom(t *testing.T) {
 
 	// Over gRPC, scheduling's PrepareRoom (internal) sees the meeting running.
 	client := telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), "http://"+s.addr["telehealth"],
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(serviceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(s.as("scheduling")))
 	room, err := client.PrepareRoom(t.Context(), connect.NewRequest(&telehealthv1.PrepareRoomRequest{AppointmentId: id}))
 	if err != nil || !room.Msg.GetRoom().GetMeetingStarted() || !room.Msg.GetRoom().GetWindowEndTime().AsTime().Equal(slot.EndTime) {
 		t.Fatalf("prepare room: %v %v", room, err)

@@ -42,12 +42,12 @@ func identityUpstream(t *testing.T, tweak func(*identity.Config)) (gateway.Upstr
 	}
 	db := pgtest.Pool(t, identity.Schema.Name, identity.Schema)
 	svc, err := identity.New(context.Background(), identity.Deps{
-		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: testkit.Logger(t),
+		DB: db, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: testkit.Logger(t),
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceToken)
+	auth := authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceVerifier("identity"))
 	url := testkit.Serve(t, auth, func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
 	return gateway.Upstream{
 		Service:  identityv1connect.IdentityServiceName,

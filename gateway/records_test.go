@@ -44,12 +44,11 @@ func newRecordsStack(t *testing.T) *recordsStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	blobURL := testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	blobURL := testkit.Serve(t, testkit.ServiceAuth("blobs"), func(s *server.Server) {
 		s.Handle(blobs.New(driver).Handler(s.HandlerOptions()...))
 	})
 	blobClient := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), blobURL,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("records")))
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -58,11 +57,11 @@ func newRecordsStack(t *testing.T) *recordsStack {
 	userKeys := func(context.Context) ([]authn.PublicKey, error) {
 		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
 	}
-	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t), Blobs: blobClient, Logger: testkit.Logger(t)}, records.DefaultConfig())
+	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t, "records"), Blobs: blobClient, Logger: testkit.Logger(t)}, records.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceToken), func(s *server.Server) {
+	u := testkit.Serve(t, authn.NewInterceptor(authn.NewVerifier(userKeys), testkit.ServiceVerifier("records")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &recordsStack{t: t, key: key, up: gateway.Upstream{

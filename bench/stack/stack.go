@@ -4,8 +4,6 @@ package stack
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"healthcore/internal/catalog"
+	"healthcore/platform/authn"
 )
 
 // Stack is a deployment on loopback: the services in one process, the gateway in
@@ -58,8 +57,11 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, fmt.Errorf("build healthcore: %w\n%s", err, out)
 	}
 
-	token := make([]byte, 24)
-	_, _ = rand.Read(token)
+	keysDir := filepath.Join(dir, "service-keys")
+	if err := authn.WriteServiceKeys(keysDir, catalog.Names()); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	// One process serves every service of the catalog: the gateway is ready only when
 	// all its upstreams are.
 	l, err := catalog.NewLoopback()
@@ -68,7 +70,7 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, err
 	}
 	s.Gateway, s.Sandbox = l.Gateway, l.Sandbox
-	common := append([]string{"-database-url=" + dbURL, "-service-token=" + hex.EncodeToString(token),
+	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir,
 		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel}, l.Flags...)
 	s.Pprof = map[string]string{}
 	pprofFlag := func(name string) (string, error) {

@@ -35,7 +35,11 @@ func runDev(ctx context.Context, args []string) error {
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	cfg.EnsureServiceToken()
+	// dev's services share the process: their token keys are made in memory (unless
+	// -service-keys names a folder).
+	if err := cfg.OpenServiceKeys(catalog.Names(), true); err != nil {
+		return err
+	}
 	log := cfg.Logger()
 	dbURL := cfg.DatabaseURL
 	var err error
@@ -129,8 +133,11 @@ func runServe(ctx context.Context, args []string) error {
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	if cfg.ServiceToken == "" {
-		return errors.New("-service-token (HEALTHCORE_SERVICE_TOKEN) is required: the same secret for every service of the deployment")
+	// The services prove who they are to each other by service tokens signed with
+	// their own keys, so serve needs -service-keys. (Where TLS client certificates
+	// name the services, those identify them instead, and the keys become optional.)
+	if err := cfg.OpenServiceKeys(names, false); err != nil {
+		return err
 	}
 	var dbURL string
 	if sch := catalog.Schemas(names); len(sch) > 0 {

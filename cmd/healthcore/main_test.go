@@ -11,13 +11,13 @@ func TestRun_UnknownCommandAndServiceAreNamed(t *testing.T) {
 		"launch":                                `unknown command "launch"`,
 		"serve payroll":                         `unknown service "payroll" (services: keys, identity, directory, scheduling, pix, payments,`,
 		"serve":                                 "name the services to serve",
-		"serve identity":                        "-service-token (HEALTHCORE_SERVICE_TOKEN) is required",
+		"serve identity":                        "-service-keys (HEALTHCORE_SERVICE_KEYS) is required",
 		"migrate -x=1":                          "flag provided but not defined: -x",
 		"gateway -h":                            "flag: help requested",
 		"keys-rotate -gateway.max-body-bytes=5": "-gateway.max-body-bytes=5: must be at least 1024",
 	} {
 		t.Run(args, func(t *testing.T) {
-			t.Setenv("HEALTHCORE_SERVICE_TOKEN", "")
+			t.Setenv("HEALTHCORE_SERVICE_KEYS", "")
 			err := run(context.Background(), strings.Fields(args))
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("run(%q) = %v, want an error containing %q", args, err, want)

@@ -11,11 +11,15 @@ import (
 	"healthcore/platform/authn"
 )
 
-// client returns a client of the named service that sends the internal service
-// credential: how one service calls another. newClient is the generated constructor,
-// e.g. schedulingv1connect.NewSchedulingServiceClient.
-func client[T any](p *Process, name string, newClient func(connect.HTTPClient, string, ...connect.ClientOption) T) T {
-	return newClient(p.http, p.url(name), connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(p.cfg.ServiceToken)))
+// client returns the client by which the service caller calls the service callee,
+// sending caller's service tokens: how one service calls another (callee's methods
+// admit it only if they list caller). newClient is the generated constructor, e.g.
+// schedulingv1connect.NewSchedulingServiceClient.
+func client[T any](p *Process, caller, callee string, newClient func(connect.HTTPClient, string, ...connect.ClientOption) T) T {
+	if p.keys == nil {
+		panic("catalog: the process runs services but its service keys were not opened (Config.OpenServiceKeys)")
+	}
+	return newClient(p.http, p.url(callee), connect.WithGRPC(), connect.WithInterceptors(authn.ServiceCaller(p.keys, caller)))
 }
 
 // url is where the named service is reached.

@@ -1,8 +1,6 @@
 package catalog
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
 )
@@ -23,7 +22,7 @@ type Config struct {
 	DBMaxConns     int
 	PprofAddr      string
 	LogLevel       string
-	ServiceToken   string
+	ServiceKeys    string // folder of the service-token keys
 	ListenHost     string
 	GatewayAddr    string
 	CORSOrigins    string
@@ -35,7 +34,8 @@ type Config struct {
 	Addr map[string]*string
 	URL  map[string]*string
 
-	services map[string]settings // each service's Config, by name
+	services    map[string]settings // each service's Config, by name
+	serviceKeys *authn.ServiceKeys  // set by OpenServiceKeys
 }
 
 // NewConfig registers every flag on fs and returns the Config they fill. dev makes the
@@ -52,7 +52,8 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 8,
 		"connections each service's pool may open (services in one process add up; keep the sum under the server's max_connections)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.ServiceToken, "service-token", "", "credential services use to call each other's internal methods (dev makes one)")
+	fs.StringVar(&c.ServiceKeys, "service-keys", "",
+		"folder of the service-token keys: <service>.pub of every service, <service>.key of those this process runs (dev makes keys in memory)")
 	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services listen on")
 	fs.StringVar(&c.GatewayAddr, "gateway.addr", host+":8080", "REST edge listen address")
 	fs.StringVar(&c.CORSOrigins, "gateway.cors-origins", "http://localhost:3000,http://127.0.0.1:3000", "comma-separated browser origins allowed to call the API (* for any)")
@@ -88,7 +89,6 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 		p.Addf("-trusted-proxies: %v", err)
 	}
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
-	p.Check(c.ServiceToken == "" || len(c.ServiceToken) >= 32, "-service-token: must be at least 32 characters")
 	for _, s := range services {
 		c.services[s.Name].Check(&p)
 	}
@@ -127,14 +127,34 @@ func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// EnsureServiceToken makes a random service credential when none is configured; only
-// dev may, since its services share the process.
-func (c *Config) EnsureServiceToken() {
-	if c.ServiceToken == "" {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		c.ServiceToken = base64.RawURLEncoding.EncodeToString(b)
+// OpenServiceKeys readies the keys of the service tokens by which the services named
+// (those this process runs) prove who they are to the services they call: read from
+// -service-keys (every service's public keys, the private keys of those named), or,
+// when that is empty and inMemory is set (dev, whose services share the process),
+// made in memory for every service.
+func (c *Config) OpenServiceKeys(names []string, inMemory bool) error {
+	var err error
+	switch {
+	case c.ServiceKeys != "":
+		c.serviceKeys, err = authn.LoadServiceKeys(c.ServiceKeys, names)
+	case inMemory:
+		c.serviceKeys, err = authn.GenerateServiceKeys(Names())
+	default:
+		return fmt.Errorf("-service-keys (%s) is required: the folder of the services' token keys", config.EnvName("service-keys"))
 	}
+	if err != nil {
+		return fmt.Errorf("-service-keys: %w", err)
+	}
+	var missing []string
+	for _, name := range Names() {
+		if !c.serviceKeys.Knows(name) {
+			missing = append(missing, name+".pub")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("-service-keys=%s: every service's public key is needed; missing %s", c.ServiceKeys, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // SplitList splits a comma-separated flag value, dropping blanks.

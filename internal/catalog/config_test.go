@@ -15,13 +15,13 @@ func TestConfig_ReportsEveryBadValueAtOnce(t *testing.T) {
 	cfg := NewConfig(fs, false)
 	t.Setenv("HEALTHCORE_KEYS_DRIVER", "gcp")
 	t.Setenv("HEALTHCORE_LOG_LEVEL", "loud")
-	err := cfg.Parse(fs, []string{"-identity.access-ttl=2h", "-trusted-proxies=10.0.0.0/8,nonsense", "-service-token=short"})
+	err := cfg.Parse(fs, []string{"-identity.access-ttl=2h", "-trusted-proxies=10.0.0.0/8,nonsense", "-db-max-conns=1"})
 	if err == nil {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{
 		"HEALTHCORE_KEYS_DRIVER", "-log-level=\"loud\"", "identity.access-ttl=2h0m0s: must be between 1m and 1h",
-		`"nonsense" is not a CIDR`, "-service-token: must be at least 32 characters",
+		`"nonsense" is not a CIDR`, "-db-max-conns=1: must be 2 to 200",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

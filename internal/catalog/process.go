@@ -31,6 +31,7 @@ type Process struct {
 	metrics *server.Metrics
 	trusted []netip.Prefix
 	http    *http.Client
+	keys    *authn.ServiceKeys // service-token keys; nil in a process that calls no service as one
 
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
@@ -38,14 +39,15 @@ type Process struct {
 }
 
 // NewProcess prepares the shared parts of a process whose services use the database at
-// dbURL ("" when none does). cfg must have been parsed.
+// dbURL ("" when none does). cfg must have been parsed, and its service keys opened
+// when the process runs services.
 func NewProcess(cfg *Config, dbURL string) *Process {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	trusted, _ := cfg.trustedProxies()
 	return &Process{
 		cfg: cfg, log: cfg.Logger(), dbURL: dbURL, reg: reg, metrics: server.NewMetrics(reg), trusted: trusted,
-		http: newHTTPClient(),
+		http: newHTTPClient(), keys: cfg.serviceKeys,
 	}
 }
 
@@ -74,10 +76,18 @@ func (p *Process) newServer(name string, auth connect.Interceptor) *server.Serve
 	})
 }
 
-// remoteAuth authenticates a service's callers: users by tokens verified against
-// identity's keys, services by the internal credential.
-func (p *Process) remoteAuth() connect.Interceptor {
-	return authn.NewInterceptor(p.remoteVerifier(), p.cfg.ServiceToken)
+// remoteAuth authenticates the callers of the service name: users by tokens verified
+// against identity's keys, services by the tokens they send to name.
+func (p *Process) remoteAuth(name string) connect.Interceptor {
+	return authn.NewInterceptor(p.remoteVerifier(), p.serviceVerifier(name))
+}
+
+// serviceVerifier verifies the service tokens sent to the service name.
+func (p *Process) serviceVerifier(name string) *authn.ServiceVerifier {
+	if p.keys == nil {
+		panic("catalog: the process runs services but its service keys were not opened (Config.OpenServiceKeys)")
+	}
+	return p.keys.Verifier(name)
 }
 
 // remoteVerifier verifies user tokens against the JWKS of the identity service; one per

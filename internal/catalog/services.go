@@ -71,7 +71,7 @@ func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Serve
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("keys", p.remoteAuth())
+	srv := p.newServer("keys", p.remoteAuth("keys"))
 	srv.Handle(keys.New(driver).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
@@ -82,14 +82,14 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 		return nil, nil, err
 	}
 	svc, err := identity.New(ctx, identity.Deps{
-		DB: db, Envelope: envelope.New(client(p, "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
+		DB: db, Envelope: envelope.New(client(p, "identity", "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
 		Logger: p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	// identity verifies tokens against its own keys, read from its database.
-	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.cfg.ServiceToken))
+	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }
@@ -100,13 +100,13 @@ func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, B
 		return nil, nil, err
 	}
 	svc, err := directory.New(ctx, directory.Deps{
-		DB: db, Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		DB: db, Scheduling: client(p, "directory", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
 		Logger: p.log.With("service", "directory"),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("directory", p.remoteAuth())
+	srv := p.newServer("directory", p.remoteAuth("directory"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
@@ -118,16 +118,16 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 	}
 	svc, err := scheduling.New(scheduling.Deps{
 		DB:         db,
-		Envelope:   envelope.New(client(p, "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
-		Directory:  client(p, "directory", directoryv1connect.NewDirectoryServiceClient),
-		Payments:   client(p, "payments", paymentsv1connect.NewPaymentsServiceClient),
-		Telehealth: client(p, "telehealth", telehealthv1connect.NewTelehealthServiceClient),
+		Envelope:   envelope.New(client(p, "scheduling", "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
+		Directory:  client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Payments:   client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
+		Telehealth: client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
 		Logger:     p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("scheduling", p.remoteAuth())
+	srv := p.newServer("scheduling", p.remoteAuth("scheduling"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }
@@ -144,7 +144,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("pix", p.remoteAuth())
+	srv := p.newServer("pix", p.remoteAuth("pix"))
 	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
 	if sandbox == nil {
 		return srv, nil, nil
@@ -159,15 +159,15 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 	}
 	svc, err := payments.New(payments.Deps{
 		DB:         db,
-		Pix:        client(p, "pix", pixv1connect.NewPixServiceClient),
-		Identity:   client(p, "identity", identityv1connect.NewIdentityServiceClient), // GetPayer
-		Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Pix:        client(p, "payments", "pix", pixv1connect.NewPixServiceClient),
+		Identity:   client(p, "payments", "identity", identityv1connect.NewIdentityServiceClient), // GetPayer
+		Scheduling: client(p, "payments", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
 		Logger:     p.log.With("service", "payments"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("payments", p.remoteAuth())
+	srv := p.newServer("payments", p.remoteAuth("payments"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }
@@ -177,7 +177,7 @@ func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("meetings", p.remoteAuth())
+	srv := p.newServer("meetings", p.remoteAuth("meetings"))
 	srv.Handle(meetings.New(driver, cfg.MediaRegion).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
@@ -187,7 +187,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("blobs", p.remoteAuth())
+	srv := p.newServer("blobs", p.remoteAuth("blobs"))
 	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
@@ -199,15 +199,15 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	}
 	svc, err := records.New(records.Deps{
 		DB:        db,
-		Keys:      client(p, "keys", keysv1connect.NewKeysServiceClient),
-		Blobs:     client(p, "blobs", blobsv1connect.NewBlobsServiceClient),
-		Directory: client(p, "directory", directoryv1connect.NewDirectoryServiceClient),
+		Keys:      client(p, "records", "keys", keysv1connect.NewKeysServiceClient),
+		Blobs:     client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
+		Directory: client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
 		Logger:    p.log.With("service", "records"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("records", p.remoteAuth())
+	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
@@ -219,14 +219,14 @@ func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*
 	}
 	svc, err := telehealth.New(telehealth.Deps{
 		DB:         db,
-		Scheduling: client(p, "scheduling", schedulingv1connect.NewSchedulingServiceClient),
-		Meetings:   client(p, "meetings", meetingsv1connect.NewMeetingsServiceClient),
+		Scheduling: client(p, "telehealth", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Meetings:   client(p, "telehealth", "meetings", meetingsv1connect.NewMeetingsServiceClient),
 		Logger:     p.log.With("service", "telehealth"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := p.newServer("telehealth", p.remoteAuth())
+	srv := p.newServer("telehealth", p.remoteAuth("telehealth"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }

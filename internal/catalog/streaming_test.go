@@ -21,6 +21,7 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 )
 
@@ -131,11 +132,17 @@ func startServices(t *testing.T, names []string, flags ...string) map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
+	keysDir := t.TempDir()
+	if err := authn.WriteServiceKeys(keysDir, Names()); err != nil {
+		t.Fatal(err)
+	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg := NewConfig(fs, true)
-	args := append([]string{"-data-dir=" + t.TempDir(), "-log-level=warn", "-db-max-conns=4",
-		"-service-token=" + strings.Repeat("s", 32)}, l.Flags...)
+	args := append([]string{"-data-dir=" + t.TempDir(), "-log-level=warn", "-db-max-conns=4", "-service-keys=" + keysDir}, l.Flags...)
 	if err := cfg.Parse(fs, append(args, flags...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.OpenServiceKeys(names, false); err != nil {
 		t.Fatal(err)
 	}
 	p := NewProcess(cfg, pgtest.URL(t, Schemas(names)...))

@@ -3,4 +3,9 @@
 // declares in its proto, verifies the bearer token against the JWKS published by the
 // identity service, and puts the caller's Principal in the context. No service trusts
 // the network: each one verifies tokens itself.
+//
+// Services call each other's internal methods as themselves: each signs short-lived
+// service tokens with its own Ed25519 key (ServiceKeys, ServiceCaller), and a method's
+// rule lists the services that may call it. A connection whose client certificate named
+// a service (PeerService) identifies its caller without a token.
 package authn

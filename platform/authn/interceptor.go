@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,17 +20,20 @@ import (
 
 // Interceptor authenticates every call by the access rule its method declares in the
 // proto (healthcore.access.v1.rule). A method without a rule is refused: nothing becomes
-// public by omission.
+// public by omission. An internal method admits only the services its rule lists as
+// callers, each identified by a service token it signed or, when it sends no bearer
+// token, by the client certificate its connection presented (PeerService).
 type Interceptor struct {
-	verifier     *Verifier
-	serviceToken []byte
-	rules        sync.Map // procedure → *accessv1.Rule
+	users    *Verifier
+	services *ServiceVerifier
+	rules    sync.Map // procedure → *accessv1.Rule
 }
 
-// NewInterceptor verifies user tokens with v and the internal service credential
-// against serviceToken (which must not be empty when any method is internal).
-func NewInterceptor(v *Verifier, serviceToken string) *Interceptor {
-	return &Interceptor{verifier: v, serviceToken: []byte(serviceToken)}
+// NewInterceptor verifies user tokens with users and service tokens with services (the
+// verifier of the service this interceptor guards; nil when callers are identified by
+// their certificates alone, and then every service token is refused).
+func NewInterceptor(users *Verifier, services *ServiceVerifier) *Interceptor {
+	return &Interceptor{users: users, services: services}
 }
 
 // RuleOf returns the access rule declared on a method, or nil.
@@ -96,17 +98,25 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	}
 	token, hasToken := bearer(h.Get("Authorization"))
 
-	if hasToken && rule.Internal && len(i.serviceToken) > 0 &&
-		subtle.ConstantTimeCompare([]byte(token), i.serviceToken) == 1 {
-		p := Principal{Role: accessv1.Role_ROLE_SERVICE}
-		logging.AddFields(ctx, slog.String("role", "service"))
-		return WithPrincipal(ctx, p), nil
+	if internal := rule.GetInternal(); internal != nil {
+		caller, err := i.callerService(ctx, token, hasToken)
+		switch {
+		case err != nil:
+			return ctx, err
+		case caller != "" && slices.Contains(internal.GetCallers(), caller):
+			logging.AddFields(ctx, slog.String("role", "service"), slog.String("caller", caller))
+			return WithPrincipal(ctx, Principal{Role: accessv1.Role_ROLE_SERVICE, Service: caller}), nil
+		// A service named by its certificate alone on a method users may call too is
+		// the gateway (or another edge) passing a user's call: it goes on as one.
+		case caller != "" && (hasToken || len(rule.Roles) == 0):
+			return ctx, ReasonCallerNotAllowed.New(fmt.Sprintf("the service %s may not call %s", caller, spec.Procedure))
+		}
 	}
 	if rule.Public {
 		// A token on a public call is optional: use it when valid, ignore it otherwise,
 		// so a stale header never locks anyone out of login or search.
 		if hasToken {
-			if p, err := i.verifier.Verify(ctx, token); err == nil {
+			if p, err := i.users.Verify(ctx, token); err == nil {
 				return i.with(ctx, p), nil
 			}
 		}
@@ -115,10 +125,10 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	if !hasToken {
 		return ctx, ErrTokenMissing
 	}
-	p, err := i.verifier.Verify(ctx, token)
+	p, err := i.users.Verify(ctx, token)
 	if err != nil {
-		if rule.Internal && len(rule.Roles) == 0 && !strings.Contains(token, ".") {
-			return ctx, ReasonServiceTokenInvalid.New("the service credential is not valid")
+		if rule.GetInternal() != nil && len(rule.Roles) == 0 && !strings.Contains(token, ".") {
+			return ctx, ReasonServiceTokenInvalid.New("the service token is not valid")
 		}
 		return ctx, err
 	}
@@ -131,36 +141,23 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	return i.with(ctx, p), nil
 }
 
+// callerService returns the service calling: the sub of a valid service token, else,
+// when no bearer token is sent, the service the connection's certificate names; "" when
+// the caller is not a service (no identity, or a user's token).
+func (i *Interceptor) callerService(ctx context.Context, token string, hasToken bool) (string, error) {
+	switch {
+	case hasToken && isServiceToken(token):
+		if i.services == nil {
+			return "", ReasonServiceTokenInvalid.New("this service accepts no service tokens: its callers present certificates")
+		}
+		return i.services.Verify(token)
+	case !hasToken:
+		return PeerService(ctx), nil
+	}
+	return "", nil
+}
+
 func (i *Interceptor) with(ctx context.Context, p Principal) context.Context {
 	logging.AddFields(ctx, slog.String("user_id", p.UserID), slog.String("role", RoleName(p.Role)))
 	return WithPrincipal(ctx, p)
-}
-
-// ServiceToken returns a client interceptor that sends the internal service credential
-// on every call, unary or streaming (service-to-service calls to internal methods).
-func ServiceToken(token string) connect.Interceptor {
-	return serviceToken("Bearer " + token)
-}
-
-type serviceToken string
-
-func (s serviceToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if req.Spec().IsClient {
-			req.Header().Set("Authorization", string(s))
-		}
-		return next(ctx, req)
-	}
-}
-
-func (s serviceToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", string(s))
-		return conn
-	}
-}
-
-func (s serviceToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }

@@ -19,8 +19,6 @@ import (
 	"healthcore/platform/errs"
 )
 
-const testServiceToken = "svc-0123456789abcdef0123456789abcdef"
-
 // shapes declares, in a proto file built here, the rule shapes no real RPC has yet.
 func shapes(t *testing.T) protoreflect.ServiceDescriptor {
 	t.Helper()
@@ -42,7 +40,7 @@ func shapes(t *testing.T) protoreflect.ServiceDescriptor {
 			Name: proto.String("Shapes"),
 			Method: []*descriptorpb.MethodDescriptorProto{
 				method("DoctorsOnly", &accessv1.Rule{Roles: doctorRole}),
-				method("InternalOrDoctors", &accessv1.Rule{Internal: true, Roles: doctorRole}),
+				method("InternalOrDoctors", &accessv1.Rule{Internal: &accessv1.Internal{Callers: []string{"records"}}, Roles: doctorRole}),
 				method("NoRule", nil),
 			},
 		}},
@@ -63,10 +61,11 @@ func spec(md protoreflect.MethodDescriptor) connect.Spec {
 }
 
 // outcome is what the interceptor decides: a refusal, or the caller it names (role 0
-// and no principal when an anonymous call is let through).
+// and no principal when an anonymous call is let through; the service for a service).
 type outcome struct {
-	reason errs.Reason
-	role   accessv1.Role
+	reason  errs.Reason
+	role    accessv1.Role
+	service string
 }
 
 var (
@@ -74,20 +73,44 @@ var (
 	asPatient   = outcome{role: accessv1.Role_ROLE_PATIENT}
 	asDoctor    = outcome{role: accessv1.Role_ROLE_DOCTOR}
 	asAdmin     = outcome{role: accessv1.Role_ROLE_ADMIN}
-	asService   = outcome{role: accessv1.Role_ROLE_SERVICE}
+	asRecords   = outcome{role: accessv1.Role_ROLE_SERVICE, service: "records"}
 	missing     = outcome{reason: ReasonTokenMissing}
 	invalid     = outcome{reason: ReasonTokenInvalid}
 	badService  = outcome{reason: ReasonServiceTokenInvalid}
 	wrongRole   = outcome{reason: ReasonRoleNotAllowed}
 	serviceOnly = outcome{reason: ReasonServiceOnly}
+	notAllowed  = outcome{reason: ReasonCallerNotAllowed}
 	noRule      = outcome{reason: errs.ReasonInternal}
 )
+
+// testServices are the service keys of the interceptor tests: records and payments
+// call keys.
+func testServices(t testing.TB) *ServiceKeys {
+	t.Helper()
+	k, err := GenerateServiceKeys([]string{"keys", "records", "payments"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// serviceToken mints caller's token for callee at the wall clock.
+func serviceToken(t testing.TB, k *ServiceKeys, caller, callee string) string {
+	t.Helper()
+	token, _, err := k.MintServiceToken(caller, callee, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
 
 func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 	key, pub := newKey(t, "k1")
 	stranger, _ := newKey(t, "k2")
 	v, _ := newVerifier(&jwks{keys: []PublicKey{pub}})
-	ic := NewInterceptor(v, testServiceToken)
+	services := testServices(t)
+	// The interceptor of the keys service (the synthetic methods stand in for some of its).
+	ic := NewInterceptor(v, services.Verifier("keys"))
 
 	identity := identityv1.File_healthcore_identity_v1_identity_proto.Services().ByName("IdentityService").Methods()
 	keys := keysv1.File_healthcore_keys_v1_keys_proto.Services().ByName("KeysService").Methods()
@@ -96,14 +119,18 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 	callers := []struct {
 		name   string
 		header string
+		peer   string // the service the connection's certificate names
 	}{
-		{"no token", ""},
-		{"bad token", "Bearer " + sign(t, stranger, admin)},
-		{"patient", "Bearer " + sign(t, key, patient)},
-		{"doctor", "Bearer " + sign(t, key, doctor)},
-		{"admin", "Bearer " + sign(t, key, admin)},
-		{"service", "Bearer " + testServiceToken},
-		{"wrong service token", "Bearer not-the-service-token"},
+		{"no token", "", ""},
+		{"bad token", "Bearer " + sign(t, stranger, admin), ""},
+		{"patient", "Bearer " + sign(t, key, patient), ""},
+		{"doctor", "Bearer " + sign(t, key, doctor), ""},
+		{"admin", "Bearer " + sign(t, key, admin), ""},
+		{"records' token", "Bearer " + serviceToken(t, services, "records", "keys"), ""},
+		{"not a token", "Bearer not-the-service-token", ""},
+		{"payments' token", "Bearer " + serviceToken(t, services, "payments", "keys"), ""},
+		{"records' certificate", "", "records"},
+		{"payments' certificate", "", "payments"},
 	}
 	rules := []struct {
 		name   string
@@ -111,19 +138,21 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 		want   []outcome // one per caller, in order
 	}{
 		{"public (RegisterPatient)", identity.ByName("RegisterPatient"),
-			[]outcome{anonymous, anonymous, asPatient, asDoctor, asAdmin, anonymous, anonymous}},
+			[]outcome{anonymous, anonymous, asPatient, asDoctor, asAdmin, anonymous, anonymous, anonymous, anonymous, anonymous}},
 		{"roles [doctor]", synthetic.ByName("DoctorsOnly"),
-			[]outcome{missing, invalid, wrongRole, asDoctor, wrongRole, invalid, invalid}},
+			[]outcome{missing, invalid, wrongRole, asDoctor, wrongRole, invalid, invalid, invalid, missing, missing}},
 		{"roles [patient, doctor, admin] (GetMe)", identity.ByName("GetMe"),
-			[]outcome{missing, invalid, asPatient, asDoctor, asAdmin, invalid, invalid}},
+			[]outcome{missing, invalid, asPatient, asDoctor, asAdmin, invalid, invalid, invalid, missing, missing}},
 		{"roles [admin] (RotateSigningKey)", identity.ByName("RotateSigningKey"),
-			[]outcome{missing, invalid, wrongRole, wrongRole, asAdmin, invalid, invalid}},
-		{"internal (Decrypt)", keys.ByName("Decrypt"),
-			[]outcome{missing, invalid, serviceOnly, serviceOnly, serviceOnly, asService, badService}},
-		{"internal + roles [doctor]", synthetic.ByName("InternalOrDoctors"),
-			[]outcome{missing, invalid, wrongRole, asDoctor, wrongRole, asService, invalid}},
+			[]outcome{missing, invalid, wrongRole, wrongRole, asAdmin, invalid, invalid, invalid, missing, missing}},
+		{"internal [identity, records, scheduling] (Decrypt)", keys.ByName("Decrypt"),
+			[]outcome{missing, invalid, serviceOnly, serviceOnly, serviceOnly, asRecords, badService, notAllowed, asRecords, notAllowed}},
+		// A certificate not listed on a method users may call is an edge passing a
+		// user's call on: without the user's token, the token is what is missing.
+		{"internal [records] + roles [doctor]", synthetic.ByName("InternalOrDoctors"),
+			[]outcome{missing, invalid, wrongRole, asDoctor, wrongRole, asRecords, invalid, notAllowed, asRecords, missing}},
 		{"no rule", synthetic.ByName("NoRule"),
-			[]outcome{noRule, noRule, noRule, noRule, noRule, noRule, noRule}},
+			[]outcome{noRule, noRule, noRule, noRule, noRule, noRule, noRule, noRule, noRule, noRule}},
 	}
 	for _, r := range rules {
 		if r.method == nil {
@@ -135,7 +164,11 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 				if c.header != "" {
 					h.Set("Authorization", c.header)
 				}
-				ctx, err := ic.authenticate(context.Background(), spec(r.method), h)
+				ctx := context.Background()
+				if c.peer != "" {
+					ctx = WithPeerService(ctx, c.peer)
+				}
+				ctx, err := ic.authenticate(ctx, spec(r.method), h)
 				want := r.want[i]
 				wantStatus(t, err, want.reason)
 				if err != nil {
@@ -150,6 +183,8 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 					t.Errorf("anonymous call carries principal %+v", p)
 				case want.role != accessv1.Role_ROLE_UNSPECIFIED && (!ok || p.Role != want.role):
 					t.Errorf("principal = %+v (%v), want role %v", p, ok, want.role)
+				case p.Service != want.service:
+					t.Errorf("principal names service %q, want %q", p.Service, want.service)
 				case want.role == accessv1.Role_ROLE_SERVICE && p.UserID != "":
 					t.Errorf("service principal names user %q", p.UserID)
 				}
@@ -161,7 +196,7 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 func TestInterceptor_PrincipalNamesTheTokensUser(t *testing.T) {
 	key, pub := newKey(t, "k1")
 	v, _ := newVerifier(&jwks{keys: []PublicKey{pub}})
-	ic := NewInterceptor(v, testServiceToken)
+	ic := NewInterceptor(v, testServices(t).Verifier("identity"))
 	getMe := identityv1.File_healthcore_identity_v1_identity_proto.Services().ByName("IdentityService").Methods().ByName("GetMe")
 
 	h := http.Header{"Authorization": {"Bearer " + sign(t, key, doctor)}}
@@ -175,22 +210,30 @@ func TestInterceptor_PrincipalNamesTheTokensUser(t *testing.T) {
 	}
 }
 
-func TestInterceptor_WithoutServiceCredentialAdmitsNoService(t *testing.T) {
+func TestInterceptor_WithoutServiceVerifierAdmitsServicesByCertificateOnly(t *testing.T) {
 	v, _ := newVerifier(&jwks{})
-	ic := NewInterceptor(v, "")
+	ic := NewInterceptor(v, nil)
 	decrypt := keysv1.File_healthcore_keys_v1_keys_proto.Services().ByName("KeysService").Methods().ByName("Decrypt")
-	for _, header := range []string{"Bearer " + testServiceToken, "Bearer  "} {
+	token := serviceToken(t, testServices(t), "records", "keys")
+	for _, header := range []string{"Bearer " + token, "Bearer  "} {
 		_, err := ic.authenticate(context.Background(), spec(decrypt), http.Header{"Authorization": {header}})
 		if err == nil {
-			t.Errorf("%q admitted to an internal method with no service credential configured", header)
+			t.Errorf("%q admitted to an internal method with no service verifier", header)
 		}
+	}
+	_, err := ic.authenticate(context.Background(), spec(decrypt), http.Header{"Authorization": {"Bearer " + token}})
+	wantStatus(t, err, ReasonServiceTokenInvalid)
+	ctx, err := ic.authenticate(WithPeerService(context.Background(), "records"), spec(decrypt), http.Header{})
+	wantStatus(t, err, errs.Reason{})
+	if p, _ := FromContext(ctx); p.Role != accessv1.Role_ROLE_SERVICE || p.Service != "records" {
+		t.Errorf("principal = %+v, want the service records", p)
 	}
 }
 
 func TestInterceptor_RejectedTokenOnPublicMethodIsIgnoredNotFatal(t *testing.T) {
 	key, pub := newKey(t, "k1")
 	v, clk := newVerifier(&jwks{keys: []PublicKey{pub}})
-	ic := NewInterceptor(v, testServiceToken)
+	ic := NewInterceptor(v, testServices(t).Verifier("identity"))
 	login := identityv1.File_healthcore_identity_v1_identity_proto.Services().ByName("IdentityService").Methods().ByName("Login")
 
 	expired := sign(t, key, patient)
@@ -201,25 +244,5 @@ func TestInterceptor_RejectedTokenOnPublicMethodIsIgnoredNotFatal(t *testing.T) 
 	}
 	if p, ok := FromContext(ctx); ok {
 		t.Errorf("an expired token named the caller %+v", p)
-	}
-}
-
-// streamConn records the request headers of a client stream; the rest of the
-// connect.StreamingClientConn interface is never called.
-type streamConn struct {
-	connect.StreamingClientConn
-	header http.Header
-}
-
-func (c *streamConn) RequestHeader() http.Header { return c.header }
-
-func TestServiceToken_SetsTheHeaderOnClientStreams(t *testing.T) {
-	conn := &streamConn{header: http.Header{}}
-	wrapped := ServiceToken(testServiceToken).WrapStreamingClient(func(context.Context, connect.Spec) connect.StreamingClientConn {
-		return conn
-	})
-	wrapped(context.Background(), connect.Spec{IsClient: true, StreamType: connect.StreamTypeServer})
-	if got, want := conn.header.Get("Authorization"), "Bearer "+testServiceToken; got != want {
-		t.Errorf("Authorization = %q, want %q", got, want)
 	}
 }

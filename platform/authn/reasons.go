@@ -15,4 +15,6 @@ var (
 	ReasonKeysUnavailable     = errs.Declare(connect.CodeUnavailable, "KEYS_UNAVAILABLE")
 	ReasonServiceOnly         = errs.Declare(connect.CodePermissionDenied, "SERVICE_ONLY")
 	ReasonRoleNotAllowed      = errs.Declare(connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	// A service (by its token or its certificate) that the method's callers do not list.
+	ReasonCallerNotAllowed = errs.Declare(connect.CodePermissionDenied, "CALLER_NOT_ALLOWED")
 )

@@ -1,10 +1,12 @@
 package authn_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +27,7 @@ import (
 	_ "healthcore/gen/healthcore/scheduling/v1"
 	_ "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/testkit"
 )
 
 // protoRoot is the contracts folder, relative to this package.
@@ -61,36 +64,53 @@ func TestEveryServiceContractIsLinkedIntoTheRuleCheck(t *testing.T) {
 }
 
 func TestEveryRPCDeclaresAUsableAccessRule(t *testing.T) {
-	methods := 0
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if !strings.HasPrefix(fd.Path(), "healthcore/") {
-			return true
-		}
-		for i := range fd.Services().Len() {
-			svc := fd.Services().Get(i)
-			for j := range svc.Methods().Len() {
-				md := svc.Methods().Get(j)
-				methods++
-				checkRule(t, md.FullName(), authn.RuleOf(md))
-			}
-		}
-		return true
-	})
-	if methods == 0 {
+	rpcs := testkit.RPCs()
+	if len(rpcs) == 0 {
 		t.Fatal("no healthcore RPC registered")
+	}
+	for _, md := range rpcs {
+		checkRule(t, md.FullName(), authn.RuleOf(md))
 	}
 }
 
-func checkRule(t *testing.T, method protoreflect.FullName, r *accessv1.Rule) {
+func TestRuleCheck_RefusesAnInternalRuleWithoutCallers(t *testing.T) {
+	rec := &recorder{TB: t}
+	checkRule(rec, "healthcore.test.v1.Test/Nobody", &accessv1.Rule{Internal: &accessv1.Internal{}})
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "internal without callers") {
+		t.Errorf("errors = %q, want the missing callers named", rec.errors)
+	}
+}
+
+// recorder is a testing.TB that keeps the errors reported to it instead of failing.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func checkRule(t testing.TB, method protoreflect.FullName, r *accessv1.Rule) {
 	t.Helper()
 	switch {
 	case r == nil:
 		t.Errorf("%s declares no (healthcore.access.v1.rule): every RPC says who may call it", method)
 		return
-	case !r.GetPublic() && !r.GetInternal() && len(r.GetRoles()) == 0:
+	case !r.GetPublic() && r.GetInternal() == nil && len(r.GetRoles()) == 0:
 		t.Errorf("%s has an empty rule: nobody may call it", method)
-	case r.GetPublic() && (r.GetInternal() || len(r.GetRoles()) > 0):
+	case r.GetPublic() && (r.GetInternal() != nil || len(r.GetRoles()) > 0):
 		t.Errorf("%s is public and also names callers: public already admits everyone", method)
+	case r.GetInternal() != nil && len(r.GetInternal().GetCallers()) == 0:
+		t.Errorf("%s is internal without callers: list the services that call it (internal: {callers: [...]})", method)
+	}
+	callers := r.GetInternal().GetCallers()
+	for i, c := range callers {
+		if slices.Contains(callers[:i], c) {
+			t.Errorf("%s lists caller %q twice", method, c)
+		}
 	}
 	for _, role := range r.GetRoles() {
 		if authn.RoleName(role) == "" {

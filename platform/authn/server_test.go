@@ -44,7 +44,7 @@ func startIdentity(t *testing.T) *identityStack {
 	cfg := identity.DefaultConfig()
 	cfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
 	svc, err := identity.New(ctx, identity.Deps{
-		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: testkit.Logger(t),
+		DB: db, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: testkit.Logger(t),
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func startIdentity(t *testing.T) *identityStack {
 	verifier := authn.NewVerifier(func(ctx context.Context) ([]authn.PublicKey, error) {
 		return authn.JWKSFromIdentity(*self.Load())(ctx)
 	})
-	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceToken), func(s *server.Server) {
+	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	client := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC())
@@ -111,8 +111,12 @@ func TestInterceptor_OverTheWireThePrincipalReachesTheHandler(t *testing.T) {
 		_, err := s.client.RotateSigningKey(ctx, withToken(&identityv1.RotateSigningKeyRequest{}, access))
 		testkit.WantReason(t, err, authn.ReasonRoleNotAllowed)
 	})
-	t.Run("service credential on a user method", func(t *testing.T) {
-		_, err := s.client.GetMe(ctx, withToken(&identityv1.GetMeRequest{}, testkit.ServiceToken))
+	t.Run("service token on a user method", func(t *testing.T) {
+		token, _, err := testkit.ServiceKeys().MintServiceToken("payments", "identity", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.client.GetMe(ctx, withToken(&identityv1.GetMeRequest{}, token))
 		testkit.WantReason(t, err, authn.ReasonTokenInvalid)
 	})
 }
@@ -180,29 +184,30 @@ func TestJWKSFromIdentity_RefusesAKeyWithABadX(t *testing.T) {
 	}
 }
 
-// startKeys serves the keys service (every method internal) and returns its URL.
+// startKeys serves the keys service (every method internal, for identity, records and
+// scheduling) and returns its URL.
 func startKeys(t *testing.T) string {
 	t.Helper()
 	driver, err := keys.OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	return testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	return testkit.Serve(t, testkit.ServiceAuth("keys"), func(s *server.Server) {
 		s.Handle(keys.New(driver).Handler(s.HandlerOptions()...))
 	})
 }
 
-func TestServiceToken_SendsTheCredentialToInternalMethods(t *testing.T) {
+func TestServiceCaller_ProvesTheCallerToInternalMethods(t *testing.T) {
 	url := startKeys(t)
 	tests := []struct {
 		name   string
-		token  string      // "" means no ServiceToken interceptor
-		reason errs.Reason // zero: the call succeeds
+		caller connect.Interceptor // nil: no service token
+		reason errs.Reason         // zero: the call succeeds
 	}{
-		{"right credential", testkit.ServiceToken, errs.Reason{}},
-		{"wrong credential", "not-the-service-token", authn.ReasonServiceTokenInvalid},
-		{"no credential", "", authn.ReasonTokenMissing},
+		{"a listed caller", testkit.Caller("records"), errs.Reason{}},
+		{"a caller not listed", testkit.Caller("payments"), authn.ReasonCallerNotAllowed},
+		{"another audience", audience("records", "blobs"), authn.ReasonServiceTokenInvalid},
+		{"no token", nil, authn.ReasonTokenMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,20 +220,16 @@ func TestServiceToken_SendsTheCredentialToInternalMethods(t *testing.T) {
 				}
 			})
 			var interceptors []connect.Interceptor
-			if tt.token != "" {
-				interceptors = append(interceptors, authn.ServiceToken(tt.token))
+			if tt.caller != nil {
+				interceptors = append(interceptors, tt.caller)
 			}
-			interceptors = append(interceptors, record) // runs after ServiceToken
+			interceptors = append(interceptors, record) // runs after the caller's
 			client := keysv1connect.NewKeysServiceClient(testkit.HTTPClient(t), url,
 				connect.WithGRPC(), connect.WithInterceptors(interceptors...))
 
 			resp, err := client.GenerateDataKey(context.Background(), connect.NewRequest(&keysv1.GenerateDataKeyRequest{}))
-			wantHeader := ""
-			if tt.token != "" {
-				wantHeader = "Bearer " + tt.token
-			}
-			if got := sent.Load().(string); got != wantHeader {
-				t.Errorf("Authorization sent = %q, want %q", got, wantHeader)
+			if got := sent.Load().(string); (tt.caller != nil) != strings.HasPrefix(got, "Bearer ey") {
+				t.Errorf("Authorization sent = %q", got)
 			}
 			if tt.reason == (errs.Reason{}) {
 				if err != nil {
@@ -242,4 +243,19 @@ func TestServiceToken_SendsTheCredentialToInternalMethods(t *testing.T) {
 			testkit.WantReason(t, err, tt.reason)
 		})
 	}
+}
+
+// audience is a client interceptor sending caller's token for the service aud,
+// whatever service the call goes to.
+func audience(caller, aud string) connect.Interceptor {
+	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			token, _, err := testkit.ServiceKeys().MintServiceToken(caller, aud, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			req.Header().Set("Authorization", "Bearer "+token)
+			return next(ctx, req)
+		}
+	})
 }

@@ -347,6 +347,15 @@ func TestServiceCaller_MintsPerCalleeAndReusesUntilAMinuteBeforeExpiry(t *testin
 	}
 }
 
+// streamConn records the request headers of a client stream; the rest of the
+// connect.StreamingClientConn interface is never called.
+type streamConn struct {
+	connect.StreamingClientConn
+	header http.Header
+}
+
+func (c *streamConn) RequestHeader() http.Header { return c.header }
+
 func TestServiceCaller_SetsTheHeaderOnClientStreams(t *testing.T) {
 	k := keysOf(t, map[string]pair{"records": newPair(t), "blobs": newPair(t)})
 	conn := &streamConn{header: http.Header{}}

@@ -14,7 +14,6 @@ import (
 	"connectrpc.com/connect"
 
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -55,13 +54,12 @@ func countedKeys(t *testing.T) (keysv1connect.KeysServiceClient, *calls) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	url := testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	url := testkit.Serve(t, testkit.ServiceAuth("keys"), func(s *server.Server) {
 		s.Handle(keys.New(driver).Handler(s.HandlerOptions()...))
 	})
 	c := &calls{n: map[string]int{}}
 	client := keysv1connect.NewKeysServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
-		connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken), c.interceptor()))
+		connect.WithInterceptors(testkit.Caller("identity"), c.interceptor()))
 	return client, c
 }
 
@@ -87,7 +85,7 @@ func edkOf(sealed []byte) string {
 }
 
 func TestSealOpen_RoundTripWithoutThePlaintextInTheOutput(t *testing.T) {
-	e := New(testkit.Keys(t), Defaults)
+	e := New(testkit.Keys(t, "identity"), Defaults)
 	big := bytes.Repeat([]byte("prontuário "), 6000)
 	for name, pt := range map[string][]byte{
 		"empty": {},
@@ -115,7 +113,7 @@ func TestSealOpen_RoundTripWithoutThePlaintextInTheOutput(t *testing.T) {
 }
 
 func TestOpen_RefusesAnotherContextOrAAD(t *testing.T) {
-	e := New(testkit.Keys(t), Defaults)
+	e := New(testkit.Keys(t, "identity"), Defaults)
 	ec := map[string]string{"a": "bc"}
 	sealed := mustSeal(t, e, []byte("529.982.247-25"), ec, rowID)
 	tests := []struct {
@@ -141,7 +139,7 @@ func TestOpen_RefusesAnotherContextOrAAD(t *testing.T) {
 }
 
 func TestOpen_RefusesAValueWithAnyByteFlipped(t *testing.T) {
-	e := New(testkit.Keys(t), Defaults)
+	e := New(testkit.Keys(t, "identity"), Defaults)
 	sealed := mustSeal(t, e, []byte("CPF"), piiContext, rowID)
 	for i := range sealed {
 		for _, mask := range []byte{0x01, 0x80} {
@@ -155,7 +153,7 @@ func TestOpen_RefusesAValueWithAnyByteFlipped(t *testing.T) {
 }
 
 func TestOpen_RefusesATruncatedOrExtendedValue(t *testing.T) {
-	e := New(testkit.Keys(t), Defaults)
+	e := New(testkit.Keys(t, "identity"), Defaults)
 	sealed := mustSeal(t, e, []byte("CPF"), piiContext, rowID)
 	for n := range len(sealed) {
 		if pt, err := e.Open(ctx, sealed[:n], piiContext, rowID); !errors.Is(err, ErrOpen) {
@@ -317,7 +315,7 @@ func TestSealOpen_ConcurrentUseKeepsEveryKeyWithinMaxMessages(t *testing.T) {
 
 func TestSealOpen_KeysServiceFailuresAreNotErrOpen(t *testing.T) {
 	t.Run("unknown master key", func(t *testing.T) {
-		e := New(testkit.Keys(t), Options{KeyID: "no-such-key"})
+		e := New(testkit.Keys(t, "identity"), Options{KeyID: "no-such-key"})
 		_, err := e.Seal(ctx, []byte("x"), piiContext, rowID)
 		if err == nil || errors.Is(err, ErrOpen) {
 			t.Fatalf("Seal = %v, want a keys-service error", err)
@@ -327,7 +325,7 @@ func TestSealOpen_KeysServiceFailuresAreNotErrOpen(t *testing.T) {
 		}
 	})
 	t.Run("keys service down", func(t *testing.T) {
-		sealed := mustSeal(t, New(testkit.Keys(t), Defaults), []byte("x"), piiContext, rowID)
+		sealed := mustSeal(t, New(testkit.Keys(t, "identity"), Defaults), []byte("x"), piiContext, rowID)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 
 	keysv1 "healthcore/gen/healthcore/keys/v1"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/logging"
 	"healthcore/platform/server"
@@ -82,11 +81,9 @@ func startLogged(t *testing.T, logs *logBuffer, opts server.Options, mount func(
 	return st
 }
 
-// serviceAuth is the authenticator of the keys service: the service credential only.
-func serviceAuth() connect.Interceptor {
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	return authn.NewInterceptor(noUsers, testkit.ServiceToken)
-}
+// serviceAuth is the authenticator of the keys service: the tokens of the services its
+// methods list (identity, records, scheduling) only.
+func serviceAuth() connect.Interceptor { return testkit.ServiceAuth("keys") }
 
 // keysService is the real keys service over its local driver in a temporary folder.
 func keysService(t *testing.T) *keys.Service {
@@ -104,10 +101,10 @@ func mountKeys(h keysv1connect.KeysServiceHandler) func(*server.Server) {
 }
 
 // keysClient calls the stack over h2c with the given protocol options; with token it
-// sends the service credential.
+// calls as records, one of the services keys admits.
 func keysClient(t *testing.T, st *stack, token bool, opts ...connect.ClientOption) keysv1connect.KeysServiceClient {
 	if token {
-		opts = append(opts, connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		opts = append(opts, connect.WithInterceptors(testkit.Caller("records")))
 	}
 	return keysv1connect.NewKeysServiceClient(testkit.HTTPClient(t), st.url, opts...)
 }

@@ -19,7 +19,6 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	keysv1 "healthcore/gen/healthcore/keys/v1"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
@@ -147,7 +146,7 @@ func TestServer_GracefulStopReportsNotServingDrainsAndFinishesInFlightCalls(t *t
 	inflight := make(chan result, 1)
 	httpClient := testkit.HTTPClient(t)
 	client := keysv1connect.NewKeysServiceClient(httpClient, st.url, connect.WithGRPC(),
-		connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithInterceptors(testkit.Caller("records")))
 	go func() {
 		resp, err := client.Encrypt(ctx, encryptReq("in flight"))
 		inflight <- result{resp, err}

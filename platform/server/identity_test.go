@@ -25,13 +25,13 @@ func identityService(t *testing.T, logs *logBuffer) (*identity.Service, connect.
 	cfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
 	svc, err := identity.New(context.Background(), identity.Deps{
 		DB:       pgtest.Pool(t, identity.Schema.Name, identity.Schema),
-		Envelope: envelope.New(testkit.Keys(t), envelope.Defaults),
+		Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults),
 		Logger:   logs.logger(),
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceToken)
+	return svc, authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), testkit.ServiceVerifier("identity"))
 }
 
 func TestLogger_PasswordsCPFsAndTokensNeverReachTheLog(t *testing.T) {

@@ -20,9 +20,6 @@ import (
 	"healthcore/services/keys"
 )
 
-// ServiceToken is the internal service credential of test stacks.
-const ServiceToken = "test-service-token-0123456789abcdef"
-
 // Loopback is the trusted-proxy list of test servers.
 var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
@@ -77,20 +74,21 @@ func HTTPClient(t testing.TB) *http.Client {
 }
 
 // Keys starts the keys service with its local driver in a temporary folder and returns
-// a client that calls it with the service credential.
-func Keys(t testing.TB) keysv1connect.KeysServiceClient {
+// a client that calls it as the service caller (one of those its methods list:
+// identity, records or scheduling).
+func Keys(t testing.TB, caller string) keysv1connect.KeysServiceClient {
 	t.Helper()
 	driver, err := keys.OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	url := Serve(t, authn.NewInterceptor(noUsers, ServiceToken), func(s *server.Server) {
+	url := Serve(t, ServiceAuth("keys"), func(s *server.Server) {
 		s.Handle(keys.New(driver).Handler(s.HandlerOptions()...))
 	})
-	return keysv1connect.NewKeysServiceClient(HTTPClient(t), url,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(ServiceToken)))
+	return keysv1connect.NewKeysServiceClient(HTTPClient(t), url, connect.WithGRPC(), connect.WithInterceptors(Caller(caller)))
 }
+
+func noKeys(context.Context) ([]authn.PublicKey, error) { return nil, nil }
 
 // Logger writes server logs to the test log, shown only when a test fails; benchmarks
 // discard them.

@@ -38,9 +38,10 @@ func (u *Users) KeySource() authn.KeySource {
 	}
 }
 
-// Interceptor authenticates these users' tokens and the internal ServiceToken.
-func (u *Users) Interceptor() *authn.Interceptor {
-	return authn.NewInterceptor(authn.NewVerifier(u.KeySource()), ServiceToken)
+// Interceptor is the interceptor of the service self: it authenticates these users'
+// tokens and the service tokens sent to self.
+func (u *Users) Interceptor(self string) *authn.Interceptor {
+	return authn.NewInterceptor(authn.NewVerifier(u.KeySource()), ServiceVerifier(self))
 }
 
 // Sign returns a new account's id and a token valid for an hour (on the wall clock)

@@ -32,17 +32,15 @@ import (
 // URL.
 func serveBlobs(t testing.TB, d Driver) string {
 	t.Helper()
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	return testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	return testkit.Serve(t, testkit.ServiceAuth("blobs"), func(s *server.Server) {
 		s.Handle(New(d).Handler(s.HandlerOptions()...))
 	})
 }
 
-// grpcClient calls the service over gRPC (h2c) with the internal service token, as
-// the records service will.
+// grpcClient calls the service over gRPC (h2c) as records, its one caller.
 func grpcClient(t testing.TB, url string) blobsv1connect.BlobsServiceClient {
 	return blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), url,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("records")))
 }
 
 // store is a driver under test with a way to see half-stored uploads.
@@ -338,7 +336,7 @@ func TestService_ClientCancellingAPutMidwayStoresNothing(t *testing.T) {
 	}
 }
 
-func TestService_CallsWithoutTheServiceTokenAreUnauthenticated(t *testing.T) {
+func TestService_CallsNotByRecordsAreRefused(t *testing.T) {
 	url := serveBlobs(t, newLocal(t))
 	anonymous := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC())
 	ctx := context.Background()
@@ -353,9 +351,23 @@ func TestService_CallsWithoutTheServiceTokenAreUnauthenticated(t *testing.T) {
 	wantStatus(t, "Delete", err, authn.ReasonTokenMissing)
 
 	wrong := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
-		connect.WithInterceptors(authn.ServiceToken("not-the-token")))
+		connect.WithInterceptors(testkit.Bearer("not-the-token")))
 	_, err = put(ctx, wrong, "doc", 0, strings.NewReader("x"), 10)
 	wantStatus(t, "Put with a wrong token", err, authn.ReasonServiceTokenInvalid)
+	misdirected, _, err := testkit.ServiceKeys().MintServiceToken("records", "keys", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	toKeys := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
+		connect.WithInterceptors(testkit.Bearer(misdirected)))
+	_, err = put(ctx, toKeys, "doc", 0, strings.NewReader("x"), 10)
+	wantStatus(t, "Put with records' token for keys", err, authn.ReasonServiceTokenInvalid)
+	scheduling := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
+		connect.WithInterceptors(testkit.Caller("scheduling")))
+	_, err = put(ctx, scheduling, "doc", 0, strings.NewReader("x"), 10)
+	wantStatus(t, "Put by scheduling", err, authn.ReasonCallerNotAllowed)
+	_, _, _, err = getAll(ctx, scheduling, "doc")
+	wantStatus(t, "Get by scheduling", err, authn.ReasonCallerNotAllowed)
 	_, err = grpcClient(t, url).Head(ctx, connect.NewRequest(&blobsv1.HeadRequest{Key: "doc"}))
 	wantStatus(t, "Head after refused Puts", err, ReasonObjectNotFound)
 }
@@ -457,7 +469,7 @@ func TestService_GetSendsObjectsUncompressedThoughTheClientAcceptsGzip(t *testin
 	hc.Transport = ct
 	// connect-go clients ask for gzip responses unless told otherwise.
 	client := blobsv1connect.NewBlobsServiceClient(hc, url, connect.WithGRPC(),
-		connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithInterceptors(testkit.Caller("records")))
 	ctx := context.Background()
 	zeros := make([]byte, 1<<20) // as compressible as bytes get; ciphertext is not at all
 	if _, err := put(ctx, client, "zeros", 0, bytes.NewReader(zeros), 1<<20); err != nil {

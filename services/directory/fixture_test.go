@@ -63,7 +63,7 @@ func newFixtureOn(t *testing.T, db *pgxpool.Pool, users *testkit.Users, scheduli
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := testkit.ServeOn(t, ln, users.Interceptor(), func(s *server.Server) {
+	url := testkit.ServeOn(t, ln, users.Interceptor("directory"), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{

@@ -33,9 +33,10 @@ import (
 // payments does.
 type reviewFixture struct {
 	*fixture
-	sched    schedulingv1connect.SchedulingServiceClient // as patients and doctors call it
-	internal schedulingv1connect.SchedulingServiceClient // with the service credential
-	clock    *testkit.Clock
+	sched      schedulingv1connect.SchedulingServiceClient // as patients and doctors call it
+	payments   schedulingv1connect.SchedulingServiceClient // as payments calls it
+	telehealth schedulingv1connect.SchedulingServiceClient // as telehealth calls it
+	clock      *testkit.Clock
 }
 
 // reviewNow is scheduling's clock: Monday 1 June 2026, 06:00 UTC.
@@ -55,26 +56,29 @@ func newReviewFixture(t *testing.T) *reviewFixture {
 	}
 	users := testkit.NewUsers(t)
 	dirLn, schedLn := testkit.Listen(t), testkit.Listen(t)
-	asService := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))}
+	as := func(caller string) []connect.ClientOption {
+		return []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller))}
+	}
 	schedURL := "http://" + schedLn.Addr().String()
 	f := newFixtureOn(t, pool(Schema.Name), users,
-		schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, asService...), dirLn)
+		schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("directory")...), dirLn)
 
 	clk := testkit.NewClock(reviewNow)
 	svc, err := scheduling.New(scheduling.Deps{
 		DB: pool(scheduling.Schema.Name), Logger: testkit.Logger(t), Now: clk.Now,
-		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
-		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), "http://"+dirLn.Addr().String(), asService...),
+		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
+		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), "http://"+dirLn.Addr().String(), as("scheduling")...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
 	}, scheduling.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	testkit.ServeOn(t, schedLn, users.Interceptor(), func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
+	testkit.ServeOn(t, schedLn, users.Interceptor("scheduling"), func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
 	return &reviewFixture{
 		fixture: f, clock: clk,
-		sched:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
-		internal: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, asService...),
+		sched:      schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
+		payments:   schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("payments")...),
+		telehealth: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("telehealth")...),
 	}
 }
 
@@ -107,7 +111,7 @@ func (f *reviewFixture) consultation(d doctor, hourUTC int, complete bool) (pati
 		f.t.Fatal(err)
 	}
 	apptID = booked.Msg.GetAppointment().GetId()
-	if _, err := f.internal.ApplyPaymentOutcome(ctx, connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
+	if _, err := f.payments.ApplyPaymentOutcome(ctx, connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
 		AppointmentId: apptID, PaymentId: apptID, Outcome: schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_PAID,
 	})); err != nil {
 		f.t.Fatal(err)
@@ -118,7 +122,7 @@ func (f *reviewFixture) consultation(d doctor, hourUTC int, complete bool) (pati
 	if !complete {
 		return
 	}
-	if _, err := f.internal.RecordJoin(ctx, connect.NewRequest(&schedulingv1.RecordJoinRequest{AppointmentId: apptID, UserId: patientID})); err != nil {
+	if _, err := f.telehealth.RecordJoin(ctx, connect.NewRequest(&schedulingv1.RecordJoinRequest{AppointmentId: apptID, UserId: patientID})); err != nil {
 		f.t.Fatal(err)
 	}
 	return
@@ -129,7 +133,7 @@ func (f *reviewFixture) finish(ids ...string) {
 	f.t.Helper()
 	f.clock.Advance(reviewNow.Add(24 * time.Hour).Sub(f.clock.Now()))
 	for _, id := range ids {
-		resp, err := f.internal.FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: id}))
+		resp, err := f.telehealth.FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: id}))
 		if err != nil {
 			f.t.Fatal(err)
 		}

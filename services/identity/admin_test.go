@@ -75,7 +75,7 @@ func TestCreateAdmin_ChainsItsEntryAndNeedsTheKeysService(t *testing.T) {
 
 func TestCreateAdmin_OnAFreshDatabaseCreatesTheChainSecretTheServiceThenUses(t *testing.T) {
 	db, ctx := storeDB(t), context.Background()
-	env := envelope.New(testkit.Keys(t), envelope.Defaults)
+	env := envelope.New(testkit.Keys(t, "identity"), envelope.Defaults)
 	cfg := DefaultConfig()
 	cfg.Argon2 = testArgon2
 	if _, err := CreateAdmin(ctx, db, cfg, "Ops", "ops@example.com", "a long admin password", env); err != nil {

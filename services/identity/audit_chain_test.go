@@ -237,7 +237,7 @@ func TestAuditChain_RowsFromBeforeTheChainAreUnchained(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := envelope.New(testkit.Keys(t), envelope.Defaults)
+	env := envelope.New(testkit.Keys(t, "identity"), envelope.Defaults)
 	verify := func() auditchain.Report {
 		t.Helper()
 		rep, err := VerifyAuditChain(ctx, db, env)

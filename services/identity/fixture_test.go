@@ -42,14 +42,14 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	db := pgtest.Pool(t, Schema.Name, Schema)
 	svc, err := New(context.Background(), Deps{
-		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: testkit.Logger(t), Now: clk.Now,
+		DB: db, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: testkit.Logger(t), Now: clk.Now,
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	verifier := authn.NewVerifier(svc.KeySource())
 	verifier.Now = clk.Now
-	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceToken), func(s *server.Server) {
+	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{

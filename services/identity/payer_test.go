@@ -18,7 +18,7 @@ func TestGetPayer_GivesServicesThePatientsChargeDetailsAndAuditsIt(t *testing.T)
 	doctor := f.registerDoctor("12345", "SP")
 
 	svc := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), f.url,
-		connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithInterceptors(testkit.Caller("payments")))
 	resp, err := svc.GetPayer(context.Background(), connect.NewRequest(&identityv1.GetPayerRequest{AccountId: acct.GetId()}))
 	if err != nil {
 		t.Fatal(err)
@@ -46,4 +46,10 @@ func TestGetPayer_GivesServicesThePatientsChargeDetailsAndAuditsIt(t *testing.T)
 	req.Header().Set("Authorization", "Bearer "+tok.GetAccessToken())
 	_, err = f.client.GetPayer(context.Background(), req)
 	testkit.WantReason(t, err, authn.ReasonServiceOnly)
+
+	// Only payments may read a patient's CPF: another service is refused.
+	other := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), f.url,
+		connect.WithInterceptors(testkit.Caller("scheduling")))
+	_, err = other.GetPayer(context.Background(), connect.NewRequest(&identityv1.GetPayerRequest{AccountId: acct.GetId()}))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
 }

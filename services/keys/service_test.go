@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -22,7 +23,16 @@ import (
 	"healthcore/platform/server"
 )
 
-const testServiceToken = "test-service-token"
+// serviceKeys are the service-token keys of these tests: records, which keys lists as a
+// caller, and payments, which it does not. (platform/testkit, which starts the keys
+// service, cannot be imported here.)
+var serviceKeys = sync.OnceValue(func() *authn.ServiceKeys {
+	k, err := authn.GenerateServiceKeys([]string{"keys", "records", "payments"})
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
 
 // serveKeys serves the keys service over d through the platform server — the whole
 // interceptor chain, authentication and validation included — on 127.0.0.1, and
@@ -31,7 +41,7 @@ func serveKeys(t *testing.T, d Driver) string {
 	t.Helper()
 	noUserKeys := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
 	srv := server.New(server.Options{
-		Addr: "127.0.0.1:0", Auth: authn.NewInterceptor(noUserKeys, testServiceToken), Logger: testLogger(t),
+		Addr: "127.0.0.1:0", Auth: authn.NewInterceptor(noUserKeys, serviceKeys().Verifier("keys")), Logger: testLogger(t),
 	})
 	srv.Handle(New(d).Handler(srv.HandlerOptions()...))
 	ln, err := srv.Listen()
@@ -50,12 +60,12 @@ func serveKeys(t *testing.T, d Driver) string {
 	return "http://" + ln.Addr().String()
 }
 
-// newClient returns a Connect-protocol client over HTTP/1.1 that sends the service
-// token, plus opts.
+// newClient returns a Connect-protocol client over HTTP/1.1 that calls as records,
+// plus opts.
 func newClient(t *testing.T, url string, opts ...connect.ClientOption) keysv1connect.KeysServiceClient {
 	hc := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(hc.CloseIdleConnections)
-	opts = append([]connect.ClientOption{connect.WithInterceptors(authn.ServiceToken(testServiceToken))}, opts...)
+	opts = append([]connect.ClientOption{connect.WithInterceptors(authn.ServiceCaller(serviceKeys(), "records"))}, opts...)
 	return keysv1connect.NewKeysServiceClient(hc, url, opts...)
 }
 
@@ -66,7 +76,7 @@ func newGRPCClient(t *testing.T, url string) keysv1connect.KeysServiceClient {
 	hc := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
 	t.Cleanup(hc.CloseIdleConnections)
 	return keysv1connect.NewKeysServiceClient(hc, url, connect.WithGRPC(),
-		connect.WithInterceptors(authn.ServiceToken(testServiceToken)))
+		connect.WithInterceptors(authn.ServiceCaller(serviceKeys(), "records")))
 }
 
 var docContext = map[string]string{"service": "records", "document": "5b0f"}
@@ -137,16 +147,26 @@ func TestService_AlteredBlobOrOtherContextIsInvalidArgumentDecryptFailed(t *test
 	}
 }
 
-func TestService_CallWithoutTheServiceTokenIsUnauthenticated(t *testing.T) {
+func TestService_CallNotByAListedServiceIsRefused(t *testing.T) {
 	url := serveKeys(t, newLocal(t))
 	req := &keysv1.EncryptRequest{Plaintext: []byte("x")}
 	anonymous := keysv1connect.NewKeysServiceClient(&http.Client{}, url)
 	if _, err := anonymous.Encrypt(context.Background(), connect.NewRequest(req)); !errs.Has(err, authn.ReasonTokenMissing) {
 		t.Errorf("no token: error = %v, want UNAUTHENTICATED TOKEN_MISSING", err)
 	}
-	wrong := keysv1connect.NewKeysServiceClient(&http.Client{}, url, connect.WithInterceptors(authn.ServiceToken("not-the-token")))
+	wrong := keysv1connect.NewKeysServiceClient(&http.Client{}, url, connect.WithInterceptors(
+		connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+				req.Header().Set("Authorization", "Bearer not-the-token")
+				return next(ctx, req)
+			}
+		})))
 	if _, err := wrong.Encrypt(context.Background(), connect.NewRequest(req)); !errs.Has(err, authn.ReasonServiceTokenInvalid) {
 		t.Errorf("wrong token: error = %v, want UNAUTHENTICATED SERVICE_TOKEN_INVALID", err)
+	}
+	payments := keysv1connect.NewKeysServiceClient(&http.Client{}, url, connect.WithInterceptors(authn.ServiceCaller(serviceKeys(), "payments")))
+	if _, err := payments.Encrypt(context.Background(), connect.NewRequest(req)); !errs.Has(err, authn.ReasonCallerNotAllowed) {
+		t.Errorf("payments: error = %v, want PERMISSION_DENIED CALLER_NOT_ALLOWED", err)
 	}
 }
 

@@ -23,15 +23,15 @@ import (
 )
 
 // serveMeetings serves the service over d on the production server stack (every
-// interceptor, authentication by users' tokens and the service token, validation)
-// on 127.0.0.1, and returns a gRPC client that sends the service token.
+// interceptor, authentication by users' and services' tokens, validation) on
+// 127.0.0.1, and returns a gRPC client that calls as telehealth, its caller.
 func serveMeetings(t *testing.T, d Driver) meetingsv1connect.MeetingsServiceClient {
 	t.Helper()
-	url := testkit.Serve(t, testkit.NewUsers(t).Interceptor(), func(s *server.Server) {
+	url := testkit.Serve(t, testkit.NewUsers(t).Interceptor("meetings"), func(s *server.Server) {
 		s.Handle(New(d, "").Handler(s.HandlerOptions()...))
 	})
 	return meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), url,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("telehealth")))
 }
 
 func TestService_MeetingLifecycle(t *testing.T) {
@@ -130,7 +130,7 @@ func TestService_InvalidRequestsAreInvalidArgumentNamingTheField(t *testing.T) {
 
 func TestService_IsInternal(t *testing.T) {
 	users := testkit.NewUsers(t)
-	url := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	url := testkit.Serve(t, users.Interceptor("meetings"), func(s *server.Server) {
 		s.Handle(New(newLocalEnv(t).driver, "").Handler(s.HandlerOptions()...))
 	})
 	client := meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC())
@@ -142,8 +142,14 @@ func TestService_IsInternal(t *testing.T) {
 	}
 	_, err := client.CreateMeeting(context.Background(), connect.NewRequest(req))
 	testkit.WantReason(t, err, authn.ReasonTokenMissing)
-	if _, err := client.CreateMeeting(context.Background(), testkit.Authed(req, testkit.ServiceToken)); err != nil {
-		t.Errorf("with the service token: %v", err)
+	scheduling := meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
+		connect.WithInterceptors(testkit.Caller("scheduling")))
+	_, err = scheduling.CreateMeeting(context.Background(), connect.NewRequest(req))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
+	telehealth := meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
+		connect.WithInterceptors(testkit.Caller("telehealth")))
+	if _, err := telehealth.CreateMeeting(context.Background(), connect.NewRequest(req)); err != nil {
+		t.Errorf("as telehealth: %v", err)
 	}
 }
 
@@ -172,7 +178,7 @@ func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	e := newChimeEnv(t)
 	var logs testkit.LogBuffer
 	srv := server.New(server.Options{
-		Addr: "127.0.0.1:0", Auth: testkit.NewUsers(t).Interceptor(), Logger: logging.New(&logs, slog.LevelDebug),
+		Addr: "127.0.0.1:0", Auth: testkit.NewUsers(t).Interceptor("meetings"), Logger: logging.New(&logs, slog.LevelDebug),
 		ShutdownTimeout: 5 * time.Second,
 	})
 	srv.Handle(New(e.driver, "").Handler(srv.HandlerOptions()...))
@@ -185,7 +191,7 @@ func TestService_JoinTokensNeverReachTheLogs(t *testing.T) {
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { stop(); <-done })
 	client := meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), "http://"+ln.Addr().String(),
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("telehealth")))
 
 	m, err := client.CreateMeeting(ctx, connect.NewRequest(&meetingsv1.CreateMeetingRequest{ExternalMeetingId: "appt-logs", ClientRequestToken: "appt-logs"}))
 	if err != nil {

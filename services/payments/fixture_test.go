@@ -83,7 +83,7 @@ type fixture struct {
 	deps       Deps
 	svc        *Service
 	stopJobs   func()
-	internal   paymentsv1connect.PaymentsServiceClient // with the service credential
+	internal   paymentsv1connect.PaymentsServiceClient // as scheduling calls it
 	public     paymentsv1connect.PaymentsServiceClient // as an app calls it
 	identity   identityv1connect.IdentityServiceClient
 	gateway    string
@@ -107,24 +107,30 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		return db
 	}
 	log := testkit.Logger(t)
-	internalOpts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))}
+	as := func(caller string) []connect.ClientOption {
+		return []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller))}
+	}
 
 	idCfg := identity.DefaultConfig()
 	idCfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
 	idSvc, err := identity.New(ctx, identity.Deps{
-		DB: pool(identity.Schema.Name), Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: log,
+		DB: pool(identity.Schema.Name), Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: log,
 	}, idCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every service verifies identity's tokens, as in production.
-	auth := authn.NewInterceptor(authn.NewVerifier(idSvc.KeySource()), testkit.ServiceToken)
+	// Every service verifies identity's tokens, and the tokens of the services that
+	// call it, as in production.
+	users := authn.NewVerifier(idSvc.KeySource())
+	auth := func(self string) *authn.Interceptor {
+		return authn.NewInterceptor(users, testkit.ServiceVerifier(self))
+	}
 	mount := func(h interface {
 		Handler(...connect.HandlerOption) (string, http.Handler)
 	}) func(*server.Server) {
 		return func(s *server.Server) { s.Handle(h.Handler(s.HandlerOptions()...)) }
 	}
-	idURL := testkit.Serve(t, auth, mount(idSvc))
+	idURL := testkit.Serve(t, auth("identity"), mount(idSvc))
 	f.identity = identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL)
 
 	// Payments and scheduling call each other: reserve payments' port first.
@@ -137,22 +143,22 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := testkit.Serve(t, auth, mount(dir))
+	dirURL := testkit.Serve(t, auth("directory"), mount(dir))
 	f.dirURL = dirURL
 	f.schedDB = pool(scheduling.Schema.Name)
 	schedCfg := scheduling.DefaultConfig()
 	schedCfg.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	sched, err := scheduling.New(scheduling.Deps{
 		DB: f.schedDB, Logger: log, Now: f.clock.Now,
-		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
-		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, internalOpts...),
-		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, internalOpts...),
+		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
+		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, as("scheduling")...),
+		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, as("scheduling")...),
 	}, schedCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.sched = sched
-	schedURL := testkit.Serve(t, auth, mount(sched))
+	schedURL := testkit.Serve(t, auth("scheduling"), mount(sched))
 	f.schedURL = schedURL
 
 	notifyURL := f.gateway + gateway.MercadoPagoWebhookPath
@@ -179,7 +185,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.pixURL = testkit.Serve(t, auth, mount(pix.New(driver, f.provClock.Now)))
+	f.pixURL = testkit.Serve(t, auth("pix"), mount(pix.New(driver, f.provClock.Now)))
 
 	f.cfg = DefaultConfig()
 	f.cfg.ReconcileEvery = time.Second
@@ -187,14 +193,14 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	f.db = pool(Schema.Name)
 	f.deps = Deps{
 		DB: f.db, Logger: log, Now: f.clock.Now,
-		Pix:        pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL, internalOpts...),
-		Identity:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL, internalOpts...),
-		Scheduling: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, internalOpts...),
+		Pix:        pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL, as("payments")...),
+		Identity:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL, as("payments")...),
+		Scheduling: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("payments")...),
 	}
 	f.svc = f.newService()
-	testkit.ServeOn(t, paymentsLn, auth, mount(f.svc))
+	testkit.ServeOn(t, paymentsLn, auth("payments"), mount(f.svc))
 	f.stopJobs = f.runJobs(f.svc)
-	f.internal = paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, internalOpts...)
+	f.internal = paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, as("scheduling")...)
 	f.public = paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL)
 
 	conn, err := grpc.NewClient(paymentsLn.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -350,7 +356,7 @@ func (f *fixture) start(b booking) *paymentsv1.Payment {
 	return resp.Msg.GetPayment()
 }
 
-// payment reads the booking's payment with the service credential.
+// payment reads the booking's payment as scheduling does.
 func (f *fixture) payment(b booking) *paymentsv1.Payment {
 	f.t.Helper()
 	resp, err := f.internal.GetPayment(context.Background(), connect.NewRequest(&paymentsv1.GetPaymentRequest{AppointmentId: b.id}))

@@ -95,7 +95,7 @@ func TestWebhook_PixRefusingPaymentsCredentialIsUnavailableNotASignatureFault(t 
 	b := f.newBooking(25000)
 	p := f.start(b)
 	deps := f.deps
-	deps.Pix = pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL) // no service credential
+	deps.Pix = pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), f.pixURL) // no service token
 	svc, err := New(deps, f.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -72,8 +72,8 @@ func (c Config) Check(p *config.Problems) {
 	c.Jobs.Check(p, "payments")
 }
 
-// Deps are what the service is built from. The clients must send the internal service
-// credential (authn.ServiceToken).
+// Deps are what the service is built from. The clients must call as payments (the
+// catalog's clients send payments' service tokens): the methods they call list it.
 type Deps struct {
 	DB         *pgxpool.Pool // search_path = payments
 	Pix        pixv1connect.PixServiceClient

@@ -24,16 +24,15 @@ import (
 // authentication and validation included) on 127.0.0.1 and returns its URL.
 func servePix(t *testing.T, svc *Service) string {
 	t.Helper()
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	return testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	return testkit.Serve(t, testkit.ServiceAuth("pix"), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 }
 
-// grpcClient calls the service over gRPC (h2c) with the internal service token.
+// grpcClient calls the service over gRPC (h2c) as payments, its one caller.
 func grpcClient(t *testing.T, url string) pixv1connect.PixServiceClient {
 	return pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), url,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("payments")))
 }
 
 func (e *env) createReq(amount int64, key string, expireIn time.Duration) *pixv1.CreateChargeRequest {
@@ -70,7 +69,7 @@ func violatedFields(err error) []string {
 	return fields
 }
 
-func TestService_CreateChargeOverGRPCWithTheServiceToken(t *testing.T) {
+func TestService_CreateChargeOverGRPCAsPayments(t *testing.T) {
 	e := newEnv(t)
 	client := grpcClient(t, servePix(t, e.svc))
 	ctx := context.Background()
@@ -188,10 +187,14 @@ func TestService_VerifyNotification(t *testing.T) {
 	wantReason(t, "an hour old", err, ReasonSignatureStale)
 }
 
-func TestService_CallsWithoutTheServiceTokenAreRefused(t *testing.T) {
+func TestService_CallsNotByPaymentsAreRefused(t *testing.T) {
 	e := newEnv(t)
 	url := servePix(t, e.svc) // first, so the client's connections close before the server stops
 	anonymous := pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC())
 	_, err := anonymous.CreateCharge(context.Background(), connect.NewRequest(e.createReq(1000, "svc-anon-1", time.Hour)))
 	wantReason(t, "no token", err, authn.ReasonTokenMissing)
+	scheduling := pixv1connect.NewPixServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC(),
+		connect.WithInterceptors(testkit.Caller("scheduling")))
+	_, err = scheduling.CreateCharge(context.Background(), connect.NewRequest(e.createReq(1000, "svc-sched-1", time.Hour)))
+	wantReason(t, "a service other than payments", err, authn.ReasonCallerNotAllowed)
 }

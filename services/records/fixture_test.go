@@ -27,7 +27,6 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -38,7 +37,7 @@ import (
 
 // fixture is the records service on the production server stack, calling a real keys
 // service (local driver) and a real blobs service (local driver, files in blobDir),
-// both with the internal service credential, over a fresh database. User tokens are
+// both called as records, over a fresh database. User tokens are
 // signed with a key generated here, which the records verifier trusts.
 type fixture struct {
 	t       *testing.T
@@ -92,26 +91,25 @@ func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *f
 	if prepare != nil {
 		prepare(db)
 	}
-	keys := testkit.Keys(t)
+	keys := testkit.Keys(t, "records")
 
 	blobDir := t.TempDir()
 	driver, err := blobs.OpenLocal(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	noUsers := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return nil, nil })
-	blobURL := testkit.Serve(t, authn.NewInterceptor(noUsers, testkit.ServiceToken), func(s *server.Server) {
+	blobURL := testkit.Serve(t, testkit.ServiceAuth("blobs"), func(s *server.Server) {
 		s.Handle(blobs.New(driver).Handler(s.HandlerOptions()...))
 	})
 	blobClient := blobsv1connect.NewBlobsServiceClient(testkit.HTTPClient(t), blobURL,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("records")))
 
 	users := testkit.NewUsers(t)
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	dirURL := testkit.Serve(t, users.Interceptor("directory"), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
 	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455, keys: keys,
@@ -119,12 +117,12 @@ func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *f
 	svc, err := New(Deps{
 		DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t), Now: f.now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
-			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
+			connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("records"))),
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	url := testkit.Serve(t, users.Interceptor("records"), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	f.svc = svc

@@ -101,14 +101,14 @@ func (l *typeList) Set(s string) error {
 // Deps are what the service is built from.
 type Deps struct {
 	DB *pgxpool.Pool // search_path = records
-	// Keys issues and decrypts the documents' data keys; it must send the service
-	// credential (authn.ServiceToken).
+	// Keys issues and decrypts the documents' data keys. Like every client here, it
+	// must call as records (send records' service tokens).
 	Keys keysv1connect.KeysServiceClient
-	// Blobs stores the encrypted objects; it must send the service credential.
+	// Blobs stores the encrypted objects.
 	Blobs blobsv1connect.BlobsServiceClient
-	// Directory tells whether a doctor exists (GetPracticeSettings, an internal RPC):
-	// it must send the service credential. Without it ShareRecords answers
-	// UNAVAILABLE DIRECTORY_UNAVAILABLE; everything else works.
+	// Directory tells whether a doctor exists (GetPracticeSettings, an internal RPC).
+	// Without it ShareRecords answers UNAVAILABLE DIRECTORY_UNAVAILABLE; everything
+	// else works.
 	Directory directoryv1connect.DirectoryServiceClient
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.

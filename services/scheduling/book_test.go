@@ -49,10 +49,24 @@ func (f *fixture) mustBook(p user, slotID, key string) *schedulingv1.Appointment
 	return resp.GetAppointment()
 }
 
-// internal is a client with the service credential, as payments and telehealth call.
-func (f *fixture) internal() schedulingv1connect.SchedulingServiceClient {
+// as is a client calling as the service caller (payments, telehealth, directory).
+func (f *fixture) as(caller string) schedulingv1connect.SchedulingServiceClient {
 	return schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(f.t), f.url,
-		connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken)))
+		connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller)))
+}
+
+func TestInternalMethods_RefuseAServiceTheyDoNotList(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// telehealth records joins, but only payments applies a payment's outcome.
+	_, err := f.as("telehealth").ApplyPaymentOutcome(ctx, connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
+		AppointmentId: "5f0c1c8e-8d5e-4a57-9a43-6d1b1f0e2a11", PaymentId: "5f0c4a43-5b1e-4b8e-9c55-000000000001", Outcome: schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_PAID,
+	}))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
+	_, err = f.as("payments").RecordJoin(ctx, connect.NewRequest(&schedulingv1.RecordJoinRequest{
+		AppointmentId: "5f0c1c8e-8d5e-4a57-9a43-6d1b1f0e2a11", UserId: "0b7e7c43-0f4b-4a3e-8d8c-2f1f6e0b9c21",
+	}))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
 }
 
 func (f *fixture) paid(apptID string) *schedulingv1.ApplyPaymentOutcomeResponse {
@@ -62,7 +76,7 @@ func (f *fixture) paid(apptID string) *schedulingv1.ApplyPaymentOutcomeResponse 
 
 func (f *fixture) outcome(apptID string, o schedulingv1.PaymentOutcome) *schedulingv1.ApplyPaymentOutcomeResponse {
 	f.t.Helper()
-	resp, err := f.internal().ApplyPaymentOutcome(context.Background(), connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
+	resp, err := f.as("payments").ApplyPaymentOutcome(context.Background(), connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
 		AppointmentId: apptID, PaymentId: "5f0c4a43-5b1e-4b8e-9c55-000000000001", Outcome: o,
 	}))
 	if err != nil {

@@ -348,7 +348,7 @@ func TestFinish_CompletedWhenSomeoneJoinedElseNoShow(t *testing.T) {
 	if _, err := f.accept(d, a.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	in := f.internal()
+	in := f.as("telehealth")
 	_, err := in.FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: a.GetId()}))
 	testkit.WantReason(t, err, ReasonNotEnded)
 
@@ -379,7 +379,7 @@ func TestFinish_CompletedWhenSomeoneJoinedElseNoShow(t *testing.T) {
 	}
 	f2.clock.Advance(7 * time.Hour)
 	for range 2 {
-		resp, err = f2.internal().FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: b.GetId()}))
+		resp, err = f2.as("telehealth").FinishAppointment(context.Background(), connect.NewRequest(&schedulingv1.FinishAppointmentRequest{AppointmentId: b.GetId()}))
 		if err != nil {
 			t.Fatal(err)
 		}

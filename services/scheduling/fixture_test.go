@@ -21,7 +21,6 @@ import (
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
@@ -88,7 +87,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	dirURL := testkit.Serve(t, users.Interceptor("directory"), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
 
@@ -98,16 +97,16 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 	logger := slog.New(slog.NewMultiHandler(testkit.Logger(t).Handler(),
 		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	deps := Deps{
-		DB: db, Envelope: envelope.New(testkit.Keys(t), envelope.Defaults), Logger: logger, Now: clk.Now,
+		DB: db, Envelope: envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults), Logger: logger, Now: clk.Now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
-			connect.WithGRPC(), connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))),
+			connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("scheduling"))),
 		Payments: payments,
 	}
 	svc, err := New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	schedURL := testkit.Serve(t, users.Interceptor(), func(s *server.Server) {
+	schedURL := testkit.Serve(t, users.Interceptor("scheduling"), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{

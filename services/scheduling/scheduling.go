@@ -119,14 +119,13 @@ func (c Config) Check(p *config.Problems) {
 // Deps are what the service is built from.
 type Deps struct {
 	DB *pgxpool.Pool // search_path = scheduling
-	// Directory gives each doctor's time zone, price and consultation length; it must
-	// send the internal service credential.
+	// Directory gives each doctor's time zone, price and consultation length. Like
+	// every client here, it must call as scheduling (send scheduling's service tokens).
 	Directory directoryv1connect.DirectoryServiceClient
-	// Payments starts, cancels and refunds appointments' charges (internal credential).
+	// Payments starts, cancels and refunds appointments' charges.
 	Payments paymentsv1connect.PaymentsServiceClient
-	// Telehealth prepares the consultation room of an accepted appointment (internal
-	// credential). Nil only where no telehealth runs (tests of other services): then no
-	// room is prepared.
+	// Telehealth prepares the consultation room of an accepted appointment. Nil only
+	// where no telehealth runs (tests of other services): then no room is prepared.
 	Telehealth telehealthv1connect.TelehealthServiceClient
 	// Envelope seals what patients and doctors write (an appointment's reason, a
 	// cancellation's justification, a refusal's reason) with data keys of the keys

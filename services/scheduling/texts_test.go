@@ -115,7 +115,7 @@ func lastEvent(h []*schedulingv1.AppointmentEvent, kind string) *schedulingv1.Ap
 // internalGet reads an appointment as another service does.
 func (f *fixture) internalGet(id string) *schedulingv1.Appointment {
 	f.t.Helper()
-	resp, err := f.internal().GetAppointment(context.Background(), connect.NewRequest(&schedulingv1.GetAppointmentRequest{Id: id}))
+	resp, err := f.as("telehealth").GetAppointment(context.Background(), connect.NewRequest(&schedulingv1.GetAppointmentRequest{Id: id}))
 	if err != nil {
 		f.t.Fatalf("internal get appointment: %v", err)
 	}

@@ -22,7 +22,6 @@ import (
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
-	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
@@ -67,9 +66,10 @@ type fixture struct {
 	client     telehealthv1connect.TelehealthServiceClient // as browsers call it, with a user's token
 	internal   telehealthv1connect.TelehealthServiceClient // as scheduling calls it
 	scheduling schedulingv1connect.SchedulingServiceClient // public, with a user's token
-	schedSvc   schedulingv1connect.SchedulingServiceClient // with the service credential
+	schedSvc   schedulingv1connect.SchedulingServiceClient // as telehealth calls it
+	payments   schedulingv1connect.SchedulingServiceClient // as payments calls it
 	directory  directoryv1connect.DirectoryServiceClient
-	meetings   meetingsv1connect.MeetingsServiceClient // with the service credential
+	meetings   meetingsv1connect.MeetingsServiceClient // as telehealth calls it
 	provider   *providerCalls
 	chime      *meetingstest.Chime // what the chime driver talks to; nil with the local driver
 	crm        int
@@ -97,41 +97,43 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 		return db
 	}
 	f := &fixture{t: t, clock: testkit.NewClock(monday), users: testkit.NewUsers(t), logs: &testkit.LogBuffer{}, provider: &providerCalls{}, crm: 223455}
-	serve := func(mount func(*server.Server)) string { return testkit.Serve(t, f.users.Interceptor(), mount) }
-	asService := connect.WithInterceptors(authn.ServiceToken(testkit.ServiceToken))
+	serve := func(self string, mount func(*server.Server)) string {
+		return testkit.Serve(t, f.users.Interceptor(self), mount)
+	}
+	as := func(caller string) connect.ClientOption { return connect.WithInterceptors(testkit.Caller(caller)) }
 
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirURL := serve(func(s *server.Server) { s.Handle(dir.Handler(s.HandlerOptions()...)) })
+	dirURL := serve("directory", func(s *server.Server) { s.Handle(dir.Handler(s.HandlerOptions()...)) })
 
 	sched, err := scheduling.New(scheduling.Deps{
 		DB: pool(scheduling.Schema.Name), Logger: testkit.Logger(t), Now: f.clock.Now,
-		Envelope:  envelope.New(testkit.Keys(t), envelope.Defaults),
-		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, connect.WithGRPC(), asService),
+		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
+		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, connect.WithGRPC(), as("scheduling")),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
 	}, scheduling.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	schedURL := serve(func(s *server.Server) { s.Handle(sched.Handler(s.HandlerOptions()...)) })
+	schedURL := serve("scheduling", func(s *server.Server) { s.Handle(sched.Handler(s.HandlerOptions()...)) })
 
 	driver := f.meetingsDriver(driverName)
-	meetURL := serve(func(s *server.Server) {
+	meetURL := serve("meetings", func(s *server.Server) {
 		s.Handle(meetings.New(driver, "").Handler(append(s.HandlerOptions(), connect.WithInterceptors(f.provider))...))
 	})
 
 	f.db = pool(Schema.Name)
 	f.svc, err = New(Deps{
 		DB: f.db, Now: f.clock.Now, Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Scheduling: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), asService),
-		Meetings:   meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), asService),
+		Scheduling: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("telehealth")),
+		Meetings:   meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), as("telehealth")),
 	}, Config{JoinEarly: 10 * time.Minute, Jobs: jobs.Options{PollInterval: 50 * time.Millisecond, Backoff: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	teleURL := serve(func(s *server.Server) { s.Handle(f.svc.Handler(s.HandlerOptions()...)) })
+	teleURL := serve("telehealth", func(s *server.Server) { s.Handle(f.svc.Handler(s.HandlerOptions()...)) })
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("telehealth log:\n%s", f.logs.String())
@@ -139,11 +141,12 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 	})
 
 	f.client = telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), teleURL)
-	f.internal = telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), teleURL, connect.WithGRPC(), asService)
+	f.internal = telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), teleURL, connect.WithGRPC(), as("scheduling"))
 	f.scheduling = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL)
-	f.schedSvc = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), asService)
+	f.schedSvc = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("telehealth"))
+	f.payments = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("payments"))
 	f.directory = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)
-	f.meetings = meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), asService)
+	f.meetings = meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), as("telehealth"))
 	return f
 }
 
@@ -224,7 +227,7 @@ func (f *fixture) appointment(minutes int32) (doctor, patient user, id string) {
 		f.t.Fatalf("book: %v", err)
 	}
 	id = booked.Msg.GetAppointment().GetId()
-	if _, err := f.schedSvc.ApplyPaymentOutcome(ctx, connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
+	if _, err := f.payments.ApplyPaymentOutcome(ctx, connect.NewRequest(&schedulingv1.ApplyPaymentOutcomeRequest{
 		AppointmentId: id, PaymentId: "5f0c4a43-5b1e-4b8e-9c55-000000000001", Outcome: schedulingv1.PaymentOutcome_PAYMENT_OUTCOME_PAID,
 	})); err != nil {
 		f.t.Fatalf("paid: %v", err)

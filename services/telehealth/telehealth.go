@@ -56,10 +56,10 @@ func (c Config) Check(p *config.Problems) {
 // Deps are what the service is built from.
 type Deps struct {
 	DB *pgxpool.Pool // search_path = telehealth
-	// Scheduling reads appointments, records joins and finishes appointments; it must
-	// send the internal service credential.
+	// Scheduling reads appointments, records joins and finishes appointments. Like
+	// every client here, it must call as telehealth (send telehealth's service tokens).
 	Scheduling schedulingv1connect.SchedulingServiceClient
-	// Meetings runs the video meetings (internal service credential).
+	// Meetings runs the video meetings.
 	Meetings meetingsv1connect.MeetingsServiceClient
 	Logger   *slog.Logger
 	Now      func() time.Time

@@ -34,7 +34,8 @@ const (
 	Role_ROLE_DOCTOR Role = 2
 	// A platform operator.
 	Role_ROLE_ADMIN Role = 3
-	// Another Healthcore service, authenticated by the internal service credential.
+	// Another Healthcore service, identified by its client certificate or a service
+	// token it signed.
 	Role_ROLE_SERVICE Role = 4
 )
 
@@ -93,9 +94,10 @@ type Rule struct {
 	// User roles allowed to call with a valid access token. Ownership checks (is this
 	// appointment yours?) stay in the service.
 	Roles []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=healthcore.access.v1.Role" json:"roles,omitempty"`
-	// Other Healthcore services may call, with the internal service credential. Alone
-	// (no roles) it makes the method internal: user tokens are refused.
-	Internal      bool `protobuf:"varint,3,opt,name=internal,proto3" json:"internal,omitempty"`
+	// The Healthcore services that may call, each proving who it is by its client
+	// certificate or a service token it signed. Alone (no roles) it makes the method
+	// internal: user tokens are refused.
+	Internal      *Internal `protobuf:"bytes,4,opt,name=internal,proto3" json:"internal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,11 +146,58 @@ func (x *Rule) GetRoles() []Role {
 	return nil
 }
 
-func (x *Rule) GetInternal() bool {
+func (x *Rule) GetInternal() *Internal {
 	if x != nil {
 		return x.Internal
 	}
-	return false
+	return nil
+}
+
+// Internal names the services allowed to call an internal method.
+type Internal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Service names ("scheduling"), at least one; a service not listed is refused with
+	// PERMISSION_DENIED and reason CALLER_NOT_ALLOWED.
+	Callers       []string `protobuf:"bytes,1,rep,name=callers,proto3" json:"callers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Internal) Reset() {
+	*x = Internal{}
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Internal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Internal) ProtoMessage() {}
+
+func (x *Internal) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Internal.ProtoReflect.Descriptor instead.
+func (*Internal) Descriptor() ([]byte, []int) {
+	return file_healthcore_access_v1_access_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Internal) GetCallers() []string {
+	if x != nil {
+		return x.Callers
+	}
+	return nil
 }
 
 var file_healthcore_access_v1_access_proto_extTypes = []protoimpl.ExtensionInfo{
@@ -174,11 +223,13 @@ var File_healthcore_access_v1_access_proto protoreflect.FileDescriptor
 
 const file_healthcore_access_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"l\n" +
+	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"\x92\x01\n" +
 	"\x04Rule\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x120\n" +
-	"\x05roles\x18\x02 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\x05roles\x12\x1a\n" +
-	"\binternal\x18\x03 \x01(\bR\binternal*a\n" +
+	"\x05roles\x18\x02 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\x05roles\x12:\n" +
+	"\binternal\x18\x04 \x01(\v2\x1e.healthcore.access.v1.InternalR\binternalJ\x04\b\x03\x10\x04\"$\n" +
+	"\bInternal\x12\x18\n" +
+	"\acallers\x18\x01 \x03(\tR\acallers*a\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fROLE_PATIENT\x10\x01\x12\x0f\n" +
@@ -201,21 +252,23 @@ func file_healthcore_access_v1_access_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_access_v1_access_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_healthcore_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_healthcore_access_v1_access_proto_goTypes = []any{
 	(Role)(0),                          // 0: healthcore.access.v1.Role
 	(*Rule)(nil),                       // 1: healthcore.access.v1.Rule
-	(*descriptorpb.MethodOptions)(nil), // 2: google.protobuf.MethodOptions
+	(*Internal)(nil),                   // 2: healthcore.access.v1.Internal
+	(*descriptorpb.MethodOptions)(nil), // 3: google.protobuf.MethodOptions
 }
 var file_healthcore_access_v1_access_proto_depIdxs = []int32{
 	0, // 0: healthcore.access.v1.Rule.roles:type_name -> healthcore.access.v1.Role
-	2, // 1: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
-	1, // 2: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	2, // [2:3] is the sub-list for extension type_name
-	1, // [1:2] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 1: healthcore.access.v1.Rule.internal:type_name -> healthcore.access.v1.Internal
+	3, // 2: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
+	1, // 3: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	3, // [3:4] is the sub-list for extension type_name
+	2, // [2:3] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_access_v1_access_proto_init() }
@@ -229,7 +282,7 @@ func file_healthcore_access_v1_access_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_access_v1_access_proto_rawDesc), len(file_healthcore_access_v1_access_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 1,
 			NumServices:   0,
 		},

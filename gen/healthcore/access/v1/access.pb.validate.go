@@ -58,7 +58,34 @@ func (m *Rule) validate(all bool) error {
 
 	// no validation rules for Public
 
-	// no validation rules for Internal
+	if all {
+		switch v := interface{}(m.GetInternal()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RuleValidationError{
+					field:  "Internal",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RuleValidationError{
+					field:  "Internal",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetInternal()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RuleValidationError{
+				field:  "Internal",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
 
 	if len(errors) > 0 {
 		return RuleMultiError(errors)
@@ -136,3 +163,102 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = RuleValidationError{}
+
+// Validate checks the field values on Internal with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Internal) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Internal with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in InternalMultiError, or nil
+// if none found.
+func (m *Internal) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Internal) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return InternalMultiError(errors)
+	}
+
+	return nil
+}
+
+// InternalMultiError is an error wrapping multiple validation errors returned
+// by Internal.ValidateAll() if the designated constraints aren't met.
+type InternalMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m InternalMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m InternalMultiError) AllErrors() []error { return m }
+
+// InternalValidationError is the validation error returned by
+// Internal.Validate if the designated constraints aren't met.
+type InternalValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e InternalValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e InternalValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e InternalValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e InternalValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e InternalValidationError) ErrorName() string { return "InternalValidationError" }
+
+// Error satisfies the builtin error interface
+func (e InternalValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sInternal.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = InternalValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = InternalValidationError{}

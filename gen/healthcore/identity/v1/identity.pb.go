@@ -1484,15 +1484,17 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x02 \x01(\tR\blastName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
-	"\x03cpf\x18\x04 \x01(\tR\x03cpf2\xba\t\n" +
+	"\x03cpf\x18\x04 \x01(\tR\x03cpf2\xc4\t\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
 	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
-	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12e\n" +
-	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x80\x01\n" +
+	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12o\n" +
+	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpayments\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 

@@ -782,13 +782,21 @@ const file_healthcore_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x14DeleteMeetingRequest\x12'\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tmeetingId\"\x17\n" +
-	"\x15DeleteMeetingResponse2\xe3\x03\n" +
-	"\x0fMeetingsService\x12t\n" +
-	"\rCreateMeeting\x12,.healthcore.meetings.v1.CreateMeetingRequest\x1a-.healthcore.meetings.v1.CreateMeetingResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12w\n" +
-	"\x0eCreateAttendee\x12-.healthcore.meetings.v1.CreateAttendeeRequest\x1a..healthcore.meetings.v1.CreateAttendeeResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12k\n" +
+	"\x15DeleteMeetingResponse2\x96\x04\n" +
+	"\x0fMeetingsService\x12\x80\x01\n" +
+	"\rCreateMeeting\x12,.healthcore.meetings.v1.CreateMeetingRequest\x1a-.healthcore.meetings.v1.CreateMeetingResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
-	"GetMeeting\x12).healthcore.meetings.v1.GetMeetingRequest\x1a*.healthcore.meetings.v1.GetMeetingResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12t\n" +
-	"\rDeleteMeeting\x12,.healthcore.meetings.v1.DeleteMeetingRequest\x1a-.healthcore.meetings.v1.DeleteMeetingResponse\"\x06\xca\xf3\x18\x02\x18\x01B2Z0healthcore/gen/healthcore/meetings/v1;meetingsv1b\x06proto3"
+	"telehealth\x12\x83\x01\n" +
+	"\x0eCreateAttendee\x12-.healthcore.meetings.v1.CreateAttendeeRequest\x1a..healthcore.meetings.v1.CreateAttendeeResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"telehealth\x12w\n" +
+	"\n" +
+	"GetMeeting\x12).healthcore.meetings.v1.GetMeetingRequest\x1a*.healthcore.meetings.v1.GetMeetingResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"telehealth\x12\x80\x01\n" +
+	"\rDeleteMeeting\x12,.healthcore.meetings.v1.DeleteMeetingRequest\x1a-.healthcore.meetings.v1.DeleteMeetingResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"telehealthB2Z0healthcore/gen/healthcore/meetings/v1;meetingsv1b\x06proto3"
 
 var (
 	file_healthcore_meetings_v1_meetings_proto_rawDescOnce sync.Once

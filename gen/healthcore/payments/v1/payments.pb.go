@@ -1149,13 +1149,21 @@ const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"\fRefundStatus\x12\x1d\n" +
 	"\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REFUND_STATUS_REQUESTED\x10\x01\x12\x1b\n" +
-	"\x17REFUND_STATUS_COMPLETED\x10\x022\x87\x05\n" +
-	"\x0fPaymentsService\x12q\n" +
-	"\fStartPayment\x12+.healthcore.payments.v1.StartPaymentRequest\x1a,.healthcore.payments.v1.StartPaymentResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\xa0\x01\n" +
+	"\x17REFUND_STATUS_COMPLETED\x10\x022\xb8\x05\n" +
+	"\x0fPaymentsService\x12}\n" +
+	"\fStartPayment\x12+.healthcore.payments.v1.StartPaymentRequest\x1a,.healthcore.payments.v1.StartPaymentResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
-	"GetPayment\x12).healthcore.payments.v1.GetPaymentRequest\x1a*.healthcore.payments.v1.GetPaymentResponse\";\xca\xf3\x18\x06\x12\x02\x01\x02\x18\x01\x82\xd3\xe4\x93\x02+\x12)/v1/appointments/{appointment_id}/payment\x12t\n" +
-	"\rCancelPayment\x12,.healthcore.payments.v1.CancelPaymentRequest\x1a-.healthcore.payments.v1.CancelPaymentResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12_\n" +
-	"\x06Refund\x12%.healthcore.payments.v1.RefundRequest\x1a&.healthcore.payments.v1.RefundResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12\x86\x01\n" +
+	"scheduling\x12\xac\x01\n" +
+	"\n" +
+	"GetPayment\x12).healthcore.payments.v1.GetPaymentRequest\x1a*.healthcore.payments.v1.GetPaymentResponse\"G\xca\xf3\x18\x12\x12\x02\x01\x02\"\f\n" +
+	"\n" +
+	"scheduling\x82\xd3\xe4\x93\x02+\x12)/v1/appointments/{appointment_id}/payment\x12\x80\x01\n" +
+	"\rCancelPayment\x12,.healthcore.payments.v1.CancelPaymentRequest\x1a-.healthcore.payments.v1.CancelPaymentResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"scheduling\x12k\n" +
+	"\x06Refund\x12%.healthcore.payments.v1.RefundRequest\x1a&.healthcore.payments.v1.RefundResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"scheduling\x12\x86\x01\n" +
 	"\x13ReceiveNotification\x122.healthcore.payments.v1.ReceiveNotificationRequest\x1a3.healthcore.payments.v1.ReceiveNotificationResponse\"\x06\xca\xf3\x18\x02\b\x01B2Z0healthcore/gen/healthcore/payments/v1;paymentsv1b\x06proto3"
 
 var (

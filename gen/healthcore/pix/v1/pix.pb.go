@@ -919,14 +919,24 @@ const file_healthcore_pix_v1_pix_proto_rawDesc = "" +
 	"\x16CHARGE_STATUS_REJECTED\x10\x06\x12\x1b\n" +
 	"\x17CHARGE_STATUS_CANCELLED\x10\a\x12\x1a\n" +
 	"\x16CHARGE_STATUS_REFUNDED\x10\b\x12\x1e\n" +
-	"\x1aCHARGE_STATUS_CHARGED_BACK\x10\t2\x90\x04\n" +
+	"\x1aCHARGE_STATUS_CHARGED_BACK\x10\t2\xc3\x04\n" +
 	"\n" +
-	"PixService\x12g\n" +
-	"\fCreateCharge\x12&.healthcore.pix.v1.CreateChargeRequest\x1a'.healthcore.pix.v1.CreateChargeResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12^\n" +
-	"\tGetCharge\x12#.healthcore.pix.v1.GetChargeRequest\x1a$.healthcore.pix.v1.GetChargeResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12g\n" +
-	"\fCancelCharge\x12&.healthcore.pix.v1.CancelChargeRequest\x1a'.healthcore.pix.v1.CancelChargeResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12U\n" +
-	"\x06Refund\x12 .healthcore.pix.v1.RefundRequest\x1a!.healthcore.pix.v1.RefundResponse\"\x06\xca\xf3\x18\x02\x18\x01\x12y\n" +
-	"\x12VerifyNotification\x12,.healthcore.pix.v1.VerifyNotificationRequest\x1a-.healthcore.pix.v1.VerifyNotificationResponse\"\x06\xca\xf3\x18\x02\x18\x01B(Z&healthcore/gen/healthcore/pix/v1;pixv1b\x06proto3"
+	"PixService\x12q\n" +
+	"\fCreateCharge\x12&.healthcore.pix.v1.CreateChargeRequest\x1a'.healthcore.pix.v1.CreateChargeResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpayments\x12h\n" +
+	"\tGetCharge\x12#.healthcore.pix.v1.GetChargeRequest\x1a$.healthcore.pix.v1.GetChargeResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpayments\x12q\n" +
+	"\fCancelCharge\x12&.healthcore.pix.v1.CancelChargeRequest\x1a'.healthcore.pix.v1.CancelChargeResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpayments\x12_\n" +
+	"\x06Refund\x12 .healthcore.pix.v1.RefundRequest\x1a!.healthcore.pix.v1.RefundResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpayments\x12\x83\x01\n" +
+	"\x12VerifyNotification\x12,.healthcore.pix.v1.VerifyNotificationRequest\x1a-.healthcore.pix.v1.VerifyNotificationResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bpaymentsB(Z&healthcore/gen/healthcore/pix/v1;pixv1b\x06proto3"
 
 var (
 	file_healthcore_pix_v1_pix_proto_rawDescOnce sync.Once

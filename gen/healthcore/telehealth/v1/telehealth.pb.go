@@ -408,10 +408,12 @@ const file_healthcore_telehealth_v1_telehealth_proto_rawDesc = "" +
 	"\x0fwindow_end_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rwindowEndTime\x12'\n" +
 	"\x0fmeeting_started\x18\a \x01(\bR\x0emeetingStarted\x129\n" +
 	"\n" +
-	"close_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime2\xac\x02\n" +
+	"close_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime2\xb8\x02\n" +
 	"\x11TelehealthService\x12\xa2\x01\n" +
-	"\vGetJoinInfo\x12,.healthcore.telehealth.v1.GetJoinInfoRequest\x1a-.healthcore.telehealth.v1.GetJoinInfoResponse\"6\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02(\x12&/v1/appointments/{appointment_id}/join\x12r\n" +
-	"\vPrepareRoom\x12,.healthcore.telehealth.v1.PrepareRoomRequest\x1a-.healthcore.telehealth.v1.PrepareRoomResponse\"\x06\xca\xf3\x18\x02\x18\x01B6Z4healthcore/gen/healthcore/telehealth/v1;telehealthv1b\x06proto3"
+	"\vGetJoinInfo\x12,.healthcore.telehealth.v1.GetJoinInfoRequest\x1a-.healthcore.telehealth.v1.GetJoinInfoResponse\"6\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02(\x12&/v1/appointments/{appointment_id}/join\x12~\n" +
+	"\vPrepareRoom\x12,.healthcore.telehealth.v1.PrepareRoomRequest\x1a-.healthcore.telehealth.v1.PrepareRoomResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"schedulingB6Z4healthcore/gen/healthcore/telehealth/v1;telehealthv1b\x06proto3"
 
 var (
 	file_healthcore_telehealth_v1_telehealth_proto_rawDescOnce sync.Once
