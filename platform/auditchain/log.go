@@ -3,7 +3,6 @@ package auditchain
 import (
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 	"time"
 
@@ -49,10 +48,9 @@ func (l Log) Append(ctx context.Context, q pg.Querier, key *Key, fields func(id 
 		if err != nil {
 			return err
 		}
-		var id int64
-		var now time.Time
-		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')), now()`, l.Table).Scan(&id, &now); err != nil {
-			return fmt.Errorf("auditchain: draw an id of %s: %w", l.Name, err)
+		id, now, err := l.drawID(ctx, tx)
+		if err != nil {
+			return err
 		}
 		prev := head.Prev()
 		hash := key.Sum(l.Name, prev, fields(id, now))
@@ -60,11 +58,7 @@ func (l Log) Append(ctx context.Context, q pg.Querier, key *Key, fields func(id 
 			return err
 		}
 		next := head.Next(id, hash)
-		if _, err := tx.Exec(ctx, `UPDATE `+l.headTable()+` SET first_id = $1, last_id = $2, last_hash = $3`,
-			next.FirstID, next.LastID, next.Hash); err != nil {
-			return fmt.Errorf("auditchain: move the head of %s: %w", l.Name, err)
-		}
-		return nil
+		return l.moveHead(ctx, tx, next)
 	})
 }
 
@@ -76,8 +70,8 @@ func (l Log) Verify(ctx context.Context, db pg.Beginner, key *Key, rows func(pg.
 	var rep Report
 	err := pg.InTx(ctx, db, func(tx pgx.Tx) error {
 		// One snapshot: appends commit a row and the head together.
-		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
-			return fmt.Errorf("auditchain: snapshot: %w", err)
+		if err := snapshot(ctx, tx); err != nil {
+			return err
 		}
 		head, err := l.readHead(ctx, tx, false)
 		if err != nil {
@@ -89,27 +83,6 @@ func (l Log) Verify(ctx context.Context, db pg.Beginner, key *Key, rows func(pg.
 	return rep, err
 }
 
-func (l Log) headTable() string { return pgx.Identifier{l.Table + "_head"}.Sanitize() }
-
-// readHead reads the head, locking it until q's transaction ends when forUpdate.
-func (l Log) readHead(ctx context.Context, q pg.Querier, forUpdate bool) (Head, error) {
-	sql := `SELECT first_id, last_id, last_hash FROM ` + l.headTable()
-	if forUpdate {
-		sql += ` FOR UPDATE`
-	}
-	var first, last pgtype.Int8
-	var h Head
-	err := q.QueryRow(ctx, sql).Scan(&first, &last, &h.Hash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return h, fmt.Errorf("auditchain: the head of %s has no row", l.Name)
-	}
-	if err != nil {
-		return h, fmt.Errorf("auditchain: read the head of %s: %w", l.Name, err)
-	}
-	h.FirstID, h.LastID = first.Int64, last.Int64
-	return h, nil
-}
-
 // Head reads the log's head as it is, without locking it.
 func (l Log) Head(ctx context.Context, q pg.Querier) (Head, error) { return l.readHead(ctx, q, false) }
 
@@ -117,9 +90,9 @@ func (l Log) Head(ctx context.Context, q pg.Querier) (Head, error) { return l.re
 // row as the last before the chain began. A service calls it once, when it first
 // starts on the log, before any row is chained.
 func (l Log) NewSecret(ctx context.Context, q pg.Querier) ([]byte, error) {
-	var after int64
-	if err := q.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM `+pgx.Identifier{l.Table}.Sanitize()).Scan(&after); err != nil {
-		return nil, fmt.Errorf("auditchain: last row of %s: %w", l.Name, err)
+	after, err := l.lastID(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return NewSecret(after)
 }

@@ -1,0 +1,74 @@
+package auditchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"healthcore/platform/pg"
+)
+
+// The SQL of a chained log's head and ids. The table names are the service's constants
+// (Log.Table), never input, and are quoted as identifiers.
+
+func (l Log) headTable() string { return pgx.Identifier{l.Table + "_head"}.Sanitize() }
+
+// readHead reads the head, locking it until q's transaction ends when forUpdate.
+func (l Log) readHead(ctx context.Context, q pg.Querier, forUpdate bool) (Head, error) {
+	sql := `SELECT first_id, last_id, last_hash FROM ` + l.headTable()
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var first, last pgtype.Int8
+	var h Head
+	err := q.QueryRow(ctx, sql).Scan(&first, &last, &h.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, fmt.Errorf("auditchain: the head of %s has no row", l.Name)
+	}
+	if err != nil {
+		return h, fmt.Errorf("auditchain: read the head of %s: %w", l.Name, err)
+	}
+	h.FirstID, h.LastID = first.Int64, last.Int64
+	return h, nil
+}
+
+// moveHead points the head at a new last row.
+func (l Log) moveHead(ctx context.Context, tx pgx.Tx, next Head) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+l.headTable()+` SET first_id = $1, last_id = $2, last_hash = $3`,
+		next.FirstID, next.LastID, next.Hash); err != nil {
+		return fmt.Errorf("auditchain: move the head of %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// drawID draws the next row's id from the log's identity sequence, with the
+// transaction's time.
+func (l Log) drawID(ctx context.Context, tx pgx.Tx) (int64, time.Time, error) {
+	var id int64
+	var now time.Time
+	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')), now()`, l.Table).Scan(&id, &now); err != nil {
+		return 0, now, fmt.Errorf("auditchain: draw an id of %s: %w", l.Name, err)
+	}
+	return id, now, nil
+}
+
+// lastID is the id of the log's last row (0 when empty).
+func (l Log) lastID(ctx context.Context, q pg.Querier) (int64, error) {
+	var after int64
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM `+pgx.Identifier{l.Table}.Sanitize()).Scan(&after); err != nil {
+		return 0, fmt.Errorf("auditchain: last row of %s: %w", l.Name, err)
+	}
+	return after, nil
+}
+
+// snapshot makes tx read one consistent, read-only snapshot.
+func snapshot(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
+		return fmt.Errorf("auditchain: snapshot: %w", err)
+	}
+	return nil
+}
