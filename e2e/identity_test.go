@@ -9,7 +9,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -17,7 +17,6 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/server"
-	"healthcore/platform/testkit"
 	"healthcore/services/identity"
 )
 
@@ -155,8 +154,8 @@ func TestMultiProcess_GRPCClientsGetTheSameService(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
 
-	// A partner clinic with grpc-go.
-	conn, err := grpc.NewClient(s.addr["identity"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// A partner clinic with grpc-go, over TLS without a certificate of its own.
+	conn, err := grpc.NewClient(s.addr["identity"], grpc.WithTransportCredentials(credentials.NewTLS(s.public())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func TestMultiProcess_GRPCClientsGetTheSameService(t *testing.T) {
 	}
 
 	// Internal tooling with a Connect client over gRPC.
-	cid := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), "http://"+s.addr["identity"], connect.WithGRPC())
+	cid := identityv1connect.NewIdentityServiceClient(s.httpsClient(s.public()), "https://"+s.addr["identity"], connect.WithGRPC())
 	jwks, err := cid.GetJwks(ctx, connect.NewRequest(&identityv1.GetJwksRequest{}))
 	if err != nil || len(jwks.Msg.GetKeys()) != 1 {
 		t.Fatalf("jwks: %v %v", jwks, err)

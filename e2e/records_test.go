@@ -15,7 +15,6 @@ import (
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
-	"healthcore/platform/testkit"
 	"healthcore/services/records"
 )
 
@@ -33,7 +32,7 @@ func TestMultiProcess_PatientKeepsAnEncryptedExam(t *testing.T) {
 	token := "Bearer " + login.Tokens.AccessToken
 
 	exam := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("hemograma completo: leucócitos 6.500/mm³\n"), 5000)...)
-	client := recordsv1connect.NewRecordsServiceClient(testkit.HTTPClient(t), "http://"+s.addr["records"], connect.WithGRPC())
+	client := recordsv1connect.NewRecordsServiceClient(s.httpsClient(s.public()), "https://"+s.addr["records"], connect.WithGRPC())
 	ctx := context.Background()
 	up := client.UploadDocument(ctx)
 	up.RequestHeader().Set("Authorization", token)

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,18 +21,20 @@ import (
 	"connectrpc.com/connect"
 
 	"healthcore/internal/catalog"
-	"healthcore/platform/authn"
+	"healthcore/platform/mtls"
 	"healthcore/platform/pgtest"
 )
 
-// stack is a running deployment: one process per service plus the gateway.
+// stack is a running deployment: one process per service plus the gateway, every
+// connection between them mutual TLS, each process with its own certificate from a
+// development CA (as in production: the certificates alone say which service calls).
 type stack struct {
 	t       *testing.T
 	gateway string            // base URL of the REST edge
 	sandbox string            // base URL of the PIX sandbox (its dev approve/reject routes)
 	procs   map[string]*proc  // by the name after "serve" (or "-gateway.addr=…" for the gateway)
 	addr    map[string]string // gRPC host:port by service
-	keysDir string            // the services' token keys (-service-keys)
+	certs   string            // the CA and every process's certificate (mtls.WriteDevCerts)
 }
 
 // binary is cmd/healthcore, built once for the whole package by TestMain.
@@ -60,34 +64,62 @@ func startStack(t *testing.T, extra ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, keysDir: t.TempDir()}
-	if err := authn.WriteServiceKeys(s.keysDir, catalog.Names()); err != nil {
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, certs: t.TempDir()}
+	if err := mtls.WriteDevCerts(s.certs, catalog.Names()); err != nil {
 		t.Fatal(err)
 	}
 	common := []string{
 		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
-		"-service-keys=" + s.keysDir,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 	}
 	common = append(append(common, l.Flags...), extra...)
 	for _, name := range catalog.Names() {
-		s.spawn(binary, append([]string{"serve", name}, common...)...)
+		s.spawn(binary, append(append([]string{"serve", name}, common...), s.tlsFlags(name)...)...)
 	}
-	s.spawn(binary, append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...)...)
+	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.tlsFlags("gateway")...)...)
 	s.waitReady()
 	return s
 }
 
-// as is the client interceptor of a test calling internal methods over gRPC as the
-// service caller, with its key from the stack's folder.
-func (s *stack) as(caller string) connect.Interceptor {
+// tlsFlags give the process of name (a service, or "gateway") its certificate.
+func (s *stack) tlsFlags(name string) []string {
+	f := mtls.DevFiles(s.certs, name)
+	return []string{"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA}
+}
+
+// as returns an HTTP/2 client that calls the service callee as the service caller would
+// (over mTLS, presenting caller's certificate), and callee's base URL.
+func (s *stack) as(caller, callee string) (connect.HTTPClient, string) {
 	s.t.Helper()
-	keys, err := authn.LoadServiceKeys(s.keysDir, []string{caller})
+	src, err := mtls.Open(mtls.DevFiles(s.certs, caller), nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return authn.ServiceCaller(keys, caller)
+	return s.httpsClient(src.ClientTLS(callee)), "https://" + s.addr[callee]
+}
+
+// public is the TLS configuration of a client reaching a service directly without a
+// certificate of its own (a partner, internal tooling, a user's app): it trusts the
+// stack's CA.
+func (s *stack) public() *tls.Config {
+	s.t.Helper()
+	ca, err := os.ReadFile(mtls.DevFiles(s.certs, "").CA)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS13}
+}
+
+// httpsClient is an HTTP/2 client over TLS with cfg, closed at the end of the test.
+func (s *stack) httpsClient(cfg *tls.Config) *http.Client {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	tr := &http.Transport{Protocols: &p, TLSClientConfig: cfg}
+	s.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // spawn starts one process; at the end of the test it is sent SIGTERM and must exit 0

@@ -11,7 +11,6 @@ import (
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
-	"healthcore/platform/testkit"
 	"healthcore/services/telehealth"
 )
 
@@ -100,9 +99,10 @@ func TestMultiProcess_PatientAndDoctorMeetInTheConsultationRoom(t *testing.T) {
 		t.Errorf("joins in the history: %v", joined)
 	}
 
-	// Over gRPC, scheduling's PrepareRoom (internal) sees the meeting running.
-	client := telehealthv1connect.NewTelehealthServiceClient(testkit.HTTPClient(t), "http://"+s.addr["telehealth"],
-		connect.WithGRPC(), connect.WithInterceptors(s.as("scheduling")))
+	// Over gRPC, scheduling's PrepareRoom (internal) sees the meeting running: the
+	// caller is known by its certificate.
+	hc, url := s.as("scheduling", "telehealth")
+	client := telehealthv1connect.NewTelehealthServiceClient(hc, url, connect.WithGRPC())
 	room, err := client.PrepareRoom(t.Context(), connect.NewRequest(&telehealthv1.PrepareRoomRequest{AppointmentId: id}))
 	if err != nil || !room.Msg.GetRoom().GetMeetingStarted() || !room.Msg.GetRoom().GetWindowEndTime().AsTime().Equal(slot.EndTime) {
 		t.Fatalf("prepare room: %v %v", room, err)

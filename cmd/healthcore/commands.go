@@ -14,9 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"healthcore/gateway"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
@@ -38,6 +35,10 @@ func runDev(ctx context.Context, args []string) error {
 	// dev's services share the process: their token keys are made in memory (unless
 	// -service-keys names a folder).
 	if err := cfg.OpenServiceKeys(catalog.Names(), true); err != nil {
+		return err
+	}
+	// Plain h2c on loopback unless -tls-* are given (a certificate naming every service).
+	if err := cfg.OpenTLS(false); err != nil {
 		return err
 	}
 	log := cfg.Logger()
@@ -88,12 +89,13 @@ func runDev(ctx context.Context, args []string) error {
 }
 
 func printDevBanner(cfg *catalog.Config, dbURL string) {
-	gw := "http://" + hostPort(cfg.GatewayAddr)
+	gw := "http://" + hostPort(cfg.GatewayListenAddr())
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
 	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
 	for _, name := range catalog.Names() {
-		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", name, hostPort(*cfg.Addr[name]), hostPort(*cfg.Addr[name]))
+		addr := hostPort(cfg.ListenAddr(name))
+		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", name, addr, addr)
 	}
 	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
 		sb := "http://" + hostPort(pixCfg.SandboxAddr)
@@ -133,11 +135,17 @@ func runServe(ctx context.Context, args []string) error {
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	// The services prove who they are to each other by service tokens signed with
-	// their own keys, so serve needs -service-keys. (Where TLS client certificates
-	// name the services, those identify them instead, and the keys become optional.)
-	if err := cfg.OpenServiceKeys(names, false); err != nil {
+	// Production serves TLS only, unless a mesh secures every connection.
+	if err := cfg.OpenTLS(true); err != nil {
 		return err
+	}
+	// The services prove who they are to each other by their certificates or, where a
+	// mesh ends TLS, by service tokens signed with their own keys: then serve needs
+	// -service-keys. With both, the tokens are sent and checked.
+	if cfg.TLS() == nil || cfg.ServiceKeys != "" {
+		if err := cfg.OpenServiceKeys(names, false); err != nil {
+			return err
+		}
 	}
 	var dbURL string
 	if sch := catalog.Schemas(names); len(sch) > 0 {
@@ -162,6 +170,10 @@ func runGateway(ctx context.Context, args []string) error {
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
+	// The edge dials the services over mTLS with its own certificate.
+	if err := cfg.OpenTLS(true); err != nil {
+		return err
+	}
 	p := catalog.NewProcess(cfg, "")
 	servePprof(ctx, cfg.PprofAddr, p.Logger())
 	return serveGateway(ctx, cfg, p)
@@ -177,7 +189,11 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 		if err != nil || u.Host == "" {
 			return fmt.Errorf("-%s.url=%q: not a URL", s.Name, *cfg.URL[s.Name])
 		}
-		ups = append(ups, gateway.Upstream{Service: s.FQName, Addr: u.Host, Register: s.REST})
+		ups = append(ups, gateway.Upstream{Service: s.FQName, Name: s.Name, Addr: u.Host, Register: s.REST})
+	}
+	public, err := cfg.GatewayTLS(p.Logger().With("service", "gateway"))
+	if err != nil {
+		return err
 	}
 	webhooks, closeWebhooks, err := webhookRoutes(cfg, p)
 	if err != nil {
@@ -187,12 +203,12 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 	g, err := gateway.New(ctx, gateway.Options{
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(), Gatherer: p.Registry(),
-		DrainDelay: cfg.DrainDelay, Extra: webhooks,
+		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 	})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.GatewayAddr)
+	ln, err := net.Listen("tcp", cfg.GatewayListenAddr())
 	if err != nil {
 		g.Close()
 		return fmt.Errorf("gateway: %w", err)
@@ -207,7 +223,7 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 	if err != nil || u.Host == "" {
 		return nil, nil, fmt.Errorf("-payments.url=%q: not a URL", *cfg.URL["payments"])
 	}
-	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := gateway.Dial(u.Host, "payments", cfg.TLS())
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: dial payments: %w", err)
 	}

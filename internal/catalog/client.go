@@ -1,9 +1,11 @@
 package catalog
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -12,21 +14,30 @@ import (
 )
 
 // client returns the client by which the service caller calls the service callee,
-// sending caller's service tokens: how one service calls another (callee's methods
-// admit it only if they list caller). newClient is the generated constructor, e.g.
-// schedulingv1connect.NewSchedulingServiceClient.
+// over mTLS when the process has a certificate (which names caller to callee), and
+// sending caller's service tokens when it has service keys: how one service calls
+// another (callee's methods admit it only if they list caller). newClient is the
+// generated constructor, e.g. schedulingv1connect.NewSchedulingServiceClient.
 func client[T any](p *Process, caller, callee string, newClient func(connect.HTTPClient, string, ...connect.ClientOption) T) T {
-	if p.keys == nil {
-		panic("catalog: the process runs services but its service keys were not opened (Config.OpenServiceKeys)")
+	opts := []connect.ClientOption{connect.WithGRPC()}
+	switch {
+	case p.keys != nil:
+		opts = append(opts, connect.WithInterceptors(authn.ServiceCaller(p.keys, caller)))
+	case p.cfg.TLS() == nil:
+		panic("catalog: the process runs services but has neither a certificate nor service keys (Config.OpenTLS, Config.OpenServiceKeys)")
 	}
-	return newClient(p.http, p.url(callee), connect.WithGRPC(), connect.WithInterceptors(authn.ServiceCaller(p.keys, caller)))
+	return newClient(p.httpFor(callee), p.url(callee), opts...)
 }
 
-// url is where the named service is reached.
+// url is where the named service is reached: its -<service>.url, https when the
+// process has a certificate (its listeners speak nothing else).
 func (p *Process) url(name string) string {
 	u, ok := p.cfg.URL[name]
 	if !ok {
 		panic(fmt.Sprintf("catalog: no service %q to call", name))
+	}
+	if rest, plain := strings.CutPrefix(*u, "http://"); plain && p.cfg.TLS() != nil {
+		return "https://" + rest
 	}
 	return *u
 }
@@ -45,20 +56,25 @@ const (
 	pingTimeout = 15 * time.Second
 )
 
-// newHTTPClient is the client of service-to-service calls: HTTP/2 without TLS (h2c),
-// one multiplexed connection per peer; in a cluster, the mesh or network policy
-// provides transport security.
+// newHTTPClient is the client of service-to-service calls: HTTP/2 over mTLS with
+// tlsConfig (one multiplexed connection per peer), or without TLS (h2c) when it is nil,
+// where a mesh provides transport security.
 //
 // It has no overall Timeout: http.Client.Timeout runs until the whole response body is
 // read, so it would cut a stream (records ↔ blobs) that lasts longer however healthy.
 // Each call's deadline comes from its context instead (records gives an object's
 // transfer an hour); the transport bounds only the waits that a healthy peer never
 // makes long.
-func newHTTPClient() *http.Client {
+func newHTTPClient(tlsConfig *tls.Config) *http.Client {
 	var protocols http.Protocols
-	protocols.SetUnencryptedHTTP2(true)
+	if tlsConfig != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	return &http.Client{Transport: &http.Transport{
 		Protocols:             &protocols,
+		TLSClientConfig:       tlsConfig,
 		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   dialTimeout,
 		ResponseHeaderTimeout: responseHeaderTimeout,

@@ -33,13 +33,14 @@ type Config struct {
 	// (and the gateway) reach it.
 	Addr map[string]*string
 	URL  map[string]*string
+	Transport
 
 	services    map[string]settings // each service's Config, by name
 	serviceKeys *authn.ServiceKeys  // set by OpenServiceKeys
 }
 
 // NewConfig registers every flag on fs and returns the Config they fill. dev makes the
-// services listen on loopback by default.
+// services listen on loopback by default (-listen-host).
 func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	c := &Config{Addr: map[string]*string{}, URL: map[string]*string{}, services: map[string]settings{}}
 	host := "0.0.0.0"
@@ -54,18 +55,19 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ServiceKeys, "service-keys", "",
 		"folder of the service-token keys: <service>.pub of every service, <service>.key of those this process runs (dev makes keys in memory)")
-	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services listen on")
-	fs.StringVar(&c.GatewayAddr, "gateway.addr", host+":8080", "REST edge listen address")
+	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services and the REST edge listen on, when their -*.addr names none")
+	fs.StringVar(&c.GatewayAddr, "gateway.addr", ":8080", "REST edge listen address (host from -listen-host when empty)")
 	fs.StringVar(&c.CORSOrigins, "gateway.cors-origins", "http://localhost:3000,http://127.0.0.1:3000", "comma-separated browser origins allowed to call the API (* for any)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers)")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
 	for _, s := range services {
-		addr := fmt.Sprintf("%s:%d", host, s.Port)
+		addr := fmt.Sprintf(":%d", s.Port)
 		url := fmt.Sprintf("http://127.0.0.1:%d", s.Port)
-		c.Addr[s.Name] = fs.String(s.Name+".addr", addr, "listen address of the "+s.Name+" service")
+		c.Addr[s.Name] = fs.String(s.Name+".addr", addr, "listen address of the "+s.Name+" service (host from -listen-host when empty)")
 		c.URL[s.Name] = fs.String(s.Name+".url", url, "URL other processes use to reach the "+s.Name+" service")
 	}
+	c.Transport.registerFlags(fs)
 	for _, s := range services {
 		c.services[s.Name] = s.settings()
 		c.services[s.Name].RegisterFlags(fs)
@@ -89,6 +91,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 		p.Addf("-trusted-proxies: %v", err)
 	}
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
+	c.Transport.check(&p)
 	for _, s := range services {
 		c.services[s.Name].Check(&p)
 	}

@@ -36,8 +36,8 @@ func TestConfig_ServiceAddressesComeFromTheCatalog(t *testing.T) {
 	if err := cfg.Parse(fs, []string{"-keys.addr=127.0.0.1:9001"}); err != nil {
 		t.Fatal(err)
 	}
-	if *cfg.Addr["keys"] != "127.0.0.1:9001" || *cfg.Addr["identity"] != "127.0.0.1:7002" {
-		t.Errorf("addrs keys=%s identity=%s", *cfg.Addr["keys"], *cfg.Addr["identity"])
+	if cfg.ListenAddr("keys") != "127.0.0.1:9001" || cfg.ListenAddr("identity") != "127.0.0.1:7002" {
+		t.Errorf("addrs keys=%s identity=%s", cfg.ListenAddr("keys"), cfg.ListenAddr("identity"))
 	}
 	if *cfg.URL["identity"] != "http://identity.healthcore.svc:7002" || *cfg.URL["keys"] != "http://127.0.0.1:7001" {
 		t.Errorf("urls identity=%s keys=%s", *cfg.URL["identity"], *cfg.URL["keys"])
@@ -51,7 +51,7 @@ func TestConfig_EveryServiceHasAddressURLAndItsOwnConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range Services() {
-		if got, want := *cfg.Addr[s.Name], fmt.Sprintf("0.0.0.0:%d", s.Port); got != want {
+		if got, want := cfg.ListenAddr(s.Name), fmt.Sprintf("0.0.0.0:%d", s.Port); got != want {
 			t.Errorf("-%s.addr = %s, want %s", s.Name, got, want)
 		}
 		if fs.Lookup(s.Name+".url") == nil {

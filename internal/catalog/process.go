@@ -36,6 +36,9 @@ type Process struct {
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
 	verifier *authn.Verifier
+
+	clientsMu sync.Mutex
+	clients   map[string]*http.Client // over mTLS, by callee (httpFor)
 }
 
 // NewProcess prepares the shared parts of a process whose services use the database at
@@ -47,7 +50,7 @@ func NewProcess(cfg *Config, dbURL string) *Process {
 	trusted, _ := cfg.trustedProxies()
 	return &Process{
 		cfg: cfg, log: cfg.Logger(), dbURL: dbURL, reg: reg, metrics: server.NewMetrics(reg), trusted: trusted,
-		http: newHTTPClient(), keys: cfg.serviceKeys,
+		http: newHTTPClient(nil), keys: cfg.serviceKeys, clients: map[string]*http.Client{},
 	}
 }
 
@@ -71,33 +74,39 @@ func (p *Process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error
 
 func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {
 	return server.New(server.Options{
-		Addr: *p.cfg.Addr[name], Logger: p.log.With("service", name), Metrics: p.metrics, Gatherer: p.reg,
-		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay,
+		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Gatherer: p.reg,
+		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay, TLS: p.cfg.TLS(),
 	})
 }
 
 // remoteAuth authenticates the callers of the service name: users by tokens verified
-// against identity's keys, services by the tokens they send to name.
+// against identity's keys, services by the tokens they send to name or by their
+// certificates.
 func (p *Process) remoteAuth(name string) connect.Interceptor {
 	return authn.NewInterceptor(p.remoteVerifier(), p.serviceVerifier(name))
 }
 
-// serviceVerifier verifies the service tokens sent to the service name.
+// serviceVerifier verifies the service tokens sent to the service name; nil (every
+// service token refused) when the process has no service keys and its callers are
+// known by their certificates alone.
 func (p *Process) serviceVerifier(name string) *authn.ServiceVerifier {
-	if p.keys == nil {
-		panic("catalog: the process runs services but its service keys were not opened (Config.OpenServiceKeys)")
+	switch {
+	case p.keys != nil:
+		return p.keys.Verifier(name)
+	case p.cfg.TLS() == nil:
+		panic("catalog: the process runs services but has neither a certificate nor service keys (Config.OpenTLS, Config.OpenServiceKeys)")
 	}
-	return p.keys.Verifier(name)
+	return nil
 }
 
 // remoteVerifier verifies user tokens against the JWKS of the identity service; one per
-// process, so its key cache is shared. The JWKS is public: its client sends no
-// credential.
+// process, so its key cache is shared. The JWKS is public: its client sends no token,
+// but over mTLS it checks that identity is who answers.
 func (p *Process) remoteVerifier() *authn.Verifier {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.verifier == nil {
-		jwks := identityv1connect.NewIdentityServiceClient(p.http, p.url("identity"), connect.WithGRPC())
+		jwks := identityv1connect.NewIdentityServiceClient(p.httpFor("identity"), p.url("identity"), connect.WithGRPC())
 		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks))
 	}
 	return p.verifier
