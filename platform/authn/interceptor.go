@@ -99,7 +99,7 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	token, hasToken := bearer(h.Get("Authorization"))
 
 	if internal := rule.GetInternal(); internal != nil {
-		caller, err := i.callerService(ctx, token, hasToken)
+		caller, err := i.callerService(ctx, token, hasToken, internal.GetCallers())
 		switch {
 		case err != nil:
 			return ctx, err
@@ -142,9 +142,10 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 }
 
 // callerService returns the service calling: the sub of a valid service token, else,
-// when no bearer token is sent, the service the connection's certificate names; "" when
-// the caller is not a service (no identity, or a user's token).
-func (i *Interceptor) callerService(ctx context.Context, token string, hasToken bool) (string, error) {
+// when no bearer token is sent, the service the connection's certificate names (among
+// callers, when it names several); "" when the caller is not a service (no identity,
+// or a user's token).
+func (i *Interceptor) callerService(ctx context.Context, token string, hasToken bool, callers []string) (string, error) {
 	switch {
 	case hasToken && isServiceToken(token):
 		if i.services == nil {
@@ -152,7 +153,7 @@ func (i *Interceptor) callerService(ctx context.Context, token string, hasToken 
 		}
 		return i.services.Verify(token)
 	case !hasToken:
-		return PeerService(ctx), nil
+		return peerCaller(ctx, callers), nil
 	}
 	return "", nil
 }

@@ -1,6 +1,9 @@
 package authn
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // A peer service is the Healthcore service at the other end of the connection, as its
 // transport proved it: the URI SAN spiffe://healthcore/<service> of the client
@@ -14,14 +17,37 @@ const SPIFFEPrefix = "spiffe://healthcore/"
 type peerServiceKey struct{}
 
 // WithPeerService returns a context recording that the connection's verified client
-// certificate names service.
-func WithPeerService(ctx context.Context, service string) context.Context {
-	return context.WithValue(ctx, peerServiceKey{}, service)
+// certificate names services: one, or one per service of a process that serves several
+// (the callee then takes the caller to be whichever of them it lets call).
+func WithPeerService(ctx context.Context, services ...string) context.Context {
+	return context.WithValue(ctx, peerServiceKey{}, slices.Clone(services))
 }
 
-// PeerService returns the service the connection's verified client certificate names,
-// or "" when there is none.
+// PeerService returns the (first) service the connection's verified client certificate
+// names, or "" when there is none.
 func PeerService(ctx context.Context) string {
-	s, _ := ctx.Value(peerServiceKey{}).(string)
+	if s := PeerServices(ctx); len(s) > 0 {
+		return s[0]
+	}
+	return ""
+}
+
+// PeerServices returns every service the connection's verified client certificate
+// names.
+func PeerServices(ctx context.Context) []string {
+	s, _ := ctx.Value(peerServiceKey{}).([]string)
 	return s
+}
+
+// peerCaller is the service calling by its certificate, for a method that callers
+// may call: the certificate's one service, or, when it names several, the first of
+// them on the list (else the first it names, to be refused by that name).
+func peerCaller(ctx context.Context, callers []string) string {
+	names := PeerServices(ctx)
+	for _, n := range names {
+		if slices.Contains(callers, n) {
+			return n
+		}
+	}
+	return PeerService(ctx)
 }

@@ -334,7 +334,7 @@ func TestPublic_ServesItsCertificateAndReloadsIt(t *testing.T) {
 	}
 }
 
-func TestMiddleware_RecordsTheOneServiceAVerifiedCertificateNames(t *testing.T) {
+func TestMiddleware_RecordsTheServicesAVerifiedCertificateNames(t *testing.T) {
 	chain := func(services ...string) *tls.ConnectionState {
 		c := &x509.Certificate{}
 		for _, s := range services {
@@ -347,13 +347,15 @@ func TestMiddleware_RecordsTheOneServiceAVerifiedCertificateNames(t *testing.T) 
 		want  string
 	}{
 		"one service":                  {chain("records"), "records"},
-		"several services: no caller":  {chain("records", "blobs"), ""},
+		"several services":             {chain("records", "blobs"), "records blobs"},
 		"no certificate":               {&tls.ConnectionState{}, ""},
 		"plain connection":             {nil, ""},
 		"another trust domain ignored": {&tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{URIs: []*url.URL{{Scheme: "spiffe", Host: "other", Path: "/records"}}}}}}, ""},
 	} {
 		var got string
-		h := Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = authn.PeerService(r.Context()) }))
+		h := Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			got = strings.Join(authn.PeerServices(r.Context()), " ")
+		}))
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.TLS = tc.state
 		h.ServeHTTP(httptest.NewRecorder(), r)

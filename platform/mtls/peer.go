@@ -21,12 +21,11 @@ func PeerServices(r *http.Request) []string {
 // (authn.WithPeerService), for the authentication interceptor to find. It goes in front
 // of a TLS listener's handler; a request whose connection proved no service passes
 // through unchanged. A certificate naming several services (a process serving them
-// all) names no single caller, so it records none: such a process identifies its calls
-// by service tokens.
+// all) records them all: the callee accepts whichever of them it lets call.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if names := PeerServices(r); len(names) == 1 {
-			r = r.WithContext(authn.WithPeerService(r.Context(), names[0]))
+		if names := PeerServices(r); len(names) > 0 {
+			r = r.WithContext(authn.WithPeerService(r.Context(), names...))
 		}
 		next.ServeHTTP(w, r)
 	})
