@@ -122,9 +122,9 @@ func TestSandbox_TwoProcessesDeliverEachWebhookOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got := hooks.waitFor(t, "ten created", func(ns []notification) bool { return len(ns) >= 10 })
+	hooks.waitFor(t, "ten created", func(ns []notification) bool { return len(ns) >= 10 })
 	time.Sleep(200 * time.Millisecond) // let a duplicate, if any, arrive
-	got = hooks.waitFor(t, "", func([]notification) bool { return true })
+	got := hooks.waitFor(t, "", func([]notification) bool { return true })
 	for _, id := range ids {
 		if n := count(got, id, "payment.created"); n != 1 {
 			t.Errorf("payment %s: %d payment.created, want exactly 1", id, n)
