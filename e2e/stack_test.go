@@ -72,10 +72,12 @@ func startStack(t *testing.T, extra ...string) *stack {
 		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
+		"-trusted-proxies=127.0.0.0/8,::1/128", // the gateway, on loopback
 	}
 	common = append(append(common, l.Flags...), extra...)
+	// The services run the local drivers, named and allowed as production requires.
 	for _, name := range catalog.Names() {
-		s.spawn(binary, append(append([]string{"serve", name}, common...), s.tlsFlags(name)...)...)
+		s.spawn(binary, append(append(append([]string{"serve", name}, common...), catalog.DevDriverFlags()...), s.tlsFlags(name)...)...)
 	}
 	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.tlsFlags("gateway")...)...)
 	s.waitReady()

@@ -74,7 +74,7 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 	// by their token keys): the numbers stay comparable with earlier runs, and one
 	// process serving every service would need one certificate naming them all.
 	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
-		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel}, l.Flags...)
+		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
 	s.Pprof = map[string]string{}
 	pprofFlag := func(name string) (string, error) {
 		addr, err := catalog.FreeAddr()
@@ -92,7 +92,7 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, err
 	}
 	for _, args := range [][]string{
-		append(append(append([]string{"serve"}, catalog.Names()...), common...), servePprof),
+		append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), servePprof),
 		append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr, gatewayPprof}, common...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {

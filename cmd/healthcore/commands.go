@@ -132,20 +132,20 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
+	cfg.RegisterServeFlags(fs)
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	// Production serves TLS only, unless a mesh secures every connection.
-	if err := cfg.OpenTLS(true); err != nil {
+	// Production fails closed: no driver nobody chose, no development driver unless
+	// allowed, no proxy believed unless named.
+	if err := cfg.CheckProduction(names); err != nil {
 		return err
 	}
-	// The services prove who they are to each other by their certificates or, where a
-	// mesh ends TLS, by service tokens signed with their own keys: then serve needs
-	// -service-keys. With both, the tokens are sent and checked.
-	if cfg.TLS() == nil || cfg.ServiceKeys != "" {
-		if err := cfg.OpenServiceKeys(names, false); err != nil {
-			return err
-		}
+	// Production serves TLS only, unless a mesh secures every connection. The services
+	// prove who they are to each other by their certificates or, where a mesh ends TLS,
+	// by service tokens signed with their own keys: then serve needs -service-keys.
+	if err := cfg.OpenCredentials(names); err != nil {
+		return err
 	}
 	var dbURL string
 	if sch := catalog.Schemas(names); len(sch) > 0 {
@@ -168,6 +168,9 @@ func runGateway(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
 	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.CheckProduction(nil); err != nil { // -trusted-proxies named
 		return err
 	}
 	// The edge dials the services over mTLS with its own certificate.

@@ -26,9 +26,12 @@ type Config struct {
 	ListenHost     string
 	GatewayAddr    string
 	CORSOrigins    string
-	TrustedProxies string
+	TrustedProxies proxyList
 	MaxBodyBytes   int64
 	DrainDelay     time.Duration
+	// AllowDevDrivers lets serve run a development driver named explicitly (set by
+	// -allow-dev-drivers, which only serve registers).
+	AllowDevDrivers bool
 	// Addr and URL of every service, by name: where it listens, and where the others
 	// (and the gateway) reach it.
 	Addr map[string]*string
@@ -40,12 +43,14 @@ type Config struct {
 }
 
 // NewConfig registers every flag on fs and returns the Config they fill. dev makes the
-// services listen on loopback by default (-listen-host).
+// services listen on loopback by default (-listen-host) and trusts loopback proxies
+// by default (-trusted-proxies); production names its proxies (CheckProduction).
 func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	c := &Config{Addr: map[string]*string{}, URL: map[string]*string{}, services: map[string]settings{}}
 	host := "0.0.0.0"
 	if dev {
 		host = "127.0.0.1" // a laptop's dev stack is not for the network
+		c.TrustedProxies.value = devTrustedProxies
 	}
 	fs.StringVar(&c.DataDir, "data-dir", "data", "folder for local state: master key, private PostgreSQL cluster")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (also DATABASE_URL); dev finds or starts one when empty")
@@ -58,7 +63,8 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services and the REST edge listen on, when their -*.addr names none")
 	fs.StringVar(&c.GatewayAddr, "gateway.addr", ":8080", "REST edge listen address (host from -listen-host when empty)")
 	fs.StringVar(&c.CORSOrigins, "gateway.cors-origins", "http://localhost:3000,http://127.0.0.1:3000", "comma-separated browser origins allowed to call the API (* for any)")
-	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers)")
+	fs.Var(&c.TrustedProxies, "trusted-proxies",
+		"comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers), or "+noProxies+" to believe no peer; serve and gateway need it (dev: "+devTrustedProxies+")")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
 	for _, s := range services {
@@ -98,6 +104,45 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	return p.Err()
 }
 
+// RegisterServeFlags registers the flags only serve takes: -allow-dev-drivers.
+func (c *Config) RegisterServeFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.AllowDevDrivers, "allow-dev-drivers", false,
+		"let serve run the development drivers named explicitly (-pix.driver=sandbox, -keys.driver=local, -blobs.driver=local, -meetings.driver=local): never in production")
+}
+
+// productionDriver is a service Config whose driver production checks.
+type productionDriver interface{ ProductionDriver() config.Driver }
+
+// CheckProduction reports what production (serve, gateway) refuses beyond Parse's
+// checks, each naming the flag to set: a trusted proxy list not given explicitly, and,
+// for the services named (those this process runs), a driver left at its default or
+// a development driver without -allow-dev-drivers.
+func (c *Config) CheckProduction(names []string) error {
+	var p config.Problems
+	p.Check(c.TrustedProxies.named, "-trusted-proxies (%s) is required: the CIDRs of the proxies whose X-Forwarded-For is believed "+
+		"(the gateway, the load balancer), or -trusted-proxies=%s to believe no peer", config.EnvName("trusted-proxies"), noProxies)
+	for _, name := range names {
+		if d, ok := c.services[name].(productionDriver); ok {
+			config.CheckProduction(&p, d.ProductionDriver(), c.AllowDevDrivers)
+		}
+	}
+	return p.Err()
+}
+
+// DevDriverFlags name every development driver explicitly and allow them: what serve
+// needs to run the catalog's services as dev does (the end-to-end and benchmark
+// stacks).
+func DevDriverFlags() []string {
+	out := []string{"-allow-dev-drivers"}
+	for _, s := range services {
+		if d, ok := s.settings().(productionDriver); ok {
+			pd := d.ProductionDriver()
+			out = append(out, "-"+pd.Flag+"="+pd.Choice.Value)
+		}
+	}
+	return out
+}
+
 // ServiceConfig returns the Config of the service whose Config type is C, as parsed:
 // for the few commands that read one service's settings outside its start function.
 func ServiceConfig[C any](c *Config) *C {
@@ -118,9 +163,41 @@ func (c *Config) Logger() *slog.Logger {
 // AllowedOrigins are the browser origins the gateway lets call the API.
 func (c *Config) AllowedOrigins() []string { return SplitList(c.CORSOrigins) }
 
+// devTrustedProxies is dev's -trusted-proxies: loopback, where its gateway runs.
+const devTrustedProxies = "127.0.0.0/8,::1/128"
+
+// noProxies is the -trusted-proxies value that believes no peer's X-Forwarded-For.
+const noProxies = "none"
+
+// proxyList is the value of -trusted-proxies, which knows whether it was given (on the
+// command line or in the environment).
+type proxyList struct {
+	value string
+	named bool
+}
+
+func (l *proxyList) String() string {
+	if l == nil {
+		return ""
+	}
+	return l.value
+}
+
+func (l *proxyList) Set(s string) error {
+	l.value, l.named = s, true
+	return nil
+}
+
 func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	v := strings.TrimSpace(c.TrustedProxies.value)
+	switch {
+	case v == noProxies:
+		return nil, nil
+	case v == "" && c.TrustedProxies.named:
+		return nil, fmt.Errorf("empty: give the proxies' CIDRs, or %s to believe no peer", noProxies)
+	}
 	var out []netip.Prefix
-	for _, s := range SplitList(c.TrustedProxies) {
+	for _, s := range SplitList(v) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a CIDR", s)
@@ -156,6 +233,21 @@ func (c *Config) OpenServiceKeys(names []string, inMemory bool) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("-service-keys=%s: every service's public key is needed; missing %s", c.ServiceKeys, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// OpenCredentials readies what the services named (those this process runs, or for
+// whom a command calls another service) prove who they are by, as production requires:
+// the process's certificate (OpenTLS), and the services' token keys when a mesh ends
+// TLS (-insecure-transport) or when -service-keys is given (then the tokens are sent
+// and checked as well).
+func (c *Config) OpenCredentials(names []string) error {
+	if err := c.OpenTLS(true); err != nil {
+		return err
+	}
+	if c.TLS() == nil || c.ServiceKeys != "" {
+		return c.OpenServiceKeys(names, false)
 	}
 	return nil
 }

@@ -1,0 +1,133 @@
+package catalog
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// serveConfig parses args as serve does and returns the production check's verdict on
+// the services named.
+func serveConfig(t *testing.T, names []string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := NewConfig(fs, false)
+	cfg.RegisterServeFlags(fs)
+	if err := cfg.Parse(fs, args); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.CheckProduction(names)
+}
+
+func TestCheckProduction_RefusesEachDriverNobodyChoseNamingItsFlag(t *testing.T) {
+	for name, want := range map[string]string{
+		"pix":      "-pix.driver: production runs only a driver named explicitly: set -pix.driver=mercadopago (HEALTHCORE_PIX_DRIVER)",
+		"keys":     "-keys.driver: production runs only a driver named explicitly: set -keys.driver=aws (HEALTHCORE_KEYS_DRIVER)",
+		"blobs":    "-blobs.driver: production runs only a driver named explicitly: set -blobs.driver=s3 (HEALTHCORE_BLOBS_DRIVER)",
+		"meetings": "-meetings.driver: production runs only a driver named explicitly: set -meetings.driver=chime (HEALTHCORE_MEETINGS_DRIVER)",
+	} {
+		_, err := serveConfig(t, []string{name}, "-trusted-proxies=none")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve %s: %v, want %q", name, err, want)
+		}
+	}
+	// Every refusal at once, for the services this process runs only.
+	_, err := serveConfig(t, []string{"pix", "identity", "blobs"})
+	for _, want := range []string{"-pix.driver:", "-blobs.driver:", "-trusted-proxies (HEALTHCORE_TRUSTED_PROXIES) is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve pix identity blobs: %v, want %q", err, want)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "-keys.driver") || strings.Contains(err.Error(), "-meetings.driver")) {
+		t.Errorf("a service the process does not run was checked: %v", err)
+	}
+}
+
+func TestCheckProduction_RefusesADevelopmentDriverUnlessAllowed(t *testing.T) {
+	for _, args := range [][]string{{"-keys.driver=local"}, {"-pix.driver=sandbox"}, {"-blobs.driver=local"}, {"-meetings.driver=local"}} {
+		name, _, _ := strings.Cut(strings.TrimPrefix(args[0], "-"), ".")
+		_, err := serveConfig(t, []string{name}, append(args, "-trusted-proxies=none")...)
+		want := args[0] + " is a development driver ("
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "-allow-dev-drivers") {
+			t.Errorf("serve %s %s: %v, want %q naming -allow-dev-drivers", name, args[0], err, want)
+		}
+		if _, err := serveConfig(t, []string{name}, append(args, "-trusted-proxies=none", "-allow-dev-drivers")...); err != nil {
+			t.Errorf("serve %s %s -allow-dev-drivers: %v", name, args[0], err)
+		}
+	}
+}
+
+func TestCheckProduction_AcceptsDriversNamedAndProxiesGiven(t *testing.T) {
+	t.Setenv("HEALTHCORE_PIX_DRIVER", "mercadopago")
+	t.Setenv("HEALTHCORE_PIX_ACCESS_TOKEN", "APP_USR-test")
+	t.Setenv("HEALTHCORE_PIX_WEBHOOK_SECRET", "a webhook secret")
+	for _, tc := range []struct {
+		names []string
+		args  []string
+	}{
+		{[]string{"pix"}, []string{"-trusted-proxies=10.0.0.0/8"}},              // the production driver, from the environment
+		{[]string{"identity", "scheduling"}, []string{"-trusted-proxies=none"}}, // services without a driver
+		{Names(), append(DevDriverFlags(), "-trusted-proxies=127.0.0.0/8,::1/128")},
+	} {
+		if _, err := serveConfig(t, tc.names, tc.args...); err != nil {
+			t.Errorf("serve %v %v: %v", tc.names, tc.args, err)
+		}
+	}
+}
+
+func TestCheckProduction_DevDriverFlagsNameEveryDevelopmentDriver(t *testing.T) {
+	got := DevDriverFlags()
+	want := []string{"-allow-dev-drivers", "-keys.driver=local", "-pix.driver=sandbox", "-meetings.driver=local", "-blobs.driver=local"}
+	if !slices.Equal(got, want) {
+		t.Errorf("DevDriverFlags = %v, want %v", got, want)
+	}
+}
+
+func TestConfig_TrustedProxies(t *testing.T) {
+	for args, want := range map[string]string{
+		"-trusted-proxies=none":                "[]",
+		"-trusted-proxies=10.0.0.0/8,::1/128":  "[10.0.0.0/8 ::1/128]",
+		"-trusted-proxies=":                    "-trusted-proxies: empty: give the proxies' CIDRs, or none to believe no peer",
+		"-trusted-proxies=none,10.0.0.0/8":     `-trusted-proxies: "none" is not a CIDR`,
+		"-trusted-proxies=10.0.0.0/8,nonsense": `-trusted-proxies: "nonsense" is not a CIDR`,
+	} {
+		cfg, err := serveConfig(t, nil, args)
+		if err != nil {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want %q", args, err, want)
+			}
+			continue
+		}
+		got, _ := cfg.trustedProxies()
+		if s := fmt.Sprint(got); s != want {
+			t.Errorf("%s: trusted %s, want %s", args, s, want)
+		}
+	}
+	// The gateway runs no driver: only the proxies are asked for.
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	gw := NewConfig(fs, false)
+	if err := gw.Parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.CheckProduction(nil); err == nil || !strings.Contains(err.Error(), "-trusted-proxies (HEALTHCORE_TRUSTED_PROXIES) is required") ||
+		strings.Contains(err.Error(), "driver") {
+		t.Errorf("gateway without -trusted-proxies: %v", err)
+	}
+}
+
+func TestConfig_DevKeepsItsDefaultsAndTakesNoProductionFlag(t *testing.T) {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	dev := NewConfig(fs, true)
+	if err := dev.Parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dev.trustedProxies(); fmt.Sprint(got) != "[127.0.0.0/8 ::1/128]" {
+		t.Errorf("dev trusts %v, want loopback", got)
+	}
+	fs = flag.NewFlagSet("dev", flag.ContinueOnError)
+	if err := NewConfig(fs, true).Parse(fs, []string{"-allow-dev-drivers"}); err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -allow-dev-drivers") {
+		t.Errorf("dev -allow-dev-drivers: %v", err)
+	}
+}
