@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,14 +15,19 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"healthcore/gateway"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
 	"healthcore/internal/catalog"
+	"healthcore/platform/auditchain"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/pix"
+	"healthcore/services/records"
 )
 
 // runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
@@ -234,20 +240,44 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 	return map[string]http.Handler{"POST " + gateway.MercadoPagoWebhookPath: h}, func() { _ = conn.Close() }, nil
 }
 
-// runMigrate applies the migrations of every service (or of those named by -services).
-func runMigrate(ctx context.Context, args []string) error {
+// runMigrate applies the migrations of every service (or of those named by -services);
+// with -print-grants it writes to out the SQL that gives each service a database role
+// of its own, and touches no database.
+func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
 	only := fs.String("services", "", "comma-separated services to migrate (default all)")
+	printGrants := fs.Bool("print-grants", false,
+		"print the SQL an administrator runs so that -owner owns every schema and runs the migrations, and each service reaches only its own schema through its role healthcore_<schema>; touch no database")
+	owner := fs.String("owner", "", "with -print-grants: the role that owns the schemas and runs migrate, e.g. healthcore_owner")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("-database-url (DATABASE_URL) is required")
 	}
 	names := catalog.Names()
 	if *only != "" {
 		names = catalog.SplitList(*only)
+		for _, name := range names {
+			if !catalog.Has(name) {
+				return fmt.Errorf("-services: unknown service %q (services: %s)", name, serviceNames())
+			}
+		}
+	}
+	if *printGrants {
+		if *owner == "" {
+			return errors.New("-owner is required with -print-grants: the role that owns the schemas and runs the migrations")
+		}
+		sql, err := pg.Grants(*owner, catalog.Schemas(names))
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(out, sql)
+		return err
+	}
+	if *owner != "" {
+		return errors.New("-owner goes with -print-grants; migrate runs as the role its -database-url names")
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("-database-url (DATABASE_URL) is required")
 	}
 	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -289,6 +319,11 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("-database-url (DATABASE_URL) is required")
 	}
+	// The admin's creation is chained into identity's audit log under a secret sealed
+	// by the keys service: the command calls keys as identity.
+	if err := cfg.OpenCredentials([]string{"identity"}); err != nil {
+		return err
+	}
 	password, ok := os.LookupEnv("HEALTHCORE_ADMIN_PASSWORD")
 	if !ok {
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -305,12 +340,84 @@ func runCreateAdmin(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	id, err := identity.CreateAdmin(ctx, db, *catalog.ServiceConfig[identity.Config](cfg), *name, *email, password)
+	p := catalog.NewProcess(cfg, cfg.DatabaseURL)
+	defer p.Close()
+	id, err := identity.CreateAdmin(ctx, db, *catalog.ServiceConfig[identity.Config](cfg), *name, *email, password, p.Envelope("identity"))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("admin %s created (id %s)\n", *email, id)
 	return nil
+}
+
+// auditLog is a log audit-verify checks: its owner, whose schema holds it and as whom
+// its chain's secret is opened, and how it is verified.
+type auditLog struct {
+	owner  string
+	schema string
+	verify func(context.Context, *pgxpool.Pool, *envelope.Envelope) (auditchain.Report, error)
+}
+
+var auditLogs = []auditLog{
+	{"identity", identity.Schema.Name, identity.VerifyAuditChain},
+	{"records", records.Schema.Name, records.VerifyAccessChain},
+}
+
+// errChainBroken is audit-verify's answer when a chain is broken (its report says where).
+var errChainBroken = errors.New("audit-verify: a chain is broken")
+
+// runAuditVerify walks identity's audit log and records' access log end to end and
+// writes each report to out; it fails when a chain is broken (a row changed or
+// deleted), or when a log cannot be read.
+func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("audit-verify", flag.ContinueOnError)
+	cfg := catalog.NewConfig(fs, false)
+	which := fs.String("log", "all", "the log to verify: identity (its audit log), records (its access log) or all")
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	var logs []auditLog
+	var owners []string
+	for _, l := range auditLogs {
+		if *which == "all" || *which == l.owner {
+			logs, owners = append(logs, l), append(owners, l.owner)
+		}
+	}
+	if len(logs) == 0 {
+		return fmt.Errorf("-log=%q: must be identity, records or all", *which)
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("-database-url (DATABASE_URL) is required")
+	}
+	// Each chain's secret is sealed by the keys service for its owner: the command
+	// calls keys as identity and as records.
+	if err := cfg.OpenCredentials(owners); err != nil {
+		return err
+	}
+	p := catalog.NewProcess(cfg, cfg.DatabaseURL)
+	defer p.Close()
+	broken := false
+	for _, l := range logs {
+		rep, err := verifyLog(ctx, cfg.DatabaseURL, l, p.Envelope(l.owner))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, rep.String())
+		broken = broken || !rep.OK()
+	}
+	if broken {
+		return errChainBroken
+	}
+	return nil
+}
+
+func verifyLog(ctx context.Context, dbURL string, l auditLog, env *envelope.Envelope) (auditchain.Report, error) {
+	db, err := pg.Open(ctx, dbURL, l.schema, 2)
+	if err != nil {
+		return auditchain.Report{}, err
+	}
+	defer db.Close()
+	return l.verify(ctx, db, env)
 }
 
 // runPostgres finds or starts PostgreSQL exactly as dev does and prints its URL; make

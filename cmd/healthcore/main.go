@@ -1,6 +1,6 @@
 // Command healthcore runs the Healthcore platform: every service in one process for
 // development (dev), chosen services for a deployment (serve), the REST edge (gateway),
-// and operations (migrate, keys-rotate, dev-certs).
+// and operations (migrate, keys-rotate, dev-certs, create-admin, audit-verify).
 package main
 
 import (
@@ -24,11 +24,15 @@ Usage:
   healthcore serve <service>… [flags]    the named services (%s)
   healthcore gateway [flags]             the REST edge, dialing the services' URLs
   healthcore migrate [flags]             apply every service's database migrations
+  healthcore migrate -print-grants -owner NAME   print the SQL giving each service its
+                                         own database role (touches no database)
   healthcore keys-rotate [flags]         add a new version of the local master key
   healthcore dev-certs -dir DIR          write a local CA and a certificate per service
                                          and the gateway, for mTLS on one machine
   healthcore create-admin -name N -email E   create an operator account (password from
                                          HEALTHCORE_ADMIN_PASSWORD or standard input)
+  healthcore audit-verify [-log=identity|records|all]   verify the audit logs' hash
+                                         chains end to end (fails when one is broken)
   healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
   healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
   healthcore help                        this text; "healthcore <command> -h" lists the flags
@@ -61,7 +65,7 @@ func run(ctx context.Context, args []string) error {
 	case "gateway":
 		return runGateway(ctx, args)
 	case "migrate":
-		return runMigrate(ctx, args)
+		return runMigrate(ctx, args, os.Stdout)
 	case "keys-rotate":
 		return runKeysRotate(ctx, args)
 	case "dev-certs":
@@ -72,6 +76,8 @@ func run(ctx context.Context, args []string) error {
 		return runPostgres(ctx, args)
 	case "create-admin":
 		return runCreateAdmin(ctx, args)
+	case "audit-verify":
+		return runAuditVerify(ctx, args, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Printf(usage, serviceNames())
 		return nil

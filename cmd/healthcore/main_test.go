@@ -28,6 +28,14 @@ func TestRun_UnknownCommandAndServiceAreNamed(t *testing.T) {
 		"serve pix -pix.driver=sandbox -trusted-proxies=none": "-pix.driver=sandbox is a development driver",
 		"dev -allow-dev-drivers":                              "flag provided but not defined: -allow-dev-drivers",
 		"gateway -allow-dev-drivers":                          "flag provided but not defined: -allow-dev-drivers",
+		// Operations.
+		"migrate -print-grants":                               "-owner is required with -print-grants",
+		"migrate -owner=healthcore_owner":                     "-owner goes with -print-grants",
+		"migrate -print-grants -owner=Bad-Name":               `"Bad-Name"`,
+		"migrate -print-grants -owner=x -services=payroll":    `-services: unknown service "payroll"`,
+		"audit-verify -log=billing":                           `-log="billing": must be identity, records or all`,
+		"audit-verify":                                        "-database-url (DATABASE_URL) is required",
+		"create-admin -database-url=postgres://127.0.0.1:1/x": "-tls-cert, -tls-key and -tls-ca (HEALTHCORE_TLS_CERT, HEALTHCORE_TLS_KEY, HEALTHCORE_TLS_CA) are required",
 	} {
 		t.Run(args, func(t *testing.T) {
 			clearEnv(t, "DATABASE_URL", "HEALTHCORE_DATABASE_URL")

@@ -10,7 +10,9 @@ import (
 
 	"connectrpc.com/connect"
 
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 )
 
 // client returns the client by which the service caller calls the service callee,
@@ -27,6 +29,13 @@ func client[T any](p *Process, caller, callee string, newClient func(connect.HTT
 		panic("catalog: the process runs services but has neither a certificate nor service keys (Config.OpenTLS, Config.OpenServiceKeys)")
 	}
 	return newClient(p.httpFor(callee), p.url(callee), opts...)
+}
+
+// Envelope is envelope encryption through the keys service, called as the service
+// caller: how caller seals and opens its secrets, in the service and in the commands
+// that read its data outside it (create-admin, audit-verify).
+func (p *Process) Envelope(caller string) *envelope.Envelope {
+	return envelope.New(client(p, caller, "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults)
 }
 
 // url is where the named service is reached: its -<service>.url, https when the

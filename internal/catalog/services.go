@@ -22,7 +22,6 @@ import (
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
-	"healthcore/platform/envelope"
 	"healthcore/platform/server"
 	"healthcore/services/blobs"
 	"healthcore/services/directory"
@@ -82,7 +81,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 		return nil, nil, err
 	}
 	svc, err := identity.New(ctx, identity.Deps{
-		DB: db, Envelope: envelope.New(client(p, "identity", "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
+		DB: db, Envelope: p.Envelope("identity"),
 		Logger: p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
@@ -118,7 +117,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 	}
 	svc, err := scheduling.New(scheduling.Deps{
 		DB:         db,
-		Envelope:   envelope.New(client(p, "scheduling", "keys", keysv1connect.NewKeysServiceClient), envelope.Defaults),
+		Envelope:   p.Envelope("scheduling"),
 		Directory:  client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
 		Payments:   client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
 		Telehealth: client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),

@@ -21,11 +21,8 @@ import (
 // command) can make an admin. Admins have no sealed personal fields, but their creation
 // is chained into the audit log like every entry, so env (an Envelope on the keys
 // service, as the service's own) must open (or, on a database no identity service has
-// started on yet, create) the audit chain's secret.
-//
-// env is variadic only so that callers written before the audit chain still build;
-// without it CreateAdmin refuses.
-func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email, password string, env ...*envelope.Envelope) (string, error) {
+// started on yet, create) the audit chain's secret; without it CreateAdmin refuses.
+func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email, password string, env *envelope.Envelope) (string, error) {
 	switch {
 	case len(name) < 2 || len(name) > 200:
 		return "", fmt.Errorf("admin name must have 2 to 200 characters")
@@ -35,11 +32,11 @@ func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email,
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != strings.TrimSpace(email) {
 		return "", fmt.Errorf("admin e-mail %q is not an address", email)
 	}
-	if len(env) != 1 || env[0] == nil {
+	if env == nil {
 		return "", errors.New("identity: creating an admin needs the keys service (an Envelope): " +
 			"its creation is chained into the audit log under a sealed key")
 	}
-	s := &Service{cfg: cfg, db: db, env: env[0], hasher: newHasher(cfg.Argon2), now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s := &Service{cfg: cfg, db: db, env: env, hasher: newHasher(cfg.Argon2), now: time.Now, log: slog.New(slog.DiscardHandler)}
 	var err error
 	if s.auditLog.chain, err = s.loadChainKey(ctx); err != nil {
 		return "", err

@@ -61,7 +61,7 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 
 func TestCreateAdmin_ChainsItsEntryAndNeedsTheKeysService(t *testing.T) {
 	f := newFixture(t, nil)
-	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password"); err == nil {
+	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password", nil); err == nil {
 		t.Error("an admin was created without the keys service")
 	}
 	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password", f.svc.env); err != nil {
