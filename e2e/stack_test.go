@@ -77,17 +77,23 @@ func startStack(t *testing.T, extra ...string) *stack {
 	common = append(append(common, l.Flags...), extra...)
 	// The services run the local drivers, named and allowed as production requires.
 	for _, name := range catalog.Names() {
-		s.spawn(binary, append(append(append([]string{"serve", name}, common...), catalog.DevDriverFlags()...), s.tlsFlags(name)...)...)
+		s.spawn(binary, append(append(append([]string{"serve", name}, common...), catalog.DevDriverFlags()...), s.ownFlags(name)...)...)
 	}
-	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.tlsFlags("gateway")...)...)
+	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.ownFlags("gateway")...)...)
 	s.waitReady()
 	return s
 }
 
-// tlsFlags give the process of name (a service, or "gateway") its certificate.
-func (s *stack) tlsFlags(name string) []string {
+// ownFlags give the process of name (a service, or "gateway") its certificate and an
+// ops listener of its own.
+func (s *stack) ownFlags(name string) []string {
+	s.t.Helper()
 	f := mtls.DevFiles(s.certs, name)
-	return []string{"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA}
+	ops, err := catalog.FreeAddr()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return []string{"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA, "-ops-addr=" + ops}
 }
 
 // as returns an HTTP/2 client that calls the service callee as the service caller would

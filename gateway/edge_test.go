@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"healthcore/gateway"
 )
 
@@ -263,5 +265,31 @@ func TestGateway_SecurityHeadersOnEveryAnswer(t *testing.T) {
 	}
 	if got := do(t, http.MethodGet, hsts.url+"/healthz", nil, nil).header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
 		t.Errorf("HSTS on: Strict-Transport-Security %q", got)
+	}
+}
+
+func TestGateway_RecordsHTTPMetricsButServesNoMetricsOnThePublicPort(t *testing.T) {
+	t.Parallel()
+	up, _ := identityUpstream(t, nil)
+	reg := prometheus.NewRegistry()
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, Registerer: reg})
+	if r := do(t, http.MethodGet, e.url+"/healthz", nil, nil); r.status != http.StatusOK {
+		t.Fatalf("/healthz: %d", r.status)
+	}
+	r := do(t, http.MethodGet, e.url+"/metrics", nil, nil)
+	if r.status != http.StatusNotFound || strings.Contains(string(r.body), "healthcore_http") {
+		t.Errorf("GET /metrics on the public port: %d %s, want 404 and no metrics", r.status, r.body)
+	}
+	// The registry has them, for the process's ops listener to serve.
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range families {
+		found = found || f.GetName() == "healthcore_http_duration_seconds"
+	}
+	if !found {
+		t.Errorf("the registry holds no healthcore_http_duration_seconds after two requests")
 	}
 }

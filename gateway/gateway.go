@@ -13,7 +13,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -45,9 +44,9 @@ type Options struct {
 	Logger         *slog.Logger
 	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json.
 	OpenAPI []byte
-	// Registerer and Gatherer expose HTTP metrics at /metrics; nil disables them.
+	// Registerer records the HTTP metrics (the process's ops listener serves them,
+	// never the public port); nil records none.
 	Registerer prometheus.Registerer
-	Gatherer   prometheus.Gatherer
 	// DrainDelay keeps answering (with /readyz failing) before the listener closes.
 	DrainDelay time.Duration
 	// Extra mounts more routes on the edge (e.g. provider webhooks).
@@ -134,9 +133,6 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	d := docs.Handler("/openapi.json")
 	root.Handle(docs.Prefix, d)
 	root.Handle(docs.Prefix+"/", d)
-	if opts.Gatherer != nil {
-		root.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
-	}
 	for pattern, h := range opts.Extra {
 		root.Handle(pattern, h)
 	}

@@ -25,8 +25,9 @@ import (
 type Stack struct {
 	Gateway string // base URL of the REST edge
 	Sandbox string // base URL of the PIX sandbox (its dev approve/reject routes)
-	// Pprof is the base URL of each child's profiler ("serve", "gateway").
-	Pprof   map[string]string
+	// Ops is the base URL of each child's ops listener ("serve", "gateway"), which
+	// serves its metrics and its profiler.
+	Ops     map[string]string
 	dir     string
 	procs   []*child
 	once    sync.Once
@@ -75,25 +76,26 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 	// process serving every service would need one certificate naming them all.
 	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
 		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
-	s.Pprof = map[string]string{}
-	pprofFlag := func(name string) (string, error) {
+	// Each child's ops listener, with the profiler, on a port of its own.
+	s.Ops = map[string]string{}
+	opsFlags := func(name string) ([]string, error) {
 		addr, err := catalog.FreeAddr()
-		s.Pprof[name] = "http://" + addr
-		return "-pprof-addr=" + addr, err
+		s.Ops[name] = "http://" + addr
+		return []string{"-ops-addr=" + addr, "-pprof"}, err
 	}
-	servePprof, err := pprofFlag("serve")
+	serveOps, err := opsFlags("serve")
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	gatewayPprof, err := pprofFlag("gateway")
+	gatewayOps, err := opsFlags("gateway")
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	for _, args := range [][]string{
-		append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), servePprof),
-		append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr, gatewayPprof}, common...),
+		append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
+		append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), gatewayOps...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {
 			s.Stop()
@@ -206,7 +208,7 @@ func tail(path string) string {
 
 // Profile records a CPU profile of the child name ("serve" or "gateway") for d into file.
 func (s *Stack) Profile(ctx context.Context, name string, d time.Duration, file string) error {
-	base, ok := s.Pprof[name]
+	base, ok := s.Ops[name]
 	if !ok {
 		return fmt.Errorf("no child %q", name)
 	}

@@ -42,7 +42,9 @@ func keysService(t *testing.T, dir string) func(caller string) []string {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "keys", "-keys.addr=" + addr, "-keys.driver=local", "-allow-dev-drivers",
-			"-trusted-proxies=none", "-data-dir=" + t.TempDir(), "-service-keys=" + dir, "-log-level=warn"}, tlsFlags("keys")...))
+			"-trusted-proxies=none", "-data-dir=" + t.TempDir(), "-service-keys=" + dir, "-log-level=warn",
+			"-ops-addr=", // no ops listener: the default 127.0.0.1:9090 may be another process's
+		}, tlsFlags("keys")...))
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -63,7 +63,11 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	servePprof(ctx, cfg.PprofAddr, p.Logger())
+	stopOps, err := p.StartOps(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -106,6 +110,14 @@ func printDevBanner(cfg *catalog.Config, dbURL string) {
 	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
 		sb := "http://" + hostPort(pixCfg.SandboxAddr)
 		fmt.Fprintf(&b, "  PIX sandbox %s   (pay a charge: curl -X POST %s/sandbox/payments/<providerPaymentId>/approve)\n", sb, sb)
+	}
+	if cfg.OpsAddr != "" {
+		ops := "http://" + hostPort(cfg.OpsAddr)
+		fmt.Fprintf(&b, "  Ops        %s/metrics", ops)
+		if cfg.Pprof {
+			fmt.Fprintf(&b, "   (profiler %s/debug/pprof/)", ops)
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
 	fmt.Fprint(os.Stderr, b.String())
@@ -165,7 +177,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	servePprof(ctx, cfg.PprofAddr, p.Logger())
+	stopOps, err := p.StartOps(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	return p.Run(ctx, names, nil)
 }
 
@@ -184,7 +200,11 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	p := catalog.NewProcess(cfg, "")
-	servePprof(ctx, cfg.PprofAddr, p.Logger())
+	stopOps, err := p.StartOps(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	return serveGateway(ctx, cfg, p)
 }
 
@@ -211,7 +231,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 	defer closeWebhooks()
 	g, err := gateway.New(ctx, gateway.Options{
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(), Gatherer: p.Registry(),
+		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 	})
 	if err != nil {

@@ -20,7 +20,6 @@ type Config struct {
 	DataDir        string
 	DatabaseURL    string
 	DBMaxConns     int
-	PprofAddr      string
 	LogLevel       string
 	ServiceKeys    string // folder of the service-token keys
 	ListenHost     string
@@ -37,6 +36,7 @@ type Config struct {
 	Addr map[string]*string
 	URL  map[string]*string
 	Transport
+	Ops
 
 	services    map[string]settings // each service's Config, by name
 	serviceKeys *authn.ServiceKeys  // set by OpenServiceKeys
@@ -54,7 +54,6 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	fs.StringVar(&c.DataDir, "data-dir", "data", "folder for local state: master key, private PostgreSQL cluster")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (also DATABASE_URL); dev finds or starts one when empty")
-	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 8,
 		"connections each service's pool may open (services in one process add up; keep the sum under the server's max_connections)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -74,6 +73,7 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 		c.URL[s.Name] = fs.String(s.Name+".url", url, "URL other processes use to reach the "+s.Name+" service")
 	}
 	c.Transport.registerFlags(fs)
+	c.Ops.registerFlags(fs, dev)
 	for _, s := range services {
 		c.services[s.Name] = s.settings()
 		c.services[s.Name].RegisterFlags(fs)
@@ -98,6 +98,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	}
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
+	c.Ops.check(&p)
 	for _, s := range services {
 		c.services[s.Name].Check(&p)
 	}

@@ -57,7 +57,7 @@ func NewProcess(cfg *Config, dbURL string) *Process {
 // Logger is the process's logger.
 func (p *Process) Logger() *slog.Logger { return p.log }
 
-// Registry is the process's metrics registry, which its /metrics serve.
+// Registry is the process's metrics registry, which its ops listener serves (StartOps).
 func (p *Process) Registry() *prometheus.Registry { return p.reg }
 
 // pool opens a connection pool whose search_path is the service's schema.
@@ -74,7 +74,7 @@ func (p *Process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error
 
 func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {
 	return server.New(server.Options{
-		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Gatherer: p.reg,
+		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Reflection: p.cfg.Reflection,
 		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay, TLS: p.cfg.TLS(),
 	})
 }

@@ -51,7 +51,6 @@ func startLogged(t *testing.T, logs *logBuffer, opts server.Options, mount func(
 	opts.Addr = "127.0.0.1:0"
 	opts.Logger = logs.logger()
 	opts.Metrics = server.NewMetrics(st.reg)
-	opts.Gatherer = st.reg
 	if opts.TrustedProxies == nil {
 		opts.TrustedProxies = testkit.Loopback
 	}

@@ -38,7 +38,7 @@ func TestServer_HealthAndReflectionCoverEveryMountedService(t *testing.T) {
 	t.Parallel()
 	logs := &logBuffer{}
 	idSvc, auth := identityService(t, logs)
-	st := startLogged(t, logs, server.Options{Auth: auth}, func(s *server.Server) {
+	st := startLogged(t, logs, server.Options{Auth: auth, Reflection: true}, func(s *server.Server) {
 		s.Handle(idSvc.Handler(s.HandlerOptions()...))
 		s.Handle(keysv1connect.NewKeysServiceHandler(keysService(t), s.HandlerOptions()...))
 	})
@@ -201,5 +201,32 @@ func TestServer_GracefulStopReportsNotServingDrainsAndFinishesInFlightCalls(t *t
 	}
 	if n := len(st.logs.find(t, "stopped", nil)); n != 1 {
 		t.Errorf("%d stopped log lines, want 1", n)
+	}
+}
+
+func TestServer_WithoutReflectionGrpcurlListIsUnimplemented(t *testing.T) {
+	t.Parallel()
+	st := start(t, server.Options{Auth: serviceAuth()}, mountKeys(keysService(t)))
+	conn := grpcConn(t, st.addr)
+	ctx := context.Background()
+	// grpcurl asks v1, then v1alpha (whose messages are v1's, on the wire): both must be
+	// refused.
+	for _, method := range []string{
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+	} {
+		stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method)
+		if err == nil {
+			if err = stream.SendMsg(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err == nil {
+				err = stream.RecvMsg(&reflectionpb.ServerReflectionResponse{})
+			}
+		}
+		if status.Code(err) != codes.Unimplemented {
+			t.Errorf("%s list: %v, want Unimplemented", method, err)
+		}
+	}
+	// Health is still served: probes need it.
+	if resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health without reflection: %v %v, want SERVING", resp.GetStatus(), err)
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -83,13 +84,16 @@ func TestMetrics_EveryCallIsTimedByServiceMethodAndCode(t *testing.T) {
 		t.Errorf("in-flight gauge = %v after every call ended, want 0", inflight)
 	}
 
-	// /metrics serves the same registry.
-	resp, err := testHTTPGet(t, st.url+"/metrics")
+	// The ops listener's /metrics serves the same registry; the service port none.
+	resp, err := testHTTPGet(t, startOps(t, st.reg, false)+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(resp, `healthcore_rpc_duration_seconds_count{code="ok",method="Encrypt",service="healthcore.keys.v1.KeysService"} 2`) {
 		t.Errorf("/metrics lacks the Encrypt ok count:\n%s", resp)
+	}
+	if code := httpStatus(t, st.url+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the service port: %d, want 404", code)
 	}
 }
 

@@ -16,8 +16,6 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"healthcore/platform/mtls"
 )
@@ -29,8 +27,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records per-RPC metrics; share one per process.
 	Metrics *Metrics
-	// Gatherer serves /metrics; nil serves none.
-	Gatherer prometheus.Gatherer
+	// Reflection serves gRPC server reflection (grpcurl's list and describe); off, a
+	// client needs the proto files. Metrics are served by the process's ops listener
+	// (Ops), never here.
+	Reflection bool
 	// Auth authenticates calls (authn.Interceptor); nil means no authentication, which
 	// only tests of the platform itself use.
 	Auth connect.Interceptor
@@ -113,21 +113,20 @@ func (s *Server) Handle(path string, h http.Handler) {
 	s.mux.Handle(path, h)
 }
 
-// Handler returns the HTTP handler with health, reflection and metrics mounted. Call it
-// once, after every Handle.
+// Handler returns the HTTP handler with health, and reflection when Options.Reflection,
+// mounted. Call it once, after every Handle.
 func (s *Server) Handler() http.Handler {
 	if s.checker == nil {
 		s.checker = grpchealth.NewStaticChecker(s.names...)
 		s.mux.Handle(grpchealth.NewHandler(s.checker))
-		// Reflection lists the platform's own services too, as grpc-go servers do, so
-		// that grpcurl's "list" and "describe" show health and reflection.
-		listed := append(slices.Clone(s.names), grpchealth.HealthV1ServiceName,
-			grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
-		reflector := grpcreflect.NewStaticReflector(listed...)
-		s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
-		s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-		if s.opts.Gatherer != nil {
-			s.mux.Handle("/metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+		if s.opts.Reflection {
+			// Reflection lists the platform's own services too, as grpc-go servers do,
+			// so that grpcurl's "list" and "describe" show health and reflection.
+			listed := append(slices.Clone(s.names), grpchealth.HealthV1ServiceName,
+				grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
+			reflector := grpcreflect.NewStaticReflector(listed...)
+			s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
+			s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 		}
 	}
 	return s.mux

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcore/internal/catalog"
+	"healthcore/platform/pgtest"
+)
+
+// TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot runs dev as
+// make run does (on free ports, a fresh database) with -pprof: after a REST call, the
+// ops listener serves both the gateway's HTTP metrics and the services' RPC metrics,
+// and the profiler; the REST edge and the service ports serve no /metrics.
+func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *testing.T) {
+	l, err := catalog.NewLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr, err := catalog.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{
+		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...), "-data-dir=" + t.TempDir(),
+		"-db-max-conns=2", "-log-level=warn", "-gateway.addr=" + l.GatewayAddr, "-ops-addr=" + opsAddr, "-pprof",
+	}, l.Flags...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev stopped with %v", err)
+		}
+	})
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("dev exited before it was ready: %v", err)
+		default:
+		}
+		if code, _ := httpGet(t, l.Gateway+"/readyz"); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev not ready within a minute")
+		}
+	}
+
+	if code, body := httpGet(t, l.Gateway+"/v1/specialties"); code != http.StatusOK {
+		t.Fatalf("GET /v1/specialties: %d %s", code, body)
+	}
+	ops := "http://" + opsAddr
+	code, body := httpGet(t, ops+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("ops /metrics: %d", code)
+	}
+	for _, want := range []string{
+		`healthcore_http_duration_seconds_count{method="GET",status="200"}`,
+		`healthcore_rpc_duration_seconds_count{code="ok",method="ListSpecialties",service="healthcore.directory.v1.DirectoryService"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("ops /metrics lacks %s:\n%s", want, body)
+		}
+	}
+	if code, _ := httpGet(t, ops+"/debug/pprof/"); code != http.StatusOK {
+		t.Errorf("profiler with -pprof: %d, want 200", code)
+	}
+	for _, url := range []string{l.Gateway + "/metrics", "http://" + l.Addr["directory"] + "/metrics", "http://" + l.Addr["identity"] + "/metrics"} {
+		if code, body := httpGet(t, url); code != http.StatusNotFound || strings.Contains(body, "healthcore_") {
+			t.Errorf("GET %s: %d, want 404 and no metrics", url, code)
+		}
+	}
+}
+
+// httpGet returns the status and body of a GET over HTTP/1.1 (0 when nothing answers).
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
