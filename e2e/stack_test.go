@@ -34,6 +34,7 @@ type stack struct {
 	sandbox string            // base URL of the PIX sandbox (its dev approve/reject routes)
 	procs   map[string]*proc  // by the name after "serve" (or "-gateway.addr=…" for the gateway)
 	addr    map[string]string // gRPC host:port by service
+	ops     map[string]string // each process's ops listener, by service or "gateway"
 	certs   string            // the CA and every process's certificate (mtls.WriteDevCerts)
 }
 
@@ -64,7 +65,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, certs: t.TempDir()}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, certs: t.TempDir()}
 	if err := mtls.WriteDevCerts(s.certs, catalog.Names()); err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +90,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 func (s *stack) ownFlags(name string) []string {
 	s.t.Helper()
 	f := mtls.DevFiles(s.certs, name)
-	ops, err := catalog.FreeAddr()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return []string{"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA, "-ops-addr=" + ops}
+	return []string{"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA, "-ops-addr=" + s.ops[name]}
 }
 
 // as returns an HTTP/2 client that calls the service callee as the service caller would

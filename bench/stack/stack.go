@@ -79,9 +79,9 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 	// Each child's ops listener, with the profiler, on a port of its own.
 	s.Ops = map[string]string{}
 	opsFlags := func(name string) ([]string, error) {
-		addr, err := catalog.FreeAddr()
+		addr := l.Ops[name]
 		s.Ops[name] = "http://" + addr
-		return []string{"-ops-addr=" + addr, "-pprof"}, err
+		return []string{"-ops-addr=" + addr, "-pprof"}, nil
 	}
 	serveOps, err := opsFlags("serve")
 	if err != nil {
