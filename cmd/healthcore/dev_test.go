@@ -21,10 +21,7 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	opsAddr, err := catalog.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
+	opsAddr := l.Ops["serve"]
 	args := append([]string{
 		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...), "-data-dir=" + t.TempDir(),
 		"-db-max-conns=2", "-log-level=warn", "-gateway.addr=" + l.GatewayAddr, "-ops-addr=" + opsAddr, "-pprof",

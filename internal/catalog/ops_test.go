@@ -30,14 +30,11 @@ func keysProcess(t *testing.T, dev bool, flags ...string) (addr, ops string) {
 	if err := authn.WriteServiceKeys(keysDir, Names()); err != nil {
 		t.Fatal(err)
 	}
-	addr, err := FreeAddr()
+	addrs, err := FreeAddrs(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opsAddr, err := FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, opsAddr := addrs[0], addrs[1]
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg := NewConfig(fs, dev)
 	args := []string{"-data-dir=" + t.TempDir(), "-log-level=warn", "-service-keys=" + keysDir,
