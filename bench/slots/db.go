@@ -65,6 +65,17 @@ func prepareDatabase(ctx context.Context, dbURL string, doctors int, seed int64)
 	if err != nil {
 		return nil, err
 	}
+	reuse := recorded && count == doctors
+	if !reuse {
+		// Start from empty schemas: appointment_history refuses TRUNCATE (append-only), so
+		// the benchmark's own database is dropped and migrated afresh instead.
+		if _, err := dirDB.Exec(ctx, `DROP SCHEMA directory, scheduling CASCADE; TRUNCATE public.bench_slots_seed`); err != nil {
+			return nil, err
+		}
+		if err := pg.Migrate(ctx, dbURL, nil, directory.Schema, scheduling.Schema); err != nil {
+			return nil, err
+		}
+	}
 
 	// The service, in this process, on the benchmark's database: its roll-forward lays
 	// out the slots. The directory is called in process too (no token is needed there).
@@ -90,14 +101,9 @@ func prepareDatabase(ctx context.Context, dbURL string, doctors int, seed int64)
 		return nil, err
 	}
 
-	if recorded && count == doctors {
+	if reuse {
 		fmt.Printf("reusing the %d doctors and their slots seeded with seed %d\n", doctors, seed)
 	} else {
-		if _, err := dirDB.Exec(ctx, `TRUNCATE directory.doctors CASCADE;
-			TRUNCATE scheduling.appointments, scheduling.slots, scheduling.availability CASCADE;
-			TRUNCATE public.bench_slots_seed`); err != nil {
-			return nil, err
-		}
 		fmt.Printf("seeding %d doctors (seed %d) …\n", doctors, seed)
 		start := time.Now()
 		if _, err := directory.Seed(ctx, dirDB, doctors, seed); err != nil {
