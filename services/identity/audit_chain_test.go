@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"iter"
 	"sync"
 	"testing"
 
@@ -10,45 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/platform/auditchain"
+	"healthcore/platform/auditchain/chaintest"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/testkit"
 )
-
-// testChainKey is a chain key from a fresh random secret.
-func testChainKey(t *testing.T) *auditchain.Key {
-	t.Helper()
-	secret, err := auditchain.NewSecret(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := auditchain.NewKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// asSuperuser runs stmt with audit_log's triggers disabled, as a database superuser
-// who wants to rewrite the log can.
-func asSuperuser(t *testing.T, db *pgxpool.Pool, stmt string, args ...any) {
-	t.Helper()
-	err := pg.InTx(context.Background(), db, func(tx pgx.Tx) error {
-		for _, s := range []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, stmt, `ALTER TABLE audit_log ENABLE TRIGGER USER`} {
-			a := args
-			if s != stmt {
-				a = nil
-			}
-			if _, err := tx.Exec(context.Background(), s, a...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("as superuser: %s: %v", stmt, err)
-	}
-}
 
 // auditIDs lists audit_log's ids in order.
 func auditIDs(t *testing.T, db *pgxpool.Pool) []int64 {
@@ -71,14 +38,6 @@ func (f *fixture) verifyChain() auditchain.Report {
 		f.t.Fatal(err)
 	}
 	return rep
-}
-
-// wantBreak fails unless rep breaks at row id with problem p.
-func wantBreak(t *testing.T, rep auditchain.Report, id int64, p auditchain.Problem) {
-	t.Helper()
-	if rep.Break == nil || rep.Break.RowID != id || rep.Break.Problem != p {
-		t.Errorf("report = %s; want a break at row %d: %s", rep, id, p)
-	}
 }
 
 // chainedFixture is a service whose audit log holds a few chained rows (a patient
@@ -146,15 +105,15 @@ func TestAuditChain_UntamperedVerifiesClean(t *testing.T) {
 
 func TestAuditChain_RowChangedBySuperuserIsFound(t *testing.T) {
 	f, ids := chainedFixture(t)
-	asSuperuser(t, f.db, `UPDATE audit_log SET outcome = 'denied' WHERE id = $1`, ids[1])
-	wantBreak(t, f.verifyChain(), ids[1], auditchain.RowChanged)
+	chaintest.AsSuperuser(t, f.db, auditChain, `UPDATE audit_log SET outcome = 'denied' WHERE id = $1`, ids[1])
+	chaintest.WantBreak(t, f.verifyChain(), ids[1], auditchain.RowChanged)
 }
 
 func TestAuditChain_RowDeletedBySuperuserIsFoundAtTheNextRow(t *testing.T) {
 	f, ids := chainedFixture(t)
-	asSuperuser(t, f.db, `DELETE FROM audit_log WHERE id = $1`, ids[1])
+	chaintest.AsSuperuser(t, f.db, auditChain, `DELETE FROM audit_log WHERE id = $1`, ids[1])
 	rep := f.verifyChain()
-	wantBreak(t, rep, ids[2], auditchain.RowMissing)
+	chaintest.WantBreak(t, rep, ids[2], auditchain.RowMissing)
 	if rep.Checked != 1 {
 		t.Errorf("checked %d rows before the gap, want 1", rep.Checked)
 	}
@@ -162,50 +121,25 @@ func TestAuditChain_RowDeletedBySuperuserIsFoundAtTheNextRow(t *testing.T) {
 
 func TestAuditChain_FirstRowDeletedIsFound(t *testing.T) {
 	f, ids := chainedFixture(t)
-	asSuperuser(t, f.db, `DELETE FROM audit_log WHERE id = $1`, ids[0])
-	wantBreak(t, f.verifyChain(), ids[1], auditchain.RowMissing)
+	chaintest.AsSuperuser(t, f.db, auditChain, `DELETE FROM audit_log WHERE id = $1`, ids[0])
+	chaintest.WantBreak(t, f.verifyChain(), ids[1], auditchain.RowMissing)
 }
 
 func TestAuditChain_LastRowDeletedIsAHeadMismatch(t *testing.T) {
 	f, ids := chainedFixture(t)
 	last := ids[len(ids)-1]
-	asSuperuser(t, f.db, `DELETE FROM audit_log WHERE id = $1`, last)
-	wantBreak(t, f.verifyChain(), last, auditchain.HeadMismatch)
+	chaintest.AsSuperuser(t, f.db, auditChain, `DELETE FROM audit_log WHERE id = $1`, last)
+	chaintest.WantBreak(t, f.verifyChain(), last, auditchain.HeadMismatch)
 }
 
 func TestAuditChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 	f, ids := chainedFixture(t)
-	ctx := context.Background()
 	// The superuser rewrites a row and recomputes every hash and the head, with a key of
 	// their own: without the sealed secret, they cannot make it verify.
-	asSuperuser(t, f.db, `UPDATE audit_log SET outcome = 'denied' WHERE id = $1`, ids[2])
-	forged, st := testChainKey(t), auditStore{}
-	var rows []auditchain.Row
-	for r, err := range st.rows(ctx, f.db) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r)
-	}
-	prev := auditchain.Head{}.Prev()
-	for _, r := range rows {
-		hash := forged.Sum(auditChain.Name, prev, r.Fields)
-		asSuperuser(t, f.db, `UPDATE audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1`, r.ID, prev, hash)
-		prev = hash
-	}
-	if _, err := f.db.Exec(ctx, `UPDATE audit_log_head SET last_hash = $1`, prev); err != nil {
-		t.Fatal(err)
-	}
-	// The forgery is consistent under its own key…
-	head, err := auditChain.Head(ctx, f.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := auditchain.Verify(forged, auditChain.Name, head, st.rows(ctx, f.db)); err != nil || !rep.OK() {
-		t.Fatalf("under the forger's key: %s, %v", rep, err)
-	}
-	// …and broken at its first row under the service's.
-	wantBreak(t, f.verifyChain(), ids[0], auditchain.RowChanged)
+	chaintest.AsSuperuser(t, f.db, auditChain, `UPDATE audit_log SET outcome = 'denied' WHERE id = $1`, ids[2])
+	ctx := context.Background()
+	chaintest.Forge(t, f.db, auditChain, func() iter.Seq2[auditchain.Row, error] { return auditStore{}.rows(ctx, f.db) })
+	chaintest.WantBreak(t, f.verifyChain(), ids[0], auditchain.RowChanged)
 }
 
 func TestAuditChain_TruncateIsRefused(t *testing.T) {
@@ -270,8 +204,8 @@ func TestAuditChain_RowsFromBeforeTheChainAreUnchained(t *testing.T) {
 	// A superuser who clears every hash and the head, to pass chained rows off as older
 	// ones, is caught: the sealed secret says where the chain began.
 	ids := auditIDs(t, db)
-	asSuperuser(t, db, `ALTER TABLE audit_log DROP CONSTRAINT audit_log_chained`)
-	asSuperuser(t, db, `UPDATE audit_log SET prev_hash = NULL, row_hash = NULL`)
+	chaintest.AsSuperuser(t, db, auditChain, `ALTER TABLE audit_log DROP CONSTRAINT audit_log_chained`)
+	chaintest.AsSuperuser(t, db, auditChain, `UPDATE audit_log SET prev_hash = NULL, row_hash = NULL`)
 	if _, err := db.Exec(ctx, `UPDATE audit_log_head SET first_id = NULL, last_id = NULL, last_hash = NULL`); err != nil {
 		t.Fatal(err)
 	}

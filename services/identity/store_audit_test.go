@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"healthcore/platform/auditchain/chaintest"
 )
 
 func TestAuditStore_AppendsEntriesWithEmptyFieldsAsNull(t *testing.T) {
-	db, ctx, st := storeDB(t), context.Background(), auditStore{chain: testChainKey(t)}
+	db, ctx, st := storeDB(t), context.Background(), auditStore{chain: chaintest.Key(t)}
 	actor, subject := uuid.NewString(), uuid.NewString()
 	full := auditEntry{ActorID: actor, ActorRole: "doctor", ActorCRM: "CRM/SP 123456", Action: actRead, SubjectID: subject,
 		ClientAddr: "203.0.113.7", RequestID: "req-1", Outcome: outcomeOK}

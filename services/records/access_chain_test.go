@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"iter"
 	"sync"
 	"testing"
 
@@ -11,42 +12,10 @@ import (
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/auditchain"
+	"healthcore/platform/auditchain/chaintest"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 )
-
-// testChainKey is a chain key from a fresh random secret.
-func testChainKey(t *testing.T) *auditchain.Key {
-	t.Helper()
-	secret, err := auditchain.NewSecret(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := auditchain.NewKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// asSuperuser runs stmt with access_log's triggers disabled, as a database superuser
-// who wants to rewrite the log can.
-func asSuperuser(t *testing.T, db *pgxpool.Pool, stmt string, args ...any) {
-	t.Helper()
-	err := pg.InTx(context.Background(), db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(context.Background(), `ALTER TABLE access_log DISABLE TRIGGER USER`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(context.Background(), stmt, args...); err != nil {
-			return err
-		}
-		_, err := tx.Exec(context.Background(), `ALTER TABLE access_log ENABLE TRIGGER USER`)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("as superuser: %s: %v", stmt, err)
-	}
-}
 
 // accessIDs lists access_log's ids in order.
 func (f *fixture) accessIDs() []int64 {
@@ -71,14 +40,6 @@ func (f *fixture) verifyChain() auditchain.Report {
 		f.t.Fatal(err)
 	}
 	return rep
-}
-
-// wantBreak fails unless rep breaks at row id with problem p.
-func wantBreak(t *testing.T, rep auditchain.Report, id int64, p auditchain.Problem) {
-	t.Helper()
-	if rep.Break == nil || rep.Break.RowID != id || rep.Break.Problem != p {
-		t.Errorf("report = %s; want a break at row %d: %s", rep, id, p)
-	}
 }
 
 // chainedFixture is a service whose access log holds four chained rows, written by
@@ -145,15 +106,15 @@ func TestAccessChain_UntamperedVerifiesClean(t *testing.T) {
 func TestAccessChain_RowChangedBySuperuserIsFound(t *testing.T) {
 	f, ids := chainedFixture(t)
 	// The superuser hides who read the log.
-	asSuperuser(t, f.db, `UPDATE access_log SET actor_id = NULL WHERE id = $1`, ids[1])
-	wantBreak(t, f.verifyChain(), ids[1], auditchain.RowChanged)
+	chaintest.AsSuperuser(t, f.db, accessChain, `UPDATE access_log SET actor_id = NULL WHERE id = $1`, ids[1])
+	chaintest.WantBreak(t, f.verifyChain(), ids[1], auditchain.RowChanged)
 }
 
 func TestAccessChain_RowDeletedBySuperuserIsFoundAtTheNextRow(t *testing.T) {
 	f, ids := chainedFixture(t)
-	asSuperuser(t, f.db, `DELETE FROM access_log WHERE id = $1`, ids[2])
+	chaintest.AsSuperuser(t, f.db, accessChain, `DELETE FROM access_log WHERE id = $1`, ids[2])
 	rep := f.verifyChain()
-	wantBreak(t, rep, ids[3], auditchain.RowMissing)
+	chaintest.WantBreak(t, rep, ids[3], auditchain.RowMissing)
 	if rep.Checked != 2 {
 		t.Errorf("checked %d rows before the gap, want 2", rep.Checked)
 	}
@@ -162,41 +123,18 @@ func TestAccessChain_RowDeletedBySuperuserIsFoundAtTheNextRow(t *testing.T) {
 func TestAccessChain_LastRowDeletedIsAHeadMismatch(t *testing.T) {
 	f, ids := chainedFixture(t)
 	last := ids[len(ids)-1]
-	asSuperuser(t, f.db, `DELETE FROM access_log WHERE id = $1`, last)
-	wantBreak(t, f.verifyChain(), last, auditchain.HeadMismatch)
+	chaintest.AsSuperuser(t, f.db, accessChain, `DELETE FROM access_log WHERE id = $1`, last)
+	chaintest.WantBreak(t, f.verifyChain(), last, auditchain.HeadMismatch)
 }
 
 func TestAccessChain_ChainRecomputedWithAnotherKeyFails(t *testing.T) {
 	f, ids := chainedFixture(t)
-	ctx := context.Background()
 	// The superuser deletes a row and recomputes every hash and the head with a key of
 	// their own: without the sealed secret, they cannot make it verify.
-	asSuperuser(t, f.db, `DELETE FROM access_log WHERE id = $1`, ids[1])
-	forged, st := testChainKey(t), accessLogStore{}
-	var rows []auditchain.Row
-	for r, err := range st.chainRows(ctx, f.db) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r)
-	}
-	prev := auditchain.Head{}.Prev()
-	for _, r := range rows {
-		hash := forged.Sum(accessChain.Name, prev, r.Fields)
-		asSuperuser(t, f.db, `UPDATE access_log SET prev_hash = $2, row_hash = $3 WHERE id = $1`, r.ID, prev, hash)
-		prev = hash
-	}
-	if _, err := f.db.Exec(ctx, `UPDATE access_log_head SET last_hash = $1`, prev); err != nil {
-		t.Fatal(err)
-	}
-	head, err := accessChain.Head(ctx, f.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := auditchain.Verify(forged, accessChain.Name, head, st.chainRows(ctx, f.db)); err != nil || !rep.OK() {
-		t.Fatalf("under the forger's key: %s, %v", rep, err)
-	}
-	wantBreak(t, f.verifyChain(), ids[0], auditchain.RowChanged)
+	chaintest.AsSuperuser(t, f.db, accessChain, `DELETE FROM access_log WHERE id = $1`, ids[1])
+	ctx := context.Background()
+	chaintest.Forge(t, f.db, accessChain, func() iter.Seq2[auditchain.Row, error] { return accessLogStore{}.chainRows(ctx, f.db) })
+	chaintest.WantBreak(t, f.verifyChain(), ids[0], auditchain.RowChanged)
 }
 
 func TestAccessChain_TruncateAndHeadRemovalAreRefused(t *testing.T) {
@@ -243,12 +181,12 @@ func TestAccessChain_RowsFromBeforeTheChainAreUnchained(t *testing.T) {
 	// A superuser who clears every hash and the head, to pass chained rows off as older
 	// ones, is caught: the sealed secret says where the chain began.
 	ids := f.accessIDs()
-	asSuperuser(t, f.db, `ALTER TABLE access_log DROP CONSTRAINT access_log_chained`)
-	asSuperuser(t, f.db, `UPDATE access_log SET prev_hash = NULL, row_hash = NULL`)
+	chaintest.AsSuperuser(t, f.db, accessChain, `ALTER TABLE access_log DROP CONSTRAINT access_log_chained`)
+	chaintest.AsSuperuser(t, f.db, accessChain, `UPDATE access_log SET prev_hash = NULL, row_hash = NULL`)
 	if _, err := f.db.Exec(ctx, `UPDATE access_log_head SET first_id = NULL, last_id = NULL, last_hash = NULL`); err != nil {
 		t.Fatal(err)
 	}
-	wantBreak(t, f.verifyChain(), ids[2], auditchain.RowChanged)
+	chaintest.WantBreak(t, f.verifyChain(), ids[2], auditchain.RowChanged)
 }
 
 func TestNew_ReplicasShareOneChainSecret(t *testing.T) {

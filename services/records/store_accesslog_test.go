@@ -9,11 +9,12 @@ import (
 	"github.com/google/uuid"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/auditchain/chaintest"
 	"healthcore/platform/pagetoken"
 )
 
 func TestAccessLogStore_AppendThenListReadsEveryFieldAndEmptyMeansNull(t *testing.T) {
-	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: testChainKey(t)}
+	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: chaintest.Key(t)}
 	alice, doctor := uuid.NewString(), uuid.NewString()
 	doc, grp, sh := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	full := accessRecord{
@@ -55,7 +56,7 @@ func TestAccessLogStore_AppendThenListReadsEveryFieldAndEmptyMeansNull(t *testin
 }
 
 func TestAccessLogStore_ListFiltersByPatientActorTimeAndPages(t *testing.T) {
-	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: testChainKey(t)}
+	db, ctx, log := storeDB(t), context.Background(), accessLogStore{chain: chaintest.Key(t)}
 	alice, bob, doctor := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	at := func(i int) time.Time { return storeTime.Add(time.Duration(i) * time.Minute) }
 	for i := range 6 {
