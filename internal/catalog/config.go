@@ -28,6 +28,9 @@ type Config struct {
 	TrustedProxies proxyList
 	MaxBodyBytes   int64
 	DrainDelay     time.Duration
+	// RevokedSessions bounds how long each service of the process may accept a token
+	// of a session that has ended (-revoked-sessions-*).
+	RevokedSessions authn.RevocationPolicy
 	// AllowDevDrivers lets serve run a development driver named explicitly (set by
 	// -allow-dev-drivers, which only serve registers).
 	AllowDevDrivers bool
@@ -66,6 +69,11 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 		"comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers), or "+noProxies+" to believe no peer; serve and gateway need it (dev: "+devTrustedProxies+")")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
+	c.RevokedSessions = authn.DefaultRevocationPolicy
+	fs.DurationVar(&c.RevokedSessions.Refresh, "revoked-sessions-refresh", c.RevokedSessions.Refresh,
+		"how often each service fetches identity's list of ended sessions: a logged-out session's access tokens are refused everywhere within it")
+	fs.DurationVar(&c.RevokedSessions.MaxStale, "revoked-sessions-max-stale", c.RevokedSessions.MaxStale,
+		"how long a service keeps using its last list of ended sessions while identity cannot be reached; past it every user token is refused (503) until identity answers")
 	for _, s := range services {
 		addr := fmt.Sprintf(":%d", s.Port)
 		url := fmt.Sprintf("http://127.0.0.1:%d", s.Port)
@@ -96,6 +104,11 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	if _, err := c.trustedProxies(); err != nil {
 		p.Addf("-trusted-proxies: %v", err)
 	}
+	p.Check(c.RevokedSessions.Refresh >= 0 && c.RevokedSessions.Refresh <= time.Minute,
+		"-revoked-sessions-refresh=%s: must be between 0 (every call asks identity) and 1m", c.RevokedSessions.Refresh)
+	p.Check(c.RevokedSessions.MaxStale >= c.RevokedSessions.Refresh+c.RevokedSessions.Timeout,
+		"-revoked-sessions-max-stale=%s: must be at least -revoked-sessions-refresh plus one fetch's timeout (%s), so one failed fetch is retried before tokens are refused",
+		c.RevokedSessions.MaxStale, c.RevokedSessions.Refresh+c.RevokedSessions.Timeout)
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
 	c.Ops.check(&p)

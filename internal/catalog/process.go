@@ -80,10 +80,10 @@ func (p *Process) newServer(name string, auth connect.Interceptor) *server.Serve
 }
 
 // remoteAuth authenticates the callers of the service name: users by tokens verified
-// against identity's keys, services by the tokens they send to name or by their
-// certificates.
+// against identity's keys and list of ended sessions, services by the tokens they send
+// to name or by their certificates.
 func (p *Process) remoteAuth(name string) connect.Interceptor {
-	return authn.NewInterceptor(p.remoteVerifier(), p.serviceVerifier(name))
+	return authn.NewInterceptor(p.remoteVerifier(name), p.serviceVerifier(name))
 }
 
 // serviceVerifier verifies the service tokens sent to the service name; nil (every
@@ -99,15 +99,19 @@ func (p *Process) serviceVerifier(name string) *authn.ServiceVerifier {
 	return nil
 }
 
-// remoteVerifier verifies user tokens against the JWKS of the identity service; one per
-// process, so its key cache is shared. The JWKS is public: its client sends no token,
-// but over mTLS it checks that identity is who answers.
-func (p *Process) remoteVerifier() *authn.Verifier {
+// remoteVerifier verifies user tokens against the JWKS of the identity service and
+// refuses those of sessions identity lists as ended; one per process, so its caches
+// are shared. The JWKS is public: its client sends no token, but over mTLS it checks
+// that identity is who answers. The list of ended sessions is internal: the process
+// asks for it as caller, the first of its services to verify tokens.
+func (p *Process) remoteVerifier(caller string) *authn.Verifier {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.verifier == nil {
 		jwks := identityv1connect.NewIdentityServiceClient(p.httpFor("identity"), p.url("identity"), connect.WithGRPC())
-		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks))
+		revoked := client(p, caller, "identity", identityv1connect.NewIdentityServiceClient)
+		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks)).
+			CheckRevocations(authn.RevokedFromIdentity(revoked), p.cfg.RevokedSessions)
 	}
 	return p.verifier
 }

@@ -87,8 +87,9 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
-	// identity verifies tokens against its own keys, read from its database.
-	srv := p.newServer("identity", authn.NewInterceptor(authn.NewVerifier(svc.KeySource()), p.serviceVerifier("identity")))
+	// identity verifies tokens against its own keys and ended sessions, read from its database.
+	users := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
+	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }

@@ -34,3 +34,20 @@ func JWKSFromIdentity(c identityv1connect.IdentityServiceClient) KeySource {
 		return out, nil
 	}
 }
+
+// RevokedFromIdentity is the RevocationSource of every service but identity: it reads
+// the ended sessions from the identity service over gRPC, as a service (the client
+// must authenticate as one of ListRevokedSessions' callers).
+func RevokedFromIdentity(c identityv1connect.IdentityServiceClient) RevocationSource {
+	return func(ctx context.Context) ([]RevokedSession, error) {
+		resp, err := c.ListRevokedSessions(ctx, connect.NewRequest(&identityv1.ListRevokedSessionsRequest{}))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]RevokedSession, 0, len(resp.Msg.GetSessions()))
+		for _, s := range resp.Msg.GetSessions() {
+			out = append(out, RevokedSession{ID: s.GetSessionId(), Expires: s.GetExpireTime().AsTime()})
+		}
+		return out, nil
+	}
+}

@@ -13,8 +13,14 @@ var (
 	ReasonTokenInvalid        = errs.Declare(connect.CodeUnauthenticated, "TOKEN_INVALID")
 	ReasonServiceTokenInvalid = errs.Declare(connect.CodeUnauthenticated, "SERVICE_TOKEN_INVALID")
 	ReasonKeysUnavailable     = errs.Declare(connect.CodeUnavailable, "KEYS_UNAVAILABLE")
-	ReasonServiceOnly         = errs.Declare(connect.CodePermissionDenied, "SERVICE_ONLY")
-	ReasonRoleNotAllowed      = errs.Declare(connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
+	// ReasonSessionEnded refuses an access token whose session was logged out or ended
+	// after a refresh-token reuse (identity answers a refresh token of it the same way).
+	ReasonSessionEnded = errs.Declare(connect.CodeUnauthenticated, "SESSION_ENDED")
+	// ReasonRevokedSessionsUnavailable refuses every user token while the list of ended
+	// sessions is older than the verifier's bound (identity unreachable).
+	ReasonRevokedSessionsUnavailable = errs.Declare(connect.CodeUnavailable, "REVOKED_SESSIONS_UNAVAILABLE")
+	ReasonServiceOnly                = errs.Declare(connect.CodePermissionDenied, "SERVICE_ONLY")
+	ReasonRoleNotAllowed             = errs.Declare(connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
 	// A service (by its token or its certificate) that the method's callers do not list.
 	ReasonCallerNotAllowed = errs.Declare(connect.CodePermissionDenied, "CALLER_NOT_ALLOWED")
 )

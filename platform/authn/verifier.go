@@ -19,6 +19,8 @@ type KeySource func(ctx context.Context) ([]PublicKey, error)
 // once; the whole set is also refreshed when older than MaxAge, so retired keys leave.
 // While the source is down, cached keys keep verifying and the source is retried at
 // most once per MinRefresh.
+//
+// With CheckRevocations, it also refuses the tokens of sessions that have ended.
 type Verifier struct {
 	source     KeySource
 	MinRefresh time.Duration
@@ -31,11 +33,21 @@ type Verifier struct {
 	fetchedAt time.Time // of the key set held
 	triedAt   time.Time // of the last call to the source, successful or not
 	fetchErr  error     // of that call; nil when it succeeded
+
+	revoked *revocations // nil: sessions are not checked
 }
 
 // NewVerifier returns a verifier with production defaults.
 func NewVerifier(source KeySource) *Verifier {
 	return &Verifier{source: source, MinRefresh: time.Second, MaxAge: 5 * time.Minute, Leeway: 30 * time.Second, Now: time.Now}
+}
+
+// CheckRevocations makes v refuse the tokens of sessions that source lists as ended
+// (ErrSessionEnded), and every token that names no session, within the bounds of
+// policy. It returns v.
+func (v *Verifier) CheckRevocations(source RevocationSource, policy RevocationPolicy) *Verifier {
+	v.revoked = &revocations{source: source, policy: policy}
+	return v
 }
 
 // Token failures a client can act on.
@@ -46,7 +58,7 @@ var (
 )
 
 // Verify checks the token's signature, key id, issuer, audience and times, and returns
-// the principal it names.
+// the principal it names; with CheckRevocations, also that its session has not ended.
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
 	var c claims
 	parser := jwt.NewParser(
@@ -81,6 +93,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	role, ok := ParseRole(c.Role)
 	if !ok || c.Subject == "" {
 		return Principal{}, ErrTokenInvalid.WithCause(fmt.Errorf("bad role %q or subject %q", c.Role, c.Subject))
+	}
+	if v.revoked != nil {
+		if c.SID == "" { // a token that names no session could never be ended
+			return Principal{}, ErrTokenInvalid.WithCause(errors.New("token has no sid"))
+		}
+		if err := v.revoked.check(ctx, v.Now(), c.SID); err != nil {
+			return Principal{}, err
+		}
 	}
 	return Principal{UserID: c.Subject, Role: role, CRM: c.CRM, SessionID: c.SID, TokenID: c.ID}, nil
 }

@@ -155,6 +155,10 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 // database, without a call to itself.
 func (s *Service) KeySource() authn.KeySource { return s.keys.publicKeys }
 
+// RevocationSource gives the service's own verifier the ended sessions straight from
+// the database, as ListRevokedSessions gives them to the other services.
+func (s *Service) RevocationSource() authn.RevocationSource { return s.revokedSessions }
+
 // Run works the identity.rotate_keys job until ctx ends. Every replica may run it:
 // River's elected leader alone schedules the job, and the rotation itself is safe
 // against a second run (see keyring.rotateIfOlder). Each replica picks up the new key

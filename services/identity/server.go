@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
@@ -99,6 +100,19 @@ func (s *Service) GetPayer(ctx context.Context, req *connect.Request[identityv1.
 	out, err := s.payer(ctx, req.Msg.GetAccountId())
 	if err != nil {
 		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ListRevokedSessions implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ListRevokedSessions(ctx context.Context, _ *connect.Request[identityv1.ListRevokedSessionsRequest]) (*connect.Response[identityv1.ListRevokedSessionsResponse], error) {
+	ended, err := s.revokedSessions(ctx)
+	if err != nil {
+		return nil, errs.Internal("identity: ListRevokedSessions", err)
+	}
+	out := &identityv1.ListRevokedSessionsResponse{Sessions: make([]*identityv1.RevokedSession, len(ended))}
+	for i, e := range ended {
+		out.Sessions[i] = &identityv1.RevokedSession{SessionId: e.ID, ExpireTime: timestamppb.New(e.Expires)}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -151,3 +151,25 @@ func (s *Service) logout(ctx context.Context, token string) error {
 	}
 	return nil
 }
+
+// revokedMargin keeps an ended session listed beyond the access-token lifetime, for
+// the verifiers' leeway on expiry (30 s) and clock skew between replicas, as a retired
+// signing key stays published.
+const revokedMargin = 2 * time.Minute
+
+// revokedSessions lists the sessions ended while access tokens of theirs may still be
+// alive: those ended in the last access-token lifetime (plus revokedMargin). No token
+// is issued for a session once it has ended, so each leaves the list when the last it
+// issued has expired, and the list stays as small as the logouts of a quarter hour.
+func (s *Service) revokedSessions(ctx context.Context) ([]authn.RevokedSession, error) {
+	keep := s.cfg.AccessTTL + revokedMargin
+	ended, err := s.sessions.endedSince(ctx, s.db, s.now().Add(-keep))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authn.RevokedSession, len(ended))
+	for i, e := range ended {
+		out[i] = authn.RevokedSession{ID: e.ID, Expires: e.Revoked.Add(keep)}
+	}
+	return out, nil
+}

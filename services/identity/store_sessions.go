@@ -94,3 +94,22 @@ func (sessionStore) end(ctx context.Context, q pg.Querier, sid string, at time.T
 	}
 	return nil
 }
+
+// endedSession is a session that has ended, and when.
+type endedSession struct {
+	ID      string
+	Revoked time.Time
+}
+
+// endedSince returns the sessions that ended after since.
+func (sessionStore) endedSince(ctx context.Context, q pg.Querier, since time.Time) ([]endedSession, error) {
+	rows, err := q.Query(ctx, `SELECT id::text, revoked_at FROM sessions WHERE revoked_at > $1 ORDER BY revoked_at`, since)
+	if err != nil {
+		return nil, fmt.Errorf("select ended sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[endedSession])
+	if err != nil {
+		return nil, fmt.Errorf("select ended sessions: %w", err)
+	}
+	return out, nil
+}

@@ -1386,6 +1386,147 @@ func (x *GetPayerResponse) GetCpf() string {
 	return ""
 }
 
+// ListRevokedSessionsRequest is empty: the whole list is small (see the response).
+type ListRevokedSessionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevokedSessionsRequest) Reset() {
+	*x = ListRevokedSessionsRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevokedSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevokedSessionsRequest) ProtoMessage() {}
+
+func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+}
+
+// ListRevokedSessionsResponse lists every session ended whose access tokens may still
+// be unexpired: a session leaves the list once the last token it could have issued has
+// expired, so the list holds only the sessions ended in the last access-token lifetime
+// (plus a margin for clock skew).
+type ListRevokedSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ended sessions, in no particular order.
+	Sessions      []*RevokedSession `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevokedSessionsResponse) Reset() {
+	*x = ListRevokedSessionsResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevokedSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevokedSessionsResponse) ProtoMessage() {}
+
+func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListRevokedSessionsResponse) GetSessions() []*RevokedSession {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// RevokedSession is one ended session.
+type RevokedSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session id: the "sid" claim of its access tokens.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// When the session leaves the list: every access token it issued has expired by then.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokedSession) Reset() {
+	*x = RevokedSession{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokedSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokedSession) ProtoMessage() {}
+
+func (x *RevokedSession) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
+func (*RevokedSession) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RevokedSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *RevokedSession) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -1484,7 +1625,15 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x02 \x01(\tR\blastName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
-	"\x03cpf\x18\x04 \x01(\tR\x03cpf2\xc4\t\n" +
+	"\x03cpf\x18\x04 \x01(\tR\x03cpf\"\x1c\n" +
+	"\x1aListRevokedSessionsRequest\"a\n" +
+	"\x1bListRevokedSessionsResponse\x12B\n" +
+	"\bsessions\x18\x01 \x03(\v2&.healthcore.identity.v1.RevokedSessionR\bsessions\"l\n" +
+	"\x0eRevokedSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime2\x9f\v\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -1494,7 +1643,19 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12o\n" +
 	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x10\xca\xf3\x18\f\"\n" +
 	"\n" +
-	"\bpayments\x12\x80\x01\n" +
+	"\bpayments\x12\xd8\x01\n" +
+	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"X\xca\xf3\x18T\"R\n" +
+	"\x04keys\n" +
+	"\tdirectory\n" +
+	"\n" +
+	"scheduling\n" +
+	"\x03pix\n" +
+	"\bpayments\n" +
+	"\bmeetings\n" +
+	"\x05blobs\n" +
+	"\arecords\n" +
+	"\n" +
+	"telehealth\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -1510,73 +1671,80 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
-	(*RegisterPatientRequest)(nil),   // 0: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),  // 1: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),    // 2: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),   // 3: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                      // 4: healthcore.identity.v1.Crm
-	(*Account)(nil),                  // 5: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),             // 6: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),            // 7: healthcore.identity.v1.LoginResponse
-	(*TokenPair)(nil),                // 8: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),           // 9: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),          // 10: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),            // 11: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),           // 12: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),             // 13: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),            // 14: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),           // 15: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),           // 16: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),          // 17: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                      // 18: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),  // 19: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil), // 20: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),          // 21: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),         // 22: healthcore.identity.v1.GetPayerResponse
-	(v1.Role)(0),                     // 23: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
+	(*RegisterPatientRequest)(nil),      // 0: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),     // 1: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),       // 2: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),      // 3: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                         // 4: healthcore.identity.v1.Crm
+	(*Account)(nil),                     // 5: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                // 6: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),               // 7: healthcore.identity.v1.LoginResponse
+	(*TokenPair)(nil),                   // 8: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),              // 9: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),             // 10: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),               // 11: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),              // 12: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                // 13: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),               // 14: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),              // 15: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),              // 16: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),             // 17: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                         // 18: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),     // 19: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),    // 20: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),             // 21: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),            // 22: healthcore.identity.v1.GetPayerResponse
+	(*ListRevokedSessionsRequest)(nil),  // 23: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil), // 24: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),              // 25: healthcore.identity.v1.RevokedSession
+	(v1.Role)(0),                        // 26: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	5,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	4,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	5,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	23, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	26, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	4,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	24, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	27, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	8,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	24, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	24, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	27, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	27, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	15, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	18, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	0,  // 15: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	2,  // 16: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	6,  // 17: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 18: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	11, // 19: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	13, // 20: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	21, // 21: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	16, // 22: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	19, // 23: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	1,  // 24: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	3,  // 25: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	7,  // 26: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 27: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	12, // 28: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	14, // 29: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	22, // 30: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	17, // 31: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	20, // 32: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	25, // 15: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	27, // 16: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 17: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	2,  // 18: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	6,  // 19: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	9,  // 20: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	11, // 21: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	13, // 22: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	21, // 23: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	23, // 24: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	16, // 25: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	19, // 26: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	1,  // 27: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	3,  // 28: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	7,  // 29: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 30: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	12, // 31: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	14, // 32: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	22, // 33: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	24, // 34: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	17, // 35: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	20, // 36: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -1595,7 +1763,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

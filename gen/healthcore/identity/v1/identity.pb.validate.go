@@ -3285,3 +3285,373 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = GetPayerResponseValidationError{}
+
+// Validate checks the field values on ListRevokedSessionsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListRevokedSessionsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListRevokedSessionsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListRevokedSessionsRequestMultiError, or nil if none found.
+func (m *ListRevokedSessionsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListRevokedSessionsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return ListRevokedSessionsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListRevokedSessionsRequestMultiError is an error wrapping multiple
+// validation errors returned by ListRevokedSessionsRequest.ValidateAll() if
+// the designated constraints aren't met.
+type ListRevokedSessionsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListRevokedSessionsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListRevokedSessionsRequestMultiError) AllErrors() []error { return m }
+
+// ListRevokedSessionsRequestValidationError is the validation error returned
+// by ListRevokedSessionsRequest.Validate if the designated constraints aren't met.
+type ListRevokedSessionsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListRevokedSessionsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListRevokedSessionsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListRevokedSessionsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListRevokedSessionsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListRevokedSessionsRequestValidationError) ErrorName() string {
+	return "ListRevokedSessionsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListRevokedSessionsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListRevokedSessionsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListRevokedSessionsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListRevokedSessionsRequestValidationError{}
+
+// Validate checks the field values on ListRevokedSessionsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListRevokedSessionsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListRevokedSessionsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListRevokedSessionsResponseMultiError, or nil if none found.
+func (m *ListRevokedSessionsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListRevokedSessionsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetSessions() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListRevokedSessionsResponseValidationError{
+						field:  fmt.Sprintf("Sessions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListRevokedSessionsResponseValidationError{
+						field:  fmt.Sprintf("Sessions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListRevokedSessionsResponseValidationError{
+					field:  fmt.Sprintf("Sessions[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ListRevokedSessionsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListRevokedSessionsResponseMultiError is an error wrapping multiple
+// validation errors returned by ListRevokedSessionsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ListRevokedSessionsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListRevokedSessionsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListRevokedSessionsResponseMultiError) AllErrors() []error { return m }
+
+// ListRevokedSessionsResponseValidationError is the validation error returned
+// by ListRevokedSessionsResponse.Validate if the designated constraints
+// aren't met.
+type ListRevokedSessionsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListRevokedSessionsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListRevokedSessionsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListRevokedSessionsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListRevokedSessionsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListRevokedSessionsResponseValidationError) ErrorName() string {
+	return "ListRevokedSessionsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListRevokedSessionsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListRevokedSessionsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListRevokedSessionsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListRevokedSessionsResponseValidationError{}
+
+// Validate checks the field values on RevokedSession with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *RevokedSession) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokedSession with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in RevokedSessionMultiError,
+// or nil if none found.
+func (m *RevokedSession) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokedSession) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for SessionId
+
+	if all {
+		switch v := interface{}(m.GetExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RevokedSessionValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RevokedSessionValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RevokedSessionValidationError{
+				field:  "ExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RevokedSessionMultiError(errors)
+	}
+
+	return nil
+}
+
+// RevokedSessionMultiError is an error wrapping multiple validation errors
+// returned by RevokedSession.ValidateAll() if the designated constraints
+// aren't met.
+type RevokedSessionMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokedSessionMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokedSessionMultiError) AllErrors() []error { return m }
+
+// RevokedSessionValidationError is the validation error returned by
+// RevokedSession.Validate if the designated constraints aren't met.
+type RevokedSessionValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokedSessionValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokedSessionValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokedSessionValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokedSessionValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokedSessionValidationError) ErrorName() string { return "RevokedSessionValidationError" }
+
+// Error satisfies the builtin error interface
+func (e RevokedSessionValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokedSession.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokedSessionValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokedSessionValidationError{}

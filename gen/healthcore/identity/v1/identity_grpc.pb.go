@@ -19,15 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_RegisterPatient_FullMethodName  = "/healthcore.identity.v1.IdentityService/RegisterPatient"
-	IdentityService_RegisterDoctor_FullMethodName   = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
-	IdentityService_Login_FullMethodName            = "/healthcore.identity.v1.IdentityService/Login"
-	IdentityService_Refresh_FullMethodName          = "/healthcore.identity.v1.IdentityService/Refresh"
-	IdentityService_Logout_FullMethodName           = "/healthcore.identity.v1.IdentityService/Logout"
-	IdentityService_GetMe_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetMe"
-	IdentityService_GetPayer_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetPayer"
-	IdentityService_GetJwks_FullMethodName          = "/healthcore.identity.v1.IdentityService/GetJwks"
-	IdentityService_RotateSigningKey_FullMethodName = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
+	IdentityService_RegisterPatient_FullMethodName     = "/healthcore.identity.v1.IdentityService/RegisterPatient"
+	IdentityService_RegisterDoctor_FullMethodName      = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
+	IdentityService_Login_FullMethodName               = "/healthcore.identity.v1.IdentityService/Login"
+	IdentityService_Refresh_FullMethodName             = "/healthcore.identity.v1.IdentityService/Refresh"
+	IdentityService_Logout_FullMethodName              = "/healthcore.identity.v1.IdentityService/Logout"
+	IdentityService_GetMe_FullMethodName               = "/healthcore.identity.v1.IdentityService/GetMe"
+	IdentityService_GetPayer_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetPayer"
+	IdentityService_ListRevokedSessions_FullMethodName = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
+	IdentityService_GetJwks_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetJwks"
+	IdentityService_RotateSigningKey_FullMethodName    = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -56,6 +57,11 @@ type IdentityServiceClient interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error)
+	// Internal (every service that verifies access tokens): the sessions that have ended
+	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
+	// Each service's verifier polls it every few seconds and refuses those tokens with
+	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
+	ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -141,6 +147,16 @@ func (c *identityServiceClient) GetPayer(ctx context.Context, in *GetPayerReques
 	return out, nil
 }
 
+func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRevokedSessionsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ListRevokedSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -187,6 +203,11 @@ type IdentityServiceServer interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error)
+	// Internal (every service that verifies access tokens): the sessions that have ended
+	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
+	// Each service's verifier polls it every few seconds and refuses those tokens with
+	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
+	ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -222,6 +243,9 @@ func (UnimplementedIdentityServiceServer) GetMe(context.Context, *GetMeRequest) 
 }
 func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayer not implemented")
+}
+func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -376,6 +400,24 @@ func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_ListRevokedSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRevokedSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ListRevokedSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ListRevokedSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ListRevokedSessions(ctx, req.(*ListRevokedSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -446,6 +488,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPayer",
 			Handler:    _IdentityService_GetPayer_Handler,
+		},
+		{
+			MethodName: "ListRevokedSessions",
+			Handler:    _IdentityService_ListRevokedSessions_Handler,
 		},
 		{
 			MethodName: "GetJwks",

@@ -50,6 +50,9 @@ const (
 	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
 	// RPC.
 	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
+	// IdentityServiceListRevokedSessionsProcedure is the fully-qualified name of the IdentityService's
+	// ListRevokedSessions RPC.
+	IdentityServiceListRevokedSessionsProcedure = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -78,6 +81,11 @@ type IdentityServiceClient interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (every service that verifies access tokens): the sessions that have ended
+	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
+	// Each service's verifier polls it every few seconds and refuses those tokens with
+	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
+	ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -138,6 +146,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
 			connect.WithClientOptions(opts...),
 		),
+		listRevokedSessions: connect.NewClient[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse](
+			httpClient,
+			baseURL+IdentityServiceListRevokedSessionsProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ListRevokedSessions")),
+			connect.WithClientOptions(opts...),
+		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -155,15 +169,16 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 
 // identityServiceClient implements IdentityServiceClient.
 type identityServiceClient struct {
-	registerPatient  *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
-	registerDoctor   *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
-	login            *connect.Client[v1.LoginRequest, v1.LoginResponse]
-	refresh          *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
-	logout           *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
-	getMe            *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
-	getPayer         *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
-	getJwks          *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
-	rotateSigningKey *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	registerPatient     *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
+	registerDoctor      *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
+	login               *connect.Client[v1.LoginRequest, v1.LoginResponse]
+	refresh             *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
+	logout              *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	getMe               *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	getPayer            *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
+	listRevokedSessions *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
+	getJwks             *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
+	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
 
 // RegisterPatient calls healthcore.identity.v1.IdentityService.RegisterPatient.
@@ -201,6 +216,11 @@ func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Reque
 	return c.getPayer.CallUnary(ctx, req)
 }
 
+// ListRevokedSessions calls healthcore.identity.v1.IdentityService.ListRevokedSessions.
+func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, req *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {
+	return c.listRevokedSessions.CallUnary(ctx, req)
+}
+
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
 func (c *identityServiceClient) GetJwks(ctx context.Context, req *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
 	return c.getJwks.CallUnary(ctx, req)
@@ -233,6 +253,11 @@ type IdentityServiceHandler interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (every service that verifies access tokens): the sessions that have ended
+	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
+	// Each service's verifier polls it every few seconds and refuses those tokens with
+	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
+	ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -289,6 +314,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceListRevokedSessionsHandler := connect.NewUnaryHandler(
+		IdentityServiceListRevokedSessionsProcedure,
+		svc.ListRevokedSessions,
+		connect.WithSchema(identityServiceMethods.ByName("ListRevokedSessions")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -317,6 +348,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetMeHandler.ServeHTTP(w, r)
 		case IdentityServiceGetPayerProcedure:
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
+		case IdentityServiceListRevokedSessionsProcedure:
+			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -356,6 +389,10 @@ func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Reque
 
 func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetPayer is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ListRevokedSessions is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
