@@ -47,7 +47,7 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := authn.NewVerifier(svc.KeySource())
+	verifier := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), authn.DefaultRevocationPolicy)
 	verifier.Now = clk.Now
 	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))

@@ -91,3 +91,37 @@ func TestSessionStore_TokenLifecycle(t *testing.T) {
 		t.Error("an ended session is live")
 	}
 }
+
+func TestSessionStore_EndedSinceListsOnlySessionsEndedAfterTheInstant(t *testing.T) {
+	db, ctx, st := storeDB(t), context.Background(), sessionStore{}
+	a := newAccountRow(accessv1.Role_ROLE_ADMIN, "ops@example.com")
+	if err := (accountStore{}).insert(ctx, db, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sessions := map[string]time.Duration{} // by id, when it ends after t0 (negative: never)
+	for _, end := range []time.Duration{-1, time.Minute, 5 * time.Minute, 20 * time.Minute} {
+		sid := uuid.NewString()
+		if err := st.insert(ctx, db, sid, a.ID, t0, t0.Add(30*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if end >= 0 {
+			if err := st.end(ctx, db, sid, t0.Add(end), "logout"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sessions[sid] = end
+	}
+
+	got, err := st.endedSince(ctx, db, t0.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || sessions[got[0].ID] != 20*time.Minute || !got[0].Revoked.Equal(t0.Add(20*time.Minute)) {
+		t.Fatalf("ended since t0+5m = %+v, want only the session ended at t0+20m", got)
+	}
+	if got, err := st.endedSince(ctx, db, t0); err != nil || len(got) != 3 ||
+		!got[0].Revoked.Equal(t0.Add(time.Minute)) || !got[2].Revoked.Equal(t0.Add(20*time.Minute)) {
+		t.Errorf("ended since t0 = %+v (%v), want the three ended sessions, oldest first", got, err)
+	}
+}
