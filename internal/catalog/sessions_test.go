@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"context"
+	"flag"
+	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -84,4 +87,25 @@ func TestEndedSession_ItsAccessTokensAreRefusedByAnotherService(t *testing.T) {
 		testkit.WantReason(t, profile(second.GetAccessToken()), authn.ReasonSessionEnded)
 		testkit.WantReason(t, profile(first.GetAccessToken()), authn.ReasonSessionEnded)
 	})
+}
+
+func TestConfig_RevokedSessionsBounds(t *testing.T) {
+	if cfg := parsed(t); cfg.RevokedSessions != authn.DefaultRevocationPolicy {
+		t.Errorf("default policy %+v, want %+v", cfg.RevokedSessions, authn.DefaultRevocationPolicy)
+	}
+	cfg := parsed(t, "-revoked-sessions-refresh=2s", "-revoked-sessions-max-stale=30s")
+	if cfg.RevokedSessions.Refresh != 2*time.Second || cfg.RevokedSessions.MaxStale != 30*time.Second {
+		t.Errorf("policy %+v, want the flags' 2s and 30s", cfg.RevokedSessions)
+	}
+	for args, want := range map[string]string{
+		"-revoked-sessions-refresh=2m":                                 "-revoked-sessions-refresh=2m0s: must be between 0",
+		"-revoked-sessions-refresh=-1s":                                "-revoked-sessions-refresh=-1s: must be between 0",
+		"-revoked-sessions-refresh=10s -revoked-sessions-max-stale=11s": "-revoked-sessions-max-stale=11s: must be at least -revoked-sessions-refresh plus",
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		err := NewConfig(fs, false).Parse(fs, strings.Fields(args))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
 }
