@@ -98,8 +98,8 @@ func TestConfig_RevokedSessionsBounds(t *testing.T) {
 		t.Errorf("policy %+v, want the flags' 2s and 30s", cfg.RevokedSessions)
 	}
 	for args, want := range map[string]string{
-		"-revoked-sessions-refresh=2m":                                 "-revoked-sessions-refresh=2m0s: must be between 0",
-		"-revoked-sessions-refresh=-1s":                                "-revoked-sessions-refresh=-1s: must be between 0",
+		"-revoked-sessions-refresh=2m":                                  "-revoked-sessions-refresh=2m0s: must be between 0",
+		"-revoked-sessions-refresh=-1s":                                 "-revoked-sessions-refresh=-1s: must be between 0",
 		"-revoked-sessions-refresh=10s -revoked-sessions-max-stale=11s": "-revoked-sessions-max-stale=11s: must be at least -revoked-sessions-refresh plus",
 	} {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
