@@ -50,7 +50,9 @@ type errorJSON struct {
 }
 
 func TestMultiProcess_PatientAndDoctorJourneysOverREST(t *testing.T) {
-	s := startStack(t)
+	// Every verifier reads identity's list of ended sessions at each call (the bound of
+	// the logout check below; 5 s by default).
+	s := startStack(t, "-revoked-sessions-refresh=0")
 
 	var reg struct{ Account accountJSON }
 	code, _ := s.rest("POST", "/v1/accounts/patients", "", map[string]string{
@@ -84,9 +86,20 @@ func TestMultiProcess_PatientAndDoctorJourneysOverREST(t *testing.T) {
 	if code != http.StatusOK || refreshed.Tokens.RefreshToken == login.Tokens.RefreshToken {
 		t.Fatalf("refresh: %d %+v", code, refreshed)
 	}
+	if code, _ = s.rest("GET", "/v1/appointments", refreshed.Tokens.AccessToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("appointments before logout: %d", code)
+	}
 	code, _ = s.rest("POST", "/v1/auth/logout", "", map[string]string{"refreshToken": refreshed.Tokens.RefreshToken}, nil)
 	if code != http.StatusOK {
 		t.Fatalf("logout: %d", code)
+	}
+	// The access token, 15 minutes from expiry, ends with its session at every service.
+	for _, path := range []string{"/v1/me", "/v1/appointments", "/v1/records/documents"} {
+		var e errorJSON
+		code, _ = s.rest("GET", path, refreshed.Tokens.AccessToken, nil, &e)
+		if code != http.StatusUnauthorized || reason(e) != authn.ReasonSessionEnded.Name() {
+			t.Errorf("GET %s after logout: %d %+v, want 401 SESSION_ENDED", path, code, e)
+		}
 	}
 	var e errorJSON
 	code, _ = s.rest("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": refreshed.Tokens.RefreshToken}, &e)
