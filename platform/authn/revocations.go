@@ -116,7 +116,11 @@ func (r *revocations) start(ctx context.Context, now time.Time) chan struct{} {
 		if err == nil {
 			r.ended = make(map[string]struct{}, len(list))
 			for _, s := range list {
-				r.ended[s.ID] = struct{}{}
+				// An entry past its expiry can name no token still accepted: identity
+				// sets it beyond the lifetime of the session's last token and the leeway.
+				if s.Expires.IsZero() || !now.After(s.Expires) {
+					r.ended[s.ID] = struct{}{}
+				}
 			}
 			r.fetchedAt = now
 		}

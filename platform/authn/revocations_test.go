@@ -194,3 +194,18 @@ func TestRevocations_ConcurrentFirstUsesReadTheListOnce(t *testing.T) {
 		t.Errorf("list read %d times, want 1", got)
 	}
 }
+
+func TestRevocations_AnEntryPastItsExpiryIsDropped(t *testing.T) {
+	k, pub := newKey(t, "k1")
+	v, clk := newVerifier(&jwks{keys: []PublicKey{pub}})
+	v.CheckRevocations(func(context.Context) ([]RevokedSession, error) {
+		return []RevokedSession{{ID: patient.SessionID, Expires: t0.Add(time.Minute)}}, nil
+	}, DefaultRevocationPolicy)
+	tok := sign(t, k, patient)
+	_, err := v.Verify(context.Background(), tok)
+	wantStatus(t, err, ReasonSessionEnded)
+	clk.Advance(time.Minute + time.Second)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Errorf("entry past its expiry still refuses: %v", err)
+	}
+}
