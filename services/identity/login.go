@@ -49,7 +49,10 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
 	}
-	if !ok { // the attempt is already counted
+	if !ok { // the account's keys counted the attempt already
+		if err := s.failed(ctx, client.keys); err != nil {
+			return account{}, tokens{}, "", errs.Internal("identity: record login failure", err)
+		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
 		return account{}, tokens{}, "", errBadCredentials
 	}

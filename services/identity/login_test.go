@@ -364,3 +364,31 @@ func TestLogin_AnAttackerCannotLockTheOwnerOut(t *testing.T) {
 		t.Errorf("owner from home after the device locked itself: %v", err)
 	}
 }
+
+func TestLogin_ManyAccountsLoggingInAtOnceFromOneAddressAreNotFailures(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Throttle.AddressFree, c.Throttle.AddressLockoutAfter = 2, 3 })
+	const n = 8 // a clinic's front desk behind one address
+	for i := range n {
+		f.registerDoctor(fmt.Sprintf("%06d", 200000+i), "SP")
+	}
+	answers := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := f.loginFrom("203.0.113.50", &identityv1.LoginRequest{
+				Login:    &identityv1.LoginRequest_Crm{Crm: &identityv1.Crm{Number: fmt.Sprintf("%06d", 200000+i), Uf: "SP"}},
+				Password: "doctor password 1",
+			})
+			answers <- err
+		}()
+	}
+	for range n {
+		if err := <-answers; err != nil {
+			t.Errorf("login: %v", err)
+		}
+	}
+	// The address's count holds failures only: two are still free.
+	for range 2 {
+		_, err := f.loginFrom("203.0.113.50", emailLogin("nobody@example.com", "guess guess"))
+		testkit.WantReason(t, err, ReasonInvalidCredentials)
+	}
+}

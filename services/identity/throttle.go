@@ -32,9 +32,10 @@ import (
 //   - per client address block, across accounts: AddressFree / AddressLockoutAfter.
 //
 // A known client (a device token, or an address block the account logged in from
-// within KnownClientFor) answers only to its own (account, client) count. Every attempt
-// is counted before its password is checked, in one transaction, so concurrent guesses
-// cannot outrun the count; a success gives its attempt back. Counts whose last failure
+// within KnownClientFor) answers only to its own (account, client) count. An attempt is
+// counted against the account's keys before its password is checked, in one
+// transaction, so concurrent guesses cannot outrun the count; a success gives its
+// attempt back. The address's count takes failures only, after the check. Counts whose last failure
 // is older than Window, and which are not blocked, start again. The counts live in
 // PostgreSQL, so every replica enforces the same ones.
 type ThrottlePolicy struct {
@@ -78,9 +79,14 @@ type throttleKey struct {
 	key          string
 	free, lockAt int
 	maxDelay     time.Duration
-	// pair marks the (account, client) key, which a success forgets; the others only
-	// get the successful attempt back.
+	// pair marks the (account, client) key, which a success forgets; the account's key
+	// only gets the successful attempt back.
 	pair bool
+	// afterCheck marks the address key: it is charged only when the password proved
+	// wrong, since the logins of many accounts behind one address (a clinic's, a
+	// carrier's NAT) may be in flight at once and are not failures. Each account's keys
+	// bound a burst against that account.
+	afterCheck bool
 }
 
 // loginClient is who attempts a login, as throttling sees it.
@@ -136,7 +142,8 @@ func (s *Service) loginClient(ctx context.Context, kind, name string, a account,
 	if c.known == "" {
 		c.keys = append(c.keys, throttleKey{key: c.account, free: p.AccountGlobalFree, maxDelay: p.AccountGlobalMaxDelay})
 		if addr != "" {
-			c.keys = append(c.keys, throttleKey{key: "addr:" + addressBlock(addr), free: p.AddressFree, lockAt: p.AddressLockoutAfter, maxDelay: p.Lockout})
+			c.keys = append(c.keys, throttleKey{key: "addr:" + addressBlock(addr), free: p.AddressFree, lockAt: p.AddressLockoutAfter,
+				maxDelay: p.Lockout, afterCheck: true})
 		}
 	}
 	// One order for every attempt, so that attempts sharing keys lock them alike.
@@ -166,12 +173,13 @@ type errKeyBlocked struct{ until time.Time }
 
 func (e errKeyBlocked) Error() string { return "login throttle key blocked" }
 
-// reserveAttempt charges the attempt to every key before its password is checked, and
-// refuses it, charging nothing, while any key is blocked. A key's count and its block
-// change in one transaction that holds the key's row, so concurrent attempts are
-// counted one after another and the one that starts a wait blocks all that follow.
+// reserveAttempt charges the attempt to the account's keys before its password is
+// checked, and refuses it, charging nothing, while any key is blocked. A key's count
+// and its block change in one transaction that holds the key's row, so concurrent
+// attempts are counted one after another and the one that starts a wait blocks all
+// that follow.
 func (s *Service) reserveAttempt(ctx context.Context, keys []throttleKey) error {
-	now, p := s.now(), s.cfg.Throttle
+	now := s.now()
 	names := make([]string, len(keys))
 	for i, k := range keys {
 		names[i] = k.key
@@ -184,8 +192,34 @@ func (s *Service) reserveAttempt(ctx context.Context, keys []throttleKey) error 
 	if until != nil {
 		return errThrottled(until.Sub(now))
 	}
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.charge(ctx, keys, now, false)
+	if b, ok := errors.AsType[errKeyBlocked](err); ok {
+		return errThrottled(b.until.Sub(now))
+	}
+	if err != nil {
+		return errs.Internal("identity: reserve login attempt", err)
+	}
+	return nil
+}
+
+// failed charges a failed attempt to the keys counted after the check.
+func (s *Service) failed(ctx context.Context, keys []throttleKey) error {
+	err := s.charge(ctx, keys, s.now(), true)
+	if _, ok := errors.AsType[errKeyBlocked](err); ok {
+		return nil // blocked meanwhile by another failure: the block already holds
+	}
+	return err
+}
+
+// charge counts an attempt at now against the keys counted before the check (or, with
+// afterCheck, after it), starting the wait each key's new count calls for.
+func (s *Service) charge(ctx context.Context, keys []throttleKey, now time.Time, afterCheck bool) error {
+	p := s.cfg.Throttle
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		for _, k := range keys {
+			if k.afterCheck != afterCheck {
+				continue
+			}
 			n, blocked, err := s.throttle.reserve(ctx, tx, k.key, now, now.Add(-p.Window))
 			if err != nil {
 				return err
@@ -201,13 +235,6 @@ func (s *Service) reserveAttempt(ctx context.Context, keys []throttleKey) error 
 		}
 		return nil
 	})
-	if b, ok := errors.AsType[errKeyBlocked](err); ok {
-		return errThrottled(b.until.Sub(now))
-	}
-	if err != nil {
-		return errs.Internal("identity: reserve login attempt", err)
-	}
-	return nil
 }
 
 // delay is how long a key waits after its n-th consecutive failure.
@@ -223,14 +250,15 @@ func (p ThrottlePolicy) delay(n int, k throttleKey) time.Duration {
 }
 
 // succeeded gives a successful attempt back: the (account, client) pair forgets its
-// failures; the account's and the address's counts only lose this attempt, since one
-// success must not reset an attacker's budget elsewhere.
+// failures; the account's count only loses this attempt, and the address's keeps its
+// count, since one success must not reset an attacker's budget elsewhere.
 func (s *Service) succeeded(ctx context.Context, q pg.Querier, keys []throttleKey) error {
 	for _, k := range keys {
 		var err error
-		if k.pair {
+		switch {
+		case k.pair:
 			err = s.throttle.forget(ctx, q, k.key)
-		} else {
+		case !k.afterCheck:
 			err = s.throttle.release(ctx, q, k.key)
 		}
 		if err != nil {
