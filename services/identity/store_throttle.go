@@ -95,12 +95,19 @@ func (throttleStore) knownClients(ctx context.Context, q pg.Querier, accountID s
 	return known, nil
 }
 
-// rememberClients records that the account logged in from clients at now.
-func (throttleStore) rememberClients(ctx context.Context, q pg.Querier, accountID string, clients []string, now time.Time) error {
+// rememberClients records that the account logged in from clients at now, and forgets
+// its clients last seen at or before since, and all but its keep most recent ones (a
+// client that never sends its device token back gets a new one at every login).
+func (throttleStore) rememberClients(ctx context.Context, q pg.Querier, accountID string, clients []string, now, since time.Time, keep int) error {
 	_, err := q.Exec(ctx, `INSERT INTO login_clients (account_id, client, seen_at) SELECT $1, unnest($2::text[]), $3
 		ON CONFLICT (account_id, client) DO UPDATE SET seen_at = excluded.seen_at`, accountID, clients, now)
 	if err != nil {
 		return fmt.Errorf("insert login clients: %w", err)
+	}
+	_, err = q.Exec(ctx, `DELETE FROM login_clients WHERE account_id = $1 AND (seen_at <= $2 OR client NOT IN (
+		SELECT client FROM login_clients WHERE account_id = $1 ORDER BY seen_at DESC, client LIMIT $3))`, accountID, since, keep)
+	if err != nil {
+		return fmt.Errorf("delete old login clients: %w", err)
 	}
 	return nil
 }

@@ -90,10 +90,11 @@ func TestThrottleStore_ReservesBlocksReleasesAndForgets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.rememberClients(ctx, db, a.ID, []string{"dev:1", "addr:1"}, t0); err != nil {
+	long := t0.Add(-24 * time.Hour)
+	if err := st.rememberClients(ctx, db, a.ID, []string{"dev:1", "addr:1"}, t0, long, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.rememberClients(ctx, db, a.ID, []string{"dev:1"}, t0.Add(time.Hour)); err != nil {
+	if err := st.rememberClients(ctx, db, a.ID, []string{"dev:1"}, t0.Add(time.Hour), long, 10); err != nil {
 		t.Fatal(err)
 	}
 	known := func(id string, since time.Time) []string {
@@ -113,6 +114,22 @@ func TestThrottleStore_ReservesBlocksReleasesAndForgets(t *testing.T) {
 	}
 	if got := known(b.ID, t0.Add(-time.Second)); len(got) != 0 {
 		t.Errorf("another account knows %v", got)
+	}
+	// Remembering forgets what is too old, and all but the most recent clients.
+	if err := st.rememberClients(ctx, db, b.ID, []string{"dev:2", "addr:1"}, t0, long, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.rememberClients(ctx, db, b.ID, []string{"dev:1"}, t0.Add(time.Minute), long, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := known(b.ID, long); !slices.Equal(got, []string{"addr:1", "dev:1"}) {
+		t.Errorf("kept %v, want the newest and, of the two seen together before it, the first by name", got)
+	}
+	if err := st.rememberClients(ctx, db, b.ID, []string{"dev:3"}, t0.Add(48*time.Hour), t0.Add(time.Hour), 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := known(b.ID, long); len(got) != 0 {
+		t.Errorf("clients older than the age kept: %v", got)
 	}
 
 	// Fixed windows: a window holds its count until it ends, then the next one opens.

@@ -100,6 +100,9 @@ type loginClient struct {
 	keys      []throttleKey
 }
 
+// noAccount is an account id no account has.
+const noAccount = "00000000-0000-0000-0000-000000000000"
+
 // loginClient works out the keys an attempt on the account (found) or name is charged
 // to, and whether the client is one the account logged in from before.
 func (s *Service) loginClient(ctx context.Context, kind, name string, a account, found bool, addr, deviceToken string) (loginClient, error) {
@@ -114,22 +117,26 @@ func (s *Service) loginClient(ctx context.Context, kind, name string, a account,
 	if addr != "" {
 		c.address = "addr:" + s.keyedHex("login:address", addressBlock(addr))
 	}
+	var candidates []string
+	for _, k := range []string{c.device, c.address} { // a device first: it is the stronger proof
+		if k != "" {
+			candidates = append(candidates, k)
+		}
+	}
+	// An unknown name is looked up too (under no account's id), so that the work, and
+	// its time, do not tell whether the account exists.
+	id := noAccount
 	if found {
-		var candidates []string
-		for _, k := range []string{c.device, c.address} { // a device first: it is the stronger proof
-			if k != "" {
-				candidates = append(candidates, k)
-			}
-		}
-		known, err := s.throttle.knownClients(ctx, s.db, a.ID, candidates, s.now().Add(-p.KnownClientFor))
-		if err != nil {
-			return loginClient{}, errs.Internal("identity: read known login clients", err)
-		}
-		for _, k := range candidates {
-			if slices.Contains(known, k) {
-				c.known = k
-				break
-			}
+		id = a.ID
+	}
+	known, err := s.throttle.knownClients(ctx, s.db, id, candidates, s.now().Add(-p.KnownClientFor))
+	if err != nil {
+		return loginClient{}, errs.Internal("identity: read known login clients", err)
+	}
+	for _, k := range candidates {
+		if slices.Contains(known, k) {
+			c.known = k
+			break
 		}
 	}
 	client := c.known
@@ -268,6 +275,9 @@ func (s *Service) succeeded(ctx context.Context, q pg.Querier, keys []throttleKe
 	return nil
 }
 
+// maxKnownClients is how many devices and addresses an account keeps known.
+const maxKnownClients = 50
+
 // rememberClient records the device and address of a successful login as known to the
 // account, and returns the device token to hand back: the one presented when it was
 // already known, a new one otherwise.
@@ -283,7 +293,8 @@ func (s *Service) rememberClient(ctx context.Context, q pg.Querier, c loginClien
 	if c.address != "" {
 		clients = append(clients, c.address)
 	}
-	if err := s.throttle.rememberClients(ctx, q, c.accountID, clients, s.now()); err != nil {
+	now := s.now()
+	if err := s.throttle.rememberClients(ctx, q, c.accountID, clients, now, now.Add(-s.cfg.Throttle.KnownClientFor), maxKnownClients); err != nil {
 		return "", err
 	}
 	return token, nil
