@@ -561,7 +561,7 @@ type LoginResponse struct {
 	// The account logged in.
 	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	// A secret naming this device for this account: send it with the next login (keep it
-	// like a password). Valid for 90 days after its last successful login.
+	// like a password). It stays known for 90 days (by default) after its last login.
 	DeviceToken   string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
