@@ -64,12 +64,19 @@ func TestMultiProcess_PatientAndDoctorJourneysOverREST(t *testing.T) {
 	}
 
 	var login struct {
-		Tokens  tokenPair
-		Account accountJSON
+		Tokens      tokenPair
+		Account     accountJSON
+		DeviceToken string `json:"deviceToken"`
 	}
 	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]string{"cpf": "52998224725", "password": "correct horse battery"}, &login)
-	if code != http.StatusOK || login.Tokens.TokenType != "Bearer" || login.Account.ID != reg.Account.ID {
+	if code != http.StatusOK || login.Tokens.TokenType != "Bearer" || login.Account.ID != reg.Account.ID || login.DeviceToken == "" {
 		t.Fatalf("login: %d %+v", code, login)
+	}
+	// The device token comes back in the next login's body and names a known device.
+	device := login.DeviceToken
+	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery", "deviceToken": device}, &login)
+	if code != http.StatusOK || login.DeviceToken != device {
+		t.Fatalf("login with the device token: %d %+v", code, login)
 	}
 
 	var me struct {

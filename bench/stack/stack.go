@@ -94,7 +94,9 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 		return nil, err
 	}
 	for _, args := range [][]string{
-		append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
+		// Every benchmark client registers from loopback, hundreds of accounts at a time.
+		append(append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
+			"-identity.register-per-address=1000000"),
 		append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), gatewayOps...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {

@@ -36,3 +36,34 @@ func TestConfig_FlagsIncludeTheJobRunnerAndAreChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestConfig_ThrottleAndRegistrationLimitFlags(t *testing.T) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"-identity.throttle-account-global-free=80", "-identity.throttle-account-global-max-delay=2m",
+		"-identity.throttle-known-client-for=720h", "-identity.register-per-address=500", "-identity.register-window=10m"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Throttle.AccountGlobalFree != 80 || c.Throttle.AccountGlobalMaxDelay != 2*time.Minute || c.Throttle.KnownClientFor != 720*time.Hour ||
+		c.Register != (RegisterLimit{PerAddress: 500, Window: 10 * time.Minute}) {
+		t.Fatalf("parsed %+v %+v", c.Throttle, c.Register)
+	}
+	var ok config.Problems
+	c.Check(&ok)
+	if err := ok.Err(); err != nil {
+		t.Fatalf("good settings refused: %v", err)
+	}
+
+	c.Throttle.AccountGlobalFree = c.Throttle.AccountFree - 1
+	c.Throttle.AccountGlobalMaxDelay = 2 * c.Throttle.Lockout
+	c.Register.PerAddress = 0
+	var bad config.Problems
+	c.Check(&bad)
+	err := bad.Err()
+	for _, flag := range []string{"identity.throttle-account-global-free", "identity.throttle-account-global-max-delay", "identity.register-per-address"} {
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("bad %s not reported: %v", flag, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -37,6 +38,7 @@ type Config struct {
 	KeyRotation   time.Duration
 	Argon2        Argon2Params
 	Throttle      ThrottlePolicy
+	Register      RegisterLimit
 	// Jobs tunes the job runner of the signing-key rotation (tests shorten its polling).
 	Jobs jobs.Options
 }
@@ -50,6 +52,7 @@ func DefaultConfig() Config {
 		KeyRotation:   30 * 24 * time.Hour,
 		Argon2:        DefaultArgon2,
 		Throttle:      DefaultThrottle,
+		Register:      DefaultRegisterLimit,
 	}
 }
 
@@ -62,6 +65,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Throttle.AccountFree, "identity.throttle-account-free", c.Throttle.AccountFree, "failed logins per account before backoff")
 	fs.IntVar(&c.Throttle.AddressFree, "identity.throttle-address-free", c.Throttle.AddressFree, "failed logins per client address before backoff")
 	fs.DurationVar(&c.Throttle.Lockout, "identity.throttle-lockout", c.Throttle.Lockout, "lockout window after repeated failures")
+	fs.IntVar(&c.Throttle.AccountGlobalFree, "identity.throttle-account-global-free", c.Throttle.AccountGlobalFree,
+		"failed logins per account from clients it never logged in from, all together, before backoff (never a lockout)")
+	fs.DurationVar(&c.Throttle.AccountGlobalMaxDelay, "identity.throttle-account-global-max-delay", c.Throttle.AccountGlobalMaxDelay,
+		"longest wait the per-account backoff reaches")
+	fs.DurationVar(&c.Throttle.KnownClientFor, "identity.throttle-known-client-for", c.Throttle.KnownClientFor,
+		"how long a device or address stays known to an account after a successful login")
+	fs.IntVar(&c.Register.PerAddress, "identity.register-per-address", c.Register.PerAddress, "registrations allowed per client address in each -identity.register-window")
+	fs.DurationVar(&c.Register.Window, "identity.register-window", c.Register.Window, "window of the registration limit")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -74,6 +85,13 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.Throttle.AccountFree >= 1, "identity.throttle-account-free=%d: must be at least 1", c.Throttle.AccountFree)
 	p.Check(c.Throttle.AddressFree >= c.Throttle.AccountFree, "identity.throttle-address-free=%d: must be at least identity.throttle-account-free", c.Throttle.AddressFree)
 	p.Check(c.Throttle.Lockout >= time.Minute, "identity.throttle-lockout=%s: must be at least 1m", c.Throttle.Lockout)
+	p.Check(c.Throttle.AccountGlobalFree >= c.Throttle.AccountFree, "identity.throttle-account-global-free=%d: must be at least identity.throttle-account-free",
+		c.Throttle.AccountGlobalFree)
+	p.Check(c.Throttle.AccountGlobalMaxDelay >= time.Second && c.Throttle.AccountGlobalMaxDelay <= c.Throttle.Lockout,
+		"identity.throttle-account-global-max-delay=%s: must be between 1s and identity.throttle-lockout", c.Throttle.AccountGlobalMaxDelay)
+	p.Check(c.Throttle.KnownClientFor >= 0, "identity.throttle-known-client-for=%s: must not be negative", c.Throttle.KnownClientFor)
+	p.Check(c.Register.PerAddress >= 1, "identity.register-per-address=%d: must be at least 1", c.Register.PerAddress)
+	p.Check(c.Register.Window >= time.Second, "identity.register-window=%s: must be at least 1s", c.Register.Window)
 	c.Jobs.Check(p, "identity")
 }
 
@@ -97,6 +115,8 @@ type Service struct {
 	keys    *keyring
 	blindIx []byte
 	jobs    *jobs.Client
+	// passwordChecks counts the passwords login verified (tests read it).
+	passwordChecks atomic.Int64
 
 	accounts accountStore
 	sessions sessionStore

@@ -20,57 +20,68 @@ var errBadCredentials = ReasonInvalidCredentials.New("the login or the password 
 
 // login checks the credentials and opens a session. An unknown account costs the
 // same password hash as a known one and is throttled the same way, so neither the
-// answer nor its timing tells whether the account exists.
-func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (account, tokens, error) {
+// answer nor its timing tells whether the account exists. The attempt is counted
+// before the password is checked (see ThrottlePolicy).
+func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (account, tokens, string, error) {
 	kind, name, find, err := s.loginLookup(r)
 	if err != nil {
-		return account{}, tokens{}, err
+		return account{}, tokens{}, "", err
 	}
-	keys := s.throttleKeys(kind, name, server.ClientAddr(ctx))
-	if err := s.checkThrottle(ctx, keys); err != nil {
-		return account{}, tokens{}, err
-	}
-
 	a, found, err := find(ctx)
 	if err != nil {
-		return account{}, tokens{}, errs.Internal("identity: find login account", err)
+		return account{}, tokens{}, "", errs.Internal("identity: find login account", err)
 	}
+	client, err := s.loginClient(ctx, kind, name, a, found, server.ClientAddr(ctx), r.GetDeviceToken())
+	if err != nil {
+		return account{}, tokens{}, "", err
+	}
+	if err := s.reserveAttempt(ctx, client.keys); err != nil {
+		return account{}, tokens{}, "", err
+	}
+
+	s.passwordChecks.Add(1)
 	var ok, outdated bool
 	if found {
 		ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), a.PasswordHash)
 		if err != nil {
-			return account{}, tokens{}, errs.Internal("identity: verify password", err)
+			return account{}, tokens{}, "", errs.Internal("identity: verify password", err)
 		}
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
 	}
-	if !ok {
-		if err := s.recordFailure(ctx, keys); err != nil {
-			return account{}, tokens{}, errs.Internal("identity: record login failure", err)
+	if !ok { // the account's keys counted the attempt already
+		if err := s.failed(ctx, client.keys); err != nil {
+			return account{}, tokens{}, "", errs.Internal("identity: record login failure", err)
 		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
-		return account{}, tokens{}, errBadCredentials
+		return account{}, tokens{}, "", errBadCredentials
 	}
 
-	if err := s.clearAccount(ctx, keys); err != nil {
-		return account{}, tokens{}, errs.Internal("identity: clear login throttle", err)
-	}
 	if outdated {
 		s.rehash(ctx, a.ID, r.GetPassword())
 	}
 	key := s.keys.current(ctx)
-	var t tokens
+	var (
+		t      tokens
+		device string
+	)
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
+		if err = s.succeeded(ctx, tx, client.keys); err != nil {
+			return err
+		}
+		if device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {
+			return err
+		}
 		if t, err = s.openSession(ctx, tx, key, a); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return account{}, tokens{}, errs.Internal("identity: open session", err)
+		return account{}, tokens{}, "", errs.Internal("identity: open session", err)
 	}
-	return a, t, nil
+	return a, t, device, nil
 }
 
 // loginLookup turns the request into the throttle identity of the account name and

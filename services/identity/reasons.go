@@ -11,9 +11,12 @@ import (
 var (
 	// ReasonInvalidCredentials answers every wrong login, whatever was wrong.
 	ReasonInvalidCredentials = errs.Declare(connect.CodeUnauthenticated, "INVALID_CREDENTIALS")
-	// ReasonLoginThrottled is sent while the account name or the client address has
-	// failed too often; RetryInfo says how long to wait.
+	// ReasonLoginThrottled is sent while the account, the (account, client) pair or the
+	// client address has failed too often; RetryInfo says how long to wait.
 	ReasonLoginThrottled = errs.Declare(connect.CodeResourceExhausted, "LOGIN_THROTTLED")
+	// ReasonRegistrationThrottled is sent when the client address registered too many
+	// accounts in the window; RetryInfo says when the window ends.
+	ReasonRegistrationThrottled = errs.Declare(connect.CodeResourceExhausted, "REGISTRATION_THROTTLED")
 	// ReasonLoginRequired means the login request named no e-mail, CPF or CRM.
 	ReasonLoginRequired = errs.Declare(connect.CodeInvalidArgument, "LOGIN_REQUIRED")
 	// ReasonAccountExists refuses a registration whose e-mail, CPF or CRM is taken.

@@ -13,10 +13,44 @@ import (
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
+	"healthcore/platform/server"
 )
+
+// RegisterLimit bounds registrations per client address (an IPv6 client by its /64):
+// PerAddress in a fixed Window, counted before any work, whatever the outcome.
+type RegisterLimit struct {
+	PerAddress int
+	Window     time.Duration
+}
+
+// DefaultRegisterLimit allows 20 registrations an hour from one address: a family or a
+// clinic's front desk, and the README's walk-through, fit.
+var DefaultRegisterLimit = RegisterLimit{PerAddress: 20, Window: time.Hour}
+
+// reserveRegistration counts a registration against the client's address and refuses
+// it beyond the limit, saying when the window ends.
+func (s *Service) reserveRegistration(ctx context.Context) error {
+	addr := server.ClientAddr(ctx)
+	if addr == "" {
+		return nil
+	}
+	l, now := s.cfg.Register, s.now()
+	n, began, err := s.throttle.countInWindow(ctx, s.db, "register:"+addressBlock(addr), now, now.Add(-l.Window))
+	if err != nil {
+		return errs.Internal("identity: count registration", err)
+	}
+	if n > l.PerAddress {
+		return ReasonRegistrationThrottled.New("too many registrations from this address: wait before trying again").
+			WithRetryAfter(wholeSeconds(began.Add(l.Window).Sub(now)))
+	}
+	return nil
+}
 
 // registerPatient creates a patient account with its personal fields sealed.
 func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPatientRequest) (account, error) {
+	if err := s.reserveRegistration(ctx); err != nil {
+		return account{}, err
+	}
 	cpf, err := br.NormalizeCPF(r.GetCpf())
 	if err != nil {
 		return account{}, errCPFInvalid(err)
@@ -35,6 +69,9 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 
 // registerDoctor creates a doctor account named by CRM and UF.
 func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoctorRequest) (account, error) {
+	if err := s.reserveRegistration(ctx); err != nil {
+		return account{}, err
+	}
 	a := account{
 		ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_DOCTOR, Name: r.GetName(), Email: normalizeEmail(r.GetEmail()),
 		CRMNumber: normalizeCRM(r.GetCrm().GetNumber()), CRMUF: r.GetCrm().GetUf(),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -217,5 +218,57 @@ func TestRegisterDoctor_CRMValidation(t *testing.T) {
 				t.Errorf("violations on %v, want %v", got, tt.bad)
 			}
 		})
+	}
+}
+
+func TestRegister_IsLimitedPerClientAddress(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Register = RegisterLimit{PerAddress: 3, Window: time.Hour} })
+	from := func(addr string, req *identityv1.RegisterPatientRequest) error {
+		r := connect.NewRequest(req)
+		r.Header().Set("X-Forwarded-For", addr) // the test client is a trusted proxy
+		_, err := f.client.RegisterPatient(context.Background(), r)
+		return err
+	}
+	fromDoctor := func(addr string, req *identityv1.RegisterDoctorRequest) error {
+		r := connect.NewRequest(req)
+		r.Header().Set("X-Forwarded-For", addr)
+		_, err := f.client.RegisterDoctor(context.Background(), r)
+		return err
+	}
+	const attacker = "203.0.113.7"
+	if err := from(attacker, patientReq("a@example.com", "529.982.247-25")); err != nil {
+		t.Fatal(err)
+	}
+	// Failed registrations count too: each one probes whether a detail is taken.
+	testkit.WantReason(t, from(attacker, patientReq("a@example.com", "123.456.789-09")), ReasonAccountExists)
+	f.clock.Advance(20 * time.Minute)
+	if err := fromDoctor(attacker, doctorReq("123456", "SP", "doc@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	err := from(attacker, patientReq("b@example.com", "111.444.777-35"))
+	testkit.WantReason(t, err, ReasonRegistrationThrottled)
+	if got := retryAfter(t, err); got != 40*time.Minute {
+		t.Errorf("retry after %v, want the 40m left of the window", got)
+	}
+	testkit.WantReason(t, fromDoctor(attacker, doctorReq("654321", "RJ", "doc2@example.com")), ReasonRegistrationThrottled)
+	// An IPv6 client is one client across its /64.
+	for i := range 3 {
+		_ = fromDoctor(fmt.Sprintf("2001:db8:1:2::%x", i+1), doctorReq(fmt.Sprintf("70000%d", i), "MG", fmt.Sprintf("v6-%d@example.com", i)))
+	}
+	testkit.WantReason(t, from("2001:db8:1:2:ffff::9", patientReq("c@example.com", "111.444.777-35")), ReasonRegistrationThrottled)
+
+	if err := from("198.51.100.1", patientReq("b@example.com", "111.444.777-35")); err != nil {
+		t.Errorf("another address is limited too: %v", err)
+	}
+	var accounts int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM accounts`).Scan(&accounts); err != nil {
+		t.Fatal(err)
+	}
+	if accounts != 6 { // 2 from the attacker, 3 from the IPv6 block, 1 from elsewhere
+		t.Errorf("%d accounts, want 6: a refused registration left one behind", accounts)
+	}
+	f.clock.Advance(40 * time.Minute) // the window ends
+	if err := from(attacker, patientReq("d@example.com", "390.533.447-05")); err != nil {
+		t.Errorf("after the window: %v", err)
 	}
 }

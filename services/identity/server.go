@@ -34,11 +34,11 @@ func (s *Service) RegisterDoctor(ctx context.Context, req *connect.Request[ident
 
 // Login implements identityv1connect.IdentityServiceHandler.
 func (s *Service) Login(ctx context.Context, req *connect.Request[identityv1.LoginRequest]) (*connect.Response[identityv1.LoginResponse], error) {
-	a, t, err := s.login(ctx, req.Msg)
+	a, t, device, err := s.login(ctx, req.Msg)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&identityv1.LoginResponse{Tokens: t.proto(), Account: a.proto()}), nil
+	return connect.NewResponse(&identityv1.LoginResponse{Tokens: t.proto(), Account: a.proto(), DeviceToken: device}), nil
 }
 
 // Refresh implements identityv1connect.IdentityServiceHandler.

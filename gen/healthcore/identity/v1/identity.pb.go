@@ -441,7 +441,11 @@ type LoginRequest struct {
 	//	*LoginRequest_Crm
 	Login isLoginRequest_Login `protobuf_oneof:"login"`
 	// The account's password.
-	Password      string `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	Password string `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	// The device token an earlier successful login of this account returned, if the
+	// client kept it. A known device is throttled on its own: other clients' failed
+	// guesses never lock it out.
+	DeviceToken   string `protobuf:"bytes,5,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +521,13 @@ func (x *LoginRequest) GetPassword() string {
 	return ""
 }
 
+func (x *LoginRequest) GetDeviceToken() string {
+	if x != nil {
+		return x.DeviceToken
+	}
+	return ""
+}
+
 type isLoginRequest_Login interface {
 	isLoginRequest_Login()
 }
@@ -548,7 +559,10 @@ type LoginResponse struct {
 	// The tokens of the new session.
 	Tokens *TokenPair `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
 	// The account logged in.
-	Account       *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	// A secret naming this device for this account: send it with the next login (keep it
+	// like a password). It stays known for 90 days (by default) after its last login.
+	DeviceToken   string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +609,13 @@ func (x *LoginResponse) GetAccount() *Account {
 		return x.Account
 	}
 	return nil
+}
+
+func (x *LoginResponse) GetDeviceToken() string {
+	if x != nil {
+		return x.DeviceToken
+	}
+	return ""
 }
 
 // TokenPair is an access token and the refresh token that renews it.
@@ -1567,18 +1588,20 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x12-\n" +
 	"\x03crm\x18\x05 \x01(\v2\x1b.healthcore.identity.v1.CrmR\x03crm\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xe0\x01\n" +
+	"createTime\"\xa2\x02\n" +
 	"\fLoginRequest\x12\"\n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
 	"\xfaB\ar\x05\x18\xfe\x01`\x01H\x00R\x05email\x12E\n" +
 	"\x03cpf\x18\x02 \x01(\tB1\xfaB.r,2*^[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]{2}$H\x00R\x03cpf\x12/\n" +
 	"\x03crm\x18\x03 \x01(\v2\x1b.healthcore.identity.v1.CrmH\x00R\x03crm\x12&\n" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
-	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpasswordB\f\n" +
-	"\x05login\x12\x03\xf8B\x01\"\x85\x01\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12@\n" +
+	"\fdevice_token\x18\x05 \x01(\tB\x1d\xfaB\x1ar\x182\x13^[A-Za-z0-9_-]{43}$\xd0\x01\x01R\vdeviceTokenB\f\n" +
+	"\x05login\x12\x03\xf8B\x01\"\xa8\x01\n" +
 	"\rLoginResponse\x129\n" +
 	"\x06tokens\x18\x01 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\x129\n" +
-	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\x9e\x02\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\x12!\n" +
+	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\"\x9e\x02\n" +
 	"\tTokenPair\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +

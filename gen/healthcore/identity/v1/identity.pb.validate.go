@@ -1126,6 +1126,21 @@ func (m *LoginRequest) validate(all bool) error {
 		errors = append(errors, err)
 	}
 
+	if m.GetDeviceToken() != "" {
+
+		if !_LoginRequest_DeviceToken_Pattern.MatchString(m.GetDeviceToken()) {
+			err := LoginRequestValidationError{
+				field:  "DeviceToken",
+				reason: "value does not match regex pattern \"^[A-Za-z0-9_-]{43}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
 	oneofLoginPresent := false
 	switch v := m.Login.(type) {
 	case *LoginRequest_Email:
@@ -1373,6 +1388,8 @@ var _ interface {
 
 var _LoginRequest_Cpf_Pattern = regexp.MustCompile("^[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]{2}$")
 
+var _LoginRequest_DeviceToken_Pattern = regexp.MustCompile("^[A-Za-z0-9_-]{43}$")
+
 // Validate checks the field values on LoginResponse with the rules defined in
 // the proto definition for this message. If any rules are violated, the first
 // error encountered is returned, or nil if there are no violations.
@@ -1452,6 +1469,8 @@ func (m *LoginResponse) validate(all bool) error {
 			}
 		}
 	}
+
+	// no validation rules for DeviceToken
 
 	if len(errors) > 0 {
 		return LoginResponseMultiError(errors)
