@@ -14,6 +14,10 @@ help: ## List the targets
 run: ## Run every service, the gateway and local drivers (healthcore dev)
 	$(GO) run ./cmd/healthcore dev
 
+.PHONY: demo
+demo: ## make run, plus a demo of an appointment's whole life in minutes (healthcore dev -demo)
+	$(GO) run ./cmd/healthcore dev -demo
+
 .PHONY: build
 build: ## Build bin/healthcore
 	$(GO) build -o bin/healthcore ./cmd/healthcore

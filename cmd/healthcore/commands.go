@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,9 +34,8 @@ import (
 // runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
 // starts every service on its own port and the gateway, with local drivers.
 func runDev(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	cfg := catalog.NewConfig(fs, true)
-	if err := cfg.Parse(fs, args); err != nil {
+	cfg, demo, err := parseDev(args)
+	if err != nil {
 		return err
 	}
 	// dev's services share the process: their token keys are made in memory (unless
@@ -49,7 +49,6 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	log := cfg.Logger()
 	dbURL := cfg.DatabaseURL
-	var err error
 	if dbURL == "" {
 		dbURL, err = pg.Locate(ctx, cfg.DataDir, log)
 	} else {
@@ -88,7 +87,18 @@ func runDev(ctx context.Context, args []string) error {
 		errc <- serveGateway(ctx, cfg, p)
 		cancel()
 	})
-	printDevBanner(cfg, dbURL)
+	if demo.on {
+		ln, err := net.Listen("tcp", demo.addr)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("-demo-addr %s: %w", demo.addr, err)
+		}
+		srv := &http.Server{Handler: p.DemoHandler(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() { _ = srv.Serve(ln) })
+		context.AfterFunc(ctx, func() { _ = srv.Close() })
+	}
+	printDevBanner(cfg, dbURL, demo)
 	wg.Wait()
 	close(errc)
 	var all []error
@@ -98,7 +108,42 @@ func runDev(ctx context.Context, args []string) error {
 	return errors.Join(all...)
 }
 
-func printDevBanner(cfg *catalog.Config, dbURL string) {
+// devDemo is dev's -demo: what it asked for, and where the finish control listens.
+type devDemo struct {
+	on   bool
+	addr string
+}
+
+// parseDev parses dev's flags. With -demo it parses them again over catalog.DemoFlags,
+// so the demo's short windows hold unless the command line names them too, and turns
+// on the finish control's early end (catalog.Config.EnableDemo).
+func parseDev(args []string) (*catalog.Config, devDemo, error) {
+	parse := func(preset map[string]string) (*catalog.Config, devDemo, error) {
+		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+		cfg := catalog.NewConfig(fs, true)
+		var demo devDemo
+		fs.BoolVar(&demo.on, "demo", false, "demo an appointment's whole life in minutes: book 31m ahead, join at once, "+
+			"and POST <demo-addr>/demo/appointments/{id}/finish to end a consultation now (dev only; serve refuses it)")
+		fs.StringVar(&demo.addr, "demo-addr", "127.0.0.1:7091", "where -demo's finish control listens (no authentication: keep it on loopback)")
+		for name, value := range preset {
+			if err := fs.Set(name, value); err != nil {
+				return nil, demo, err
+			}
+		}
+		return cfg, demo, cfg.Parse(fs, args)
+	}
+	cfg, demo, err := parse(nil)
+	if err != nil || !demo.on {
+		return cfg, demo, err
+	}
+	if cfg, demo, err = parse(catalog.DemoFlags); err != nil {
+		return nil, demo, err
+	}
+	cfg.EnableDemo()
+	return cfg, demo, nil
+}
+
+func printDevBanner(cfg *catalog.Config, dbURL string, demo devDemo) {
 	gw := "http://" + hostPort(cfg.GatewayListenAddr())
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
@@ -118,6 +163,10 @@ func printDevBanner(cfg *catalog.Config, dbURL string) {
 			fmt.Fprintf(&b, "   (profiler %s/debug/pprof/)", ops)
 		}
 		b.WriteString("\n")
+	}
+	if demo.on {
+		fmt.Fprintf(&b, "  Demo       http://%s   (end a consultation now: curl -X POST http://%s/demo/appointments/<id>/finish)\n",
+			hostPort(demo.addr), hostPort(demo.addr))
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
 	fmt.Fprint(os.Stderr, b.String())
