@@ -66,6 +66,10 @@ lint: protos ## buf lint (STANDARD), buf format check and gofmt
 breaking: ## Compare proto/ against the main branch for breaking changes
 	./scripts/buf-breaking.sh main
 
+.PHONY: readme-walk
+readme-walk: ## Run the README's "Try it" blocks in order against a fresh make demo on a throwaway database
+	./scripts/readme-walk.sh
+
 .PHONY: bench
 bench: ## Run the benchmarks under bench/ (see README for the figures)
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/...

@@ -56,12 +56,26 @@ curl() {
 }
 EOF
   awk '
+    # scan reads one line of shell, carrying the quoting state (sq, dq) across lines,
+    # and sets comment to the comment it ends with ("" for none).
+    function scan(s,   i, c) {
+      comment = ""
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (sq) { if (c == "\047") sq = 0; continue }
+        if (c == "\\") { i++; continue }
+        if (dq) { if (c == "\"") dq = 0; continue }
+        if (c == "\047") { sq = 1; continue }
+        if (c == "\"") { dq = 1; continue }
+        if (c == "#" && (i == 1 || substr(s, i - 1, 1) ~ /[ \t]/)) { comment = substr(s, i); return }
+      }
+    }
     /^## / { intry = ($0 ~ /^## Try it/) }
     !intry { next }
-    /^```sh$/ { inblock = 1; n = 0; start = NR; next }
+    /^```sh$/ { inblock = 1; n = 0; start = NR; sq = 0; dq = 0; cont = 0; next }
     inblock && /^```$/ {
       inblock = 0
-      printf "printf %s >&2\n", "\"readme-walk: README.md:" start "\\n\""
+      printf "printf \047readme-walk: %%3ss  README.md:%d\\n\047 \"$SECONDS\" >&2\n", start
       for (i = 1; i <= n; i++) {
         if (expect[i] != "") {
           if (line[i] !~ /^curl /) {
@@ -79,17 +93,18 @@ EOF
     {
       n++; line[n] = $0; lineno[n] = NR; expect[n] = ""
       # A command starts on a line that continues no other: not after a trailing
-      # backslash, nor inside a single-quoted string opened on an earlier line.
-      if (!cont && !inquote && $0 !~ /^[ \t]*(#|$)/) cmdstart = n
+      # backslash, nor inside a string opened on an earlier line.
+      if (!cont && !sq && !dq && $0 !~ /^[ \t]*(#|$)/) cmdstart = n
+      scan($0)
       if ($0 ~ /^# HTTP\/[0-9.]+ [0-9][0-9][0-9]/) {
+        # The status line shown right after a command is what it answers.
         split($0, f, " "); expect[cmdstart] = f[3]
-      } else if (!inquote && match($0, /[ \t]#.*[^0-9][45][0-9][0-9] [A-Z][A-Z_]+/)) {
-        c = substr($0, RSTART, RLENGTH); match(c, /[45][0-9][0-9] [A-Z]/)
-        expect[cmdstart] = substr(c, RSTART, 3)
+      } else if (comment !~ /^#/ || $0 ~ /^[ \t]*#/) {
+        # no comment after a command
+      } else if (match(comment, /[45][0-9][0-9] [A-Z][A-Z_]+/)) {
+        expect[cmdstart] = substr(comment, RSTART, 3)
       }
-      q = gsub(/\047/, "\047", $0)
-      if (q % 2 == 1) inquote = !inquote
-      cont = ($0 ~ /\\$/)
+      cont = (!sq && !dq && comment == "" && $0 ~ /\\$/)
     }
   ' "$README"
 }

@@ -149,8 +149,11 @@ func printDevBanner(cfg *catalog.Config, dbURL string, demo devDemo) {
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
 	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
 	for _, name := range catalog.Names() {
-		addr := hostPort(cfg.ListenAddr(name))
-		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", name, addr, addr)
+		fmt.Fprintf(&b, "  gRPC %-10s %s\n", name, hostPort(cfg.ListenAddr(name)))
+	}
+	if cfg.Reflection {
+		fmt.Fprintf(&b, "  grpcurl    go tool -modfile=tools/go.mod grpcurl -plaintext %s list   (any service: dev serves reflection)\n",
+			hostPort(cfg.ListenAddr("identity")))
 	}
 	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
 		sb := "http://" + hostPort(pixCfg.SandboxAddr)
