@@ -9,11 +9,11 @@
 # comment line right after the command shows the status line (`# HTTP/1.1 400 …`).
 #
 # It builds bin/healthcore, starts it on a throwaway database
-# (postgres://postgres@127.0.0.1:5432/healthcore_walk_<random>, or READMEWALK_PG's
-# server) with a throwaway data folder, runs the walk in a scratch folder (files the
+# (postgres://postgres@127.0.0.1:5432/healthcore_walk_<random>, or on READMEWALK_PG's
+# or DATABASE_URL's server) with a throwaway data folder, runs the walk in a scratch folder (files the
 # README writes land there; `go` runs in the repository), then stops the server and
 # drops the database. The README's ports are fixed, so nothing may listen on 8080 and
-# the other dev ports. Needs curl, jq and psql (to drop the database).
+# the other dev ports. Needs curl and jq, and psql to drop the database.
 #
 #   scripts/readme-walk.sh            # walk README.md
 #   scripts/readme-walk.sh -print     # print the walk as it would run, and exit
@@ -22,7 +22,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 README="$ROOT/README.md"
-PGBASE="${READMEWALK_PG:-postgres://postgres@127.0.0.1:5432}"
+# The server the throwaway database goes on: READMEWALK_PG, else DATABASE_URL's, else
+# the local one.
+PGBASE="${READMEWALK_PG:-}"
+if [ -z "$PGBASE" ] && [ -n "${DATABASE_URL:-}" ]; then
+  PGBASE="${DATABASE_URL%%\?*}"
+  PGBASE="${PGBASE%/*}"
+fi
+PGBASE="${PGBASE:-postgres://postgres@127.0.0.1:5432}"
 
 die() { printf 'readme-walk: %s\n' "$*" >&2; exit 1; }
 note() { printf 'readme-walk: %s\n' "$*" >&2; }
@@ -114,7 +121,7 @@ if [ "${1:-}" = "-print" ]; then
   exit 0
 fi
 [ $# -eq 0 ] || die "usage: scripts/readme-walk.sh [-print]"
-for tool in curl jq psql; do
+for tool in curl jq; do
   command -v "$tool" >/dev/null || die "$tool is needed"
 done
 for port in 8080 7001 7002 7003 7004 7005 7006 7007 7011 7012 7013 7090 7091 9090; do
@@ -134,8 +141,11 @@ cleanup() {
     kill -INT "$SERVER" 2>/dev/null || true
     wait "$SERVER" 2>/dev/null || true
   fi
-  psql -X -q "$PGBASE/postgres" -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-    note "could not drop database $DB"
+  if ! command -v psql >/dev/null; then
+    note "psql not found: drop the database $DB yourself"
+  elif ! psql -X -q "$PGBASE/postgres" -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1; then
+    note "could not drop the database $DB"
+  fi
   if [ "$rc" -eq 0 ]; then
     rm -rf "$WORK"
     note "walked README.md clean in $((SECONDS - began)) s"
