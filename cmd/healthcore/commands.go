@@ -114,6 +114,12 @@ type devDemo struct {
 	addr string
 }
 
+func (d *devDemo) registerFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&d.on, "demo", false, "demo an appointment's whole life in minutes: book 31m ahead, join at once, "+
+		"and POST <demo-addr>/demo/appointments/{id}/finish to end a consultation now (dev only; serve refuses it)")
+	fs.StringVar(&d.addr, "demo-addr", "127.0.0.1:7091", "where -demo's finish control listens (no authentication: keep it on loopback)")
+}
+
 // parseDev parses dev's flags. With -demo it parses them again over catalog.DemoFlags,
 // so the demo's short windows hold unless the command line names them too, and turns
 // on the finish control's early end (catalog.Config.EnableDemo).
@@ -122,9 +128,7 @@ func parseDev(args []string) (*catalog.Config, devDemo, error) {
 		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 		cfg := catalog.NewConfig(fs, true)
 		var demo devDemo
-		fs.BoolVar(&demo.on, "demo", false, "demo an appointment's whole life in minutes: book 31m ahead, join at once, "+
-			"and POST <demo-addr>/demo/appointments/{id}/finish to end a consultation now (dev only; serve refuses it)")
-		fs.StringVar(&demo.addr, "demo-addr", "127.0.0.1:7091", "where -demo's finish control listens (no authentication: keep it on loopback)")
+		demo.registerFlags(fs)
 		for name, value := range preset {
 			if err := fs.Set(name, value); err != nil {
 				return nil, demo, err
