@@ -98,7 +98,7 @@ func runDev(ctx context.Context, args []string) error {
 		wg.Go(func() { _ = srv.Serve(ln) })
 		context.AfterFunc(ctx, func() { _ = srv.Close() })
 	}
-	printDevBanner(cfg, dbURL, demo)
+	printDevBanner(os.Stderr, cfg, dbURL, demo)
 	wg.Wait()
 	close(errc)
 	var all []error
@@ -147,7 +147,7 @@ func parseDev(args []string) (*catalog.Config, devDemo, error) {
 	return cfg, demo, nil
 }
 
-func printDevBanner(cfg *catalog.Config, dbURL string, demo devDemo) {
+func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo) {
 	gw := "http://" + hostPort(cfg.GatewayListenAddr())
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
@@ -176,7 +176,7 @@ func printDevBanner(cfg *catalog.Config, dbURL string, demo devDemo) {
 			hostPort(demo.addr), hostPort(demo.addr))
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
-	fmt.Fprint(os.Stderr, b.String())
+	fmt.Fprint(w, b.String())
 }
 
 // hostPort makes a listen address printable: ":8080" and "0.0.0.0:8080" become

@@ -152,6 +152,43 @@ func checkDefault(t *testing.T, f *flag.Flag, cmd, want string) {
 	t.Errorf("README says -%s defaults to %q (%s); healthcore %s -h says %q", f.Name, want, cmd, cmd, got)
 }
 
+// TestREADME_ShowsTheBannerMakeRunPrints: the README's copy of make run's banner is
+// what dev prints with its defaults, and the demo's line is the one -demo adds.
+func TestREADME_ShowsTheBannerMakeRunPrints(t *testing.T) {
+	unsetEnv(t, "HEALTHCORE_DEMO", "HEALTHCORE_OPS_ADDR", "HEALTHCORE_PPROF", "HEALTHCORE_REFLECTION", "HEALTHCORE_GATEWAY_ADDR", "HEALTHCORE_DATA_DIR")
+	cfg, demo, err := parseDev([]string{"-demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	printDevBanner(&b, cfg, "postgres://postgres@127.0.0.1:5432/healthcore?sslmode=disable", demo)
+	printed := strings.TrimSpace(b.String())
+	readme := readREADME(t)
+	i := strings.Index(readme, "```\nHealthcore is running")
+	if i < 0 {
+		t.Fatal("the README no longer shows make run's banner")
+	}
+	shown := readme[i+len("```\n"):]
+	shown = strings.TrimSpace(shown[:strings.Index(shown, "```")])
+	var demoLine string
+	var lines []string
+	for l := range strings.SplitSeq(printed, "\n") {
+		if strings.HasPrefix(l, "  Demo ") {
+			demoLine = l
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if want := strings.Join(lines, "\n"); shown != want {
+		t.Errorf("the README shows the banner\n%s\n\nmake run prints\n%s", shown, want)
+	}
+	// "`make demo` adds a line, `Demo http://127.0.0.1:7091 (end a consultation now: …)`"
+	demoLine = strings.Join(strings.Fields(demoLine), " ")
+	if !strings.Contains(strings.Join(strings.Fields(readme), " "), "`make demo` adds a line, `"+demoLine+"`") {
+		t.Errorf("the README does not show -demo's line %q", demoLine)
+	}
+}
+
 // TestREADME_NamesEveryMakeTarget: the README's list of make targets is the Makefile's.
 func TestREADME_NamesEveryMakeTarget(t *testing.T) {
 	makefile, err := os.ReadFile("../../Makefile")
