@@ -14,6 +14,10 @@ help: ## List the targets
 run: ## Run every service, the gateway and local drivers (healthcore dev)
 	$(GO) run ./cmd/healthcore dev
 
+.PHONY: demo
+demo: ## make run, plus a demo of an appointment's whole life in minutes (healthcore dev -demo)
+	$(GO) run ./cmd/healthcore dev -demo
+
 .PHONY: build
 build: ## Build bin/healthcore
 	$(GO) build -o bin/healthcore ./cmd/healthcore
@@ -61,6 +65,10 @@ lint: protos ## buf lint (STANDARD), buf format check and gofmt
 .PHONY: breaking
 breaking: ## Compare proto/ against the main branch for breaking changes
 	./scripts/buf-breaking.sh main
+
+.PHONY: readme-walk
+readme-walk: ## Run the README's "Try it" blocks in order against a fresh make demo on a throwaway database
+	./scripts/readme-walk.sh
 
 .PHONY: bench
 bench: ## Run the benchmarks under bench/ (see README for the figures)

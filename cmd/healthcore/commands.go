@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,9 +34,8 @@ import (
 // runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
 // starts every service on its own port and the gateway, with local drivers.
 func runDev(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	cfg := catalog.NewConfig(fs, true)
-	if err := cfg.Parse(fs, args); err != nil {
+	cfg, demo, err := parseDev(args)
+	if err != nil {
 		return err
 	}
 	// dev's services share the process: their token keys are made in memory (unless
@@ -49,7 +49,6 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	log := cfg.Logger()
 	dbURL := cfg.DatabaseURL
-	var err error
 	if dbURL == "" {
 		dbURL, err = pg.Locate(ctx, cfg.DataDir, log)
 	} else {
@@ -88,7 +87,18 @@ func runDev(ctx context.Context, args []string) error {
 		errc <- serveGateway(ctx, cfg, p)
 		cancel()
 	})
-	printDevBanner(cfg, dbURL)
+	if demo.on {
+		ln, err := net.Listen("tcp", demo.addr)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("-demo-addr %s: %w", demo.addr, err)
+		}
+		srv := &http.Server{Handler: p.DemoHandler(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() { _ = srv.Serve(ln) })
+		context.AfterFunc(ctx, func() { _ = srv.Close() })
+	}
+	printDevBanner(os.Stderr, cfg, dbURL, demo)
 	wg.Wait()
 	close(errc)
 	var all []error
@@ -98,14 +108,56 @@ func runDev(ctx context.Context, args []string) error {
 	return errors.Join(all...)
 }
 
-func printDevBanner(cfg *catalog.Config, dbURL string) {
+// devDemo is dev's -demo: what it asked for, and where the finish control listens.
+type devDemo struct {
+	on   bool
+	addr string
+}
+
+func (d *devDemo) registerFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&d.on, "demo", false, "demo an appointment's whole life in minutes: book 31m ahead, join at once, "+
+		"and POST <demo-addr>/demo/appointments/{id}/finish to end a consultation now (dev only; serve refuses it)")
+	fs.StringVar(&d.addr, "demo-addr", "127.0.0.1:7091", "where -demo's finish control listens (no authentication: keep it on loopback)")
+}
+
+// parseDev parses dev's flags. With -demo it parses them again over catalog.DemoFlags,
+// so the demo's short windows hold unless the command line names them too, and turns
+// on the finish control's early end (catalog.Config.EnableDemo).
+func parseDev(args []string) (*catalog.Config, devDemo, error) {
+	parse := func(preset map[string]string) (*catalog.Config, devDemo, error) {
+		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+		cfg := catalog.NewConfig(fs, true)
+		var demo devDemo
+		demo.registerFlags(fs)
+		for name, value := range preset {
+			if err := fs.Set(name, value); err != nil {
+				return nil, demo, err
+			}
+		}
+		return cfg, demo, cfg.Parse(fs, args)
+	}
+	cfg, demo, err := parse(nil)
+	if err != nil || !demo.on {
+		return cfg, demo, err
+	}
+	if cfg, demo, err = parse(catalog.DemoFlags); err != nil {
+		return nil, demo, err
+	}
+	cfg.EnableDemo()
+	return cfg, demo, nil
+}
+
+func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo) {
 	gw := "http://" + hostPort(cfg.GatewayListenAddr())
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHealthcore is running (Ctrl-C stops it).\n")
 	fmt.Fprintf(&b, "  REST API   %s   (docs %s/docs, OpenAPI %s/openapi.json)\n", gw, gw, gw)
 	for _, name := range catalog.Names() {
-		addr := hostPort(cfg.ListenAddr(name))
-		fmt.Fprintf(&b, "  gRPC %-10s %s   (grpcurl -plaintext %s list)\n", name, addr, addr)
+		fmt.Fprintf(&b, "  gRPC %-10s %s\n", name, hostPort(cfg.ListenAddr(name)))
+	}
+	if cfg.Reflection {
+		fmt.Fprintf(&b, "  grpcurl    go tool -modfile=tools/go.mod grpcurl -plaintext %s list   (any service: dev serves reflection)\n",
+			hostPort(cfg.ListenAddr("identity")))
 	}
 	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
 		sb := "http://" + hostPort(pixCfg.SandboxAddr)
@@ -119,8 +171,12 @@ func printDevBanner(cfg *catalog.Config, dbURL string) {
 		}
 		b.WriteString("\n")
 	}
+	if demo.on {
+		fmt.Fprintf(&b, "  Demo       http://%s   (end a consultation now: curl -X POST http://%s/demo/appointments/<id>/finish)\n",
+			hostPort(demo.addr), hostPort(demo.addr))
+	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
-	fmt.Fprint(os.Stderr, b.String())
+	fmt.Fprint(w, b.String())
 }
 
 // hostPort makes a listen address printable: ":8080" and "0.0.0.0:8080" become

@@ -26,29 +26,7 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...), "-data-dir=" + t.TempDir(),
 		"-db-max-conns=2", "-log-level=warn", "-gateway.addr=" + l.GatewayAddr, "-ops-addr=" + opsAddr, "-pprof",
 	}, l.Flags...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runDev(ctx, args) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev stopped with %v", err)
-		}
-	})
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("dev exited before it was ready: %v", err)
-		default:
-		}
-		if code, _ := httpGet(t, l.Gateway+"/readyz"); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev not ready within a minute")
-		}
-	}
+	startDev(t, args, l.Gateway)
 
 	if code, body := httpGet(t, l.Gateway+"/v1/specialties"); code != http.StatusOK {
 		t.Fatalf("GET /v1/specialties: %d %s", code, body)
@@ -72,6 +50,35 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 	for _, url := range []string{l.Gateway + "/metrics", "http://" + l.Addr["directory"] + "/metrics", "http://" + l.Addr["identity"] + "/metrics"} {
 		if code, body := httpGet(t, url); code != http.StatusNotFound || strings.Contains(body, "healthcore_") {
 			t.Errorf("GET %s: %d, want 404 and no metrics", url, code)
+		}
+	}
+}
+
+// startDev runs dev with args until the test ends, and waits until the edge at gateway
+// reports ready (failing if dev exits first).
+func startDev(t *testing.T, args []string, gateway string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev stopped with %v", err)
+		}
+	})
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("dev exited before it was ready: %v", err)
+		default:
+		}
+		if code, _ := httpGet(t, gateway+"/readyz"); code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev not ready within a minute")
 		}
 	}
 }

@@ -135,6 +135,10 @@ func (c *Config) CheckProduction(names []string) error {
 	var p config.Problems
 	p.Check(c.TrustedProxies.named, "-trusted-proxies (%s) is required: the CIDRs of the proxies whose X-Forwarded-For is believed "+
 		"(the gateway, the load balancer), or -trusted-proxies=%s to believe no peer", config.EnvName("trusted-proxies"), noProxies)
+	// -demo is dev's alone (serve and gateway have no such flag): its variable, set
+	// where production runs, would otherwise be silently ignored.
+	demo := os.Getenv(config.EnvName("demo")) != ""
+	p.Check(!demo, "%s is set: the demo (short booking windows, the finish control) is `healthcore dev -demo` only; unset it", config.EnvName("demo"))
 	for _, name := range names {
 		if d, ok := c.services[name].(productionDriver); ok {
 			config.CheckProduction(&p, d.ProductionDriver(), c.AllowDevDrivers)

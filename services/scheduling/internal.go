@@ -99,7 +99,7 @@ func (s *Service) finish(ctx context.Context, id string) (*schedulingv1.Appointm
 		if a.state != stateConfirmed || a.noShow {
 			return nil // already finished, or never confirmed
 		}
-		if s.now().Before(a.end) {
+		if s.now().Before(a.end) && !s.cfg.FinishEarly {
 			return ReasonNotEnded.New("the consultation window has not ended")
 		}
 		if a.patientJoined != nil || a.doctorJoined != nil {

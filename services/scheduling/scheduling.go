@@ -54,6 +54,10 @@ type Config struct {
 	AnswerBefore time.Duration
 	// Policy is the patient cancellation policy.
 	Policy CancellationPolicy
+	// FinishEarly lets FinishAppointment end a confirmed consultation before its
+	// window ends. No flag sets it: only `healthcore dev -demo` does, for its finish
+	// control, so a newcomer reaches COMPLETED in minutes; serve never has it.
+	FinishEarly bool
 	// Jobs tunes the durable job runner.
 	Jobs jobs.Options
 }
