@@ -33,8 +33,12 @@ var (
 	ReasonContentTypeNotAllowed = errs.Declare(connect.CodeInvalidArgument, "CONTENT_TYPE_NOT_ALLOWED")
 	// ReasonContentTypeMismatch: the bytes are not of the declared content type.
 	ReasonContentTypeMismatch = errs.Declare(connect.CodeInvalidArgument, "CONTENT_TYPE_MISMATCH")
-	ReasonExamDateInFuture    = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_IN_FUTURE")
-	ReasonExamDateInvalid     = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_INVALID")
+	// ReasonExecutableContent: the bytes carry a program's header where the declared
+	// type leaves room for one (a DICOM preamble holding a PE, ELF, Mach-O or script
+	// header: the polyglot of CVE-2019-11687).
+	ReasonExecutableContent = errs.Declare(connect.CodeInvalidArgument, "EXECUTABLE_CONTENT")
+	ReasonExamDateInFuture  = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_IN_FUTURE")
+	ReasonExamDateInvalid   = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_INVALID")
 
 	// Metadata, groups and the access log.
 	ReasonTitleRequired     = errs.Declare(connect.CodeInvalidArgument, "TITLE_REQUIRED")

@@ -134,6 +134,11 @@ func (s *Service) encrypt(ctx context.Context, stream *connect.ClientStream[reco
 		if first {
 			first = false
 			d.contentType = detectContentType(buf[:min(len(buf), sniffLen)])
+			if d.contentType == "application/dicom" {
+				if program := executablePreamble(buf); program != "" {
+					return errExecutablePreamble(program)
+				}
+			}
 			if d.contentType != d.declared {
 				return errTypeMismatch(d.declared)
 			}
