@@ -41,7 +41,11 @@ var (
 	ReasonExamDateInvalid   = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_INVALID")
 
 	// Metadata, groups and the access log.
-	ReasonTitleRequired     = errs.Declare(connect.CodeInvalidArgument, "TITLE_REQUIRED")
+	ReasonTitleRequired = errs.Declare(connect.CodeInvalidArgument, "TITLE_REQUIRED")
+	// ReasonBidiControl: a title or group name holds an invisible character that
+	// reorders how text is shown (U+202E and the other bidirectional controls), with
+	// which "exame\u202Efdp.exe" reads as "exameexe.pdf".
+	ReasonBidiControl       = errs.Declare(connect.CodeInvalidArgument, "BIDI_CONTROL_CHARACTER")
 	ReasonKindRequired      = errs.Declare(connect.CodeInvalidArgument, "KIND_REQUIRED")
 	ReasonNameRequired      = errs.Declare(connect.CodeInvalidArgument, "NAME_REQUIRED")
 	ReasonUpdateMaskInvalid = errs.Declare(connect.CodeInvalidArgument, "UPDATE_MASK_INVALID")

@@ -88,6 +88,9 @@ func (s *Service) newDocument(ctx context.Context, p authn.Principal, md *record
 	if title == "" {
 		return nil, errBlankTitle
 	}
+	if err := checkNoBidi("metadata.title", "the title", title); err != nil {
+		return nil, err
+	}
 	if md.GetExamDate() != "" {
 		day, err := time.Parse(time.DateOnly, md.GetExamDate())
 		if err != nil {
