@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"strings"
 	"unicode"
@@ -28,9 +29,10 @@ const (
 	maxPasswordLen = 128
 	// minPasswordScore is zxcvbn's score a password needs (3: at least 10^8 guesses).
 	minPasswordScore = 3
-	// strengthWindow is how many leading characters zxcvbn scores. Its cost grows with
-	// the square of the length (about 0.1 s for 64 adversarial characters, 0.3 s for
-	// 128): a password whose first 64 characters are hard to guess is hard to guess.
+	// strengthWindow is how many leading characters zxcvbn scores. Its cost grows
+	// faster than the length (up to about 0.3 s for 64 characters built to be slow,
+	// over twice that for 128): a password whose first 64 characters are hard to guess
+	// is hard to guess.
 	strengthWindow = 64
 )
 
@@ -43,14 +45,21 @@ type passwordOwner struct {
 	name, email, cpf, crm string
 }
 
+// scoringSlots bounds how many passwords are scored at once in the process: scoring
+// is CPU only (up to about 0.3 s for 64 characters built to be slow), and
+// registration is public, so at most half the cores score, and logins, which wait
+// for the hasher's slots, never wait for scoring.
+var scoringSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+
 // checkPassword refuses a password the policy does not accept, with
-// PASSWORD_TOO_WEAK, the password field and what to change. It runs while holding
-// one of the hasher's slots, so scoring (CPU) is bounded like hashing.
+// PASSWORD_TOO_WEAK, the password field and what to change.
 func (s *Service) checkPassword(ctx context.Context, password string, o passwordOwner) error {
-	if err := s.hasher.acquire(ctx); err != nil {
-		return errs.Internal("identity: wait to check a password", err)
+	select {
+	case scoringSlots <- struct{}{}:
+	case <-ctx.Done():
+		return errs.Internal("identity: wait to check a password", ctx.Err())
 	}
-	defer s.hasher.release()
+	defer func() { <-scoringSlots }()
 	return checkPassword(password, o)
 }
 

@@ -143,3 +143,19 @@ func TestCreateAdmin_WeakPasswordRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckPassword: any text gets an answer, nil or PASSWORD_TOO_WEAK, never a panic
+// (zxcvbn's matchers index bytes; forScoring hands them ASCII only).
+func FuzzCheckPassword(f *testing.F) {
+	for _, c := range weakPasswords {
+		f.Add(c.password)
+	}
+	f.Add("correct horse battery")
+	f.Add("ελληνικά γράμματα είναι εντάξει 42")
+	f.Add("\xff\xfe invalid utf-8 \xc3")
+	f.Fuzz(func(t *testing.T, password string) {
+		if err := checkPassword(password, maria); err != nil && !errs.Has(err, ReasonPasswordTooWeak) {
+			t.Fatalf("%q: %v", password, err)
+		}
+	})
+}
