@@ -137,6 +137,13 @@ func TestMultiProcess_ErrorsMapToHTTPStatusesWithDetails(t *testing.T) {
 	if code != http.StatusBadRequest || reason(e) != server.ReasonValidationFailed.Name() || len(violations(e)) != 6 {
 		t.Errorf("validation: %d %+v", code, e)
 	}
+	for _, weak := range []string{"123456789012", "aaaaaaaaaaaa", "            "} {
+		body := map[string]string{"name": "Ana", "email": "weak@example.com", "cpf": "123.456.789-09", "password": weak, "phone": "+5511987654321", "birthDate": "1990-01-01"}
+		code, _ = s.rest("POST", "/v1/accounts/patients", "", body, &e)
+		if code != http.StatusBadRequest || reason(e) != identity.ReasonPasswordTooWeak.Name() || len(violations(e)) != 1 {
+			t.Errorf("weak password %q: %d %+v", weak, code, e)
+		}
+	}
 	code, _ = s.rest("GET", "/v1/me", "", nil, &e)
 	if code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("no token: %d %+v", code, e)

@@ -291,7 +291,9 @@ func (g *Gateway) multipartFile(w http.ResponseWriter, r *http.Request, fields m
 		}
 		if p.FormName() == "file" {
 			if fields["title"] == "" {
-				fields["title"] = p.FileName()
+				// A file name is the sender's device's, not typed for us: its
+				// bidirectional controls (records refuses them in titles) are dropped.
+				fields["title"] = withoutBidiControls(p.FileName())
 			}
 			return &multipartBody{Part: p, mr: mr}, p.Header.Get("Content-Type"), true
 		}
@@ -397,14 +399,27 @@ var extensions = map[string]string{
 	"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/dicom": ".dcm",
 }
 
+// withoutBidiControls drops the bidirectional control characters (U+202E and the
+// rest), with which "exame\u202Efdp.exe" shows as "exameexe.pdf".
+func withoutBidiControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // attachment is a Content-Disposition naming the file after the title: an ASCII
 // fallback in filename and the UTF-8 name in filename* (RFC 6266, RFC 8187), with no
-// path separators, control or quoting characters.
+// path separators, control, quoting or invisible formatting characters (U+202E and the
+// other bidirectional controls, zero-width spaces and joiners: a title stored before
+// records refused them must not disguise the saved file's type).
 func attachment(title, contentType string) string {
 	var b strings.Builder
 	for _, c := range title {
 		switch {
-		case unicode.IsControl(c) || c == utf8.RuneError:
+		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c) || c == utf8.RuneError:
 		case strings.ContainsRune(`/\:*?"<>|;,%`, c) || unicode.IsSpace(c) && c != ' ':
 			b.WriteRune('_')
 		default:

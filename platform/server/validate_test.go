@@ -38,7 +38,7 @@ func TestViolations_MapGoFieldNamesToProtoPaths(t *testing.T) {
 				"cpf: value does not match regex pattern \"^[0-9]{3}\\\\.?[0-9]{3}\\\\.?[0-9]{3}-?[0-9]{2}$\"",
 				"email: value must be a valid email address",
 				"name: value length must be between 2 and 200 runes, inclusive",
-				"password: value length must be between 10 and 128 runes, inclusive",
+				"password: value length must be between 12 and 128 runes, inclusive",
 				"phone: value does not match regex pattern \"^\\\\+[1-9][0-9]{7,14}$\"",
 			},
 		},

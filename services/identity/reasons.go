@@ -27,6 +27,10 @@ var (
 	// ReasonCPFInvalid means the CPF's check digits are wrong, or all its digits equal.
 	ReasonCPFInvalid       = errs.Declare(connect.CodeInvalidArgument, "CPF_INVALID")
 	ReasonBirthDateInvalid = errs.Declare(connect.CodeInvalidArgument, "BIRTH_DATE_INVALID")
+	// ReasonPasswordTooWeak refuses a new password the policy does not accept (see
+	// passwordpolicy.go); the message and the password field's violation say why and
+	// what to choose instead.
+	ReasonPasswordTooWeak = errs.Declare(connect.CodeInvalidArgument, "PASSWORD_TOO_WEAK")
 	// ReasonRefreshTokenInvalid means the refresh token is unknown.
 	ReasonRefreshTokenInvalid = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_INVALID")
 	// ReasonRefreshTokenExpired means the refresh token or its session outlived its TTL.

@@ -58,6 +58,9 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 	if err := s.checkBirthDate(r.GetBirthDate()); err != nil {
 		return account{}, err
 	}
+	if err := s.checkPassword(ctx, r.GetPassword(), passwordOwner{name: r.GetName(), email: normalizeEmail(r.GetEmail()), cpf: cpf}); err != nil {
+		return account{}, err
+	}
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_PATIENT, Name: r.GetName(), Email: normalizeEmail(r.GetEmail())}
 	pii, err := s.sealPII(ctx, a.ID, patientPII{CPF: cpf, Phone: r.GetPhone(), BirthDate: r.GetBirthDate()})
 	if err != nil {
@@ -75,6 +78,9 @@ func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoct
 	a := account{
 		ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_DOCTOR, Name: r.GetName(), Email: normalizeEmail(r.GetEmail()),
 		CRMNumber: normalizeCRM(r.GetCrm().GetNumber()), CRMUF: r.GetCrm().GetUf(),
+	}
+	if err := s.checkPassword(ctx, r.GetPassword(), passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}); err != nil {
+		return account{}, err
 	}
 	return s.insertAccount(ctx, a, r.GetPassword(), nil)
 }

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"mime"
 	"net/http"
 	"strings"
@@ -23,6 +24,36 @@ func detectContentType(head []byte) string {
 		return "application/dicom"
 	}
 	return normalizeType(http.DetectContentType(head))
+}
+
+// executableHeaders are the leading bytes of programs an operating system runs: a
+// Windows PE (MZ), ELF, Mach-O (32/64-bit, either byte order, and universal) and a
+// script with an interpreter line.
+var executableHeaders = []struct{ magic, name string }{
+	{"MZ", "a Windows program (PE, \"MZ\")"},
+	{"\x7fELF", "an ELF program"},
+	{"\xfe\xed\xfa\xce", "a Mach-O program"},
+	{"\xfe\xed\xfa\xcf", "a Mach-O program"},
+	{"\xce\xfa\xed\xfe", "a Mach-O program"},
+	{"\xcf\xfa\xed\xfe", "a Mach-O program"},
+	{"\xca\xfe\xba\xbe", "a Mach-O universal program"},
+	{"#!", "a script (\"#!\")"},
+}
+
+// executablePreamble names the program whose header starts a DICOM file's 128-byte
+// preamble, or "" when none does. The preamble is free for applications (zeros in
+// most files, a vendor's text in some), so a file can be a valid DICOM image and a
+// program at once (CVE-2019-11687): opened from a download folder, it runs.
+func executablePreamble(head []byte) string {
+	if len(head) < 132 {
+		return ""
+	}
+	for _, h := range executableHeaders {
+		if bytes.HasPrefix(head, []byte(h.magic)) {
+			return h.name
+		}
+	}
+	return ""
 }
 
 // normalizeType lower-cases a media type and drops its parameters; "" when it does

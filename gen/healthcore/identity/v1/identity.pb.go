@@ -35,7 +35,10 @@ type RegisterPatientRequest struct {
 	// CPF, with or without punctuation (529.982.247-25 or 52998224725). Check digits are
 	// verified.
 	Cpf string `protobuf:"bytes,3,opt,name=cpf,proto3" json:"cpf,omitempty"`
-	// Password: 10 to 128 characters.
+	// Password: 12 to 128 characters, any of them (spaces and accents too). It must not
+	// be guessable: not a common or leaked password, a repeat, a sequence, a keyboard
+	// walk, only spaces, nor contain the account's e-mail, CPF or CRM number; otherwise
+	// INVALID_ARGUMENT PASSWORD_TOO_WEAK, whose message says why.
 	Password string `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
 	// Mobile phone in E.164 form, e.g. +5511987654321.
 	Phone string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
@@ -172,7 +175,10 @@ type RegisterDoctorRequest struct {
 	Crm *Crm `protobuf:"bytes,2,opt,name=crm,proto3" json:"crm,omitempty"`
 	// E-mail address for notices; stored lower-cased.
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	// Password: 10 to 128 characters.
+	// Password: 12 to 128 characters, any of them (spaces and accents too). It must not
+	// be guessable: not a common or leaked password, a repeat, a sequence, a keyboard
+	// walk, only spaces, nor contain the account's e-mail, CPF or CRM number; otherwise
+	// INVALID_ARGUMENT PASSWORD_TOO_WEAK, whose message says why.
 	Password      string `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1560,8 +1566,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\xfaB\ar\x05\x18\xfe\x01`\x01R\x05email\x12C\n" +
 	"\x03cpf\x18\x03 \x01(\tB1\xfaB.r,2*^[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]{2}$R\x03cpf\x12&\n" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
-	"\xfaB\ar\x05\x10\n" +
-	"\x18\x80\x01R\bpassword\x121\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\bpassword\x121\n" +
 	"\x05phone\x18\x05 \x01(\tB\x1b\xfaB\x18r\x162\x14^\\+[1-9][0-9]{7,14}$R\x05phone\x12B\n" +
 	"\n" +
 	"birth_date\x18\x06 \x01(\tB#\xfaB r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tbirthDate\"T\n" +
@@ -1574,8 +1579,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xfaB\ar\x05\x18\xfe\x01`\x01R\x05email\x12&\n" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
-	"\xfaB\ar\x05\x10\n" +
-	"\x18\x80\x01R\bpassword\"S\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\bpassword\"S\n" +
 	"\x16RegisterDoctorResponse\x129\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\xb6\x01\n" +
 	"\x03Crm\x12+\n" +

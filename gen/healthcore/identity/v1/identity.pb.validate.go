@@ -109,10 +109,10 @@ func (m *RegisterPatientRequest) validate(all bool) error {
 		errors = append(errors, err)
 	}
 
-	if l := utf8.RuneCountInString(m.GetPassword()); l < 10 || l > 128 {
+	if l := utf8.RuneCountInString(m.GetPassword()); l < 12 || l > 128 {
 		err := RegisterPatientRequestValidationError{
 			field:  "Password",
-			reason: "value length must be between 10 and 128 runes, inclusive",
+			reason: "value length must be between 12 and 128 runes, inclusive",
 		}
 		if !all {
 			return err
@@ -505,10 +505,10 @@ func (m *RegisterDoctorRequest) validate(all bool) error {
 		errors = append(errors, err)
 	}
 
-	if l := utf8.RuneCountInString(m.GetPassword()); l < 10 || l > 128 {
+	if l := utf8.RuneCountInString(m.GetPassword()); l < 12 || l > 128 {
 		err := RegisterDoctorRequestValidationError{
 			field:  "Password",
-			reason: "value length must be between 10 and 128 runes, inclusive",
+			reason: "value length must be between 12 and 128 runes, inclusive",
 		}
 		if !all {
 			return err

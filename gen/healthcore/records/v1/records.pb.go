@@ -392,6 +392,9 @@ func (*UploadDocumentRequest_Trailer) isUploadDocumentRequest_Part() {}
 type UploadMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Title, 1 to 200 characters.
+	// Bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+	// to U+2069), which can disguise a file's type, are refused with INVALID_ARGUMENT
+	// BIDI_CONTROL_CHARACTER.
 	Title string `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
 	// What it is; required.
 	Kind DocumentKind `protobuf:"varint,2,opt,name=kind,proto3,enum=healthcore.records.v1.DocumentKind" json:"kind,omitempty"`
@@ -902,6 +905,9 @@ type UpdateDocumentRequest struct {
 	// Document id.
 	DocumentId string `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
 	// New title, 1 to 200 characters, when update_mask names "title".
+	// Bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+	// to U+2069), which can disguise a file's type, are refused with INVALID_ARGUMENT
+	// BIDI_CONTROL_CHARACTER.
 	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
 	// New kind (not unspecified), when update_mask names "kind".
 	Kind DocumentKind `protobuf:"varint,3,opt,name=kind,proto3,enum=healthcore.records.v1.DocumentKind" json:"kind,omitempty"`
@@ -1185,6 +1191,9 @@ func (x *Group) GetUpdateTime() *timestamppb.Timestamp {
 type CreateGroupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Name, 1 to 100 characters.
+	// Bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+	// to U+2069), which can disguise a file's type, are refused with INVALID_ARGUMENT
+	// BIDI_CONTROL_CHARACTER.
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1362,6 +1371,9 @@ type RenameGroupRequest struct {
 	// Group id.
 	GroupId string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// New name, 1 to 100 characters.
+	// Bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+	// to U+2069), which can disguise a file's type, are refused with INVALID_ARGUMENT
+	// BIDI_CONTROL_CHARACTER.
 	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
