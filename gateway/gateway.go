@@ -73,6 +73,7 @@ type Gateway struct {
 	mux      *runtime.ServeMux
 	records  recordsv1.RecordsServiceClient // nil without a records upstream
 	handler  http.Handler
+	routes   []Route
 	draining atomic.Bool
 }
 
@@ -97,12 +98,12 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
-		runtime.WithErrorHandler(errorHandler),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		}}}),
 	)
 	for _, u := range opts.Upstreams {
 		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS)
@@ -118,6 +119,12 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("register %s: %w", u.Service, err)
 		}
+		g.routes = append(g.routes, serviceRoutes(u.Service)...)
+	}
+	if g.records != nil {
+		g.routes = append(g.routes,
+			Route{Method: http.MethodPost, Path: uploadPath, API: true},
+			Route{Method: http.MethodGet, Path: documentPrefix + "{document_id}" + downloadSuffix, API: true})
 	}
 
 	g.mux = mux
@@ -135,14 +142,24 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	root.Handle(docs.Prefix+"/", d)
 	for pattern, h := range opts.Extra {
 		root.Handle(pattern, h)
+		if rt, ok := muxRoute(pattern, true); ok {
+			g.routes = append(g.routes, rt)
+		}
+	}
+	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
+		rt, _ := muxRoute(p, false)
+		g.routes = append(g.routes, rt)
 	}
 	// Outermost first: request id (so every later log and error carries it), access
 	// log and metrics, the security headers (on every answer, preflights and errors
-	// included), CORS (answers preflights before anything else runs), then the body
-	// limit right before the routes.
+	// included), CORS (answers preflights before anything else runs), the header size
+	// and method checks (405 before any body is read), then the body limit right before
+	// the routes.
 	// The record file routes stream their bodies, so they sit outside the body limit.
-	var h http.Handler = limitBody(root, opts.MaxBodyBytes)
+	var h http.Handler = trackBody(root)
+	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
+	h = g.checkRoute(h)
 	h = cors(h, opts.AllowedOrigins)
 	h = securityHeaders(h, opts.HSTS)
 	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"healthcore/platform/logging"
 	"healthcore/platform/server"
@@ -137,8 +135,7 @@ func cors(next http.Handler, origins []string) http.Handler {
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-				"request body is "+strconv.FormatInt(r.ContentLength, 10)+" bytes; the limit is "+strconv.FormatInt(max, 10)))
+			bodyTooLarge(w, r, max)
 			return
 		}
 		if r.ContentLength >= 0 {
@@ -149,12 +146,11 @@ func limitBody(next http.Handler, max int64) http.Handler {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if _, over := errors.AsType[*http.MaxBytesError](err); over {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-				"request body is over the limit of "+strconv.FormatInt(max, 10)+" bytes"))
+			bodyTooLarge(w, r, max)
 			return
 		}
 		if err != nil {
-			writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, "cannot read the request body"))
+			writeStatus(w, r, http.StatusBadRequest, reasonStatus(ReasonMalformedJSON, "the request body could not be read whole"))
 			return
 		}
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))

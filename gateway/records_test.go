@@ -39,6 +39,11 @@ type recordsStack struct {
 
 func newRecordsStack(t *testing.T) *recordsStack {
 	t.Helper()
+	return newRecordsStackWith(t, records.DefaultConfig())
+}
+
+func newRecordsStackWith(t *testing.T, cfg records.Config) *recordsStack {
+	t.Helper()
 	db := pgtest.Pool(t, records.Schema.Name, records.Schema)
 	driver, err := blobs.OpenLocal(t.TempDir())
 	if err != nil {
@@ -57,7 +62,7 @@ func newRecordsStack(t *testing.T) *recordsStack {
 	userKeys := func(context.Context) ([]authn.PublicKey, error) {
 		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
 	}
-	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t, "records"), Blobs: blobClient, Logger: testkit.Logger(t)}, records.DefaultConfig())
+	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t, "records"), Blobs: blobClient, Logger: testkit.Logger(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,9 +329,37 @@ func TestRecordUploadEdgeCap(t *testing.T) {
 	if n := listCount(t, e, token); n != 0 {
 		t.Fatalf("%d documents after refused uploads", n)
 	}
+	if got := parseError(t, r); got.reason != gateway.ReasonBodyTooLarge.Name() {
+		t.Errorf("chunked upload: reason %q, want %s", got.reason, gateway.ReasonBodyTooLarge)
+	}
 	// Under the cap is fine, and the 1 MiB JSON limit does not apply.
 	r = do(t, http.MethodPost, uploadURL(e.url, "ok"), onlyReader{bytes.NewReader(data[:3<<19])}, bearer(token, "application/pdf"))
 	if r.status != http.StatusOK {
 		t.Fatalf("upload under the cap: %d %s", r.status, r.body)
+	}
+}
+
+// A document over the records service's own limit (below the edge's cap) is 413 too,
+// with the service's reason, and nothing is stored.
+func TestRecordUploadOverTheServiceLimitIs413(t *testing.T) {
+	cfg := records.DefaultConfig()
+	cfg.MaxUploadBytes = 1 << 20
+	s := newRecordsStackWith(t, cfg)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{s.up}})
+	token := s.patientToken()
+	for name, body := range map[string]io.Reader{
+		"declared length": bytes.NewReader(pdf(2 << 20)),
+		"chunked":         onlyReader{bytes.NewReader(pdf(2 << 20))},
+	} {
+		r := do(t, http.MethodPost, uploadURL(e.url, "big"), body, bearer(token, "application/pdf"))
+		if r.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s: upload over the service's limit: %d %s, want 413", name, r.status, r.body)
+		}
+		if got := parseError(t, r); got.reason != gateway.ReasonDocumentTooLarge.Name() {
+			t.Errorf("%s: reason %q, want %s", name, got.reason, gateway.ReasonDocumentTooLarge)
+		}
+	}
+	if n := listCount(t, e, token); n != 0 {
+		t.Fatalf("%d documents after refused uploads", n)
 	}
 }
