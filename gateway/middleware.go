@@ -75,23 +75,32 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 }
 
 // accessLog writes one line per request (never the query string or body, which may
-// hold personal data) and records its duration.
+// hold personal data) and records its duration. A response the handler aborted (a
+// download whose stream failed midway) is logged too, at WARN with aborted=true.
 func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		finished := false
+		defer func() {
+			d := time.Since(start)
+			if m != nil {
+				m.duration.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+			}
+			level := slog.LevelInfo
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", r.RemoteAddr)}
+			if !finished { // the handler panicked, http.ErrAbortHandler or worse
+				level = slog.LevelWarn
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "http", attrs...)
+		}()
 		next.ServeHTTP(rec, r)
-		d := time.Since(start)
-		if m != nil {
-			m.duration.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		}
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelError
-		}
-		log.LogAttrs(r.Context(), level, "http",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-			slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", r.RemoteAddr))
+		finished = true
 	})
 }
 

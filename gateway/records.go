@@ -368,6 +368,15 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 		if err == io.EOF {
 			break
 		}
+		if err != nil && r.Context().Err() != nil {
+			// The client closed the connection. Having read every byte it may do so
+			// before the stream's end reaches the edge: that download is complete.
+			if sent != doc.GetSizeBytes() {
+				g.opts.Logger.InfoContext(r.Context(), "download left by the client",
+					slog.Int64("sent", sent), slog.Int64("size", doc.GetSizeBytes()))
+			}
+			return
+		}
 		if err != nil {
 			abort("the stream failed", err)
 		}

@@ -149,11 +149,18 @@ const uploadLogLine = `"path":"/v1/records/documents:upload"`
 // the last.
 func waitUploadLog(t *testing.T, e *edge, n int) string {
 	t.Helper()
+	return waitLog(t, e, uploadLogLine, n)
+}
+
+// waitLog waits until the gateway's log has n lines containing substr and returns the
+// last.
+func waitLog(t *testing.T, e *edge, substr string, n int) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var lines []string
 		for _, l := range strings.Split(e.logs.String(), "\n") {
-			if strings.Contains(l, uploadLogLine) {
+			if strings.Contains(l, substr) {
 				lines = append(lines, l)
 			}
 		}
@@ -161,7 +168,7 @@ func waitUploadLog(t *testing.T, e *edge, n int) string {
 			return lines[n-1]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the gateway logged %d uploads, want %d", len(lines), n)
+			t.Fatalf("the gateway logged %d lines with %s, want %d", len(lines), substr, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -361,5 +368,42 @@ func TestRecordUploadOverTheServiceLimitIs413(t *testing.T) {
 	}
 	if n := listCount(t, e, token); n != 0 {
 		t.Fatalf("%d documents after refused uploads", n)
+	}
+}
+
+// A complete download is one access line with status 200 and no warning, even when
+// the client closes its connection as soon as it has the last byte (before the edge
+// reads the end of the records stream).
+func TestRecordDownloadCompleteIsLoggedOnce(t *testing.T) {
+	s := newRecordsStack(t)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{s.up}})
+	token := s.patientToken()
+	data := pdf(5 << 20)
+	r := do(t, http.MethodPost, uploadURL(e.url, "five"), bytes.NewReader(data), bearer(token, "application/pdf"))
+	if r.status != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["document"].(map[string]any)["id"].(string)
+	path := "/v1/records/documents/" + id + ":download"
+	const downloads = 8
+	for range downloads {
+		// do closes the connection as soon as the body is read.
+		if d := do(t, http.MethodGet, e.url+path, nil, bearer(token, "")); d.status != http.StatusOK || !bytes.Equal(d.body, data) {
+			t.Fatalf("download: %d, %d bytes", d.status, len(d.body))
+		}
+	}
+	line := `"path":"` + path + `"`
+	waitLog(t, e, line, downloads)
+	// The last download's line has been written; wait for no other.
+	for l := range strings.Lines(e.logs.String()) {
+		if strings.Contains(l, line) && !strings.Contains(l, `"status":200`) {
+			t.Errorf("a complete download logged as %s", l)
+		}
+		if strings.Contains(l, "download aborted") {
+			t.Errorf("a complete download warned: %s", l)
+		}
+	}
+	if n := strings.Count(e.logs.String(), line); n != downloads {
+		t.Errorf("%d access lines for %d downloads", n, downloads)
 	}
 }
