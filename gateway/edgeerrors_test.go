@@ -143,3 +143,86 @@ func TestGateway_EveryErrorOfTheEdgeIsStructured(t *testing.T) {
 		})
 	}
 }
+
+// normalize writes every {variable} of a path template as {}.
+func normalize(path string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(path, '{')
+		if i < 0 {
+			return b.String() + path
+		}
+		j := strings.IndexByte(path[i:], '}')
+		if j < 0 {
+			return b.String() + path
+		}
+		b.WriteString(path[:i] + "{}")
+		path = path[i+j+1:]
+	}
+}
+
+// The OpenAPI documents list exactly the API routes the edge answers — the services'
+// and the hand-written ones (record file upload and download, the webhook) — and the
+// OpenAPI 3 document is the same API.
+func TestGateway_OpenAPIDocumentsListEveryRoute(t *testing.T) {
+	t.Parallel()
+	e := downEdge(t, gateway.Options{})
+	routes := map[string]bool{}
+	for _, rt := range e.gw.Routes() {
+		if rt.API {
+			routes[rt.Method+" "+normalize(rt.Path)] = true
+		}
+	}
+	for _, must := range []string{"POST /v1/records/documents:upload", "GET /v1/records/documents/{}:download", "POST " + gateway.MercadoPagoWebhookPath} {
+		if !routes[must] {
+			t.Fatalf("the edge's routes lack %s: %v", must, routes)
+		}
+	}
+	documented := func(path string) (map[string]bool, map[string]any) {
+		r := do(t, http.MethodGet, e.url+path, nil, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, r.status)
+		}
+		doc := r.json(t)
+		out := map[string]bool{}
+		paths, _ := doc["paths"].(map[string]any)
+		for p, item := range paths {
+			for m := range item.(map[string]any) {
+				if m != "parameters" {
+					out[strings.ToUpper(m)+" "+normalize(p)] = true
+				}
+			}
+		}
+		return out, doc
+	}
+	v2, _ := documented("/openapi.json")
+	v3, doc3 := documented("/openapi.v3.json")
+	for name, got := range map[string]map[string]bool{"/openapi.json": v2, "/openapi.v3.json": v3} {
+		for r := range routes {
+			if !got[r] {
+				t.Errorf("%s lacks %s", name, r)
+			}
+		}
+		for r := range got {
+			if !routes[r] {
+				t.Errorf("%s documents %s, which the edge does not answer", name, r)
+			}
+		}
+	}
+	if v, _ := doc3["openapi"].(string); !strings.HasPrefix(v, "3.") {
+		t.Errorf("/openapi.v3.json: openapi %q, want 3.x", v)
+	}
+	// The upload takes a raw body or a multipart form, which only OpenAPI 3 can say.
+	upload := doc3["paths"].(map[string]any)["/v1/records/documents:upload"].(map[string]any)["post"].(map[string]any)
+	content, _ := upload["requestBody"].(map[string]any)["content"].(map[string]any)
+	for _, ct := range []string{"multipart/form-data", "application/pdf", "image/png"} {
+		if _, ok := content[ct]; !ok {
+			t.Errorf("upload's requestBody lacks %s: %v", ct, content)
+		}
+	}
+	// The webhook is authenticated by its signature, not a token.
+	hook := doc3["paths"].(map[string]any)[gateway.MercadoPagoWebhookPath].(map[string]any)["post"].(map[string]any)
+	if sec, ok := hook["security"].([]any); !ok || len(sec) != 0 {
+		t.Errorf("webhook security = %v, want none", hook["security"])
+	}
+}

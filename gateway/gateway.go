@@ -42,7 +42,8 @@ type Options struct {
 	AllowedOrigins []string
 	MaxBodyBytes   int64
 	Logger         *slog.Logger
-	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json.
+	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json,
+	// completed with the hand-written routes; /openapi.v3.json serves it as OpenAPI 3.0.
 	OpenAPI []byte
 	// Registerer records the HTTP metrics (the process's ops listener serves them,
 	// never the public port); nil records none.
@@ -94,6 +95,10 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec3, err := openAPIv3(spec)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{opts: opts}
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
@@ -101,7 +106,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{&runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+			MarshalOptions:   answerJSON,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}}}),
 	)
@@ -133,10 +138,12 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	root.Handle("/", mux)
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	root.HandleFunc("GET /readyz", g.ready)
-	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(spec)
-	})
+	for path, doc := range map[string][]byte{"/openapi.json": spec, "/openapi.v3.json": spec3} {
+		root.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(doc)
+		})
+	}
 	d := docs.Handler("/openapi.json")
 	root.Handle(docs.Prefix, d)
 	root.Handle(docs.Prefix+"/", d)
@@ -146,7 +153,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			g.routes = append(g.routes, rt)
 		}
 	}
-	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
+	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}
@@ -166,6 +173,14 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	g.handler = withRequestID(h)
 	return g, nil
 }
+
+// answerJSON is how the edge writes answers, the JSON conventions a client relies on
+// (the README's "JSON conventions"): field names in lowerCamelCase; 64-bit integers as
+// strings ("25000"; requests may send a number or a string); enums by name; every list
+// and every field that has no presence of its own emitted even when empty or zero
+// ([] , "", 0, false), so an answer's shape does not depend on its values; a message or
+// an optional field that is not set is left out.
+var answerJSON = protojson.MarshalOptions{EmitDefaultValues: true}
 
 // Dial connects lazily to the service name at addr: over mTLS with src (the server
 // must prove it is name), or h2c when src is nil.

@@ -21,7 +21,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/server"
@@ -168,7 +167,7 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 			g.callError(w, r, err)
 			return
 		}
-		out, err := protojson.Marshal(resp)
+		out, err := answerJSON.Marshal(resp)
 		if err != nil {
 			g.callError(w, r, status.Error(codes.Internal, "cannot encode the answer"))
 			return

@@ -180,6 +180,12 @@ func TestRecordFiles(t *testing.T) {
 	maria, joao := s.patientToken(), s.patientToken()
 	data := pdf(3 << 20)
 
+	// No documents yet: the list is there, empty (the JSON conventions).
+	if r := do(t, http.MethodGet, e.url+"/v1/records/documents", nil, bearer(maria, "")); r.status != http.StatusOK ||
+		!strings.Contains(string(r.body), `"documents":[]`) {
+		t.Fatalf("empty list: %d %s, want \"documents\":[]", r.status, r.body)
+	}
+
 	// Upload 3 MiB (chunked, so limitBody's 1 MiB buffering would refuse it).
 	r := do(t, http.MethodPost, uploadURL(e.url, "Hemograma março/2024"), onlyReader{bytes.NewReader(data)}, bearer(maria, "application/pdf"))
 	if r.status != http.StatusOK {
