@@ -172,7 +172,12 @@ func parameterStatus(msg string) *status.Status {
 	} else if m := missingParam.FindStringSubmatch(msg); m != nil {
 		return reasonStatus(server.ReasonValidationFailed, "the path lacks "+m[1], m[1], "required")
 	} else {
-		return reasonStatus(server.ReasonValidationFailed, "the request's parameters cannot be read")
+		// Another refusal of the request's parameters, worded by our own code: its
+		// message is kept, without the status text grpc-gateway wraps it in.
+		if _, desc, ok := strings.Cut(msg, " desc = "); ok && strings.HasPrefix(msg, "rpc error:") {
+			msg = desc
+		}
+		return reasonStatus(server.ReasonValidationFailed, msg)
 	}
 	desc := "has a value of the wrong type"
 	switch {
