@@ -178,7 +178,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 // (the README's "JSON conventions"): field names in lowerCamelCase; 64-bit integers as
 // strings ("25000"; requests may send a number or a string); enums by name; every list
 // and every field that has no presence of its own emitted even when empty or zero
-// ([] , "", 0, false), so an answer's shape does not depend on its values; a message or
+// ([], "", 0, false), so an answer's shape does not depend on its values; a message or
 // an optional field that is not set is left out.
 var answerJSON = protojson.MarshalOptions{EmitDefaultValues: true}
 
