@@ -78,7 +78,7 @@ func TestMultiProcess_PatientAndDoctorMeetInTheConsultationRoom(t *testing.T) {
 
 	// Nobody else.
 	joao := s.loginPatient("joao.room@example.com", "111444777")
-	if code, _ := s.rest("GET", a.JoinPath, joao, nil, &e); code != http.StatusForbidden || reason(e) != telehealth.ReasonNotParticipant.Name() {
+	if code, _ := s.rest("GET", a.JoinPath, joao, nil, &e); code != http.StatusNotFound || reason(e) != telehealth.ReasonAppointmentNotFound.Name() {
 		t.Errorf("another patient: %d %+v", code, e)
 	}
 	if code, _ := s.rest("GET", "/v1/appointments/3f1c2a9e-0000-4000-8000-000000000000/join", joao, nil, &e); code != http.StatusNotFound || reason(e) != telehealth.ReasonAppointmentNotFound.Name() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -80,18 +81,29 @@ func TestGateway_HealthzAndReadyz(t *testing.T) {
 		path     string
 		status   int
 		body     string
+		ops      string // what the ops listener's detail says of the upstream
 	}{
-		{"live", up, "/healthz", 200, "ok"},
-		{"live even when the upstream is down", down, "/healthz", 200, "ok"},
-		{"ready when the upstream serves", up, "/readyz", 200, "ready"},
-		{"not ready when the upstream is down", down, "/readyz", 503, "healthcore.identity.v1.IdentityService"},
+		{"live", up, "/healthz", 200, "ok", ""},
+		{"live even when the upstream is down", down, "/healthz", 200, "ok", ""},
+		{"ready when the upstream serves", up, "/readyz", 200, "ready", up.Service + " " + up.Addr + ": SERVING"},
+		{"not ready when the upstream is down", down, "/readyz", 503, "not ready", down.Service + " " + down.Addr + ": "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{tt.upstream}})
 			r := do(t, http.MethodGet, e.url+tt.path, nil, nil)
-			if r.status != tt.status || !strings.Contains(string(r.body), tt.body) {
-				t.Errorf("%s: %d %q, want %d containing %q", tt.path, r.status, r.body, tt.status, tt.body)
+			// The public port says ready or not, and nothing of what is behind it.
+			if r.status != tt.status || strings.TrimSpace(string(r.body)) != tt.body {
+				t.Errorf("%s: %d %q, want %d %q", tt.path, r.status, r.body, tt.status, tt.body)
+			}
+			if tt.ops == "" {
+				return
+			}
+			// The ops listener's detail names each upstream, its address and its error.
+			rec := httptest.NewRecorder()
+			e.gw.UpstreamsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, gateway.ReadyzOpsPath, nil))
+			if rec.Code != tt.status || !strings.HasPrefix(rec.Body.String(), tt.ops) || tt.status != 200 && len(rec.Body.String()) <= len(tt.ops)+1 {
+				t.Errorf("ops detail: %d %q, want %d starting %q (with the error when down)", rec.Code, rec.Body, tt.status, tt.ops)
 			}
 		})
 	}

@@ -2,53 +2,232 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"healthcore/platform/errs"
+	"healthcore/platform/server"
 )
 
 var runtimeDefaultHeaderMatcher = runtime.DefaultHeaderMatcher
 
-// errorHandler answers a failed call as JSON {code, message, details} with the HTTP
-// status grpc-gateway maps the gRPC code to (400, 401, 403, 404, 409, 429…), and turns
-// a RetryInfo detail into a Retry-After header.
-func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if s, ok := status.FromError(err); ok {
-		for _, d := range s.Details() {
-			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
-				secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
-				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			}
+// reasonStatus is the status of a declared reason, with field violations when given
+// (field, description pairs).
+func reasonStatus(r errs.Reason, msg string, violations ...string) *status.Status {
+	s := status.New(codes.Code(r.Code()), msg)
+	info := &errdetails.ErrorInfo{Reason: r.Name(), Domain: errs.Domain}
+	var err error
+	if len(violations) >= 2 {
+		br := &errdetails.BadRequest{}
+		for i := 0; i+1 < len(violations); i += 2 {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: violations[i], Description: violations[i+1],
+			})
 		}
+		s, err = s.WithDetails(info, br)
+	} else {
+		s, err = s.WithDetails(info)
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	if err != nil { // only when a detail cannot be marshaled, which these always can
+		return status.New(codes.Code(r.Code()), msg)
+	}
+	return s
 }
 
-// writeStatus answers with a status in the same JSON form as errorHandler, for errors
-// found before a request reaches the mux.
-func writeStatus(w http.ResponseWriter, _ *http.Request, httpStatus int, s *status.Status) {
-	body, _ := protojson.Marshal(s.Proto())
-	w.Header().Set("Content-Type", "application/json")
+// errorInfo is the ErrorInfo detail of s, nil when it has none.
+func errorInfo(s *status.Status) *errdetails.ErrorInfo {
+	for _, d := range s.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// reasonHTTPStatus answers some services' reasons with a more precise status than
+// their gRPC code maps to.
+var reasonHTTPStatus = map[string]int{
+	ReasonDocumentTooLarge.Name(): http.StatusRequestEntityTooLarge,
+}
+
+// writeStatus answers s as JSON {code, message, details}: the form of every error of
+// the edge, whether a service or the edge itself produced it. It turns a RetryInfo
+// detail into Retry-After and sends an RFC 6750 challenge with a 401.
+func writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, s *status.Status) {
+	h := w.Header()
+	h.Del("Trailer")
+	h.Del("Transfer-Encoding")
+	for _, d := range s.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+			h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		}
+	}
+	if httpStatus == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", bearerChallenge(r))
+	}
+	body, err := protojson.Marshal(s.Proto())
+	if err != nil {
+		httpStatus, body = http.StatusInternalServerError, []byte(`{"code":13,"message":"internal error"}`)
+	}
+	h.Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
 }
 
-// routingErrorHandler answers requests no route takes. grpc-gateway maps a known path
-// with the wrong method to UNIMPLEMENTED, which becomes 501 — a server error that pages
-// people and is logged at ERROR — so it is answered as the client error it is: 405.
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	if httpStatus == http.StatusMethodNotAllowed {
-		errorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
-			HTTPStatus: httpStatus,
-			Err:        status.Error(codes.Unimplemented, http.StatusText(httpStatus)),
-		})
+// bearerChallenge is the WWW-Authenticate of a 401 (RFC 6750 §3): a bare Bearer
+// challenge when the request carried no token, and error="invalid_token" when the token
+// it carried was refused (expired, malformed, its session ended). The message stays in
+// the body.
+func bearerChallenge(r *http.Request) string {
+	const realm = `Bearer realm="healthcore"`
+	scheme, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return realm
+	}
+	return realm + `, error="invalid_token"`
+}
+
+// errorHandler answers a failed call (grpc-gateway's routes and the record file
+// routes) with the HTTP status of its gRPC code (400, 401, 403, 404, 409, 429…). A
+// status that carries a reason passes as the service sent it; one without (the edge's
+// own decoding, or a call that failed in transport) is given one here, so that no
+// answer carries Go, protojson or dial text.
+func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	httpStatus := 0
+	if custom, ok := errors.AsType[*runtime.HTTPStatusError](err); ok {
+		httpStatus, err = custom.HTTPStatus, custom.Err
+	}
+	s := status.Convert(err)
+	if httpStatus == 0 {
+		httpStatus = runtime.HTTPStatusFromCode(s.Code())
+	}
+	if info := errorInfo(s); info != nil {
+		if st, ok := reasonHTTPStatus[info.GetReason()]; ok {
+			httpStatus = st
+		}
+		writeStatus(w, r, httpStatus, s)
 		return
 	}
-	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+	ns, nst := edgeStatus(ctx, g.opts.Logger, r, s, err)
+	if nst != 0 {
+		httpStatus = nst
+	}
+	writeStatus(w, r, httpStatus, ns)
+}
+
+// edgeStatus gives a status without a reason the reason and message a client can act
+// on; a nonzero HTTP status replaces the one of its code.
+func edgeStatus(ctx context.Context, log *slog.Logger, r *http.Request, s *status.Status, err error) (*status.Status, int) {
+	if b, ok := r.Body.(*requestBody); ok && b.problem != nil {
+		return b.problem, b.httpStatus
+	}
+	if _, ok := errors.AsType[runtime.MalformedSequenceError](err); ok {
+		return reasonStatus(ReasonRouteNotFound, "the path has a malformed %-escape"), http.StatusNotFound
+	}
+	switch s.Code() {
+	case codes.InvalidArgument:
+		return parameterStatus(s.Message()), http.StatusBadRequest
+	case codes.Unavailable:
+		log.WarnContext(ctx, "upstream unavailable", slog.String("path", r.URL.Path), slog.String("error", s.Message()))
+		return reasonStatus(ReasonServiceUnavailable, "a service this call needs is unavailable right now; retry shortly"), 0
+	case codes.DeadlineExceeded:
+		log.WarnContext(ctx, "upstream timed out", slog.String("path", r.URL.Path), slog.String("error", s.Message()))
+		return reasonStatus(ReasonServiceUnavailable, "a service this call needs did not answer in time; retry shortly"), http.StatusServiceUnavailable
+	case codes.Canceled:
+		// The client left; nobody reads this answer, but it carries no transport text.
+		return status.New(codes.Canceled, "the request was canceled"), 0
+	}
+	log.ErrorContext(ctx, "call failed without a reason", slog.String("path", r.URL.Path),
+		slog.String("code", s.Code().String()), slog.String("error", s.Message()))
+	return reasonStatus(errs.ReasonInternal, "internal error"), http.StatusInternalServerError
+}
+
+var (
+	// grpc-gateway's messages for a query or path parameter it cannot read.
+	queryParamError = regexp.MustCompile(`^parsing field "([^"]+)": (.*)$`)
+	pathParamError  = regexp.MustCompile(`^type mismatch, parameter: ([^,]+), error: (.*)$`)
+	missingParam    = regexp.MustCompile(`^missing parameter (\S+)$`)
+)
+
+// parameterStatus turns grpc-gateway's text for a query or path parameter it cannot
+// read into VALIDATION_FAILED naming the parameter.
+func parameterStatus(msg string) *status.Status {
+	var field, cause string
+	if m := queryParamError.FindStringSubmatch(msg); m != nil {
+		field, cause = m[1], m[2]
+	} else if m := pathParamError.FindStringSubmatch(msg); m != nil {
+		field, cause = m[1], m[2]
+	} else if m := missingParam.FindStringSubmatch(msg); m != nil {
+		return reasonStatus(server.ReasonValidationFailed, "the path lacks "+m[1], m[1], "required")
+	} else {
+		// Another refusal of the request's parameters, worded by our own code: its
+		// message is kept, without the status text grpc-gateway wraps it in.
+		if _, desc, ok := strings.Cut(msg, " desc = "); ok && strings.HasPrefix(msg, "rpc error:") {
+			msg = desc
+		}
+		return reasonStatus(server.ReasonValidationFailed, msg)
+	}
+	desc := "has a value of the wrong type"
+	switch {
+	case strings.Contains(cause, "parsing time"), strings.Contains(cause, "Timestamp"):
+		desc = "must be an RFC 3339 time, e.g. 2026-12-01T14:30:00Z"
+	case strings.Contains(cause, "ParseFloat"), strings.Contains(cause, "ParseInt"), strings.Contains(cause, "ParseUint"):
+		desc = "must be a number"
+	case strings.Contains(cause, "ParseBool"):
+		desc = "must be true or false"
+	case strings.Contains(cause, "enum"):
+		desc = "is not one of the enum's names"
+	case strings.Contains(cause, "not a message"), strings.Contains(cause, "no field"):
+		desc = "is not a field of this request"
+	}
+	return reasonStatus(server.ReasonValidationFailed, "parameter "+strconv.Quote(field)+" "+desc, field, desc)
+}
+
+// routingErrorHandler answers requests no grpc-gateway route takes: 404 ROUTE_NOT_FOUND,
+// or 405 METHOD_NOT_ALLOWED with Allow for a known path (grpc-gateway would map it to
+// UNIMPLEMENTED, 501, a server error that pages people).
+func (g *Gateway) routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		methodNotAllowed(w, r, g.allowed(r.URL.Path))
+	case http.StatusNotFound:
+		routeNotFound(w, r)
+	default:
+		writeStatus(w, r, http.StatusBadRequest, reasonStatus(ReasonRouteNotFound, "the request's path cannot be read"))
+	}
+}
+
+func routeNotFound(w http.ResponseWriter, r *http.Request) {
+	writeStatus(w, r, http.StatusNotFound, reasonStatus(ReasonRouteNotFound,
+		"no route for "+r.Method+" "+r.URL.Path+": the API's routes are listed in /openapi.json"))
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeStatus(w, r, http.StatusMethodNotAllowed, reasonStatus(ReasonMethodNotAllowed,
+		r.Method+" is not allowed on "+r.URL.Path+"; it takes "+strings.Join(allow, ", ")))
+}
+
+// bodyTooLarge answers a body over limit bytes.
+func bodyTooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
+	writeStatus(w, r, http.StatusRequestEntityTooLarge, reasonStatus(ReasonBodyTooLarge,
+		"the request body is over the limit of "+strconv.FormatInt(limit, 10)+" bytes"))
+}
+
+// badRequest answers VALIDATION_FAILED naming the field (a parameter, header or
+// multipart field) the edge refused.
+func badRequest(w http.ResponseWriter, r *http.Request, field, msg string) {
+	writeStatus(w, r, http.StatusBadRequest, reasonStatus(server.ReasonValidationFailed, msg, field, msg))
 }

@@ -42,7 +42,8 @@ type Options struct {
 	AllowedOrigins []string
 	MaxBodyBytes   int64
 	Logger         *slog.Logger
-	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json.
+	// OpenAPI is the merged OpenAPI (Swagger 2.0) document served at /openapi.json,
+	// completed with the hand-written routes; /openapi.v3.json serves it as OpenAPI 3.0.
 	OpenAPI []byte
 	// Registerer records the HTTP metrics (the process's ops listener serves them,
 	// never the public port); nil records none.
@@ -73,6 +74,7 @@ type Gateway struct {
 	mux      *runtime.ServeMux
 	records  recordsv1.RecordsServiceClient // nil without a records upstream
 	handler  http.Handler
+	routes   []Route
 	draining atomic.Bool
 }
 
@@ -93,16 +95,20 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec3, err := openAPIv3(spec)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{opts: opts}
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
-		runtime.WithErrorHandler(errorHandler),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{&runtime.JSONPb{
+			MarshalOptions:   answerJSON,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		}}}),
 	)
 	for _, u := range opts.Upstreams {
 		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS)
@@ -118,6 +124,12 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("register %s: %w", u.Service, err)
 		}
+		g.routes = append(g.routes, serviceRoutes(u.Service)...)
+	}
+	if g.records != nil {
+		g.routes = append(g.routes,
+			Route{Method: http.MethodPost, Path: uploadPath, API: true},
+			Route{Method: http.MethodGet, Path: documentPrefix + "{document_id}" + downloadSuffix, API: true})
 	}
 
 	g.mux = mux
@@ -126,29 +138,49 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	root.Handle("/", mux)
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	root.HandleFunc("GET /readyz", g.ready)
-	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(spec)
-	})
+	for path, doc := range map[string][]byte{"/openapi.json": spec, "/openapi.v3.json": spec3} {
+		root.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(doc)
+		})
+	}
 	d := docs.Handler("/openapi.json")
 	root.Handle(docs.Prefix, d)
 	root.Handle(docs.Prefix+"/", d)
 	for pattern, h := range opts.Extra {
 		root.Handle(pattern, h)
+		if rt, ok := muxRoute(pattern, true); ok {
+			g.routes = append(g.routes, rt)
+		}
+	}
+	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
+		rt, _ := muxRoute(p, false)
+		g.routes = append(g.routes, rt)
 	}
 	// Outermost first: request id (so every later log and error carries it), access
 	// log and metrics, the security headers (on every answer, preflights and errors
-	// included), CORS (answers preflights before anything else runs), then the body
-	// limit right before the routes.
+	// included), CORS (answers preflights before anything else runs), the header size
+	// and method checks (405 before any body is read), then the body limit right before
+	// the routes.
 	// The record file routes stream their bodies, so they sit outside the body limit.
-	var h http.Handler = limitBody(root, opts.MaxBodyBytes)
+	var h http.Handler = trackBody(root)
+	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
+	h = g.checkRoute(h)
 	h = cors(h, opts.AllowedOrigins)
 	h = securityHeaders(h, opts.HSTS)
 	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))
 	g.handler = withRequestID(h)
 	return g, nil
 }
+
+// answerJSON is how the edge writes answers, the JSON conventions a client relies on
+// (the README's "JSON conventions"): field names in lowerCamelCase; 64-bit integers as
+// strings ("25000"; requests may send a number or a string); enums by name; every list
+// and every field that has no presence of its own emitted even when empty or zero
+// ([], "", 0, false), so an answer's shape does not depend on its values; a message or
+// an optional field that is not set is left out.
+var answerJSON = protojson.MarshalOptions{EmitDefaultValues: true}
 
 // Dial connects lazily to the service name at addr: over mTLS with src (the server
 // must prove it is name), or h2c when src is nil.

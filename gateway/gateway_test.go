@@ -99,7 +99,7 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 		},
 		{
 			name: "malformed JSON", method: "POST", path: "/v1/auth/login", body: `{"email":`,
-			status: 400, code: 3,
+			status: 400, reason: gateway.ReasonMalformedJSON,
 		},
 		{
 			name: "wrong password", method: "POST", path: "/v1/auth/login",
@@ -121,11 +121,11 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 		},
 		{
 			name: "unknown route", method: "GET", path: "/v1/no-such-thing",
-			status: 404, code: 5,
+			status: 404, reason: gateway.ReasonRouteNotFound,
 		},
 		{
 			name: "known route, wrong method", method: "DELETE", path: "/v1/me",
-			status: 405, code: 12,
+			status: 405, reason: gateway.ReasonMethodNotAllowed,
 		},
 		{
 			name: "duplicate account", method: "POST", path: "/v1/accounts/patients",
@@ -159,6 +159,21 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 			}
 			if got.message == "" {
 				t.Errorf("no message: %s", r.body)
+			}
+			// A 401 carries an RFC 6750 challenge, never the message (which is in the body).
+			challenge := r.header.Get("WWW-Authenticate")
+			switch {
+			case tt.status != http.StatusUnauthorized && challenge != "":
+				t.Errorf("WWW-Authenticate %q on a %d", challenge, tt.status)
+			case tt.status == http.StatusUnauthorized && tt.header.Get("Authorization") != "" &&
+				challenge != `Bearer realm="healthcore", error="invalid_token"`:
+				t.Errorf("WWW-Authenticate = %q for a refused token, want an invalid_token challenge", challenge)
+			case tt.status == http.StatusUnauthorized && tt.header.Get("Authorization") == "" &&
+				challenge != `Bearer realm="healthcore"`:
+				t.Errorf("WWW-Authenticate = %q without a token, want a bare Bearer challenge", challenge)
+			}
+			if tt.status == http.StatusMethodNotAllowed && r.header.Get("Allow") != "GET" {
+				t.Errorf("Allow = %q, want GET", r.header.Get("Allow"))
 			}
 			if !hex32.MatchString(r.header.Get("X-Request-Id")) {
 				t.Errorf("X-Request-Id = %q on an error, want a generated id", r.header.Get("X-Request-Id"))

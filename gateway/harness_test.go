@@ -59,6 +59,7 @@ func identityUpstream(t *testing.T, tweak func(*identity.Config)) (gateway.Upstr
 // edge is a gateway serving on 127.0.0.1.
 type edge struct {
 	url  string
+	gw   *gateway.Gateway
 	logs *testkit.LogBuffer
 	// stop cancels Serve's context and returns what Serve returned.
 	stop func() error
@@ -84,7 +85,7 @@ func serve(t *testing.T, opts gateway.Options) *edge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.url = "http://" + ln.Addr().String()
+	e.url, e.gw = "http://"+ln.Addr().String(), g
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(ctx, ln) }()

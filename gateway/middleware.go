@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"healthcore/platform/logging"
 	"healthcore/platform/server"
@@ -77,23 +75,32 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 }
 
 // accessLog writes one line per request (never the query string or body, which may
-// hold personal data) and records its duration.
+// hold personal data) and records its duration. A response the handler aborted (a
+// download whose stream failed midway) is logged too, at WARN with aborted=true.
 func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		finished := false
+		defer func() {
+			d := time.Since(start)
+			if m != nil {
+				m.duration.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+			}
+			level := slog.LevelInfo
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", r.RemoteAddr)}
+			if !finished { // the handler panicked, http.ErrAbortHandler or worse
+				level = slog.LevelWarn
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "http", attrs...)
+		}()
 		next.ServeHTTP(rec, r)
-		d := time.Since(start)
-		if m != nil {
-			m.duration.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		}
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelError
-		}
-		log.LogAttrs(r.Context(), level, "http",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-			slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", r.RemoteAddr))
+		finished = true
 	})
 }
 
@@ -137,8 +144,7 @@ func cors(next http.Handler, origins []string) http.Handler {
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-				"request body is "+strconv.FormatInt(r.ContentLength, 10)+" bytes; the limit is "+strconv.FormatInt(max, 10)))
+			bodyTooLarge(w, r, max)
 			return
 		}
 		if r.ContentLength >= 0 {
@@ -149,12 +155,11 @@ func limitBody(next http.Handler, max int64) http.Handler {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if _, over := errors.AsType[*http.MaxBytesError](err); over {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-				"request body is over the limit of "+strconv.FormatInt(max, 10)+" bytes"))
+			bodyTooLarge(w, r, max)
 			return
 		}
 		if err != nil {
-			writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, "cannot read the request body"))
+			writeStatus(w, r, http.StatusBadRequest, reasonStatus(ReasonMalformedJSON, "the request body could not be read whole"))
 			return
 		}
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))

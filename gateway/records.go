@@ -21,7 +21,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/server"
@@ -54,14 +53,14 @@ func (g *Gateway) recordFiles(next http.Handler) http.Handler {
 		switch {
 		case p == uploadPath:
 			if r.Method != http.MethodPost {
-				methodNotAllowed(w, r, http.MethodPost)
+				methodNotAllowed(w, r, []string{http.MethodPost})
 				return
 			}
 			g.upload(w, r)
 		case strings.HasPrefix(p, documentPrefix) && strings.HasSuffix(p, downloadSuffix) &&
 			!strings.Contains(p[len(documentPrefix):], "/"):
 			if r.Method != http.MethodGet {
-				methodNotAllowed(w, r, http.MethodGet)
+				methodNotAllowed(w, r, []string{http.MethodGet})
 				return
 			}
 			g.download(w, r, strings.TrimSuffix(p[len(documentPrefix):], downloadSuffix))
@@ -69,11 +68,6 @@ func (g *Gateway) recordFiles(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
-	w.Header().Set("Allow", allow)
-	writeStatus(w, r, http.StatusMethodNotAllowed, status.New(codes.Unimplemented, http.StatusText(http.StatusMethodNotAllowed)))
 }
 
 // outgoing is the call context of a record file route: the client's credentials,
@@ -102,11 +96,7 @@ func outgoing(ctx context.Context, r *http.Request) context.Context {
 // callError answers a failed call the way the grpc-gateway routes do.
 func (g *Gateway) callError(w http.ResponseWriter, r *http.Request, err error) {
 	_, m := runtime.MarshalerForRequest(g.mux, r)
-	errorHandler(r.Context(), g.mux, m, w, r, err)
-}
-
-func badRequest(w http.ResponseWriter, r *http.Request, msg string) {
-	writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, msg))
+	g.errorHandler(r.Context(), g.mux, m, w, r, err)
 }
 
 // upload streams a document to the records service. The body is the file itself, its
@@ -115,8 +105,7 @@ func badRequest(w http.ResponseWriter, r *http.Request, msg string) {
 func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 	limit := g.opts.UploadMaxBytes
 	if r.ContentLength > limit {
-		writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-			"request body is "+strconv.FormatInt(r.ContentLength, 10)+" bytes; the limit is "+strconv.FormatInt(limit, 10)))
+		bodyTooLarge(w, r, limit)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -136,13 +125,13 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		badRequest(w, r, "Content-Type must name the document's type (e.g. application/pdf)")
+		badRequest(w, r, "Content-Type", "Content-Type must name the document's type (e.g. application/pdf)")
 		return
 	}
 	var body io.Reader = r.Body
 	if mediaType == "multipart/form-data" {
 		if params["boundary"] == "" {
-			badRequest(w, r, "multipart/form-data needs a boundary")
+			badRequest(w, r, "Content-Type", "multipart/form-data needs a boundary")
 			return
 		}
 		file, ctype, ok := g.multipartFile(w, r, fields)
@@ -150,14 +139,14 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if mediaType, _, err = mime.ParseMediaType(ctype); err != nil {
-			badRequest(w, r, `the "file" part needs a Content-Type naming the document's type (e.g. application/pdf)`)
+			badRequest(w, r, "file", `the "file" part needs a Content-Type naming the document's type (e.g. application/pdf)`)
 			return
 		}
 		body = file
 	}
 	kind, ok := parseKind(fields["kind"])
 	if !ok {
-		badRequest(w, r, "kind must be one of EXAM, REPORT, IMAGE, PRESCRIPTION, OTHER")
+		badRequest(w, r, "kind", "kind must be one of EXAM, REPORT, IMAGE, PRESCRIPTION, OTHER")
 		return
 	}
 	md := &recordsv1.UploadMetadata{
@@ -178,7 +167,7 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 			g.callError(w, r, err)
 			return
 		}
-		out, err := protojson.Marshal(resp)
+		out, err := answerJSON.Marshal(resp)
 		if err != nil {
 			g.callError(w, r, status.Error(codes.Internal, "cannot encode the answer"))
 			return
@@ -213,12 +202,11 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 			// before any trailer, so the service discards what it received.
 			cancel()
 			if _, over := errors.AsType[*http.MaxBytesError](rerr); over {
-				writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-					"request body is over the limit of "+strconv.FormatInt(limit, 10)+" bytes"))
+				bodyTooLarge(w, r, limit)
 				return
 			}
 			g.opts.Logger.WarnContext(r.Context(), "upload body cut short", slog.Int64("received", size), slog.String("error", rerr.Error()))
-			badRequest(w, r, "cannot read the request body")
+			badRequest(w, r, "file", "the request body was cut short")
 			return
 		}
 	}
@@ -227,11 +215,10 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 		if err := mp.finish(); err != nil {
 			cancel()
 			if _, over := errors.AsType[*http.MaxBytesError](err); over {
-				writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
-					"request body is over the limit of "+strconv.FormatInt(limit, 10)+" bytes"))
+				bodyTooLarge(w, r, limit)
 				return
 			}
-			badRequest(w, r, "malformed multipart body: "+err.Error())
+			badRequest(w, r, "file", "malformed multipart body: "+err.Error())
 			return
 		}
 	}
@@ -271,22 +258,22 @@ func (b *multipartBody) finish() error {
 func (g *Gateway) multipartFile(w http.ResponseWriter, r *http.Request, fields map[string]string) (io.Reader, string, bool) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		badRequest(w, r, "malformed multipart body")
+		badRequest(w, r, "Content-Type", "malformed multipart body")
 		return nil, "", false
 	}
 	names := map[string]string{"title": "title", "kind": "kind", "examDate": "examDate", "exam_date": "examDate", "groupId": "groupId", "group_id": "groupId"}
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
-			badRequest(w, r, `the multipart body has no "file" part`)
+			badRequest(w, r, "file", `the multipart body has no "file" part`)
 			return nil, "", false
 		}
 		if err != nil {
 			if _, over := errors.AsType[*http.MaxBytesError](err); over {
-				writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument, "request body is over the limit"))
+				bodyTooLarge(w, r, g.opts.UploadMaxBytes)
 				return nil, "", false
 			}
-			badRequest(w, r, "malformed multipart body")
+			badRequest(w, r, "file", "malformed multipart body")
 			return nil, "", false
 		}
 		if p.FormName() == "file" {
@@ -299,7 +286,7 @@ func (g *Gateway) multipartFile(w http.ResponseWriter, r *http.Request, fields m
 		}
 		v, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
 		if err != nil || len(v) > maxFormField {
-			badRequest(w, r, fmt.Sprintf("multipart field %q is too long or cut short", p.FormName()))
+			badRequest(w, r, p.FormName(), fmt.Sprintf("multipart field %q is too long or cut short", p.FormName()))
 			return nil, "", false
 		}
 		if name, ok := names[p.FormName()]; ok {
@@ -381,6 +368,15 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 		msg, err := stream.Recv()
 		if err == io.EOF {
 			break
+		}
+		if err != nil && r.Context().Err() != nil {
+			// The client closed the connection. Having read every byte it may do so
+			// before the stream's end reaches the edge: that download is complete.
+			if sent != doc.GetSizeBytes() {
+				g.opts.Logger.InfoContext(r.Context(), "download left by the client",
+					slog.Int64("sent", sent), slog.Int64("size", doc.GetSizeBytes()))
+			}
+			return
 		}
 		if err != nil {
 			abort("the stream failed", err)

@@ -39,6 +39,11 @@ type recordsStack struct {
 
 func newRecordsStack(t *testing.T) *recordsStack {
 	t.Helper()
+	return newRecordsStackWith(t, records.DefaultConfig())
+}
+
+func newRecordsStackWith(t *testing.T, cfg records.Config) *recordsStack {
+	t.Helper()
 	db := pgtest.Pool(t, records.Schema.Name, records.Schema)
 	driver, err := blobs.OpenLocal(t.TempDir())
 	if err != nil {
@@ -57,7 +62,7 @@ func newRecordsStack(t *testing.T) *recordsStack {
 	userKeys := func(context.Context) ([]authn.PublicKey, error) {
 		return []authn.PublicKey{{KID: key.KID, Key: pub}}, nil
 	}
-	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t, "records"), Blobs: blobClient, Logger: testkit.Logger(t)}, records.DefaultConfig())
+	svc, err := records.New(records.Deps{DB: db, Keys: testkit.Keys(t, "records"), Blobs: blobClient, Logger: testkit.Logger(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +149,18 @@ const uploadLogLine = `"path":"/v1/records/documents:upload"`
 // the last.
 func waitUploadLog(t *testing.T, e *edge, n int) string {
 	t.Helper()
+	return waitLog(t, e, uploadLogLine, n)
+}
+
+// waitLog waits until the gateway's log has n lines containing substr and returns the
+// last.
+func waitLog(t *testing.T, e *edge, substr string, n int) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var lines []string
 		for _, l := range strings.Split(e.logs.String(), "\n") {
-			if strings.Contains(l, uploadLogLine) {
+			if strings.Contains(l, substr) {
 				lines = append(lines, l)
 			}
 		}
@@ -156,7 +168,7 @@ func waitUploadLog(t *testing.T, e *edge, n int) string {
 			return lines[n-1]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the gateway logged %d uploads, want %d", len(lines), n)
+			t.Fatalf("the gateway logged %d lines with %s, want %d", len(lines), substr, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -167,6 +179,12 @@ func TestRecordFiles(t *testing.T) {
 	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{s.up}})
 	maria, joao := s.patientToken(), s.patientToken()
 	data := pdf(3 << 20)
+
+	// No documents yet: the list is there, empty (the JSON conventions).
+	if r := do(t, http.MethodGet, e.url+"/v1/records/documents", nil, bearer(maria, "")); r.status != http.StatusOK ||
+		!strings.Contains(string(r.body), `"documents":[]`) {
+		t.Fatalf("empty list: %d %s, want \"documents\":[]", r.status, r.body)
+	}
 
 	// Upload 3 MiB (chunked, so limitBody's 1 MiB buffering would refuse it).
 	r := do(t, http.MethodPost, uploadURL(e.url, "Hemograma março/2024"), onlyReader{bytes.NewReader(data)}, bearer(maria, "application/pdf"))
@@ -324,9 +342,74 @@ func TestRecordUploadEdgeCap(t *testing.T) {
 	if n := listCount(t, e, token); n != 0 {
 		t.Fatalf("%d documents after refused uploads", n)
 	}
+	if got := parseError(t, r); got.reason != gateway.ReasonBodyTooLarge.Name() {
+		t.Errorf("chunked upload: reason %q, want %s", got.reason, gateway.ReasonBodyTooLarge)
+	}
 	// Under the cap is fine, and the 1 MiB JSON limit does not apply.
 	r = do(t, http.MethodPost, uploadURL(e.url, "ok"), onlyReader{bytes.NewReader(data[:3<<19])}, bearer(token, "application/pdf"))
 	if r.status != http.StatusOK {
 		t.Fatalf("upload under the cap: %d %s", r.status, r.body)
+	}
+}
+
+// A document over the records service's own limit (below the edge's cap) is 413 too,
+// with the service's reason, and nothing is stored.
+func TestRecordUploadOverTheServiceLimitIs413(t *testing.T) {
+	cfg := records.DefaultConfig()
+	cfg.MaxUploadBytes = 1 << 20
+	s := newRecordsStackWith(t, cfg)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{s.up}})
+	token := s.patientToken()
+	for name, body := range map[string]io.Reader{
+		"declared length": bytes.NewReader(pdf(2 << 20)),
+		"chunked":         onlyReader{bytes.NewReader(pdf(2 << 20))},
+	} {
+		r := do(t, http.MethodPost, uploadURL(e.url, "big"), body, bearer(token, "application/pdf"))
+		if r.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s: upload over the service's limit: %d %s, want 413", name, r.status, r.body)
+		}
+		if got := parseError(t, r); got.reason != gateway.ReasonDocumentTooLarge.Name() {
+			t.Errorf("%s: reason %q, want %s", name, got.reason, gateway.ReasonDocumentTooLarge)
+		}
+	}
+	if n := listCount(t, e, token); n != 0 {
+		t.Fatalf("%d documents after refused uploads", n)
+	}
+}
+
+// A complete download is one access line with status 200 and no warning, even when
+// the client closes its connection as soon as it has the last byte (before the edge
+// reads the end of the records stream).
+func TestRecordDownloadCompleteIsLoggedOnce(t *testing.T) {
+	s := newRecordsStack(t)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{s.up}})
+	token := s.patientToken()
+	data := pdf(5 << 20)
+	r := do(t, http.MethodPost, uploadURL(e.url, "five"), bytes.NewReader(data), bearer(token, "application/pdf"))
+	if r.status != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["document"].(map[string]any)["id"].(string)
+	path := "/v1/records/documents/" + id + ":download"
+	const downloads = 8
+	for range downloads {
+		// do closes the connection as soon as the body is read.
+		if d := do(t, http.MethodGet, e.url+path, nil, bearer(token, "")); d.status != http.StatusOK || !bytes.Equal(d.body, data) {
+			t.Fatalf("download: %d, %d bytes", d.status, len(d.body))
+		}
+	}
+	line := `"path":"` + path + `"`
+	waitLog(t, e, line, downloads)
+	// The last download's line has been written; wait for no other.
+	for l := range strings.Lines(e.logs.String()) {
+		if strings.Contains(l, line) && !strings.Contains(l, `"status":200`) {
+			t.Errorf("a complete download logged as %s", l)
+		}
+		if strings.Contains(l, "download aborted") {
+			t.Errorf("a complete download warned: %s", l)
+		}
+	}
+	if n := strings.Count(e.logs.String(), line); n != downloads {
+		t.Errorf("%d access lines for %d downloads", n, downloads)
 	}
 }

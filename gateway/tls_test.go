@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,14 +61,14 @@ func keysOverTLS(t *testing.T, dir, name string) gateway.Upstream {
 }
 
 // httpsEdge serves a gateway over TLS with dir's gateway certificate as its public one.
-func httpsEdge(t *testing.T, dir string, opts gateway.Options) (url string, client *http.Client) {
+func httpsEdge(t *testing.T, dir string, opts gateway.Options) (url string, client *http.Client, g *gateway.Gateway) {
 	t.Helper()
 	pub, err := mtls.OpenPublic(filepath.Join(dir, "gateway.pem"), filepath.Join(dir, "gateway-key.pem"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.TLS, opts.OpenAPI = pub, openapi.JSON
-	g, err := gateway.New(context.Background(), opts)
+	g, err = gateway.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func httpsEdge(t *testing.T, dir string, opts gateway.Options) (url string, clie
 	// A browser: trusts the CA, checks the host name, presents no certificate.
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return "https://" + ln.Addr().String(), &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return "https://" + ln.Addr().String(), &http.Client{Transport: tr, Timeout: 10 * time.Second}, g
 }
 
 func getText(t *testing.T, c *http.Client, url string) (*http.Response, string) {
@@ -112,7 +113,7 @@ func TestGateway_HTTPSWithHSTSAndMTLSToTheServices(t *testing.T) {
 	if err := mtls.WriteDevCerts(dir, []string{"keys"}); err != nil {
 		t.Fatal(err)
 	}
-	url, browser := httpsEdge(t, dir, gateway.Options{
+	url, browser, _ := httpsEdge(t, dir, gateway.Options{
 		Upstreams: []gateway.Upstream{keysOverTLS(t, dir, "keys")}, ServiceTLS: devSource(t, dir, "gateway"),
 	})
 	resp, body := getText(t, browser, url+"/readyz")
@@ -141,12 +142,18 @@ func TestGateway_RefusesAnUpstreamThatIsNotTheServiceNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// keys answers where identity was expected: its certificate does not name identity.
-	url, browser := httpsEdge(t, dir, gateway.Options{
+	url, browser, g := httpsEdge(t, dir, gateway.Options{
 		Upstreams: []gateway.Upstream{keysOverTLS(t, dir, "identity")}, ServiceTLS: devSource(t, dir, "gateway"),
 	})
 	resp, body := getText(t, browser, url+"/readyz")
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "expected the identity service") {
-		t.Errorf("/readyz %d: %s; want 503 naming the certificate mismatch", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.TrimSpace(body) != "not ready" {
+		t.Errorf("/readyz %d: %s; want 503 not ready", resp.StatusCode, body)
+	}
+	// The ops listener's detail names the mismatch.
+	rec := httptest.NewRecorder()
+	g.UpstreamsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, gateway.ReadyzOpsPath, nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "expected the identity service") {
+		t.Errorf("ops detail %d: %s; want 503 naming the certificate mismatch", rec.Code, rec.Body)
 	}
 }
 

@@ -22,6 +22,13 @@ const MercadoPagoWebhookPath = "/webhooks/mercadopago"
 // webhookMaxBody bounds a notification's body; Mercado Pago's are a few hundred bytes.
 const webhookMaxBody = 64 << 10
 
+// The longest x-signature and x-request-id payments takes (ReceiveNotificationRequest's
+// rules); Mercado Pago's are far shorter.
+const (
+	maxSignatureLen         = 512
+	maxProviderRequestIDLen = 128
+)
+
 // webhookTimeout bounds the call to payments: the provider gives up after 22 s and
 // retries, and payments only checks the signature and queues a job.
 const webhookTimeout = 10 * time.Second
@@ -30,22 +37,23 @@ const webhookTimeout = 10 * time.Second
 // "POST "+MercadoPagoWebhookPath through Options.Extra). It passes the x-signature and
 // x-request-id headers with data.id and type — from the query string, as the signature
 // is computed over them, else from the JSON body — to payments' ReceiveNotification,
-// and answers 200 once the notification is accepted; 401 when its signature is refused,
-// 400 when it names no payment, 503 when payments cannot take it now (the provider
-// retries any answer but 200 or 201).
+// and answers 200 once the notification is accepted; 401 SIGNATURE_INVALID when its
+// signature is refused or cannot be checked (no x-signature), 400 when it names no
+// payment, 503 when payments cannot take it now (the provider retries any answer but
+// 200 or 201).
 func MercadoPagoWebhook(payments paymentsv1.PaymentsServiceClient, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > webhookMaxBody {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument, "notification body over 64 KiB"))
+			bodyTooLarge(w, r, webhookMaxBody)
 			return
 		}
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhookMaxBody))
 		if _, over := errors.AsType[*http.MaxBytesError](err); over {
-			writeStatus(w, r, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument, "notification body over 64 KiB"))
+			bodyTooLarge(w, r, webhookMaxBody)
 			return
 		}
 		if err != nil {
-			badRequest(w, r, "cannot read the notification body")
+			badRequest(w, r, "body", "the notification body was cut short")
 			return
 		}
 		q := r.URL.Query()
@@ -68,8 +76,20 @@ func MercadoPagoWebhook(payments paymentsv1.PaymentsServiceClient, log *slog.Log
 				req.DataId = jsonScalar(body.Data.ID)
 			}
 		}
+		// Without a signature, or with one or a request id longer than any Mercado Pago
+		// sends (payments' limits), the notification's signature cannot be checked.
+		if req.XSignature == "" {
+			writeStatus(w, r, http.StatusUnauthorized, reasonStatus(ReasonSignatureInvalid,
+				"the notification's signature cannot be checked: the x-signature header is missing"))
+			return
+		}
+		if len(req.XSignature) > maxSignatureLen || len(req.XRequestId) > maxProviderRequestIDLen {
+			writeStatus(w, r, http.StatusUnauthorized, reasonStatus(ReasonSignatureInvalid,
+				"the notification's signature cannot be checked: the x-signature or x-request-id header is too long"))
+			return
+		}
 		if req.DataId == "" {
-			badRequest(w, r, "the notification names no payment: data.id is missing from the query string and the body")
+			badRequest(w, r, "data.id", "the notification names no payment: data.id is missing from the query string and the body")
 			return
 		}
 		ctx, cancel := context.WithTimeout(outgoing(r.Context(), r), webhookTimeout)
@@ -83,6 +103,9 @@ func MercadoPagoWebhook(payments paymentsv1.PaymentsServiceClient, log *slog.Log
 			if code >= 500 {
 				log.WarnContext(r.Context(), "provider notification not accepted; the provider will retry",
 					"code", s.Code().String(), "error", s.Message())
+			}
+			if errorInfo(s) == nil {
+				s, _ = edgeStatus(r.Context(), log, r, s, err)
 			}
 			writeStatus(w, r, code, s)
 			return

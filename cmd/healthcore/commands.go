@@ -293,6 +293,9 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 	if err != nil {
 		return err
 	}
+	// The upstreams, their addresses and errors are for operators: the public /readyz
+	// only says ready or not.
+	p.HandleOps("GET "+gateway.ReadyzOpsPath, g.UpstreamsHandler())
 	ln, err := net.Listen("tcp", cfg.GatewayListenAddr())
 	if err != nil {
 		g.Close()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"healthcore/gateway"
 	"healthcore/internal/catalog"
 	"healthcore/platform/pgtest"
 )
@@ -46,6 +47,14 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 	}
 	if code, _ := httpGet(t, ops+"/debug/pprof/"); code != http.StatusOK {
 		t.Errorf("profiler with -pprof: %d, want 200", code)
+	}
+	// The gateway's upstreams, and where they are, are on the ops listener only.
+	if code, body := httpGet(t, ops+gateway.ReadyzOpsPath); code != http.StatusOK ||
+		!strings.Contains(body, "healthcore.identity.v1.IdentityService ") || strings.Count(body, ": SERVING") != strings.Count(strings.TrimSpace(body), "\n")+1 {
+		t.Errorf("ops %s: %d %s, want every upstream SERVING at its address", gateway.ReadyzOpsPath, code, body)
+	}
+	if code, body := httpGet(t, l.Gateway+"/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ready" {
+		t.Errorf("public /readyz: %d %q, want 200 ready and nothing else", code, body)
 	}
 	for _, url := range []string{l.Gateway + "/metrics", "http://" + l.Addr["directory"] + "/metrics", "http://" + l.Addr["identity"] + "/metrics"} {
 		if code, body := httpGet(t, url); code != http.StatusNotFound || strings.Contains(body, "healthcore_") {

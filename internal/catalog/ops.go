@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"flag"
+	"net/http"
 
 	"healthcore/platform/config"
 	"healthcore/platform/server"
@@ -18,7 +19,7 @@ type Ops struct {
 
 func (o *Ops) registerFlags(fs *flag.FlagSet, dev bool) {
 	fs.StringVar(&o.OpsAddr, "ops-addr", "127.0.0.1:9090",
-		"the process's ops listener: /metrics (and /debug/pprof/ with -pprof), plain HTTP; loopback, or a port only the metrics scraper reaches, never a public one; none when empty")
+		"the process's ops listener: /metrics (and /debug/pprof/ with -pprof, /gateway/readyz where the gateway runs), plain HTTP; loopback, or a port only the metrics scraper reaches, never a public one; none when empty")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler (/debug/pprof/) on the ops listener")
 	fs.BoolVar(&o.Reflection, "reflection", dev,
 		"serve gRPC server reflection on the service ports (grpcurl list/describe without the proto files); on in dev")
@@ -26,7 +27,8 @@ func (o *Ops) registerFlags(fs *flag.FlagSet, dev bool) {
 
 // StartOps opens the process's ops listener (-ops-addr), serving the process's
 // registry at /metrics — its services' RPC metrics and its gateway's HTTP metrics —
-// and, with -pprof, Go's profiler; nothing else. It serves until ctx ends or stop is
+// and, with -pprof, Go's profiler; besides them only what the process mounts with
+// HandleOps (the gateway's upstreams). It serves until ctx ends or stop is
 // called, which waits for it. An address in use fails here, at start.
 func (p *Process) StartOps(ctx context.Context) (stop func(), err error) {
 	if p.cfg.OpsAddr == "" {
@@ -39,6 +41,9 @@ func (p *Process) StartOps(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	p.mu.Lock()
+	p.ops = ops
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -48,6 +53,16 @@ func (p *Process) StartOps(ctx context.Context) (stop func(), err error) {
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// HandleOps mounts h at pattern on the process's ops listener (a no-op without one,
+// -ops-addr empty, or before StartOps).
+func (p *Process) HandleOps(pattern string, h http.Handler) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ops != nil {
+		p.ops.Handle(pattern, h)
+	}
 }
 
 func (o *Ops) check(p *config.Problems) {

@@ -191,3 +191,31 @@ func TestStartOps_AnAddressInUseFailsTheStart(t *testing.T) {
 		t.Errorf("error %v, want the listener and address named", err)
 	}
 }
+
+func TestProcess_HandleOpsMountsOnTheOpsListener(t *testing.T) {
+	addrs, err := FreeAddrs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cfg := NewConfig(fs, false)
+	if err := cfg.Parse(fs, []string{"-ops-addr=" + addrs[0]}); err != nil {
+		t.Fatal(err)
+	}
+	p := NewProcess(cfg, "")
+	stop, err := p.StartOps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// Mounted while the listener serves, as the gateway mounts its upstreams' detail.
+	p.HandleOps("GET /gateway/readyz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "upstreams")
+	}))
+	if code, body := get(t, "http://"+addrs[0]+"/gateway/readyz"); code != http.StatusOK || body != "upstreams" {
+		t.Errorf("mounted route: %d %q", code, body)
+	}
+	if code, _ := get(t, "http://"+addrs[0]+"/other"); code != http.StatusNotFound {
+		t.Errorf("another path: %d, want 404", code)
+	}
+}

@@ -36,6 +36,7 @@ type Process struct {
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
 	verifier *authn.Verifier
+	ops      *server.Ops // the ops listener, once StartOps opened it
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client // over mTLS, by callee (httpFor)

@@ -26,12 +26,12 @@ type OpsOptions struct {
 	Pprof bool
 }
 
-// Ops is the one operations listener of a process, over plain HTTP: /metrics and, when
-// asked, /debug/pprof/; every other path is 404. The services' and the gateway's own
+// Ops is the one operations listener of a process, over plain HTTP: /metrics, when
+// asked /debug/pprof/, and what the process mounts with Handle; every other path is 404. The services' and the gateway's own
 // ports serve neither.
 type Ops struct {
-	opts    OpsOptions
-	handler http.Handler
+	opts OpsOptions
+	mux  *http.ServeMux
 }
 
 // NewOps returns the ops listener of opts.
@@ -48,11 +48,16 @@ func NewOps(opts OpsOptions) *Ops {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return &Ops{opts: opts, handler: mux}
+	return &Ops{opts: opts, mux: mux}
 }
 
 // Handler returns the ops listener's HTTP handler.
-func (o *Ops) Handler() http.Handler { return o.handler }
+func (o *Ops) Handler() http.Handler { return o.mux }
+
+// Handle mounts h at pattern (an http.ServeMux pattern) on the ops listener, for
+// what a process shows operators only, such as the gateway's upstreams; it may be
+// called while the listener serves.
+func (o *Ops) Handle(pattern string, h http.Handler) { o.mux.Handle(pattern, h) }
 
 // Listen opens the configured address.
 func (o *Ops) Listen() (net.Listener, error) {
@@ -67,7 +72,7 @@ func (o *Ops) Listen() (net.Listener, error) {
 // recorded) finish for up to 5 s.
 func (o *Ops) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           o.handler,
+		Handler:           o.mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(o.opts.Logger.Handler(), slog.LevelWarn),
 	}

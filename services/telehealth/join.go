@@ -29,7 +29,9 @@ func (s *Service) join(ctx context.Context, id string) (*telehealthv1.GetJoinInf
 		return nil, err
 	}
 	if caller.UserID != a.GetPatientId() && caller.UserID != a.GetDoctorId() {
-		return nil, errNotParticipant
+		// As scheduling does: someone else's appointment reads as an unknown id, so a
+		// stranger cannot learn that an id exists.
+		return nil, errAppointmentNotFound
 	}
 	start, end := a.GetStartTime().AsTime(), a.GetEndTime().AsTime()
 	opens := start.Add(-s.cfg.JoinEarly)

@@ -78,16 +78,22 @@ func TestGetJoinInfo_OnlyTheAppointmentsPatientAndDoctor(t *testing.T) {
 	_, _, id := f.confirmed()
 
 	// Who comes before when: hours before the window, an outsider learns nothing of it.
+	// Someone else's appointment is answered as an unknown id is, so a stranger cannot
+	// tell that an id exists.
 	_, err := f.join(f.patient(), id)
-	testkit.WantReason(t, err, ReasonNotParticipant)
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
+	someoneElses := err.Error()
 
 	f.setClock(consultStart)
 	_, err = f.join(f.patient(), id)
-	testkit.WantReason(t, err, ReasonNotParticipant)
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	_, err = f.join(f.doctor(), id)
-	testkit.WantReason(t, err, ReasonNotParticipant)
+	testkit.WantReason(t, err, ReasonAppointmentNotFound)
 	_, err = f.join(f.patient(), uuid.NewString())
 	testkit.WantReason(t, err, ReasonAppointmentNotFound)
+	if err.Error() != someoneElses {
+		t.Errorf("an unknown id answers %q, someone else's appointment %q: they must read alike", err, someoneElses)
+	}
 	_, err = f.join(user{}, id)
 	testkit.WantReason(t, err, authn.ReasonTokenMissing)
 

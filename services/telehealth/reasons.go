@@ -14,11 +14,11 @@ import (
 // reasons, server.ReasonValidationFailed), and those it recognises from the services
 // it calls.
 var (
-	// ReasonAppointmentNotFound: no appointment has the id. Also sent by scheduling,
-	// whose GetAppointment and FinishAppointment answer it for an unknown appointment.
+	// ReasonAppointmentNotFound: no appointment has the id, or the caller is neither
+	// its patient nor its doctor (a stranger cannot tell the two apart). Also sent by
+	// scheduling, whose GetAppointment and FinishAppointment answer it for an unknown
+	// appointment.
 	ReasonAppointmentNotFound = errs.Declare(connect.CodeNotFound, "APPOINTMENT_NOT_FOUND")
-	// ReasonNotParticipant: only the appointment's patient and doctor join its room.
-	ReasonNotParticipant = errs.Declare(connect.CodePermissionDenied, "NOT_PARTICIPANT")
 	// ReasonNotConfirmed: the room opens only for an appointment the doctor accepted.
 	ReasonNotConfirmed = errs.Declare(connect.CodeFailedPrecondition, "NOT_CONFIRMED")
 	// ReasonTooEarly: the room is not open yet; ErrorInfo's window_start_time says when.
@@ -40,7 +40,6 @@ var (
 // Failures a caller can act on.
 var (
 	errAppointmentNotFound = ReasonAppointmentNotFound.New("no appointment has this id")
-	errNotParticipant      = ReasonNotParticipant.New("only the appointment's patient and doctor may join its consultation room")
 	errNotConfirmed        = ReasonNotConfirmed.New(
 		"the appointment is not confirmed: the room opens only for a consultation the doctor accepted")
 	errEnded = ReasonEnded.New("the consultation has ended: its room is closed")

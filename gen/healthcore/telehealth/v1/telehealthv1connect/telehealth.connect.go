@@ -48,8 +48,8 @@ type TelehealthServiceClient interface {
 	//
 	// Only the appointment's patient and doctor get it, only inside the window:
 	//
-	//   - NOT_FOUND APPOINTMENT_NOT_FOUND: no appointment has this id;
-	//   - PERMISSION_DENIED NOT_PARTICIPANT: the caller is not its patient or doctor;
+	//   - NOT_FOUND APPOINTMENT_NOT_FOUND: no appointment has this id, or the caller is
+	//     not its patient or doctor (a stranger cannot tell the two apart);
 	//   - FAILED_PRECONDITION NOT_CONFIRMED: the appointment is not (or no longer)
 	//     CONFIRMED, e.g. still awaiting the doctor, or cancelled;
 	//   - FAILED_PRECONDITION TOO_EARLY: the window has not opened (ErrorInfo metadata
@@ -115,8 +115,8 @@ type TelehealthServiceHandler interface {
 	//
 	// Only the appointment's patient and doctor get it, only inside the window:
 	//
-	//   - NOT_FOUND APPOINTMENT_NOT_FOUND: no appointment has this id;
-	//   - PERMISSION_DENIED NOT_PARTICIPANT: the caller is not its patient or doctor;
+	//   - NOT_FOUND APPOINTMENT_NOT_FOUND: no appointment has this id, or the caller is
+	//     not its patient or doctor (a stranger cannot tell the two apart);
 	//   - FAILED_PRECONDITION NOT_CONFIRMED: the appointment is not (or no longer)
 	//     CONFIRMED, e.g. still awaiting the doctor, or cancelled;
 	//   - FAILED_PRECONDITION TOO_EARLY: the window has not opened (ErrorInfo metadata

@@ -1,0 +1,37 @@
+package gateway
+
+import (
+	"connectrpc.com/connect"
+
+	"healthcore/platform/errs"
+)
+
+// The reasons the edge sends itself, for requests that never reach a service or whose
+// call failed in transport; besides them it sends server.ReasonValidationFailed for a
+// parameter it cannot read.
+var (
+	// ReasonMalformedJSON: the body is not JSON, or not the JSON form of the request
+	// (a field of the wrong type, an unknown field); the message names the field and
+	// the position.
+	ReasonMalformedJSON = errs.Declare(connect.CodeInvalidArgument, "MALFORMED_JSON")
+	// ReasonRouteNotFound: no route has this path (404).
+	ReasonRouteNotFound = errs.Declare(connect.CodeNotFound, "ROUTE_NOT_FOUND")
+	// ReasonMethodNotAllowed: the path is a route, but not for this method (405; the
+	// Allow header lists the methods it takes).
+	ReasonMethodNotAllowed = errs.Declare(connect.CodeUnimplemented, "METHOD_NOT_ALLOWED")
+	// ReasonBodyTooLarge: the body is over the route's limit (413).
+	ReasonBodyTooLarge = errs.Declare(connect.CodeInvalidArgument, "BODY_TOO_LARGE")
+	// ReasonHeadersTooLarge: the request's header fields are over the edge's limit (431).
+	ReasonHeadersTooLarge = errs.Declare(connect.CodeInvalidArgument, "HEADERS_TOO_LARGE")
+	// ReasonServiceUnavailable: a service the call needs cannot be reached now (503);
+	// retry.
+	ReasonServiceUnavailable = errs.Declare(connect.CodeUnavailable, "SERVICE_UNAVAILABLE")
+	// ReasonSignatureInvalid: a provider notification whose signature cannot be
+	// checked (no x-signature, or a malformed one). Also sent by payments for a
+	// signature that does not verify.
+	ReasonSignatureInvalid = errs.Declare(connect.CodeUnauthenticated, "SIGNATURE_INVALID")
+
+	// ReasonDocumentTooLarge is sent by records for a document over its limit; the edge
+	// answers it as 413, like a body over its own upload cap.
+	ReasonDocumentTooLarge = errs.Declare(connect.CodeInvalidArgument, "DOCUMENT_TOO_LARGE")
+)
