@@ -49,8 +49,9 @@ type SchedulingServiceClient interface {
 	SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(ctx context.Context, in *GetAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(ctx context.Context, in *ListAvailableSlotsRequest, opts ...grpc.CallOption) (*ListAvailableSlotsResponse, error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -262,8 +263,9 @@ type SchedulingServiceServer interface {
 	SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *GetAvailabilityRequest) (*GetAvailabilityResponse, error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.

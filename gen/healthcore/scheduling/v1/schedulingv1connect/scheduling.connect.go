@@ -88,8 +88,9 @@ type SchedulingServiceClient interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -337,8 +338,9 @@ type SchedulingServiceHandler interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
