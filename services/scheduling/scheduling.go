@@ -72,8 +72,8 @@ type CancellationPolicy struct {
 	LatePercent      int
 }
 
-// BookingRate limits the bookings started (idempotent retries of a booking made do not
-// count) per patient and per client address, each a token bucket kept in PostgreSQL so
+// BookingRate limits booking attempts (refused ones too; not a retry with the key of a
+// booking made) per patient and per client address, each a token bucket kept in PostgreSQL so
 // every replica counts alike: PerPatient (or PerAddress) at once, then that many per
 // Period, evenly spread. A refused attempt takes nothing. Zero turns a limit off.
 type BookingRate struct {
@@ -115,9 +115,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxPendingBookings, "scheduling.max-pending-bookings", c.MaxPendingBookings,
 		"bookings waiting for payment a patient may hold at once; more are refused with TOO_MANY_PENDING_BOOKINGS")
 	fs.IntVar(&c.BookingRate.PerPatient, "scheduling.bookings-per-patient", c.BookingRate.PerPatient,
-		"bookings a patient may start per -scheduling.booking-rate-period (that many at once, then evenly spread); 0 = no limit")
+		"booking attempts a patient may make per -scheduling.booking-rate-period (that many at once, then evenly spread); 0 = no limit")
 	fs.IntVar(&c.BookingRate.PerAddress, "scheduling.bookings-per-address", c.BookingRate.PerAddress,
-		"bookings one client address (an IPv6 /64) may start per -scheduling.booking-rate-period; 0 = no limit")
+		"booking attempts one client address (an IPv6 /64) may make per -scheduling.booking-rate-period; 0 = no limit")
 	fs.DurationVar(&c.BookingRate.Period, "scheduling.booking-rate-period", c.BookingRate.Period,
 		"the period of the booking rate limits")
 	fs.DurationVar(&c.Policy.FullRefundBefore, "scheduling.full-refund-before", c.Policy.FullRefundBefore,

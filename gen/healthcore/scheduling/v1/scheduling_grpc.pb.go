@@ -63,7 +63,10 @@ type SchedulingServiceClient interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(ctx context.Context, in *BookAppointmentRequest, opts ...grpc.CallOption) (*BookAppointmentResponse, error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(ctx context.Context, in *GetAppointmentRequest, opts ...grpc.CallOption) (*GetAppointmentResponse, error)
@@ -277,7 +280,10 @@ type SchedulingServiceServer interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *BookAppointmentRequest) (*BookAppointmentResponse, error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(context.Context, *GetAppointmentRequest) (*GetAppointmentResponse, error)
