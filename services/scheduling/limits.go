@@ -40,18 +40,21 @@ func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string)
 		key   string
 		limit int
 	}
-	buckets := []bucket{{"patient:" + patientID, r.PerPatient}}
-	if addr != "" {
+	var buckets []bucket
+	if r.PerPatient > 0 {
+		buckets = append(buckets, bucket{"patient:" + patientID, r.PerPatient})
+	}
+	if r.PerAddress > 0 && addr != "" {
 		buckets = append(buckets, bucket{"addr:" + server.AddrBlock(addr), r.PerAddress})
+	}
+	if len(buckets) == 0 {
+		return nil
 	}
 	now := s.now()
 	var wait time.Duration
 	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		wait = 0
 		for _, b := range buckets {
-			if b.limit <= 0 {
-				continue
-			}
 			w, err := s.throttle.take(ctx, tx, b.key, float64(b.limit), float64(b.limit)/r.Period.Seconds(), now)
 			if err != nil {
 				return err
@@ -65,7 +68,7 @@ func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string)
 	})
 	if errors.Is(err, errBookingThrottled) {
 		wait = max(wait.Round(time.Second), time.Second)
-		return ReasonBookingThrottled.New("too many bookings started: wait before booking again").WithRetryAfter(wait)
+		return ReasonBookingThrottled.New("too many booking attempts from you or your address: wait before booking again").WithRetryAfter(wait)
 	}
 	if err != nil {
 		return errs.Internal("scheduling: book: take a booking token", err)
@@ -73,4 +76,5 @@ func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string)
 	return nil
 }
 
-var errBookingThrottled = ReasonBookingThrottled.New("too many bookings started")
+// errBookingThrottled ends the token transaction, undoing what it took.
+var errBookingThrottled = ReasonBookingThrottled.New("too many booking attempts")
