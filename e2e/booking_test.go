@@ -304,6 +304,13 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 	if kinds != "booked/patient expired/system " {
 		t.Errorf("history of the expired booking: %s", kinds)
 	}
+
+	// João now holds two unpaid bookings (slots 2 and 6): a third waits until he pays or
+	// cancels one.
+	if code, _, e := s.book(joao, slots.Slots[8].ID, "joao-third-hold"); code != http.StatusBadRequest ||
+		reason(e) != scheduling.ReasonTooManyPendingBookings.Name() {
+		t.Fatalf("third unpaid booking: %d %+v", code, e)
+	}
 }
 
 // TestMultiProcess_SagaFinishesAfterCrashes kills services with SIGKILL in the middle of

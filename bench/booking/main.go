@@ -81,7 +81,11 @@ func run(ctx context.Context, o options) error {
 	if err := load.RecreateDatabase(ctx, dbURL); err != nil {
 		return err
 	}
-	st, err := stack.Start(ctx, dbURL, o.logLevel)
+	// Each sustained client is one patient booking slot after slot without paying, and
+	// every patient calls from 127.0.0.1: lift the cap on unpaid holds and the booking
+	// rate limits, which would otherwise stop them after two bookings.
+	st, err := stack.Start(ctx, dbURL, o.logLevel, "-scheduling.max-pending-bookings=1000000",
+		"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,9 @@ type child struct {
 }
 
 // Start builds healthcore and starts "serve <services>" and "gateway" on free
-// loopback ports, then waits until the gateway is ready.
-func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
+// loopback ports, then waits until the gateway is ready. serveFlags go to the serve
+// process (e.g. to lift a limit a benchmark would hit).
+func Start(ctx context.Context, dbURL, logLevel string, serveFlags ...string) (*Stack, error) {
 	dir, err := os.MkdirTemp("", "healthcore-bench")
 	if err != nil {
 		return nil, err
@@ -95,8 +96,8 @@ func Start(ctx context.Context, dbURL, logLevel string) (*Stack, error) {
 	}
 	for _, args := range [][]string{
 		// Every benchmark client registers from loopback, hundreds of accounts at a time.
-		append(append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
-			"-identity.register-per-address=1000000"),
+		append(append(append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
+			"-identity.register-per-address=1000000"), serveFlags...),
 		append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), gatewayOps...),
 	} {
 		if err := s.spawn(bin, args...); err != nil {

@@ -5,6 +5,20 @@ import (
 	"testing"
 )
 
+func TestAddrBlock_AnIPv4AddressOrTheIPv6Slash64(t *testing.T) {
+	for addr, want := range map[string]string{
+		"203.0.113.7":             "203.0.113.7",
+		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:1:2:3": "2001:db8:1:2::/64", // the same client, another address
+		"2001:db8:1:3::1":         "2001:db8:1:3::/64",
+		"not an address":          "not an address",
+	} {
+		if got := AddrBlock(addr); got != want {
+			t.Errorf("AddrBlock(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
 func TestClientAddr_BelievesForwardedHopsOnlyFromTrustedProxies(t *testing.T) {
 	trusted := []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"),

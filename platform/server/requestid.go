@@ -104,6 +104,18 @@ func WithClientAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientAddrKey{}, addr)
 }
 
+// AddrBlock is what one client controls of an address ClientAddr returned: an IPv4
+// address, or the /64 an IPv6 client can pick any address from. Per-client limits key
+// on it.
+func AddrBlock(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return addr
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 // clientAddr finds the end client from the peer address and X-Forwarded-For: hops are
 // believed only while they come from trusted proxies, reading from the right (the hop
 // nearest to us). Addresses come back in canonical form (IPv4-mapped IPv6 as IPv4), so

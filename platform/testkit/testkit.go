@@ -122,6 +122,25 @@ func WantReason(t testing.TB, err error, r errs.Reason) {
 	}
 }
 
+// RetryAfter returns the RetryInfo delay of an error (HTTP Retry-After at the edge),
+// failing the test when it has none.
+func RetryAfter(t testing.TB, err error) time.Duration {
+	t.Helper()
+	ce, ok := errors.AsType[*connect.Error](err)
+	if !ok {
+		t.Fatalf("not a connect error: %v", err)
+	}
+	for _, d := range ce.Details() {
+		if v, _ := d.Value(); v != nil {
+			if ri, ok := v.(*errdetails.RetryInfo); ok {
+				return ri.GetRetryDelay().AsDuration()
+			}
+		}
+	}
+	t.Fatalf("no RetryInfo in %v", err)
+	return 0
+}
+
 // Violations returns the BadRequest field violations of an error as field →
 // description (descriptions of one field joined), failing the test when err is not a
 // Connect error.

@@ -260,10 +260,16 @@ type user struct{ id, token string }
 // patient registers and logs in a patient with a CPF of their own.
 func (f *fixture) patient() user {
 	f.t.Helper()
+	return f.patientNamed("Maria da Silva")
+}
+
+// patientNamed registers and logs in a patient with this name.
+func (f *fixture) patientNamed(name string) user {
+	f.t.Helper()
 	f.users++
 	email := fmt.Sprintf("paciente%d@example.com", f.users)
 	resp, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
-		Name: "Maria da Silva", Email: email, Cpf: cpf(f.users), Password: "correct horse battery",
+		Name: name, Email: email, Cpf: cpf(f.users), Password: "correct horse battery",
 		Phone: "+5511987654321", BirthDate: "1985-04-12",
 	}))
 	if err != nil {

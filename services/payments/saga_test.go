@@ -23,6 +23,12 @@ import (
 // listed doctor for a new patient, and returns it with the patient.
 func (f *fixture) realBooking() (booking, user, *schedulingv1.BookAppointmentResponse) {
 	f.t.Helper()
+	return f.realBookingBy(f.patient())
+}
+
+// realBookingBy is realBooking for a patient of the test's.
+func (f *fixture) realBookingBy(p user) (booking, user, *schedulingv1.BookAppointmentResponse) {
+	f.t.Helper()
 	ctx := context.Background()
 	d := f.doctor()
 	dir := directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(f.t), f.dirURL)
@@ -40,7 +46,6 @@ func (f *fixture) realBooking() (booking, user, *schedulingv1.BookAppointmentRes
 		slot, d.id, start, start.Add(50*time.Minute)); err != nil {
 		f.t.Fatal(err)
 	}
-	p := f.patient()
 	resp, err := f.scheduling().BookAppointment(ctx, testkit.Authed(&schedulingv1.BookAppointmentRequest{
 		SlotId: slot, IdempotencyKey: "saga-" + p.id, Reason: "dor no peito",
 	}, p.token))

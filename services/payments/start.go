@@ -99,9 +99,10 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 		return nil, ReasonIdentityUnavailable.New("the payer's details cannot be read right now; retry").WithCause(err)
 	}
 	py := payer.Msg
+	first, last := payerNames(py.GetFirstName(), py.GetLastName())
 	resp, err := s.pix.CreateCharge(ctx, connect.NewRequest(&pixv1.CreateChargeRequest{
 		AmountCents: p.AmountCents, Description: p.Description,
-		PayerEmail: py.GetEmail(), PayerCpf: py.GetCpf(), PayerFirstName: py.GetFirstName(), PayerLastName: py.GetLastName(),
+		PayerEmail: py.GetEmail(), PayerCpf: py.GetCpf(), PayerFirstName: first, PayerLastName: last,
 		ExpireTime: timestamppb.New(p.ExpireAt), ExternalReference: p.ID, IdempotencyKey: "charge-" + p.ID,
 	}))
 	switch {

@@ -14,6 +14,7 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
+	"healthcore/platform/server"
 )
 
 var (
@@ -33,6 +34,9 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 			return nil, err
 		}
 		return s.retried(ctx, a, r.GetSlotId())
+	}
+	if err := s.takeBookingTokens(ctx, patient.UserID, server.ClientAddr(ctx)); err != nil {
+		return nil, err
 	}
 
 	slot, err := s.slots.get(ctx, s.db, r.GetSlotId())
@@ -70,6 +74,9 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		return nil, errs.Internal("scheduling: book: seal the reason", err)
 	}
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.withinPendingCap(ctx, tx, a.patientID, now); err != nil {
+			return err
+		}
 		status, err := s.slots.statusForShare(ctx, tx, a.slotID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):

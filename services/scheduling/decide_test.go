@@ -399,7 +399,9 @@ func TestFinish_CompletedWhenSomeoneJoinedElseNoShow(t *testing.T) {
 }
 
 func TestListMyAppointments_FiltersAndPagesForPatientAndDoctor(t *testing.T) {
-	f := newFixture(t)
+	cfg := DefaultConfig()
+	cfg.MaxPendingBookings = 6 // the patient holds four unpaid bookings here
+	f := newFixtureWith(t, cfg)
 	d := f.listedDoctor()
 	f.mustSet(d, mondayMornings())
 	p := f.newPatient()

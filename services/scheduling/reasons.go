@@ -43,6 +43,14 @@ var (
 	ReasonIdempotencyKeyReused = errs.Declare(connect.CodeFailedPrecondition, "IDEMPOTENCY_KEY_REUSED")
 	// ReasonTooLateToBook: the slot starts sooner than the minimum lead time.
 	ReasonTooLateToBook = errs.Declare(connect.CodeFailedPrecondition, "TOO_LATE_TO_BOOK")
+	// ReasonTooManyPendingBookings: the patient already holds as many unpaid bookings as
+	// allowed (-scheduling.max-pending-bookings). FAILED_PRECONDITION, like the other
+	// booking refusals: the patient fixes it by paying or cancelling a hold, not by
+	// retrying the same request later (RESOURCE_EXHAUSTED, 429, is for the rate limit).
+	ReasonTooManyPendingBookings = errs.Declare(connect.CodeFailedPrecondition, "TOO_MANY_PENDING_BOOKINGS")
+	// ReasonBookingThrottled: the patient, or the client address, started more
+	// bookings than the rate allows; RetryInfo says when the next one is allowed.
+	ReasonBookingThrottled = errs.Declare(connect.CodeResourceExhausted, "BOOKING_THROTTLED")
 	// ReasonDoctorNotBookable: the doctor's profile is unlisted or has no price.
 	ReasonDoctorNotBookable = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_BOOKABLE")
 

@@ -52,6 +52,11 @@ type Config struct {
 	// AnswerBefore is how long before the start a doctor must have answered; an
 	// appointment still AWAITING_DOCTOR then counts as refused.
 	AnswerBefore time.Duration
+	// MaxPendingBookings is how many bookings waiting for payment (PENDING_PAYMENT, hold
+	// not over) a patient may hold at once.
+	MaxPendingBookings int
+	// BookingRate limits how many bookings a patient, and a client address, may start.
+	BookingRate BookingRate
 	// Policy is the patient cancellation policy.
 	Policy CancellationPolicy
 	// FinishEarly lets FinishAppointment end a confirmed consultation before its
@@ -71,6 +76,16 @@ type CancellationPolicy struct {
 	LatePercent      int
 }
 
+// BookingRate limits booking attempts (refused ones too; not a retry with the key of a
+// booking made) per patient and per client address, each a token bucket kept in PostgreSQL so
+// every replica counts alike: PerPatient (or PerAddress) at once, then that many per
+// Period, evenly spread. A refused attempt takes nothing. Zero turns a limit off.
+type BookingRate struct {
+	PerPatient int
+	PerAddress int
+	Period     time.Duration
+}
+
 // refund is what a cancellation at now refunds of an appointment.
 func (p CancellationPolicy) refund(a appointment, now time.Time) int64 {
 	switch {
@@ -87,6 +102,7 @@ func DefaultConfig() Config {
 	return Config{
 		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute,
 		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, AnswerBefore: 10 * time.Minute,
+		MaxPendingBookings: 2, BookingRate: BookingRate{PerPatient: 10, PerAddress: 100, Period: time.Hour},
 		Policy: CancellationPolicy{FullRefundBefore: 24 * time.Hour, LatePercent: 50},
 	}
 }
@@ -100,6 +116,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
 	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,
 		"how long before the start a doctor must accept; later, the appointment counts as refused")
+	fs.IntVar(&c.MaxPendingBookings, "scheduling.max-pending-bookings", c.MaxPendingBookings,
+		"bookings waiting for payment a patient may hold at once; more are refused with TOO_MANY_PENDING_BOOKINGS")
+	fs.IntVar(&c.BookingRate.PerPatient, "scheduling.bookings-per-patient", c.BookingRate.PerPatient,
+		"booking attempts a patient may make per -scheduling.booking-rate-period (that many at once, then evenly spread); 0 = no limit")
+	fs.IntVar(&c.BookingRate.PerAddress, "scheduling.bookings-per-address", c.BookingRate.PerAddress,
+		"booking attempts one client address (an IPv6 /64) may make per -scheduling.booking-rate-period; 0 = no limit")
+	fs.DurationVar(&c.BookingRate.Period, "scheduling.booking-rate-period", c.BookingRate.Period,
+		"the period of the booking rate limits")
 	fs.DurationVar(&c.Policy.FullRefundBefore, "scheduling.full-refund-before", c.Policy.FullRefundBefore,
 		"a patient cancelling a confirmed appointment at least this long before its start is refunded in full")
 	fs.IntVar(&c.Policy.LatePercent, "scheduling.late-refund-percent", c.Policy.LatePercent,
@@ -115,6 +139,11 @@ func (c Config) Check(p *config.Problems) {
 		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
 	p.Check(c.AnswerBefore >= 0 && c.AnswerBefore < c.MinLead, "scheduling.answer-before=%s: must be at least 0 and less than scheduling.min-lead (%s)", c.AnswerBefore, c.MinLead)
 	p.Check(c.MinLead >= c.PaymentWindow, "scheduling.min-lead=%s: must be at least scheduling.payment-window (%s), so a slot is paid before it starts", c.MinLead, c.PaymentWindow)
+	p.Check(c.MaxPendingBookings >= 1, "scheduling.max-pending-bookings=%d: must be at least 1", c.MaxPendingBookings)
+	p.Check(c.BookingRate.PerPatient >= 0 && c.BookingRate.PerAddress >= 0,
+		"scheduling.bookings-per-patient=%d, scheduling.bookings-per-address=%d: must not be negative (0 = no limit)",
+		c.BookingRate.PerPatient, c.BookingRate.PerAddress)
+	p.Check(c.BookingRate.Period >= time.Second, "scheduling.booking-rate-period=%s: must be at least 1s", c.BookingRate.Period)
 	p.Check(c.Policy.FullRefundBefore >= 0, "scheduling.full-refund-before=%s: must not be negative", c.Policy.FullRefundBefore)
 	p.Check(c.Policy.LatePercent >= 0 && c.Policy.LatePercent <= 100, "scheduling.late-refund-percent=%d: must be 0 to 100", c.Policy.LatePercent)
 	c.Jobs.Check(p, "scheduling")
@@ -154,6 +183,7 @@ type Service struct {
 	appointments appointmentStore
 	slots        slotStore
 	availability availabilityStore
+	throttle     throttleStore
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)

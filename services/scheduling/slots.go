@@ -50,8 +50,9 @@ func (s *Service) checkRange(from, to time.Time) error {
 
 var errDoctorNotFound = ReasonDoctorNotFound.New("no listed doctor has this id")
 
-// availableSlots lists a listed doctor's free future slots in a range, with the price
-// the directory charges now.
+// availableSlots lists a listed doctor's free slots in a range that can still be
+// booked — starting at least the minimum lead from now — with the price the directory
+// charges now.
 func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvailableSlotsRequest) (*schedulingv1.ListAvailableSlotsResponse, error) {
 	from, to := r.GetStartTime().AsTime(), r.GetEndTime().AsTime()
 	if err := s.checkRange(from, to); err != nil {
@@ -64,8 +65,8 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 	if err != nil {
 		return nil, err
 	}
-	if now := s.now(); from.Before(now) {
-		from = now
+	if earliest := s.now().Add(s.cfg.MinLead); from.Before(earliest) {
+		from = earliest // what starts sooner is refused with TOO_LATE_TO_BOOK
 	}
 	free, err := s.slots.listFree(ctx, s.db, r.GetDoctorId(), from, to)
 	if err != nil {

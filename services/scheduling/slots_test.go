@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,10 +51,11 @@ func TestListAvailableSlots_FreeFutureSlotsInOrderWithPriceAndTimeZone(t *testin
 	t.Parallel()
 	a := newAgendaFixture(t)
 	resp := a.mustAvailable(a.doctor.id, at("2026-06-01T00:00:00Z"), at("2026-06-16T00:00:00Z"))
-	// 1 June: only 11:00 local is still to come. 8 June: 09:00 blocked, 10:00 booked,
-	// 11:00 free again (its appointment expired). 15 June: all three.
+	// 1 June: 11:00 local is still to come but starts within the hour's minimum lead.
+	// 8 June: 09:00 blocked, 10:00 booked, 11:00 free again (its appointment expired).
+	// 15 June: all three.
 	wantTimes(t, "available slots", protoStarts(resp.GetSlots()), utc(
-		"2026-06-01T14:00:00Z", "2026-06-08T14:00:00Z", "2026-06-15T12:00:00Z", "2026-06-15T13:00:00Z", "2026-06-15T14:00:00Z"))
+		"2026-06-08T14:00:00Z", "2026-06-15T12:00:00Z", "2026-06-15T13:00:00Z", "2026-06-15T14:00:00Z"))
 	for _, s := range resp.GetSlots() {
 		if s.GetStatus() != schedulingv1.SlotStatus_SLOT_STATUS_OPEN || s.GetDoctorId() != a.doctor.id || s.GetAppointment() != nil ||
 			s.GetEndTime().AsTime().Sub(s.GetStartTime().AsTime()) != 50*time.Minute {
@@ -304,5 +306,32 @@ func TestGetMyAgenda_UnlistedDoctorSeesOwnSlots(t *testing.T) {
 	wantTimes(t, "agenda", protoStarts(resp.GetSlots()), utc("2026-06-01T12:00:00Z", "2026-06-01T13:00:00Z", "2026-06-01T14:00:00Z"))
 	if resp.GetTimeZone() != "America/Recife" {
 		t.Errorf("time zone %q", resp.GetTimeZone())
+	}
+}
+
+func TestListAvailableSlots_OffersNoSlotInsideTheMinimumLead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t) // min lead 1h
+	d := f.listedDoctor()
+	f.mustSet(d, mondayMornings()) // 12:00Z, 13:00Z, 14:00Z
+	day := func() []*schedulingv1.Slot {
+		return f.mustAvailable(d.id, at("2026-06-01T00:00:00Z"), at("2026-06-02T00:00:00Z")).GetSlots()
+	}
+
+	// 11:00Z: the 12:00Z slot starts exactly the lead ahead, so it is still bookable and offered.
+	f.clock.Advance(5 * time.Hour)
+	wantTimes(t, "offered at 11:00Z", protoStarts(day()), utc("2026-06-01T12:00:00Z", "2026-06-01T13:00:00Z", "2026-06-01T14:00:00Z"))
+
+	// A second later it can no longer be booked, and it is no longer offered.
+	f.clock.Advance(time.Second)
+	slots := day()
+	wantTimes(t, "offered at 11:00:01Z", protoStarts(slots), utc("2026-06-01T13:00:00Z", "2026-06-01T14:00:00Z"))
+	_, err := f.bookAs(f.newPatient(), f.slotAt(d.id, at("2026-06-01T12:00:00Z")).id, "too-late")
+	testkit.WantReason(t, err, ReasonTooLateToBook)
+	// Whatever is offered can be booked.
+	for i, s := range slots {
+		if _, err := f.bookAs(f.newPatient(), s.GetId(), fmt.Sprint("offered-", i)); err != nil {
+			t.Errorf("book offered slot %s: %v", s.GetStartTime().AsTime().Format(time.RFC3339), err)
+		}
 	}
 }

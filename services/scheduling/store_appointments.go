@@ -59,6 +59,26 @@ func (appointmentStore) getByPatientKey(ctx context.Context, q pg.Querier, patie
 	return a, nil
 }
 
+// lockPatient serialises, until the transaction q ends, the bookings of one patient:
+// the cap on unpaid holds is counted and kept under this lock.
+func (appointmentStore) lockPatient(ctx context.Context, q pg.Querier, patientID string) error {
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('scheduling.book:' || $1::text, 0))`, patientID); err != nil {
+		return fmt.Errorf("lock the patient's bookings: %w", err)
+	}
+	return nil
+}
+
+// countPending counts a patient's bookings waiting for payment whose hold is not over
+// at now.
+func (appointmentStore) countPending(ctx context.Context, q pg.Querier, patientID string, now time.Time) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM appointments
+		WHERE patient_id = $1 AND state = 'PENDING_PAYMENT' AND hold_until > $2`, patientID, now).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending appointments: %w", err)
+	}
+	return n, nil
+}
+
 // errIdempotencyRace is what insert returns when a concurrent booking with the same
 // patient and key committed first; the booking then answers as that one's retry.
 var errIdempotencyRace = errors.New("a concurrent booking with this idempotency key was inserted first")

@@ -982,7 +982,8 @@ type ListAvailableSlotsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The doctor.
 	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
-	// Range start (inclusive); past instants count from now.
+	// Range start (inclusive); an earlier instant than the minimum lead from now
+	// counts from there, since a slot starting sooner cannot be booked.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Range end (exclusive), at most 31 days after the start.
 	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`

@@ -49,8 +49,9 @@ type SchedulingServiceClient interface {
 	SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(ctx context.Context, in *GetAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(ctx context.Context, in *ListAvailableSlotsRequest, opts ...grpc.CallOption) (*ListAvailableSlotsResponse, error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -62,7 +63,10 @@ type SchedulingServiceClient interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(ctx context.Context, in *BookAppointmentRequest, opts ...grpc.CallOption) (*BookAppointmentResponse, error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(ctx context.Context, in *GetAppointmentRequest, opts ...grpc.CallOption) (*GetAppointmentResponse, error)
@@ -262,8 +266,9 @@ type SchedulingServiceServer interface {
 	SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *GetAvailabilityRequest) (*GetAvailabilityResponse, error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -275,7 +280,10 @@ type SchedulingServiceServer interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *BookAppointmentRequest) (*BookAppointmentResponse, error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(context.Context, *GetAppointmentRequest) (*GetAppointmentResponse, error)

@@ -88,8 +88,9 @@ type SchedulingServiceClient interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -101,7 +102,10 @@ type SchedulingServiceClient interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
@@ -337,8 +341,9 @@ type SchedulingServiceHandler interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
-	// Lists a doctor's free future slots in a range of at most 31 days, in order, with
-	// the consultation price and the doctor's time zone.
+	// Lists a doctor's free slots that can still be booked (starting at least the
+	// minimum lead from now) in a range of at most 31 days, in order, with the
+	// consultation price and the doctor's time zone.
 	ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error)
 	// Lists the calling doctor's slots in a range of at most 31 days, whatever their
 	// status, with the appointment each holds.
@@ -350,7 +355,10 @@ type SchedulingServiceHandler interface {
 	// Books a free slot for the calling patient: the appointment (PENDING_PAYMENT) holds
 	// the slot, the price shown in the agenda is snapshotted, and a PIX charge is started.
 	// A retry with the same idempotency key returns the same appointment and charge.
-	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN.
+	// Another live appointment on the slot → FAILED_PRECONDITION with reason SLOT_TAKEN;
+	// the patient already holding the most unpaid bookings allowed → FAILED_PRECONDITION
+	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
+	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
 	// Returns one appointment, with its history, to its patient or doctor.
 	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
