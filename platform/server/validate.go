@@ -15,7 +15,8 @@ import (
 // validator runs the protoc-gen-validate rules of every request message (ValidateAll)
 // and the rules every request's strings and floats follow (no control characters, no
 // blank names, no NaN or infinity), and answers INVALID_ARGUMENT listing every
-// violation, with proto field paths.
+// violation, with proto field paths. It first turns the JSON names in a request's
+// field masks into proto names (normalizeMasks).
 type validator struct{}
 
 type validatable interface{ ValidateAll() error }
@@ -25,6 +26,7 @@ func (validator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
+		normalizeMasks(req.Any())
 		if err := Validate(req.Any()); err != nil {
 			return nil, err
 		}
@@ -49,6 +51,7 @@ func (c validatingConn) Receive(m any) error {
 	if err := c.StreamingHandlerConn.Receive(m); err != nil {
 		return err
 	}
+	normalizeMasks(m)
 	return Validate(m)
 }
 
