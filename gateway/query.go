@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -109,7 +112,7 @@ func (q queryRoute) unknownParams(params map[string][]string) []string {
 	var out []string
 	for key := range params {
 		if !q.takes(key) {
-			out = append(out, key)
+			out = append(out, printable(key))
 		}
 	}
 	slices.Sort(out)
@@ -176,4 +179,13 @@ func checkQuery(routes map[string]queryRoute, mux **runtime.ServeMux) runtime.Mi
 			runtime.HTTPError(r.Context(), *mux, out, w, r, s.Err())
 		}
 	}
+}
+
+// printable is key as it is when it is valid UTF-8 without control characters, else
+// quoted with Go escapes: an error names it, and an error's JSON must be valid UTF-8.
+func printable(key string) string {
+	if utf8.ValidString(key) && !strings.ContainsFunc(key, unicode.IsControl) {
+		return key
+	}
+	return strconv.Quote(key)
 }

@@ -26,25 +26,28 @@ import (
 // request the edge itself lets through answers 503, one it refuses answers 400.
 func downUpstreams(t *testing.T) []gateway.Upstream {
 	t.Helper()
-	addr := closedAddr(t)
-	var ups []gateway.Upstream
-	for _, u := range []gateway.Upstream{
+	return restUpstreams(closedAddr(t))
+}
+
+// restUpstreams registers every REST service at addr.
+func restUpstreams(addr string) []gateway.Upstream {
+	ups := []gateway.Upstream{
 		{Service: "healthcore.directory.v1.DirectoryService", Register: directoryv1.RegisterDirectoryServiceHandler},
 		{Service: "healthcore.identity.v1.IdentityService", Register: identityv1.RegisterIdentityServiceHandler},
 		{Service: "healthcore.payments.v1.PaymentsService", Register: paymentsv1.RegisterPaymentsServiceHandler},
 		{Service: "healthcore.records.v1.RecordsService", Register: recordsv1.RegisterRecordsServiceHandler},
 		{Service: "healthcore.scheduling.v1.SchedulingService", Register: schedulingv1.RegisterSchedulingServiceHandler},
 		{Service: "healthcore.telehealth.v1.TelehealthService", Register: telehealthv1.RegisterTelehealthServiceHandler},
-	} {
-		u.Addr = addr
-		ups = append(ups, u)
+	}
+	for i := range ups {
+		ups[i].Addr = addr
 	}
 	return ups
 }
 
 // restRoutes lists method and a concrete path (each variable a UUID) of every REST
 // route of the upstreams.
-func restRoutes(t *testing.T, ups []gateway.Upstream) [][2]string {
+func restRoutes(t testing.TB, ups []gateway.Upstream) [][2]string {
 	t.Helper()
 	vars := regexp.MustCompile(`\{[^}]*\}`)
 	var out [][2]string
