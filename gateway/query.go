@@ -164,19 +164,8 @@ func checkQuery(routes map[string]queryRoute, mux **runtime.ServeMux) runtime.Mi
 				next(w, r, pathParams)
 				return
 			}
-			br := &errdetails.BadRequest{}
-			for _, k := range unknown {
-				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-					Field: k, Description: "unknown query parameter: this route takes none by that name",
-				})
-			}
-			s, err := status.New(codes.InvalidArgument, "unknown query parameter: "+strings.Join(unknown, ", ")).WithDetails(
-				&errdetails.ErrorInfo{Reason: server.ReasonValidationFailed.Name(), Domain: errs.Domain}, br)
-			if err != nil {
-				s = status.New(codes.InvalidArgument, "unknown query parameter: "+strings.Join(unknown, ", "))
-			}
 			_, out := runtime.MarshalerForRequest(*mux, r)
-			runtime.HTTPError(r.Context(), *mux, out, w, r, s.Err())
+			runtime.HTTPError(r.Context(), *mux, out, w, r, unknownParamsError(unknown))
 		}
 	}
 }
@@ -188,4 +177,34 @@ func printable(key string) string {
 		return key
 	}
 	return strconv.Quote(key)
+}
+
+// unknownParamsError is the 400 VALIDATION_FAILED naming each unknown parameter.
+func unknownParamsError(unknown []string) error {
+	msg := "unknown query parameter: " + strings.Join(unknown, ", ")
+	br := &errdetails.BadRequest{}
+	for _, k := range unknown {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: k, Description: "unknown query parameter: this route takes none by that name",
+		})
+	}
+	s, err := status.New(codes.InvalidArgument, msg).WithDetails(
+		&errdetails.ErrorInfo{Reason: server.ReasonValidationFailed.Name(), Domain: errs.Domain}, br)
+	if err != nil {
+		return status.Error(codes.InvalidArgument, msg)
+	}
+	return s.Err()
+}
+
+// unknownKeys lists the keys of params not among known, sorted and printable, for the
+// routes the gateway serves itself (record upload and download).
+func unknownKeys(params map[string][]string, known ...string) []string {
+	var out []string
+	for key := range params {
+		if !slices.Contains(known, key) {
+			out = append(out, printable(key))
+		}
+	}
+	slices.Sort(out)
+	return out
 }

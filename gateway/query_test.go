@@ -138,3 +138,31 @@ func TestGateway_QueryParametersNamingRequestFieldsPass(t *testing.T) {
 		}
 	}
 }
+
+func TestGateway_RecordFileRoutesRefuseUnknownQueryParameters(t *testing.T) {
+	t.Parallel()
+	e := serve(t, gateway.Options{Upstreams: downUpstreams(t)})
+	const id = "0b9e1a4c-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+	tests := []struct {
+		method, path string
+		status       int
+		fields       []string
+	}{
+		{http.MethodPost, "/v1/records/documents:upload?titel=Eco&kind=EXAM", 400, []string{"titel"}},
+		{http.MethodPost, "/v1/records/documents:upload?title=Eco&kind=EXAM&exam_date=2024-03-01&groupId=" + id, 503, nil},
+		{http.MethodGet, "/v1/records/documents/" + id + ":download?inline=1", 400, []string{"inline"}},
+		{http.MethodGet, "/v1/records/documents/" + id + ":download", 503, nil},
+	}
+	for _, tt := range tests {
+		r := do(t, tt.method, e.url+tt.path, strings.NewReader("%PDF-1.7\n"), http.Header{"Content-Type": {"application/pdf"}})
+		if r.status != tt.status {
+			t.Errorf("%s %s: status %d, want %d: %s", tt.method, tt.path, r.status, tt.status, r.body)
+			continue
+		}
+		if tt.fields != nil {
+			if got := parseError(t, r); got.reason != server.ReasonValidationFailed.Name() || !slices.Equal(got.fields, tt.fields) {
+				t.Errorf("%s %s: %s, want VALIDATION_FAILED naming %q", tt.method, tt.path, r.body, tt.fields)
+			}
+		}
+	}
+}
