@@ -164,6 +164,20 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 	if code != http.StatusBadRequest || reason(e) != server.ReasonValidationFailed.Name() || !slices.Equal(violations(e), []string{"point.latitude"}) {
 		t.Errorf("latitude 91: %d %+v", code, e)
 	}
+	// A partial point is refused, not read as longitude 0; so are NaN, an unknown
+	// parameter and a NUL.
+	for _, tc := range []struct{ query, field string }{
+		{"point.latitude=-23.55", "point.longitude"},
+		{"point.latitude=NaN&point.longitude=-46.63", "point.latitude"},
+		{"specilty=cardiologia", "specilty"},
+		{"name=Ana%00", "name"},
+	} {
+		e = errorJSON{}
+		code, _ = s.rest("GET", "/v1/doctors?"+tc.query, "", nil, &e)
+		if code != http.StatusBadRequest || reason(e) != server.ReasonValidationFailed.Name() || !slices.Equal(violations(e), []string{tc.field}) {
+			t.Errorf("?%s: %d %+v, want 400 VALIDATION_FAILED naming %s", tc.query, code, e, tc.field)
+		}
+	}
 	e = errorJSON{}
 	code, _ = s.rest("GET", "/v1/doctors?maxDistanceKm=25", "", nil, &e)
 	if code != http.StatusBadRequest || reason(e) != directory.ReasonSearchInvalid.Name() || !slices.Equal(violations(e), []string{"max_distance_km"}) {

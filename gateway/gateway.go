@@ -100,7 +100,17 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{opts: opts}
-	mux := runtime.NewServeMux(
+	var services []string
+	for _, u := range opts.Upstreams {
+		services = append(services, u.Service)
+	}
+	routes, err := queryRoutes(services)
+	if err != nil {
+		return nil, err
+	}
+	var mux *runtime.ServeMux
+	mux = runtime.NewServeMux(
+		runtime.WithMiddlewares(checkQuery(routes, &mux)),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),

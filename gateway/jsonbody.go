@@ -11,6 +11,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // requestBody is a JSON route's body. The decoder leaves on it the answer for a body
@@ -66,6 +67,9 @@ func (m *jsonMarshaler) NewDecoder(r io.Reader) runtime.Decoder {
 			line, col := position(raw, int(dec.InputOffset())+bytes.Index(raw[dec.InputOffset():], rest[:1]))
 			return fail(reasonStatus(ReasonMalformedJSON, "the request body is not one JSON value: more follows it at "+at(line, col)),
 				http.StatusBadRequest, errors.New("trailing data"))
+		}
+		if pm, ok := v.(proto.Message); ok {
+			value = jsonMaskNames(pm.ProtoReflect().Descriptor(), value)
 		}
 		if err := m.Unmarshal(value, v); err != nil {
 			msg, field := protoJSONMessage(raw, start, err)

@@ -111,6 +111,10 @@ func (g *Gateway) upload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 
 	q := r.URL.Query()
+	if unknown := unknownKeys(q, "title", "kind", "examDate", "exam_date", "groupId", "group_id"); len(unknown) > 0 {
+		g.callError(w, r, unknownParamsError(unknown))
+		return
+	}
 	field := func(names ...string) string {
 		for _, n := range names {
 			if v := q.Get(n); v != "" {
@@ -315,6 +319,10 @@ func parseKind(s string) (recordsv1.DocumentKind, bool) {
 // download streams a document to the client. Errors before the first byte are JSON
 // errors; an error after it aborts the response, so a truncated file never looks whole.
 func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
+	if unknown := unknownKeys(r.URL.Query()); len(unknown) > 0 {
+		g.callError(w, r, unknownParamsError(unknown))
+		return
+	}
 	ctx, cancel := context.WithCancel(outgoing(r.Context(), r))
 	defer cancel()
 	stream, err := g.records.DownloadDocument(ctx, &recordsv1.DownloadDocumentRequest{DocumentId: id})

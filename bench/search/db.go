@@ -186,7 +186,7 @@ func captureQueries(ctx context.Context, dbURL string) ([]query, error) {
 		p, code := search(i)
 		rec.take()
 		_, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
-			Specialty: code, Point: &directoryv1.LatLng{Latitude: p.lat, Longitude: p.lng},
+			Specialty: code, Point: &directoryv1.LatLng{Latitude: new(p.lat), Longitude: new(p.lng)},
 			MaxDistanceKm: proto.Float64(25), MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE,
 		}))
 		if err != nil {

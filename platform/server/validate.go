@@ -13,7 +13,10 @@ import (
 )
 
 // validator runs the protoc-gen-validate rules of every request message (ValidateAll)
-// and answers INVALID_ARGUMENT listing every violation, with proto field paths.
+// and the rules every request's strings and floats follow (no control characters, no
+// blank names, no NaN or infinity), and answers INVALID_ARGUMENT listing every
+// violation, with proto field paths. It first turns the JSON names in a request's
+// field masks into proto names (normalizeMasks).
 type validator struct{}
 
 type validatable interface{ ValidateAll() error }
@@ -23,6 +26,7 @@ func (validator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
+		normalizeMasks(req.Any())
 		if err := Validate(req.Any()); err != nil {
 			return nil, err
 		}
@@ -47,25 +51,28 @@ func (c validatingConn) Receive(m any) error {
 	if err := c.StreamingHandlerConn.Receive(m); err != nil {
 		return err
 	}
+	normalizeMasks(m)
 	return Validate(m)
 }
 
-// Validate checks msg's validation rules and returns an *errs.Error (INVALID_ARGUMENT,
+// Validate checks msg's validation rules, and the rules every request's text and
+// numbers follow (textViolations), and returns an *errs.Error (INVALID_ARGUMENT,
 // reason VALIDATION_FAILED) naming every violated field, or nil.
 func Validate(msg any) error {
-	v, ok := msg.(validatable)
-	if !ok {
-		return nil
-	}
-	err := v.ValidateAll()
-	if err == nil {
-		return nil
-	}
+	var vs []errs.Violation
 	var md protoreflect.MessageDescriptor
 	if pm, ok := msg.(proto.Message); ok {
 		md = pm.ProtoReflect().Descriptor()
+		vs = textViolations(pm.ProtoReflect(), "")
 	}
-	vs := violations(err, md, "")
+	if v, ok := msg.(validatable); ok {
+		if err := v.ValidateAll(); err != nil {
+			vs = append(vs, violations(err, md, "")...)
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
 	parts := make([]string, len(vs))
 	for i, v := range vs {
 		parts[i] = v.Field + ": " + v.Description

@@ -12,9 +12,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	keysv1 "healthcore/gen/healthcore/keys/v1"
+	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
 )
 
@@ -216,4 +218,16 @@ func TestGoCamelCase_MatchesGeneratedStructs(t *testing.T) {
 	if checked < 100 {
 		t.Errorf("checked only %d fields; the walk is broken", checked)
 	}
+}
+
+func TestNormalizeMasks_JSONNamesBecomeProtoNames(t *testing.T) {
+	req := &recordsv1.UpdateDocumentRequest{UpdateMask: &fieldmaskpb.FieldMask{
+		Paths: []string{"groupId", "group_id", "title", "documentId", "sizeBytes", "no_such.field"},
+	}}
+	normalizeMasks(req)
+	want := []string{"group_id", "group_id", "title", "document_id", "sizeBytes", "no_such.field"}
+	if got := req.GetUpdateMask().GetPaths(); !slices.Equal(got, want) {
+		t.Errorf("paths %q, want %q", got, want)
+	}
+	normalizeMasks(&recordsv1.UpdateDocumentRequest{}) // no mask: nothing to do, no panic
 }

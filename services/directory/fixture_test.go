@@ -23,10 +23,10 @@ import (
 
 // Points used across the tests, as (latitude, longitude).
 var (
-	saoPaulo = &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}
-	campinas = &directoryv1.LatLng{Latitude: -22.9099, Longitude: -47.0626}
-	rio      = &directoryv1.LatLng{Latitude: -22.9068, Longitude: -43.1729}
-	santos   = &directoryv1.LatLng{Latitude: -23.9608, Longitude: -46.3336}
+	saoPaulo = &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)}
+	campinas = &directoryv1.LatLng{Latitude: new(-22.9099), Longitude: new(-47.0626)}
+	rio      = &directoryv1.LatLng{Latitude: new(-22.9068), Longitude: new(-43.1729)}
+	santos   = &directoryv1.LatLng{Latitude: new(-23.9608), Longitude: new(-46.3336)}
 )
 
 // kmPerDegreeLat is the length of one degree of latitude on earthdistance's sphere
@@ -36,7 +36,7 @@ const kmPerDegreeLat = 6378.168 * 3.141592653589793 / 180
 
 // north returns the point d km due north of p.
 func north(p *directoryv1.LatLng, km float64) *directoryv1.LatLng {
-	return &directoryv1.LatLng{Latitude: p.GetLatitude() + km/kmPerDegreeLat, Longitude: p.GetLongitude()}
+	return &directoryv1.LatLng{Latitude: new(p.GetLatitude() + km/kmPerDegreeLat), Longitude: new(p.GetLongitude())}
 }
 
 // fixture is a directory service on the production server stack, backed by a fresh
@@ -111,7 +111,7 @@ func input(name string, p *directoryv1.LatLng, priceCents int64, codes ...string
 		PriceCents:  priceCents,
 		Location: &directoryv1.Location{
 			Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
-			Point: &directoryv1.LatLng{Latitude: p.GetLatitude(), Longitude: p.GetLongitude()},
+			Point: &directoryv1.LatLng{Latitude: new(p.GetLatitude()), Longitude: new(p.GetLongitude())},
 		},
 		TimeZone: "America/Sao_Paulo",
 	}

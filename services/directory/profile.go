@@ -59,6 +59,9 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 // checkProfile applies the rules the proto cannot state: known specialty codes, each
 // once, and a time zone the platform knows.
 func (s *Service) checkProfile(in *directoryv1.ProfileInput) error {
+	if err := checkPoint("profile.location.point", in.GetLocation().GetPoint()); err != nil {
+		return err
+	}
 	var v []errs.Violation
 	seen := map[string]bool{}
 	for i, sp := range in.GetSpecialties() {

@@ -74,8 +74,10 @@ func TestUpsertMyProfile_InvalidProfilesAreRefusedNamingEachField(t *testing.T) 
 			server.ReasonValidationFailed, []string{"profile.display_name"}},
 		{"unknown UF", func(p *directoryv1.ProfileInput) { p.Location.Uf = "XX" },
 			server.ReasonValidationFailed, []string{"profile.location.uf"}},
-		{"latitude past the pole", func(p *directoryv1.ProfileInput) { p.Location.Point.Latitude = 90.5 },
+		{"latitude past the pole", func(p *directoryv1.ProfileInput) { p.Location.Point.Latitude = new(90.5) },
 			server.ReasonValidationFailed, []string{"profile.location.point.latitude"}},
+		{"point without a longitude", func(p *directoryv1.ProfileInput) { p.Location.Point.Longitude = nil },
+			server.ReasonValidationFailed, []string{"profile.location.point.longitude"}},
 		{"location without a point", func(p *directoryv1.ProfileInput) { p.Location.Point = nil },
 			server.ReasonValidationFailed, []string{"profile.location.point"}},
 		{"every service rule broken at once", func(p *directoryv1.ProfileInput) {
@@ -303,7 +305,7 @@ func TestGetDoctor_ReturnsSpecialtiesInOrderPriceInCentavosAndLocation(t *testin
 		ConsultationMinutes: 30,
 		Languages:           []string{"pt-BR", "es"},
 		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
-			Point: &directoryv1.LatLng{Latitude: -23.5614, Longitude: -46.6559}},
+			Point: &directoryv1.LatLng{Latitude: new(-23.5614), Longitude: new(-46.6559)}},
 		TimeZone: "America/Sao_Paulo",
 	}
 	f.mustUpsert(doc.token, in)

@@ -73,6 +73,9 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 // plan checks the request against the rules the proto cannot state and builds its
 // query; filter is the fingerprint of its filters and order, which binds its cursors.
 func (s *Service) plan(r *directoryv1.SearchDoctorsRequest) (q *query, filter string, err error) {
+	if err := checkPoint("point", r.GetPoint()); err != nil {
+		return nil, "", err
+	}
 	f := searchFilter{sort: r.GetSort(), point: r.GetPoint(), maxDistanceKm: r.MaxDistanceKm, specialty: r.GetSpecialty(),
 		minRating: r.GetMinRating(), maxPriceCents: r.GetMaxPriceCents(), name: strings.TrimSpace(r.GetName())}
 	var v []errs.Violation

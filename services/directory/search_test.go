@@ -152,12 +152,19 @@ func TestSearchDoctors_BadInputIsRefusedNamingTheField(t *testing.T) {
 		reason errs.Reason
 		field  string
 	}{
-		{"latitude above 90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: 91, Longitude: -46.6}},
+		{"latitude above 90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: new(91.0), Longitude: new(-46.6)}},
 			server.ReasonValidationFailed, "point.latitude"},
-		{"latitude below -90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: -90.01, Longitude: -46.6}},
+		{"latitude below -90", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: new(-90.01), Longitude: new(-46.6)}},
 			server.ReasonValidationFailed, "point.latitude"},
-		{"longitude below -180", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: -23.5, Longitude: -180.5}},
+		{"longitude below -180", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: new(-23.5), Longitude: new(-180.5)}},
 			server.ReasonValidationFailed, "point.longitude"},
+		// A coordinate alone is not a point (it would read the other as 0).
+		{"latitude without longitude", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Latitude: new(-23.5)}},
+			server.ReasonValidationFailed, "point.longitude"},
+		{"longitude without latitude", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{Longitude: new(-46.6)}},
+			server.ReasonValidationFailed, "point.latitude"},
+		{"empty point", &directoryv1.SearchDoctorsRequest{Point: &directoryv1.LatLng{}},
+			server.ReasonValidationFailed, "point.latitude"},
 		{"distance over 1000 km", &directoryv1.SearchDoctorsRequest{Point: saoPaulo, MaxDistanceKm: proto.Float64(1000.1)},
 			server.ReasonValidationFailed, "max_distance_km"},
 		// A radius, when given, is more than 0 (unset is "no limit").

@@ -179,7 +179,7 @@ func TestSeed_SearchFindsDoctorsAroundSaoPaulo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}
+	sp := &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)}
 	resp, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
 		Specialty: "clinica_medica", Point: sp, MaxDistanceKm: proto.Float64(25), MinRating: 4,
 	}))
@@ -259,7 +259,7 @@ func TestSeed_DistancePagesMatchOneFullSort(t *testing.T) {
 			t.Fatal("the pages never end")
 		}
 		resp, err := svc.SearchDoctors(ctx, connect.NewRequest(&directoryv1.SearchDoctorsRequest{
-			Specialty: "clinica_medica", Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333},
+			Specialty: "clinica_medica", Point: &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)},
 			MaxDistanceKm: proto.Float64(25), MinRating: 4, Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE, PageSize: 7, PageToken: token,
 		}))
 		if err != nil {

@@ -103,7 +103,7 @@ func scanProfile(row pgx.Row, extra ...any) (*directoryv1.Profile, error) {
 	p.UpdateTime = timestamppb.New(updated)
 	if addr != nil {
 		p.Location = &directoryv1.Location{Address: *addr, City: *city, Uf: *uf,
-			Point: &directoryv1.LatLng{Latitude: *lat, Longitude: *lng}}
+			Point: &directoryv1.LatLng{Latitude: lat, Longitude: lng}}
 	}
 	return &p, nil
 }

@@ -36,7 +36,7 @@ func (f *fixture) realBookingBy(p user) (booking, user, *schedulingv1.BookAppoin
 		DisplayName: "Dra. Ana Souza", PriceCents: 25000, TimeZone: "America/Sao_Paulo",
 		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
 		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
-			Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}},
+			Point: &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)}},
 	}}, d.token)); err != nil {
 		f.t.Fatalf("profile: %v", err)
 	}

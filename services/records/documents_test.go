@@ -173,6 +173,15 @@ func TestUpdateDocument_ChangesOnlyTheMaskedFields(t *testing.T) {
 	if err != nil || got.GetGroupId() != "" {
 		t.Errorf("empty group_id must take it out of its group: %v %v", got, err)
 	}
+	// Paths by JSON name work too (AIP-161), as a REST client writes them.
+	got, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, Title: "Hemograma 2024", GroupId: g.GetId(), UpdateMask: mask("groupId", "title")})
+	if err != nil || got.GetGroupId() != g.GetId() {
+		t.Errorf("mask by JSON name: %v %v", got, err)
+	}
+	got, err = f.update(alice, &recordsv1.UpdateDocumentRequest{DocumentId: id, UpdateMask: mask("group_id")})
+	if err != nil || got.GetGroupId() != "" {
+		t.Errorf("empty group_id must take it out of its group: %v %v", got, err)
+	}
 	if got.GetUpdateTime().AsTime().Before(doc.GetUpdateTime().AsTime()) {
 		t.Errorf("update_time went back: %v → %v", doc.GetUpdateTime(), got.GetUpdateTime())
 	}

@@ -43,7 +43,7 @@ var (
 	errBadTimeRange = ReasonTimeRangeInvalid.New("end_time must be after start_time").
 			WithViolations(errs.Violation{Field: "end_time", Description: "must be after start_time"})
 	errEmptyMask = ReasonUpdateMaskInvalid.New("update_mask names no field").
-			WithViolations(errs.Violation{Field: "update_mask", Description: "name at least one of title, kind and group_id"})
+			WithViolations(errs.Violation{Field: "update_mask", Description: "name at least one of title, kind and group_id (groupId)"})
 
 	errShareExpired  = ReasonShareExpired.New("the patient's grant of this document to you has expired")
 	errShareRevoked  = ReasonShareRevoked.New("the patient revoked the grant of this document to you")
@@ -87,7 +87,7 @@ func errExecutablePreamble(program string) error {
 // errBadMask reports an update_mask path that cannot be updated.
 func errBadMask(path string) error {
 	return ReasonUpdateMaskInvalid.New("update_mask names a field that cannot be updated").
-		WithViolations(errs.Violation{Field: "update_mask", Description: "may name only title, kind and group_id; got " + strconv.Quote(path)})
+		WithViolations(errs.Violation{Field: "update_mask", Description: "may name only title, kind and group_id (groupId); got " + strconv.Quote(path)})
 }
 
 // errExpireTooFar reports a grant that would run past the longest allowed.

@@ -250,7 +250,8 @@ func TestUpload_MetadataIsValidated(t *testing.T) {
 	}{
 		{"unspecified kind", func(m *recordsv1.UploadMetadata) { m.Kind = 0 }, server.ReasonValidationFailed},
 		{"empty title", func(m *recordsv1.UploadMetadata) { m.Title = "" }, server.ReasonValidationFailed},
-		{"blank title", func(m *recordsv1.UploadMetadata) { m.Title = "   " }, ReasonTitleRequired},
+		// Blank like empty: the validation interceptor refuses blank names and titles everywhere.
+		{"blank title", func(m *recordsv1.UploadMetadata) { m.Title = "   " }, server.ReasonValidationFailed},
 		{"exam date in the future", func(m *recordsv1.UploadMetadata) { m.ExamDate = tomorrow }, ReasonExamDateInFuture},
 		{"impossible exam date", func(m *recordsv1.UploadMetadata) { m.ExamDate = "2024-02-30" }, ReasonExamDateInvalid},
 		{"someone else's group", func(m *recordsv1.UploadMetadata) { m.GroupId = "6f1f3c1e-9a51-4d8e-8a43-0a3c1d1e2f30" }, ReasonGroupNotFound},

@@ -140,7 +140,7 @@ func profile(zone string, priceCents int64, minutes int32) *directoryv1.ProfileI
 		DisplayName: "Dra. Ana Souza", PriceCents: priceCents, ConsultationMinutes: minutes, TimeZone: zone,
 		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
 		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
-			Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}},
+			Point: &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)}},
 	}
 }
 

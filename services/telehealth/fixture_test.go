@@ -205,7 +205,7 @@ func (f *fixture) appointment(minutes int32) (doctor, patient user, id string) {
 		DisplayName: "Dra. Ana Souza", PriceCents: 25000, ConsultationMinutes: minutes, TimeZone: "America/Sao_Paulo",
 		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
 		Location: &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP",
-			Point: &directoryv1.LatLng{Latitude: -23.5505, Longitude: -46.6333}},
+			Point: &directoryv1.LatLng{Latitude: new(-23.5505), Longitude: new(-46.6333)}},
 	}}, doctor.token)); err != nil {
 		f.t.Fatalf("profile: %v", err)
 	}

@@ -82,13 +82,15 @@ func (SortOrder) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{0}
 }
 
-// LatLng is a point on Earth (WGS 84).
+// LatLng is a point on Earth (WGS 84). Both coordinates are required whenever the
+// point is given: one alone is refused (VALIDATION_FAILED), never read as 0. They are
+// `optional` so that a missing one can be told from 0.
 type LatLng struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Degrees north, -90 to 90.
-	Latitude float64 `protobuf:"fixed64,1,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	Latitude *float64 `protobuf:"fixed64,1,opt,name=latitude,proto3,oneof" json:"latitude,omitempty"`
 	// Degrees east, -180 to 180.
-	Longitude     float64 `protobuf:"fixed64,2,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	Longitude     *float64 `protobuf:"fixed64,2,opt,name=longitude,proto3,oneof" json:"longitude,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,15 +126,15 @@ func (*LatLng) Descriptor() ([]byte, []int) {
 }
 
 func (x *LatLng) GetLatitude() float64 {
-	if x != nil {
-		return x.Latitude
+	if x != nil && x.Latitude != nil {
+		return *x.Latitude
 	}
 	return 0
 }
 
 func (x *LatLng) GetLongitude() float64 {
-	if x != nil {
-		return x.Longitude
+	if x != nil && x.Longitude != nil {
+		return *x.Longitude
 	}
 	return 0
 }
@@ -1753,10 +1755,13 @@ var File_healthcore_directory_v1_directory_proto protoreflect.FileDescriptor
 
 const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\n" +
-	"'healthcore/directory/v1/directory.proto\x12\x17healthcore.directory.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"t\n" +
-	"\x06LatLng\x123\n" +
-	"\blatitude\x18\x01 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0R\blatitude\x125\n" +
-	"\tlongitude\x18\x02 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80f@)\x00\x00\x00\x00\x00\x80f\xc0R\tlongitude\"F\n" +
+	"'healthcore/directory/v1/directory.proto\x12\x17healthcore.directory.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\x99\x01\n" +
+	"\x06LatLng\x128\n" +
+	"\blatitude\x18\x01 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00R\blatitude\x88\x01\x01\x12:\n" +
+	"\tlongitude\x18\x02 \x01(\x01B\x17\xfaB\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80f@)\x00\x00\x00\x00\x00\x80f\xc0H\x01R\tlongitude\x88\x01\x01B\v\n" +
+	"\t_latitudeB\f\n" +
+	"\n" +
+	"_longitude\"F\n" +
 	"\x05Money\x12!\n" +
 	"\famount_cents\x18\x01 \x01(\x03R\vamountCents\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\"m\n" +
@@ -1987,6 +1992,7 @@ func file_healthcore_directory_v1_directory_proto_init() {
 	if File_healthcore_directory_v1_directory_proto != nil {
 		return
 	}
+	file_healthcore_directory_v1_directory_proto_msgTypes[0].OneofWrappers = []any{}
 	file_healthcore_directory_v1_directory_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -59,26 +59,34 @@ func (m *LatLng) validate(all bool) error {
 
 	var errors []error
 
-	if val := m.GetLatitude(); val < -90 || val > 90 {
-		err := LatLngValidationError{
-			field:  "Latitude",
-			reason: "value must be inside range [-90, 90]",
+	if m.Latitude != nil {
+
+		if val := m.GetLatitude(); val < -90 || val > 90 {
+			err := LatLngValidationError{
+				field:  "Latitude",
+				reason: "value must be inside range [-90, 90]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
 		}
-		if !all {
-			return err
-		}
-		errors = append(errors, err)
+
 	}
 
-	if val := m.GetLongitude(); val < -180 || val > 180 {
-		err := LatLngValidationError{
-			field:  "Longitude",
-			reason: "value must be inside range [-180, 180]",
+	if m.Longitude != nil {
+
+		if val := m.GetLongitude(); val < -180 || val > 180 {
+			err := LatLngValidationError{
+				field:  "Longitude",
+				reason: "value must be inside range [-180, 180]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
 		}
-		if !all {
-			return err
-		}
-		errors = append(errors, err)
+
 	}
 
 	if len(errors) > 0 {
