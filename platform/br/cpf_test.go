@@ -2,7 +2,6 @@ package br
 
 import (
 	"errors"
-	"strings"
 	"testing"
 )
 
@@ -65,24 +64,4 @@ func TestIsUF(t *testing.T) {
 			t.Errorf("IsUF(%q) = true", uf)
 		}
 	}
-}
-
-// FuzzNormalizeCPF checks that every accepted input is 11 digits whose check digits
-// recompute, not all equal, and that formatting round-trips.
-func FuzzNormalizeCPF(f *testing.F) {
-	for _, s := range []string{"529.982.247-25", "111.111.111-11", "12345678909", "abc", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := NormalizeCPF(s)
-		if err != nil {
-			return
-		}
-		if len(d) != 11 || strings.Count(d, d[:1]) == 11 || CompleteCPF(d[:9]) != d {
-			t.Fatalf("accepted invalid CPF %q → %q", s, d)
-		}
-		if again, err := NormalizeCPF(FormatCPF(d)); err != nil || again != d {
-			t.Fatalf("format round trip: %q → %q, %v", FormatCPF(d), again, err)
-		}
-	})
 }
