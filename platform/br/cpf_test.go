@@ -21,7 +21,9 @@ func TestNormalizeCPF(t *testing.T) {
 		{"000.000.000-00", "", ErrCPFRepeated},
 		{"5299822472", "", ErrCPFLength},
 		{"529982247250", "", ErrCPFLength},
-		{"529.982.247-2a", "", ErrCPFLength},
+		{"529.982.247-2a", "", ErrCPFCharacter},
+		{"529.982.247/25", "", ErrCPFCharacter},
+		{"５２９９８２２４７２５", "", ErrCPFCharacter}, // full-width digits are not digits here
 		{"", "", ErrCPFLength},
 		{"100.000.000-19", "10000000019", nil},
 		{"000.000.001-91", "00000000191", nil}, // leading zeros are digits too

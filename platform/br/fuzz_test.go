@@ -36,7 +36,7 @@ func FuzzNormalizeCPF(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := NormalizeCPF(s)
 		if err != nil {
-			if !errors.Is(err, ErrCPFLength) && !errors.Is(err, ErrCPFRepeated) && !errors.Is(err, ErrCPFCheckDigits) {
+			if !errors.Is(err, ErrCPFLength) && !errors.Is(err, ErrCPFCharacter) && !errors.Is(err, ErrCPFRepeated) && !errors.Is(err, ErrCPFCheckDigits) {
 				t.Fatalf("NormalizeCPF(%q): undeclared error %v", s, err)
 			}
 			if d != "" {
