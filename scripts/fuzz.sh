@@ -10,8 +10,18 @@ fuzztime=${1:-${FUZZTIME:-1m}}
 parallel=${FUZZPARALLEL:-2}
 cd "$(dirname "$0")/.."
 
-# "<dir> <target>" for every fuzz target, in tracked and new (not ignored) test files.
-targets=$(git ls-files --cached --others --exclude-standard -- '*_test.go' |
+# The test files: tracked and new (not ignored) ones in a git checkout, else all of
+# them but the fetched third-party tree.
+test_files() {
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files --cached --others --exclude-standard -- '*_test.go'
+	else
+		find . -name '*_test.go' -not -path './third_party/*' -not -path './data/*' | sed 's|^\./||'
+	fi
+}
+
+# "<dir> <target>" for every fuzz target.
+targets=$(test_files |
 	while read -r file; do
 		[ -f "$file" ] || continue # deleted but not yet staged
 		sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$file" | sed "s|^|$(dirname "$file") |"
