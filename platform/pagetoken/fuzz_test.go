@@ -54,6 +54,9 @@ func FuzzDecode(f *testing.F) {
 		if c == nil || c.Filter != filter || !isUUID(c.ID) {
 			t.Fatalf("Decode(%q) = %+v for filter %q", token, c, filter)
 		}
+		if y := c.Time().Year(); y < 1 || y > 9999 {
+			t.Fatalf("Decode(%q) = %+v: year %d, which no row has (and the database may refuse)", token, c, y)
+		}
 		again, err := pagetoken.Decode(pagetoken.Encode(c.Filter, c.Time(), c.ID), filter, isUUID)
 		if err != nil || *again != *c {
 			t.Fatalf("re-encoding %+v decodes to %+v, %v", c, again, err)
@@ -61,13 +64,18 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzEncode: every cursor a list hands out reads back as itself, whatever its time.
+// FuzzEncode: every cursor a list hands out (a time in years 1 to 9999) reads back as
+// itself; one with a time beyond is PAGE_TOKEN_INVALID.
 func FuzzEncode(f *testing.F) {
 	f.Add("user-1", int64(1780315200123456), "0b8e5c3e-5f7a-4d3b-9a51-5e0f2d7c9a10")
 	f.Add("", int64(0), "1")
 	f.Add("user-2\x00kind", int64(-1), "")
 	f.Add("a", int64(-9223372036854775808), "\"quoted\" \\ </script>")
 	f.Add("b", int64(9223372036854775807), "\u2028")
+	f.Add("c", int64(-62135596800000000), "first microsecond of year 1")
+	f.Add("c", int64(-62135596800000001), "last of year 0")
+	f.Add("d", int64(253402300799999999), "last microsecond of 9999")
+	f.Add("d", int64(253402300800000000), "first of 10000")
 	f.Fuzz(func(t *testing.T, part string, micros int64, id string) {
 		if !utf8.ValidString(id) {
 			return // ids are uuids or integers; JSON would replace the bytes
@@ -75,6 +83,12 @@ func FuzzEncode(f *testing.F) {
 		filter := pagetoken.Filter(part)
 		tok := pagetoken.Encode(filter, time.UnixMicro(micros), id)
 		c, err := pagetoken.Decode(tok, filter, func(string) bool { return true })
+		if y := time.UnixMicro(micros).UTC().Year(); y < 1 || y > 9999 {
+			if !errs.Has(err, pagetoken.ReasonInvalid) {
+				t.Fatalf("a cursor in year %d: %+v, %v; want PAGE_TOKEN_INVALID", y, c, err)
+			}
+			return
+		}
 		if err != nil || c == nil || *c != (pagetoken.Cursor{Filter: filter, Micros: micros, ID: id}) {
 			t.Fatalf("Encode(%q, %d, %q) decodes to %+v, %v", filter, micros, id, c, err)
 		}
