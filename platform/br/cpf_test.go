@@ -67,3 +67,35 @@ func TestIsUF(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCRM(t *testing.T) {
+	tests := []struct {
+		in, number, uf string
+		err            error
+	}{
+		{"123456/SP", "123456", "SP", nil},
+		{"00012345/RJ", "12345", "RJ", nil}, // leading zeros are not part of the number
+		{"0/DF", "0", "DF", nil},
+		{"00000000/TO", "0", "TO", nil},
+		{"12345678/AC", "12345678", "AC", nil},
+		{"123456789/SP", "", "", ErrCRMNumber}, // 9 digits
+		{"/SP", "", "", ErrCRMNumber},
+		{"12a/SP", "", "", ErrCRMNumber},
+		{"-1/SP", "", "", ErrCRMNumber},
+		{"１２３/SP", "", "", ErrCRMNumber},
+		{"123456/sp", "", "", ErrCRMUF},
+		{"123456/XX", "", "", ErrCRMUF},
+		{"123456/SP/RJ", "", "", ErrCRMUF},
+		{"123456/", "", "", ErrCRMUF},
+		{"123456", "", "", ErrCRMForm},
+		{"", "", "", ErrCRMForm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			number, uf, err := ParseCRM(tt.in)
+			if !errors.Is(err, tt.err) || number != tt.number || uf != tt.uf {
+				t.Errorf("ParseCRM(%q) = %q, %q, %v; want %q, %q, %v", tt.in, number, uf, err, tt.number, tt.uf, tt.err)
+			}
+		})
+	}
+}
