@@ -23,9 +23,21 @@ build: ## Build bin/healthcore
 	$(GO) build -o bin/healthcore ./cmd/healthcore
 
 .PHONY: test
-test: ## Run the whole suite against PostgreSQL (DATABASE_URL, 127.0.0.1:5432, or a private cluster)
+test: ## Run the whole suite against PostgreSQL (DATABASE_URL, 127.0.0.1:5432, or a private cluster), then fuzz-short
 	DATABASE_URL="$${DATABASE_URL:-$$($(GO) run ./cmd/healthcore postgres -log-level=warn)}" \
 		$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+FUZZTIME       ?= 1m
+FUZZTIME_SHORT ?= 3s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (func FuzzXxx in a _test.go) for FUZZTIME each (default 1m)
+	./scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: fuzz-short
+fuzz-short: ## Run every fuzz target for FUZZTIME_SHORT each (default 3s; part of make test)
+	./scripts/fuzz.sh $(FUZZTIME_SHORT)
 
 .PHONY: vet
 vet: ## go vet

@@ -8,6 +8,7 @@ import (
 // CPF errors, worded for the person typing the number.
 var (
 	ErrCPFLength      = errors.New("a CPF has 11 digits")
+	ErrCPFCharacter   = errors.New("a CPF holds only digits, optionally punctuated with '.', '-' or spaces")
 	ErrCPFRepeated    = errors.New("a CPF cannot have all digits equal")
 	ErrCPFCheckDigits = errors.New("the CPF check digits do not match: check the number")
 )
@@ -22,7 +23,7 @@ func NormalizeCPF(s string) (string, error) {
 			d.WriteRune(c)
 		case c == '.' || c == '-' || c == ' ':
 		default:
-			return "", ErrCPFLength
+			return "", ErrCPFCharacter
 		}
 	}
 	digits := d.String()

@@ -2,7 +2,6 @@ package br
 
 import (
 	"errors"
-	"strings"
 	"testing"
 )
 
@@ -22,7 +21,9 @@ func TestNormalizeCPF(t *testing.T) {
 		{"000.000.000-00", "", ErrCPFRepeated},
 		{"5299822472", "", ErrCPFLength},
 		{"529982247250", "", ErrCPFLength},
-		{"529.982.247-2a", "", ErrCPFLength},
+		{"529.982.247-2a", "", ErrCPFCharacter},
+		{"529.982.247/25", "", ErrCPFCharacter},
+		{"５２９９８２２４７２５", "", ErrCPFCharacter}, // full-width digits are not digits here
 		{"", "", ErrCPFLength},
 		{"100.000.000-19", "10000000019", nil},
 		{"000.000.001-91", "00000000191", nil}, // leading zeros are digits too
@@ -67,22 +68,34 @@ func TestIsUF(t *testing.T) {
 	}
 }
 
-// FuzzNormalizeCPF checks that every accepted input is 11 digits whose check digits
-// recompute, not all equal, and that formatting round-trips.
-func FuzzNormalizeCPF(f *testing.F) {
-	for _, s := range []string{"529.982.247-25", "111.111.111-11", "12345678909", "abc", ""} {
-		f.Add(s)
+func TestParseCRM(t *testing.T) {
+	tests := []struct {
+		in, number, uf string
+		err            error
+	}{
+		{"123456/SP", "123456", "SP", nil},
+		{"00012345/RJ", "12345", "RJ", nil}, // leading zeros are not part of the number
+		{"0/DF", "0", "DF", nil},
+		{"00000000/TO", "0", "TO", nil},
+		{"12345678/AC", "12345678", "AC", nil},
+		{"123456789/SP", "", "", ErrCRMNumber}, // 9 digits
+		{"/SP", "", "", ErrCRMNumber},
+		{"12a/SP", "", "", ErrCRMNumber},
+		{"-1/SP", "", "", ErrCRMNumber},
+		{"１２３/SP", "", "", ErrCRMNumber},
+		{"123456/sp", "", "", ErrCRMUF},
+		{"123456/XX", "", "", ErrCRMUF},
+		{"123456/SP/RJ", "", "", ErrCRMUF},
+		{"123456/", "", "", ErrCRMUF},
+		{"123456", "", "", ErrCRMForm},
+		{"", "", "", ErrCRMForm},
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := NormalizeCPF(s)
-		if err != nil {
-			return
-		}
-		if len(d) != 11 || strings.Count(d, d[:1]) == 11 || CompleteCPF(d[:9]) != d {
-			t.Fatalf("accepted invalid CPF %q → %q", s, d)
-		}
-		if again, err := NormalizeCPF(FormatCPF(d)); err != nil || again != d {
-			t.Fatalf("format round trip: %q → %q, %v", FormatCPF(d), again, err)
-		}
-	})
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			number, uf, err := ParseCRM(tt.in)
+			if !errors.Is(err, tt.err) || number != tt.number || uf != tt.uf {
+				t.Errorf("ParseCRM(%q) = %q, %q, %v; want %q, %q, %v", tt.in, number, uf, err, tt.number, tt.uf, tt.err)
+			}
+		})
+	}
 }

@@ -40,6 +40,15 @@ func Encode(filter string, t time.Time, id string) string {
 var ErrInvalid = ReasonInvalid.New("page_token is not one this list issued with these filters: start again without it").
 	WithViolations(errs.Violation{Field: "page_token", Description: "must be the next_page_token of the previous page, with the same filters"})
 
+// The times a cursor may carry: those of google.protobuf.Timestamp (years 1 to 9999),
+// the only ones a listed row can have. A forged time outside them would reach the
+// database as a bound it refuses (before 4713 BC: an internal error) or one its driver
+// cannot encode faithfully (near the ends of int64 microseconds).
+var (
+	minMicros = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	maxMicros = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+)
+
 // Decode reads a token for the list fingerprinted by filter; "" is the first page (nil).
 // validID checks the id's form.
 func Decode(token, filter string, validID func(string) bool) (*Cursor, error) {
@@ -48,7 +57,8 @@ func Decode(token, filter string, validID func(string) bool) (*Cursor, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	var c Cursor
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.Filter != filter || !validID(c.ID) {
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.Filter != filter || !validID(c.ID) ||
+		c.Micros < minMicros || c.Micros > maxMicros {
 		return nil, ErrInvalid
 	}
 	return &c, nil

@@ -11,6 +11,7 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 )
@@ -24,9 +25,9 @@ var errDoctorNotFound = ReasonDoctorNotFound.New("no listed doctor has this id")
 // token, which identity signed from the doctor's account.
 func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInput) (*directoryv1.Profile, []string, error) {
 	p, _ := authn.FromContext(ctx)
-	number, uf, ok := strings.Cut(p.CRM, "/")
-	if !ok {
-		return nil, nil, ReasonCRMMissing.New("the access token carries no CRM: log in again as a doctor")
+	number, uf, err := br.ParseCRM(p.CRM)
+	if err != nil {
+		return nil, nil, ReasonCRMMissing.New("the access token carries no CRM (number/UF): log in again as a doctor")
 	}
 	if err := s.checkProfile(in); err != nil {
 		return nil, nil, err
@@ -40,7 +41,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 		Location: in.GetLocation(), TimeZone: in.GetTimeZone(),
 	})
 	w := profileWrite{doctorID: p.UserID, crmNumber: number, crmUF: uf, in: in, minutes: minutes, listed: len(missing) == 0, at: s.now()}
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.doctors.upsert(ctx, tx, w); err != nil {
 			return err
 		}

@@ -254,6 +254,7 @@ func TestMyProfile_OnlyDoctorsMayReadOrWriteIt(t *testing.T) {
 	_, patient := f.sign(accessv1.Role_ROLE_PATIENT, "")
 	_, admin := f.sign(accessv1.Role_ROLE_ADMIN, "")
 	_, noCRM := f.sign(accessv1.Role_ROLE_DOCTOR, "")
+	_, badCRM := f.sign(accessv1.Role_ROLE_DOCTOR, "12a/XX")
 	tests := []struct {
 		name   string
 		token  string
@@ -264,6 +265,7 @@ func TestMyProfile_OnlyDoctorsMayReadOrWriteIt(t *testing.T) {
 		{"anonymous", "", authn.ReasonTokenMissing},
 		{"forged token", "eyJhbGciOiJFZERTQSJ9.e30.c2ln", authn.ReasonTokenInvalid},
 		{"doctor whose token has no CRM", noCRM, ReasonCRMMissing},
+		{"doctor whose token's CRM is not number/UF", badCRM, ReasonCRMMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,13 +61,7 @@ func (s *Service) account(ctx context.Context, id string) (account, error) {
 func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
 // normalizeCRM drops leading zeros, so "012345" and "12345" are one registration.
-func normalizeCRM(n string) string {
-	n = strings.TrimLeft(n, "0")
-	if n == "" {
-		return "0"
-	}
-	return n
-}
+func normalizeCRM(n string) string { return br.NormalizeCRMNumber(n) }
 
 // errAccountExists does not say which detail is taken.
 var errAccountExists = ReasonAccountExists.New("an account with these details already exists: log in instead")

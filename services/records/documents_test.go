@@ -2,8 +2,12 @@ package records
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -145,6 +149,22 @@ func TestListDocuments_RefusesForeignOrForgedPageTokens(t *testing.T) {
 	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
 	_, err = f.list(alice, &recordsv1.ListDocumentsRequest{PageToken: "not-a-token"})
 	testkit.WantReason(t, err, pagetoken.ReasonInvalid)
+
+	// A genuine token's filter and id with a time no row can have: before PostgreSQL's
+	// range (it failed there, an INTERNAL error) or past what its driver can encode.
+	raw, err := base64.RawURLEncoding.DecodeString(resp.GetNextPageToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c pagetoken.Cursor
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, micros := range []int64{-211813488000000000, math.MinInt64, math.MaxInt64} {
+		forged := pagetoken.Encode(c.Filter, time.UnixMicro(micros), c.ID)
+		_, err = f.list(alice, &recordsv1.ListDocumentsRequest{PageSize: 1, PageToken: forged})
+		testkit.WantReason(t, err, pagetoken.ReasonInvalid)
+	}
 }
 
 func TestUpdateDocument_ChangesOnlyTheMaskedFields(t *testing.T) {
