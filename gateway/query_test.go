@@ -59,19 +59,8 @@ func restRoutes(t testing.TB, ups []gateway.Upstream) [][2]string {
 		ms := d.(protoreflect.ServiceDescriptor).Methods()
 		for i := 0; i < ms.Len(); i++ {
 			rule, _ := proto.GetExtension(ms.Get(i).Options(), annotations.E_Http).(*annotations.HttpRule)
-			var method, path string
-			switch p := rule.GetPattern().(type) {
-			case *annotations.HttpRule_Get:
-				method, path = http.MethodGet, p.Get
-			case *annotations.HttpRule_Post:
-				method, path = http.MethodPost, p.Post
-			case *annotations.HttpRule_Put:
-				method, path = http.MethodPut, p.Put
-			case *annotations.HttpRule_Patch:
-				method, path = http.MethodPatch, p.Patch
-			case *annotations.HttpRule_Delete:
-				method, path = http.MethodDelete, p.Delete
-			default:
+			method, path := gateway.HTTPRule(rule)
+			if method == "" || rule.GetCustom() != nil {
 				continue
 			}
 			out = append(out, [2]string{method, vars.ReplaceAllString(path, "0b9e1a4c-5b7d-4e8f-9a0b-1c2d3e4f5a6b")})

@@ -48,21 +48,7 @@ func appendRule(out []Route, rule *annotations.HttpRule) []Route {
 	if rule == nil {
 		return out
 	}
-	var method, path string
-	switch p := rule.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		method, path = http.MethodGet, p.Get
-	case *annotations.HttpRule_Post:
-		method, path = http.MethodPost, p.Post
-	case *annotations.HttpRule_Put:
-		method, path = http.MethodPut, p.Put
-	case *annotations.HttpRule_Patch:
-		method, path = http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Delete:
-		method, path = http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Custom:
-		method, path = p.Custom.GetKind(), p.Custom.GetPath()
-	}
+	method, path := httpRule(rule)
 	if path != "" {
 		out = append(out, Route{Method: method, Path: path, API: true})
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
@@ -104,7 +103,7 @@ func TestLogin_ThrottlesAnAccountWithGrowingWaitsThenLocksIt(t *testing.T) {
 	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(good) // even the right password waits
 	testkit.WantReason(t, err, ReasonLoginThrottled)
-	if got := retryAfter(t, err); got != time.Second {
+	if got := testkit.RetryAfter(t, err); got != time.Second {
 		t.Errorf("retry after %v, want 1s", got)
 	}
 
@@ -112,14 +111,14 @@ func TestLogin_ThrottlesAnAccountWithGrowingWaitsThenLocksIt(t *testing.T) {
 	_, err = f.login(bad) // fourth: 2s
 	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(bad)
-	if got := retryAfter(t, err); got != 2*time.Second {
+	if got := testkit.RetryAfter(t, err); got != 2*time.Second {
 		t.Errorf("retry after %v, want 2s", got)
 	}
 	f.clock.Advance(2 * time.Second)
 	_, err = f.login(bad) // fifth: lockout
 	testkit.WantReason(t, err, ReasonInvalidCredentials)
 	_, err = f.login(good)
-	if got := retryAfter(t, err); got != 10*time.Minute {
+	if got := testkit.RetryAfter(t, err); got != 10*time.Minute {
 		t.Errorf("retry after %v, want the 10m lockout", got)
 	}
 
@@ -163,37 +162,6 @@ func TestLogin_ThrottlesAClientAddressAcrossAccounts(t *testing.T) {
 	testkit.WantReason(t, err, ReasonLoginThrottled)
 	if err := from("198.51.100.1", emailLogin("maria@example.com", "correct horse battery")); err != nil {
 		t.Errorf("another address is blocked too: %v", err)
-	}
-}
-
-func retryAfter(t *testing.T, err error) time.Duration {
-	t.Helper()
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("not a connect error: %v", err)
-	}
-	for _, d := range ce.Details() {
-		if v, _ := d.Value(); v != nil {
-			if ri, ok := v.(*errdetails.RetryInfo); ok {
-				return ri.GetRetryDelay().AsDuration()
-			}
-		}
-	}
-	t.Fatalf("no RetryInfo in %v", err)
-	return 0
-}
-
-func TestAddressBlock_IPv6ClientsAreThrottledByTheir64(t *testing.T) {
-	for in, want := range map[string]string{
-		"203.0.113.7":               "203.0.113.7",
-		"2001:db8:1:2:aaaa::1":      "2001:db8:1:2::/64",
-		"2001:db8:1:2:ffff:ffff::9": "2001:db8:1:2::/64",
-		"2001:db8:1:3::1":           "2001:db8:1:3::/64",
-		"not an address":            "not an address",
-	} {
-		if got := addressBlock(in); got != want {
-			t.Errorf("addressBlock(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
@@ -350,7 +318,7 @@ func TestLogin_AnAttackerCannotLockTheOwnerOut(t *testing.T) {
 	testkit.WantReason(t, guess("203.0.113.21"), ReasonInvalidCredentials)
 	err = guess("203.0.113.22")
 	testkit.WantReason(t, err, ReasonLoginThrottled)
-	if got := retryAfter(t, err); got != 2*time.Second {
+	if got := testkit.RetryAfter(t, err); got != 2*time.Second {
 		t.Errorf("next wait %v, want 2s", got)
 	}
 	// The owner's own failures still lock the owner's device, and only it.

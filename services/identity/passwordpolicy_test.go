@@ -20,7 +20,7 @@ var weakPasswords = []struct{ name, password, why string }{
 	{"digits in order", "123456789012", "common passwords"},
 	{"one letter repeated", "aaaaaaaaaaaa", "repeats"},
 	{"spaces only", "            ", "only spaces"},
-	{"tabs and spaces", " \t \t \t \t \t \t", "only spaces"},
+	{"no-break and em spaces", " \u00a0 \u2003 \u00a0 \u2003 \u00a0 \u2003", "only spaces"},
 	{"a pattern repeated", "abcabcabcabc", "repeats"},
 	{"the alphabet", "abcdefghijklmnop", "sequence"},
 	{"a keyboard row", "qwertyuiop[]", "keyboard"},

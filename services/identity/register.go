@@ -35,7 +35,7 @@ func (s *Service) reserveRegistration(ctx context.Context) error {
 		return nil
 	}
 	l, now := s.cfg.Register, s.now()
-	n, began, err := s.throttle.countInWindow(ctx, s.db, "register:"+addressBlock(addr), now, now.Add(-l.Window))
+	n, began, err := s.throttle.countInWindow(ctx, s.db, "register:"+server.AddrBlock(addr), now, now.Add(-l.Window))
 	if err != nil {
 		return errs.Internal("identity: count registration", err)
 	}

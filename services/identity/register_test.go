@@ -247,7 +247,7 @@ func TestRegister_IsLimitedPerClientAddress(t *testing.T) {
 	}
 	err := from(attacker, patientReq("b@example.com", "111.444.777-35"))
 	testkit.WantReason(t, err, ReasonRegistrationThrottled)
-	if got := retryAfter(t, err); got != 40*time.Minute {
+	if got := testkit.RetryAfter(t, err); got != 40*time.Minute {
 		t.Errorf("retry after %v, want the 40m left of the window", got)
 	}
 	testkit.WantReason(t, fromDoctor(attacker, doctorReq("654321", "RJ", "doc2@example.com")), ReasonRegistrationThrottled)

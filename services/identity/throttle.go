@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
+	"healthcore/platform/server"
 )
 
 // ThrottlePolicy slows down password guessing. Attempts are counted per account (once
@@ -115,7 +115,7 @@ func (s *Service) loginClient(ctx context.Context, kind, name string, a account,
 		c.device = "dev:" + s.keyedHex("login:device", deviceToken)
 	}
 	if addr != "" {
-		c.address = "addr:" + s.keyedHex("login:address", addressBlock(addr))
+		c.address = "addr:" + s.keyedHex("login:address", server.AddrBlock(addr))
 	}
 	var candidates []string
 	for _, k := range []string{c.device, c.address} { // a device first: it is the stronger proof
@@ -149,7 +149,7 @@ func (s *Service) loginClient(ctx context.Context, kind, name string, a account,
 	if c.known == "" {
 		c.keys = append(c.keys, throttleKey{key: c.account, free: p.AccountGlobalFree, maxDelay: p.AccountGlobalMaxDelay})
 		if addr != "" {
-			c.keys = append(c.keys, throttleKey{key: "addr:" + addressBlock(addr), free: p.AddressFree, lockAt: p.AddressLockoutAfter,
+			c.keys = append(c.keys, throttleKey{key: "addr:" + server.AddrBlock(addr), free: p.AddressFree, lockAt: p.AddressLockoutAfter,
 				maxDelay: p.Lockout, afterCheck: true})
 		}
 	}
@@ -162,17 +162,6 @@ func (s *Service) loginClient(ctx context.Context, kind, name string, a account,
 // a device token or an account id.
 func (s *Service) keyedHex(purpose, v string) string {
 	return hex.EncodeToString(s.blindIndex(purpose, v))
-}
-
-// addressBlock is what one client controls: an IPv4 address, or the /64 an IPv6 client
-// can pick any address from.
-func addressBlock(addr string) string {
-	a, err := netip.ParseAddr(addr)
-	if err != nil || a.Is4() || a.Is4In6() {
-		return addr
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
 }
 
 // errKeyBlocked ends the reservation's transaction when one of its keys is blocked.
