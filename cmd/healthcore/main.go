@@ -17,6 +17,10 @@ import (
 	"healthcore/internal/catalog"
 )
 
+// version is stamped at build time (make image, deploy/Dockerfile):
+// -ldflags "-X main.version=…".
+var version = "dev"
+
 const usage = `healthcore — the Healthcore telemedicine platform
 
 Usage:
@@ -35,6 +39,7 @@ Usage:
                                          chains end to end (fails when one is broken)
   healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
   healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
+  healthcore version                     the version this binary was built as
   healthcore help                        this text; "healthcore <command> -h" lists the flags
 
 Every flag can also be set as an environment variable HEALTHCORE_<FLAG>
@@ -78,6 +83,9 @@ func run(ctx context.Context, args []string) error {
 		return runCreateAdmin(ctx, args)
 	case "audit-verify":
 		return runAuditVerify(ctx, args, os.Stdout)
+	case "version":
+		fmt.Println(version)
+		return nil
 	case "help", "-h", "--help":
 		fmt.Printf(usage, serviceNames())
 		return nil
