@@ -4,8 +4,10 @@
 package helm
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"healthcore/internal/catalog"
 	"healthcore/platform/authn"
+	"healthcore/platform/config"
 	"healthcore/platform/testkit"
 )
 
@@ -97,6 +100,45 @@ func TestValues_ListTheCatalogsServicesWithTheirCallers(t *testing.T) {
 			if e != "aws" && e != "provider" {
 				t.Errorf("%s: egress %q, want aws or provider", s.Name, e)
 			}
+		}
+	}
+}
+
+// TestChart_EveryVariableNamesAFlag: each HEALTHCORE_* variable the chart sets (its
+// templates and values files, and the per-service address and URL it makes for every
+// service) is the variable of a flag of healthcore serve and gateway, so none is
+// silently ignored.
+func TestChart_EveryVariableNamesAFlag(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	catalog.NewConfig(fs, false).RegisterServeFlags(fs)
+	known := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { known[config.EnvName(f.Name)] = true })
+
+	var used []string
+	files, err := filepath.Glob(filepath.Join("healthcore", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := filepath.Glob(filepath.Join("healthcore", "templates", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, templates...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, regexp.MustCompile(`\b`+config.Prefix+`[A-Z0-9_]*[A-Z0-9]\b`).FindAllString(string(b), -1)...)
+	}
+	for _, s := range catalog.Names() {
+		used = append(used, config.EnvName(s+".addr"), config.EnvName(s+".url"))
+	}
+	if len(used) < 20 {
+		t.Fatalf("found only %v: is the chart where this test looks?", used)
+	}
+	for _, v := range used {
+		if !known[v] {
+			t.Errorf("the chart sets %s, which is no flag's variable", v)
 		}
 	}
 }
