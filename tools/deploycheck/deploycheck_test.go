@@ -4,10 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -303,6 +306,50 @@ func TestPolicy_ReportsEachBreach(t *testing.T) {
 			got := Policy(tc.break_(rendered(t, valueSets["eks"])))
 			if !slices.ContainsFunc(got, func(v string) bool { return strings.Contains(v, tc.want) }) {
 				t.Errorf("policy said %q, want a breach containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestChart_TerminationOutlastsTheDrain: in every values set, a terminating pod sleeps
+// in preStop for the ALB's deregistration delay (the same number), then drains for
+// -drain-delay, and its grace period leaves at least 10 s more for calls in flight;
+// and on EKS every Deployment keeps two replicas at least, so its PDB lets a node
+// drain without taking the Deployment down.
+func TestChart_TerminationOutlastsTheDrain(t *testing.T) {
+	for name, files := range valueSets {
+		t.Run(name, func(t *testing.T) {
+			objs := rendered(t, files)
+			cm := byKind[*corev1.ConfigMap](objs)["healthcore-config"]
+			if cm == nil {
+				t.Fatal("no ConfigMap healthcore-config")
+			}
+			drain, err := time.ParseDuration(cm.Data["HEALTHCORE_DRAIN_DELAY"])
+			if err != nil || drain <= 0 {
+				t.Fatalf("HEALTHCORE_DRAIN_DELAY %q: %v", cm.Data["HEALTHCORE_DRAIN_DELAY"], err)
+			}
+			var preStop int64
+			for _, d := range byKind[*appsv1.Deployment](objs) {
+				c := d.Spec.Template.Spec.Containers[0]
+				preStop = c.Lifecycle.PreStop.Sleep.Seconds
+				grace := time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+				if need := time.Duration(preStop)*time.Second + drain + 10*time.Second; grace < need {
+					t.Errorf("%s: grace period %v, want at least %v (preStop %ds + drain %v + 10s)", d.Name, grace, need, preStop, drain)
+				}
+			}
+			if in := byKind[*networkingv1.Ingress](objs)["healthcore-gateway"]; in != nil {
+				want := "deregistration_delay.timeout_seconds=" + strconv.FormatInt(preStop, 10)
+				if got := in.Annotations["alb.ingress.kubernetes.io/target-group-attributes"]; got != want {
+					t.Errorf("target group attributes %q, want %q (the preStop sleep)", got, want)
+				}
+			}
+			if name != "eks" {
+				return
+			}
+			for _, h := range byKind[*autoscalingv2.HorizontalPodAutoscaler](objs) {
+				if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 2 {
+					t.Errorf("%s: minReplicas %v, want at least 2", h.Name, h.Spec.MinReplicas)
+				}
 			}
 		})
 	}
