@@ -94,6 +94,19 @@ lint: protos ## buf lint (STANDARD), buf format check and gofmt
 breaking: ## Compare proto/ against the main branch for breaking changes
 	./scripts/buf-breaking.sh main
 
+CHART        := deploy/helm/healthcore
+KUBE_VERSION := 1.33.0
+
+.PHONY: deploy-check
+deploy-check: ## helm lint and helm template the chart for values-dev and values-eks, decode every object strictly (k8s.io/api) and check the deployment policy
+	@for f in values-dev.yaml values-eks.yaml; do \
+		$(TOOL) helm lint --strict --kube-version $(KUBE_VERSION) $(CHART) -f $(CHART)/$$f && \
+		$(TOOL) helm template healthcore $(CHART) -f $(CHART)/$$f --kube-version $(KUBE_VERSION) >/dev/null && \
+		echo "helm template with $$f: ok" || exit 1; \
+	done
+	cd tools && $(GO) test -count=1 ./deploycheck/
+	$(GO) test -count=1 ./deploy/helm/
+
 .PHONY: readme-walk
 readme-walk: ## Run the README's "Try it" blocks in order against a fresh make demo on a throwaway database
 	./scripts/readme-walk.sh
