@@ -187,6 +187,7 @@ func TestHA_ReplicasSurviveKill9MidSaga(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	jobsDone := time.Since(killedAt)
 	if jobsLeft != 0 {
 		t.Errorf("%d jobs of the saga not completed 3 minutes after the sagas ended", jobsLeft)
 	}
@@ -234,10 +235,10 @@ func TestHA_ReplicasSurviveKill9MidSaga(t *testing.T) {
 		retries += c.retries.Load()
 	}
 	t.Logf("HA: %d appointments (%d confirmed) over %d gateways; replica a of %s killed with SIGKILL once %d were paid; "+
-		"every saga finished %s after the start, %s after the kills; %d calls failed at the clients (no answer or 5xx) and were retried; "+
+		"every saga finished %s after the start, %s after the kills, and every job %s after the kills; %d calls failed at the clients (no answer or 5xx) and were retried; "+
 		"%d jobs ran on more than one replica",
 		n, confirmed, len(h.clients), strings.Join(killed, ", "), killAt, sagas.Round(time.Millisecond),
-		recovered.Round(time.Millisecond), retries, rescued)
+		recovered.Round(time.Millisecond), jobsDone.Round(time.Millisecond), retries, rescued)
 }
 
 // haStack is two replicas of every service and of the gateway, each service behind a
