@@ -43,7 +43,7 @@ var killed = []string{"scheduling", "payments", "telehealth"}
 // charge, one room, one history entry per transition).
 //
 // Each service is reached, as a Kubernetes Service's cluster address would be, through
-// a TCP balancer in front of its replicas (lbProxy): each new connection goes to the
+// a TCP balancer in front of its replicas (balancer): each new connection goes to the
 // next replica that accepts it. The killed replicas are not started again: the
 // survivors alone finish the work.
 func TestHA_ReplicasSurviveKill9MidSaga(t *testing.T) {
@@ -244,7 +244,6 @@ func TestHA_ReplicasSurviveKill9MidSaga(t *testing.T) {
 // haStack is two replicas of every service and of the gateway, each service behind a
 // balancer.
 type haStack struct {
-	t       *testing.T
 	stack   *stack      // the processes, by "<service>/<replica>" and "gateway/<replica>"
 	views   []*stack    // the stack as each gateway shows it (for the e2e helpers)
 	clients []*haClient // one per gateway
@@ -266,14 +265,14 @@ func startHA(t *testing.T) *haStack {
 	for _, name := range append(names, "gateway") {
 		lb[name] = startLB(t)
 	}
-	h := &haStack{t: t, dbURL: dbURL, stack: &stack{t: t, certs: certs}}
+	h := &haStack{dbURL: dbURL, stack: &stack{t: t, certs: certs}}
 	fast := []string{
 		"-database-url=" + dbURL,
 		"-data-dir=" + dataDir, // shared: the keys replicas hold the same master key
 		"-db-max-conns=3",      // 2 replicas × 7 services with a database × 3 = 42 connections at most
 		"-log-level=debug",
 		"-trusted-proxies=127.0.0.0/8,::1/128",
-		"-identity.register-per-address=1000000", "-scheduling.bookings-per-address=0",
+		"-identity.register-per-address=1000000", "-scheduling.bookings-per-address=0", "-scheduling.bookings-per-patient=0",
 		"-payments.reconcile-every=2s", "-payments.recheck-after=2s",
 		"-pix.notification-url=http://" + lb["gateway"].addr + "/webhooks/mercadopago",
 	}
