@@ -459,6 +459,7 @@ func (c *haClient) approve(providerID string) error {
 // and their clients dial again.
 type balancer struct {
 	addr     string
+	stop     chan struct{} // closed at the end of the test
 	mu       sync.Mutex
 	backends []string
 	next     int
@@ -482,6 +483,28 @@ func (b *balancer) order() []string {
 	return out
 }
 
+// dial connects to the next backend that accepts, waiting up to 20 s for one to: a
+// connection the balancer has accepted cannot be refused, so it waits for a replica as
+// a client would wait on a Service without ready endpoints (while the stack starts).
+func (b *balancer) dial() net.Conn {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, backend := range b.order() {
+			if out, err := net.DialTimeout("tcp", backend, 2*time.Second); err == nil {
+				return out
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-b.stop:
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // startLB starts a balancer with no backends yet (add them), stopped at the end of the
 // test.
 func startLB(t *testing.T) *balancer {
@@ -490,11 +513,12 @@ func startLB(t *testing.T) *balancer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &balancer{addr: ln.Addr().String()}
+	b := &balancer{addr: ln.Addr().String(), stop: make(chan struct{})}
 	var conns sync.WaitGroup
 	var open sync.Map // every connection, closed at the end
 	t.Cleanup(func() {
 		ln.Close()
+		close(b.stop)
 		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
 		conns.Wait()
 	})
@@ -506,12 +530,7 @@ func startLB(t *testing.T) *balancer {
 			}
 			conns.Go(func() {
 				defer in.Close()
-				var out net.Conn
-				for _, backend := range b.order() {
-					if out, err = net.DialTimeout("tcp", backend, 2*time.Second); err == nil {
-						break
-					}
-				}
+				out := b.dial()
 				if out == nil {
 					return
 				}
