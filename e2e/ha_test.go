@@ -306,11 +306,30 @@ func startHA(t *testing.T) *haStack {
 		// Replica a starts alone first, so the keys service makes the master key once.
 		view := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox}
 		view.waitReady()
+		// The gateway is ready once it reaches every service, possibly through the other
+		// replica: each of this replica's services must listen too.
+		for _, name := range names {
+			waitListening(t, name+"/"+r, l.Addr[name])
+		}
 		h.views = append(h.views, view)
 		h.clients = append(h.clients, &haClient{h: h, base: l.Gateway, sandbox: l.Sandbox,
 			http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
 	}
 	return h
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(t *testing.T, what, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s did not listen on %s within 60s", what, addr)
 }
 
 // db is a small pool on the stack's database, for counting what the services wrote.

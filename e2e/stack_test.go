@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -190,15 +189,7 @@ func (s *stack) restart(name string) {
 	s.t.Helper()
 	p := s.procs[name]
 	s.spawn(binary, p.args...)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.addr[name], time.Second); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.t.Fatalf("%s did not listen again within 30s", name)
+	waitListening(s.t, name, s.addr[name])
 }
 
 func (s *stack) waitReady() {
