@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -130,7 +129,10 @@ func (s *stack) httpsClient(cfg *tls.Config) *http.Client {
 // spawn starts one process; at the end of the test it is sent SIGTERM and must exit 0
 // (a graceful stop), and its log is shown if the test failed. Unless crashed, a service
 // is known by name for crash and restart.
-func (s *stack) spawn(bin string, args ...string) {
+func (s *stack) spawn(bin string, args ...string) { s.spawnAs(args[1], bin, args...) }
+
+// spawnAs is spawn of a process known as name (for crash).
+func (s *stack) spawnAs(name, bin string, args ...string) {
 	t := s.t
 	p := &proc{args: args, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
@@ -142,7 +144,7 @@ func (s *stack) spawn(bin string, args ...string) {
 	if s.procs == nil {
 		s.procs = map[string]*proc{}
 	}
-	s.procs[args[1]] = p
+	s.procs[name] = p
 	t.Cleanup(func() {
 		if p.crashed {
 			return
@@ -158,7 +160,7 @@ func (s *stack) spawn(bin string, args ...string) {
 			t.Errorf("%s did not stop within 30s of SIGTERM", args[0])
 		}
 		if t.Failed() {
-			t.Logf("---- %s log ----\n%s", strings.Join(args[:2], " "), p.logs.String())
+			t.Logf("---- %s (%s) log ----\n%s", strings.Join(args[:2], " "), name, p.logs.String())
 		}
 	})
 }
@@ -187,15 +189,7 @@ func (s *stack) restart(name string) {
 	s.t.Helper()
 	p := s.procs[name]
 	s.spawn(binary, p.args...)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.addr[name], time.Second); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.t.Fatalf("%s did not listen again within 30s", name)
+	waitListening(s.t, name, s.addr[name])
 }
 
 func (s *stack) waitReady() {
