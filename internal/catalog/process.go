@@ -61,11 +61,16 @@ func (p *Process) Logger() *slog.Logger { return p.log }
 // Registry is the process's metrics registry, which its ops listener serves (StartOps).
 func (p *Process) Registry() *prometheus.Registry { return p.reg }
 
-// pool opens a connection pool whose search_path is the service's schema.
-func (p *Process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error) {
-	db, err := pg.Open(ctx, p.dbURL, schema, int32(p.cfg.DBMaxConns))
+// pool opens a connection pool whose search_path is the service's schema, and exports
+// its statistics on the process's registry (and, when the schema holds River's tables,
+// its job queues').
+func (p *Process) pool(ctx context.Context, schema pg.Schema) (*pgxpool.Pool, error) {
+	db, err := pg.Open(ctx, p.dbURL, schema.Name, int32(p.cfg.DBMaxConns))
 	if err != nil {
 		return nil, err
+	}
+	if err := p.reg.Register(pg.NewPoolCollector(schema.Name, db)); err != nil {
+		p.log.Warn("pool metrics not registered", "schema", schema.Name, "err", err)
 	}
 	p.mu.Lock()
 	p.pools = append(p.pools, db)

@@ -76,7 +76,7 @@ func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Serve
 }
 
 func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, identity.Schema.Name)
+	db, err := p.pool(ctx, identity.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +95,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 }
 
 func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, directory.Schema.Name)
+	db, err := p.pool(ctx, directory.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,7 +112,7 @@ func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, B
 }
 
 func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, scheduling.Schema.Name)
+	db, err := p.pool(ctx, scheduling.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,7 +136,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	var db *pgxpool.Pool
 	if cfg.Driver.Value == pix.DriverSandbox {
 		var err error
-		if db, err = p.pool(ctx, pixsandbox.Schema.Name); err != nil {
+		if db, err = p.pool(ctx, pixsandbox.Schema); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -153,7 +153,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 }
 
 func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, payments.Schema.Name)
+	db, err := p.pool(ctx, payments.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,7 +193,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 }
 
 func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, records.Schema.Name)
+	db, err := p.pool(ctx, records.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -213,7 +213,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, telehealth.Schema.Name)
+	db, err := p.pool(ctx, telehealth.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
