@@ -17,6 +17,7 @@ import (
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
@@ -71,6 +72,11 @@ func (p *Process) pool(ctx context.Context, schema pg.Schema) (*pgxpool.Pool, er
 	}
 	if err := p.reg.Register(pg.NewPoolCollector(schema.Name, db)); err != nil {
 		p.log.Warn("pool metrics not registered", "schema", schema.Name, "err", err)
+	}
+	if schema.Jobs {
+		if err := p.reg.Register(jobs.NewQueueCollector(schema.Name, db)); err != nil {
+			p.log.Warn("job queue metrics not registered", "schema", schema.Name, "err", err)
+		}
 	}
 	p.mu.Lock()
 	p.pools = append(p.pools, db)
