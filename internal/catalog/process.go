@@ -70,18 +70,23 @@ func (p *Process) pool(ctx context.Context, schema pg.Schema) (*pgxpool.Pool, er
 	if err != nil {
 		return nil, err
 	}
-	if err := p.reg.Register(pg.NewPoolCollector(schema.Name, db)); err != nil {
-		p.log.Warn("pool metrics not registered", "schema", schema.Name, "err", err)
-	}
+	p.register(pg.NewPoolCollector(schema.Name, db))
 	if schema.Jobs {
-		if err := p.reg.Register(jobs.NewQueueCollector(schema.Name, db)); err != nil {
-			p.log.Warn("job queue metrics not registered", "schema", schema.Name, "err", err)
-		}
+		p.register(jobs.NewQueueCollector(schema.Name, db))
 	}
 	p.mu.Lock()
 	p.pools = append(p.pools, db)
 	p.mu.Unlock()
 	return db, nil
+}
+
+// register adds a collector to the process's registry; one that clashes with another
+// (which the catalog's wiring never makes) is logged and left out rather than failing
+// the start.
+func (p *Process) register(c prometheus.Collector) {
+	if err := p.reg.Register(c); err != nil {
+		p.log.Warn("metrics not registered", "err", err)
+	}
 }
 
 func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {

@@ -127,6 +127,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("scheduling", p.remoteAuth("scheduling"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
