@@ -24,7 +24,7 @@ func TestCollector_ReportsLiveAppointmentsAndOverdueDeadlines(t *testing.T) {
 		}
 	}
 	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
-	put("PENDING_PAYMENT", at(10*time.Minute), nil) // hold not over
+	put("PENDING_PAYMENT", at(10*time.Minute), nil)  // hold not over
 	put("PENDING_PAYMENT", at(-90*time.Second), nil) // the oldest overdue hold
 	put("PENDING_PAYMENT", at(-30*time.Second), nil)
 	put("AWAITING_DOCTOR", nil, at(-time.Hour)) // unanswered past its deadline
