@@ -168,6 +168,7 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("payments", p.remoteAuth("payments"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
