@@ -10,6 +10,33 @@ import (
 // healthTimeout bounds the query a metrics scrape runs.
 const healthTimeout = 2 * time.Second
 
+// Outcomes of a provider notification, the outcome label of
+// healthcore_payments_webhook_notifications_total.
+const (
+	webhookAccepted         = "accepted"          // signature good: answered 200
+	webhookSignatureInvalid = "signature_invalid" // missing or wrong signature: 401
+	webhookSignatureStale   = "signature_stale"   // signed too long ago (a replay?): 401
+	webhookUnavailable      = "unavailable"       // could not be checked or queued: the provider retries
+)
+
+func newWebhookCounter() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcore_payments_webhook_notifications_total",
+		Help: "Provider payment notifications received by payments, by outcome (accepted, signature_invalid, signature_stale, unavailable).",
+	}, []string{"outcome"})
+	for _, o := range []string{webhookAccepted, webhookSignatureInvalid, webhookSignatureStale, webhookUnavailable} {
+		c.WithLabelValues(o)
+	}
+	return c
+}
+
+// countWebhook counts a notification's outcome.
+func (s *Service) countWebhook(outcome string) {
+	if s.webhooks != nil {
+		s.webhooks.WithLabelValues(outcome).Inc()
+	}
+}
+
 // expiryCollector exports the pending payments past their charge's expiry.
 type expiryCollector struct {
 	s                  *Service
@@ -17,7 +44,8 @@ type expiryCollector struct {
 }
 
 // Collector exports, at scrape time, the PENDING payments whose charge has expired
-// (reconciliation should fail or settle them within minutes) and how late the oldest is.
+// (reconciliation should fail or settle them within minutes) and how late the oldest is,
+// and the count of provider notifications by outcome.
 func (s *Service) Collector() prometheus.Collector {
 	return &expiryCollector{
 		s: s,
@@ -35,10 +63,16 @@ func (c *expiryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.overdue
 	ch <- c.up
+	if c.s.webhooks != nil {
+		c.s.webhooks.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *expiryCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.s.webhooks != nil {
+		c.s.webhooks.Collect(ch)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
 	n, overdue, err := payments.expiredPending(ctx, c.s.db, c.s.now())

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -49,6 +50,38 @@ healthcore_payments_pending_expired_payments 2
 # TYPE healthcore_payments_health_up gauge
 healthcore_payments_health_up 1
 `)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCollector_CountsWebhookOutcomes(t *testing.T) {
+	f := newFixture(t, true)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(f.svc.Collector())
+	b := f.newBooking(25000)
+	p := f.start(b)
+	id := p.GetProviderPaymentId()
+	f.approve(id)
+
+	forged := signed(id, uuid.NewString(), f.provClock.Now())
+	forged.header.Set("X-Signature", strings.Replace(forged.header.Get("X-Signature"), "v1=", "v1=00", 1)[:len(forged.header.Get("X-Signature"))])
+	code, body := f.post(forged)
+	wantRefusal(t, code, body, 401, ReasonSignatureInvalid)
+	code, body = f.post(signed(id, uuid.NewString(), f.provClock.Now().Add(-10*time.Minute)))
+	wantRefusal(t, code, body, 401, ReasonSignatureStale)
+	for range 2 {
+		if code, body := f.post(signed(id, uuid.NewString(), f.provClock.Now())); code != 200 {
+			t.Fatalf("genuine notification: %d %s", code, body)
+		}
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP healthcore_payments_webhook_notifications_total Provider payment notifications received by payments, by outcome (accepted, signature_invalid, signature_stale, unavailable).
+# TYPE healthcore_payments_webhook_notifications_total counter
+healthcore_payments_webhook_notifications_total{outcome="accepted"} 2
+healthcore_payments_webhook_notifications_total{outcome="signature_invalid"} 1
+healthcore_payments_webhook_notifications_total{outcome="signature_stale"} 1
+healthcore_payments_webhook_notifications_total{outcome="unavailable"} 0
+`), "healthcore_payments_webhook_notifications_total"); err != nil {
 		t.Error(err)
 	}
 }
