@@ -210,6 +210,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
