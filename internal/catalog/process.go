@@ -17,6 +17,7 @@ import (
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
@@ -61,16 +62,31 @@ func (p *Process) Logger() *slog.Logger { return p.log }
 // Registry is the process's metrics registry, which its ops listener serves (StartOps).
 func (p *Process) Registry() *prometheus.Registry { return p.reg }
 
-// pool opens a connection pool whose search_path is the service's schema.
-func (p *Process) pool(ctx context.Context, schema string) (*pgxpool.Pool, error) {
-	db, err := pg.Open(ctx, p.dbURL, schema, int32(p.cfg.DBMaxConns))
+// pool opens a connection pool whose search_path is the service's schema, and exports
+// its statistics on the process's registry (and, when the schema holds River's tables,
+// its job queues').
+func (p *Process) pool(ctx context.Context, schema pg.Schema) (*pgxpool.Pool, error) {
+	db, err := pg.Open(ctx, p.dbURL, schema.Name, int32(p.cfg.DBMaxConns))
 	if err != nil {
 		return nil, err
+	}
+	p.register(pg.NewPoolCollector(schema.Name, db))
+	if schema.Jobs {
+		p.register(jobs.NewQueueCollector(schema.Name, db))
 	}
 	p.mu.Lock()
 	p.pools = append(p.pools, db)
 	p.mu.Unlock()
 	return db, nil
+}
+
+// register adds a collector to the process's registry; one that clashes with another
+// (which the catalog's wiring never makes) is logged and left out rather than failing
+// the start.
+func (p *Process) register(c prometheus.Collector) {
+	if err := p.reg.Register(c); err != nil {
+		p.log.Warn("metrics not registered", "err", err)
+	}
 }
 
 func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {

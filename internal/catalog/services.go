@@ -76,7 +76,7 @@ func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Serve
 }
 
 func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, identity.Schema.Name)
+	db, err := p.pool(ctx, identity.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,13 +89,14 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	}
 	// identity verifies tokens against its own keys and ended sessions, read from its database.
 	users := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
+	p.register(svc.Collector())
 	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
 }
 
 func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, directory.Schema.Name)
+	db, err := p.pool(ctx, directory.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,7 +113,7 @@ func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, B
 }
 
 func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, scheduling.Schema.Name)
+	db, err := p.pool(ctx, scheduling.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,6 +128,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("scheduling", p.remoteAuth("scheduling"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
@@ -136,7 +138,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	var db *pgxpool.Pool
 	if cfg.Driver.Value == pix.DriverSandbox {
 		var err error
-		if db, err = p.pool(ctx, pixsandbox.Schema.Name); err != nil {
+		if db, err = p.pool(ctx, pixsandbox.Schema); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -153,7 +155,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 }
 
 func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, payments.Schema.Name)
+	db, err := p.pool(ctx, payments.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,6 +169,7 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("payments", p.remoteAuth("payments"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
@@ -193,7 +196,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 }
 
 func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, records.Schema.Name)
+	db, err := p.pool(ctx, records.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,13 +210,14 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	if err != nil {
 		return nil, nil, err
 	}
+	p.register(svc.Collector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, telehealth.Schema.Name)
+	db, err := p.pool(ctx, telehealth.Schema)
 	if err != nil {
 		return nil, nil, err
 	}

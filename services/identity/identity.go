@@ -14,6 +14,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
@@ -117,6 +118,8 @@ type Service struct {
 	jobs    *jobs.Client
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
+	// logins counts Login's answers by outcome (Collector).
+	logins *prometheus.CounterVec
 
 	accounts accountStore
 	sessions sessionStore
@@ -140,7 +143,8 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2)}
+	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2),
+		logins: newLoginCounter()}
 	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
 		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {

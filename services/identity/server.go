@@ -35,6 +35,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, req *connect.Request[ident
 // Login implements identityv1connect.IdentityServiceHandler.
 func (s *Service) Login(ctx context.Context, req *connect.Request[identityv1.LoginRequest]) (*connect.Response[identityv1.LoginResponse], error) {
 	a, t, device, err := s.login(ctx, req.Msg)
+	s.countLogin(err)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,22 @@ import (
 // seconds, and the notification's body is not trusted anyway — only the charge as the
 // provider reports it when asked.
 func (s *Service) receiveNotification(ctx context.Context, m *paymentsv1.ReceiveNotificationRequest) error {
+	err := s.checkNotification(ctx, m)
+	switch {
+	case err == nil:
+		s.countWebhook(webhookAccepted)
+	case errs.Has(err, ReasonSignatureStale):
+		s.countWebhook(webhookSignatureStale)
+	case errs.Has(err, ReasonSignatureInvalid):
+		s.countWebhook(webhookSignatureInvalid)
+	default:
+		s.countWebhook(webhookUnavailable)
+	}
+	return err
+}
+
+// checkNotification is receiveNotification's work, its outcome counted by the caller.
+func (s *Service) checkNotification(ctx context.Context, m *paymentsv1.ReceiveNotificationRequest) error {
 	_, err := s.pix.VerifyNotification(ctx, connect.NewRequest(&pixv1.VerifyNotificationRequest{
 		XSignature: m.GetXSignature(), XRequestId: m.GetXRequestId(), DataId: m.GetDataId(),
 	}))

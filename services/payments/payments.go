@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
@@ -94,6 +95,7 @@ type Service struct {
 	jobs       *jobs.Client
 	log        *slog.Logger
 	now        func() time.Time
+	webhooks   *prometheus.CounterVec // provider notifications by outcome (Collector)
 }
 
 var _ paymentsv1connect.PaymentsServiceHandler = (*Service)(nil)
@@ -114,7 +116,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, pix: d.Pix, identity: d.Identity, scheduling: d.Scheduling, log: d.Logger, now: d.Now}
+	s := &Service{cfg: cfg, db: d.DB, pix: d.Pix, identity: d.Identity, scheduling: d.Scheduling, log: d.Logger, now: d.Now,
+		webhooks: newWebhookCounter()}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return reconcileArgs{}, nil },

@@ -192,6 +192,18 @@ func (paymentStore) listOverdue(ctx context.Context, q pg.Querier, expiredBefore
 		expiredBefore, limit)
 }
 
+// expiredPending counts the PENDING payments whose charge expired before now, and says
+// by how many seconds the longest expired one is past it (0 when none is).
+func (paymentStore) expiredPending(ctx context.Context, q pg.Querier, now time.Time) (n int64, overdue float64, err error) {
+	err = q.QueryRow(ctx, `
+		SELECT count(*), COALESCE(EXTRACT(EPOCH FROM $1::timestamptz - min(expire_at)), 0)::float8
+		FROM payments WHERE status = 'PENDING' AND expire_at < $1`, now).Scan(&n, &overdue)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count expired pending payments: %w", err)
+	}
+	return n, overdue, nil
+}
+
 // listStrings runs a query of one text column and returns its values; op says what it
 // did, for the error.
 func listStrings(ctx context.Context, q pg.Querier, op, sql string, args ...any) ([]string, error) {

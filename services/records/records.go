@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
@@ -124,6 +125,8 @@ type Service struct {
 	dir   directoryv1connect.DirectoryServiceClient
 	log   *slog.Logger
 	now   func() time.Time
+	// shareChecks counts a doctor's reads of shared documents by outcome (Collector).
+	shareChecks *prometheus.CounterVec
 
 	// The stores hold all the service's SQL, one per aggregate.
 	documents documentStore
@@ -151,7 +154,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now}
+	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now,
+		shareChecks: newShareCheckCounter()}
 	// The access log chain's key, from a secret sealed through the keys service (which
 	// starts before records).
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

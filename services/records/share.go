@@ -48,6 +48,7 @@ func (sh *share) proto(now time.Time) *recordsv1.Share {
 func (s *Service) sharedDocument(ctx context.Context, e *entry, doctorID, id string) (*document, error) {
 	d, g, err := s.shares.documentForDoctor(ctx, s.db, doctorID, id, s.now().UTC())
 	if errors.Is(err, pgx.ErrNoRows) {
+		s.countShareCheck(shareNotShared)
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
@@ -57,14 +58,18 @@ func (s *Service) sharedDocument(ctx context.Context, e *entry, doctorID, id str
 	switch {
 	case g.live != "":
 		e.shareID = g.live
+		s.countShareCheck(shareAllowed)
 		return d, nil
 	case g.latest == "":
+		s.countShareCheck(shareNotShared)
 		return nil, errDocumentNotFound
 	case g.revoked:
 		e.shareID = g.latest
+		s.countShareCheck(shareRevoked)
 		return nil, errShareRevoked
 	default:
 		e.shareID = g.latest
+		s.countShareCheck(shareExpired)
 		return nil, errShareExpired
 	}
 }

@@ -336,3 +336,31 @@ func (appointmentStore) sealEventReason(ctx context.Context, q pg.Querier, p pla
 	}
 	return tag.RowsAffected() > 0, nil
 }
+
+// sagaHealth is what the metrics report of the live appointments: how many are in each
+// live state, and by how many seconds the oldest overdue hold and answer are late (0
+// when none is).
+type sagaHealth struct {
+	pendingPayment, awaitingDoctor, confirmed int64
+	holdOverdue, answerOverdue                float64
+}
+
+// health reads the saga's health at now.
+func (appointmentStore) health(ctx context.Context, q pg.Querier, now time.Time) (sagaHealth, error) {
+	var h sagaHealth
+	err := q.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE state = 'PENDING_PAYMENT'),
+		       count(*) FILTER (WHERE state = 'AWAITING_DOCTOR'),
+		       count(*) FILTER (WHERE state = 'CONFIRMED'),
+		       COALESCE(EXTRACT(EPOCH FROM $1::timestamptz -
+		           min(hold_until) FILTER (WHERE state = 'PENDING_PAYMENT' AND hold_until < $1)), 0)::float8,
+		       COALESCE(EXTRACT(EPOCH FROM $1::timestamptz -
+		           min(answer_by) FILTER (WHERE state = 'AWAITING_DOCTOR' AND answer_by < $1)), 0)::float8
+		FROM appointments
+		WHERE state IN ('PENDING_PAYMENT', 'AWAITING_DOCTOR', 'CONFIRMED')`, now).
+		Scan(&h.pendingPayment, &h.awaitingDoctor, &h.confirmed, &h.holdOverdue, &h.answerOverdue)
+	if err != nil {
+		return h, fmt.Errorf("saga health: %w", err)
+	}
+	return h, nil
+}
