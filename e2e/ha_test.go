@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,9 +249,12 @@ type haStack struct {
 	views   []*stack    // the stack as each gateway shows it (for the e2e helpers)
 	clients []*haClient // one per gateway
 	dbURL   string
+	lb      map[string]*balancer // each service's balancer, and the gateways'
+	addrs   map[string]string    // each process's own address, by "<service>/<replica>"
 }
 
-func startHA(t *testing.T) *haStack {
+// startHA starts the stack, with extra flags for every process.
+func startHA(t *testing.T, extra ...string) *haStack {
 	t.Helper()
 	names := catalog.Names()
 	dbURL := pgtest.URL(t, catalog.Schemas(names)...)
@@ -265,7 +269,7 @@ func startHA(t *testing.T) *haStack {
 	for _, name := range append(names, "gateway") {
 		lb[name] = startLB(t)
 	}
-	h := &haStack{dbURL: dbURL, stack: &stack{t: t, certs: certs}}
+	h := &haStack{dbURL: dbURL, stack: &stack{t: t, certs: certs}, lb: lb, addrs: map[string]string{}}
 	fast := []string{
 		"-database-url=" + dbURL,
 		"-data-dir=" + dataDir, // shared: the keys replicas hold the same master key
@@ -276,6 +280,7 @@ func startHA(t *testing.T) *haStack {
 		"-payments.reconcile-every=2s", "-payments.recheck-after=2s",
 		"-pix.notification-url=http://" + lb["gateway"].addr + "/webhooks/mercadopago",
 	}
+	fast = append(fast, extra...)
 	// Jobs a dead replica held are rescued after 10 s (River's rescuer looks every 30 s).
 	for _, svc := range []string{"identity", "scheduling", "payments", "telehealth"} {
 		fast = append(fast, "-"+svc+".jobs-max-backoff=2s", "-"+svc+".jobs-timeout=5s", "-"+svc+".jobs-rescue-after=10s")
@@ -289,8 +294,10 @@ func startHA(t *testing.T) *haStack {
 		}
 		for _, name := range names {
 			lb[name].add(l.Addr[name])
+			h.addrs[name+"/"+r] = l.Addr[name]
 		}
 		lb["gateway"].add(l.GatewayAddr)
+		h.addrs["gateway/"+r] = l.GatewayAddr
 		flags := append([]string{"-pix.sandbox-addr=" + strings.TrimPrefix(l.Sandbox, "http://")}, fast...)
 		for _, name := range names {
 			flags = append(flags, fmt.Sprintf("-%s.addr=%s", name, l.Addr[name]), fmt.Sprintf("-%s.url=http://%s", name, lb[name].addr))
@@ -488,6 +495,14 @@ func (b *balancer) add(backend string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.backends = append(b.backends, backend)
+}
+
+// remove takes backend out of the turn for new connections (as Kubernetes takes a
+// terminating pod out of its Service's endpoints); connections open to it stay.
+func (b *balancer) remove(backend string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = slices.DeleteFunc(b.backends, func(s string) bool { return s == backend })
 }
 
 // order is the backends to try for a new connection: the next in turn first.
