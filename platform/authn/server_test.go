@@ -1,10 +1,10 @@
 package authn_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -146,11 +146,11 @@ func TestJWKSFromIdentity_DecodesThePublishedKeys(t *testing.T) {
 		t.Fatalf("JWKS gave %d keys, the database publishes %d; want 2", len(got), len(want))
 	}
 	for i := range want {
-		if got[i].KID != want[i].KID || !bytes.Equal(got[i].Key, want[i].Key) {
+		if got[i].KID != want[i].KID || !reflect.DeepEqual(got[i].Key, want[i].Key) {
 			t.Errorf("key %d = %s %x, want %s %x", i, got[i].KID, got[i].Key, want[i].KID, want[i].Key)
 		}
 	}
-	if got[1].KID != "retired-key" || !bytes.Equal(got[1].Key, retired) {
+	if got[1].KID != "retired-key" || !retired.Equal(got[1].Key) {
 		t.Errorf("retired key decoded as %s %x, want retired-key %x", got[1].KID, got[1].Key, retired)
 	}
 }
