@@ -62,14 +62,7 @@ func TestGateway_DiscoveryLeadsAJWTValidatorToTheKeysThatVerifyTokens(t *testing
 		return out, nil
 	}
 
-	if r := postJSON(t, e.url+"/v1/accounts/patients", patient("maria@exemplo.com.br", "529.982.247-25")); r.status != http.StatusOK {
-		t.Fatalf("register: %d %s", r.status, r.body)
-	}
-	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": "maria@exemplo.com.br", "password": "correct horse battery"})
-	if login.status != http.StatusOK {
-		t.Fatalf("login: %d %s", login.status, login.body)
-	}
-	token := login.json(t)["tokens"].(map[string]any)["accessToken"].(string)
+	token := registerAndLogin(t, e, "maria@exemplo.com.br", "529.982.247-25")
 	p, err := authn.NewVerifier(keys).WithProfile(tp).Verify(context.Background(), token)
 	if err != nil {
 		t.Fatalf("the token does not verify with the discovered keys: %v", err)
