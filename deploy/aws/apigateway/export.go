@@ -313,21 +313,7 @@ func bindings(r *annotations.HttpRule) []string {
 	if r == nil {
 		return nil
 	}
-	var method, path string
-	switch p := r.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		method, path = http.MethodGet, p.Get
-	case *annotations.HttpRule_Post:
-		method, path = http.MethodPost, p.Post
-	case *annotations.HttpRule_Put:
-		method, path = http.MethodPut, p.Put
-	case *annotations.HttpRule_Patch:
-		method, path = http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Delete:
-		method, path = http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Custom:
-		method, path = p.Custom.GetKind(), p.Custom.GetPath()
-	}
+	method, path := gateway.HTTPRule(r)
 	var out []string
 	if path != "" {
 		out = append(out, method+" "+Normalize(path))
