@@ -98,13 +98,14 @@ func Export(o Options) ([]byte, error) {
 		Tags:       doc.Tags,
 	}
 	if len(o.CORSOrigins) > 0 {
+		// The edge's own policy, which API Gateway applies in its place.
 		out.Extensions = map[string]any{"x-amazon-apigateway-cors": map[string]any{
 			"allowOrigins":     o.CORSOrigins,
-			"allowMethods":     []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-			"allowHeaders":     []string{"authorization", "content-type", "idempotency-key", "x-request-id"},
-			"exposeHeaders":    []string{"x-request-id", "retry-after", "location"},
+			"allowMethods":     catalog.SplitList(gateway.CORSAllowMethods),
+			"allowHeaders":     catalog.SplitList(gateway.CORSAllowHeaders),
+			"exposeHeaders":    catalog.SplitList(gateway.CORSExposeHeaders),
 			"allowCredentials": false,
-			"maxAge":           600,
+			"maxAge":           gateway.CORSMaxAge,
 		}}
 	}
 	if err := out.Validate(context.Background()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,6 +103,16 @@ func TestExport_TheAuthorizerAndEveryIntegrationAreAPIGatewaysExtensions(t *test
 	cors, _ := doc.Extensions["x-amazon-apigateway-cors"].(map[string]any)
 	if origins, _ := cors["allowOrigins"].([]any); len(origins) != 1 || origins[0] != Example.CORSOrigins[0] {
 		t.Errorf("cors = %v", doc.Extensions["x-amazon-apigateway-cors"])
+	}
+	// The preflight answer API Gateway gives in the edge's place lets a browser send
+	// the token and an idempotency key, and read the request id.
+	for field, want := range map[string]string{"allowHeaders": "Authorization", "exposeHeaders": "X-Request-Id", "allowMethods": "PATCH"} {
+		if got, _ := cors[field].([]any); !slices.Contains(got, any(want)) {
+			t.Errorf("cors %s = %v, lacks %s", field, got, want)
+		}
+	}
+	if got, _ := cors["allowHeaders"].([]any); !slices.Contains(got, any("Idempotency-Key")) {
+		t.Errorf("cors allowHeaders = %v, lacks Idempotency-Key", got)
 	}
 }
 
