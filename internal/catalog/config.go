@@ -145,8 +145,8 @@ func (c *Config) CheckProduction(names []string) error {
 	// every token be refused there.
 	if tp := c.TokenProfile(); tp.Alg == authn.AlgRS256 {
 		u, ok := tp.IssuerURL()
-		p.Check(ok && strings.HasPrefix(u, "https://"),
-			"-identity.issuer=%q (%s): with -identity.token-alg=%s (the API Gateway profile) it must be the API's public https URL, e.g. https://api.example.com, whose /.well-known/openid-configuration the JWT authorizer reads",
+		p.Check(ok && strings.HasPrefix(u, "https://") && u == tp.Issuer,
+			"-identity.issuer=%q (%s): with -identity.token-alg=%s (the API Gateway profile) it must be the API's public https URL, no path or trailing slash, e.g. https://api.example.com, whose /.well-known/openid-configuration the JWT authorizer reads",
 			tp.Issuer, config.EnvName("identity.issuer"), tp.Alg)
 	}
 	for _, name := range names {

@@ -139,6 +139,8 @@ func TestCheckProduction_RS256ProfileNeedsAnHTTPSIssuer(t *testing.T) {
 	}{
 		{[]string{"-identity.token-alg=RS256"}, true}, // issuer left at "healthcore"
 		{[]string{"-identity.token-alg=RS256", "-identity.issuer=http://api.example.com"}, true},
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com/"}, true},
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com/auth"}, true},
 		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com"}, false},
 		{[]string{"-identity.issuer=healthcore"}, false}, // EdDSA: no discovery, no constraint
 	} {

@@ -45,13 +45,14 @@ func (tp TokenProfile) Check() error {
 	return nil
 }
 
-// IssuerURL returns the issuer as an absolute http(s) URL without a trailing slash,
-// and whether it is one: only then can the issuer publish an OpenID Connect discovery
-// document at IssuerURL + "/.well-known/openid-configuration".
+// IssuerURL returns the issuer as an absolute http(s) URL of a host, without a
+// trailing slash, and whether it is one: only then does the gateway, answering at the
+// host's root, publish the issuer's OpenID Connect discovery document at IssuerURL +
+// "/.well-known/openid-configuration".
 func (tp TokenProfile) IssuerURL() (string, bool) {
 	u, err := url.Parse(tp.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", false
 	}
 	return strings.TrimSuffix(tp.Issuer, "/"), true

@@ -125,7 +125,7 @@ func TestTokenProfile_IssuerURL(t *testing.T) {
 	for issuer, want := range map[string]string{
 		"https://api.example.com":       "https://api.example.com",
 		"https://api.example.com/":      "https://api.example.com",
-		"https://api.example.com/auth/": "https://api.example.com/auth",
+		"https://api.example.com/auth/": "",
 		"http://127.0.0.1:8080":         "http://127.0.0.1:8080",
 		"healthcore":                    "",
 		"https://api.example.com?x=1":   "",
