@@ -20,6 +20,7 @@ import (
 
 	"healthcore/gateway/docs"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/mtls"
 )
 
@@ -61,6 +62,10 @@ type Options struct {
 	// ServiceTLS, when set, is the gateway's own service certificate: the upstreams are
 	// dialed over mTLS, each known by its Name. Nil dials them over h2c.
 	ServiceTLS *mtls.Source
+	// Tokens is the access tokens' profile. When its issuer is an http(s) URL, the
+	// edge serves the issuer's OpenID Connect discovery document at
+	// /.well-known/openid-configuration, pointing at the JWKS route.
+	Tokens authn.TokenProfile
 	// UploadMaxBytes caps a record file upload's body at the edge (413 beyond; the
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
@@ -154,6 +159,11 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			_, _ = w.Write(doc)
 		})
 	}
+	edgeOwn := []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"}
+	if h, ok := discoveryHandler(opts.Tokens); ok {
+		root.Handle("GET "+authn.DiscoveryPath, h)
+		edgeOwn = append(edgeOwn, "GET "+authn.DiscoveryPath)
+	}
 	d := docs.Handler("/openapi.json")
 	root.Handle(docs.Prefix, d)
 	root.Handle(docs.Prefix+"/", d)
@@ -163,7 +173,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			g.routes = append(g.routes, rt)
 		}
 	}
-	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
+	for _, p := range edgeOwn {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}

@@ -289,6 +289,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
+		Tokens: cfg.TokenProfile(),
 	})
 	if err != nil {
 		return err

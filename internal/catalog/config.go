@@ -12,6 +12,7 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
+	"healthcore/services/identity"
 )
 
 // Config is everything the binary can be told, from flags or HEALTHCORE_* variables:
@@ -139,6 +140,15 @@ func (c *Config) CheckProduction(names []string) error {
 	// where production runs, would otherwise be silently ignored.
 	demo := os.Getenv(config.EnvName("demo")) != ""
 	p.Check(!demo, "%s is set: the demo (short booking windows, the finish control) is `healthcore dev -demo` only; unset it", config.EnvName("demo"))
+	// RS256 is the API Gateway's profile: its JWT authorizer reads the issuer's
+	// discovery document over https, so an issuer that is not an https URL would make
+	// every token be refused there.
+	if tp := c.TokenProfile(); tp.Alg == authn.AlgRS256 {
+		u, ok := tp.IssuerURL()
+		p.Check(ok && strings.HasPrefix(u, "https://") && u == tp.Issuer,
+			"-identity.issuer=%q (%s): with -identity.token-alg=%s (the API Gateway profile) it must be the API's public https URL, no path or trailing slash, e.g. https://api.example.com, whose /.well-known/openid-configuration the JWT authorizer reads",
+			tp.Issuer, config.EnvName("identity.issuer"), tp.Alg)
+	}
 	for _, name := range names {
 		if d, ok := c.services[name].(productionDriver); ok {
 			config.CheckProduction(&p, d.ProductionDriver(), c.AllowDevDrivers)
@@ -170,6 +180,13 @@ func ServiceConfig[C any](c *Config) *C {
 		}
 	}
 	panic(fmt.Sprintf("catalog: no service has a Config of type %T", (*C)(nil)))
+}
+
+// TokenProfile is the access tokens' profile (-identity.token-alg, -identity.issuer,
+// -identity.audience): every process verifies tokens against it, the gateway publishes
+// it in its discovery document.
+func (c *Config) TokenProfile() authn.TokenProfile {
+	return ServiceConfig[identity.Config](c).Tokens
 }
 
 // Logger is the process's logger at the configured level.

@@ -127,7 +127,7 @@ func (p *Process) remoteVerifier(caller string) *authn.Verifier {
 	if p.verifier == nil {
 		jwks := identityv1connect.NewIdentityServiceClient(p.httpFor("identity"), p.url("identity"), connect.WithGRPC())
 		revoked := client(p, caller, "identity", identityv1connect.NewIdentityServiceClient)
-		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks)).
+		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks)).WithProfile(p.cfg.TokenProfile()).
 			CheckRevocations(authn.RevokedFromIdentity(revoked), p.cfg.RevokedSessions)
 	}
 	return p.verifier

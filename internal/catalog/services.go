@@ -88,7 +88,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 		return nil, nil, err
 	}
 	// identity verifies tokens against its own keys and ended sessions, read from its database.
-	users := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
+	users := authn.NewVerifier(svc.KeySource()).WithProfile(cfg.Tokens).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
 	p.register(svc.Collector())
 	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))

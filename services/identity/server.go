@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/base64"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -76,9 +75,7 @@ func (s *Service) GetJwks(ctx context.Context, _ *connect.Request[identityv1.Get
 	}
 	out := &identityv1.GetJwksResponse{}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, &identityv1.Jwk{
-			Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Key), Kid: k.KID, Alg: "EdDSA", Use: "sig",
-		})
+		out.Keys = append(out.Keys, authn.JWK(k))
 	}
 	resp := connect.NewResponse(out)
 	resp.Header().Set("Cache-Control", "public, max-age=60")

@@ -1120,21 +1120,26 @@ func (x *GetJwksResponse) GetKeys() []*Jwk {
 	return nil
 }
 
-// Jwk is one Ed25519 public key in JSON Web Key form (RFC 8037).
+// Jwk is one public key in JSON Web Key form: an Ed25519 key (RFC 8037) under the
+// default token profile, an RSA key (RFC 7518 section 6.3) under RS256.
 type Jwk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Key type: always "OKP".
+	// Key type: "OKP" (Ed25519) or "RSA".
 	Kty string `protobuf:"bytes,1,opt,name=kty,proto3" json:"kty,omitempty"`
-	// Curve: always "Ed25519".
+	// Curve: "Ed25519" for an OKP key; empty for RSA.
 	Crv string `protobuf:"bytes,2,opt,name=crv,proto3" json:"crv,omitempty"`
-	// The public key, base64url without padding.
+	// The Ed25519 public key, base64url without padding; empty for RSA.
 	X string `protobuf:"bytes,3,opt,name=x,proto3" json:"x,omitempty"`
 	// Key id, matched against the "kid" header of a token.
 	Kid string `protobuf:"bytes,4,opt,name=kid,proto3" json:"kid,omitempty"`
-	// Algorithm: always "EdDSA".
+	// Algorithm: "EdDSA" or "RS256".
 	Alg string `protobuf:"bytes,5,opt,name=alg,proto3" json:"alg,omitempty"`
 	// Use: always "sig".
-	Use           string `protobuf:"bytes,6,opt,name=use,proto3" json:"use,omitempty"`
+	Use string `protobuf:"bytes,6,opt,name=use,proto3" json:"use,omitempty"`
+	// The RSA modulus, base64url without padding; empty for OKP.
+	N string `protobuf:"bytes,7,opt,name=n,proto3" json:"n,omitempty"`
+	// The RSA public exponent, base64url without padding; empty for OKP.
+	E             string `protobuf:"bytes,8,opt,name=e,proto3" json:"e,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1207,6 +1212,20 @@ func (x *Jwk) GetAlg() string {
 func (x *Jwk) GetUse() string {
 	if x != nil {
 		return x.Use
+	}
+	return ""
+}
+
+func (x *Jwk) GetN() string {
+	if x != nil {
+		return x.N
+	}
+	return ""
+}
+
+func (x *Jwk) GetE() string {
+	if x != nil {
+		return x.E
 	}
 	return ""
 }
@@ -1633,14 +1652,16 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"birth_date\x18\x03 \x01(\tR\tbirthDate\"\x10\n" +
 	"\x0eGetJwksRequest\"B\n" +
 	"\x0fGetJwksResponse\x12/\n" +
-	"\x04keys\x18\x01 \x03(\v2\x1b.healthcore.identity.v1.JwkR\x04keys\"m\n" +
+	"\x04keys\x18\x01 \x03(\v2\x1b.healthcore.identity.v1.JwkR\x04keys\"\x89\x01\n" +
 	"\x03Jwk\x12\x10\n" +
 	"\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n" +
 	"\x03crv\x18\x02 \x01(\tR\x03crv\x12\f\n" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use\"\x19\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use\x12\f\n" +
+	"\x01n\x18\a \x01(\tR\x01n\x12\f\n" +
+	"\x01e\x18\b \x01(\tR\x01e\"\x19\n" +
 	"\x17RotateSigningKeyRequest\",\n" +
 	"\x18RotateSigningKeyResponse\x12\x10\n" +
 	"\x03kid\x18\x01 \x01(\tR\x03kid\":\n" +

@@ -2794,6 +2794,10 @@ func (m *Jwk) validate(all bool) error {
 
 	// no validation rules for Use
 
+	// no validation rules for N
+
+	// no validation rules for E
+
 	if len(errors) > 0 {
 		return JwkMultiError(errors)
 	}
