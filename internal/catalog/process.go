@@ -93,7 +93,26 @@ func (p *Process) newServer(name string, auth connect.Interceptor) *server.Serve
 	return server.New(server.Options{
 		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Reflection: p.cfg.Reflection,
 		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay, TLS: p.cfg.TLS(),
+		Ready: p.databaseReady,
 	})
+}
+
+// databaseReady is the readiness of the process's services: the database answers (nil
+// when the process opened no pool). The pools reach one server, so one is asked.
+func (p *Process) databaseReady(ctx context.Context) error {
+	p.mu.Lock()
+	var db *pgxpool.Pool
+	if len(p.pools) > 0 {
+		db = p.pools[0]
+	}
+	p.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	if err := db.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
 }
 
 // remoteAuth authenticates the callers of the service name: users by tokens verified
