@@ -60,6 +60,12 @@ func TestMain(m *testing.M) {
 // process.
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
+	return startStackOn(t, pgtest.URL(t, catalog.Schemas(catalog.Names())...), extra...)
+}
+
+// startStackOn is startStack on the database at dbURL, which the services migrate.
+func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
+	t.Helper()
 	l, err := catalog.NewLoopback()
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +75,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 		t.Fatal(err)
 	}
 	common := []string{
-		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
+		"-database-url=" + dbURL,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 		"-trusted-proxies=127.0.0.0/8,::1/128", // the gateway, on loopback

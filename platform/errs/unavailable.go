@@ -32,8 +32,9 @@ func databaseUnreachable(err error) bool {
 		// 57P03 cannot_connect_now (starting up, or recovering after a crash).
 		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
-	// pgx's own verdict: the statement never reached the server (a closed connection).
-	if pgconn.SafeToRetry(err) {
+	// pgx's own verdict: the statement never reached the server; or it went to a
+	// connection the driver had closed when its socket went away.
+	if pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	// A connection that broke under a statement: the server went away.

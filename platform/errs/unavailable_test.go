@@ -34,6 +34,7 @@ func TestToConnect_UnreachableDatabaseIsUnavailable(t *testing.T) {
 		{"server shutting down", errs.Internal("test: insert", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}), true},
 		{"server starting", fmt.Errorf("query: %w", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}), true},
 		{"connection broke mid-query", errs.Internal("test: select", fmt.Errorf("failed to receive message: %w", io.ErrUnexpectedEOF)), true},
+		{"connection closed under a commit", errs.Internal("test: book", fmt.Errorf("error committing transaction: %w", pgconn.ErrConnClosed)), true},
 		{"query refused", errs.Internal("test: insert", &pgconn.PgError{Code: "23505", Message: "duplicate key"}), false},
 		{"plain failure", errs.Internal("test: op", errors.New("boom")), false},
 		{"another service down", errs.Internal("test: call", connect.NewError(connect.CodeUnavailable, fmt.Errorf("dial: %w", io.ErrUnexpectedEOF))), false},
