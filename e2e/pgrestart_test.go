@@ -134,6 +134,7 @@ func TestHA_PostgresRestart(t *testing.T) {
 	if code, _ := s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(30*24*time.Hour)), "", nil, &slots); code != http.StatusOK {
 		t.Fatalf("slots: %d", code)
 	}
+	t.Logf("%d slots to book", len(slots.Slots))
 	const workers = 4
 	tokens := make([]string, workers)
 	for w := range workers {
@@ -170,6 +171,7 @@ func TestHA_PostgresRestart(t *testing.T) {
 	for w := range workers {
 		load.Go(func() {
 			var last string
+			slot := -1 // the slot this worker books next: kept until booked, its key with it
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -178,13 +180,17 @@ func TestHA_PostgresRestart(t *testing.T) {
 				}
 				o := outcome{phase: int(phase.Load())}
 				start := time.Now()
-				if k := nextSlot.Add(1) - 1; i%2 == 0 && int(k) < len(slots.Slots) {
+				if slot < 0 {
+					slot = int(nextSlot.Add(1) - 1)
+				}
+				if i%2 == 0 && slot < len(slots.Slots) {
 					var b bookingJSON
 					err := c.call("POST", "/v1/appointments", tokens[w], map[string]string{
-						"slotId": slots.Slots[k].ID, "idempotencyKey": fmt.Sprintf("pg-restart-booking-%d", k), "reason": "palpitações há uma semana",
+						"slotId": slots.Slots[slot].ID, "idempotencyKey": fmt.Sprintf("pg-restart-booking-%d", slot), "reason": "palpitações há uma semana",
 					}, &b)
 					o = record(o, start, err)
 					if err == nil {
+						slot = -1
 						last = b.Appointment.ID
 						mu.Lock()
 						acked = append(acked, booked{b.Appointment.ID, tokens[w]})

@@ -37,7 +37,9 @@ type Process struct {
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
 	verifier *authn.Verifier
-	ops      *server.Ops // the ops listener, once StartOps opened it
+	ops      *server.Ops   // the ops listener, once StartOps opened it
+	deps     []*dependency // soft dependencies (dependOn)
+	dbDep    *dependency   // the database, once a pool is open
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client // over mTLS, by callee (httpFor)
@@ -50,10 +52,12 @@ func NewProcess(cfg *Config, dbURL string) *Process {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	trusted, _ := cfg.trustedProxies()
-	return &Process{
+	p := &Process{
 		cfg: cfg, log: cfg.Logger(), dbURL: dbURL, reg: reg, metrics: server.NewMetrics(reg), trusted: trusted,
 		http: newHTTPClient(nil), keys: cfg.serviceKeys, clients: map[string]*http.Client{},
 	}
+	reg.MustRegister(dependencyCollector{p})
+	return p
 }
 
 // Logger is the process's logger.

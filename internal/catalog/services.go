@@ -146,6 +146,9 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
+	if probe, ok := driver.(interface{ Probe(context.Context) error }); ok {
+		p.dependOn("pix provider", probe.Probe)
+	}
 	srv := p.newServer("pix", p.remoteAuth("pix"))
 	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
 	if sandbox == nil {

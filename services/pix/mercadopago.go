@@ -40,6 +40,7 @@ type MercadoPago struct {
 	secret          []byte
 	tolerance       time.Duration
 	notificationURL string
+	probe           *requester // the base URL and client, for Probe
 }
 
 var _ Driver = (*MercadoPago)(nil)
@@ -70,10 +71,8 @@ func NewMercadoPago(c MercadoPagoConfig) (*MercadoPago, error) {
 	// WithTimeout or WithMaxRetries would) replaces this one without a word, and every
 	// call then goes to api.mercadopago.com with a random idempotency key. The timeout
 	// lives on the requester's http.Client instead.
-	cfg, err := config.New(c.AccessToken, config.WithHTTPClient(&requester{
-		base:   base,
-		client: &http.Client{Timeout: c.Timeout, Transport: c.Transport},
-	}))
+	req := &requester{base: base, client: &http.Client{Timeout: c.Timeout, Transport: c.Transport}}
+	cfg, err := config.New(c.AccessToken, config.WithHTTPClient(req))
 	if err != nil {
 		return nil, fmt.Errorf("pix: %w", err)
 	}
@@ -83,7 +82,25 @@ func NewMercadoPago(c MercadoPagoConfig) (*MercadoPago, error) {
 		secret:          []byte(c.WebhookSecret),
 		tolerance:       c.SignatureTolerance,
 		notificationURL: c.NotificationURL,
+		probe:           req,
 	}, nil
+}
+
+// Probe reports whether the provider can be reached: any HTTP answer to a GET of its
+// base URL counts (it sends no token and asks for nothing), a failed connection or no
+// answer within ctx does not. The process reports it as a dependency on its ops
+// listener.
+func (m *MercadoPago) Probe(ctx context.Context) error {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, m.probe.base.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := m.probe.client.Do(r)
+	if err != nil {
+		return fmt.Errorf("pix provider %s: %w", m.probe.base.Host, errors.Unwrap(err))
+	}
+	resp.Body.Close()
+	return nil
 }
 
 // CreateCharge implements Driver.
