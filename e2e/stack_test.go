@@ -81,9 +81,10 @@ func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
 		"-trusted-proxies=127.0.0.0/8,::1/128", // the gateway, on loopback
 	}
 	common = append(append(common, l.Flags...), extra...)
-	// The services run the local drivers, named and allowed as production requires.
+	// The services run the local drivers, named and allowed as production requires,
+	// unless extra names others (after them, so they win).
 	for _, name := range catalog.Names() {
-		s.spawn(binary, append(append(append([]string{"serve", name}, common...), catalog.DevDriverFlags()...), s.ownFlags(name)...)...)
+		s.spawn(binary, append(append(append([]string{"serve", name}, catalog.DevDriverFlags()...), common...), s.ownFlags(name)...)...)
 	}
 	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.ownFlags("gateway")...)...)
 	s.waitReady()
