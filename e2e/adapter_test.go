@@ -28,7 +28,7 @@ import (
 )
 
 // appt is a booked appointment and its patient's token.
-type appt struct{ token, id string }
+type appt struct{ token, id, doctor string }
 
 // haOutage is how long TestHA_AdapterOutage keeps each vendor unreachable: a few
 // seconds in make test; go test -count=1 -run TestHA_AdapterOutage ./e2e/ -ha.outage=1m -v
@@ -78,36 +78,46 @@ func TestHA_AdapterOutage(t *testing.T) {
 		"-blobs.s3-endpoint=http://"+s3Proxy.addr, "-blobs.s3-path-style",
 		"-scheduling.jobs-max-backoff=2s", "-payments.jobs-max-backoff=2s", "-telehealth.jobs-max-backoff=2s",
 		"-scheduling.payment-retry-after=1s",
-		// Rooms open an hour before the start, and slots 31 minutes ahead may be booked:
+		// Rooms open an hour before the start, and slots 45 minutes ahead may be booked:
 		// the appointments booked here can be joined at once (a meeting made at Chime).
-		"-telehealth.join-early=1h", "-scheduling.min-lead=31m", "-scheduling.payment-window=31m",
+		// Their charges must expire at least 30 minutes after they are made: a charge
+		// can wait 15 minutes for the provider.
+		"-telehealth.join-early=1h", "-scheduling.min-lead=45m", "-scheduling.payment-window=45m",
 		"-identity.register-per-address=1000000", "-scheduling.bookings-per-address=0", "-scheduling.bookings-per-patient=0",
 	)
 	pixProxy.add(strings.TrimPrefix(s.sandbox, "http://"))
 	db := openPool(t, dbURL)
 
-	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "556677", "ana.outage@clinica.com.br", 20000, 10, 0)
-	// The two booked during the outage are the first two slots, under an hour ahead.
-	from := time.Now().Add(32 * time.Minute)
-	var slots slotsJSON
-	if code, _ := s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(24*time.Hour)), "", nil, &slots); code != http.StatusOK {
-		t.Fatalf("slots: %d", code)
+	// Two doctors, whose first slots (under an hour ahead) are booked during the outage.
+	type agenda struct {
+		token string
+		slots []slotJSON
 	}
-	book := func(i int) appt {
+	var doctors []agenda
+	from := time.Now().Add(46 * time.Minute)
+	for i, name := range []string{"Dra. Ana Souza", "Dr. João Pereira"} {
+		id, token := s.openDoctor(name, fmt.Sprint(556677+i), fmt.Sprintf("medico%d.outage@clinica.com.br", i), 20000, 10, 0)
+		var slots slotsJSON
+		if code, _ := s.rest("GET", "/v1/doctors/"+id+"/slots"+rangeQuery(from, from.Add(24*time.Hour)), "", nil, &slots); code != http.StatusOK || len(slots.Slots) < 2 {
+			t.Fatalf("slots: %d, %d", code, len(slots.Slots))
+		}
+		doctors = append(doctors, agenda{token, slots.Slots})
+	}
+	book := func(i int, doctor agenda, slot slotJSON) appt {
 		t.Helper()
 		token := s.loginPatient(fmt.Sprintf("paciente%d.outage@example.com", i), fmt.Sprintf("%09d", 512000000+i*7919))
-		code, b, e := s.book(token, slots.Slots[i].ID, fmt.Sprintf("outage-booking-%d", i))
+		code, b, e := s.book(token, slot.ID, fmt.Sprintf("outage-booking-%d", i))
 		if code != http.StatusOK {
 			t.Fatalf("book %d: %d %s", i, code, reason(e))
 		}
 		if b.Appointment.State != "APPOINTMENT_STATE_PENDING_PAYMENT" {
 			t.Fatalf("booking %d: %s", i, b.Appointment.State)
 		}
-		return appt{token, b.Appointment.ID}
+		return appt{token: token, id: b.Appointment.ID, doctor: doctor.token}
 	}
 
 	// One booking while the provider answers: its charge is made at once.
-	before := book(2)
+	before := book(2, doctors[0], doctors[0].slots[1])
 	if p := s.payment(before.token, before.id); p.ProviderPaymentID == "" {
 		t.Fatalf("booked while the provider answers, no charge: %+v", p)
 	}
@@ -116,21 +126,14 @@ func TestHA_AdapterOutage(t *testing.T) {
 	pixProxy.cut()
 	cutAt := time.Now()
 	var during []appt
-	for i := range 2 {
-		during = append(during, book(i))
+	for i, d := range doctors {
+		during = append(during, book(i, d, d.slots[0]))
 	}
 	if code, _ := httpGet(s.gateway + "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz answers %d while only the PIX provider is down, want 200", code)
 	}
 	// The pix process tells operators which dependency is degraded, and stays ready.
-	pixReady := "http://" + s.ops["pix"] + "/readyz"
-	var seen string
-	waitFor(t, "the pix process to report its provider degraded", 30*time.Second, &seen, func() bool {
-		code, body := httpGet(pixReady)
-		seen = fmt.Sprintf("%d %s", code, body)
-		return code == http.StatusOK && strings.HasPrefix(body, "degraded\n") &&
-			strings.Contains(body, "\npix provider: DEGRADED: ") && strings.Contains(body, "\ndatabase: SERVING\n")
-	})
+	awaitDependency(t, s, "pix", "pix provider", true)
 	// Each booking's ensure_payment job has tried and failed, and waits to try again.
 	var tried int
 	waitFor(t, "every ensure_payment job to try while the provider is down", time.Minute, nil, func() bool {
@@ -160,11 +163,7 @@ func TestHA_AdapterOutage(t *testing.T) {
 		s.waitState(a.token, a.id, "APPOINTMENT_STATE_AWAITING_DOCTOR")
 		t.Logf("booking %d: charged and paid after the outage", i+1)
 	}
-	waitFor(t, "the pix process to report its provider back", 30*time.Second, &seen, func() bool {
-		code, body := httpGet(pixReady)
-		seen = fmt.Sprintf("%d %s", code, body)
-		return code == http.StatusOK && body == "ready\ndatabase: SERVING\npix provider: SERVING\n"
-	})
+	awaitDependency(t, s, "pix", "pix provider", false)
 	var charges, refs, payments int
 	if err := db.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT external_reference) FROM pixsandbox.payments`).Scan(&charges, &refs); err != nil {
 		t.Fatal(err)
@@ -180,7 +179,7 @@ func TestHA_AdapterOutage(t *testing.T) {
 		len(during), tried, charged.Round(time.Millisecond))
 
 	// Chime goes away; the doctor accepts the paid appointments meanwhile.
-	chimeOutage(t, s, db, chime, chimeProxy, doctor, during)
+	chimeOutage(t, s, db, chime, chimeProxy, during)
 
 	// S3 goes away; a patient's upload fails with a retryable error, and works after.
 	s3Outage(t, s, s3Proxy, during[0].token)
@@ -190,14 +189,14 @@ func TestHA_AdapterOutage(t *testing.T) {
 // participants try to join: each is CONFIRMED at once (accepting needs no meeting),
 // joining fails with 503 and a reason and leaves no meeting half made, and once Chime
 // is back both participants join the one meeting each appointment gets.
-func chimeOutage(t *testing.T, s *stack, db *pgxpool.Pool, chime *meetingstest.Chime, proxy *balancer, doctor string, appts []appt) {
+func chimeOutage(t *testing.T, s *stack, db *pgxpool.Pool, chime *meetingstest.Chime, proxy *balancer, appts []appt) {
 	t.Helper()
 	proxy.cut()
 	cutAt := time.Now()
 	var refused string
 	for _, a := range appts {
 		var out struct{ Appointment appointmentJSON }
-		if code, _ := s.rest("POST", "/v1/appointments/"+a.id+":accept", doctor, map[string]string{}, &out); code != http.StatusOK ||
+		if code, _ := s.rest("POST", "/v1/appointments/"+a.id+":accept", a.doctor, map[string]string{}, &out); code != http.StatusOK ||
 			out.Appointment.State != "APPOINTMENT_STATE_CONFIRMED" {
 			t.Fatalf("accept %s without Chime: %d %s", a.id, code, out.Appointment.State)
 		}
@@ -211,6 +210,7 @@ func chimeOutage(t *testing.T, s *stack, db *pgxpool.Pool, chime *meetingstest.C
 	if code, _ := httpGet(s.gateway + "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz answers %d while only Chime is down, want 200", code)
 	}
+	awaitDependency(t, s, "meetings", "chime", true)
 	if left := *haOutage - time.Since(cutAt); left > 0 {
 		time.Sleep(left)
 	}
@@ -230,12 +230,13 @@ func chimeOutage(t *testing.T, s *stack, db *pgxpool.Pool, chime *meetingstest.C
 			patient.Provider != "chime" || patient.MeetingJSON == "" || patient.AttendeeJSON == "" {
 			t.Errorf("patient joins %s after Chime's return: %d %+v", a.id, code, patient)
 		}
-		if code, _ := s.rest("GET", "/v1/appointments/"+a.id+"/join", doctor, nil, &doc); code != http.StatusOK ||
+		if code, _ := s.rest("GET", "/v1/appointments/"+a.id+"/join", a.doctor, nil, &doc); code != http.StatusOK ||
 			doc.MeetingJSON != patient.MeetingJSON || doc.AttendeeJSON == "" || doc.AttendeeJSON == patient.AttendeeJSON {
 			t.Errorf("doctor joins %s after Chime's return: %d %+v, the patient %+v", a.id, code, doc, patient)
 		}
 	}
 	joined := time.Since(restoredAt)
+	awaitDependency(t, s, "meetings", "chime", false)
 	created := 0
 	for _, r := range chime.Received() {
 		if r.Method == http.MethodPost && r.Path == "/meetings" {
@@ -285,6 +286,7 @@ func s3Outage(t *testing.T, s *stack, proxy *balancer, token string) {
 	if code, _ := httpGet(s.gateway + "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz answers %d while only S3 is down, want 200", code)
 	}
+	awaitDependency(t, s, "blobs", "s3", true)
 	if left := *haOutage - time.Since(cutAt); left > 0 {
 		time.Sleep(left)
 	}
@@ -294,6 +296,25 @@ func s3Outage(t *testing.T, s *stack, proxy *balancer, token string) {
 	if err != nil || doc.GetSizeBytes() != int64(len(exam)) {
 		t.Fatalf("upload after S3's return: %v, %v", doc, err)
 	}
+	uploaded := time.Since(restoredAt)
+	awaitDependency(t, s, "blobs", "s3", false)
 	t.Logf("S3 unreachable for %s: the upload meanwhile failed %v (%s); the same upload worked %s after its return",
-		restoredAt.Sub(cutAt).Round(time.Millisecond), connect.CodeOf(failed), errs.ReasonOf(failed), time.Since(restoredAt).Round(time.Millisecond))
+		restoredAt.Sub(cutAt).Round(time.Millisecond), connect.CodeOf(failed), errs.ReasonOf(failed), uploaded.Round(time.Millisecond))
+}
+
+// awaitDependency waits until the ops readiness (/readyz) of the process proc reports
+// its dependency dep DEGRADED (or SERVING again), staying 200 either way: a vendor's
+// outage degrades a process, it never makes it unready.
+func awaitDependency(t *testing.T, s *stack, proc, dep string, degraded bool) {
+	t.Helper()
+	verdict, state := "ready\n", "\n"+dep+": SERVING\n"
+	if degraded {
+		verdict, state = "degraded\n", "\n"+dep+": DEGRADED: "
+	}
+	var seen string
+	waitFor(t, fmt.Sprintf("%s to report %s %s", proc, dep, strings.TrimSpace(verdict)), 30*time.Second, &seen, func() bool {
+		code, body := httpGet("http://" + s.ops[proc] + "/readyz")
+		seen = fmt.Sprintf("%d %s", code, body)
+		return code == http.StatusOK && strings.HasPrefix(body, verdict) && strings.Contains(body+"\n", state)
+	})
 }

@@ -340,19 +340,7 @@ func waitListening(t *testing.T, what, addr string) {
 }
 
 // db is a small pool on the stack's database, for counting what the services wrote.
-func (h *haStack) db(t *testing.T) *pgxpool.Pool {
-	cfg, err := pgxpool.ParseConfig(h.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	db, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	return db
-}
+func (h *haStack) db(t *testing.T) *pgxpool.Pool { return openPool(t, h.dbURL) }
 
 // parallel runs f for 0…n-1, at most 16 at once, and returns every error.
 func (h *haStack) parallel(n int, f func(i int) error) error {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -51,6 +52,37 @@ func (p *Process) dependOn(name string, check func(context.Context) error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.deps = append(p.deps, &dependency{name: name, check: check})
+}
+
+// dependOnEndpoint records the vendor endpoint a driver calls (one with an Endpoint
+// method: the production drivers; a local driver has none) as a soft dependency,
+// reachable when a plain GET of its URL gets any HTTP answer — the vendor's refusal of
+// an unsigned request included; it sends no credentials and calls no API action.
+func (p *Process) dependOnEndpoint(name string, driver any) {
+	e, ok := driver.(interface{ Endpoint() string })
+	if !ok {
+		return
+	}
+	url := e.Endpoint()
+	p.dependOn(name, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := probeClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", req.URL.Host, errors.Unwrap(err))
+		}
+		resp.Body.Close()
+		return nil
+	})
+}
+
+// probeClient makes the probes of vendor endpoints: no redirects followed, no
+// connection kept (a probe every few seconds at most).
+var probeClient = &http.Client{
+	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // dependencies are the database (when the process opened a pool) and the soft

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -40,7 +41,7 @@ type MercadoPago struct {
 	secret          []byte
 	tolerance       time.Duration
 	notificationURL string
-	probe           *requester // the base URL and client, for Probe
+	base            *url.URL
 }
 
 var _ Driver = (*MercadoPago)(nil)
@@ -71,8 +72,10 @@ func NewMercadoPago(c MercadoPagoConfig) (*MercadoPago, error) {
 	// WithTimeout or WithMaxRetries would) replaces this one without a word, and every
 	// call then goes to api.mercadopago.com with a random idempotency key. The timeout
 	// lives on the requester's http.Client instead.
-	req := &requester{base: base, client: &http.Client{Timeout: c.Timeout, Transport: c.Transport}}
-	cfg, err := config.New(c.AccessToken, config.WithHTTPClient(req))
+	cfg, err := config.New(c.AccessToken, config.WithHTTPClient(&requester{
+		base:   base,
+		client: &http.Client{Timeout: c.Timeout, Transport: c.Transport},
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("pix: %w", err)
 	}
@@ -82,26 +85,13 @@ func NewMercadoPago(c MercadoPagoConfig) (*MercadoPago, error) {
 		secret:          []byte(c.WebhookSecret),
 		tolerance:       c.SignatureTolerance,
 		notificationURL: c.NotificationURL,
-		probe:           req,
+		base:            base,
 	}, nil
 }
 
-// Probe reports whether the provider can be reached: any HTTP answer to a GET of its
-// base URL counts (it sends no token and asks for nothing), a failed connection or no
-// answer within ctx does not. The process reports it as a dependency on its ops
-// listener.
-func (m *MercadoPago) Probe(ctx context.Context) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, m.probe.base.String(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := m.probe.client.Do(r)
-	if err != nil {
-		return fmt.Errorf("pix provider %s: %w", m.probe.base.Host, errors.Unwrap(err))
-	}
-	resp.Body.Close()
-	return nil
-}
+// Endpoint is the base URL of the provider's API, which the process probes to report
+// the provider reachable or not on its ops listener.
+func (m *MercadoPago) Endpoint() string { return m.base.String() }
 
 // CreateCharge implements Driver.
 func (m *MercadoPago) CreateCharge(ctx context.Context, req ChargeRequest) (Charge, error) {
