@@ -24,7 +24,9 @@ import (
 	"healthcore/platform/errs"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/testkit"
+	"healthcore/services/blobs"
 	"healthcore/services/meetings/meetingstest"
+	"healthcore/services/telehealth"
 )
 
 // appt is a booked appointment and its patient's token.
@@ -202,8 +204,8 @@ func chimeOutage(t *testing.T, s *stack, db *pgxpool.Pool, chime *meetingstest.C
 		}
 		var e errorJSON
 		code, _ := s.rest("GET", "/v1/appointments/"+a.id+"/join", a.token, nil, &e)
-		if code != http.StatusServiceUnavailable || reason(e) == "" {
-			t.Errorf("join without Chime: %d %q, want 503 with a reason", code, reason(e))
+		if code != http.StatusServiceUnavailable || reason(e) != telehealth.ReasonMeetingsUnavailable.Name() {
+			t.Errorf("join without Chime: %d %q, want 503 %s", code, reason(e), telehealth.ReasonMeetingsUnavailable.Name())
 		}
 		refused = reason(e)
 	}
@@ -280,8 +282,8 @@ func s3Outage(t *testing.T, s *stack, proxy *balancer, token string) {
 	proxy.cut()
 	cutAt := time.Now()
 	_, failed := upload()
-	if connect.CodeOf(failed) != connect.CodeUnavailable || errs.ReasonOf(failed) == "" {
-		t.Errorf("upload without S3: %v (%s), want UNAVAILABLE with a reason", failed, errs.ReasonOf(failed))
+	if connect.CodeOf(failed) != connect.CodeUnavailable || !errs.Has(failed, blobs.ReasonStorageUnavailable) {
+		t.Errorf("upload without S3: %v, want UNAVAILABLE %s", failed, blobs.ReasonStorageUnavailable.Name())
 	}
 	if code, _ := httpGet(s.gateway + "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz answers %d while only S3 is down, want 200", code)
