@@ -146,6 +146,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("pix provider", driver)
 	srv := p.newServer("pix", p.remoteAuth("pix"))
 	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
 	if sandbox == nil {
@@ -180,6 +181,7 @@ func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("chime", driver)
 	srv := p.newServer("meetings", p.remoteAuth("meetings"))
 	srv.Handle(meetings.New(driver, cfg.MediaRegion).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
@@ -190,6 +192,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("s3", driver)
 	srv := p.newServer("blobs", p.remoteAuth("blobs"))
 	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil

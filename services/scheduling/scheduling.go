@@ -114,6 +114,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MinLead, "scheduling.min-lead", c.MinLead, "how long before its start a slot may still be booked")
 	fs.DurationVar(&c.PaymentWindow, "scheduling.payment-window", c.PaymentWindow,
 		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
+	fs.DurationVar(&c.PaymentRetryAfter, "scheduling.payment-retry-after", c.PaymentRetryAfter,
+		"when the ensure-payment job first retries a charge that booking could not start (the PIX provider unreachable); later retries back off")
 	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,
 		"how long before the start a doctor must accept; later, the appointment counts as refused")
 	fs.IntVar(&c.MaxPendingBookings, "scheduling.max-pending-bookings", c.MaxPendingBookings,
@@ -137,6 +139,8 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.RollEvery >= time.Minute, "scheduling.roll-every=%s: must be at least 1m", c.RollEvery)
 	p.Check(c.PaymentWindow >= 31*time.Minute && c.PaymentWindow <= 24*time.Hour,
 		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
+	p.Check(c.PaymentRetryAfter >= time.Second && c.PaymentRetryAfter < c.PaymentWindow,
+		"scheduling.payment-retry-after=%s: must be at least 1s and less than scheduling.payment-window (%s)", c.PaymentRetryAfter, c.PaymentWindow)
 	p.Check(c.AnswerBefore >= 0 && c.AnswerBefore < c.MinLead, "scheduling.answer-before=%s: must be at least 0 and less than scheduling.min-lead (%s)", c.AnswerBefore, c.MinLead)
 	p.Check(c.MinLead >= c.PaymentWindow, "scheduling.min-lead=%s: must be at least scheduling.payment-window (%s), so a slot is paid before it starts", c.MinLead, c.PaymentWindow)
 	p.Check(c.MaxPendingBookings >= 1, "scheduling.max-pending-bookings=%d: must be at least 1", c.MaxPendingBookings)
