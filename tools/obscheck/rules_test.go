@@ -2,6 +2,7 @@ package obscheck
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -55,15 +56,35 @@ func TestRules_ParseAndNameOnlyRealMetrics(t *testing.T) {
 			}
 		}
 	}
-	// The alerts the platform's operators rely on (README "Operate"); a rename must
-	// update the README and the runbook too.
-	for _, a := range []string{"HealthcoreRESTAvailabilityBudgetBurn", "HealthcoreRESTLatencyBudgetBurn", "HealthcoreWebhookBudgetBurn",
-		"HealthcoreSagaAnswerBudgetBurn", "HealthcoreHoldOverdue", "HealthcoreAnswerOverdue", "HealthcorePaymentsPendingPastExpiry",
-		"HealthcoreJobQueueBacklog", "HealthcoreJobQueueGrowing", "HealthcoreJobsDiscarded", "HealthcoreWebhookSignatureFailures",
-		"HealthcoreDBPoolWaits", "HealthcoreDBPoolExhausted", "HealthcoreProviderErrors", "HealthcoreRevokedSessionsUnavailable",
-		"HealthcoreLoginThrottleSpike"} {
+	// The README's alert table (section "Operate") lists exactly the alerts, each
+	// linking to its runbook section.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "\n### Alerts\n")
+	if !ok {
+		t.Fatal(`README: no "### Alerts" section`)
+	}
+	table, _, _ = strings.Cut(table, "\n### ")
+	listed := map[string]bool{}
+	for _, line := range strings.Split(table, "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ = strings.Cut(name, "`")
+			listed[name] = true
+			if !strings.Contains(line, "(docs/runbook.md#"+strings.ToLower(name)+")") {
+				t.Errorf("README: the row of %s does not link to its runbook section", name)
+			}
+		}
+	}
+	for a := range alerts {
+		if !listed[a] {
+			t.Errorf("README's alert table lacks %s", a)
+		}
+	}
+	for a := range listed {
 		if !alerts[a] {
-			t.Errorf("no alert %s", a)
+			t.Errorf("README's alert table lists %s, which rules.yaml does not have", a)
 		}
 	}
 }
