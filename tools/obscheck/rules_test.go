@@ -121,6 +121,7 @@ type ruleRun struct {
 	t      *testing.T
 	ll     *promqltest.LazyLoader
 	groups []*rules.Group
+	next   time.Time // the next evaluation's time
 }
 
 func newRuleRun(t *testing.T, series string) *ruleRun {
@@ -141,7 +142,7 @@ func newRuleRun(t *testing.T, series string) *ruleRun {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	r := &ruleRun{t: t, ll: ll}
+	r := &ruleRun{t: t, ll: ll, next: time.Unix(0, 0).UTC()}
 	for _, g := range byName {
 		for _, rule := range g.Rules() {
 			if a, ok := rule.(*rules.AlertingRule); ok {
@@ -155,12 +156,12 @@ func newRuleRun(t *testing.T, series string) *ruleRun {
 	return r
 }
 
-// firing runs the rules from the epoch to at (every minute) and returns the firing
-// alerts by name, each as its severity (and labels) — "name/severity" keys.
+// until runs the rules every minute from where the run stands up to at (from the
+// epoch) and returns the alerts firing then, by alert name.
 func (r *ruleRun) until(at time.Duration) map[string][]labels.Labels {
 	r.t.Helper()
-	var got map[string][]labels.Labels
-	for ts := time.Unix(0, 0).UTC(); !ts.After(time.Unix(0, 0).Add(at)); ts = ts.Add(time.Minute) {
+	for ; !r.next.After(time.Unix(0, 0).Add(at)); r.next = r.next.Add(time.Minute) {
+		ts := r.next
 		r.ll.WithSamplesTill(ts, func(err error) {
 			if err != nil {
 				r.t.Fatal(err)
@@ -175,7 +176,7 @@ func (r *ruleRun) until(at time.Duration) map[string][]labels.Labels {
 			}
 		})
 	}
-	got = map[string][]labels.Labels{}
+	got := map[string][]labels.Labels{}
 	for _, g := range r.groups {
 		for _, rule := range g.Rules() {
 			a, ok := rule.(*rules.AlertingRule)
@@ -212,11 +213,12 @@ func TestRESTAvailabilityBurn_PagesOnAFastBurnOnly(t *testing.T) {
   healthcore_http_duration_seconds_count{method="GET",status="503",pod="gateway-a"} 0x120 0+20x120
 `
 	const alert = "HealthcoreRESTAvailabilityBudgetBurn"
-	if s := severities(newRuleRun(t, series).until(150 * time.Minute)[alert]); slices.Contains(s, "critical") {
+	run := newRuleRun(t, series)
+	if s := severities(run.until(150 * time.Minute)[alert]); slices.Contains(s, "critical") {
 		t.Errorf("at 150m (30m of 2%% errors) %s pages: %v", alert, s)
 	}
 	// By then the slow burn (3x over 1 day and 2 hours) has opened its ticket too.
-	if s := severities(newRuleRun(t, series).until(170 * time.Minute)[alert]); !slices.Equal(s, []string{"critical", "warning"}) {
+	if s := severities(run.until(170 * time.Minute)[alert]); !slices.Equal(s, []string{"critical", "warning"}) {
 		t.Errorf("at 170m (50m of 2%% errors) %s fires as %v, want [critical warning]", alert, s)
 	}
 }
@@ -244,10 +246,11 @@ func TestAnswerOverdue_FiresForAPaidBookingPastItsDeadline(t *testing.T) {
   healthcore_scheduling_answer_overdue_seconds{pod="scheduling-a"} 0x10 60+60x40
   healthcore_scheduling_answer_overdue_seconds{pod="scheduling-b"} 0x10 60+60x40
 `
-	if got := newRuleRun(t, series).until(22 * time.Minute)["HealthcoreAnswerOverdue"]; len(got) != 0 {
+	run := newRuleRun(t, series)
+	if got := run.until(22 * time.Minute)["HealthcoreAnswerOverdue"]; len(got) != 0 {
 		t.Errorf("at 22m (720 s late, pending for 2m) it fires already: %v", got)
 	}
-	got := newRuleRun(t, series).until(30 * time.Minute)
+	got := run.until(30 * time.Minute)
 	if a := got["HealthcoreAnswerOverdue"]; len(a) != 1 || a[0].Get("severity") != "critical" {
 		t.Errorf("at 30m: HealthcoreAnswerOverdue %v, want one critical alert", a)
 	}
@@ -276,10 +279,11 @@ func TestHoldOverdue_FiresWhenExpireHoldStalls(t *testing.T) {
 	series := `load 1m
   healthcore_scheduling_hold_overdue_seconds{pod="scheduling-a"} 0x5 60+60x20 0x10
 `
-	if got := newRuleRun(t, series).until(18 * time.Minute)["HealthcoreHoldOverdue"]; len(got) != 1 {
+	run := newRuleRun(t, series)
+	if got := run.until(18 * time.Minute)["HealthcoreHoldOverdue"]; len(got) != 1 {
 		t.Errorf("at 18m (720 s late for 7m): %v, want one alert", got)
 	}
-	if got := newRuleRun(t, series).until(30 * time.Minute)["HealthcoreHoldOverdue"]; len(got) != 0 {
+	if got := run.until(30 * time.Minute)["HealthcoreHoldOverdue"]; len(got) != 0 {
 		t.Errorf("at 30m (cleared): %v, want none", got)
 	}
 }
