@@ -300,3 +300,23 @@ func TestJobsDiscarded_NamesTheKind(t *testing.T) {
 		t.Errorf("got %v, want one alert for payments.refund", got)
 	}
 }
+
+// TestSagaHealthUnreadable_ReportsEachFailedRead: a queue read failing in one schema
+// and the saga's read failing at once give one alert each (neither hides the other).
+func TestSagaHealthUnreadable_ReportsEachFailedRead(t *testing.T) {
+	series := `load 1m
+  healthcore_river_up{schema="payments",pod="payments-a"} 0x15
+  healthcore_river_up{schema="scheduling",pod="scheduling-a"} 1x15
+  healthcore_scheduling_saga_up{pod="scheduling-a"} 0x15
+  healthcore_payments_health_up{pod="payments-a"} 1x15
+`
+	got := newRuleRun(t, series).until(12 * time.Minute)["HealthcoreSagaHealthUnreadable"]
+	var schemas []string
+	for _, l := range got {
+		schemas = append(schemas, l.Get("schema"))
+	}
+	sort.Strings(schemas)
+	if !slices.Equal(schemas, []string{"", "payments"}) {
+		t.Errorf("alerts for schemas %q, want the saga's (no schema) and payments' queues", schemas)
+	}
+}
