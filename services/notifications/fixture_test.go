@@ -2,6 +2,7 @@ package notifications
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -174,7 +175,7 @@ func runUntilCleanup(t *testing.T, what string, fn func(context.Context) error) 
 	go func() { done <- fn(ctx) }()
 	t.Cleanup(sync.OnceFunc(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}))
