@@ -191,8 +191,17 @@ func TestDeliver_WhatsAppPermanentFailureFallsBackToEmail(t *testing.T) {
 			p, d := f.patient("Maria da Silva", tc.phone), f.doctor("Dra. Ana Souza")
 			f.optIn(p)
 			n := f.notify(appointment("appt-6-confirmed-patient", notificationsv1.Event_EVENT_BOOKING_CONFIRMED, p.id, p, d, f.clock.Now().Add(48*time.Hour)))
-			f.waitFor("the fallback e-mail", func() bool { return len(f.mailTo(p.email)) == 1 })
-			st := f.settled(n.GetId())
+			// Settled: the fallback e-mail's provider id is recorded.
+			var st notification
+			f.waitFor("the fallback e-mail recorded", func() bool {
+				st = f.stored(n.GetId())
+				em := st.find(notificationsv1.Channel_CHANNEL_EMAIL)
+				return em != nil && em.status == notificationsv1.DeliveryStatus_DELIVERY_STATUS_SENT &&
+					st.status != notificationsv1.NotificationStatus_NOTIFICATION_STATUS_PENDING
+			})
+			if got := f.mailTo(p.email); len(got) != 1 || got[0].Copies != 1 {
+				t.Fatalf("mail to the patient: %+v", got)
+			}
 			wa, em := st.find(notificationsv1.Channel_CHANNEL_WHATSAPP), st.find(notificationsv1.Channel_CHANNEL_EMAIL)
 			if wa == nil || wa.status != notificationsv1.DeliveryStatus_DELIVERY_STATUS_FAILED || !strings.Contains(wa.failure, "131026") {
 				t.Fatalf("whatsapp delivery %+v", wa)
