@@ -2,14 +2,8 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 )
@@ -46,17 +40,12 @@ func WhatsAppWebhook(notifications notificationsv1.NotificationsServiceClient, l
 			_, _ = w.Write([]byte(resp.GetChallenge()))
 			return
 		}
-		if r.ContentLength > whatsappMaxBody {
-			bodyTooLarge(w, r, whatsappMaxBody)
+		raw, ok := readWebhookBody(w, r, whatsappMaxBody)
+		if !ok {
 			return
 		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, whatsappMaxBody))
-		if _, over := errors.AsType[*http.MaxBytesError](err); over {
-			bodyTooLarge(w, r, whatsappMaxBody)
-			return
-		}
-		if err != nil || len(raw) == 0 {
-			badRequest(w, r, "body", "the webhook body is empty or was cut short")
+		if len(raw) == 0 {
+			badRequest(w, r, "body", "the webhook body is empty")
 			return
 		}
 		sig := r.Header.Get("X-Hub-Signature-256")
@@ -73,21 +62,4 @@ func WhatsAppWebhook(notifications notificationsv1.NotificationsServiceClient, l
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("{}"))
 	})
-}
-
-// writeWebhookError answers a provider webhook with the status of notifications' error
-// (a timeout is 503: the provider retries).
-func writeWebhookError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	s := status.Convert(err)
-	code := runtime.HTTPStatusFromCode(s.Code())
-	if s.Code() == codes.DeadlineExceeded || s.Code() == codes.Canceled {
-		code = http.StatusServiceUnavailable
-	}
-	if code >= 500 {
-		log.WarnContext(r.Context(), "provider webhook not accepted; the provider will retry", "code", s.Code().String(), "error", s.Message())
-	}
-	if errorInfo(s) == nil {
-		s, _ = edgeStatus(r.Context(), log, r, s, err)
-	}
-	writeStatus(w, r, code, s)
 }

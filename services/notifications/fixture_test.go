@@ -190,7 +190,7 @@ func (f *fixture) patient(name, phone string) account {
 	f.users++
 	email := fmt.Sprintf("paciente%d@example.com", f.users)
 	resp, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
-		Name: name, Email: email, Cpf: cpf(f.users), Password: "correct horse battery", Phone: phone, BirthDate: "1985-04-12",
+		Name: name, Email: email, Cpf: testkit.CPF(f.users), Password: "correct horse battery", Phone: phone, BirthDate: "1985-04-12",
 	}))
 	if err != nil {
 		f.t.Fatalf("register patient: %v", err)
@@ -224,22 +224,6 @@ func (f *fixture) login(req *identityv1.LoginRequest) string {
 	return resp.Msg.GetTokens().GetAccessToken()
 }
 
-// cpf returns a valid CPF for n.
-func cpf(n int) string {
-	d := []byte(fmt.Sprintf("%09d", 529982240+n*7))
-	for _, w := range []int{10, 11} {
-		sum := 0
-		for i := range w - 1 {
-			sum += int(d[i]-'0') * (w - i)
-		}
-		dv := 0
-		if r := sum % 11; r >= 2 {
-			dv = 11 - r
-		}
-		d = append(d, byte('0'+dv))
-	}
-	return string(d)
-}
 
 // notify calls Notify as scheduling.
 func (f *fixture) notify(req *notificationsv1.NotifyRequest) *notificationsv1.Notification {
