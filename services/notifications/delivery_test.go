@@ -2,12 +2,14 @@ package notifications
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
@@ -83,7 +85,7 @@ func TestDeliver_RunTwiceOrAfterACrashSendsOneMessagePerChannel(t *testing.T) {
 		t.Fatalf("received %d", f.sink.Received())
 	}
 	// The job again (a duplicate job, a retry after the record): nothing more is sent.
-	if err := f.svc.deliver(context.Background(), n.GetId()); err != nil {
+	if err := f.deliverNow(n.GetId()); err != nil {
 		t.Fatal(err)
 	}
 	if f.sink.Received() != 1 {
@@ -95,7 +97,7 @@ func TestDeliver_RunTwiceOrAfterACrashSendsOneMessagePerChannel(t *testing.T) {
 	if _, err := f.db.Exec(context.Background(), `UPDATE deliveries SET status = 1, provider_message_id = NULL WHERE notification_id = $1`, n.GetId()); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.deliver(context.Background(), n.GetId()); err != nil {
+	if err := f.deliverNow(n.GetId()); err != nil {
 		t.Fatal(err)
 	}
 	mails := f.mailTo(d.email)
@@ -313,4 +315,16 @@ func TestListNotifications_PagesNewestFirst(t *testing.T) {
 	if want := []string{ids[2], ids[1], ids[0]}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("pages %v, want %v", got, want)
 	}
+}
+
+// deliverNow runs the delivery job's work once more, as a duplicate job would, waiting
+// for the job that settled it to let go of it first.
+func (f *fixture) deliverNow(id string) error {
+	var err error
+	f.waitFor("the notification's lease", func() bool {
+		err = f.svc.deliver(context.Background(), id)
+		var snooze *river.JobSnoozeError
+		return !errors.As(err, &snooze)
+	})
+	return err
 }

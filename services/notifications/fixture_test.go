@@ -224,7 +224,6 @@ func (f *fixture) login(req *identityv1.LoginRequest) string {
 	return resp.Msg.GetTokens().GetAccessToken()
 }
 
-
 // notify calls Notify as scheduling.
 func (f *fixture) notify(req *notificationsv1.NotifyRequest) *notificationsv1.Notification {
 	f.t.Helper()

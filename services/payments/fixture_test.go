@@ -303,7 +303,6 @@ func (f *fixture) login(req *identityv1.LoginRequest) string {
 	return resp.Msg.GetTokens().GetAccessToken()
 }
 
-
 // booking is an appointment waiting for payment, as scheduling holds it.
 type booking struct {
 	id, patientID, doctorID string
