@@ -1,9 +1,9 @@
 package testkit
 
 import (
-	"fmt"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"testing"
 	"time"
 
