@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -80,7 +81,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, db: d.DB, identity: d.Identity, directory: d.Directory, mailer: d.Mailer, whatsapp: d.WhatsApp,
 		tmpl: tmpl, sent: newSentCounter(), log: d.Logger, now: d.Now}
-	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, cfg.Jobs); err != nil {
+	opts := cfg.Jobs
+	opts.Periodic = append(slices.Clip(opts.Periodic), pruneHeldJob())
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}
 	return s, nil

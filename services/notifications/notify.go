@@ -30,6 +30,9 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[deliverArgs]) error {
 		return s.deliver(ctx, j.Args.NotificationID)
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[pruneHeldArgs]) error {
+		return s.pruneHeld(ctx)
+	}))
 	return w
 }
 

@@ -304,3 +304,11 @@ func (notificationStore) lockProviderMessage(ctx context.Context, tx pgx.Tx, ch 
 	}
 	return nil
 }
+
+// pruneHeld forgets the held statuses that arrived before cutoff.
+func (notificationStore) pruneHeld(ctx context.Context, q pg.Querier, cutoff time.Time) error {
+	if _, err := q.Exec(ctx, `DELETE FROM held_statuses WHERE at < $1`, cutoff); err != nil {
+		return fmt.Errorf("prune held statuses: %w", err)
+	}
+	return nil
+}

@@ -109,3 +109,28 @@ func TestWebhook_VerificationHandshake(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+func TestWebhook_StatusOfAnUnknownMessageIsHeldThenPruned(t *testing.T) {
+	f := newFixture(t)
+	body := statusBody("wamid.not-ours", "delivered")
+	if code := f.postWebhook(body, "sha256="+hex.EncodeToString(whatsapp.Sign(testWASecret, body))); code != http.StatusOK {
+		t.Fatalf("signed: %d", code)
+	}
+	count := func() int {
+		var n int
+		if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM held_statuses WHERE provider_message_id = 'wamid.not-ours'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count() != 1 {
+		t.Fatalf("held %d", count())
+	}
+	if err := f.svc.pruneHeld(context.Background()); err != nil || count() != 1 {
+		t.Fatalf("pruned a fresh status: %v, %d", err, count())
+	}
+	f.clock.Advance(heldFor + time.Minute)
+	if err := f.svc.pruneHeld(context.Background()); err != nil || count() != 0 {
+		t.Fatalf("kept a day-old status: %v, %d", err, count())
+	}
+}

@@ -47,7 +47,7 @@ CREATE UNIQUE INDEX deliveries_provider_idx ON deliveries (channel, provider_mes
 
 -- Provider statuses that arrived before the message's provider id was recorded (the
 -- provider may post "sent" or "failed" before the sending job commits the id): applied,
--- and deleted, when the id is recorded.
+-- and deleted, when the id is recorded; those of ids never recorded are pruned after a day.
 CREATE TABLE held_statuses (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     channel             smallint NOT NULL,
@@ -57,6 +57,7 @@ CREATE TABLE held_statuses (
     at                  timestamptz NOT NULL
 );
 CREATE INDEX held_statuses_message_idx ON held_statuses (channel, provider_message_id);
+CREATE INDEX held_statuses_at_idx ON held_statuses (at);
 
 -- An account's choices; no row means the defaults (e-mail only, quiet 22:00-08:00).
 CREATE TABLE preferences (
