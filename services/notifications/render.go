@@ -131,7 +131,13 @@ func (t *templates) render(e notificationsv1.Event, v view) (rendered, error) {
 	out.HTML = b.String()
 	out.Subject = strings.Join(strings.Fields(out.Subject), " ")
 	if wt, ok := whatsappTemplates[e]; ok {
-		out.WhatsApp = &waMessage{Name: wt.Name, BodyParams: wt.params(v), Button: wt.button(v)}
+		params := wt.params(v)
+		for i, p := range params {
+			if strings.TrimSpace(p) == "" {
+				params[i] = "—" // the API refuses an empty parameter; an event that left a field out still goes
+			}
+		}
+		out.WhatsApp = &waMessage{Name: wt.Name, BodyParams: params, Button: wt.button(v)}
 	}
 	return out, nil
 }
