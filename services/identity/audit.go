@@ -22,6 +22,7 @@ const (
 	actLogin         = "account.login"
 	actRead          = "account.read"
 	actReadPayer     = "account.read_payer"
+	actReadContact   = "account.read_contact"
 	actRefresh       = "session.refresh"
 	actRefreshReused = "session.refresh_reused"
 	actLogout        = "session.logout"

@@ -102,6 +102,15 @@ func (s *Service) GetPayer(ctx context.Context, req *connect.Request[identityv1.
 	return connect.NewResponse(out), nil
 }
 
+// GetContact implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetContact(ctx context.Context, req *connect.Request[identityv1.GetContactRequest]) (*connect.Response[identityv1.GetContactResponse], error) {
+	out, err := s.contact(ctx, req.Msg.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
 // ListRevokedSessions implements identityv1connect.IdentityServiceHandler.
 func (s *Service) ListRevokedSessions(ctx context.Context, _ *connect.Request[identityv1.ListRevokedSessionsRequest]) (*connect.Response[identityv1.ListRevokedSessionsResponse], error) {
 	ended, err := s.revokedSessions(ctx)

@@ -26,6 +26,7 @@ const (
 	IdentityService_Logout_FullMethodName              = "/healthcore.identity.v1.IdentityService/Logout"
 	IdentityService_GetMe_FullMethodName               = "/healthcore.identity.v1.IdentityService/GetMe"
 	IdentityService_GetPayer_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetPayer"
+	IdentityService_GetContact_FullMethodName          = "/healthcore.identity.v1.IdentityService/GetContact"
 	IdentityService_ListRevokedSessions_FullMethodName = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
 	IdentityService_GetJwks_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName    = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
@@ -57,6 +58,11 @@ type IdentityServiceClient interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -147,6 +153,16 @@ func (c *identityServiceClient) GetPayer(ctx context.Context, in *GetPayerReques
 	return out, nil
 }
 
+func (c *identityServiceClient) GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetContactResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListRevokedSessionsResponse)
@@ -203,6 +219,11 @@ type IdentityServiceServer interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -243,6 +264,9 @@ func (UnimplementedIdentityServiceServer) GetMe(context.Context, *GetMeRequest) 
 }
 func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayer not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContact not implemented")
 }
 func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
@@ -400,6 +424,24 @@ func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetContact(ctx, req.(*GetContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_ListRevokedSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListRevokedSessionsRequest)
 	if err := dec(in); err != nil {
@@ -488,6 +530,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPayer",
 			Handler:    _IdentityService_GetPayer_Handler,
+		},
+		{
+			MethodName: "GetContact",
+			Handler:    _IdentityService_GetContact_Handler,
 		},
 		{
 			MethodName: "ListRevokedSessions",

@@ -50,6 +50,9 @@ const (
 	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
 	// RPC.
 	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
+	// IdentityServiceGetContactProcedure is the fully-qualified name of the IdentityService's
+	// GetContact RPC.
+	IdentityServiceGetContactProcedure = "/healthcore.identity.v1.IdentityService/GetContact"
 	// IdentityServiceListRevokedSessionsProcedure is the fully-qualified name of the IdentityService's
 	// ListRevokedSessions RPC.
 	IdentityServiceListRevokedSessionsProcedure = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
@@ -81,6 +84,11 @@ type IdentityServiceClient interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -146,6 +154,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
 			connect.WithClientOptions(opts...),
 		),
+		getContact: connect.NewClient[v1.GetContactRequest, v1.GetContactResponse](
+			httpClient,
+			baseURL+IdentityServiceGetContactProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetContact")),
+			connect.WithClientOptions(opts...),
+		),
 		listRevokedSessions: connect.NewClient[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse](
 			httpClient,
 			baseURL+IdentityServiceListRevokedSessionsProcedure,
@@ -176,6 +190,7 @@ type identityServiceClient struct {
 	logout              *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	getMe               *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
 	getPayer            *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
+	getContact          *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
 	getJwks             *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
@@ -216,6 +231,11 @@ func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Reque
 	return c.getPayer.CallUnary(ctx, req)
 }
 
+// GetContact calls healthcore.identity.v1.IdentityService.GetContact.
+func (c *identityServiceClient) GetContact(ctx context.Context, req *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
+	return c.getContact.CallUnary(ctx, req)
+}
+
 // ListRevokedSessions calls healthcore.identity.v1.IdentityService.ListRevokedSessions.
 func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, req *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {
 	return c.listRevokedSessions.CallUnary(ctx, req)
@@ -253,6 +273,11 @@ type IdentityServiceHandler interface {
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -314,6 +339,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceGetContactHandler := connect.NewUnaryHandler(
+		IdentityServiceGetContactProcedure,
+		svc.GetContact,
+		connect.WithSchema(identityServiceMethods.ByName("GetContact")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceListRevokedSessionsHandler := connect.NewUnaryHandler(
 		IdentityServiceListRevokedSessionsProcedure,
 		svc.ListRevokedSessions,
@@ -348,6 +379,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetMeHandler.ServeHTTP(w, r)
 		case IdentityServiceGetPayerProcedure:
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
+		case IdentityServiceGetContactProcedure:
+			identityServiceGetContactHandler.ServeHTTP(w, r)
 		case IdentityServiceListRevokedSessionsProcedure:
 			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
@@ -389,6 +422,10 @@ func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Reque
 
 func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetPayer is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetContact is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {
