@@ -62,32 +62,42 @@ func (s *Service) tellRefunded(ctx context.Context, tx pgx.Tx, p *payment, f ref
 	return nil
 }
 
-// workNotice completes a notice with the appointment's start time and sends it.
+// workNotice completes a notice and sends it.
 func (s *Service) workNotice(ctx context.Context, job *river.Job[noticeArgs]) error {
-	m := job.Args.Msg
+	if s.notifications == nil {
+		return nil
+	}
+	send, err := s.completeNotice(ctx, job.Args.Msg)
+	if err != nil || !send {
+		return err
+	}
+	return notify.Send(ctx, s.notifications, s.log, job.Args.Request)
+}
+
+// completeNotice adds the appointment's start time to a notice, and reports whether it
+// is still news: a booking's code to pay is not, once the payment has moved on.
+func (s *Service) completeNotice(ctx context.Context, m *notificationsv1.NotifyRequest) (bool, error) {
 	d := m.GetAppointment()
 	if m.GetEvent() == notificationsv1.Event_EVENT_BOOKING_PENDING_PAYMENT {
 		p, err := payments.getByAppointment(ctx, s.db, d.GetAppointmentId())
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && p.Status != statusPending) {
+			return false, nil
 		}
 		if err != nil {
-			return err
-		}
-		if p.Status != statusPending {
-			return nil
+			return false, err
 		}
 	}
-	if d.GetStartTime() == nil {
-		resp, err := s.scheduling.GetAppointment(ctx, connect.NewRequest(&schedulingv1.GetAppointmentRequest{Id: d.GetAppointmentId()}))
-		if connect.CodeOf(err) == connect.CodeNotFound {
-			s.log.WarnContext(ctx, "notice of an appointment scheduling does not know: dropped", "appointment_id", d.GetAppointmentId())
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		d.StartTime = resp.Msg.GetAppointment().GetStartTime()
+	if d.GetStartTime() != nil {
+		return true, nil
 	}
-	return notify.Send(ctx, s.notifications, s.log, job.Args.Request)
+	resp, err := s.scheduling.GetAppointment(ctx, connect.NewRequest(&schedulingv1.GetAppointmentRequest{Id: d.GetAppointmentId()}))
+	if connect.CodeOf(err) == connect.CodeNotFound {
+		s.log.WarnContext(ctx, "notice of an appointment scheduling does not know: dropped", "appointment_id", d.GetAppointmentId())
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	d.StartTime = resp.Msg.GetAppointment().GetStartTime()
+	return true, nil
 }

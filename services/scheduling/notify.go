@@ -167,32 +167,47 @@ var remindStates = map[notificationsv1.Event]string{
 	notificationsv1.Event_EVENT_REMINDER_15MIN:       stateConfirmed,
 }
 
-// sendReminder re-reads the appointment and sends the reminder only if it still
-// applies: an appointment cancelled, answered or refused meanwhile is not reminded of.
-func (s *Service) sendReminder(ctx context.Context, r remindArgs) error {
+// reminder re-reads the appointment when a reminder is due and returns the message,
+// or nil when the reminder no longer applies: an appointment cancelled, answered or
+// refused meanwhile is not reminded of.
+func (s *Service) reminder(ctx context.Context, r remindArgs) (*notificationsv1.NotifyRequest, error) {
 	a, err := s.load(ctx, r.AppointmentID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e := notificationsv1.Event(notificationsv1.Event_value[r.Event])
 	if want, ok := remindStates[e]; !ok || a.state != want || a.noShow {
-		return nil
+		return nil, nil
 	}
-	return s.sendNotice(ctx, notify.Request{Msg: a.notice(e, r.To)})
+	return a.notice(e, r.To), nil
 }
 
-// sendNotice hands a notification to the notifications service; a patient's
-// cancellation carries its justification, opened only now, so the job table never
-// holds it in clear.
+func (s *Service) sendReminder(ctx context.Context, r remindArgs) error {
+	m, err := s.reminder(ctx, r)
+	if err != nil || m == nil {
+		return err
+	}
+	return s.sendNotice(ctx, notify.Request{Msg: m})
+}
+
+// sendNotice hands a notification to the notifications service.
 func (s *Service) sendNotice(ctx context.Context, r notify.Request) error {
-	if r.Msg.GetEvent() == notificationsv1.Event_EVENT_CANCELLED_BY_PATIENT && r.Msg.GetAppointment().GetJustification() == "" {
-		why, err := s.justification(ctx, r.Msg.GetAppointment().GetAppointmentId())
-		if err != nil {
-			return err
-		}
-		r.Msg.GetAppointment().Justification = why
+	if err := s.withJustification(ctx, r.Msg); err != nil {
+		return err
 	}
 	return notify.Send(ctx, s.notifications, s.log, r)
+}
+
+// withJustification adds to a patient's cancellation what they wrote, opened only when
+// the message is sent, so the job table never holds it in clear.
+func (s *Service) withJustification(ctx context.Context, m *notificationsv1.NotifyRequest) error {
+	d := m.GetAppointment()
+	if m.GetEvent() != notificationsv1.Event_EVENT_CANCELLED_BY_PATIENT || d.GetJustification() != "" {
+		return nil
+	}
+	why, err := s.justification(ctx, d.GetAppointmentId())
+	d.Justification = why
+	return err
 }
 
 // justification is what the patient wrote when cancelling the appointment, in clear.
