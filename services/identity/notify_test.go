@@ -1,0 +1,80 @@
+package identity
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/platform/testkit"
+)
+
+// notices reads the committed identity.notify jobs, oldest first.
+func (f *fixture) notices() []*notificationsv1.NotifyRequest {
+	f.t.Helper()
+	rows, err := f.db.Query(context.Background(), `SELECT args FROM river_job WHERE kind = 'identity.notify' ORDER BY id`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raws, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []*notificationsv1.NotifyRequest
+	for _, raw := range raws {
+		m := new(notificationsv1.NotifyRequest)
+		if err := protojson.Unmarshal(raw, m); err != nil {
+			f.t.Fatalf("notify job args %s: %v", raw, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestNotify_LoginFromANewDeviceTellsTheOwner_AKnownOneOrTheFirstNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	acct := f.registerPatient("maria@example.com", "529.982.247-25")
+	good := emailLogin("maria@example.com", "correct horse battery")
+	const home, away = "198.51.100.1", "192.0.2.50"
+
+	first, err := f.loginFrom(home, good) // the first login ever is no news
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.notices(); len(got) != 0 {
+		t.Fatalf("notices after the first login: %v", got)
+	}
+	if _, err := f.loginFrom(home, good); err != nil { // home again
+		t.Fatal(err)
+	}
+	withDevice := emailLogin("maria@example.com", "correct horse battery")
+	withDevice.DeviceToken = first.GetDeviceToken()
+	if _, err := f.loginFrom(away, withDevice); err != nil { // elsewhere, on the known device
+		t.Fatal(err)
+	}
+	// A wrong password from a new place changes nothing and tells nothing.
+	_, err = f.loginFrom("203.0.113.7", emailLogin("maria@example.com", "guess guess"))
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
+	if got := f.notices(); len(got) != 0 {
+		t.Fatalf("notices after known clients and a failure: %v", got)
+	}
+
+	if _, err := f.loginFrom("203.0.113.8", good); err != nil { // a new device at a new address
+		t.Fatal(err)
+	}
+	got := f.notices()
+	if len(got) != 1 {
+		t.Fatalf("%d notices, want 1", len(got))
+	}
+	m := got[0]
+	if m.GetEvent() != notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN || m.GetRecipientId() != acct.GetId() ||
+		m.GetSecurity().GetClientAddress() != "203.0.113.8" || m.GetSecurity().GetDevice() != "novo dispositivo" ||
+		m.GetSecurity().GetTime() == nil {
+		t.Errorf("notice = %v", m)
+	}
+	if err := m.ValidateAll(); err != nil {
+		t.Errorf("not a valid NotifyRequest: %v", err)
+	}
+}
