@@ -121,11 +121,26 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 // RegisterServeFlags registers the flags only serve takes: -allow-dev-drivers.
 func (c *Config) RegisterServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowDevDrivers, "allow-dev-drivers", false,
-		"let serve run the development drivers named explicitly (-pix.driver=sandbox, -keys.driver=local, -blobs.driver=local, -meetings.driver=local): never in production")
+		"let serve run the development drivers named explicitly (-pix.driver=sandbox, -keys.driver=local, -blobs.driver=local, -meetings.driver=local, -notifications.email-driver=sink, -notifications.whatsapp-driver=sandbox): never in production")
 }
 
 // productionDriver is a service Config whose driver production checks.
 type productionDriver interface{ ProductionDriver() config.Driver }
+
+// productionDrivers is a service Config with several drivers (notifications: e-mail and
+// WhatsApp).
+type productionDrivers interface{ ProductionDrivers() []config.Driver }
+
+// driversOf returns the drivers production checks in a service's Config.
+func driversOf(s settings) []config.Driver {
+	switch d := s.(type) {
+	case productionDriver:
+		return []config.Driver{d.ProductionDriver()}
+	case productionDrivers:
+		return d.ProductionDrivers()
+	}
+	return nil
+}
 
 // CheckProduction reports what production (serve, gateway) refuses beyond Parse's
 // checks, each naming the flag to set: a trusted proxy list not given explicitly, and,
@@ -140,8 +155,8 @@ func (c *Config) CheckProduction(names []string) error {
 	demo := os.Getenv(config.EnvName("demo")) != ""
 	p.Check(!demo, "%s is set: the demo (short booking windows, the finish control) is `healthcore dev -demo` only; unset it", config.EnvName("demo"))
 	for _, name := range names {
-		if d, ok := c.services[name].(productionDriver); ok {
-			config.CheckProduction(&p, d.ProductionDriver(), c.AllowDevDrivers)
+		for _, d := range driversOf(c.services[name]) {
+			config.CheckProduction(&p, d, c.AllowDevDrivers)
 		}
 	}
 	return p.Err()
@@ -153,8 +168,7 @@ func (c *Config) CheckProduction(names []string) error {
 func DevDriverFlags() []string {
 	out := []string{"-allow-dev-drivers"}
 	for _, s := range services {
-		if d, ok := s.settings().(productionDriver); ok {
-			pd := d.ProductionDriver()
+		for _, pd := range driversOf(s.settings()) {
 			out = append(out, "-"+pd.Flag+"="+pd.Choice.Value)
 		}
 	}

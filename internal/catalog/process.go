@@ -41,6 +41,8 @@ type Process struct {
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client // over mTLS, by callee (httpFor)
+
+	dev map[string]http.Handler // development pages of local drivers (DevRoutes), guarded by devMu
 }
 
 // NewProcess prepares the shared parts of a process whose services use the database at

@@ -12,6 +12,8 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
@@ -28,6 +30,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/meetings"
+	"healthcore/services/notifications"
 	"healthcore/services/payments"
 	"healthcore/services/pix"
 	"healthcore/services/pix/pixsandbox"
@@ -63,6 +66,10 @@ var services = []Service{
 	// run at once).
 	{Name: "telehealth", FQName: telehealthv1connect.TelehealthServiceName, Port: 7007, Schema: &telehealth.Schema,
 		REST: telehealthv1.RegisterTelehealthServiceHandler, wiring: wire(telehealth.DefaultConfig, startTelehealth)},
+	// notifications calls identity (contacts) and directory (doctors' time zones) from
+	// its jobs; scheduling, payments, records and identity call it from theirs.
+	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
+		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {

@@ -39,7 +39,8 @@ const (
 	DefaultAppBaseURL          = "http://127.0.0.1:8080"
 	// DefaultDevWhatsAppWebhook is where the sandbox posts statuses: dev's gateway.
 	DefaultDevWhatsAppWebhook = "http://127.0.0.1:8080/webhooks/whatsapp"
-	devWhatsAppPhoneID        = "100000000000001"
+	// DevWhatsAppPhoneID is the sandbox's business phone number id.
+	DevWhatsAppPhoneID = "100000000000001"
 )
 
 // Config holds the notifications service's settings.
@@ -71,13 +72,13 @@ type Config struct {
 // the local sandbox.
 func DefaultConfig() Config {
 	return Config{
-		AppBaseURL: DefaultAppBaseURL,
-		From:       "Healthcore <nao-responda@healthcore.localhost>",
-		Email:      config.Choice{Value: EmailSink, Allowed: []string{EmailSink, EmailSMTP, EmailSES}},
-		SMTP:       SMTPConfig{Port: 587, TLS: "mandatory"},
-		SinkAddr:   DefaultSinkAddr,
-		WhatsApp:   config.Choice{Value: WhatsAppSandbox, Allowed: []string{WhatsAppOff, WhatsAppSandbox, WhatsAppCloudAPI}},
-		WhatsAppAPI: whatsapp.Config{BaseURL: "https://graph.facebook.com", APIVersion: "v23.0"},
+		AppBaseURL:          DefaultAppBaseURL,
+		From:                "Healthcore <nao-responda@healthcore.localhost>",
+		Email:               config.Choice{Value: EmailSink, Allowed: []string{EmailSink, EmailSMTP, EmailSES}},
+		SMTP:                SMTPConfig{Port: 587, TLS: "mandatory"},
+		SinkAddr:            DefaultSinkAddr,
+		WhatsApp:            config.Choice{Value: WhatsAppSandbox, Allowed: []string{WhatsAppOff, WhatsAppSandbox, WhatsAppCloudAPI}},
+		WhatsAppAPI:         whatsapp.Config{BaseURL: "https://graph.facebook.com", APIVersion: "v23.0"},
 		WhatsAppSandboxAddr: DefaultWhatsAppSandboxAddr,
 		WhatsAppWebhookURL:  DefaultDevWhatsAppWebhook,
 		Timeout:             20 * time.Second,

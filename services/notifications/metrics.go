@@ -10,9 +10,9 @@ import (
 
 // Outcomes of one provider call, the outcome label of healthcore_notifications_sent_total.
 const (
-	outcomeSent      = "sent"      // the provider accepted the message
-	outcomeRetry     = "retry"     // a provider error that is retried (network, 4xx SMTP, 429, 5xx)
-	outcomeFailed    = "failed"    // refused for good (bounce, invalid number)
+	outcomeSent      = "sent"       // the provider accepted the message
+	outcomeRetry     = "retry"      // a provider error that is retried (network, 4xx SMTP, 429, 5xx)
+	outcomeFailed    = "failed"     // refused for good (bounce, invalid number)
 	outcomeNoContact = "no_contact" // the recipient has no address on that channel
 )
 

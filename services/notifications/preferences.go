@@ -153,4 +153,6 @@ func prefsProto(p prefs) *notificationsv1.Preferences {
 }
 
 // constantTimeEqual compares secrets without leaking their common prefix's length.
-func constantTimeEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/services/notifications/whatsappsandbox"
 )
 
 // Templates: one file per event under templates/, named after the event without its
@@ -252,4 +253,18 @@ var whatsappTemplates = map[notificationsv1.Event]whatsappTemplate{
 		Body:   "{{1}}, a senha da sua conta Healthcore foi alterada em {{2}}. Se não foi você, fale conosco agora.",
 		params: func(v view) []string { return []string{v.FirstName, v.When} }, buttonFn: linkPath},
 	// The read digest is e-mail only: it names doctors who read health documents.
+}
+
+// SandboxTemplates are the WhatsApp templates as the sandbox registers them (what the
+// Meta business account must have approved in production, with the app's base URL as
+// the URL button's prefix).
+func SandboxTemplates(appBaseURL string) []whatsappsandbox.Template {
+	var out []whatsappsandbox.Template
+	for _, t := range whatsappTemplates {
+		out = append(out, whatsappsandbox.Template{
+			Name: t.Name, Language: WhatsAppLanguage, BodyParams: strings.Count(t.Body, "{{"), Body: t.Body,
+			URLButton: t.buttonFn != nil, ButtonURL: strings.TrimSuffix(appBaseURL, "/") + "/",
+		})
+	}
+	return out
 }

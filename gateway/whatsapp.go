@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+)
+
+// WhatsAppWebhookPath is where the WhatsApp Cloud API posts message statuses (and
+// makes its GET verification handshake).
+const WhatsAppWebhookPath = "/webhooks/whatsapp"
+
+// whatsappMaxBody bounds a status webhook's body (notifications' limit is 1 MiB; Meta
+// batches up to a few hundred statuses).
+const whatsappMaxBody = 1 << 20
+
+// WhatsAppWebhook answers the WhatsApp Cloud API (mount it at "GET " and "POST "
+// +WhatsAppWebhookPath through Options.Extra). POST hands the raw body and its
+// X-Hub-Signature-256 to notifications' ReceiveWhatsAppStatus and answers 200 once the
+// statuses are recorded, 401 SIGNATURE_INVALID when the signature is missing or wrong,
+// 503 when notifications cannot take them now (Meta retries). GET is the subscription
+// handshake: the hub.challenge back as text when hub.verify_token matches, 403
+// otherwise.
+func WhatsAppWebhook(notifications notificationsv1.NotificationsServiceClient, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(outgoing(r.Context(), r), webhookTimeout)
+		defer cancel()
+		if r.Method == http.MethodGet {
+			q := r.URL.Query()
+			resp, err := notifications.VerifyWhatsAppWebhook(ctx, &notificationsv1.VerifyWhatsAppWebhookRequest{
+				HubMode: q.Get("hub.mode"), HubVerifyToken: q.Get("hub.verify_token"), HubChallenge: q.Get("hub.challenge"),
+			})
+			if err != nil {
+				writeWebhookError(w, r, log, err)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte(resp.GetChallenge()))
+			return
+		}
+		if r.ContentLength > whatsappMaxBody {
+			bodyTooLarge(w, r, whatsappMaxBody)
+			return
+		}
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, whatsappMaxBody))
+		if _, over := errors.AsType[*http.MaxBytesError](err); over {
+			bodyTooLarge(w, r, whatsappMaxBody)
+			return
+		}
+		if err != nil || len(raw) == 0 {
+			badRequest(w, r, "body", "the webhook body is empty or was cut short")
+			return
+		}
+		sig := r.Header.Get("X-Hub-Signature-256")
+		if sig == "" || len(sig) > 128 {
+			writeStatus(w, r, http.StatusUnauthorized, reasonStatus(ReasonSignatureInvalid,
+				"the webhook's signature cannot be checked: the X-Hub-Signature-256 header is missing or too long"))
+			return
+		}
+		if _, err := notifications.ReceiveWhatsAppStatus(ctx, &notificationsv1.ReceiveWhatsAppStatusRequest{Body: raw, XHubSignature_256: sig}); err != nil {
+			writeWebhookError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("{}"))
+	})
+}
+
+// writeWebhookError answers a provider webhook with the status of notifications' error
+// (a timeout is 503: the provider retries).
+func writeWebhookError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	s := status.Convert(err)
+	code := runtime.HTTPStatusFromCode(s.Code())
+	if s.Code() == codes.DeadlineExceeded || s.Code() == codes.Canceled {
+		code = http.StatusServiceUnavailable
+	}
+	if code >= 500 {
+		log.WarnContext(r.Context(), "provider webhook not accepted; the provider will retry", "code", s.Code().String(), "error", s.Message())
+	}
+	if errorInfo(s) == nil {
+		s, _ = edgeStatus(r.Context(), log, r, s, err)
+	}
+	writeStatus(w, r, code, s)
+}
