@@ -13,15 +13,14 @@ import (
 )
 
 // What identity tells an account's owner, by an "identity.notify" job committed in the
-// transaction of the login (a login that fails tells nobody):
+// transaction of the change (a login or change that fails tells nobody):
 //
 //	login from a new device   when neither the device nor the address block is one the
 //	                          account logged in from (the throttle's known clients),
 //	                          and the account has logged in before: the time and the
 //	                          address, so the owner can react if it was not them
-//
-// Identity has no password change yet (no RPC changes a password; a rehash keeps it),
-// so EVENT_PASSWORD_CHANGED is not emitted.
+//	password changed          the time and the address (a rehash at login keeps the
+//	                          password, and tells nothing)
 
 type notifyArgs struct{ notify.Request }
 
@@ -49,6 +48,20 @@ func (s *Service) tellNewDevice(ctx context.Context, tx pgx.Tx, c loginClient, a
 	}}}, nil)
 	if err != nil {
 		return fmt.Errorf("queue new-device notice: %w", err)
+	}
+	return nil
+}
+
+// tellPasswordChanged commits, in tx, the notice of the account's password change.
+func (s *Service) tellPasswordChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string) error {
+	_, err := s.jobs.InsertTx(ctx, tx, notifyArgs{notify.Request{Msg: &notificationsv1.NotifyRequest{
+		IdempotencyKey: "password-" + changeID + "-changed-user", Event: notificationsv1.Event_EVENT_PASSWORD_CHANGED,
+		RecipientId: accountID,
+		Detail: &notificationsv1.NotifyRequest_Security{Security: &notificationsv1.SecurityDetail{
+			Time: timestamppb.New(s.now()), ClientAddress: server.ClientAddr(ctx)}},
+	}}}, nil)
+	if err != nil {
+		return fmt.Errorf("queue password-change notice: %w", err)
 	}
 	return nil
 }

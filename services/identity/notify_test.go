@@ -4,10 +4,13 @@ import (
 	"context"
 	"testing"
 
+	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	identityv1 "healthcore/gen/healthcore/identity/v1"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/testkit"
 )
 
@@ -76,5 +79,51 @@ func TestNotify_LoginFromANewDeviceTellsTheOwner_AKnownOneOrTheFirstNothing(t *t
 	}
 	if err := m.ValidateAll(); err != nil {
 		t.Errorf("not a valid NotifyRequest: %v", err)
+	}
+}
+
+func (f *fixture) changePassword(access, current, next string) error {
+	req := connect.NewRequest(&identityv1.ChangePasswordRequest{CurrentPassword: current, NewPassword: next})
+	req.Header().Set("Authorization", "Bearer "+access)
+	_, err := f.client.ChangePassword(context.Background(), req)
+	return err
+}
+
+func TestChangePassword_EndsTheOtherSessionsAndTellsTheOwner(t *testing.T) {
+	f := newFixture(t, nil)
+	acct := f.registerPatient("maria@example.com", "529.982.247-25")
+	const old, next = "correct horse battery", "lagarto azul come pitanga"
+	here := f.mustLogin(emailLogin("maria@example.com", old))
+	there := f.mustLogin(emailLogin("maria@example.com", old))
+
+	// A wrong current password changes nothing, tells nothing, and counts as a failure.
+	testkit.WantReason(t, f.changePassword(here.GetAccessToken(), "not my password", next), ReasonInvalidCredentials)
+	// A weak new one is refused, naming why.
+	testkit.WantReason(t, f.changePassword(here.GetAccessToken(), old, "maria@example.com1"), ReasonPasswordTooWeak)
+	if got := f.notices(); len(got) != 0 {
+		t.Fatalf("notices after refused changes: %v", got)
+	}
+
+	if err := f.changePassword(here.GetAccessToken(), old, next); err != nil {
+		t.Fatal(err)
+	}
+	got := f.notices()
+	if len(got) != 1 || got[0].GetEvent() != notificationsv1.Event_EVENT_PASSWORD_CHANGED || got[0].GetRecipientId() != acct.GetId() ||
+		got[0].GetSecurity().GetTime() == nil {
+		t.Fatalf("notices = %v, want one password change", got)
+	}
+	if err := got[0].ValidateAll(); err != nil {
+		t.Errorf("not a valid NotifyRequest: %v", err)
+	}
+	// The old password no longer opens the account; the new one does.
+	_, err := f.login(emailLogin("maria@example.com", old))
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
+	f.mustLogin(emailLogin("maria@example.com", next))
+	// The other session ended; the caller's own goes on.
+	f.clock.Advance(authn.DefaultRevocationPolicy.Refresh)
+	_, err = f.me(there.GetAccessToken())
+	testkit.WantReason(t, err, authn.ReasonSessionEnded)
+	if _, err := f.me(here.GetAccessToken()); err != nil {
+		t.Errorf("the caller's own session: %v", err)
 	}
 }
