@@ -5,33 +5,20 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/notify"
 	"healthcore/platform/testkit"
 )
 
-// notices reads the committed identity.notify jobs, oldest first.
+// notices lists the committed identity.notify jobs, oldest first.
 func (f *fixture) notices() []*notificationsv1.NotifyRequest {
 	f.t.Helper()
-	rows, err := f.db.Query(context.Background(), `SELECT args FROM river_job WHERE kind = 'identity.notify' ORDER BY id`)
+	out, err := notify.Queued(context.Background(), f.db, "identity.notify")
 	if err != nil {
 		f.t.Fatal(err)
-	}
-	raws, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var out []*notificationsv1.NotifyRequest
-	for _, raw := range raws {
-		m := new(notificationsv1.NotifyRequest)
-		if err := protojson.Unmarshal(raw, m); err != nil {
-			f.t.Fatalf("notify job args %s: %v", raw, err)
-		}
-		out = append(out, m)
 	}
 	return out
 }

@@ -6,34 +6,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protojson"
-
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/platform/notify"
 	"healthcore/platform/testkit"
 )
 
-// notices reads the committed records.notify jobs, oldest first.
+// notices lists the committed records.notify jobs, oldest first, each a valid request.
 func (f *fixture) notices() []*notificationsv1.NotifyRequest {
 	f.t.Helper()
-	rows, err := f.db.Query(context.Background(), `SELECT args FROM river_job WHERE kind = 'records.notify' ORDER BY id`)
+	out, err := notify.Queued(context.Background(), f.db, "records.notify")
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	raws, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var out []*notificationsv1.NotifyRequest
-	for _, raw := range raws {
-		m := new(notificationsv1.NotifyRequest)
-		if err := protojson.Unmarshal(raw, m); err != nil {
-			f.t.Fatalf("notify job args %s: %v", raw, err)
-		}
+	for _, m := range out {
 		if err := m.ValidateAll(); err != nil {
 			f.t.Errorf("job args are not a valid NotifyRequest: %v", err)
 		}
-		out = append(out, m)
 	}
 	return out
 }

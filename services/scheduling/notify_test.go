@@ -7,31 +7,24 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/notify"
 )
 
-// notices reads the committed scheduling.notify jobs about an appointment, oldest first.
+// notices lists the committed scheduling.notify jobs about an appointment, oldest first.
 func (f *fixture) notices(apptID string) []*notificationsv1.NotifyRequest {
 	f.t.Helper()
-	rows, err := f.db.Query(context.Background(), `SELECT args FROM river_job
-		WHERE kind = 'scheduling.notify' AND args->'appointment'->>'appointmentId' = $1 ORDER BY id`, apptID)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	raws, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	all, err := notify.Queued(context.Background(), f.db, "scheduling.notify")
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	var out []*notificationsv1.NotifyRequest
-	for _, raw := range raws {
-		m := new(notificationsv1.NotifyRequest)
-		if err := protojson.Unmarshal(raw, m); err != nil {
-			f.t.Fatalf("notify job args %s: %v", raw, err)
+	for _, m := range all {
+		if m.GetAppointment().GetAppointmentId() == apptID {
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
 	return out
 }
