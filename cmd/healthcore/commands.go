@@ -170,7 +170,7 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 		fmt.Fprintf(&b, "  Mail       %s%s   (every e-mail sent; SMTP sink on %s)\n", gw, catalog.DevMailPath, hostPort(n.SinkAddr))
 	}
 	if n := catalog.ServiceConfig[notifications.Config](cfg); n.WhatsApp.Value == notifications.WhatsAppSandbox {
-		fmt.Fprintf(&b, "  WhatsApp   http://%s   (the sandbox's sent messages)\n", hostPort(n.WhatsAppSandboxAddr))
+		fmt.Fprintf(&b, "  WhatsApp   http://%s/sandbox/messages   (the WhatsApp sandbox's sent messages)\n", hostPort(n.WhatsAppSandboxAddr))
 	}
 	if cfg.OpsAddr != "" {
 		ops := "http://" + hostPort(cfg.OpsAddr)

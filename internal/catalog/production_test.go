@@ -79,7 +79,8 @@ func TestCheckProduction_AcceptsDriversNamedAndProxiesGiven(t *testing.T) {
 
 func TestCheckProduction_DevDriverFlagsNameEveryDevelopmentDriver(t *testing.T) {
 	got := DevDriverFlags()
-	want := []string{"-allow-dev-drivers", "-keys.driver=local", "-pix.driver=sandbox", "-meetings.driver=local", "-blobs.driver=local"}
+	want := []string{"-allow-dev-drivers", "-keys.driver=local", "-pix.driver=sandbox", "-meetings.driver=local", "-blobs.driver=local",
+		"-notifications.email-driver=sink", "-notifications.whatsapp-driver=sandbox"}
 	if !slices.Equal(got, want) {
 		t.Errorf("DevDriverFlags = %v, want %v", got, want)
 	}

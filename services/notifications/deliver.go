@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -16,6 +17,7 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 	"healthcore/services/notifications/whatsapp"
 )
 
@@ -47,6 +49,28 @@ func mustLoad(name string) *time.Location {
 
 // deliver is the notifications.deliver job.
 func (s *Service) deliver(ctx context.Context, id string) error {
+	now := s.now()
+	ok, err := s.notifications.acquireLease(ctx, s.db, id, now, now.Add(leaseFor))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return river.JobSnooze(2 * time.Second) // another job of this notification runs
+	}
+	defer func() {
+		if err := s.notifications.releaseLease(context.WithoutCancel(ctx), s.db, id); err != nil {
+			s.log.WarnContext(ctx, "notification lease not released; it expires", "notification_id", id, "error", err)
+		}
+	}()
+	return s.deliverLeased(ctx, id)
+}
+
+// leaseFor is how long a delivery job holds its notification: longer than one job's
+// attempt may run (jobs.Options.JobTimeout, 1 min by default).
+const leaseFor = 2 * time.Minute
+
+// deliverLeased delivers a notification whose lease the caller holds.
+func (s *Service) deliverLeased(ctx context.Context, id string) error {
 	n, err := s.notifications.get(ctx, s.db, id, false)
 	if isNotFound(err) {
 		return nil
@@ -238,7 +262,25 @@ func (s *Service) send(ctx context.Context, n *notification, c planned, contact 
 	s.count(c.channel, n.event, outcomeSent)
 	// The provider has the message: record its id even if the job's context has just
 	// ended, to keep the window for a duplicate as short as possible.
-	return s.notifications.markSent(context.WithoutCancel(ctx), s.db, n.id, c.channel, providerID, s.now())
+	ctx = context.WithoutCancel(ctx)
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.notifications.lockProviderMessage(ctx, tx, c.channel, providerID); err != nil {
+			return err
+		}
+		if err := s.notifications.markSent(ctx, tx, n.id, c.channel, providerID, s.now()); err != nil {
+			return err
+		}
+		held, err := s.notifications.takeHeld(ctx, tx, c.channel, providerID)
+		if err != nil {
+			return err
+		}
+		for _, h := range held {
+			if _, _, err := s.notifications.providerStatus(ctx, tx, c.channel, providerID, h.status, h.failure, h.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // settle records the notification's overall status: SENT when a channel's provider

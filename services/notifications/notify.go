@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
@@ -21,12 +20,10 @@ type deliverArgs struct {
 
 func (deliverArgs) Kind() string { return "notifications.deliver" }
 
-// deliverOpts keep one live delivery job per notification: a second insert (a status
-// webhook asking for the e-mail fallback while the first still runs) is skipped.
-var deliverOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled,
-}}}
+// deliverOpts: none. A second job of one notification (a failed WhatsApp status queues
+// one for the e-mail fallback, possibly while the first still runs) is harmless: jobs
+// of one notification take turns (its lease), and each sends only what is not settled.
+var deliverOpts *river.InsertOpts
 
 func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()

@@ -81,8 +81,10 @@ func (s *SES) Send(ctx context.Context, m Mail) (string, error) {
 		var api smithy.APIError
 		if errors.As(err, &api) {
 			switch api.ErrorCode() {
-			case "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
-				"SendingPausedException", "BadRequestException", "NotFoundException":
+			// The message or its addresses are refused: sending it again fails again.
+			// (AccountSuspended and SendingPaused are the account's state, and pass:
+			// those are retried.)
+			case "MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException":
 				return "", &PermanentError{Reason: "ses: " + api.ErrorCode(), Err: err}
 			}
 		}

@@ -1,9 +1,11 @@
 package notifications
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -231,3 +233,74 @@ func (notificationStore) providerStatus(ctx context.Context, q pg.Querier, ch no
 var errNotFound = pgx.ErrNoRows
 
 func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+// heldStatus is a provider status kept until its message's id is recorded.
+type heldStatus struct {
+	status  notificationsv1.DeliveryStatus
+	failure string
+	at      time.Time
+}
+
+// hold keeps a status for a provider message id not recorded yet.
+func (notificationStore) hold(ctx context.Context, q pg.Querier, ch notificationsv1.Channel, providerID string, h heldStatus) error {
+	if _, err := q.Exec(ctx, `INSERT INTO held_statuses (channel, provider_message_id, status, failure, at) VALUES ($1, $2, $3, $4, $5)`,
+		ch, providerID, h.status, h.failure, h.at); err != nil {
+		return fmt.Errorf("hold status: %w", err)
+	}
+	return nil
+}
+
+// takeHeld removes and returns the statuses held for a provider message id, in the
+// order they arrived.
+func (notificationStore) takeHeld(ctx context.Context, q pg.Querier, ch notificationsv1.Channel, providerID string) ([]heldStatus, error) {
+	rows, err := q.Query(ctx, `DELETE FROM held_statuses WHERE channel = $1 AND provider_message_id = $2 RETURNING status, failure, at, id`,
+		ch, providerID)
+	if err != nil {
+		return nil, fmt.Errorf("take held statuses: %w", err)
+	}
+	type row struct {
+		h  heldStatus
+		id int64
+	}
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.h.status, &x.h.failure, &x.h.at, &x.id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("take held statuses: %w", err)
+	}
+	slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	out := make([]heldStatus, len(rs))
+	for i, r := range rs {
+		out[i] = r.h
+	}
+	return out, nil
+}
+
+// acquireLease gives the caller the notification until until, unless another job holds
+// it (its lease not yet expired at now).
+func (notificationStore) acquireLease(ctx context.Context, q pg.Querier, id string, now, until time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE notifications SET lease_until = $3 WHERE id = $1 AND (lease_until IS NULL OR lease_until <= $2)`, id, now, until)
+	if err != nil {
+		return false, fmt.Errorf("acquire lease: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// releaseLease lets the next job have the notification.
+func (notificationStore) releaseLease(ctx context.Context, q pg.Querier, id string) error {
+	if _, err := q.Exec(ctx, `UPDATE notifications SET lease_until = NULL WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("release lease: %w", err)
+	}
+	return nil
+}
+
+// lockProviderMessage serialises, until tx ends, the transactions that touch one
+// provider message id: recording it after a send, and a status webhook about it (so a
+// status is either applied or held, never lost between the two).
+func (notificationStore) lockProviderMessage(ctx context.Context, tx pgx.Tx, ch notificationsv1.Channel, providerID string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, $2))`, providerID, int64(ch)); err != nil {
+		return fmt.Errorf("lock provider message: %w", err)
+	}
+	return nil
+}

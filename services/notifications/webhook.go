@@ -31,18 +31,23 @@ func (s *Service) receiveWhatsAppStatus(ctx context.Context, body []byte, signat
 		if st == notificationsv1.DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED {
 			continue
 		}
+		ch := notificationsv1.Channel_CHANNEL_WHATSAPP
 		err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-			id, updated, err := s.notifications.providerStatus(ctx, tx, notificationsv1.Channel_CHANNEL_WHATSAPP, u.MessageID, st, failure, s.now())
+			if err := s.notifications.lockProviderMessage(ctx, tx, ch, u.MessageID); err != nil {
+				return err
+			}
+			id, updated, err := s.notifications.providerStatus(ctx, tx, ch, u.MessageID, st, failure, s.now())
+			if isNotFound(err) {
+				// Meta may report a message before the sending job recorded its id:
+				// keep the status until then (send applies it, under the same lock).
+				return s.notifications.hold(ctx, tx, ch, u.MessageID, heldStatus{status: st, failure: failure, at: s.now()})
+			}
 			if err != nil || !updated || st != notificationsv1.DeliveryStatus_DELIVERY_STATUS_FAILED {
 				return err
 			}
 			_, err = s.jobs.InsertTx(ctx, tx, deliverArgs{NotificationID: id}, deliverOpts)
 			return err
 		})
-		if isNotFound(err) {
-			s.log.InfoContext(ctx, "whatsapp status for a message we do not know", "message_id", u.MessageID, "status", u.Status)
-			continue
-		}
 		if err != nil {
 			return errs.Internal("notifications: apply whatsapp status", err)
 		}

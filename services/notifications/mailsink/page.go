@@ -31,7 +31,8 @@ func (s *Sink) Handler(prefix string) http.Handler {
 		// The message's own HTML, as a mail client shows it; its scripts cannot run
 		// (the frame is sandboxed and the policy forbids them), its links open in a
 		// new tab.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN") // shown in the message page's frame
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(m.HTML))
 	})
@@ -49,6 +50,8 @@ func (s *Sink) byPath(r *http.Request) (Message, bool) {
 func render(w http.ResponseWriter, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// The pages load nothing but their inline style and the message's frame.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'")
 	if err := t.Execute(w, data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}

@@ -202,11 +202,12 @@ func walk(out *Message, contentType, encoding string, body io.Reader) error {
 	if err != nil {
 		return err
 	}
+	text := strings.ReplaceAll(string(b), "\r\n", "\n") // SMTP's line ends, shown as the sender wrote them
 	switch mt {
 	case "text/plain":
-		out.Text = string(b)
+		out.Text = text
 	case "text/html":
-		out.HTML = string(b)
+		out.HTML = text
 	}
 	return nil
 }

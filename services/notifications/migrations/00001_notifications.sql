@@ -16,7 +16,11 @@ CREATE TABLE notifications (
     created_at      timestamptz NOT NULL,
     -- When delivery may run: created_at, or the end of the recipient's quiet hours.
     scheduled_at    timestamptz NOT NULL,
-    sent_at         timestamptz
+    sent_at         timestamptz,
+    -- Held by the delivery job working on it, so two jobs of one notification (the
+    -- first, and one a failed WhatsApp status queued for the e-mail fallback) never
+    -- send at once; a job that dies loses it when it expires.
+    lease_until     timestamptz
 );
 CREATE INDEX notifications_recipient_idx ON notifications (recipient_id, created_at DESC, id DESC);
 
@@ -40,6 +44,19 @@ CREATE TABLE deliveries (
 -- Status webhooks name the provider's message id.
 CREATE UNIQUE INDEX deliveries_provider_idx ON deliveries (channel, provider_message_id)
     WHERE provider_message_id IS NOT NULL;
+
+-- Provider statuses that arrived before the message's provider id was recorded (the
+-- provider may post "sent" or "failed" before the sending job commits the id): applied,
+-- and deleted, when the id is recorded.
+CREATE TABLE held_statuses (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel             smallint NOT NULL,
+    provider_message_id text NOT NULL,
+    status              smallint NOT NULL,
+    failure             text NOT NULL DEFAULT '',
+    at                  timestamptz NOT NULL
+);
+CREATE INDEX held_statuses_message_idx ON held_statuses (channel, provider_message_id);
 
 -- An account's choices; no row means the defaults (e-mail only, quiet 22:00-08:00).
 CREATE TABLE preferences (
@@ -85,5 +102,6 @@ CREATE TRIGGER consents_no_truncate BEFORE TRUNCATE ON consents
 DROP TABLE consents;
 DROP FUNCTION consents_append_only();
 DROP TABLE preferences;
+DROP TABLE held_statuses;
 DROP TABLE deliveries;
 DROP TABLE notifications;
