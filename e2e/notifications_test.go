@@ -160,3 +160,67 @@ func TestDev_BookPayAccept_TheDoctorAndThePatientGetTheirEmails(t *testing.T) {
 		}
 	}
 }
+
+// notified lists the events of the caller's notifications, newest first.
+func (s *stack) notified(token string) []string {
+	s.t.Helper()
+	var out struct {
+		Notifications []struct {
+			Event  string `json:"event"`
+			Status string `json:"status"`
+		} `json:"notifications"`
+	}
+	if code, _ := s.rest("GET", "/v1/me/notifications", token, nil, &out); code != http.StatusOK {
+		s.t.Fatalf("list notifications: HTTP %d", code)
+	}
+	var events []string
+	for _, n := range out.Notifications {
+		events = append(events, n.Event+" "+n.Status)
+	}
+	return events
+}
+
+// TestMultiProcess_TransitionsReachNotificationsOverMutualTLS runs the same journey on
+// a stack of separate processes, where scheduling and payments call notifications (and
+// payments calls scheduling for a notice's start time) with their own certificates:
+// each recipient's history lists what it was sent.
+func TestMultiProcess_TransitionsReachNotificationsOverMutualTLS(t *testing.T) {
+	own, err := catalog.FreeAddrs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, "-notifications.sink-addr="+own[0], "-notifications.whatsapp-sandbox-addr="+own[1])
+	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "667788", "ana.mtls@clinica.com.br", 25000, 0, 10)
+	from := time.Now().Add(3 * time.Hour)
+	var slots slotsJSON
+	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(24*time.Hour)), "", nil, &slots)
+	if len(slots.Slots) == 0 {
+		t.Fatal("no free slots")
+	}
+	maria := s.loginPatient("maria.mtls@example.com", "529982247")
+	_, b, _ := s.book(maria, slots.Slots[0].ID, "maria-mtls-booking")
+	s.pay(maria, b.Appointment.ID, true)
+	s.waitState(maria, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	if code, _ := s.rest("POST", "/v1/appointments/"+b.Appointment.ID+":accept", doctor, map[string]string{}, nil); code != http.StatusOK {
+		t.Fatalf("accept: HTTP %d", code)
+	}
+	has := func(events []string, want string) bool {
+		for _, e := range events {
+			if e == want {
+				return true
+			}
+		}
+		return false
+	}
+	var patient, doc []string
+	s.eventually("every notice sent", 60*time.Second, func() bool {
+		patient, doc = s.notified(maria), s.notified(doctor)
+		return has(patient, "EVENT_BOOKING_PENDING_PAYMENT NOTIFICATION_STATUS_SENT") &&
+			has(patient, "EVENT_PAYMENT_RECEIVED NOTIFICATION_STATUS_SENT") &&
+			has(patient, "EVENT_BOOKING_CONFIRMED NOTIFICATION_STATUS_SENT") &&
+			has(doc, "EVENT_BOOKING_AWAITS_ANSWER NOTIFICATION_STATUS_SENT")
+	})
+	if len(patient) != 3 || len(doc) != 1 {
+		t.Errorf("patient's notifications %v, doctor's %v: want one of each event", patient, doc)
+	}
+}

@@ -1898,7 +1898,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime2\xb9\r\n" +
+	"expireTime2\xc8\r\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -1912,8 +1912,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpayments\x12z\n" +
 	"\n" +
 	"GetContact\x12).healthcore.identity.v1.GetContactRequest\x1a*.healthcore.identity.v1.GetContactResponse\"\x15\xca\xf3\x18\x11\"\x0f\n" +
-	"\rnotifications\x12\xd8\x01\n" +
-	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"X\xca\xf3\x18T\"R\n" +
+	"\rnotifications\x12\xe7\x01\n" +
+	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"g\xca\xf3\x18c\"a\n" +
 	"\x04keys\n" +
 	"\tdirectory\n" +
 	"\n" +
@@ -1924,7 +1924,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05blobs\n" +
 	"\arecords\n" +
 	"\n" +
-	"telehealth\x12\x80\x01\n" +
+	"telehealth\n" +
+	"\rnotifications\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
