@@ -32,3 +32,15 @@ func Queued(ctx context.Context, q pg.Querier, kind string) ([]*notificationsv1.
 	}
 	return out, nil
 }
+
+// QueuedAbout is Queued, keeping the requests about one appointment.
+func QueuedAbout(ctx context.Context, q pg.Querier, kind, appointmentID string) ([]*notificationsv1.NotifyRequest, error) {
+	all, err := Queued(ctx, q, kind)
+	var out []*notificationsv1.NotifyRequest
+	for _, m := range all {
+		if m.GetAppointment().GetAppointmentId() == appointmentID {
+			out = append(out, m)
+		}
+	}
+	return out, err
+}

@@ -16,15 +16,9 @@ import (
 // notices lists the committed payments.notify jobs about an appointment, oldest first.
 func (f *fixture) notices(apptID string) []*notificationsv1.NotifyRequest {
 	f.t.Helper()
-	all, err := notify.Queued(context.Background(), f.db, "payments.notify")
+	out, err := notify.QueuedAbout(context.Background(), f.db, "payments.notify", apptID)
 	if err != nil {
 		f.t.Fatal(err)
-	}
-	var out []*notificationsv1.NotifyRequest
-	for _, m := range all {
-		if m.GetAppointment().GetAppointmentId() == apptID {
-			out = append(out, m)
-		}
 	}
 	return out
 }
