@@ -298,7 +298,9 @@ func startHA(t *testing.T, extra ...string) *haStack {
 		}
 		lb["gateway"].add(l.GatewayAddr)
 		h.addrs["gateway/"+r] = l.GatewayAddr
-		flags := append([]string{"-pix.sandbox-addr=" + strings.TrimPrefix(l.Sandbox, "http://")}, fast...)
+		flags := append([]string{"-pix.sandbox-addr=" + strings.TrimPrefix(l.Sandbox, "http://"),
+			// Each replica's dev mail sink and WhatsApp sandbox on ports of their own.
+			"-notifications.sink-addr=" + l.MailSink, "-notifications.whatsapp-sandbox-addr=" + strings.TrimPrefix(l.WhatsAppSandbox, "http://")}, fast...)
 		for _, name := range names {
 			flags = append(flags, fmt.Sprintf("-%s.addr=%s", name, l.Addr[name]), fmt.Sprintf("-%s.url=http://%s", name, lb[name].addr))
 		}

@@ -109,8 +109,14 @@ func openMailer(ctx context.Context, p *Process, cfg *notifications.Config, clos
 		return nil, err
 	}
 	*closers = append(*closers, sink.Close)
-	p.addDevRoute("GET "+DevMailPath+"/", sink.Handler(DevMailPath))
-	p.addDevRoute("GET "+DevMailPath, sink.Handler(DevMailPath))
+	// The inbox: on dev's gateway (DevRoutes), and on the ops listener of whichever
+	// process runs the sink (a stack of processes started with -allow-dev-drivers, as
+	// the end-to-end test does: GET <ops>/dev/mail/messages.json).
+	inbox := sink.Handler(DevMailPath)
+	for _, pattern := range []string{"GET " + DevMailPath, "GET " + DevMailPath + "/"} {
+		p.addDevRoute(pattern, inbox)
+		p.HandleOps(pattern, inbox)
+	}
 	host, port, _ := net.SplitHostPort(sink.Addr())
 	var n int
 	_, _ = fmt.Sscan(port, &n)

@@ -2,6 +2,7 @@ package notifications
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -191,8 +192,17 @@ func TestDeliver_WhatsAppPermanentFailureFallsBackToEmail(t *testing.T) {
 			p, d := f.patient("Maria da Silva", tc.phone), f.doctor("Dra. Ana Souza")
 			f.optIn(p)
 			n := f.notify(appointment("appt-6-confirmed-patient", notificationsv1.Event_EVENT_BOOKING_CONFIRMED, p.id, p, d, f.clock.Now().Add(48*time.Hour)))
-			f.waitFor("the fallback e-mail", func() bool { return len(f.mailTo(p.email)) == 1 })
-			st := f.settled(n.GetId())
+			// Settled: the fallback e-mail's provider id is recorded.
+			var st notification
+			f.waitFor("the fallback e-mail recorded", func() bool {
+				st = f.stored(n.GetId())
+				em := st.find(notificationsv1.Channel_CHANNEL_EMAIL)
+				return em != nil && em.status == notificationsv1.DeliveryStatus_DELIVERY_STATUS_SENT &&
+					st.status != notificationsv1.NotificationStatus_NOTIFICATION_STATUS_PENDING
+			})
+			if got := f.mailTo(p.email); len(got) != 1 || got[0].Copies != 1 {
+				t.Fatalf("mail to the patient: %+v", got)
+			}
 			wa, em := st.find(notificationsv1.Channel_CHANNEL_WHATSAPP), st.find(notificationsv1.Channel_CHANNEL_EMAIL)
 			if wa == nil || wa.status != notificationsv1.DeliveryStatus_DELIVERY_STATUS_FAILED || !strings.Contains(wa.failure, "131026") {
 				t.Fatalf("whatsapp delivery %+v", wa)
@@ -242,5 +252,65 @@ func TestQuietUntil(t *testing.T) {
 		if got := quietUntil(tc.now, sp, tc.start, tc.end); !got.Equal(tc.want) {
 			t.Errorf("quietUntil(%s, %d, %d) = %s, want %s", tc.now, tc.start, tc.end, got, tc.want)
 		}
+	}
+}
+
+func TestDeliver_DigestOnlyWhenOptedInAndDoctorsWithoutPhoneGetEmail(t *testing.T) {
+	f := newFixture(t)
+	p, d := f.patient("Maria da Silva", "+5511987654321"), f.doctor("Dra. Ana Souza")
+	ctx := context.Background()
+	digest := func(key string) *notificationsv1.NotifyRequest {
+		return &notificationsv1.NotifyRequest{IdempotencyKey: key, Event: notificationsv1.Event_EVENT_SHARED_DOCUMENTS_READ_DIGEST, RecipientId: p.id,
+			Detail: &notificationsv1.NotifyRequest_Digest{Digest: &notificationsv1.DigestDetail{Day: "2026-12-01", Reads: 3, DoctorIds: []string{d.id}}}}
+	}
+	n := f.settled(f.notify(digest("digest-2026-12-01-patient")).GetId())
+	if n.status != notificationsv1.NotificationStatus_NOTIFICATION_STATUS_SUPPRESSED || len(f.mailTo(p.email)) != 0 {
+		t.Fatalf("digest without opt-in: %s, %d mails", n.status, len(f.mailTo(p.email)))
+	}
+	if _, err := f.public.UpdatePreferences(ctx, testkit.Authed(&notificationsv1.UpdatePreferencesRequest{
+		Preferences: &notificationsv1.Preferences{ReadDigest: true, QuietStart: "00:00", QuietEnd: "00:00"},
+		UpdateMask:  fieldMask("read_digest", "quiet_start", "quiet_end")}, p.token)); err != nil {
+		t.Fatal(err)
+	}
+	n = f.settled(f.notify(digest("digest-2026-12-02-patient")).GetId())
+	mails := f.mailTo(p.email)
+	if n.status != notificationsv1.NotificationStatus_NOTIFICATION_STATUS_SENT || len(mails) != 1 ||
+		!strings.Contains(mails[0].Text, "abertos 3 vez(es) por: Dra. Ana Souza") || mails[0].Subject != "Resumo de 01/12/2026: seus documentos foram lidos" {
+		t.Fatalf("digest: %s %+v", n.status, mails)
+	}
+
+	// A doctor registers no phone: opted in, the message goes by e-mail as a fallback.
+	f.optIn(d)
+	n = f.settled(f.notify(appointment("appt-9-awaits-doctor", notificationsv1.Event_EVENT_BOOKING_AWAITS_ANSWER, d.id, p, d, f.clock.Now().Add(48*time.Hour))).GetId())
+	wa, em := n.find(notificationsv1.Channel_CHANNEL_WHATSAPP), n.find(notificationsv1.Channel_CHANNEL_EMAIL)
+	if wa == nil || wa.failure != "no phone number" || em == nil || !em.fallback || len(f.mailTo(d.email)) != 1 {
+		t.Fatalf("doctor: whatsapp %+v, e-mail %+v", wa, em)
+	}
+}
+
+func TestListNotifications_PagesNewestFirst(t *testing.T) {
+	f := newFixture(t)
+	p, d := f.patient("Maria da Silva", "+5511987654321"), f.doctor("Dra. Ana Souza")
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, f.notify(appointment(fmt.Sprintf("appt-10-%d-patient", i), notificationsv1.Event_EVENT_BOOKING_CONFIRMED, p.id, p, d, f.clock.Now().Add(48*time.Hour))).GetId())
+		f.clock.Advance(time.Second)
+	}
+	var got []string
+	token := ""
+	for {
+		resp, err := f.public.ListNotifications(context.Background(), testkit.Authed(&notificationsv1.ListNotificationsRequest{PageSize: 2, PageToken: token}, p.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range resp.Msg.GetNotifications() {
+			got = append(got, n.GetId())
+		}
+		if token = resp.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if want := []string{ids[2], ids[1], ids[0]}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("pages %v, want %v", got, want)
 	}
 }

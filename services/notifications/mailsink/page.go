@@ -1,6 +1,7 @@
 package mailsink
 
 import (
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -8,9 +9,15 @@ import (
 
 // Handler serves the inbox under prefix (e.g. "/dev/mail"): GET prefix lists the
 // messages, GET prefix/{id} shows one rendered (its HTML in a sandboxed frame, its
-// text beside it), GET prefix/{id}/html the HTML alone (the frame's source).
+// text beside it), GET prefix/{id}/html the HTML alone (the frame's source), and GET
+// prefix/messages.json the inbox as JSON, newest first (for tests and scripts).
 func (s *Sink) Handler(prefix string) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+prefix+"/messages.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(s.Messages())
+	})
 	mux.HandleFunc("GET "+prefix, func(w http.ResponseWriter, r *http.Request) {
 		render(w, listPage, map[string]any{"Prefix": prefix, "Messages": s.Messages()})
 	})

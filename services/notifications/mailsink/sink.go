@@ -22,17 +22,17 @@ import (
 // Message is a message the sink received, one per Message-ID and recipient.
 type Message struct {
 	// ID is the sink's own number for the message (its page is /dev/mail/{ID}).
-	ID        int
-	MessageID string
-	From      string
-	To        string
-	Subject   string
-	Text      string
-	HTML      string
-	Time      time.Time
+	ID        int       `json:"id"`
+	MessageID string    `json:"message_id"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Text      string    `json:"text"`
+	HTML      string    `json:"html"`
+	Time      time.Time `json:"time"`
 	// Copies is how many times it arrived (more than 1: sent again with the same
 	// Message-ID).
-	Copies int
+	Copies int `json:"copies"`
 }
 
 // Options configure a Sink.

@@ -107,7 +107,7 @@ const (
 
 // permanentCodes can never succeed by sending the same message again.
 var permanentCodes = map[int]bool{
-	codeAuthUnknown: true, codePermission: true, codePhoneDeleted: true, codeInvalidParam: true,
+	codePermission: true, codePhoneDeleted: true, codeInvalidParam: true,
 	codeTokenInvalid: true, codePolicyBlocked: true, codeParamMissing: true, codeParamInvalid: true,
 	codeSelfSend: true, codeUndeliverable: true, codeNotAllowed: true, codeAccountLocked: true,
 	codePaymentIssue: true, codeReEngagement: true, codeNotDelivered: true, codeUnsupportedType: true,
