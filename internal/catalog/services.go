@@ -89,7 +89,8 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	}
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: p.Envelope("identity"),
-		Logger: p.log.With("service", "identity"),
+		Notifications: client(p, "identity", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -125,12 +126,13 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		return nil, nil, err
 	}
 	svc, err := scheduling.New(scheduling.Deps{
-		DB:         db,
-		Envelope:   p.Envelope("scheduling"),
-		Directory:  client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
-		Payments:   client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
-		Telehealth: client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
-		Logger:     p.log.With("service", "scheduling"),
+		DB:            db,
+		Envelope:      p.Envelope("scheduling"),
+		Directory:     client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Payments:      client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
+		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
+		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -168,11 +170,12 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 		return nil, nil, err
 	}
 	svc, err := payments.New(payments.Deps{
-		DB:         db,
-		Pix:        client(p, "payments", "pix", pixv1connect.NewPixServiceClient),
-		Identity:   client(p, "payments", "identity", identityv1connect.NewIdentityServiceClient), // GetPayer
-		Scheduling: client(p, "payments", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
-		Logger:     p.log.With("service", "payments"),
+		DB:            db,
+		Pix:           client(p, "payments", "pix", pixv1connect.NewPixServiceClient),
+		Identity:      client(p, "payments", "identity", identityv1connect.NewIdentityServiceClient),       // GetPayer
+		Scheduling:    client(p, "payments", "scheduling", schedulingv1connect.NewSchedulingServiceClient), // and GetAppointment for notices
+		Notifications: client(p, "payments", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "payments"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -211,11 +214,12 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 		return nil, nil, err
 	}
 	svc, err := records.New(records.Deps{
-		DB:        db,
-		Keys:      client(p, "records", "keys", keysv1connect.NewKeysServiceClient),
-		Blobs:     client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
-		Directory: client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
-		Logger:    p.log.With("service", "records"),
+		DB:            db,
+		Keys:          client(p, "records", "keys", keysv1connect.NewKeysServiceClient),
+		Blobs:         client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
+		Directory:     client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Notifications: client(p, "records", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "records"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -223,7 +227,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	p.register(svc.Collector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
-	return srv, nil, nil
+	return srv, svc.Run, nil
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
@@ -113,7 +114,11 @@ func (c Config) Check(p *config.Problems) {
 type Deps struct {
 	DB       *pgxpool.Pool // search_path = identity
 	Envelope *envelope.Envelope
-	Logger   *slog.Logger
+	// Notifications is told about logins from new devices (by jobs committed with
+	// them). Nil where no notifications service runs (tests of other services): the jobs
+	// are still committed, and complete without sending.
+	Notifications notificationsv1connect.NotificationsServiceClient
+	Logger        *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
 	Now func() time.Time
 }
@@ -129,6 +134,8 @@ type Service struct {
 	keys    *keyring
 	blindIx []byte
 	jobs    *jobs.Client
+	// notifications is Deps.Notifications.
+	notifications notificationsv1connect.NotificationsServiceClient
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
 	// logins counts Login's answers by outcome (Collector).
@@ -156,7 +163,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2),
+	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
 		logins: newLoginCounter()}
 	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {

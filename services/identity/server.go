@@ -102,6 +102,14 @@ func (s *Service) GetPayer(ctx context.Context, req *connect.Request[identityv1.
 	return connect.NewResponse(out), nil
 }
 
+// ChangePassword implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ChangePassword(ctx context.Context, req *connect.Request[identityv1.ChangePasswordRequest]) (*connect.Response[identityv1.ChangePasswordResponse], error) {
+	if err := s.changePassword(ctx, req.Msg.GetCurrentPassword(), req.Msg.GetNewPassword()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.ChangePasswordResponse{}), nil
+}
+
 // GetContact implements identityv1connect.IdentityServiceHandler.
 func (s *Service) GetContact(ctx context.Context, req *connect.Request[identityv1.GetContactRequest]) (*connect.Response[identityv1.GetContactResponse], error) {
 	out, err := s.contact(ctx, req.Msg.GetAccountId())

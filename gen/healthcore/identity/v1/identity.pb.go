@@ -1432,6 +1432,99 @@ func (x *GetPayerResponse) GetCpf() string {
 	return ""
 }
 
+// ChangePasswordRequest carries the current password and the new one.
+type ChangePasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The password the account has now.
+	CurrentPassword string `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// The new password: the same rules as at registration (12 to 128 characters, not
+	// guessable, not containing the account's e-mail, CPF or CRM number).
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ChangePasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+// ChangePasswordResponse is empty: the caller's own session goes on.
+type ChangePasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordResponse) Reset() {
+	*x = ChangePasswordResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordResponse) ProtoMessage() {}
+
+func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
+func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+}
+
 // GetContactRequest names an account.
 type GetContactRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1443,7 +1536,7 @@ type GetContactRequest struct {
 
 func (x *GetContactRequest) Reset() {
 	*x = GetContactRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1548,7 @@ func (x *GetContactRequest) String() string {
 func (*GetContactRequest) ProtoMessage() {}
 
 func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1561,7 @@ func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactRequest.ProtoReflect.Descriptor instead.
 func (*GetContactRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetContactRequest) GetAccountId() string {
@@ -1498,7 +1591,7 @@ type GetContactResponse struct {
 
 func (x *GetContactResponse) Reset() {
 	*x = GetContactResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1603,7 @@ func (x *GetContactResponse) String() string {
 func (*GetContactResponse) ProtoMessage() {}
 
 func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1616,7 @@ func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactResponse.ProtoReflect.Descriptor instead.
 func (*GetContactResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetContactResponse) GetFirstName() string {
@@ -1570,7 +1663,7 @@ type ListRevokedSessionsRequest struct {
 
 func (x *ListRevokedSessionsRequest) Reset() {
 	*x = ListRevokedSessionsRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1675,7 @@ func (x *ListRevokedSessionsRequest) String() string {
 func (*ListRevokedSessionsRequest) ProtoMessage() {}
 
 func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1688,7 @@ func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 // ListRevokedSessionsResponse lists every session ended whose access tokens may still
@@ -1612,7 +1705,7 @@ type ListRevokedSessionsResponse struct {
 
 func (x *ListRevokedSessionsResponse) Reset() {
 	*x = ListRevokedSessionsResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1717,7 @@ func (x *ListRevokedSessionsResponse) String() string {
 func (*ListRevokedSessionsResponse) ProtoMessage() {}
 
 func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1730,7 @@ func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListRevokedSessionsResponse) GetSessions() []*RevokedSession {
@@ -1660,7 +1753,7 @@ type RevokedSession struct {
 
 func (x *RevokedSession) Reset() {
 	*x = RevokedSession{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1765,7 @@ func (x *RevokedSession) String() string {
 func (*RevokedSession) ProtoMessage() {}
 
 func (x *RevokedSession) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1778,7 @@ func (x *RevokedSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
 func (*RevokedSession) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevokedSession) GetSessionId() string {
@@ -1802,7 +1895,13 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x02 \x01(\tR\blastName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
-	"\x03cpf\x18\x04 \x01(\tR\x03cpf\"<\n" +
+	"\x03cpf\x18\x04 \x01(\tR\x03cpf\"}\n" +
+	"\x15ChangePasswordRequest\x125\n" +
+	"\x10current_password\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\x0fcurrentPassword\x12-\n" +
+	"\fnew_password\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\vnewPassword\"\x18\n" +
+	"\x16ChangePasswordResponse\"<\n" +
 	"\x11GetContactRequest\x12'\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"\xac\x01\n" +
@@ -1820,14 +1919,15 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime2\xaa\f\n" +
+	"expireTime2\xc8\r\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
 	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
-	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12o\n" +
+	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x9b\x01\n" +
+	"\x0eChangePassword\x12-.healthcore.identity.v1.ChangePasswordRequest\x1a..healthcore.identity.v1.ChangePasswordResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/password:change\x12o\n" +
 	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x10\xca\xf3\x18\f\"\n" +
 	"\n" +
 	"\bpayments\x12z\n" +
@@ -1862,7 +1962,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RegisterPatientRequest)(nil),      // 0: healthcore.identity.v1.RegisterPatientRequest
 	(*RegisterPatientResponse)(nil),     // 1: healthcore.identity.v1.RegisterPatientResponse
@@ -1887,57 +1987,61 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RotateSigningKeyResponse)(nil),    // 20: healthcore.identity.v1.RotateSigningKeyResponse
 	(*GetPayerRequest)(nil),             // 21: healthcore.identity.v1.GetPayerRequest
 	(*GetPayerResponse)(nil),            // 22: healthcore.identity.v1.GetPayerResponse
-	(*GetContactRequest)(nil),           // 23: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),          // 24: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),  // 25: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil), // 26: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),              // 27: healthcore.identity.v1.RevokedSession
-	(v1.Role)(0),                        // 28: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),       // 29: google.protobuf.Timestamp
+	(*ChangePasswordRequest)(nil),       // 23: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),      // 24: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),           // 25: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),          // 26: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),  // 27: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil), // 28: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),              // 29: healthcore.identity.v1.RevokedSession
+	(v1.Role)(0),                        // 30: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),       // 31: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	5,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	4,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	5,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	28, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	30, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	4,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	29, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	31, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	8,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	29, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	29, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	15, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	18, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	28, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	27, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	29, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	30, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	29, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	31, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 18: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
 	2,  // 19: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
 	6,  // 20: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
 	9,  // 21: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
 	11, // 22: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
 	13, // 23: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	21, // 24: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	23, // 25: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	25, // 26: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	16, // 27: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	19, // 28: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	1,  // 29: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	3,  // 30: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	7,  // 31: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 32: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	12, // 33: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	14, // 34: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	22, // 35: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	24, // 36: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	26, // 37: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	17, // 38: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	20, // 39: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
+	23, // 24: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	21, // 25: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	25, // 26: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	27, // 27: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	16, // 28: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	19, // 29: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	1,  // 30: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	3,  // 31: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	7,  // 32: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 33: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	12, // 34: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	14, // 35: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	24, // 36: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	22, // 37: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	26, // 38: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	28, // 39: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	17, // 40: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	20, // 41: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	30, // [30:42] is the sub-list for method output_type
+	18, // [18:30] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -1959,7 +2063,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -47,6 +47,9 @@ const (
 	IdentityServiceLogoutProcedure = "/healthcore.identity.v1.IdentityService/Logout"
 	// IdentityServiceGetMeProcedure is the fully-qualified name of the IdentityService's GetMe RPC.
 	IdentityServiceGetMeProcedure = "/healthcore.identity.v1.IdentityService/GetMe"
+	// IdentityServiceChangePasswordProcedure is the fully-qualified name of the IdentityService's
+	// ChangePassword RPC.
+	IdentityServiceChangePasswordProcedure = "/healthcore.identity.v1.IdentityService/ChangePassword"
 	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
 	// RPC.
 	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
@@ -81,6 +84,12 @@ type IdentityServiceClient interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
@@ -148,6 +157,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 			connect.WithClientOptions(opts...),
 		),
+		changePassword: connect.NewClient[v1.ChangePasswordRequest, v1.ChangePasswordResponse](
+			httpClient,
+			baseURL+IdentityServiceChangePasswordProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
+			connect.WithClientOptions(opts...),
+		),
 		getPayer: connect.NewClient[v1.GetPayerRequest, v1.GetPayerResponse](
 			httpClient,
 			baseURL+IdentityServiceGetPayerProcedure,
@@ -189,6 +204,7 @@ type identityServiceClient struct {
 	refresh             *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
 	logout              *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	getMe               *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	changePassword      *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
 	getPayer            *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
 	getContact          *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
@@ -224,6 +240,11 @@ func (c *identityServiceClient) Logout(ctx context.Context, req *connect.Request
 // GetMe calls healthcore.identity.v1.IdentityService.GetMe.
 func (c *identityServiceClient) GetMe(ctx context.Context, req *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error) {
 	return c.getMe.CallUnary(ctx, req)
+}
+
+// ChangePassword calls healthcore.identity.v1.IdentityService.ChangePassword.
+func (c *identityServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return c.changePassword.CallUnary(ctx, req)
 }
 
 // GetPayer calls healthcore.identity.v1.IdentityService.GetPayer.
@@ -270,6 +291,12 @@ type IdentityServiceHandler interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
@@ -333,6 +360,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceChangePasswordHandler := connect.NewUnaryHandler(
+		IdentityServiceChangePasswordProcedure,
+		svc.ChangePassword,
+		connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetPayerHandler := connect.NewUnaryHandler(
 		IdentityServiceGetPayerProcedure,
 		svc.GetPayer,
@@ -377,6 +410,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceLogoutHandler.ServeHTTP(w, r)
 		case IdentityServiceGetMeProcedure:
 			identityServiceGetMeHandler.ServeHTTP(w, r)
+		case IdentityServiceChangePasswordProcedure:
+			identityServiceChangePasswordHandler.ServeHTTP(w, r)
 		case IdentityServiceGetPayerProcedure:
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
 		case IdentityServiceGetContactProcedure:
@@ -418,6 +453,10 @@ func (UnimplementedIdentityServiceHandler) Logout(context.Context, *connect.Requ
 
 func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetMe is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ChangePassword is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
