@@ -62,6 +62,11 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -233,6 +238,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -256,6 +266,11 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	p := catalog.NewProcess(cfg, "")
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -289,6 +304,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
+		Tracer: p.Tracer("gateway"),
 	})
 	if err != nil {
 		return err
@@ -311,7 +327,7 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 	if err != nil || u.Host == "" {
 		return nil, nil, fmt.Errorf("-payments.url=%q: not a URL", *cfg.URL["payments"])
 	}
-	conn, err := gateway.Dial(u.Host, "payments", cfg.TLS())
+	conn, err := gateway.Dial(u.Host, "payments", cfg.TLS(), gateway.TraceDial(p.Tracer("gateway"))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: dial payments: %w", err)
 	}

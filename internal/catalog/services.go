@@ -76,7 +76,7 @@ func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Serve
 }
 
 func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, identity.Schema)
+	db, err := p.pool(ctx, "identity", identity.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,7 +96,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 }
 
 func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, directory.Schema)
+	db, err := p.pool(ctx, "directory", directory.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +113,7 @@ func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, B
 }
 
 func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, scheduling.Schema)
+	db, err := p.pool(ctx, "scheduling", scheduling.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,7 +138,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	var db *pgxpool.Pool
 	if cfg.Driver.Value == pix.DriverSandbox {
 		var err error
-		if db, err = p.pool(ctx, pixsandbox.Schema); err != nil {
+		if db, err = p.pool(ctx, "pix", pixsandbox.Schema); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -155,7 +155,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 }
 
 func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, payments.Schema)
+	db, err := p.pool(ctx, "payments", payments.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +196,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 }
 
 func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, records.Schema)
+	db, err := p.pool(ctx, "records", records.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -217,7 +217,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, telehealth.Schema)
+	db, err := p.pool(ctx, "telehealth", telehealth.Schema)
 	if err != nil {
 		return nil, nil, err
 	}

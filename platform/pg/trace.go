@@ -9,11 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // QueryTracer is a pgx tracer that records a client span per statement, named by the
@@ -36,15 +34,9 @@ func NewQueryTracer(tp trace.TracerProvider, schema string) *QueryTracer {
 	return &QueryTracer{tp: tp, tracer: tp.Tracer("healthcore/platform/pg"), schema: attribute.String("db.namespace", schema)}
 }
 
-// TracerProvider returns the provider the pool's statements are traced with (the
-// service's, given to OpenTraced), or a no-op one: River's middleware records the
-// service's jobs with the same.
-func TracerProvider(db *pgxpool.Pool) trace.TracerProvider {
-	if q, ok := db.Config().ConnConfig.Tracer.(*QueryTracer); ok {
-		return q.tp
-	}
-	return noop.NewTracerProvider()
-}
+// TracerProvider is the provider the statements are traced with (the service's, given
+// to OpenTraced): platform/jobs records the service's jobs with the same.
+func (q *QueryTracer) TracerProvider() trace.TracerProvider { return q.tp }
 
 type statementSpanKey struct{}
 

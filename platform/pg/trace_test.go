@@ -45,7 +45,7 @@ func TestQueryTracer_SpansNameStatementsNeverArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if TracerProvider(db) != tp {
+	if q, ok := db.Config().ConnConfig.Tracer.(*QueryTracer); !ok || q.TracerProvider() != tp {
 		t.Error("TracerProvider(pool) is not the provider the pool was opened with")
 	}
 

@@ -29,8 +29,13 @@ func Tracing(tp trace.TracerProvider) connect.Interceptor {
 		// so a booking reads as one trace from the edge to the provider.
 		otelconnect.WithTrustRemote(),
 		otelconnect.WithTraceRequestHeader(RequestIDHeader),
-		// Health checks from the load balancer would drown the traces.
-		otelconnect.WithFilter(func(_ context.Context, spec connect.Spec) bool {
+		// A client call starts no trace of its own (a background refresh of keys or
+		// ended sessions would start one every few seconds): it is traced inside a
+		// request's or a job's span. Health checks would drown the traces.
+		otelconnect.WithFilter(func(ctx context.Context, spec connect.Spec) bool {
+			if spec.IsClient && !trace.SpanContextFromContext(ctx).IsValid() {
+				return false
+			}
 			return !strings.HasPrefix(spec.Procedure, "/grpc.health.v1.")
 		}),
 	)

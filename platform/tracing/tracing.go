@@ -74,6 +74,30 @@ func (c Config) Check(p *config.Problems) {
 // it, personal data included, into every service's context.
 var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
+// Sampler keeps ratio of the new traces, and follows the decision already made for
+// the rest: a span with a parent is kept when its parent was; a span with no parent but
+// links (a River job's, linked to the request that enqueued it) is kept when a linked
+// span was, so a sampled booking keeps every step of its saga.
+func Sampler(ratio float64) sdktrace.Sampler {
+	return sdktrace.ParentBased(linked{sdktrace.TraceIDRatioBased(ratio)})
+}
+
+// linked samples a root span that links to a sampled span, and leaves the others to
+// ratio.
+type linked struct{ ratio sdktrace.Sampler }
+
+func (l linked) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	for _, link := range p.Links {
+		if link.SpanContext.IsSampled() {
+			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample,
+				Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+		}
+	}
+	return l.ratio.ShouldSample(p)
+}
+
+func (l linked) Description() string { return "LinkedOr{" + l.ratio.Description() + "}" }
+
 // Tracing is a process's tracing: one exporter shared by a TracerProvider per service.
 // A nil *Tracing is tracing off.
 type Tracing struct {
@@ -89,7 +113,7 @@ type Tracing struct {
 // exporter writes dataDir/traces.jsonl, appending.
 func Open(ctx context.Context, c Config, dataDir string) (*Tracing, error) {
 	t := &Tracing{
-		sampler:   sdktrace.ParentBased(sdktrace.TraceIDRatioBased(c.SampleRatio)),
+		sampler:   Sampler(c.SampleRatio),
 		providers: map[string]*sdktrace.TracerProvider{},
 	}
 	var err error
