@@ -30,6 +30,10 @@ const TraceIDHeader = "Trace-Id"
 func traced(next http.Handler, tp trace.TracerProvider) http.Handler {
 	tracer := tp.Tracer("healthcore/gateway")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" { // probes, several a second
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		scheme := "http"
 		if r.TLS != nil {
@@ -56,9 +60,10 @@ func traced(next http.Handler, tp trace.TracerProvider) http.Handler {
 func routeName(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-			if pattern, ok := runtime.HTTPPathPattern(r.Context()); ok {
-				span.SetName(r.Method + " " + pattern)
-				span.SetAttributes(attribute.String("http.route", pattern))
+			// The path template (HTTPPathPattern is set only later, inside the handler).
+			if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
+				span.SetName(r.Method + " " + pattern.String())
+				span.SetAttributes(attribute.String("http.route", pattern.String()))
 			}
 		}
 		next(w, r, params)

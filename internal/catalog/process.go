@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -36,12 +37,14 @@ type Process struct {
 	trusted []netip.Prefix
 	http    *http.Client
 	keys    *authn.ServiceKeys // service-token keys; nil in a process that calls no service as one
+	// tracing is set by StartTracing (nil: tracing off); not under mu, which is held
+	// while clients, which ask for it, are built.
+	tracing atomic.Pointer[tracing.Tracing]
 
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
 	verifier *authn.Verifier
 	ops      *server.Ops // the ops listener, once StartOps opened it
-	tracing  *tracing.Tracing // once StartTracing opened it; nil: tracing off
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client // over mTLS, by callee (httpFor)
@@ -145,9 +148,7 @@ func (p *Process) StartTracing(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	p.tracing = t
-	p.mu.Unlock()
+	p.tracing.Store(t)
 	if t == nil {
 		return func() {}, nil
 	}
@@ -164,9 +165,7 @@ func (p *Process) StartTracing(ctx context.Context) (stop func(), err error) {
 // Tracer is the TracerProvider of the named service (or "gateway") of the process,
 // nil when tracing is off: the instrumentation is then left out altogether.
 func (p *Process) Tracer(name string) trace.TracerProvider {
-	p.mu.Lock()
-	t := p.tracing
-	p.mu.Unlock()
+	t := p.tracing.Load()
 	if t == nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,6 +70,18 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.SampleRatio >= 0 && c.SampleRatio <= 1, "-otel-sample-ratio=%g: must be between 0 and 1", c.SampleRatio)
 }
 
+// httpTracesURL is the OTLP/HTTP URL of traces for endpoint: a base URL
+// (http://collector:4318) gets the signal's path, as OTEL_EXPORTER_OTLP_ENDPOINT does;
+// a URL with a path is taken as it is.
+func httpTracesURL(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Path != "" && u.Path != "/") {
+		return endpoint
+	}
+	u.Path = "/v1/traces"
+	return u.String()
+}
+
 // Propagator is how trace context travels between processes: W3C traceparent and
 // tracestate only. Baggage is not propagated: it would carry whatever a caller put in
 // it, personal data included, into every service's context.
@@ -129,7 +142,7 @@ func Open(ctx context.Context, c Config, dataDir string) (*Tracing, error) {
 	case ExporterOTLPHTTP:
 		var opts []otlptracehttp.Option
 		if c.Endpoint != "" {
-			opts = append(opts, otlptracehttp.WithEndpointURL(c.Endpoint))
+			opts = append(opts, otlptracehttp.WithEndpointURL(httpTracesURL(c.Endpoint)))
 		}
 		t.exporter, err = otlptracehttp.New(ctx, opts...)
 	case ExporterStdout:
