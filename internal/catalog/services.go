@@ -2,6 +2,9 @@ package catalog
 
 import (
 	"context"
+	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,6 +26,7 @@ import (
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/server"
+	"healthcore/platform/tracing"
 	"healthcore/services/blobs"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
@@ -66,6 +70,9 @@ var services = []Service{
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("keys"); tp != nil {
+		cfg.AWS.HTTPClient = tracing.Doer(tp, awshttp.NewBuildableClient(), "kms")
+	}
 	driver, err := cfg.Open(ctx, p.cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -142,6 +149,9 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 			return nil, nil, err
 		}
 	}
+	if tp := p.Tracer("pix"); tp != nil {
+		cfg.Transport = tracing.Transport(tp, http.DefaultTransport.(*http.Transport).Clone(), "mercadopago")
+	}
 	driver, sandbox, err := cfg.Open(ctx, db, p.log.With("service", "pix"))
 	if err != nil {
 		return nil, nil, err
@@ -176,6 +186,9 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 }
 
 func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("meetings"); tp != nil {
+		cfg.Transport = tracing.Transport(tp, http.DefaultTransport.(*http.Transport).Clone(), "chime")
+	}
 	driver, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -186,6 +199,9 @@ func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*serv
 }
 
 func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("blobs"); tp != nil {
+		cfg.S3.HTTPClient = tracing.Doer(tp, awshttp.NewBuildableClient(), "s3")
+	}
 	driver, err := cfg.Open(ctx, p.cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
