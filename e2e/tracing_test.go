@@ -3,9 +3,7 @@ package e2e
 import (
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +13,8 @@ import (
 
 	collectorv1 "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
-	"google.golang.org/protobuf/proto"
+
+	"healthcore/platform/tracing/otlpsink"
 )
 
 // TestMultiProcess_OneTraceFromTheEdgeToThePIXProviderAndTheSagasJobs runs the booking
@@ -180,27 +179,9 @@ func (s *gotSpan) linksTo(trace string) bool {
 
 func startOTLPReceiver(t *testing.T) *otlpReceiver {
 	rx := &otlpReceiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-			http.Error(w, "want protobuf on /v1/traces", http.StatusBadRequest)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		req := &collectorv1.ExportTraceServiceRequest{}
-		if err == nil {
-			err = proto.Unmarshal(body, req)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rx.add(req)
-		out, _ := proto.Marshal(&collectorv1.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		_, _ = w.Write(out)
-	}))
-	t.Cleanup(srv.Close)
-	rx.url = srv.URL
+	sink := otlpsink.Start(rx.add)
+	t.Cleanup(sink.Close)
+	rx.url = sink.URL
 	return rx
 }
 

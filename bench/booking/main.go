@@ -51,6 +51,7 @@ type options struct {
 	profileDir string
 	// compareTracing measures the sustained phase without tracing, then with it.
 	compareTracing bool
+	rounds         int // of -compare-tracing: off then on, this many times
 }
 
 func main() {
@@ -66,7 +67,9 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the healthcore processes (their logs go to a temporary file)")
 	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
 		"run only the sustained phase, twice in this run on a fresh database each: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
+	flag.IntVar(&o.rounds, "compare-rounds", 1, "with -compare-tracing: how many times to measure off then on (alternating evens out a machine's changing load)")
 	flag.Parse()
+	o.rounds = max(o.rounds, 1)
 	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1 and -duration > 0")
 		os.Exit(2)
@@ -258,33 +261,48 @@ func compareTracing(ctx context.Context, dbURL string, o options) error {
 	}
 	defer client.CloseIdleConnections()
 	var rs []*load.Result
-	for _, v := range []struct {
-		name  string
-		flags []string
-	}{{"booking through REST, tracing off", nil}, {"booking through REST, tracing on (default ratio)", sink.Flags()}} {
-		if err := load.RecreateDatabase(ctx, dbURL); err != nil {
-			return err
+	for range o.rounds {
+		for _, v := range []struct {
+			name  string
+			flags []string
+		}{{"booking through REST, tracing off", nil}, {"booking through REST, tracing on (default ratio)", sink.Flags()}} {
+			v.name += fmt.Sprintf(" #%d", len(rs)/2+1)
+			if err := load.RecreateDatabase(ctx, dbURL); err != nil {
+				return err
+			}
+			st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags, "-scheduling.max-pending-bookings=1000000",
+				"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
+			if err != nil {
+				return err
+			}
+			r, err := sustainedPhase(ctx, client, st, o)
+			if stopErr := st.Stop(); err == nil {
+				err = stopErr
+			}
+			if err != nil {
+				return err
+			}
+			r.Name = v.name
+			rs = append(rs, r)
 		}
-		st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags, "-scheduling.max-pending-bookings=1000000",
-			"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
-		if err != nil {
-			return err
-		}
-		r, err := sustainedPhase(ctx, client, st, o)
-		if stopErr := st.Stop(); err == nil {
-			err = stopErr
-		}
-		if err != nil {
-			return err
-		}
-		r.Name = v.name
-		rs = append(rs, r)
 	}
 	fmt.Println()
 	load.PrintTable(rs...)
-	fmt.Printf("\nthroughput with tracing / without: %.1f%%; spans exported: %d\n", 100*rs[1].Rate()/rs[0].Rate(), sink.Spans())
-	if rs[0].Errors+rs[1].Errors > 0 {
-		return errors.New("sustained: " + rs[0].FirstError + rs[1].FirstError)
+	var off, on float64
+	var failed []string
+	for i, r := range rs {
+		if i%2 == 0 {
+			off += r.Rate()
+		} else {
+			on += r.Rate()
+		}
+		if r.Errors > 0 {
+			failed = append(failed, r.FirstError)
+		}
+	}
+	fmt.Printf("\nthroughput with tracing / without (sums over %d rounds): %.1f%%; spans exported: %d\n", o.rounds, 100*on/off, sink.Spans())
+	if len(failed) > 0 {
+		return errors.New("sustained: " + strings.Join(failed, "; "))
 	}
 	return nil
 }

@@ -36,8 +36,10 @@ type providerCalls struct {
 	doer     HTTPDoer
 }
 
-func (p providerCalls) RoundTrip(r *http.Request) (*http.Response, error) { return p.call(r, p.rt.RoundTrip) }
-func (p providerCalls) Do(r *http.Request) (*http.Response, error)        { return p.call(r, p.doer.Do) }
+func (p providerCalls) RoundTrip(r *http.Request) (*http.Response, error) {
+	return p.call(r, p.rt.RoundTrip)
+}
+func (p providerCalls) Do(r *http.Request) (*http.Response, error) { return p.call(r, p.doer.Do) }
 
 func (p providerCalls) call(r *http.Request, send func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 	if !trace.SpanFromContext(r.Context()).IsRecording() {

@@ -117,6 +117,8 @@ type Tracing struct {
 	exporter sdktrace.SpanExporter
 	sampler  sdktrace.Sampler
 	file     io.Closer // the file exporter's file
+	// immediate writes each span when it ends (stdout, file), not in batches.
+	immediate bool
 
 	mu        sync.Mutex
 	providers map[string]*sdktrace.TracerProvider
@@ -146,6 +148,7 @@ func Open(ctx context.Context, c Config, dataDir string) (*Tracing, error) {
 		}
 		t.exporter, err = otlptracehttp.New(ctx, opts...)
 	case ExporterStdout:
+		t.immediate = true
 		t.exporter, err = stdouttrace.New(stdouttrace.WithWriter(os.Stdout))
 	case ExporterFile:
 		if err = os.MkdirAll(dataDir, 0o700); err != nil {
@@ -155,7 +158,7 @@ func Open(ctx context.Context, c Config, dataDir string) (*Tracing, error) {
 		if ferr != nil {
 			return nil, fmt.Errorf("tracing: %w", ferr)
 		}
-		t.file = f
+		t.file, t.immediate = f, true
 		t.exporter, err = stdouttrace.New(stdouttrace.WithWriter(f))
 	default:
 		return nil, fmt.Errorf("tracing: unknown exporter %q", c.Exporter.Value)
@@ -181,10 +184,16 @@ func (t *Tracing) Provider(service string) trace.TracerProvider {
 	// service's own name wins over OTEL_SERVICE_NAME, since one process may run several.
 	res, _ := resource.Merge(resource.Environment(), resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(service), semconv.ServiceNamespace("healthcore")))
+	// A collector gets batches; a person reading the file or stdout gets each span as
+	// soon as it ends.
+	processor := sdktrace.NewBatchSpanProcessor(shared{t.exporter})
+	if t.immediate {
+		processor = sdktrace.NewSimpleSpanProcessor(shared{t.exporter})
+	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(t.sampler),
-		sdktrace.WithBatcher(shared{t.exporter}),
+		sdktrace.WithSpanProcessor(processor),
 	)
 	t.providers[service] = tp
 	return tp
