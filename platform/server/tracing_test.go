@@ -76,7 +76,7 @@ func TestOrder_TracingContinuesTheCallersTraceCoversAuthAndLogsItsIDs(t *testing
 func attrMap(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
