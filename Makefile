@@ -8,7 +8,7 @@ BUF   := $(TOOL) buf
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
 run: ## Run every service, the gateway and local drivers (healthcore dev)
@@ -106,6 +106,11 @@ deploy-check: ## helm lint and helm template the chart for values-dev and values
 	done
 	cd tools && $(GO) test -count=1 ./deploycheck/
 	$(GO) test -count=1 ./deploy/helm/
+
+.PHONY: observability-check
+observability-check: ## Parse the Prometheus rules with Prometheus' own parser and unit-test their alerts, decode the collector, Fluent Bit and Grafana configs, and check every metric they name against the code
+	$(GO) test -count=1 ./deploy/observability/
+	cd tools && $(GO) test -count=1 ./obscheck/
 
 .PHONY: readme-walk
 readme-walk: ## Run the README's "Try it" blocks in order against a fresh make demo on a throwaway database

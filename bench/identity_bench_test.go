@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -90,34 +91,72 @@ func BenchmarkLogin(b *testing.B) {
 	})
 }
 
-// BenchmarkVerifyToken measures what every authenticated RPC of every service pays:
-// parsing and verifying an EdDSA access token against the cached JWKS.
-func BenchmarkVerifyToken(b *testing.B) {
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	keys := []authn.PublicKey{{KID: "k1", Key: pub}}
-	v := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return keys, nil })
-	tok, _, err := authn.Sign(authn.SigningKey{KID: "k1", Private: priv},
-		authn.Principal{UserID: "0190a2b4-0000-7000-8000-000000000001", Role: accessv1.Role_ROLE_DOCTOR, CRM: "123456/SP", SessionID: "s"},
-		time.Now(), 15*time.Minute)
-	if err != nil {
-		b.Fatal(err)
+// benchProfiles are the two token profiles: the default, and API Gateway's.
+var benchProfiles = []authn.TokenProfile{
+	authn.DefaultTokenProfile,
+	{Alg: authn.AlgRS256, Issuer: "https://api.example.com", Audience: "healthcore-api"},
+}
+
+// benchKey makes a signing key of the profile's algorithm and its public half.
+func benchKey(b *testing.B, tp authn.TokenProfile) (authn.SigningKey, authn.PublicKey) {
+	b.Helper()
+	if tp.Alg == authn.AlgRS256 {
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return authn.SigningKey{KID: "k1", Private: priv}, authn.PublicKey{KID: "k1", Key: &priv.PublicKey}
 	}
-	b.Run("serial", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := v.Verify(context.Background(), tok); err != nil {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	return authn.SigningKey{KID: "k1", Private: priv}, authn.PublicKey{KID: "k1", Key: pub}
+}
+
+var benchPrincipal = authn.Principal{UserID: "0190a2b4-0000-7000-8000-000000000001", Role: accessv1.Role_ROLE_DOCTOR, CRM: "123456/SP", SessionID: "s"}
+
+// BenchmarkVerifyToken measures what every authenticated RPC of every service pays:
+// parsing and verifying an access token against the cached JWKS, under each profile.
+func BenchmarkVerifyToken(b *testing.B) {
+	for _, tp := range benchProfiles {
+		b.Run(tp.Alg, func(b *testing.B) {
+			key, pub := benchKey(b, tp)
+			v := authn.NewVerifier(func(context.Context) ([]authn.PublicKey, error) { return []authn.PublicKey{pub}, nil }).WithProfile(tp)
+			tok, _, err := tp.Sign(key, benchPrincipal, time.Now(), 15*time.Minute)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := v.Verify(context.Background(), tok); err != nil {
-					panic(fmt.Sprint(err))
+			b.Run("serial", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := v.Verify(context.Background(), tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("parallel", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := v.Verify(context.Background(), tok); err != nil {
+							panic(fmt.Sprint(err))
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkSignToken measures what identity pays per login and refresh to sign the
+// access token, under each profile.
+func BenchmarkSignToken(b *testing.B) {
+	for _, tp := range benchProfiles {
+		b.Run(tp.Alg, func(b *testing.B) {
+			key, _ := benchKey(b, tp)
+			for b.Loop() {
+				if _, _, err := tp.Sign(key, benchPrincipal, time.Now(), 15*time.Minute); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
-	})
+	}
 }
 
 // BenchmarkGetMe measures an authenticated RPC end to end through the interceptor

@@ -298,7 +298,9 @@ func startHA(t *testing.T, extra ...string) *haStack {
 		}
 		lb["gateway"].add(l.GatewayAddr)
 		h.addrs["gateway/"+r] = l.GatewayAddr
-		flags := append([]string{"-pix.sandbox-addr=" + strings.TrimPrefix(l.Sandbox, "http://")}, fast...)
+		flags := append([]string{"-pix.sandbox-addr=" + strings.TrimPrefix(l.Sandbox, "http://"),
+			// Each replica's dev mail sink and WhatsApp sandbox on ports of their own.
+			"-notifications.sink-addr=" + l.MailSink, "-notifications.whatsapp-sandbox-addr=" + strings.TrimPrefix(l.WhatsAppSandbox, "http://")}, fast...)
 		for _, name := range names {
 			flags = append(flags, fmt.Sprintf("-%s.addr=%s", name, l.Addr[name]), fmt.Sprintf("-%s.url=http://%s", name, lb[name].addr))
 		}
@@ -340,19 +342,7 @@ func waitListening(t *testing.T, what, addr string) {
 }
 
 // db is a small pool on the stack's database, for counting what the services wrote.
-func (h *haStack) db(t *testing.T) *pgxpool.Pool {
-	cfg, err := pgxpool.ParseConfig(h.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	db, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	return db
-}
+func (h *haStack) db(t *testing.T) *pgxpool.Pool { return openPool(t, h.dbURL) }
 
 // parallel runs f for 0…n-1, at most 16 at once, and returns every error.
 func (h *haStack) parallel(n int, f func(i int) error) error {
@@ -486,10 +476,23 @@ func (c *haClient) approve(providerID string) error {
 type balancer struct {
 	addr     string
 	stop     chan struct{} // closed at the end of the test
+	open     sync.Map      // every connection, closed at the end (or by cut)
+	down     atomic.Bool   // cut: every connection is closed as soon as it is accepted
 	mu       sync.Mutex
 	backends []string
 	next     int
 }
+
+// cut makes what is behind the balancer unreachable, as a network outage or a vendor's
+// endpoint down does: open connections break, new ones are closed at once, until
+// restore.
+func (b *balancer) cut() {
+	b.down.Store(true)
+	b.open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+}
+
+// restore ends a cut: new connections reach the backends again.
+func (b *balancer) restore() { b.down.Store(false) }
 
 func (b *balancer) add(backend string) {
 	b.mu.Lock()
@@ -549,11 +552,10 @@ func startLB(t *testing.T) *balancer {
 	}
 	b := &balancer{addr: ln.Addr().String(), stop: make(chan struct{})}
 	var conns sync.WaitGroup
-	var open sync.Map // every connection, closed at the end
 	t.Cleanup(func() {
 		ln.Close()
 		close(b.stop)
-		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+		b.open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
 		conns.Wait()
 	})
 	go func() {
@@ -564,15 +566,21 @@ func startLB(t *testing.T) *balancer {
 			}
 			conns.Go(func() {
 				defer in.Close()
+				if b.down.Load() {
+					return
+				}
 				out := b.dial()
 				if out == nil {
 					return
 				}
 				defer out.Close()
-				open.Store(in, nil)
-				open.Store(out, nil)
-				defer open.Delete(in)
-				defer open.Delete(out)
+				b.open.Store(in, nil)
+				b.open.Store(out, nil)
+				defer b.open.Delete(in)
+				defer b.open.Delete(out)
+				if b.down.Load() { // cut while this one was dialling
+					return
+				}
 				done := make(chan struct{}, 2)
 				go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
 				go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()

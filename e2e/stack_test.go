@@ -60,6 +60,12 @@ func TestMain(m *testing.M) {
 // process.
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
+	return startStackOn(t, pgtest.URL(t, catalog.Schemas(catalog.Names())...), extra...)
+}
+
+// startStackOn is startStack on the database at dbURL, which the services migrate.
+func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
+	t.Helper()
 	l, err := catalog.NewLoopback()
 	if err != nil {
 		t.Fatal(err)
@@ -69,15 +75,16 @@ func startStack(t *testing.T, extra ...string) *stack {
 		t.Fatal(err)
 	}
 	common := []string{
-		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
+		"-database-url=" + dbURL,
 		"-data-dir=" + t.TempDir(),
 		"-log-level=debug",
 		"-trusted-proxies=127.0.0.0/8,::1/128", // the gateway, on loopback
 	}
 	common = append(append(common, l.Flags...), extra...)
-	// The services run the local drivers, named and allowed as production requires.
+	// The services run the local drivers, named and allowed as production requires,
+	// unless extra names others (after them, so they win).
 	for _, name := range catalog.Names() {
-		s.spawn(binary, append(append(append([]string{"serve", name}, common...), catalog.DevDriverFlags()...), s.ownFlags(name)...)...)
+		s.spawn(binary, append(append(append([]string{"serve", name}, catalog.DevDriverFlags()...), common...), s.ownFlags(name)...)...)
 	}
 	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.ownFlags("gateway")...)...)
 	s.waitReady()

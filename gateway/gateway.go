@@ -21,6 +21,7 @@ import (
 
 	"healthcore/gateway/docs"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/mtls"
 )
 
@@ -65,6 +66,10 @@ type Options struct {
 	// Tracer records the edge's spans and sends the trace to the services (nil: no
 	// tracing): the gateway's TracerProvider.
 	Tracer trace.TracerProvider
+	// Tokens is the access tokens' profile. When its issuer is an http(s) URL, the
+	// edge serves the issuer's OpenID Connect discovery document at
+	// /.well-known/openid-configuration, pointing at the JWKS route.
+	Tokens authn.TokenProfile
 	// UploadMaxBytes caps a record file upload's body at the edge (413 beyond; the
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
@@ -158,6 +163,11 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			_, _ = w.Write(doc)
 		})
 	}
+	edgeOwn := []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"}
+	if h, ok := discoveryHandler(opts.Tokens); ok {
+		root.Handle("GET "+authn.DiscoveryPath, h)
+		edgeOwn = append(edgeOwn, "GET "+authn.DiscoveryPath)
+	}
 	d := docs.Handler("/openapi.json")
 	root.Handle(docs.Prefix, d)
 	root.Handle(docs.Prefix+"/", d)
@@ -167,7 +177,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			g.routes = append(g.routes, rt)
 		}
 	}
-	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /openapi.json", "GET /openapi.v3.json", "GET " + docs.Prefix, "GET " + docs.Prefix + "/**"} {
+	for _, p := range edgeOwn {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}

@@ -65,14 +65,7 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 	})
 	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}})
 
-	if r := postJSON(t, e.url+"/v1/accounts/patients", patient("maria@exemplo.com.br", "529.982.247-25")); r.status != http.StatusOK {
-		t.Fatalf("register: %d %s", r.status, r.body)
-	}
-	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": "maria@exemplo.com.br", "password": "correct horse battery"})
-	if login.status != http.StatusOK {
-		t.Fatalf("login: %d %s", login.status, login.body)
-	}
-	token := login.json(t)["tokens"].(map[string]any)["accessToken"].(string)
+	token := registerAndLogin(t, e, "maria@exemplo.com.br", "529.982.247-25")
 	// Two failures for one account name block it for BaseDelay.
 	for range 2 {
 		if r := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": "alvo@exemplo.com.br", "password": "guess"}); r.status != http.StatusUnauthorized {

@@ -177,3 +177,17 @@ func closedAddr(t *testing.T) string {
 	_ = ln.Close()
 	return addr
 }
+
+// registerAndLogin registers a patient through the edge and logs in, returning the
+// access token.
+func registerAndLogin(t *testing.T, e *edge, email, cpf string) string {
+	t.Helper()
+	if r := postJSON(t, e.url+"/v1/accounts/patients", patient(email, cpf)); r.status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": email, "password": "correct horse battery"})
+	if login.status != http.StatusOK {
+		t.Fatalf("login: %d %s", login.status, login.body)
+	}
+	return login.json(t)["tokens"].(map[string]any)["accessToken"].(string)
+}

@@ -104,10 +104,15 @@ func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler
 	})
 }
 
-// Headers a browser client may send and read.
-var (
-	corsAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
-	corsExposeHeaders = "X-Request-Id, Retry-After, Content-Disposition"
+// The edge's CORS policy: the headers a browser client may send and read, the methods
+// a preflight allows and how long a browser may keep its answer (seconds). An API
+// Gateway answering preflights in front of the edge states the same
+// (deploy/aws/apigateway).
+const (
+	CORSAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
+	CORSExposeHeaders = "X-Request-Id, Retry-After, Content-Disposition"
+	CORSAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
+	CORSMaxAge        = 600
 )
 
 // cors lets the configured origins call the API from a browser. A preflight from an
@@ -122,13 +127,13 @@ func cors(next http.Handler, origins []string) http.Handler {
 		}
 		if allowed {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
-			w.Header().Set("Access-Control-Expose-Headers", corsExposeHeaders)
+			w.Header().Set("Access-Control-Expose-Headers", CORSExposeHeaders)
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if allowed {
-				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-				w.Header().Set("Access-Control-Allow-Headers", corsAllowHeaders)
-				w.Header().Set("Access-Control-Max-Age", "600")
+				w.Header().Set("Access-Control-Allow-Methods", CORSAllowMethods)
+				w.Header().Set("Access-Control-Allow-Headers", CORSAllowHeaders)
+				w.Header().Set("Access-Control-Max-Age", strconv.Itoa(CORSMaxAge))
 			}
 			w.WriteHeader(http.StatusNoContent)
 			return

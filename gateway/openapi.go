@@ -121,6 +121,16 @@ func mergeHandWritten(doc map[string]any) error {
 // state beside its multipart form; the OpenAPI 3 document lists them all.
 var uploadTypes = []string{"application/pdf", "image/jpeg", "image/png", "image/webp", "application/dicom"}
 
+// OpenAPIv3 is the OpenAPI 3.0 document the edge serves at /openapi.v3.json, made from
+// the merged generated document (gen/openapi): what the API Gateway import is built from.
+func OpenAPIv3(generated []byte) ([]byte, error) {
+	v2, err := openAPI(generated)
+	if err != nil {
+		return nil, err
+	}
+	return openAPIv3(v2)
+}
+
 // openAPIv3 converts the completed Swagger 2.0 document to OpenAPI 3.0 (what most
 // client generators want), served at /openapi.v3.json.
 func openAPIv3(v2 []byte) ([]byte, error) {

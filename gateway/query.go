@@ -53,7 +53,7 @@ func queryRoutes(services []string) (map[string]queryRoute, error) {
 				continue
 			}
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-				method, template := httpRule(r)
+				method, template := HTTPRule(r)
 				if method == "" {
 					continue
 				}
@@ -87,7 +87,9 @@ func starVar(v string) string {
 	return strings.TrimSuffix(v, "}") + "=*}"
 }
 
-func httpRule(r *annotations.HttpRule) (method, template string) {
+// HTTPRule is the method and path template of a google.api.http rule (its additional
+// bindings aside); empty for a rule with no pattern.
+func HTTPRule(r *annotations.HttpRule) (method, template string) {
 	switch p := r.GetPattern().(type) {
 	case *annotations.HttpRule_Get:
 		return http.MethodGet, p.Get

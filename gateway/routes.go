@@ -48,7 +48,7 @@ func appendRule(out []Route, rule *annotations.HttpRule) []Route {
 	if rule == nil {
 		return out
 	}
-	method, path := httpRule(rule)
+	method, path := HTTPRule(rule)
 	if path != "" {
 		out = append(out, Route{Method: method, Path: path, API: true})
 	}

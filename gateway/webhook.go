@@ -43,17 +43,8 @@ const webhookTimeout = 10 * time.Second
 // 200 or 201).
 func MercadoPagoWebhook(payments paymentsv1.PaymentsServiceClient, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > webhookMaxBody {
-			bodyTooLarge(w, r, webhookMaxBody)
-			return
-		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhookMaxBody))
-		if _, over := errors.AsType[*http.MaxBytesError](err); over {
-			bodyTooLarge(w, r, webhookMaxBody)
-			return
-		}
-		if err != nil {
-			badRequest(w, r, "body", "the notification body was cut short")
+		raw, ok := readWebhookBody(w, r, webhookMaxBody)
+		if !ok {
 			return
 		}
 		q := r.URL.Query()
@@ -95,19 +86,7 @@ func MercadoPagoWebhook(payments paymentsv1.PaymentsServiceClient, log *slog.Log
 		ctx, cancel := context.WithTimeout(outgoing(r.Context(), r), webhookTimeout)
 		defer cancel()
 		if _, err := payments.ReceiveNotification(ctx, req); err != nil {
-			s := status.Convert(err)
-			code := runtime.HTTPStatusFromCode(s.Code())
-			if s.Code() == codes.DeadlineExceeded || s.Code() == codes.Canceled {
-				code = http.StatusServiceUnavailable
-			}
-			if code >= 500 {
-				log.WarnContext(r.Context(), "provider notification not accepted; the provider will retry",
-					"code", s.Code().String(), "error", s.Message())
-			}
-			if errorInfo(s) == nil {
-				s, _ = edgeStatus(r.Context(), log, r, s, err)
-			}
-			writeStatus(w, r, code, s)
+			writeWebhookError(w, r, log, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -127,4 +106,41 @@ func jsonScalar(raw json.RawMessage) string {
 		return n.String()
 	}
 	return ""
+}
+
+// readWebhookBody reads a provider webhook's body, up to limit bytes; it answers 413
+// above, 400 when the body was cut short, and then returns false.
+func readWebhookBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if r.ContentLength > limit {
+		bodyTooLarge(w, r, limit)
+		return nil, false
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, over := errors.AsType[*http.MaxBytesError](err); over {
+		bodyTooLarge(w, r, limit)
+		return nil, false
+	}
+	if err != nil {
+		badRequest(w, r, "body", "the body was cut short")
+		return nil, false
+	}
+	return raw, true
+}
+
+// writeWebhookError answers a provider webhook with the status of the service's error
+// (a timeout is 503: the provider retries any answer but 2xx).
+func writeWebhookError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	s := status.Convert(err)
+	code := runtime.HTTPStatusFromCode(s.Code())
+	if s.Code() == codes.DeadlineExceeded || s.Code() == codes.Canceled {
+		code = http.StatusServiceUnavailable
+	}
+	if code >= 500 {
+		log.WarnContext(r.Context(), "provider webhook not accepted; the provider will retry",
+			"code", s.Code().String(), "error", s.Message())
+	}
+	if errorInfo(s) == nil {
+		s, _ = edgeStatus(r.Context(), log, r, s, err)
+	}
+	writeStatus(w, r, code, s)
 }

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
 
 	"healthcore/gateway"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
 	"healthcore/internal/catalog"
@@ -27,6 +29,7 @@ import (
 	"healthcore/platform/pg"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
+	"healthcore/services/notifications"
 	"healthcore/services/pix"
 	"healthcore/services/records"
 )
@@ -89,7 +92,7 @@ func runDev(ctx context.Context, args []string) error {
 		return <-errc
 	}
 	wg.Go(func() {
-		errc <- serveGateway(ctx, cfg, p)
+		errc <- serveGateway(ctx, cfg, p, p.DevRoutes())
 		cancel()
 	})
 	if demo.on {
@@ -167,6 +170,12 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 	if pixCfg := catalog.ServiceConfig[pix.Config](cfg); pixCfg.Driver.Value == pix.DriverSandbox {
 		sb := "http://" + hostPort(pixCfg.SandboxAddr)
 		fmt.Fprintf(&b, "  PIX sandbox %s   (pay a charge: curl -X POST %s/sandbox/payments/<providerPaymentId>/approve)\n", sb, sb)
+	}
+	if n := catalog.ServiceConfig[notifications.Config](cfg); n.Email.Value == notifications.EmailSink {
+		fmt.Fprintf(&b, "  Mail       %s%s   (every e-mail sent; SMTP sink on %s)\n", gw, catalog.DevMailPath, hostPort(n.SinkAddr))
+	}
+	if n := catalog.ServiceConfig[notifications.Config](cfg); n.WhatsApp.Value == notifications.WhatsAppSandbox {
+		fmt.Fprintf(&b, "  WhatsApp   http://%s/sandbox/messages   (the WhatsApp sandbox's sent messages)\n", hostPort(n.WhatsAppSandboxAddr))
 	}
 	if cfg.OpsAddr != "" {
 		ops := "http://" + hostPort(cfg.OpsAddr)
@@ -276,10 +285,10 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopOps()
-	return serveGateway(ctx, cfg, p)
+	return serveGateway(ctx, cfg, p, nil)
 }
 
-func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) error {
+func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, dev map[string]http.Handler) error {
 	var ups []gateway.Upstream
 	for _, s := range catalog.Services() {
 		if s.REST == nil {
@@ -300,11 +309,17 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 		return err
 	}
 	defer closeWebhooks()
+	// dev's local pages (the mail inbox) join the edge in dev only: serve and gateway
+	// pass none, so /dev/mail is a 404 there.
+	for pattern, h := range dev {
+		webhooks[pattern] = h
+	}
 	g, err := gateway.New(ctx, gateway.Options{
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 		Tracer: p.Tracer("gateway"),
+		Tokens: cfg.TokenProfile(),
 	})
 	if err != nil {
 		return err
@@ -323,16 +338,36 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process) 
 // webhookRoutes are the edge's provider webhooks: Mercado Pago's payment notifications,
 // passed to payments over gRPC. The returned function closes the connection.
 func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Handler, func(), error) {
-	u, err := url.Parse(*cfg.URL["payments"])
-	if err != nil || u.Host == "" {
-		return nil, nil, fmt.Errorf("-payments.url=%q: not a URL", *cfg.URL["payments"])
+	dial := func(service string) (*grpc.ClientConn, error) {
+		u, err := url.Parse(*cfg.URL[service])
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("-%s.url=%q: not a URL", service, *cfg.URL[service])
+		}
+		conn, err := gateway.Dial(u.Host, service, cfg.TLS(), gateway.TraceDial(p.Tracer("gateway"))...)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: dial %s: %w", service, err)
+		}
+		return conn, nil
 	}
-	conn, err := gateway.Dial(u.Host, "payments", cfg.TLS(), gateway.TraceDial(p.Tracer("gateway"))...)
+	payConn, err := dial("payments")
 	if err != nil {
-		return nil, nil, fmt.Errorf("gateway: dial payments: %w", err)
+		return nil, nil, err
 	}
-	h := gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(conn), p.Logger().With("service", "gateway"))
-	return map[string]http.Handler{"POST " + gateway.MercadoPagoWebhookPath: h}, func() { _ = conn.Close() }, nil
+	notifyConn, err := dial("notifications")
+	if err != nil {
+		_ = payConn.Close()
+		return nil, nil, err
+	}
+	log := p.Logger().With("service", "gateway")
+	wa := gateway.WhatsAppWebhook(notificationsv1.NewNotificationsServiceClient(notifyConn), log)
+	return map[string]http.Handler{
+			"POST " + gateway.MercadoPagoWebhookPath: gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(payConn), log),
+			"POST " + gateway.WhatsAppWebhookPath:    wa,
+			"GET " + gateway.WhatsAppWebhookPath:     wa,
+		}, func() {
+			_ = payConn.Close()
+			_ = notifyConn.Close()
+		}, nil
 }
 
 // runMigrate applies the migrations of every service (or of those named by -services);

@@ -53,6 +53,13 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 		!strings.Contains(body, "healthcore.identity.v1.IdentityService ") || strings.Count(body, ": SERVING") != strings.Count(strings.TrimSpace(body), "\n")+1 {
 		t.Errorf("ops %s: %d %s, want every upstream SERVING at its address", gateway.ReadyzOpsPath, code, body)
 	}
+	// dev's gateway shows the mail sink's inbox (serve and gateway mount no /dev/mail).
+	if code, body := httpGet(t, l.Gateway+catalog.DevMailPath); code != http.StatusOK || !strings.Contains(body, "Caixa de entrada") {
+		t.Errorf("GET %s: %d %s", catalog.DevMailPath, code, body)
+	}
+	if code, body := httpGet(t, l.Gateway+catalog.DevMailPath+"/messages.json"); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Errorf("GET %s/messages.json: %d %s", catalog.DevMailPath, code, body)
+	}
 	if code, body := httpGet(t, l.Gateway+"/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ready" {
 		t.Errorf("public /readyz: %d %q, want 200 ready and nothing else", code, body)
 	}

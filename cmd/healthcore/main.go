@@ -1,6 +1,7 @@
 // Command healthcore runs the Healthcore platform: every service in one process for
 // development (dev), chosen services for a deployment (serve), the REST edge (gateway),
-// and operations (migrate, keys-rotate, dev-certs, create-admin, audit-verify).
+// and operations (migrate, keys-rotate, dev-certs, create-admin, audit-verify,
+// apigateway-export).
 package main
 
 import (
@@ -37,6 +38,9 @@ Usage:
                                          HEALTHCORE_ADMIN_PASSWORD or standard input)
   healthcore audit-verify [-log=identity|records|all]   verify the audit logs' hash
                                          chains end to end (fails when one is broken)
+  healthcore apigateway-export -issuer URL -audience A -vpc-link-id ID -alb-listener-arn ARN
+                                         write the AWS API Gateway HTTP API import document
+                                         (JWT authorizer, VPC link to the ALB)
   healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
   healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
   healthcore version                     the version this binary was built as
@@ -77,6 +81,8 @@ func run(ctx context.Context, args []string) error {
 		return runDevCerts(ctx, args)
 	case "seed":
 		return runSeed(ctx, args)
+	case "apigateway-export":
+		return runAPIGatewayExport(args, os.Stdout)
 	case "postgres":
 		return runPostgres(ctx, args)
 	case "create-admin":

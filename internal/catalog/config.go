@@ -13,6 +13,7 @@ import (
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
 	"healthcore/platform/tracing"
+	"healthcore/services/identity"
 )
 
 // Config is everything the binary can be told, from flags or HEALTHCORE_* variables:
@@ -126,11 +127,26 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 // RegisterServeFlags registers the flags only serve takes: -allow-dev-drivers.
 func (c *Config) RegisterServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowDevDrivers, "allow-dev-drivers", false,
-		"let serve run the development drivers named explicitly (-pix.driver=sandbox, -keys.driver=local, -blobs.driver=local, -meetings.driver=local): never in production")
+		"let serve run the development drivers named explicitly (-pix.driver=sandbox, -keys.driver=local, -blobs.driver=local, -meetings.driver=local, -notifications.email-driver=sink, -notifications.whatsapp-driver=sandbox): never in production")
 }
 
 // productionDriver is a service Config whose driver production checks.
 type productionDriver interface{ ProductionDriver() config.Driver }
+
+// productionDrivers is a service Config with several drivers (notifications: e-mail and
+// WhatsApp).
+type productionDrivers interface{ ProductionDrivers() []config.Driver }
+
+// driversOf returns the drivers production checks in a service's Config.
+func driversOf(s settings) []config.Driver {
+	switch d := s.(type) {
+	case productionDriver:
+		return []config.Driver{d.ProductionDriver()}
+	case productionDrivers:
+		return d.ProductionDrivers()
+	}
+	return nil
+}
 
 // CheckProduction reports what production (serve, gateway) refuses beyond Parse's
 // checks, each naming the flag to set: a trusted proxy list not given explicitly, and,
@@ -144,9 +160,18 @@ func (c *Config) CheckProduction(names []string) error {
 	// where production runs, would otherwise be silently ignored.
 	demo := os.Getenv(config.EnvName("demo")) != ""
 	p.Check(!demo, "%s is set: the demo (short booking windows, the finish control) is `healthcore dev -demo` only; unset it", config.EnvName("demo"))
+	// RS256 is the API Gateway's profile: its JWT authorizer reads the issuer's
+	// discovery document over https, so an issuer that is not an https URL would make
+	// every token be refused there.
+	if tp := c.TokenProfile(); tp.Alg == authn.AlgRS256 {
+		u, ok := tp.IssuerURL()
+		p.Check(ok && strings.HasPrefix(u, "https://") && u == tp.Issuer,
+			"-identity.issuer=%q (%s): with -identity.token-alg=%s (the API Gateway profile) it must be the API's public https URL, no path or trailing slash, e.g. https://api.example.com, whose /.well-known/openid-configuration the JWT authorizer reads",
+			tp.Issuer, config.EnvName("identity.issuer"), tp.Alg)
+	}
 	for _, name := range names {
-		if d, ok := c.services[name].(productionDriver); ok {
-			config.CheckProduction(&p, d.ProductionDriver(), c.AllowDevDrivers)
+		for _, d := range driversOf(c.services[name]) {
+			config.CheckProduction(&p, d, c.AllowDevDrivers)
 		}
 	}
 	return p.Err()
@@ -158,8 +183,7 @@ func (c *Config) CheckProduction(names []string) error {
 func DevDriverFlags() []string {
 	out := []string{"-allow-dev-drivers"}
 	for _, s := range services {
-		if d, ok := s.settings().(productionDriver); ok {
-			pd := d.ProductionDriver()
+		for _, pd := range driversOf(s.settings()) {
 			out = append(out, "-"+pd.Flag+"="+pd.Choice.Value)
 		}
 	}
@@ -175,6 +199,13 @@ func ServiceConfig[C any](c *Config) *C {
 		}
 	}
 	panic(fmt.Sprintf("catalog: no service has a Config of type %T", (*C)(nil)))
+}
+
+// TokenProfile is the access tokens' profile (-identity.token-alg, -identity.issuer,
+// -identity.audience): every process verifies tokens against it, the gateway publishes
+// it in its discovery document.
+func (c *Config) TokenProfile() authn.TokenProfile {
+	return ServiceConfig[identity.Config](c).Tokens
 }
 
 // Logger is the process's logger at the configured level.

@@ -14,6 +14,10 @@ type Loopback struct {
 	GatewayAddr string            // host:port of the REST edge (its -gateway.addr)
 	Gateway     string            // base URL of the REST edge
 	Sandbox     string            // base URL of the PIX sandbox (its dev approve/reject routes)
+	// WhatsAppSandbox is the base URL of the WhatsApp sandbox (its messages at
+	// /sandbox/messages.json); MailSink the SMTP sink's host:port, whose inbox is on
+	// the ops listener of the process serving notifications (/dev/mail/messages.json).
+	WhatsAppSandbox, MailSink string
 	// Ops is the ops listener's host:port of each process: by service name, "gateway",
 	// and "serve" for one process serving every service.
 	Ops map[string]string
@@ -26,7 +30,7 @@ type Loopback struct {
 func NewLoopback() (*Loopback, error) {
 	names := Names()
 	opsNames := append(slices.Clone(names), "gateway", "serve")
-	addrs, err := FreeAddrs(len(names) + 2 + len(opsNames))
+	addrs, err := FreeAddrs(len(names) + 4 + len(opsNames))
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +46,11 @@ func NewLoopback() (*Loopback, error) {
 	sandbox := next()
 	l.Sandbox = "http://" + sandbox
 	l.Flags = append(l.Flags, "-pix.sandbox-addr="+sandbox, "-pix.notification-url="+l.Gateway+"/webhooks/mercadopago")
+	l.MailSink = next()
+	wa := next()
+	l.WhatsAppSandbox = "http://" + wa
+	l.Flags = append(l.Flags, "-notifications.sink-addr="+l.MailSink, "-notifications.whatsapp-sandbox-addr="+wa,
+		"-notifications.whatsapp-webhook-url="+l.Gateway+"/webhooks/whatsapp", "-notifications.app-base-url="+l.Gateway)
 	for _, name := range opsNames {
 		l.Ops[name] = next()
 	}

@@ -19,7 +19,7 @@ type Ops struct {
 
 func (o *Ops) registerFlags(fs *flag.FlagSet, dev bool) {
 	fs.StringVar(&o.OpsAddr, "ops-addr", "127.0.0.1:9090",
-		"the process's ops listener: /metrics (and /debug/pprof/ with -pprof, /gateway/readyz where the gateway runs), plain HTTP; loopback, or a port only the metrics scraper reaches, never a public one; none when empty")
+		"the process's ops listener: /metrics, /readyz (its dependencies; and /debug/pprof/ with -pprof, /gateway/readyz where the gateway runs), plain HTTP; loopback, or a port only the metrics scraper reaches, never a public one; none when empty")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler (/debug/pprof/) on the ops listener")
 	fs.BoolVar(&o.Reflection, "reflection", dev,
 		"serve gRPC server reflection on the service ports (grpcurl list/describe without the proto files); on in dev")
@@ -37,6 +37,7 @@ func (p *Process) StartOps(ctx context.Context) (stop func(), err error) {
 	ops := server.NewOps(server.OpsOptions{
 		Addr: p.cfg.OpsAddr, Logger: p.log.With("listener", "ops"), Gatherer: p.reg, Pprof: p.cfg.Pprof,
 	})
+	ops.Handle("GET /readyz", p.readyzHandler())
 	ln, err := ops.Listen()
 	if err != nil {
 		return nil, err

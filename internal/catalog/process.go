@@ -44,10 +44,14 @@ type Process struct {
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
 	verifier *authn.Verifier
-	ops      *server.Ops // the ops listener, once StartOps opened it
+	ops      *server.Ops   // the ops listener, once StartOps opened it
+	deps     []*dependency // soft dependencies (dependOn)
+	dbDep    *dependency   // the database, once a pool is open
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client // over mTLS, by callee (httpFor)
+
+	dev map[string]http.Handler // development pages of local drivers (DevRoutes), guarded by devMu
 }
 
 // NewProcess prepares the shared parts of a process whose services use the database at
@@ -57,10 +61,12 @@ func NewProcess(cfg *Config, dbURL string) *Process {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	trusted, _ := cfg.trustedProxies()
-	return &Process{
+	p := &Process{
 		cfg: cfg, log: cfg.Logger(), dbURL: dbURL, reg: reg, metrics: server.NewMetrics(reg), trusted: trusted,
 		http: newHTTPClient(nil), keys: cfg.serviceKeys, clients: map[string]*http.Client{},
 	}
+	reg.MustRegister(dependencyCollector{p})
+	return p
 }
 
 // Logger is the process's logger.
@@ -100,7 +106,26 @@ func (p *Process) newServer(name string, auth connect.Interceptor) *server.Serve
 	return server.New(server.Options{
 		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Tracer: p.Tracer(name), Reflection: p.cfg.Reflection,
 		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay, TLS: p.cfg.TLS(),
+		Ready: p.databaseReady,
 	})
+}
+
+// databaseReady is the readiness of the process's services: the database answers (nil
+// when the process opened no pool). The pools reach one server, so one is asked.
+func (p *Process) databaseReady(ctx context.Context) error {
+	p.mu.Lock()
+	var db *pgxpool.Pool
+	if len(p.pools) > 0 {
+		db = p.pools[0]
+	}
+	p.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	if err := db.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
 }
 
 // remoteAuth authenticates the callers of the service name: users by tokens verified
@@ -134,7 +159,7 @@ func (p *Process) remoteVerifier(caller string) *authn.Verifier {
 	if p.verifier == nil {
 		jwks := identityv1connect.NewIdentityServiceClient(p.httpFor("identity"), p.url("identity"), connect.WithGRPC())
 		revoked := client(p, caller, "identity", identityv1connect.NewIdentityServiceClient)
-		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks)).
+		p.verifier = authn.NewVerifier(authn.JWKSFromIdentity(jwks)).WithProfile(p.cfg.TokenProfile()).
 			CheckRevocations(authn.RevokedFromIdentity(revoked), p.cfg.RevokedSessions)
 	}
 	return p.verifier

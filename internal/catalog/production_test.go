@@ -79,7 +79,8 @@ func TestCheckProduction_AcceptsDriversNamedAndProxiesGiven(t *testing.T) {
 
 func TestCheckProduction_DevDriverFlagsNameEveryDevelopmentDriver(t *testing.T) {
 	got := DevDriverFlags()
-	want := []string{"-allow-dev-drivers", "-keys.driver=local", "-pix.driver=sandbox", "-meetings.driver=local", "-blobs.driver=local"}
+	want := []string{"-allow-dev-drivers", "-keys.driver=local", "-pix.driver=sandbox", "-meetings.driver=local", "-blobs.driver=local",
+		"-notifications.email-driver=sink", "-notifications.whatsapp-driver=sandbox"}
 	if !slices.Equal(got, want) {
 		t.Errorf("DevDriverFlags = %v, want %v", got, want)
 	}
@@ -129,5 +130,44 @@ func TestConfig_DevKeepsItsDefaultsAndTakesNoProductionFlag(t *testing.T) {
 	fs = flag.NewFlagSet("dev", flag.ContinueOnError)
 	if err := NewConfig(fs, true).Parse(fs, []string{"-allow-dev-drivers"}); err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -allow-dev-drivers") {
 		t.Errorf("dev -allow-dev-drivers: %v", err)
+	}
+}
+
+func TestCheckProduction_RS256ProfileNeedsAnHTTPSIssuer(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		refuse bool
+	}{
+		{[]string{"-identity.token-alg=RS256"}, true}, // issuer left at "healthcore"
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=http://api.example.com"}, true},
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com/"}, true},
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com/auth"}, true},
+		{[]string{"-identity.token-alg=RS256", "-identity.issuer=https://api.example.com"}, false},
+		{[]string{"-identity.issuer=healthcore"}, false}, // EdDSA: no discovery, no constraint
+	} {
+		_, err := serveConfig(t, []string{"identity"}, append(c.args, "-trusted-proxies=none")...)
+		refused := err != nil && strings.Contains(err.Error(), "-identity.issuer=") &&
+			strings.Contains(err.Error(), "HEALTHCORE_IDENTITY_ISSUER") && strings.Contains(err.Error(), "https URL")
+		if refused != c.refuse {
+			t.Errorf("serve identity %v: %v; want refused=%v", c.args, err, c.refuse)
+		}
+	}
+	// The gateway checks it too: it publishes the discovery document.
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	cfg := NewConfig(fs, false)
+	if err := cfg.Parse(fs, []string{"-identity.token-alg=RS256", "-trusted-proxies=none"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.CheckProduction(nil); err == nil || !strings.Contains(err.Error(), "-identity.issuer=") {
+		t.Errorf("gateway with RS256 and the default issuer: %v", err)
+	}
+}
+
+func TestParse_RefusesAnUnknownTokenAlgorithm(t *testing.T) {
+	for _, alg := range []string{"none", "HS256", "ES256", "rs256"} {
+		_, err := serveConfig(t, []string{"identity"}, "-identity.token-alg="+alg, "-trusted-proxies=none")
+		if err == nil || !strings.Contains(err.Error(), "-identity.token-alg") || !strings.Contains(err.Error(), fmt.Sprintf("%q", alg)) {
+			t.Errorf("-identity.token-alg=%s: %v", alg, err)
+		}
 	}
 }

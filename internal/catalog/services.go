@@ -15,6 +15,8 @@ import (
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/meetings/v1/meetingsv1connect"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
@@ -32,6 +34,7 @@ import (
 	"healthcore/services/identity"
 	"healthcore/services/keys"
 	"healthcore/services/meetings"
+	"healthcore/services/notifications"
 	"healthcore/services/payments"
 	"healthcore/services/pix"
 	"healthcore/services/pix/pixsandbox"
@@ -67,6 +70,10 @@ var services = []Service{
 	// run at once).
 	{Name: "telehealth", FQName: telehealthv1connect.TelehealthServiceName, Port: 7007, Schema: &telehealth.Schema,
 		REST: telehealthv1.RegisterTelehealthServiceHandler, wiring: wire(telehealth.DefaultConfig, startTelehealth)},
+	// notifications calls identity (contacts) and directory (doctors' time zones) from
+	// its jobs; scheduling, payments, records and identity call it from theirs.
+	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
+		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {
@@ -89,13 +96,14 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	}
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: p.Envelope("identity"),
-		Logger: p.log.With("service", "identity"),
+		Notifications: client(p, "identity", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	// identity verifies tokens against its own keys and ended sessions, read from its database.
-	users := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
+	users := authn.NewVerifier(svc.KeySource()).WithProfile(cfg.Tokens).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
 	p.register(svc.Collector())
 	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
@@ -125,12 +133,13 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		return nil, nil, err
 	}
 	svc, err := scheduling.New(scheduling.Deps{
-		DB:         db,
-		Envelope:   p.Envelope("scheduling"),
-		Directory:  client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
-		Payments:   client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
-		Telehealth: client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
-		Logger:     p.log.With("service", "scheduling"),
+		DB:            db,
+		Envelope:      p.Envelope("scheduling"),
+		Directory:     client(p, "scheduling", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Payments:      client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
+		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
+		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -156,6 +165,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("pix provider", driver)
 	srv := p.newServer("pix", p.remoteAuth("pix"))
 	srv.Handle(pix.New(driver, nil).Handler(srv.HandlerOptions()...))
 	if sandbox == nil {
@@ -170,11 +180,12 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 		return nil, nil, err
 	}
 	svc, err := payments.New(payments.Deps{
-		DB:         db,
-		Pix:        client(p, "payments", "pix", pixv1connect.NewPixServiceClient),
-		Identity:   client(p, "payments", "identity", identityv1connect.NewIdentityServiceClient), // GetPayer
-		Scheduling: client(p, "payments", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
-		Logger:     p.log.With("service", "payments"),
+		DB:            db,
+		Pix:           client(p, "payments", "pix", pixv1connect.NewPixServiceClient),
+		Identity:      client(p, "payments", "identity", identityv1connect.NewIdentityServiceClient),       // GetPayer
+		Scheduling:    client(p, "payments", "scheduling", schedulingv1connect.NewSchedulingServiceClient), // and GetAppointment for notices
+		Notifications: client(p, "payments", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "payments"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -193,6 +204,7 @@ func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*serv
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("chime", driver)
 	srv := p.newServer("meetings", p.remoteAuth("meetings"))
 	srv.Handle(meetings.New(driver, cfg.MediaRegion).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
@@ -206,6 +218,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 	if err != nil {
 		return nil, nil, err
 	}
+	p.dependOnEndpoint("s3", driver)
 	srv := p.newServer("blobs", p.remoteAuth("blobs"))
 	srv.Handle(blobs.New(driver).Handler(srv.HandlerOptions()...))
 	return srv, nil, nil
@@ -217,11 +230,12 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 		return nil, nil, err
 	}
 	svc, err := records.New(records.Deps{
-		DB:        db,
-		Keys:      client(p, "records", "keys", keysv1connect.NewKeysServiceClient),
-		Blobs:     client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
-		Directory: client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
-		Logger:    p.log.With("service", "records"),
+		DB:            db,
+		Keys:          client(p, "records", "keys", keysv1connect.NewKeysServiceClient),
+		Blobs:         client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
+		Directory:     client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Notifications: client(p, "records", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Logger:        p.log.With("service", "records"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
@@ -229,7 +243,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	p.register(svc.Collector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
-	return srv, nil, nil
+	return srv, svc.Run, nil
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {

@@ -1,5 +1,6 @@
-// Package authn signs and verifies Healthcore access tokens (JWT, EdDSA/Ed25519 with a
-// key id) and authenticates every RPC: the interceptor reads the access rule each method
+// Package authn signs and verifies Healthcore access tokens (JWT with a key id, of one
+// TokenProfile: EdDSA/Ed25519 by default, or RS256 for an AWS API Gateway JWT
+// authorizer) and authenticates every RPC: the interceptor reads the access rule each method
 // declares in its proto, verifies the bearer token against the JWKS published by the
 // identity service, and puts the caller's Principal in the context. No service trusts
 // the network: each one verifies tokens itself. A verifier with CheckRevocations also

@@ -21,6 +21,7 @@ import (
 	_ "healthcore/gen/healthcore/identity/v1"
 	_ "healthcore/gen/healthcore/keys/v1"
 	_ "healthcore/gen/healthcore/meetings/v1"
+	_ "healthcore/gen/healthcore/notifications/v1"
 	_ "healthcore/gen/healthcore/payments/v1"
 	_ "healthcore/gen/healthcore/pix/v1"
 	_ "healthcore/gen/healthcore/records/v1"

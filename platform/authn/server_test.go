@@ -1,10 +1,10 @@
 package authn_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,9 +39,16 @@ type identityStack struct {
 
 func startIdentity(t *testing.T) *identityStack {
 	t.Helper()
+	return startIdentityAs(t, authn.DefaultTokenProfile)
+}
+
+// startIdentityAs starts the stack with tokens of profile tp.
+func startIdentityAs(t *testing.T, tp authn.TokenProfile) *identityStack {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.Pool(t, identity.Schema.Name, identity.Schema)
 	cfg := identity.DefaultConfig()
+	cfg.Tokens = tp
 	cfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: testkit.Logger(t),
@@ -52,7 +59,7 @@ func startIdentity(t *testing.T) *identityStack {
 	var self atomic.Pointer[identityv1connect.IdentityServiceClient] // known once the server listens
 	verifier := authn.NewVerifier(func(ctx context.Context) ([]authn.PublicKey, error) {
 		return authn.JWKSFromIdentity(*self.Load())(ctx)
-	})
+	}).WithProfile(tp)
 	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
@@ -70,8 +77,17 @@ func withToken[T any](msg *T, token string) *connect.Request[T] {
 	return req
 }
 
+// Under either token profile: EdDSA, and RS256 (RSA keys through the JWKS over gRPC).
 func TestInterceptor_OverTheWireThePrincipalReachesTheHandler(t *testing.T) {
-	s := startIdentity(t)
+	for _, tp := range []authn.TokenProfile{
+		authn.DefaultTokenProfile,
+		{Alg: authn.AlgRS256, Issuer: "https://api.example.com", Audience: "healthcore-api"},
+	} {
+		t.Run(tp.Alg, func(t *testing.T) { overTheWire(t, startIdentityAs(t, tp)) })
+	}
+}
+
+func overTheWire(t *testing.T, s *identityStack) {
 	ctx := context.Background()
 	reg, err := s.client.RegisterPatient(ctx, withToken(&identityv1.RegisterPatientRequest{
 		Name: "Maria da Silva", Email: "maria@example.com", Cpf: "529.982.247-25", Password: "correct horse battery",
@@ -146,11 +162,11 @@ func TestJWKSFromIdentity_DecodesThePublishedKeys(t *testing.T) {
 		t.Fatalf("JWKS gave %d keys, the database publishes %d; want 2", len(got), len(want))
 	}
 	for i := range want {
-		if got[i].KID != want[i].KID || !bytes.Equal(got[i].Key, want[i].Key) {
+		if got[i].KID != want[i].KID || !reflect.DeepEqual(got[i].Key, want[i].Key) {
 			t.Errorf("key %d = %s %x, want %s %x", i, got[i].KID, got[i].Key, want[i].KID, want[i].Key)
 		}
 	}
-	if got[1].KID != "retired-key" || !bytes.Equal(got[1].Key, retired) {
+	if got[1].KID != "retired-key" || !retired.Equal(got[1].Key) {
 		t.Errorf("retired key decoded as %s %x, want retired-key %x", got[1].KID, got[1].Key, retired)
 	}
 }

@@ -1,7 +1,7 @@
 package authn
 
 import (
-	"crypto/ed25519"
+	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,22 +13,24 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 )
 
-// Issuer and Audience are the iss and aud of every access token.
+// Issuer and Audience are the iss and aud of access tokens under the default profile.
 const (
 	Issuer   = "healthcore"
 	Audience = "healthcore"
 )
 
-// SigningKey is a private key that signs access tokens.
+// SigningKey is a private key that signs access tokens: an ed25519.PrivateKey
+// (EdDSA) or an *rsa.PrivateKey (RS256).
 type SigningKey struct {
 	KID     string
-	Private ed25519.PrivateKey
+	Private crypto.Signer
 }
 
-// PublicKey verifies tokens whose header names KID.
+// PublicKey verifies tokens whose header names KID: an ed25519.PublicKey (EdDSA) or
+// an *rsa.PublicKey (RS256).
 type PublicKey struct {
 	KID string
-	Key ed25519.PublicKey
+	Key crypto.PublicKey
 }
 
 // claims is the JWT payload of an access token.
@@ -59,8 +61,17 @@ func ParseRole(s string) (accessv1.Role, bool) {
 	return accessv1.Role_ROLE_UNSPECIFIED, false
 }
 
-// Sign issues an access token for p, valid from now for ttl.
+// Sign issues an access token for p under the default profile, valid from now for ttl.
 func Sign(key SigningKey, p Principal, now time.Time, ttl time.Duration) (token string, expires time.Time, err error) {
+	return DefaultTokenProfile.Sign(key, p, now, ttl)
+}
+
+// Sign issues an access token for p with the profile's issuer and audience, valid
+// from now for ttl; key must be of the profile's algorithm.
+func (tp TokenProfile) Sign(key SigningKey, p Principal, now time.Time, ttl time.Duration) (token string, expires time.Time, err error) {
+	if key.Private == nil || algOfPrivate(key.Private) != tp.Alg {
+		return "", time.Time{}, fmt.Errorf("sign: key %q is not a %s key", key.KID, tp.Alg)
+	}
 	role := RoleName(p.Role)
 	if role == "" || p.UserID == "" {
 		return "", time.Time{}, fmt.Errorf("sign: principal needs a user id and a user role, got %q/%v", p.UserID, p.Role)
@@ -70,9 +81,9 @@ func Sign(key SigningKey, p Principal, now time.Time, ttl time.Duration) (token 
 	expires = now.Add(ttl).Truncate(time.Second)
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    Issuer,
+			Issuer:    tp.Issuer,
 			Subject:   p.UserID,
-			Audience:  jwt.ClaimStrings{Audience},
+			Audience:  jwt.ClaimStrings{tp.Audience},
 			ExpiresAt: jwt.NewNumericDate(expires),
 			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Second)),
 			IssuedAt:  jwt.NewNumericDate(now),
@@ -82,7 +93,7 @@ func Sign(key SigningKey, p Principal, now time.Time, ttl time.Duration) (token 
 		CRM:  p.CRM,
 		SID:  p.SessionID,
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t := jwt.NewWithClaims(jwt.GetSigningMethod(tp.Alg), c)
 	t.Header["kid"] = key.KID
 	token, err = t.SignedString(key.Private)
 	return token, expires, err

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"regexp"
@@ -172,7 +173,7 @@ func TestVerify_RefusesForgedAndMalformedTokens(t *testing.T) {
 		{"no expiry", craft(t, eddsa, key.Private, "k1", with("exp", nil)), false},
 		{"not valid yet", craft(t, eddsa, key.Private, "k1", with("nbf", t0.Add(10*time.Minute).Unix())), false},
 		{"alg none", craft(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", validClaims()), false},
-		{"HS256 keyed with the public key", craft(t, jwt.SigningMethodHS256, []byte(pub.Key), "k1", validClaims()), false},
+		{"HS256 keyed with the public key", craft(t, jwt.SigningMethodHS256, []byte(pub.Key.(ed25519.PublicKey)), "k1", validClaims()), false},
 		{"missing kid", craft(t, eddsa, key.Private, "", validClaims()), false},
 		{"unknown kid", craft(t, eddsa, stranger.Private, "k2", validClaims()), false},
 		{"known kid, other key", craft(t, eddsa, stranger.Private, "k1", validClaims()), false},

@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,16 +19,20 @@ type KeySource func(ctx context.Context) ([]PublicKey, error)
 // While the source is down, cached keys keep verifying and the source is retried at
 // most once per MinRefresh.
 //
-// With CheckRevocations, it also refuses the tokens of sessions that have ended.
+// It accepts the tokens of one TokenProfile (the default unless WithProfile): that
+// algorithm only, verified only with keys of that algorithm, and that issuer and
+// audience. With CheckRevocations, it also refuses the tokens of sessions that have
+// ended.
 type Verifier struct {
 	source     KeySource
+	profile    TokenProfile
 	MinRefresh time.Duration
 	MaxAge     time.Duration
 	Leeway     time.Duration
 	Now        func() time.Time
 
 	mu        sync.Mutex
-	keys      map[string]ed25519.PublicKey
+	keys      map[string]PublicKey
 	fetchedAt time.Time // of the key set held
 	triedAt   time.Time // of the last call to the source, successful or not
 	fetchErr  error     // of that call; nil when it succeeded
@@ -39,7 +42,13 @@ type Verifier struct {
 
 // NewVerifier returns a verifier with production defaults.
 func NewVerifier(source KeySource) *Verifier {
-	return &Verifier{source: source, MinRefresh: time.Second, MaxAge: 5 * time.Minute, Leeway: 30 * time.Second, Now: time.Now}
+	return &Verifier{source: source, profile: DefaultTokenProfile, MinRefresh: time.Second, MaxAge: 5 * time.Minute, Leeway: 30 * time.Second, Now: time.Now}
+}
+
+// WithProfile makes v accept the tokens of profile only, and returns v.
+func (v *Verifier) WithProfile(profile TokenProfile) *Verifier {
+	v.profile = profile
+	return v
 }
 
 // CheckRevocations makes v refuse the tokens of sessions that source lists as ended
@@ -62,9 +71,10 @@ var (
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
 	var c claims
 	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(Issuer),
-		jwt.WithAudience(Audience),
+		// One algorithm, the profile's: the token's alg header never chooses.
+		jwt.WithValidMethods([]string{v.profile.Alg}),
+		jwt.WithIssuer(v.profile.Issuer),
+		jwt.WithAudience(v.profile.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(v.Now),
@@ -78,8 +88,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		key, err := v.key(ctx, kid)
 		if err != nil {
 			lookupErr = err
+			return nil, err
 		}
-		return key, err
+		// A key published for another algorithm never verifies, whatever the header says.
+		if alg := AlgOf(key.Key); alg != v.profile.Alg {
+			return nil, fmt.Errorf("key %q is a %s key, tokens are %s", kid, alg, v.profile.Alg)
+		}
+		return key.Key, nil
 	})
 	switch {
 	case err == nil:
@@ -107,7 +122,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 
 var errUnknownKID = errors.New("unknown kid")
 
-func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string) (PublicKey, error) {
 	// The lock is held across the fetch so that concurrent requests naming a kid just
 	// rotated in wait for the one refresh instead of being refused.
 	v.mu.Lock()
@@ -124,9 +139,9 @@ func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 		case ok:
 			return k, nil
 		case v.fetchErr != nil:
-			return nil, fmt.Errorf("fetch JWKS: %w", v.fetchErr)
+			return PublicKey{}, fmt.Errorf("fetch JWKS: %w", v.fetchErr)
 		}
-		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
+		return PublicKey{}, fmt.Errorf("%w %q", errUnknownKID, kid)
 	}
 	keys, err := v.source(ctx)
 	if err != nil {
@@ -136,15 +151,15 @@ func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 		if ok { // keep verifying with the key we have while the source is down
 			return k, nil
 		}
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
+		return PublicKey{}, fmt.Errorf("fetch JWKS: %w", err)
 	}
-	v.keys = make(map[string]ed25519.PublicKey, len(keys))
+	v.keys = make(map[string]PublicKey, len(keys))
 	for _, pk := range keys {
-		v.keys[pk.KID] = pk.Key
+		v.keys[pk.KID] = pk
 	}
 	v.fetchedAt, v.triedAt, v.fetchErr = now, now, nil
 	if k, ok = v.keys[kid]; !ok {
-		return nil, fmt.Errorf("%w %q", errUnknownKID, kid)
+		return PublicKey{}, fmt.Errorf("%w %q", errUnknownKID, kid)
 	}
 	return k, nil
 }

@@ -117,7 +117,9 @@ func Code(err error) connect.Code {
 // itself) pass through, except that an INTERNAL, UNKNOWN or DATA_LOSS one is re-wrapped
 // so its message never leaks, and an UNAVAILABLE one raised by our own client (a dial
 // or transport failure, whose message names internal hosts) gets a safe message.
-// Server faults among them are returned as the cause to log.
+// Server faults among them are returned as the cause to log. An unexpected failure
+// (Internal) caused by an unreachable database is sent as UNAVAILABLE with
+// ReasonDatabaseUnavailable: the client may retry it.
 func ToConnect(err error) (*connect.Error, error) {
 	if isNil(err) {
 		return nil, nil
@@ -128,6 +130,10 @@ func ToConnect(err error) (*connect.Error, error) {
 			// wrapped as INTERNAL by the code that ran it; it is not a server fault.
 			if ce, cause, ok := contextError(err); ok {
 				return ce, cause
+			}
+			// So is a query whose database could not be reached: the client may retry.
+			if databaseUnreachable(err) {
+				return fromError(databaseUnavailable(err), err)
 			}
 		}
 		return fromError(e, err)

@@ -115,8 +115,30 @@ func clusterRunning(ctx context.Context, bin, pgdata string, cred *syscall.Crede
 	}
 }
 
+// StartCluster makes sure a cluster in the folder pgdata (absolute) is initialised and
+// running on 127.0.0.1:port, as [Locate] does for its private cluster, and returns the
+// URL of its healthcore database. Tests use it for a server of their own that they may
+// stop and start ([StopCluster]) without disturbing anyone else's.
+func StartCluster(ctx context.Context, pgdata string, port int, log *slog.Logger) (string, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	return startPrivate(ctx, pgdata, port, log)
+}
+
+// StopCluster stops the cluster in pgdata when it runs, in pg_ctl's mode: "fast"
+// (sessions are ended, a clean shutdown) or "immediate" (the server quits at once, as
+// in a crash, and recovers from its WAL at the next start).
+func StopCluster(ctx context.Context, pgdata, mode string) error {
+	return stopCluster(ctx, pgdata, mode)
+}
+
 // stopPrivate stops the cluster in pgdata when it runs.
 func stopPrivate(ctx context.Context, pgdata string) error {
+	return stopCluster(ctx, pgdata, "fast")
+}
+
+func stopCluster(ctx context.Context, pgdata, mode string) error {
 	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); err != nil {
 		return nil // never initialised
 	}
@@ -132,7 +154,7 @@ func stopPrivate(ctx context.Context, pgdata string) error {
 	if err != nil || !running {
 		return err
 	}
-	if _, err := run(ctx, cred, pgdata, filepath.Join(bin, "pg_ctl"), "stop", "-D", pgdata, "-m", "fast", "-w"); err != nil {
+	if _, err := run(ctx, cred, pgdata, filepath.Join(bin, "pg_ctl"), "stop", "-D", pgdata, "-m", mode, "-w"); err != nil {
 		return fmt.Errorf("pg: pg_ctl stop: %w", err)
 	}
 	return nil

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,4 +232,46 @@ func TestServer_WithoutReflectionGrpcurlListIsUnimplemented(t *testing.T) {
 	if resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("health without reflection: %v %v, want SERVING", resp.GetStatus(), err)
 	}
+}
+
+// While Options.Ready fails (the database is down) every service reports NOT_SERVING,
+// and SERVING again once it passes, without a restart.
+func TestServer_HealthFollowsReadiness(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	st := start(t, server.Options{Ready: func(context.Context) error {
+		if down.Load() {
+			return errors.New("database: connection refused")
+		}
+		return nil
+	}}, func(s *server.Server) {
+		s.Handle(keysv1connect.NewKeysServiceHandler(keysService(t), s.HandlerOptions()...))
+	})
+	health := healthpb.NewHealthClient(grpcConn(t, st.addr))
+	await := func(want healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := map[string]healthpb.HealthCheckResponse_ServingStatus{}
+			for _, svc := range []string{"", keysv1connect.KeysServiceName} {
+				resp, err := health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: svc})
+				if err != nil {
+					t.Fatalf("Check(%q): %v", svc, err)
+				}
+				got[svc] = resp.GetStatus()
+			}
+			if got[""] == want && got[keysv1connect.KeysServiceName] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health %v, want %v for every service", got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	await(healthpb.HealthCheckResponse_SERVING)
+	down.Store(true)
+	await(healthpb.HealthCheckResponse_NOT_SERVING)
+	down.Store(false)
+	await(healthpb.HealthCheckResponse_SERVING)
 }

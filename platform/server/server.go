@@ -52,6 +52,10 @@ type Options struct {
 	// recording the service a client's certificate names for the interceptor. Nil
 	// serves h2c (development, or behind a mesh that terminates TLS).
 	TLS *mtls.Source
+	// Ready, when set, says whether what the services need to serve is there (their
+	// database): while it fails, health reports every service NOT_SERVING, and SERVING
+	// again once it passes. Asked at most once a second, each time for at most 2 s.
+	Ready func(context.Context) error
 }
 
 // Server serves the Connect handlers of one or more services on one port.
@@ -133,7 +137,7 @@ func (s *Server) Handle(path string, h http.Handler) {
 func (s *Server) Handler() http.Handler {
 	if s.checker == nil {
 		s.checker = grpchealth.NewStaticChecker(s.names...)
-		s.mux.Handle(grpchealth.NewHandler(s.checker))
+		s.mux.Handle(grpchealth.NewHandler(&readyChecker{static: s.checker, ready: s.opts.Ready, opts: &s.opts}))
 		if s.opts.Reflection {
 			// Reflection lists the platform's own services too, as grpc-go servers do,
 			// so that grpcurl's "list" and "describe" show health and reflection.

@@ -14,7 +14,7 @@ import (
 // Services are the platform's services, each of which has a test service key
 // (internal/catalog's tests check that the list is the catalog's).
 var Services = []string{
-	"keys", "identity", "directory", "scheduling", "pix", "payments", "meetings", "blobs", "records", "telehealth",
+	"keys", "identity", "directory", "scheduling", "pix", "payments", "meetings", "blobs", "records", "telehealth", "notifications",
 }
 
 // ServiceKeys are the service-token keys of tests: each service of Services signs with

@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"testing"
 	"time"
 
@@ -63,4 +64,22 @@ func Authed[T any](msg *T, token string) *connect.Request[T] {
 		req.Header().Set("Authorization", "Bearer "+token)
 	}
 	return req
+}
+
+// CPF returns a valid CPF for n (its check digits computed as the Receita does), a
+// different one for each n: the test accounts' documents.
+func CPF(n int) string {
+	d := []byte(fmt.Sprintf("%09d", 529982240+n*7))
+	for _, w := range []int{10, 11} {
+		sum := 0
+		for i := range w - 1 {
+			sum += int(d[i]-'0') * (w - i)
+		}
+		dv := 0
+		if r := sum % 11; r >= 2 {
+			dv = 11 - r
+		}
+		d = append(d, byte('0'+dv))
+	}
+	return string(d)
 }

@@ -84,7 +84,12 @@ type S3 struct {
 	sseKeyID string
 	partSize int64
 	parts    sync.Pool // *[]byte of partSize bytes
+	endpoint string    // the S3 endpoint's URL, for Endpoint
 }
+
+// Endpoint is the URL of the S3 endpoint the driver calls, which the process probes to
+// report S3 reachable or not on its ops listener.
+func (d *S3) Endpoint() string { return d.endpoint }
 
 var _ Driver = (*S3)(nil)
 
@@ -128,7 +133,11 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		// line for every other GetObject.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	d := &S3{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, sseKeyID: cfg.SSEKMSKeyID, partSize: cfg.PartSize}
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = "https://s3." + cfg.Region + ".amazonaws.com"
+	}
+	d := &S3{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, sseKeyID: cfg.SSEKMSKeyID, partSize: cfg.PartSize, endpoint: endpoint}
 	d.parts.New = func() any { b := make([]byte, d.partSize); return &b }
 	return d, nil
 }

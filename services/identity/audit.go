@@ -18,14 +18,16 @@ import (
 
 // Audited actions.
 const (
-	actRegister      = "account.register"
-	actLogin         = "account.login"
-	actRead          = "account.read"
-	actReadPayer     = "account.read_payer"
-	actRefresh       = "session.refresh"
-	actRefreshReused = "session.refresh_reused"
-	actLogout        = "session.logout"
-	actRotateKey     = "signing_key.rotate"
+	actRegister       = "account.register"
+	actLogin          = "account.login"
+	actRead           = "account.read"
+	actReadPayer      = "account.read_payer"
+	actReadContact    = "account.read_contact"
+	actPasswordChange = "account.password_change"
+	actRefresh        = "session.refresh"
+	actRefreshReused  = "session.refresh_reused"
+	actLogout         = "session.logout"
+	actRotateKey      = "signing_key.rotate"
 )
 
 // Outcomes.

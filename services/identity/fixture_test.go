@@ -27,6 +27,7 @@ type fixture struct {
 	grpc   identityv1connect.IdentityServiceClient // gRPC protocol
 	clock  *testkit.Clock
 	url    string
+	env    *envelope.Envelope
 }
 
 // testArgon2 keeps tests fast; production parameters are measured in bench/.
@@ -44,19 +45,18 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	}
 	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	db := pgtest.Pool(t, Schema.Name, Schema)
-	svc, err := New(context.Background(), Deps{
-		DB: db, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: testkit.Logger(t), Now: clk.Now,
-	}, cfg)
+	env := envelope.New(testkit.Keys(t, "identity"), envelope.Defaults)
+	svc, err := New(context.Background(), Deps{DB: db, Envelope: env, Logger: testkit.Logger(t), Now: clk.Now}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := authn.NewVerifier(svc.KeySource()).CheckRevocations(svc.RevocationSource(), authn.DefaultRevocationPolicy)
+	verifier := authn.NewVerifier(svc.KeySource()).WithProfile(cfg.Tokens).CheckRevocations(svc.RevocationSource(), authn.DefaultRevocationPolicy)
 	verifier.Now = clk.Now
 	url := testkit.Serve(t, authn.NewInterceptor(verifier, testkit.ServiceVerifier("identity")), func(s *server.Server) {
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, url: url,
+		t: t, svc: svc, db: db, clock: clk, url: url, env: env,
 		client: identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url),
 		grpc:   identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), url, connect.WithGRPC()),
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
@@ -40,6 +41,9 @@ type Config struct {
 	Argon2        Argon2Params
 	Throttle      ThrottlePolicy
 	Register      RegisterLimit
+	// Tokens is the access tokens' profile (-identity.token-alg, -identity.issuer,
+	// -identity.audience): identity signs with it, and every service verifies with it.
+	Tokens authn.TokenProfile
 	// Jobs tunes the job runner of the signing-key rotation (tests shorten its polling).
 	Jobs jobs.Options
 }
@@ -54,6 +58,7 @@ func DefaultConfig() Config {
 		Argon2:        DefaultArgon2,
 		Throttle:      DefaultThrottle,
 		Register:      DefaultRegisterLimit,
+		Tokens:        authn.DefaultTokenProfile,
 	}
 }
 
@@ -74,6 +79,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a device or address stays known to an account after a successful login")
 	fs.IntVar(&c.Register.PerAddress, "identity.register-per-address", c.Register.PerAddress, "registrations allowed per client address in each -identity.register-window")
 	fs.DurationVar(&c.Register.Window, "identity.register-window", c.Register.Window, "window of the registration limit")
+	fs.StringVar(&c.Tokens.Alg, "identity.token-alg", c.Tokens.Alg,
+		"algorithm of access tokens, in every process: EdDSA, or RS256 for an AWS API Gateway JWT authorizer")
+	fs.StringVar(&c.Tokens.Issuer, "identity.issuer", c.Tokens.Issuer,
+		"iss of access tokens, in every process; with the API Gateway, the API's public https URL (its /.well-known/openid-configuration)")
+	fs.StringVar(&c.Tokens.Audience, "identity.audience", c.Tokens.Audience,
+		"aud of access tokens, in every process (the API Gateway authorizer's audience)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -93,6 +104,9 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.Throttle.KnownClientFor >= 0, "identity.throttle-known-client-for=%s: must not be negative", c.Throttle.KnownClientFor)
 	p.Check(c.Register.PerAddress >= 1, "identity.register-per-address=%d: must be at least 1", c.Register.PerAddress)
 	p.Check(c.Register.Window >= time.Second, "identity.register-window=%s: must be at least 1s", c.Register.Window)
+	if err := c.Tokens.Check(); err != nil {
+		p.Addf("-identity.token-alg, -identity.issuer, -identity.audience: %v", err)
+	}
 	c.Jobs.Check(p, "identity")
 }
 
@@ -100,7 +114,11 @@ func (c Config) Check(p *config.Problems) {
 type Deps struct {
 	DB       *pgxpool.Pool // search_path = identity
 	Envelope *envelope.Envelope
-	Logger   *slog.Logger
+	// Notifications is told about logins from new devices (by jobs committed with
+	// them). Nil where no notifications service runs (tests of other services): the jobs
+	// are still committed, and complete without sending.
+	Notifications notificationsv1connect.NotificationsServiceClient
+	Logger        *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
 	Now func() time.Time
 }
@@ -116,6 +134,8 @@ type Service struct {
 	keys    *keyring
 	blindIx []byte
 	jobs    *jobs.Client
+	// notifications is Deps.Notifications.
+	notifications notificationsv1connect.NotificationsServiceClient
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
 	// logins counts Login's answers by outcome (Collector).
@@ -143,9 +163,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, hasher: newHasher(cfg.Argon2),
+	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
 		logins: newLoginCounter()}
-	s.keys = &keyring{db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
+	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
 		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
 			s.auditLog.chain, err = s.loadChainKey(ctx)

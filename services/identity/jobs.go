@@ -7,6 +7,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"healthcore/platform/notify"
 )
 
 // keyCheckEvery is how often the elected leader checks the active signing key's age.
@@ -38,6 +40,9 @@ func rotateKeysPeriodic() *river.PeriodicJob {
 func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, river.WorkFunc(s.workRotateKeys))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
+		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
+	}))
 	return w
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -65,9 +66,13 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 		t      tokens
 		device string
 	)
+	loginID := uuid.NewString() // the key of this login's notice, the same if the transaction reruns
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		if err = s.succeeded(ctx, tx, client.keys); err != nil {
+			return err
+		}
+		if err = s.tellNewDevice(ctx, tx, client, a.ID, loginID); err != nil {
 			return err
 		}
 		if device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {

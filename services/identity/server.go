@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/base64"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -76,9 +75,7 @@ func (s *Service) GetJwks(ctx context.Context, _ *connect.Request[identityv1.Get
 	}
 	out := &identityv1.GetJwksResponse{}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, &identityv1.Jwk{
-			Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Key), Kid: k.KID, Alg: "EdDSA", Use: "sig",
-		})
+		out.Keys = append(out.Keys, authn.JWK(k))
 	}
 	resp := connect.NewResponse(out)
 	resp.Header().Set("Cache-Control", "public, max-age=60")
@@ -99,6 +96,23 @@ func (s *Service) RotateSigningKey(ctx context.Context, _ *connect.Request[ident
 // GetPayer implements identityv1connect.IdentityServiceHandler.
 func (s *Service) GetPayer(ctx context.Context, req *connect.Request[identityv1.GetPayerRequest]) (*connect.Response[identityv1.GetPayerResponse], error) {
 	out, err := s.payer(ctx, req.Msg.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ChangePassword implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ChangePassword(ctx context.Context, req *connect.Request[identityv1.ChangePasswordRequest]) (*connect.Response[identityv1.ChangePasswordResponse], error) {
+	if err := s.changePassword(ctx, req.Msg.GetCurrentPassword(), req.Msg.GetNewPassword()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.ChangePasswordResponse{}), nil
+}
+
+// GetContact implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetContact(ctx context.Context, req *connect.Request[identityv1.GetContactRequest]) (*connect.Response[identityv1.GetContactResponse], error) {
+	out, err := s.contact(ctx, req.Msg.GetAccountId())
 	if err != nil {
 		return nil, err
 	}

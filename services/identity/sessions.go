@@ -78,7 +78,7 @@ func (s *Service) issue(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a 
 		return tokens{}, err
 	}
 	var err error
-	t.access, t.accessExpiry, err = authn.Sign(key, a.principal(sid), now, s.cfg.AccessTTL)
+	t.access, t.accessExpiry, err = s.cfg.Tokens.Sign(key, a.principal(sid), now, s.cfg.AccessTTL)
 	return t, err
 }
 

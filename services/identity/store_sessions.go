@@ -95,6 +95,16 @@ func (sessionStore) end(ctx context.Context, q pg.Querier, sid string, at time.T
 	return nil
 }
 
+// endOthers ends every live session of the account but keep (the caller's own; empty
+// ends them all) at the given time for reason.
+func (sessionStore) endOthers(ctx context.Context, q pg.Querier, accountID, keep string, at time.Time, reason string) error {
+	if _, err := q.Exec(ctx, `UPDATE sessions SET revoked_at = $3, revoke_reason = $4
+		WHERE account_id = $1 AND id::text <> $2 AND revoked_at IS NULL`, accountID, keep, at, reason); err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	return nil
+}
+
 // endedSession is a session that has ended, and when.
 type endedSession struct {
 	ID      string

@@ -2,26 +2,25 @@ package identity
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 )
 
-// signingKeyStore keeps the Ed25519 keys that sign access tokens: at most one active
-// (a unique index holds that), the others retired, with their private halves sealed.
+// signingKeyStore keeps the keys that sign access tokens: at most one active (a
+// unique index holds that), the others retired, with their private halves sealed.
 type signingKeyStore struct{}
 
 // storedKey is a row of signing_keys.
 type storedKey struct {
 	KID       string
-	PublicKey ed25519.PublicKey
-	Sealed    []byte // the private key's seed, sealed by the keys service
+	Alg       string // authn.AlgEdDSA or authn.AlgRS256
+	PublicKey []byte // Ed25519: the raw key; RSA: PKIX DER
+	Sealed    []byte // the private key (Ed25519: its seed; RSA: PKCS #8 DER), sealed by the keys service
 	CreatedAt time.Time
 }
 
@@ -35,23 +34,21 @@ func (signingKeyStore) lock(ctx context.Context, tx pgx.Tx) error {
 
 // active returns the key that signs new tokens; ok is false before the first key.
 func (signingKeyStore) active(ctx context.Context, q pg.Querier) (k storedKey, ok bool, err error) {
-	var pub []byte
-	err = q.QueryRow(ctx, `SELECT kid, public_key, private_key_sealed, created_at FROM signing_keys WHERE retired_at IS NULL`).
-		Scan(&k.KID, &pub, &k.Sealed, &k.CreatedAt)
+	err = q.QueryRow(ctx, `SELECT kid, alg, public_key, private_key_sealed, created_at FROM signing_keys WHERE retired_at IS NULL`).
+		Scan(&k.KID, &k.Alg, &k.PublicKey, &k.Sealed, &k.CreatedAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return storedKey{}, false, nil
 	case err != nil:
 		return storedKey{}, false, fmt.Errorf("select active signing key: %w", err)
 	}
-	k.PublicKey = ed25519.PublicKey(pub)
 	return k, true, nil
 }
 
 // insert stores k as the active key; the active key must have been retired first.
 func (signingKeyStore) insert(ctx context.Context, q pg.Querier, k storedKey) error {
-	if _, err := q.Exec(ctx, `INSERT INTO signing_keys (kid, public_key, private_key_sealed, created_at) VALUES ($1, $2, $3, $4)`,
-		k.KID, []byte(k.PublicKey), k.Sealed, k.CreatedAt); err != nil {
+	if _, err := q.Exec(ctx, `INSERT INTO signing_keys (kid, alg, public_key, private_key_sealed, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		k.KID, k.Alg, k.PublicKey, k.Sealed, k.CreatedAt); err != nil {
 		return fmt.Errorf("insert signing key: %w", err)
 	}
 	return nil
@@ -66,20 +63,18 @@ func (signingKeyStore) retireActive(ctx context.Context, q pg.Querier, at time.T
 	return nil
 }
 
-// published returns the public keys of the active key and of the keys retired after
-// retiredAfter, the active one first, then newest first.
-func (signingKeyStore) published(ctx context.Context, q pg.Querier, retiredAfter time.Time) ([]authn.PublicKey, error) {
-	rows, err := q.Query(ctx, `SELECT kid, public_key FROM signing_keys
+// published returns the public halves (no Sealed) of the active key and of the keys
+// retired after retiredAfter, the active one first, then newest first.
+func (signingKeyStore) published(ctx context.Context, q pg.Querier, retiredAfter time.Time) ([]storedKey, error) {
+	rows, err := q.Query(ctx, `SELECT kid, alg, public_key, created_at FROM signing_keys
 		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY retired_at IS NULL DESC, created_at DESC`, retiredAfter)
 	if err != nil {
 		return nil, fmt.Errorf("select published signing keys: %w", err)
 	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (authn.PublicKey, error) {
-		var pk authn.PublicKey
-		var raw []byte
-		err := r.Scan(&pk.KID, &raw)
-		pk.Key = ed25519.PublicKey(raw)
-		return pk, err
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedKey, error) {
+		var k storedKey
+		err := r.Scan(&k.KID, &k.Alg, &k.PublicKey, &k.CreatedAt)
+		return k, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("select published signing keys: %w", err)

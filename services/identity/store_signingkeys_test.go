@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 )
 
@@ -19,7 +21,7 @@ func newStoredKey(t *testing.T, created time.Time) storedKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return storedKey{KID: kidOf(pub), PublicKey: pub, Sealed: []byte("sealed " + kidOf(pub)), CreatedAt: created}
+	return storedKey{KID: kidOf(pub), Alg: authn.AlgEdDSA, PublicKey: pub, Sealed: []byte("sealed " + kidOf(pub)), CreatedAt: created}
 }
 
 func TestSigningKeyStore_RotationKeepsOneActiveAndPublishesRecentlyRetired(t *testing.T) {
@@ -49,7 +51,7 @@ func TestSigningKeyStore_RotationKeepsOneActiveAndPublishesRecentlyRetired(t *te
 	rotate(k3)
 
 	got, ok, err := st.active(ctx, db)
-	if err != nil || !ok || got.KID != k3.KID || !got.PublicKey.Equal(k3.PublicKey) ||
+	if err != nil || !ok || got.KID != k3.KID || !bytes.Equal(got.PublicKey, k3.PublicKey) || got.Alg != k3.Alg ||
 		string(got.Sealed) != string(k3.Sealed) || !got.CreatedAt.Equal(k3.CreatedAt) {
 		t.Fatalf("active = %+v (ok=%v, err=%v), want %+v", got, ok, err, k3)
 	}
@@ -66,8 +68,8 @@ func TestSigningKeyStore_RotationKeepsOneActiveAndPublishesRecentlyRetired(t *te
 		}
 		var out []string
 		for _, k := range keys {
-			if len(k.Key) != ed25519.PublicKeySize {
-				t.Errorf("key %s has %d bytes", k.KID, len(k.Key))
+			if len(k.PublicKey) != ed25519.PublicKeySize || k.Alg != authn.AlgEdDSA || k.Sealed != nil {
+				t.Errorf("key %s: %s, %d bytes, sealed %x", k.KID, k.Alg, len(k.PublicKey), k.Sealed)
 			}
 			out = append(out, k.KID)
 		}

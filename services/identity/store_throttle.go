@@ -78,6 +78,17 @@ func (throttleStore) forget(ctx context.Context, q pg.Querier, key string) error
 	return nil
 }
 
+// hasClients reports whether the account has logged in from any client it still
+// remembers.
+func (throttleStore) hasClients(ctx context.Context, q pg.Querier, accountID string, since time.Time) (bool, error) {
+	var any bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM login_clients WHERE account_id = $1 AND seen_at > $2)`, accountID, since).Scan(&any)
+	if err != nil {
+		return false, fmt.Errorf("read login clients: %w", err)
+	}
+	return any, nil
+}
+
 // knownClients returns those of clients the account logged in from since the given time.
 func (throttleStore) knownClients(ctx context.Context, q pg.Querier, accountID string, clients []string, since time.Time) ([]string, error) {
 	if len(clients) == 0 {

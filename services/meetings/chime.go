@@ -75,6 +75,10 @@ type Chime struct {
 
 var _ Driver = (*Chime)(nil)
 
+// Endpoint is the URL of the Chime API the driver calls, which the process probes to
+// report Chime reachable or not on its ops listener.
+func (c *Chime) Endpoint() string { return c.base.String() }
+
 // NewChime returns the driver. It loads the AWS configuration but calls nothing: bad
 // credentials show on the first request, which then fails with a logged cause.
 func NewChime(ctx context.Context, c ChimeConfig) (*Chime, error) {

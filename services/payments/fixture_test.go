@@ -269,7 +269,7 @@ func (f *fixture) patientNamed(name string) user {
 	f.users++
 	email := fmt.Sprintf("paciente%d@example.com", f.users)
 	resp, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
-		Name: name, Email: email, Cpf: cpf(f.users), Password: "correct horse battery",
+		Name: name, Email: email, Cpf: testkit.CPF(f.users), Password: "correct horse battery",
 		Phone: "+5511987654321", BirthDate: "1985-04-12",
 	}))
 	if err != nil {
@@ -301,23 +301,6 @@ func (f *fixture) login(req *identityv1.LoginRequest) string {
 		f.t.Fatalf("login: %v", err)
 	}
 	return resp.Msg.GetTokens().GetAccessToken()
-}
-
-// cpf returns a valid CPF for n (check digits computed as the Receita does).
-func cpf(n int) string {
-	d := []byte(fmt.Sprintf("%09d", 529982240+n*7))
-	for _, w := range []int{10, 11} {
-		sum := 0
-		for i := range w - 1 {
-			sum += int(d[i]-'0') * (w - i)
-		}
-		dv := 0
-		if r := sum % 11; r >= 2 {
-			dv = 11 - r
-		}
-		d = append(d, byte('0'+dv))
-	}
-	return string(d)
 }
 
 // booking is an appointment waiting for payment, as scheduling holds it.

@@ -88,6 +88,7 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, river.WorkFunc(s.workRefund))
 	river.AddWorker(w, river.WorkFunc(s.workCancelCharge))
 	river.AddWorker(w, river.WorkFunc(s.workReconcile))
+	river.AddWorker(w, river.WorkFunc(s.workNotice))
 	return w
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/pix/v1/pixv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
@@ -80,22 +81,27 @@ type Deps struct {
 	Pix        pixv1connect.PixServiceClient
 	Identity   identityv1connect.IdentityServiceClient // GetPayer
 	Scheduling schedulingv1connect.SchedulingServiceClient
-	Logger     *slog.Logger
+	// Notifications is told about charges and refunds (by jobs committed with them).
+	// Nil only where no notifications service runs (tests of other services): the jobs
+	// are still committed, and complete without sending.
+	Notifications notificationsv1connect.NotificationsServiceClient
+	Logger        *slog.Logger
 	// Now is the clock of payment records and reconciliation; nil means time.Now.
 	Now func() time.Time
 }
 
 // Service implements the PaymentsService RPCs and works the saga's jobs.
 type Service struct {
-	cfg        Config
-	db         *pgxpool.Pool
-	pix        pixv1connect.PixServiceClient
-	identity   identityv1connect.IdentityServiceClient
-	scheduling schedulingv1connect.SchedulingServiceClient
-	jobs       *jobs.Client
-	log        *slog.Logger
-	now        func() time.Time
-	webhooks   *prometheus.CounterVec // provider notifications by outcome (Collector)
+	cfg           Config
+	db            *pgxpool.Pool
+	pix           pixv1connect.PixServiceClient
+	identity      identityv1connect.IdentityServiceClient
+	scheduling    schedulingv1connect.SchedulingServiceClient
+	notifications notificationsv1connect.NotificationsServiceClient
+	jobs          *jobs.Client
+	log           *slog.Logger
+	now           func() time.Time
+	webhooks      *prometheus.CounterVec // provider notifications by outcome (Collector)
 }
 
 var _ paymentsv1connect.PaymentsServiceHandler = (*Service)(nil)
@@ -116,7 +122,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, pix: d.Pix, identity: d.Identity, scheduling: d.Scheduling, log: d.Logger, now: d.Now,
+	s := &Service{cfg: cfg, db: d.DB, pix: d.Pix, identity: d.Identity, scheduling: d.Scheduling,
+		notifications: d.Notifications, log: d.Logger, now: d.Now,
 		webhooks: newWebhookCounter()}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),

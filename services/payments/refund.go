@@ -160,6 +160,9 @@ func (s *Service) workRefund(ctx context.Context, job *river.Job[refundArgs]) er
 			return err
 		}
 		s.log.InfoContext(ctx, "refund completed", "payment_id", p.ID, "refund_id", f.ID, "amount_cents", f.AmountCents)
+		if err := s.tellRefunded(ctx, tx, p, f); err != nil {
+			return err
+		}
 		return s.reflectRefunds(ctx, tx, p, max(completed, resp.Msg.GetCharge().GetRefundedCents()), sourceRefund, f.Reason, now)
 	})
 }

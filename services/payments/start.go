@@ -132,6 +132,9 @@ func (s *Service) createCharge(ctx context.Context, p *payment) (*payment, error
 			Detail: c.GetStatusDetail(), At: now}); err != nil {
 			return err
 		}
+		if err := s.tellPending(ctx, tx, p); err != nil {
+			return err
+		}
 		// A retry long after the charge was made may find it already paid or expired.
 		return s.applyCharge(ctx, tx, p, c, sourceStart, true)
 	})

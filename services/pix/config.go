@@ -75,7 +75,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"Mercado Pago access token; set it with HEALTHCORE_PIX_ACCESS_TOKEN, not on the command line (sandbox: generated when empty)")
 	fs.StringVar(&c.WebhookSecret, "pix.webhook-secret", c.WebhookSecret,
 		"secret that signs Mercado Pago's webhooks; set it with HEALTHCORE_PIX_WEBHOOK_SECRET (sandbox: generated when empty)")
-	fs.StringVar(&c.BaseURL, "pix.base-url", c.BaseURL, "Mercado Pago API base URL (pix.driver=mercadopago; the sandbox uses its own)")
+	fs.StringVar(&c.BaseURL, "pix.base-url", c.BaseURL, "Mercado Pago API base URL (pix.driver=mercadopago; with the sandbox, left at its default, the sandbox's own, else a proxy in front of the sandbox)")
 	fs.StringVar(&c.NotificationURL, "pix.notification-url", c.NotificationURL,
 		"where the provider posts webhooks: the gateway's /webhooks/mercadopago (sandbox default "+DefaultDevNotificationURL+")")
 	fs.DurationVar(&c.SignatureTolerance, "pix.signature-tolerance", c.SignatureTolerance, "how far from now a webhook's signature time may be")
@@ -153,7 +153,11 @@ func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Log
 			return nil, nil, err
 		}
 		// The production driver, pointed at the sandbox: development runs the real path.
-		mp.BaseURL = sb.URL()
+		// A base URL other than Mercado Pago's is a proxy in front of the sandbox (the HA
+		// tests cut it to make the provider unreachable).
+		if c.BaseURL == ProductionBaseURL {
+			mp.BaseURL = sb.URL()
+		}
 		d, err := NewMercadoPago(mp)
 		if err != nil {
 			ln.Close()

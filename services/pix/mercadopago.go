@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -40,6 +41,7 @@ type MercadoPago struct {
 	secret          []byte
 	tolerance       time.Duration
 	notificationURL string
+	base            *url.URL
 }
 
 var _ Driver = (*MercadoPago)(nil)
@@ -83,8 +85,13 @@ func NewMercadoPago(c MercadoPagoConfig) (*MercadoPago, error) {
 		secret:          []byte(c.WebhookSecret),
 		tolerance:       c.SignatureTolerance,
 		notificationURL: c.NotificationURL,
+		base:            base,
 	}, nil
 }
+
+// Endpoint is the base URL of the provider's API, which the process probes to report
+// the provider reachable or not on its ops listener.
+func (m *MercadoPago) Endpoint() string { return m.base.String() }
 
 // CreateCharge implements Driver.
 func (m *MercadoPago) CreateCharge(ctx context.Context, req ChargeRequest) (Charge, error) {

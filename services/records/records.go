@@ -19,10 +19,12 @@ import (
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 )
 
@@ -30,7 +32,7 @@ import (
 var migrations embed.FS
 
 // Schema is the records service's PostgreSQL schema and its migrations.
-var Schema = pg.Schema{Name: "records", Migrations: pg.Dir(migrations, "migrations")}
+var Schema = pg.Schema{Name: "records", Migrations: pg.Dir(migrations, "migrations"), Jobs: true}
 
 // DefaultMaxUploadBytes is the default size limit of one document: 50 MiB.
 const DefaultMaxUploadBytes int64 = 50 << 20
@@ -57,11 +59,17 @@ type Config struct {
 	// ContentTypes are the content types accepted, each one detectable from the bytes
 	// (see detectContentType).
 	ContentTypes []string
+	// DigestEvery is how often the periodic job offers yesterday's digest of reads of
+	// shared documents (it runs once per day whatever the offers).
+	DigestEvery time.Duration
+	// Jobs tunes the durable job runner (notifications and the digest).
+	Jobs jobs.Options
 }
 
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
-	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes), MaxShare: DefaultMaxShare}
+	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes), MaxShare: DefaultMaxShare,
+		DigestEvery: time.Hour}
 }
 
 // RegisterFlags binds the settings to flags named records.*.
@@ -70,6 +78,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var((*typeList)(&c.ContentTypes), "records.content-types",
 		"comma-separated content types accepted, each checked against the bytes (of "+strings.Join(detectable, ", ")+")")
 	fs.DurationVar(&c.MaxShare, "records.max-share", c.MaxShare, "longest a patient may share records with a doctor, e.g. 2160h (90 days)")
+	fs.DurationVar(&c.DigestEvery, "records.digest-every", c.DigestEvery,
+		"how often yesterday's digest of doctors' reads of shared documents is offered (it is sent once per day)")
+	c.Jobs.RegisterFlags(fs, "records")
 }
 
 // Check reports bad settings.
@@ -77,6 +88,8 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.MaxUploadBytes >= 1024 && c.MaxUploadBytes <= maxUploadLimit,
 		"records.max-upload-bytes=%d: must be between 1024 and %d", c.MaxUploadBytes, maxUploadLimit)
 	p.Check(c.MaxShare >= time.Hour, "records.max-share=%s: must be at least 1h", c.MaxShare)
+	p.Check(c.DigestEvery >= time.Minute && c.DigestEvery <= 24*time.Hour, "records.digest-every=%s: must be 1m to 24h", c.DigestEvery)
+	c.Jobs.Check(p, "records")
 	p.Check(len(c.ContentTypes) > 0, "records.content-types: name at least one type")
 	for _, t := range c.ContentTypes {
 		p.Check(slices.Contains(detectable, t), "records.content-types: %q cannot be recognised from the bytes (use some of %s)",
@@ -111,20 +124,26 @@ type Deps struct {
 	// Without it ShareRecords answers UNAVAILABLE DIRECTORY_UNAVAILABLE; everything
 	// else works.
 	Directory directoryv1connect.DirectoryServiceClient
-	Logger    *slog.Logger
+	// Notifications is told about shares and the daily read digest (by jobs committed
+	// with them). Nil where no notifications service runs (tests of other services): the
+	// jobs are still committed, and complete without sending.
+	Notifications notificationsv1connect.NotificationsServiceClient
+	Logger        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Service implements the RecordsService RPCs.
 type Service struct {
-	cfg   Config
-	db    *pgxpool.Pool
-	keys  keysv1connect.KeysServiceClient
-	blobs blobsv1connect.BlobsServiceClient
-	dir   directoryv1connect.DirectoryServiceClient
-	log   *slog.Logger
-	now   func() time.Time
+	cfg           Config
+	db            *pgxpool.Pool
+	keys          keysv1connect.KeysServiceClient
+	blobs         blobsv1connect.BlobsServiceClient
+	dir           directoryv1connect.DirectoryServiceClient
+	notifications notificationsv1connect.NotificationsServiceClient
+	jobs          *jobs.Client
+	log           *slog.Logger
+	now           func() time.Time
 	// shareChecks counts a doctor's reads of shared documents by outcome (Collector).
 	shareChecks *prometheus.CounterVec
 
@@ -154,7 +173,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, log: d.Logger, now: d.Now,
+	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, notifications: d.Notifications,
+		log: d.Logger, now: d.Now,
 		shareChecks: newShareCheckCounter()}
 	// The access log chain's key, from a secret sealed through the keys service (which
 	// starts before records).
@@ -166,6 +186,11 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	opts := cfg.Jobs
+	opts.Periodic = append(slices.Clip(opts.Periodic), s.digestJob())
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/errs"
 )
@@ -21,6 +22,8 @@ type share struct {
 	documentIDs, groupIDs   []string
 	expiresAt, createdAt    time.Time
 	revokedAt               *time.Time
+	// revokedNow is set by shareStore.revoke when that call ended the grant.
+	revokedNow bool
 }
 
 func (sh *share) proto(now time.Time) *recordsv1.Share {
@@ -127,6 +130,9 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 			return err
 		}
 		e.shareID = sh.id
+		if err := s.tellShare(ctx, tx, stored, notificationsv1.Event_EVENT_SHARE_GRANTED); err != nil {
+			return err
+		}
 		return s.write(ctx, tx, e, nil)
 	})
 	if err != nil {
@@ -164,13 +170,23 @@ func (s *Service) revokeShare(ctx context.Context, id string) (_ *recordsv1.Shar
 		return nil, err
 	}
 	now := s.now().UTC()
-	sh, err := s.shares.revoke(ctx, s.db, p.UserID, id, now)
-	if errors.Is(err, pgx.ErrNoRows) {
+	var sh *share
+	err = s.atomically(ctx, "records: revoke share", func(tx pgx.Tx) error {
+		var err error
+		sh, err = s.shares.revoke(ctx, tx, p.UserID, id, now)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errShareNotFound
+		case err != nil || !sh.revokedNow:
+			return err
+		}
+		return s.tellShare(ctx, tx, sh, notificationsv1.Event_EVENT_SHARE_REVOKED)
+	})
+	if errors.Is(err, errShareNotFound) {
 		e.shareID = ""
-		return nil, errShareNotFound
 	}
 	if err != nil {
-		return nil, errs.Internal("records: revoke share", err)
+		return nil, err
 	}
 	return sh.proto(now), nil
 }

@@ -167,3 +167,32 @@ func scanAccessEntry(row pgx.Row) (*recordsv1.AccessLogEntry, error) {
 	a.Time = timestamppb.New(at)
 	return &a, err
 }
+
+// patientReads is one patient's day of doctors' reads of shared documents.
+type patientReads struct {
+	patientID string
+	reads     int
+	doctorIDs []string // sorted
+}
+
+// doctorReads sums up, per patient, the documents doctors read or downloaded through a
+// share in [from, to): only reads that were allowed count.
+func (accessLogStore) doctorReads(ctx context.Context, q pg.Querier, from, to time.Time) ([]patientReads, error) {
+	rows, err := q.Query(ctx, `SELECT patient_id::text, count(*), array_agg(DISTINCT actor_id::text ORDER BY actor_id::text)
+		FROM access_log
+		WHERE actor_role = 'doctor' AND outcome = 'ok' AND action IN ('document.read', 'document.download')
+			AND patient_id IS NOT NULL AND at >= $1 AND at < $2
+		GROUP BY patient_id ORDER BY patient_id`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sum up doctors' reads: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (patientReads, error) {
+		var r patientReads
+		err := row.Scan(&r.patientID, &r.reads, &r.doctorIDs)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sum up doctors' reads: %w", err)
+	}
+	return out, nil
+}

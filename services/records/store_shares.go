@@ -69,7 +69,7 @@ func (shareStore) revoke(ctx context.Context, q pg.Querier, patientID, id string
 	// The CTE's update is not visible to the SELECT of the same statement; the row's
 	// revoked_at is at, unless it had ended before.
 	if sh.revokedAt == nil && sh.expiresAt.After(at) {
-		sh.revokedAt = &at
+		sh.revokedAt, sh.revokedNow = &at, true
 	}
 	return sh, nil
 }

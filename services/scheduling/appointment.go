@@ -74,10 +74,13 @@ func (a appointment) proto() *schedulingv1.Appointment {
 		out.AnswerDeadline = optTime(a.answerBy)
 	}
 	if a.state == stateConfirmed {
-		out.JoinPath = "/v1/appointments/" + a.id + "/join"
+		out.JoinPath = joinPath(a.id)
 	}
 	return out
 }
+
+// joinPath is where the appointment's patient and doctor get the room's join info.
+func joinPath(apptID string) string { return "/v1/appointments/" + apptID + "/join" }
 
 var errAppointmentNotFound = ReasonAppointmentNotFound.New("you have no appointment with this id")
 
@@ -145,15 +148,19 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, apptID string, e event)
 	return s.appointments.appendEvent(ctx, tx, apptID, e, s.now())
 }
 
-// transition moves a locked appointment to a new state and records why. Changes the
-// caller made to a's refund or answer deadline are saved with it.
+// transition moves a locked appointment to a new state, records why, and commits the
+// notifications it calls for (notify.go). Changes the caller made to a's refund or
+// answer deadline are saved with it.
 func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, why note) error {
 	from := a.state
 	a.state = to
 	if err := s.appointments.saveState(ctx, tx, a, s.now()); err != nil {
 		return err
 	}
-	return s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, why: why})
+	if err := s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, why: why}); err != nil {
+		return err
+	}
+	return s.announce(ctx, tx, a, from, who)
 }
 
 // illegal is the error for a transition the appointment's state does not allow.

@@ -94,6 +94,7 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[prepareRoomArgs]) error {
 		return s.prepareRoom(ctx, j.Args.AppointmentID)
 	}))
+	s.addNotifyWorkers(w)
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[rollForwardArgs]) error {
 		n, err := s.rollDue(ctx)
 		if n > 0 {

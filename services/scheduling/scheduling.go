@@ -16,6 +16,7 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
@@ -52,6 +53,9 @@ type Config struct {
 	// AnswerBefore is how long before the start a doctor must have answered; an
 	// appointment still AWAITING_DOCTOR then counts as refused.
 	AnswerBefore time.Duration
+	// AnswerReminderLead is how long before the answer deadline a doctor who has not
+	// answered is reminded; 0 sends no reminder.
+	AnswerReminderLead time.Duration
 	// MaxPendingBookings is how many bookings waiting for payment (PENDING_PAYMENT, hold
 	// not over) a patient may hold at once.
 	MaxPendingBookings int
@@ -102,6 +106,7 @@ func DefaultConfig() Config {
 	return Config{
 		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute,
 		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, AnswerBefore: 10 * time.Minute,
+		AnswerReminderLead: time.Hour,
 		MaxPendingBookings: 2, BookingRate: BookingRate{PerPatient: 10, PerAddress: 100, Period: time.Hour},
 		Policy: CancellationPolicy{FullRefundBefore: 24 * time.Hour, LatePercent: 50},
 	}
@@ -114,8 +119,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MinLead, "scheduling.min-lead", c.MinLead, "how long before its start a slot may still be booked")
 	fs.DurationVar(&c.PaymentWindow, "scheduling.payment-window", c.PaymentWindow,
 		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
+	fs.DurationVar(&c.PaymentRetryAfter, "scheduling.payment-retry-after", c.PaymentRetryAfter,
+		"when the ensure-payment job first retries a charge that booking could not start (the PIX provider unreachable); later retries back off")
 	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,
 		"how long before the start a doctor must accept; later, the appointment counts as refused")
+	fs.DurationVar(&c.AnswerReminderLead, "scheduling.answer-reminder-lead", c.AnswerReminderLead,
+		"how long before the answer deadline a doctor who has not answered is reminded (0 = no reminder)")
 	fs.IntVar(&c.MaxPendingBookings, "scheduling.max-pending-bookings", c.MaxPendingBookings,
 		"bookings waiting for payment a patient may hold at once; more are refused with TOO_MANY_PENDING_BOOKINGS")
 	fs.IntVar(&c.BookingRate.PerPatient, "scheduling.bookings-per-patient", c.BookingRate.PerPatient,
@@ -137,7 +146,10 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.RollEvery >= time.Minute, "scheduling.roll-every=%s: must be at least 1m", c.RollEvery)
 	p.Check(c.PaymentWindow >= 31*time.Minute && c.PaymentWindow <= 24*time.Hour,
 		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
+	p.Check(c.PaymentRetryAfter >= time.Second && c.PaymentRetryAfter < c.PaymentWindow,
+		"scheduling.payment-retry-after=%s: must be at least 1s and less than scheduling.payment-window (%s)", c.PaymentRetryAfter, c.PaymentWindow)
 	p.Check(c.AnswerBefore >= 0 && c.AnswerBefore < c.MinLead, "scheduling.answer-before=%s: must be at least 0 and less than scheduling.min-lead (%s)", c.AnswerBefore, c.MinLead)
+	p.Check(c.AnswerReminderLead >= 0, "scheduling.answer-reminder-lead=%s: must not be negative", c.AnswerReminderLead)
 	p.Check(c.MinLead >= c.PaymentWindow, "scheduling.min-lead=%s: must be at least scheduling.payment-window (%s), so a slot is paid before it starts", c.MinLead, c.PaymentWindow)
 	p.Check(c.MaxPendingBookings >= 1, "scheduling.max-pending-bookings=%d: must be at least 1", c.MaxPendingBookings)
 	p.Check(c.BookingRate.PerPatient >= 0 && c.BookingRate.PerAddress >= 0,
@@ -160,6 +172,10 @@ type Deps struct {
 	// Telehealth prepares the consultation room of an accepted appointment. Nil only
 	// where no telehealth runs (tests of other services): then no room is prepared.
 	Telehealth telehealthv1connect.TelehealthServiceClient
+	// Notifications is told about the appointments' transitions (by jobs committed with
+	// them). Nil only where no notifications service runs (tests of other services):
+	// the jobs are still committed, and complete without sending.
+	Notifications notificationsv1connect.NotificationsServiceClient
 	// Envelope seals what patients and doctors write (an appointment's reason, a
 	// cancellation's justification, a refusal's reason) with data keys of the keys
 	// service.
@@ -170,15 +186,16 @@ type Deps struct {
 
 // Service implements the SchedulingService RPCs.
 type Service struct {
-	cfg        Config
-	db         *pgxpool.Pool
-	directory  directoryv1connect.DirectoryServiceClient
-	payments   paymentsv1connect.PaymentsServiceClient
-	telehealth telehealthv1connect.TelehealthServiceClient
-	env        *envelope.Envelope
-	jobs       *jobs.Client
-	log        *slog.Logger
-	now        func() time.Time
+	cfg           Config
+	db            *pgxpool.Pool
+	directory     directoryv1connect.DirectoryServiceClient
+	payments      paymentsv1connect.PaymentsServiceClient
+	telehealth    telehealthv1connect.TelehealthServiceClient
+	notifications notificationsv1connect.NotificationsServiceClient
+	env           *envelope.Envelope
+	jobs          *jobs.Client
+	log           *slog.Logger
+	now           func() time.Time
 
 	appointments appointmentStore
 	slots        slotStore
@@ -203,7 +220,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth,
-		env: d.Envelope, log: d.Logger, now: d.Now}
+		notifications: d.Notifications, env: d.Envelope, log: d.Logger, now: d.Now}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
 	var err error

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -85,7 +86,7 @@ func stripComments(doc string) string {
 // Object is one rendered object, decoded into its typed form.
 type Object struct {
 	Kind, Name string
-	Value      any // *appsv1.Deployment, *corev1.Service, … or *ExternalSecret
+	Value      any // *appsv1.Deployment, *corev1.Service, …, *ExternalSecret, *monitoringv1.PodMonitor or *monitoringv1.PrometheusRule
 }
 
 // kinds are the types the chart may render; anything else is refused.
@@ -100,6 +101,9 @@ var kinds = map[schema.GroupVersionKind]func() any{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}:     func() any { return new(networkingv1.NetworkPolicy) },
 	{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}:           func() any { return new(networkingv1.Ingress) },
 	{Group: "external-secrets.io", Version: "v1", Kind: "ExternalSecret"}:  func() any { return new(ExternalSecret) },
+	// The Prometheus Operator's objects (observability.*), in the operator's own types.
+	{Group: "monitoring.coreos.com", Version: "v1", Kind: "PodMonitor"}:     func() any { return new(monitoringv1.PodMonitor) },
+	{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}: func() any { return new(monitoringv1.PrometheusRule) },
 }
 
 // Decode decodes one rendered document strictly: YAML with a duplicate key, a kind

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
 
+	"healthcore/platform/awstest"
 	"healthcore/platform/testkit"
 )
 
@@ -39,7 +40,7 @@ func Credentials() aws.CredentialsProvider {
 var creds = aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: SessionToken}
 
 // Chime speaks Chime SDK Meetings' REST API on 127.0.0.1: it checks every request's
-// SigV4 signature (verifySigV4), keeps meetings and attendees, answers with the
+// SigV4 signature (awstest.VerifySigV4), keeps meetings and attendees, answers with the
 // documented shapes, codes and error bodies, ends meetings 24 hours after creation by
 // its clock, and fails the next requests on demand.
 type Chime struct {
@@ -128,7 +129,7 @@ func (f *Chime) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	scope, sigErr := verifySigV4(r, body, creds, Region, "chime", time.Now())
+	scope, sigErr := awstest.VerifySigV4(r, body, creds, Region, "chime", time.Now())
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Body: body, Scope: scope, SigErr: sigErr})

@@ -1120,21 +1120,26 @@ func (x *GetJwksResponse) GetKeys() []*Jwk {
 	return nil
 }
 
-// Jwk is one Ed25519 public key in JSON Web Key form (RFC 8037).
+// Jwk is one public key in JSON Web Key form: an Ed25519 key (RFC 8037) under the
+// default token profile, an RSA key (RFC 7518 section 6.3) under RS256.
 type Jwk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Key type: always "OKP".
+	// Key type: "OKP" (Ed25519) or "RSA".
 	Kty string `protobuf:"bytes,1,opt,name=kty,proto3" json:"kty,omitempty"`
-	// Curve: always "Ed25519".
+	// Curve: "Ed25519" for an OKP key; empty for RSA.
 	Crv string `protobuf:"bytes,2,opt,name=crv,proto3" json:"crv,omitempty"`
-	// The public key, base64url without padding.
+	// The Ed25519 public key, base64url without padding; empty for RSA.
 	X string `protobuf:"bytes,3,opt,name=x,proto3" json:"x,omitempty"`
 	// Key id, matched against the "kid" header of a token.
 	Kid string `protobuf:"bytes,4,opt,name=kid,proto3" json:"kid,omitempty"`
-	// Algorithm: always "EdDSA".
+	// Algorithm: "EdDSA" or "RS256".
 	Alg string `protobuf:"bytes,5,opt,name=alg,proto3" json:"alg,omitempty"`
 	// Use: always "sig".
-	Use           string `protobuf:"bytes,6,opt,name=use,proto3" json:"use,omitempty"`
+	Use string `protobuf:"bytes,6,opt,name=use,proto3" json:"use,omitempty"`
+	// The RSA modulus, base64url without padding; empty for OKP.
+	N string `protobuf:"bytes,7,opt,name=n,proto3" json:"n,omitempty"`
+	// The RSA public exponent, base64url without padding; empty for OKP.
+	E             string `protobuf:"bytes,8,opt,name=e,proto3" json:"e,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1207,6 +1212,20 @@ func (x *Jwk) GetAlg() string {
 func (x *Jwk) GetUse() string {
 	if x != nil {
 		return x.Use
+	}
+	return ""
+}
+
+func (x *Jwk) GetN() string {
+	if x != nil {
+		return x.N
+	}
+	return ""
+}
+
+func (x *Jwk) GetE() string {
+	if x != nil {
+		return x.E
 	}
 	return ""
 }
@@ -1413,6 +1432,228 @@ func (x *GetPayerResponse) GetCpf() string {
 	return ""
 }
 
+// ChangePasswordRequest carries the current password and the new one.
+type ChangePasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The password the account has now.
+	CurrentPassword string `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// The new password: the same rules as at registration (12 to 128 characters, not
+	// guessable, not containing the account's e-mail, CPF or CRM number).
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ChangePasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+// ChangePasswordResponse is empty: the caller's own session goes on.
+type ChangePasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordResponse) Reset() {
+	*x = ChangePasswordResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordResponse) ProtoMessage() {}
+
+func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
+func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+}
+
+// GetContactRequest names an account.
+type GetContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account id (patient, doctor or admin).
+	AccountId     string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetContactRequest) Reset() {
+	*x = GetContactRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContactRequest) ProtoMessage() {}
+
+func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContactRequest.ProtoReflect.Descriptor instead.
+func (*GetContactRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetContactRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// GetContactResponse is what a notification needs to address its recipient.
+type GetContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First name, for the greeting.
+	FirstName string `protobuf:"bytes,1,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	// Full name as registered (a patient's name in a doctor's notice of a share).
+	FullName string `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	// E-mail address, lower-cased.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// Mobile phone in E.164 form (+5511987654321); empty when the account has none
+	// (doctors and admins register no phone).
+	Phone string `protobuf:"bytes,4,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The account's role.
+	Role          v1.Role `protobuf:"varint,5,opt,name=role,proto3,enum=healthcore.access.v1.Role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetContactResponse) Reset() {
+	*x = GetContactResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContactResponse) ProtoMessage() {}
+
+func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContactResponse.ProtoReflect.Descriptor instead.
+func (*GetContactResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetContactResponse) GetFirstName() string {
+	if x != nil {
+		return x.FirstName
+	}
+	return ""
+}
+
+func (x *GetContactResponse) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *GetContactResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *GetContactResponse) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *GetContactResponse) GetRole() v1.Role {
+	if x != nil {
+		return x.Role
+	}
+	return v1.Role(0)
+}
+
 // ListRevokedSessionsRequest is empty: the whole list is small (see the response).
 type ListRevokedSessionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1422,7 +1663,7 @@ type ListRevokedSessionsRequest struct {
 
 func (x *ListRevokedSessionsRequest) Reset() {
 	*x = ListRevokedSessionsRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1675,7 @@ func (x *ListRevokedSessionsRequest) String() string {
 func (*ListRevokedSessionsRequest) ProtoMessage() {}
 
 func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1688,7 @@ func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 // ListRevokedSessionsResponse lists every session ended whose access tokens may still
@@ -1464,7 +1705,7 @@ type ListRevokedSessionsResponse struct {
 
 func (x *ListRevokedSessionsResponse) Reset() {
 	*x = ListRevokedSessionsResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1717,7 @@ func (x *ListRevokedSessionsResponse) String() string {
 func (*ListRevokedSessionsResponse) ProtoMessage() {}
 
 func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1730,7 @@ func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListRevokedSessionsResponse) GetSessions() []*RevokedSession {
@@ -1512,7 +1753,7 @@ type RevokedSession struct {
 
 func (x *RevokedSession) Reset() {
 	*x = RevokedSession{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1765,7 @@ func (x *RevokedSession) String() string {
 func (*RevokedSession) ProtoMessage() {}
 
 func (x *RevokedSession) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1778,7 @@ func (x *RevokedSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
 func (*RevokedSession) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevokedSession) GetSessionId() string {
@@ -1633,14 +1874,16 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"birth_date\x18\x03 \x01(\tR\tbirthDate\"\x10\n" +
 	"\x0eGetJwksRequest\"B\n" +
 	"\x0fGetJwksResponse\x12/\n" +
-	"\x04keys\x18\x01 \x03(\v2\x1b.healthcore.identity.v1.JwkR\x04keys\"m\n" +
+	"\x04keys\x18\x01 \x03(\v2\x1b.healthcore.identity.v1.JwkR\x04keys\"\x89\x01\n" +
 	"\x03Jwk\x12\x10\n" +
 	"\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n" +
 	"\x03crv\x18\x02 \x01(\tR\x03crv\x12\f\n" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use\"\x19\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use\x12\f\n" +
+	"\x01n\x18\a \x01(\tR\x01n\x12\f\n" +
+	"\x01e\x18\b \x01(\tR\x01e\"\x19\n" +
 	"\x17RotateSigningKeyRequest\",\n" +
 	"\x18RotateSigningKeyResponse\x12\x10\n" +
 	"\x03kid\x18\x01 \x01(\tR\x03kid\":\n" +
@@ -1652,7 +1895,23 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x02 \x01(\tR\blastName\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
-	"\x03cpf\x18\x04 \x01(\tR\x03cpf\"\x1c\n" +
+	"\x03cpf\x18\x04 \x01(\tR\x03cpf\"}\n" +
+	"\x15ChangePasswordRequest\x125\n" +
+	"\x10current_password\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\x0fcurrentPassword\x12-\n" +
+	"\fnew_password\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\vnewPassword\"\x18\n" +
+	"\x16ChangePasswordResponse\"<\n" +
+	"\x11GetContactRequest\x12'\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"\xac\x01\n" +
+	"\x12GetContactResponse\x12\x1d\n" +
+	"\n" +
+	"first_name\x18\x01 \x01(\tR\tfirstName\x12\x1b\n" +
+	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x04 \x01(\tR\x05phone\x12.\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x1a.healthcore.access.v1.RoleR\x04role\"\x1c\n" +
 	"\x1aListRevokedSessionsRequest\"a\n" +
 	"\x1bListRevokedSessionsResponse\x12B\n" +
 	"\bsessions\x18\x01 \x03(\v2&.healthcore.identity.v1.RevokedSessionR\bsessions\"l\n" +
@@ -1660,18 +1919,22 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime2\x9f\v\n" +
+	"expireTime2\xc8\r\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
 	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
-	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12o\n" +
+	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x9b\x01\n" +
+	"\x0eChangePassword\x12-.healthcore.identity.v1.ChangePasswordRequest\x1a..healthcore.identity.v1.ChangePasswordResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/password:change\x12o\n" +
 	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x10\xca\xf3\x18\f\"\n" +
 	"\n" +
-	"\bpayments\x12\xd8\x01\n" +
-	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"X\xca\xf3\x18T\"R\n" +
+	"\bpayments\x12z\n" +
+	"\n" +
+	"GetContact\x12).healthcore.identity.v1.GetContactRequest\x1a*.healthcore.identity.v1.GetContactResponse\"\x15\xca\xf3\x18\x11\"\x0f\n" +
+	"\rnotifications\x12\xe7\x01\n" +
+	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"g\xca\xf3\x18c\"a\n" +
 	"\x04keys\n" +
 	"\tdirectory\n" +
 	"\n" +
@@ -1682,7 +1945,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05blobs\n" +
 	"\arecords\n" +
 	"\n" +
-	"telehealth\x12\x80\x01\n" +
+	"telehealth\n" +
+	"\rnotifications\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -1698,7 +1962,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RegisterPatientRequest)(nil),      // 0: healthcore.identity.v1.RegisterPatientRequest
 	(*RegisterPatientResponse)(nil),     // 1: healthcore.identity.v1.RegisterPatientResponse
@@ -1723,55 +1987,64 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RotateSigningKeyResponse)(nil),    // 20: healthcore.identity.v1.RotateSigningKeyResponse
 	(*GetPayerRequest)(nil),             // 21: healthcore.identity.v1.GetPayerRequest
 	(*GetPayerResponse)(nil),            // 22: healthcore.identity.v1.GetPayerResponse
-	(*ListRevokedSessionsRequest)(nil),  // 23: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil), // 24: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),              // 25: healthcore.identity.v1.RevokedSession
-	(v1.Role)(0),                        // 26: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
+	(*ChangePasswordRequest)(nil),       // 23: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),      // 24: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),           // 25: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),          // 26: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),  // 27: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil), // 28: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),              // 29: healthcore.identity.v1.RevokedSession
+	(v1.Role)(0),                        // 30: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),       // 31: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	5,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	4,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	5,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	26, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	30, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	4,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	27, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	31, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	8,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	27, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	27, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	5,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	15, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	18, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	25, // 15: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	27, // 16: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 17: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	2,  // 18: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	6,  // 19: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 20: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	11, // 21: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	13, // 22: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	21, // 23: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	23, // 24: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	16, // 25: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	19, // 26: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	1,  // 27: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	3,  // 28: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	7,  // 29: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 30: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	12, // 31: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	14, // 32: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	22, // 33: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	24, // 34: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	17, // 35: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	20, // 36: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	30, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	29, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	31, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 18: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	2,  // 19: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	6,  // 20: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	9,  // 21: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	11, // 22: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	13, // 23: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	23, // 24: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	21, // 25: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	25, // 26: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	27, // 27: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	16, // 28: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	19, // 29: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	1,  // 30: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	3,  // 31: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	7,  // 32: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 33: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	12, // 34: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	14, // 35: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	24, // 36: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	22, // 37: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	26, // 38: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	28, // 39: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	17, // 40: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	20, // 41: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	30, // [30:42] is the sub-list for method output_type
+	18, // [18:30] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -1790,7 +2063,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

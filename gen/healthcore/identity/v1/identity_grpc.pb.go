@@ -25,7 +25,9 @@ const (
 	IdentityService_Refresh_FullMethodName             = "/healthcore.identity.v1.IdentityService/Refresh"
 	IdentityService_Logout_FullMethodName              = "/healthcore.identity.v1.IdentityService/Logout"
 	IdentityService_GetMe_FullMethodName               = "/healthcore.identity.v1.IdentityService/GetMe"
+	IdentityService_ChangePassword_FullMethodName      = "/healthcore.identity.v1.IdentityService/ChangePassword"
 	IdentityService_GetPayer_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetPayer"
+	IdentityService_GetContact_FullMethodName          = "/healthcore.identity.v1.IdentityService/GetContact"
 	IdentityService_ListRevokedSessions_FullMethodName = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
 	IdentityService_GetJwks_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName    = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
@@ -54,9 +56,20 @@ type IdentityServiceClient interface {
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(ctx context.Context, in *GetMeRequest, opts ...grpc.CallOption) (*GetMeResponse, error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*ChangePasswordResponse, error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -137,10 +150,30 @@ func (c *identityServiceClient) GetMe(ctx context.Context, in *GetMeRequest, opt
 	return out, nil
 }
 
+func (c *identityServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*ChangePasswordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangePasswordResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ChangePassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPayerResponse)
 	err := c.cc.Invoke(ctx, IdentityService_GetPayer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetContactResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetContact_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,9 +233,20 @@ type IdentityServiceServer interface {
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -241,8 +285,14 @@ func (UnimplementedIdentityServiceServer) Logout(context.Context, *LogoutRequest
 func (UnimplementedIdentityServiceServer) GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMe not implemented")
 }
+func (UnimplementedIdentityServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
+}
 func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayer not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContact not implemented")
 }
 func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
@@ -382,6 +432,24 @@ func _IdentityService_GetMe_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPayerRequest)
 	if err := dec(in); err != nil {
@@ -396,6 +464,24 @@ func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IdentityServiceServer).GetPayer(ctx, req.(*GetPayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetContact(ctx, req.(*GetContactRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -486,8 +572,16 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IdentityService_GetMe_Handler,
 		},
 		{
+			MethodName: "ChangePassword",
+			Handler:    _IdentityService_ChangePassword_Handler,
+		},
+		{
 			MethodName: "GetPayer",
 			Handler:    _IdentityService_GetPayer_Handler,
+		},
+		{
+			MethodName: "GetContact",
+			Handler:    _IdentityService_GetContact_Handler,
 		},
 		{
 			MethodName: "ListRevokedSessions",

@@ -2943,7 +2943,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\x9a\x13\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa4\x13\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
@@ -2952,9 +2952,10 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\tBlockSlot\x12*.healthcore.scheduling.v1.BlockSlotRequest\x1a+.healthcore.scheduling.v1.BlockSlotResponse\"6\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02):\x01*\"$/v1/doctors/me/slots/{slot_id}:block\x12\xa0\x01\n" +
 	"\n" +
 	"ReopenSlot\x12+.healthcore.scheduling.v1.ReopenSlotRequest\x1a,.healthcore.scheduling.v1.ReopenSlotResponse\"7\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/doctors/me/slots/{slot_id}:reopen\x12\x9a\x01\n" +
-	"\x0fBookAppointment\x120.healthcore.scheduling.v1.BookAppointmentRequest\x1a1.healthcore.scheduling.v1.BookAppointmentResponse\"\"\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/appointments\x12\xb3\x01\n" +
-	"\x0eGetAppointment\x12/.healthcore.scheduling.v1.GetAppointmentRequest\x1a0.healthcore.scheduling.v1.GetAppointmentResponse\">\xca\xf3\x18\x1d\x12\x02\x01\x02\"\x17\n" +
+	"\x0fBookAppointment\x120.healthcore.scheduling.v1.BookAppointmentRequest\x1a1.healthcore.scheduling.v1.BookAppointmentResponse\"\"\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/appointments\x12\xbd\x01\n" +
+	"\x0eGetAppointment\x12/.healthcore.scheduling.v1.GetAppointmentRequest\x1a0.healthcore.scheduling.v1.GetAppointmentResponse\"H\xca\xf3\x18'\x12\x02\x01\x02\"!\n" +
 	"\tdirectory\n" +
+	"\bpayments\n" +
 	"\n" +
 	"telehealth\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/appointments/{id}\x12\xa1\x01\n" +
 	"\x12ListMyAppointments\x123.healthcore.scheduling.v1.ListMyAppointmentsRequest\x1a4.healthcore.scheduling.v1.ListMyAppointmentsResponse\" \xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointments\x12\xac\x01\n" +

@@ -68,7 +68,9 @@ type SchedulingServiceClient interface {
 	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
 	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(ctx context.Context, in *BookAppointmentRequest, opts ...grpc.CallOption) (*BookAppointmentResponse, error)
-	// Returns one appointment, with its history, to its patient or doctor.
+	// Returns one appointment, with its history, to its patient or doctor. Services
+	// that call it get the patient's and doctor's texts empty (payments reads the start
+	// time for its notifications).
 	GetAppointment(ctx context.Context, in *GetAppointmentRequest, opts ...grpc.CallOption) (*GetAppointmentResponse, error)
 	// Lists the caller's appointments (as patient or as doctor), filtered by state and
 	// start time, earliest start first.
@@ -285,7 +287,9 @@ type SchedulingServiceServer interface {
 	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
 	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *BookAppointmentRequest) (*BookAppointmentResponse, error)
-	// Returns one appointment, with its history, to its patient or doctor.
+	// Returns one appointment, with its history, to its patient or doctor. Services
+	// that call it get the patient's and doctor's texts empty (payments reads the start
+	// time for its notifications).
 	GetAppointment(context.Context, *GetAppointmentRequest) (*GetAppointmentResponse, error)
 	// Lists the caller's appointments (as patient or as doctor), filtered by state and
 	// start time, earliest start first.

@@ -47,9 +47,15 @@ const (
 	IdentityServiceLogoutProcedure = "/healthcore.identity.v1.IdentityService/Logout"
 	// IdentityServiceGetMeProcedure is the fully-qualified name of the IdentityService's GetMe RPC.
 	IdentityServiceGetMeProcedure = "/healthcore.identity.v1.IdentityService/GetMe"
+	// IdentityServiceChangePasswordProcedure is the fully-qualified name of the IdentityService's
+	// ChangePassword RPC.
+	IdentityServiceChangePasswordProcedure = "/healthcore.identity.v1.IdentityService/ChangePassword"
 	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
 	// RPC.
 	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
+	// IdentityServiceGetContactProcedure is the fully-qualified name of the IdentityService's
+	// GetContact RPC.
+	IdentityServiceGetContactProcedure = "/healthcore.identity.v1.IdentityService/GetContact"
 	// IdentityServiceListRevokedSessionsProcedure is the fully-qualified name of the IdentityService's
 	// ListRevokedSessions RPC.
 	IdentityServiceListRevokedSessionsProcedure = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
@@ -78,9 +84,20 @@ type IdentityServiceClient interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -140,10 +157,22 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 			connect.WithClientOptions(opts...),
 		),
+		changePassword: connect.NewClient[v1.ChangePasswordRequest, v1.ChangePasswordResponse](
+			httpClient,
+			baseURL+IdentityServiceChangePasswordProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
+			connect.WithClientOptions(opts...),
+		),
 		getPayer: connect.NewClient[v1.GetPayerRequest, v1.GetPayerResponse](
 			httpClient,
 			baseURL+IdentityServiceGetPayerProcedure,
 			connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
+			connect.WithClientOptions(opts...),
+		),
+		getContact: connect.NewClient[v1.GetContactRequest, v1.GetContactResponse](
+			httpClient,
+			baseURL+IdentityServiceGetContactProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetContact")),
 			connect.WithClientOptions(opts...),
 		),
 		listRevokedSessions: connect.NewClient[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse](
@@ -175,7 +204,9 @@ type identityServiceClient struct {
 	refresh             *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
 	logout              *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	getMe               *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	changePassword      *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
 	getPayer            *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
+	getContact          *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
 	getJwks             *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
@@ -211,9 +242,19 @@ func (c *identityServiceClient) GetMe(ctx context.Context, req *connect.Request[
 	return c.getMe.CallUnary(ctx, req)
 }
 
+// ChangePassword calls healthcore.identity.v1.IdentityService.ChangePassword.
+func (c *identityServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return c.changePassword.CallUnary(ctx, req)
+}
+
 // GetPayer calls healthcore.identity.v1.IdentityService.GetPayer.
 func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
 	return c.getPayer.CallUnary(ctx, req)
+}
+
+// GetContact calls healthcore.identity.v1.IdentityService.GetContact.
+func (c *identityServiceClient) GetContact(ctx context.Context, req *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
+	return c.getContact.CallUnary(ctx, req)
 }
 
 // ListRevokedSessions calls healthcore.identity.v1.IdentityService.ListRevokedSessions.
@@ -250,9 +291,20 @@ type IdentityServiceHandler interface {
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
 	// Returns the caller's own account, with personal fields decrypted.
 	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
+	// Changes the caller's password; the current one must be given. Every other session
+	// of the account ends (its access tokens are refused everywhere within
+	// -revoked-sessions-refresh), and the owner is told by e-mail. A wrong current
+	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
+	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
+	// Internal (notifications): how to reach an account's owner — first and full name,
+	// e-mail, mobile phone (patients; doctors register none) and role — read when a
+	// notification is delivered, so a message always uses the current contact. Read-only;
+	// every call is written to the audit log.
+	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -308,10 +360,22 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetMe")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceChangePasswordHandler := connect.NewUnaryHandler(
+		IdentityServiceChangePasswordProcedure,
+		svc.ChangePassword,
+		connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetPayerHandler := connect.NewUnaryHandler(
 		IdentityServiceGetPayerProcedure,
 		svc.GetPayer,
 		connect.WithSchema(identityServiceMethods.ByName("GetPayer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceGetContactHandler := connect.NewUnaryHandler(
+		IdentityServiceGetContactProcedure,
+		svc.GetContact,
+		connect.WithSchema(identityServiceMethods.ByName("GetContact")),
 		connect.WithHandlerOptions(opts...),
 	)
 	identityServiceListRevokedSessionsHandler := connect.NewUnaryHandler(
@@ -346,8 +410,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceLogoutHandler.ServeHTTP(w, r)
 		case IdentityServiceGetMeProcedure:
 			identityServiceGetMeHandler.ServeHTTP(w, r)
+		case IdentityServiceChangePasswordProcedure:
+			identityServiceChangePasswordHandler.ServeHTTP(w, r)
 		case IdentityServiceGetPayerProcedure:
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
+		case IdentityServiceGetContactProcedure:
+			identityServiceGetContactHandler.ServeHTTP(w, r)
 		case IdentityServiceListRevokedSessionsProcedure:
 			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
@@ -387,8 +455,16 @@ func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Reque
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetMe is not implemented"))
 }
 
+func (UnimplementedIdentityServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ChangePassword is not implemented"))
+}
+
 func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetPayer is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetContact is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {

@@ -107,7 +107,9 @@ type SchedulingServiceClient interface {
 	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
 	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
-	// Returns one appointment, with its history, to its patient or doctor.
+	// Returns one appointment, with its history, to its patient or doctor. Services
+	// that call it get the patient's and doctor's texts empty (payments reads the start
+	// time for its notifications).
 	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
 	// Lists the caller's appointments (as patient or as doctor), filtered by state and
 	// start time, earliest start first.
@@ -360,7 +362,9 @@ type SchedulingServiceHandler interface {
 	// TOO_MANY_PENDING_BOOKINGS; too many booking attempts by the patient or from the
 	// client address → RESOURCE_EXHAUSTED BOOKING_THROTTLED with RetryInfo.
 	BookAppointment(context.Context, *connect.Request[v1.BookAppointmentRequest]) (*connect.Response[v1.BookAppointmentResponse], error)
-	// Returns one appointment, with its history, to its patient or doctor.
+	// Returns one appointment, with its history, to its patient or doctor. Services
+	// that call it get the patient's and doctor's texts empty (payments reads the start
+	// time for its notifications).
 	GetAppointment(context.Context, *connect.Request[v1.GetAppointmentRequest]) (*connect.Response[v1.GetAppointmentResponse], error)
 	// Lists the caller's appointments (as patient or as doctor), filtered by state and
 	// start time, earliest start first.

@@ -1,4 +1,4 @@
-package meetingstest
+package awstest
 
 import (
 	"crypto/hmac"
@@ -15,13 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// verifySigV4 checks a request's AWS Signature Version 4 the way AWS does: it rebuilds
+// VerifySigV4 checks a request's AWS Signature Version 4 the way AWS does: it rebuilds
 // the canonical request from what arrived (method, path, query, the headers the
 // Authorization header names, the body's SHA-256), derives the signing key from the
 // secret, and compares signatures. It is written from the published algorithm, not
 // with the SDK's signer, so a misuse of the signer cannot verify itself. It returns
 // the credential scope (date/region/service/aws4_request).
-func verifySigV4(r *http.Request, body []byte, creds aws.Credentials, region, service string, now time.Time) (string, error) {
+func VerifySigV4(r *http.Request, body []byte, creds aws.Credentials, region, service string, now time.Time) (string, error) {
 	rest, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 	if !ok {
 		return "", fmt.Errorf("authorization %q is not AWS4-HMAC-SHA256", r.Header.Get("Authorization"))
