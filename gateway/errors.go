@@ -61,9 +61,10 @@ var reasonHTTPStatus = map[string]int{
 	ReasonDocumentTooLarge.Name(): http.StatusRequestEntityTooLarge,
 }
 
-// writeStatus answers s as JSON {code, message, details}: the form of every error of
-// the edge, whether a service or the edge itself produced it. It turns a RetryInfo
-// detail into Retry-After and sends an RFC 6750 challenge with a 401.
+// writeStatus answers s as JSON {code, message, details, traceId}: the form of every
+// error of the edge, whether a service or the edge itself produced it; traceId (when
+// tracing is on) names the request's trace for whoever reports the error. It turns a
+// RetryInfo detail into Retry-After and sends an RFC 6750 challenge with a 401.
 func writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, s *status.Status) {
 	h := w.Header()
 	h.Del("Trailer")
@@ -81,9 +82,22 @@ func writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, s *stat
 	if err != nil {
 		httpStatus, body = http.StatusInternalServerError, []byte(`{"code":13,"message":"internal error"}`)
 	}
+	body = withTraceID(body, traceID(r.Context()))
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
+}
+
+// withTraceID adds "traceId" to the JSON object body, unless id is empty.
+func withTraceID(body []byte, id string) []byte {
+	if id == "" || len(body) < 2 {
+		return body
+	}
+	field := `"traceId":"` + id + `"}`
+	if len(body) > 2 { // not {}
+		field = "," + field
+	}
+	return append(body[:len(body)-1:len(body)-1], field...)
 }
 
 // bearerChallenge is the WWW-Authenticate of a 401 (RFC 6750 §3): a bare Bearer

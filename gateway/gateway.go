@@ -13,6 +13,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -62,6 +63,9 @@ type Options struct {
 	// ServiceTLS, when set, is the gateway's own service certificate: the upstreams are
 	// dialed over mTLS, each known by its Name. Nil dials them over h2c.
 	ServiceTLS *mtls.Source
+	// Tracer records the edge's spans and sends the trace to the services (nil: no
+	// tracing): the gateway's TracerProvider.
+	Tracer trace.TracerProvider
 	// Tokens is the access tokens' profile. When its issuer is an http(s) URL, the
 	// edge serves the issuer's OpenID Connect discovery document at
 	// /.well-known/openid-configuration, pointing at the JWKS route.
@@ -115,7 +119,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	}
 	var mux *runtime.ServeMux
 	mux = runtime.NewServeMux(
-		runtime.WithMiddlewares(checkQuery(routes, &mux)),
+		runtime.WithMiddlewares(checkQuery(routes, &mux), routeName),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),
@@ -126,7 +130,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		}}}),
 	)
 	for _, u := range opts.Upstreams {
-		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS)
+		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS, TraceDial(opts.Tracer)...)
 		if err != nil {
 			g.Close()
 			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)
@@ -177,7 +181,8 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}
-	// Outermost first: request id (so every later log and error carries it), access
+	// Outermost first: request id (so every later log and error carries it), the
+	// trace's span (so the access log line and every error carry its id), access
 	// log and metrics, the security headers (on every answer, preflights and errors
 	// included), CORS (answers preflights before anything else runs), the header size
 	// and method checks (405 before any body is read), then the body limit right before
@@ -190,6 +195,9 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	h = cors(h, opts.AllowedOrigins)
 	h = securityHeaders(h, opts.HSTS)
 	h = accessLog(h, opts.Logger, newHTTPMetrics(opts.Registerer))
+	if opts.Tracer != nil {
+		h = traced(h, opts.Tracer)
+	}
 	g.handler = withRequestID(h)
 	return g, nil
 }
@@ -203,8 +211,8 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 var answerJSON = protojson.MarshalOptions{EmitDefaultValues: true}
 
 // Dial connects lazily to the service name at addr: over mTLS with src (the server
-// must prove it is name), or h2c when src is nil.
-func Dial(addr, name string, src *mtls.Source) (*grpc.ClientConn, error) {
+// must prove it is name), or h2c when src is nil; opts add to that (TraceDial).
+func Dial(addr, name string, src *mtls.Source, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if src != nil {
 		if name == "" {
@@ -212,7 +220,7 @@ func Dial(addr, name string, src *mtls.Source) (*grpc.ClientConn, error) {
 		}
 		creds = credentials.NewTLS(src.ClientTLS(name))
 	}
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(creds)}, opts...)...)
 }
 
 // Handler returns the edge's HTTP handler.

@@ -30,6 +30,7 @@ func openAPI(generated []byte) ([]byte, error) {
 	if err := mergeHandWritten(doc); err != nil {
 		return nil, err
 	}
+	documentTraceID(doc)
 	doc["info"] = map[string]any{
 		"title":   "Healthcore API",
 		"version": "v1",
@@ -72,6 +73,22 @@ func usedTags(doc map[string]any) []any {
 		}
 	}
 	return out
+}
+
+// documentTraceID adds the edge's traceId to the error answer's schema (rpcStatus).
+func documentTraceID(doc map[string]any) {
+	defs, _ := doc["definitions"].(map[string]any)
+	st, _ := defs["rpcStatus"].(map[string]any)
+	if st == nil {
+		return
+	}
+	props, _ := st["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		st["properties"] = props
+	}
+	props["traceId"] = map[string]any{"type": "string",
+		"description": "The request's trace (32 hex digits), when tracing is on: quote it when reporting the error. Also in the Trace-Id header."}
 }
 
 // mergeHandWritten adds the hand-written paths, definitions and tags to doc.

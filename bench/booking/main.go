@@ -49,6 +49,9 @@ type options struct {
 	warmup     time.Duration
 	logLevel   string
 	profileDir string
+	// compareTracing measures the sustained phase without tracing, then with it.
+	compareTracing bool
+	rounds         int // of -compare-tracing: off then on, this many times
 }
 
 func main() {
@@ -62,7 +65,11 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the sustained phase here")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the healthcore processes (their logs go to a temporary file)")
+	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
+		"run only the sustained phase, twice in this run on a fresh database each: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
+	flag.IntVar(&o.rounds, "compare-rounds", 1, "with -compare-tracing: how many times to measure off then on (alternating evens out a machine's changing load)")
 	flag.Parse()
+	o.rounds = max(o.rounds, 1)
 	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1 and -duration > 0")
 		os.Exit(2)
@@ -78,6 +85,9 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("booking benchmark: %d patients race for %d slots; then %d clients book distinct slots for %s after %s of warm-up; GOMAXPROCS %d, %d CPUs\n",
 		o.patients, o.raceSlots, o.clients, o.duration, o.warmup, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Printf("database %s (recreated)\n\n", pg.RedactURL(dbURL))
+	if o.compareTracing {
+		return compareTracing(ctx, dbURL, o)
+	}
 	if err := load.RecreateDatabase(ctx, dbURL); err != nil {
 		return err
 	}
@@ -237,4 +247,62 @@ func book(ctx context.Context, client *http.Client, gateway, token, slotID, key 
 		return "4xx", err
 	}
 	return "5xx", err
+}
+
+// compareTracing runs the sustained phase on a fresh database and stack without
+// tracing, then again with tracing at the default sample ratio into a sink in this
+// process, and prints both.
+func compareTracing(ctx context.Context, dbURL string, o options) error {
+	sink := stack.StartTraceSink()
+	defer sink.Close()
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.patients, DisableCompression: true},
+		Timeout:   60 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	var rs []*load.Result
+	for range o.rounds {
+		for _, v := range []struct {
+			name  string
+			flags []string
+		}{{"booking through REST, tracing off", nil}, {"booking through REST, tracing on (default ratio)", sink.Flags()}} {
+			v.name += fmt.Sprintf(" #%d", len(rs)/2+1)
+			if err := load.RecreateDatabase(ctx, dbURL); err != nil {
+				return err
+			}
+			st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags, "-scheduling.max-pending-bookings=1000000",
+				"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
+			if err != nil {
+				return err
+			}
+			r, err := sustainedPhase(ctx, client, st, o)
+			if stopErr := st.Stop(); err == nil {
+				err = stopErr
+			}
+			if err != nil {
+				return err
+			}
+			r.Name = v.name
+			rs = append(rs, r)
+		}
+	}
+	fmt.Println()
+	load.PrintTable(rs...)
+	var off, on float64
+	var failed []string
+	for i, r := range rs {
+		if i%2 == 0 {
+			off += r.Rate()
+		} else {
+			on += r.Rate()
+		}
+		if r.Errors > 0 {
+			failed = append(failed, r.FirstError)
+		}
+	}
+	fmt.Printf("\nthroughput with tracing / without (sums over %d rounds): %.1f%%; spans exported: %d\n", o.rounds, 100*on/off, sink.Spans())
+	if len(failed) > 0 {
+		return errors.New("sustained: " + strings.Join(failed, "; "))
+	}
+	return nil
 }

@@ -40,6 +40,9 @@ type options struct {
 	seed      int64
 	logLevel  string
 	pageCost  float64
+	// compareTracing measures the REST path without tracing, then with it.
+	compareTracing bool
+	rounds         int // of -compare-tracing: off then on, this many times
 }
 
 func main() {
@@ -53,7 +56,11 @@ func main() {
 	flag.Int64Var(&o.seed, "seed", 1, "seed of the doctor generator")
 	flag.Float64Var(&o.pageCost, "random-page-cost", 0, "planner random_page_cost set on the benchmark database (1.1 suits data in RAM or on SSD); 0 keeps the server's")
 	flag.StringVar(&o.logLevel, "log-level", "info", "log level of the healthcore processes (their logs go to a temporary file)")
+	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
+		"measure only the REST path, twice in this run: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
+	flag.IntVar(&o.rounds, "compare-rounds", 1, "with -compare-tracing: how many times to measure off then on (alternating evens out a machine's changing load)")
 	flag.Parse()
+	o.rounds = max(o.rounds, 1)
 	if o.doctors < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 {
 		fmt.Fprintln(os.Stderr, "search: -doctors, -clients and -duration must be positive")
 		os.Exit(2)
@@ -85,6 +92,9 @@ func run(ctx context.Context, o options) error {
 	defer monConn.Close(context.WithoutCancel(ctx))
 	mon := &monitor{conn: monConn}
 
+	if o.compareTracing {
+		return compareTracing(ctx, dbURL, mon, o)
+	}
 	st, err := stack.Start(ctx, dbURL, o.logLevel)
 	if err != nil {
 		return err
@@ -167,4 +177,57 @@ func printCPU(r *result) {
 	}
 	fmt.Printf(", PostgreSQL %s; machine %.0f%% busy, %.0f%% of it by other processes\n",
 		per(postgres), 100*float64(busy)/float64(total), 100*float64(max(others, 0))/float64(busy))
+}
+
+// compareTracing runs the REST path on a stack without tracing, then on one tracing at
+// the default sample ratio into a sink in this process, and prints both.
+func compareTracing(ctx context.Context, dbURL string, mon *monitor, o options) error {
+	sink := stack.StartTraceSink()
+	defer sink.Close()
+	var rs []*result
+	for range o.rounds {
+		for _, v := range []struct {
+			name  string
+			flags []string
+		}{{"REST, tracing off", nil}, {"REST, tracing on (default ratio)", sink.Flags()}} {
+			v.name += fmt.Sprintf(" #%d", len(rs)/2+1)
+			// Each stack has a new master key: the other services' schemas start empty again.
+			if err := prepareDatabase(ctx, dbURL, o.doctors, o.seed, o.pageCost); err != nil {
+				return err
+			}
+			st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags)
+			if err != nil {
+				return err
+			}
+			r, err := restLoad(ctx, st, mon, o)
+			if stopErr := st.Stop(); err == nil {
+				err = stopErr
+			}
+			if err != nil {
+				return err
+			}
+			r.name = v.name
+			rs = append(rs, r)
+		}
+	}
+	fmt.Printf("\n%-34s %9s %9s %9s %9s %9s %7s\n", "path", "requests", "req/s", "p50", "p90", "p99", "errors")
+	for _, r := range rs {
+		fmt.Printf("%-34s %9d %9.0f %9s %9s %9s %7d\n", r.name, len(r.latencies), r.rate(),
+			ms(r.percentile(50)), ms(r.percentile(90)), ms(r.percentile(99)), r.errors)
+	}
+	var off, on float64
+	failed := 0
+	for i, r := range rs {
+		if i%2 == 0 {
+			off += r.rate()
+		} else {
+			on += r.rate()
+		}
+		failed += r.errors
+	}
+	fmt.Printf("\nthroughput with tracing / without (sums over %d rounds): %.1f%%; spans exported: %d\n", o.rounds, 100*on/off, sink.Spans())
+	if failed > 0 {
+		return errors.New("some requests failed")
+	}
+	return nil
 }

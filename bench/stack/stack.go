@@ -45,6 +45,11 @@ type child struct {
 // loopback ports, then waits until the gateway is ready. serveFlags go to the serve
 // process (e.g. to lift a limit a benchmark would hit).
 func Start(ctx context.Context, dbURL, logLevel string, serveFlags ...string) (*Stack, error) {
+	return StartWith(ctx, dbURL, logLevel, nil, serveFlags...)
+}
+
+// StartWith is Start giving both processes the flags in all as well (TraceSink.Flags).
+func StartWith(ctx context.Context, dbURL, logLevel string, all []string, serveFlags ...string) (*Stack, error) {
 	dir, err := os.MkdirTemp("", "healthcore-bench")
 	if err != nil {
 		return nil, err
@@ -77,6 +82,7 @@ func Start(ctx context.Context, dbURL, logLevel string, serveFlags ...string) (*
 	// process serving every service would need one certificate naming them all.
 	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
 		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
+	common = append(common, all...)
 	// Each child's ops listener, with the profiler, on a port of its own.
 	s.Ops = map[string]string{}
 	opsFlags := func(name string) ([]string, error) {

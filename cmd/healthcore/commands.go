@@ -65,6 +65,11 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -242,6 +247,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -265,6 +275,11 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	p := catalog.NewProcess(cfg, "")
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	stopOps, err := p.StartOps(ctx)
 	if err != nil {
 		return err
@@ -303,6 +318,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 		Upstreams: ups, AllowedOrigins: cfg.AllowedOrigins(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
+		Tracer: p.Tracer("gateway"),
 		Tokens: cfg.TokenProfile(),
 	})
 	if err != nil {
@@ -327,7 +343,7 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("-%s.url=%q: not a URL", service, *cfg.URL[service])
 		}
-		conn, err := gateway.Dial(u.Host, service, cfg.TLS())
+		conn, err := gateway.Dial(u.Host, service, cfg.TLS(), gateway.TraceDial(p.Tracer("gateway"))...)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: dial %s: %w", service, err)
 		}

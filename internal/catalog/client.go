@@ -13,6 +13,7 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
+	"healthcore/platform/server"
 )
 
 // client returns the client by which the service caller calls the service callee,
@@ -22,6 +23,10 @@ import (
 // generated constructor, e.g. schedulingv1connect.NewSchedulingServiceClient.
 func client[T any](p *Process, caller, callee string, newClient func(connect.HTTPClient, string, ...connect.ClientOption) T) T {
 	opts := []connect.ClientOption{connect.WithGRPC()}
+	// Tracing outermost: the client span covers minting the service token too.
+	if tp := p.Tracer(caller); tp != nil {
+		opts = append(opts, connect.WithInterceptors(server.Tracing(tp)))
+	}
 	switch {
 	case p.keys != nil:
 		opts = append(opts, connect.WithInterceptors(authn.ServiceCaller(p.keys, caller)))

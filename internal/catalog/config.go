@@ -12,6 +12,7 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
+	"healthcore/platform/tracing"
 	"healthcore/services/identity"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	URL  map[string]*string
 	Transport
 	Ops
+	// Tracing is the process's OpenTelemetry tracing (-otel-*).
+	Tracing tracing.Config
 
 	services    map[string]settings // each service's Config, by name
 	serviceKeys *authn.ServiceKeys  // set by OpenServiceKeys
@@ -83,6 +86,7 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	c.Transport.registerFlags(fs)
 	c.Ops.registerFlags(fs, dev)
+	c.Tracing.RegisterFlags(fs, dev)
 	for _, s := range services {
 		c.services[s.Name] = s.settings()
 		c.services[s.Name].RegisterFlags(fs)
@@ -113,6 +117,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
 	c.Ops.check(&p)
+	c.Tracing.Check(&p)
 	for _, s := range services {
 		c.services[s.Name].Check(&p)
 	}

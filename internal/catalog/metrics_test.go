@@ -22,10 +22,10 @@ func TestProcess_PoolsAndJobQueuesAreOnTheRegistry(t *testing.T) {
 	}
 	p := NewProcess(cfg, pgtest.URL(t, scheduling.Schema, directory.Schema))
 	t.Cleanup(p.Close)
-	if _, err := p.pool(t.Context(), scheduling.Schema); err != nil {
+	if _, err := p.pool(t.Context(), "scheduling", scheduling.Schema); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.pool(t.Context(), directory.Schema); err != nil {
+	if _, err := p.pool(t.Context(), "directory", directory.Schema); err != nil {
 		t.Fatal(err)
 	}
 	reg := p.Registry()

@@ -16,6 +16,7 @@ import (
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/server"
+	"healthcore/platform/tracing"
 	"healthcore/services/notifications"
 	"healthcore/services/notifications/mailsink"
 	"healthcore/services/notifications/whatsapp"
@@ -50,7 +51,7 @@ func (p *Process) addDevRoute(pattern string, h http.Handler) {
 }
 
 func startNotifications(ctx context.Context, p *Process, cfg *notifications.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, notifications.Schema)
+	db, err := p.pool(ctx, "notifications", notifications.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,6 +103,9 @@ func openMailer(ctx context.Context, p *Process, cfg *notifications.Config, clos
 		}
 		ses := cfg.SES
 		ses.Credentials = awsCfg.Credentials
+		if tp := p.Tracer("notifications"); tp != nil {
+			ses.HTTPClient = &http.Client{Transport: tracing.Transport(tp, http.DefaultTransport.(*http.Transport).Clone(), "ses")}
+		}
 		return notifications.NewSES(ses)
 	}
 	sink, err := mailsink.New(cfg.SinkAddr, mailsink.Options{})

@@ -9,17 +9,21 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
+	"healthcore/platform/tracing"
 )
 
 // Process holds what the services of one OS process share: configuration, logger,
@@ -33,6 +37,9 @@ type Process struct {
 	trusted []netip.Prefix
 	http    *http.Client
 	keys    *authn.ServiceKeys // service-token keys; nil in a process that calls no service as one
+	// tracing is set by StartTracing (nil: tracing off); not under mu, which is held
+	// while clients, which ask for it, are built.
+	tracing atomic.Pointer[tracing.Tracing]
 
 	mu       sync.Mutex
 	pools    []*pgxpool.Pool
@@ -71,8 +78,8 @@ func (p *Process) Registry() *prometheus.Registry { return p.reg }
 // pool opens a connection pool whose search_path is the service's schema, and exports
 // its statistics on the process's registry (and, when the schema holds River's tables,
 // its job queues').
-func (p *Process) pool(ctx context.Context, schema pg.Schema) (*pgxpool.Pool, error) {
-	db, err := pg.Open(ctx, p.dbURL, schema.Name, int32(p.cfg.DBMaxConns))
+func (p *Process) pool(ctx context.Context, service string, schema pg.Schema) (*pgxpool.Pool, error) {
+	db, err := pg.OpenTraced(ctx, p.dbURL, schema.Name, int32(p.cfg.DBMaxConns), p.Tracer(service))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +104,7 @@ func (p *Process) register(c prometheus.Collector) {
 
 func (p *Process) newServer(name string, auth connect.Interceptor) *server.Server {
 	return server.New(server.Options{
-		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Reflection: p.cfg.Reflection,
+		Addr: p.cfg.ListenAddr(name), Logger: p.log.With("service", name), Metrics: p.metrics, Tracer: p.Tracer(name), Reflection: p.cfg.Reflection,
 		Auth: auth, TrustedProxies: p.trusted, DrainDelay: p.cfg.DrainDelay, TLS: p.cfg.TLS(),
 		Ready: p.databaseReady,
 	})
@@ -156,6 +163,38 @@ func (p *Process) remoteVerifier(caller string) *authn.Verifier {
 			CheckRevocations(authn.RevokedFromIdentity(revoked), p.cfg.RevokedSessions)
 	}
 	return p.verifier
+}
+
+// StartTracing starts the process's tracing as -otel-* say (nothing with
+// -otel-exporter=none); stop flushes the spans not yet exported, so call it after the
+// services have stopped.
+func (p *Process) StartTracing(ctx context.Context) (stop func(), err error) {
+	t, err := tracing.Open(ctx, p.cfg.Tracing, p.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	p.tracing.Store(t)
+	if t == nil {
+		return func() {}, nil
+	}
+	p.log.Info("tracing", "exporter", p.cfg.Tracing.Exporter.Value, "sample_ratio", p.cfg.Tracing.SampleRatio)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := t.Shutdown(sctx); err != nil {
+			p.log.Warn("tracing: spans lost at shutdown", "error", err.Error())
+		}
+	}, nil
+}
+
+// Tracer is the TracerProvider of the named service (or "gateway") of the process,
+// nil when tracing is off: the instrumentation is then left out altogether.
+func (p *Process) Tracer(name string) trace.TracerProvider {
+	t := p.tracing.Load()
+	if t == nil {
+		return nil
+	}
+	return t.Provider(name)
 }
 
 // Run starts the named services in catalog order, each serving on its own port as soon

@@ -2,6 +2,9 @@ package catalog
 
 import (
 	"context"
+	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -25,6 +28,7 @@ import (
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/server"
+	"healthcore/platform/tracing"
 	"healthcore/services/blobs"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
@@ -73,6 +77,9 @@ var services = []Service{
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("keys"); tp != nil {
+		cfg.AWS.HTTPClient = tracing.Doer(tp, awshttp.NewBuildableClient(), "kms")
+	}
 	driver, err := cfg.Open(ctx, p.cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -83,7 +90,7 @@ func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Serve
 }
 
 func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, identity.Schema)
+	db, err := p.pool(ctx, "identity", identity.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,7 +111,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 }
 
 func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, directory.Schema)
+	db, err := p.pool(ctx, "directory", directory.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,7 +128,7 @@ func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, B
 }
 
 func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, scheduling.Schema)
+	db, err := p.pool(ctx, "scheduling", scheduling.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,9 +154,12 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 	var db *pgxpool.Pool
 	if cfg.Driver.Value == pix.DriverSandbox {
 		var err error
-		if db, err = p.pool(ctx, pixsandbox.Schema); err != nil {
+		if db, err = p.pool(ctx, "pix", pixsandbox.Schema); err != nil {
 			return nil, nil, err
 		}
+	}
+	if tp := p.Tracer("pix"); tp != nil {
+		cfg.Transport = tracing.Transport(tp, http.DefaultTransport.(*http.Transport).Clone(), "mercadopago")
 	}
 	driver, sandbox, err := cfg.Open(ctx, db, p.log.With("service", "pix"))
 	if err != nil {
@@ -165,7 +175,7 @@ func startPix(ctx context.Context, p *Process, cfg *pix.Config) (*server.Server,
 }
 
 func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, payments.Schema)
+	db, err := p.pool(ctx, "payments", payments.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,6 +197,9 @@ func startPayments(ctx context.Context, p *Process, cfg *payments.Config) (*serv
 }
 
 func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("meetings"); tp != nil {
+		cfg.Transport = tracing.Transport(tp, http.DefaultTransport.(*http.Transport).Clone(), "chime")
+	}
 	driver, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -198,6 +211,9 @@ func startMeetings(ctx context.Context, p *Process, cfg *meetings.Config) (*serv
 }
 
 func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Server, Background, error) {
+	if tp := p.Tracer("blobs"); tp != nil {
+		cfg.S3.HTTPClient = tracing.Doer(tp, awshttp.NewBuildableClient(), "s3")
+	}
 	driver, err := cfg.Open(ctx, p.cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -209,7 +225,7 @@ func startBlobs(ctx context.Context, p *Process, cfg *blobs.Config) (*server.Ser
 }
 
 func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, records.Schema)
+	db, err := p.pool(ctx, "records", records.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,7 +247,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 }
 
 func startTelehealth(ctx context.Context, p *Process, cfg *telehealth.Config) (*server.Server, Background, error) {
-	db, err := p.pool(ctx, telehealth.Schema)
+	db, err := p.pool(ctx, "telehealth", telehealth.Schema)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,6 +32,9 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 
 	"healthcore/platform/config"
 )
@@ -107,6 +110,16 @@ func New(db *pgxpool.Pool, schema string, workers *river.Workers, log *slog.Logg
 	if workers != nil {
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}}
+	}
+	// The pool's statement tracer (pg.OpenTraced) names the service's TracerProvider.
+	if t, ok := db.Config().ConnConfig.Tracer.(interface{ TracerProvider() trace.TracerProvider }); ok {
+		tp := t.TracerProvider()
+		// A job's span links to the span that inserted it (its traceparent rides in the
+		// job's metadata), so a saga reads as one story across its jobs and hours.
+		cfg.Middleware = append(cfg.Middleware, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			TracerProvider: tp, MeterProvider: metricnoop.NewMeterProvider(),
+			EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true,
+		}))
 	}
 	c, err := river.NewClient(riverpgxv5.New(db), cfg)
 	if err != nil {

@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // New returns a JSON logger at the given level that redacts sensitive attributes and
-// adds the request id found in the context.
+// adds the request id, trace id and span id found in the context.
 func New(w io.Writer, level slog.Level) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redact})
 	return slog.New(contextHandler{h})
@@ -50,12 +52,18 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// contextHandler adds request_id to every record logged with a context that has one.
+// contextHandler adds request_id to every record logged with a context that has one,
+// and trace_id and span_id when the context holds a span (sampled or not: the ids
+// still join the lines of one request across services), so a log line leads to its
+// trace and back.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // schemaNameRE is the shape of a service schema name. It is deliberately narrow: the
@@ -29,6 +30,12 @@ func checkSchemaName(name string) error {
 // the server answers. maxConns <= 0 keeps pgxpool's default. An empty schema keeps the
 // server's default search_path. Errors never contain the URL's password.
 func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Pool, error) {
+	return OpenTraced(ctx, url, schema, maxConns, nil)
+}
+
+// OpenTraced is Open whose connections record a span per statement with tp
+// (QueryTracer) inside the caller's recorded spans; nil records none.
+func OpenTraced(ctx context.Context, url, schema string, maxConns int32, tp trace.TracerProvider) (*pgxpool.Pool, error) {
 	if schema != "" {
 		if err := checkSchemaName(schema); err != nil {
 			return nil, err
@@ -39,6 +46,9 @@ func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Poo
 		return nil, fmt.Errorf("pg: parse database URL %s: %w", RedactURL(url), scrub(err, url))
 	}
 	setSessionParams(cfg.ConnConfig, schema)
+	if tp != nil {
+		cfg.ConnConfig.Tracer = NewQueryTracer(tp, schema)
+	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

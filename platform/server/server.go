@@ -16,6 +16,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"go.opentelemetry.io/otel/trace"
 
 	"healthcore/platform/mtls"
 )
@@ -27,6 +28,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records per-RPC metrics; share one per process.
 	Metrics *Metrics
+	// Tracer records a span per call (nil: no tracing): the service's TracerProvider.
+	Tracer trace.TracerProvider
 	// Reflection serves gRPC server reflection (grpcurl's list and describe); off, a
 	// client needs the proto files. Metrics are served by the process's ops listener
 	// (Ops), never here.
@@ -58,6 +61,7 @@ type Options struct {
 // Server serves the Connect handlers of one or more services on one port.
 type Server struct {
 	opts    Options
+	tracing connect.Interceptor // nil without Options.Tracer
 	mux     *http.ServeMux
 	names   []string
 	checker *grpchealth.StaticChecker
@@ -74,7 +78,11 @@ func New(opts Options) *Server {
 	if opts.ReadMaxBytes == 0 {
 		opts.ReadMaxBytes = 4 << 20
 	}
-	return &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	if opts.Tracer != nil {
+		s.tracing = Tracing(opts.Tracer)
+	}
+	return s
 }
 
 // HandlerOptions returns what every generated New…Handler of this server must be given:
@@ -84,18 +92,25 @@ func New(opts Options) *Server {
 //  1. recovery first, so a panic anywhere below — including in another interceptor —
 //     becomes an INTERNAL answer instead of a dropped connection;
 //  2. request id (and client address) next, so everything after can log them;
-//  3. logging, which also turns domain errors into gRPC statuses: it must be outside
+//  3. tracing, which continues the caller's trace (W3C traceparent): inside request
+//     id, whose settled id it records on the span, and outside logging, so the call's
+//     log line carries the trace and span ids and the span the status logging
+//     converted; the span covers authentication, validation and the handler;
+//  4. logging, which also turns domain errors into gRPC statuses: it must be outside
 //     metrics and auth to log their failures with the request id;
-//  4. metrics, outside auth so refused calls are counted;
-//  5. authentication before validation, so anonymous callers learn nothing about the
+//  5. metrics, outside auth so refused calls are counted;
+//  6. authentication before validation, so anonymous callers learn nothing about the
 //     shape of valid input;
-//  6. validation last, right before the handler, which may then assume valid input.
+//  7. validation last, right before the handler, which may then assume valid input.
 func (s *Server) HandlerOptions() []connect.HandlerOption {
 	chain := []connect.Interceptor{
 		recovery{log: s.opts.Logger},
 		requestID{trusted: s.opts.TrustedProxies},
-		logger{log: s.opts.Logger},
 	}
+	if s.tracing != nil {
+		chain = append(chain, s.tracing)
+	}
+	chain = append(chain, logger{log: s.opts.Logger})
 	if s.opts.Metrics != nil {
 		chain = append(chain, s.opts.Metrics)
 	}

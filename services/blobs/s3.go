@@ -55,6 +55,9 @@ type S3Config struct {
 	// PartSize is the multipart part size, at least MinPartSize; 0 means
 	// DefaultPartSize. Objects that fit in one part are sent with one PutObject.
 	PartSize int64
+	// HTTPClient sends the SDK's requests when set (the catalog's, which records a span
+	// per call when tracing is on); nil keeps the SDK's own.
+	HTTPClient aws.HTTPClient
 	// Credentials replaces the default credential chain when set (tests, or static keys
 	// of an S3-compatible store).
 	Credentials aws.CredentialsProvider
@@ -106,6 +109,9 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
 	if cfg.Credentials != nil {
 		opts = append(opts, awsconfig.WithCredentialsProvider(cfg.Credentials))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, awsconfig.WithHTTPClient(cfg.HTTPClient))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

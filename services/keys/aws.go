@@ -22,6 +22,9 @@ type AWSConfig struct {
 	// Endpoint replaces the regional KMS endpoint when set (a VPC endpoint, or a
 	// KMS-compatible server in tests), e.g. "https://kms.example.internal".
 	Endpoint string
+	// HTTPClient sends the SDK's requests when set (the catalog's, which records a span
+	// per call when tracing is on); nil keeps the SDK's own. Not a flag.
+	HTTPClient aws.HTTPClient
 }
 
 // AWS is the production driver, backed by AWS KMS symmetric keys. KMS binds the
@@ -40,7 +43,11 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	if cfg.KeyID == "" || cfg.Region == "" {
 		return nil, errors.New("keys: the aws driver needs a key id and a region")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, awsconfig.WithHTTPClient(cfg.HTTPClient))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("keys: load AWS configuration: %w", err)
 	}

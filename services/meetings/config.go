@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"regexp"
 	"time"
 
@@ -33,6 +34,9 @@ type Config struct {
 	Timeout time.Duration
 	// LocalBaseURL is the Jitsi Meet deployment of the local driver.
 	LocalBaseURL string
+	// Transport carries the requests to Chime (nil: a transport of its own); the catalog
+	// sets one that records a span per call when tracing is on. Not a flag.
+	Transport http.RoundTripper
 }
 
 // DefaultConfig is the development setting: the local driver on meet.jit.si.
@@ -97,7 +101,7 @@ func (c Config) Open(ctx context.Context) (Driver, error) {
 		}
 		return l, nil
 	case DriverChime:
-		d, err := NewChime(ctx, ChimeConfig{Region: c.Region, Endpoint: c.Endpoint, Timeout: c.Timeout})
+		d, err := NewChime(ctx, ChimeConfig{Region: c.Region, Endpoint: c.Endpoint, Timeout: c.Timeout, Transport: c.Transport})
 		if err != nil {
 			return nil, err
 		}

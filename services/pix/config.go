@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 	SignatureTolerance time.Duration
 	Timeout            time.Duration
 	SandboxAddr        string
+	// Transport carries the requests to Mercado Pago (nil: a transport of its own); the
+	// catalog sets one that records a span per call when tracing is on. Not a flag.
+	Transport http.RoundTripper
 }
 
 // DefaultConfig is the development setting: the sandbox on loopback.
@@ -122,6 +126,7 @@ func (c Config) Open(ctx context.Context, sandboxDB *pgxpool.Pool, log *slog.Log
 	mp := MercadoPagoConfig{
 		AccessToken: c.AccessToken, WebhookSecret: c.WebhookSecret, BaseURL: c.BaseURL,
 		NotificationURL: c.NotificationURL, SignatureTolerance: c.SignatureTolerance, Timeout: c.Timeout,
+		Transport: c.Transport,
 	}
 	switch c.driver() {
 	case DriverMercadoPago:
