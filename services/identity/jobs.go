@@ -40,6 +40,10 @@ func rotateKeysPeriodic() *river.PeriodicJob {
 func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, river.WorkFunc(s.workRotateKeys))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[exportAuditArgs]) error {
+		_, err := s.exportAudit(ctx)
+		return err
+	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
 		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
 	}))
