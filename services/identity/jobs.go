@@ -41,7 +41,7 @@ func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, river.WorkFunc(s.workRotateKeys))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[exportAuditArgs]) error {
-		_, err := s.exportAudit(ctx)
+		_, err := s.exportAudit(ctx, exportBatch)
 		return err
 	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {

@@ -1,0 +1,244 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/jobs"
+	"healthcore/platform/logging"
+	"healthcore/platform/pg"
+	"healthcore/platform/testkit"
+)
+
+// captureLog points the service's logger at a buffer, as production's JSON logger.
+func (f *fixture) captureLog(level slog.Level) *testkit.LogBuffer {
+	out := &testkit.LogBuffer{}
+	f.svc.log = logging.New(out, level)
+	return out
+}
+
+// exportCursor is the id of the last audit row exported.
+func (f *fixture) exportCursor() (last int64) {
+	f.t.Helper()
+	if err := f.db.QueryRow(context.Background(), `SELECT last_id FROM audit_log_export`).Scan(&last); err != nil {
+		f.t.Fatal(err)
+	}
+	return last
+}
+
+// auditRowsAsLines reads the audit log as the exported lines should show it: each
+// row's fields (NULL columns left out) keyed by export_id.
+func (f *fixture) auditRowsAsLines() map[string]map[string]string {
+	f.t.Helper()
+	rows, err := f.db.Query(context.Background(), `SELECT id, at, actor_id::text, actor_role, actor_crm, action, subject_id::text,
+			outcome, request_id, client_addr
+		FROM audit_log ORDER BY id`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		var actor, role, crm, action, subject, outcome, rid, addr *string
+		if err := rows.Scan(&id, &at, &actor, &role, &crm, &action, &subject, &outcome, &rid, &addr); err != nil {
+			f.t.Fatal(err)
+		}
+		key := "identity.audit_log:" + strconv.FormatInt(id, 10)
+		m := map[string]string{"export_id": key, "at": at.Format(time.RFC3339Nano)}
+		for k, v := range map[string]*string{"actor_id": actor, "actor_role": role, "actor_crm": crm, "action": action,
+			"subject_id": subject, "outcome": outcome, "request_id": rid, "client_addr": addr} {
+			if v != nil {
+				m[k] = *v
+			}
+		}
+		out[key] = m
+	}
+	if rows.Err() != nil {
+		f.t.Fatal(rows.Err())
+	}
+	return out
+}
+
+// checkLines compares exported lines with the rows they should show, field by field:
+// each row exactly once, and no field beyond the row's.
+func checkLines(t *testing.T, lines []map[string]any, want map[string]map[string]string) {
+	t.Helper()
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d (one per row)", len(lines), len(want))
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		id, _ := l["export_id"].(string)
+		w, ok := want[id]
+		if !ok || seen[id] {
+			t.Fatalf("line %v: not a row, or a row twice", l)
+		}
+		seen[id] = true
+		for k, v := range w {
+			got, _ := l[k].(string)
+			if k == "at" {
+				if gt, err := time.Parse(time.RFC3339Nano, got); err != nil || !gt.Equal(mustTime(t, v)) {
+					t.Errorf("%s: at = %q, want %s", id, got, v)
+				}
+				continue
+			}
+			if got != v {
+				t.Errorf("%s: %s = %q, want %q", id, k, got, v)
+			}
+		}
+		for k := range l {
+			if _, ok := w[k]; !ok && k != "time" && k != "level" && k != "msg" {
+				t.Errorf("%s: unexpected field %s = %v", id, k, l[k])
+			}
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+var errRollBack = errors.New("roll back")
+
+func TestExportAudit_WritesEachCommittedRowOnceWithIDsOnly(t *testing.T) {
+	f := newFixture(t, nil)
+	out := f.captureLog(slog.LevelInfo)
+	ctx := context.Background()
+	pair := f.patientSession() // Maria da Silva, maria@example.com, CPF 529.982.247-25
+	if _, err := f.me(pair.GetAccessToken()); err != nil {
+		t.Fatal(err)
+	}
+	f.registerDoctor("123456", "SP") // Dr. João Pereira, doc123456@clinica.com.br
+	doctor := f.mustLogin(&identityv1.LoginRequest{Login: &identityv1.LoginRequest_Crm{Crm: &identityv1.Crm{Number: "123456", Uf: "SP"}},
+		Password: "doctor password 1"})
+	if _, err := f.me(doctor.GetAccessToken()); err != nil { // a row with the doctor's CRM
+		t.Fatal(err)
+	}
+	// An entry whose action rolled back never happened: it is never shipped.
+	err := pg.InTx(ctx, f.db, func(tx pgx.Tx) error {
+		if err := f.svc.auditLog.append(ctx, tx, auditEntry{Action: actRead, Outcome: outcomeOK, RequestID: "rolled-back-entry"}); err != nil {
+			return err
+		}
+		return errRollBack
+	})
+	if !errors.Is(err, errRollBack) {
+		t.Fatalf("rolled-back append: %v", err)
+	}
+	want := f.auditRowsAsLines()
+	if len(want) != 6 {
+		t.Fatalf("audit log has %d rows, want 6", len(want))
+	}
+	crm := false
+	for _, w := range want {
+		crm = crm || w["actor_crm"] != ""
+	}
+	if !crm {
+		t.Fatal("no row carries a CRM; the test would not check it")
+	}
+
+	// Two rows per run: the backlog drains over three runs.
+	for run, wantN := range []int{2, 2, 2, 0} {
+		n, err := f.svc.exportAudit(ctx, 2)
+		if err != nil || n != wantN {
+			t.Fatalf("run %d: exported %d, %v; want %d", run, n, err, wantN)
+		}
+	}
+	lines := out.JSONLines(t, exportMsg)
+	checkLines(t, lines, want)
+	for _, l := range lines {
+		if l["level"] != "INFO" {
+			t.Errorf("%v: level %v, want INFO", l["export_id"], l["level"])
+		}
+	}
+	ids := auditIDs(t, f.db)
+	if got := f.exportCursor(); got != ids[len(ids)-1] {
+		t.Errorf("cursor at %d, want the last row %d", got, ids[len(ids)-1])
+	}
+
+	// A new row is the next run's only line.
+	f.mustLogin(emailLogin("maria@example.com", "correct horse battery"))
+	if n, err := f.svc.exportAudit(ctx, exportBatch); err != nil || n != 1 {
+		t.Fatalf("after one more row: exported %d, %v; want 1", n, err)
+	}
+	checkLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
+
+	all := out.String()
+	for _, personal := range []string{"rolled-back-entry", "529.982.247-25", "52998224725", "Maria", "maria@example.com",
+		"João", "Pereira", "doc123456@", "correct horse"} {
+		if strings.Contains(all, personal) {
+			t.Errorf("the exported lines hold %q", personal)
+		}
+	}
+}
+
+func TestExportAudit_WaitsWhileTheLogLevelHidesItsLines(t *testing.T) {
+	f := newFixture(t, nil)
+	out := f.captureLog(slog.LevelWarn)
+	f.patientSession()
+	if n, err := f.svc.exportAudit(context.Background(), exportBatch); err != nil || n != 0 {
+		t.Fatalf("exported %d, %v at level warn; want 0", n, err)
+	}
+	if got := f.exportCursor(); got != 0 {
+		t.Errorf("cursor moved to %d with nothing written", got)
+	}
+	if len(out.JSONLines(t, exportMsg)) != 0 {
+		t.Error("lines written below the log level")
+	}
+	// Once the level lets them through, the rows are all there.
+	f.svc.log = logging.New(out, slog.LevelInfo)
+	if n, err := f.svc.exportAudit(context.Background(), exportBatch); err != nil || n != 2 {
+		t.Fatalf("exported %d, %v at level info; want the 2 rows", n, err)
+	}
+}
+
+func TestExportAudit_TheLeaderRunsItPeriodically(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.AuditExportEvery = time.Second
+		c.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond}
+	})
+	out := f.captureLog(slog.LevelInfo)
+	f.patientSession()
+	runJobs(t, f.svc)
+	eventually(t, "the exported lines", func() bool { return len(out.JSONLines(t, exportMsg)) == 2 })
+	checkLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
+}
+
+func TestExportAudit_OffWhenEveryIsZero(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.AuditExportEvery = 0
+		c.Jobs = jobs.Options{PollInterval: 20 * time.Millisecond}
+	})
+	out := f.captureLog(slog.LevelInfo)
+	f.patientSession()
+	runJobs(t, f.svc)
+	// The rotation check runs at start; once it has, a scheduled export would have too.
+	eventually(t, "the rotation check", func() bool {
+		var n int
+		if err := f.db.QueryRow(context.Background(),
+			`SELECT count(*) FROM river_job WHERE kind = 'identity.rotate_keys' AND state = 'completed'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	})
+	var n int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'identity.export_audit'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || len(out.JSONLines(t, exportMsg)) != 0 {
+		t.Errorf("export off, yet %d jobs and %d lines", n, len(out.JSONLines(t, exportMsg)))
+	}
+}
