@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // LogBuffer collects log lines written from servers' goroutines, for tests that check
@@ -44,4 +45,42 @@ func (b *LogBuffer) JSONLines(t testing.TB, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// CheckExportLines compares a log's exported lines with the rows they should show,
+// keyed by export_id, field by field: each row exactly once, at as the same instant,
+// and no field beyond the row's (and time, level, msg).
+func CheckExportLines(t testing.TB, lines []map[string]any, want map[string]map[string]string) {
+	t.Helper()
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d (one per row)", len(lines), len(want))
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		id, _ := l["export_id"].(string)
+		w, ok := want[id]
+		if !ok || seen[id] {
+			t.Fatalf("line %v: not a row, or a row twice", l)
+		}
+		seen[id] = true
+		for k, v := range w {
+			got, _ := l[k].(string)
+			if k == "at" {
+				gt, err1 := time.Parse(time.RFC3339Nano, got)
+				wt, err2 := time.Parse(time.RFC3339Nano, v)
+				if err1 != nil || err2 != nil || !gt.Equal(wt) {
+					t.Errorf("%s: at = %q, want %s", id, got, v)
+				}
+				continue
+			}
+			if got != v {
+				t.Errorf("%s: %s = %q, want %q", id, k, got, v)
+			}
+		}
+		for k := range l {
+			if _, ok := w[k]; !ok && k != "time" && k != "level" && k != "msg" {
+				t.Errorf("%s: unexpected field %s = %v", id, k, l[k])
+			}
+		}
+	}
 }

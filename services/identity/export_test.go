@@ -68,50 +68,6 @@ func (f *fixture) auditRowsAsLines() map[string]map[string]string {
 	return out
 }
 
-// checkLines compares exported lines with the rows they should show, field by field:
-// each row exactly once, and no field beyond the row's.
-func checkLines(t *testing.T, lines []map[string]any, want map[string]map[string]string) {
-	t.Helper()
-	if len(lines) != len(want) {
-		t.Fatalf("%d lines, want %d (one per row)", len(lines), len(want))
-	}
-	seen := map[string]bool{}
-	for _, l := range lines {
-		id, _ := l["export_id"].(string)
-		w, ok := want[id]
-		if !ok || seen[id] {
-			t.Fatalf("line %v: not a row, or a row twice", l)
-		}
-		seen[id] = true
-		for k, v := range w {
-			got, _ := l[k].(string)
-			if k == "at" {
-				if gt, err := time.Parse(time.RFC3339Nano, got); err != nil || !gt.Equal(mustTime(t, v)) {
-					t.Errorf("%s: at = %q, want %s", id, got, v)
-				}
-				continue
-			}
-			if got != v {
-				t.Errorf("%s: %s = %q, want %q", id, k, got, v)
-			}
-		}
-		for k := range l {
-			if _, ok := w[k]; !ok && k != "time" && k != "level" && k != "msg" {
-				t.Errorf("%s: unexpected field %s = %v", id, k, l[k])
-			}
-		}
-	}
-}
-
-func mustTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 var errRollBack = errors.New("roll back")
 
 func TestExportAudit_WritesEachCommittedRowOnceWithIDsOnly(t *testing.T) {
@@ -158,7 +114,7 @@ func TestExportAudit_WritesEachCommittedRowOnceWithIDsOnly(t *testing.T) {
 		}
 	}
 	lines := out.JSONLines(t, exportMsg)
-	checkLines(t, lines, want)
+	testkit.CheckExportLines(t, lines, want)
 	for _, l := range lines {
 		if l["level"] != "INFO" {
 			t.Errorf("%v: level %v, want INFO", l["export_id"], l["level"])
@@ -174,7 +130,7 @@ func TestExportAudit_WritesEachCommittedRowOnceWithIDsOnly(t *testing.T) {
 	if n, err := f.svc.exportAudit(ctx, exportBatch); err != nil || n != 1 {
 		t.Fatalf("after one more row: exported %d, %v; want 1", n, err)
 	}
-	checkLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
+	testkit.CheckExportLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
 
 	all := out.String()
 	for _, personal := range []string{"rolled-back-entry", "529.982.247-25", "52998224725", "Maria", "maria@example.com",
@@ -214,7 +170,7 @@ func TestExportAudit_TheLeaderRunsItPeriodically(t *testing.T) {
 	f.patientSession()
 	runJobs(t, f.svc)
 	eventually(t, "the exported lines", func() bool { return len(out.JSONLines(t, exportMsg)) == 2 })
-	checkLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
+	testkit.CheckExportLines(t, out.JSONLines(t, exportMsg), f.auditRowsAsLines())
 }
 
 func TestExportAudit_OffWhenEveryIsZero(t *testing.T) {
