@@ -43,13 +43,13 @@ func (s *Service) exportJob() *river.PeriodicJob {
 }
 
 // exportAccessLog writes the access log rows committed since the last export, at most
-// exportBatch, as log lines with msg exportMsg, and moves the cursor past them in the
+// limit, as log lines with msg exportMsg, and moves the cursor past them in the
 // same transaction (see auditchain.Log.Export: at least once, each line with its
 // export_id). The lines carry the row's ids and codes only (reason is an error reason
 // code) — no names, titles or document contents, which the log never holds. It returns
 // how many rows it wrote.
-func (s *Service) exportAccessLog(ctx context.Context) (int, error) {
-	n, err := accessChain.Export(ctx, s.db, s.log, exportMsg, exportBatch, func(tx pgx.Tx, after int64, limit int) ([]auditchain.Entry, error) {
+func (s *Service) exportAccessLog(ctx context.Context, limit int) (int, error) {
+	n, err := accessChain.Export(ctx, s.db, s.log, exportMsg, limit, func(tx pgx.Tx, after int64, limit int) ([]auditchain.Entry, error) {
 		rows, err := s.accessLog.after(ctx, tx, after, limit)
 		out := make([]auditchain.Entry, len(rows))
 		for i, r := range rows {
