@@ -2,11 +2,15 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // LogBuffer collects log lines written from servers' goroutines, for tests that check
@@ -83,4 +87,41 @@ func CheckExportLines(t testing.TB, lines []map[string]any, want map[string]map[
 			}
 		}
 	}
+}
+
+// ExportedRows reads a log's rows as its exported lines should show them, keyed by
+// export_id ("<name>:<id>"): sql selects id, at, then text columns that keys name, in
+// order; a NULL column is left out, as the export leaves it out.
+func ExportedRows(t testing.TB, db *pgxpool.Pool, name, sql string, keys ...string) map[string]map[string]string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]string{}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		cols := make([]*string, len(keys))
+		dest := []any{&id, &at}
+		for i := range cols {
+			dest = append(dest, &cols[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		key := name + ":" + strconv.FormatInt(id, 10)
+		m := map[string]string{"export_id": key, "at": at.Format(time.RFC3339Nano)}
+		for i, v := range cols {
+			if v != nil {
+				m[keys[i]] = *v
+			}
+		}
+		out[key] = m
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

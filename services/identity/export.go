@@ -6,9 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"healthcore/platform/auditchain"
+	"healthcore/platform/jobs"
 )
 
 // exportBatch is the most audit rows one export writes out; a longer backlog drains
@@ -26,19 +26,12 @@ type exportAuditArgs struct{}
 func (exportAuditArgs) Kind() string { return "identity.export_audit" }
 
 // InsertOpts keeps at most one export waiting or running.
-func (exportAuditArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	}}}
-}
+func (exportAuditArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
 
-// exportAuditPeriodic schedules the export every AuditExportEvery (the elected leader
-// alone schedules periodic jobs), and at once when a replica becomes the leader.
+// exportAuditPeriodic schedules the export every AuditExportEvery (the elected leader alone schedules
+// periodic jobs), and at once when a replica becomes the leader.
 func (s *Service) exportAuditPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(s.cfg.AuditExportEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return exportAuditArgs{}, nil },
-		&river.PeriodicJobOpts{ID: exportAuditArgs{}.Kind(), RunOnStart: true})
+	return jobs.Every(s.cfg.AuditExportEvery, exportAuditArgs{})
 }
 
 // exportAudit writes the audit rows committed since the last export, at most

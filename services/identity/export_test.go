@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,38 +33,12 @@ func (f *fixture) exportCursor() (last int64) {
 	return last
 }
 
-// auditRowsAsLines reads the audit log as the exported lines should show it: each
-// row's fields (NULL columns left out) keyed by export_id.
+// auditRowsAsLines reads the audit log as the exported lines should show it.
 func (f *fixture) auditRowsAsLines() map[string]map[string]string {
 	f.t.Helper()
-	rows, err := f.db.Query(context.Background(), `SELECT id, at, actor_id::text, actor_role, actor_crm, action, subject_id::text,
-			outcome, request_id, client_addr
-		FROM audit_log ORDER BY id`)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	out := map[string]map[string]string{}
-	for rows.Next() {
-		var id int64
-		var at time.Time
-		var actor, role, crm, action, subject, outcome, rid, addr *string
-		if err := rows.Scan(&id, &at, &actor, &role, &crm, &action, &subject, &outcome, &rid, &addr); err != nil {
-			f.t.Fatal(err)
-		}
-		key := "identity.audit_log:" + strconv.FormatInt(id, 10)
-		m := map[string]string{"export_id": key, "at": at.Format(time.RFC3339Nano)}
-		for k, v := range map[string]*string{"actor_id": actor, "actor_role": role, "actor_crm": crm, "action": action,
-			"subject_id": subject, "outcome": outcome, "request_id": rid, "client_addr": addr} {
-			if v != nil {
-				m[k] = *v
-			}
-		}
-		out[key] = m
-	}
-	if rows.Err() != nil {
-		f.t.Fatal(rows.Err())
-	}
-	return out
+	return testkit.ExportedRows(f.t, f.db, "identity.audit_log", `SELECT id, at, actor_id::text, actor_role, actor_crm, action,
+			subject_id::text, outcome, request_id, client_addr
+		FROM audit_log ORDER BY id`, "actor_id", "actor_role", "actor_crm", "action", "subject_id", "outcome", "request_id", "client_addr")
 }
 
 var errRollBack = errors.New("roll back")

@@ -6,9 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"healthcore/platform/auditchain"
+	"healthcore/platform/jobs"
 )
 
 // exportBatch is the most access log rows one export writes out; a longer backlog
@@ -27,19 +27,12 @@ type exportAccessLogArgs struct{}
 func (exportAccessLogArgs) Kind() string { return "records.export_access_log" }
 
 // InsertOpts keeps at most one export waiting or running.
-func (exportAccessLogArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	}}}
-}
+func (exportAccessLogArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
 
-// exportJob schedules the export every AccessExportEvery (the elected leader alone
-// schedules periodic jobs), and at once when a replica becomes the leader.
+// exportJob schedules the export every AccessExportEvery (the elected leader alone schedules
+// periodic jobs), and at once when a replica becomes the leader.
 func (s *Service) exportJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(s.cfg.AccessExportEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return exportAccessLogArgs{}, nil },
-		&river.PeriodicJobOpts{ID: exportAccessLogArgs{}.Kind(), RunOnStart: true})
+	return jobs.Every(s.cfg.AccessExportEvery, exportAccessLogArgs{})
 }
 
 // exportAccessLog writes the access log rows committed since the last export, at most

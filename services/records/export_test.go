@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,39 +24,13 @@ func (f *fixture) captureLog() *testkit.LogBuffer {
 	return out
 }
 
-// accessRowsAsLines reads the access log as the exported lines should show it: each
-// row's fields (NULL columns left out) keyed by export_id.
+// accessRowsAsLines reads the access log as the exported lines should show it.
 func (f *fixture) accessRowsAsLines() map[string]map[string]string {
 	f.t.Helper()
-	rows, err := f.db.Query(context.Background(), `SELECT id, at, actor_id::text, actor_role, actor_crm, action, patient_id::text,
-			document_id::text, group_id::text, share_id::text, outcome, reason, request_id, client_addr
-		FROM access_log ORDER BY id`)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	out := map[string]map[string]string{}
-	for rows.Next() {
-		var id int64
-		var at time.Time
-		var actor, role, crm, action, patient, doc, group, share, outcome, reason, rid, addr *string
-		if err := rows.Scan(&id, &at, &actor, &role, &crm, &action, &patient, &doc, &group, &share, &outcome, &reason, &rid, &addr); err != nil {
-			f.t.Fatal(err)
-		}
-		key := "records.access_log:" + strconv.FormatInt(id, 10)
-		m := map[string]string{"export_id": key, "at": at.Format(time.RFC3339Nano)}
-		for k, v := range map[string]*string{"actor_id": actor, "actor_role": role, "actor_crm": crm, "action": action,
-			"patient_id": patient, "document_id": doc, "group_id": group, "share_id": share, "outcome": outcome,
-			"reason": reason, "request_id": rid, "client_addr": addr} {
-			if v != nil {
-				m[k] = *v
-			}
-		}
-		out[key] = m
-	}
-	if rows.Err() != nil {
-		f.t.Fatal(rows.Err())
-	}
-	return out
+	return testkit.ExportedRows(f.t, f.db, "records.access_log", `SELECT id, at, actor_id::text, actor_role, actor_crm, action,
+			patient_id::text, document_id::text, group_id::text, share_id::text, outcome, reason, request_id, client_addr
+		FROM access_log ORDER BY id`, "actor_id", "actor_role", "actor_crm", "action", "patient_id", "document_id", "group_id",
+		"share_id", "outcome", "reason", "request_id", "client_addr")
 }
 
 var errRollBack = errors.New("roll back")
