@@ -72,3 +72,27 @@ func snapshot(ctx context.Context, tx pgx.Tx) error {
 	}
 	return nil
 }
+
+func (l Log) cursorTable() string { return pgx.Identifier{l.Table + "_export"}.Sanitize() }
+
+// lockCursor reads the id of the last row exported, locking the cursor row until tx
+// ends.
+func (l Log) lockCursor(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var after int64
+	err := tx.QueryRow(ctx, `SELECT last_id FROM `+l.cursorTable()+` FOR UPDATE`).Scan(&after)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("auditchain: the export cursor of %s has no row", l.Name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("auditchain: lock the export cursor of %s: %w", l.Name, err)
+	}
+	return after, nil
+}
+
+// moveCursor records last as the last row exported.
+func (l Log) moveCursor(ctx context.Context, tx pgx.Tx, last int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+l.cursorTable()+` SET last_id = $1`, last); err != nil {
+		return fmt.Errorf("auditchain: move the export cursor of %s: %w", l.Name, err)
+	}
+	return nil
+}

@@ -216,3 +216,22 @@ func (o Options) Check(p *config.Problems, prefix string) {
 	p.Check(d.RescueAfter > d.JobTimeout, "%s.jobs-rescue-after=%s: must be longer than %s.jobs-timeout (%s)",
 		prefix, d.RescueAfter, prefix, d.JobTimeout)
 }
+
+// OneAtATime keeps at most one job of a kind waiting or running (unique by the states
+// of a job not yet done): a periodic job that fails is retried with backoff instead of
+// piling up beside the next ones.
+func OneAtATime() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+// Every is the periodic job that inserts args every interval, with its kind as the
+// periodic job's ID, and at once when a replica becomes the leader (RunOnStart), so
+// work that fell due while no leader ran is not left waiting a whole interval.
+func Every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
+}

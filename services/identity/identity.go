@@ -44,7 +44,11 @@ type Config struct {
 	// Tokens is the access tokens' profile (-identity.token-alg, -identity.issuer,
 	// -identity.audience): identity signs with it, and every service verifies with it.
 	Tokens authn.TokenProfile
-	// Jobs tunes the job runner of the signing-key rotation (tests shorten its polling).
+	// AuditExportEvery is how often the audit log's new rows are written out as log
+	// lines for the audit stream (identity.export_audit); 0 turns the export off.
+	AuditExportEvery time.Duration
+	// Jobs tunes the job runner of the signing-key rotation and the audit export (tests
+	// shorten its polling).
 	Jobs jobs.Options
 }
 
@@ -59,6 +63,8 @@ func DefaultConfig() Config {
 		Throttle:      DefaultThrottle,
 		Register:      DefaultRegisterLimit,
 		Tokens:        authn.DefaultTokenProfile,
+
+		AuditExportEvery: 30 * time.Second,
 	}
 }
 
@@ -85,6 +91,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"iss of access tokens, in every process; with the API Gateway, the API's public https URL (its /.well-known/openid-configuration)")
 	fs.StringVar(&c.Tokens.Audience, "identity.audience", c.Tokens.Audience,
 		"aud of access tokens, in every process (the API Gateway authorizer's audience)")
+	fs.DurationVar(&c.AuditExportEvery, "identity.audit-export-every", c.AuditExportEvery,
+		"how often the audit log's new rows are written to stderr as lines for the audit log stream (0: never)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -107,6 +115,8 @@ func (c Config) Check(p *config.Problems) {
 	if err := c.Tokens.Check(); err != nil {
 		p.Addf("-identity.token-alg, -identity.issuer, -identity.audience: %v", err)
 	}
+	p.Check(c.AuditExportEvery == 0 || c.AuditExportEvery >= time.Second && c.AuditExportEvery <= time.Hour,
+		"identity.audit-export-every=%s: must be 0 (off) or between 1s and 1h", c.AuditExportEvery)
 	c.Jobs.Check(p, "identity")
 }
 
@@ -184,6 +194,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), rotateKeysPeriodic())
+	if cfg.AuditExportEvery > 0 {
+		opts.Periodic = append(opts.Periodic, s.exportAuditPeriodic())
+	}
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
+	"healthcore/platform/jobs"
 	"healthcore/platform/notify"
 )
 
@@ -20,26 +20,20 @@ type rotateKeysArgs struct{}
 
 func (rotateKeysArgs) Kind() string { return "identity.rotate_keys" }
 
-// InsertOpts keeps at most one check waiting or running: a check that fails is retried
-// with backoff instead of piling up beside the next ones.
-func (rotateKeysArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	}}}
-}
+// InsertOpts keeps at most one check waiting or running.
+func (rotateKeysArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
 
 // rotateKeysPeriodic schedules the check every keyCheckEvery, and at once when a
 // replica becomes the leader, so a key that fell due while no leader ran is replaced.
-func rotateKeysPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(keyCheckEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return rotateKeysArgs{}, nil },
-		&river.PeriodicJobOpts{ID: rotateKeysArgs{}.Kind(), RunOnStart: true})
-}
+func rotateKeysPeriodic() *river.PeriodicJob { return jobs.Every(keyCheckEvery, rotateKeysArgs{}) }
 
 func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, river.WorkFunc(s.workRotateKeys))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[exportAuditArgs]) error {
+		_, err := s.exportAudit(ctx, exportBatch)
+		return err
+	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
 		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
 	}))

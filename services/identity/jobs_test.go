@@ -141,7 +141,7 @@ func TestRotateKeys_TheLeaderRunsItWhenDue(t *testing.T) {
 		t.Errorf("second check: %d keys, active %s, want 2 and %s", n, active, second)
 	}
 	var scheduled int
-	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job`).Scan(&scheduled); err != nil {
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'identity.rotate_keys'`).Scan(&scheduled); err != nil {
 		t.Fatal(err)
 	}
 	if scheduled != 2 {

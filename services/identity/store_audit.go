@@ -100,3 +100,23 @@ func (auditStore) rows(ctx context.Context, q pg.Querier) iter.Seq2[auditchain.R
 		return c, nil
 	})
 }
+
+// after returns the rows after id after, in id order, at most limit of them.
+func (auditStore) after(ctx context.Context, q pg.Querier, after int64, limit int) ([]auditRow, error) {
+	rows, err := q.Query(ctx, `SELECT id, at, actor_id::text, actor_role, actor_crm, action, subject_id::text, client_addr,
+			request_id, outcome
+		FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log after %d: %w", after, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditRow, error) {
+		var r auditRow
+		err := row.Scan(&r.id, &r.at, &r.actorID, &r.actorRole, &r.actorCRM, &r.action, &r.subjectID, &r.clientAddr,
+			&r.requestID, &r.outcome)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit log after %d: %w", after, err)
+	}
+	return out, nil
+}

@@ -126,6 +126,10 @@ func (s *Service) workers() *river.Workers {
 		}
 		return err
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[exportAccessLogArgs]) error {
+		_, err := s.exportAccessLog(ctx, exportBatch)
+		return err
+	}))
 	return w
 }
 

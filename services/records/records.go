@@ -62,14 +62,17 @@ type Config struct {
 	// DigestEvery is how often the periodic job offers yesterday's digest of reads of
 	// shared documents (it runs once per day whatever the offers).
 	DigestEvery time.Duration
-	// Jobs tunes the durable job runner (notifications and the digest).
+	// AccessExportEvery is how often the access log's new rows are written out as log
+	// lines for the audit stream (records.export_access_log); 0 turns the export off.
+	AccessExportEvery time.Duration
+	// Jobs tunes the durable job runner (notifications, the digest and the export).
 	Jobs jobs.Options
 }
 
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{MaxUploadBytes: DefaultMaxUploadBytes, ContentTypes: slices.Clone(DefaultContentTypes), MaxShare: DefaultMaxShare,
-		DigestEvery: time.Hour}
+		DigestEvery: time.Hour, AccessExportEvery: 30 * time.Second}
 }
 
 // RegisterFlags binds the settings to flags named records.*.
@@ -80,6 +83,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxShare, "records.max-share", c.MaxShare, "longest a patient may share records with a doctor, e.g. 2160h (90 days)")
 	fs.DurationVar(&c.DigestEvery, "records.digest-every", c.DigestEvery,
 		"how often yesterday's digest of doctors' reads of shared documents is offered (it is sent once per day)")
+	fs.DurationVar(&c.AccessExportEvery, "records.access-export-every", c.AccessExportEvery,
+		"how often the access log's new rows are written to stderr as lines for the audit log stream (0: never)")
 	c.Jobs.RegisterFlags(fs, "records")
 }
 
@@ -89,6 +94,8 @@ func (c Config) Check(p *config.Problems) {
 		"records.max-upload-bytes=%d: must be between 1024 and %d", c.MaxUploadBytes, maxUploadLimit)
 	p.Check(c.MaxShare >= time.Hour, "records.max-share=%s: must be at least 1h", c.MaxShare)
 	p.Check(c.DigestEvery >= time.Minute && c.DigestEvery <= 24*time.Hour, "records.digest-every=%s: must be 1m to 24h", c.DigestEvery)
+	p.Check(c.AccessExportEvery == 0 || c.AccessExportEvery >= time.Second && c.AccessExportEvery <= time.Hour,
+		"records.access-export-every=%s: must be 0 (off) or between 1s and 1h", c.AccessExportEvery)
 	c.Jobs.Check(p, "records")
 	p.Check(len(c.ContentTypes) > 0, "records.content-types: name at least one type")
 	for _, t := range c.ContentTypes {
@@ -190,6 +197,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.digestJob())
+	if cfg.AccessExportEvery > 0 {
+		opts.Periodic = append(opts.Periodic, s.exportJob())
+	}
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err
 	}

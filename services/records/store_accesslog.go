@@ -196,3 +196,23 @@ func (accessLogStore) doctorReads(ctx context.Context, q pg.Querier, from, to ti
 	}
 	return out, nil
 }
+
+// after returns the rows after id after, in id order, at most limit of them.
+func (accessLogStore) after(ctx context.Context, q pg.Querier, after int64, limit int) ([]accessRow, error) {
+	rows, err := q.Query(ctx, `SELECT id, at, patient_id::text, actor_id::text, actor_role, actor_crm, action,
+			document_id::text, group_id::text, share_id::text, client_addr, request_id, outcome, reason
+		FROM access_log WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read access log after %d: %w", after, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (accessRow, error) {
+		var r accessRow
+		err := row.Scan(&r.id, &r.at, &r.patientID, &r.actorID, &r.actorRole, &r.actorCRM, &r.action, &r.documentID,
+			&r.groupID, &r.shareID, &r.clientAddr, &r.requestID, &r.outcome, &r.reason)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read access log after %d: %w", after, err)
+	}
+	return out, nil
+}

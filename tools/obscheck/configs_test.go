@@ -86,7 +86,8 @@ func TestCollector_RefusesMistakes(t *testing.T) {
 
 // TestFluentBit_ShipsEveryStreamToCloudWatchAndOpenSearch: fluent-bit.yaml decodes, its
 // plugins set only known properties, and the containers, access and audit streams each
-// reach CloudWatch Logs and OpenSearch (daily indices), the audit one kept longest.
+// reach CloudWatch Logs and OpenSearch (daily indices), the audit one kept longest and
+// deduplicated by export_id.
 func TestFluentBit_ShipsEveryStreamToCloudWatchAndOpenSearch(t *testing.T) {
 	fb, err := LoadFluentBit(filepath.Join(Dir, "fluent-bit.yaml"))
 	if err != nil {
@@ -103,6 +104,10 @@ func TestFluentBit_ShipsEveryStreamToCloudWatchAndOpenSearch(t *testing.T) {
 				t.Errorf("opensearch %v: not daily indices", o["logstash_prefix"])
 			}
 			prefixes[o["logstash_prefix"].(string)] = true
+			// The audit lines arrive at least once: one document per export_id.
+			if o["logstash_prefix"] == "healthcore-audit" && (o["id_key"] != "export_id" || o["write_operation"] != "index") {
+				t.Errorf("opensearch healthcore-audit: id_key %v, write_operation %v; want export_id, index", o["id_key"], o["write_operation"])
+			}
 		}
 	}
 	if len(retention) != 3 || !(retention["/healthcore/audit"] > retention["/healthcore/access"] && retention["/healthcore/access"] > retention["/healthcore/containers"]) {

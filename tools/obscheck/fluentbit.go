@@ -36,7 +36,8 @@ var fluentBitKeys = map[string][]string{
 	"output:cloudwatch_logs": {"name", "match", "region", "log_group_name", "log_group_template", "log_stream_name", "log_stream_prefix",
 		"log_stream_template", "log_key", "log_format", "auto_create_group", "log_retention_days", "role_arn", "endpoint", "retry_limit"},
 	"output:opensearch": {"name", "match", "host", "port", "tls", "aws_auth", "aws_region", "aws_role_arn", "index", "logstash_format",
-		"logstash_prefix", "logstash_dateformat", "suppress_type_name", "replace_dots", "trace_error", "retry_limit", "buffer_size", "generate_id"},
+		"logstash_prefix", "logstash_dateformat", "suppress_type_name", "replace_dots", "trace_error", "retry_limit", "buffer_size", "generate_id",
+		"id_key", "write_operation"},
 }
 
 // cloudWatchRetention are the retention periods CloudWatch Logs accepts, in days.
