@@ -207,8 +207,8 @@ func TestChart_EKSIngressIsAnHTTPSALBCheckingHealthz(t *testing.T) {
 	if sa == nil || !strings.HasPrefix(sa.Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
 		t.Errorf("keys ServiceAccount without its IRSA role: %+v", sa)
 	}
-	if n := len(byKind[*ExternalSecret](objs)); n != 3 {
-		t.Errorf("%d ExternalSecrets, want 3 (database, service keys, pix)", n)
+	if n := len(byKind[*ExternalSecret](objs)); n != 4 {
+		t.Errorf("%d ExternalSecrets, want 4 (database, service keys, pix, notifications)", n)
 	}
 }
 
