@@ -23,7 +23,11 @@ func downEdge(t *testing.T, opts gateway.Options) *edge {
 		}
 	}
 	if opts.Extra == nil {
-		opts.Extra = map[string]http.Handler{"POST " + gateway.MercadoPagoWebhookPath: http.NotFoundHandler()}
+		opts.Extra = map[string]http.Handler{
+			"POST " + gateway.MercadoPagoWebhookPath: http.NotFoundHandler(),
+			"GET " + gateway.WhatsAppWebhookPath:     http.NotFoundHandler(),
+			"POST " + gateway.WhatsAppWebhookPath:    http.NotFoundHandler(),
+		}
 	}
 	return serve(t, opts)
 }
@@ -173,7 +177,8 @@ func TestGateway_OpenAPIDocumentsListEveryRoute(t *testing.T) {
 			routes[rt.Method+" "+normalize(rt.Path)] = true
 		}
 	}
-	for _, must := range []string{"POST /v1/records/documents:upload", "GET /v1/records/documents/{}:download", "POST " + gateway.MercadoPagoWebhookPath} {
+	for _, must := range []string{"POST /v1/records/documents:upload", "GET /v1/records/documents/{}:download", "POST " + gateway.MercadoPagoWebhookPath,
+		"GET " + gateway.WhatsAppWebhookPath, "POST " + gateway.WhatsAppWebhookPath} {
 		if !routes[must] {
 			t.Fatalf("the edge's routes lack %s: %v", must, routes)
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v4"
@@ -61,11 +62,44 @@ func protoCallers() map[string][]string {
 	return out
 }
 
+// wiredClients maps each service to the services the catalog's code makes a client of
+// it for (client(p, "<caller>", "<callee>", …) in internal/catalog): a public RPC
+// (notifications asks directory's GetDoctor) names no internal caller, yet its caller
+// must get through the callee's NetworkPolicy.
+func wiredClients(t *testing.T) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "internal", "catalog", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	re := regexp.MustCompile(`\bclient\(p, "([a-z]+)", "([a-z]+)",`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			if !slices.Contains(out[m[2]], m[1]) {
+				out[m[2]] = append(out[m[2]], m[1])
+			}
+		}
+	}
+	if len(out) < 5 {
+		t.Fatalf("found only %v wired clients in internal/catalog: has the client helper changed?", out)
+	}
+	return out
+}
+
 // TestValues_ListTheCatalogsServicesWithTheirCallers: the chart's services are the
 // catalog's, in its order, on its ports; each admits exactly the callers the proto
 // access rules name (its NetworkPolicy is made from them), takes gateway traffic
 // exactly when the gateway routes REST to it, and gets a database URL exactly when
-// it owns a schema.
+// it owns a schema. The callers are the access rules' plus the services the catalog
+// wires a client for to a public RPC of it.
 func TestValues_ListTheCatalogsServicesWithTheirCallers(t *testing.T) {
 	chart := chartServices(t)
 	services := catalog.Services()
@@ -75,6 +109,14 @@ func TestValues_ListTheCatalogsServicesWithTheirCallers(t *testing.T) {
 	callers := protoCallers()
 	if len(callers) == 0 {
 		t.Fatal("no internal caller found in the access rules: are the contracts registered?")
+	}
+	for callee, cs := range wiredClients(t) {
+		for _, c := range cs {
+			if !slices.Contains(callers[callee], c) {
+				callers[callee] = append(callers[callee], c)
+			}
+		}
+		slices.Sort(callers[callee])
 	}
 	for i, s := range services {
 		if i >= len(chart) {
@@ -97,8 +139,8 @@ func TestValues_ListTheCatalogsServicesWithTheirCallers(t *testing.T) {
 			t.Errorf("%s: database %v, want %v (owns a schema: %v)", s.Name, c.Database, want, want)
 		}
 		for _, e := range c.Egress {
-			if e != "aws" && e != "provider" {
-				t.Errorf("%s: egress %q, want aws or provider", s.Name, e)
+			if !slices.Contains([]string{"aws", "provider", "smtp", "whatsapp"}, e) {
+				t.Errorf("%s: egress %q, want aws, provider, smtp or whatsapp", s.Name, e)
 			}
 		}
 	}

@@ -207,8 +207,8 @@ func TestChart_EKSIngressIsAnHTTPSALBCheckingHealthz(t *testing.T) {
 	if sa == nil || !strings.HasPrefix(sa.Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
 		t.Errorf("keys ServiceAccount without its IRSA role: %+v", sa)
 	}
-	if n := len(byKind[*ExternalSecret](objs)); n != 3 {
-		t.Errorf("%d ExternalSecrets, want 3 (database, service keys, pix)", n)
+	if n := len(byKind[*ExternalSecret](objs)); n != 4 {
+		t.Errorf("%d ExternalSecrets, want 4 (database, service keys, pix, notifications)", n)
 	}
 }
 
@@ -352,5 +352,98 @@ func TestChart_TerminationOutlastsTheDrain(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChart_NotificationsReachItsProvidersAndReadItsSecrets: on EKS notifications'
+// pods may reach the AWS endpoints (SES) and the WhatsApp Cloud API on 443 and no SMTP
+// server until network.smtp.cidrs names one (then on network.smtp.port only); they
+// read their four secrets from the notifications Secret, optional each; and its
+// ServiceAccount carries the IRSA role of notifications.json. On dev the sandbox's
+// webhook gets through to the gateway.
+func TestChart_NotificationsReachItsProvidersAndReadItsSecrets(t *testing.T) {
+	egress := func(objs []Object) map[string][]int {
+		np := byKind[*networkingv1.NetworkPolicy](objs)["healthcore-notifications"]
+		if np == nil {
+			t.Fatal("no NetworkPolicy healthcore-notifications")
+		}
+		out := map[string][]int{} // CIDR → ports
+		for _, r := range np.Spec.Egress {
+			for _, peer := range r.To {
+				if peer.IPBlock == nil {
+					continue
+				}
+				for _, p := range r.Ports {
+					out[peer.IPBlock.CIDR] = append(out[peer.IPBlock.CIDR], p.Port.IntValue())
+				}
+			}
+		}
+		return out
+	}
+	eks := rendered(t, valueSets["eks"])
+	got := egress(eks)
+	want := map[string][]int{"0.0.0.0/0": {443}, "10.0.0.0/20": {443}, "10.0.16.0/20": {443}, "10.0.32.0/20": {443}}
+	if len(got) != len(want) {
+		t.Errorf("notifications egress %v, want %v", got, want)
+	}
+	for cidr, ports := range want {
+		if !slices.Equal(got[cidr], ports) {
+			t.Errorf("notifications egress to %s on %v, want %v", cidr, got[cidr], ports)
+		}
+	}
+	smtp := egress(rendered(t, valueSets["eks"], "network.smtp.cidrs={203.0.113.0/24}", "network.smtp.port=2587"))
+	if !slices.Equal(smtp["203.0.113.0/24"], []int{2587}) {
+		t.Errorf("with network.smtp set, egress to the SMTP server on %v, want [2587]", smtp["203.0.113.0/24"])
+	}
+
+	d := byKind[*appsv1.Deployment](eks)["healthcore-notifications"]
+	if d == nil {
+		t.Fatal("no Deployment healthcore-notifications")
+	}
+	secrets := map[string]string{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && r.SecretKeyRef.Name == "healthcore-notifications" {
+			if r.SecretKeyRef.Optional == nil || !*r.SecretKeyRef.Optional {
+				t.Errorf("%s: the Secret's key %s is not optional", e.Name, r.SecretKeyRef.Key)
+			}
+			secrets[e.Name] = r.SecretKeyRef.Key
+		}
+	}
+	for env, key := range map[string]string{
+		"HEALTHCORE_NOTIFICATIONS_SMTP_PASSWORD":         "smtp-password",
+		"HEALTHCORE_NOTIFICATIONS_WHATSAPP_ACCESS_TOKEN": "whatsapp-access-token",
+		"HEALTHCORE_NOTIFICATIONS_WHATSAPP_APP_SECRET":   "whatsapp-app-secret",
+		"HEALTHCORE_NOTIFICATIONS_WHATSAPP_VERIFY_TOKEN": "whatsapp-verify-token",
+	} {
+		if secrets[env] != key {
+			t.Errorf("%s from key %q of healthcore-notifications, want %q", env, secrets[env], key)
+		}
+	}
+	if len(secrets) != 4 {
+		t.Errorf("notifications reads %v from its Secret, want the four", secrets)
+	}
+	if _, ok := byKind[*ExternalSecret](eks)["healthcore-notifications"]; !ok {
+		t.Error("no ExternalSecret healthcore-notifications")
+	}
+	if sa := byKind[*corev1.ServiceAccount](eks)["healthcore-notifications"]; sa == nil ||
+		sa.Annotations["eks.amazonaws.com/role-arn"] != "arn:aws:iam::123456789012:role/healthcore-notifications" {
+		t.Errorf("notifications ServiceAccount without its IRSA role: %+v", sa)
+	}
+
+	dev := rendered(t, valueSets["dev"])
+	gw := byKind[*networkingv1.NetworkPolicy](dev)["healthcore-gateway"]
+	var admits bool
+	for _, r := range gw.Spec.Ingress {
+		for _, peer := range r.From {
+			if peer.PodSelector != nil && peer.PodSelector.MatchLabels["app.kubernetes.io/component"] == "notifications" {
+				admits = true
+			}
+		}
+	}
+	if !admits {
+		t.Error("dev: the gateway does not admit notifications, whose WhatsApp sandbox posts statuses to it")
+	}
+	if h := byKind[*autoscalingv2.HorizontalPodAutoscaler](dev)["healthcore-notifications"]; h == nil || h.Spec.MaxReplicas != 1 {
+		t.Error("dev: notifications must run one replica (the sink's mail and the sandbox's secret live in the pod)")
 	}
 }

@@ -23,7 +23,7 @@ const root = "../../.."
 // placeholders are the ${Name}s the documents may carry; doc.go and the README name them.
 var placeholders = []string{
 	"AccountId", "BucketName", "BucketPrefix", "KmsKeyArn", "Namespace", "OidcProvider", "Region",
-	"ServiceName", "SseKmsKeyArn",
+	"ServiceName", "SesConfigurationSet", "SesFromAddress", "SesIdentity", "SseKmsKeyArn",
 }
 
 // Resources, as the policies must name them.
@@ -33,6 +33,8 @@ const (
 	objectResource  = "arn:aws:s3:::${BucketName}/${BucketPrefix}*"
 	bucketResource  = "arn:aws:s3:::${BucketName}"
 	meetingResource = "arn:aws:chime:${Region}:${AccountId}:meeting/*"
+	sesIdentity     = "arn:aws:ses:${Region}:${AccountId}:identity/${SesIdentity}"
+	sesConfigSet    = "arn:aws:ses:${Region}:${AccountId}:configuration-set/${SesConfigurationSet}"
 )
 
 // grant is one IAM action on one resource.
@@ -83,11 +85,20 @@ var chimeOps = map[string]struct{ method, path string }{
 	"DeleteMeeting":  {"DELETE", "/meetings/{}"},
 }
 
+// sesGrants maps each SES v2 client method to its IAM permission: SendEmail is
+// authorized on the sending identity and on the configuration set the message names
+// (the Service Authorization Reference's "Amazon Simple Email Service v2" table; the
+// driver always names one, -notifications.ses-configuration-set being required).
+var sesGrants = map[string][]grant{
+	"SendEmail": {{"ses:SendEmail", sesIdentity}, {"ses:SendEmail", sesConfigSet}},
+}
+
 // sdkAdapters names, for each AWS SDK service package production code may import, the
 // one package allowed to import it and the policy of its permissions.
 var sdkAdapters = map[string]struct{ dir, policy string }{
-	"kms": {"services/keys", "keys.json"},
-	"s3":  {"services/blobs", "blobs.json"},
+	"kms":   {"services/keys", "keys.json"},
+	"s3":    {"services/blobs", "blobs.json"},
+	"sesv2": {"services/notifications", "notifications.json"},
 }
 
 // list is an IAM field that holds one string or a list of them.
@@ -368,7 +379,7 @@ func need(t *testing.T, svc string, methods map[string]bool, tables ...map[strin
 }
 
 func TestPoliciesParseAndNameNoWildcard(t *testing.T) {
-	for _, name := range []string{"keys.json", "blobs.json", "meetings.json"} {
+	for _, name := range []string{"keys.json", "blobs.json", "meetings.json", "notifications.json"} {
 		grants(t, name, load(t, name))
 	}
 }
@@ -616,9 +627,23 @@ func TestReadmeDocumentsThePoliciesAndPlaceholders(t *testing.T) {
 			t.Errorf("README's AWS permissions section does not explain ${%s}", p)
 		}
 	}
-	for _, f := range []string{"keys.json", "blobs.json", "meetings.json", "trust-irsa.json"} {
+	for _, f := range []string{"keys.json", "blobs.json", "meetings.json", "notifications.json", "trust-irsa.json"} {
 		if !strings.Contains(section, f) {
 			t.Errorf("README's AWS permissions section does not name %s", f)
+		}
+	}
+}
+
+// TestNotificationsPolicyAllowsExactlyTheSESCallsFromTheSender: the SES v2 operations
+// the notifications driver calls (read from its code) are the policy's actions, on the
+// identity and the configuration set, and only from the configured sender.
+func TestNotificationsPolicyAllowsExactlyTheSESCallsFromTheSender(t *testing.T) {
+	methods, _ := sdkCalls(t, sdkAdapters["sesv2"].dir, "sesv2")
+	p := load(t, "notifications.json")
+	compare(t, "notifications.json", need(t, "sesv2", methods, sesGrants), grants(t, "notifications.json", p))
+	for _, s := range p.Statement {
+		if got := s.Condition["StringEquals"]["ses:FromAddress"]; !slices.Equal(got, list{"${SesFromAddress}"}) || len(s.Condition) != 1 || len(s.Condition["StringEquals"]) != 1 {
+			t.Errorf("notifications.json: %s: conditions %v, want only ses:FromAddress = ${SesFromAddress}", s.Sid, s.Condition)
 		}
 	}
 }
