@@ -188,7 +188,8 @@ func (s *stack) openDoctor(name, crm, email string, priceCents, slotMinutes, gap
 }
 
 func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
-	s := startStack(t)
+	const poolSize = 5 // each process's pool, below the default so its gauge proves the flag
+	s := startStack(t, fmt.Sprintf("-db-max-conns=%d", poolSize))
 	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "223344", "ana.booking@clinica.com.br", 25000, 0, 10)
 	from := time.Now().Add(2 * time.Hour)
 	var slots slotsJSON
@@ -231,6 +232,7 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 	// Pay → AWAITING_DOCTOR → the doctor accepts → both see CONFIRMED.
 	s.pay(maria, b.Appointment.ID, true)
 	s.waitState(maria, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	s.appointmentGauges(0, 1, 0) // scheduling's /metrics: paid, waiting for the doctor
 	if p := s.payment(doctor, b.Appointment.ID); p.Status != "PAYMENT_STATUS_PAID" || p.AmountCents != "25000" {
 		t.Fatalf("payment seen by the doctor: %+v", p)
 	}
@@ -311,6 +313,11 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 		reason(e) != scheduling.ReasonTooManyPendingBookings.Name() {
 		t.Fatalf("third unpaid booking: %d %+v", code, e)
 	}
+
+	// The ops /metrics: João's two unpaid bookings and the one confirmed appointment are
+	// live; seven bookings answered (a retry too), two refused (slot taken, third hold).
+	s.appointmentGauges(2, 0, 1)
+	s.journeyMetrics(poolSize, 7, 2)
 }
 
 // TestMultiProcess_SagaFinishesAfterCrashes kills services with SIGKILL in the middle of
