@@ -47,6 +47,10 @@ type Config struct {
 	// AuditExportEvery is how often the audit log's new rows are written out as log
 	// lines for the audit stream (identity.export_audit); 0 turns the export off.
 	AuditExportEvery time.Duration
+	// PruneEvery is how often the elected leader deletes the spent rows of the login
+	// throttle, the registration windows and the known clients (identity.prune_throttle);
+	// 0 turns it off.
+	PruneEvery time.Duration
 	// Jobs tunes the job runner of the signing-key rotation and the audit export (tests
 	// shorten its polling).
 	Jobs jobs.Options
@@ -65,6 +69,7 @@ func DefaultConfig() Config {
 		Tokens:        authn.DefaultTokenProfile,
 
 		AuditExportEvery: 30 * time.Second,
+		PruneEvery:       time.Hour,
 	}
 }
 
@@ -93,6 +98,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"aud of access tokens, in every process (the API Gateway authorizer's audience)")
 	fs.DurationVar(&c.AuditExportEvery, "identity.audit-export-every", c.AuditExportEvery,
 		"how often the audit log's new rows are written to stderr as lines for the audit log stream (0: never)")
+	fs.DurationVar(&c.PruneEvery, "identity.prune-every", c.PruneEvery,
+		"how often spent login throttle counts, registration windows and known clients are deleted (0: never)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -117,6 +124,8 @@ func (c Config) Check(p *config.Problems) {
 	}
 	p.Check(c.AuditExportEvery == 0 || c.AuditExportEvery >= time.Second && c.AuditExportEvery <= time.Hour,
 		"identity.audit-export-every=%s: must be 0 (off) or between 1s and 1h", c.AuditExportEvery)
+	p.Check(c.PruneEvery == 0 || c.PruneEvery >= time.Minute,
+		"identity.prune-every=%s: must be 0 (off) or at least 1m", c.PruneEvery)
 	c.Jobs.Check(p, "identity")
 }
 
@@ -196,6 +205,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	opts.Periodic = append(slices.Clip(opts.Periodic), rotateKeysPeriodic())
 	if cfg.AuditExportEvery > 0 {
 		opts.Periodic = append(opts.Periodic, s.exportAuditPeriodic())
+	}
+	if cfg.PruneEvery > 0 {
+		opts.Periodic = append(opts.Periodic, jobs.Every(cfg.PruneEvery, pruneThrottleArgs{}))
 	}
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err

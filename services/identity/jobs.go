@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/notify"
 )
@@ -34,6 +35,10 @@ func (s *Service) workers() *river.Workers {
 		_, err := s.exportAudit(ctx, exportBatch)
 		return err
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[pruneThrottleArgs]) error {
+		_, err := s.pruneThrottle(ctx)
+		return err
+	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
 		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
 	}))
@@ -51,4 +56,28 @@ func (s *Service) workRotateKeys(ctx context.Context, _ *river.Job[rotateKeysArg
 		s.log.InfoContext(ctx, "signing key rotated", "kid", s.keys.signingKey().KID)
 	}
 	return nil
+}
+
+// pruneThrottleArgs is the periodic deletion of the abuse-control rows that no longer
+// change any answer (Config.PruneEvery), run by the elected leader.
+type pruneThrottleArgs struct{}
+
+func (pruneThrottleArgs) Kind() string { return "identity.prune_throttle" }
+
+// InsertOpts keeps at most one prune waiting or running.
+func (pruneThrottleArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
+
+// pruneThrottle deletes the login throttle keys neither blocked nor counting any more
+// (a new key would answer the same), the registration windows that ended, and the
+// clients not seen for Throttle.KnownClientFor; it returns how many rows went.
+func (s *Service) pruneThrottle(ctx context.Context) (int64, error) {
+	now, p := s.now(), s.cfg.Throttle
+	n, err := s.throttle.pruneThrottle(ctx, s.db, now, now.Add(-p.Window), now.Add(-s.cfg.Register.Window), now.Add(-p.KnownClientFor))
+	if err != nil {
+		return n, errs.Internal("identity: prune throttle", err)
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "spent throttle rows deleted", "rows", n)
+	}
+	return n, nil
 }

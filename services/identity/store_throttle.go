@@ -142,3 +142,25 @@ func (throttleStore) countInWindow(ctx context.Context, q pg.Querier, key string
 	}
 	return n, began, nil
 }
+
+// pruneThrottle deletes the rows that no longer change any answer at now: login
+// throttle keys not blocked at now whose last failure came before windowStart (reserve
+// would count them from one, as a new row), fixed windows that began at or before
+// rateWindowStart (countInWindow would open a new one, as for a new row), and clients
+// last seen at or before knownSince (knownClients no longer counts them).
+func (throttleStore) pruneThrottle(ctx context.Context, q pg.Querier, now, windowStart, rateWindowStart, knownSince time.Time) (int64, error) {
+	keys, err := pg.DeleteInBatches(ctx, q, "login_throttle", "key",
+		`(blocked_until IS NULL OR blocked_until <= $1) AND last_failure_at < $2`, now, windowStart)
+	if err != nil {
+		return keys, fmt.Errorf("prune login throttle: %w", err)
+	}
+	windows, err := pg.DeleteInBatches(ctx, q, "rate_windows", "key", `window_start <= $1`, rateWindowStart)
+	if err != nil {
+		return keys + windows, fmt.Errorf("prune rate windows: %w", err)
+	}
+	clients, err := pg.DeleteInBatches(ctx, q, "login_clients", "account_id, client", `seen_at <= $1`, knownSince)
+	if err != nil {
+		return keys + windows + clients, fmt.Errorf("prune login clients: %w", err)
+	}
+	return keys + windows + clients, nil
+}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"healthcore/platform/errs"
+	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
@@ -32,6 +34,12 @@ func (s *Service) withinPendingCap(ctx context.Context, tx pgx.Tx, patientID str
 	return nil
 }
 
+// The prefixes of the booking buckets' keys: a patient's, a client address block's.
+const (
+	patientBuckets = "patient:"
+	addressBuckets = "addr:"
+)
+
 // takeBookingTokens takes one token from the patient's bucket and one from the client
 // address's, or neither: a refusal says when to retry and costs nothing.
 func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string) error {
@@ -42,10 +50,10 @@ func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string)
 	}
 	var buckets []bucket
 	if r.PerPatient > 0 {
-		buckets = append(buckets, bucket{"patient:" + patientID, r.PerPatient})
+		buckets = append(buckets, bucket{patientBuckets + patientID, r.PerPatient})
 	}
 	if r.PerAddress > 0 && addr != "" {
-		buckets = append(buckets, bucket{"addr:" + server.AddrBlock(addr), r.PerAddress})
+		buckets = append(buckets, bucket{addressBuckets + server.AddrBlock(addr), r.PerAddress})
 	}
 	if len(buckets) == 0 {
 		return nil
@@ -78,3 +86,33 @@ func (s *Service) takeBookingTokens(ctx context.Context, patientID, addr string)
 
 // errBookingThrottled ends the token transaction, undoing what it took.
 var errBookingThrottled = ReasonBookingThrottled.New("too many booking attempts")
+
+// pruneThrottleArgs is the periodic deletion of the booking buckets that have refilled
+// (Config.PruneEvery), run by the elected leader.
+type pruneThrottleArgs struct{}
+
+func (pruneThrottleArgs) Kind() string { return "scheduling.prune_throttle" }
+
+// InsertOpts keeps at most one prune waiting or running.
+func (pruneThrottleArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
+
+// pruneThrottle deletes the booking buckets that are full again at now: a booking
+// finds a missing bucket as full as a kept one. It returns how many it deleted.
+func (s *Service) pruneThrottle(ctx context.Context) (int64, error) {
+	r := s.cfg.BookingRate
+	var kinds []bucketKind
+	if r.PerPatient > 0 {
+		kinds = append(kinds, bucketKind{patientBuckets, float64(r.PerPatient)})
+	}
+	if r.PerAddress > 0 {
+		kinds = append(kinds, bucketKind{addressBuckets, float64(r.PerAddress)})
+	}
+	n, err := s.throttle.pruneFull(ctx, s.db, kinds, r.Period, s.now())
+	if err != nil {
+		return n, errs.Internal("scheduling: prune booking buckets", err)
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "full booking buckets deleted", "rows", n)
+	}
+	return n, nil
+}

@@ -100,11 +100,10 @@ func (s *Service) workers() *river.Workers {
 		if n > 0 {
 			s.log.InfoContext(ctx, "slots rolled forward", "doctors", n)
 		}
-		if err != nil {
-			return err
-		}
-		// The same periodic run forgets the booking buckets that have refilled.
-		_, err = s.throttle.forgetIdle(ctx, s.db, s.now().Add(-s.cfg.BookingRate.Period))
+		return err
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[pruneThrottleArgs]) error {
+		_, err := s.pruneThrottle(ctx)
 		return err
 	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[sealTextsArgs]) error {

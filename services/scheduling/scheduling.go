@@ -42,6 +42,9 @@ type Config struct {
 	// RollEvery is how often the roll-forward job (a River periodic job, run by the
 	// elected leader among the replicas) looks for doctors to extend.
 	RollEvery time.Duration
+	// PruneEvery is how often the elected leader deletes the booking buckets that have
+	// refilled (scheduling.prune_throttle); 0 turns it off.
+	PruneEvery time.Duration
 	// MinLead is how long before its start a slot may still be booked.
 	MinLead time.Duration
 	// PaymentWindow is how long a booked slot is held for its PIX payment (the charge's
@@ -104,7 +107,7 @@ func (p CancellationPolicy) refund(a appointment, now time.Time) int64 {
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute,
+		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute, PruneEvery: time.Hour,
 		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, AnswerBefore: 10 * time.Minute,
 		AnswerReminderLead: time.Hour,
 		MaxPendingBookings: 2, BookingRate: BookingRate{PerPatient: 10, PerAddress: 100, Period: time.Hour},
@@ -137,6 +140,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a patient cancelling a confirmed appointment at least this long before its start is refunded in full")
 	fs.IntVar(&c.Policy.LatePercent, "scheduling.late-refund-percent", c.Policy.LatePercent,
 		"percent of the price refunded for a later cancellation of a confirmed appointment")
+	fs.DurationVar(&c.PruneEvery, "scheduling.prune-every", c.PruneEvery,
+		"how often the booking rate limits' buckets that have refilled are deleted (0: never)")
 	c.Jobs.RegisterFlags(fs, "scheduling")
 }
 
@@ -144,6 +149,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c Config) Check(p *config.Problems) {
 	p.Check(c.Weeks >= 1 && c.Weeks <= 52, "scheduling.weeks=%d: must be 1 to 52", c.Weeks)
 	p.Check(c.RollEvery >= time.Minute, "scheduling.roll-every=%s: must be at least 1m", c.RollEvery)
+	p.Check(c.PruneEvery == 0 || c.PruneEvery >= time.Minute, "scheduling.prune-every=%s: must be 0 (off) or at least 1m", c.PruneEvery)
 	p.Check(c.PaymentWindow >= 31*time.Minute && c.PaymentWindow <= 24*time.Hour,
 		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
 	p.Check(c.PaymentRetryAfter >= time.Second && c.PaymentRetryAfter < c.PaymentWindow,
@@ -223,6 +229,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 		notifications: d.Notifications, env: d.Envelope, log: d.Logger, now: d.Now}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
+	if cfg.PruneEvery > 0 {
+		opts.Periodic = append(opts.Periodic, jobs.Every(cfg.PruneEvery, pruneThrottleArgs{}))
+	}
 	var err error
 	if s.jobs, err = jobs.New(d.DB, Schema.Name, s.workers(), d.Logger, opts); err != nil {
 		return nil, err

@@ -41,12 +41,34 @@ func (throttleStore) take(ctx context.Context, q pg.Querier, key string, capacit
 	return time.Duration((1 - have) / perSecond * float64(time.Second)), nil
 }
 
-// forgetIdle deletes the buckets untouched since before: full again, they are the same
-// as none.
-func (throttleStore) forgetIdle(ctx context.Context, q pg.Querier, before time.Time) (int64, error) {
-	tag, err := q.Exec(ctx, `DELETE FROM booking_throttle WHERE updated_at < $1`, before)
-	if err != nil {
-		return 0, fmt.Errorf("forget idle booking buckets: %w", err)
+// bucketKind is the buckets whose keys start with prefix, and their capacity, which
+// refills over period.
+type bucketKind struct {
+	prefix   string
+	capacity float64
+}
+
+// pruneFull deletes the buckets that have refilled to their capacity at now (take
+// treats a full bucket exactly as a missing one: both hold capacity tokens), and any
+// bucket untouched since before now-period, which is full whatever its capacity, as a
+// kind whose limit is turned off has none. The buckets refill capacity per period.
+func (throttleStore) pruneFull(ctx context.Context, q pg.Querier, kinds []bucketKind, period time.Duration, now time.Time) (int64, error) {
+	var total int64
+	for _, k := range kinds {
+		perSecond := k.capacity / period.Seconds()
+		// The same refilled amount take computes, in the same arithmetic.
+		n, err := pg.DeleteInBatches(ctx, q, "booking_throttle", "key", `starts_with(key, $1) AND
+			least($2::float8, tokens + greatest(0, extract(epoch FROM $4::timestamptz - updated_at)::float8) * $3::float8) >= $2::float8`,
+			k.prefix, k.capacity, perSecond, now)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("prune full booking buckets: %w", err)
+		}
 	}
-	return tag.RowsAffected(), nil
+	n, err := pg.DeleteInBatches(ctx, q, "booking_throttle", "key", `updated_at < $1`, now.Add(-period))
+	total += n
+	if err != nil {
+		return total, fmt.Errorf("prune idle booking buckets: %w", err)
+	}
+	return total, nil
 }
