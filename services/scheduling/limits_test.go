@@ -190,3 +190,40 @@ func TestBook_RateLimitedPerAddressAcrossReplicas(t *testing.T) {
 	err = bookOn(f.client, slots[3], "addr-key-3")
 	testkit.WantReason(t, err, ReasonBookingThrottled)
 }
+
+// TestPruneThrottle_KeepsADrainedBucketAndForgetsAFullOne: the service's prune leaves a
+// patient's drained bucket (still refused, same wait) and deletes it once refilled,
+// after which the patient books as many as before.
+func TestPruneThrottle_KeepsADrainedBucketAndForgetsAFullOne(t *testing.T) {
+	f := newFixtureWith(t, limited(3, 0))
+	_, slots := f.manySlots()
+	p := f.newPatient()
+	for i := range 3 {
+		f.mustBook(p, slots[i], fmt.Sprint("prune-key-", i))
+	}
+	prune := func() int64 {
+		t.Helper()
+		n, err := f.svc.pruneThrottle(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := prune(); n != 0 {
+		t.Errorf("pruned %d buckets of a drained patient", n)
+	}
+	_, err := f.bookAs(p, slots[3], "prune-key-3")
+	testkit.WantReason(t, err, ReasonBookingThrottled)
+	if got := testkit.RetryAfter(t, err); got != 20*time.Minute {
+		t.Errorf("after a prune: retry after %s, want 20m", got)
+	}
+	f.clock.Advance(time.Hour) // three tokens back: full
+	if n := prune(); n != 1 {
+		t.Errorf("pruned %d buckets, want the refilled one", n)
+	}
+	for i := 3; i < 6; i++ {
+		f.mustBook(p, slots[i], fmt.Sprint("prune-key-", i))
+	}
+	_, err = f.bookAs(p, slots[6], "prune-key-6")
+	testkit.WantReason(t, err, ReasonBookingThrottled)
+}
