@@ -16,14 +16,7 @@ func TestThrottleStore_PruneKeepsEveryRowInForce(t *testing.T) {
 	db, ctx, st := storeDB(t), context.Background(), throttleStore{}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	window, regWindow, knownFor := 15*time.Minute, time.Hour, 90*24*time.Hour
-	reserve := func(key string, at time.Time) (int, *time.Time) {
-		t.Helper()
-		n, until, err := st.reserve(ctx, db, key, at, at.Add(-window))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n, until
-	}
+	reserve := reserver(t, db, window)
 	for range 3 {
 		reserve("spent", t0) // three failures, no block: past the window they count for nothing
 		reserve("blocked", t0)

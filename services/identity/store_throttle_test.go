@@ -5,20 +5,15 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"healthcore/platform/pg"
 )
 
 func TestThrottleStore_ReservesBlocksReleasesAndForgets(t *testing.T) {
 	db, ctx, st := storeDB(t), context.Background(), throttleStore{}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	window := 15 * time.Minute
-	reserve := func(key string, at time.Time) (int, *time.Time) {
-		t.Helper()
-		n, until, err := st.reserve(ctx, db, key, at, at.Add(-window))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n, until
-	}
+	reserve := reserver(t, db, window)
 	for want := 1; want <= 3; want++ {
 		if got, until := reserve("acct:a", t0.Add(time.Duration(want)*time.Second)); got != want || until != nil {
 			t.Fatalf("attempt %d counted as %d (blocked until %v)", want, got, until)
@@ -148,5 +143,17 @@ func TestThrottleStore_ReservesBlocksReleasesAndForgets(t *testing.T) {
 	}
 	if n, began := count(t0.Add(time.Hour)); n != 1 || !began.Equal(t0.Add(time.Hour)) {
 		t.Errorf("after the window: count %d in the window of %v", n, began)
+	}
+}
+
+// reserver is throttleStore.reserve with a window, failing the test on an error.
+func reserver(t *testing.T, db pg.Querier, window time.Duration) func(key string, at time.Time) (int, *time.Time) {
+	return func(key string, at time.Time) (int, *time.Time) {
+		t.Helper()
+		n, until, err := throttleStore{}.reserve(context.Background(), db, key, at, at.Add(-window))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, until
 	}
 }
