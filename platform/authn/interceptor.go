@@ -89,6 +89,8 @@ func (i *Interceptor) rule(spec connect.Spec) *accessv1.Rule {
 var (
 	errServiceOnly = ReasonServiceOnly.New("this call is internal to the platform")
 	errNoUsers     = ReasonRoleNotAllowed.New("your account's role may not make this call")
+	errMFARequired = ReasonMFARequired.New(
+		"this call needs a second factor: enrol an authenticator app (TOTP) and log in with its code")
 )
 
 func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h http.Header) (context.Context, error) {
@@ -137,6 +139,8 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 		return ctx, errServiceOnly
 	case !slices.Contains(rule.Roles, p.Role):
 		return ctx, errNoUsers
+	case slices.Contains(rule.MfaRoles, p.Role) && !p.MFA():
+		return ctx, errMFARequired
 	}
 	return i.with(ctx, p), nil
 }

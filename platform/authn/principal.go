@@ -14,6 +14,34 @@ type Principal struct {
 	SessionID string        // the login session (refresh-token family) of a user
 	TokenID   string        // the access token's jti
 	Service   string        // the calling service's name, for Role SERVICE ("scheduling")
+
+	// Facts identity vouches for when it signs the token; they live as long as the
+	// token (minutes). A service that must have the current answer about another
+	// account asks identity (GetDoctorStatus) instead.
+
+	// DoctorVerified: a doctor whose CRM an operator verified (false while pending,
+	// rejected or suspended).
+	DoctorVerified bool
+	// EmailVerified: the account's e-mail address was confirmed from a link sent to it.
+	EmailVerified bool
+	// AMR lists how the session authenticated, as RFC 8176 names methods: "pwd"
+	// always; "otp" after a TOTP or recovery code; "hwk"/"swk" after a passkey.
+	AMR []string
+}
+
+// Second-factor methods (RFC 8176) that satisfy an access rule's mfa_roles.
+var secondFactors = []string{"otp", "hwk", "swk"}
+
+// MFA reports whether the session proved a second factor.
+func (p Principal) MFA() bool {
+	for _, m := range p.AMR {
+		for _, f := range secondFactors {
+			if m == f {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type principalKey struct{}

@@ -23,4 +23,7 @@ var (
 	ReasonRoleNotAllowed             = errs.Declare(connect.CodePermissionDenied, "ROLE_NOT_ALLOWED")
 	// A service (by its token or its certificate) that the method's callers do not list.
 	ReasonCallerNotAllowed = errs.Declare(connect.CodePermissionDenied, "CALLER_NOT_ALLOWED")
+	// A user of a role the method's rule lists in mfa_roles whose session proved no
+	// second factor.
+	ReasonMFARequired = errs.Declare(connect.CodePermissionDenied, "MFA_REQUIRED")
 )

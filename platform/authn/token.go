@@ -39,6 +39,10 @@ type claims struct {
 	Role string `json:"role"`
 	CRM  string `json:"crm,omitempty"`
 	SID  string `json:"sid,omitempty"`
+	// dv: the doctor is verified; ev: the e-mail is verified; amr: RFC 8176 methods.
+	DV  bool     `json:"dv,omitempty"`
+	EV  bool     `json:"ev,omitempty"`
+	AMR []string `json:"amr,omitempty"`
 }
 
 // roleNames maps roles to the short names used in tokens.
@@ -92,6 +96,9 @@ func (tp TokenProfile) Sign(key SigningKey, p Principal, now time.Time, ttl time
 		Role: role,
 		CRM:  p.CRM,
 		SID:  p.SessionID,
+		DV:   p.DoctorVerified,
+		EV:   p.EmailVerified,
+		AMR:  p.AMR,
 	}
 	t := jwt.NewWithClaims(jwt.GetSigningMethod(tp.Alg), c)
 	t.Header["kid"] = key.KID

@@ -117,7 +117,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 			return Principal{}, err
 		}
 	}
-	return Principal{UserID: c.Subject, Role: role, CRM: c.CRM, SessionID: c.SID, TokenID: c.ID}, nil
+	return Principal{
+		UserID: c.Subject, Role: role, CRM: c.CRM, SessionID: c.SID, TokenID: c.ID,
+		DoctorVerified: c.DV, EmailVerified: c.EV, AMR: c.AMR,
+	}, nil
 }
 
 var errUnknownKID = errors.New("unknown kid")

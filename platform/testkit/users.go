@@ -46,15 +46,30 @@ func (u *Users) Interceptor(self string) *authn.Interceptor {
 }
 
 // Sign returns a new account's id and a token valid for an hour (on the wall clock)
-// with the given role and CRM ("123456/SP" for doctors, "" otherwise).
+// with the given role and CRM ("123456/SP" for doctors, "" otherwise). The account is
+// fully trusted: a verified doctor, a verified e-mail, a session with a second factor;
+// SignPrincipal makes the others.
 func (u *Users) Sign(role accessv1.Role, crm string) (id, token string) {
 	u.t.Helper()
-	id = uuid.NewString()
-	token, _, err := authn.Sign(u.key, authn.Principal{UserID: id, Role: role, CRM: crm, SessionID: uuid.NewString()}, time.Now(), time.Hour)
+	p := authn.Principal{
+		UserID: uuid.NewString(), Role: role, CRM: crm,
+		DoctorVerified: role == accessv1.Role_ROLE_DOCTOR, EmailVerified: true, AMR: []string{"pwd", "otp"},
+	}
+	return p.UserID, u.SignPrincipal(p)
+}
+
+// SignPrincipal returns a token for p valid for an hour (on the wall clock), with a
+// new session id when p names none.
+func (u *Users) SignPrincipal(p authn.Principal) string {
+	u.t.Helper()
+	if p.SessionID == "" {
+		p.SessionID = uuid.NewString()
+	}
+	token, _, err := authn.Sign(u.key, p, time.Now(), time.Hour)
 	if err != nil {
 		u.t.Fatal(err)
 	}
-	return id, token
+	return token
 }
 
 // Authed wraps msg in a request carrying the bearer token (none when token is "").

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 
 	"connectrpc.com/connect"
 
@@ -87,4 +88,10 @@ func (s *Service) ListDoctorReviews(ctx context.Context, req *connect.Request[di
 		return nil, err
 	}
 	return connect.NewResponse(&directoryv1.ListDoctorReviewsResponse{Reviews: list, NextPageToken: next}), nil
+}
+
+// SetDoctorListing implements directoryv1connect.DirectoryServiceHandler.
+// TODO(#18): listing follows identity's verification; in progress on this branch.
+func (s *Service) SetDoctorListing(context.Context, *connect.Request[directoryv1.SetDoctorListingRequest]) (*connect.Response[directoryv1.SetDoctorListingResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("directory: SetDoctorListing is not built yet"))
 }

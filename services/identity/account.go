@@ -25,12 +25,31 @@ type account struct {
 	CRMUF        string
 	PII          []byte
 	CreatedAt    time.Time
+	// DoctorStatus is one of the doctor* constants for a doctor, "" otherwise.
+	DoctorStatus string
+	// DoctorStatusAt is when DoctorStatus last changed (zero for non-doctors).
+	DoctorStatusAt time.Time
+	// EmailVerifiedAt is when the owner confirmed the address; nil until then.
+	EmailVerifiedAt *time.Time
 }
 
-func (a account) principal(sessionID string) authn.Principal {
-	p := authn.Principal{UserID: a.ID, Role: a.Role, SessionID: sessionID}
+// A doctor account's verification status, as stored.
+const (
+	doctorPending   = "pending_verification"
+	doctorVerified  = "verified"
+	doctorRejected  = "rejected"
+	doctorSuspended = "suspended"
+)
+
+// principal is what an access token of session sid, authenticated by amr, says of a.
+func (a account) principal(sessionID string, amr []string) authn.Principal {
+	p := authn.Principal{
+		UserID: a.ID, Role: a.Role, SessionID: sessionID,
+		EmailVerified: a.EmailVerifiedAt != nil, AMR: amr,
+	}
 	if a.Role == accessv1.Role_ROLE_DOCTOR {
 		p.CRM = br.CRM(a.CRMNumber, a.CRMUF)
+		p.DoctorVerified = a.DoctorStatus == doctorVerified
 	}
 	return p
 }

@@ -78,7 +78,7 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 		if device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {
 			return err
 		}
-		if t, err = s.openSession(ctx, tx, key, a); err != nil {
+		if t, err = s.openSession(ctx, tx, key, a, amrPassword); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeOK)

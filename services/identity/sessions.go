@@ -50,19 +50,30 @@ func hashToken(t string) []byte {
 	return sum[:]
 }
 
-// openSession starts a session (a refresh-token family) for a and issues its first
-// pair, signed with key.
-func (s *Service) openSession(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account) (tokens, error) {
+// amrPassword is the RFC 8176 method list of a session opened by a password alone.
+var amrPassword = []string{"pwd"}
+
+// openSession starts a session (a refresh-token family) for a, authenticated by amr,
+// and issues its first pair, signed with key.
+func (s *Service) openSession(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account, amr []string) (tokens, error) {
 	sid := uuid.Must(uuid.NewV7()).String()
 	now := s.now()
-	if err := s.sessions.insert(ctx, tx, sid, a.ID, now, now.Add(s.cfg.SessionMaxAge)); err != nil {
+	if err := s.sessions.insert(ctx, tx, sid, a.ID, amr, now, now.Add(s.cfg.SessionMaxAge)); err != nil {
 		return tokens{}, err
 	}
-	return s.issue(ctx, tx, key, a, sid, now.Add(s.cfg.SessionMaxAge))
+	return s.issue(ctx, tx, key, a, session{ID: sid, End: now.Add(s.cfg.SessionMaxAge), AMR: amr})
+}
+
+// session is what a token pair needs of its session.
+type session struct {
+	ID  string
+	End time.Time // the absolute expiry, whatever the refreshes
+	AMR []string  // how it authenticated
 }
 
 // issue stores a new refresh token of the session and signs an access token with key.
-func (s *Service) issue(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account, sid string, sessionEnd time.Time) (tokens, error) {
+func (s *Service) issue(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a account, sess session) (tokens, error) {
+	sid, sessionEnd := sess.ID, sess.End
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return tokens{}, err
@@ -78,7 +89,7 @@ func (s *Service) issue(ctx context.Context, tx pgx.Tx, key authn.SigningKey, a 
 		return tokens{}, err
 	}
 	var err error
-	t.access, t.accessExpiry, err = s.cfg.Tokens.Sign(key, a.principal(sid), now, s.cfg.AccessTTL)
+	t.access, t.accessExpiry, err = s.cfg.Tokens.Sign(key, a.principal(sid, sess.AMR), now, s.cfg.AccessTTL)
 	return t, err
 }
 
@@ -122,7 +133,7 @@ func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
 		if !ok { // the foreign key keeps a session's account
 			return fmt.Errorf("account %s of session %s: %w", rt.AccountID, rt.SessionID, pgx.ErrNoRows)
 		}
-		if t, err = s.issue(ctx, tx, key, a, rt.SessionID, rt.SessionEnd); err != nil {
+		if t, err = s.issue(ctx, tx, key, a, session{ID: rt.SessionID, End: rt.SessionEnd, AMR: rt.AMR}); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actRefresh, a.ID, a.ID, outcomeOK)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	accessv1 "healthcore/gen/healthcore/access/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 )
@@ -16,12 +17,14 @@ import (
 // patient's sealed personal fields (pii) and the blind index of the CPF.
 type accountStore struct{}
 
-const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at`
+const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at,
+	coalesce(doctor_status, ''), coalesce(doctor_status_at, 'epoch'), email_verified_at`
 
 func scanAccount(row pgx.Row) (account, error) {
 	var a account
 	var role string
-	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt)
+	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt,
+		&a.DoctorStatus, &a.DoctorStatusAt, &a.EmailVerifiedAt)
 	a.Role, _ = authn.ParseRole(role)
 	return a, err
 }
@@ -29,9 +32,14 @@ func scanAccount(row pgx.Row) (account, error) {
 // insert stores a new account, with cpfIndex for a patient (nil otherwise). An e-mail,
 // CPF or CRM already taken is ACCOUNT_EXISTS; which one is not said.
 func (accountStore) insert(ctx context.Context, q pg.Querier, a account, cpfIndex []byte) error {
-	_, err := q.Exec(ctx, `INSERT INTO accounts (id, role, name, email, password_hash, crm_number, crm_uf, cpf_index, pii, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $10)`,
-		a.ID, authn.RoleName(a.Role), a.Name, a.Email, a.PasswordHash, a.CRMNumber, a.CRMUF, cpfIndex, a.PII, a.CreatedAt)
+	if a.Role == accessv1.Role_ROLE_DOCTOR && a.DoctorStatus == "" {
+		a.DoctorStatus = doctorPending
+	}
+	_, err := q.Exec(ctx, `INSERT INTO accounts (id, role, name, email, password_hash, crm_number, crm_uf, cpf_index, pii, created_at, updated_at,
+			doctor_status, doctor_status_at, email_verified_at)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $10, NULLIF($11, ''), CASE WHEN $11 <> '' THEN $10::timestamptz END, $12)`,
+		a.ID, authn.RoleName(a.Role), a.Name, a.Email, a.PasswordHash, a.CRMNumber, a.CRMUF, cpfIndex, a.PII, a.CreatedAt,
+		a.DoctorStatus, a.EmailVerifiedAt)
 	if pg.IsUniqueViolation(err) {
 		return errAccountExists.WithCause(err)
 	}

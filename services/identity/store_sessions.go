@@ -15,10 +15,11 @@ import (
 // which only the newest token is unspent. Tokens are stored as their SHA-256 hash.
 type sessionStore struct{}
 
-// insert starts session sid of the account, ending at expires whatever its refreshes.
-func (sessionStore) insert(ctx context.Context, q pg.Querier, sid, accountID string, created, expires time.Time) error {
-	if _, err := q.Exec(ctx, `INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		sid, accountID, created, expires); err != nil {
+// insert starts session sid of the account, authenticated by amr (RFC 8176 method
+// names), ending at expires whatever its refreshes.
+func (sessionStore) insert(ctx context.Context, q pg.Querier, sid, accountID string, amr []string, created, expires time.Time) error {
+	if _, err := q.Exec(ctx, `INSERT INTO sessions (id, account_id, amr, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		sid, accountID, amr, created, expires); err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
 	return nil
@@ -41,15 +42,16 @@ type refreshToken struct {
 	Used       *time.Time // when it was spent, if it was
 	SessionEnd time.Time  // the session's absolute expiry
 	Revoked    *time.Time // when the session ended, if it did
+	AMR        []string   // how the session authenticated
 }
 
 // tokenForUpdate returns the refresh token with the hash and its session, both locked
 // until tx ends; ok is false for an unknown token.
 func (sessionStore) tokenForUpdate(ctx context.Context, tx pgx.Tx, tokenHash []byte) (t refreshToken, ok bool, err error) {
-	err = tx.QueryRow(ctx, `SELECT rt.session_id::text, s.account_id::text, rt.expires_at, rt.used_at, s.expires_at, s.revoked_at
+	err = tx.QueryRow(ctx, `SELECT rt.session_id::text, s.account_id::text, rt.expires_at, rt.used_at, s.expires_at, s.revoked_at, s.amr
 		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
 		WHERE rt.token_hash = $1 FOR UPDATE OF rt, s`, tokenHash).
-		Scan(&t.SessionID, &t.AccountID, &t.Expires, &t.Used, &t.SessionEnd, &t.Revoked)
+		Scan(&t.SessionID, &t.AccountID, &t.Expires, &t.Used, &t.SessionEnd, &t.Revoked, &t.AMR)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return refreshToken{}, false, nil

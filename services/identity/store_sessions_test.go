@@ -20,7 +20,7 @@ func TestSessionStore_TokenLifecycle(t *testing.T) {
 	}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	sid := uuid.NewString()
-	if err := st.insert(ctx, db, sid, a.ID, t0, t0.Add(30*24*time.Hour)); err != nil {
+	if err := st.insert(ctx, db, sid, a.ID, amrPassword, t0, t0.Add(30*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.insertToken(ctx, db, hashToken("one"), sid, t0, t0.Add(time.Hour)); err != nil {
@@ -102,7 +102,7 @@ func TestSessionStore_EndedSinceListsOnlySessionsEndedAfterTheInstant(t *testing
 	sessions := map[string]time.Duration{} // by id, when it ends after t0 (negative: never)
 	for _, end := range []time.Duration{-1, time.Minute, 5 * time.Minute, 20 * time.Minute} {
 		sid := uuid.NewString()
-		if err := st.insert(ctx, db, sid, a.ID, t0, t0.Add(30*24*time.Hour)); err != nil {
+		if err := st.insert(ctx, db, sid, a.ID, amrPassword, t0, t0.Add(30*24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if end >= 0 {

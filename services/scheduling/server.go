@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"errors"
 
 	"connectrpc.com/connect"
 
@@ -144,4 +145,10 @@ func (s *Service) FinishAppointment(ctx context.Context, req *connect.Request[sc
 		return nil, err
 	}
 	return connect.NewResponse(&schedulingv1.FinishAppointmentResponse{Appointment: a}), nil
+}
+
+// SuspendDoctor implements schedulingv1connect.SchedulingServiceHandler.
+// TODO(#18): refusing and refunding a suspended doctor's appointments; in progress.
+func (s *Service) SuspendDoctor(context.Context, *connect.Request[schedulingv1.SuspendDoctorRequest]) (*connect.Response[schedulingv1.SuspendDoctorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("scheduling: SuspendDoctor is not built yet"))
 }

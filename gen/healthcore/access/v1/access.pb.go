@@ -97,7 +97,12 @@ type Rule struct {
 	// The Healthcore services that may call, each proving who it is by its client
 	// certificate or a service token it signed. Alone (no roles) it makes the method
 	// internal: user tokens are refused.
-	Internal      *Internal `protobuf:"bytes,4,opt,name=internal,proto3" json:"internal,omitempty"`
+	Internal *Internal `protobuf:"bytes,4,opt,name=internal,proto3" json:"internal,omitempty"`
+	// User roles that must have proved a second factor in this session to call (the
+	// access token's amr names one, as RFC 8176 does: "otp" for TOTP or a recovery
+	// code; "hwk"/"swk" for a passkey). A caller of a listed role whose session used a
+	// password alone is refused with PERMISSION_DENIED and reason MFA_REQUIRED.
+	MfaRoles      []Role `protobuf:"varint,5,rep,packed,name=mfa_roles,json=mfaRoles,proto3,enum=healthcore.access.v1.Role" json:"mfa_roles,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +154,13 @@ func (x *Rule) GetRoles() []Role {
 func (x *Rule) GetInternal() *Internal {
 	if x != nil {
 		return x.Internal
+	}
+	return nil
+}
+
+func (x *Rule) GetMfaRoles() []Role {
+	if x != nil {
+		return x.MfaRoles
 	}
 	return nil
 }
@@ -223,11 +235,12 @@ var File_healthcore_access_v1_access_proto protoreflect.FileDescriptor
 
 const file_healthcore_access_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"\x92\x01\n" +
+	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"\xcb\x01\n" +
 	"\x04Rule\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x120\n" +
 	"\x05roles\x18\x02 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\x05roles\x12:\n" +
-	"\binternal\x18\x04 \x01(\v2\x1e.healthcore.access.v1.InternalR\binternalJ\x04\b\x03\x10\x04\"$\n" +
+	"\binternal\x18\x04 \x01(\v2\x1e.healthcore.access.v1.InternalR\binternal\x127\n" +
+	"\tmfa_roles\x18\x05 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\bmfaRolesJ\x04\b\x03\x10\x04\"$\n" +
 	"\bInternal\x12\x18\n" +
 	"\acallers\x18\x01 \x03(\tR\acallers*a\n" +
 	"\x04Role\x12\x14\n" +
@@ -262,13 +275,14 @@ var file_healthcore_access_v1_access_proto_goTypes = []any{
 var file_healthcore_access_v1_access_proto_depIdxs = []int32{
 	0, // 0: healthcore.access.v1.Rule.roles:type_name -> healthcore.access.v1.Role
 	2, // 1: healthcore.access.v1.Rule.internal:type_name -> healthcore.access.v1.Internal
-	3, // 2: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
-	1, // 3: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	3, // [3:4] is the sub-list for extension type_name
-	2, // [2:3] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0, // 2: healthcore.access.v1.Rule.mfa_roles:type_name -> healthcore.access.v1.Role
+	3, // 3: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
+	1, // 4: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	4, // [4:5] is the sub-list for extension type_name
+	3, // [3:4] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_access_v1_access_proto_init() }

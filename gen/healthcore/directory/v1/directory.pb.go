@@ -1751,6 +1751,107 @@ func (x *ListDoctorReviewsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// SetDoctorListingRequest is identity's verdict on a doctor.
+type SetDoctorListingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// True when the doctor is VERIFIED.
+	Listed bool `protobuf:"varint,2,opt,name=listed,proto3" json:"listed,omitempty"`
+	// When identity changed the doctor's status: orders the verdicts.
+	ChangeTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDoctorListingRequest) Reset() {
+	*x = SetDoctorListingRequest{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDoctorListingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDoctorListingRequest) ProtoMessage() {}
+
+func (x *SetDoctorListingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDoctorListingRequest.ProtoReflect.Descriptor instead.
+func (*SetDoctorListingRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetDoctorListingRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *SetDoctorListingRequest) GetListed() bool {
+	if x != nil {
+		return x.Listed
+	}
+	return false
+}
+
+func (x *SetDoctorListingRequest) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+// SetDoctorListingResponse is empty.
+type SetDoctorListingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDoctorListingResponse) Reset() {
+	*x = SetDoctorListingResponse{}
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDoctorListingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDoctorListingResponse) ProtoMessage() {}
+
+func (x *SetDoctorListingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_directory_v1_directory_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDoctorListingResponse.ProtoReflect.Descriptor instead.
+func (*SetDoctorListingResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_directory_v1_directory_proto_rawDescGZIP(), []int{26}
+}
+
 var File_healthcore_directory_v1_directory_proto protoreflect.FileDescriptor
 
 const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
@@ -1879,13 +1980,18 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\tpageToken\"~\n" +
 	"\x19ListDoctorReviewsResponse\x129\n" +
 	"\areviews\x18\x01 \x03(\v2\x1f.healthcore.directory.v1.ReviewR\areviews\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*m\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
+	"\x17SetDoctorListingRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12\x16\n" +
+	"\x06listed\x18\x02 \x01(\bR\x06listed\x12E\n" +
+	"\vchange_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\n" +
+	"changeTime\"\x1a\n" +
+	"\x18SetDoctorListingResponse*m\n" +
 	"\tSortOrder\x12\x1a\n" +
 	"\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SORT_ORDER_DISTANCE\x10\x01\x12\x15\n" +
 	"\x11SORT_ORDER_RATING\x10\x02\x12\x14\n" +
-	"\x10SORT_ORDER_PRICE\x10\x032\x81\n" +
-	"\n" +
+	"\x10SORT_ORDER_PRICE\x10\x032\x8d\v\n" +
 	"\x10DirectoryService\x12\xa4\x01\n" +
 	"\x0fUpsertMyProfile\x12/.healthcore.directory.v1.UpsertMyProfileRequest\x1a0.healthcore.directory.v1.UpsertMyProfileResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\aprofile\x1a\x16/v1/doctors/me/profile\x12\x92\x01\n" +
 	"\fGetMyProfile\x12,.healthcore.directory.v1.GetMyProfileRequest\x1a-.healthcore.directory.v1.GetMyProfileResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/doctors/me/profile\x12\x89\x01\n" +
@@ -1896,7 +2002,10 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x13GetPracticeSettings\x123.healthcore.directory.v1.GetPracticeSettingsRequest\x1a4.healthcore.directory.v1.GetPracticeSettingsResponse\"\x1b\xca\xf3\x18\x17\"\x15\n" +
 	"\arecords\n" +
 	"\n" +
-	"scheduling\x12\x93\x01\n" +
+	"scheduling\x12\x89\x01\n" +
+	"\x10SetDoctorListing\x120.healthcore.directory.v1.SetDoctorListingRequest\x1a1.healthcore.directory.v1.SetDoctorListingResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x93\x01\n" +
 	"\x0fListSpecialties\x12/.healthcore.directory.v1.ListSpecialtiesRequest\x1a0.healthcore.directory.v1.ListSpecialtiesResponse\"\x1d\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/specialtiesB4Z2healthcore/gen/healthcore/directory/v1;directoryv1b\x06proto3"
 
 var (
@@ -1912,7 +2021,7 @@ func file_healthcore_directory_v1_directory_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_directory_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_healthcore_directory_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_healthcore_directory_v1_directory_proto_goTypes = []any{
 	(SortOrder)(0),                      // 0: healthcore.directory.v1.SortOrder
 	(*LatLng)(nil),                      // 1: healthcore.directory.v1.LatLng
@@ -1940,7 +2049,9 @@ var file_healthcore_directory_v1_directory_proto_goTypes = []any{
 	(*ReviewAppointmentResponse)(nil),   // 23: healthcore.directory.v1.ReviewAppointmentResponse
 	(*ListDoctorReviewsRequest)(nil),    // 24: healthcore.directory.v1.ListDoctorReviewsRequest
 	(*ListDoctorReviewsResponse)(nil),   // 25: healthcore.directory.v1.ListDoctorReviewsResponse
-	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
+	(*SetDoctorListingRequest)(nil),     // 26: healthcore.directory.v1.SetDoctorListingRequest
+	(*SetDoctorListingResponse)(nil),    // 27: healthcore.directory.v1.SetDoctorListingResponse
+	(*timestamppb.Timestamp)(nil),       // 28: google.protobuf.Timestamp
 }
 var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	1,  // 0: healthcore.directory.v1.Location.point:type_name -> healthcore.directory.v1.LatLng
@@ -1949,7 +2060,7 @@ var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	7,  // 3: healthcore.directory.v1.Profile.specialties:type_name -> healthcore.directory.v1.Specialty
 	2,  // 4: healthcore.directory.v1.Profile.price:type_name -> healthcore.directory.v1.Money
 	4,  // 5: healthcore.directory.v1.Profile.location:type_name -> healthcore.directory.v1.Location
-	26, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
+	28, // 6: healthcore.directory.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: healthcore.directory.v1.UpsertMyProfileRequest.profile:type_name -> healthcore.directory.v1.ProfileInput
 	6,  // 8: healthcore.directory.v1.UpsertMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
 	6,  // 9: healthcore.directory.v1.GetMyProfileResponse.profile:type_name -> healthcore.directory.v1.Profile
@@ -1961,30 +2072,33 @@ var file_healthcore_directory_v1_directory_proto_depIdxs = []int32{
 	6,  // 15: healthcore.directory.v1.SearchResult.profile:type_name -> healthcore.directory.v1.Profile
 	2,  // 16: healthcore.directory.v1.GetPracticeSettingsResponse.price:type_name -> healthcore.directory.v1.Money
 	7,  // 17: healthcore.directory.v1.ListSpecialtiesResponse.specialties:type_name -> healthcore.directory.v1.Specialty
-	26, // 18: healthcore.directory.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	28, // 18: healthcore.directory.v1.Review.create_time:type_name -> google.protobuf.Timestamp
 	21, // 19: healthcore.directory.v1.ReviewAppointmentResponse.review:type_name -> healthcore.directory.v1.Review
 	21, // 20: healthcore.directory.v1.ListDoctorReviewsResponse.reviews:type_name -> healthcore.directory.v1.Review
-	8,  // 21: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
-	10, // 22: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
-	12, // 23: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
-	14, // 24: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
-	22, // 25: healthcore.directory.v1.DirectoryService.ReviewAppointment:input_type -> healthcore.directory.v1.ReviewAppointmentRequest
-	24, // 26: healthcore.directory.v1.DirectoryService.ListDoctorReviews:input_type -> healthcore.directory.v1.ListDoctorReviewsRequest
-	17, // 27: healthcore.directory.v1.DirectoryService.GetPracticeSettings:input_type -> healthcore.directory.v1.GetPracticeSettingsRequest
-	19, // 28: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
-	9,  // 29: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
-	11, // 30: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
-	13, // 31: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
-	15, // 32: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
-	23, // 33: healthcore.directory.v1.DirectoryService.ReviewAppointment:output_type -> healthcore.directory.v1.ReviewAppointmentResponse
-	25, // 34: healthcore.directory.v1.DirectoryService.ListDoctorReviews:output_type -> healthcore.directory.v1.ListDoctorReviewsResponse
-	18, // 35: healthcore.directory.v1.DirectoryService.GetPracticeSettings:output_type -> healthcore.directory.v1.GetPracticeSettingsResponse
-	20, // 36: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
-	29, // [29:37] is the sub-list for method output_type
-	21, // [21:29] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	28, // 21: healthcore.directory.v1.SetDoctorListingRequest.change_time:type_name -> google.protobuf.Timestamp
+	8,  // 22: healthcore.directory.v1.DirectoryService.UpsertMyProfile:input_type -> healthcore.directory.v1.UpsertMyProfileRequest
+	10, // 23: healthcore.directory.v1.DirectoryService.GetMyProfile:input_type -> healthcore.directory.v1.GetMyProfileRequest
+	12, // 24: healthcore.directory.v1.DirectoryService.GetDoctor:input_type -> healthcore.directory.v1.GetDoctorRequest
+	14, // 25: healthcore.directory.v1.DirectoryService.SearchDoctors:input_type -> healthcore.directory.v1.SearchDoctorsRequest
+	22, // 26: healthcore.directory.v1.DirectoryService.ReviewAppointment:input_type -> healthcore.directory.v1.ReviewAppointmentRequest
+	24, // 27: healthcore.directory.v1.DirectoryService.ListDoctorReviews:input_type -> healthcore.directory.v1.ListDoctorReviewsRequest
+	17, // 28: healthcore.directory.v1.DirectoryService.GetPracticeSettings:input_type -> healthcore.directory.v1.GetPracticeSettingsRequest
+	26, // 29: healthcore.directory.v1.DirectoryService.SetDoctorListing:input_type -> healthcore.directory.v1.SetDoctorListingRequest
+	19, // 30: healthcore.directory.v1.DirectoryService.ListSpecialties:input_type -> healthcore.directory.v1.ListSpecialtiesRequest
+	9,  // 31: healthcore.directory.v1.DirectoryService.UpsertMyProfile:output_type -> healthcore.directory.v1.UpsertMyProfileResponse
+	11, // 32: healthcore.directory.v1.DirectoryService.GetMyProfile:output_type -> healthcore.directory.v1.GetMyProfileResponse
+	13, // 33: healthcore.directory.v1.DirectoryService.GetDoctor:output_type -> healthcore.directory.v1.GetDoctorResponse
+	15, // 34: healthcore.directory.v1.DirectoryService.SearchDoctors:output_type -> healthcore.directory.v1.SearchDoctorsResponse
+	23, // 35: healthcore.directory.v1.DirectoryService.ReviewAppointment:output_type -> healthcore.directory.v1.ReviewAppointmentResponse
+	25, // 36: healthcore.directory.v1.DirectoryService.ListDoctorReviews:output_type -> healthcore.directory.v1.ListDoctorReviewsResponse
+	18, // 37: healthcore.directory.v1.DirectoryService.GetPracticeSettings:output_type -> healthcore.directory.v1.GetPracticeSettingsResponse
+	27, // 38: healthcore.directory.v1.DirectoryService.SetDoctorListing:output_type -> healthcore.directory.v1.SetDoctorListingResponse
+	20, // 39: healthcore.directory.v1.DirectoryService.ListSpecialties:output_type -> healthcore.directory.v1.ListSpecialtiesResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_directory_v1_directory_proto_init() }
@@ -2000,7 +2114,7 @@ func file_healthcore_directory_v1_directory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_directory_v1_directory_proto_rawDesc), len(file_healthcore_directory_v1_directory_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3723,3 +3723,240 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ListDoctorReviewsResponseValidationError{}
+
+// Validate checks the field values on SetDoctorListingRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SetDoctorListingRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SetDoctorListingRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SetDoctorListingRequestMultiError, or nil if none found.
+func (m *SetDoctorListingRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SetDoctorListingRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = SetDoctorListingRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	// no validation rules for Listed
+
+	if m.GetChangeTime() == nil {
+		err := SetDoctorListingRequestValidationError{
+			field:  "ChangeTime",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return SetDoctorListingRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *SetDoctorListingRequest) _validateUuid(uuid string) error {
+	if matched := _directory_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// SetDoctorListingRequestMultiError is an error wrapping multiple validation
+// errors returned by SetDoctorListingRequest.ValidateAll() if the designated
+// constraints aren't met.
+type SetDoctorListingRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SetDoctorListingRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SetDoctorListingRequestMultiError) AllErrors() []error { return m }
+
+// SetDoctorListingRequestValidationError is the validation error returned by
+// SetDoctorListingRequest.Validate if the designated constraints aren't met.
+type SetDoctorListingRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SetDoctorListingRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SetDoctorListingRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SetDoctorListingRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SetDoctorListingRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SetDoctorListingRequestValidationError) ErrorName() string {
+	return "SetDoctorListingRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SetDoctorListingRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSetDoctorListingRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SetDoctorListingRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SetDoctorListingRequestValidationError{}
+
+// Validate checks the field values on SetDoctorListingResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SetDoctorListingResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SetDoctorListingResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SetDoctorListingResponseMultiError, or nil if none found.
+func (m *SetDoctorListingResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SetDoctorListingResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return SetDoctorListingResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SetDoctorListingResponseMultiError is an error wrapping multiple validation
+// errors returned by SetDoctorListingResponse.ValidateAll() if the designated
+// constraints aren't met.
+type SetDoctorListingResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SetDoctorListingResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SetDoctorListingResponseMultiError) AllErrors() []error { return m }
+
+// SetDoctorListingResponseValidationError is the validation error returned by
+// SetDoctorListingResponse.Validate if the designated constraints aren't met.
+type SetDoctorListingResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SetDoctorListingResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SetDoctorListingResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SetDoctorListingResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SetDoctorListingResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SetDoctorListingResponseValidationError) ErrorName() string {
+	return "SetDoctorListingResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SetDoctorListingResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSetDoctorListingResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SetDoctorListingResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SetDoctorListingResponseValidationError{}

@@ -26,6 +26,7 @@ const (
 	DirectoryService_ReviewAppointment_FullMethodName   = "/healthcore.directory.v1.DirectoryService/ReviewAppointment"
 	DirectoryService_ListDoctorReviews_FullMethodName   = "/healthcore.directory.v1.DirectoryService/ListDoctorReviews"
 	DirectoryService_GetPracticeSettings_FullMethodName = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
+	DirectoryService_SetDoctorListing_FullMethodName    = "/healthcore.directory.v1.DirectoryService/SetDoctorListing"
 	DirectoryService_ListSpecialties_FullMethodName     = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
 )
 
@@ -57,6 +58,11 @@ type DirectoryServiceClient interface {
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(ctx context.Context, in *GetPracticeSettingsRequest, opts ...grpc.CallOption) (*GetPracticeSettingsResponse, error)
+	// Internal (identity): whether a doctor may be listed — true only while identity
+	// holds the doctor VERIFIED. Search and GetDoctor show listed profiles only; the
+	// doctor still edits a draft profile while unlisted. Idempotent; a change older than
+	// the one applied (by change_time) is ignored, so retries and reordering are safe.
+	SetDoctorListing(ctx context.Context, in *SetDoctorListingRequest, opts ...grpc.CallOption) (*SetDoctorListingResponse, error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(ctx context.Context, in *ListSpecialtiesRequest, opts ...grpc.CallOption) (*ListSpecialtiesResponse, error)
 }
@@ -139,6 +145,16 @@ func (c *directoryServiceClient) GetPracticeSettings(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *directoryServiceClient) SetDoctorListing(ctx context.Context, in *SetDoctorListingRequest, opts ...grpc.CallOption) (*SetDoctorListingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetDoctorListingResponse)
+	err := c.cc.Invoke(ctx, DirectoryService_SetDoctorListing_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *directoryServiceClient) ListSpecialties(ctx context.Context, in *ListSpecialtiesRequest, opts ...grpc.CallOption) (*ListSpecialtiesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSpecialtiesResponse)
@@ -177,6 +193,11 @@ type DirectoryServiceServer interface {
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error)
+	// Internal (identity): whether a doctor may be listed — true only while identity
+	// holds the doctor VERIFIED. Search and GetDoctor show listed profiles only; the
+	// doctor still edits a draft profile while unlisted. Idempotent; a change older than
+	// the one applied (by change_time) is ignored, so retries and reordering are safe.
+	SetDoctorListing(context.Context, *SetDoctorListingRequest) (*SetDoctorListingResponse, error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *ListSpecialtiesRequest) (*ListSpecialtiesResponse, error)
 	mustEmbedUnimplementedDirectoryServiceServer()
@@ -209,6 +230,9 @@ func (UnimplementedDirectoryServiceServer) ListDoctorReviews(context.Context, *L
 }
 func (UnimplementedDirectoryServiceServer) GetPracticeSettings(context.Context, *GetPracticeSettingsRequest) (*GetPracticeSettingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPracticeSettings not implemented")
+}
+func (UnimplementedDirectoryServiceServer) SetDoctorListing(context.Context, *SetDoctorListingRequest) (*SetDoctorListingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDoctorListing not implemented")
 }
 func (UnimplementedDirectoryServiceServer) ListSpecialties(context.Context, *ListSpecialtiesRequest) (*ListSpecialtiesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSpecialties not implemented")
@@ -360,6 +384,24 @@ func _DirectoryService_GetPracticeSettings_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DirectoryService_SetDoctorListing_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDoctorListingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DirectoryServiceServer).SetDoctorListing(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DirectoryService_SetDoctorListing_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DirectoryServiceServer).SetDoctorListing(ctx, req.(*SetDoctorListingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DirectoryService_ListSpecialties_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListSpecialtiesRequest)
 	if err := dec(in); err != nil {
@@ -412,6 +454,10 @@ var DirectoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPracticeSettings",
 			Handler:    _DirectoryService_GetPracticeSettings_Handler,
+		},
+		{
+			MethodName: "SetDoctorListing",
+			Handler:    _DirectoryService_SetDoctorListing_Handler,
 		},
 		{
 			MethodName: "ListSpecialties",

@@ -25,6 +25,70 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DoctorStatus is where a doctor account stands with the platform's verification of
+// its CRM. Only VERIFIED doctors are listed, booked, shared with and join rooms.
+type DoctorStatus int32
+
+const (
+	// Not a status: the zero value every enum needs.
+	DoctorStatus_DOCTOR_STATUS_UNSPECIFIED DoctorStatus = 0
+	// Registered, evidence not yet decided by an operator (also a competing claim of a
+	// CRM another unverified account holds).
+	DoctorStatus_DOCTOR_STATUS_PENDING_VERIFICATION DoctorStatus = 1
+	// An operator checked the CRM, the RQEs and the card against the registry.
+	DoctorStatus_DOCTOR_STATUS_VERIFIED DoctorStatus = 2
+	// An operator refused the evidence, or another claim of the CRM was verified.
+	DoctorStatus_DOCTOR_STATUS_REJECTED DoctorStatus = 3
+	// A verified doctor an operator suspended: unlisted, not bookable, future
+	// appointments refused and refunded.
+	DoctorStatus_DOCTOR_STATUS_SUSPENDED DoctorStatus = 4
+)
+
+// Enum value maps for DoctorStatus.
+var (
+	DoctorStatus_name = map[int32]string{
+		0: "DOCTOR_STATUS_UNSPECIFIED",
+		1: "DOCTOR_STATUS_PENDING_VERIFICATION",
+		2: "DOCTOR_STATUS_VERIFIED",
+		3: "DOCTOR_STATUS_REJECTED",
+		4: "DOCTOR_STATUS_SUSPENDED",
+	}
+	DoctorStatus_value = map[string]int32{
+		"DOCTOR_STATUS_UNSPECIFIED":          0,
+		"DOCTOR_STATUS_PENDING_VERIFICATION": 1,
+		"DOCTOR_STATUS_VERIFIED":             2,
+		"DOCTOR_STATUS_REJECTED":             3,
+		"DOCTOR_STATUS_SUSPENDED":            4,
+	}
+)
+
+func (x DoctorStatus) Enum() *DoctorStatus {
+	p := new(DoctorStatus)
+	*p = x
+	return p
+}
+
+func (x DoctorStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DoctorStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_identity_v1_identity_proto_enumTypes[0].Descriptor()
+}
+
+func (DoctorStatus) Type() protoreflect.EnumType {
+	return &file_healthcore_identity_v1_identity_proto_enumTypes[0]
+}
+
+func (x DoctorStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DoctorStatus.Descriptor instead.
+func (DoctorStatus) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{0}
+}
+
 // RegisterPatientRequest carries a new patient's identification.
 type RegisterPatientRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1795,6 +1859,107 @@ func (x *RevokedSession) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetDoctorStatusRequest names a doctor account.
+type GetDoctorStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId      string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorStatusRequest) Reset() {
+	*x = GetDoctorStatusRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorStatusRequest) ProtoMessage() {}
+
+func (x *GetDoctorStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetDoctorStatusRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetDoctorStatusRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+// GetDoctorStatusResponse is the doctor's current verification status.
+type GetDoctorStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status; NOT_FOUND (ACCOUNT_NOT_FOUND) when the id names no doctor.
+	Status DoctorStatus `protobuf:"varint,1,opt,name=status,proto3,enum=healthcore.identity.v1.DoctorStatus" json:"status,omitempty"`
+	// When the status last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorStatusResponse) Reset() {
+	*x = GetDoctorStatusResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorStatusResponse) ProtoMessage() {}
+
+func (x *GetDoctorStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorStatusResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetDoctorStatusResponse) GetStatus() DoctorStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DoctorStatus_DOCTOR_STATUS_UNSPECIFIED
+}
+
+func (x *GetDoctorStatusResponse) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -1919,7 +2084,19 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime2\xc8\r\n" +
+	"expireTime\"?\n" +
+	"\x16GetDoctorStatusRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x94\x01\n" +
+	"\x17GetDoctorStatusResponse\x12<\n" +
+	"\x06status\x18\x01 \x01(\x0e2$.healthcore.identity.v1.DoctorStatusR\x06status\x12;\n" +
+	"\vupdate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime*\xaa\x01\n" +
+	"\fDoctorStatus\x12\x1d\n" +
+	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
+	"\x16DOCTOR_STATUS_VERIFIED\x10\x02\x12\x1a\n" +
+	"\x16DOCTOR_STATUS_REJECTED\x10\x03\x12\x1b\n" +
+	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xf1\x0e\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -1946,7 +2123,14 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\arecords\n" +
 	"\n" +
 	"telehealth\n" +
-	"\rnotifications\x12\x80\x01\n" +
+	"\rnotifications\x12\xa6\x01\n" +
+	"\x0fGetDoctorStatus\x12..healthcore.identity.v1.GetDoctorStatusRequest\x1a/.healthcore.identity.v1.GetDoctorStatusResponse\"2\xca\xf3\x18.\",\n" +
+	"\tdirectory\n" +
+	"\n" +
+	"scheduling\n" +
+	"\arecords\n" +
+	"\n" +
+	"telehealth\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -1962,89 +2146,97 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
-	(*RegisterPatientRequest)(nil),      // 0: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),     // 1: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),       // 2: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),      // 3: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                         // 4: healthcore.identity.v1.Crm
-	(*Account)(nil),                     // 5: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),                // 6: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),               // 7: healthcore.identity.v1.LoginResponse
-	(*TokenPair)(nil),                   // 8: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),              // 9: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),             // 10: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),               // 11: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),              // 12: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),                // 13: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),               // 14: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),              // 15: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),              // 16: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),             // 17: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                         // 18: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),     // 19: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),    // 20: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),             // 21: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),            // 22: healthcore.identity.v1.GetPayerResponse
-	(*ChangePasswordRequest)(nil),       // 23: healthcore.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),      // 24: healthcore.identity.v1.ChangePasswordResponse
-	(*GetContactRequest)(nil),           // 25: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),          // 26: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),  // 27: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil), // 28: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),              // 29: healthcore.identity.v1.RevokedSession
-	(v1.Role)(0),                        // 30: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),       // 31: google.protobuf.Timestamp
+	(DoctorStatus)(0),                   // 0: healthcore.identity.v1.DoctorStatus
+	(*RegisterPatientRequest)(nil),      // 1: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),     // 2: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),       // 3: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),      // 4: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                         // 5: healthcore.identity.v1.Crm
+	(*Account)(nil),                     // 6: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                // 7: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),               // 8: healthcore.identity.v1.LoginResponse
+	(*TokenPair)(nil),                   // 9: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),              // 10: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),             // 11: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),               // 12: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),              // 13: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                // 14: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),               // 15: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),              // 16: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),              // 17: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),             // 18: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                         // 19: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),     // 20: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),    // 21: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),             // 22: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),            // 23: healthcore.identity.v1.GetPayerResponse
+	(*ChangePasswordRequest)(nil),       // 24: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),      // 25: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),           // 26: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),          // 27: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),  // 28: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil), // 29: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),              // 30: healthcore.identity.v1.RevokedSession
+	(*GetDoctorStatusRequest)(nil),      // 31: healthcore.identity.v1.GetDoctorStatusRequest
+	(*GetDoctorStatusResponse)(nil),     // 32: healthcore.identity.v1.GetDoctorStatusResponse
+	(v1.Role)(0),                        // 33: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),       // 34: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
-	5,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
-	4,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	5,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	30, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
-	4,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	31, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	8,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	5,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	31, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	31, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	5,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	15, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	18, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	30, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	29, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	31, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 18: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	2,  // 19: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	6,  // 20: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 21: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	11, // 22: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	13, // 23: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	23, // 24: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	21, // 25: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	25, // 26: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	27, // 27: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	16, // 28: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	19, // 29: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	1,  // 30: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	3,  // 31: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	7,  // 32: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 33: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	12, // 34: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	14, // 35: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	24, // 36: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	22, // 37: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	26, // 38: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	28, // 39: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	17, // 40: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	20, // 41: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	30, // [30:42] is the sub-list for method output_type
-	18, // [18:30] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	6,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
+	5,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
+	6,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
+	33, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	5,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
+	34, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
+	9,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
+	34, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	34, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	9,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	16, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	19, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	33, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	30, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	34, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 18: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
+	34, // 19: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 20: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	3,  // 21: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	7,  // 22: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10, // 23: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	12, // 24: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	14, // 25: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	24, // 26: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	22, // 27: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	26, // 28: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	28, // 29: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	31, // 30: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	17, // 31: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	20, // 32: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	2,  // 33: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	4,  // 34: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	8,  // 35: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11, // 36: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	13, // 37: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	15, // 38: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	25, // 39: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	23, // 40: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	27, // 41: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	29, // 42: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	32, // 43: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	18, // 44: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	21, // 45: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	33, // [33:46] is the sub-list for method output_type
+	20, // [20:33] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -2062,13 +2254,14 @@ func file_healthcore_identity_v1_identity_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   30,
+			NumEnums:      1,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_healthcore_identity_v1_identity_proto_goTypes,
 		DependencyIndexes: file_healthcore_identity_v1_identity_proto_depIdxs,
+		EnumInfos:         file_healthcore_identity_v1_identity_proto_enumTypes,
 		MessageInfos:      file_healthcore_identity_v1_identity_proto_msgTypes,
 	}.Build()
 	File_healthcore_identity_v1_identity_proto = out.File

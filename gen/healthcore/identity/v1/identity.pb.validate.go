@@ -4138,3 +4138,258 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = RevokedSessionValidationError{}
+
+// Validate checks the field values on GetDoctorStatusRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorStatusRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorStatusRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorStatusRequestMultiError, or nil if none found.
+func (m *GetDoctorStatusRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorStatusRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorStatusRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorStatusRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorStatusRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorStatusRequestMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorStatusRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorStatusRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorStatusRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorStatusRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorStatusRequestValidationError is the validation error returned by
+// GetDoctorStatusRequest.Validate if the designated constraints aren't met.
+type GetDoctorStatusRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorStatusRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorStatusRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorStatusRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorStatusRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorStatusRequestValidationError) ErrorName() string {
+	return "GetDoctorStatusRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorStatusRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorStatusRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorStatusRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorStatusRequestValidationError{}
+
+// Validate checks the field values on GetDoctorStatusResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorStatusResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorStatusResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorStatusResponseMultiError, or nil if none found.
+func (m *GetDoctorStatusResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorStatusResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Status
+
+	if all {
+		switch v := interface{}(m.GetUpdateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDoctorStatusResponseValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDoctorStatusResponseValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetUpdateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDoctorStatusResponseValidationError{
+				field:  "UpdateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorStatusResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorStatusResponseMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorStatusResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorStatusResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorStatusResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorStatusResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorStatusResponseValidationError is the validation error returned by
+// GetDoctorStatusResponse.Validate if the designated constraints aren't met.
+type GetDoctorStatusResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorStatusResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorStatusResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorStatusResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorStatusResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorStatusResponseValidationError) ErrorName() string {
+	return "GetDoctorStatusResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorStatusResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorStatusResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorStatusResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorStatusResponseValidationError{}

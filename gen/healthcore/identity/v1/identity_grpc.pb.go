@@ -29,6 +29,7 @@ const (
 	IdentityService_GetPayer_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetPayer"
 	IdentityService_GetContact_FullMethodName          = "/healthcore.identity.v1.IdentityService/GetContact"
 	IdentityService_ListRevokedSessions_FullMethodName = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
+	IdentityService_GetDoctorStatus_FullMethodName     = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
 	IdentityService_GetJwks_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName    = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
@@ -75,6 +76,11 @@ type IdentityServiceClient interface {
 	// Each service's verifier polls it every few seconds and refuses those tokens with
 	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
 	ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error)
+	// Internal: the authoritative verification status of a doctor account, for the
+	// services that must not act for an unverified doctor (directory lists, scheduling
+	// books, records shares, telehealth joins). Tokens carry the same fact for their own
+	// holder (claim dv); this answers about anyone, now.
+	GetDoctorStatus(ctx context.Context, in *GetDoctorStatusRequest, opts ...grpc.CallOption) (*GetDoctorStatusResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -190,6 +196,16 @@ func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *identityServiceClient) GetDoctorStatus(ctx context.Context, in *GetDoctorStatusRequest, opts ...grpc.CallOption) (*GetDoctorStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDoctorStatusResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetDoctorStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -252,6 +268,11 @@ type IdentityServiceServer interface {
 	// Each service's verifier polls it every few seconds and refuses those tokens with
 	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
 	ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error)
+	// Internal: the authoritative verification status of a doctor account, for the
+	// services that must not act for an unverified doctor (directory lists, scheduling
+	// books, records shares, telehealth joins). Tokens carry the same fact for their own
+	// holder (claim dv); this answers about anyone, now.
+	GetDoctorStatus(context.Context, *GetDoctorStatusRequest) (*GetDoctorStatusResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -296,6 +317,9 @@ func (UnimplementedIdentityServiceServer) GetContact(context.Context, *GetContac
 }
 func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetDoctorStatus(context.Context, *GetDoctorStatusRequest) (*GetDoctorStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorStatus not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -504,6 +528,24 @@ func _IdentityService_ListRevokedSessions_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetDoctorStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetDoctorStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetDoctorStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetDoctorStatus(ctx, req.(*GetDoctorStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -586,6 +628,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRevokedSessions",
 			Handler:    _IdentityService_ListRevokedSessions_Handler,
+		},
+		{
+			MethodName: "GetDoctorStatus",
+			Handler:    _IdentityService_GetDoctorStatus_Handler,
 		},
 		{
 			MethodName: "GetJwks",

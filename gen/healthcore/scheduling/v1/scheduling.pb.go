@@ -2731,6 +2731,107 @@ func (x *FinishAppointmentResponse) GetAppointment() *Appointment {
 	return nil
 }
 
+// SuspendDoctorRequest names the suspended doctor.
+type SuspendDoctorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Why, recorded on each refused appointment's history (the operator's reason).
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendDoctorRequest) Reset() {
+	*x = SuspendDoctorRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendDoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendDoctorRequest) ProtoMessage() {}
+
+func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendDoctorRequest.ProtoReflect.Descriptor instead.
+func (*SuspendDoctorRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SuspendDoctorRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *SuspendDoctorRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SuspendDoctorResponse says what the suspension changed.
+type SuspendDoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointments refused by this call (0 on a retry).
+	RefusedCount  int32 `protobuf:"varint,1,opt,name=refused_count,json=refusedCount,proto3" json:"refused_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendDoctorResponse) Reset() {
+	*x = SuspendDoctorResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendDoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendDoctorResponse) ProtoMessage() {}
+
+func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendDoctorResponse.ProtoReflect.Descriptor instead.
+func (*SuspendDoctorResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SuspendDoctorResponse) GetRefusedCount() int32 {
+	if x != nil {
+		return x.RefusedCount
+	}
+	return 0
+}
+
 var File_healthcore_scheduling_v1_scheduling_proto protoreflect.FileDescriptor
 
 const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
@@ -2911,7 +3012,13 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x18FinishAppointmentRequest\x12/\n" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\"d\n" +
 	"\x19FinishAppointmentResponse\x12G\n" +
-	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment*\xb6\x01\n" +
+	"\vappointment\x18\x01 \x01(\v2%.healthcore.scheduling.v1.AppointmentR\vappointment\"a\n" +
+	"\x14SuspendDoctorRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\xe8\aR\x06reason\"<\n" +
+	"\x15SuspendDoctorResponse\x12#\n" +
+	"\rrefused_count\x18\x01 \x01(\x05R\frefusedCount*\xb6\x01\n" +
 	"\aWeekday\x12\x17\n" +
 	"\x13WEEKDAY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eWEEKDAY_MONDAY\x10\x01\x12\x13\n" +
@@ -2943,7 +3050,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa4\x13\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa9\x14\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
@@ -2968,7 +3075,10 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\n" +
 	"RecordJoin\x12+.healthcore.scheduling.v1.RecordJoinRequest\x1a,.healthcore.scheduling.v1.RecordJoinResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
-	"telehealth\x12\x90\x01\n" +
+	"telehealth\x12\x82\x01\n" +
+	"\rSuspendDoctor\x12..healthcore.scheduling.v1.SuspendDoctorRequest\x1a/.healthcore.scheduling.v1.SuspendDoctorResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x90\x01\n" +
 	"\x11FinishAppointment\x122.healthcore.scheduling.v1.FinishAppointmentRequest\x1a3.healthcore.scheduling.v1.FinishAppointmentResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
 	"telehealthB6Z4healthcore/gen/healthcore/scheduling/v1;schedulingv1b\x06proto3"
@@ -2986,7 +3096,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(Weekday)(0),                        // 0: healthcore.scheduling.v1.Weekday
 	(ExceptionKind)(0),                  // 1: healthcore.scheduling.v1.ExceptionKind
@@ -3032,7 +3142,9 @@ var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(*RecordJoinResponse)(nil),          // 41: healthcore.scheduling.v1.RecordJoinResponse
 	(*FinishAppointmentRequest)(nil),    // 42: healthcore.scheduling.v1.FinishAppointmentRequest
 	(*FinishAppointmentResponse)(nil),   // 43: healthcore.scheduling.v1.FinishAppointmentResponse
-	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
+	(*SuspendDoctorRequest)(nil),        // 44: healthcore.scheduling.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),       // 45: healthcore.scheduling.v1.SuspendDoctorResponse
+	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
@@ -3043,39 +3155,39 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	7,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	12, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
 	7,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	44, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	44, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	46, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	46, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: healthcore.scheduling.v1.Slot.status:type_name -> healthcore.scheduling.v1.SlotStatus
 	13, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
-	44, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	44, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	46, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	14, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
-	44, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	44, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	46, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	12, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
-	44, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
+	46, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
 	3,  // 23: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
 	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	44, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
-	44, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	44, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	46, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	46, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	46, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 28: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
 	14, // 29: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
-	44, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
-	44, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	44, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
-	44, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	46, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	46, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	46, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	46, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 34: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
 	25, // 35: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	23, // 36: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
 	25, // 37: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	3,  // 38: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	44, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	44, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	46, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
 	25, // 41: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
 	25, // 42: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	25, // 43: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
@@ -3097,24 +3209,26 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	36, // 59: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
 	38, // 60: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
 	40, // 61: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	42, // 62: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	9,  // 63: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 64: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	16, // 65: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 66: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 67: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 68: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	27, // 69: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	29, // 70: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	31, // 71: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	33, // 72: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	35, // 73: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	37, // 74: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	39, // 75: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	41, // 76: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	43, // 77: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	63, // [63:78] is the sub-list for method output_type
-	48, // [48:63] is the sub-list for method input_type
+	44, // 62: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	42, // 63: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	9,  // 64: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 65: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	16, // 66: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 67: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 68: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 69: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	27, // 70: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	29, // 71: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	31, // 72: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	33, // 73: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	35, // 74: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	37, // 75: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	39, // 76: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	41, // 77: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	45, // 78: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	43, // 79: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	64, // [64:80] is the sub-list for method output_type
+	48, // [48:64] is the sub-list for method input_type
 	48, // [48:48] is the sub-list for extension type_name
 	48, // [48:48] is the sub-list for extension extendee
 	0,  // [0:48] is the sub-list for field type_name
@@ -3131,7 +3245,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_scheduling_v1_scheduling_proto_rawDesc), len(file_healthcore_scheduling_v1_scheduling_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

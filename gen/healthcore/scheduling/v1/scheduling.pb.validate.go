@@ -5722,3 +5722,240 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = FinishAppointmentResponseValidationError{}
+
+// Validate checks the field values on SuspendDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuspendDoctorRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuspendDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuspendDoctorRequestMultiError, or nil if none found.
+func (m *SuspendDoctorRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuspendDoctorRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = SuspendDoctorRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 1 || l > 1000 {
+		err := SuspendDoctorRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 1 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return SuspendDoctorRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *SuspendDoctorRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// SuspendDoctorRequestMultiError is an error wrapping multiple validation
+// errors returned by SuspendDoctorRequest.ValidateAll() if the designated
+// constraints aren't met.
+type SuspendDoctorRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuspendDoctorRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuspendDoctorRequestMultiError) AllErrors() []error { return m }
+
+// SuspendDoctorRequestValidationError is the validation error returned by
+// SuspendDoctorRequest.Validate if the designated constraints aren't met.
+type SuspendDoctorRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuspendDoctorRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuspendDoctorRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuspendDoctorRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuspendDoctorRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuspendDoctorRequestValidationError) ErrorName() string {
+	return "SuspendDoctorRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuspendDoctorRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuspendDoctorRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuspendDoctorRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuspendDoctorRequestValidationError{}
+
+// Validate checks the field values on SuspendDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuspendDoctorResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuspendDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuspendDoctorResponseMultiError, or nil if none found.
+func (m *SuspendDoctorResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuspendDoctorResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for RefusedCount
+
+	if len(errors) > 0 {
+		return SuspendDoctorResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SuspendDoctorResponseMultiError is an error wrapping multiple validation
+// errors returned by SuspendDoctorResponse.ValidateAll() if the designated
+// constraints aren't met.
+type SuspendDoctorResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuspendDoctorResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuspendDoctorResponseMultiError) AllErrors() []error { return m }
+
+// SuspendDoctorResponseValidationError is the validation error returned by
+// SuspendDoctorResponse.Validate if the designated constraints aren't met.
+type SuspendDoctorResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuspendDoctorResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuspendDoctorResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuspendDoctorResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuspendDoctorResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuspendDoctorResponseValidationError) ErrorName() string {
+	return "SuspendDoctorResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuspendDoctorResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuspendDoctorResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuspendDoctorResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuspendDoctorResponseValidationError{}

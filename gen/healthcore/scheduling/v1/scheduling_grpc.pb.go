@@ -33,6 +33,7 @@ const (
 	SchedulingService_CancelAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/CancelAppointment"
 	SchedulingService_ApplyPaymentOutcome_FullMethodName = "/healthcore.scheduling.v1.SchedulingService/ApplyPaymentOutcome"
 	SchedulingService_RecordJoin_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
+	SchedulingService_SuspendDoctor_FullMethodName       = "/healthcore.scheduling.v1.SchedulingService/SuspendDoctor"
 	SchedulingService_FinishAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
 )
 
@@ -92,6 +93,11 @@ type SchedulingServiceClient interface {
 	ApplyPaymentOutcome(ctx context.Context, in *ApplyPaymentOutcomeRequest, opts ...grpc.CallOption) (*ApplyPaymentOutcomeResponse, error)
 	// Internal (telehealth): records that a participant joined the consultation room.
 	RecordJoin(ctx context.Context, in *RecordJoinRequest, opts ...grpc.CallOption) (*RecordJoinResponse, error)
+	// Internal (identity): a doctor was suspended. Every appointment of the doctor that
+	// has not started is refused (reason DOCTOR_SUSPENDED) and, where paid, fully
+	// refunded through the booking saga; the doctor's slots stop being offered.
+	// Idempotent: a retry refuses nothing twice.
+	SuspendDoctor(ctx context.Context, in *SuspendDoctorRequest, opts ...grpc.CallOption) (*SuspendDoctorResponse, error)
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(ctx context.Context, in *FinishAppointmentRequest, opts ...grpc.CallOption) (*FinishAppointmentResponse, error)
@@ -245,6 +251,16 @@ func (c *schedulingServiceClient) RecordJoin(ctx context.Context, in *RecordJoin
 	return out, nil
 }
 
+func (c *schedulingServiceClient) SuspendDoctor(ctx context.Context, in *SuspendDoctorRequest, opts ...grpc.CallOption) (*SuspendDoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuspendDoctorResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_SuspendDoctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, in *FinishAppointmentRequest, opts ...grpc.CallOption) (*FinishAppointmentResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(FinishAppointmentResponse)
@@ -311,6 +327,11 @@ type SchedulingServiceServer interface {
 	ApplyPaymentOutcome(context.Context, *ApplyPaymentOutcomeRequest) (*ApplyPaymentOutcomeResponse, error)
 	// Internal (telehealth): records that a participant joined the consultation room.
 	RecordJoin(context.Context, *RecordJoinRequest) (*RecordJoinResponse, error)
+	// Internal (identity): a doctor was suspended. Every appointment of the doctor that
+	// has not started is refused (reason DOCTOR_SUSPENDED) and, where paid, fully
+	// refunded through the booking saga; the doctor's slots stop being offered.
+	// Idempotent: a retry refuses nothing twice.
+	SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error)
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error)
@@ -365,6 +386,9 @@ func (UnimplementedSchedulingServiceServer) ApplyPaymentOutcome(context.Context,
 }
 func (UnimplementedSchedulingServiceServer) RecordJoin(context.Context, *RecordJoinRequest) (*RecordJoinResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordJoin not implemented")
+}
+func (UnimplementedSchedulingServiceServer) SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuspendDoctor not implemented")
 }
 func (UnimplementedSchedulingServiceServer) FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FinishAppointment not implemented")
@@ -642,6 +666,24 @@ func _SchedulingService_RecordJoin_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SchedulingService_SuspendDoctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuspendDoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).SuspendDoctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_SuspendDoctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).SuspendDoctor(ctx, req.(*SuspendDoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SchedulingService_FinishAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(FinishAppointmentRequest)
 	if err := dec(in); err != nil {
@@ -722,6 +764,10 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordJoin",
 			Handler:    _SchedulingService_RecordJoin_Handler,
+		},
+		{
+			MethodName: "SuspendDoctor",
+			Handler:    _SchedulingService_SuspendDoctor_Handler,
 		},
 		{
 			MethodName: "FinishAppointment",

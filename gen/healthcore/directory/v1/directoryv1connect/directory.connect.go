@@ -54,6 +54,9 @@ const (
 	// DirectoryServiceGetPracticeSettingsProcedure is the fully-qualified name of the
 	// DirectoryService's GetPracticeSettings RPC.
 	DirectoryServiceGetPracticeSettingsProcedure = "/healthcore.directory.v1.DirectoryService/GetPracticeSettings"
+	// DirectoryServiceSetDoctorListingProcedure is the fully-qualified name of the DirectoryService's
+	// SetDoctorListing RPC.
+	DirectoryServiceSetDoctorListingProcedure = "/healthcore.directory.v1.DirectoryService/SetDoctorListing"
 	// DirectoryServiceListSpecialtiesProcedure is the fully-qualified name of the DirectoryService's
 	// ListSpecialties RPC.
 	DirectoryServiceListSpecialtiesProcedure = "/healthcore.directory.v1.DirectoryService/ListSpecialties"
@@ -82,6 +85,11 @@ type DirectoryServiceClient interface {
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
+	// Internal (identity): whether a doctor may be listed — true only while identity
+	// holds the doctor VERIFIED. Search and GetDoctor show listed profiles only; the
+	// doctor still edits a draft profile while unlisted. Idempotent; a change older than
+	// the one applied (by change_time) is ignored, so retries and reordering are safe.
+	SetDoctorListing(context.Context, *connect.Request[v1.SetDoctorListingRequest]) (*connect.Response[v1.SetDoctorListingResponse], error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error)
 }
@@ -139,6 +147,12 @@ func NewDirectoryServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(directoryServiceMethods.ByName("GetPracticeSettings")),
 			connect.WithClientOptions(opts...),
 		),
+		setDoctorListing: connect.NewClient[v1.SetDoctorListingRequest, v1.SetDoctorListingResponse](
+			httpClient,
+			baseURL+DirectoryServiceSetDoctorListingProcedure,
+			connect.WithSchema(directoryServiceMethods.ByName("SetDoctorListing")),
+			connect.WithClientOptions(opts...),
+		),
 		listSpecialties: connect.NewClient[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse](
 			httpClient,
 			baseURL+DirectoryServiceListSpecialtiesProcedure,
@@ -157,6 +171,7 @@ type directoryServiceClient struct {
 	reviewAppointment   *connect.Client[v1.ReviewAppointmentRequest, v1.ReviewAppointmentResponse]
 	listDoctorReviews   *connect.Client[v1.ListDoctorReviewsRequest, v1.ListDoctorReviewsResponse]
 	getPracticeSettings *connect.Client[v1.GetPracticeSettingsRequest, v1.GetPracticeSettingsResponse]
+	setDoctorListing    *connect.Client[v1.SetDoctorListingRequest, v1.SetDoctorListingResponse]
 	listSpecialties     *connect.Client[v1.ListSpecialtiesRequest, v1.ListSpecialtiesResponse]
 }
 
@@ -195,6 +210,11 @@ func (c *directoryServiceClient) GetPracticeSettings(ctx context.Context, req *c
 	return c.getPracticeSettings.CallUnary(ctx, req)
 }
 
+// SetDoctorListing calls healthcore.directory.v1.DirectoryService.SetDoctorListing.
+func (c *directoryServiceClient) SetDoctorListing(ctx context.Context, req *connect.Request[v1.SetDoctorListingRequest]) (*connect.Response[v1.SetDoctorListingResponse], error) {
+	return c.setDoctorListing.CallUnary(ctx, req)
+}
+
 // ListSpecialties calls healthcore.directory.v1.DirectoryService.ListSpecialties.
 func (c *directoryServiceClient) ListSpecialties(ctx context.Context, req *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error) {
 	return c.listSpecialties.CallUnary(ctx, req)
@@ -224,6 +244,11 @@ type DirectoryServiceHandler interface {
 	// Returns what other services need to run a doctor's practice — time zone, price,
 	// consultation length — whether or not the profile is listed. Internal.
 	GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error)
+	// Internal (identity): whether a doctor may be listed — true only while identity
+	// holds the doctor VERIFIED. Search and GetDoctor show listed profiles only; the
+	// doctor still edits a draft profile while unlisted. Idempotent; a change older than
+	// the one applied (by change_time) is ignored, so retries and reordering are safe.
+	SetDoctorListing(context.Context, *connect.Request[v1.SetDoctorListingRequest]) (*connect.Response[v1.SetDoctorListingResponse], error)
 	// Lists the medical specialties recognised in Brazil (CFM), with their stable codes.
 	ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error)
 }
@@ -277,6 +302,12 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 		connect.WithSchema(directoryServiceMethods.ByName("GetPracticeSettings")),
 		connect.WithHandlerOptions(opts...),
 	)
+	directoryServiceSetDoctorListingHandler := connect.NewUnaryHandler(
+		DirectoryServiceSetDoctorListingProcedure,
+		svc.SetDoctorListing,
+		connect.WithSchema(directoryServiceMethods.ByName("SetDoctorListing")),
+		connect.WithHandlerOptions(opts...),
+	)
 	directoryServiceListSpecialtiesHandler := connect.NewUnaryHandler(
 		DirectoryServiceListSpecialtiesProcedure,
 		svc.ListSpecialties,
@@ -299,6 +330,8 @@ func NewDirectoryServiceHandler(svc DirectoryServiceHandler, opts ...connect.Han
 			directoryServiceListDoctorReviewsHandler.ServeHTTP(w, r)
 		case DirectoryServiceGetPracticeSettingsProcedure:
 			directoryServiceGetPracticeSettingsHandler.ServeHTTP(w, r)
+		case DirectoryServiceSetDoctorListingProcedure:
+			directoryServiceSetDoctorListingHandler.ServeHTTP(w, r)
 		case DirectoryServiceListSpecialtiesProcedure:
 			directoryServiceListSpecialtiesHandler.ServeHTTP(w, r)
 		default:
@@ -336,6 +369,10 @@ func (UnimplementedDirectoryServiceHandler) ListDoctorReviews(context.Context, *
 
 func (UnimplementedDirectoryServiceHandler) GetPracticeSettings(context.Context, *connect.Request[v1.GetPracticeSettingsRequest]) (*connect.Response[v1.GetPracticeSettingsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.GetPracticeSettings is not implemented"))
+}
+
+func (UnimplementedDirectoryServiceHandler) SetDoctorListing(context.Context, *connect.Request[v1.SetDoctorListingRequest]) (*connect.Response[v1.SetDoctorListingResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.directory.v1.DirectoryService.SetDoctorListing is not implemented"))
 }
 
 func (UnimplementedDirectoryServiceHandler) ListSpecialties(context.Context, *connect.Request[v1.ListSpecialtiesRequest]) (*connect.Response[v1.ListSpecialtiesResponse], error) {

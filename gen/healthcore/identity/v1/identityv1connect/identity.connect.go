@@ -59,6 +59,9 @@ const (
 	// IdentityServiceListRevokedSessionsProcedure is the fully-qualified name of the IdentityService's
 	// ListRevokedSessions RPC.
 	IdentityServiceListRevokedSessionsProcedure = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
+	// IdentityServiceGetDoctorStatusProcedure is the fully-qualified name of the IdentityService's
+	// GetDoctorStatus RPC.
+	IdentityServiceGetDoctorStatusProcedure = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -103,6 +106,11 @@ type IdentityServiceClient interface {
 	// Each service's verifier polls it every few seconds and refuses those tokens with
 	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
 	ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error)
+	// Internal: the authoritative verification status of a doctor account, for the
+	// services that must not act for an unverified doctor (directory lists, scheduling
+	// books, records shares, telehealth joins). Tokens carry the same fact for their own
+	// holder (claim dv); this answers about anyone, now.
+	GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -181,6 +189,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("ListRevokedSessions")),
 			connect.WithClientOptions(opts...),
 		),
+		getDoctorStatus: connect.NewClient[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse](
+			httpClient,
+			baseURL+IdentityServiceGetDoctorStatusProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetDoctorStatus")),
+			connect.WithClientOptions(opts...),
+		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -208,6 +222,7 @@ type identityServiceClient struct {
 	getPayer            *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
 	getContact          *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
+	getDoctorStatus     *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
 	getJwks             *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
@@ -262,6 +277,11 @@ func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, req *co
 	return c.listRevokedSessions.CallUnary(ctx, req)
 }
 
+// GetDoctorStatus calls healthcore.identity.v1.IdentityService.GetDoctorStatus.
+func (c *identityServiceClient) GetDoctorStatus(ctx context.Context, req *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error) {
+	return c.getDoctorStatus.CallUnary(ctx, req)
+}
+
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
 func (c *identityServiceClient) GetJwks(ctx context.Context, req *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
 	return c.getJwks.CallUnary(ctx, req)
@@ -310,6 +330,11 @@ type IdentityServiceHandler interface {
 	// Each service's verifier polls it every few seconds and refuses those tokens with
 	// SESSION_ENDED, so ending a session ends its access everywhere within seconds.
 	ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error)
+	// Internal: the authoritative verification status of a doctor account, for the
+	// services that must not act for an unverified doctor (directory lists, scheduling
+	// books, records shares, telehealth joins). Tokens carry the same fact for their own
+	// holder (claim dv); this answers about anyone, now.
+	GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -384,6 +409,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("ListRevokedSessions")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceGetDoctorStatusHandler := connect.NewUnaryHandler(
+		IdentityServiceGetDoctorStatusProcedure,
+		svc.GetDoctorStatus,
+		connect.WithSchema(identityServiceMethods.ByName("GetDoctorStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -418,6 +449,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetContactHandler.ServeHTTP(w, r)
 		case IdentityServiceListRevokedSessionsProcedure:
 			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
+		case IdentityServiceGetDoctorStatusProcedure:
+			identityServiceGetDoctorStatusHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -469,6 +502,10 @@ func (UnimplementedIdentityServiceHandler) GetContact(context.Context, *connect.
 
 func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ListRevokedSessions is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetDoctorStatus is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {

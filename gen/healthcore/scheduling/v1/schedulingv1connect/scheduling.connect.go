@@ -75,6 +75,9 @@ const (
 	// SchedulingServiceRecordJoinProcedure is the fully-qualified name of the SchedulingService's
 	// RecordJoin RPC.
 	SchedulingServiceRecordJoinProcedure = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
+	// SchedulingServiceSuspendDoctorProcedure is the fully-qualified name of the SchedulingService's
+	// SuspendDoctor RPC.
+	SchedulingServiceSuspendDoctorProcedure = "/healthcore.scheduling.v1.SchedulingService/SuspendDoctor"
 	// SchedulingServiceFinishAppointmentProcedure is the fully-qualified name of the
 	// SchedulingService's FinishAppointment RPC.
 	SchedulingServiceFinishAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
@@ -131,6 +134,11 @@ type SchedulingServiceClient interface {
 	ApplyPaymentOutcome(context.Context, *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error)
 	// Internal (telehealth): records that a participant joined the consultation room.
 	RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error)
+	// Internal (identity): a doctor was suspended. Every appointment of the doctor that
+	// has not started is refused (reason DOCTOR_SUSPENDED) and, where paid, fully
+	// refunded through the booking saga; the doctor's slots stop being offered.
+	// Idempotent: a retry refuses nothing twice.
+	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
@@ -231,6 +239,12 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(schedulingServiceMethods.ByName("RecordJoin")),
 			connect.WithClientOptions(opts...),
 		),
+		suspendDoctor: connect.NewClient[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse](
+			httpClient,
+			baseURL+SchedulingServiceSuspendDoctorProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("SuspendDoctor")),
+			connect.WithClientOptions(opts...),
+		),
 		finishAppointment: connect.NewClient[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse](
 			httpClient,
 			baseURL+SchedulingServiceFinishAppointmentProcedure,
@@ -256,6 +270,7 @@ type schedulingServiceClient struct {
 	cancelAppointment   *connect.Client[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse]
 	applyPaymentOutcome *connect.Client[v1.ApplyPaymentOutcomeRequest, v1.ApplyPaymentOutcomeResponse]
 	recordJoin          *connect.Client[v1.RecordJoinRequest, v1.RecordJoinResponse]
+	suspendDoctor       *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
 	finishAppointment   *connect.Client[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse]
 }
 
@@ -329,6 +344,11 @@ func (c *schedulingServiceClient) RecordJoin(ctx context.Context, req *connect.R
 	return c.recordJoin.CallUnary(ctx, req)
 }
 
+// SuspendDoctor calls healthcore.scheduling.v1.SchedulingService.SuspendDoctor.
+func (c *schedulingServiceClient) SuspendDoctor(ctx context.Context, req *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error) {
+	return c.suspendDoctor.CallUnary(ctx, req)
+}
+
 // FinishAppointment calls healthcore.scheduling.v1.SchedulingService.FinishAppointment.
 func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, req *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error) {
 	return c.finishAppointment.CallUnary(ctx, req)
@@ -386,6 +406,11 @@ type SchedulingServiceHandler interface {
 	ApplyPaymentOutcome(context.Context, *connect.Request[v1.ApplyPaymentOutcomeRequest]) (*connect.Response[v1.ApplyPaymentOutcomeResponse], error)
 	// Internal (telehealth): records that a participant joined the consultation room.
 	RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error)
+	// Internal (identity): a doctor was suspended. Every appointment of the doctor that
+	// has not started is refused (reason DOCTOR_SUSPENDED) and, where paid, fully
+	// refunded through the booking saga; the doctor's slots stop being offered.
+	// Idempotent: a retry refuses nothing twice.
+	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
@@ -482,6 +507,12 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		connect.WithSchema(schedulingServiceMethods.ByName("RecordJoin")),
 		connect.WithHandlerOptions(opts...),
 	)
+	schedulingServiceSuspendDoctorHandler := connect.NewUnaryHandler(
+		SchedulingServiceSuspendDoctorProcedure,
+		svc.SuspendDoctor,
+		connect.WithSchema(schedulingServiceMethods.ByName("SuspendDoctor")),
+		connect.WithHandlerOptions(opts...),
+	)
 	schedulingServiceFinishAppointmentHandler := connect.NewUnaryHandler(
 		SchedulingServiceFinishAppointmentProcedure,
 		svc.FinishAppointment,
@@ -518,6 +549,8 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceApplyPaymentOutcomeHandler.ServeHTTP(w, r)
 		case SchedulingServiceRecordJoinProcedure:
 			schedulingServiceRecordJoinHandler.ServeHTTP(w, r)
+		case SchedulingServiceSuspendDoctorProcedure:
+			schedulingServiceSuspendDoctorHandler.ServeHTTP(w, r)
 		case SchedulingServiceFinishAppointmentProcedure:
 			schedulingServiceFinishAppointmentHandler.ServeHTTP(w, r)
 		default:
@@ -583,6 +616,10 @@ func (UnimplementedSchedulingServiceHandler) ApplyPaymentOutcome(context.Context
 
 func (UnimplementedSchedulingServiceHandler) RecordJoin(context.Context, *connect.Request[v1.RecordJoinRequest]) (*connect.Response[v1.RecordJoinResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.RecordJoin is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.SuspendDoctor is not implemented"))
 }
 
 func (UnimplementedSchedulingServiceHandler) FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error) {
