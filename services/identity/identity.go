@@ -164,6 +164,7 @@ type Service struct {
 	sessions sessionStore
 	throttle throttleStore
 	secrets  secretStore
+	factors  factorStore
 	auditLog auditStore
 }
 

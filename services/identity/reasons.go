@@ -40,4 +40,18 @@ var (
 	ReasonRefreshTokenReused = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
 	// ReasonSessionEnded means the session was logged out or ended after a reuse.
 	ReasonSessionEnded = errs.Declare(connect.CodeUnauthenticated, "SESSION_ENDED")
+	// ReasonMFACodeInvalid answers every wrong second factor (a TOTP code or a recovery
+	// code), whatever was wrong.
+	ReasonMFACodeInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_CODE_INVALID")
+	// ReasonMFATokenInvalid means LoginMfa's mfa_token is unknown, used or expired: log
+	// in again.
+	ReasonMFATokenInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_TOKEN_INVALID")
+	// ReasonMFANotEnrolled refuses ConfirmTotp without a pending enrolment (EnrollTotp).
+	ReasonMFANotEnrolled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENROLLED")
+	// ReasonMFANotEnabled refuses DisableTotp and RegenerateRecoveryCodes to an account
+	// without a second factor.
+	ReasonMFANotEnabled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENABLED")
+	// ReasonMFAMandatory refuses DisableTotp to doctors and admins, whose second factor
+	// the platform requires.
+	ReasonMFAMandatory = errs.Declare(connect.CodePermissionDenied, "MFA_MANDATORY")
 )
