@@ -62,6 +62,9 @@ var (
 	ReasonShareEmpty           = errs.Declare(connect.CodeInvalidArgument, "SHARE_EMPTY")
 	ReasonExpireTimeInvalid    = errs.Declare(connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
 	ReasonDirectoryUnavailable = errs.Declare(connect.CodeUnavailable, "DIRECTORY_UNAVAILABLE")
+	// ReasonDoctorNotVerified: the calling doctor's token does not say verified
+	// (pending, rejected or suspended): such a doctor reads nothing shared with them.
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonDoctorNotFound: no doctor in the directory has the id named. Sent by
 	// directory too (its GetPracticeSettings answers it, which ShareRecords
 	// recognises), with the same code.

@@ -48,6 +48,7 @@ type fixture struct {
 	users     *testkit.Users
 	crm       int
 	url       string             // the scheduling server
+	dirURL    string             // the directory server
 	deps      Deps               // what svc was built from, for another replica
 	logs      *testkit.LogBuffer // everything the service logged
 }
@@ -110,7 +111,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, deps: deps, logs: logs,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, dirURL: dirURL, deps: deps, logs: logs,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}
@@ -126,10 +127,13 @@ func (f *fixture) sign(role accessv1.Role, crm string) user {
 	return user{id, token}
 }
 
-// newDoctor returns a doctor with no directory profile; the first has CRM 123456/SP.
+// newDoctor returns a doctor with no directory profile, verified by identity (so a
+// complete profile is listed); the first has CRM 123456/SP.
 func (f *fixture) newDoctor() user {
 	f.crm++
-	return f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+	d := f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+	testkit.ListDoctor(f.t, f.dirURL, d.id)
+	return d
 }
 
 func (f *fixture) newPatient() user { return f.sign(accessv1.Role_ROLE_PATIENT, "") }

@@ -51,6 +51,10 @@ var (
 	// ReasonBookingThrottled: the patient, or the client address, started more
 	// bookings than the rate allows; RetryInfo says when the next one is allowed.
 	ReasonBookingThrottled = errs.Declare(connect.CodeResourceExhausted, "BOOKING_THROTTLED")
+	// ReasonDoctorNotVerified: the doctor is not verified (pending, rejected or
+	// suspended): a doctor whose token says so cannot set availability, accept or
+	// refuse, and a suspended doctor is not booked.
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonDoctorNotBookable: the doctor's profile is unlisted or has no price.
 	ReasonDoctorNotBookable = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_BOOKABLE")
 

@@ -69,6 +69,7 @@ type fixture struct {
 	schedSvc   schedulingv1connect.SchedulingServiceClient // as telehealth calls it
 	payments   schedulingv1connect.SchedulingServiceClient // as payments calls it
 	directory  directoryv1connect.DirectoryServiceClient
+	dirURL     string
 	meetings   meetingsv1connect.MeetingsServiceClient // as telehealth calls it
 	provider   *providerCalls
 	chime      *meetingstest.Chime // what the chime driver talks to; nil with the local driver
@@ -145,7 +146,7 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 	f.scheduling = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL)
 	f.schedSvc = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("telehealth"))
 	f.payments = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("payments"))
-	f.directory = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)
+	f.directory, f.dirURL = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL), dirURL
 	f.meetings = meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), as("telehealth"))
 	return f
 }
@@ -181,6 +182,7 @@ func (f *fixture) patient() user {
 func (f *fixture) doctor() user {
 	f.crm++
 	id, token := f.users.Sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+	testkit.ListDoctor(f.t, f.dirURL, id) // verified: its complete profile is listed
 	return user{id, token}
 }
 
