@@ -104,7 +104,7 @@ func TestMFA_EnrolConfirmThenLoginTakesTwoSteps(t *testing.T) {
 	}
 	u, err := url.Parse(enrol.Msg.GetOtpauthUri())
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || u.Query().Get("issuer") != "Healthcore" ||
-		u.Query().Get("secret") != enrol.Msg.GetSecret() || !strings.Contains(u.Path, "CRM 123456/SP") {
+		u.Query().Get("secret") != enrol.Msg.GetSecret() || u.Path != "/Healthcore:CRM-SP 123456" {
 		t.Fatalf("otpauth uri %q (secret %q)", enrol.Msg.GetOtpauthUri(), enrol.Msg.GetSecret())
 	}
 	// Pending: nothing enforced yet, GetMe says not enabled.
