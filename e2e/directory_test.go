@@ -52,23 +52,33 @@ func (s *stack) listDoctor(id string) {
 	}
 }
 
-// loginDoctor registers a doctor with identity and logs in with CRM + UF.
+// loginDoctor registers a doctor (CRM number/SP) with identity, enrols TOTP (doctors
+// must have a second factor to answer bookings and read shared records) and logs in
+// with CRM + UF and a code.
 func (s *stack) loginDoctor(name, number, email string) (id, access string) {
 	s.t.Helper()
+	return s.loginDoctorIn(name, number, "SP", email)
+}
+
+// loginDoctorIn is loginDoctor for a CRM of the given UF.
+func (s *stack) loginDoctorIn(name, number, uf, email string) (id, access string) {
+	s.t.Helper()
 	var reg struct{ Account accountJSON }
-	crm := map[string]string{"number": number, "uf": "SP"}
+	crm := map[string]string{"number": number, "uf": uf}
 	code, _ := s.rest("POST", "/v1/accounts/doctors", "", map[string]any{
 		"name": name, "crm": crm, "email": email, "password": "doctor password 1",
 	}, &reg)
 	if code != http.StatusOK || reg.Account.Role != "ROLE_DOCTOR" {
 		s.t.Fatalf("register doctor %s: %d %+v", number, code, reg)
 	}
+	credentials := map[string]any{"crm": crm, "password": "doctor password 1"}
 	var login struct{ Tokens tokenPair }
-	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": crm, "password": "doctor password 1"}, &login)
+	code, _ = s.rest("POST", "/v1/auth/login", "", credentials, &login)
 	if code != http.StatusOK || login.Tokens.AccessToken == "" {
 		s.t.Fatalf("doctor login %s: %d %+v", number, code, login)
 	}
-	return reg.Account.ID, login.Tokens.AccessToken
+	secret, _ := s.enrolTOTP(login.Tokens.AccessToken)
+	return reg.Account.ID, s.loginWithCode(credentials, secret).AccessToken
 }
 
 func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testing.T) {

@@ -207,9 +207,10 @@ func TestMultiProcess_TransitionsReachNotificationsOverMutualTLS(t *testing.T) {
 		return has(patient, "EVENT_BOOKING_PENDING_PAYMENT NOTIFICATION_STATUS_SENT") &&
 			has(patient, "EVENT_PAYMENT_RECEIVED NOTIFICATION_STATUS_SENT") &&
 			has(patient, "EVENT_BOOKING_CONFIRMED NOTIFICATION_STATUS_SENT") &&
-			has(doc, "EVENT_BOOKING_AWAITS_ANSWER NOTIFICATION_STATUS_SENT")
+			has(doc, "EVENT_BOOKING_AWAITS_ANSWER NOTIFICATION_STATUS_SENT") &&
+			has(doc, "EVENT_MFA_ENABLED NOTIFICATION_STATUS_SENT") // the doctor enrolled TOTP to answer
 	})
-	if len(patient) != 3 || len(doc) != 1 {
+	if len(patient) != 3 || len(doc) != 2 {
 		t.Errorf("patient's notifications %v, doctor's %v: want one of each event", patient, doc)
 	}
 }

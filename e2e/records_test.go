@@ -106,14 +106,11 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 		"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
 	}, nil)
-	var pl, dl struct{ Tokens tokenPair }
+	var pl struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &pl)
-	var doc struct{ Account accountJSON }
-	s.rest("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
-		"email": "ana@clinica.com.br", "password": "doctor password 1"}, &doc)
-	s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": "doctor password 1"}, &dl)
-	s.rest("PUT", "/v1/doctors/me/profile", dl.Tokens.AccessToken, map[string]any{"displayName": "Dra. Ana Souza", "timeZone": "America/Sao_Paulo"}, nil)
-	patient, doctor := pl.Tokens.AccessToken, dl.Tokens.AccessToken
+	doctorID, doctor := s.loginDoctorIn("Dra. Ana Souza", "654321", "RJ", "ana@clinica.com.br")
+	s.rest("PUT", "/v1/doctors/me/profile", doctor, map[string]any{"displayName": "Dra. Ana Souza", "timeZone": "America/Sao_Paulo"}, nil)
+	patient := pl.Tokens.AccessToken
 
 	var group struct{ Group struct{ ID string } }
 	s.rest("POST", "/v1/records/groups", patient, map[string]string{"name": "Cardiologia 2026"}, &group)
@@ -134,7 +131,7 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 
 	var share struct{ Share struct{ ID string } }
 	code, _ := s.rest("POST", "/v1/records/shares", patient, map[string]any{
-		"doctorId": doc.Account.ID, "groupIds": []string{group.Group.ID}, "expireTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		"doctorId": doctorID, "groupIds": []string{group.Group.ID}, "expireTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 	}, &share)
 	if code != http.StatusOK || share.Share.ID == "" {
 		t.Fatalf("share: %d %+v", code, share)
@@ -171,7 +168,7 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 			Action, Outcome, ActorRole, ActorCrm string
 		}
 	}
-	s.rest("GET", "/v1/records/access-log?actorId="+doc.Account.ID, patient, nil, &log)
+	s.rest("GET", "/v1/records/access-log?actorId="+doctorID, patient, nil, &log)
 	seen := map[string]bool{}
 	for _, en := range log.Entries {
 		if en.ActorRole != "doctor" || en.ActorCrm != "654321/RJ" {

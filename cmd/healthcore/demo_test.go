@@ -14,6 +14,7 @@ import (
 
 	"healthcore/internal/catalog"
 	"healthcore/platform/pgtest"
+	"healthcore/services/identity"
 	"healthcore/services/scheduling"
 	"healthcore/services/telehealth"
 )
@@ -97,7 +98,7 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 	const password = "Correct-Horse-Battery-9"
 	api.do("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
 		"email": "ana@clinica.com.br", "password": password}, http.StatusOK, nil)
-	doc := api.login(map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": password})
+	doc := api.enrolTOTP(api.login(map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": password}))
 	api.do("PUT", "/v1/doctors/me/profile", doc, map[string]any{"displayName": "Dra. Ana Souza", "specialties": []map[string]string{{"code": "cardiologia"}},
 		"priceCents": 20000, "timeZone": "America/Sao_Paulo",
 		"location": map[string]any{"address": "Rua do Catete, 100", "city": "Rio de Janeiro", "uf": "RJ", "point": map[string]float64{"latitude": -22.92, "longitude": -43.18}}}, http.StatusOK, nil)
@@ -224,6 +225,21 @@ func (c restClient) do(method, path, token string, body any, want int, out any) 
 			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
 		}
 	}
+}
+
+// enrolTOTP enrols and confirms a second factor for the session of access (a doctor
+// needs one to accept) and returns the session's new access token.
+func (c restClient) enrolTOTP(access string) string {
+	c.t.Helper()
+	var enrol struct{ Secret string }
+	c.do("POST", "/v1/me/mfa/totp:enroll", access, map[string]any{}, http.StatusOK, &enrol)
+	code, err := identity.TOTPCode(enrol.Secret, time.Now())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var confirm struct{ Tokens struct{ AccessToken string } }
+	c.do("POST", "/v1/me/mfa/totp:confirm", access, map[string]any{"code": code}, http.StatusOK, &confirm)
+	return confirm.Tokens.AccessToken
 }
 
 func (c restClient) login(body map[string]any) string {

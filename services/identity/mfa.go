@@ -15,7 +15,6 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
-	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
 )
@@ -28,10 +27,12 @@ import (
 // mfaRequiredRoles may not turn their second factor off.
 var mfaRequiredRoles = []accessv1.Role{accessv1.Role_ROLE_DOCTOR, accessv1.Role_ROLE_ADMIN}
 
-// loginLabel is how the account logs in, the account name an authenticator app shows.
+// loginLabel is how the account logs in, the account name an authenticator app shows:
+// the e-mail, or the CRM as doctors write it ("CRM-SP 123456": no slash, which the
+// otpauth URI's path would not escape).
 func (a account) loginLabel() string {
 	if a.Role == accessv1.Role_ROLE_DOCTOR {
-		return "CRM " + br.CRM(a.CRMNumber, a.CRMUF)
+		return "CRM-" + a.CRMUF + " " + a.CRMNumber
 	}
 	return a.Email
 }

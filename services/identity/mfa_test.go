@@ -104,7 +104,7 @@ func TestMFA_EnrolConfirmThenLoginTakesTwoSteps(t *testing.T) {
 	}
 	u, err := url.Parse(enrol.Msg.GetOtpauthUri())
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || u.Query().Get("issuer") != "Healthcore" ||
-		u.Query().Get("secret") != enrol.Msg.GetSecret() || !strings.Contains(u.Path, "CRM 123456/SP") {
+		u.Query().Get("secret") != enrol.Msg.GetSecret() || u.Path != "/Healthcore:CRM-SP 123456" {
 		t.Fatalf("otpauth uri %q (secret %q)", enrol.Msg.GetOtpauthUri(), enrol.Msg.GetSecret())
 	}
 	// Pending: nothing enforced yet, GetMe says not enabled.
@@ -233,6 +233,15 @@ func TestMFA_TokenExpiresAfterFiveMinutes(t *testing.T) {
 	f.clock.Advance(mfaChallengeTTL + time.Second)
 	_, err := f.loginMFA(withCode(token, f.code(secret)))
 	testkit.WantReason(t, err, ReasonMFATokenInvalid)
+
+	// The prune deletes the expired challenge.
+	if _, err := f.svc.pruneThrottle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM mfa_challenges`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d challenges left after the prune (%v)", left, err)
+	}
 }
 
 func TestMFA_DisableNeedsPasswordAndFactor_DoctorsMayNot(t *testing.T) {

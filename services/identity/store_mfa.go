@@ -164,3 +164,13 @@ func (factorStore) spendChallenge(ctx context.Context, q pg.Querier, tokenHash [
 	}
 	return nil
 }
+
+// pruneChallenges deletes the challenges expired at now (a used one expires as well:
+// until then it answers MFA_TOKEN_INVALID as an unknown one would).
+func (factorStore) pruneChallenges(ctx context.Context, q pg.Querier, now time.Time) (int64, error) {
+	n, err := pg.DeleteInBatches(ctx, q, "mfa_challenges", "token_hash", `expires_at <= $1`, now)
+	if err != nil {
+		return n, fmt.Errorf("prune mfa challenges: %w", err)
+	}
+	return n, nil
+}
