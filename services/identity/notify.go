@@ -20,7 +20,13 @@ import (
 //	                          and the account has logged in before: the time and the
 //	                          address, so the owner can react if it was not them
 //	password changed          the time and the address (a rehash at login keeps the
-//	                          password, and tells nothing)
+//	                          password, and tells nothing); by a change or a reset
+//	registration attempt      someone registered with the owner's e-mail, CPF or CRM
+//	                          (the time and the address)
+//	e-mail change requested   to the current address, when a change to another is asked
+//	e-mail links              the verification of an address (at registration, on
+//	                          resend, to the new address of a change) and the password
+//	                          reset: single-use tokens, see emaillinks.go
 
 type notifyArgs struct{ notify.Request }
 
@@ -54,14 +60,5 @@ func (s *Service) tellNewDevice(ctx context.Context, tx pgx.Tx, c loginClient, a
 
 // tellPasswordChanged commits, in tx, the notice of the account's password change.
 func (s *Service) tellPasswordChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string) error {
-	_, err := s.jobs.InsertTx(ctx, tx, notifyArgs{notify.Request{Msg: &notificationsv1.NotifyRequest{
-		IdempotencyKey: "password-" + changeID + "-changed-user", Event: notificationsv1.Event_EVENT_PASSWORD_CHANGED,
-		RecipientId: accountID,
-		Detail: &notificationsv1.NotifyRequest_Security{Security: &notificationsv1.SecurityDetail{
-			Time: timestamppb.New(s.now()), ClientAddress: server.ClientAddr(ctx)}},
-	}}}, nil)
-	if err != nil {
-		return fmt.Errorf("queue password-change notice: %w", err)
-	}
-	return nil
+	return s.tellSecurity(ctx, tx, notificationsv1.Event_EVENT_PASSWORD_CHANGED, accountID, "password-"+changeID+"-changed-user")
 }
