@@ -91,7 +91,7 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 	reg := registration{fresh: a, cpfIdx: s.blindIndex("cpf", cpf)}
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		reg.taken = nil
-		byEmail, ok, err := s.accounts.findByRoleEmail(ctx, tx, authn.RoleName(a.Role), a.Email)
+		byEmail, ok, err := s.accounts.findByLoginEmail(ctx, tx, a.Email) // patients and admins share addresses' namespace
 		if err != nil {
 			return err
 		}
