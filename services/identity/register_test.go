@@ -203,7 +203,7 @@ func TestRegister_TakenDetailsAnswerByteForByteLikeANewAccount_AndTheOwnerIsTold
 	}
 	var links []string
 	for _, n := range f.notices(notificationsv1.Event_EVENT_EMAIL_VERIFICATION)[len(before):] {
-		links = append(links, f.stored(roleOf(t, f, n.GetRecipientId()), emailOf(t, f, n.GetRecipientId())).GetEmail())
+		links = append(links, f.stored(roleOf(t, f, n.GetRecipientId()), accountColumn(t, f, "email", n.GetRecipientId())).GetEmail())
 	}
 	slices.Sort(links)
 	if want := []string{"nova@example.com", "novo@clinica.com.br", "rj@clinica.com.br"}; !slices.Equal(links, want) {
@@ -216,23 +216,17 @@ func TestRegister_TakenDetailsAnswerByteForByteLikeANewAccount_AndTheOwnerIsTold
 	}
 }
 
-func roleOf(t *testing.T, f *fixture, id string) string {
+// accountColumn reads a column of the account with id as text.
+func accountColumn(t *testing.T, f *fixture, column, id string) string {
 	t.Helper()
-	var role string
-	if err := f.db.QueryRow(context.Background(), `SELECT role FROM accounts WHERE id = $1`, id).Scan(&role); err != nil {
+	var v string
+	if err := f.db.QueryRow(context.Background(), `SELECT `+column+`::text FROM accounts WHERE id = $1`, id).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
-	return role
+	return v
 }
 
-func emailOf(t *testing.T, f *fixture, id string) string {
-	t.Helper()
-	var email string
-	if err := f.db.QueryRow(context.Background(), `SELECT email FROM accounts WHERE id = $1`, id).Scan(&email); err != nil {
-		t.Fatal(err)
-	}
-	return email
-}
+func roleOf(t *testing.T, f *fixture, id string) string { return accountColumn(t, f, "role", id) }
 
 func TestRegisterDoctor_AnUnverifiedCRMGetsACompetingClaim_AVerifiedOneDoesNot(t *testing.T) {
 	f := newFixture(t, nil)
@@ -288,12 +282,7 @@ func TestRegisterDoctor_AnUnverifiedCRMGetsACompetingClaim_AVerifiedOneDoesNot(t
 }
 
 func doctorStatusOf(t *testing.T, f *fixture, id string) string {
-	t.Helper()
-	var st string
-	if err := f.db.QueryRow(context.Background(), `SELECT doctor_status FROM accounts WHERE id = $1`, id).Scan(&st); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return accountColumn(t, f, "doctor_status", id)
 }
 
 func violatedFields(t *testing.T, err error) []string {
