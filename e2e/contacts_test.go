@@ -24,7 +24,7 @@ const (
 // of the notifications process).
 type sunkMail struct{ To, Subject, Text string }
 
-// inbox reads the mail sinks at the ops addresses, oldest first within each.
+// inbox reads the mail sinks at the ops addresses, newest first within each.
 func inbox(ops []string) ([]sunkMail, error) {
 	var all []sunkMail
 	for _, addr := range ops {
@@ -52,10 +52,8 @@ func mailToken(ops []string, to, page string) (string, error) {
 		msgs, err := inbox(ops)
 		token := ""
 		for _, m := range msgs {
-			if m.To == to {
-				if g := link.FindStringSubmatch(m.Text); g != nil {
-					token = g[1]
-				}
+			if g := link.FindStringSubmatch(m.Text); m.To == to && g != nil && token == "" {
+				token = g[1]
 			}
 		}
 		if token != "" {
