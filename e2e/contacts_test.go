@@ -70,13 +70,22 @@ func mailToken(ops []string, to, page string) (string, error) {
 // dev mail sink, its token posted to identity.
 func (s *stack) verifyEmail(email string) {
 	s.t.Helper()
-	token, err := mailToken([]string{s.ops["notifications"]}, email, verifyPage)
+	token, err := mailToken(s.mailOps(), email, verifyPage)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	if code, _ := s.rest("POST", "/v1/accounts/email:verify", "", map[string]string{"token": token}, nil); code != http.StatusOK {
 		s.t.Fatalf("verify %s: %d", email, code)
 	}
+}
+
+// mailOps is where the mail sink's inbox is: the ops listener of the notifications
+// process, or of the one process of `healthcore dev`.
+func (s *stack) mailOps() []string {
+	if _, dev := s.procs["dev"]; dev {
+		return []string{s.ops["serve"]}
+	}
+	return []string{s.ops["notifications"]}
 }
 
 // postRaw posts body as JSON to the gateway and returns the status and the raw body.
@@ -98,7 +107,7 @@ func (s *stack) postRaw(path string, body any) (int, string) {
 // password is reset by the link once, which ends the sessions.
 func TestMultiProcess_ContactsVerifiedAccountsRecoverable(t *testing.T) {
 	s := startStack(t, "-revoked-sessions-refresh=0")
-	ops := []string{s.ops["notifications"]}
+	ops := s.mailOps()
 	const email, password = "maria@example.com", "correct horse battery"
 	body := map[string]string{"name": "Maria da Silva", "email": email, "cpf": "529.982.247-25",
 		"password": password, "phone": "+5511987654321", "birthDate": "1985-04-12"}

@@ -45,7 +45,7 @@ func TestMultiProcess_NotificationsReachTheMailSinkAndWhatsAppStatusesComeBack(t
 	notify("appt-e2e-confirmed-patient")
 	var confirmed []sunkMail // the sink holds the registrations' verification e-mails too
 	s.eventually("the e-mail in the sink", 30*time.Second, func() bool {
-		msgs, err := inbox([]string{s.ops["notifications"]})
+		msgs, err := inbox(s.mailOps())
 		confirmed = nil
 		for _, m := range msgs {
 			if strings.HasPrefix(m.Subject, "Consulta confirmada") {
@@ -72,7 +72,8 @@ func TestMultiProcess_NotificationsReachTheMailSinkAndWhatsAppStatusesComeBack(t
 			}
 		}
 		s.rest("GET", "/v1/me/notifications", token, nil, &list)
-		if len(list.Notifications) != 2 || len(list.Notifications[0].Deliveries) != 1 {
+		// Newest first: the reminder, the confirmation, the registration's verification link.
+		if len(list.Notifications) != 3 || len(list.Notifications[0].Deliveries) != 1 {
 			return false
 		}
 		d := list.Notifications[0].Deliveries[0]
