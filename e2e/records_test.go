@@ -107,14 +107,16 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
 	}, nil)
 	s.verifyEmail("maria@example.com") // sharing needs a confirmed address
-	var pl, dl struct{ Tokens tokenPair }
+	var pl, dl struct {
+		Tokens  tokenPair
+		Account accountJSON
+	}
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &pl)
-	var doc struct{ Account accountJSON }
 	s.rest("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
-		"email": "ana@clinica.com.br", "password": "doctor password 1"}, &doc)
+		"email": "ana@clinica.com.br", "password": "doctor password 1"}, nil)
 	s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": "doctor password 1"}, &dl)
 	s.rest("PUT", "/v1/doctors/me/profile", dl.Tokens.AccessToken, map[string]any{"displayName": "Dra. Ana Souza", "timeZone": "America/Sao_Paulo"}, nil)
-	patient, doctor := pl.Tokens.AccessToken, dl.Tokens.AccessToken
+	patient, doctor, doc := pl.Tokens.AccessToken, dl.Tokens.AccessToken, dl
 
 	var group struct{ Group struct{ ID string } }
 	s.rest("POST", "/v1/records/groups", patient, map[string]string{"name": "Cardiologia 2026"}, &group)
