@@ -63,22 +63,24 @@ func (s *stack) loginDoctor(name, number, email string) (id, access string) {
 // loginDoctorIn is loginDoctor for a CRM of the given UF.
 func (s *stack) loginDoctorIn(name, number, uf, email string) (id, access string) {
 	s.t.Helper()
-	var reg struct{ Account accountJSON }
 	crm := map[string]string{"number": number, "uf": uf}
 	code, _ := s.rest("POST", "/v1/accounts/doctors", "", map[string]any{
 		"name": name, "crm": crm, "email": email, "password": "doctor password 1",
-	}, &reg)
-	if code != http.StatusOK || reg.Account.Role != "ROLE_DOCTOR" {
-		s.t.Fatalf("register doctor %s: %d %+v", number, code, reg)
+	}, nil)
+	if code != http.StatusAccepted {
+		s.t.Fatalf("register doctor %s: %d", number, code)
+	}
+	var login struct {
+		Tokens  tokenPair
+		Account accountJSON
 	}
 	credentials := map[string]any{"crm": crm, "password": "doctor password 1"}
-	var login struct{ Tokens tokenPair }
 	code, _ = s.rest("POST", "/v1/auth/login", "", credentials, &login)
-	if code != http.StatusOK || login.Tokens.AccessToken == "" {
+	if code != http.StatusOK || login.Tokens.AccessToken == "" || login.Account.Role != "ROLE_DOCTOR" {
 		s.t.Fatalf("doctor login %s: %d %+v", number, code, login)
 	}
 	secret, _ := s.enrolTOTP(login.Tokens.AccessToken)
-	return reg.Account.ID, s.loginWithCode(credentials, secret).AccessToken
+	return login.Account.ID, s.loginWithCode(credentials, secret).AccessToken
 }
 
 func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testing.T) {
@@ -221,11 +223,10 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", "", profile, &e); code != http.StatusUnauthorized || reason(e) != authn.ReasonTokenMissing.Name() {
 		t.Errorf("anonymous PUT profile: %d %+v", code, e)
 	}
-	var reg struct{ Account accountJSON }
 	s.rest("POST", "/v1/accounts/patients", "", map[string]string{
 		"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
-	}, &reg)
+	}, nil)
 	var login struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &login)
 	e = errorJSON{}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -44,29 +43,20 @@ func TestMultiProcess_NotificationsReachTheMailSinkAndWhatsAppStatusesComeBack(t
 		}
 	}
 	notify("appt-e2e-confirmed-patient")
-	type mail struct{ To, Subject, Text string }
-	var inbox []mail
+	var confirmed []sunkMail // the sink holds the registrations' verification e-mails too
 	s.eventually("the e-mail in the sink", 30*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.ops["notifications"] + "/dev/mail/messages.json")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var all []mail
-		if json.NewDecoder(resp.Body).Decode(&all) != nil {
-			return false
-		}
-		inbox = nil // Maria's: the doctor got the notice of the second factor she enrolled
-		for _, m := range all {
-			if m.To == "maria@example.com" {
-				inbox = append(inbox, m)
+		msgs, err := inbox(s.mailOps())
+		confirmed = nil
+		for _, m := range msgs {
+			if strings.HasPrefix(m.Subject, "Consulta confirmada") {
+				confirmed = append(confirmed, m)
 			}
 		}
-		return len(inbox) == 1
+		return err == nil && len(confirmed) == 1
 	})
-	if inbox[0].To != "maria@example.com" || !strings.HasPrefix(inbox[0].Subject, "Consulta confirmada") ||
-		!strings.Contains(inbox[0].Text, s.gateway+"/v1/appointments/0b9f3c51-5c38-4a53-9d0a-4e1b2a6f7c10/join") {
-		t.Fatalf("mail %+v", inbox[0])
+	if confirmed[0].To != "maria@example.com" ||
+		!strings.Contains(confirmed[0].Text, s.gateway+"/v1/appointments/0b9f3c51-5c38-4a53-9d0a-4e1b2a6f7c10/join") {
+		t.Fatalf("mail %+v", confirmed[0])
 	}
 
 	code, _ := s.rest("PATCH", "/v1/me/notification-preferences?updateMask=whatsapp", token,
@@ -82,7 +72,8 @@ func TestMultiProcess_NotificationsReachTheMailSinkAndWhatsAppStatusesComeBack(t
 			}
 		}
 		s.rest("GET", "/v1/me/notifications", token, nil, &list)
-		if len(list.Notifications) != 2 || len(list.Notifications[0].Deliveries) != 1 {
+		// Newest first: the reminder, the confirmation, the registration's verification link.
+		if len(list.Notifications) != 3 || len(list.Notifications[0].Deliveries) != 1 {
 			return false
 		}
 		d := list.Notifications[0].Deliveries[0]

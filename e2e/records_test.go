@@ -106,6 +106,7 @@ func TestMultiProcess_PatientSharesAGroupForAnHourThenRevokes(t *testing.T) {
 		"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
 	}, nil)
+	s.verifyEmail("maria@example.com") // sharing needs a confirmed address
 	var pl struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &pl)
 	doctorID, doctor := s.loginDoctorIn("Dra. Ana Souza", "654321", "RJ", "ana@clinica.com.br")

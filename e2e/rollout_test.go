@@ -49,6 +49,9 @@ func TestHA_RollingRestart(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := h.verifyEmail(h.clients[0], email); err != nil {
+		t.Fatal(err)
+	}
 	var login struct{ Tokens tokenPair }
 	if err := h.clients[0].call("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func TestGateway_BodyOverTheLimitIsRefusedAndNothingIsStored(t *testing.T) {
 	}{
 		{"Content-Length over the limit", "cl@exemplo.com.br", bytes.NewReader(body("cl@exemplo.com.br", "52998224725", 3000)), 413, false},
 		{"chunked over the limit", "chunked@exemplo.com.br", chunked(body("chunked@exemplo.com.br", "11144477735", 3000)), 413, false},
-		{"chunked within the limit", "small@exemplo.com.br", chunked(body("small@exemplo.com.br", "39053344705", 100)), 200, true},
+		{"chunked within the limit", "small@exemplo.com.br", chunked(body("small@exemplo.com.br", "39053344705", 100)), 202, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +239,7 @@ func TestGateway_SecurityHeadersOnEveryAnswer(t *testing.T) {
 	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}})
 	hsts := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, HSTS: true})
 
-	if r := postJSON(t, e.url+"/v1/accounts/patients", patient("cabecalho@exemplo.com.br", "52998224725")); r.status != http.StatusOK {
+	if r := postJSON(t, e.url+"/v1/accounts/patients", patient("cabecalho@exemplo.com.br", "52998224725")); r.status != http.StatusAccepted {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": "cabecalho@exemplo.com.br", "password": "correct horse battery"})

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"healthcore/platform/errs"
 	"healthcore/platform/server"
@@ -244,4 +246,24 @@ func bodyTooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
 // multipart field) the edge refused.
 func badRequest(w http.ResponseWriter, r *http.Request, field, msg string) {
 	writeStatus(w, r, http.StatusBadRequest, reasonStatus(server.ReasonValidationFailed, msg, field, msg))
+}
+
+// httpStatus answers a successful call with the status its RPC asked for in
+// server.HTTPStatusHeader (202 for a registration), 200 otherwise. The header itself
+// stays inside: the outgoing header matcher passes none.
+func httpStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return nil
+	}
+	v := md.HeaderMD.Get(server.HTTPStatusHeader)
+	if len(v) == 0 {
+		return nil
+	}
+	code, err := strconv.Atoi(v[0])
+	if err != nil || code < 200 || code > 299 {
+		return fmt.Errorf("gateway: %s %q is not a success status", server.HTTPStatusHeader, v[0])
+	}
+	w.WriteHeader(code)
+	return nil
 }

@@ -123,6 +123,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithForwardResponseOption(httpStatus),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{&runtime.JSONPb{
 			MarshalOptions:   answerJSON,

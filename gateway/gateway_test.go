@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -121,11 +123,6 @@ func TestGateway_MapsErrorsToHTTPStatusesWithJSONBodies(t *testing.T) {
 			status: 405, reason: gateway.ReasonMethodNotAllowed,
 		},
 		{
-			name: "duplicate account", method: "POST", path: "/v1/accounts/patients",
-			body:   `{"name":"Outra Maria","email":"maria@exemplo.com.br","cpf":"52998224725","password":"another password","phone":"+5511912345678","birthDate":"1990-01-01"}`,
-			status: 409, reason: identity.ReasonAccountExists,
-		},
-		{
 			name: "throttled login", method: "POST", path: "/v1/auth/login",
 			body:   `{"email":"alvo@exemplo.com.br","password":"guess"}`,
 			status: 429, reason: identity.ReasonLoginThrottled,
@@ -212,7 +209,7 @@ func TestGateway_RequestIDIsGeneratedOrForwardedToTheService(t *testing.T) {
 				kv = []string{"X-Request-Id", tt.sent}
 			}
 			r := postJSON(t, e.url+"/v1/accounts/patients", patient(email, cpfs[i]), kv...)
-			if r.status != http.StatusOK {
+			if r.status != http.StatusAccepted {
 				t.Fatalf("register: %d %s", r.status, r.body)
 			}
 			got := r.header.Get("X-Request-Id")
@@ -295,5 +292,36 @@ func TestGateway_CORSWildcardAllowsAnyOrigin(t *testing.T) {
 	r := do(t, "GET", e.url+"/healthz", nil, http.Header{"Origin": {"https://anyone.example"}})
 	if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://anyone.example" {
 		t.Errorf("Allow-Origin = %q, want the caller's origin", got)
+	}
+}
+
+func TestGateway_RegistrationAnswers202TheSameForANewAndATakenAccount(t *testing.T) {
+	t.Parallel()
+	up, _ := identityUpstream(t, nil)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}})
+
+	answer := func(email, cpf string) reply {
+		t.Helper()
+		r := postJSON(t, e.url+"/v1/accounts/patients", patient(email, cpf))
+		r.header.Del("Date")
+		r.header.Del("X-Request-Id")
+		return r
+	}
+	fresh := answer("maria@exemplo.com.br", "529.982.247-25")
+	if fresh.status != http.StatusAccepted || fresh.json(t)["status"] != "CHECK_EMAIL" || strings.Contains(string(fresh.body), "id") {
+		t.Fatalf("a new account: %d %s, want 202 CHECK_EMAIL without an id", fresh.status, fresh.body)
+	}
+	if fresh.header.Get(server.HTTPStatusHeader) != "" {
+		t.Errorf("the status header %s leaked to the client", server.HTTPStatusHeader)
+	}
+	for name, taken := range map[string]reply{
+		"taken e-mail":         answer("maria@exemplo.com.br", "111.444.777-35"),
+		"taken CPF":            answer("outra@exemplo.com.br", "52998224725"),
+		"taken e-mail and CPF": answer("maria@exemplo.com.br", "529.982.247-25"),
+	} {
+		if taken.status != fresh.status || !bytes.Equal(taken.body, fresh.body) || !maps.EqualFunc(taken.header, fresh.header, slices.Equal) {
+			t.Errorf("%s: %d %s %v, want the new account's %d %s %v", name, taken.status, taken.body, taken.header,
+				fresh.status, fresh.body, fresh.header)
+		}
 	}
 }

@@ -182,7 +182,7 @@ func closedAddr(t *testing.T) string {
 // access token.
 func registerAndLogin(t *testing.T, e *edge, email, cpf string) string {
 	t.Helper()
-	if r := postJSON(t, e.url+"/v1/accounts/patients", patient(email, cpf)); r.status != http.StatusOK {
+	if r := postJSON(t, e.url+"/v1/accounts/patients", patient(email, cpf)); r.status != http.StatusAccepted {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	login := postJSON(t, e.url+"/v1/auth/login", map[string]any{"email": email, "password": "correct horse battery"})

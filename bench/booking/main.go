@@ -105,12 +105,19 @@ func run(ctx context.Context, o options) error {
 		Timeout:   60 * time.Second,
 	}
 	defer client.CloseIdleConnections()
-
-	race, err := racePhase(ctx, client, st.Gateway, dbURL, o)
+	// Patients book with a confirmed e-mail: the verification links identity queues
+	// are read from its schema.
+	identityDB, err := pg.Open(ctx, dbURL, "identity", 2)
 	if err != nil {
 		return err
 	}
-	sustained, err := sustainedPhase(ctx, client, st, o)
+	defer identityDB.Close()
+
+	race, err := racePhase(ctx, client, st.Gateway, dbURL, identityDB, o)
+	if err != nil {
+		return err
+	}
+	sustained, err := sustainedPhase(ctx, client, st, identityDB, o)
 	if err != nil {
 		return err
 	}
@@ -163,7 +170,7 @@ func cpf(i int) string { return br.CompleteCPF(fmt.Sprintf("%09d", 100000000+i))
 
 // patients registers n patients from index from, a few at a time (argon2id costs ~30 ms
 // a hash), returning their ids and tokens.
-func patients(ctx context.Context, client *http.Client, gateway string, from, n int) ([]string, []string, error) {
+func patients(ctx context.Context, client *http.Client, gateway string, identityDB pg.Querier, from, n int) ([]string, []string, error) {
 	ids, tokens := make([]string, n), make([]string, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -173,7 +180,7 @@ func patients(ctx context.Context, client *http.Client, gateway string, from, n 
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			id, tok, err := load.RegisterPatient(ctx, client, gateway, fmt.Sprintf("bench-patient-%d@example.com", from+i), cpf(from+i))
+			id, tok, err := load.RegisterPatient(ctx, client, gateway, identityDB, fmt.Sprintf("bench-patient-%d@example.com", from+i), cpf(from+i))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && first == nil {
@@ -275,7 +282,13 @@ func compareTracing(ctx context.Context, dbURL string, o options) error {
 			if err != nil {
 				return err
 			}
-			r, err := sustainedPhase(ctx, client, st, o)
+			identityDB, err := pg.Open(ctx, dbURL, "identity", 2)
+			if err != nil {
+				_ = st.Stop()
+				return err
+			}
+			r, err := sustainedPhase(ctx, client, st, identityDB, o)
+			identityDB.Close()
 			if stopErr := st.Stop(); err == nil {
 				err = stopErr
 			}

@@ -21,7 +21,7 @@ type raceResult struct {
 }
 
 // racePhase lets o.patients patients book o.raceSlots slots of one doctor at once.
-func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, o options) (*raceResult, error) {
+func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, identityDB pg.Querier, o options) (*raceResult, error) {
 	_, slots, err := doctorWithSlots(ctx, client, gateway, 0)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 	}
 	slots = slots[:o.raceSlots]
 	fmt.Printf("registering %d patients …\n", o.patients)
-	_, tokens, err := patients(ctx, client, gateway, 0, o.patients)
+	_, tokens, err := patients(ctx, client, gateway, identityDB, 0, o.patients)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 }
 
 // sustainedPhase: each client is one patient booking its own doctor's slots in order.
-func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, o options) (*load.Result, error) {
+func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, identityDB pg.Querier, o options) (*load.Result, error) {
 	gateway := st.Gateway
 	fmt.Printf("sustained: registering %d doctors with eight weeks of slots and %d patients …\n", o.clients, o.clients)
 	slotLists := make([][]string, o.clients)
@@ -88,7 +88,7 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, o
 		}
 		slotLists[c] = slots
 	}
-	_, tokens, err := patients(ctx, client, gateway, o.patients, o.clients)
+	_, tokens, err := patients(ctx, client, gateway, identityDB, o.patients, o.clients)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/platform/notify"
 	"healthcore/platform/pg"
 )
 
@@ -160,19 +162,58 @@ type Tokens struct {
 	} `json:"account"`
 }
 
-// RegisterPatient registers a patient with the given e-mail and CPF (11 digits) and
-// logs in, returning the account id and an access token.
-func RegisterPatient(ctx context.Context, client *http.Client, gateway, email, cpf string) (id, token string, err error) {
+// RegisterPatient registers a patient with the given e-mail and CPF (11 digits),
+// confirms the address with the link identity queued for it (read from identityDB,
+// identity's schema), and logs in, returning the account id and an access token that
+// books (its e-mail is verified).
+func RegisterPatient(ctx context.Context, client *http.Client, gateway string, identityDB pg.Querier, email, cpf string) (id, token string, err error) {
 	body := map[string]string{"name": "Paciente Bench", "email": email, "cpf": cpf,
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12"}
 	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/patients", "", body, nil); err != nil {
 		return "", "", fmt.Errorf("register patient %s: %w", email, err)
 	}
-	var t Tokens
-	if err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]string{"email": email, "password": body["password"]}, &t); err != nil {
-		return "", "", fmt.Errorf("log in %s: %w", email, err)
+	login := func() (Tokens, error) {
+		var t Tokens
+		err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]string{"email": email, "password": body["password"]}, &t)
+		if err != nil {
+			return t, fmt.Errorf("log in %s: %w", email, err)
+		}
+		return t, nil
+	}
+	t, err := login()
+	if err != nil {
+		return "", "", err
+	}
+	if err := VerifyEmail(ctx, client, gateway, identityDB, t.Account.ID); err != nil {
+		return "", "", err
+	}
+	if t, err = login(); err != nil { // a token that carries the confirmation
+		return "", "", err
 	}
 	return t.Account.ID, t.Tokens.AccessToken, nil
+}
+
+// VerifyEmail confirms the account's address as its owner would, with the token of the
+// newest verification link identity queued for it (an identity.notify job in
+// identityDB).
+func VerifyEmail(ctx context.Context, client *http.Client, gateway string, identityDB pg.Querier, accountID string) error {
+	queued, err := notify.Queued(ctx, identityDB, "identity.notify")
+	if err != nil {
+		return err
+	}
+	token := ""
+	for _, n := range queued {
+		if n.GetRecipientId() == accountID && n.GetEvent() == notificationsv1.Event_EVENT_EMAIL_VERIFICATION {
+			token = n.GetLink().GetToken()
+		}
+	}
+	if token == "" {
+		return fmt.Errorf("no e-mail verification link queued for %s", accountID)
+	}
+	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/email:verify", "", map[string]string{"token": token}, nil); err != nil {
+		return fmt.Errorf("verify the e-mail of %s: %w", accountID, err)
+	}
+	return nil
 }
 
 // RegisterDoctor registers a doctor (CRM number/UF), logs in, and publishes a listed

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 
 	const password = "Correct-Horse-Battery-9"
 	api.do("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
-		"email": "ana@clinica.com.br", "password": password}, http.StatusOK, nil)
+		"email": "ana@clinica.com.br", "password": password}, http.StatusAccepted, nil)
 	doc := api.enrolTOTP(api.login(map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": password}))
 	api.do("PUT", "/v1/doctors/me/profile", doc, map[string]any{"displayName": "Dra. Ana Souza", "specialties": []map[string]string{{"code": "cardiologia"}},
 		"priceCents": 20000, "timeZone": "America/Sao_Paulo",
@@ -111,7 +112,8 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 	api.do("GET", "/v1/me", doc, nil, http.StatusOK, &me)
 
 	api.do("POST", "/v1/accounts/patients", "", map[string]any{"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
-		"password": password, "phone": "+5511987654321", "birthDate": "1985-04-12"}, http.StatusOK, nil)
+		"password": password, "phone": "+5511987654321", "birthDate": "1985-04-12"}, http.StatusAccepted, nil)
+	api.verifyEmail("maria@example.com") // she books: the address is confirmed first
 	maria := api.login(map[string]any{"cpf": "52998224725", "password": password})
 
 	now := time.Now().UTC()
@@ -240,6 +242,28 @@ func (c restClient) enrolTOTP(access string) string {
 	var confirm struct{ Tokens struct{ AccessToken string } }
 	c.do("POST", "/v1/me/mfa/totp:confirm", access, map[string]any{"code": code}, http.StatusOK, &confirm)
 	return confirm.Tokens.AccessToken
+}
+
+// verifyEmail confirms the address as its owner does: the verification link from the
+// dev gateway's mail inbox, its token posted to identity.
+func (c restClient) verifyEmail(email string) {
+	c.t.Helper()
+	link := regexp.MustCompile(`/app/verify-email\?token=([A-Za-z0-9_-]+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var inbox []struct{ To, Text string }
+		c.do("GET", catalog.DevMailPath+"/messages.json", "", nil, http.StatusOK, &inbox)
+		for _, m := range inbox {
+			if g := link.FindStringSubmatch(m.Text); m.To == email && g != nil {
+				c.do("POST", "/v1/accounts/email:verify", "", map[string]string{"token": g[1]}, http.StatusOK, nil)
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no verification e-mail to %s within 30s", email)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (c restClient) login(body map[string]any) string {

@@ -89,7 +89,7 @@ func TestInterceptor_OverTheWireThePrincipalReachesTheHandler(t *testing.T) {
 
 func overTheWire(t *testing.T, s *identityStack) {
 	ctx := context.Background()
-	reg, err := s.client.RegisterPatient(ctx, withToken(&identityv1.RegisterPatientRequest{
+	_, err := s.client.RegisterPatient(ctx, withToken(&identityv1.RegisterPatientRequest{
 		Name: "Maria da Silva", Email: "maria@example.com", Cpf: "529.982.247-25", Password: "correct horse battery",
 		Phone: "+5511987654321", BirthDate: "1985-04-12",
 	}, ""))
@@ -108,7 +108,7 @@ func overTheWire(t *testing.T, s *identityStack) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := me.Msg.GetAccount().GetId(), reg.Msg.GetAccount().GetId(); got != want || want == "" {
+	if got, want := me.Msg.GetAccount().GetId(), login.Msg.GetAccount().GetId(); got != want || want == "" {
 		t.Errorf("GetMe answered for account %q, want the caller %q", got, want)
 	}
 	if me.Msg.GetAccount().GetRole() != accessv1.Role_ROLE_PATIENT || me.Msg.GetPatient().GetCpf() != "529.982.247-25" {

@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	"healthcore/platform/envelope"
+	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // CreateAdmin creates a platform operator account, who logs in by e-mail. There is no
@@ -42,9 +45,21 @@ func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email,
 		return "", err
 	}
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_ADMIN, Name: name, Email: normalizeEmail(email)}
-	a, err = s.insertAccount(ctx, a, password, nil)
-	if err != nil {
+	if a.PasswordHash, err = s.hasher.hash(ctx, password); err != nil {
+		return "", errs.Internal("identity: hash password", err)
+	}
+	a.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.accounts.insert(ctx, tx, a, nil); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actRegister, a.ID, a.ID, outcomeOK)
+	})
+	if errs.Has(err, ReasonAccountExists) {
 		return "", err
+	}
+	if err != nil {
+		return "", errs.Internal("identity: insert account", err)
 	}
 	return a.ID, nil
 }

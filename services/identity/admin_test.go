@@ -8,6 +8,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
@@ -52,8 +53,16 @@ func TestCreateAdmin_AdminsAndPatientsNeverShareAnEmail(t *testing.T) {
 	if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "ops@example.com", "a long admin password", f.svc.env); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09")))
-	testkit.WantReason(t, err, ReasonAccountExists)
+	// A registration with an admin's address answers as any, creates nothing and tells the admin.
+	if _, err = f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("ops@example.com", "123.456.789-09"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := f.svc.accounts.findByRoleEmail(context.Background(), f.db, "patient", "ops@example.com"); ok {
+		t.Error("a patient took an admin's address")
+	}
+	if told := f.notices(notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT); len(told) != 1 || roleOf(t, f, told[0].GetRecipientId()) != "admin" {
+		t.Errorf("registration attempts told %v, want the admin", told)
+	}
 
 	for _, bad := range [][3]string{{"O", "a@b.com", "a long admin password"}, {"Ops", "not an address", "a long admin password"}, {"Ops", "x@y.com", "short"}} {
 		if _, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, bad[0], bad[1], bad[2], f.svc.env); err == nil {

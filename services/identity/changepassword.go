@@ -24,29 +24,18 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 	if err != nil {
 		return err
 	}
-	keys, err := s.checkOwnPassword(ctx, a, current, actPasswordChange)
+	client, err := s.checkCurrentPassword(ctx, a, current, actPasswordChange)
 	if err != nil {
 		return err
 	}
-	owner := passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}
-	if a.Role == accessv1.Role_ROLE_PATIENT && len(a.PII) > 0 {
-		pii, err := s.openPII(ctx, a.ID, a.PII)
-		if err != nil {
-			return errs.Internal("identity: open personal fields", err)
-		}
-		owner.cpf = pii.CPF
-	}
-	if err := s.checkPassword(ctx, next, owner); err != nil {
-		return err
-	}
-	hash, err := s.hasher.hash(ctx, next)
+	hash, err := s.newPasswordHash(ctx, a, next)
 	if err != nil {
-		return errs.Internal("identity: hash password", err)
+		return err
 	}
 	changeID := uuid.NewString() // the notice's key, the same if the transaction reruns
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
-		if err := s.succeeded(ctx, tx, keys); err != nil {
+		if err := s.succeeded(ctx, tx, client.keys); err != nil {
 			return err
 		}
 		if err := s.accounts.setPasswordHash(ctx, tx, a.ID, hash, now); err != nil {
@@ -66,30 +55,51 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 	return nil
 }
 
-// checkOwnPassword checks the password of a, the caller's account, before action: a
-// wrong one counts as a failed login of the account from this client (the login
-// throttle's keys), so that a stolen access token cannot guess faster than a login
-// could, and is audited as action. It returns the keys, for the action's transaction
-// to give the attempt back (succeeded).
-func (s *Service) checkOwnPassword(ctx context.Context, a account, password, action string) ([]throttleKey, error) {
+// checkCurrentPassword verifies the caller's current password before a change (act is
+// audited when it is wrong). A wrong one counts as a failed login of the account from
+// this client (the login throttle's keys), so a stolen access token cannot guess faster
+// than a login could; the keys returned are given back by succeeded once the change
+// commits.
+func (s *Service) checkCurrentPassword(ctx context.Context, a account, password, act string) (loginClient, error) {
 	client, err := s.loginClient(ctx, "account", a.ID, a, true, server.ClientAddr(ctx), "")
 	if err != nil {
-		return nil, err
+		return loginClient{}, err
 	}
 	if err := s.reserveAttempt(ctx, client.keys); err != nil {
-		return nil, err
+		return loginClient{}, err
 	}
 	s.passwordChecks.Add(1)
 	ok, _, err := s.hasher.verify(ctx, password, a.PasswordHash)
 	if err != nil {
-		return nil, errs.Internal("identity: verify password", err)
+		return loginClient{}, errs.Internal("identity: verify password", err)
 	}
 	if !ok {
 		if err := s.failed(ctx, client.keys); err != nil {
-			return nil, errs.Internal("identity: record password check failure", err)
+			return loginClient{}, errs.Internal("identity: record password check failure", err)
 		}
-		_ = s.audit(ctx, s.db, action, "", a.ID, outcomeDenied)
-		return nil, errBadCredentials
+		_ = s.audit(ctx, s.db, act, "", a.ID, outcomeDenied)
+		return loginClient{}, errBadCredentials
 	}
-	return client.keys, nil
+	return client, nil
+}
+
+// newPasswordHash checks a new password of account a against the policy (it must not
+// contain the account's name, e-mail, CPF or CRM number) and hashes it.
+func (s *Service) newPasswordHash(ctx context.Context, a account, password string) (string, error) {
+	owner := passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}
+	if a.Role == accessv1.Role_ROLE_PATIENT && len(a.PII) > 0 {
+		pii, err := s.openPII(ctx, a.ID, a.PII)
+		if err != nil {
+			return "", errs.Internal("identity: open personal fields", err)
+		}
+		owner.cpf = pii.CPF
+	}
+	if err := s.checkPassword(ctx, password, owner); err != nil {
+		return "", err
+	}
+	hash, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return "", errs.Internal("identity: hash password", err)
+	}
+	return hash, nil
 }

@@ -75,22 +75,33 @@ func doctorReq(number, uf, email string) *identityv1.RegisterDoctorRequest {
 	}
 }
 
+// registerPatient registers a patient and returns the account created, read from the
+// database: the answer names none.
 func (f *fixture) registerPatient(email, cpf string) *identityv1.Account {
 	f.t.Helper()
-	resp, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq(email, cpf)))
-	if err != nil {
+	if _, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq(email, cpf))); err != nil {
 		f.t.Fatalf("register patient: %v", err)
 	}
-	return resp.Msg.GetAccount()
+	return f.stored("patient", email)
 }
 
 func (f *fixture) registerDoctor(number, uf string) *identityv1.Account {
 	f.t.Helper()
-	resp, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq(number, uf, "doc"+number+"@clinica.com.br")))
-	if err != nil {
+	email := "doc" + number + "@clinica.com.br"
+	if _, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq(number, uf, email))); err != nil {
 		f.t.Fatalf("register doctor: %v", err)
 	}
-	return resp.Msg.GetAccount()
+	return f.stored("doctor", email)
+}
+
+// stored returns the account of role with email, which must exist.
+func (f *fixture) stored(role, email string) *identityv1.Account {
+	f.t.Helper()
+	a, ok, err := f.svc.accounts.findByRoleEmail(context.Background(), f.db, role, normalizeEmail(email))
+	if err != nil || !ok {
+		f.t.Fatalf("account %s %s: found %v, %v", role, email, ok, err)
+	}
+	return a.proto()
 }
 
 func (f *fixture) login(req *identityv1.LoginRequest) (*identityv1.LoginResponse, error) {

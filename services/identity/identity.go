@@ -41,6 +41,9 @@ type Config struct {
 	Argon2        Argon2Params
 	Throttle      ThrottlePolicy
 	Register      RegisterLimit
+	// Mail bounds the e-mails with links (verification, reset) per account and per
+	// client address.
+	Mail MailLimit
 	// Tokens is the access tokens' profile (-identity.token-alg, -identity.issuer,
 	// -identity.audience): identity signs with it, and every service verifies with it.
 	Tokens authn.TokenProfile
@@ -66,6 +69,7 @@ func DefaultConfig() Config {
 		Argon2:        DefaultArgon2,
 		Throttle:      DefaultThrottle,
 		Register:      DefaultRegisterLimit,
+		Mail:          DefaultMailLimit,
 		Tokens:        authn.DefaultTokenProfile,
 
 		AuditExportEvery: 30 * time.Second,
@@ -90,6 +94,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a device or address stays known to an account after a successful login")
 	fs.IntVar(&c.Register.PerAddress, "identity.register-per-address", c.Register.PerAddress, "registrations allowed per client address in each -identity.register-window")
 	fs.DurationVar(&c.Register.Window, "identity.register-window", c.Register.Window, "window of the registration limit")
+	fs.IntVar(&c.Mail.PerAccount, "identity.mail-per-account", c.Mail.PerAccount,
+		"e-mails with a verification or password reset link sent to one account in each -identity.mail-window")
+	fs.IntVar(&c.Mail.PerAddress, "identity.mail-per-address", c.Mail.PerAddress,
+		"password reset requests allowed per client address in each -identity.mail-window")
+	fs.DurationVar(&c.Mail.Window, "identity.mail-window", c.Mail.Window, "window of the e-mail limits")
 	fs.StringVar(&c.Tokens.Alg, "identity.token-alg", c.Tokens.Alg,
 		"algorithm of access tokens, in every process: EdDSA, or RS256 for an AWS API Gateway JWT authorizer")
 	fs.StringVar(&c.Tokens.Issuer, "identity.issuer", c.Tokens.Issuer,
@@ -119,6 +128,9 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.Throttle.KnownClientFor >= 0, "identity.throttle-known-client-for=%s: must not be negative", c.Throttle.KnownClientFor)
 	p.Check(c.Register.PerAddress >= 1, "identity.register-per-address=%d: must be at least 1", c.Register.PerAddress)
 	p.Check(c.Register.Window >= time.Second, "identity.register-window=%s: must be at least 1s", c.Register.Window)
+	p.Check(c.Mail.PerAccount >= 1, "identity.mail-per-account=%d: must be at least 1", c.Mail.PerAccount)
+	p.Check(c.Mail.PerAddress >= 1, "identity.mail-per-address=%d: must be at least 1", c.Mail.PerAddress)
+	p.Check(c.Mail.Window >= time.Second, "identity.mail-window=%s: must be at least 1s", c.Mail.Window)
 	if err := c.Tokens.Check(); err != nil {
 		p.Addf("-identity.token-alg, -identity.issuer, -identity.audience: %v", err)
 	}
@@ -166,6 +178,7 @@ type Service struct {
 	secrets  secretStore
 	factors  factorStore
 	auditLog auditStore
+	tokens   tokenStore
 }
 
 var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)

@@ -68,12 +68,13 @@ func (pruneThrottleArgs) Kind() string { return "identity.prune_throttle" }
 func (pruneThrottleArgs) InsertOpts() river.InsertOpts { return jobs.OneAtATime() }
 
 // pruneThrottle deletes the login throttle keys neither blocked nor counting any more
-// (a new key would answer the same), the registration windows that ended, the
-// clients not seen for Throttle.KnownClientFor, and the logins that waited for a
-// second factor and expired or were completed; it returns how many rows went.
+// (a new key would answer the same), the registration and e-mail windows that ended
+// (the longer window of the two decides), the clients not seen for
+// Throttle.KnownClientFor, and the logins that waited for a second factor and expired
+// or were completed; it returns how many rows went.
 func (s *Service) pruneThrottle(ctx context.Context) (int64, error) {
 	now, p := s.now(), s.cfg.Throttle
-	n, err := s.throttle.pruneThrottle(ctx, s.db, now, now.Add(-p.Window), now.Add(-s.cfg.Register.Window), now.Add(-p.KnownClientFor))
+	n, err := s.throttle.pruneThrottle(ctx, s.db, now, now.Add(-p.Window), now.Add(-max(s.cfg.Register.Window, s.cfg.Mail.Window)), now.Add(-p.KnownClientFor))
 	if err != nil {
 		return n, errs.Internal("identity: prune throttle", err)
 	}

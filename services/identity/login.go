@@ -40,9 +40,14 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 	if err != nil {
 		return loginResult{}, err
 	}
-	a, found, err := find(ctx)
+	candidates, err := find(ctx)
 	if err != nil {
 		return loginResult{}, errs.Internal("identity: find login account", err)
+	}
+	var a account
+	found := len(candidates) > 0
+	if found {
+		a = candidates[0]
 	}
 	client, err := s.loginClient(ctx, kind, name, a, found, server.ClientAddr(ctx), r.GetDeviceToken())
 	if err != nil {
@@ -55,9 +60,15 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 	s.passwordChecks.Add(1)
 	var ok, outdated bool
 	if found {
-		ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), a.PasswordHash)
-		if err != nil {
-			return loginResult{}, errs.Internal("identity: verify password", err)
+		// A disputed CRM has several claimants: the password says which one logs in.
+		for _, c := range candidates {
+			if ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), c.PasswordHash); err != nil {
+				return loginResult{}, errs.Internal("identity: verify password", err)
+			}
+			if ok {
+				a = c
+				break
+			}
 		}
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
@@ -68,6 +79,14 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
 		return loginResult{}, errBadCredentials
+	}
+	// The attempt was charged to the first claimant's keys; the devices and addresses
+	// known are the account's that logged in.
+	known := client
+	if a.ID != candidates[0].ID {
+		if known, err = s.loginClient(ctx, kind, name, a, true, server.ClientAddr(ctx), r.GetDeviceToken()); err != nil {
+			return loginResult{}, err
+		}
 	}
 
 	if outdated {
@@ -82,10 +101,10 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 		if err = s.succeeded(ctx, tx, client.keys); err != nil {
 			return err
 		}
-		if err = s.tellNewDevice(ctx, tx, client, a.ID, loginID); err != nil {
+		if err = s.tellNewDevice(ctx, tx, known, a.ID, loginID); err != nil {
 			return err
 		}
-		if out.device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {
+		if out.device, err = s.rememberClient(ctx, tx, known, r.GetDeviceToken()); err != nil {
 			return err
 		}
 		st, err := s.factors.status(ctx, tx, a.ID)
@@ -110,26 +129,32 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 }
 
 // loginLookup turns the request into the throttle identity of the account name and
-// the lookup that finds the account.
-func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, find func(context.Context) (account, bool, error), err error) {
+// the lookup that finds its accounts: one, or for a disputed CRM every claimant.
+func (s *Service) loginLookup(r *identityv1.LoginRequest) (kind, name string, find func(context.Context) ([]account, error), err error) {
+	one := func(a account, ok bool, err error) ([]account, error) {
+		if !ok || err != nil {
+			return nil, err
+		}
+		return []account{a}, nil
+	}
 	switch l := r.GetLogin().(type) {
 	case *identityv1.LoginRequest_Email:
 		name = normalizeEmail(l.Email)
-		return "email", name, func(ctx context.Context) (account, bool, error) {
-			return s.accounts.findByLoginEmail(ctx, s.db, name)
+		return "email", name, func(ctx context.Context) ([]account, error) {
+			return one(s.accounts.findByLoginEmail(ctx, s.db, name))
 		}, nil
 	case *identityv1.LoginRequest_Cpf:
 		cpf, err := br.NormalizeCPF(l.Cpf)
 		if err != nil {
 			return "", "", nil, errCPFInvalid(err)
 		}
-		return "cpf", cpf, func(ctx context.Context) (account, bool, error) {
-			return s.accounts.findByCPFIndex(ctx, s.db, s.blindIndex("cpf", cpf))
+		return "cpf", cpf, func(ctx context.Context) ([]account, error) {
+			return one(s.accounts.findByCPFIndex(ctx, s.db, s.blindIndex("cpf", cpf)))
 		}, nil
 	case *identityv1.LoginRequest_Crm:
 		num, uf := normalizeCRM(l.Crm.GetNumber()), l.Crm.GetUf()
-		return "crm", br.CRM(num, uf), func(ctx context.Context) (account, bool, error) {
-			return s.accounts.findDoctorByCRM(ctx, s.db, num, uf)
+		return "crm", br.CRM(num, uf), func(ctx context.Context) ([]account, error) {
+			return s.accounts.findDoctorsByCRM(ctx, s.db, num, uf)
 		}, nil
 	}
 	return "", "", nil, ReasonLoginRequired.New("give email, cpf or crm").

@@ -149,10 +149,11 @@ func (s *Service) disableTOTP(ctx context.Context, r *identityv1.DisableTotpRequ
 	if err := s.requireMFA(ctx, a.ID); err != nil {
 		return err
 	}
-	keys, err := s.checkOwnPassword(ctx, a, r.GetPassword(), actMFADisable)
+	client, err := s.checkCurrentPassword(ctx, a, r.GetPassword(), actMFADisable)
 	if err != nil {
 		return err
 	}
+	keys := client.keys
 	proof, _ := proofOf(r) // the proto requires one
 	changeID := uuid.NewString()
 	return s.checkFactor(ctx, a.ID, proof, false, actMFADisable, func(tx pgx.Tx) error {

@@ -20,9 +20,15 @@ import (
 //	                          and the account has logged in before: the time and the
 //	                          address, so the owner can react if it was not them
 //	password changed          the time and the address (a rehash at login keeps the
-//	                          password, and tells nothing)
+//	                          password, and tells nothing); by a change or a reset
 //	second factor enabled     ConfirmTotp (a first enrolment or a new authenticator)
 //	second factor disabled    DisableTotp
+//	registration attempt      someone registered with the owner's e-mail, CPF or CRM
+//	                          (the time and the address)
+//	e-mail change requested   to the current address, when a change to another is asked
+//	e-mail links              the verification of an address (at registration, on
+//	                          resend, to the new address of a change) and the password
+//	                          reset: single-use tokens, see emaillinks.go
 
 type notifyArgs struct{ notify.Request }
 
@@ -56,28 +62,14 @@ func (s *Service) tellNewDevice(ctx context.Context, tx pgx.Tx, c loginClient, a
 
 // tellPasswordChanged commits, in tx, the notice of the account's password change.
 func (s *Service) tellPasswordChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string) error {
-	return s.tellSecurityChange(ctx, tx, accountID, "password-"+changeID+"-changed-user", notificationsv1.Event_EVENT_PASSWORD_CHANGED)
+	return s.tellSecurity(ctx, tx, notificationsv1.Event_EVENT_PASSWORD_CHANGED, accountID, "password-"+changeID+"-changed-user")
 }
 
 // tellMFAChanged commits, in tx, the notice that the account's second factor was
 // enabled (or replaced) or disabled.
 func (s *Service) tellMFAChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string, enabled bool) error {
 	if enabled {
-		return s.tellSecurityChange(ctx, tx, accountID, "mfa-"+changeID+"-enabled-user", notificationsv1.Event_EVENT_MFA_ENABLED)
+		return s.tellSecurity(ctx, tx, notificationsv1.Event_EVENT_MFA_ENABLED, accountID, "mfa-"+changeID+"-enabled-user")
 	}
-	return s.tellSecurityChange(ctx, tx, accountID, "mfa-"+changeID+"-disabled-user", notificationsv1.Event_EVENT_MFA_DISABLED)
-}
-
-// tellSecurityChange commits, in tx, the notice of a change to the account's
-// credentials, with its time and the client's address.
-func (s *Service) tellSecurityChange(ctx context.Context, tx pgx.Tx, accountID, key string, event notificationsv1.Event) error {
-	_, err := s.jobs.InsertTx(ctx, tx, notifyArgs{notify.Request{Msg: &notificationsv1.NotifyRequest{
-		IdempotencyKey: key, Event: event, RecipientId: accountID,
-		Detail: &notificationsv1.NotifyRequest_Security{Security: &notificationsv1.SecurityDetail{
-			Time: timestamppb.New(s.now()), ClientAddress: server.ClientAddr(ctx)}},
-	}}}, nil)
-	if err != nil {
-		return fmt.Errorf("queue %s notice: %w", event, err)
-	}
-	return nil
+	return s.tellSecurity(ctx, tx, notificationsv1.Event_EVENT_MFA_DISABLED, accountID, "mfa-"+changeID+"-disabled-user")
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -13,15 +14,29 @@ import (
 	"healthcore/platform/testkit"
 )
 
-// notices lists the committed identity.notify jobs, oldest first.
-func (f *fixture) notices() []*notificationsv1.NotifyRequest {
+// notices lists the committed identity.notify jobs of the events given (every one
+// when none is), oldest first.
+func (f *fixture) notices(events ...notificationsv1.Event) []*notificationsv1.NotifyRequest {
 	f.t.Helper()
-	out, err := notify.Queued(context.Background(), f.db, "identity.notify")
+	all, err := notify.Queued(context.Background(), f.db, "identity.notify")
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	if len(events) == 0 {
+		return all
+	}
+	var out []*notificationsv1.NotifyRequest
+	for _, n := range all {
+		if slices.Contains(events, n.GetEvent()) {
+			out = append(out, n)
+		}
+	}
 	return out
 }
+
+// securityNotices are the notices other than the e-mail links a registration sends.
+var securityNotices = []notificationsv1.Event{notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN, notificationsv1.Event_EVENT_PASSWORD_CHANGED,
+	notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT, notificationsv1.Event_EVENT_EMAIL_CHANGE_REQUESTED}
 
 func TestNotify_LoginFromANewDeviceTellsTheOwner_AKnownOneOrTheFirstNothing(t *testing.T) {
 	f := newFixture(t, nil)
@@ -33,7 +48,7 @@ func TestNotify_LoginFromANewDeviceTellsTheOwner_AKnownOneOrTheFirstNothing(t *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.notices(); len(got) != 0 {
+	if got := f.notices(securityNotices...); len(got) != 0 {
 		t.Fatalf("notices after the first login: %v", got)
 	}
 	if _, err := f.loginFrom(home, good); err != nil { // home again
@@ -47,14 +62,14 @@ func TestNotify_LoginFromANewDeviceTellsTheOwner_AKnownOneOrTheFirstNothing(t *t
 	// A wrong password from a new place changes nothing and tells nothing.
 	_, err = f.loginFrom("203.0.113.7", emailLogin("maria@example.com", "guess guess"))
 	testkit.WantReason(t, err, ReasonInvalidCredentials)
-	if got := f.notices(); len(got) != 0 {
+	if got := f.notices(securityNotices...); len(got) != 0 {
 		t.Fatalf("notices after known clients and a failure: %v", got)
 	}
 
 	if _, err := f.loginFrom("203.0.113.8", good); err != nil { // a new device at a new address
 		t.Fatal(err)
 	}
-	got := f.notices()
+	got := f.notices(securityNotices...)
 	if len(got) != 1 {
 		t.Fatalf("%d notices, want 1", len(got))
 	}
@@ -87,14 +102,14 @@ func TestChangePassword_EndsTheOtherSessionsAndTellsTheOwner(t *testing.T) {
 	testkit.WantReason(t, f.changePassword(here.GetAccessToken(), "not my password", next), ReasonInvalidCredentials)
 	// A weak new one is refused, naming why.
 	testkit.WantReason(t, f.changePassword(here.GetAccessToken(), old, "maria@example.com1"), ReasonPasswordTooWeak)
-	if got := f.notices(); len(got) != 0 {
+	if got := f.notices(securityNotices...); len(got) != 0 {
 		t.Fatalf("notices after refused changes: %v", got)
 	}
 
 	if err := f.changePassword(here.GetAccessToken(), old, next); err != nil {
 		t.Fatal(err)
 	}
-	got := f.notices()
+	got := f.notices(securityNotices...)
 	if len(got) != 1 || got[0].GetEvent() != notificationsv1.Event_EVENT_PASSWORD_CHANGED || got[0].GetRecipientId() != acct.GetId() ||
 		got[0].GetSecurity().GetTime() == nil {
 		t.Fatalf("notices = %v, want one password change", got)

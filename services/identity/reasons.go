@@ -19,7 +19,8 @@ var (
 	ReasonRegistrationThrottled = errs.Declare(connect.CodeResourceExhausted, "REGISTRATION_THROTTLED")
 	// ReasonLoginRequired means the login request named no e-mail, CPF or CRM.
 	ReasonLoginRequired = errs.Declare(connect.CodeInvalidArgument, "LOGIN_REQUIRED")
-	// ReasonAccountExists refuses a registration whose e-mail, CPF or CRM is taken.
+	// ReasonAccountExists refuses an operator account (create-admin) whose e-mail is
+	// taken. Registration never answers it: it answers the same whatever is taken.
 	ReasonAccountExists   = errs.Declare(connect.CodeAlreadyExists, "ACCOUNT_EXISTS")
 	ReasonAccountNotFound = errs.Declare(connect.CodeNotFound, "ACCOUNT_NOT_FOUND")
 	// ReasonNotAPatient refuses GetPayer for an account that is not a patient's.
@@ -54,4 +55,19 @@ var (
 	// ReasonMFAMandatory refuses DisableTotp to doctors and admins, whose second factor
 	// the platform requires.
 	ReasonMFAMandatory = errs.Declare(connect.CodePermissionDenied, "MFA_MANDATORY")
+	// ReasonVerificationTokenInvalid means an e-mail verification token is unknown,
+	// used or expired; which one is not said.
+	ReasonVerificationTokenInvalid = errs.Declare(connect.CodeInvalidArgument, "VERIFICATION_TOKEN_INVALID")
+	// ReasonResetTokenInvalid means a password reset token is unknown, used or expired;
+	// which one is not said.
+	ReasonResetTokenInvalid = errs.Declare(connect.CodeInvalidArgument, "RESET_TOKEN_INVALID")
+	// ReasonEmailAlreadyVerified refuses to resend a verification for an address that is
+	// verified.
+	ReasonEmailAlreadyVerified = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_ALREADY_VERIFIED")
+	// ReasonEmailThrottled is sent when an account, or a client address, asked for too
+	// many e-mails with links in the window; RetryInfo says when it ends.
+	ReasonEmailThrottled = errs.Declare(connect.CodeResourceExhausted, "EMAIL_THROTTLED")
+	// ReasonEmailChangeFailed refuses the confirmation of an e-mail change the address
+	// cannot take; it does not say why (another account may hold it).
+	ReasonEmailChangeFailed = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_CHANGE_FAILED")
 )

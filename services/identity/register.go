@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,6 +11,7 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
@@ -46,64 +48,143 @@ func (s *Service) reserveRegistration(ctx context.Context) error {
 	return nil
 }
 
-// registerPatient creates a patient account with its personal fields sealed.
-func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPatientRequest) (account, error) {
+// Registration answers the same whatever is taken: the status and message below, and
+// no account id or tokens. The e-mail then tells the truth to whoever owns the address.
+const (
+	statusCheckEmail = "CHECK_EMAIL"
+	msgRegistered    = "Registration received: check your e-mail. A new account gets a link that confirms the address " +
+		"(log in right away, booking and sharing wait for the confirmation); if the details belong to an account already, its owner is told."
+)
+
+// registration is what a registration found: the new account to create, or the owners
+// of the details already taken, who are told someone tried.
+type registration struct {
+	fresh  account
+	taken  []account // distinct owners of the taken e-mail, CPF or CRM
+	cpfIdx []byte
+}
+
+// registerPatient creates a patient account with its personal fields sealed, or tells
+// the owners of a taken e-mail or CPF. The answer, and the work behind it (the password
+// hash and the sealing), are the same either way.
+func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPatientRequest) error {
 	if err := s.reserveRegistration(ctx); err != nil {
-		return account{}, err
+		return err
 	}
 	cpf, err := br.NormalizeCPF(r.GetCpf())
 	if err != nil {
-		return account{}, errCPFInvalid(err)
+		return errCPFInvalid(err)
 	}
 	if err := s.checkBirthDate(r.GetBirthDate()); err != nil {
-		return account{}, err
-	}
-	if err := s.checkPassword(ctx, r.GetPassword(), passwordOwner{name: r.GetName(), email: normalizeEmail(r.GetEmail()), cpf: cpf}); err != nil {
-		return account{}, err
+		return err
 	}
 	a := account{ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_PATIENT, Name: r.GetName(), Email: normalizeEmail(r.GetEmail())}
-	pii, err := s.sealPII(ctx, a.ID, patientPII{CPF: cpf, Phone: r.GetPhone(), BirthDate: r.GetBirthDate()})
-	if err != nil {
-		return account{}, errs.Internal("identity: seal patient's personal fields", err)
+	if err := s.checkPassword(ctx, r.GetPassword(), passwordOwner{name: a.Name, email: a.Email, cpf: cpf}); err != nil {
+		return err
 	}
-	a.PII = pii
-	return s.insertAccount(ctx, a, r.GetPassword(), s.blindIndex("cpf", cpf))
+	if a.PasswordHash, err = s.hasher.hash(ctx, r.GetPassword()); err != nil {
+		return errs.Internal("identity: hash password", err)
+	}
+	if a.PII, err = s.sealPII(ctx, a.ID, patientPII{CPF: cpf, Phone: r.GetPhone(), BirthDate: r.GetBirthDate()}); err != nil {
+		return errs.Internal("identity: seal patient's personal fields", err)
+	}
+	reg := registration{fresh: a, cpfIdx: s.blindIndex("cpf", cpf)}
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		reg.taken = nil
+		byEmail, ok, err := s.accounts.findByLoginEmail(ctx, tx, a.Email) // patients and admins share addresses' namespace
+		if err != nil {
+			return err
+		}
+		if ok {
+			reg.taken = append(reg.taken, byEmail)
+		}
+		byCPF, ok, err := s.accounts.findByCPFIndex(ctx, tx, reg.cpfIdx)
+		if err != nil {
+			return err
+		}
+		if ok && (len(reg.taken) == 0 || reg.taken[0].ID != byCPF.ID) {
+			reg.taken = append(reg.taken, byCPF)
+		}
+		return s.settleRegistration(ctx, tx, reg)
+	})
+	return s.registered(err)
 }
 
-// registerDoctor creates a doctor account named by CRM and UF.
-func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoctorRequest) (account, error) {
+// registerDoctor creates a doctor account named by CRM and UF, pending verification,
+// or tells the owners of a taken e-mail or of a CRM an operator vouched for. A CRM held
+// only by unverified accounts gets one more claim: the operator's verification of one
+// settles the dispute.
+func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoctorRequest) error {
 	if err := s.reserveRegistration(ctx); err != nil {
-		return account{}, err
+		return err
 	}
 	a := account{
 		ID: uuid.Must(uuid.NewV7()).String(), Role: accessv1.Role_ROLE_DOCTOR, Name: r.GetName(), Email: normalizeEmail(r.GetEmail()),
 		CRMNumber: normalizeCRM(r.GetCrm().GetNumber()), CRMUF: r.GetCrm().GetUf(),
 	}
 	if err := s.checkPassword(ctx, r.GetPassword(), passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}); err != nil {
-		return account{}, err
+		return err
 	}
-	return s.insertAccount(ctx, a, r.GetPassword(), nil)
-}
-
-func (s *Service) insertAccount(ctx context.Context, a account, password string, cpfIndex []byte) (account, error) {
-	hash, err := s.hasher.hash(ctx, password)
-	if err != nil {
-		return account{}, errs.Internal("identity: hash password", err)
+	var err error
+	if a.PasswordHash, err = s.hasher.hash(ctx, r.GetPassword()); err != nil {
+		return errs.Internal("identity: hash password", err)
 	}
-	a.PasswordHash, a.CreatedAt = hash, s.now().UTC().Truncate(time.Microsecond)
+	reg := registration{fresh: a}
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := s.accounts.insert(ctx, tx, a, cpfIndex); err != nil {
+		reg.taken = nil
+		byEmail, ok, err := s.accounts.findByRoleEmail(ctx, tx, authn.RoleName(a.Role), a.Email)
+		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actRegister, a.ID, a.ID, outcomeOK)
+		if ok {
+			reg.taken = append(reg.taken, byEmail)
+		}
+		claimants, err := s.accounts.findDoctorsByCRM(ctx, tx, a.CRMNumber, a.CRMUF)
+		if err != nil {
+			return err
+		}
+		for _, c := range claimants {
+			if (c.DoctorStatus == doctorVerified || c.DoctorStatus == doctorSuspended) && (len(reg.taken) == 0 || reg.taken[0].ID != c.ID) {
+				reg.taken = append(reg.taken, c)
+			}
+		}
+		return s.settleRegistration(ctx, tx, reg)
 	})
-	if errs.Has(err, ReasonAccountExists) {
-		return account{}, err
+	return s.registered(err)
+}
+
+// settleRegistration commits, in tx, what a registration found: the new account and
+// the link that verifies its address, or the notices to the owners of what is taken.
+// Nothing goes to the address of a registration refused for a taken CPF or CRM: that
+// would tell whoever typed it that the CPF or CRM is registered.
+func (s *Service) settleRegistration(ctx context.Context, tx pgx.Tx, reg registration) error {
+	if len(reg.taken) > 0 {
+		attempt := uuid.NewString()
+		for i, owner := range reg.taken {
+			if err := s.tellRegistrationAttempt(ctx, tx, owner.ID, fmt.Sprintf("%s-%d", attempt, i)); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, actRegister, "", reg.taken[0].ID, outcomeDenied)
 	}
-	if err != nil {
-		return account{}, errs.Internal("identity: insert account", err)
+	a := reg.fresh
+	a.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
+	if err := s.accounts.insert(ctx, tx, a, reg.cpfIdx); err != nil {
+		return err
 	}
-	return a, nil
+	if err := s.sendEmailLink(ctx, tx, a.ID, purposeVerifyEmail, a.Email); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, actRegister, a.ID, a.ID, outcomeOK)
+}
+
+// registered maps a registration's outcome to its answer. A detail taken between the
+// lookup and the insert (two registrations at once) answers as any taken detail does.
+func (s *Service) registered(err error) error {
+	if err != nil && !errs.Has(err, ReasonAccountExists) {
+		return errs.Internal("identity: register account", err)
+	}
+	return nil
 }
 
 // checkBirthDate accepts a real calendar date in the past, at most 130 years ago.

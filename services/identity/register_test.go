@@ -3,9 +3,14 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +19,8 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
+	"healthcore/platform/pg"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 )
@@ -113,50 +120,169 @@ func TestRegisterPatient_FutureBirthDateRefused(t *testing.T) {
 	testkit.WantReason(t, err, ReasonBirthDateInvalid)
 }
 
-func TestRegister_DuplicatesRefusedWithoutSayingWhich(t *testing.T) {
+// rawAnswer is a registration's HTTP answer as a client sees it, byte for byte.
+type rawAnswer struct {
+	status int
+	body   string
+	header http.Header
+}
+
+// registerRaw posts a registration as Connect JSON and returns the raw answer, without
+// the headers that differ for every answer whatever it says (the date, the random
+// request id).
+func (f *fixture) registerRaw(method string, body any) rawAnswer {
+	f.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp, err := testkit.HTTPClient(f.t).Post(f.url+"/healthcore.identity.v1.IdentityService/"+method, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	h.Del("X-Request-Id")
+	return rawAnswer{resp.StatusCode, string(b), h}
+}
+
+func patientBody(email, cpf string) map[string]string {
+	return map[string]string{"name": "Maria da Silva", "email": email, "cpf": cpf, "password": "correct horse battery",
+		"phone": "+5511987654321", "birthDate": "1985-04-12"}
+}
+
+func doctorBody(number, uf, email string) map[string]any {
+	return map[string]any{"name": "Dr. João Pereira", "crm": map[string]string{"number": number, "uf": uf}, "email": email,
+		"password": "doctor password 1"}
+}
+
+func TestRegister_TakenDetailsAnswerByteForByteLikeANewAccount_AndTheOwnerIsTold(t *testing.T) {
 	f := newFixture(t, nil)
-	f.registerPatient("maria@example.com", "529.982.247-25")
-	f.registerDoctor("123456", "SP")
+	maria := f.registerPatient("maria@example.com", "529.982.247-25")
+	doctor := f.registerDoctor("123456", "SP")
+	if _, err := f.db.Exec(context.Background(), `UPDATE accounts SET doctor_status = 'verified' WHERE id = $1`, doctor.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	before := f.notices()
 
-	cases := map[string]func() error{
-		"same e-mail, other case": func() error {
-			_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("MARIA@example.com", "123.456.789-09")))
-			return err
-		},
-		"same CPF, other format": func() error {
-			_, err := f.client.RegisterPatient(context.Background(), connect.NewRequest(patientReq("other@example.com", "52998224725")))
-			return err
-		},
-		"same CRM and UF, leading zero": func() error {
-			_, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("0123456", "SP", "x@y.com")))
-			return err
-		},
+	fresh := f.registerRaw("RegisterPatient", patientBody("nova@example.com", "111.444.777-35"))
+	if fresh.status != http.StatusOK || fresh.header.Get(server.HTTPStatusHeader) != "202" ||
+		!strings.Contains(fresh.body, `"status":"CHECK_EMAIL"`) || strings.Contains(fresh.body, "id") {
+		t.Fatalf("a new patient's answer = %+v, want CHECK_EMAIL for HTTP 202 and no id", fresh)
 	}
-	messages := map[string]bool{}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			err := c()
-			testkit.WantReason(t, err, ReasonAccountExists)
-			messages[connect.NewError(connect.CodeUnknown, err).Message()] = true
-		})
-	}
-	if len(messages) != 1 {
-		t.Errorf("duplicate answers differ, revealing which detail is taken: %v", messages)
+	for name, got := range map[string]rawAnswer{
+		"new doctor":                   f.registerRaw("RegisterDoctor", doctorBody("777", "MG", "novo@clinica.com.br")),
+		"taken e-mail, other case":     f.registerRaw("RegisterPatient", patientBody("MARIA@example.com", "123.456.789-09")),
+		"taken CPF, other format":      f.registerRaw("RegisterPatient", patientBody("outra@example.com", "52998224725")),
+		"taken e-mail and CPF":         f.registerRaw("RegisterPatient", patientBody("maria@example.com", "529.982.247-25")),
+		"verified CRM, leading zero":   f.registerRaw("RegisterDoctor", doctorBody("0123456", "SP", "impostor@example.com")),
+		"taken doctor's e-mail":        f.registerRaw("RegisterDoctor", doctorBody("888", "RJ", "doc123456@clinica.com.br")),
+		"same number in another UF ok": f.registerRaw("RegisterDoctor", doctorBody("123456", "RJ", "rj@clinica.com.br")),
+	} {
+		if got.status != fresh.status || got.body != fresh.body || !maps.EqualFunc(got.header, fresh.header, slices.Equal) {
+			t.Errorf("%s: answer %+v differs from a new account's %+v", name, got, fresh)
+		}
 	}
 
-	// The same CRM number in another UF is another doctor; a doctor may share a
-	// patient's e-mail.
-	if _, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("123456", "RJ", "rj@clinica.com.br"))); err != nil {
-		t.Errorf("same number in another UF: %v", err)
+	// The owners of what was taken are told, once per attempt; nothing goes to the
+	// address of a registration refused for a taken CPF or CRM.
+	told := map[string]int{}
+	for _, n := range f.notices(notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT) {
+		told[n.GetRecipientId()]++
+		if err := n.ValidateAll(); err != nil || n.GetSecurity().GetTime() == nil {
+			t.Errorf("notice %v: %v", n, err)
+		}
 	}
-	if _, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("999", "MG", "maria@example.com"))); err != nil {
-		t.Errorf("doctor with a patient's e-mail: %v", err)
+	if want := map[string]int{maria.GetId(): 3, doctor.GetId(): 2}; !maps.Equal(told, want) {
+		t.Errorf("registration attempts told %v, want %v", told, want)
+	}
+	var links []string
+	for _, n := range f.notices(notificationsv1.Event_EVENT_EMAIL_VERIFICATION)[len(before):] {
+		links = append(links, f.stored(roleOf(t, f, n.GetRecipientId()), accountColumn(t, f, "email", n.GetRecipientId())).GetEmail())
+	}
+	slices.Sort(links)
+	if want := []string{"nova@example.com", "novo@clinica.com.br", "rj@clinica.com.br"}; !slices.Equal(links, want) {
+		t.Errorf("verification links went to %v, want only the new accounts' %v", links, want)
 	}
 	var n int
 	_ = f.db.QueryRow(context.Background(), `SELECT count(*) FROM accounts`).Scan(&n)
-	if n != 4 {
-		t.Errorf("%d accounts, want 4 (refusals must store nothing)", n)
+	if n != 5 {
+		t.Errorf("%d accounts, want 5 (a taken detail must store nothing)", n)
 	}
+}
+
+// accountColumn reads a column of the account with id as text.
+func accountColumn(t *testing.T, f *fixture, column, id string) string {
+	t.Helper()
+	var v string
+	if err := f.db.QueryRow(context.Background(), `SELECT `+column+`::text FROM accounts WHERE id = $1`, id).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func roleOf(t *testing.T, f *fixture, id string) string { return accountColumn(t, f, "role", id) }
+
+func TestRegisterDoctor_AnUnverifiedCRMGetsACompetingClaim_AVerifiedOneDoesNot(t *testing.T) {
+	f := newFixture(t, nil)
+	first := doctorReq("123456", "SP", "primeiro@clinica.com.br")
+	second := doctorReq("0123456", "SP", "segundo@clinica.com.br")
+	second.Password = "another doctor password"
+	for _, r := range []*identityv1.RegisterDoctorRequest{first, second} {
+		if _, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := f.stored("doctor", first.GetEmail()), f.stored("doctor", second.GetEmail())
+	for _, id := range []string{a.GetId(), b.GetId()} {
+		if st := doctorStatusOf(t, f, id); st != doctorPending {
+			t.Errorf("claimant %s is %s, want pending", id, st)
+		}
+	}
+	// Each claimant logs in by CRM with its own password; a wrong one is refused as ever.
+	crmLogin := func(password string) *identityv1.LoginRequest {
+		return &identityv1.LoginRequest{Login: &identityv1.LoginRequest_Crm{Crm: &identityv1.Crm{Number: "123456", Uf: "SP"}}, Password: password}
+	}
+	for want, password := range map[string]string{a.GetId(): first.GetPassword(), b.GetId(): second.GetPassword()} {
+		resp, err := f.login(crmLogin(password))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetAccount().GetId() != want {
+			t.Errorf("logged in as %s, want %s", resp.GetAccount().GetId(), want)
+		}
+	}
+	_, err := f.login(crmLogin("not a claimant's password"))
+	testkit.WantReason(t, err, ReasonInvalidCredentials)
+
+	// Once an operator vouched for one, the CRM is not claimed again, and its holder is told.
+	if _, err := f.db.Exec(context.Background(), `UPDATE accounts SET doctor_status = 'verified' WHERE id = $1`, b.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(doctorReq("123456", "SP", "terceiro@clinica.com.br"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := f.svc.accounts.findByRoleEmail(context.Background(), f.db, "doctor", "terceiro@clinica.com.br"); ok {
+		t.Error("a verified CRM was claimed again")
+	}
+	told := f.notices(notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT)
+	if len(told) != 1 || told[0].GetRecipientId() != b.GetId() {
+		t.Errorf("registration attempts told %v, want the verified holder", told)
+	}
+	// The database holds the rule too: two vouched-for holders of one CRM cannot be.
+	_, err = f.db.Exec(context.Background(), `UPDATE accounts SET doctor_status = 'verified' WHERE id = $1`, a.GetId())
+	if !pg.IsUniqueViolation(err) {
+		t.Errorf("a second verified holder of the CRM: err = %v, want a unique violation", err)
+	}
+}
+
+func doctorStatusOf(t *testing.T, f *fixture, id string) string {
+	return accountColumn(t, f, "doctor_status", id)
 }
 
 func violatedFields(t *testing.T, err error) []string {
@@ -203,12 +329,12 @@ func TestRegisterDoctor_CRMValidation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.number+"/"+tt.uf, func(t *testing.T) {
 			req := doctorReq(tt.number, tt.uf, fmt.Sprintf("doc%d@clinica.com.br", i))
-			resp, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(req))
+			_, err := f.client.RegisterDoctor(context.Background(), connect.NewRequest(req))
 			if tt.bad == nil {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if crm := resp.Msg.GetAccount().GetCrm(); crm.GetNumber() != tt.number || crm.GetUf() != tt.uf {
+				if crm := f.stored("doctor", req.GetEmail()).GetCrm(); crm.GetNumber() != tt.number || crm.GetUf() != tt.uf {
 					t.Errorf("crm = %v", crm)
 				}
 				return
@@ -239,8 +365,10 @@ func TestRegister_IsLimitedPerClientAddress(t *testing.T) {
 	if err := from(attacker, patientReq("a@example.com", "529.982.247-25")); err != nil {
 		t.Fatal(err)
 	}
-	// Failed registrations count too: each one probes whether a detail is taken.
-	testkit.WantReason(t, from(attacker, patientReq("a@example.com", "123.456.789-09")), ReasonAccountExists)
+	// Registrations of taken details count too: each one probes whether a detail is taken.
+	if err := from(attacker, patientReq("a@example.com", "123.456.789-09")); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(20 * time.Minute)
 	if err := fromDoctor(attacker, doctorReq("123456", "SP", "doc@example.com")); err != nil {
 		t.Fatal(err)

@@ -20,15 +20,18 @@ func (f *fixture) logout(refresh string) {
 	}
 }
 
-// sessionOf returns the sid claim of an access token, as the service verifying it sees it.
-func (f *fixture) sessionOf(access string) string {
+// principalOf returns what an access token says, as the service verifying it sees it.
+func (f *fixture) principalOf(access string) authn.Principal {
 	f.t.Helper()
 	p, err := authn.NewVerifier(f.svc.KeySource()).Verify(context.Background(), access)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return p.SessionID
+	return p
 }
+
+// sessionOf returns the sid claim of an access token.
+func (f *fixture) sessionOf(access string) string { return f.principalOf(access).SessionID }
 
 // revoked lists the ended sessions as a service sees them, by id.
 func (f *fixture) revoked() map[string]time.Time {

@@ -9,26 +9,73 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/server"
 )
 
 // The RPC methods below only convert: each calls one use case and wraps its answer.
 
 // RegisterPatient implements identityv1connect.IdentityServiceHandler.
 func (s *Service) RegisterPatient(ctx context.Context, req *connect.Request[identityv1.RegisterPatientRequest]) (*connect.Response[identityv1.RegisterPatientResponse], error) {
-	a, err := s.registerPatient(ctx, req.Msg)
-	if err != nil {
+	if err := s.registerPatient(ctx, req.Msg); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&identityv1.RegisterPatientResponse{Account: a.proto()}), nil
+	return accepted(&identityv1.RegisterPatientResponse{Status: statusCheckEmail, Message: msgRegistered}), nil
 }
 
 // RegisterDoctor implements identityv1connect.IdentityServiceHandler.
 func (s *Service) RegisterDoctor(ctx context.Context, req *connect.Request[identityv1.RegisterDoctorRequest]) (*connect.Response[identityv1.RegisterDoctorResponse], error) {
-	a, err := s.registerDoctor(ctx, req.Msg)
-	if err != nil {
+	if err := s.registerDoctor(ctx, req.Msg); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&identityv1.RegisterDoctorResponse{Account: a.proto()}), nil
+	return accepted(&identityv1.RegisterDoctorResponse{Status: statusCheckEmail, Message: msgRegistered}), nil
+}
+
+// accepted answers HTTP 202 through the gateway (server.HTTPStatusHeader): the request
+// was taken, and what follows arrives by e-mail.
+func accepted[T any](msg *T) *connect.Response[T] {
+	resp := connect.NewResponse(msg)
+	resp.Header().Set(server.HTTPStatusHeader, "202")
+	return resp
+}
+
+// VerifyEmail implements identityv1connect.IdentityServiceHandler.
+func (s *Service) VerifyEmail(ctx context.Context, req *connect.Request[identityv1.VerifyEmailRequest]) (*connect.Response[identityv1.VerifyEmailResponse], error) {
+	if err := s.verifyEmail(ctx, req.Msg.GetToken()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.VerifyEmailResponse{}), nil
+}
+
+// ResendEmailVerification implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ResendEmailVerification(ctx context.Context, _ *connect.Request[identityv1.ResendEmailVerificationRequest]) (*connect.Response[identityv1.ResendEmailVerificationResponse], error) {
+	if err := s.resendVerification(ctx); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.ResendEmailVerificationResponse{}), nil
+}
+
+// ForgotPassword implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ForgotPassword(ctx context.Context, req *connect.Request[identityv1.ForgotPasswordRequest]) (*connect.Response[identityv1.ForgotPasswordResponse], error) {
+	if err := s.forgotPassword(ctx, req.Msg); err != nil {
+		return nil, err
+	}
+	return accepted(&identityv1.ForgotPasswordResponse{Status: statusCheckEmail, Message: msgForgot}), nil
+}
+
+// ResetPassword implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ResetPassword(ctx context.Context, req *connect.Request[identityv1.ResetPasswordRequest]) (*connect.Response[identityv1.ResetPasswordResponse], error) {
+	if err := s.resetPassword(ctx, req.Msg.GetToken(), req.Msg.GetNewPassword()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.ResetPasswordResponse{}), nil
+}
+
+// ChangeEmail implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ChangeEmail(ctx context.Context, req *connect.Request[identityv1.ChangeEmailRequest]) (*connect.Response[identityv1.ChangeEmailResponse], error) {
+	if err := s.changeEmail(ctx, req.Msg.GetNewEmail(), req.Msg.GetPassword()); err != nil {
+		return nil, err
+	}
+	return accepted(&identityv1.ChangeEmailResponse{Status: statusCheckEmail, Message: msgChangeEmail}), nil
 }
 
 // Login implements identityv1connect.IdentityServiceHandler.

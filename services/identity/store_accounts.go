@@ -66,10 +66,32 @@ func (accountStore) findByCPFIndex(ctx context.Context, q pg.Querier, idx []byte
 	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE cpf_index = $1`, idx))
 }
 
-// findDoctorByCRM returns the doctor registered under the CRM number (normalised) and UF.
-func (accountStore) findDoctorByCRM(ctx context.Context, q pg.Querier, number, uf string) (account, bool, error) {
-	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE role = 'doctor' AND crm_number = $1 AND crm_uf = $2`, number, uf))
+// findByRoleEmail returns the account of role (its stored name) with email
+// (normalised): an address is unique per role.
+func (accountStore) findByRoleEmail(ctx context.Context, q pg.Querier, role, email string) (account, bool, error) {
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE role = $1 AND email = $2`, role, email))
+}
+
+// maxCRMClaimants bounds the claimants of one CRM that a login checks a password
+// against (each check is a password hash).
+const maxCRMClaimants = 5
+
+// findDoctorsByCRM returns the doctors registered under the CRM number (normalised) and
+// UF: the one an operator vouched for (verified or suspended) first, then the competing
+// claims, oldest first; at most maxCRMClaimants.
+func (accountStore) findDoctorsByCRM(ctx context.Context, q pg.Querier, number, uf string) ([]account, error) {
+	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE role = 'doctor' AND crm_number = $1 AND crm_uf = $2
+		ORDER BY doctor_status IN ('verified', 'suspended') DESC, doctor_status = 'rejected', created_at, id
+		LIMIT $3`, number, uf, maxCRMClaimants)
+	if err != nil {
+		return nil, fmt.Errorf("select CRM claimants: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (account, error) { return scanAccount(r) })
+	if err != nil {
+		return nil, fmt.Errorf("select CRM claimants: %w", err)
+	}
+	return out, nil
 }
 
 func findAccount(row pgx.Row) (account, bool, error) {
@@ -91,6 +113,32 @@ func (accountStore) setPasswordHash(ctx context.Context, q pg.Querier, id, hash 
 	}
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("update password hash of %s: %w", id, pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// setVerifiedEmail sets the account's address to email, verified at the given time.
+// An address another account of the role holds is ACCOUNT_EXISTS.
+func (accountStore) setVerifiedEmail(ctx context.Context, q pg.Querier, id, email string, at time.Time) error {
+	tag, err := q.Exec(ctx, `UPDATE accounts SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1`, id, email, at)
+	if pg.IsUniqueViolation(err) {
+		return errAccountExists.WithCause(err)
+	}
+	if err != nil {
+		return fmt.Errorf("update e-mail of %s: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("update e-mail of %s: %w", id, pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// markEmailVerified records that the owner proved the account's current address, at
+// the given time, unless it was proved before.
+func (accountStore) markEmailVerified(ctx context.Context, q pg.Querier, id string, at time.Time) error {
+	if _, err := q.Exec(ctx, `UPDATE accounts SET email_verified_at = $2, updated_at = $2 WHERE id = $1 AND email_verified_at IS NULL`,
+		id, at); err != nil {
+		return fmt.Errorf("mark e-mail of %s verified: %w", id, err)
 	}
 	return nil
 }

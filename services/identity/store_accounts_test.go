@@ -71,14 +71,19 @@ func TestAccountStore_InsertThenFindByEachLogin(t *testing.T) {
 	same("admin by e-mail", a, ok, err, admin)
 	a, ok, err = st.findByCPFIndex(ctx, db, []byte("cpf-index"))
 	same("patient by CPF index", a, ok, err, patient)
-	a, ok, err = st.findDoctorByCRM(ctx, db, "123456", "SP")
-	same("doctor by CRM", a, ok, err, doctor)
+	ds, err := st.findDoctorsByCRM(ctx, db, "123456", "SP")
+	if len(ds) != 1 {
+		t.Fatalf("doctors by CRM = %+v (%v), want one", ds, err)
+	}
+	same("doctor by CRM", ds[0], true, err, doctor)
+	if ds, err := st.findDoctorsByCRM(ctx, db, "123456", "RJ"); err != nil || len(ds) != 0 {
+		t.Errorf("CRM in another UF: found %+v (%v)", ds, err)
+	}
 
 	for name, find := range map[string]func() (account, bool, error){
 		"unknown id":             func() (account, bool, error) { return st.get(ctx, db, uuid.NewString()) },
 		"doctor's e-mail":        func() (account, bool, error) { return st.findByLoginEmail(ctx, db, "joao@clinica.com.br") },
 		"unknown CPF index":      func() (account, bool, error) { return st.findByCPFIndex(ctx, db, []byte("other")) },
-		"CRM in another UF":      func() (account, bool, error) { return st.findDoctorByCRM(ctx, db, "123456", "RJ") },
 		"e-mail in another case": func() (account, bool, error) { return st.findByLoginEmail(ctx, db, "Maria@example.com") },
 	} {
 		if a, ok, err := find(); err != nil || ok {
@@ -90,6 +95,7 @@ func TestAccountStore_InsertThenFindByEachLogin(t *testing.T) {
 func TestAccountStore_InsertRefusesEveryTakenDetailAsAccountExists(t *testing.T) {
 	db, ctx, st := storeDB(t), context.Background(), accountStore{}
 	patient, doctor := patientRow("maria@example.com"), doctorRow("joao@clinica.com.br", "123456", "SP")
+	doctor.DoctorStatus = doctorVerified
 	if err := st.insert(ctx, db, patient, []byte("idx")); err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +105,18 @@ func TestAccountStore_InsertRefusesEveryTakenDetailAsAccountExists(t *testing.T)
 
 	sameEmail := newAccountRow(accessv1.Role_ROLE_ADMIN, "maria@example.com")
 	sameCPF, sameCRM := patientRow("other@example.com"), doctorRow("x@clinica.com.br", "123456", "SP")
+	sameCRM.DoctorStatus = doctorVerified
 	for name, c := range map[string]struct {
 		a   account
 		idx []byte
-	}{"e-mail of a patient, for an admin": {sameEmail, nil}, "CPF": {sameCPF, []byte("idx")}, "CRM and UF": {sameCRM, nil}} {
+	}{"e-mail of a patient, for an admin": {sameEmail, nil}, "CPF": {sameCPF, []byte("idx")}, "CRM and UF, verified twice": {sameCRM, nil}} {
 		if err := st.insert(ctx, db, c.a, c.idx); !errs.Has(err, ReasonAccountExists) {
 			t.Errorf("%s taken: err = %v, want ACCOUNT_EXISTS", name, err)
 		}
+	}
+	// A pending claim of a CRM competes with the holder's until an operator decides.
+	if err := st.insert(ctx, db, doctorRow("y@clinica.com.br", "123456", "SP"), nil); err != nil {
+		t.Errorf("pending claim of a held CRM: %v", err)
 	}
 	// A doctor's e-mail is its own namespace: a patient may use the same address.
 	if err := st.insert(ctx, db, patientRow("joao@clinica.com.br"), []byte("idx2")); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -95,6 +96,10 @@ func (s *Service) deliverLeased(ctx context.Context, id string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if to := req.GetLink().GetEmail(); to != "" { // the new address of an e-mail change
+		contact = proto.CloneOf(contact)
+		contact.Email = to
 	}
 	p, err := s.preferences.get(ctx, s.db, n.recipientID, false)
 	if err != nil {

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/testkit"
@@ -327,4 +329,31 @@ func (f *fixture) deliverNow(id string) error {
 		return !errors.As(err, &snooze)
 	})
 	return err
+}
+
+func TestDeliver_AccountLinksOpenTheirPage_AndAnEmailChangeGoesToTheNewAddress(t *testing.T) {
+	f := newFixture(t)
+	p := f.patient("Maria da Silva", "+5511987654321")
+	link := func(key string, e notificationsv1.Event, to string) *notificationsv1.NotifyRequest {
+		return &notificationsv1.NotifyRequest{IdempotencyKey: key, Event: e, RecipientId: p.id,
+			Detail: &notificationsv1.NotifyRequest_Link{Link: &notificationsv1.AccountLinkDetail{
+				Token: "q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E", Time: timestamppb.New(f.clock.Now()),
+				ExpireTime: timestamppb.New(f.clock.Now().Add(30 * time.Minute)), Email: to}}}
+	}
+	f.settled(f.notify(link("link-1", notificationsv1.Event_EVENT_PASSWORD_RESET, "")).GetId())
+	f.settled(f.notify(link("link-2", notificationsv1.Event_EVENT_EMAIL_CHANGE_VERIFICATION, "nova@example.com")).GetId())
+
+	reset := f.mailTo(p.email)
+	if len(reset) != 1 || !strings.Contains(reset[0].Text, DefaultAppBaseURL+"/app/reset-password?token=q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E") {
+		t.Fatalf("mails to the account's address: %+v, want the reset link", reset)
+	}
+	change := f.mailTo("nova@example.com")
+	if len(change) != 1 || !strings.Contains(change[0].Text, DefaultAppBaseURL+"/app/verify-email?token=q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E") {
+		t.Fatalf("mails to the new address: %+v, want the confirmation link", change)
+	}
+	// A link event with another event's detail is refused.
+	_, err := f.internal.Notify(context.Background(), connect.NewRequest(&notificationsv1.NotifyRequest{
+		IdempotencyKey: "link-3", Event: notificationsv1.Event_EVENT_EMAIL_VERIFICATION, RecipientId: p.id,
+		Detail: &notificationsv1.NotifyRequest_Security{Security: &notificationsv1.SecurityDetail{Time: timestamppb.New(f.clock.Now())}}}))
+	testkit.WantReason(t, err, ReasonDetailMismatch)
 }

@@ -189,14 +189,14 @@ func (f *fixture) patient(name, phone string) account {
 	f.t.Helper()
 	f.users++
 	email := fmt.Sprintf("paciente%d@example.com", f.users)
-	resp, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
+	_, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
 		Name: name, Email: email, Cpf: testkit.CPF(f.users), Password: "correct horse battery", Phone: phone, BirthDate: "1985-04-12",
 	}))
 	if err != nil {
 		f.t.Fatalf("register patient: %v", err)
 	}
-	return account{id: resp.Msg.GetAccount().GetId(), email: email, phone: phone, token: f.login(&identityv1.LoginRequest{
-		Login: &identityv1.LoginRequest_Email{Email: email}, Password: "correct horse battery"})}
+	id, token := f.login(&identityv1.LoginRequest{Login: &identityv1.LoginRequest_Email{Email: email}, Password: "correct horse battery"})
+	return account{id: id, email: email, phone: phone, token: token}
 }
 
 // doctor registers and logs in a doctor.
@@ -205,23 +205,24 @@ func (f *fixture) doctor(name string) account {
 	f.users++
 	crm := &identityv1.Crm{Number: fmt.Sprint(100000 + f.users), Uf: "SP"}
 	email := fmt.Sprintf("medica%d@clinica.com.br", f.users)
-	resp, err := f.identity.RegisterDoctor(context.Background(), connect.NewRequest(&identityv1.RegisterDoctorRequest{
+	_, err := f.identity.RegisterDoctor(context.Background(), connect.NewRequest(&identityv1.RegisterDoctorRequest{
 		Name: name, Crm: crm, Email: email, Password: "doctor password 1",
 	}))
 	if err != nil {
 		f.t.Fatalf("register doctor: %v", err)
 	}
-	return account{id: resp.Msg.GetAccount().GetId(), email: email, token: f.login(&identityv1.LoginRequest{
-		Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "doctor password 1"})}
+	id, token := f.login(&identityv1.LoginRequest{Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "doctor password 1"})
+	return account{id: id, email: email, token: token}
 }
 
-func (f *fixture) login(req *identityv1.LoginRequest) string {
+// login logs in and returns the account's id and an access token.
+func (f *fixture) login(req *identityv1.LoginRequest) (id, token string) {
 	f.t.Helper()
 	resp, err := f.identity.Login(context.Background(), connect.NewRequest(req))
 	if err != nil {
 		f.t.Fatalf("login: %v", err)
 	}
-	return resp.Msg.GetTokens().GetAccessToken()
+	return resp.Msg.GetAccount().GetId(), resp.Msg.GetTokens().GetAccessToken()
 }
 
 // notify calls Notify as scheduling.

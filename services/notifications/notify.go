@@ -88,8 +88,12 @@ func checkDetail(r *notificationsv1.NotifyRequest) error {
 	case notificationsv1.Event_EVENT_SHARE_GRANTED, notificationsv1.Event_EVENT_SHARE_REVOKED:
 		ok = r.GetShare() != nil
 	case notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN, notificationsv1.Event_EVENT_PASSWORD_CHANGED,
-		notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED:
+		notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED,
+		notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT, notificationsv1.Event_EVENT_EMAIL_CHANGE_REQUESTED:
 		ok = r.GetSecurity() != nil
+	case notificationsv1.Event_EVENT_EMAIL_VERIFICATION, notificationsv1.Event_EVENT_PASSWORD_RESET,
+		notificationsv1.Event_EVENT_EMAIL_CHANGE_VERIFICATION:
+		ok = r.GetLink() != nil
 	case notificationsv1.Event_EVENT_SHARED_DOCUMENTS_READ_DIGEST:
 		ok = r.GetDigest() != nil
 	default:
@@ -97,7 +101,8 @@ func checkDetail(r *notificationsv1.NotifyRequest) error {
 	}
 	if !ok {
 		return ReasonDetailMismatch.New("the detail does not fit the event " + r.GetEvent().String()).
-			WithViolations(errs.Violation{Field: "detail", Description: "appointment events take appointment, share events share, security events security, the read digest digest"})
+			WithViolations(errs.Violation{Field: "detail", Description: "appointment events take appointment, share events share, " +
+				"security events security, the read digest digest, account links link"})
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ type view struct {
 	Justification string
 	ShareEnd      string
 	When          string
+	Expire        string // when an account link stops working
 	Address       string
 	Device        string
 	Day           string

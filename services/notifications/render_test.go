@@ -43,6 +43,15 @@ func goldenView(e notificationsv1.Event) view {
 	if e != notificationsv1.Event_EVENT_CANCELLED_BY_PATIENT {
 		v.Justification = "" // only the doctor's cancellation notice carries it
 	}
+	switch e {
+	case notificationsv1.Event_EVENT_EMAIL_VERIFICATION, notificationsv1.Event_EVENT_EMAIL_CHANGE_VERIFICATION, notificationsv1.Event_EVENT_PASSWORD_RESET:
+		v.Expire = formatTime(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC), saoPaulo)
+		v.Link = "https://app.example.com/app/verify-email?token=q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E"
+		if e == notificationsv1.Event_EVENT_PASSWORD_RESET {
+			v.Expire = formatTime(time.Date(2026, 12, 2, 12, 30, 0, 0, time.UTC), saoPaulo)
+			v.Link = "https://app.example.com/app/reset-password?token=q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E"
+		}
+	}
 	return v
 }
 

@@ -2,6 +2,7 @@ package notifications
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ const (
 	sharedWithMe    = "/app/shared-with-me"
 	accessLogPage   = "/app/records/access-log"
 	securityPage    = "/app/account/security"
+	verifyEmailPage = "/app/verify-email?token="
+	resetPage       = "/app/reset-password?token="
 )
 
 // view builds what the template shows, in loc: the names come from identity now, not
@@ -80,6 +83,13 @@ func (s *Service) view(ctx context.Context, r *notificationsv1.NotifyRequest, c 
 		if v.Device == "" {
 			v.Device = "dispositivo não identificado"
 		}
+	case *notificationsv1.NotifyRequest_Link:
+		page := verifyEmailPage
+		if r.GetEvent() == notificationsv1.Event_EVENT_PASSWORD_RESET {
+			page = resetPage
+		}
+		v.When, v.Expire = at(d.Link.GetTime(), true), at(d.Link.GetExpireTime(), true)
+		v.Address, v.Link = d.Link.GetClientAddress(), base+page+url.QueryEscape(d.Link.GetToken())
 	case *notificationsv1.NotifyRequest_Digest:
 		v.Day, v.Reads, v.Link = brDate(d.Digest.GetDay()), d.Digest.GetReads(), base+accessLogPage
 		for _, id := range d.Digest.GetDoctorIds() {

@@ -86,6 +86,7 @@ type fixture struct {
 	internal   paymentsv1connect.PaymentsServiceClient // as scheduling calls it
 	public     paymentsv1connect.PaymentsServiceClient // as an app calls it
 	identity   identityv1connect.IdentityServiceClient
+	identityDB *pgxpool.Pool
 	gateway    string
 	users      int
 }
@@ -113,8 +114,9 @@ func newFixture(t *testing.T, sink bool) *fixture {
 
 	idCfg := identity.DefaultConfig()
 	idCfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
+	f.identityDB = pool(identity.Schema.Name)
 	idSvc, err := identity.New(ctx, identity.Deps{
-		DB: pool(identity.Schema.Name), Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: log,
+		DB: f.identityDB, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: log,
 	}, idCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -268,15 +270,19 @@ func (f *fixture) patientNamed(name string) user {
 	f.t.Helper()
 	f.users++
 	email := fmt.Sprintf("paciente%d@example.com", f.users)
-	resp, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
+	_, err := f.identity.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
 		Name: name, Email: email, Cpf: testkit.CPF(f.users), Password: "correct horse battery",
 		Phone: "+5511987654321", BirthDate: "1985-04-12",
 	}))
 	if err != nil {
 		f.t.Fatalf("register patient: %v", err)
 	}
-	return user{resp.Msg.GetAccount().GetId(), f.login(&identityv1.LoginRequest{
-		Login: &identityv1.LoginRequest_Email{Email: email}, Password: "correct horse battery"})}
+	// A patient books with a confirmed e-mail: confirm it, then log in.
+	login := &identityv1.LoginRequest{Login: &identityv1.LoginRequest_Email{Email: email}, Password: "correct horse battery"}
+	id, _ := f.login(login)
+	testkit.VerifyEmail(f.t, f.identityDB, f.identity, id)
+	_, token := f.login(login)
+	return user{id, token}
 }
 
 // doctor registers and logs in a doctor.
@@ -284,23 +290,24 @@ func (f *fixture) doctor() user {
 	f.t.Helper()
 	f.users++
 	crm := &identityv1.Crm{Number: fmt.Sprint(100000 + f.users), Uf: "SP"}
-	resp, err := f.identity.RegisterDoctor(context.Background(), connect.NewRequest(&identityv1.RegisterDoctorRequest{
+	_, err := f.identity.RegisterDoctor(context.Background(), connect.NewRequest(&identityv1.RegisterDoctorRequest{
 		Name: "Dra. Ana Souza", Crm: crm, Email: fmt.Sprintf("medica%d@clinica.com.br", f.users), Password: "doctor password 1",
 	}))
 	if err != nil {
 		f.t.Fatalf("register doctor: %v", err)
 	}
-	return user{resp.Msg.GetAccount().GetId(), f.login(&identityv1.LoginRequest{
-		Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "doctor password 1"})}
+	id, token := f.login(&identityv1.LoginRequest{Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "doctor password 1"})
+	return user{id, token}
 }
 
-func (f *fixture) login(req *identityv1.LoginRequest) string {
+// login logs in and returns the account's id and an access token.
+func (f *fixture) login(req *identityv1.LoginRequest) (id, token string) {
 	f.t.Helper()
 	resp, err := f.identity.Login(context.Background(), connect.NewRequest(req))
 	if err != nil {
 		f.t.Fatalf("login: %v", err)
 	}
-	return resp.Msg.GetTokens().GetAccessToken()
+	return resp.Msg.GetAccount().GetId(), resp.Msg.GetTokens().GetAccessToken()
 }
 
 // booking is an appointment waiting for payment, as scheduling holds it.

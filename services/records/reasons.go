@@ -75,4 +75,7 @@ var (
 	ReasonDecryptFailed = errs.Declare(connect.CodeInvalidArgument, "DECRYPT_FAILED")
 	// ReasonObjectNotFound: sent by blobs. No object under the key.
 	ReasonObjectNotFound = errs.Declare(connect.CodeNotFound, "OBJECT_NOT_FOUND")
+	// ReasonEmailNotVerified: the patient's token says the e-mail address is not
+	// confirmed (claim ev); sharing records waits for it.
+	ReasonEmailNotVerified = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_NOT_VERIFIED")
 )

@@ -85,6 +85,9 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 	if err != nil {
 		return nil, err
 	}
+	if !p.EmailVerified {
+		return nil, ReasonEmailNotVerified.New("sharing records needs a confirmed e-mail address: " + "confirm your e-mail address first (the link in the e-mail we sent; POST /v1/me/email:resend-verification sends a new one), then refresh the session so its token carries the confirmation")
+	}
 	now := s.now().UTC()
 	expires := r.GetExpireTime().AsTime()
 	switch {

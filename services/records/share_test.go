@@ -3,11 +3,13 @@ package records
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -472,4 +474,23 @@ func TestShare_DoctorNotVerifiedReadsNothing(t *testing.T) {
 	if _, got, err := f.download(d, doc.GetId()); err != nil || string(got) != string(data) {
 		t.Errorf("the verified doctor's download: %v (%d bytes)", err, len(got))
 	}
+}
+
+func TestShare_APatientWhoseEmailIsNotVerifiedIsRefused(t *testing.T) {
+	f := newFixture(t)
+	d := f.listedDoctor()
+	p := authn.Principal{UserID: uuid.NewString(), Role: accessv1.Role_ROLE_PATIENT, AMR: []string{"pwd"}}
+	unverified := user{p.UserID, f.users.SignPrincipal(p)}
+	doc := f.mustUpload(unverified, meta("Hemograma", "application/pdf"), pdf(600))
+	_, err := f.share(unverified, d, []string{doc.GetId()}, nil, f.now().Add(24*time.Hour))
+	testkit.WantReason(t, err, ReasonEmailNotVerified)
+	if msg := connect.NewError(connect.CodeUnknown, err).Message(); !strings.Contains(msg, "confirm") || !strings.Contains(msg, "refresh") {
+		t.Errorf("message %q does not say to confirm the address and refresh the session", msg)
+	}
+	if n := f.count(`SELECT count(*) FROM shares`); n != 0 {
+		t.Errorf("%d shares, want none", n)
+	}
+	// The token after the confirmation shares.
+	p.EmailVerified = true
+	f.mustShare(user{p.UserID, f.users.SignPrincipal(p)}, d, []string{doc.GetId()}, nil, f.now().Add(24*time.Hour))
 }

@@ -29,6 +29,9 @@ var (
 // insert succeeds, and the others get SLOT_TAKEN.
 func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentRequest) (*schedulingv1.BookAppointmentResponse, error) {
 	patient, _ := authn.FromContext(ctx)
+	if !patient.EmailVerified {
+		return nil, ReasonEmailNotVerified.New("booking needs a confirmed e-mail address: " + "confirm your e-mail address first (the link in the e-mail we sent; POST /v1/me/email:resend-verification sends a new one), then refresh the session so its token carries the confirmation")
+	}
 	if a, found, err := s.byKey(ctx, patient.UserID, r.GetIdempotencyKey()); err != nil || found {
 		if err != nil {
 			return nil, err

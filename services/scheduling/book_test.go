@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 
+	accessv1 "healthcore/gen/healthcore/access/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -363,4 +365,22 @@ func TestHistory_IsAppendOnly(t *testing.T) {
 	if h := f.mustGet(p, a.GetId()).GetHistory(); len(h) != 1 || h[0].GetReason() != "" {
 		t.Fatalf("history after the attempts = %v", h)
 	}
+}
+
+func TestBook_APatientWhoseEmailIsNotVerifiedIsRefused(t *testing.T) {
+	f := newFixture(t)
+	_, slot := f.bookable()
+	p := authn.Principal{UserID: uuid.NewString(), Role: accessv1.Role_ROLE_PATIENT, AMR: []string{"pwd"}}
+	unverified := user{p.UserID, f.users.SignPrincipal(p)}
+	_, err := f.bookAs(unverified, slot, "unverified-key")
+	testkit.WantReason(t, err, ReasonEmailNotVerified)
+	if msg := connect.NewError(connect.CodeUnknown, err).Message(); !strings.Contains(msg, "confirm") || !strings.Contains(msg, "refresh") {
+		t.Errorf("message %q does not say to confirm the address and refresh the session", msg)
+	}
+	if n := f.count(`SELECT count(*) FROM appointments`); n != 0 {
+		t.Errorf("%d appointments, want none", n)
+	}
+	// With the address verified (the next token after the confirmation), the same patient books.
+	p.EmailVerified = true
+	f.mustBook(user{p.UserID, f.users.SignPrincipal(p)}, slot, "verified-key")
 }

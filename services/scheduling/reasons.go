@@ -76,4 +76,7 @@ var (
 	// ReasonRefundExceedsPayment is sent by payments: everything paid is already
 	// refunded or on its way back.
 	ReasonRefundExceedsPayment = errs.Declare(connect.CodeFailedPrecondition, "REFUND_EXCEEDS_PAYMENT")
+	// ReasonEmailNotVerified: the patient's token says the e-mail address is not
+	// confirmed (claim ev); booking waits for it.
+	ReasonEmailNotVerified = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_NOT_VERIFIED")
 )

@@ -184,11 +184,14 @@ func (x *RegisterPatientRequest) GetBirthDate() string {
 	return ""
 }
 
-// RegisterPatientResponse returns the account created.
+// RegisterPatientResponse says to look in the mailbox: it is the same whether an
+// account was created or not, and carries no account id and no tokens.
 type RegisterPatientResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new account.
-	Account       *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Always "CHECK_EMAIL".
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// What to do next, for people.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,11 +226,18 @@ func (*RegisterPatientResponse) Descriptor() ([]byte, []int) {
 	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *RegisterPatientResponse) GetAccount() *Account {
+func (x *RegisterPatientResponse) GetStatus() string {
 	if x != nil {
-		return x.Account
+		return x.Status
 	}
-	return nil
+	return ""
+}
+
+func (x *RegisterPatientResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
 }
 
 // RegisterDoctorRequest carries a new doctor's identification.
@@ -306,11 +316,13 @@ func (x *RegisterDoctorRequest) GetPassword() string {
 	return ""
 }
 
-// RegisterDoctorResponse returns the account created.
+// RegisterDoctorResponse says to look in the mailbox, like RegisterPatientResponse.
 type RegisterDoctorResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new account.
-	Account       *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Always "CHECK_EMAIL".
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// What to do next, for people.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -345,11 +357,18 @@ func (*RegisterDoctorResponse) Descriptor() ([]byte, []int) {
 	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *RegisterDoctorResponse) GetAccount() *Account {
+func (x *RegisterDoctorResponse) GetStatus() string {
 	if x != nil {
-		return x.Account
+		return x.Status
 	}
-	return nil
+	return ""
+}
+
+func (x *RegisterDoctorResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
 }
 
 // Crm is a registration with a Conselho Regional de Medicina: a number and the UF of
@@ -2733,6 +2752,524 @@ func (x *GetDoctorStatusResponse) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// VerifyEmailRequest carries the token of a verification link.
+type VerifyEmailRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token parameter of the link (/app/verify-email?token=...).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyEmailRequest) Reset() {
+	*x = VerifyEmailRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyEmailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyEmailRequest) ProtoMessage() {}
+
+func (x *VerifyEmailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyEmailRequest.ProtoReflect.Descriptor instead.
+func (*VerifyEmailRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *VerifyEmailRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// VerifyEmailResponse is empty: the address is verified.
+type VerifyEmailResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyEmailResponse) Reset() {
+	*x = VerifyEmailResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyEmailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyEmailResponse) ProtoMessage() {}
+
+func (x *VerifyEmailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyEmailResponse.ProtoReflect.Descriptor instead.
+func (*VerifyEmailResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{44}
+}
+
+// ResendEmailVerificationRequest is empty: the caller is named by the access token.
+type ResendEmailVerificationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendEmailVerificationRequest) Reset() {
+	*x = ResendEmailVerificationRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendEmailVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendEmailVerificationRequest) ProtoMessage() {}
+
+func (x *ResendEmailVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendEmailVerificationRequest.ProtoReflect.Descriptor instead.
+func (*ResendEmailVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{45}
+}
+
+// ResendEmailVerificationResponse is empty: the link is on its way.
+type ResendEmailVerificationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendEmailVerificationResponse) Reset() {
+	*x = ResendEmailVerificationResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendEmailVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendEmailVerificationResponse) ProtoMessage() {}
+
+func (x *ResendEmailVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendEmailVerificationResponse.ProtoReflect.Descriptor instead.
+func (*ResendEmailVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{46}
+}
+
+// ForgotPasswordRequest names the account whose password is forgotten, as a login does.
+type ForgotPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How the account is named. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Login:
+	//
+	//	*ForgotPasswordRequest_Email
+	//	*ForgotPasswordRequest_Cpf
+	//	*ForgotPasswordRequest_Crm
+	Login         isForgotPasswordRequest_Login `protobuf_oneof:"login"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgotPasswordRequest) Reset() {
+	*x = ForgotPasswordRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgotPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgotPasswordRequest) ProtoMessage() {}
+
+func (x *ForgotPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgotPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ForgotPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ForgotPasswordRequest) GetLogin() isForgotPasswordRequest_Login {
+	if x != nil {
+		return x.Login
+	}
+	return nil
+}
+
+func (x *ForgotPasswordRequest) GetEmail() string {
+	if x != nil {
+		if x, ok := x.Login.(*ForgotPasswordRequest_Email); ok {
+			return x.Email
+		}
+	}
+	return ""
+}
+
+func (x *ForgotPasswordRequest) GetCpf() string {
+	if x != nil {
+		if x, ok := x.Login.(*ForgotPasswordRequest_Cpf); ok {
+			return x.Cpf
+		}
+	}
+	return ""
+}
+
+func (x *ForgotPasswordRequest) GetCrm() *Crm {
+	if x != nil {
+		if x, ok := x.Login.(*ForgotPasswordRequest_Crm); ok {
+			return x.Crm
+		}
+	}
+	return nil
+}
+
+type isForgotPasswordRequest_Login interface {
+	isForgotPasswordRequest_Login()
+}
+
+type ForgotPasswordRequest_Email struct {
+	// A patient's or admin's e-mail address.
+	Email string `protobuf:"bytes,1,opt,name=email,proto3,oneof"`
+}
+
+type ForgotPasswordRequest_Cpf struct {
+	// A patient's CPF, with or without punctuation.
+	Cpf string `protobuf:"bytes,2,opt,name=cpf,proto3,oneof"`
+}
+
+type ForgotPasswordRequest_Crm struct {
+	// A doctor's CRM number and UF.
+	Crm *Crm `protobuf:"bytes,3,opt,name=crm,proto3,oneof"`
+}
+
+func (*ForgotPasswordRequest_Email) isForgotPasswordRequest_Login() {}
+
+func (*ForgotPasswordRequest_Cpf) isForgotPasswordRequest_Login() {}
+
+func (*ForgotPasswordRequest_Crm) isForgotPasswordRequest_Login() {}
+
+// ForgotPasswordResponse says to look in the mailbox, whether or not an account matched.
+type ForgotPasswordResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Always "CHECK_EMAIL".
+	Status string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// What to do next, for people.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgotPasswordResponse) Reset() {
+	*x = ForgotPasswordResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgotPasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgotPasswordResponse) ProtoMessage() {}
+
+func (x *ForgotPasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgotPasswordResponse.ProtoReflect.Descriptor instead.
+func (*ForgotPasswordResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ForgotPasswordResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ForgotPasswordResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// ResetPasswordRequest carries the token of a reset link and the new password.
+type ResetPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token parameter of the link (/app/reset-password?token=...).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The new password: the same rules as at registration.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordRequest) Reset() {
+	*x = ResetPasswordRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordRequest) ProtoMessage() {}
+
+func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ResetPasswordRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *ResetPasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+// ResetPasswordResponse is empty: log in with the new password.
+type ResetPasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordResponse) Reset() {
+	*x = ResetPasswordResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordResponse) ProtoMessage() {}
+
+func (x *ResetPasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordResponse.ProtoReflect.Descriptor instead.
+func (*ResetPasswordResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{50}
+}
+
+// ChangeEmailRequest names the new address and proves the caller with the password.
+type ChangeEmailRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new e-mail address; stored lower-cased once confirmed.
+	NewEmail string `protobuf:"bytes,1,opt,name=new_email,json=newEmail,proto3" json:"new_email,omitempty"`
+	// The account's current password.
+	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeEmailRequest) Reset() {
+	*x = ChangeEmailRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeEmailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeEmailRequest) ProtoMessage() {}
+
+func (x *ChangeEmailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeEmailRequest.ProtoReflect.Descriptor instead.
+func (*ChangeEmailRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ChangeEmailRequest) GetNewEmail() string {
+	if x != nil {
+		return x.NewEmail
+	}
+	return ""
+}
+
+func (x *ChangeEmailRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// ChangeEmailResponse says to confirm from the new address's mailbox.
+type ChangeEmailResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Always "CHECK_EMAIL".
+	Status string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// What to do next, for people.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeEmailResponse) Reset() {
+	*x = ChangeEmailResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeEmailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeEmailResponse) ProtoMessage() {}
+
+func (x *ChangeEmailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeEmailResponse.ProtoReflect.Descriptor instead.
+func (*ChangeEmailResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ChangeEmailResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ChangeEmailResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -2748,9 +3285,10 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\xfaB\ar\x05\x10\f\x18\x80\x01R\bpassword\x121\n" +
 	"\x05phone\x18\x05 \x01(\tB\x1b\xfaB\x18r\x162\x14^\\+[1-9][0-9]{7,14}$R\x05phone\x12B\n" +
 	"\n" +
-	"birth_date\x18\x06 \x01(\tB#\xfaB r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tbirthDate\"T\n" +
-	"\x17RegisterPatientResponse\x129\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\xba\x01\n" +
+	"birth_date\x18\x06 \x01(\tB#\xfaB r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tbirthDate\"Z\n" +
+	"\x17RegisterPatientResponse\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessageJ\x04\b\x01\x10\x02R\aaccount\"\xba\x01\n" +
 	"\x15RegisterDoctorRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x02\x18\xc8\x01R\x04name\x127\n" +
@@ -2758,9 +3296,10 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xfaB\ar\x05\x18\xfe\x01`\x01R\x05email\x12&\n" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
-	"\xfaB\ar\x05\x10\f\x18\x80\x01R\bpassword\"S\n" +
-	"\x16RegisterDoctorResponse\x129\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\xb6\x01\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\bpassword\"Y\n" +
+	"\x16RegisterDoctorResponse\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessageJ\x04\b\x01\x10\x02R\aaccount\"\xb6\x01\n" +
 	"\x03Crm\x12+\n" +
 	"\x06number\x18\x01 \x01(\tB\x13\xfaB\x10r\x0e2\f^[0-9]{1,8}$R\x06number\x12\x81\x01\n" +
 	"\x02uf\x18\x02 \x01(\tBq\xfaBnrlR\x02ACR\x02ALR\x02APR\x02AMR\x02BAR\x02CER\x02DFR\x02ESR\x02GOR\x02MAR\x02MTR\x02MSR\x02MGR\x02PAR\x02PBR\x02PRR\x02PER\x02PIR\x02RJR\x02RNR\x02RSR\x02ROR\x02RRR\x02SCR\x02SPR\x02SER\x02TOR\x02uf\"\xdf\x01\n" +
@@ -2912,13 +3451,42 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x17GetDoctorStatusResponse\x12<\n" +
 	"\x06status\x18\x01 \x01(\x0e2$.healthcore.identity.v1.DoctorStatusR\x06status\x12;\n" +
 	"\vupdate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime*\xaa\x01\n" +
+	"updateTime\"6\n" +
+	"\x12VerifyEmailRequest\x12 \n" +
+	"\x05token\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x10\x18\x80\x02R\x05token\"\x15\n" +
+	"\x13VerifyEmailResponse\" \n" +
+	"\x1eResendEmailVerificationRequest\"!\n" +
+	"\x1fResendEmailVerificationResponse\"\xc1\x01\n" +
+	"\x15ForgotPasswordRequest\x12\"\n" +
+	"\x05email\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x18\xfe\x01`\x01H\x00R\x05email\x12E\n" +
+	"\x03cpf\x18\x02 \x01(\tB1\xfaB.r,2*^[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]{2}$H\x00R\x03cpf\x12/\n" +
+	"\x03crm\x18\x03 \x01(\v2\x1b.healthcore.identity.v1.CrmH\x00R\x03crmB\f\n" +
+	"\x05login\x12\x03\xf8B\x01\"J\n" +
+	"\x16ForgotPasswordResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"g\n" +
+	"\x14ResetPasswordRequest\x12 \n" +
+	"\x05token\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x10\x18\x80\x02R\x05token\x12-\n" +
+	"\fnew_password\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\f\x18\x80\x01R\vnewPassword\"\x17\n" +
+	"\x15ResetPasswordResponse\"e\n" +
+	"\x12ChangeEmailRequest\x12'\n" +
+	"\tnew_email\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x18\xfe\x01`\x01R\bnewEmail\x12&\n" +
+	"\bpassword\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\"G\n" +
+	"\x13ChangeEmailResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_VERIFIED\x10\x02\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_REJECTED\x10\x03\x12\x1b\n" +
-	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xfe\x14\n" +
+	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\x9e\x1b\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -2932,7 +3500,12 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
 	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x9b\x01\n" +
-	"\x0eChangePassword\x12-.healthcore.identity.v1.ChangePasswordRequest\x1a..healthcore.identity.v1.ChangePasswordResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/password:change\x12o\n" +
+	"\x0eChangePassword\x12-.healthcore.identity.v1.ChangePasswordRequest\x1a..healthcore.identity.v1.ChangePasswordResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/password:change\x12\x92\x01\n" +
+	"\vVerifyEmail\x12*.healthcore.identity.v1.VerifyEmailRequest\x1a+.healthcore.identity.v1.VerifyEmailResponse\"*\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/accounts/email:verify\x12\xc0\x01\n" +
+	"\x17ResendEmailVerification\x126.healthcore.identity.v1.ResendEmailVerificationRequest\x1a7.healthcore.identity.v1.ResendEmailVerificationResponse\"4\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02%:\x01*\" /v1/me/email:resend-verification\x12\x9a\x01\n" +
+	"\x0eForgotPassword\x12-.healthcore.identity.v1.ForgotPasswordRequest\x1a..healthcore.identity.v1.ForgotPasswordResponse\")\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/password:forgot\x12\x96\x01\n" +
+	"\rResetPassword\x12,.healthcore.identity.v1.ResetPasswordRequest\x1a-.healthcore.identity.v1.ResetPasswordResponse\"(\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/password:reset\x12\x8f\x01\n" +
+	"\vChangeEmail\x12*.healthcore.identity.v1.ChangeEmailRequest\x1a+.healthcore.identity.v1.ChangeEmailResponse\"'\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/email:change\x12o\n" +
 	"\bGetPayer\x12'.healthcore.identity.v1.GetPayerRequest\x1a(.healthcore.identity.v1.GetPayerResponse\"\x10\xca\xf3\x18\f\"\n" +
 	"\n" +
 	"\bpayments\x12z\n" +
@@ -2975,7 +3548,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
 	(*RegisterPatientRequest)(nil),          // 1: healthcore.identity.v1.RegisterPatientRequest
@@ -3021,77 +3594,96 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RevokedSession)(nil),                  // 41: healthcore.identity.v1.RevokedSession
 	(*GetDoctorStatusRequest)(nil),          // 42: healthcore.identity.v1.GetDoctorStatusRequest
 	(*GetDoctorStatusResponse)(nil),         // 43: healthcore.identity.v1.GetDoctorStatusResponse
-	(v1.Role)(0),                            // 44: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),           // 45: google.protobuf.Timestamp
+	(*VerifyEmailRequest)(nil),              // 44: healthcore.identity.v1.VerifyEmailRequest
+	(*VerifyEmailResponse)(nil),             // 45: healthcore.identity.v1.VerifyEmailResponse
+	(*ResendEmailVerificationRequest)(nil),  // 46: healthcore.identity.v1.ResendEmailVerificationRequest
+	(*ResendEmailVerificationResponse)(nil), // 47: healthcore.identity.v1.ResendEmailVerificationResponse
+	(*ForgotPasswordRequest)(nil),           // 48: healthcore.identity.v1.ForgotPasswordRequest
+	(*ForgotPasswordResponse)(nil),          // 49: healthcore.identity.v1.ForgotPasswordResponse
+	(*ResetPasswordRequest)(nil),            // 50: healthcore.identity.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),           // 51: healthcore.identity.v1.ResetPasswordResponse
+	(*ChangeEmailRequest)(nil),              // 52: healthcore.identity.v1.ChangeEmailRequest
+	(*ChangeEmailResponse)(nil),             // 53: healthcore.identity.v1.ChangeEmailResponse
+	(v1.Role)(0),                            // 54: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 55: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
-	6,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
-	5,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	6,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	44, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
-	5,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	45, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	20, // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	45, // 9: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 10: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 11: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
-	20, // 12: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	45, // 13: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	45, // 14: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	45, // 15: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 16: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 17: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	27, // 18: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	19, // 19: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
-	30, // 20: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	44, // 21: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	41, // 22: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	45, // 23: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 24: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	45, // 25: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 26: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	3,  // 27: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	7,  // 28: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 29: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	11, // 30: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	13, // 31: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	15, // 32: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	17, // 33: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	21, // 34: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	23, // 35: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	25, // 36: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	35, // 37: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	33, // 38: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	37, // 39: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	39, // 40: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	42, // 41: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	28, // 42: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	31, // 43: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	2,  // 44: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	4,  // 45: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	8,  // 46: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 47: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	12, // 48: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	14, // 49: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	16, // 50: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	18, // 51: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	22, // 52: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	24, // 53: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	26, // 54: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	36, // 55: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	34, // 56: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	38, // 57: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	40, // 58: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	43, // 59: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	29, // 60: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	32, // 61: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	5,  // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
+	54, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	5,  // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
+	55, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
+	20, // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
+	55, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
+	20, // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	55, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	55, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	55, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	27, // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	19, // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
+	30, // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	54, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	41, // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	55, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
+	55, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
+	1,  // 25: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	3,  // 26: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	7,  // 27: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	9,  // 28: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	11, // 29: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	13, // 30: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	15, // 31: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	17, // 32: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	21, // 33: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	23, // 34: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	25, // 35: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	35, // 36: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	44, // 37: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
+	46, // 38: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
+	48, // 39: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
+	50, // 40: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
+	52, // 41: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
+	33, // 42: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	37, // 43: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	39, // 44: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	42, // 45: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	28, // 46: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	31, // 47: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	2,  // 48: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	4,  // 49: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	8,  // 50: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 51: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	12, // 52: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	14, // 53: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	16, // 54: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	18, // 55: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	22, // 56: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	24, // 57: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	26, // 58: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	36, // 59: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	45, // 60: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
+	47, // 61: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
+	49, // 62: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
+	51, // 63: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
+	53, // 64: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
+	34, // 65: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	38, // 66: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	40, // 67: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	43, // 68: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	29, // 69: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	32, // 70: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	48, // [48:71] is the sub-list for method output_type
+	25, // [25:48] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -3120,13 +3712,18 @@ func file_healthcore_identity_v1_identity_proto_init() {
 		(*RegenerateRecoveryCodesRequest_Code)(nil),
 		(*RegenerateRecoveryCodesRequest_RecoveryCode)(nil),
 	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[47].OneofWrappers = []any{
+		(*ForgotPasswordRequest_Email)(nil),
+		(*ForgotPasswordRequest_Cpf)(nil),
+		(*ForgotPasswordRequest_Crm)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,11 @@ const (
 	IdentityService_Logout_FullMethodName                  = "/healthcore.identity.v1.IdentityService/Logout"
 	IdentityService_GetMe_FullMethodName                   = "/healthcore.identity.v1.IdentityService/GetMe"
 	IdentityService_ChangePassword_FullMethodName          = "/healthcore.identity.v1.IdentityService/ChangePassword"
+	IdentityService_VerifyEmail_FullMethodName             = "/healthcore.identity.v1.IdentityService/VerifyEmail"
+	IdentityService_ResendEmailVerification_FullMethodName = "/healthcore.identity.v1.IdentityService/ResendEmailVerification"
+	IdentityService_ForgotPassword_FullMethodName          = "/healthcore.identity.v1.IdentityService/ForgotPassword"
+	IdentityService_ResetPassword_FullMethodName           = "/healthcore.identity.v1.IdentityService/ResetPassword"
+	IdentityService_ChangeEmail_FullMethodName             = "/healthcore.identity.v1.IdentityService/ChangeEmail"
 	IdentityService_GetPayer_FullMethodName                = "/healthcore.identity.v1.IdentityService/GetPayer"
 	IdentityService_GetContact_FullMethodName              = "/healthcore.identity.v1.IdentityService/GetContact"
 	IdentityService_ListRevokedSessions_FullMethodName     = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
@@ -46,9 +51,18 @@ const (
 // IdentityService owns accounts, credentials, sessions and the keys that sign access
 // tokens. Every other service verifies tokens itself against the JWKS published here.
 type IdentityServiceClient interface {
-	// Creates a patient account. CPF, phone and birth date are stored encrypted.
+	// Creates a patient account. CPF, phone and birth date are stored encrypted. The
+	// answer is HTTP 202 with status CHECK_EMAIL, and the same whether or not the e-mail
+	// or the CPF is taken: a new account gets an e-mail with a link that verifies the
+	// address; the owner of a taken e-mail or CPF is told someone tried to register with
+	// it. Log in afterwards. Invalid input (CPF check digits, a weak password) is still
+	// INVALID_ARGUMENT; too many registrations from one address REGISTRATION_THROTTLED.
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
-	// Creates a doctor account identified by CRM number and UF.
+	// Creates a doctor account identified by CRM number and UF, pending verification.
+	// Answers like RegisterPatient (HTTP 202, CHECK_EMAIL, whatever is taken). A CRM held
+	// only by unverified accounts gets a competing claim (an operator verifies one); a
+	// CRM held by a verified or suspended doctor is not claimed again, and its holder is
+	// told someone tried.
 	RegisterDoctor(ctx context.Context, in *RegisterDoctorRequest, opts ...grpc.CallOption) (*RegisterDoctorResponse, error)
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
@@ -99,6 +113,30 @@ type IdentityServiceClient interface {
 	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
 	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
 	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*ChangePasswordResponse, error)
+	// Confirms an e-mail address with the token of the link sent to it (at registration,
+	// on resend, or for an e-mail change, which then takes effect). A token works once,
+	// for 48 hours; an unknown, used or expired one is VERIFICATION_TOKEN_INVALID. The
+	// access token's ev claim follows at the next refresh or login.
+	VerifyEmail(ctx context.Context, in *VerifyEmailRequest, opts ...grpc.CallOption) (*VerifyEmailResponse, error)
+	// Sends the caller a new link that verifies the account's e-mail address (earlier
+	// links stop working). EMAIL_ALREADY_VERIFIED when it is; EMAIL_THROTTLED beyond a few
+	// an hour.
+	ResendEmailVerification(ctx context.Context, in *ResendEmailVerificationRequest, opts ...grpc.CallOption) (*ResendEmailVerificationResponse, error)
+	// Starts a password reset: when the e-mail, CPF or CRM names an account, its owner
+	// gets an e-mail with a single-use link valid for 30 minutes. The answer is HTTP 202
+	// with status CHECK_EMAIL whether or not it does; too many requests from one client
+	// address are EMAIL_THROTTLED (an account's own limit is silent).
+	ForgotPassword(ctx context.Context, in *ForgotPasswordRequest, opts ...grpc.CallOption) (*ForgotPasswordResponse, error)
+	// Sets a new password with the token of a reset link, under the registration's
+	// password rules (PASSWORD_TOO_WEAK). Every session of the account ends, and the owner
+	// is told. An unknown, used or expired token is RESET_TOKEN_INVALID.
+	ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*ResetPasswordResponse, error)
+	// Starts changing the caller's e-mail address; the password must be given (a wrong
+	// one is INVALID_CREDENTIALS, throttled like a login). The new address gets a link
+	// (VerifyEmail) that makes the change, verified; the current address is told. If the
+	// new address belongs to another account by then, the confirmation fails with
+	// EMAIL_CHANGE_FAILED, which does not say why. Answers HTTP 202, CHECK_EMAIL.
+	ChangeEmail(ctx context.Context, in *ChangeEmailRequest, opts ...grpc.CallOption) (*ChangeEmailResponse, error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error)
@@ -252,6 +290,56 @@ func (c *identityServiceClient) ChangePassword(ctx context.Context, in *ChangePa
 	return out, nil
 }
 
+func (c *identityServiceClient) VerifyEmail(ctx context.Context, in *VerifyEmailRequest, opts ...grpc.CallOption) (*VerifyEmailResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyEmailResponse)
+	err := c.cc.Invoke(ctx, IdentityService_VerifyEmail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ResendEmailVerification(ctx context.Context, in *ResendEmailVerificationRequest, opts ...grpc.CallOption) (*ResendEmailVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResendEmailVerificationResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ResendEmailVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ForgotPassword(ctx context.Context, in *ForgotPasswordRequest, opts ...grpc.CallOption) (*ForgotPasswordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForgotPasswordResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ForgotPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*ResetPasswordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResetPasswordResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ResetPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ChangeEmail(ctx context.Context, in *ChangeEmailRequest, opts ...grpc.CallOption) (*ChangeEmailResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangeEmailResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ChangeEmail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetPayer(ctx context.Context, in *GetPayerRequest, opts ...grpc.CallOption) (*GetPayerResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPayerResponse)
@@ -319,9 +407,18 @@ func (c *identityServiceClient) RotateSigningKey(ctx context.Context, in *Rotate
 // IdentityService owns accounts, credentials, sessions and the keys that sign access
 // tokens. Every other service verifies tokens itself against the JWKS published here.
 type IdentityServiceServer interface {
-	// Creates a patient account. CPF, phone and birth date are stored encrypted.
+	// Creates a patient account. CPF, phone and birth date are stored encrypted. The
+	// answer is HTTP 202 with status CHECK_EMAIL, and the same whether or not the e-mail
+	// or the CPF is taken: a new account gets an e-mail with a link that verifies the
+	// address; the owner of a taken e-mail or CPF is told someone tried to register with
+	// it. Log in afterwards. Invalid input (CPF check digits, a weak password) is still
+	// INVALID_ARGUMENT; too many registrations from one address REGISTRATION_THROTTLED.
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
-	// Creates a doctor account identified by CRM number and UF.
+	// Creates a doctor account identified by CRM number and UF, pending verification.
+	// Answers like RegisterPatient (HTTP 202, CHECK_EMAIL, whatever is taken). A CRM held
+	// only by unverified accounts gets a competing claim (an operator verifies one); a
+	// CRM held by a verified or suspended doctor is not claimed again, and its holder is
+	// told someone tried.
 	RegisterDoctor(context.Context, *RegisterDoctorRequest) (*RegisterDoctorResponse, error)
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
@@ -372,6 +469,30 @@ type IdentityServiceServer interface {
 	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
 	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
 	ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error)
+	// Confirms an e-mail address with the token of the link sent to it (at registration,
+	// on resend, or for an e-mail change, which then takes effect). A token works once,
+	// for 48 hours; an unknown, used or expired one is VERIFICATION_TOKEN_INVALID. The
+	// access token's ev claim follows at the next refresh or login.
+	VerifyEmail(context.Context, *VerifyEmailRequest) (*VerifyEmailResponse, error)
+	// Sends the caller a new link that verifies the account's e-mail address (earlier
+	// links stop working). EMAIL_ALREADY_VERIFIED when it is; EMAIL_THROTTLED beyond a few
+	// an hour.
+	ResendEmailVerification(context.Context, *ResendEmailVerificationRequest) (*ResendEmailVerificationResponse, error)
+	// Starts a password reset: when the e-mail, CPF or CRM names an account, its owner
+	// gets an e-mail with a single-use link valid for 30 minutes. The answer is HTTP 202
+	// with status CHECK_EMAIL whether or not it does; too many requests from one client
+	// address are EMAIL_THROTTLED (an account's own limit is silent).
+	ForgotPassword(context.Context, *ForgotPasswordRequest) (*ForgotPasswordResponse, error)
+	// Sets a new password with the token of a reset link, under the registration's
+	// password rules (PASSWORD_TOO_WEAK). Every session of the account ends, and the owner
+	// is told. An unknown, used or expired token is RESET_TOKEN_INVALID.
+	ResetPassword(context.Context, *ResetPasswordRequest) (*ResetPasswordResponse, error)
+	// Starts changing the caller's e-mail address; the password must be given (a wrong
+	// one is INVALID_CREDENTIALS, throttled like a login). The new address gets a link
+	// (VerifyEmail) that makes the change, verified; the current address is told. If the
+	// new address belongs to another account by then, the confirmation fails with
+	// EMAIL_CHANGE_FAILED, which does not say why. Answers HTTP 202, CHECK_EMAIL.
+	ChangeEmail(context.Context, *ChangeEmailRequest) (*ChangeEmailResponse, error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error)
@@ -440,6 +561,21 @@ func (UnimplementedIdentityServiceServer) GetMe(context.Context, *GetMeRequest) 
 }
 func (UnimplementedIdentityServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
+}
+func (UnimplementedIdentityServiceServer) VerifyEmail(context.Context, *VerifyEmailRequest) (*VerifyEmailResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyEmail not implemented")
+}
+func (UnimplementedIdentityServiceServer) ResendEmailVerification(context.Context, *ResendEmailVerificationRequest) (*ResendEmailVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResendEmailVerification not implemented")
+}
+func (UnimplementedIdentityServiceServer) ForgotPassword(context.Context, *ForgotPasswordRequest) (*ForgotPasswordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForgotPassword not implemented")
+}
+func (UnimplementedIdentityServiceServer) ResetPassword(context.Context, *ResetPasswordRequest) (*ResetPasswordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResetPassword not implemented")
+}
+func (UnimplementedIdentityServiceServer) ChangeEmail(context.Context, *ChangeEmailRequest) (*ChangeEmailResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangeEmail not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerRequest) (*GetPayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayer not implemented")
@@ -696,6 +832,96 @@ func _IdentityService_ChangePassword_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_VerifyEmail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyEmailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).VerifyEmail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_VerifyEmail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).VerifyEmail(ctx, req.(*VerifyEmailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ResendEmailVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResendEmailVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ResendEmailVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ResendEmailVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ResendEmailVerification(ctx, req.(*ResendEmailVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ForgotPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForgotPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ForgotPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ForgotPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ForgotPassword(ctx, req.(*ForgotPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ResetPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ResetPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ResetPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ResetPassword(ctx, req.(*ResetPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ChangeEmail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangeEmailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ChangeEmail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ChangeEmail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ChangeEmail(ctx, req.(*ChangeEmailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetPayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPayerRequest)
 	if err := dec(in); err != nil {
@@ -858,6 +1084,26 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ChangePassword",
 			Handler:    _IdentityService_ChangePassword_Handler,
+		},
+		{
+			MethodName: "VerifyEmail",
+			Handler:    _IdentityService_VerifyEmail_Handler,
+		},
+		{
+			MethodName: "ResendEmailVerification",
+			Handler:    _IdentityService_ResendEmailVerification_Handler,
+		},
+		{
+			MethodName: "ForgotPassword",
+			Handler:    _IdentityService_ForgotPassword_Handler,
+		},
+		{
+			MethodName: "ResetPassword",
+			Handler:    _IdentityService_ResetPassword_Handler,
+		},
+		{
+			MethodName: "ChangeEmail",
+			Handler:    _IdentityService_ChangeEmail_Handler,
 		},
 		{
 			MethodName: "GetPayer",

@@ -71,6 +71,21 @@ const (
 	Event_EVENT_NEW_DEVICE_LOGIN Event = 17
 	// To the account's owner: the password was changed. Urgent.
 	Event_EVENT_PASSWORD_CHANGED Event = 18
+	// To the account's owner: confirm the e-mail address (a single-use link, 48 hours).
+	// Numbered from 30 so events added meanwhile by other changes keep their numbers.
+	Event_EVENT_EMAIL_VERIFICATION Event = 30
+	// To the owner of an e-mail, CPF or CRM: someone tried to register an account with
+	// it. Urgent.
+	Event_EVENT_REGISTRATION_ATTEMPT Event = 31
+	// To the account's owner: the link that sets a new password (single use, 30
+	// minutes). Urgent.
+	Event_EVENT_PASSWORD_RESET Event = 32
+	// To the account's current address: a change to another address was requested.
+	// Urgent.
+	Event_EVENT_EMAIL_CHANGE_REQUESTED Event = 33
+	// To the new address of an e-mail change (link.email): confirm it (single-use link,
+	// 48 hours).
+	Event_EVENT_EMAIL_CHANGE_VERIFICATION Event = 34
 	// To the account's owner: a second factor (an authenticator app) was enabled or
 	// replaced. Urgent.
 	Event_EVENT_MFA_ENABLED Event = 40
@@ -100,6 +115,11 @@ var (
 		16: "EVENT_SHARED_DOCUMENTS_READ_DIGEST",
 		17: "EVENT_NEW_DEVICE_LOGIN",
 		18: "EVENT_PASSWORD_CHANGED",
+		30: "EVENT_EMAIL_VERIFICATION",
+		31: "EVENT_REGISTRATION_ATTEMPT",
+		32: "EVENT_PASSWORD_RESET",
+		33: "EVENT_EMAIL_CHANGE_REQUESTED",
+		34: "EVENT_EMAIL_CHANGE_VERIFICATION",
 		40: "EVENT_MFA_ENABLED",
 		41: "EVENT_MFA_DISABLED",
 	}
@@ -123,6 +143,11 @@ var (
 		"EVENT_SHARED_DOCUMENTS_READ_DIGEST": 16,
 		"EVENT_NEW_DEVICE_LOGIN":             17,
 		"EVENT_PASSWORD_CHANGED":             18,
+		"EVENT_EMAIL_VERIFICATION":           30,
+		"EVENT_REGISTRATION_ATTEMPT":         31,
+		"EVENT_PASSWORD_RESET":               32,
+		"EVENT_EMAIL_CHANGE_REQUESTED":       33,
+		"EVENT_EMAIL_CHANGE_VERIFICATION":    34,
 		"EVENT_MFA_ENABLED":                  40,
 		"EVENT_MFA_DISABLED":                 41,
 	}
@@ -559,7 +584,9 @@ type NotifyRequest struct {
 	// The account told (uuid).
 	RecipientId string `protobuf:"bytes,3,opt,name=recipient_id,json=recipientId,proto3" json:"recipient_id,omitempty"`
 	// The event's detail; the one that fits the event (appointment events: appointment;
-	// share events: share; security events: security; the read digest: digest).
+	// share events: share; security events and registration attempts: security; the
+	// read digest: digest; e-mail verification, e-mail change verification and password
+	// reset: link).
 	//
 	// Types that are valid to be assigned to Detail:
 	//
@@ -567,6 +594,7 @@ type NotifyRequest struct {
 	//	*NotifyRequest_Share
 	//	*NotifyRequest_Security
 	//	*NotifyRequest_Digest
+	//	*NotifyRequest_Link
 	Detail        isNotifyRequest_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -666,6 +694,15 @@ func (x *NotifyRequest) GetDigest() *DigestDetail {
 	return nil
 }
 
+func (x *NotifyRequest) GetLink() *AccountLinkDetail {
+	if x != nil {
+		if x, ok := x.Detail.(*NotifyRequest_Link); ok {
+			return x.Link
+		}
+	}
+	return nil
+}
+
 type isNotifyRequest_Detail interface {
 	isNotifyRequest_Detail()
 }
@@ -690,6 +727,11 @@ type NotifyRequest_Digest struct {
 	Digest *DigestDetail `protobuf:"bytes,7,opt,name=digest,proto3,oneof"`
 }
 
+type NotifyRequest_Link struct {
+	// An account link's detail (e-mail verification, password reset, e-mail change).
+	Link *AccountLinkDetail `protobuf:"bytes,8,opt,name=link,proto3,oneof"`
+}
+
 func (*NotifyRequest_Appointment) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Share) isNotifyRequest_Detail() {}
@@ -697,6 +739,8 @@ func (*NotifyRequest_Share) isNotifyRequest_Detail() {}
 func (*NotifyRequest_Security) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Digest) isNotifyRequest_Detail() {}
+
+func (*NotifyRequest_Link) isNotifyRequest_Detail() {}
 
 // AppointmentDetail is what an appointment message tells. Fields an event does not
 // use stay empty.
@@ -984,6 +1028,91 @@ func (x *SecurityDetail) GetDevice() string {
 	return ""
 }
 
+// AccountLinkDetail is a message whose link carries a single-use secret token: the
+// e-mail verification (/app/verify-email?token=...) and the password reset
+// (/app/reset-password?token=...). Identity keeps only the token's hash.
+type AccountLinkDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token the link carries.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// When the link stops working.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When it was requested.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The requesting client's address (IPv4 or IPv6), or empty.
+	ClientAddress string `protobuf:"bytes,4,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
+	// The address the message goes to instead of the account's: the new address of an
+	// e-mail change; empty otherwise.
+	Email         string `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountLinkDetail) Reset() {
+	*x = AccountLinkDetail{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountLinkDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountLinkDetail) ProtoMessage() {}
+
+func (x *AccountLinkDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountLinkDetail.ProtoReflect.Descriptor instead.
+func (*AccountLinkDetail) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AccountLinkDetail) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *AccountLinkDetail) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *AccountLinkDetail) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AccountLinkDetail) GetClientAddress() string {
+	if x != nil {
+		return x.ClientAddress
+	}
+	return ""
+}
+
+func (x *AccountLinkDetail) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
 // DigestDetail is the daily summary of reads of a patient's shared documents.
 type DigestDetail struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -999,7 +1128,7 @@ type DigestDetail struct {
 
 func (x *DigestDetail) Reset() {
 	*x = DigestDetail{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1140,7 @@ func (x *DigestDetail) String() string {
 func (*DigestDetail) ProtoMessage() {}
 
 func (x *DigestDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1153,7 @@ func (x *DigestDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestDetail.ProtoReflect.Descriptor instead.
 func (*DigestDetail) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{6}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DigestDetail) GetDay() string {
@@ -1059,7 +1188,7 @@ type NotifyResponse struct {
 
 func (x *NotifyResponse) Reset() {
 	*x = NotifyResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1200,7 @@ func (x *NotifyResponse) String() string {
 func (*NotifyResponse) ProtoMessage() {}
 
 func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1213,7 @@ func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
 func (*NotifyResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{7}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NotifyResponse) GetNotification() *Notification {
@@ -1128,7 +1257,7 @@ type Preferences struct {
 
 func (x *Preferences) Reset() {
 	*x = Preferences{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1269,7 @@ func (x *Preferences) String() string {
 func (*Preferences) ProtoMessage() {}
 
 func (x *Preferences) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1282,7 @@ func (x *Preferences) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preferences.ProtoReflect.Descriptor instead.
 func (*Preferences) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{8}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Preferences) GetEmail() bool {
@@ -1228,7 +1357,7 @@ type GetPreferencesRequest struct {
 
 func (x *GetPreferencesRequest) Reset() {
 	*x = GetPreferencesRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1369,7 @@ func (x *GetPreferencesRequest) String() string {
 func (*GetPreferencesRequest) ProtoMessage() {}
 
 func (x *GetPreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1382,7 @@ func (x *GetPreferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPreferencesRequest.ProtoReflect.Descriptor instead.
 func (*GetPreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{9}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{10}
 }
 
 // GetPreferencesResponse carries the caller's preferences.
@@ -1267,7 +1396,7 @@ type GetPreferencesResponse struct {
 
 func (x *GetPreferencesResponse) Reset() {
 	*x = GetPreferencesResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1408,7 @@ func (x *GetPreferencesResponse) String() string {
 func (*GetPreferencesResponse) ProtoMessage() {}
 
 func (x *GetPreferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1421,7 @@ func (x *GetPreferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPreferencesResponse.ProtoReflect.Descriptor instead.
 func (*GetPreferencesResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{10}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPreferencesResponse) GetPreferences() *Preferences {
@@ -1317,7 +1446,7 @@ type UpdatePreferencesRequest struct {
 
 func (x *UpdatePreferencesRequest) Reset() {
 	*x = UpdatePreferencesRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1458,7 @@ func (x *UpdatePreferencesRequest) String() string {
 func (*UpdatePreferencesRequest) ProtoMessage() {}
 
 func (x *UpdatePreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1471,7 @@ func (x *UpdatePreferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePreferencesRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{11}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdatePreferencesRequest) GetPreferences() *Preferences {
@@ -1370,7 +1499,7 @@ type UpdatePreferencesResponse struct {
 
 func (x *UpdatePreferencesResponse) Reset() {
 	*x = UpdatePreferencesResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1511,7 @@ func (x *UpdatePreferencesResponse) String() string {
 func (*UpdatePreferencesResponse) ProtoMessage() {}
 
 func (x *UpdatePreferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1524,7 @@ func (x *UpdatePreferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePreferencesResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePreferencesResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{12}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePreferencesResponse) GetPreferences() *Preferences {
@@ -1418,7 +1547,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1559,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1572,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{13}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListNotificationsRequest) GetPageSize() int32 {
@@ -1473,7 +1602,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1614,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1627,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{14}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -1528,7 +1657,7 @@ type ReceiveWhatsAppStatusRequest struct {
 
 func (x *ReceiveWhatsAppStatusRequest) Reset() {
 	*x = ReceiveWhatsAppStatusRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1669,7 @@ func (x *ReceiveWhatsAppStatusRequest) String() string {
 func (*ReceiveWhatsAppStatusRequest) ProtoMessage() {}
 
 func (x *ReceiveWhatsAppStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1682,7 @@ func (x *ReceiveWhatsAppStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveWhatsAppStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveWhatsAppStatusRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{15}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReceiveWhatsAppStatusRequest) GetBody() []byte {
@@ -1579,7 +1708,7 @@ type ReceiveWhatsAppStatusResponse struct {
 
 func (x *ReceiveWhatsAppStatusResponse) Reset() {
 	*x = ReceiveWhatsAppStatusResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1720,7 @@ func (x *ReceiveWhatsAppStatusResponse) String() string {
 func (*ReceiveWhatsAppStatusResponse) ProtoMessage() {}
 
 func (x *ReceiveWhatsAppStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1733,7 @@ func (x *ReceiveWhatsAppStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveWhatsAppStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveWhatsAppStatusResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{16}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{17}
 }
 
 // VerifyWhatsAppWebhookRequest is the handshake's query string.
@@ -1622,7 +1751,7 @@ type VerifyWhatsAppWebhookRequest struct {
 
 func (x *VerifyWhatsAppWebhookRequest) Reset() {
 	*x = VerifyWhatsAppWebhookRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1763,7 @@ func (x *VerifyWhatsAppWebhookRequest) String() string {
 func (*VerifyWhatsAppWebhookRequest) ProtoMessage() {}
 
 func (x *VerifyWhatsAppWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1776,7 @@ func (x *VerifyWhatsAppWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyWhatsAppWebhookRequest.ProtoReflect.Descriptor instead.
 func (*VerifyWhatsAppWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{17}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VerifyWhatsAppWebhookRequest) GetHubMode() string {
@@ -1682,7 +1811,7 @@ type VerifyWhatsAppWebhookResponse struct {
 
 func (x *VerifyWhatsAppWebhookResponse) Reset() {
 	*x = VerifyWhatsAppWebhookResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1823,7 @@ func (x *VerifyWhatsAppWebhookResponse) String() string {
 func (*VerifyWhatsAppWebhookResponse) ProtoMessage() {}
 
 func (x *VerifyWhatsAppWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1836,7 @@ func (x *VerifyWhatsAppWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyWhatsAppWebhookResponse.ProtoReflect.Descriptor instead.
 func (*VerifyWhatsAppWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{18}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *VerifyWhatsAppWebhookResponse) GetChallenge() string {
@@ -1742,7 +1871,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\afailure\x18\x04 \x01(\tR\afailure\x12\x1a\n" +
 	"\bfallback\x18\x05 \x01(\bR\bfallback\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xfe\x03\n" +
+	"updateTime\"\xc4\x04\n" +
 	"\rNotifyRequest\x12E\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1c\xfaB\x19r\x172\x15^[a-z0-9._:-]{1,200}$R\x0eidempotencyKey\x12D\n" +
 	"\x05event\x18\x02 \x01(\x0e2\".healthcore.notifications.v1.EventB\n" +
@@ -1751,7 +1880,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\vappointment\x18\x04 \x01(\v2..healthcore.notifications.v1.AppointmentDetailH\x00R\vappointment\x12@\n" +
 	"\x05share\x18\x05 \x01(\v2(.healthcore.notifications.v1.ShareDetailH\x00R\x05share\x12I\n" +
 	"\bsecurity\x18\x06 \x01(\v2+.healthcore.notifications.v1.SecurityDetailH\x00R\bsecurity\x12C\n" +
-	"\x06digest\x18\a \x01(\v2).healthcore.notifications.v1.DigestDetailH\x00R\x06digestB\r\n" +
+	"\x06digest\x18\a \x01(\v2).healthcore.notifications.v1.DigestDetailH\x00R\x06digest\x12D\n" +
+	"\x04link\x18\b \x01(\v2..healthcore.notifications.v1.AccountLinkDetailH\x00R\x04linkB\r\n" +
 	"\x06detail\x12\x03\xf8B\x01\"\x89\x05\n" +
 	"\x11AppointmentDetail\x12/\n" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12'\n" +
@@ -1780,7 +1910,16 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x04time\x121\n" +
 	"\x0eclient_address\x18\x02 \x01(\tB\n" +
 	"\xfaB\ar\x05\xd0\x01\x01p\x01R\rclientAddress\x12 \n" +
-	"\x06device\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\x06device\"\x98\x01\n" +
+	"\x06device\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\x06device\"\xa2\x02\n" +
+	"\x11AccountLinkDetail\x124\n" +
+	"\x05token\x18\x01 \x01(\tB\x1e\xfaB\x1br\x192\x17^[A-Za-z0-9_-]{16,256}$R\x05token\x12E\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\n" +
+	"expireTime\x128\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x04time\x121\n" +
+	"\x0eclient_address\x18\x04 \x01(\tB\n" +
+	"\xfaB\ar\x05\xd0\x01\x01p\x01R\rclientAddress\x12#\n" +
+	"\x05email\x18\x05 \x01(\tB\r\xfaB\n" +
+	"r\b\x18\xfe\x01\xd0\x01\x01`\x01R\x05email\"\x98\x01\n" +
 	"\fDigestDetail\x125\n" +
 	"\x03day\x18\x01 \x01(\tB#\xfaB r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x03day\x12!\n" +
 	"\x05reads\x18\x02 \x01(\x05B\v\xfaB\b\x1a\x06\x18\xc0\x84=(\x01R\x05reads\x12.\n" +
@@ -1825,7 +1964,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x10hub_verify_token\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\x0ehubVerifyToken\x12-\n" +
 	"\rhub_challenge\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\fhubChallenge\"=\n" +
 	"\x1dVerifyWhatsAppWebhookResponse\x12\x1c\n" +
-	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xdf\x04\n" +
+	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xfe\x05\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -1846,7 +1985,12 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x13EVENT_SHARE_REVOKED\x10\x0f\x12&\n" +
 	"\"EVENT_SHARED_DOCUMENTS_READ_DIGEST\x10\x10\x12\x1a\n" +
 	"\x16EVENT_NEW_DEVICE_LOGIN\x10\x11\x12\x1a\n" +
-	"\x16EVENT_PASSWORD_CHANGED\x10\x12\x12\x15\n" +
+	"\x16EVENT_PASSWORD_CHANGED\x10\x12\x12\x1c\n" +
+	"\x18EVENT_EMAIL_VERIFICATION\x10\x1e\x12\x1e\n" +
+	"\x1aEVENT_REGISTRATION_ATTEMPT\x10\x1f\x12\x18\n" +
+	"\x14EVENT_PASSWORD_RESET\x10 \x12 \n" +
+	"\x1cEVENT_EMAIL_CHANGE_REQUESTED\x10!\x12#\n" +
+	"\x1fEVENT_EMAIL_CHANGE_VERIFICATION\x10\"\x12\x15\n" +
 	"\x11EVENT_MFA_ENABLED\x10(\x12\x16\n" +
 	"\x12EVENT_MFA_DISABLED\x10)*K\n" +
 	"\aChannel\x12\x17\n" +
@@ -1892,7 +2036,7 @@ func file_healthcore_notifications_v1_notifications_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_healthcore_notifications_v1_notifications_proto_goTypes = []any{
 	(Event)(0),                            // 0: healthcore.notifications.v1.Event
 	(Channel)(0),                          // 1: healthcore.notifications.v1.Channel
@@ -1904,66 +2048,70 @@ var file_healthcore_notifications_v1_notifications_proto_goTypes = []any{
 	(*AppointmentDetail)(nil),             // 7: healthcore.notifications.v1.AppointmentDetail
 	(*ShareDetail)(nil),                   // 8: healthcore.notifications.v1.ShareDetail
 	(*SecurityDetail)(nil),                // 9: healthcore.notifications.v1.SecurityDetail
-	(*DigestDetail)(nil),                  // 10: healthcore.notifications.v1.DigestDetail
-	(*NotifyResponse)(nil),                // 11: healthcore.notifications.v1.NotifyResponse
-	(*Preferences)(nil),                   // 12: healthcore.notifications.v1.Preferences
-	(*GetPreferencesRequest)(nil),         // 13: healthcore.notifications.v1.GetPreferencesRequest
-	(*GetPreferencesResponse)(nil),        // 14: healthcore.notifications.v1.GetPreferencesResponse
-	(*UpdatePreferencesRequest)(nil),      // 15: healthcore.notifications.v1.UpdatePreferencesRequest
-	(*UpdatePreferencesResponse)(nil),     // 16: healthcore.notifications.v1.UpdatePreferencesResponse
-	(*ListNotificationsRequest)(nil),      // 17: healthcore.notifications.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 18: healthcore.notifications.v1.ListNotificationsResponse
-	(*ReceiveWhatsAppStatusRequest)(nil),  // 19: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	(*ReceiveWhatsAppStatusResponse)(nil), // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	(*VerifyWhatsAppWebhookRequest)(nil),  // 21: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	(*VerifyWhatsAppWebhookResponse)(nil), // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 24: google.protobuf.FieldMask
+	(*AccountLinkDetail)(nil),             // 10: healthcore.notifications.v1.AccountLinkDetail
+	(*DigestDetail)(nil),                  // 11: healthcore.notifications.v1.DigestDetail
+	(*NotifyResponse)(nil),                // 12: healthcore.notifications.v1.NotifyResponse
+	(*Preferences)(nil),                   // 13: healthcore.notifications.v1.Preferences
+	(*GetPreferencesRequest)(nil),         // 14: healthcore.notifications.v1.GetPreferencesRequest
+	(*GetPreferencesResponse)(nil),        // 15: healthcore.notifications.v1.GetPreferencesResponse
+	(*UpdatePreferencesRequest)(nil),      // 16: healthcore.notifications.v1.UpdatePreferencesRequest
+	(*UpdatePreferencesResponse)(nil),     // 17: healthcore.notifications.v1.UpdatePreferencesResponse
+	(*ListNotificationsRequest)(nil),      // 18: healthcore.notifications.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 19: healthcore.notifications.v1.ListNotificationsResponse
+	(*ReceiveWhatsAppStatusRequest)(nil),  // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	(*ReceiveWhatsAppStatusResponse)(nil), // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	(*VerifyWhatsAppWebhookRequest)(nil),  // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	(*VerifyWhatsAppWebhookResponse)(nil), // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	(*timestamppb.Timestamp)(nil),         // 24: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 25: google.protobuf.FieldMask
 }
 var file_healthcore_notifications_v1_notifications_proto_depIdxs = []int32{
 	0,  // 0: healthcore.notifications.v1.Notification.event:type_name -> healthcore.notifications.v1.Event
 	2,  // 1: healthcore.notifications.v1.Notification.status:type_name -> healthcore.notifications.v1.NotificationStatus
 	5,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
-	23, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	23, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
-	23, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
+	24, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	24, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
+	24, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: healthcore.notifications.v1.Delivery.channel:type_name -> healthcore.notifications.v1.Channel
 	3,  // 7: healthcore.notifications.v1.Delivery.status:type_name -> healthcore.notifications.v1.DeliveryStatus
-	23, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	24, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: healthcore.notifications.v1.NotifyRequest.event:type_name -> healthcore.notifications.v1.Event
 	7,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
 	8,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
 	9,  // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
-	10, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
-	23, // 14: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
-	23, // 15: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
-	23, // 16: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
-	23, // 17: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
-	23, // 18: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
-	4,  // 19: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
-	23, // 20: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
-	12, // 21: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	12, // 22: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
-	24, // 23: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12, // 24: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	4,  // 25: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
-	6,  // 26: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
-	13, // 27: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
-	15, // 28: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
-	17, // 29: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
-	19, // 30: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	21, // 31: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	11, // 32: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
-	14, // 33: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
-	16, // 34: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
-	18, // 35: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
-	20, // 36: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	22, // 37: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	32, // [32:38] is the sub-list for method output_type
-	26, // [26:32] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	11, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
+	10, // 14: healthcore.notifications.v1.NotifyRequest.link:type_name -> healthcore.notifications.v1.AccountLinkDetail
+	24, // 15: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
+	24, // 16: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
+	24, // 17: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
+	24, // 18: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
+	24, // 19: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
+	24, // 20: healthcore.notifications.v1.AccountLinkDetail.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 21: healthcore.notifications.v1.AccountLinkDetail.time:type_name -> google.protobuf.Timestamp
+	4,  // 22: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
+	24, // 23: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
+	13, // 24: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	13, // 25: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
+	25, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 27: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	4,  // 28: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
+	6,  // 29: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
+	14, // 30: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
+	16, // 31: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
+	18, // 32: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
+	20, // 33: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	22, // 34: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	12, // 35: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
+	15, // 36: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
+	17, // 37: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
+	19, // 38: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
+	21, // 39: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	23, // 40: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	35, // [35:41] is the sub-list for method output_type
+	29, // [29:35] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_notifications_v1_notifications_proto_init() }
@@ -1976,6 +2124,7 @@ func file_healthcore_notifications_v1_notifications_proto_init() {
 		(*NotifyRequest_Share)(nil),
 		(*NotifyRequest_Security)(nil),
 		(*NotifyRequest_Digest)(nil),
+		(*NotifyRequest_Link)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1983,7 +2132,7 @@ func file_healthcore_notifications_v1_notifications_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_notifications_v1_notifications_proto_rawDesc), len(file_healthcore_notifications_v1_notifications_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -643,6 +643,48 @@ func (m *NotifyRequest) validate(all bool) error {
 			}
 		}
 
+	case *NotifyRequest_Link:
+		if v == nil {
+			err := NotifyRequestValidationError{
+				field:  "Detail",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofDetailPresent = true
+
+		if all {
+			switch v := interface{}(m.GetLink()).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, NotifyRequestValidationError{
+						field:  "Link",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, NotifyRequestValidationError{
+						field:  "Link",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(m.GetLink()).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return NotifyRequestValidationError{
+					field:  "Link",
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
 	default:
 		_ = v // ensures v is used
 	}
@@ -1356,6 +1398,235 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SecurityDetailValidationError{}
+
+// Validate checks the field values on AccountLinkDetail with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *AccountLinkDetail) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AccountLinkDetail with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// AccountLinkDetailMultiError, or nil if none found.
+func (m *AccountLinkDetail) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AccountLinkDetail) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if !_AccountLinkDetail_Token_Pattern.MatchString(m.GetToken()) {
+		err := AccountLinkDetailValidationError{
+			field:  "Token",
+			reason: "value does not match regex pattern \"^[A-Za-z0-9_-]{16,256}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetExpireTime() == nil {
+		err := AccountLinkDetailValidationError{
+			field:  "ExpireTime",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetTime() == nil {
+		err := AccountLinkDetailValidationError{
+			field:  "Time",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetClientAddress() != "" {
+
+		if ip := net.ParseIP(m.GetClientAddress()); ip == nil {
+			err := AccountLinkDetailValidationError{
+				field:  "ClientAddress",
+				reason: "value must be a valid IP address",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if m.GetEmail() != "" {
+
+		if utf8.RuneCountInString(m.GetEmail()) > 254 {
+			err := AccountLinkDetailValidationError{
+				field:  "Email",
+				reason: "value length must be at most 254 runes",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+		if err := m._validateEmail(m.GetEmail()); err != nil {
+			err = AccountLinkDetailValidationError{
+				field:  "Email",
+				reason: "value must be a valid email address",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return AccountLinkDetailMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *AccountLinkDetail) _validateHostname(host string) error {
+	s := strings.ToLower(strings.TrimSuffix(host, "."))
+
+	if len(host) > 253 {
+		return errors.New("hostname cannot exceed 253 characters")
+	}
+
+	for _, part := range strings.Split(s, ".") {
+		if l := len(part); l == 0 || l > 63 {
+			return errors.New("hostname part must be non-empty and cannot exceed 63 characters")
+		}
+
+		if part[0] == '-' {
+			return errors.New("hostname parts cannot begin with hyphens")
+		}
+
+		if part[len(part)-1] == '-' {
+			return errors.New("hostname parts cannot end with hyphens")
+		}
+
+		for _, r := range part {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return fmt.Errorf("hostname parts can only contain alphanumeric characters or hyphens, got %q", string(r))
+			}
+		}
+	}
+
+	return nil
+}
+
+func (m *AccountLinkDetail) _validateEmail(addr string) error {
+	a, err := mail.ParseAddress(addr)
+	if err != nil {
+		return err
+	}
+	addr = a.Address
+
+	if len(addr) > 254 {
+		return errors.New("email addresses cannot exceed 254 characters")
+	}
+
+	parts := strings.SplitN(addr, "@", 2)
+
+	if len(parts[0]) > 64 {
+		return errors.New("email address local phrase cannot exceed 64 characters")
+	}
+
+	return m._validateHostname(parts[1])
+}
+
+// AccountLinkDetailMultiError is an error wrapping multiple validation errors
+// returned by AccountLinkDetail.ValidateAll() if the designated constraints
+// aren't met.
+type AccountLinkDetailMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AccountLinkDetailMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AccountLinkDetailMultiError) AllErrors() []error { return m }
+
+// AccountLinkDetailValidationError is the validation error returned by
+// AccountLinkDetail.Validate if the designated constraints aren't met.
+type AccountLinkDetailValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AccountLinkDetailValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AccountLinkDetailValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AccountLinkDetailValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AccountLinkDetailValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AccountLinkDetailValidationError) ErrorName() string {
+	return "AccountLinkDetailValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AccountLinkDetailValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAccountLinkDetail.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AccountLinkDetailValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AccountLinkDetailValidationError{}
+
+var _AccountLinkDetail_Token_Pattern = regexp.MustCompile("^[A-Za-z0-9_-]{16,256}$")
 
 // Validate checks the field values on DigestDetail with the rules defined in
 // the proto definition for this message. If any rules are violated, the first

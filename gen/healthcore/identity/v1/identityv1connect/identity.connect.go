@@ -65,6 +65,21 @@ const (
 	// IdentityServiceChangePasswordProcedure is the fully-qualified name of the IdentityService's
 	// ChangePassword RPC.
 	IdentityServiceChangePasswordProcedure = "/healthcore.identity.v1.IdentityService/ChangePassword"
+	// IdentityServiceVerifyEmailProcedure is the fully-qualified name of the IdentityService's
+	// VerifyEmail RPC.
+	IdentityServiceVerifyEmailProcedure = "/healthcore.identity.v1.IdentityService/VerifyEmail"
+	// IdentityServiceResendEmailVerificationProcedure is the fully-qualified name of the
+	// IdentityService's ResendEmailVerification RPC.
+	IdentityServiceResendEmailVerificationProcedure = "/healthcore.identity.v1.IdentityService/ResendEmailVerification"
+	// IdentityServiceForgotPasswordProcedure is the fully-qualified name of the IdentityService's
+	// ForgotPassword RPC.
+	IdentityServiceForgotPasswordProcedure = "/healthcore.identity.v1.IdentityService/ForgotPassword"
+	// IdentityServiceResetPasswordProcedure is the fully-qualified name of the IdentityService's
+	// ResetPassword RPC.
+	IdentityServiceResetPasswordProcedure = "/healthcore.identity.v1.IdentityService/ResetPassword"
+	// IdentityServiceChangeEmailProcedure is the fully-qualified name of the IdentityService's
+	// ChangeEmail RPC.
+	IdentityServiceChangeEmailProcedure = "/healthcore.identity.v1.IdentityService/ChangeEmail"
 	// IdentityServiceGetPayerProcedure is the fully-qualified name of the IdentityService's GetPayer
 	// RPC.
 	IdentityServiceGetPayerProcedure = "/healthcore.identity.v1.IdentityService/GetPayer"
@@ -86,9 +101,18 @@ const (
 
 // IdentityServiceClient is a client for the healthcore.identity.v1.IdentityService service.
 type IdentityServiceClient interface {
-	// Creates a patient account. CPF, phone and birth date are stored encrypted.
+	// Creates a patient account. CPF, phone and birth date are stored encrypted. The
+	// answer is HTTP 202 with status CHECK_EMAIL, and the same whether or not the e-mail
+	// or the CPF is taken: a new account gets an e-mail with a link that verifies the
+	// address; the owner of a taken e-mail or CPF is told someone tried to register with
+	// it. Log in afterwards. Invalid input (CPF check digits, a weak password) is still
+	// INVALID_ARGUMENT; too many registrations from one address REGISTRATION_THROTTLED.
 	RegisterPatient(context.Context, *connect.Request[v1.RegisterPatientRequest]) (*connect.Response[v1.RegisterPatientResponse], error)
-	// Creates a doctor account identified by CRM number and UF.
+	// Creates a doctor account identified by CRM number and UF, pending verification.
+	// Answers like RegisterPatient (HTTP 202, CHECK_EMAIL, whatever is taken). A CRM held
+	// only by unverified accounts gets a competing claim (an operator verifies one); a
+	// CRM held by a verified or suspended doctor is not claimed again, and its holder is
+	// told someone tried.
 	RegisterDoctor(context.Context, *connect.Request[v1.RegisterDoctorRequest]) (*connect.Response[v1.RegisterDoctorResponse], error)
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
@@ -139,6 +163,30 @@ type IdentityServiceClient interface {
 	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
 	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// Confirms an e-mail address with the token of the link sent to it (at registration,
+	// on resend, or for an e-mail change, which then takes effect). A token works once,
+	// for 48 hours; an unknown, used or expired one is VERIFICATION_TOKEN_INVALID. The
+	// access token's ev claim follows at the next refresh or login.
+	VerifyEmail(context.Context, *connect.Request[v1.VerifyEmailRequest]) (*connect.Response[v1.VerifyEmailResponse], error)
+	// Sends the caller a new link that verifies the account's e-mail address (earlier
+	// links stop working). EMAIL_ALREADY_VERIFIED when it is; EMAIL_THROTTLED beyond a few
+	// an hour.
+	ResendEmailVerification(context.Context, *connect.Request[v1.ResendEmailVerificationRequest]) (*connect.Response[v1.ResendEmailVerificationResponse], error)
+	// Starts a password reset: when the e-mail, CPF or CRM names an account, its owner
+	// gets an e-mail with a single-use link valid for 30 minutes. The answer is HTTP 202
+	// with status CHECK_EMAIL whether or not it does; too many requests from one client
+	// address are EMAIL_THROTTLED (an account's own limit is silent).
+	ForgotPassword(context.Context, *connect.Request[v1.ForgotPasswordRequest]) (*connect.Response[v1.ForgotPasswordResponse], error)
+	// Sets a new password with the token of a reset link, under the registration's
+	// password rules (PASSWORD_TOO_WEAK). Every session of the account ends, and the owner
+	// is told. An unknown, used or expired token is RESET_TOKEN_INVALID.
+	ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error)
+	// Starts changing the caller's e-mail address; the password must be given (a wrong
+	// one is INVALID_CREDENTIALS, throttled like a login). The new address gets a link
+	// (VerifyEmail) that makes the change, verified; the current address is told. If the
+	// new address belongs to another account by then, the confirmation fails with
+	// EMAIL_CHANGE_FAILED, which does not say why. Answers HTTP 202, CHECK_EMAIL.
+	ChangeEmail(context.Context, *connect.Request[v1.ChangeEmailRequest]) (*connect.Response[v1.ChangeEmailResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
@@ -247,6 +295,36 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
 			connect.WithClientOptions(opts...),
 		),
+		verifyEmail: connect.NewClient[v1.VerifyEmailRequest, v1.VerifyEmailResponse](
+			httpClient,
+			baseURL+IdentityServiceVerifyEmailProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("VerifyEmail")),
+			connect.WithClientOptions(opts...),
+		),
+		resendEmailVerification: connect.NewClient[v1.ResendEmailVerificationRequest, v1.ResendEmailVerificationResponse](
+			httpClient,
+			baseURL+IdentityServiceResendEmailVerificationProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ResendEmailVerification")),
+			connect.WithClientOptions(opts...),
+		),
+		forgotPassword: connect.NewClient[v1.ForgotPasswordRequest, v1.ForgotPasswordResponse](
+			httpClient,
+			baseURL+IdentityServiceForgotPasswordProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ForgotPassword")),
+			connect.WithClientOptions(opts...),
+		),
+		resetPassword: connect.NewClient[v1.ResetPasswordRequest, v1.ResetPasswordResponse](
+			httpClient,
+			baseURL+IdentityServiceResetPasswordProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ResetPassword")),
+			connect.WithClientOptions(opts...),
+		),
+		changeEmail: connect.NewClient[v1.ChangeEmailRequest, v1.ChangeEmailResponse](
+			httpClient,
+			baseURL+IdentityServiceChangeEmailProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ChangeEmail")),
+			connect.WithClientOptions(opts...),
+		),
 		getPayer: connect.NewClient[v1.GetPayerRequest, v1.GetPayerResponse](
 			httpClient,
 			baseURL+IdentityServiceGetPayerProcedure,
@@ -300,6 +378,11 @@ type identityServiceClient struct {
 	logout                  *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	getMe                   *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
 	changePassword          *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	verifyEmail             *connect.Client[v1.VerifyEmailRequest, v1.VerifyEmailResponse]
+	resendEmailVerification *connect.Client[v1.ResendEmailVerificationRequest, v1.ResendEmailVerificationResponse]
+	forgotPassword          *connect.Client[v1.ForgotPasswordRequest, v1.ForgotPasswordResponse]
+	resetPassword           *connect.Client[v1.ResetPasswordRequest, v1.ResetPasswordResponse]
+	changeEmail             *connect.Client[v1.ChangeEmailRequest, v1.ChangeEmailResponse]
 	getPayer                *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
 	getContact              *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions     *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
@@ -368,6 +451,31 @@ func (c *identityServiceClient) ChangePassword(ctx context.Context, req *connect
 	return c.changePassword.CallUnary(ctx, req)
 }
 
+// VerifyEmail calls healthcore.identity.v1.IdentityService.VerifyEmail.
+func (c *identityServiceClient) VerifyEmail(ctx context.Context, req *connect.Request[v1.VerifyEmailRequest]) (*connect.Response[v1.VerifyEmailResponse], error) {
+	return c.verifyEmail.CallUnary(ctx, req)
+}
+
+// ResendEmailVerification calls healthcore.identity.v1.IdentityService.ResendEmailVerification.
+func (c *identityServiceClient) ResendEmailVerification(ctx context.Context, req *connect.Request[v1.ResendEmailVerificationRequest]) (*connect.Response[v1.ResendEmailVerificationResponse], error) {
+	return c.resendEmailVerification.CallUnary(ctx, req)
+}
+
+// ForgotPassword calls healthcore.identity.v1.IdentityService.ForgotPassword.
+func (c *identityServiceClient) ForgotPassword(ctx context.Context, req *connect.Request[v1.ForgotPasswordRequest]) (*connect.Response[v1.ForgotPasswordResponse], error) {
+	return c.forgotPassword.CallUnary(ctx, req)
+}
+
+// ResetPassword calls healthcore.identity.v1.IdentityService.ResetPassword.
+func (c *identityServiceClient) ResetPassword(ctx context.Context, req *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error) {
+	return c.resetPassword.CallUnary(ctx, req)
+}
+
+// ChangeEmail calls healthcore.identity.v1.IdentityService.ChangeEmail.
+func (c *identityServiceClient) ChangeEmail(ctx context.Context, req *connect.Request[v1.ChangeEmailRequest]) (*connect.Response[v1.ChangeEmailResponse], error) {
+	return c.changeEmail.CallUnary(ctx, req)
+}
+
 // GetPayer calls healthcore.identity.v1.IdentityService.GetPayer.
 func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
 	return c.getPayer.CallUnary(ctx, req)
@@ -401,9 +509,18 @@ func (c *identityServiceClient) RotateSigningKey(ctx context.Context, req *conne
 // IdentityServiceHandler is an implementation of the healthcore.identity.v1.IdentityService
 // service.
 type IdentityServiceHandler interface {
-	// Creates a patient account. CPF, phone and birth date are stored encrypted.
+	// Creates a patient account. CPF, phone and birth date are stored encrypted. The
+	// answer is HTTP 202 with status CHECK_EMAIL, and the same whether or not the e-mail
+	// or the CPF is taken: a new account gets an e-mail with a link that verifies the
+	// address; the owner of a taken e-mail or CPF is told someone tried to register with
+	// it. Log in afterwards. Invalid input (CPF check digits, a weak password) is still
+	// INVALID_ARGUMENT; too many registrations from one address REGISTRATION_THROTTLED.
 	RegisterPatient(context.Context, *connect.Request[v1.RegisterPatientRequest]) (*connect.Response[v1.RegisterPatientResponse], error)
-	// Creates a doctor account identified by CRM number and UF.
+	// Creates a doctor account identified by CRM number and UF, pending verification.
+	// Answers like RegisterPatient (HTTP 202, CHECK_EMAIL, whatever is taken). A CRM held
+	// only by unverified accounts gets a competing claim (an operator verifies one); a
+	// CRM held by a verified or suspended doctor is not claimed again, and its holder is
+	// told someone tried.
 	RegisterDoctor(context.Context, *connect.Request[v1.RegisterDoctorRequest]) (*connect.Response[v1.RegisterDoctorResponse], error)
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
@@ -454,6 +571,30 @@ type IdentityServiceHandler interface {
 	// password is UNAUTHENTICATED INVALID_CREDENTIALS and counts as a failed login (the
 	// same throttle); a weak new one is INVALID_ARGUMENT PASSWORD_TOO_WEAK.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// Confirms an e-mail address with the token of the link sent to it (at registration,
+	// on resend, or for an e-mail change, which then takes effect). A token works once,
+	// for 48 hours; an unknown, used or expired one is VERIFICATION_TOKEN_INVALID. The
+	// access token's ev claim follows at the next refresh or login.
+	VerifyEmail(context.Context, *connect.Request[v1.VerifyEmailRequest]) (*connect.Response[v1.VerifyEmailResponse], error)
+	// Sends the caller a new link that verifies the account's e-mail address (earlier
+	// links stop working). EMAIL_ALREADY_VERIFIED when it is; EMAIL_THROTTLED beyond a few
+	// an hour.
+	ResendEmailVerification(context.Context, *connect.Request[v1.ResendEmailVerificationRequest]) (*connect.Response[v1.ResendEmailVerificationResponse], error)
+	// Starts a password reset: when the e-mail, CPF or CRM names an account, its owner
+	// gets an e-mail with a single-use link valid for 30 minutes. The answer is HTTP 202
+	// with status CHECK_EMAIL whether or not it does; too many requests from one client
+	// address are EMAIL_THROTTLED (an account's own limit is silent).
+	ForgotPassword(context.Context, *connect.Request[v1.ForgotPasswordRequest]) (*connect.Response[v1.ForgotPasswordResponse], error)
+	// Sets a new password with the token of a reset link, under the registration's
+	// password rules (PASSWORD_TOO_WEAK). Every session of the account ends, and the owner
+	// is told. An unknown, used or expired token is RESET_TOKEN_INVALID.
+	ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error)
+	// Starts changing the caller's e-mail address; the password must be given (a wrong
+	// one is INVALID_CREDENTIALS, throttled like a login). The new address gets a link
+	// (VerifyEmail) that makes the change, verified; the current address is told. If the
+	// new address belongs to another account by then, the confirmation fails with
+	// EMAIL_CHANGE_FAILED, which does not say why. Answers HTTP 202, CHECK_EMAIL.
+	ChangeEmail(context.Context, *connect.Request[v1.ChangeEmailRequest]) (*connect.Response[v1.ChangeEmailResponse], error)
 	// Internal (payments): the name, e-mail and CPF of a patient, for a PIX charge's
 	// payer. Read-only; every call is written to the audit log.
 	GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error)
@@ -558,6 +699,36 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("ChangePassword")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceVerifyEmailHandler := connect.NewUnaryHandler(
+		IdentityServiceVerifyEmailProcedure,
+		svc.VerifyEmail,
+		connect.WithSchema(identityServiceMethods.ByName("VerifyEmail")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceResendEmailVerificationHandler := connect.NewUnaryHandler(
+		IdentityServiceResendEmailVerificationProcedure,
+		svc.ResendEmailVerification,
+		connect.WithSchema(identityServiceMethods.ByName("ResendEmailVerification")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceForgotPasswordHandler := connect.NewUnaryHandler(
+		IdentityServiceForgotPasswordProcedure,
+		svc.ForgotPassword,
+		connect.WithSchema(identityServiceMethods.ByName("ForgotPassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceResetPasswordHandler := connect.NewUnaryHandler(
+		IdentityServiceResetPasswordProcedure,
+		svc.ResetPassword,
+		connect.WithSchema(identityServiceMethods.ByName("ResetPassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceChangeEmailHandler := connect.NewUnaryHandler(
+		IdentityServiceChangeEmailProcedure,
+		svc.ChangeEmail,
+		connect.WithSchema(identityServiceMethods.ByName("ChangeEmail")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetPayerHandler := connect.NewUnaryHandler(
 		IdentityServiceGetPayerProcedure,
 		svc.GetPayer,
@@ -620,6 +791,16 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetMeHandler.ServeHTTP(w, r)
 		case IdentityServiceChangePasswordProcedure:
 			identityServiceChangePasswordHandler.ServeHTTP(w, r)
+		case IdentityServiceVerifyEmailProcedure:
+			identityServiceVerifyEmailHandler.ServeHTTP(w, r)
+		case IdentityServiceResendEmailVerificationProcedure:
+			identityServiceResendEmailVerificationHandler.ServeHTTP(w, r)
+		case IdentityServiceForgotPasswordProcedure:
+			identityServiceForgotPasswordHandler.ServeHTTP(w, r)
+		case IdentityServiceResetPasswordProcedure:
+			identityServiceResetPasswordHandler.ServeHTTP(w, r)
+		case IdentityServiceChangeEmailProcedure:
+			identityServiceChangeEmailHandler.ServeHTTP(w, r)
 		case IdentityServiceGetPayerProcedure:
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
 		case IdentityServiceGetContactProcedure:
@@ -687,6 +868,26 @@ func (UnimplementedIdentityServiceHandler) GetMe(context.Context, *connect.Reque
 
 func (UnimplementedIdentityServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ChangePassword is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) VerifyEmail(context.Context, *connect.Request[v1.VerifyEmailRequest]) (*connect.Response[v1.VerifyEmailResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.VerifyEmail is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ResendEmailVerification(context.Context, *connect.Request[v1.ResendEmailVerificationRequest]) (*connect.Response[v1.ResendEmailVerificationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ResendEmailVerification is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ForgotPassword(context.Context, *connect.Request[v1.ForgotPasswordRequest]) (*connect.Response[v1.ForgotPasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ForgotPassword is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ResetPassword is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ChangeEmail(context.Context, *connect.Request[v1.ChangeEmailRequest]) (*connect.Response[v1.ChangeEmailResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ChangeEmail is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Request[v1.GetPayerRequest]) (*connect.Response[v1.GetPayerResponse], error) {
