@@ -36,6 +36,13 @@ func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.
 	if err != nil {
 		return err
 	}
+	return s.stream(ctx, d, func() error { return send(&recordsv1.DownloadDocumentResponse{Document: d.proto()}) },
+		func(p []byte) error { return send(&recordsv1.DownloadDocumentResponse{Chunk: p}) })
+}
+
+// stream opens document d's data key and object, calls meta once both are open, then
+// emit with each plaintext chunk (see download).
+func (s *Service) stream(ctx context.Context, d *document, meta func() error, emit func([]byte) error) error {
 	dk, err := s.keys.Decrypt(ctx, connect.NewRequest(&keysv1.DecryptRequest{CiphertextBlob: d.dataKey, EncryptionContext: d.keyContext()}))
 	if err != nil {
 		// An altered key or another row's (DECRYPT_FAILED), or a stored key keys refuses
@@ -59,12 +66,10 @@ func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.
 	if !obj.Receive() { // the object's metadata
 		return objectError(d, obj.Err())
 	}
-	if err := send(&recordsv1.DownloadDocumentResponse{Document: d.proto()}); err != nil {
+	if err := meta(); err != nil {
 		return err
 	}
-	return s.decrypt(d, cc, &objectReader{stream: obj}, func(p []byte) error {
-		return send(&recordsv1.DownloadDocumentResponse{Chunk: p})
-	})
+	return s.decrypt(d, cc, &objectReader{stream: obj}, emit)
 }
 
 // decrypt opens the sealed chunks r yields and hands each plaintext chunk to emit.

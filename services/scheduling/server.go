@@ -152,3 +152,12 @@ func (s *Service) FinishAppointment(ctx context.Context, req *connect.Request[sc
 func (s *Service) SuspendDoctor(context.Context, *connect.Request[schedulingv1.SuspendDoctorRequest]) (*connect.Response[schedulingv1.SuspendDoctorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("scheduling: SuspendDoctor is not built yet"))
 }
+
+// ExportPatientAppointments implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ExportPatientAppointments(ctx context.Context, req *connect.Request[schedulingv1.ExportPatientAppointmentsRequest]) (*connect.Response[schedulingv1.ExportPatientAppointmentsResponse], error) {
+	list, err := s.exportPatientAppointments(ctx, req.Msg.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.ExportPatientAppointmentsResponse{Appointments: list}), nil
+}
