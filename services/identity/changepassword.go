@@ -24,24 +24,9 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 	if err != nil {
 		return err
 	}
-	client, err := s.loginClient(ctx, "account", a.ID, a, true, server.ClientAddr(ctx), "")
+	client, err := s.confirmPassword(ctx, a, current, actPasswordChange)
 	if err != nil {
 		return err
-	}
-	if err := s.reserveAttempt(ctx, client.keys); err != nil {
-		return err
-	}
-	s.passwordChecks.Add(1)
-	ok, _, err := s.hasher.verify(ctx, current, a.PasswordHash)
-	if err != nil {
-		return errs.Internal("identity: verify password", err)
-	}
-	if !ok {
-		if err := s.failed(ctx, client.keys); err != nil {
-			return errs.Internal("identity: record password check failure", err)
-		}
-		_ = s.audit(ctx, s.db, actPasswordChange, "", a.ID, outcomeDenied)
-		return errBadCredentials
 	}
 	owner := passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}
 	if a.Role == accessv1.Role_ROLE_PATIENT && len(a.PII) > 0 {
@@ -79,4 +64,32 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 		return errs.Internal("identity: change password", err)
 	}
 	return nil
+}
+
+// confirmPassword checks the account owner's current password before a sensitive
+// change (action, audited when refused). A wrong one counts as a failed login of the
+// account from this client (the login throttle's keys), so a stolen access token
+// cannot guess faster than a login could; the caller clears the count with the
+// change's transaction (succeeded).
+func (s *Service) confirmPassword(ctx context.Context, a account, password, action string) (loginClient, error) {
+	client, err := s.loginClient(ctx, "account", a.ID, a, true, server.ClientAddr(ctx), "")
+	if err != nil {
+		return client, err
+	}
+	if err := s.reserveAttempt(ctx, client.keys); err != nil {
+		return client, err
+	}
+	s.passwordChecks.Add(1)
+	ok, _, err := s.hasher.verify(ctx, password, a.PasswordHash)
+	if err != nil {
+		return client, errs.Internal("identity: verify password", err)
+	}
+	if !ok {
+		if err := s.failed(ctx, client.keys); err != nil {
+			return client, errs.Internal("identity: record password check failure", err)
+		}
+		_ = s.audit(ctx, s.db, action, "", a.ID, outcomeDenied)
+		return client, errBadCredentials
+	}
+	return client, nil
 }
