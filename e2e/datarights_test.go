@@ -70,7 +70,7 @@ func (s *stack) bookPayAndCancel(p *dataSubject) {
 	if len(slots.Slots) == 0 {
 		s.t.Fatal("no free slot")
 	}
-	code, booked, e := s.book(p.token, slots.Slots[0].ID, "lgpd-1")
+	code, booked, e := s.book(p.token, slots.Slots[0].ID, "lgpd-first-booking")
 	if code != http.StatusOK {
 		s.t.Fatalf("book: %d %s", code, reason(e))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -116,6 +117,9 @@ func (s *Service) eraseAccount(ctx context.Context, password string) (*identityv
 // checkNoLiveAppointments refuses the erasure while an appointment of the patient is
 // pending payment, awaiting the doctor or confirmed.
 func (s *Service) checkNoLiveAppointments(ctx context.Context, patientID string) error {
+	if s.peers.scheduling == nil {
+		return errs.Internal("identity: erase account", errors.New("no scheduling service to ask about appointments"))
+	}
 	resp, err := s.peers.scheduling.ExportPatientAppointments(ctx, connect.NewRequest(&schedulingv1.ExportPatientAppointmentsRequest{PatientId: patientID}))
 	if err != nil {
 		return fmt.Errorf("identity: read the patient's appointments: %w", err)
