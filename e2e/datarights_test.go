@@ -181,6 +181,10 @@ func TestMultiProcess_DataExportHoldsEverythingAndErasureKeepsOnlyWhatTheLawRequ
 	p := s.registerDataSubject("joana.lgpd@example.com", "111444777")
 	s.bookPayAndCancel(p)
 	s.uploadDocument(p)
+	if code, _ := s.rest("PATCH", "/v1/me/notification-preferences?updateMask=whatsapp,time_zone", p.token, map[string]any{
+		"whatsapp": true, "consentTextVersion": "whatsapp-v1", "consentSource": "web", "timeZone": "America/Recife"}, nil); code != http.StatusOK {
+		t.Fatalf("opt in to WhatsApp: %d", code)
+	}
 
 	export := s.exportData(p.token)
 	code, archive := s.downloadExport(p.token, export.ID)
@@ -262,9 +266,12 @@ func checkArchive(t *testing.T, p *dataSubject, files map[string][]byte) {
 		len(recs.AccessLog) == 0 {
 		t.Errorf("records.json: %+v %v", recs, err)
 	}
-	var notes struct{ Notifications []struct{ ID, Event string } }
-	if err := json.Unmarshal(files["notifications.json"], &notes); err != nil {
-		t.Errorf("notifications.json: %v", err)
+	var notes struct {
+		Notifications []struct{ ID, Event, RecipientID string }
+	}
+	if err := json.Unmarshal(files["notifications.json"], &notes); err != nil || len(notes.Notifications) == 0 ||
+		notes.Notifications[0].RecipientID != p.id {
+		t.Errorf("notifications.json: %+v %v", notes, err)
 	}
 	name := "documents/" + p.documentID + "-Ressonância_2026.pdf"
 	if got, ok := files[name]; !ok || !bytes.Equal(got, p.document) {
@@ -329,6 +336,16 @@ func (s *stack) eraseAndCheck(t *testing.T, db *pgxpool.Pool, p *dataSubject) {
 	if sealed || indexed {
 		t.Errorf("the erased row keeps sealed fields (%v) or the CPF index (%v)", sealed, indexed)
 	}
+
+	// Notifications forgot the account: no preferences (time zone, consent text) left,
+	// the WhatsApp consent withdrawn in the consent log, nothing left to send.
+	s.eventually("notifications forget the account", 30*time.Second, func() bool {
+		var prefs, withdrawn, pending int
+		_ = db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM notifications.preferences WHERE account_id = $1),
+			(SELECT count(*) FROM notifications.consents WHERE account_id = $1 AND NOT granted),
+			(SELECT count(*) FROM notifications.notifications WHERE recipient_id = $1 AND status = 1)`, p.id).Scan(&prefs, &withdrawn, &pending)
+		return prefs == 0 && withdrawn == 1 && pending == 0
+	})
 
 	// What the law keeps is kept and held until its date.
 	var docUntil, payUntil *time.Time
