@@ -262,8 +262,10 @@ func (s *Service) produceExport(ctx context.Context, id string) error {
 	}
 	now := s.now()
 	e.Size, e.ReadyAt, e.ExpiresAt = size, &now, new(now.Add(s.cfg.ExportTTL))
-	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		ready, err := s.exports.markReady(ctx, tx, e)
+	ready := false
+	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		ready, err = s.exports.markReady(ctx, tx, e)
 		if err != nil || !ready {
 			return err
 		}
@@ -273,6 +275,13 @@ func (s *Service) produceExport(ctx context.Context, id string) error {
 		}
 		return s.audit(ctx, tx, actExportReady, a.ID, a.ID, outcomeOK)
 	})
+	if err == nil && !ready {
+		// The export ended meanwhile (its account was erased): its archive goes too.
+		if _, derr := s.peers.blobs.Delete(ctx, connect.NewRequest(&blobsv1.DeleteRequest{Key: e.BlobKey})); derr != nil {
+			return fmt.Errorf("identity: delete the archive of an ended data export: %w", derr)
+		}
+	}
+	return err
 }
 
 // expireExport deletes export id's archive and marks it expired (a pending one, when
