@@ -25,8 +25,8 @@ import (
 )
 
 // Erasure of a patient account (LGPD art. 18, VI). What the law does not require to
-// be kept is removed from the account at once, in one transaction with the end of
-// every session and the identity.erase_subject job; the job then has notifications
+// be kept is removed from the account at once (with its second factors, recovery codes
+// and known clients), in one transaction with the end of every session and the identity.erase_subject job; the job then has notifications
 // forget the account, and marks what the law keeps — medical records and payments —
 // with the date until which it is kept. The account's id stays: the kept records
 // name it.
@@ -71,7 +71,7 @@ func (s *Service) eraseAccount(ctx context.Context, password string) (*identityv
 		return nil, ReasonErasureNotSelfService.New("a doctor's or an operator's account is erased by an operator, " +
 			"since its professional duties outlive it: write to the platform's data protection officer")
 	}
-	client, err := s.confirmPassword(ctx, a, password, actErase)
+	keys, err := s.checkOwnPassword(ctx, a, password, actErase)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (s *Service) eraseAccount(ctx context.Context, password string) (*identityv
 	}
 	now := s.now().UTC()
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := s.succeeded(ctx, tx, client.keys); err != nil {
+		if err := s.succeeded(ctx, tx, keys); err != nil {
 			return err
 		}
 		erased, err := s.accounts.erase(ctx, tx, a.ID, a.ID+"@"+erasedDomain, hash, now)
@@ -99,6 +99,9 @@ func (s *Service) eraseAccount(ctx context.Context, password string) (*identityv
 			return err
 		}
 		if err := s.sessions.endOthers(ctx, tx, a.ID, "", now, endErased); err != nil {
+			return err
+		}
+		if err := s.accounts.dropCredentials(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if _, err := s.jobs.InsertTx(ctx, tx, eraseSubjectArgs{AccountID: a.ID, ErasedAt: now}, nil); err != nil {

@@ -196,6 +196,7 @@ type Service struct {
 	sessions sessionStore
 	throttle throttleStore
 	secrets  secretStore
+	factors  factorStore
 	auditLog auditStore
 	exports  exportStore
 }

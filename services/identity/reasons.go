@@ -55,4 +55,18 @@ var (
 	// account from the account itself: their professional duties outlive it (see the
 	// README), so an operator handles it.
 	ReasonErasureNotSelfService = errs.Declare(connect.CodeFailedPrecondition, "ERASURE_NOT_SELF_SERVICE")
+	// ReasonMFACodeInvalid answers every wrong second factor (a TOTP code or a recovery
+	// code), whatever was wrong.
+	ReasonMFACodeInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_CODE_INVALID")
+	// ReasonMFATokenInvalid means LoginMfa's mfa_token is unknown, used or expired: log
+	// in again.
+	ReasonMFATokenInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_TOKEN_INVALID")
+	// ReasonMFANotEnrolled refuses ConfirmTotp without a pending enrolment (EnrollTotp).
+	ReasonMFANotEnrolled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENROLLED")
+	// ReasonMFANotEnabled refuses DisableTotp and RegenerateRecoveryCodes to an account
+	// without a second factor.
+	ReasonMFANotEnabled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENABLED")
+	// ReasonMFAMandatory refuses DisableTotp to doctors and admins, whose second factor
+	// the platform requires.
+	ReasonMFAMandatory = errs.Declare(connect.CodePermissionDenied, "MFA_MANDATORY")
 )

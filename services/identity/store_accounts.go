@@ -107,3 +107,14 @@ func (accountStore) erase(ctx context.Context, q pg.Querier, id, placeholder, ha
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// dropCredentials deletes what else let the account's owner in: second factors,
+// recovery codes, login challenges, and the clients the account logged in from.
+func (accountStore) dropCredentials(ctx context.Context, q pg.Querier, id string) error {
+	for _, table := range []string{"second_factors", "recovery_codes", "mfa_challenges", "login_clients"} {
+		if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account_id = $1`, id); err != nil {
+			return fmt.Errorf("drop %s of %s: %w", table, id, err)
+		}
+	}
+	return nil
+}

@@ -687,15 +687,22 @@ func (*LoginRequest_Crm) isLoginRequest_Login() {}
 // LoginResponse carries a new session.
 type LoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tokens of the new session.
+	// The tokens of the new session; unset when mfa_required.
 	Tokens *TokenPair `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
 	// The account logged in.
 	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	// A secret naming this device for this account: send it with the next login (keep it
 	// like a password). It stays known for 90 days (by default) after its last login.
-	DeviceToken   string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DeviceToken string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
+	// The password was right, and the account has a second factor: no session is open
+	// yet. Send mfa_token with a code to LoginMfa.
+	MfaRequired bool `protobuf:"varint,4,opt,name=mfa_required,json=mfaRequired,proto3" json:"mfa_required,omitempty"`
+	// A single-use secret naming this login for LoginMfa; set when mfa_required.
+	MfaToken string `protobuf:"bytes,5,opt,name=mfa_token,json=mfaToken,proto3" json:"mfa_token,omitempty"`
+	// When mfa_token stops being accepted (5 minutes after the password was checked).
+	MfaTokenExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=mfa_token_expire_time,json=mfaTokenExpireTime,proto3" json:"mfa_token_expire_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LoginResponse) Reset() {
@@ -749,6 +756,763 @@ func (x *LoginResponse) GetDeviceToken() string {
 	return ""
 }
 
+func (x *LoginResponse) GetMfaRequired() bool {
+	if x != nil {
+		return x.MfaRequired
+	}
+	return false
+}
+
+func (x *LoginResponse) GetMfaToken() string {
+	if x != nil {
+		return x.MfaToken
+	}
+	return ""
+}
+
+func (x *LoginResponse) GetMfaTokenExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MfaTokenExpireTime
+	}
+	return nil
+}
+
+// LoginMfaRequest completes a login with a second factor.
+type LoginMfaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mfa_token Login answered.
+	MfaToken string `protobuf:"bytes,1,opt,name=mfa_token,json=mfaToken,proto3" json:"mfa_token,omitempty"`
+	// The second factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*LoginMfaRequest_Code
+	//	*LoginMfaRequest_RecoveryCode
+	Factor        isLoginMfaRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMfaRequest) Reset() {
+	*x = LoginMfaRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMfaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMfaRequest) ProtoMessage() {}
+
+func (x *LoginMfaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMfaRequest.ProtoReflect.Descriptor instead.
+func (*LoginMfaRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LoginMfaRequest) GetMfaToken() string {
+	if x != nil {
+		return x.MfaToken
+	}
+	return ""
+}
+
+func (x *LoginMfaRequest) GetFactor() isLoginMfaRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *LoginMfaRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*LoginMfaRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *LoginMfaRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*LoginMfaRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isLoginMfaRequest_Factor interface {
+	isLoginMfaRequest_Factor()
+}
+
+type LoginMfaRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3,oneof"`
+}
+
+type LoginMfaRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes (xxxxx-xxxxx; case and dash ignored).
+	RecoveryCode string `protobuf:"bytes,3,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*LoginMfaRequest_Code) isLoginMfaRequest_Factor() {}
+
+func (*LoginMfaRequest_RecoveryCode) isLoginMfaRequest_Factor() {}
+
+// LoginMfaResponse carries the new session.
+type LoginMfaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens of the new session (amr "pwd", "otp").
+	Tokens *TokenPair `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The account logged in.
+	Account       *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMfaResponse) Reset() {
+	*x = LoginMfaResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMfaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMfaResponse) ProtoMessage() {}
+
+func (x *LoginMfaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMfaResponse.ProtoReflect.Descriptor instead.
+func (*LoginMfaResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LoginMfaResponse) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *LoginMfaResponse) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+// EnrollTotpRequest starts a TOTP enrolment.
+type EnrollTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A fresh factor, required only when TOTP is already enabled (re-enrolment).
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*EnrollTotpRequest_Code
+	//	*EnrollTotpRequest_RecoveryCode
+	Factor        isEnrollTotpRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollTotpRequest) Reset() {
+	*x = EnrollTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollTotpRequest) ProtoMessage() {}
+
+func (x *EnrollTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollTotpRequest.ProtoReflect.Descriptor instead.
+func (*EnrollTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *EnrollTotpRequest) GetFactor() isEnrollTotpRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *EnrollTotpRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*EnrollTotpRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *EnrollTotpRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*EnrollTotpRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isEnrollTotpRequest_Factor interface {
+	isEnrollTotpRequest_Factor()
+}
+
+type EnrollTotpRequest_Code struct {
+	// The 6-digit code the current authenticator app shows now.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3,oneof"`
+}
+
+type EnrollTotpRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes.
+	RecoveryCode string `protobuf:"bytes,2,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*EnrollTotpRequest_Code) isEnrollTotpRequest_Factor() {}
+
+func (*EnrollTotpRequest_RecoveryCode) isEnrollTotpRequest_Factor() {}
+
+// EnrollTotpResponse is the new secret, to load into an authenticator app.
+type EnrollTotpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The secret in base32 (RFC 4648, no padding), to type into the app.
+	Secret string `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The same secret as an otpauth:// URI (issuer "Healthcore", the login name as
+	// account), to show as a QR code.
+	OtpauthUri    string `protobuf:"bytes,2,opt,name=otpauth_uri,json=otpauthUri,proto3" json:"otpauth_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollTotpResponse) Reset() {
+	*x = EnrollTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollTotpResponse) ProtoMessage() {}
+
+func (x *EnrollTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollTotpResponse.ProtoReflect.Descriptor instead.
+func (*EnrollTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *EnrollTotpResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *EnrollTotpResponse) GetOtpauthUri() string {
+	if x != nil {
+		return x.OtpauthUri
+	}
+	return ""
+}
+
+// ConfirmTotpRequest proves the authenticator app has the pending secret.
+type ConfirmTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The 6-digit code the app shows now for the new secret.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpRequest) Reset() {
+	*x = ConfirmTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpRequest) ProtoMessage() {}
+
+func (x *ConfirmTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ConfirmTotpRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// ConfirmTotpResponse is the enabled second factor's recovery codes and the calling
+// session's new tokens.
+type ConfirmTotpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ten single-use recovery codes, each replacing a code once when the phone is lost.
+	// They are shown this once: keep them safe.
+	RecoveryCodes []string `protobuf:"bytes,1,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	// The calling session's new token pair (amr "pwd", "otp").
+	Tokens        *TokenPair `protobuf:"bytes,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpResponse) Reset() {
+	*x = ConfirmTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpResponse) ProtoMessage() {}
+
+func (x *ConfirmTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ConfirmTotpResponse) GetRecoveryCodes() []string {
+	if x != nil {
+		return x.RecoveryCodes
+	}
+	return nil
+}
+
+func (x *ConfirmTotpResponse) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+// DisableTotpRequest proves the owner, twice, before the second factor is turned off.
+type DisableTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's password.
+	Password string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
+	// A fresh factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*DisableTotpRequest_Code
+	//	*DisableTotpRequest_RecoveryCode
+	Factor        isDisableTotpRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpRequest) Reset() {
+	*x = DisableTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpRequest) ProtoMessage() {}
+
+func (x *DisableTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpRequest.ProtoReflect.Descriptor instead.
+func (*DisableTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DisableTotpRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *DisableTotpRequest) GetFactor() isDisableTotpRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *DisableTotpRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*DisableTotpRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *DisableTotpRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*DisableTotpRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isDisableTotpRequest_Factor interface {
+	isDisableTotpRequest_Factor()
+}
+
+type DisableTotpRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3,oneof"`
+}
+
+type DisableTotpRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes.
+	RecoveryCode string `protobuf:"bytes,3,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*DisableTotpRequest_Code) isDisableTotpRequest_Factor() {}
+
+func (*DisableTotpRequest_RecoveryCode) isDisableTotpRequest_Factor() {}
+
+// DisableTotpResponse is empty.
+type DisableTotpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpResponse) Reset() {
+	*x = DisableTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpResponse) ProtoMessage() {}
+
+func (x *DisableTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpResponse.ProtoReflect.Descriptor instead.
+func (*DisableTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{15}
+}
+
+// RegenerateRecoveryCodesRequest proves a fresh factor.
+type RegenerateRecoveryCodesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A fresh factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*RegenerateRecoveryCodesRequest_Code
+	//	*RegenerateRecoveryCodesRequest_RecoveryCode
+	Factor        isRegenerateRecoveryCodesRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesRequest) Reset() {
+	*x = RegenerateRecoveryCodesRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesRequest) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesRequest.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetFactor() isRegenerateRecoveryCodesRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*RegenerateRecoveryCodesRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*RegenerateRecoveryCodesRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isRegenerateRecoveryCodesRequest_Factor interface {
+	isRegenerateRecoveryCodesRequest_Factor()
+}
+
+type RegenerateRecoveryCodesRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3,oneof"`
+}
+
+type RegenerateRecoveryCodesRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes (it is spent with the others).
+	RecoveryCode string `protobuf:"bytes,2,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*RegenerateRecoveryCodesRequest_Code) isRegenerateRecoveryCodesRequest_Factor() {}
+
+func (*RegenerateRecoveryCodesRequest_RecoveryCode) isRegenerateRecoveryCodesRequest_Factor() {}
+
+// RegenerateRecoveryCodesResponse is the new recovery codes; the old ones no longer work.
+type RegenerateRecoveryCodesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ten single-use recovery codes, shown this once.
+	RecoveryCodes []string `protobuf:"bytes,1,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesResponse) Reset() {
+	*x = RegenerateRecoveryCodesResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesResponse) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesResponse.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RegenerateRecoveryCodesResponse) GetRecoveryCodes() []string {
+	if x != nil {
+		return x.RecoveryCodes
+	}
+	return nil
+}
+
+// MfaStatus is whether an account has a second factor.
+type MfaStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A second factor is enabled: logins ask for a code.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// The enabled methods: "totp" (later "passkey").
+	Methods []string `protobuf:"bytes,2,rep,name=methods,proto3" json:"methods,omitempty"`
+	// When the current second factor was confirmed; unset when not enabled.
+	EnableTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
+	// How many unused recovery codes are left.
+	RecoveryCodesLeft int32 `protobuf:"varint,4,opt,name=recovery_codes_left,json=recoveryCodesLeft,proto3" json:"recovery_codes_left,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *MfaStatus) Reset() {
+	*x = MfaStatus{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MfaStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MfaStatus) ProtoMessage() {}
+
+func (x *MfaStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MfaStatus.ProtoReflect.Descriptor instead.
+func (*MfaStatus) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MfaStatus) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *MfaStatus) GetMethods() []string {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+func (x *MfaStatus) GetEnableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EnableTime
+	}
+	return nil
+}
+
+func (x *MfaStatus) GetRecoveryCodesLeft() int32 {
+	if x != nil {
+		return x.RecoveryCodesLeft
+	}
+	return 0
+}
+
 // TokenPair is an access token and the refresh token that renews it.
 type TokenPair struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -768,7 +1532,7 @@ type TokenPair struct {
 
 func (x *TokenPair) Reset() {
 	*x = TokenPair{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +1544,7 @@ func (x *TokenPair) String() string {
 func (*TokenPair) ProtoMessage() {}
 
 func (x *TokenPair) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +1557,7 @@ func (x *TokenPair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenPair.ProtoReflect.Descriptor instead.
 func (*TokenPair) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{8}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TokenPair) GetAccessToken() string {
@@ -842,7 +1606,7 @@ type RefreshRequest struct {
 
 func (x *RefreshRequest) Reset() {
 	*x = RefreshRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1618,7 @@ func (x *RefreshRequest) String() string {
 func (*RefreshRequest) ProtoMessage() {}
 
 func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1631,7 @@ func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshRequest.ProtoReflect.Descriptor instead.
 func (*RefreshRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{9}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RefreshRequest) GetRefreshToken() string {
@@ -888,7 +1652,7 @@ type RefreshResponse struct {
 
 func (x *RefreshResponse) Reset() {
 	*x = RefreshResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1664,7 @@ func (x *RefreshResponse) String() string {
 func (*RefreshResponse) ProtoMessage() {}
 
 func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1677,7 @@ func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshResponse.ProtoReflect.Descriptor instead.
 func (*RefreshResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RefreshResponse) GetTokens() *TokenPair {
@@ -934,7 +1698,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1710,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1723,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LogoutRequest) GetRefreshToken() string {
@@ -978,7 +1742,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1754,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1767,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{12}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
 }
 
 // GetMeRequest is empty: the caller is named by the access token.
@@ -1015,7 +1779,7 @@ type GetMeRequest struct {
 
 func (x *GetMeRequest) Reset() {
 	*x = GetMeRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1791,7 @@ func (x *GetMeRequest) String() string {
 func (*GetMeRequest) ProtoMessage() {}
 
 func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1804,7 @@ func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeRequest.ProtoReflect.Descriptor instead.
 func (*GetMeRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{13}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
 }
 
 // GetMeResponse is the caller's own account.
@@ -1049,14 +1813,16 @@ type GetMeResponse struct {
 	// The account.
 	Account *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// Personal fields; set for patients only.
-	Patient       *PatientProfile `protobuf:"bytes,2,opt,name=patient,proto3" json:"patient,omitempty"`
+	Patient *PatientProfile `protobuf:"bytes,2,opt,name=patient,proto3" json:"patient,omitempty"`
+	// The account's second factor.
+	Mfa           *MfaStatus `protobuf:"bytes,3,opt,name=mfa,proto3" json:"mfa,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMeResponse) Reset() {
 	*x = GetMeResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1834,7 @@ func (x *GetMeResponse) String() string {
 func (*GetMeResponse) ProtoMessage() {}
 
 func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1847,7 @@ func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeResponse.ProtoReflect.Descriptor instead.
 func (*GetMeResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{14}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMeResponse) GetAccount() *Account {
@@ -1094,6 +1860,13 @@ func (x *GetMeResponse) GetAccount() *Account {
 func (x *GetMeResponse) GetPatient() *PatientProfile {
 	if x != nil {
 		return x.Patient
+	}
+	return nil
+}
+
+func (x *GetMeResponse) GetMfa() *MfaStatus {
+	if x != nil {
+		return x.Mfa
 	}
 	return nil
 }
@@ -1113,7 +1886,7 @@ type PatientProfile struct {
 
 func (x *PatientProfile) Reset() {
 	*x = PatientProfile{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1898,7 @@ func (x *PatientProfile) String() string {
 func (*PatientProfile) ProtoMessage() {}
 
 func (x *PatientProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1911,7 @@ func (x *PatientProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatientProfile.ProtoReflect.Descriptor instead.
 func (*PatientProfile) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{15}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PatientProfile) GetCpf() string {
@@ -1171,7 +1944,7 @@ type GetJwksRequest struct {
 
 func (x *GetJwksRequest) Reset() {
 	*x = GetJwksRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1956,7 @@ func (x *GetJwksRequest) String() string {
 func (*GetJwksRequest) ProtoMessage() {}
 
 func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1969,7 @@ func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksRequest.ProtoReflect.Descriptor instead.
 func (*GetJwksRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{16}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 // GetJwksResponse is a JSON Web Key Set.
@@ -1210,7 +1983,7 @@ type GetJwksResponse struct {
 
 func (x *GetJwksResponse) Reset() {
 	*x = GetJwksResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1995,7 @@ func (x *GetJwksResponse) String() string {
 func (*GetJwksResponse) ProtoMessage() {}
 
 func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +2008,7 @@ func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksResponse.ProtoReflect.Descriptor instead.
 func (*GetJwksResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{17}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetJwksResponse) GetKeys() []*Jwk {
@@ -1271,7 +2044,7 @@ type Jwk struct {
 
 func (x *Jwk) Reset() {
 	*x = Jwk{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +2056,7 @@ func (x *Jwk) String() string {
 func (*Jwk) ProtoMessage() {}
 
 func (x *Jwk) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +2069,7 @@ func (x *Jwk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Jwk.ProtoReflect.Descriptor instead.
 func (*Jwk) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{18}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Jwk) GetKty() string {
@@ -1364,7 +2137,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +2149,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +2162,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{19}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{30}
 }
 
 // RotateSigningKeyResponse names the new active key.
@@ -1403,7 +2176,7 @@ type RotateSigningKeyResponse struct {
 
 func (x *RotateSigningKeyResponse) Reset() {
 	*x = RotateSigningKeyResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +2188,7 @@ func (x *RotateSigningKeyResponse) String() string {
 func (*RotateSigningKeyResponse) ProtoMessage() {}
 
 func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +2201,7 @@ func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{20}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RotateSigningKeyResponse) GetKid() string {
@@ -1449,7 +2222,7 @@ type GetPayerRequest struct {
 
 func (x *GetPayerRequest) Reset() {
 	*x = GetPayerRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +2234,7 @@ func (x *GetPayerRequest) String() string {
 func (*GetPayerRequest) ProtoMessage() {}
 
 func (x *GetPayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +2247,7 @@ func (x *GetPayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPayerRequest.ProtoReflect.Descriptor instead.
 func (*GetPayerRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetPayerRequest) GetAccountId() string {
@@ -1501,7 +2274,7 @@ type GetPayerResponse struct {
 
 func (x *GetPayerResponse) Reset() {
 	*x = GetPayerResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +2286,7 @@ func (x *GetPayerResponse) String() string {
 func (*GetPayerResponse) ProtoMessage() {}
 
 func (x *GetPayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +2299,7 @@ func (x *GetPayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPayerResponse.ProtoReflect.Descriptor instead.
 func (*GetPayerResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetPayerResponse) GetFirstName() string {
@@ -1571,7 +2344,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +2356,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +2369,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ChangePasswordRequest) GetCurrentPassword() string {
@@ -1622,7 +2395,7 @@ type ChangePasswordResponse struct {
 
 func (x *ChangePasswordResponse) Reset() {
 	*x = ChangePasswordResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +2407,7 @@ func (x *ChangePasswordResponse) String() string {
 func (*ChangePasswordResponse) ProtoMessage() {}
 
 func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +2420,7 @@ func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{35}
 }
 
 // GetContactRequest names an account.
@@ -1661,7 +2434,7 @@ type GetContactRequest struct {
 
 func (x *GetContactRequest) Reset() {
 	*x = GetContactRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +2446,7 @@ func (x *GetContactRequest) String() string {
 func (*GetContactRequest) ProtoMessage() {}
 
 func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +2459,7 @@ func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactRequest.ProtoReflect.Descriptor instead.
 func (*GetContactRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetContactRequest) GetAccountId() string {
@@ -1716,7 +2489,7 @@ type GetContactResponse struct {
 
 func (x *GetContactResponse) Reset() {
 	*x = GetContactResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +2501,7 @@ func (x *GetContactResponse) String() string {
 func (*GetContactResponse) ProtoMessage() {}
 
 func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +2514,7 @@ func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactResponse.ProtoReflect.Descriptor instead.
 func (*GetContactResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetContactResponse) GetFirstName() string {
@@ -1788,7 +2561,7 @@ type ListRevokedSessionsRequest struct {
 
 func (x *ListRevokedSessionsRequest) Reset() {
 	*x = ListRevokedSessionsRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +2573,7 @@ func (x *ListRevokedSessionsRequest) String() string {
 func (*ListRevokedSessionsRequest) ProtoMessage() {}
 
 func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +2586,7 @@ func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{38}
 }
 
 // ListRevokedSessionsResponse lists every session ended whose access tokens may still
@@ -1830,7 +2603,7 @@ type ListRevokedSessionsResponse struct {
 
 func (x *ListRevokedSessionsResponse) Reset() {
 	*x = ListRevokedSessionsResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +2615,7 @@ func (x *ListRevokedSessionsResponse) String() string {
 func (*ListRevokedSessionsResponse) ProtoMessage() {}
 
 func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +2628,7 @@ func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListRevokedSessionsResponse) GetSessions() []*RevokedSession {
@@ -1878,7 +2651,7 @@ type RevokedSession struct {
 
 func (x *RevokedSession) Reset() {
 	*x = RevokedSession{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2663,7 @@ func (x *RevokedSession) String() string {
 func (*RevokedSession) ProtoMessage() {}
 
 func (x *RevokedSession) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2676,7 @@ func (x *RevokedSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
 func (*RevokedSession) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RevokedSession) GetSessionId() string {
@@ -1931,7 +2704,7 @@ type GetDoctorStatusRequest struct {
 
 func (x *GetDoctorStatusRequest) Reset() {
 	*x = GetDoctorStatusRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2716,7 @@ func (x *GetDoctorStatusRequest) String() string {
 func (*GetDoctorStatusRequest) ProtoMessage() {}
 
 func (x *GetDoctorStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2729,7 @@ func (x *GetDoctorStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetDoctorStatusRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{30}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetDoctorStatusRequest) GetDoctorId() string {
@@ -1979,7 +2752,7 @@ type GetDoctorStatusResponse struct {
 
 func (x *GetDoctorStatusResponse) Reset() {
 	*x = GetDoctorStatusResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2764,7 @@ func (x *GetDoctorStatusResponse) String() string {
 func (*GetDoctorStatusResponse) ProtoMessage() {}
 
 func (x *GetDoctorStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2777,7 @@ func (x *GetDoctorStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetDoctorStatusResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{31}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetDoctorStatusResponse) GetStatus() DoctorStatus {
@@ -2042,7 +2815,7 @@ type DataExport struct {
 
 func (x *DataExport) Reset() {
 	*x = DataExport{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2827,7 @@ func (x *DataExport) String() string {
 func (*DataExport) ProtoMessage() {}
 
 func (x *DataExport) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2840,7 @@ func (x *DataExport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataExport.ProtoReflect.Descriptor instead.
 func (*DataExport) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{32}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DataExport) GetId() string {
@@ -2121,7 +2894,7 @@ type CreateDataExportRequest struct {
 
 func (x *CreateDataExportRequest) Reset() {
 	*x = CreateDataExportRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2906,7 @@ func (x *CreateDataExportRequest) String() string {
 func (*CreateDataExportRequest) ProtoMessage() {}
 
 func (x *CreateDataExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2919,7 @@ func (x *CreateDataExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataExportRequest.ProtoReflect.Descriptor instead.
 func (*CreateDataExportRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{33}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{44}
 }
 
 // CreateDataExportResponse returns the export asked for.
@@ -2160,7 +2933,7 @@ type CreateDataExportResponse struct {
 
 func (x *CreateDataExportResponse) Reset() {
 	*x = CreateDataExportResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2172,7 +2945,7 @@ func (x *CreateDataExportResponse) String() string {
 func (*CreateDataExportResponse) ProtoMessage() {}
 
 func (x *CreateDataExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2958,7 @@ func (x *CreateDataExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataExportResponse.ProtoReflect.Descriptor instead.
 func (*CreateDataExportResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{34}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateDataExportResponse) GetExport() *DataExport {
@@ -2206,7 +2979,7 @@ type GetDataExportRequest struct {
 
 func (x *GetDataExportRequest) Reset() {
 	*x = GetDataExportRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2991,7 @@ func (x *GetDataExportRequest) String() string {
 func (*GetDataExportRequest) ProtoMessage() {}
 
 func (x *GetDataExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +3004,7 @@ func (x *GetDataExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataExportRequest.ProtoReflect.Descriptor instead.
 func (*GetDataExportRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{35}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetDataExportRequest) GetExportId() string {
@@ -2252,7 +3025,7 @@ type GetDataExportResponse struct {
 
 func (x *GetDataExportResponse) Reset() {
 	*x = GetDataExportResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +3037,7 @@ func (x *GetDataExportResponse) String() string {
 func (*GetDataExportResponse) ProtoMessage() {}
 
 func (x *GetDataExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +3050,7 @@ func (x *GetDataExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataExportResponse.ProtoReflect.Descriptor instead.
 func (*GetDataExportResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{36}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetDataExportResponse) GetExport() *DataExport {
@@ -2298,7 +3071,7 @@ type DownloadDataExportRequest struct {
 
 func (x *DownloadDataExportRequest) Reset() {
 	*x = DownloadDataExportRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2310,7 +3083,7 @@ func (x *DownloadDataExportRequest) String() string {
 func (*DownloadDataExportRequest) ProtoMessage() {}
 
 func (x *DownloadDataExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2323,7 +3096,7 @@ func (x *DownloadDataExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadDataExportRequest.ProtoReflect.Descriptor instead.
 func (*DownloadDataExportRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{37}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DownloadDataExportRequest) GetExportId() string {
@@ -2347,7 +3120,7 @@ type DownloadDataExportResponse struct {
 
 func (x *DownloadDataExportResponse) Reset() {
 	*x = DownloadDataExportResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2359,7 +3132,7 @@ func (x *DownloadDataExportResponse) String() string {
 func (*DownloadDataExportResponse) ProtoMessage() {}
 
 func (x *DownloadDataExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2372,7 +3145,7 @@ func (x *DownloadDataExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadDataExportResponse.ProtoReflect.Descriptor instead.
 func (*DownloadDataExportResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{38}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DownloadDataExportResponse) GetExport() *DataExport {
@@ -2400,7 +3173,7 @@ type EraseAccountRequest struct {
 
 func (x *EraseAccountRequest) Reset() {
 	*x = EraseAccountRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +3185,7 @@ func (x *EraseAccountRequest) String() string {
 func (*EraseAccountRequest) ProtoMessage() {}
 
 func (x *EraseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +3198,7 @@ func (x *EraseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseAccountRequest.ProtoReflect.Descriptor instead.
 func (*EraseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{39}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EraseAccountRequest) GetPassword() string {
@@ -2451,7 +3224,7 @@ type EraseAccountResponse struct {
 
 func (x *EraseAccountResponse) Reset() {
 	*x = EraseAccountResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +3236,7 @@ func (x *EraseAccountResponse) String() string {
 func (*EraseAccountResponse) ProtoMessage() {}
 
 func (x *EraseAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +3249,7 @@ func (x *EraseAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseAccountResponse.ProtoReflect.Descriptor instead.
 func (*EraseAccountResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{40}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EraseAccountResponse) GetEraseTime() *timestamppb.Timestamp {
@@ -2547,11 +3320,59 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12@\n" +
 	"\fdevice_token\x18\x05 \x01(\tB\x1d\xfaB\x1ar\x182\x13^[A-Za-z0-9_-]{43}$\xd0\x01\x01R\vdeviceTokenB\f\n" +
-	"\x05login\x12\x03\xf8B\x01\"\xa8\x01\n" +
+	"\x05login\x12\x03\xf8B\x01\"\xb7\x02\n" +
 	"\rLoginResponse\x129\n" +
 	"\x06tokens\x18\x01 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\x129\n" +
 	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\x12!\n" +
-	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\"\x9e\x02\n" +
+	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\x12!\n" +
+	"\fmfa_required\x18\x04 \x01(\bR\vmfaRequired\x12\x1b\n" +
+	"\tmfa_token\x18\x05 \x01(\tR\bmfaToken\x12M\n" +
+	"\x15mfa_token_expire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x12mfaTokenExpireTime\"\xd6\x01\n" +
+	"\x0fLoginMfaRequest\x12;\n" +
+	"\tmfa_token\x18\x01 \x01(\tB\x1e\xfaB\x1br\x192\x17^hcm_[A-Za-z0-9_-]{43}$R\bmfaToken\x12'\n" +
+	"\x04code\x18\x02 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x03 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"\x88\x01\n" +
+	"\x10LoginMfaResponse\x129\n" +
+	"\x06tokens\x18\x01 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\x129\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\x96\x01\n" +
+	"\x11EnrollTotpRequest\x12'\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x02 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\b\n" +
+	"\x06factor\"M\n" +
+	"\x12EnrollTotpResponse\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1f\n" +
+	"\votpauth_uri\x18\x02 \x01(\tR\n" +
+	"otpauthUri\";\n" +
+	"\x12ConfirmTotpRequest\x12%\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$R\x04code\"w\n" +
+	"\x13ConfirmTotpResponse\x12%\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\x129\n" +
+	"\x06tokens\x18\x02 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\"\xc4\x01\n" +
+	"\x12DisableTotpRequest\x12&\n" +
+	"\bpassword\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12'\n" +
+	"\x04code\x18\x02 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x03 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"\x15\n" +
+	"\x13DisableTotpResponse\"\xa8\x01\n" +
+	"\x1eRegenerateRecoveryCodesRequest\x12'\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x02 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"H\n" +
+	"\x1fRegenerateRecoveryCodesResponse\x12%\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\"\xac\x01\n" +
+	"\tMfaStatus\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x18\n" +
+	"\amethods\x18\x02 \x03(\tR\amethods\x12;\n" +
+	"\venable_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"enableTime\x12.\n" +
+	"\x13recovery_codes_left\x18\x04 \x01(\x05R\x11recoveryCodesLeft\"\x9e\x02\n" +
 	"\tTokenPair\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
@@ -2568,10 +3389,11 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\rrefresh_token\x18\x01 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x10\x18\x80\x02R\frefreshToken\"\x10\n" +
 	"\x0eLogoutResponse\"\x0e\n" +
-	"\fGetMeRequest\"\x8c\x01\n" +
+	"\fGetMeRequest\"\xc1\x01\n" +
 	"\rGetMeResponse\x129\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\x12@\n" +
-	"\apatient\x18\x02 \x01(\v2&.healthcore.identity.v1.PatientProfileR\apatient\"W\n" +
+	"\apatient\x18\x02 \x01(\v2&.healthcore.identity.v1.PatientProfileR\apatient\x123\n" +
+	"\x03mfa\x18\x03 \x01(\v2!.healthcore.identity.v1.MfaStatusR\x03mfa\"W\n" +
 	"\x0ePatientProfile\x12\x10\n" +
 	"\x03cpf\x18\x01 \x01(\tR\x03cpf\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1d\n" +
@@ -2674,11 +3496,17 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
 	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
-	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xc6\x13\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xd3\x19\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
-	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
+	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\x82\x01\n" +
+	"\bLoginMfa\x12'.healthcore.identity.v1.LoginMfaRequest\x1a(.healthcore.identity.v1.LoginMfaResponse\"#\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/auth/login:mfa\x12\x8f\x01\n" +
+	"\n" +
+	"EnrollTotp\x12).healthcore.identity.v1.EnrollTotpRequest\x1a*.healthcore.identity.v1.EnrollTotpResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/mfa/totp:enroll\x12\x93\x01\n" +
+	"\vConfirmTotp\x12*.healthcore.identity.v1.ConfirmTotpRequest\x1a+.healthcore.identity.v1.ConfirmTotpResponse\"+\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:confirm\x12\x93\x01\n" +
+	"\vDisableTotp\x12*.healthcore.identity.v1.DisableTotpRequest\x1a+.healthcore.identity.v1.DisableTotpResponse\"+\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:disable\x12\xc4\x01\n" +
+	"\x17RegenerateRecoveryCodes\x126.healthcore.identity.v1.RegenerateRecoveryCodesRequest\x1a7.healthcore.identity.v1.RegenerateRecoveryCodesResponse\"8\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/me/mfa/recovery-codes:regenerate\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
 	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x9b\x01\n" +
@@ -2713,8 +3541,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\rGetDataExport\x12,.healthcore.identity.v1.GetDataExportRequest\x1a-.healthcore.identity.v1.GetDataExportResponse\".\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02!\x12\x1f/v1/me/data-exports/{export_id}\x12\x86\x01\n" +
 	"\x12DownloadDataExport\x121.healthcore.identity.v1.DownloadDataExportRequest\x1a2.healthcore.identity.v1.DownloadDataExportResponse\"\a\xca\xf3\x18\x03\x12\x01\x010\x01\x12\x8b\x01\n" +
 	"\fEraseAccount\x12+.healthcore.identity.v1.EraseAccountRequest\x1a,.healthcore.identity.v1.EraseAccountResponse\" \xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/me:erase\x12\x80\x01\n" +
-	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
-	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
+	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
+	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
 var (
 	file_healthcore_identity_v1_identity_proto_rawDescOnce sync.Once
@@ -2729,124 +3557,151 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
-	(DoctorStatus)(0),                   // 0: healthcore.identity.v1.DoctorStatus
-	(DataExportState)(0),                // 1: healthcore.identity.v1.DataExportState
-	(*RegisterPatientRequest)(nil),      // 2: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),     // 3: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),       // 4: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),      // 5: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                         // 6: healthcore.identity.v1.Crm
-	(*Account)(nil),                     // 7: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),                // 8: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),               // 9: healthcore.identity.v1.LoginResponse
-	(*TokenPair)(nil),                   // 10: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),              // 11: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),             // 12: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),               // 13: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),              // 14: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),                // 15: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),               // 16: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),              // 17: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),              // 18: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),             // 19: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                         // 20: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),     // 21: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),    // 22: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),             // 23: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),            // 24: healthcore.identity.v1.GetPayerResponse
-	(*ChangePasswordRequest)(nil),       // 25: healthcore.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),      // 26: healthcore.identity.v1.ChangePasswordResponse
-	(*GetContactRequest)(nil),           // 27: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),          // 28: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),  // 29: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil), // 30: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),              // 31: healthcore.identity.v1.RevokedSession
-	(*GetDoctorStatusRequest)(nil),      // 32: healthcore.identity.v1.GetDoctorStatusRequest
-	(*GetDoctorStatusResponse)(nil),     // 33: healthcore.identity.v1.GetDoctorStatusResponse
-	(*DataExport)(nil),                  // 34: healthcore.identity.v1.DataExport
-	(*CreateDataExportRequest)(nil),     // 35: healthcore.identity.v1.CreateDataExportRequest
-	(*CreateDataExportResponse)(nil),    // 36: healthcore.identity.v1.CreateDataExportResponse
-	(*GetDataExportRequest)(nil),        // 37: healthcore.identity.v1.GetDataExportRequest
-	(*GetDataExportResponse)(nil),       // 38: healthcore.identity.v1.GetDataExportResponse
-	(*DownloadDataExportRequest)(nil),   // 39: healthcore.identity.v1.DownloadDataExportRequest
-	(*DownloadDataExportResponse)(nil),  // 40: healthcore.identity.v1.DownloadDataExportResponse
-	(*EraseAccountRequest)(nil),         // 41: healthcore.identity.v1.EraseAccountRequest
-	(*EraseAccountResponse)(nil),        // 42: healthcore.identity.v1.EraseAccountResponse
-	(v1.Role)(0),                        // 43: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
+	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
+	(DataExportState)(0),                    // 1: healthcore.identity.v1.DataExportState
+	(*RegisterPatientRequest)(nil),          // 2: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),         // 3: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),           // 4: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),          // 5: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                             // 6: healthcore.identity.v1.Crm
+	(*Account)(nil),                         // 7: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                    // 8: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),                   // 9: healthcore.identity.v1.LoginResponse
+	(*LoginMfaRequest)(nil),                 // 10: healthcore.identity.v1.LoginMfaRequest
+	(*LoginMfaResponse)(nil),                // 11: healthcore.identity.v1.LoginMfaResponse
+	(*EnrollTotpRequest)(nil),               // 12: healthcore.identity.v1.EnrollTotpRequest
+	(*EnrollTotpResponse)(nil),              // 13: healthcore.identity.v1.EnrollTotpResponse
+	(*ConfirmTotpRequest)(nil),              // 14: healthcore.identity.v1.ConfirmTotpRequest
+	(*ConfirmTotpResponse)(nil),             // 15: healthcore.identity.v1.ConfirmTotpResponse
+	(*DisableTotpRequest)(nil),              // 16: healthcore.identity.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),             // 17: healthcore.identity.v1.DisableTotpResponse
+	(*RegenerateRecoveryCodesRequest)(nil),  // 18: healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	(*RegenerateRecoveryCodesResponse)(nil), // 19: healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	(*MfaStatus)(nil),                       // 20: healthcore.identity.v1.MfaStatus
+	(*TokenPair)(nil),                       // 21: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),                  // 22: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),                 // 23: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),                   // 24: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),                  // 25: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                    // 26: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),                   // 27: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),                  // 28: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),                  // 29: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),                 // 30: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                             // 31: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),         // 32: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),        // 33: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),                 // 34: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),                // 35: healthcore.identity.v1.GetPayerResponse
+	(*ChangePasswordRequest)(nil),           // 36: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),          // 37: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),               // 38: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),              // 39: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),      // 40: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil),     // 41: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),                  // 42: healthcore.identity.v1.RevokedSession
+	(*GetDoctorStatusRequest)(nil),          // 43: healthcore.identity.v1.GetDoctorStatusRequest
+	(*GetDoctorStatusResponse)(nil),         // 44: healthcore.identity.v1.GetDoctorStatusResponse
+	(*DataExport)(nil),                      // 45: healthcore.identity.v1.DataExport
+	(*CreateDataExportRequest)(nil),         // 46: healthcore.identity.v1.CreateDataExportRequest
+	(*CreateDataExportResponse)(nil),        // 47: healthcore.identity.v1.CreateDataExportResponse
+	(*GetDataExportRequest)(nil),            // 48: healthcore.identity.v1.GetDataExportRequest
+	(*GetDataExportResponse)(nil),           // 49: healthcore.identity.v1.GetDataExportResponse
+	(*DownloadDataExportRequest)(nil),       // 50: healthcore.identity.v1.DownloadDataExportRequest
+	(*DownloadDataExportResponse)(nil),      // 51: healthcore.identity.v1.DownloadDataExportResponse
+	(*EraseAccountRequest)(nil),             // 52: healthcore.identity.v1.EraseAccountRequest
+	(*EraseAccountResponse)(nil),            // 53: healthcore.identity.v1.EraseAccountResponse
+	(v1.Role)(0),                            // 54: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 55: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	7,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	6,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	7,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	43, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	54, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	6,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	44, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	55, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	10, // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	21, // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	44, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	44, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	10, // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	7,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	17, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	20, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	43, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	31, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	44, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 18: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	44, // 19: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 20: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
-	44, // 21: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
-	44, // 22: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
-	44, // 23: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
-	34, // 24: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	34, // 25: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	34, // 26: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	44, // 27: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
-	44, // 28: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
-	44, // 29: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
-	2,  // 30: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	4,  // 31: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	8,  // 32: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	11, // 33: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	13, // 34: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	15, // 35: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	25, // 36: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	23, // 37: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	27, // 38: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	29, // 39: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	32, // 40: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	35, // 41: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
-	37, // 42: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
-	39, // 43: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
-	41, // 44: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
-	18, // 45: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	21, // 46: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	3,  // 47: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	5,  // 48: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	9,  // 49: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	12, // 50: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	14, // 51: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	16, // 52: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	26, // 53: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	24, // 54: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	28, // 55: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	30, // 56: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	33, // 57: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	36, // 58: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
-	38, // 59: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
-	40, // 60: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
-	42, // 61: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
-	19, // 62: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	22, // 63: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	47, // [47:64] is the sub-list for method output_type
-	30, // [30:47] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	55, // 9: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	21, // 10: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,  // 11: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
+	21, // 12: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	55, // 13: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	55, // 14: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	55, // 15: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	21, // 16: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,  // 17: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	28, // 18: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	20, // 19: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
+	31, // 20: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	54, // 21: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	42, // 22: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	55, // 23: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 24: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
+	55, // 25: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 26: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
+	55, // 27: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
+	55, // 28: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
+	55, // 29: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 30: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	45, // 31: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	45, // 32: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	55, // 33: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
+	55, // 34: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
+	55, // 35: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
+	2,  // 36: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	4,  // 37: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	8,  // 38: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10, // 39: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	12, // 40: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	14, // 41: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	16, // 42: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	18, // 43: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	22, // 44: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	24, // 45: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	26, // 46: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	36, // 47: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	34, // 48: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	38, // 49: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	40, // 50: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	43, // 51: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	46, // 52: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
+	48, // 53: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
+	50, // 54: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
+	52, // 55: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
+	29, // 56: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	32, // 57: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	3,  // 58: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	5,  // 59: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	9,  // 60: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11, // 61: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	13, // 62: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	15, // 63: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	17, // 64: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	19, // 65: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	23, // 66: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	25, // 67: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	27, // 68: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	37, // 69: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	35, // 70: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	39, // 71: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	41, // 72: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	44, // 73: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	47, // 74: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
+	49, // 75: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
+	51, // 76: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
+	53, // 77: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
+	30, // 78: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	33, // 79: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	58, // [58:80] is the sub-list for method output_type
+	36, // [36:58] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -2859,13 +3714,29 @@ func file_healthcore_identity_v1_identity_proto_init() {
 		(*LoginRequest_Cpf)(nil),
 		(*LoginRequest_Crm)(nil),
 	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[8].OneofWrappers = []any{
+		(*LoginMfaRequest_Code)(nil),
+		(*LoginMfaRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[10].OneofWrappers = []any{
+		(*EnrollTotpRequest_Code)(nil),
+		(*EnrollTotpRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[14].OneofWrappers = []any{
+		(*DisableTotpRequest_Code)(nil),
+		(*DisableTotpRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[16].OneofWrappers = []any{
+		(*RegenerateRecoveryCodesRequest_Code)(nil),
+		(*RegenerateRecoveryCodesRequest_RecoveryCode)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   41,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -71,6 +71,11 @@ const (
 	Event_EVENT_NEW_DEVICE_LOGIN Event = 17
 	// To the account's owner: the password was changed. Urgent.
 	Event_EVENT_PASSWORD_CHANGED Event = 18
+	// To the account's owner: a second factor (an authenticator app) was enabled or
+	// replaced. Urgent.
+	Event_EVENT_MFA_ENABLED Event = 40
+	// To the account's owner: the second factor was turned off. Urgent.
+	Event_EVENT_MFA_DISABLED Event = 41
 )
 
 // Enum value maps for Event.
@@ -95,6 +100,8 @@ var (
 		16: "EVENT_SHARED_DOCUMENTS_READ_DIGEST",
 		17: "EVENT_NEW_DEVICE_LOGIN",
 		18: "EVENT_PASSWORD_CHANGED",
+		40: "EVENT_MFA_ENABLED",
+		41: "EVENT_MFA_DISABLED",
 	}
 	Event_value = map[string]int32{
 		"EVENT_UNSPECIFIED":                  0,
@@ -116,6 +123,8 @@ var (
 		"EVENT_SHARED_DOCUMENTS_READ_DIGEST": 16,
 		"EVENT_NEW_DEVICE_LOGIN":             17,
 		"EVENT_PASSWORD_CHANGED":             18,
+		"EVENT_MFA_ENABLED":                  40,
+		"EVENT_MFA_DISABLED":                 41,
 	}
 )
 
@@ -2000,7 +2009,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x16ForgetRecipientRequest\x12'\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"\x19\n" +
-	"\x17ForgetRecipientResponse*\xb0\x04\n" +
+	"\x17ForgetRecipientResponse*\xdf\x04\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -2021,7 +2030,9 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x13EVENT_SHARE_REVOKED\x10\x0f\x12&\n" +
 	"\"EVENT_SHARED_DOCUMENTS_READ_DIGEST\x10\x10\x12\x1a\n" +
 	"\x16EVENT_NEW_DEVICE_LOGIN\x10\x11\x12\x1a\n" +
-	"\x16EVENT_PASSWORD_CHANGED\x10\x12*K\n" +
+	"\x16EVENT_PASSWORD_CHANGED\x10\x12\x12\x15\n" +
+	"\x11EVENT_MFA_ENABLED\x10(\x12\x16\n" +
+	"\x12EVENT_MFA_DISABLED\x10)*K\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x14\n" +
