@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"healthcore/gateway/docs"
+	identityv1 "healthcore/gen/healthcore/identity/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/mtls"
@@ -81,7 +82,8 @@ type Gateway struct {
 	opts     Options
 	conns    []*grpc.ClientConn
 	mux      *runtime.ServeMux
-	records  recordsv1.RecordsServiceClient // nil without a records upstream
+	records  recordsv1.RecordsServiceClient   // nil without a records upstream
+	identity identityv1.IdentityServiceClient // nil without an identity upstream
 	handler  http.Handler
 	routes   []Route
 	draining atomic.Bool
@@ -137,8 +139,11 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)
 		}
 		g.conns = append(g.conns, conn)
-		if u.Service == recordsv1.RecordsService_ServiceDesc.ServiceName {
+		switch u.Service {
+		case recordsv1.RecordsService_ServiceDesc.ServiceName:
 			g.records = recordsv1.NewRecordsServiceClient(conn)
+		case identityv1.IdentityService_ServiceDesc.ServiceName:
+			g.identity = identityv1.NewIdentityServiceClient(conn)
 		}
 		if err := u.Register(ctx, mux, conn); err != nil {
 			g.Close()
@@ -150,6 +155,9 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		g.routes = append(g.routes,
 			Route{Method: http.MethodPost, Path: uploadPath, API: true},
 			Route{Method: http.MethodGet, Path: documentPrefix + "{document_id}" + downloadSuffix, API: true})
+	}
+	if g.identity != nil {
+		g.routes = append(g.routes, Route{Method: http.MethodGet, Path: exportPrefix + "{export_id}" + downloadSuffix, API: true})
 	}
 
 	g.mux = mux
@@ -188,10 +196,12 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	// included), CORS (answers preflights before anything else runs), the header size
 	// and method checks (405 before any body is read), then the body limit right before
 	// the routes.
-	// The record file routes stream their bodies, so they sit outside the body limit.
+	// The record file routes and the data export download stream their bodies, so they
+	// sit outside the body limit.
 	var h http.Handler = trackBody(root)
 	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
+	h = g.exportFiles(h)
 	h = g.checkRoute(h)
 	h = cors(h, opts.AllowedOrigins)
 	h = securityHeaders(h, opts.HSTS)

@@ -316,8 +316,7 @@ func parseKind(s string) (recordsv1.DocumentKind, bool) {
 	return recordsv1.DocumentKind(v), true
 }
 
-// download streams a document to the client. Errors before the first byte are JSON
-// errors; an error after it aborts the response, so a truncated file never looks whole.
+// download streams a document to the client (see sendFile).
 func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 	if unknown := unknownKeys(r.URL.Query()); len(unknown) > 0 {
 		g.callError(w, r, unknownParamsError(unknown))
@@ -330,27 +329,45 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 		g.callError(w, r, err)
 		return
 	}
+	sendFile(g, w, r, cancel, stream, func(m *recordsv1.DownloadDocumentResponse) (file, bool) {
+		doc := m.GetDocument()
+		return file{contentType: doc.GetContentType(), size: doc.GetSizeBytes(), disposition: attachment(doc.GetTitle(), doc.GetContentType())}, doc != nil
+	}, (*recordsv1.DownloadDocumentResponse).GetChunk)
+}
+
+// file describes a streamed download: the first message of its stream says it.
+type file struct {
+	contentType string
+	size        int64
+	disposition string
+}
+
+// sendFile streams a file to the client from a service's stream whose first message
+// describes it (describe) and whose messages carry its bytes (chunk). Errors before
+// the first byte are JSON errors; an error after it aborts the response, so a
+// truncated file never looks whole. The edge holds one chunk at a time.
+func sendFile[M any](g *Gateway, w http.ResponseWriter, r *http.Request, cancel context.CancelFunc,
+	stream interface{ Recv() (M, error) }, describe func(M) (file, bool), chunk func(M) []byte) {
 	first, err := stream.Recv()
 	if err == io.EOF {
-		err = status.Error(codes.Internal, "the records service sent no document")
+		err = status.Error(codes.Internal, "the service sent no file")
 	}
 	if err != nil {
 		g.callError(w, r, err)
 		return
 	}
-	doc := first.GetDocument()
-	if doc == nil {
-		g.callError(w, r, status.Error(codes.Internal, "the records service sent no document"))
+	f, ok := describe(first)
+	if !ok {
+		g.callError(w, r, status.Error(codes.Internal, "the service sent no file"))
 		return
 	}
 	h := w.Header()
-	ctype := doc.GetContentType()
-	if ctype == "" {
-		ctype = "application/octet-stream"
+	if f.contentType == "" {
+		f.contentType = "application/octet-stream"
 	}
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Length", strconv.FormatInt(doc.GetSizeBytes(), 10))
-	h.Set("Content-Disposition", attachment(doc.GetTitle(), ctype))
+	h.Set("Content-Type", f.contentType)
+	h.Set("Content-Length", strconv.FormatInt(f.size, 10))
+	h.Set("Content-Disposition", f.disposition)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -362,14 +379,14 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	var sent int64
 	write := func(p []byte) bool {
-		if sent+int64(len(p)) > doc.GetSizeBytes() {
-			abort("more bytes than the document's size", nil)
+		if sent+int64(len(p)) > f.size {
+			abort("more bytes than the file's size", nil)
 		}
 		sent += int64(len(p))
 		_, err := w.Write(p)
 		return err == nil
 	}
-	if !write(first.GetChunk()) {
+	if !write(chunk(first)) {
 		return
 	}
 	for {
@@ -380,21 +397,21 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request, id string) {
 		if err != nil && r.Context().Err() != nil {
 			// The client closed the connection. Having read every byte it may do so
 			// before the stream's end reaches the edge: that download is complete.
-			if sent != doc.GetSizeBytes() {
+			if sent != f.size {
 				g.opts.Logger.InfoContext(r.Context(), "download left by the client",
-					slog.Int64("sent", sent), slog.Int64("size", doc.GetSizeBytes()))
+					slog.Int64("sent", sent), slog.Int64("size", f.size))
 			}
 			return
 		}
 		if err != nil {
 			abort("the stream failed", err)
 		}
-		if !write(msg.GetChunk()) {
+		if !write(chunk(msg)) {
 			return // the client left
 		}
 	}
-	if sent != doc.GetSizeBytes() {
-		abort("fewer bytes than the document's size", nil)
+	if sent != f.size {
+		abort("fewer bytes than the file's size", nil)
 	}
 }
 

@@ -97,7 +97,13 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: p.Envelope("identity"),
 		Notifications: client(p, "identity", "notifications", notificationsv1connect.NewNotificationsServiceClient),
-		Logger:        p.log.With("service", "identity"),
+		// Data exports and erasures (LGPD art. 18), from their jobs.
+		Scheduling: client(p, "identity", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
+		Payments:   client(p, "identity", "payments", paymentsv1connect.NewPaymentsServiceClient),
+		Records:    client(p, "identity", "records", recordsv1connect.NewRecordsServiceClient),
+		Blobs:      client(p, "identity", "blobs", blobsv1connect.NewBlobsServiceClient),
+		Keys:       client(p, "identity", "keys", keysv1connect.NewKeysServiceClient),
+		Logger:     p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err

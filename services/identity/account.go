@@ -31,6 +31,9 @@ type account struct {
 	DoctorStatusAt time.Time
 	// EmailVerifiedAt is when the owner confirmed the address; nil until then.
 	EmailVerifiedAt *time.Time
+	// ErasedAt is when the owner erased the account (LGPD art. 18, VI); nil while it
+	// lives. An erased account holds nothing personal and answers as not found.
+	ErasedAt *time.Time
 }
 
 // A doctor account's verification status, as stored.
@@ -70,7 +73,7 @@ func (s *Service) account(ctx context.Context, id string) (account, error) {
 	if err != nil {
 		return account{}, errs.Internal("identity: read account", err)
 	}
-	if !ok {
+	if !ok || a.ErasedAt != nil {
 		return account{}, ReasonAccountNotFound.New("the account does not exist")
 	}
 	return a, nil

@@ -16,8 +16,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
+	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
@@ -54,6 +59,12 @@ type Config struct {
 	// throttle, the registration windows and the known clients (identity.prune_throttle);
 	// 0 turns it off.
 	PruneEvery time.Duration
+	// ExportTTL is how long a patient's data export can be downloaded after it is
+	// produced; then the archive is deleted.
+	ExportTTL time.Duration
+	// ExportMaxBytes is the largest data export archive (sealed) stored; a bigger one
+	// fails the export.
+	ExportMaxBytes int64
 	// Jobs tunes the job runner of the signing-key rotation and the audit export (tests
 	// shorten its polling).
 	Jobs jobs.Options
@@ -74,6 +85,8 @@ func DefaultConfig() Config {
 
 		AuditExportEvery: 30 * time.Second,
 		PruneEvery:       time.Hour,
+		ExportTTL:        24 * time.Hour,
+		ExportMaxBytes:   2 << 30,
 	}
 }
 
@@ -109,6 +122,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how often the audit log's new rows are written to stderr as lines for the audit log stream (0: never)")
 	fs.DurationVar(&c.PruneEvery, "identity.prune-every", c.PruneEvery,
 		"how often spent login throttle counts, registration windows and known clients are deleted (0: never)")
+	fs.DurationVar(&c.ExportTTL, "identity.export-ttl", c.ExportTTL,
+		"how long a patient's data export can be downloaded after it is produced (then it is deleted)")
+	fs.Int64Var(&c.ExportMaxBytes, "identity.export-max-bytes", c.ExportMaxBytes,
+		"largest data export archive stored, in bytes (sealed); a bigger export fails")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -138,6 +155,10 @@ func (c Config) Check(p *config.Problems) {
 		"identity.audit-export-every=%s: must be 0 (off) or between 1s and 1h", c.AuditExportEvery)
 	p.Check(c.PruneEvery == 0 || c.PruneEvery >= time.Minute,
 		"identity.prune-every=%s: must be 0 (off) or at least 1m", c.PruneEvery)
+	p.Check(c.ExportTTL >= time.Hour && c.ExportTTL <= 7*24*time.Hour,
+		"identity.export-ttl=%s: must be between 1h and 168h", c.ExportTTL)
+	p.Check(c.ExportMaxBytes >= 1<<20 && c.ExportMaxBytes <= 5<<30,
+		"identity.export-max-bytes=%d: must be between 1 MiB and 5 GiB", c.ExportMaxBytes)
 	c.Jobs.Check(p, "identity")
 }
 
@@ -149,7 +170,16 @@ type Deps struct {
 	// them). Nil where no notifications service runs (tests of other services): the jobs
 	// are still committed, and complete without sending.
 	Notifications notificationsv1connect.NotificationsServiceClient
-	Logger        *slog.Logger
+	// Scheduling, Payments and Records give a patient's data to the data export and
+	// apply an erasure; Blobs stores the export archives, sealed with data keys from
+	// Keys. Nil where no such service runs (tests of other services): exports and
+	// erasures then fail in their jobs, which retry.
+	Scheduling schedulingv1connect.SchedulingServiceClient
+	Payments   paymentsv1connect.PaymentsServiceClient
+	Records    recordsv1connect.RecordsServiceClient
+	Blobs      blobsv1connect.BlobsServiceClient
+	Keys       keysv1connect.KeysServiceClient
+	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
 	Now func() time.Time
 }
@@ -167,6 +197,8 @@ type Service struct {
 	jobs    *jobs.Client
 	// notifications is Deps.Notifications.
 	notifications notificationsv1connect.NotificationsServiceClient
+	// peers are the services a data export gathers from and an erasure applies to.
+	peers peers
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
 	// logins counts Login's answers by outcome (Collector).
@@ -179,6 +211,16 @@ type Service struct {
 	factors  factorStore
 	auditLog auditStore
 	tokens   tokenStore
+	exports  exportStore
+}
+
+// peers are the clients of Deps that data exports and erasures use.
+type peers struct {
+	scheduling schedulingv1connect.SchedulingServiceClient
+	payments   paymentsv1connect.PaymentsServiceClient
+	records    recordsv1connect.RecordsServiceClient
+	blobs      blobsv1connect.BlobsServiceClient
+	keys       keysv1connect.KeysServiceClient
 }
 
 var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)
@@ -197,7 +239,8 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
-		logins: newLoginCounter()}
+		logins: newLoginCounter(),
+		peers:  peers{scheduling: d.Scheduling, payments: d.Payments, records: d.Records, blobs: d.Blobs, keys: d.Keys}}
 	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
 		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {

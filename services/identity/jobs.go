@@ -39,6 +39,11 @@ func (s *Service) workers() *river.Workers {
 		_, err := s.pruneThrottle(ctx)
 		return err
 	}))
+	river.AddWorker(w, river.WorkFunc(s.workExport))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[expireDataExportArgs]) error {
+		return s.expireExport(ctx, j.Args.ExportID)
+	}))
+	river.AddWorker(w, river.WorkFunc(s.finishErasure))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
 		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
 	}))

@@ -41,6 +41,21 @@ var (
 	ReasonRefreshTokenReused = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
 	// ReasonSessionEnded means the session was logged out or ended after a reuse.
 	ReasonSessionEnded = errs.Declare(connect.CodeUnauthenticated, "SESSION_ENDED")
+	// ReasonExportNotFound answers a data export that is not the caller's, or none.
+	ReasonExportNotFound = errs.Declare(connect.CodeNotFound, "EXPORT_NOT_FOUND")
+	// ReasonExportNotReady refuses the download of a data export still being gathered
+	// (or one that failed: the message says to ask again).
+	ReasonExportNotReady = errs.Declare(connect.CodeFailedPrecondition, "EXPORT_NOT_READY")
+	// ReasonExportExpired refuses the download of a data export past its window.
+	ReasonExportExpired = errs.Declare(connect.CodeFailedPrecondition, "EXPORT_EXPIRED")
+	// ReasonUpcomingAppointments refuses an erasure while an appointment of the patient
+	// is pending payment, awaiting the doctor or confirmed: it must be cancelled first,
+	// under the cancellation policy (and refunded by it).
+	ReasonUpcomingAppointments = errs.Declare(connect.CodeFailedPrecondition, "UPCOMING_APPOINTMENTS")
+	// ReasonErasureNotSelfService refuses the erasure of a doctor's or an admin's
+	// account from the account itself: their professional duties outlive it (see the
+	// README), so an operator handles it.
+	ReasonErasureNotSelfService = errs.Declare(connect.CodeFailedPrecondition, "ERASURE_NOT_SELF_SERVICE")
 	// ReasonMFACodeInvalid answers every wrong second factor (a TOTP code or a recovery
 	// code), whatever was wrong.
 	ReasonMFACodeInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_CODE_INVALID")

@@ -228,3 +228,35 @@ func (s *Service) ListRevokedSessions(ctx context.Context, _ *connect.Request[id
 	}
 	return connect.NewResponse(out), nil
 }
+
+// CreateDataExport implements identityv1connect.IdentityServiceHandler.
+func (s *Service) CreateDataExport(ctx context.Context, _ *connect.Request[identityv1.CreateDataExportRequest]) (*connect.Response[identityv1.CreateDataExportResponse], error) {
+	e, err := s.createDataExport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.CreateDataExportResponse{Export: e}), nil
+}
+
+// GetDataExport implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetDataExport(ctx context.Context, req *connect.Request[identityv1.GetDataExportRequest]) (*connect.Response[identityv1.GetDataExportResponse], error) {
+	e, err := s.getDataExport(ctx, req.Msg.GetExportId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.GetDataExportResponse{Export: e}), nil
+}
+
+// DownloadDataExport implements identityv1connect.IdentityServiceHandler.
+func (s *Service) DownloadDataExport(ctx context.Context, req *connect.Request[identityv1.DownloadDataExportRequest], stream *connect.ServerStream[identityv1.DownloadDataExportResponse]) error {
+	return s.downloadDataExport(ctx, req.Msg.GetExportId(), stream.Send)
+}
+
+// EraseAccount implements identityv1connect.IdentityServiceHandler.
+func (s *Service) EraseAccount(ctx context.Context, req *connect.Request[identityv1.EraseAccountRequest]) (*connect.Response[identityv1.EraseAccountResponse], error) {
+	out, err := s.eraseAccount(ctx, req.Msg.GetPassword())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}

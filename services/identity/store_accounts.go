@@ -18,13 +18,13 @@ import (
 type accountStore struct{}
 
 const accountColumns = `id::text, role, name, email, password_hash, coalesce(crm_number, ''), coalesce(crm_uf, ''), pii, created_at,
-	coalesce(doctor_status, ''), coalesce(doctor_status_at, 'epoch'), email_verified_at`
+	coalesce(doctor_status, ''), coalesce(doctor_status_at, 'epoch'), email_verified_at, erased_at`
 
 func scanAccount(row pgx.Row) (account, error) {
 	var a account
 	var role string
 	err := row.Scan(&a.ID, &role, &a.Name, &a.Email, &a.PasswordHash, &a.CRMNumber, &a.CRMUF, &a.PII, &a.CreatedAt,
-		&a.DoctorStatus, &a.DoctorStatusAt, &a.EmailVerifiedAt)
+		&a.DoctorStatus, &a.DoctorStatusAt, &a.EmailVerifiedAt, &a.ErasedAt)
 	a.Role, _ = authn.ParseRole(role)
 	return a, err
 }
@@ -58,12 +58,12 @@ func (accountStore) get(ctx context.Context, q pg.Querier, id string) (account, 
 // doctors log in by CRM, so their e-mail does not name them here.
 func (accountStore) findByLoginEmail(ctx context.Context, q pg.Querier, email string) (account, bool, error) {
 	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE role IN ('patient', 'admin') AND email = $1`, email))
+		WHERE role IN ('patient', 'admin') AND email = $1 AND erased_at IS NULL`, email))
 }
 
 // findByCPFIndex returns the patient whose CPF has the blind index idx.
 func (accountStore) findByCPFIndex(ctx context.Context, q pg.Querier, idx []byte) (account, bool, error) {
-	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE cpf_index = $1`, idx))
+	return findAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE cpf_index = $1 AND erased_at IS NULL`, idx))
 }
 
 // findByRoleEmail returns the account of role (its stored name) with email
@@ -139,6 +139,31 @@ func (accountStore) markEmailVerified(ctx context.Context, q pg.Querier, id stri
 	if _, err := q.Exec(ctx, `UPDATE accounts SET email_verified_at = $2, updated_at = $2 WHERE id = $1 AND email_verified_at IS NULL`,
 		id, at); err != nil {
 		return fmt.Errorf("mark e-mail of %s verified: %w", id, err)
+	}
+	return nil
+}
+
+// erase anonymises patient id at at: no name, the placeholder e-mail, no CPF blind
+// index, no sealed personal fields, the unusable password hash. It reports false when
+// the account is not a patient's, or was erased before (the first erasure stands).
+func (accountStore) erase(ctx context.Context, q pg.Querier, id, placeholder, hash string, at time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE accounts SET name = '', email = $2, password_hash = $3, cpf_index = NULL, pii = NULL,
+			email_verified_at = NULL, erased_at = $4, updated_at = $4
+		WHERE id = $1 AND role = 'patient' AND erased_at IS NULL`, id, placeholder, hash, at)
+	if err != nil {
+		return false, fmt.Errorf("erase account %s: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// dropCredentials deletes what else let the account's owner in: second factors,
+// recovery codes, login challenges, the clients the account logged in from, and the
+// e-mailed links (verification, reset, a pending address change).
+func (accountStore) dropCredentials(ctx context.Context, q pg.Querier, id string) error {
+	for _, table := range []string{"second_factors", "recovery_codes", "mfa_challenges", "login_clients", "account_tokens"} {
+		if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account_id = $1`, id); err != nil {
+			return fmt.Errorf("drop %s of %s: %w", table, id, err)
+		}
 	}
 	return nil
 }

@@ -120,3 +120,30 @@ func (auditStore) after(ctx context.Context, q pg.Querier, after int64, limit in
 	}
 	return out, nil
 }
+
+// auditSummary is one audit entry about an account, for its owner's data export.
+type auditSummary struct {
+	At        time.Time `json:"time"`
+	ActorRole string    `json:"actorRole"`
+	Action    string    `json:"action"`
+	Outcome   string    `json:"outcome"`
+	ClientIP  string    `json:"clientAddress,omitempty"`
+}
+
+// aboutSubject returns the entries whose subject is the account, oldest first.
+func (auditStore) aboutSubject(ctx context.Context, q pg.Querier, subjectID string) ([]auditSummary, error) {
+	rows, err := q.Query(ctx, `SELECT at, coalesce(actor_role, ''), action, outcome, coalesce(client_addr, '')
+		FROM audit_log WHERE subject_id = $1 ORDER BY at, id`, subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log of %s: %w", subjectID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditSummary, error) {
+		var r auditSummary
+		err := row.Scan(&r.At, &r.ActorRole, &r.Action, &r.Outcome, &r.ClientIP)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit log of %s: %w", subjectID, err)
+	}
+	return out, nil
+}

@@ -126,6 +126,34 @@ func (sessionStore) endedSince(ctx context.Context, q pg.Querier, since time.Tim
 	return out, nil
 }
 
+// sessionSummary is one login session, for its owner's data export.
+type sessionSummary struct {
+	ID           string     `json:"id"`
+	CreatedAt    time.Time  `json:"createTime"`
+	ExpiresAt    time.Time  `json:"expireTime"`
+	RevokedAt    *time.Time `json:"endTime,omitempty"`
+	RevokeReason string     `json:"endReason,omitempty"`
+	AMR          []string   `json:"authenticationMethods"`
+}
+
+// listByAccount returns the account's sessions, newest first.
+func (sessionStore) listByAccount(ctx context.Context, q pg.Querier, accountID string) ([]sessionSummary, error) {
+	rows, err := q.Query(ctx, `SELECT id::text, created_at, expires_at, revoked_at, coalesce(revoke_reason, ''), amr
+		FROM sessions WHERE account_id = $1 ORDER BY created_at DESC, id DESC`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionSummary, error) {
+		var s sessionSummary
+		err := row.Scan(&s.ID, &s.CreatedAt, &s.ExpiresAt, &s.RevokedAt, &s.RevokeReason, &s.AMR)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
 // upgradeForUpdate locks live session sid of the account, sets its methods to amr and
 // spends its unspent refresh tokens (the caller issues the next one), and returns the
 // session's absolute end; ok is false when the session has ended or is not the

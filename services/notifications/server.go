@@ -65,3 +65,20 @@ func (s *Service) VerifyWhatsAppWebhook(_ context.Context, req *connect.Request[
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// ExportRecipientNotifications implements notificationsv1connect.NotificationsServiceHandler.
+func (s *Service) ExportRecipientNotifications(ctx context.Context, req *connect.Request[notificationsv1.ExportRecipientNotificationsRequest]) (*connect.Response[notificationsv1.ExportRecipientNotificationsResponse], error) {
+	list, err := s.exportRecipientNotifications(ctx, req.Msg.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&notificationsv1.ExportRecipientNotificationsResponse{Notifications: list}), nil
+}
+
+// ForgetRecipient implements notificationsv1connect.NotificationsServiceHandler.
+func (s *Service) ForgetRecipient(ctx context.Context, req *connect.Request[notificationsv1.ForgetRecipientRequest]) (*connect.Response[notificationsv1.ForgetRecipientResponse], error) {
+	if err := s.forgetRecipient(ctx, req.Msg.GetAccountId()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&notificationsv1.ForgetRecipientResponse{}), nil
+}

@@ -312,3 +312,13 @@ func (notificationStore) pruneHeld(ctx context.Context, q pg.Querier, cutoff tim
 	}
 	return nil
 }
+
+// suppressPending marks the recipient's notifications not yet sent as suppressed: the
+// delivery job of each then sends nothing.
+func (notificationStore) suppressPending(ctx context.Context, q pg.Querier, recipientID string) error {
+	if _, err := q.Exec(ctx, `UPDATE notifications SET status = $2 WHERE recipient_id = $1 AND status = $3`, recipientID,
+		notificationsv1.NotificationStatus_NOTIFICATION_STATUS_SUPPRESSED, notificationsv1.NotificationStatus_NOTIFICATION_STATUS_PENDING); err != nil {
+		return fmt.Errorf("suppress pending notifications: %w", err)
+	}
+	return nil
+}

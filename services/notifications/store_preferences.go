@@ -90,3 +90,12 @@ func (preferenceStore) consents(ctx context.Context, q pg.Querier, accountID str
 		return c, r.Scan(&c.granted, &c.version, &c.source, &c.at)
 	})
 }
+
+// remove deletes an account's preferences (its time zone, its consent's text and
+// source): the account was erased. The consent log keeps what was consented to.
+func (preferenceStore) remove(ctx context.Context, q pg.Querier, accountID string) error {
+	if _, err := q.Exec(ctx, `DELETE FROM preferences WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("delete preferences: %w", err)
+	}
+	return nil
+}

@@ -84,3 +84,21 @@ func (s *Service) getPayment(ctx context.Context, appointmentID string) (*paymen
 	}
 	return out, nil
 }
+
+// ExportPatientPayments implements paymentsv1connect.PaymentsServiceHandler.
+func (s *Service) ExportPatientPayments(ctx context.Context, req *connect.Request[paymentsv1.ExportPatientPaymentsRequest]) (*connect.Response[paymentsv1.ExportPatientPaymentsResponse], error) {
+	list, err := s.exportPatientPayments(ctx, req.Msg.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymentsv1.ExportPatientPaymentsResponse{Payments: list}), nil
+}
+
+// HoldPatientPayments implements paymentsv1connect.PaymentsServiceHandler.
+func (s *Service) HoldPatientPayments(ctx context.Context, req *connect.Request[paymentsv1.HoldPatientPaymentsRequest]) (*connect.Response[paymentsv1.HoldPatientPaymentsResponse], error) {
+	n, err := s.holdPatientPayments(ctx, req.Msg.GetPatientId(), req.Msg.GetUntil().AsTime())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymentsv1.HoldPatientPaymentsResponse{Held: n}), nil
+}

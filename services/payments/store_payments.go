@@ -243,3 +243,24 @@ func (paymentStore) history(ctx context.Context, q pg.Querier, paymentID string)
 	}
 	return events, nil
 }
+
+// listIDsByPatient lists the ids of a patient's payments, oldest first.
+func (paymentStore) listIDsByPatient(ctx context.Context, q pg.Querier, patientID string) ([]string, error) {
+	return listStrings(ctx, q, "list payments of patient", `SELECT id::text FROM payments
+		WHERE patient_id = $1::uuid ORDER BY created_at, id`, patientID)
+}
+
+// holdByPatient marks a patient's payments as kept until until; a later date already
+// there stays. It returns how many payments carry a hold.
+func (paymentStore) holdByPatient(ctx context.Context, q pg.Querier, patientID string, until time.Time) (int64, error) {
+	if _, err := q.Exec(ctx, `UPDATE payments SET retention_until = $2
+		WHERE patient_id = $1::uuid AND (retention_until IS NULL OR retention_until < $2)`, patientID, until); err != nil {
+		return 0, fmt.Errorf("hold payments of patient: %w", err)
+	}
+	var n int64
+	err := q.QueryRow(ctx, `SELECT count(*) FROM payments WHERE patient_id = $1::uuid AND retention_until IS NOT NULL`, patientID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count held payments of patient: %w", err)
+	}
+	return n, nil
+}

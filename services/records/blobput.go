@@ -2,16 +2,14 @@ package records
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
 
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
+	"healthcore/platform/blobio"
 )
 
 // blobTimeout bounds one object's upload to or removal from the blobs service.
@@ -25,77 +23,34 @@ const blobTimeout = time.Hour
 // only once it has thrown away what it had. So by the time the upload's failure is
 // logged and answered, no object and no temporary file is left.
 type blobPut struct {
-	key     string
-	max     int64
-	stream  *connect.ClientStreamForClient[blobsv1.PutRequest, blobsv1.PutResponse]
-	cancel  context.CancelFunc
-	sum     hash.Hash
-	size    int64
-	started bool
-	closed  bool
-	msg     blobsv1.PutRequest
-	chunk   blobsv1.PutRequest_Chunk
+	put    *blobio.Put
+	cancel context.CancelFunc
 }
 
 func (s *Service) newBlobPut(ctx context.Context, key string, maxBytes int64) *blobPut {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), blobTimeout)
-	b := &blobPut{key: key, max: maxBytes, stream: s.blobs.Put(bctx), cancel: cancel, sum: sha256.New()}
-	b.msg.Part = &b.chunk
-	return b
+	return &blobPut{put: blobio.NewPut(bctx, s.blobs, key, maxBytes), cancel: cancel}
 }
 
-// write sends the next bytes of the object. Send copies them before returning.
+// write sends the next bytes of the object.
 func (b *blobPut) write(p []byte) error {
-	if !b.started {
-		b.started = true
-		if err := b.stream.Send(&blobsv1.PutRequest{Part: &blobsv1.PutRequest_Header{
-			Header: &blobsv1.PutHeader{Key: b.key, MaxBytes: b.max}}}); err != nil {
-			return b.failed(err)
-		}
+	if _, err := b.put.Write(p); err != nil {
+		return fmt.Errorf("records: %w", err)
 	}
-	b.chunk.Chunk = p
-	if err := b.stream.Send(&b.msg); err != nil {
-		return b.failed(err)
-	}
-	b.sum.Write(p)
-	b.size += int64(len(p))
 	return nil
-}
-
-// failed returns the real error of a broken stream: Send reports only io.EOF.
-func (b *blobPut) failed(sendErr error) error {
-	b.closed = true
-	_, err := b.stream.CloseAndReceive()
-	if err == nil {
-		err = sendErr
-	}
-	return fmt.Errorf("records: store object: %w", err)
 }
 
 // commit sends the trailer and returns once blobs has stored the object.
 func (b *blobPut) commit() error {
-	b.closed = true
-	if err := b.stream.Send(&blobsv1.PutRequest{Part: &blobsv1.PutRequest_Trailer{Trailer: &blobsv1.PutTrailer{
-		Size: b.size, Sha256: hex.EncodeToString(b.sum.Sum(nil))}}}); err != nil {
-		_, err2 := b.stream.CloseAndReceive()
-		if err2 != nil {
-			err = err2
-		}
-		return fmt.Errorf("records: store object: %w", err)
-	}
-	if _, err := b.stream.CloseAndReceive(); err != nil {
-		return fmt.Errorf("records: store object: %w", err)
+	if err := b.put.Commit(); err != nil {
+		return fmt.Errorf("records: %w", err)
 	}
 	return nil
 }
 
-// abort ends an unfinished upload: closed without its trailer, blobs stores nothing
-// and answers when it has cleaned up.
+// abort ends an unfinished upload, storing nothing.
 func (b *blobPut) abort() {
-	if b.started && !b.closed {
-		b.closed = true
-		_, _ = b.stream.CloseAndReceive() // TRAILER_REQUIRED, by design
-	}
+	b.put.Abort()
 	b.cancel()
 }
 

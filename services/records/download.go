@@ -14,6 +14,7 @@ import (
 	blobsv1 "healthcore/gen/healthcore/blobs/v1"
 	keysv1 "healthcore/gen/healthcore/keys/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/blobio"
 	"healthcore/platform/errs"
 	"healthcore/platform/server"
 )
@@ -36,6 +37,13 @@ func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.
 	if err != nil {
 		return err
 	}
+	return s.stream(ctx, d, func() error { return send(&recordsv1.DownloadDocumentResponse{Document: d.proto()}) },
+		func(p []byte) error { return send(&recordsv1.DownloadDocumentResponse{Chunk: p}) })
+}
+
+// stream opens document d's data key and object, calls meta once both are open, then
+// emit with each plaintext chunk (see download).
+func (s *Service) stream(ctx context.Context, d *document, meta func() error, emit func([]byte) error) error {
 	dk, err := s.keys.Decrypt(ctx, connect.NewRequest(&keysv1.DecryptRequest{CiphertextBlob: d.dataKey, EncryptionContext: d.keyContext()}))
 	if err != nil {
 		// An altered key or another row's (DECRYPT_FAILED), or a stored key keys refuses
@@ -59,12 +67,10 @@ func (s *Service) download(ctx context.Context, id string, send func(*recordsv1.
 	if !obj.Receive() { // the object's metadata
 		return objectError(d, obj.Err())
 	}
-	if err := send(&recordsv1.DownloadDocumentResponse{Document: d.proto()}); err != nil {
+	if err := meta(); err != nil {
 		return err
 	}
-	return s.decrypt(d, cc, &objectReader{stream: obj}, func(p []byte) error {
-		return send(&recordsv1.DownloadDocumentResponse{Chunk: p})
-	})
+	return s.decrypt(d, cc, &blobio.Reader{Stream: obj}, emit)
 }
 
 // decrypt opens the sealed chunks r yields and hands each plaintext chunk to emit.
@@ -132,29 +138,4 @@ func objectError(d *document, err error) error {
 		return errDocumentCorrupt.WithCause(fmt.Errorf("read object of document %s: %w", d.id, err))
 	}
 	return fmt.Errorf("records: read object of document %s: %w", d.id, err)
-}
-
-// objectReader reads the bytes of a blobs Get stream.
-type objectReader struct {
-	stream interface {
-		Receive() bool
-		Msg() *blobsv1.GetResponse
-		Err() error
-	}
-	rest []byte
-}
-
-func (o *objectReader) Read(p []byte) (int, error) {
-	for len(o.rest) == 0 {
-		if !o.stream.Receive() {
-			if err := o.stream.Err(); err != nil {
-				return 0, err
-			}
-			return 0, io.EOF
-		}
-		o.rest = o.stream.Msg().GetChunk()
-	}
-	n := copy(p, o.rest)
-	o.rest = o.rest[n:]
-	return n, nil
 }

@@ -138,3 +138,26 @@ func (s *Service) ListSharedWithMe(ctx context.Context, _ *connect.Request[recor
 	}
 	return connect.NewResponse(&recordsv1.ListSharedWithMeResponse{Documents: docs}), nil
 }
+
+// ExportPatientRecords implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) ExportPatientRecords(ctx context.Context, req *connect.Request[recordsv1.ExportPatientRecordsRequest]) (*connect.Response[recordsv1.ExportPatientRecordsResponse], error) {
+	out, err := s.exportPatientRecords(ctx, req.Msg.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ReadPatientDocument implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) ReadPatientDocument(ctx context.Context, req *connect.Request[recordsv1.ReadPatientDocumentRequest], stream *connect.ServerStream[recordsv1.ReadPatientDocumentResponse]) error {
+	return s.readPatientDocument(ctx, req.Msg.GetPatientId(), req.Msg.GetDocumentId(), stream.Send)
+}
+
+// HoldPatientRecords implements recordsv1connect.RecordsServiceHandler.
+func (s *Service) HoldPatientRecords(ctx context.Context, req *connect.Request[recordsv1.HoldPatientRecordsRequest]) (*connect.Response[recordsv1.HoldPatientRecordsResponse], error) {
+	n, err := s.holdPatientRecords(ctx, req.Msg.GetPatientId(), req.Msg.GetUntil().AsTime())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&recordsv1.HoldPatientRecordsResponse{Held: n}), nil
+}

@@ -146,3 +146,35 @@ func (documentStore) list(ctx context.Context, q pg.Querier, f documentFilter) (
 		`SELECT `+documentColumns+` FROM documents d WHERE `+w.sql()+
 			fmt.Sprintf(` ORDER BY d.created_at DESC, d.id DESC LIMIT %d`, f.limit), w.args...)
 }
+
+// listAllByPatient returns every document of the patient, deleted ones too, oldest
+// first: the patient's data export.
+func (documentStore) listAllByPatient(ctx context.Context, q pg.Querier, patientID string) ([]*document, error) {
+	return queryAll(ctx, q, "list all documents", func(row pgx.Row) (*document, error) { return scanDocument(row) },
+		`SELECT `+documentColumns+` FROM documents d WHERE d.patient_id = $1 ORDER BY d.created_at, d.id`, patientID)
+}
+
+// getAnyOwn returns the patient's document id, deleted or not.
+func (documentStore) getAnyOwn(ctx context.Context, q pg.Querier, patientID, id string) (*document, error) {
+	d, err := scanDocument(q.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents d
+		WHERE d.id = $1 AND d.patient_id = $2`, id, patientID))
+	if err != nil {
+		return nil, fmt.Errorf("select document: %w", err)
+	}
+	return d, nil
+}
+
+// holdByPatient marks every document of the patient as kept until until; a later date
+// already there stays. It returns how many documents carry a hold.
+func (documentStore) holdByPatient(ctx context.Context, q pg.Querier, patientID string, until time.Time) (int64, error) {
+	if _, err := q.Exec(ctx, `UPDATE documents SET retention_until = $2
+		WHERE patient_id = $1 AND (retention_until IS NULL OR retention_until < $2)`, patientID, until); err != nil {
+		return 0, fmt.Errorf("hold documents: %w", err)
+	}
+	var n int64
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM documents WHERE patient_id = $1 AND retention_until IS NOT NULL`,
+		patientID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count held documents: %w", err)
+	}
+	return n, nil
+}

@@ -129,3 +129,12 @@ func (shareStore) documentsForDoctor(ctx context.Context, q pg.Querier, doctorID
 		WHERE s.doctor_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
 		GROUP BY d.id ORDER BY d.created_at DESC, d.id DESC`, doctorID, at)
 }
+
+// revokeAllByPatient ends at at every grant of the patient still running.
+func (shareStore) revokeAllByPatient(ctx context.Context, q pg.Querier, patientID string, at time.Time) error {
+	if _, err := q.Exec(ctx, `UPDATE shares SET revoked_at = $2 WHERE patient_id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+		patientID, at); err != nil {
+		return fmt.Errorf("revoke all shares: %w", err)
+	}
+	return nil
+}

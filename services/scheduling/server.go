@@ -154,3 +154,12 @@ func (s *Service) SuspendDoctor(ctx context.Context, req *connect.Request[schedu
 	}
 	return connect.NewResponse(&schedulingv1.SuspendDoctorResponse{RefusedCount: int32(n)}), nil
 }
+
+// ExportPatientAppointments implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ExportPatientAppointments(ctx context.Context, req *connect.Request[schedulingv1.ExportPatientAppointmentsRequest]) (*connect.Response[schedulingv1.ExportPatientAppointmentsResponse], error) {
+	list, err := s.exportPatientAppointments(ctx, req.Msg.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.ExportPatientAppointmentsResponse{Appointments: list}), nil
+}

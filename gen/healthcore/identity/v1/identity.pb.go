@@ -89,6 +89,67 @@ func (DoctorStatus) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{0}
 }
 
+// DataExportState is where an export stands.
+type DataExportState int32
+
+const (
+	// Not a state: the zero value every enum needs.
+	DataExportState_DATA_EXPORT_STATE_UNSPECIFIED DataExportState = 0
+	// Asked for; the job is gathering the data.
+	DataExportState_DATA_EXPORT_STATE_PENDING DataExportState = 1
+	// The archive is ready to download until expire_time.
+	DataExportState_DATA_EXPORT_STATE_READY DataExportState = 2
+	// Past its download window; the archive is deleted.
+	DataExportState_DATA_EXPORT_STATE_EXPIRED DataExportState = 3
+	// The job gave up (a service kept failing); ask for a new export.
+	DataExportState_DATA_EXPORT_STATE_FAILED DataExportState = 4
+)
+
+// Enum value maps for DataExportState.
+var (
+	DataExportState_name = map[int32]string{
+		0: "DATA_EXPORT_STATE_UNSPECIFIED",
+		1: "DATA_EXPORT_STATE_PENDING",
+		2: "DATA_EXPORT_STATE_READY",
+		3: "DATA_EXPORT_STATE_EXPIRED",
+		4: "DATA_EXPORT_STATE_FAILED",
+	}
+	DataExportState_value = map[string]int32{
+		"DATA_EXPORT_STATE_UNSPECIFIED": 0,
+		"DATA_EXPORT_STATE_PENDING":     1,
+		"DATA_EXPORT_STATE_READY":       2,
+		"DATA_EXPORT_STATE_EXPIRED":     3,
+		"DATA_EXPORT_STATE_FAILED":      4,
+	}
+)
+
+func (x DataExportState) Enum() *DataExportState {
+	p := new(DataExportState)
+	*p = x
+	return p
+}
+
+func (x DataExportState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DataExportState) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_identity_v1_identity_proto_enumTypes[1].Descriptor()
+}
+
+func (DataExportState) Type() protoreflect.EnumType {
+	return &file_healthcore_identity_v1_identity_proto_enumTypes[1]
+}
+
+func (x DataExportState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DataExportState.Descriptor instead.
+func (DataExportState) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{1}
+}
+
 // RegisterPatientRequest carries a new patient's identification.
 type RegisterPatientRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3270,6 +3331,485 @@ func (x *ChangeEmailResponse) GetMessage() string {
 	return ""
 }
 
+// DataExport is one archive of a patient's data.
+type DataExport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Where it stands.
+	State DataExportState `protobuf:"varint,2,opt,name=state,proto3,enum=healthcore.identity.v1.DataExportState" json:"state,omitempty"`
+	// When it was asked for.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the archive was produced (READY and later).
+	ReadyTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ready_time,json=readyTime,proto3" json:"ready_time,omitempty"`
+	// Until when it can be downloaded (READY and later): ready_time plus 24 hours.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The archive's size in bytes (READY).
+	SizeBytes     int64 `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataExport) Reset() {
+	*x = DataExport{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataExport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataExport) ProtoMessage() {}
+
+func (x *DataExport) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataExport.ProtoReflect.Descriptor instead.
+func (*DataExport) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DataExport) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DataExport) GetState() DataExportState {
+	if x != nil {
+		return x.State
+	}
+	return DataExportState_DATA_EXPORT_STATE_UNSPECIFIED
+}
+
+func (x *DataExport) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *DataExport) GetReadyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadyTime
+	}
+	return nil
+}
+
+func (x *DataExport) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *DataExport) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+// CreateDataExportRequest has no fields: the export is of the caller.
+type CreateDataExportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDataExportRequest) Reset() {
+	*x = CreateDataExportRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDataExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDataExportRequest) ProtoMessage() {}
+
+func (x *CreateDataExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDataExportRequest.ProtoReflect.Descriptor instead.
+func (*CreateDataExportRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{54}
+}
+
+// CreateDataExportResponse returns the export asked for.
+type CreateDataExportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export, PENDING.
+	Export        *DataExport `protobuf:"bytes,1,opt,name=export,proto3" json:"export,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDataExportResponse) Reset() {
+	*x = CreateDataExportResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDataExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDataExportResponse) ProtoMessage() {}
+
+func (x *CreateDataExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDataExportResponse.ProtoReflect.Descriptor instead.
+func (*CreateDataExportResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *CreateDataExportResponse) GetExport() *DataExport {
+	if x != nil {
+		return x.Export
+	}
+	return nil
+}
+
+// GetDataExportRequest names one of the caller's exports.
+type GetDataExportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export's id.
+	ExportId      string `protobuf:"bytes,1,opt,name=export_id,json=exportId,proto3" json:"export_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDataExportRequest) Reset() {
+	*x = GetDataExportRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDataExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDataExportRequest) ProtoMessage() {}
+
+func (x *GetDataExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDataExportRequest.ProtoReflect.Descriptor instead.
+func (*GetDataExportRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *GetDataExportRequest) GetExportId() string {
+	if x != nil {
+		return x.ExportId
+	}
+	return ""
+}
+
+// GetDataExportResponse returns the export.
+type GetDataExportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export.
+	Export        *DataExport `protobuf:"bytes,1,opt,name=export,proto3" json:"export,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDataExportResponse) Reset() {
+	*x = GetDataExportResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDataExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDataExportResponse) ProtoMessage() {}
+
+func (x *GetDataExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDataExportResponse.ProtoReflect.Descriptor instead.
+func (*GetDataExportResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetDataExportResponse) GetExport() *DataExport {
+	if x != nil {
+		return x.Export
+	}
+	return nil
+}
+
+// DownloadDataExportRequest names one of the caller's READY exports.
+type DownloadDataExportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export's id.
+	ExportId      string `protobuf:"bytes,1,opt,name=export_id,json=exportId,proto3" json:"export_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadDataExportRequest) Reset() {
+	*x = DownloadDataExportRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadDataExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadDataExportRequest) ProtoMessage() {}
+
+func (x *DownloadDataExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadDataExportRequest.ProtoReflect.Descriptor instead.
+func (*DownloadDataExportRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *DownloadDataExportRequest) GetExportId() string {
+	if x != nil {
+		return x.ExportId
+	}
+	return ""
+}
+
+// DownloadDataExportResponse is one message of the archive's stream: the export
+// first, then chunks of the zip.
+type DownloadDataExportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export (first message only).
+	Export *DataExport `protobuf:"bytes,1,opt,name=export,proto3" json:"export,omitempty"`
+	// The next bytes of the archive (every message but the first).
+	Chunk         []byte `protobuf:"bytes,2,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadDataExportResponse) Reset() {
+	*x = DownloadDataExportResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadDataExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadDataExportResponse) ProtoMessage() {}
+
+func (x *DownloadDataExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadDataExportResponse.ProtoReflect.Descriptor instead.
+func (*DownloadDataExportResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *DownloadDataExportResponse) GetExport() *DataExport {
+	if x != nil {
+		return x.Export
+	}
+	return nil
+}
+
+func (x *DownloadDataExportResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// EraseAccountRequest confirms the erasure with the password.
+type EraseAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's current password.
+	Password      string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseAccountRequest) Reset() {
+	*x = EraseAccountRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseAccountRequest) ProtoMessage() {}
+
+func (x *EraseAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseAccountRequest.ProtoReflect.Descriptor instead.
+func (*EraseAccountRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *EraseAccountRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// EraseAccountResponse says what was done and what is kept.
+type EraseAccountResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the erasure was recorded; the other services finish their part by jobs
+	// committed with it.
+	EraseTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
+	// Until when medical records are kept (erase_time plus 20 years).
+	RecordsKeptUntil *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=records_kept_until,json=recordsKeptUntil,proto3" json:"records_kept_until,omitempty"`
+	// Until when payment records are kept (erase_time plus 5 years).
+	PaymentsKeptUntil *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=payments_kept_until,json=paymentsKeptUntil,proto3" json:"payments_kept_until,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *EraseAccountResponse) Reset() {
+	*x = EraseAccountResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseAccountResponse) ProtoMessage() {}
+
+func (x *EraseAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseAccountResponse.ProtoReflect.Descriptor instead.
+func (*EraseAccountResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *EraseAccountResponse) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
+	}
+	return nil
+}
+
+func (x *EraseAccountResponse) GetRecordsKeptUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordsKeptUntil
+	}
+	return nil
+}
+
+func (x *EraseAccountResponse) GetPaymentsKeptUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PaymentsKeptUntil
+	}
+	return nil
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -3480,13 +4020,51 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\"G\n" +
 	"\x13ChangeEmailResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage*\xaa\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xaf\x02\n" +
+	"\n" +
+	"DataExport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +
+	"\x05state\x18\x02 \x01(\x0e2'.healthcore.identity.v1.DataExportStateR\x05state\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x129\n" +
+	"\n" +
+	"ready_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\treadyTime\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\"\x19\n" +
+	"\x17CreateDataExportRequest\"V\n" +
+	"\x18CreateDataExportResponse\x12:\n" +
+	"\x06export\x18\x01 \x01(\v2\".healthcore.identity.v1.DataExportR\x06export\"=\n" +
+	"\x14GetDataExportRequest\x12%\n" +
+	"\texport_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bexportId\"S\n" +
+	"\x15GetDataExportResponse\x12:\n" +
+	"\x06export\x18\x01 \x01(\v2\".healthcore.identity.v1.DataExportR\x06export\"B\n" +
+	"\x19DownloadDataExportRequest\x12%\n" +
+	"\texport_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bexportId\"n\n" +
+	"\x1aDownloadDataExportResponse\x12:\n" +
+	"\x06export\x18\x01 \x01(\v2\".healthcore.identity.v1.DataExportR\x06export\x12\x14\n" +
+	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"=\n" +
+	"\x13EraseAccountRequest\x12&\n" +
+	"\bpassword\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\"\xe7\x01\n" +
+	"\x14EraseAccountResponse\x129\n" +
+	"\n" +
+	"erase_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\x12H\n" +
+	"\x12records_kept_until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x10recordsKeptUntil\x12J\n" +
+	"\x13payments_kept_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x11paymentsKeptUntil*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_VERIFIED\x10\x02\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_REJECTED\x10\x03\x12\x1b\n" +
-	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\x9e\x1b\n" +
+	"\x17DOCTOR_STATUS_SUSPENDED\x10\x04*\xad\x01\n" +
+	"\x0fDataExportState\x12!\n" +
+	"\x1dDATA_EXPORT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
+	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
+	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xf3\x1f\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -3531,7 +4109,11 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"scheduling\n" +
 	"\arecords\n" +
 	"\n" +
-	"telehealth\x12\x80\x01\n" +
+	"telehealth\x12\x9c\x01\n" +
+	"\x10CreateDataExport\x12/.healthcore.identity.v1.CreateDataExportRequest\x1a0.healthcore.identity.v1.CreateDataExportResponse\"%\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/data-exports\x12\x9c\x01\n" +
+	"\rGetDataExport\x12,.healthcore.identity.v1.GetDataExportRequest\x1a-.healthcore.identity.v1.GetDataExportResponse\".\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02!\x12\x1f/v1/me/data-exports/{export_id}\x12\x86\x01\n" +
+	"\x12DownloadDataExport\x121.healthcore.identity.v1.DownloadDataExportRequest\x1a2.healthcore.identity.v1.DownloadDataExportResponse\"\a\xca\xf3\x18\x03\x12\x01\x010\x01\x12\x8b\x01\n" +
+	"\fEraseAccount\x12+.healthcore.identity.v1.EraseAccountRequest\x1a,.healthcore.identity.v1.EraseAccountResponse\" \xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/me:erase\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -3547,143 +4129,171 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_healthcore_identity_v1_identity_proto_rawDescData
 }
 
-var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
-	(*RegisterPatientRequest)(nil),          // 1: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),         // 2: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),           // 3: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),          // 4: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                             // 5: healthcore.identity.v1.Crm
-	(*Account)(nil),                         // 6: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),                    // 7: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),                   // 8: healthcore.identity.v1.LoginResponse
-	(*LoginMfaRequest)(nil),                 // 9: healthcore.identity.v1.LoginMfaRequest
-	(*LoginMfaResponse)(nil),                // 10: healthcore.identity.v1.LoginMfaResponse
-	(*EnrollTotpRequest)(nil),               // 11: healthcore.identity.v1.EnrollTotpRequest
-	(*EnrollTotpResponse)(nil),              // 12: healthcore.identity.v1.EnrollTotpResponse
-	(*ConfirmTotpRequest)(nil),              // 13: healthcore.identity.v1.ConfirmTotpRequest
-	(*ConfirmTotpResponse)(nil),             // 14: healthcore.identity.v1.ConfirmTotpResponse
-	(*DisableTotpRequest)(nil),              // 15: healthcore.identity.v1.DisableTotpRequest
-	(*DisableTotpResponse)(nil),             // 16: healthcore.identity.v1.DisableTotpResponse
-	(*RegenerateRecoveryCodesRequest)(nil),  // 17: healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	(*RegenerateRecoveryCodesResponse)(nil), // 18: healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	(*MfaStatus)(nil),                       // 19: healthcore.identity.v1.MfaStatus
-	(*TokenPair)(nil),                       // 20: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),                  // 21: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),                 // 22: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),                   // 23: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),                  // 24: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),                    // 25: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),                   // 26: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),                  // 27: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),                  // 28: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),                 // 29: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                             // 30: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),         // 31: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),        // 32: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),                 // 33: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),                // 34: healthcore.identity.v1.GetPayerResponse
-	(*ChangePasswordRequest)(nil),           // 35: healthcore.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),          // 36: healthcore.identity.v1.ChangePasswordResponse
-	(*GetContactRequest)(nil),               // 37: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),              // 38: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),      // 39: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil),     // 40: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),                  // 41: healthcore.identity.v1.RevokedSession
-	(*GetDoctorStatusRequest)(nil),          // 42: healthcore.identity.v1.GetDoctorStatusRequest
-	(*GetDoctorStatusResponse)(nil),         // 43: healthcore.identity.v1.GetDoctorStatusResponse
-	(*VerifyEmailRequest)(nil),              // 44: healthcore.identity.v1.VerifyEmailRequest
-	(*VerifyEmailResponse)(nil),             // 45: healthcore.identity.v1.VerifyEmailResponse
-	(*ResendEmailVerificationRequest)(nil),  // 46: healthcore.identity.v1.ResendEmailVerificationRequest
-	(*ResendEmailVerificationResponse)(nil), // 47: healthcore.identity.v1.ResendEmailVerificationResponse
-	(*ForgotPasswordRequest)(nil),           // 48: healthcore.identity.v1.ForgotPasswordRequest
-	(*ForgotPasswordResponse)(nil),          // 49: healthcore.identity.v1.ForgotPasswordResponse
-	(*ResetPasswordRequest)(nil),            // 50: healthcore.identity.v1.ResetPasswordRequest
-	(*ResetPasswordResponse)(nil),           // 51: healthcore.identity.v1.ResetPasswordResponse
-	(*ChangeEmailRequest)(nil),              // 52: healthcore.identity.v1.ChangeEmailRequest
-	(*ChangeEmailResponse)(nil),             // 53: healthcore.identity.v1.ChangeEmailResponse
-	(v1.Role)(0),                            // 54: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),           // 55: google.protobuf.Timestamp
+	(DataExportState)(0),                    // 1: healthcore.identity.v1.DataExportState
+	(*RegisterPatientRequest)(nil),          // 2: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),         // 3: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),           // 4: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),          // 5: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                             // 6: healthcore.identity.v1.Crm
+	(*Account)(nil),                         // 7: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                    // 8: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),                   // 9: healthcore.identity.v1.LoginResponse
+	(*LoginMfaRequest)(nil),                 // 10: healthcore.identity.v1.LoginMfaRequest
+	(*LoginMfaResponse)(nil),                // 11: healthcore.identity.v1.LoginMfaResponse
+	(*EnrollTotpRequest)(nil),               // 12: healthcore.identity.v1.EnrollTotpRequest
+	(*EnrollTotpResponse)(nil),              // 13: healthcore.identity.v1.EnrollTotpResponse
+	(*ConfirmTotpRequest)(nil),              // 14: healthcore.identity.v1.ConfirmTotpRequest
+	(*ConfirmTotpResponse)(nil),             // 15: healthcore.identity.v1.ConfirmTotpResponse
+	(*DisableTotpRequest)(nil),              // 16: healthcore.identity.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),             // 17: healthcore.identity.v1.DisableTotpResponse
+	(*RegenerateRecoveryCodesRequest)(nil),  // 18: healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	(*RegenerateRecoveryCodesResponse)(nil), // 19: healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	(*MfaStatus)(nil),                       // 20: healthcore.identity.v1.MfaStatus
+	(*TokenPair)(nil),                       // 21: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),                  // 22: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),                 // 23: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),                   // 24: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),                  // 25: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                    // 26: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),                   // 27: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),                  // 28: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),                  // 29: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),                 // 30: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                             // 31: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),         // 32: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),        // 33: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),                 // 34: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),                // 35: healthcore.identity.v1.GetPayerResponse
+	(*ChangePasswordRequest)(nil),           // 36: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),          // 37: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),               // 38: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),              // 39: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),      // 40: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil),     // 41: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),                  // 42: healthcore.identity.v1.RevokedSession
+	(*GetDoctorStatusRequest)(nil),          // 43: healthcore.identity.v1.GetDoctorStatusRequest
+	(*GetDoctorStatusResponse)(nil),         // 44: healthcore.identity.v1.GetDoctorStatusResponse
+	(*VerifyEmailRequest)(nil),              // 45: healthcore.identity.v1.VerifyEmailRequest
+	(*VerifyEmailResponse)(nil),             // 46: healthcore.identity.v1.VerifyEmailResponse
+	(*ResendEmailVerificationRequest)(nil),  // 47: healthcore.identity.v1.ResendEmailVerificationRequest
+	(*ResendEmailVerificationResponse)(nil), // 48: healthcore.identity.v1.ResendEmailVerificationResponse
+	(*ForgotPasswordRequest)(nil),           // 49: healthcore.identity.v1.ForgotPasswordRequest
+	(*ForgotPasswordResponse)(nil),          // 50: healthcore.identity.v1.ForgotPasswordResponse
+	(*ResetPasswordRequest)(nil),            // 51: healthcore.identity.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),           // 52: healthcore.identity.v1.ResetPasswordResponse
+	(*ChangeEmailRequest)(nil),              // 53: healthcore.identity.v1.ChangeEmailRequest
+	(*ChangeEmailResponse)(nil),             // 54: healthcore.identity.v1.ChangeEmailResponse
+	(*DataExport)(nil),                      // 55: healthcore.identity.v1.DataExport
+	(*CreateDataExportRequest)(nil),         // 56: healthcore.identity.v1.CreateDataExportRequest
+	(*CreateDataExportResponse)(nil),        // 57: healthcore.identity.v1.CreateDataExportResponse
+	(*GetDataExportRequest)(nil),            // 58: healthcore.identity.v1.GetDataExportRequest
+	(*GetDataExportResponse)(nil),           // 59: healthcore.identity.v1.GetDataExportResponse
+	(*DownloadDataExportRequest)(nil),       // 60: healthcore.identity.v1.DownloadDataExportRequest
+	(*DownloadDataExportResponse)(nil),      // 61: healthcore.identity.v1.DownloadDataExportResponse
+	(*EraseAccountRequest)(nil),             // 62: healthcore.identity.v1.EraseAccountRequest
+	(*EraseAccountResponse)(nil),            // 63: healthcore.identity.v1.EraseAccountResponse
+	(v1.Role)(0),                            // 64: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 65: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
-	5,  // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	54, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
-	5,  // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	55, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	20, // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	55, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
-	20, // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	55, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	55, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	55, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	27, // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	19, // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
-	30, // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	54, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	41, // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	55, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	6,  // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
+	64, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	6,  // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
+	65, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
+	21, // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,  // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
+	65, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	21, // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,  // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
+	21, // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	65, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	65, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	65, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	21, // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,  // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	28, // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	20, // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
+	31, // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	64, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	42, // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	65, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	55, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
-	1,  // 25: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	3,  // 26: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	7,  // 27: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 28: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	11, // 29: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	13, // 30: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	15, // 31: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	17, // 32: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	21, // 33: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	23, // 34: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	25, // 35: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	35, // 36: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	44, // 37: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
-	46, // 38: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
-	48, // 39: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
-	50, // 40: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
-	52, // 41: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
-	33, // 42: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	37, // 43: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	39, // 44: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	42, // 45: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	28, // 46: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	31, // 47: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	2,  // 48: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	4,  // 49: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	8,  // 50: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 51: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	12, // 52: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	14, // 53: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	16, // 54: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	18, // 55: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	22, // 56: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	24, // 57: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	26, // 58: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	36, // 59: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	45, // 60: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
-	47, // 61: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
-	49, // 62: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
-	51, // 63: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
-	53, // 64: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
-	34, // 65: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	38, // 66: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	40, // 67: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	43, // 68: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	29, // 69: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	32, // 70: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	48, // [48:71] is the sub-list for method output_type
-	25, // [25:48] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	65, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
+	1,  // 25: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
+	65, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
+	65, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
+	65, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
+	55, // 29: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	55, // 30: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	55, // 31: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	65, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
+	65, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
+	65, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
+	2,  // 35: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	4,  // 36: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	8,  // 37: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10, // 38: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	12, // 39: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	14, // 40: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	16, // 41: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	18, // 42: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	22, // 43: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	24, // 44: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	26, // 45: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	36, // 46: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	45, // 47: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
+	47, // 48: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
+	49, // 49: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
+	51, // 50: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
+	53, // 51: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
+	34, // 52: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	38, // 53: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	40, // 54: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	43, // 55: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	56, // 56: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
+	58, // 57: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
+	60, // 58: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
+	62, // 59: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
+	29, // 60: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	32, // 61: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	3,  // 62: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	5,  // 63: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	9,  // 64: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11, // 65: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	13, // 66: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	15, // 67: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	17, // 68: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	19, // 69: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	23, // 70: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	25, // 71: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	27, // 72: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	37, // 73: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	46, // 74: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
+	48, // 75: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
+	50, // 76: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
+	52, // 77: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
+	54, // 78: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
+	35, // 79: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	39, // 80: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	41, // 81: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	44, // 82: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	57, // 83: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
+	59, // 84: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
+	61, // 85: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
+	63, // 86: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
+	30, // 87: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	33, // 88: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	62, // [62:89] is the sub-list for method output_type
+	35, // [35:62] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -3722,8 +4332,8 @@ func file_healthcore_identity_v1_identity_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   53,
+			NumEnums:      2,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

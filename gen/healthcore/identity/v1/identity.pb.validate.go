@@ -7259,3 +7259,1238 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ChangeEmailResponseValidationError{}
+
+// Validate checks the field values on DataExport with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *DataExport) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DataExport with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in DataExportMultiError, or
+// nil if none found.
+func (m *DataExport) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DataExport) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Id
+
+	// no validation rules for State
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return DataExportValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetReadyTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "ReadyTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "ReadyTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetReadyTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return DataExportValidationError{
+				field:  "ReadyTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, DataExportValidationError{
+					field:  "ExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return DataExportValidationError{
+				field:  "ExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for SizeBytes
+
+	if len(errors) > 0 {
+		return DataExportMultiError(errors)
+	}
+
+	return nil
+}
+
+// DataExportMultiError is an error wrapping multiple validation errors
+// returned by DataExport.ValidateAll() if the designated constraints aren't met.
+type DataExportMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DataExportMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DataExportMultiError) AllErrors() []error { return m }
+
+// DataExportValidationError is the validation error returned by
+// DataExport.Validate if the designated constraints aren't met.
+type DataExportValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DataExportValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DataExportValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DataExportValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DataExportValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DataExportValidationError) ErrorName() string { return "DataExportValidationError" }
+
+// Error satisfies the builtin error interface
+func (e DataExportValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDataExport.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DataExportValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DataExportValidationError{}
+
+// Validate checks the field values on CreateDataExportRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CreateDataExportRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CreateDataExportRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CreateDataExportRequestMultiError, or nil if none found.
+func (m *CreateDataExportRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CreateDataExportRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return CreateDataExportRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// CreateDataExportRequestMultiError is an error wrapping multiple validation
+// errors returned by CreateDataExportRequest.ValidateAll() if the designated
+// constraints aren't met.
+type CreateDataExportRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CreateDataExportRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CreateDataExportRequestMultiError) AllErrors() []error { return m }
+
+// CreateDataExportRequestValidationError is the validation error returned by
+// CreateDataExportRequest.Validate if the designated constraints aren't met.
+type CreateDataExportRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CreateDataExportRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CreateDataExportRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CreateDataExportRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CreateDataExportRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CreateDataExportRequestValidationError) ErrorName() string {
+	return "CreateDataExportRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CreateDataExportRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCreateDataExportRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CreateDataExportRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CreateDataExportRequestValidationError{}
+
+// Validate checks the field values on CreateDataExportResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CreateDataExportResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CreateDataExportResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CreateDataExportResponseMultiError, or nil if none found.
+func (m *CreateDataExportResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CreateDataExportResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetExport()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, CreateDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, CreateDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExport()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return CreateDataExportResponseValidationError{
+				field:  "Export",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return CreateDataExportResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// CreateDataExportResponseMultiError is an error wrapping multiple validation
+// errors returned by CreateDataExportResponse.ValidateAll() if the designated
+// constraints aren't met.
+type CreateDataExportResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CreateDataExportResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CreateDataExportResponseMultiError) AllErrors() []error { return m }
+
+// CreateDataExportResponseValidationError is the validation error returned by
+// CreateDataExportResponse.Validate if the designated constraints aren't met.
+type CreateDataExportResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CreateDataExportResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CreateDataExportResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CreateDataExportResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CreateDataExportResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CreateDataExportResponseValidationError) ErrorName() string {
+	return "CreateDataExportResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CreateDataExportResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCreateDataExportResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CreateDataExportResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CreateDataExportResponseValidationError{}
+
+// Validate checks the field values on GetDataExportRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDataExportRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDataExportRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDataExportRequestMultiError, or nil if none found.
+func (m *GetDataExportRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDataExportRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetExportId()); err != nil {
+		err = GetDataExportRequestValidationError{
+			field:  "ExportId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDataExportRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDataExportRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDataExportRequestMultiError is an error wrapping multiple validation
+// errors returned by GetDataExportRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetDataExportRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDataExportRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDataExportRequestMultiError) AllErrors() []error { return m }
+
+// GetDataExportRequestValidationError is the validation error returned by
+// GetDataExportRequest.Validate if the designated constraints aren't met.
+type GetDataExportRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDataExportRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDataExportRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDataExportRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDataExportRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDataExportRequestValidationError) ErrorName() string {
+	return "GetDataExportRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDataExportRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDataExportRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDataExportRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDataExportRequestValidationError{}
+
+// Validate checks the field values on GetDataExportResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDataExportResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDataExportResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDataExportResponseMultiError, or nil if none found.
+func (m *GetDataExportResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDataExportResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetExport()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExport()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDataExportResponseValidationError{
+				field:  "Export",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return GetDataExportResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDataExportResponseMultiError is an error wrapping multiple validation
+// errors returned by GetDataExportResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetDataExportResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDataExportResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDataExportResponseMultiError) AllErrors() []error { return m }
+
+// GetDataExportResponseValidationError is the validation error returned by
+// GetDataExportResponse.Validate if the designated constraints aren't met.
+type GetDataExportResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDataExportResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDataExportResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDataExportResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDataExportResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDataExportResponseValidationError) ErrorName() string {
+	return "GetDataExportResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDataExportResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDataExportResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDataExportResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDataExportResponseValidationError{}
+
+// Validate checks the field values on DownloadDataExportRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *DownloadDataExportRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DownloadDataExportRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DownloadDataExportRequestMultiError, or nil if none found.
+func (m *DownloadDataExportRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DownloadDataExportRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetExportId()); err != nil {
+		err = DownloadDataExportRequestValidationError{
+			field:  "ExportId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return DownloadDataExportRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *DownloadDataExportRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// DownloadDataExportRequestMultiError is an error wrapping multiple validation
+// errors returned by DownloadDataExportRequest.ValidateAll() if the
+// designated constraints aren't met.
+type DownloadDataExportRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DownloadDataExportRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DownloadDataExportRequestMultiError) AllErrors() []error { return m }
+
+// DownloadDataExportRequestValidationError is the validation error returned by
+// DownloadDataExportRequest.Validate if the designated constraints aren't met.
+type DownloadDataExportRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DownloadDataExportRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DownloadDataExportRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DownloadDataExportRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DownloadDataExportRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DownloadDataExportRequestValidationError) ErrorName() string {
+	return "DownloadDataExportRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DownloadDataExportRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDownloadDataExportRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DownloadDataExportRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DownloadDataExportRequestValidationError{}
+
+// Validate checks the field values on DownloadDataExportResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *DownloadDataExportResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DownloadDataExportResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DownloadDataExportResponseMultiError, or nil if none found.
+func (m *DownloadDataExportResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DownloadDataExportResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetExport()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, DownloadDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, DownloadDataExportResponseValidationError{
+					field:  "Export",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetExport()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return DownloadDataExportResponseValidationError{
+				field:  "Export",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Chunk
+
+	if len(errors) > 0 {
+		return DownloadDataExportResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// DownloadDataExportResponseMultiError is an error wrapping multiple
+// validation errors returned by DownloadDataExportResponse.ValidateAll() if
+// the designated constraints aren't met.
+type DownloadDataExportResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DownloadDataExportResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DownloadDataExportResponseMultiError) AllErrors() []error { return m }
+
+// DownloadDataExportResponseValidationError is the validation error returned
+// by DownloadDataExportResponse.Validate if the designated constraints aren't met.
+type DownloadDataExportResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DownloadDataExportResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DownloadDataExportResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DownloadDataExportResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DownloadDataExportResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DownloadDataExportResponseValidationError) ErrorName() string {
+	return "DownloadDataExportResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DownloadDataExportResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDownloadDataExportResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DownloadDataExportResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DownloadDataExportResponseValidationError{}
+
+// Validate checks the field values on EraseAccountRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *EraseAccountRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on EraseAccountRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// EraseAccountRequestMultiError, or nil if none found.
+func (m *EraseAccountRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *EraseAccountRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if l := utf8.RuneCountInString(m.GetPassword()); l < 1 || l > 128 {
+		err := EraseAccountRequestValidationError{
+			field:  "Password",
+			reason: "value length must be between 1 and 128 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return EraseAccountRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// EraseAccountRequestMultiError is an error wrapping multiple validation
+// errors returned by EraseAccountRequest.ValidateAll() if the designated
+// constraints aren't met.
+type EraseAccountRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m EraseAccountRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m EraseAccountRequestMultiError) AllErrors() []error { return m }
+
+// EraseAccountRequestValidationError is the validation error returned by
+// EraseAccountRequest.Validate if the designated constraints aren't met.
+type EraseAccountRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e EraseAccountRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e EraseAccountRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e EraseAccountRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e EraseAccountRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e EraseAccountRequestValidationError) ErrorName() string {
+	return "EraseAccountRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e EraseAccountRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sEraseAccountRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = EraseAccountRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = EraseAccountRequestValidationError{}
+
+// Validate checks the field values on EraseAccountResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *EraseAccountResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on EraseAccountResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// EraseAccountResponseMultiError, or nil if none found.
+func (m *EraseAccountResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *EraseAccountResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetEraseTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "EraseTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "EraseTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEraseTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return EraseAccountResponseValidationError{
+				field:  "EraseTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetRecordsKeptUntil()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "RecordsKeptUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "RecordsKeptUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetRecordsKeptUntil()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return EraseAccountResponseValidationError{
+				field:  "RecordsKeptUntil",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetPaymentsKeptUntil()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "PaymentsKeptUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, EraseAccountResponseValidationError{
+					field:  "PaymentsKeptUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetPaymentsKeptUntil()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return EraseAccountResponseValidationError{
+				field:  "PaymentsKeptUntil",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return EraseAccountResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// EraseAccountResponseMultiError is an error wrapping multiple validation
+// errors returned by EraseAccountResponse.ValidateAll() if the designated
+// constraints aren't met.
+type EraseAccountResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m EraseAccountResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m EraseAccountResponseMultiError) AllErrors() []error { return m }
+
+// EraseAccountResponseValidationError is the validation error returned by
+// EraseAccountResponse.Validate if the designated constraints aren't met.
+type EraseAccountResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e EraseAccountResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e EraseAccountResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e EraseAccountResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e EraseAccountResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e EraseAccountResponseValidationError) ErrorName() string {
+	return "EraseAccountResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e EraseAccountResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sEraseAccountResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = EraseAccountResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = EraseAccountResponseValidationError{}

@@ -40,6 +40,10 @@ const (
 	IdentityService_GetContact_FullMethodName              = "/healthcore.identity.v1.IdentityService/GetContact"
 	IdentityService_ListRevokedSessions_FullMethodName     = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
 	IdentityService_GetDoctorStatus_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
+	IdentityService_CreateDataExport_FullMethodName        = "/healthcore.identity.v1.IdentityService/CreateDataExport"
+	IdentityService_GetDataExport_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDataExport"
+	IdentityService_DownloadDataExport_FullMethodName      = "/healthcore.identity.v1.IdentityService/DownloadDataExport"
+	IdentityService_EraseAccount_FullMethodName            = "/healthcore.identity.v1.IdentityService/EraseAccount"
 	IdentityService_GetJwks_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName        = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
@@ -155,6 +159,33 @@ type IdentityServiceClient interface {
 	// books, records shares, telehealth joins). Tokens carry the same fact for their own
 	// holder (claim dv); this answers about anyone, now.
 	GetDoctorStatus(ctx context.Context, in *GetDoctorStatusRequest, opts ...grpc.CallOption) (*GetDoctorStatusResponse, error)
+	// Asks for an archive of everything the platform holds about the calling patient
+	// (LGPD art. 18, II and V): the account, appointments with their history, payments
+	// and refunds, record documents (metadata and files), groups, shares, the records
+	// access log and the notifications sent. A job gathers it from every service; the
+	// answer is the export, PENDING. An export already PENDING is answered again rather
+	// than started twice.
+	CreateDataExport(ctx context.Context, in *CreateDataExportRequest, opts ...grpc.CallOption) (*CreateDataExportResponse, error)
+	// Returns one of the caller's exports: PENDING, READY (downloadable until its
+	// expire_time, 24 hours after it was produced), EXPIRED (the archive deleted) or
+	// FAILED. Another account's export is NOT_FOUND EXPORT_NOT_FOUND.
+	GetDataExport(ctx context.Context, in *GetDataExportRequest, opts ...grpc.CallOption) (*GetDataExportResponse, error)
+	// Streams a READY export's archive (a zip): the first message is the export, the next
+	// ones the archive's bytes in order, decrypted on the fly. No REST route of its own:
+	// the gateway serves it at GET /v1/me/data-exports/{export_id}:download. Not ready
+	// yet is FAILED_PRECONDITION EXPORT_NOT_READY; past its 24 hours, FAILED_PRECONDITION
+	// EXPORT_EXPIRED; another account's, NOT_FOUND EXPORT_NOT_FOUND.
+	DownloadDataExport(ctx context.Context, in *DownloadDataExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDataExportResponse], error)
+	// Erases the calling patient's account (LGPD art. 18, VI): the password must be
+	// given (UNAUTHENTICATED INVALID_CREDENTIALS otherwise). Name, e-mail, phone, birth
+	// date and CPF are removed from the account, the password made unusable, every
+	// session ended; notifications stop. Medical records (20 years, Lei 13.787/2018) and
+	// payments (5 years, CTN art. 173/174) are kept and marked with their retention
+	// date. Refused with FAILED_PRECONDITION UPCOMING_APPOINTMENTS while an appointment
+	// is still pending, awaiting the doctor or confirmed (cancel it first, under the
+	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
+	// doctors and admins, whose accounts carry professional duties (see the README).
+	EraseAccount(ctx context.Context, in *EraseAccountRequest, opts ...grpc.CallOption) (*EraseAccountResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -380,6 +411,55 @@ func (c *identityServiceClient) GetDoctorStatus(ctx context.Context, in *GetDoct
 	return out, nil
 }
 
+func (c *identityServiceClient) CreateDataExport(ctx context.Context, in *CreateDataExportRequest, opts ...grpc.CallOption) (*CreateDataExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateDataExportResponse)
+	err := c.cc.Invoke(ctx, IdentityService_CreateDataExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetDataExport(ctx context.Context, in *GetDataExportRequest, opts ...grpc.CallOption) (*GetDataExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDataExportResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetDataExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) DownloadDataExport(ctx context.Context, in *DownloadDataExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDataExportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IdentityService_ServiceDesc.Streams[0], IdentityService_DownloadDataExport_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[DownloadDataExportRequest, DownloadDataExportResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IdentityService_DownloadDataExportClient = grpc.ServerStreamingClient[DownloadDataExportResponse]
+
+func (c *identityServiceClient) EraseAccount(ctx context.Context, in *EraseAccountRequest, opts ...grpc.CallOption) (*EraseAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseAccountResponse)
+	err := c.cc.Invoke(ctx, IdentityService_EraseAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -511,6 +591,33 @@ type IdentityServiceServer interface {
 	// books, records shares, telehealth joins). Tokens carry the same fact for their own
 	// holder (claim dv); this answers about anyone, now.
 	GetDoctorStatus(context.Context, *GetDoctorStatusRequest) (*GetDoctorStatusResponse, error)
+	// Asks for an archive of everything the platform holds about the calling patient
+	// (LGPD art. 18, II and V): the account, appointments with their history, payments
+	// and refunds, record documents (metadata and files), groups, shares, the records
+	// access log and the notifications sent. A job gathers it from every service; the
+	// answer is the export, PENDING. An export already PENDING is answered again rather
+	// than started twice.
+	CreateDataExport(context.Context, *CreateDataExportRequest) (*CreateDataExportResponse, error)
+	// Returns one of the caller's exports: PENDING, READY (downloadable until its
+	// expire_time, 24 hours after it was produced), EXPIRED (the archive deleted) or
+	// FAILED. Another account's export is NOT_FOUND EXPORT_NOT_FOUND.
+	GetDataExport(context.Context, *GetDataExportRequest) (*GetDataExportResponse, error)
+	// Streams a READY export's archive (a zip): the first message is the export, the next
+	// ones the archive's bytes in order, decrypted on the fly. No REST route of its own:
+	// the gateway serves it at GET /v1/me/data-exports/{export_id}:download. Not ready
+	// yet is FAILED_PRECONDITION EXPORT_NOT_READY; past its 24 hours, FAILED_PRECONDITION
+	// EXPORT_EXPIRED; another account's, NOT_FOUND EXPORT_NOT_FOUND.
+	DownloadDataExport(*DownloadDataExportRequest, grpc.ServerStreamingServer[DownloadDataExportResponse]) error
+	// Erases the calling patient's account (LGPD art. 18, VI): the password must be
+	// given (UNAUTHENTICATED INVALID_CREDENTIALS otherwise). Name, e-mail, phone, birth
+	// date and CPF are removed from the account, the password made unusable, every
+	// session ended; notifications stop. Medical records (20 years, Lei 13.787/2018) and
+	// payments (5 years, CTN art. 173/174) are kept and marked with their retention
+	// date. Refused with FAILED_PRECONDITION UPCOMING_APPOINTMENTS while an appointment
+	// is still pending, awaiting the doctor or confirmed (cancel it first, under the
+	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
+	// doctors and admins, whose accounts carry professional duties (see the README).
+	EraseAccount(context.Context, *EraseAccountRequest) (*EraseAccountResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -588,6 +695,18 @@ func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *
 }
 func (UnimplementedIdentityServiceServer) GetDoctorStatus(context.Context, *GetDoctorStatusRequest) (*GetDoctorStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDoctorStatus not implemented")
+}
+func (UnimplementedIdentityServiceServer) CreateDataExport(context.Context, *CreateDataExportRequest) (*CreateDataExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateDataExport not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetDataExport(context.Context, *GetDataExportRequest) (*GetDataExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDataExport not implemented")
+}
+func (UnimplementedIdentityServiceServer) DownloadDataExport(*DownloadDataExportRequest, grpc.ServerStreamingServer[DownloadDataExportResponse]) error {
+	return status.Error(codes.Unimplemented, "method DownloadDataExport not implemented")
+}
+func (UnimplementedIdentityServiceServer) EraseAccount(context.Context, *EraseAccountRequest) (*EraseAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseAccount not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -994,6 +1113,71 @@ func _IdentityService_GetDoctorStatus_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_CreateDataExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDataExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).CreateDataExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_CreateDataExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).CreateDataExport(ctx, req.(*CreateDataExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetDataExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDataExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetDataExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetDataExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetDataExport(ctx, req.(*GetDataExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_DownloadDataExport_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(DownloadDataExportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IdentityServiceServer).DownloadDataExport(m, &grpc.GenericServerStream[DownloadDataExportRequest, DownloadDataExportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IdentityService_DownloadDataExportServer = grpc.ServerStreamingServer[DownloadDataExportResponse]
+
+func _IdentityService_EraseAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).EraseAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_EraseAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).EraseAccount(ctx, req.(*EraseAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -1122,6 +1306,18 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IdentityService_GetDoctorStatus_Handler,
 		},
 		{
+			MethodName: "CreateDataExport",
+			Handler:    _IdentityService_CreateDataExport_Handler,
+		},
+		{
+			MethodName: "GetDataExport",
+			Handler:    _IdentityService_GetDataExport_Handler,
+		},
+		{
+			MethodName: "EraseAccount",
+			Handler:    _IdentityService_EraseAccount_Handler,
+		},
+		{
 			MethodName: "GetJwks",
 			Handler:    _IdentityService_GetJwks_Handler,
 		},
@@ -1130,6 +1326,12 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IdentityService_RotateSigningKey_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "DownloadDataExport",
+			Handler:       _IdentityService_DownloadDataExport_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "healthcore/identity/v1/identity.proto",
 }

@@ -1846,6 +1846,181 @@ func (x *VerifyWhatsAppWebhookResponse) GetChallenge() string {
 	return ""
 }
 
+// ExportRecipientNotificationsRequest names the account.
+type ExportRecipientNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account id.
+	AccountId     string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRecipientNotificationsRequest) Reset() {
+	*x = ExportRecipientNotificationsRequest{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRecipientNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRecipientNotificationsRequest) ProtoMessage() {}
+
+func (x *ExportRecipientNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRecipientNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ExportRecipientNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ExportRecipientNotificationsRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// ExportRecipientNotificationsResponse holds the account's notifications.
+type ExportRecipientNotificationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every notification, newest first, with its channels and times.
+	Notifications []*Notification `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRecipientNotificationsResponse) Reset() {
+	*x = ExportRecipientNotificationsResponse{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRecipientNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRecipientNotificationsResponse) ProtoMessage() {}
+
+func (x *ExportRecipientNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRecipientNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ExportRecipientNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ExportRecipientNotificationsResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+// ForgetRecipientRequest names the erased account.
+type ForgetRecipientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account id.
+	AccountId     string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetRecipientRequest) Reset() {
+	*x = ForgetRecipientRequest{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetRecipientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetRecipientRequest) ProtoMessage() {}
+
+func (x *ForgetRecipientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetRecipientRequest.ProtoReflect.Descriptor instead.
+func (*ForgetRecipientRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ForgetRecipientRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// ForgetRecipientResponse is empty: the account is forgotten.
+type ForgetRecipientResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetRecipientResponse) Reset() {
+	*x = ForgetRecipientResponse{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetRecipientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetRecipientResponse) ProtoMessage() {}
+
+func (x *ForgetRecipientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetRecipientResponse.ProtoReflect.Descriptor instead.
+func (*ForgetRecipientResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{23}
+}
+
 var File_healthcore_notifications_v1_notifications_proto protoreflect.FileDescriptor
 
 const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
@@ -1964,7 +2139,16 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x10hub_verify_token\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\x0ehubVerifyToken\x12-\n" +
 	"\rhub_challenge\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\fhubChallenge\"=\n" +
 	"\x1dVerifyWhatsAppWebhookResponse\x12\x1c\n" +
-	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xfe\x05\n" +
+	"\tchallenge\x18\x01 \x01(\tR\tchallenge\"N\n" +
+	"#ExportRecipientNotificationsRequest\x12'\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"w\n" +
+	"$ExportRecipientNotificationsResponse\x12O\n" +
+	"\rnotifications\x18\x01 \x03(\v2).healthcore.notifications.v1.NotificationR\rnotifications\"A\n" +
+	"\x16ForgetRecipientRequest\x12'\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"\x19\n" +
+	"\x17ForgetRecipientResponse*\xfe\x05\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -2009,7 +2193,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n" +
 	"\x14DELIVERY_STATUS_READ\x10\x04\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x052\xf8\a\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x052\xc1\n" +
+	"\n" +
 	"\x14NotificationsService\x12\x92\x01\n" +
 	"\x06Notify\x12*.healthcore.notifications.v1.NotifyRequest\x1a+.healthcore.notifications.v1.NotifyResponse\"/\xca\xf3\x18+\")\n" +
 	"\n" +
@@ -2021,7 +2206,13 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x11UpdatePreferences\x125.healthcore.notifications.v1.UpdatePreferencesRequest\x1a6.healthcore.notifications.v1.UpdatePreferencesResponse\"<\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02.:\vpreferences2\x1f/v1/me/notification-preferences\x12\xa8\x01\n" +
 	"\x11ListNotifications\x125.healthcore.notifications.v1.ListNotificationsRequest\x1a6.healthcore.notifications.v1.ListNotificationsResponse\"$\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/me/notifications\x12\x96\x01\n" +
 	"\x15ReceiveWhatsAppStatus\x129.healthcore.notifications.v1.ReceiveWhatsAppStatusRequest\x1a:.healthcore.notifications.v1.ReceiveWhatsAppStatusResponse\"\x06\xca\xf3\x18\x02\b\x01\x12\x96\x01\n" +
-	"\x15VerifyWhatsAppWebhook\x129.healthcore.notifications.v1.VerifyWhatsAppWebhookRequest\x1a:.healthcore.notifications.v1.VerifyWhatsAppWebhookResponse\"\x06\xca\xf3\x18\x02\b\x01B<Z:healthcore/gen/healthcore/notifications/v1;notificationsv1b\x06proto3"
+	"\x15VerifyWhatsAppWebhook\x129.healthcore.notifications.v1.VerifyWhatsAppWebhookRequest\x1a:.healthcore.notifications.v1.VerifyWhatsAppWebhookResponse\"\x06\xca\xf3\x18\x02\b\x01\x12\xb5\x01\n" +
+	"\x1cExportRecipientNotifications\x12@.healthcore.notifications.v1.ExportRecipientNotificationsRequest\x1aA.healthcore.notifications.v1.ExportRecipientNotificationsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x8e\x01\n" +
+	"\x0fForgetRecipient\x123.healthcore.notifications.v1.ForgetRecipientRequest\x1a4.healthcore.notifications.v1.ForgetRecipientResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentityB<Z:healthcore/gen/healthcore/notifications/v1;notificationsv1b\x06proto3"
 
 var (
 	file_healthcore_notifications_v1_notifications_proto_rawDescOnce sync.Once
@@ -2036,82 +2227,91 @@ func file_healthcore_notifications_v1_notifications_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_healthcore_notifications_v1_notifications_proto_goTypes = []any{
-	(Event)(0),                            // 0: healthcore.notifications.v1.Event
-	(Channel)(0),                          // 1: healthcore.notifications.v1.Channel
-	(NotificationStatus)(0),               // 2: healthcore.notifications.v1.NotificationStatus
-	(DeliveryStatus)(0),                   // 3: healthcore.notifications.v1.DeliveryStatus
-	(*Notification)(nil),                  // 4: healthcore.notifications.v1.Notification
-	(*Delivery)(nil),                      // 5: healthcore.notifications.v1.Delivery
-	(*NotifyRequest)(nil),                 // 6: healthcore.notifications.v1.NotifyRequest
-	(*AppointmentDetail)(nil),             // 7: healthcore.notifications.v1.AppointmentDetail
-	(*ShareDetail)(nil),                   // 8: healthcore.notifications.v1.ShareDetail
-	(*SecurityDetail)(nil),                // 9: healthcore.notifications.v1.SecurityDetail
-	(*AccountLinkDetail)(nil),             // 10: healthcore.notifications.v1.AccountLinkDetail
-	(*DigestDetail)(nil),                  // 11: healthcore.notifications.v1.DigestDetail
-	(*NotifyResponse)(nil),                // 12: healthcore.notifications.v1.NotifyResponse
-	(*Preferences)(nil),                   // 13: healthcore.notifications.v1.Preferences
-	(*GetPreferencesRequest)(nil),         // 14: healthcore.notifications.v1.GetPreferencesRequest
-	(*GetPreferencesResponse)(nil),        // 15: healthcore.notifications.v1.GetPreferencesResponse
-	(*UpdatePreferencesRequest)(nil),      // 16: healthcore.notifications.v1.UpdatePreferencesRequest
-	(*UpdatePreferencesResponse)(nil),     // 17: healthcore.notifications.v1.UpdatePreferencesResponse
-	(*ListNotificationsRequest)(nil),      // 18: healthcore.notifications.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 19: healthcore.notifications.v1.ListNotificationsResponse
-	(*ReceiveWhatsAppStatusRequest)(nil),  // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	(*ReceiveWhatsAppStatusResponse)(nil), // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	(*VerifyWhatsAppWebhookRequest)(nil),  // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	(*VerifyWhatsAppWebhookResponse)(nil), // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	(*timestamppb.Timestamp)(nil),         // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 25: google.protobuf.FieldMask
+	(Event)(0),                                   // 0: healthcore.notifications.v1.Event
+	(Channel)(0),                                 // 1: healthcore.notifications.v1.Channel
+	(NotificationStatus)(0),                      // 2: healthcore.notifications.v1.NotificationStatus
+	(DeliveryStatus)(0),                          // 3: healthcore.notifications.v1.DeliveryStatus
+	(*Notification)(nil),                         // 4: healthcore.notifications.v1.Notification
+	(*Delivery)(nil),                             // 5: healthcore.notifications.v1.Delivery
+	(*NotifyRequest)(nil),                        // 6: healthcore.notifications.v1.NotifyRequest
+	(*AppointmentDetail)(nil),                    // 7: healthcore.notifications.v1.AppointmentDetail
+	(*ShareDetail)(nil),                          // 8: healthcore.notifications.v1.ShareDetail
+	(*SecurityDetail)(nil),                       // 9: healthcore.notifications.v1.SecurityDetail
+	(*AccountLinkDetail)(nil),                    // 10: healthcore.notifications.v1.AccountLinkDetail
+	(*DigestDetail)(nil),                         // 11: healthcore.notifications.v1.DigestDetail
+	(*NotifyResponse)(nil),                       // 12: healthcore.notifications.v1.NotifyResponse
+	(*Preferences)(nil),                          // 13: healthcore.notifications.v1.Preferences
+	(*GetPreferencesRequest)(nil),                // 14: healthcore.notifications.v1.GetPreferencesRequest
+	(*GetPreferencesResponse)(nil),               // 15: healthcore.notifications.v1.GetPreferencesResponse
+	(*UpdatePreferencesRequest)(nil),             // 16: healthcore.notifications.v1.UpdatePreferencesRequest
+	(*UpdatePreferencesResponse)(nil),            // 17: healthcore.notifications.v1.UpdatePreferencesResponse
+	(*ListNotificationsRequest)(nil),             // 18: healthcore.notifications.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),            // 19: healthcore.notifications.v1.ListNotificationsResponse
+	(*ReceiveWhatsAppStatusRequest)(nil),         // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	(*ReceiveWhatsAppStatusResponse)(nil),        // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	(*VerifyWhatsAppWebhookRequest)(nil),         // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	(*VerifyWhatsAppWebhookResponse)(nil),        // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	(*ExportRecipientNotificationsRequest)(nil),  // 24: healthcore.notifications.v1.ExportRecipientNotificationsRequest
+	(*ExportRecipientNotificationsResponse)(nil), // 25: healthcore.notifications.v1.ExportRecipientNotificationsResponse
+	(*ForgetRecipientRequest)(nil),               // 26: healthcore.notifications.v1.ForgetRecipientRequest
+	(*ForgetRecipientResponse)(nil),              // 27: healthcore.notifications.v1.ForgetRecipientResponse
+	(*timestamppb.Timestamp)(nil),                // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                // 29: google.protobuf.FieldMask
 }
 var file_healthcore_notifications_v1_notifications_proto_depIdxs = []int32{
 	0,  // 0: healthcore.notifications.v1.Notification.event:type_name -> healthcore.notifications.v1.Event
 	2,  // 1: healthcore.notifications.v1.Notification.status:type_name -> healthcore.notifications.v1.NotificationStatus
 	5,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
-	24, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	24, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
-	24, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
+	28, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	28, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
+	28, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: healthcore.notifications.v1.Delivery.channel:type_name -> healthcore.notifications.v1.Channel
 	3,  // 7: healthcore.notifications.v1.Delivery.status:type_name -> healthcore.notifications.v1.DeliveryStatus
-	24, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	28, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: healthcore.notifications.v1.NotifyRequest.event:type_name -> healthcore.notifications.v1.Event
 	7,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
 	8,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
 	9,  // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
 	11, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
 	10, // 14: healthcore.notifications.v1.NotifyRequest.link:type_name -> healthcore.notifications.v1.AccountLinkDetail
-	24, // 15: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
-	24, // 16: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
-	24, // 17: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
-	24, // 18: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
-	24, // 19: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
-	24, // 20: healthcore.notifications.v1.AccountLinkDetail.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 21: healthcore.notifications.v1.AccountLinkDetail.time:type_name -> google.protobuf.Timestamp
+	28, // 15: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
+	28, // 16: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
+	28, // 17: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
+	28, // 18: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
+	28, // 19: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
+	28, // 20: healthcore.notifications.v1.AccountLinkDetail.expire_time:type_name -> google.protobuf.Timestamp
+	28, // 21: healthcore.notifications.v1.AccountLinkDetail.time:type_name -> google.protobuf.Timestamp
 	4,  // 22: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
-	24, // 23: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
+	28, // 23: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
 	13, // 24: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
 	13, // 25: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
-	25, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13, // 27: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
 	4,  // 28: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
-	6,  // 29: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
-	14, // 30: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
-	16, // 31: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
-	18, // 32: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
-	20, // 33: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	22, // 34: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	12, // 35: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
-	15, // 36: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
-	17, // 37: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
-	19, // 38: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
-	21, // 39: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	23, // 40: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	35, // [35:41] is the sub-list for method output_type
-	29, // [29:35] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	4,  // 29: healthcore.notifications.v1.ExportRecipientNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
+	6,  // 30: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
+	14, // 31: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
+	16, // 32: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
+	18, // 33: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
+	20, // 34: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	22, // 35: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	24, // 36: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:input_type -> healthcore.notifications.v1.ExportRecipientNotificationsRequest
+	26, // 37: healthcore.notifications.v1.NotificationsService.ForgetRecipient:input_type -> healthcore.notifications.v1.ForgetRecipientRequest
+	12, // 38: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
+	15, // 39: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
+	17, // 40: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
+	19, // 41: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
+	21, // 42: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	23, // 43: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	25, // 44: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:output_type -> healthcore.notifications.v1.ExportRecipientNotificationsResponse
+	27, // 45: healthcore.notifications.v1.NotificationsService.ForgetRecipient:output_type -> healthcore.notifications.v1.ForgetRecipientResponse
+	38, // [38:46] is the sub-list for method output_type
+	30, // [30:38] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_notifications_v1_notifications_proto_init() }
@@ -2132,7 +2332,7 @@ func file_healthcore_notifications_v1_notifications_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_notifications_v1_notifications_proto_rawDesc), len(file_healthcore_notifications_v1_notifications_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3405,3 +3405,491 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = VerifyWhatsAppWebhookResponseValidationError{}
+
+// Validate checks the field values on ExportRecipientNotificationsRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the first error encountered is returned, or nil if there are
+// no violations.
+func (m *ExportRecipientNotificationsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportRecipientNotificationsRequest
+// with the rules defined in the proto definition for this message. If any
+// rules are violated, the result is a list of violation errors wrapped in
+// ExportRecipientNotificationsRequestMultiError, or nil if none found.
+func (m *ExportRecipientNotificationsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportRecipientNotificationsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAccountId()); err != nil {
+		err = ExportRecipientNotificationsRequestValidationError{
+			field:  "AccountId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ExportRecipientNotificationsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ExportRecipientNotificationsRequest) _validateUuid(uuid string) error {
+	if matched := _notifications_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ExportRecipientNotificationsRequestMultiError is an error wrapping multiple
+// validation errors returned by
+// ExportRecipientNotificationsRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ExportRecipientNotificationsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportRecipientNotificationsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportRecipientNotificationsRequestMultiError) AllErrors() []error { return m }
+
+// ExportRecipientNotificationsRequestValidationError is the validation error
+// returned by ExportRecipientNotificationsRequest.Validate if the designated
+// constraints aren't met.
+type ExportRecipientNotificationsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportRecipientNotificationsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportRecipientNotificationsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportRecipientNotificationsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportRecipientNotificationsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportRecipientNotificationsRequestValidationError) ErrorName() string {
+	return "ExportRecipientNotificationsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportRecipientNotificationsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportRecipientNotificationsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportRecipientNotificationsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportRecipientNotificationsRequestValidationError{}
+
+// Validate checks the field values on ExportRecipientNotificationsResponse
+// with the rules defined in the proto definition for this message. If any
+// rules are violated, the first error encountered is returned, or nil if
+// there are no violations.
+func (m *ExportRecipientNotificationsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportRecipientNotificationsResponse
+// with the rules defined in the proto definition for this message. If any
+// rules are violated, the result is a list of violation errors wrapped in
+// ExportRecipientNotificationsResponseMultiError, or nil if none found.
+func (m *ExportRecipientNotificationsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportRecipientNotificationsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetNotifications() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportRecipientNotificationsResponseValidationError{
+						field:  fmt.Sprintf("Notifications[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportRecipientNotificationsResponseValidationError{
+						field:  fmt.Sprintf("Notifications[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportRecipientNotificationsResponseValidationError{
+					field:  fmt.Sprintf("Notifications[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ExportRecipientNotificationsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ExportRecipientNotificationsResponseMultiError is an error wrapping multiple
+// validation errors returned by
+// ExportRecipientNotificationsResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ExportRecipientNotificationsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportRecipientNotificationsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportRecipientNotificationsResponseMultiError) AllErrors() []error { return m }
+
+// ExportRecipientNotificationsResponseValidationError is the validation error
+// returned by ExportRecipientNotificationsResponse.Validate if the designated
+// constraints aren't met.
+type ExportRecipientNotificationsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportRecipientNotificationsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportRecipientNotificationsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportRecipientNotificationsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportRecipientNotificationsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportRecipientNotificationsResponseValidationError) ErrorName() string {
+	return "ExportRecipientNotificationsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportRecipientNotificationsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportRecipientNotificationsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportRecipientNotificationsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportRecipientNotificationsResponseValidationError{}
+
+// Validate checks the field values on ForgetRecipientRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ForgetRecipientRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ForgetRecipientRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ForgetRecipientRequestMultiError, or nil if none found.
+func (m *ForgetRecipientRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ForgetRecipientRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetAccountId()); err != nil {
+		err = ForgetRecipientRequestValidationError{
+			field:  "AccountId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ForgetRecipientRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ForgetRecipientRequest) _validateUuid(uuid string) error {
+	if matched := _notifications_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ForgetRecipientRequestMultiError is an error wrapping multiple validation
+// errors returned by ForgetRecipientRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ForgetRecipientRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ForgetRecipientRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ForgetRecipientRequestMultiError) AllErrors() []error { return m }
+
+// ForgetRecipientRequestValidationError is the validation error returned by
+// ForgetRecipientRequest.Validate if the designated constraints aren't met.
+type ForgetRecipientRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ForgetRecipientRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ForgetRecipientRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ForgetRecipientRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ForgetRecipientRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ForgetRecipientRequestValidationError) ErrorName() string {
+	return "ForgetRecipientRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ForgetRecipientRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sForgetRecipientRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ForgetRecipientRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ForgetRecipientRequestValidationError{}
+
+// Validate checks the field values on ForgetRecipientResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ForgetRecipientResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ForgetRecipientResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ForgetRecipientResponseMultiError, or nil if none found.
+func (m *ForgetRecipientResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ForgetRecipientResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return ForgetRecipientResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ForgetRecipientResponseMultiError is an error wrapping multiple validation
+// errors returned by ForgetRecipientResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ForgetRecipientResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ForgetRecipientResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ForgetRecipientResponseMultiError) AllErrors() []error { return m }
+
+// ForgetRecipientResponseValidationError is the validation error returned by
+// ForgetRecipientResponse.Validate if the designated constraints aren't met.
+type ForgetRecipientResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ForgetRecipientResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ForgetRecipientResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ForgetRecipientResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ForgetRecipientResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ForgetRecipientResponseValidationError) ErrorName() string {
+	return "ForgetRecipientResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ForgetRecipientResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sForgetRecipientResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ForgetRecipientResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ForgetRecipientResponseValidationError{}

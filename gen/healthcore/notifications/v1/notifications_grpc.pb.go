@@ -19,12 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NotificationsService_Notify_FullMethodName                = "/healthcore.notifications.v1.NotificationsService/Notify"
-	NotificationsService_GetPreferences_FullMethodName        = "/healthcore.notifications.v1.NotificationsService/GetPreferences"
-	NotificationsService_UpdatePreferences_FullMethodName     = "/healthcore.notifications.v1.NotificationsService/UpdatePreferences"
-	NotificationsService_ListNotifications_FullMethodName     = "/healthcore.notifications.v1.NotificationsService/ListNotifications"
-	NotificationsService_ReceiveWhatsAppStatus_FullMethodName = "/healthcore.notifications.v1.NotificationsService/ReceiveWhatsAppStatus"
-	NotificationsService_VerifyWhatsAppWebhook_FullMethodName = "/healthcore.notifications.v1.NotificationsService/VerifyWhatsAppWebhook"
+	NotificationsService_Notify_FullMethodName                       = "/healthcore.notifications.v1.NotificationsService/Notify"
+	NotificationsService_GetPreferences_FullMethodName               = "/healthcore.notifications.v1.NotificationsService/GetPreferences"
+	NotificationsService_UpdatePreferences_FullMethodName            = "/healthcore.notifications.v1.NotificationsService/UpdatePreferences"
+	NotificationsService_ListNotifications_FullMethodName            = "/healthcore.notifications.v1.NotificationsService/ListNotifications"
+	NotificationsService_ReceiveWhatsAppStatus_FullMethodName        = "/healthcore.notifications.v1.NotificationsService/ReceiveWhatsAppStatus"
+	NotificationsService_VerifyWhatsAppWebhook_FullMethodName        = "/healthcore.notifications.v1.NotificationsService/VerifyWhatsAppWebhook"
+	NotificationsService_ExportRecipientNotifications_FullMethodName = "/healthcore.notifications.v1.NotificationsService/ExportRecipientNotifications"
+	NotificationsService_ForgetRecipient_FullMethodName              = "/healthcore.notifications.v1.NotificationsService/ForgetRecipient"
 )
 
 // NotificationsServiceClient is the client API for NotificationsService service.
@@ -60,6 +62,13 @@ type NotificationsServiceClient interface {
 	// with hub.mode=subscribe): returns the challenge when the verify token matches,
 	// PERMISSION_DENIED otherwise.
 	VerifyWhatsAppWebhook(ctx context.Context, in *VerifyWhatsAppWebhookRequest, opts ...grpc.CallOption) (*VerifyWhatsAppWebhookResponse, error)
+	// Internal (identity): every notification sent to an account, for its owner's data
+	// export (LGPD art. 18). Read-only.
+	ExportRecipientNotifications(ctx context.Context, in *ExportRecipientNotificationsRequest, opts ...grpc.CallOption) (*ExportRecipientNotificationsResponse, error)
+	// Internal (identity): the account was erased. Its preferences are reset to off and
+	// the contact data stored with them (time zone, consent) removed; notifications not
+	// yet sent are dropped, and later ones for it are never sent. Idempotent.
+	ForgetRecipient(ctx context.Context, in *ForgetRecipientRequest, opts ...grpc.CallOption) (*ForgetRecipientResponse, error)
 }
 
 type notificationsServiceClient struct {
@@ -130,6 +139,26 @@ func (c *notificationsServiceClient) VerifyWhatsAppWebhook(ctx context.Context, 
 	return out, nil
 }
 
+func (c *notificationsServiceClient) ExportRecipientNotifications(ctx context.Context, in *ExportRecipientNotificationsRequest, opts ...grpc.CallOption) (*ExportRecipientNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportRecipientNotificationsResponse)
+	err := c.cc.Invoke(ctx, NotificationsService_ExportRecipientNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationsServiceClient) ForgetRecipient(ctx context.Context, in *ForgetRecipientRequest, opts ...grpc.CallOption) (*ForgetRecipientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForgetRecipientResponse)
+	err := c.cc.Invoke(ctx, NotificationsService_ForgetRecipient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationsServiceServer is the server API for NotificationsService service.
 // All implementations must embed UnimplementedNotificationsServiceServer
 // for forward compatibility.
@@ -163,6 +192,13 @@ type NotificationsServiceServer interface {
 	// with hub.mode=subscribe): returns the challenge when the verify token matches,
 	// PERMISSION_DENIED otherwise.
 	VerifyWhatsAppWebhook(context.Context, *VerifyWhatsAppWebhookRequest) (*VerifyWhatsAppWebhookResponse, error)
+	// Internal (identity): every notification sent to an account, for its owner's data
+	// export (LGPD art. 18). Read-only.
+	ExportRecipientNotifications(context.Context, *ExportRecipientNotificationsRequest) (*ExportRecipientNotificationsResponse, error)
+	// Internal (identity): the account was erased. Its preferences are reset to off and
+	// the contact data stored with them (time zone, consent) removed; notifications not
+	// yet sent are dropped, and later ones for it are never sent. Idempotent.
+	ForgetRecipient(context.Context, *ForgetRecipientRequest) (*ForgetRecipientResponse, error)
 	mustEmbedUnimplementedNotificationsServiceServer()
 }
 
@@ -190,6 +226,12 @@ func (UnimplementedNotificationsServiceServer) ReceiveWhatsAppStatus(context.Con
 }
 func (UnimplementedNotificationsServiceServer) VerifyWhatsAppWebhook(context.Context, *VerifyWhatsAppWebhookRequest) (*VerifyWhatsAppWebhookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyWhatsAppWebhook not implemented")
+}
+func (UnimplementedNotificationsServiceServer) ExportRecipientNotifications(context.Context, *ExportRecipientNotificationsRequest) (*ExportRecipientNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportRecipientNotifications not implemented")
+}
+func (UnimplementedNotificationsServiceServer) ForgetRecipient(context.Context, *ForgetRecipientRequest) (*ForgetRecipientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForgetRecipient not implemented")
 }
 func (UnimplementedNotificationsServiceServer) mustEmbedUnimplementedNotificationsServiceServer() {}
 func (UnimplementedNotificationsServiceServer) testEmbeddedByValue()                              {}
@@ -320,6 +362,42 @@ func _NotificationsService_VerifyWhatsAppWebhook_Handler(srv interface{}, ctx co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotificationsService_ExportRecipientNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportRecipientNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationsServiceServer).ExportRecipientNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationsService_ExportRecipientNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationsServiceServer).ExportRecipientNotifications(ctx, req.(*ExportRecipientNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationsService_ForgetRecipient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForgetRecipientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationsServiceServer).ForgetRecipient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationsService_ForgetRecipient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationsServiceServer).ForgetRecipient(ctx, req.(*ForgetRecipientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotificationsService_ServiceDesc is the grpc.ServiceDesc for NotificationsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -350,6 +428,14 @@ var NotificationsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyWhatsAppWebhook",
 			Handler:    _NotificationsService_VerifyWhatsAppWebhook_Handler,
+		},
+		{
+			MethodName: "ExportRecipientNotifications",
+			Handler:    _NotificationsService_ExportRecipientNotifications_Handler,
+		},
+		{
+			MethodName: "ForgetRecipient",
+			Handler:    _NotificationsService_ForgetRecipient_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

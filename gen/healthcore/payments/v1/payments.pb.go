@@ -1060,6 +1060,199 @@ func (*ReceiveNotificationResponse) Descriptor() ([]byte, []int) {
 	return file_healthcore_payments_v1_payments_proto_rawDescGZIP(), []int{12}
 }
 
+// ExportPatientPaymentsRequest names the patient.
+type ExportPatientPaymentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId     string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientPaymentsRequest) Reset() {
+	*x = ExportPatientPaymentsRequest{}
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientPaymentsRequest) ProtoMessage() {}
+
+func (x *ExportPatientPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ExportPatientPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_payments_v1_payments_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ExportPatientPaymentsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+// ExportPatientPaymentsResponse holds all the patient's payments.
+type ExportPatientPaymentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every payment, oldest first, with its refunds and history.
+	Payments      []*Payment `protobuf:"bytes,1,rep,name=payments,proto3" json:"payments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientPaymentsResponse) Reset() {
+	*x = ExportPatientPaymentsResponse{}
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientPaymentsResponse) ProtoMessage() {}
+
+func (x *ExportPatientPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ExportPatientPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_payments_v1_payments_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ExportPatientPaymentsResponse) GetPayments() []*Payment {
+	if x != nil {
+		return x.Payments
+	}
+	return nil
+}
+
+// HoldPatientPaymentsRequest names the patient and the end of the retention.
+type HoldPatientPaymentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// Until when the payments must be kept.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldPatientPaymentsRequest) Reset() {
+	*x = HoldPatientPaymentsRequest{}
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldPatientPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldPatientPaymentsRequest) ProtoMessage() {}
+
+func (x *HoldPatientPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldPatientPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*HoldPatientPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_payments_v1_payments_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *HoldPatientPaymentsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *HoldPatientPaymentsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// HoldPatientPaymentsResponse says how many payments are held.
+type HoldPatientPaymentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many payments carry the hold now.
+	Held          int64 `protobuf:"varint,1,opt,name=held,proto3" json:"held,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldPatientPaymentsResponse) Reset() {
+	*x = HoldPatientPaymentsResponse{}
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldPatientPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldPatientPaymentsResponse) ProtoMessage() {}
+
+func (x *HoldPatientPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_payments_v1_payments_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldPatientPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*HoldPatientPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_payments_v1_payments_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *HoldPatientPaymentsResponse) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
 var File_healthcore_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
@@ -1137,7 +1330,18 @@ const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"xRequestId\x12\"\n" +
 	"\adata_id\x18\x03 \x01(\tB\t\xfaB\x06r\x04\x10\x01\x18@R\x06dataId\x12\x1b\n" +
 	"\x04type\x18\x04 \x01(\tB\a\xfaB\x04r\x02\x18@R\x04type\"\x1d\n" +
-	"\x1bReceiveNotificationResponse*\xe0\x01\n" +
+	"\x1bReceiveNotificationResponse\"G\n" +
+	"\x1cExportPatientPaymentsRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\"\\\n" +
+	"\x1dExportPatientPaymentsResponse\x12;\n" +
+	"\bpayments\x18\x01 \x03(\v2\x1f.healthcore.payments.v1.PaymentR\bpayments\"\x81\x01\n" +
+	"\x1aHoldPatientPaymentsRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\x12:\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x05until\"1\n" +
+	"\x1bHoldPatientPaymentsResponse\x12\x12\n" +
+	"\x04held\x18\x01 \x01(\x03R\x04held*\xe0\x01\n" +
 	"\rPaymentStatus\x12\x1e\n" +
 	"\x1aPAYMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PAYMENT_STATUS_CREATING\x10\x01\x12\x1a\n" +
@@ -1149,7 +1353,7 @@ const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"\fRefundStatus\x12\x1d\n" +
 	"\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REFUND_STATUS_REQUESTED\x10\x01\x12\x1b\n" +
-	"\x17REFUND_STATUS_COMPLETED\x10\x022\xb8\x05\n" +
+	"\x17REFUND_STATUS_COMPLETED\x10\x022\xe4\a\n" +
 	"\x0fPaymentsService\x12}\n" +
 	"\fStartPayment\x12+.healthcore.payments.v1.StartPaymentRequest\x1a,.healthcore.payments.v1.StartPaymentResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
@@ -1164,7 +1368,13 @@ const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"\x06Refund\x12%.healthcore.payments.v1.RefundRequest\x1a&.healthcore.payments.v1.RefundResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
 	"scheduling\x12\x86\x01\n" +
-	"\x13ReceiveNotification\x122.healthcore.payments.v1.ReceiveNotificationRequest\x1a3.healthcore.payments.v1.ReceiveNotificationResponse\"\x06\xca\xf3\x18\x02\b\x01B2Z0healthcore/gen/healthcore/payments/v1;paymentsv1b\x06proto3"
+	"\x13ReceiveNotification\x122.healthcore.payments.v1.ReceiveNotificationRequest\x1a3.healthcore.payments.v1.ReceiveNotificationResponse\"\x06\xca\xf3\x18\x02\b\x01\x12\x96\x01\n" +
+	"\x15ExportPatientPayments\x124.healthcore.payments.v1.ExportPatientPaymentsRequest\x1a5.healthcore.payments.v1.ExportPatientPaymentsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x90\x01\n" +
+	"\x13HoldPatientPayments\x122.healthcore.payments.v1.HoldPatientPaymentsRequest\x1a3.healthcore.payments.v1.HoldPatientPaymentsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentityB2Z0healthcore/gen/healthcore/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_healthcore_payments_v1_payments_proto_rawDescOnce sync.Once
@@ -1179,58 +1389,68 @@ func file_healthcore_payments_v1_payments_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_payments_v1_payments_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_healthcore_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_healthcore_payments_v1_payments_proto_goTypes = []any{
-	(PaymentStatus)(0),                  // 0: healthcore.payments.v1.PaymentStatus
-	(RefundStatus)(0),                   // 1: healthcore.payments.v1.RefundStatus
-	(*Refund)(nil),                      // 2: healthcore.payments.v1.Refund
-	(*PaymentEvent)(nil),                // 3: healthcore.payments.v1.PaymentEvent
-	(*Payment)(nil),                     // 4: healthcore.payments.v1.Payment
-	(*StartPaymentRequest)(nil),         // 5: healthcore.payments.v1.StartPaymentRequest
-	(*StartPaymentResponse)(nil),        // 6: healthcore.payments.v1.StartPaymentResponse
-	(*GetPaymentRequest)(nil),           // 7: healthcore.payments.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),          // 8: healthcore.payments.v1.GetPaymentResponse
-	(*CancelPaymentRequest)(nil),        // 9: healthcore.payments.v1.CancelPaymentRequest
-	(*CancelPaymentResponse)(nil),       // 10: healthcore.payments.v1.CancelPaymentResponse
-	(*RefundRequest)(nil),               // 11: healthcore.payments.v1.RefundRequest
-	(*RefundResponse)(nil),              // 12: healthcore.payments.v1.RefundResponse
-	(*ReceiveNotificationRequest)(nil),  // 13: healthcore.payments.v1.ReceiveNotificationRequest
-	(*ReceiveNotificationResponse)(nil), // 14: healthcore.payments.v1.ReceiveNotificationResponse
-	(*timestamppb.Timestamp)(nil),       // 15: google.protobuf.Timestamp
+	(PaymentStatus)(0),                    // 0: healthcore.payments.v1.PaymentStatus
+	(RefundStatus)(0),                     // 1: healthcore.payments.v1.RefundStatus
+	(*Refund)(nil),                        // 2: healthcore.payments.v1.Refund
+	(*PaymentEvent)(nil),                  // 3: healthcore.payments.v1.PaymentEvent
+	(*Payment)(nil),                       // 4: healthcore.payments.v1.Payment
+	(*StartPaymentRequest)(nil),           // 5: healthcore.payments.v1.StartPaymentRequest
+	(*StartPaymentResponse)(nil),          // 6: healthcore.payments.v1.StartPaymentResponse
+	(*GetPaymentRequest)(nil),             // 7: healthcore.payments.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),            // 8: healthcore.payments.v1.GetPaymentResponse
+	(*CancelPaymentRequest)(nil),          // 9: healthcore.payments.v1.CancelPaymentRequest
+	(*CancelPaymentResponse)(nil),         // 10: healthcore.payments.v1.CancelPaymentResponse
+	(*RefundRequest)(nil),                 // 11: healthcore.payments.v1.RefundRequest
+	(*RefundResponse)(nil),                // 12: healthcore.payments.v1.RefundResponse
+	(*ReceiveNotificationRequest)(nil),    // 13: healthcore.payments.v1.ReceiveNotificationRequest
+	(*ReceiveNotificationResponse)(nil),   // 14: healthcore.payments.v1.ReceiveNotificationResponse
+	(*ExportPatientPaymentsRequest)(nil),  // 15: healthcore.payments.v1.ExportPatientPaymentsRequest
+	(*ExportPatientPaymentsResponse)(nil), // 16: healthcore.payments.v1.ExportPatientPaymentsResponse
+	(*HoldPatientPaymentsRequest)(nil),    // 17: healthcore.payments.v1.HoldPatientPaymentsRequest
+	(*HoldPatientPaymentsResponse)(nil),   // 18: healthcore.payments.v1.HoldPatientPaymentsResponse
+	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
 }
 var file_healthcore_payments_v1_payments_proto_depIdxs = []int32{
 	1,  // 0: healthcore.payments.v1.Refund.status:type_name -> healthcore.payments.v1.RefundStatus
-	15, // 1: healthcore.payments.v1.Refund.create_time:type_name -> google.protobuf.Timestamp
-	15, // 2: healthcore.payments.v1.Refund.complete_time:type_name -> google.protobuf.Timestamp
+	19, // 1: healthcore.payments.v1.Refund.create_time:type_name -> google.protobuf.Timestamp
+	19, // 2: healthcore.payments.v1.Refund.complete_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: healthcore.payments.v1.PaymentEvent.status:type_name -> healthcore.payments.v1.PaymentStatus
-	15, // 4: healthcore.payments.v1.PaymentEvent.time:type_name -> google.protobuf.Timestamp
+	19, // 4: healthcore.payments.v1.PaymentEvent.time:type_name -> google.protobuf.Timestamp
 	0,  // 5: healthcore.payments.v1.Payment.status:type_name -> healthcore.payments.v1.PaymentStatus
-	15, // 6: healthcore.payments.v1.Payment.expire_time:type_name -> google.protobuf.Timestamp
-	15, // 7: healthcore.payments.v1.Payment.paid_time:type_name -> google.protobuf.Timestamp
+	19, // 6: healthcore.payments.v1.Payment.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 7: healthcore.payments.v1.Payment.paid_time:type_name -> google.protobuf.Timestamp
 	2,  // 8: healthcore.payments.v1.Payment.refunds:type_name -> healthcore.payments.v1.Refund
 	3,  // 9: healthcore.payments.v1.Payment.history:type_name -> healthcore.payments.v1.PaymentEvent
-	15, // 10: healthcore.payments.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
-	15, // 11: healthcore.payments.v1.StartPaymentRequest.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 10: healthcore.payments.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	19, // 11: healthcore.payments.v1.StartPaymentRequest.expire_time:type_name -> google.protobuf.Timestamp
 	4,  // 12: healthcore.payments.v1.StartPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
 	4,  // 13: healthcore.payments.v1.GetPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
 	4,  // 14: healthcore.payments.v1.CancelPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
 	2,  // 15: healthcore.payments.v1.RefundResponse.refund:type_name -> healthcore.payments.v1.Refund
 	4,  // 16: healthcore.payments.v1.RefundResponse.payment:type_name -> healthcore.payments.v1.Payment
-	5,  // 17: healthcore.payments.v1.PaymentsService.StartPayment:input_type -> healthcore.payments.v1.StartPaymentRequest
-	7,  // 18: healthcore.payments.v1.PaymentsService.GetPayment:input_type -> healthcore.payments.v1.GetPaymentRequest
-	9,  // 19: healthcore.payments.v1.PaymentsService.CancelPayment:input_type -> healthcore.payments.v1.CancelPaymentRequest
-	11, // 20: healthcore.payments.v1.PaymentsService.Refund:input_type -> healthcore.payments.v1.RefundRequest
-	13, // 21: healthcore.payments.v1.PaymentsService.ReceiveNotification:input_type -> healthcore.payments.v1.ReceiveNotificationRequest
-	6,  // 22: healthcore.payments.v1.PaymentsService.StartPayment:output_type -> healthcore.payments.v1.StartPaymentResponse
-	8,  // 23: healthcore.payments.v1.PaymentsService.GetPayment:output_type -> healthcore.payments.v1.GetPaymentResponse
-	10, // 24: healthcore.payments.v1.PaymentsService.CancelPayment:output_type -> healthcore.payments.v1.CancelPaymentResponse
-	12, // 25: healthcore.payments.v1.PaymentsService.Refund:output_type -> healthcore.payments.v1.RefundResponse
-	14, // 26: healthcore.payments.v1.PaymentsService.ReceiveNotification:output_type -> healthcore.payments.v1.ReceiveNotificationResponse
-	22, // [22:27] is the sub-list for method output_type
-	17, // [17:22] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	4,  // 17: healthcore.payments.v1.ExportPatientPaymentsResponse.payments:type_name -> healthcore.payments.v1.Payment
+	19, // 18: healthcore.payments.v1.HoldPatientPaymentsRequest.until:type_name -> google.protobuf.Timestamp
+	5,  // 19: healthcore.payments.v1.PaymentsService.StartPayment:input_type -> healthcore.payments.v1.StartPaymentRequest
+	7,  // 20: healthcore.payments.v1.PaymentsService.GetPayment:input_type -> healthcore.payments.v1.GetPaymentRequest
+	9,  // 21: healthcore.payments.v1.PaymentsService.CancelPayment:input_type -> healthcore.payments.v1.CancelPaymentRequest
+	11, // 22: healthcore.payments.v1.PaymentsService.Refund:input_type -> healthcore.payments.v1.RefundRequest
+	13, // 23: healthcore.payments.v1.PaymentsService.ReceiveNotification:input_type -> healthcore.payments.v1.ReceiveNotificationRequest
+	15, // 24: healthcore.payments.v1.PaymentsService.ExportPatientPayments:input_type -> healthcore.payments.v1.ExportPatientPaymentsRequest
+	17, // 25: healthcore.payments.v1.PaymentsService.HoldPatientPayments:input_type -> healthcore.payments.v1.HoldPatientPaymentsRequest
+	6,  // 26: healthcore.payments.v1.PaymentsService.StartPayment:output_type -> healthcore.payments.v1.StartPaymentResponse
+	8,  // 27: healthcore.payments.v1.PaymentsService.GetPayment:output_type -> healthcore.payments.v1.GetPaymentResponse
+	10, // 28: healthcore.payments.v1.PaymentsService.CancelPayment:output_type -> healthcore.payments.v1.CancelPaymentResponse
+	12, // 29: healthcore.payments.v1.PaymentsService.Refund:output_type -> healthcore.payments.v1.RefundResponse
+	14, // 30: healthcore.payments.v1.PaymentsService.ReceiveNotification:output_type -> healthcore.payments.v1.ReceiveNotificationResponse
+	16, // 31: healthcore.payments.v1.PaymentsService.ExportPatientPayments:output_type -> healthcore.payments.v1.ExportPatientPaymentsResponse
+	18, // 32: healthcore.payments.v1.PaymentsService.HoldPatientPayments:output_type -> healthcore.payments.v1.HoldPatientPaymentsResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_payments_v1_payments_proto_init() }
@@ -1244,7 +1464,7 @@ func file_healthcore_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_payments_v1_payments_proto_rawDesc), len(file_healthcore_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1994,3 +1994,501 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ReceiveNotificationResponseValidationError{}
+
+// Validate checks the field values on ExportPatientPaymentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ExportPatientPaymentsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientPaymentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ExportPatientPaymentsRequestMultiError, or nil if none found.
+func (m *ExportPatientPaymentsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientPaymentsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = ExportPatientPaymentsRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientPaymentsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ExportPatientPaymentsRequest) _validateUuid(uuid string) error {
+	if matched := _payments_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ExportPatientPaymentsRequestMultiError is an error wrapping multiple
+// validation errors returned by ExportPatientPaymentsRequest.ValidateAll() if
+// the designated constraints aren't met.
+type ExportPatientPaymentsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientPaymentsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientPaymentsRequestMultiError) AllErrors() []error { return m }
+
+// ExportPatientPaymentsRequestValidationError is the validation error returned
+// by ExportPatientPaymentsRequest.Validate if the designated constraints
+// aren't met.
+type ExportPatientPaymentsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientPaymentsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientPaymentsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientPaymentsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientPaymentsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientPaymentsRequestValidationError) ErrorName() string {
+	return "ExportPatientPaymentsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientPaymentsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientPaymentsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientPaymentsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientPaymentsRequestValidationError{}
+
+// Validate checks the field values on ExportPatientPaymentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ExportPatientPaymentsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientPaymentsResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// ExportPatientPaymentsResponseMultiError, or nil if none found.
+func (m *ExportPatientPaymentsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientPaymentsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetPayments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientPaymentsResponseValidationError{
+						field:  fmt.Sprintf("Payments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientPaymentsResponseValidationError{
+						field:  fmt.Sprintf("Payments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientPaymentsResponseValidationError{
+					field:  fmt.Sprintf("Payments[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientPaymentsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ExportPatientPaymentsResponseMultiError is an error wrapping multiple
+// validation errors returned by ExportPatientPaymentsResponse.ValidateAll()
+// if the designated constraints aren't met.
+type ExportPatientPaymentsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientPaymentsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientPaymentsResponseMultiError) AllErrors() []error { return m }
+
+// ExportPatientPaymentsResponseValidationError is the validation error
+// returned by ExportPatientPaymentsResponse.Validate if the designated
+// constraints aren't met.
+type ExportPatientPaymentsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientPaymentsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientPaymentsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientPaymentsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientPaymentsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientPaymentsResponseValidationError) ErrorName() string {
+	return "ExportPatientPaymentsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientPaymentsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientPaymentsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientPaymentsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientPaymentsResponseValidationError{}
+
+// Validate checks the field values on HoldPatientPaymentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *HoldPatientPaymentsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on HoldPatientPaymentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// HoldPatientPaymentsRequestMultiError, or nil if none found.
+func (m *HoldPatientPaymentsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *HoldPatientPaymentsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = HoldPatientPaymentsRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetUntil() == nil {
+		err := HoldPatientPaymentsRequestValidationError{
+			field:  "Until",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return HoldPatientPaymentsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *HoldPatientPaymentsRequest) _validateUuid(uuid string) error {
+	if matched := _payments_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// HoldPatientPaymentsRequestMultiError is an error wrapping multiple
+// validation errors returned by HoldPatientPaymentsRequest.ValidateAll() if
+// the designated constraints aren't met.
+type HoldPatientPaymentsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m HoldPatientPaymentsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m HoldPatientPaymentsRequestMultiError) AllErrors() []error { return m }
+
+// HoldPatientPaymentsRequestValidationError is the validation error returned
+// by HoldPatientPaymentsRequest.Validate if the designated constraints aren't met.
+type HoldPatientPaymentsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e HoldPatientPaymentsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e HoldPatientPaymentsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e HoldPatientPaymentsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e HoldPatientPaymentsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e HoldPatientPaymentsRequestValidationError) ErrorName() string {
+	return "HoldPatientPaymentsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e HoldPatientPaymentsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sHoldPatientPaymentsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = HoldPatientPaymentsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = HoldPatientPaymentsRequestValidationError{}
+
+// Validate checks the field values on HoldPatientPaymentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *HoldPatientPaymentsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on HoldPatientPaymentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// HoldPatientPaymentsResponseMultiError, or nil if none found.
+func (m *HoldPatientPaymentsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *HoldPatientPaymentsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Held
+
+	if len(errors) > 0 {
+		return HoldPatientPaymentsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// HoldPatientPaymentsResponseMultiError is an error wrapping multiple
+// validation errors returned by HoldPatientPaymentsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type HoldPatientPaymentsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m HoldPatientPaymentsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m HoldPatientPaymentsResponseMultiError) AllErrors() []error { return m }
+
+// HoldPatientPaymentsResponseValidationError is the validation error returned
+// by HoldPatientPaymentsResponse.Validate if the designated constraints
+// aren't met.
+type HoldPatientPaymentsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e HoldPatientPaymentsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e HoldPatientPaymentsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e HoldPatientPaymentsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e HoldPatientPaymentsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e HoldPatientPaymentsResponseValidationError) ErrorName() string {
+	return "HoldPatientPaymentsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e HoldPatientPaymentsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sHoldPatientPaymentsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = HoldPatientPaymentsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = HoldPatientPaymentsResponseValidationError{}

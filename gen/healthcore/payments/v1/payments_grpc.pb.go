@@ -19,11 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentsService_StartPayment_FullMethodName        = "/healthcore.payments.v1.PaymentsService/StartPayment"
-	PaymentsService_GetPayment_FullMethodName          = "/healthcore.payments.v1.PaymentsService/GetPayment"
-	PaymentsService_CancelPayment_FullMethodName       = "/healthcore.payments.v1.PaymentsService/CancelPayment"
-	PaymentsService_Refund_FullMethodName              = "/healthcore.payments.v1.PaymentsService/Refund"
-	PaymentsService_ReceiveNotification_FullMethodName = "/healthcore.payments.v1.PaymentsService/ReceiveNotification"
+	PaymentsService_StartPayment_FullMethodName          = "/healthcore.payments.v1.PaymentsService/StartPayment"
+	PaymentsService_GetPayment_FullMethodName            = "/healthcore.payments.v1.PaymentsService/GetPayment"
+	PaymentsService_CancelPayment_FullMethodName         = "/healthcore.payments.v1.PaymentsService/CancelPayment"
+	PaymentsService_Refund_FullMethodName                = "/healthcore.payments.v1.PaymentsService/Refund"
+	PaymentsService_ReceiveNotification_FullMethodName   = "/healthcore.payments.v1.PaymentsService/ReceiveNotification"
+	PaymentsService_ExportPatientPayments_FullMethodName = "/healthcore.payments.v1.PaymentsService/ExportPatientPayments"
+	PaymentsService_HoldPatientPayments_FullMethodName   = "/healthcore.payments.v1.PaymentsService/HoldPatientPayments"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -51,6 +53,13 @@ type PaymentsServiceClient interface {
 	// checked (UNAUTHENTICATED when wrong or too old); the payment is then re-read from the
 	// provider by a durable job, so duplicates and replays change nothing twice.
 	ReceiveNotification(ctx context.Context, in *ReceiveNotificationRequest, opts ...grpc.CallOption) (*ReceiveNotificationResponse, error)
+	// Internal (identity): every payment of a patient, with refunds and history, for the
+	// patient's data export (LGPD art. 18). Read-only.
+	ExportPatientPayments(ctx context.Context, in *ExportPatientPaymentsRequest, opts ...grpc.CallOption) (*ExportPatientPaymentsResponse, error)
+	// Internal (identity): marks a patient's payments as kept for tax law until the
+	// given time, after the patient's account was erased. Idempotent: a later date
+	// never shortens an earlier one.
+	HoldPatientPayments(ctx context.Context, in *HoldPatientPaymentsRequest, opts ...grpc.CallOption) (*HoldPatientPaymentsResponse, error)
 }
 
 type paymentsServiceClient struct {
@@ -111,6 +120,26 @@ func (c *paymentsServiceClient) ReceiveNotification(ctx context.Context, in *Rec
 	return out, nil
 }
 
+func (c *paymentsServiceClient) ExportPatientPayments(ctx context.Context, in *ExportPatientPaymentsRequest, opts ...grpc.CallOption) (*ExportPatientPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPatientPaymentsResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_ExportPatientPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentsServiceClient) HoldPatientPayments(ctx context.Context, in *HoldPatientPaymentsRequest, opts ...grpc.CallOption) (*HoldPatientPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HoldPatientPaymentsResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_HoldPatientPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentsServiceServer is the server API for PaymentsService service.
 // All implementations must embed UnimplementedPaymentsServiceServer
 // for forward compatibility.
@@ -136,6 +165,13 @@ type PaymentsServiceServer interface {
 	// checked (UNAUTHENTICATED when wrong or too old); the payment is then re-read from the
 	// provider by a durable job, so duplicates and replays change nothing twice.
 	ReceiveNotification(context.Context, *ReceiveNotificationRequest) (*ReceiveNotificationResponse, error)
+	// Internal (identity): every payment of a patient, with refunds and history, for the
+	// patient's data export (LGPD art. 18). Read-only.
+	ExportPatientPayments(context.Context, *ExportPatientPaymentsRequest) (*ExportPatientPaymentsResponse, error)
+	// Internal (identity): marks a patient's payments as kept for tax law until the
+	// given time, after the patient's account was erased. Idempotent: a later date
+	// never shortens an earlier one.
+	HoldPatientPayments(context.Context, *HoldPatientPaymentsRequest) (*HoldPatientPaymentsResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }
 
@@ -160,6 +196,12 @@ func (UnimplementedPaymentsServiceServer) Refund(context.Context, *RefundRequest
 }
 func (UnimplementedPaymentsServiceServer) ReceiveNotification(context.Context, *ReceiveNotificationRequest) (*ReceiveNotificationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReceiveNotification not implemented")
+}
+func (UnimplementedPaymentsServiceServer) ExportPatientPayments(context.Context, *ExportPatientPaymentsRequest) (*ExportPatientPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPatientPayments not implemented")
+}
+func (UnimplementedPaymentsServiceServer) HoldPatientPayments(context.Context, *HoldPatientPaymentsRequest) (*HoldPatientPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HoldPatientPayments not implemented")
 }
 func (UnimplementedPaymentsServiceServer) mustEmbedUnimplementedPaymentsServiceServer() {}
 func (UnimplementedPaymentsServiceServer) testEmbeddedByValue()                         {}
@@ -272,6 +314,42 @@ func _PaymentsService_ReceiveNotification_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_ExportPatientPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPatientPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).ExportPatientPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_ExportPatientPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).ExportPatientPayments(ctx, req.(*ExportPatientPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentsService_HoldPatientPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HoldPatientPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).HoldPatientPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_HoldPatientPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).HoldPatientPayments(ctx, req.(*HoldPatientPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentsService_ServiceDesc is the grpc.ServiceDesc for PaymentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -298,6 +376,14 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReceiveNotification",
 			Handler:    _PaymentsService_ReceiveNotification_Handler,
+		},
+		{
+			MethodName: "ExportPatientPayments",
+			Handler:    _PaymentsService_ExportPatientPayments_Handler,
+		},
+		{
+			MethodName: "HoldPatientPayments",
+			Handler:    _PaymentsService_HoldPatientPayments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

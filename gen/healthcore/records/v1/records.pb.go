@@ -2316,6 +2316,336 @@ func (x *SharedDocument) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// ExportPatientRecordsRequest names the patient.
+type ExportPatientRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId     string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientRecordsRequest) Reset() {
+	*x = ExportPatientRecordsRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientRecordsRequest) ProtoMessage() {}
+
+func (x *ExportPatientRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ExportPatientRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ExportPatientRecordsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+// ExportPatientRecordsResponse holds the patient's record but the files.
+type ExportPatientRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every document, oldest first, deleted ones included.
+	Documents []*Document `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	// Every group.
+	Groups []*Group `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Every share, newest first.
+	Shares []*Share `protobuf:"bytes,3,rep,name=shares,proto3" json:"shares,omitempty"`
+	// The whole access log of the record, newest first.
+	AccessLog     []*AccessLogEntry `protobuf:"bytes,4,rep,name=access_log,json=accessLog,proto3" json:"access_log,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientRecordsResponse) Reset() {
+	*x = ExportPatientRecordsResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientRecordsResponse) ProtoMessage() {}
+
+func (x *ExportPatientRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ExportPatientRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ExportPatientRecordsResponse) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+func (x *ExportPatientRecordsResponse) GetGroups() []*Group {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ExportPatientRecordsResponse) GetShares() []*Share {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+func (x *ExportPatientRecordsResponse) GetAccessLog() []*AccessLogEntry {
+	if x != nil {
+		return x.AccessLog
+	}
+	return nil
+}
+
+// ReadPatientDocumentRequest names a patient's document.
+type ReadPatientDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// The document's id (a deleted one too).
+	DocumentId    string `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadPatientDocumentRequest) Reset() {
+	*x = ReadPatientDocumentRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadPatientDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadPatientDocumentRequest) ProtoMessage() {}
+
+func (x *ReadPatientDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadPatientDocumentRequest.ProtoReflect.Descriptor instead.
+func (*ReadPatientDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReadPatientDocumentRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *ReadPatientDocumentRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+// ReadPatientDocumentResponse is one message of the document's stream.
+type ReadPatientDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document's metadata (first message only).
+	Document *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// The next plaintext bytes (every message but the first).
+	Chunk         []byte `protobuf:"bytes,2,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadPatientDocumentResponse) Reset() {
+	*x = ReadPatientDocumentResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadPatientDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadPatientDocumentResponse) ProtoMessage() {}
+
+func (x *ReadPatientDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadPatientDocumentResponse.ProtoReflect.Descriptor instead.
+func (*ReadPatientDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReadPatientDocumentResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *ReadPatientDocumentResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// HoldPatientRecordsRequest names the patient and the end of the retention.
+type HoldPatientRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// Until when the documents must be kept.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldPatientRecordsRequest) Reset() {
+	*x = HoldPatientRecordsRequest{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldPatientRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldPatientRecordsRequest) ProtoMessage() {}
+
+func (x *HoldPatientRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldPatientRecordsRequest.ProtoReflect.Descriptor instead.
+func (*HoldPatientRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *HoldPatientRecordsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *HoldPatientRecordsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// HoldPatientRecordsResponse says how many documents are held.
+type HoldPatientRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many documents carry the hold now.
+	Held          int64 `protobuf:"varint,1,opt,name=held,proto3" json:"held,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldPatientRecordsResponse) Reset() {
+	*x = HoldPatientRecordsResponse{}
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldPatientRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldPatientRecordsResponse) ProtoMessage() {}
+
+func (x *HoldPatientRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_records_v1_records_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldPatientRecordsResponse.ProtoReflect.Descriptor instead.
+func (*HoldPatientRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_records_v1_records_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *HoldPatientRecordsResponse) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
 var File_healthcore_records_v1_records_proto protoreflect.FileDescriptor
 
 const file_healthcore_records_v1_records_proto_rawDesc = "" +
@@ -2473,7 +2803,30 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"\x0eSharedDocument\x12;\n" +
 	"\bdocument\x18\x01 \x01(\v2\x1f.healthcore.records.v1.DocumentR\bdocument\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime*\xb1\x01\n" +
+	"expireTime\"F\n" +
+	"\x1bExportPatientRecordsRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\"\x8f\x02\n" +
+	"\x1cExportPatientRecordsResponse\x12=\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1f.healthcore.records.v1.DocumentR\tdocuments\x124\n" +
+	"\x06groups\x18\x02 \x03(\v2\x1c.healthcore.records.v1.GroupR\x06groups\x124\n" +
+	"\x06shares\x18\x03 \x03(\v2\x1c.healthcore.records.v1.ShareR\x06shares\x12D\n" +
+	"\n" +
+	"access_log\x18\x04 \x03(\v2%.healthcore.records.v1.AccessLogEntryR\taccessLog\"p\n" +
+	"\x1aReadPatientDocumentRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\x12)\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\n" +
+	"documentId\"p\n" +
+	"\x1bReadPatientDocumentResponse\x12;\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1f.healthcore.records.v1.DocumentR\bdocument\x12\x14\n" +
+	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"\x80\x01\n" +
+	"\x19HoldPatientRecordsRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\x12:\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x05until\"0\n" +
+	"\x1aHoldPatientRecordsResponse\x12\x12\n" +
+	"\x04held\x18\x01 \x01(\x03R\x04held*\xb1\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DOCUMENT_KIND_EXAM\x10\x01\x12\x18\n" +
@@ -2485,7 +2838,7 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"\x18SHARE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SHARE_STATUS_LIVE\x10\x01\x12\x18\n" +
 	"\x14SHARE_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14SHARE_STATUS_REVOKED\x10\x032\xa6\x10\n" +
+	"\x14SHARE_STATUS_REVOKED\x10\x032\xdb\x13\n" +
 	"\x0eRecordsService\x12x\n" +
 	"\x0eUploadDocument\x12,.healthcore.records.v1.UploadDocumentRequest\x1a-.healthcore.records.v1.UploadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x01(\x01\x12\x82\x01\n" +
 	"\x10DownloadDocument\x12..healthcore.records.v1.DownloadDocumentRequest\x1a/.healthcore.records.v1.DownloadDocumentResponse\"\v\xca\xf3\x18\a\x12\x02\x01\x02*\x01\x020\x01\x12\x90\x01\n" +
@@ -2502,7 +2855,16 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"\vRevokeShare\x12).healthcore.records.v1.RevokeShareRequest\x1a*.healthcore.records.v1.RevokeShareResponse\"6\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02):\x01*\"$/v1/records/shares/{share_id}:revoke\x12\x84\x01\n" +
 	"\n" +
 	"ListShares\x12(.healthcore.records.v1.ListSharesRequest\x1a).healthcore.records.v1.ListSharesResponse\"!\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/records/shares\x12\xa1\x01\n" +
-	"\x10ListSharedWithMe\x12..healthcore.records.v1.ListSharedWithMeRequest\x1a/.healthcore.records.v1.ListSharedWithMeResponse\",\xca\xf3\x18\x06\x12\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/records/shared-with-meB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
+	"\x10ListSharedWithMe\x12..healthcore.records.v1.ListSharedWithMeRequest\x1a/.healthcore.records.v1.ListSharedWithMeResponse\",\xca\xf3\x18\x06\x12\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/records/shared-with-me\x12\x91\x01\n" +
+	"\x14ExportPatientRecords\x122.healthcore.records.v1.ExportPatientRecordsRequest\x1a3.healthcore.records.v1.ExportPatientRecordsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x90\x01\n" +
+	"\x13ReadPatientDocument\x121.healthcore.records.v1.ReadPatientDocumentRequest\x1a2.healthcore.records.v1.ReadPatientDocumentResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity0\x01\x12\x8b\x01\n" +
+	"\x12HoldPatientRecords\x120.healthcore.records.v1.HoldPatientRecordsRequest\x1a1.healthcore.records.v1.HoldPatientRecordsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentityB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
 
 var (
 	file_healthcore_records_v1_records_proto_rawDescOnce sync.Once
@@ -2517,52 +2879,58 @@ func file_healthcore_records_v1_records_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_records_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_healthcore_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_healthcore_records_v1_records_proto_goTypes = []any{
-	(DocumentKind)(0),                // 0: healthcore.records.v1.DocumentKind
-	(ShareStatus)(0),                 // 1: healthcore.records.v1.ShareStatus
-	(*Document)(nil),                 // 2: healthcore.records.v1.Document
-	(*UploadDocumentRequest)(nil),    // 3: healthcore.records.v1.UploadDocumentRequest
-	(*UploadMetadata)(nil),           // 4: healthcore.records.v1.UploadMetadata
-	(*UploadTrailer)(nil),            // 5: healthcore.records.v1.UploadTrailer
-	(*UploadDocumentResponse)(nil),   // 6: healthcore.records.v1.UploadDocumentResponse
-	(*DownloadDocumentRequest)(nil),  // 7: healthcore.records.v1.DownloadDocumentRequest
-	(*DownloadDocumentResponse)(nil), // 8: healthcore.records.v1.DownloadDocumentResponse
-	(*ListDocumentsRequest)(nil),     // 9: healthcore.records.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),    // 10: healthcore.records.v1.ListDocumentsResponse
-	(*GetDocumentRequest)(nil),       // 11: healthcore.records.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),      // 12: healthcore.records.v1.GetDocumentResponse
-	(*UpdateDocumentRequest)(nil),    // 13: healthcore.records.v1.UpdateDocumentRequest
-	(*UpdateDocumentResponse)(nil),   // 14: healthcore.records.v1.UpdateDocumentResponse
-	(*DeleteDocumentRequest)(nil),    // 15: healthcore.records.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),   // 16: healthcore.records.v1.DeleteDocumentResponse
-	(*Group)(nil),                    // 17: healthcore.records.v1.Group
-	(*CreateGroupRequest)(nil),       // 18: healthcore.records.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),      // 19: healthcore.records.v1.CreateGroupResponse
-	(*ListGroupsRequest)(nil),        // 20: healthcore.records.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),       // 21: healthcore.records.v1.ListGroupsResponse
-	(*RenameGroupRequest)(nil),       // 22: healthcore.records.v1.RenameGroupRequest
-	(*RenameGroupResponse)(nil),      // 23: healthcore.records.v1.RenameGroupResponse
-	(*ListAccessLogRequest)(nil),     // 24: healthcore.records.v1.ListAccessLogRequest
-	(*ListAccessLogResponse)(nil),    // 25: healthcore.records.v1.ListAccessLogResponse
-	(*AccessLogEntry)(nil),           // 26: healthcore.records.v1.AccessLogEntry
-	(*Share)(nil),                    // 27: healthcore.records.v1.Share
-	(*ShareRecordsRequest)(nil),      // 28: healthcore.records.v1.ShareRecordsRequest
-	(*ShareRecordsResponse)(nil),     // 29: healthcore.records.v1.ShareRecordsResponse
-	(*RevokeShareRequest)(nil),       // 30: healthcore.records.v1.RevokeShareRequest
-	(*RevokeShareResponse)(nil),      // 31: healthcore.records.v1.RevokeShareResponse
-	(*ListSharesRequest)(nil),        // 32: healthcore.records.v1.ListSharesRequest
-	(*ListSharesResponse)(nil),       // 33: healthcore.records.v1.ListSharesResponse
-	(*ListSharedWithMeRequest)(nil),  // 34: healthcore.records.v1.ListSharedWithMeRequest
-	(*ListSharedWithMeResponse)(nil), // 35: healthcore.records.v1.ListSharedWithMeResponse
-	(*SharedDocument)(nil),           // 36: healthcore.records.v1.SharedDocument
-	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 38: google.protobuf.FieldMask
+	(DocumentKind)(0),                    // 0: healthcore.records.v1.DocumentKind
+	(ShareStatus)(0),                     // 1: healthcore.records.v1.ShareStatus
+	(*Document)(nil),                     // 2: healthcore.records.v1.Document
+	(*UploadDocumentRequest)(nil),        // 3: healthcore.records.v1.UploadDocumentRequest
+	(*UploadMetadata)(nil),               // 4: healthcore.records.v1.UploadMetadata
+	(*UploadTrailer)(nil),                // 5: healthcore.records.v1.UploadTrailer
+	(*UploadDocumentResponse)(nil),       // 6: healthcore.records.v1.UploadDocumentResponse
+	(*DownloadDocumentRequest)(nil),      // 7: healthcore.records.v1.DownloadDocumentRequest
+	(*DownloadDocumentResponse)(nil),     // 8: healthcore.records.v1.DownloadDocumentResponse
+	(*ListDocumentsRequest)(nil),         // 9: healthcore.records.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),        // 10: healthcore.records.v1.ListDocumentsResponse
+	(*GetDocumentRequest)(nil),           // 11: healthcore.records.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),          // 12: healthcore.records.v1.GetDocumentResponse
+	(*UpdateDocumentRequest)(nil),        // 13: healthcore.records.v1.UpdateDocumentRequest
+	(*UpdateDocumentResponse)(nil),       // 14: healthcore.records.v1.UpdateDocumentResponse
+	(*DeleteDocumentRequest)(nil),        // 15: healthcore.records.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),       // 16: healthcore.records.v1.DeleteDocumentResponse
+	(*Group)(nil),                        // 17: healthcore.records.v1.Group
+	(*CreateGroupRequest)(nil),           // 18: healthcore.records.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),          // 19: healthcore.records.v1.CreateGroupResponse
+	(*ListGroupsRequest)(nil),            // 20: healthcore.records.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),           // 21: healthcore.records.v1.ListGroupsResponse
+	(*RenameGroupRequest)(nil),           // 22: healthcore.records.v1.RenameGroupRequest
+	(*RenameGroupResponse)(nil),          // 23: healthcore.records.v1.RenameGroupResponse
+	(*ListAccessLogRequest)(nil),         // 24: healthcore.records.v1.ListAccessLogRequest
+	(*ListAccessLogResponse)(nil),        // 25: healthcore.records.v1.ListAccessLogResponse
+	(*AccessLogEntry)(nil),               // 26: healthcore.records.v1.AccessLogEntry
+	(*Share)(nil),                        // 27: healthcore.records.v1.Share
+	(*ShareRecordsRequest)(nil),          // 28: healthcore.records.v1.ShareRecordsRequest
+	(*ShareRecordsResponse)(nil),         // 29: healthcore.records.v1.ShareRecordsResponse
+	(*RevokeShareRequest)(nil),           // 30: healthcore.records.v1.RevokeShareRequest
+	(*RevokeShareResponse)(nil),          // 31: healthcore.records.v1.RevokeShareResponse
+	(*ListSharesRequest)(nil),            // 32: healthcore.records.v1.ListSharesRequest
+	(*ListSharesResponse)(nil),           // 33: healthcore.records.v1.ListSharesResponse
+	(*ListSharedWithMeRequest)(nil),      // 34: healthcore.records.v1.ListSharedWithMeRequest
+	(*ListSharedWithMeResponse)(nil),     // 35: healthcore.records.v1.ListSharedWithMeResponse
+	(*SharedDocument)(nil),               // 36: healthcore.records.v1.SharedDocument
+	(*ExportPatientRecordsRequest)(nil),  // 37: healthcore.records.v1.ExportPatientRecordsRequest
+	(*ExportPatientRecordsResponse)(nil), // 38: healthcore.records.v1.ExportPatientRecordsResponse
+	(*ReadPatientDocumentRequest)(nil),   // 39: healthcore.records.v1.ReadPatientDocumentRequest
+	(*ReadPatientDocumentResponse)(nil),  // 40: healthcore.records.v1.ReadPatientDocumentResponse
+	(*HoldPatientRecordsRequest)(nil),    // 41: healthcore.records.v1.HoldPatientRecordsRequest
+	(*HoldPatientRecordsResponse)(nil),   // 42: healthcore.records.v1.HoldPatientRecordsResponse
+	(*timestamppb.Timestamp)(nil),        // 43: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 44: google.protobuf.FieldMask
 }
 var file_healthcore_records_v1_records_proto_depIdxs = []int32{
 	0,  // 0: healthcore.records.v1.Document.kind:type_name -> healthcore.records.v1.DocumentKind
-	37, // 1: healthcore.records.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	37, // 2: healthcore.records.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	43, // 1: healthcore.records.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	43, // 2: healthcore.records.v1.Document.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 3: healthcore.records.v1.UploadDocumentRequest.metadata:type_name -> healthcore.records.v1.UploadMetadata
 	5,  // 4: healthcore.records.v1.UploadDocumentRequest.trailer:type_name -> healthcore.records.v1.UploadTrailer
 	0,  // 5: healthcore.records.v1.UploadMetadata.kind:type_name -> healthcore.records.v1.DocumentKind
@@ -2572,61 +2940,73 @@ var file_healthcore_records_v1_records_proto_depIdxs = []int32{
 	2,  // 9: healthcore.records.v1.ListDocumentsResponse.documents:type_name -> healthcore.records.v1.Document
 	2,  // 10: healthcore.records.v1.GetDocumentResponse.document:type_name -> healthcore.records.v1.Document
 	0,  // 11: healthcore.records.v1.UpdateDocumentRequest.kind:type_name -> healthcore.records.v1.DocumentKind
-	38, // 12: healthcore.records.v1.UpdateDocumentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 12: healthcore.records.v1.UpdateDocumentRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 13: healthcore.records.v1.UpdateDocumentResponse.document:type_name -> healthcore.records.v1.Document
-	37, // 14: healthcore.records.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	37, // 15: healthcore.records.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	43, // 14: healthcore.records.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	43, // 15: healthcore.records.v1.Group.update_time:type_name -> google.protobuf.Timestamp
 	17, // 16: healthcore.records.v1.CreateGroupResponse.group:type_name -> healthcore.records.v1.Group
 	17, // 17: healthcore.records.v1.ListGroupsResponse.groups:type_name -> healthcore.records.v1.Group
 	17, // 18: healthcore.records.v1.RenameGroupResponse.group:type_name -> healthcore.records.v1.Group
-	37, // 19: healthcore.records.v1.ListAccessLogRequest.start_time:type_name -> google.protobuf.Timestamp
-	37, // 20: healthcore.records.v1.ListAccessLogRequest.end_time:type_name -> google.protobuf.Timestamp
+	43, // 19: healthcore.records.v1.ListAccessLogRequest.start_time:type_name -> google.protobuf.Timestamp
+	43, // 20: healthcore.records.v1.ListAccessLogRequest.end_time:type_name -> google.protobuf.Timestamp
 	26, // 21: healthcore.records.v1.ListAccessLogResponse.entries:type_name -> healthcore.records.v1.AccessLogEntry
-	37, // 22: healthcore.records.v1.AccessLogEntry.time:type_name -> google.protobuf.Timestamp
-	37, // 23: healthcore.records.v1.Share.expire_time:type_name -> google.protobuf.Timestamp
-	37, // 24: healthcore.records.v1.Share.create_time:type_name -> google.protobuf.Timestamp
-	37, // 25: healthcore.records.v1.Share.revoke_time:type_name -> google.protobuf.Timestamp
+	43, // 22: healthcore.records.v1.AccessLogEntry.time:type_name -> google.protobuf.Timestamp
+	43, // 23: healthcore.records.v1.Share.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 24: healthcore.records.v1.Share.create_time:type_name -> google.protobuf.Timestamp
+	43, // 25: healthcore.records.v1.Share.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 26: healthcore.records.v1.Share.status:type_name -> healthcore.records.v1.ShareStatus
-	37, // 27: healthcore.records.v1.ShareRecordsRequest.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 27: healthcore.records.v1.ShareRecordsRequest.expire_time:type_name -> google.protobuf.Timestamp
 	27, // 28: healthcore.records.v1.ShareRecordsResponse.share:type_name -> healthcore.records.v1.Share
 	27, // 29: healthcore.records.v1.RevokeShareResponse.share:type_name -> healthcore.records.v1.Share
 	27, // 30: healthcore.records.v1.ListSharesResponse.shares:type_name -> healthcore.records.v1.Share
 	36, // 31: healthcore.records.v1.ListSharedWithMeResponse.documents:type_name -> healthcore.records.v1.SharedDocument
 	2,  // 32: healthcore.records.v1.SharedDocument.document:type_name -> healthcore.records.v1.Document
-	37, // 33: healthcore.records.v1.SharedDocument.expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 34: healthcore.records.v1.RecordsService.UploadDocument:input_type -> healthcore.records.v1.UploadDocumentRequest
-	7,  // 35: healthcore.records.v1.RecordsService.DownloadDocument:input_type -> healthcore.records.v1.DownloadDocumentRequest
-	9,  // 36: healthcore.records.v1.RecordsService.ListDocuments:input_type -> healthcore.records.v1.ListDocumentsRequest
-	11, // 37: healthcore.records.v1.RecordsService.GetDocument:input_type -> healthcore.records.v1.GetDocumentRequest
-	13, // 38: healthcore.records.v1.RecordsService.UpdateDocument:input_type -> healthcore.records.v1.UpdateDocumentRequest
-	15, // 39: healthcore.records.v1.RecordsService.DeleteDocument:input_type -> healthcore.records.v1.DeleteDocumentRequest
-	18, // 40: healthcore.records.v1.RecordsService.CreateGroup:input_type -> healthcore.records.v1.CreateGroupRequest
-	20, // 41: healthcore.records.v1.RecordsService.ListGroups:input_type -> healthcore.records.v1.ListGroupsRequest
-	22, // 42: healthcore.records.v1.RecordsService.RenameGroup:input_type -> healthcore.records.v1.RenameGroupRequest
-	24, // 43: healthcore.records.v1.RecordsService.ListAccessLog:input_type -> healthcore.records.v1.ListAccessLogRequest
-	28, // 44: healthcore.records.v1.RecordsService.ShareRecords:input_type -> healthcore.records.v1.ShareRecordsRequest
-	30, // 45: healthcore.records.v1.RecordsService.RevokeShare:input_type -> healthcore.records.v1.RevokeShareRequest
-	32, // 46: healthcore.records.v1.RecordsService.ListShares:input_type -> healthcore.records.v1.ListSharesRequest
-	34, // 47: healthcore.records.v1.RecordsService.ListSharedWithMe:input_type -> healthcore.records.v1.ListSharedWithMeRequest
-	6,  // 48: healthcore.records.v1.RecordsService.UploadDocument:output_type -> healthcore.records.v1.UploadDocumentResponse
-	8,  // 49: healthcore.records.v1.RecordsService.DownloadDocument:output_type -> healthcore.records.v1.DownloadDocumentResponse
-	10, // 50: healthcore.records.v1.RecordsService.ListDocuments:output_type -> healthcore.records.v1.ListDocumentsResponse
-	12, // 51: healthcore.records.v1.RecordsService.GetDocument:output_type -> healthcore.records.v1.GetDocumentResponse
-	14, // 52: healthcore.records.v1.RecordsService.UpdateDocument:output_type -> healthcore.records.v1.UpdateDocumentResponse
-	16, // 53: healthcore.records.v1.RecordsService.DeleteDocument:output_type -> healthcore.records.v1.DeleteDocumentResponse
-	19, // 54: healthcore.records.v1.RecordsService.CreateGroup:output_type -> healthcore.records.v1.CreateGroupResponse
-	21, // 55: healthcore.records.v1.RecordsService.ListGroups:output_type -> healthcore.records.v1.ListGroupsResponse
-	23, // 56: healthcore.records.v1.RecordsService.RenameGroup:output_type -> healthcore.records.v1.RenameGroupResponse
-	25, // 57: healthcore.records.v1.RecordsService.ListAccessLog:output_type -> healthcore.records.v1.ListAccessLogResponse
-	29, // 58: healthcore.records.v1.RecordsService.ShareRecords:output_type -> healthcore.records.v1.ShareRecordsResponse
-	31, // 59: healthcore.records.v1.RecordsService.RevokeShare:output_type -> healthcore.records.v1.RevokeShareResponse
-	33, // 60: healthcore.records.v1.RecordsService.ListShares:output_type -> healthcore.records.v1.ListSharesResponse
-	35, // 61: healthcore.records.v1.RecordsService.ListSharedWithMe:output_type -> healthcore.records.v1.ListSharedWithMeResponse
-	48, // [48:62] is the sub-list for method output_type
-	34, // [34:48] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	43, // 33: healthcore.records.v1.SharedDocument.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 34: healthcore.records.v1.ExportPatientRecordsResponse.documents:type_name -> healthcore.records.v1.Document
+	17, // 35: healthcore.records.v1.ExportPatientRecordsResponse.groups:type_name -> healthcore.records.v1.Group
+	27, // 36: healthcore.records.v1.ExportPatientRecordsResponse.shares:type_name -> healthcore.records.v1.Share
+	26, // 37: healthcore.records.v1.ExportPatientRecordsResponse.access_log:type_name -> healthcore.records.v1.AccessLogEntry
+	2,  // 38: healthcore.records.v1.ReadPatientDocumentResponse.document:type_name -> healthcore.records.v1.Document
+	43, // 39: healthcore.records.v1.HoldPatientRecordsRequest.until:type_name -> google.protobuf.Timestamp
+	3,  // 40: healthcore.records.v1.RecordsService.UploadDocument:input_type -> healthcore.records.v1.UploadDocumentRequest
+	7,  // 41: healthcore.records.v1.RecordsService.DownloadDocument:input_type -> healthcore.records.v1.DownloadDocumentRequest
+	9,  // 42: healthcore.records.v1.RecordsService.ListDocuments:input_type -> healthcore.records.v1.ListDocumentsRequest
+	11, // 43: healthcore.records.v1.RecordsService.GetDocument:input_type -> healthcore.records.v1.GetDocumentRequest
+	13, // 44: healthcore.records.v1.RecordsService.UpdateDocument:input_type -> healthcore.records.v1.UpdateDocumentRequest
+	15, // 45: healthcore.records.v1.RecordsService.DeleteDocument:input_type -> healthcore.records.v1.DeleteDocumentRequest
+	18, // 46: healthcore.records.v1.RecordsService.CreateGroup:input_type -> healthcore.records.v1.CreateGroupRequest
+	20, // 47: healthcore.records.v1.RecordsService.ListGroups:input_type -> healthcore.records.v1.ListGroupsRequest
+	22, // 48: healthcore.records.v1.RecordsService.RenameGroup:input_type -> healthcore.records.v1.RenameGroupRequest
+	24, // 49: healthcore.records.v1.RecordsService.ListAccessLog:input_type -> healthcore.records.v1.ListAccessLogRequest
+	28, // 50: healthcore.records.v1.RecordsService.ShareRecords:input_type -> healthcore.records.v1.ShareRecordsRequest
+	30, // 51: healthcore.records.v1.RecordsService.RevokeShare:input_type -> healthcore.records.v1.RevokeShareRequest
+	32, // 52: healthcore.records.v1.RecordsService.ListShares:input_type -> healthcore.records.v1.ListSharesRequest
+	34, // 53: healthcore.records.v1.RecordsService.ListSharedWithMe:input_type -> healthcore.records.v1.ListSharedWithMeRequest
+	37, // 54: healthcore.records.v1.RecordsService.ExportPatientRecords:input_type -> healthcore.records.v1.ExportPatientRecordsRequest
+	39, // 55: healthcore.records.v1.RecordsService.ReadPatientDocument:input_type -> healthcore.records.v1.ReadPatientDocumentRequest
+	41, // 56: healthcore.records.v1.RecordsService.HoldPatientRecords:input_type -> healthcore.records.v1.HoldPatientRecordsRequest
+	6,  // 57: healthcore.records.v1.RecordsService.UploadDocument:output_type -> healthcore.records.v1.UploadDocumentResponse
+	8,  // 58: healthcore.records.v1.RecordsService.DownloadDocument:output_type -> healthcore.records.v1.DownloadDocumentResponse
+	10, // 59: healthcore.records.v1.RecordsService.ListDocuments:output_type -> healthcore.records.v1.ListDocumentsResponse
+	12, // 60: healthcore.records.v1.RecordsService.GetDocument:output_type -> healthcore.records.v1.GetDocumentResponse
+	14, // 61: healthcore.records.v1.RecordsService.UpdateDocument:output_type -> healthcore.records.v1.UpdateDocumentResponse
+	16, // 62: healthcore.records.v1.RecordsService.DeleteDocument:output_type -> healthcore.records.v1.DeleteDocumentResponse
+	19, // 63: healthcore.records.v1.RecordsService.CreateGroup:output_type -> healthcore.records.v1.CreateGroupResponse
+	21, // 64: healthcore.records.v1.RecordsService.ListGroups:output_type -> healthcore.records.v1.ListGroupsResponse
+	23, // 65: healthcore.records.v1.RecordsService.RenameGroup:output_type -> healthcore.records.v1.RenameGroupResponse
+	25, // 66: healthcore.records.v1.RecordsService.ListAccessLog:output_type -> healthcore.records.v1.ListAccessLogResponse
+	29, // 67: healthcore.records.v1.RecordsService.ShareRecords:output_type -> healthcore.records.v1.ShareRecordsResponse
+	31, // 68: healthcore.records.v1.RecordsService.RevokeShare:output_type -> healthcore.records.v1.RevokeShareResponse
+	33, // 69: healthcore.records.v1.RecordsService.ListShares:output_type -> healthcore.records.v1.ListSharesResponse
+	35, // 70: healthcore.records.v1.RecordsService.ListSharedWithMe:output_type -> healthcore.records.v1.ListSharedWithMeResponse
+	38, // 71: healthcore.records.v1.RecordsService.ExportPatientRecords:output_type -> healthcore.records.v1.ExportPatientRecordsResponse
+	40, // 72: healthcore.records.v1.RecordsService.ReadPatientDocument:output_type -> healthcore.records.v1.ReadPatientDocumentResponse
+	42, // 73: healthcore.records.v1.RecordsService.HoldPatientRecords:output_type -> healthcore.records.v1.HoldPatientRecordsResponse
+	57, // [57:74] is the sub-list for method output_type
+	40, // [40:57] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_records_v1_records_proto_init() }
@@ -2645,7 +3025,7 @@ func file_healthcore_records_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_records_v1_records_proto_rawDesc), len(file_healthcore_records_v1_records_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   35,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -5071,3 +5071,870 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SharedDocumentValidationError{}
+
+// Validate checks the field values on ExportPatientRecordsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ExportPatientRecordsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientRecordsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ExportPatientRecordsRequestMultiError, or nil if none found.
+func (m *ExportPatientRecordsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientRecordsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = ExportPatientRecordsRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientRecordsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ExportPatientRecordsRequest) _validateUuid(uuid string) error {
+	if matched := _records_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ExportPatientRecordsRequestMultiError is an error wrapping multiple
+// validation errors returned by ExportPatientRecordsRequest.ValidateAll() if
+// the designated constraints aren't met.
+type ExportPatientRecordsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientRecordsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientRecordsRequestMultiError) AllErrors() []error { return m }
+
+// ExportPatientRecordsRequestValidationError is the validation error returned
+// by ExportPatientRecordsRequest.Validate if the designated constraints
+// aren't met.
+type ExportPatientRecordsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientRecordsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientRecordsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientRecordsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientRecordsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientRecordsRequestValidationError) ErrorName() string {
+	return "ExportPatientRecordsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientRecordsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientRecordsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientRecordsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientRecordsRequestValidationError{}
+
+// Validate checks the field values on ExportPatientRecordsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ExportPatientRecordsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientRecordsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ExportPatientRecordsResponseMultiError, or nil if none found.
+func (m *ExportPatientRecordsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientRecordsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetDocuments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Documents[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Documents[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientRecordsResponseValidationError{
+					field:  fmt.Sprintf("Documents[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	for idx, item := range m.GetGroups() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Groups[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Groups[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientRecordsResponseValidationError{
+					field:  fmt.Sprintf("Groups[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	for idx, item := range m.GetShares() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Shares[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("Shares[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientRecordsResponseValidationError{
+					field:  fmt.Sprintf("Shares[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	for idx, item := range m.GetAccessLog() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("AccessLog[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientRecordsResponseValidationError{
+						field:  fmt.Sprintf("AccessLog[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientRecordsResponseValidationError{
+					field:  fmt.Sprintf("AccessLog[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientRecordsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ExportPatientRecordsResponseMultiError is an error wrapping multiple
+// validation errors returned by ExportPatientRecordsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ExportPatientRecordsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientRecordsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientRecordsResponseMultiError) AllErrors() []error { return m }
+
+// ExportPatientRecordsResponseValidationError is the validation error returned
+// by ExportPatientRecordsResponse.Validate if the designated constraints
+// aren't met.
+type ExportPatientRecordsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientRecordsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientRecordsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientRecordsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientRecordsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientRecordsResponseValidationError) ErrorName() string {
+	return "ExportPatientRecordsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientRecordsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientRecordsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientRecordsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientRecordsResponseValidationError{}
+
+// Validate checks the field values on ReadPatientDocumentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReadPatientDocumentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReadPatientDocumentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReadPatientDocumentRequestMultiError, or nil if none found.
+func (m *ReadPatientDocumentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReadPatientDocumentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = ReadPatientDocumentRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetDocumentId()); err != nil {
+		err = ReadPatientDocumentRequestValidationError{
+			field:  "DocumentId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ReadPatientDocumentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ReadPatientDocumentRequest) _validateUuid(uuid string) error {
+	if matched := _records_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ReadPatientDocumentRequestMultiError is an error wrapping multiple
+// validation errors returned by ReadPatientDocumentRequest.ValidateAll() if
+// the designated constraints aren't met.
+type ReadPatientDocumentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReadPatientDocumentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReadPatientDocumentRequestMultiError) AllErrors() []error { return m }
+
+// ReadPatientDocumentRequestValidationError is the validation error returned
+// by ReadPatientDocumentRequest.Validate if the designated constraints aren't met.
+type ReadPatientDocumentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReadPatientDocumentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReadPatientDocumentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReadPatientDocumentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReadPatientDocumentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReadPatientDocumentRequestValidationError) ErrorName() string {
+	return "ReadPatientDocumentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReadPatientDocumentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReadPatientDocumentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReadPatientDocumentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReadPatientDocumentRequestValidationError{}
+
+// Validate checks the field values on ReadPatientDocumentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReadPatientDocumentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReadPatientDocumentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReadPatientDocumentResponseMultiError, or nil if none found.
+func (m *ReadPatientDocumentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReadPatientDocumentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetDocument()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ReadPatientDocumentResponseValidationError{
+					field:  "Document",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ReadPatientDocumentResponseValidationError{
+					field:  "Document",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetDocument()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ReadPatientDocumentResponseValidationError{
+				field:  "Document",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Chunk
+
+	if len(errors) > 0 {
+		return ReadPatientDocumentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ReadPatientDocumentResponseMultiError is an error wrapping multiple
+// validation errors returned by ReadPatientDocumentResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ReadPatientDocumentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReadPatientDocumentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReadPatientDocumentResponseMultiError) AllErrors() []error { return m }
+
+// ReadPatientDocumentResponseValidationError is the validation error returned
+// by ReadPatientDocumentResponse.Validate if the designated constraints
+// aren't met.
+type ReadPatientDocumentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReadPatientDocumentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReadPatientDocumentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReadPatientDocumentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReadPatientDocumentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReadPatientDocumentResponseValidationError) ErrorName() string {
+	return "ReadPatientDocumentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReadPatientDocumentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReadPatientDocumentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReadPatientDocumentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReadPatientDocumentResponseValidationError{}
+
+// Validate checks the field values on HoldPatientRecordsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *HoldPatientRecordsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on HoldPatientRecordsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// HoldPatientRecordsRequestMultiError, or nil if none found.
+func (m *HoldPatientRecordsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *HoldPatientRecordsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = HoldPatientRecordsRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetUntil() == nil {
+		err := HoldPatientRecordsRequestValidationError{
+			field:  "Until",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return HoldPatientRecordsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *HoldPatientRecordsRequest) _validateUuid(uuid string) error {
+	if matched := _records_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// HoldPatientRecordsRequestMultiError is an error wrapping multiple validation
+// errors returned by HoldPatientRecordsRequest.ValidateAll() if the
+// designated constraints aren't met.
+type HoldPatientRecordsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m HoldPatientRecordsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m HoldPatientRecordsRequestMultiError) AllErrors() []error { return m }
+
+// HoldPatientRecordsRequestValidationError is the validation error returned by
+// HoldPatientRecordsRequest.Validate if the designated constraints aren't met.
+type HoldPatientRecordsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e HoldPatientRecordsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e HoldPatientRecordsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e HoldPatientRecordsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e HoldPatientRecordsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e HoldPatientRecordsRequestValidationError) ErrorName() string {
+	return "HoldPatientRecordsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e HoldPatientRecordsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sHoldPatientRecordsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = HoldPatientRecordsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = HoldPatientRecordsRequestValidationError{}
+
+// Validate checks the field values on HoldPatientRecordsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *HoldPatientRecordsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on HoldPatientRecordsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// HoldPatientRecordsResponseMultiError, or nil if none found.
+func (m *HoldPatientRecordsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *HoldPatientRecordsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Held
+
+	if len(errors) > 0 {
+		return HoldPatientRecordsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// HoldPatientRecordsResponseMultiError is an error wrapping multiple
+// validation errors returned by HoldPatientRecordsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type HoldPatientRecordsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m HoldPatientRecordsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m HoldPatientRecordsResponseMultiError) AllErrors() []error { return m }
+
+// HoldPatientRecordsResponseValidationError is the validation error returned
+// by HoldPatientRecordsResponse.Validate if the designated constraints aren't met.
+type HoldPatientRecordsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e HoldPatientRecordsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e HoldPatientRecordsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e HoldPatientRecordsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e HoldPatientRecordsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e HoldPatientRecordsResponseValidationError) ErrorName() string {
+	return "HoldPatientRecordsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e HoldPatientRecordsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sHoldPatientRecordsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = HoldPatientRecordsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = HoldPatientRecordsResponseValidationError{}

@@ -19,20 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecordsService_UploadDocument_FullMethodName   = "/healthcore.records.v1.RecordsService/UploadDocument"
-	RecordsService_DownloadDocument_FullMethodName = "/healthcore.records.v1.RecordsService/DownloadDocument"
-	RecordsService_ListDocuments_FullMethodName    = "/healthcore.records.v1.RecordsService/ListDocuments"
-	RecordsService_GetDocument_FullMethodName      = "/healthcore.records.v1.RecordsService/GetDocument"
-	RecordsService_UpdateDocument_FullMethodName   = "/healthcore.records.v1.RecordsService/UpdateDocument"
-	RecordsService_DeleteDocument_FullMethodName   = "/healthcore.records.v1.RecordsService/DeleteDocument"
-	RecordsService_CreateGroup_FullMethodName      = "/healthcore.records.v1.RecordsService/CreateGroup"
-	RecordsService_ListGroups_FullMethodName       = "/healthcore.records.v1.RecordsService/ListGroups"
-	RecordsService_RenameGroup_FullMethodName      = "/healthcore.records.v1.RecordsService/RenameGroup"
-	RecordsService_ListAccessLog_FullMethodName    = "/healthcore.records.v1.RecordsService/ListAccessLog"
-	RecordsService_ShareRecords_FullMethodName     = "/healthcore.records.v1.RecordsService/ShareRecords"
-	RecordsService_RevokeShare_FullMethodName      = "/healthcore.records.v1.RecordsService/RevokeShare"
-	RecordsService_ListShares_FullMethodName       = "/healthcore.records.v1.RecordsService/ListShares"
-	RecordsService_ListSharedWithMe_FullMethodName = "/healthcore.records.v1.RecordsService/ListSharedWithMe"
+	RecordsService_UploadDocument_FullMethodName       = "/healthcore.records.v1.RecordsService/UploadDocument"
+	RecordsService_DownloadDocument_FullMethodName     = "/healthcore.records.v1.RecordsService/DownloadDocument"
+	RecordsService_ListDocuments_FullMethodName        = "/healthcore.records.v1.RecordsService/ListDocuments"
+	RecordsService_GetDocument_FullMethodName          = "/healthcore.records.v1.RecordsService/GetDocument"
+	RecordsService_UpdateDocument_FullMethodName       = "/healthcore.records.v1.RecordsService/UpdateDocument"
+	RecordsService_DeleteDocument_FullMethodName       = "/healthcore.records.v1.RecordsService/DeleteDocument"
+	RecordsService_CreateGroup_FullMethodName          = "/healthcore.records.v1.RecordsService/CreateGroup"
+	RecordsService_ListGroups_FullMethodName           = "/healthcore.records.v1.RecordsService/ListGroups"
+	RecordsService_RenameGroup_FullMethodName          = "/healthcore.records.v1.RecordsService/RenameGroup"
+	RecordsService_ListAccessLog_FullMethodName        = "/healthcore.records.v1.RecordsService/ListAccessLog"
+	RecordsService_ShareRecords_FullMethodName         = "/healthcore.records.v1.RecordsService/ShareRecords"
+	RecordsService_RevokeShare_FullMethodName          = "/healthcore.records.v1.RecordsService/RevokeShare"
+	RecordsService_ListShares_FullMethodName           = "/healthcore.records.v1.RecordsService/ListShares"
+	RecordsService_ListSharedWithMe_FullMethodName     = "/healthcore.records.v1.RecordsService/ListSharedWithMe"
+	RecordsService_ExportPatientRecords_FullMethodName = "/healthcore.records.v1.RecordsService/ExportPatientRecords"
+	RecordsService_ReadPatientDocument_FullMethodName  = "/healthcore.records.v1.RecordsService/ReadPatientDocument"
+	RecordsService_HoldPatientRecords_FullMethodName   = "/healthcore.records.v1.RecordsService/HoldPatientRecords"
 )
 
 // RecordsServiceClient is the client API for RecordsService service.
@@ -105,6 +108,20 @@ type RecordsServiceClient interface {
 	// their owner and the latest expiry among the grants covering each. The doctor needs
 	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(ctx context.Context, in *ListSharedWithMeRequest, opts ...grpc.CallOption) (*ListSharedWithMeResponse, error)
+	// Internal (identity): a patient's whole record but the files — documents' metadata
+	// (deleted ones too), groups, shares and the access log — for the patient's data
+	// export (LGPD art. 18). Written to the patient's access log.
+	ExportPatientRecords(ctx context.Context, in *ExportPatientRecordsRequest, opts ...grpc.CallOption) (*ExportPatientRecordsResponse, error)
+	// Internal (identity): streams one of a patient's documents decrypted, as
+	// DownloadDocument does (metadata first, then the bytes), for the patient's data
+	// export, and for the platform as the records' retention holder after the account
+	// was erased. Written to the patient's access log.
+	ReadPatientDocument(ctx context.Context, in *ReadPatientDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadPatientDocumentResponse], error)
+	// Internal (identity): marks a patient's documents as kept until the given time
+	// (CFM 1.821/2007, Lei 13.787/2018: 20 years), after the patient's account was
+	// erased; every share of them is revoked. Idempotent: a later date never shortens
+	// an earlier one.
+	HoldPatientRecords(ctx context.Context, in *HoldPatientRecordsRequest, opts ...grpc.CallOption) (*HoldPatientRecordsResponse, error)
 }
 
 type recordsServiceClient struct {
@@ -267,6 +284,45 @@ func (c *recordsServiceClient) ListSharedWithMe(ctx context.Context, in *ListSha
 	return out, nil
 }
 
+func (c *recordsServiceClient) ExportPatientRecords(ctx context.Context, in *ExportPatientRecordsRequest, opts ...grpc.CallOption) (*ExportPatientRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPatientRecordsResponse)
+	err := c.cc.Invoke(ctx, RecordsService_ExportPatientRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recordsServiceClient) ReadPatientDocument(ctx context.Context, in *ReadPatientDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadPatientDocumentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RecordsService_ServiceDesc.Streams[2], RecordsService_ReadPatientDocument_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReadPatientDocumentRequest, ReadPatientDocumentResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RecordsService_ReadPatientDocumentClient = grpc.ServerStreamingClient[ReadPatientDocumentResponse]
+
+func (c *recordsServiceClient) HoldPatientRecords(ctx context.Context, in *HoldPatientRecordsRequest, opts ...grpc.CallOption) (*HoldPatientRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HoldPatientRecordsResponse)
+	err := c.cc.Invoke(ctx, RecordsService_HoldPatientRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecordsServiceServer is the server API for RecordsService service.
 // All implementations must embed UnimplementedRecordsServiceServer
 // for forward compatibility.
@@ -337,6 +393,20 @@ type RecordsServiceServer interface {
 	// their owner and the latest expiry among the grants covering each. The doctor needs
 	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *ListSharedWithMeRequest) (*ListSharedWithMeResponse, error)
+	// Internal (identity): a patient's whole record but the files — documents' metadata
+	// (deleted ones too), groups, shares and the access log — for the patient's data
+	// export (LGPD art. 18). Written to the patient's access log.
+	ExportPatientRecords(context.Context, *ExportPatientRecordsRequest) (*ExportPatientRecordsResponse, error)
+	// Internal (identity): streams one of a patient's documents decrypted, as
+	// DownloadDocument does (metadata first, then the bytes), for the patient's data
+	// export, and for the platform as the records' retention holder after the account
+	// was erased. Written to the patient's access log.
+	ReadPatientDocument(*ReadPatientDocumentRequest, grpc.ServerStreamingServer[ReadPatientDocumentResponse]) error
+	// Internal (identity): marks a patient's documents as kept until the given time
+	// (CFM 1.821/2007, Lei 13.787/2018: 20 years), after the patient's account was
+	// erased; every share of them is revoked. Idempotent: a later date never shortens
+	// an earlier one.
+	HoldPatientRecords(context.Context, *HoldPatientRecordsRequest) (*HoldPatientRecordsResponse, error)
 	mustEmbedUnimplementedRecordsServiceServer()
 }
 
@@ -388,6 +458,15 @@ func (UnimplementedRecordsServiceServer) ListShares(context.Context, *ListShares
 }
 func (UnimplementedRecordsServiceServer) ListSharedWithMe(context.Context, *ListSharedWithMeRequest) (*ListSharedWithMeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSharedWithMe not implemented")
+}
+func (UnimplementedRecordsServiceServer) ExportPatientRecords(context.Context, *ExportPatientRecordsRequest) (*ExportPatientRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPatientRecords not implemented")
+}
+func (UnimplementedRecordsServiceServer) ReadPatientDocument(*ReadPatientDocumentRequest, grpc.ServerStreamingServer[ReadPatientDocumentResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReadPatientDocument not implemented")
+}
+func (UnimplementedRecordsServiceServer) HoldPatientRecords(context.Context, *HoldPatientRecordsRequest) (*HoldPatientRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HoldPatientRecords not implemented")
 }
 func (UnimplementedRecordsServiceServer) mustEmbedUnimplementedRecordsServiceServer() {}
 func (UnimplementedRecordsServiceServer) testEmbeddedByValue()                        {}
@@ -644,6 +723,53 @@ func _RecordsService_ListSharedWithMe_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecordsService_ExportPatientRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPatientRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).ExportPatientRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_ExportPatientRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).ExportPatientRecords(ctx, req.(*ExportPatientRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecordsService_ReadPatientDocument_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadPatientDocumentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RecordsServiceServer).ReadPatientDocument(m, &grpc.GenericServerStream[ReadPatientDocumentRequest, ReadPatientDocumentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RecordsService_ReadPatientDocumentServer = grpc.ServerStreamingServer[ReadPatientDocumentResponse]
+
+func _RecordsService_HoldPatientRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HoldPatientRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordsServiceServer).HoldPatientRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordsService_HoldPatientRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordsServiceServer).HoldPatientRecords(ctx, req.(*HoldPatientRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecordsService_ServiceDesc is the grpc.ServiceDesc for RecordsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -699,6 +825,14 @@ var RecordsService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListSharedWithMe",
 			Handler:    _RecordsService_ListSharedWithMe_Handler,
 		},
+		{
+			MethodName: "ExportPatientRecords",
+			Handler:    _RecordsService_ExportPatientRecords_Handler,
+		},
+		{
+			MethodName: "HoldPatientRecords",
+			Handler:    _RecordsService_HoldPatientRecords_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -709,6 +843,11 @@ var RecordsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "DownloadDocument",
 			Handler:       _RecordsService_DownloadDocument_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ReadPatientDocument",
+			Handler:       _RecordsService_ReadPatientDocument_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -2832,6 +2832,98 @@ func (x *SuspendDoctorResponse) GetRefusedCount() int32 {
 	return 0
 }
 
+// ExportPatientAppointmentsRequest names the patient.
+type ExportPatientAppointmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patient's account id.
+	PatientId     string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientAppointmentsRequest) Reset() {
+	*x = ExportPatientAppointmentsRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientAppointmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientAppointmentsRequest) ProtoMessage() {}
+
+func (x *ExportPatientAppointmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientAppointmentsRequest.ProtoReflect.Descriptor instead.
+func (*ExportPatientAppointmentsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ExportPatientAppointmentsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+// ExportPatientAppointmentsResponse holds all the patient's appointments.
+type ExportPatientAppointmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every appointment, oldest first, each with its history and texts opened.
+	Appointments  []*Appointment `protobuf:"bytes,1,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPatientAppointmentsResponse) Reset() {
+	*x = ExportPatientAppointmentsResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPatientAppointmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPatientAppointmentsResponse) ProtoMessage() {}
+
+func (x *ExportPatientAppointmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPatientAppointmentsResponse.ProtoReflect.Descriptor instead.
+func (*ExportPatientAppointmentsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ExportPatientAppointmentsResponse) GetAppointments() []*Appointment {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
 var File_healthcore_scheduling_v1_scheduling_proto protoreflect.FileDescriptor
 
 const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
@@ -3018,7 +3110,12 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x01\x18\xe8\aR\x06reason\"<\n" +
 	"\x15SuspendDoctorResponse\x12#\n" +
-	"\rrefused_count\x18\x01 \x01(\x05R\frefusedCount*\xb6\x01\n" +
+	"\rrefused_count\x18\x01 \x01(\x05R\frefusedCount\"K\n" +
+	" ExportPatientAppointmentsRequest\x12'\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\tpatientId\"n\n" +
+	"!ExportPatientAppointmentsResponse\x12I\n" +
+	"\fappointments\x18\x01 \x03(\v2%.healthcore.scheduling.v1.AppointmentR\fappointments*\xb6\x01\n" +
 	"\aWeekday\x12\x17\n" +
 	"\x13WEEKDAY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eWEEKDAY_MONDAY\x10\x01\x12\x13\n" +
@@ -3050,7 +3147,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xaf\x14\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xd8\x15\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
@@ -3081,7 +3178,10 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\bidentity\x12\x90\x01\n" +
 	"\x11FinishAppointment\x122.healthcore.scheduling.v1.FinishAppointmentRequest\x1a3.healthcore.scheduling.v1.FinishAppointmentResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
-	"telehealthB6Z4healthcore/gen/healthcore/scheduling/v1;schedulingv1b\x06proto3"
+	"telehealth\x12\xa6\x01\n" +
+	"\x19ExportPatientAppointments\x12:.healthcore.scheduling.v1.ExportPatientAppointmentsRequest\x1a;.healthcore.scheduling.v1.ExportPatientAppointmentsResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentityB6Z4healthcore/gen/healthcore/scheduling/v1;schedulingv1b\x06proto3"
 
 var (
 	file_healthcore_scheduling_v1_scheduling_proto_rawDescOnce sync.Once
@@ -3096,55 +3196,57 @@ func file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
-	(Weekday)(0),                        // 0: healthcore.scheduling.v1.Weekday
-	(ExceptionKind)(0),                  // 1: healthcore.scheduling.v1.ExceptionKind
-	(SlotStatus)(0),                     // 2: healthcore.scheduling.v1.SlotStatus
-	(AppointmentState)(0),               // 3: healthcore.scheduling.v1.AppointmentState
-	(PaymentOutcome)(0),                 // 4: healthcore.scheduling.v1.PaymentOutcome
-	(*WeeklyWindow)(nil),                // 5: healthcore.scheduling.v1.WeeklyWindow
-	(*DateException)(nil),               // 6: healthcore.scheduling.v1.DateException
-	(*Availability)(nil),                // 7: healthcore.scheduling.v1.Availability
-	(*SetAvailabilityRequest)(nil),      // 8: healthcore.scheduling.v1.SetAvailabilityRequest
-	(*SetAvailabilityResponse)(nil),     // 9: healthcore.scheduling.v1.SetAvailabilityResponse
-	(*GetAvailabilityRequest)(nil),      // 10: healthcore.scheduling.v1.GetAvailabilityRequest
-	(*GetAvailabilityResponse)(nil),     // 11: healthcore.scheduling.v1.GetAvailabilityResponse
-	(*Slot)(nil),                        // 12: healthcore.scheduling.v1.Slot
-	(*AppointmentSummary)(nil),          // 13: healthcore.scheduling.v1.AppointmentSummary
-	(*Money)(nil),                       // 14: healthcore.scheduling.v1.Money
-	(*ListAvailableSlotsRequest)(nil),   // 15: healthcore.scheduling.v1.ListAvailableSlotsRequest
-	(*ListAvailableSlotsResponse)(nil),  // 16: healthcore.scheduling.v1.ListAvailableSlotsResponse
-	(*GetMyAgendaRequest)(nil),          // 17: healthcore.scheduling.v1.GetMyAgendaRequest
-	(*GetMyAgendaResponse)(nil),         // 18: healthcore.scheduling.v1.GetMyAgendaResponse
-	(*BlockSlotRequest)(nil),            // 19: healthcore.scheduling.v1.BlockSlotRequest
-	(*BlockSlotResponse)(nil),           // 20: healthcore.scheduling.v1.BlockSlotResponse
-	(*ReopenSlotRequest)(nil),           // 21: healthcore.scheduling.v1.ReopenSlotRequest
-	(*ReopenSlotResponse)(nil),          // 22: healthcore.scheduling.v1.ReopenSlotResponse
-	(*PaymentInstructions)(nil),         // 23: healthcore.scheduling.v1.PaymentInstructions
-	(*AppointmentEvent)(nil),            // 24: healthcore.scheduling.v1.AppointmentEvent
-	(*Appointment)(nil),                 // 25: healthcore.scheduling.v1.Appointment
-	(*BookAppointmentRequest)(nil),      // 26: healthcore.scheduling.v1.BookAppointmentRequest
-	(*BookAppointmentResponse)(nil),     // 27: healthcore.scheduling.v1.BookAppointmentResponse
-	(*GetAppointmentRequest)(nil),       // 28: healthcore.scheduling.v1.GetAppointmentRequest
-	(*GetAppointmentResponse)(nil),      // 29: healthcore.scheduling.v1.GetAppointmentResponse
-	(*ListMyAppointmentsRequest)(nil),   // 30: healthcore.scheduling.v1.ListMyAppointmentsRequest
-	(*ListMyAppointmentsResponse)(nil),  // 31: healthcore.scheduling.v1.ListMyAppointmentsResponse
-	(*AcceptAppointmentRequest)(nil),    // 32: healthcore.scheduling.v1.AcceptAppointmentRequest
-	(*AcceptAppointmentResponse)(nil),   // 33: healthcore.scheduling.v1.AcceptAppointmentResponse
-	(*RefuseAppointmentRequest)(nil),    // 34: healthcore.scheduling.v1.RefuseAppointmentRequest
-	(*RefuseAppointmentResponse)(nil),   // 35: healthcore.scheduling.v1.RefuseAppointmentResponse
-	(*CancelAppointmentRequest)(nil),    // 36: healthcore.scheduling.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),   // 37: healthcore.scheduling.v1.CancelAppointmentResponse
-	(*ApplyPaymentOutcomeRequest)(nil),  // 38: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	(*ApplyPaymentOutcomeResponse)(nil), // 39: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	(*RecordJoinRequest)(nil),           // 40: healthcore.scheduling.v1.RecordJoinRequest
-	(*RecordJoinResponse)(nil),          // 41: healthcore.scheduling.v1.RecordJoinResponse
-	(*FinishAppointmentRequest)(nil),    // 42: healthcore.scheduling.v1.FinishAppointmentRequest
-	(*FinishAppointmentResponse)(nil),   // 43: healthcore.scheduling.v1.FinishAppointmentResponse
-	(*SuspendDoctorRequest)(nil),        // 44: healthcore.scheduling.v1.SuspendDoctorRequest
-	(*SuspendDoctorResponse)(nil),       // 45: healthcore.scheduling.v1.SuspendDoctorResponse
-	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
+	(Weekday)(0),                              // 0: healthcore.scheduling.v1.Weekday
+	(ExceptionKind)(0),                        // 1: healthcore.scheduling.v1.ExceptionKind
+	(SlotStatus)(0),                           // 2: healthcore.scheduling.v1.SlotStatus
+	(AppointmentState)(0),                     // 3: healthcore.scheduling.v1.AppointmentState
+	(PaymentOutcome)(0),                       // 4: healthcore.scheduling.v1.PaymentOutcome
+	(*WeeklyWindow)(nil),                      // 5: healthcore.scheduling.v1.WeeklyWindow
+	(*DateException)(nil),                     // 6: healthcore.scheduling.v1.DateException
+	(*Availability)(nil),                      // 7: healthcore.scheduling.v1.Availability
+	(*SetAvailabilityRequest)(nil),            // 8: healthcore.scheduling.v1.SetAvailabilityRequest
+	(*SetAvailabilityResponse)(nil),           // 9: healthcore.scheduling.v1.SetAvailabilityResponse
+	(*GetAvailabilityRequest)(nil),            // 10: healthcore.scheduling.v1.GetAvailabilityRequest
+	(*GetAvailabilityResponse)(nil),           // 11: healthcore.scheduling.v1.GetAvailabilityResponse
+	(*Slot)(nil),                              // 12: healthcore.scheduling.v1.Slot
+	(*AppointmentSummary)(nil),                // 13: healthcore.scheduling.v1.AppointmentSummary
+	(*Money)(nil),                             // 14: healthcore.scheduling.v1.Money
+	(*ListAvailableSlotsRequest)(nil),         // 15: healthcore.scheduling.v1.ListAvailableSlotsRequest
+	(*ListAvailableSlotsResponse)(nil),        // 16: healthcore.scheduling.v1.ListAvailableSlotsResponse
+	(*GetMyAgendaRequest)(nil),                // 17: healthcore.scheduling.v1.GetMyAgendaRequest
+	(*GetMyAgendaResponse)(nil),               // 18: healthcore.scheduling.v1.GetMyAgendaResponse
+	(*BlockSlotRequest)(nil),                  // 19: healthcore.scheduling.v1.BlockSlotRequest
+	(*BlockSlotResponse)(nil),                 // 20: healthcore.scheduling.v1.BlockSlotResponse
+	(*ReopenSlotRequest)(nil),                 // 21: healthcore.scheduling.v1.ReopenSlotRequest
+	(*ReopenSlotResponse)(nil),                // 22: healthcore.scheduling.v1.ReopenSlotResponse
+	(*PaymentInstructions)(nil),               // 23: healthcore.scheduling.v1.PaymentInstructions
+	(*AppointmentEvent)(nil),                  // 24: healthcore.scheduling.v1.AppointmentEvent
+	(*Appointment)(nil),                       // 25: healthcore.scheduling.v1.Appointment
+	(*BookAppointmentRequest)(nil),            // 26: healthcore.scheduling.v1.BookAppointmentRequest
+	(*BookAppointmentResponse)(nil),           // 27: healthcore.scheduling.v1.BookAppointmentResponse
+	(*GetAppointmentRequest)(nil),             // 28: healthcore.scheduling.v1.GetAppointmentRequest
+	(*GetAppointmentResponse)(nil),            // 29: healthcore.scheduling.v1.GetAppointmentResponse
+	(*ListMyAppointmentsRequest)(nil),         // 30: healthcore.scheduling.v1.ListMyAppointmentsRequest
+	(*ListMyAppointmentsResponse)(nil),        // 31: healthcore.scheduling.v1.ListMyAppointmentsResponse
+	(*AcceptAppointmentRequest)(nil),          // 32: healthcore.scheduling.v1.AcceptAppointmentRequest
+	(*AcceptAppointmentResponse)(nil),         // 33: healthcore.scheduling.v1.AcceptAppointmentResponse
+	(*RefuseAppointmentRequest)(nil),          // 34: healthcore.scheduling.v1.RefuseAppointmentRequest
+	(*RefuseAppointmentResponse)(nil),         // 35: healthcore.scheduling.v1.RefuseAppointmentResponse
+	(*CancelAppointmentRequest)(nil),          // 36: healthcore.scheduling.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),         // 37: healthcore.scheduling.v1.CancelAppointmentResponse
+	(*ApplyPaymentOutcomeRequest)(nil),        // 38: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	(*ApplyPaymentOutcomeResponse)(nil),       // 39: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	(*RecordJoinRequest)(nil),                 // 40: healthcore.scheduling.v1.RecordJoinRequest
+	(*RecordJoinResponse)(nil),                // 41: healthcore.scheduling.v1.RecordJoinResponse
+	(*FinishAppointmentRequest)(nil),          // 42: healthcore.scheduling.v1.FinishAppointmentRequest
+	(*FinishAppointmentResponse)(nil),         // 43: healthcore.scheduling.v1.FinishAppointmentResponse
+	(*SuspendDoctorRequest)(nil),              // 44: healthcore.scheduling.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),             // 45: healthcore.scheduling.v1.SuspendDoctorResponse
+	(*ExportPatientAppointmentsRequest)(nil),  // 46: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	(*ExportPatientAppointmentsResponse)(nil), // 47: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	(*timestamppb.Timestamp)(nil),             // 48: google.protobuf.Timestamp
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
@@ -3155,39 +3257,39 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	7,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	12, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
 	7,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	46, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	46, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	48, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	48, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: healthcore.scheduling.v1.Slot.status:type_name -> healthcore.scheduling.v1.SlotStatus
 	13, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
-	46, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	46, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	48, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	48, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	14, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
-	46, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	46, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	48, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	48, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	12, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
-	46, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
+	48, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
 	3,  // 23: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
 	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	46, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
-	46, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	46, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	48, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	48, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	48, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 28: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
 	14, // 29: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
-	46, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
-	46, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	46, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
-	46, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	48, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	48, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	48, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	48, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 34: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
 	25, // 35: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	23, // 36: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
 	25, // 37: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	3,  // 38: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	46, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	46, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	48, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	48, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
 	25, // 41: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
 	25, // 42: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
 	25, // 43: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
@@ -3195,43 +3297,46 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	4,  // 45: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
 	3,  // 46: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
 	25, // 47: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 48: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 49: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	15, // 50: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 51: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 52: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 53: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	26, // 54: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	28, // 55: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	30, // 56: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	32, // 57: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	34, // 58: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	36, // 59: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	38, // 60: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	40, // 61: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	44, // 62: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	42, // 63: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	9,  // 64: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 65: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	16, // 66: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 67: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 68: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 69: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	27, // 70: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	29, // 71: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	31, // 72: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	33, // 73: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	35, // 74: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	37, // 75: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	39, // 76: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	41, // 77: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	45, // 78: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	43, // 79: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	64, // [64:80] is the sub-list for method output_type
-	48, // [48:64] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	25, // 48: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 49: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 50: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	15, // 51: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 52: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 53: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 54: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	26, // 55: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	28, // 56: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	30, // 57: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	32, // 58: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	34, // 59: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	36, // 60: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	38, // 61: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	40, // 62: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	44, // 63: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	42, // 64: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	46, // 65: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 66: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 67: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	16, // 68: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 69: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 70: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 71: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	27, // 72: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	29, // 73: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	31, // 74: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	33, // 75: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	35, // 76: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	37, // 77: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	39, // 78: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	41, // 79: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	45, // 80: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	43, // 81: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	47, // 82: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	66, // [66:83] is the sub-list for method output_type
+	49, // [49:66] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -3245,7 +3350,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_scheduling_v1_scheduling_proto_rawDesc), len(file_healthcore_scheduling_v1_scheduling_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -5959,3 +5959,267 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SuspendDoctorResponseValidationError{}
+
+// Validate checks the field values on ExportPatientAppointmentsRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the first error encountered is returned, or nil if there are
+// no violations.
+func (m *ExportPatientAppointmentsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientAppointmentsRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// ExportPatientAppointmentsRequestMultiError, or nil if none found.
+func (m *ExportPatientAppointmentsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientAppointmentsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetPatientId()); err != nil {
+		err = ExportPatientAppointmentsRequestValidationError{
+			field:  "PatientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientAppointmentsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ExportPatientAppointmentsRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ExportPatientAppointmentsRequestMultiError is an error wrapping multiple
+// validation errors returned by
+// ExportPatientAppointmentsRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ExportPatientAppointmentsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientAppointmentsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientAppointmentsRequestMultiError) AllErrors() []error { return m }
+
+// ExportPatientAppointmentsRequestValidationError is the validation error
+// returned by ExportPatientAppointmentsRequest.Validate if the designated
+// constraints aren't met.
+type ExportPatientAppointmentsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientAppointmentsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientAppointmentsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientAppointmentsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientAppointmentsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientAppointmentsRequestValidationError) ErrorName() string {
+	return "ExportPatientAppointmentsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientAppointmentsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientAppointmentsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientAppointmentsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientAppointmentsRequestValidationError{}
+
+// Validate checks the field values on ExportPatientAppointmentsResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the first error encountered is returned, or nil if there are
+// no violations.
+func (m *ExportPatientAppointmentsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ExportPatientAppointmentsResponse
+// with the rules defined in the proto definition for this message. If any
+// rules are violated, the result is a list of violation errors wrapped in
+// ExportPatientAppointmentsResponseMultiError, or nil if none found.
+func (m *ExportPatientAppointmentsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ExportPatientAppointmentsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetAppointments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ExportPatientAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ExportPatientAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ExportPatientAppointmentsResponseValidationError{
+					field:  fmt.Sprintf("Appointments[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ExportPatientAppointmentsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ExportPatientAppointmentsResponseMultiError is an error wrapping multiple
+// validation errors returned by
+// ExportPatientAppointmentsResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ExportPatientAppointmentsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ExportPatientAppointmentsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ExportPatientAppointmentsResponseMultiError) AllErrors() []error { return m }
+
+// ExportPatientAppointmentsResponseValidationError is the validation error
+// returned by ExportPatientAppointmentsResponse.Validate if the designated
+// constraints aren't met.
+type ExportPatientAppointmentsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ExportPatientAppointmentsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ExportPatientAppointmentsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ExportPatientAppointmentsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ExportPatientAppointmentsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ExportPatientAppointmentsResponseValidationError) ErrorName() string {
+	return "ExportPatientAppointmentsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ExportPatientAppointmentsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sExportPatientAppointmentsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ExportPatientAppointmentsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ExportPatientAppointmentsResponseValidationError{}

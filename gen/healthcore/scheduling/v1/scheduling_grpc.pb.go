@@ -19,22 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SchedulingService_SetAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
-	SchedulingService_GetAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
-	SchedulingService_ListAvailableSlots_FullMethodName  = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
-	SchedulingService_GetMyAgenda_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
-	SchedulingService_BlockSlot_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
-	SchedulingService_ReopenSlot_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/ReopenSlot"
-	SchedulingService_BookAppointment_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/BookAppointment"
-	SchedulingService_GetAppointment_FullMethodName      = "/healthcore.scheduling.v1.SchedulingService/GetAppointment"
-	SchedulingService_ListMyAppointments_FullMethodName  = "/healthcore.scheduling.v1.SchedulingService/ListMyAppointments"
-	SchedulingService_AcceptAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/AcceptAppointment"
-	SchedulingService_RefuseAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/RefuseAppointment"
-	SchedulingService_CancelAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/CancelAppointment"
-	SchedulingService_ApplyPaymentOutcome_FullMethodName = "/healthcore.scheduling.v1.SchedulingService/ApplyPaymentOutcome"
-	SchedulingService_RecordJoin_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
-	SchedulingService_SuspendDoctor_FullMethodName       = "/healthcore.scheduling.v1.SchedulingService/SuspendDoctor"
-	SchedulingService_FinishAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
+	SchedulingService_SetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
+	SchedulingService_GetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
+	SchedulingService_ListAvailableSlots_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
+	SchedulingService_GetMyAgenda_FullMethodName               = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
+	SchedulingService_BlockSlot_FullMethodName                 = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
+	SchedulingService_ReopenSlot_FullMethodName                = "/healthcore.scheduling.v1.SchedulingService/ReopenSlot"
+	SchedulingService_BookAppointment_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/BookAppointment"
+	SchedulingService_GetAppointment_FullMethodName            = "/healthcore.scheduling.v1.SchedulingService/GetAppointment"
+	SchedulingService_ListMyAppointments_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/ListMyAppointments"
+	SchedulingService_AcceptAppointment_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/AcceptAppointment"
+	SchedulingService_RefuseAppointment_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/RefuseAppointment"
+	SchedulingService_CancelAppointment_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/CancelAppointment"
+	SchedulingService_ApplyPaymentOutcome_FullMethodName       = "/healthcore.scheduling.v1.SchedulingService/ApplyPaymentOutcome"
+	SchedulingService_RecordJoin_FullMethodName                = "/healthcore.scheduling.v1.SchedulingService/RecordJoin"
+	SchedulingService_SuspendDoctor_FullMethodName             = "/healthcore.scheduling.v1.SchedulingService/SuspendDoctor"
+	SchedulingService_FinishAppointment_FullMethodName         = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
+	SchedulingService_ExportPatientAppointments_FullMethodName = "/healthcore.scheduling.v1.SchedulingService/ExportPatientAppointments"
 )
 
 // SchedulingServiceClient is the client API for SchedulingService service.
@@ -102,6 +103,10 @@ type SchedulingServiceClient interface {
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(ctx context.Context, in *FinishAppointmentRequest, opts ...grpc.CallOption) (*FinishAppointmentResponse, error)
+	// Internal (identity): every appointment of a patient, with its whole history and
+	// the texts people wrote opened, for the patient's data export (LGPD art. 18).
+	// Read-only.
+	ExportPatientAppointments(ctx context.Context, in *ExportPatientAppointmentsRequest, opts ...grpc.CallOption) (*ExportPatientAppointmentsResponse, error)
 }
 
 type schedulingServiceClient struct {
@@ -272,6 +277,16 @@ func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, in *Fin
 	return out, nil
 }
 
+func (c *schedulingServiceClient) ExportPatientAppointments(ctx context.Context, in *ExportPatientAppointmentsRequest, opts ...grpc.CallOption) (*ExportPatientAppointmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPatientAppointmentsResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_ExportPatientAppointments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SchedulingServiceServer is the server API for SchedulingService service.
 // All implementations must embed UnimplementedSchedulingServiceServer
 // for forward compatibility.
@@ -337,6 +352,10 @@ type SchedulingServiceServer interface {
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error)
+	// Internal (identity): every appointment of a patient, with its whole history and
+	// the texts people wrote opened, for the patient's data export (LGPD art. 18).
+	// Read-only.
+	ExportPatientAppointments(context.Context, *ExportPatientAppointmentsRequest) (*ExportPatientAppointmentsResponse, error)
 	mustEmbedUnimplementedSchedulingServiceServer()
 }
 
@@ -394,6 +413,9 @@ func (UnimplementedSchedulingServiceServer) SuspendDoctor(context.Context, *Susp
 }
 func (UnimplementedSchedulingServiceServer) FinishAppointment(context.Context, *FinishAppointmentRequest) (*FinishAppointmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FinishAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) ExportPatientAppointments(context.Context, *ExportPatientAppointmentsRequest) (*ExportPatientAppointmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPatientAppointments not implemented")
 }
 func (UnimplementedSchedulingServiceServer) mustEmbedUnimplementedSchedulingServiceServer() {}
 func (UnimplementedSchedulingServiceServer) testEmbeddedByValue()                           {}
@@ -704,6 +726,24 @@ func _SchedulingService_FinishAppointment_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SchedulingService_ExportPatientAppointments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPatientAppointmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).ExportPatientAppointments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_ExportPatientAppointments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).ExportPatientAppointments(ctx, req.(*ExportPatientAppointmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SchedulingService_ServiceDesc is the grpc.ServiceDesc for SchedulingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -774,6 +814,10 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FinishAppointment",
 			Handler:    _SchedulingService_FinishAppointment_Handler,
+		},
+		{
+			MethodName: "ExportPatientAppointments",
+			Handler:    _SchedulingService_ExportPatientAppointments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

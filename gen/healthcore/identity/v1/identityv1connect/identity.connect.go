@@ -92,6 +92,18 @@ const (
 	// IdentityServiceGetDoctorStatusProcedure is the fully-qualified name of the IdentityService's
 	// GetDoctorStatus RPC.
 	IdentityServiceGetDoctorStatusProcedure = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
+	// IdentityServiceCreateDataExportProcedure is the fully-qualified name of the IdentityService's
+	// CreateDataExport RPC.
+	IdentityServiceCreateDataExportProcedure = "/healthcore.identity.v1.IdentityService/CreateDataExport"
+	// IdentityServiceGetDataExportProcedure is the fully-qualified name of the IdentityService's
+	// GetDataExport RPC.
+	IdentityServiceGetDataExportProcedure = "/healthcore.identity.v1.IdentityService/GetDataExport"
+	// IdentityServiceDownloadDataExportProcedure is the fully-qualified name of the IdentityService's
+	// DownloadDataExport RPC.
+	IdentityServiceDownloadDataExportProcedure = "/healthcore.identity.v1.IdentityService/DownloadDataExport"
+	// IdentityServiceEraseAccountProcedure is the fully-qualified name of the IdentityService's
+	// EraseAccount RPC.
+	IdentityServiceEraseAccountProcedure = "/healthcore.identity.v1.IdentityService/EraseAccount"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -205,6 +217,33 @@ type IdentityServiceClient interface {
 	// books, records shares, telehealth joins). Tokens carry the same fact for their own
 	// holder (claim dv); this answers about anyone, now.
 	GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error)
+	// Asks for an archive of everything the platform holds about the calling patient
+	// (LGPD art. 18, II and V): the account, appointments with their history, payments
+	// and refunds, record documents (metadata and files), groups, shares, the records
+	// access log and the notifications sent. A job gathers it from every service; the
+	// answer is the export, PENDING. An export already PENDING is answered again rather
+	// than started twice.
+	CreateDataExport(context.Context, *connect.Request[v1.CreateDataExportRequest]) (*connect.Response[v1.CreateDataExportResponse], error)
+	// Returns one of the caller's exports: PENDING, READY (downloadable until its
+	// expire_time, 24 hours after it was produced), EXPIRED (the archive deleted) or
+	// FAILED. Another account's export is NOT_FOUND EXPORT_NOT_FOUND.
+	GetDataExport(context.Context, *connect.Request[v1.GetDataExportRequest]) (*connect.Response[v1.GetDataExportResponse], error)
+	// Streams a READY export's archive (a zip): the first message is the export, the next
+	// ones the archive's bytes in order, decrypted on the fly. No REST route of its own:
+	// the gateway serves it at GET /v1/me/data-exports/{export_id}:download. Not ready
+	// yet is FAILED_PRECONDITION EXPORT_NOT_READY; past its 24 hours, FAILED_PRECONDITION
+	// EXPORT_EXPIRED; another account's, NOT_FOUND EXPORT_NOT_FOUND.
+	DownloadDataExport(context.Context, *connect.Request[v1.DownloadDataExportRequest]) (*connect.ServerStreamForClient[v1.DownloadDataExportResponse], error)
+	// Erases the calling patient's account (LGPD art. 18, VI): the password must be
+	// given (UNAUTHENTICATED INVALID_CREDENTIALS otherwise). Name, e-mail, phone, birth
+	// date and CPF are removed from the account, the password made unusable, every
+	// session ended; notifications stop. Medical records (20 years, Lei 13.787/2018) and
+	// payments (5 years, CTN art. 173/174) are kept and marked with their retention
+	// date. Refused with FAILED_PRECONDITION UPCOMING_APPOINTMENTS while an appointment
+	// is still pending, awaiting the doctor or confirmed (cancel it first, under the
+	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
+	// doctors and admins, whose accounts carry professional duties (see the README).
+	EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -349,6 +388,30 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetDoctorStatus")),
 			connect.WithClientOptions(opts...),
 		),
+		createDataExport: connect.NewClient[v1.CreateDataExportRequest, v1.CreateDataExportResponse](
+			httpClient,
+			baseURL+IdentityServiceCreateDataExportProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("CreateDataExport")),
+			connect.WithClientOptions(opts...),
+		),
+		getDataExport: connect.NewClient[v1.GetDataExportRequest, v1.GetDataExportResponse](
+			httpClient,
+			baseURL+IdentityServiceGetDataExportProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetDataExport")),
+			connect.WithClientOptions(opts...),
+		),
+		downloadDataExport: connect.NewClient[v1.DownloadDataExportRequest, v1.DownloadDataExportResponse](
+			httpClient,
+			baseURL+IdentityServiceDownloadDataExportProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("DownloadDataExport")),
+			connect.WithClientOptions(opts...),
+		),
+		eraseAccount: connect.NewClient[v1.EraseAccountRequest, v1.EraseAccountResponse](
+			httpClient,
+			baseURL+IdentityServiceEraseAccountProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("EraseAccount")),
+			connect.WithClientOptions(opts...),
+		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -387,6 +450,10 @@ type identityServiceClient struct {
 	getContact              *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
 	listRevokedSessions     *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
 	getDoctorStatus         *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
+	createDataExport        *connect.Client[v1.CreateDataExportRequest, v1.CreateDataExportResponse]
+	getDataExport           *connect.Client[v1.GetDataExportRequest, v1.GetDataExportResponse]
+	downloadDataExport      *connect.Client[v1.DownloadDataExportRequest, v1.DownloadDataExportResponse]
+	eraseAccount            *connect.Client[v1.EraseAccountRequest, v1.EraseAccountResponse]
 	getJwks                 *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey        *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
@@ -494,6 +561,26 @@ func (c *identityServiceClient) ListRevokedSessions(ctx context.Context, req *co
 // GetDoctorStatus calls healthcore.identity.v1.IdentityService.GetDoctorStatus.
 func (c *identityServiceClient) GetDoctorStatus(ctx context.Context, req *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error) {
 	return c.getDoctorStatus.CallUnary(ctx, req)
+}
+
+// CreateDataExport calls healthcore.identity.v1.IdentityService.CreateDataExport.
+func (c *identityServiceClient) CreateDataExport(ctx context.Context, req *connect.Request[v1.CreateDataExportRequest]) (*connect.Response[v1.CreateDataExportResponse], error) {
+	return c.createDataExport.CallUnary(ctx, req)
+}
+
+// GetDataExport calls healthcore.identity.v1.IdentityService.GetDataExport.
+func (c *identityServiceClient) GetDataExport(ctx context.Context, req *connect.Request[v1.GetDataExportRequest]) (*connect.Response[v1.GetDataExportResponse], error) {
+	return c.getDataExport.CallUnary(ctx, req)
+}
+
+// DownloadDataExport calls healthcore.identity.v1.IdentityService.DownloadDataExport.
+func (c *identityServiceClient) DownloadDataExport(ctx context.Context, req *connect.Request[v1.DownloadDataExportRequest]) (*connect.ServerStreamForClient[v1.DownloadDataExportResponse], error) {
+	return c.downloadDataExport.CallServerStream(ctx, req)
+}
+
+// EraseAccount calls healthcore.identity.v1.IdentityService.EraseAccount.
+func (c *identityServiceClient) EraseAccount(ctx context.Context, req *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error) {
+	return c.eraseAccount.CallUnary(ctx, req)
 }
 
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
@@ -613,6 +700,33 @@ type IdentityServiceHandler interface {
 	// books, records shares, telehealth joins). Tokens carry the same fact for their own
 	// holder (claim dv); this answers about anyone, now.
 	GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error)
+	// Asks for an archive of everything the platform holds about the calling patient
+	// (LGPD art. 18, II and V): the account, appointments with their history, payments
+	// and refunds, record documents (metadata and files), groups, shares, the records
+	// access log and the notifications sent. A job gathers it from every service; the
+	// answer is the export, PENDING. An export already PENDING is answered again rather
+	// than started twice.
+	CreateDataExport(context.Context, *connect.Request[v1.CreateDataExportRequest]) (*connect.Response[v1.CreateDataExportResponse], error)
+	// Returns one of the caller's exports: PENDING, READY (downloadable until its
+	// expire_time, 24 hours after it was produced), EXPIRED (the archive deleted) or
+	// FAILED. Another account's export is NOT_FOUND EXPORT_NOT_FOUND.
+	GetDataExport(context.Context, *connect.Request[v1.GetDataExportRequest]) (*connect.Response[v1.GetDataExportResponse], error)
+	// Streams a READY export's archive (a zip): the first message is the export, the next
+	// ones the archive's bytes in order, decrypted on the fly. No REST route of its own:
+	// the gateway serves it at GET /v1/me/data-exports/{export_id}:download. Not ready
+	// yet is FAILED_PRECONDITION EXPORT_NOT_READY; past its 24 hours, FAILED_PRECONDITION
+	// EXPORT_EXPIRED; another account's, NOT_FOUND EXPORT_NOT_FOUND.
+	DownloadDataExport(context.Context, *connect.Request[v1.DownloadDataExportRequest], *connect.ServerStream[v1.DownloadDataExportResponse]) error
+	// Erases the calling patient's account (LGPD art. 18, VI): the password must be
+	// given (UNAUTHENTICATED INVALID_CREDENTIALS otherwise). Name, e-mail, phone, birth
+	// date and CPF are removed from the account, the password made unusable, every
+	// session ended; notifications stop. Medical records (20 years, Lei 13.787/2018) and
+	// payments (5 years, CTN art. 173/174) are kept and marked with their retention
+	// date. Refused with FAILED_PRECONDITION UPCOMING_APPOINTMENTS while an appointment
+	// is still pending, awaiting the doctor or confirmed (cancel it first, under the
+	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
+	// doctors and admins, whose accounts carry professional duties (see the README).
+	EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -753,6 +867,30 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetDoctorStatus")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceCreateDataExportHandler := connect.NewUnaryHandler(
+		IdentityServiceCreateDataExportProcedure,
+		svc.CreateDataExport,
+		connect.WithSchema(identityServiceMethods.ByName("CreateDataExport")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceGetDataExportHandler := connect.NewUnaryHandler(
+		IdentityServiceGetDataExportProcedure,
+		svc.GetDataExport,
+		connect.WithSchema(identityServiceMethods.ByName("GetDataExport")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceDownloadDataExportHandler := connect.NewServerStreamHandler(
+		IdentityServiceDownloadDataExportProcedure,
+		svc.DownloadDataExport,
+		connect.WithSchema(identityServiceMethods.ByName("DownloadDataExport")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceEraseAccountHandler := connect.NewUnaryHandler(
+		IdentityServiceEraseAccountProcedure,
+		svc.EraseAccount,
+		connect.WithSchema(identityServiceMethods.ByName("EraseAccount")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -809,6 +947,14 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
 		case IdentityServiceGetDoctorStatusProcedure:
 			identityServiceGetDoctorStatusHandler.ServeHTTP(w, r)
+		case IdentityServiceCreateDataExportProcedure:
+			identityServiceCreateDataExportHandler.ServeHTTP(w, r)
+		case IdentityServiceGetDataExportProcedure:
+			identityServiceGetDataExportHandler.ServeHTTP(w, r)
+		case IdentityServiceDownloadDataExportProcedure:
+			identityServiceDownloadDataExportHandler.ServeHTTP(w, r)
+		case IdentityServiceEraseAccountProcedure:
+			identityServiceEraseAccountHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -904,6 +1050,22 @@ func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, 
 
 func (UnimplementedIdentityServiceHandler) GetDoctorStatus(context.Context, *connect.Request[v1.GetDoctorStatusRequest]) (*connect.Response[v1.GetDoctorStatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetDoctorStatus is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) CreateDataExport(context.Context, *connect.Request[v1.CreateDataExportRequest]) (*connect.Response[v1.CreateDataExportResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.CreateDataExport is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetDataExport(context.Context, *connect.Request[v1.GetDataExportRequest]) (*connect.Response[v1.GetDataExportResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetDataExport is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) DownloadDataExport(context.Context, *connect.Request[v1.DownloadDataExportRequest], *connect.ServerStream[v1.DownloadDataExportResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.DownloadDataExport is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.EraseAccount is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {

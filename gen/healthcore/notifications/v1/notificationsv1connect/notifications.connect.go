@@ -51,6 +51,12 @@ const (
 	// NotificationsServiceVerifyWhatsAppWebhookProcedure is the fully-qualified name of the
 	// NotificationsService's VerifyWhatsAppWebhook RPC.
 	NotificationsServiceVerifyWhatsAppWebhookProcedure = "/healthcore.notifications.v1.NotificationsService/VerifyWhatsAppWebhook"
+	// NotificationsServiceExportRecipientNotificationsProcedure is the fully-qualified name of the
+	// NotificationsService's ExportRecipientNotifications RPC.
+	NotificationsServiceExportRecipientNotificationsProcedure = "/healthcore.notifications.v1.NotificationsService/ExportRecipientNotifications"
+	// NotificationsServiceForgetRecipientProcedure is the fully-qualified name of the
+	// NotificationsService's ForgetRecipient RPC.
+	NotificationsServiceForgetRecipientProcedure = "/healthcore.notifications.v1.NotificationsService/ForgetRecipient"
 )
 
 // NotificationsServiceClient is a client for the healthcore.notifications.v1.NotificationsService
@@ -80,6 +86,13 @@ type NotificationsServiceClient interface {
 	// with hub.mode=subscribe): returns the challenge when the verify token matches,
 	// PERMISSION_DENIED otherwise.
 	VerifyWhatsAppWebhook(context.Context, *connect.Request[v1.VerifyWhatsAppWebhookRequest]) (*connect.Response[v1.VerifyWhatsAppWebhookResponse], error)
+	// Internal (identity): every notification sent to an account, for its owner's data
+	// export (LGPD art. 18). Read-only.
+	ExportRecipientNotifications(context.Context, *connect.Request[v1.ExportRecipientNotificationsRequest]) (*connect.Response[v1.ExportRecipientNotificationsResponse], error)
+	// Internal (identity): the account was erased. Its preferences are reset to off and
+	// the contact data stored with them (time zone, consent) removed; notifications not
+	// yet sent are dropped, and later ones for it are never sent. Idempotent.
+	ForgetRecipient(context.Context, *connect.Request[v1.ForgetRecipientRequest]) (*connect.Response[v1.ForgetRecipientResponse], error)
 }
 
 // NewNotificationsServiceClient constructs a client for the
@@ -130,17 +143,31 @@ func NewNotificationsServiceClient(httpClient connect.HTTPClient, baseURL string
 			connect.WithSchema(notificationsServiceMethods.ByName("VerifyWhatsAppWebhook")),
 			connect.WithClientOptions(opts...),
 		),
+		exportRecipientNotifications: connect.NewClient[v1.ExportRecipientNotificationsRequest, v1.ExportRecipientNotificationsResponse](
+			httpClient,
+			baseURL+NotificationsServiceExportRecipientNotificationsProcedure,
+			connect.WithSchema(notificationsServiceMethods.ByName("ExportRecipientNotifications")),
+			connect.WithClientOptions(opts...),
+		),
+		forgetRecipient: connect.NewClient[v1.ForgetRecipientRequest, v1.ForgetRecipientResponse](
+			httpClient,
+			baseURL+NotificationsServiceForgetRecipientProcedure,
+			connect.WithSchema(notificationsServiceMethods.ByName("ForgetRecipient")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // notificationsServiceClient implements NotificationsServiceClient.
 type notificationsServiceClient struct {
-	notify                *connect.Client[v1.NotifyRequest, v1.NotifyResponse]
-	getPreferences        *connect.Client[v1.GetPreferencesRequest, v1.GetPreferencesResponse]
-	updatePreferences     *connect.Client[v1.UpdatePreferencesRequest, v1.UpdatePreferencesResponse]
-	listNotifications     *connect.Client[v1.ListNotificationsRequest, v1.ListNotificationsResponse]
-	receiveWhatsAppStatus *connect.Client[v1.ReceiveWhatsAppStatusRequest, v1.ReceiveWhatsAppStatusResponse]
-	verifyWhatsAppWebhook *connect.Client[v1.VerifyWhatsAppWebhookRequest, v1.VerifyWhatsAppWebhookResponse]
+	notify                       *connect.Client[v1.NotifyRequest, v1.NotifyResponse]
+	getPreferences               *connect.Client[v1.GetPreferencesRequest, v1.GetPreferencesResponse]
+	updatePreferences            *connect.Client[v1.UpdatePreferencesRequest, v1.UpdatePreferencesResponse]
+	listNotifications            *connect.Client[v1.ListNotificationsRequest, v1.ListNotificationsResponse]
+	receiveWhatsAppStatus        *connect.Client[v1.ReceiveWhatsAppStatusRequest, v1.ReceiveWhatsAppStatusResponse]
+	verifyWhatsAppWebhook        *connect.Client[v1.VerifyWhatsAppWebhookRequest, v1.VerifyWhatsAppWebhookResponse]
+	exportRecipientNotifications *connect.Client[v1.ExportRecipientNotificationsRequest, v1.ExportRecipientNotificationsResponse]
+	forgetRecipient              *connect.Client[v1.ForgetRecipientRequest, v1.ForgetRecipientResponse]
 }
 
 // Notify calls healthcore.notifications.v1.NotificationsService.Notify.
@@ -175,6 +202,17 @@ func (c *notificationsServiceClient) VerifyWhatsAppWebhook(ctx context.Context, 
 	return c.verifyWhatsAppWebhook.CallUnary(ctx, req)
 }
 
+// ExportRecipientNotifications calls
+// healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications.
+func (c *notificationsServiceClient) ExportRecipientNotifications(ctx context.Context, req *connect.Request[v1.ExportRecipientNotificationsRequest]) (*connect.Response[v1.ExportRecipientNotificationsResponse], error) {
+	return c.exportRecipientNotifications.CallUnary(ctx, req)
+}
+
+// ForgetRecipient calls healthcore.notifications.v1.NotificationsService.ForgetRecipient.
+func (c *notificationsServiceClient) ForgetRecipient(ctx context.Context, req *connect.Request[v1.ForgetRecipientRequest]) (*connect.Response[v1.ForgetRecipientResponse], error) {
+	return c.forgetRecipient.CallUnary(ctx, req)
+}
+
 // NotificationsServiceHandler is an implementation of the
 // healthcore.notifications.v1.NotificationsService service.
 type NotificationsServiceHandler interface {
@@ -202,6 +240,13 @@ type NotificationsServiceHandler interface {
 	// with hub.mode=subscribe): returns the challenge when the verify token matches,
 	// PERMISSION_DENIED otherwise.
 	VerifyWhatsAppWebhook(context.Context, *connect.Request[v1.VerifyWhatsAppWebhookRequest]) (*connect.Response[v1.VerifyWhatsAppWebhookResponse], error)
+	// Internal (identity): every notification sent to an account, for its owner's data
+	// export (LGPD art. 18). Read-only.
+	ExportRecipientNotifications(context.Context, *connect.Request[v1.ExportRecipientNotificationsRequest]) (*connect.Response[v1.ExportRecipientNotificationsResponse], error)
+	// Internal (identity): the account was erased. Its preferences are reset to off and
+	// the contact data stored with them (time zone, consent) removed; notifications not
+	// yet sent are dropped, and later ones for it are never sent. Idempotent.
+	ForgetRecipient(context.Context, *connect.Request[v1.ForgetRecipientRequest]) (*connect.Response[v1.ForgetRecipientResponse], error)
 }
 
 // NewNotificationsServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -247,6 +292,18 @@ func NewNotificationsServiceHandler(svc NotificationsServiceHandler, opts ...con
 		connect.WithSchema(notificationsServiceMethods.ByName("VerifyWhatsAppWebhook")),
 		connect.WithHandlerOptions(opts...),
 	)
+	notificationsServiceExportRecipientNotificationsHandler := connect.NewUnaryHandler(
+		NotificationsServiceExportRecipientNotificationsProcedure,
+		svc.ExportRecipientNotifications,
+		connect.WithSchema(notificationsServiceMethods.ByName("ExportRecipientNotifications")),
+		connect.WithHandlerOptions(opts...),
+	)
+	notificationsServiceForgetRecipientHandler := connect.NewUnaryHandler(
+		NotificationsServiceForgetRecipientProcedure,
+		svc.ForgetRecipient,
+		connect.WithSchema(notificationsServiceMethods.ByName("ForgetRecipient")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.notifications.v1.NotificationsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NotificationsServiceNotifyProcedure:
@@ -261,6 +318,10 @@ func NewNotificationsServiceHandler(svc NotificationsServiceHandler, opts ...con
 			notificationsServiceReceiveWhatsAppStatusHandler.ServeHTTP(w, r)
 		case NotificationsServiceVerifyWhatsAppWebhookProcedure:
 			notificationsServiceVerifyWhatsAppWebhookHandler.ServeHTTP(w, r)
+		case NotificationsServiceExportRecipientNotificationsProcedure:
+			notificationsServiceExportRecipientNotificationsHandler.ServeHTTP(w, r)
+		case NotificationsServiceForgetRecipientProcedure:
+			notificationsServiceForgetRecipientHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -292,4 +353,12 @@ func (UnimplementedNotificationsServiceHandler) ReceiveWhatsAppStatus(context.Co
 
 func (UnimplementedNotificationsServiceHandler) VerifyWhatsAppWebhook(context.Context, *connect.Request[v1.VerifyWhatsAppWebhookRequest]) (*connect.Response[v1.VerifyWhatsAppWebhookResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook is not implemented"))
+}
+
+func (UnimplementedNotificationsServiceHandler) ExportRecipientNotifications(context.Context, *connect.Request[v1.ExportRecipientNotificationsRequest]) (*connect.Response[v1.ExportRecipientNotificationsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications is not implemented"))
+}
+
+func (UnimplementedNotificationsServiceHandler) ForgetRecipient(context.Context, *connect.Request[v1.ForgetRecipientRequest]) (*connect.Response[v1.ForgetRecipientResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.notifications.v1.NotificationsService.ForgetRecipient is not implemented"))
 }

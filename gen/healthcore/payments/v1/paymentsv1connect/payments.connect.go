@@ -47,6 +47,12 @@ const (
 	// PaymentsServiceReceiveNotificationProcedure is the fully-qualified name of the PaymentsService's
 	// ReceiveNotification RPC.
 	PaymentsServiceReceiveNotificationProcedure = "/healthcore.payments.v1.PaymentsService/ReceiveNotification"
+	// PaymentsServiceExportPatientPaymentsProcedure is the fully-qualified name of the
+	// PaymentsService's ExportPatientPayments RPC.
+	PaymentsServiceExportPatientPaymentsProcedure = "/healthcore.payments.v1.PaymentsService/ExportPatientPayments"
+	// PaymentsServiceHoldPatientPaymentsProcedure is the fully-qualified name of the PaymentsService's
+	// HoldPatientPayments RPC.
+	PaymentsServiceHoldPatientPaymentsProcedure = "/healthcore.payments.v1.PaymentsService/HoldPatientPayments"
 )
 
 // PaymentsServiceClient is a client for the healthcore.payments.v1.PaymentsService service.
@@ -68,6 +74,13 @@ type PaymentsServiceClient interface {
 	// checked (UNAUTHENTICATED when wrong or too old); the payment is then re-read from the
 	// provider by a durable job, so duplicates and replays change nothing twice.
 	ReceiveNotification(context.Context, *connect.Request[v1.ReceiveNotificationRequest]) (*connect.Response[v1.ReceiveNotificationResponse], error)
+	// Internal (identity): every payment of a patient, with refunds and history, for the
+	// patient's data export (LGPD art. 18). Read-only.
+	ExportPatientPayments(context.Context, *connect.Request[v1.ExportPatientPaymentsRequest]) (*connect.Response[v1.ExportPatientPaymentsResponse], error)
+	// Internal (identity): marks a patient's payments as kept for tax law until the
+	// given time, after the patient's account was erased. Idempotent: a later date
+	// never shortens an earlier one.
+	HoldPatientPayments(context.Context, *connect.Request[v1.HoldPatientPaymentsRequest]) (*connect.Response[v1.HoldPatientPaymentsResponse], error)
 }
 
 // NewPaymentsServiceClient constructs a client for the healthcore.payments.v1.PaymentsService
@@ -111,16 +124,30 @@ func NewPaymentsServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(paymentsServiceMethods.ByName("ReceiveNotification")),
 			connect.WithClientOptions(opts...),
 		),
+		exportPatientPayments: connect.NewClient[v1.ExportPatientPaymentsRequest, v1.ExportPatientPaymentsResponse](
+			httpClient,
+			baseURL+PaymentsServiceExportPatientPaymentsProcedure,
+			connect.WithSchema(paymentsServiceMethods.ByName("ExportPatientPayments")),
+			connect.WithClientOptions(opts...),
+		),
+		holdPatientPayments: connect.NewClient[v1.HoldPatientPaymentsRequest, v1.HoldPatientPaymentsResponse](
+			httpClient,
+			baseURL+PaymentsServiceHoldPatientPaymentsProcedure,
+			connect.WithSchema(paymentsServiceMethods.ByName("HoldPatientPayments")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // paymentsServiceClient implements PaymentsServiceClient.
 type paymentsServiceClient struct {
-	startPayment        *connect.Client[v1.StartPaymentRequest, v1.StartPaymentResponse]
-	getPayment          *connect.Client[v1.GetPaymentRequest, v1.GetPaymentResponse]
-	cancelPayment       *connect.Client[v1.CancelPaymentRequest, v1.CancelPaymentResponse]
-	refund              *connect.Client[v1.RefundRequest, v1.RefundResponse]
-	receiveNotification *connect.Client[v1.ReceiveNotificationRequest, v1.ReceiveNotificationResponse]
+	startPayment          *connect.Client[v1.StartPaymentRequest, v1.StartPaymentResponse]
+	getPayment            *connect.Client[v1.GetPaymentRequest, v1.GetPaymentResponse]
+	cancelPayment         *connect.Client[v1.CancelPaymentRequest, v1.CancelPaymentResponse]
+	refund                *connect.Client[v1.RefundRequest, v1.RefundResponse]
+	receiveNotification   *connect.Client[v1.ReceiveNotificationRequest, v1.ReceiveNotificationResponse]
+	exportPatientPayments *connect.Client[v1.ExportPatientPaymentsRequest, v1.ExportPatientPaymentsResponse]
+	holdPatientPayments   *connect.Client[v1.HoldPatientPaymentsRequest, v1.HoldPatientPaymentsResponse]
 }
 
 // StartPayment calls healthcore.payments.v1.PaymentsService.StartPayment.
@@ -148,6 +175,16 @@ func (c *paymentsServiceClient) ReceiveNotification(ctx context.Context, req *co
 	return c.receiveNotification.CallUnary(ctx, req)
 }
 
+// ExportPatientPayments calls healthcore.payments.v1.PaymentsService.ExportPatientPayments.
+func (c *paymentsServiceClient) ExportPatientPayments(ctx context.Context, req *connect.Request[v1.ExportPatientPaymentsRequest]) (*connect.Response[v1.ExportPatientPaymentsResponse], error) {
+	return c.exportPatientPayments.CallUnary(ctx, req)
+}
+
+// HoldPatientPayments calls healthcore.payments.v1.PaymentsService.HoldPatientPayments.
+func (c *paymentsServiceClient) HoldPatientPayments(ctx context.Context, req *connect.Request[v1.HoldPatientPaymentsRequest]) (*connect.Response[v1.HoldPatientPaymentsResponse], error) {
+	return c.holdPatientPayments.CallUnary(ctx, req)
+}
+
 // PaymentsServiceHandler is an implementation of the healthcore.payments.v1.PaymentsService
 // service.
 type PaymentsServiceHandler interface {
@@ -168,6 +205,13 @@ type PaymentsServiceHandler interface {
 	// checked (UNAUTHENTICATED when wrong or too old); the payment is then re-read from the
 	// provider by a durable job, so duplicates and replays change nothing twice.
 	ReceiveNotification(context.Context, *connect.Request[v1.ReceiveNotificationRequest]) (*connect.Response[v1.ReceiveNotificationResponse], error)
+	// Internal (identity): every payment of a patient, with refunds and history, for the
+	// patient's data export (LGPD art. 18). Read-only.
+	ExportPatientPayments(context.Context, *connect.Request[v1.ExportPatientPaymentsRequest]) (*connect.Response[v1.ExportPatientPaymentsResponse], error)
+	// Internal (identity): marks a patient's payments as kept for tax law until the
+	// given time, after the patient's account was erased. Idempotent: a later date
+	// never shortens an earlier one.
+	HoldPatientPayments(context.Context, *connect.Request[v1.HoldPatientPaymentsRequest]) (*connect.Response[v1.HoldPatientPaymentsResponse], error)
 }
 
 // NewPaymentsServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -207,6 +251,18 @@ func NewPaymentsServiceHandler(svc PaymentsServiceHandler, opts ...connect.Handl
 		connect.WithSchema(paymentsServiceMethods.ByName("ReceiveNotification")),
 		connect.WithHandlerOptions(opts...),
 	)
+	paymentsServiceExportPatientPaymentsHandler := connect.NewUnaryHandler(
+		PaymentsServiceExportPatientPaymentsProcedure,
+		svc.ExportPatientPayments,
+		connect.WithSchema(paymentsServiceMethods.ByName("ExportPatientPayments")),
+		connect.WithHandlerOptions(opts...),
+	)
+	paymentsServiceHoldPatientPaymentsHandler := connect.NewUnaryHandler(
+		PaymentsServiceHoldPatientPaymentsProcedure,
+		svc.HoldPatientPayments,
+		connect.WithSchema(paymentsServiceMethods.ByName("HoldPatientPayments")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.payments.v1.PaymentsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PaymentsServiceStartPaymentProcedure:
@@ -219,6 +275,10 @@ func NewPaymentsServiceHandler(svc PaymentsServiceHandler, opts ...connect.Handl
 			paymentsServiceRefundHandler.ServeHTTP(w, r)
 		case PaymentsServiceReceiveNotificationProcedure:
 			paymentsServiceReceiveNotificationHandler.ServeHTTP(w, r)
+		case PaymentsServiceExportPatientPaymentsProcedure:
+			paymentsServiceExportPatientPaymentsHandler.ServeHTTP(w, r)
+		case PaymentsServiceHoldPatientPaymentsProcedure:
+			paymentsServiceHoldPatientPaymentsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -246,4 +306,12 @@ func (UnimplementedPaymentsServiceHandler) Refund(context.Context, *connect.Requ
 
 func (UnimplementedPaymentsServiceHandler) ReceiveNotification(context.Context, *connect.Request[v1.ReceiveNotificationRequest]) (*connect.Response[v1.ReceiveNotificationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.payments.v1.PaymentsService.ReceiveNotification is not implemented"))
+}
+
+func (UnimplementedPaymentsServiceHandler) ExportPatientPayments(context.Context, *connect.Request[v1.ExportPatientPaymentsRequest]) (*connect.Response[v1.ExportPatientPaymentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.payments.v1.PaymentsService.ExportPatientPayments is not implemented"))
+}
+
+func (UnimplementedPaymentsServiceHandler) HoldPatientPayments(context.Context, *connect.Request[v1.HoldPatientPaymentsRequest]) (*connect.Response[v1.HoldPatientPaymentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.payments.v1.PaymentsService.HoldPatientPayments is not implemented"))
 }

@@ -75,6 +75,15 @@ const (
 	// RecordsServiceListSharedWithMeProcedure is the fully-qualified name of the RecordsService's
 	// ListSharedWithMe RPC.
 	RecordsServiceListSharedWithMeProcedure = "/healthcore.records.v1.RecordsService/ListSharedWithMe"
+	// RecordsServiceExportPatientRecordsProcedure is the fully-qualified name of the RecordsService's
+	// ExportPatientRecords RPC.
+	RecordsServiceExportPatientRecordsProcedure = "/healthcore.records.v1.RecordsService/ExportPatientRecords"
+	// RecordsServiceReadPatientDocumentProcedure is the fully-qualified name of the RecordsService's
+	// ReadPatientDocument RPC.
+	RecordsServiceReadPatientDocumentProcedure = "/healthcore.records.v1.RecordsService/ReadPatientDocument"
+	// RecordsServiceHoldPatientRecordsProcedure is the fully-qualified name of the RecordsService's
+	// HoldPatientRecords RPC.
+	RecordsServiceHoldPatientRecordsProcedure = "/healthcore.records.v1.RecordsService/HoldPatientRecords"
 )
 
 // RecordsServiceClient is a client for the healthcore.records.v1.RecordsService service.
@@ -137,6 +146,20 @@ type RecordsServiceClient interface {
 	// their owner and the latest expiry among the grants covering each. The doctor needs
 	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
+	// Internal (identity): a patient's whole record but the files — documents' metadata
+	// (deleted ones too), groups, shares and the access log — for the patient's data
+	// export (LGPD art. 18). Written to the patient's access log.
+	ExportPatientRecords(context.Context, *connect.Request[v1.ExportPatientRecordsRequest]) (*connect.Response[v1.ExportPatientRecordsResponse], error)
+	// Internal (identity): streams one of a patient's documents decrypted, as
+	// DownloadDocument does (metadata first, then the bytes), for the patient's data
+	// export, and for the platform as the records' retention holder after the account
+	// was erased. Written to the patient's access log.
+	ReadPatientDocument(context.Context, *connect.Request[v1.ReadPatientDocumentRequest]) (*connect.ServerStreamForClient[v1.ReadPatientDocumentResponse], error)
+	// Internal (identity): marks a patient's documents as kept until the given time
+	// (CFM 1.821/2007, Lei 13.787/2018: 20 years), after the patient's account was
+	// erased; every share of them is revoked. Idempotent: a later date never shortens
+	// an earlier one.
+	HoldPatientRecords(context.Context, *connect.Request[v1.HoldPatientRecordsRequest]) (*connect.Response[v1.HoldPatientRecordsResponse], error)
 }
 
 // NewRecordsServiceClient constructs a client for the healthcore.records.v1.RecordsService service.
@@ -234,25 +257,46 @@ func NewRecordsServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(recordsServiceMethods.ByName("ListSharedWithMe")),
 			connect.WithClientOptions(opts...),
 		),
+		exportPatientRecords: connect.NewClient[v1.ExportPatientRecordsRequest, v1.ExportPatientRecordsResponse](
+			httpClient,
+			baseURL+RecordsServiceExportPatientRecordsProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("ExportPatientRecords")),
+			connect.WithClientOptions(opts...),
+		),
+		readPatientDocument: connect.NewClient[v1.ReadPatientDocumentRequest, v1.ReadPatientDocumentResponse](
+			httpClient,
+			baseURL+RecordsServiceReadPatientDocumentProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("ReadPatientDocument")),
+			connect.WithClientOptions(opts...),
+		),
+		holdPatientRecords: connect.NewClient[v1.HoldPatientRecordsRequest, v1.HoldPatientRecordsResponse](
+			httpClient,
+			baseURL+RecordsServiceHoldPatientRecordsProcedure,
+			connect.WithSchema(recordsServiceMethods.ByName("HoldPatientRecords")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // recordsServiceClient implements RecordsServiceClient.
 type recordsServiceClient struct {
-	uploadDocument   *connect.Client[v1.UploadDocumentRequest, v1.UploadDocumentResponse]
-	downloadDocument *connect.Client[v1.DownloadDocumentRequest, v1.DownloadDocumentResponse]
-	listDocuments    *connect.Client[v1.ListDocumentsRequest, v1.ListDocumentsResponse]
-	getDocument      *connect.Client[v1.GetDocumentRequest, v1.GetDocumentResponse]
-	updateDocument   *connect.Client[v1.UpdateDocumentRequest, v1.UpdateDocumentResponse]
-	deleteDocument   *connect.Client[v1.DeleteDocumentRequest, v1.DeleteDocumentResponse]
-	createGroup      *connect.Client[v1.CreateGroupRequest, v1.CreateGroupResponse]
-	listGroups       *connect.Client[v1.ListGroupsRequest, v1.ListGroupsResponse]
-	renameGroup      *connect.Client[v1.RenameGroupRequest, v1.RenameGroupResponse]
-	listAccessLog    *connect.Client[v1.ListAccessLogRequest, v1.ListAccessLogResponse]
-	shareRecords     *connect.Client[v1.ShareRecordsRequest, v1.ShareRecordsResponse]
-	revokeShare      *connect.Client[v1.RevokeShareRequest, v1.RevokeShareResponse]
-	listShares       *connect.Client[v1.ListSharesRequest, v1.ListSharesResponse]
-	listSharedWithMe *connect.Client[v1.ListSharedWithMeRequest, v1.ListSharedWithMeResponse]
+	uploadDocument       *connect.Client[v1.UploadDocumentRequest, v1.UploadDocumentResponse]
+	downloadDocument     *connect.Client[v1.DownloadDocumentRequest, v1.DownloadDocumentResponse]
+	listDocuments        *connect.Client[v1.ListDocumentsRequest, v1.ListDocumentsResponse]
+	getDocument          *connect.Client[v1.GetDocumentRequest, v1.GetDocumentResponse]
+	updateDocument       *connect.Client[v1.UpdateDocumentRequest, v1.UpdateDocumentResponse]
+	deleteDocument       *connect.Client[v1.DeleteDocumentRequest, v1.DeleteDocumentResponse]
+	createGroup          *connect.Client[v1.CreateGroupRequest, v1.CreateGroupResponse]
+	listGroups           *connect.Client[v1.ListGroupsRequest, v1.ListGroupsResponse]
+	renameGroup          *connect.Client[v1.RenameGroupRequest, v1.RenameGroupResponse]
+	listAccessLog        *connect.Client[v1.ListAccessLogRequest, v1.ListAccessLogResponse]
+	shareRecords         *connect.Client[v1.ShareRecordsRequest, v1.ShareRecordsResponse]
+	revokeShare          *connect.Client[v1.RevokeShareRequest, v1.RevokeShareResponse]
+	listShares           *connect.Client[v1.ListSharesRequest, v1.ListSharesResponse]
+	listSharedWithMe     *connect.Client[v1.ListSharedWithMeRequest, v1.ListSharedWithMeResponse]
+	exportPatientRecords *connect.Client[v1.ExportPatientRecordsRequest, v1.ExportPatientRecordsResponse]
+	readPatientDocument  *connect.Client[v1.ReadPatientDocumentRequest, v1.ReadPatientDocumentResponse]
+	holdPatientRecords   *connect.Client[v1.HoldPatientRecordsRequest, v1.HoldPatientRecordsResponse]
 }
 
 // UploadDocument calls healthcore.records.v1.RecordsService.UploadDocument.
@@ -325,6 +369,21 @@ func (c *recordsServiceClient) ListSharedWithMe(ctx context.Context, req *connec
 	return c.listSharedWithMe.CallUnary(ctx, req)
 }
 
+// ExportPatientRecords calls healthcore.records.v1.RecordsService.ExportPatientRecords.
+func (c *recordsServiceClient) ExportPatientRecords(ctx context.Context, req *connect.Request[v1.ExportPatientRecordsRequest]) (*connect.Response[v1.ExportPatientRecordsResponse], error) {
+	return c.exportPatientRecords.CallUnary(ctx, req)
+}
+
+// ReadPatientDocument calls healthcore.records.v1.RecordsService.ReadPatientDocument.
+func (c *recordsServiceClient) ReadPatientDocument(ctx context.Context, req *connect.Request[v1.ReadPatientDocumentRequest]) (*connect.ServerStreamForClient[v1.ReadPatientDocumentResponse], error) {
+	return c.readPatientDocument.CallServerStream(ctx, req)
+}
+
+// HoldPatientRecords calls healthcore.records.v1.RecordsService.HoldPatientRecords.
+func (c *recordsServiceClient) HoldPatientRecords(ctx context.Context, req *connect.Request[v1.HoldPatientRecordsRequest]) (*connect.Response[v1.HoldPatientRecordsResponse], error) {
+	return c.holdPatientRecords.CallUnary(ctx, req)
+}
+
 // RecordsServiceHandler is an implementation of the healthcore.records.v1.RecordsService service.
 type RecordsServiceHandler interface {
 	// Stores a document from a stream: the first message is its metadata, then its
@@ -385,6 +444,20 @@ type RecordsServiceHandler interface {
 	// their owner and the latest expiry among the grants covering each. The doctor needs
 	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
+	// Internal (identity): a patient's whole record but the files — documents' metadata
+	// (deleted ones too), groups, shares and the access log — for the patient's data
+	// export (LGPD art. 18). Written to the patient's access log.
+	ExportPatientRecords(context.Context, *connect.Request[v1.ExportPatientRecordsRequest]) (*connect.Response[v1.ExportPatientRecordsResponse], error)
+	// Internal (identity): streams one of a patient's documents decrypted, as
+	// DownloadDocument does (metadata first, then the bytes), for the patient's data
+	// export, and for the platform as the records' retention holder after the account
+	// was erased. Written to the patient's access log.
+	ReadPatientDocument(context.Context, *connect.Request[v1.ReadPatientDocumentRequest], *connect.ServerStream[v1.ReadPatientDocumentResponse]) error
+	// Internal (identity): marks a patient's documents as kept until the given time
+	// (CFM 1.821/2007, Lei 13.787/2018: 20 years), after the patient's account was
+	// erased; every share of them is revoked. Idempotent: a later date never shortens
+	// an earlier one.
+	HoldPatientRecords(context.Context, *connect.Request[v1.HoldPatientRecordsRequest]) (*connect.Response[v1.HoldPatientRecordsResponse], error)
 }
 
 // NewRecordsServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -478,6 +551,24 @@ func NewRecordsServiceHandler(svc RecordsServiceHandler, opts ...connect.Handler
 		connect.WithSchema(recordsServiceMethods.ByName("ListSharedWithMe")),
 		connect.WithHandlerOptions(opts...),
 	)
+	recordsServiceExportPatientRecordsHandler := connect.NewUnaryHandler(
+		RecordsServiceExportPatientRecordsProcedure,
+		svc.ExportPatientRecords,
+		connect.WithSchema(recordsServiceMethods.ByName("ExportPatientRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
+	recordsServiceReadPatientDocumentHandler := connect.NewServerStreamHandler(
+		RecordsServiceReadPatientDocumentProcedure,
+		svc.ReadPatientDocument,
+		connect.WithSchema(recordsServiceMethods.ByName("ReadPatientDocument")),
+		connect.WithHandlerOptions(opts...),
+	)
+	recordsServiceHoldPatientRecordsHandler := connect.NewUnaryHandler(
+		RecordsServiceHoldPatientRecordsProcedure,
+		svc.HoldPatientRecords,
+		connect.WithSchema(recordsServiceMethods.ByName("HoldPatientRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.records.v1.RecordsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RecordsServiceUploadDocumentProcedure:
@@ -508,6 +599,12 @@ func NewRecordsServiceHandler(svc RecordsServiceHandler, opts ...connect.Handler
 			recordsServiceListSharesHandler.ServeHTTP(w, r)
 		case RecordsServiceListSharedWithMeProcedure:
 			recordsServiceListSharedWithMeHandler.ServeHTTP(w, r)
+		case RecordsServiceExportPatientRecordsProcedure:
+			recordsServiceExportPatientRecordsHandler.ServeHTTP(w, r)
+		case RecordsServiceReadPatientDocumentProcedure:
+			recordsServiceReadPatientDocumentHandler.ServeHTTP(w, r)
+		case RecordsServiceHoldPatientRecordsProcedure:
+			recordsServiceHoldPatientRecordsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -571,4 +668,16 @@ func (UnimplementedRecordsServiceHandler) ListShares(context.Context, *connect.R
 
 func (UnimplementedRecordsServiceHandler) ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ListSharedWithMe is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) ExportPatientRecords(context.Context, *connect.Request[v1.ExportPatientRecordsRequest]) (*connect.Response[v1.ExportPatientRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ExportPatientRecords is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) ReadPatientDocument(context.Context, *connect.Request[v1.ReadPatientDocumentRequest], *connect.ServerStream[v1.ReadPatientDocumentResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.ReadPatientDocument is not implemented"))
+}
+
+func (UnimplementedRecordsServiceHandler) HoldPatientRecords(context.Context, *connect.Request[v1.HoldPatientRecordsRequest]) (*connect.Response[v1.HoldPatientRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.records.v1.RecordsService.HoldPatientRecords is not implemented"))
 }

@@ -81,6 +81,9 @@ const (
 	// SchedulingServiceFinishAppointmentProcedure is the fully-qualified name of the
 	// SchedulingService's FinishAppointment RPC.
 	SchedulingServiceFinishAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/FinishAppointment"
+	// SchedulingServiceExportPatientAppointmentsProcedure is the fully-qualified name of the
+	// SchedulingService's ExportPatientAppointments RPC.
+	SchedulingServiceExportPatientAppointmentsProcedure = "/healthcore.scheduling.v1.SchedulingService/ExportPatientAppointments"
 )
 
 // SchedulingServiceClient is a client for the healthcore.scheduling.v1.SchedulingService service.
@@ -143,6 +146,10 @@ type SchedulingServiceClient interface {
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
+	// Internal (identity): every appointment of a patient, with its whole history and
+	// the texts people wrote opened, for the patient's data export (LGPD art. 18).
+	// Read-only.
+	ExportPatientAppointments(context.Context, *connect.Request[v1.ExportPatientAppointmentsRequest]) (*connect.Response[v1.ExportPatientAppointmentsResponse], error)
 }
 
 // NewSchedulingServiceClient constructs a client for the healthcore.scheduling.v1.SchedulingService
@@ -252,27 +259,34 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(schedulingServiceMethods.ByName("FinishAppointment")),
 			connect.WithClientOptions(opts...),
 		),
+		exportPatientAppointments: connect.NewClient[v1.ExportPatientAppointmentsRequest, v1.ExportPatientAppointmentsResponse](
+			httpClient,
+			baseURL+SchedulingServiceExportPatientAppointmentsProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("ExportPatientAppointments")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // schedulingServiceClient implements SchedulingServiceClient.
 type schedulingServiceClient struct {
-	setAvailability     *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
-	getAvailability     *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
-	listAvailableSlots  *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
-	getMyAgenda         *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
-	blockSlot           *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
-	reopenSlot          *connect.Client[v1.ReopenSlotRequest, v1.ReopenSlotResponse]
-	bookAppointment     *connect.Client[v1.BookAppointmentRequest, v1.BookAppointmentResponse]
-	getAppointment      *connect.Client[v1.GetAppointmentRequest, v1.GetAppointmentResponse]
-	listMyAppointments  *connect.Client[v1.ListMyAppointmentsRequest, v1.ListMyAppointmentsResponse]
-	acceptAppointment   *connect.Client[v1.AcceptAppointmentRequest, v1.AcceptAppointmentResponse]
-	refuseAppointment   *connect.Client[v1.RefuseAppointmentRequest, v1.RefuseAppointmentResponse]
-	cancelAppointment   *connect.Client[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse]
-	applyPaymentOutcome *connect.Client[v1.ApplyPaymentOutcomeRequest, v1.ApplyPaymentOutcomeResponse]
-	recordJoin          *connect.Client[v1.RecordJoinRequest, v1.RecordJoinResponse]
-	suspendDoctor       *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
-	finishAppointment   *connect.Client[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse]
+	setAvailability           *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
+	getAvailability           *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
+	listAvailableSlots        *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
+	getMyAgenda               *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
+	blockSlot                 *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
+	reopenSlot                *connect.Client[v1.ReopenSlotRequest, v1.ReopenSlotResponse]
+	bookAppointment           *connect.Client[v1.BookAppointmentRequest, v1.BookAppointmentResponse]
+	getAppointment            *connect.Client[v1.GetAppointmentRequest, v1.GetAppointmentResponse]
+	listMyAppointments        *connect.Client[v1.ListMyAppointmentsRequest, v1.ListMyAppointmentsResponse]
+	acceptAppointment         *connect.Client[v1.AcceptAppointmentRequest, v1.AcceptAppointmentResponse]
+	refuseAppointment         *connect.Client[v1.RefuseAppointmentRequest, v1.RefuseAppointmentResponse]
+	cancelAppointment         *connect.Client[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse]
+	applyPaymentOutcome       *connect.Client[v1.ApplyPaymentOutcomeRequest, v1.ApplyPaymentOutcomeResponse]
+	recordJoin                *connect.Client[v1.RecordJoinRequest, v1.RecordJoinResponse]
+	suspendDoctor             *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
+	finishAppointment         *connect.Client[v1.FinishAppointmentRequest, v1.FinishAppointmentResponse]
+	exportPatientAppointments *connect.Client[v1.ExportPatientAppointmentsRequest, v1.ExportPatientAppointmentsResponse]
 }
 
 // SetAvailability calls healthcore.scheduling.v1.SchedulingService.SetAvailability.
@@ -355,6 +369,12 @@ func (c *schedulingServiceClient) FinishAppointment(ctx context.Context, req *co
 	return c.finishAppointment.CallUnary(ctx, req)
 }
 
+// ExportPatientAppointments calls
+// healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments.
+func (c *schedulingServiceClient) ExportPatientAppointments(ctx context.Context, req *connect.Request[v1.ExportPatientAppointmentsRequest]) (*connect.Response[v1.ExportPatientAppointmentsResponse], error) {
+	return c.exportPatientAppointments.CallUnary(ctx, req)
+}
+
 // SchedulingServiceHandler is an implementation of the healthcore.scheduling.v1.SchedulingService
 // service.
 type SchedulingServiceHandler interface {
@@ -416,6 +436,10 @@ type SchedulingServiceHandler interface {
 	// Internal (telehealth): closes a CONFIRMED appointment whose consultation window has
 	// ended: COMPLETED when someone joined, otherwise flagged as a no-show. Idempotent.
 	FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error)
+	// Internal (identity): every appointment of a patient, with its whole history and
+	// the texts people wrote opened, for the patient's data export (LGPD art. 18).
+	// Read-only.
+	ExportPatientAppointments(context.Context, *connect.Request[v1.ExportPatientAppointmentsRequest]) (*connect.Response[v1.ExportPatientAppointmentsResponse], error)
 }
 
 // NewSchedulingServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -521,6 +545,12 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		connect.WithSchema(schedulingServiceMethods.ByName("FinishAppointment")),
 		connect.WithHandlerOptions(opts...),
 	)
+	schedulingServiceExportPatientAppointmentsHandler := connect.NewUnaryHandler(
+		SchedulingServiceExportPatientAppointmentsProcedure,
+		svc.ExportPatientAppointments,
+		connect.WithSchema(schedulingServiceMethods.ByName("ExportPatientAppointments")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.scheduling.v1.SchedulingService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SchedulingServiceSetAvailabilityProcedure:
@@ -555,6 +585,8 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceSuspendDoctorHandler.ServeHTTP(w, r)
 		case SchedulingServiceFinishAppointmentProcedure:
 			schedulingServiceFinishAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceExportPatientAppointmentsProcedure:
+			schedulingServiceExportPatientAppointmentsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -626,4 +658,8 @@ func (UnimplementedSchedulingServiceHandler) SuspendDoctor(context.Context, *con
 
 func (UnimplementedSchedulingServiceHandler) FinishAppointment(context.Context, *connect.Request[v1.FinishAppointmentRequest]) (*connect.Response[v1.FinishAppointmentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.FinishAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) ExportPatientAppointments(context.Context, *connect.Request[v1.ExportPatientAppointmentsRequest]) (*connect.Response[v1.ExportPatientAppointmentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments is not implemented"))
 }
