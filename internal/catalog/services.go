@@ -97,6 +97,10 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: p.Envelope("identity"),
 		Notifications: client(p, "identity", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Keys:          client(p, "identity", "keys", keysv1connect.NewKeysServiceClient),
+		Blobs:         client(p, "identity", "blobs", blobsv1connect.NewBlobsServiceClient),
+		Directory:     client(p, "identity", "directory", directoryv1connect.NewDirectoryServiceClient),
+		Scheduling:    client(p, "identity", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
 		Logger:        p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {

@@ -16,13 +16,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
+	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
+	"healthcore/services/identity/crmregistry"
 )
 
 //go:embed migrations/*.sql
@@ -51,6 +56,9 @@ type Config struct {
 	// throttle, the registration windows and the known clients (identity.prune_throttle);
 	// 0 turns it off.
 	PruneEvery time.Duration
+	// CRMRegistryFile is an operator-provided fixture of the CRM registry
+	// (-identity.crm-registry-file); empty means the embedded demo fixture.
+	CRMRegistryFile string
 	// Jobs tunes the job runner of the signing-key rotation and the audit export (tests
 	// shorten its polling).
 	Jobs jobs.Options
@@ -100,6 +108,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how often the audit log's new rows are written to stderr as lines for the audit log stream (0: never)")
 	fs.DurationVar(&c.PruneEvery, "identity.prune-every", c.PruneEvery,
 		"how often spent login throttle counts, registration windows and known clients are deleted (0: never)")
+	fs.StringVar(&c.CRMRegistryFile, "identity.crm-registry-file", c.CRMRegistryFile,
+		"JSON file of CRM registrations shown to operators beside a doctor's evidence (empty: the embedded demo fixture)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -137,7 +147,20 @@ type Deps struct {
 	// them). Nil where no notifications service runs (tests of other services): the jobs
 	// are still committed, and complete without sending.
 	Notifications notificationsv1connect.NotificationsServiceClient
-	Logger        *slog.Logger
+	// Keys and Blobs store the doctors' CRM cards, sealed like health record
+	// documents. Nil where no card is stored (tests of other services): submitting
+	// evidence then fails.
+	Keys  keysv1connect.KeysServiceClient
+	Blobs blobsv1connect.BlobsServiceClient
+	// Directory and Scheduling hear the doctors' verification verdicts (jobs
+	// identity.publish_doctor_listing and identity.suspend_doctor_appointments). Nil
+	// where they do not run (tests of other services): the jobs complete without sending.
+	Directory  directoryv1connect.DirectoryServiceClient
+	Scheduling schedulingv1connect.SchedulingServiceClient
+	// Registry is the CRM registry shown to operators; nil means the one
+	// Config.CRMRegistryFile names.
+	Registry crmregistry.Registry
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
 	Now func() time.Time
 }
@@ -155,6 +178,11 @@ type Service struct {
 	jobs    *jobs.Client
 	// notifications is Deps.Notifications.
 	notifications notificationsv1connect.NotificationsServiceClient
+	keysClient    keysv1connect.KeysServiceClient
+	blobs         blobsv1connect.BlobsServiceClient
+	directory     directoryv1connect.DirectoryServiceClient
+	scheduling    schedulingv1connect.SchedulingServiceClient
+	registry      crmregistry.Registry
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
 	// logins counts Login's answers by outcome (Collector).
@@ -165,6 +193,8 @@ type Service struct {
 	throttle throttleStore
 	secrets  secretStore
 	auditLog auditStore
+
+	verifications verificationStore
 }
 
 var _ identityv1connect.IdentityServiceHandler = (*Service)(nil)
@@ -182,8 +212,14 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Registry == nil {
+		var err error
+		if d.Registry, err = openRegistry(cfg.CRMRegistryFile); err != nil {
+			return nil, err
+		}
+	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
-		logins: newLoginCounter()}
+		logins: newLoginCounter(), keysClient: d.Keys, blobs: d.Blobs, directory: d.Directory, scheduling: d.Scheduling, registry: d.Registry}
 	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
 		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
@@ -213,6 +249,15 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openRegistry opens the CRM registry file, or the embedded demo fixture when path
+// is empty.
+func openRegistry(path string) (crmregistry.Registry, error) {
+	if path == "" {
+		return crmregistry.Demo(), nil
+	}
+	return crmregistry.Open(path)
 }
 
 // Handler returns the Connect handler, given the server's handler options.

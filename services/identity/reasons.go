@@ -40,4 +40,20 @@ var (
 	ReasonRefreshTokenReused = errs.Declare(connect.CodeUnauthenticated, "REFRESH_TOKEN_REUSED")
 	// ReasonSessionEnded means the session was logged out or ended after a reuse.
 	ReasonSessionEnded = errs.Declare(connect.CodeUnauthenticated, "SESSION_ENDED")
+	// ReasonCRMMismatch refuses verification evidence naming another CRM than the
+	// account's.
+	ReasonCRMMismatch = errs.Declare(connect.CodeInvalidArgument, "CRM_MISMATCH")
+	// ReasonCardTypeNotAllowed refuses a CRM card that is not a JPEG, PNG or PDF (by its
+	// bytes).
+	ReasonCardTypeNotAllowed = errs.Declare(connect.CodeInvalidArgument, "CARD_TYPE_NOT_ALLOWED")
+	// ReasonDoctorStatusConflict refuses a verification step that does not apply to the
+	// doctor's current status (approving a verified doctor, suspending a pending one,
+	// submitting evidence once decided).
+	ReasonDoctorStatusConflict = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_STATUS_CONFLICT")
+	// ReasonEvidenceMissing means the doctor has submitted no evidence: nothing to
+	// approve, no card to show.
+	ReasonEvidenceMissing = errs.Declare(connect.CodeFailedPrecondition, "EVIDENCE_MISSING")
+	// ReasonCRMAlreadyVerified refuses approving a claim of a CRM another account holds
+	// verified (or suspended).
+	ReasonCRMAlreadyVerified = errs.Declare(connect.CodeFailedPrecondition, "CRM_ALREADY_VERIFIED")
 )

@@ -91,12 +91,14 @@ func checkDetail(r *notificationsv1.NotifyRequest) error {
 		ok = r.GetSecurity() != nil
 	case notificationsv1.Event_EVENT_SHARED_DOCUMENTS_READ_DIGEST:
 		ok = r.GetDigest() != nil
+	case notificationsv1.Event_EVENT_DOCTOR_VERIFICATION:
+		ok = r.GetVerification() != nil
 	default:
 		ok = r.GetAppointment() != nil
 	}
 	if !ok {
 		return ReasonDetailMismatch.New("the detail does not fit the event " + r.GetEvent().String()).
-			WithViolations(errs.Violation{Field: "detail", Description: "appointment events take appointment, share events share, security events security, the read digest digest"})
+			WithViolations(errs.Violation{Field: "detail", Description: "appointment events take appointment, share events share, security events security, the read digest digest, doctor verification verification"})
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ const (
 	sharedWithMe    = "/app/shared-with-me"
 	accessLogPage   = "/app/records/access-log"
 	securityPage    = "/app/account/security"
+	// verificationPage shows a doctor the CRM verification's status and reason.
+	verificationPage = "/app/account/verification"
 )
 
 // view builds what the template shows, in loc: the names come from identity now, not
@@ -80,6 +82,10 @@ func (s *Service) view(ctx context.Context, r *notificationsv1.NotifyRequest, c 
 		if v.Device == "" {
 			v.Device = "dispositivo não identificado"
 		}
+	case *notificationsv1.NotifyRequest_Verification:
+		v.When = at(d.Verification.GetTime(), true)
+		v.Outcome = strings.ToLower(strings.TrimPrefix(d.Verification.GetOutcome().String(), "VERIFICATION_OUTCOME_"))
+		v.Reason, v.Link = d.Verification.GetReason(), base+verificationPage
 	case *notificationsv1.NotifyRequest_Digest:
 		v.Day, v.Reads, v.Link = brDate(d.Digest.GetDay()), d.Digest.GetReads(), base+accessLogPage
 		for _, id := range d.Digest.GetDoctorIds() {

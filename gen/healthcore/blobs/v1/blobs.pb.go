@@ -675,15 +675,18 @@ const file_healthcore_blobs_v1_blobs_proto_rawDesc = "" +
 	"\x06object\x18\x01 \x01(\v2\x1f.healthcore.blobs.v1.ObjectInfoR\x06object\"E\n" +
 	"\rDeleteRequest\x124\n" +
 	"\x03key\x18\x01 \x01(\tB\"\xfaB\x1fr\x1d\x10\x01\x18\x80\x042\x16^[a-z0-9][a-z0-9/_-]*$R\x03key\"\x10\n" +
-	"\x0eDeleteResponse2\x8a\x03\n" +
-	"\fBlobsService\x12[\n" +
-	"\x03Put\x12\x1f.healthcore.blobs.v1.PutRequest\x1a .healthcore.blobs.v1.PutResponse\"\x0f\xca\xf3\x18\v\"\t\n" +
-	"\arecords(\x01\x12[\n" +
-	"\x03Get\x12\x1f.healthcore.blobs.v1.GetRequest\x1a .healthcore.blobs.v1.GetResponse\"\x0f\xca\xf3\x18\v\"\t\n" +
+	"\x0eDeleteResponse2\xa8\x03\n" +
+	"\fBlobsService\x12e\n" +
+	"\x03Put\x12\x1f.healthcore.blobs.v1.PutRequest\x1a .healthcore.blobs.v1.PutResponse\"\x19\xca\xf3\x18\x15\"\x13\n" +
+	"\bidentity\n" +
+	"\arecords(\x01\x12e\n" +
+	"\x03Get\x12\x1f.healthcore.blobs.v1.GetRequest\x1a .healthcore.blobs.v1.GetResponse\"\x19\xca\xf3\x18\x15\"\x13\n" +
+	"\bidentity\n" +
 	"\arecords0\x01\x12\\\n" +
 	"\x04Head\x12 .healthcore.blobs.v1.HeadRequest\x1a!.healthcore.blobs.v1.HeadResponse\"\x0f\xca\xf3\x18\v\"\t\n" +
-	"\arecords\x12b\n" +
-	"\x06Delete\x12\".healthcore.blobs.v1.DeleteRequest\x1a#.healthcore.blobs.v1.DeleteResponse\"\x0f\xca\xf3\x18\v\"\t\n" +
+	"\arecords\x12l\n" +
+	"\x06Delete\x12\".healthcore.blobs.v1.DeleteRequest\x1a#.healthcore.blobs.v1.DeleteResponse\"\x19\xca\xf3\x18\x15\"\x13\n" +
+	"\bidentity\n" +
 	"\arecordsB,Z*healthcore/gen/healthcore/blobs/v1;blobsv1b\x06proto3"
 
 var (

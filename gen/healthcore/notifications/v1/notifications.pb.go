@@ -71,6 +71,9 @@ const (
 	Event_EVENT_NEW_DEVICE_LOGIN Event = 17
 	// To the account's owner: the password was changed. Urgent.
 	Event_EVENT_PASSWORD_CHANGED Event = 18
+	// To a doctor: an operator decided on the CRM verification (verified, rejected,
+	// suspended, reinstated), with the reason. E-mail only; never held by quiet hours.
+	Event_EVENT_DOCTOR_VERIFICATION Event = 30
 )
 
 // Enum value maps for Event.
@@ -95,6 +98,7 @@ var (
 		16: "EVENT_SHARED_DOCUMENTS_READ_DIGEST",
 		17: "EVENT_NEW_DEVICE_LOGIN",
 		18: "EVENT_PASSWORD_CHANGED",
+		30: "EVENT_DOCTOR_VERIFICATION",
 	}
 	Event_value = map[string]int32{
 		"EVENT_UNSPECIFIED":                  0,
@@ -116,6 +120,7 @@ var (
 		"EVENT_SHARED_DOCUMENTS_READ_DIGEST": 16,
 		"EVENT_NEW_DEVICE_LOGIN":             17,
 		"EVENT_PASSWORD_CHANGED":             18,
+		"EVENT_DOCTOR_VERIFICATION":          30,
 	}
 )
 
@@ -325,6 +330,67 @@ func (x DeliveryStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use DeliveryStatus.Descriptor instead.
 func (DeliveryStatus) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{3}
+}
+
+// VerificationOutcome is what an operator decided on a doctor's CRM verification.
+type VerificationOutcome int32
+
+const (
+	// Not an outcome: the zero value every enum needs.
+	VerificationOutcome_VERIFICATION_OUTCOME_UNSPECIFIED VerificationOutcome = 0
+	// The CRM was verified: the doctor is listed and can be booked.
+	VerificationOutcome_VERIFICATION_OUTCOME_VERIFIED VerificationOutcome = 1
+	// The evidence was refused (or another account's claim of the CRM was verified).
+	VerificationOutcome_VERIFICATION_OUTCOME_REJECTED VerificationOutcome = 2
+	// The doctor was suspended: unlisted, future appointments refused and refunded.
+	VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED VerificationOutcome = 3
+	// A suspension was lifted: verified again.
+	VerificationOutcome_VERIFICATION_OUTCOME_REINSTATED VerificationOutcome = 4
+)
+
+// Enum value maps for VerificationOutcome.
+var (
+	VerificationOutcome_name = map[int32]string{
+		0: "VERIFICATION_OUTCOME_UNSPECIFIED",
+		1: "VERIFICATION_OUTCOME_VERIFIED",
+		2: "VERIFICATION_OUTCOME_REJECTED",
+		3: "VERIFICATION_OUTCOME_SUSPENDED",
+		4: "VERIFICATION_OUTCOME_REINSTATED",
+	}
+	VerificationOutcome_value = map[string]int32{
+		"VERIFICATION_OUTCOME_UNSPECIFIED": 0,
+		"VERIFICATION_OUTCOME_VERIFIED":    1,
+		"VERIFICATION_OUTCOME_REJECTED":    2,
+		"VERIFICATION_OUTCOME_SUSPENDED":   3,
+		"VERIFICATION_OUTCOME_REINSTATED":  4,
+	}
+)
+
+func (x VerificationOutcome) Enum() *VerificationOutcome {
+	p := new(VerificationOutcome)
+	*p = x
+	return p
+}
+
+func (x VerificationOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_notifications_v1_notifications_proto_enumTypes[4].Descriptor()
+}
+
+func (VerificationOutcome) Type() protoreflect.EnumType {
+	return &file_healthcore_notifications_v1_notifications_proto_enumTypes[4]
+}
+
+func (x VerificationOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationOutcome.Descriptor instead.
+func (VerificationOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{4}
 }
 
 // Notification is one recipient's message about one event.
@@ -558,6 +624,7 @@ type NotifyRequest struct {
 	//	*NotifyRequest_Share
 	//	*NotifyRequest_Security
 	//	*NotifyRequest_Digest
+	//	*NotifyRequest_Verification
 	Detail        isNotifyRequest_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -657,6 +724,15 @@ func (x *NotifyRequest) GetDigest() *DigestDetail {
 	return nil
 }
 
+func (x *NotifyRequest) GetVerification() *VerificationDetail {
+	if x != nil {
+		if x, ok := x.Detail.(*NotifyRequest_Verification); ok {
+			return x.Verification
+		}
+	}
+	return nil
+}
+
 type isNotifyRequest_Detail interface {
 	isNotifyRequest_Detail()
 }
@@ -681,6 +757,11 @@ type NotifyRequest_Digest struct {
 	Digest *DigestDetail `protobuf:"bytes,7,opt,name=digest,proto3,oneof"`
 }
 
+type NotifyRequest_Verification struct {
+	// A doctor verification decision's detail.
+	Verification *VerificationDetail `protobuf:"bytes,30,opt,name=verification,proto3,oneof"`
+}
+
 func (*NotifyRequest_Appointment) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Share) isNotifyRequest_Detail() {}
@@ -688,6 +769,8 @@ func (*NotifyRequest_Share) isNotifyRequest_Detail() {}
 func (*NotifyRequest_Security) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Digest) isNotifyRequest_Detail() {}
+
+func (*NotifyRequest_Verification) isNotifyRequest_Detail() {}
 
 // AppointmentDetail is what an appointment message tells. Fields an event does not
 // use stay empty.
@@ -975,6 +1058,70 @@ func (x *SecurityDetail) GetDevice() string {
 	return ""
 }
 
+// VerificationDetail is an operator's decision on a doctor's CRM verification.
+type VerificationDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decision.
+	Outcome VerificationOutcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=healthcore.notifications.v1.VerificationOutcome" json:"outcome,omitempty"`
+	// The operator's reason (empty for an approval).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it was decided.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationDetail) Reset() {
+	*x = VerificationDetail{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationDetail) ProtoMessage() {}
+
+func (x *VerificationDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationDetail.ProtoReflect.Descriptor instead.
+func (*VerificationDetail) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *VerificationDetail) GetOutcome() VerificationOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return VerificationOutcome_VERIFICATION_OUTCOME_UNSPECIFIED
+}
+
+func (x *VerificationDetail) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *VerificationDetail) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 // DigestDetail is the daily summary of reads of a patient's shared documents.
 type DigestDetail struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -990,7 +1137,7 @@ type DigestDetail struct {
 
 func (x *DigestDetail) Reset() {
 	*x = DigestDetail{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1149,7 @@ func (x *DigestDetail) String() string {
 func (*DigestDetail) ProtoMessage() {}
 
 func (x *DigestDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[6]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1162,7 @@ func (x *DigestDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestDetail.ProtoReflect.Descriptor instead.
 func (*DigestDetail) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{6}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DigestDetail) GetDay() string {
@@ -1050,7 +1197,7 @@ type NotifyResponse struct {
 
 func (x *NotifyResponse) Reset() {
 	*x = NotifyResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1209,7 @@ func (x *NotifyResponse) String() string {
 func (*NotifyResponse) ProtoMessage() {}
 
 func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[7]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1222,7 @@ func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
 func (*NotifyResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{7}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NotifyResponse) GetNotification() *Notification {
@@ -1119,7 +1266,7 @@ type Preferences struct {
 
 func (x *Preferences) Reset() {
 	*x = Preferences{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1278,7 @@ func (x *Preferences) String() string {
 func (*Preferences) ProtoMessage() {}
 
 func (x *Preferences) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[8]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1291,7 @@ func (x *Preferences) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preferences.ProtoReflect.Descriptor instead.
 func (*Preferences) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{8}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Preferences) GetEmail() bool {
@@ -1219,7 +1366,7 @@ type GetPreferencesRequest struct {
 
 func (x *GetPreferencesRequest) Reset() {
 	*x = GetPreferencesRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1378,7 @@ func (x *GetPreferencesRequest) String() string {
 func (*GetPreferencesRequest) ProtoMessage() {}
 
 func (x *GetPreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[9]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1391,7 @@ func (x *GetPreferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPreferencesRequest.ProtoReflect.Descriptor instead.
 func (*GetPreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{9}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{10}
 }
 
 // GetPreferencesResponse carries the caller's preferences.
@@ -1258,7 +1405,7 @@ type GetPreferencesResponse struct {
 
 func (x *GetPreferencesResponse) Reset() {
 	*x = GetPreferencesResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1417,7 @@ func (x *GetPreferencesResponse) String() string {
 func (*GetPreferencesResponse) ProtoMessage() {}
 
 func (x *GetPreferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[10]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1430,7 @@ func (x *GetPreferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPreferencesResponse.ProtoReflect.Descriptor instead.
 func (*GetPreferencesResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{10}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPreferencesResponse) GetPreferences() *Preferences {
@@ -1308,7 +1455,7 @@ type UpdatePreferencesRequest struct {
 
 func (x *UpdatePreferencesRequest) Reset() {
 	*x = UpdatePreferencesRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1467,7 @@ func (x *UpdatePreferencesRequest) String() string {
 func (*UpdatePreferencesRequest) ProtoMessage() {}
 
 func (x *UpdatePreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[11]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1480,7 @@ func (x *UpdatePreferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePreferencesRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{11}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdatePreferencesRequest) GetPreferences() *Preferences {
@@ -1361,7 +1508,7 @@ type UpdatePreferencesResponse struct {
 
 func (x *UpdatePreferencesResponse) Reset() {
 	*x = UpdatePreferencesResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1520,7 @@ func (x *UpdatePreferencesResponse) String() string {
 func (*UpdatePreferencesResponse) ProtoMessage() {}
 
 func (x *UpdatePreferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[12]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1533,7 @@ func (x *UpdatePreferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePreferencesResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePreferencesResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{12}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePreferencesResponse) GetPreferences() *Preferences {
@@ -1409,7 +1556,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1568,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[13]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1581,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{13}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListNotificationsRequest) GetPageSize() int32 {
@@ -1464,7 +1611,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1623,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[14]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1636,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{14}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -1519,7 +1666,7 @@ type ReceiveWhatsAppStatusRequest struct {
 
 func (x *ReceiveWhatsAppStatusRequest) Reset() {
 	*x = ReceiveWhatsAppStatusRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1678,7 @@ func (x *ReceiveWhatsAppStatusRequest) String() string {
 func (*ReceiveWhatsAppStatusRequest) ProtoMessage() {}
 
 func (x *ReceiveWhatsAppStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[15]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1691,7 @@ func (x *ReceiveWhatsAppStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveWhatsAppStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveWhatsAppStatusRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{15}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReceiveWhatsAppStatusRequest) GetBody() []byte {
@@ -1570,7 +1717,7 @@ type ReceiveWhatsAppStatusResponse struct {
 
 func (x *ReceiveWhatsAppStatusResponse) Reset() {
 	*x = ReceiveWhatsAppStatusResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1729,7 @@ func (x *ReceiveWhatsAppStatusResponse) String() string {
 func (*ReceiveWhatsAppStatusResponse) ProtoMessage() {}
 
 func (x *ReceiveWhatsAppStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[16]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1742,7 @@ func (x *ReceiveWhatsAppStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveWhatsAppStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveWhatsAppStatusResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{16}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{17}
 }
 
 // VerifyWhatsAppWebhookRequest is the handshake's query string.
@@ -1613,7 +1760,7 @@ type VerifyWhatsAppWebhookRequest struct {
 
 func (x *VerifyWhatsAppWebhookRequest) Reset() {
 	*x = VerifyWhatsAppWebhookRequest{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1772,7 @@ func (x *VerifyWhatsAppWebhookRequest) String() string {
 func (*VerifyWhatsAppWebhookRequest) ProtoMessage() {}
 
 func (x *VerifyWhatsAppWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[17]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1785,7 @@ func (x *VerifyWhatsAppWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyWhatsAppWebhookRequest.ProtoReflect.Descriptor instead.
 func (*VerifyWhatsAppWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{17}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VerifyWhatsAppWebhookRequest) GetHubMode() string {
@@ -1673,7 +1820,7 @@ type VerifyWhatsAppWebhookResponse struct {
 
 func (x *VerifyWhatsAppWebhookResponse) Reset() {
 	*x = VerifyWhatsAppWebhookResponse{}
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1832,7 @@ func (x *VerifyWhatsAppWebhookResponse) String() string {
 func (*VerifyWhatsAppWebhookResponse) ProtoMessage() {}
 
 func (x *VerifyWhatsAppWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[18]
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1845,7 @@ func (x *VerifyWhatsAppWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyWhatsAppWebhookResponse.ProtoReflect.Descriptor instead.
 func (*VerifyWhatsAppWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{18}
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *VerifyWhatsAppWebhookResponse) GetChallenge() string {
@@ -1733,7 +1880,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\afailure\x18\x04 \x01(\tR\afailure\x12\x1a\n" +
 	"\bfallback\x18\x05 \x01(\bR\bfallback\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xfe\x03\n" +
+	"updateTime\"\xd5\x04\n" +
 	"\rNotifyRequest\x12E\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1c\xfaB\x19r\x172\x15^[a-z0-9._:-]{1,200}$R\x0eidempotencyKey\x12D\n" +
 	"\x05event\x18\x02 \x01(\x0e2\".healthcore.notifications.v1.EventB\n" +
@@ -1742,7 +1889,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\vappointment\x18\x04 \x01(\v2..healthcore.notifications.v1.AppointmentDetailH\x00R\vappointment\x12@\n" +
 	"\x05share\x18\x05 \x01(\v2(.healthcore.notifications.v1.ShareDetailH\x00R\x05share\x12I\n" +
 	"\bsecurity\x18\x06 \x01(\v2+.healthcore.notifications.v1.SecurityDetailH\x00R\bsecurity\x12C\n" +
-	"\x06digest\x18\a \x01(\v2).healthcore.notifications.v1.DigestDetailH\x00R\x06digestB\r\n" +
+	"\x06digest\x18\a \x01(\v2).healthcore.notifications.v1.DigestDetailH\x00R\x06digest\x12U\n" +
+	"\fverification\x18\x1e \x01(\v2/.healthcore.notifications.v1.VerificationDetailH\x00R\fverificationB\r\n" +
 	"\x06detail\x12\x03\xf8B\x01\"\x89\x05\n" +
 	"\x11AppointmentDetail\x12/\n" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12'\n" +
@@ -1771,7 +1919,12 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x04time\x121\n" +
 	"\x0eclient_address\x18\x02 \x01(\tB\n" +
 	"\xfaB\ar\x05\xd0\x01\x01p\x01R\rclientAddress\x12 \n" +
-	"\x06device\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\x06device\"\x98\x01\n" +
+	"\x06device\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\x06device\"\xc8\x01\n" +
+	"\x12VerificationDetail\x12V\n" +
+	"\aoutcome\x18\x01 \x01(\x0e20.healthcore.notifications.v1.VerificationOutcomeB\n" +
+	"\xfaB\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\xe8\aR\x06reason\x128\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x04time\"\x98\x01\n" +
 	"\fDigestDetail\x125\n" +
 	"\x03day\x18\x01 \x01(\tB#\xfaB r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x03day\x12!\n" +
 	"\x05reads\x18\x02 \x01(\x05B\v\xfaB\b\x1a\x06\x18\xc0\x84=(\x01R\x05reads\x12.\n" +
@@ -1816,7 +1969,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x10hub_verify_token\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\x0ehubVerifyToken\x12-\n" +
 	"\rhub_challenge\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\fhubChallenge\"=\n" +
 	"\x1dVerifyWhatsAppWebhookResponse\x12\x1c\n" +
-	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xb0\x04\n" +
+	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xcf\x04\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -1837,7 +1990,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x13EVENT_SHARE_REVOKED\x10\x0f\x12&\n" +
 	"\"EVENT_SHARED_DOCUMENTS_READ_DIGEST\x10\x10\x12\x1a\n" +
 	"\x16EVENT_NEW_DEVICE_LOGIN\x10\x11\x12\x1a\n" +
-	"\x16EVENT_PASSWORD_CHANGED\x10\x12*K\n" +
+	"\x16EVENT_PASSWORD_CHANGED\x10\x12\x12\x1d\n" +
+	"\x19EVENT_DOCTOR_VERIFICATION\x10\x1e*K\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x14\n" +
@@ -1854,7 +2008,13 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n" +
 	"\x14DELIVERY_STATUS_READ\x10\x04\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x052\xf8\a\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x05*\xca\x01\n" +
+	"\x13VerificationOutcome\x12$\n" +
+	" VERIFICATION_OUTCOME_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dVERIFICATION_OUTCOME_VERIFIED\x10\x01\x12!\n" +
+	"\x1dVERIFICATION_OUTCOME_REJECTED\x10\x02\x12\"\n" +
+	"\x1eVERIFICATION_OUTCOME_SUSPENDED\x10\x03\x12#\n" +
+	"\x1fVERIFICATION_OUTCOME_REINSTATED\x10\x042\xf8\a\n" +
 	"\x14NotificationsService\x12\x92\x01\n" +
 	"\x06Notify\x12*.healthcore.notifications.v1.NotifyRequest\x1a+.healthcore.notifications.v1.NotifyResponse\"/\xca\xf3\x18+\")\n" +
 	"\n" +
@@ -1880,79 +2040,84 @@ func file_healthcore_notifications_v1_notifications_proto_rawDescGZIP() []byte {
 	return file_healthcore_notifications_v1_notifications_proto_rawDescData
 }
 
-var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_healthcore_notifications_v1_notifications_proto_goTypes = []any{
 	(Event)(0),                            // 0: healthcore.notifications.v1.Event
 	(Channel)(0),                          // 1: healthcore.notifications.v1.Channel
 	(NotificationStatus)(0),               // 2: healthcore.notifications.v1.NotificationStatus
 	(DeliveryStatus)(0),                   // 3: healthcore.notifications.v1.DeliveryStatus
-	(*Notification)(nil),                  // 4: healthcore.notifications.v1.Notification
-	(*Delivery)(nil),                      // 5: healthcore.notifications.v1.Delivery
-	(*NotifyRequest)(nil),                 // 6: healthcore.notifications.v1.NotifyRequest
-	(*AppointmentDetail)(nil),             // 7: healthcore.notifications.v1.AppointmentDetail
-	(*ShareDetail)(nil),                   // 8: healthcore.notifications.v1.ShareDetail
-	(*SecurityDetail)(nil),                // 9: healthcore.notifications.v1.SecurityDetail
-	(*DigestDetail)(nil),                  // 10: healthcore.notifications.v1.DigestDetail
-	(*NotifyResponse)(nil),                // 11: healthcore.notifications.v1.NotifyResponse
-	(*Preferences)(nil),                   // 12: healthcore.notifications.v1.Preferences
-	(*GetPreferencesRequest)(nil),         // 13: healthcore.notifications.v1.GetPreferencesRequest
-	(*GetPreferencesResponse)(nil),        // 14: healthcore.notifications.v1.GetPreferencesResponse
-	(*UpdatePreferencesRequest)(nil),      // 15: healthcore.notifications.v1.UpdatePreferencesRequest
-	(*UpdatePreferencesResponse)(nil),     // 16: healthcore.notifications.v1.UpdatePreferencesResponse
-	(*ListNotificationsRequest)(nil),      // 17: healthcore.notifications.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 18: healthcore.notifications.v1.ListNotificationsResponse
-	(*ReceiveWhatsAppStatusRequest)(nil),  // 19: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	(*ReceiveWhatsAppStatusResponse)(nil), // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	(*VerifyWhatsAppWebhookRequest)(nil),  // 21: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	(*VerifyWhatsAppWebhookResponse)(nil), // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 24: google.protobuf.FieldMask
+	(VerificationOutcome)(0),              // 4: healthcore.notifications.v1.VerificationOutcome
+	(*Notification)(nil),                  // 5: healthcore.notifications.v1.Notification
+	(*Delivery)(nil),                      // 6: healthcore.notifications.v1.Delivery
+	(*NotifyRequest)(nil),                 // 7: healthcore.notifications.v1.NotifyRequest
+	(*AppointmentDetail)(nil),             // 8: healthcore.notifications.v1.AppointmentDetail
+	(*ShareDetail)(nil),                   // 9: healthcore.notifications.v1.ShareDetail
+	(*SecurityDetail)(nil),                // 10: healthcore.notifications.v1.SecurityDetail
+	(*VerificationDetail)(nil),            // 11: healthcore.notifications.v1.VerificationDetail
+	(*DigestDetail)(nil),                  // 12: healthcore.notifications.v1.DigestDetail
+	(*NotifyResponse)(nil),                // 13: healthcore.notifications.v1.NotifyResponse
+	(*Preferences)(nil),                   // 14: healthcore.notifications.v1.Preferences
+	(*GetPreferencesRequest)(nil),         // 15: healthcore.notifications.v1.GetPreferencesRequest
+	(*GetPreferencesResponse)(nil),        // 16: healthcore.notifications.v1.GetPreferencesResponse
+	(*UpdatePreferencesRequest)(nil),      // 17: healthcore.notifications.v1.UpdatePreferencesRequest
+	(*UpdatePreferencesResponse)(nil),     // 18: healthcore.notifications.v1.UpdatePreferencesResponse
+	(*ListNotificationsRequest)(nil),      // 19: healthcore.notifications.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 20: healthcore.notifications.v1.ListNotificationsResponse
+	(*ReceiveWhatsAppStatusRequest)(nil),  // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	(*ReceiveWhatsAppStatusResponse)(nil), // 22: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	(*VerifyWhatsAppWebhookRequest)(nil),  // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	(*VerifyWhatsAppWebhookResponse)(nil), // 24: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	(*timestamppb.Timestamp)(nil),         // 25: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 26: google.protobuf.FieldMask
 }
 var file_healthcore_notifications_v1_notifications_proto_depIdxs = []int32{
 	0,  // 0: healthcore.notifications.v1.Notification.event:type_name -> healthcore.notifications.v1.Event
 	2,  // 1: healthcore.notifications.v1.Notification.status:type_name -> healthcore.notifications.v1.NotificationStatus
-	5,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
-	23, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	23, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
-	23, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
+	25, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	25, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
+	25, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: healthcore.notifications.v1.Delivery.channel:type_name -> healthcore.notifications.v1.Channel
 	3,  // 7: healthcore.notifications.v1.Delivery.status:type_name -> healthcore.notifications.v1.DeliveryStatus
-	23, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	25, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: healthcore.notifications.v1.NotifyRequest.event:type_name -> healthcore.notifications.v1.Event
-	7,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
-	8,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
-	9,  // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
-	10, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
-	23, // 14: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
-	23, // 15: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
-	23, // 16: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
-	23, // 17: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
-	23, // 18: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
-	4,  // 19: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
-	23, // 20: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
-	12, // 21: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	12, // 22: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
-	24, // 23: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12, // 24: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	4,  // 25: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
-	6,  // 26: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
-	13, // 27: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
-	15, // 28: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
-	17, // 29: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
-	19, // 30: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	21, // 31: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	11, // 32: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
-	14, // 33: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
-	16, // 34: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
-	18, // 35: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
-	20, // 36: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	22, // 37: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	32, // [32:38] is the sub-list for method output_type
-	26, // [26:32] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	8,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
+	9,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
+	10, // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
+	12, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
+	11, // 14: healthcore.notifications.v1.NotifyRequest.verification:type_name -> healthcore.notifications.v1.VerificationDetail
+	25, // 15: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
+	25, // 16: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
+	25, // 17: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
+	25, // 18: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
+	25, // 19: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
+	4,  // 20: healthcore.notifications.v1.VerificationDetail.outcome:type_name -> healthcore.notifications.v1.VerificationOutcome
+	25, // 21: healthcore.notifications.v1.VerificationDetail.time:type_name -> google.protobuf.Timestamp
+	5,  // 22: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
+	25, // 23: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
+	14, // 24: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	14, // 25: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
+	26, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 27: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	5,  // 28: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
+	7,  // 29: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
+	15, // 30: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
+	17, // 31: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
+	19, // 32: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
+	21, // 33: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	23, // 34: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	13, // 35: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
+	16, // 36: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
+	18, // 37: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
+	20, // 38: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
+	22, // 39: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	24, // 40: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	35, // [35:41] is the sub-list for method output_type
+	29, // [29:35] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_notifications_v1_notifications_proto_init() }
@@ -1965,14 +2130,15 @@ func file_healthcore_notifications_v1_notifications_proto_init() {
 		(*NotifyRequest_Share)(nil),
 		(*NotifyRequest_Security)(nil),
 		(*NotifyRequest_Digest)(nil),
+		(*NotifyRequest_Verification)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_notifications_v1_notifications_proto_rawDesc), len(file_healthcore_notifications_v1_notifications_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   19,
+			NumEnums:      5,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
