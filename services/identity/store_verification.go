@@ -105,7 +105,7 @@ func (verificationStore) claims(ctx context.Context, q pg.Querier, number, uf st
 // (created, id) cursor when one is given.
 func (verificationStore) pending(ctx context.Context, q pg.Querier, after *time.Time, afterID string, limit int) ([]account, error) {
 	return collectAccounts(q.Query(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE doctor_status = 'pending_verification' AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
+		WHERE doctor_status = 'pending_verification' AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, NULLIF($2, '')::uuid))
 		ORDER BY created_at, id LIMIT $3`, after, afterID, limit))
 }
 
