@@ -143,6 +143,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		Payments:      client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
 		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
 		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Identity:      client(p, "scheduling", "identity", identityv1connect.NewIdentityServiceClient),
 		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {
@@ -239,6 +240,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 		Blobs:         client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
 		Directory:     client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
 		Notifications: client(p, "records", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Identity:      client(p, "records", "identity", identityv1connect.NewIdentityServiceClient),
 		Logger:        p.log.With("service", "records"),
 	}, *cfg)
 	if err != nil {

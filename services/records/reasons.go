@@ -62,6 +62,12 @@ var (
 	ReasonShareEmpty           = errs.Declare(connect.CodeInvalidArgument, "SHARE_EMPTY")
 	ReasonExpireTimeInvalid    = errs.Declare(connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
 	ReasonDirectoryUnavailable = errs.Declare(connect.CodeUnavailable, "DIRECTORY_UNAVAILABLE")
+	// ReasonDoctorNotVerified refuses a share with a doctor identity does not report
+	// VERIFIED now (pending, rejected or suspended).
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
+	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
+	// could not be reached; retry.
+	ReasonIdentityUnavailable = errs.Declare(connect.CodeUnavailable, "IDENTITY_UNAVAILABLE")
 	// ReasonDoctorNotFound: no doctor in the directory has the id named. Sent by
 	// directory too (its GetPracticeSettings answers it, which ShareRecords
 	// recognises), with the same code.

@@ -53,6 +53,12 @@ var (
 	ReasonBookingThrottled = errs.Declare(connect.CodeResourceExhausted, "BOOKING_THROTTLED")
 	// ReasonDoctorNotBookable: the doctor's profile is unlisted or has no price.
 	ReasonDoctorNotBookable = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_BOOKABLE")
+	// ReasonDoctorNotVerified: identity does not report the doctor VERIFIED now
+	// (pending, rejected or suspended), so nobody can book them.
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
+	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
+	// could not be reached; retry.
+	ReasonIdentityUnavailable = errs.Declare(connect.CodeUnavailable, "IDENTITY_UNAVAILABLE")
 
 	// ReasonAppointmentNotFound: the caller has no appointment with the id (someone
 	// else's appointment is answered the same way, so ids reveal nothing).

@@ -202,4 +202,3 @@ func (id *Identity) Run() {
 		<-done
 	})
 }
-

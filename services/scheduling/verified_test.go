@@ -1,0 +1,31 @@
+package scheduling
+
+import (
+	"testing"
+
+	"healthcore/platform/testkit"
+)
+
+// TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked: a pending doctor with a
+// listed profile and open slots is refused DOCTOR_NOT_VERIFIED; once an operator
+// verifies the doctor the same slot books; once suspended, no other slot does.
+func TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked(t *testing.T) {
+	f := newFixture(t)
+	d := f.newPendingDoctor("98765")
+	f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0))
+	f.mustSet(d, mondayMornings())
+	slot := f.slotAt(d.id, firstSlot).id
+
+	_, err := f.bookAs(f.newPatient(), slot, "pending-key")
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+
+	f.identity.Approve(d.id)
+	if _, err := f.bookAs(f.newPatient(), slot, "verified-key"); err != nil {
+		t.Fatalf("booking a verified doctor: %v", err)
+	}
+
+	f.identity.Suspend(d.id, "CRM suspenso pelo conselho")
+	later := f.slots(d.id)[len(f.slots(d.id))-1]
+	_, err = f.bookAs(f.newPatient(), later.id, "suspended-key")
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+}
