@@ -43,6 +43,10 @@ func goldenView(e notificationsv1.Event) view {
 	if e != notificationsv1.Event_EVENT_CANCELLED_BY_PATIENT {
 		v.Justification = "" // only the doctor's cancellation notice carries it
 	}
+	if e == notificationsv1.Event_EVENT_DOCTOR_VERIFICATION {
+		v.FirstName, v.Outcome, v.Reason = "Ana", "suspended", "CRM suspenso pelo conselho <regional>."
+		v.Link = "https://app.example.com/app/account/verification"
+	}
 	return v
 }
 
