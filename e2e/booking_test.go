@@ -167,6 +167,7 @@ func (s *stack) waitState(token, id, state string) appointmentJSON {
 func (s *stack) openDoctor(name, crm, email string, priceCents, slotMinutes, gapMinutes int) (id, token string) {
 	s.t.Helper()
 	id, token = s.loginDoctor(name, crm, email)
+	s.listDoctor(id)
 	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", token, map[string]any{
 		"displayName": name, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
 		"specialties": []map[string]string{{"code": "cardiologia"}},

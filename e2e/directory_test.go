@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/platform/authn"
 	"healthcore/platform/server"
 	"healthcore/services/directory"
@@ -29,6 +35,21 @@ type profileJSON struct {
 	}
 	TimeZone string
 	Listed   bool
+}
+
+// listDoctor tells the directory, as identity does once an operator verified the
+// doctor, that the doctor may be listed: over mTLS with identity's certificate, the
+// only caller SetDoctorListing's rule admits. The doctor's token still says what
+// identity holds (not verified, until an operator verifies the doctor).
+func (s *stack) listDoctor(id string) {
+	s.t.Helper()
+	hc, url := s.as("identity", "directory")
+	dir := directoryv1connect.NewDirectoryServiceClient(hc, url, connect.WithGRPC())
+	if _, err := dir.SetDoctorListing(context.Background(), connect.NewRequest(&directoryv1.SetDoctorListingRequest{
+		DoctorId: id, Listed: true, ChangeTime: timestamppb.Now(),
+	})); err != nil {
+		s.t.Fatalf("list doctor %s: %v", id, err)
+	}
 }
 
 // loginDoctor registers a doctor with identity and logs in with CRM + UF.
@@ -56,6 +77,7 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 	// A doctor signs up with identity, then publishes a profile to the directory, which
 	// verifies identity's token itself (JWKS over the network).
 	docID, docToken := s.loginDoctor("Dra. Ana Souza", "123456", "ana@clinica.com.br")
+	s.listDoctor(docID)
 	profile := map[string]any{
 		"displayName": "Dra. Ana Souza",
 		"specialties": []map[string]string{{"code": "cardiologia", "rqe": "12345"}, {"code": "clinica_medica"}},
@@ -87,7 +109,8 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 
 	// A second cardiologist, in Campinas (about 84 km away), and a third whose profile
 	// has no price yet (complete otherwise, right on the patient's point).
-	_, campinas := s.loginDoctor("Dr. Bruno Lima", "654321", "bruno@clinica.com.br")
+	campinasID, campinas := s.loginDoctor("Dr. Bruno Lima", "654321", "bruno@clinica.com.br")
+	s.listDoctor(campinasID)
 	far := map[string]any{
 		"displayName": "Dr. Bruno Lima", "specialties": []map[string]string{{"code": "cardiologia"}}, "priceCents": 20000,
 		"location": map[string]any{"address": "Rua Barão de Jaguara, 1000", "city": "Campinas", "uf": "SP",
@@ -98,6 +121,7 @@ func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testi
 		t.Fatalf("PUT Campinas profile: %d", code)
 	}
 	incompleteID, incomplete := s.loginDoctor("Dra. Carla Dias", "111222", "carla@clinica.com.br")
+	s.listDoctor(incompleteID)
 	var partial struct {
 		Profile profileJSON
 		Missing []string

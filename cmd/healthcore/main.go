@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // doctors' time zones must resolve even in an image without zoneinfo
 
 	"healthcore/internal/catalog"
@@ -42,6 +43,8 @@ Usage:
                                          write the AWS API Gateway HTTP API import document
                                          (JWT authorizer, VPC link to the ALB)
   healthcore seed -doctors N [flags]     add N realistic doctor profiles (deterministic with -seed)
+  healthcore totp-code <base32-secret>   print the current code of a TOTP secret (development:
+                                         an authenticator app for the second factor)
   healthcore postgres [flags]            find or start PostgreSQL as dev does and print its URL
   healthcore version                     the version this binary was built as
   healthcore help                        this text; "healthcore <command> -h" lists the flags
@@ -87,6 +90,8 @@ func run(ctx context.Context, args []string) error {
 		return runPostgres(ctx, args)
 	case "create-admin":
 		return runCreateAdmin(ctx, args)
+	case "totp-code":
+		return runTOTPCode(args, os.Stdout, time.Now())
 	case "audit-verify":
 		return runAuditVerify(ctx, args, os.Stdout)
 	case "version":

@@ -42,6 +42,8 @@ func shapes(t *testing.T) protoreflect.ServiceDescriptor {
 				method("DoctorsOnly", &accessv1.Rule{Roles: doctorRole}),
 				method("InternalOrDoctors", &accessv1.Rule{Internal: &accessv1.Internal{Callers: []string{"records"}}, Roles: doctorRole}),
 				method("NoRule", nil),
+				method("PatientsOrDoctorsWithMFA", &accessv1.Rule{Roles: []accessv1.Role{accessv1.Role_ROLE_PATIENT, accessv1.Role_ROLE_DOCTOR},
+					MfaRoles: doctorRole}),
 			},
 		}},
 	}, new(protoregistry.Files))
@@ -81,6 +83,7 @@ var (
 	serviceOnly = outcome{reason: ReasonServiceOnly}
 	notAllowed  = outcome{reason: ReasonCallerNotAllowed}
 	noRule      = outcome{reason: errs.ReasonInternal}
+	mfaRequired = outcome{reason: ReasonMFARequired}
 )
 
 // testServices are the service keys of the interceptor tests: records and payments
@@ -143,8 +146,9 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 			[]outcome{missing, invalid, wrongRole, asDoctor, wrongRole, invalid, invalid, invalid, missing, missing}},
 		{"roles [patient, doctor, admin] (GetMe)", identity.ByName("GetMe"),
 			[]outcome{missing, invalid, asPatient, asDoctor, asAdmin, invalid, invalid, invalid, missing, missing}},
-		{"roles [admin] (RotateSigningKey)", identity.ByName("RotateSigningKey"),
-			[]outcome{missing, invalid, wrongRole, wrongRole, asAdmin, invalid, invalid, invalid, missing, missing}},
+		// The admin's token proved a password alone.
+		{"roles [admin], mfa_roles [admin] (RotateSigningKey)", identity.ByName("RotateSigningKey"),
+			[]outcome{missing, invalid, wrongRole, wrongRole, mfaRequired, invalid, invalid, invalid, missing, missing}},
 		{"internal [identity, records, scheduling] (Decrypt)", keys.ByName("Decrypt"),
 			[]outcome{missing, invalid, serviceOnly, serviceOnly, serviceOnly, asRecords, badService, notAllowed, asRecords, notAllowed}},
 		// A certificate not listed on a method users may call is an edge passing a
@@ -190,6 +194,39 @@ func TestInterceptor_AuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestInterceptor_MFARolesNeedASecondFactorOfThoseRolesOnly(t *testing.T) {
+	key, pub := newKey(t, "k1")
+	v, _ := newVerifier(&jwks{keys: []PublicKey{pub}})
+	ic := NewInterceptor(v, testServices(t).Verifier("records"))
+	method := shapes(t).Methods().ByName("PatientsOrDoctorsWithMFA")
+	with := func(p Principal, amr ...string) Principal {
+		p.AMR = amr
+		return p
+	}
+	tests := []struct {
+		name string
+		p    Principal
+		want outcome
+	}{
+		{"doctor, password only", with(doctor, "pwd"), mfaRequired},
+		{"doctor, no amr at all", doctor, mfaRequired},
+		{"doctor, password and TOTP", with(doctor, "pwd", "otp"), asDoctor},
+		{"doctor, password and a passkey", with(doctor, "pwd", "hwk"), asDoctor},
+		{"patient, password only", with(patient, "pwd"), asPatient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			h.Set("Authorization", "Bearer "+sign(t, key, tt.p))
+			ctx, err := ic.authenticate(context.Background(), spec(method), h)
+			wantStatus(t, err, tt.want.reason)
+			if got, ok := FromContext(ctx); err == nil && (!ok || got.Role != tt.want.role) {
+				t.Errorf("principal = %+v, want role %v", got, tt.want.role)
+			}
+		})
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // seedMany inserts n doctors straight into the tables, spread around ten capitals (about
-// ±30 km each), one in twenty unlisted, each with one or two of the 55 specialties. The
+// ±30 km each), one in twenty incomplete and one in forty unverified (both unlisted), each with one or two of the 55 specialties. The
 // values are functions of the row number, so every run plans the same data.
 func seedMany(t *testing.T, s *Service, n int) {
 	t.Helper()
@@ -26,11 +26,11 @@ func seedMany(t *testing.T, s *Service, n int) {
 			(6, 'Recife', 'PE', -8.0476, -34.8770), (7, 'Fortaleza', 'CE', -3.7319, -38.5267),
 			(8, 'Brasília', 'DF', -15.7939, -47.8828), (9, 'Manaus', 'AM', -3.1190, -60.0217))
 		INSERT INTO doctors (doctor_id, crm_number, crm_uf, display_name, price_cents, address, city, uf,
-			latitude, longitude, time_zone, rating_sum, rating_count, listed)
+			latitude, longitude, time_zone, rating_sum, rating_count, complete, verified)
 		SELECT gen_random_uuid(), (500000 + i)::text, c.uf, 'Dr. Semente ' || i, 10000 + (i * 37 % 40) * 1000,
 			'Rua ' || i, c.name, c.uf,
 			c.lat + ((i * 7919 % 1000) / 1000.0 - 0.5) * 0.55, c.lng + ((i * 104729 % 1000) / 1000.0 - 0.5) * 0.6,
-			'America/Sao_Paulo', (i * 31 % 5 + 1) * (i % 7), i % 7, i % 20 <> 0
+			'America/Sao_Paulo', (i * 31 % 5 + 1) * (i % 7), i % 7, i % 20 <> 0, i % 40 <> 1
 		FROM generate_series(1, $1::int) AS i JOIN city c ON c.k = (i / 55) % 10`, n)
 	if err != nil {
 		t.Fatal(err)

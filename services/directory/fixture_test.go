@@ -48,7 +48,8 @@ type fixture struct {
 	db     *pgxpool.Pool
 	client directoryv1connect.DirectoryServiceClient
 	users  *testkit.Users
-	crm    int // last CRM number handed out
+	crm    int    // last CRM number handed out
+	url    string // the directory server
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -67,7 +68,7 @@ func newFixtureOn(t *testing.T, db *pgxpool.Pool, users *testkit.Users, scheduli
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, users: users, crm: 100000,
+		t: t, svc: svc, db: db, users: users, crm: 100000, url: url,
 		client: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), url),
 	}
 }
@@ -80,8 +81,17 @@ func (f *fixture) sign(role accessv1.Role, crm string) (id, token string) {
 // doctor is a doctor's account as the directory sees it: an id and an access token.
 type doctor struct{ id, token string }
 
-// newDoctor returns a doctor with a CRM no other doctor of the fixture holds.
+// newDoctor returns a doctor with a CRM no other doctor of the fixture holds, verified
+// by identity before writing a profile: its complete profile is listed at once.
 func (f *fixture) newDoctor() doctor {
+	d := f.unverifiedDoctor()
+	testkit.ListDoctor(f.t, f.url, d.id)
+	return d
+}
+
+// unverifiedDoctor is newDoctor before identity verified it (pending verification):
+// its profile is a draft, never listed.
+func (f *fixture) unverifiedDoctor() doctor {
 	f.crm++
 	id, token := f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
 	return doctor{id, token}

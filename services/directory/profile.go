@@ -40,8 +40,11 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 		Specialties: make([]*directoryv1.Specialty, len(in.GetSpecialties())), Price: &directoryv1.Money{AmountCents: in.GetPriceCents()},
 		Location: in.GetLocation(), TimeZone: in.GetTimeZone(),
 	})
-	w := profileWrite{doctorID: p.UserID, crmNumber: number, crmUF: uf, in: in, minutes: minutes, listed: len(missing) == 0, at: s.now()}
+	w := profileWrite{doctorID: p.UserID, crmNumber: number, crmUF: uf, in: in, minutes: minutes, complete: len(missing) == 0, at: s.now()}
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.doctors.lockDoctor(ctx, tx, p.UserID); err != nil {
+			return err
+		}
 		if err := s.doctors.upsert(ctx, tx, w); err != nil {
 			return err
 		}
@@ -53,8 +56,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 	if err != nil {
 		return nil, nil, errs.Internal("directory: store profile", err)
 	}
-	prof, err := s.profile(ctx, p.UserID, false)
-	return prof, missing, err
+	return s.draft(ctx, p.UserID)
 }
 
 // checkProfile applies the rules the proto cannot state: known specialty codes, each
@@ -117,14 +119,30 @@ func (s *Service) nameSpecialties(p *directoryv1.Profile) {
 // myProfile returns the caller's profile and what keeps it out of search.
 func (s *Service) myProfile(ctx context.Context) (*directoryv1.Profile, []string, error) {
 	p, _ := authn.FromContext(ctx)
-	prof, err := s.profile(ctx, p.UserID, false)
+	prof, missing, err := s.draft(ctx, p.UserID)
+	if errs.Has(err, ReasonDoctorNotFound) {
+		return nil, nil, ReasonProfileNotFound.New("you have no profile yet: create it with UpsertMyProfile")
+	}
+	return prof, missing, err
+}
+
+// draft reads a doctor's profile, listed or not, with what keeps it out of search:
+// what the profile lacks (missingOf), and "verification" while identity does not hold
+// the doctor verified.
+func (s *Service) draft(ctx context.Context, id string) (*directoryv1.Profile, []string, error) {
+	prof, err := s.profile(ctx, id, false)
 	if err != nil {
-		if errs.Has(err, ReasonDoctorNotFound) {
-			return nil, nil, ReasonProfileNotFound.New("you have no profile yet: create it with UpsertMyProfile")
-		}
 		return nil, nil, err
 	}
-	return prof, missingOf(prof), nil
+	missing := missingOf(prof)
+	verified, err := s.doctors.verified(ctx, s.db, id)
+	if err != nil {
+		return nil, nil, errs.Internal("directory: read the doctor's verification", err)
+	}
+	if !verified {
+		missing = append(missing, "verification")
+	}
+	return prof, missing, nil
 }
 
 // missingOf names what a profile lacks to appear in search.

@@ -154,6 +154,7 @@ func (f *reviewFixture) listedWithAgenda() doctor {
 	id, crm := f.identity.VerifiedDoctor()
 	d := doctor{id, f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: crm,
 		DoctorVerified: true, EmailVerified: true, AMR: []string{"pwd", "otp"}})}
+	testkit.ListDoctor(f.t, f.url, d.id) // as identity's verdict does
 	f.mustUpsert(d.token, input("Dra. Beatriz Lima", saoPaulo, 30000, "cardiologia"))
 	if _, err := f.sched.SetAvailability(context.Background(), testkit.Authed(&schedulingv1.SetAvailabilityRequest{
 		Availability: &schedulingv1.Availability{SlotMinutes: 50, GapMinutes: 10, Weekly: []*schedulingv1.WeeklyWindow{

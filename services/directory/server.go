@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"errors"
 
 	"connectrpc.com/connect"
 
@@ -91,7 +90,10 @@ func (s *Service) ListDoctorReviews(ctx context.Context, req *connect.Request[di
 }
 
 // SetDoctorListing implements directoryv1connect.DirectoryServiceHandler.
-// TODO(#18): listing follows identity's verification; in progress on this branch.
-func (s *Service) SetDoctorListing(context.Context, *connect.Request[directoryv1.SetDoctorListingRequest]) (*connect.Response[directoryv1.SetDoctorListingResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("directory: SetDoctorListing is not built yet"))
+func (s *Service) SetDoctorListing(ctx context.Context, req *connect.Request[directoryv1.SetDoctorListingRequest]) (*connect.Response[directoryv1.SetDoctorListingResponse], error) {
+	m := req.Msg
+	if _, err := s.setListing(ctx, m.GetDoctorId(), m.GetListed(), m.GetChangeTime().AsTime()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&directoryv1.SetDoctorListingResponse{}), nil
 }

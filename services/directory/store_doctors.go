@@ -27,14 +27,15 @@ type profileWrite struct {
 	doctorID, crmNumber, crmUF string
 	// in gives the name, photo, bio, price, languages, location, time zone and
 	// specialties; minutes replaces its consultation length (the default applied).
-	in      *directoryv1.ProfileInput
-	minutes int32
-	listed  bool
-	at      time.Time
+	in       *directoryv1.ProfileInput
+	minutes  int32
+	complete bool
+	at       time.Time
 }
 
-// upsert writes the doctor's row, creating it on the first call. Another doctor's CRM
-// is ReasonCRMTaken.
+// upsert writes the doctor's row, creating it on the first call with identity's verdict
+// if one came first (the caller holds lockDoctor). Another doctor's CRM is
+// ReasonCRMTaken.
 func (doctorStore) upsert(ctx context.Context, q pg.Querier, w profileWrite) error {
 	in := w.in
 	// pgx sends a nil slice as NULL, which the NOT NULL column refuses: a doctor who
@@ -51,13 +52,14 @@ func (doctorStore) upsert(ctx context.Context, q pg.Querier, w profileWrite) err
 		lat, lng = &la, &lo
 	}
 	_, err := q.Exec(ctx, `INSERT INTO doctors AS d (doctor_id, crm_number, crm_uf, display_name, photo_url, bio, price_cents,
-			consultation_minutes, languages, address, city, uf, latitude, longitude, time_zone, listed, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			consultation_minutes, languages, address, city, uf, latitude, longitude, time_zone, complete, updated_at, verified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+			coalesce((SELECT v.listed FROM listing_verdicts v WHERE v.doctor_id = $1), false))
 		ON CONFLICT (doctor_id) DO UPDATE SET crm_number = $2, crm_uf = $3, display_name = $4, photo_url = $5, bio = $6,
 			price_cents = $7, consultation_minutes = $8, languages = $9, address = $10, city = $11, uf = $12,
-			latitude = $13, longitude = $14, time_zone = $15, listed = $16, updated_at = $17`,
+			latitude = $13, longitude = $14, time_zone = $15, complete = $16, updated_at = $17`,
 		w.doctorID, w.crmNumber, w.crmUF, in.GetDisplayName(), in.GetPhotoUrl(), in.GetBio(), in.GetPriceCents(), w.minutes,
-		languages, addr, city, uf, lat, lng, in.GetTimeZone(), w.listed, w.at)
+		languages, addr, city, uf, lat, lng, in.GetTimeZone(), w.complete, w.at)
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "23505" && pe.ConstraintName == crmConstraint {
 		return ReasonCRMTaken.New("another profile holds this CRM").WithCause(err)
 	}
@@ -151,6 +153,15 @@ func (doctorStore) attachSpecialties(ctx context.Context, q pg.Querier, profiles
 	return nil
 }
 
+// verified reports whether identity's verdict on a doctor with a profile is VERIFIED.
+func (doctorStore) verified(ctx context.Context, q pg.Querier, id string) (bool, error) {
+	var v bool
+	if err := q.QueryRow(ctx, `SELECT verified FROM doctors WHERE doctor_id = $1`, id).Scan(&v); err != nil {
+		return false, fmt.Errorf("select doctor verification: %w", err)
+	}
+	return v, nil
+}
+
 // practiceSettings reads only what other services run a practice with: one indexed
 // row. No such doctor is pgx.ErrNoRows.
 func (doctorStore) practiceSettings(ctx context.Context, q pg.Querier, id string) (*directoryv1.GetPracticeSettingsResponse, error) {
@@ -161,6 +172,35 @@ func (doctorStore) practiceSettings(ctx context.Context, q pg.Querier, id string
 		return nil, fmt.Errorf("select practice settings: %w", err)
 	}
 	return out, nil
+}
+
+// lockDoctor serialises, until the transaction q ends, the writes of one doctor's
+// listing: a verdict arriving while the doctor's first profile is written is either
+// read by the profile's insert or applied to the row it inserted.
+func (doctorStore) lockDoctor(ctx context.Context, q pg.Querier, id string) error {
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('directory.listing:' || $1::text, 0))`, id); err != nil {
+		return fmt.Errorf("lock the doctor's listing: %w", err)
+	}
+	return nil
+}
+
+// applyVerdict records identity's verdict on a doctor, unless one as recent or newer is
+// recorded, and copies it to the doctor's profile if there is one. It reports whether
+// the verdict was applied. The caller holds lockDoctor.
+func (doctorStore) applyVerdict(ctx context.Context, q pg.Querier, id string, listed bool, changed time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `INSERT INTO listing_verdicts AS v (doctor_id, listed, change_time) VALUES ($1, $2, $3)
+		ON CONFLICT (doctor_id) DO UPDATE SET listed = excluded.listed, change_time = excluded.change_time
+		WHERE v.change_time < excluded.change_time`, id, listed, changed)
+	if err != nil {
+		return false, fmt.Errorf("record listing verdict: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := q.Exec(ctx, `UPDATE doctors SET verified = $2 WHERE doctor_id = $1 AND verified <> $2`, id, listed); err != nil {
+		return false, fmt.Errorf("apply listing verdict: %w", err)
+	}
+	return true, nil
 }
 
 // specialties lists the specialty catalogue by code.
@@ -197,15 +237,16 @@ func (doctorStore) maxNumericCRM(ctx context.Context, q pg.Querier) (int64, erro
 	return last, nil
 }
 
-// copyIn adds generated doctors, listed, with their specialties, by COPY.
+// copyIn adds generated doctors, listed (complete, and verified: they are demo data
+// with no account behind them for identity to verify), with their specialties, by COPY.
 func (doctorStore) copyIn(ctx context.Context, tx pgx.Tx, batch []seedDoctor) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"doctors"}, []string{"doctor_id", "crm_number", "crm_uf", "display_name", "bio",
 		"price_cents", "consultation_minutes", "languages", "address", "city", "uf", "latitude", "longitude", "time_zone",
-		"rating_sum", "rating_count", "listed"},
+		"rating_sum", "rating_count", "complete", "verified"},
 		pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
 			d := &batch[i]
 			return []any{d.id, d.crm, d.city.UF, d.name, d.bio, d.price, d.minutes, d.languages, d.address, d.city.Name,
-				d.city.UF, d.lat, d.lng, d.city.TimeZone, d.ratingSum, d.ratingCount, true}, nil
+				d.city.UF, d.lat, d.lng, d.city.TimeZone, d.ratingSum, d.ratingCount, true, true}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("copy doctors: %w", err)

@@ -40,10 +40,13 @@ func putProfile(t *testing.T, db pg.Querier, id, crm string, in *directoryv1.Pro
 	if minutes == 0 {
 		minutes = defaultMinutes
 	}
-	w := profileWrite{doctorID: id, crmNumber: crm, crmUF: "SP", in: in, minutes: minutes, listed: listed,
-		at: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	w := profileWrite{doctorID: id, crmNumber: crm, crmUF: "SP", in: in, minutes: minutes, complete: listed, at: at}
 	if err := st.upsert(ctx, db, w); err != nil {
 		t.Fatalf("upsert %s: %v", in.GetDisplayName(), err)
+	}
+	if _, err := st.applyVerdict(ctx, db, id, true, at); err != nil {
+		t.Fatalf("verify %s: %v", in.GetDisplayName(), err)
 	}
 	if err := st.setSpecialties(ctx, db, id, in.GetSpecialties()); err != nil {
 		t.Fatalf("specialties of %s: %v", in.GetDisplayName(), err)

@@ -8,12 +8,13 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/testkit"
 )
 
-func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
+func TestCreateAdmin_LogsInByEmailAndMayRotateKeysWithASecondFactor(t *testing.T) {
 	f := newFixture(t, nil)
 	id, err := CreateAdmin(context.Background(), f.db, f.svc.cfg, "Ops", "Ops@Healthcore.example", "a long admin password", f.svc.env)
 	if err != nil {
@@ -27,9 +28,11 @@ func TestCreateAdmin_LogsInByEmailAndMayRotateKeys(t *testing.T) {
 		t.Fatalf("logged in as %v", resp.GetAccount())
 	}
 	old := f.svc.keys.signingKey().KID
-	req := connect.NewRequest(&identityv1.RotateSigningKeyRequest{})
-	req.Header().Set("Authorization", "Bearer "+resp.GetTokens().GetAccessToken())
-	rot, err := f.client.RotateSigningKey(context.Background(), req)
+	// An operator needs a second factor: the password alone does not rotate.
+	_, err = f.client.RotateSigningKey(context.Background(), authed(resp.GetTokens().GetAccessToken(), &identityv1.RotateSigningKeyRequest{}))
+	testkit.WantReason(t, err, authn.ReasonMFARequired)
+	_, _, tokens := f.enableTOTP(resp.GetTokens().GetAccessToken())
+	rot, err := f.client.RotateSigningKey(context.Background(), authed(tokens.GetAccessToken(), &identityv1.RotateSigningKeyRequest{}))
 	if err != nil {
 		t.Fatal(err)
 	}

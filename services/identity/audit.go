@@ -36,12 +36,20 @@ const (
 	actDoctorReject    = "doctor.reject"
 	actDoctorSuspend   = "doctor.suspend"
 	actDoctorReinstate = "doctor.reinstate"
+	// The second factor: a wrong code is audited as its action, denied.
+	actLoginMFA         = "account.login_mfa"
+	actMFAEnroll        = "mfa.enroll"
+	actMFAConfirm       = "mfa.confirm"
+	actMFADisable       = "mfa.disable"
+	actMFARecoveryCodes = "mfa.regenerate_recovery_codes"
 )
 
 // Outcomes.
 const (
 	outcomeOK     = "ok"
 	outcomeDenied = "denied"
+	// outcomeMFARequired: the password was right; the login waits for a second factor.
+	outcomeMFARequired = "mfa_required"
 )
 
 // audit appends to the account audit log: who (from the token, or the account logging

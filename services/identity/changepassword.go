@@ -24,24 +24,9 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 	if err != nil {
 		return err
 	}
-	client, err := s.loginClient(ctx, "account", a.ID, a, true, server.ClientAddr(ctx), "")
+	keys, err := s.checkOwnPassword(ctx, a, current, actPasswordChange)
 	if err != nil {
 		return err
-	}
-	if err := s.reserveAttempt(ctx, client.keys); err != nil {
-		return err
-	}
-	s.passwordChecks.Add(1)
-	ok, _, err := s.hasher.verify(ctx, current, a.PasswordHash)
-	if err != nil {
-		return errs.Internal("identity: verify password", err)
-	}
-	if !ok {
-		if err := s.failed(ctx, client.keys); err != nil {
-			return errs.Internal("identity: record password check failure", err)
-		}
-		_ = s.audit(ctx, s.db, actPasswordChange, "", a.ID, outcomeDenied)
-		return errBadCredentials
 	}
 	owner := passwordOwner{name: a.Name, email: a.Email, crm: a.CRMNumber}
 	if a.Role == accessv1.Role_ROLE_PATIENT && len(a.PII) > 0 {
@@ -61,7 +46,7 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 	changeID := uuid.NewString() // the notice's key, the same if the transaction reruns
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
-		if err := s.succeeded(ctx, tx, client.keys); err != nil {
+		if err := s.succeeded(ctx, tx, keys); err != nil {
 			return err
 		}
 		if err := s.accounts.setPasswordHash(ctx, tx, a.ID, hash, now); err != nil {
@@ -79,4 +64,32 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 		return errs.Internal("identity: change password", err)
 	}
 	return nil
+}
+
+// checkOwnPassword checks the password of a, the caller's account, before action: a
+// wrong one counts as a failed login of the account from this client (the login
+// throttle's keys), so that a stolen access token cannot guess faster than a login
+// could, and is audited as action. It returns the keys, for the action's transaction
+// to give the attempt back (succeeded).
+func (s *Service) checkOwnPassword(ctx context.Context, a account, password, action string) ([]throttleKey, error) {
+	client, err := s.loginClient(ctx, "account", a.ID, a, true, server.ClientAddr(ctx), "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reserveAttempt(ctx, client.keys); err != nil {
+		return nil, err
+	}
+	s.passwordChecks.Add(1)
+	ok, _, err := s.hasher.verify(ctx, password, a.PasswordHash)
+	if err != nil {
+		return nil, errs.Internal("identity: verify password", err)
+	}
+	if !ok {
+		if err := s.failed(ctx, client.keys); err != nil {
+			return nil, errs.Internal("identity: record password check failure", err)
+		}
+		_ = s.audit(ctx, s.db, action, "", a.ID, outcomeDenied)
+		return nil, errBadCredentials
+	}
+	return client.keys, nil
 }

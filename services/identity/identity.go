@@ -192,6 +192,7 @@ type Service struct {
 	sessions sessionStore
 	throttle throttleStore
 	secrets  secretStore
+	factors  factorStore
 	auditLog auditStore
 
 	verifications verificationStore

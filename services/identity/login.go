@@ -3,13 +3,13 @@ package identity
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
-	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
 	"healthcore/platform/pg"
@@ -19,25 +19,37 @@ import (
 // errBadCredentials is the one answer to every wrong login, whatever was wrong.
 var errBadCredentials = ReasonInvalidCredentials.New("the login or the password is incorrect")
 
-// login checks the credentials and opens a session. An unknown account costs the
+// loginResult is a login's answer: a session's tokens, or, for an account with a
+// second factor, the mfa_token that LoginMfa completes.
+type loginResult struct {
+	account    account
+	tokens     tokens
+	device     string
+	mfaToken   string
+	mfaExpires time.Time
+}
+
+// login checks the credentials and opens a session, or, when the account has a second
+// factor, a challenge for it (the device is remembered and a new one told of, as the
+// password was right). An unknown account costs the
 // same password hash as a known one and is throttled the same way, so neither the
 // answer nor its timing tells whether the account exists. The attempt is counted
 // before the password is checked (see ThrottlePolicy).
-func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (account, tokens, string, error) {
+func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginResult, error) {
 	kind, name, find, err := s.loginLookup(r)
 	if err != nil {
-		return account{}, tokens{}, "", err
+		return loginResult{}, err
 	}
 	a, found, err := find(ctx)
 	if err != nil {
-		return account{}, tokens{}, "", errs.Internal("identity: find login account", err)
+		return loginResult{}, errs.Internal("identity: find login account", err)
 	}
 	client, err := s.loginClient(ctx, kind, name, a, found, server.ClientAddr(ctx), r.GetDeviceToken())
 	if err != nil {
-		return account{}, tokens{}, "", err
+		return loginResult{}, err
 	}
 	if err := s.reserveAttempt(ctx, client.keys); err != nil {
-		return account{}, tokens{}, "", err
+		return loginResult{}, err
 	}
 
 	s.passwordChecks.Add(1)
@@ -45,29 +57,27 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 	if found {
 		ok, outdated, err = s.hasher.verify(ctx, r.GetPassword(), a.PasswordHash)
 		if err != nil {
-			return account{}, tokens{}, "", errs.Internal("identity: verify password", err)
+			return loginResult{}, errs.Internal("identity: verify password", err)
 		}
 	} else {
 		s.hasher.burn(ctx, r.GetPassword())
 	}
 	if !ok { // the account's keys counted the attempt already
 		if err := s.failed(ctx, client.keys); err != nil {
-			return account{}, tokens{}, "", errs.Internal("identity: record login failure", err)
+			return loginResult{}, errs.Internal("identity: record login failure", err)
 		}
 		_ = s.audit(ctx, s.db, actLogin, "", a.ID, outcomeDenied)
-		return account{}, tokens{}, "", errBadCredentials
+		return loginResult{}, errBadCredentials
 	}
 
 	if outdated {
 		s.rehash(ctx, a.ID, r.GetPassword())
 	}
 	key := s.keys.current(ctx)
-	var (
-		t      tokens
-		device string
-	)
+	var out loginResult
 	loginID := uuid.NewString() // the key of this login's notice, the same if the transaction reruns
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		out = loginResult{account: a}
 		var err error
 		if err = s.succeeded(ctx, tx, client.keys); err != nil {
 			return err
@@ -75,18 +85,28 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (accoun
 		if err = s.tellNewDevice(ctx, tx, client, a.ID, loginID); err != nil {
 			return err
 		}
-		if device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {
+		if out.device, err = s.rememberClient(ctx, tx, client, r.GetDeviceToken()); err != nil {
 			return err
 		}
-		if t, err = s.openSession(ctx, tx, key, a, amrPassword); err != nil {
+		st, err := s.factors.status(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if len(st.Methods) > 0 {
+			if out.mfaToken, out.mfaExpires, err = s.openChallenge(ctx, tx, a.ID); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeMFARequired)
+		}
+		if out.tokens, err = s.openSession(ctx, tx, key, a, amrPassword); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actLogin, a.ID, a.ID, outcomeOK)
 	})
 	if err != nil {
-		return account{}, tokens{}, "", errs.Internal("identity: open session", err)
+		return loginResult{}, errs.Internal("identity: open session", err)
 	}
-	return a, t, device, nil
+	return out, nil
 }
 
 // loginLookup turns the request into the throttle identity of the account name and
@@ -130,12 +150,11 @@ func (s *Service) rehash(ctx context.Context, id, password string) {
 
 // me returns the caller's account and, for a patient, the decrypted personal fields.
 func (s *Service) me(ctx context.Context) (*identityv1.GetMeResponse, error) {
-	p, _ := authn.FromContext(ctx)
-	a, err := s.account(ctx, p.UserID)
+	a, st, err := s.callerFactors(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &identityv1.GetMeResponse{Account: a.proto()}
+	out := &identityv1.GetMeResponse{Account: a.proto(), Mfa: st.proto()}
 	if a.Role == accessv1.Role_ROLE_PATIENT {
 		pii, err := s.openPII(ctx, a.ID, a.PII)
 		if err != nil {

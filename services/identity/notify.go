@@ -21,6 +21,8 @@ import (
 //	                          address, so the owner can react if it was not them
 //	password changed          the time and the address (a rehash at login keeps the
 //	                          password, and tells nothing)
+//	second factor enabled     ConfirmTotp (a first enrolment or a new authenticator)
+//	second factor disabled    DisableTotp
 
 type notifyArgs struct{ notify.Request }
 
@@ -54,14 +56,28 @@ func (s *Service) tellNewDevice(ctx context.Context, tx pgx.Tx, c loginClient, a
 
 // tellPasswordChanged commits, in tx, the notice of the account's password change.
 func (s *Service) tellPasswordChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string) error {
+	return s.tellSecurityChange(ctx, tx, accountID, "password-"+changeID+"-changed-user", notificationsv1.Event_EVENT_PASSWORD_CHANGED)
+}
+
+// tellMFAChanged commits, in tx, the notice that the account's second factor was
+// enabled (or replaced) or disabled.
+func (s *Service) tellMFAChanged(ctx context.Context, tx pgx.Tx, accountID, changeID string, enabled bool) error {
+	if enabled {
+		return s.tellSecurityChange(ctx, tx, accountID, "mfa-"+changeID+"-enabled-user", notificationsv1.Event_EVENT_MFA_ENABLED)
+	}
+	return s.tellSecurityChange(ctx, tx, accountID, "mfa-"+changeID+"-disabled-user", notificationsv1.Event_EVENT_MFA_DISABLED)
+}
+
+// tellSecurityChange commits, in tx, the notice of a change to the account's
+// credentials, with its time and the client's address.
+func (s *Service) tellSecurityChange(ctx context.Context, tx pgx.Tx, accountID, key string, event notificationsv1.Event) error {
 	_, err := s.jobs.InsertTx(ctx, tx, notifyArgs{notify.Request{Msg: &notificationsv1.NotifyRequest{
-		IdempotencyKey: "password-" + changeID + "-changed-user", Event: notificationsv1.Event_EVENT_PASSWORD_CHANGED,
-		RecipientId: accountID,
+		IdempotencyKey: key, Event: event, RecipientId: accountID,
 		Detail: &notificationsv1.NotifyRequest_Security{Security: &notificationsv1.SecurityDetail{
 			Time: timestamppb.New(s.now()), ClientAddress: server.ClientAddr(ctx)}},
 	}}}, nil)
 	if err != nil {
-		return fmt.Errorf("queue password-change notice: %w", err)
+		return fmt.Errorf("queue %s notice: %w", event, err)
 	}
 	return nil
 }

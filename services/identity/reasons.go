@@ -56,4 +56,18 @@ var (
 	// ReasonCRMAlreadyVerified refuses approving a claim of a CRM another account holds
 	// verified (or suspended).
 	ReasonCRMAlreadyVerified = errs.Declare(connect.CodeFailedPrecondition, "CRM_ALREADY_VERIFIED")
+	// ReasonMFACodeInvalid answers every wrong second factor (a TOTP code or a recovery
+	// code), whatever was wrong.
+	ReasonMFACodeInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_CODE_INVALID")
+	// ReasonMFATokenInvalid means LoginMfa's mfa_token is unknown, used or expired: log
+	// in again.
+	ReasonMFATokenInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_TOKEN_INVALID")
+	// ReasonMFANotEnrolled refuses ConfirmTotp without a pending enrolment (EnrollTotp).
+	ReasonMFANotEnrolled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENROLLED")
+	// ReasonMFANotEnabled refuses DisableTotp and RegenerateRecoveryCodes to an account
+	// without a second factor.
+	ReasonMFANotEnabled = errs.Declare(connect.CodeFailedPrecondition, "MFA_NOT_ENABLED")
+	// ReasonMFAMandatory refuses DisableTotp to doctors and admins, whose second factor
+	// the platform requires.
+	ReasonMFAMandatory = errs.Declare(connect.CodePermissionDenied, "MFA_MANDATORY")
 )

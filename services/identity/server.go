@@ -33,12 +33,62 @@ func (s *Service) RegisterDoctor(ctx context.Context, req *connect.Request[ident
 
 // Login implements identityv1connect.IdentityServiceHandler.
 func (s *Service) Login(ctx context.Context, req *connect.Request[identityv1.LoginRequest]) (*connect.Response[identityv1.LoginResponse], error) {
-	a, t, device, err := s.login(ctx, req.Msg)
+	r, err := s.login(ctx, req.Msg)
 	s.countLogin(err)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&identityv1.LoginResponse{Tokens: t.proto(), Account: a.proto(), DeviceToken: device}), nil
+	out := &identityv1.LoginResponse{Account: r.account.proto(), DeviceToken: r.device}
+	if r.mfaToken != "" {
+		out.MfaRequired, out.MfaToken, out.MfaTokenExpireTime = true, r.mfaToken, timestamppb.New(r.mfaExpires)
+	} else {
+		out.Tokens = r.tokens.proto()
+	}
+	return connect.NewResponse(out), nil
+}
+
+// LoginMfa implements identityv1connect.IdentityServiceHandler.
+func (s *Service) LoginMfa(ctx context.Context, req *connect.Request[identityv1.LoginMfaRequest]) (*connect.Response[identityv1.LoginMfaResponse], error) {
+	a, t, err := s.loginMFA(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.LoginMfaResponse{Tokens: t.proto(), Account: a.proto()}), nil
+}
+
+// EnrollTotp implements identityv1connect.IdentityServiceHandler.
+func (s *Service) EnrollTotp(ctx context.Context, req *connect.Request[identityv1.EnrollTotpRequest]) (*connect.Response[identityv1.EnrollTotpResponse], error) {
+	out, err := s.enrollTOTP(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ConfirmTotp implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ConfirmTotp(ctx context.Context, req *connect.Request[identityv1.ConfirmTotpRequest]) (*connect.Response[identityv1.ConfirmTotpResponse], error) {
+	out, err := s.confirmTOTP(ctx, req.Msg.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// DisableTotp implements identityv1connect.IdentityServiceHandler.
+func (s *Service) DisableTotp(ctx context.Context, req *connect.Request[identityv1.DisableTotpRequest]) (*connect.Response[identityv1.DisableTotpResponse], error) {
+	if err := s.disableTOTP(ctx, req.Msg); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.DisableTotpResponse{}), nil
+}
+
+// RegenerateRecoveryCodes implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, req *connect.Request[identityv1.RegenerateRecoveryCodesRequest]) (*connect.Response[identityv1.RegenerateRecoveryCodesResponse], error) {
+	codes, err := s.regenerateRecoveryCodes(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RegenerateRecoveryCodesResponse{RecoveryCodes: codes}), nil
 }
 
 // Refresh implements identityv1connect.IdentityServiceHandler.

@@ -125,3 +125,22 @@ func (sessionStore) endedSince(ctx context.Context, q pg.Querier, since time.Tim
 	}
 	return out, nil
 }
+
+// upgradeForUpdate locks live session sid of the account, sets its methods to amr and
+// spends its unspent refresh tokens (the caller issues the next one), and returns the
+// session's absolute end; ok is false when the session has ended or is not the
+// account's.
+func (sessionStore) upgradeForUpdate(ctx context.Context, tx pgx.Tx, sid, accountID string, amr []string, at time.Time) (end time.Time, ok bool, err error) {
+	err = tx.QueryRow(ctx, `UPDATE sessions SET amr = $3 WHERE id::text = $1 AND account_id::text = $2 AND revoked_at IS NULL
+		RETURNING expires_at`, sid, accountID, amr).Scan(&end)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("upgrade session: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE session_id::text = $1 AND used_at IS NULL`, sid, at); err != nil {
+		return time.Time{}, false, fmt.Errorf("spend session's refresh tokens: %w", err)
+	}
+	return end, true, nil
+}

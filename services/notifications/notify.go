@@ -87,7 +87,8 @@ func checkDetail(r *notificationsv1.NotifyRequest) error {
 	switch r.GetEvent() {
 	case notificationsv1.Event_EVENT_SHARE_GRANTED, notificationsv1.Event_EVENT_SHARE_REVOKED:
 		ok = r.GetShare() != nil
-	case notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN, notificationsv1.Event_EVENT_PASSWORD_CHANGED:
+	case notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN, notificationsv1.Event_EVENT_PASSWORD_CHANGED,
+		notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED:
 		ok = r.GetSecurity() != nil
 	case notificationsv1.Event_EVENT_SHARED_DOCUMENTS_READ_DIGEST:
 		ok = r.GetDigest() != nil

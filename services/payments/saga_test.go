@@ -31,6 +31,7 @@ func (f *fixture) realBookingBy(p user) (booking, user, *schedulingv1.BookAppoin
 	f.t.Helper()
 	ctx := context.Background()
 	d := f.doctor()
+	testkit.ListDoctor(f.t, f.dirURL, d.id) // as identity does once an operator verified the doctor
 	dir := directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(f.t), f.dirURL)
 	if _, err := dir.UpsertMyProfile(ctx, testkit.Authed(&directoryv1.UpsertMyProfileRequest{Profile: &directoryv1.ProfileInput{
 		DisplayName: "Dra. Ana Souza", PriceCents: 25000, TimeZone: "America/Sao_Paulo",

@@ -132,7 +132,8 @@ func patient(ctx context.Context) (authn.Principal, error) {
 }
 
 // reader returns the caller of a document read: a patient (reading their own) or a
-// doctor (reading through a grant).
+// doctor (reading through a grant) whose token says verified — a pending, rejected or
+// suspended doctor reads nothing, whatever grants name them.
 func reader(ctx context.Context) (authn.Principal, bool, error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok || p.UserID == "" {
@@ -142,6 +143,9 @@ func reader(ctx context.Context) (authn.Principal, bool, error) {
 	case "patient":
 		return p, false, nil
 	case "doctor":
+		if !p.DoctorVerified {
+			return p, true, errNotVerified
+		}
 		return p, true, nil
 	}
 	return p, false, errNotPatient

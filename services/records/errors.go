@@ -16,6 +16,7 @@ var (
 	errGroupNotFound    = ReasonGroupNotFound.New("no such group in your record")
 	errGroupExists      = ReasonGroupExists.New("you already have a group with this name")
 	errNotPatient       = authn.ReasonRoleNotAllowed.New("your account's role may not make this call")
+	errNotVerified      = ReasonDoctorNotVerified.New("your CRM is not verified: shared records open once an operator verified it")
 	errDocumentCorrupt  = ReasonDocumentCorrupt.New("the stored document failed its integrity check; nothing more of it can be sent")
 
 	errMetadataMissing = ReasonMetadataRequired.New("the first message of an upload must be its metadata").

@@ -62,8 +62,9 @@ var (
 	ReasonShareEmpty           = errs.Declare(connect.CodeInvalidArgument, "SHARE_EMPTY")
 	ReasonExpireTimeInvalid    = errs.Declare(connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
 	ReasonDirectoryUnavailable = errs.Declare(connect.CodeUnavailable, "DIRECTORY_UNAVAILABLE")
-	// ReasonDoctorNotVerified refuses a share with a doctor identity does not report
-	// VERIFIED now (pending, rejected or suspended).
+	// ReasonDoctorNotVerified: the doctor is not verified now (pending, rejected or
+	// suspended): a doctor whose token does not say verified reads nothing shared with
+	// them, and no share is granted to a doctor identity does not report VERIFIED.
 	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
 	// could not be reached; retry.

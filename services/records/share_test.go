@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -432,5 +433,43 @@ func TestShare_AccessLogShowsTheDoctorsReadsAndDenials(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM access_log WHERE patient_id = $1 AND action IN ('share.create', 'share.revoke') AND share_id = $2`,
 		alice.id, sh.GetId()); n != 2 {
 		t.Errorf("share/revoke entries = %d, want 2", n)
+	}
+}
+
+// A doctor whose token does not say verified (pending, rejected, suspended) reads
+// nothing shared with them — the list, the metadata, the bytes — and each refusal is
+// in the access log; the verified token of the same doctor reads it all.
+func TestShare_DoctorNotVerifiedReadsNothing(t *testing.T) {
+	f := newFixture(t)
+	alice := f.newPatient()
+	data := pdf(3000)
+	doc := f.mustUpload(alice, meta("Laudo", "application/pdf"), data)
+	d := f.listedDoctor()
+	f.mustShare(alice, d, []string{doc.GetId()}, nil, f.now().Add(time.Hour))
+	unverified := user{d.id, f.users.SignPrincipal(authn.Principal{
+		UserID: d.id, Role: accessv1.Role_ROLE_DOCTOR, CRM: fmt.Sprintf("%d/SP", f.crm),
+		EmailVerified: true, AMR: []string{"pwd", "otp"},
+	})}
+
+	_, err := f.client.ListSharedWithMe(context.Background(), authed(&recordsv1.ListSharedWithMeRequest{}, unverified.token))
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+	testkit.WantReason(t, f.get(unverified, doc.GetId()), ReasonDoctorNotVerified)
+	_, got, err := f.download(unverified, doc.GetId())
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+	if len(got) != 0 {
+		t.Errorf("a refused download sent %d bytes", len(got))
+	}
+	if n := f.count(`SELECT count(*) FROM access_log WHERE actor_id = $1 AND outcome <> 'ok'`, d.id); n != 3 {
+		t.Errorf("%d refusals of the unverified doctor logged, want 3", n)
+	}
+
+	if docs := f.sharedWithMe(d); len(docs) != 1 || docs[0].GetDocument().GetId() != doc.GetId() {
+		t.Errorf("the verified doctor's shared list = %v", docs)
+	}
+	if err := f.get(d, doc.GetId()); err != nil {
+		t.Errorf("the verified doctor's read: %v", err)
+	}
+	if _, got, err := f.download(d, doc.GetId()); err != nil || string(got) != string(data) {
+		t.Errorf("the verified doctor's download: %v (%d bytes)", err, len(got))
 	}
 }

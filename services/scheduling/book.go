@@ -80,6 +80,9 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		if err := s.withinPendingCap(ctx, tx, a.patientID, now); err != nil {
 			return err
 		}
+		if err := s.bookable(ctx, tx, a.doctorID); err != nil {
+			return err
+		}
 		status, err := s.slots.statusForShare(ctx, tx, a.slotID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):

@@ -50,6 +50,9 @@ var errTooLateToAnswer = ReasonAnswerDeadlinePassed.New("the deadline to answer 
 
 // accept confirms one of the calling doctor's paid appointments.
 func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointment, error) {
+	if err := verifiedDoctor(ctx); err != nil {
+		return nil, err
+	}
 	doctor := actorOf(ctx)
 	return s.decide(ctx, "accept appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
 		if a.state == stateConfirmed {
@@ -74,6 +77,9 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 // refuseByDoctor refuses one of the calling doctor's paid appointments: full refund.
 // The doctor's reason is sealed before the transaction.
 func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*schedulingv1.Appointment, error) {
+	if err := verifiedDoctor(ctx); err != nil {
+		return nil, err
+	}
 	doctor := actorOf(ctx)
 	why, err := s.sealNote(ctx, id, "refused", reason)
 	if err != nil {

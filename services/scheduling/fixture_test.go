@@ -51,6 +51,7 @@ type fixture struct {
 	users     *testkit.Users
 	crm       int
 	url       string             // the scheduling server
+	dirURL    string             // the directory server
 	deps      Deps               // what svc was built from, for another replica
 	logs      *testkit.LogBuffer // everything the service logged
 	identity  *identitytest.Identity
@@ -116,7 +117,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, deps: deps, logs: logs, identity: id,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, dirURL: dirURL, deps: deps, logs: logs, identity: id,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}
@@ -132,13 +133,15 @@ func (f *fixture) sign(role accessv1.Role, crm string) user {
 	return user{id, token}
 }
 
-// newDoctor returns a doctor an operator verified, with no directory profile; the
-// first has CRM 123456/SP.
+// newDoctor returns a doctor an operator verified, with no directory profile (the
+// directory holds it verified, so a complete profile is listed); the first has CRM
+// 123456/SP.
 func (f *fixture) newDoctor() user {
 	f.crm++
 	number := fmt.Sprint(f.crm)
 	id := f.identity.DoctorWithCRM(number, "SP")
 	f.identity.Approve(id)
+	testkit.ListDoctor(f.t, f.dirURL, id)
 	return f.doctorUser(id, number, true)
 }
 

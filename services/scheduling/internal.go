@@ -49,14 +49,14 @@ func (s *Service) applyPaymentOutcome(ctx context.Context, r *schedulingv1.Apply
 	return out, nil
 }
 
-// endedUnpaid reports whether a locked appointment expired, or was cancelled while it
-// waited for payment.
+// endedUnpaid reports whether a locked appointment expired, or was cancelled (or
+// refused, its doctor suspended) while it waited for payment.
 func (s *Service) endedUnpaid(ctx context.Context, tx pgx.Tx, a appointment) (bool, error) {
 	switch a.state {
 	case stateExpired:
 		return true, nil
-	case stateCancelled:
-		from, err := s.appointments.cancelledFrom(ctx, tx, a.id)
+	case stateCancelled, stateRefused:
+		from, err := s.appointments.enteredFrom(ctx, tx, a.id, a.state)
 		return from == statePending, err
 	}
 	return false, nil

@@ -21,7 +21,8 @@ import (
 //	                    + scheduling.remind at answer_by − AnswerReminderLead (doctor)
 //	→ CONFIRMED         patient: confirmed (room link)
 //	                    + scheduling.remind 24 h and 15 min before the start (both)
-//	→ REFUSED           patient: refused by the doctor, or not answered in time (full refund)
+//	→ REFUSED           patient: refused by the doctor (or the doctor suspended), or not
+//	                    answered in time (full refund)
 //	→ EXPIRED           patient: the hold ended unpaid
 //	→ CANCELLED         doctor, when the patient cancelled a paid booking: with the
 //	                    justification, opened only when the job runs
@@ -133,8 +134,8 @@ func (s *Service) announce(ctx context.Context, tx pgx.Tx, a *appointment, from 
 			{notificationsv1.Event_EVENT_REMINDER_15MIN, "patient", a.start.Add(-reminderSoon)},
 			{notificationsv1.Event_EVENT_REMINDER_15MIN, "doctor", a.start.Add(-reminderSoon)}}
 	case stateRefused:
-		e := notificationsv1.Event_EVENT_BOOKING_REFUSED
-		if who.role != "doctor" {
+		e := notificationsv1.Event_EVENT_BOOKING_REFUSED // by the doctor, or an operator's suspension
+		if who == system {
 			e = notificationsv1.Event_EVENT_BOOKING_NOT_ANSWERED
 		}
 		jobs = []job{{e: e, to: "patient"}}

@@ -51,11 +51,12 @@ var (
 	// ReasonBookingThrottled: the patient, or the client address, started more
 	// bookings than the rate allows; RetryInfo says when the next one is allowed.
 	ReasonBookingThrottled = errs.Declare(connect.CodeResourceExhausted, "BOOKING_THROTTLED")
+	// ReasonDoctorNotVerified: the doctor is not verified (pending, rejected or
+	// suspended): a doctor whose token says so cannot set availability, accept or
+	// refuse, and nobody books a doctor identity does not report VERIFIED now.
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonDoctorNotBookable: the doctor's profile is unlisted or has no price.
 	ReasonDoctorNotBookable = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_BOOKABLE")
-	// ReasonDoctorNotVerified: identity does not report the doctor VERIFIED now
-	// (pending, rejected or suspended), so nobody can book them.
-	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
 	// could not be reached; retry.
 	ReasonIdentityUnavailable = errs.Declare(connect.CodeUnavailable, "IDENTITY_UNAVAILABLE")

@@ -27,6 +27,12 @@ type regeneration struct {
 // slots, in one transaction.
 func (s *Service) setAvailability(ctx context.Context, a *schedulingv1.Availability) (*schedulingv1.SetAvailabilityResponse, error) {
 	doctor, _ := authn.FromContext(ctx)
+	if err := verifiedDoctor(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.notSuspended(ctx, doctor.UserID, errNotVerified); err != nil {
+		return nil, err
+	}
 	pr, err := s.practiceOf(ctx, doctor.UserID)
 	if err != nil {
 		return nil, err

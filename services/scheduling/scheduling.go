@@ -212,6 +212,7 @@ type Service struct {
 	slots        slotStore
 	availability availabilityStore
 	throttle     throttleStore
+	suspensions  suspensionStore
 }
 
 var _ schedulingv1connect.SchedulingServiceHandler = (*Service)(nil)

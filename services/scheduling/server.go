@@ -2,7 +2,6 @@ package scheduling
 
 import (
 	"context"
-	"errors"
 
 	"connectrpc.com/connect"
 
@@ -148,7 +147,10 @@ func (s *Service) FinishAppointment(ctx context.Context, req *connect.Request[sc
 }
 
 // SuspendDoctor implements schedulingv1connect.SchedulingServiceHandler.
-// TODO(#18): refusing and refunding a suspended doctor's appointments; in progress.
-func (s *Service) SuspendDoctor(context.Context, *connect.Request[schedulingv1.SuspendDoctorRequest]) (*connect.Response[schedulingv1.SuspendDoctorResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("scheduling: SuspendDoctor is not built yet"))
+func (s *Service) SuspendDoctor(ctx context.Context, req *connect.Request[schedulingv1.SuspendDoctorRequest]) (*connect.Response[schedulingv1.SuspendDoctorResponse], error) {
+	n, err := s.suspendDoctor(ctx, req.Msg.GetDoctorId(), req.Msg.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.SuspendDoctorResponse{RefusedCount: int32(n)}), nil
 }

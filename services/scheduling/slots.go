@@ -65,6 +65,9 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 	if err != nil {
 		return nil, err
 	}
+	if err := s.notSuspended(ctx, r.GetDoctorId(), errDoctorNotFound); err != nil {
+		return nil, err
+	}
 	if earliest := s.now().Add(s.cfg.MinLead); from.Before(earliest) {
 		from = earliest // what starts sooner is refused with TOO_LATE_TO_BOOK
 	}

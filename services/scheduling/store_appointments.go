@@ -249,19 +249,34 @@ func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([
 	return events, nil
 }
 
-// cancelledFrom returns the state an appointment was in when it was cancelled ("" if
-// it never was).
-func (appointmentStore) cancelledFrom(ctx context.Context, q pg.Querier, id string) (string, error) {
+// enteredFrom returns the state an appointment was in when it last entered state ("" if
+// it never did).
+func (appointmentStore) enteredFrom(ctx context.Context, q pg.Querier, id, state string) (string, error) {
 	var from string
 	err := q.QueryRow(ctx, `SELECT coalesce(from_state, '') FROM appointment_history
-		WHERE appointment_id = $1 AND kind = 'cancelled' ORDER BY id DESC LIMIT 1`, id).Scan(&from)
+		WHERE appointment_id = $1 AND to_state = $2 ORDER BY id DESC LIMIT 1`, id, state).Scan(&from)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read state before cancellation: %w", err)
+		return "", fmt.Errorf("read state before %s: %w", state, err)
 	}
 	return from, nil
+}
+
+// notStarted lists the ids of a doctor's live appointments that start after now.
+func (appointmentStore) notStarted(ctx context.Context, q pg.Querier, doctorID string, now time.Time) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT id::text FROM appointments
+		WHERE doctor_id = $1 AND start_at > $2 AND state IN ('PENDING_PAYMENT', 'AWAITING_DOCTOR', 'CONFIRMED')
+		ORDER BY start_at, id`, doctorID, now)
+	if err != nil {
+		return nil, fmt.Errorf("list the doctor's appointments not started: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list the doctor's appointments not started: %w", err)
+	}
+	return ids, nil
 }
 
 // plainText is a text written in clear before texts were sealed: an appointment's

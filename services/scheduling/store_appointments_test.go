@@ -252,8 +252,8 @@ func TestAppointmentStore_History(t *testing.T) {
 	if err := (appointmentStore{}).insert(ctx, db, &a, monday); err != nil {
 		t.Fatal(err)
 	}
-	if from, err := (appointmentStore{}).cancelledFrom(ctx, db, a.id); err != nil || from != "" {
-		t.Errorf("cancelledFrom before any cancellation = %q, %v", from, err)
+	if from, err := (appointmentStore{}).enteredFrom(ctx, db, a.id, stateCancelled); err != nil || from != "" {
+		t.Errorf("enteredFrom before any cancellation = %q, %v", from, err)
 	}
 	events := []event{
 		{kind: "booked", to: statePending, who: actor{a.patientID, "patient"}},
@@ -291,8 +291,8 @@ func TestAppointmentStore_History(t *testing.T) {
 			t.Errorf("event %d = %v, want %+v", i, e, want)
 		}
 	}
-	if from, err := (appointmentStore{}).cancelledFrom(ctx, db, a.id); err != nil || from != statePending {
-		t.Errorf("cancelledFrom = %q, %v; want %s", from, err, statePending)
+	if from, err := (appointmentStore{}).enteredFrom(ctx, db, a.id, stateCancelled); err != nil || from != statePending {
+		t.Errorf("enteredFrom = %q, %v; want %s", from, err, statePending)
 	}
 	if h, err := (appointmentStore{}).history(ctx, db, uuid.NewString()); err != nil || len(h) != 0 {
 		t.Errorf("history of an unknown appointment = %v, %v", h, err)

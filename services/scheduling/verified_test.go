@@ -12,8 +12,11 @@ import (
 func TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked(t *testing.T) {
 	f := newFixture(t)
 	d := f.newPendingDoctor("98765")
+	// The directory lists the doctor (a stale verdict, or a mistake): booking still asks
+	// identity, the authority.
+	testkit.ListDoctor(t, f.dirURL, d.id)
 	f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0))
-	f.mustSet(d, mondayMornings())
+	f.mustSet(f.doctorUser(d.id, "98765", true), mondayMornings())
 	slot := f.slotAt(d.id, firstSlot).id
 
 	_, err := f.bookAs(f.newPatient(), slot, "pending-key")

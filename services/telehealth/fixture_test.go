@@ -72,6 +72,7 @@ type fixture struct {
 	schedSvc   schedulingv1connect.SchedulingServiceClient // as telehealth calls it
 	payments   schedulingv1connect.SchedulingServiceClient // as payments calls it
 	directory  directoryv1connect.DirectoryServiceClient
+	dirURL     string
 	meetings   meetingsv1connect.MeetingsServiceClient // as telehealth calls it
 	provider   *providerCalls
 	chime      *meetingstest.Chime // what the chime driver talks to; nil with the local driver
@@ -152,7 +153,7 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 	f.scheduling = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL)
 	f.schedSvc = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("telehealth"))
 	f.payments = schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, connect.WithGRPC(), as("payments"))
-	f.directory = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)
+	f.directory, f.dirURL = directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL), dirURL
 	f.meetings = meetingsv1connect.NewMeetingsServiceClient(testkit.HTTPClient(t), meetURL, connect.WithGRPC(), as("telehealth"))
 	return f
 }
@@ -189,6 +190,7 @@ func (f *fixture) doctor() user {
 	f.crm++
 	id := f.identity.DoctorWithCRM(fmt.Sprint(f.crm), "SP")
 	f.identity.Approve(id)
+	testkit.ListDoctor(f.t, f.dirURL, id) // verified: its complete profile is listed
 	return user{id, f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: fmt.Sprintf("%d/SP", f.crm),
 		DoctorVerified: true, EmailVerified: true, AMR: []string{"pwd", "otp"}})}
 }

@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	accessv1 "healthcore/gen/healthcore/access/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/authn"
@@ -18,12 +19,17 @@ const (
 	providerLocal = "local"
 )
 
-// join is GetJoinInfo. The appointment is read from scheduling at every join, so a
-// cancellation or a finished consultation takes effect on the very next request. The
-// checks go from who to what to when: an outsider learns nothing of the appointment's
-// state or times.
+// join is GetJoinInfo. A doctor whose token does not say verified (pending, rejected
+// or suspended) joins nothing. The appointment is read from scheduling at every join,
+// so a cancellation or a finished consultation takes effect on the very next request.
+// The checks go from who to what to when: an outsider learns nothing of the
+// appointment's state or times.
 func (s *Service) join(ctx context.Context, id string) (*telehealthv1.GetJoinInfoResponse, error) {
 	caller, _ := authn.FromContext(ctx)
+	if caller.Role == accessv1.Role_ROLE_DOCTOR && !caller.DoctorVerified {
+		// Before anything is read: the answer says nothing of the appointment.
+		return nil, errNotVerified
+	}
 	a, err := s.appointment(ctx, id)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package telehealth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
+	accessv1 "healthcore/gen/healthcore/access/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/platform/authn"
@@ -153,4 +155,32 @@ func errorMetadata(t *testing.T, err error) map[string]string {
 		}
 	}
 	return nil
+}
+
+// A doctor whose token does not say verified (pending, rejected, suspended) joins no
+// room, even the room of their own confirmed appointment; the verified token does.
+func TestGetJoinInfo_DoctorNotVerifiedJoinsNothing(t *testing.T) {
+	f := newFixture(t)
+	doctor, patient, id := f.confirmed()
+	unverified := user{doctor.id, f.users.SignPrincipal(authn.Principal{
+		UserID: doctor.id, Role: accessv1.Role_ROLE_DOCTOR, CRM: fmt.Sprintf("%d/SP", f.crm),
+		EmailVerified: true, AMR: []string{"pwd", "otp"},
+	})}
+
+	f.setClock(consultStart)
+	_, err := f.join(unverified, id)
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+	if got := f.provider.created(); len(got) != 0 {
+		t.Fatalf("a refused join created meetings %v", got)
+	}
+	if h := joins(f.get(id)); len(h) != 0 {
+		t.Fatalf("a refused join was recorded: %v", h)
+	}
+
+	if got := f.mustJoin(doctor, id); got.GetJoinUrl() == "" {
+		t.Errorf("the verified doctor's join info = %v", got)
+	}
+	if got := f.mustJoin(patient, id); got.GetJoinUrl() == "" {
+		t.Errorf("the patient's join info = %v", got)
+	}
 }

@@ -25,6 +25,9 @@ var (
 	ReasonTooEarly = errs.Declare(connect.CodeFailedPrecondition, "TOO_EARLY")
 	// ReasonEnded: the consultation has ended and its room is closed.
 	ReasonEnded = errs.Declare(connect.CodeFailedPrecondition, "ENDED")
+	// ReasonDoctorNotVerified: the calling doctor's token does not say verified (pending,
+	// rejected or suspended): such a doctor joins no room.
+	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonSchedulingUnavailable: scheduling, which telehealth reads appointments
 	// from, does not answer.
 	ReasonSchedulingUnavailable = errs.Declare(connect.CodeUnavailable, "SCHEDULING_UNAVAILABLE")
@@ -42,7 +45,8 @@ var (
 	errAppointmentNotFound = ReasonAppointmentNotFound.New("no appointment has this id")
 	errNotConfirmed        = ReasonNotConfirmed.New(
 		"the appointment is not confirmed: the room opens only for a consultation the doctor accepted")
-	errEnded = ReasonEnded.New("the consultation has ended: its room is closed")
+	errEnded       = ReasonEnded.New("the consultation has ended: its room is closed")
+	errNotVerified = ReasonDoctorNotVerified.New("your CRM is not verified: a doctor joins consultations once an operator verified it")
 )
 
 // errTooEarly reports a join before the window opens; ErrorInfo says when it opens.

@@ -472,7 +472,7 @@ type Profile struct {
 	RatingAverage float64 `protobuf:"fixed64,13,opt,name=rating_average,json=ratingAverage,proto3" json:"rating_average,omitempty"`
 	// Number of reviews.
 	RatingCount int32 `protobuf:"varint,14,opt,name=rating_count,json=ratingCount,proto3" json:"rating_count,omitempty"`
-	// Whether the profile is complete and shown in search.
+	// Whether the profile is shown in search: complete, and the doctor verified.
 	Listed bool `protobuf:"varint,15,opt,name=listed,proto3" json:"listed,omitempty"`
 	// When the profile last changed.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
@@ -738,7 +738,7 @@ type UpsertMyProfileResponse struct {
 	// The profile as stored.
 	Profile *Profile `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
 	// What keeps the profile out of search ("specialties", "price", "location",
-	// "time_zone"); empty when listed.
+	// "time_zone", "verification" while the doctor is not verified); empty when listed.
 	Missing       []string `protobuf:"bytes,2,rep,name=missing,proto3" json:"missing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -39,7 +39,7 @@ const (
 type DirectoryServiceClient interface {
 	// Creates or replaces the calling doctor's profile. CRM and UF come from the
 	// doctor's account, never from the request. A profile is listed in search only when
-	// complete: at least one specialty, a price and a location.
+	// complete — at least one specialty, a price and a location — and the doctor verified.
 	UpsertMyProfile(ctx context.Context, in *UpsertMyProfileRequest, opts ...grpc.CallOption) (*UpsertMyProfileResponse, error)
 	// Returns the calling doctor's profile, with what is missing for it to be listed.
 	GetMyProfile(ctx context.Context, in *GetMyProfileRequest, opts ...grpc.CallOption) (*GetMyProfileResponse, error)
@@ -174,7 +174,7 @@ func (c *directoryServiceClient) ListSpecialties(ctx context.Context, in *ListSp
 type DirectoryServiceServer interface {
 	// Creates or replaces the calling doctor's profile. CRM and UF come from the
 	// doctor's account, never from the request. A profile is listed in search only when
-	// complete: at least one specialty, a price and a location.
+	// complete — at least one specialty, a price and a location — and the doctor verified.
 	UpsertMyProfile(context.Context, *UpsertMyProfileRequest) (*UpsertMyProfileResponse, error)
 	// Returns the calling doctor's profile, with what is missing for it to be listed.
 	GetMyProfile(context.Context, *GetMyProfileRequest) (*GetMyProfileResponse, error)

@@ -626,15 +626,22 @@ func (*LoginRequest_Crm) isLoginRequest_Login() {}
 // LoginResponse carries a new session.
 type LoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tokens of the new session.
+	// The tokens of the new session; unset when mfa_required.
 	Tokens *TokenPair `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
 	// The account logged in.
 	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	// A secret naming this device for this account: send it with the next login (keep it
 	// like a password). It stays known for 90 days (by default) after its last login.
-	DeviceToken   string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DeviceToken string `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
+	// The password was right, and the account has a second factor: no session is open
+	// yet. Send mfa_token with a code to LoginMfa.
+	MfaRequired bool `protobuf:"varint,4,opt,name=mfa_required,json=mfaRequired,proto3" json:"mfa_required,omitempty"`
+	// A single-use secret naming this login for LoginMfa; set when mfa_required.
+	MfaToken string `protobuf:"bytes,5,opt,name=mfa_token,json=mfaToken,proto3" json:"mfa_token,omitempty"`
+	// When mfa_token stops being accepted (5 minutes after the password was checked).
+	MfaTokenExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=mfa_token_expire_time,json=mfaTokenExpireTime,proto3" json:"mfa_token_expire_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LoginResponse) Reset() {
@@ -688,6 +695,763 @@ func (x *LoginResponse) GetDeviceToken() string {
 	return ""
 }
 
+func (x *LoginResponse) GetMfaRequired() bool {
+	if x != nil {
+		return x.MfaRequired
+	}
+	return false
+}
+
+func (x *LoginResponse) GetMfaToken() string {
+	if x != nil {
+		return x.MfaToken
+	}
+	return ""
+}
+
+func (x *LoginResponse) GetMfaTokenExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MfaTokenExpireTime
+	}
+	return nil
+}
+
+// LoginMfaRequest completes a login with a second factor.
+type LoginMfaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mfa_token Login answered.
+	MfaToken string `protobuf:"bytes,1,opt,name=mfa_token,json=mfaToken,proto3" json:"mfa_token,omitempty"`
+	// The second factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*LoginMfaRequest_Code
+	//	*LoginMfaRequest_RecoveryCode
+	Factor        isLoginMfaRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMfaRequest) Reset() {
+	*x = LoginMfaRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMfaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMfaRequest) ProtoMessage() {}
+
+func (x *LoginMfaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMfaRequest.ProtoReflect.Descriptor instead.
+func (*LoginMfaRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LoginMfaRequest) GetMfaToken() string {
+	if x != nil {
+		return x.MfaToken
+	}
+	return ""
+}
+
+func (x *LoginMfaRequest) GetFactor() isLoginMfaRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *LoginMfaRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*LoginMfaRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *LoginMfaRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*LoginMfaRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isLoginMfaRequest_Factor interface {
+	isLoginMfaRequest_Factor()
+}
+
+type LoginMfaRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3,oneof"`
+}
+
+type LoginMfaRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes (xxxxx-xxxxx; case and dash ignored).
+	RecoveryCode string `protobuf:"bytes,3,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*LoginMfaRequest_Code) isLoginMfaRequest_Factor() {}
+
+func (*LoginMfaRequest_RecoveryCode) isLoginMfaRequest_Factor() {}
+
+// LoginMfaResponse carries the new session.
+type LoginMfaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens of the new session (amr "pwd", "otp").
+	Tokens *TokenPair `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The account logged in.
+	Account       *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMfaResponse) Reset() {
+	*x = LoginMfaResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMfaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMfaResponse) ProtoMessage() {}
+
+func (x *LoginMfaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMfaResponse.ProtoReflect.Descriptor instead.
+func (*LoginMfaResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LoginMfaResponse) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *LoginMfaResponse) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+// EnrollTotpRequest starts a TOTP enrolment.
+type EnrollTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A fresh factor, required only when TOTP is already enabled (re-enrolment).
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*EnrollTotpRequest_Code
+	//	*EnrollTotpRequest_RecoveryCode
+	Factor        isEnrollTotpRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollTotpRequest) Reset() {
+	*x = EnrollTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollTotpRequest) ProtoMessage() {}
+
+func (x *EnrollTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollTotpRequest.ProtoReflect.Descriptor instead.
+func (*EnrollTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *EnrollTotpRequest) GetFactor() isEnrollTotpRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *EnrollTotpRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*EnrollTotpRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *EnrollTotpRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*EnrollTotpRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isEnrollTotpRequest_Factor interface {
+	isEnrollTotpRequest_Factor()
+}
+
+type EnrollTotpRequest_Code struct {
+	// The 6-digit code the current authenticator app shows now.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3,oneof"`
+}
+
+type EnrollTotpRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes.
+	RecoveryCode string `protobuf:"bytes,2,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*EnrollTotpRequest_Code) isEnrollTotpRequest_Factor() {}
+
+func (*EnrollTotpRequest_RecoveryCode) isEnrollTotpRequest_Factor() {}
+
+// EnrollTotpResponse is the new secret, to load into an authenticator app.
+type EnrollTotpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The secret in base32 (RFC 4648, no padding), to type into the app.
+	Secret string `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The same secret as an otpauth:// URI (issuer "Healthcore", the login name as
+	// account), to show as a QR code.
+	OtpauthUri    string `protobuf:"bytes,2,opt,name=otpauth_uri,json=otpauthUri,proto3" json:"otpauth_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollTotpResponse) Reset() {
+	*x = EnrollTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollTotpResponse) ProtoMessage() {}
+
+func (x *EnrollTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollTotpResponse.ProtoReflect.Descriptor instead.
+func (*EnrollTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *EnrollTotpResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *EnrollTotpResponse) GetOtpauthUri() string {
+	if x != nil {
+		return x.OtpauthUri
+	}
+	return ""
+}
+
+// ConfirmTotpRequest proves the authenticator app has the pending secret.
+type ConfirmTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The 6-digit code the app shows now for the new secret.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpRequest) Reset() {
+	*x = ConfirmTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpRequest) ProtoMessage() {}
+
+func (x *ConfirmTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ConfirmTotpRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// ConfirmTotpResponse is the enabled second factor's recovery codes and the calling
+// session's new tokens.
+type ConfirmTotpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ten single-use recovery codes, each replacing a code once when the phone is lost.
+	// They are shown this once: keep them safe.
+	RecoveryCodes []string `protobuf:"bytes,1,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	// The calling session's new token pair (amr "pwd", "otp").
+	Tokens        *TokenPair `protobuf:"bytes,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpResponse) Reset() {
+	*x = ConfirmTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpResponse) ProtoMessage() {}
+
+func (x *ConfirmTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ConfirmTotpResponse) GetRecoveryCodes() []string {
+	if x != nil {
+		return x.RecoveryCodes
+	}
+	return nil
+}
+
+func (x *ConfirmTotpResponse) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+// DisableTotpRequest proves the owner, twice, before the second factor is turned off.
+type DisableTotpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's password.
+	Password string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
+	// A fresh factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*DisableTotpRequest_Code
+	//	*DisableTotpRequest_RecoveryCode
+	Factor        isDisableTotpRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpRequest) Reset() {
+	*x = DisableTotpRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpRequest) ProtoMessage() {}
+
+func (x *DisableTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpRequest.ProtoReflect.Descriptor instead.
+func (*DisableTotpRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DisableTotpRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *DisableTotpRequest) GetFactor() isDisableTotpRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *DisableTotpRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*DisableTotpRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *DisableTotpRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*DisableTotpRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isDisableTotpRequest_Factor interface {
+	isDisableTotpRequest_Factor()
+}
+
+type DisableTotpRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3,oneof"`
+}
+
+type DisableTotpRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes.
+	RecoveryCode string `protobuf:"bytes,3,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*DisableTotpRequest_Code) isDisableTotpRequest_Factor() {}
+
+func (*DisableTotpRequest_RecoveryCode) isDisableTotpRequest_Factor() {}
+
+// DisableTotpResponse is empty.
+type DisableTotpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpResponse) Reset() {
+	*x = DisableTotpResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpResponse) ProtoMessage() {}
+
+func (x *DisableTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpResponse.ProtoReflect.Descriptor instead.
+func (*DisableTotpResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{15}
+}
+
+// RegenerateRecoveryCodesRequest proves a fresh factor.
+type RegenerateRecoveryCodesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A fresh factor. Exactly one is required.
+	//
+	// Types that are valid to be assigned to Factor:
+	//
+	//	*RegenerateRecoveryCodesRequest_Code
+	//	*RegenerateRecoveryCodesRequest_RecoveryCode
+	Factor        isRegenerateRecoveryCodesRequest_Factor `protobuf_oneof:"factor"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesRequest) Reset() {
+	*x = RegenerateRecoveryCodesRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesRequest) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesRequest.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetFactor() isRegenerateRecoveryCodesRequest_Factor {
+	if x != nil {
+		return x.Factor
+	}
+	return nil
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*RegenerateRecoveryCodesRequest_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *RegenerateRecoveryCodesRequest) GetRecoveryCode() string {
+	if x != nil {
+		if x, ok := x.Factor.(*RegenerateRecoveryCodesRequest_RecoveryCode); ok {
+			return x.RecoveryCode
+		}
+	}
+	return ""
+}
+
+type isRegenerateRecoveryCodesRequest_Factor interface {
+	isRegenerateRecoveryCodesRequest_Factor()
+}
+
+type RegenerateRecoveryCodesRequest_Code struct {
+	// The 6-digit code the authenticator app shows now.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3,oneof"`
+}
+
+type RegenerateRecoveryCodesRequest_RecoveryCode struct {
+	// One of the account's unused recovery codes (it is spent with the others).
+	RecoveryCode string `protobuf:"bytes,2,opt,name=recovery_code,json=recoveryCode,proto3,oneof"`
+}
+
+func (*RegenerateRecoveryCodesRequest_Code) isRegenerateRecoveryCodesRequest_Factor() {}
+
+func (*RegenerateRecoveryCodesRequest_RecoveryCode) isRegenerateRecoveryCodesRequest_Factor() {}
+
+// RegenerateRecoveryCodesResponse is the new recovery codes; the old ones no longer work.
+type RegenerateRecoveryCodesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ten single-use recovery codes, shown this once.
+	RecoveryCodes []string `protobuf:"bytes,1,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesResponse) Reset() {
+	*x = RegenerateRecoveryCodesResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesResponse) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesResponse.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RegenerateRecoveryCodesResponse) GetRecoveryCodes() []string {
+	if x != nil {
+		return x.RecoveryCodes
+	}
+	return nil
+}
+
+// MfaStatus is whether an account has a second factor.
+type MfaStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A second factor is enabled: logins ask for a code.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// The enabled methods: "totp" (later "passkey").
+	Methods []string `protobuf:"bytes,2,rep,name=methods,proto3" json:"methods,omitempty"`
+	// When the current second factor was confirmed; unset when not enabled.
+	EnableTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
+	// How many unused recovery codes are left.
+	RecoveryCodesLeft int32 `protobuf:"varint,4,opt,name=recovery_codes_left,json=recoveryCodesLeft,proto3" json:"recovery_codes_left,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *MfaStatus) Reset() {
+	*x = MfaStatus{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MfaStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MfaStatus) ProtoMessage() {}
+
+func (x *MfaStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MfaStatus.ProtoReflect.Descriptor instead.
+func (*MfaStatus) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MfaStatus) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *MfaStatus) GetMethods() []string {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+func (x *MfaStatus) GetEnableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EnableTime
+	}
+	return nil
+}
+
+func (x *MfaStatus) GetRecoveryCodesLeft() int32 {
+	if x != nil {
+		return x.RecoveryCodesLeft
+	}
+	return 0
+}
+
 // TokenPair is an access token and the refresh token that renews it.
 type TokenPair struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -707,7 +1471,7 @@ type TokenPair struct {
 
 func (x *TokenPair) Reset() {
 	*x = TokenPair{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +1483,7 @@ func (x *TokenPair) String() string {
 func (*TokenPair) ProtoMessage() {}
 
 func (x *TokenPair) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[8]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +1496,7 @@ func (x *TokenPair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenPair.ProtoReflect.Descriptor instead.
 func (*TokenPair) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{8}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TokenPair) GetAccessToken() string {
@@ -781,7 +1545,7 @@ type RefreshRequest struct {
 
 func (x *RefreshRequest) Reset() {
 	*x = RefreshRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +1557,7 @@ func (x *RefreshRequest) String() string {
 func (*RefreshRequest) ProtoMessage() {}
 
 func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[9]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1570,7 @@ func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshRequest.ProtoReflect.Descriptor instead.
 func (*RefreshRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{9}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RefreshRequest) GetRefreshToken() string {
@@ -827,7 +1591,7 @@ type RefreshResponse struct {
 
 func (x *RefreshResponse) Reset() {
 	*x = RefreshResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +1603,7 @@ func (x *RefreshResponse) String() string {
 func (*RefreshResponse) ProtoMessage() {}
 
 func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +1616,7 @@ func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshResponse.ProtoReflect.Descriptor instead.
 func (*RefreshResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RefreshResponse) GetTokens() *TokenPair {
@@ -873,7 +1637,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1649,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1662,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LogoutRequest) GetRefreshToken() string {
@@ -917,7 +1681,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1693,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1706,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{12}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
 }
 
 // GetMeRequest is empty: the caller is named by the access token.
@@ -954,7 +1718,7 @@ type GetMeRequest struct {
 
 func (x *GetMeRequest) Reset() {
 	*x = GetMeRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1730,7 @@ func (x *GetMeRequest) String() string {
 func (*GetMeRequest) ProtoMessage() {}
 
 func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1743,7 @@ func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeRequest.ProtoReflect.Descriptor instead.
 func (*GetMeRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{13}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
 }
 
 // GetMeResponse is the caller's own account.
@@ -988,14 +1752,16 @@ type GetMeResponse struct {
 	// The account.
 	Account *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// Personal fields; set for patients only.
-	Patient       *PatientProfile `protobuf:"bytes,2,opt,name=patient,proto3" json:"patient,omitempty"`
+	Patient *PatientProfile `protobuf:"bytes,2,opt,name=patient,proto3" json:"patient,omitempty"`
+	// The account's second factor.
+	Mfa           *MfaStatus `protobuf:"bytes,3,opt,name=mfa,proto3" json:"mfa,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMeResponse) Reset() {
 	*x = GetMeResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1773,7 @@ func (x *GetMeResponse) String() string {
 func (*GetMeResponse) ProtoMessage() {}
 
 func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1786,7 @@ func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeResponse.ProtoReflect.Descriptor instead.
 func (*GetMeResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{14}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMeResponse) GetAccount() *Account {
@@ -1033,6 +1799,13 @@ func (x *GetMeResponse) GetAccount() *Account {
 func (x *GetMeResponse) GetPatient() *PatientProfile {
 	if x != nil {
 		return x.Patient
+	}
+	return nil
+}
+
+func (x *GetMeResponse) GetMfa() *MfaStatus {
+	if x != nil {
+		return x.Mfa
 	}
 	return nil
 }
@@ -1052,7 +1825,7 @@ type PatientProfile struct {
 
 func (x *PatientProfile) Reset() {
 	*x = PatientProfile{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1837,7 @@ func (x *PatientProfile) String() string {
 func (*PatientProfile) ProtoMessage() {}
 
 func (x *PatientProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1850,7 @@ func (x *PatientProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatientProfile.ProtoReflect.Descriptor instead.
 func (*PatientProfile) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{15}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PatientProfile) GetCpf() string {
@@ -1110,7 +1883,7 @@ type GetJwksRequest struct {
 
 func (x *GetJwksRequest) Reset() {
 	*x = GetJwksRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1895,7 @@ func (x *GetJwksRequest) String() string {
 func (*GetJwksRequest) ProtoMessage() {}
 
 func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1908,7 @@ func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksRequest.ProtoReflect.Descriptor instead.
 func (*GetJwksRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{16}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 // GetJwksResponse is a JSON Web Key Set.
@@ -1149,7 +1922,7 @@ type GetJwksResponse struct {
 
 func (x *GetJwksResponse) Reset() {
 	*x = GetJwksResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1934,7 @@ func (x *GetJwksResponse) String() string {
 func (*GetJwksResponse) ProtoMessage() {}
 
 func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1947,7 @@ func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksResponse.ProtoReflect.Descriptor instead.
 func (*GetJwksResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{17}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetJwksResponse) GetKeys() []*Jwk {
@@ -1210,7 +1983,7 @@ type Jwk struct {
 
 func (x *Jwk) Reset() {
 	*x = Jwk{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1995,7 @@ func (x *Jwk) String() string {
 func (*Jwk) ProtoMessage() {}
 
 func (x *Jwk) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +2008,7 @@ func (x *Jwk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Jwk.ProtoReflect.Descriptor instead.
 func (*Jwk) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{18}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Jwk) GetKty() string {
@@ -1303,7 +2076,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +2088,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +2101,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{19}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{30}
 }
 
 // RotateSigningKeyResponse names the new active key.
@@ -1342,7 +2115,7 @@ type RotateSigningKeyResponse struct {
 
 func (x *RotateSigningKeyResponse) Reset() {
 	*x = RotateSigningKeyResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +2127,7 @@ func (x *RotateSigningKeyResponse) String() string {
 func (*RotateSigningKeyResponse) ProtoMessage() {}
 
 func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +2140,7 @@ func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{20}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RotateSigningKeyResponse) GetKid() string {
@@ -1388,7 +2161,7 @@ type GetPayerRequest struct {
 
 func (x *GetPayerRequest) Reset() {
 	*x = GetPayerRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +2173,7 @@ func (x *GetPayerRequest) String() string {
 func (*GetPayerRequest) ProtoMessage() {}
 
 func (x *GetPayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +2186,7 @@ func (x *GetPayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPayerRequest.ProtoReflect.Descriptor instead.
 func (*GetPayerRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetPayerRequest) GetAccountId() string {
@@ -1440,7 +2213,7 @@ type GetPayerResponse struct {
 
 func (x *GetPayerResponse) Reset() {
 	*x = GetPayerResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +2225,7 @@ func (x *GetPayerResponse) String() string {
 func (*GetPayerResponse) ProtoMessage() {}
 
 func (x *GetPayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +2238,7 @@ func (x *GetPayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPayerResponse.ProtoReflect.Descriptor instead.
 func (*GetPayerResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetPayerResponse) GetFirstName() string {
@@ -1510,7 +2283,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +2295,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +2308,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ChangePasswordRequest) GetCurrentPassword() string {
@@ -1561,7 +2334,7 @@ type ChangePasswordResponse struct {
 
 func (x *ChangePasswordResponse) Reset() {
 	*x = ChangePasswordResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +2346,7 @@ func (x *ChangePasswordResponse) String() string {
 func (*ChangePasswordResponse) ProtoMessage() {}
 
 func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +2359,7 @@ func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{35}
 }
 
 // GetContactRequest names an account.
@@ -1600,7 +2373,7 @@ type GetContactRequest struct {
 
 func (x *GetContactRequest) Reset() {
 	*x = GetContactRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +2385,7 @@ func (x *GetContactRequest) String() string {
 func (*GetContactRequest) ProtoMessage() {}
 
 func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +2398,7 @@ func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactRequest.ProtoReflect.Descriptor instead.
 func (*GetContactRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetContactRequest) GetAccountId() string {
@@ -1655,7 +2428,7 @@ type GetContactResponse struct {
 
 func (x *GetContactResponse) Reset() {
 	*x = GetContactResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +2440,7 @@ func (x *GetContactResponse) String() string {
 func (*GetContactResponse) ProtoMessage() {}
 
 func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +2453,7 @@ func (x *GetContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactResponse.ProtoReflect.Descriptor instead.
 func (*GetContactResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetContactResponse) GetFirstName() string {
@@ -1727,7 +2500,7 @@ type ListRevokedSessionsRequest struct {
 
 func (x *ListRevokedSessionsRequest) Reset() {
 	*x = ListRevokedSessionsRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +2512,7 @@ func (x *ListRevokedSessionsRequest) String() string {
 func (*ListRevokedSessionsRequest) ProtoMessage() {}
 
 func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +2525,7 @@ func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{27}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{38}
 }
 
 // ListRevokedSessionsResponse lists every session ended whose access tokens may still
@@ -1769,7 +2542,7 @@ type ListRevokedSessionsResponse struct {
 
 func (x *ListRevokedSessionsResponse) Reset() {
 	*x = ListRevokedSessionsResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2554,7 @@ func (x *ListRevokedSessionsResponse) String() string {
 func (*ListRevokedSessionsResponse) ProtoMessage() {}
 
 func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +2567,7 @@ func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{28}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListRevokedSessionsResponse) GetSessions() []*RevokedSession {
@@ -1817,7 +2590,7 @@ type RevokedSession struct {
 
 func (x *RevokedSession) Reset() {
 	*x = RevokedSession{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2602,7 @@ func (x *RevokedSession) String() string {
 func (*RevokedSession) ProtoMessage() {}
 
 func (x *RevokedSession) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2615,7 @@ func (x *RevokedSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
 func (*RevokedSession) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{29}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RevokedSession) GetSessionId() string {
@@ -1870,7 +2643,7 @@ type GetDoctorStatusRequest struct {
 
 func (x *GetDoctorStatusRequest) Reset() {
 	*x = GetDoctorStatusRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2655,7 @@ func (x *GetDoctorStatusRequest) String() string {
 func (*GetDoctorStatusRequest) ProtoMessage() {}
 
 func (x *GetDoctorStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2668,7 @@ func (x *GetDoctorStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetDoctorStatusRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{30}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetDoctorStatusRequest) GetDoctorId() string {
@@ -1918,7 +2691,7 @@ type GetDoctorStatusResponse struct {
 
 func (x *GetDoctorStatusResponse) Reset() {
 	*x = GetDoctorStatusResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2703,7 @@ func (x *GetDoctorStatusResponse) String() string {
 func (*GetDoctorStatusResponse) ProtoMessage() {}
 
 func (x *GetDoctorStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2716,7 @@ func (x *GetDoctorStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetDoctorStatusResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{31}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetDoctorStatusResponse) GetStatus() DoctorStatus {
@@ -1977,7 +2750,7 @@ type SubmitVerificationRequest struct {
 
 func (x *SubmitVerificationRequest) Reset() {
 	*x = SubmitVerificationRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2762,7 @@ func (x *SubmitVerificationRequest) String() string {
 func (*SubmitVerificationRequest) ProtoMessage() {}
 
 func (x *SubmitVerificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2775,7 @@ func (x *SubmitVerificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitVerificationRequest.ProtoReflect.Descriptor instead.
 func (*SubmitVerificationRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{32}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SubmitVerificationRequest) GetCrm() *Crm {
@@ -2039,7 +2812,7 @@ type ClaimedSpecialty struct {
 
 func (x *ClaimedSpecialty) Reset() {
 	*x = ClaimedSpecialty{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2824,7 @@ func (x *ClaimedSpecialty) String() string {
 func (*ClaimedSpecialty) ProtoMessage() {}
 
 func (x *ClaimedSpecialty) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2837,7 @@ func (x *ClaimedSpecialty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimedSpecialty.ProtoReflect.Descriptor instead.
 func (*ClaimedSpecialty) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{33}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ClaimedSpecialty) GetCode() string {
@@ -2092,7 +2865,7 @@ type SubmitVerificationResponse struct {
 
 func (x *SubmitVerificationResponse) Reset() {
 	*x = SubmitVerificationResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2877,7 @@ func (x *SubmitVerificationResponse) String() string {
 func (*SubmitVerificationResponse) ProtoMessage() {}
 
 func (x *SubmitVerificationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2890,7 @@ func (x *SubmitVerificationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitVerificationResponse.ProtoReflect.Descriptor instead.
 func (*SubmitVerificationResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{34}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SubmitVerificationResponse) GetVerification() *Verification {
@@ -2136,7 +2909,7 @@ type GetMyVerificationRequest struct {
 
 func (x *GetMyVerificationRequest) Reset() {
 	*x = GetMyVerificationRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2921,7 @@ func (x *GetMyVerificationRequest) String() string {
 func (*GetMyVerificationRequest) ProtoMessage() {}
 
 func (x *GetMyVerificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2934,7 @@ func (x *GetMyVerificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyVerificationRequest.ProtoReflect.Descriptor instead.
 func (*GetMyVerificationRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{35}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{46}
 }
 
 // GetMyVerificationResponse is the caller's verification.
@@ -2175,7 +2948,7 @@ type GetMyVerificationResponse struct {
 
 func (x *GetMyVerificationResponse) Reset() {
 	*x = GetMyVerificationResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2960,7 @@ func (x *GetMyVerificationResponse) String() string {
 func (*GetMyVerificationResponse) ProtoMessage() {}
 
 func (x *GetMyVerificationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[36]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2973,7 @@ func (x *GetMyVerificationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyVerificationResponse.ProtoReflect.Descriptor instead.
 func (*GetMyVerificationResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{36}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetMyVerificationResponse) GetVerification() *Verification {
@@ -2234,7 +3007,7 @@ type Verification struct {
 
 func (x *Verification) Reset() {
 	*x = Verification{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +3019,7 @@ func (x *Verification) String() string {
 func (*Verification) ProtoMessage() {}
 
 func (x *Verification) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[37]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +3032,7 @@ func (x *Verification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verification.ProtoReflect.Descriptor instead.
 func (*Verification) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{37}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Verification) GetDoctorId() string {
@@ -2329,7 +3102,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +3114,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[38]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +3127,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{38}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Evidence) GetSpecialties() []*ClaimedSpecialty {
@@ -2398,7 +3171,7 @@ type ListPendingDoctorsRequest struct {
 
 func (x *ListPendingDoctorsRequest) Reset() {
 	*x = ListPendingDoctorsRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +3183,7 @@ func (x *ListPendingDoctorsRequest) String() string {
 func (*ListPendingDoctorsRequest) ProtoMessage() {}
 
 func (x *ListPendingDoctorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[39]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +3196,7 @@ func (x *ListPendingDoctorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPendingDoctorsRequest.ProtoReflect.Descriptor instead.
 func (*ListPendingDoctorsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{39}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListPendingDoctorsRequest) GetPageSize() int32 {
@@ -2453,7 +3226,7 @@ type ListPendingDoctorsResponse struct {
 
 func (x *ListPendingDoctorsResponse) Reset() {
 	*x = ListPendingDoctorsResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +3238,7 @@ func (x *ListPendingDoctorsResponse) String() string {
 func (*ListPendingDoctorsResponse) ProtoMessage() {}
 
 func (x *ListPendingDoctorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[40]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +3251,7 @@ func (x *ListPendingDoctorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPendingDoctorsResponse.ProtoReflect.Descriptor instead.
 func (*ListPendingDoctorsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{40}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListPendingDoctorsResponse) GetDoctors() []*Verification {
@@ -2506,7 +3279,7 @@ type GetDoctorVerificationRequest struct {
 
 func (x *GetDoctorVerificationRequest) Reset() {
 	*x = GetDoctorVerificationRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +3291,7 @@ func (x *GetDoctorVerificationRequest) String() string {
 func (*GetDoctorVerificationRequest) ProtoMessage() {}
 
 func (x *GetDoctorVerificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[41]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +3304,7 @@ func (x *GetDoctorVerificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorVerificationRequest.ProtoReflect.Descriptor instead.
 func (*GetDoctorVerificationRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{41}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetDoctorVerificationRequest) GetDoctorId() string {
@@ -2560,7 +3333,7 @@ type GetDoctorVerificationResponse struct {
 
 func (x *GetDoctorVerificationResponse) Reset() {
 	*x = GetDoctorVerificationResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +3345,7 @@ func (x *GetDoctorVerificationResponse) String() string {
 func (*GetDoctorVerificationResponse) ProtoMessage() {}
 
 func (x *GetDoctorVerificationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[42]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +3358,7 @@ func (x *GetDoctorVerificationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorVerificationResponse.ProtoReflect.Descriptor instead.
 func (*GetDoctorVerificationResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{42}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetDoctorVerificationResponse) GetVerification() *Verification {
@@ -2645,7 +3418,7 @@ type RegistryRecord struct {
 
 func (x *RegistryRecord) Reset() {
 	*x = RegistryRecord{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +3430,7 @@ func (x *RegistryRecord) String() string {
 func (*RegistryRecord) ProtoMessage() {}
 
 func (x *RegistryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[43]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +3443,7 @@ func (x *RegistryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryRecord.ProtoReflect.Descriptor instead.
 func (*RegistryRecord) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{43}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RegistryRecord) GetFound() bool {
@@ -2734,7 +3507,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2746,7 +3519,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[44]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2759,7 +3532,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{44}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Decision) GetFromStatus() DoctorStatus {
@@ -2808,7 +3581,7 @@ type GetDoctorCardRequest struct {
 
 func (x *GetDoctorCardRequest) Reset() {
 	*x = GetDoctorCardRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2820,7 +3593,7 @@ func (x *GetDoctorCardRequest) String() string {
 func (*GetDoctorCardRequest) ProtoMessage() {}
 
 func (x *GetDoctorCardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[45]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2833,7 +3606,7 @@ func (x *GetDoctorCardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorCardRequest.ProtoReflect.Descriptor instead.
 func (*GetDoctorCardRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{45}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetDoctorCardRequest) GetDoctorId() string {
@@ -2856,7 +3629,7 @@ type GetDoctorCardResponse struct {
 
 func (x *GetDoctorCardResponse) Reset() {
 	*x = GetDoctorCardResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3641,7 @@ func (x *GetDoctorCardResponse) String() string {
 func (*GetDoctorCardResponse) ProtoMessage() {}
 
 func (x *GetDoctorCardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[46]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3654,7 @@ func (x *GetDoctorCardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoctorCardResponse.ProtoReflect.Descriptor instead.
 func (*GetDoctorCardResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{46}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetDoctorCardResponse) GetContentType() string {
@@ -2909,7 +3682,7 @@ type ApproveDoctorRequest struct {
 
 func (x *ApproveDoctorRequest) Reset() {
 	*x = ApproveDoctorRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3694,7 @@ func (x *ApproveDoctorRequest) String() string {
 func (*ApproveDoctorRequest) ProtoMessage() {}
 
 func (x *ApproveDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[47]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3707,7 @@ func (x *ApproveDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDoctorRequest.ProtoReflect.Descriptor instead.
 func (*ApproveDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{47}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ApproveDoctorRequest) GetDoctorId() string {
@@ -2957,7 +3730,7 @@ type ApproveDoctorResponse struct {
 
 func (x *ApproveDoctorResponse) Reset() {
 	*x = ApproveDoctorResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3742,7 @@ func (x *ApproveDoctorResponse) String() string {
 func (*ApproveDoctorResponse) ProtoMessage() {}
 
 func (x *ApproveDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[48]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3755,7 @@ func (x *ApproveDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDoctorResponse.ProtoReflect.Descriptor instead.
 func (*ApproveDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{48}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ApproveDoctorResponse) GetVerification() *Verification {
@@ -3012,7 +3785,7 @@ type RejectDoctorRequest struct {
 
 func (x *RejectDoctorRequest) Reset() {
 	*x = RejectDoctorRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3797,7 @@ func (x *RejectDoctorRequest) String() string {
 func (*RejectDoctorRequest) ProtoMessage() {}
 
 func (x *RejectDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[49]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3810,7 @@ func (x *RejectDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectDoctorRequest.ProtoReflect.Descriptor instead.
 func (*RejectDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{49}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RejectDoctorRequest) GetDoctorId() string {
@@ -3065,7 +3838,7 @@ type RejectDoctorResponse struct {
 
 func (x *RejectDoctorResponse) Reset() {
 	*x = RejectDoctorResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3850,7 @@ func (x *RejectDoctorResponse) String() string {
 func (*RejectDoctorResponse) ProtoMessage() {}
 
 func (x *RejectDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[50]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3863,7 @@ func (x *RejectDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectDoctorResponse.ProtoReflect.Descriptor instead.
 func (*RejectDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{50}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *RejectDoctorResponse) GetVerification() *Verification {
@@ -3113,7 +3886,7 @@ type SuspendDoctorRequest struct {
 
 func (x *SuspendDoctorRequest) Reset() {
 	*x = SuspendDoctorRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3898,7 @@ func (x *SuspendDoctorRequest) String() string {
 func (*SuspendDoctorRequest) ProtoMessage() {}
 
 func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[51]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,7 +3911,7 @@ func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorRequest.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{51}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SuspendDoctorRequest) GetDoctorId() string {
@@ -3166,7 +3939,7 @@ type SuspendDoctorResponse struct {
 
 func (x *SuspendDoctorResponse) Reset() {
 	*x = SuspendDoctorResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3178,7 +3951,7 @@ func (x *SuspendDoctorResponse) String() string {
 func (*SuspendDoctorResponse) ProtoMessage() {}
 
 func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[52]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3191,7 +3964,7 @@ func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorResponse.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{52}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SuspendDoctorResponse) GetVerification() *Verification {
@@ -3214,7 +3987,7 @@ type ReinstateDoctorRequest struct {
 
 func (x *ReinstateDoctorRequest) Reset() {
 	*x = ReinstateDoctorRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3999,7 @@ func (x *ReinstateDoctorRequest) String() string {
 func (*ReinstateDoctorRequest) ProtoMessage() {}
 
 func (x *ReinstateDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[53]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +4012,7 @@ func (x *ReinstateDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReinstateDoctorRequest.ProtoReflect.Descriptor instead.
 func (*ReinstateDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{53}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ReinstateDoctorRequest) GetDoctorId() string {
@@ -3267,7 +4040,7 @@ type ReinstateDoctorResponse struct {
 
 func (x *ReinstateDoctorResponse) Reset() {
 	*x = ReinstateDoctorResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3279,7 +4052,7 @@ func (x *ReinstateDoctorResponse) String() string {
 func (*ReinstateDoctorResponse) ProtoMessage() {}
 
 func (x *ReinstateDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[54]
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3292,7 +4065,7 @@ func (x *ReinstateDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReinstateDoctorResponse.ProtoReflect.Descriptor instead.
 func (*ReinstateDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{54}
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ReinstateDoctorResponse) GetVerification() *Verification {
@@ -3349,11 +4122,59 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpassword\x18\x04 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12@\n" +
 	"\fdevice_token\x18\x05 \x01(\tB\x1d\xfaB\x1ar\x182\x13^[A-Za-z0-9_-]{43}$\xd0\x01\x01R\vdeviceTokenB\f\n" +
-	"\x05login\x12\x03\xf8B\x01\"\xa8\x01\n" +
+	"\x05login\x12\x03\xf8B\x01\"\xb7\x02\n" +
 	"\rLoginResponse\x129\n" +
 	"\x06tokens\x18\x01 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\x129\n" +
 	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\x12!\n" +
-	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\"\x9e\x02\n" +
+	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\x12!\n" +
+	"\fmfa_required\x18\x04 \x01(\bR\vmfaRequired\x12\x1b\n" +
+	"\tmfa_token\x18\x05 \x01(\tR\bmfaToken\x12M\n" +
+	"\x15mfa_token_expire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x12mfaTokenExpireTime\"\xd6\x01\n" +
+	"\x0fLoginMfaRequest\x12;\n" +
+	"\tmfa_token\x18\x01 \x01(\tB\x1e\xfaB\x1br\x192\x17^hcm_[A-Za-z0-9_-]{43}$R\bmfaToken\x12'\n" +
+	"\x04code\x18\x02 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x03 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"\x88\x01\n" +
+	"\x10LoginMfaResponse\x129\n" +
+	"\x06tokens\x18\x01 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\x129\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\"\x96\x01\n" +
+	"\x11EnrollTotpRequest\x12'\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x02 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\b\n" +
+	"\x06factor\"M\n" +
+	"\x12EnrollTotpResponse\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1f\n" +
+	"\votpauth_uri\x18\x02 \x01(\tR\n" +
+	"otpauthUri\";\n" +
+	"\x12ConfirmTotpRequest\x12%\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$R\x04code\"w\n" +
+	"\x13ConfirmTotpResponse\x12%\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\x129\n" +
+	"\x06tokens\x18\x02 \x01(\v2!.healthcore.identity.v1.TokenPairR\x06tokens\"\xc4\x01\n" +
+	"\x12DisableTotpRequest\x12&\n" +
+	"\bpassword\x18\x01 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12'\n" +
+	"\x04code\x18\x02 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x03 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"\x15\n" +
+	"\x13DisableTotpResponse\"\xa8\x01\n" +
+	"\x1eRegenerateRecoveryCodesRequest\x12'\n" +
+	"\x04code\x18\x01 \x01(\tB\x11\xfaB\x0er\f2\n" +
+	"^[0-9]{6}$H\x00R\x04code\x12N\n" +
+	"\rrecovery_code\x18\x02 \x01(\tB'\xfaB$r\"2 ^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$H\x00R\frecoveryCodeB\r\n" +
+	"\x06factor\x12\x03\xf8B\x01\"H\n" +
+	"\x1fRegenerateRecoveryCodesResponse\x12%\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\"\xac\x01\n" +
+	"\tMfaStatus\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x18\n" +
+	"\amethods\x18\x02 \x03(\tR\amethods\x12;\n" +
+	"\venable_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"enableTime\x12.\n" +
+	"\x13recovery_codes_left\x18\x04 \x01(\x05R\x11recoveryCodesLeft\"\x9e\x02\n" +
 	"\tTokenPair\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
@@ -3370,10 +4191,11 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\rrefresh_token\x18\x01 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x10\x18\x80\x02R\frefreshToken\"\x10\n" +
 	"\x0eLogoutResponse\"\x0e\n" +
-	"\fGetMeRequest\"\x8c\x01\n" +
+	"\fGetMeRequest\"\xc1\x01\n" +
 	"\rGetMeResponse\x129\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1f.healthcore.identity.v1.AccountR\aaccount\x12@\n" +
-	"\apatient\x18\x02 \x01(\v2&.healthcore.identity.v1.PatientProfileR\apatient\"W\n" +
+	"\apatient\x18\x02 \x01(\v2&.healthcore.identity.v1.PatientProfileR\apatient\x123\n" +
+	"\x03mfa\x18\x03 \x01(\v2!.healthcore.identity.v1.MfaStatusR\x03mfa\"W\n" +
 	"\x0ePatientProfile\x12\x10\n" +
 	"\x03cpf\x18\x01 \x01(\tR\x03cpf\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1d\n" +
@@ -3525,11 +4347,17 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_VERIFIED\x10\x02\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_REJECTED\x10\x03\x12\x1b\n" +
-	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xe5\x1a\n" +
+	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xf2 \n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
-	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12}\n" +
+	"\x05Login\x12$.healthcore.identity.v1.LoginRequest\x1a%.healthcore.identity.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\x82\x01\n" +
+	"\bLoginMfa\x12'.healthcore.identity.v1.LoginMfaRequest\x1a(.healthcore.identity.v1.LoginMfaResponse\"#\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/auth/login:mfa\x12\x8f\x01\n" +
+	"\n" +
+	"EnrollTotp\x12).healthcore.identity.v1.EnrollTotpRequest\x1a*.healthcore.identity.v1.EnrollTotpResponse\"*\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/mfa/totp:enroll\x12\x93\x01\n" +
+	"\vConfirmTotp\x12*.healthcore.identity.v1.ConfirmTotpRequest\x1a+.healthcore.identity.v1.ConfirmTotpResponse\"+\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:confirm\x12\x93\x01\n" +
+	"\vDisableTotp\x12*.healthcore.identity.v1.DisableTotpRequest\x1a+.healthcore.identity.v1.DisableTotpResponse\"+\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:disable\x12\xc4\x01\n" +
+	"\x17RegenerateRecoveryCodes\x126.healthcore.identity.v1.RegenerateRecoveryCodesRequest\x1a7.healthcore.identity.v1.RegenerateRecoveryCodesResponse\"8\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/me/mfa/recovery-codes:regenerate\x12}\n" +
 	"\aRefresh\x12&.healthcore.identity.v1.RefreshRequest\x1a'.healthcore.identity.v1.RefreshResponse\"!\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12y\n" +
 	"\x06Logout\x12%.healthcore.identity.v1.LogoutRequest\x1a&.healthcore.identity.v1.LogoutResponse\" \xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12m\n" +
 	"\x05GetMe\x12$.healthcore.identity.v1.GetMeRequest\x1a%.healthcore.identity.v1.GetMeResponse\"\x17\xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x9b\x01\n" +
@@ -3569,8 +4397,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\fRejectDoctor\x12+.healthcore.identity.v1.RejectDoctorRequest\x1a,.healthcore.identity.v1.RejectDoctorResponse\"9\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/doctors/{doctor_id}:reject\x12\xa8\x01\n" +
 	"\rSuspendDoctor\x12,.healthcore.identity.v1.SuspendDoctorRequest\x1a-.healthcore.identity.v1.SuspendDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:suspend\x12\xb0\x01\n" +
 	"\x0fReinstateDoctor\x12..healthcore.identity.v1.ReinstateDoctorRequest\x1a/.healthcore.identity.v1.ReinstateDoctorResponse\"<\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/admin/doctors/{doctor_id}:reinstate\x12\x80\x01\n" +
-	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa6\x01\n" +
-	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"/\xca\xf3\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
+	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
+	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
 var (
 	file_healthcore_identity_v1_identity_proto_rawDescOnce sync.Once
@@ -3585,160 +4413,187 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
-	(DoctorStatus)(0),                     // 0: healthcore.identity.v1.DoctorStatus
-	(*RegisterPatientRequest)(nil),        // 1: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),       // 2: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),         // 3: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),        // 4: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                           // 5: healthcore.identity.v1.Crm
-	(*Account)(nil),                       // 6: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),                  // 7: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),                 // 8: healthcore.identity.v1.LoginResponse
-	(*TokenPair)(nil),                     // 9: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),                // 10: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),               // 11: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),                 // 12: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),                // 13: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),                  // 14: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),                 // 15: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),                // 16: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),                // 17: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),               // 18: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                           // 19: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),       // 20: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),      // 21: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),               // 22: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),              // 23: healthcore.identity.v1.GetPayerResponse
-	(*ChangePasswordRequest)(nil),         // 24: healthcore.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),        // 25: healthcore.identity.v1.ChangePasswordResponse
-	(*GetContactRequest)(nil),             // 26: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),            // 27: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),    // 28: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil),   // 29: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),                // 30: healthcore.identity.v1.RevokedSession
-	(*GetDoctorStatusRequest)(nil),        // 31: healthcore.identity.v1.GetDoctorStatusRequest
-	(*GetDoctorStatusResponse)(nil),       // 32: healthcore.identity.v1.GetDoctorStatusResponse
-	(*SubmitVerificationRequest)(nil),     // 33: healthcore.identity.v1.SubmitVerificationRequest
-	(*ClaimedSpecialty)(nil),              // 34: healthcore.identity.v1.ClaimedSpecialty
-	(*SubmitVerificationResponse)(nil),    // 35: healthcore.identity.v1.SubmitVerificationResponse
-	(*GetMyVerificationRequest)(nil),      // 36: healthcore.identity.v1.GetMyVerificationRequest
-	(*GetMyVerificationResponse)(nil),     // 37: healthcore.identity.v1.GetMyVerificationResponse
-	(*Verification)(nil),                  // 38: healthcore.identity.v1.Verification
-	(*Evidence)(nil),                      // 39: healthcore.identity.v1.Evidence
-	(*ListPendingDoctorsRequest)(nil),     // 40: healthcore.identity.v1.ListPendingDoctorsRequest
-	(*ListPendingDoctorsResponse)(nil),    // 41: healthcore.identity.v1.ListPendingDoctorsResponse
-	(*GetDoctorVerificationRequest)(nil),  // 42: healthcore.identity.v1.GetDoctorVerificationRequest
-	(*GetDoctorVerificationResponse)(nil), // 43: healthcore.identity.v1.GetDoctorVerificationResponse
-	(*RegistryRecord)(nil),                // 44: healthcore.identity.v1.RegistryRecord
-	(*Decision)(nil),                      // 45: healthcore.identity.v1.Decision
-	(*GetDoctorCardRequest)(nil),          // 46: healthcore.identity.v1.GetDoctorCardRequest
-	(*GetDoctorCardResponse)(nil),         // 47: healthcore.identity.v1.GetDoctorCardResponse
-	(*ApproveDoctorRequest)(nil),          // 48: healthcore.identity.v1.ApproveDoctorRequest
-	(*ApproveDoctorResponse)(nil),         // 49: healthcore.identity.v1.ApproveDoctorResponse
-	(*RejectDoctorRequest)(nil),           // 50: healthcore.identity.v1.RejectDoctorRequest
-	(*RejectDoctorResponse)(nil),          // 51: healthcore.identity.v1.RejectDoctorResponse
-	(*SuspendDoctorRequest)(nil),          // 52: healthcore.identity.v1.SuspendDoctorRequest
-	(*SuspendDoctorResponse)(nil),         // 53: healthcore.identity.v1.SuspendDoctorResponse
-	(*ReinstateDoctorRequest)(nil),        // 54: healthcore.identity.v1.ReinstateDoctorRequest
-	(*ReinstateDoctorResponse)(nil),       // 55: healthcore.identity.v1.ReinstateDoctorResponse
-	(v1.Role)(0),                          // 56: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),         // 57: google.protobuf.Timestamp
+	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
+	(*RegisterPatientRequest)(nil),          // 1: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),         // 2: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),           // 3: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),          // 4: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                             // 5: healthcore.identity.v1.Crm
+	(*Account)(nil),                         // 6: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                    // 7: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),                   // 8: healthcore.identity.v1.LoginResponse
+	(*LoginMfaRequest)(nil),                 // 9: healthcore.identity.v1.LoginMfaRequest
+	(*LoginMfaResponse)(nil),                // 10: healthcore.identity.v1.LoginMfaResponse
+	(*EnrollTotpRequest)(nil),               // 11: healthcore.identity.v1.EnrollTotpRequest
+	(*EnrollTotpResponse)(nil),              // 12: healthcore.identity.v1.EnrollTotpResponse
+	(*ConfirmTotpRequest)(nil),              // 13: healthcore.identity.v1.ConfirmTotpRequest
+	(*ConfirmTotpResponse)(nil),             // 14: healthcore.identity.v1.ConfirmTotpResponse
+	(*DisableTotpRequest)(nil),              // 15: healthcore.identity.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),             // 16: healthcore.identity.v1.DisableTotpResponse
+	(*RegenerateRecoveryCodesRequest)(nil),  // 17: healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	(*RegenerateRecoveryCodesResponse)(nil), // 18: healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	(*MfaStatus)(nil),                       // 19: healthcore.identity.v1.MfaStatus
+	(*TokenPair)(nil),                       // 20: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),                  // 21: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),                 // 22: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),                   // 23: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),                  // 24: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                    // 25: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),                   // 26: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),                  // 27: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),                  // 28: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),                 // 29: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                             // 30: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),         // 31: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),        // 32: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),                 // 33: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),                // 34: healthcore.identity.v1.GetPayerResponse
+	(*ChangePasswordRequest)(nil),           // 35: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),          // 36: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),               // 37: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),              // 38: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),      // 39: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil),     // 40: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),                  // 41: healthcore.identity.v1.RevokedSession
+	(*GetDoctorStatusRequest)(nil),          // 42: healthcore.identity.v1.GetDoctorStatusRequest
+	(*GetDoctorStatusResponse)(nil),         // 43: healthcore.identity.v1.GetDoctorStatusResponse
+	(*SubmitVerificationRequest)(nil),       // 44: healthcore.identity.v1.SubmitVerificationRequest
+	(*ClaimedSpecialty)(nil),                // 45: healthcore.identity.v1.ClaimedSpecialty
+	(*SubmitVerificationResponse)(nil),      // 46: healthcore.identity.v1.SubmitVerificationResponse
+	(*GetMyVerificationRequest)(nil),        // 47: healthcore.identity.v1.GetMyVerificationRequest
+	(*GetMyVerificationResponse)(nil),       // 48: healthcore.identity.v1.GetMyVerificationResponse
+	(*Verification)(nil),                    // 49: healthcore.identity.v1.Verification
+	(*Evidence)(nil),                        // 50: healthcore.identity.v1.Evidence
+	(*ListPendingDoctorsRequest)(nil),       // 51: healthcore.identity.v1.ListPendingDoctorsRequest
+	(*ListPendingDoctorsResponse)(nil),      // 52: healthcore.identity.v1.ListPendingDoctorsResponse
+	(*GetDoctorVerificationRequest)(nil),    // 53: healthcore.identity.v1.GetDoctorVerificationRequest
+	(*GetDoctorVerificationResponse)(nil),   // 54: healthcore.identity.v1.GetDoctorVerificationResponse
+	(*RegistryRecord)(nil),                  // 55: healthcore.identity.v1.RegistryRecord
+	(*Decision)(nil),                        // 56: healthcore.identity.v1.Decision
+	(*GetDoctorCardRequest)(nil),            // 57: healthcore.identity.v1.GetDoctorCardRequest
+	(*GetDoctorCardResponse)(nil),           // 58: healthcore.identity.v1.GetDoctorCardResponse
+	(*ApproveDoctorRequest)(nil),            // 59: healthcore.identity.v1.ApproveDoctorRequest
+	(*ApproveDoctorResponse)(nil),           // 60: healthcore.identity.v1.ApproveDoctorResponse
+	(*RejectDoctorRequest)(nil),             // 61: healthcore.identity.v1.RejectDoctorRequest
+	(*RejectDoctorResponse)(nil),            // 62: healthcore.identity.v1.RejectDoctorResponse
+	(*SuspendDoctorRequest)(nil),            // 63: healthcore.identity.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),           // 64: healthcore.identity.v1.SuspendDoctorResponse
+	(*ReinstateDoctorRequest)(nil),          // 65: healthcore.identity.v1.ReinstateDoctorRequest
+	(*ReinstateDoctorResponse)(nil),         // 66: healthcore.identity.v1.ReinstateDoctorResponse
+	(v1.Role)(0),                            // 67: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 68: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	6,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	5,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	6,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	56, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	67, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	5,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	57, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	68, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	9,  // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	20, // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	6,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	57, // 9: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	57, // 10: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	9,  // 11: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	6,  // 12: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	16, // 13: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	19, // 14: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	56, // 15: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	30, // 16: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	57, // 17: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 18: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	57, // 19: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 20: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
-	34, // 21: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	38, // 22: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	38, // 23: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	5,  // 24: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
-	0,  // 25: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
-	57, // 26: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
-	39, // 27: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
-	34, // 28: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	57, // 29: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
-	38, // 30: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
-	38, // 31: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	44, // 32: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
-	38, // 33: healthcore.identity.v1.GetDoctorVerificationResponse.competing_claims:type_name -> healthcore.identity.v1.Verification
-	45, // 34: healthcore.identity.v1.GetDoctorVerificationResponse.decisions:type_name -> healthcore.identity.v1.Decision
-	34, // 35: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	0,  // 36: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
-	0,  // 37: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
-	57, // 38: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
-	38, // 39: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	38, // 40: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	38, // 41: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	38, // 42: healthcore.identity.v1.ReinstateDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	1,  // 43: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	3,  // 44: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	7,  // 45: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	10, // 46: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	12, // 47: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	14, // 48: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	24, // 49: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	22, // 50: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	26, // 51: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	28, // 52: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	31, // 53: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	33, // 54: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
-	36, // 55: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
-	40, // 56: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
-	42, // 57: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
-	46, // 58: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
-	48, // 59: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
-	50, // 60: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
-	52, // 61: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
-	54, // 62: healthcore.identity.v1.IdentityService.ReinstateDoctor:input_type -> healthcore.identity.v1.ReinstateDoctorRequest
-	17, // 63: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	20, // 64: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	2,  // 65: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	4,  // 66: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	8,  // 67: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	11, // 68: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	13, // 69: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	15, // 70: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	25, // 71: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	23, // 72: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	27, // 73: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	29, // 74: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	32, // 75: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	35, // 76: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
-	37, // 77: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
-	41, // 78: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
-	43, // 79: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
-	47, // 80: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
-	49, // 81: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
-	51, // 82: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
-	53, // 83: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
-	55, // 84: healthcore.identity.v1.IdentityService.ReinstateDoctor:output_type -> healthcore.identity.v1.ReinstateDoctorResponse
-	18, // 85: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	21, // 86: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	65, // [65:87] is the sub-list for method output_type
-	43, // [43:65] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	68, // 9: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 10: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 11: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
+	20, // 12: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	68, // 13: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	68, // 14: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	68, // 15: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 16: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	6,  // 17: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	27, // 18: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	19, // 19: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
+	30, // 20: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	67, // 21: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	41, // 22: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	68, // 23: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 24: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
+	68, // 25: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 26: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
+	45, // 27: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	49, // 28: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	49, // 29: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	5,  // 30: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
+	0,  // 31: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
+	68, // 32: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
+	50, // 33: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
+	45, // 34: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	68, // 35: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
+	49, // 36: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
+	49, // 37: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	55, // 38: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
+	49, // 39: healthcore.identity.v1.GetDoctorVerificationResponse.competing_claims:type_name -> healthcore.identity.v1.Verification
+	56, // 40: healthcore.identity.v1.GetDoctorVerificationResponse.decisions:type_name -> healthcore.identity.v1.Decision
+	45, // 41: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	0,  // 42: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
+	0,  // 43: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
+	68, // 44: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	49, // 45: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	49, // 46: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	49, // 47: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	49, // 48: healthcore.identity.v1.ReinstateDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	1,  // 49: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	3,  // 50: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	7,  // 51: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	9,  // 52: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	11, // 53: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	13, // 54: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	15, // 55: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	17, // 56: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	21, // 57: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	23, // 58: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	25, // 59: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	35, // 60: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	33, // 61: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	37, // 62: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	39, // 63: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	42, // 64: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	44, // 65: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
+	47, // 66: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
+	51, // 67: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
+	53, // 68: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
+	57, // 69: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
+	59, // 70: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
+	61, // 71: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
+	63, // 72: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
+	65, // 73: healthcore.identity.v1.IdentityService.ReinstateDoctor:input_type -> healthcore.identity.v1.ReinstateDoctorRequest
+	28, // 74: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	31, // 75: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	2,  // 76: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	4,  // 77: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	8,  // 78: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 79: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	12, // 80: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	14, // 81: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	16, // 82: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	18, // 83: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	22, // 84: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	24, // 85: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	26, // 86: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	36, // 87: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	34, // 88: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	38, // 89: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	40, // 90: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	43, // 91: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	46, // 92: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
+	48, // 93: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
+	52, // 94: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
+	54, // 95: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
+	58, // 96: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
+	60, // 97: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
+	62, // 98: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
+	64, // 99: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
+	66, // 100: healthcore.identity.v1.IdentityService.ReinstateDoctor:output_type -> healthcore.identity.v1.ReinstateDoctorResponse
+	29, // 101: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	32, // 102: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	76, // [76:103] is the sub-list for method output_type
+	49, // [49:76] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -3751,13 +4606,29 @@ func file_healthcore_identity_v1_identity_proto_init() {
 		(*LoginRequest_Cpf)(nil),
 		(*LoginRequest_Crm)(nil),
 	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[8].OneofWrappers = []any{
+		(*LoginMfaRequest_Code)(nil),
+		(*LoginMfaRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[10].OneofWrappers = []any{
+		(*EnrollTotpRequest_Code)(nil),
+		(*EnrollTotpRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[14].OneofWrappers = []any{
+		(*DisableTotpRequest_Code)(nil),
+		(*DisableTotpRequest_RecoveryCode)(nil),
+	}
+	file_healthcore_identity_v1_identity_proto_msgTypes[16].OneofWrappers = []any{
+		(*RegenerateRecoveryCodesRequest_Code)(nil),
+		(*RegenerateRecoveryCodesRequest_RecoveryCode)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   55,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1472,6 +1472,39 @@ func (m *LoginResponse) validate(all bool) error {
 
 	// no validation rules for DeviceToken
 
+	// no validation rules for MfaRequired
+
+	// no validation rules for MfaToken
+
+	if all {
+		switch v := interface{}(m.GetMfaTokenExpireTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, LoginResponseValidationError{
+					field:  "MfaTokenExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, LoginResponseValidationError{
+					field:  "MfaTokenExpireTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetMfaTokenExpireTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return LoginResponseValidationError{
+				field:  "MfaTokenExpireTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
 	if len(errors) > 0 {
 		return LoginResponseMultiError(errors)
 	}
@@ -1549,6 +1582,1543 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = LoginResponseValidationError{}
+
+// Validate checks the field values on LoginMfaRequest with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *LoginMfaRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on LoginMfaRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// LoginMfaRequestMultiError, or nil if none found.
+func (m *LoginMfaRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *LoginMfaRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if !_LoginMfaRequest_MfaToken_Pattern.MatchString(m.GetMfaToken()) {
+		err := LoginMfaRequestValidationError{
+			field:  "MfaToken",
+			reason: "value does not match regex pattern \"^hcm_[A-Za-z0-9_-]{43}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	oneofFactorPresent := false
+	switch v := m.Factor.(type) {
+	case *LoginMfaRequest_Code:
+		if v == nil {
+			err := LoginMfaRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_LoginMfaRequest_Code_Pattern.MatchString(m.GetCode()) {
+			err := LoginMfaRequestValidationError{
+				field:  "Code",
+				reason: "value does not match regex pattern \"^[0-9]{6}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	case *LoginMfaRequest_RecoveryCode:
+		if v == nil {
+			err := LoginMfaRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_LoginMfaRequest_RecoveryCode_Pattern.MatchString(m.GetRecoveryCode()) {
+			err := LoginMfaRequestValidationError{
+				field:  "RecoveryCode",
+				reason: "value does not match regex pattern \"^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	default:
+		_ = v // ensures v is used
+	}
+	if !oneofFactorPresent {
+		err := LoginMfaRequestValidationError{
+			field:  "Factor",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return LoginMfaRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// LoginMfaRequestMultiError is an error wrapping multiple validation errors
+// returned by LoginMfaRequest.ValidateAll() if the designated constraints
+// aren't met.
+type LoginMfaRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m LoginMfaRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m LoginMfaRequestMultiError) AllErrors() []error { return m }
+
+// LoginMfaRequestValidationError is the validation error returned by
+// LoginMfaRequest.Validate if the designated constraints aren't met.
+type LoginMfaRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e LoginMfaRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e LoginMfaRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e LoginMfaRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e LoginMfaRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e LoginMfaRequestValidationError) ErrorName() string { return "LoginMfaRequestValidationError" }
+
+// Error satisfies the builtin error interface
+func (e LoginMfaRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sLoginMfaRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = LoginMfaRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = LoginMfaRequestValidationError{}
+
+var _LoginMfaRequest_MfaToken_Pattern = regexp.MustCompile("^hcm_[A-Za-z0-9_-]{43}$")
+
+var _LoginMfaRequest_Code_Pattern = regexp.MustCompile("^[0-9]{6}$")
+
+var _LoginMfaRequest_RecoveryCode_Pattern = regexp.MustCompile("^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$")
+
+// Validate checks the field values on LoginMfaResponse with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *LoginMfaResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on LoginMfaResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// LoginMfaResponseMultiError, or nil if none found.
+func (m *LoginMfaResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *LoginMfaResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetTokens()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, LoginMfaResponseValidationError{
+					field:  "Tokens",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, LoginMfaResponseValidationError{
+					field:  "Tokens",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetTokens()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return LoginMfaResponseValidationError{
+				field:  "Tokens",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetAccount()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, LoginMfaResponseValidationError{
+					field:  "Account",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, LoginMfaResponseValidationError{
+					field:  "Account",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAccount()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return LoginMfaResponseValidationError{
+				field:  "Account",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return LoginMfaResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// LoginMfaResponseMultiError is an error wrapping multiple validation errors
+// returned by LoginMfaResponse.ValidateAll() if the designated constraints
+// aren't met.
+type LoginMfaResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m LoginMfaResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m LoginMfaResponseMultiError) AllErrors() []error { return m }
+
+// LoginMfaResponseValidationError is the validation error returned by
+// LoginMfaResponse.Validate if the designated constraints aren't met.
+type LoginMfaResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e LoginMfaResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e LoginMfaResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e LoginMfaResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e LoginMfaResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e LoginMfaResponseValidationError) ErrorName() string { return "LoginMfaResponseValidationError" }
+
+// Error satisfies the builtin error interface
+func (e LoginMfaResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sLoginMfaResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = LoginMfaResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = LoginMfaResponseValidationError{}
+
+// Validate checks the field values on EnrollTotpRequest with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *EnrollTotpRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on EnrollTotpRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// EnrollTotpRequestMultiError, or nil if none found.
+func (m *EnrollTotpRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *EnrollTotpRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	switch v := m.Factor.(type) {
+	case *EnrollTotpRequest_Code:
+		if v == nil {
+			err := EnrollTotpRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+		if !_EnrollTotpRequest_Code_Pattern.MatchString(m.GetCode()) {
+			err := EnrollTotpRequestValidationError{
+				field:  "Code",
+				reason: "value does not match regex pattern \"^[0-9]{6}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	case *EnrollTotpRequest_RecoveryCode:
+		if v == nil {
+			err := EnrollTotpRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+		if !_EnrollTotpRequest_RecoveryCode_Pattern.MatchString(m.GetRecoveryCode()) {
+			err := EnrollTotpRequestValidationError{
+				field:  "RecoveryCode",
+				reason: "value does not match regex pattern \"^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	default:
+		_ = v // ensures v is used
+	}
+
+	if len(errors) > 0 {
+		return EnrollTotpRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// EnrollTotpRequestMultiError is an error wrapping multiple validation errors
+// returned by EnrollTotpRequest.ValidateAll() if the designated constraints
+// aren't met.
+type EnrollTotpRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m EnrollTotpRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m EnrollTotpRequestMultiError) AllErrors() []error { return m }
+
+// EnrollTotpRequestValidationError is the validation error returned by
+// EnrollTotpRequest.Validate if the designated constraints aren't met.
+type EnrollTotpRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e EnrollTotpRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e EnrollTotpRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e EnrollTotpRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e EnrollTotpRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e EnrollTotpRequestValidationError) ErrorName() string {
+	return "EnrollTotpRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e EnrollTotpRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sEnrollTotpRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = EnrollTotpRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = EnrollTotpRequestValidationError{}
+
+var _EnrollTotpRequest_Code_Pattern = regexp.MustCompile("^[0-9]{6}$")
+
+var _EnrollTotpRequest_RecoveryCode_Pattern = regexp.MustCompile("^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$")
+
+// Validate checks the field values on EnrollTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *EnrollTotpResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on EnrollTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// EnrollTotpResponseMultiError, or nil if none found.
+func (m *EnrollTotpResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *EnrollTotpResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Secret
+
+	// no validation rules for OtpauthUri
+
+	if len(errors) > 0 {
+		return EnrollTotpResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// EnrollTotpResponseMultiError is an error wrapping multiple validation errors
+// returned by EnrollTotpResponse.ValidateAll() if the designated constraints
+// aren't met.
+type EnrollTotpResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m EnrollTotpResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m EnrollTotpResponseMultiError) AllErrors() []error { return m }
+
+// EnrollTotpResponseValidationError is the validation error returned by
+// EnrollTotpResponse.Validate if the designated constraints aren't met.
+type EnrollTotpResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e EnrollTotpResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e EnrollTotpResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e EnrollTotpResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e EnrollTotpResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e EnrollTotpResponseValidationError) ErrorName() string {
+	return "EnrollTotpResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e EnrollTotpResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sEnrollTotpResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = EnrollTotpResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = EnrollTotpResponseValidationError{}
+
+// Validate checks the field values on ConfirmTotpRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ConfirmTotpRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ConfirmTotpRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ConfirmTotpRequestMultiError, or nil if none found.
+func (m *ConfirmTotpRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ConfirmTotpRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if !_ConfirmTotpRequest_Code_Pattern.MatchString(m.GetCode()) {
+		err := ConfirmTotpRequestValidationError{
+			field:  "Code",
+			reason: "value does not match regex pattern \"^[0-9]{6}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ConfirmTotpRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ConfirmTotpRequestMultiError is an error wrapping multiple validation errors
+// returned by ConfirmTotpRequest.ValidateAll() if the designated constraints
+// aren't met.
+type ConfirmTotpRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ConfirmTotpRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ConfirmTotpRequestMultiError) AllErrors() []error { return m }
+
+// ConfirmTotpRequestValidationError is the validation error returned by
+// ConfirmTotpRequest.Validate if the designated constraints aren't met.
+type ConfirmTotpRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ConfirmTotpRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ConfirmTotpRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ConfirmTotpRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ConfirmTotpRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ConfirmTotpRequestValidationError) ErrorName() string {
+	return "ConfirmTotpRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ConfirmTotpRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sConfirmTotpRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ConfirmTotpRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ConfirmTotpRequestValidationError{}
+
+var _ConfirmTotpRequest_Code_Pattern = regexp.MustCompile("^[0-9]{6}$")
+
+// Validate checks the field values on ConfirmTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ConfirmTotpResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ConfirmTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ConfirmTotpResponseMultiError, or nil if none found.
+func (m *ConfirmTotpResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ConfirmTotpResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetTokens()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ConfirmTotpResponseValidationError{
+					field:  "Tokens",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ConfirmTotpResponseValidationError{
+					field:  "Tokens",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetTokens()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ConfirmTotpResponseValidationError{
+				field:  "Tokens",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return ConfirmTotpResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ConfirmTotpResponseMultiError is an error wrapping multiple validation
+// errors returned by ConfirmTotpResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ConfirmTotpResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ConfirmTotpResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ConfirmTotpResponseMultiError) AllErrors() []error { return m }
+
+// ConfirmTotpResponseValidationError is the validation error returned by
+// ConfirmTotpResponse.Validate if the designated constraints aren't met.
+type ConfirmTotpResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ConfirmTotpResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ConfirmTotpResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ConfirmTotpResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ConfirmTotpResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ConfirmTotpResponseValidationError) ErrorName() string {
+	return "ConfirmTotpResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ConfirmTotpResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sConfirmTotpResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ConfirmTotpResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ConfirmTotpResponseValidationError{}
+
+// Validate checks the field values on DisableTotpRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *DisableTotpRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DisableTotpRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DisableTotpRequestMultiError, or nil if none found.
+func (m *DisableTotpRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DisableTotpRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if l := utf8.RuneCountInString(m.GetPassword()); l < 1 || l > 128 {
+		err := DisableTotpRequestValidationError{
+			field:  "Password",
+			reason: "value length must be between 1 and 128 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	oneofFactorPresent := false
+	switch v := m.Factor.(type) {
+	case *DisableTotpRequest_Code:
+		if v == nil {
+			err := DisableTotpRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_DisableTotpRequest_Code_Pattern.MatchString(m.GetCode()) {
+			err := DisableTotpRequestValidationError{
+				field:  "Code",
+				reason: "value does not match regex pattern \"^[0-9]{6}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	case *DisableTotpRequest_RecoveryCode:
+		if v == nil {
+			err := DisableTotpRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_DisableTotpRequest_RecoveryCode_Pattern.MatchString(m.GetRecoveryCode()) {
+			err := DisableTotpRequestValidationError{
+				field:  "RecoveryCode",
+				reason: "value does not match regex pattern \"^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	default:
+		_ = v // ensures v is used
+	}
+	if !oneofFactorPresent {
+		err := DisableTotpRequestValidationError{
+			field:  "Factor",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return DisableTotpRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// DisableTotpRequestMultiError is an error wrapping multiple validation errors
+// returned by DisableTotpRequest.ValidateAll() if the designated constraints
+// aren't met.
+type DisableTotpRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DisableTotpRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DisableTotpRequestMultiError) AllErrors() []error { return m }
+
+// DisableTotpRequestValidationError is the validation error returned by
+// DisableTotpRequest.Validate if the designated constraints aren't met.
+type DisableTotpRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DisableTotpRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DisableTotpRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DisableTotpRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DisableTotpRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DisableTotpRequestValidationError) ErrorName() string {
+	return "DisableTotpRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DisableTotpRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDisableTotpRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DisableTotpRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DisableTotpRequestValidationError{}
+
+var _DisableTotpRequest_Code_Pattern = regexp.MustCompile("^[0-9]{6}$")
+
+var _DisableTotpRequest_RecoveryCode_Pattern = regexp.MustCompile("^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$")
+
+// Validate checks the field values on DisableTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *DisableTotpResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DisableTotpResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DisableTotpResponseMultiError, or nil if none found.
+func (m *DisableTotpResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DisableTotpResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return DisableTotpResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// DisableTotpResponseMultiError is an error wrapping multiple validation
+// errors returned by DisableTotpResponse.ValidateAll() if the designated
+// constraints aren't met.
+type DisableTotpResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DisableTotpResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DisableTotpResponseMultiError) AllErrors() []error { return m }
+
+// DisableTotpResponseValidationError is the validation error returned by
+// DisableTotpResponse.Validate if the designated constraints aren't met.
+type DisableTotpResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DisableTotpResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DisableTotpResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DisableTotpResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DisableTotpResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DisableTotpResponseValidationError) ErrorName() string {
+	return "DisableTotpResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DisableTotpResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDisableTotpResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DisableTotpResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DisableTotpResponseValidationError{}
+
+// Validate checks the field values on RegenerateRecoveryCodesRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RegenerateRecoveryCodesRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RegenerateRecoveryCodesRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// RegenerateRecoveryCodesRequestMultiError, or nil if none found.
+func (m *RegenerateRecoveryCodesRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RegenerateRecoveryCodesRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	oneofFactorPresent := false
+	switch v := m.Factor.(type) {
+	case *RegenerateRecoveryCodesRequest_Code:
+		if v == nil {
+			err := RegenerateRecoveryCodesRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_RegenerateRecoveryCodesRequest_Code_Pattern.MatchString(m.GetCode()) {
+			err := RegenerateRecoveryCodesRequestValidationError{
+				field:  "Code",
+				reason: "value does not match regex pattern \"^[0-9]{6}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	case *RegenerateRecoveryCodesRequest_RecoveryCode:
+		if v == nil {
+			err := RegenerateRecoveryCodesRequestValidationError{
+				field:  "Factor",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofFactorPresent = true
+
+		if !_RegenerateRecoveryCodesRequest_RecoveryCode_Pattern.MatchString(m.GetRecoveryCode()) {
+			err := RegenerateRecoveryCodesRequestValidationError{
+				field:  "RecoveryCode",
+				reason: "value does not match regex pattern \"^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$\"",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	default:
+		_ = v // ensures v is used
+	}
+	if !oneofFactorPresent {
+		err := RegenerateRecoveryCodesRequestValidationError{
+			field:  "Factor",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RegenerateRecoveryCodesRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// RegenerateRecoveryCodesRequestMultiError is an error wrapping multiple
+// validation errors returned by RegenerateRecoveryCodesRequest.ValidateAll()
+// if the designated constraints aren't met.
+type RegenerateRecoveryCodesRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RegenerateRecoveryCodesRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RegenerateRecoveryCodesRequestMultiError) AllErrors() []error { return m }
+
+// RegenerateRecoveryCodesRequestValidationError is the validation error
+// returned by RegenerateRecoveryCodesRequest.Validate if the designated
+// constraints aren't met.
+type RegenerateRecoveryCodesRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RegenerateRecoveryCodesRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RegenerateRecoveryCodesRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RegenerateRecoveryCodesRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RegenerateRecoveryCodesRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RegenerateRecoveryCodesRequestValidationError) ErrorName() string {
+	return "RegenerateRecoveryCodesRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RegenerateRecoveryCodesRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRegenerateRecoveryCodesRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RegenerateRecoveryCodesRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RegenerateRecoveryCodesRequestValidationError{}
+
+var _RegenerateRecoveryCodesRequest_Code_Pattern = regexp.MustCompile("^[0-9]{6}$")
+
+var _RegenerateRecoveryCodesRequest_RecoveryCode_Pattern = regexp.MustCompile("^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$")
+
+// Validate checks the field values on RegenerateRecoveryCodesResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RegenerateRecoveryCodesResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RegenerateRecoveryCodesResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// RegenerateRecoveryCodesResponseMultiError, or nil if none found.
+func (m *RegenerateRecoveryCodesResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RegenerateRecoveryCodesResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return RegenerateRecoveryCodesResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RegenerateRecoveryCodesResponseMultiError is an error wrapping multiple
+// validation errors returned by RegenerateRecoveryCodesResponse.ValidateAll()
+// if the designated constraints aren't met.
+type RegenerateRecoveryCodesResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RegenerateRecoveryCodesResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RegenerateRecoveryCodesResponseMultiError) AllErrors() []error { return m }
+
+// RegenerateRecoveryCodesResponseValidationError is the validation error
+// returned by RegenerateRecoveryCodesResponse.Validate if the designated
+// constraints aren't met.
+type RegenerateRecoveryCodesResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RegenerateRecoveryCodesResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RegenerateRecoveryCodesResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RegenerateRecoveryCodesResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RegenerateRecoveryCodesResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RegenerateRecoveryCodesResponseValidationError) ErrorName() string {
+	return "RegenerateRecoveryCodesResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RegenerateRecoveryCodesResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRegenerateRecoveryCodesResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RegenerateRecoveryCodesResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RegenerateRecoveryCodesResponseValidationError{}
+
+// Validate checks the field values on MfaStatus with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *MfaStatus) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on MfaStatus with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in MfaStatusMultiError, or nil
+// if none found.
+func (m *MfaStatus) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *MfaStatus) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Enabled
+
+	if all {
+		switch v := interface{}(m.GetEnableTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, MfaStatusValidationError{
+					field:  "EnableTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, MfaStatusValidationError{
+					field:  "EnableTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEnableTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return MfaStatusValidationError{
+				field:  "EnableTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for RecoveryCodesLeft
+
+	if len(errors) > 0 {
+		return MfaStatusMultiError(errors)
+	}
+
+	return nil
+}
+
+// MfaStatusMultiError is an error wrapping multiple validation errors returned
+// by MfaStatus.ValidateAll() if the designated constraints aren't met.
+type MfaStatusMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m MfaStatusMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m MfaStatusMultiError) AllErrors() []error { return m }
+
+// MfaStatusValidationError is the validation error returned by
+// MfaStatus.Validate if the designated constraints aren't met.
+type MfaStatusValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e MfaStatusValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e MfaStatusValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e MfaStatusValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e MfaStatusValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e MfaStatusValidationError) ErrorName() string { return "MfaStatusValidationError" }
+
+// Error satisfies the builtin error interface
+func (e MfaStatusValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sMfaStatus.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = MfaStatusValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = MfaStatusValidationError{}
 
 // Validate checks the field values on TokenPair with the rules defined in the
 // proto definition for this message. If any rules are violated, the first
@@ -2337,6 +3907,35 @@ func (m *GetMeResponse) validate(all bool) error {
 		if err := v.Validate(); err != nil {
 			return GetMeResponseValidationError{
 				field:  "Patient",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetMfa()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetMeResponseValidationError{
+					field:  "Mfa",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetMeResponseValidationError{
+					field:  "Mfa",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetMfa()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetMeResponseValidationError{
+				field:  "Mfa",
 				reason: "embedded message failed validation",
 				cause:  err,
 			}

@@ -19,28 +19,33 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_RegisterPatient_FullMethodName       = "/healthcore.identity.v1.IdentityService/RegisterPatient"
-	IdentityService_RegisterDoctor_FullMethodName        = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
-	IdentityService_Login_FullMethodName                 = "/healthcore.identity.v1.IdentityService/Login"
-	IdentityService_Refresh_FullMethodName               = "/healthcore.identity.v1.IdentityService/Refresh"
-	IdentityService_Logout_FullMethodName                = "/healthcore.identity.v1.IdentityService/Logout"
-	IdentityService_GetMe_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetMe"
-	IdentityService_ChangePassword_FullMethodName        = "/healthcore.identity.v1.IdentityService/ChangePassword"
-	IdentityService_GetPayer_FullMethodName              = "/healthcore.identity.v1.IdentityService/GetPayer"
-	IdentityService_GetContact_FullMethodName            = "/healthcore.identity.v1.IdentityService/GetContact"
-	IdentityService_ListRevokedSessions_FullMethodName   = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
-	IdentityService_GetDoctorStatus_FullMethodName       = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
-	IdentityService_SubmitVerification_FullMethodName    = "/healthcore.identity.v1.IdentityService/SubmitVerification"
-	IdentityService_GetMyVerification_FullMethodName     = "/healthcore.identity.v1.IdentityService/GetMyVerification"
-	IdentityService_ListPendingDoctors_FullMethodName    = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
-	IdentityService_GetDoctorVerification_FullMethodName = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
-	IdentityService_GetDoctorCard_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
-	IdentityService_ApproveDoctor_FullMethodName         = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
-	IdentityService_RejectDoctor_FullMethodName          = "/healthcore.identity.v1.IdentityService/RejectDoctor"
-	IdentityService_SuspendDoctor_FullMethodName         = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
-	IdentityService_ReinstateDoctor_FullMethodName       = "/healthcore.identity.v1.IdentityService/ReinstateDoctor"
-	IdentityService_GetJwks_FullMethodName               = "/healthcore.identity.v1.IdentityService/GetJwks"
-	IdentityService_RotateSigningKey_FullMethodName      = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
+	IdentityService_RegisterPatient_FullMethodName         = "/healthcore.identity.v1.IdentityService/RegisterPatient"
+	IdentityService_RegisterDoctor_FullMethodName          = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
+	IdentityService_Login_FullMethodName                   = "/healthcore.identity.v1.IdentityService/Login"
+	IdentityService_LoginMfa_FullMethodName                = "/healthcore.identity.v1.IdentityService/LoginMfa"
+	IdentityService_EnrollTotp_FullMethodName              = "/healthcore.identity.v1.IdentityService/EnrollTotp"
+	IdentityService_ConfirmTotp_FullMethodName             = "/healthcore.identity.v1.IdentityService/ConfirmTotp"
+	IdentityService_DisableTotp_FullMethodName             = "/healthcore.identity.v1.IdentityService/DisableTotp"
+	IdentityService_RegenerateRecoveryCodes_FullMethodName = "/healthcore.identity.v1.IdentityService/RegenerateRecoveryCodes"
+	IdentityService_Refresh_FullMethodName                 = "/healthcore.identity.v1.IdentityService/Refresh"
+	IdentityService_Logout_FullMethodName                  = "/healthcore.identity.v1.IdentityService/Logout"
+	IdentityService_GetMe_FullMethodName                   = "/healthcore.identity.v1.IdentityService/GetMe"
+	IdentityService_ChangePassword_FullMethodName          = "/healthcore.identity.v1.IdentityService/ChangePassword"
+	IdentityService_GetPayer_FullMethodName                = "/healthcore.identity.v1.IdentityService/GetPayer"
+	IdentityService_GetContact_FullMethodName              = "/healthcore.identity.v1.IdentityService/GetContact"
+	IdentityService_ListRevokedSessions_FullMethodName     = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
+	IdentityService_GetDoctorStatus_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
+	IdentityService_SubmitVerification_FullMethodName      = "/healthcore.identity.v1.IdentityService/SubmitVerification"
+	IdentityService_GetMyVerification_FullMethodName       = "/healthcore.identity.v1.IdentityService/GetMyVerification"
+	IdentityService_ListPendingDoctors_FullMethodName      = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
+	IdentityService_GetDoctorVerification_FullMethodName   = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
+	IdentityService_GetDoctorCard_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
+	IdentityService_ApproveDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
+	IdentityService_RejectDoctor_FullMethodName            = "/healthcore.identity.v1.IdentityService/RejectDoctor"
+	IdentityService_SuspendDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
+	IdentityService_ReinstateDoctor_FullMethodName         = "/healthcore.identity.v1.IdentityService/ReinstateDoctor"
+	IdentityService_GetJwks_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetJwks"
+	IdentityService_RotateSigningKey_FullMethodName        = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -57,8 +62,39 @@ type IdentityServiceClient interface {
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
 	// UNAUTHENTICATED answer; repeated failures are throttled (RESOURCE_EXHAUSTED with
-	// RetryInfo, HTTP 429 with Retry-After).
+	// RetryInfo, HTTP 429 with Retry-After). When the account has a second factor, the
+	// answer carries no tokens but mfa_required and an mfa_token for LoginMfa.
 	Login(ctx context.Context, in *LoginRequest, opts ...grpc.CallOption) (*LoginResponse, error)
+	// Completes a login of an account with a second factor: the mfa_token Login answered
+	// and a current code of the authenticator app (TOTP) or an unused recovery code.
+	// Answers the session's token pair (amr "pwd" and "otp"). The mfa_token is single use
+	// once it succeeds and lives 5 minutes; an unknown, used or expired one is
+	// UNAUTHENTICATED MFA_TOKEN_INVALID (log in again). A wrong code is UNAUTHENTICATED
+	// MFA_CODE_INVALID, whatever was wrong; after 5 wrong codes for the account, further
+	// ones are refused with RESOURCE_EXHAUSTED LOGIN_THROTTLED and RetryInfo.
+	LoginMfa(ctx context.Context, in *LoginMfaRequest, opts ...grpc.CallOption) (*LoginMfaResponse, error)
+	// Starts (or restarts) the caller's TOTP enrolment: a new secret, pending until
+	// ConfirmTotp proves the authenticator app has it; nothing is enforced before. When
+	// TOTP is already enabled (a new phone), a current code of the old authenticator or a
+	// recovery code is required, and the old secret keeps working until the new one is
+	// confirmed.
+	EnrollTotp(ctx context.Context, in *EnrollTotpRequest, opts ...grpc.CallOption) (*EnrollTotpResponse, error)
+	// Confirms the pending TOTP enrolment with a current code: the second factor is
+	// enabled (every later login asks for a code), ten recovery codes are answered, this
+	// once, and the calling session counts as authenticated by password and code (amr
+	// "pwd", "otp"): the answer carries its fresh token pair, and the session's earlier
+	// refresh token is spent. No pending enrolment is FAILED_PRECONDITION
+	// MFA_NOT_ENROLLED; a wrong code UNAUTHENTICATED MFA_CODE_INVALID.
+	ConfirmTotp(ctx context.Context, in *ConfirmTotpRequest, opts ...grpc.CallOption) (*ConfirmTotpResponse, error)
+	// Turns the caller's second factor off; the password and a fresh factor (a current
+	// code or a recovery code) are required. Doctors and admins may not: their second
+	// factor is mandatory (PERMISSION_DENIED MFA_MANDATORY); they re-enrol (EnrollTotp)
+	// or regenerate their recovery codes instead. The owner is told by e-mail.
+	DisableTotp(ctx context.Context, in *DisableTotpRequest, opts ...grpc.CallOption) (*DisableTotpResponse, error)
+	// Replaces the caller's recovery codes with ten new ones (answered this once); a
+	// fresh factor (a current code or a recovery code) is required. Without TOTP enabled
+	// it is FAILED_PRECONDITION MFA_NOT_ENABLED.
+	RegenerateRecoveryCodes(ctx context.Context, in *RegenerateRecoveryCodesRequest, opts ...grpc.CallOption) (*RegenerateRecoveryCodesResponse, error)
 	// Exchanges a refresh token for a new token pair. The refresh token is single use:
 	// presenting one that was already used revokes every session of its family.
 	Refresh(ctx context.Context, in *RefreshRequest, opts ...grpc.CallOption) (*RefreshResponse, error)
@@ -128,7 +164,7 @@ type IdentityServiceClient interface {
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
-	// expire, because their public keys stay in the JWKS.
+	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*RotateSigningKeyResponse, error)
 }
 
@@ -164,6 +200,56 @@ func (c *identityServiceClient) Login(ctx context.Context, in *LoginRequest, opt
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LoginResponse)
 	err := c.cc.Invoke(ctx, IdentityService_Login_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) LoginMfa(ctx context.Context, in *LoginMfaRequest, opts ...grpc.CallOption) (*LoginMfaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoginMfaResponse)
+	err := c.cc.Invoke(ctx, IdentityService_LoginMfa_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) EnrollTotp(ctx context.Context, in *EnrollTotpRequest, opts ...grpc.CallOption) (*EnrollTotpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EnrollTotpResponse)
+	err := c.cc.Invoke(ctx, IdentityService_EnrollTotp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ConfirmTotp(ctx context.Context, in *ConfirmTotpRequest, opts ...grpc.CallOption) (*ConfirmTotpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmTotpResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ConfirmTotp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) DisableTotp(ctx context.Context, in *DisableTotpRequest, opts ...grpc.CallOption) (*DisableTotpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DisableTotpResponse)
+	err := c.cc.Invoke(ctx, IdentityService_DisableTotp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) RegenerateRecoveryCodes(ctx context.Context, in *RegenerateRecoveryCodesRequest, opts ...grpc.CallOption) (*RegenerateRecoveryCodesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegenerateRecoveryCodesResponse)
+	err := c.cc.Invoke(ctx, IdentityService_RegenerateRecoveryCodes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -374,8 +460,39 @@ type IdentityServiceServer interface {
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
 	// UNAUTHENTICATED answer; repeated failures are throttled (RESOURCE_EXHAUSTED with
-	// RetryInfo, HTTP 429 with Retry-After).
+	// RetryInfo, HTTP 429 with Retry-After). When the account has a second factor, the
+	// answer carries no tokens but mfa_required and an mfa_token for LoginMfa.
 	Login(context.Context, *LoginRequest) (*LoginResponse, error)
+	// Completes a login of an account with a second factor: the mfa_token Login answered
+	// and a current code of the authenticator app (TOTP) or an unused recovery code.
+	// Answers the session's token pair (amr "pwd" and "otp"). The mfa_token is single use
+	// once it succeeds and lives 5 minutes; an unknown, used or expired one is
+	// UNAUTHENTICATED MFA_TOKEN_INVALID (log in again). A wrong code is UNAUTHENTICATED
+	// MFA_CODE_INVALID, whatever was wrong; after 5 wrong codes for the account, further
+	// ones are refused with RESOURCE_EXHAUSTED LOGIN_THROTTLED and RetryInfo.
+	LoginMfa(context.Context, *LoginMfaRequest) (*LoginMfaResponse, error)
+	// Starts (or restarts) the caller's TOTP enrolment: a new secret, pending until
+	// ConfirmTotp proves the authenticator app has it; nothing is enforced before. When
+	// TOTP is already enabled (a new phone), a current code of the old authenticator or a
+	// recovery code is required, and the old secret keeps working until the new one is
+	// confirmed.
+	EnrollTotp(context.Context, *EnrollTotpRequest) (*EnrollTotpResponse, error)
+	// Confirms the pending TOTP enrolment with a current code: the second factor is
+	// enabled (every later login asks for a code), ten recovery codes are answered, this
+	// once, and the calling session counts as authenticated by password and code (amr
+	// "pwd", "otp"): the answer carries its fresh token pair, and the session's earlier
+	// refresh token is spent. No pending enrolment is FAILED_PRECONDITION
+	// MFA_NOT_ENROLLED; a wrong code UNAUTHENTICATED MFA_CODE_INVALID.
+	ConfirmTotp(context.Context, *ConfirmTotpRequest) (*ConfirmTotpResponse, error)
+	// Turns the caller's second factor off; the password and a fresh factor (a current
+	// code or a recovery code) are required. Doctors and admins may not: their second
+	// factor is mandatory (PERMISSION_DENIED MFA_MANDATORY); they re-enrol (EnrollTotp)
+	// or regenerate their recovery codes instead. The owner is told by e-mail.
+	DisableTotp(context.Context, *DisableTotpRequest) (*DisableTotpResponse, error)
+	// Replaces the caller's recovery codes with ten new ones (answered this once); a
+	// fresh factor (a current code or a recovery code) is required. Without TOTP enabled
+	// it is FAILED_PRECONDITION MFA_NOT_ENABLED.
+	RegenerateRecoveryCodes(context.Context, *RegenerateRecoveryCodesRequest) (*RegenerateRecoveryCodesResponse, error)
 	// Exchanges a refresh token for a new token pair. The refresh token is single use:
 	// presenting one that was already used revokes every session of its family.
 	Refresh(context.Context, *RefreshRequest) (*RefreshResponse, error)
@@ -445,7 +562,7 @@ type IdentityServiceServer interface {
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
-	// expire, because their public keys stay in the JWKS.
+	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*RotateSigningKeyResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
@@ -465,6 +582,21 @@ func (UnimplementedIdentityServiceServer) RegisterDoctor(context.Context, *Regis
 }
 func (UnimplementedIdentityServiceServer) Login(context.Context, *LoginRequest) (*LoginResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Login not implemented")
+}
+func (UnimplementedIdentityServiceServer) LoginMfa(context.Context, *LoginMfaRequest) (*LoginMfaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LoginMfa not implemented")
+}
+func (UnimplementedIdentityServiceServer) EnrollTotp(context.Context, *EnrollTotpRequest) (*EnrollTotpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnrollTotp not implemented")
+}
+func (UnimplementedIdentityServiceServer) ConfirmTotp(context.Context, *ConfirmTotpRequest) (*ConfirmTotpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfirmTotp not implemented")
+}
+func (UnimplementedIdentityServiceServer) DisableTotp(context.Context, *DisableTotpRequest) (*DisableTotpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DisableTotp not implemented")
+}
+func (UnimplementedIdentityServiceServer) RegenerateRecoveryCodes(context.Context, *RegenerateRecoveryCodesRequest) (*RegenerateRecoveryCodesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegenerateRecoveryCodes not implemented")
 }
 func (UnimplementedIdentityServiceServer) Refresh(context.Context, *RefreshRequest) (*RefreshResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Refresh not implemented")
@@ -594,6 +726,96 @@ func _IdentityService_Login_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IdentityServiceServer).Login(ctx, req.(*LoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_LoginMfa_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoginMfaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).LoginMfa(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_LoginMfa_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).LoginMfa(ctx, req.(*LoginMfaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_EnrollTotp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnrollTotpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).EnrollTotp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_EnrollTotp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).EnrollTotp(ctx, req.(*EnrollTotpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ConfirmTotp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmTotpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ConfirmTotp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ConfirmTotp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ConfirmTotp(ctx, req.(*ConfirmTotpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_DisableTotp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DisableTotpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).DisableTotp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_DisableTotp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).DisableTotp(ctx, req.(*DisableTotpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_RegenerateRecoveryCodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegenerateRecoveryCodesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).RegenerateRecoveryCodes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_RegenerateRecoveryCodes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).RegenerateRecoveryCodes(ctx, req.(*RegenerateRecoveryCodesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -958,6 +1180,26 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Login",
 			Handler:    _IdentityService_Login_Handler,
+		},
+		{
+			MethodName: "LoginMfa",
+			Handler:    _IdentityService_LoginMfa_Handler,
+		},
+		{
+			MethodName: "EnrollTotp",
+			Handler:    _IdentityService_EnrollTotp_Handler,
+		},
+		{
+			MethodName: "ConfirmTotp",
+			Handler:    _IdentityService_ConfirmTotp_Handler,
+		},
+		{
+			MethodName: "DisableTotp",
+			Handler:    _IdentityService_DisableTotp_Handler,
+		},
+		{
+			MethodName: "RegenerateRecoveryCodes",
+			Handler:    _IdentityService_RegenerateRecoveryCodes_Handler,
 		},
 		{
 			MethodName: "Refresh",

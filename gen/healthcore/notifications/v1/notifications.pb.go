@@ -74,6 +74,11 @@ const (
 	// To a doctor: an operator decided on the CRM verification (verified, rejected,
 	// suspended, reinstated), with the reason. E-mail only; never held by quiet hours.
 	Event_EVENT_DOCTOR_VERIFICATION Event = 30
+	// To the account's owner: a second factor (an authenticator app) was enabled or
+	// replaced. Urgent.
+	Event_EVENT_MFA_ENABLED Event = 40
+	// To the account's owner: the second factor was turned off. Urgent.
+	Event_EVENT_MFA_DISABLED Event = 41
 )
 
 // Enum value maps for Event.
@@ -99,6 +104,8 @@ var (
 		17: "EVENT_NEW_DEVICE_LOGIN",
 		18: "EVENT_PASSWORD_CHANGED",
 		30: "EVENT_DOCTOR_VERIFICATION",
+		40: "EVENT_MFA_ENABLED",
+		41: "EVENT_MFA_DISABLED",
 	}
 	Event_value = map[string]int32{
 		"EVENT_UNSPECIFIED":                  0,
@@ -121,6 +128,8 @@ var (
 		"EVENT_NEW_DEVICE_LOGIN":             17,
 		"EVENT_PASSWORD_CHANGED":             18,
 		"EVENT_DOCTOR_VERIFICATION":          30,
+		"EVENT_MFA_ENABLED":                  40,
+		"EVENT_MFA_DISABLED":                 41,
 	}
 )
 
@@ -1969,7 +1978,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x10hub_verify_token\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\x0ehubVerifyToken\x12-\n" +
 	"\rhub_challenge\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x02R\fhubChallenge\"=\n" +
 	"\x1dVerifyWhatsAppWebhookResponse\x12\x1c\n" +
-	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xcf\x04\n" +
+	"\tchallenge\x18\x01 \x01(\tR\tchallenge*\xfe\x04\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -1991,7 +2000,9 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\"EVENT_SHARED_DOCUMENTS_READ_DIGEST\x10\x10\x12\x1a\n" +
 	"\x16EVENT_NEW_DEVICE_LOGIN\x10\x11\x12\x1a\n" +
 	"\x16EVENT_PASSWORD_CHANGED\x10\x12\x12\x1d\n" +
-	"\x19EVENT_DOCTOR_VERIFICATION\x10\x1e*K\n" +
+	"\x19EVENT_DOCTOR_VERIFICATION\x10\x1e\x12\x15\n" +
+	"\x11EVENT_MFA_ENABLED\x10(\x12\x16\n" +
+	"\x12EVENT_MFA_DISABLED\x10)*K\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x14\n" +

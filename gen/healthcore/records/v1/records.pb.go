@@ -2485,12 +2485,12 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"\x18SHARE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SHARE_STATUS_LIVE\x10\x01\x12\x18\n" +
 	"\x14SHARE_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14SHARE_STATUS_REVOKED\x10\x032\x9c\x10\n" +
+	"\x14SHARE_STATUS_REVOKED\x10\x032\xa6\x10\n" +
 	"\x0eRecordsService\x12x\n" +
-	"\x0eUploadDocument\x12,.healthcore.records.v1.UploadDocumentRequest\x1a-.healthcore.records.v1.UploadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x01(\x01\x12\x7f\n" +
-	"\x10DownloadDocument\x12..healthcore.records.v1.DownloadDocumentRequest\x1a/.healthcore.records.v1.DownloadDocumentResponse\"\b\xca\xf3\x18\x04\x12\x02\x01\x020\x01\x12\x90\x01\n" +
-	"\rListDocuments\x12+.healthcore.records.v1.ListDocumentsRequest\x1a,.healthcore.records.v1.ListDocumentsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/records/documents\x12\x99\x01\n" +
-	"\vGetDocument\x12).healthcore.records.v1.GetDocumentRequest\x1a*.healthcore.records.v1.GetDocumentResponse\"3\xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02%\x12#/v1/records/documents/{document_id}\x12\xa4\x01\n" +
+	"\x0eUploadDocument\x12,.healthcore.records.v1.UploadDocumentRequest\x1a-.healthcore.records.v1.UploadDocumentResponse\"\a\xca\xf3\x18\x03\x12\x01\x01(\x01\x12\x82\x01\n" +
+	"\x10DownloadDocument\x12..healthcore.records.v1.DownloadDocumentRequest\x1a/.healthcore.records.v1.DownloadDocumentResponse\"\v\xca\xf3\x18\a\x12\x02\x01\x02*\x01\x020\x01\x12\x90\x01\n" +
+	"\rListDocuments\x12+.healthcore.records.v1.ListDocumentsRequest\x1a,.healthcore.records.v1.ListDocumentsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/records/documents\x12\x9c\x01\n" +
+	"\vGetDocument\x12).healthcore.records.v1.GetDocumentRequest\x1a*.healthcore.records.v1.GetDocumentResponse\"6\xca\xf3\x18\a\x12\x02\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02%\x12#/v1/records/documents/{document_id}\x12\xa4\x01\n" +
 	"\x0eUpdateDocument\x12,.healthcore.records.v1.UpdateDocumentRequest\x1a-.healthcore.records.v1.UpdateDocumentResponse\"5\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02(:\x01*2#/v1/records/documents/{document_id}\x12\xa1\x01\n" +
 	"\x0eDeleteDocument\x12,.healthcore.records.v1.DeleteDocumentRequest\x1a-.healthcore.records.v1.DeleteDocumentResponse\"2\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02%*#/v1/records/documents/{document_id}\x12\x8a\x01\n" +
 	"\vCreateGroup\x12).healthcore.records.v1.CreateGroupRequest\x1a*.healthcore.records.v1.CreateGroupResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/records/groups\x12\x84\x01\n" +
@@ -2501,8 +2501,8 @@ const file_healthcore_records_v1_records_proto_rawDesc = "" +
 	"\fShareRecords\x12*.healthcore.records.v1.ShareRecordsRequest\x1a+.healthcore.records.v1.ShareRecordsResponse\"$\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/records/shares\x12\x9c\x01\n" +
 	"\vRevokeShare\x12).healthcore.records.v1.RevokeShareRequest\x1a*.healthcore.records.v1.RevokeShareResponse\"6\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02):\x01*\"$/v1/records/shares/{share_id}:revoke\x12\x84\x01\n" +
 	"\n" +
-	"ListShares\x12(.healthcore.records.v1.ListSharesRequest\x1a).healthcore.records.v1.ListSharesResponse\"!\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/records/shares\x12\x9e\x01\n" +
-	"\x10ListSharedWithMe\x12..healthcore.records.v1.ListSharedWithMeRequest\x1a/.healthcore.records.v1.ListSharedWithMeResponse\")\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/records/shared-with-meB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
+	"ListShares\x12(.healthcore.records.v1.ListSharesRequest\x1a).healthcore.records.v1.ListSharesResponse\"!\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/records/shares\x12\xa1\x01\n" +
+	"\x10ListSharedWithMe\x12..healthcore.records.v1.ListSharedWithMeRequest\x1a/.healthcore.records.v1.ListSharedWithMeResponse\",\xca\xf3\x18\x06\x12\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/records/shared-with-meB0Z.healthcore/gen/healthcore/records/v1;recordsv1b\x06proto3"
 
 var (
 	file_healthcore_records_v1_records_proto_rawDescOnce sync.Once

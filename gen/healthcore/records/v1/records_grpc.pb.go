@@ -66,11 +66,13 @@ type RecordsServiceClient interface {
 	// revoked is allowed to finish; no new request passes. A doctor whose only grant
 	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
 	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	DownloadDocument(ctx context.Context, in *DownloadDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDocumentResponse], error)
 	// Lists the caller's documents, newest first.
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
 	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
 	// document shared with them by a live grant (see DownloadDocument for the errors).
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(ctx context.Context, in *UpdateDocumentRequest, opts ...grpc.CallOption) (*UpdateDocumentResponse, error)
@@ -100,7 +102,8 @@ type RecordsServiceClient interface {
 	// Lists the caller's grants, live, expired and revoked, newest first.
 	ListShares(ctx context.Context, in *ListSharesRequest, opts ...grpc.CallOption) (*ListSharesResponse, error)
 	// Lists the documents the calling doctor can read now through live grants, with
-	// their owner and the latest expiry among the grants covering each.
+	// their owner and the latest expiry among the grants covering each. The doctor needs
+	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(ctx context.Context, in *ListSharedWithMeRequest, opts ...grpc.CallOption) (*ListSharedWithMeResponse, error)
 }
 
@@ -295,11 +298,13 @@ type RecordsServiceServer interface {
 	// revoked is allowed to finish; no new request passes. A doctor whose only grant
 	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
 	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
 	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
 	// document shared with them by a live grant (see DownloadDocument for the errors).
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *UpdateDocumentRequest) (*UpdateDocumentResponse, error)
@@ -329,7 +334,8 @@ type RecordsServiceServer interface {
 	// Lists the caller's grants, live, expired and revoked, newest first.
 	ListShares(context.Context, *ListSharesRequest) (*ListSharesResponse, error)
 	// Lists the documents the calling doctor can read now through live grants, with
-	// their owner and the latest expiry among the grants covering each.
+	// their owner and the latest expiry among the grants covering each. The doctor needs
+	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *ListSharedWithMeRequest) (*ListSharedWithMeResponse, error)
 	mustEmbedUnimplementedRecordsServiceServer()
 }

@@ -3050,7 +3050,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa9\x14\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xaf\x14\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
@@ -3065,9 +3065,9 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\bpayments\n" +
 	"\n" +
 	"telehealth\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/appointments/{id}\x12\xa1\x01\n" +
-	"\x12ListMyAppointments\x123.healthcore.scheduling.v1.ListMyAppointmentsRequest\x1a4.healthcore.scheduling.v1.ListMyAppointmentsResponse\" \xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointments\x12\xac\x01\n" +
-	"\x11AcceptAppointment\x122.healthcore.scheduling.v1.AcceptAppointmentRequest\x1a3.healthcore.scheduling.v1.AcceptAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:accept\x12\xac\x01\n" +
-	"\x11RefuseAppointment\x122.healthcore.scheduling.v1.RefuseAppointmentRequest\x1a3.healthcore.scheduling.v1.RefuseAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:refuse\x12\xac\x01\n" +
+	"\x12ListMyAppointments\x123.healthcore.scheduling.v1.ListMyAppointmentsRequest\x1a4.healthcore.scheduling.v1.ListMyAppointmentsResponse\" \xca\xf3\x18\x04\x12\x02\x01\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointments\x12\xaf\x01\n" +
+	"\x11AcceptAppointment\x122.healthcore.scheduling.v1.AcceptAppointmentRequest\x1a3.healthcore.scheduling.v1.AcceptAppointmentResponse\"1\xca\xf3\x18\x06\x12\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:accept\x12\xaf\x01\n" +
+	"\x11RefuseAppointment\x122.healthcore.scheduling.v1.RefuseAppointmentRequest\x1a3.healthcore.scheduling.v1.RefuseAppointmentResponse\"1\xca\xf3\x18\x06\x12\x01\x02*\x01\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:refuse\x12\xac\x01\n" +
 	"\x11CancelAppointment\x122.healthcore.scheduling.v1.CancelAppointmentRequest\x1a3.healthcore.scheduling.v1.CancelAppointmentResponse\".\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/appointments/{id}:cancel\x12\x94\x01\n" +
 	"\x13ApplyPaymentOutcome\x124.healthcore.scheduling.v1.ApplyPaymentOutcomeRequest\x1a5.healthcore.scheduling.v1.ApplyPaymentOutcomeResponse\"\x10\xca\xf3\x18\f\"\n" +
 	"\n" +

@@ -77,10 +77,11 @@ type SchedulingServiceClient interface {
 	// start time, earliest start first.
 	ListMyAppointments(ctx context.Context, in *ListMyAppointmentsRequest, opts ...grpc.CallOption) (*ListMyAppointmentsResponse, error)
 	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
-	// CONFIRMED).
+	// CONFIRMED). The doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED).
 	AcceptAppointment(ctx context.Context, in *AcceptAppointmentRequest, opts ...grpc.CallOption) (*AcceptAppointmentResponse, error)
 	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
-	// REFUSED): the patient is refunded in full and the slot is freed.
+	// REFUSED): the patient is refunded in full and the slot is freed. The doctor needs a
+	// second factor (PERMISSION_DENIED MFA_REQUIRED).
 	RefuseAppointment(ctx context.Context, in *RefuseAppointmentRequest, opts ...grpc.CallOption) (*RefuseAppointmentResponse, error)
 	// The calling patient cancels one of their live appointments before it starts, with a
 	// written justification. The refund follows the cancellation policy (see
@@ -311,10 +312,11 @@ type SchedulingServiceServer interface {
 	// start time, earliest start first.
 	ListMyAppointments(context.Context, *ListMyAppointmentsRequest) (*ListMyAppointmentsResponse, error)
 	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
-	// CONFIRMED).
+	// CONFIRMED). The doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED).
 	AcceptAppointment(context.Context, *AcceptAppointmentRequest) (*AcceptAppointmentResponse, error)
 	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
-	// REFUSED): the patient is refunded in full and the slot is freed.
+	// REFUSED): the patient is refunded in full and the slot is freed. The doctor needs a
+	// second factor (PERMISSION_DENIED MFA_REQUIRED).
 	RefuseAppointment(context.Context, *RefuseAppointmentRequest) (*RefuseAppointmentResponse, error)
 	// The calling patient cancels one of their live appointments before it starts, with a
 	// written justification. The refund follows the cancellation policy (see

@@ -66,7 +66,7 @@ const (
 type DirectoryServiceClient interface {
 	// Creates or replaces the calling doctor's profile. CRM and UF come from the
 	// doctor's account, never from the request. A profile is listed in search only when
-	// complete: at least one specialty, a price and a location.
+	// complete — at least one specialty, a price and a location — and the doctor verified.
 	UpsertMyProfile(context.Context, *connect.Request[v1.UpsertMyProfileRequest]) (*connect.Response[v1.UpsertMyProfileResponse], error)
 	// Returns the calling doctor's profile, with what is missing for it to be listed.
 	GetMyProfile(context.Context, *connect.Request[v1.GetMyProfileRequest]) (*connect.Response[v1.GetMyProfileResponse], error)
@@ -225,7 +225,7 @@ func (c *directoryServiceClient) ListSpecialties(ctx context.Context, req *conne
 type DirectoryServiceHandler interface {
 	// Creates or replaces the calling doctor's profile. CRM and UF come from the
 	// doctor's account, never from the request. A profile is listed in search only when
-	// complete: at least one specialty, a price and a location.
+	// complete — at least one specialty, a price and a location — and the doctor verified.
 	UpsertMyProfile(context.Context, *connect.Request[v1.UpsertMyProfileRequest]) (*connect.Response[v1.UpsertMyProfileResponse], error)
 	// Returns the calling doctor's profile, with what is missing for it to be listed.
 	GetMyProfile(context.Context, *connect.Request[v1.GetMyProfileRequest]) (*connect.Response[v1.GetMyProfileResponse], error)

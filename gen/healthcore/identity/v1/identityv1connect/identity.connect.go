@@ -41,6 +41,21 @@ const (
 	IdentityServiceRegisterDoctorProcedure = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
 	// IdentityServiceLoginProcedure is the fully-qualified name of the IdentityService's Login RPC.
 	IdentityServiceLoginProcedure = "/healthcore.identity.v1.IdentityService/Login"
+	// IdentityServiceLoginMfaProcedure is the fully-qualified name of the IdentityService's LoginMfa
+	// RPC.
+	IdentityServiceLoginMfaProcedure = "/healthcore.identity.v1.IdentityService/LoginMfa"
+	// IdentityServiceEnrollTotpProcedure is the fully-qualified name of the IdentityService's
+	// EnrollTotp RPC.
+	IdentityServiceEnrollTotpProcedure = "/healthcore.identity.v1.IdentityService/EnrollTotp"
+	// IdentityServiceConfirmTotpProcedure is the fully-qualified name of the IdentityService's
+	// ConfirmTotp RPC.
+	IdentityServiceConfirmTotpProcedure = "/healthcore.identity.v1.IdentityService/ConfirmTotp"
+	// IdentityServiceDisableTotpProcedure is the fully-qualified name of the IdentityService's
+	// DisableTotp RPC.
+	IdentityServiceDisableTotpProcedure = "/healthcore.identity.v1.IdentityService/DisableTotp"
+	// IdentityServiceRegenerateRecoveryCodesProcedure is the fully-qualified name of the
+	// IdentityService's RegenerateRecoveryCodes RPC.
+	IdentityServiceRegenerateRecoveryCodesProcedure = "/healthcore.identity.v1.IdentityService/RegenerateRecoveryCodes"
 	// IdentityServiceRefreshProcedure is the fully-qualified name of the IdentityService's Refresh RPC.
 	IdentityServiceRefreshProcedure = "/healthcore.identity.v1.IdentityService/Refresh"
 	// IdentityServiceLogoutProcedure is the fully-qualified name of the IdentityService's Logout RPC.
@@ -105,8 +120,39 @@ type IdentityServiceClient interface {
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
 	// UNAUTHENTICATED answer; repeated failures are throttled (RESOURCE_EXHAUSTED with
-	// RetryInfo, HTTP 429 with Retry-After).
+	// RetryInfo, HTTP 429 with Retry-After). When the account has a second factor, the
+	// answer carries no tokens but mfa_required and an mfa_token for LoginMfa.
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
+	// Completes a login of an account with a second factor: the mfa_token Login answered
+	// and a current code of the authenticator app (TOTP) or an unused recovery code.
+	// Answers the session's token pair (amr "pwd" and "otp"). The mfa_token is single use
+	// once it succeeds and lives 5 minutes; an unknown, used or expired one is
+	// UNAUTHENTICATED MFA_TOKEN_INVALID (log in again). A wrong code is UNAUTHENTICATED
+	// MFA_CODE_INVALID, whatever was wrong; after 5 wrong codes for the account, further
+	// ones are refused with RESOURCE_EXHAUSTED LOGIN_THROTTLED and RetryInfo.
+	LoginMfa(context.Context, *connect.Request[v1.LoginMfaRequest]) (*connect.Response[v1.LoginMfaResponse], error)
+	// Starts (or restarts) the caller's TOTP enrolment: a new secret, pending until
+	// ConfirmTotp proves the authenticator app has it; nothing is enforced before. When
+	// TOTP is already enabled (a new phone), a current code of the old authenticator or a
+	// recovery code is required, and the old secret keeps working until the new one is
+	// confirmed.
+	EnrollTotp(context.Context, *connect.Request[v1.EnrollTotpRequest]) (*connect.Response[v1.EnrollTotpResponse], error)
+	// Confirms the pending TOTP enrolment with a current code: the second factor is
+	// enabled (every later login asks for a code), ten recovery codes are answered, this
+	// once, and the calling session counts as authenticated by password and code (amr
+	// "pwd", "otp"): the answer carries its fresh token pair, and the session's earlier
+	// refresh token is spent. No pending enrolment is FAILED_PRECONDITION
+	// MFA_NOT_ENROLLED; a wrong code UNAUTHENTICATED MFA_CODE_INVALID.
+	ConfirmTotp(context.Context, *connect.Request[v1.ConfirmTotpRequest]) (*connect.Response[v1.ConfirmTotpResponse], error)
+	// Turns the caller's second factor off; the password and a fresh factor (a current
+	// code or a recovery code) are required. Doctors and admins may not: their second
+	// factor is mandatory (PERMISSION_DENIED MFA_MANDATORY); they re-enrol (EnrollTotp)
+	// or regenerate their recovery codes instead. The owner is told by e-mail.
+	DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error)
+	// Replaces the caller's recovery codes with ten new ones (answered this once); a
+	// fresh factor (a current code or a recovery code) is required. Without TOTP enabled
+	// it is FAILED_PRECONDITION MFA_NOT_ENABLED.
+	RegenerateRecoveryCodes(context.Context, *connect.Request[v1.RegenerateRecoveryCodesRequest]) (*connect.Response[v1.RegenerateRecoveryCodesResponse], error)
 	// Exchanges a refresh token for a new token pair. The refresh token is single use:
 	// presenting one that was already used revokes every session of its family.
 	Refresh(context.Context, *connect.Request[v1.RefreshRequest]) (*connect.Response[v1.RefreshResponse], error)
@@ -176,7 +222,7 @@ type IdentityServiceClient interface {
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
-	// expire, because their public keys stay in the JWKS.
+	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
 }
 
@@ -207,6 +253,36 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			httpClient,
 			baseURL+IdentityServiceLoginProcedure,
 			connect.WithSchema(identityServiceMethods.ByName("Login")),
+			connect.WithClientOptions(opts...),
+		),
+		loginMfa: connect.NewClient[v1.LoginMfaRequest, v1.LoginMfaResponse](
+			httpClient,
+			baseURL+IdentityServiceLoginMfaProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("LoginMfa")),
+			connect.WithClientOptions(opts...),
+		),
+		enrollTotp: connect.NewClient[v1.EnrollTotpRequest, v1.EnrollTotpResponse](
+			httpClient,
+			baseURL+IdentityServiceEnrollTotpProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("EnrollTotp")),
+			connect.WithClientOptions(opts...),
+		),
+		confirmTotp: connect.NewClient[v1.ConfirmTotpRequest, v1.ConfirmTotpResponse](
+			httpClient,
+			baseURL+IdentityServiceConfirmTotpProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ConfirmTotp")),
+			connect.WithClientOptions(opts...),
+		),
+		disableTotp: connect.NewClient[v1.DisableTotpRequest, v1.DisableTotpResponse](
+			httpClient,
+			baseURL+IdentityServiceDisableTotpProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("DisableTotp")),
+			connect.WithClientOptions(opts...),
+		),
+		regenerateRecoveryCodes: connect.NewClient[v1.RegenerateRecoveryCodesRequest, v1.RegenerateRecoveryCodesResponse](
+			httpClient,
+			baseURL+IdentityServiceRegenerateRecoveryCodesProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("RegenerateRecoveryCodes")),
 			connect.WithClientOptions(opts...),
 		),
 		refresh: connect.NewClient[v1.RefreshRequest, v1.RefreshResponse](
@@ -328,28 +404,33 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 
 // identityServiceClient implements IdentityServiceClient.
 type identityServiceClient struct {
-	registerPatient       *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
-	registerDoctor        *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
-	login                 *connect.Client[v1.LoginRequest, v1.LoginResponse]
-	refresh               *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
-	logout                *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
-	getMe                 *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
-	changePassword        *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
-	getPayer              *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
-	getContact            *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
-	listRevokedSessions   *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
-	getDoctorStatus       *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
-	submitVerification    *connect.Client[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse]
-	getMyVerification     *connect.Client[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse]
-	listPendingDoctors    *connect.Client[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse]
-	getDoctorVerification *connect.Client[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse]
-	getDoctorCard         *connect.Client[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse]
-	approveDoctor         *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
-	rejectDoctor          *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
-	suspendDoctor         *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
-	reinstateDoctor       *connect.Client[v1.ReinstateDoctorRequest, v1.ReinstateDoctorResponse]
-	getJwks               *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
-	rotateSigningKey      *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	registerPatient         *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
+	registerDoctor          *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
+	login                   *connect.Client[v1.LoginRequest, v1.LoginResponse]
+	loginMfa                *connect.Client[v1.LoginMfaRequest, v1.LoginMfaResponse]
+	enrollTotp              *connect.Client[v1.EnrollTotpRequest, v1.EnrollTotpResponse]
+	confirmTotp             *connect.Client[v1.ConfirmTotpRequest, v1.ConfirmTotpResponse]
+	disableTotp             *connect.Client[v1.DisableTotpRequest, v1.DisableTotpResponse]
+	regenerateRecoveryCodes *connect.Client[v1.RegenerateRecoveryCodesRequest, v1.RegenerateRecoveryCodesResponse]
+	refresh                 *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
+	logout                  *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	getMe                   *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	changePassword          *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	getPayer                *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
+	getContact              *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
+	listRevokedSessions     *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
+	getDoctorStatus         *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
+	submitVerification      *connect.Client[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse]
+	getMyVerification       *connect.Client[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse]
+	listPendingDoctors      *connect.Client[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse]
+	getDoctorVerification   *connect.Client[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse]
+	getDoctorCard           *connect.Client[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse]
+	approveDoctor           *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
+	rejectDoctor            *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
+	suspendDoctor           *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
+	reinstateDoctor         *connect.Client[v1.ReinstateDoctorRequest, v1.ReinstateDoctorResponse]
+	getJwks                 *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
+	rotateSigningKey        *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
 
 // RegisterPatient calls healthcore.identity.v1.IdentityService.RegisterPatient.
@@ -365,6 +446,31 @@ func (c *identityServiceClient) RegisterDoctor(ctx context.Context, req *connect
 // Login calls healthcore.identity.v1.IdentityService.Login.
 func (c *identityServiceClient) Login(ctx context.Context, req *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error) {
 	return c.login.CallUnary(ctx, req)
+}
+
+// LoginMfa calls healthcore.identity.v1.IdentityService.LoginMfa.
+func (c *identityServiceClient) LoginMfa(ctx context.Context, req *connect.Request[v1.LoginMfaRequest]) (*connect.Response[v1.LoginMfaResponse], error) {
+	return c.loginMfa.CallUnary(ctx, req)
+}
+
+// EnrollTotp calls healthcore.identity.v1.IdentityService.EnrollTotp.
+func (c *identityServiceClient) EnrollTotp(ctx context.Context, req *connect.Request[v1.EnrollTotpRequest]) (*connect.Response[v1.EnrollTotpResponse], error) {
+	return c.enrollTotp.CallUnary(ctx, req)
+}
+
+// ConfirmTotp calls healthcore.identity.v1.IdentityService.ConfirmTotp.
+func (c *identityServiceClient) ConfirmTotp(ctx context.Context, req *connect.Request[v1.ConfirmTotpRequest]) (*connect.Response[v1.ConfirmTotpResponse], error) {
+	return c.confirmTotp.CallUnary(ctx, req)
+}
+
+// DisableTotp calls healthcore.identity.v1.IdentityService.DisableTotp.
+func (c *identityServiceClient) DisableTotp(ctx context.Context, req *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error) {
+	return c.disableTotp.CallUnary(ctx, req)
+}
+
+// RegenerateRecoveryCodes calls healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes.
+func (c *identityServiceClient) RegenerateRecoveryCodes(ctx context.Context, req *connect.Request[v1.RegenerateRecoveryCodesRequest]) (*connect.Response[v1.RegenerateRecoveryCodesResponse], error) {
+	return c.regenerateRecoveryCodes.CallUnary(ctx, req)
 }
 
 // Refresh calls healthcore.identity.v1.IdentityService.Refresh.
@@ -472,8 +578,39 @@ type IdentityServiceHandler interface {
 	// Exchanges credentials for an access token and a refresh token. Patients log in with
 	// e-mail or CPF, doctors with CRM + UF. Wrong credentials always get the same
 	// UNAUTHENTICATED answer; repeated failures are throttled (RESOURCE_EXHAUSTED with
-	// RetryInfo, HTTP 429 with Retry-After).
+	// RetryInfo, HTTP 429 with Retry-After). When the account has a second factor, the
+	// answer carries no tokens but mfa_required and an mfa_token for LoginMfa.
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
+	// Completes a login of an account with a second factor: the mfa_token Login answered
+	// and a current code of the authenticator app (TOTP) or an unused recovery code.
+	// Answers the session's token pair (amr "pwd" and "otp"). The mfa_token is single use
+	// once it succeeds and lives 5 minutes; an unknown, used or expired one is
+	// UNAUTHENTICATED MFA_TOKEN_INVALID (log in again). A wrong code is UNAUTHENTICATED
+	// MFA_CODE_INVALID, whatever was wrong; after 5 wrong codes for the account, further
+	// ones are refused with RESOURCE_EXHAUSTED LOGIN_THROTTLED and RetryInfo.
+	LoginMfa(context.Context, *connect.Request[v1.LoginMfaRequest]) (*connect.Response[v1.LoginMfaResponse], error)
+	// Starts (or restarts) the caller's TOTP enrolment: a new secret, pending until
+	// ConfirmTotp proves the authenticator app has it; nothing is enforced before. When
+	// TOTP is already enabled (a new phone), a current code of the old authenticator or a
+	// recovery code is required, and the old secret keeps working until the new one is
+	// confirmed.
+	EnrollTotp(context.Context, *connect.Request[v1.EnrollTotpRequest]) (*connect.Response[v1.EnrollTotpResponse], error)
+	// Confirms the pending TOTP enrolment with a current code: the second factor is
+	// enabled (every later login asks for a code), ten recovery codes are answered, this
+	// once, and the calling session counts as authenticated by password and code (amr
+	// "pwd", "otp"): the answer carries its fresh token pair, and the session's earlier
+	// refresh token is spent. No pending enrolment is FAILED_PRECONDITION
+	// MFA_NOT_ENROLLED; a wrong code UNAUTHENTICATED MFA_CODE_INVALID.
+	ConfirmTotp(context.Context, *connect.Request[v1.ConfirmTotpRequest]) (*connect.Response[v1.ConfirmTotpResponse], error)
+	// Turns the caller's second factor off; the password and a fresh factor (a current
+	// code or a recovery code) are required. Doctors and admins may not: their second
+	// factor is mandatory (PERMISSION_DENIED MFA_MANDATORY); they re-enrol (EnrollTotp)
+	// or regenerate their recovery codes instead. The owner is told by e-mail.
+	DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error)
+	// Replaces the caller's recovery codes with ten new ones (answered this once); a
+	// fresh factor (a current code or a recovery code) is required. Without TOTP enabled
+	// it is FAILED_PRECONDITION MFA_NOT_ENABLED.
+	RegenerateRecoveryCodes(context.Context, *connect.Request[v1.RegenerateRecoveryCodesRequest]) (*connect.Response[v1.RegenerateRecoveryCodesResponse], error)
 	// Exchanges a refresh token for a new token pair. The refresh token is single use:
 	// presenting one that was already used revokes every session of its family.
 	Refresh(context.Context, *connect.Request[v1.RefreshRequest]) (*connect.Response[v1.RefreshResponse], error)
@@ -543,7 +680,7 @@ type IdentityServiceHandler interface {
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
-	// expire, because their public keys stay in the JWKS.
+	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
 }
 
@@ -570,6 +707,36 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		IdentityServiceLoginProcedure,
 		svc.Login,
 		connect.WithSchema(identityServiceMethods.ByName("Login")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceLoginMfaHandler := connect.NewUnaryHandler(
+		IdentityServiceLoginMfaProcedure,
+		svc.LoginMfa,
+		connect.WithSchema(identityServiceMethods.ByName("LoginMfa")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceEnrollTotpHandler := connect.NewUnaryHandler(
+		IdentityServiceEnrollTotpProcedure,
+		svc.EnrollTotp,
+		connect.WithSchema(identityServiceMethods.ByName("EnrollTotp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceConfirmTotpHandler := connect.NewUnaryHandler(
+		IdentityServiceConfirmTotpProcedure,
+		svc.ConfirmTotp,
+		connect.WithSchema(identityServiceMethods.ByName("ConfirmTotp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceDisableTotpHandler := connect.NewUnaryHandler(
+		IdentityServiceDisableTotpProcedure,
+		svc.DisableTotp,
+		connect.WithSchema(identityServiceMethods.ByName("DisableTotp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceRegenerateRecoveryCodesHandler := connect.NewUnaryHandler(
+		IdentityServiceRegenerateRecoveryCodesProcedure,
+		svc.RegenerateRecoveryCodes,
+		connect.WithSchema(identityServiceMethods.ByName("RegenerateRecoveryCodes")),
 		connect.WithHandlerOptions(opts...),
 	)
 	identityServiceRefreshHandler := connect.NewUnaryHandler(
@@ -694,6 +861,16 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceRegisterDoctorHandler.ServeHTTP(w, r)
 		case IdentityServiceLoginProcedure:
 			identityServiceLoginHandler.ServeHTTP(w, r)
+		case IdentityServiceLoginMfaProcedure:
+			identityServiceLoginMfaHandler.ServeHTTP(w, r)
+		case IdentityServiceEnrollTotpProcedure:
+			identityServiceEnrollTotpHandler.ServeHTTP(w, r)
+		case IdentityServiceConfirmTotpProcedure:
+			identityServiceConfirmTotpHandler.ServeHTTP(w, r)
+		case IdentityServiceDisableTotpProcedure:
+			identityServiceDisableTotpHandler.ServeHTTP(w, r)
+		case IdentityServiceRegenerateRecoveryCodesProcedure:
+			identityServiceRegenerateRecoveryCodesHandler.ServeHTTP(w, r)
 		case IdentityServiceRefreshProcedure:
 			identityServiceRefreshHandler.ServeHTTP(w, r)
 		case IdentityServiceLogoutProcedure:
@@ -751,6 +928,26 @@ func (UnimplementedIdentityServiceHandler) RegisterDoctor(context.Context, *conn
 
 func (UnimplementedIdentityServiceHandler) Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.Login is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) LoginMfa(context.Context, *connect.Request[v1.LoginMfaRequest]) (*connect.Response[v1.LoginMfaResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.LoginMfa is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) EnrollTotp(context.Context, *connect.Request[v1.EnrollTotpRequest]) (*connect.Response[v1.EnrollTotpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.EnrollTotp is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ConfirmTotp(context.Context, *connect.Request[v1.ConfirmTotpRequest]) (*connect.Response[v1.ConfirmTotpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ConfirmTotp is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.DisableTotp is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) RegenerateRecoveryCodes(context.Context, *connect.Request[v1.RegenerateRecoveryCodesRequest]) (*connect.Response[v1.RegenerateRecoveryCodesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) Refresh(context.Context, *connect.Request[v1.RefreshRequest]) (*connect.Response[v1.RefreshResponse], error) {

@@ -98,11 +98,13 @@ type RecordsServiceClient interface {
 	// revoked is allowed to finish; no new request passes. A doctor whose only grant
 	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
 	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	DownloadDocument(context.Context, *connect.Request[v1.DownloadDocumentRequest]) (*connect.ServerStreamForClient[v1.DownloadDocumentResponse], error)
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *connect.Request[v1.ListDocumentsRequest]) (*connect.Response[v1.ListDocumentsResponse], error)
 	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
 	// document shared with them by a live grant (see DownloadDocument for the errors).
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	GetDocument(context.Context, *connect.Request[v1.GetDocumentRequest]) (*connect.Response[v1.GetDocumentResponse], error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *connect.Request[v1.UpdateDocumentRequest]) (*connect.Response[v1.UpdateDocumentResponse], error)
@@ -132,7 +134,8 @@ type RecordsServiceClient interface {
 	// Lists the caller's grants, live, expired and revoked, newest first.
 	ListShares(context.Context, *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error)
 	// Lists the documents the calling doctor can read now through live grants, with
-	// their owner and the latest expiry among the grants covering each.
+	// their owner and the latest expiry among the grants covering each. The doctor needs
+	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
 }
 
@@ -343,11 +346,13 @@ type RecordsServiceHandler interface {
 	// revoked is allowed to finish; no new request passes. A doctor whose only grant
 	// covering the document expired gets PERMISSION_DENIED SHARE_EXPIRED, one whose
 	// grant was revoked SHARE_REVOKED, one never granted NOT_FOUND DOCUMENT_NOT_FOUND.
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	DownloadDocument(context.Context, *connect.Request[v1.DownloadDocumentRequest], *connect.ServerStream[v1.DownloadDocumentResponse]) error
 	// Lists the caller's documents, newest first.
 	ListDocuments(context.Context, *connect.Request[v1.ListDocumentsRequest]) (*connect.Response[v1.ListDocumentsResponse], error)
 	// Returns one of the caller's documents' metadata, or, for a doctor, that of a
 	// document shared with them by a live grant (see DownloadDocument for the errors).
+	// A doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	GetDocument(context.Context, *connect.Request[v1.GetDocumentRequest]) (*connect.Response[v1.GetDocumentResponse], error)
 	// Changes the fields of a document that update_mask names: title, kind, group_id.
 	UpdateDocument(context.Context, *connect.Request[v1.UpdateDocumentRequest]) (*connect.Response[v1.UpdateDocumentResponse], error)
@@ -377,7 +382,8 @@ type RecordsServiceHandler interface {
 	// Lists the caller's grants, live, expired and revoked, newest first.
 	ListShares(context.Context, *connect.Request[v1.ListSharesRequest]) (*connect.Response[v1.ListSharesResponse], error)
 	// Lists the documents the calling doctor can read now through live grants, with
-	// their owner and the latest expiry among the grants covering each.
+	// their owner and the latest expiry among the grants covering each. The doctor needs
+	// a second factor (PERMISSION_DENIED MFA_REQUIRED without one).
 	ListSharedWithMe(context.Context, *connect.Request[v1.ListSharedWithMeRequest]) (*connect.Response[v1.ListSharedWithMeResponse], error)
 }
 

@@ -118,10 +118,11 @@ type SchedulingServiceClient interface {
 	// start time, earliest start first.
 	ListMyAppointments(context.Context, *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error)
 	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
-	// CONFIRMED).
+	// CONFIRMED). The doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED).
 	AcceptAppointment(context.Context, *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error)
 	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
-	// REFUSED): the patient is refunded in full and the slot is freed.
+	// REFUSED): the patient is refunded in full and the slot is freed. The doctor needs a
+	// second factor (PERMISSION_DENIED MFA_REQUIRED).
 	RefuseAppointment(context.Context, *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error)
 	// The calling patient cancels one of their live appointments before it starts, with a
 	// written justification. The refund follows the cancellation policy (see
@@ -390,10 +391,11 @@ type SchedulingServiceHandler interface {
 	// start time, earliest start first.
 	ListMyAppointments(context.Context, *connect.Request[v1.ListMyAppointmentsRequest]) (*connect.Response[v1.ListMyAppointmentsResponse], error)
 	// The calling doctor accepts one of their paid appointments (AWAITING_DOCTOR →
-	// CONFIRMED).
+	// CONFIRMED). The doctor needs a second factor (PERMISSION_DENIED MFA_REQUIRED).
 	AcceptAppointment(context.Context, *connect.Request[v1.AcceptAppointmentRequest]) (*connect.Response[v1.AcceptAppointmentResponse], error)
 	// The calling doctor refuses one of their paid appointments (AWAITING_DOCTOR →
-	// REFUSED): the patient is refunded in full and the slot is freed.
+	// REFUSED): the patient is refunded in full and the slot is freed. The doctor needs a
+	// second factor (PERMISSION_DENIED MFA_REQUIRED).
 	RefuseAppointment(context.Context, *connect.Request[v1.RefuseAppointmentRequest]) (*connect.Response[v1.RefuseAppointmentResponse], error)
 	// The calling patient cancels one of their live appointments before it starts, with a
 	// written justification. The refund follows the cancellation policy (see
