@@ -35,7 +35,6 @@ const (
 	actDoctorApprove   = "doctor.approve"
 	actDoctorReject    = "doctor.reject"
 	actDoctorSuspend   = "doctor.suspend"
-	actDoctorReinstate = "doctor.reinstate"
 	// The second factor: a wrong code is audited as its action, denied.
 	actLoginMFA         = "account.login_mfa"
 	actMFAEnroll        = "mfa.enroll"

@@ -23,8 +23,10 @@ import (
 // An operator's decision moves a doctor between statuses:
 //
 //	pending_verification ──approve──▶ verified ──suspend──▶ suspended
-//	         │                           ▲                      │
-//	         └──reject──▶ rejected       └──────reinstate───────┘
+//	         │
+//	         └──reject──▶ rejected
+//
+// A suspension is not lifted: scheduling keeps it (see SuspendDoctor there).
 //
 // Each decision commits in one transaction with: the decision's row, the audit entry,
 // the doctor's e-mail, and the jobs that publish it — identity.publish_doctor_listing
@@ -48,7 +50,6 @@ var (
 	approveDoctor   = transition{doctorPending, doctorVerified, actDoctorApprove, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_VERIFIED}
 	rejectDoctor    = transition{doctorPending, doctorRejected, actDoctorReject, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_REJECTED}
 	suspendDoctor   = transition{doctorVerified, doctorSuspended, actDoctorSuspend, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED}
-	reinstateDoctor = transition{doctorSuspended, doctorVerified, actDoctorReinstate, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_REINSTATED}
 )
 
 // decide applies t to doctor id with the operator's reason, and returns the doctor's

@@ -253,12 +253,3 @@ func (s *Service) SuspendDoctor(ctx context.Context, req *connect.Request[identi
 	}
 	return connect.NewResponse(&identityv1.SuspendDoctorResponse{Verification: v}), nil
 }
-
-// ReinstateDoctor implements identityv1connect.IdentityServiceHandler.
-func (s *Service) ReinstateDoctor(ctx context.Context, req *connect.Request[identityv1.ReinstateDoctorRequest]) (*connect.Response[identityv1.ReinstateDoctorResponse], error) {
-	v, _, err := s.decide(ctx, reinstateDoctor, req.Msg.GetDoctorId(), req.Msg.GetReason())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&identityv1.ReinstateDoctorResponse{Verification: v}), nil
-}

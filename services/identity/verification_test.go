@@ -228,7 +228,7 @@ func TestVerification_RefusesWrongEvidenceAndDecisionsOutOfOrder(t *testing.T) {
 	}
 }
 
-func TestSuspend_EndsTheDoctorsSessionsUnlistsAndRefusesAppointments_ReinstateListsAgain(t *testing.T) {
+func TestSuspend_EndsTheDoctorsSessionsUnlistsAndRefusesAppointments(t *testing.T) {
 	f := newVerifyFixture(t)
 	ctx := context.Background()
 	id, crm := f.VerifiedDoctor()
@@ -261,19 +261,18 @@ func TestSuspend_EndsTheDoctorsSessionsUnlistsAndRefusesAppointments_ReinstateLi
 	if got := f.jobs("identity.suspend_doctor_appointments", id); len(got) != 1 || got[0]["reason"] != "CRM cassado pelo conselho" {
 		t.Errorf("suspension jobs = %v", got)
 	}
-	if _, err := f.Client.ReinstateDoctor(ctx, testkit.Authed(&identityv1.ReinstateDoctorRequest{DoctorId: id, Reason: "decisão revista"}, f.AdminToken())); err != nil {
-		t.Fatal(err)
-	}
 	var listed []any
 	for _, j := range f.jobs("identity.publish_doctor_listing", id) {
 		listed = append(listed, j["listed"])
 	}
-	if !slices.Equal(listed, []any{true, false, true}) {
-		t.Errorf("listing verdicts = %v, want approve, suspend, reinstate", listed)
+	if !slices.Equal(listed, []any{true, false}) {
+		t.Errorf("listing verdicts = %v, want approve, suspend", listed)
 	}
-	if got := f.notices(id); !slices.Equal(got, []string{"VERIFICATION_OUTCOME_VERIFIED", "VERIFICATION_OUTCOME_SUSPENDED", "VERIFICATION_OUTCOME_REINSTATED"}) {
+	if got := f.notices(id); !slices.Equal(got, []string{"VERIFICATION_OUTCOME_VERIFIED", "VERIFICATION_OUTCOME_SUSPENDED"}) {
 		t.Errorf("notices = %v", got)
 	}
+	_, err = f.Client.SuspendDoctor(ctx, testkit.Authed(&identityv1.SuspendDoctorRequest{DoctorId: id, Reason: "de novo"}, f.AdminToken()))
+	testkit.WantReason(t, err, identity.ReasonDoctorStatusConflict)
 	got, err := f.Client.GetDoctorVerification(ctx, testkit.Authed(&identityv1.GetDoctorVerificationRequest{DoctorId: id}, f.AdminToken()))
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +281,7 @@ func TestSuspend_EndsTheDoctorsSessionsUnlistsAndRefusesAppointments_ReinstateLi
 	for _, d := range got.Msg.GetDecisions() {
 		reasons = append(reasons, d.GetReason())
 	}
-	if !slices.Equal(reasons, []string{"", "CRM cassado pelo conselho", "decisão revista"}) {
+	if !slices.Equal(reasons, []string{"", "CRM cassado pelo conselho"}) {
 		t.Errorf("decision reasons = %q", reasons)
 	}
 }

@@ -62,7 +62,7 @@ type view struct {
 	Reads         int32
 	Doctors       []string
 	// Outcome is a doctor verification's decision ("verified", "rejected",
-	// "suspended", "reinstated"); Reason the operator's words.
+	// "suspended"); Reason the operator's words.
 	Outcome, Reason string
 	// Link is the app page to act on; JoinLink the consultation room.
 	Link, JoinLink string

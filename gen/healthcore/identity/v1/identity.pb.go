@@ -2996,7 +2996,7 @@ type Verification struct {
 	Status DoctorStatus `protobuf:"varint,4,opt,name=status,proto3,enum=healthcore.identity.v1.DoctorStatus" json:"status,omitempty"`
 	// When the status last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// The operator's reason for the last decision (rejection, suspension, reinstatement);
+	// The operator's reason for the last decision (rejection, suspension);
 	// empty when none was given.
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// What the doctor submitted; unset until then.
@@ -3974,107 +3974,6 @@ func (x *SuspendDoctorResponse) GetVerification() *Verification {
 	return nil
 }
 
-// ReinstateDoctorRequest names the doctor and why.
-type ReinstateDoctorRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The doctor's account id.
-	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
-	// Why, told to the doctor.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReinstateDoctorRequest) Reset() {
-	*x = ReinstateDoctorRequest{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReinstateDoctorRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReinstateDoctorRequest) ProtoMessage() {}
-
-func (x *ReinstateDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReinstateDoctorRequest.ProtoReflect.Descriptor instead.
-func (*ReinstateDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{64}
-}
-
-func (x *ReinstateDoctorRequest) GetDoctorId() string {
-	if x != nil {
-		return x.DoctorId
-	}
-	return ""
-}
-
-func (x *ReinstateDoctorRequest) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-// ReinstateDoctorResponse is the doctor's verification after the decision.
-type ReinstateDoctorResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The verification, VERIFIED again.
-	Verification  *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReinstateDoctorResponse) Reset() {
-	*x = ReinstateDoctorResponse{}
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReinstateDoctorResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReinstateDoctorResponse) ProtoMessage() {}
-
-func (x *ReinstateDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReinstateDoctorResponse.ProtoReflect.Descriptor instead.
-func (*ReinstateDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{65}
-}
-
-func (x *ReinstateDoctorResponse) GetVerification() *Verification {
-	if x != nil {
-		return x.Verification
-	}
-	return nil
-}
-
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -4335,19 +4234,13 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"a\n" +
 	"\x15SuspendDoctorResponse\x12H\n" +
-	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\"c\n" +
-	"\x16ReinstateDoctorRequest\x12%\n" +
-	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12\"\n" +
-	"\x06reason\x18\x02 \x01(\tB\n" +
-	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"c\n" +
-	"\x17ReinstateDoctorResponse\x12H\n" +
 	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_VERIFIED\x10\x02\x12\x1a\n" +
 	"\x16DOCTOR_STATUS_REJECTED\x10\x03\x12\x1b\n" +
-	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xf2 \n" +
+	"\x17DOCTOR_STATUS_SUSPENDED\x10\x042\xbf\x1f\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -4395,8 +4288,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\rGetDoctorCard\x12,.healthcore.identity.v1.GetDoctorCardRequest\x1a-.healthcore.identity.v1.GetDoctorCardResponse\"4\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02$\x12\"/v1/admin/doctors/{doctor_id}/card\x12\xa8\x01\n" +
 	"\rApproveDoctor\x12,.healthcore.identity.v1.ApproveDoctorRequest\x1a-.healthcore.identity.v1.ApproveDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:approve\x12\xa4\x01\n" +
 	"\fRejectDoctor\x12+.healthcore.identity.v1.RejectDoctorRequest\x1a,.healthcore.identity.v1.RejectDoctorResponse\"9\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/doctors/{doctor_id}:reject\x12\xa8\x01\n" +
-	"\rSuspendDoctor\x12,.healthcore.identity.v1.SuspendDoctorRequest\x1a-.healthcore.identity.v1.SuspendDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:suspend\x12\xb0\x01\n" +
-	"\x0fReinstateDoctor\x12..healthcore.identity.v1.ReinstateDoctorRequest\x1a/.healthcore.identity.v1.ReinstateDoctorResponse\"<\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/admin/doctors/{doctor_id}:reinstate\x12\x80\x01\n" +
+	"\rSuspendDoctor\x12,.healthcore.identity.v1.SuspendDoctorRequest\x1a-.healthcore.identity.v1.SuspendDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:suspend\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -4413,7 +4305,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
 	(*RegisterPatientRequest)(nil),          // 1: healthcore.identity.v1.RegisterPatientRequest
@@ -4480,48 +4372,46 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RejectDoctorResponse)(nil),            // 62: healthcore.identity.v1.RejectDoctorResponse
 	(*SuspendDoctorRequest)(nil),            // 63: healthcore.identity.v1.SuspendDoctorRequest
 	(*SuspendDoctorResponse)(nil),           // 64: healthcore.identity.v1.SuspendDoctorResponse
-	(*ReinstateDoctorRequest)(nil),          // 65: healthcore.identity.v1.ReinstateDoctorRequest
-	(*ReinstateDoctorResponse)(nil),         // 66: healthcore.identity.v1.ReinstateDoctorResponse
-	(v1.Role)(0),                            // 67: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),           // 68: google.protobuf.Timestamp
+	(v1.Role)(0),                            // 65: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 66: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	6,  // 0: healthcore.identity.v1.RegisterPatientResponse.account:type_name -> healthcore.identity.v1.Account
 	5,  // 1: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
 	6,  // 2: healthcore.identity.v1.RegisterDoctorResponse.account:type_name -> healthcore.identity.v1.Account
-	67, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	65, // 3: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	5,  // 4: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	68, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	66, // 5: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 6: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	20, // 7: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	6,  // 8: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	68, // 9: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	66, // 9: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
 	20, // 10: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	6,  // 11: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
 	20, // 12: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	68, // 13: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	68, // 14: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	68, // 15: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	66, // 13: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	66, // 14: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	66, // 15: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	20, // 16: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	6,  // 17: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	27, // 18: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	19, // 19: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
 	30, // 20: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	67, // 21: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	65, // 21: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
 	41, // 22: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	68, // 23: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	66, // 23: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 24: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	68, // 25: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	66, // 25: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 26: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
 	45, // 27: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
 	49, // 28: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	49, // 29: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	5,  // 30: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
 	0,  // 31: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
-	68, // 32: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
+	66, // 32: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
 	50, // 33: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
 	45, // 34: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	68, // 35: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
+	66, // 35: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
 	49, // 36: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
 	49, // 37: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	55, // 38: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
@@ -4530,70 +4420,67 @@ var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	45, // 41: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
 	0,  // 42: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
 	0,  // 43: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
-	68, // 44: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	66, // 44: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
 	49, // 45: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
 	49, // 46: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
 	49, // 47: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	49, // 48: healthcore.identity.v1.ReinstateDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	1,  // 49: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	3,  // 50: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	7,  // 51: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	9,  // 52: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	11, // 53: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	13, // 54: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	15, // 55: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	17, // 56: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	21, // 57: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	23, // 58: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	25, // 59: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	35, // 60: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	33, // 61: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	37, // 62: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	39, // 63: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	42, // 64: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	44, // 65: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
-	47, // 66: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
-	51, // 67: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
-	53, // 68: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
-	57, // 69: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
-	59, // 70: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
-	61, // 71: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
-	63, // 72: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
-	65, // 73: healthcore.identity.v1.IdentityService.ReinstateDoctor:input_type -> healthcore.identity.v1.ReinstateDoctorRequest
-	28, // 74: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	31, // 75: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	2,  // 76: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	4,  // 77: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	8,  // 78: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	10, // 79: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	12, // 80: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	14, // 81: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	16, // 82: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	18, // 83: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	22, // 84: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	24, // 85: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	26, // 86: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	36, // 87: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	34, // 88: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	38, // 89: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	40, // 90: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	43, // 91: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	46, // 92: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
-	48, // 93: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
-	52, // 94: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
-	54, // 95: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
-	58, // 96: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
-	60, // 97: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
-	62, // 98: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
-	64, // 99: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
-	66, // 100: healthcore.identity.v1.IdentityService.ReinstateDoctor:output_type -> healthcore.identity.v1.ReinstateDoctorResponse
-	29, // 101: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	32, // 102: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	76, // [76:103] is the sub-list for method output_type
-	49, // [49:76] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	1,  // 48: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	3,  // 49: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	7,  // 50: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	9,  // 51: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	11, // 52: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	13, // 53: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	15, // 54: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	17, // 55: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	21, // 56: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	23, // 57: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	25, // 58: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	35, // 59: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	33, // 60: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	37, // 61: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	39, // 62: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	42, // 63: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	44, // 64: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
+	47, // 65: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
+	51, // 66: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
+	53, // 67: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
+	57, // 68: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
+	59, // 69: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
+	61, // 70: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
+	63, // 71: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
+	28, // 72: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	31, // 73: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	2,  // 74: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	4,  // 75: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	8,  // 76: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	10, // 77: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	12, // 78: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	14, // 79: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	16, // 80: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	18, // 81: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	22, // 82: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	24, // 83: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	26, // 84: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	36, // 85: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	34, // 86: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	38, // 87: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	40, // 88: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	43, // 89: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	46, // 90: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
+	48, // 91: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
+	52, // 92: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
+	54, // 93: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
+	58, // 94: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
+	60, // 95: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
+	62, // 96: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
+	64, // 97: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
+	29, // 98: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	32, // 99: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	74, // [74:100] is the sub-list for method output_type
+	48, // [48:74] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -4628,7 +4515,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   66,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -43,7 +43,6 @@ const (
 	IdentityService_ApproveDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
 	IdentityService_RejectDoctor_FullMethodName            = "/healthcore.identity.v1.IdentityService/RejectDoctor"
 	IdentityService_SuspendDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
-	IdentityService_ReinstateDoctor_FullMethodName         = "/healthcore.identity.v1.IdentityService/ReinstateDoctor"
 	IdentityService_GetJwks_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName        = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
@@ -158,9 +157,6 @@ type IdentityServiceClient interface {
 	// sessions end at once, future appointments are refused and refunded; the doctor is
 	// told by e-mail.
 	SuspendDoctor(ctx context.Context, in *SuspendDoctorRequest, opts ...grpc.CallOption) (*SuspendDoctorResponse, error)
-	// Operators: makes a SUSPENDED doctor VERIFIED again (listed again; the appointments
-	// refused stay refused), with a reason the doctor is told by e-mail.
-	ReinstateDoctor(ctx context.Context, in *ReinstateDoctorRequest, opts ...grpc.CallOption) (*ReinstateDoctorResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -416,16 +412,6 @@ func (c *identityServiceClient) SuspendDoctor(ctx context.Context, in *SuspendDo
 	return out, nil
 }
 
-func (c *identityServiceClient) ReinstateDoctor(ctx context.Context, in *ReinstateDoctorRequest, opts ...grpc.CallOption) (*ReinstateDoctorResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ReinstateDoctorResponse)
-	err := c.cc.Invoke(ctx, IdentityService_ReinstateDoctor_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -556,9 +542,6 @@ type IdentityServiceServer interface {
 	// sessions end at once, future appointments are refused and refunded; the doctor is
 	// told by e-mail.
 	SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error)
-	// Operators: makes a SUSPENDED doctor VERIFIED again (listed again; the appointments
-	// refused stay refused), with a reason the doctor is told by e-mail.
-	ReinstateDoctor(context.Context, *ReinstateDoctorRequest) (*ReinstateDoctorResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -645,9 +628,6 @@ func (UnimplementedIdentityServiceServer) RejectDoctor(context.Context, *RejectD
 }
 func (UnimplementedIdentityServiceServer) SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SuspendDoctor not implemented")
-}
-func (UnimplementedIdentityServiceServer) ReinstateDoctor(context.Context, *ReinstateDoctorRequest) (*ReinstateDoctorResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ReinstateDoctor not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -1108,24 +1088,6 @@ func _IdentityService_SuspendDoctor_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IdentityService_ReinstateDoctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ReinstateDoctorRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(IdentityServiceServer).ReinstateDoctor(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: IdentityService_ReinstateDoctor_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IdentityServiceServer).ReinstateDoctor(ctx, req.(*ReinstateDoctorRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -1264,10 +1226,6 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SuspendDoctor",
 			Handler:    _IdentityService_SuspendDoctor_Handler,
-		},
-		{
-			MethodName: "ReinstateDoctor",
-			Handler:    _IdentityService_ReinstateDoctor_Handler,
 		},
 		{
 			MethodName: "GetJwks",

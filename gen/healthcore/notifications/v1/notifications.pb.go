@@ -72,7 +72,7 @@ const (
 	// To the account's owner: the password was changed. Urgent.
 	Event_EVENT_PASSWORD_CHANGED Event = 18
 	// To a doctor: an operator decided on the CRM verification (verified, rejected,
-	// suspended, reinstated), with the reason. E-mail only; never held by quiet hours.
+	// suspended), with the reason. E-mail only; never held by quiet hours.
 	Event_EVENT_DOCTOR_VERIFICATION Event = 30
 	// To the account's owner: a second factor (an authenticator app) was enabled or
 	// replaced. Urgent.
@@ -353,8 +353,6 @@ const (
 	VerificationOutcome_VERIFICATION_OUTCOME_REJECTED VerificationOutcome = 2
 	// The doctor was suspended: unlisted, future appointments refused and refunded.
 	VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED VerificationOutcome = 3
-	// A suspension was lifted: verified again.
-	VerificationOutcome_VERIFICATION_OUTCOME_REINSTATED VerificationOutcome = 4
 )
 
 // Enum value maps for VerificationOutcome.
@@ -364,14 +362,12 @@ var (
 		1: "VERIFICATION_OUTCOME_VERIFIED",
 		2: "VERIFICATION_OUTCOME_REJECTED",
 		3: "VERIFICATION_OUTCOME_SUSPENDED",
-		4: "VERIFICATION_OUTCOME_REINSTATED",
 	}
 	VerificationOutcome_value = map[string]int32{
 		"VERIFICATION_OUTCOME_UNSPECIFIED": 0,
 		"VERIFICATION_OUTCOME_VERIFIED":    1,
 		"VERIFICATION_OUTCOME_REJECTED":    2,
 		"VERIFICATION_OUTCOME_SUSPENDED":   3,
-		"VERIFICATION_OUTCOME_REINSTATED":  4,
 	}
 )
 
@@ -2019,13 +2015,12 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n" +
 	"\x14DELIVERY_STATUS_READ\x10\x04\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x05*\xca\x01\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x05*\xa5\x01\n" +
 	"\x13VerificationOutcome\x12$\n" +
 	" VERIFICATION_OUTCOME_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dVERIFICATION_OUTCOME_VERIFIED\x10\x01\x12!\n" +
 	"\x1dVERIFICATION_OUTCOME_REJECTED\x10\x02\x12\"\n" +
-	"\x1eVERIFICATION_OUTCOME_SUSPENDED\x10\x03\x12#\n" +
-	"\x1fVERIFICATION_OUTCOME_REINSTATED\x10\x042\xf8\a\n" +
+	"\x1eVERIFICATION_OUTCOME_SUSPENDED\x10\x032\xf8\a\n" +
 	"\x14NotificationsService\x12\x92\x01\n" +
 	"\x06Notify\x12*.healthcore.notifications.v1.NotifyRequest\x1a+.healthcore.notifications.v1.NotifyResponse\"/\xca\xf3\x18+\")\n" +
 	"\n" +

@@ -101,9 +101,6 @@ const (
 	// IdentityServiceSuspendDoctorProcedure is the fully-qualified name of the IdentityService's
 	// SuspendDoctor RPC.
 	IdentityServiceSuspendDoctorProcedure = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
-	// IdentityServiceReinstateDoctorProcedure is the fully-qualified name of the IdentityService's
-	// ReinstateDoctor RPC.
-	IdentityServiceReinstateDoctorProcedure = "/healthcore.identity.v1.IdentityService/ReinstateDoctor"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -216,9 +213,6 @@ type IdentityServiceClient interface {
 	// sessions end at once, future appointments are refused and refunded; the doctor is
 	// told by e-mail.
 	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
-	// Operators: makes a SUSPENDED doctor VERIFIED again (listed again; the appointments
-	// refused stay refused), with a reason the doctor is told by e-mail.
-	ReinstateDoctor(context.Context, *connect.Request[v1.ReinstateDoctorRequest]) (*connect.Response[v1.ReinstateDoctorResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -381,12 +375,6 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("SuspendDoctor")),
 			connect.WithClientOptions(opts...),
 		),
-		reinstateDoctor: connect.NewClient[v1.ReinstateDoctorRequest, v1.ReinstateDoctorResponse](
-			httpClient,
-			baseURL+IdentityServiceReinstateDoctorProcedure,
-			connect.WithSchema(identityServiceMethods.ByName("ReinstateDoctor")),
-			connect.WithClientOptions(opts...),
-		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -428,7 +416,6 @@ type identityServiceClient struct {
 	approveDoctor           *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
 	rejectDoctor            *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
 	suspendDoctor           *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
-	reinstateDoctor         *connect.Client[v1.ReinstateDoctorRequest, v1.ReinstateDoctorResponse]
 	getJwks                 *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey        *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
@@ -553,11 +540,6 @@ func (c *identityServiceClient) SuspendDoctor(ctx context.Context, req *connect.
 	return c.suspendDoctor.CallUnary(ctx, req)
 }
 
-// ReinstateDoctor calls healthcore.identity.v1.IdentityService.ReinstateDoctor.
-func (c *identityServiceClient) ReinstateDoctor(ctx context.Context, req *connect.Request[v1.ReinstateDoctorRequest]) (*connect.Response[v1.ReinstateDoctorResponse], error) {
-	return c.reinstateDoctor.CallUnary(ctx, req)
-}
-
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
 func (c *identityServiceClient) GetJwks(ctx context.Context, req *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
 	return c.getJwks.CallUnary(ctx, req)
@@ -674,9 +656,6 @@ type IdentityServiceHandler interface {
 	// sessions end at once, future appointments are refused and refunded; the doctor is
 	// told by e-mail.
 	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
-	// Operators: makes a SUSPENDED doctor VERIFIED again (listed again; the appointments
-	// refused stay refused), with a reason the doctor is told by e-mail.
-	ReinstateDoctor(context.Context, *connect.Request[v1.ReinstateDoctorRequest]) (*connect.Response[v1.ReinstateDoctorResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -835,12 +814,6 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("SuspendDoctor")),
 		connect.WithHandlerOptions(opts...),
 	)
-	identityServiceReinstateDoctorHandler := connect.NewUnaryHandler(
-		IdentityServiceReinstateDoctorProcedure,
-		svc.ReinstateDoctor,
-		connect.WithSchema(identityServiceMethods.ByName("ReinstateDoctor")),
-		connect.WithHandlerOptions(opts...),
-	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -903,8 +876,6 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceRejectDoctorHandler.ServeHTTP(w, r)
 		case IdentityServiceSuspendDoctorProcedure:
 			identityServiceSuspendDoctorHandler.ServeHTTP(w, r)
-		case IdentityServiceReinstateDoctorProcedure:
-			identityServiceReinstateDoctorHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -1012,10 +983,6 @@ func (UnimplementedIdentityServiceHandler) RejectDoctor(context.Context, *connec
 
 func (UnimplementedIdentityServiceHandler) SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.SuspendDoctor is not implemented"))
-}
-
-func (UnimplementedIdentityServiceHandler) ReinstateDoctor(context.Context, *connect.Request[v1.ReinstateDoctorRequest]) (*connect.Response[v1.ReinstateDoctorResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ReinstateDoctor is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {
