@@ -47,9 +47,9 @@ type transition struct {
 }
 
 var (
-	approveDoctor   = transition{doctorPending, doctorVerified, actDoctorApprove, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_VERIFIED}
-	rejectDoctor    = transition{doctorPending, doctorRejected, actDoctorReject, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_REJECTED}
-	suspendDoctor   = transition{doctorVerified, doctorSuspended, actDoctorSuspend, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED}
+	approveDoctor = transition{doctorPending, doctorVerified, actDoctorApprove, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_VERIFIED}
+	rejectDoctor  = transition{doctorPending, doctorRejected, actDoctorReject, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_REJECTED}
+	suspendDoctor = transition{doctorVerified, doctorSuspended, actDoctorSuspend, notificationsv1.VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED}
 )
 
 // decide applies t to doctor id with the operator's reason, and returns the doctor's
