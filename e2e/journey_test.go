@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"healthcore/internal/catalog"
+	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 )
 
@@ -23,9 +24,15 @@ func startDev(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops}
-	args := append([]string{"dev",
-		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
+	dbURL := pgtest.URL(t, catalog.Schemas(catalog.Names())...)
+	// Service-token keys in a folder, so create-admin can call keys as identity.
+	keys := t.TempDir()
+	if err := authn.WriteServiceKeys(keys, catalog.Names()); err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, dbURL: dbURL, flags: l.Flags, keys: keys}
+	args := append([]string{"dev", "-service-keys=" + keys,
+		"-database-url=" + dbURL,
 		"-data-dir=" + t.TempDir(),
 		"-db-max-conns=4", // one process, a pool per service: stay well under PostgreSQL's 100
 		"-gateway.addr=" + l.GatewayAddr,

@@ -36,7 +36,8 @@ type stack struct {
 	ops     map[string]string // each process's ops listener, by service or "gateway"
 	certs   string            // the CA and every process's certificate (mtls.WriteDevCerts)
 	dbURL   string            // the database every process shares
-	flags   []string          // the loopback addresses every process is given
+	flags   []string          // the loopback addresses every process is given (create-admin needs keys')
+	keys    string            // dev's folder of service-token keys (startDev); create-admin signs with identity's
 	admin   string            // the operator's access token with a second factor, once made (operator)
 }
 

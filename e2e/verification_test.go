@@ -29,9 +29,13 @@ func (s *stack) operator() string {
 	if s.admin != "" {
 		return s.admin
 	}
-	f := mtls.DevFiles(s.certs, "identity")
-	args := append([]string{"create-admin", "-database-url=" + s.dbURL, "-log-level=warn",
-		"-tls-cert=" + f.Cert, "-tls-key=" + f.Key, "-tls-ca=" + f.CA, "-name=Operadora", "-email=ops@healthcore.example"}, s.flags...)
+	args := append([]string{"create-admin", "-database-url=" + s.dbURL, "-log-level=warn", "-name=Operadora", "-email=ops@healthcore.example"}, s.flags...)
+	if s.keys != "" { // dev: plain h2c, services prove themselves by their token keys
+		args = append(args, "-insecure-transport", "-service-keys="+s.keys)
+	} else {
+		f := mtls.DevFiles(s.certs, "identity")
+		args = append(args, "-tls-cert="+f.Cert, "-tls-key="+f.Key, "-tls-ca="+f.CA)
+	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdin = strings.NewReader("Admin-Battery-Staple-77\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -142,6 +146,13 @@ func TestMultiProcess_DoctorVerifiedByAnOperator(t *testing.T) {
 
 	token = s.verifyDoctor(id, number, token)
 	s.eventually("the verified doctor is listed", 30*time.Second, func() bool { return s.listed(id) })
+	// The share now passes the doctor's check and stops at the (unknown) document.
+	code, _ = s.rest("POST", "/v1/records/shares", patient, map[string]any{
+		"doctorId": id, "documentIds": []string{"3e0b5f0e-93f4-4a0c-9d7e-8f6d2c1b0a99"},
+		"expireTime": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}, &e)
+	if code != http.StatusNotFound || reason(e) != records.ReasonDocumentNotFound.Name() {
+		t.Errorf("share with the verified doctor: %d %+v, want the document's NOT_FOUND", code, e)
+	}
 	var weekly []map[string]string
 	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
 		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})
