@@ -45,20 +45,28 @@ func (s *stack) operator() string {
 	if code, _ := s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "ops@healthcore.example", "password": "Admin-Battery-Staple-77"}, &login); code != http.StatusOK {
 		s.t.Fatalf("operator login: %d", code)
 	}
+	s.admin = s.enrolTOTP(login.Tokens.AccessToken)
+	return s.admin
+}
+
+// enrolTOTP enrols and confirms an authenticator app for the session of access (its
+// code computed from the secret), and returns the session's new access token, which
+// carries the second factor.
+func (s *stack) enrolTOTP(access string) string {
+	s.t.Helper()
 	var enrol struct{ Secret string }
-	if code, _ := s.rest("POST", "/v1/me/mfa/totp:enroll", login.Tokens.AccessToken, map[string]string{}, &enrol); code != http.StatusOK || enrol.Secret == "" {
-		s.t.Fatalf("operator TOTP enrolment: %d", code)
+	if code, _ := s.rest("POST", "/v1/me/mfa/totp:enroll", access, map[string]string{}, &enrol); code != http.StatusOK || enrol.Secret == "" {
+		s.t.Fatalf("TOTP enrolment: %d", code)
 	}
 	code6, err := totp.GenerateCode(enrol.Secret, time.Now())
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	var confirm struct{ Tokens tokenPair }
-	if code, _ := s.rest("POST", "/v1/me/mfa/totp:confirm", login.Tokens.AccessToken, map[string]string{"code": code6}, &confirm); code != http.StatusOK {
-		s.t.Fatalf("operator TOTP confirmation: %d", code)
+	if code, _ := s.rest("POST", "/v1/me/mfa/totp:confirm", access, map[string]string{"code": code6}, &confirm); code != http.StatusOK {
+		s.t.Fatalf("TOTP confirmation: %d", code)
 	}
-	s.admin = confirm.Tokens.AccessToken
-	return s.admin
+	return confirm.Tokens.AccessToken
 }
 
 // submitEvidence sends the doctor's evidence (CRM number/SP, a cardiology RQE, the card).
@@ -84,8 +92,10 @@ func (s *stack) decide(id, verb, reason string) int {
 }
 
 // verifyDoctor has the doctor (CRM number/SP) send the evidence and the operator
-// approve it over REST, and returns a new access token of the doctor (one saying
-// verified: tokens carry the status they were issued with).
+// approve it over REST, then logs the doctor in again and enrols its second factor
+// (mandatory for answering bookings and reading shared records); it returns that
+// session's access token, which says verified (tokens carry the status they were
+// issued with) and carries otp.
 func (s *stack) verifyDoctor(id, number, token string) string {
 	s.t.Helper()
 	s.submitEvidence(token, number)
@@ -94,7 +104,7 @@ func (s *stack) verifyDoctor(id, number, token string) string {
 	}
 	var login struct{ Tokens tokenPair }
 	s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": map[string]string{"number": number, "uf": "SP"}, "password": "doctor password 1"}, &login)
-	return login.Tokens.AccessToken
+	return s.enrolTOTP(login.Tokens.AccessToken)
 }
 
 // listed tells whether the directory finds doctor id by search.
