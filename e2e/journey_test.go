@@ -216,7 +216,8 @@ func TestMultiProcess_TransitionsReachNotificationsOverMutualTLS(t *testing.T) {
 			has(patient, "EVENT_BOOKING_CONFIRMED NOTIFICATION_STATUS_SENT") &&
 			has(doc, "EVENT_BOOKING_AWAITS_ANSWER NOTIFICATION_STATUS_SENT")
 	})
-	if len(patient) != 3 || len(doc) != 1 {
+	// The doctor was also told of the CRM verification and the second factor enabled.
+	if len(patient) != 3 || len(doc) != 3 || !has(doc, "EVENT_DOCTOR_VERIFICATION NOTIFICATION_STATUS_SENT") {
 		t.Errorf("patient's notifications %v, doctor's %v: want one of each event", patient, doc)
 	}
 }
