@@ -162,13 +162,13 @@ func (s *stack) waitState(token, id, state string) appointmentJSON {
 	return a
 }
 
-// openDoctor registers a doctor (CRM number/SP) with a listed São Paulo profile at
+// openDoctor registers a doctor (CRM number/SP), has an operator verify it over REST,
+// and gives it a listed São Paulo profile at
 // priceCents and availability every day around the clock, in slots of slotMinutes (0:
 // the profile's 50 minutes) gapMinutes apart, and returns the doctor's id and token.
 func (s *stack) openDoctor(name, crm, email string, priceCents, slotMinutes, gapMinutes int) (id, token string) {
 	s.t.Helper()
 	id, token = s.loginDoctor(name, crm, email)
-	s.listDoctor(id)
 	if code, _ := s.rest("PUT", "/v1/doctors/me/profile", token, map[string]any{
 		"displayName": name, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
 		"specialties": []map[string]string{{"code": "cardiologia"}},
@@ -177,6 +177,11 @@ func (s *stack) openDoctor(name, crm, email string, priceCents, slotMinutes, gap
 	}, nil); code != http.StatusOK {
 		s.t.Fatalf("profile of %s: %d", name, code)
 	}
+	// Identity's verdict reaches the directory by a job.
+	s.eventually("the verified doctor is listed", 30*time.Second, func() bool {
+		code, _ := s.rest("GET", "/v1/doctors/"+id, "", nil, nil)
+		return code == http.StatusOK
+	})
 	var weekly []map[string]string
 	for _, d := range []string{"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"} {
 		weekly = append(weekly, map[string]string{"weekday": "WEEKDAY_" + d, "startTime": "00:00", "endTime": "24:00"})

@@ -52,9 +52,9 @@ func (s *stack) listDoctor(id string) {
 	}
 }
 
-// loginDoctor registers a doctor (CRM number/SP) with identity, enrols TOTP (doctors
-// must have a second factor to answer bookings and read shared records) and logs in
-// with CRM + UF and a code.
+// loginDoctor registers a doctor (CRM number/SP) with identity, has an operator verify
+// it and enrols TOTP (doctors must have a second factor to answer bookings and read
+// shared records): the token returned says verified and carries otp.
 func (s *stack) loginDoctor(name, number, email string) (id, access string) {
 	s.t.Helper()
 	return s.loginDoctorIn(name, number, "SP", email)
@@ -62,6 +62,14 @@ func (s *stack) loginDoctor(name, number, email string) (id, access string) {
 
 // loginDoctorIn is loginDoctor for a CRM of the given UF.
 func (s *stack) loginDoctorIn(name, number, uf, email string) (id, access string) {
+	s.t.Helper()
+	id, token := s.registerDoctor(name, number, uf, email)
+	return id, s.verifyDoctorIn(id, number, uf, token)
+}
+
+// registerDoctor registers a doctor with identity and logs in with CRM + UF and the
+// password: the account is pending verification and has no second factor.
+func (s *stack) registerDoctor(name, number, uf, email string) (id, access string) {
 	s.t.Helper()
 	crm := map[string]string{"number": number, "uf": uf}
 	code, _ := s.rest("POST", "/v1/accounts/doctors", "", map[string]any{
@@ -74,13 +82,11 @@ func (s *stack) loginDoctorIn(name, number, uf, email string) (id, access string
 		Tokens  tokenPair
 		Account accountJSON
 	}
-	credentials := map[string]any{"crm": crm, "password": "doctor password 1"}
-	code, _ = s.rest("POST", "/v1/auth/login", "", credentials, &login)
+	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": crm, "password": "doctor password 1"}, &login)
 	if code != http.StatusOK || login.Tokens.AccessToken == "" || login.Account.Role != "ROLE_DOCTOR" {
 		s.t.Fatalf("doctor login %s: %d %+v", number, code, login)
 	}
-	secret, _ := s.enrolTOTP(login.Tokens.AccessToken)
-	return login.Account.ID, s.loginWithCode(credentials, secret).AccessToken
+	return login.Account.ID, login.Tokens.AccessToken
 }
 
 func TestMultiProcess_DoctorPublishesProfileAndPatientFindsThemOverREST(t *testing.T) {

@@ -328,7 +328,8 @@ func startHA(t *testing.T, extra ...string) *haStack {
 		}
 		h.stack.spawnAs("gateway/"+r, binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, flags...), own("gateway")...)...)
 		// Replica a starts alone first, so the keys service makes the master key once.
-		view := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox}
+		view := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, certs: certs, dbURL: dbURL,
+			flags: []string{"-keys.url=http://" + lb["keys"].addr}}
 		view.waitReady()
 		// The gateway is ready once it reaches every service, possibly through the other
 		// replica: each of this replica's services must listen too.

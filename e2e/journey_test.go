@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"healthcore/internal/catalog"
+	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 )
 
@@ -23,9 +24,15 @@ func startDev(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops}
-	args := append([]string{"dev",
-		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...),
+	dbURL := pgtest.URL(t, catalog.Schemas(catalog.Names())...)
+	// Service-token keys in a folder, so create-admin can call keys as identity.
+	keys := t.TempDir()
+	if err := authn.WriteServiceKeys(keys, catalog.Names()); err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, dbURL: dbURL, flags: l.Flags, keys: keys}
+	args := append([]string{"dev", "-service-keys=" + keys,
+		"-database-url=" + dbURL,
 		"-data-dir=" + t.TempDir(),
 		"-db-max-conns=4", // one process, a pool per service: stay well under PostgreSQL's 100
 		"-gateway.addr=" + l.GatewayAddr,
@@ -210,7 +217,9 @@ func TestMultiProcess_TransitionsReachNotificationsOverMutualTLS(t *testing.T) {
 			has(doc, "EVENT_BOOKING_AWAITS_ANSWER NOTIFICATION_STATUS_SENT") &&
 			has(doc, "EVENT_MFA_ENABLED NOTIFICATION_STATUS_SENT") // the doctor enrolled TOTP to answer
 	})
-	if len(patient) != 4 || len(doc) != 3 { // each one's last: the registration's verification link
+	// Each one's registration verification link; the doctor was also told of the CRM
+	// verification and the second factor enabled.
+	if len(patient) != 4 || len(doc) != 4 || !has(doc, "EVENT_DOCTOR_VERIFICATION NOTIFICATION_STATUS_SENT") {
 		t.Errorf("patient's notifications %v, doctor's %v: want one of each event", patient, doc)
 	}
 }

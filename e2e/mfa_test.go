@@ -69,13 +69,9 @@ func TestMultiProcess_DoctorNeedsASecondFactorForSharedRecordsAndBookings(t *tes
 	s := startStack(t)
 	crm := map[string]string{"number": "909090", "uf": "SP"}
 	credentials := map[string]any{"crm": crm, "password": "doctor password 1"}
-	if code, _ := s.rest("POST", "/v1/accounts/doctors", "", map[string]any{
-		"name": "Dra. Ana Souza", "crm": crm, "email": "ana.mfa@clinica.com.br", "password": "doctor password 1"}, nil); code != http.StatusOK {
-		t.Fatalf("register doctor: %d", code)
-	}
-	var login struct{ Tokens tokenPair }
-	s.rest("POST", "/v1/auth/login", "", credentials, &login)
-	pwd := login.Tokens.AccessToken
+	id, unverified := s.registerDoctor("Dra. Ana Souza", "909090", "SP", "ana.mfa@clinica.com.br")
+	s.approveDoctor(id, "909090", "SP", unverified)
+	pwd := s.doctorPasswordLogin("909090", "SP") // verified, a password alone
 
 	// A password alone: the doctor's rules refuse before looking at the appointment or grant.
 	for _, call := range []struct {

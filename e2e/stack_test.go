@@ -35,6 +35,10 @@ type stack struct {
 	addr    map[string]string // gRPC host:port by service
 	ops     map[string]string // each process's ops listener, by service or "gateway"
 	certs   string            // the CA and every process's certificate (mtls.WriteDevCerts)
+	dbURL   string            // the database every process shares
+	flags   []string          // the loopback addresses every process is given (create-admin needs keys')
+	keys    string            // dev's folder of service-token keys (startDev); create-admin signs with identity's
+	admin   string            // the operator's access token with a second factor, once made (operator)
 }
 
 // binary is cmd/healthcore, built once for the whole package by TestMain.
@@ -70,7 +74,7 @@ func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, certs: t.TempDir()}
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, certs: t.TempDir(), dbURL: dbURL, flags: l.Flags}
 	if err := mtls.WriteDevCerts(s.certs, catalog.Names()); err != nil {
 		t.Fatal(err)
 	}

@@ -159,6 +159,10 @@ trap cleanup EXIT
 walk_script >"$WORK/walk.sh"
 note "building bin/healthcore"
 go build -o "$WORK/healthcore" ./cmd/healthcore
+# The operator's account (create-admin, in the walk) reaches the keys service with
+# identity's service key: dev and the walk share a folder of them.
+"$WORK/healthcore" dev-certs -dir "$WORK/certs" >/dev/null
+export HEALTHCORE_SERVICE_KEYS="$WORK/certs"
 note "starting healthcore dev -demo on database $DB"
 "$WORK/healthcore" dev -demo -data-dir "$WORK/data" -log-level warn >"$WORK/server.log" 2>&1 &
 SERVER=$!

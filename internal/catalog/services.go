@@ -97,12 +97,14 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	svc, err := identity.New(ctx, identity.Deps{
 		DB: db, Envelope: p.Envelope("identity"),
 		Notifications: client(p, "identity", "notifications", notificationsv1connect.NewNotificationsServiceClient),
-		// Data exports and erasures (LGPD art. 18), from their jobs.
+		// Data exports and erasures (LGPD art. 18), from their jobs; the doctors' CRM
+		// cards (Keys, Blobs) and verification verdicts (Directory, Scheduling).
 		Scheduling: client(p, "identity", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
 		Payments:   client(p, "identity", "payments", paymentsv1connect.NewPaymentsServiceClient),
 		Records:    client(p, "identity", "records", recordsv1connect.NewRecordsServiceClient),
 		Blobs:      client(p, "identity", "blobs", blobsv1connect.NewBlobsServiceClient),
 		Keys:       client(p, "identity", "keys", keysv1connect.NewKeysServiceClient),
+		Directory:  client(p, "identity", "directory", directoryv1connect.NewDirectoryServiceClient),
 		Logger:     p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
@@ -145,6 +147,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		Payments:      client(p, "scheduling", "payments", paymentsv1connect.NewPaymentsServiceClient),
 		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
 		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Identity:      client(p, "scheduling", "identity", identityv1connect.NewIdentityServiceClient),
 		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {
@@ -241,6 +244,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 		Blobs:         client(p, "records", "blobs", blobsv1connect.NewBlobsServiceClient),
 		Directory:     client(p, "records", "directory", directoryv1connect.NewDirectoryServiceClient),
 		Notifications: client(p, "records", "notifications", notificationsv1connect.NewNotificationsServiceClient),
+		Identity:      client(p, "records", "identity", identityv1connect.NewIdentityServiceClient),
 		Logger:        p.log.With("service", "records"),
 	}, *cfg)
 	if err != nil {

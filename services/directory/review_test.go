@@ -24,6 +24,8 @@ import (
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
+	"healthcore/services/identity"
+	"healthcore/services/identity/identitytest"
 	"healthcore/services/scheduling"
 )
 
@@ -37,6 +39,7 @@ type reviewFixture struct {
 	payments   schedulingv1connect.SchedulingServiceClient // as payments calls it
 	telehealth schedulingv1connect.SchedulingServiceClient // as telehealth calls it
 	clock      *testkit.Clock
+	identity   *identitytest.Identity // doctors are verified through it
 }
 
 // reviewNow is scheduling's clock: Monday 1 June 2026, 06:00 UTC.
@@ -45,7 +48,7 @@ var reviewNow = time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC)
 func newReviewFixture(t *testing.T) *reviewFixture {
 	t.Helper()
 	ctx := context.Background()
-	url := pgtest.URL(t, Schema, scheduling.Schema)
+	url := pgtest.URL(t, identity.Schema, Schema, scheduling.Schema)
 	pool := func(schema string) *pgxpool.Pool {
 		db, err := pg.Open(ctx, url, schema, 0)
 		if err != nil {
@@ -55,6 +58,7 @@ func newReviewFixture(t *testing.T) *reviewFixture {
 		return db
 	}
 	users := testkit.NewUsers(t)
+	id := identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{Users: users})
 	dirLn, schedLn := testkit.Listen(t), testkit.Listen(t)
 	as := func(caller string) []connect.ClientOption {
 		return []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller))}
@@ -69,13 +73,14 @@ func newReviewFixture(t *testing.T) *reviewFixture {
 		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), "http://"+dirLn.Addr().String(), as("scheduling")...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
+		Identity:  id.As("scheduling"),
 	}, scheduling.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	testkit.ServeOn(t, schedLn, users.Interceptor("scheduling"), func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
 	return &reviewFixture{
-		fixture: f, clock: clk,
+		fixture: f, clock: clk, identity: id,
 		sched:      schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		payments:   schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("payments")...),
 		telehealth: schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL, as("telehealth")...),
@@ -146,7 +151,10 @@ func (f *reviewFixture) finish(ids ...string) {
 // listedWithAgenda lists a doctor in São Paulo with Monday 09:00–18:00 slots of 50 minutes.
 func (f *reviewFixture) listedWithAgenda() doctor {
 	f.t.Helper()
-	d := f.newDoctor()
+	id, crm := f.identity.VerifiedDoctor()
+	d := doctor{id, f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: crm,
+		DoctorVerified: true, EmailVerified: true, AMR: []string{"pwd", "otp"}})}
+	testkit.ListDoctor(f.t, f.url, d.id) // as identity's verdict does
 	f.mustUpsert(d.token, input("Dra. Beatriz Lima", saoPaulo, 30000, "cardiologia"))
 	if _, err := f.sched.SetAvailability(context.Background(), testkit.Authed(&schedulingv1.SetAvailabilityRequest{
 		Availability: &schedulingv1.Availability{SlotMinutes: 50, GapMinutes: 10, Weekly: []*schedulingv1.WeeklyWindow{

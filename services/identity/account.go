@@ -85,5 +85,8 @@ func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(
 // normalizeCRM drops leading zeros, so "012345" and "12345" are one registration.
 func normalizeCRM(n string) string { return br.NormalizeCRMNumber(n) }
 
+// errStatusConflict is DOCTOR_STATUS_CONFLICT with what was wrong.
+func errStatusConflict(msg string) error { return ReasonDoctorStatusConflict.New(msg) }
+
 // errAccountExists does not say which detail is taken.
 var errAccountExists = ReasonAccountExists.New("an account with these details already exists: log in instead")

@@ -33,6 +33,13 @@ const (
 	actRefreshReused  = "session.refresh_reused"
 	actLogout         = "session.logout"
 	actRotateKey      = "signing_key.rotate"
+	// A doctor's CRM verification.
+	actDoctorSubmit   = "doctor.submit_evidence"
+	actDoctorRead     = "doctor.read_verification"
+	actDoctorReadCard = "doctor.read_card"
+	actDoctorApprove  = "doctor.approve"
+	actDoctorReject   = "doctor.reject"
+	actDoctorSuspend  = "doctor.suspend"
 	// The second factor: a wrong code is audited as its action, denied.
 	actLoginMFA         = "account.login_mfa"
 	actMFAEnroll        = "mfa.enroll"

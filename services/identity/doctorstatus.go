@@ -7,9 +7,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
-	"healthcore/platform/errs"
 )
 
 // doctorStatuses maps the stored status to the API's.
@@ -32,12 +30,9 @@ func (s *Service) GetDoctorStatus(ctx context.Context, req *connect.Request[iden
 // doctorStatus returns the verification status of doctor id and when it last changed;
 // ACCOUNT_NOT_FOUND when id names no doctor.
 func (s *Service) doctorStatus(ctx context.Context, id string) (identityv1.DoctorStatus, time.Time, error) {
-	a, ok, err := s.accounts.get(ctx, s.db, id)
-	switch {
-	case err != nil:
-		return 0, time.Time{}, errs.Internal("identity: read doctor status", err)
-	case !ok || a.Role != accessv1.Role_ROLE_DOCTOR:
-		return 0, time.Time{}, ReasonAccountNotFound.New("no doctor account has this id")
+	a, err := s.doctor(ctx, id)
+	if err != nil {
+		return 0, time.Time{}, err
 	}
 	return doctorStatuses[a.DoctorStatus], a.DoctorStatusAt, nil
 }

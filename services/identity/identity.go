@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
@@ -28,6 +29,7 @@ import (
 	"healthcore/platform/envelope"
 	"healthcore/platform/jobs"
 	"healthcore/platform/pg"
+	"healthcore/services/identity/crmregistry"
 )
 
 //go:embed migrations/*.sql
@@ -65,6 +67,9 @@ type Config struct {
 	// ExportMaxBytes is the largest data export archive (sealed) stored; a bigger one
 	// fails the export.
 	ExportMaxBytes int64
+	// CRMRegistryFile is an operator-provided fixture of the CRM registry
+	// (-identity.crm-registry-file); empty means the embedded demo fixture.
+	CRMRegistryFile string
 	// Jobs tunes the job runner of the signing-key rotation and the audit export (tests
 	// shorten its polling).
 	Jobs jobs.Options
@@ -126,6 +131,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a patient's data export can be downloaded after it is produced (then it is deleted)")
 	fs.Int64Var(&c.ExportMaxBytes, "identity.export-max-bytes", c.ExportMaxBytes,
 		"largest data export archive stored, in bytes (sealed); a bigger export fails")
+	fs.StringVar(&c.CRMRegistryFile, "identity.crm-registry-file", c.CRMRegistryFile,
+		"JSON file of CRM registrations shown to operators beside a doctor's evidence (empty: the embedded demo fixture)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
@@ -171,15 +178,22 @@ type Deps struct {
 	// are still committed, and complete without sending.
 	Notifications notificationsv1connect.NotificationsServiceClient
 	// Scheduling, Payments and Records give a patient's data to the data export and
-	// apply an erasure; Blobs stores the export archives, sealed with data keys from
-	// Keys. Nil where no such service runs (tests of other services): exports and
-	// erasures then fail in their jobs, which retry.
+	// apply an erasure; Blobs stores the export archives and the doctors' CRM cards,
+	// sealed with data keys from Keys. Nil where no such service runs (tests of other
+	// services): exports, erasures and evidence then fail (the jobs retry).
 	Scheduling schedulingv1connect.SchedulingServiceClient
 	Payments   paymentsv1connect.PaymentsServiceClient
 	Records    recordsv1connect.RecordsServiceClient
 	Blobs      blobsv1connect.BlobsServiceClient
 	Keys       keysv1connect.KeysServiceClient
-	Logger     *slog.Logger
+	// Directory and Scheduling hear the doctors' verification verdicts (jobs
+	// identity.publish_doctor_listing and identity.suspend_doctor_appointments). Nil
+	// where they do not run (tests of other services): the jobs complete without sending.
+	Directory directoryv1connect.DirectoryServiceClient
+	// Registry is the CRM registry shown to operators; nil means the one
+	// Config.CRMRegistryFile names.
+	Registry crmregistry.Registry
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens.
 	Now func() time.Time
 }
@@ -198,7 +212,12 @@ type Service struct {
 	// notifications is Deps.Notifications.
 	notifications notificationsv1connect.NotificationsServiceClient
 	// peers are the services a data export gathers from and an erasure applies to.
-	peers peers
+	peers      peers
+	keysClient keysv1connect.KeysServiceClient
+	blobs      blobsv1connect.BlobsServiceClient
+	directory  directoryv1connect.DirectoryServiceClient
+	scheduling schedulingv1connect.SchedulingServiceClient
+	registry   crmregistry.Registry
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
 	// logins counts Login's answers by outcome (Collector).
@@ -212,6 +231,8 @@ type Service struct {
 	auditLog auditStore
 	tokens   tokenStore
 	exports  exportStore
+
+	verifications verificationStore
 }
 
 // peers are the clients of Deps that data exports and erasures use.
@@ -238,9 +259,15 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Registry == nil {
+		var err error
+		if d.Registry, err = openRegistry(cfg.CRMRegistryFile); err != nil {
+			return nil, err
+		}
+	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
-		logins: newLoginCounter(),
-		peers:  peers{scheduling: d.Scheduling, payments: d.Payments, records: d.Records, blobs: d.Blobs, keys: d.Keys}}
+		logins: newLoginCounter(), keysClient: d.Keys, blobs: d.Blobs, directory: d.Directory, scheduling: d.Scheduling, registry: d.Registry,
+		peers: peers{scheduling: d.Scheduling, payments: d.Payments, records: d.Records, blobs: d.Blobs, keys: d.Keys}}
 	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {
 		if s.blindIx, err = s.loadSecret(ctx, "cpf-blind-index", randomSecret); err == nil {
@@ -270,6 +297,15 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openRegistry opens the CRM registry file, or the embedded demo fixture when path
+// is empty.
+func openRegistry(path string) (crmregistry.Registry, error) {
+	if path == "" {
+		return crmregistry.Demo(), nil
+	}
+	return crmregistry.Open(path)
 }
 
 // Handler returns the Connect handler, given the server's handler options.

@@ -44,6 +44,12 @@ func (s *Service) workers() *river.Workers {
 		return s.expireExport(ctx, j.Args.ExportID)
 	}))
 	river.AddWorker(w, river.WorkFunc(s.finishErasure))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[publishListingArgs]) error {
+		return s.publishListing(ctx, j.Args)
+	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[suspendAppointmentsArgs]) error {
+		return s.suspendAppointments(ctx, j.Args)
+	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[notifyArgs]) error {
 		return notify.Send(ctx, s.notifications, s.log, j.Args.Request)
 	}))

@@ -161,7 +161,7 @@ func TestMFA_EnrolConfirmThenLoginTakesTwoSteps(t *testing.T) {
 	_, err = f.loginMFA(withCode(token, f.code(secret)))
 	testkit.WantReason(t, err, ReasonMFATokenInvalid)
 
-	got := f.notices()
+	got := f.notices(notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED)
 	if len(got) != 1 || got[0].GetEvent() != notificationsv1.Event_EVENT_MFA_ENABLED || got[0].GetRecipientId() != doctor.GetId() {
 		t.Fatalf("notices %v, want one MFA_ENABLED to the doctor", got)
 	}
@@ -267,7 +267,7 @@ func TestMFA_DisableNeedsPasswordAndFactor_DoctorsMayNot(t *testing.T) {
 		t.Fatal("login still asks for a code after disable")
 	}
 	testkit.WantReason(t, disable("correct horse battery", f.code(secret)), ReasonMFANotEnabled)
-	got := f.notices()
+	got := f.notices(notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED)
 	if len(got) != 2 || got[1].GetEvent() != notificationsv1.Event_EVENT_MFA_DISABLED || got[1].GetRecipientId() != patient.GetId() {
 		t.Fatalf("notices %v, want MFA_ENABLED then MFA_DISABLED", got)
 	}

@@ -56,6 +56,22 @@ var (
 	// account from the account itself: their professional duties outlive it (see the
 	// README), so an operator handles it.
 	ReasonErasureNotSelfService = errs.Declare(connect.CodeFailedPrecondition, "ERASURE_NOT_SELF_SERVICE")
+	// ReasonCRMMismatch refuses verification evidence naming another CRM than the
+	// account's.
+	ReasonCRMMismatch = errs.Declare(connect.CodeInvalidArgument, "CRM_MISMATCH")
+	// ReasonCardTypeNotAllowed refuses a CRM card that is not a JPEG, PNG or PDF (by its
+	// bytes).
+	ReasonCardTypeNotAllowed = errs.Declare(connect.CodeInvalidArgument, "CARD_TYPE_NOT_ALLOWED")
+	// ReasonDoctorStatusConflict refuses a verification step that does not apply to the
+	// doctor's current status (approving a verified doctor, suspending a pending one,
+	// submitting evidence once decided).
+	ReasonDoctorStatusConflict = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_STATUS_CONFLICT")
+	// ReasonEvidenceMissing means the doctor has submitted no evidence: nothing to
+	// approve, no card to show.
+	ReasonEvidenceMissing = errs.Declare(connect.CodeFailedPrecondition, "EVIDENCE_MISSING")
+	// ReasonCRMAlreadyVerified refuses approving a claim of a CRM another account holds
+	// verified (or suspended).
+	ReasonCRMAlreadyVerified = errs.Declare(connect.CodeFailedPrecondition, "CRM_ALREADY_VERIFIED")
 	// ReasonMFACodeInvalid answers every wrong second factor (a TOTP code or a recovery
 	// code), whatever was wrong.
 	ReasonMFACodeInvalid = errs.Declare(connect.CodeUnauthenticated, "MFA_CODE_INVALID")

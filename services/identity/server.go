@@ -260,3 +260,75 @@ func (s *Service) EraseAccount(ctx context.Context, req *connect.Request[identit
 	}
 	return connect.NewResponse(out), nil
 }
+
+// SubmitVerification implements identityv1connect.IdentityServiceHandler.
+func (s *Service) SubmitVerification(ctx context.Context, req *connect.Request[identityv1.SubmitVerificationRequest]) (*connect.Response[identityv1.SubmitVerificationResponse], error) {
+	v, err := s.submitVerification(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.SubmitVerificationResponse{Verification: v}), nil
+}
+
+// GetMyVerification implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetMyVerification(ctx context.Context, _ *connect.Request[identityv1.GetMyVerificationRequest]) (*connect.Response[identityv1.GetMyVerificationResponse], error) {
+	v, err := s.myVerification(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.GetMyVerificationResponse{Verification: v}), nil
+}
+
+// ListPendingDoctors implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ListPendingDoctors(ctx context.Context, req *connect.Request[identityv1.ListPendingDoctorsRequest]) (*connect.Response[identityv1.ListPendingDoctorsResponse], error) {
+	out, err := s.listPendingDoctors(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetDoctorVerification implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetDoctorVerification(ctx context.Context, req *connect.Request[identityv1.GetDoctorVerificationRequest]) (*connect.Response[identityv1.GetDoctorVerificationResponse], error) {
+	out, err := s.doctorVerification(ctx, req.Msg.GetDoctorId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetDoctorCard implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetDoctorCard(ctx context.Context, req *connect.Request[identityv1.GetDoctorCardRequest]) (*connect.Response[identityv1.GetDoctorCardResponse], error) {
+	contentType, card, err := s.doctorCard(ctx, req.Msg.GetDoctorId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.GetDoctorCardResponse{ContentType: contentType, Content: card}), nil
+}
+
+// ApproveDoctor implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ApproveDoctor(ctx context.Context, req *connect.Request[identityv1.ApproveDoctorRequest]) (*connect.Response[identityv1.ApproveDoctorResponse], error) {
+	v, rejected, err := s.decide(ctx, approveDoctor, req.Msg.GetDoctorId(), "")
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.ApproveDoctorResponse{Verification: v, RejectedClaimIds: rejected}), nil
+}
+
+// RejectDoctor implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RejectDoctor(ctx context.Context, req *connect.Request[identityv1.RejectDoctorRequest]) (*connect.Response[identityv1.RejectDoctorResponse], error) {
+	v, _, err := s.decide(ctx, rejectDoctor, req.Msg.GetDoctorId(), req.Msg.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RejectDoctorResponse{Verification: v}), nil
+}
+
+// SuspendDoctor implements identityv1connect.IdentityServiceHandler.
+func (s *Service) SuspendDoctor(ctx context.Context, req *connect.Request[identityv1.SuspendDoctorRequest]) (*connect.Response[identityv1.SuspendDoctorResponse], error) {
+	v, _, err := s.decide(ctx, suspendDoctor, req.Msg.GetDoctorId(), req.Msg.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.SuspendDoctorResponse{Verification: v}), nil
+}

@@ -182,7 +182,8 @@ func (s *Service) plan(n *notification, p prefs, msg rendered) []planned {
 func alwaysEmail(e notificationsv1.Event) bool {
 	switch e {
 	case notificationsv1.Event_EVENT_BOOKING_PENDING_PAYMENT, notificationsv1.Event_EVENT_NEW_DEVICE_LOGIN,
-		notificationsv1.Event_EVENT_PASSWORD_CHANGED, notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED:
+		notificationsv1.Event_EVENT_PASSWORD_CHANGED, notificationsv1.Event_EVENT_MFA_ENABLED, notificationsv1.Event_EVENT_MFA_DISABLED,
+		notificationsv1.Event_EVENT_DOCTOR_VERIFICATION:
 		return true
 	}
 	return false

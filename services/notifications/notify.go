@@ -96,13 +96,15 @@ func checkDetail(r *notificationsv1.NotifyRequest) error {
 		ok = r.GetLink() != nil
 	case notificationsv1.Event_EVENT_SHARED_DOCUMENTS_READ_DIGEST:
 		ok = r.GetDigest() != nil
+	case notificationsv1.Event_EVENT_DOCTOR_VERIFICATION:
+		ok = r.GetVerification() != nil
 	default:
 		ok = r.GetAppointment() != nil
 	}
 	if !ok {
 		return ReasonDetailMismatch.New("the detail does not fit the event " + r.GetEvent().String()).
 			WithViolations(errs.Violation{Field: "detail", Description: "appointment events take appointment, share events share, " +
-				"security events security, the read digest digest, account links link"})
+				"security events security, the read digest digest, account links link, doctor verification verification"})
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ type view struct {
 	Day           string
 	Reads         int32
 	Doctors       []string
+	// Outcome is a doctor verification's decision ("verified", "rejected",
+	// "suspended"); Reason the operator's words.
+	Outcome, Reason string
 	// Link is the app page to act on; JoinLink the consultation room.
 	Link, JoinLink string
 	// TimeZone names the zone of the times shown when it is not Brasília's.
@@ -259,7 +262,9 @@ var whatsappTemplates = map[notificationsv1.Event]whatsappTemplate{
 	notificationsv1.Event_EVENT_PASSWORD_CHANGED: {Name: "hc_senha_alterada",
 		Body:   "{{1}}, a senha da sua conta Healthcore foi alterada em {{2}}. Se não foi você, fale conosco agora.",
 		params: func(v view) []string { return []string{v.FirstName, v.When} }, buttonFn: linkPath},
-	// The read digest is e-mail only: it names doctors who read health documents.
+	// The read digest is e-mail only: it names doctors who read health documents. A
+	// doctor verification decision is e-mail only too: its reason is an operator's free
+	// text, which no approved template can carry.
 }
 
 // SandboxTemplates are the WhatsApp templates as the sandbox registers them (what the

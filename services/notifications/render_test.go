@@ -51,6 +51,9 @@ func goldenView(e notificationsv1.Event) view {
 			v.Expire = formatTime(time.Date(2026, 12, 2, 12, 30, 0, 0, time.UTC), saoPaulo)
 			v.Link = "https://app.example.com/app/reset-password?token=q7Xo2mJ0c9vYw1bZkP4sT8eHfR3uN6aL5dG0iK2xQ9E"
 		}
+	case notificationsv1.Event_EVENT_DOCTOR_VERIFICATION:
+		v.FirstName, v.Outcome, v.Reason = "Ana", "suspended", "CRM suspenso pelo conselho <regional>."
+		v.Link = "https://app.example.com/app/account/verification"
 	}
 	return v
 }

@@ -19,6 +19,8 @@ const (
 	securityPage    = "/app/account/security"
 	verifyEmailPage = "/app/verify-email?token="
 	resetPage       = "/app/reset-password?token="
+	// verificationPage shows a doctor the CRM verification's status and reason.
+	verificationPage = "/app/account/verification"
 )
 
 // view builds what the template shows, in loc: the names come from identity now, not
@@ -90,6 +92,10 @@ func (s *Service) view(ctx context.Context, r *notificationsv1.NotifyRequest, c 
 		}
 		v.When, v.Expire = at(d.Link.GetTime(), true), at(d.Link.GetExpireTime(), true)
 		v.Address, v.Link = d.Link.GetClientAddress(), base+page+url.QueryEscape(d.Link.GetToken())
+	case *notificationsv1.NotifyRequest_Verification:
+		v.When = at(d.Verification.GetTime(), true)
+		v.Outcome = strings.ToLower(strings.TrimPrefix(d.Verification.GetOutcome().String(), "VERIFICATION_OUTCOME_"))
+		v.Reason, v.Link = d.Verification.GetReason(), base+verificationPage
 	case *notificationsv1.NotifyRequest_Digest:
 		v.Day, v.Reads, v.Link = brDate(d.Digest.GetDay()), d.Digest.GetReads(), base+accessLogPage
 		for _, id := range d.Digest.GetDoctorIds() {

@@ -45,6 +45,7 @@ import (
 	"healthcore/platform/testkit"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
+	"healthcore/services/identity/identitytest"
 	"healthcore/services/pix"
 	"healthcore/services/pix/pixsandbox"
 	"healthcore/services/scheduling"
@@ -67,10 +68,11 @@ const (
 // another (charges, signatures), so a test can move one without the other.
 type fixture struct {
 	t          *testing.T
-	clock      *testkit.Clock // payments
-	provClock  *testkit.Clock // sandbox and pix
-	db         *pgxpool.Pool  // payments
-	schedDB    *pgxpool.Pool  // scheduling
+	id         *identitytest.Identity // identity, where doctors are verified
+	clock      *testkit.Clock         // payments
+	provClock  *testkit.Clock         // sandbox and pix
+	db         *pgxpool.Pool          // payments
+	schedDB    *pgxpool.Pool          // scheduling
 	sched      *scheduling.Service
 	schedURL   string
 	dirURL     string
@@ -112,15 +114,8 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		return []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller))}
 	}
 
-	idCfg := identity.DefaultConfig()
-	idCfg.Argon2 = identity.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 4}
-	f.identityDB = pool(identity.Schema.Name)
-	idSvc, err := identity.New(ctx, identity.Deps{
-		DB: f.identityDB, Envelope: envelope.New(testkit.Keys(t, "identity"), envelope.Defaults), Logger: log,
-	}, idCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.id = identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{})
+	idSvc := f.id.Service
 	// Every service verifies identity's tokens, and the tokens of the services that
 	// call it, as in production.
 	users := authn.NewVerifier(idSvc.KeySource())
@@ -132,8 +127,8 @@ func newFixture(t *testing.T, sink bool) *fixture {
 	}) func(*server.Server) {
 		return func(s *server.Server) { s.Handle(h.Handler(s.HandlerOptions()...)) }
 	}
-	idURL := testkit.Serve(t, auth("identity"), mount(idSvc))
-	f.identity = identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL)
+	idURL := f.id.URL
+	f.identity = f.id.Client
 
 	// Payments and scheduling call each other: reserve payments' port first.
 	paymentsLn := testkit.Listen(t)
@@ -155,6 +150,7 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, as("scheduling")...),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), paymentsURL, as("scheduling")...),
+		Identity:  identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), idURL, as("scheduling")...),
 	}, schedCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -285,18 +281,15 @@ func (f *fixture) patientNamed(name string) user {
 	return user{id, token}
 }
 
-// doctor registers and logs in a doctor.
+// doctor registers a doctor, has an operator verify it, and logs it in.
 func (f *fixture) doctor() user {
 	f.t.Helper()
 	f.users++
 	crm := &identityv1.Crm{Number: fmt.Sprint(100000 + f.users), Uf: "SP"}
-	_, err := f.identity.RegisterDoctor(context.Background(), connect.NewRequest(&identityv1.RegisterDoctorRequest{
-		Name: "Dra. Ana Souza", Crm: crm, Email: fmt.Sprintf("medica%d@clinica.com.br", f.users), Password: "doctor password 1",
-	}))
-	if err != nil {
-		f.t.Fatalf("register doctor: %v", err)
-	}
-	id, token := f.login(&identityv1.LoginRequest{Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "doctor password 1"})
+	id := f.id.DoctorWithCRM(crm.GetNumber(), crm.GetUf())
+	f.id.Approve(id)
+	_, token := f.login(&identityv1.LoginRequest{
+		Login: &identityv1.LoginRequest_Crm{Crm: crm}, Password: "Staple-Doctor-Horse-42"})
 	return user{id, token}
 }
 

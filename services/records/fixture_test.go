@@ -27,12 +27,15 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	"healthcore/platform/authn"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 	"healthcore/services/blobs"
 	"healthcore/services/directory"
+	"healthcore/services/identity"
+	"healthcore/services/identity/identitytest"
 )
 
 // fixture is the records service on the production server stack, calling a real keys
@@ -48,6 +51,9 @@ type fixture struct {
 	blobDir string
 	users   *testkit.Users
 	crm     int
+	crms    map[string]string // doctor id → CRM
+	// identity is a real identity service: doctors are verified through it.
+	identity *identitytest.Identity
 	// keys is the keys service the records service seals through.
 	keys keysv1connect.KeysServiceClient
 	// directory is the real directory service, as a doctor's app calls it.
@@ -78,7 +84,7 @@ func newFixtureWith(t *testing.T, cfg Config) *fixture {
 func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dbURL := pgtest.URL(t, directory.Schema, Schema)
+	dbURL := pgtest.URL(t, identity.Schema, directory.Schema, Schema)
 	pool := func(schema string) *pgxpool.Pool {
 		p, err := pg.Open(ctx, dbURL, schema, 0)
 		if err != nil {
@@ -112,12 +118,14 @@ func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *f
 	dirURL := testkit.Serve(t, users.Interceptor("directory"), func(s *server.Server) {
 		s.Handle(dir.Handler(s.HandlerOptions()...))
 	})
-	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455, keys: keys,
+	id := identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{Users: users})
+	f := &fixture{t: t, db: db, blobs: blobClient, blobDir: blobDir, users: users, crm: 123455, keys: keys, identity: id, crms: map[string]string{},
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL)}
 	svc, err := New(Deps{
 		DB: db, Keys: keys, Blobs: blobClient, Logger: testkit.Logger(t), Now: f.now,
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
 			connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("records"))),
+		Identity: id.As("records"),
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +142,12 @@ func newFixtureOver(t *testing.T, cfg Config, prepare func(db *pgxpool.Pool)) *f
 // directory's public RPC.
 func (f *fixture) listedDoctor() user {
 	f.t.Helper()
-	d := f.newDoctor()
+	return f.withProfile(f.newDoctor())
+}
+
+// withProfile writes doctor d's directory profile and returns d.
+func (f *fixture) withProfile(d user) user {
+	f.t.Helper()
 	_, err := f.directory.UpsertMyProfile(context.Background(), authed(&directoryv1.UpsertMyProfileRequest{Profile: &directoryv1.ProfileInput{
 		DisplayName: "Dra. Ana Souza", PriceCents: 25000, TimeZone: "America/Sao_Paulo",
 		Specialties: []*directoryv1.SpecialtyPractice{{Code: "cardiologia"}},
@@ -157,9 +170,26 @@ func (f *fixture) sign(role accessv1.Role, crm string) user {
 
 func (f *fixture) newPatient() user { return f.sign(accessv1.Role_ROLE_PATIENT, "") }
 
+// newDoctor returns a doctor an operator verified.
 func (f *fixture) newDoctor() user {
+	d := f.newPendingDoctor()
+	f.identity.Approve(d.id)
+	d.token = f.doctorToken(d.id, true)
+	return d
+}
+
+// newPendingDoctor returns a doctor whose verification is pending.
+func (f *fixture) newPendingDoctor() user {
 	f.crm++
-	return f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+	id := f.identity.DoctorWithCRM(fmt.Sprint(f.crm), "SP")
+	f.crms[id] = fmt.Sprintf("%d/SP", f.crm)
+	return user{id, f.doctorToken(id, false)}
+}
+
+// doctorToken signs a token for doctor id with the verified claim.
+func (f *fixture) doctorToken(id string, verified bool) string {
+	return f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: f.crms[id],
+		DoctorVerified: verified, EmailVerified: true, AMR: []string{"pwd", "otp"}})
 }
 
 // Every call carries these, so the access log's request id and client address can be

@@ -62,9 +62,13 @@ var (
 	ReasonShareEmpty           = errs.Declare(connect.CodeInvalidArgument, "SHARE_EMPTY")
 	ReasonExpireTimeInvalid    = errs.Declare(connect.CodeInvalidArgument, "EXPIRE_TIME_INVALID")
 	ReasonDirectoryUnavailable = errs.Declare(connect.CodeUnavailable, "DIRECTORY_UNAVAILABLE")
-	// ReasonDoctorNotVerified: the calling doctor's token does not say verified
-	// (pending, rejected or suspended): such a doctor reads nothing shared with them.
+	// ReasonDoctorNotVerified: the doctor is not verified now (pending, rejected or
+	// suspended): a doctor whose token does not say verified reads nothing shared with
+	// them, and no share is granted to a doctor identity does not report VERIFIED.
 	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
+	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
+	// could not be reached; retry.
+	ReasonIdentityUnavailable = errs.Declare(connect.CodeUnavailable, "IDENTITY_UNAVAILABLE")
 	// ReasonDoctorNotFound: no doctor in the directory has the id named. Sent by
 	// directory too (its GetPracticeSettings answers it, which ShareRecords
 	// recognises), with the same code.

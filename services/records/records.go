@@ -18,6 +18,7 @@ import (
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
@@ -131,6 +132,9 @@ type Deps struct {
 	// Without it ShareRecords answers UNAVAILABLE DIRECTORY_UNAVAILABLE; everything
 	// else works.
 	Directory directoryv1connect.DirectoryServiceClient
+	// Identity says whether a doctor is verified (GetDoctorStatus) before a share is
+	// granted. Without it ShareRecords answers UNAVAILABLE IDENTITY_UNAVAILABLE.
+	Identity identityv1connect.IdentityServiceClient
 	// Notifications is told about shares and the daily read digest (by jobs committed
 	// with them). Nil where no notifications service runs (tests of other services): the
 	// jobs are still committed, and complete without sending.
@@ -148,6 +152,7 @@ type Service struct {
 	blobs         blobsv1connect.BlobsServiceClient
 	dir           directoryv1connect.DirectoryServiceClient
 	notifications notificationsv1connect.NotificationsServiceClient
+	identity      identityv1connect.IdentityServiceClient
 	jobs          *jobs.Client
 	log           *slog.Logger
 	now           func() time.Time
@@ -180,7 +185,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, notifications: d.Notifications,
+	s := &Service{cfg: cfg, db: d.DB, keys: d.Keys, blobs: d.Blobs, dir: d.Directory, identity: d.Identity, notifications: d.Notifications,
 		log: d.Logger, now: d.Now,
 		shareChecks: newShareCheckCounter()}
 	// The access log chain's key, from a secret sealed through the keys service (which

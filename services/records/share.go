@@ -13,6 +13,7 @@ import (
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/doctors"
 	"healthcore/platform/errs"
 )
 
@@ -101,6 +102,9 @@ func (s *Service) shareRecords(ctx context.Context, r *recordsv1.ShareRecordsReq
 	if err := s.doctorExists(ctx, r.GetDoctorId()); err != nil {
 		return nil, err
 	}
+	if err := s.doctorVerified(ctx, r.GetDoctorId()); err != nil {
+		return nil, err
+	}
 
 	sh := &share{id: uuid.NewString(), patientID: p.UserID, doctorID: r.GetDoctorId(),
 		documentIDs: r.GetDocumentIds(), groupIDs: r.GetGroupIds(), expiresAt: expires, createdAt: now}
@@ -160,6 +164,21 @@ func (s *Service) doctorExists(ctx context.Context, doctorID string) error {
 		return err
 	}
 	return errDirectory(err)
+}
+
+// doctorVerified asks identity, the authority, whether the doctor is VERIFIED now: a
+// patient's records go to no doctor pending, rejected or suspended.
+func (s *Service) doctorVerified(ctx context.Context, doctorID string) error {
+	standing, err := doctors.Check(ctx, s.identity, doctorID)
+	switch {
+	case err != nil:
+		return ReasonIdentityUnavailable.New("identity cannot be reached to check the doctor; retry").WithCause(err)
+	case standing == doctors.Unknown:
+		return errDoctorNotFound
+	case standing != doctors.Verified:
+		return ReasonDoctorNotVerified.New("the doctor's CRM is not verified: records cannot be shared with them")
+	}
+	return nil
 }
 
 // revokeShare is RevokeShare: it ends the grant now, for the doctor's very next

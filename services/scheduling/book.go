@@ -66,6 +66,9 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 	if !pr.listed || pr.price <= 0 {
 		return nil, ReasonDoctorNotBookable.New("the doctor is not taking bookings now")
 	}
+	if err := s.checkVerified(ctx, slot.doctorID); err != nil {
+		return nil, err
+	}
 
 	a := appointment{
 		id: uuid.NewString(), slotID: slot.id, doctorID: slot.doctorID, patientID: patient.UserID, state: statePending,

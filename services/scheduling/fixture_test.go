@@ -21,12 +21,15 @@ import (
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
+	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 	"healthcore/services/directory"
+	"healthcore/services/identity"
+	"healthcore/services/identity/identitytest"
 )
 
 // monday is the fixture's "now": Monday 1 June 2026, 03:00 in São Paulo (06:00 UTC),
@@ -51,6 +54,7 @@ type fixture struct {
 	dirURL    string             // the directory server
 	deps      Deps               // what svc was built from, for another replica
 	logs      *testkit.LogBuffer // everything the service logged
+	identity  *identitytest.Identity
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -72,7 +76,7 @@ func unreachablePayments(t *testing.T) paymentsv1connect.PaymentsServiceClient {
 func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect.PaymentsServiceClient) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	url := pgtest.URL(t, directory.Schema, Schema)
+	url := pgtest.URL(t, identity.Schema, directory.Schema, Schema)
 	pool := func(schema string) *pgxpool.Pool {
 		db, err := pg.Open(ctx, url, schema, 0)
 		if err != nil {
@@ -83,6 +87,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 	}
 
 	users := testkit.NewUsers(t)
+	id := identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{Users: users})
 
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
@@ -102,6 +107,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL,
 			connect.WithGRPC(), connect.WithInterceptors(testkit.Caller("scheduling"))),
 		Payments: payments,
+		Identity: id.As("scheduling"),
 	}
 	svc, err := New(deps, cfg)
 	if err != nil {
@@ -111,7 +117,7 @@ func newFixtureWithPayments(t *testing.T, cfg Config, payments paymentsv1connect
 		s.Handle(svc.Handler(s.HandlerOptions()...))
 	})
 	return &fixture{
-		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, dirURL: dirURL, deps: deps, logs: logs,
+		t: t, svc: svc, db: db, clock: clk, users: users, crm: 123455, url: schedURL, dirURL: dirURL, deps: deps, logs: logs, identity: id,
 		client:    schedulingv1connect.NewSchedulingServiceClient(testkit.HTTPClient(t), schedURL),
 		directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL),
 	}
@@ -127,13 +133,27 @@ func (f *fixture) sign(role accessv1.Role, crm string) user {
 	return user{id, token}
 }
 
-// newDoctor returns a doctor with no directory profile, verified by identity (so a
-// complete profile is listed); the first has CRM 123456/SP.
+// newDoctor returns a doctor an operator verified, with no directory profile (the
+// directory holds it verified, so a complete profile is listed); the first has CRM
+// 123456/SP.
 func (f *fixture) newDoctor() user {
 	f.crm++
-	d := f.sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
-	testkit.ListDoctor(f.t, f.dirURL, d.id)
-	return d
+	number := fmt.Sprint(f.crm)
+	id := f.identity.DoctorWithCRM(number, "SP")
+	f.identity.Approve(id)
+	testkit.ListDoctor(f.t, f.dirURL, id)
+	return f.doctorUser(id, number, true)
+}
+
+// newPendingDoctor returns a doctor with CRM number/SP whose verification is pending.
+func (f *fixture) newPendingDoctor(number string) user {
+	return f.doctorUser(f.identity.DoctorWithCRM(number, "SP"), number, false)
+}
+
+// doctorUser signs a token for doctor id with CRM number/SP and the verified claim.
+func (f *fixture) doctorUser(id, number string, verified bool) user {
+	return user{id, f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: number + "/SP",
+		DoctorVerified: verified, EmailVerified: true, AMR: []string{"pwd", "otp"}})}
 }
 
 func (f *fixture) newPatient() user { return f.sign(accessv1.Role_ROLE_PATIENT, "") }

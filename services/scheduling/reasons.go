@@ -53,10 +53,13 @@ var (
 	ReasonBookingThrottled = errs.Declare(connect.CodeResourceExhausted, "BOOKING_THROTTLED")
 	// ReasonDoctorNotVerified: the doctor is not verified (pending, rejected or
 	// suspended): a doctor whose token says so cannot set availability, accept or
-	// refuse, and a suspended doctor is not booked.
+	// refuse, and nobody books a doctor identity does not report VERIFIED now.
 	ReasonDoctorNotVerified = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_VERIFIED")
 	// ReasonDoctorNotBookable: the doctor's profile is unlisted or has no price.
 	ReasonDoctorNotBookable = errs.Declare(connect.CodeFailedPrecondition, "DOCTOR_NOT_BOOKABLE")
+	// ReasonIdentityUnavailable: identity, which says whether a doctor is verified,
+	// could not be reached; retry.
+	ReasonIdentityUnavailable = errs.Declare(connect.CodeUnavailable, "IDENTITY_UNAVAILABLE")
 
 	// ReasonAppointmentNotFound: the caller has no appointment with the id (someone
 	// else's appointment is answered the same way, so ids reveal nothing).

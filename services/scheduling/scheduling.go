@@ -16,6 +16,7 @@ import (
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
@@ -182,6 +183,9 @@ type Deps struct {
 	// them). Nil only where no notifications service runs (tests of other services):
 	// the jobs are still committed, and complete without sending.
 	Notifications notificationsv1connect.NotificationsServiceClient
+	// Identity says whether a doctor is verified (GetDoctorStatus) before each booking.
+	// Without it every booking is refused IDENTITY_UNAVAILABLE.
+	Identity identityv1connect.IdentityServiceClient
 	// Envelope seals what patients and doctors write (an appointment's reason, a
 	// cancellation's justification, a refusal's reason) with data keys of the keys
 	// service.
@@ -198,6 +202,7 @@ type Service struct {
 	payments      paymentsv1connect.PaymentsServiceClient
 	telehealth    telehealthv1connect.TelehealthServiceClient
 	notifications notificationsv1connect.NotificationsServiceClient
+	identity      identityv1connect.IdentityServiceClient
 	env           *envelope.Envelope
 	jobs          *jobs.Client
 	log           *slog.Logger
@@ -227,7 +232,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth,
-		notifications: d.Notifications, env: d.Envelope, log: d.Logger, now: d.Now}
+		notifications: d.Notifications, identity: d.Identity, env: d.Envelope, log: d.Logger, now: d.Now}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
 	if cfg.PruneEvery > 0 {

@@ -22,6 +22,7 @@ import (
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	telehealthv1 "healthcore/gen/healthcore/telehealth/v1"
 	"healthcore/gen/healthcore/telehealth/v1/telehealthv1connect"
+	"healthcore/platform/authn"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
@@ -30,6 +31,8 @@ import (
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
 	"healthcore/services/directory"
+	"healthcore/services/identity"
+	"healthcore/services/identity/identitytest"
 	"healthcore/services/meetings"
 	"healthcore/services/meetings/meetingstest"
 	"healthcore/services/scheduling"
@@ -74,6 +77,7 @@ type fixture struct {
 	provider   *providerCalls
 	chime      *meetingstest.Chime // what the chime driver talks to; nil with the local driver
 	crm        int
+	identity   *identitytest.Identity // doctors are verified through it
 }
 
 // newFixture builds the fixture with the meetings service's local driver.
@@ -88,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 func newFixtureWith(t *testing.T, driverName string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	url := pgtest.URL(t, directory.Schema, scheduling.Schema, Schema)
+	url := pgtest.URL(t, identity.Schema, directory.Schema, scheduling.Schema, Schema)
 	pool := func(schema string) *pgxpool.Pool {
 		db, err := pg.Open(ctx, url, schema, 0)
 		if err != nil {
@@ -103,6 +107,8 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 	}
 	as := func(caller string) connect.ClientOption { return connect.WithInterceptors(testkit.Caller(caller)) }
 
+	f.identity = identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{Users: f.users})
+
 	dir, err := directory.New(ctx, directory.Deps{DB: pool(directory.Schema.Name), Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +120,7 @@ func newFixtureWith(t *testing.T, driverName string) *fixture {
 		Envelope:  envelope.New(testkit.Keys(t, "scheduling"), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(testkit.HTTPClient(t), dirURL, connect.WithGRPC(), as("scheduling")),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(testkit.HTTPClient(t), "http://127.0.0.1:1", connect.WithGRPC()),
+		Identity:  f.identity.As("scheduling"),
 	}, scheduling.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +188,11 @@ func (f *fixture) patient() user {
 
 func (f *fixture) doctor() user {
 	f.crm++
-	id, token := f.users.Sign(accessv1.Role_ROLE_DOCTOR, fmt.Sprintf("%d/SP", f.crm))
+	id := f.identity.DoctorWithCRM(fmt.Sprint(f.crm), "SP")
+	f.identity.Approve(id)
 	testkit.ListDoctor(f.t, f.dirURL, id) // verified: its complete profile is listed
-	return user{id, token}
+	return user{id, f.users.SignPrincipal(authn.Principal{UserID: id, Role: accessv1.Role_ROLE_DOCTOR, CRM: fmt.Sprintf("%d/SP", f.crm),
+		DoctorVerified: true, EmailVerified: true, AMR: []string{"pwd", "otp"}})}
 }
 
 // setClock moves the shared clock forward to t.

@@ -3810,6 +3810,1247 @@ func (x *EraseAccountResponse) GetPaymentsKeptUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+// SubmitVerificationRequest is a doctor's evidence of the CRM registration.
+type SubmitVerificationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CRM again, as on the card: it must be the account's own.
+	Crm *Crm `protobuf:"bytes,1,opt,name=crm,proto3" json:"crm,omitempty"`
+	// The specialties the doctor claims, each with its RQE (Registro de Qualificação de
+	// Especialista). Empty for a general practitioner.
+	Specialties []*ClaimedSpecialty `protobuf:"bytes,2,rep,name=specialties,proto3" json:"specialties,omitempty"`
+	// A photo or scan of the CRM card: JPEG, PNG or PDF (recognised by its bytes), at
+	// most 5 MB. In JSON, base64.
+	Card          []byte `protobuf:"bytes,3,opt,name=card,proto3" json:"card,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitVerificationRequest) Reset() {
+	*x = SubmitVerificationRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitVerificationRequest) ProtoMessage() {}
+
+func (x *SubmitVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitVerificationRequest.ProtoReflect.Descriptor instead.
+func (*SubmitVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *SubmitVerificationRequest) GetCrm() *Crm {
+	if x != nil {
+		return x.Crm
+	}
+	return nil
+}
+
+func (x *SubmitVerificationRequest) GetSpecialties() []*ClaimedSpecialty {
+	if x != nil {
+		return x.Specialties
+	}
+	return nil
+}
+
+func (x *SubmitVerificationRequest) GetCard() []byte {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
+// ClaimedSpecialty is one specialty a doctor claims, with its RQE.
+type ClaimedSpecialty struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Specialty code from the directory's ListSpecialties, e.g. "cardiologia".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// RQE number, digits only.
+	Rqe           string `protobuf:"bytes,2,opt,name=rqe,proto3" json:"rqe,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimedSpecialty) Reset() {
+	*x = ClaimedSpecialty{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimedSpecialty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimedSpecialty) ProtoMessage() {}
+
+func (x *ClaimedSpecialty) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimedSpecialty.ProtoReflect.Descriptor instead.
+func (*ClaimedSpecialty) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ClaimedSpecialty) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ClaimedSpecialty) GetRqe() string {
+	if x != nil {
+		return x.Rqe
+	}
+	return ""
+}
+
+// SubmitVerificationResponse is the doctor's verification after the submission.
+type SubmitVerificationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The verification, now with the evidence.
+	Verification  *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitVerificationResponse) Reset() {
+	*x = SubmitVerificationResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitVerificationResponse) ProtoMessage() {}
+
+func (x *SubmitVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitVerificationResponse.ProtoReflect.Descriptor instead.
+func (*SubmitVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *SubmitVerificationResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// GetMyVerificationRequest is empty: the caller's own.
+type GetMyVerificationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMyVerificationRequest) Reset() {
+	*x = GetMyVerificationRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMyVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMyVerificationRequest) ProtoMessage() {}
+
+func (x *GetMyVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMyVerificationRequest.ProtoReflect.Descriptor instead.
+func (*GetMyVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{65}
+}
+
+// GetMyVerificationResponse is the caller's verification.
+type GetMyVerificationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The verification.
+	Verification  *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMyVerificationResponse) Reset() {
+	*x = GetMyVerificationResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMyVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMyVerificationResponse) ProtoMessage() {}
+
+func (x *GetMyVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMyVerificationResponse.ProtoReflect.Descriptor instead.
+func (*GetMyVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *GetMyVerificationResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// Verification is where a doctor stands with the CRM verification.
+type Verification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// The doctor's name as registered.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The CRM the account was registered with.
+	Crm *Crm `protobuf:"bytes,3,opt,name=crm,proto3" json:"crm,omitempty"`
+	// The status.
+	Status DoctorStatus `protobuf:"varint,4,opt,name=status,proto3,enum=healthcore.identity.v1.DoctorStatus" json:"status,omitempty"`
+	// When the status last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The operator's reason for the last decision (rejection, suspension);
+	// empty when none was given.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What the doctor submitted; unset until then.
+	Evidence      *Evidence `protobuf:"bytes,7,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verification) Reset() {
+	*x = Verification{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verification) ProtoMessage() {}
+
+func (x *Verification) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verification.ProtoReflect.Descriptor instead.
+func (*Verification) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *Verification) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *Verification) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Verification) GetCrm() *Crm {
+	if x != nil {
+		return x.Crm
+	}
+	return nil
+}
+
+func (x *Verification) GetStatus() DoctorStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DoctorStatus_DOCTOR_STATUS_UNSPECIFIED
+}
+
+func (x *Verification) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Verification) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Verification) GetEvidence() *Evidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+// Evidence is what a doctor submitted, without the card's bytes.
+type Evidence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The specialties claimed with their RQEs.
+	Specialties []*ClaimedSpecialty `protobuf:"bytes,1,rep,name=specialties,proto3" json:"specialties,omitempty"`
+	// The card's media type, as recognised from its bytes: image/jpeg, image/png or
+	// application/pdf.
+	CardContentType string `protobuf:"bytes,2,opt,name=card_content_type,json=cardContentType,proto3" json:"card_content_type,omitempty"`
+	// The card's size in bytes.
+	CardSizeBytes int64 `protobuf:"varint,3,opt,name=card_size_bytes,json=cardSizeBytes,proto3" json:"card_size_bytes,omitempty"`
+	// When it was submitted.
+	SubmitTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=submit_time,json=submitTime,proto3" json:"submit_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Evidence) Reset() {
+	*x = Evidence{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Evidence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Evidence) ProtoMessage() {}
+
+func (x *Evidence) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
+func (*Evidence) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *Evidence) GetSpecialties() []*ClaimedSpecialty {
+	if x != nil {
+		return x.Specialties
+	}
+	return nil
+}
+
+func (x *Evidence) GetCardContentType() string {
+	if x != nil {
+		return x.CardContentType
+	}
+	return ""
+}
+
+func (x *Evidence) GetCardSizeBytes() int64 {
+	if x != nil {
+		return x.CardSizeBytes
+	}
+	return 0
+}
+
+func (x *Evidence) GetSubmitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmitTime
+	}
+	return nil
+}
+
+// ListPendingDoctorsRequest pages through the doctors awaiting a decision.
+type ListPendingDoctorsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many (default 50, at most 200).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPendingDoctorsRequest) Reset() {
+	*x = ListPendingDoctorsRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPendingDoctorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPendingDoctorsRequest) ProtoMessage() {}
+
+func (x *ListPendingDoctorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPendingDoctorsRequest.ProtoReflect.Descriptor instead.
+func (*ListPendingDoctorsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *ListPendingDoctorsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPendingDoctorsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListPendingDoctorsResponse is one page of pending doctors.
+type ListPendingDoctorsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctors, oldest registration first.
+	Doctors []*Verification `protobuf:"bytes,1,rep,name=doctors,proto3" json:"doctors,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPendingDoctorsResponse) Reset() {
+	*x = ListPendingDoctorsResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPendingDoctorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPendingDoctorsResponse) ProtoMessage() {}
+
+func (x *ListPendingDoctorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPendingDoctorsResponse.ProtoReflect.Descriptor instead.
+func (*ListPendingDoctorsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListPendingDoctorsResponse) GetDoctors() []*Verification {
+	if x != nil {
+		return x.Doctors
+	}
+	return nil
+}
+
+func (x *ListPendingDoctorsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetDoctorVerificationRequest names a doctor.
+type GetDoctorVerificationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId      string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorVerificationRequest) Reset() {
+	*x = GetDoctorVerificationRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorVerificationRequest) ProtoMessage() {}
+
+func (x *GetDoctorVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorVerificationRequest.ProtoReflect.Descriptor instead.
+func (*GetDoctorVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *GetDoctorVerificationRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+// GetDoctorVerificationResponse is what an operator decides on.
+type GetDoctorVerificationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's verification and evidence.
+	Verification *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	// The e-mail the doctor registered.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// What the CRM registry says of the doctor's CRM, to compare with the evidence.
+	Registry *RegistryRecord `protobuf:"bytes,3,opt,name=registry,proto3" json:"registry,omitempty"`
+	// The other accounts claiming the same CRM (competing claims), with their status.
+	CompetingClaims []*Verification `protobuf:"bytes,4,rep,name=competing_claims,json=competingClaims,proto3" json:"competing_claims,omitempty"`
+	// The decisions so far, oldest first.
+	Decisions     []*Decision `protobuf:"bytes,5,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorVerificationResponse) Reset() {
+	*x = GetDoctorVerificationResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorVerificationResponse) ProtoMessage() {}
+
+func (x *GetDoctorVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorVerificationResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *GetDoctorVerificationResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+func (x *GetDoctorVerificationResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *GetDoctorVerificationResponse) GetRegistry() *RegistryRecord {
+	if x != nil {
+		return x.Registry
+	}
+	return nil
+}
+
+func (x *GetDoctorVerificationResponse) GetCompetingClaims() []*Verification {
+	if x != nil {
+		return x.CompetingClaims
+	}
+	return nil
+}
+
+func (x *GetDoctorVerificationResponse) GetDecisions() []*Decision {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+// RegistryRecord is the CRM registry's answer for a CRM.
+type RegistryRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the registry has no such CRM; the other fields are then empty.
+	Found bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	// The physician's name in the registry.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The registration's situation, as the registry writes it (e.g. "ativo", "inativo",
+	// "cancelado").
+	Situation string `protobuf:"bytes,3,opt,name=situation,proto3" json:"situation,omitempty"`
+	// The specialties registered, with their RQEs.
+	Specialties []*ClaimedSpecialty `protobuf:"bytes,4,rep,name=specialties,proto3" json:"specialties,omitempty"`
+	// Which registry answered (e.g. "local:demo").
+	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	// Set when the registry could not be asked; the other fields are then empty.
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegistryRecord) Reset() {
+	*x = RegistryRecord{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistryRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistryRecord) ProtoMessage() {}
+
+func (x *RegistryRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistryRecord.ProtoReflect.Descriptor instead.
+func (*RegistryRecord) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *RegistryRecord) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *RegistryRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RegistryRecord) GetSituation() string {
+	if x != nil {
+		return x.Situation
+	}
+	return ""
+}
+
+func (x *RegistryRecord) GetSpecialties() []*ClaimedSpecialty {
+	if x != nil {
+		return x.Specialties
+	}
+	return nil
+}
+
+func (x *RegistryRecord) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *RegistryRecord) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Decision is one change of a doctor's status.
+type Decision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status before.
+	FromStatus DoctorStatus `protobuf:"varint,1,opt,name=from_status,json=fromStatus,proto3,enum=healthcore.identity.v1.DoctorStatus" json:"from_status,omitempty"`
+	// The status after.
+	ToStatus DoctorStatus `protobuf:"varint,2,opt,name=to_status,json=toStatus,proto3,enum=healthcore.identity.v1.DoctorStatus" json:"to_status,omitempty"`
+	// The operator's reason; for a claim rejected because another was verified, that.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The operator's account id; empty when the change followed another decision.
+	OperatorId string `protobuf:"bytes,4,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// When.
+	DecideTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Decision) Reset() {
+	*x = Decision{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Decision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Decision) ProtoMessage() {}
+
+func (x *Decision) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Decision.ProtoReflect.Descriptor instead.
+func (*Decision) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *Decision) GetFromStatus() DoctorStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return DoctorStatus_DOCTOR_STATUS_UNSPECIFIED
+}
+
+func (x *Decision) GetToStatus() DoctorStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return DoctorStatus_DOCTOR_STATUS_UNSPECIFIED
+}
+
+func (x *Decision) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Decision) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *Decision) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
+// GetDoctorCardRequest names a doctor.
+type GetDoctorCardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId      string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorCardRequest) Reset() {
+	*x = GetDoctorCardRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorCardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorCardRequest) ProtoMessage() {}
+
+func (x *GetDoctorCardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorCardRequest.ProtoReflect.Descriptor instead.
+func (*GetDoctorCardRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *GetDoctorCardRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+// GetDoctorCardResponse is the CRM card.
+type GetDoctorCardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its media type: image/jpeg, image/png or application/pdf.
+	ContentType string `protobuf:"bytes,1,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The card's bytes (base64 in JSON).
+	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorCardResponse) Reset() {
+	*x = GetDoctorCardResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorCardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorCardResponse) ProtoMessage() {}
+
+func (x *GetDoctorCardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorCardResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorCardResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *GetDoctorCardResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetDoctorCardResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+// ApproveDoctorRequest names the doctor to verify.
+type ApproveDoctorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId      string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveDoctorRequest) Reset() {
+	*x = ApproveDoctorRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveDoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveDoctorRequest) ProtoMessage() {}
+
+func (x *ApproveDoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveDoctorRequest.ProtoReflect.Descriptor instead.
+func (*ApproveDoctorRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *ApproveDoctorRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+// ApproveDoctorResponse is the doctor's verification after the decision.
+type ApproveDoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The verification, now VERIFIED.
+	Verification *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	// The accounts whose competing claims of the CRM were rejected by this approval.
+	RejectedClaimIds []string `protobuf:"bytes,2,rep,name=rejected_claim_ids,json=rejectedClaimIds,proto3" json:"rejected_claim_ids,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ApproveDoctorResponse) Reset() {
+	*x = ApproveDoctorResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveDoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveDoctorResponse) ProtoMessage() {}
+
+func (x *ApproveDoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveDoctorResponse.ProtoReflect.Descriptor instead.
+func (*ApproveDoctorResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *ApproveDoctorResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+func (x *ApproveDoctorResponse) GetRejectedClaimIds() []string {
+	if x != nil {
+		return x.RejectedClaimIds
+	}
+	return nil
+}
+
+// RejectDoctorRequest names the doctor and why.
+type RejectDoctorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Why, told to the doctor.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectDoctorRequest) Reset() {
+	*x = RejectDoctorRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectDoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectDoctorRequest) ProtoMessage() {}
+
+func (x *RejectDoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectDoctorRequest.ProtoReflect.Descriptor instead.
+func (*RejectDoctorRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *RejectDoctorRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *RejectDoctorRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RejectDoctorResponse is the doctor's verification after the decision.
+type RejectDoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The verification, now REJECTED.
+	Verification  *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectDoctorResponse) Reset() {
+	*x = RejectDoctorResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectDoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectDoctorResponse) ProtoMessage() {}
+
+func (x *RejectDoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectDoctorResponse.ProtoReflect.Descriptor instead.
+func (*RejectDoctorResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *RejectDoctorResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// SuspendDoctorRequest names the doctor and why.
+type SuspendDoctorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor's account id.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Why, told to the doctor and written on each refused appointment.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendDoctorRequest) Reset() {
+	*x = SuspendDoctorRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendDoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendDoctorRequest) ProtoMessage() {}
+
+func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendDoctorRequest.ProtoReflect.Descriptor instead.
+func (*SuspendDoctorRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *SuspendDoctorRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *SuspendDoctorRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SuspendDoctorResponse is the doctor's verification after the decision.
+type SuspendDoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The verification, now SUSPENDED.
+	Verification  *Verification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendDoctorResponse) Reset() {
+	*x = SuspendDoctorResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendDoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendDoctorResponse) ProtoMessage() {}
+
+func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendDoctorResponse.ProtoReflect.Descriptor instead.
+func (*SuspendDoctorResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *SuspendDoctorResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -4052,7 +5293,88 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"erase_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\x12H\n" +
 	"\x12records_kept_until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x10recordsKeptUntil\x12J\n" +
-	"\x13payments_kept_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x11paymentsKeptUntil*\xaa\x01\n" +
+	"\x13payments_kept_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x11paymentsKeptUntil\"\xcc\x01\n" +
+	"\x19SubmitVerificationRequest\x127\n" +
+	"\x03crm\x18\x01 \x01(\v2\x1b.healthcore.identity.v1.CrmB\b\xfaB\x05\x8a\x01\x02\x10\x01R\x03crm\x12T\n" +
+	"\vspecialties\x18\x02 \x03(\v2(.healthcore.identity.v1.ClaimedSpecialtyB\b\xfaB\x05\x92\x01\x02\x10\x14R\vspecialties\x12 \n" +
+	"\x04card\x18\x03 \x01(\fB\f\xfaB\tz\a\x10\x01\x18\x80\x80\xc0\x02R\x04card\"i\n" +
+	"\x10ClaimedSpecialty\x12.\n" +
+	"\x04code\x18\x01 \x01(\tB\x1a\xfaB\x17r\x152\x13^[a-z][a-z_]{1,63}$R\x04code\x12%\n" +
+	"\x03rqe\x18\x02 \x01(\tB\x13\xfaB\x10r\x0e2\f^[0-9]{1,8}$R\x03rqe\"f\n" +
+	"\x1aSubmitVerificationResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\"\x1a\n" +
+	"\x18GetMyVerificationRequest\"e\n" +
+	"\x19GetMyVerificationResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\"\xbf\x02\n" +
+	"\fVerification\x12\x1b\n" +
+	"\tdoctor_id\x18\x01 \x01(\tR\bdoctorId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x03crm\x18\x03 \x01(\v2\x1b.healthcore.identity.v1.CrmR\x03crm\x12<\n" +
+	"\x06status\x18\x04 \x01(\x0e2$.healthcore.identity.v1.DoctorStatusR\x06status\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12<\n" +
+	"\bevidence\x18\a \x01(\v2 .healthcore.identity.v1.EvidenceR\bevidence\"\xe7\x01\n" +
+	"\bEvidence\x12J\n" +
+	"\vspecialties\x18\x01 \x03(\v2(.healthcore.identity.v1.ClaimedSpecialtyR\vspecialties\x12*\n" +
+	"\x11card_content_type\x18\x02 \x01(\tR\x0fcardContentType\x12&\n" +
+	"\x0fcard_size_bytes\x18\x03 \x01(\x03R\rcardSizeBytes\x12;\n" +
+	"\vsubmit_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"submitTime\"m\n" +
+	"\x19ListPendingDoctorsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xfaB\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\x80\x04R\tpageToken\"\x84\x01\n" +
+	"\x1aListPendingDoctorsResponse\x12>\n" +
+	"\adoctors\x18\x01 \x03(\v2$.healthcore.identity.v1.VerificationR\adoctors\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
+	"\x1cGetDoctorVerificationRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\xd4\x02\n" +
+	"\x1dGetDoctorVerificationResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12B\n" +
+	"\bregistry\x18\x03 \x01(\v2&.healthcore.identity.v1.RegistryRecordR\bregistry\x12O\n" +
+	"\x10competing_claims\x18\x04 \x03(\v2$.healthcore.identity.v1.VerificationR\x0fcompetingClaims\x12>\n" +
+	"\tdecisions\x18\x05 \x03(\v2 .healthcore.identity.v1.DecisionR\tdecisions\"\xd2\x01\n" +
+	"\x0eRegistryRecord\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\tsituation\x18\x03 \x01(\tR\tsituation\x12J\n" +
+	"\vspecialties\x18\x04 \x03(\v2(.healthcore.identity.v1.ClaimedSpecialtyR\vspecialties\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\x8a\x02\n" +
+	"\bDecision\x12E\n" +
+	"\vfrom_status\x18\x01 \x01(\x0e2$.healthcore.identity.v1.DoctorStatusR\n" +
+	"fromStatus\x12A\n" +
+	"\tto_status\x18\x02 \x01(\x0e2$.healthcore.identity.v1.DoctorStatusR\btoStatus\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1f\n" +
+	"\voperator_id\x18\x04 \x01(\tR\n" +
+	"operatorId\x12;\n" +
+	"\vdecide_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\"=\n" +
+	"\x14GetDoctorCardRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"T\n" +
+	"\x15GetDoctorCardResponse\x12!\n" +
+	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\"=\n" +
+	"\x14ApproveDoctorRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x8f\x01\n" +
+	"\x15ApproveDoctorResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\x12,\n" +
+	"\x12rejected_claim_ids\x18\x02 \x03(\tR\x10rejectedClaimIds\"`\n" +
+	"\x13RejectDoctorRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"`\n" +
+	"\x14RejectDoctorResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\"a\n" +
+	"\x14SuspendDoctorRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"a\n" +
+	"\x15SuspendDoctorResponse\x12H\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
@@ -4064,7 +5386,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
 	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
-	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xf3\x1f\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xb4*\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -4113,7 +5435,15 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x10CreateDataExport\x12/.healthcore.identity.v1.CreateDataExportRequest\x1a0.healthcore.identity.v1.CreateDataExportResponse\"%\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/data-exports\x12\x9c\x01\n" +
 	"\rGetDataExport\x12,.healthcore.identity.v1.GetDataExportRequest\x1a-.healthcore.identity.v1.GetDataExportResponse\".\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02!\x12\x1f/v1/me/data-exports/{export_id}\x12\x86\x01\n" +
 	"\x12DownloadDataExport\x121.healthcore.identity.v1.DownloadDataExportRequest\x1a2.healthcore.identity.v1.DownloadDataExportResponse\"\a\xca\xf3\x18\x03\x12\x01\x010\x01\x12\x8b\x01\n" +
-	"\fEraseAccount\x12+.healthcore.identity.v1.EraseAccountRequest\x1a,.healthcore.identity.v1.EraseAccountResponse\" \xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/me:erase\x12\x80\x01\n" +
+	"\fEraseAccount\x12+.healthcore.identity.v1.EraseAccountRequest\x1a,.healthcore.identity.v1.EraseAccountResponse\" \xca\xf3\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/me:erase\x12\xa2\x01\n" +
+	"\x12SubmitVerification\x121.healthcore.identity.v1.SubmitVerificationRequest\x1a2.healthcore.identity.v1.SubmitVerificationResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/verification\x12\x9c\x01\n" +
+	"\x11GetMyVerification\x120.healthcore.identity.v1.GetMyVerificationRequest\x1a1.healthcore.identity.v1.GetMyVerificationResponse\"\"\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/me/verification\x12\xa0\x01\n" +
+	"\x12ListPendingDoctors\x121.healthcore.identity.v1.ListPendingDoctorsRequest\x1a2.healthcore.identity.v1.ListPendingDoctorsResponse\"#\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/admin/doctors\x12\xb5\x01\n" +
+	"\x15GetDoctorVerification\x124.healthcore.identity.v1.GetDoctorVerificationRequest\x1a5.healthcore.identity.v1.GetDoctorVerificationResponse\"/\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/doctors/{doctor_id}\x12\xa2\x01\n" +
+	"\rGetDoctorCard\x12,.healthcore.identity.v1.GetDoctorCardRequest\x1a-.healthcore.identity.v1.GetDoctorCardResponse\"4\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02$\x12\"/v1/admin/doctors/{doctor_id}/card\x12\xa8\x01\n" +
+	"\rApproveDoctor\x12,.healthcore.identity.v1.ApproveDoctorRequest\x1a-.healthcore.identity.v1.ApproveDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:approve\x12\xa4\x01\n" +
+	"\fRejectDoctor\x12+.healthcore.identity.v1.RejectDoctorRequest\x1a,.healthcore.identity.v1.RejectDoctorResponse\"9\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/doctors/{doctor_id}:reject\x12\xa8\x01\n" +
+	"\rSuspendDoctor\x12,.healthcore.identity.v1.SuspendDoctorRequest\x1a-.healthcore.identity.v1.SuspendDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:suspend\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
 	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
@@ -4130,7 +5460,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
 	(DataExportState)(0),                    // 1: healthcore.identity.v1.DataExportState
@@ -4196,104 +5526,163 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*DownloadDataExportResponse)(nil),      // 61: healthcore.identity.v1.DownloadDataExportResponse
 	(*EraseAccountRequest)(nil),             // 62: healthcore.identity.v1.EraseAccountRequest
 	(*EraseAccountResponse)(nil),            // 63: healthcore.identity.v1.EraseAccountResponse
-	(v1.Role)(0),                            // 64: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),           // 65: google.protobuf.Timestamp
+	(*SubmitVerificationRequest)(nil),       // 64: healthcore.identity.v1.SubmitVerificationRequest
+	(*ClaimedSpecialty)(nil),                // 65: healthcore.identity.v1.ClaimedSpecialty
+	(*SubmitVerificationResponse)(nil),      // 66: healthcore.identity.v1.SubmitVerificationResponse
+	(*GetMyVerificationRequest)(nil),        // 67: healthcore.identity.v1.GetMyVerificationRequest
+	(*GetMyVerificationResponse)(nil),       // 68: healthcore.identity.v1.GetMyVerificationResponse
+	(*Verification)(nil),                    // 69: healthcore.identity.v1.Verification
+	(*Evidence)(nil),                        // 70: healthcore.identity.v1.Evidence
+	(*ListPendingDoctorsRequest)(nil),       // 71: healthcore.identity.v1.ListPendingDoctorsRequest
+	(*ListPendingDoctorsResponse)(nil),      // 72: healthcore.identity.v1.ListPendingDoctorsResponse
+	(*GetDoctorVerificationRequest)(nil),    // 73: healthcore.identity.v1.GetDoctorVerificationRequest
+	(*GetDoctorVerificationResponse)(nil),   // 74: healthcore.identity.v1.GetDoctorVerificationResponse
+	(*RegistryRecord)(nil),                  // 75: healthcore.identity.v1.RegistryRecord
+	(*Decision)(nil),                        // 76: healthcore.identity.v1.Decision
+	(*GetDoctorCardRequest)(nil),            // 77: healthcore.identity.v1.GetDoctorCardRequest
+	(*GetDoctorCardResponse)(nil),           // 78: healthcore.identity.v1.GetDoctorCardResponse
+	(*ApproveDoctorRequest)(nil),            // 79: healthcore.identity.v1.ApproveDoctorRequest
+	(*ApproveDoctorResponse)(nil),           // 80: healthcore.identity.v1.ApproveDoctorResponse
+	(*RejectDoctorRequest)(nil),             // 81: healthcore.identity.v1.RejectDoctorRequest
+	(*RejectDoctorResponse)(nil),            // 82: healthcore.identity.v1.RejectDoctorResponse
+	(*SuspendDoctorRequest)(nil),            // 83: healthcore.identity.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),           // 84: healthcore.identity.v1.SuspendDoctorResponse
+	(v1.Role)(0),                            // 85: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),           // 86: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	6,  // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	64, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	85, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	6,  // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	65, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	86, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	21, // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,  // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	65, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	86, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
 	21, // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,  // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
 	21, // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	65, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	65, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	65, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	86, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	86, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	86, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	21, // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,  // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	28, // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	20, // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
 	31, // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	64, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	85, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
 	42, // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	65, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	86, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	65, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	86, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
 	1,  // 25: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
-	65, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
-	65, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
-	65, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
+	86, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
+	86, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
+	86, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
 	55, // 29: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
 	55, // 30: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
 	55, // 31: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	65, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
-	65, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
-	65, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
-	2,  // 35: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	4,  // 36: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	8,  // 37: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	10, // 38: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	12, // 39: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	14, // 40: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	16, // 41: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	18, // 42: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	22, // 43: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	24, // 44: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	26, // 45: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	36, // 46: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	45, // 47: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
-	47, // 48: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
-	49, // 49: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
-	51, // 50: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
-	53, // 51: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
-	34, // 52: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	38, // 53: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	40, // 54: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	43, // 55: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	56, // 56: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
-	58, // 57: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
-	60, // 58: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
-	62, // 59: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
-	29, // 60: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	32, // 61: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	3,  // 62: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	5,  // 63: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	9,  // 64: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	11, // 65: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	13, // 66: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	15, // 67: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	17, // 68: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	19, // 69: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	23, // 70: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	25, // 71: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	27, // 72: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	37, // 73: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	46, // 74: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
-	48, // 75: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
-	50, // 76: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
-	52, // 77: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
-	54, // 78: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
-	35, // 79: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	39, // 80: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	41, // 81: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	44, // 82: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	57, // 83: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
-	59, // 84: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
-	61, // 85: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
-	63, // 86: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
-	30, // 87: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	33, // 88: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	62, // [62:89] is the sub-list for method output_type
-	35, // [35:62] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	86, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
+	86, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
+	86, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
+	6,  // 35: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
+	65, // 36: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	69, // 37: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69, // 38: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	6,  // 39: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
+	0,  // 40: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
+	86, // 41: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
+	70, // 42: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
+	65, // 43: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	86, // 44: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
+	69, // 45: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
+	69, // 46: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	75, // 47: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
+	69, // 48: healthcore.identity.v1.GetDoctorVerificationResponse.competing_claims:type_name -> healthcore.identity.v1.Verification
+	76, // 49: healthcore.identity.v1.GetDoctorVerificationResponse.decisions:type_name -> healthcore.identity.v1.Decision
+	65, // 50: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	0,  // 51: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
+	0,  // 52: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
+	86, // 53: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	69, // 54: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69, // 55: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69, // 56: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	2,  // 57: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	4,  // 58: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	8,  // 59: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10, // 60: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	12, // 61: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	14, // 62: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	16, // 63: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	18, // 64: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	22, // 65: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	24, // 66: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	26, // 67: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	36, // 68: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	45, // 69: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
+	47, // 70: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
+	49, // 71: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
+	51, // 72: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
+	53, // 73: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
+	34, // 74: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	38, // 75: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	40, // 76: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	43, // 77: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	56, // 78: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
+	58, // 79: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
+	60, // 80: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
+	62, // 81: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
+	64, // 82: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
+	67, // 83: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
+	71, // 84: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
+	73, // 85: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
+	77, // 86: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
+	79, // 87: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
+	81, // 88: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
+	83, // 89: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
+	29, // 90: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	32, // 91: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	3,  // 92: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	5,  // 93: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	9,  // 94: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11, // 95: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	13, // 96: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	15, // 97: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	17, // 98: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	19, // 99: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	23, // 100: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	25, // 101: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	27, // 102: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	37, // 103: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	46, // 104: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
+	48, // 105: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
+	50, // 106: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
+	52, // 107: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
+	54, // 108: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
+	35, // 109: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	39, // 110: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	41, // 111: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	44, // 112: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	57, // 113: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
+	59, // 114: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
+	61, // 115: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
+	63, // 116: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
+	66, // 117: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
+	68, // 118: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
+	72, // 119: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
+	74, // 120: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
+	78, // 121: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
+	80, // 122: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
+	82, // 123: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
+	84, // 124: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
+	30, // 125: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	33, // 126: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	92, // [92:127] is the sub-list for method output_type
+	57, // [57:92] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -4333,7 +5722,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   62,
+			NumMessages:   83,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

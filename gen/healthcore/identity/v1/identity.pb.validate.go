@@ -8494,3 +8494,2956 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = EraseAccountResponseValidationError{}
+
+// Validate checks the field values on SubmitVerificationRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SubmitVerificationRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SubmitVerificationRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SubmitVerificationRequestMultiError, or nil if none found.
+func (m *SubmitVerificationRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SubmitVerificationRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if m.GetCrm() == nil {
+		err := SubmitVerificationRequestValidationError{
+			field:  "Crm",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if all {
+		switch v := interface{}(m.GetCrm()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SubmitVerificationRequestValidationError{
+					field:  "Crm",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SubmitVerificationRequestValidationError{
+					field:  "Crm",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCrm()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SubmitVerificationRequestValidationError{
+				field:  "Crm",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(m.GetSpecialties()) > 20 {
+		err := SubmitVerificationRequestValidationError{
+			field:  "Specialties",
+			reason: "value must contain no more than 20 item(s)",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	for idx, item := range m.GetSpecialties() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, SubmitVerificationRequestValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, SubmitVerificationRequestValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return SubmitVerificationRequestValidationError{
+					field:  fmt.Sprintf("Specialties[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if l := len(m.GetCard()); l < 1 || l > 5242880 {
+		err := SubmitVerificationRequestValidationError{
+			field:  "Card",
+			reason: "value length must be between 1 and 5242880 bytes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return SubmitVerificationRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// SubmitVerificationRequestMultiError is an error wrapping multiple validation
+// errors returned by SubmitVerificationRequest.ValidateAll() if the
+// designated constraints aren't met.
+type SubmitVerificationRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SubmitVerificationRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SubmitVerificationRequestMultiError) AllErrors() []error { return m }
+
+// SubmitVerificationRequestValidationError is the validation error returned by
+// SubmitVerificationRequest.Validate if the designated constraints aren't met.
+type SubmitVerificationRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SubmitVerificationRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SubmitVerificationRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SubmitVerificationRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SubmitVerificationRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SubmitVerificationRequestValidationError) ErrorName() string {
+	return "SubmitVerificationRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SubmitVerificationRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSubmitVerificationRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SubmitVerificationRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SubmitVerificationRequestValidationError{}
+
+// Validate checks the field values on ClaimedSpecialty with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *ClaimedSpecialty) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ClaimedSpecialty with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ClaimedSpecialtyMultiError, or nil if none found.
+func (m *ClaimedSpecialty) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ClaimedSpecialty) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if !_ClaimedSpecialty_Code_Pattern.MatchString(m.GetCode()) {
+		err := ClaimedSpecialtyValidationError{
+			field:  "Code",
+			reason: "value does not match regex pattern \"^[a-z][a-z_]{1,63}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if !_ClaimedSpecialty_Rqe_Pattern.MatchString(m.GetRqe()) {
+		err := ClaimedSpecialtyValidationError{
+			field:  "Rqe",
+			reason: "value does not match regex pattern \"^[0-9]{1,8}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ClaimedSpecialtyMultiError(errors)
+	}
+
+	return nil
+}
+
+// ClaimedSpecialtyMultiError is an error wrapping multiple validation errors
+// returned by ClaimedSpecialty.ValidateAll() if the designated constraints
+// aren't met.
+type ClaimedSpecialtyMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ClaimedSpecialtyMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ClaimedSpecialtyMultiError) AllErrors() []error { return m }
+
+// ClaimedSpecialtyValidationError is the validation error returned by
+// ClaimedSpecialty.Validate if the designated constraints aren't met.
+type ClaimedSpecialtyValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ClaimedSpecialtyValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ClaimedSpecialtyValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ClaimedSpecialtyValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ClaimedSpecialtyValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ClaimedSpecialtyValidationError) ErrorName() string { return "ClaimedSpecialtyValidationError" }
+
+// Error satisfies the builtin error interface
+func (e ClaimedSpecialtyValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sClaimedSpecialty.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ClaimedSpecialtyValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ClaimedSpecialtyValidationError{}
+
+var _ClaimedSpecialty_Code_Pattern = regexp.MustCompile("^[a-z][a-z_]{1,63}$")
+
+var _ClaimedSpecialty_Rqe_Pattern = regexp.MustCompile("^[0-9]{1,8}$")
+
+// Validate checks the field values on SubmitVerificationResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SubmitVerificationResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SubmitVerificationResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SubmitVerificationResponseMultiError, or nil if none found.
+func (m *SubmitVerificationResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SubmitVerificationResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SubmitVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SubmitVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SubmitVerificationResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return SubmitVerificationResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SubmitVerificationResponseMultiError is an error wrapping multiple
+// validation errors returned by SubmitVerificationResponse.ValidateAll() if
+// the designated constraints aren't met.
+type SubmitVerificationResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SubmitVerificationResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SubmitVerificationResponseMultiError) AllErrors() []error { return m }
+
+// SubmitVerificationResponseValidationError is the validation error returned
+// by SubmitVerificationResponse.Validate if the designated constraints aren't met.
+type SubmitVerificationResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SubmitVerificationResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SubmitVerificationResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SubmitVerificationResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SubmitVerificationResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SubmitVerificationResponseValidationError) ErrorName() string {
+	return "SubmitVerificationResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SubmitVerificationResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSubmitVerificationResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SubmitVerificationResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SubmitVerificationResponseValidationError{}
+
+// Validate checks the field values on GetMyVerificationRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetMyVerificationRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetMyVerificationRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetMyVerificationRequestMultiError, or nil if none found.
+func (m *GetMyVerificationRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetMyVerificationRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return GetMyVerificationRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetMyVerificationRequestMultiError is an error wrapping multiple validation
+// errors returned by GetMyVerificationRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetMyVerificationRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetMyVerificationRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetMyVerificationRequestMultiError) AllErrors() []error { return m }
+
+// GetMyVerificationRequestValidationError is the validation error returned by
+// GetMyVerificationRequest.Validate if the designated constraints aren't met.
+type GetMyVerificationRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetMyVerificationRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetMyVerificationRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetMyVerificationRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetMyVerificationRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetMyVerificationRequestValidationError) ErrorName() string {
+	return "GetMyVerificationRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetMyVerificationRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetMyVerificationRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetMyVerificationRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetMyVerificationRequestValidationError{}
+
+// Validate checks the field values on GetMyVerificationResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetMyVerificationResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetMyVerificationResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetMyVerificationResponseMultiError, or nil if none found.
+func (m *GetMyVerificationResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetMyVerificationResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetMyVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetMyVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetMyVerificationResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return GetMyVerificationResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetMyVerificationResponseMultiError is an error wrapping multiple validation
+// errors returned by GetMyVerificationResponse.ValidateAll() if the
+// designated constraints aren't met.
+type GetMyVerificationResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetMyVerificationResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetMyVerificationResponseMultiError) AllErrors() []error { return m }
+
+// GetMyVerificationResponseValidationError is the validation error returned by
+// GetMyVerificationResponse.Validate if the designated constraints aren't met.
+type GetMyVerificationResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetMyVerificationResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetMyVerificationResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetMyVerificationResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetMyVerificationResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetMyVerificationResponseValidationError) ErrorName() string {
+	return "GetMyVerificationResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetMyVerificationResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetMyVerificationResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetMyVerificationResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetMyVerificationResponseValidationError{}
+
+// Validate checks the field values on Verification with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Verification) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Verification with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in VerificationMultiError, or
+// nil if none found.
+func (m *Verification) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Verification) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for DoctorId
+
+	// no validation rules for Name
+
+	if all {
+		switch v := interface{}(m.GetCrm()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "Crm",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "Crm",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCrm()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return VerificationValidationError{
+				field:  "Crm",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Status
+
+	if all {
+		switch v := interface{}(m.GetUpdateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetUpdateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return VerificationValidationError{
+				field:  "UpdateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Reason
+
+	if all {
+		switch v := interface{}(m.GetEvidence()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "Evidence",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, VerificationValidationError{
+					field:  "Evidence",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEvidence()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return VerificationValidationError{
+				field:  "Evidence",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return VerificationMultiError(errors)
+	}
+
+	return nil
+}
+
+// VerificationMultiError is an error wrapping multiple validation errors
+// returned by Verification.ValidateAll() if the designated constraints aren't met.
+type VerificationMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m VerificationMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m VerificationMultiError) AllErrors() []error { return m }
+
+// VerificationValidationError is the validation error returned by
+// Verification.Validate if the designated constraints aren't met.
+type VerificationValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e VerificationValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e VerificationValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e VerificationValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e VerificationValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e VerificationValidationError) ErrorName() string { return "VerificationValidationError" }
+
+// Error satisfies the builtin error interface
+func (e VerificationValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sVerification.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = VerificationValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = VerificationValidationError{}
+
+// Validate checks the field values on Evidence with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Evidence) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Evidence with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in EvidenceMultiError, or nil
+// if none found.
+func (m *Evidence) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Evidence) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetSpecialties() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, EvidenceValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, EvidenceValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return EvidenceValidationError{
+					field:  fmt.Sprintf("Specialties[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for CardContentType
+
+	// no validation rules for CardSizeBytes
+
+	if all {
+		switch v := interface{}(m.GetSubmitTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, EvidenceValidationError{
+					field:  "SubmitTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, EvidenceValidationError{
+					field:  "SubmitTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetSubmitTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return EvidenceValidationError{
+				field:  "SubmitTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return EvidenceMultiError(errors)
+	}
+
+	return nil
+}
+
+// EvidenceMultiError is an error wrapping multiple validation errors returned
+// by Evidence.ValidateAll() if the designated constraints aren't met.
+type EvidenceMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m EvidenceMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m EvidenceMultiError) AllErrors() []error { return m }
+
+// EvidenceValidationError is the validation error returned by
+// Evidence.Validate if the designated constraints aren't met.
+type EvidenceValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e EvidenceValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e EvidenceValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e EvidenceValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e EvidenceValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e EvidenceValidationError) ErrorName() string { return "EvidenceValidationError" }
+
+// Error satisfies the builtin error interface
+func (e EvidenceValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sEvidence.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = EvidenceValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = EvidenceValidationError{}
+
+// Validate checks the field values on ListPendingDoctorsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListPendingDoctorsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListPendingDoctorsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListPendingDoctorsRequestMultiError, or nil if none found.
+func (m *ListPendingDoctorsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListPendingDoctorsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if val := m.GetPageSize(); val < 0 || val > 200 {
+		err := ListPendingDoctorsRequestValidationError{
+			field:  "PageSize",
+			reason: "value must be inside range [0, 200]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetPageToken()) > 512 {
+		err := ListPendingDoctorsRequestValidationError{
+			field:  "PageToken",
+			reason: "value length must be at most 512 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ListPendingDoctorsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListPendingDoctorsRequestMultiError is an error wrapping multiple validation
+// errors returned by ListPendingDoctorsRequest.ValidateAll() if the
+// designated constraints aren't met.
+type ListPendingDoctorsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListPendingDoctorsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListPendingDoctorsRequestMultiError) AllErrors() []error { return m }
+
+// ListPendingDoctorsRequestValidationError is the validation error returned by
+// ListPendingDoctorsRequest.Validate if the designated constraints aren't met.
+type ListPendingDoctorsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListPendingDoctorsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListPendingDoctorsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListPendingDoctorsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListPendingDoctorsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListPendingDoctorsRequestValidationError) ErrorName() string {
+	return "ListPendingDoctorsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListPendingDoctorsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListPendingDoctorsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListPendingDoctorsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListPendingDoctorsRequestValidationError{}
+
+// Validate checks the field values on ListPendingDoctorsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListPendingDoctorsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListPendingDoctorsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListPendingDoctorsResponseMultiError, or nil if none found.
+func (m *ListPendingDoctorsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListPendingDoctorsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetDoctors() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListPendingDoctorsResponseValidationError{
+						field:  fmt.Sprintf("Doctors[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListPendingDoctorsResponseValidationError{
+						field:  fmt.Sprintf("Doctors[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListPendingDoctorsResponseValidationError{
+					field:  fmt.Sprintf("Doctors[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for NextPageToken
+
+	if len(errors) > 0 {
+		return ListPendingDoctorsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListPendingDoctorsResponseMultiError is an error wrapping multiple
+// validation errors returned by ListPendingDoctorsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ListPendingDoctorsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListPendingDoctorsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListPendingDoctorsResponseMultiError) AllErrors() []error { return m }
+
+// ListPendingDoctorsResponseValidationError is the validation error returned
+// by ListPendingDoctorsResponse.Validate if the designated constraints aren't met.
+type ListPendingDoctorsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListPendingDoctorsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListPendingDoctorsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListPendingDoctorsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListPendingDoctorsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListPendingDoctorsResponseValidationError) ErrorName() string {
+	return "ListPendingDoctorsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListPendingDoctorsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListPendingDoctorsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListPendingDoctorsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListPendingDoctorsResponseValidationError{}
+
+// Validate checks the field values on GetDoctorVerificationRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorVerificationRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorVerificationRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorVerificationRequestMultiError, or nil if none found.
+func (m *GetDoctorVerificationRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorVerificationRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorVerificationRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorVerificationRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorVerificationRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorVerificationRequestMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorVerificationRequest.ValidateAll() if
+// the designated constraints aren't met.
+type GetDoctorVerificationRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorVerificationRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorVerificationRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorVerificationRequestValidationError is the validation error returned
+// by GetDoctorVerificationRequest.Validate if the designated constraints
+// aren't met.
+type GetDoctorVerificationRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorVerificationRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorVerificationRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorVerificationRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorVerificationRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorVerificationRequestValidationError) ErrorName() string {
+	return "GetDoctorVerificationRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorVerificationRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorVerificationRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorVerificationRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorVerificationRequestValidationError{}
+
+// Validate checks the field values on GetDoctorVerificationResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorVerificationResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorVerificationResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// GetDoctorVerificationResponseMultiError, or nil if none found.
+func (m *GetDoctorVerificationResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorVerificationResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDoctorVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDoctorVerificationResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDoctorVerificationResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for Email
+
+	if all {
+		switch v := interface{}(m.GetRegistry()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDoctorVerificationResponseValidationError{
+					field:  "Registry",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDoctorVerificationResponseValidationError{
+					field:  "Registry",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetRegistry()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDoctorVerificationResponseValidationError{
+				field:  "Registry",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	for idx, item := range m.GetCompetingClaims() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, GetDoctorVerificationResponseValidationError{
+						field:  fmt.Sprintf("CompetingClaims[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, GetDoctorVerificationResponseValidationError{
+						field:  fmt.Sprintf("CompetingClaims[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return GetDoctorVerificationResponseValidationError{
+					field:  fmt.Sprintf("CompetingClaims[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	for idx, item := range m.GetDecisions() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, GetDoctorVerificationResponseValidationError{
+						field:  fmt.Sprintf("Decisions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, GetDoctorVerificationResponseValidationError{
+						field:  fmt.Sprintf("Decisions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return GetDoctorVerificationResponseValidationError{
+					field:  fmt.Sprintf("Decisions[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorVerificationResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorVerificationResponseMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorVerificationResponse.ValidateAll()
+// if the designated constraints aren't met.
+type GetDoctorVerificationResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorVerificationResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorVerificationResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorVerificationResponseValidationError is the validation error
+// returned by GetDoctorVerificationResponse.Validate if the designated
+// constraints aren't met.
+type GetDoctorVerificationResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorVerificationResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorVerificationResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorVerificationResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorVerificationResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorVerificationResponseValidationError) ErrorName() string {
+	return "GetDoctorVerificationResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorVerificationResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorVerificationResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorVerificationResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorVerificationResponseValidationError{}
+
+// Validate checks the field values on RegistryRecord with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *RegistryRecord) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RegistryRecord with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in RegistryRecordMultiError,
+// or nil if none found.
+func (m *RegistryRecord) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RegistryRecord) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Found
+
+	// no validation rules for Name
+
+	// no validation rules for Situation
+
+	for idx, item := range m.GetSpecialties() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, RegistryRecordValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, RegistryRecordValidationError{
+						field:  fmt.Sprintf("Specialties[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return RegistryRecordValidationError{
+					field:  fmt.Sprintf("Specialties[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for Source
+
+	// no validation rules for Error
+
+	if len(errors) > 0 {
+		return RegistryRecordMultiError(errors)
+	}
+
+	return nil
+}
+
+// RegistryRecordMultiError is an error wrapping multiple validation errors
+// returned by RegistryRecord.ValidateAll() if the designated constraints
+// aren't met.
+type RegistryRecordMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RegistryRecordMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RegistryRecordMultiError) AllErrors() []error { return m }
+
+// RegistryRecordValidationError is the validation error returned by
+// RegistryRecord.Validate if the designated constraints aren't met.
+type RegistryRecordValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RegistryRecordValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RegistryRecordValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RegistryRecordValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RegistryRecordValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RegistryRecordValidationError) ErrorName() string { return "RegistryRecordValidationError" }
+
+// Error satisfies the builtin error interface
+func (e RegistryRecordValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRegistryRecord.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RegistryRecordValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RegistryRecordValidationError{}
+
+// Validate checks the field values on Decision with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Decision) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Decision with the rules defined in
+// the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in DecisionMultiError, or nil
+// if none found.
+func (m *Decision) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Decision) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for FromStatus
+
+	// no validation rules for ToStatus
+
+	// no validation rules for Reason
+
+	// no validation rules for OperatorId
+
+	if all {
+		switch v := interface{}(m.GetDecideTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, DecisionValidationError{
+					field:  "DecideTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, DecisionValidationError{
+					field:  "DecideTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetDecideTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return DecisionValidationError{
+				field:  "DecideTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return DecisionMultiError(errors)
+	}
+
+	return nil
+}
+
+// DecisionMultiError is an error wrapping multiple validation errors returned
+// by Decision.ValidateAll() if the designated constraints aren't met.
+type DecisionMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DecisionMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DecisionMultiError) AllErrors() []error { return m }
+
+// DecisionValidationError is the validation error returned by
+// Decision.Validate if the designated constraints aren't met.
+type DecisionValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DecisionValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DecisionValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DecisionValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DecisionValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DecisionValidationError) ErrorName() string { return "DecisionValidationError" }
+
+// Error satisfies the builtin error interface
+func (e DecisionValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDecision.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DecisionValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DecisionValidationError{}
+
+// Validate checks the field values on GetDoctorCardRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorCardRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorCardRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorCardRequestMultiError, or nil if none found.
+func (m *GetDoctorCardRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorCardRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorCardRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorCardRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorCardRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorCardRequestMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorCardRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorCardRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorCardRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorCardRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorCardRequestValidationError is the validation error returned by
+// GetDoctorCardRequest.Validate if the designated constraints aren't met.
+type GetDoctorCardRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorCardRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorCardRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorCardRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorCardRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorCardRequestValidationError) ErrorName() string {
+	return "GetDoctorCardRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorCardRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorCardRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorCardRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorCardRequestValidationError{}
+
+// Validate checks the field values on GetDoctorCardResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorCardResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorCardResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorCardResponseMultiError, or nil if none found.
+func (m *GetDoctorCardResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorCardResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for ContentType
+
+	// no validation rules for Content
+
+	if len(errors) > 0 {
+		return GetDoctorCardResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorCardResponseMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorCardResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorCardResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorCardResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorCardResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorCardResponseValidationError is the validation error returned by
+// GetDoctorCardResponse.Validate if the designated constraints aren't met.
+type GetDoctorCardResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorCardResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorCardResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorCardResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorCardResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorCardResponseValidationError) ErrorName() string {
+	return "GetDoctorCardResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorCardResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorCardResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorCardResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorCardResponseValidationError{}
+
+// Validate checks the field values on ApproveDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ApproveDoctorRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ApproveDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ApproveDoctorRequestMultiError, or nil if none found.
+func (m *ApproveDoctorRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ApproveDoctorRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = ApproveDoctorRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ApproveDoctorRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ApproveDoctorRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ApproveDoctorRequestMultiError is an error wrapping multiple validation
+// errors returned by ApproveDoctorRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ApproveDoctorRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ApproveDoctorRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ApproveDoctorRequestMultiError) AllErrors() []error { return m }
+
+// ApproveDoctorRequestValidationError is the validation error returned by
+// ApproveDoctorRequest.Validate if the designated constraints aren't met.
+type ApproveDoctorRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ApproveDoctorRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ApproveDoctorRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ApproveDoctorRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ApproveDoctorRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ApproveDoctorRequestValidationError) ErrorName() string {
+	return "ApproveDoctorRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ApproveDoctorRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sApproveDoctorRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ApproveDoctorRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ApproveDoctorRequestValidationError{}
+
+// Validate checks the field values on ApproveDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ApproveDoctorResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ApproveDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ApproveDoctorResponseMultiError, or nil if none found.
+func (m *ApproveDoctorResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ApproveDoctorResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ApproveDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ApproveDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ApproveDoctorResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return ApproveDoctorResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ApproveDoctorResponseMultiError is an error wrapping multiple validation
+// errors returned by ApproveDoctorResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ApproveDoctorResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ApproveDoctorResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ApproveDoctorResponseMultiError) AllErrors() []error { return m }
+
+// ApproveDoctorResponseValidationError is the validation error returned by
+// ApproveDoctorResponse.Validate if the designated constraints aren't met.
+type ApproveDoctorResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ApproveDoctorResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ApproveDoctorResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ApproveDoctorResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ApproveDoctorResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ApproveDoctorResponseValidationError) ErrorName() string {
+	return "ApproveDoctorResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ApproveDoctorResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sApproveDoctorResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ApproveDoctorResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ApproveDoctorResponseValidationError{}
+
+// Validate checks the field values on RejectDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RejectDoctorRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RejectDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RejectDoctorRequestMultiError, or nil if none found.
+func (m *RejectDoctorRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RejectDoctorRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = RejectDoctorRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 3 || l > 1000 {
+		err := RejectDoctorRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 3 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RejectDoctorRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RejectDoctorRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RejectDoctorRequestMultiError is an error wrapping multiple validation
+// errors returned by RejectDoctorRequest.ValidateAll() if the designated
+// constraints aren't met.
+type RejectDoctorRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RejectDoctorRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RejectDoctorRequestMultiError) AllErrors() []error { return m }
+
+// RejectDoctorRequestValidationError is the validation error returned by
+// RejectDoctorRequest.Validate if the designated constraints aren't met.
+type RejectDoctorRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RejectDoctorRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RejectDoctorRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RejectDoctorRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RejectDoctorRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RejectDoctorRequestValidationError) ErrorName() string {
+	return "RejectDoctorRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RejectDoctorRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRejectDoctorRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RejectDoctorRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RejectDoctorRequestValidationError{}
+
+// Validate checks the field values on RejectDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RejectDoctorResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RejectDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RejectDoctorResponseMultiError, or nil if none found.
+func (m *RejectDoctorResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RejectDoctorResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RejectDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RejectDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RejectDoctorResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RejectDoctorResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RejectDoctorResponseMultiError is an error wrapping multiple validation
+// errors returned by RejectDoctorResponse.ValidateAll() if the designated
+// constraints aren't met.
+type RejectDoctorResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RejectDoctorResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RejectDoctorResponseMultiError) AllErrors() []error { return m }
+
+// RejectDoctorResponseValidationError is the validation error returned by
+// RejectDoctorResponse.Validate if the designated constraints aren't met.
+type RejectDoctorResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RejectDoctorResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RejectDoctorResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RejectDoctorResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RejectDoctorResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RejectDoctorResponseValidationError) ErrorName() string {
+	return "RejectDoctorResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RejectDoctorResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRejectDoctorResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RejectDoctorResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RejectDoctorResponseValidationError{}
+
+// Validate checks the field values on SuspendDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuspendDoctorRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuspendDoctorRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuspendDoctorRequestMultiError, or nil if none found.
+func (m *SuspendDoctorRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuspendDoctorRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = SuspendDoctorRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 3 || l > 1000 {
+		err := SuspendDoctorRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 3 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return SuspendDoctorRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *SuspendDoctorRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// SuspendDoctorRequestMultiError is an error wrapping multiple validation
+// errors returned by SuspendDoctorRequest.ValidateAll() if the designated
+// constraints aren't met.
+type SuspendDoctorRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuspendDoctorRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuspendDoctorRequestMultiError) AllErrors() []error { return m }
+
+// SuspendDoctorRequestValidationError is the validation error returned by
+// SuspendDoctorRequest.Validate if the designated constraints aren't met.
+type SuspendDoctorRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuspendDoctorRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuspendDoctorRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuspendDoctorRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuspendDoctorRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuspendDoctorRequestValidationError) ErrorName() string {
+	return "SuspendDoctorRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuspendDoctorRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuspendDoctorRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuspendDoctorRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuspendDoctorRequestValidationError{}
+
+// Validate checks the field values on SuspendDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuspendDoctorResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuspendDoctorResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuspendDoctorResponseMultiError, or nil if none found.
+func (m *SuspendDoctorResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuspendDoctorResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetVerification()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SuspendDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SuspendDoctorResponseValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SuspendDoctorResponseValidationError{
+				field:  "Verification",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return SuspendDoctorResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SuspendDoctorResponseMultiError is an error wrapping multiple validation
+// errors returned by SuspendDoctorResponse.ValidateAll() if the designated
+// constraints aren't met.
+type SuspendDoctorResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuspendDoctorResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuspendDoctorResponseMultiError) AllErrors() []error { return m }
+
+// SuspendDoctorResponseValidationError is the validation error returned by
+// SuspendDoctorResponse.Validate if the designated constraints aren't met.
+type SuspendDoctorResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuspendDoctorResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuspendDoctorResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuspendDoctorResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuspendDoctorResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuspendDoctorResponseValidationError) ErrorName() string {
+	return "SuspendDoctorResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuspendDoctorResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuspendDoctorResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuspendDoctorResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuspendDoctorResponseValidationError{}

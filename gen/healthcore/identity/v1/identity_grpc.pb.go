@@ -44,6 +44,14 @@ const (
 	IdentityService_GetDataExport_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDataExport"
 	IdentityService_DownloadDataExport_FullMethodName      = "/healthcore.identity.v1.IdentityService/DownloadDataExport"
 	IdentityService_EraseAccount_FullMethodName            = "/healthcore.identity.v1.IdentityService/EraseAccount"
+	IdentityService_SubmitVerification_FullMethodName      = "/healthcore.identity.v1.IdentityService/SubmitVerification"
+	IdentityService_GetMyVerification_FullMethodName       = "/healthcore.identity.v1.IdentityService/GetMyVerification"
+	IdentityService_ListPendingDoctors_FullMethodName      = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
+	IdentityService_GetDoctorVerification_FullMethodName   = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
+	IdentityService_GetDoctorCard_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
+	IdentityService_ApproveDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
+	IdentityService_RejectDoctor_FullMethodName            = "/healthcore.identity.v1.IdentityService/RejectDoctor"
+	IdentityService_SuspendDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
 	IdentityService_GetJwks_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetJwks"
 	IdentityService_RotateSigningKey_FullMethodName        = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
 )
@@ -186,6 +194,38 @@ type IdentityServiceClient interface {
 	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
 	// doctors and admins, whose accounts carry professional duties (see the README).
 	EraseAccount(ctx context.Context, in *EraseAccountRequest, opts ...grpc.CallOption) (*EraseAccountResponse, error)
+	// A doctor submits the evidence of the CRM registration an operator checks before
+	// the doctor is listed, booked, shared with or joins rooms: the CRM again (it must be
+	// the account's: INVALID_ARGUMENT CRM_MISMATCH otherwise), an RQE per specialty
+	// claimed, and a photo or scan of the CRM card (JPEG, PNG or PDF by its bytes,
+	// at most 5 MB; otherwise INVALID_ARGUMENT CARD_TYPE_NOT_ALLOWED), stored encrypted.
+	// Only while PENDING_VERIFICATION (FAILED_PRECONDITION DOCTOR_STATUS_CONFLICT
+	// otherwise); a new submission replaces the previous one.
+	SubmitVerification(ctx context.Context, in *SubmitVerificationRequest, opts ...grpc.CallOption) (*SubmitVerificationResponse, error)
+	// The calling doctor's verification: status, the last decision's reason, and what was
+	// submitted (without the card).
+	GetMyVerification(ctx context.Context, in *GetMyVerificationRequest, opts ...grpc.CallOption) (*GetMyVerificationResponse, error)
+	// Operators: the doctors waiting for a decision, oldest registration first.
+	ListPendingDoctors(ctx context.Context, in *ListPendingDoctorsRequest, opts ...grpc.CallOption) (*ListPendingDoctorsResponse, error)
+	// Operators: one doctor's verification with the evidence, the registry's answer for
+	// the CRM beside it, the other accounts claiming the same CRM, and the decisions so far.
+	GetDoctorVerification(ctx context.Context, in *GetDoctorVerificationRequest, opts ...grpc.CallOption) (*GetDoctorVerificationResponse, error)
+	// Operators: the CRM card the doctor submitted, decrypted. Every download is written
+	// to the audit log. NOT_FOUND EVIDENCE_MISSING when none was submitted.
+	GetDoctorCard(ctx context.Context, in *GetDoctorCardRequest, opts ...grpc.CallOption) (*GetDoctorCardResponse, error)
+	// Operators: verifies a PENDING_VERIFICATION doctor who submitted evidence
+	// (FAILED_PRECONDITION EVIDENCE_MISSING otherwise). Every other pending claim of the
+	// same CRM is rejected in the same step; a CRM another account holds verified (or
+	// suspended) is FAILED_PRECONDITION CRM_ALREADY_VERIFIED. The doctor is listed, and
+	// told by e-mail.
+	ApproveDoctor(ctx context.Context, in *ApproveDoctorRequest, opts ...grpc.CallOption) (*ApproveDoctorResponse, error)
+	// Operators: rejects a PENDING_VERIFICATION doctor with a reason the doctor is told
+	// by e-mail.
+	RejectDoctor(ctx context.Context, in *RejectDoctorRequest, opts ...grpc.CallOption) (*RejectDoctorResponse, error)
+	// Operators: suspends a VERIFIED doctor with a reason: unlisted, the doctor's
+	// sessions end at once, future appointments are refused and refunded; the doctor is
+	// told by e-mail.
+	SuspendDoctor(ctx context.Context, in *SuspendDoctorRequest, opts ...grpc.CallOption) (*SuspendDoctorResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -460,6 +500,86 @@ func (c *identityServiceClient) EraseAccount(ctx context.Context, in *EraseAccou
 	return out, nil
 }
 
+func (c *identityServiceClient) SubmitVerification(ctx context.Context, in *SubmitVerificationRequest, opts ...grpc.CallOption) (*SubmitVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitVerificationResponse)
+	err := c.cc.Invoke(ctx, IdentityService_SubmitVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetMyVerification(ctx context.Context, in *GetMyVerificationRequest, opts ...grpc.CallOption) (*GetMyVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMyVerificationResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetMyVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ListPendingDoctors(ctx context.Context, in *ListPendingDoctorsRequest, opts ...grpc.CallOption) (*ListPendingDoctorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPendingDoctorsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ListPendingDoctors_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetDoctorVerification(ctx context.Context, in *GetDoctorVerificationRequest, opts ...grpc.CallOption) (*GetDoctorVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDoctorVerificationResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetDoctorVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetDoctorCard(ctx context.Context, in *GetDoctorCardRequest, opts ...grpc.CallOption) (*GetDoctorCardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDoctorCardResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetDoctorCard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ApproveDoctor(ctx context.Context, in *ApproveDoctorRequest, opts ...grpc.CallOption) (*ApproveDoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApproveDoctorResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ApproveDoctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) RejectDoctor(ctx context.Context, in *RejectDoctorRequest, opts ...grpc.CallOption) (*RejectDoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RejectDoctorResponse)
+	err := c.cc.Invoke(ctx, IdentityService_RejectDoctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) SuspendDoctor(ctx context.Context, in *SuspendDoctorRequest, opts ...grpc.CallOption) (*SuspendDoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuspendDoctorResponse)
+	err := c.cc.Invoke(ctx, IdentityService_SuspendDoctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -618,6 +738,38 @@ type IdentityServiceServer interface {
 	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
 	// doctors and admins, whose accounts carry professional duties (see the README).
 	EraseAccount(context.Context, *EraseAccountRequest) (*EraseAccountResponse, error)
+	// A doctor submits the evidence of the CRM registration an operator checks before
+	// the doctor is listed, booked, shared with or joins rooms: the CRM again (it must be
+	// the account's: INVALID_ARGUMENT CRM_MISMATCH otherwise), an RQE per specialty
+	// claimed, and a photo or scan of the CRM card (JPEG, PNG or PDF by its bytes,
+	// at most 5 MB; otherwise INVALID_ARGUMENT CARD_TYPE_NOT_ALLOWED), stored encrypted.
+	// Only while PENDING_VERIFICATION (FAILED_PRECONDITION DOCTOR_STATUS_CONFLICT
+	// otherwise); a new submission replaces the previous one.
+	SubmitVerification(context.Context, *SubmitVerificationRequest) (*SubmitVerificationResponse, error)
+	// The calling doctor's verification: status, the last decision's reason, and what was
+	// submitted (without the card).
+	GetMyVerification(context.Context, *GetMyVerificationRequest) (*GetMyVerificationResponse, error)
+	// Operators: the doctors waiting for a decision, oldest registration first.
+	ListPendingDoctors(context.Context, *ListPendingDoctorsRequest) (*ListPendingDoctorsResponse, error)
+	// Operators: one doctor's verification with the evidence, the registry's answer for
+	// the CRM beside it, the other accounts claiming the same CRM, and the decisions so far.
+	GetDoctorVerification(context.Context, *GetDoctorVerificationRequest) (*GetDoctorVerificationResponse, error)
+	// Operators: the CRM card the doctor submitted, decrypted. Every download is written
+	// to the audit log. NOT_FOUND EVIDENCE_MISSING when none was submitted.
+	GetDoctorCard(context.Context, *GetDoctorCardRequest) (*GetDoctorCardResponse, error)
+	// Operators: verifies a PENDING_VERIFICATION doctor who submitted evidence
+	// (FAILED_PRECONDITION EVIDENCE_MISSING otherwise). Every other pending claim of the
+	// same CRM is rejected in the same step; a CRM another account holds verified (or
+	// suspended) is FAILED_PRECONDITION CRM_ALREADY_VERIFIED. The doctor is listed, and
+	// told by e-mail.
+	ApproveDoctor(context.Context, *ApproveDoctorRequest) (*ApproveDoctorResponse, error)
+	// Operators: rejects a PENDING_VERIFICATION doctor with a reason the doctor is told
+	// by e-mail.
+	RejectDoctor(context.Context, *RejectDoctorRequest) (*RejectDoctorResponse, error)
+	// Operators: suspends a VERIFIED doctor with a reason: unlisted, the doctor's
+	// sessions end at once, future appointments are refused and refunded; the doctor is
+	// told by e-mail.
+	SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -707,6 +859,30 @@ func (UnimplementedIdentityServiceServer) DownloadDataExport(*DownloadDataExport
 }
 func (UnimplementedIdentityServiceServer) EraseAccount(context.Context, *EraseAccountRequest) (*EraseAccountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EraseAccount not implemented")
+}
+func (UnimplementedIdentityServiceServer) SubmitVerification(context.Context, *SubmitVerificationRequest) (*SubmitVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitVerification not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetMyVerification(context.Context, *GetMyVerificationRequest) (*GetMyVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMyVerification not implemented")
+}
+func (UnimplementedIdentityServiceServer) ListPendingDoctors(context.Context, *ListPendingDoctorsRequest) (*ListPendingDoctorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPendingDoctors not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetDoctorVerification(context.Context, *GetDoctorVerificationRequest) (*GetDoctorVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorVerification not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetDoctorCard(context.Context, *GetDoctorCardRequest) (*GetDoctorCardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorCard not implemented")
+}
+func (UnimplementedIdentityServiceServer) ApproveDoctor(context.Context, *ApproveDoctorRequest) (*ApproveDoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveDoctor not implemented")
+}
+func (UnimplementedIdentityServiceServer) RejectDoctor(context.Context, *RejectDoctorRequest) (*RejectDoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectDoctor not implemented")
+}
+func (UnimplementedIdentityServiceServer) SuspendDoctor(context.Context, *SuspendDoctorRequest) (*SuspendDoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuspendDoctor not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -1178,6 +1354,150 @@ func _IdentityService_EraseAccount_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_SubmitVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).SubmitVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_SubmitVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).SubmitVerification(ctx, req.(*SubmitVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetMyVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMyVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetMyVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetMyVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetMyVerification(ctx, req.(*GetMyVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ListPendingDoctors_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPendingDoctorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ListPendingDoctors(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ListPendingDoctors_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ListPendingDoctors(ctx, req.(*ListPendingDoctorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetDoctorVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetDoctorVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetDoctorVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetDoctorVerification(ctx, req.(*GetDoctorVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetDoctorCard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorCardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetDoctorCard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetDoctorCard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetDoctorCard(ctx, req.(*GetDoctorCardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ApproveDoctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveDoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ApproveDoctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ApproveDoctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ApproveDoctor(ctx, req.(*ApproveDoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_RejectDoctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RejectDoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).RejectDoctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_RejectDoctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).RejectDoctor(ctx, req.(*RejectDoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_SuspendDoctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuspendDoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).SuspendDoctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_SuspendDoctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).SuspendDoctor(ctx, req.(*SuspendDoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -1316,6 +1636,38 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EraseAccount",
 			Handler:    _IdentityService_EraseAccount_Handler,
+		},
+		{
+			MethodName: "SubmitVerification",
+			Handler:    _IdentityService_SubmitVerification_Handler,
+		},
+		{
+			MethodName: "GetMyVerification",
+			Handler:    _IdentityService_GetMyVerification_Handler,
+		},
+		{
+			MethodName: "ListPendingDoctors",
+			Handler:    _IdentityService_ListPendingDoctors_Handler,
+		},
+		{
+			MethodName: "GetDoctorVerification",
+			Handler:    _IdentityService_GetDoctorVerification_Handler,
+		},
+		{
+			MethodName: "GetDoctorCard",
+			Handler:    _IdentityService_GetDoctorCard_Handler,
+		},
+		{
+			MethodName: "ApproveDoctor",
+			Handler:    _IdentityService_ApproveDoctor_Handler,
+		},
+		{
+			MethodName: "RejectDoctor",
+			Handler:    _IdentityService_RejectDoctor_Handler,
+		},
+		{
+			MethodName: "SuspendDoctor",
+			Handler:    _IdentityService_SuspendDoctor_Handler,
 		},
 		{
 			MethodName: "GetJwks",

@@ -91,6 +91,9 @@ const (
 	Event_EVENT_MFA_ENABLED Event = 40
 	// To the account's owner: the second factor was turned off. Urgent.
 	Event_EVENT_MFA_DISABLED Event = 41
+	// To a doctor: an operator decided on the CRM verification (verified, rejected,
+	// suspended), with the reason. E-mail only; never held by quiet hours.
+	Event_EVENT_DOCTOR_VERIFICATION Event = 35
 )
 
 // Enum value maps for Event.
@@ -122,6 +125,7 @@ var (
 		34: "EVENT_EMAIL_CHANGE_VERIFICATION",
 		40: "EVENT_MFA_ENABLED",
 		41: "EVENT_MFA_DISABLED",
+		35: "EVENT_DOCTOR_VERIFICATION",
 	}
 	Event_value = map[string]int32{
 		"EVENT_UNSPECIFIED":                  0,
@@ -150,6 +154,7 @@ var (
 		"EVENT_EMAIL_CHANGE_VERIFICATION":    34,
 		"EVENT_MFA_ENABLED":                  40,
 		"EVENT_MFA_DISABLED":                 41,
+		"EVENT_DOCTOR_VERIFICATION":          35,
 	}
 )
 
@@ -359,6 +364,63 @@ func (x DeliveryStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use DeliveryStatus.Descriptor instead.
 func (DeliveryStatus) EnumDescriptor() ([]byte, []int) {
 	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{3}
+}
+
+// VerificationOutcome is what an operator decided on a doctor's CRM verification.
+type VerificationOutcome int32
+
+const (
+	// Not an outcome: the zero value every enum needs.
+	VerificationOutcome_VERIFICATION_OUTCOME_UNSPECIFIED VerificationOutcome = 0
+	// The CRM was verified: the doctor is listed and can be booked.
+	VerificationOutcome_VERIFICATION_OUTCOME_VERIFIED VerificationOutcome = 1
+	// The evidence was refused (or another account's claim of the CRM was verified).
+	VerificationOutcome_VERIFICATION_OUTCOME_REJECTED VerificationOutcome = 2
+	// The doctor was suspended: unlisted, future appointments refused and refunded.
+	VerificationOutcome_VERIFICATION_OUTCOME_SUSPENDED VerificationOutcome = 3
+)
+
+// Enum value maps for VerificationOutcome.
+var (
+	VerificationOutcome_name = map[int32]string{
+		0: "VERIFICATION_OUTCOME_UNSPECIFIED",
+		1: "VERIFICATION_OUTCOME_VERIFIED",
+		2: "VERIFICATION_OUTCOME_REJECTED",
+		3: "VERIFICATION_OUTCOME_SUSPENDED",
+	}
+	VerificationOutcome_value = map[string]int32{
+		"VERIFICATION_OUTCOME_UNSPECIFIED": 0,
+		"VERIFICATION_OUTCOME_VERIFIED":    1,
+		"VERIFICATION_OUTCOME_REJECTED":    2,
+		"VERIFICATION_OUTCOME_SUSPENDED":   3,
+	}
+)
+
+func (x VerificationOutcome) Enum() *VerificationOutcome {
+	p := new(VerificationOutcome)
+	*p = x
+	return p
+}
+
+func (x VerificationOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_healthcore_notifications_v1_notifications_proto_enumTypes[4].Descriptor()
+}
+
+func (VerificationOutcome) Type() protoreflect.EnumType {
+	return &file_healthcore_notifications_v1_notifications_proto_enumTypes[4]
+}
+
+func (x VerificationOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationOutcome.Descriptor instead.
+func (VerificationOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{4}
 }
 
 // Notification is one recipient's message about one event.
@@ -595,6 +657,7 @@ type NotifyRequest struct {
 	//	*NotifyRequest_Security
 	//	*NotifyRequest_Digest
 	//	*NotifyRequest_Link
+	//	*NotifyRequest_Verification
 	Detail        isNotifyRequest_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -703,6 +766,15 @@ func (x *NotifyRequest) GetLink() *AccountLinkDetail {
 	return nil
 }
 
+func (x *NotifyRequest) GetVerification() *VerificationDetail {
+	if x != nil {
+		if x, ok := x.Detail.(*NotifyRequest_Verification); ok {
+			return x.Verification
+		}
+	}
+	return nil
+}
+
 type isNotifyRequest_Detail interface {
 	isNotifyRequest_Detail()
 }
@@ -732,6 +804,11 @@ type NotifyRequest_Link struct {
 	Link *AccountLinkDetail `protobuf:"bytes,8,opt,name=link,proto3,oneof"`
 }
 
+type NotifyRequest_Verification struct {
+	// A doctor verification decision's detail.
+	Verification *VerificationDetail `protobuf:"bytes,9,opt,name=verification,proto3,oneof"`
+}
+
 func (*NotifyRequest_Appointment) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Share) isNotifyRequest_Detail() {}
@@ -741,6 +818,8 @@ func (*NotifyRequest_Security) isNotifyRequest_Detail() {}
 func (*NotifyRequest_Digest) isNotifyRequest_Detail() {}
 
 func (*NotifyRequest_Link) isNotifyRequest_Detail() {}
+
+func (*NotifyRequest_Verification) isNotifyRequest_Detail() {}
 
 // AppointmentDetail is what an appointment message tells. Fields an event does not
 // use stay empty.
@@ -2021,6 +2100,70 @@ func (*ForgetRecipientResponse) Descriptor() ([]byte, []int) {
 	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{23}
 }
 
+// VerificationDetail is an operator's decision on a doctor's CRM verification.
+type VerificationDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decision.
+	Outcome VerificationOutcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=healthcore.notifications.v1.VerificationOutcome" json:"outcome,omitempty"`
+	// The operator's reason (empty for an approval).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it was decided.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationDetail) Reset() {
+	*x = VerificationDetail{}
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationDetail) ProtoMessage() {}
+
+func (x *VerificationDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_notifications_v1_notifications_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationDetail.ProtoReflect.Descriptor instead.
+func (*VerificationDetail) Descriptor() ([]byte, []int) {
+	return file_healthcore_notifications_v1_notifications_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *VerificationDetail) GetOutcome() VerificationOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return VerificationOutcome_VERIFICATION_OUTCOME_UNSPECIFIED
+}
+
+func (x *VerificationDetail) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *VerificationDetail) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 var File_healthcore_notifications_v1_notifications_proto protoreflect.FileDescriptor
 
 const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
@@ -2046,7 +2189,7 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\afailure\x18\x04 \x01(\tR\afailure\x12\x1a\n" +
 	"\bfallback\x18\x05 \x01(\bR\bfallback\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc4\x04\n" +
+	"updateTime\"\x9b\x05\n" +
 	"\rNotifyRequest\x12E\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1c\xfaB\x19r\x172\x15^[a-z0-9._:-]{1,200}$R\x0eidempotencyKey\x12D\n" +
 	"\x05event\x18\x02 \x01(\x0e2\".healthcore.notifications.v1.EventB\n" +
@@ -2056,7 +2199,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x05share\x18\x05 \x01(\v2(.healthcore.notifications.v1.ShareDetailH\x00R\x05share\x12I\n" +
 	"\bsecurity\x18\x06 \x01(\v2+.healthcore.notifications.v1.SecurityDetailH\x00R\bsecurity\x12C\n" +
 	"\x06digest\x18\a \x01(\v2).healthcore.notifications.v1.DigestDetailH\x00R\x06digest\x12D\n" +
-	"\x04link\x18\b \x01(\v2..healthcore.notifications.v1.AccountLinkDetailH\x00R\x04linkB\r\n" +
+	"\x04link\x18\b \x01(\v2..healthcore.notifications.v1.AccountLinkDetailH\x00R\x04link\x12U\n" +
+	"\fverification\x18\t \x01(\v2/.healthcore.notifications.v1.VerificationDetailH\x00R\fverificationB\r\n" +
 	"\x06detail\x12\x03\xf8B\x01\"\x89\x05\n" +
 	"\x11AppointmentDetail\x12/\n" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12'\n" +
@@ -2148,7 +2292,12 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x16ForgetRecipientRequest\x12'\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\taccountId\"\x19\n" +
-	"\x17ForgetRecipientResponse*\xfe\x05\n" +
+	"\x17ForgetRecipientResponse\"\xc8\x01\n" +
+	"\x12VerificationDetail\x12V\n" +
+	"\aoutcome\x18\x01 \x01(\x0e20.healthcore.notifications.v1.VerificationOutcomeB\n" +
+	"\xfaB\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\xe8\aR\x06reason\x128\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\x04time*\x9d\x06\n" +
 	"\x05Event\x12\x15\n" +
 	"\x11EVENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_BOOKING_AWAITS_ANSWER\x10\x01\x12\x1e\n" +
@@ -2176,7 +2325,8 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x1cEVENT_EMAIL_CHANGE_REQUESTED\x10!\x12#\n" +
 	"\x1fEVENT_EMAIL_CHANGE_VERIFICATION\x10\"\x12\x15\n" +
 	"\x11EVENT_MFA_ENABLED\x10(\x12\x16\n" +
-	"\x12EVENT_MFA_DISABLED\x10)*K\n" +
+	"\x12EVENT_MFA_DISABLED\x10)\x12\x1d\n" +
+	"\x19EVENT_DOCTOR_VERIFICATION\x10#*K\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x14\n" +
@@ -2193,7 +2343,12 @@ const file_healthcore_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n" +
 	"\x14DELIVERY_STATUS_READ\x10\x04\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x052\xc1\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x05*\xa5\x01\n" +
+	"\x13VerificationOutcome\x12$\n" +
+	" VERIFICATION_OUTCOME_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dVERIFICATION_OUTCOME_VERIFIED\x10\x01\x12!\n" +
+	"\x1dVERIFICATION_OUTCOME_REJECTED\x10\x02\x12\"\n" +
+	"\x1eVERIFICATION_OUTCOME_SUSPENDED\x10\x032\xc1\n" +
 	"\n" +
 	"\x14NotificationsService\x12\x92\x01\n" +
 	"\x06Notify\x12*.healthcore.notifications.v1.NotifyRequest\x1a+.healthcore.notifications.v1.NotifyResponse\"/\xca\xf3\x18+\")\n" +
@@ -2226,92 +2381,97 @@ func file_healthcore_notifications_v1_notifications_proto_rawDescGZIP() []byte {
 	return file_healthcore_notifications_v1_notifications_proto_rawDescData
 }
 
-var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_healthcore_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_healthcore_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_healthcore_notifications_v1_notifications_proto_goTypes = []any{
 	(Event)(0),                                   // 0: healthcore.notifications.v1.Event
 	(Channel)(0),                                 // 1: healthcore.notifications.v1.Channel
 	(NotificationStatus)(0),                      // 2: healthcore.notifications.v1.NotificationStatus
 	(DeliveryStatus)(0),                          // 3: healthcore.notifications.v1.DeliveryStatus
-	(*Notification)(nil),                         // 4: healthcore.notifications.v1.Notification
-	(*Delivery)(nil),                             // 5: healthcore.notifications.v1.Delivery
-	(*NotifyRequest)(nil),                        // 6: healthcore.notifications.v1.NotifyRequest
-	(*AppointmentDetail)(nil),                    // 7: healthcore.notifications.v1.AppointmentDetail
-	(*ShareDetail)(nil),                          // 8: healthcore.notifications.v1.ShareDetail
-	(*SecurityDetail)(nil),                       // 9: healthcore.notifications.v1.SecurityDetail
-	(*AccountLinkDetail)(nil),                    // 10: healthcore.notifications.v1.AccountLinkDetail
-	(*DigestDetail)(nil),                         // 11: healthcore.notifications.v1.DigestDetail
-	(*NotifyResponse)(nil),                       // 12: healthcore.notifications.v1.NotifyResponse
-	(*Preferences)(nil),                          // 13: healthcore.notifications.v1.Preferences
-	(*GetPreferencesRequest)(nil),                // 14: healthcore.notifications.v1.GetPreferencesRequest
-	(*GetPreferencesResponse)(nil),               // 15: healthcore.notifications.v1.GetPreferencesResponse
-	(*UpdatePreferencesRequest)(nil),             // 16: healthcore.notifications.v1.UpdatePreferencesRequest
-	(*UpdatePreferencesResponse)(nil),            // 17: healthcore.notifications.v1.UpdatePreferencesResponse
-	(*ListNotificationsRequest)(nil),             // 18: healthcore.notifications.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),            // 19: healthcore.notifications.v1.ListNotificationsResponse
-	(*ReceiveWhatsAppStatusRequest)(nil),         // 20: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	(*ReceiveWhatsAppStatusResponse)(nil),        // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	(*VerifyWhatsAppWebhookRequest)(nil),         // 22: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	(*VerifyWhatsAppWebhookResponse)(nil),        // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	(*ExportRecipientNotificationsRequest)(nil),  // 24: healthcore.notifications.v1.ExportRecipientNotificationsRequest
-	(*ExportRecipientNotificationsResponse)(nil), // 25: healthcore.notifications.v1.ExportRecipientNotificationsResponse
-	(*ForgetRecipientRequest)(nil),               // 26: healthcore.notifications.v1.ForgetRecipientRequest
-	(*ForgetRecipientResponse)(nil),              // 27: healthcore.notifications.v1.ForgetRecipientResponse
-	(*timestamppb.Timestamp)(nil),                // 28: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),                // 29: google.protobuf.FieldMask
+	(VerificationOutcome)(0),                     // 4: healthcore.notifications.v1.VerificationOutcome
+	(*Notification)(nil),                         // 5: healthcore.notifications.v1.Notification
+	(*Delivery)(nil),                             // 6: healthcore.notifications.v1.Delivery
+	(*NotifyRequest)(nil),                        // 7: healthcore.notifications.v1.NotifyRequest
+	(*AppointmentDetail)(nil),                    // 8: healthcore.notifications.v1.AppointmentDetail
+	(*ShareDetail)(nil),                          // 9: healthcore.notifications.v1.ShareDetail
+	(*SecurityDetail)(nil),                       // 10: healthcore.notifications.v1.SecurityDetail
+	(*AccountLinkDetail)(nil),                    // 11: healthcore.notifications.v1.AccountLinkDetail
+	(*DigestDetail)(nil),                         // 12: healthcore.notifications.v1.DigestDetail
+	(*NotifyResponse)(nil),                       // 13: healthcore.notifications.v1.NotifyResponse
+	(*Preferences)(nil),                          // 14: healthcore.notifications.v1.Preferences
+	(*GetPreferencesRequest)(nil),                // 15: healthcore.notifications.v1.GetPreferencesRequest
+	(*GetPreferencesResponse)(nil),               // 16: healthcore.notifications.v1.GetPreferencesResponse
+	(*UpdatePreferencesRequest)(nil),             // 17: healthcore.notifications.v1.UpdatePreferencesRequest
+	(*UpdatePreferencesResponse)(nil),            // 18: healthcore.notifications.v1.UpdatePreferencesResponse
+	(*ListNotificationsRequest)(nil),             // 19: healthcore.notifications.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),            // 20: healthcore.notifications.v1.ListNotificationsResponse
+	(*ReceiveWhatsAppStatusRequest)(nil),         // 21: healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	(*ReceiveWhatsAppStatusResponse)(nil),        // 22: healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	(*VerifyWhatsAppWebhookRequest)(nil),         // 23: healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	(*VerifyWhatsAppWebhookResponse)(nil),        // 24: healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	(*ExportRecipientNotificationsRequest)(nil),  // 25: healthcore.notifications.v1.ExportRecipientNotificationsRequest
+	(*ExportRecipientNotificationsResponse)(nil), // 26: healthcore.notifications.v1.ExportRecipientNotificationsResponse
+	(*ForgetRecipientRequest)(nil),               // 27: healthcore.notifications.v1.ForgetRecipientRequest
+	(*ForgetRecipientResponse)(nil),              // 28: healthcore.notifications.v1.ForgetRecipientResponse
+	(*VerificationDetail)(nil),                   // 29: healthcore.notifications.v1.VerificationDetail
+	(*timestamppb.Timestamp)(nil),                // 30: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                // 31: google.protobuf.FieldMask
 }
 var file_healthcore_notifications_v1_notifications_proto_depIdxs = []int32{
 	0,  // 0: healthcore.notifications.v1.Notification.event:type_name -> healthcore.notifications.v1.Event
 	2,  // 1: healthcore.notifications.v1.Notification.status:type_name -> healthcore.notifications.v1.NotificationStatus
-	5,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
-	28, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	28, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
-	28, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: healthcore.notifications.v1.Notification.deliveries:type_name -> healthcore.notifications.v1.Delivery
+	30, // 3: healthcore.notifications.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	30, // 4: healthcore.notifications.v1.Notification.scheduled_time:type_name -> google.protobuf.Timestamp
+	30, // 5: healthcore.notifications.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: healthcore.notifications.v1.Delivery.channel:type_name -> healthcore.notifications.v1.Channel
 	3,  // 7: healthcore.notifications.v1.Delivery.status:type_name -> healthcore.notifications.v1.DeliveryStatus
-	28, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	30, // 8: healthcore.notifications.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: healthcore.notifications.v1.NotifyRequest.event:type_name -> healthcore.notifications.v1.Event
-	7,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
-	8,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
-	9,  // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
-	11, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
-	10, // 14: healthcore.notifications.v1.NotifyRequest.link:type_name -> healthcore.notifications.v1.AccountLinkDetail
-	28, // 15: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
-	28, // 16: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
-	28, // 17: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
-	28, // 18: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
-	28, // 19: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
-	28, // 20: healthcore.notifications.v1.AccountLinkDetail.expire_time:type_name -> google.protobuf.Timestamp
-	28, // 21: healthcore.notifications.v1.AccountLinkDetail.time:type_name -> google.protobuf.Timestamp
-	4,  // 22: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
-	28, // 23: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
-	13, // 24: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	13, // 25: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
-	29, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 27: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
-	4,  // 28: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
-	4,  // 29: healthcore.notifications.v1.ExportRecipientNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
-	6,  // 30: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
-	14, // 31: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
-	16, // 32: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
-	18, // 33: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
-	20, // 34: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
-	22, // 35: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
-	24, // 36: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:input_type -> healthcore.notifications.v1.ExportRecipientNotificationsRequest
-	26, // 37: healthcore.notifications.v1.NotificationsService.ForgetRecipient:input_type -> healthcore.notifications.v1.ForgetRecipientRequest
-	12, // 38: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
-	15, // 39: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
-	17, // 40: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
-	19, // 41: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
-	21, // 42: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
-	23, // 43: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
-	25, // 44: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:output_type -> healthcore.notifications.v1.ExportRecipientNotificationsResponse
-	27, // 45: healthcore.notifications.v1.NotificationsService.ForgetRecipient:output_type -> healthcore.notifications.v1.ForgetRecipientResponse
-	38, // [38:46] is the sub-list for method output_type
-	30, // [30:38] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	8,  // 10: healthcore.notifications.v1.NotifyRequest.appointment:type_name -> healthcore.notifications.v1.AppointmentDetail
+	9,  // 11: healthcore.notifications.v1.NotifyRequest.share:type_name -> healthcore.notifications.v1.ShareDetail
+	10, // 12: healthcore.notifications.v1.NotifyRequest.security:type_name -> healthcore.notifications.v1.SecurityDetail
+	12, // 13: healthcore.notifications.v1.NotifyRequest.digest:type_name -> healthcore.notifications.v1.DigestDetail
+	11, // 14: healthcore.notifications.v1.NotifyRequest.link:type_name -> healthcore.notifications.v1.AccountLinkDetail
+	29, // 15: healthcore.notifications.v1.NotifyRequest.verification:type_name -> healthcore.notifications.v1.VerificationDetail
+	30, // 16: healthcore.notifications.v1.AppointmentDetail.start_time:type_name -> google.protobuf.Timestamp
+	30, // 17: healthcore.notifications.v1.AppointmentDetail.answer_by:type_name -> google.protobuf.Timestamp
+	30, // 18: healthcore.notifications.v1.AppointmentDetail.pix_expire_time:type_name -> google.protobuf.Timestamp
+	30, // 19: healthcore.notifications.v1.ShareDetail.end_time:type_name -> google.protobuf.Timestamp
+	30, // 20: healthcore.notifications.v1.SecurityDetail.time:type_name -> google.protobuf.Timestamp
+	30, // 21: healthcore.notifications.v1.AccountLinkDetail.expire_time:type_name -> google.protobuf.Timestamp
+	30, // 22: healthcore.notifications.v1.AccountLinkDetail.time:type_name -> google.protobuf.Timestamp
+	5,  // 23: healthcore.notifications.v1.NotifyResponse.notification:type_name -> healthcore.notifications.v1.Notification
+	30, // 24: healthcore.notifications.v1.Preferences.consent_time:type_name -> google.protobuf.Timestamp
+	14, // 25: healthcore.notifications.v1.GetPreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	14, // 26: healthcore.notifications.v1.UpdatePreferencesRequest.preferences:type_name -> healthcore.notifications.v1.Preferences
+	31, // 27: healthcore.notifications.v1.UpdatePreferencesRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 28: healthcore.notifications.v1.UpdatePreferencesResponse.preferences:type_name -> healthcore.notifications.v1.Preferences
+	5,  // 29: healthcore.notifications.v1.ListNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
+	5,  // 30: healthcore.notifications.v1.ExportRecipientNotificationsResponse.notifications:type_name -> healthcore.notifications.v1.Notification
+	4,  // 31: healthcore.notifications.v1.VerificationDetail.outcome:type_name -> healthcore.notifications.v1.VerificationOutcome
+	30, // 32: healthcore.notifications.v1.VerificationDetail.time:type_name -> google.protobuf.Timestamp
+	7,  // 33: healthcore.notifications.v1.NotificationsService.Notify:input_type -> healthcore.notifications.v1.NotifyRequest
+	15, // 34: healthcore.notifications.v1.NotificationsService.GetPreferences:input_type -> healthcore.notifications.v1.GetPreferencesRequest
+	17, // 35: healthcore.notifications.v1.NotificationsService.UpdatePreferences:input_type -> healthcore.notifications.v1.UpdatePreferencesRequest
+	19, // 36: healthcore.notifications.v1.NotificationsService.ListNotifications:input_type -> healthcore.notifications.v1.ListNotificationsRequest
+	21, // 37: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:input_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusRequest
+	23, // 38: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:input_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookRequest
+	25, // 39: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:input_type -> healthcore.notifications.v1.ExportRecipientNotificationsRequest
+	27, // 40: healthcore.notifications.v1.NotificationsService.ForgetRecipient:input_type -> healthcore.notifications.v1.ForgetRecipientRequest
+	13, // 41: healthcore.notifications.v1.NotificationsService.Notify:output_type -> healthcore.notifications.v1.NotifyResponse
+	16, // 42: healthcore.notifications.v1.NotificationsService.GetPreferences:output_type -> healthcore.notifications.v1.GetPreferencesResponse
+	18, // 43: healthcore.notifications.v1.NotificationsService.UpdatePreferences:output_type -> healthcore.notifications.v1.UpdatePreferencesResponse
+	20, // 44: healthcore.notifications.v1.NotificationsService.ListNotifications:output_type -> healthcore.notifications.v1.ListNotificationsResponse
+	22, // 45: healthcore.notifications.v1.NotificationsService.ReceiveWhatsAppStatus:output_type -> healthcore.notifications.v1.ReceiveWhatsAppStatusResponse
+	24, // 46: healthcore.notifications.v1.NotificationsService.VerifyWhatsAppWebhook:output_type -> healthcore.notifications.v1.VerifyWhatsAppWebhookResponse
+	26, // 47: healthcore.notifications.v1.NotificationsService.ExportRecipientNotifications:output_type -> healthcore.notifications.v1.ExportRecipientNotificationsResponse
+	28, // 48: healthcore.notifications.v1.NotificationsService.ForgetRecipient:output_type -> healthcore.notifications.v1.ForgetRecipientResponse
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_notifications_v1_notifications_proto_init() }
@@ -2325,14 +2485,15 @@ func file_healthcore_notifications_v1_notifications_proto_init() {
 		(*NotifyRequest_Security)(nil),
 		(*NotifyRequest_Digest)(nil),
 		(*NotifyRequest_Link)(nil),
+		(*NotifyRequest_Verification)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_notifications_v1_notifications_proto_rawDesc), len(file_healthcore_notifications_v1_notifications_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   24,
+			NumEnums:      5,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

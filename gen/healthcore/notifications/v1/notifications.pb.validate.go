@@ -685,6 +685,48 @@ func (m *NotifyRequest) validate(all bool) error {
 			}
 		}
 
+	case *NotifyRequest_Verification:
+		if v == nil {
+			err := NotifyRequestValidationError{
+				field:  "Detail",
+				reason: "oneof value cannot be a typed-nil",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+		oneofDetailPresent = true
+
+		if all {
+			switch v := interface{}(m.GetVerification()).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, NotifyRequestValidationError{
+						field:  "Verification",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, NotifyRequestValidationError{
+						field:  "Verification",
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(m.GetVerification()).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return NotifyRequestValidationError{
+					field:  "Verification",
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
 	default:
 		_ = v // ensures v is used
 	}
@@ -3893,3 +3935,153 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ForgetRecipientResponseValidationError{}
+
+// Validate checks the field values on VerificationDetail with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *VerificationDetail) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on VerificationDetail with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// VerificationDetailMultiError, or nil if none found.
+func (m *VerificationDetail) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *VerificationDetail) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if _, ok := _VerificationDetail_Outcome_NotInLookup[m.GetOutcome()]; ok {
+		err := VerificationDetailValidationError{
+			field:  "Outcome",
+			reason: "value must not be in list [VERIFICATION_OUTCOME_UNSPECIFIED]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if _, ok := VerificationOutcome_name[int32(m.GetOutcome())]; !ok {
+		err := VerificationDetailValidationError{
+			field:  "Outcome",
+			reason: "value must be one of the defined enum values",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetReason()) > 1000 {
+		err := VerificationDetailValidationError{
+			field:  "Reason",
+			reason: "value length must be at most 1000 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetTime() == nil {
+		err := VerificationDetailValidationError{
+			field:  "Time",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return VerificationDetailMultiError(errors)
+	}
+
+	return nil
+}
+
+// VerificationDetailMultiError is an error wrapping multiple validation errors
+// returned by VerificationDetail.ValidateAll() if the designated constraints
+// aren't met.
+type VerificationDetailMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m VerificationDetailMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m VerificationDetailMultiError) AllErrors() []error { return m }
+
+// VerificationDetailValidationError is the validation error returned by
+// VerificationDetail.Validate if the designated constraints aren't met.
+type VerificationDetailValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e VerificationDetailValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e VerificationDetailValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e VerificationDetailValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e VerificationDetailValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e VerificationDetailValidationError) ErrorName() string {
+	return "VerificationDetailValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e VerificationDetailValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sVerificationDetail.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = VerificationDetailValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = VerificationDetailValidationError{}
+
+var _VerificationDetail_Outcome_NotInLookup = map[VerificationOutcome]struct{}{
+	0: {},
+}

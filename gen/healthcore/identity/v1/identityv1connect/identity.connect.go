@@ -104,6 +104,30 @@ const (
 	// IdentityServiceEraseAccountProcedure is the fully-qualified name of the IdentityService's
 	// EraseAccount RPC.
 	IdentityServiceEraseAccountProcedure = "/healthcore.identity.v1.IdentityService/EraseAccount"
+	// IdentityServiceSubmitVerificationProcedure is the fully-qualified name of the IdentityService's
+	// SubmitVerification RPC.
+	IdentityServiceSubmitVerificationProcedure = "/healthcore.identity.v1.IdentityService/SubmitVerification"
+	// IdentityServiceGetMyVerificationProcedure is the fully-qualified name of the IdentityService's
+	// GetMyVerification RPC.
+	IdentityServiceGetMyVerificationProcedure = "/healthcore.identity.v1.IdentityService/GetMyVerification"
+	// IdentityServiceListPendingDoctorsProcedure is the fully-qualified name of the IdentityService's
+	// ListPendingDoctors RPC.
+	IdentityServiceListPendingDoctorsProcedure = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
+	// IdentityServiceGetDoctorVerificationProcedure is the fully-qualified name of the
+	// IdentityService's GetDoctorVerification RPC.
+	IdentityServiceGetDoctorVerificationProcedure = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
+	// IdentityServiceGetDoctorCardProcedure is the fully-qualified name of the IdentityService's
+	// GetDoctorCard RPC.
+	IdentityServiceGetDoctorCardProcedure = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
+	// IdentityServiceApproveDoctorProcedure is the fully-qualified name of the IdentityService's
+	// ApproveDoctor RPC.
+	IdentityServiceApproveDoctorProcedure = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
+	// IdentityServiceRejectDoctorProcedure is the fully-qualified name of the IdentityService's
+	// RejectDoctor RPC.
+	IdentityServiceRejectDoctorProcedure = "/healthcore.identity.v1.IdentityService/RejectDoctor"
+	// IdentityServiceSuspendDoctorProcedure is the fully-qualified name of the IdentityService's
+	// SuspendDoctor RPC.
+	IdentityServiceSuspendDoctorProcedure = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
 	// IdentityServiceGetJwksProcedure is the fully-qualified name of the IdentityService's GetJwks RPC.
 	IdentityServiceGetJwksProcedure = "/healthcore.identity.v1.IdentityService/GetJwks"
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
@@ -244,6 +268,38 @@ type IdentityServiceClient interface {
 	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
 	// doctors and admins, whose accounts carry professional duties (see the README).
 	EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error)
+	// A doctor submits the evidence of the CRM registration an operator checks before
+	// the doctor is listed, booked, shared with or joins rooms: the CRM again (it must be
+	// the account's: INVALID_ARGUMENT CRM_MISMATCH otherwise), an RQE per specialty
+	// claimed, and a photo or scan of the CRM card (JPEG, PNG or PDF by its bytes,
+	// at most 5 MB; otherwise INVALID_ARGUMENT CARD_TYPE_NOT_ALLOWED), stored encrypted.
+	// Only while PENDING_VERIFICATION (FAILED_PRECONDITION DOCTOR_STATUS_CONFLICT
+	// otherwise); a new submission replaces the previous one.
+	SubmitVerification(context.Context, *connect.Request[v1.SubmitVerificationRequest]) (*connect.Response[v1.SubmitVerificationResponse], error)
+	// The calling doctor's verification: status, the last decision's reason, and what was
+	// submitted (without the card).
+	GetMyVerification(context.Context, *connect.Request[v1.GetMyVerificationRequest]) (*connect.Response[v1.GetMyVerificationResponse], error)
+	// Operators: the doctors waiting for a decision, oldest registration first.
+	ListPendingDoctors(context.Context, *connect.Request[v1.ListPendingDoctorsRequest]) (*connect.Response[v1.ListPendingDoctorsResponse], error)
+	// Operators: one doctor's verification with the evidence, the registry's answer for
+	// the CRM beside it, the other accounts claiming the same CRM, and the decisions so far.
+	GetDoctorVerification(context.Context, *connect.Request[v1.GetDoctorVerificationRequest]) (*connect.Response[v1.GetDoctorVerificationResponse], error)
+	// Operators: the CRM card the doctor submitted, decrypted. Every download is written
+	// to the audit log. NOT_FOUND EVIDENCE_MISSING when none was submitted.
+	GetDoctorCard(context.Context, *connect.Request[v1.GetDoctorCardRequest]) (*connect.Response[v1.GetDoctorCardResponse], error)
+	// Operators: verifies a PENDING_VERIFICATION doctor who submitted evidence
+	// (FAILED_PRECONDITION EVIDENCE_MISSING otherwise). Every other pending claim of the
+	// same CRM is rejected in the same step; a CRM another account holds verified (or
+	// suspended) is FAILED_PRECONDITION CRM_ALREADY_VERIFIED. The doctor is listed, and
+	// told by e-mail.
+	ApproveDoctor(context.Context, *connect.Request[v1.ApproveDoctorRequest]) (*connect.Response[v1.ApproveDoctorResponse], error)
+	// Operators: rejects a PENDING_VERIFICATION doctor with a reason the doctor is told
+	// by e-mail.
+	RejectDoctor(context.Context, *connect.Request[v1.RejectDoctorRequest]) (*connect.Response[v1.RejectDoctorResponse], error)
+	// Operators: suspends a VERIFIED doctor with a reason: unlisted, the doctor's
+	// sessions end at once, future appointments are refused and refunded; the doctor is
+	// told by e-mail.
+	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -412,6 +468,54 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("EraseAccount")),
 			connect.WithClientOptions(opts...),
 		),
+		submitVerification: connect.NewClient[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse](
+			httpClient,
+			baseURL+IdentityServiceSubmitVerificationProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SubmitVerification")),
+			connect.WithClientOptions(opts...),
+		),
+		getMyVerification: connect.NewClient[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse](
+			httpClient,
+			baseURL+IdentityServiceGetMyVerificationProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetMyVerification")),
+			connect.WithClientOptions(opts...),
+		),
+		listPendingDoctors: connect.NewClient[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse](
+			httpClient,
+			baseURL+IdentityServiceListPendingDoctorsProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ListPendingDoctors")),
+			connect.WithClientOptions(opts...),
+		),
+		getDoctorVerification: connect.NewClient[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse](
+			httpClient,
+			baseURL+IdentityServiceGetDoctorVerificationProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetDoctorVerification")),
+			connect.WithClientOptions(opts...),
+		),
+		getDoctorCard: connect.NewClient[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse](
+			httpClient,
+			baseURL+IdentityServiceGetDoctorCardProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetDoctorCard")),
+			connect.WithClientOptions(opts...),
+		),
+		approveDoctor: connect.NewClient[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse](
+			httpClient,
+			baseURL+IdentityServiceApproveDoctorProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ApproveDoctor")),
+			connect.WithClientOptions(opts...),
+		),
+		rejectDoctor: connect.NewClient[v1.RejectDoctorRequest, v1.RejectDoctorResponse](
+			httpClient,
+			baseURL+IdentityServiceRejectDoctorProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("RejectDoctor")),
+			connect.WithClientOptions(opts...),
+		),
+		suspendDoctor: connect.NewClient[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse](
+			httpClient,
+			baseURL+IdentityServiceSuspendDoctorProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SuspendDoctor")),
+			connect.WithClientOptions(opts...),
+		),
 		getJwks: connect.NewClient[v1.GetJwksRequest, v1.GetJwksResponse](
 			httpClient,
 			baseURL+IdentityServiceGetJwksProcedure,
@@ -454,6 +558,14 @@ type identityServiceClient struct {
 	getDataExport           *connect.Client[v1.GetDataExportRequest, v1.GetDataExportResponse]
 	downloadDataExport      *connect.Client[v1.DownloadDataExportRequest, v1.DownloadDataExportResponse]
 	eraseAccount            *connect.Client[v1.EraseAccountRequest, v1.EraseAccountResponse]
+	submitVerification      *connect.Client[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse]
+	getMyVerification       *connect.Client[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse]
+	listPendingDoctors      *connect.Client[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse]
+	getDoctorVerification   *connect.Client[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse]
+	getDoctorCard           *connect.Client[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse]
+	approveDoctor           *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
+	rejectDoctor            *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
+	suspendDoctor           *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
 	getJwks                 *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
 	rotateSigningKey        *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
@@ -581,6 +693,46 @@ func (c *identityServiceClient) DownloadDataExport(ctx context.Context, req *con
 // EraseAccount calls healthcore.identity.v1.IdentityService.EraseAccount.
 func (c *identityServiceClient) EraseAccount(ctx context.Context, req *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error) {
 	return c.eraseAccount.CallUnary(ctx, req)
+}
+
+// SubmitVerification calls healthcore.identity.v1.IdentityService.SubmitVerification.
+func (c *identityServiceClient) SubmitVerification(ctx context.Context, req *connect.Request[v1.SubmitVerificationRequest]) (*connect.Response[v1.SubmitVerificationResponse], error) {
+	return c.submitVerification.CallUnary(ctx, req)
+}
+
+// GetMyVerification calls healthcore.identity.v1.IdentityService.GetMyVerification.
+func (c *identityServiceClient) GetMyVerification(ctx context.Context, req *connect.Request[v1.GetMyVerificationRequest]) (*connect.Response[v1.GetMyVerificationResponse], error) {
+	return c.getMyVerification.CallUnary(ctx, req)
+}
+
+// ListPendingDoctors calls healthcore.identity.v1.IdentityService.ListPendingDoctors.
+func (c *identityServiceClient) ListPendingDoctors(ctx context.Context, req *connect.Request[v1.ListPendingDoctorsRequest]) (*connect.Response[v1.ListPendingDoctorsResponse], error) {
+	return c.listPendingDoctors.CallUnary(ctx, req)
+}
+
+// GetDoctorVerification calls healthcore.identity.v1.IdentityService.GetDoctorVerification.
+func (c *identityServiceClient) GetDoctorVerification(ctx context.Context, req *connect.Request[v1.GetDoctorVerificationRequest]) (*connect.Response[v1.GetDoctorVerificationResponse], error) {
+	return c.getDoctorVerification.CallUnary(ctx, req)
+}
+
+// GetDoctorCard calls healthcore.identity.v1.IdentityService.GetDoctorCard.
+func (c *identityServiceClient) GetDoctorCard(ctx context.Context, req *connect.Request[v1.GetDoctorCardRequest]) (*connect.Response[v1.GetDoctorCardResponse], error) {
+	return c.getDoctorCard.CallUnary(ctx, req)
+}
+
+// ApproveDoctor calls healthcore.identity.v1.IdentityService.ApproveDoctor.
+func (c *identityServiceClient) ApproveDoctor(ctx context.Context, req *connect.Request[v1.ApproveDoctorRequest]) (*connect.Response[v1.ApproveDoctorResponse], error) {
+	return c.approveDoctor.CallUnary(ctx, req)
+}
+
+// RejectDoctor calls healthcore.identity.v1.IdentityService.RejectDoctor.
+func (c *identityServiceClient) RejectDoctor(ctx context.Context, req *connect.Request[v1.RejectDoctorRequest]) (*connect.Response[v1.RejectDoctorResponse], error) {
+	return c.rejectDoctor.CallUnary(ctx, req)
+}
+
+// SuspendDoctor calls healthcore.identity.v1.IdentityService.SuspendDoctor.
+func (c *identityServiceClient) SuspendDoctor(ctx context.Context, req *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error) {
+	return c.suspendDoctor.CallUnary(ctx, req)
 }
 
 // GetJwks calls healthcore.identity.v1.IdentityService.GetJwks.
@@ -727,6 +879,38 @@ type IdentityServiceHandler interface {
 	// cancellation policy), and with FAILED_PRECONDITION ERASURE_NOT_SELF_SERVICE for
 	// doctors and admins, whose accounts carry professional duties (see the README).
 	EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error)
+	// A doctor submits the evidence of the CRM registration an operator checks before
+	// the doctor is listed, booked, shared with or joins rooms: the CRM again (it must be
+	// the account's: INVALID_ARGUMENT CRM_MISMATCH otherwise), an RQE per specialty
+	// claimed, and a photo or scan of the CRM card (JPEG, PNG or PDF by its bytes,
+	// at most 5 MB; otherwise INVALID_ARGUMENT CARD_TYPE_NOT_ALLOWED), stored encrypted.
+	// Only while PENDING_VERIFICATION (FAILED_PRECONDITION DOCTOR_STATUS_CONFLICT
+	// otherwise); a new submission replaces the previous one.
+	SubmitVerification(context.Context, *connect.Request[v1.SubmitVerificationRequest]) (*connect.Response[v1.SubmitVerificationResponse], error)
+	// The calling doctor's verification: status, the last decision's reason, and what was
+	// submitted (without the card).
+	GetMyVerification(context.Context, *connect.Request[v1.GetMyVerificationRequest]) (*connect.Response[v1.GetMyVerificationResponse], error)
+	// Operators: the doctors waiting for a decision, oldest registration first.
+	ListPendingDoctors(context.Context, *connect.Request[v1.ListPendingDoctorsRequest]) (*connect.Response[v1.ListPendingDoctorsResponse], error)
+	// Operators: one doctor's verification with the evidence, the registry's answer for
+	// the CRM beside it, the other accounts claiming the same CRM, and the decisions so far.
+	GetDoctorVerification(context.Context, *connect.Request[v1.GetDoctorVerificationRequest]) (*connect.Response[v1.GetDoctorVerificationResponse], error)
+	// Operators: the CRM card the doctor submitted, decrypted. Every download is written
+	// to the audit log. NOT_FOUND EVIDENCE_MISSING when none was submitted.
+	GetDoctorCard(context.Context, *connect.Request[v1.GetDoctorCardRequest]) (*connect.Response[v1.GetDoctorCardResponse], error)
+	// Operators: verifies a PENDING_VERIFICATION doctor who submitted evidence
+	// (FAILED_PRECONDITION EVIDENCE_MISSING otherwise). Every other pending claim of the
+	// same CRM is rejected in the same step; a CRM another account holds verified (or
+	// suspended) is FAILED_PRECONDITION CRM_ALREADY_VERIFIED. The doctor is listed, and
+	// told by e-mail.
+	ApproveDoctor(context.Context, *connect.Request[v1.ApproveDoctorRequest]) (*connect.Response[v1.ApproveDoctorResponse], error)
+	// Operators: rejects a PENDING_VERIFICATION doctor with a reason the doctor is told
+	// by e-mail.
+	RejectDoctor(context.Context, *connect.Request[v1.RejectDoctorRequest]) (*connect.Response[v1.RejectDoctorResponse], error)
+	// Operators: suspends a VERIFIED doctor with a reason: unlisted, the doctor's
+	// sessions end at once, future appointments are refused and refunded; the doctor is
+	// told by e-mail.
+	SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error)
 	// Publishes the public keys that verify access tokens (RFC 7517 JSON Web Key Set).
 	GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error)
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
@@ -891,6 +1075,54 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("EraseAccount")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceSubmitVerificationHandler := connect.NewUnaryHandler(
+		IdentityServiceSubmitVerificationProcedure,
+		svc.SubmitVerification,
+		connect.WithSchema(identityServiceMethods.ByName("SubmitVerification")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceGetMyVerificationHandler := connect.NewUnaryHandler(
+		IdentityServiceGetMyVerificationProcedure,
+		svc.GetMyVerification,
+		connect.WithSchema(identityServiceMethods.ByName("GetMyVerification")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceListPendingDoctorsHandler := connect.NewUnaryHandler(
+		IdentityServiceListPendingDoctorsProcedure,
+		svc.ListPendingDoctors,
+		connect.WithSchema(identityServiceMethods.ByName("ListPendingDoctors")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceGetDoctorVerificationHandler := connect.NewUnaryHandler(
+		IdentityServiceGetDoctorVerificationProcedure,
+		svc.GetDoctorVerification,
+		connect.WithSchema(identityServiceMethods.ByName("GetDoctorVerification")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceGetDoctorCardHandler := connect.NewUnaryHandler(
+		IdentityServiceGetDoctorCardProcedure,
+		svc.GetDoctorCard,
+		connect.WithSchema(identityServiceMethods.ByName("GetDoctorCard")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceApproveDoctorHandler := connect.NewUnaryHandler(
+		IdentityServiceApproveDoctorProcedure,
+		svc.ApproveDoctor,
+		connect.WithSchema(identityServiceMethods.ByName("ApproveDoctor")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceRejectDoctorHandler := connect.NewUnaryHandler(
+		IdentityServiceRejectDoctorProcedure,
+		svc.RejectDoctor,
+		connect.WithSchema(identityServiceMethods.ByName("RejectDoctor")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceSuspendDoctorHandler := connect.NewUnaryHandler(
+		IdentityServiceSuspendDoctorProcedure,
+		svc.SuspendDoctor,
+		connect.WithSchema(identityServiceMethods.ByName("SuspendDoctor")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceGetJwksHandler := connect.NewUnaryHandler(
 		IdentityServiceGetJwksProcedure,
 		svc.GetJwks,
@@ -955,6 +1187,22 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceDownloadDataExportHandler.ServeHTTP(w, r)
 		case IdentityServiceEraseAccountProcedure:
 			identityServiceEraseAccountHandler.ServeHTTP(w, r)
+		case IdentityServiceSubmitVerificationProcedure:
+			identityServiceSubmitVerificationHandler.ServeHTTP(w, r)
+		case IdentityServiceGetMyVerificationProcedure:
+			identityServiceGetMyVerificationHandler.ServeHTTP(w, r)
+		case IdentityServiceListPendingDoctorsProcedure:
+			identityServiceListPendingDoctorsHandler.ServeHTTP(w, r)
+		case IdentityServiceGetDoctorVerificationProcedure:
+			identityServiceGetDoctorVerificationHandler.ServeHTTP(w, r)
+		case IdentityServiceGetDoctorCardProcedure:
+			identityServiceGetDoctorCardHandler.ServeHTTP(w, r)
+		case IdentityServiceApproveDoctorProcedure:
+			identityServiceApproveDoctorHandler.ServeHTTP(w, r)
+		case IdentityServiceRejectDoctorProcedure:
+			identityServiceRejectDoctorHandler.ServeHTTP(w, r)
+		case IdentityServiceSuspendDoctorProcedure:
+			identityServiceSuspendDoctorHandler.ServeHTTP(w, r)
 		case IdentityServiceGetJwksProcedure:
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
@@ -1066,6 +1314,38 @@ func (UnimplementedIdentityServiceHandler) DownloadDataExport(context.Context, *
 
 func (UnimplementedIdentityServiceHandler) EraseAccount(context.Context, *connect.Request[v1.EraseAccountRequest]) (*connect.Response[v1.EraseAccountResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.EraseAccount is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SubmitVerification(context.Context, *connect.Request[v1.SubmitVerificationRequest]) (*connect.Response[v1.SubmitVerificationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.SubmitVerification is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetMyVerification(context.Context, *connect.Request[v1.GetMyVerificationRequest]) (*connect.Response[v1.GetMyVerificationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetMyVerification is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ListPendingDoctors(context.Context, *connect.Request[v1.ListPendingDoctorsRequest]) (*connect.Response[v1.ListPendingDoctorsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ListPendingDoctors is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetDoctorVerification(context.Context, *connect.Request[v1.GetDoctorVerificationRequest]) (*connect.Response[v1.GetDoctorVerificationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetDoctorVerification is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetDoctorCard(context.Context, *connect.Request[v1.GetDoctorCardRequest]) (*connect.Response[v1.GetDoctorCardResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetDoctorCard is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ApproveDoctor(context.Context, *connect.Request[v1.ApproveDoctorRequest]) (*connect.Response[v1.ApproveDoctorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ApproveDoctor is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) RejectDoctor(context.Context, *connect.Request[v1.RejectDoctorRequest]) (*connect.Response[v1.RejectDoctorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.RejectDoctor is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SuspendDoctor(context.Context, *connect.Request[v1.SuspendDoctorRequest]) (*connect.Response[v1.SuspendDoctorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.SuspendDoctor is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Request[v1.GetJwksRequest]) (*connect.Response[v1.GetJwksResponse], error) {

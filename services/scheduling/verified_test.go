@@ -1,0 +1,34 @@
+package scheduling
+
+import (
+	"testing"
+
+	"healthcore/platform/testkit"
+)
+
+// TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked: a pending doctor with a
+// listed profile and open slots is refused DOCTOR_NOT_VERIFIED; once an operator
+// verifies the doctor the same slot books; once suspended, no other slot does.
+func TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked(t *testing.T) {
+	f := newFixture(t)
+	d := f.newPendingDoctor("98765")
+	// The directory lists the doctor (a stale verdict, or a mistake): booking still asks
+	// identity, the authority.
+	testkit.ListDoctor(t, f.dirURL, d.id)
+	f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0))
+	f.mustSet(f.doctorUser(d.id, "98765", true), mondayMornings())
+	slot := f.slotAt(d.id, firstSlot).id
+
+	_, err := f.bookAs(f.newPatient(), slot, "pending-key")
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+
+	f.identity.Approve(d.id)
+	if _, err := f.bookAs(f.newPatient(), slot, "verified-key"); err != nil {
+		t.Fatalf("booking a verified doctor: %v", err)
+	}
+
+	f.identity.Suspend(d.id, "CRM suspenso pelo conselho")
+	later := f.slots(d.id)[len(f.slots(d.id))-1]
+	_, err = f.bookAs(f.newPatient(), later.id, "suspended-key")
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+}
