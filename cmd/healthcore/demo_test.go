@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"healthcore/internal/catalog"
+	"healthcore/platform/authn"
 	"healthcore/platform/pgtest"
 	"healthcore/services/identity"
 	"healthcore/services/scheduling"
@@ -88,9 +89,15 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	demo := "http://" + demoAddrs[0]
+	// Service-token keys in a folder, so create-admin can call keys as identity.
+	keys := t.TempDir()
+	if err := authn.WriteServiceKeys(keys, catalog.Names()); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pgtest.URL(t, catalog.Schemas(catalog.Names())...)
 	args := append([]string{
-		"-demo", "-demo-addr=" + demoAddrs[0],
-		"-database-url=" + pgtest.URL(t, catalog.Schemas(catalog.Names())...), "-data-dir=" + t.TempDir(),
+		"-demo", "-demo-addr=" + demoAddrs[0], "-service-keys=" + keys,
+		"-database-url=" + dbURL, "-data-dir=" + t.TempDir(),
 		"-db-max-conns=2", "-log-level=warn", "-gateway.addr=" + l.GatewayAddr, "-ops-addr=" + l.Ops["serve"],
 	}, l.Flags...)
 	startDev(t, args, l.Gateway)
@@ -99,7 +106,24 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 	const password = "Correct-Horse-Battery-9"
 	api.do("POST", "/v1/accounts/doctors", "", map[string]any{"name": "Dra. Ana Souza", "crm": map[string]string{"number": "654321", "uf": "RJ"},
 		"email": "ana@clinica.com.br", "password": password}, http.StatusAccepted, nil)
-	doc := api.enrolTOTP(api.login(map[string]any{"crm": map[string]string{"number": "654321", "uf": "RJ"}, "password": password}))
+	// An operator verifies the doctor; the doctor's next session says so and enrols TOTP.
+	crm := map[string]string{"number": "654321", "uf": "RJ"}
+	unverified := api.login(map[string]any{"crm": crm, "password": password})
+	api.do("POST", "/v1/me/verification", unverified, map[string]any{"crm": crm, "card": crmCardPNG,
+		"specialties": []map[string]string{{"code": "cardiologia", "rqe": "45678"}}}, http.StatusOK, nil)
+	t.Setenv("HEALTHCORE_ADMIN_PASSWORD", "Admin-Battery-Staple-77")
+	if err := run(context.Background(), append([]string{"create-admin", "-database-url=" + dbURL, "-log-level=warn",
+		"-name=Ops", "-email=ops@healthcore.example", "-insecure-transport", "-service-keys=" + keys}, l.Flags...)); err != nil {
+		t.Fatal(err)
+	}
+	admin := api.enrolTOTP(api.login(map[string]any{"email": "ops@healthcore.example", "password": "Admin-Battery-Staple-77"}))
+	var pending struct{ Doctors []struct{ DoctorID string } }
+	api.do("GET", "/v1/admin/doctors", admin, nil, http.StatusOK, &pending)
+	if len(pending.Doctors) != 1 {
+		t.Fatalf("pending doctors %+v, want the one registered", pending)
+	}
+	api.do("POST", "/v1/admin/doctors/"+pending.Doctors[0].DoctorID+":approve", admin, map[string]any{}, http.StatusOK, nil)
+	doc := api.enrolTOTP(api.login(map[string]any{"crm": crm, "password": password}))
 	api.do("PUT", "/v1/doctors/me/profile", doc, map[string]any{"displayName": "Dra. Ana Souza", "specialties": []map[string]string{{"code": "cardiologia"}},
 		"priceCents": 20000, "timeZone": "America/Sao_Paulo",
 		"location": map[string]any{"address": "Rua do Catete, 100", "city": "Rio de Janeiro", "uf": "RJ", "point": map[string]float64{"latitude": -22.92, "longitude": -43.18}}}, http.StatusOK, nil)
@@ -272,3 +296,6 @@ func (c restClient) login(body map[string]any) string {
 	c.do("POST", "/v1/auth/login", "", body, http.StatusOK, &out)
 	return out.Tokens.AccessToken
 }
+
+// crmCardPNG is the smallest PNG (base64): a CRM card identity accepts.
+const crmCardPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4//8/AAX+Av6nNYGEAAAAAElFTkSuQmCC"

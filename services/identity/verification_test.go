@@ -12,7 +12,9 @@ import (
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
+	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/notify"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/testkit"
 	"healthcore/services/identity"
@@ -291,18 +293,8 @@ func TestSuspend_EndsTheDoctorsSessionsUnlistsAndRefusesAppointments(t *testing.
 	}
 }
 
-// allowCompetingClaims makes the CRM unique among verified and suspended doctors only,
-// as registration does with competing claims.
-func allowCompetingClaims(t *testing.T, db *pgxpool.Pool) {
-	if _, err := db.Exec(context.Background(), `DROP INDEX IF EXISTS accounts_crm_key;
-		CREATE UNIQUE INDEX IF NOT EXISTS accounts_crm_verified_key ON accounts (crm_number, crm_uf) WHERE doctor_status IN ('verified', 'suspended')`); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestDispute_ApprovingOneClaimRejectsTheOthersAndTheCRMCannotBeVerifiedTwice(t *testing.T) {
 	f := newVerifyFixture(t)
-	allowCompetingClaims(t, f.db)
 	ctx := context.Background()
 	impostor := f.DoctorWithCRM("654321", "RJ")
 	real := f.DoctorWithCRM("654321", "RJ")
@@ -334,9 +326,27 @@ func TestDispute_ApprovingOneClaimRejectsTheOthersAndTheCRMCannotBeVerifiedTwice
 	if f.status(real) != identityv1.DoctorStatus_DOCTOR_STATUS_VERIFIED {
 		t.Errorf("the approved claim is %v", f.status(real))
 	}
-	// A claim made after the CRM was verified (registration refuses it once it lands in
-	// the schema; here it exists) cannot be verified.
-	late := f.DoctorWithCRM("654321", "RJ")
-	_, err = f.Client.ApproveDoctor(ctx, testkit.Authed(&identityv1.ApproveDoctorRequest{DoctorId: late}, f.AdminToken()))
-	testkit.WantReason(t, err, identity.ReasonCRMAlreadyVerified)
+	// A verified CRM cannot be claimed again: registration answers as always, creates no
+	// account, and tells the holder someone tried.
+	if _, err := f.Client.RegisterDoctor(ctx, connect.NewRequest(&identityv1.RegisterDoctorRequest{
+		Name: "Dr. Impostor Tardio", Crm: &identityv1.Crm{Number: "654321", Uf: "RJ"},
+		Email: "tardio@clinica.test", Password: "Staple-Doctor-Horse-42"})); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := notify.Queued(ctx, f.db, "identity.notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links, attempts int
+	for _, n := range queued {
+		switch {
+		case n.GetEvent() == notificationsv1.Event_EVENT_EMAIL_VERIFICATION:
+			links++
+		case n.GetEvent() == notificationsv1.Event_EVENT_REGISTRATION_ATTEMPT && n.GetRecipientId() == real:
+			attempts++
+		}
+	}
+	if links != 3 || attempts != 1 {
+		t.Errorf("after a claim of the verified CRM: %d accounts told to confirm (want the 3 claims), holder told %d times (want 1)", links, attempts)
+	}
 }

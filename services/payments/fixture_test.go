@@ -114,7 +114,8 @@ func newFixture(t *testing.T, sink bool) *fixture {
 		return []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(testkit.Caller(caller))}
 	}
 
-	f.id = identitytest.Start(t, pool(identity.Schema.Name), identitytest.Options{})
+	f.identityDB = pool(identity.Schema.Name)
+	f.id = identitytest.Start(t, f.identityDB, identitytest.Options{})
 	idSvc := f.id.Service
 	// Every service verifies identity's tokens, and the tokens of the services that
 	// call it, as in production.
