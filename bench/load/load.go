@@ -322,11 +322,13 @@ func waitListed(ctx context.Context, client *http.Client, gateway, id string) er
 	for {
 		err := Call(ctx, client, "GET", gateway+"/v1/doctors/"+id, "", nil, nil)
 		var se *StatusError
-		if err == nil || !errors.As(err, &se) || se.Status != http.StatusNotFound || time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("listing after approval: %w", err)
-			}
+		switch {
+		case err == nil:
 			return nil
+		case !errors.As(err, &se) || se.Status != http.StatusNotFound:
+			return fmt.Errorf("profile after approval: %w", err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("not listed a minute after approval: %w", err)
 		}
 		select {
 		case <-ctx.Done():
