@@ -113,11 +113,17 @@ func run(ctx context.Context, o options) error {
 	}
 	defer identityDB.Close()
 
-	race, err := racePhase(ctx, client, st.Gateway, dbURL, identityDB, o)
+	// Doctors are verified by an operator over REST, as in production.
+	operator, err := load.Operator(ctx, client, st)
 	if err != nil {
 		return err
 	}
-	sustained, err := sustainedPhase(ctx, client, st, identityDB, o)
+
+	race, err := racePhase(ctx, client, st.Gateway, dbURL, identityDB, operator, o)
+	if err != nil {
+		return err
+	}
+	sustained, err := sustainedPhase(ctx, client, st, identityDB, operator, o)
 	if err != nil {
 		return err
 	}
@@ -193,11 +199,11 @@ func patients(ctx context.Context, client *http.Client, gateway string, identity
 	return ids, tokens, first
 }
 
-// doctorWithSlots registers a doctor with Monday-to-Friday agendas (08–12, 14–18, 50-minute
-// slots) and returns their token and free slot ids, earliest first, starting after
-// the booking lead time.
-func doctorWithSlots(ctx context.Context, client *http.Client, gateway string, n int) (string, []string, error) {
-	_, token, err := load.RegisterDoctor(ctx, client, gateway, fmt.Sprintf("%d", 700000+n), "SP", 25000)
+// doctorWithSlots registers a doctor verified by operator (load.RegisterDoctor) with
+// Monday-to-Friday agendas (08–12, 14–18, 50-minute slots) and returns their token
+// and free slot ids, earliest first, starting after the booking lead time.
+func doctorWithSlots(ctx context.Context, client *http.Client, gateway, operator string, n int) (string, []string, error) {
+	id, token, err := load.RegisterDoctor(ctx, client, gateway, operator, fmt.Sprintf("%d", 700000+n), "SP", 25000)
 	if err != nil {
 		return "", nil, err
 	}
@@ -210,14 +216,6 @@ func doctorWithSlots(ctx context.Context, client *http.Client, gateway string, n
 		map[string]any{"weekly": weekly, "slotMinutes": 50, "gapMinutes": 10}, nil); err != nil {
 		return "", nil, fmt.Errorf("availability: %w", err)
 	}
-	var me struct {
-		Account struct {
-			ID string `json:"id"`
-		} `json:"account"`
-	}
-	if err := load.Call(ctx, client, "GET", gateway+"/v1/me", token, nil, &me); err != nil {
-		return "", nil, err
-	}
 	var ids []string
 	from := time.Now().UTC().Add(2 * time.Hour)
 	for week := range 8 { // ListAvailableSlots answers at most 31 days at a time
@@ -227,7 +225,7 @@ func doctorWithSlots(ctx context.Context, client *http.Client, gateway string, n
 				ID string `json:"id"`
 			} `json:"slots"`
 		}
-		u := fmt.Sprintf("%s/v1/doctors/%s/slots?startTime=%s&endTime=%s", gateway, me.Account.ID,
+		u := fmt.Sprintf("%s/v1/doctors/%s/slots?startTime=%s&endTime=%s", gateway, id,
 			start.Format(time.RFC3339), start.AddDate(0, 0, 7).Format(time.RFC3339))
 		if err := load.Call(ctx, client, "GET", u, "", nil, &out); err != nil {
 			return "", nil, err
@@ -287,7 +285,11 @@ func compareTracing(ctx context.Context, dbURL string, o options) error {
 				_ = st.Stop()
 				return err
 			}
-			r, err := sustainedPhase(ctx, client, st, identityDB, o)
+			operator, err := load.Operator(ctx, client, st)
+			var r *load.Result
+			if err == nil {
+				r, err = sustainedPhase(ctx, client, st, identityDB, operator, o)
+			}
 			identityDB.Close()
 			if stopErr := st.Stop(); err == nil {
 				err = stopErr

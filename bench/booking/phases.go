@@ -21,8 +21,8 @@ type raceResult struct {
 }
 
 // racePhase lets o.patients patients book o.raceSlots slots of one doctor at once.
-func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, identityDB pg.Querier, o options) (*raceResult, error) {
-	_, slots, err := doctorWithSlots(ctx, client, gateway, 0)
+func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, identityDB pg.Querier, operator string, o options) (*raceResult, error) {
+	_, slots, err := doctorWithSlots(ctx, client, gateway, operator, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +77,12 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 }
 
 // sustainedPhase: each client is one patient booking its own doctor's slots in order.
-func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, identityDB pg.Querier, o options) (*load.Result, error) {
+func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, identityDB pg.Querier, operator string, o options) (*load.Result, error) {
 	gateway := st.Gateway
 	fmt.Printf("sustained: registering %d doctors with eight weeks of slots and %d patients …\n", o.clients, o.clients)
 	slotLists := make([][]string, o.clients)
 	for c := range o.clients {
-		_, slots, err := doctorWithSlots(ctx, client, gateway, c+1)
+		_, slots, err := doctorWithSlots(ctx, client, gateway, operator, c+1)
 		if err != nil {
 			return nil, err
 		}

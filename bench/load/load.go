@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,9 +18,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"healthcore/bench/stack"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/notify"
 	"healthcore/platform/pg"
+	"healthcore/services/identity"
 )
 
 // Result is what one measured path gave.
@@ -216,20 +219,77 @@ func VerifyEmail(ctx context.Context, client *http.Client, gateway string, ident
 	return nil
 }
 
-// RegisterDoctor registers a doctor (CRM number/UF), logs in, and publishes a listed
-// profile in São Paulo at priceCents; it returns the account id and an access token.
-func RegisterDoctor(ctx context.Context, client *http.Client, gateway, crmNumber, uf string, priceCents int64) (id, token string, err error) {
+// OperatorPassword is the password of the operator Operator creates.
+const OperatorPassword = "bench operator password"
+
+// Operator creates the stack's operator with create-admin (st.CreateAdmin: the real
+// way, identity's own use case run by the binary against the stack's database and keys
+// service; the benchmark writes nothing of identity's itself), logs it in over REST and
+// enrols and confirms its TOTP, returning an access token with the second factor that
+// operator RPCs require.
+func Operator(ctx context.Context, client *http.Client, st *stack.Stack) (string, error) {
+	const email = "bench-operator@example.com"
+	if err := st.CreateAdmin(ctx, "Operadora Bench", email, OperatorPassword); err != nil {
+		return "", err
+	}
+	var t Tokens
+	if err := Call(ctx, client, "POST", st.Gateway+"/v1/auth/login", "", map[string]string{"email": email, "password": OperatorPassword}, &t); err != nil {
+		return "", fmt.Errorf("log in the operator: %w", err)
+	}
+	return EnrolTOTP(ctx, client, st.Gateway, t.Tokens.AccessToken)
+}
+
+// EnrolTOTP enrols and confirms TOTP for the session of access, as an authenticator app
+// would (identity.TOTPCode), and returns the session's new access token (amr pwd and otp).
+func EnrolTOTP(ctx context.Context, client *http.Client, gateway, access string) (string, error) {
+	var enrol struct {
+		Secret string `json:"secret"`
+	}
+	if err := Call(ctx, client, "POST", gateway+"/v1/me/mfa/totp:enroll", access, map[string]string{}, &enrol); err != nil {
+		return "", fmt.Errorf("enrol TOTP: %w", err)
+	}
+	code, err := identity.TOTPCode(enrol.Secret, time.Now())
+	if err != nil {
+		return "", err
+	}
+	var confirmed Tokens
+	if err := Call(ctx, client, "POST", gateway+"/v1/me/mfa/totp:confirm", access, map[string]string{"code": code}, &confirmed); err != nil {
+		return "", fmt.Errorf("confirm TOTP: %w", err)
+	}
+	return confirmed.Tokens.AccessToken, nil
+}
+
+// crmCard is the photo of the CRM card a benchmark doctor sends: identity recognises
+// the file by its leading bytes (a PNG's).
+var crmCard = []byte("\x89PNG\r\n\x1a\na photo of the CRM card")
+
+// RegisterDoctor registers a doctor (CRM number/uf), writes a profile in São Paulo at
+// priceCents, sends the verification evidence, has the operator (an access token of
+// Operator) approve it over REST, logs the doctor in again (the new session's token
+// says verified) and enrols its second factor, then waits until the directory lists the
+// doctor (identity publishes the verdict by a job). It returns the account id and the
+// access token of that session: verified, with amr pwd and otp.
+func RegisterDoctor(ctx context.Context, client *http.Client, gateway, operator, crmNumber, uf string, priceCents int64) (id, token string, err error) {
 	crm := map[string]string{"number": crmNumber, "uf": uf}
+	const password = "bench doctor password"
 	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/doctors", "", map[string]any{
-		"name": "Dra. Bench " + crmNumber, "crm": crm, "email": "bench-" + crmNumber + "@example.com", "password": "bench doctor password",
+		"name": "Dra. Bench " + crmNumber, "crm": crm, "email": "bench-" + crmNumber + "@example.com", "password": password,
 	}, nil); err != nil {
 		return "", "", fmt.Errorf("register doctor %s: %w", crmNumber, err)
 	}
-	var t Tokens
-	if err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]any{"crm": crm, "password": "bench doctor password"}, &t); err != nil {
-		return "", "", fmt.Errorf("log in doctor %s: %w", crmNumber, err)
+	login := func() (Tokens, error) {
+		var t Tokens
+		if err := Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]any{"crm": crm, "password": password}, &t); err != nil {
+			return t, fmt.Errorf("log in doctor %s: %w", crmNumber, err)
+		}
+		return t, nil
 	}
-	if err := Call(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", t.Tokens.AccessToken, map[string]any{
+	t, err := login()
+	if err != nil {
+		return "", "", err
+	}
+	id, pending := t.Account.ID, t.Tokens.AccessToken
+	if err := Call(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", pending, map[string]any{
 		"displayName": "Dra. Bench " + crmNumber, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
 		"specialties": []map[string]string{{"code": "clinica_medica"}},
 		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
@@ -237,7 +297,45 @@ func RegisterDoctor(ctx context.Context, client *http.Client, gateway, crmNumber
 	}, nil); err != nil {
 		return "", "", fmt.Errorf("profile of doctor %s: %w", crmNumber, err)
 	}
-	return t.Account.ID, t.Tokens.AccessToken, nil
+	if err := Call(ctx, client, "POST", gateway+"/v1/me/verification", pending, map[string]any{"crm": crm, "card": crmCard}, nil); err != nil {
+		return "", "", fmt.Errorf("evidence of doctor %s: %w", crmNumber, err)
+	}
+	if err := Call(ctx, client, "POST", gateway+"/v1/admin/doctors/"+id+":approve", operator, map[string]string{}, nil); err != nil {
+		return "", "", fmt.Errorf("approve doctor %s: %w", crmNumber, err)
+	}
+	if t, err = login(); err != nil {
+		return "", "", err
+	}
+	if token, err = EnrolTOTP(ctx, client, gateway, t.Tokens.AccessToken); err != nil {
+		return "", "", fmt.Errorf("doctor %s: %w", crmNumber, err)
+	}
+	if err := waitListed(ctx, client, gateway, id); err != nil {
+		return "", "", fmt.Errorf("doctor %s: %w", crmNumber, err)
+	}
+	return id, token, nil
+}
+
+// waitListed polls the doctor's public profile until the directory lists it (404
+// DOCTOR_NOT_FOUND until identity's verdict arrives), for at most a minute.
+func waitListed(ctx context.Context, client *http.Client, gateway, id string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := Call(ctx, client, "GET", gateway+"/v1/doctors/"+id, "", nil, nil)
+		var se *StatusError
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &se) || se.Status != http.StatusNotFound:
+			return fmt.Errorf("profile after approval: %w", err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("not listed a minute after approval: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // DefaultServerURL is the PostgreSQL server a benchmark uses unless told otherwise:

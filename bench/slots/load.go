@@ -12,6 +12,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"healthcore/bench/load"
+	"healthcore/bench/stack"
 )
 
 // result is what one path measured.
@@ -181,34 +184,20 @@ func availability(morning, afternoon [2]string, fridayEnd string) map[string]any
 	return map[string]any{"weekly": weekly, "slotMinutes": 50, "gapMinutes": 10}
 }
 
-// regenerations registers a doctor through the gateway, publishes a profile and an
-// availability, then changes the availability n times for each kind of change, one
-// request at a time, timing each PUT (which regenerates eight weeks of slots in one
-// transaction).
-func regenerations(ctx context.Context, gateway string, n int) ([]*result, error) {
+// regenerations registers a doctor through the gateway whom an operator verifies
+// (load.RegisterDoctor), publishes an availability, then changes it n times for each
+// kind of change, one request at a time, timing each PUT (which regenerates eight weeks
+// of slots in one transaction).
+func regenerations(ctx context.Context, st *stack.Stack, n int) ([]*result, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
-	crm := map[string]string{"number": benchCRM, "uf": benchUF}
-	if err := rest(ctx, client, "POST", gateway+"/v1/accounts/doctors", "", map[string]any{
-		"name": "Dra. Bench Slots", "crm": crm, "email": "bench-slots@example.com", "password": "bench doctor password",
-	}, nil); err != nil {
+	gateway := st.Gateway
+	operator, err := load.Operator(ctx, client, st)
+	if err != nil {
 		return nil, err
 	}
-	var login struct {
-		Tokens struct {
-			AccessToken string `json:"accessToken"`
-		} `json:"tokens"`
-	}
-	if err := rest(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]any{"crm": crm, "password": "bench doctor password"}, &login); err != nil {
-		return nil, err
-	}
-	token := login.Tokens.AccessToken
-	if err := rest(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", token, map[string]any{
-		"displayName": "Dra. Bench Slots", "priceCents": 25000, "timeZone": "America/Sao_Paulo",
-		"specialties": []map[string]string{{"code": "clinica_medica"}},
-		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
-			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
-	}, nil); err != nil {
+	_, token, err := load.RegisterDoctor(ctx, client, gateway, operator, benchCRM, benchUF, 25000)
+	if err != nil {
 		return nil, err
 	}
 

@@ -82,7 +82,7 @@ func run(ctx context.Context, o options) error {
 	list, listErr := restLoad(ctx, st.Gateway, ids, o)
 	var regen []*result
 	if listErr == nil {
-		regen, listErr = regenerations(ctx, st.Gateway, o.regenerations)
+		regen, listErr = regenerations(ctx, st, o.regenerations)
 	}
 	stopErr := st.Stop()
 	if listErr != nil {

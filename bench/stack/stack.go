@@ -29,6 +29,8 @@ type Stack struct {
 	// serves its metrics and its profiler.
 	Ops     map[string]string
 	dir     string
+	bin     string   // the healthcore binary built for this stack
+	common  []string // the flags every child and command of this deployment takes
 	procs   []*child
 	once    sync.Once
 	stopErr error
@@ -83,6 +85,7 @@ func StartWith(ctx context.Context, dbURL, logLevel string, all []string, serveF
 	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
 		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
 	common = append(common, all...)
+	s.bin, s.common = bin, common
 	// Each child's ops listener, with the profiler, on a port of its own.
 	s.Ops = map[string]string{}
 	opsFlags := func(name string) ([]string, error) {
@@ -116,6 +119,19 @@ func StartWith(ctx context.Context, dbURL, logLevel string, all []string, serveF
 		return nil, err
 	}
 	return s, nil
+}
+
+// CreateAdmin creates an operator account as a deployment does, with `healthcore
+// create-admin` against this stack's database and keys service (the command calls keys
+// as identity, by identity's service key): the benchmarks' doctors are verified by an
+// operator over REST, and operators are made only this way.
+func (s *Stack) CreateAdmin(ctx context.Context, name, email, password string) error {
+	cmd := exec.CommandContext(ctx, s.bin, append([]string{"create-admin", "-name=" + name, "-email=" + email}, s.common...)...)
+	cmd.Env = append(os.Environ(), "HEALTHCORE_ADMIN_PASSWORD="+password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("create-admin %s: %w\n%s", email, err, out)
+	}
+	return nil
 }
 
 // PIDs names the children's process ids ("serve", "gateway").
