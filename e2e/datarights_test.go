@@ -37,17 +37,21 @@ func (s *stack) registerDataSubject(email, nine string) *dataSubject {
 	s.t.Helper()
 	p := &dataSubject{email: email, cpf: cpfFrom(nine), name: "Joana Pereira Lima", phone: "+5521998877665",
 		password: "lgpd erasure passphrase"}
-	var reg struct{ Account accountJSON }
 	if code, _ := s.rest("POST", "/v1/accounts/patients", "", map[string]string{
 		"name": p.name, "email": p.email, "cpf": p.cpf, "password": p.password, "phone": p.phone, "birthDate": "1979-11-03",
-	}, &reg); code != http.StatusOK {
+	}, nil); code != http.StatusAccepted {
 		s.t.Fatalf("register %s: %d", email, code)
 	}
-	p.id = reg.Account.ID
-	p.token = s.loginByEmail(p.email, p.password)
-	if p.token == "" {
+	s.verifyEmail(p.email) // booking and sharing need a confirmed address
+	var login struct {
+		Tokens  tokenPair
+		Account accountJSON
+	}
+	s.rest("POST", "/v1/auth/login", "", map[string]string{"email": p.email, "password": p.password}, &login)
+	if login.Tokens.AccessToken == "" {
 		s.t.Fatalf("login %s failed", email)
 	}
+	p.id, p.token = login.Account.ID, login.Tokens.AccessToken
 	return p
 }
 

@@ -48,28 +48,14 @@ func rangeQuery(from, to time.Time) string {
 func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 	s := startStack(t)
 
-	// A doctor registers and logs in with CRM + UF.
-	code, _ := s.rest("POST", "/v1/accounts/doctors", "", map[string]any{
-		"name": "Dra. Ana Souza", "crm": map[string]string{"number": "123456", "uf": "SP"},
-		"email": "ana@clinica.com.br", "password": "doctor password 1",
-	}, nil)
-	if code != http.StatusAccepted {
-		t.Fatalf("register doctor: %d", code)
-	}
-	var login struct {
-		Tokens  tokenPair
-		Account accountJSON
-	}
-	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]any{"crm": map[string]string{"number": "123456", "uf": "SP"}, "password": "doctor password 1"}, &login)
-	if code != http.StatusOK || login.Tokens.AccessToken == "" {
-		t.Fatalf("doctor login: %d", code)
-	}
-	doctor, doc := login.Tokens.AccessToken, login
+	// A doctor registers, an operator verifies the CRM, and the doctor logs in with CRM +
+	// UF and a second factor.
+	doctorID, doctor := s.loginDoctor("Dra. Ana Souza", "123456", "ana@clinica.com.br")
 
 	// Availability needs the directory profile's time zone.
 	monday := map[string]any{"weekly": []map[string]string{{"weekday": "WEEKDAY_MONDAY", "startTime": "09:00", "endTime": "12:00"}}, "gapMinutes": 10}
 	var e errorJSON
-	code, _ = s.rest("PUT", "/v1/doctors/me/availability", doctor, monday, &e)
+	code, _ := s.rest("PUT", "/v1/doctors/me/availability", doctor, monday, &e)
 	if code != http.StatusBadRequest || reason(e) != scheduling.ReasonProfileRequired.Name() {
 		t.Errorf("availability before a profile: %d %+v", code, e)
 	}
@@ -101,14 +87,14 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 	}
 	day := nextMonday(sp)
 	var slots slotsJSON
-	code, _ = s.rest("GET", "/v1/doctors/"+doc.Account.ID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 1)), "", nil, &slots)
+	code, _ = s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 1)), "", nil, &slots)
 	if code != http.StatusOK || len(slots.Slots) != 3 {
 		t.Fatalf("slots: %d %+v", code, slots)
 	}
 	for i, sl := range slots.Slots {
 		wantStart := day.Add(time.Duration(9+i) * time.Hour) // 09:00, 10:00, 11:00 local
 		if !sl.StartTime.Equal(wantStart) || sl.EndTime.Sub(sl.StartTime) != 50*time.Minute ||
-			sl.Status != "SLOT_STATUS_OPEN" || sl.DoctorID != doc.Account.ID || sl.ID == "" {
+			sl.Status != "SLOT_STATUS_OPEN" || sl.DoctorID != doctorID || sl.ID == "" {
 			t.Errorf("slot %d: %+v, want %s", i, sl, wantStart)
 		}
 	}
@@ -132,7 +118,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 	if code != http.StatusOK {
 		t.Errorf("block: %d", code)
 	}
-	code, _ = s.rest("GET", "/v1/doctors/"+doc.Account.ID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 1)), "", nil, &slots)
+	code, _ = s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 1)), "", nil, &slots)
 	if code != http.StatusOK || len(slots.Slots) != 2 {
 		t.Errorf("slots after blocking one: %d %+v", code, slots)
 	}
@@ -145,7 +131,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 	if v := violations(e); code != http.StatusBadRequest || reason(e) != scheduling.ReasonAvailabilityInvalid.Name() || len(v) != 1 || v[0] != "availability.weekly[1]" {
 		t.Errorf("overlapping windows: %d %+v", code, e)
 	}
-	code, _ = s.rest("GET", "/v1/doctors/"+doc.Account.ID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 32)), "", nil, &e)
+	code, _ = s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(day, day.AddDate(0, 0, 32)), "", nil, &e)
 	if v := violations(e); code != http.StatusBadRequest || reason(e) != scheduling.ReasonRangeTooLong.Name() || len(v) != 1 || v[0] != "end_time" {
 		t.Errorf("range too long: %d %+v", code, e)
 	}
@@ -155,6 +141,7 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 		"name": "Maria da Silva", "email": "maria@example.com", "cpf": "529.982.247-25",
 		"password": "correct horse battery", "phone": "+5511987654321", "birthDate": "1985-04-12",
 	}, nil)
+	var login struct{ Tokens tokenPair }
 	code, _ = s.rest("POST", "/v1/auth/login", "", map[string]string{"email": "maria@example.com", "password": "correct horse battery"}, &login)
 	if code != http.StatusOK {
 		t.Fatalf("patient login: %d", code)
