@@ -86,6 +86,10 @@ func (s *stack) bookPayAndCancel(p *dataSubject) {
 		map[string]string{"justification": p.justification}, nil); code != http.StatusOK {
 		s.t.Fatalf("cancel: %d", code)
 	}
+	// The refund is the saga's next step: the archive is asked for once it is done.
+	s.eventually("the cancellation's refund", 60*time.Second, func() bool {
+		return s.payment(p.token, p.appointmentID).RefundedCents != "0"
+	})
 	p.paymentID = s.payment(p.token, p.appointmentID).ID
 }
 

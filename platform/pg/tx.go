@@ -3,6 +3,8 @@ package pg
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,19 +24,31 @@ type Beginner interface {
 }
 
 // maxTxAttempts bounds the reruns of a transaction PostgreSQL asked us to retry.
-const maxTxAttempts = 3
+const maxTxAttempts = 5
+
+// retryPause is the longest wait before the first rerun; it doubles for each next one.
+// The wait is drawn at random below it, so two transactions that aborted each other do
+// not rerun in lockstep and collide again.
+const retryPause = 4 * time.Millisecond
 
 // InTx runs f in one transaction: committed when f returns nil, rolled back otherwise
 // (f's error is returned as it is, so a domain error passes through untouched). It is
 // the one way Healthcore opens a transaction.
 //
 // When PostgreSQL aborts the transaction with a serialization failure (40001) or a
-// deadlock (40P01) — outcomes it tells the client to retry — InTx runs f again, up to
-// three times in all. f must therefore do nothing outside tx that cannot be repeated:
-// no provider calls, no sends on channels.
+// deadlock (40P01) — outcomes it tells the client to retry — InTx runs f again after a
+// short random pause, up to five times in all. f must therefore do nothing outside tx
+// that cannot be repeated: no provider calls, no sends on channels.
 func InTx(ctx context.Context, db Beginner, f func(pgx.Tx) error) error {
 	var err error
-	for range maxTxAttempts {
+	for attempt := range maxTxAttempts {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(retryPause << (attempt - 1))))):
+			case <-ctx.Done():
+				return err
+			}
+		}
 		err = pgx.BeginFunc(ctx, db, f)
 		if !IsRetryable(err) || ctx.Err() != nil {
 			break
