@@ -28,8 +28,8 @@ import (
 	"healthcore/platform/pg"
 )
 
-// benchDatabase is the database the benchmark owns on the server.
-const benchDatabase = "healthcore_bench_search"
+// benchDatabase is the database the benchmark owns on the server (-database-name).
+var benchDatabase = "healthcore_bench_search"
 
 type options struct {
 	serverURL string
@@ -49,6 +49,7 @@ func main() {
 	def := load.DefaultServerURL()
 	var o options
 	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
+	flag.StringVar(&benchDatabase, "database-name", benchDatabase, "the benchmark's database on that server, seeded once and kept")
 	flag.IntVar(&o.doctors, "doctors", 100_000, "doctors to seed")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients, on each path")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of each path")
