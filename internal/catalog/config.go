@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,10 @@ func (c *Config) CheckProduction(names []string) error {
 		p.Check(ok && strings.HasPrefix(u, "https://") && u == tp.Issuer,
 			"-identity.issuer=%q (%s): with -identity.token-alg=%s (the API Gateway profile) it must be the API's public https URL, no path or trailing slash, e.g. https://api.example.com, whose /.well-known/openid-configuration the JWT authorizer reads",
 			tp.Issuer, config.EnvName("identity.issuer"), tp.Alg)
+	}
+	if id := ServiceConfig[identity.Config](c); id != nil && slices.Contains(names, "identity") && !c.AllowDevDrivers {
+		p.Check(!id.Argon2.BelowOWASP(), "-identity.argon2-memory-kib=%d with -identity.argon2-iterations=%d is weaker than OWASP's argon2id minimum "+
+			"(19456 KiB with 2 passes, or 7168 with 5): raise them, or add -allow-dev-drivers for a test or a benchmark's preparation", id.Argon2.MemoryKiB, id.Argon2.Iterations)
 	}
 	for _, name := range names {
 		for _, d := range driversOf(c.services[name]) {

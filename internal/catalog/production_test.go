@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"healthcore/services/identity"
 )
 
 // serveConfig parses args as serve does and returns the production check's verdict on
@@ -169,5 +171,32 @@ func TestParse_RefusesAnUnknownTokenAlgorithm(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "-identity.token-alg") || !strings.Contains(err.Error(), fmt.Sprintf("%q", alg)) {
 			t.Errorf("-identity.token-alg=%s: %v", alg, err)
 		}
+	}
+}
+
+func TestCheckProduction_RefusesAPasswordHashWeakerThanOWASPUnlessAllowed(t *testing.T) {
+	weak := []string{"-trusted-proxies=none", "-identity.argon2-memory-kib=1024", "-identity.argon2-iterations=1"}
+	cfg, err := serveConfig(t, []string{"identity"}, weak...)
+	want := "-identity.argon2-memory-kib=1024 with -identity.argon2-iterations=1 is weaker than OWASP's argon2id minimum"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("weak argon2: %v, want %q", err, want)
+	}
+	if got := ServiceConfig[identity.Config](cfg).Argon2; got.MemoryKiB != 1024 || got.Iterations != 1 {
+		t.Errorf("flags did not reach identity's config: %+v", got)
+	}
+	if _, err := serveConfig(t, []string{"identity"}, append(weak, "-allow-dev-drivers")...); err != nil {
+		t.Errorf("weak argon2 with -allow-dev-drivers: %v", err)
+	}
+	// OWASP's sets pass; a process that does not run identity does not check it.
+	for _, args := range [][]string{{"-identity.argon2-memory-kib=19456", "-identity.argon2-iterations=2"}, {"-identity.argon2-memory-kib=7168", "-identity.argon2-iterations=5"}} {
+		if _, err := serveConfig(t, []string{"identity"}, append(args, "-trusted-proxies=none")...); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	if _, err := serveConfig(t, []string{"directory"}, weak...); err != nil {
+		t.Errorf("serve directory with identity's weak flags: %v", err)
+	}
+	if _, err := serveConfig(t, []string{"identity"}, "-trusted-proxies=none", "-identity.argon2-iterations=x"); err == nil || !strings.Contains(err.Error(), "must be a whole number") {
+		t.Errorf("-identity.argon2-iterations=x: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -131,13 +132,33 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a patient's data export can be downloaded after it is produced (then it is deleted)")
 	fs.Int64Var(&c.ExportMaxBytes, "identity.export-max-bytes", c.ExportMaxBytes,
 		"largest data export archive stored, in bytes (sealed); a bigger export fails")
+	uintFlag(fs, &c.Argon2.MemoryKiB, "identity.argon2-memory-kib",
+		"argon2id memory per password hash, KiB (OWASP's minimum sets: 19456 with 2 passes, 7168 with 5; below them only with -allow-dev-drivers)")
+	uintFlag(fs, &c.Argon2.Iterations, "identity.argon2-iterations", "argon2id passes per password hash")
+	fs.IntVar(&c.Argon2.MaxConcurrent, "identity.argon2-max-concurrent", c.Argon2.MaxConcurrent,
+		"password hashes computed at once (each holds -identity.argon2-memory-kib); more wait")
 	fs.StringVar(&c.CRMRegistryFile, "identity.crm-registry-file", c.CRMRegistryFile,
 		"JSON file of CRM registrations shown to operators beside a doctor's evidence (empty: the embedded demo fixture)")
 	c.Jobs.RegisterFlags(fs, "identity")
 }
 
+// uintFlag binds a uint32 setting.
+func uintFlag(fs *flag.FlagSet, v *uint32, name, usage string) {
+	fs.Func(name, fmt.Sprintf("%s (default %d)", usage, *v), func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return errors.New("must be a whole number")
+		}
+		*v = uint32(n)
+		return nil
+	})
+}
+
 // Check reports bad settings.
 func (c Config) Check(p *config.Problems) {
+	p.Check(c.Argon2.MemoryKiB >= 1024 && c.Argon2.MemoryKiB <= 1<<20, "identity.argon2-memory-kib=%d: must be between 1024 and 1048576", c.Argon2.MemoryKiB)
+	p.Check(c.Argon2.Iterations >= 1 && c.Argon2.Iterations <= 20, "identity.argon2-iterations=%d: must be between 1 and 20", c.Argon2.Iterations)
+	p.Check(c.Argon2.MaxConcurrent >= 1, "identity.argon2-max-concurrent=%d: must be at least 1", c.Argon2.MaxConcurrent)
 	p.Check(c.AccessTTL >= time.Minute && c.AccessTTL <= time.Hour, "identity.access-ttl=%s: must be between 1m and 1h", c.AccessTTL)
 	p.Check(c.RefreshTTL >= time.Hour, "identity.refresh-ttl=%s: must be at least 1h", c.RefreshTTL)
 	p.Check(c.SessionMaxAge >= c.RefreshTTL, "identity.session-max-age=%s: must be at least identity.refresh-ttl (%s)", c.SessionMaxAge, c.RefreshTTL)

@@ -27,6 +27,13 @@ type Argon2Params struct {
 // DefaultArgon2 is what production uses.
 var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 8}
 
+// BelowOWASP reports whether the parameters are weaker than the weakest of OWASP's
+// recommended argon2id sets (7 MiB with 5 passes … 46 MiB with 1): production refuses
+// them unless told that it runs tests or a benchmark's preparation.
+func (p Argon2Params) BelowOWASP() bool {
+	return p.MemoryKiB < 7*1024 || uint64(p.MemoryKiB)*uint64(p.Iterations) < 7*1024*5
+}
+
 const (
 	saltLen = 16
 	keyLen  = 32
