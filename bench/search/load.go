@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -238,6 +239,21 @@ func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options, rat
 		r = driveOpen(ctx, fmt.Sprintf("REST open loop, %.0f/s offered", rate), rate, o.warmup, o.duration, st.PIDs(), mon, do)
 	} else {
 		fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
+		var profiled sync.WaitGroup
+		defer profiled.Wait()
+		if o.profileDir != "" {
+			for _, name := range []string{"serve", "gateway"} {
+				profiled.Go(func() {
+					time.Sleep(o.warmup)
+					file := filepath.Join(o.profileDir, "search-"+name+".pprof")
+					if err := st.Profile(ctx, name, max(o.duration*2/3, time.Second), file); err != nil {
+						fmt.Println("profile:", err)
+						return
+					}
+					fmt.Printf("CPU profile of %s: go tool pprof -top %s\n", name, file)
+				})
+			}
+		}
 		r = drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.PIDs(), mon, do)
 	}
 	if ctx.Err() != nil {

@@ -49,6 +49,7 @@ type options struct {
 	// rateFraction, when positive, sets it to that fraction of the closed-loop REST
 	// throughput just measured.
 	rate, rateFraction float64
+	profileDir         string // CPU profiles of the closed-loop REST run go here
 	// compareTracing measures the REST path without tracing, then with it.
 	compareTracing bool
 	rounds         int // of -compare-tracing: off then on, this many times
@@ -67,6 +68,7 @@ func main() {
 	flag.Float64Var(&o.pageCost, "random-page-cost", 0, "planner random_page_cost set on the benchmark database (1.1 suits data in RAM or on SSD); 0 keeps the server's")
 	flag.Float64Var(&o.rate, "rate", 0, "after the closed-loop REST run, an open-loop one at this many searches/s (Poisson arrivals, latency from each scheduled arrival)")
 	flag.Float64Var(&o.rateFraction, "rate-fraction", 0, "like -rate, at this fraction of the closed-loop REST throughput just measured (0.5: the issue's latency goal)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the closed-loop REST run here (the profiler's own cost then shows in the CPU figures)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "log level of the healthcore processes (their logs go to a temporary file)")
 	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
 		"measure only the REST path, twice in this run: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
