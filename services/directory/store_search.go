@@ -33,6 +33,7 @@ type query struct {
 	sort   directoryv1.SortOrder
 	from   string // the FROM clause: d is the profile, k holds the keys
 	k      string // the alias of the keys (earth, rating, price, id): "e" or "d"
+	byName bool   // the WHERE clause reads the profile (d), not only the keys
 	where  []string
 	args   []any
 	point  string // SQL of the patient's point, or ""
@@ -73,6 +74,7 @@ func newQuery(f searchFilter) *query {
 		q.where = append(q.where, q.key("price_cents")+" <= "+q.arg(f.maxPriceCents))
 	}
 	if f.name != "" {
+		q.byName = true
 		q.where = append(q.where, "d.display_name ILIKE "+q.arg("%"+escapeLike(f.name)+"%")+` ESCAPE '\'`)
 	}
 	return q
@@ -128,6 +130,13 @@ func (q *query) sql(limit int) string {
 	}
 	if q.radius != "" {
 		where = append(where, fmt.Sprintf("%s <= %s", dist, q.radius))
+	}
+	if q.k == "e" && !q.byName {
+		// Every test is on the copy's keys: pick the page there and read only its
+		// profiles, rather than joining every doctor in a radius before sorting them.
+		return fmt.Sprintf("SELECT %s, %s, %s, %s FROM (SELECT e.* FROM search_entries e WHERE %s ORDER BY %s LIMIT %d) e "+
+			"JOIN doctors d ON d.doctor_id = e.doctor_id ORDER BY %s",
+			profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), order, limit, order)
 	}
 	return fmt.Sprintf("SELECT %s, %s, %s, %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
 		profileColumns, chord, dist, specialtiesColumn, q.from, strings.Join(where, " AND "), order, limit)
