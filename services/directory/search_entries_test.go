@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,4 +306,43 @@ func bruteForce(t *testing.T, db pg.Beginner, r *directoryv1.SearchDoctorsReques
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Concurrent writes of one doctor — reviews racing a profile edit and verdicts — leave
+// the copy equal to the source tables: each rebuild reads what the one before committed.
+func TestSearchEntries_ConcurrentWritersOfOneDoctor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	d := f.newDoctor()
+	f.mustUpsert(d.token, input("Dra. Disputada", saoPaulo, 20000, "cardiologia", "pediatria"))
+	var wg sync.WaitGroup
+	errc := make(chan error, 40)
+	for i := range 30 {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0:
+				errc <- pg.InTx(ctx, f.db, func(tx pgx.Tx) error { _, _, err := f.svc.reviews.rate(ctx, tx, d.id, int32(1+i%5)); return err })
+			case 1:
+				codes := [][]string{{"cardiologia"}, {"pediatria", "dermatologia"}, {"cardiologia", "urologia"}}[(i/3)%3]
+				_, err := f.upsert(d.token, input("Dra. Disputada", north(saoPaulo, float64(i)), int64(10000+i*100), codes...))
+				errc <- err
+			default:
+				_, err := f.svc.setListing(ctx, d.id, i%2 == 0, time.Now())
+				errc <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkEntriesInSync(t, f.db, "after the concurrent writes")
+	var reviews int
+	if err := f.db.QueryRow(ctx, `SELECT rating_count FROM doctors WHERE doctor_id = $1`, d.id).Scan(&reviews); err != nil || reviews != 10 {
+		t.Fatalf("rating_count %d (%v), want 10", reviews, err)
+	}
 }
