@@ -293,7 +293,7 @@ func planCounts(ctx context.Context, db *pgxpool.Pool) (generic, custom int64, e
 	for _, c := range db.AcquireAllIdle(ctx) {
 		var g, cu int64
 		err = c.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0)::bigint, coalesce(sum(custom_plans), 0)::bigint
-			FROM pg_prepared_statements WHERE statement LIKE '%FROM doctors d%'`).Scan(&g, &cu)
+			FROM pg_prepared_statements WHERE statement LIKE '%doctors d %'`).Scan(&g, &cu)
 		c.Release()
 		if err != nil {
 			return 0, 0, err

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -132,13 +134,74 @@ func drive(ctx context.Context, name string, clients int, warmup, duration time.
 	return r
 }
 
-// restLoad searches through the gateway.
-func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options) (*result, error) {
-	gateway := st.Gateway
-	client := &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients, DisableCompression: true},
-		Timeout:   10 * time.Second,
+// driveOpen is drive's open loop: requests arrive at rate per second on average, as a
+// Poisson process (exponential gaps drawn in advance of need, so a slow answer never
+// delays the next arrival), each on its own goroutine. A request's latency runs from its
+// scheduled arrival, so time spent waiting — for the load generator's timer, a
+// connection or the server — counts. Requests scheduled during warmup are not measured;
+// those scheduled in the measured window are, however late they finish.
+func driveOpen(ctx context.Context, name string, rate float64, warmup, duration time.Duration, pids map[string]int, mon *monitor, do worker) *result {
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	ctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	defer cancel()
+	r := &result{name: name, elapsed: duration}
+	var mu sync.Mutex
+	record := func(d time.Duration, empty bool, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			r.errors++
+			if r.firstError == "" {
+				r.firstError = err.Error()
+			}
+		case empty:
+			r.empty++
+		}
+		r.latencies = append(r.latencies, d)
 	}
+	var wg sync.WaitGroup
+	rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), 19))
+	at := start
+	sampledStart := false
+	for i := 0; ctx.Err() == nil; i++ {
+		at = at.Add(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
+		if !at.Before(end) {
+			break
+		}
+		if !sampledStart && !at.Before(measureFrom) {
+			time.Sleep(time.Until(measureFrom))
+			r.cpuStart = sampleCPU(pids, mon.backends(ctx))
+			sampledStart = true
+		}
+		time.Sleep(time.Until(at))
+		sched := at
+		wg.Go(func() {
+			empty, err := do(ctx, i)
+			if !sched.Before(measureFrom) {
+				record(time.Since(sched), empty, err)
+			}
+		})
+	}
+	time.Sleep(time.Until(end))
+	r.cpuEnd = sampleCPU(pids, mon.backends(ctx))
+	wg.Wait()
+	slices.Sort(r.latencies)
+	return r
+}
+
+// restLoad searches through the gateway: closed loop with o.clients clients, or, given
+// a rate, open loop at that many requests per second.
+func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options, rate float64) (*result, error) {
+	gateway := st.Gateway
+	transport := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients, DisableCompression: true}
+	if rate > 0 {
+		// Open loop: a request never waits for another's connection here; how many run
+		// at once is the server's doing.
+		transport = &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}
+	}
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	urls := make([]string, pairs())
 	for i := range urls {
@@ -150,8 +213,7 @@ func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options) (*r
 		}
 		urls[i] = gateway + "/v1/doctors?" + q.Encode()
 	}
-	fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
-	r := drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.PIDs(), mon, func(ctx context.Context, i int) (bool, error) {
+	do := func(ctx context.Context, i int) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
 		if err != nil {
 			return false, err
@@ -170,7 +232,30 @@ func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options) (*r
 		}
 		// Empty fields are left out of the JSON: a page without doctors is "{}".
 		return !bytes.Contains(body, []byte(`"results"`)), nil
-	})
+	}
+	var r *result
+	if rate > 0 {
+		fmt.Printf("REST open loop: %.0f requests/s (Poisson arrivals) on %s …\n", rate, gateway)
+		r = driveOpen(ctx, fmt.Sprintf("REST open loop, %.0f/s offered", rate), rate, o.warmup, o.duration, st.PIDs(), mon, do)
+	} else {
+		fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
+		var profiled sync.WaitGroup
+		defer profiled.Wait()
+		if o.profileDir != "" {
+			for _, name := range []string{"serve", "gateway"} {
+				profiled.Go(func() {
+					time.Sleep(o.warmup)
+					file := filepath.Join(o.profileDir, "search-"+name+".pprof")
+					if err := st.Profile(ctx, name, max(o.duration*2/3, time.Second), file); err != nil {
+						fmt.Println("profile:", err)
+						return
+					}
+					fmt.Printf("CPU profile of %s: go tool pprof -top %s\n", name, file)
+				})
+			}
+		}
+		r = drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.PIDs(), mon, do)
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -11,7 +11,9 @@ import (
 
 // searchStore runs SearchDoctors' query over the doctors' profiles: listed doctors
 // filtered by specialty, distance, rating, price and name, in one of three orders,
-// a keyset page at a time.
+// a keyset page at a time. A search of one specialty walks search_entries (a copy of
+// each listed doctor's keys per specialty, kept by triggers) and joins the profiles of
+// the rows it keeps; a search of every specialty walks the doctors table itself.
 type searchStore struct{}
 
 // searchFilter is a checked search: what newQuery turns into SQL.
@@ -29,6 +31,9 @@ type searchFilter struct {
 // filter, and every value is a bind parameter.
 type query struct {
 	sort   directoryv1.SortOrder
+	from   string // the FROM clause: d is the profile, k holds the keys
+	k      string // the alias of the keys (earth, rating, price, id): "e" or "d"
+	byName bool   // the WHERE clause reads the profile (d), not only the keys
 	where  []string
 	args   []any
 	point  string // SQL of the patient's point, or ""
@@ -40,29 +45,36 @@ func (q *query) arg(v any) string {
 	return fmt.Sprintf("$%d", len(q.args))
 }
 
+// key is the SQL of one sort or filter column (earth, rating_avg, rating_count,
+// price_cents, doctor_id).
+func (q *query) key(col string) string { return q.k + "." + col }
+
 // newQuery builds the WHERE clause of f.
 func newQuery(f searchFilter) *query {
-	q := &query{sort: f.sort, where: []string{"d.listed"}}
+	q := &query{sort: f.sort, from: "doctors d", k: "d", where: []string{"d.listed"}}
+	if f.specialty != "" {
+		// search_entries holds listed doctors only, one row per specialty: its
+		// indexes lead with the specialty, so the walk never meets another one.
+		q.from, q.k = "search_entries e JOIN doctors d ON d.doctor_id = e.doctor_id", "e"
+		q.where = []string{"e.specialty_code = " + q.arg(f.specialty)}
+	}
 	if p := f.point; p != nil {
 		q.point = fmt.Sprintf("ll_to_earth(%s, %s)", q.arg(p.GetLatitude()), q.arg(p.GetLongitude()))
 		if f.maxDistanceKm != nil {
 			q.radius = q.arg(*f.maxDistanceKm * 1000)
 			// The box lets the GiST index find candidates; sql adds the exact test that
 			// trims its corners.
-			q.where = append(q.where, fmt.Sprintf("earth_box(%s, %s) @> d.earth", q.point, q.radius))
+			q.where = append(q.where, fmt.Sprintf("earth_box(%s, %s) @> %s", q.point, q.radius, q.key("earth")))
 		}
 	}
-	if f.specialty != "" {
-		q.where = append(q.where, fmt.Sprintf(
-			"EXISTS (SELECT 1 FROM doctor_specialties s WHERE s.doctor_id = d.doctor_id AND s.specialty_code = %s)", q.arg(f.specialty)))
-	}
 	if f.minRating > 0 {
-		q.where = append(q.where, "d.rating_avg >= "+q.arg(f.minRating))
+		q.where = append(q.where, q.key("rating_avg")+" >= "+q.arg(f.minRating))
 	}
 	if f.maxPriceCents > 0 {
-		q.where = append(q.where, "d.price_cents <= "+q.arg(f.maxPriceCents))
+		q.where = append(q.where, q.key("price_cents")+" <= "+q.arg(f.maxPriceCents))
 	}
 	if f.name != "" {
+		q.byName = true
 		q.where = append(q.where, "d.display_name ILIKE "+q.arg("%"+escapeLike(f.name)+"%")+` ESCAPE '\'`)
 	}
 	return q
@@ -73,11 +85,12 @@ func (q *query) after(c cursor) {
 	id := q.arg(c.ID) + "::uuid"
 	switch q.sort {
 	case directoryv1.SortOrder_SORT_ORDER_DISTANCE:
-		q.where = append(q.where, fmt.Sprintf("((d.earth <-> %s), d.doctor_id) > (%s, %s)", q.point, q.arg(c.Chord), id))
+		q.where = append(q.where, fmt.Sprintf("((%s <-> %s), %s) > (%s, %s)", q.key("earth"), q.point, q.key("doctor_id"), q.arg(c.Chord), id))
 	case directoryv1.SortOrder_SORT_ORDER_PRICE:
-		q.where = append(q.where, fmt.Sprintf("(d.price_cents, d.doctor_id) > (%s, %s)", q.arg(c.Price), id))
+		q.where = append(q.where, fmt.Sprintf("(%s, %s) > (%s, %s)", q.key("price_cents"), q.key("doctor_id"), q.arg(c.Price), id))
 	default:
-		q.where = append(q.where, fmt.Sprintf("(d.rating_avg, d.rating_count, d.doctor_id) < (%s, %s, %s)", q.arg(c.Rating), q.arg(c.Count), id))
+		q.where = append(q.where, fmt.Sprintf("(%s, %s, %s) < (%s, %s, %s)", q.key("rating_avg"), q.key("rating_count"), q.key("doctor_id"),
+			q.arg(c.Rating), q.arg(c.Count), id))
 	}
 }
 
@@ -87,8 +100,8 @@ func (q *query) after(c cursor) {
 func (q *query) sql(limit int) string {
 	chord, dist := "0::float8", "0::float8"
 	if q.point != "" {
-		chord = fmt.Sprintf("(d.earth <-> %s)", q.point)
-		dist = fmt.Sprintf("earth_distance(d.earth, %s)", q.point)
+		chord = fmt.Sprintf("(%s <-> %s)", q.key("earth"), q.point)
+		dist = fmt.Sprintf("earth_distance(%s, %s)", q.key("earth"), q.point)
 	}
 	where := append([]string(nil), q.where...)
 	var order string
@@ -107,19 +120,26 @@ func (q *query) sql(limit int) string {
 		if q.radius != "" {
 			outer = "WHERE d.dist <= " + q.radius
 		}
-		return fmt.Sprintf("SELECT * FROM (SELECT %s, %s AS chord, %s AS dist, %s FROM doctors d WHERE %s ORDER BY %s "+
+		return fmt.Sprintf("SELECT * FROM (SELECT %s, %s AS chord, %s AS dist, %s FROM %s WHERE %s ORDER BY %s "+
 			"FETCH FIRST %d ROWS WITH TIES) d %s ORDER BY d.chord, d.doctor_id::uuid LIMIT %d",
-			profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), chord, limit, outer, limit)
+			profileColumns, chord, dist, specialtiesColumn, q.from, strings.Join(where, " AND "), chord, limit, outer, limit)
 	case directoryv1.SortOrder_SORT_ORDER_PRICE:
-		order = "d.price_cents, d.doctor_id"
+		order = q.key("price_cents") + ", " + q.key("doctor_id")
 	default:
-		order = "d.rating_avg DESC, d.rating_count DESC, d.doctor_id DESC"
+		order = q.key("rating_avg") + " DESC, " + q.key("rating_count") + " DESC, " + q.key("doctor_id") + " DESC"
 	}
 	if q.radius != "" {
 		where = append(where, fmt.Sprintf("%s <= %s", dist, q.radius))
 	}
-	return fmt.Sprintf("SELECT %s, %s, %s, %s FROM doctors d WHERE %s ORDER BY %s LIMIT %d",
-		profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), order, limit)
+	if q.k == "e" && !q.byName {
+		// Every test is on the copy's keys: pick the page there and read only its
+		// profiles, rather than joining every doctor in a radius before sorting them.
+		return fmt.Sprintf("SELECT %s, %s, %s, %s FROM (SELECT e.* FROM search_entries e WHERE %s ORDER BY %s LIMIT %d) e "+
+			"JOIN doctors d ON d.doctor_id = e.doctor_id ORDER BY %s",
+			profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), order, limit, order)
+	}
+	return fmt.Sprintf("SELECT %s, %s, %s, %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
+		profileColumns, chord, dist, specialtiesColumn, q.from, strings.Join(where, " AND "), order, limit)
 }
 
 // specialtiesColumn brings each result's specialties ("code:rqe", in the doctor's
