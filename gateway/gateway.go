@@ -75,6 +75,10 @@ type Options struct {
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
 	UploadMaxBytes int64
+	// CacheEntries bounds how many public reads' versions (ETag and freshness, by
+	// path and query) the edge remembers to answer If-None-Match without calling the
+	// service; zero means DefaultCacheEntries.
+	CacheEntries int
 }
 
 // Gateway is the REST edge.
@@ -87,6 +91,7 @@ type Gateway struct {
 	handler  http.Handler
 	routes   []Route
 	draining atomic.Bool
+	cache    *httpCache
 }
 
 // New dials every upstream (lazily: a service that is not up yet is retried by gRPC)
@@ -119,9 +124,16 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	cacheable, err := cacheRoutes(services)
+	if err != nil {
+		return nil, err
+	}
+	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries); err != nil {
+		return nil, err
+	}
 	var mux *runtime.ServeMux
 	mux = runtime.NewServeMux(
-		runtime.WithMiddlewares(checkQuery(routes, &mux), routeName),
+		runtime.WithMiddlewares(checkQuery(routes, &mux), g.cache.middleware, routeName),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),
