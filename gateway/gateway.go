@@ -90,6 +90,7 @@ type Gateway struct {
 	identity identityv1.IdentityServiceClient // nil without an identity upstream
 	handler  http.Handler
 	routes   []Route
+	split    []splitRoute // routes, split for matching
 	draining atomic.Bool
 	cache    *httpCache
 }
@@ -202,6 +203,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}
+	g.split = splitRoutes(g.routes)
 	// Outermost first: request id (so every later log and error carries it), the
 	// trace's span (so the access log line and every error carry its id), access
 	// log and metrics, the security headers (on every answer, preflights and errors
