@@ -150,7 +150,9 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		h := w.Header()
 		setCacheHeaders(h, etag, cc)
-		h.Set("Content-Length", strconv.Itoa(len(buf.body)))
+		if h.Get("Transfer-Encoding") == "" { // grpc-gateway chunks when the client asked for trailers
+			h.Set("Content-Length", strconv.Itoa(len(buf.body)))
+		}
 		buf.flush()
 	}
 }
@@ -179,8 +181,9 @@ func notModified(w http.ResponseWriter, etag, cacheControl string, age time.Dura
 	if age >= time.Second {
 		h.Set("Age", strconv.Itoa(int(age.Seconds())))
 	}
-	h.Del("Content-Type")
-	h.Del("Content-Length")
+	for _, k := range []string{"Content-Type", "Content-Length", "Transfer-Encoding", "Trailer"} {
+		h.Del(k)
+	}
 	w.WriteHeader(http.StatusNotModified)
 }
 
