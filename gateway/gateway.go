@@ -75,6 +75,10 @@ type Options struct {
 	// records service enforces its own, smaller limit). Zero means 64 MiB. The upload
 	// route streams and is not subject to MaxBodyBytes.
 	UploadMaxBytes int64
+	// CacheEntries bounds how many public reads' versions (ETag and freshness, by
+	// path and query) the edge remembers to answer If-None-Match without calling the
+	// service; zero means DefaultCacheEntries.
+	CacheEntries int
 }
 
 // Gateway is the REST edge.
@@ -86,7 +90,9 @@ type Gateway struct {
 	identity identityv1.IdentityServiceClient // nil without an identity upstream
 	handler  http.Handler
 	routes   []Route
+	split    []splitRoute // routes, split for matching
 	draining atomic.Bool
+	cache    *httpCache
 }
 
 // New dials every upstream (lazily: a service that is not up yet is retried by gRPC)
@@ -119,15 +125,22 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	cacheable, err := cacheRoutes(services)
+	if err != nil {
+		return nil, err
+	}
+	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries); err != nil {
+		return nil, err
+	}
 	var mux *runtime.ServeMux
 	mux = runtime.NewServeMux(
-		runtime.WithMiddlewares(checkQuery(routes, &mux), routeName),
+		runtime.WithMiddlewares(checkQuery(routes, &mux), g.cache.middleware, routeName),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithForwardResponseOption(httpStatus),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{&runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{JSONPb: &runtime.JSONPb{
 			MarshalOptions:   answerJSON,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}}}),
@@ -190,6 +203,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		rt, _ := muxRoute(p, false)
 		g.routes = append(g.routes, rt)
 	}
+	g.split = splitRoutes(g.routes)
 	// Outermost first: request id (so every later log and error carries it), the
 	// trace's span (so the access log line and every error carry its id), access
 	// log and metrics, the security headers (on every answer, preflights and errors

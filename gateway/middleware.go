@@ -109,8 +109,8 @@ func accessLog(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler
 // Gateway answering preflights in front of the edge states the same
 // (deploy/aws/apigateway).
 const (
-	CORSAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
-	CORSExposeHeaders = "X-Request-Id, Retry-After, Content-Disposition"
+	CORSAllowHeaders  = "Authorization, Content-Type, X-Request-Id, Idempotency-Key, If-None-Match"
+	CORSExposeHeaders = "X-Request-Id, Retry-After, Content-Disposition, ETag"
 	CORSAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
 	CORSMaxAge        = 600
 )

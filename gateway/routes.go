@@ -76,6 +76,11 @@ func muxRoute(pattern string, api bool) (Route, bool) {
 func matches(template, path string) bool {
 	tsegs, tverb := splitVerb(template)
 	psegs, pverb := splitVerb(path)
+	return segmentsMatch(tsegs, tverb, psegs, pverb)
+}
+
+// segmentsMatch is matches on a template and a path already split by splitVerb.
+func segmentsMatch(tsegs []string, tverb string, psegs []string, pverb string) bool {
 	if tverb != pverb {
 		return false
 	}
@@ -110,12 +115,30 @@ func splitVerb(path string) ([]string, string) {
 	return segs, ""
 }
 
-// allowed lists the methods of the routes whose template path matches, sorted.
+// splitRoute is a route with its template split by splitVerb, once, at start.
+type splitRoute struct {
+	method string
+	segs   []string
+	verb   string
+}
+
+func splitRoutes(routes []Route) []splitRoute {
+	out := make([]splitRoute, len(routes))
+	for i, rt := range routes {
+		segs, verb := splitVerb(rt.Path)
+		out[i] = splitRoute{rt.Method, segs, verb}
+	}
+	return out
+}
+
+// allowed lists the methods of the routes whose template path matches, sorted. It
+// runs on every request (checkRoute): the templates are split once, at start.
 func (g *Gateway) allowed(path string) []string {
+	psegs, pverb := splitVerb(path)
 	var out []string
-	for _, rt := range g.routes {
-		if !slices.Contains(out, rt.Method) && matches(rt.Path, path) {
-			out = append(out, rt.Method)
+	for _, rt := range g.split {
+		if !slices.Contains(out, rt.method) && segmentsMatch(rt.segs, rt.verb, psegs, pverb) {
+			out = append(out, rt.method)
 		}
 	}
 	slices.Sort(out)

@@ -319,7 +319,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 		Tracer: p.Tracer("gateway"),
-		Tokens: cfg.TokenProfile(),
+		Tokens: cfg.TokenProfile(), CacheEntries: cfg.GatewayCacheEntries,
 	})
 	if err != nil {
 		return err

@@ -30,7 +30,9 @@ type Config struct {
 	CORSOrigins    string
 	TrustedProxies proxyList
 	MaxBodyBytes   int64
-	DrainDelay     time.Duration
+	// GatewayCacheEntries bounds the public reads' versions the edge remembers.
+	GatewayCacheEntries int
+	DrainDelay          time.Duration
 	// RevokedSessions bounds how long each service of the process may accept a token
 	// of a session that has ended (-revoked-sessions-*).
 	RevokedSessions authn.RevocationPolicy
@@ -73,6 +75,8 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
 		"comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers), or "+noProxies+" to believe no peer; serve and gateway need it (dev: "+devTrustedProxies+")")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
+	fs.IntVar(&c.GatewayCacheEntries, "gateway.cache-entries", 10_000,
+		"public reads (search, a profile, slots, specialties) whose current ETag the edge remembers, to answer If-None-Match with 304 without calling the service")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
 	c.RevokedSessions = authn.DefaultRevocationPolicy
 	fs.DurationVar(&c.RevokedSessions.Refresh, "revoked-sessions-refresh", c.RevokedSessions.Refresh,
@@ -115,6 +119,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	p.Check(c.RevokedSessions.MaxStale >= c.RevokedSessions.Refresh+c.RevokedSessions.Timeout,
 		"-revoked-sessions-max-stale=%s: must be at least -revoked-sessions-refresh plus one fetch's timeout (%s), so one failed fetch is retried before tokens are refused",
 		c.RevokedSessions.MaxStale, c.RevokedSessions.Refresh+c.RevokedSessions.Timeout)
+	p.Check(c.GatewayCacheEntries >= 1, "-gateway.cache-entries=%d: must be at least 1", c.GatewayCacheEntries)
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
 	c.Ops.check(&p)

@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"healthcore/platform/authn"
+)
+
+// PublicReads are the RPCs whose REST answers are the same for every caller, and how
+// long (max-age) a CDN, a browser or the app may keep one. Each must be a public RPC
+// (its access rule says so, and New checks it) with a GET route; the services never
+// read the caller's token on them (a token sent is ignored by their answers), so the
+// edge answers them with a strong ETag and Cache-Control: public. Slots change as soon
+// as someone books, so theirs is kept a few seconds only; search and a profile change
+// when a doctor edits a profile or is listed or unlisted; the specialties only with a
+// release.
+var PublicReads = map[protoreflect.FullName]time.Duration{
+	"healthcore.directory.v1.DirectoryService.ListSpecialties":      time.Hour,
+	"healthcore.directory.v1.DirectoryService.GetDoctor":            time.Minute,
+	"healthcore.directory.v1.DirectoryService.SearchDoctors":        30 * time.Second,
+	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots": 5 * time.Second,
+}
+
+// DefaultCacheEntries is how many answers' versions (ETag and freshness) the edge
+// keeps when Options.CacheEntries is zero.
+const DefaultCacheEntries = 10_000
+
+// cacheRoutes maps the public reads' routes, keyed by method and pattern as
+// runtime.Pattern.String prints it ("GET /v1/doctors/{doctor_id=*}"), to their
+// Cache-Control value. It fails when a listed RPC is not public or has no GET route.
+func cacheRoutes(services []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a service", name)
+		}
+		for i := range sd.Methods().Len() {
+			md := sd.Methods().Get(i)
+			maxAge, ok := PublicReads[md.FullName()]
+			if !ok {
+				continue
+			}
+			if !authn.RuleOf(md).GetPublic() {
+				return nil, fmt.Errorf("%s is listed as a public read but its access rule is not public", md.FullName())
+			}
+			rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+			method, template := HTTPRule(rule)
+			if method != http.MethodGet {
+				return nil, fmt.Errorf("%s is listed as a public read but has no GET route", md.FullName())
+			}
+			out[method+" "+pathVar.ReplaceAllStringFunc(template, starVar)] = "public, max-age=" + strconv.Itoa(int(maxAge.Seconds()))
+		}
+	}
+	return out, nil
+}
+
+// version is what the edge knows of a public read's current answer: its ETag, when
+// it was seen, and until when it is fresh.
+type version struct {
+	etag       string
+	seen, till time.Time
+}
+
+// httpCache gives the public reads an ETag and Cache-Control, and answers a request
+// whose If-None-Match names the version it knows to be current (still fresh) with 304
+// without calling the service. It keeps versions only, never bodies: every 200 comes
+// from the service.
+type httpCache struct {
+	routes   map[string]string // "GET /v1/doctors" → "public, max-age=30"
+	maxAge   map[string]time.Duration
+	versions *lru.Cache[string, version] // by path and canonical query
+	now      func() time.Time
+}
+
+func newHTTPCache(routes map[string]string, entries int) (*httpCache, error) {
+	if entries <= 0 {
+		entries = DefaultCacheEntries
+	}
+	versions, err := lru.New[string, version](entries)
+	if err != nil {
+		return nil, err
+	}
+	c := &httpCache{routes: routes, maxAge: map[string]time.Duration{}, versions: versions, now: time.Now}
+	for k, cc := range routes {
+		secs, _ := strconv.Atoi(strings.TrimPrefix(cc, "public, max-age="))
+		c.maxAge[k] = time.Duration(secs) * time.Second
+	}
+	return c, nil
+}
+
+// middleware is the grpc-gateway middleware (only there is the route's pattern known).
+func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if r.Method != http.MethodGet {
+			next(w, r, params)
+			return
+		}
+		pat, ok := runtime.HTTPPattern(r.Context())
+		if !ok {
+			next(w, r, params)
+			return
+		}
+		route := r.Method + " " + pat.String()
+		cc, ok := c.routes[route]
+		if !ok {
+			next(w, r, params)
+			return
+		}
+		key := cacheKey(r.URL)
+		inm := r.Header.Get("If-None-Match")
+		now := c.now()
+		if inm != "" && !wantsRevalidation(r.Header) {
+			if v, ok := c.versions.Get(key); ok && now.Before(v.till) && etagListed(inm, v.etag) {
+				notModified(w, v.etag, cc, now.Sub(v.seen))
+				return
+			}
+		}
+		buf := &bufferedAnswer{ResponseWriter: w, status: http.StatusOK}
+		next(buf, r, params)
+		if buf.status != http.StatusOK {
+			// An error (or another status) passes as it is, with the no-store it has.
+			buf.flush()
+			return
+		}
+		sum := sha256.Sum256(buf.body)
+		etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+		c.versions.Add(key, version{etag: etag, seen: now, till: now.Add(c.maxAge[route])})
+		if inm != "" && etagListed(inm, etag) {
+			notModified(w, etag, cc, 0)
+			return
+		}
+		h := w.Header()
+		setCacheHeaders(h, etag, cc)
+		if h.Get("Transfer-Encoding") == "" { // grpc-gateway chunks when the client asked for trailers
+			h.Set("Content-Length", strconv.Itoa(len(buf.body)))
+		}
+		buf.flush()
+	}
+}
+
+// setCacheHeaders marks a public read's answer cacheable. It varies with Origin
+// whether or not this request sent one: the CORS headers do, and a shared cache must
+// not hand a browser the answer it kept for a request without Origin.
+func setCacheHeaders(h http.Header, etag, cacheControl string) {
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cacheControl)
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Origin") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Origin")
+}
+
+// notModified answers 304: no body, the same ETag and Cache-Control, and the Age of
+// the version the edge knew.
+func notModified(w http.ResponseWriter, etag, cacheControl string, age time.Duration) {
+	h := w.Header()
+	setCacheHeaders(h, etag, cacheControl)
+	if age >= time.Second {
+		h.Set("Age", strconv.Itoa(int(age.Seconds())))
+	}
+	for _, k := range []string{"Content-Type", "Content-Length", "Transfer-Encoding", "Trailer"} {
+		h.Del(k)
+	}
+	w.WriteHeader(http.StatusNotModified)
+}
+
+// cacheKey is a request's path and its query with the parameters sorted, so that
+// one search asked in two orders shares a version.
+func cacheKey(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.EscapedPath()
+	}
+	return u.EscapedPath() + "?" + u.Query().Encode()
+}
+
+// wantsRevalidation is true when the client asks for an answer checked with the
+// origin (Cache-Control: no-cache or max-age=0, or Pragma: no-cache).
+func wantsRevalidation(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "no-cache" || d == "max-age=0" {
+				return true
+			}
+		}
+	}
+	return h.Get("Cache-Control") == "" && strings.EqualFold(strings.TrimSpace(h.Get("Pragma")), "no-cache")
+}
+
+// etagListed reports whether an If-None-Match value names etag: "*", or a list of
+// entity tags compared weakly (RFC 9110 §13.1.2: W/"x" matches "x").
+func etagListed(inm, etag string) bool {
+	want := strings.TrimPrefix(etag, "W/")
+	for inm = strings.TrimSpace(inm); inm != ""; inm = strings.TrimSpace(inm) {
+		if inm[0] == ',' {
+			inm = inm[1:]
+			continue
+		}
+		if inm[0] == '*' {
+			return true
+		}
+		tag := inm
+		if strings.HasPrefix(tag, "W/") {
+			tag = tag[2:]
+		}
+		if len(tag) < 2 || tag[0] != '"' {
+			return false // malformed: nothing matches
+		}
+		end := strings.IndexByte(tag[1:], '"')
+		if end < 0 {
+			return false
+		}
+		if tag[:end+2] == want {
+			return true
+		}
+		inm = tag[end+2:]
+	}
+	return false
+}
+
+// bufferedAnswer keeps a route's answer, so its ETag is known before anything is
+// sent. Headers go to the real writer's map directly.
+type bufferedAnswer struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	body   []byte
+}
+
+func (b *bufferedAnswer) WriteHeader(code int) {
+	if !b.wrote {
+		b.status, b.wrote = code, true
+	}
+}
+
+func (b *bufferedAnswer) Write(p []byte) (int, error) {
+	b.wrote = true
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// flush sends the kept answer.
+func (b *bufferedAnswer) flush() {
+	b.ResponseWriter.WriteHeader(b.status)
+	if len(b.body) > 0 {
+		_, _ = b.ResponseWriter.Write(b.body)
+	}
+}
