@@ -80,6 +80,13 @@ func TestMultiProcess_DoctorPublishesAnAgendaPatientsSeeOverREST(t *testing.T) {
 		t.Fatalf("set availability: %d %+v", code, set)
 	}
 
+	// The listing follows the operator's verdict by a job: the doctor is public once the
+	// directory has heard it.
+	s.eventually("the doctor to be listed", 30*time.Second, func() bool {
+		code, _ := s.rest("GET", "/v1/doctors/"+doctorID, "", nil, nil)
+		return code == http.StatusOK
+	})
+
 	// Anyone sees next Monday's free slots with the profile's price and time zone.
 	sp, err := time.LoadLocation("America/Sao_Paulo")
 	if err != nil {
