@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -168,8 +169,12 @@ func TestBook_HoldsTheSlotSnapshotsThePriceAndQueuesTheSaga(t *testing.T) {
 	if got, want := a.GetHoldExpireTime().AsTime(), monday.Add(DefaultConfig().PaymentWindow); !got.Equal(want) {
 		t.Errorf("hold expires %s, want %s", got, want)
 	}
-	if resp.GetPayment() != nil {
-		t.Errorf("payment instructions %v although payments is unreachable", resp.GetPayment())
+	// The payment is CREATING: the charge is made by the ensure_payment job (committed
+	// with the booking, due at once), so the answer does not wait for payments.
+	if pi := resp.GetPayment(); pi.GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING || pi.GetQrCode() != "" ||
+		pi.GetAmount().GetAmountCents() != 25000 || !pi.GetExpireTime().AsTime().Equal(a.GetHoldExpireTime().AsTime()) ||
+		pi.GetPaymentPath() != "/v1/appointments/"+a.GetId()+"/payment" {
+		t.Errorf("payment instructions %v, want CREATING with the amount, the hold's end and the payment's path", pi)
 	}
 
 	// The price changes afterwards: the appointment keeps what was shown.
@@ -190,6 +195,9 @@ func TestBook_HoldsTheSlotSnapshotsThePriceAndQueuesTheSaga(t *testing.T) {
 	js := f.jobsFor(a.GetId())
 	if got := kinds(js); len(got) != 2 || got[0] != "scheduling.ensure_payment" || got[1] != "scheduling.expire_hold" {
 		t.Fatalf("jobs = %v", got)
+	}
+	if js[0].scheduledAt.After(time.Now()) {
+		t.Errorf("ensure_payment due at %s, want at once", js[0].scheduledAt)
 	}
 	if !js[1].scheduledAt.Equal(a.GetHoldExpireTime().AsTime()) {
 		t.Errorf("expire_hold at %s, want the hold's end %s", js[1].scheduledAt, a.GetHoldExpireTime().AsTime())
