@@ -13,9 +13,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"healthcore/bench/load"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
-	"healthcore/bench/load"
 	"healthcore/platform/pg"
 	"healthcore/services/scheduling"
 )

@@ -45,7 +45,6 @@ import (
 	"healthcore/platform/pg"
 )
 
-
 type options struct {
 	serverURL  string
 	database   string
