@@ -166,7 +166,19 @@ func (s *Service) ensurePayment(ctx context.Context, id string) error {
 		s.log.WarnContext(ctx, "payment not started before the hold ends", "appointment_id", id, "error", err.Error())
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Cancelled or expired while the charge was being made: the cancel_charge or
+	// expire_hold job may have found no payment yet (NOT_FOUND, nothing to stop), so the
+	// new charge is stopped here. CancelPayment is idempotent, and keeps a payment that
+	// was paid meanwhile (then ApplyPaymentOutcome refunds it).
+	if now, err := s.load(ctx, id); err == nil && (now.state == stateCancelled || now.state == stateExpired) {
+		if _, err := s.payments.CancelPayment(ctx, connect.NewRequest(&paymentsv1.CancelPaymentRequest{AppointmentId: id})); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // expireHold settles a booking whose hold ended: the charge is stopped at the provider
