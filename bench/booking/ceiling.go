@@ -15,7 +15,9 @@ import (
 
 	"healthcore/bench/load"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
 	"healthcore/services/scheduling"
 )
@@ -37,6 +39,7 @@ func bookingTxCeiling(ctx context.Context, dbURL string, o options) (*load.Resul
 	cfg.BookingRate.PerPatient, cfg.BookingRate.PerAddress = 0, 0
 	nowhere := "http://127.0.0.1:1" // never called: BookStatements makes no RPC
 	svc, err := scheduling.New(scheduling.Deps{DB: db,
+		Envelope:  envelope.New(keysv1connect.NewKeysServiceClient(http.DefaultClient, nowhere), envelope.Defaults),
 		Directory: directoryv1connect.NewDirectoryServiceClient(http.DefaultClient, nowhere),
 		Payments:  paymentsv1connect.NewPaymentsServiceClient(http.DefaultClient, nowhere)}, cfg)
 	if err != nil {
