@@ -276,7 +276,7 @@ func qrPhase(ctx context.Context, client *http.Client, gateway string, identityD
 					} `json:"payment"`
 				}
 				err := load.Call(ctx, client, "POST", gateway+"/v1/appointments", tokens[c], map[string]string{
-					"slotId": slot, "idempotencyKey": fmt.Sprintf("qr-%d-%d", c, n), "reason": "consulta de rotina",
+					"slotId": slot, "idempotencyKey": fmt.Sprintf("time-to-qr-%d-%d", c, n), "reason": "consulta de rotina",
 				}, &booked)
 				answered := time.Now()
 				books[c].Add(answered.Sub(t0), err)
@@ -286,7 +286,8 @@ func qrPhase(ctx context.Context, client *http.Client, gateway string, identityD
 				if booked.Payment.Status != "PAYMENT_STATUS_CREATING" {
 					books[c].Fail(fmt.Errorf("booking answered the payment %q, want CREATING", booked.Payment.Status))
 				}
-				qrs[c].Add(time.Since(answered), waitQR(ctx, client, gateway, tokens[c], booked.Appointment.ID))
+				err = waitQR(ctx, client, gateway, tokens[c], booked.Appointment.ID)
+				qrs[c].Add(time.Since(answered), err)
 			}
 			books[c].Fail(fmt.Errorf("client %d ran out of slots", c))
 		})
