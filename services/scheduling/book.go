@@ -27,9 +27,8 @@ var (
 
 // book holds a slot for the calling patient and queues the creation of its charge. The
 // answer comes at once, its payment CREATING; the QR code follows on the payment's
-// long-poll. The partial unique
-// index on appointments(slot_id) decides races: of N concurrent bookers exactly one
-// insert succeeds, and the others get SLOT_TAKEN.
+// long-poll. The partial unique index on appointments(slot_id) decides races: of N
+// concurrent bookers exactly one insert succeeds, and the others get SLOT_TAKEN.
 func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentRequest) (*schedulingv1.BookAppointmentResponse, error) {
 	patient, _ := authn.FromContext(ctx)
 	if !patient.EmailVerified {
@@ -123,7 +122,7 @@ func (s *Service) hold(ctx context.Context, a *appointment, now, hold time.Time)
 		if err := s.record(ctx, tx, a.id, event{kind: "booked", to: statePending, who: actorOf(ctx)}); err != nil {
 			return err
 		}
-		// The charge is created by this job, off the request: the answer below says
+		// The charge is created by this job, off the request: the booking's answer says
 		// CREATING, and the app waits for the QR code on the payment's long-poll. It
 		// retries until the hold ends; expire_hold then frees the slot.
 		if err := s.enqueue(ctx, tx, ensurePaymentArgs{AppointmentID: a.id}, time.Time{}); err != nil {
