@@ -118,9 +118,10 @@ func TestHA_AdapterOutage(t *testing.T) {
 		return appt{token: token, id: b.Appointment.ID, doctor: doctor.token}
 	}
 
-	// One booking while the provider answers: its charge is made at once.
+	// One booking while the provider answers: its charge is made at once (by the
+	// booking's job, which the payment's long-poll waits for).
 	before := book(2, doctors[0], doctors[0].slots[1])
-	if p := s.payment(before.token, before.id); p.ProviderPaymentID == "" {
+	if p := s.waitQR(before.token, before.id); p.ProviderPaymentID == "" {
 		t.Fatalf("booked while the provider answers, no charge: %+v", p)
 	}
 

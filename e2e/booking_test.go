@@ -41,6 +41,8 @@ type bookingJSON struct {
 	Appointment appointmentJSON `json:"appointment"`
 	Payment     *struct {
 		PaymentID    string    `json:"paymentId"`
+		Status       string    `json:"status"`
+		PaymentPath  string    `json:"paymentPath"`
 		QrCode       string    `json:"qrCode"`
 		QrCodeBase64 string    `json:"qrCodeBase64"`
 		ExpireTime   time.Time `json:"expireTime"`
@@ -130,13 +132,33 @@ func (s *stack) book(token, slotID, key string) (int, bookingJSON, errorJSON) {
 
 // pay approves (or rejects) the appointment's charge in the PIX sandbox, as the payer's
 // bank would; the sandbox then sends its signed webhook to the gateway.
+// waitQR waits, with the payment's long-poll, for the charge a booking's job creates:
+// the payment PENDING (or further) with its PIX code. Right after booking the payment
+// may not be recorded yet (404 once the wait is over): then it asks again.
+func (s *stack) waitQR(token, apptID string) paymentJSON {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var out struct{ Payment paymentJSON }
+		code, _ := s.rest("GET", "/v1/appointments/"+apptID+"/payment?wait=10s&knownStatus=PAYMENT_STATUS_CREATING", token, nil, &out)
+		if code == http.StatusOK && out.Payment.Status != "PAYMENT_STATUS_CREATING" {
+			if out.Payment.Status == "PAYMENT_STATUS_PENDING" && out.Payment.QrCode == "" {
+				s.t.Fatalf("payment of %s PENDING without its PIX code: %+v", apptID, out.Payment)
+			}
+			return out.Payment
+		}
+		if code != http.StatusOK && code != http.StatusNotFound {
+			s.t.Fatalf("wait for the payment of %s: HTTP %d", apptID, code)
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("payment of %s: no charge within 30s (HTTP %d, %+v)", apptID, code, out.Payment)
+		}
+	}
+}
+
 func (s *stack) pay(token, apptID string, approve bool) {
 	s.t.Helper()
-	var p paymentJSON
-	s.eventually("charge created", 20*time.Second, func() bool {
-		p = s.payment(token, apptID)
-		return p.ProviderPaymentID != ""
-	})
+	p := s.waitQR(token, apptID)
 	action := "approve"
 	if !approve {
 		action = "reject"
@@ -207,15 +229,32 @@ func TestMultiProcess_BookPayByPIXAcceptRefuseCancelExpire(t *testing.T) {
 	maria := s.loginPatient("maria.booking@example.com", "529982247")
 	joao := s.loginPatient("joao.booking@example.com", "111444777")
 
-	// Book: the slot is held, the price snapshotted, the PIX code returned; a retry with
-	// the same key answers the same; another patient gets SLOT_TAKEN.
+	// Book: the slot is held, the price snapshotted, the payment CREATING (its charge is
+	// made by a job); the PIX code comes on the payment's long-poll. A retry with the
+	// same key answers the same appointment and charge; another patient gets SLOT_TAKEN.
 	code, b, _ := s.book(maria, slots.Slots[0].ID, "maria-first-booking")
 	if code != http.StatusOK || b.Appointment.State != "APPOINTMENT_STATE_PENDING_PAYMENT" || b.Payment == nil ||
-		b.Payment.QrCode == "" || b.Payment.QrCodeBase64 == "" || b.Appointment.Price.AmountCents != "25000" {
+		b.Payment.Status != "PAYMENT_STATUS_CREATING" || b.Payment.QrCode != "" ||
+		b.Payment.PaymentPath != "/v1/appointments/"+b.Appointment.ID+"/payment" || b.Appointment.Price.AmountCents != "25000" {
 		t.Fatalf("book: %d %+v", code, b)
 	}
+	charged := s.waitQR(maria, b.Appointment.ID)
+	if charged.Status != "PAYMENT_STATUS_PENDING" || charged.QrCode == "" || charged.AmountCents != "25000" {
+		t.Fatalf("payment after the wait: %+v", charged)
+	}
+	// Known to be PENDING: the long-poll waits (nothing changes here) and then answers
+	// the payment as it stands, 200.
+	var still struct{ Payment paymentJSON }
+	if code, _ := s.rest("GET", "/v1/appointments/"+b.Appointment.ID+"/payment?wait=1s&knownStatus=PAYMENT_STATUS_PENDING", maria, nil, &still); code != http.StatusOK || still.Payment.Status != "PAYMENT_STATUS_PENDING" {
+		t.Fatalf("long-poll with nothing new: %d %+v", code, still.Payment)
+	}
+	// More than 30 s is refused by the API's rules.
+	if code, _ := s.rest("GET", "/v1/appointments/"+b.Appointment.ID+"/payment?wait=31s", maria, nil, nil); code != http.StatusBadRequest {
+		t.Fatalf("wait=31s: HTTP %d, want 400", code)
+	}
 	_, again, _ := s.book(maria, slots.Slots[0].ID, "maria-first-booking")
-	if again.Appointment.ID != b.Appointment.ID || again.Payment == nil || again.Payment.PaymentID != b.Payment.PaymentID {
+	if again.Appointment.ID != b.Appointment.ID || again.Payment == nil || again.Payment.PaymentID != charged.ID ||
+		again.Payment.QrCode != charged.QrCode || again.Payment.Status != "PAYMENT_STATUS_PENDING" {
 		t.Fatalf("retry returned %+v, want the same appointment and charge", again)
 	}
 	code, _, e := s.book(joao, slots.Slots[0].ID, "joao-same-slot")
@@ -350,8 +389,7 @@ func TestMultiProcess_SagaFinishesAfterCrashes(t *testing.T) {
 	if code != http.StatusOK || b.Payment == nil {
 		t.Fatalf("book: %d %+v", code, b)
 	}
-	var p paymentJSON
-	s.eventually("charge created", 20*time.Second, func() bool { p = s.payment(maria, b.Appointment.ID); return p.ProviderPaymentID != "" })
+	p := s.waitQR(maria, b.Appointment.ID)
 
 	// The payment arrives while payments is dead: the webhook gets 503 (the sandbox
 	// retries), and reconciliation re-reads the charge once payments is back.

@@ -20,9 +20,10 @@ import (
 // TestMultiProcess_OneTraceFromTheEdgeToThePIXProviderAndTheSagasJobs runs the booking
 // journey (register, book, pay in the PIX sandbox, the doctor accepts) with every
 // process exporting its spans over OTLP/HTTP to a receiver in this test, then reads the
-// traces: the booking is one trace from the edge through scheduling, directory,
-// payments, identity and pix; the saga's River jobs are linked to the requests that
-// enqueued them and their calls continue in their own spans; and no span holds the
+// traces: the booking is one trace from the edge through scheduling; its charge, made
+// by the saga's ensure_payment job, is a trace linked to it that goes through payments,
+// identity and pix to the provider; the saga's River jobs are linked to the requests
+// that enqueued them and their calls continue in their own spans; and no span holds the
 // journey's personal data.
 func TestMultiProcess_OneTraceFromTheEdgeToThePIXProviderAndTheSagasJobs(t *testing.T) {
 	rx := startOTLPReceiver(t)
@@ -70,18 +71,28 @@ func TestMultiProcess_OneTraceFromTheEdgeToThePIXProviderAndTheSagasJobs(t *test
 		t.Errorf("error answer: HTTP %d, traceId %q, Trace-Id %q: want 404 naming its trace in both", code, e.TraceID, h.Get("Trace-Id"))
 	}
 
-	// The booking's trace: the edge, every service the booking crosses, and the insert
-	// of the saga's first jobs.
-	want := []string{"gateway", "scheduling", "directory", "payments", "identity", "pix"}
+	// The booking's trace: the edge, scheduling, and the insert of the saga's first
+	// jobs. The charge is not made in it: the ensure_payment job, linked to the booking,
+	// makes it in its own trace, through payments, identity and pix to the provider (the
+	// sandbox speaking Mercado Pago's API).
+	want := []string{"gateway", "scheduling"}
 	s.eventually("the booking's spans", 20*time.Second, func() bool {
 		return len(missing(rx.services(bookTrace), want)) == 0 && rx.find(bookTrace, "river.insert_many") != nil
 	})
 	if kinds := rx.insertedKinds(bookTrace); !slices.Contains(kinds, "scheduling.expire_hold") || !slices.Contains(kinds, "scheduling.ensure_payment") {
 		t.Errorf("the booking's trace inserts jobs %q, want the saga's scheduling.expire_hold and scheduling.ensure_payment", kinds)
 	}
-	// The charge reaches the provider (the sandbox speaking Mercado Pago's API) inside it.
-	if mp := rx.find(bookTrace, "mercadopago POST"); mp == nil || mp.service != "pix" || mp.attrs["http.response.status_code"] == "" {
-		t.Errorf("the booking's trace has no client span of pix's call to the provider: %v", mp)
+	if rx.serviceIn(bookTrace, "pix") {
+		t.Errorf("the booking's trace reaches pix: the charge is made on the request path")
+	}
+	s.eventually("the charge's job", 20*time.Second, func() bool {
+		e := rx.findAny("river.work/scheduling.ensure_payment")
+		return e != nil && e.linksTo(bookTrace) && rx.serviceIn(e.trace, "payments") && rx.serviceIn(e.trace, "identity") &&
+			rx.find(e.trace, "mercadopago POST") != nil
+	})
+	ensure := rx.findAny("river.work/scheduling.ensure_payment")
+	if mp := rx.find(ensure.trace, "mercadopago POST"); mp == nil || mp.service != "pix" || mp.attrs["http.response.status_code"] == "" {
+		t.Errorf("the charge's trace has no client span of pix's call to the provider: %v", mp)
 	}
 	if gw := rx.find(bookTrace, "POST /v1/appointments"); gw == nil || gw.service != "gateway" || gw.parent != "" {
 		t.Errorf("the booking's trace has no root span of the edge named after its route: %v", gw)

@@ -6,18 +6,25 @@
 //     other attempt must get a clean SLOT_TAKEN (HTTP 400), and nothing may answer 5xx.
 //
 //  2. Sustained: -clients clients (32), each a patient booking distinct slots of its own
-//     doctor one after another for -duration, every booking with its PIX charge.
+//     doctor one after another for -duration. The answer comes with the payment
+//     CREATING; the ensure_payment jobs make the PIX charges meanwhile (their CPU is the
+//     machine's too). Then the jobs' backlog is drained, and its rate printed.
 //
-//  3. Ceiling: in the same run, a Go loop with the same number of connections INSERTs
-//     appointments straight into scheduling.appointments (same constraints: slot
-//     foreign key, one live appointment per slot, no overlapping appointments of a
-//     patient) — the database's own limit for this table.
+//  3. Time to QR: -clients clients book and, after each answer, wait for the PIX code
+//     with the payment's long-poll, for -qr-duration: the booking's latency and the time
+//     from its answer to the code, apart.
+//
+//  4. Ceiling "the booking transaction alone": with the stack stopped, -clients pgx
+//     connections run the statements a booking request runs (scheduling's
+//     BookStatements: the key's read, the slot's read, the booking's transaction with
+//     its two jobs) — REST booking's goal is ≥ 40 % of it. Then the raw INSERT into
+//     scheduling.appointments (same constraints), the database's limit for the table.
 //
 //     go run ./bench/booking
-//     go run ./bench/booking -duration 10s -clients 8
+//     go run ./bench/booking -duration 10s -clients 8 -qr-duration 10s -db-max-conns 4
 //
-// It recreates the database healthcore_bench_booking on the server of -database-url
-// each run. All traffic stays on 127.0.0.1.
+// It recreates the database -database-name (healthcore_bench_booking) on the server of
+// -database-url each run. All traffic stays on 127.0.0.1.
 package main
 
 import (
@@ -38,10 +45,11 @@ import (
 	"healthcore/platform/pg"
 )
 
-const benchDatabase = "healthcore_bench_booking"
-
 type options struct {
 	serverURL  string
+	database   string
+	dbMaxConns int
+	qrDuration time.Duration
 	patients   int
 	raceSlots  int
 	clients    int
@@ -57,7 +65,10 @@ type options struct {
 func main() {
 	def := load.DefaultServerURL()
 	var o options
-	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by "+benchDatabase+")")
+	flag.StringVar(&o.serverURL, "database-url", def, "PostgreSQL server (its database name is replaced by -database-name)")
+	flag.StringVar(&o.database, "database-name", "healthcore_bench_booking", "the benchmark's database, recreated each run")
+	flag.IntVar(&o.dbMaxConns, "db-max-conns", 0, "connections of each service's pool in the serve process (0: the default)")
+	flag.DurationVar(&o.qrDuration, "qr-duration", 10*time.Second, "measured time of the time-to-QR phase")
 	flag.IntVar(&o.patients, "patients", 500, "patients racing for the popular doctor's slots")
 	flag.IntVar(&o.raceSlots, "race-slots", 50, "slots they race for")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent bookers of the sustained phase (and connections of the ceiling)")
@@ -70,15 +81,15 @@ func main() {
 	flag.IntVar(&o.rounds, "compare-rounds", 1, "with -compare-tracing: how many times to measure off then on (alternating evens out a machine's changing load)")
 	flag.Parse()
 	o.rounds = max(o.rounds, 1)
-	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 {
-		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1 and -duration > 0")
+	if o.patients < 1 || o.raceSlots < 1 || o.raceSlots > o.patients || o.clients < 1 || o.duration <= 0 || o.qrDuration <= 0 {
+		fmt.Fprintln(os.Stderr, "booking: -patients ≥ -race-slots ≥ 1, -clients ≥ 1, -duration > 0 and -qr-duration > 0")
 		os.Exit(2)
 	}
 	load.Main("booking", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) error {
-	dbURL, err := pg.WithDatabase(o.serverURL, benchDatabase)
+	dbURL, err := pg.WithDatabase(o.serverURL, o.database)
 	if err != nil {
 		return err
 	}
@@ -94,8 +105,7 @@ func run(ctx context.Context, o options) error {
 	// Each sustained client is one patient booking slot after slot without paying, and
 	// every patient calls from 127.0.0.1: lift the cap on unpaid holds and the booking
 	// rate limits, which would otherwise stop them after two bookings.
-	st, err := stack.Start(ctx, dbURL, o.logLevel, "-scheduling.max-pending-bookings=1000000",
-		"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
+	st, err := stack.Start(ctx, dbURL, o.logLevel, o.serveFlags()...)
 	if err != nil {
 		return err
 	}
@@ -127,11 +137,25 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	ceiling, err := ceilingLoop(ctx, dbURL, o)
+	fmt.Println("sustained: waiting for the ensure_payment jobs to make every charge …")
+	sustainedEnd := time.Now()
+	charges, drained, span, err := drainCharges(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	qr, err := qrPhase(ctx, client, st.Gateway, identityDB, operator, o)
 	if err != nil {
 		return err
 	}
 	if err := st.Stop(); err != nil {
+		return err
+	}
+	bookingTx, err := bookingTxCeiling(ctx, dbURL, o)
+	if err != nil {
+		return err
+	}
+	ceiling, err := ceilingLoop(ctx, dbURL, o)
+	if err != nil {
 		return err
 	}
 
@@ -139,10 +163,16 @@ func run(ctx context.Context, o options) error {
 	load.PrintTable(race.all)
 	fmt.Printf("\n   %d booked, %d SLOT_TAKEN, %d other 4xx, %d 5xx or transport errors; %d appointments on the slots in the database; wall time %s\n",
 		race.won, race.taken, race.other4xx, race.server, race.stored, load.Ms(race.all.Elapsed))
-	fmt.Printf("\n2. Sustained booking vs 3. the table's ceiling (%d clients / connections)\n\n", o.clients)
-	load.PrintTable(sustained, ceiling)
-	ratio := sustained.Rate() / ceiling.Rate()
-	fmt.Printf("\n   REST booking / raw INSERT = %.1f %% (goal ≥ 40 %%: %s)\n", 100*ratio, verdict(ratio >= 0.4))
+	fmt.Printf("\n2. Sustained booking vs 4. the ceilings (%d clients / connections)\n\n", o.clients)
+	load.PrintTable(sustained, bookingTx, ceiling)
+	ratio := sustained.Rate() / bookingTx.Rate()
+	fmt.Printf("\n   %s\n", sustained.Note)
+	fmt.Printf("   REST booking / the booking transaction alone = %.1f %% (goal ≥ 40 %%: %s); / raw INSERT = %.1f %%\n",
+		100*ratio, verdict(ratio >= 0.4), 100*sustained.Rate()/ceiling.Rate())
+	fmt.Printf("   the ensure_payment jobs made %d charges (race and sustained), the last %s after the sustained phase ended: %.0f charges/s\n",
+		charges, drained.Sub(sustainedEnd).Round(time.Millisecond), float64(charges)/span.Seconds())
+	fmt.Printf("\n3. Time to QR code (%d clients, %s; each books, then waits for its code on the long-poll)\n\n", o.clients, o.qrDuration)
+	load.PrintTable(qr.booking, qr.qr)
 
 	var problems []string
 	if race.won != o.raceSlots || race.stored != o.raceSlots {
@@ -155,6 +185,12 @@ func run(ctx context.Context, o options) error {
 	if sustained.Errors > 0 {
 		problems = append(problems, "sustained: "+sustained.FirstError)
 	}
+	if qr.booking.Errors > 0 || qr.qr.Errors > 0 {
+		problems = append(problems, "time to QR: "+qr.booking.FirstError+" "+qr.qr.FirstError)
+	}
+	if bookingTx.Errors > 0 {
+		problems = append(problems, "booking transaction: "+bookingTx.FirstError)
+	}
 	if ceiling.Errors > 0 {
 		problems = append(problems, "ceiling: "+ceiling.FirstError)
 	}
@@ -162,6 +198,18 @@ func run(ctx context.Context, o options) error {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// serveFlags lift what would stop the benchmark's patients: each sustained client is
+// one patient booking slot after slot without paying, and every patient calls from
+// 127.0.0.1 (the cap on unpaid holds and the booking rate limits would stop them after
+// two bookings); and set the pools' size.
+func (o options) serveFlags() []string {
+	f := []string{"-scheduling.max-pending-bookings=1000000", "-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0"}
+	if o.dbMaxConns > 0 {
+		f = append(f, fmt.Sprintf("-db-max-conns=%d", o.dbMaxConns))
+	}
+	return f
 }
 
 func verdict(ok bool) string {
@@ -275,8 +323,7 @@ func compareTracing(ctx context.Context, dbURL string, o options) error {
 			if err := load.RecreateDatabase(ctx, dbURL); err != nil {
 				return err
 			}
-			st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags, "-scheduling.max-pending-bookings=1000000",
-				"-scheduling.bookings-per-patient=0", "-scheduling.bookings-per-address=0")
+			st, err := stack.StartWith(ctx, dbURL, o.logLevel, v.flags, o.serveFlags()...)
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +112,23 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 			})
 		}
 	}
+	// CPU of the processes over the measured window: bookings and, alongside, the
+	// ensure_payment jobs making their charges (PIX sandbox included).
+	pids := st.PIDs()
+	var cpuFrom, cpuTo map[string]float64
+	sample := func() map[string]float64 {
+		m := map[string]float64{}
+		for name, pid := range pids {
+			m[name] = cpuSeconds(pid)
+		}
+		return m
+	}
+	wg.Go(func() {
+		time.Sleep(time.Until(measureFrom))
+		cpuFrom = sample()
+		time.Sleep(time.Until(end))
+		cpuTo = sample()
+	})
 	for c := range o.clients {
 		wg.Go(func() {
 			for n, slot := range slotLists[c] {
@@ -126,11 +145,20 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 		})
 	}
 	wg.Wait()
-	r := &load.Result{Name: "POST /v1/appointments (distinct slots, with PIX charge)"}
+	r := &load.Result{Name: "POST /v1/appointments (distinct slots; charge made by the job)"}
 	for i := range parts {
 		r.Merge(&parts[i])
 	}
 	r.Done(o.duration)
+	if n := len(r.Latencies); n > 0 {
+		var notes []string
+		for _, name := range []string{"gateway", "serve"} {
+			if _, ok := cpuTo[name]; ok {
+				notes = append(notes, fmt.Sprintf("%s %.2f ms", name, 1000*(cpuTo[name]-cpuFrom[name])/float64(n)))
+			}
+		}
+		r.Note = "CPU per booking (jobs' charges included): " + strings.Join(notes, ", ")
+	}
 	return r, nil
 }
 
@@ -201,4 +229,104 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 	}
 	r.Done(o.duration)
 	return r, nil
+}
+
+// qrResult is the time-to-QR phase: each booking's answer, then the wait for its PIX
+// code on the payment's long-poll.
+type qrResult struct {
+	booking, qr *load.Result
+}
+
+// qrPhase: o.clients patients each book their own doctor's slots one after another,
+// and after each booking's answer wait for its QR code with
+// GET …/payment?wait=30s&knownStatus=PAYMENT_STATUS_CREATING (asking again while the
+// payment is not recorded yet or still CREATING), for o.qrDuration.
+func qrPhase(ctx context.Context, client *http.Client, gateway string, identityDB pg.Querier, operator string, o options) (*qrResult, error) {
+	fmt.Printf("time to QR: registering %d doctors and %d patients …\n", o.clients, o.clients)
+	slotLists := make([][]string, o.clients)
+	for c := range o.clients {
+		_, slots, err := doctorWithSlots(ctx, client, gateway, operator, 1+o.clients+c)
+		if err != nil {
+			return nil, err
+		}
+		slotLists[c] = slots
+	}
+	_, tokens, err := patients(ctx, client, gateway, identityDB, o.patients+o.clients, o.clients)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("time to QR: %d clients booking and waiting for the QR code for %s …\n", o.clients, o.qrDuration)
+	start := time.Now()
+	end := start.Add(o.qrDuration)
+	books, qrs := make([]load.Result, o.clients), make([]load.Result, o.clients)
+	var wg sync.WaitGroup
+	for c := range o.clients {
+		wg.Go(func() {
+			for n, slot := range slotLists[c] {
+				t0 := time.Now()
+				if t0.After(end) || ctx.Err() != nil {
+					return
+				}
+				var booked struct {
+					Appointment struct {
+						ID string `json:"id"`
+					} `json:"appointment"`
+					Payment struct {
+						Status string `json:"status"`
+					} `json:"payment"`
+				}
+				err := load.Call(ctx, client, "POST", gateway+"/v1/appointments", tokens[c], map[string]string{
+					"slotId": slot, "idempotencyKey": fmt.Sprintf("time-to-qr-%d-%d", c, n), "reason": "consulta de rotina",
+				}, &booked)
+				answered := time.Now()
+				books[c].Add(answered.Sub(t0), err)
+				if err != nil {
+					continue
+				}
+				if booked.Payment.Status != "PAYMENT_STATUS_CREATING" {
+					books[c].Fail(fmt.Errorf("booking answered the payment %q, want CREATING", booked.Payment.Status))
+				}
+				err = waitQR(ctx, client, gateway, tokens[c], booked.Appointment.ID)
+				qrs[c].Add(time.Since(answered), err)
+			}
+			books[c].Fail(fmt.Errorf("client %d ran out of slots", c))
+		})
+	}
+	wg.Wait()
+	out := &qrResult{booking: &load.Result{Name: "POST /v1/appointments (answer, payment CREATING)"},
+		qr: &load.Result{Name: "booking's answer → PIX code (long-poll)"}}
+	for i := range books {
+		out.booking.Merge(&books[i])
+		out.qr.Merge(&qrs[i])
+	}
+	elapsed := time.Since(start)
+	out.booking.Done(elapsed)
+	out.qr.Done(elapsed)
+	out.qr.Note = "latency = time to QR"
+	return out, nil
+}
+
+// waitQR long-polls the appointment's payment until it leaves CREATING with its code.
+func waitQR(ctx context.Context, client *http.Client, gateway, token, apptID string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		var out struct {
+			Payment struct {
+				Status string `json:"status"`
+				QrCode string `json:"qrCode"`
+			} `json:"payment"`
+		}
+		err := load.Call(ctx, client, "GET", gateway+"/v1/appointments/"+apptID+"/payment?wait=30s&knownStatus=PAYMENT_STATUS_CREATING", token, nil, &out)
+		var se *load.StatusError
+		switch {
+		case errors.As(err, &se) && se.Status == http.StatusNotFound: // not recorded yet: ask again
+		case err != nil:
+			return err
+		case out.Payment.Status == "PAYMENT_STATUS_PENDING" && out.Payment.QrCode != "":
+			return nil
+		case out.Payment.Status != "PAYMENT_STATUS_CREATING":
+			return fmt.Errorf("payment of %s is %s", apptID, out.Payment.Status)
+		}
+	}
+	return fmt.Errorf("payment of %s: no QR code within 2 minutes", apptID)
 }

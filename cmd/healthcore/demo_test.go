@@ -153,7 +153,8 @@ func TestDemo_AnAppointmentGoesFromBookingToReviewInMinutes(t *testing.T) {
 	var pay struct {
 		Payment struct{ ProviderPaymentID string }
 	}
-	api.do("GET", "/v1/appointments/"+id+"/payment", maria, nil, http.StatusOK, &pay)
+	// The charge is made by a job after the booking's answer: the long-poll waits for it.
+	api.do("GET", "/v1/appointments/"+id+"/payment?wait=30s&knownStatus=PAYMENT_STATUS_CREATING", maria, nil, http.StatusOK, &pay)
 	api.do("POST", l.Sandbox+"/sandbox/payments/"+pay.Payment.ProviderPaymentID+"/approve", "", nil, http.StatusOK, nil)
 	state := func() (st string, noShow bool) {
 		var a struct {

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"healthcore/gateway"
@@ -354,6 +355,36 @@ func (f *fixture) payment(b booking) *paymentsv1.Payment {
 		f.t.Fatalf("GetPayment: %v", err)
 	}
 	return resp.Msg.GetPayment()
+}
+
+// await is GetPayment's long-poll as the booking's patient app uses it: it waits (up
+// to 30 s in all) until the booking's payment is recorded and not known, and returns it.
+func (f *fixture) await(b booking, known paymentsv1.PaymentStatus) *paymentsv1.Payment {
+	f.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := f.internal.GetPayment(context.Background(), connect.NewRequest(&paymentsv1.GetPaymentRequest{
+			AppointmentId: b.id, KnownStatus: known, Wait: durationpb.New(5 * time.Second)}))
+		switch {
+		case err == nil && resp.Msg.GetPayment().GetStatus() != known:
+			return resp.Msg.GetPayment()
+		case err != nil && connect.CodeOf(err) != connect.CodeNotFound:
+			f.t.Fatalf("GetPayment waiting: %v", err)
+		case time.Now().After(deadline):
+			f.t.Fatalf("payment of %s still %v after 30s (%v)", b.id, known, err)
+		}
+	}
+}
+
+// charged waits for the charge the booking's ensure_payment job creates, and returns
+// the payment, PENDING with its PIX code.
+func (f *fixture) charged(b booking) *paymentsv1.Payment {
+	f.t.Helper()
+	p := f.await(b, paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING)
+	if p.GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_PENDING || p.GetQrCode() == "" || p.GetProviderPaymentId() == "" {
+		f.t.Fatalf("payment %v, want PENDING with a charge and its PIX code", p)
+	}
+	return p
 }
 
 // waitStatus waits until the booking's payment has the status, and returns it.

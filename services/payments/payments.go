@@ -102,6 +102,7 @@ type Service struct {
 	log           *slog.Logger
 	now           func() time.Time
 	webhooks      *prometheus.CounterVec // provider notifications by outcome (Collector)
+	changes       *changes               // GetPayment's long-poll waiters
 }
 
 var _ paymentsv1connect.PaymentsServiceHandler = (*Service)(nil)
@@ -124,7 +125,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, db: d.DB, pix: d.Pix, identity: d.Identity, scheduling: d.Scheduling,
 		notifications: d.Notifications, log: d.Logger, now: d.Now,
-		webhooks: newWebhookCounter()}
+		webhooks: newWebhookCounter(), changes: newChanges()}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return reconcileArgs{}, nil },
@@ -142,7 +143,20 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 	return paymentsv1connect.NewPaymentsServiceHandler(s, opts...)
 }
 
-// Run works the saga's jobs and reconciliation until ctx ends. Every replica may run
-// it: jobs are claimed one worker at a time, and reconciliation is scheduled by the
-// elected leader only.
-func (s *Service) Run(ctx context.Context) error { return jobs.Run(ctx, s.jobs) }
+// Run works the saga's jobs and reconciliation until ctx ends, and listens for the
+// payment changes GetPayment's long-polls wait for. Every replica may run it: jobs are
+// claimed one worker at a time, and reconciliation is scheduled by the elected leader
+// only.
+func (s *Service) Run(ctx context.Context) error {
+	lctx, stop := context.WithCancel(ctx)
+	listened := make(chan struct{})
+	go func() {
+		defer close(listened)
+		s.listen(lctx)
+	}()
+	defer func() {
+		stop()
+		<-listened
+	}()
+	return jobs.Run(ctx, s.jobs)
+}

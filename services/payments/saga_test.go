@@ -78,10 +78,10 @@ func TestSaga_HoldEndsUnpaid_ChargeCancelledAndSlotFreed(t *testing.T) {
 	f := newFixture(t, false)
 	f.runScheduling()
 	b, _, resp := f.realBooking()
-	if resp.GetPayment().GetQrCode() == "" {
-		t.Fatalf("booking returned no PIX code: %v", resp.GetPayment())
+	if resp.GetPayment().GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING || resp.GetPayment().GetQrCode() != "" {
+		t.Fatalf("booking's payment %v, want CREATING (the job makes the charge)", resp.GetPayment())
 	}
-	p := f.payment(b)
+	p := f.charged(b)
 	f.due("scheduling.expire_hold", b.id)
 	f.waitAppointment(b, "EXPIRED")
 	if got := f.payment(b).GetStatus(); got != paymentsv1.PaymentStatus_PAYMENT_STATUS_FAILED {
@@ -96,7 +96,7 @@ func TestSaga_HoldEndsButTheMoneyCame_TheBookingGoesOn(t *testing.T) {
 	f := newFixture(t, true) // webhooks go to a sink: the payment's notification is lost
 	f.runScheduling()
 	b, _, _ := f.realBooking()
-	p := f.payment(b)
+	p := f.charged(b)
 	f.approve(p.GetProviderPaymentId())
 	f.due("scheduling.expire_hold", b.id)
 	f.waitAppointment(b, "AWAITING_DOCTOR")
@@ -124,7 +124,7 @@ func TestSaga_CancelledBeforePayment_ChargeStopped_OrRefundedIfPaidMeanwhile(t *
 
 	// Not paid: the charge is cancelled at the provider, nothing is refunded.
 	b, p, _ := f.realBooking()
-	pay := f.payment(b)
+	pay := f.charged(b)
 	cancel(b, p)
 	f.waitStatus(b, paymentsv1.PaymentStatus_PAYMENT_STATUS_FAILED)
 	if c := f.charge(pay.GetProviderPaymentId()); c.status != "cancelled" {
@@ -134,7 +134,7 @@ func TestSaga_CancelledBeforePayment_ChargeStopped_OrRefundedIfPaidMeanwhile(t *
 	// Paid a moment before the cancellation (its notification not yet in): the money goes
 	// back in full, once.
 	b2, p2, _ := f.realBooking()
-	pay2 := f.payment(b2)
+	pay2 := f.charged(b2)
 	f.approve(pay2.GetProviderPaymentId())
 	cancel(b2, p2)
 	got := f.waitStatus(b2, paymentsv1.PaymentStatus_PAYMENT_STATUS_REFUNDED)
@@ -149,17 +149,24 @@ func TestSaga_CancelledBeforePayment_ChargeStopped_OrRefundedIfPaidMeanwhile(t *
 	}
 }
 
-func TestSaga_ChargeNotStartedAtBooking_TheEnsureJobStartsIt(t *testing.T) {
+func TestSaga_ChargeNotCreatedAtFirst_TheEnsureJobRetries(t *testing.T) {
 	f := newFixture(t, false)
 	f.runScheduling()
 	f.provider.setDown(true)
 	b, _, resp := f.realBooking()
-	if resp.GetPayment() != nil {
-		t.Fatalf("payment instructions %v while the provider is down", resp.GetPayment())
+	if resp.GetPayment().GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING {
+		t.Fatalf("payment instructions %v while the provider is down, want CREATING", resp.GetPayment())
 	}
-	if got := f.payment(b).GetStatus(); got != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING {
+	// The job records the payment, fails to reach the provider, and waits to retry.
+	if got := f.await(b, paymentsv1.PaymentStatus_PAYMENT_STATUS_UNSPECIFIED).GetStatus(); got != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING {
 		t.Fatalf("payment %v, want CREATING", got)
 	}
+	eventually(t, "ensure_payment to wait for its retry", func() bool {
+		var n int
+		err := f.schedDB.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE kind = 'scheduling.ensure_payment' AND args->>'appointment_id' = $1 AND state = 'retryable'`, b.id).Scan(&n)
+		return err == nil && n == 1
+	})
 	f.provider.setDown(false)
 	f.due("scheduling.ensure_payment", b.id)
 	p := f.waitStatus(b, paymentsv1.PaymentStatus_PAYMENT_STATUS_PENDING)

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
@@ -26,7 +27,8 @@ func (s *Service) StartPayment(ctx context.Context, req *connect.Request[payment
 
 // GetPayment implements paymentsv1connect.PaymentsServiceHandler.
 func (s *Service) GetPayment(ctx context.Context, req *connect.Request[paymentsv1.GetPaymentRequest]) (*connect.Response[paymentsv1.GetPaymentResponse], error) {
-	p, err := s.getPayment(ctx, req.Msg.GetAppointmentId())
+	m := req.Msg
+	p, err := s.awaitPayment(ctx, m.GetAppointmentId(), m.GetKnownStatus(), m.GetWait().AsDuration())
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +59,49 @@ func (s *Service) ReceiveNotification(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	return connect.NewResponse(&paymentsv1.ReceiveNotificationResponse{}), nil
+}
+
+// awaitPayment is getPayment as a long-poll: while the payment is not recorded yet (a
+// booking's job records it a moment after the booking's answer) or is still in the
+// status the caller knows, it waits — up to wait — for the notification of a change,
+// re-reading now and then without one. It answers the payment as it stands then, or
+// NOT_FOUND if there is still none. A caller that goes away stops the wait at once.
+func (s *Service) awaitPayment(ctx context.Context, appointmentID string, known paymentsv1.PaymentStatus, wait time.Duration) (*paymentsv1.Payment, error) {
+	if wait <= 0 {
+		return s.getPayment(ctx, appointmentID)
+	}
+	changed, done := s.changes.subscribe(appointmentID) // before the read: no change slips between
+	defer done()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		p, err := s.getPayment(ctx, appointmentID)
+		switch {
+		case errs.Has(err, ReasonPaymentNotFound):
+			// Not recorded yet, or not the caller's: wait either way (the answer at the
+			// end is the same NOT_FOUND for both, so nothing is given away).
+		case err != nil:
+			return nil, err
+		case known == paymentsv1.PaymentStatus_PAYMENT_STATUS_UNSPECIFIED || p.GetStatus() != known:
+			return p, nil
+		}
+		every := fallbackEvery
+		if !s.changes.listening() {
+			every = fallbackEvery / 5
+		}
+		fallback := time.NewTimer(every)
+		select {
+		case <-changed:
+		case <-fallback.C:
+		case <-deadline.C:
+			fallback.Stop()
+			return s.getPayment(ctx, appointmentID)
+		case <-ctx.Done():
+			fallback.Stop()
+			return nil, connect.NewError(connect.CodeCanceled, ctx.Err())
+		}
+		fallback.Stop()
+	}
 }
 
 // getPayment returns an appointment's payment to the platform's services and to the

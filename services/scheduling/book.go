@@ -3,6 +3,7 @@ package scheduling
 import (
 	"context"
 	"errors"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -24,9 +25,10 @@ var (
 	errBookSlotNotFound = ReasonSlotNotFound.New("no slot has this id")
 )
 
-// book holds a slot for the calling patient and starts the payment. The partial unique
-// index on appointments(slot_id) decides races: of N concurrent bookers exactly one
-// insert succeeds, and the others get SLOT_TAKEN.
+// book holds a slot for the calling patient and queues the creation of its charge. The
+// answer comes at once, its payment CREATING; the QR code follows on the payment's
+// long-poll. The partial unique index on appointments(slot_id) decides races: of N
+// concurrent bookers exactly one insert succeeds, and the others get SLOT_TAKEN.
 func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentRequest) (*schedulingv1.BookAppointmentResponse, error) {
 	patient, _ := authn.FromContext(ctx)
 	if !patient.EmailVerified {
@@ -59,7 +61,7 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		return nil, ReasonTooLateToBook.New("a slot must be booked at least " + s.cfg.MinLead.String() +
 			" before it starts, to leave time to pay and for the doctor to answer")
 	}
-	pr, err := s.practiceOf(ctx, slot.doctorID)
+	pr, err := s.cachedPracticeOf(ctx, slot.doctorID)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +81,26 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 	if a.sealedReason, err = s.sealReason(ctx, a.id, a.reason); err != nil {
 		return nil, errs.Internal("scheduling: book: seal the reason", err)
 	}
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.hold(ctx, &a, now, hold)
+	if errs.Code(err) == connect.CodeFailedPrecondition || errors.Is(err, errIdempotencyRace) {
+		// A concurrent request with the same key may have won (whichever constraint this
+		// insert hit first): then this is its retry.
+		if won, found, kerr := s.byKey(ctx, patient.UserID, r.GetIdempotencyKey()); kerr == nil && found {
+			return s.retried(ctx, won, r.GetSlotId())
+		}
+	}
+	if err != nil {
+		return nil, orInternal(ctx, "scheduling: book", err)
+	}
+	return &schedulingv1.BookAppointmentResponse{Appointment: a.proto(), Payment: creating(a)}, nil
+}
+
+// hold is the booking's transaction: the pending-bookings cap, the doctor's suspension
+// (under the doctor's booking lock), the slot read FOR SHARE, the appointment and its
+// first history event, and the saga's two jobs — ensure_payment (due at once: it makes
+// the charge) and expire_hold (at the hold's end).
+func (s *Service) hold(ctx context.Context, a *appointment, now, hold time.Time) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.withinPendingCap(ctx, tx, a.patientID, now); err != nil {
 			return err
 		}
@@ -95,29 +116,45 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 		case status == "blocked":
 			return errSlotBlocked
 		}
-		if err := s.appointments.insert(ctx, tx, &a, now); err != nil {
+		if err := s.appointments.insert(ctx, tx, a, now); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.id, event{kind: "booked", to: statePending, who: actorOf(ctx)}); err != nil {
 			return err
 		}
-		// The charge is started below; these jobs finish the saga if this process dies.
-		if err := s.enqueue(ctx, tx, ensurePaymentArgs{AppointmentID: a.id}, now.Add(s.cfg.PaymentRetryAfter)); err != nil {
+		// The charge is created by this job, off the request: the booking's answer says
+		// CREATING, and the app waits for the QR code on the payment's long-poll. It
+		// retries until the hold ends; expire_hold then frees the slot.
+		if err := s.enqueue(ctx, tx, ensurePaymentArgs{AppointmentID: a.id}, time.Time{}); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, expireHoldArgs{AppointmentID: a.id}, hold)
 	})
-	if errs.Code(err) == connect.CodeFailedPrecondition || errors.Is(err, errIdempotencyRace) {
-		// A concurrent request with the same key may have won (whichever constraint this
-		// insert hit first): then this is its retry.
-		if won, found, kerr := s.byKey(ctx, patient.UserID, r.GetIdempotencyKey()); kerr == nil && found {
-			return s.retried(ctx, won, r.GetSlotId())
-		}
+}
+
+// paymentPath is the REST path of an appointment's payment (and its long-poll).
+func paymentPath(appointmentID string) string {
+	return "/v1/appointments/" + appointmentID + "/payment"
+}
+
+// creating is the payment of a booking whose charge the ensure-payment job is creating.
+func creating(a appointment) *schedulingv1.PaymentInstructions {
+	return &schedulingv1.PaymentInstructions{
+		Amount: &schedulingv1.Money{AmountCents: a.price, Currency: "BRL"}, ExpireTime: timestamppb.New(*a.holdUntil),
+		Status: paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING, PaymentPath: paymentPath(a.id),
 	}
-	if err != nil {
-		return nil, orInternal(ctx, "scheduling: book", err)
+}
+
+// cachedPracticeOf is practiceOf kept for DoctorCacheTTL (see doctorCache).
+func (s *Service) cachedPracticeOf(ctx context.Context, doctorID string) (practice, error) {
+	if pr, ok := s.practices.get(doctorID, time.Now()); ok {
+		return pr, nil
 	}
-	return &schedulingv1.BookAppointmentResponse{Appointment: a.proto(), Payment: s.startPayment(ctx, a)}, nil
+	pr, err := s.practiceOf(ctx, doctorID)
+	if err == nil {
+		s.practices.put(doctorID, pr, time.Now())
+	}
+	return pr, err
 }
 
 // byKey finds the appointment an idempotency key created.
@@ -133,7 +170,7 @@ func (s *Service) byKey(ctx context.Context, patientID, key string) (appointment
 }
 
 // retried answers a repeated booking: the same appointment and, while it waits for
-// payment, the same charge.
+// payment, its payment as it stands (CREATING until the job has created the charge).
 func (s *Service) retried(ctx context.Context, a appointment, slotID string) (*schedulingv1.BookAppointmentResponse, error) {
 	if a.slotID != slotID {
 		return nil, errKeyReused
@@ -143,27 +180,31 @@ func (s *Service) retried(ctx context.Context, a appointment, slotID string) (*s
 	}
 	out := &schedulingv1.BookAppointmentResponse{Appointment: a.proto()}
 	if a.state == statePending {
-		out.Payment = s.startPayment(ctx, a)
+		out.Payment = s.paymentOf(ctx, a)
 	}
 	return out, nil
 }
 
-// startPayment asks payments for the appointment's charge (idempotent per appointment).
-// A failure is logged, not returned: the appointment is booked, the client may retry
-// with its key, and the ensure-payment job retries anyway.
-func (s *Service) startPayment(ctx context.Context, a appointment) *schedulingv1.PaymentInstructions {
-	p, err := s.requestPayment(ctx, a)
+// paymentOf reads an appointment's payment from payments. Not recorded yet, or
+// payments unreachable (logged): CREATING, which the long-poll then follows.
+func (s *Service) paymentOf(ctx context.Context, a appointment) *schedulingv1.PaymentInstructions {
+	resp, err := s.payments.GetPayment(ctx, connect.NewRequest(&paymentsv1.GetPaymentRequest{AppointmentId: a.id}))
 	if err != nil {
-		s.log.WarnContext(ctx, "payment not started; the ensure-payment job will retry",
-			"appointment_id", a.id, "error", err.Error())
-		return nil
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			s.log.WarnContext(ctx, "payment not read for a repeated booking", "appointment_id", a.id, "error", err.Error())
+		}
+		return creating(a)
 	}
+	p := resp.Msg.GetPayment()
 	return &schedulingv1.PaymentInstructions{
 		PaymentId: p.GetId(), Amount: &schedulingv1.Money{AmountCents: p.GetAmountCents(), Currency: "BRL"},
 		QrCode: p.GetQrCode(), QrCodeBase64: p.GetQrCodeBase64(), TicketUrl: p.GetTicketUrl(), ExpireTime: p.GetExpireTime(),
+		Status: p.GetStatus(), PaymentPath: paymentPath(a.id),
 	}
 }
 
+// requestPayment asks payments to record the appointment's payment and create its
+// charge (idempotent per appointment); the ensure-payment job calls it.
 func (s *Service) requestPayment(ctx context.Context, a appointment) (*paymentsv1.Payment, error) {
 	resp, err := s.payments.StartPayment(ctx, connect.NewRequest(&paymentsv1.StartPaymentRequest{
 		AppointmentId: a.id, PatientId: a.patientID, DoctorId: a.doctorID, AmountCents: a.price,

@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
+	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
@@ -168,8 +170,12 @@ func TestBook_HoldsTheSlotSnapshotsThePriceAndQueuesTheSaga(t *testing.T) {
 	if got, want := a.GetHoldExpireTime().AsTime(), monday.Add(DefaultConfig().PaymentWindow); !got.Equal(want) {
 		t.Errorf("hold expires %s, want %s", got, want)
 	}
-	if resp.GetPayment() != nil {
-		t.Errorf("payment instructions %v although payments is unreachable", resp.GetPayment())
+	// The payment is CREATING: the charge is made by the ensure_payment job (committed
+	// with the booking, due at once), so the answer does not wait for payments.
+	if pi := resp.GetPayment(); pi.GetStatus() != paymentsv1.PaymentStatus_PAYMENT_STATUS_CREATING || pi.GetQrCode() != "" ||
+		pi.GetAmount().GetAmountCents() != 25000 || !pi.GetExpireTime().AsTime().Equal(a.GetHoldExpireTime().AsTime()) ||
+		pi.GetPaymentPath() != "/v1/appointments/"+a.GetId()+"/payment" {
+		t.Errorf("payment instructions %v, want CREATING with the amount, the hold's end and the payment's path", pi)
 	}
 
 	// The price changes afterwards: the appointment keeps what was shown.
@@ -190,6 +196,9 @@ func TestBook_HoldsTheSlotSnapshotsThePriceAndQueuesTheSaga(t *testing.T) {
 	js := f.jobsFor(a.GetId())
 	if got := kinds(js); len(got) != 2 || got[0] != "scheduling.ensure_payment" || got[1] != "scheduling.expire_hold" {
 		t.Fatalf("jobs = %v", got)
+	}
+	if js[0].scheduledAt.After(time.Now()) {
+		t.Errorf("ensure_payment due at %s, want at once", js[0].scheduledAt)
 	}
 	if !js[1].scheduledAt.Equal(a.GetHoldExpireTime().AsTime()) {
 		t.Errorf("expire_hold at %s, want the hold's end %s", js[1].scheduledAt, a.GetHoldExpireTime().AsTime())
@@ -383,4 +392,67 @@ func TestBook_APatientWhoseEmailIsNotVerifiedIsRefused(t *testing.T) {
 	// With the address verified (the next token after the confirmation), the same patient books.
 	p.EmailVerified = true
 	f.mustBook(user{p.UserID, f.users.SignPrincipal(p)}, slot, "verified-key")
+}
+
+// racingPayments is payments as seen by ensure_payment while the patient cancels: the
+// cancellation commits while StartPayment is making the charge.
+type racingPayments struct {
+	paymentsv1connect.PaymentsServiceClient // nil: other methods are not called
+	during                                  func()
+	mu                                      sync.Mutex
+	cancelled                               []string
+}
+
+func (p *racingPayments) StartPayment(_ context.Context, req *connect.Request[paymentsv1.StartPaymentRequest]) (*connect.Response[paymentsv1.StartPaymentResponse], error) {
+	p.during()
+	return connect.NewResponse(&paymentsv1.StartPaymentResponse{Payment: &paymentsv1.Payment{
+		AppointmentId: req.Msg.GetAppointmentId(), Status: paymentsv1.PaymentStatus_PAYMENT_STATUS_PENDING}}), nil
+}
+
+func (p *racingPayments) CancelPayment(_ context.Context, req *connect.Request[paymentsv1.CancelPaymentRequest]) (*connect.Response[paymentsv1.CancelPaymentResponse], error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cancelled = append(p.cancelled, req.Msg.GetAppointmentId())
+	return connect.NewResponse(&paymentsv1.CancelPaymentResponse{Payment: &paymentsv1.Payment{
+		Status: paymentsv1.PaymentStatus_PAYMENT_STATUS_FAILED}}), nil
+}
+
+// TestEnsurePayment_CancelledWhileTheChargeIsMade_TheChargeIsStopped: the booking's job
+// reads the appointment PENDING_PAYMENT and asks for the charge; the patient cancels
+// meanwhile, before payments has recorded anything for cancel_charge to stop. The job
+// sees the cancellation once the charge is made, and stops it.
+func TestEnsurePayment_CancelledWhileTheChargeIsMade_TheChargeIsStopped(t *testing.T) {
+	pay := &racingPayments{}
+	f := newFixtureWithPayments(t, DefaultConfig(), pay)
+	_, slot := f.bookable()
+	p := f.newPatient()
+	resp, err := f.bookAs(p, slot, "key-racing-cancel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetAppointment().GetId()
+	pay.during = func() {
+		if _, err := f.cancel(p, id); err != nil {
+			t.Errorf("cancel: %v", err)
+		}
+	}
+	if err := f.svc.ensurePayment(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if len(pay.cancelled) != 1 || pay.cancelled[0] != id {
+		t.Fatalf("CancelPayment calls %v, want one for %s", pay.cancelled, id)
+	}
+	// Not cancelled: nothing is stopped.
+	_, slot2 := f.bookable()
+	resp, err = f.bookAs(p, slot2, "key-not-cancelled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay.during = func() {}
+	if err := f.svc.ensurePayment(context.Background(), resp.GetAppointment().GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if len(pay.cancelled) != 1 {
+		t.Fatalf("CancelPayment calls %v, want none for a live booking", pay.cancelled)
+	}
 }

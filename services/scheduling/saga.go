@@ -19,7 +19,7 @@ import (
 // transaction of the state change that needs it, and each re-reads the appointment and
 // does nothing when the state has moved on, so a duplicate or a retry is harmless.
 //
-//	booked ──ensure_payment──▶ payments.StartPayment (retry of a charge booking could not start)
+//	booked ──ensure_payment (at once, in the booking's transaction)──▶ payments.StartPayment (records the payment, creates the charge)
 //	       ──expire_hold (at hold_until)──▶ payments.CancelPayment → EXPIRED, or AWAITING_DOCTOR if it was paid
 //	paid   ──answer_deadline (at answer_by)──▶ REFUSED by the system + refund
 //	refused / cancelled ──refund──▶ payments.Refund (idempotency key from the appointment)
@@ -76,9 +76,7 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args river.JobArgs, at
 
 func (s *Service) workers() *river.Workers {
 	w := river.NewWorkers()
-	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[ensurePaymentArgs]) error {
-		return s.ensurePayment(ctx, j.Args.AppointmentID)
-	}))
+	river.AddWorker(w, &ensurePaymentWorker{s: s})
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[expireHoldArgs]) error {
 		return s.expireHold(ctx, j.Args.AppointmentID)
 	}))
@@ -137,6 +135,26 @@ func (s *Service) locked(ctx context.Context, id string, f func(tx pgx.Tx, a *ap
 	})
 }
 
+// ensurePaymentWorker creates a booking's charge. A failed attempt is retried after
+// PaymentRetryAfter, then twice as long each time (at most five minutes), until the hold
+// ends.
+type ensurePaymentWorker struct {
+	river.WorkerDefaults[ensurePaymentArgs]
+	s *Service
+}
+
+func (w *ensurePaymentWorker) Work(ctx context.Context, j *river.Job[ensurePaymentArgs]) error {
+	return w.s.ensurePayment(ctx, j.Args.AppointmentID)
+}
+
+func (w *ensurePaymentWorker) NextRetry(j *river.Job[ensurePaymentArgs]) time.Time {
+	d := w.s.cfg.PaymentRetryAfter
+	for i := 1; i < j.Attempt && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return time.Now().Add(min(d, max(5*time.Minute, w.s.cfg.PaymentRetryAfter)))
+}
+
 func (s *Service) ensurePayment(ctx context.Context, id string) error {
 	a, err := s.load(ctx, id)
 	if err != nil || a.state != statePending || !s.now().Before(*a.holdUntil) {
@@ -148,7 +166,19 @@ func (s *Service) ensurePayment(ctx context.Context, id string) error {
 		s.log.WarnContext(ctx, "payment not started before the hold ends", "appointment_id", id, "error", err.Error())
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Cancelled or expired while the charge was being made: the cancel_charge or
+	// expire_hold job may have found no payment yet (NOT_FOUND, nothing to stop), so the
+	// new charge is stopped here. CancelPayment is idempotent, and keeps a payment that
+	// was paid meanwhile (then ApplyPaymentOutcome refunds it).
+	if now, err := s.load(ctx, id); err == nil && (now.state == stateCancelled || now.state == stateExpired) {
+		if _, err := s.payments.CancelPayment(ctx, connect.NewRequest(&paymentsv1.CancelPaymentRequest{AppointmentId: id})); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // expireHold settles a booking whose hold ended: the charge is stopped at the provider

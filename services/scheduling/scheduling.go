@@ -51,8 +51,11 @@ type Config struct {
 	// PaymentWindow is how long a booked slot is held for its PIX payment (the charge's
 	// expiry; Mercado Pago accepts 30 minutes to 30 days).
 	PaymentWindow time.Duration
-	// PaymentRetryAfter is when the ensure-payment job retries a charge that booking could
-	// not start.
+	// DoctorCacheTTL is how long booking keeps a doctor's practice settings and
+	// VERIFIED standing before asking again (0: ask at each booking).
+	DoctorCacheTTL time.Duration
+	// PaymentRetryAfter is when the ensure-payment job first retries a charge it could
+	// not create (later retries back off).
 	PaymentRetryAfter time.Duration
 	// AnswerBefore is how long before the start a doctor must have answered; an
 	// appointment still AWAITING_DOCTOR then counts as refused.
@@ -109,7 +112,7 @@ func (p CancellationPolicy) refund(a appointment, now time.Time) int64 {
 func DefaultConfig() Config {
 	return Config{
 		Weeks: 8, MaxRange: 31 * 24 * time.Hour, RollEvery: 10 * time.Minute, PruneEvery: time.Hour,
-		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, AnswerBefore: 10 * time.Minute,
+		MinLead: time.Hour, PaymentWindow: 40 * time.Minute, PaymentRetryAfter: time.Minute, DoctorCacheTTL: 5 * time.Second, AnswerBefore: 10 * time.Minute,
 		AnswerReminderLead: time.Hour,
 		MaxPendingBookings: 2, BookingRate: BookingRate{PerPatient: 10, PerAddress: 100, Period: time.Hour},
 		Policy: CancellationPolicy{FullRefundBefore: 24 * time.Hour, LatePercent: 50},
@@ -123,8 +126,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MinLead, "scheduling.min-lead", c.MinLead, "how long before its start a slot may still be booked")
 	fs.DurationVar(&c.PaymentWindow, "scheduling.payment-window", c.PaymentWindow,
 		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
+	fs.DurationVar(&c.DoctorCacheTTL, "scheduling.doctor-cache-ttl", c.DoctorCacheTTL,
+		"how long booking keeps a doctor's price, listing and VERIFIED standing before asking the directory and identity again (0 = ask at each booking)")
 	fs.DurationVar(&c.PaymentRetryAfter, "scheduling.payment-retry-after", c.PaymentRetryAfter,
-		"when the ensure-payment job first retries a charge that booking could not start (the PIX provider unreachable); later retries back off")
+		"when the ensure-payment job first retries a charge it could not create (the PIX provider unreachable); later retries back off")
 	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,
 		"how long before the start a doctor must accept; later, the appointment counts as refused")
 	fs.DurationVar(&c.AnswerReminderLead, "scheduling.answer-reminder-lead", c.AnswerReminderLead,
@@ -153,6 +158,8 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.PruneEvery == 0 || c.PruneEvery >= time.Minute, "scheduling.prune-every=%s: must be 0 (off) or at least 1m", c.PruneEvery)
 	p.Check(c.PaymentWindow >= 31*time.Minute && c.PaymentWindow <= 24*time.Hour,
 		"scheduling.payment-window=%s: must be 31m to 24h (PIX charges expire 30 minutes to 30 days ahead)", c.PaymentWindow)
+	p.Check(c.DoctorCacheTTL >= 0 && c.DoctorCacheTTL <= time.Minute,
+		"scheduling.doctor-cache-ttl=%s: must be between 0s and 1m", c.DoctorCacheTTL)
 	p.Check(c.PaymentRetryAfter >= time.Second && c.PaymentRetryAfter < c.PaymentWindow,
 		"scheduling.payment-retry-after=%s: must be at least 1s and less than scheduling.payment-window (%s)", c.PaymentRetryAfter, c.PaymentWindow)
 	p.Check(c.AnswerBefore >= 0 && c.AnswerBefore < c.MinLead, "scheduling.answer-before=%s: must be at least 0 and less than scheduling.min-lead (%s)", c.AnswerBefore, c.MinLead)
@@ -197,6 +204,8 @@ type Deps struct {
 // Service implements the SchedulingService RPCs.
 type Service struct {
 	cfg           Config
+	practices     *doctorCache[practice] // booking's copy of the directory's settings
+	verified      *doctorCache[struct{}] // doctors identity said VERIFIED
 	db            *pgxpool.Pool
 	directory     directoryv1connect.DirectoryServiceClient
 	payments      paymentsv1connect.PaymentsServiceClient
@@ -232,7 +241,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 		d.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth,
-		notifications: d.Notifications, identity: d.Identity, env: d.Envelope, log: d.Logger, now: d.Now}
+		notifications: d.Notifications, identity: d.Identity, env: d.Envelope, log: d.Logger, now: d.Now,
+		practices: newDoctorCache[practice](cfg.DoctorCacheTTL), verified: newDoctorCache[struct{}](cfg.DoctorCacheTTL)}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
 	if cfg.PruneEvery > 0 {

@@ -27,8 +27,32 @@ func TestBook_OnlyADoctorIdentityReportsVerifiedCanBeBooked(t *testing.T) {
 		t.Fatalf("booking a verified doctor: %v", err)
 	}
 
+	// Suspended: identity's VERIFIED is kept a few seconds (DoctorCacheTTL), but the
+	// suspension identity also sends here (SuspendDoctor) refuses at once.
 	f.identity.Suspend(d.id, "CRM suspenso pelo conselho")
+	f.mustSuspend(d.id)
 	later := f.slots(d.id)[len(f.slots(d.id))-1]
 	_, err = f.bookAs(f.newPatient(), later.id, "suspended-key")
+	testkit.WantReason(t, err, ReasonDoctorNotVerified)
+}
+
+// TestBook_WithoutTheCacheIdentityIsAskedAtEachBooking: with DoctorCacheTTL 0, a doctor
+// identity stops reporting VERIFIED is refused at the next booking, before scheduling
+// hears of the suspension.
+func TestBook_WithoutTheCacheIdentityIsAskedAtEachBooking(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DoctorCacheTTL = 0
+	f := newFixtureWith(t, cfg)
+	d := f.newPendingDoctor("98766")
+	testkit.ListDoctor(t, f.dirURL, d.id)
+	f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0))
+	f.mustSet(f.doctorUser(d.id, "98766", true), mondayMornings())
+	f.identity.Approve(d.id)
+	if _, err := f.bookAs(f.newPatient(), f.slotAt(d.id, firstSlot).id, "verified-key"); err != nil {
+		t.Fatalf("booking a verified doctor: %v", err)
+	}
+	f.identity.Suspend(d.id, "CRM suspenso pelo conselho")
+	later := f.slots(d.id)[len(f.slots(d.id))-1]
+	_, err := f.bookAs(f.newPatient(), later.id, "suspended-key")
 	testkit.WantReason(t, err, ReasonDoctorNotVerified)
 }

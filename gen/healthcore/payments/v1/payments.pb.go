@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	_ "healthcore/gen/healthcore/access/v1"
 	reflect "reflect"
@@ -638,11 +639,20 @@ func (x *StartPaymentResponse) GetPayment() *Payment {
 	return nil
 }
 
-// GetPaymentRequest names an appointment.
+// GetPaymentRequest names an appointment and, to wait for news, how long and what the
+// caller already knows.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The appointment.
 	AppointmentId string `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// Long-poll: when set, and the payment's status is still known_status (or the
+	// payment is not recorded yet, a moment after booking), wait up to this long for it
+	// to change before answering. At most 30 s. The answer is the payment as it stands
+	// then, changed or not (REST: ?wait=30s).
+	Wait *durationpb.Duration `protobuf:"bytes,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	// The status the caller already has (e.g. CREATING from the booking's answer): a
+	// payment in another status is answered at once. Unset: any recorded payment is.
+	KnownStatus   PaymentStatus `protobuf:"varint,3,opt,name=known_status,json=knownStatus,proto3,enum=healthcore.payments.v1.PaymentStatus" json:"known_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +692,20 @@ func (x *GetPaymentRequest) GetAppointmentId() string {
 		return x.AppointmentId
 	}
 	return ""
+}
+
+func (x *GetPaymentRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *GetPaymentRequest) GetKnownStatus() PaymentStatus {
+	if x != nil {
+		return x.KnownStatus
+	}
+	return PaymentStatus_PAYMENT_STATUS_UNSPECIFIED
 }
 
 // GetPaymentResponse returns its payment.
@@ -1257,7 +1281,7 @@ var File_healthcore_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	"%healthcore/payments/v1/payments.proto\x12\x16healthcore.payments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xbd\x02\n" +
+	"%healthcore/payments/v1/payments.proto\x12\x16healthcore.payments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xbd\x02\n" +
 	"\x06Refund\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\famount_cents\x18\x02 \x01(\x03R\vamountCents\x12\x16\n" +
@@ -1305,9 +1329,11 @@ const file_healthcore_payments_v1_payments_proto_rawDesc = "" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\n" +
 	"expireTime\"Q\n" +
 	"\x14StartPaymentResponse\x129\n" +
-	"\apayment\x18\x01 \x01(\v2\x1f.healthcore.payments.v1.PaymentR\apayment\"D\n" +
+	"\apayment\x18\x01 \x01(\v2\x1f.healthcore.payments.v1.PaymentR\apayment\"\xd5\x01\n" +
 	"\x11GetPaymentRequest\x12/\n" +
-	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\"O\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\rappointmentId\x12;\n" +
+	"\x04wait\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\f\xfaB\t\xaa\x01\x06\"\x02\b\x1e2\x00R\x04wait\x12R\n" +
+	"\fknown_status\x18\x03 \x01(\x0e2%.healthcore.payments.v1.PaymentStatusB\b\xfaB\x05\x82\x01\x02\x10\x01R\vknownStatus\"O\n" +
 	"\x12GetPaymentResponse\x129\n" +
 	"\apayment\x18\x01 \x01(\v2\x1f.healthcore.payments.v1.PaymentR\apayment\"G\n" +
 	"\x14CancelPaymentRequest\x12/\n" +
@@ -1411,6 +1437,7 @@ var file_healthcore_payments_v1_payments_proto_goTypes = []any{
 	(*HoldPatientPaymentsRequest)(nil),    // 17: healthcore.payments.v1.HoldPatientPaymentsRequest
 	(*HoldPatientPaymentsResponse)(nil),   // 18: healthcore.payments.v1.HoldPatientPaymentsResponse
 	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 20: google.protobuf.Duration
 }
 var file_healthcore_payments_v1_payments_proto_depIdxs = []int32{
 	1,  // 0: healthcore.payments.v1.Refund.status:type_name -> healthcore.payments.v1.RefundStatus
@@ -1426,31 +1453,33 @@ var file_healthcore_payments_v1_payments_proto_depIdxs = []int32{
 	19, // 10: healthcore.payments.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
 	19, // 11: healthcore.payments.v1.StartPaymentRequest.expire_time:type_name -> google.protobuf.Timestamp
 	4,  // 12: healthcore.payments.v1.StartPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
-	4,  // 13: healthcore.payments.v1.GetPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
-	4,  // 14: healthcore.payments.v1.CancelPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
-	2,  // 15: healthcore.payments.v1.RefundResponse.refund:type_name -> healthcore.payments.v1.Refund
-	4,  // 16: healthcore.payments.v1.RefundResponse.payment:type_name -> healthcore.payments.v1.Payment
-	4,  // 17: healthcore.payments.v1.ExportPatientPaymentsResponse.payments:type_name -> healthcore.payments.v1.Payment
-	19, // 18: healthcore.payments.v1.HoldPatientPaymentsRequest.until:type_name -> google.protobuf.Timestamp
-	5,  // 19: healthcore.payments.v1.PaymentsService.StartPayment:input_type -> healthcore.payments.v1.StartPaymentRequest
-	7,  // 20: healthcore.payments.v1.PaymentsService.GetPayment:input_type -> healthcore.payments.v1.GetPaymentRequest
-	9,  // 21: healthcore.payments.v1.PaymentsService.CancelPayment:input_type -> healthcore.payments.v1.CancelPaymentRequest
-	11, // 22: healthcore.payments.v1.PaymentsService.Refund:input_type -> healthcore.payments.v1.RefundRequest
-	13, // 23: healthcore.payments.v1.PaymentsService.ReceiveNotification:input_type -> healthcore.payments.v1.ReceiveNotificationRequest
-	15, // 24: healthcore.payments.v1.PaymentsService.ExportPatientPayments:input_type -> healthcore.payments.v1.ExportPatientPaymentsRequest
-	17, // 25: healthcore.payments.v1.PaymentsService.HoldPatientPayments:input_type -> healthcore.payments.v1.HoldPatientPaymentsRequest
-	6,  // 26: healthcore.payments.v1.PaymentsService.StartPayment:output_type -> healthcore.payments.v1.StartPaymentResponse
-	8,  // 27: healthcore.payments.v1.PaymentsService.GetPayment:output_type -> healthcore.payments.v1.GetPaymentResponse
-	10, // 28: healthcore.payments.v1.PaymentsService.CancelPayment:output_type -> healthcore.payments.v1.CancelPaymentResponse
-	12, // 29: healthcore.payments.v1.PaymentsService.Refund:output_type -> healthcore.payments.v1.RefundResponse
-	14, // 30: healthcore.payments.v1.PaymentsService.ReceiveNotification:output_type -> healthcore.payments.v1.ReceiveNotificationResponse
-	16, // 31: healthcore.payments.v1.PaymentsService.ExportPatientPayments:output_type -> healthcore.payments.v1.ExportPatientPaymentsResponse
-	18, // 32: healthcore.payments.v1.PaymentsService.HoldPatientPayments:output_type -> healthcore.payments.v1.HoldPatientPaymentsResponse
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	20, // 13: healthcore.payments.v1.GetPaymentRequest.wait:type_name -> google.protobuf.Duration
+	0,  // 14: healthcore.payments.v1.GetPaymentRequest.known_status:type_name -> healthcore.payments.v1.PaymentStatus
+	4,  // 15: healthcore.payments.v1.GetPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
+	4,  // 16: healthcore.payments.v1.CancelPaymentResponse.payment:type_name -> healthcore.payments.v1.Payment
+	2,  // 17: healthcore.payments.v1.RefundResponse.refund:type_name -> healthcore.payments.v1.Refund
+	4,  // 18: healthcore.payments.v1.RefundResponse.payment:type_name -> healthcore.payments.v1.Payment
+	4,  // 19: healthcore.payments.v1.ExportPatientPaymentsResponse.payments:type_name -> healthcore.payments.v1.Payment
+	19, // 20: healthcore.payments.v1.HoldPatientPaymentsRequest.until:type_name -> google.protobuf.Timestamp
+	5,  // 21: healthcore.payments.v1.PaymentsService.StartPayment:input_type -> healthcore.payments.v1.StartPaymentRequest
+	7,  // 22: healthcore.payments.v1.PaymentsService.GetPayment:input_type -> healthcore.payments.v1.GetPaymentRequest
+	9,  // 23: healthcore.payments.v1.PaymentsService.CancelPayment:input_type -> healthcore.payments.v1.CancelPaymentRequest
+	11, // 24: healthcore.payments.v1.PaymentsService.Refund:input_type -> healthcore.payments.v1.RefundRequest
+	13, // 25: healthcore.payments.v1.PaymentsService.ReceiveNotification:input_type -> healthcore.payments.v1.ReceiveNotificationRequest
+	15, // 26: healthcore.payments.v1.PaymentsService.ExportPatientPayments:input_type -> healthcore.payments.v1.ExportPatientPaymentsRequest
+	17, // 27: healthcore.payments.v1.PaymentsService.HoldPatientPayments:input_type -> healthcore.payments.v1.HoldPatientPaymentsRequest
+	6,  // 28: healthcore.payments.v1.PaymentsService.StartPayment:output_type -> healthcore.payments.v1.StartPaymentResponse
+	8,  // 29: healthcore.payments.v1.PaymentsService.GetPayment:output_type -> healthcore.payments.v1.GetPaymentResponse
+	10, // 30: healthcore.payments.v1.PaymentsService.CancelPayment:output_type -> healthcore.payments.v1.CancelPaymentResponse
+	12, // 31: healthcore.payments.v1.PaymentsService.Refund:output_type -> healthcore.payments.v1.RefundResponse
+	14, // 32: healthcore.payments.v1.PaymentsService.ReceiveNotification:output_type -> healthcore.payments.v1.ReceiveNotificationResponse
+	16, // 33: healthcore.payments.v1.PaymentsService.ExportPatientPayments:output_type -> healthcore.payments.v1.ExportPatientPaymentsResponse
+	18, // 34: healthcore.payments.v1.PaymentsService.HoldPatientPayments:output_type -> healthcore.payments.v1.HoldPatientPaymentsResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_payments_v1_payments_proto_init() }

@@ -957,6 +957,48 @@ func (m *GetPaymentRequest) validate(all bool) error {
 		errors = append(errors, err)
 	}
 
+	if d := m.GetWait(); d != nil {
+		dur, err := d.AsDuration(), d.CheckValid()
+		if err != nil {
+			err = GetPaymentRequestValidationError{
+				field:  "Wait",
+				reason: "value is not a valid duration",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		} else {
+
+			lte := time.Duration(30*time.Second + 0*time.Nanosecond)
+			gte := time.Duration(0*time.Second + 0*time.Nanosecond)
+
+			if dur < gte || dur > lte {
+				err := GetPaymentRequestValidationError{
+					field:  "Wait",
+					reason: "value must be inside range [0s, 30s]",
+				}
+				if !all {
+					return err
+				}
+				errors = append(errors, err)
+			}
+
+		}
+	}
+
+	if _, ok := PaymentStatus_name[int32(m.GetKnownStatus())]; !ok {
+		err := GetPaymentRequestValidationError{
+			field:  "KnownStatus",
+			reason: "value must be one of the defined enum values",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
 	if len(errors) > 0 {
 		return GetPaymentRequestMultiError(errors)
 	}

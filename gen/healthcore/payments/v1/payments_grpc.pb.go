@@ -40,7 +40,8 @@ type PaymentsServiceClient interface {
 	// charge. Idempotent per appointment: a retry returns the same payment and charge.
 	StartPayment(ctx context.Context, in *StartPaymentRequest, opts ...grpc.CallOption) (*StartPaymentResponse, error)
 	// Returns an appointment's payment, with its refunds and history, to the
-	// appointment's patient or doctor.
+	// appointment's patient or doctor. With wait and known_status it is a long-poll: the
+	// answer comes when the status differs from known_status, or when wait has passed.
 	GetPayment(ctx context.Context, in *GetPaymentRequest, opts ...grpc.CallOption) (*GetPaymentResponse, error)
 	// Internal (scheduling): stops an unpaid appointment's charge (hold expired, or the
 	// patient cancelled before paying). When the provider says it was paid meanwhile, the
@@ -152,7 +153,8 @@ type PaymentsServiceServer interface {
 	// charge. Idempotent per appointment: a retry returns the same payment and charge.
 	StartPayment(context.Context, *StartPaymentRequest) (*StartPaymentResponse, error)
 	// Returns an appointment's payment, with its refunds and history, to the
-	// appointment's patient or doctor.
+	// appointment's patient or doctor. With wait and known_status it is a long-poll: the
+	// answer comes when the status differs from known_status, or when wait has passed.
 	GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error)
 	// Internal (scheduling): stops an unpaid appointment's charge (hold expired, or the
 	// patient cancelled before paying). When the provider says it was paid meanwhile, the

@@ -13,6 +13,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	_ "healthcore/gen/healthcore/access/v1"
+	v1 "healthcore/gen/healthcore/payments/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1414,7 +1415,13 @@ type PaymentInstructions struct {
 	// The provider's page showing the code.
 	TicketUrl string `protobuf:"bytes,5,opt,name=ticket_url,json=ticketUrl,proto3" json:"ticket_url,omitempty"`
 	// After this instant the charge no longer accepts payment and the slot is released.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// CREATING in a booking's answer: the charge is being created by a job, and the QR
+	// code is not there yet; read it from payment_path, waiting on it with
+	// ?wait=30s&known_status=PAYMENT_STATUS_CREATING. PENDING once the code is there.
+	Status v1.PaymentStatus `protobuf:"varint,7,opt,name=status,proto3,enum=healthcore.payments.v1.PaymentStatus" json:"status,omitempty"`
+	// REST path (on the gateway) of the appointment's payment.
+	PaymentPath   string `protobuf:"bytes,8,opt,name=payment_path,json=paymentPath,proto3" json:"payment_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1489,6 +1496,20 @@ func (x *PaymentInstructions) GetExpireTime() *timestamppb.Timestamp {
 		return x.ExpireTime
 	}
 	return nil
+}
+
+func (x *PaymentInstructions) GetStatus() v1.PaymentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.PaymentStatus(0)
+}
+
+func (x *PaymentInstructions) GetPaymentPath() string {
+	if x != nil {
+		return x.PaymentPath
+	}
+	return ""
 }
 
 // AppointmentEvent is one entry of an appointment's append-only history.
@@ -1853,8 +1874,10 @@ type BookAppointmentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The appointment, PENDING_PAYMENT (or further along, for a retry).
 	Appointment *Appointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
-	// How to pay; unset when the payment provider could not be reached: retry the call
-	// with the same idempotency key, or read it later with the payments service.
+	// How to pay. A new booking answers at once with the payment CREATING (amount,
+	// expiry and payment_path; no QR code yet): the charge is created by a job, and the
+	// app waits for the code on payment_path. Unset when the appointment no longer
+	// waits for payment (a retry, later).
 	Payment       *PaymentInstructions `protobuf:"bytes,2,opt,name=payment,proto3" json:"payment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2928,7 +2951,7 @@ var File_healthcore_scheduling_v1_scheduling_proto protoreflect.FileDescriptor
 
 const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\n" +
-	")healthcore/scheduling/v1/scheduling.proto\x12\x18healthcore.scheduling.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xe9\x01\n" +
+	")healthcore/scheduling/v1/scheduling.proto\x12\x18healthcore.scheduling.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a%healthcore/payments/v1/payments.proto\x1a\x17validate/validate.proto\"\xe9\x01\n" +
 	"\fWeeklyWindow\x12G\n" +
 	"\aweekday\x18\x01 \x01(\x0e2!.healthcore.scheduling.v1.WeekdayB\n" +
 	"\xfaB\a\x82\x01\x04\x10\x01 \x00R\aweekday\x12E\n" +
@@ -3002,7 +3025,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x11ReopenSlotRequest\x12!\n" +
 	"\aslot_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\"H\n" +
 	"\x12ReopenSlotResponse\x122\n" +
-	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot\"\x88\x02\n" +
+	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot\"\xea\x02\n" +
 	"\x13PaymentInstructions\x12\x1d\n" +
 	"\n" +
 	"payment_id\x18\x01 \x01(\tR\tpaymentId\x127\n" +
@@ -3012,7 +3035,9 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\n" +
 	"ticket_url\x18\x05 \x01(\tR\tticketUrl\x12;\n" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xba\x02\n" +
+	"expireTime\x12=\n" +
+	"\x06status\x18\a \x01(\x0e2%.healthcore.payments.v1.PaymentStatusR\x06status\x12!\n" +
+	"\fpayment_path\x18\b \x01(\tR\vpaymentPath\"\xba\x02\n" +
 	"\x10AppointmentEvent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12I\n" +
 	"\n" +
@@ -3247,6 +3272,7 @@ var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(*ExportPatientAppointmentsRequest)(nil),  // 46: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
 	(*ExportPatientAppointmentsResponse)(nil), // 47: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
 	(*timestamppb.Timestamp)(nil),             // 48: google.protobuf.Timestamp
+	(v1.PaymentStatus)(0),                     // 49: healthcore.payments.v1.PaymentStatus
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
@@ -3272,71 +3298,72 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
 	48, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 23: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	48, // 25: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
-	48, // 26: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	48, // 27: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 28: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	14, // 29: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
-	48, // 30: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
-	48, // 31: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	48, // 32: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
-	48, // 33: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
-	24, // 34: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
-	25, // 35: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	23, // 36: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
-	25, // 37: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	3,  // 38: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	48, // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	48, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 41: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 42: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 43: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 44: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	4,  // 45: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
-	3,  // 46: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	25, // 47: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 48: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 49: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 50: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	15, // 51: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 52: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 53: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 54: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	26, // 55: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	28, // 56: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	30, // 57: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	32, // 58: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	34, // 59: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	36, // 60: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	38, // 61: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	40, // 62: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	44, // 63: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	42, // 64: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	46, // 65: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	9,  // 66: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 67: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	16, // 68: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 69: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 70: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 71: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	27, // 72: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	29, // 73: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	31, // 74: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	33, // 75: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	35, // 76: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	37, // 77: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	39, // 78: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	41, // 79: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	45, // 80: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	43, // 81: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	47, // 82: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	66, // [66:83] is the sub-list for method output_type
-	49, // [49:66] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	49, // 23: healthcore.scheduling.v1.PaymentInstructions.status:type_name -> healthcore.payments.v1.PaymentStatus
+	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
+	3,  // 25: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
+	48, // 26: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	48, // 27: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	48, // 28: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 29: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	14, // 30: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
+	48, // 31: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	48, // 32: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	48, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	48, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	24, // 35: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
+	25, // 36: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 37: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 38: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 39: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	48, // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	48, // 41: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 42: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 43: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 44: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 45: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 46: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 47: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 48: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 49: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 50: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 51: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	15, // 52: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 53: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 54: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 55: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	26, // 56: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	28, // 57: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	30, // 58: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	32, // 59: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	34, // 60: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	36, // 61: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	38, // 62: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	40, // 63: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	44, // 64: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	42, // 65: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	46, // 66: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 67: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 68: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	16, // 69: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 70: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 71: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 72: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	27, // 73: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	29, // 74: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	31, // 75: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	33, // 76: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	35, // 77: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	37, // 78: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	39, // 79: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	41, // 80: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	45, // 81: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	43, // 82: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	47, // 83: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	67, // [67:84] is the sub-list for method output_type
+	50, // [50:67] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }

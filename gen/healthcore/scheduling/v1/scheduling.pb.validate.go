@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/anypb"
+
+	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 )
 
 // ensure the imports are used
@@ -33,6 +35,8 @@ var (
 	_ = (*mail.Address)(nil)
 	_ = anypb.Any{}
 	_ = sort.Sort
+
+	_ = paymentsv1.PaymentStatus(0)
 )
 
 // define the regex for a UUID once up-front
@@ -2678,6 +2682,10 @@ func (m *PaymentInstructions) validate(all bool) error {
 			}
 		}
 	}
+
+	// no validation rules for Status
+
+	// no validation rules for PaymentPath
 
 	if len(errors) > 0 {
 		return PaymentInstructionsMultiError(errors)

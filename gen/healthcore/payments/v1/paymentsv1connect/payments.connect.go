@@ -61,7 +61,8 @@ type PaymentsServiceClient interface {
 	// charge. Idempotent per appointment: a retry returns the same payment and charge.
 	StartPayment(context.Context, *connect.Request[v1.StartPaymentRequest]) (*connect.Response[v1.StartPaymentResponse], error)
 	// Returns an appointment's payment, with its refunds and history, to the
-	// appointment's patient or doctor.
+	// appointment's patient or doctor. With wait and known_status it is a long-poll: the
+	// answer comes when the status differs from known_status, or when wait has passed.
 	GetPayment(context.Context, *connect.Request[v1.GetPaymentRequest]) (*connect.Response[v1.GetPaymentResponse], error)
 	// Internal (scheduling): stops an unpaid appointment's charge (hold expired, or the
 	// patient cancelled before paying). When the provider says it was paid meanwhile, the
@@ -192,7 +193,8 @@ type PaymentsServiceHandler interface {
 	// charge. Idempotent per appointment: a retry returns the same payment and charge.
 	StartPayment(context.Context, *connect.Request[v1.StartPaymentRequest]) (*connect.Response[v1.StartPaymentResponse], error)
 	// Returns an appointment's payment, with its refunds and history, to the
-	// appointment's patient or doctor.
+	// appointment's patient or doctor. With wait and known_status it is a long-poll: the
+	// answer comes when the status differs from known_status, or when wait has passed.
 	GetPayment(context.Context, *connect.Request[v1.GetPaymentRequest]) (*connect.Response[v1.GetPaymentResponse], error)
 	// Internal (scheduling): stops an unpaid appointment's charge (hold expired, or the
 	// patient cancelled before paying). When the provider says it was paid meanwhile, the
