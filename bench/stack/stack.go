@@ -26,7 +26,7 @@ type Stack struct {
 	Gateway string // base URL of the REST edge (the first gateway's)
 	// Gateways are the base URLs of every gateway process (one, but for StartProcesses).
 	Gateways []string
-	Sandbox string // base URL of the PIX sandbox (its dev approve/reject routes)
+	Sandbox  string // base URL of the PIX sandbox (its dev approve/reject routes)
 	// Ops is the base URL of each child's ops listener, by child name (PIDs), which
 	// serves its metrics and its profiler.
 	Ops     map[string]string
