@@ -284,7 +284,7 @@ func prepareDoctors(ctx context.Context, client *http.Client, st *stack.Stack, d
 }
 
 // preparePatients registers patients from..to-1 in batches: each registers and logs in
-// (the argon2 hashes, in parallel), then the batch's e-mail verification links are read
+// (two argon2 hashes, in parallel), then the batch's e-mail verification links are read
 // from identity's job table at once, and each confirms its address, refreshes its
 // session (the new token says the address is confirmed) and uploads one small document.
 func preparePatients(ctx context.Context, client *http.Client, st *stack.Stack, db, identityDB *pgxpool.Pool, from, to, parallel int) error {
@@ -315,7 +315,7 @@ func preparePatients(ctx context.Context, client *http.Client, st *stack.Stack, 
 			if err := load.Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]string{"email": u.email, "password": u.password}, &t); err != nil {
 				return fmt.Errorf("log in patient %d: %w", n, err)
 			}
-			u.accountID = t.Account.ID
+			u.accountID, u.refresh = t.Account.ID, t.Tokens.RefreshToken
 			users[n-lo] = u
 			return nil
 		}, time.Time{}, "")
@@ -333,10 +333,10 @@ func preparePatients(ctx context.Context, client *http.Client, st *stack.Stack, 
 					return fmt.Errorf("verify the e-mail of patient %d: %w", n, err)
 				}
 			}
-			// A fresh session, whose token carries the confirmed address.
+			// The session refreshed: its new token carries the confirmed address.
 			var t tokenAnswer
-			if err := load.Call(ctx, client, "POST", gateway+"/v1/auth/login", "", map[string]string{"email": u.email, "password": u.password}, &t); err != nil {
-				return fmt.Errorf("log in patient %d: %w", n, err)
+			if err := load.Call(ctx, client, "POST", gateway+"/v1/auth/refresh", "", map[string]string{"refreshToken": u.refresh}, &t); err != nil {
+				return fmt.Errorf("refresh patient %d: %w", n, err)
 			}
 			u.access, u.accessExp, u.refresh = t.Tokens.AccessToken, t.Tokens.AccessTokenExpireTime, t.Tokens.RefreshToken
 			doc, err := upload(ctx, client, gateway, u.access, n)
