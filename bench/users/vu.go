@@ -335,7 +335,11 @@ func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
 		u.w.record(t0, routeTimeToQR, time.Since(t0), false, nil)
 		return
 	}
-	u.awaitQR(ctx, t0, booked.Appointment.ID, tok)
+	known := ""
+	if booked.Payment != nil {
+		known = booked.Payment.Status
+	}
+	u.awaitQR(ctx, t0, booked.Appointment.ID, tok, known)
 }
 
 type payment struct {
@@ -347,14 +351,19 @@ type payment struct {
 const qrWait = 30 * time.Second
 
 // awaitQR reads the appointment's payment until it carries the QR code, asking the
-// server to hold the answer until then (wait=…, a long-poll); a server that answers at
-// once (no long-poll) is asked again after a short pause. 404 (the payment not made
-// yet) is expected meanwhile.
-func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok string) {
+// server to hold the answer while the status is still the one known (wait=…&
+// knownStatus=…, a long-poll; known is the status the booking's answer gave, if any);
+// a server that answers at once (no long-poll: the parameters are ignored) is asked
+// again after a short pause. 404 (the payment not recorded yet) is expected meanwhile.
+func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok, known string) {
 	deadline := t0.Add(qrWait)
 	for time.Now().Before(deadline) {
+		q := url.Values{"wait": {"10s"}}
+		if known != "" {
+			q.Set("knownStatus", known)
+		}
 		sent := time.Now()
-		a, err := u.measured(ctx, sent, routePayment, "GET", "/v1/appointments/"+appointment+"/payment?wait=10s", tok, nil, nil, "404")
+		a, err := u.measured(ctx, sent, routePayment, "GET", "/v1/appointments/"+appointment+"/payment?"+q.Encode(), tok, nil, nil, "404")
 		if err != nil {
 			u.w.record(t0, routeTimeToQR, time.Since(t0), false, err)
 			return
@@ -366,6 +375,9 @@ func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok strin
 		if out.Payment.QRCode != "" {
 			u.w.record(t0, routeTimeToQR, time.Since(t0), false, nil)
 			return
+		}
+		if out.Payment.Status != "" {
+			known = out.Payment.Status
 		}
 		if time.Since(sent) < time.Second { // answered at once: pause before asking again
 			select {
