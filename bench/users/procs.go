@@ -82,11 +82,15 @@ type snapshot struct {
 	at       time.Time
 	procs    map[string]procSample
 	postgres map[int]procSample
+	own      map[int]bool // the backends of the benchmark's database
 	loadavg  string
 }
 
-func takeSnapshot(pids map[string]int) snapshot {
-	s := snapshot{at: time.Now(), procs: map[string]procSample{}, postgres: map[int]procSample{}}
+func takeSnapshot(pids map[string]int, own []int) snapshot {
+	s := snapshot{at: time.Now(), procs: map[string]procSample{}, postgres: map[int]procSample{}, own: map[int]bool{}}
+	for _, pid := range own {
+		s.own[pid] = true
+	}
 	for name, pid := range pids {
 		s.procs[name] = sampleProc(pid, false)
 	}
@@ -138,6 +142,21 @@ func procRows(start, end snapshot, names []string, requests int64) []procRow {
 		pg.count++
 	}
 	total += pgCPU
+	// The backends serving the benchmark's database (known at both ends of the
+	// window): the share of PostgreSQL that other databases' work on the machine does
+	// not blur.
+	var ownCPU time.Duration
+	var own procSample
+	for pid, e := range end.postgres {
+		if end.own[pid] && start.own[pid] {
+			ownCPU += e.cpu - start.postgres[pid].cpu
+			own.rssKB += e.rssKB
+			own.fds += e.fds
+			own.count++
+		}
+	}
+	rows = append(rows, procRow{Name: "postgres, this database's backends", CPUSec: ownCPU.Seconds(), CPUPerReq: per(ownCPU),
+		RSSMiB: float64(own.rssKB) / 1024, FDs: own.fds, Processes: own.count})
 	rows = append(rows, procRow{Name: "postgres", CPUSec: pgCPU.Seconds(), CPUPerReq: per(pgCPU),
 		RSSMiB: float64(pg.rssKB) / 1024, FDs: pg.fds, Processes: pg.count})
 	rows = append(rows, procRow{Name: "total", CPUSec: total.Seconds(), CPUPerReq: per(total)})

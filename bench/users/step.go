@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"healthcore/bench/stack"
 )
 
@@ -124,12 +127,18 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 		stopAll()
 		return nil, err
 	}
-	from := takeSnapshot(pids)
+	mon, err := openBench(ctx, dbURL, 1)
+	if err != nil {
+		stopAll()
+		return nil, err
+	}
+	defer mon.Close()
+	from := takeSnapshot(pids, backends(ctx, mon))
 	if err := sleepUntil(measureTo); err != nil {
 		stopAll()
 		return nil, err
 	}
-	to := takeSnapshot(pids)
+	to := takeSnapshot(pids, backends(ctx, mon))
 	var reports []report
 	var failed []string
 	for i, p := range procs {
@@ -163,6 +172,21 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(procOrder(a), procOrder(b)) })
 	r.Procs = procRows(from, to, names, all.requests)
 	return r, nil
+}
+
+// backends lists the process ids of the sessions on the benchmark's database (none
+// if the server cannot tell).
+func backends(ctx context.Context, db *pgxpool.Pool) []int {
+	rows, err := db.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		return nil
+	}
+	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	return out
 }
 
 // procOrder sorts the load generator first, then the gateways, then the services.
@@ -229,7 +253,7 @@ func printStep(w io.Writer, r *stepResult) {
 		if p.Processes > 0 {
 			name = fmt.Sprintf("%s (%d processes)", p.Name, p.Processes)
 		}
-		if p.Name == "total" {
+		if p.Name == "total" { // the named processes and every PostgreSQL process
 			fmt.Fprintf(w, "| %-32s | %8.1f | %12.3f | %8s | %7s |\n", "**total**", p.CPUSec, p.CPUPerReq, "", "")
 			continue
 		}
