@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -160,5 +159,3 @@ func (m *merged) names() []string {
 	sort.Strings(out)
 	return out
 }
-
-func msOf(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) }
