@@ -155,7 +155,7 @@ func procRows(start, end snapshot, names []string, requests int64) []procRow {
 			own.count++
 		}
 	}
-	rows = append(rows, procRow{Name: "postgres, this database's backends", CPUSec: ownCPU.Seconds(), CPUPerReq: per(ownCPU),
+	rows = append(rows, procRow{Name: "postgres, this database", CPUSec: ownCPU.Seconds(), CPUPerReq: per(ownCPU),
 		RSSMiB: float64(own.rssKB) / 1024, FDs: own.fds, Processes: own.count})
 	rows = append(rows, procRow{Name: "postgres", CPUSec: pgCPU.Seconds(), CPUPerReq: per(pgCPU),
 		RSSMiB: float64(pg.rssKB) / 1024, FDs: pg.fds, Processes: pg.count})

@@ -246,18 +246,18 @@ func printStep(w io.Writer, r *stepResult) {
 			fmt.Fprintf(w, "first errors of %s: %s\n", row.Route, strings.Join(row.FirstErrors, " | "))
 		}
 	}
-	fmt.Fprintf(w, "\n| %-32s | %8s | %12s | %8s | %7s |\n", "process", "CPU s", "CPU ms/req", "RSS MiB", "fds")
-	fmt.Fprintf(w, "|%s|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 34), strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 8))
+	fmt.Fprintf(w, "\n| %-44s | %8s | %12s | %8s | %7s |\n", "process", "CPU s", "CPU ms/req", "RSS MiB", "fds")
+	fmt.Fprintf(w, "|%s|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 46), strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 8))
 	for _, p := range r.Procs {
 		name := p.Name
 		if p.Processes > 0 {
 			name = fmt.Sprintf("%s (%d processes)", p.Name, p.Processes)
 		}
 		if p.Name == "total" { // the named processes and every PostgreSQL process
-			fmt.Fprintf(w, "| %-32s | %8.1f | %12.3f | %8s | %7s |\n", "**total**", p.CPUSec, p.CPUPerReq, "", "")
+			fmt.Fprintf(w, "| %-44s | %8.1f | %12.3f | %8s | %7s |\n", "**total**", p.CPUSec, p.CPUPerReq, "", "")
 			continue
 		}
-		fmt.Fprintf(w, "| %-32s | %8.1f | %12.3f | %8.1f | %7d |\n", name, p.CPUSec, p.CPUPerReq, p.RSSMiB, p.FDs)
+		fmt.Fprintf(w, "| %-44s | %8.1f | %12.3f | %8.1f | %7d |\n", name, p.CPUSec, p.CPUPerReq, p.RSSMiB, p.FDs)
 	}
 }
 

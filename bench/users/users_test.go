@@ -30,8 +30,9 @@ func TestMain(m *testing.M) {
 // TestUsers_ShortRunHasNoErrors is the short version of the load test, so the tool
 // can't rot: 200 users on a fresh database and two gateways, every action of the mix
 // equally likely and a short think time so each is done, access tokens that live a
-// minute and are refreshed when they have less than 55 s left (so every session
-// refreshes), and a few users whose stored refresh token is refused, who log in again.
+// minute and are refreshed when they have less than 45 s left (so every session that
+// acts refreshes, about once: the prepared tokens are older than 15 s by then), and a
+// few users whose stored refresh token is refused, who log in again.
 func TestUsers_ShortRunHasNoErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole deployment")
@@ -45,9 +46,9 @@ func TestUsers_ShortRunHasNoErrors(t *testing.T) {
 	for _, a := range actions {
 		weights = append(weights, a+"=1")
 	}
-	o, err := parseFlags([]string{"-users", "200", "-doctors", "6", "-ramp", "3s", "-duration", "10s", "-think", "1500ms",
+	o, err := parseFlags([]string{"-users", "200", "-doctors", "6", "-ramp", "3s", "-duration", "10s", "-think", "3s",
 		"-mix", strings.Join(weights, ","), "-gateways", "2", "-workers", "2", "-db-max-conns", "3",
-		"-access-ttl", "1m", "-refresh-before", "55s", "-data-dir", t.TempDir()})
+		"-access-ttl", "1m", "-refresh-before", "45s", "-data-dir", t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
