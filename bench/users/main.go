@@ -185,6 +185,9 @@ func run(ctx context.Context, o options) ([]stepResult, error) {
 	if o.prepareOnly {
 		return nil, st.Stop()
 	}
+	if err := warmUp(ctx, st, dbURL); err != nil {
+		return nil, err
+	}
 	var results []stepResult
 	for _, n := range o.steps {
 		r, err := runStep(ctx, st, dbURL, o, n)

@@ -465,3 +465,46 @@ func parallelDo(ctx context.Context, from, to, parallel int, f func(int) error, 
 	}
 	return first
 }
+
+// warmUp waits until a prepared patient's authenticated reads succeed through every
+// gateway: a service that has just started refuses user tokens (503
+// REVOKED_SESSIONS) until its first fetch of identity's list of ended sessions, which
+// on a busy machine can take a while. A deployment is not measured while it starts.
+func warmUp(ctx context.Context, st *stack.Stack, dbURL string) error {
+	db, err := openBench(ctx, dbURL, 1)
+	if err != nil {
+		return err
+	}
+	users, err := loadPatients(ctx, db, 0, 1)
+	db.Close()
+	if err != nil || len(users) == 0 {
+		return fmt.Errorf("warm-up: no prepared patient (%v)", err)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	var t tokenAnswer
+	if err := load.Call(ctx, client, "POST", st.Gateway+"/v1/auth/login", "", map[string]string{"email": users[0].email, "password": users[0].password}, &t); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, g := range st.Gateways {
+		for _, path := range []string{"/v1/me", "/v1/appointments", "/v1/records/documents", "/v1/appointments/" + uuid.NewString() + "/payment"} {
+			for {
+				err := load.Call(ctx, client, "GET", g+path, t.Tokens.AccessToken, nil, nil)
+				var se *load.StatusError
+				if err == nil || errors.As(err, &se) && se.Status < 500 { // the payment of no appointment: 404
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("warm-up: GET %s still fails after 2 minutes: %w", path, err)
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -55,6 +55,14 @@ type user struct {
 	// cache), and slots the free slot ids of the last week of slots read.
 	etags map[string]cached
 	slots []string
+	// actionAt is the scheduled start of the action under way: its requests count when
+	// it lies in the measurement window, whenever they are sent.
+	actionAt time.Time
+}
+
+// record counts a request of the action under way (or its time to QR).
+func (u *user) record(name string, d time.Duration, expected bool, err error) {
+	u.w.record(u.actionAt, name, d, expected, err)
 }
 
 // cached is the validator of a public answer and, for a week of slots, its slot ids.
@@ -138,22 +146,22 @@ func (u *user) measured(ctx context.Context, t0 time.Time, name, method, path, t
 	a, err := u.call(ctx, method, path, token, body, header)
 	d := time.Since(t0)
 	if err != nil {
-		u.w.record(t0, name, d, false, err)
+		u.record(name, d, false, err)
 		return a, err
 	}
 	if a.status/100 == 2 {
-		u.w.record(t0, name, d, false, nil)
+		u.record(name, d, false, nil)
 		return a, nil
 	}
 	for _, o := range ok {
 		status, reason, _ := strings.Cut(o, " ")
 		if status == fmt.Sprint(a.status) && (reason == "" || reason == a.reason()) {
-			u.w.record(t0, name, d, true, nil)
+			u.record(name, d, true, nil)
 			return a, nil
 		}
 	}
 	err = errStatus(a)
-	u.w.record(t0, name, d, false, err)
+	u.record(name, d, false, err)
 	return a, err
 }
 
@@ -168,18 +176,18 @@ func (u *user) token(ctx context.Context) (string, error) {
 		a, err := u.call(ctx, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": u.refresh}, nil)
 		switch {
 		case err != nil:
-			u.w.record(t0, routeRefresh, time.Since(t0), false, err)
+			u.record(routeRefresh, time.Since(t0), false, err)
 			return "", err
 		case a.status == http.StatusOK:
-			u.w.record(t0, routeRefresh, time.Since(t0), false, nil)
+			u.record(routeRefresh, time.Since(t0), false, nil)
 			return u.takeTokens(a.body)
 		case a.status == http.StatusUnauthorized:
 			// A refresh token that is no longer valid (the session ended, or a run was cut
 			// before it wrote its rotation back): log in, as an app does.
-			u.w.record(t0, routeRefresh, time.Since(t0), true, nil)
+			u.record(routeRefresh, time.Since(t0), true, nil)
 		default:
 			err := errStatus(a)
-			u.w.record(t0, routeRefresh, time.Since(t0), false, err)
+			u.record(routeRefresh, time.Since(t0), false, err)
 			return "", err
 		}
 	}
@@ -188,7 +196,7 @@ func (u *user) token(ctx context.Context) (string, error) {
 	if err == nil && a.status != http.StatusOK {
 		err = errStatus(a)
 	}
-	u.w.record(t0, routeLogin, time.Since(t0), false, err)
+	u.record(routeLogin, time.Since(t0), false, err)
 	if err != nil {
 		return "", err
 	}
@@ -262,6 +270,7 @@ func (u *user) public(ctx context.Context, t0 time.Time, name, path string) ([]s
 
 // act runs one action of the mix, scheduled at t0.
 func (u *user) act(ctx context.Context, action string, t0 time.Time) {
+	u.actionAt = t0
 	d := u.w.doctors[u.rng.IntN(len(u.w.doctors))]
 	switch action {
 	case "search":
@@ -328,11 +337,11 @@ func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
 		Payment *payment `json:"payment"`
 	}
 	if err := json.Unmarshal(a.body, &booked); err != nil {
-		u.w.record(t0, routeBook, 0, false, err)
+		u.record(routeTimeToQR, time.Since(t0), false, fmt.Errorf("booking answer: %w", err))
 		return
 	}
 	if booked.Payment != nil && booked.Payment.QRCode != "" { // the charge made within the booking
-		u.w.record(t0, routeTimeToQR, time.Since(t0), false, nil)
+		u.record(routeTimeToQR, time.Since(t0), false, nil)
 		return
 	}
 	known := ""
@@ -365,7 +374,7 @@ func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok, know
 		sent := time.Now()
 		a, err := u.measured(ctx, sent, routePayment, "GET", "/v1/appointments/"+appointment+"/payment?"+q.Encode(), tok, nil, nil, "404")
 		if err != nil {
-			u.w.record(t0, routeTimeToQR, time.Since(t0), false, err)
+			u.record(routeTimeToQR, time.Since(t0), false, err)
 			return
 		}
 		var out struct {
@@ -373,7 +382,7 @@ func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok, know
 		}
 		_ = json.Unmarshal(a.body, &out)
 		if out.Payment.QRCode != "" {
-			u.w.record(t0, routeTimeToQR, time.Since(t0), false, nil)
+			u.record(routeTimeToQR, time.Since(t0), false, nil)
 			return
 		}
 		if out.Payment.Status != "" {
@@ -387,5 +396,5 @@ func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok, know
 			}
 		}
 	}
-	u.w.record(t0, routeTimeToQR, time.Since(t0), false, fmt.Errorf("no QR code %s after booking", qrWait))
+	u.record(routeTimeToQR, time.Since(t0), false, fmt.Errorf("no QR code %s after booking", qrWait))
 }

@@ -48,8 +48,8 @@ type worker struct {
 	cumulative  []float64 // of the mix's weights
 }
 
-// record counts a request (or a time to QR) whose action was scheduled at t0, if t0
-// lies in the measurement window.
+// record counts a request (or a time to QR) of an action scheduled at t0 (its latency
+// is d), if t0 lies in the measurement window.
 func (w *worker) record(t0 time.Time, name string, d time.Duration, expected bool, err error) {
 	if t0.Before(w.measureFrom) || !t0.Before(w.measureTo) {
 		return
