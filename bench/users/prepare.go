@@ -197,6 +197,25 @@ func prepareUsers(ctx context.Context, st *stack.Stack, dbURL string, doctors, p
 	if _, err := db.Exec(ctx, benchSchema); err != nil {
 		return err
 	}
+	// One preparation at a time on a database: two would number the same users.
+	lock, err := db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	var free bool
+	if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('bench_users.prepare'))`).Scan(&free); err != nil {
+		return err
+	}
+	if !free {
+		fmt.Println("waiting for another preparation of this database to end …")
+		if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock(hashtext('bench_users.prepare'))`); err != nil {
+			return err
+		}
+	}
+	defer func() { // the session's end would unlock it too
+		_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('bench_users.prepare'))`)
+	}()
 	var haveDoctors, havePatients int
 	if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM bench_users.doctors), (SELECT count(*) FROM bench_users.patients)`).
 		Scan(&haveDoctors, &havePatients); err != nil {
