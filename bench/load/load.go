@@ -270,6 +270,17 @@ var crmCard = []byte("\x89PNG\r\n\x1a\na photo of the CRM card")
 // doctor (identity publishes the verdict by a job). It returns the account id and the
 // access token of that session: verified, with amr pwd and otp.
 func RegisterDoctor(ctx context.Context, client *http.Client, gateway, operator, crmNumber, uf string, priceCents int64) (id, token string, err error) {
+	return RegisterDoctorWith(ctx, client, gateway, operator, crmNumber, uf, map[string]any{
+		"displayName": "Dra. Bench " + crmNumber, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
+		"specialties": []map[string]string{{"code": "clinica_medica"}},
+		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
+			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
+	})
+}
+
+// RegisterDoctorWith is RegisterDoctor writing profile (the JSON body of PUT
+// /v1/doctors/me/profile) as the doctor's profile.
+func RegisterDoctorWith(ctx context.Context, client *http.Client, gateway, operator, crmNumber, uf string, profile map[string]any) (id, token string, err error) {
 	crm := map[string]string{"number": crmNumber, "uf": uf}
 	const password = "bench doctor password"
 	if err := Call(ctx, client, "POST", gateway+"/v1/accounts/doctors", "", map[string]any{
@@ -289,12 +300,7 @@ func RegisterDoctor(ctx context.Context, client *http.Client, gateway, operator,
 		return "", "", err
 	}
 	id, pending := t.Account.ID, t.Tokens.AccessToken
-	if err := Call(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", pending, map[string]any{
-		"displayName": "Dra. Bench " + crmNumber, "priceCents": priceCents, "timeZone": "America/Sao_Paulo",
-		"specialties": []map[string]string{{"code": "clinica_medica"}},
-		"location": map[string]any{"address": "Av. Paulista, 1000", "city": "São Paulo", "uf": "SP",
-			"point": map[string]float64{"latitude": -23.5505, "longitude": -46.6333}},
-	}, nil); err != nil {
+	if err := Call(ctx, client, "PUT", gateway+"/v1/doctors/me/profile", pending, profile, nil); err != nil {
 		return "", "", fmt.Errorf("profile of doctor %s: %w", crmNumber, err)
 	}
 	if err := Call(ctx, client, "POST", gateway+"/v1/me/verification", pending, map[string]any{"crm": crm, "card": crmCard}, nil); err != nil {

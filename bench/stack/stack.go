@@ -23,9 +23,11 @@ import (
 // Stack is a deployment on loopback: the services in one process, the gateway in
 // another, both built from cmd/healthcore.
 type Stack struct {
-	Gateway string // base URL of the REST edge
-	Sandbox string // base URL of the PIX sandbox (its dev approve/reject routes)
-	// Ops is the base URL of each child's ops listener ("serve", "gateway"), which
+	Gateway string // base URL of the REST edge (the first gateway's)
+	// Gateways are the base URLs of every gateway process (one, but for StartProcesses).
+	Gateways []string
+	Sandbox  string // base URL of the PIX sandbox (its dev approve/reject routes)
+	// Ops is the base URL of each child's ops listener, by child name (PIDs), which
 	// serves its metrics and its profiler.
 	Ops     map[string]string
 	dir     string
@@ -52,64 +54,19 @@ func Start(ctx context.Context, dbURL, logLevel string, serveFlags ...string) (*
 
 // StartWith is Start giving both processes the flags in all as well (TraceSink.Flags).
 func StartWith(ctx context.Context, dbURL, logLevel string, all []string, serveFlags ...string) (*Stack, error) {
-	dir, err := os.MkdirTemp("", "healthcore-bench")
+	s, l, err := prepare(ctx, dbURL, logLevel, "", all)
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{dir: dir}
-	bin := filepath.Join(dir, "healthcore")
-	fmt.Println("building cmd/healthcore …")
-	buildCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "healthcore/cmd/healthcore").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("build healthcore: %w\n%s", err, out)
-	}
-
-	keysDir := filepath.Join(dir, "service-keys")
-	if err := authn.WriteServiceKeys(keysDir, catalog.Names()); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	// One process serves every service of the catalog: the gateway is ready only when
-	// all its upstreams are.
-	l, err := catalog.NewLoopback()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	s.Gateway, s.Sandbox = l.Gateway, l.Sandbox
-	// Without TLS, as behind a mesh that terminates it (the services prove who they are
-	// by their token keys): the numbers stay comparable with earlier runs, and one
-	// process serving every service would need one certificate naming them all.
-	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
-		"-data-dir=" + filepath.Join(dir, "data"), "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
-	common = append(common, all...)
-	s.bin, s.common = bin, common
-	// Each child's ops listener, with the profiler, on a port of its own.
-	s.Ops = map[string]string{}
-	opsFlags := func(name string) ([]string, error) {
-		addr := l.Ops[name]
-		s.Ops[name] = "http://" + addr
-		return []string{"-ops-addr=" + addr, "-pprof"}, nil
-	}
-	serveOps, err := opsFlags("serve")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	gatewayOps, err := opsFlags("gateway")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	s.Gateway = l.Gateway
+	s.Gateways = []string{l.Gateway}
 	for _, args := range [][]string{
 		// Every benchmark client registers from loopback, hundreds of accounts at a time.
-		append(append(append(append(append(append([]string{"serve"}, catalog.Names()...), common...), catalog.DevDriverFlags()...), serveOps...),
+		append(append(append(append(append(append([]string{"serve"}, catalog.Names()...), s.common...), catalog.DevDriverFlags()...), s.opsFlags("serve", l.Ops["serve"])...),
 			"-identity.register-per-address=1000000"), serveFlags...),
-		append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), gatewayOps...),
+		append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, s.common...), s.opsFlags("gateway", l.Ops["gateway"])...),
 	} {
-		if err := s.spawn(bin, args...); err != nil {
+		if err := s.spawn(args[0], s.bin, args...); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -119,6 +76,51 @@ func StartWith(ctx context.Context, dbURL, logLevel string, all []string, serveF
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepare builds healthcore, writes the service keys and places the stack on loopback
+// ports: what every layout shares. dataDir "" is a temporary folder.
+func prepare(ctx context.Context, dbURL, logLevel, dataDir string, all []string) (*Stack, *catalog.Loopback, error) {
+	dir, err := os.MkdirTemp("", "healthcore-bench")
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Stack{dir: dir, Ops: map[string]string{}}
+	bin := filepath.Join(dir, "healthcore")
+	fmt.Println("building cmd/healthcore …")
+	buildCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "healthcore/cmd/healthcore").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("build healthcore: %w\n%s", err, out)
+	}
+	keysDir := filepath.Join(dir, "service-keys")
+	if err := authn.WriteServiceKeys(keysDir, catalog.Names()); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	l, err := catalog.NewLoopback()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	s.Sandbox = l.Sandbox
+	if dataDir == "" {
+		dataDir = filepath.Join(dir, "data")
+	}
+	// Without TLS, as behind a mesh that terminates it (the services prove who they are
+	// by their token keys): the numbers stay comparable with earlier runs, and one
+	// process serving every service would need one certificate naming them all.
+	common := append([]string{"-database-url=" + dbURL, "-service-keys=" + keysDir, "-insecure-transport",
+		"-data-dir=" + dataDir, "-log-level=" + logLevel, "-trusted-proxies=127.0.0.0/8,::1/128"}, l.Flags...)
+	s.bin, s.common = bin, append(common, all...)
+	return s, l, nil
+}
+
+// opsFlags give the child name an ops listener of its own at addr, with the profiler.
+func (s *Stack) opsFlags(name, addr string) []string {
+	s.Ops[name] = "http://" + addr
+	return []string{"-ops-addr=" + addr, "-pprof"}
 }
 
 // CreateAdmin creates an operator account as a deployment does, with `healthcore
@@ -134,7 +136,8 @@ func (s *Stack) CreateAdmin(ctx context.Context, name, email, password string) e
 	return nil
 }
 
-// PIDs names the children's process ids ("serve", "gateway").
+// PIDs names the children's process ids: "serve" and "gateway" (Start), or each
+// service by name and "gateway-1" … "gateway-N" (StartProcesses).
 func (s *Stack) PIDs() map[string]int {
 	out := map[string]int{}
 	for _, c := range s.procs {
@@ -143,8 +146,8 @@ func (s *Stack) PIDs() map[string]int {
 	return out
 }
 
-func (s *Stack) spawn(bin string, args ...string) error {
-	c := &child{name: args[0], log: filepath.Join(s.dir, args[0]+".log"), done: make(chan error, 1)}
+func (s *Stack) spawn(name, bin string, args ...string) error {
+	c := &child{name: name, log: filepath.Join(s.dir, name+".log"), done: make(chan error, 1)}
 	f, err := os.Create(c.log)
 	if err != nil {
 		return err
@@ -176,12 +179,18 @@ func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {
 			default:
 			}
 		}
-		resp, err := client.Get(s.Gateway + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+		ready := 0
+		for _, g := range s.Gateways {
+			resp, err := client.Get(g + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ready++
+				}
 			}
+		}
+		if ready == len(s.Gateways) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -231,7 +240,7 @@ func tail(path string) string {
 	return string(b)
 }
 
-// Profile records a CPU profile of the child name ("serve" or "gateway") for d into file.
+// Profile records a CPU profile of the child name (see PIDs) for d into file.
 func (s *Stack) Profile(ctx context.Context, name string, d time.Duration, file string) error {
 	base, ok := s.Ops[name]
 	if !ok {
