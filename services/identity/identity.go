@@ -144,14 +144,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // uintFlag binds a uint32 setting.
 func uintFlag(fs *flag.FlagSet, v *uint32, name, usage string) {
-	fs.Func(name, fmt.Sprintf("%s (default %d)", usage, *v), func(s string) error {
-		n, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return errors.New("must be a whole number")
-		}
-		*v = uint32(n)
-		return nil
-	})
+	fs.Var((*uint32Value)(v), name, usage)
+}
+
+// uint32Value is a flag.Value of a uint32 (its String is the default -h shows).
+type uint32Value uint32
+
+func (u *uint32Value) String() string { return strconv.FormatUint(uint64(*u), 10) }
+
+func (u *uint32Value) Set(s string) error {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return errors.New("must be a whole number")
+	}
+	*u = uint32Value(n)
+	return nil
 }
 
 // Check reports bad settings.
