@@ -15,7 +15,6 @@ import (
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"healthcore/platform/authn"
 )
@@ -44,31 +43,24 @@ const DefaultCacheEntries = 10_000
 // Cache-Control value. It fails when a listed RPC is not public or has no GET route.
 func cacheRoutes(services []string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", name, err)
-		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
+	methods, err := methodsOf(services)
+	if err != nil {
+		return nil, err
+	}
+	for _, md := range methods {
+		maxAge, ok := PublicReads[md.FullName()]
 		if !ok {
-			return nil, fmt.Errorf("%s is not a service", name)
+			continue
 		}
-		for i := range sd.Methods().Len() {
-			md := sd.Methods().Get(i)
-			maxAge, ok := PublicReads[md.FullName()]
-			if !ok {
-				continue
-			}
-			if !authn.RuleOf(md).GetPublic() {
-				return nil, fmt.Errorf("%s is listed as a public read but its access rule is not public", md.FullName())
-			}
-			rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-			method, template := HTTPRule(rule)
-			if method != http.MethodGet {
-				return nil, fmt.Errorf("%s is listed as a public read but has no GET route", md.FullName())
-			}
-			out[method+" "+pathVar.ReplaceAllStringFunc(template, starVar)] = "public, max-age=" + strconv.Itoa(int(maxAge.Seconds()))
+		if !authn.RuleOf(md).GetPublic() {
+			return nil, fmt.Errorf("%s is listed as a public read but its access rule is not public", md.FullName())
 		}
+		rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+		method, template := HTTPRule(rule)
+		if method != http.MethodGet {
+			return nil, fmt.Errorf("%s is listed as a public read but has no GET route", md.FullName())
+		}
+		out[method+" "+pathVar.ReplaceAllStringFunc(template, starVar)] = "public, max-age=" + strconv.Itoa(int(maxAge.Seconds()))
 	}
 	return out, nil
 }

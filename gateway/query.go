@@ -37,39 +37,32 @@ type queryRoute struct {
 // /v1/doctors/{doctor_id=*}/reviews").
 func queryRoutes(services []string) (map[string]queryRoute, error) {
 	routes := map[string]queryRoute{}
-	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", name, err)
+	methods, err := methodsOf(services)
+	if err != nil {
+		return nil, err
+	}
+	for _, md := range methods {
+		rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+		if rule == nil {
+			continue
 		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a service", name)
-		}
-		for i := 0; i < sd.Methods().Len(); i++ {
-			md := sd.Methods().Get(i)
-			rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-			if rule == nil {
+		for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
+			method, template := HTTPRule(r)
+			if method == "" {
 				continue
 			}
-			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-				method, template := HTTPRule(r)
-				if method == "" {
-					continue
-				}
-				q := queryRoute{in: md.Input()}
-				for _, m := range pathVar.FindAllStringSubmatch(template, -1) {
-					q.bound = append(q.bound, protoreflect.Name(strings.Split(m[1], ".")[0]))
-				}
-				switch body := r.GetBody(); body {
-				case "*":
-					q.in = nil
-				case "":
-				default:
-					q.bound = append(q.bound, protoreflect.Name(body))
-				}
-				routes[method+" "+pathVar.ReplaceAllStringFunc(template, starVar)] = q
+			q := queryRoute{in: md.Input()}
+			for _, m := range pathVar.FindAllStringSubmatch(template, -1) {
+				q.bound = append(q.bound, protoreflect.Name(strings.Split(m[1], ".")[0]))
 			}
+			switch body := r.GetBody(); body {
+			case "*":
+				q.in = nil
+			case "":
+			default:
+				q.bound = append(q.bound, protoreflect.Name(body))
+			}
+			routes[method+" "+pathVar.ReplaceAllStringFunc(template, starVar)] = q
 		}
 	}
 	return routes, nil
@@ -209,4 +202,23 @@ func unknownKeys(params map[string][]string, known ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// methodsOf returns the methods of the services named (full names), in order.
+func methodsOf(services []string) ([]protoreflect.MethodDescriptor, error) {
+	var out []protoreflect.MethodDescriptor
+	for _, name := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a service", name)
+		}
+		for i := range sd.Methods().Len() {
+			out = append(out, sd.Methods().Get(i))
+		}
+	}
+	return out, nil
 }

@@ -94,11 +94,7 @@ func bookingTxCeiling(ctx context.Context, dbURL string, o options) (*load.Resul
 		})
 	}
 	wg.Wait()
-	r := &load.Result{Name: "the booking's statements alone, pgx (ceiling)"}
-	for i := range parts {
-		r.Merge(&parts[i])
-	}
-	r.Done(o.duration)
+	r := load.Gather("the booking's statements alone, pgx (ceiling)", parts, o.duration)
 	return r, nil
 }
 

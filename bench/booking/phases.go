@@ -145,11 +145,7 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 		})
 	}
 	wg.Wait()
-	r := &load.Result{Name: "POST /v1/appointments (distinct slots; charge made by the job)"}
-	for i := range parts {
-		r.Merge(&parts[i])
-	}
-	r.Done(o.duration)
+	r := load.Gather("POST /v1/appointments (distinct slots; charge made by the job)", parts, o.duration)
 	if n := len(r.Latencies); n > 0 {
 		var notes []string
 		for _, name := range []string{"gateway", "serve"} {
@@ -223,11 +219,7 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 		})
 	}
 	wg.Wait()
-	r := &load.Result{Name: "INSERT INTO scheduling.appointments (ceiling)"}
-	for i := range parts {
-		r.Merge(&parts[i])
-	}
-	r.Done(o.duration)
+	r := load.Gather("INSERT INTO scheduling.appointments (ceiling)", parts, o.duration)
 	return r, nil
 }
 

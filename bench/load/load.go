@@ -60,6 +60,16 @@ func (r *Result) Merge(p *Result) {
 	}
 }
 
+// Gather merges the clients' parts into one result named name, measured over elapsed.
+func Gather(name string, parts []Result, elapsed time.Duration) *Result {
+	r := &Result{Name: name}
+	for i := range parts {
+		r.Merge(&parts[i])
+	}
+	r.Done(elapsed)
+	return r
+}
+
 // Done sorts the latencies; call it once all requests are in.
 func (r *Result) Done(elapsed time.Duration) { r.Elapsed = elapsed; slices.Sort(r.Latencies) }
 
@@ -363,4 +373,20 @@ func Main(name string, run func(context.Context) error) {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
+}
+
+// Backends lists the process ids of the other sessions on q's database (the services'
+// or a raw path's), whose CPU a benchmark adds up, or nothing if the server cannot
+// tell.
+func Backends(ctx context.Context, q pg.Querier) []int {
+	rows, err := q.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return nil
+	}
+	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	return out
 }

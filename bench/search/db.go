@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
+	"healthcore/bench/load"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/pg"
 	"healthcore/services/directory"
@@ -119,16 +120,7 @@ type monitor struct {
 func (m *monitor) backends(ctx context.Context) []int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rows, err := m.conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
-	if err != nil {
-		return nil
-	}
-	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
-	out := make([]int, len(pids))
-	for i, p := range pids {
-		out[i] = int(p)
-	}
-	return out
+	return load.Backends(ctx, m.conn)
 }
 
 // query is one SQL statement with its arguments, as the directory service sent it.

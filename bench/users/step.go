@@ -13,9 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"healthcore/bench/load"
 	"healthcore/bench/stack"
 )
 
@@ -137,12 +135,12 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 		return nil, err
 	}
 	defer mon.Close()
-	from := takeSnapshot(pids, backends(ctx, mon))
+	from := takeSnapshot(pids, load.Backends(ctx, mon))
 	if err := sleepUntil(measureTo); err != nil {
 		stopAll()
 		return nil, err
 	}
-	to := takeSnapshot(pids, backends(ctx, mon))
+	to := takeSnapshot(pids, load.Backends(ctx, mon))
 	var reports []report
 	var failed []string
 	for i, p := range procs {
@@ -176,21 +174,6 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(procOrder(a), procOrder(b)) })
 	r.Procs = procRows(from, to, names, all.requests)
 	return r, nil
-}
-
-// backends lists the process ids of the sessions on the benchmark's database (none
-// if the server cannot tell).
-func backends(ctx context.Context, db *pgxpool.Pool) []int {
-	rows, err := db.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
-	if err != nil {
-		return nil
-	}
-	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
-	out := make([]int, len(pids))
-	for i, p := range pids {
-		out[i] = int(p)
-	}
-	return out
 }
 
 // procOrder sorts the load generator first, then the gateways, then the services.
