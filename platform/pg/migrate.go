@@ -42,7 +42,9 @@ const versionTable = "goose_db_version"
 // member of the owner, Migrate acts as the owner (SET ROLE), so objects never end up
 // owned by whoever happened to run it (see Grants for the roles of production).
 // A per-schema PostgreSQL advisory lock (goose's session locker) makes concurrent calls
-// from several replicas safe: each migration is applied once and the others wait.
+// from several replicas safe: each migration is applied once and the others wait; a
+// database-wide one, taken only when a schema has migrations pending, keeps services
+// that migrate a fresh database at once from creating the same extension together.
 // Applied migrations are logged to log (nil discards).
 func Migrate(ctx context.Context, url string, log *slog.Logger, schemas ...Schema) error {
 	if log == nil {
@@ -105,6 +107,24 @@ func migrateOne(ctx context.Context, url string, base *pgx.ConnConfig, s Schema,
 	if err != nil {
 		return err
 	}
+	// Objects outside the schema — extensions above all — are the database's: two
+	// services creating the same one at once (CREATE EXTENSION IF NOT EXISTS) collide
+	// on pg_extension's unique index. Whoever has migrations to apply therefore holds a
+	// database-wide lock while applying them; a schema already up to date (every
+	// start but the first) takes none.
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return err
+	}
+	if !pending {
+		log.DebugContext(ctx, "schema up to date", "schema", s.Name)
+		return nil
+	}
+	unlock, err := lockDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	results, err := p.Up(ctx)
 	for _, r := range results {
 		if r.Error == nil {
@@ -208,6 +228,24 @@ func prepareSchema(ctx context.Context, cfg *pgx.ConnConfig, name string) error 
 		cfg.RuntimeParams["role"] = owner
 	}
 	return nil
+}
+
+// lockDatabase holds the database-wide migration lock on a connection of its own until
+// the function it returns is called (waiting for it, as long as ctx allows).
+func lockDatabase(ctx context.Context, cfg *pgx.ConnConfig) (func(), error) {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID("*database*")); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("lock the database's migrations: %w", err)
+	}
+	return func() {
+		// Closing the session releases its lock even when the unlock cannot be sent.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID("*database*"))
+		_ = conn.Close(context.WithoutCancel(ctx))
+	}, nil
 }
 
 // lockID is the advisory lock key guarding one schema's migrations, so replicas of one

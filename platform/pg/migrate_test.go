@@ -120,3 +120,29 @@ func TestMigrateAppliesOnlyNewVersions(t *testing.T) {
 		t.Error("Migrate succeeded with a broken migration")
 	}
 }
+
+// Services migrating a fresh database at once may each create the same extension:
+// CREATE EXTENSION IF NOT EXISTS alone collides on pg_extension's unique index when
+// another transaction has created it and not yet committed (the sleep holds that
+// window open), so pending migrations take a database-wide lock.
+func TestMigrateConcurrently_SchemasCreatingTheSameExtension(t *testing.T) {
+	ctx := context.Background()
+	u := emptyDatabase(t)
+	ext := fstest.MapFS{"00001_ext.sql": {Data: []byte("-- +goose Up\nCREATE EXTENSION IF NOT EXISTS btree_gist;\nSELECT pg_sleep(0.3);\n" +
+		"CREATE TABLE spans (id int, during tstzrange, EXCLUDE USING gist (id WITH =, during WITH &&));\n-- +goose Down\nDROP TABLE spans;\n")}}
+	names := []string{"scheduling_a", "directory_b", "clinic_c", "ward_d"}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() { errs[i] = Migrate(ctx, u, nil, Schema{Name: name, Migrations: ext}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("schema %s: %v", names[i], err)
+		}
+	}
+	for _, name := range names {
+		wantVersions(t, versions(t, u, name), 0, 1)
+	}
+}
