@@ -214,10 +214,7 @@ func etagListed(inm, etag string) bool {
 		if inm[0] == '*' {
 			return true
 		}
-		tag := inm
-		if strings.HasPrefix(tag, "W/") {
-			tag = tag[2:]
-		}
+		tag := strings.TrimPrefix(inm, "W/")
 		if len(tag) < 2 || tag[0] != '"' {
 			return false // malformed: nothing matches
 		}

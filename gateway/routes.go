@@ -68,18 +68,11 @@ func muxRoute(pattern string, api bool) (Route, bool) {
 	return Route{Method: method, Path: path, API: api}, true
 }
 
-// matches reports whether path is an instance of the template: segment by segment, a
-// {variable} or * standing for any one non-empty segment and ** (or {x=**}) for the
-// rest; a template's :verb must end the path, and a path whose last segment has a
-// :verb matches only a template with that verb (so GET /v1/appointments/x:accept is
-// not GET /v1/appointments/{id} with the id "x:accept").
-func matches(template, path string) bool {
-	tsegs, tverb := splitVerb(template)
-	psegs, pverb := splitVerb(path)
-	return segmentsMatch(tsegs, tverb, psegs, pverb)
-}
-
-// segmentsMatch is matches on a template and a path already split by splitVerb.
+// segmentsMatch reports whether a path is an instance of a template, both already split
+// by splitVerb: segment by segment, a {variable} or * standing for any one non-empty
+// segment and ** (or {x=**}) for the rest; a template's :verb must end the path, and a
+// path whose last segment has a :verb matches only a template with that verb (so GET
+// /v1/appointments/x:accept is not GET /v1/appointments/{id} with the id "x:accept").
 func segmentsMatch(tsegs []string, tverb string, psegs []string, pverb string) bool {
 	if tverb != pverb {
 		return false
