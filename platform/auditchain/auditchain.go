@@ -5,9 +5,11 @@
 // walked ([Verify]).
 //
 // A log using it ([Log]) keeps a one-row head table (the last row's id and hash), locked
-// FOR UPDATE by every append in the appending transaction ([Log.Append]), and computes
+// FOR UPDATE by every append in the appending transaction ([AppendRows]), and computes
 // each row's hash in Go at insert time from the row's fields in a fixed order
 // ([Key.Sum]): the writer and the verifier ([Log.Verify]) share that one encoding.
+// Appends that need not commit with an action of the caller's go through a [Batcher]:
+// every row waiting is appended in one transaction, the head locked once.
 // Rows written before a log was chained have no hashes; the chain begins at the first
 // row appended after, whose prev_hash is 32 zero bytes.
 //

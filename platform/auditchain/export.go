@@ -35,7 +35,7 @@ type Col struct {
 // returns the rows after the given id, in id order, at most limit. Export returns how
 // many lines it wrote.
 //
-// Ids are committed in order (Append draws them with the head locked), so once a row
+// Ids are committed in order (AppendRows draws them with the head locked), so once a row
 // is visible every row before it has committed or rolled back for good, and a cursor
 // on the id skips nothing. Delivery is at least once: lines written by a run whose
 // transaction then fails are written again by the next run; each carries export_id

@@ -22,12 +22,73 @@ type Log struct {
 	Table string
 }
 
-// Append appends one row to the log in q's transaction (or in one of its own when q is
-// the pool). With the head locked, it draws the row's id from the table's identity
-// sequence, asks fields for the row's hashed fields given that id and the
-// transaction's time (now(), for a log whose time is the database's), and calls insert
-// to write the row with its id, prev_hash and row_hash (OVERRIDING SYSTEM VALUE). It
-// then moves the head to the new row.
+// Writer is how a log's rows of type R are hashed and written, for [AppendRows] and
+// [Batcher].
+type Writer[R any] struct {
+	// Fields returns the row's hashed fields ([Key.Sum]) given its id and the appending
+	// transaction's time.
+	Fields func(r R, id int64, now time.Time) []pgtype.Text
+	// Insert writes the rows, in chain order, with their ids, prev_hash and row_hash
+	// (OVERRIDING SYSTEM VALUE), in tx.
+	Insert func(ctx context.Context, tx pgx.Tx, rows []Appended[R]) error
+}
+
+// Appended is a row as [Writer.Insert] writes it: the row given, the id drawn for it,
+// the transaction's time, and its hashes.
+type Appended[R any] struct {
+	Row        R
+	ID         int64
+	Now        time.Time
+	Prev, Hash []byte
+}
+
+// Columns are a batch of rows as one array per column, for a Writer's Insert to write
+// with one statement (INSERT … SELECT FROM unnest($1, $2, …)), whatever the number of
+// rows.
+type Columns struct {
+	IDs        []int64
+	At         []time.Time
+	Text       [][]pgtype.Text
+	Prev, Hash [][]byte
+}
+
+// ColumnsOf returns rows as columns: each row's time and its text columns, in the
+// table's order, are what cols returns of it.
+func ColumnsOf[R any](rows []Appended[R], cols func(Appended[R]) (time.Time, []pgtype.Text)) Columns {
+	n := len(rows)
+	c := Columns{IDs: make([]int64, n), At: make([]time.Time, n), Prev: make([][]byte, n), Hash: make([][]byte, n)}
+	for i, r := range rows {
+		at, text := cols(r)
+		if c.Text == nil {
+			c.Text = make([][]pgtype.Text, len(text))
+			for j := range c.Text {
+				c.Text[j] = make([]pgtype.Text, n)
+			}
+		}
+		c.IDs[i], c.At[i], c.Prev[i], c.Hash[i] = r.ID, at, r.Prev, r.Hash
+		for j, v := range text {
+			c.Text[j][i] = v
+		}
+	}
+	return c
+}
+
+// Args are the columns as statement arguments: the ids, the times, each text column,
+// then prev_hash and row_hash.
+func (c Columns) Args() []any {
+	args := []any{c.IDs, c.At}
+	for _, t := range c.Text {
+		args = append(args, t)
+	}
+	return append(args, c.Prev, c.Hash)
+}
+
+// AppendRows appends rows, in their order, to the log in q's transaction (or in one of
+// its own when q is the pool). With the head locked, it draws every row's id from the
+// table's identity sequence in one statement, asks w.Fields for each row's hashed
+// fields given its id and the transaction's time (now(), for a log whose time is the
+// database's), chains each row's hash to the one before, writes them all with one call
+// of w.Insert, and moves the head once, to the last.
 //
 // Locking the head row, and not "the last row of the log", is what keeps the chain
 // from forking under READ COMMITTED. Two appenders that both ran SELECT … ORDER BY id
@@ -37,29 +98,37 @@ type Log struct {
 // without seeing the row the first just inserted: both chain to the same predecessor.
 // The head row, in contrast, is updated by every append, and a FOR UPDATE that waited
 // on it returns its newest committed version: the second appender chains to the
-// first's row. The id is drawn after the lock, so ids grow in chain order.
-func (l Log) Append(ctx context.Context, q pg.Querier, key *Key, fields func(id int64, now time.Time) []pgtype.Text,
-	insert func(tx pgx.Tx, id int64, prev, hash []byte) error) error {
+// first's row. The ids are drawn after the lock, so ids grow in chain order.
+func AppendRows[R any](ctx context.Context, l Log, q pg.Querier, key *Key, w Writer[R], rows ...R) error {
 	if key == nil {
 		return errors.New("auditchain: append to " + l.Name + " without a chain key")
 	}
-	return inTx(ctx, q, func(tx pgx.Tx) error {
-		head, err := l.readHead(ctx, tx, true)
-		if err != nil {
-			return err
-		}
-		id, now, err := l.drawID(ctx, tx)
-		if err != nil {
-			return err
-		}
+	if len(rows) == 0 {
+		return nil
+	}
+	return inTx(ctx, q, func(tx pgx.Tx) error { return appendRows(ctx, l, tx, key, w, rows) })
+}
+
+func appendRows[R any](ctx context.Context, l Log, tx pgx.Tx, key *Key, w Writer[R], rows []R) error {
+	head, err := l.readHead(ctx, tx, true)
+	if err != nil {
+		return err
+	}
+	ids, now, err := l.drawIDs(ctx, tx, len(rows))
+	if err != nil {
+		return err
+	}
+	out := make([]Appended[R], len(rows))
+	for i, r := range rows {
 		prev := head.Prev()
-		hash := key.Sum(l.Name, prev, fields(id, now))
-		if err := insert(tx, id, prev, hash); err != nil {
-			return err
-		}
-		next := head.Next(id, hash)
-		return l.moveHead(ctx, tx, next)
-	})
+		hash := key.Sum(l.Name, prev, w.Fields(r, ids[i], now))
+		out[i] = Appended[R]{Row: r, ID: ids[i], Now: now, Prev: prev, Hash: hash}
+		head = head.Next(ids[i], hash)
+	}
+	if err := w.Insert(ctx, tx, out); err != nil {
+		return err
+	}
+	return l.moveHead(ctx, tx, head)
 }
 
 // Verify walks the log end to end under key (nil when the service never created its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,15 +46,22 @@ func (l Log) moveHead(ctx context.Context, tx pgx.Tx, next Head) error {
 	return nil
 }
 
-// drawID draws the next row's id from the log's identity sequence, with the
-// transaction's time.
-func (l Log) drawID(ctx context.Context, tx pgx.Tx) (int64, time.Time, error) {
-	var id int64
+// drawIDs draws the next n rows' ids from the log's identity sequence, in increasing
+// order, with the transaction's time.
+func (l Log) drawIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, time.Time, error) {
+	var ids []int64
 	var now time.Time
-	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')), now()`, l.Table).Scan(&id, &now); err != nil {
-		return 0, now, fmt.Errorf("auditchain: draw an id of %s: %w", l.Name, err)
+	if err := tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id'))), now() FROM generate_series(1, $2)`,
+		l.Table, n).Scan(&ids, &now); err != nil {
+		return nil, now, fmt.Errorf("auditchain: draw %d ids of %s: %w", n, l.Name, err)
 	}
-	return id, now, nil
+	if len(ids) != n {
+		return nil, now, fmt.Errorf("auditchain: drew %d ids of %s, want %d", len(ids), l.Name, n)
+	}
+	// array_agg keeps the order nextval ran in; sorting makes chain order not depend
+	// on the plan.
+	slices.Sort(ids)
+	return ids, now, nil
 }
 
 // lastID is the id of the log's last row (0 when empty).

@@ -60,6 +60,7 @@ func TestAuditChain_ConcurrentAppendsFormOneUnbrokenChain(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	const n = 200
+	before := f.svc.auditLog.batch.Stats()
 	var wg sync.WaitGroup
 	errc := make(chan error, n)
 	for i := range n {
@@ -80,6 +81,10 @@ func TestAuditChain_ConcurrentAppendsFormOneUnbrokenChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The appends through the pool went by group commit.
+	if got := f.svc.auditLog.batch.Stats().Rows - before.Rows; got != n/2 {
+		t.Errorf("%d rows written in batches, want the %d appended through the pool", got, n/2)
 	}
 	rep := f.verifyChain()
 	if !rep.OK() || rep.Checked != n || rep.Unchained != 0 {

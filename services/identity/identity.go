@@ -310,6 +310,8 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		}
 		return nil, err
 	}
+	// Entries appended through the pool (reads, refusals) go by group commit.
+	s.auditLog = s.auditLog.batched(d.DB)
 	if err := s.keys.ensure(ctx); err != nil {
 		return nil, err
 	}
@@ -353,4 +355,10 @@ func (s *Service) RevocationSource() authn.RevocationSource { return s.revokedSe
 // River's elected leader alone schedules the job, and the rotation itself is safe
 // against a second run (see keyring.rotateIfOlder). Each replica picks up the new key
 // by itself within a minute.
-func (s *Service) Run(ctx context.Context) error { return jobs.Run(ctx, s.jobs) }
+//
+// When ctx ends it also waits for the audit entries still being written (the batches
+// of appends through the pool, each bounded by its own timeout) to be committed.
+func (s *Service) Run(ctx context.Context) error {
+	err := jobs.Run(ctx, s.jobs)
+	return errors.Join(err, s.auditLog.batch.Close(context.WithoutCancel(ctx)))
+}

@@ -21,6 +21,15 @@ var auditChain = auditchain.Log{Name: "identity.audit_log", Table: "audit_log"}
 // under chain (see platform/auditchain).
 type auditStore struct {
 	chain *auditchain.Key
+	// batch writes the entries appended through the pool by group commit, many to a
+	// transaction; nil writes each in a transaction of its own.
+	batch *auditchain.Batcher[auditRow]
+}
+
+// batched returns the store with a batcher for the appends through db.
+func (s auditStore) batched(db pg.Beginner) auditStore {
+	s.batch = auditchain.NewBatcher(auditChain, db, s.chain, auditWriter, auditchain.BatchOptions{})
+	return s
 }
 
 // auditEntry is one line of the audit log. Empty strings are stored as NULL.
@@ -51,8 +60,9 @@ func (r auditRow) fields() []pgtype.Text {
 }
 
 // append writes e, chained to the row before it. Given a transaction, the entry
-// commits or rolls back with it; given the pool, it is written in a transaction of its
-// own. Its time is the transaction's, as the column's default was.
+// commits or rolls back with it; given the pool, it is written with the other entries
+// appended meanwhile in a transaction of their own, and append returns once it is
+// committed. Its time is the transaction's, as the column's default was.
 func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) error {
 	actorID, err := auditchain.UUID(e.ActorID)
 	if err != nil {
@@ -67,22 +77,36 @@ func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) erro
 		action: auditchain.Str(e.Action), subjectID: subjectID, clientAddr: auditchain.NullIfEmpty(e.ClientAddr),
 		requestID: auditchain.NullIfEmpty(e.RequestID), outcome: auditchain.Str(e.Outcome),
 	}
-	fields := func(id int64, now time.Time) []pgtype.Text {
-		r.id, r.at = id, now
-		return r.fields()
+	if _, inTx := q.(pgx.Tx); !inTx && s.batch != nil {
+		err = s.batch.Append(ctx, r)
+	} else {
+		err = auditchain.AppendRows(ctx, auditChain, q, s.chain, auditWriter, r)
 	}
-	err = auditChain.Append(ctx, q, s.chain, fields, func(tx pgx.Tx, id int64, prev, hash []byte) error {
-		_, err := tx.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_role, actor_crm, action, subject_id, client_addr,
-				request_id, outcome, prev_hash, row_hash)
-			OVERRIDING SYSTEM VALUE
-			VALUES ($1, $2, $3::text::uuid, $4, $5, $6, $7::text::uuid, $8, $9, $10, $11, $12)`,
-			r.id, r.at, r.actorID, r.actorRole, r.actorCRM, r.action, r.subjectID, r.clientAddr, r.requestID, r.outcome, prev, hash)
-		return err
-	})
 	if err != nil {
 		return fmt.Errorf("insert audit entry %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// auditWriter hashes audit rows with their id and the transaction's time, and inserts
+// a batch of them with one statement (an array per column, unnested).
+var auditWriter = auditchain.Writer[auditRow]{
+	Fields: func(r auditRow, id int64, now time.Time) []pgtype.Text {
+		r.id, r.at = id, now
+		return r.fields()
+	},
+	Insert: func(ctx context.Context, tx pgx.Tx, rows []auditchain.Appended[auditRow]) error {
+		c := auditchain.ColumnsOf(rows, func(a auditchain.Appended[auditRow]) (time.Time, []pgtype.Text) {
+			r := a.Row
+			return a.Now, []pgtype.Text{r.actorID, r.actorRole, r.actorCRM, r.action, r.subjectID, r.clientAddr, r.requestID, r.outcome}
+		})
+		_, err := tx.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_role, actor_crm, action, subject_id, client_addr,
+				request_id, outcome, prev_hash, row_hash)
+			OVERRIDING SYSTEM VALUE
+			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]::uuid[], $4::text[], $5::text[], $6::text[],
+				$7::text[]::uuid[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[])`, c.Args()...)
+		return err
+	},
 }
 
 // rows yields every row of the log in id order, as the verifier reads them.

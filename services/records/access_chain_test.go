@@ -63,6 +63,7 @@ func TestAccessChain_ConcurrentAppendsFormOneUnbrokenChain(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	const n = 200
+	before := f.svc.accessLog.batch.Stats()
 	var wg sync.WaitGroup
 	errc := make(chan error, n)
 	for i := range n {
@@ -83,6 +84,10 @@ func TestAccessChain_ConcurrentAppendsFormOneUnbrokenChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The appends through the pool went by group commit.
+	if got := f.svc.accessLog.batch.Stats().Rows - before.Rows; got != n/2 {
+		t.Errorf("%d rows written in batches, want the %d appended through the pool", got, n/2)
 	}
 	rep := f.verifyChain()
 	if !rep.OK() || rep.Checked != n || rep.Unchained != 0 {

@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -133,5 +134,10 @@ func (s *Service) workers() *river.Workers {
 	return w
 }
 
-// Run works the notification jobs and the daily digest until ctx ends.
-func (s *Service) Run(ctx context.Context) error { return jobs.Run(ctx, s.jobs) }
+// Run works the notification jobs and the daily digest until ctx ends, then waits for
+// the access log entries still being written (the batches of appends through the
+// pool, each bounded by its own timeout) to be committed.
+func (s *Service) Run(ctx context.Context) error {
+	err := jobs.Run(ctx, s.jobs)
+	return errors.Join(err, s.accessLog.batch.Close(context.WithoutCancel(ctx)))
+}

@@ -200,6 +200,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Entries appended through the pool (reads, refusals) go by group commit.
+	s.accessLog = s.accessLog.batched(d.DB)
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.digestJob())
 	if cfg.AccessExportEvery > 0 {

@@ -26,6 +26,15 @@ var accessChain = auditchain.Log{Name: "records.access_log", Table: "access_log"
 // (see platform/auditchain).
 type accessLogStore struct {
 	chain *auditchain.Key
+	// batch writes the entries appended through the pool by group commit, many to a
+	// transaction; nil writes each in a transaction of its own.
+	batch *auditchain.Batcher[accessRow]
+}
+
+// batched returns the store with a batcher for the appends through db.
+func (s accessLogStore) batched(db pg.Beginner) accessLogStore {
+	s.batch = auditchain.NewBatcher(accessChain, db, s.chain, accessWriter, auditchain.BatchOptions{})
+	return s
 }
 
 // accessRecord is one access log row; "" stores NULL.
@@ -78,31 +87,46 @@ func (r accessRecord) row() (accessRow, error) {
 }
 
 // append writes rec, chained to the row before it. Given a transaction, the entry
-// commits or rolls back with it; given the pool, it is written in a transaction of its
-// own.
+// commits or rolls back with it; given the pool, it is written with the other entries
+// appended meanwhile in a transaction of their own, and append returns once it is
+// committed.
 func (s accessLogStore) append(ctx context.Context, q pg.Querier, rec accessRecord) error {
 	r, err := rec.row()
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
-	fields := func(id int64, _ time.Time) []pgtype.Text {
-		r.id = id
-		return r.fields()
+	if _, inTx := q.(pgx.Tx); !inTx && s.batch != nil {
+		err = s.batch.Append(ctx, r)
+	} else {
+		err = auditchain.AppendRows(ctx, accessChain, q, s.chain, accessWriter, r)
 	}
-	err = accessChain.Append(ctx, q, s.chain, fields, func(tx pgx.Tx, id int64, prev, hash []byte) error {
-		_, err := tx.Exec(ctx, `INSERT INTO access_log (id, at, patient_id, actor_id, actor_role, actor_crm, action, document_id,
-				group_id, share_id, client_addr, request_id, outcome, reason, prev_hash, row_hash)
-			OVERRIDING SYSTEM VALUE
-			VALUES ($1, $2, $3::text::uuid, $4::text::uuid, $5, $6, $7, $8::text::uuid, $9::text::uuid, $10::text::uuid,
-				$11, $12, $13, $14, $15, $16)`,
-			r.id, r.at, r.patientID, r.actorID, r.actorRole, r.actorCRM, r.action, r.documentID, r.groupID, r.shareID,
-			r.clientAddr, r.requestID, r.outcome, r.reason, prev, hash)
-		return err
-	})
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
 	return nil
+}
+
+// accessWriter hashes access rows with their id (their time is the service's clock),
+// and inserts a batch of them with one statement (an array per column, unnested).
+var accessWriter = auditchain.Writer[accessRow]{
+	Fields: func(r accessRow, id int64, _ time.Time) []pgtype.Text {
+		r.id = id
+		return r.fields()
+	},
+	Insert: func(ctx context.Context, tx pgx.Tx, rows []auditchain.Appended[accessRow]) error {
+		c := auditchain.ColumnsOf(rows, func(a auditchain.Appended[accessRow]) (time.Time, []pgtype.Text) {
+			r := a.Row
+			return r.at, []pgtype.Text{r.patientID, r.actorID, r.actorRole, r.actorCRM, r.action, r.documentID, r.groupID,
+				r.shareID, r.clientAddr, r.requestID, r.outcome, r.reason}
+		})
+		_, err := tx.Exec(ctx, `INSERT INTO access_log (id, at, patient_id, actor_id, actor_role, actor_crm, action, document_id,
+				group_id, share_id, client_addr, request_id, outcome, reason, prev_hash, row_hash)
+			OVERRIDING SYSTEM VALUE
+			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]::uuid[], $4::text[]::uuid[], $5::text[], $6::text[],
+				$7::text[], $8::text[]::uuid[], $9::text[]::uuid[], $10::text[]::uuid[], $11::text[], $12::text[], $13::text[],
+				$14::text[], $15::bytea[], $16::bytea[])`, c.Args()...)
+		return err
+	},
 }
 
 // chainRows yields every row of the log in id order, as the verifier reads them.

@@ -1,0 +1,229 @@
+package auditchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"healthcore/platform/pg"
+)
+
+// Batcher appends rows of a log that go through the pool (not inside the caller's
+// transaction) by group commit: rows submitted while a batch is being written wait, and
+// the next batch takes all of them (up to BatchOptions.MaxRows) in one transaction that
+// locks the head once, draws every id in one statement and moves the head once
+// ([AppendRows]). Under load the head's lock is then taken once per batch instead of
+// once per row, and the appends stop queuing behind each other on it.
+//
+// One goroutine writes the batches, one after the other; it starts when a row is
+// submitted and none is running, and ends when nothing is left to write, so a batcher
+// needs no starting and holds nothing while idle. Each process (replica) has its own
+// batcher per log; the head's lock still orders their batches, and every per-row
+// append inside a caller's transaction ([AppendRows]), into one chain.
+type Batcher[R any] struct {
+	log  Log
+	db   pg.Beginner
+	key  *Key
+	w    Writer[R]
+	opts BatchOptions
+
+	mu      sync.Mutex
+	queue   []*pending[R]
+	running bool
+	closed  bool
+	writer  sync.WaitGroup
+
+	stats struct{ txs, rows atomic.Int64 }
+}
+
+// BatchOptions tune a [Batcher].
+type BatchOptions struct {
+	// MaxRows bounds the rows of one batch (0 means 256).
+	MaxRows int
+	// Timeout bounds one batch's transaction (0 means 30 s). A batch does not end when
+	// one of its callers gives up, only when this runs out.
+	Timeout time.Duration
+}
+
+// pending is a submitted row and the answer its caller waits for.
+type pending[R any] struct {
+	row R
+	// taken is set (under the batcher's lock) when a batch takes the row: from then on
+	// its caller waits for the batch's answer.
+	taken bool
+	done  chan error
+}
+
+// BatchStats counts what a batcher wrote.
+type BatchStats struct {
+	// Transactions counts the transactions run: one per batch, and one per row of a
+	// batch retried row by row.
+	Transactions int64
+	// Rows counts the rows written (committed).
+	Rows int64
+}
+
+// NewBatcher returns a batcher appending rows through db, the pool.
+func NewBatcher[R any](l Log, db pg.Beginner, key *Key, w Writer[R], opts BatchOptions) *Batcher[R] {
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 256
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	return &Batcher[R]{log: l, db: db, key: key, w: w, opts: opts}
+}
+
+// Append appends r and returns once it is committed, or with the reason it is not
+// written:
+//   - when ctx ends before a batch takes r, r is dropped and Append returns ctx's error;
+//     once taken, Append waits for the batch's answer whatever ctx does;
+//   - when a batch's transaction fails on a row's data (an SQLSTATE of class 22 or 23,
+//     say a constraint the row breaks), its rows are retried one per transaction, so a
+//     bad row fails only its own caller;
+//   - when it fails otherwise (the connection lost, the batch's timeout), no row of it
+//     is written and every caller gets the error.
+//
+// After Close, Append writes r in a transaction of its own.
+func (b *Batcher[R]) Append(ctx context.Context, r R) error {
+	if b.key == nil {
+		return errors.New("auditchain: append to " + b.log.Name + " without a chain key")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := &pending[R]{row: r, done: make(chan error, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return b.one(ctx, r)
+	}
+	b.queue = append(b.queue, p)
+	if !b.running {
+		b.running = true
+		b.writer.Add(1)
+		go b.work()
+	}
+	b.mu.Unlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if !p.taken {
+		b.queue = slices.DeleteFunc(b.queue, func(q *pending[R]) bool { return q == p })
+		b.mu.Unlock()
+		return ctx.Err()
+	}
+	b.mu.Unlock()
+	return <-p.done
+}
+
+// Close makes later appends write their rows one per transaction and waits until the
+// rows already submitted are written (or ctx ends). A service calls it when it stops.
+// Closing a nil batcher does nothing.
+func (b *Batcher[R]) Close(ctx context.Context) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	drained := make(chan struct{})
+	go func() {
+		b.writer.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("auditchain: %s: rows still being written: %w", b.log.Name, ctx.Err())
+	}
+}
+
+// Stats returns what the batcher has written so far.
+func (b *Batcher[R]) Stats() BatchStats {
+	return BatchStats{Transactions: b.stats.txs.Load(), Rows: b.stats.rows.Load()}
+}
+
+// work writes batches until no row is waiting.
+func (b *Batcher[R]) work() {
+	defer b.writer.Done()
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), b.opts.MaxRows)
+		if n == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(b.queue[:n])
+		b.queue = slices.Delete(b.queue, 0, n)
+		for _, p := range batch {
+			p.taken = true
+		}
+		b.mu.Unlock()
+		b.write(batch)
+	}
+}
+
+// write writes a batch in one transaction and answers its callers.
+func (b *Batcher[R]) write(batch []*pending[R]) {
+	rows := make([]R, len(batch))
+	for i, p := range batch {
+		rows[i] = p.row
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
+	defer cancel()
+	b.stats.txs.Add(1)
+	err := b.inTx(ctx, rows)
+	if err == nil {
+		b.stats.rows.Add(int64(len(rows)))
+	}
+	if err != nil && len(batch) > 1 && rowError(err) {
+		// One row's data broke the batch: each row on its own, so only that row fails.
+		for _, p := range batch {
+			p.done <- b.one(context.Background(), p.row)
+		}
+		return
+	}
+	if err != nil {
+		err = fmt.Errorf("auditchain: append a batch of %d rows to %s: %w", len(batch), b.log.Name, err)
+	}
+	for _, p := range batch {
+		p.done <- err
+	}
+}
+
+// one writes r in a transaction of its own.
+func (b *Batcher[R]) one(ctx context.Context, r R) error {
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	b.stats.txs.Add(1)
+	if err := b.inTx(ctx, []R{r}); err != nil {
+		return fmt.Errorf("auditchain: append to %s: %w", b.log.Name, err)
+	}
+	b.stats.rows.Add(1)
+	return nil
+}
+
+// inTx appends rows in a transaction of their own.
+func (b *Batcher[R]) inTx(ctx context.Context, rows []R) error {
+	return pg.InTx(ctx, b.db, func(tx pgx.Tx) error { return appendRows(ctx, b.log, tx, b.key, b.w, rows) })
+}
+
+// rowError reports whether err is PostgreSQL refusing a row's data: a data exception
+// (SQLSTATE class 22) or an integrity constraint violation (class 23).
+func rowError(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && len(e.Code) == 5 && (e.Code[:2] == "22" || e.Code[:2] == "23")
+}
