@@ -101,6 +101,7 @@ func TestBatcher_ConcurrentCallersShareOneTransactionPerBatch(t *testing.T) {
 		// and go in one batch, or in batches of at most 64: 64, 64, 64, 7.
 		{"unnest", unnestWriter, 0, 2},
 		{"pgx batch", batchWriter, 0, 2},
+		{"copy", copyWriter, 0, 2},
 		{"at most 64 a batch", unnestWriter, 64, 5},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -86,6 +86,23 @@ var batchWriter = Writer[testRow]{Fields: testFields, Insert: func(ctx context.C
 	return tx.SendBatch(ctx, &b).Close()
 }}
 
+// copyWriter inserts a batch with COPY FROM STDIN (binary), which writes the identity
+// column's values as given.
+var copyWriter = Writer[testRow]{Fields: testFields, Insert: func(ctx context.Context, tx pgx.Tx, rows []Appended[testRow]) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"log"}, []string{"id", "at", "who", "what", "ref", "prev_hash", "row_hash"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			var who pgtype.UUID
+			if r.Row.who != "" {
+				if err := who.Scan(r.Row.who); err != nil {
+					return nil, err
+				}
+			}
+			return []any{r.ID, r.Now, who, r.Row.what, NullIfEmpty(r.Row.ref), r.Prev, r.Hash}, nil
+		}))
+	return err
+}}
+
 // testRows reads the log back for the verifier.
 func testRows(ctx context.Context) func(pg.Querier) iter.Seq2[Row, error] {
 	return func(q pg.Querier) iter.Seq2[Row, error] {
