@@ -20,7 +20,8 @@ import (
 // the next batch takes all of them (up to BatchOptions.MaxRows) in one transaction that
 // locks the head once, draws every id in one statement and moves the head once
 // ([AppendRows]). Under load the head's lock is then taken once per batch instead of
-// once per row, and the appends stop queuing behind each other on it.
+// once per row: a row waits for the batch being written and its own, not for every
+// row submitted before it one transaction at a time.
 //
 // One goroutine writes the batches, one after the other; it starts when a row is
 // submitted and none is running, and ends when nothing is left to write, so a batcher
