@@ -168,6 +168,13 @@ func TestAnswerJSON(t *testing.T) {
 	if got, ok := appendAnswer([]byte("x"), m); ok && string(got) != "x"+string(want) {
 		t.Errorf("appended %s, want x%s", got, want)
 	}
+	// A nil answer of either type is written as protojson writes it.
+	for _, m := range []proto.Message{(*directoryv1.SearchDoctorsResponse)(nil), (*directoryv1.GetDoctorResponse)(nil)} {
+		want, _ := answerJSON.Marshal(m)
+		if got, ok := appendAnswer(nil, m); !ok || !bytes.Equal(got, want) {
+			t.Errorf("nil %T: wrote %s, want %s", m, got, want)
+		}
+	}
 	if _, ok := appendAnswer(nil, &directoryv1.Money{}); ok {
 		t.Error("appendAnswer wrote a message it does not know")
 	}
