@@ -44,7 +44,8 @@ type jsonMarshaler struct {
 
 // Marshal writes a message's JSON straight into a buffer of about the size the last
 // answer of its type took — the bytes runtime.JSONPb writes, without growing a buffer
-// from nothing and copying it once more (a search's answer is about 10 KB).
+// from nothing and copying it once more (a search's answer is about 10 KB). The
+// hottest answers are written by appendAnswer, the others by protojson.
 func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	pm, ok := v.(proto.Message)
 	if !ok || m.Indent != "" {
@@ -55,9 +56,15 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	if h, ok := m.sizes.Load(name); ok {
 		hint = h.(int)
 	}
-	b, err := m.MarshalOptions.MarshalAppend(make([]byte, 0, hint), pm)
-	if err != nil {
-		return nil, err
+	b, ok := make([]byte, 0, hint), false
+	if m.MarshalOptions == answerJSON {
+		b, ok = appendAnswer(b, pm)
+	}
+	if !ok {
+		var err error
+		if b, err = m.MarshalOptions.MarshalAppend(b[:0], pm); err != nil {
+			return nil, err
+		}
 	}
 	if len(b) > hint || len(b) < hint/4 {
 		m.sizes.Store(name, len(b)+len(b)/4)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -273,6 +274,10 @@ func runGateway(ctx context.Context, args []string) error {
 	// The edge dials the services over mTLS with its own certificate.
 	if err := cfg.OpenTLS(true); err != nil {
 		return err
+	}
+	// The process runs the edge alone: its collector's pace is the gateway's own.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(cfg.GatewayGCPercent)
 	}
 	p := catalog.NewProcess(cfg, "")
 	stopTracing, err := p.StartTracing(ctx)

@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	directoryv1 "healthcore/gen/healthcore/directory/v1"
+)
+
+// answerGen makes random answers that reach every branch of appendAnswer: strings
+// with quotes, control characters, HTML characters, U+2028, U+FFFD and now and then
+// invalid UTF-8; doubles at the edges of the number formats; unset messages and
+// optional fields; timestamps of every precision, some out of range.
+type answerGen struct{ r *rand.Rand }
+
+func (g answerGen) string() string {
+	pieces := []string{"", "a", "Dra. Ana Souza", `"`, `\`, "\n", "\t", "\r", "\b", "\f", "\x00", "\x01", "\x1f", "\x7f",
+		"<b>&amp;</b>", "\u2028", "\u2029", "\ufffd", "ção", "日本", "😀", "/", "'", " "}
+	if g.r.IntN(40) == 0 {
+		pieces = append(pieces, "\xff", "\xc3", "\xed\xa0\x80") // invalid UTF-8: protojson refuses it
+	}
+	var b strings.Builder
+	for range g.r.IntN(6) {
+		b.WriteString(pieces[g.r.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+func (g answerGen) float() float64 {
+	switch g.r.IntN(12) {
+	case 0:
+		return 0
+	case 1:
+		return math.Copysign(0, -1)
+	case 2:
+		return []float64{math.NaN(), math.Inf(1), math.Inf(-1)}[g.r.IntN(3)]
+	case 3:
+		return []float64{1e-6, 9.99e-7, 1e-7, 1e21, 9.99e20, 1e-300, 5e-324, math.MaxFloat64, 1e100}[g.r.IntN(9)] * float64(1-2*g.r.IntN(2))
+	case 4:
+		return math.Round(g.r.Float64()*5000) / 10 // a distance rounded to 0.1 km
+	case 5:
+		return float64(g.r.IntN(6))
+	default:
+		return (g.r.Float64() - 0.5) * math.Pow(10, float64(g.r.IntN(50)-25))
+	}
+}
+
+func (g answerGen) timestamp() *timestamppb.Timestamp {
+	switch g.r.IntN(8) {
+	case 0:
+		return nil
+	case 1:
+		return &timestamppb.Timestamp{Seconds: g.r.Int64N(400_000_000_000) - 100_000_000_000, Nanos: g.r.Int32N(1_000_000_100) - 50} // sometimes out of range
+	case 2:
+		return &timestamppb.Timestamp{Seconds: []int64{minTimestampSeconds, maxTimestampSeconds, 0, -1}[g.r.IntN(4)], Nanos: []int32{0, 999_999_999, 1_000_000_000}[g.r.IntN(3)]}
+	}
+	nanos := []int32{0, 1, 1000, 1_000_000, 120_000_000, 123_456_000, 123_456_789, 999_999_999}[g.r.IntN(8)]
+	return &timestamppb.Timestamp{Seconds: 1_700_000_000 + g.r.Int64N(100_000_000), Nanos: nanos}
+}
+
+func (g answerGen) strings() []string {
+	if g.r.IntN(3) == 0 {
+		return nil
+	}
+	out := make([]string, g.r.IntN(4))
+	for i := range out {
+		out[i] = g.string()
+	}
+	return out
+}
+
+func (g answerGen) optionalFloat() *float64 {
+	if g.r.IntN(4) == 0 {
+		return nil
+	}
+	f := g.float()
+	return &f
+}
+
+func (g answerGen) profile() *directoryv1.Profile {
+	if g.r.IntN(10) == 0 {
+		return nil
+	}
+	p := &directoryv1.Profile{
+		DoctorId: g.string(), CrmNumber: g.string(), CrmUf: g.string(), DisplayName: g.string(),
+		PhotoUrl: g.string(), Bio: g.string(), ConsultationMinutes: g.r.Int32() - g.r.Int32(),
+		Languages: g.strings(), TimeZone: g.string(), RatingAverage: g.float(),
+		RatingCount: g.r.Int32() - g.r.Int32(), Listed: g.r.IntN(2) == 0, UpdateTime: g.timestamp(),
+	}
+	for range g.r.IntN(4) {
+		p.Specialties = append(p.Specialties, &directoryv1.Specialty{Code: g.string(), Name: g.string(), Rqe: g.string()})
+	}
+	if g.r.IntN(5) != 0 {
+		p.Price = &directoryv1.Money{AmountCents: g.r.Int64() - g.r.Int64(), Currency: g.string()}
+	}
+	if g.r.IntN(5) != 0 {
+		p.Location = &directoryv1.Location{Address: g.string(), City: g.string(), Uf: g.string()}
+		if g.r.IntN(5) != 0 {
+			p.Location.Point = &directoryv1.LatLng{Latitude: g.optionalFloat(), Longitude: g.optionalFloat()}
+		}
+	}
+	return p
+}
+
+func (g answerGen) answer() proto.Message {
+	if g.r.IntN(2) == 0 {
+		m := &directoryv1.GetDoctorResponse{Profile: g.profile()}
+		for range g.r.IntN(4) {
+			m.LatestReviews = append(m.LatestReviews, &directoryv1.Review{
+				Id: g.string(), DoctorId: g.string(), Stars: g.r.Int32N(7) - 1, Comment: g.string(),
+				CommentHtml: g.string(), CreateTime: g.timestamp(),
+			})
+		}
+		return m
+	}
+	m := &directoryv1.SearchDoctorsResponse{NextPageToken: g.string()}
+	for range g.r.IntN(5) {
+		m.Results = append(m.Results, &directoryv1.SearchResult{Profile: g.profile(), DistanceKm: g.float()})
+	}
+	return m
+}
+
+// The answers appendAnswer writes are byte for byte protojson's with the edge's
+// options, and it gives up exactly where protojson fails.
+func TestAnswerJSON(t *testing.T) {
+	g := answerGen{rand.New(rand.NewPCG(1, 2))}
+	refused := 0
+	for i := range 20_000 {
+		m := g.answer()
+		want, wantErr := answerJSON.Marshal(m)
+		got, ok := appendAnswer(nil, m)
+		switch {
+		case wantErr != nil && ok:
+			t.Fatalf("message %d: protojson fails (%v) but appendAnswer wrote %s\n%v", i, wantErr, got, m)
+		case wantErr != nil:
+			refused++
+		case !ok:
+			t.Fatalf("message %d: appendAnswer gave up where protojson wrote %s\n%v", i, want, m)
+		case !bytes.Equal(got, want):
+			t.Fatalf("message %d:\n got %s\nwant %s", i, got, want)
+		default:
+			// Every separator is jsonComma, whichever protojson uses in this binary:
+			// with a marked one, every comma carries the mark (the strings made here
+			// have no commas or @ of their own).
+			comma := jsonComma
+			jsonComma = ",@"
+			marked, _ := appendAnswer(nil, m)
+			jsonComma = comma
+			if bytes.Count(marked, []byte(",")) != bytes.Count(marked, []byte(",@")) ||
+				!bytes.Equal(bytes.ReplaceAll(marked, []byte(",@"), []byte(comma)), want) {
+				t.Fatalf("message %d: a separator is not jsonComma: %s", i, marked)
+			}
+		}
+	}
+	if refused == 0 || refused > 10_000 {
+		t.Errorf("%d of the messages refused: the generator should make a few that protojson refuses", refused)
+	}
+	// The edge's marshaler uses it, and appends to what it is given.
+	m := g.answer()
+	want, _ := answerJSON.Marshal(m)
+	if got, ok := appendAnswer([]byte("x"), m); ok && string(got) != "x"+string(want) {
+		t.Errorf("appended %s, want x%s", got, want)
+	}
+	// A nil answer of either type is written as protojson writes it.
+	for _, m := range []proto.Message{(*directoryv1.SearchDoctorsResponse)(nil), (*directoryv1.GetDoctorResponse)(nil)} {
+		want, _ := answerJSON.Marshal(m)
+		if got, ok := appendAnswer(nil, m); !ok || !bytes.Equal(got, want) {
+			t.Errorf("nil %T: wrote %s, want %s", m, got, want)
+		}
+	}
+	if _, ok := appendAnswer(nil, &directoryv1.Money{}); ok {
+		t.Error("appendAnswer wrote a message it does not know")
+	}
+}
+
+// The edge's marshaler answers with appendAnswer's bytes and protojson's error.
+func TestMarshalerAnswers(t *testing.T) {
+	mj := &jsonMarshaler{JSONPb: &runtime.JSONPb{MarshalOptions: answerJSON}}
+	m := &directoryv1.SearchDoctorsResponse{Results: []*directoryv1.SearchResult{{DistanceKm: 1.5, Profile: &directoryv1.Profile{DisplayName: "Dra. Ana"}}}}
+	want, _ := answerJSON.Marshal(m)
+	for range 3 {
+		got, err := mj.Marshal(m)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Marshal = %s, %v; want %s", got, err, want)
+		}
+	}
+	bad := &directoryv1.SearchDoctorsResponse{NextPageToken: "\xff"}
+	if _, err := mj.Marshal(bad); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Marshal of invalid UTF-8: %v, want protojson's error", err)
+	}
+}
+
+// searchAnswer is a search page as the benchmark's searches return: 20 doctors.
+func searchAnswer() *directoryv1.SearchDoctorsResponse {
+	m := &directoryv1.SearchDoctorsResponse{NextPageToken: "eyJkIjoxMi4zLCJpZCI6IjAxOTNhYmNkLWVmMDEtNzIzNC04NTY3LTg5YWJjZGVmMDEyMyJ9"}
+	lat, lng := -23.5505, -46.6333
+	for i := range 20 {
+		m.Results = append(m.Results, &directoryv1.SearchResult{DistanceKm: float64(i) * 1.3, Profile: &directoryv1.Profile{
+			DoctorId: "0193abcd-ef01-7234-8567-89abcdef0123", CrmNumber: "123456", CrmUf: "SP",
+			DisplayName: "Dra. Ana Souza da Conceição", PhotoUrl: "https://example.com/photos/ana.jpg",
+			Bio:         "Clínica geral com 15 anos de experiência em atenção primária, saúde da família e telemedicina.",
+			Specialties: []*directoryv1.Specialty{{Code: "clinica_medica", Name: "Clínica Médica", Rqe: "12345"}, {Code: "cardiologia", Name: "Cardiologia"}},
+			Price:       &directoryv1.Money{AmountCents: 25000, Currency: "BRL"}, ConsultationMinutes: 50,
+			Languages: []string{"pt", "en"}, TimeZone: "America/Sao_Paulo", RatingAverage: 4.7, RatingCount: 132, Listed: true,
+			Location:   &directoryv1.Location{Address: "Av. Paulista, 1000", City: "São Paulo", Uf: "SP", Point: &directoryv1.LatLng{Latitude: &lat, Longitude: &lng}},
+			UpdateTime: &timestamppb.Timestamp{Seconds: 1_764_000_000, Nanos: 123_456_000},
+		}})
+	}
+	return m
+}
+
+func BenchmarkSearchAnswerJSON(b *testing.B) {
+	m := searchAnswer()
+	b.Run("protojson", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := answerJSON.MarshalAppend(make([]byte, 0, 16<<10), m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendAnswer", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := appendAnswer(make([]byte, 0, 16<<10), m); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
