@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -234,4 +236,78 @@ func BenchmarkSearchAnswerJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A field added to an answer written here must be written here too: every field of
+// both answers, and of every message in them, set by reflection (so a field the
+// generator above does not know yet is set as well) must come out as protojson
+// writes it.
+func TestAnswerJSON_EveryField(t *testing.T) {
+	for _, m := range []proto.Message{&directoryv1.SearchDoctorsResponse{}, &directoryv1.GetDoctorResponse{}} {
+		fillEveryField(m.ProtoReflect(), 0)
+		want, err := answerJSON.Marshal(m)
+		if err != nil {
+			t.Fatalf("%T: protojson: %v", m, err)
+		}
+		got, ok := appendAnswer(nil, m)
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("%T with every field set (a field was added? write it in answers.go):\n got %s\nwant %s", m, got, want)
+		}
+	}
+}
+
+// fillEveryField sets every field of m to a value that is not its default: lists get
+// two elements, messages are filled in turn (to a depth of four).
+func fillEveryField(m protoreflect.Message, depth int) {
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		switch {
+		case f.IsMap():
+			continue // none in these answers; protojson's map order would need sorting here
+		case f.IsList():
+			l := m.Mutable(f).List()
+			for range 2 {
+				if f.Kind() == protoreflect.MessageKind {
+					e := l.NewElement()
+					fillEveryField(e.Message(), depth+1)
+					l.Append(e)
+				} else {
+					l.Append(scalarValue(f))
+				}
+			}
+		case f.Kind() == protoreflect.MessageKind && depth < 4:
+			fillEveryField(m.Mutable(f).Message(), depth+1)
+		case f.Kind() != protoreflect.MessageKind:
+			m.Set(f, scalarValue(f))
+		}
+	}
+}
+
+// scalarValue is a value of f's kind that is not its default.
+func scalarValue(f protoreflect.FieldDescriptor) protoreflect.Value {
+	switch f.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(true)
+	case protoreflect.EnumKind:
+		vals := f.Enum().Values()
+		return protoreflect.ValueOfEnum(vals.Get(vals.Len() - 1).Number())
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(7)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(7)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(7)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(7)
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(1.5)
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64(2.25)
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(string(f.Name()))
+	case protoreflect.BytesKind:
+		return protoreflect.ValueOfBytes([]byte(f.Name()))
+	}
+	panic(fmt.Sprintf("no value for %s of kind %s", f.FullName(), f.Kind()))
 }
