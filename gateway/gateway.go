@@ -83,6 +83,9 @@ type Options struct {
 	// WebApp is the built web app (index.html at its root), served at / for every
 	// GET that is not the API's; nil serves none.
 	WebApp fs.FS
+	// WebOrigins are the origins whose pages may use the web session (the refresh
+	// cookie); empty means the edge's own origin only.
+	WebOrigins []string
 }
 
 // Gateway is the REST edge.
@@ -217,6 +220,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	// The record file routes and the data export download stream their bodies, so they
 	// sit outside the body limit.
 	var h http.Handler = trackBody(root)
+	h = webSession(h, opts.WebOrigins)
 	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
 	h = g.exportFiles(h)

@@ -320,6 +320,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 		Tracer: p.Tracer("gateway"),
 		Tokens: cfg.TokenProfile(), CacheEntries: cfg.GatewayCacheEntries,
+		WebOrigins: cfg.WebAppOrigins(),
 	})
 	if err != nil {
 		return err
