@@ -53,6 +53,9 @@ var (
 	// ReasonWebClientHeaderMissing: a refresh or logout that carries the session cookie
 	// without WebClientHeader (403): what a form posted from another site looks like.
 	ReasonWebClientHeaderMissing = errs.Declare(connect.CodePermissionDenied, "WEB_CLIENT_HEADER_MISSING")
+	// ReasonNoWebSession: a web app refresh or logout with neither the cookie nor a
+	// token in the body (401): the browser has no session, log in.
+	ReasonNoWebSession = errs.Declare(connect.CodeUnauthenticated, "NO_WEB_SESSION")
 )
 
 // webSession applies the web app's session rules to the auth routes; every other
@@ -82,9 +85,17 @@ func webSession(next http.Handler, origins []string) http.Handler {
 				"this origin may not use the web session; open the app from its own address"))
 			return
 		}
-		if consumes && cookie != nil {
-			if ok := refreshTokenFromCookie(r, cookie.Value); !ok {
+		if consumes {
+			value := ""
+			if cookie != nil {
+				value = cookie.Value
+			}
+			switch refreshTokenFromCookie(r, value) {
+			case bodyNotObject:
 				writeStatus(w, r, http.StatusBadRequest, reasonStatus(ReasonMalformedJSON, "the request body must be a JSON object"))
+				return
+			case noToken:
+				writeStatus(w, r, http.StatusUnauthorized, reasonStatus(ReasonNoWebSession, "there is no session in this browser: log in"))
 				return
 			}
 		}
@@ -119,28 +130,40 @@ func webOriginAllowed(r *http.Request, origins []string) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
-// refreshTokenFromCookie puts token in r's JSON body as refreshToken unless the body
-// names one already; false when the body is not a JSON object.
-func refreshTokenFromCookie(r *http.Request, token string) bool {
+// What refreshTokenFromCookie found.
+type cookieToken int
+
+const (
+	tokenSent     cookieToken = iota // the body has a token, its own or the cookie's
+	noToken                          // neither the body nor the cookie has one
+	bodyNotObject                    // the body is not a JSON object
+)
+
+// refreshTokenFromCookie puts token (the cookie's, "" when there is none) in r's JSON
+// body as refreshToken unless the body names one already.
+func refreshTokenFromCookie(r *http.Request, token string) cookieToken {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		return false
+		return bodyNotObject
 	}
 	doc := map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
-			return false
+			return bodyNotObject
 		}
 	}
 	_, camel := doc["refreshToken"]
 	_, snake := doc["refresh_token"]
 	if !camel && !snake {
+		if token == "" {
+			return noToken
+		}
 		doc["refreshToken"], _ = json.Marshal(token)
 		raw, _ = json.Marshal(doc)
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 	r.Header.Set("Content-Length", strconv.Itoa(len(raw)))
-	return true
+	return tokenSent
 }
 
 // moveRefreshToken takes tokens.refreshToken out of an answer's body into the cookie

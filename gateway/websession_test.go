@@ -176,6 +176,9 @@ func TestWebSession_RefusesCrossSiteRequests(t *testing.T) {
 	noHeader := do(t, http.MethodPost, e.url+"/v1/auth/refresh", strings.NewReader(`{}`),
 		http.Header{"Content-Type": {"text/plain"}, "Origin": {e.url}, "Cookie": {cookie.Name + "=" + cookie.Value}})
 	wantEdgeReason(t, noHeader, http.StatusForbidden, gateway.ReasonWebClientHeaderMissing)
+	// A browser with no session: 401, not a validation error.
+	wantEdgeReason(t, webCall(t, e, "/v1/auth/refresh", `{}`, e.url, "", nil), http.StatusUnauthorized, gateway.ReasonNoWebSession)
+	wantEdgeReason(t, webCall(t, e, "/v1/auth/logout", ``, e.url, "", nil), http.StatusUnauthorized, gateway.ReasonNoWebSession)
 	// None of those used the cookie: it still refreshes.
 	if r := webCall(t, e, "/v1/auth/refresh", `{}`, e.url, "", cookie); r.status != http.StatusOK {
 		t.Fatalf("refresh after the refused attempts: %d %s", r.status, r.body)

@@ -91,6 +91,7 @@ export const reasonMessages: Record<string, string> = {
   NOT_CONFIRMED: "A consulta ainda não está confirmada.",
   NOT_ENDED: "Isto ainda não terminou.",
   NOT_PARTICIPANT: "Você não participa desta consulta.",
+  NO_WEB_SESSION: "Entre na sua conta para continuar.",
   OBJECT_NOT_FOUND: "Arquivo não encontrado.",
   OBJECT_TOO_LARGE: "O arquivo é grande demais.",
   ORIGIN_NOT_ALLOWED: "Abra o aplicativo pelo endereço oficial para entrar.",
