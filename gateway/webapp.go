@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -26,9 +27,13 @@ const (
 	webReferrerPolicy = "same-origin"
 )
 
-// apiPrefixes are the paths the app never answers: an unknown path under them is the
-// API's 404 (ROUTE_NOT_FOUND), not the app's page.
-var apiPrefixes = []string{"/v1/", "/webhooks/", "/.well-known/", "/dev/", "/docs/"}
+// apiPrefixes and apiPaths are the paths the app never answers: an unknown path under
+// them is the API's 404 (ROUTE_NOT_FOUND), not the app's page. The ops listener's
+// paths are among them, so the public edge keeps answering them 404, as before.
+var (
+	apiPrefixes = []string{"/v1/", "/webhooks/", "/.well-known/", "/dev/", "/docs/", "/debug/"}
+	apiPaths    = []string{"/v1", "/metrics"}
+)
 
 // webApp serves the built web app from files (index.html at its root, hashed files
 // under assets/) for GET and HEAD of any path that is not the API's: a file that
@@ -37,7 +42,7 @@ var apiPrefixes = []string{"/v1/", "/webhooks/", "/.well-known/", "/dev/", "/doc
 func webApp(files fs.FS, api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if files == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || p == "/v1" || hasAPIPrefix(p) {
+		if files == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || isAPIPath(p) {
 			api.ServeHTTP(w, r)
 			return
 		}
@@ -80,7 +85,10 @@ func serveWebFile(w http.ResponseWriter, r *http.Request, files fs.FS, name stri
 	http.ServeContent(w, r, name, st.ModTime(), rs)
 }
 
-func hasAPIPrefix(p string) bool {
+func isAPIPath(p string) bool {
+	if slices.Contains(apiPaths, p) {
+		return true
+	}
 	for _, pre := range apiPrefixes {
 		if strings.HasPrefix(p, pre) {
 			return true

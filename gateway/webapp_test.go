@@ -70,7 +70,7 @@ func TestWebApp_APIPathsStayTheAPIs(t *testing.T) {
 	up, _ := identityUpstream(t, nil)
 	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{up}, WebApp: app})
 	// Unknown paths under the API's prefixes are the API's 404, in its JSON form.
-	for _, p := range []string{"/v1/nothing", "/v1", "/webhooks/nothing", "/.well-known/nothing", "/dev/nothing"} {
+	for _, p := range []string{"/v1/nothing", "/v1", "/webhooks/nothing", "/.well-known/nothing", "/dev/nothing", "/metrics", "/debug/pprof/"} {
 		r := do(t, http.MethodGet, e.url+p, nil, nil)
 		if r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d %s, want 404", p, r.status, r.body)
