@@ -38,7 +38,7 @@ var (
 // webApp serves the built web app from files (index.html at its root, hashed files
 // under assets/) for GET and HEAD of any path that is not the API's: a file that
 // exists is sent as is, any other path gets index.html, whose script routes it in the
-// browser (a bookmark of /medicos/… loads the app). Everything else goes to api.
+// browser (a bookmark of /app/doctors/… loads the app). Everything else goes to api.
 func webApp(files fs.FS, api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
