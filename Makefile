@@ -38,6 +38,35 @@ image: ## Build the container image offline (no Docker): bin/healthcore-image.ta
 		-version $(VERSION) -revision $(REVISION) -created $(SOURCE_DATE_EPOCH) -source "$(IMAGE_SOURCE)" \
 		-tar bin/healthcore-image.tar -oci bin/oci
 
+# The web app (web/): its build, web/dist, is committed and embedded in the binary, so
+# make run needs no Node. These targets need Node 20.19+ and npm.
+WEB_NPM := cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+.PHONY: web
+web: ## Rebuild the web app into web/dist: npm ci, the typed API client from the edge's OpenAPI document, type check, vite build
+	$(GO) run ./web/openapi web/build/openapi.v3.json
+	$(WEB_NPM) npm ci --no-audit --no-fund
+	$(WEB_NPM) npm run gen:api
+	$(WEB_NPM) npm run build
+
+.PHONY: web-dev
+web-dev: ## Vite's dev server at http://127.0.0.1:5173, proxying the API to make run's gateway (HEALTHCORE_URL, default http://127.0.0.1:8080)
+	$(WEB_NPM) npm ci --no-audit --no-fund
+	$(WEB_NPM) npm run dev
+
+.PHONY: check-web
+check-web: web ## Fail when the committed web/dist or the generated client is not what make web produces
+	@git add -N web/dist web/src/api >/dev/null 2>&1 || true
+	@if ! git diff --quiet --exit-code -- web/dist web/src/api || [ -n "$$(git status --porcelain -- web/dist web/src/api)" ]; then \
+		git status --porcelain -- web/dist web/src/api; echo "web/dist is out of date: run make web and commit"; exit 1; fi
+	@echo "web/dist is up to date"
+
+.PHONY: test-web
+test-web: ## The web app's browser tests: Playwright drives /usr/bin/chromium against a healthcore dev stack on a fresh database
+	$(WEB_NPM) npm ci --no-audit --no-fund
+	DATABASE_URL="$${DATABASE_URL:-$$($(GO) run ./cmd/healthcore postgres -log-level=warn)}" \
+		HEALTHCORE_WEB_TESTS=1 $(GO) test -count=1 -run '^TestWeb_' ./e2e/
+
 .PHONY: test
 test: ## Run the whole suite against PostgreSQL (DATABASE_URL, 127.0.0.1:5432, or a private cluster), then fuzz-short
 	DATABASE_URL="$${DATABASE_URL:-$$($(GO) run ./cmd/healthcore postgres -log-level=warn)}" \

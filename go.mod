@@ -2,6 +2,9 @@ module healthcore
 
 go 1.26.0
 
+// The web app's npm packages are not Go packages: ./... never walks them.
+ignore ./web/node_modules
+
 require (
 	connectrpc.com/connect v1.21.1
 	connectrpc.com/grpchealth v1.5.0

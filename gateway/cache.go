@@ -231,7 +231,7 @@ func etagListed(inm, etag string) bool {
 }
 
 // bufferedAnswer keeps a route's answer, so its ETag is known before anything is
-// sent. Headers go to the real writer's map directly.
+// sent (and webSession can move the refresh token out of it). Headers go to the real writer's map directly.
 type bufferedAnswer struct {
 	http.ResponseWriter
 	status int

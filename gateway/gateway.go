@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -79,6 +80,12 @@ type Options struct {
 	// path and query) the edge remembers to answer If-None-Match without calling the
 	// service; zero means DefaultCacheEntries.
 	CacheEntries int
+	// WebApp is the built web app (index.html at its root), served at / for every
+	// GET that is not the API's; nil serves none.
+	WebApp fs.FS
+	// WebOrigins are the origins whose pages may use the web session (the refresh
+	// cookie); empty means the edge's own origin only.
+	WebOrigins []string
 }
 
 // Gateway is the REST edge.
@@ -176,7 +183,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	g.mux = mux
 
 	root := http.NewServeMux()
-	root.Handle("/", mux)
+	root.Handle("/", webApp(opts.WebApp, mux))
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	root.HandleFunc("GET /readyz", g.ready)
 	for path, doc := range map[string][]byte{"/openapi.json": spec, "/openapi.v3.json": spec3} {
@@ -213,6 +220,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	// The record file routes and the data export download stream their bodies, so they
 	// sit outside the body limit.
 	var h http.Handler = trackBody(root)
+	h = webSession(h, opts.WebOrigins)
 	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
 	h = g.exportFiles(h)

@@ -33,6 +33,7 @@ import (
 	"healthcore/services/notifications"
 	"healthcore/services/pix"
 	"healthcore/services/records"
+	"healthcore/web"
 )
 
 // runDev runs everything on one machine: it finds or starts PostgreSQL, migrates, and
@@ -325,6 +326,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 		Tracer: p.Tracer("gateway"),
 		Tokens: cfg.TokenProfile(), CacheEntries: cfg.GatewayCacheEntries,
+		WebApp: web.Dist(), WebOrigins: cfg.WebAppOrigins(),
 	})
 	if err != nil {
 		return err

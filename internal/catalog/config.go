@@ -28,6 +28,7 @@ type Config struct {
 	ListenHost     string
 	GatewayAddr    string
 	CORSOrigins    string
+	WebOrigins     string
 	TrustedProxies proxyList
 	MaxBodyBytes   int64
 	// GatewayCacheEntries bounds the public reads' versions the edge remembers.
@@ -80,6 +81,8 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.StringVar(&c.ListenHost, "listen-host", host, "host the services and the REST edge listen on, when their -*.addr names none")
 	fs.StringVar(&c.GatewayAddr, "gateway.addr", ":8080", "REST edge listen address (host from -listen-host when empty)")
 	fs.StringVar(&c.CORSOrigins, "gateway.cors-origins", "http://localhost:3000,http://127.0.0.1:3000", "comma-separated browser origins allowed to call the API (* for any)")
+	fs.StringVar(&c.WebOrigins, "gateway.web-origins", "",
+		"comma-separated origins of the web app allowed to use the session cookie (login, refresh, logout); empty: the edge's own origin")
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
 		"comma-separated CIDRs whose X-Forwarded-For is believed (the gateway, load balancers), or "+noProxies+" to believe no peer; serve and gateway need it (dev: "+devTrustedProxies+")")
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
@@ -237,6 +240,9 @@ func (c *Config) Logger() *slog.Logger {
 
 // AllowedOrigins are the browser origins the gateway lets call the API.
 func (c *Config) AllowedOrigins() []string { return SplitList(c.CORSOrigins) }
+
+// WebAppOrigins are the web app's origins (empty: the edge's own).
+func (c *Config) WebAppOrigins() []string { return SplitList(c.WebOrigins) }
 
 // devTrustedProxies is dev's -trusted-proxies: loopback, where its gateway runs.
 const devTrustedProxies = "127.0.0.0/8,::1/128"

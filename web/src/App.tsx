@@ -1,0 +1,61 @@
+import { useEffect } from "react";
+import { Page } from "./components";
+import { Appointment } from "./pages/Appointment";
+import { Appointments } from "./pages/Appointments";
+import { Doctor } from "./pages/Doctor";
+import { Login } from "./pages/Login";
+import { Search } from "./pages/Search";
+import { Signup } from "./pages/Signup";
+import { VerifyEmail } from "./pages/VerifyEmail";
+import { Link, match, navigate, useLocation } from "./router";
+import { useSession } from "./session";
+
+/** Pages that need a session send a visitor to the login, and back afterwards. */
+function Private({ children }: { children: React.ReactElement }) {
+  const { account, ready } = useSession();
+  useEffect(() => {
+    if (ready && !account) navigate(`/app/login?next=${encodeURIComponent(location.pathname)}`, true);
+  }, [ready, account]);
+  return ready && account ? children : null;
+}
+
+export function App() {
+  const url = useLocation();
+  const path = url.pathname;
+  const { ready, account } = useSession();
+  useEffect(() => {
+    if (path === "/" || path === "/app" || path === "/app/") {
+      if (ready) navigate(account ? "/app/doctors" : "/app/signup", true);
+    }
+  }, [path, ready, account]);
+  useEffect(() => {
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [path]);
+  if (!ready) return null;
+  let m;
+  if (path === "/app/signup") return <Signup />;
+  if (path === "/app/login") return <Login next={url.searchParams.get("next") ?? ""} />;
+  if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
+  if (path === "/app/doctors") return <Search />;
+  if ((m = match("/app/doctors/:id", path))) return <Doctor id={m.id} />;
+  if (path === "/app/appointments")
+    return (
+      <Private>
+        <Appointments />
+      </Private>
+    );
+  if ((m = match("/app/appointments/:id", path)))
+    return (
+      <Private>
+        <Appointment id={m.id} />
+      </Private>
+    );
+  if (path === "/" || path === "/app" || path === "/app/") return null;
+  return (
+    <Page title="Página não encontrada">
+      <p>
+        Esta página não existe ou ainda não está disponível. <Link href="/app/doctors">Buscar médicos</Link>
+      </p>
+    </Page>
+  );
+}

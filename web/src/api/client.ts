@@ -1,0 +1,106 @@
+// The typed API client (openapi-fetch over the types generated from the edge's own
+// OpenAPI document, src/api/schema.d.ts) and the browser session.
+//
+// The access token lives in this module's memory only: a reload or a new tab gets a
+// fresh one from the refresh cookie, which the edge sets httpOnly (no script reads
+// it), SameSite=Strict and for the refresh and logout paths only. Login, refresh and
+// logout carry the web client header, which tells the edge to use the cookie.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+import { ApiError, networkMessage, type ApiErrorBody } from "../errors";
+
+export type Schemas = components["schemas"];
+export type Account = Schemas["v1Account"];
+
+const webClient = { "X-Healthcore-Client": "web" } as const;
+
+let access: { token: string; expires: number } | null = null;
+let refreshing: Promise<boolean> | null = null;
+const listeners = new Set<() => void>();
+
+export const api = createClient<paths>({ baseUrl: "" });
+
+const auth: Middleware = {
+  async onRequest({ request }) {
+    if (access && access.expires - Date.now() < 30_000) await refresh();
+    if (access) request.headers.set("Authorization", `Bearer ${access.token}`);
+    return request;
+  },
+};
+api.use(auth);
+
+function keep(tokens: Schemas["v1TokenPair"] | undefined) {
+  access = tokens?.accessToken
+    ? { token: tokens.accessToken, expires: Date.parse(tokens.accessTokenExpireTime ?? "") || Date.now() + 60_000 }
+    : null;
+  listeners.forEach((f) => f());
+}
+
+/** onSessionChange calls f when the session starts or ends. */
+export function onSessionChange(f: () => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
+
+export function signedIn(): boolean {
+  return access !== null;
+}
+
+/** must returns the data of an openapi-fetch answer, or throws its ApiError. */
+export async function must<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let r;
+  try {
+    r = await p;
+  } catch {
+    throw new ApiError(0, { message: networkMessage });
+  }
+  if (r.error !== undefined || !r.response.ok) throw new ApiError(r.response.status, r.error as ApiErrorBody);
+  return r.data as T;
+}
+
+/** login by e-mail or CPF (what has an @ is an e-mail). */
+export async function login(who: string, password: string): Promise<Account | undefined> {
+  const body = who.includes("@") ? { email: who.trim(), password } : { cpf: who.replace(/\D/g, ""), password };
+  const data = await must(api.POST("/v1/auth/login", { body, headers: webClient }));
+  keep(data.tokens);
+  return data.account;
+}
+
+/** refresh renews the access token from the cookie; false when there is no session. */
+export function refresh(): Promise<boolean> {
+  refreshing ??= (async () => {
+    try {
+      const r = await fetch("/v1/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...webClient },
+        body: "{}",
+        credentials: "same-origin",
+      });
+      if (!r.ok) {
+        keep(undefined);
+        return false;
+      }
+      const data = (await r.json()) as Schemas["v1RefreshResponse"];
+      keep(data.tokens);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await fetch("/v1/auth/logout", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...webClient },
+      body: "{}",
+      credentials: "same-origin",
+    });
+  } finally {
+    keep(undefined);
+  }
+}
