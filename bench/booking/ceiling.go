@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,29 +72,15 @@ func bookingTxCeiling(ctx context.Context, dbURL string, o options) (*load.Resul
 	}
 	sealed := make([]byte, 96) // about what a sealed reason of "consulta de rotina" weighs
 	_, _ = rand.Read(sealed)
-	start := time.Now()
-	measureFrom, end := start.Add(o.warmup), start.Add(o.warmup+o.duration)
-	parts := make([]load.Result, o.clients)
-	var wg sync.WaitGroup
-	for c := range o.clients {
-		wg.Go(func() {
-			patient := uuid.NewString()
-			for i, s := range slots[c] {
-				t0 := time.Now()
-				if t0.After(end) || ctx.Err() != nil {
-					return
-				}
-				err := svc.BookStatements(ctx, patient, s, fmt.Sprintf("ceiling-%d-%d", c, i), 25000, sealed)
-				if t0.After(measureFrom) {
-					parts[c].Add(time.Since(t0), err)
-				}
-			}
-			parts[c].Fail(fmt.Errorf("connection %d ran out of slots", c))
-		})
+	patients := make([]string, o.clients)
+	for c := range patients {
+		patients[c] = uuid.NewString()
 	}
-	wg.Wait()
-	r := load.Gather("the booking's statements alone, pgx (ceiling)", parts, o.duration)
-	return r, nil
+	return load.Timed(ctx, "the booking's statements alone, pgx (ceiling)", o.clients, o.warmup, o.duration,
+		func(c int) int { return len(slots[c]) },
+		func(c, i int) error {
+			return svc.BookStatements(ctx, patients[c], slots[c][i], fmt.Sprintf("ceiling-%d-%d", c, i), 25000, sealed)
+		}), nil
 }
 
 // drainCharges waits until scheduling's ensure_payment jobs are all done (the charges
