@@ -85,28 +85,31 @@ func bookingTxCeiling(ctx context.Context, dbURL string, o options) (*load.Resul
 
 // drainCharges waits until scheduling's ensure_payment jobs are all done (the charges
 // of the race's and the sustained phase's bookings), and returns how many completed,
-// when the last finished, and how long they took from the first job's insert to the
-// last one's end.
-func drainCharges(ctx context.Context, dbURL string) (done int, at time.Time, span time.Duration, err error) {
+// how many were left when it began, when the last finished, and how long they took
+// from the first job's insert to the last one's end.
+func drainCharges(ctx context.Context, dbURL string) (done, backlog int, at time.Time, span time.Duration, err error) {
 	db, err := pg.Open(ctx, dbURL, "scheduling", 1)
 	if err != nil {
-		return 0, time.Time{}, 0, err
+		return 0, 0, time.Time{}, 0, err
 	}
 	defer db.Close()
-	for {
+	for first := true; ; first = false {
 		var left int
 		var secs float64
 		if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE finalized_at IS NULL), count(*) FILTER (WHERE state = 'completed'),
 				coalesce(extract(epoch FROM max(finalized_at) - min(created_at)), 0)::float8
 			FROM river_job WHERE kind = 'scheduling.ensure_payment'`).Scan(&left, &done, &secs); err != nil {
-			return 0, time.Time{}, 0, err
+			return 0, 0, time.Time{}, 0, err
+		}
+		if first {
+			backlog = left
 		}
 		if left == 0 {
-			return done, time.Now(), time.Duration(secs * float64(time.Second)), nil
+			return done, backlog, time.Now(), time.Duration(secs * float64(time.Second)), nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, time.Time{}, 0, ctx.Err()
+			return 0, 0, time.Time{}, 0, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
