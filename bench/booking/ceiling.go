@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,55 +72,44 @@ func bookingTxCeiling(ctx context.Context, dbURL string, o options) (*load.Resul
 	}
 	sealed := make([]byte, 96) // about what a sealed reason of "consulta de rotina" weighs
 	_, _ = rand.Read(sealed)
-	start := time.Now()
-	measureFrom, end := start.Add(o.warmup), start.Add(o.warmup+o.duration)
-	parts := make([]load.Result, o.clients)
-	var wg sync.WaitGroup
-	for c := range o.clients {
-		wg.Go(func() {
-			patient := uuid.NewString()
-			for i, s := range slots[c] {
-				t0 := time.Now()
-				if t0.After(end) || ctx.Err() != nil {
-					return
-				}
-				err := svc.BookStatements(ctx, patient, s, fmt.Sprintf("ceiling-%d-%d", c, i), 25000, sealed)
-				if t0.After(measureFrom) {
-					parts[c].Add(time.Since(t0), err)
-				}
-			}
-			parts[c].Fail(fmt.Errorf("connection %d ran out of slots", c))
-		})
+	patients := make([]string, o.clients)
+	for c := range patients {
+		patients[c] = uuid.NewString()
 	}
-	wg.Wait()
-	r := load.Gather("the booking's statements alone, pgx (ceiling)", parts, o.duration)
-	return r, nil
+	return load.Timed(ctx, "the booking's statements alone, pgx (ceiling)", o.clients, o.warmup, o.duration,
+		func(c int) int { return len(slots[c]) },
+		func(c, i int) error {
+			return svc.BookStatements(ctx, patients[c], slots[c][i], fmt.Sprintf("ceiling-%d-%d", c, i), 25000, sealed)
+		}), nil
 }
 
 // drainCharges waits until scheduling's ensure_payment jobs are all done (the charges
 // of the race's and the sustained phase's bookings), and returns how many completed,
-// when the last finished, and how long they took from the first job's insert to the
-// last one's end.
-func drainCharges(ctx context.Context, dbURL string) (done int, at time.Time, span time.Duration, err error) {
+// how many were left when it began, when the last finished, and how long they took
+// from the first job's insert to the last one's end.
+func drainCharges(ctx context.Context, dbURL string) (done, backlog int, at time.Time, span time.Duration, err error) {
 	db, err := pg.Open(ctx, dbURL, "scheduling", 1)
 	if err != nil {
-		return 0, time.Time{}, 0, err
+		return 0, 0, time.Time{}, 0, err
 	}
 	defer db.Close()
-	for {
+	for first := true; ; first = false {
 		var left int
 		var secs float64
 		if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE finalized_at IS NULL), count(*) FILTER (WHERE state = 'completed'),
 				coalesce(extract(epoch FROM max(finalized_at) - min(created_at)), 0)::float8
 			FROM river_job WHERE kind = 'scheduling.ensure_payment'`).Scan(&left, &done, &secs); err != nil {
-			return 0, time.Time{}, 0, err
+			return 0, 0, time.Time{}, 0, err
+		}
+		if first {
+			backlog = left
 		}
 		if left == 0 {
-			return done, time.Now(), time.Duration(secs * float64(time.Second)), nil
+			return done, backlog, time.Now(), time.Duration(secs * float64(time.Second)), nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, time.Time{}, 0, ctx.Err()
+			return 0, 0, time.Time{}, 0, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

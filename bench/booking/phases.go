@@ -95,9 +95,8 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 		return nil, err
 	}
 	fmt.Printf("sustained: %d clients booking for %s …\n", o.clients, o.duration)
-	start := time.Now()
-	measureFrom, end := start.Add(o.warmup), start.Add(o.warmup+o.duration)
-	parts := make([]load.Result, o.clients)
+	measureFrom := time.Now().Add(o.warmup) // load.Timed starts now
+	end := measureFrom.Add(o.duration)
 	var wg sync.WaitGroup
 	if o.profileDir != "" {
 		for _, name := range []string{"serve", "gateway"} {
@@ -129,23 +128,13 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 		time.Sleep(time.Until(end))
 		cpuTo = sample()
 	})
-	for c := range o.clients {
-		wg.Go(func() {
-			for n, slot := range slotLists[c] {
-				t0 := time.Now()
-				if t0.After(end) || ctx.Err() != nil {
-					return
-				}
-				_, err := book(ctx, client, gateway, tokens[c], slot, fmt.Sprintf("sustained-%d-%d", c, n))
-				if t0.After(measureFrom) {
-					parts[c].Add(time.Since(t0), err)
-				}
-			}
-			parts[c].Fail(fmt.Errorf("client %d ran out of slots", c))
+	r := load.Timed(ctx, "POST /v1/appointments (distinct slots; charge made by the job)", o.clients, o.warmup, o.duration,
+		func(c int) int { return len(slotLists[c]) },
+		func(c, n int) error {
+			_, err := book(ctx, client, gateway, tokens[c], slotLists[c][n], fmt.Sprintf("sustained-%d-%d", c, n))
+			return err
 		})
-	}
-	wg.Wait()
-	r := load.Gather("POST /v1/appointments (distinct slots; charge made by the job)", parts, o.duration)
+	wg.Wait() // the profiles and the CPU samples
 	if n := len(r.Latencies); n > 0 {
 		var notes []string
 		for _, name := range []string{"gateway", "serve"} {
@@ -195,32 +184,18 @@ func ceilingLoop(ctx context.Context, dbURL string, o options) (*load.Result, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	measureFrom, end := start.Add(o.warmup), start.Add(o.warmup+o.duration)
-	parts := make([]load.Result, o.clients)
-	var wg sync.WaitGroup
-	for c := range o.clients {
-		wg.Go(func() {
-			for i := c; i < len(all); i += o.clients {
-				t0 := time.Now()
-				if t0.After(end) || ctx.Err() != nil {
-					return
-				}
-				s := all[i]
-				_, err := db.Exec(ctx, `INSERT INTO appointments (id, slot_id, start_at, end_at, doctor_id, patient_id, state,
-						price_cents, reason, idempotency_key, hold_until, created_at, updated_at)
-					VALUES ($1, $2, $3, $4, $5, $6, 'PENDING_PAYMENT', 25000, 'consulta de rotina', $7, $8, now(), now())`,
-					uuid.NewString(), s.id, s.start, s.end, doctor, uuid.NewString(), fmt.Sprintf("ceiling-%d", i), time.Now().Add(40*time.Minute))
-				if t0.After(measureFrom) {
-					parts[c].Add(time.Since(t0), err)
-				}
-			}
-			parts[c].Fail(fmt.Errorf("connection %d ran out of slots", c))
-		})
-	}
-	wg.Wait()
-	r := load.Gather("INSERT INTO scheduling.appointments (ceiling)", parts, o.duration)
-	return r, nil
+	// Connection c inserts on slots c, c+clients, c+2·clients, …
+	return load.Timed(ctx, "INSERT INTO scheduling.appointments (ceiling)", o.clients, o.warmup, o.duration,
+		func(c int) int { return (len(all) - c + o.clients - 1) / o.clients },
+		func(c, i int) error {
+			j := c + i*o.clients
+			s := all[j]
+			_, err := db.Exec(ctx, `INSERT INTO appointments (id, slot_id, start_at, end_at, doctor_id, patient_id, state,
+					price_cents, reason, idempotency_key, hold_until, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, 'PENDING_PAYMENT', 25000, 'consulta de rotina', $7, $8, now(), now())`,
+				uuid.NewString(), s.id, s.start, s.end, doctor, uuid.NewString(), fmt.Sprintf("ceiling-%d", j), time.Now().Add(40*time.Minute))
+			return err
+		}), nil
 }
 
 // qrResult is the time-to-QR phase: each booking's answer, then the wait for its PIX

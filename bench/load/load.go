@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -68,6 +69,34 @@ func Gather(name string, parts []Result, elapsed time.Duration) *Result {
 	}
 	r.Done(elapsed)
 	return r
+}
+
+// Timed measures clients closed-loop clients for warmup, then duration: client c sends
+// its requests one after another, its i-th being do(c, i) for i < n(c), until the end.
+// Requests started after the warm-up are measured; a client that runs out of requests
+// before the end counts an error, since the rate would then read low.
+func Timed(ctx context.Context, name string, clients int, warmup, duration time.Duration, n func(c int) int, do func(c, i int) error) *Result {
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	parts := make([]Result, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range n(c) {
+				t0 := time.Now()
+				if t0.After(end) || ctx.Err() != nil {
+					return
+				}
+				err := do(c, i)
+				if t0.After(measureFrom) {
+					parts[c].Add(time.Since(t0), err)
+				}
+			}
+			parts[c].Fail(fmt.Errorf("client %d ran out of requests", c))
+		})
+	}
+	wg.Wait()
+	return Gather(name, parts, duration)
 }
 
 // Done sorts the latencies; call it once all requests are in.

@@ -150,6 +150,11 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 // callers, when it names several); "" when the caller is not a service (no identity,
 // or a user's token).
 func (i *Interceptor) callerService(ctx context.Context, token string, hasToken bool, callers []string) (string, error) {
+	if hasToken && i.services != nil {
+		if caller, ok := i.services.remembered(token, i.services.Now()); ok {
+			return caller, nil // a service token verified before: no need to parse it again
+		}
+	}
 	switch {
 	case hasToken && isServiceToken(token):
 		if i.services == nil {

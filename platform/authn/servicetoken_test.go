@@ -137,6 +137,66 @@ func TestServiceToken_RefusedWhenNotExactlyForThisCallee(t *testing.T) {
 	}
 }
 
+func TestServiceVerifier_RemembersAVerifiedTokenOnlyUntilItExpires(t *testing.T) {
+	k := keysOf(t, map[string]pair{"payments": newPair(t), "identity": newPair(t), "scheduling": newPair(t)})
+	token, expires, err := k.MintServiceToken("payments", "scheduling", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := k.MintServiceToken("identity", "scheduling", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0
+	v := k.Verifier("scheduling")
+	v.Now = func() time.Time { return now }
+	for i := range 3 { // verified, then remembered: the same caller each time
+		if caller, err := v.Verify(token); err != nil || caller != "payments" {
+			t.Fatalf("call %d: Verify = %q, %v; want payments", i, caller, err)
+		}
+		if caller, err := v.Verify(other); err != nil || caller != "identity" {
+			t.Fatalf("call %d: Verify = %q, %v; want identity", i, caller, err)
+		}
+	}
+	now = expires.Add(v.Leeway - time.Second)
+	if caller, err := v.Verify(token); err != nil || caller != "payments" {
+		t.Fatalf("within the leeway: Verify = %q, %v; want payments", caller, err)
+	}
+	now = expires.Add(v.Leeway)
+	caller, err := v.Verify(token)
+	wantStatus(t, err, ReasonServiceTokenInvalid)
+	if caller != "" {
+		t.Errorf("expired token remembered: names caller %q", caller)
+	}
+	// A token for another callee is not this verifier's, however often it was checked.
+	forRecords, _, err := k.MintServiceToken("payments", "records", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = t0
+	for range 2 {
+		_, err := v.Verify(forRecords)
+		wantStatus(t, err, ReasonServiceTokenInvalid)
+	}
+}
+
+func TestServiceVerifier_ForgetsBeyondItsBound(t *testing.T) {
+	k := keysOf(t, map[string]pair{"payments": newPair(t), "scheduling": newPair(t)})
+	v := verifierAt(k, "scheduling", t0)
+	for i := range maxVerifiedTokens + 10 {
+		token, _, err := k.MintServiceToken("payments", "scheduling", t0.Add(-time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if caller, err := v.Verify(token); err != nil || caller != "payments" {
+			t.Fatalf("token %d: Verify = %q, %v", i, caller, err)
+		}
+	}
+	if n := len(v.verified); n == 0 || n > maxVerifiedTokens {
+		t.Errorf("%d tokens remembered, want 1 to %d", n, maxVerifiedTokens)
+	}
+}
+
 func TestServiceKeys_RotationAcceptsBothListedKeysAndNotARemovedOne(t *testing.T) {
 	old, next, scheduling := newPair(t), newPair(t), newPair(t)
 	mint := func(p pair) string {

@@ -2,10 +2,11 @@ package pixsandbox
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"errors"
-	"image"
-	"image/color"
-	"image/png"
+	"hash/crc32"
+	"sync"
 )
 
 // A minimal QR Code encoder (ISO/IEC 18004): byte mode, error correction level M,
@@ -80,30 +81,74 @@ func encodeQR(data []byte) (*qrCode, error) {
 	return q, nil
 }
 
-// PNG draws the code with a four-module quiet zone, scale pixels per module.
+// PNG draws the code with a four-module quiet zone, scale pixels per module, as a
+// 1-bit grayscale PNG (ISO/IEC 15948: IHDR, one IDAT, IEND). The sandbox draws one
+// per charge, so it writes the scanlines itself rather than through image/png: each
+// row of modules is packed into bits once and repeated scale times, with no per-pixel
+// interface call, and the zlib writer (about a megabyte of deflate state) is reused.
 func (q *qrCode) PNG(scale int) ([]byte, error) {
 	n := (q.size + 8) * scale
-	img := image.NewPaletted(image.Rect(0, 0, n, n), color.Palette{color.White, color.Black})
+	stride := 1 + (n+7)/8 // the filter type byte (0: None), then the pixels, 1 = white
+	light := bytes.Repeat([]byte{0xFF}, stride)
+	light[0] = 0
+	row := make([]byte, stride)
+	z := pngZlib.Get().(*zlibBuffer)
+	defer pngZlib.Put(z)
+	z.buf.Reset()
+	z.w.Reset(&z.buf)
+	for range 4 * scale { // the quiet zone above
+		z.w.Write(light)
+	}
 	for y := range q.size {
+		copy(row, light)
 		for x := range q.size {
-			if !q.dark[y][x] {
-				continue
-			}
-			for dy := range scale {
-				for dx := range scale {
-					img.SetColorIndex((x+4)*scale+dx, (y+4)*scale+dy, 1)
+			if q.dark[y][x] {
+				for px := (x + 4) * scale; px < (x+5)*scale; px++ {
+					row[1+px>>3] &^= 0x80 >> (px & 7)
 				}
 			}
 		}
+		for range scale {
+			z.w.Write(row)
+		}
 	}
-	var buf bytes.Buffer
-	// Fastest deflate: a two-colour image compresses well anyway, and the sandbox draws
-	// one per charge.
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, img); err != nil {
+	for range 4 * scale { // and below
+		z.w.Write(light)
+	}
+	if err := z.w.Close(); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	out := make([]byte, 0, 8+25+12+z.buf.Len()+12)
+	out = append(out, "\x89PNG\r\n\x1a\n"...)
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(n))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(n))
+	ihdr[8] = 1 // bit depth; colour type 0 (grayscale), deflate, filter method 0, no interlace
+	out = pngChunk(out, "IHDR", ihdr[:])
+	out = pngChunk(out, "IDAT", z.buf.Bytes())
+	return pngChunk(out, "IEND", nil), nil
+}
+
+// zlibBuffer is a reusable zlib writer at its fastest level (a two-colour image
+// compresses well anyway) with the buffer it writes to.
+type zlibBuffer struct {
+	buf bytes.Buffer
+	w   *zlib.Writer
+}
+
+var pngZlib = sync.Pool{New: func() any {
+	z := &zlibBuffer{}
+	z.w, _ = zlib.NewWriterLevel(&z.buf, zlib.BestSpeed) // a valid level: no error
+	return z
+}}
+
+// pngChunk appends a PNG chunk: length, type, data, and the CRC of type and data.
+func pngChunk(out []byte, typ string, data []byte) []byte {
+	out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
+	out = append(out, typ...)
+	out = append(out, data...)
+	crc := crc32.Update(crc32.ChecksumIEEE([]byte(typ)), crc32.IEEETable, data)
+	return binary.BigEndian.AppendUint32(out, crc)
 }
 
 type qrBits []byte
@@ -330,54 +375,28 @@ func (q *qrCode) applyMask(mask int) {
 }
 
 // penalty scores a masked symbol by the standard's four rules: runs of one colour,
-// 2×2 blocks, finder-like patterns, and the balance of dark and light.
+// 2×2 blocks, finder-like patterns, and the balance of dark and light. It runs for
+// each of the eight masks of every charge's code, so it reads plain lines: the rows,
+// then the columns from a transposed copy.
 func (q *qrCode) penalty() int {
 	p, darkCount := 0, 0
-	at := func(x, y int, vertical bool) bool {
-		if vertical {
-			return q.dark[x][y]
+	column := make([]bool, q.size)
+	for y := range q.size {
+		p += linePenalty(q.dark[y])
+		for x := range q.size {
+			column[x] = q.dark[x][y]
 		}
-		return q.dark[y][x]
-	}
-	finder := []bool{true, false, true, true, true, false, true}
-	for _, vertical := range []bool{false, true} {
-		for y := range q.size {
-			run := 0
-			for x := range q.size {
-				if x > 0 && at(x, y, vertical) == at(x-1, y, vertical) {
-					run++
-				} else {
-					if run >= 5 {
-						p += run - 2
-					}
-					run = 1
-				}
-				if x+7 <= q.size {
-					match := true
-					for k, want := range finder {
-						if at(x+k, y, vertical) != want {
-							match = false
-							break
-						}
-					}
-					if match && (q.lightRun(x-4, x, y, vertical, at) || q.lightRun(x+7, x+11, y, vertical, at)) {
-						p += 40
-					}
-				}
-			}
-			if run >= 5 {
-				p += run - 2
-			}
-		}
+		p += linePenalty(column)
 	}
 	for y := range q.size {
-		for x := range q.size {
-			if q.dark[y][x] {
+		row := q.dark[y]
+		for x, c := range row {
+			if c {
 				darkCount++
 			}
 			if x > 0 && y > 0 {
-				c := q.dark[y][x]
-				if c == q.dark[y-1][x] && c == q.dark[y][x-1] && c == q.dark[y-1][x-1] {
+				above := q.dark[y-1]
+				if c == above[x] && c == row[x-1] && c == above[x-1] {
 					p += 3
 				}
 			}
@@ -388,11 +407,36 @@ func (q *qrCode) penalty() int {
 	return p + max(k-1, 0)*10
 }
 
+// linePenalty scores one row or column: runs of five or more modules of one colour,
+// and the finder-like pattern 1:1:3:1:1 with four light modules on either side
+// (positions outside the symbol count as light: the quiet zone).
+func linePenalty(line []bool) int {
+	p, run := 0, 0
+	for x, c := range line {
+		if x > 0 && c == line[x-1] {
+			run++
+		} else {
+			if run >= 5 {
+				p += run - 2
+			}
+			run = 1
+		}
+		if x+7 <= len(line) && c && !line[x+1] && line[x+2] && line[x+3] && line[x+4] && !line[x+5] && line[x+6] &&
+			(lightRun(line, x-4, x) || lightRun(line, x+7, x+11)) {
+			p += 40
+		}
+	}
+	if run >= 5 {
+		p += run - 2
+	}
+	return p
+}
+
 // lightRun reports whether positions from..to-1 of a line are light, counting positions
-// outside the symbol as light (the quiet zone).
-func (q *qrCode) lightRun(from, to, y int, vertical bool, at func(x, y int, vertical bool) bool) bool {
-	for x := from; x < to; x++ {
-		if x >= 0 && x < q.size && at(x, y, vertical) {
+// outside the symbol as light.
+func lightRun(line []bool, from, to int) bool {
+	for x := max(from, 0); x < min(to, len(line)); x++ {
+		if line[x] {
 			return false
 		}
 	}
@@ -430,13 +474,26 @@ func rsRemainder(data, divisor []byte) []byte {
 	return result
 }
 
-func gfMul(x, y byte) byte {
-	z := 0
-	for i := 7; i >= 0; i-- {
-		z = z<<1 ^ (z>>7)*0x11D
-		z ^= int(y>>i&1) * int(x)
+// gfExp and gfLog are the powers of 2 in GF(2^8/0x11D) and their logarithms, so a
+// product is one addition of logarithms (the error correction of every charge's code).
+var gfExp, gfLog = func() (exp [510]byte, log [256]byte) {
+	x := 1
+	for i := range 255 {
+		exp[i], exp[i+255] = byte(x), byte(x)
+		log[x] = byte(i)
+		x <<= 1
+		if x&0x100 != 0 {
+			x ^= 0x11D
+		}
 	}
-	return byte(z)
+	return exp, log
+}()
+
+func gfMul(x, y byte) byte {
+	if x == 0 || y == 0 {
+		return 0
+	}
+	return gfExp[int(gfLog[x])+int(gfLog[y])]
 }
 
 func abs(n int) int {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"image/png"
 	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
 func TestQR_ReedSolomonMatchesTheStandardsExample(t *testing.T) {
@@ -56,23 +59,56 @@ func TestQR_PicksTheSmallestVersionAndDrawsFunctionPatterns(t *testing.T) {
 }
 
 func TestQR_PNGIsARealImageWithAQuietZone(t *testing.T) {
-	q, err := encodeQR([]byte(brCode(pixKey, 1999, merchant, city, "HCSBX1320000001")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := q.PNG(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("not a PNG: %v", err)
-	}
-	if n := (q.size + 8) * 4; img.Bounds().Dx() != n || img.Bounds().Dy() != n {
-		t.Fatalf("image %v, want %d×%d", img.Bounds(), n, n)
-	}
-	dark := func(x, y int) bool { r, _, _, _ := img.At(x, y).RGBA(); return r < 0x8000 }
-	if dark(0, 0) || dark(15, 15) || !dark(16, 16) {
-		t.Errorf("want a light quiet zone of 4 modules and the finder's dark corner at (16,16)")
+	for _, tc := range []struct {
+		data  string
+		scale int
+	}{
+		{brCode(pixKey, 1999, merchant, city, "HCSBX1320000001"), 4},
+		{brCode(pixKey, 25000, merchant, city, "HCSBX7"), 6},     // the sandbox's scale
+		{brCode(pixKey, 1, merchant, city, "HCSBX987654321"), 3}, // rows not a multiple of 8 pixels
+	} {
+		q, err := encodeQR([]byte(tc.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := q.PNG(tc.scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("not a PNG: %v", err)
+		}
+		n := (q.size + 8) * tc.scale
+		if img.Bounds().Dx() != n || img.Bounds().Dy() != n {
+			t.Fatalf("image %v, want %d×%d", img.Bounds(), n, n)
+		}
+		// Every pixel is its module's colour, light in the four-module quiet zone.
+		bad := 0
+		for y := range n {
+			for x := range n {
+				r, _, _, _ := img.At(x, y).RGBA()
+				mx, my := x/tc.scale-4, y/tc.scale-4
+				want := mx >= 0 && my >= 0 && mx < q.size && my < q.size && q.dark[my][mx]
+				if (r < 0x8000) != want {
+					bad++
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("scale %d: %d of %d pixels differ from their module", tc.scale, bad, n*n)
+		}
+		// And an independent reader (ZXing's) scans it back to the copy-and-paste string.
+		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+		if err != nil {
+			t.Fatalf("scale %d: the QR reader cannot read it: %v", tc.scale, err)
+		}
+		if got.GetText() != tc.data {
+			t.Errorf("scanned %q, want %q", got.GetText(), tc.data)
+		}
 	}
 }
