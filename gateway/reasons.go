@@ -34,4 +34,16 @@ var (
 	// ReasonDocumentTooLarge is sent by records for a document over its limit; the edge
 	// answers it as 413, like a body over its own upload cap.
 	ReasonDocumentTooLarge = errs.Declare(connect.CodeInvalidArgument, "DOCUMENT_TOO_LARGE")
+
+	// The web app's session (websession.go).
+
+	// ReasonOriginNotAllowed: a web app call (WebClientHeader) whose Origin is not the
+	// web app's (403): another site's page, or a client that sent no Origin.
+	ReasonOriginNotAllowed = errs.Declare(connect.CodePermissionDenied, "ORIGIN_NOT_ALLOWED")
+	// ReasonWebClientHeaderMissing: a refresh or logout that carries the session cookie
+	// without WebClientHeader (403): what a form posted from another site looks like.
+	ReasonWebClientHeaderMissing = errs.Declare(connect.CodePermissionDenied, "WEB_CLIENT_HEADER_MISSING")
+	// ReasonNoWebSession: a web app refresh or logout with neither the cookie nor a
+	// token in the body (401): the browser has no session, log in.
+	ReasonNoWebSession = errs.Declare(connect.CodeUnauthenticated, "NO_WEB_SESSION")
 )

@@ -12,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"connectrpc.com/connect"
 
-	"healthcore/platform/errs"
 )
 
 // The web app's session: its access token lives in the page's memory only, and its
@@ -45,18 +43,6 @@ const (
 // cookiePaths are the only paths the browser sends the refresh cookie to: one cookie
 // of the same value for each (a cookie has a single path).
 var cookiePaths = []string{refreshPath, logoutPath}
-
-var (
-	// ReasonOriginNotAllowed: a web app call (WebClientHeader) whose Origin is not the
-	// web app's (403): another site's page, or a client that sent no Origin.
-	ReasonOriginNotAllowed = errs.Declare(connect.CodePermissionDenied, "ORIGIN_NOT_ALLOWED")
-	// ReasonWebClientHeaderMissing: a refresh or logout that carries the session cookie
-	// without WebClientHeader (403): what a form posted from another site looks like.
-	ReasonWebClientHeaderMissing = errs.Declare(connect.CodePermissionDenied, "WEB_CLIENT_HEADER_MISSING")
-	// ReasonNoWebSession: a web app refresh or logout with neither the cookie nor a
-	// token in the body (401): the browser has no session, log in.
-	ReasonNoWebSession = errs.Declare(connect.CodeUnauthenticated, "NO_WEB_SESSION")
-)
 
 // webSession applies the web app's session rules to the auth routes; every other
 // request passes untouched. origins are the web app's origins; empty means the
