@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-
 )
 
 // The web app's session: its access token lives in the page's memory only, and its
