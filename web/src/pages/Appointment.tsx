@@ -9,6 +9,10 @@ type Payment = Schemas["v1Payment"];
 type PaymentStatus = NonNullable<Payment["status"]>;
 
 const when = new Intl.DateTimeFormat("pt-BR", { dateStyle: "full", timeStyle: "short" });
+const clock = new Intl.DateTimeFormat("pt-BR", { timeStyle: "short" });
+
+/** The consultation room opens this long before the start (the edge's join window). */
+const roomOpensBefore = 10 * 60_000;
 
 /** usePayment follows the appointment's payment with the edge's long-poll: each call
  * answers as soon as the status differs from the one known, or after 25 s unchanged. */
@@ -121,6 +125,13 @@ export function Appointment({ id }: { id: string }) {
           <p>{when.format(new Date(a.startTime!))}</p>
           <p className="muted">Motivo: {a.reason}</p>
           {payment && !pending && <p>Pagamento: {paymentStates[payment.status ?? ""] ?? payment.status}</p>}
+          {a.state === "APPOINTMENT_STATE_CONFIRMED" && (
+            <p id="room">
+              O médico aceitou. A sala de consulta fica aberta das{" "}
+              <time dateTime={new Date(Date.parse(a.startTime!) - roomOpensBefore).toISOString()}>{clock.format(Date.parse(a.startTime!) - roomOpensBefore)}</time> às{" "}
+              <time dateTime={a.endTime}>{clock.format(new Date(a.endTime!))}</time>.
+            </p>
+          )}
           {a.state === "APPOINTMENT_STATE_AWAITING_DOCTOR" && a.answerDeadline && (
             <p>O médico responde até {when.format(new Date(a.answerDeadline))}.</p>
           )}
