@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// TestWeb_PatientJourneyInChromium runs the web app's browser tests (web/tests, with
+// TestWeb_JourneyInChromium runs the web app's browser tests (web/tests, with
 // Playwright driving Debian's Chromium) against a real healthcore dev stack on free
 // ports with a verified, listed doctor, whose TOTP secret the tests get to compute the
 // second factor's code as the doctor's authenticator app would. make test-web runs it
 // (it needs Node, the web app's packages and /usr/bin/chromium); make test skips it.
-func TestWeb_PatientJourneyInChromium(t *testing.T) {
+func TestWeb_JourneyInChromium(t *testing.T) {
 	if os.Getenv("HEALTHCORE_WEB_TESTS") == "" {
 		t.Skip("the browser tests run with make test-web")
 	}

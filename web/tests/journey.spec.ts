@@ -178,6 +178,12 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   // over shows it (the current one may be spent: the enrolment confirmed with it).
   await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Verificação em duas etapas");
   expect(doctorSecret, "HEALTHCORE_DOCTOR_TOTP_SECRET").not.toBe("");
+  // A wrong code (none of the steps around now) is refused and the step stays open.
+  const near = new Set([-60, -30, 0, 30, 60].map((d) => totp(doctorSecret, Date.now() + d * 1000)));
+  const wrong = ["000000", "111111", "222222", "333333", "444444", "555555"].find((c) => !near.has(c))!;
+  await doc.getByLabel("Código de verificação").fill(wrong);
+  await doc.getByRole("button", { name: "Confirmar" }).click();
+  await expect(doc.getByRole("alert")).toHaveText("Código de verificação incorreto.");
   await check(doc, "09-doctor-code");
   await doc.getByLabel("Código de verificação").fill(totp(doctorSecret, Date.now() + 30_000));
   await doc.getByRole("button", { name: "Confirmar" }).click();
