@@ -58,6 +58,17 @@ async function mailToken(request: APIRequestContext, address: string, pagePath: 
   throw new Error(`no ${pagePath} link e-mailed to ${address}`);
 }
 
+/** chargeOf waits for the booked appointment's payment to carry the provider's id. */
+function chargeOf(page: Page): Promise<string> {
+  return page
+    .waitForResponse(async (r) => {
+      if (!/\/v1\/appointments\/[^/]+\/payment/.test(r.url()) || r.status() !== 200) return false;
+      const body = await r.json();
+      return Boolean(body.payment?.providerPaymentId);
+    })
+    .then(async (r) => (await r.json()).payment.providerPaymentId as string);
+}
+
 test("a patient signs up, books and pays by PIX, the doctor accepts, the patient sees it confirmed", async ({ page, request, browser, baseURL }) => {
   const csp: string[] = [];
   const watchCSP = (p: Page) =>
@@ -128,6 +139,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   // The doctor's page: profile, price, the week's open slots in the patient's zone.
   await doctor.click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Dra. Ana Souza");
+  const doctorPage = page.url();
   await expect(page.getByText("R$ 250,00").first()).toBeVisible();
   await expect(page.getByText("Horários no seu fuso (America/Sao_Paulo).")).toBeVisible();
   const slots = page.getByRole("radio");
@@ -137,11 +149,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await check(page, "05-doctor");
 
   // Book: the PIX QR code, the copy-and-paste code and the countdown.
-  const paymentAnswer = page.waitForResponse(async (r) => {
-    if (!/\/v1\/appointments\/[^/]+\/payment/.test(r.url()) || r.status() !== 200) return false;
-    const body = await r.json();
-    return Boolean(body.payment?.providerPaymentId);
-  });
+  const paymentAnswer = chargeOf(page);
   await page.getByRole("button", { name: "Agendar e pagar com PIX" }).click();
   await expect(page).toHaveURL(/\/app\/appointments\/[0-9a-f-]+$/);
   await expect(page.getByRole("img", { name: "QR Code do PIX" })).toBeVisible();
@@ -151,8 +159,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await check(page, "06-payment");
 
   // The sandbox approves the charge: the page follows by itself (long-poll), no reload.
-  const providerId = (await (await paymentAnswer).json()).payment.providerPaymentId as string;
-  const approved = await request.post(`${sandbox}/sandbox/payments/${providerId}/approve`);
+  const approved = await request.post(`${sandbox}/sandbox/payments/${await paymentAnswer}/approve`);
   expect(approved.ok()).toBe(true);
   await expect(page.locator("#state")).toHaveText("Pago · aguardando o médico", { timeout: 45_000 });
   await expect(page.getByRole("img", { name: "QR Code do PIX" })).toHaveCount(0);
@@ -214,12 +221,34 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await doc.getByRole("button", { name: "Dia" }).click();
   await expect(doc.getByRole("button", { name: "Dia" })).toHaveAttribute("aria-pressed", "true");
   await check(doc, "11-agenda-accepted");
-  await doctorContext.close();
 
   // The patient's page follows by itself: confirmed, and when the room is open.
   await expect(page.locator("#state")).toHaveText("Confirmada", { timeout: 30_000 });
   await expect(page.locator("#room")).toContainText(/A sala de consulta fica aberta das \d\d:\d\d às \d\d:\d\d\./);
   await check(page, "12-confirmed");
+
+  // A second booking, which the doctor refuses with a reason: the patient reads it, and
+  // the full refund.
+  await page.goto(doctorPage);
+  await page.getByRole("radio").nth(5).check();
+  await page.getByLabel("Motivo da consulta").fill("Retorno com exames.");
+  const secondCharge = chargeOf(page);
+  await page.getByRole("button", { name: "Agendar e pagar com PIX" }).click();
+  await expect(page.locator("#state")).toHaveText("Aguardando pagamento");
+  expect((await request.post(`${sandbox}/sandbox/payments/${await secondCharge}/approve`)).ok()).toBe(true);
+  await expect(page.locator("#state")).toHaveText("Pago · aguardando o médico", { timeout: 45_000 });
+  await doc.reload();
+  const request2 = pending.getByRole("listitem");
+  await expect(request2.getByText("Motivo: Retorno com exames.")).toBeVisible();
+  await request2.getByRole("button", { name: "Recusar" }).click();
+  await request2.getByLabel("Motivo da recusa (o paciente verá)").fill("Estarei em um congresso neste horário.");
+  await request2.getByRole("button", { name: "Confirmar recusa" }).click();
+  await expect(pending.getByText("Nenhum pedido de consulta aguarda resposta.")).toBeVisible();
+  await doctorContext.close();
+  await expect(page.locator("#state")).toHaveText("Recusada pelo médico", { timeout: 30_000 });
+  await expect(page.locator("#refusal")).toHaveText("Motivo da recusa: Estarei em um congresso neste horário.");
+  await expect(page.getByText("Reembolso integral: R$ 250,00.")).toBeVisible();
+  await check(page, "13-refused");
 
   // My appointments, after a reload: the session comes back from the cookie.
   await page.reload();
@@ -227,8 +256,9 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Minhas consultas");
   const upcoming = page.getByRole("region", { name: "Próximas" });
   await expect(upcoming.getByText("Confirmada")).toBeVisible();
-  await expect(upcoming.getByText("R$ 250,00")).toBeVisible();
-  await check(page, "13-appointments");
+  await expect(upcoming.getByText("Recusada pelo médico")).toBeVisible();
+  await expect(upcoming.getByText("R$ 250,00")).toHaveCount(2);
+  await check(page, "14-appointments");
 
   // Log out: the cookie is gone, a private page sends to the login.
   await page.getByRole("button", { name: "Sair" }).click();

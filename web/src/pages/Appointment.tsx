@@ -105,6 +105,17 @@ function Pix({ payment }: { payment: Payment }) {
   );
 }
 
+/** Refusal says why (the doctor's words, or that the deadline passed) and the refund. */
+function Refusal({ a }: { a: Schemas["v1Appointment"] }) {
+  const e = [...(a.history ?? [])].reverse().find((h) => h.toState === "APPOINTMENT_STATE_REFUSED");
+  return (
+    <>
+      {e?.actorRole === "doctor" && e.reason ? <p id="refusal">Motivo da recusa: {e.reason}</p> : e && <p id="refusal">O médico não respondeu no prazo.</p>}
+      {a.refundCents && <p>Reembolso integral: {money(a.refundCents)}.</p>}
+    </>
+  );
+}
+
 export function Appointment({ id }: { id: string }) {
   const appt = useQuery({
     queryKey: ["appointment", id],
@@ -132,6 +143,7 @@ export function Appointment({ id }: { id: string }) {
               <time dateTime={a.endTime}>{clock.format(new Date(a.endTime!))}</time>.
             </p>
           )}
+          {a.state === "APPOINTMENT_STATE_REFUSED" && <Refusal a={a} />}
           {a.state === "APPOINTMENT_STATE_AWAITING_DOCTOR" && a.answerDeadline && (
             <p>O médico responde até {when.format(new Date(a.answerDeadline))}.</p>
           )}
