@@ -39,6 +39,7 @@ type stack struct {
 	flags   []string          // the loopback addresses every process is given (create-admin needs keys')
 	keys    string            // dev's folder of service-token keys (startDev); create-admin signs with identity's
 	admin   string            // the operator's access token with a second factor, once made (operator)
+	totp    map[string]string // each verified doctor's TOTP secret, by CRM number and UF ("654321/SP")
 }
 
 // binary is cmd/healthcore, built once for the whole package by TestMain.

@@ -73,11 +73,16 @@ func (s *stack) decide(id, verb, reason string) int {
 // approve it over REST, then logs the doctor in again and enrols its second factor
 // (mandatory for answering bookings and reading shared records); it returns that
 // session's access token, which says verified (tokens carry the status they were
-// issued with) and carries otp.
+// issued with) and carries otp. The secret is kept in s.totp for a later login with a
+// code (the browser tests log the doctor in as a person would).
 func (s *stack) verifyDoctorIn(id, number, uf, token string) string {
 	s.t.Helper()
 	s.approveDoctor(id, number, uf, token)
-	_, upgraded := s.enrolTOTP(s.doctorPasswordLogin(number, uf))
+	secret, upgraded := s.enrolTOTP(s.doctorPasswordLogin(number, uf))
+	if s.totp == nil {
+		s.totp = map[string]string{}
+	}
+	s.totp[number+"/"+uf] = secret
 	return upgraded
 }
 

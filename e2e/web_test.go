@@ -6,11 +6,12 @@ import (
 	"testing"
 )
 
-// TestWeb_PatientJourneyInChromium runs the web app's browser tests (web/tests, with
+// TestWeb_JourneyInChromium runs the web app's browser tests (web/tests, with
 // Playwright driving Debian's Chromium) against a real healthcore dev stack on free
-// ports with a verified, listed doctor. make test-web runs it (it needs Node, the
-// web app's packages and /usr/bin/chromium); make test skips it.
-func TestWeb_PatientJourneyInChromium(t *testing.T) {
+// ports with a verified, listed doctor, whose TOTP secret the tests get to compute the
+// second factor's code as the doctor's authenticator app would. make test-web runs it
+// (it needs Node, the web app's packages and /usr/bin/chromium); make test skips it.
+func TestWeb_JourneyInChromium(t *testing.T) {
 	if os.Getenv("HEALTHCORE_WEB_TESTS") == "" {
 		t.Skip("the browser tests run with make test-web")
 	}
@@ -18,7 +19,9 @@ func TestWeb_PatientJourneyInChromium(t *testing.T) {
 	s.openDoctor("Dra. Ana Souza", "654321", "ana@clinica.com.br", 25000, 0, 0)
 	cmd := exec.Command("npx", "playwright", "test", "--project=unit", "--project=chromium")
 	cmd.Dir = "../web"
-	cmd.Env = append(os.Environ(), "HEALTHCORE_URL="+s.gateway, "HEALTHCORE_PIX_SANDBOX="+s.sandbox)
+	cmd.Env = append(os.Environ(), "HEALTHCORE_URL="+s.gateway, "HEALTHCORE_PIX_SANDBOX="+s.sandbox,
+		"HEALTHCORE_DOCTOR_CRM=654321", "HEALTHCORE_DOCTOR_UF=SP", "HEALTHCORE_DOCTOR_PASSWORD=doctor password 1",
+		"HEALTHCORE_DOCTOR_TOTP_SECRET="+s.totp["654321/SP"])
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("playwright: %v (traces and screenshots under web/test-results)", err)

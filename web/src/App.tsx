@@ -1,23 +1,26 @@
 import { useEffect } from "react";
 import { Page } from "./components";
 import { Appointment } from "./pages/Appointment";
+import { Agenda } from "./pages/Agenda";
 import { Appointments } from "./pages/Appointments";
 import { Doctor } from "./pages/Doctor";
-import { Login } from "./pages/Login";
+import { DoctorLogin, Login } from "./pages/Login";
 import { Search } from "./pages/Search";
 import { Signup } from "./pages/Signup";
 import { VerifyEmail } from "./pages/VerifyEmail";
-import { Link, match, navigate, useLocation } from "./router";
+import { home, Link, match, navigate, useLocation } from "./router";
 import { useSession } from "./session";
 
-/** Pages that need a session send a visitor to the login, and back afterwards. */
-function Private({ children }: { children: React.ReactElement }) {
+/** Pages that need a session send a visitor to the login (the doctor's, for the
+ * doctor's pages), and back afterwards. */
+function Private({ children, login = "/app/login" }: { children: React.ReactElement; login?: string }) {
   const { account, ready } = useSession();
   useEffect(() => {
-    if (ready && !account) navigate(`/app/login?next=${encodeURIComponent(location.pathname)}`, true);
-  }, [ready, account]);
+    if (ready && !account) navigate(`${login}?next=${encodeURIComponent(location.pathname)}`, true);
+  }, [ready, account, login]);
   return ready && account ? children : null;
 }
+
 
 export function App() {
   const url = useLocation();
@@ -25,7 +28,7 @@ export function App() {
   const { ready, account } = useSession();
   useEffect(() => {
     if (path === "/" || path === "/app" || path === "/app/") {
-      if (ready) navigate(account ? "/app/doctors" : "/app/signup", true);
+      if (ready) navigate(account ? home(account.role) : "/app/signup", true);
     }
   }, [path, ready, account]);
   useEffect(() => {
@@ -35,6 +38,13 @@ export function App() {
   let m;
   if (path === "/app/signup") return <Signup />;
   if (path === "/app/login") return <Login next={url.searchParams.get("next") ?? ""} />;
+  if (path === "/app/doctor/login") return <DoctorLogin next={url.searchParams.get("next") ?? ""} />;
+  if (path === "/app/agenda")
+    return (
+      <Private login="/app/doctor/login">
+        <Agenda />
+      </Private>
+    );
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/doctors") return <Search />;
   if ((m = match("/app/doctors/:id", path))) return <Doctor id={m.id} />;

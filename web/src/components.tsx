@@ -24,12 +24,20 @@ export function Page({ title, children, wide }: { title: string; children: React
           <ul className="menu">
             {account ? (
               <>
-                <li>
-                  <Link href="/app/doctors">Buscar médicos</Link>
-                </li>
-                <li>
-                  <Link href="/app/appointments">Minhas consultas</Link>
-                </li>
+                {account.role === "ROLE_DOCTOR" ? (
+                  <li>
+                    <Link href="/app/agenda">Minha agenda</Link>
+                  </li>
+                ) : (
+                  <>
+                    <li>
+                      <Link href="/app/doctors">Buscar médicos</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/appointments">Minhas consultas</Link>
+                    </li>
+                  </>
+                )}
                 <li>
                   <button type="button" className="linklike" onClick={signOut}>
                     Sair

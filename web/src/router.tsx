@@ -47,3 +47,8 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
   };
   return <a {...props} onClick={onClick} />;
 }
+
+/** home is where a signed-in account starts: a doctor at the agenda, a patient at the search. */
+export function home(role: string | undefined): string {
+  return role === "ROLE_DOCTOR" ? "/app/agenda" : "/app/doctors";
+}

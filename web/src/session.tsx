@@ -32,9 +32,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (!signedIn()) setAccount(null);
     });
   }, [reload]);
+  const role = account?.role;
   const signOut = useCallback(() => {
-    void logout().then(() => navigate("/app/login"));
-  }, []);
+    void logout().then(() => navigate(role === "ROLE_DOCTOR" ? "/app/doctor/login" : "/app/login"));
+  }, [role]);
   return <Ctx.Provider value={{ account, ready, reload, signOut }}>{children}</Ctx.Provider>;
 }
 

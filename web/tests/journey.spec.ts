@@ -1,14 +1,23 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { totp } from "./totp";
 
 // A patient's first journey in the browser, against a real healthcore dev stack (make
 // test-web): sign up, confirm the e-mail, log in by CPF, search, open a doctor, book,
-// pay by PIX (the sandbox approves, the page updates by itself), see it in "my
-// appointments". Every page is checked with axe-core (no serious or critical
-// violation of WCAG 2.1 A/AA) and photographed at a phone's and a desktop's width.
+// pay by PIX (the sandbox approves, the page updates by itself); then the doctor, in a
+// browser of its own, logs in with CRM, password and the authenticator's code, finds
+// the booking first in the agenda with its answer deadline and accepts it, and the
+// patient's page turns to confirmed with the room's hours; last, "my appointments".
+// Every page is checked with axe-core (no serious or critical violation of WCAG 2.1
+// A/AA) and photographed at a phone's and a desktop's width.
 
 const sandbox = process.env.HEALTHCORE_PIX_SANDBOX ?? "http://127.0.0.1:7090";
 const password = "Correct-Horse-Battery-9";
+// The stack's verified doctor (e2e/web_test.go), and its TOTP secret.
+const doctorCRM = process.env.HEALTHCORE_DOCTOR_CRM ?? "654321";
+const doctorUF = process.env.HEALTHCORE_DOCTOR_UF ?? "SP";
+const doctorPassword = process.env.HEALTHCORE_DOCTOR_PASSWORD ?? "doctor password 1";
+const doctorSecret = process.env.HEALTHCORE_DOCTOR_TOTP_SECRET ?? "";
 
 /** a CPF with valid check digits, from nine digits. */
 function cpf(nine: string): string {
@@ -49,11 +58,24 @@ async function mailToken(request: APIRequestContext, address: string, pagePath: 
   throw new Error(`no ${pagePath} link e-mailed to ${address}`);
 }
 
-test("a patient signs up, books a doctor, pays by PIX and sees the appointment", async ({ page, request }) => {
+/** chargeOf waits for the booked appointment's payment to carry the provider's id. */
+function chargeOf(page: Page): Promise<string> {
+  return page
+    .waitForResponse(async (r) => {
+      if (!/\/v1\/appointments\/[^/]+\/payment/.test(r.url()) || r.status() !== 200) return false;
+      const body = await r.json();
+      return Boolean(body.payment?.providerPaymentId);
+    })
+    .then(async (r) => (await r.json()).payment.providerPaymentId as string);
+}
+
+test("a patient signs up, books and pays by PIX, the doctor accepts, the patient sees it confirmed", async ({ page, request, browser, baseURL }) => {
   const csp: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) csp.push(m.text());
-  });
+  const watchCSP = (p: Page) =>
+    p.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) csp.push(m.text());
+    });
+  watchCSP(page);
   const nine = String(Date.now()).slice(-9);
   const email = `paciente${nine}@example.com`;
   const myCPF = cpf(nine);
@@ -117,6 +139,7 @@ test("a patient signs up, books a doctor, pays by PIX and sees the appointment",
   // The doctor's page: profile, price, the week's open slots in the patient's zone.
   await doctor.click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Dra. Ana Souza");
+  const doctorPage = page.url();
   await expect(page.getByText("R$ 250,00").first()).toBeVisible();
   await expect(page.getByText("Horários no seu fuso (America/Sao_Paulo).")).toBeVisible();
   const slots = page.getByRole("radio");
@@ -126,11 +149,7 @@ test("a patient signs up, books a doctor, pays by PIX and sees the appointment",
   await check(page, "05-doctor");
 
   // Book: the PIX QR code, the copy-and-paste code and the countdown.
-  const paymentAnswer = page.waitForResponse(async (r) => {
-    if (!/\/v1\/appointments\/[^/]+\/payment/.test(r.url()) || r.status() !== 200) return false;
-    const body = await r.json();
-    return Boolean(body.payment?.providerPaymentId);
-  });
+  const paymentAnswer = chargeOf(page);
   await page.getByRole("button", { name: "Agendar e pagar com PIX" }).click();
   await expect(page).toHaveURL(/\/app\/appointments\/[0-9a-f-]+$/);
   await expect(page.getByRole("img", { name: "QR Code do PIX" })).toBeVisible();
@@ -140,21 +159,106 @@ test("a patient signs up, books a doctor, pays by PIX and sees the appointment",
   await check(page, "06-payment");
 
   // The sandbox approves the charge: the page follows by itself (long-poll), no reload.
-  const providerId = (await (await paymentAnswer).json()).payment.providerPaymentId as string;
-  const approved = await request.post(`${sandbox}/sandbox/payments/${providerId}/approve`);
+  const approved = await request.post(`${sandbox}/sandbox/payments/${await paymentAnswer}/approve`);
   expect(approved.ok()).toBe(true);
   await expect(page.locator("#state")).toHaveText("Pago · aguardando o médico", { timeout: 45_000 });
   await expect(page.getByRole("img", { name: "QR Code do PIX" })).toHaveCount(0);
   await check(page, "07-paid");
+
+  // The doctor, in a browser of its own: the agenda needs a login, the doctor's.
+  const doctorContext = await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
+  const doc = await doctorContext.newPage();
+  watchCSP(doc);
+  await doc.goto("/app/agenda");
+  await expect(doc).toHaveURL(/\/app\/doctor\/login\?next=%2Fapp%2Fagenda$/);
+  await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Entrar como médico");
+  await doc.getByLabel("CRM", { exact: true }).fill(doctorCRM);
+  await doc.getByLabel("UF do CRM").selectOption(doctorUF);
+  await doc.getByLabel("Senha", { exact: true }).fill("wrong password 1");
+  await doc.getByRole("button", { name: "Entrar" }).click();
+  await expect(doc.getByRole("alert")).toHaveText("CRM, UF ou senha incorretos.");
+  await check(doc, "08-doctor-login");
+  await doc.getByLabel("Senha", { exact: true }).fill(doctorPassword);
+  await doc.getByRole("button", { name: "Entrar" }).click();
+
+  // The second factor: the code of the next 30-second step, as an authenticator turning
+  // over shows it (the current one may be spent: the enrolment confirmed with it).
+  await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Verificação em duas etapas");
+  expect(doctorSecret, "HEALTHCORE_DOCTOR_TOTP_SECRET").not.toBe("");
+  // A wrong code (none of the steps around now) is refused and the step stays open.
+  const near = new Set([-60, -30, 0, 30, 60].map((d) => totp(doctorSecret, Date.now() + d * 1000)));
+  const wrong = ["000000", "111111", "222222", "333333", "444444", "555555"].find((c) => !near.has(c))!;
+  await doc.getByLabel("Código de verificação").fill(wrong);
+  await doc.getByRole("button", { name: "Confirmar" }).click();
+  await expect(doc.getByRole("alert")).toHaveText("Código de verificação incorreto.");
+  await check(doc, "09-doctor-code");
+  await doc.getByLabel("Código de verificação").fill(totp(doctorSecret, Date.now() + 30_000));
+  await doc.getByRole("button", { name: "Confirmar" }).click();
+  await expect(doc).toHaveURL(/\/app\/agenda$/);
+  await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Minha agenda");
+  expect(await doc.evaluate(() => document.cookie)).not.toContain("hc_refresh");
+
+  // The agenda: the paid booking first, waiting for an answer, with its deadline; after
+  // a reload the doctor's session comes back from the cookie.
+  await doc.reload();
+  const pending = doc.getByRole("region", { name: "Aguardando sua resposta" });
+  const request1 = pending.getByRole("listitem");
+  await expect(request1).toHaveCount(1);
+  await expect(request1.getByText("Motivo: Dor no peito ao subir escadas.")).toBeVisible();
+  await expect(request1.getByText(/^Responda até/)).toBeVisible();
+  await expect(request1.getByText("R$ 250,00")).toBeVisible();
+  const week = doc.getByRole("region", { name: /^Consultas/ });
+  await expect(week.getByText("Pago · aguardando o médico")).toBeVisible();
+  // Refusing asks why; going back keeps the booking waiting.
+  await request1.getByRole("button", { name: "Recusar" }).click();
+  await expect(request1.getByLabel("Motivo da recusa (o paciente verá)")).toBeVisible();
+  await expect(request1.getByRole("button", { name: "Confirmar recusa" })).toBeDisabled();
+  await check(doc, "10-agenda");
+  await request1.getByRole("button", { name: "Voltar" }).click();
+  await request1.getByRole("button", { name: "Aceitar" }).click();
+  await expect(pending.getByText("Nenhum pedido de consulta aguarda resposta.")).toBeVisible();
+  await expect(week.getByText("Confirmada")).toBeVisible();
+  await doc.getByRole("button", { name: "Dia" }).click();
+  await expect(doc.getByRole("button", { name: "Dia" })).toHaveAttribute("aria-pressed", "true");
+  await check(doc, "11-agenda-accepted");
+
+  // The patient's page follows by itself: confirmed, and when the room is open.
+  await expect(page.locator("#state")).toHaveText("Confirmada", { timeout: 30_000 });
+  await expect(page.locator("#room")).toContainText(/A sala de consulta fica aberta das \d\d:\d\d às \d\d:\d\d\./);
+  await check(page, "12-confirmed");
+
+  // A second booking, which the doctor refuses with a reason: the patient reads it, and
+  // the full refund.
+  await page.goto(doctorPage);
+  await page.getByRole("radio").nth(5).check();
+  await page.getByLabel("Motivo da consulta").fill("Retorno com exames.");
+  const secondCharge = chargeOf(page);
+  await page.getByRole("button", { name: "Agendar e pagar com PIX" }).click();
+  await expect(page.locator("#state")).toHaveText("Aguardando pagamento");
+  expect((await request.post(`${sandbox}/sandbox/payments/${await secondCharge}/approve`)).ok()).toBe(true);
+  await expect(page.locator("#state")).toHaveText("Pago · aguardando o médico", { timeout: 45_000 });
+  await doc.reload();
+  const request2 = pending.getByRole("listitem");
+  await expect(request2.getByText("Motivo: Retorno com exames.")).toBeVisible();
+  await request2.getByRole("button", { name: "Recusar" }).click();
+  await request2.getByLabel("Motivo da recusa (o paciente verá)").fill("Estarei em um congresso neste horário.");
+  await request2.getByRole("button", { name: "Confirmar recusa" }).click();
+  await expect(pending.getByText("Nenhum pedido de consulta aguarda resposta.")).toBeVisible();
+  await doctorContext.close();
+  await expect(page.locator("#state")).toHaveText("Recusada pelo médico", { timeout: 30_000 });
+  await expect(page.locator("#refusal")).toHaveText("Motivo da recusa: Estarei em um congresso neste horário.");
+  await expect(page.getByText("Reembolso integral: R$ 250,00.")).toBeVisible();
+  await check(page, "13-refused");
 
   // My appointments, after a reload: the session comes back from the cookie.
   await page.reload();
   await page.getByRole("navigation", { name: "Principal" }).getByRole("link", { name: "Minhas consultas" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Minhas consultas");
   const upcoming = page.getByRole("region", { name: "Próximas" });
-  await expect(upcoming.getByText("Pago · aguardando o médico")).toBeVisible();
-  await expect(upcoming.getByText("R$ 250,00")).toBeVisible();
-  await check(page, "08-appointments");
+  await expect(upcoming.getByText("Confirmada")).toBeVisible();
+  await expect(upcoming.getByText("Recusada pelo médico")).toBeVisible();
+  await expect(upcoming.getByText("R$ 250,00")).toHaveCount(2);
+  await check(page, "14-appointments");
 
   // Log out: the cookie is gone, a private page sends to the login.
   await page.getByRole("button", { name: "Sair" }).click();

@@ -2,6 +2,7 @@ import { expect, test } from "@playwright/test";
 import { cpfFeedback, maskCPF, validCPF } from "../src/cpf";
 import { ApiError, messageFor, reasonMessages, reasonOf } from "../src/errors";
 import { passwordStrength } from "../src/password";
+import { totp } from "./totp";
 
 test("the CPF mask formats as it is typed and drops what is not a digit", () => {
   expect(maskCPF("")).toBe("");
@@ -51,4 +52,13 @@ test("password strength grows with length and variety", () => {
   expect(passwordStrength("abc").score).toBe(0);
   expect(passwordStrength("correcthorse").score).toBeLessThan(passwordStrength("Correct-Horse-Battery-9").score);
   expect(passwordStrength("Correct-Horse-Battery-9").label).toBe("Forte");
+});
+
+test("the tests' TOTP gives RFC 6238's SHA-1 codes", () => {
+  // RFC 6238 appendix B's secret ("12345678901234567890" in base32); its 8-digit codes
+  // 94287082, 07081804 and 14050471 end in these six digits.
+  const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+  expect(totp(secret, 59_000)).toBe("287082");
+  expect(totp(secret, 1111111109_000)).toBe("081804");
+  expect(totp(secret, 1111111111_000)).toBe("050471");
 });

@@ -58,10 +58,32 @@ export async function must<T>(p: Promise<{ data?: T; error?: unknown; response: 
   return r.data as T;
 }
 
+/** A login's first step: the session, or (the account has a second factor) the token
+ * LoginMfa wants with a code. */
+export type LoginStep = { account?: Account; mfaToken?: string };
+
 /** login by e-mail or CPF (what has an @ is an e-mail). */
-export async function login(who: string, password: string): Promise<Account | undefined> {
+export function login(who: string, password: string): Promise<LoginStep> {
   const body = who.includes("@") ? { email: who.trim(), password } : { cpf: who.replace(/\D/g, ""), password };
+  return firstStep(body);
+}
+
+/** loginDoctor by CRM number and UF. */
+export function loginDoctor(number: string, uf: string, password: string): Promise<LoginStep> {
+  return firstStep({ crm: { number: number.replace(/\D/g, ""), uf }, password });
+}
+
+async function firstStep(body: Schemas["v1LoginRequest"]): Promise<LoginStep> {
   const data = await must(api.POST("/v1/auth/login", { body, headers: webClient }));
+  if (data.mfaRequired) return { mfaToken: data.mfaToken };
+  keep(data.tokens);
+  return { account: data.account };
+}
+
+/** loginMfa completes a login with the authenticator app's 6-digit code. */
+export async function loginMfa(mfaToken: string, code: string): Promise<Account | undefined> {
+  const body = { mfaToken, code: code.replace(/\D/g, "") };
+  const data = await must(api.POST("/v1/auth/login:mfa", { body, headers: webClient }));
   keep(data.tokens);
   return data.account;
 }

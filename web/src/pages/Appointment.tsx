@@ -9,6 +9,10 @@ type Payment = Schemas["v1Payment"];
 type PaymentStatus = NonNullable<Payment["status"]>;
 
 const when = new Intl.DateTimeFormat("pt-BR", { dateStyle: "full", timeStyle: "short" });
+const clock = new Intl.DateTimeFormat("pt-BR", { timeStyle: "short" });
+
+/** The consultation room opens this long before the start (the edge's join window). */
+const roomOpensBefore = 10 * 60_000;
 
 /** usePayment follows the appointment's payment with the edge's long-poll: each call
  * answers as soon as the status differs from the one known, or after 25 s unchanged. */
@@ -101,6 +105,17 @@ function Pix({ payment }: { payment: Payment }) {
   );
 }
 
+/** Refusal says why (the doctor's words, or that the deadline passed) and the refund. */
+function Refusal({ a }: { a: Schemas["v1Appointment"] }) {
+  const e = [...(a.history ?? [])].reverse().find((h) => h.toState === "APPOINTMENT_STATE_REFUSED");
+  return (
+    <>
+      {e?.actorRole === "doctor" && e.reason ? <p id="refusal">Motivo da recusa: {e.reason}</p> : e && <p id="refusal">O médico não respondeu no prazo.</p>}
+      {a.refundCents && <p>Reembolso integral: {money(a.refundCents)}.</p>}
+    </>
+  );
+}
+
 export function Appointment({ id }: { id: string }) {
   const appt = useQuery({
     queryKey: ["appointment", id],
@@ -121,6 +136,14 @@ export function Appointment({ id }: { id: string }) {
           <p>{when.format(new Date(a.startTime!))}</p>
           <p className="muted">Motivo: {a.reason}</p>
           {payment && !pending && <p>Pagamento: {paymentStates[payment.status ?? ""] ?? payment.status}</p>}
+          {a.state === "APPOINTMENT_STATE_CONFIRMED" && (
+            <p id="room">
+              O médico aceitou. A sala de consulta fica aberta das{" "}
+              <time dateTime={new Date(Date.parse(a.startTime!) - roomOpensBefore).toISOString()}>{clock.format(Date.parse(a.startTime!) - roomOpensBefore)}</time> às{" "}
+              <time dateTime={a.endTime}>{clock.format(new Date(a.endTime!))}</time>.
+            </p>
+          )}
+          {a.state === "APPOINTMENT_STATE_REFUSED" && <Refusal a={a} />}
           {a.state === "APPOINTMENT_STATE_AWAITING_DOCTOR" && a.answerDeadline && (
             <p>O médico responde até {when.format(new Date(a.answerDeadline))}.</p>
           )}

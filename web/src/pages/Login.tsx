@@ -1,44 +1,140 @@
-import { useState, type FormEvent } from "react";
-import { login } from "../api/client";
-import { Button, ErrorBanner, Field, Page } from "../components";
-import { Link, navigate } from "../router";
+import { useState, type FormEvent, type ReactNode } from "react";
+import { login, loginDoctor, loginMfa, type LoginStep } from "../api/client";
+import { Button, ErrorBanner, Field, Page, Select } from "../components";
+import { ApiError } from "../errors";
+import { home, Link, navigate } from "../router";
 import { useSession } from "../session";
+
+const ufs = ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO"];
+
+/** useLogin runs a login's first step (the password) and, when the account has a
+ * second factor, the second (the authenticator app's code), then opens the page next. */
+function useLogin(next: string, wrongPassword: string) {
+  const [mfaToken, setMfaToken] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const { reload } = useSession();
+  const run = async (step: () => Promise<LoginStep>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await step();
+      if (r.mfaToken) {
+        setMfaToken(r.mfaToken);
+        return;
+      }
+      await reload();
+      navigate(next.startsWith("/app/") ? next : home(r.account?.role), true);
+    } catch (err) {
+      if (err instanceof ApiError && err.reason === "MFA_TOKEN_INVALID") setMfaToken("");
+      setError(err instanceof ApiError && err.reason === "INVALID_CREDENTIALS" ? new Error(wrongPassword) : err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return {
+    mfaToken,
+    error,
+    busy,
+    password: run,
+    code: (code: string) => run(async () => ({ account: await loginMfa(mfaToken, code) })),
+  };
+}
+
+/** The second step: the 6-digit code of the authenticator app. */
+function CodeStep({ busy, error, onCode }: { busy: boolean; error: unknown; onCode: (code: string) => void }) {
+  const [code, setCode] = useState("");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onCode(code);
+  };
+  return (
+    <form className="card form" onSubmit={submit} noValidate>
+      <ErrorBanner error={error} />
+      <p>Abra o aplicativo autenticador e digite o código de 6 dígitos que ele mostra agora.</p>
+      <Field
+        label="Código de verificação"
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        pattern="[0-9]{6}"
+        maxLength={6}
+        required
+        autoFocus
+        value={code}
+        onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
+      />
+      <Button type="submit" busy={busy}>
+        Confirmar
+      </Button>
+    </form>
+  );
+}
+
+function LoginPage({ title, flow, children }: { title: string; flow: ReturnType<typeof useLogin>; children: ReactNode }) {
+  return <Page title={flow.mfaToken ? "Verificação em duas etapas" : title}>{flow.mfaToken ? <CodeStep busy={flow.busy} error={flow.error} onCode={flow.code} /> : children}</Page>;
+}
 
 export function Login({ next }: { next: string }) {
   const [who, setWho] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const { reload } = useSession();
-
-  async function submit(e: FormEvent) {
+  const flow = useLogin(next, "E-mail, CPF ou senha incorretos.");
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await login(who, password);
-      await reload();
-      navigate(next.startsWith("/app/") ? next : "/app/doctors", true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-
+    void flow.password(() => login(who, password));
+  };
   return (
-    <Page title="Entrar">
+    <LoginPage title="Entrar" flow={flow}>
       <form className="card form" onSubmit={submit} noValidate>
-        <ErrorBanner error={error} />
+        <ErrorBanner error={flow.error} />
         <Field label="E-mail ou CPF" autoComplete="username" required value={who} onChange={(e) => setWho(e.target.value)} />
         <Field label="Senha" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        <Button type="submit" busy={busy}>
+        <Button type="submit" busy={flow.busy}>
           Entrar
         </Button>
         <p className="muted">
           Ainda não tem conta? <Link href="/app/signup">Criar conta</Link>
         </p>
+        <p className="muted">
+          É médico? <Link href="/app/doctor/login">Entrar com o CRM</Link>
+        </p>
       </form>
-    </Page>
+    </LoginPage>
+  );
+}
+
+/** The doctor's login: CRM number, UF and password, then the second factor (every
+ * doctor who answers bookings has one). */
+export function DoctorLogin({ next }: { next: string }) {
+  const [crm, setCrm] = useState("");
+  const [uf, setUf] = useState("SP");
+  const [password, setPassword] = useState("");
+  const flow = useLogin(next, "CRM, UF ou senha incorretos.");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void flow.password(() => loginDoctor(crm, uf, password));
+  };
+  return (
+    <LoginPage title="Entrar como médico" flow={flow}>
+      <form className="card form" onSubmit={submit} noValidate>
+        <ErrorBanner error={flow.error} />
+        <div className="crm">
+          <Field label="CRM" inputMode="numeric" autoComplete="username" required value={crm} onChange={(e) => setCrm(e.target.value.replace(/\D/g, ""))} />
+          <Select label="UF do CRM" value={uf} onChange={(e) => setUf(e.target.value)}>
+            {ufs.map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <Field label="Senha" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        <Button type="submit" busy={flow.busy}>
+          Entrar
+        </Button>
+        <p className="muted">
+          É paciente? <Link href="/app/login">Entrar com e-mail ou CPF</Link>
+        </p>
+      </form>
+    </LoginPage>
   );
 }
