@@ -3172,11 +3172,12 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xd8\x15\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xe7\x15\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
-	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xac\x01\n" +
-	"\x12ListAvailableSlots\x123.healthcore.scheduling.v1.ListAvailableSlotsRequest\x1a4.healthcore.scheduling.v1.ListAvailableSlotsResponse\"+\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/doctors/{doctor_id}/slots\x12\x90\x01\n" +
+	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\xbb\x01\n" +
+	"\x12ListAvailableSlots\x123.healthcore.scheduling.v1.ListAvailableSlotsRequest\x1a4.healthcore.scheduling.v1.ListAvailableSlotsResponse\":\xca\xf3\x18\x11\b\x012\r\n" +
+	"\vagenda.read\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/doctors/{doctor_id}/slots\x12\x90\x01\n" +
 	"\vGetMyAgenda\x12,.healthcore.scheduling.v1.GetMyAgendaRequest\x1a-.healthcore.scheduling.v1.GetMyAgendaResponse\"$\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/doctors/me/agenda\x12\x9c\x01\n" +
 	"\tBlockSlot\x12*.healthcore.scheduling.v1.BlockSlotRequest\x1a+.healthcore.scheduling.v1.BlockSlotResponse\"6\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02):\x01*\"$/v1/doctors/me/slots/{slot_id}:block\x12\xa0\x01\n" +
 	"\n" +
