@@ -17,6 +17,7 @@ import (
 	// Every generated package with a service, so that its file registers. A new
 	// service's package is added here: the test fails until it is.
 	_ "healthcore/gen/healthcore/blobs/v1"
+	_ "healthcore/gen/healthcore/clinics/v1"
 	_ "healthcore/gen/healthcore/directory/v1"
 	_ "healthcore/gen/healthcore/identity/v1"
 	_ "healthcore/gen/healthcore/keys/v1"
