@@ -264,8 +264,7 @@ func TestPartnerClients_OperatorsWithASecondFactorManageThemAndEachChangeIsAudit
 	if !slices.Equal(got, want) {
 		t.Errorf("audit of the client = %v, want %v", got, want)
 	}
-	// A client is invalid for tokens once revoked, and a partner token calls none of
-	// identity's operator RPCs.
+	// A partner token calls none of identity's operator or user RPCs.
 	other := f.create(uuid.NewString(), "directory.read", "agenda.write", "appointments.answer", "events.manage")
 	tok, err := f.token(other.GetClient().GetClientId(), other.GetClientSecret(), "")
 	if err != nil {
@@ -274,5 +273,10 @@ func TestPartnerClients_OperatorsWithASecondFactorManageThemAndEachChangeIsAudit
 	_, err = f.Client.ListPartnerClients(ctx, testkit.Authed(&identityv1.ListPartnerClientsRequest{}, tok.GetAccessToken()))
 	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
 	_, err = f.Client.GetMe(ctx, testkit.Authed(&identityv1.GetMeRequest{}, tok.GetAccessToken()))
+	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
+	// Nor an internal one, whatever its scopes.
+	_, err = f.Client.GetDoctorStatus(ctx, testkit.Authed(&identityv1.GetDoctorStatusRequest{DoctorId: uuid.NewString()}, tok.GetAccessToken()))
+	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
+	_, err = f.Client.ListRevokedSessions(ctx, testkit.Authed(&identityv1.ListRevokedSessionsRequest{}, tok.GetAccessToken()))
 	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
 }
