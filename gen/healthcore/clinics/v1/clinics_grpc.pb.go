@@ -39,8 +39,7 @@ const (
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Its REST routes (/v1/admin/clinics…,
-// /v1/me/affiliations…) come with its catalog entry.
+// clinic's system touch a doctor. Reached over gRPC only in this version.
 type ClinicsServiceClient interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -178,8 +177,7 @@ func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, in *CheckAf
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Its REST routes (/v1/admin/clinics…,
-// /v1/me/affiliations…) come with its catalog entry.
+// clinic's system touch a doctor. Reached over gRPC only in this version.
 type ClinicsServiceServer interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.

@@ -6247,7 +6247,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
 	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
-	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\x8f3\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\x983\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -6272,8 +6272,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpayments\x12z\n" +
 	"\n" +
 	"GetContact\x12).healthcore.identity.v1.GetContactRequest\x1a*.healthcore.identity.v1.GetContactResponse\"\x15\xca\xf3\x18\x11\"\x0f\n" +
-	"\rnotifications\x12\xe7\x01\n" +
-	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"g\xca\xf3\x18c\"a\n" +
+	"\rnotifications\x12\xf0\x01\n" +
+	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"p\xca\xf3\x18l\"j\n" +
 	"\x04keys\n" +
 	"\tdirectory\n" +
 	"\n" +
@@ -6285,7 +6285,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\arecords\n" +
 	"\n" +
 	"telehealth\n" +
-	"\rnotifications\x12\xa6\x01\n" +
+	"\rnotifications\n" +
+	"\aclinics\x12\xa6\x01\n" +
 	"\x0fGetDoctorStatus\x12..healthcore.identity.v1.GetDoctorStatusRequest\x1a/.healthcore.identity.v1.GetDoctorStatusResponse\"2\xca\xf3\x18.\",\n" +
 	"\tdirectory\n" +
 	"\n" +
