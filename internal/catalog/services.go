@@ -76,7 +76,7 @@ var services = []Service{
 	// its jobs; scheduling, payments, records and identity call it from theirs.
 	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
 		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
-	// clinics calls nobody; scheduling will ask it about affiliations.
+	// clinics calls nobody; scheduling asks it about affiliations (not while starting).
 	{Name: "clinics", FQName: clinicsv1connect.ClinicsServiceName, Port: 7014, Schema: &clinics.Schema,
 		wiring: wire(noSettings, startClinics)},
 }
@@ -167,6 +167,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
 		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
 		Identity:      client(p, "scheduling", "identity", identityv1connect.NewIdentityServiceClient),
+		Clinics:       client(p, "scheduling", "clinics", clinicsv1connect.NewClinicsServiceClient),
 		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {

@@ -20,9 +20,10 @@ import (
 // them: the README's scopes table. A method marked or unmarked in a proto fails the
 // matrix below until it is listed here (and in the README).
 var partnerRPCs = map[string][]string{
-	"healthcore.directory.v1.DirectoryService.GetDoctor":            {"directory.read"},
-	"healthcore.directory.v1.DirectoryService.SearchDoctors":        {"directory.read"},
-	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots": {"agenda.read"},
+	"healthcore.directory.v1.DirectoryService.GetDoctor":               {"directory.read"},
+	"healthcore.directory.v1.DirectoryService.SearchDoctors":           {"directory.read"},
+	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots":    {"agenda.read"},
+	"healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability": {"agenda.read"},
 }
 
 // partnerKit signs partner tokens and verifies them with an interceptor.

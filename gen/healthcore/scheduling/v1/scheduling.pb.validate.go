@@ -3262,6 +3262,129 @@ var _ interface {
 	ErrorName() string
 } = AppointmentValidationError{}
 
+// Validate checks the field values on GetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAvailabilityRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAvailabilityRequestMultiError, or nil if none found.
+func (m *GetDoctorAvailabilityRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAvailabilityRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorAvailabilityRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorAvailabilityRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorAvailabilityRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorAvailabilityRequestMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorAvailabilityRequest.ValidateAll() if
+// the designated constraints aren't met.
+type GetDoctorAvailabilityRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAvailabilityRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAvailabilityRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorAvailabilityRequestValidationError is the validation error returned
+// by GetDoctorAvailabilityRequest.Validate if the designated constraints
+// aren't met.
+type GetDoctorAvailabilityRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAvailabilityRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAvailabilityRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAvailabilityRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAvailabilityRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAvailabilityRequestValidationError) ErrorName() string {
+	return "GetDoctorAvailabilityRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAvailabilityRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAvailabilityRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAvailabilityRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAvailabilityRequestValidationError{}
+
 // Validate checks the field values on BookAppointmentRequest with the rules
 // defined in the proto definition for this message. If any rules are
 // violated, the first error encountered is returned, or nil if there are no violations.
