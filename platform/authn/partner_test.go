@@ -24,6 +24,7 @@ var partnerRPCs = map[string][]string{
 	"healthcore.directory.v1.DirectoryService.SearchDoctors":           {"directory.read"},
 	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots":    {"agenda.read"},
 	"healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability": {"agenda.read"},
+	"healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability": {"agenda.write"},
 }
 
 // partnerKit signs partner tokens and verifies them with an interceptor.

@@ -71,3 +71,21 @@ func (s *Service) doctorAvailabilityForPartner(ctx context.Context, req *schedul
 	}
 	return out, err
 }
+
+var errPartnerDoctorNotVerified = ReasonDoctorNotVerified.New(
+	"the doctor's CRM is not verified: an operator must verify it before the doctor's agenda opens")
+
+// setDoctorAvailabilityForPartner replaces the availability of a doctor affiliated
+// with the calling clinic, whom identity holds verified (the clinic's token says
+// nothing of the doctor).
+func (s *Service) setDoctorAvailabilityForPartner(ctx context.Context, req *schedulingv1.SetDoctorAvailabilityRequest) (*schedulingv1.SetAvailabilityResponse, error) {
+	if err := s.partnerDoctor(ctx, req.GetDoctorId()); err != nil {
+		return nil, err
+	}
+	if err := s.checkVerified(ctx, req.GetDoctorId()); errs.Has(err, ReasonDoctorNotVerified) {
+		return nil, errPartnerDoctorNotVerified
+	} else if err != nil {
+		return nil, err
+	}
+	return s.replaceAvailability(ctx, req.GetDoctorId(), req.GetAvailability(), errPartnerDoctorNotVerified)
+}

@@ -111,3 +111,48 @@ func TestPartner_AClinicReadsTheAvailabilityOfItsAffiliatedDoctorsOnly(t *testin
 	_, err = f.availability(solAgenda, d.id)
 	testkit.WantReason(t, err, ReasonNotAffiliated)
 }
+
+// A clinic with agenda.write sets the availability of its affiliated doctors, which
+// the doctor then sees as their own; any other doctor is refused, and agenda.read
+// does not write.
+func TestPartner_AClinicSetsTheAvailabilityOfItsAffiliatedDoctorsOnly(t *testing.T) {
+	f := newPartnerFixture(t)
+	ctx := context.Background()
+	d, other := f.listedDoctor(), f.listedDoctor()
+	sol := f.clinic("11.222.333/0001-81")
+	_, write := f.users.SignPartner(sol, "agenda.write")
+	_, read := f.users.SignPartner(sol, "agenda.read")
+	if _, err := f.clinics.InviteDoctor(ctx, testkit.Authed(&clinicsv1.InviteDoctorRequest{ClinicId: sol, DoctorId: d.id}, f.admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.clinics.AcceptAffiliation(ctx, testkit.Authed(&clinicsv1.AcceptAffiliationRequest{ClinicId: sol}, d.token)); err != nil {
+		t.Fatal(err)
+	}
+	set := func(token, doctorID string) (*schedulingv1.SetAvailabilityResponse, error) {
+		resp, err := f.sched.SetDoctorAvailability(ctx, testkit.Authed(&schedulingv1.SetDoctorAvailabilityRequest{
+			DoctorId: doctorID, Availability: mondayMornings()}, token))
+		if err != nil {
+			return nil, err
+		}
+		return resp.Msg, nil
+	}
+	out, err := set(write, d.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.GetSlotsCreated() == 0 || out.GetTimeZone() != "America/Sao_Paulo" {
+		t.Errorf("set for the doctor: %v, want slots created in the doctor's zone", out)
+	}
+	mine, err := f.sched.GetAvailability(ctx, testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, d.token))
+	if err != nil || mine.Msg.GetAvailability().GetSlotMinutes() != 50 {
+		t.Errorf("the doctor's own availability after the clinic set it: %v, %v", mine, err)
+	}
+	_, err = set(write, other.id)
+	testkit.WantReason(t, err, ReasonNotAffiliated)
+	if got, err := f.sched.GetAvailability(ctx, testkit.Authed(&schedulingv1.GetAvailabilityRequest{}, other.token)); err != nil ||
+		len(got.Msg.GetAvailability().GetWeekly()) != 0 {
+		t.Errorf("a non-affiliated doctor's availability changed: %v, %v", got, err)
+	}
+	_, err = set(read, d.id)
+	testkit.WantReason(t, err, authn.ReasonScopeMissing)
+}

@@ -172,3 +172,12 @@ func (s *Service) GetDoctorAvailability(ctx context.Context, req *connect.Reques
 	}
 	return connect.NewResponse(out), nil
 }
+
+// SetDoctorAvailability implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) SetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.SetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.SetAvailabilityResponse], error) {
+	out, err := s.setDoctorAvailabilityForPartner(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}

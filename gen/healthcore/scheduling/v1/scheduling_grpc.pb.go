@@ -22,6 +22,7 @@ const (
 	SchedulingService_SetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
 	SchedulingService_GetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
 	SchedulingService_GetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAvailability"
+	SchedulingService_SetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
 	SchedulingService_ListAvailableSlots_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
 	SchedulingService_GetMyAgenda_FullMethodName               = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
 	SchedulingService_BlockSlot_FullMethodName                 = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
@@ -56,6 +57,11 @@ type SchedulingServiceClient interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
 	GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -146,6 +152,16 @@ func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, in 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetAvailabilityResponse)
 	err := c.cc.Invoke(ctx, SchedulingService_GetDoctorAvailability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetAvailabilityResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_SetDoctorAvailability_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -319,6 +335,11 @@ type SchedulingServiceServer interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
 	GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -393,6 +414,9 @@ func (UnimplementedSchedulingServiceServer) GetAvailability(context.Context, *Ge
 }
 func (UnimplementedSchedulingServiceServer) GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDoctorAvailability not implemented")
+}
+func (UnimplementedSchedulingServiceServer) SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDoctorAvailability not implemented")
 }
 func (UnimplementedSchedulingServiceServer) ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAvailableSlots not implemented")
@@ -510,6 +534,24 @@ func _SchedulingService_GetDoctorAvailability_Handler(srv interface{}, ctx conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SchedulingServiceServer).GetDoctorAvailability(ctx, req.(*GetDoctorAvailabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_SetDoctorAvailability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDoctorAvailabilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).SetDoctorAvailability(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_SetDoctorAvailability_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).SetDoctorAvailability(ctx, req.(*SetDoctorAvailabilityRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -802,6 +844,10 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDoctorAvailability",
 			Handler:    _SchedulingService_GetDoctorAvailability_Handler,
+		},
+		{
+			MethodName: "SetDoctorAvailability",
+			Handler:    _SchedulingService_SetDoctorAvailability_Handler,
 		},
 		{
 			MethodName: "ListAvailableSlots",

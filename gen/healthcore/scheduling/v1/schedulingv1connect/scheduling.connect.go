@@ -42,6 +42,9 @@ const (
 	// SchedulingServiceGetDoctorAvailabilityProcedure is the fully-qualified name of the
 	// SchedulingService's GetDoctorAvailability RPC.
 	SchedulingServiceGetDoctorAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAvailability"
+	// SchedulingServiceSetDoctorAvailabilityProcedure is the fully-qualified name of the
+	// SchedulingService's SetDoctorAvailability RPC.
+	SchedulingServiceSetDoctorAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
 	// SchedulingServiceListAvailableSlotsProcedure is the fully-qualified name of the
 	// SchedulingService's ListAvailableSlots RPC.
 	SchedulingServiceListAvailableSlotsProcedure = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
@@ -101,6 +104,11 @@ type SchedulingServiceClient interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
 	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -186,6 +194,12 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			httpClient,
 			baseURL+SchedulingServiceGetDoctorAvailabilityProcedure,
 			connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAvailability")),
+			connect.WithClientOptions(opts...),
+		),
+		setDoctorAvailability: connect.NewClient[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse](
+			httpClient,
+			baseURL+SchedulingServiceSetDoctorAvailabilityProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
 			connect.WithClientOptions(opts...),
 		),
 		listAvailableSlots: connect.NewClient[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse](
@@ -286,6 +300,7 @@ type schedulingServiceClient struct {
 	setAvailability           *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
 	getAvailability           *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
 	getDoctorAvailability     *connect.Client[v1.GetDoctorAvailabilityRequest, v1.GetAvailabilityResponse]
+	setDoctorAvailability     *connect.Client[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse]
 	listAvailableSlots        *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
 	getMyAgenda               *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
 	blockSlot                 *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
@@ -316,6 +331,11 @@ func (c *schedulingServiceClient) GetAvailability(ctx context.Context, req *conn
 // GetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability.
 func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, req *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
 	return c.getDoctorAvailability.CallUnary(ctx, req)
+}
+
+// SetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability.
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, req *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+	return c.setDoctorAvailability.CallUnary(ctx, req)
 }
 
 // ListAvailableSlots calls healthcore.scheduling.v1.SchedulingService.ListAvailableSlots.
@@ -407,6 +427,11 @@ type SchedulingServiceHandler interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
 	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -488,6 +513,12 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		SchedulingServiceGetDoctorAvailabilityProcedure,
 		svc.GetDoctorAvailability,
 		connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAvailability")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceSetDoctorAvailabilityHandler := connect.NewUnaryHandler(
+		SchedulingServiceSetDoctorAvailabilityProcedure,
+		svc.SetDoctorAvailability,
+		connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
 		connect.WithHandlerOptions(opts...),
 	)
 	schedulingServiceListAvailableSlotsHandler := connect.NewUnaryHandler(
@@ -588,6 +619,8 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceGetAvailabilityHandler.ServeHTTP(w, r)
 		case SchedulingServiceGetDoctorAvailabilityProcedure:
 			schedulingServiceGetDoctorAvailabilityHandler.ServeHTTP(w, r)
+		case SchedulingServiceSetDoctorAvailabilityProcedure:
+			schedulingServiceSetDoctorAvailabilityHandler.ServeHTTP(w, r)
 		case SchedulingServiceListAvailableSlotsProcedure:
 			schedulingServiceListAvailableSlotsHandler.ServeHTTP(w, r)
 		case SchedulingServiceGetMyAgendaProcedure:
@@ -637,6 +670,10 @@ func (UnimplementedSchedulingServiceHandler) GetAvailability(context.Context, *c
 
 func (UnimplementedSchedulingServiceHandler) GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability is not implemented"))
 }
 
 func (UnimplementedSchedulingServiceHandler) ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error) {
