@@ -27,6 +27,7 @@ func downEdge(t *testing.T, opts gateway.Options) *edge {
 			"POST " + gateway.MercadoPagoWebhookPath: http.NotFoundHandler(),
 			"GET " + gateway.WhatsAppWebhookPath:     http.NotFoundHandler(),
 			"POST " + gateway.WhatsAppWebhookPath:    http.NotFoundHandler(),
+			"POST " + gateway.OAuthTokenPath:         http.NotFoundHandler(),
 		}
 	}
 	return serve(t, opts)
@@ -178,7 +179,7 @@ func TestGateway_OpenAPIDocumentsListEveryRoute(t *testing.T) {
 		}
 	}
 	for _, must := range []string{"POST /v1/records/documents:upload", "GET /v1/records/documents/{}:download", "POST " + gateway.MercadoPagoWebhookPath,
-		"GET " + gateway.WhatsAppWebhookPath, "POST " + gateway.WhatsAppWebhookPath} {
+		"GET " + gateway.WhatsAppWebhookPath, "POST " + gateway.WhatsAppWebhookPath, "POST " + gateway.OAuthTokenPath} {
 		if !routes[must] {
 			t.Fatalf("the edge's routes lack %s: %v", must, routes)
 		}

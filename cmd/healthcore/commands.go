@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"healthcore/gateway"
+	identityv1 "healthcore/gen/healthcore/identity/v1"
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
@@ -342,8 +343,10 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 	return g.Serve(ctx, ln)
 }
 
-// webhookRoutes are the edge's provider webhooks: Mercado Pago's payment notifications,
-// passed to payments over gRPC. The returned function closes the connection.
+// webhookRoutes are the edge's hand-written routes: the provider webhooks (Mercado
+// Pago's payment notifications to payments, WhatsApp's statuses to notifications) and
+// the OAuth 2.0 token endpoint (to identity), each passed on over gRPC. The returned
+// function closes the connections.
 func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Handler, func(), error) {
 	dial := func(service string) (*grpc.ClientConn, error) {
 		u, err := url.Parse(*cfg.URL[service])
@@ -365,15 +368,23 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 		_ = payConn.Close()
 		return nil, nil, err
 	}
+	identityConn, err := dial("identity")
+	if err != nil {
+		_ = payConn.Close()
+		_ = notifyConn.Close()
+		return nil, nil, err
+	}
 	log := p.Logger().With("service", "gateway")
 	wa := gateway.WhatsAppWebhook(notificationsv1.NewNotificationsServiceClient(notifyConn), log)
 	return map[string]http.Handler{
 			"POST " + gateway.MercadoPagoWebhookPath: gateway.MercadoPagoWebhook(paymentsv1.NewPaymentsServiceClient(payConn), log),
 			"POST " + gateway.WhatsAppWebhookPath:    wa,
 			"GET " + gateway.WhatsAppWebhookPath:     wa,
+			"POST " + gateway.OAuthTokenPath:         gateway.OAuthToken(identityv1.NewIdentityServiceClient(identityConn), log),
 		}, func() {
 			_ = payConn.Close()
 			_ = notifyConn.Close()
+			_ = identityConn.Close()
 		}, nil
 }
 

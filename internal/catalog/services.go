@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
@@ -30,6 +31,7 @@ import (
 	"healthcore/platform/server"
 	"healthcore/platform/tracing"
 	"healthcore/services/blobs"
+	"healthcore/services/clinics"
 	"healthcore/services/directory"
 	"healthcore/services/identity"
 	"healthcore/services/keys"
@@ -74,6 +76,23 @@ var services = []Service{
 	// its jobs; scheduling, payments, records and identity call it from theirs.
 	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
 		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
+	// clinics calls nobody; scheduling asks it about affiliations (not while starting).
+	{Name: "clinics", FQName: clinicsv1connect.ClinicsServiceName, Port: 7014, Schema: &clinics.Schema,
+		wiring: wire(noSettings, startClinics)},
+}
+
+func startClinics(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
+	db, err := p.pool(ctx, "clinics", clinics.Schema)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := clinics.New(clinics.Deps{DB: db, Logger: p.log.With("service", "clinics")})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := p.newServer("clinics", p.remoteAuth("clinics"))
+	srv.Handle(svc.Handler(srv.HandlerOptions()...))
+	return srv, nil, nil
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {
@@ -148,6 +167,7 @@ func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*
 		Telehealth:    client(p, "scheduling", "telehealth", telehealthv1connect.NewTelehealthServiceClient),
 		Notifications: client(p, "scheduling", "notifications", notificationsv1connect.NewNotificationsServiceClient),
 		Identity:      client(p, "scheduling", "identity", identityv1connect.NewIdentityServiceClient),
+		Clinics:       client(p, "scheduling", "clinics", clinicsv1connect.NewClinicsServiceClient),
 		Logger:        p.log.With("service", "scheduling"),
 	}, *cfg)
 	if err != nil {

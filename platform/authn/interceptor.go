@@ -32,6 +32,10 @@ type Interceptor struct {
 // NewInterceptor verifies user tokens with users and service tokens with services (the
 // verifier of the service this interceptor guards; nil when callers are identified by
 // their certificates alone, and then every service token is refused).
+//
+// A partner client's token (role partner) is admitted only to methods whose rule lists
+// partner scopes it holds one of (SCOPE_MISSING otherwise), and refused on every other
+// method, public, internal or user-only (PARTNER_NOT_ALLOWED).
 func NewInterceptor(users *Verifier, services *ServiceVerifier) *Interceptor {
 	return &Interceptor{users: users, services: services}
 }
@@ -119,6 +123,13 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 		// so a stale header never locks anyone out of login or search.
 		if hasToken {
 			if p, err := i.users.Verify(ctx, token); err == nil {
+				// A partner client names itself on public methods too, and is held to
+				// the partner rule there as everywhere.
+				if p.Role == accessv1.Role_ROLE_PARTNER {
+					if err := partnerAllowed(rule, p, spec.Procedure); err != nil {
+						return ctx, err
+					}
+				}
 				return i.with(ctx, p), nil
 			}
 		}
@@ -135,6 +146,11 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 		return ctx, err
 	}
 	switch {
+	case p.Role == accessv1.Role_ROLE_PARTNER:
+		if err := partnerAllowed(rule, p, spec.Procedure); err != nil {
+			return ctx, err
+		}
+		return i.with(ctx, p), nil
 	case len(rule.Roles) == 0:
 		return ctx, errServiceOnly
 	case !slices.Contains(rule.Roles, p.Role):
@@ -168,6 +184,10 @@ func (i *Interceptor) callerService(ctx context.Context, token string, hasToken 
 }
 
 func (i *Interceptor) with(ctx context.Context, p Principal) context.Context {
+	if p.Role == accessv1.Role_ROLE_PARTNER {
+		logging.AddFields(ctx, slog.String("client_id", p.ClientID), slog.String("clinic_id", p.ClinicID), slog.String("role", RoleName(p.Role)))
+		return WithPrincipal(ctx, p)
+	}
 	logging.AddFields(ctx, slog.String("user_id", p.UserID), slog.String("role", RoleName(p.Role)))
 	return WithPrincipal(ctx, p)
 }

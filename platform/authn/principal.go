@@ -8,12 +8,18 @@ import (
 
 // Principal is the authenticated caller of an RPC.
 type Principal struct {
-	UserID    string        // account id (UUID); "" for a service
-	Role      accessv1.Role // patient, doctor, admin or service
+	UserID    string        // account id (UUID); "" for a service or a partner client
+	Role      accessv1.Role // patient, doctor, admin, service or partner
 	CRM       string        // "123456/SP" for doctors, else ""
-	SessionID string        // the login session (refresh-token family) of a user
+	SessionID string        // the login session (refresh-token family) of a user; a partner client's secret id
 	TokenID   string        // the access token's jti
 	Service   string        // the calling service's name, for Role SERVICE ("scheduling")
+
+	// A partner client (Role PARTNER): the OAuth 2.0 client, the clinic it acts for,
+	// and the scopes its token was granted.
+	ClientID string
+	ClinicID string
+	Scopes   []string
 
 	// Facts identity vouches for when it signs the token; they live as long as the
 	// token (minutes). A service that must have the current answer about another

@@ -26,4 +26,9 @@ var (
 	// A user of a role the method's rule lists in mfa_roles whose session proved no
 	// second factor.
 	ReasonMFARequired = errs.Declare(connect.CodePermissionDenied, "MFA_REQUIRED")
+	// A partner client's token on a method whose rule does not admit partners (every
+	// internal method, every user's own).
+	ReasonPartnerNotAllowed = errs.Declare(connect.CodePermissionDenied, "PARTNER_NOT_ALLOWED")
+	// A partner client's token that holds none of the scopes the method's rule lists.
+	ReasonScopeMissing = errs.Declare(connect.CodePermissionDenied, "SCOPE_MISSING")
 )

@@ -17,6 +17,7 @@ import (
 	// Every generated package with a service, so that its file registers. A new
 	// service's package is added here: the test fails until it is.
 	_ "healthcore/gen/healthcore/blobs/v1"
+	_ "healthcore/gen/healthcore/clinics/v1"
 	_ "healthcore/gen/healthcore/directory/v1"
 	_ "healthcore/gen/healthcore/identity/v1"
 	_ "healthcore/gen/healthcore/keys/v1"
@@ -100,7 +101,7 @@ func checkRule(t testing.TB, method protoreflect.FullName, r *accessv1.Rule) {
 	case r == nil:
 		t.Errorf("%s declares no (healthcore.access.v1.rule): every RPC says who may call it", method)
 		return
-	case !r.GetPublic() && r.GetInternal() == nil && len(r.GetRoles()) == 0:
+	case !r.GetPublic() && r.GetInternal() == nil && len(r.GetRoles()) == 0 && r.GetPartner() == nil:
 		t.Errorf("%s has an empty rule: nobody may call it", method)
 	case r.GetPublic() && (r.GetInternal() != nil || len(r.GetRoles()) > 0):
 		t.Errorf("%s is public and also names callers: public already admits everyone", method)
@@ -113,9 +114,53 @@ func checkRule(t testing.TB, method protoreflect.FullName, r *accessv1.Rule) {
 			t.Errorf("%s lists caller %q twice", method, c)
 		}
 	}
-	for _, role := range r.GetRoles() {
-		if authn.RoleName(role) == "" {
+	for _, role := range slices.Concat(r.GetRoles(), r.GetMfaRoles()) {
+		switch {
+		case role == accessv1.Role_ROLE_PARTNER:
+			t.Errorf("%s lists the partner role: partners are admitted by scope (partner: {scopes: [...]})", method)
+		case authn.RoleName(role) == "":
 			t.Errorf("%s lists role %v, which no access token carries (use internal for services)", method, role)
 		}
+	}
+	if partner := r.GetPartner(); partner != nil {
+		scopes := partner.GetScopes()
+		switch {
+		case len(scopes) == 0:
+			t.Errorf("%s admits partners without scopes: list the scopes that allow it (partner: {scopes: [...]})", method)
+		case r.GetInternal() != nil && len(r.GetRoles()) == 0 && !r.GetPublic():
+			t.Errorf("%s is internal and admits partners: internal methods are never a partner's", method)
+		}
+		for i, scope := range scopes {
+			if !slices.Contains(authn.PartnerScopes, scope) {
+				t.Errorf("%s lists partner scope %q, which no client is granted (authn.PartnerScopes: %v)", method, scope, authn.PartnerScopes)
+			}
+			if slices.Contains(scopes[:i], scope) {
+				t.Errorf("%s lists partner scope %q twice", method, scope)
+			}
+		}
+	}
+}
+
+func TestRuleCheck_RefusesPartnerRulesOutsideTheFixedScopes(t *testing.T) {
+	tests := []struct {
+		name string
+		rule *accessv1.Rule
+		want string
+	}{
+		{"unknown scope", &accessv1.Rule{Public: true, Partner: &accessv1.Partner{Scopes: []string{"records.read"}}}, "which no client is granted"},
+		{"no scopes", &accessv1.Rule{Partner: &accessv1.Partner{}}, "without scopes"},
+		{"scope twice", &accessv1.Rule{Partner: &accessv1.Partner{Scopes: []string{"agenda.read", "agenda.read"}}}, "twice"},
+		{"internal", &accessv1.Rule{Internal: &accessv1.Internal{Callers: []string{"scheduling"}},
+			Partner: &accessv1.Partner{Scopes: []string{"agenda.read"}}}, "internal and admits partners"},
+		{"partner role", &accessv1.Rule{Roles: []accessv1.Role{accessv1.Role_ROLE_PARTNER}}, "lists the partner role"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{TB: t}
+			checkRule(rec, "healthcore.test.v1.Test/Partner", tt.rule)
+			if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], tt.want) {
+				t.Errorf("errors = %q, want one containing %q", rec.errors, tt.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,10 @@ type claims struct {
 	DV  bool     `json:"dv,omitempty"`
 	EV  bool     `json:"ev,omitempty"`
 	AMR []string `json:"amr,omitempty"`
+	// A partner client's token: the clinic it acts for, and the scopes granted
+	// (space-separated, as RFC 6749 section 3.3 writes them).
+	Clinic string `json:"clinic,omitempty"`
+	Scope  string `json:"scope,omitempty"`
 }
 
 // roleNames maps roles to the short names used in tokens.
@@ -50,9 +54,11 @@ var roleNames = map[accessv1.Role]string{
 	accessv1.Role_ROLE_PATIENT: "patient",
 	accessv1.Role_ROLE_DOCTOR:  "doctor",
 	accessv1.Role_ROLE_ADMIN:   "admin",
+	accessv1.Role_ROLE_PARTNER: "partner",
 }
 
-// RoleName returns the short name of a user role ("patient", "doctor", "admin").
+// RoleName returns the short name of a token's role ("patient", "doctor", "admin",
+// "partner").
 func RoleName(r accessv1.Role) string { return roleNames[r] }
 
 // ParseRole is the inverse of RoleName.
@@ -77,28 +83,48 @@ func (tp TokenProfile) Sign(key SigningKey, p Principal, now time.Time, ttl time
 		return "", time.Time{}, fmt.Errorf("sign: key %q is not a %s key", key.KID, tp.Alg)
 	}
 	role := RoleName(p.Role)
-	if role == "" || p.UserID == "" {
+	if role == "" || p.Role == accessv1.Role_ROLE_PARTNER || p.UserID == "" {
 		return "", time.Time{}, fmt.Errorf("sign: principal needs a user id and a user role, got %q/%v", p.UserID, p.Role)
 	}
-	var jti [16]byte
-	_, _ = rand.Read(jti[:])
-	expires = now.Add(ttl).Truncate(time.Second)
 	c := claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    tp.Issuer,
-			Subject:   p.UserID,
-			Audience:  jwt.ClaimStrings{tp.Audience},
-			ExpiresAt: jwt.NewNumericDate(expires),
-			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Second)),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        hex.EncodeToString(jti[:]),
-		},
 		Role: role,
 		CRM:  p.CRM,
 		SID:  p.SessionID,
 		DV:   p.DoctorVerified,
 		EV:   p.EmailVerified,
 		AMR:  p.AMR,
+	}
+	return tp.sign(key, p.UserID, c, now, ttl)
+}
+
+// SignPartner issues a partner client's access token under the profile, valid from now
+// for ttl: sub is the client, clinic its clinic, scope the scopes granted, and sid the
+// client secret that obtained it, so that revoking the secret (or the client) ends the
+// token as ending a session ends a user's.
+func (tp TokenProfile) SignPartner(key SigningKey, p Principal, now time.Time, ttl time.Duration) (token string, expires time.Time, err error) {
+	if key.Private == nil || algOfPrivate(key.Private) != tp.Alg {
+		return "", time.Time{}, fmt.Errorf("sign: key %q is not a %s key", key.KID, tp.Alg)
+	}
+	if p.Role != accessv1.Role_ROLE_PARTNER || p.ClientID == "" || p.ClinicID == "" || len(p.Scopes) == 0 || p.SessionID == "" {
+		return "", time.Time{}, fmt.Errorf("sign: a partner principal needs a client, a clinic, scopes and a secret id, got %+v", p)
+	}
+	c := claims{Role: RoleName(p.Role), SID: p.SessionID, Clinic: p.ClinicID, Scope: strings.Join(p.Scopes, " ")}
+	return tp.sign(key, p.ClientID, c, now, ttl)
+}
+
+// sign completes c's registered claims (subject sub) and signs it with key.
+func (tp TokenProfile) sign(key SigningKey, sub string, c claims, now time.Time, ttl time.Duration) (token string, expires time.Time, err error) {
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	expires = now.Add(ttl).Truncate(time.Second)
+	c.RegisteredClaims = jwt.RegisteredClaims{
+		Issuer:    tp.Issuer,
+		Subject:   sub,
+		Audience:  jwt.ClaimStrings{tp.Audience},
+		ExpiresAt: jwt.NewNumericDate(expires),
+		NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Second)),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ID:        hex.EncodeToString(jti[:]),
 	}
 	t := jwt.NewWithClaims(jwt.GetSigningMethod(tp.Alg), c)
 	t.Header["kid"] = key.KID

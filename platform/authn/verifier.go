@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	accessv1 "healthcore/gen/healthcore/access/v1"
 )
 
 // KeySource returns the public keys that verify live tokens (a JWKS).
@@ -116,6 +119,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		if err := v.revoked.check(ctx, v.Now(), c.SID); err != nil {
 			return Principal{}, err
 		}
+	}
+	if role == accessv1.Role_ROLE_PARTNER {
+		scopes := strings.Fields(c.Scope)
+		if c.Clinic == "" || len(scopes) == 0 {
+			return Principal{}, ErrTokenInvalid.WithCause(fmt.Errorf("partner token without clinic %q or scope %q", c.Clinic, c.Scope))
+		}
+		return Principal{
+			Role: role, ClientID: c.Subject, ClinicID: c.Clinic, Scopes: scopes, SessionID: c.SID, TokenID: c.ID,
+		}, nil
 	}
 	return Principal{
 		UserID: c.Subject, Role: role, CRM: c.CRM, SessionID: c.SID, TokenID: c.ID,

@@ -15,6 +15,7 @@ import (
 // (internal/catalog's tests check that the list is the catalog's).
 var Services = []string{
 	"keys", "identity", "directory", "scheduling", "pix", "payments", "meetings", "blobs", "records", "telehealth", "notifications",
+	"clinics",
 }
 
 // ServiceKeys are the service-token keys of tests: each service of Services signs with

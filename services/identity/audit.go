@@ -46,6 +46,11 @@ const (
 	actMFAConfirm       = "mfa.confirm"
 	actMFADisable       = "mfa.disable"
 	actMFARecoveryCodes = "mfa.regenerate_recovery_codes"
+	// Partner clinics' OAuth 2.0 clients (the subject is the client).
+	actPartnerClientCreate       = "partner_client.create"
+	actPartnerClientAddSecret    = "partner_client.add_secret"
+	actPartnerClientRevokeSecret = "partner_client.revoke_secret"
+	actPartnerClientRevoke       = "partner_client.revoke"
 )
 
 // Outcomes.

@@ -260,6 +260,8 @@ type Service struct {
 	tokens   tokenStore
 	exports  exportStore
 
+	partnerClients partnerClientStore
+
 	verifications verificationStore
 }
 

@@ -101,4 +101,19 @@ var (
 	// ReasonEmailChangeFailed refuses the confirmation of an e-mail change the address
 	// cannot take; it does not say why (another account may hold it).
 	ReasonEmailChangeFailed = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_CHANGE_FAILED")
+	// ReasonClientNotFound: no partner client has this id.
+	ReasonClientNotFound = errs.Declare(connect.CodeNotFound, "CLIENT_NOT_FOUND")
+	// ReasonClientRevoked refuses a new secret for a revoked partner client.
+	ReasonClientRevoked = errs.Declare(connect.CodeFailedPrecondition, "CLIENT_REVOKED")
+	// ReasonClientSecretLimit refuses a third active secret: revoke one first.
+	ReasonClientSecretLimit = errs.Declare(connect.CodeFailedPrecondition, "CLIENT_SECRET_LIMIT")
+	// ReasonSecretNotFound: the partner client has no secret with this id.
+	ReasonSecretNotFound = errs.Declare(connect.CodeNotFound, "SECRET_NOT_FOUND")
+	// ReasonClientInvalid answers every failed client authentication at the token
+	// endpoint (unknown client, wrong or revoked secret, revoked client), whatever was
+	// wrong: RFC 6749's invalid_client.
+	ReasonClientInvalid = errs.Declare(connect.CodeUnauthenticated, "CLIENT_INVALID")
+	// ReasonScopeInvalid refuses a token request for a scope the client does not hold:
+	// RFC 6749's invalid_scope.
+	ReasonScopeInvalid = errs.Declare(connect.CodeInvalidArgument, "SCOPE_INVALID")
 )

@@ -332,3 +332,61 @@ func (s *Service) SuspendDoctor(ctx context.Context, req *connect.Request[identi
 	}
 	return connect.NewResponse(&identityv1.SuspendDoctorResponse{Verification: v}), nil
 }
+
+// CreatePartnerClient implements identityv1connect.IdentityServiceHandler.
+func (s *Service) CreatePartnerClient(ctx context.Context, req *connect.Request[identityv1.CreatePartnerClientRequest]) (*connect.Response[identityv1.CreatePartnerClientResponse], error) {
+	c, secret, secretID, err := s.createPartnerClient(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.CreatePartnerClientResponse{Client: c.proto(), ClientSecret: secret, SecretId: secretID}), nil
+}
+
+// ListPartnerClients implements identityv1connect.IdentityServiceHandler.
+func (s *Service) ListPartnerClients(ctx context.Context, req *connect.Request[identityv1.ListPartnerClientsRequest]) (*connect.Response[identityv1.ListPartnerClientsResponse], error) {
+	list, err := s.partnerClients.list(ctx, s.db, req.Msg.GetClinicId())
+	if err != nil {
+		return nil, errs.Internal("identity: list partner clients", err)
+	}
+	out := &identityv1.ListPartnerClientsResponse{Clients: make([]*identityv1.PartnerClient, len(list))}
+	for i, c := range list {
+		out.Clients[i] = c.proto()
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AddPartnerClientSecret implements identityv1connect.IdentityServiceHandler.
+func (s *Service) AddPartnerClientSecret(ctx context.Context, req *connect.Request[identityv1.AddPartnerClientSecretRequest]) (*connect.Response[identityv1.AddPartnerClientSecretResponse], error) {
+	secret, secretID, err := s.addPartnerSecret(ctx, req.Msg.GetClientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.AddPartnerClientSecretResponse{ClientSecret: secret, SecretId: secretID}), nil
+}
+
+// RevokePartnerClientSecret implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RevokePartnerClientSecret(ctx context.Context, req *connect.Request[identityv1.RevokePartnerClientSecretRequest]) (*connect.Response[identityv1.RevokePartnerClientSecretResponse], error) {
+	c, err := s.revokePartnerSecret(ctx, req.Msg.GetClientId(), req.Msg.GetSecretId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RevokePartnerClientSecretResponse{Client: c.proto()}), nil
+}
+
+// RevokePartnerClient implements identityv1connect.IdentityServiceHandler.
+func (s *Service) RevokePartnerClient(ctx context.Context, req *connect.Request[identityv1.RevokePartnerClientRequest]) (*connect.Response[identityv1.RevokePartnerClientResponse], error) {
+	c, err := s.revokePartnerClient(ctx, req.Msg.GetClientId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.RevokePartnerClientResponse{Client: c.proto()}), nil
+}
+
+// IssuePartnerToken implements identityv1connect.IdentityServiceHandler.
+func (s *Service) IssuePartnerToken(ctx context.Context, req *connect.Request[identityv1.IssuePartnerTokenRequest]) (*connect.Response[identityv1.IssuePartnerTokenResponse], error) {
+	out, err := s.issuePartnerToken(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}

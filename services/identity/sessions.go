@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,9 +179,15 @@ func (s *Service) revokedSessions(ctx context.Context) ([]authn.RevokedSession, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]authn.RevokedSession, len(ended))
-	for i, e := range ended {
-		out[i] = authn.RevokedSession{ID: e.ID, Expires: e.Revoked.Add(keep)}
+	// A partner client's revoked secret ends its tokens as a session's end does (their
+	// sid is the secret's id); they live no longer than user tokens.
+	secrets, err := s.partnerClients.revokedSince(ctx, s.db, s.now().Add(-keep))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authn.RevokedSession, 0, len(ended)+len(secrets))
+	for _, e := range slices.Concat(ended, secrets) {
+		out = append(out, authn.RevokedSession{ID: e.ID, Expires: e.Revoked.Add(keep)})
 	}
 	return out, nil
 }

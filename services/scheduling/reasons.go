@@ -82,4 +82,10 @@ var (
 	// ReasonEmailNotVerified: the patient's token says the e-mail address is not
 	// confirmed (claim ev); booking waits for it.
 	ReasonEmailNotVerified = errs.Declare(connect.CodeFailedPrecondition, "EMAIL_NOT_VERIFIED")
+	// ReasonNotAffiliated refuses a partner clinic's call about a doctor not affiliated
+	// with the clinic (the clinics service's answer).
+	ReasonNotAffiliated = errs.Declare(connect.CodePermissionDenied, "NOT_AFFILIATED")
+	// ReasonClinicsUnavailable: the clinics service could not say whether the doctor is
+	// affiliated; retry.
+	ReasonClinicsUnavailable = errs.Declare(connect.CodeUnavailable, "CLINICS_UNAVAILABLE")
 )

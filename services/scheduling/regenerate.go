@@ -30,10 +30,16 @@ func (s *Service) setAvailability(ctx context.Context, a *schedulingv1.Availabil
 	if err := verifiedDoctor(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.notSuspended(ctx, doctor.UserID, errNotVerified); err != nil {
+	return s.replaceAvailability(ctx, doctor.UserID, a, errNotVerified)
+}
+
+// replaceAvailability replaces a verified doctor's availability and regenerates the
+// slots, in one transaction; a suspended doctor is refused with notVerified.
+func (s *Service) replaceAvailability(ctx context.Context, doctorID string, a *schedulingv1.Availability, notVerified error) (*schedulingv1.SetAvailabilityResponse, error) {
+	if err := s.notSuspended(ctx, doctorID, notVerified); err != nil {
 		return nil, err
 	}
-	pr, err := s.practiceOf(ctx, doctor.UserID)
+	pr, err := s.practiceOf(ctx, doctorID)
 	if err != nil {
 		return nil, err
 	}
@@ -43,10 +49,10 @@ func (s *Service) setAvailability(ctx context.Context, a *schedulingv1.Availabil
 	}
 	var res regeneration
 	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := s.availability.replace(ctx, tx, doctor.UserID, a, s.now()); err != nil {
+		if err := s.availability.replace(ctx, tx, doctorID, a, s.now()); err != nil {
 			return err
 		}
-		res, err = s.regenerate(ctx, tx, doctor.UserID, r, pr.loc)
+		res, err = s.regenerate(ctx, tx, doctorID, r, pr.loc)
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
@@ -193,6 +194,11 @@ type Deps struct {
 	// Identity says whether a doctor is verified (GetDoctorStatus) before each booking.
 	// Without it every booking is refused IDENTITY_UNAVAILABLE.
 	Identity identityv1connect.IdentityServiceClient
+	// Clinics says whether a doctor is affiliated with a partner clinic before the
+	// clinic's system acts for the doctor. Nil only where no clinics service runs
+	// (tests of other services): then every partner call about a doctor is refused
+	// NOT_AFFILIATED.
+	Clinics clinicsv1connect.ClinicsServiceClient
 	// Envelope seals what patients and doctors write (an appointment's reason, a
 	// cancellation's justification, a refusal's reason) with data keys of the keys
 	// service.
@@ -204,8 +210,10 @@ type Deps struct {
 // Service implements the SchedulingService RPCs.
 type Service struct {
 	cfg           Config
-	practices     *doctorCache[practice] // booking's copy of the directory's settings
-	verified      *doctorCache[struct{}] // doctors identity said VERIFIED
+	practices     *doctorCache[practice]    // booking's copy of the directory's settings
+	verified      *doctorCache[struct{}]    // doctors identity said VERIFIED
+	affiliations  *doctorCache[affiliation] // "clinic/doctor" pairs clinics said affiliated
+	clinics       clinicsv1connect.ClinicsServiceClient
 	db            *pgxpool.Pool
 	directory     directoryv1connect.DirectoryServiceClient
 	payments      paymentsv1connect.PaymentsServiceClient
@@ -242,7 +250,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, db: d.DB, directory: d.Directory, payments: d.Payments, telehealth: d.Telehealth,
 		notifications: d.Notifications, identity: d.Identity, env: d.Envelope, log: d.Logger, now: d.Now,
-		practices: newDoctorCache[practice](cfg.DoctorCacheTTL), verified: newDoctorCache[struct{}](cfg.DoctorCacheTTL)}
+		practices: newDoctorCache[practice](cfg.DoctorCacheTTL), verified: newDoctorCache[struct{}](cfg.DoctorCacheTTL),
+		affiliations: newDoctorCache[affiliation](cfg.DoctorCacheTTL), clinics: d.Clinics}
 	opts := cfg.Jobs
 	opts.Periodic = append(slices.Clip(opts.Periodic), s.rollForwardJob(), s.sealTextsJob())
 	if cfg.PruneEvery > 0 {

@@ -163,3 +163,21 @@ func (s *Service) ExportPatientAppointments(ctx context.Context, req *connect.Re
 	}
 	return connect.NewResponse(&schedulingv1.ExportPatientAppointmentsResponse{Appointments: list}), nil
 }
+
+// GetDoctorAvailability implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) GetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.GetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.GetAvailabilityResponse], error) {
+	out, err := s.doctorAvailabilityForPartner(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// SetDoctorAvailability implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) SetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.SetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.SetAvailabilityResponse], error) {
+	out, err := s.setDoctorAvailabilityForPartner(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}

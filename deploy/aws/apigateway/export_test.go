@@ -133,6 +133,7 @@ func TestExport_EveryRouteOfTheGatewayWithTheAuthorizerItsAccessRuleNeeds(t *tes
 			"POST " + gateway.MercadoPagoWebhookPath: http.NotFoundHandler(),
 			"GET " + gateway.WhatsAppWebhookPath:     http.NotFoundHandler(),
 			"POST " + gateway.WhatsAppWebhookPath:    http.NotFoundHandler(),
+			"POST " + gateway.OAuthTokenPath:         http.NotFoundHandler(),
 		},
 		Tokens: authn.TokenProfile{Alg: authn.AlgRS256, Issuer: "https://api.example.com", Audience: "healthcore-api"},
 	})
@@ -180,7 +181,7 @@ func TestExport_EveryRouteOfTheGatewayWithTheAuthorizerItsAccessRuleNeeds(t *tes
 	for key, token := range map[string]bool{
 		"POST /v1/accounts/patients": false, "POST /v1/auth/login": false, "GET /v1/doctors": false,
 		"GET /.well-known/jwks.json": false, "GET /.well-known/openid-configuration": false, "POST /webhooks/mercadopago": false,
-		"GET /webhooks/whatsapp": false, "POST /webhooks/whatsapp": false, "POST /v1/me/password:change": true,
+		"GET /webhooks/whatsapp": false, "POST /webhooks/whatsapp": false, "POST /oauth/token": false, "POST /v1/me/password:change": true,
 		"GET /v1/me/notification-preferences": true, "PATCH /v1/me/notification-preferences": true, "GET /v1/me/notifications": true,
 		"GET /v1/me": true, "POST /v1/appointments": true, "POST /v1/records/documents:upload": true,
 		"GET /v1/records/documents/{}:download": true, "POST /v1/admin/signing-keys:rotate": true,

@@ -37,6 +37,10 @@ const (
 	// Another Healthcore service, identified by its client certificate or a service
 	// token it signed.
 	Role_ROLE_SERVICE Role = 4
+	// A partner clinic's system, holding an OAuth 2.0 client-credentials token (RFC 6749
+	// section 4.4) that names its client, its clinic and its scopes. Never listed in a
+	// rule's roles: a rule admits partners by its partner field alone.
+	Role_ROLE_PARTNER Role = 5
 )
 
 // Enum value maps for Role.
@@ -47,6 +51,7 @@ var (
 		2: "ROLE_DOCTOR",
 		3: "ROLE_ADMIN",
 		4: "ROLE_SERVICE",
+		5: "ROLE_PARTNER",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
@@ -54,6 +59,7 @@ var (
 		"ROLE_DOCTOR":      2,
 		"ROLE_ADMIN":       3,
 		"ROLE_SERVICE":     4,
+		"ROLE_PARTNER":     5,
 	}
 )
 
@@ -102,7 +108,13 @@ type Rule struct {
 	// access token's amr names one, as RFC 8176 does: "otp" for TOTP or a recovery
 	// code; "hwk"/"swk" for a passkey). A caller of a listed role whose session used a
 	// password alone is refused with PERMISSION_DENIED and reason MFA_REQUIRED.
-	MfaRoles      []Role `protobuf:"varint,5,rep,packed,name=mfa_roles,json=mfaRoles,proto3,enum=healthcore.access.v1.Role" json:"mfa_roles,omitempty"`
+	MfaRoles []Role `protobuf:"varint,5,rep,packed,name=mfa_roles,json=mfaRoles,proto3,enum=healthcore.access.v1.Role" json:"mfa_roles,omitempty"`
+	// Partner clients (clinics' systems, with a client-credentials token) allowed to
+	// call, by scope. A partner token is refused on every method without it, internal
+	// ones above all (PERMISSION_DENIED PARTNER_NOT_ALLOWED), and on a method whose
+	// scopes it holds none of (PERMISSION_DENIED SCOPE_MISSING, naming the scopes). The
+	// service still checks what the clinic may touch (its affiliated doctors).
+	Partner       *Partner `protobuf:"bytes,6,opt,name=partner,proto3" json:"partner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +177,61 @@ func (x *Rule) GetMfaRoles() []Role {
 	return nil
 }
 
+func (x *Rule) GetPartner() *Partner {
+	if x != nil {
+		return x.Partner
+	}
+	return nil
+}
+
+// Partner names the scopes that admit a partner client to a method: a token holding
+// any one of them may call.
+type Partner struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Scopes from the fixed set a client is granted from: directory.read, agenda.read,
+	// agenda.write, appointments.read, appointments.answer, events.manage.
+	Scopes        []string `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Partner) Reset() {
+	*x = Partner{}
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Partner) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Partner) ProtoMessage() {}
+
+func (x *Partner) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Partner.ProtoReflect.Descriptor instead.
+func (*Partner) Descriptor() ([]byte, []int) {
+	return file_healthcore_access_v1_access_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Partner) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
 // Internal names the services allowed to call an internal method.
 type Internal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -177,7 +244,7 @@ type Internal struct {
 
 func (x *Internal) Reset() {
 	*x = Internal{}
-	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +256,7 @@ func (x *Internal) String() string {
 func (*Internal) ProtoMessage() {}
 
 func (x *Internal) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_access_v1_access_proto_msgTypes[1]
+	mi := &file_healthcore_access_v1_access_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +269,7 @@ func (x *Internal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Internal.ProtoReflect.Descriptor instead.
 func (*Internal) Descriptor() ([]byte, []int) {
-	return file_healthcore_access_v1_access_proto_rawDescGZIP(), []int{1}
+	return file_healthcore_access_v1_access_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Internal) GetCallers() []string {
@@ -235,21 +302,25 @@ var File_healthcore_access_v1_access_proto protoreflect.FileDescriptor
 
 const file_healthcore_access_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"\xcb\x01\n" +
+	"!healthcore/access/v1/access.proto\x12\x14healthcore.access.v1\x1a google/protobuf/descriptor.proto\"\x84\x02\n" +
 	"\x04Rule\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x120\n" +
 	"\x05roles\x18\x02 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\x05roles\x12:\n" +
 	"\binternal\x18\x04 \x01(\v2\x1e.healthcore.access.v1.InternalR\binternal\x127\n" +
-	"\tmfa_roles\x18\x05 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\bmfaRolesJ\x04\b\x03\x10\x04\"$\n" +
+	"\tmfa_roles\x18\x05 \x03(\x0e2\x1a.healthcore.access.v1.RoleR\bmfaRoles\x127\n" +
+	"\apartner\x18\x06 \x01(\v2\x1d.healthcore.access.v1.PartnerR\apartnerJ\x04\b\x03\x10\x04\"!\n" +
+	"\aPartner\x12\x16\n" +
+	"\x06scopes\x18\x01 \x03(\tR\x06scopes\"$\n" +
 	"\bInternal\x12\x18\n" +
-	"\acallers\x18\x01 \x03(\tR\acallers*a\n" +
+	"\acallers\x18\x01 \x03(\tR\acallers*s\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fROLE_PATIENT\x10\x01\x12\x0f\n" +
 	"\vROLE_DOCTOR\x10\x02\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x03\x12\x10\n" +
-	"\fROLE_SERVICE\x10\x04:P\n" +
+	"\fROLE_SERVICE\x10\x04\x12\x10\n" +
+	"\fROLE_PARTNER\x10\x05:P\n" +
 	"\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\v2\x1a.healthcore.access.v1.RuleR\x04ruleB.Z,healthcore/gen/healthcore/access/v1;accessv1b\x06proto3"
 
 var (
@@ -265,24 +336,26 @@ func file_healthcore_access_v1_access_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_access_v1_access_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_healthcore_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_healthcore_access_v1_access_proto_goTypes = []any{
 	(Role)(0),                          // 0: healthcore.access.v1.Role
 	(*Rule)(nil),                       // 1: healthcore.access.v1.Rule
-	(*Internal)(nil),                   // 2: healthcore.access.v1.Internal
-	(*descriptorpb.MethodOptions)(nil), // 3: google.protobuf.MethodOptions
+	(*Partner)(nil),                    // 2: healthcore.access.v1.Partner
+	(*Internal)(nil),                   // 3: healthcore.access.v1.Internal
+	(*descriptorpb.MethodOptions)(nil), // 4: google.protobuf.MethodOptions
 }
 var file_healthcore_access_v1_access_proto_depIdxs = []int32{
 	0, // 0: healthcore.access.v1.Rule.roles:type_name -> healthcore.access.v1.Role
-	2, // 1: healthcore.access.v1.Rule.internal:type_name -> healthcore.access.v1.Internal
+	3, // 1: healthcore.access.v1.Rule.internal:type_name -> healthcore.access.v1.Internal
 	0, // 2: healthcore.access.v1.Rule.mfa_roles:type_name -> healthcore.access.v1.Role
-	3, // 3: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
-	1, // 4: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	4, // [4:5] is the sub-list for extension type_name
-	3, // [3:4] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 3: healthcore.access.v1.Rule.partner:type_name -> healthcore.access.v1.Partner
+	4, // 4: healthcore.access.v1.rule:extendee -> google.protobuf.MethodOptions
+	1, // 5: healthcore.access.v1.rule:type_name -> healthcore.access.v1.Rule
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	5, // [5:6] is the sub-list for extension type_name
+	4, // [4:5] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_access_v1_access_proto_init() }
@@ -296,7 +369,7 @@ func file_healthcore_access_v1_access_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_access_v1_access_proto_rawDesc), len(file_healthcore_access_v1_access_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 1,
 			NumServices:   0,
 		},

@@ -87,6 +87,35 @@ func (m *Rule) validate(all bool) error {
 		}
 	}
 
+	if all {
+		switch v := interface{}(m.GetPartner()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RuleValidationError{
+					field:  "Partner",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RuleValidationError{
+					field:  "Partner",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetPartner()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RuleValidationError{
+				field:  "Partner",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
 	if len(errors) > 0 {
 		return RuleMultiError(errors)
 	}
@@ -163,6 +192,104 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = RuleValidationError{}
+
+// Validate checks the field values on Partner with the rules defined in the
+// proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *Partner) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on Partner with the rules defined in the
+// proto definition for this message. If any rules are violated, the result is
+// a list of violation errors wrapped in PartnerMultiError, or nil if none found.
+func (m *Partner) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *Partner) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if len(errors) > 0 {
+		return PartnerMultiError(errors)
+	}
+
+	return nil
+}
+
+// PartnerMultiError is an error wrapping multiple validation errors returned
+// by Partner.ValidateAll() if the designated constraints aren't met.
+type PartnerMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PartnerMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PartnerMultiError) AllErrors() []error { return m }
+
+// PartnerValidationError is the validation error returned by Partner.Validate
+// if the designated constraints aren't met.
+type PartnerValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PartnerValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PartnerValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PartnerValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PartnerValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PartnerValidationError) ErrorName() string { return "PartnerValidationError" }
+
+// Error satisfies the builtin error interface
+func (e PartnerValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPartner.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PartnerValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PartnerValidationError{}
 
 // Validate checks the field values on Internal with the rules defined in the
 // proto definition for this message. If any rules are violated, the first

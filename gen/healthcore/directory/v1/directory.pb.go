@@ -1991,12 +1991,14 @@ const file_healthcore_directory_v1_directory_proto_rawDesc = "" +
 	"\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SORT_ORDER_DISTANCE\x10\x01\x12\x15\n" +
 	"\x11SORT_ORDER_RATING\x10\x02\x12\x14\n" +
-	"\x10SORT_ORDER_PRICE\x10\x032\x8d\v\n" +
+	"\x10SORT_ORDER_PRICE\x10\x032\xb1\v\n" +
 	"\x10DirectoryService\x12\xa4\x01\n" +
 	"\x0fUpsertMyProfile\x12/.healthcore.directory.v1.UpsertMyProfileRequest\x1a0.healthcore.directory.v1.UpsertMyProfileResponse\".\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02!:\aprofile\x1a\x16/v1/doctors/me/profile\x12\x92\x01\n" +
-	"\fGetMyProfile\x12,.healthcore.directory.v1.GetMyProfileRequest\x1a-.healthcore.directory.v1.GetMyProfileResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/doctors/me/profile\x12\x89\x01\n" +
-	"\tGetDoctor\x12).healthcore.directory.v1.GetDoctorRequest\x1a*.healthcore.directory.v1.GetDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/doctors/{doctor_id}\x12\x89\x01\n" +
-	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"\x19\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\xb6\x01\n" +
+	"\fGetMyProfile\x12,.healthcore.directory.v1.GetMyProfileRequest\x1a-.healthcore.directory.v1.GetMyProfileResponse\"%\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/doctors/me/profile\x12\x9b\x01\n" +
+	"\tGetDoctor\x12).healthcore.directory.v1.GetDoctorRequest\x1a*.healthcore.directory.v1.GetDoctorResponse\"7\xca\xf3\x18\x14\b\x012\x10\n" +
+	"\x0edirectory.read\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/doctors/{doctor_id}\x12\x9b\x01\n" +
+	"\rSearchDoctors\x12-.healthcore.directory.v1.SearchDoctorsRequest\x1a..healthcore.directory.v1.SearchDoctorsResponse\"+\xca\xf3\x18\x14\b\x012\x10\n" +
+	"\x0edirectory.read\x82\xd3\xe4\x93\x02\r\x12\v/v1/doctors\x12\xb6\x01\n" +
 	"\x11ReviewAppointment\x121.healthcore.directory.v1.ReviewAppointmentRequest\x1a2.healthcore.directory.v1.ReviewAppointmentResponse\":\xca\xf3\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/appointments/{appointment_id}/review\x12\xa9\x01\n" +
 	"\x11ListDoctorReviews\x121.healthcore.directory.v1.ListDoctorReviewsRequest\x1a2.healthcore.directory.v1.ListDoctorReviewsResponse\"-\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02!\x12\x1f/v1/doctors/{doctor_id}/reviews\x12\x9d\x01\n" +
 	"\x13GetPracticeSettings\x123.healthcore.directory.v1.GetPracticeSettingsRequest\x1a4.healthcore.directory.v1.GetPracticeSettingsResponse\"\x1b\xca\xf3\x18\x17\"\x15\n" +

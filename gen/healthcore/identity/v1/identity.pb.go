@@ -5051,6 +5051,815 @@ func (x *SuspendDoctorResponse) GetVerification() *Verification {
 	return nil
 }
 
+// CreatePartnerClientRequest names the clinic and what its client may do.
+type CreatePartnerClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The clinic the client acts for.
+	ClinicId string `protobuf:"bytes,1,opt,name=clinic_id,json=clinicId,proto3" json:"clinic_id,omitempty"`
+	// A label for operators ("Clínica Sol — agenda sync").
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The scopes granted, each once: directory.read, agenda.read, agenda.write,
+	// appointments.read, appointments.answer, events.manage.
+	Scopes        []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePartnerClientRequest) Reset() {
+	*x = CreatePartnerClientRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePartnerClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePartnerClientRequest) ProtoMessage() {}
+
+func (x *CreatePartnerClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePartnerClientRequest.ProtoReflect.Descriptor instead.
+func (*CreatePartnerClientRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *CreatePartnerClientRequest) GetClinicId() string {
+	if x != nil {
+		return x.ClinicId
+	}
+	return ""
+}
+
+func (x *CreatePartnerClientRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreatePartnerClientRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+// CreatePartnerClientResponse carries the client and its first secret.
+type CreatePartnerClientResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	Client *PartnerClient `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	// The secret, shown this once (32 random bytes, base64url without padding).
+	ClientSecret string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The secret's id, to revoke it later.
+	SecretId      string `protobuf:"bytes,3,opt,name=secret_id,json=secretId,proto3" json:"secret_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePartnerClientResponse) Reset() {
+	*x = CreatePartnerClientResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePartnerClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePartnerClientResponse) ProtoMessage() {}
+
+func (x *CreatePartnerClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePartnerClientResponse.ProtoReflect.Descriptor instead.
+func (*CreatePartnerClientResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *CreatePartnerClientResponse) GetClient() *PartnerClient {
+	if x != nil {
+		return x.Client
+	}
+	return nil
+}
+
+func (x *CreatePartnerClientResponse) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *CreatePartnerClientResponse) GetSecretId() string {
+	if x != nil {
+		return x.SecretId
+	}
+	return ""
+}
+
+// PartnerClient is an OAuth 2.0 client of a partner clinic.
+type PartnerClient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client id (the username of HTTP Basic at POST /oauth/token).
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The clinic it acts for.
+	ClinicId string `protobuf:"bytes,2,opt,name=clinic_id,json=clinicId,proto3" json:"clinic_id,omitempty"`
+	// The operators' label.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The scopes it may be granted.
+	Scopes []string `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was revoked; unset while active.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Its secrets, newest first (ids and times, never the secrets).
+	Secrets       []*PartnerClientSecret `protobuf:"bytes,7,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerClient) Reset() {
+	*x = PartnerClient{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerClient) ProtoMessage() {}
+
+func (x *PartnerClient) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerClient.ProtoReflect.Descriptor instead.
+func (*PartnerClient) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *PartnerClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *PartnerClient) GetClinicId() string {
+	if x != nil {
+		return x.ClinicId
+	}
+	return ""
+}
+
+func (x *PartnerClient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PartnerClient) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *PartnerClient) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *PartnerClient) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *PartnerClient) GetSecrets() []*PartnerClientSecret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+// PartnerClientSecret is one secret of a client, without the secret.
+type PartnerClientSecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The secret's id.
+	SecretId string `protobuf:"bytes,1,opt,name=secret_id,json=secretId,proto3" json:"secret_id,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was revoked; unset while active.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerClientSecret) Reset() {
+	*x = PartnerClientSecret{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerClientSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerClientSecret) ProtoMessage() {}
+
+func (x *PartnerClientSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerClientSecret.ProtoReflect.Descriptor instead.
+func (*PartnerClientSecret) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *PartnerClientSecret) GetSecretId() string {
+	if x != nil {
+		return x.SecretId
+	}
+	return ""
+}
+
+func (x *PartnerClientSecret) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *PartnerClientSecret) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+// ListPartnerClientsRequest optionally names a clinic.
+type ListPartnerClientsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this clinic's clients when set.
+	ClinicId      string `protobuf:"bytes,1,opt,name=clinic_id,json=clinicId,proto3" json:"clinic_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartnerClientsRequest) Reset() {
+	*x = ListPartnerClientsRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartnerClientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartnerClientsRequest) ProtoMessage() {}
+
+func (x *ListPartnerClientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartnerClientsRequest.ProtoReflect.Descriptor instead.
+func (*ListPartnerClientsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *ListPartnerClientsRequest) GetClinicId() string {
+	if x != nil {
+		return x.ClinicId
+	}
+	return ""
+}
+
+// ListPartnerClientsResponse lists clients.
+type ListPartnerClientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first.
+	Clients       []*PartnerClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartnerClientsResponse) Reset() {
+	*x = ListPartnerClientsResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartnerClientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartnerClientsResponse) ProtoMessage() {}
+
+func (x *ListPartnerClientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartnerClientsResponse.ProtoReflect.Descriptor instead.
+func (*ListPartnerClientsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *ListPartnerClientsResponse) GetClients() []*PartnerClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+// AddPartnerClientSecretRequest names the client.
+type AddPartnerClientSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client id.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPartnerClientSecretRequest) Reset() {
+	*x = AddPartnerClientSecretRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPartnerClientSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPartnerClientSecretRequest) ProtoMessage() {}
+
+func (x *AddPartnerClientSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPartnerClientSecretRequest.ProtoReflect.Descriptor instead.
+func (*AddPartnerClientSecretRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *AddPartnerClientSecretRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// AddPartnerClientSecretResponse carries the new secret.
+type AddPartnerClientSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The secret, shown this once.
+	ClientSecret string `protobuf:"bytes,1,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The secret's id.
+	SecretId      string `protobuf:"bytes,2,opt,name=secret_id,json=secretId,proto3" json:"secret_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPartnerClientSecretResponse) Reset() {
+	*x = AddPartnerClientSecretResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPartnerClientSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPartnerClientSecretResponse) ProtoMessage() {}
+
+func (x *AddPartnerClientSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPartnerClientSecretResponse.ProtoReflect.Descriptor instead.
+func (*AddPartnerClientSecretResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *AddPartnerClientSecretResponse) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *AddPartnerClientSecretResponse) GetSecretId() string {
+	if x != nil {
+		return x.SecretId
+	}
+	return ""
+}
+
+// RevokePartnerClientSecretRequest names a client's secret.
+type RevokePartnerClientSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client id.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The secret's id.
+	SecretId      string `protobuf:"bytes,2,opt,name=secret_id,json=secretId,proto3" json:"secret_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartnerClientSecretRequest) Reset() {
+	*x = RevokePartnerClientSecretRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerClientSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerClientSecretRequest) ProtoMessage() {}
+
+func (x *RevokePartnerClientSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerClientSecretRequest.ProtoReflect.Descriptor instead.
+func (*RevokePartnerClientSecretRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *RevokePartnerClientSecretRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *RevokePartnerClientSecretRequest) GetSecretId() string {
+	if x != nil {
+		return x.SecretId
+	}
+	return ""
+}
+
+// RevokePartnerClientSecretResponse is the client after the revocation.
+type RevokePartnerClientSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client with its secrets.
+	Client        *PartnerClient `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartnerClientSecretResponse) Reset() {
+	*x = RevokePartnerClientSecretResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[92]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerClientSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerClientSecretResponse) ProtoMessage() {}
+
+func (x *RevokePartnerClientSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[92]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerClientSecretResponse.ProtoReflect.Descriptor instead.
+func (*RevokePartnerClientSecretResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{92}
+}
+
+func (x *RevokePartnerClientSecretResponse) GetClient() *PartnerClient {
+	if x != nil {
+		return x.Client
+	}
+	return nil
+}
+
+// RevokePartnerClientRequest names the client.
+type RevokePartnerClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client id.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartnerClientRequest) Reset() {
+	*x = RevokePartnerClientRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerClientRequest) ProtoMessage() {}
+
+func (x *RevokePartnerClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerClientRequest.ProtoReflect.Descriptor instead.
+func (*RevokePartnerClientRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *RevokePartnerClientRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// RevokePartnerClientResponse is the revoked client.
+type RevokePartnerClientResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client with its secrets.
+	Client        *PartnerClient `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartnerClientResponse) Reset() {
+	*x = RevokePartnerClientResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerClientResponse) ProtoMessage() {}
+
+func (x *RevokePartnerClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerClientResponse.ProtoReflect.Descriptor instead.
+func (*RevokePartnerClientResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *RevokePartnerClientResponse) GetClient() *PartnerClient {
+	if x != nil {
+		return x.Client
+	}
+	return nil
+}
+
+// IssuePartnerTokenRequest is a client-credentials grant, as the gateway read it
+// from the token request.
+type IssuePartnerTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client id (HTTP Basic's username).
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The client secret (HTTP Basic's password).
+	ClientSecret string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The scopes asked for, space-separated (RFC 6749 section 3.3); empty: all of the
+	// client's.
+	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssuePartnerTokenRequest) Reset() {
+	*x = IssuePartnerTokenRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssuePartnerTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssuePartnerTokenRequest) ProtoMessage() {}
+
+func (x *IssuePartnerTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssuePartnerTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssuePartnerTokenRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *IssuePartnerTokenRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *IssuePartnerTokenRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *IssuePartnerTokenRequest) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+// IssuePartnerTokenResponse is the access token (RFC 6749 section 5.1).
+type IssuePartnerTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The JWT access token.
+	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Its lifetime in seconds.
+	ExpiresIn int64 `protobuf:"varint,2,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	// The scopes granted, space-separated.
+	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssuePartnerTokenResponse) Reset() {
+	*x = IssuePartnerTokenResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssuePartnerTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssuePartnerTokenResponse) ProtoMessage() {}
+
+func (x *IssuePartnerTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssuePartnerTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssuePartnerTokenResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *IssuePartnerTokenResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *IssuePartnerTokenResponse) GetExpiresIn() int64 {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return 0
+}
+
+func (x *IssuePartnerTokenResponse) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -5374,7 +6183,59 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tB\n" +
 	"\xfaB\ar\x05\x10\x03\x18\xe8\aR\x06reason\"a\n" +
 	"\x15SuspendDoctorResponse\x12H\n" +
-	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification*\xaa\x01\n" +
+	"\fverification\x18\x01 \x01(\v2$.healthcore.identity.v1.VerificationR\fverification\"\xf0\x01\n" +
+	"\x1aCreatePartnerClientRequest\x12%\n" +
+	"\tclinic_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bclinicId\x12\x1e\n" +
+	"\x04name\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x02\x18\xc8\x01R\x04name\x12\x8a\x01\n" +
+	"\x06scopes\x18\x03 \x03(\tBr\xfaBo\x92\x01l\b\x01\x10\x06\x18\x01\"drbR\x0edirectory.readR\vagenda.readR\fagenda.writeR\x11appointments.readR\x13appointments.answerR\revents.manageR\x06scopes\"\x9e\x01\n" +
+	"\x1bCreatePartnerClientResponse\x12=\n" +
+	"\x06client\x18\x01 \x01(\v2%.healthcore.identity.v1.PartnerClientR\x06client\x12#\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\x12\x1b\n" +
+	"\tsecret_id\x18\x03 \x01(\tR\bsecretId\"\xb6\x02\n" +
+	"\rPartnerClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1b\n" +
+	"\tclinic_id\x18\x02 \x01(\tR\bclinicId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
+	"\x06scopes\x18\x04 \x03(\tR\x06scopes\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vrevoke_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12E\n" +
+	"\asecrets\x18\a \x03(\v2+.healthcore.identity.v1.PartnerClientSecretR\asecrets\"\xac\x01\n" +
+	"\x13PartnerClientSecret\x12\x1b\n" +
+	"\tsecret_id\x18\x01 \x01(\tR\bsecretId\x12;\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vrevoke_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"E\n" +
+	"\x19ListPartnerClientsRequest\x12(\n" +
+	"\tclinic_id\x18\x01 \x01(\tB\v\xfaB\br\x06\xd0\x01\x01\xb0\x01\x01R\bclinicId\"]\n" +
+	"\x1aListPartnerClientsResponse\x12?\n" +
+	"\aclients\x18\x01 \x03(\v2%.healthcore.identity.v1.PartnerClientR\aclients\"F\n" +
+	"\x1dAddPartnerClientSecretRequest\x12%\n" +
+	"\tclient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bclientId\"b\n" +
+	"\x1eAddPartnerClientSecretResponse\x12#\n" +
+	"\rclient_secret\x18\x01 \x01(\tR\fclientSecret\x12\x1b\n" +
+	"\tsecret_id\x18\x02 \x01(\tR\bsecretId\"p\n" +
+	" RevokePartnerClientSecretRequest\x12%\n" +
+	"\tclient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bclientId\x12%\n" +
+	"\tsecret_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bsecretId\"b\n" +
+	"!RevokePartnerClientSecretResponse\x12=\n" +
+	"\x06client\x18\x01 \x01(\v2%.healthcore.identity.v1.PartnerClientR\x06client\"C\n" +
+	"\x1aRevokePartnerClientRequest\x12%\n" +
+	"\tclient_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bclientId\"\\\n" +
+	"\x1bRevokePartnerClientResponse\x12=\n" +
+	"\x06client\x18\x01 \x01(\v2%.healthcore.identity.v1.PartnerClientR\x06client\"\x8f\x01\n" +
+	"\x18IssuePartnerTokenRequest\x12$\n" +
+	"\tclient_id\x18\x01 \x01(\tB\a\xfaB\x04r\x02\x18dR\bclientId\x12-\n" +
+	"\rclient_secret\x18\x02 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\fclientSecret\x12\x1e\n" +
+	"\x05scope\x18\x03 \x01(\tB\b\xfaB\x05r\x03\x18\xf4\x03R\x05scope\"s\n" +
+	"\x19IssuePartnerTokenResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
+	"\n" +
+	"expires_in\x18\x02 \x01(\x03R\texpiresIn\x12\x14\n" +
+	"\x05scope\x18\x03 \x01(\tR\x05scope*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
@@ -5386,7 +6247,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
 	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
-	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\xb4*\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\x983\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -5411,8 +6272,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpayments\x12z\n" +
 	"\n" +
 	"GetContact\x12).healthcore.identity.v1.GetContactRequest\x1a*.healthcore.identity.v1.GetContactResponse\"\x15\xca\xf3\x18\x11\"\x0f\n" +
-	"\rnotifications\x12\xe7\x01\n" +
-	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"g\xca\xf3\x18c\"a\n" +
+	"\rnotifications\x12\xf0\x01\n" +
+	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"p\xca\xf3\x18l\"j\n" +
 	"\x04keys\n" +
 	"\tdirectory\n" +
 	"\n" +
@@ -5424,7 +6285,8 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\arecords\n" +
 	"\n" +
 	"telehealth\n" +
-	"\rnotifications\x12\xa6\x01\n" +
+	"\rnotifications\n" +
+	"\aclinics\x12\xa6\x01\n" +
 	"\x0fGetDoctorStatus\x12..healthcore.identity.v1.GetDoctorStatusRequest\x1a/.healthcore.identity.v1.GetDoctorStatusResponse\"2\xca\xf3\x18.\",\n" +
 	"\tdirectory\n" +
 	"\n" +
@@ -5445,7 +6307,13 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\fRejectDoctor\x12+.healthcore.identity.v1.RejectDoctorRequest\x1a,.healthcore.identity.v1.RejectDoctorResponse\"9\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/doctors/{doctor_id}:reject\x12\xa8\x01\n" +
 	"\rSuspendDoctor\x12,.healthcore.identity.v1.SuspendDoctorRequest\x1a-.healthcore.identity.v1.SuspendDoctorResponse\":\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/admin/doctors/{doctor_id}:suspend\x12\x80\x01\n" +
 	"\aGetJwks\x12&.healthcore.identity.v1.GetJwksRequest\x1a'.healthcore.identity.v1.GetJwksResponse\"$\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12\xa9\x01\n" +
-	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotateB2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
+	"\x10RotateSigningKey\x12/.healthcore.identity.v1.RotateSigningKeyRequest\x1a0.healthcore.identity.v1.RotateSigningKeyResponse\"2\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/admin/signing-keys:rotate\x12\xae\x01\n" +
+	"\x13CreatePartnerClient\x122.healthcore.identity.v1.CreatePartnerClientRequest\x1a3.healthcore.identity.v1.CreatePartnerClientResponse\".\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/admin/partner-clients\x12\xa8\x01\n" +
+	"\x12ListPartnerClients\x121.healthcore.identity.v1.ListPartnerClientsRequest\x1a2.healthcore.identity.v1.ListPartnerClientsResponse\"+\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/partner-clients\x12\xcb\x01\n" +
+	"\x16AddPartnerClientSecret\x125.healthcore.identity.v1.AddPartnerClientSecretRequest\x1a6.healthcore.identity.v1.AddPartnerClientSecretResponse\"B\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x022:\x01*\"-/v1/admin/partner-clients/{client_id}/secrets\x12\xe7\x01\n" +
+	"\x19RevokePartnerClientSecret\x128.healthcore.identity.v1.RevokePartnerClientSecretRequest\x1a9.healthcore.identity.v1.RevokePartnerClientSecretResponse\"U\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/admin/partner-clients/{client_id}/secrets/{secret_id}:revoke\x12\xc1\x01\n" +
+	"\x13RevokePartnerClient\x122.healthcore.identity.v1.RevokePartnerClientRequest\x1a3.healthcore.identity.v1.RevokePartnerClientResponse\"A\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x021:\x01*\",/v1/admin/partner-clients/{client_id}:revoke\x12\x80\x01\n" +
+	"\x11IssuePartnerToken\x120.healthcore.identity.v1.IssuePartnerTokenRequest\x1a1.healthcore.identity.v1.IssuePartnerTokenResponse\"\x06\xca\xf3\x18\x02\b\x01B2Z0healthcore/gen/healthcore/identity/v1;identityv1b\x06proto3"
 
 var (
 	file_healthcore_identity_v1_identity_proto_rawDescOnce sync.Once
@@ -5460,229 +6328,264 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
-	(DoctorStatus)(0),                       // 0: healthcore.identity.v1.DoctorStatus
-	(DataExportState)(0),                    // 1: healthcore.identity.v1.DataExportState
-	(*RegisterPatientRequest)(nil),          // 2: healthcore.identity.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),         // 3: healthcore.identity.v1.RegisterPatientResponse
-	(*RegisterDoctorRequest)(nil),           // 4: healthcore.identity.v1.RegisterDoctorRequest
-	(*RegisterDoctorResponse)(nil),          // 5: healthcore.identity.v1.RegisterDoctorResponse
-	(*Crm)(nil),                             // 6: healthcore.identity.v1.Crm
-	(*Account)(nil),                         // 7: healthcore.identity.v1.Account
-	(*LoginRequest)(nil),                    // 8: healthcore.identity.v1.LoginRequest
-	(*LoginResponse)(nil),                   // 9: healthcore.identity.v1.LoginResponse
-	(*LoginMfaRequest)(nil),                 // 10: healthcore.identity.v1.LoginMfaRequest
-	(*LoginMfaResponse)(nil),                // 11: healthcore.identity.v1.LoginMfaResponse
-	(*EnrollTotpRequest)(nil),               // 12: healthcore.identity.v1.EnrollTotpRequest
-	(*EnrollTotpResponse)(nil),              // 13: healthcore.identity.v1.EnrollTotpResponse
-	(*ConfirmTotpRequest)(nil),              // 14: healthcore.identity.v1.ConfirmTotpRequest
-	(*ConfirmTotpResponse)(nil),             // 15: healthcore.identity.v1.ConfirmTotpResponse
-	(*DisableTotpRequest)(nil),              // 16: healthcore.identity.v1.DisableTotpRequest
-	(*DisableTotpResponse)(nil),             // 17: healthcore.identity.v1.DisableTotpResponse
-	(*RegenerateRecoveryCodesRequest)(nil),  // 18: healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	(*RegenerateRecoveryCodesResponse)(nil), // 19: healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	(*MfaStatus)(nil),                       // 20: healthcore.identity.v1.MfaStatus
-	(*TokenPair)(nil),                       // 21: healthcore.identity.v1.TokenPair
-	(*RefreshRequest)(nil),                  // 22: healthcore.identity.v1.RefreshRequest
-	(*RefreshResponse)(nil),                 // 23: healthcore.identity.v1.RefreshResponse
-	(*LogoutRequest)(nil),                   // 24: healthcore.identity.v1.LogoutRequest
-	(*LogoutResponse)(nil),                  // 25: healthcore.identity.v1.LogoutResponse
-	(*GetMeRequest)(nil),                    // 26: healthcore.identity.v1.GetMeRequest
-	(*GetMeResponse)(nil),                   // 27: healthcore.identity.v1.GetMeResponse
-	(*PatientProfile)(nil),                  // 28: healthcore.identity.v1.PatientProfile
-	(*GetJwksRequest)(nil),                  // 29: healthcore.identity.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),                 // 30: healthcore.identity.v1.GetJwksResponse
-	(*Jwk)(nil),                             // 31: healthcore.identity.v1.Jwk
-	(*RotateSigningKeyRequest)(nil),         // 32: healthcore.identity.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),        // 33: healthcore.identity.v1.RotateSigningKeyResponse
-	(*GetPayerRequest)(nil),                 // 34: healthcore.identity.v1.GetPayerRequest
-	(*GetPayerResponse)(nil),                // 35: healthcore.identity.v1.GetPayerResponse
-	(*ChangePasswordRequest)(nil),           // 36: healthcore.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),          // 37: healthcore.identity.v1.ChangePasswordResponse
-	(*GetContactRequest)(nil),               // 38: healthcore.identity.v1.GetContactRequest
-	(*GetContactResponse)(nil),              // 39: healthcore.identity.v1.GetContactResponse
-	(*ListRevokedSessionsRequest)(nil),      // 40: healthcore.identity.v1.ListRevokedSessionsRequest
-	(*ListRevokedSessionsResponse)(nil),     // 41: healthcore.identity.v1.ListRevokedSessionsResponse
-	(*RevokedSession)(nil),                  // 42: healthcore.identity.v1.RevokedSession
-	(*GetDoctorStatusRequest)(nil),          // 43: healthcore.identity.v1.GetDoctorStatusRequest
-	(*GetDoctorStatusResponse)(nil),         // 44: healthcore.identity.v1.GetDoctorStatusResponse
-	(*VerifyEmailRequest)(nil),              // 45: healthcore.identity.v1.VerifyEmailRequest
-	(*VerifyEmailResponse)(nil),             // 46: healthcore.identity.v1.VerifyEmailResponse
-	(*ResendEmailVerificationRequest)(nil),  // 47: healthcore.identity.v1.ResendEmailVerificationRequest
-	(*ResendEmailVerificationResponse)(nil), // 48: healthcore.identity.v1.ResendEmailVerificationResponse
-	(*ForgotPasswordRequest)(nil),           // 49: healthcore.identity.v1.ForgotPasswordRequest
-	(*ForgotPasswordResponse)(nil),          // 50: healthcore.identity.v1.ForgotPasswordResponse
-	(*ResetPasswordRequest)(nil),            // 51: healthcore.identity.v1.ResetPasswordRequest
-	(*ResetPasswordResponse)(nil),           // 52: healthcore.identity.v1.ResetPasswordResponse
-	(*ChangeEmailRequest)(nil),              // 53: healthcore.identity.v1.ChangeEmailRequest
-	(*ChangeEmailResponse)(nil),             // 54: healthcore.identity.v1.ChangeEmailResponse
-	(*DataExport)(nil),                      // 55: healthcore.identity.v1.DataExport
-	(*CreateDataExportRequest)(nil),         // 56: healthcore.identity.v1.CreateDataExportRequest
-	(*CreateDataExportResponse)(nil),        // 57: healthcore.identity.v1.CreateDataExportResponse
-	(*GetDataExportRequest)(nil),            // 58: healthcore.identity.v1.GetDataExportRequest
-	(*GetDataExportResponse)(nil),           // 59: healthcore.identity.v1.GetDataExportResponse
-	(*DownloadDataExportRequest)(nil),       // 60: healthcore.identity.v1.DownloadDataExportRequest
-	(*DownloadDataExportResponse)(nil),      // 61: healthcore.identity.v1.DownloadDataExportResponse
-	(*EraseAccountRequest)(nil),             // 62: healthcore.identity.v1.EraseAccountRequest
-	(*EraseAccountResponse)(nil),            // 63: healthcore.identity.v1.EraseAccountResponse
-	(*SubmitVerificationRequest)(nil),       // 64: healthcore.identity.v1.SubmitVerificationRequest
-	(*ClaimedSpecialty)(nil),                // 65: healthcore.identity.v1.ClaimedSpecialty
-	(*SubmitVerificationResponse)(nil),      // 66: healthcore.identity.v1.SubmitVerificationResponse
-	(*GetMyVerificationRequest)(nil),        // 67: healthcore.identity.v1.GetMyVerificationRequest
-	(*GetMyVerificationResponse)(nil),       // 68: healthcore.identity.v1.GetMyVerificationResponse
-	(*Verification)(nil),                    // 69: healthcore.identity.v1.Verification
-	(*Evidence)(nil),                        // 70: healthcore.identity.v1.Evidence
-	(*ListPendingDoctorsRequest)(nil),       // 71: healthcore.identity.v1.ListPendingDoctorsRequest
-	(*ListPendingDoctorsResponse)(nil),      // 72: healthcore.identity.v1.ListPendingDoctorsResponse
-	(*GetDoctorVerificationRequest)(nil),    // 73: healthcore.identity.v1.GetDoctorVerificationRequest
-	(*GetDoctorVerificationResponse)(nil),   // 74: healthcore.identity.v1.GetDoctorVerificationResponse
-	(*RegistryRecord)(nil),                  // 75: healthcore.identity.v1.RegistryRecord
-	(*Decision)(nil),                        // 76: healthcore.identity.v1.Decision
-	(*GetDoctorCardRequest)(nil),            // 77: healthcore.identity.v1.GetDoctorCardRequest
-	(*GetDoctorCardResponse)(nil),           // 78: healthcore.identity.v1.GetDoctorCardResponse
-	(*ApproveDoctorRequest)(nil),            // 79: healthcore.identity.v1.ApproveDoctorRequest
-	(*ApproveDoctorResponse)(nil),           // 80: healthcore.identity.v1.ApproveDoctorResponse
-	(*RejectDoctorRequest)(nil),             // 81: healthcore.identity.v1.RejectDoctorRequest
-	(*RejectDoctorResponse)(nil),            // 82: healthcore.identity.v1.RejectDoctorResponse
-	(*SuspendDoctorRequest)(nil),            // 83: healthcore.identity.v1.SuspendDoctorRequest
-	(*SuspendDoctorResponse)(nil),           // 84: healthcore.identity.v1.SuspendDoctorResponse
-	(v1.Role)(0),                            // 85: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),           // 86: google.protobuf.Timestamp
+	(DoctorStatus)(0),                         // 0: healthcore.identity.v1.DoctorStatus
+	(DataExportState)(0),                      // 1: healthcore.identity.v1.DataExportState
+	(*RegisterPatientRequest)(nil),            // 2: healthcore.identity.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),           // 3: healthcore.identity.v1.RegisterPatientResponse
+	(*RegisterDoctorRequest)(nil),             // 4: healthcore.identity.v1.RegisterDoctorRequest
+	(*RegisterDoctorResponse)(nil),            // 5: healthcore.identity.v1.RegisterDoctorResponse
+	(*Crm)(nil),                               // 6: healthcore.identity.v1.Crm
+	(*Account)(nil),                           // 7: healthcore.identity.v1.Account
+	(*LoginRequest)(nil),                      // 8: healthcore.identity.v1.LoginRequest
+	(*LoginResponse)(nil),                     // 9: healthcore.identity.v1.LoginResponse
+	(*LoginMfaRequest)(nil),                   // 10: healthcore.identity.v1.LoginMfaRequest
+	(*LoginMfaResponse)(nil),                  // 11: healthcore.identity.v1.LoginMfaResponse
+	(*EnrollTotpRequest)(nil),                 // 12: healthcore.identity.v1.EnrollTotpRequest
+	(*EnrollTotpResponse)(nil),                // 13: healthcore.identity.v1.EnrollTotpResponse
+	(*ConfirmTotpRequest)(nil),                // 14: healthcore.identity.v1.ConfirmTotpRequest
+	(*ConfirmTotpResponse)(nil),               // 15: healthcore.identity.v1.ConfirmTotpResponse
+	(*DisableTotpRequest)(nil),                // 16: healthcore.identity.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),               // 17: healthcore.identity.v1.DisableTotpResponse
+	(*RegenerateRecoveryCodesRequest)(nil),    // 18: healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	(*RegenerateRecoveryCodesResponse)(nil),   // 19: healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	(*MfaStatus)(nil),                         // 20: healthcore.identity.v1.MfaStatus
+	(*TokenPair)(nil),                         // 21: healthcore.identity.v1.TokenPair
+	(*RefreshRequest)(nil),                    // 22: healthcore.identity.v1.RefreshRequest
+	(*RefreshResponse)(nil),                   // 23: healthcore.identity.v1.RefreshResponse
+	(*LogoutRequest)(nil),                     // 24: healthcore.identity.v1.LogoutRequest
+	(*LogoutResponse)(nil),                    // 25: healthcore.identity.v1.LogoutResponse
+	(*GetMeRequest)(nil),                      // 26: healthcore.identity.v1.GetMeRequest
+	(*GetMeResponse)(nil),                     // 27: healthcore.identity.v1.GetMeResponse
+	(*PatientProfile)(nil),                    // 28: healthcore.identity.v1.PatientProfile
+	(*GetJwksRequest)(nil),                    // 29: healthcore.identity.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),                   // 30: healthcore.identity.v1.GetJwksResponse
+	(*Jwk)(nil),                               // 31: healthcore.identity.v1.Jwk
+	(*RotateSigningKeyRequest)(nil),           // 32: healthcore.identity.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),          // 33: healthcore.identity.v1.RotateSigningKeyResponse
+	(*GetPayerRequest)(nil),                   // 34: healthcore.identity.v1.GetPayerRequest
+	(*GetPayerResponse)(nil),                  // 35: healthcore.identity.v1.GetPayerResponse
+	(*ChangePasswordRequest)(nil),             // 36: healthcore.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),            // 37: healthcore.identity.v1.ChangePasswordResponse
+	(*GetContactRequest)(nil),                 // 38: healthcore.identity.v1.GetContactRequest
+	(*GetContactResponse)(nil),                // 39: healthcore.identity.v1.GetContactResponse
+	(*ListRevokedSessionsRequest)(nil),        // 40: healthcore.identity.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil),       // 41: healthcore.identity.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),                    // 42: healthcore.identity.v1.RevokedSession
+	(*GetDoctorStatusRequest)(nil),            // 43: healthcore.identity.v1.GetDoctorStatusRequest
+	(*GetDoctorStatusResponse)(nil),           // 44: healthcore.identity.v1.GetDoctorStatusResponse
+	(*VerifyEmailRequest)(nil),                // 45: healthcore.identity.v1.VerifyEmailRequest
+	(*VerifyEmailResponse)(nil),               // 46: healthcore.identity.v1.VerifyEmailResponse
+	(*ResendEmailVerificationRequest)(nil),    // 47: healthcore.identity.v1.ResendEmailVerificationRequest
+	(*ResendEmailVerificationResponse)(nil),   // 48: healthcore.identity.v1.ResendEmailVerificationResponse
+	(*ForgotPasswordRequest)(nil),             // 49: healthcore.identity.v1.ForgotPasswordRequest
+	(*ForgotPasswordResponse)(nil),            // 50: healthcore.identity.v1.ForgotPasswordResponse
+	(*ResetPasswordRequest)(nil),              // 51: healthcore.identity.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),             // 52: healthcore.identity.v1.ResetPasswordResponse
+	(*ChangeEmailRequest)(nil),                // 53: healthcore.identity.v1.ChangeEmailRequest
+	(*ChangeEmailResponse)(nil),               // 54: healthcore.identity.v1.ChangeEmailResponse
+	(*DataExport)(nil),                        // 55: healthcore.identity.v1.DataExport
+	(*CreateDataExportRequest)(nil),           // 56: healthcore.identity.v1.CreateDataExportRequest
+	(*CreateDataExportResponse)(nil),          // 57: healthcore.identity.v1.CreateDataExportResponse
+	(*GetDataExportRequest)(nil),              // 58: healthcore.identity.v1.GetDataExportRequest
+	(*GetDataExportResponse)(nil),             // 59: healthcore.identity.v1.GetDataExportResponse
+	(*DownloadDataExportRequest)(nil),         // 60: healthcore.identity.v1.DownloadDataExportRequest
+	(*DownloadDataExportResponse)(nil),        // 61: healthcore.identity.v1.DownloadDataExportResponse
+	(*EraseAccountRequest)(nil),               // 62: healthcore.identity.v1.EraseAccountRequest
+	(*EraseAccountResponse)(nil),              // 63: healthcore.identity.v1.EraseAccountResponse
+	(*SubmitVerificationRequest)(nil),         // 64: healthcore.identity.v1.SubmitVerificationRequest
+	(*ClaimedSpecialty)(nil),                  // 65: healthcore.identity.v1.ClaimedSpecialty
+	(*SubmitVerificationResponse)(nil),        // 66: healthcore.identity.v1.SubmitVerificationResponse
+	(*GetMyVerificationRequest)(nil),          // 67: healthcore.identity.v1.GetMyVerificationRequest
+	(*GetMyVerificationResponse)(nil),         // 68: healthcore.identity.v1.GetMyVerificationResponse
+	(*Verification)(nil),                      // 69: healthcore.identity.v1.Verification
+	(*Evidence)(nil),                          // 70: healthcore.identity.v1.Evidence
+	(*ListPendingDoctorsRequest)(nil),         // 71: healthcore.identity.v1.ListPendingDoctorsRequest
+	(*ListPendingDoctorsResponse)(nil),        // 72: healthcore.identity.v1.ListPendingDoctorsResponse
+	(*GetDoctorVerificationRequest)(nil),      // 73: healthcore.identity.v1.GetDoctorVerificationRequest
+	(*GetDoctorVerificationResponse)(nil),     // 74: healthcore.identity.v1.GetDoctorVerificationResponse
+	(*RegistryRecord)(nil),                    // 75: healthcore.identity.v1.RegistryRecord
+	(*Decision)(nil),                          // 76: healthcore.identity.v1.Decision
+	(*GetDoctorCardRequest)(nil),              // 77: healthcore.identity.v1.GetDoctorCardRequest
+	(*GetDoctorCardResponse)(nil),             // 78: healthcore.identity.v1.GetDoctorCardResponse
+	(*ApproveDoctorRequest)(nil),              // 79: healthcore.identity.v1.ApproveDoctorRequest
+	(*ApproveDoctorResponse)(nil),             // 80: healthcore.identity.v1.ApproveDoctorResponse
+	(*RejectDoctorRequest)(nil),               // 81: healthcore.identity.v1.RejectDoctorRequest
+	(*RejectDoctorResponse)(nil),              // 82: healthcore.identity.v1.RejectDoctorResponse
+	(*SuspendDoctorRequest)(nil),              // 83: healthcore.identity.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),             // 84: healthcore.identity.v1.SuspendDoctorResponse
+	(*CreatePartnerClientRequest)(nil),        // 85: healthcore.identity.v1.CreatePartnerClientRequest
+	(*CreatePartnerClientResponse)(nil),       // 86: healthcore.identity.v1.CreatePartnerClientResponse
+	(*PartnerClient)(nil),                     // 87: healthcore.identity.v1.PartnerClient
+	(*PartnerClientSecret)(nil),               // 88: healthcore.identity.v1.PartnerClientSecret
+	(*ListPartnerClientsRequest)(nil),         // 89: healthcore.identity.v1.ListPartnerClientsRequest
+	(*ListPartnerClientsResponse)(nil),        // 90: healthcore.identity.v1.ListPartnerClientsResponse
+	(*AddPartnerClientSecretRequest)(nil),     // 91: healthcore.identity.v1.AddPartnerClientSecretRequest
+	(*AddPartnerClientSecretResponse)(nil),    // 92: healthcore.identity.v1.AddPartnerClientSecretResponse
+	(*RevokePartnerClientSecretRequest)(nil),  // 93: healthcore.identity.v1.RevokePartnerClientSecretRequest
+	(*RevokePartnerClientSecretResponse)(nil), // 94: healthcore.identity.v1.RevokePartnerClientSecretResponse
+	(*RevokePartnerClientRequest)(nil),        // 95: healthcore.identity.v1.RevokePartnerClientRequest
+	(*RevokePartnerClientResponse)(nil),       // 96: healthcore.identity.v1.RevokePartnerClientResponse
+	(*IssuePartnerTokenRequest)(nil),          // 97: healthcore.identity.v1.IssuePartnerTokenRequest
+	(*IssuePartnerTokenResponse)(nil),         // 98: healthcore.identity.v1.IssuePartnerTokenResponse
+	(v1.Role)(0),                              // 99: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),             // 100: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
-	6,  // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	85, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
-	6,  // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	86, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
-	21, // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	7,  // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	86, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
-	21, // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	7,  // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
-	21, // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	86, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	86, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	86, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	21, // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	7,  // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
-	28, // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
-	20, // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
-	31, // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	85, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
-	42, // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	86, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	86, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
-	1,  // 25: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
-	86, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
-	86, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
-	86, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
-	55, // 29: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	55, // 30: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	55, // 31: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	86, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
-	86, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
-	86, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
-	6,  // 35: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
-	65, // 36: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	69, // 37: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	69, // 38: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	6,  // 39: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
-	0,  // 40: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
-	86, // 41: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
-	70, // 42: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
-	65, // 43: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	86, // 44: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
-	69, // 45: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
-	69, // 46: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
-	75, // 47: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
-	69, // 48: healthcore.identity.v1.GetDoctorVerificationResponse.competing_claims:type_name -> healthcore.identity.v1.Verification
-	76, // 49: healthcore.identity.v1.GetDoctorVerificationResponse.decisions:type_name -> healthcore.identity.v1.Decision
-	65, // 50: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	0,  // 51: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
-	0,  // 52: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
-	86, // 53: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
-	69, // 54: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	69, // 55: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	69, // 56: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
-	2,  // 57: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	4,  // 58: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	8,  // 59: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	10, // 60: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	12, // 61: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	14, // 62: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	16, // 63: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	18, // 64: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	22, // 65: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	24, // 66: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	26, // 67: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	36, // 68: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	45, // 69: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
-	47, // 70: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
-	49, // 71: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
-	51, // 72: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
-	53, // 73: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
-	34, // 74: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	38, // 75: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	40, // 76: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	43, // 77: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	56, // 78: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
-	58, // 79: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
-	60, // 80: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
-	62, // 81: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
-	64, // 82: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
-	67, // 83: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
-	71, // 84: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
-	73, // 85: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
-	77, // 86: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
-	79, // 87: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
-	81, // 88: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
-	83, // 89: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
-	29, // 90: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	32, // 91: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	3,  // 92: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	5,  // 93: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	9,  // 94: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	11, // 95: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	13, // 96: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	15, // 97: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	17, // 98: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	19, // 99: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	23, // 100: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	25, // 101: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	27, // 102: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	37, // 103: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	46, // 104: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
-	48, // 105: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
-	50, // 106: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
-	52, // 107: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
-	54, // 108: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
-	35, // 109: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	39, // 110: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	41, // 111: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	44, // 112: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	57, // 113: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
-	59, // 114: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
-	61, // 115: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
-	63, // 116: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
-	66, // 117: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
-	68, // 118: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
-	72, // 119: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
-	74, // 120: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
-	78, // 121: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
-	80, // 122: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
-	82, // 123: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
-	84, // 124: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
-	30, // 125: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	33, // 126: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	92, // [92:127] is the sub-list for method output_type
-	57, // [57:92] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	6,   // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
+	99,  // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	6,   // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
+	100, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	6,   // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
+	21,  // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,   // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
+	100, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	21,  // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,   // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
+	21,  // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	100, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	100, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	100, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	21,  // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
+	7,   // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
+	28,  // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
+	20,  // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
+	31,  // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
+	99,  // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	42,  // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
+	100, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	0,   // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
+	100, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	6,   // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
+	1,   // 25: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
+	100, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
+	100, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
+	100, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
+	55,  // 29: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	55,  // 30: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	55,  // 31: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
+	100, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
+	100, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
+	100, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
+	6,   // 35: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
+	65,  // 36: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	69,  // 37: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69,  // 38: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	6,   // 39: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
+	0,   // 40: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
+	100, // 41: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
+	70,  // 42: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
+	65,  // 43: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	100, // 44: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
+	69,  // 45: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
+	69,  // 46: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
+	75,  // 47: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
+	69,  // 48: healthcore.identity.v1.GetDoctorVerificationResponse.competing_claims:type_name -> healthcore.identity.v1.Verification
+	76,  // 49: healthcore.identity.v1.GetDoctorVerificationResponse.decisions:type_name -> healthcore.identity.v1.Decision
+	65,  // 50: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
+	0,   // 51: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
+	0,   // 52: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
+	100, // 53: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	69,  // 54: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69,  // 55: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	69,  // 56: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
+	87,  // 57: healthcore.identity.v1.CreatePartnerClientResponse.client:type_name -> healthcore.identity.v1.PartnerClient
+	100, // 58: healthcore.identity.v1.PartnerClient.create_time:type_name -> google.protobuf.Timestamp
+	100, // 59: healthcore.identity.v1.PartnerClient.revoke_time:type_name -> google.protobuf.Timestamp
+	88,  // 60: healthcore.identity.v1.PartnerClient.secrets:type_name -> healthcore.identity.v1.PartnerClientSecret
+	100, // 61: healthcore.identity.v1.PartnerClientSecret.create_time:type_name -> google.protobuf.Timestamp
+	100, // 62: healthcore.identity.v1.PartnerClientSecret.revoke_time:type_name -> google.protobuf.Timestamp
+	87,  // 63: healthcore.identity.v1.ListPartnerClientsResponse.clients:type_name -> healthcore.identity.v1.PartnerClient
+	87,  // 64: healthcore.identity.v1.RevokePartnerClientSecretResponse.client:type_name -> healthcore.identity.v1.PartnerClient
+	87,  // 65: healthcore.identity.v1.RevokePartnerClientResponse.client:type_name -> healthcore.identity.v1.PartnerClient
+	2,   // 66: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	4,   // 67: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	8,   // 68: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10,  // 69: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	12,  // 70: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	14,  // 71: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	16,  // 72: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	18,  // 73: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	22,  // 74: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	24,  // 75: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	26,  // 76: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	36,  // 77: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	45,  // 78: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
+	47,  // 79: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
+	49,  // 80: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
+	51,  // 81: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
+	53,  // 82: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
+	34,  // 83: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	38,  // 84: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	40,  // 85: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	43,  // 86: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	56,  // 87: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
+	58,  // 88: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
+	60,  // 89: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
+	62,  // 90: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
+	64,  // 91: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
+	67,  // 92: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
+	71,  // 93: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
+	73,  // 94: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
+	77,  // 95: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
+	79,  // 96: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
+	81,  // 97: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
+	83,  // 98: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
+	29,  // 99: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	32,  // 100: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	85,  // 101: healthcore.identity.v1.IdentityService.CreatePartnerClient:input_type -> healthcore.identity.v1.CreatePartnerClientRequest
+	89,  // 102: healthcore.identity.v1.IdentityService.ListPartnerClients:input_type -> healthcore.identity.v1.ListPartnerClientsRequest
+	91,  // 103: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:input_type -> healthcore.identity.v1.AddPartnerClientSecretRequest
+	93,  // 104: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:input_type -> healthcore.identity.v1.RevokePartnerClientSecretRequest
+	95,  // 105: healthcore.identity.v1.IdentityService.RevokePartnerClient:input_type -> healthcore.identity.v1.RevokePartnerClientRequest
+	97,  // 106: healthcore.identity.v1.IdentityService.IssuePartnerToken:input_type -> healthcore.identity.v1.IssuePartnerTokenRequest
+	3,   // 107: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	5,   // 108: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	9,   // 109: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11,  // 110: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	13,  // 111: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	15,  // 112: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	17,  // 113: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	19,  // 114: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	23,  // 115: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	25,  // 116: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	27,  // 117: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	37,  // 118: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	46,  // 119: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
+	48,  // 120: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
+	50,  // 121: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
+	52,  // 122: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
+	54,  // 123: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
+	35,  // 124: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	39,  // 125: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	41,  // 126: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	44,  // 127: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	57,  // 128: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
+	59,  // 129: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
+	61,  // 130: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
+	63,  // 131: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
+	66,  // 132: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
+	68,  // 133: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
+	72,  // 134: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
+	74,  // 135: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
+	78,  // 136: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
+	80,  // 137: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
+	82,  // 138: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
+	84,  // 139: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
+	30,  // 140: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	33,  // 141: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	86,  // 142: healthcore.identity.v1.IdentityService.CreatePartnerClient:output_type -> healthcore.identity.v1.CreatePartnerClientResponse
+	90,  // 143: healthcore.identity.v1.IdentityService.ListPartnerClients:output_type -> healthcore.identity.v1.ListPartnerClientsResponse
+	92,  // 144: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:output_type -> healthcore.identity.v1.AddPartnerClientSecretResponse
+	94,  // 145: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:output_type -> healthcore.identity.v1.RevokePartnerClientSecretResponse
+	96,  // 146: healthcore.identity.v1.IdentityService.RevokePartnerClient:output_type -> healthcore.identity.v1.RevokePartnerClientResponse
+	98,  // 147: healthcore.identity.v1.IdentityService.IssuePartnerToken:output_type -> healthcore.identity.v1.IssuePartnerTokenResponse
+	107, // [107:148] is the sub-list for method output_type
+	66,  // [66:107] is the sub-list for method input_type
+	66,  // [66:66] is the sub-list for extension type_name
+	66,  // [66:66] is the sub-list for extension extendee
+	0,   // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -5722,7 +6625,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   83,
+			NumMessages:   97,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

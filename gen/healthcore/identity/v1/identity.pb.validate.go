@@ -11447,3 +11447,1943 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SuspendDoctorResponseValidationError{}
+
+// Validate checks the field values on CreatePartnerClientRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CreatePartnerClientRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CreatePartnerClientRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CreatePartnerClientRequestMultiError, or nil if none found.
+func (m *CreatePartnerClientRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CreatePartnerClientRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetClinicId()); err != nil {
+		err = CreatePartnerClientRequestValidationError{
+			field:  "ClinicId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetName()); l < 2 || l > 200 {
+		err := CreatePartnerClientRequestValidationError{
+			field:  "Name",
+			reason: "value length must be between 2 and 200 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := len(m.GetScopes()); l < 1 || l > 6 {
+		err := CreatePartnerClientRequestValidationError{
+			field:  "Scopes",
+			reason: "value must contain between 1 and 6 items, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	_CreatePartnerClientRequest_Scopes_Unique := make(map[string]struct{}, len(m.GetScopes()))
+
+	for idx, item := range m.GetScopes() {
+		_, _ = idx, item
+
+		if _, exists := _CreatePartnerClientRequest_Scopes_Unique[item]; exists {
+			err := CreatePartnerClientRequestValidationError{
+				field:  fmt.Sprintf("Scopes[%v]", idx),
+				reason: "repeated value must contain unique items",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		} else {
+			_CreatePartnerClientRequest_Scopes_Unique[item] = struct{}{}
+		}
+
+		if _, ok := _CreatePartnerClientRequest_Scopes_InLookup[item]; !ok {
+			err := CreatePartnerClientRequestValidationError{
+				field:  fmt.Sprintf("Scopes[%v]", idx),
+				reason: "value must be in list [directory.read agenda.read agenda.write appointments.read appointments.answer events.manage]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return CreatePartnerClientRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *CreatePartnerClientRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// CreatePartnerClientRequestMultiError is an error wrapping multiple
+// validation errors returned by CreatePartnerClientRequest.ValidateAll() if
+// the designated constraints aren't met.
+type CreatePartnerClientRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CreatePartnerClientRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CreatePartnerClientRequestMultiError) AllErrors() []error { return m }
+
+// CreatePartnerClientRequestValidationError is the validation error returned
+// by CreatePartnerClientRequest.Validate if the designated constraints aren't met.
+type CreatePartnerClientRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CreatePartnerClientRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CreatePartnerClientRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CreatePartnerClientRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CreatePartnerClientRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CreatePartnerClientRequestValidationError) ErrorName() string {
+	return "CreatePartnerClientRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CreatePartnerClientRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCreatePartnerClientRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CreatePartnerClientRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CreatePartnerClientRequestValidationError{}
+
+var _CreatePartnerClientRequest_Scopes_InLookup = map[string]struct{}{
+	"directory.read":      {},
+	"agenda.read":         {},
+	"agenda.write":        {},
+	"appointments.read":   {},
+	"appointments.answer": {},
+	"events.manage":       {},
+}
+
+// Validate checks the field values on CreatePartnerClientResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CreatePartnerClientResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CreatePartnerClientResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CreatePartnerClientResponseMultiError, or nil if none found.
+func (m *CreatePartnerClientResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CreatePartnerClientResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetClient()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, CreatePartnerClientResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, CreatePartnerClientResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetClient()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return CreatePartnerClientResponseValidationError{
+				field:  "Client",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for ClientSecret
+
+	// no validation rules for SecretId
+
+	if len(errors) > 0 {
+		return CreatePartnerClientResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// CreatePartnerClientResponseMultiError is an error wrapping multiple
+// validation errors returned by CreatePartnerClientResponse.ValidateAll() if
+// the designated constraints aren't met.
+type CreatePartnerClientResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CreatePartnerClientResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CreatePartnerClientResponseMultiError) AllErrors() []error { return m }
+
+// CreatePartnerClientResponseValidationError is the validation error returned
+// by CreatePartnerClientResponse.Validate if the designated constraints
+// aren't met.
+type CreatePartnerClientResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CreatePartnerClientResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CreatePartnerClientResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CreatePartnerClientResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CreatePartnerClientResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CreatePartnerClientResponseValidationError) ErrorName() string {
+	return "CreatePartnerClientResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CreatePartnerClientResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCreatePartnerClientResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CreatePartnerClientResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CreatePartnerClientResponseValidationError{}
+
+// Validate checks the field values on PartnerClient with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *PartnerClient) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on PartnerClient with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in PartnerClientMultiError, or
+// nil if none found.
+func (m *PartnerClient) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *PartnerClient) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for ClientId
+
+	// no validation rules for ClinicId
+
+	// no validation rules for Name
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerClientValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerClientValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerClientValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetRevokeTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerClientValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerClientValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetRevokeTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerClientValidationError{
+				field:  "RevokeTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	for idx, item := range m.GetSecrets() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, PartnerClientValidationError{
+						field:  fmt.Sprintf("Secrets[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, PartnerClientValidationError{
+						field:  fmt.Sprintf("Secrets[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return PartnerClientValidationError{
+					field:  fmt.Sprintf("Secrets[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return PartnerClientMultiError(errors)
+	}
+
+	return nil
+}
+
+// PartnerClientMultiError is an error wrapping multiple validation errors
+// returned by PartnerClient.ValidateAll() if the designated constraints
+// aren't met.
+type PartnerClientMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PartnerClientMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PartnerClientMultiError) AllErrors() []error { return m }
+
+// PartnerClientValidationError is the validation error returned by
+// PartnerClient.Validate if the designated constraints aren't met.
+type PartnerClientValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PartnerClientValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PartnerClientValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PartnerClientValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PartnerClientValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PartnerClientValidationError) ErrorName() string { return "PartnerClientValidationError" }
+
+// Error satisfies the builtin error interface
+func (e PartnerClientValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPartnerClient.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PartnerClientValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PartnerClientValidationError{}
+
+// Validate checks the field values on PartnerClientSecret with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *PartnerClientSecret) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on PartnerClientSecret with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// PartnerClientSecretMultiError, or nil if none found.
+func (m *PartnerClientSecret) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *PartnerClientSecret) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for SecretId
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerClientSecretValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerClientSecretValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerClientSecretValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetRevokeTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerClientSecretValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerClientSecretValidationError{
+					field:  "RevokeTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetRevokeTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerClientSecretValidationError{
+				field:  "RevokeTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return PartnerClientSecretMultiError(errors)
+	}
+
+	return nil
+}
+
+// PartnerClientSecretMultiError is an error wrapping multiple validation
+// errors returned by PartnerClientSecret.ValidateAll() if the designated
+// constraints aren't met.
+type PartnerClientSecretMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PartnerClientSecretMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PartnerClientSecretMultiError) AllErrors() []error { return m }
+
+// PartnerClientSecretValidationError is the validation error returned by
+// PartnerClientSecret.Validate if the designated constraints aren't met.
+type PartnerClientSecretValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PartnerClientSecretValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PartnerClientSecretValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PartnerClientSecretValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PartnerClientSecretValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PartnerClientSecretValidationError) ErrorName() string {
+	return "PartnerClientSecretValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e PartnerClientSecretValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPartnerClientSecret.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PartnerClientSecretValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PartnerClientSecretValidationError{}
+
+// Validate checks the field values on ListPartnerClientsRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListPartnerClientsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListPartnerClientsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListPartnerClientsRequestMultiError, or nil if none found.
+func (m *ListPartnerClientsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListPartnerClientsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if m.GetClinicId() != "" {
+
+		if err := m._validateUuid(m.GetClinicId()); err != nil {
+			err = ListPartnerClientsRequestValidationError{
+				field:  "ClinicId",
+				reason: "value must be a valid UUID",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ListPartnerClientsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ListPartnerClientsRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ListPartnerClientsRequestMultiError is an error wrapping multiple validation
+// errors returned by ListPartnerClientsRequest.ValidateAll() if the
+// designated constraints aren't met.
+type ListPartnerClientsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListPartnerClientsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListPartnerClientsRequestMultiError) AllErrors() []error { return m }
+
+// ListPartnerClientsRequestValidationError is the validation error returned by
+// ListPartnerClientsRequest.Validate if the designated constraints aren't met.
+type ListPartnerClientsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListPartnerClientsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListPartnerClientsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListPartnerClientsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListPartnerClientsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListPartnerClientsRequestValidationError) ErrorName() string {
+	return "ListPartnerClientsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListPartnerClientsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListPartnerClientsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListPartnerClientsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListPartnerClientsRequestValidationError{}
+
+// Validate checks the field values on ListPartnerClientsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListPartnerClientsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListPartnerClientsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ListPartnerClientsResponseMultiError, or nil if none found.
+func (m *ListPartnerClientsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListPartnerClientsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetClients() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListPartnerClientsResponseValidationError{
+						field:  fmt.Sprintf("Clients[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListPartnerClientsResponseValidationError{
+						field:  fmt.Sprintf("Clients[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListPartnerClientsResponseValidationError{
+					field:  fmt.Sprintf("Clients[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return ListPartnerClientsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListPartnerClientsResponseMultiError is an error wrapping multiple
+// validation errors returned by ListPartnerClientsResponse.ValidateAll() if
+// the designated constraints aren't met.
+type ListPartnerClientsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListPartnerClientsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListPartnerClientsResponseMultiError) AllErrors() []error { return m }
+
+// ListPartnerClientsResponseValidationError is the validation error returned
+// by ListPartnerClientsResponse.Validate if the designated constraints aren't met.
+type ListPartnerClientsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListPartnerClientsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListPartnerClientsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListPartnerClientsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListPartnerClientsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListPartnerClientsResponseValidationError) ErrorName() string {
+	return "ListPartnerClientsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListPartnerClientsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListPartnerClientsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListPartnerClientsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListPartnerClientsResponseValidationError{}
+
+// Validate checks the field values on AddPartnerClientSecretRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AddPartnerClientSecretRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AddPartnerClientSecretRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// AddPartnerClientSecretRequestMultiError, or nil if none found.
+func (m *AddPartnerClientSecretRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AddPartnerClientSecretRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetClientId()); err != nil {
+		err = AddPartnerClientSecretRequestValidationError{
+			field:  "ClientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return AddPartnerClientSecretRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *AddPartnerClientSecretRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// AddPartnerClientSecretRequestMultiError is an error wrapping multiple
+// validation errors returned by AddPartnerClientSecretRequest.ValidateAll()
+// if the designated constraints aren't met.
+type AddPartnerClientSecretRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AddPartnerClientSecretRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AddPartnerClientSecretRequestMultiError) AllErrors() []error { return m }
+
+// AddPartnerClientSecretRequestValidationError is the validation error
+// returned by AddPartnerClientSecretRequest.Validate if the designated
+// constraints aren't met.
+type AddPartnerClientSecretRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AddPartnerClientSecretRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AddPartnerClientSecretRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AddPartnerClientSecretRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AddPartnerClientSecretRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AddPartnerClientSecretRequestValidationError) ErrorName() string {
+	return "AddPartnerClientSecretRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AddPartnerClientSecretRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAddPartnerClientSecretRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AddPartnerClientSecretRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AddPartnerClientSecretRequestValidationError{}
+
+// Validate checks the field values on AddPartnerClientSecretResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AddPartnerClientSecretResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AddPartnerClientSecretResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// AddPartnerClientSecretResponseMultiError, or nil if none found.
+func (m *AddPartnerClientSecretResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AddPartnerClientSecretResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for ClientSecret
+
+	// no validation rules for SecretId
+
+	if len(errors) > 0 {
+		return AddPartnerClientSecretResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// AddPartnerClientSecretResponseMultiError is an error wrapping multiple
+// validation errors returned by AddPartnerClientSecretResponse.ValidateAll()
+// if the designated constraints aren't met.
+type AddPartnerClientSecretResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AddPartnerClientSecretResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AddPartnerClientSecretResponseMultiError) AllErrors() []error { return m }
+
+// AddPartnerClientSecretResponseValidationError is the validation error
+// returned by AddPartnerClientSecretResponse.Validate if the designated
+// constraints aren't met.
+type AddPartnerClientSecretResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AddPartnerClientSecretResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AddPartnerClientSecretResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AddPartnerClientSecretResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AddPartnerClientSecretResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AddPartnerClientSecretResponseValidationError) ErrorName() string {
+	return "AddPartnerClientSecretResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AddPartnerClientSecretResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAddPartnerClientSecretResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AddPartnerClientSecretResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AddPartnerClientSecretResponseValidationError{}
+
+// Validate checks the field values on RevokePartnerClientSecretRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the first error encountered is returned, or nil if there are
+// no violations.
+func (m *RevokePartnerClientSecretRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokePartnerClientSecretRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// RevokePartnerClientSecretRequestMultiError, or nil if none found.
+func (m *RevokePartnerClientSecretRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokePartnerClientSecretRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetClientId()); err != nil {
+		err = RevokePartnerClientSecretRequestValidationError{
+			field:  "ClientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetSecretId()); err != nil {
+		err = RevokePartnerClientSecretRequestValidationError{
+			field:  "SecretId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RevokePartnerClientSecretRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RevokePartnerClientSecretRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RevokePartnerClientSecretRequestMultiError is an error wrapping multiple
+// validation errors returned by
+// RevokePartnerClientSecretRequest.ValidateAll() if the designated
+// constraints aren't met.
+type RevokePartnerClientSecretRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokePartnerClientSecretRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokePartnerClientSecretRequestMultiError) AllErrors() []error { return m }
+
+// RevokePartnerClientSecretRequestValidationError is the validation error
+// returned by RevokePartnerClientSecretRequest.Validate if the designated
+// constraints aren't met.
+type RevokePartnerClientSecretRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokePartnerClientSecretRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokePartnerClientSecretRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokePartnerClientSecretRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokePartnerClientSecretRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokePartnerClientSecretRequestValidationError) ErrorName() string {
+	return "RevokePartnerClientSecretRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokePartnerClientSecretRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokePartnerClientSecretRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokePartnerClientSecretRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokePartnerClientSecretRequestValidationError{}
+
+// Validate checks the field values on RevokePartnerClientSecretResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the first error encountered is returned, or nil if there are
+// no violations.
+func (m *RevokePartnerClientSecretResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokePartnerClientSecretResponse
+// with the rules defined in the proto definition for this message. If any
+// rules are violated, the result is a list of violation errors wrapped in
+// RevokePartnerClientSecretResponseMultiError, or nil if none found.
+func (m *RevokePartnerClientSecretResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokePartnerClientSecretResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetClient()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RevokePartnerClientSecretResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RevokePartnerClientSecretResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetClient()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RevokePartnerClientSecretResponseValidationError{
+				field:  "Client",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RevokePartnerClientSecretResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RevokePartnerClientSecretResponseMultiError is an error wrapping multiple
+// validation errors returned by
+// RevokePartnerClientSecretResponse.ValidateAll() if the designated
+// constraints aren't met.
+type RevokePartnerClientSecretResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokePartnerClientSecretResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokePartnerClientSecretResponseMultiError) AllErrors() []error { return m }
+
+// RevokePartnerClientSecretResponseValidationError is the validation error
+// returned by RevokePartnerClientSecretResponse.Validate if the designated
+// constraints aren't met.
+type RevokePartnerClientSecretResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokePartnerClientSecretResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokePartnerClientSecretResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokePartnerClientSecretResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokePartnerClientSecretResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokePartnerClientSecretResponseValidationError) ErrorName() string {
+	return "RevokePartnerClientSecretResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokePartnerClientSecretResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokePartnerClientSecretResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokePartnerClientSecretResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokePartnerClientSecretResponseValidationError{}
+
+// Validate checks the field values on RevokePartnerClientRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RevokePartnerClientRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokePartnerClientRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RevokePartnerClientRequestMultiError, or nil if none found.
+func (m *RevokePartnerClientRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokePartnerClientRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetClientId()); err != nil {
+		err = RevokePartnerClientRequestValidationError{
+			field:  "ClientId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RevokePartnerClientRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RevokePartnerClientRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RevokePartnerClientRequestMultiError is an error wrapping multiple
+// validation errors returned by RevokePartnerClientRequest.ValidateAll() if
+// the designated constraints aren't met.
+type RevokePartnerClientRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokePartnerClientRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokePartnerClientRequestMultiError) AllErrors() []error { return m }
+
+// RevokePartnerClientRequestValidationError is the validation error returned
+// by RevokePartnerClientRequest.Validate if the designated constraints aren't met.
+type RevokePartnerClientRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokePartnerClientRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokePartnerClientRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokePartnerClientRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokePartnerClientRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokePartnerClientRequestValidationError) ErrorName() string {
+	return "RevokePartnerClientRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokePartnerClientRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokePartnerClientRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokePartnerClientRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokePartnerClientRequestValidationError{}
+
+// Validate checks the field values on RevokePartnerClientResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RevokePartnerClientResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RevokePartnerClientResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// RevokePartnerClientResponseMultiError, or nil if none found.
+func (m *RevokePartnerClientResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RevokePartnerClientResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetClient()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RevokePartnerClientResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RevokePartnerClientResponseValidationError{
+					field:  "Client",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetClient()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RevokePartnerClientResponseValidationError{
+				field:  "Client",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RevokePartnerClientResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RevokePartnerClientResponseMultiError is an error wrapping multiple
+// validation errors returned by RevokePartnerClientResponse.ValidateAll() if
+// the designated constraints aren't met.
+type RevokePartnerClientResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RevokePartnerClientResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RevokePartnerClientResponseMultiError) AllErrors() []error { return m }
+
+// RevokePartnerClientResponseValidationError is the validation error returned
+// by RevokePartnerClientResponse.Validate if the designated constraints
+// aren't met.
+type RevokePartnerClientResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RevokePartnerClientResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RevokePartnerClientResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RevokePartnerClientResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RevokePartnerClientResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RevokePartnerClientResponseValidationError) ErrorName() string {
+	return "RevokePartnerClientResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RevokePartnerClientResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRevokePartnerClientResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RevokePartnerClientResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RevokePartnerClientResponseValidationError{}
+
+// Validate checks the field values on IssuePartnerTokenRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *IssuePartnerTokenRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on IssuePartnerTokenRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// IssuePartnerTokenRequestMultiError, or nil if none found.
+func (m *IssuePartnerTokenRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *IssuePartnerTokenRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if utf8.RuneCountInString(m.GetClientId()) > 100 {
+		err := IssuePartnerTokenRequestValidationError{
+			field:  "ClientId",
+			reason: "value length must be at most 100 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetClientSecret()) > 200 {
+		err := IssuePartnerTokenRequestValidationError{
+			field:  "ClientSecret",
+			reason: "value length must be at most 200 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetScope()) > 500 {
+		err := IssuePartnerTokenRequestValidationError{
+			field:  "Scope",
+			reason: "value length must be at most 500 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return IssuePartnerTokenRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// IssuePartnerTokenRequestMultiError is an error wrapping multiple validation
+// errors returned by IssuePartnerTokenRequest.ValidateAll() if the designated
+// constraints aren't met.
+type IssuePartnerTokenRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m IssuePartnerTokenRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m IssuePartnerTokenRequestMultiError) AllErrors() []error { return m }
+
+// IssuePartnerTokenRequestValidationError is the validation error returned by
+// IssuePartnerTokenRequest.Validate if the designated constraints aren't met.
+type IssuePartnerTokenRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e IssuePartnerTokenRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e IssuePartnerTokenRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e IssuePartnerTokenRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e IssuePartnerTokenRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e IssuePartnerTokenRequestValidationError) ErrorName() string {
+	return "IssuePartnerTokenRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e IssuePartnerTokenRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sIssuePartnerTokenRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = IssuePartnerTokenRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = IssuePartnerTokenRequestValidationError{}
+
+// Validate checks the field values on IssuePartnerTokenResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *IssuePartnerTokenResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on IssuePartnerTokenResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// IssuePartnerTokenResponseMultiError, or nil if none found.
+func (m *IssuePartnerTokenResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *IssuePartnerTokenResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for AccessToken
+
+	// no validation rules for ExpiresIn
+
+	// no validation rules for Scope
+
+	if len(errors) > 0 {
+		return IssuePartnerTokenResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// IssuePartnerTokenResponseMultiError is an error wrapping multiple validation
+// errors returned by IssuePartnerTokenResponse.ValidateAll() if the
+// designated constraints aren't met.
+type IssuePartnerTokenResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m IssuePartnerTokenResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m IssuePartnerTokenResponseMultiError) AllErrors() []error { return m }
+
+// IssuePartnerTokenResponseValidationError is the validation error returned by
+// IssuePartnerTokenResponse.Validate if the designated constraints aren't met.
+type IssuePartnerTokenResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e IssuePartnerTokenResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e IssuePartnerTokenResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e IssuePartnerTokenResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e IssuePartnerTokenResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e IssuePartnerTokenResponseValidationError) ErrorName() string {
+	return "IssuePartnerTokenResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e IssuePartnerTokenResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sIssuePartnerTokenResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = IssuePartnerTokenResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = IssuePartnerTokenResponseValidationError{}

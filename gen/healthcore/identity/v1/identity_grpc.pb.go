@@ -19,41 +19,47 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_RegisterPatient_FullMethodName         = "/healthcore.identity.v1.IdentityService/RegisterPatient"
-	IdentityService_RegisterDoctor_FullMethodName          = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
-	IdentityService_Login_FullMethodName                   = "/healthcore.identity.v1.IdentityService/Login"
-	IdentityService_LoginMfa_FullMethodName                = "/healthcore.identity.v1.IdentityService/LoginMfa"
-	IdentityService_EnrollTotp_FullMethodName              = "/healthcore.identity.v1.IdentityService/EnrollTotp"
-	IdentityService_ConfirmTotp_FullMethodName             = "/healthcore.identity.v1.IdentityService/ConfirmTotp"
-	IdentityService_DisableTotp_FullMethodName             = "/healthcore.identity.v1.IdentityService/DisableTotp"
-	IdentityService_RegenerateRecoveryCodes_FullMethodName = "/healthcore.identity.v1.IdentityService/RegenerateRecoveryCodes"
-	IdentityService_Refresh_FullMethodName                 = "/healthcore.identity.v1.IdentityService/Refresh"
-	IdentityService_Logout_FullMethodName                  = "/healthcore.identity.v1.IdentityService/Logout"
-	IdentityService_GetMe_FullMethodName                   = "/healthcore.identity.v1.IdentityService/GetMe"
-	IdentityService_ChangePassword_FullMethodName          = "/healthcore.identity.v1.IdentityService/ChangePassword"
-	IdentityService_VerifyEmail_FullMethodName             = "/healthcore.identity.v1.IdentityService/VerifyEmail"
-	IdentityService_ResendEmailVerification_FullMethodName = "/healthcore.identity.v1.IdentityService/ResendEmailVerification"
-	IdentityService_ForgotPassword_FullMethodName          = "/healthcore.identity.v1.IdentityService/ForgotPassword"
-	IdentityService_ResetPassword_FullMethodName           = "/healthcore.identity.v1.IdentityService/ResetPassword"
-	IdentityService_ChangeEmail_FullMethodName             = "/healthcore.identity.v1.IdentityService/ChangeEmail"
-	IdentityService_GetPayer_FullMethodName                = "/healthcore.identity.v1.IdentityService/GetPayer"
-	IdentityService_GetContact_FullMethodName              = "/healthcore.identity.v1.IdentityService/GetContact"
-	IdentityService_ListRevokedSessions_FullMethodName     = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
-	IdentityService_GetDoctorStatus_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
-	IdentityService_CreateDataExport_FullMethodName        = "/healthcore.identity.v1.IdentityService/CreateDataExport"
-	IdentityService_GetDataExport_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDataExport"
-	IdentityService_DownloadDataExport_FullMethodName      = "/healthcore.identity.v1.IdentityService/DownloadDataExport"
-	IdentityService_EraseAccount_FullMethodName            = "/healthcore.identity.v1.IdentityService/EraseAccount"
-	IdentityService_SubmitVerification_FullMethodName      = "/healthcore.identity.v1.IdentityService/SubmitVerification"
-	IdentityService_GetMyVerification_FullMethodName       = "/healthcore.identity.v1.IdentityService/GetMyVerification"
-	IdentityService_ListPendingDoctors_FullMethodName      = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
-	IdentityService_GetDoctorVerification_FullMethodName   = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
-	IdentityService_GetDoctorCard_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
-	IdentityService_ApproveDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
-	IdentityService_RejectDoctor_FullMethodName            = "/healthcore.identity.v1.IdentityService/RejectDoctor"
-	IdentityService_SuspendDoctor_FullMethodName           = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
-	IdentityService_GetJwks_FullMethodName                 = "/healthcore.identity.v1.IdentityService/GetJwks"
-	IdentityService_RotateSigningKey_FullMethodName        = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
+	IdentityService_RegisterPatient_FullMethodName           = "/healthcore.identity.v1.IdentityService/RegisterPatient"
+	IdentityService_RegisterDoctor_FullMethodName            = "/healthcore.identity.v1.IdentityService/RegisterDoctor"
+	IdentityService_Login_FullMethodName                     = "/healthcore.identity.v1.IdentityService/Login"
+	IdentityService_LoginMfa_FullMethodName                  = "/healthcore.identity.v1.IdentityService/LoginMfa"
+	IdentityService_EnrollTotp_FullMethodName                = "/healthcore.identity.v1.IdentityService/EnrollTotp"
+	IdentityService_ConfirmTotp_FullMethodName               = "/healthcore.identity.v1.IdentityService/ConfirmTotp"
+	IdentityService_DisableTotp_FullMethodName               = "/healthcore.identity.v1.IdentityService/DisableTotp"
+	IdentityService_RegenerateRecoveryCodes_FullMethodName   = "/healthcore.identity.v1.IdentityService/RegenerateRecoveryCodes"
+	IdentityService_Refresh_FullMethodName                   = "/healthcore.identity.v1.IdentityService/Refresh"
+	IdentityService_Logout_FullMethodName                    = "/healthcore.identity.v1.IdentityService/Logout"
+	IdentityService_GetMe_FullMethodName                     = "/healthcore.identity.v1.IdentityService/GetMe"
+	IdentityService_ChangePassword_FullMethodName            = "/healthcore.identity.v1.IdentityService/ChangePassword"
+	IdentityService_VerifyEmail_FullMethodName               = "/healthcore.identity.v1.IdentityService/VerifyEmail"
+	IdentityService_ResendEmailVerification_FullMethodName   = "/healthcore.identity.v1.IdentityService/ResendEmailVerification"
+	IdentityService_ForgotPassword_FullMethodName            = "/healthcore.identity.v1.IdentityService/ForgotPassword"
+	IdentityService_ResetPassword_FullMethodName             = "/healthcore.identity.v1.IdentityService/ResetPassword"
+	IdentityService_ChangeEmail_FullMethodName               = "/healthcore.identity.v1.IdentityService/ChangeEmail"
+	IdentityService_GetPayer_FullMethodName                  = "/healthcore.identity.v1.IdentityService/GetPayer"
+	IdentityService_GetContact_FullMethodName                = "/healthcore.identity.v1.IdentityService/GetContact"
+	IdentityService_ListRevokedSessions_FullMethodName       = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
+	IdentityService_GetDoctorStatus_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
+	IdentityService_CreateDataExport_FullMethodName          = "/healthcore.identity.v1.IdentityService/CreateDataExport"
+	IdentityService_GetDataExport_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetDataExport"
+	IdentityService_DownloadDataExport_FullMethodName        = "/healthcore.identity.v1.IdentityService/DownloadDataExport"
+	IdentityService_EraseAccount_FullMethodName              = "/healthcore.identity.v1.IdentityService/EraseAccount"
+	IdentityService_SubmitVerification_FullMethodName        = "/healthcore.identity.v1.IdentityService/SubmitVerification"
+	IdentityService_GetMyVerification_FullMethodName         = "/healthcore.identity.v1.IdentityService/GetMyVerification"
+	IdentityService_ListPendingDoctors_FullMethodName        = "/healthcore.identity.v1.IdentityService/ListPendingDoctors"
+	IdentityService_GetDoctorVerification_FullMethodName     = "/healthcore.identity.v1.IdentityService/GetDoctorVerification"
+	IdentityService_GetDoctorCard_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetDoctorCard"
+	IdentityService_ApproveDoctor_FullMethodName             = "/healthcore.identity.v1.IdentityService/ApproveDoctor"
+	IdentityService_RejectDoctor_FullMethodName              = "/healthcore.identity.v1.IdentityService/RejectDoctor"
+	IdentityService_SuspendDoctor_FullMethodName             = "/healthcore.identity.v1.IdentityService/SuspendDoctor"
+	IdentityService_GetJwks_FullMethodName                   = "/healthcore.identity.v1.IdentityService/GetJwks"
+	IdentityService_RotateSigningKey_FullMethodName          = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
+	IdentityService_CreatePartnerClient_FullMethodName       = "/healthcore.identity.v1.IdentityService/CreatePartnerClient"
+	IdentityService_ListPartnerClients_FullMethodName        = "/healthcore.identity.v1.IdentityService/ListPartnerClients"
+	IdentityService_AddPartnerClientSecret_FullMethodName    = "/healthcore.identity.v1.IdentityService/AddPartnerClientSecret"
+	IdentityService_RevokePartnerClientSecret_FullMethodName = "/healthcore.identity.v1.IdentityService/RevokePartnerClientSecret"
+	IdentityService_RevokePartnerClient_FullMethodName       = "/healthcore.identity.v1.IdentityService/RevokePartnerClient"
+	IdentityService_IssuePartnerToken_FullMethodName         = "/healthcore.identity.v1.IdentityService/IssuePartnerToken"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -231,6 +237,36 @@ type IdentityServiceClient interface {
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
 	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*RotateSigningKeyResponse, error)
+	// Operators: creates an OAuth 2.0 client (RFC 6749 section 4.4, client credentials)
+	// for a partner clinic's system, with scopes from the fixed set (directory.read,
+	// agenda.read, agenda.write, appointments.read, appointments.answer, events.manage).
+	// The answer carries the client's first secret, shown this once: only its hash is
+	// kept. The clinic's system exchanges the id and secret for access tokens at
+	// POST /oauth/token.
+	CreatePartnerClient(ctx context.Context, in *CreatePartnerClientRequest, opts ...grpc.CallOption) (*CreatePartnerClientResponse, error)
+	// Operators: the partner clients, newest first, optionally of one clinic; with their
+	// secrets' ids and states (never the secrets).
+	ListPartnerClients(ctx context.Context, in *ListPartnerClientsRequest, opts ...grpc.CallOption) (*ListPartnerClientsResponse, error)
+	// Operators: adds a secret to a client, shown this once, to rotate: both secrets
+	// work until the old one is revoked. A client has at most two active secrets
+	// (FAILED_PRECONDITION CLIENT_SECRET_LIMIT: revoke one first); a revoked client is
+	// FAILED_PRECONDITION CLIENT_REVOKED; an unknown one NOT_FOUND CLIENT_NOT_FOUND.
+	AddPartnerClientSecret(ctx context.Context, in *AddPartnerClientSecretRequest, opts ...grpc.CallOption) (*AddPartnerClientSecretResponse, error)
+	// Operators: revokes one secret of a client. It obtains no token from then on, and
+	// the tokens it obtained are refused everywhere within seconds (they name the secret
+	// as their session). Revoking a revoked secret answers it again.
+	RevokePartnerClientSecret(ctx context.Context, in *RevokePartnerClientSecretRequest, opts ...grpc.CallOption) (*RevokePartnerClientSecretResponse, error)
+	// Operators: revokes a client and every secret of it, for good; its tokens are
+	// refused everywhere within seconds. Revoking a revoked client answers it again.
+	RevokePartnerClient(ctx context.Context, in *RevokePartnerClientRequest, opts ...grpc.CallOption) (*RevokePartnerClientResponse, error)
+	// The client-credentials grant (RFC 6749 section 4.4): a partner client's id and
+	// secret for a short-lived access token naming the client (sub), its clinic and the
+	// scopes granted (the requested subset, or all of the client's). No REST route of
+	// its own: the gateway answers POST /oauth/token (a form, HTTP Basic client
+	// authentication) with it, in RFC 6749's JSON. A wrong id or secret, or a revoked
+	// client, is UNAUTHENTICATED CLIENT_INVALID; a scope the client does not hold is
+	// INVALID_ARGUMENT SCOPE_INVALID.
+	IssuePartnerToken(ctx context.Context, in *IssuePartnerTokenRequest, opts ...grpc.CallOption) (*IssuePartnerTokenResponse, error)
 }
 
 type identityServiceClient struct {
@@ -600,6 +636,66 @@ func (c *identityServiceClient) RotateSigningKey(ctx context.Context, in *Rotate
 	return out, nil
 }
 
+func (c *identityServiceClient) CreatePartnerClient(ctx context.Context, in *CreatePartnerClientRequest, opts ...grpc.CallOption) (*CreatePartnerClientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePartnerClientResponse)
+	err := c.cc.Invoke(ctx, IdentityService_CreatePartnerClient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ListPartnerClients(ctx context.Context, in *ListPartnerClientsRequest, opts ...grpc.CallOption) (*ListPartnerClientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPartnerClientsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ListPartnerClients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) AddPartnerClientSecret(ctx context.Context, in *AddPartnerClientSecretRequest, opts ...grpc.CallOption) (*AddPartnerClientSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddPartnerClientSecretResponse)
+	err := c.cc.Invoke(ctx, IdentityService_AddPartnerClientSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) RevokePartnerClientSecret(ctx context.Context, in *RevokePartnerClientSecretRequest, opts ...grpc.CallOption) (*RevokePartnerClientSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokePartnerClientSecretResponse)
+	err := c.cc.Invoke(ctx, IdentityService_RevokePartnerClientSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) RevokePartnerClient(ctx context.Context, in *RevokePartnerClientRequest, opts ...grpc.CallOption) (*RevokePartnerClientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokePartnerClientResponse)
+	err := c.cc.Invoke(ctx, IdentityService_RevokePartnerClient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) IssuePartnerToken(ctx context.Context, in *IssuePartnerTokenRequest, opts ...grpc.CallOption) (*IssuePartnerTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssuePartnerTokenResponse)
+	err := c.cc.Invoke(ctx, IdentityService_IssuePartnerToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServiceServer is the server API for IdentityService service.
 // All implementations must embed UnimplementedIdentityServiceServer
 // for forward compatibility.
@@ -775,6 +871,36 @@ type IdentityServiceServer interface {
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
 	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*RotateSigningKeyResponse, error)
+	// Operators: creates an OAuth 2.0 client (RFC 6749 section 4.4, client credentials)
+	// for a partner clinic's system, with scopes from the fixed set (directory.read,
+	// agenda.read, agenda.write, appointments.read, appointments.answer, events.manage).
+	// The answer carries the client's first secret, shown this once: only its hash is
+	// kept. The clinic's system exchanges the id and secret for access tokens at
+	// POST /oauth/token.
+	CreatePartnerClient(context.Context, *CreatePartnerClientRequest) (*CreatePartnerClientResponse, error)
+	// Operators: the partner clients, newest first, optionally of one clinic; with their
+	// secrets' ids and states (never the secrets).
+	ListPartnerClients(context.Context, *ListPartnerClientsRequest) (*ListPartnerClientsResponse, error)
+	// Operators: adds a secret to a client, shown this once, to rotate: both secrets
+	// work until the old one is revoked. A client has at most two active secrets
+	// (FAILED_PRECONDITION CLIENT_SECRET_LIMIT: revoke one first); a revoked client is
+	// FAILED_PRECONDITION CLIENT_REVOKED; an unknown one NOT_FOUND CLIENT_NOT_FOUND.
+	AddPartnerClientSecret(context.Context, *AddPartnerClientSecretRequest) (*AddPartnerClientSecretResponse, error)
+	// Operators: revokes one secret of a client. It obtains no token from then on, and
+	// the tokens it obtained are refused everywhere within seconds (they name the secret
+	// as their session). Revoking a revoked secret answers it again.
+	RevokePartnerClientSecret(context.Context, *RevokePartnerClientSecretRequest) (*RevokePartnerClientSecretResponse, error)
+	// Operators: revokes a client and every secret of it, for good; its tokens are
+	// refused everywhere within seconds. Revoking a revoked client answers it again.
+	RevokePartnerClient(context.Context, *RevokePartnerClientRequest) (*RevokePartnerClientResponse, error)
+	// The client-credentials grant (RFC 6749 section 4.4): a partner client's id and
+	// secret for a short-lived access token naming the client (sub), its clinic and the
+	// scopes granted (the requested subset, or all of the client's). No REST route of
+	// its own: the gateway answers POST /oauth/token (a form, HTTP Basic client
+	// authentication) with it, in RFC 6749's JSON. A wrong id or secret, or a revoked
+	// client, is UNAUTHENTICATED CLIENT_INVALID; a scope the client does not hold is
+	// INVALID_ARGUMENT SCOPE_INVALID.
+	IssuePartnerToken(context.Context, *IssuePartnerTokenRequest) (*IssuePartnerTokenResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
 
@@ -889,6 +1015,24 @@ func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksReque
 }
 func (UnimplementedIdentityServiceServer) RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*RotateSigningKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateSigningKey not implemented")
+}
+func (UnimplementedIdentityServiceServer) CreatePartnerClient(context.Context, *CreatePartnerClientRequest) (*CreatePartnerClientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePartnerClient not implemented")
+}
+func (UnimplementedIdentityServiceServer) ListPartnerClients(context.Context, *ListPartnerClientsRequest) (*ListPartnerClientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPartnerClients not implemented")
+}
+func (UnimplementedIdentityServiceServer) AddPartnerClientSecret(context.Context, *AddPartnerClientSecretRequest) (*AddPartnerClientSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddPartnerClientSecret not implemented")
+}
+func (UnimplementedIdentityServiceServer) RevokePartnerClientSecret(context.Context, *RevokePartnerClientSecretRequest) (*RevokePartnerClientSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokePartnerClientSecret not implemented")
+}
+func (UnimplementedIdentityServiceServer) RevokePartnerClient(context.Context, *RevokePartnerClientRequest) (*RevokePartnerClientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokePartnerClient not implemented")
+}
+func (UnimplementedIdentityServiceServer) IssuePartnerToken(context.Context, *IssuePartnerTokenRequest) (*IssuePartnerTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssuePartnerToken not implemented")
 }
 func (UnimplementedIdentityServiceServer) mustEmbedUnimplementedIdentityServiceServer() {}
 func (UnimplementedIdentityServiceServer) testEmbeddedByValue()                         {}
@@ -1534,6 +1678,114 @@ func _IdentityService_RotateSigningKey_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_CreatePartnerClient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePartnerClientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).CreatePartnerClient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_CreatePartnerClient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).CreatePartnerClient(ctx, req.(*CreatePartnerClientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ListPartnerClients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPartnerClientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ListPartnerClients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ListPartnerClients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ListPartnerClients(ctx, req.(*ListPartnerClientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_AddPartnerClientSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddPartnerClientSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).AddPartnerClientSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_AddPartnerClientSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).AddPartnerClientSecret(ctx, req.(*AddPartnerClientSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_RevokePartnerClientSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokePartnerClientSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).RevokePartnerClientSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_RevokePartnerClientSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).RevokePartnerClientSecret(ctx, req.(*RevokePartnerClientSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_RevokePartnerClient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokePartnerClientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).RevokePartnerClient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_RevokePartnerClient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).RevokePartnerClient(ctx, req.(*RevokePartnerClientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_IssuePartnerToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssuePartnerTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).IssuePartnerToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_IssuePartnerToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).IssuePartnerToken(ctx, req.(*IssuePartnerTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdentityService_ServiceDesc is the grpc.ServiceDesc for IdentityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1676,6 +1928,30 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateSigningKey",
 			Handler:    _IdentityService_RotateSigningKey_Handler,
+		},
+		{
+			MethodName: "CreatePartnerClient",
+			Handler:    _IdentityService_CreatePartnerClient_Handler,
+		},
+		{
+			MethodName: "ListPartnerClients",
+			Handler:    _IdentityService_ListPartnerClients_Handler,
+		},
+		{
+			MethodName: "AddPartnerClientSecret",
+			Handler:    _IdentityService_AddPartnerClientSecret_Handler,
+		},
+		{
+			MethodName: "RevokePartnerClientSecret",
+			Handler:    _IdentityService_RevokePartnerClientSecret_Handler,
+		},
+		{
+			MethodName: "RevokePartnerClient",
+			Handler:    _IdentityService_RevokePartnerClient_Handler,
+		},
+		{
+			MethodName: "IssuePartnerToken",
+			Handler:    _IdentityService_IssuePartnerToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

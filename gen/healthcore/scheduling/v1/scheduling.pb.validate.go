@@ -3262,6 +3262,292 @@ var _ interface {
 	ErrorName() string
 } = AppointmentValidationError{}
 
+// Validate checks the field values on GetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAvailabilityRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAvailabilityRequestMultiError, or nil if none found.
+func (m *GetDoctorAvailabilityRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAvailabilityRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorAvailabilityRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorAvailabilityRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorAvailabilityRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorAvailabilityRequestMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorAvailabilityRequest.ValidateAll() if
+// the designated constraints aren't met.
+type GetDoctorAvailabilityRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAvailabilityRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAvailabilityRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorAvailabilityRequestValidationError is the validation error returned
+// by GetDoctorAvailabilityRequest.Validate if the designated constraints
+// aren't met.
+type GetDoctorAvailabilityRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAvailabilityRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAvailabilityRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAvailabilityRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAvailabilityRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAvailabilityRequestValidationError) ErrorName() string {
+	return "GetDoctorAvailabilityRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAvailabilityRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAvailabilityRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAvailabilityRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAvailabilityRequestValidationError{}
+
+// Validate checks the field values on SetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SetDoctorAvailabilityRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SetDoctorAvailabilityRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SetDoctorAvailabilityRequestMultiError, or nil if none found.
+func (m *SetDoctorAvailabilityRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SetDoctorAvailabilityRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = SetDoctorAvailabilityRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetAvailability() == nil {
+		err := SetDoctorAvailabilityRequestValidationError{
+			field:  "Availability",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if all {
+		switch v := interface{}(m.GetAvailability()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SetDoctorAvailabilityRequestValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SetDoctorAvailabilityRequestValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAvailability()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SetDoctorAvailabilityRequestValidationError{
+				field:  "Availability",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return SetDoctorAvailabilityRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *SetDoctorAvailabilityRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// SetDoctorAvailabilityRequestMultiError is an error wrapping multiple
+// validation errors returned by SetDoctorAvailabilityRequest.ValidateAll() if
+// the designated constraints aren't met.
+type SetDoctorAvailabilityRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SetDoctorAvailabilityRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SetDoctorAvailabilityRequestMultiError) AllErrors() []error { return m }
+
+// SetDoctorAvailabilityRequestValidationError is the validation error returned
+// by SetDoctorAvailabilityRequest.Validate if the designated constraints
+// aren't met.
+type SetDoctorAvailabilityRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SetDoctorAvailabilityRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SetDoctorAvailabilityRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SetDoctorAvailabilityRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SetDoctorAvailabilityRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SetDoctorAvailabilityRequestValidationError) ErrorName() string {
+	return "SetDoctorAvailabilityRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SetDoctorAvailabilityRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSetDoctorAvailabilityRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SetDoctorAvailabilityRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SetDoctorAvailabilityRequestValidationError{}
+
 // Validate checks the field values on BookAppointmentRequest with the rules
 // defined in the proto definition for this message. If any rules are
 // violated, the first error encountered is returned, or nil if there are no violations.

@@ -21,6 +21,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	SchedulingService_SetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/SetAvailability"
 	SchedulingService_GetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
+	SchedulingService_GetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAvailability"
+	SchedulingService_SetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
 	SchedulingService_ListAvailableSlots_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
 	SchedulingService_GetMyAgenda_FullMethodName               = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
 	SchedulingService_BlockSlot_FullMethodName                 = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
@@ -51,6 +53,15 @@ type SchedulingServiceClient interface {
 	SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(ctx context.Context, in *GetAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
+	// Partner clinics: the availability of a doctor affiliated with the calling clinic
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
+	// answers now, cached a few seconds).
+	GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -131,6 +142,26 @@ func (c *schedulingServiceClient) GetAvailability(ctx context.Context, in *GetAv
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetAvailabilityResponse)
 	err := c.cc.Invoke(ctx, SchedulingService_GetAvailability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAvailabilityResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_GetDoctorAvailability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetAvailabilityResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_SetDoctorAvailability_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +331,15 @@ type SchedulingServiceServer interface {
 	SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *GetAvailabilityRequest) (*GetAvailabilityResponse, error)
+	// Partner clinics: the availability of a doctor affiliated with the calling clinic
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
+	// answers now, cached a few seconds).
+	GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -371,6 +411,12 @@ func (UnimplementedSchedulingServiceServer) SetAvailability(context.Context, *Se
 }
 func (UnimplementedSchedulingServiceServer) GetAvailability(context.Context, *GetAvailabilityRequest) (*GetAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAvailability not implemented")
+}
+func (UnimplementedSchedulingServiceServer) GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorAvailability not implemented")
+}
+func (UnimplementedSchedulingServiceServer) SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDoctorAvailability not implemented")
 }
 func (UnimplementedSchedulingServiceServer) ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAvailableSlots not implemented")
@@ -470,6 +516,42 @@ func _SchedulingService_GetAvailability_Handler(srv interface{}, ctx context.Con
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SchedulingServiceServer).GetAvailability(ctx, req.(*GetAvailabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_GetDoctorAvailability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorAvailabilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).GetDoctorAvailability(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_GetDoctorAvailability_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).GetDoctorAvailability(ctx, req.(*GetDoctorAvailabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_SetDoctorAvailability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDoctorAvailabilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).SetDoctorAvailability(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_SetDoctorAvailability_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).SetDoctorAvailability(ctx, req.(*SetDoctorAvailabilityRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -758,6 +840,14 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAvailability",
 			Handler:    _SchedulingService_GetAvailability_Handler,
+		},
+		{
+			MethodName: "GetDoctorAvailability",
+			Handler:    _SchedulingService_GetDoctorAvailability_Handler,
+		},
+		{
+			MethodName: "SetDoctorAvailability",
+			Handler:    _SchedulingService_SetDoctorAvailability_Handler,
 		},
 		{
 			MethodName: "ListAvailableSlots",

@@ -133,6 +133,24 @@ const (
 	// IdentityServiceRotateSigningKeyProcedure is the fully-qualified name of the IdentityService's
 	// RotateSigningKey RPC.
 	IdentityServiceRotateSigningKeyProcedure = "/healthcore.identity.v1.IdentityService/RotateSigningKey"
+	// IdentityServiceCreatePartnerClientProcedure is the fully-qualified name of the IdentityService's
+	// CreatePartnerClient RPC.
+	IdentityServiceCreatePartnerClientProcedure = "/healthcore.identity.v1.IdentityService/CreatePartnerClient"
+	// IdentityServiceListPartnerClientsProcedure is the fully-qualified name of the IdentityService's
+	// ListPartnerClients RPC.
+	IdentityServiceListPartnerClientsProcedure = "/healthcore.identity.v1.IdentityService/ListPartnerClients"
+	// IdentityServiceAddPartnerClientSecretProcedure is the fully-qualified name of the
+	// IdentityService's AddPartnerClientSecret RPC.
+	IdentityServiceAddPartnerClientSecretProcedure = "/healthcore.identity.v1.IdentityService/AddPartnerClientSecret"
+	// IdentityServiceRevokePartnerClientSecretProcedure is the fully-qualified name of the
+	// IdentityService's RevokePartnerClientSecret RPC.
+	IdentityServiceRevokePartnerClientSecretProcedure = "/healthcore.identity.v1.IdentityService/RevokePartnerClientSecret"
+	// IdentityServiceRevokePartnerClientProcedure is the fully-qualified name of the IdentityService's
+	// RevokePartnerClient RPC.
+	IdentityServiceRevokePartnerClientProcedure = "/healthcore.identity.v1.IdentityService/RevokePartnerClient"
+	// IdentityServiceIssuePartnerTokenProcedure is the fully-qualified name of the IdentityService's
+	// IssuePartnerToken RPC.
+	IdentityServiceIssuePartnerTokenProcedure = "/healthcore.identity.v1.IdentityService/IssuePartnerToken"
 )
 
 // IdentityServiceClient is a client for the healthcore.identity.v1.IdentityService service.
@@ -305,6 +323,36 @@ type IdentityServiceClient interface {
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
 	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
+	// Operators: creates an OAuth 2.0 client (RFC 6749 section 4.4, client credentials)
+	// for a partner clinic's system, with scopes from the fixed set (directory.read,
+	// agenda.read, agenda.write, appointments.read, appointments.answer, events.manage).
+	// The answer carries the client's first secret, shown this once: only its hash is
+	// kept. The clinic's system exchanges the id and secret for access tokens at
+	// POST /oauth/token.
+	CreatePartnerClient(context.Context, *connect.Request[v1.CreatePartnerClientRequest]) (*connect.Response[v1.CreatePartnerClientResponse], error)
+	// Operators: the partner clients, newest first, optionally of one clinic; with their
+	// secrets' ids and states (never the secrets).
+	ListPartnerClients(context.Context, *connect.Request[v1.ListPartnerClientsRequest]) (*connect.Response[v1.ListPartnerClientsResponse], error)
+	// Operators: adds a secret to a client, shown this once, to rotate: both secrets
+	// work until the old one is revoked. A client has at most two active secrets
+	// (FAILED_PRECONDITION CLIENT_SECRET_LIMIT: revoke one first); a revoked client is
+	// FAILED_PRECONDITION CLIENT_REVOKED; an unknown one NOT_FOUND CLIENT_NOT_FOUND.
+	AddPartnerClientSecret(context.Context, *connect.Request[v1.AddPartnerClientSecretRequest]) (*connect.Response[v1.AddPartnerClientSecretResponse], error)
+	// Operators: revokes one secret of a client. It obtains no token from then on, and
+	// the tokens it obtained are refused everywhere within seconds (they name the secret
+	// as their session). Revoking a revoked secret answers it again.
+	RevokePartnerClientSecret(context.Context, *connect.Request[v1.RevokePartnerClientSecretRequest]) (*connect.Response[v1.RevokePartnerClientSecretResponse], error)
+	// Operators: revokes a client and every secret of it, for good; its tokens are
+	// refused everywhere within seconds. Revoking a revoked client answers it again.
+	RevokePartnerClient(context.Context, *connect.Request[v1.RevokePartnerClientRequest]) (*connect.Response[v1.RevokePartnerClientResponse], error)
+	// The client-credentials grant (RFC 6749 section 4.4): a partner client's id and
+	// secret for a short-lived access token naming the client (sub), its clinic and the
+	// scopes granted (the requested subset, or all of the client's). No REST route of
+	// its own: the gateway answers POST /oauth/token (a form, HTTP Basic client
+	// authentication) with it, in RFC 6749's JSON. A wrong id or secret, or a revoked
+	// client, is UNAUTHENTICATED CLIENT_INVALID; a scope the client does not hold is
+	// INVALID_ARGUMENT SCOPE_INVALID.
+	IssuePartnerToken(context.Context, *connect.Request[v1.IssuePartnerTokenRequest]) (*connect.Response[v1.IssuePartnerTokenResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the healthcore.identity.v1.IdentityService
@@ -528,46 +576,88 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("RotateSigningKey")),
 			connect.WithClientOptions(opts...),
 		),
+		createPartnerClient: connect.NewClient[v1.CreatePartnerClientRequest, v1.CreatePartnerClientResponse](
+			httpClient,
+			baseURL+IdentityServiceCreatePartnerClientProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("CreatePartnerClient")),
+			connect.WithClientOptions(opts...),
+		),
+		listPartnerClients: connect.NewClient[v1.ListPartnerClientsRequest, v1.ListPartnerClientsResponse](
+			httpClient,
+			baseURL+IdentityServiceListPartnerClientsProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ListPartnerClients")),
+			connect.WithClientOptions(opts...),
+		),
+		addPartnerClientSecret: connect.NewClient[v1.AddPartnerClientSecretRequest, v1.AddPartnerClientSecretResponse](
+			httpClient,
+			baseURL+IdentityServiceAddPartnerClientSecretProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("AddPartnerClientSecret")),
+			connect.WithClientOptions(opts...),
+		),
+		revokePartnerClientSecret: connect.NewClient[v1.RevokePartnerClientSecretRequest, v1.RevokePartnerClientSecretResponse](
+			httpClient,
+			baseURL+IdentityServiceRevokePartnerClientSecretProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("RevokePartnerClientSecret")),
+			connect.WithClientOptions(opts...),
+		),
+		revokePartnerClient: connect.NewClient[v1.RevokePartnerClientRequest, v1.RevokePartnerClientResponse](
+			httpClient,
+			baseURL+IdentityServiceRevokePartnerClientProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("RevokePartnerClient")),
+			connect.WithClientOptions(opts...),
+		),
+		issuePartnerToken: connect.NewClient[v1.IssuePartnerTokenRequest, v1.IssuePartnerTokenResponse](
+			httpClient,
+			baseURL+IdentityServiceIssuePartnerTokenProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("IssuePartnerToken")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // identityServiceClient implements IdentityServiceClient.
 type identityServiceClient struct {
-	registerPatient         *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
-	registerDoctor          *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
-	login                   *connect.Client[v1.LoginRequest, v1.LoginResponse]
-	loginMfa                *connect.Client[v1.LoginMfaRequest, v1.LoginMfaResponse]
-	enrollTotp              *connect.Client[v1.EnrollTotpRequest, v1.EnrollTotpResponse]
-	confirmTotp             *connect.Client[v1.ConfirmTotpRequest, v1.ConfirmTotpResponse]
-	disableTotp             *connect.Client[v1.DisableTotpRequest, v1.DisableTotpResponse]
-	regenerateRecoveryCodes *connect.Client[v1.RegenerateRecoveryCodesRequest, v1.RegenerateRecoveryCodesResponse]
-	refresh                 *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
-	logout                  *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
-	getMe                   *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
-	changePassword          *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
-	verifyEmail             *connect.Client[v1.VerifyEmailRequest, v1.VerifyEmailResponse]
-	resendEmailVerification *connect.Client[v1.ResendEmailVerificationRequest, v1.ResendEmailVerificationResponse]
-	forgotPassword          *connect.Client[v1.ForgotPasswordRequest, v1.ForgotPasswordResponse]
-	resetPassword           *connect.Client[v1.ResetPasswordRequest, v1.ResetPasswordResponse]
-	changeEmail             *connect.Client[v1.ChangeEmailRequest, v1.ChangeEmailResponse]
-	getPayer                *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
-	getContact              *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
-	listRevokedSessions     *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
-	getDoctorStatus         *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
-	createDataExport        *connect.Client[v1.CreateDataExportRequest, v1.CreateDataExportResponse]
-	getDataExport           *connect.Client[v1.GetDataExportRequest, v1.GetDataExportResponse]
-	downloadDataExport      *connect.Client[v1.DownloadDataExportRequest, v1.DownloadDataExportResponse]
-	eraseAccount            *connect.Client[v1.EraseAccountRequest, v1.EraseAccountResponse]
-	submitVerification      *connect.Client[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse]
-	getMyVerification       *connect.Client[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse]
-	listPendingDoctors      *connect.Client[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse]
-	getDoctorVerification   *connect.Client[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse]
-	getDoctorCard           *connect.Client[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse]
-	approveDoctor           *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
-	rejectDoctor            *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
-	suspendDoctor           *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
-	getJwks                 *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
-	rotateSigningKey        *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	registerPatient           *connect.Client[v1.RegisterPatientRequest, v1.RegisterPatientResponse]
+	registerDoctor            *connect.Client[v1.RegisterDoctorRequest, v1.RegisterDoctorResponse]
+	login                     *connect.Client[v1.LoginRequest, v1.LoginResponse]
+	loginMfa                  *connect.Client[v1.LoginMfaRequest, v1.LoginMfaResponse]
+	enrollTotp                *connect.Client[v1.EnrollTotpRequest, v1.EnrollTotpResponse]
+	confirmTotp               *connect.Client[v1.ConfirmTotpRequest, v1.ConfirmTotpResponse]
+	disableTotp               *connect.Client[v1.DisableTotpRequest, v1.DisableTotpResponse]
+	regenerateRecoveryCodes   *connect.Client[v1.RegenerateRecoveryCodesRequest, v1.RegenerateRecoveryCodesResponse]
+	refresh                   *connect.Client[v1.RefreshRequest, v1.RefreshResponse]
+	logout                    *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	getMe                     *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
+	changePassword            *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	verifyEmail               *connect.Client[v1.VerifyEmailRequest, v1.VerifyEmailResponse]
+	resendEmailVerification   *connect.Client[v1.ResendEmailVerificationRequest, v1.ResendEmailVerificationResponse]
+	forgotPassword            *connect.Client[v1.ForgotPasswordRequest, v1.ForgotPasswordResponse]
+	resetPassword             *connect.Client[v1.ResetPasswordRequest, v1.ResetPasswordResponse]
+	changeEmail               *connect.Client[v1.ChangeEmailRequest, v1.ChangeEmailResponse]
+	getPayer                  *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
+	getContact                *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
+	listRevokedSessions       *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
+	getDoctorStatus           *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
+	createDataExport          *connect.Client[v1.CreateDataExportRequest, v1.CreateDataExportResponse]
+	getDataExport             *connect.Client[v1.GetDataExportRequest, v1.GetDataExportResponse]
+	downloadDataExport        *connect.Client[v1.DownloadDataExportRequest, v1.DownloadDataExportResponse]
+	eraseAccount              *connect.Client[v1.EraseAccountRequest, v1.EraseAccountResponse]
+	submitVerification        *connect.Client[v1.SubmitVerificationRequest, v1.SubmitVerificationResponse]
+	getMyVerification         *connect.Client[v1.GetMyVerificationRequest, v1.GetMyVerificationResponse]
+	listPendingDoctors        *connect.Client[v1.ListPendingDoctorsRequest, v1.ListPendingDoctorsResponse]
+	getDoctorVerification     *connect.Client[v1.GetDoctorVerificationRequest, v1.GetDoctorVerificationResponse]
+	getDoctorCard             *connect.Client[v1.GetDoctorCardRequest, v1.GetDoctorCardResponse]
+	approveDoctor             *connect.Client[v1.ApproveDoctorRequest, v1.ApproveDoctorResponse]
+	rejectDoctor              *connect.Client[v1.RejectDoctorRequest, v1.RejectDoctorResponse]
+	suspendDoctor             *connect.Client[v1.SuspendDoctorRequest, v1.SuspendDoctorResponse]
+	getJwks                   *connect.Client[v1.GetJwksRequest, v1.GetJwksResponse]
+	rotateSigningKey          *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	createPartnerClient       *connect.Client[v1.CreatePartnerClientRequest, v1.CreatePartnerClientResponse]
+	listPartnerClients        *connect.Client[v1.ListPartnerClientsRequest, v1.ListPartnerClientsResponse]
+	addPartnerClientSecret    *connect.Client[v1.AddPartnerClientSecretRequest, v1.AddPartnerClientSecretResponse]
+	revokePartnerClientSecret *connect.Client[v1.RevokePartnerClientSecretRequest, v1.RevokePartnerClientSecretResponse]
+	revokePartnerClient       *connect.Client[v1.RevokePartnerClientRequest, v1.RevokePartnerClientResponse]
+	issuePartnerToken         *connect.Client[v1.IssuePartnerTokenRequest, v1.IssuePartnerTokenResponse]
 }
 
 // RegisterPatient calls healthcore.identity.v1.IdentityService.RegisterPatient.
@@ -745,6 +835,36 @@ func (c *identityServiceClient) RotateSigningKey(ctx context.Context, req *conne
 	return c.rotateSigningKey.CallUnary(ctx, req)
 }
 
+// CreatePartnerClient calls healthcore.identity.v1.IdentityService.CreatePartnerClient.
+func (c *identityServiceClient) CreatePartnerClient(ctx context.Context, req *connect.Request[v1.CreatePartnerClientRequest]) (*connect.Response[v1.CreatePartnerClientResponse], error) {
+	return c.createPartnerClient.CallUnary(ctx, req)
+}
+
+// ListPartnerClients calls healthcore.identity.v1.IdentityService.ListPartnerClients.
+func (c *identityServiceClient) ListPartnerClients(ctx context.Context, req *connect.Request[v1.ListPartnerClientsRequest]) (*connect.Response[v1.ListPartnerClientsResponse], error) {
+	return c.listPartnerClients.CallUnary(ctx, req)
+}
+
+// AddPartnerClientSecret calls healthcore.identity.v1.IdentityService.AddPartnerClientSecret.
+func (c *identityServiceClient) AddPartnerClientSecret(ctx context.Context, req *connect.Request[v1.AddPartnerClientSecretRequest]) (*connect.Response[v1.AddPartnerClientSecretResponse], error) {
+	return c.addPartnerClientSecret.CallUnary(ctx, req)
+}
+
+// RevokePartnerClientSecret calls healthcore.identity.v1.IdentityService.RevokePartnerClientSecret.
+func (c *identityServiceClient) RevokePartnerClientSecret(ctx context.Context, req *connect.Request[v1.RevokePartnerClientSecretRequest]) (*connect.Response[v1.RevokePartnerClientSecretResponse], error) {
+	return c.revokePartnerClientSecret.CallUnary(ctx, req)
+}
+
+// RevokePartnerClient calls healthcore.identity.v1.IdentityService.RevokePartnerClient.
+func (c *identityServiceClient) RevokePartnerClient(ctx context.Context, req *connect.Request[v1.RevokePartnerClientRequest]) (*connect.Response[v1.RevokePartnerClientResponse], error) {
+	return c.revokePartnerClient.CallUnary(ctx, req)
+}
+
+// IssuePartnerToken calls healthcore.identity.v1.IdentityService.IssuePartnerToken.
+func (c *identityServiceClient) IssuePartnerToken(ctx context.Context, req *connect.Request[v1.IssuePartnerTokenRequest]) (*connect.Response[v1.IssuePartnerTokenResponse], error) {
+	return c.issuePartnerToken.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the healthcore.identity.v1.IdentityService
 // service.
 type IdentityServiceHandler interface {
@@ -916,6 +1036,36 @@ type IdentityServiceHandler interface {
 	// Makes a new signing key active. Tokens signed by earlier keys stay valid until they
 	// expire, because their public keys stay in the JWKS. Admins need a second factor.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
+	// Operators: creates an OAuth 2.0 client (RFC 6749 section 4.4, client credentials)
+	// for a partner clinic's system, with scopes from the fixed set (directory.read,
+	// agenda.read, agenda.write, appointments.read, appointments.answer, events.manage).
+	// The answer carries the client's first secret, shown this once: only its hash is
+	// kept. The clinic's system exchanges the id and secret for access tokens at
+	// POST /oauth/token.
+	CreatePartnerClient(context.Context, *connect.Request[v1.CreatePartnerClientRequest]) (*connect.Response[v1.CreatePartnerClientResponse], error)
+	// Operators: the partner clients, newest first, optionally of one clinic; with their
+	// secrets' ids and states (never the secrets).
+	ListPartnerClients(context.Context, *connect.Request[v1.ListPartnerClientsRequest]) (*connect.Response[v1.ListPartnerClientsResponse], error)
+	// Operators: adds a secret to a client, shown this once, to rotate: both secrets
+	// work until the old one is revoked. A client has at most two active secrets
+	// (FAILED_PRECONDITION CLIENT_SECRET_LIMIT: revoke one first); a revoked client is
+	// FAILED_PRECONDITION CLIENT_REVOKED; an unknown one NOT_FOUND CLIENT_NOT_FOUND.
+	AddPartnerClientSecret(context.Context, *connect.Request[v1.AddPartnerClientSecretRequest]) (*connect.Response[v1.AddPartnerClientSecretResponse], error)
+	// Operators: revokes one secret of a client. It obtains no token from then on, and
+	// the tokens it obtained are refused everywhere within seconds (they name the secret
+	// as their session). Revoking a revoked secret answers it again.
+	RevokePartnerClientSecret(context.Context, *connect.Request[v1.RevokePartnerClientSecretRequest]) (*connect.Response[v1.RevokePartnerClientSecretResponse], error)
+	// Operators: revokes a client and every secret of it, for good; its tokens are
+	// refused everywhere within seconds. Revoking a revoked client answers it again.
+	RevokePartnerClient(context.Context, *connect.Request[v1.RevokePartnerClientRequest]) (*connect.Response[v1.RevokePartnerClientResponse], error)
+	// The client-credentials grant (RFC 6749 section 4.4): a partner client's id and
+	// secret for a short-lived access token naming the client (sub), its clinic and the
+	// scopes granted (the requested subset, or all of the client's). No REST route of
+	// its own: the gateway answers POST /oauth/token (a form, HTTP Basic client
+	// authentication) with it, in RFC 6749's JSON. A wrong id or secret, or a revoked
+	// client, is UNAUTHENTICATED CLIENT_INVALID; a scope the client does not hold is
+	// INVALID_ARGUMENT SCOPE_INVALID.
+	IssuePartnerToken(context.Context, *connect.Request[v1.IssuePartnerTokenRequest]) (*connect.Response[v1.IssuePartnerTokenResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1135,6 +1285,42 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("RotateSigningKey")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceCreatePartnerClientHandler := connect.NewUnaryHandler(
+		IdentityServiceCreatePartnerClientProcedure,
+		svc.CreatePartnerClient,
+		connect.WithSchema(identityServiceMethods.ByName("CreatePartnerClient")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceListPartnerClientsHandler := connect.NewUnaryHandler(
+		IdentityServiceListPartnerClientsProcedure,
+		svc.ListPartnerClients,
+		connect.WithSchema(identityServiceMethods.ByName("ListPartnerClients")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceAddPartnerClientSecretHandler := connect.NewUnaryHandler(
+		IdentityServiceAddPartnerClientSecretProcedure,
+		svc.AddPartnerClientSecret,
+		connect.WithSchema(identityServiceMethods.ByName("AddPartnerClientSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceRevokePartnerClientSecretHandler := connect.NewUnaryHandler(
+		IdentityServiceRevokePartnerClientSecretProcedure,
+		svc.RevokePartnerClientSecret,
+		connect.WithSchema(identityServiceMethods.ByName("RevokePartnerClientSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceRevokePartnerClientHandler := connect.NewUnaryHandler(
+		IdentityServiceRevokePartnerClientProcedure,
+		svc.RevokePartnerClient,
+		connect.WithSchema(identityServiceMethods.ByName("RevokePartnerClient")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceIssuePartnerTokenHandler := connect.NewUnaryHandler(
+		IdentityServiceIssuePartnerTokenProcedure,
+		svc.IssuePartnerToken,
+		connect.WithSchema(identityServiceMethods.ByName("IssuePartnerToken")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.identity.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceRegisterPatientProcedure:
@@ -1207,6 +1393,18 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetJwksHandler.ServeHTTP(w, r)
 		case IdentityServiceRotateSigningKeyProcedure:
 			identityServiceRotateSigningKeyHandler.ServeHTTP(w, r)
+		case IdentityServiceCreatePartnerClientProcedure:
+			identityServiceCreatePartnerClientHandler.ServeHTTP(w, r)
+		case IdentityServiceListPartnerClientsProcedure:
+			identityServiceListPartnerClientsHandler.ServeHTTP(w, r)
+		case IdentityServiceAddPartnerClientSecretProcedure:
+			identityServiceAddPartnerClientSecretHandler.ServeHTTP(w, r)
+		case IdentityServiceRevokePartnerClientSecretProcedure:
+			identityServiceRevokePartnerClientSecretHandler.ServeHTTP(w, r)
+		case IdentityServiceRevokePartnerClientProcedure:
+			identityServiceRevokePartnerClientHandler.ServeHTTP(w, r)
+		case IdentityServiceIssuePartnerTokenProcedure:
+			identityServiceIssuePartnerTokenHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1354,4 +1552,28 @@ func (UnimplementedIdentityServiceHandler) GetJwks(context.Context, *connect.Req
 
 func (UnimplementedIdentityServiceHandler) RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.RotateSigningKey is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) CreatePartnerClient(context.Context, *connect.Request[v1.CreatePartnerClientRequest]) (*connect.Response[v1.CreatePartnerClientResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.CreatePartnerClient is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ListPartnerClients(context.Context, *connect.Request[v1.ListPartnerClientsRequest]) (*connect.Response[v1.ListPartnerClientsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.ListPartnerClients is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) AddPartnerClientSecret(context.Context, *connect.Request[v1.AddPartnerClientSecretRequest]) (*connect.Response[v1.AddPartnerClientSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.AddPartnerClientSecret is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) RevokePartnerClientSecret(context.Context, *connect.Request[v1.RevokePartnerClientSecretRequest]) (*connect.Response[v1.RevokePartnerClientSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.RevokePartnerClientSecret is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) RevokePartnerClient(context.Context, *connect.Request[v1.RevokePartnerClientRequest]) (*connect.Response[v1.RevokePartnerClientResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.RevokePartnerClient is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) IssuePartnerToken(context.Context, *connect.Request[v1.IssuePartnerTokenRequest]) (*connect.Response[v1.IssuePartnerTokenResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.IssuePartnerToken is not implemented"))
 }

@@ -39,6 +39,12 @@ const (
 	// SchedulingServiceGetAvailabilityProcedure is the fully-qualified name of the SchedulingService's
 	// GetAvailability RPC.
 	SchedulingServiceGetAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
+	// SchedulingServiceGetDoctorAvailabilityProcedure is the fully-qualified name of the
+	// SchedulingService's GetDoctorAvailability RPC.
+	SchedulingServiceGetDoctorAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAvailability"
+	// SchedulingServiceSetDoctorAvailabilityProcedure is the fully-qualified name of the
+	// SchedulingService's SetDoctorAvailability RPC.
+	SchedulingServiceSetDoctorAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
 	// SchedulingServiceListAvailableSlotsProcedure is the fully-qualified name of the
 	// SchedulingService's ListAvailableSlots RPC.
 	SchedulingServiceListAvailableSlotsProcedure = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
@@ -94,6 +100,15 @@ type SchedulingServiceClient interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: the availability of a doctor affiliated with the calling clinic
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
+	// answers now, cached a few seconds).
+	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -173,6 +188,18 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			httpClient,
 			baseURL+SchedulingServiceGetAvailabilityProcedure,
 			connect.WithSchema(schedulingServiceMethods.ByName("GetAvailability")),
+			connect.WithClientOptions(opts...),
+		),
+		getDoctorAvailability: connect.NewClient[v1.GetDoctorAvailabilityRequest, v1.GetAvailabilityResponse](
+			httpClient,
+			baseURL+SchedulingServiceGetDoctorAvailabilityProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAvailability")),
+			connect.WithClientOptions(opts...),
+		),
+		setDoctorAvailability: connect.NewClient[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse](
+			httpClient,
+			baseURL+SchedulingServiceSetDoctorAvailabilityProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
 			connect.WithClientOptions(opts...),
 		),
 		listAvailableSlots: connect.NewClient[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse](
@@ -272,6 +299,8 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 type schedulingServiceClient struct {
 	setAvailability           *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
 	getAvailability           *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
+	getDoctorAvailability     *connect.Client[v1.GetDoctorAvailabilityRequest, v1.GetAvailabilityResponse]
+	setDoctorAvailability     *connect.Client[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse]
 	listAvailableSlots        *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
 	getMyAgenda               *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
 	blockSlot                 *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
@@ -297,6 +326,16 @@ func (c *schedulingServiceClient) SetAvailability(ctx context.Context, req *conn
 // GetAvailability calls healthcore.scheduling.v1.SchedulingService.GetAvailability.
 func (c *schedulingServiceClient) GetAvailability(ctx context.Context, req *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
 	return c.getAvailability.CallUnary(ctx, req)
+}
+
+// GetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability.
+func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, req *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
+	return c.getDoctorAvailability.CallUnary(ctx, req)
+}
+
+// SetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability.
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, req *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+	return c.setDoctorAvailability.CallUnary(ctx, req)
 }
 
 // ListAvailableSlots calls healthcore.scheduling.v1.SchedulingService.ListAvailableSlots.
@@ -384,6 +423,15 @@ type SchedulingServiceHandler interface {
 	SetAvailability(context.Context, *connect.Request[v1.SetAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Returns the calling doctor's availability.
 	GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: the availability of a doctor affiliated with the calling clinic
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
+	// answers now, cached a few seconds).
+	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	// Partner clinics: replaces the availability of a doctor affiliated with the calling
+	// clinic and regenerates the slots, as SetAvailability does for the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
+	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -459,6 +507,18 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		SchedulingServiceGetAvailabilityProcedure,
 		svc.GetAvailability,
 		connect.WithSchema(schedulingServiceMethods.ByName("GetAvailability")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceGetDoctorAvailabilityHandler := connect.NewUnaryHandler(
+		SchedulingServiceGetDoctorAvailabilityProcedure,
+		svc.GetDoctorAvailability,
+		connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAvailability")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceSetDoctorAvailabilityHandler := connect.NewUnaryHandler(
+		SchedulingServiceSetDoctorAvailabilityProcedure,
+		svc.SetDoctorAvailability,
+		connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
 		connect.WithHandlerOptions(opts...),
 	)
 	schedulingServiceListAvailableSlotsHandler := connect.NewUnaryHandler(
@@ -557,6 +617,10 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceSetAvailabilityHandler.ServeHTTP(w, r)
 		case SchedulingServiceGetAvailabilityProcedure:
 			schedulingServiceGetAvailabilityHandler.ServeHTTP(w, r)
+		case SchedulingServiceGetDoctorAvailabilityProcedure:
+			schedulingServiceGetDoctorAvailabilityHandler.ServeHTTP(w, r)
+		case SchedulingServiceSetDoctorAvailabilityProcedure:
+			schedulingServiceSetDoctorAvailabilityHandler.ServeHTTP(w, r)
 		case SchedulingServiceListAvailableSlotsProcedure:
 			schedulingServiceListAvailableSlotsHandler.ServeHTTP(w, r)
 		case SchedulingServiceGetMyAgendaProcedure:
@@ -602,6 +666,14 @@ func (UnimplementedSchedulingServiceHandler) SetAvailability(context.Context, *c
 
 func (UnimplementedSchedulingServiceHandler) GetAvailability(context.Context, *connect.Request[v1.GetAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetAvailability is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability is not implemented"))
 }
 
 func (UnimplementedSchedulingServiceHandler) ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error) {
