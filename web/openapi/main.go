@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"healthcore/gateway"
 	"healthcore/gen/openapi"
@@ -17,6 +18,9 @@ func main() {
 		os.Exit(2)
 	}
 	doc, err := gateway.OpenAPIv3(openapi.JSON)
+	if err == nil { // its folder (web/build) is not in a fresh clone
+		err = os.MkdirAll(filepath.Dir(os.Args[1]), 0o755)
+	}
 	if err == nil {
 		err = os.WriteFile(os.Args[1], append(doc, '\n'), 0o644)
 	}

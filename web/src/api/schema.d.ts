@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issues a partner client's access token (OAuth 2.0 client credentials, RFC 6749 section 4.4).
+         * @description The client authenticates with HTTP Basic only (client_secret_basic: the client id and secret, each form-urlencoded, RFC 6749 section 2.3.1); a secret in the body (client_secret_post) is refused. The answer is RFC 6749 section 5.1's JSON with Cache-Control: no-store; errors are section 5.2's JSON, also no-store.
+         */
+        post: operations["OAuth_Token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/doctors": {
         parameters: {
             query?: never;
@@ -205,6 +225,97 @@ export interface paths {
          *     told by e-mail.
          */
         post: operations["IdentityService_SuspendDoctor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/partner-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operators: the partner clients, newest first, optionally of one clinic; with their
+         *     secrets' ids and states (never the secrets).
+         */
+        get: operations["IdentityService_ListPartnerClients"];
+        put?: never;
+        /**
+         * Operators: creates an OAuth 2.0 client (RFC 6749 section 4.4, client credentials)
+         *     for a partner clinic's system, with scopes from the fixed set (directory.read,
+         *     agenda.read, agenda.write, appointments.read, appointments.answer, events.manage).
+         *     The answer carries the client's first secret, shown this once: only its hash is
+         *     kept. The clinic's system exchanges the id and secret for access tokens at
+         *     POST /oauth/token.
+         */
+        post: operations["IdentityService_CreatePartnerClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/partner-clients/{clientId}/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operators: adds a secret to a client, shown this once, to rotate: both secrets
+         *     work until the old one is revoked. A client has at most two active secrets
+         *     (FAILED_PRECONDITION CLIENT_SECRET_LIMIT: revoke one first); a revoked client is
+         *     FAILED_PRECONDITION CLIENT_REVOKED; an unknown one NOT_FOUND CLIENT_NOT_FOUND.
+         */
+        post: operations["IdentityService_AddPartnerClientSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/partner-clients/{clientId}/secrets/{secretId}:revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operators: revokes one secret of a client. It obtains no token from then on, and
+         *     the tokens it obtained are refused everywhere within seconds (they name the secret
+         *     as their session). Revoking a revoked secret answers it again.
+         */
+        post: operations["IdentityService_RevokePartnerClientSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/partner-clients/{clientId}:revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operators: revokes a client and every secret of it, for good; its tokens are
+         *     refused everywhere within seconds. Revoking a revoked client answers it again.
+         */
+        post: operations["IdentityService_RevokePartnerClient"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1338,6 +1449,8 @@ export interface components {
              */
             stars?: number;
         };
+        /** @description AddPartnerClientSecretRequest names the client. */
+        IdentityServiceAddPartnerClientSecretBody: Record<string, never>;
         /** @description ApproveDoctorRequest names the doctor to verify. */
         IdentityServiceApproveDoctorBody: Record<string, never>;
         /** @description RejectDoctorRequest names the doctor and why. */
@@ -1345,6 +1458,10 @@ export interface components {
             /** @description Why, told to the doctor. */
             reason?: string;
         };
+        /** @description RevokePartnerClientRequest names the client. */
+        IdentityServiceRevokePartnerClientBody: Record<string, never>;
+        /** @description RevokePartnerClientSecretRequest names a client's secret. */
+        IdentityServiceRevokePartnerClientSecretBody: Record<string, never>;
         /** @description SuspendDoctorRequest names the doctor and why. */
         IdentityServiceSuspendDoctorBody: {
             /** @description Why, told to the doctor and written on each refused appointment. */
@@ -1357,6 +1474,24 @@ export interface components {
                 id?: string;
             };
             type?: string;
+        };
+        OAuthError: {
+            /** @description RFC 6749 section 5.2's code. */
+            error?: string;
+            error_description?: string;
+        };
+        OAuthToken: {
+            /** @description A JWT: sub is the client, clinic its clinic, scope the scopes granted. */
+            access_token?: string;
+            /**
+             * Format: int32
+             * @description The token's lifetime in seconds (600).
+             */
+            expires_in?: number;
+            /** @description The scopes granted, space-separated. */
+            scope?: string;
+            /** @description Bearer. */
+            token_type?: string;
         };
         /** @description RenameGroupRequest gives a group a new name. */
         RecordsServiceRenameGroupBody: {
@@ -1518,6 +1653,13 @@ export interface components {
             /** @description Full name. */
             name?: string;
             role?: components["schemas"]["v1Role"];
+        };
+        /** @description AddPartnerClientSecretResponse carries the new secret. */
+        v1AddPartnerClientSecretResponse: {
+            /** @description The secret, shown this once. */
+            clientSecret?: string;
+            /** @description The secret's id. */
+            secretId?: string;
         };
         /** @description Appointment is a booked consultation. */
         v1Appointment: {
@@ -1751,6 +1893,26 @@ export interface components {
         /** @description CreateGroupResponse carries the new group. */
         v1CreateGroupResponse: {
             group?: components["schemas"]["v1Group"];
+        };
+        /** @description CreatePartnerClientRequest names the clinic and what its client may do. */
+        v1CreatePartnerClientRequest: {
+            /** @description The clinic the client acts for. */
+            clinicId?: string;
+            /** @description A label for operators ("Clínica Sol — agenda sync"). */
+            name?: string;
+            /**
+             * @description The scopes granted, each once: directory.read, agenda.read, agenda.write,
+             *     appointments.read, appointments.answer, events.manage.
+             */
+            scopes?: string[];
+        };
+        /** @description CreatePartnerClientResponse carries the client and its first secret. */
+        v1CreatePartnerClientResponse: {
+            client?: components["schemas"]["v1PartnerClient"];
+            /** @description The secret, shown this once (32 random bytes, base64url without padding). */
+            clientSecret?: string;
+            /** @description The secret's id, to revoke it later. */
+            secretId?: string;
         };
         /**
          * @description Crm is a registration with a Conselho Regional de Medicina: a number and the UF of
@@ -2285,6 +2447,11 @@ export interface components {
             /** @description Notifications, newest first. */
             notifications?: components["schemas"]["v1Notification"][];
         };
+        /** @description ListPartnerClientsResponse lists clients. */
+        v1ListPartnerClientsResponse: {
+            /** @description Newest first. */
+            clients?: components["schemas"]["v1PartnerClient"][];
+        };
         /** @description ListPendingDoctorsResponse is one page of pending doctors. */
         v1ListPendingDoctorsResponse: {
             /** @description The doctors, oldest registration first. */
@@ -2425,6 +2592,44 @@ export interface components {
          * @enum {string}
          */
         v1NotificationStatus: "NOTIFICATION_STATUS_UNSPECIFIED" | "NOTIFICATION_STATUS_PENDING" | "NOTIFICATION_STATUS_SENT" | "NOTIFICATION_STATUS_FAILED" | "NOTIFICATION_STATUS_SUPPRESSED";
+        /** @description PartnerClient is an OAuth 2.0 client of a partner clinic. */
+        v1PartnerClient: {
+            /** @description The client id (the username of HTTP Basic at POST /oauth/token). */
+            clientId?: string;
+            /** @description The clinic it acts for. */
+            clinicId?: string;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            createTime?: string;
+            /** @description The operators' label. */
+            name?: string;
+            /**
+             * Format: date-time
+             * @description When it was revoked; unset while active.
+             */
+            revokeTime?: string;
+            /** @description The scopes it may be granted. */
+            scopes?: string[];
+            /** @description Its secrets, newest first (ids and times, never the secrets). */
+            secrets?: components["schemas"]["v1PartnerClientSecret"][];
+        };
+        /** @description PartnerClientSecret is one secret of a client, without the secret. */
+        v1PartnerClientSecret: {
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            createTime?: string;
+            /**
+             * Format: date-time
+             * @description When it was revoked; unset while active.
+             */
+            revokeTime?: string;
+            /** @description The secret's id. */
+            secretId?: string;
+        };
         /** @description PatientProfile is a patient's personal data, shown only to the patient. */
         v1PatientProfile: {
             /** @description Birth date as YYYY-MM-DD. */
@@ -2840,6 +3045,14 @@ export interface components {
             ratingCount?: number;
             review?: components["schemas"]["v1Review"];
         };
+        /** @description RevokePartnerClientResponse is the revoked client. */
+        v1RevokePartnerClientResponse: {
+            client?: components["schemas"]["v1PartnerClient"];
+        };
+        /** @description RevokePartnerClientSecretResponse is the client after the revocation. */
+        v1RevokePartnerClientSecretResponse: {
+            client?: components["schemas"]["v1PartnerClient"];
+        };
         /** @description RevokeShareResponse carries the revoked grant. */
         v1RevokeShareResponse: {
             share?: components["schemas"]["v1Share"];
@@ -2853,10 +3066,13 @@ export interface components {
          *      - ROLE_ADMIN: A platform operator.
          *      - ROLE_SERVICE: Another Healthcore service, identified by its client certificate or a service
          *     token it signed.
+         *      - ROLE_PARTNER: A partner clinic's system, holding an OAuth 2.0 client-credentials token (RFC 6749
+         *     section 4.4) that names its client, its clinic and its scopes. Never listed in a
+         *     rule's roles: a rule admits partners by its partner field alone.
          * @default ROLE_UNSPECIFIED
          * @enum {string}
          */
-        v1Role: "ROLE_UNSPECIFIED" | "ROLE_PATIENT" | "ROLE_DOCTOR" | "ROLE_ADMIN" | "ROLE_SERVICE";
+        v1Role: "ROLE_UNSPECIFIED" | "ROLE_PATIENT" | "ROLE_DOCTOR" | "ROLE_ADMIN" | "ROLE_SERVICE" | "ROLE_PARTNER";
         /** @description RotateSigningKeyRequest is empty. */
         v1RotateSigningKeyRequest: Record<string, never>;
         /** @description RotateSigningKeyResponse names the new active key. */
@@ -3175,6 +3391,65 @@ export interface operations {
             };
         };
     };
+    OAuth_Token: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Basic base64(client_id:client_secret). */
+                Authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    grant_type: "client_credentials";
+                    /** @description Space-separated scopes, a subset of the client's; all of them when left out. */
+                    scope?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The access token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthToken"];
+                };
+            };
+            /** @description invalid_request, invalid_scope or unsupported_grant_type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description invalid_client, with WWW-Authenticate: Basic: unknown client, wrong or revoked secret, revoked client, no or unsupported client authentication. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description temporarily_unavailable: identity cannot answer now; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
     IdentityService_RegisterDoctor: {
         parameters: {
             query?: never;
@@ -3470,6 +3745,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["healthcoreIdentityV1SuspendDoctorResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    IdentityService_ListPartnerClients: {
+        parameters: {
+            query?: {
+                /** @description Only this clinic's clients when set. */
+                clinicId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListPartnerClientsResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    IdentityService_CreatePartnerClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreatePartnerClientRequest names the clinic and what its client may do. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreatePartnerClientRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreatePartnerClientResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    IdentityService_AddPartnerClientSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id. */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityServiceAddPartnerClientSecretBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1AddPartnerClientSecretResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    IdentityService_RevokePartnerClientSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id. */
+                clientId: string;
+                /** @description The secret's id. */
+                secretId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityServiceRevokePartnerClientSecretBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1RevokePartnerClientSecretResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    IdentityService_RevokePartnerClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id. */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityServiceRevokePartnerClientBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1RevokePartnerClientResponse"];
                 };
             };
             /** @description An unexpected error response. */
