@@ -266,9 +266,12 @@ func doctorWithSlots(ctx context.Context, client *http.Client, gateway, operator
 		return "", nil, err
 	}
 	var weekly []map[string]string
-	for _, day := range []string{"WEEKDAY_MONDAY", "WEEKDAY_TUESDAY", "WEEKDAY_WEDNESDAY", "WEEKDAY_THURSDAY", "WEEKDAY_FRIDAY"} {
-		weekly = append(weekly, map[string]string{"weekday": day, "startTime": "08:00", "endTime": "12:00"},
-			map[string]string{"weekday": day, "startTime": "14:00", "endTime": "18:00"})
+	// Every day from 06:00 to 22:00: 16 slots a day, 896 in the eight weeks read below,
+	// so that no client runs out of slots in the sustained phase (a client books about
+	// ten a second when REST booking runs near 300/s).
+	for _, day := range []string{"WEEKDAY_MONDAY", "WEEKDAY_TUESDAY", "WEEKDAY_WEDNESDAY", "WEEKDAY_THURSDAY", "WEEKDAY_FRIDAY",
+		"WEEKDAY_SATURDAY", "WEEKDAY_SUNDAY"} {
+		weekly = append(weekly, map[string]string{"weekday": day, "startTime": "06:00", "endTime": "22:00"})
 	}
 	if err := load.Call(ctx, client, "PUT", gateway+"/v1/doctors/me/availability", token,
 		map[string]any{"weekly": weekly, "slotMinutes": 50, "gapMinutes": 10}, nil); err != nil {
