@@ -61,7 +61,7 @@ func (s *Service) partnerDoctor(ctx context.Context, doctorID string) error {
 
 // doctorAvailabilityForPartner is a doctor's availability, for a clinic the doctor is
 // affiliated with.
-func (s *Service) doctorAvailabilityForPartner(ctx context.Context, req *schedulingv1.GetDoctorAvailabilityRequest) (*schedulingv1.GetAvailabilityResponse, error) {
+func (s *Service) doctorAvailabilityForPartner(ctx context.Context, req *schedulingv1.GetDoctorAvailabilityRequest) (*schedulingv1.GetDoctorAvailabilityResponse, error) {
 	if err := s.partnerDoctor(ctx, req.GetDoctorId()); err != nil {
 		return nil, err
 	}
@@ -69,7 +69,10 @@ func (s *Service) doctorAvailabilityForPartner(ctx context.Context, req *schedul
 	if err != nil && errs.ReasonOf(err) == "" {
 		return nil, errs.Internal("scheduling: partner availability", err)
 	}
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return &schedulingv1.GetDoctorAvailabilityResponse{Availability: out.GetAvailability(), TimeZone: out.GetTimeZone()}, nil
 }
 
 var errPartnerDoctorNotVerified = ReasonDoctorNotVerified.New(
@@ -78,7 +81,7 @@ var errPartnerDoctorNotVerified = ReasonDoctorNotVerified.New(
 // setDoctorAvailabilityForPartner replaces the availability of a doctor affiliated
 // with the calling clinic, whom identity holds verified (the clinic's token says
 // nothing of the doctor).
-func (s *Service) setDoctorAvailabilityForPartner(ctx context.Context, req *schedulingv1.SetDoctorAvailabilityRequest) (*schedulingv1.SetAvailabilityResponse, error) {
+func (s *Service) setDoctorAvailabilityForPartner(ctx context.Context, req *schedulingv1.SetDoctorAvailabilityRequest) (*schedulingv1.SetDoctorAvailabilityResponse, error) {
 	if err := s.partnerDoctor(ctx, req.GetDoctorId()); err != nil {
 		return nil, err
 	}
@@ -87,5 +90,10 @@ func (s *Service) setDoctorAvailabilityForPartner(ctx context.Context, req *sche
 	} else if err != nil {
 		return nil, err
 	}
-	return s.replaceAvailability(ctx, req.GetDoctorId(), req.GetAvailability(), errPartnerDoctorNotVerified)
+	out, err := s.replaceAvailability(ctx, req.GetDoctorId(), req.GetAvailability(), errPartnerDoctorNotVerified)
+	if err != nil {
+		return nil, err
+	}
+	return &schedulingv1.SetDoctorAvailabilityResponse{Availability: out.GetAvailability(), TimeZone: out.GetTimeZone(),
+		SlotsCreated: out.GetSlotsCreated(), SlotsRemoved: out.GetSlotsRemoved(), Conflicts: out.GetConflicts()}, nil
 }

@@ -59,7 +59,7 @@ func (f *partnerFixture) clinic(cnpj string) string {
 	return resp.Msg.GetClinic().GetClinicId()
 }
 
-func (f *partnerFixture) availability(token, doctorID string) (*schedulingv1.GetAvailabilityResponse, error) {
+func (f *partnerFixture) availability(token, doctorID string) (*schedulingv1.GetDoctorAvailabilityResponse, error) {
 	resp, err := f.sched.GetDoctorAvailability(context.Background(), testkit.Authed(&schedulingv1.GetDoctorAvailabilityRequest{DoctorId: doctorID}, token))
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func TestPartner_AClinicSetsTheAvailabilityOfItsAffiliatedDoctorsOnly(t *testing
 	if _, err := f.clinics.AcceptAffiliation(ctx, testkit.Authed(&clinicsv1.AcceptAffiliationRequest{ClinicId: sol}, d.token)); err != nil {
 		t.Fatal(err)
 	}
-	set := func(token, doctorID string) (*schedulingv1.SetAvailabilityResponse, error) {
+	set := func(token, doctorID string) (*schedulingv1.SetDoctorAvailabilityResponse, error) {
 		resp, err := f.sched.SetDoctorAvailability(ctx, testkit.Authed(&schedulingv1.SetDoctorAvailabilityRequest{
 			DoctorId: doctorID, Availability: mondayMornings()}, token))
 		if err != nil {

@@ -165,7 +165,7 @@ func (s *Service) ExportPatientAppointments(ctx context.Context, req *connect.Re
 }
 
 // GetDoctorAvailability implements schedulingv1connect.SchedulingServiceHandler.
-func (s *Service) GetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.GetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.GetAvailabilityResponse], error) {
+func (s *Service) GetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.GetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.GetDoctorAvailabilityResponse], error) {
 	out, err := s.doctorAvailabilityForPartner(ctx, req.Msg)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (s *Service) GetDoctorAvailability(ctx context.Context, req *connect.Reques
 }
 
 // SetDoctorAvailability implements schedulingv1connect.SchedulingServiceHandler.
-func (s *Service) SetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.SetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.SetAvailabilityResponse], error) {
+func (s *Service) SetDoctorAvailability(ctx context.Context, req *connect.Request[schedulingv1.SetDoctorAvailabilityRequest]) (*connect.Response[schedulingv1.SetDoctorAvailabilityResponse], error) {
 	out, err := s.setDoctorAvailabilityForPartner(ctx, req.Msg)
 	if err != nil {
 		return nil, err

@@ -1905,6 +1905,146 @@ func (x *SetDoctorAvailabilityRequest) GetAvailability() *Availability {
 	return nil
 }
 
+// GetDoctorAvailabilityResponse returns the doctor's stored availability, as
+// GetAvailabilityResponse does to the doctor.
+type GetDoctorAvailabilityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The availability; empty when never set.
+	Availability *Availability `protobuf:"bytes,1,opt,name=availability,proto3" json:"availability,omitempty"`
+	// The doctor's time zone.
+	TimeZone      string `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorAvailabilityResponse) Reset() {
+	*x = GetDoctorAvailabilityResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorAvailabilityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorAvailabilityResponse) ProtoMessage() {}
+
+func (x *GetDoctorAvailabilityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorAvailabilityResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorAvailabilityResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetDoctorAvailabilityResponse) GetAvailability() *Availability {
+	if x != nil {
+		return x.Availability
+	}
+	return nil
+}
+
+func (x *GetDoctorAvailabilityResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// SetDoctorAvailabilityResponse reports what regeneration did, as
+// SetAvailabilityResponse does to the doctor.
+type SetDoctorAvailabilityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The availability as stored.
+	Availability *Availability `protobuf:"bytes,1,opt,name=availability,proto3" json:"availability,omitempty"`
+	// The doctor's time zone (from the directory) the windows are read in.
+	TimeZone string `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Slots added.
+	SlotsCreated int32 `protobuf:"varint,3,opt,name=slots_created,json=slotsCreated,proto3" json:"slots_created,omitempty"`
+	// Free slots removed because the availability no longer has them.
+	SlotsRemoved int32 `protobuf:"varint,4,opt,name=slots_removed,json=slotsRemoved,proto3" json:"slots_removed,omitempty"`
+	// Slots that hold a live appointment but are no longer in the availability: kept, for
+	// the doctor to handle.
+	Conflicts     []*Slot `protobuf:"bytes,5,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDoctorAvailabilityResponse) Reset() {
+	*x = SetDoctorAvailabilityResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDoctorAvailabilityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDoctorAvailabilityResponse) ProtoMessage() {}
+
+func (x *SetDoctorAvailabilityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDoctorAvailabilityResponse.ProtoReflect.Descriptor instead.
+func (*SetDoctorAvailabilityResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetDoctorAvailabilityResponse) GetAvailability() *Availability {
+	if x != nil {
+		return x.Availability
+	}
+	return nil
+}
+
+func (x *SetDoctorAvailabilityResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *SetDoctorAvailabilityResponse) GetSlotsCreated() int32 {
+	if x != nil {
+		return x.SlotsCreated
+	}
+	return 0
+}
+
+func (x *SetDoctorAvailabilityResponse) GetSlotsRemoved() int32 {
+	if x != nil {
+		return x.SlotsRemoved
+	}
+	return 0
+}
+
+func (x *SetDoctorAvailabilityResponse) GetConflicts() []*Slot {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
 // BookAppointmentRequest names the slot to book.
 type BookAppointmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1921,7 +2061,7 @@ type BookAppointmentRequest struct {
 
 func (x *BookAppointmentRequest) Reset() {
 	*x = BookAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2073,7 @@ func (x *BookAppointmentRequest) String() string {
 func (*BookAppointmentRequest) ProtoMessage() {}
 
 func (x *BookAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[23]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2086,7 @@ func (x *BookAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*BookAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{23}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BookAppointmentRequest) GetSlotId() string {
@@ -1986,7 +2126,7 @@ type BookAppointmentResponse struct {
 
 func (x *BookAppointmentResponse) Reset() {
 	*x = BookAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2138,7 @@ func (x *BookAppointmentResponse) String() string {
 func (*BookAppointmentResponse) ProtoMessage() {}
 
 func (x *BookAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[24]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2151,7 @@ func (x *BookAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*BookAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{24}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BookAppointmentResponse) GetAppointment() *Appointment {
@@ -2039,7 +2179,7 @@ type GetAppointmentRequest struct {
 
 func (x *GetAppointmentRequest) Reset() {
 	*x = GetAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2191,7 @@ func (x *GetAppointmentRequest) String() string {
 func (*GetAppointmentRequest) ProtoMessage() {}
 
 func (x *GetAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2204,7 @@ func (x *GetAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetAppointmentRequest) GetId() string {
@@ -2085,7 +2225,7 @@ type GetAppointmentResponse struct {
 
 func (x *GetAppointmentResponse) Reset() {
 	*x = GetAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2237,7 @@ func (x *GetAppointmentResponse) String() string {
 func (*GetAppointmentResponse) ProtoMessage() {}
 
 func (x *GetAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2250,7 @@ func (x *GetAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{26}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetAppointmentResponse) GetAppointment() *Appointment {
@@ -2139,7 +2279,7 @@ type ListMyAppointmentsRequest struct {
 
 func (x *ListMyAppointmentsRequest) Reset() {
 	*x = ListMyAppointmentsRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2291,7 @@ func (x *ListMyAppointmentsRequest) String() string {
 func (*ListMyAppointmentsRequest) ProtoMessage() {}
 
 func (x *ListMyAppointmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2304,7 @@ func (x *ListMyAppointmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAppointmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListMyAppointmentsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{27}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListMyAppointmentsRequest) GetStates() []AppointmentState {
@@ -2215,7 +2355,7 @@ type ListMyAppointmentsResponse struct {
 
 func (x *ListMyAppointmentsResponse) Reset() {
 	*x = ListMyAppointmentsResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2367,7 @@ func (x *ListMyAppointmentsResponse) String() string {
 func (*ListMyAppointmentsResponse) ProtoMessage() {}
 
 func (x *ListMyAppointmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2380,7 @@ func (x *ListMyAppointmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAppointmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListMyAppointmentsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{28}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListMyAppointmentsResponse) GetAppointments() []*Appointment {
@@ -2268,7 +2408,7 @@ type AcceptAppointmentRequest struct {
 
 func (x *AcceptAppointmentRequest) Reset() {
 	*x = AcceptAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2420,7 @@ func (x *AcceptAppointmentRequest) String() string {
 func (*AcceptAppointmentRequest) ProtoMessage() {}
 
 func (x *AcceptAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2433,7 @@ func (x *AcceptAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*AcceptAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{29}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AcceptAppointmentRequest) GetId() string {
@@ -2314,7 +2454,7 @@ type AcceptAppointmentResponse struct {
 
 func (x *AcceptAppointmentResponse) Reset() {
 	*x = AcceptAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2466,7 @@ func (x *AcceptAppointmentResponse) String() string {
 func (*AcceptAppointmentResponse) ProtoMessage() {}
 
 func (x *AcceptAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2479,7 @@ func (x *AcceptAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*AcceptAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{30}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AcceptAppointmentResponse) GetAppointment() *Appointment {
@@ -2362,7 +2502,7 @@ type RefuseAppointmentRequest struct {
 
 func (x *RefuseAppointmentRequest) Reset() {
 	*x = RefuseAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +2514,7 @@ func (x *RefuseAppointmentRequest) String() string {
 func (*RefuseAppointmentRequest) ProtoMessage() {}
 
 func (x *RefuseAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +2527,7 @@ func (x *RefuseAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*RefuseAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{31}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RefuseAppointmentRequest) GetId() string {
@@ -2415,7 +2555,7 @@ type RefuseAppointmentResponse struct {
 
 func (x *RefuseAppointmentResponse) Reset() {
 	*x = RefuseAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2567,7 @@ func (x *RefuseAppointmentResponse) String() string {
 func (*RefuseAppointmentResponse) ProtoMessage() {}
 
 func (x *RefuseAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2580,7 @@ func (x *RefuseAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*RefuseAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{32}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RefuseAppointmentResponse) GetAppointment() *Appointment {
@@ -2463,7 +2603,7 @@ type CancelAppointmentRequest struct {
 
 func (x *CancelAppointmentRequest) Reset() {
 	*x = CancelAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2615,7 @@ func (x *CancelAppointmentRequest) String() string {
 func (*CancelAppointmentRequest) ProtoMessage() {}
 
 func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2628,7 @@ func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{33}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelAppointmentRequest) GetId() string {
@@ -2516,7 +2656,7 @@ type CancelAppointmentResponse struct {
 
 func (x *CancelAppointmentResponse) Reset() {
 	*x = CancelAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2668,7 @@ func (x *CancelAppointmentResponse) String() string {
 func (*CancelAppointmentResponse) ProtoMessage() {}
 
 func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2681,7 @@ func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{34}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CancelAppointmentResponse) GetAppointment() *Appointment {
@@ -2566,7 +2706,7 @@ type ApplyPaymentOutcomeRequest struct {
 
 func (x *ApplyPaymentOutcomeRequest) Reset() {
 	*x = ApplyPaymentOutcomeRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +2718,7 @@ func (x *ApplyPaymentOutcomeRequest) String() string {
 func (*ApplyPaymentOutcomeRequest) ProtoMessage() {}
 
 func (x *ApplyPaymentOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +2731,7 @@ func (x *ApplyPaymentOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyPaymentOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*ApplyPaymentOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{35}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ApplyPaymentOutcomeRequest) GetAppointmentId() string {
@@ -2629,7 +2769,7 @@ type ApplyPaymentOutcomeResponse struct {
 
 func (x *ApplyPaymentOutcomeResponse) Reset() {
 	*x = ApplyPaymentOutcomeResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2781,7 @@ func (x *ApplyPaymentOutcomeResponse) String() string {
 func (*ApplyPaymentOutcomeResponse) ProtoMessage() {}
 
 func (x *ApplyPaymentOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +2794,7 @@ func (x *ApplyPaymentOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyPaymentOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*ApplyPaymentOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{36}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ApplyPaymentOutcomeResponse) GetState() AppointmentState {
@@ -2684,7 +2824,7 @@ type RecordJoinRequest struct {
 
 func (x *RecordJoinRequest) Reset() {
 	*x = RecordJoinRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2696,7 +2836,7 @@ func (x *RecordJoinRequest) String() string {
 func (*RecordJoinRequest) ProtoMessage() {}
 
 func (x *RecordJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2709,7 +2849,7 @@ func (x *RecordJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordJoinRequest.ProtoReflect.Descriptor instead.
 func (*RecordJoinRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{37}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordJoinRequest) GetAppointmentId() string {
@@ -2735,7 +2875,7 @@ type RecordJoinResponse struct {
 
 func (x *RecordJoinResponse) Reset() {
 	*x = RecordJoinResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2887,7 @@ func (x *RecordJoinResponse) String() string {
 func (*RecordJoinResponse) ProtoMessage() {}
 
 func (x *RecordJoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2900,7 @@ func (x *RecordJoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordJoinResponse.ProtoReflect.Descriptor instead.
 func (*RecordJoinResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{38}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{40}
 }
 
 // FinishAppointmentRequest names the appointment whose window ended.
@@ -2774,7 +2914,7 @@ type FinishAppointmentRequest struct {
 
 func (x *FinishAppointmentRequest) Reset() {
 	*x = FinishAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2786,7 +2926,7 @@ func (x *FinishAppointmentRequest) String() string {
 func (*FinishAppointmentRequest) ProtoMessage() {}
 
 func (x *FinishAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2799,7 +2939,7 @@ func (x *FinishAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*FinishAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{39}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *FinishAppointmentRequest) GetAppointmentId() string {
@@ -2820,7 +2960,7 @@ type FinishAppointmentResponse struct {
 
 func (x *FinishAppointmentResponse) Reset() {
 	*x = FinishAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2832,7 +2972,7 @@ func (x *FinishAppointmentResponse) String() string {
 func (*FinishAppointmentResponse) ProtoMessage() {}
 
 func (x *FinishAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2845,7 +2985,7 @@ func (x *FinishAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*FinishAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{40}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *FinishAppointmentResponse) GetAppointment() *Appointment {
@@ -2868,7 +3008,7 @@ type SuspendDoctorRequest struct {
 
 func (x *SuspendDoctorRequest) Reset() {
 	*x = SuspendDoctorRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2880,7 +3020,7 @@ func (x *SuspendDoctorRequest) String() string {
 func (*SuspendDoctorRequest) ProtoMessage() {}
 
 func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2893,7 +3033,7 @@ func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorRequest.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{41}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SuspendDoctorRequest) GetDoctorId() string {
@@ -2921,7 +3061,7 @@ type SuspendDoctorResponse struct {
 
 func (x *SuspendDoctorResponse) Reset() {
 	*x = SuspendDoctorResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2933,7 +3073,7 @@ func (x *SuspendDoctorResponse) String() string {
 func (*SuspendDoctorResponse) ProtoMessage() {}
 
 func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2946,7 +3086,7 @@ func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorResponse.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{42}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SuspendDoctorResponse) GetRefusedCount() int32 {
@@ -2967,7 +3107,7 @@ type ExportPatientAppointmentsRequest struct {
 
 func (x *ExportPatientAppointmentsRequest) Reset() {
 	*x = ExportPatientAppointmentsRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2979,7 +3119,7 @@ func (x *ExportPatientAppointmentsRequest) String() string {
 func (*ExportPatientAppointmentsRequest) ProtoMessage() {}
 
 func (x *ExportPatientAppointmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2992,7 +3132,7 @@ func (x *ExportPatientAppointmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPatientAppointmentsRequest.ProtoReflect.Descriptor instead.
 func (*ExportPatientAppointmentsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{43}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ExportPatientAppointmentsRequest) GetPatientId() string {
@@ -3013,7 +3153,7 @@ type ExportPatientAppointmentsResponse struct {
 
 func (x *ExportPatientAppointmentsResponse) Reset() {
 	*x = ExportPatientAppointmentsResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3025,7 +3165,7 @@ func (x *ExportPatientAppointmentsResponse) String() string {
 func (*ExportPatientAppointmentsResponse) ProtoMessage() {}
 
 func (x *ExportPatientAppointmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3038,7 +3178,7 @@ func (x *ExportPatientAppointmentsResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ExportPatientAppointmentsResponse.ProtoReflect.Descriptor instead.
 func (*ExportPatientAppointmentsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{44}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ExportPatientAppointmentsResponse) GetAppointments() []*Appointment {
@@ -3176,7 +3316,16 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x9b\x01\n" +
 	"\x1cSetDoctorAvailabilityRequest\x12%\n" +
 	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12T\n" +
-	"\favailability\x18\x02 \x01(\v2&.healthcore.scheduling.v1.AvailabilityB\b\xfaB\x05\x8a\x01\x02\x10\x01R\favailability\"\xa7\x01\n" +
+	"\favailability\x18\x02 \x01(\v2&.healthcore.scheduling.v1.AvailabilityB\b\xfaB\x05\x8a\x01\x02\x10\x01R\favailability\"\x88\x01\n" +
+	"\x1dGetDoctorAvailabilityResponse\x12J\n" +
+	"\favailability\x18\x01 \x01(\v2&.healthcore.scheduling.v1.AvailabilityR\favailability\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\"\x90\x02\n" +
+	"\x1dSetDoctorAvailabilityResponse\x12J\n" +
+	"\favailability\x18\x01 \x01(\v2&.healthcore.scheduling.v1.AvailabilityR\favailability\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12#\n" +
+	"\rslots_created\x18\x03 \x01(\x05R\fslotsCreated\x12#\n" +
+	"\rslots_removed\x18\x04 \x01(\x05R\fslotsRemoved\x12<\n" +
+	"\tconflicts\x18\x05 \x03(\v2\x1e.healthcore.scheduling.v1.SlotR\tconflicts\"\xa7\x01\n" +
 	"\x16BookAppointmentRequest\x12!\n" +
 	"\aslot_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\x12F\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tB\x1d\xfaB\x1ar\x18\x10\b\x18@2\x12^[A-Za-z0-9_.:-]+$R\x0eidempotencyKey\x12\"\n" +
@@ -3278,13 +3427,13 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\x9c\x18\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa8\x18\n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
-	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\x97\x01\n" +
-	"\x15GetDoctorAvailability\x126.healthcore.scheduling.v1.GetDoctorAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"\x13\xca\xf3\x18\x0f2\r\n" +
-	"\vagenda.read\x12\x98\x01\n" +
-	"\x15SetDoctorAvailability\x126.healthcore.scheduling.v1.SetDoctorAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"\x14\xca\xf3\x18\x102\x0e\n" +
+	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\x9d\x01\n" +
+	"\x15GetDoctorAvailability\x126.healthcore.scheduling.v1.GetDoctorAvailabilityRequest\x1a7.healthcore.scheduling.v1.GetDoctorAvailabilityResponse\"\x13\xca\xf3\x18\x0f2\r\n" +
+	"\vagenda.read\x12\x9e\x01\n" +
+	"\x15SetDoctorAvailability\x126.healthcore.scheduling.v1.SetDoctorAvailabilityRequest\x1a7.healthcore.scheduling.v1.SetDoctorAvailabilityResponse\"\x14\xca\xf3\x18\x102\x0e\n" +
 	"\fagenda.write\x12\xbb\x01\n" +
 	"\x12ListAvailableSlots\x123.healthcore.scheduling.v1.ListAvailableSlotsRequest\x1a4.healthcore.scheduling.v1.ListAvailableSlotsResponse\":\xca\xf3\x18\x11\b\x012\r\n" +
 	"\vagenda.read\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/doctors/{doctor_id}/slots\x12\x90\x01\n" +
@@ -3332,7 +3481,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(Weekday)(0),                              // 0: healthcore.scheduling.v1.Weekday
 	(ExceptionKind)(0),                        // 1: healthcore.scheduling.v1.ExceptionKind
@@ -3362,30 +3511,32 @@ var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(*Appointment)(nil),                       // 25: healthcore.scheduling.v1.Appointment
 	(*GetDoctorAvailabilityRequest)(nil),      // 26: healthcore.scheduling.v1.GetDoctorAvailabilityRequest
 	(*SetDoctorAvailabilityRequest)(nil),      // 27: healthcore.scheduling.v1.SetDoctorAvailabilityRequest
-	(*BookAppointmentRequest)(nil),            // 28: healthcore.scheduling.v1.BookAppointmentRequest
-	(*BookAppointmentResponse)(nil),           // 29: healthcore.scheduling.v1.BookAppointmentResponse
-	(*GetAppointmentRequest)(nil),             // 30: healthcore.scheduling.v1.GetAppointmentRequest
-	(*GetAppointmentResponse)(nil),            // 31: healthcore.scheduling.v1.GetAppointmentResponse
-	(*ListMyAppointmentsRequest)(nil),         // 32: healthcore.scheduling.v1.ListMyAppointmentsRequest
-	(*ListMyAppointmentsResponse)(nil),        // 33: healthcore.scheduling.v1.ListMyAppointmentsResponse
-	(*AcceptAppointmentRequest)(nil),          // 34: healthcore.scheduling.v1.AcceptAppointmentRequest
-	(*AcceptAppointmentResponse)(nil),         // 35: healthcore.scheduling.v1.AcceptAppointmentResponse
-	(*RefuseAppointmentRequest)(nil),          // 36: healthcore.scheduling.v1.RefuseAppointmentRequest
-	(*RefuseAppointmentResponse)(nil),         // 37: healthcore.scheduling.v1.RefuseAppointmentResponse
-	(*CancelAppointmentRequest)(nil),          // 38: healthcore.scheduling.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),         // 39: healthcore.scheduling.v1.CancelAppointmentResponse
-	(*ApplyPaymentOutcomeRequest)(nil),        // 40: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	(*ApplyPaymentOutcomeResponse)(nil),       // 41: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	(*RecordJoinRequest)(nil),                 // 42: healthcore.scheduling.v1.RecordJoinRequest
-	(*RecordJoinResponse)(nil),                // 43: healthcore.scheduling.v1.RecordJoinResponse
-	(*FinishAppointmentRequest)(nil),          // 44: healthcore.scheduling.v1.FinishAppointmentRequest
-	(*FinishAppointmentResponse)(nil),         // 45: healthcore.scheduling.v1.FinishAppointmentResponse
-	(*SuspendDoctorRequest)(nil),              // 46: healthcore.scheduling.v1.SuspendDoctorRequest
-	(*SuspendDoctorResponse)(nil),             // 47: healthcore.scheduling.v1.SuspendDoctorResponse
-	(*ExportPatientAppointmentsRequest)(nil),  // 48: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	(*ExportPatientAppointmentsResponse)(nil), // 49: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	(*timestamppb.Timestamp)(nil),             // 50: google.protobuf.Timestamp
-	(v1.PaymentStatus)(0),                     // 51: healthcore.payments.v1.PaymentStatus
+	(*GetDoctorAvailabilityResponse)(nil),     // 28: healthcore.scheduling.v1.GetDoctorAvailabilityResponse
+	(*SetDoctorAvailabilityResponse)(nil),     // 29: healthcore.scheduling.v1.SetDoctorAvailabilityResponse
+	(*BookAppointmentRequest)(nil),            // 30: healthcore.scheduling.v1.BookAppointmentRequest
+	(*BookAppointmentResponse)(nil),           // 31: healthcore.scheduling.v1.BookAppointmentResponse
+	(*GetAppointmentRequest)(nil),             // 32: healthcore.scheduling.v1.GetAppointmentRequest
+	(*GetAppointmentResponse)(nil),            // 33: healthcore.scheduling.v1.GetAppointmentResponse
+	(*ListMyAppointmentsRequest)(nil),         // 34: healthcore.scheduling.v1.ListMyAppointmentsRequest
+	(*ListMyAppointmentsResponse)(nil),        // 35: healthcore.scheduling.v1.ListMyAppointmentsResponse
+	(*AcceptAppointmentRequest)(nil),          // 36: healthcore.scheduling.v1.AcceptAppointmentRequest
+	(*AcceptAppointmentResponse)(nil),         // 37: healthcore.scheduling.v1.AcceptAppointmentResponse
+	(*RefuseAppointmentRequest)(nil),          // 38: healthcore.scheduling.v1.RefuseAppointmentRequest
+	(*RefuseAppointmentResponse)(nil),         // 39: healthcore.scheduling.v1.RefuseAppointmentResponse
+	(*CancelAppointmentRequest)(nil),          // 40: healthcore.scheduling.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),         // 41: healthcore.scheduling.v1.CancelAppointmentResponse
+	(*ApplyPaymentOutcomeRequest)(nil),        // 42: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	(*ApplyPaymentOutcomeResponse)(nil),       // 43: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	(*RecordJoinRequest)(nil),                 // 44: healthcore.scheduling.v1.RecordJoinRequest
+	(*RecordJoinResponse)(nil),                // 45: healthcore.scheduling.v1.RecordJoinResponse
+	(*FinishAppointmentRequest)(nil),          // 46: healthcore.scheduling.v1.FinishAppointmentRequest
+	(*FinishAppointmentResponse)(nil),         // 47: healthcore.scheduling.v1.FinishAppointmentResponse
+	(*SuspendDoctorRequest)(nil),              // 48: healthcore.scheduling.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),             // 49: healthcore.scheduling.v1.SuspendDoctorResponse
+	(*ExportPatientAppointmentsRequest)(nil),  // 50: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	(*ExportPatientAppointmentsResponse)(nil), // 51: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	(*timestamppb.Timestamp)(nil),             // 52: google.protobuf.Timestamp
+	(v1.PaymentStatus)(0),                     // 53: healthcore.payments.v1.PaymentStatus
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
@@ -3396,92 +3547,95 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	7,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	12, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
 	7,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	50, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	50, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	52, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	52, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: healthcore.scheduling.v1.Slot.status:type_name -> healthcore.scheduling.v1.SlotStatus
 	13, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
-	50, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	50, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	52, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	14, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
-	50, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	50, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	52, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	12, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
-	50, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
-	51, // 23: healthcore.scheduling.v1.PaymentInstructions.status:type_name -> healthcore.payments.v1.PaymentStatus
+	52, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
+	53, // 23: healthcore.scheduling.v1.PaymentInstructions.status:type_name -> healthcore.payments.v1.PaymentStatus
 	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
 	3,  // 25: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	50, // 26: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
-	50, // 27: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	50, // 28: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	52, // 26: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	52, // 27: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	52, // 28: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 29: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
 	14, // 30: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
-	50, // 31: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
-	50, // 32: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	50, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
-	50, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	52, // 31: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	52, // 32: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	52, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	52, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 35: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
 	7,  // 36: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
-	25, // 37: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	23, // 38: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
-	25, // 39: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	3,  // 40: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	50, // 41: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	50, // 42: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 43: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 44: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 45: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 46: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	4,  // 47: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
-	3,  // 48: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	25, // 49: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 50: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 51: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 52: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	26, // 53: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
-	27, // 54: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
-	15, // 55: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 56: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 57: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 58: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	28, // 59: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	30, // 60: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	32, // 61: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	34, // 62: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	36, // 63: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	38, // 64: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	40, // 65: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	42, // 66: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	46, // 67: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	44, // 68: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	48, // 69: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	9,  // 70: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 71: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	11, // 72: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	9,  // 73: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	16, // 74: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 75: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 76: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 77: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	29, // 78: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	31, // 79: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	33, // 80: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	35, // 81: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	37, // 82: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	39, // 83: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	41, // 84: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	43, // 85: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	47, // 86: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	45, // 87: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	49, // 88: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	70, // [70:89] is the sub-list for method output_type
-	51, // [51:70] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	7,  // 37: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 38: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	12, // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
+	25, // 40: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 41: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 42: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 43: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	52, // 44: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 45: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 46: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 47: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 48: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 49: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 50: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 51: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 52: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 53: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 54: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 55: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	26, // 56: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
+	27, // 57: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
+	15, // 58: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 59: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 60: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 61: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	30, // 62: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	32, // 63: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	34, // 64: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	36, // 65: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	38, // 66: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	40, // 67: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	42, // 68: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	44, // 69: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	48, // 70: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	46, // 71: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	50, // 72: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 73: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 74: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	28, // 75: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
+	29, // 76: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
+	16, // 77: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 78: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 79: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 80: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	31, // 81: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	33, // 82: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	35, // 83: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	37, // 84: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	39, // 85: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	41, // 86: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	43, // 87: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	45, // 88: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	49, // 89: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	47, // 90: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	51, // 91: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	73, // [73:92] is the sub-list for method output_type
+	54, // [54:73] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -3495,7 +3649,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_scheduling_v1_scheduling_proto_rawDesc), len(file_healthcore_scheduling_v1_scheduling_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3548,6 +3548,312 @@ var _ interface {
 	ErrorName() string
 } = SetDoctorAvailabilityRequestValidationError{}
 
+// Validate checks the field values on GetDoctorAvailabilityResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAvailabilityResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAvailabilityResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// GetDoctorAvailabilityResponseMultiError, or nil if none found.
+func (m *GetDoctorAvailabilityResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAvailabilityResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAvailability()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDoctorAvailabilityResponseValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDoctorAvailabilityResponseValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAvailability()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDoctorAvailabilityResponseValidationError{
+				field:  "Availability",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for TimeZone
+
+	if len(errors) > 0 {
+		return GetDoctorAvailabilityResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorAvailabilityResponseMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorAvailabilityResponse.ValidateAll()
+// if the designated constraints aren't met.
+type GetDoctorAvailabilityResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAvailabilityResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAvailabilityResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorAvailabilityResponseValidationError is the validation error
+// returned by GetDoctorAvailabilityResponse.Validate if the designated
+// constraints aren't met.
+type GetDoctorAvailabilityResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAvailabilityResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAvailabilityResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAvailabilityResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAvailabilityResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAvailabilityResponseValidationError) ErrorName() string {
+	return "GetDoctorAvailabilityResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAvailabilityResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAvailabilityResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAvailabilityResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAvailabilityResponseValidationError{}
+
+// Validate checks the field values on SetDoctorAvailabilityResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SetDoctorAvailabilityResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SetDoctorAvailabilityResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// SetDoctorAvailabilityResponseMultiError, or nil if none found.
+func (m *SetDoctorAvailabilityResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SetDoctorAvailabilityResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAvailability()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SetDoctorAvailabilityResponseValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SetDoctorAvailabilityResponseValidationError{
+					field:  "Availability",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAvailability()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SetDoctorAvailabilityResponseValidationError{
+				field:  "Availability",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for TimeZone
+
+	// no validation rules for SlotsCreated
+
+	// no validation rules for SlotsRemoved
+
+	for idx, item := range m.GetConflicts() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, SetDoctorAvailabilityResponseValidationError{
+						field:  fmt.Sprintf("Conflicts[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, SetDoctorAvailabilityResponseValidationError{
+						field:  fmt.Sprintf("Conflicts[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return SetDoctorAvailabilityResponseValidationError{
+					field:  fmt.Sprintf("Conflicts[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return SetDoctorAvailabilityResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SetDoctorAvailabilityResponseMultiError is an error wrapping multiple
+// validation errors returned by SetDoctorAvailabilityResponse.ValidateAll()
+// if the designated constraints aren't met.
+type SetDoctorAvailabilityResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SetDoctorAvailabilityResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SetDoctorAvailabilityResponseMultiError) AllErrors() []error { return m }
+
+// SetDoctorAvailabilityResponseValidationError is the validation error
+// returned by SetDoctorAvailabilityResponse.Validate if the designated
+// constraints aren't met.
+type SetDoctorAvailabilityResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SetDoctorAvailabilityResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SetDoctorAvailabilityResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SetDoctorAvailabilityResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SetDoctorAvailabilityResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SetDoctorAvailabilityResponseValidationError) ErrorName() string {
+	return "SetDoctorAvailabilityResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SetDoctorAvailabilityResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSetDoctorAvailabilityResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SetDoctorAvailabilityResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SetDoctorAvailabilityResponseValidationError{}
+
 // Validate checks the field values on BookAppointmentRequest with the rules
 // defined in the proto definition for this message. If any rules are
 // violated, the first error encountered is returned, or nil if there are no violations.

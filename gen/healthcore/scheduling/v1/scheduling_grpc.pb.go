@@ -56,12 +56,12 @@ type SchedulingServiceClient interface {
 	// Partner clinics: the availability of a doctor affiliated with the calling clinic
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
-	GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error)
+	GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetDoctorAvailabilityResponse, error)
 	// Partner clinics: replaces the availability of a doctor affiliated with the calling
 	// clinic and regenerates the slots, as SetAvailability does for the doctor
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
-	SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
+	SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetDoctorAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -148,9 +148,9 @@ func (c *schedulingServiceClient) GetAvailability(ctx context.Context, in *GetAv
 	return out, nil
 }
 
-func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetAvailabilityResponse, error) {
+func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, in *GetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*GetDoctorAvailabilityResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetAvailabilityResponse)
+	out := new(GetDoctorAvailabilityResponse)
 	err := c.cc.Invoke(ctx, SchedulingService_GetDoctorAvailability_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -158,9 +158,9 @@ func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, in 
 	return out, nil
 }
 
-func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error) {
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetDoctorAvailabilityResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetAvailabilityResponse)
+	out := new(SetDoctorAvailabilityResponse)
 	err := c.cc.Invoke(ctx, SchedulingService_SetDoctorAvailability_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -334,12 +334,12 @@ type SchedulingServiceServer interface {
 	// Partner clinics: the availability of a doctor affiliated with the calling clinic
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
-	GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error)
+	GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetDoctorAvailabilityResponse, error)
 	// Partner clinics: replaces the availability of a doctor affiliated with the calling
 	// clinic and regenerates the slots, as SetAvailability does for the doctor
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
-	SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error)
+	SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetDoctorAvailabilityResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -412,10 +412,10 @@ func (UnimplementedSchedulingServiceServer) SetAvailability(context.Context, *Se
 func (UnimplementedSchedulingServiceServer) GetAvailability(context.Context, *GetAvailabilityRequest) (*GetAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAvailability not implemented")
 }
-func (UnimplementedSchedulingServiceServer) GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetAvailabilityResponse, error) {
+func (UnimplementedSchedulingServiceServer) GetDoctorAvailability(context.Context, *GetDoctorAvailabilityRequest) (*GetDoctorAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDoctorAvailability not implemented")
 }
-func (UnimplementedSchedulingServiceServer) SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetAvailabilityResponse, error) {
+func (UnimplementedSchedulingServiceServer) SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetDoctorAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetDoctorAvailability not implemented")
 }
 func (UnimplementedSchedulingServiceServer) ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error) {

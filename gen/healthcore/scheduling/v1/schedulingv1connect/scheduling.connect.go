@@ -103,12 +103,12 @@ type SchedulingServiceClient interface {
 	// Partner clinics: the availability of a doctor affiliated with the calling clinic
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
-	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetDoctorAvailabilityResponse], error)
 	// Partner clinics: replaces the availability of a doctor affiliated with the calling
 	// clinic and regenerates the slots, as SetAvailability does for the doctor
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
-	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -190,13 +190,13 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(schedulingServiceMethods.ByName("GetAvailability")),
 			connect.WithClientOptions(opts...),
 		),
-		getDoctorAvailability: connect.NewClient[v1.GetDoctorAvailabilityRequest, v1.GetAvailabilityResponse](
+		getDoctorAvailability: connect.NewClient[v1.GetDoctorAvailabilityRequest, v1.GetDoctorAvailabilityResponse](
 			httpClient,
 			baseURL+SchedulingServiceGetDoctorAvailabilityProcedure,
 			connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAvailability")),
 			connect.WithClientOptions(opts...),
 		),
-		setDoctorAvailability: connect.NewClient[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse](
+		setDoctorAvailability: connect.NewClient[v1.SetDoctorAvailabilityRequest, v1.SetDoctorAvailabilityResponse](
 			httpClient,
 			baseURL+SchedulingServiceSetDoctorAvailabilityProcedure,
 			connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
@@ -299,8 +299,8 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 type schedulingServiceClient struct {
 	setAvailability           *connect.Client[v1.SetAvailabilityRequest, v1.SetAvailabilityResponse]
 	getAvailability           *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
-	getDoctorAvailability     *connect.Client[v1.GetDoctorAvailabilityRequest, v1.GetAvailabilityResponse]
-	setDoctorAvailability     *connect.Client[v1.SetDoctorAvailabilityRequest, v1.SetAvailabilityResponse]
+	getDoctorAvailability     *connect.Client[v1.GetDoctorAvailabilityRequest, v1.GetDoctorAvailabilityResponse]
+	setDoctorAvailability     *connect.Client[v1.SetDoctorAvailabilityRequest, v1.SetDoctorAvailabilityResponse]
 	listAvailableSlots        *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
 	getMyAgenda               *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
 	blockSlot                 *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
@@ -329,12 +329,12 @@ func (c *schedulingServiceClient) GetAvailability(ctx context.Context, req *conn
 }
 
 // GetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability.
-func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, req *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
+func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, req *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetDoctorAvailabilityResponse], error) {
 	return c.getDoctorAvailability.CallUnary(ctx, req)
 }
 
 // SetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability.
-func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, req *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, req *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error) {
 	return c.setDoctorAvailability.CallUnary(ctx, req)
 }
 
@@ -426,12 +426,12 @@ type SchedulingServiceHandler interface {
 	// Partner clinics: the availability of a doctor affiliated with the calling clinic
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor, as the clinics service
 	// answers now, cached a few seconds).
-	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error)
+	GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetDoctorAvailabilityResponse], error)
 	// Partner clinics: replaces the availability of a doctor affiliated with the calling
 	// clinic and regenerates the slots, as SetAvailability does for the doctor
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
-	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error)
+	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -668,11 +668,11 @@ func (UnimplementedSchedulingServiceHandler) GetAvailability(context.Context, *c
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetAvailability is not implemented"))
 }
 
-func (UnimplementedSchedulingServiceHandler) GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetAvailabilityResponse], error) {
+func (UnimplementedSchedulingServiceHandler) GetDoctorAvailability(context.Context, *connect.Request[v1.GetDoctorAvailabilityRequest]) (*connect.Response[v1.GetDoctorAvailabilityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability is not implemented"))
 }
 
-func (UnimplementedSchedulingServiceHandler) SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetAvailabilityResponse], error) {
+func (UnimplementedSchedulingServiceHandler) SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability is not implemented"))
 }
 
