@@ -15,11 +15,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"healthcore/gateway"
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/openapi"
-	"healthcore/gateway"
 	"healthcore/platform/testkit"
 )
 
@@ -40,7 +40,7 @@ func (f *partnerFixture) edge() string {
 		Upstreams: []gateway.Upstream{{Service: identityv1connect.IdentityServiceName, Name: "identity", Addr: u.Host,
 			Register: identityv1.RegisterIdentityServiceHandler}},
 		Logger: log, OpenAPI: openapi.JSON,
-		Extra:  map[string]http.Handler{"POST " + gateway.OAuthTokenPath: gateway.OAuthToken(identityv1.NewIdentityServiceClient(conn), log)},
+		Extra: map[string]http.Handler{"POST " + gateway.OAuthTokenPath: gateway.OAuthToken(identityv1.NewIdentityServiceClient(conn), log)},
 	})
 	if err != nil {
 		f.t.Fatal(err)
