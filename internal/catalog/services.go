@@ -131,7 +131,7 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	}
 	// identity verifies tokens against its own keys and ended sessions, read from its database.
 	users := authn.NewVerifier(svc.KeySource()).WithProfile(cfg.Tokens).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
-	p.register(svc.Collector())
+	p.register(svc.Collector(), svc.AuditCollector())
 	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
@@ -270,7 +270,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	if err != nil {
 		return nil, nil, err
 	}
-	p.register(svc.Collector())
+	p.register(svc.Collector(), svc.AuditCollector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
