@@ -25,9 +25,14 @@ export function Page({ title, children, wide }: { title: string; children: React
             {account ? (
               <>
                 {account.role === "ROLE_DOCTOR" ? (
-                  <li>
-                    <Link href="/app/agenda">Minha agenda</Link>
-                  </li>
+                  <>
+                    <li>
+                      <Link href="/app/agenda">Minha agenda</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/shared">Compartilhados comigo</Link>
+                    </li>
+                  </>
                 ) : (
                   <>
                     <li>
@@ -35,6 +40,9 @@ export function Page({ title, children, wide }: { title: string; children: React
                     </li>
                     <li>
                       <Link href="/app/appointments">Minhas consultas</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/record">Meu prontuário</Link>
                     </li>
                   </>
                 )}
