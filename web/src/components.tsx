@@ -136,6 +136,16 @@ export function ErrorBanner({ error }: { error: unknown }) {
   );
 }
 
+/** OkBanner says, politely to screen readers, that something went through. */
+export function OkBanner({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <div className="banner ok" role="status">
+      {children}
+    </div>
+  );
+}
+
 export function money(cents: string | number | undefined): string {
   return (Number(cents ?? 0) / 100).toLocaleString("pt-BR", { style: "currency", currency: "BRL" });
 }

@@ -82,7 +82,7 @@ export const actions: Record<string, string> = {
   "document.upload": "enviou",
   "document.download": "abriu",
   "document.read": "consultou",
-  "document.list": "listou os documentos",
+  "document.list": "viu a lista de documentos",
   "document.update": "alterou",
   "document.delete": "excluiu",
   "group.create": "criou o grupo",

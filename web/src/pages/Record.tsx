@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { api, must, type Schemas } from "../api/client";
-import { Button, ErrorBanner, Field, Page, Select } from "../components";
+import { Button, ErrorBanner, OkBanner, Field, Page, Select } from "../components";
 import { messageFor } from "../errors";
 import { acceptList, actions, checkFile, examDay, formatSize, isoDay, kinds, maxShareDays, shareEnd, shareStates, titleOf } from "../records";
 import { download, upload, useDoctorNames, type RecordDocument } from "../recordsApi";
@@ -165,11 +165,7 @@ function UploadCard({ groups }: { groups: Group[] }) {
             </Button>
           </>
         )}
-        {sent && (
-          <div className="banner ok" role="status">
-            {sent}
-          </div>
-        )}
+        <OkBanner>{sent}</OkBanner>
       </form>
     </section>
   );
@@ -371,7 +367,9 @@ function ShareCard({ documents, groups }: { documents: RecordDocument[]; groups:
           {groups.map((g) => (
             <label key={g.id} className="check">
               <input type="checkbox" checked={groupIds.includes(g.id!)} onChange={() => toggle(groupIds, setGroupIds, g.id!)} />
-              Grupo {g.name} <span className="muted">(o que estiver nele)</span>
+              <span>
+                Grupo {g.name} <span className="muted">(o que estiver nele)</span>
+              </span>
             </label>
           ))}
           {documents.map((d) => (
@@ -395,11 +393,7 @@ function ShareCard({ documents, groups }: { documents: RecordDocument[]; groups:
         <Button type="submit" busy={share.isPending} disabled={!doctorId || !until || docIds.length + groupIds.length === 0}>
           Compartilhar
         </Button>
-        {done && (
-          <div className="banner ok" role="status">
-            {done}
-          </div>
-        )}
+        <OkBanner>{done}</OkBanner>
       </form>
     </section>
   );

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, must, type Schemas } from "../api/client";
-import { Button, ErrorBanner, Page } from "../components";
+import { Button, ErrorBanner, OkBanner, Page } from "../components";
 import { examDay, formatSize, kinds } from "../records";
 import { download } from "../recordsApi";
 import "../record.css";
@@ -42,11 +42,7 @@ export function Shared() {
           {error.title}: {error.error instanceof Error ? error.error.message : String(error.error)}
         </div>
       )}
-      {opened && (
-        <div className="banner ok" role="status">
-          {opened}
-        </div>
-      )}
+      <OkBanner>{opened}</OkBanner>
       {list.isSuccess && docs.length === 0 && <p className="card muted">Nenhum documento compartilhado com você no momento.</p>}
       {docs.length > 0 && (
       <ul className="docs card">
