@@ -118,9 +118,16 @@ export function Select({ label, children, ...select }: SelectProps) {
   );
 }
 
-export function Button({ variant = "primary", busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary"; busy?: boolean }) {
+export function Button({
+  variant = "primary",
+  busy,
+  disabled,
+  children,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary"; busy?: boolean }) {
+  // disabled is taken out of rest: spread after, it would undo busy's.
   return (
-    <button className={`btn ${variant}`} disabled={busy || rest.disabled} aria-busy={busy || undefined} {...rest}>
+    <button className={`btn ${variant}`} disabled={busy || disabled} aria-busy={busy || undefined} {...rest}>
       {children}
     </button>
   );

@@ -60,8 +60,20 @@ export async function recordJourney({ page, doctorContext, doctorName, check, wa
   const examISO = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, "0")}-${String(yesterday.getDate()).padStart(2, "0")}`;
   await upload.getByLabel("Data do exame (opcional)").fill(examISO);
   await upload.getByLabel("Grupo").selectOption({ label: "Cardiologia 2026" });
+  // The progress bar shows while the upload is under way: the test holds the request
+  // until it has seen it, then lets it through unchanged.
+  let sawProgress = false;
+  await page.route("**/v1/records/documents:upload", async (route) => {
+    await expect(upload.getByRole("progressbar", { name: "Enviando…" })).toBeVisible();
+    await expect(upload.getByRole("button", { name: "Enviar documento" })).toBeDisabled();
+    sawProgress = true;
+    await route.continue();
+  });
   await upload.getByRole("button", { name: "Enviar documento" }).click();
   await expect(upload.getByRole("status")).toHaveText("Documento enviado: Hemograma completo.");
+  expect(sawProgress).toBe(true);
+  await page.unroute("**/v1/records/documents:upload");
+  await expect(upload.getByRole("progressbar")).toHaveCount(0);
 
   const docs = page.getByRole("region", { name: "Documentos" });
   const row = docs.getByRole("listitem").filter({ hasText: "Hemograma completo" });
@@ -69,6 +81,10 @@ export async function recordJourney({ page, doctorContext, doctorName, check, wa
   await expect(row).toContainText(`Exame · exame de ${examISO.split("-").reverse().join("/")} · ${pdf.length} B`);
   await expect(row.getByLabel("Grupo de Hemograma completo")).toHaveValue(/[0-9a-f-]{36}/);
   await expect(groups.getByRole("listitem")).toHaveText("Cardiologia 2026 1");
+  // The patient downloads it back: the same bytes.
+  const own = page.waitForEvent("download");
+  await row.getByRole("button", { name: "Baixar Hemograma completo" }).click();
+  expect(readFileSync((await (await own).path())!).equals(pdf)).toBe(true);
 
   // Share it with the doctor of the confirmed appointment, offered first.
   const share = page.getByRole("region", { name: "Compartilhar com um médico" });
@@ -126,4 +142,10 @@ export async function recordJourney({ page, doctorContext, doctorName, check, wa
     expect(at).toBeLessThanOrEqual(Date.now());
   }
   await check(page, "18-record-log");
+  // The patient's own actions on request: the upload and the download among them.
+  await log.getByLabel("Mostrar também as minhas ações").check();
+  const mine = log.getByRole("row").filter({ hasText: "Você" });
+  await expect(mine.filter({ hasText: "enviou" })).toHaveCount(1);
+  await expect(mine.filter({ hasText: "enviou" }).getByRole("cell").nth(3)).toHaveText("Hemograma completo");
+  await expect(mine.filter({ hasText: "abriu" })).toHaveCount(1);
 }
