@@ -44,6 +44,20 @@ export function MyRecord() {
   );
 }
 
+/** GroupOptions are a group picker's choices: none, or one of the patient's groups. */
+function GroupOptions({ groups }: { groups: Group[] }) {
+  return (
+    <>
+      <option value="">Sem grupo</option>
+      {groups.map((g) => (
+        <option key={g.id} value={g.id}>
+          {g.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
 function UploadCard({ groups }: { groups: Group[] }) {
   const qc = useQueryClient();
   const inputId = useId();
@@ -143,12 +157,7 @@ function UploadCard({ groups }: { groups: Group[] }) {
               <Field label="Data do exame (opcional)" type="date" value={examDate} max={isoDay(new Date())} onChange={(e) => setExamDate(e.target.value)} />
             </div>
             <Select label="Grupo" value={groupId} onChange={(e) => setGroupId(e.target.value)}>
-              <option value="">Sem grupo</option>
-              {groups.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
+              <GroupOptions groups={groups} />
             </Select>
             {progress !== null && (
               <div className="progress">
@@ -249,12 +258,7 @@ function DocumentsCard({ documents, groups, loaded }: { documents: RecordDocumen
                 value={d.groupId ?? ""}
                 onChange={(e) => move.mutate({ id: d.id!, groupId: e.target.value })}
               >
-                <option value="">Sem grupo</option>
-                {groups.map((g) => (
-                  <option key={g.id} value={g.id}>
-                    {g.name}
-                  </option>
-                ))}
+                <GroupOptions groups={groups} />
               </select>
               <Button variant="secondary" onClick={() => open(d)} aria-label={`Baixar ${d.title}`}>
                 Baixar
