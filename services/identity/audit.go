@@ -23,6 +23,7 @@ const (
 	actRead           = "account.read"
 	actReadPayer      = "account.read_payer"
 	actReadContact    = "account.read_contact"
+	actReadFirstName  = "account.read_first_name"
 	actPasswordChange = "account.password_change"
 	actPasswordForgot = "account.password_forgot"
 	actPasswordReset  = "account.password_reset"
