@@ -52,6 +52,9 @@ const (
 	actPartnerClientAddSecret    = "partner_client.add_secret"
 	actPartnerClientRevokeSecret = "partner_client.revoke_secret"
 	actPartnerClientRevoke       = "partner_client.revoke"
+	// A token issued to a partner client: the actor is the client (role partner), the
+	// subject the secret it authenticated with.
+	actPartnerToken = "partner_client.issue_token"
 )
 
 // Outcomes.

@@ -28,20 +28,12 @@ import (
 // clinics service (partnerDoctor), whatever the edge already checked.
 
 // admittedDoctor is the context key under which a partner call carries the doctor
-// whose affiliation with the calling clinic was checked.
+// whose affiliation with the calling clinic, and delegation to it, were checked: it
+// lets appointmentFor read that doctor's appointments for the clinic.
 type admittedDoctor struct{}
 
-// admitClinic checks that the doctor is affiliated with the calling clinic and returns
-// a context that lets appointmentFor read the doctor's appointments for it.
-func (s *Service) admitClinic(ctx context.Context, doctorID string) (context.Context, error) {
-	if err := s.partnerDoctor(ctx, doctorID); err != nil {
-		return nil, err
-	}
-	return context.WithValue(ctx, admittedDoctor{}, doctorID), nil
-}
-
 // clinicAdmitted reports whether ctx is a partner call admitted to the doctor's
-// appointments by admitClinic.
+// appointments (answerForClinic, once the affiliation and delegation are checked).
 func clinicAdmitted(ctx context.Context, doctorID string) bool {
 	d, _ := ctx.Value(admittedDoctor{}).(string)
 	return d != "" && d == doctorID
@@ -157,18 +149,19 @@ func (s *Service) answerForClinic(ctx context.Context, op, id string, answer fun
 	if err != nil {
 		return nil, errs.Internal("scheduling: "+op, err)
 	}
-	admitted, err := s.admitClinic(ctx, a.doctorID)
-	if err != nil {
-		return nil, err
-	}
 	p, _ := authn.FromContext(ctx)
-	if aff, err := s.affiliationOf(ctx, p.ClinicID, a.doctorID); err != nil {
+	aff, err := s.affiliationNow(ctx, p.ClinicID, a.doctorID)
+	switch {
+	case err != nil:
 		return nil, err
-	} else if !aff.delegated {
+	case !aff.affiliated:
+		return nil, errNotAffiliated
+	case !aff.delegated:
 		s.log.InfoContext(ctx, "partner refused: answering not delegated", slog.String("client_id", p.ClientID),
 			slog.String("clinic_id", p.ClinicID), slog.String("doctor_id", a.doctorID))
 		return nil, errNotDelegated
 	}
+	admitted := context.WithValue(ctx, admittedDoctor{}, a.doctorID)
 	if err := s.checkVerified(ctx, a.doctorID); err != nil {
 		return nil, err
 	}
