@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthcore/platform/mtls"
+	"healthcore/services/identity"
 )
 
 // The clinic's whole setup over REST — the operator creates the clinic and invites the
@@ -83,7 +84,7 @@ func TestMultiProcess_PartnerExampleOpensAWeekAndListsTheDoctorsAppointments(t *
 	var refused errorJSON
 	if code, _ := s.rest("POST", "/v1/admin/partner-clients", admin, map[string]any{
 		"clinicId": "6f1c2a43-0d55-4b8e-9a57-3f0b6c1f2d10", "name": "Fantasma", "scopes": []string{"agenda.read"},
-	}, &refused); code != http.StatusNotFound || len(refused.Details) == 0 || refused.Details[0].Reason != "CLINIC_NOT_FOUND" {
+	}, &refused); code != http.StatusNotFound || reason(refused) != identity.ReasonClinicNotFound.Name() {
 		t.Errorf("a client for an unknown clinic: %d %+v", code, refused)
 	}
 	var created struct {

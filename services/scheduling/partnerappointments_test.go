@@ -408,7 +408,7 @@ func TestPartner_EachScopeAdmitsExactlyItsSchedulingRPCs(t *testing.T) {
 		for _, scope := range authn.PartnerScopes {
 			_, token := f.users.SignPartner(sol, scope)
 			err := call(token)
-			refused := errs.ReasonOf(err) == authn.ReasonScopeMissing.Name() || errs.ReasonOf(err) == authn.ReasonPartnerNotAllowed.Name()
+			refused := errs.Has(err, authn.ReasonScopeMissing) || errs.Has(err, authn.ReasonPartnerNotAllowed)
 			if want := !slices.Contains(allowed, scope); refused != want {
 				t.Errorf("%s with %s: %v; want refused by scope %v", name, scope, err, want)
 			}
