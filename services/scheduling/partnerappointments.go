@@ -3,13 +3,10 @@ package scheduling
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
-	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,7 +14,6 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pagetoken"
 )
 
 // A partner clinic's system reads the agenda and the appointments of the doctors
@@ -71,44 +67,13 @@ func (s *Service) listForClinic(ctx context.Context, r *schedulingv1.ListDoctorA
 		return nil, err
 	}
 	p, _ := authn.FromContext(ctx)
-	size := int(r.GetPageSize())
-	if size == 0 {
-		size = 50
-	}
-	var states []string
-	for _, st := range r.GetStates() {
-		states = append(states, stateName(st))
-	}
-	var from, to *time.Time
-	if r.GetStartTime() != nil {
-		from = new(r.GetStartTime().AsTime())
-	}
-	if r.GetEndTime() != nil {
-		to = new(r.GetEndTime().AsTime())
-	}
-	filter := pagetoken.Filter(p.ClinicID, r.GetDoctorId(), "clinic", fmt.Sprint(states), fmt.Sprint(from), fmt.Sprint(to))
-	c, err := pagetoken.Decode(r.GetPageToken(), filter, func(id string) bool { return uuid.Validate(id) == nil })
+	list, next, err := s.appointmentPage(ctx, appointmentQuery{owner: r.GetDoctorId(), asDoctor: true,
+		scope:  []string{p.ClinicID, r.GetDoctorId(), "clinic"},
+		states: r.GetStates(), start: r.GetStartTime(), end: r.GetEndTime(), size: r.GetPageSize(), token: r.GetPageToken()})
 	if err != nil {
 		return nil, err
 	}
-	var after *time.Time
-	var afterID *string
-	if c != nil {
-		after, afterID = new(c.Time()), &c.ID
-	}
-	list, err := s.appointments.list(ctx, s.db, appointmentFilter{
-		userID: r.GetDoctorId(), asDoctor: true, states: states, from: from, to: to,
-		after: after, afterID: afterID, limit: size + 1,
-	})
-	if err != nil {
-		return nil, errs.Internal("scheduling: list a doctor's appointments for a clinic", err)
-	}
-	out := &schedulingv1.ListDoctorAppointmentsResponse{}
-	if len(list) > size {
-		list = list[:size]
-		last := list[size-1]
-		out.NextPageToken = pagetoken.Encode(filter, last.start, last.id)
-	}
+	out := &schedulingv1.ListDoctorAppointmentsResponse{NextPageToken: next}
 	if out.Appointments, err = s.forClinic(ctx, list...); err != nil {
 		return nil, err
 	}
