@@ -283,6 +283,26 @@ func TestPartner_TheDoctorAndTheClinicAnsweringAtOnceMakeOneDecision(t *testing.
 			t.Errorf("round %d: decisions %q, want [%s]", i, decisions, want)
 		}
 	}
+	// Both accepting at once: both are told CONFIRMED (an accept is idempotent), and
+	// one acceptance is recorded.
+	a := f.paidBy(f.patientNamed("Paciente Teste"), f.slots(d.id)[4].id)
+	var wg sync.WaitGroup
+	var clinicErr, doctorErr error
+	wg.Go(func() { _, clinicErr = f.acceptFor(answer, a.GetId()) })
+	wg.Go(func() { _, doctorErr = f.accept(d, a.GetId()) })
+	wg.Wait()
+	if clinicErr != nil || doctorErr != nil {
+		t.Fatalf("accepting at once: clinic %v, doctor %v", clinicErr, doctorErr)
+	}
+	accepted := 0
+	for _, e := range f.mustGet(d, a.GetId()).GetHistory() {
+		if e.GetKind() == "accepted" {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("accepting at once recorded %d acceptances, want 1", accepted)
+	}
 }
 
 // A clinic reads its doctor's agenda (held slots name their appointment, not the
