@@ -82,12 +82,9 @@ func (s *Service) listForClinic(ctx context.Context, r *schedulingv1.ListDoctorA
 
 // getForClinic is one appointment of an affiliated doctor.
 func (s *Service) getForClinic(ctx context.Context, id string) (*schedulingv1.PartnerAppointment, error) {
-	a, err := s.appointments.get(ctx, s.db, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errAppointmentNotFound
-	}
+	a, err := s.appointmentOfAnyDoctor(ctx, id)
 	if err != nil {
-		return nil, errs.Internal("scheduling: read appointment for a clinic", err)
+		return nil, err
 	}
 	if err := s.partnerDoctor(ctx, a.doctorID); err != nil {
 		return nil, err
@@ -99,6 +96,19 @@ func (s *Service) getForClinic(ctx context.Context, id string) (*schedulingv1.Pa
 	return out[0], nil
 }
 
+// appointmentOfAnyDoctor reads an appointment before the clinic's rights to its doctor
+// are checked: the caller checks them before answering anything of it.
+func (s *Service) appointmentOfAnyDoctor(ctx context.Context, id string) (appointment, error) {
+	a, err := s.appointments.get(ctx, s.db, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return appointment{}, errAppointmentNotFound
+	}
+	if err != nil {
+		return appointment{}, errs.Internal("scheduling: read an appointment for a clinic", err)
+	}
+	return a, nil
+}
+
 var errNotDelegated = ReasonNotDelegated.New("the doctor has not delegated answering appointments to your clinic")
 
 // answerForClinic runs answer (confirm or refuse) on an appointment of a doctor who is
@@ -107,12 +117,9 @@ var errNotDelegated = ReasonNotDelegated.New("the doctor has not delegated answe
 // call to the clinics service); the appointment's doctor is checked again under the
 // lock.
 func (s *Service) answerForClinic(ctx context.Context, op, id string, answer func(tx pgx.Tx, a *appointment, who actor) error) (*schedulingv1.PartnerAppointment, error) {
-	a, err := s.appointments.get(ctx, s.db, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errAppointmentNotFound
-	}
+	a, err := s.appointmentOfAnyDoctor(ctx, id)
 	if err != nil {
-		return nil, errs.Internal("scheduling: "+op, err)
+		return nil, err
 	}
 	p, _ := authn.FromContext(ctx)
 	aff, err := s.affiliationNow(ctx, p.ClinicID, a.doctorID)
