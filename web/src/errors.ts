@@ -97,6 +97,7 @@ export const reasonMessages: Record<string, string> = {
   MFA_TOKEN_INVALID: "A etapa de verificação expirou. Entre de novo.",
   NAME_REQUIRED: "Informe o nome.",
   NOT_AFFILIATED: "Este médico não está vinculado à clínica.",
+  NOT_DELEGATED: "O médico não delegou à clínica a resposta às consultas.",
   NOT_A_PATIENT: "Esta área é só para pacientes.",
   NOT_A_USER: "Esta operação é só para pessoas usuárias.",
   NOT_CONFIRMED: "A consulta ainda não está confirmada.",
