@@ -14,7 +14,6 @@ import (
 	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/jobs"
 	"healthcore/platform/pagetoken"
 	"healthcore/platform/pg"
 )
@@ -93,11 +92,9 @@ func (s *Service) publish(ctx context.Context, ev *clinicsv1.PartnerEvent) (int,
 	return n, nil
 }
 
-// queue commits the job sending a delivery, in tx; one already waiting is enough.
+// queue commits the job sending a delivery, in tx.
 func (s *Service) queue(ctx context.Context, tx pgx.Tx, deliveryID string) error {
-	opts := jobs.OneAtATime()
-	opts.UniqueOpts.ByArgs = true
-	_, err := s.jobs.InsertTx(ctx, tx, deliverArgs{DeliveryID: deliveryID}, &opts)
+	_, err := s.jobs.InsertTx(ctx, tx, deliverArgs{DeliveryID: deliveryID}, nil)
 	return err
 }
 
@@ -242,15 +239,16 @@ func (s *Service) replay(ctx context.Context, req *clinicsv1.ReplayEventDelivery
 			}
 		}
 		now := s.now().UTC().Truncate(time.Microsecond)
+		var settled []string
 		var err error
-		ids, err = s.events.replay(ctx, tx, clinicID, req.GetDeliveryId(), req.GetSince().GetEndpointId(), since, now, now.Add(s.cfg.EventRetryFor))
+		ids, settled, err = s.events.replay(ctx, tx, clinicID, req.GetDeliveryId(), req.GetSince().GetEndpointId(), since, now, now.Add(s.cfg.EventRetryFor))
 		if err != nil {
 			return err
 		}
 		if req.GetDeliveryId() != "" && len(ids) == 0 {
 			return errDeliveryNotFound
 		}
-		for _, id := range ids {
+		for _, id := range settled { // a pending one's job is still on its way
 			if err := s.queue(ctx, tx, id); err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
+	"healthcore/platform/errs"
 	"healthcore/platform/jobs"
 	"healthcore/platform/testkit"
 	"healthcore/services/clinics"
@@ -349,5 +350,161 @@ func TestEvents_RotationSignsWithBothSecretsUntilTheOldExpires(t *testing.T) {
 	defer r.mu.Unlock()
 	if strings.Count(r.sigs[0], "v1=") != 2 {
 		t.Errorf("signature %q, want two v1= during the rotation", r.sigs[0])
+	}
+}
+
+func TestEvents_OncePerEventIDAtTheReceiverWhenTheFirstDeliveryTimesOut(t *testing.T) {
+	f := newEventFixture(t)
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	_, token := f.affiliatedClinic(cnpjSol, doctorID, doctor)
+	r := newReceiver(t)
+	r.slowOnce = 2 * time.Second // past the sender's 500 ms
+	f.endpoint(token, r, allTypes...)
+	ev := event(uuid.NewString(), doctorID, 1)
+	f.publish(ev)
+	waitFor(t, "the delivery succeeds", func() bool {
+		log := f.deliveries(token, &clinicsv1.ListEventDeliveriesRequest{})
+		return len(log) == 1 && log[0].GetState() == clinicsv1.DeliveryState_DELIVERY_STATE_DELIVERED
+	})
+	seen, handled, bad := r.get()
+	if len(bad) > 0 {
+		t.Fatalf("failed verification: %q", bad)
+	}
+	if got := ids(seen); len(got) != 2 || got[0] != ev.GetEventId() || got[1] != ev.GetEventId() {
+		t.Errorf("the receiver saw %q, want the event twice (the first answer came too late)", got)
+	}
+	if len(handled) != 1 || !proto.Equal(handled[0], ev) {
+		t.Errorf("handled %v, want the event once", handled)
+	}
+	d := f.deliveries(token, &clinicsv1.ListEventDeliveriesRequest{EventId: ev.GetEventId()})[0]
+	if d.GetAttempts() != 2 || d.GetLastStatusCode() != 204 || d.GetLastError() != "" {
+		t.Errorf("delivery %v, want delivered at the second attempt", d)
+	}
+}
+
+func TestEvents_AnEndpointDownForAWhileReceivesTheQueuedEventsInOrder(t *testing.T) {
+	f := newEventFixture(t)
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	_, token := f.affiliatedClinic(cnpjSol, doctorID, doctor)
+	r := newReceiver(t)
+	r.down = true
+	f.endpoint(token, r, allTypes...)
+	appt := uuid.NewString()
+	evs := []*clinicsv1.PartnerEvent{event(appt, doctorID, 1), event(appt, doctorID, 2), event(appt, doctorID, 3)}
+	// Scheduling's jobs may hand events over out of order: the later ones wait.
+	f.publish(evs[2])
+	f.publish(evs[1])
+	f.publish(evs[0])
+	waitFor(t, "the first event fails a few times", func() bool {
+		for _, d := range f.deliveries(token, &clinicsv1.ListEventDeliveriesRequest{EventId: evs[0].GetEventId()}) {
+			return d.GetAttempts() >= 3 && d.GetLastStatusCode() == 503 && d.GetNextAttemptTime() != nil
+		}
+		return false
+	})
+	for _, d := range f.deliveries(token, &clinicsv1.ListEventDeliveriesRequest{}) {
+		if d.GetSequence() > 1 && d.GetAttempts() != 0 {
+			t.Errorf("delivery %d was attempted before the first went through: %v", d.GetSequence(), d)
+		}
+	}
+	r.set(func(r *receiver) { r.down = false })
+	waitFor(t, "all three arrive", func() bool { _, h, _ := r.get(); return len(h) == 3 })
+	seen, handled, bad := r.get()
+	if len(bad) > 0 {
+		t.Fatalf("failed verification: %q", bad)
+	}
+	if got, want := ids(seen), ids(evs); !slices.Equal(got, want) {
+		t.Errorf("arrived %q, want in sequence %q", got, want)
+	}
+	for i := range evs {
+		if !proto.Equal(handled[i], evs[i]) {
+			t.Errorf("event %d = %v, want %v", i+1, handled[i], evs[i])
+		}
+	}
+}
+
+func TestEvents_AClinicCannotReadOrReplayAnotherClinicsDeliveries(t *testing.T) {
+	f := newEventFixture(t)
+	ctx := context.Background()
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	_, sol := f.affiliatedClinic(cnpjSol, doctorID, doctor)
+	_, lua := f.affiliatedClinic(cnpjLua, doctorID, doctor) // the same doctor, another clinic
+	solR, luaR := newReceiver(t), newReceiver(t)
+	solEndpoint := f.endpoint(sol, solR, allTypes...)
+	f.endpoint(lua, luaR, clinicsv1.EventType_EVENT_TYPE_APPOINTMENT_CANCELLED)
+	ev := event(uuid.NewString(), doctorID, 1)
+	f.publish(ev)
+	waitFor(t, "Sol receives it", func() bool { _, h, _ := solR.get(); return len(h) == 1 })
+	solLog := f.deliveries(sol, &clinicsv1.ListEventDeliveriesRequest{})
+	if len(solLog) != 1 {
+		t.Fatalf("Sol's log = %v", solLog)
+	}
+	if got := f.deliveries(lua, &clinicsv1.ListEventDeliveriesRequest{}); len(got) != 0 {
+		t.Errorf("Lua's log shows %v", got)
+	}
+	if got := f.deliveries(lua, &clinicsv1.ListEventDeliveriesRequest{EndpointId: solEndpoint}); len(got) != 0 {
+		t.Errorf("Lua reads Sol's endpoint's log: %v", got)
+	}
+	_, err := f.client.ReplayEventDelivery(ctx, testkit.Authed(&clinicsv1.ReplayEventDeliveryRequest{
+		Target: &clinicsv1.ReplayEventDeliveryRequest_DeliveryId{DeliveryId: solLog[0].GetDeliveryId()}}, lua))
+	testkit.WantReason(t, err, clinics.ReasonEventDeliveryNotFound)
+	_, err = f.client.ReplayEventDelivery(ctx, testkit.Authed(&clinicsv1.ReplayEventDeliveryRequest{
+		Target: &clinicsv1.ReplayEventDeliveryRequest_Since{Since: &clinicsv1.ReplaySince{EndpointId: solEndpoint, StartTime: timestamppb.New(time.Now().Add(-time.Hour))}}}, lua))
+	testkit.WantReason(t, err, clinics.ReasonEventEndpointNotFound)
+	_, err = f.client.DeleteEventEndpoint(ctx, testkit.Authed(&clinicsv1.DeleteEventEndpointRequest{EndpointId: solEndpoint}, lua))
+	testkit.WantReason(t, err, clinics.ReasonEventEndpointNotFound)
+	_, err = f.client.RotateEventEndpointSecret(ctx, testkit.Authed(&clinicsv1.RotateEventEndpointSecretRequest{EndpointId: solEndpoint}, lua))
+	testkit.WantReason(t, err, clinics.ReasonEventEndpointNotFound)
+	if _, h, _ := solR.get(); len(h) != 1 {
+		t.Fatalf("Sol received %d events after Lua's attempts, want 1", len(h))
+	}
+
+	// Sol replays its own: the same event (same id) arrives again.
+	resp, err := f.client.ReplayEventDelivery(ctx, testkit.Authed(&clinicsv1.ReplayEventDeliveryRequest{
+		Target: &clinicsv1.ReplayEventDeliveryRequest_DeliveryId{DeliveryId: solLog[0].GetDeliveryId()}}, sol))
+	if err != nil || resp.Msg.GetReplayed() != 1 {
+		t.Fatalf("replay = %v, %v", resp, err)
+	}
+	waitFor(t, "the replay arrives", func() bool { s, _, _ := solR.get(); return len(s) == 2 })
+	if s, h, _ := solR.get(); s[1].GetEventId() != ev.GetEventId() || len(h) != 1 {
+		t.Errorf("replay delivered %v (handled %d), want the same event id", s[1], len(h))
+	}
+	resp, err = f.client.ReplayEventDelivery(ctx, testkit.Authed(&clinicsv1.ReplayEventDeliveryRequest{
+		Target: &clinicsv1.ReplayEventDeliveryRequest_Since{Since: &clinicsv1.ReplaySince{EndpointId: solEndpoint, StartTime: timestamppb.New(time.Now().Add(-time.Hour))}}}, sol))
+	if err != nil || resp.Msg.GetReplayed() != 1 {
+		t.Fatalf("replay since = %v, %v", resp, err)
+	}
+	// Endpoints are the clinic's own too.
+	list, err := f.client.ListEventEndpoints(ctx, testkit.Authed(&clinicsv1.ListEventEndpointsRequest{}, lua))
+	if err != nil || len(list.Msg.GetEndpoints()) != 1 || list.Msg.GetEndpoints()[0].GetEndpointId() == solEndpoint {
+		t.Errorf("Lua's endpoints = %v, %v", list, err)
+	}
+}
+
+func TestEvents_EndpointURLsMustBePublicHTTPS(t *testing.T) {
+	f := newFixture(t) // production settings: no loopback
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	ef := &eventFixture{fixture: f}
+	_, token := ef.affiliatedClinic(cnpjSol, doctorID, doctor)
+	for _, u := range []string{
+		"http://hooks.clinicasol.com.br/healthcore", "https://127.0.0.1:8443/x", "https://localhost/x", "https://[::1]/x",
+		"https://10.0.0.7/x", "https://192.168.1.10/x", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/x",
+		"https://[fe80::1]/x", "https://[::ffff:10.0.0.1]/x", "https://user:pw@hooks.clinicasol.com.br/x", "ftp://hooks.clinicasol.com.br/x",
+	} {
+		_, err := f.client.CreateEventEndpoint(context.Background(), testkit.Authed(&clinicsv1.CreateEventEndpointRequest{
+			Url: u, Types: allTypes}, token))
+		if !errs.Has(err, clinics.ReasonEventEndpointURLInvalid) {
+			t.Errorf("%s: %v, want EVENT_ENDPOINT_URL_INVALID", u, err)
+		}
+	}
+	resp, err := f.client.CreateEventEndpoint(context.Background(), testkit.Authed(&clinicsv1.CreateEventEndpointRequest{
+		Url: "https://hooks.clinicasol.com.br/healthcore", Types: allTypes}, token))
+	if err != nil || resp.Msg.GetEndpoint().GetUrl() != "https://hooks.clinicasol.com.br/healthcore" {
+		t.Fatalf("a public https URL: %v, %v", resp, err)
+	}
+	// Without events.manage, nothing.
+	_, other := f.users.SignPartner(uuid.NewString(), "agenda.read")
+	_, err = f.client.ListEventEndpoints(context.Background(), testkit.Authed(&clinicsv1.ListEventEndpointsRequest{}, other))
+	if connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("agenda.read lists endpoints: %v", err)
 	}
 }

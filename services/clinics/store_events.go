@@ -268,17 +268,30 @@ func nullable(s string) *string {
 
 // replay makes pending again, retried until retryUntil, the clinic's deliveries named:
 // one by id, or every delivery of an endpoint (not deleted) queued since a time. It
-// returns their ids.
-func (eventStore) replay(ctx context.Context, q pg.Querier, clinicID, deliveryID, endpointID string, since *time.Time, now, retryUntil time.Time) ([]string, error) {
+// returns their ids, and the ids of those that were not pending already (whose job
+// has ended, so they need a new one).
+func (eventStore) replay(ctx context.Context, q pg.Querier, clinicID, deliveryID, endpointID string, since *time.Time, now, retryUntil time.Time) (all, settled []string, err error) {
 	rows, err := q.Query(ctx, `UPDATE event_deliveries d SET state = 'pending', next_attempt_at = $5, retry_until = $6,
 		delivered_at = NULL
-		FROM event_endpoints e
-		WHERE e.id = d.endpoint_id AND e.clinic_id = $1 AND e.deleted_at IS NULL
+		FROM event_endpoints e, event_deliveries old
+		WHERE old.id = d.id AND e.id = d.endpoint_id AND e.clinic_id = $1 AND e.deleted_at IS NULL
 		  AND ($2::uuid IS NULL OR d.id = $2)
 		  AND ($3::uuid IS NULL OR (d.endpoint_id = $3 AND d.created_at >= $4))
-		RETURNING d.id::text`, clinicID, nullable(deliveryID), nullable(endpointID), since, now, retryUntil)
+		RETURNING d.id::text, old.state <> 'pending'`, clinicID, nullable(deliveryID), nullable(endpointID), since, now, retryUntil)
 	if err != nil {
-		return nil, fmt.Errorf("replay deliveries: %w", err)
+		return nil, nil, fmt.Errorf("replay deliveries: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	var id string
+	var wasSettled bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &wasSettled}, func() error {
+		all = append(all, id)
+		if wasSettled {
+			settled = append(settled, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay deliveries: %w", err)
+	}
+	return all, settled, nil
 }
