@@ -25,6 +25,12 @@ var partnerRPCs = map[string][]string{
 	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots":    {"agenda.read"},
 	"healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability": {"agenda.read"},
 	"healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability": {"agenda.write"},
+	"healthcore.clinics.v1.ClinicsService.CreateEventEndpoint":         {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ListEventEndpoints":          {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint":         {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret":   {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ListEventDeliveries":         {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ReplayEventDelivery":         {"events.manage"},
 }
 
 // partnerKit signs partner tokens and verifies them with an interceptor.
