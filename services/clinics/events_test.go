@@ -195,6 +195,19 @@ func (f *eventFixture) endpoint(token string, r *receiver, types ...clinicsv1.Ev
 	return resp.Msg.GetEndpoint().GetEndpointId()
 }
 
+// soleEndpoint is a clinic with an affiliated doctor and one endpoint for every type,
+// its receiver prepared by setup before it is registered.
+func (f *eventFixture) soleEndpoint(setup func(r *receiver)) (doctorID, token, endpointID string, r *receiver) {
+	f.t.Helper()
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	_, token = f.affiliatedClinic(cnpjSol, doctorID, doctor)
+	r = newReceiver(f.t)
+	if setup != nil {
+		setup(r)
+	}
+	return doctorID, token, f.endpoint(token, r, allTypes...), r
+}
+
 var allTypes = []clinicsv1.EventType{
 	clinicsv1.EventType_EVENT_TYPE_APPOINTMENT_BOOKED, clinicsv1.EventType_EVENT_TYPE_APPOINTMENT_PAID,
 	clinicsv1.EventType_EVENT_TYPE_APPOINTMENT_CONFIRMED, clinicsv1.EventType_EVENT_TYPE_APPOINTMENT_CANCELLED,
@@ -321,10 +334,7 @@ func TestEvents_ArriveSignedToTheSubscribedEndpointsOfAffiliatedClinicsOnly(t *t
 
 func TestEvents_RotationSignsWithBothSecretsUntilTheOldExpires(t *testing.T) {
 	f := newEventFixture(t)
-	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
-	_, token := f.affiliatedClinic(cnpjSol, doctorID, doctor)
-	r := newReceiver(t)
-	endpointID := f.endpoint(token, r, allTypes...)
+	doctorID, token, endpointID, r := f.soleEndpoint(nil)
 	oldSecret := r.secrets[0]
 	resp, err := f.client.RotateEventEndpointSecret(context.Background(), testkit.Authed(&clinicsv1.RotateEventEndpointSecretRequest{EndpointId: endpointID}, token))
 	if err != nil {
@@ -355,11 +365,7 @@ func TestEvents_RotationSignsWithBothSecretsUntilTheOldExpires(t *testing.T) {
 
 func TestEvents_OncePerEventIDAtTheReceiverWhenTheFirstDeliveryTimesOut(t *testing.T) {
 	f := newEventFixture(t)
-	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
-	_, token := f.affiliatedClinic(cnpjSol, doctorID, doctor)
-	r := newReceiver(t)
-	r.slowOnce = 2 * time.Second // past the sender's 500 ms
-	f.endpoint(token, r, allTypes...)
+	doctorID, token, _, r := f.soleEndpoint(func(r *receiver) { r.slowOnce = 2 * time.Second }) // past the sender's 500 ms
 	ev := event(uuid.NewString(), doctorID, 1)
 	f.publish(ev)
 	waitFor(t, "the delivery succeeds", func() bool {
@@ -384,11 +390,7 @@ func TestEvents_OncePerEventIDAtTheReceiverWhenTheFirstDeliveryTimesOut(t *testi
 
 func TestEvents_AnEndpointDownForAWhileReceivesTheQueuedEventsInOrder(t *testing.T) {
 	f := newEventFixture(t)
-	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
-	_, token := f.affiliatedClinic(cnpjSol, doctorID, doctor)
-	r := newReceiver(t)
-	r.down = true
-	f.endpoint(token, r, allTypes...)
+	doctorID, token, _, r := f.soleEndpoint(func(r *receiver) { r.down = true })
 	appt := uuid.NewString()
 	evs := []*clinicsv1.PartnerEvent{event(appt, doctorID, 1), event(appt, doctorID, 2), event(appt, doctorID, 3)}
 	// Scheduling's jobs may hand events over out of order: the later ones wait.

@@ -3,7 +3,6 @@ package scheduling
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -98,26 +97,6 @@ func confirmedEventAgain(f *fixture, id string) *clinicsv1.PartnerEvent {
 		f.t.Fatal(err)
 	}
 	return a.partnerEvent(stateAwaiting, f.clock.Now())
-}
-
-func TestPartnerEvents_RolledBackTransitionPublishesNothing(t *testing.T) {
-	f := newFixture(t)
-	_, slot := f.bookable()
-	a := f.mustBook(f.newPatient(), slot, "rollback-key")
-	ctx := context.Background()
-	boom := errors.New("a later step of the transaction failed")
-	err := f.svc.locked(ctx, a.GetId(), func(tx pgx.Tx, a *appointment) error {
-		if err := f.svc.markPaid(ctx, tx, a); err != nil {
-			return err
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("locked = %v", err)
-	}
-	if names, _ := f.partnerEvents(a.GetId()); len(names) != 1 {
-		t.Fatalf("events after a rollback = %q, want the booking's only", names)
-	}
 }
 
 // signedLog is a clinic's endpoint that keeps the events whose signature matches.
