@@ -8,6 +8,7 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -47,6 +48,9 @@ type Config struct {
 	// http:// too: for development and tests only. Private and link-local addresses
 	// are refused regardless.
 	EventAllowLoopback bool
+	// EventKeep is how long the delivery log keeps a settled delivery, and clinics an
+	// event (pruned hourly by clinics.prune_events, run by the elected leader).
+	EventKeep time.Duration
 	// Jobs tunes the durable job runner.
 	Jobs jobs.Options
 }
@@ -54,7 +58,8 @@ type Config struct {
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{EventTimeout: 10 * time.Second, EventFirstRetry: 10 * time.Second, EventMaxRetry: time.Hour,
-		EventRetryFor: 24 * time.Hour, EventOrderWait: 2 * time.Second, EventGapWait: 15 * time.Minute}
+		EventRetryFor: 24 * time.Hour, EventOrderWait: 2 * time.Second, EventGapWait: 15 * time.Minute,
+		EventKeep: 30 * 24 * time.Hour}
 }
 
 // RegisterFlags binds the settings to flags named clinics.*.
@@ -67,6 +72,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"how long a partner event delivery is retried before it is marked failed (replayable)")
 	fs.BoolVar(&c.EventAllowLoopback, "clinics.events-allow-loopback", c.EventAllowLoopback,
 		"development and tests only: accept event endpoints on loopback addresses, over http:// too")
+	fs.DurationVar(&c.EventKeep, "clinics.events-keep", c.EventKeep,
+		"how long the partner events' delivery log keeps a delivered or failed delivery (replayable until then), and clinics an event")
 	c.Jobs.RegisterFlags(fs, "clinics")
 }
 
@@ -76,6 +83,7 @@ func (c Config) Check(p *config.Problems) {
 	p.Check(c.EventFirstRetry > 0 && c.EventMaxRetry >= c.EventFirstRetry,
 		"clinics.events-first-retry=%s, clinics.events-max-retry=%s: must be positive, the first at most the longest", c.EventFirstRetry, c.EventMaxRetry)
 	p.Check(c.EventRetryFor >= c.EventMaxRetry, "clinics.events-retry-for=%s: must be at least clinics.events-max-retry (%s)", c.EventRetryFor, c.EventMaxRetry)
+	p.Check(c.EventKeep >= 2*c.EventRetryFor, "clinics.events-keep=%s: must be at least twice clinics.events-retry-for (%s)", c.EventKeep, c.EventRetryFor)
 	c.Jobs.Check(p, "clinics")
 }
 
@@ -124,8 +132,13 @@ func New(d Deps, cfg Config) (*Service, error) {
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[deliverArgs]) error {
 		return s.deliver(ctx, j.Args.DeliveryID)
 	}))
+	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[pruneEventsArgs]) error {
+		return s.pruneEvents(ctx)
+	}))
+	opts := cfg.Jobs
+	opts.Periodic = append(slices.Clip(opts.Periodic), jobs.Every(time.Hour, pruneEventsArgs{}))
 	var err error
-	if s.jobs, err = jobs.New(d.DB, Schema.Name, w, d.Logger, cfg.Jobs); err != nil {
+	if s.jobs, err = jobs.New(d.DB, Schema.Name, w, d.Logger, opts); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -32,6 +32,24 @@ type deliverArgs struct {
 
 func (deliverArgs) Kind() string { return "clinics.deliver_event" }
 
+// pruneEventsArgs is the hourly job that deletes what EventKeep no longer keeps.
+type pruneEventsArgs struct{}
+
+func (pruneEventsArgs) Kind() string { return "clinics.prune_events" }
+
+// pruneEvents deletes settled deliveries and events older than EventKeep, 5000 rows a
+// statement, until none is left.
+func (s *Service) pruneEvents(ctx context.Context) error {
+	before := s.now().Add(-s.cfg.EventKeep)
+	for {
+		n, err := s.events.prune(ctx, s.db, before, 5000)
+		if err != nil || n == 0 {
+			return err
+		}
+		s.log.InfoContext(ctx, "partner events pruned", slog.Int64("rows", n))
+	}
+}
+
 // rotationOverlap is how long a rotated secret keeps signing beside the new one.
 const rotationOverlap = 24 * time.Hour
 

@@ -295,3 +295,25 @@ func (eventStore) replay(ctx context.Context, q pg.Querier, clinicID, deliveryID
 	}
 	return all, settled, nil
 }
+
+// prune deletes, up to limit rows each, the deliveries settled (delivered or failed)
+// queued before before, then the events no delivery refers to whose appointment has
+// had no event since before (an appointment's events go together, so the order of a
+// later one never waits for a pruned predecessor). It returns the rows deleted.
+func (eventStore) prune(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM event_deliveries WHERE id IN (
+		SELECT id FROM event_deliveries WHERE state <> 'pending' AND created_at < $1 LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	n := tag.RowsAffected()
+	tag, err = q.Exec(ctx, `DELETE FROM events WHERE id IN (
+		SELECT e.id FROM events e WHERE e.received_at < $1
+		  AND NOT EXISTS (SELECT 1 FROM events later WHERE later.appointment_id = e.appointment_id AND later.received_at >= $1)
+		  AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id)
+		LIMIT $2)`, before, limit)
+	if err != nil {
+		return n, fmt.Errorf("prune events: %w", err)
+	}
+	return n + tag.RowsAffected(), nil
+}

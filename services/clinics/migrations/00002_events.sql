@@ -30,6 +30,7 @@ CREATE TABLE events (
     received_at    timestamptz NOT NULL,
     UNIQUE (appointment_id, sequence)
 );
+CREATE INDEX events_received_idx ON events (received_at);
 
 CREATE TABLE event_deliveries (
     id              uuid PRIMARY KEY,
@@ -50,6 +51,8 @@ CREATE TABLE event_deliveries (
 );
 CREATE INDEX event_deliveries_endpoint_idx ON event_deliveries (endpoint_id, created_at DESC, id DESC);
 CREATE INDEX event_deliveries_order_idx ON event_deliveries (endpoint_id, appointment_id, sequence);
+CREATE INDEX event_deliveries_event_idx ON event_deliveries (event_id);
+CREATE INDEX event_deliveries_settled_idx ON event_deliveries (created_at) WHERE state <> 'pending';
 
 -- +goose Down
 DROP TABLE event_deliveries;
