@@ -4,5 +4,8 @@
 // may end it; a doctor may belong to several clinics), and each doctor's delegation to
 // a clinic of answering appointments. Every change is written to the append-only
 // affiliation_history with its actor, and logged. Other services ask CheckAffiliation
-// before a clinic's system acts for a doctor.
+// before a clinic's system acts for a doctor. It also delivers partner events: the
+// appointment events scheduling publishes are fanned out to the HTTPS endpoints the
+// clinics register, each delivery a signed POST retried for a day, in order per
+// appointment (events.go, deliver.go).
 package clinics

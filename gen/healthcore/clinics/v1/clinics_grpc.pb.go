@@ -46,7 +46,9 @@ const (
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Reached over gRPC only in this version.
+// clinic's system touch a doctor. It delivers the doctors' appointment events, which
+// scheduling publishes, to the HTTPS endpoints each clinic registers (signed,
+// retried, ordered per appointment). Reached over gRPC only in this version.
 type ClinicsServiceClient interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -276,7 +278,9 @@ func (c *clinicsServiceClient) ReplayEventDelivery(ctx context.Context, in *Repl
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Reached over gRPC only in this version.
+// clinic's system touch a doctor. It delivers the doctors' appointment events, which
+// scheduling publishes, to the HTTPS endpoints each clinic registers (signed,
+// retried, ordered per appointment). Reached over gRPC only in this version.
 type ClinicsServiceServer interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
