@@ -139,8 +139,8 @@ func TestValues_ListTheCatalogsServicesWithTheirCallers(t *testing.T) {
 			t.Errorf("%s: database %v, want %v (owns a schema: %v)", s.Name, c.Database, want, want)
 		}
 		for _, e := range c.Egress {
-			if !slices.Contains([]string{"aws", "provider", "smtp", "whatsapp"}, e) {
-				t.Errorf("%s: egress %q, want aws, provider, smtp or whatsapp", s.Name, e)
+			if !slices.Contains([]string{"aws", "provider", "smtp", "whatsapp", "partners"}, e) {
+				t.Errorf("%s: egress %q, want aws, provider, smtp, whatsapp or partners", s.Name, e)
 			}
 		}
 	}

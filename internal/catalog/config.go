@@ -14,6 +14,7 @@ import (
 	"healthcore/platform/config"
 	"healthcore/platform/logging"
 	"healthcore/platform/tracing"
+	"healthcore/services/clinics"
 	"healthcore/services/identity"
 )
 
@@ -192,6 +193,10 @@ func (c *Config) CheckProduction(names []string) error {
 	if id := ServiceConfig[identity.Config](c); id != nil && slices.Contains(names, "identity") && !c.AllowDevDrivers {
 		p.Check(!id.Argon2.BelowOWASP(), "-identity.argon2-memory-kib=%d with -identity.argon2-iterations=%d is weaker than OWASP's argon2id minimum "+
 			"(19456 KiB with 2 passes, or 7168 with 5): raise them, or add -allow-dev-drivers for a test or a benchmark's preparation", id.Argon2.MemoryKiB, id.Argon2.Iterations)
+	}
+	if cl := ServiceConfig[clinics.Config](c); cl != nil && slices.Contains(names, "clinics") && !c.AllowDevDrivers {
+		p.Check(!cl.EventAllowLoopback, "-clinics.events-allow-loopback sends partner events to loopback addresses, over http:// too: "+
+			"for development and tests only; drop it, or add -allow-dev-drivers for a local stack of processes")
 	}
 	for _, name := range names {
 		for _, d := range driversOf(c.services[name]) {

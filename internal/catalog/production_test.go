@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"healthcore/services/clinics"
 	"healthcore/services/identity"
 )
 
@@ -198,5 +199,19 @@ func TestCheckProduction_RefusesAPasswordHashWeakerThanOWASPUnlessAllowed(t *tes
 	}
 	if _, err := serveConfig(t, []string{"identity"}, "-trusted-proxies=none", "-identity.argon2-iterations=x"); err == nil || !strings.Contains(err.Error(), "must be a whole number") {
 		t.Errorf("-identity.argon2-iterations=x: %v", err)
+	}
+}
+
+func TestCheckProduction_RefusesPartnerEventsToLoopbackUnlessAllowed(t *testing.T) {
+	_, err := serveConfig(t, []string{"clinics"}, "-trusted-proxies=none", "-clinics.events-allow-loopback")
+	if err == nil || !strings.Contains(err.Error(), "-clinics.events-allow-loopback") {
+		t.Errorf("serve clinics with loopback events: %v", err)
+	}
+	cfg, err := serveConfig(t, []string{"clinics"}, "-trusted-proxies=none", "-clinics.events-allow-loopback", "-allow-dev-drivers")
+	if err != nil || !ServiceConfig[clinics.Config](cfg).EventAllowLoopback {
+		t.Errorf("with -allow-dev-drivers: %v", err)
+	}
+	if _, err := serveConfig(t, []string{"clinics"}, "-trusted-proxies=none"); err != nil {
+		t.Errorf("serve clinics: %v", err)
 	}
 }

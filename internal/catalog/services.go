@@ -77,24 +77,26 @@ var services = []Service{
 	// its jobs; scheduling, payments, records and identity call it from theirs.
 	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
 		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
-	// clinics calls nobody; scheduling asks it about affiliations and identity whether a
-	// clinic exists (neither while starting). Operators and doctors reach it over REST.
+	// clinics calls keys (the event endpoints' secrets) and the clinics' endpoints from
+	// its jobs; scheduling asks it about affiliations and publishes events to it (from
+	// jobs, not while starting), identity whether a clinic exists. Operators and doctors
+	// reach it over REST.
 	{Name: "clinics", FQName: clinicsv1connect.ClinicsServiceName, Port: 7014, Schema: &clinics.Schema,
-		REST: clinicsv1.RegisterClinicsServiceHandler, wiring: wire(noSettings, startClinics)},
+		REST: clinicsv1.RegisterClinicsServiceHandler, wiring: wire(clinics.DefaultConfig, startClinics)},
 }
 
-func startClinics(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
+func startClinics(ctx context.Context, p *Process, cfg *clinics.Config) (*server.Server, Background, error) {
 	db, err := p.pool(ctx, "clinics", clinics.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := clinics.New(clinics.Deps{DB: db, Logger: p.log.With("service", "clinics")})
+	svc, err := clinics.New(clinics.Deps{DB: db, Envelope: p.Envelope("clinics"), Logger: p.log.With("service", "clinics")}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	srv := p.newServer("clinics", p.remoteAuth("clinics"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
-	return srv, nil, nil
+	return srv, svc.Run, nil
 }
 
 func startKeys(ctx context.Context, p *Process, cfg *keys.Config) (*server.Server, Background, error) {

@@ -32,6 +32,12 @@ var partnerRPCs = map[string][]string{
 	"healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment":    {"appointments.read"},
 	"healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment": {"appointments.answer"},
 	"healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment": {"appointments.answer"},
+	"healthcore.clinics.v1.ClinicsService.CreateEventEndpoint":           {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ListEventEndpoints":            {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint":           {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret":     {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ListEventDeliveries":           {"events.manage"},
+	"healthcore.clinics.v1.ClinicsService.ReplayEventDelivery":           {"events.manage"},
 }
 
 // partnerKit signs partner tokens and verifies them with an interceptor.

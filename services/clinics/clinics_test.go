@@ -2,6 +2,7 @@ package clinics_test
 
 import (
 	"context"
+	"crypto/x509"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -28,18 +30,25 @@ type fixture struct {
 	client clinicsv1connect.ClinicsServiceClient
 	url    string
 	admin  string // an operator with a second factor
+	svc    *clinics.Service
 }
 
 func newFixture(t *testing.T) *fixture {
+	return newFixtureWith(t, clinics.DefaultConfig(), nil)
+}
+
+// newFixtureWith builds the service with cfg, trusting roots for event endpoints.
+func newFixtureWith(t *testing.T, cfg clinics.Config, roots *x509.CertPool) *fixture {
 	db := pgtest.Pool(t, clinics.Schema.Name, clinics.Schema)
 	users := testkit.NewUsers(t)
-	svc, err := clinics.New(clinics.Deps{DB: db, Logger: testkit.Logger(t)})
+	svc, err := clinics.New(clinics.Deps{DB: db, Envelope: envelope.New(testkit.Keys(t, "clinics"), envelope.Defaults),
+		EventRoots: roots, Logger: testkit.Logger(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := testkit.Serve(t, users.Interceptor("clinics"), func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
 	_, admin := users.Sign(accessv1.Role_ROLE_ADMIN, "")
-	return &fixture{t: t, db: db, users: users, url: url, admin: admin,
+	return &fixture{t: t, db: db, users: users, url: url, admin: admin, svc: svc,
 		client: clinicsv1connect.NewClinicsServiceClient(testkit.HTTPClient(t), url)}
 }
 

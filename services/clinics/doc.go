@@ -6,5 +6,7 @@
 // affiliation_history with its actor, and logged. Other services ask CheckAffiliation
 // before a clinic's system acts for a doctor (scheduling), and CheckClinic before an
 // OAuth client is created for a clinic (identity). Operators and doctors reach it over
-// REST too.
+// REST too. It also delivers partner events: the appointment events scheduling
+// publishes are fanned out to the HTTPS endpoints the clinics register, each delivery a
+// signed POST retried for a day, in order per appointment (events.go, deliver.go).
 package clinics

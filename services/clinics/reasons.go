@@ -20,3 +20,14 @@ var (
 	// stands (accepting a declined invitation, delegating on an ended affiliation).
 	ReasonAffiliationState = errs.Declare(connect.CodeFailedPrecondition, "AFFILIATION_STATE")
 )
+
+// The reasons of partner events.
+var (
+	// ReasonEventEndpointURLInvalid refuses an endpoint URL that is not https://, or
+	// names a private, loopback or link-local address.
+	ReasonEventEndpointURLInvalid = errs.Declare(connect.CodeInvalidArgument, "EVENT_ENDPOINT_URL_INVALID")
+	// ReasonEventEndpointNotFound: the calling clinic has no endpoint with this id.
+	ReasonEventEndpointNotFound = errs.Declare(connect.CodeNotFound, "EVENT_ENDPOINT_NOT_FOUND")
+	// ReasonEventDeliveryNotFound: the calling clinic has no delivery with this id.
+	ReasonEventDeliveryNotFound = errs.Declare(connect.CodeNotFound, "EVENT_DELIVERY_NOT_FOUND")
+)

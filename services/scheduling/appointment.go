@@ -152,8 +152,8 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, apptID string, e event)
 }
 
 // transition moves a locked appointment to a new state, records why, and commits the
-// notifications it calls for (notify.go). Changes the caller made to a's refund or
-// answer deadline are saved with it.
+// notifications and the partner event it calls for (notify.go, events.go). Changes the
+// caller made to a's refund or answer deadline are saved with it.
 func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to, kind string, who actor, why note) error {
 	from := a.state
 	a.state = to
@@ -163,7 +163,10 @@ func (s *Service) transition(ctx context.Context, tx pgx.Tx, a *appointment, to,
 	if err := s.record(ctx, tx, a.id, event{kind: kind, from: from, to: to, who: who, why: why}); err != nil {
 		return err
 	}
-	return s.announce(ctx, tx, a, from, who)
+	if err := s.announce(ctx, tx, a, from, who); err != nil {
+		return err
+	}
+	return s.emitPartnerEvent(ctx, tx, a, from)
 }
 
 // illegal is the error for a transition the appointment's state does not allow.

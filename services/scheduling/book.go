@@ -122,6 +122,9 @@ func (s *Service) hold(ctx context.Context, a *appointment, now, hold time.Time)
 		if err := s.record(ctx, tx, a.id, event{kind: "booked", to: statePending, who: actorOf(ctx)}); err != nil {
 			return err
 		}
+		if err := s.emitPartnerEvent(ctx, tx, a, ""); err != nil {
+			return err
+		}
 		// The charge is created by this job, off the request: the booking's answer says
 		// CREATING, and the app waits for the QR code on the payment's long-poll. It
 		// retries until the hold ends; expire_hold then frees the slot.

@@ -106,6 +106,9 @@ func TestNotify_RolledBackTransitionTellsNobody(t *testing.T) {
 	if got := f.reminders(a.GetId()); len(got) != 0 {
 		t.Fatalf("reminders after a rollback = %v", got)
 	}
+	if names, _ := f.partnerEvents(a.GetId()); len(names) != 1 {
+		t.Fatalf("partner events after a rollback = %q, want the booking's only", names)
+	}
 	// The same transition committed tells both, with the same keys as any retry of it.
 	if err := f.svc.locked(ctx, a.GetId(), func(tx pgx.Tx, a *appointment) error { return f.svc.markPaid(ctx, tx, a) }); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
@@ -30,7 +31,8 @@ type partnerFixture struct {
 
 func newPartnerFixture(t *testing.T) *partnerFixture {
 	f := newFixture(t)
-	svc, err := clinics.New(clinics.Deps{DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t)})
+	svc, err := clinics.New(clinics.Deps{DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t),
+		Envelope: envelope.New(testkit.Keys(t, "clinics"), envelope.Defaults)}, clinics.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,6 +93,7 @@ func (s *Service) workers() *river.Workers {
 		return s.prepareRoom(ctx, j.Args.AppointmentID)
 	}))
 	s.addNotifyWorkers(w)
+	s.addPartnerEventWorker(w)
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, j *river.Job[rollForwardArgs]) error {
 		n, err := s.rollDue(ctx)
 		if n > 0 {

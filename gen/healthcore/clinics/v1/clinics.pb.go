@@ -1274,7 +1274,7 @@ var File_healthcore_clinics_v1_clinics_proto protoreflect.FileDescriptor
 
 const file_healthcore_clinics_v1_clinics_proto_rawDesc = "" +
 	"\n" +
-	"#healthcore/clinics/v1/clinics.proto\x12\x15healthcore.clinics.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xb6\x01\n" +
+	"#healthcore/clinics/v1/clinics.proto\x12\x15healthcore.clinics.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\"healthcore/clinics/v1/events.proto\x1a\x17validate/validate.proto\"\xb6\x01\n" +
 	"\x06Clinic\x12\x1b\n" +
 	"\tclinic_id\x18\x01 \x01(\tR\bclinicId\x12\x12\n" +
 	"\x04cnpj\x18\x02 \x01(\tR\x04cnpj\x12\x12\n" +
@@ -1351,7 +1351,7 @@ const file_healthcore_clinics_v1_clinics_proto_rawDesc = "" +
 	"\x19AFFILIATION_STATE_INVITED\x10\x01\x12\x1c\n" +
 	"\x18AFFILIATION_STATE_ACTIVE\x10\x02\x12\x1e\n" +
 	"\x1aAFFILIATION_STATE_DECLINED\x10\x03\x12\x1b\n" +
-	"\x17AFFILIATION_STATE_ENDED\x10\x042\xe4\f\n" +
+	"\x17AFFILIATION_STATE_ENDED\x10\x042\xf4\x14\n" +
 	"\x0eClinicsService\x12\x8f\x01\n" +
 	"\fCreateClinic\x12*.healthcore.clinics.v1.CreateClinicRequest\x1a+.healthcore.clinics.v1.CreateClinicResponse\"&\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/admin/clinics\x12\x8f\x01\n" +
 	"\tGetClinic\x12'.healthcore.clinics.v1.GetClinicRequest\x1a(.healthcore.clinics.v1.GetClinicResponse\"/\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/clinics/{clinic_id}\x12\xa7\x01\n" +
@@ -1366,7 +1366,22 @@ const file_healthcore_clinics_v1_clinics_proto_rawDesc = "" +
 	"\bidentity\x12\x87\x01\n" +
 	"\x10CheckAffiliation\x12..healthcore.clinics.v1.CheckAffiliationRequest\x1a/.healthcore.clinics.v1.CheckAffiliationResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
-	"schedulingB0Z.healthcore/gen/healthcore/clinics/v1;clinicsv1b\x06proto3"
+	"scheduling\x12{\n" +
+	"\fPublishEvent\x12*.healthcore.clinics.v1.PublishEventRequest\x1a+.healthcore.clinics.v1.PublishEventResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"scheduling\x12\x93\x01\n" +
+	"\x13CreateEventEndpoint\x121.healthcore.clinics.v1.CreateEventEndpointRequest\x1a2.healthcore.clinics.v1.CreateEventEndpointResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manage\x12\x90\x01\n" +
+	"\x12ListEventEndpoints\x120.healthcore.clinics.v1.ListEventEndpointsRequest\x1a1.healthcore.clinics.v1.ListEventEndpointsResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manage\x12\x93\x01\n" +
+	"\x13DeleteEventEndpoint\x121.healthcore.clinics.v1.DeleteEventEndpointRequest\x1a2.healthcore.clinics.v1.DeleteEventEndpointResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manage\x12\xa5\x01\n" +
+	"\x19RotateEventEndpointSecret\x127.healthcore.clinics.v1.RotateEventEndpointSecretRequest\x1a8.healthcore.clinics.v1.RotateEventEndpointSecretResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manage\x12\x93\x01\n" +
+	"\x13ListEventDeliveries\x121.healthcore.clinics.v1.ListEventDeliveriesRequest\x1a2.healthcore.clinics.v1.ListEventDeliveriesResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manage\x12\x93\x01\n" +
+	"\x13ReplayEventDelivery\x121.healthcore.clinics.v1.ReplayEventDeliveryRequest\x1a2.healthcore.clinics.v1.ReplayEventDeliveryResponse\"\x15\xca\xf3\x18\x112\x0f\n" +
+	"\revents.manageB0Z.healthcore/gen/healthcore/clinics/v1;clinicsv1b\x06proto3"
 
 var (
 	file_healthcore_clinics_v1_clinics_proto_rawDescOnce sync.Once
@@ -1383,30 +1398,44 @@ func file_healthcore_clinics_v1_clinics_proto_rawDescGZIP() []byte {
 var file_healthcore_clinics_v1_clinics_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_healthcore_clinics_v1_clinics_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_healthcore_clinics_v1_clinics_proto_goTypes = []any{
-	(AffiliationState)(0),              // 0: healthcore.clinics.v1.AffiliationState
-	(*Clinic)(nil),                     // 1: healthcore.clinics.v1.Clinic
-	(*Affiliation)(nil),                // 2: healthcore.clinics.v1.Affiliation
-	(*CreateClinicRequest)(nil),        // 3: healthcore.clinics.v1.CreateClinicRequest
-	(*CreateClinicResponse)(nil),       // 4: healthcore.clinics.v1.CreateClinicResponse
-	(*GetClinicRequest)(nil),           // 5: healthcore.clinics.v1.GetClinicRequest
-	(*GetClinicResponse)(nil),          // 6: healthcore.clinics.v1.GetClinicResponse
-	(*InviteDoctorRequest)(nil),        // 7: healthcore.clinics.v1.InviteDoctorRequest
-	(*InviteDoctorResponse)(nil),       // 8: healthcore.clinics.v1.InviteDoctorResponse
-	(*ListMyAffiliationsRequest)(nil),  // 9: healthcore.clinics.v1.ListMyAffiliationsRequest
-	(*ListMyAffiliationsResponse)(nil), // 10: healthcore.clinics.v1.ListMyAffiliationsResponse
-	(*AcceptAffiliationRequest)(nil),   // 11: healthcore.clinics.v1.AcceptAffiliationRequest
-	(*AcceptAffiliationResponse)(nil),  // 12: healthcore.clinics.v1.AcceptAffiliationResponse
-	(*DeclineAffiliationRequest)(nil),  // 13: healthcore.clinics.v1.DeclineAffiliationRequest
-	(*DeclineAffiliationResponse)(nil), // 14: healthcore.clinics.v1.DeclineAffiliationResponse
-	(*EndAffiliationRequest)(nil),      // 15: healthcore.clinics.v1.EndAffiliationRequest
-	(*EndAffiliationResponse)(nil),     // 16: healthcore.clinics.v1.EndAffiliationResponse
-	(*SetDelegationRequest)(nil),       // 17: healthcore.clinics.v1.SetDelegationRequest
-	(*SetDelegationResponse)(nil),      // 18: healthcore.clinics.v1.SetDelegationResponse
-	(*CheckAffiliationRequest)(nil),    // 19: healthcore.clinics.v1.CheckAffiliationRequest
-	(*CheckAffiliationResponse)(nil),   // 20: healthcore.clinics.v1.CheckAffiliationResponse
-	(*CheckClinicRequest)(nil),         // 21: healthcore.clinics.v1.CheckClinicRequest
-	(*CheckClinicResponse)(nil),        // 22: healthcore.clinics.v1.CheckClinicResponse
-	(*timestamppb.Timestamp)(nil),      // 23: google.protobuf.Timestamp
+	(AffiliationState)(0),                     // 0: healthcore.clinics.v1.AffiliationState
+	(*Clinic)(nil),                            // 1: healthcore.clinics.v1.Clinic
+	(*Affiliation)(nil),                       // 2: healthcore.clinics.v1.Affiliation
+	(*CreateClinicRequest)(nil),               // 3: healthcore.clinics.v1.CreateClinicRequest
+	(*CreateClinicResponse)(nil),              // 4: healthcore.clinics.v1.CreateClinicResponse
+	(*GetClinicRequest)(nil),                  // 5: healthcore.clinics.v1.GetClinicRequest
+	(*GetClinicResponse)(nil),                 // 6: healthcore.clinics.v1.GetClinicResponse
+	(*InviteDoctorRequest)(nil),               // 7: healthcore.clinics.v1.InviteDoctorRequest
+	(*InviteDoctorResponse)(nil),              // 8: healthcore.clinics.v1.InviteDoctorResponse
+	(*ListMyAffiliationsRequest)(nil),         // 9: healthcore.clinics.v1.ListMyAffiliationsRequest
+	(*ListMyAffiliationsResponse)(nil),        // 10: healthcore.clinics.v1.ListMyAffiliationsResponse
+	(*AcceptAffiliationRequest)(nil),          // 11: healthcore.clinics.v1.AcceptAffiliationRequest
+	(*AcceptAffiliationResponse)(nil),         // 12: healthcore.clinics.v1.AcceptAffiliationResponse
+	(*DeclineAffiliationRequest)(nil),         // 13: healthcore.clinics.v1.DeclineAffiliationRequest
+	(*DeclineAffiliationResponse)(nil),        // 14: healthcore.clinics.v1.DeclineAffiliationResponse
+	(*EndAffiliationRequest)(nil),             // 15: healthcore.clinics.v1.EndAffiliationRequest
+	(*EndAffiliationResponse)(nil),            // 16: healthcore.clinics.v1.EndAffiliationResponse
+	(*SetDelegationRequest)(nil),              // 17: healthcore.clinics.v1.SetDelegationRequest
+	(*SetDelegationResponse)(nil),             // 18: healthcore.clinics.v1.SetDelegationResponse
+	(*CheckAffiliationRequest)(nil),           // 19: healthcore.clinics.v1.CheckAffiliationRequest
+	(*CheckAffiliationResponse)(nil),          // 20: healthcore.clinics.v1.CheckAffiliationResponse
+	(*CheckClinicRequest)(nil),                // 21: healthcore.clinics.v1.CheckClinicRequest
+	(*CheckClinicResponse)(nil),               // 22: healthcore.clinics.v1.CheckClinicResponse
+	(*timestamppb.Timestamp)(nil),             // 23: google.protobuf.Timestamp
+	(*PublishEventRequest)(nil),               // 24: healthcore.clinics.v1.PublishEventRequest
+	(*CreateEventEndpointRequest)(nil),        // 25: healthcore.clinics.v1.CreateEventEndpointRequest
+	(*ListEventEndpointsRequest)(nil),         // 26: healthcore.clinics.v1.ListEventEndpointsRequest
+	(*DeleteEventEndpointRequest)(nil),        // 27: healthcore.clinics.v1.DeleteEventEndpointRequest
+	(*RotateEventEndpointSecretRequest)(nil),  // 28: healthcore.clinics.v1.RotateEventEndpointSecretRequest
+	(*ListEventDeliveriesRequest)(nil),        // 29: healthcore.clinics.v1.ListEventDeliveriesRequest
+	(*ReplayEventDeliveryRequest)(nil),        // 30: healthcore.clinics.v1.ReplayEventDeliveryRequest
+	(*PublishEventResponse)(nil),              // 31: healthcore.clinics.v1.PublishEventResponse
+	(*CreateEventEndpointResponse)(nil),       // 32: healthcore.clinics.v1.CreateEventEndpointResponse
+	(*ListEventEndpointsResponse)(nil),        // 33: healthcore.clinics.v1.ListEventEndpointsResponse
+	(*DeleteEventEndpointResponse)(nil),       // 34: healthcore.clinics.v1.DeleteEventEndpointResponse
+	(*RotateEventEndpointSecretResponse)(nil), // 35: healthcore.clinics.v1.RotateEventEndpointSecretResponse
+	(*ListEventDeliveriesResponse)(nil),       // 36: healthcore.clinics.v1.ListEventDeliveriesResponse
+	(*ReplayEventDeliveryResponse)(nil),       // 37: healthcore.clinics.v1.ReplayEventDeliveryResponse
 }
 var file_healthcore_clinics_v1_clinics_proto_depIdxs = []int32{
 	23, // 0: healthcore.clinics.v1.Clinic.create_time:type_name -> google.protobuf.Timestamp
@@ -1432,18 +1461,32 @@ var file_healthcore_clinics_v1_clinics_proto_depIdxs = []int32{
 	17, // 20: healthcore.clinics.v1.ClinicsService.SetDelegation:input_type -> healthcore.clinics.v1.SetDelegationRequest
 	21, // 21: healthcore.clinics.v1.ClinicsService.CheckClinic:input_type -> healthcore.clinics.v1.CheckClinicRequest
 	19, // 22: healthcore.clinics.v1.ClinicsService.CheckAffiliation:input_type -> healthcore.clinics.v1.CheckAffiliationRequest
-	4,  // 23: healthcore.clinics.v1.ClinicsService.CreateClinic:output_type -> healthcore.clinics.v1.CreateClinicResponse
-	6,  // 24: healthcore.clinics.v1.ClinicsService.GetClinic:output_type -> healthcore.clinics.v1.GetClinicResponse
-	8,  // 25: healthcore.clinics.v1.ClinicsService.InviteDoctor:output_type -> healthcore.clinics.v1.InviteDoctorResponse
-	10, // 26: healthcore.clinics.v1.ClinicsService.ListMyAffiliations:output_type -> healthcore.clinics.v1.ListMyAffiliationsResponse
-	12, // 27: healthcore.clinics.v1.ClinicsService.AcceptAffiliation:output_type -> healthcore.clinics.v1.AcceptAffiliationResponse
-	14, // 28: healthcore.clinics.v1.ClinicsService.DeclineAffiliation:output_type -> healthcore.clinics.v1.DeclineAffiliationResponse
-	16, // 29: healthcore.clinics.v1.ClinicsService.EndAffiliation:output_type -> healthcore.clinics.v1.EndAffiliationResponse
-	18, // 30: healthcore.clinics.v1.ClinicsService.SetDelegation:output_type -> healthcore.clinics.v1.SetDelegationResponse
-	22, // 31: healthcore.clinics.v1.ClinicsService.CheckClinic:output_type -> healthcore.clinics.v1.CheckClinicResponse
-	20, // 32: healthcore.clinics.v1.ClinicsService.CheckAffiliation:output_type -> healthcore.clinics.v1.CheckAffiliationResponse
-	23, // [23:33] is the sub-list for method output_type
-	13, // [13:23] is the sub-list for method input_type
+	24, // 23: healthcore.clinics.v1.ClinicsService.PublishEvent:input_type -> healthcore.clinics.v1.PublishEventRequest
+	25, // 24: healthcore.clinics.v1.ClinicsService.CreateEventEndpoint:input_type -> healthcore.clinics.v1.CreateEventEndpointRequest
+	26, // 25: healthcore.clinics.v1.ClinicsService.ListEventEndpoints:input_type -> healthcore.clinics.v1.ListEventEndpointsRequest
+	27, // 26: healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint:input_type -> healthcore.clinics.v1.DeleteEventEndpointRequest
+	28, // 27: healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret:input_type -> healthcore.clinics.v1.RotateEventEndpointSecretRequest
+	29, // 28: healthcore.clinics.v1.ClinicsService.ListEventDeliveries:input_type -> healthcore.clinics.v1.ListEventDeliveriesRequest
+	30, // 29: healthcore.clinics.v1.ClinicsService.ReplayEventDelivery:input_type -> healthcore.clinics.v1.ReplayEventDeliveryRequest
+	4,  // 30: healthcore.clinics.v1.ClinicsService.CreateClinic:output_type -> healthcore.clinics.v1.CreateClinicResponse
+	6,  // 31: healthcore.clinics.v1.ClinicsService.GetClinic:output_type -> healthcore.clinics.v1.GetClinicResponse
+	8,  // 32: healthcore.clinics.v1.ClinicsService.InviteDoctor:output_type -> healthcore.clinics.v1.InviteDoctorResponse
+	10, // 33: healthcore.clinics.v1.ClinicsService.ListMyAffiliations:output_type -> healthcore.clinics.v1.ListMyAffiliationsResponse
+	12, // 34: healthcore.clinics.v1.ClinicsService.AcceptAffiliation:output_type -> healthcore.clinics.v1.AcceptAffiliationResponse
+	14, // 35: healthcore.clinics.v1.ClinicsService.DeclineAffiliation:output_type -> healthcore.clinics.v1.DeclineAffiliationResponse
+	16, // 36: healthcore.clinics.v1.ClinicsService.EndAffiliation:output_type -> healthcore.clinics.v1.EndAffiliationResponse
+	18, // 37: healthcore.clinics.v1.ClinicsService.SetDelegation:output_type -> healthcore.clinics.v1.SetDelegationResponse
+	22, // 38: healthcore.clinics.v1.ClinicsService.CheckClinic:output_type -> healthcore.clinics.v1.CheckClinicResponse
+	20, // 39: healthcore.clinics.v1.ClinicsService.CheckAffiliation:output_type -> healthcore.clinics.v1.CheckAffiliationResponse
+	31, // 40: healthcore.clinics.v1.ClinicsService.PublishEvent:output_type -> healthcore.clinics.v1.PublishEventResponse
+	32, // 41: healthcore.clinics.v1.ClinicsService.CreateEventEndpoint:output_type -> healthcore.clinics.v1.CreateEventEndpointResponse
+	33, // 42: healthcore.clinics.v1.ClinicsService.ListEventEndpoints:output_type -> healthcore.clinics.v1.ListEventEndpointsResponse
+	34, // 43: healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint:output_type -> healthcore.clinics.v1.DeleteEventEndpointResponse
+	35, // 44: healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret:output_type -> healthcore.clinics.v1.RotateEventEndpointSecretResponse
+	36, // 45: healthcore.clinics.v1.ClinicsService.ListEventDeliveries:output_type -> healthcore.clinics.v1.ListEventDeliveriesResponse
+	37, // 46: healthcore.clinics.v1.ClinicsService.ReplayEventDelivery:output_type -> healthcore.clinics.v1.ReplayEventDeliveryResponse
+	30, // [30:47] is the sub-list for method output_type
+	13, // [13:30] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1454,6 +1497,7 @@ func file_healthcore_clinics_v1_clinics_proto_init() {
 	if File_healthcore_clinics_v1_clinics_proto != nil {
 		return
 	}
+	file_healthcore_clinics_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -19,16 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClinicsService_CreateClinic_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/CreateClinic"
-	ClinicsService_GetClinic_FullMethodName          = "/healthcore.clinics.v1.ClinicsService/GetClinic"
-	ClinicsService_InviteDoctor_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/InviteDoctor"
-	ClinicsService_ListMyAffiliations_FullMethodName = "/healthcore.clinics.v1.ClinicsService/ListMyAffiliations"
-	ClinicsService_AcceptAffiliation_FullMethodName  = "/healthcore.clinics.v1.ClinicsService/AcceptAffiliation"
-	ClinicsService_DeclineAffiliation_FullMethodName = "/healthcore.clinics.v1.ClinicsService/DeclineAffiliation"
-	ClinicsService_EndAffiliation_FullMethodName     = "/healthcore.clinics.v1.ClinicsService/EndAffiliation"
-	ClinicsService_SetDelegation_FullMethodName      = "/healthcore.clinics.v1.ClinicsService/SetDelegation"
-	ClinicsService_CheckClinic_FullMethodName        = "/healthcore.clinics.v1.ClinicsService/CheckClinic"
-	ClinicsService_CheckAffiliation_FullMethodName   = "/healthcore.clinics.v1.ClinicsService/CheckAffiliation"
+	ClinicsService_CreateClinic_FullMethodName              = "/healthcore.clinics.v1.ClinicsService/CreateClinic"
+	ClinicsService_GetClinic_FullMethodName                 = "/healthcore.clinics.v1.ClinicsService/GetClinic"
+	ClinicsService_InviteDoctor_FullMethodName              = "/healthcore.clinics.v1.ClinicsService/InviteDoctor"
+	ClinicsService_ListMyAffiliations_FullMethodName        = "/healthcore.clinics.v1.ClinicsService/ListMyAffiliations"
+	ClinicsService_AcceptAffiliation_FullMethodName         = "/healthcore.clinics.v1.ClinicsService/AcceptAffiliation"
+	ClinicsService_DeclineAffiliation_FullMethodName        = "/healthcore.clinics.v1.ClinicsService/DeclineAffiliation"
+	ClinicsService_EndAffiliation_FullMethodName            = "/healthcore.clinics.v1.ClinicsService/EndAffiliation"
+	ClinicsService_SetDelegation_FullMethodName             = "/healthcore.clinics.v1.ClinicsService/SetDelegation"
+	ClinicsService_CheckClinic_FullMethodName               = "/healthcore.clinics.v1.ClinicsService/CheckClinic"
+	ClinicsService_CheckAffiliation_FullMethodName          = "/healthcore.clinics.v1.ClinicsService/CheckAffiliation"
+	ClinicsService_PublishEvent_FullMethodName              = "/healthcore.clinics.v1.ClinicsService/PublishEvent"
+	ClinicsService_CreateEventEndpoint_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/CreateEventEndpoint"
+	ClinicsService_ListEventEndpoints_FullMethodName        = "/healthcore.clinics.v1.ClinicsService/ListEventEndpoints"
+	ClinicsService_DeleteEventEndpoint_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/DeleteEventEndpoint"
+	ClinicsService_RotateEventEndpointSecret_FullMethodName = "/healthcore.clinics.v1.ClinicsService/RotateEventEndpointSecret"
+	ClinicsService_ListEventDeliveries_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/ListEventDeliveries"
+	ClinicsService_ReplayEventDelivery_FullMethodName       = "/healthcore.clinics.v1.ClinicsService/ReplayEventDelivery"
 )
 
 // ClinicsServiceClient is the client API for ClinicsService service.
@@ -40,7 +47,10 @@ const (
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Operators and doctors reach it over REST too.
+// clinic's system touch a doctor. It delivers the doctors' appointment events, which
+// scheduling publishes, to the HTTPS endpoints each clinic registers (signed,
+// retried, ordered per appointment). Operators and doctors reach its affiliation
+// methods over REST too; partners reach the event methods over gRPC.
 type ClinicsServiceClient interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -72,6 +82,28 @@ type ClinicsServiceClient interface {
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(ctx context.Context, in *CheckAffiliationRequest, opts ...grpc.CallOption) (*CheckAffiliationResponse, error)
+	// Internal (scheduling): an appointment event of a doctor, fanned out in one
+	// transaction to every endpoint, subscribed to its type, of every clinic the doctor
+	// is ACTIVE with; each delivery is a durable job. Idempotent by event_id.
+	PublishEvent(ctx context.Context, in *PublishEventRequest, opts ...grpc.CallOption) (*PublishEventResponse, error)
+	// Partner clinics: registers an HTTPS endpoint for the calling clinic's events and
+	// returns its signing secret, once. A URL that is not https or names a private,
+	// loopback or link-local address is INVALID_ARGUMENT EVENT_ENDPOINT_URL_INVALID.
+	CreateEventEndpoint(ctx context.Context, in *CreateEventEndpointRequest, opts ...grpc.CallOption) (*CreateEventEndpointResponse, error)
+	// Partner clinics: the calling clinic's event endpoints.
+	ListEventEndpoints(ctx context.Context, in *ListEventEndpointsRequest, opts ...grpc.CallOption) (*ListEventEndpointsResponse, error)
+	// Partner clinics: deletes an endpoint; its pending deliveries are not sent. Another
+	// clinic's endpoint is NOT_FOUND EVENT_ENDPOINT_NOT_FOUND.
+	DeleteEventEndpoint(ctx context.Context, in *DeleteEventEndpointRequest, opts ...grpc.CallOption) (*DeleteEventEndpointResponse, error)
+	// Partner clinics: a new signing secret for the endpoint, returned once; the old one
+	// keeps signing beside it for 24 hours (two v1= signatures), then stops.
+	RotateEventEndpointSecret(ctx context.Context, in *RotateEventEndpointSecretRequest, opts ...grpc.CallOption) (*RotateEventEndpointSecretResponse, error)
+	// Partner clinics: the delivery log of the calling clinic's endpoints, newest first.
+	ListEventDeliveries(ctx context.Context, in *ListEventDeliveriesRequest, opts ...grpc.CallOption) (*ListEventDeliveriesResponse, error)
+	// Partner clinics: sends one delivery again, or every delivery of an endpoint since a
+	// time, whatever their state (same event ids: the receiver de-duplicates). Another
+	// clinic's delivery or endpoint is NOT_FOUND.
+	ReplayEventDelivery(ctx context.Context, in *ReplayEventDeliveryRequest, opts ...grpc.CallOption) (*ReplayEventDeliveryResponse, error)
 }
 
 type clinicsServiceClient struct {
@@ -182,6 +214,76 @@ func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, in *CheckAf
 	return out, nil
 }
 
+func (c *clinicsServiceClient) PublishEvent(ctx context.Context, in *PublishEventRequest, opts ...grpc.CallOption) (*PublishEventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishEventResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_PublishEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) CreateEventEndpoint(ctx context.Context, in *CreateEventEndpointRequest, opts ...grpc.CallOption) (*CreateEventEndpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateEventEndpointResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_CreateEventEndpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) ListEventEndpoints(ctx context.Context, in *ListEventEndpointsRequest, opts ...grpc.CallOption) (*ListEventEndpointsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEventEndpointsResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_ListEventEndpoints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) DeleteEventEndpoint(ctx context.Context, in *DeleteEventEndpointRequest, opts ...grpc.CallOption) (*DeleteEventEndpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteEventEndpointResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_DeleteEventEndpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) RotateEventEndpointSecret(ctx context.Context, in *RotateEventEndpointSecretRequest, opts ...grpc.CallOption) (*RotateEventEndpointSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateEventEndpointSecretResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_RotateEventEndpointSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) ListEventDeliveries(ctx context.Context, in *ListEventDeliveriesRequest, opts ...grpc.CallOption) (*ListEventDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEventDeliveriesResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_ListEventDeliveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clinicsServiceClient) ReplayEventDelivery(ctx context.Context, in *ReplayEventDeliveryRequest, opts ...grpc.CallOption) (*ReplayEventDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayEventDeliveryResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_ReplayEventDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClinicsServiceServer is the server API for ClinicsService service.
 // All implementations must embed UnimplementedClinicsServiceServer
 // for forward compatibility.
@@ -191,7 +293,10 @@ func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, in *CheckAf
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Operators and doctors reach it over REST too.
+// clinic's system touch a doctor. It delivers the doctors' appointment events, which
+// scheduling publishes, to the HTTPS endpoints each clinic registers (signed,
+// retried, ordered per appointment). Operators and doctors reach its affiliation
+// methods over REST too; partners reach the event methods over gRPC.
 type ClinicsServiceServer interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -223,6 +328,28 @@ type ClinicsServiceServer interface {
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *CheckAffiliationRequest) (*CheckAffiliationResponse, error)
+	// Internal (scheduling): an appointment event of a doctor, fanned out in one
+	// transaction to every endpoint, subscribed to its type, of every clinic the doctor
+	// is ACTIVE with; each delivery is a durable job. Idempotent by event_id.
+	PublishEvent(context.Context, *PublishEventRequest) (*PublishEventResponse, error)
+	// Partner clinics: registers an HTTPS endpoint for the calling clinic's events and
+	// returns its signing secret, once. A URL that is not https or names a private,
+	// loopback or link-local address is INVALID_ARGUMENT EVENT_ENDPOINT_URL_INVALID.
+	CreateEventEndpoint(context.Context, *CreateEventEndpointRequest) (*CreateEventEndpointResponse, error)
+	// Partner clinics: the calling clinic's event endpoints.
+	ListEventEndpoints(context.Context, *ListEventEndpointsRequest) (*ListEventEndpointsResponse, error)
+	// Partner clinics: deletes an endpoint; its pending deliveries are not sent. Another
+	// clinic's endpoint is NOT_FOUND EVENT_ENDPOINT_NOT_FOUND.
+	DeleteEventEndpoint(context.Context, *DeleteEventEndpointRequest) (*DeleteEventEndpointResponse, error)
+	// Partner clinics: a new signing secret for the endpoint, returned once; the old one
+	// keeps signing beside it for 24 hours (two v1= signatures), then stops.
+	RotateEventEndpointSecret(context.Context, *RotateEventEndpointSecretRequest) (*RotateEventEndpointSecretResponse, error)
+	// Partner clinics: the delivery log of the calling clinic's endpoints, newest first.
+	ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error)
+	// Partner clinics: sends one delivery again, or every delivery of an endpoint since a
+	// time, whatever their state (same event ids: the receiver de-duplicates). Another
+	// clinic's delivery or endpoint is NOT_FOUND.
+	ReplayEventDelivery(context.Context, *ReplayEventDeliveryRequest) (*ReplayEventDeliveryResponse, error)
 	mustEmbedUnimplementedClinicsServiceServer()
 }
 
@@ -262,6 +389,27 @@ func (UnimplementedClinicsServiceServer) CheckClinic(context.Context, *CheckClin
 }
 func (UnimplementedClinicsServiceServer) CheckAffiliation(context.Context, *CheckAffiliationRequest) (*CheckAffiliationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckAffiliation not implemented")
+}
+func (UnimplementedClinicsServiceServer) PublishEvent(context.Context, *PublishEventRequest) (*PublishEventResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishEvent not implemented")
+}
+func (UnimplementedClinicsServiceServer) CreateEventEndpoint(context.Context, *CreateEventEndpointRequest) (*CreateEventEndpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateEventEndpoint not implemented")
+}
+func (UnimplementedClinicsServiceServer) ListEventEndpoints(context.Context, *ListEventEndpointsRequest) (*ListEventEndpointsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEventEndpoints not implemented")
+}
+func (UnimplementedClinicsServiceServer) DeleteEventEndpoint(context.Context, *DeleteEventEndpointRequest) (*DeleteEventEndpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteEventEndpoint not implemented")
+}
+func (UnimplementedClinicsServiceServer) RotateEventEndpointSecret(context.Context, *RotateEventEndpointSecretRequest) (*RotateEventEndpointSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateEventEndpointSecret not implemented")
+}
+func (UnimplementedClinicsServiceServer) ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEventDeliveries not implemented")
+}
+func (UnimplementedClinicsServiceServer) ReplayEventDelivery(context.Context, *ReplayEventDeliveryRequest) (*ReplayEventDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplayEventDelivery not implemented")
 }
 func (UnimplementedClinicsServiceServer) mustEmbedUnimplementedClinicsServiceServer() {}
 func (UnimplementedClinicsServiceServer) testEmbeddedByValue()                        {}
@@ -464,6 +612,132 @@ func _ClinicsService_CheckAffiliation_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClinicsService_PublishEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).PublishEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_PublishEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).PublishEvent(ctx, req.(*PublishEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_CreateEventEndpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateEventEndpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).CreateEventEndpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_CreateEventEndpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).CreateEventEndpoint(ctx, req.(*CreateEventEndpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_ListEventEndpoints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEventEndpointsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).ListEventEndpoints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_ListEventEndpoints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).ListEventEndpoints(ctx, req.(*ListEventEndpointsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_DeleteEventEndpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteEventEndpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).DeleteEventEndpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_DeleteEventEndpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).DeleteEventEndpoint(ctx, req.(*DeleteEventEndpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_RotateEventEndpointSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateEventEndpointSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).RotateEventEndpointSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_RotateEventEndpointSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).RotateEventEndpointSecret(ctx, req.(*RotateEventEndpointSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_ListEventDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEventDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).ListEventDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_ListEventDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).ListEventDeliveries(ctx, req.(*ListEventDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClinicsService_ReplayEventDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayEventDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).ReplayEventDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_ReplayEventDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).ReplayEventDelivery(ctx, req.(*ReplayEventDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClinicsService_ServiceDesc is the grpc.ServiceDesc for ClinicsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -510,6 +784,34 @@ var ClinicsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckAffiliation",
 			Handler:    _ClinicsService_CheckAffiliation_Handler,
+		},
+		{
+			MethodName: "PublishEvent",
+			Handler:    _ClinicsService_PublishEvent_Handler,
+		},
+		{
+			MethodName: "CreateEventEndpoint",
+			Handler:    _ClinicsService_CreateEventEndpoint_Handler,
+		},
+		{
+			MethodName: "ListEventEndpoints",
+			Handler:    _ClinicsService_ListEventEndpoints_Handler,
+		},
+		{
+			MethodName: "DeleteEventEndpoint",
+			Handler:    _ClinicsService_DeleteEventEndpoint_Handler,
+		},
+		{
+			MethodName: "RotateEventEndpointSecret",
+			Handler:    _ClinicsService_RotateEventEndpointSecret_Handler,
+		},
+		{
+			MethodName: "ListEventDeliveries",
+			Handler:    _ClinicsService_ListEventDeliveries_Handler,
+		},
+		{
+			MethodName: "ReplayEventDelivery",
+			Handler:    _ClinicsService_ReplayEventDelivery_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

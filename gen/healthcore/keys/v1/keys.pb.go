@@ -407,19 +407,22 @@ const file_healthcore_keys_v1_keys_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x0fDecryptResponse\x12\x1c\n" +
 	"\tplaintext\x18\x01 \x01(\fR\tplaintext\x12\x15\n" +
-	"\x06key_id\x18\x02 \x01(\tR\x05keyId2\x97\x03\n" +
-	"\vKeysService\x12\x91\x01\n" +
-	"\x0fGenerateDataKey\x12*.healthcore.keys.v1.GenerateDataKeyRequest\x1a+.healthcore.keys.v1.GenerateDataKeyResponse\"%\xca\xf3\x18!\"\x1f\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId2\xb4\x03\n" +
+	"\vKeysService\x12\x9a\x01\n" +
+	"\x0fGenerateDataKey\x12*.healthcore.keys.v1.GenerateDataKeyRequest\x1a+.healthcore.keys.v1.GenerateDataKeyResponse\".\xca\xf3\x18*\"(\n" +
+	"\aclinics\n" +
 	"\bidentity\n" +
 	"\arecords\n" +
 	"\n" +
-	"scheduling\x12y\n" +
-	"\aEncrypt\x12\".healthcore.keys.v1.EncryptRequest\x1a#.healthcore.keys.v1.EncryptResponse\"%\xca\xf3\x18!\"\x1f\n" +
+	"scheduling\x12\x82\x01\n" +
+	"\aEncrypt\x12\".healthcore.keys.v1.EncryptRequest\x1a#.healthcore.keys.v1.EncryptResponse\".\xca\xf3\x18*\"(\n" +
+	"\aclinics\n" +
 	"\bidentity\n" +
 	"\arecords\n" +
 	"\n" +
-	"scheduling\x12y\n" +
-	"\aDecrypt\x12\".healthcore.keys.v1.DecryptRequest\x1a#.healthcore.keys.v1.DecryptResponse\"%\xca\xf3\x18!\"\x1f\n" +
+	"scheduling\x12\x82\x01\n" +
+	"\aDecrypt\x12\".healthcore.keys.v1.DecryptRequest\x1a#.healthcore.keys.v1.DecryptResponse\".\xca\xf3\x18*\"(\n" +
+	"\aclinics\n" +
 	"\bidentity\n" +
 	"\arecords\n" +
 	"\n" +

@@ -63,6 +63,27 @@ const (
 	// ClinicsServiceCheckAffiliationProcedure is the fully-qualified name of the ClinicsService's
 	// CheckAffiliation RPC.
 	ClinicsServiceCheckAffiliationProcedure = "/healthcore.clinics.v1.ClinicsService/CheckAffiliation"
+	// ClinicsServicePublishEventProcedure is the fully-qualified name of the ClinicsService's
+	// PublishEvent RPC.
+	ClinicsServicePublishEventProcedure = "/healthcore.clinics.v1.ClinicsService/PublishEvent"
+	// ClinicsServiceCreateEventEndpointProcedure is the fully-qualified name of the ClinicsService's
+	// CreateEventEndpoint RPC.
+	ClinicsServiceCreateEventEndpointProcedure = "/healthcore.clinics.v1.ClinicsService/CreateEventEndpoint"
+	// ClinicsServiceListEventEndpointsProcedure is the fully-qualified name of the ClinicsService's
+	// ListEventEndpoints RPC.
+	ClinicsServiceListEventEndpointsProcedure = "/healthcore.clinics.v1.ClinicsService/ListEventEndpoints"
+	// ClinicsServiceDeleteEventEndpointProcedure is the fully-qualified name of the ClinicsService's
+	// DeleteEventEndpoint RPC.
+	ClinicsServiceDeleteEventEndpointProcedure = "/healthcore.clinics.v1.ClinicsService/DeleteEventEndpoint"
+	// ClinicsServiceRotateEventEndpointSecretProcedure is the fully-qualified name of the
+	// ClinicsService's RotateEventEndpointSecret RPC.
+	ClinicsServiceRotateEventEndpointSecretProcedure = "/healthcore.clinics.v1.ClinicsService/RotateEventEndpointSecret"
+	// ClinicsServiceListEventDeliveriesProcedure is the fully-qualified name of the ClinicsService's
+	// ListEventDeliveries RPC.
+	ClinicsServiceListEventDeliveriesProcedure = "/healthcore.clinics.v1.ClinicsService/ListEventDeliveries"
+	// ClinicsServiceReplayEventDeliveryProcedure is the fully-qualified name of the ClinicsService's
+	// ReplayEventDelivery RPC.
+	ClinicsServiceReplayEventDeliveryProcedure = "/healthcore.clinics.v1.ClinicsService/ReplayEventDelivery"
 )
 
 // ClinicsServiceClient is a client for the healthcore.clinics.v1.ClinicsService service.
@@ -97,6 +118,28 @@ type ClinicsServiceClient interface {
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error)
+	// Internal (scheduling): an appointment event of a doctor, fanned out in one
+	// transaction to every endpoint, subscribed to its type, of every clinic the doctor
+	// is ACTIVE with; each delivery is a durable job. Idempotent by event_id.
+	PublishEvent(context.Context, *connect.Request[v1.PublishEventRequest]) (*connect.Response[v1.PublishEventResponse], error)
+	// Partner clinics: registers an HTTPS endpoint for the calling clinic's events and
+	// returns its signing secret, once. A URL that is not https or names a private,
+	// loopback or link-local address is INVALID_ARGUMENT EVENT_ENDPOINT_URL_INVALID.
+	CreateEventEndpoint(context.Context, *connect.Request[v1.CreateEventEndpointRequest]) (*connect.Response[v1.CreateEventEndpointResponse], error)
+	// Partner clinics: the calling clinic's event endpoints.
+	ListEventEndpoints(context.Context, *connect.Request[v1.ListEventEndpointsRequest]) (*connect.Response[v1.ListEventEndpointsResponse], error)
+	// Partner clinics: deletes an endpoint; its pending deliveries are not sent. Another
+	// clinic's endpoint is NOT_FOUND EVENT_ENDPOINT_NOT_FOUND.
+	DeleteEventEndpoint(context.Context, *connect.Request[v1.DeleteEventEndpointRequest]) (*connect.Response[v1.DeleteEventEndpointResponse], error)
+	// Partner clinics: a new signing secret for the endpoint, returned once; the old one
+	// keeps signing beside it for 24 hours (two v1= signatures), then stops.
+	RotateEventEndpointSecret(context.Context, *connect.Request[v1.RotateEventEndpointSecretRequest]) (*connect.Response[v1.RotateEventEndpointSecretResponse], error)
+	// Partner clinics: the delivery log of the calling clinic's endpoints, newest first.
+	ListEventDeliveries(context.Context, *connect.Request[v1.ListEventDeliveriesRequest]) (*connect.Response[v1.ListEventDeliveriesResponse], error)
+	// Partner clinics: sends one delivery again, or every delivery of an endpoint since a
+	// time, whatever their state (same event ids: the receiver de-duplicates). Another
+	// clinic's delivery or endpoint is NOT_FOUND.
+	ReplayEventDelivery(context.Context, *connect.Request[v1.ReplayEventDeliveryRequest]) (*connect.Response[v1.ReplayEventDeliveryResponse], error)
 }
 
 // NewClinicsServiceClient constructs a client for the healthcore.clinics.v1.ClinicsService service.
@@ -170,21 +213,70 @@ func NewClinicsServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(clinicsServiceMethods.ByName("CheckAffiliation")),
 			connect.WithClientOptions(opts...),
 		),
+		publishEvent: connect.NewClient[v1.PublishEventRequest, v1.PublishEventResponse](
+			httpClient,
+			baseURL+ClinicsServicePublishEventProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("PublishEvent")),
+			connect.WithClientOptions(opts...),
+		),
+		createEventEndpoint: connect.NewClient[v1.CreateEventEndpointRequest, v1.CreateEventEndpointResponse](
+			httpClient,
+			baseURL+ClinicsServiceCreateEventEndpointProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("CreateEventEndpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		listEventEndpoints: connect.NewClient[v1.ListEventEndpointsRequest, v1.ListEventEndpointsResponse](
+			httpClient,
+			baseURL+ClinicsServiceListEventEndpointsProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("ListEventEndpoints")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteEventEndpoint: connect.NewClient[v1.DeleteEventEndpointRequest, v1.DeleteEventEndpointResponse](
+			httpClient,
+			baseURL+ClinicsServiceDeleteEventEndpointProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("DeleteEventEndpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		rotateEventEndpointSecret: connect.NewClient[v1.RotateEventEndpointSecretRequest, v1.RotateEventEndpointSecretResponse](
+			httpClient,
+			baseURL+ClinicsServiceRotateEventEndpointSecretProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("RotateEventEndpointSecret")),
+			connect.WithClientOptions(opts...),
+		),
+		listEventDeliveries: connect.NewClient[v1.ListEventDeliveriesRequest, v1.ListEventDeliveriesResponse](
+			httpClient,
+			baseURL+ClinicsServiceListEventDeliveriesProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("ListEventDeliveries")),
+			connect.WithClientOptions(opts...),
+		),
+		replayEventDelivery: connect.NewClient[v1.ReplayEventDeliveryRequest, v1.ReplayEventDeliveryResponse](
+			httpClient,
+			baseURL+ClinicsServiceReplayEventDeliveryProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("ReplayEventDelivery")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // clinicsServiceClient implements ClinicsServiceClient.
 type clinicsServiceClient struct {
-	createClinic       *connect.Client[v1.CreateClinicRequest, v1.CreateClinicResponse]
-	getClinic          *connect.Client[v1.GetClinicRequest, v1.GetClinicResponse]
-	inviteDoctor       *connect.Client[v1.InviteDoctorRequest, v1.InviteDoctorResponse]
-	listMyAffiliations *connect.Client[v1.ListMyAffiliationsRequest, v1.ListMyAffiliationsResponse]
-	acceptAffiliation  *connect.Client[v1.AcceptAffiliationRequest, v1.AcceptAffiliationResponse]
-	declineAffiliation *connect.Client[v1.DeclineAffiliationRequest, v1.DeclineAffiliationResponse]
-	endAffiliation     *connect.Client[v1.EndAffiliationRequest, v1.EndAffiliationResponse]
-	setDelegation      *connect.Client[v1.SetDelegationRequest, v1.SetDelegationResponse]
-	checkClinic        *connect.Client[v1.CheckClinicRequest, v1.CheckClinicResponse]
-	checkAffiliation   *connect.Client[v1.CheckAffiliationRequest, v1.CheckAffiliationResponse]
+	createClinic              *connect.Client[v1.CreateClinicRequest, v1.CreateClinicResponse]
+	getClinic                 *connect.Client[v1.GetClinicRequest, v1.GetClinicResponse]
+	inviteDoctor              *connect.Client[v1.InviteDoctorRequest, v1.InviteDoctorResponse]
+	listMyAffiliations        *connect.Client[v1.ListMyAffiliationsRequest, v1.ListMyAffiliationsResponse]
+	acceptAffiliation         *connect.Client[v1.AcceptAffiliationRequest, v1.AcceptAffiliationResponse]
+	declineAffiliation        *connect.Client[v1.DeclineAffiliationRequest, v1.DeclineAffiliationResponse]
+	endAffiliation            *connect.Client[v1.EndAffiliationRequest, v1.EndAffiliationResponse]
+	setDelegation             *connect.Client[v1.SetDelegationRequest, v1.SetDelegationResponse]
+	checkClinic               *connect.Client[v1.CheckClinicRequest, v1.CheckClinicResponse]
+	checkAffiliation          *connect.Client[v1.CheckAffiliationRequest, v1.CheckAffiliationResponse]
+	publishEvent              *connect.Client[v1.PublishEventRequest, v1.PublishEventResponse]
+	createEventEndpoint       *connect.Client[v1.CreateEventEndpointRequest, v1.CreateEventEndpointResponse]
+	listEventEndpoints        *connect.Client[v1.ListEventEndpointsRequest, v1.ListEventEndpointsResponse]
+	deleteEventEndpoint       *connect.Client[v1.DeleteEventEndpointRequest, v1.DeleteEventEndpointResponse]
+	rotateEventEndpointSecret *connect.Client[v1.RotateEventEndpointSecretRequest, v1.RotateEventEndpointSecretResponse]
+	listEventDeliveries       *connect.Client[v1.ListEventDeliveriesRequest, v1.ListEventDeliveriesResponse]
+	replayEventDelivery       *connect.Client[v1.ReplayEventDeliveryRequest, v1.ReplayEventDeliveryResponse]
 }
 
 // CreateClinic calls healthcore.clinics.v1.ClinicsService.CreateClinic.
@@ -237,6 +329,41 @@ func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, req *connec
 	return c.checkAffiliation.CallUnary(ctx, req)
 }
 
+// PublishEvent calls healthcore.clinics.v1.ClinicsService.PublishEvent.
+func (c *clinicsServiceClient) PublishEvent(ctx context.Context, req *connect.Request[v1.PublishEventRequest]) (*connect.Response[v1.PublishEventResponse], error) {
+	return c.publishEvent.CallUnary(ctx, req)
+}
+
+// CreateEventEndpoint calls healthcore.clinics.v1.ClinicsService.CreateEventEndpoint.
+func (c *clinicsServiceClient) CreateEventEndpoint(ctx context.Context, req *connect.Request[v1.CreateEventEndpointRequest]) (*connect.Response[v1.CreateEventEndpointResponse], error) {
+	return c.createEventEndpoint.CallUnary(ctx, req)
+}
+
+// ListEventEndpoints calls healthcore.clinics.v1.ClinicsService.ListEventEndpoints.
+func (c *clinicsServiceClient) ListEventEndpoints(ctx context.Context, req *connect.Request[v1.ListEventEndpointsRequest]) (*connect.Response[v1.ListEventEndpointsResponse], error) {
+	return c.listEventEndpoints.CallUnary(ctx, req)
+}
+
+// DeleteEventEndpoint calls healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint.
+func (c *clinicsServiceClient) DeleteEventEndpoint(ctx context.Context, req *connect.Request[v1.DeleteEventEndpointRequest]) (*connect.Response[v1.DeleteEventEndpointResponse], error) {
+	return c.deleteEventEndpoint.CallUnary(ctx, req)
+}
+
+// RotateEventEndpointSecret calls healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret.
+func (c *clinicsServiceClient) RotateEventEndpointSecret(ctx context.Context, req *connect.Request[v1.RotateEventEndpointSecretRequest]) (*connect.Response[v1.RotateEventEndpointSecretResponse], error) {
+	return c.rotateEventEndpointSecret.CallUnary(ctx, req)
+}
+
+// ListEventDeliveries calls healthcore.clinics.v1.ClinicsService.ListEventDeliveries.
+func (c *clinicsServiceClient) ListEventDeliveries(ctx context.Context, req *connect.Request[v1.ListEventDeliveriesRequest]) (*connect.Response[v1.ListEventDeliveriesResponse], error) {
+	return c.listEventDeliveries.CallUnary(ctx, req)
+}
+
+// ReplayEventDelivery calls healthcore.clinics.v1.ClinicsService.ReplayEventDelivery.
+func (c *clinicsServiceClient) ReplayEventDelivery(ctx context.Context, req *connect.Request[v1.ReplayEventDeliveryRequest]) (*connect.Response[v1.ReplayEventDeliveryResponse], error) {
+	return c.replayEventDelivery.CallUnary(ctx, req)
+}
+
 // ClinicsServiceHandler is an implementation of the healthcore.clinics.v1.ClinicsService service.
 type ClinicsServiceHandler interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
@@ -269,6 +396,28 @@ type ClinicsServiceHandler interface {
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error)
+	// Internal (scheduling): an appointment event of a doctor, fanned out in one
+	// transaction to every endpoint, subscribed to its type, of every clinic the doctor
+	// is ACTIVE with; each delivery is a durable job. Idempotent by event_id.
+	PublishEvent(context.Context, *connect.Request[v1.PublishEventRequest]) (*connect.Response[v1.PublishEventResponse], error)
+	// Partner clinics: registers an HTTPS endpoint for the calling clinic's events and
+	// returns its signing secret, once. A URL that is not https or names a private,
+	// loopback or link-local address is INVALID_ARGUMENT EVENT_ENDPOINT_URL_INVALID.
+	CreateEventEndpoint(context.Context, *connect.Request[v1.CreateEventEndpointRequest]) (*connect.Response[v1.CreateEventEndpointResponse], error)
+	// Partner clinics: the calling clinic's event endpoints.
+	ListEventEndpoints(context.Context, *connect.Request[v1.ListEventEndpointsRequest]) (*connect.Response[v1.ListEventEndpointsResponse], error)
+	// Partner clinics: deletes an endpoint; its pending deliveries are not sent. Another
+	// clinic's endpoint is NOT_FOUND EVENT_ENDPOINT_NOT_FOUND.
+	DeleteEventEndpoint(context.Context, *connect.Request[v1.DeleteEventEndpointRequest]) (*connect.Response[v1.DeleteEventEndpointResponse], error)
+	// Partner clinics: a new signing secret for the endpoint, returned once; the old one
+	// keeps signing beside it for 24 hours (two v1= signatures), then stops.
+	RotateEventEndpointSecret(context.Context, *connect.Request[v1.RotateEventEndpointSecretRequest]) (*connect.Response[v1.RotateEventEndpointSecretResponse], error)
+	// Partner clinics: the delivery log of the calling clinic's endpoints, newest first.
+	ListEventDeliveries(context.Context, *connect.Request[v1.ListEventDeliveriesRequest]) (*connect.Response[v1.ListEventDeliveriesResponse], error)
+	// Partner clinics: sends one delivery again, or every delivery of an endpoint since a
+	// time, whatever their state (same event ids: the receiver de-duplicates). Another
+	// clinic's delivery or endpoint is NOT_FOUND.
+	ReplayEventDelivery(context.Context, *connect.Request[v1.ReplayEventDeliveryRequest]) (*connect.Response[v1.ReplayEventDeliveryResponse], error)
 }
 
 // NewClinicsServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -338,6 +487,48 @@ func NewClinicsServiceHandler(svc ClinicsServiceHandler, opts ...connect.Handler
 		connect.WithSchema(clinicsServiceMethods.ByName("CheckAffiliation")),
 		connect.WithHandlerOptions(opts...),
 	)
+	clinicsServicePublishEventHandler := connect.NewUnaryHandler(
+		ClinicsServicePublishEventProcedure,
+		svc.PublishEvent,
+		connect.WithSchema(clinicsServiceMethods.ByName("PublishEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceCreateEventEndpointHandler := connect.NewUnaryHandler(
+		ClinicsServiceCreateEventEndpointProcedure,
+		svc.CreateEventEndpoint,
+		connect.WithSchema(clinicsServiceMethods.ByName("CreateEventEndpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceListEventEndpointsHandler := connect.NewUnaryHandler(
+		ClinicsServiceListEventEndpointsProcedure,
+		svc.ListEventEndpoints,
+		connect.WithSchema(clinicsServiceMethods.ByName("ListEventEndpoints")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceDeleteEventEndpointHandler := connect.NewUnaryHandler(
+		ClinicsServiceDeleteEventEndpointProcedure,
+		svc.DeleteEventEndpoint,
+		connect.WithSchema(clinicsServiceMethods.ByName("DeleteEventEndpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceRotateEventEndpointSecretHandler := connect.NewUnaryHandler(
+		ClinicsServiceRotateEventEndpointSecretProcedure,
+		svc.RotateEventEndpointSecret,
+		connect.WithSchema(clinicsServiceMethods.ByName("RotateEventEndpointSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceListEventDeliveriesHandler := connect.NewUnaryHandler(
+		ClinicsServiceListEventDeliveriesProcedure,
+		svc.ListEventDeliveries,
+		connect.WithSchema(clinicsServiceMethods.ByName("ListEventDeliveries")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clinicsServiceReplayEventDeliveryHandler := connect.NewUnaryHandler(
+		ClinicsServiceReplayEventDeliveryProcedure,
+		svc.ReplayEventDelivery,
+		connect.WithSchema(clinicsServiceMethods.ByName("ReplayEventDelivery")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/healthcore.clinics.v1.ClinicsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ClinicsServiceCreateClinicProcedure:
@@ -360,6 +551,20 @@ func NewClinicsServiceHandler(svc ClinicsServiceHandler, opts ...connect.Handler
 			clinicsServiceCheckClinicHandler.ServeHTTP(w, r)
 		case ClinicsServiceCheckAffiliationProcedure:
 			clinicsServiceCheckAffiliationHandler.ServeHTTP(w, r)
+		case ClinicsServicePublishEventProcedure:
+			clinicsServicePublishEventHandler.ServeHTTP(w, r)
+		case ClinicsServiceCreateEventEndpointProcedure:
+			clinicsServiceCreateEventEndpointHandler.ServeHTTP(w, r)
+		case ClinicsServiceListEventEndpointsProcedure:
+			clinicsServiceListEventEndpointsHandler.ServeHTTP(w, r)
+		case ClinicsServiceDeleteEventEndpointProcedure:
+			clinicsServiceDeleteEventEndpointHandler.ServeHTTP(w, r)
+		case ClinicsServiceRotateEventEndpointSecretProcedure:
+			clinicsServiceRotateEventEndpointSecretHandler.ServeHTTP(w, r)
+		case ClinicsServiceListEventDeliveriesProcedure:
+			clinicsServiceListEventDeliveriesHandler.ServeHTTP(w, r)
+		case ClinicsServiceReplayEventDeliveryProcedure:
+			clinicsServiceReplayEventDeliveryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -407,4 +612,32 @@ func (UnimplementedClinicsServiceHandler) CheckClinic(context.Context, *connect.
 
 func (UnimplementedClinicsServiceHandler) CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.CheckAffiliation is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) PublishEvent(context.Context, *connect.Request[v1.PublishEventRequest]) (*connect.Response[v1.PublishEventResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.PublishEvent is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) CreateEventEndpoint(context.Context, *connect.Request[v1.CreateEventEndpointRequest]) (*connect.Response[v1.CreateEventEndpointResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.CreateEventEndpoint is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) ListEventEndpoints(context.Context, *connect.Request[v1.ListEventEndpointsRequest]) (*connect.Response[v1.ListEventEndpointsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.ListEventEndpoints is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) DeleteEventEndpoint(context.Context, *connect.Request[v1.DeleteEventEndpointRequest]) (*connect.Response[v1.DeleteEventEndpointResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.DeleteEventEndpoint is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) RotateEventEndpointSecret(context.Context, *connect.Request[v1.RotateEventEndpointSecretRequest]) (*connect.Response[v1.RotateEventEndpointSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.RotateEventEndpointSecret is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) ListEventDeliveries(context.Context, *connect.Request[v1.ListEventDeliveriesRequest]) (*connect.Response[v1.ListEventDeliveriesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.ListEventDeliveries is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) ReplayEventDelivery(context.Context, *connect.Request[v1.ReplayEventDeliveryRequest]) (*connect.Response[v1.ReplayEventDeliveryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.ReplayEventDelivery is not implemented"))
 }
