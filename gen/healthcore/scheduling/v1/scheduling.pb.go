@@ -1650,9 +1650,18 @@ type Appointment struct {
 	// When it last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Its history, oldest first (GetAppointment only).
-	History       []*AppointmentEvent `protobuf:"bytes,17,rep,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	History []*AppointmentEvent `protobuf:"bytes,17,rep,name=history,proto3" json:"history,omitempty"`
+	// GetAppointment to its patient, while the patient can still cancel it (booked, paid
+	// or confirmed, before the start): what cancelling now refunds by the cancellation
+	// policy, in centavos (0 before payment); unset otherwise. Quoted before the patient
+	// confirms; CancelAppointment's refund_cents is what was decided.
+	CancelRefundCents *int64 `protobuf:"varint,18,opt,name=cancel_refund_cents,json=cancelRefundCents,proto3,oneof" json:"cancel_refund_cents,omitempty"`
+	// With cancel_refund_cents, when a CONFIRMED appointment's full refund ends (the
+	// policy's deadline before the start) and the quote drops; unset when it holds until
+	// the start.
+	CancelRefundUntil *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=cancel_refund_until,json=cancelRefundUntil,proto3" json:"cancel_refund_until,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Appointment) Reset() {
@@ -1800,6 +1809,20 @@ func (x *Appointment) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Appointment) GetHistory() []*AppointmentEvent {
 	if x != nil {
 		return x.History
+	}
+	return nil
+}
+
+func (x *Appointment) GetCancelRefundCents() int64 {
+	if x != nil && x.CancelRefundCents != nil {
+		return *x.CancelRefundCents
+	}
+	return 0
+}
+
+func (x *Appointment) GetCancelRefundUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelRefundUntil
 	}
 	return nil
 }
@@ -3288,7 +3311,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\n" +
 	"actor_role\x18\x05 \x01(\tR\tactorRole\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x99\x06\n" +
+	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xb2\a\n" +
 	"\vAppointment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aslot_id\x18\x02 \x01(\tR\x06slotId\x12\x1b\n" +
@@ -3311,7 +3334,10 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12D\n" +
-	"\ahistory\x18\x11 \x03(\v2*.healthcore.scheduling.v1.AppointmentEventR\ahistory\"E\n" +
+	"\ahistory\x18\x11 \x03(\v2*.healthcore.scheduling.v1.AppointmentEventR\ahistory\x123\n" +
+	"\x13cancel_refund_cents\x18\x12 \x01(\x03H\x00R\x11cancelRefundCents\x88\x01\x01\x12J\n" +
+	"\x13cancel_refund_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x11cancelRefundUntilB\x16\n" +
+	"\x14_cancel_refund_cents\"E\n" +
 	"\x1cGetDoctorAvailabilityRequest\x12%\n" +
 	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x9b\x01\n" +
 	"\x1cSetDoctorAvailabilityRequest\x12%\n" +
@@ -3575,67 +3601,68 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	52, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
 	52, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 35: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
-	7,  // 36: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
-	7,  // 37: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	7,  // 38: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	12, // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
-	25, // 40: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	23, // 41: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
-	25, // 42: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	3,  // 43: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	52, // 44: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	52, // 45: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 46: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 47: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 48: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 49: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	4,  // 50: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
-	3,  // 51: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	25, // 52: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 53: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 54: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 55: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	26, // 56: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
-	27, // 57: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
-	15, // 58: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 59: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 60: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 61: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	30, // 62: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	32, // 63: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	34, // 64: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	36, // 65: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	38, // 66: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	40, // 67: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	42, // 68: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	44, // 69: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	48, // 70: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	46, // 71: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	50, // 72: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	9,  // 73: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 74: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	28, // 75: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
-	29, // 76: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
-	16, // 77: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 78: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 79: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 80: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	31, // 81: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	33, // 82: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	35, // 83: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	37, // 84: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	39, // 85: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	41, // 86: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	43, // 87: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	45, // 88: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	49, // 89: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	47, // 90: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	51, // 91: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	73, // [73:92] is the sub-list for method output_type
-	54, // [54:73] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	52, // 36: healthcore.scheduling.v1.Appointment.cancel_refund_until:type_name -> google.protobuf.Timestamp
+	7,  // 37: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 38: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	12, // 40: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
+	25, // 41: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 42: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 43: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 44: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	52, // 45: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 46: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 47: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 48: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 49: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 50: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 51: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 52: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 53: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 54: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 55: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 56: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	26, // 57: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
+	27, // 58: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
+	15, // 59: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 60: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 61: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 62: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	30, // 63: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	32, // 64: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	34, // 65: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	36, // 66: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	38, // 67: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	40, // 68: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	42, // 69: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	44, // 70: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	48, // 71: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	46, // 72: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	50, // 73: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 74: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 75: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	28, // 76: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
+	29, // 77: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
+	16, // 78: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 79: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 80: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 81: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	31, // 82: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	33, // 83: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	35, // 84: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	37, // 85: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	39, // 86: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	41, // 87: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	43, // 88: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	45, // 89: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	49, // 90: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	47, // 91: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	51, // 92: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	74, // [74:93] is the sub-list for method output_type
+	55, // [55:74] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -3643,6 +3670,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 	if File_healthcore_scheduling_v1_scheduling_proto != nil {
 		return
 	}
+	file_healthcore_scheduling_v1_scheduling_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
