@@ -3,8 +3,11 @@ import { Page } from "./components";
 import { Appointment } from "./pages/Appointment";
 import { Agenda } from "./pages/Agenda";
 import { Appointments } from "./pages/Appointments";
+import { AvailabilityEditor } from "./pages/Availability";
 import { Doctor } from "./pages/Doctor";
+import { DoctorProfile } from "./pages/DoctorProfile";
 import { DoctorLogin, Login } from "./pages/Login";
+import { Room } from "./pages/Room";
 import { Search } from "./pages/Search";
 import { Signup } from "./pages/Signup";
 import { VerifyEmail } from "./pages/VerifyEmail";
@@ -45,6 +48,18 @@ export function App() {
         <Agenda />
       </Private>
     );
+  if (path === "/app/doctor/profile")
+    return (
+      <Private login="/app/doctor/login">
+        <DoctorProfile />
+      </Private>
+    );
+  if (path === "/app/doctor/availability")
+    return (
+      <Private login="/app/doctor/login">
+        <AvailabilityEditor />
+      </Private>
+    );
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/doctors") return <Search />;
   if ((m = match("/app/doctors/:id", path))) return <Doctor id={m.id} />;
@@ -52,6 +67,12 @@ export function App() {
     return (
       <Private>
         <Appointments />
+      </Private>
+    );
+  if ((m = match("/app/appointments/:id/room", path)))
+    return (
+      <Private>
+        <Room id={m.id} />
       </Private>
     );
   if ((m = match("/app/appointments/:id", path)))

@@ -118,3 +118,32 @@ export async function signInDoctor(page: Page, next = "/app/agenda") {
   await page.getByRole("button", { name: "Confirmar" }).click();
   await expect(page).toHaveURL(new RegExp(next.replace(/[/]/g, "\\/") + "$"));
 }
+
+export const demo = process.env.HEALTHCORE_DEMO_URL ?? "http://127.0.0.1:7091";
+
+/** bookAndPay books the stack's doctor's free slot number nth for the signed-in patient
+ * on page, pays it in the PIX sandbox and waits for the page to say so; it answers the
+ * appointment page's address. */
+export async function bookAndPay(page: Page, request: APIRequestContext, nth: number, reason: string): Promise<string> {
+  await page.goto("/app/doctors");
+  await page.getByLabel("Especialidade").selectOption("cardiologia");
+  await page.getByLabel("Distância").selectOption("50");
+  await page.getByRole("button", { name: "Buscar" }).click();
+  await page.getByRole("link", { name: "Dra. Ana Souza" }).click();
+  await page.getByRole("radio").nth(nth).check();
+  await page.getByLabel("Motivo da consulta").fill(reason);
+  const charge = chargeOf(page);
+  await page.getByRole("button", { name: "Agendar e pagar com PIX" }).click();
+  await expect(page.locator("#state")).toHaveText("Aguardando pagamento");
+  expect((await request.post(`${sandbox}/sandbox/payments/${await charge}/approve`)).ok()).toBe(true);
+  await expect(page.locator("#state")).toHaveText("Pago · aguardando o médico", { timeout: 45_000 });
+  return page.url();
+}
+
+/** accept has the signed-in doctor on doc accept the booking waiting with reason. */
+export async function accept(doc: Page, reason: string) {
+  await doc.goto("/app/agenda");
+  const item = doc.getByRole("region", { name: "Aguardando sua resposta" }).getByRole("listitem").filter({ hasText: `Motivo: ${reason}` });
+  await item.getByRole("button", { name: "Aceitar" }).click();
+  await expect(item).toHaveCount(0);
+}
