@@ -7,6 +7,7 @@ import { AvailabilityEditor } from "./pages/Availability";
 import { Doctor } from "./pages/Doctor";
 import { DoctorProfile } from "./pages/DoctorProfile";
 import { DoctorLogin, Login } from "./pages/Login";
+import { ForgotPassword, ResetPassword } from "./pages/PasswordReset";
 import { Room } from "./pages/Room";
 import { Search } from "./pages/Search";
 import { Signup } from "./pages/Signup";
@@ -60,6 +61,8 @@ export function App() {
         <AvailabilityEditor />
       </Private>
     );
+  if (path === "/app/forgot-password") return <ForgotPassword />;
+  if (path === "/app/reset-password") return <ResetPassword token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/doctors") return <Search />;
   if ((m = match("/app/doctors/:id", path))) return <Doctor id={m.id} />;

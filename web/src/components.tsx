@@ -25,9 +25,17 @@ export function Page({ title, children, wide }: { title: string; children: React
             {account ? (
               <>
                 {account.role === "ROLE_DOCTOR" ? (
-                  <li>
-                    <Link href="/app/agenda">Minha agenda</Link>
-                  </li>
+                  <>
+                    <li>
+                      <Link href="/app/agenda">Minha agenda</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/doctor/availability">Horários</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/doctor/profile">Meu perfil</Link>
+                    </li>
+                  </>
                 ) : (
                   <>
                     <li>

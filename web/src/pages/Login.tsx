@@ -92,6 +92,9 @@ export function Login({ next }: { next: string }) {
           Entrar
         </Button>
         <p className="muted">
+          <Link href="/app/forgot-password">Esqueci minha senha</Link>
+        </p>
+        <p className="muted">
           Ainda não tem conta? <Link href="/app/signup">Criar conta</Link>
         </p>
         <p className="muted">
@@ -131,6 +134,9 @@ export function DoctorLogin({ next }: { next: string }) {
         <Button type="submit" busy={flow.busy}>
           Entrar
         </Button>
+        <p className="muted">
+          <Link href="/app/forgot-password">Esqueci minha senha</Link>
+        </p>
         <p className="muted">
           É paciente? <Link href="/app/login">Entrar com e-mail ou CPF</Link>
         </p>
