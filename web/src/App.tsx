@@ -6,6 +6,7 @@ import { Appointments } from "./pages/Appointments";
 import { AvailabilityEditor } from "./pages/Availability";
 import { Doctor } from "./pages/Doctor";
 import { DoctorProfile } from "./pages/DoctorProfile";
+import { DoctorSignup } from "./pages/DoctorSignup";
 import { DoctorLogin, Login } from "./pages/Login";
 import { ForgotPassword, ResetPassword } from "./pages/PasswordReset";
 import { Room } from "./pages/Room";
@@ -61,6 +62,7 @@ export function App() {
         <AvailabilityEditor />
       </Private>
     );
+  if (path === "/app/doctor/signup") return <DoctorSignup />;
   if (path === "/app/forgot-password") return <ForgotPassword />;
   if (path === "/app/reset-password") return <ResetPassword token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
