@@ -2,7 +2,7 @@
 // axe-core check and screenshots every page gets, dev's inbox, the PIX charge's id, and
 // the doctor's login with the second factor.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { totp } from "./totp";
 
 export const sandbox = process.env.HEALTHCORE_PIX_SANDBOX ?? "http://127.0.0.1:7090";
@@ -146,4 +146,14 @@ export async function accept(doc: Page, reason: string) {
   const item = doc.getByRole("region", { name: "Aguardando sua resposta" }).getByRole("listitem").filter({ hasText: `Motivo: ${reason}` });
   await item.getByRole("button", { name: "Aceitar" }).click();
   await expect(item).toHaveCount(0);
+}
+
+/** doctorBrowser opens a browser context of the doctor's own (its own cookie), in the
+ * patient's locale and zone, with the doctor signed in on its page. */
+export async function doctorBrowser(browser: Browser, baseURL: string, csp: string[]): Promise<Page> {
+  const context = await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
+  const doc = await context.newPage();
+  watchCSP(doc, csp);
+  await signInDoctor(doc);
+  return doc;
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { accept, bookAndPay, check, newPatient, signInDoctor, watchCSP } from "./helpers";
+import { accept, bookAndPay, check, doctorBrowser, newPatient, watchCSP } from "./helpers";
 
 // The patient cancels with a justification and reads, before confirming, the refund the
 // platform's policy gives now (the API's quote, cancelRefundCents): in full while the
@@ -29,12 +29,9 @@ test("a patient cancels with a justification, sees the refund before confirming 
 
   // Confirmed by the doctor, less than 24 hours before the start: half the price.
   const second = await bookAndPay(page, request, 2, "Palpitações à noite.");
-  const doctorContext = await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
-  const doc = await doctorContext.newPage();
-  watchCSP(doc, csp);
-  await signInDoctor(doc);
+  const doc = await doctorBrowser(browser, baseURL!, csp);
   await accept(doc, "Palpitações à noite.");
-  await doctorContext.close();
+  await doc.context().close();
   expect(page.url()).toBe(second);
   await expect(page.locator("#state")).toHaveText("Confirmada", { timeout: 30_000 });
   await page.getByRole("button", { name: "Cancelar consulta" }).click();

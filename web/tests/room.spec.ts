@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { accept, bookAndPay, check, demo, newPatient, signInDoctor, watchCSP } from "./helpers";
+import { accept, bookAndPay, check, demo, doctorBrowser, newPatient, watchCSP } from "./helpers";
 
 // The consultation room, for the patient and the doctor, on a dev -demo stack (a slot
 // may be booked 31 minutes ahead and its room opens an hour before the start): the
@@ -11,10 +11,7 @@ test("the room opens for a confirmed appointment, for both; after it the patient
   await newPatient(page, request, "Rui Consulta");
   const later = await bookAndPay(page, request, 4, "Acompanhamento da pressão.");
   const soon = await bookAndPay(page, request, 0, "Falta de ar ao caminhar.");
-  const doctorContext = await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
-  const doc = await doctorContext.newPage();
-  watchCSP(doc, csp);
-  await signInDoctor(doc);
+  const doc = await doctorBrowser(browser, baseURL!, csp);
   await accept(doc, "Acompanhamento da pressão.");
   await accept(doc, "Falta de ar ao caminhar.");
 
@@ -50,7 +47,7 @@ test("the room opens for a confirmed appointment, for both; after it the patient
     .click();
   await expect(doc.getByTitle("Sala de vídeo da consulta")).toHaveAttribute("src", room!);
   await check(doc, "32-room-doctor");
-  await doctorContext.close();
+  await doc.context().close();
 
   // The consultation ends (the demo's control, as the window's end would): the patient
   // rates it, once.

@@ -13,7 +13,7 @@ test("the doctor edits the profile and the availability; a reload reads the same
   // The profile: listed; a new presentation, price and languages, saved and read back.
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Meu perfil");
   await expect(page.getByLabel("Nome exibido")).toHaveValue("Dra. Ana Souza");
-  await expect(page.getByRole("checkbox", { name: "Cardiologia" })).toBeChecked();
+  await expect(page.getByRole("button", { name: "Remover Cardiologia" })).toBeVisible();
   await expect(page.locator("#listing")).toHaveText("Seu perfil aparece na busca.");
   await page.getByLabel("Apresentação").fill("Cardiologista com 15 anos de experiência em prevenção.");
   await page.getByLabel("Preço da consulta (R$)").fill("260,00");

@@ -113,25 +113,28 @@ export function AvailabilityEditor() {
       <form className="form" onSubmit={submit} noValidate>
         <section className="card" aria-labelledby="weekly-title">
           <h2 id="weekly-title">Semana</h2>
-          {weekdays.map(([day, name]) => (
-            <fieldset key={day} className="weekday">
-              <legend>{name}</legend>
-              {weekly.map((w, i) =>
-                w.weekday !== day ? null : (
-                  <div key={i} className="window">
-                    <Field label={`Início (${name})`} type="time" value={w.startTime} onChange={(e) => setWindow(i, { startTime: e.target.value })} />
-                    <Field label={`Fim (${name})`} type="time" value={w.endTime === "24:00" ? "23:59" : w.endTime} onChange={(e) => setWindow(i, { endTime: e.target.value === "23:59" ? "24:00" : e.target.value })} />
-                    <Button type="button" variant="secondary" onClick={() => setWeekly(weekly.filter((_, j) => j !== i))} aria-label={`Remover horário de ${name}, ${w.startTime}–${w.endTime}`}>
-                      Remover
-                    </Button>
-                  </div>
-                ),
-              )}
-              <Button type="button" variant="secondary" onClick={() => setWeekly([...weekly, { weekday: day, startTime: "08:00", endTime: "12:00" }])} aria-label={`Adicionar horário na ${name}`}>
-                + Horário
-              </Button>
-            </fieldset>
-          ))}
+          <p className="muted">Cada dia pode ter mais de um horário, sem sobreposição. Para atender até a meia-noite, termine às 23:59.</p>
+          <div className="week-grid">
+            {weekdays.map(([day, name]) => (
+              <fieldset key={day} className="weekday">
+                <legend>{name}</legend>
+                {weekly.map((w, i) =>
+                  w.weekday !== day ? null : (
+                    <div key={i} className="window">
+                      <Field label={`Início (${name})`} type="time" value={w.startTime} onChange={(e) => setWindow(i, { startTime: e.target.value })} />
+                      <Field label={`Fim (${name})`} type="time" value={w.endTime === "24:00" ? "23:59" : w.endTime} onChange={(e) => setWindow(i, { endTime: e.target.value === "23:59" ? "24:00" : e.target.value })} />
+                      <Button type="button" variant="secondary" onClick={() => setWeekly(weekly.filter((_, j) => j !== i))}>
+                        Remover <span className="sr-only">horário de {name}, {w.startTime}–{w.endTime}</span>
+                      </Button>
+                    </div>
+                  ),
+                )}
+                <Button type="button" variant="secondary" onClick={() => setWeekly([...weekly, { weekday: day, startTime: "08:00", endTime: "12:00" }])}>
+                  + Horário <span className="sr-only">({name})</span>
+                </Button>
+              </fieldset>
+            ))}
+          </div>
         </section>
         <section className="card" aria-labelledby="exceptions-title">
           <h2 id="exceptions-title">Exceções</h2>

@@ -7,12 +7,20 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, must, type Schemas } from "../api/client";
 import { Button, ErrorBanner, Field, Page, Select } from "../components";
 import { ApiError } from "../errors";
+import { UfSelect } from "../fields";
 import { Link } from "../router";
 
 type Profile = Schemas["v1Profile"];
 
-const ufs = "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split(" ");
-const zones = ["America/Sao_Paulo", "America/Manaus", "America/Cuiaba", "America/Porto_Velho", "America/Boa_Vista", "America/Rio_Branco", "America/Noronha"];
+const zones: Record<string, string> = {
+  "America/Sao_Paulo": "Brasília (São Paulo)",
+  "America/Manaus": "Manaus",
+  "America/Cuiaba": "Cuiabá",
+  "America/Porto_Velho": "Porto Velho",
+  "America/Boa_Vista": "Boa Vista",
+  "America/Rio_Branco": "Rio Branco",
+  "America/Noronha": "Fernando de Noronha",
+};
 const missingNames: Record<string, string> = {
   specialties: "ao menos uma especialidade",
   price: "o preço da consulta",
@@ -61,6 +69,8 @@ export function DoctorProfile() {
   const specialties = useQuery({ queryKey: ["specialties"], queryFn: () => must(api.GET("/v1/specialties")), staleTime: 3600_000 });
   const [f, setF] = useState<Form>(formOf(undefined));
   const [priceError, setPriceError] = useState("");
+  const [adding, setAdding] = useState("");
+  const names = new Map((specialties.data?.specialties ?? []).map((x) => [x.code ?? "", x.name ?? ""]));
   useEffect(() => {
     if (mine.data) setF(formOf(mine.data.profile));
   }, [mine.data]);
@@ -120,35 +130,51 @@ export function DoctorProfile() {
         </div>
         <fieldset className="choices">
           <legend>Especialidades (até 5)</legend>
-          {specialties.data?.specialties?.map((s) => {
-            const on = s.code! in f.specialties;
+          {Object.keys(f.specialties).length === 0 && <p className="muted">Nenhuma ainda: sem especialidade o perfil não aparece na busca.</p>}
+          {Object.entries(f.specialties).map(([code, rqe]) => {
+            const name = names.get(code) ?? code;
             return (
-              <div key={s.code} className="choice">
-                <label>
-                  <input
-                    type="checkbox"
-                    checked={on}
-                    disabled={!on && Object.keys(f.specialties).length >= 5}
-                    onChange={() => {
-                      const next = { ...f.specialties };
-                      if (on) delete next[s.code!];
-                      else next[s.code!] = "";
-                      setF({ ...f, specialties: next });
-                    }}
-                  />{" "}
-                  {s.name}
-                </label>
-                {on && (
-                  <Field
-                    label={`RQE em ${s.name}`}
-                    inputMode="numeric"
-                    value={f.specialties[s.code!]}
-                    onChange={(e) => setF({ ...f, specialties: { ...f.specialties, [s.code!]: e.target.value.replace(/\D/g, "").slice(0, 8) } })}
-                  />
-                )}
+              <div key={code} className="window choice">
+                <Field label={`RQE em ${name}`} inputMode="numeric" value={rqe} hint="Vazio se não tiver." onChange={(e) => setF({ ...f, specialties: { ...f.specialties, [code]: e.target.value.replace(/\D/g, "").slice(0, 8) } })} />
+                <Button
+                  type="button"
+                  variant="secondary"
+                  onClick={() => {
+                    const next = { ...f.specialties };
+                    delete next[code];
+                    setF({ ...f, specialties: next });
+                  }}
+                >
+                  Remover {name}
+                </Button>
               </div>
             );
           })}
+          {Object.keys(f.specialties).length < 5 && (
+            <div className="window">
+              <Select label="Adicionar especialidade" value={adding} onChange={(e) => setAdding(e.target.value)}>
+                <option value="">Escolha…</option>
+                {specialties.data?.specialties
+                  ?.filter((x) => !(x.code! in f.specialties))
+                  .map((x) => (
+                    <option key={x.code} value={x.code}>
+                      {x.name}
+                    </option>
+                  ))}
+              </Select>
+              <Button
+                type="button"
+                variant="secondary"
+                disabled={!adding}
+                onClick={() => {
+                  setF({ ...f, specialties: { ...f.specialties, [adding]: "" } });
+                  setAdding("");
+                }}
+              >
+                Adicionar
+              </Button>
+            </div>
+          )}
         </fieldset>
         <div className="pair">
           <Field label="Preço da consulta (R$)" inputMode="decimal" value={f.price} onChange={set("price")} hint="Por exemplo 250,00." error={priceError || fields.priceCents} />
@@ -158,16 +184,12 @@ export function DoctorProfile() {
         <Field label="Endereço" value={f.address} onChange={set("address")} error={fields["location.address"]} />
         <div className="pair">
           <Field label="Cidade" value={f.city} onChange={set("city")} error={fields["location.city"]} />
-          <Select label="UF" value={f.uf} onChange={set("uf")}>
-            {ufs.map((u) => (
-              <option key={u}>{u}</option>
-            ))}
-          </Select>
+          <UfSelect label="UF" value={f.uf} onChange={(uf) => setF({ ...f, uf })} />
         </div>
         <Select label="Fuso horário da agenda" value={f.timeZone} onChange={set("timeZone")}>
-          {[...new Set([f.timeZone, ...zones])].map((z) => (
+          {[...new Set([f.timeZone, ...Object.keys(zones)])].map((z) => (
             <option key={z} value={z}>
-              {z.replace("America/", "").replace("_", " ")}
+              {zones[z] ?? z}
             </option>
           ))}
         </Select>

@@ -5,12 +5,10 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, must } from "../api/client";
-import { Button, ErrorBanner, Field, Page, Select } from "../components";
+import { Button, ErrorBanner, Field, Page } from "../components";
 import { ApiError } from "../errors";
-import { passwordStrength } from "../password";
+import { NewPasswordField, UfSelect } from "../fields";
 import { Link } from "../router";
-
-const ufs = "AC AL AM AP BA CE DF ES GO MA MG MS MT PA PB PE PI PR RJ RN RO RR RS SC SE SP TO".split(" ");
 
 export function ForgotPassword() {
   const [doctor, setDoctor] = useState(false);
@@ -55,11 +53,7 @@ export function ForgotPassword() {
         {doctor ? (
           <div className="crm">
             <Field label="CRM" inputMode="numeric" value={crm} onChange={(e) => setCrm(e.target.value)} required />
-            <Select label="UF do CRM" value={uf} onChange={(e) => setUf(e.target.value)}>
-              {ufs.map((u) => (
-                <option key={u}>{u}</option>
-              ))}
-            </Select>
+            <UfSelect label="UF do CRM" value={uf} onChange={setUf} />
           </div>
         ) : (
           <Field label="E-mail ou CPF" autoComplete="username" value={who} onChange={(e) => setWho(e.target.value)} required />
@@ -75,7 +69,6 @@ export function ForgotPassword() {
 
 export function ResetPassword({ token }: { token: string }) {
   const [password, setPassword] = useState("");
-  const strength = passwordStrength(password);
   const reset = useMutation({ mutationFn: () => must(api.POST("/v1/auth/password:reset", { body: { token, newPassword: password } })) });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -96,21 +89,7 @@ export function ResetPassword({ token }: { token: string }) {
   return (
     <Page title="Criar nova senha">
       <form className="card form" onSubmit={submit} noValidate>
-        <Field
-          label="Nova senha"
-          type="password"
-          autoComplete="new-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          error={reset.error instanceof ApiError ? reset.error.fields.newPassword : undefined}
-          hint={
-            <span className="strength">
-              <meter min={0} max={4} low={2} high={3} optimum={4} value={strength.score} aria-label="Força da senha" />
-              <span>Força: {strength.label}. Use 12 caracteres ou mais, como uma frase.</span>
-            </span>
-          }
-        />
+        <NewPasswordField label="Nova senha" value={password} onChange={setPassword} error={reset.error instanceof ApiError ? reset.error.fields.newPassword : undefined} />
         <ErrorBanner error={reset.error} />
         {invalid && (
           <p>
