@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { Page } from "./components";
+import { Account } from "./pages/Account";
 import { Appointment } from "./pages/Appointment";
 import { Agenda } from "./pages/Agenda";
 import { Appointments } from "./pages/Appointments";
@@ -60,6 +61,12 @@ export function App() {
     return (
       <Private login="/app/doctor/login">
         <AvailabilityEditor />
+      </Private>
+    );
+  if (path === "/app/account")
+    return (
+      <Private>
+        <Account />
       </Private>
     );
   if (path === "/app/doctor/signup") return <DoctorSignup />;

@@ -47,6 +47,9 @@ export function Page({ title, children, wide }: { title: string; children: React
                   </>
                 )}
                 <li>
+                  <Link href="/app/account">Minha conta</Link>
+                </li>
+                <li>
                   <button type="button" className="linklike" onClick={signOut}>
                     Sair
                   </button>

@@ -2,8 +2,9 @@ import { expect, test } from "@playwright/test";
 import { check, mailToken, newPatient, watchCSP } from "./helpers";
 
 // A forgotten password: the request from the login page, the e-mailed link, a new
-// password under the sign-up's rules; the old one stops working, the link works once.
-test("a patient resets a forgotten password from the e-mailed link", async ({ page, request }) => {
+// password under the sign-up's rules; the old one stops working, the link works once;
+// then the account page, where changing the password signs out the other devices.
+test("a patient resets a forgotten password from the e-mailed link, then changes it on the account page", async ({ page, request, browser, baseURL }) => {
   const csp: string[] = [];
   watchCSP(page, csp);
   const email = await newPatient(page, request, "Lia Esquecida");
@@ -43,5 +44,32 @@ test("a patient resets a forgotten password from the e-mailed link", async ({ pa
   await page.getByLabel("Senha", { exact: true }).fill(fresh);
   await page.getByRole("button", { name: "Entrar" }).click();
   await expect(page).toHaveURL(/\/app\/doctors$/);
+
+  // The account page: who is signed in; changing the password ends the other sessions
+  // (another browser signed in before the change is sent to the login) and keeps this one.
+  const other = await (await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" })).newPage();
+  await other.goto("/app/login");
+  await other.getByLabel("E-mail ou CPF").fill(email);
+  await other.getByLabel("Senha", { exact: true }).fill(fresh);
+  await other.getByRole("button", { name: "Entrar" }).click();
+  await expect(other).toHaveURL(/\/app\/doctors$/);
+  await page.getByRole("navigation", { name: "Principal" }).getByRole("link", { name: "Minha conta" }).click();
+  await expect(page.getByRole("heading", { level: 2, name: "Lia Esquecida" })).toBeVisible();
+  await expect(page.getByText(email)).toBeVisible();
+  await expect(page.locator("#mfa")).toHaveText("Desativada");
+  await page.getByLabel("Senha atual").fill("Nao-E-A-Senha-Atual-1");
+  await page.getByLabel("Nova senha").fill("Terceira-Frase-Comprida-88");
+  await page.getByRole("button", { name: "Trocar a senha" }).click();
+  await expect(page.getByText("Senha atual incorreta.")).toBeVisible();
+  await check(page, "52-account");
+  await page.getByLabel("Senha atual").fill(fresh);
+  await page.getByRole("button", { name: "Trocar a senha" }).click();
+  await expect(page.getByText("Senha trocada. As outras sessões foram encerradas.")).toBeVisible();
+  await other.reload();
+  await other.goto("/app/appointments");
+  await expect(other).toHaveURL(/\/app\/login\?next=/);
+  await page.reload();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Minha conta");
+  await other.context().close();
   expect(csp, "Content-Security-Policy violations").toEqual([]);
 });
