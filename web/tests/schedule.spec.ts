@@ -1,10 +1,10 @@
 import { expect, test } from "@playwright/test";
 import { check, signInDoctor, watchCSP } from "./helpers";
 
-// The doctor's editors, last of the journeys (they change what the others book): the
-// profile and the weekly availability with a date exception, each saved, reloaded and
-// read back the same; the preview is the platform's own listing of the free slots the
-// new availability generated.
+// The doctor's editors: the profile and the weekly availability with a date exception,
+// each saved, reloaded and read back the same; the preview is the platform's own
+// listing of the free slots the new availability generated. Last, the doctor is left as
+// the other journeys expect it (all-day hours, R$ 250,00).
 test("the doctor edits the profile and the availability; a reload reads the same; the preview shows the slots", async ({ page }) => {
   const csp: string[] = [];
   watchCSP(page, csp);
@@ -68,5 +68,22 @@ test("the doctor edits the profile and the availability; a reload reads the same
   await expect(page.getByLabel("Data (exceção 1)")).toHaveValue(tomorrow);
   await expect(page.getByLabel("Duração de cada horário (minutos)")).toHaveValue("25");
   await expect(page.getByLabel("Intervalo entre horários (minutos)")).toHaveValue("5");
+
+  // Leave the doctor as the other journeys expect it: every day all day (23:59 stands
+  // for midnight), no exception, R$ 250,00.
+  for (let i = 0; i < 7; i++) {
+    await page.getByLabel(/^Início \(/).nth(i).fill("00:00");
+    await page.getByLabel(/^Fim \(/).nth(i).fill("23:59");
+  }
+  await page.getByRole("button", { name: "Remover exceção 1" }).click();
+  await page.getByRole("button", { name: "Salvar horários" }).click();
+  await expect(page.locator("#saved")).toContainText("Horários salvos");
+  await page.reload();
+  await expect(page.getByLabel(/^Fim \(/).first()).toHaveValue("23:59");
+  await expect(page.getByLabel("Data (exceção 1)")).toHaveCount(0);
+  await page.getByRole("navigation", { name: "Principal" }).getByRole("link", { name: "Meu perfil" }).click();
+  await page.getByLabel("Preço da consulta (R$)").fill("250,00");
+  await page.getByRole("button", { name: "Salvar perfil" }).click();
+  await expect(page.getByText("Perfil salvo.")).toBeVisible();
   expect(csp, "Content-Security-Policy violations").toEqual([]);
 });
