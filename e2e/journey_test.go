@@ -18,7 +18,7 @@ import (
 // in one process, as `make run` does — on free loopback ports with a fresh database,
 // and waits until the gateway is ready. Its gateway serves the mail sink's inbox at
 // catalog.DevMailPath, which a stack of `serve` processes has no place for.
-func startDev(t *testing.T) *stack {
+func startDev(t *testing.T, extra ...string) *stack {
 	t.Helper()
 	l, err := catalog.NewLoopback()
 	if err != nil {
@@ -38,6 +38,7 @@ func startDev(t *testing.T) *stack {
 		"-gateway.addr=" + l.GatewayAddr,
 		"-ops-addr=" + l.Ops["serve"],
 	}, l.Flags...) // the services, the PIX sandbox, the mail sink and the WhatsApp sandbox on free ports
+	args = append(args, extra...)
 	s.spawnAs("dev", binary, args...)
 	s.waitReady()
 	return s

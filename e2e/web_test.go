@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"healthcore/internal/catalog"
 )
 
 // TestWeb_JourneyInChromium runs the web app's browser tests (web/tests, with
@@ -15,11 +17,19 @@ func TestWeb_JourneyInChromium(t *testing.T) {
 	if os.Getenv("HEALTHCORE_WEB_TESTS") == "" {
 		t.Skip("the browser tests run with make test-web")
 	}
-	s := startDev(t)
-	s.openDoctor("Dra. Ana Souza", "654321", "ana@clinica.com.br", 25000, 0, 0)
+	// dev -demo: a slot may be booked 31 minutes ahead, its room opens an hour before
+	// the start and the finish control ends a consultation now. The doctor's 25-minute
+	// slots every 30 minutes put the first bookable one less than 61 minutes ahead, so
+	// its room is open (or opens within a minute) while a later one's is not yet.
+	demo, err := catalog.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startDev(t, "-demo", "-demo-addr="+demo)
+	s.openDoctor("Dra. Ana Souza", "654321", "ana@clinica.com.br", 25000, 25, 5)
 	cmd := exec.Command("npx", "playwright", "test", "--project=unit", "--project=chromium")
 	cmd.Dir = "../web"
-	cmd.Env = append(os.Environ(), "HEALTHCORE_URL="+s.gateway, "HEALTHCORE_PIX_SANDBOX="+s.sandbox,
+	cmd.Env = append(os.Environ(), "HEALTHCORE_URL="+s.gateway, "HEALTHCORE_PIX_SANDBOX="+s.sandbox, "HEALTHCORE_DEMO_URL=http://"+demo,
 		"HEALTHCORE_DOCTOR_CRM=654321", "HEALTHCORE_DOCTOR_UF=SP", "HEALTHCORE_DOCTOR_PASSWORD=doctor password 1",
 		"HEALTHCORE_DOCTOR_TOTP_SECRET="+s.totp["654321/SP"])
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

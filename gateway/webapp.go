@@ -13,9 +13,11 @@ import (
 // WebContentSecurityPolicy is sent with every page and file of the web app: scripts,
 // styles and API calls from the edge's own origin only (no inline script or style, so
 // an injected tag runs nothing), images also as data: URIs (the PIX QR code is a
-// base64 PNG), no frames of it anywhere, no <base> and forms posting only here.
+// base64 PNG), frames of the development video room only (the meetings service's
+// local driver, a Jitsi Meet room on meet.jit.si, shown inside the consultation page),
+// no frames of the app anywhere, no <base> and forms posting only here.
 const WebContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"connect-src 'self'; frame-src https://meet.jit.si; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 const (
 	// webAssetsDir holds Vite's content-hashed files: a new build names them anew,

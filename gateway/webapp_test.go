@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -57,6 +58,11 @@ func TestWebApp_ServedAtTheRootWithItsPolicyAndCaching(t *testing.T) {
 		if !strings.Contains(gateway.WebContentSecurityPolicy, want) {
 			t.Errorf("the policy lacks %q", want)
 		}
+	}
+	// The consultation page frames the development video room (meet.jit.si, the
+	// meetings service's default local driver), and nothing else.
+	if got := regexp.MustCompile(`frame-src [^;]*`).FindString(gateway.WebContentSecurityPolicy); got != "frame-src https://meet.jit.si" {
+		t.Errorf("frame-src = %q, want the Jitsi room's origin only", got)
 	}
 	if strings.Contains(gateway.WebContentSecurityPolicy, "unsafe") {
 		t.Errorf("the policy allows something unsafe: %s", gateway.WebContentSecurityPolicy)

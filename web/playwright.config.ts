@@ -15,7 +15,7 @@ export default defineConfig({
     { name: "unit", testMatch: /unit\.spec\.ts/ },
     {
       name: "chromium",
-      testMatch: /journey\.spec\.ts/,
+      testIgnore: /unit\.spec\.ts/,
       use: {
         baseURL: process.env.HEALTHCORE_URL ?? "http://127.0.0.1:8080",
         locale: "pt-BR",

@@ -276,6 +276,28 @@ func TestCancel_RefundFollowsThePolicy(t *testing.T) {
 			t.Errorf("%s: refund %d, want %d", c.name, got, c.want)
 		}
 	}
+	// The quote: the same amounts, until when the full refund holds, nothing once
+	// the appointment cannot be cancelled.
+	for _, c := range []struct {
+		name  string
+		state string
+		now   time.Time
+		want  int64
+		until time.Time
+		ok    bool
+	}{
+		{"unpaid", statePending, monday, 0, time.Time{}, true},
+		{"awaiting", stateAwaiting, monday, price, time.Time{}, true},
+		{"confirmed, 48 h before", stateConfirmed, monday, price, start.Add(-24 * time.Hour), true},
+		{"confirmed, 1 h before", stateConfirmed, start.Add(-time.Hour), 12500, time.Time{}, true},
+		{"confirmed, started", stateConfirmed, start, 0, time.Time{}, false},
+		{"cancelled", stateCancelled, monday, 0, time.Time{}, false},
+	} {
+		got, until, ok := policy.quote(appointment{state: c.state, start: start, price: price}, c.now)
+		if got != c.want || !until.Equal(c.until) || ok != c.ok {
+			t.Errorf("%s: quote %d until %v (%v), want %d until %v (%v)", c.name, got, until, ok, c.want, c.until, c.ok)
+		}
+	}
 	odd := appointment{state: stateConfirmed, start: start, price: 25001}
 	if got := policy.refund(odd, start.Add(-time.Hour)); got != 12500 {
 		t.Errorf("50%% of 25001 = %d, want 12500 (rounded down)", got)
@@ -304,7 +326,18 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 		t.Fatalf("violations = %v", v)
 	}
 
-	// 6 hours before the start: the late share (50 %).
+	// The patient reads what cancelling now refunds before confirming: 6 hours before
+	// the start, the late share (50 %), which holds until the start; the doctor gets no
+	// quote (a doctor cannot cancel).
+	quoted := f.mustGet(p, a.GetId())
+	if quoted.CancelRefundCents == nil || quoted.GetCancelRefundCents() != 12500 || quoted.GetCancelRefundUntil() != nil {
+		t.Fatalf("quote = %v until %v, want 12500 until the start", quoted.CancelRefundCents, quoted.GetCancelRefundUntil())
+	}
+	if q := f.mustGet(d, a.GetId()); q.CancelRefundCents != nil {
+		t.Fatalf("the doctor got a quote: %d", q.GetCancelRefundCents())
+	}
+
+	// 6 hours before the start: the late share (50 %), as quoted.
 	got, err := f.cancel(p, a.GetId())
 	if err != nil {
 		t.Fatal(err)
@@ -323,10 +356,16 @@ func TestCancel_ByThePatientWithJustification(t *testing.T) {
 	}
 	_, err = f.cancel(p, a.GetId())
 	testkit.WantReason(t, err, ReasonIllegalTransition)
+	if q := f.mustGet(p, a.GetId()); q.CancelRefundCents != nil {
+		t.Fatalf("a cancelled appointment is quoted %d", q.GetCancelRefundCents())
+	}
 
 	// An unpaid booking cancelled: nothing to refund, its charge is stopped.
 	_, slot2 := f.bookable()
 	b := f.mustBook(p, slot2, "cancel-unpaid")
+	if q := f.mustGet(p, b.GetId()); q.CancelRefundCents == nil || q.GetCancelRefundCents() != 0 {
+		t.Fatalf("an unpaid booking is quoted %v, want 0", q.CancelRefundCents)
+	}
 	got, err = f.cancel(p, b.GetId())
 	if err != nil || got.GetRefundCents() != 0 {
 		t.Fatalf("cancel unpaid = %v, %v", got, err)

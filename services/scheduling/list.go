@@ -39,6 +39,14 @@ func (s *Service) getAppointment(ctx context.Context, id string) (*schedulingv1.
 		}
 	}
 	out := a.proto()
+	if p, _ := authn.FromContext(ctx); p.Role == accessv1.Role_ROLE_PATIENT && p.UserID == a.patientID {
+		if refund, until, ok := s.cfg.Policy.quote(a, s.now()); ok {
+			out.CancelRefundCents = &refund
+			if !until.IsZero() {
+				out.CancelRefundUntil = timestamppb.New(until)
+			}
+		}
+	}
 	for _, e := range events {
 		if !own && e.GetActorRole() != system.role {
 			e.Reason = ""

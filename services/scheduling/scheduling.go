@@ -109,6 +109,24 @@ func (p CancellationPolicy) refund(a appointment, now time.Time) int64 {
 	return a.price * int64(p.LatePercent) / 100 // rounds down to the centavo
 }
 
+// quote is what a's patient would be refunded by cancelling at now, and until when that
+// amount holds (zero when it holds until the start); ok is false when a can no longer be
+// cancelled (cancel refuses it).
+func (p CancellationPolicy) quote(a appointment, now time.Time) (refund int64, until time.Time, ok bool) {
+	switch a.state {
+	case statePending, stateAwaiting, stateConfirmed:
+	default:
+		return 0, time.Time{}, false
+	}
+	if !now.Before(a.start) {
+		return 0, time.Time{}, false
+	}
+	if deadline := a.start.Add(-p.FullRefundBefore); a.state == stateConfirmed && !now.After(deadline) && p.LatePercent < 100 {
+		until = deadline
+	}
+	return p.refund(a, now), until, true
+}
+
 // DefaultConfig is what production runs with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{

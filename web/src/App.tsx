@@ -1,11 +1,17 @@
 import { useEffect } from "react";
 import { Page } from "./components";
+import { Account } from "./pages/Account";
 import { Appointment } from "./pages/Appointment";
 import { Agenda } from "./pages/Agenda";
 import { Appointments } from "./pages/Appointments";
+import { AvailabilityEditor } from "./pages/Availability";
 import { Doctor } from "./pages/Doctor";
+import { DoctorProfile } from "./pages/DoctorProfile";
+import { DoctorSignup } from "./pages/DoctorSignup";
 import { DoctorLogin, Login } from "./pages/Login";
 import { MyRecord } from "./pages/Record";
+import { ForgotPassword, ResetPassword } from "./pages/PasswordReset";
+import { Room } from "./pages/Room";
 import { Search } from "./pages/Search";
 import { Shared } from "./pages/Shared";
 import { Signup } from "./pages/Signup";
@@ -59,6 +65,27 @@ export function App() {
         <MyRecord />
       </Private>
     );
+  if (path === "/app/doctor/profile")
+    return (
+      <Private login="/app/doctor/login">
+        <DoctorProfile />
+      </Private>
+    );
+  if (path === "/app/doctor/availability")
+    return (
+      <Private login="/app/doctor/login">
+        <AvailabilityEditor />
+      </Private>
+    );
+  if (path === "/app/account")
+    return (
+      <Private>
+        <Account />
+      </Private>
+    );
+  if (path === "/app/doctor/signup") return <DoctorSignup />;
+  if (path === "/app/forgot-password") return <ForgotPassword />;
+  if (path === "/app/reset-password") return <ResetPassword token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;
   if (path === "/app/doctors") return <Search />;
   if ((m = match("/app/doctors/:id", path))) return <Doctor id={m.id} />;
@@ -66,6 +93,12 @@ export function App() {
     return (
       <Private>
         <Appointments />
+      </Private>
+    );
+  if ((m = match("/app/appointments/:id/room", path)))
+    return (
+      <Private>
+        <Room id={m.id} />
       </Private>
     );
   if ((m = match("/app/appointments/:id", path)))

@@ -32,6 +32,12 @@ export function Page({ title, children, wide }: { title: string; children: React
                     <li>
                       <Link href="/app/shared">Compartilhados comigo</Link>
                     </li>
+                    <li>
+                      <Link href="/app/doctor/availability">Horários</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/doctor/profile">Meu perfil</Link>
+                    </li>
                   </>
                 ) : (
                   <>
@@ -46,6 +52,9 @@ export function Page({ title, children, wide }: { title: string; children: React
                     </li>
                   </>
                 )}
+                <li>
+                  <Link href="/app/account">Minha conta</Link>
+                </li>
                 <li>
                   <button type="button" className="linklike" onClick={signOut}>
                     Sair

@@ -191,12 +191,16 @@ export class ApiError extends Error {
   readonly status: number;
   /** Field (proto path, e.g. "birthDate") → what is wrong with it, in pt-BR. */
   readonly fields: Record<string, string>;
+  /** The ErrorInfo's metadata (e.g. TOO_EARLY's window_start_time). */
+  readonly metadata: Record<string, string>;
   constructor(status: number, body: ApiErrorBody | undefined) {
     const reason = reasonOf(body);
     super(messageFor(reason));
     this.reason = reason;
     this.status = status;
     this.fields = fieldViolations(body);
+    const info = body?.details?.find((d) => typeof d["@type"] === "string" && d["@type"].endsWith("google.rpc.ErrorInfo"));
+    this.metadata = (info?.metadata as Record<string, string> | undefined) ?? {};
   }
 }
 

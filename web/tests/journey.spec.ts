@@ -1,5 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+import { chargeOf, check, cpf, doctorCRM, doctorPassword, doctorSecret, doctorUF, mailToken, nextCode, password, sandbox, watchCSP } from "./helpers";
 import { recordJourney } from "./record";
 import { totp } from "./totp";
 
@@ -12,71 +12,9 @@ import { totp } from "./totp";
 // Every page is checked with axe-core (no serious or critical violation of WCAG 2.1
 // A/AA) and photographed at a phone's and a desktop's width.
 
-const sandbox = process.env.HEALTHCORE_PIX_SANDBOX ?? "http://127.0.0.1:7090";
-const password = "Correct-Horse-Battery-9";
-// The stack's verified doctor (e2e/web_test.go), and its TOTP secret.
-const doctorCRM = process.env.HEALTHCORE_DOCTOR_CRM ?? "654321";
-const doctorUF = process.env.HEALTHCORE_DOCTOR_UF ?? "SP";
-const doctorPassword = process.env.HEALTHCORE_DOCTOR_PASSWORD ?? "doctor password 1";
-const doctorSecret = process.env.HEALTHCORE_DOCTOR_TOTP_SECRET ?? "";
-
-/** a CPF with valid check digits, from nine digits. */
-function cpf(nine: string): string {
-  const d = nine.split("").map(Number);
-  const digit = (xs: number[]) => {
-    const s = xs.reduce((acc, x, i) => acc + x * (xs.length + 1 - i), 0);
-    const r = (s * 10) % 11;
-    return r === 10 ? 0 : r;
-  };
-  d.push(digit(d));
-  d.push(digit(d));
-  return d.join("");
-}
-
-async function check(page: Page, name: string) {
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const bad = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`), `axe on ${name}`).toEqual([]);
-  for (const width of [390, 1280]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await page.screenshot({ path: `test-results/screenshots/${name}-${width}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-/** mailToken waits for the newest link to page e-mailed to address, in dev's inbox. */
-async function mailToken(request: APIRequestContext, address: string, pagePath: string): Promise<string> {
-  const re = new RegExp(pagePath.replace(/[/]/g, "\\/") + "\\?token=([A-Za-z0-9_-]+)");
-  for (let i = 0; i < 100; i++) {
-    const r = await request.get("/dev/mail/messages.json");
-    const msgs = (await r.json()) as Array<{ to: string; text: string }>;
-    for (const m of msgs) {
-      const t = m.to === address ? re.exec(m.text) : null;
-      if (t) return t[1];
-    }
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error(`no ${pagePath} link e-mailed to ${address}`);
-}
-
-/** chargeOf waits for the booked appointment's payment to carry the provider's id. */
-function chargeOf(page: Page): Promise<string> {
-  return page
-    .waitForResponse(async (r) => {
-      if (!/\/v1\/appointments\/[^/]+\/payment/.test(r.url()) || r.status() !== 200) return false;
-      const body = await r.json();
-      return Boolean(body.payment?.providerPaymentId);
-    })
-    .then(async (r) => (await r.json()).payment.providerPaymentId as string);
-}
-
 test("a patient signs up, books and pays by PIX, the doctor accepts, the patient sees it confirmed", async ({ page, request, browser, baseURL }) => {
   const csp: string[] = [];
-  const watchCSP = (p: Page) =>
-    p.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) csp.push(m.text());
-    });
-  watchCSP(page);
+  watchCSP(page, csp);
   const nine = String(Date.now()).slice(-9);
   const email = `paciente${nine}@example.com`;
   const myCPF = cpf(nine);
@@ -169,7 +107,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   // The doctor, in a browser of its own: the agenda needs a login, the doctor's.
   const doctorContext = await browser.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
   const doc = await doctorContext.newPage();
-  watchCSP(doc);
+  watchCSP(doc, csp);
   await doc.goto("/app/agenda");
   await expect(doc).toHaveURL(/\/app\/doctor\/login\?next=%2Fapp%2Fagenda$/);
   await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Entrar como médico");
@@ -193,7 +131,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await doc.getByRole("button", { name: "Confirmar" }).click();
   await expect(doc.getByRole("alert")).toHaveText("Código de verificação incorreto.");
   await check(doc, "09-doctor-code");
-  await doc.getByLabel("Código de verificação").fill(totp(doctorSecret, Date.now() + 30_000));
+  await doc.getByLabel("Código de verificação").fill(await nextCode(doc));
   await doc.getByRole("button", { name: "Confirmar" }).click();
   await expect(doc).toHaveURL(/\/app\/agenda$/);
   await expect(doc.getByRole("heading", { level: 1 })).toHaveText("Minha agenda");
@@ -229,7 +167,7 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await check(page, "12-confirmed");
 
   // The record: upload, share with this doctor, the doctor opens it, revoke, refused, the access log.
-  await recordJourney({ page, doctorContext, doctorName: "Dra. Ana Souza", check, watch: watchCSP });
+  await recordJourney({ page, doctorContext, doctorName: "Dra. Ana Souza", check, watch: (p) => watchCSP(p, csp) });
 
   // A second booking, which the doctor refuses with a reason: the patient reads it, and
   // the full refund.

@@ -1877,6 +1877,21 @@ export interface components {
              */
             answerDeadline?: string;
             /**
+             * Format: int64
+             * @description GetAppointment to its patient, while the patient can still cancel it (booked, paid
+             *     or confirmed, before the start): what cancelling now refunds by the cancellation
+             *     policy, in centavos (0 before payment); unset otherwise. Quoted before the patient
+             *     confirms; CancelAppointment's refund_cents is what was decided.
+             */
+            cancelRefundCents?: string;
+            /**
+             * Format: date-time
+             * @description With cancel_refund_cents, when a CONFIRMED appointment's full refund ends (the
+             *     policy's deadline before the start) and the quote drops; unset when it holds until
+             *     the start.
+             */
+            cancelRefundUntil?: string;
+            /**
              * Format: date-time
              * @description When it was booked.
              */

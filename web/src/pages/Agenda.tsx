@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, must, type Schemas } from "../api/client";
 import { Button, ErrorBanner, Page, money } from "../components";
+import { Link } from "../router";
 import { appointmentStates } from "../states";
 
 type Appt = Schemas["v1Appointment"];
@@ -118,6 +119,7 @@ function Days({ items }: { items: Appt[] }) {
                 </span>
                 <span className={`state ${a.state}`}>{appointmentStates[a.state ?? ""] ?? a.state}</span>
                 <span className="muted">{a.reason}</span>
+                {a.state === "APPOINTMENT_STATE_CONFIRMED" && <Link href={`/app/appointments/${a.id}/room`}>Sala de consulta</Link>}
               </li>
             ))}
           </ul>

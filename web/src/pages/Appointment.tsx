@@ -4,6 +4,8 @@ import { api, must, type Schemas } from "../api/client";
 import { Button, ErrorBanner, Page, money } from "../components";
 import { Link } from "../router";
 import { appointmentStates, finalStates, paymentStates } from "../states";
+import { Cancel } from "./Cancel";
+import { Review } from "./Review";
 
 type Payment = Schemas["v1Payment"];
 type PaymentStatus = NonNullable<Payment["status"]>;
@@ -15,8 +17,9 @@ const clock = new Intl.DateTimeFormat("pt-BR", { timeStyle: "short" });
 const roomOpensBefore = 10 * 60_000;
 
 /** usePayment follows the appointment's payment with the edge's long-poll: each call
- * answers as soon as the status differs from the one known, or after 25 s unchanged. */
-function usePayment(appointmentId: string) {
+ * answers as soon as the status differs from the one known, or after 25 s unchanged.
+ * It follows a paid payment on when a refund is due, until the money is back. */
+function usePayment(appointmentId: string, refundDue: boolean) {
   const [payment, setPayment] = useState<Payment | null>(null);
   const [error, setError] = useState<unknown>(null);
   const qc = useQueryClient();
@@ -38,7 +41,7 @@ function usePayment(appointmentId: string) {
             known = r.payment.status;
             setPayment(r.payment);
           }
-          if (known && known !== "PAYMENT_STATUS_CREATING" && known !== "PAYMENT_STATUS_PENDING") return;
+          if (known && known !== "PAYMENT_STATUS_CREATING" && known !== "PAYMENT_STATUS_PENDING" && !(refundDue && known === "PAYMENT_STATUS_PAID")) return;
         } catch (e) {
           if (stop) return;
           setError(e);
@@ -49,7 +52,7 @@ function usePayment(appointmentId: string) {
     return () => {
       stop = true;
     };
-  }, [appointmentId, qc]);
+  }, [appointmentId, refundDue, qc]);
   return { payment, error };
 }
 
@@ -111,7 +114,7 @@ function Refusal({ a }: { a: Schemas["v1Appointment"] }) {
   return (
     <>
       {e?.actorRole === "doctor" && e.reason ? <p id="refusal">Motivo da recusa: {e.reason}</p> : e && <p id="refusal">O médico não respondeu no prazo.</p>}
-      {a.refundCents && <p>Reembolso integral: {money(a.refundCents)}.</p>}
+      {a.refundCents && <p id="refund">Reembolso integral: {money(a.refundCents)}.</p>}
     </>
   );
 }
@@ -122,8 +125,9 @@ export function Appointment({ id }: { id: string }) {
     queryFn: () => must(api.GET("/v1/appointments/{id}", { params: { path: { id } } })),
     refetchInterval: (q) => (finalStates.has(q.state.data?.appointment?.state ?? "") ? false : 5000),
   });
-  const { payment, error } = usePayment(id);
   const a = appt.data?.appointment;
+  const refundDue = Number(a?.refundCents ?? 0) > 0;
+  const { payment, error } = usePayment(id, refundDue);
   const pending = payment?.status === "PAYMENT_STATUS_PENDING" || payment?.status === "PAYMENT_STATUS_CREATING";
   return (
     <Page title="Sua consulta">
@@ -137,10 +141,22 @@ export function Appointment({ id }: { id: string }) {
           <p className="muted">Motivo: {a.reason}</p>
           {payment && !pending && <p>Pagamento: {paymentStates[payment.status ?? ""] ?? payment.status}</p>}
           {a.state === "APPOINTMENT_STATE_CONFIRMED" && (
-            <p id="room">
-              O médico aceitou. A sala de consulta fica aberta das{" "}
-              <time dateTime={new Date(Date.parse(a.startTime!) - roomOpensBefore).toISOString()}>{clock.format(Date.parse(a.startTime!) - roomOpensBefore)}</time> às{" "}
-              <time dateTime={a.endTime}>{clock.format(new Date(a.endTime!))}</time>.
+            <>
+              <p id="room">
+                O médico aceitou. A sala de consulta fica aberta das{" "}
+                <time dateTime={new Date(Date.parse(a.startTime!) - roomOpensBefore).toISOString()}>{clock.format(Date.parse(a.startTime!) - roomOpensBefore)}</time> às{" "}
+                <time dateTime={a.endTime}>{clock.format(new Date(a.endTime!))}</time>.
+              </p>
+              <p>
+                <Link className="btn primary" href={`/app/appointments/${a.id}/room`}>
+                  Entrar na sala de consulta
+                </Link>
+              </p>
+            </>
+          )}
+          {a.state === "APPOINTMENT_STATE_CANCELLED" && (
+            <p id="refund">
+              {refundDue ? <>Reembolso pela política de cancelamento: {money(a.refundCents)}.</> : "Sem reembolso: nada havia sido pago."}
             </p>
           )}
           {a.state === "APPOINTMENT_STATE_REFUSED" && <Refusal a={a} />}
@@ -150,6 +166,8 @@ export function Appointment({ id }: { id: string }) {
         </section>
       )}
       {pending && payment && <Pix payment={payment} />}
+      {a && a.cancelRefundCents !== undefined && <Cancel key={a.state} a={a} />}
+      {a?.state === "APPOINTMENT_STATE_COMPLETED" && <Review appointmentId={a.id!} />}
       <p>
         <Link href="/app/appointments">Ver minhas consultas</Link>
       </p>

@@ -1,11 +1,11 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { login, loginDoctor, loginMfa, type LoginStep } from "../api/client";
-import { Button, ErrorBanner, Field, Page, Select } from "../components";
+import { Button, ErrorBanner, Field, Page } from "../components";
+import { UfSelect } from "../fields";
 import { ApiError } from "../errors";
 import { home, Link, navigate } from "../router";
 import { useSession } from "../session";
 
-const ufs = ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO"];
 
 /** useLogin runs a login's first step (the password) and, when the account has a
  * second factor, the second (the authenticator app's code), then opens the page next. */
@@ -92,6 +92,9 @@ export function Login({ next }: { next: string }) {
           Entrar
         </Button>
         <p className="muted">
+          <Link href="/app/forgot-password">Esqueci minha senha</Link>
+        </p>
+        <p className="muted">
           Ainda não tem conta? <Link href="/app/signup">Criar conta</Link>
         </p>
         <p className="muted">
@@ -119,18 +122,18 @@ export function DoctorLogin({ next }: { next: string }) {
         <ErrorBanner error={flow.error} />
         <div className="crm">
           <Field label="CRM" inputMode="numeric" autoComplete="username" required value={crm} onChange={(e) => setCrm(e.target.value.replace(/\D/g, ""))} />
-          <Select label="UF do CRM" value={uf} onChange={(e) => setUf(e.target.value)}>
-            {ufs.map((u) => (
-              <option key={u} value={u}>
-                {u}
-              </option>
-            ))}
-          </Select>
+          <UfSelect label="UF do CRM" value={uf} onChange={setUf} />
         </div>
         <Field label="Senha" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         <Button type="submit" busy={flow.busy}>
           Entrar
         </Button>
+        <p className="muted">
+          <Link href="/app/forgot-password">Esqueci minha senha</Link>
+        </p>
+        <p className="muted">
+          Ainda não tem conta? <Link href="/app/doctor/signup">Cadastre-se como médico</Link>
+        </p>
         <p className="muted">
           É paciente? <Link href="/app/login">Entrar com e-mail ou CPF</Link>
         </p>

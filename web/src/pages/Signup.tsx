@@ -3,7 +3,7 @@ import { api, must } from "../api/client";
 import { Button, ErrorBanner, Field, Page } from "../components";
 import { cpfDigits, cpfFeedback, maskCPF, validCPF } from "../cpf";
 import { ApiError } from "../errors";
-import { passwordStrength } from "../password";
+import { NewPasswordField } from "../fields";
 import { Link } from "../router";
 
 /** maskPhone shows a Brazilian mobile number as (11) 98765-4321. */
@@ -21,7 +21,6 @@ export function Signup() {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
-  const strength = passwordStrength(f.password);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -93,23 +92,7 @@ export function Signup() {
           error={fields.phone}
         />
         <Field label="Data de nascimento" type="date" autoComplete="bday" required value={f.birthDate} onChange={set("birthDate")} error={fields.birthDate} />
-        <Field
-          label="Senha"
-          type="password"
-          autoComplete="new-password"
-          required
-          value={f.password}
-          onChange={set("password")}
-          error={fields.password}
-          hint={
-            <span className="strength">
-              <meter min={0} max={4} low={2} high={3} optimum={4} value={strength.score} aria-label="Força da senha" />
-              <span>
-                Força: {strength.label}. Use 12 caracteres ou mais, como uma frase.
-              </span>
-            </span>
-          }
-        />
+        <NewPasswordField label="Senha" value={f.password} onChange={(password) => setF({ ...f, password })} error={fields.password} />
         <Button type="submit" busy={busy}>
           Criar conta
         </Button>

@@ -1660,9 +1660,18 @@ type Appointment struct {
 	// When it last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Its history, oldest first (GetAppointment only).
-	History       []*AppointmentEvent `protobuf:"bytes,17,rep,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	History []*AppointmentEvent `protobuf:"bytes,17,rep,name=history,proto3" json:"history,omitempty"`
+	// GetAppointment to its patient, while the patient can still cancel it (booked, paid
+	// or confirmed, before the start): what cancelling now refunds by the cancellation
+	// policy, in centavos (0 before payment); unset otherwise. Quoted before the patient
+	// confirms; CancelAppointment's refund_cents is what was decided.
+	CancelRefundCents *int64 `protobuf:"varint,18,opt,name=cancel_refund_cents,json=cancelRefundCents,proto3,oneof" json:"cancel_refund_cents,omitempty"`
+	// With cancel_refund_cents, when a CONFIRMED appointment's full refund ends (the
+	// policy's deadline before the start) and the quote drops; unset when it holds until
+	// the start.
+	CancelRefundUntil *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=cancel_refund_until,json=cancelRefundUntil,proto3" json:"cancel_refund_until,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Appointment) Reset() {
@@ -1810,6 +1819,20 @@ func (x *Appointment) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Appointment) GetHistory() []*AppointmentEvent {
 	if x != nil {
 		return x.History
+	}
+	return nil
+}
+
+func (x *Appointment) GetCancelRefundCents() int64 {
+	if x != nil && x.CancelRefundCents != nil {
+		return *x.CancelRefundCents
+	}
+	return 0
+}
+
+func (x *Appointment) GetCancelRefundUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelRefundUntil
 	}
 	return nil
 }
@@ -4181,7 +4204,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"actor_role\x18\x05 \x01(\tR\tactorRole\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12.\n" +
 	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12&\n" +
-	"\x0factor_client_id\x18\b \x01(\tR\ractorClientId\"\x99\x06\n" +
+	"\x0factor_client_id\x18\b \x01(\tR\ractorClientId\"\xb2\a\n" +
 	"\vAppointment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aslot_id\x18\x02 \x01(\tR\x06slotId\x12\x1b\n" +
@@ -4204,7 +4227,10 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12D\n" +
-	"\ahistory\x18\x11 \x03(\v2*.healthcore.scheduling.v1.AppointmentEventR\ahistory\"E\n" +
+	"\ahistory\x18\x11 \x03(\v2*.healthcore.scheduling.v1.AppointmentEventR\ahistory\x123\n" +
+	"\x13cancel_refund_cents\x18\x12 \x01(\x03H\x00R\x11cancelRefundCents\x88\x01\x01\x12J\n" +
+	"\x13cancel_refund_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x11cancelRefundUntilB\x16\n" +
+	"\x14_cancel_refund_cents\"E\n" +
 	"\x1cGetDoctorAvailabilityRequest\x12%\n" +
 	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\"\x9b\x01\n" +
 	"\x1cSetDoctorAvailabilityRequest\x12%\n" +
@@ -4557,99 +4583,100 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	67, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
 	67, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 35: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
-	7,  // 36: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
-	7,  // 37: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	7,  // 38: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	12, // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
-	67, // 40: healthcore.scheduling.v1.GetDoctorAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	67, // 41: healthcore.scheduling.v1.GetDoctorAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 42: healthcore.scheduling.v1.GetDoctorAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
-	12, // 43: healthcore.scheduling.v1.BlockDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
-	12, // 44: healthcore.scheduling.v1.ReopenDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
-	67, // 45: healthcore.scheduling.v1.PartnerAppointment.start_time:type_name -> google.protobuf.Timestamp
-	67, // 46: healthcore.scheduling.v1.PartnerAppointment.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 47: healthcore.scheduling.v1.PartnerAppointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	67, // 48: healthcore.scheduling.v1.PartnerAppointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	67, // 49: healthcore.scheduling.v1.PartnerAppointment.create_time:type_name -> google.protobuf.Timestamp
-	67, // 50: healthcore.scheduling.v1.PartnerAppointment.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 51: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	67, // 52: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	67, // 53: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	36, // 54: healthcore.scheduling.v1.ListDoctorAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.PartnerAppointment
-	36, // 55: healthcore.scheduling.v1.GetDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
-	36, // 56: healthcore.scheduling.v1.AcceptDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
-	36, // 57: healthcore.scheduling.v1.RefuseDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
-	25, // 58: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	23, // 59: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
-	25, // 60: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	3,  // 61: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	67, // 62: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	67, // 63: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 64: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 65: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 66: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 67: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	4,  // 68: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
-	3,  // 69: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	25, // 70: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 71: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 72: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 73: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	26, // 74: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
-	27, // 75: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
-	30, // 76: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:input_type -> healthcore.scheduling.v1.GetDoctorAgendaRequest
-	32, // 77: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:input_type -> healthcore.scheduling.v1.BlockDoctorSlotRequest
-	34, // 78: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:input_type -> healthcore.scheduling.v1.ReopenDoctorSlotRequest
-	37, // 79: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:input_type -> healthcore.scheduling.v1.ListDoctorAppointmentsRequest
-	39, // 80: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:input_type -> healthcore.scheduling.v1.GetDoctorAppointmentRequest
-	41, // 81: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:input_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentRequest
-	43, // 82: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:input_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentRequest
-	15, // 83: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 84: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 85: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 86: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	45, // 87: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	47, // 88: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	49, // 89: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	51, // 90: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	53, // 91: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	55, // 92: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	57, // 93: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	59, // 94: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	63, // 95: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	61, // 96: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	65, // 97: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	9,  // 98: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 99: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	28, // 100: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
-	29, // 101: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
-	31, // 102: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:output_type -> healthcore.scheduling.v1.GetDoctorAgendaResponse
-	33, // 103: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:output_type -> healthcore.scheduling.v1.BlockDoctorSlotResponse
-	35, // 104: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:output_type -> healthcore.scheduling.v1.ReopenDoctorSlotResponse
-	38, // 105: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:output_type -> healthcore.scheduling.v1.ListDoctorAppointmentsResponse
-	40, // 106: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:output_type -> healthcore.scheduling.v1.GetDoctorAppointmentResponse
-	42, // 107: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:output_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentResponse
-	44, // 108: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:output_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentResponse
-	16, // 109: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 110: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 111: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 112: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	46, // 113: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	48, // 114: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	50, // 115: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	52, // 116: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	54, // 117: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	56, // 118: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	58, // 119: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	60, // 120: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	64, // 121: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	62, // 122: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	66, // 123: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	98, // [98:124] is the sub-list for method output_type
-	72, // [72:98] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	67, // 36: healthcore.scheduling.v1.Appointment.cancel_refund_until:type_name -> google.protobuf.Timestamp
+	7,  // 37: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 38: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	7,  // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
+	12, // 40: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
+	67, // 41: healthcore.scheduling.v1.GetDoctorAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 42: healthcore.scheduling.v1.GetDoctorAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 43: healthcore.scheduling.v1.GetDoctorAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
+	12, // 44: healthcore.scheduling.v1.BlockDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	12, // 45: healthcore.scheduling.v1.ReopenDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	67, // 46: healthcore.scheduling.v1.PartnerAppointment.start_time:type_name -> google.protobuf.Timestamp
+	67, // 47: healthcore.scheduling.v1.PartnerAppointment.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 48: healthcore.scheduling.v1.PartnerAppointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 49: healthcore.scheduling.v1.PartnerAppointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	67, // 50: healthcore.scheduling.v1.PartnerAppointment.create_time:type_name -> google.protobuf.Timestamp
+	67, // 51: healthcore.scheduling.v1.PartnerAppointment.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 52: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 53: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 54: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 55: healthcore.scheduling.v1.ListDoctorAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 56: healthcore.scheduling.v1.GetDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 57: healthcore.scheduling.v1.AcceptDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 58: healthcore.scheduling.v1.RefuseDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	25, // 59: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 60: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 61: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 62: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 63: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 64: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 65: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 66: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 67: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 68: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 69: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 70: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 71: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 72: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 73: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 74: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	26, // 75: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
+	27, // 76: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
+	30, // 77: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:input_type -> healthcore.scheduling.v1.GetDoctorAgendaRequest
+	32, // 78: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:input_type -> healthcore.scheduling.v1.BlockDoctorSlotRequest
+	34, // 79: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:input_type -> healthcore.scheduling.v1.ReopenDoctorSlotRequest
+	37, // 80: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:input_type -> healthcore.scheduling.v1.ListDoctorAppointmentsRequest
+	39, // 81: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:input_type -> healthcore.scheduling.v1.GetDoctorAppointmentRequest
+	41, // 82: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:input_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentRequest
+	43, // 83: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:input_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentRequest
+	15, // 84: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 85: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 86: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 87: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	45, // 88: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	47, // 89: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	49, // 90: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	51, // 91: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	53, // 92: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	55, // 93: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	57, // 94: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	59, // 95: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	63, // 96: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	61, // 97: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	65, // 98: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 99: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 100: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	28, // 101: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
+	29, // 102: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
+	31, // 103: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:output_type -> healthcore.scheduling.v1.GetDoctorAgendaResponse
+	33, // 104: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:output_type -> healthcore.scheduling.v1.BlockDoctorSlotResponse
+	35, // 105: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:output_type -> healthcore.scheduling.v1.ReopenDoctorSlotResponse
+	38, // 106: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:output_type -> healthcore.scheduling.v1.ListDoctorAppointmentsResponse
+	40, // 107: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:output_type -> healthcore.scheduling.v1.GetDoctorAppointmentResponse
+	42, // 108: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:output_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentResponse
+	44, // 109: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:output_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentResponse
+	16, // 110: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 111: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 112: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 113: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	46, // 114: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	48, // 115: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	50, // 116: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	52, // 117: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	54, // 118: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	56, // 119: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	58, // 120: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	60, // 121: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	64, // 122: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	62, // 123: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	66, // 124: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	99, // [99:125] is the sub-list for method output_type
+	73, // [73:99] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -4657,6 +4684,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 	if File_healthcore_scheduling_v1_scheduling_proto != nil {
 		return
 	}
+	file_healthcore_scheduling_v1_scheduling_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

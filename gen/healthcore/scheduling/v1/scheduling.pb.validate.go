@@ -3187,6 +3187,39 @@ func (m *Appointment) validate(all bool) error {
 
 	}
 
+	if all {
+		switch v := interface{}(m.GetCancelRefundUntil()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "CancelRefundUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AppointmentValidationError{
+					field:  "CancelRefundUntil",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCancelRefundUntil()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AppointmentValidationError{
+				field:  "CancelRefundUntil",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if m.CancelRefundCents != nil {
+		// no validation rules for CancelRefundCents
+	}
+
 	if len(errors) > 0 {
 		return AppointmentMultiError(errors)
 	}
