@@ -26,6 +26,7 @@ import (
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/auditchain"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
@@ -63,7 +64,7 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := pg.Migrate(ctx, dbURL, log, catalog.Schemas(catalog.Names())...); err != nil {
+	if err := pg.Migrate(ctx, dbURL, log, append(catalog.Schemas(catalog.Names()), partneredge.Schema)...); err != nil {
 		return err
 	}
 	p := catalog.NewProcess(cfg, dbURL)
@@ -80,7 +81,7 @@ func runDev(ctx context.Context, args []string) error {
 	defer stopOps()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	started := make(chan struct{})
@@ -96,6 +97,10 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	wg.Go(func() {
 		errc <- serveGateway(ctx, cfg, p, p.DevRoutes())
+		cancel()
+	})
+	wg.Go(func() {
+		errc <- servePartnerEdge(ctx, cfg, p, dbURL, true)
 		cancel()
 	})
 	if demo.on {
@@ -166,6 +171,12 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 	for _, name := range catalog.Names() {
 		fmt.Fprintf(&b, "  gRPC %-10s %s\n", name, hostPort(cfg.ListenAddr(name)))
 	}
+	plaintext := " -plaintext"
+	if cfg.PartnerEdge.TLSCert != "" {
+		plaintext = ""
+	}
+	fmt.Fprintf(&b, "  Partners   %s   (gRPC for partner clinics: go tool -modfile=tools/go.mod grpcurl%s -H \"authorization: Bearer $TOKEN\" %s list)\n",
+		hostPort(cfg.PartnerEdgeListenAddr()), plaintext, hostPort(cfg.PartnerEdgeListenAddr()))
 	if cfg.Reflection {
 		fmt.Fprintf(&b, "  grpcurl    go tool -modfile=tools/go.mod grpcurl -plaintext %s list   (any service: dev serves reflection)\n",
 			hostPort(cfg.ListenAddr("identity")))
