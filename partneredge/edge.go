@@ -294,7 +294,9 @@ func admittingScope(rule *accessv1.Rule, p authn.Principal) string {
 // that speaks none of them gets a plain 404.
 func (e *Edge) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	ce, cause := errs.ToConnect(err)
-	if cause != nil {
+	// UNIMPLEMENTED counts as a server fault, but a method partners may not call is
+	// the caller's doing.
+	if cause != nil && !errs.Has(err, ReasonNotPartnerMethod) {
 		e.opts.Logger.ErrorContext(r.Context(), "partner edge", "error", cause.Error())
 	}
 	if !e.errw.IsSupported(r) {
