@@ -14,7 +14,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -178,7 +177,7 @@ var (
 
 // authenticate returns the partner client the request's token names.
 func (e *Edge) authenticate(r *http.Request) (authn.Principal, error) {
-	token, ok := bearer(r.Header.Get("Authorization"))
+	token, ok := authn.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return authn.Principal{}, authn.ErrTokenMissing
 	}
@@ -368,16 +367,6 @@ func (e *Edge) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, e.opts.CallLog.Close(sctx))
 	}
 	return err
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header value.
-func bearer(header string) (string, bool) {
-	const prefix = "bearer "
-	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
-		return "", false
-	}
-	token := strings.TrimSpace(header[len(prefix):])
-	return token, token != ""
 }
 
 // clientAddr is the partner's address: the peer of the connection (the edge is the

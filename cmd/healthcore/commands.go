@@ -69,16 +69,11 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
@@ -207,6 +202,24 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 	fmt.Fprint(w, b.String())
 }
 
+// startTelemetry starts the process's tracing and its ops listener; stop ends both,
+// the ops listener first, then flushes the spans.
+func startTelemetry(ctx context.Context, p *catalog.Process) (stop func(), err error) {
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stopOps, err := p.StartOps(ctx)
+	if err != nil {
+		stopTracing()
+		return nil, err
+	}
+	return func() {
+		stopOps()
+		stopTracing()
+	}, nil
+}
+
 // hostPort makes a listen address printable: ":8080" and "0.0.0.0:8080" become
 // "127.0.0.1:8080".
 func hostPort(addr string) string {
@@ -261,16 +274,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 	return p.Run(ctx, names, nil)
 }
 
@@ -293,16 +301,11 @@ func runGateway(ctx context.Context, args []string) error {
 		debug.SetGCPercent(cfg.GatewayGCPercent)
 	}
 	p := catalog.NewProcess(cfg, "")
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 	return serveGateway(ctx, cfg, p, nil)
 }
 
@@ -405,7 +408,7 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
-	only := fs.String("services", "", "comma-separated services to migrate (default all)")
+	only := fs.String("services", "", "comma-separated services (and partner-edge) to migrate (default all)")
 	printGrants := fs.Bool("print-grants", false,
 		"print the SQL an administrator runs so that -owner owns every schema and runs the migrations, and each service reaches only its own schema through its role healthcore_<schema>; touch no database")
 	owner := fs.String("owner", "", "with -print-grants: the role that owns the schemas and runs migrate, e.g. healthcore_owner")
@@ -413,19 +416,30 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	names := catalog.Names()
+	// The partner edge owns a schema too (its call log): migrated with the services.
+	edge := true
 	if *only != "" {
-		names = catalog.SplitList(*only)
-		for _, name := range names {
-			if !catalog.Has(name) {
-				return fmt.Errorf("-services: unknown service %q (services: %s)", name, serviceNames())
+		names, edge = nil, false
+		for _, name := range catalog.SplitList(*only) {
+			switch {
+			case name == partneredge.Caller:
+				edge = true
+			case !catalog.Has(name):
+				return fmt.Errorf("-services: unknown service %q (services: %s, %s)", name, serviceNames(), partneredge.Caller)
+			default:
+				names = append(names, name)
 			}
 		}
+	}
+	schemas := catalog.Schemas(names)
+	if edge {
+		schemas = append(schemas, partneredge.Schema)
 	}
 	if *printGrants {
 		if *owner == "" {
 			return errors.New("-owner is required with -print-grants: the role that owns the schemas and runs the migrations")
 		}
-		sql, err := pg.Grants(*owner, catalog.Schemas(names))
+		sql, err := pg.Grants(*owner, schemas)
 		if err != nil {
 			return err
 		}
@@ -441,7 +455,7 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), catalog.Schemas(names)...)
+	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), schemas...)
 }
 
 // runKeysRotate adds a master key version to the local keys driver; data sealed under

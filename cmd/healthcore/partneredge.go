@@ -39,16 +39,11 @@ func runPartnerEdge(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, cfg.DatabaseURL)
 	defer p.Close()
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 	return servePartnerEdge(ctx, cfg, p, cfg.DatabaseURL, false)
 }
 
