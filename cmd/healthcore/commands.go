@@ -545,7 +545,8 @@ var errChainBroken = errors.New("audit-verify: a chain is broken")
 func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("audit-verify", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
-	which := fs.String("log", "all", "the log to verify: identity (its audit log), records (its access log) or all")
+	which := fs.String("log", "all",
+		"the log to verify: identity (its audit log), records (its access log), partner-edge (its call log; needs -partner-edge.call-log-secret) or all (the partner edge's when its secret is given)")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
@@ -556,32 +557,62 @@ func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
 			logs, owners = append(logs, l), append(owners, l.owner)
 		}
 	}
-	if len(logs) == 0 {
-		return fmt.Errorf("-log=%q: must be identity, records or all", *which)
+	edge := *which == partneredge.Caller || (*which == "all" && cfg.PartnerEdge.CallLogSecret != "")
+	if len(logs) == 0 && !edge {
+		return fmt.Errorf("-log=%q: must be identity, records, %s or all", *which, partneredge.Caller)
+	}
+	if edge && cfg.PartnerEdge.CallLogSecret == "" {
+		return errors.New("-partner-edge.call-log-secret is required: the partner call log's chain secret")
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("-database-url (DATABASE_URL) is required")
 	}
 	// Each chain's secret is sealed by the keys service for its owner: the command
-	// calls keys as identity and as records.
-	if err := cfg.OpenCredentials(owners); err != nil {
-		return err
+	// calls keys as identity and as records. The partner edge's is a file.
+	if len(owners) > 0 {
+		if err := cfg.OpenCredentials(owners); err != nil {
+			return err
+		}
 	}
 	p := catalog.NewProcess(cfg, cfg.DatabaseURL)
 	defer p.Close()
 	broken := false
+	report := func(rep auditchain.Report) {
+		fmt.Fprintln(out, rep.String())
+		broken = broken || !rep.OK()
+	}
 	for _, l := range logs {
 		rep, err := verifyLog(ctx, cfg.DatabaseURL, l, p.Envelope(l.owner))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, rep.String())
-		broken = broken || !rep.OK()
+		report(rep)
+	}
+	if edge {
+		rep, err := verifyCallLog(ctx, cfg.DatabaseURL, cfg.PartnerEdge.CallLogSecret)
+		if err != nil {
+			return err
+		}
+		report(rep)
 	}
 	if broken {
 		return errChainBroken
 	}
 	return nil
+}
+
+// verifyCallLog walks the partner edge's call log under the secret in file.
+func verifyCallLog(ctx context.Context, dbURL, file string) (auditchain.Report, error) {
+	secret, err := partneredge.ReadSecret(file, false)
+	if err != nil {
+		return auditchain.Report{}, fmt.Errorf("-partner-edge.call-log-secret: %w", err)
+	}
+	db, err := pg.Open(ctx, dbURL, partneredge.Schema.Name, 2)
+	if err != nil {
+		return auditchain.Report{}, err
+	}
+	defer db.Close()
+	return partneredge.VerifyCallLog(ctx, db, secret)
 }
 
 func verifyLog(ctx context.Context, dbURL string, l auditLog, env *envelope.Envelope) (auditchain.Report, error) {
