@@ -71,6 +71,14 @@ func TestCallLog_RecordsEveryCallOfAPartnerClient(t *testing.T) {
 	if calls[0].RequestID == "" {
 		t.Error("the served call's request id (the service's) is not logged")
 	}
+	for _, m := range []struct {
+		method, code string
+		want         uint64
+	}{{"SearchDoctors", "ok", 3}, {"GetDoctorAvailability", "permission_denied", 1}, {"other", "unimplemented", 1}} {
+		if got := s.callsTimed(m.method, m.code); got != m.want {
+			t.Errorf("healthcore_partner_call_duration_seconds{method=%q,code=%q} counted %d calls, want %d", m.method, m.code, got, m.want)
+		}
+	}
 	rep, err := partneredge.VerifyCallLog(context.Background(), s.callLog, s.secret)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -55,6 +56,8 @@ type Options struct {
 	// DrainDelay is how long the edge keeps serving, its health NOT_SERVING, after it
 	// is told to stop.
 	DrainDelay time.Duration
+	// Registerer records the partner calls' metrics (nil: none are registered).
+	Registerer prometheus.Registerer
 	// Files are the contracts (nil: every contract linked into the binary).
 	Files *protoregistry.Files
 	Now   func() time.Time
@@ -69,6 +72,7 @@ type Edge struct {
 	errw     *connect.ErrorWriter
 	health   *grpchealth.StaticChecker
 	handler  http.Handler
+	metrics  *metrics
 	audits   sync.WaitGroup
 }
 
@@ -96,7 +100,8 @@ func New(opts Options) (*Edge, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Edge{opts: opts, routes: map[string]*route{}, buckets: newBuckets(opts.Limits), errw: connect.NewErrorWriter()}
+	e := &Edge{opts: opts, routes: map[string]*route{}, buckets: newBuckets(opts.Limits), errw: connect.NewErrorWriter(),
+		metrics: newMetrics(opts.Registerer)}
 	proxies := map[string]*httputil.ReverseProxy{}
 	for proc, m := range PartnerMethods(opts.Files) {
 		up, ok := opts.Upstreams[m.Service]
@@ -229,6 +234,7 @@ func (e *Edge) serveCall(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		call.Code, call.RequestID = rec.code(), w.Header().Get(server.RequestIDHeader)
 		call.Duration = e.opts.Now().Sub(start)
+		e.metrics.observe(call, known)
 		e.audit(r.Context(), call)
 	}()
 	if !known {

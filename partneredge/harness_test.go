@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -49,6 +50,7 @@ type stack struct {
 	sink    atomic.Int64
 	callLog *pgxpool.Pool // the edge's schema; nil without a call log
 	secret  []byte
+	metrics *prometheus.Registry
 }
 
 type reached struct {
@@ -137,7 +139,9 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	ups[directoryv1connect.DirectoryServiceName] = partneredge.Upstream{URL: dirURL, Transport: transport}
 	ups[schedulingv1connect.SchedulingServiceName] = partneredge.Upstream{URL: schedURL, Transport: transport}
 
-	opts := partneredge.Options{Upstreams: ups, Verifier: authn.NewVerifier(s.users.KeySource()), Limits: o.limits, Logger: testkit.Logger(t)}
+	s.metrics = prometheus.NewRegistry()
+	opts := partneredge.Options{Upstreams: ups, Verifier: authn.NewVerifier(s.users.KeySource()), Limits: o.limits,
+		Logger: testkit.Logger(t), Registerer: s.metrics}
 	if opts.Limits == (partneredge.Limits{}) {
 		opts.Limits = partneredge.DefaultLimits
 	}
@@ -264,4 +268,28 @@ func fromGRPC(err error) error {
 		}
 	}
 	return ce
+}
+
+// callsTimed is how many partner calls the edge's histogram counted with these labels.
+func (s *stack) callsTimed(method, code string) uint64 {
+	s.t.Helper()
+	families, err := s.metrics.Gather()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "healthcore_partner_call_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["method"] == method && labels["code"] == code {
+				return m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return 0
 }

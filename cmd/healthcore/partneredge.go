@@ -70,7 +70,7 @@ func servePartnerEdge(ctx context.Context, cfg *catalog.Config, p *catalog.Proce
 	}
 	e, err := partneredge.New(partneredge.Options{
 		Upstreams: p.PartnerUpstreams(), Verifier: p.PartnerVerifier(), Limits: cfg.PartnerEdge.Limits, CallLog: calls,
-		TLS: public, Logger: log, DrainDelay: cfg.DrainDelay,
+		TLS: public, Logger: log, DrainDelay: cfg.DrainDelay, Registerer: p.Registry(),
 	})
 	if err != nil {
 		return err
