@@ -119,6 +119,19 @@ lint: protos ## buf lint (STANDARD), buf format check and gofmt
 	$(BUF) format --diff --exit-code proto
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
 
+PARTNER_PROTO ?= build/partner-proto
+
+.PHONY: partner-proto
+partner-proto: protos ## Write the proto module partner clinics compile against (build/partner-proto), buf build and lint it, generate a Go client from it and compile that
+	$(GO) run ./scripts/partnerproto -out $(PARTNER_PROTO)
+	$(BUF) build $(PARTNER_PROTO)
+	$(BUF) lint $(PARTNER_PROTO)
+	rm -rf build/partner-gen
+	$(BUF) generate $(PARTNER_PROTO)/proto --template scripts/partnerproto/check.gen.yaml
+	$(GO) build ./build/partner-gen/...
+	rm -rf build/partner-gen
+	@echo "$(PARTNER_PROTO): the partner module builds, lints, and its generated Go client compiles"
+
 .PHONY: breaking
 breaking: ## Compare proto/ against the main branch for breaking changes
 	./scripts/buf-breaking.sh main

@@ -121,6 +121,13 @@ func (s *stack) journeyMetrics(poolSize, bookingsOK, bookingsRefused float64) {
 		}
 		s.wantSeries(fams, svc, 1, "healthcore_dependency_up", "dependency=database")
 	}
+	// The journey's logins and audited reads of payers went through identity's batcher.
+	id := s.scrape("identity")
+	rows, _ := series(id, "healthcore_audit_batch_rows_total", "log=identity.audit_log")
+	txs, _ := series(id, "healthcore_audit_batch_transactions_total", "log=identity.audit_log")
+	if rows <= 0 || txs <= 0 || txs > rows {
+		s.t.Errorf("identity's audit batcher: %v rows in %v transactions, want rows > 0 and at most one transaction a row", rows, txs)
+	}
 	fams := s.scrape("scheduling")
 	service, method := schedulingv1connect.SchedulingServiceName, "BookAppointment"
 	s.wantSeries(fams, "scheduling", bookingsOK, "healthcore_rpc_duration_seconds", "service="+service, "method="+method, "code=ok")

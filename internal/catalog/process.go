@@ -96,9 +96,11 @@ func (p *Process) pool(ctx context.Context, service string, schema pg.Schema) (*
 // register adds a collector to the process's registry; one that clashes with another
 // (which the catalog's wiring never makes) is logged and left out rather than failing
 // the start.
-func (p *Process) register(c prometheus.Collector) {
-	if err := p.reg.Register(c); err != nil {
-		p.log.Warn("metrics not registered", "err", err)
+func (p *Process) register(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := p.reg.Register(c); err != nil {
+			p.log.Warn("metrics not registered", "err", err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
@@ -76,9 +77,10 @@ var services = []Service{
 	// its jobs; scheduling, payments, records and identity call it from theirs.
 	{Name: "notifications", FQName: notificationsv1connect.NotificationsServiceName, Port: 7008, Schema: &notifications.Schema,
 		REST: notificationsv1.RegisterNotificationsServiceHandler, wiring: wire(notifications.DefaultConfig, startNotifications)},
-	// clinics calls nobody; scheduling asks it about affiliations (not while starting).
+	// clinics calls nobody; scheduling asks it about affiliations and identity whether a
+	// clinic exists (neither while starting). Operators and doctors reach it over REST.
 	{Name: "clinics", FQName: clinicsv1connect.ClinicsServiceName, Port: 7014, Schema: &clinics.Schema,
-		wiring: wire(noSettings, startClinics)},
+		REST: clinicsv1.RegisterClinicsServiceHandler, wiring: wire(noSettings, startClinics)},
 }
 
 func startClinics(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
@@ -124,14 +126,16 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 		Blobs:      client(p, "identity", "blobs", blobsv1connect.NewBlobsServiceClient),
 		Keys:       client(p, "identity", "keys", keysv1connect.NewKeysServiceClient),
 		Directory:  client(p, "identity", "directory", directoryv1connect.NewDirectoryServiceClient),
-		Logger:     p.log.With("service", "identity"),
+		// Whether a clinic exists, before an operator creates an OAuth client for it.
+		Clinics: client(p, "identity", "clinics", clinicsv1connect.NewClinicsServiceClient),
+		Logger:  p.log.With("service", "identity"),
 	}, *cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	// identity verifies tokens against its own keys and ended sessions, read from its database.
 	users := authn.NewVerifier(svc.KeySource()).WithProfile(cfg.Tokens).CheckRevocations(svc.RevocationSource(), p.cfg.RevokedSessions)
-	p.register(svc.Collector())
+	p.register(svc.Collector(), svc.AuditCollector())
 	srv := p.newServer("identity", authn.NewInterceptor(users, p.serviceVerifier("identity")))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil
@@ -270,7 +274,7 @@ func startRecords(ctx context.Context, p *Process, cfg *records.Config) (*server
 	if err != nil {
 		return nil, nil, err
 	}
-	p.register(svc.Collector())
+	p.register(svc.Collector(), svc.AuditCollector())
 	srv := p.newServer("records", p.remoteAuth("records"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
 	return srv, svc.Run, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"healthcore/platform/pg"
 )
@@ -114,6 +116,7 @@ func TestBatcher_ConcurrentCallersShareOneTransactionPerBatch(t *testing.T) {
 			waitingOnLock(t, admin, 1)
 			rest := appendAll(b, rows[1:])
 			queued(t, b, 199)
+			wantMetrics(t, b, 1, 0, 199) // the first row's batch waits on the head
 			release()
 			for i, err := range append(first(), rest()...) {
 				if err != nil {
@@ -129,6 +132,7 @@ func TestBatcher_ConcurrentCallersShareOneTransactionPerBatch(t *testing.T) {
 			if got := b.Stats(); got != (BatchStats{Transactions: c.wantTxs, Rows: 200}) {
 				t.Errorf("stats = %+v, want %d transactions for 200 rows", got, c.wantTxs)
 			}
+			wantMetrics(t, b, c.wantTxs, 200, 0)
 			// The head moved once per batch, to the last row.
 			head, err := testLog.Head(context.Background(), db)
 			if err != nil {
@@ -336,4 +340,22 @@ func TestBatcher_WithoutAKeyWritesNothing(t *testing.T) {
 		t.Error("a row was appended without a chain key")
 	}
 	wantRows(t, db, nil)
+}
+
+// wantMetrics checks what the batcher's collector exports under its log's name.
+func wantMetrics[R any](t *testing.T, b *Batcher[R], txs, rows int64, waiting int) {
+	t.Helper()
+	want := fmt.Sprintf(`# HELP healthcore_audit_batch_rows_total Rows an audit log's batcher committed; over healthcore_audit_batch_transactions_total, the rows per transaction.
+# TYPE healthcore_audit_batch_rows_total counter
+healthcore_audit_batch_rows_total{log=%[1]q} %[3]d
+# HELP healthcore_audit_batch_transactions_total Transactions an audit log's batcher ran: one per batch, and one per row of a batch retried row by row.
+# TYPE healthcore_audit_batch_transactions_total counter
+healthcore_audit_batch_transactions_total{log=%[1]q} %[2]d
+# HELP healthcore_audit_batch_waiting Rows submitted to an audit log's batcher that no batch has taken yet.
+# TYPE healthcore_audit_batch_waiting gauge
+healthcore_audit_batch_waiting{log=%[1]q} %[4]d
+`, b.log.Name, txs, rows, waiting)
+	if err := testutil.CollectAndCompare(b.Collector(), strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
 }

@@ -20,11 +20,18 @@ import (
 // them: the README's scopes table. A method marked or unmarked in a proto fails the
 // matrix below until it is listed here (and in the README).
 var partnerRPCs = map[string][]string{
-	"healthcore.directory.v1.DirectoryService.GetDoctor":               {"directory.read"},
-	"healthcore.directory.v1.DirectoryService.SearchDoctors":           {"directory.read"},
-	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots":    {"agenda.read"},
-	"healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability": {"agenda.read"},
-	"healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability": {"agenda.write"},
+	"healthcore.directory.v1.DirectoryService.GetDoctor":                 {"directory.read"},
+	"healthcore.directory.v1.DirectoryService.SearchDoctors":             {"directory.read"},
+	"healthcore.scheduling.v1.SchedulingService.ListAvailableSlots":      {"agenda.read"},
+	"healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability":   {"agenda.read"},
+	"healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability":   {"agenda.write"},
+	"healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda":         {"agenda.read"},
+	"healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot":         {"agenda.write"},
+	"healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot":        {"agenda.write"},
+	"healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments":  {"appointments.read"},
+	"healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment":    {"appointments.read"},
+	"healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment": {"appointments.answer"},
+	"healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment": {"appointments.answer"},
 }
 
 // partnerKit signs partner tokens and verifies them with an interceptor.

@@ -297,3 +297,24 @@ func TestClinics_CheckAffiliationIsInternal(t *testing.T) {
 	_, err = f.client.CheckAffiliation(context.Background(), testkit.Authed(req, doctor))
 	testkit.WantReason(t, err, authn.ReasonServiceOnly)
 }
+
+// CheckClinic is identity's alone: whether a clinic exists, with its name.
+func TestClinics_CheckClinicIsIdentitys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sol := f.clinic(cnpjSol)
+	for id, want := range map[string]*clinicsv1.CheckClinicResponse{
+		sol:              {Exists: true, Name: "Clínica Sol"},
+		uuid.NewString(): {},
+	} {
+		got, err := f.as("identity").CheckClinic(ctx, connect.NewRequest(&clinicsv1.CheckClinicRequest{ClinicId: id}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Msg.GetExists() != want.GetExists() || got.Msg.GetName() != want.GetName() {
+			t.Errorf("CheckClinic(%s) = %v, want %v", id, got.Msg, want)
+		}
+	}
+	_, err := f.as("scheduling").CheckClinic(ctx, connect.NewRequest(&clinicsv1.CheckClinicRequest{ClinicId: sol}))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
+}

@@ -4,5 +4,7 @@
 // may end it; a doctor may belong to several clinics), and each doctor's delegation to
 // a clinic of answering appointments. Every change is written to the append-only
 // affiliation_history with its actor, and logged. Other services ask CheckAffiliation
-// before a clinic's system acts for a doctor.
+// before a clinic's system acts for a doctor (scheduling), and CheckClinic before an
+// OAuth client is created for a clinic (identity). Operators and doctors reach it over
+// REST too.
 package clinics

@@ -94,3 +94,12 @@ func (s *Service) CheckAffiliation(ctx context.Context, req *connect.Request[cli
 	active := found && a.State == stateActive
 	return connect.NewResponse(&clinicsv1.CheckAffiliationResponse{Affiliated: active, AnswersDelegated: active && a.Delegated}), nil
 }
+
+// CheckClinic implements clinicsv1connect.ClinicsServiceHandler.
+func (s *Service) CheckClinic(ctx context.Context, req *connect.Request[clinicsv1.CheckClinicRequest]) (*connect.Response[clinicsv1.CheckClinicResponse], error) {
+	c, ok, err := s.clinics.get(ctx, s.db, req.Msg.GetClinicId())
+	if err != nil {
+		return nil, errs.Internal("clinics: check clinic", err)
+	}
+	return connect.NewResponse(&clinicsv1.CheckClinicResponse{Exists: ok, Name: c.Name}), nil
+}

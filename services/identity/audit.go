@@ -23,6 +23,7 @@ const (
 	actRead           = "account.read"
 	actReadPayer      = "account.read_payer"
 	actReadContact    = "account.read_contact"
+	actReadFirstName  = "account.read_first_name"
 	actPasswordChange = "account.password_change"
 	actPasswordForgot = "account.password_forgot"
 	actPasswordReset  = "account.password_reset"
@@ -51,6 +52,9 @@ const (
 	actPartnerClientAddSecret    = "partner_client.add_secret"
 	actPartnerClientRevokeSecret = "partner_client.revoke_secret"
 	actPartnerClientRevoke       = "partner_client.revoke"
+	// A token issued to a partner client: the actor is the client (role partner), the
+	// subject the secret it authenticated with.
+	actPartnerToken = "partner_client.issue_token"
 )
 
 // Outcomes.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/errs"
+	"healthcore/platform/pg"
 )
 
 // contact returns how to reach an account's owner, for notifications: read at
@@ -30,6 +33,36 @@ func (s *Service) contact(ctx context.Context, id string) (*identityv1.GetContac
 	}
 	if err := s.audit(ctx, s.db, actReadContact, "", a.ID, outcomeOK); err != nil {
 		return nil, errs.Internal("identity: audit contact read", err)
+	}
+	return out, nil
+}
+
+// firstNames returns the first names of the accounts among ids that exist, for a
+// partner clinic's view of its doctors' appointments (scheduling calls). Each account
+// named is audited as read, with the calling service as actor, in the transaction
+// that reads the names.
+func (s *Service) firstNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		names, err := s.accounts.names(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		clear(out)
+		for _, id := range ids {
+			name, ok := names[id]
+			if !ok {
+				continue
+			}
+			out[id] = firstName(name)
+			if err := s.audit(ctx, tx, actReadFirstName, "", id, outcomeOK); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errs.Internal("identity: first names", err)
 	}
 	return out, nil
 }

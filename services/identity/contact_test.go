@@ -2,9 +2,12 @@ package identity
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
@@ -71,6 +74,44 @@ func TestGetContact_GivesNotificationsTheCurrentContactAndAuditsIt(t *testing.T)
 	other := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), f.url,
 		connect.WithInterceptors(testkit.Caller("payments")))
 	_, err = other.GetContact(context.Background(), connect.NewRequest(&identityv1.GetContactRequest{AccountId: patient.GetId()}))
+	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
+}
+
+// Scheduling gets the first names of many accounts in one call, for a partner clinic:
+// nothing else, unknown ids left out, each account read audited; nobody else may ask.
+func TestGetFirstNames_GivesSchedulingFirstNamesOnlyAndAuditsEachAccount(t *testing.T) {
+	f := newFixture(t, nil)
+	patient := f.registerPatient("maria@example.com", "529.982.247-25")
+	doctor := f.registerDoctor("12345", "SP")
+	unknown := "6f1c2a43-0d55-4b8e-9a57-3f0b6c1f2d10"
+	names := func(caller string) (map[string]string, error) {
+		c := identityv1connect.NewIdentityServiceClient(testkit.HTTPClient(t), f.url, connect.WithInterceptors(testkit.Caller(caller)))
+		resp, err := c.GetFirstNames(context.Background(), connect.NewRequest(&identityv1.GetFirstNamesRequest{
+			AccountIds: []string{patient.GetId(), doctor.GetId(), unknown}}))
+		if err != nil {
+			return nil, err
+		}
+		return resp.Msg.GetFirstNames(), nil
+	}
+	got, err := names("scheduling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{patient.GetId(): "Maria", doctor.GetId(): "João"}; !maps.Equal(got, want) {
+		t.Errorf("first names = %v, want %v", got, want)
+	}
+	var audited []string
+	rows, err := f.db.Query(context.Background(), `SELECT subject_id::text FROM audit_log WHERE action = 'account.read_first_name' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if audited, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{patient.GetId(), doctor.GetId()}; !slices.Equal(audited, want) {
+		t.Errorf("audited first-name reads = %v, want %v", audited, want)
+	}
+	_, err = names("notifications")
 	testkit.WantReason(t, err, authn.ReasonCallerNotAllowed)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"healthcore/gen/healthcore/blobs/v1/blobsv1connect"
+	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/identity/v1/identityv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
@@ -218,6 +219,10 @@ type Deps struct {
 	// identity.publish_doctor_listing and identity.suspend_doctor_appointments). Nil
 	// where they do not run (tests of other services): the jobs complete without sending.
 	Directory directoryv1connect.DirectoryServiceClient
+	// Clinics says whether a clinic exists before an operator creates an OAuth client
+	// for it (CheckClinic). Nil where no clinics service runs (tests of other
+	// services): the clinic id is then taken as given.
+	Clinics clinicsv1connect.ClinicsServiceClient
 	// Registry is the CRM registry shown to operators; nil means the one
 	// Config.CRMRegistryFile names.
 	Registry crmregistry.Registry
@@ -245,6 +250,7 @@ type Service struct {
 	blobs      blobsv1connect.BlobsServiceClient
 	directory  directoryv1connect.DirectoryServiceClient
 	scheduling schedulingv1connect.SchedulingServiceClient
+	clinics    clinicsv1connect.ClinicsServiceClient
 	registry   crmregistry.Registry
 	// passwordChecks counts the passwords login verified (tests read it).
 	passwordChecks atomic.Int64
@@ -296,7 +302,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, notifications: d.Notifications, hasher: newHasher(cfg.Argon2),
-		logins: newLoginCounter(), keysClient: d.Keys, blobs: d.Blobs, directory: d.Directory, scheduling: d.Scheduling, registry: d.Registry,
+		logins: newLoginCounter(), keysClient: d.Keys, blobs: d.Blobs, directory: d.Directory, scheduling: d.Scheduling, clinics: d.Clinics, registry: d.Registry,
 		peers: peers{scheduling: d.Scheduling, payments: d.Payments, records: d.Records, blobs: d.Blobs, keys: d.Keys}}
 	s.keys = &keyring{alg: cfg.Tokens.Alg, db: d.DB, env: d.Envelope, log: d.Logger, now: d.Now, publishFor: cfg.AccessTTL + 2*time.Minute}
 	err := envelope.AwaitKeys(ctx, d.Logger, func() (err error) {

@@ -42,3 +42,7 @@ func (s *Service) countLogin(err error) {
 // Collector exports identity's counters: healthcore_identity_logins_total, the logins
 // by outcome; a surge of invalid_credentials or throttled is someone guessing passwords.
 func (s *Service) Collector() prometheus.Collector { return s.logins }
+
+// AuditCollector exports the audit log's group commit (healthcore_audit_batch_*, log
+// "identity.audit_log"; see auditchain.Batcher.Collector).
+func (s *Service) AuditCollector() prometheus.Collector { return s.auditLog.batch.Collector() }

@@ -11,15 +11,19 @@ import (
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
+	"healthcore/platform/logging"
 	"healthcore/platform/pg"
+	"healthcore/platform/server"
 )
 
 // maxPartnerSecrets is how many secrets of a client may be active at once: two, so
@@ -66,8 +70,27 @@ var (
 	errClientInvalid  = ReasonClientInvalid.New("client authentication failed")
 )
 
-// createPartnerClient creates a client for a clinic with its first secret.
+// checkClinic refuses a clinic id the clinics service does not know.
+func (s *Service) checkClinic(ctx context.Context, clinicID string) error {
+	if s.clinics == nil {
+		return nil
+	}
+	resp, err := s.clinics.CheckClinic(ctx, connect.NewRequest(&clinicsv1.CheckClinicRequest{ClinicId: clinicID}))
+	if err != nil {
+		return ReasonClinicsUnavailable.New("cannot check the clinic right now; retry").WithCause(err)
+	}
+	if !resp.Msg.GetExists() {
+		return ReasonClinicNotFound.New("no clinic has this id: create the clinic first")
+	}
+	return nil
+}
+
+// createPartnerClient creates a client for a clinic, which must exist, with its first
+// secret.
 func (s *Service) createPartnerClient(ctx context.Context, req *identityv1.CreatePartnerClientRequest) (partnerClient, string, string, error) {
+	if err := s.checkClinic(ctx, req.GetClinicId()); err != nil {
+		return partnerClient{}, "", "", err
+	}
 	operator, _ := authn.FromContext(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := partnerClient{
@@ -223,6 +246,11 @@ func (s *Service) issuePartnerToken(ctx context.Context, req *identityv1.IssuePa
 		return nil, errs.Internal("identity: sign partner token", err)
 	}
 	scope := strings.Join(scopes, " ")
+	if err := s.auditLog.append(ctx, s.db, auditEntry{ActorID: g.ClientID, ActorRole: authn.RoleName(accessv1.Role_ROLE_PARTNER),
+		Action: actPartnerToken, SubjectID: g.SecretID, ClientAddr: server.ClientAddr(ctx), RequestID: logging.RequestID(ctx),
+		Outcome: outcomeOK}); err != nil {
+		return nil, errs.Internal("identity: audit partner token", err)
+	}
 	s.log.InfoContext(ctx, "partner token issued", slog.String("client_id", g.ClientID), slog.String("clinic_id", g.ClinicID),
 		slog.String("secret_id", g.SecretID), slog.String("scope", scope))
 	return &identityv1.IssuePartnerTokenResponse{AccessToken: token, ExpiresIn: int64(ttl / time.Second), Scope: scope}, nil

@@ -12,11 +12,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
+	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
+	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/pgtest"
+	"healthcore/platform/server"
 	"healthcore/platform/testkit"
+	"healthcore/services/clinics"
 	"healthcore/services/identity"
 	"healthcore/services/identity/identitytest"
 )
@@ -279,4 +283,47 @@ func TestPartnerClients_OperatorsWithASecondFactorManageThemAndEachChangeIsAudit
 	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
 	_, err = f.Client.ListRevokedSessions(ctx, testkit.Authed(&identityv1.ListRevokedSessionsRequest{}, tok.GetAccessToken()))
 	testkit.WantReason(t, err, authn.ReasonPartnerNotAllowed)
+}
+
+// With the clinics service wired, an operator creates a client only for a clinic that
+// exists; each token issued is audited with its client and secret.
+func TestPartnerClients_OnlyForAClinicThatExists_TokensAudited(t *testing.T) {
+	users := testkit.NewUsers(t)
+	svc, err := clinics.New(clinics.Deps{DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinicsURL := testkit.Serve(t, users.Interceptor("clinics"), func(s *server.Server) { s.Handle(svc.Handler(s.HandlerOptions()...)) })
+	db := pgtest.Pool(t, identity.Schema.Name, identity.Schema)
+	id := identitytest.Start(t, db, identitytest.Options{Users: users, Deps: func(d *identity.Deps) {
+		d.Clinics = clinicsv1connect.NewClinicsServiceClient(testkit.HTTPClient(t), clinicsURL, connect.WithGRPC(),
+			connect.WithInterceptors(testkit.Caller("identity")))
+	}})
+	f := &partnerFixture{Identity: id, t: t, db: db, users: users}
+	ctx := context.Background()
+	created, err := clinicsv1connect.NewClinicsServiceClient(testkit.HTTPClient(t), clinicsURL).CreateClinic(ctx, testkit.Authed(
+		&clinicsv1.CreateClinicRequest{Cnpj: "11.222.333/0001-81", Name: "Clínica Sol", Email: "contato@sol.com.br", Phone: "+551133334444"},
+		f.AdminToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Client.CreatePartnerClient(ctx, testkit.Authed(&identityv1.CreatePartnerClientRequest{
+		ClinicId: uuid.NewString(), Name: "Clínica fantasma", Scopes: []string{"agenda.read"}}, f.AdminToken()))
+	testkit.WantReason(t, err, identity.ReasonClinicNotFound)
+
+	c := f.create(created.Msg.GetClinic().GetClinicId(), "agenda.read", "appointments.read")
+	if c.GetClient().GetClinicId() != created.Msg.GetClinic().GetClinicId() {
+		t.Errorf("the client's clinic = %s", c.GetClient().GetClinicId())
+	}
+	if _, err := f.token(c.GetClient().GetClientId(), c.GetClientSecret(), "agenda.read"); err != nil {
+		t.Fatal(err)
+	}
+	var actor, role, subject string
+	if err := db.QueryRow(ctx, `SELECT actor_id::text, actor_role, subject_id::text FROM audit_log
+		WHERE action = 'partner_client.issue_token'`).Scan(&actor, &role, &subject); err != nil {
+		t.Fatal(err)
+	}
+	if actor != c.GetClient().GetClientId() || role != "partner" || subject != c.GetSecretId() {
+		t.Errorf("the token's audit row: actor %s (%s), subject %s; want the client, partner, the secret", actor, role, subject)
+	}
 }

@@ -116,4 +116,10 @@ var (
 	// ReasonScopeInvalid refuses a token request for a scope the client does not hold:
 	// RFC 6749's invalid_scope.
 	ReasonScopeInvalid = errs.Declare(connect.CodeInvalidArgument, "SCOPE_INVALID")
+	// ReasonClinicNotFound refuses a partner client for a clinic the clinics service
+	// does not know (the reason clinics itself answers for an unknown clinic).
+	ReasonClinicNotFound = errs.Declare(connect.CodeNotFound, "CLINIC_NOT_FOUND")
+	// ReasonClinicsUnavailable: the clinics service could not say whether the clinic
+	// exists; retry.
+	ReasonClinicsUnavailable = errs.Declare(connect.CodeUnavailable, "CLINICS_UNAVAILABLE")
 )

@@ -216,6 +216,15 @@ func (s *Service) GetContact(ctx context.Context, req *connect.Request[identityv
 	return connect.NewResponse(out), nil
 }
 
+// GetFirstNames implements identityv1connect.IdentityServiceHandler.
+func (s *Service) GetFirstNames(ctx context.Context, req *connect.Request[identityv1.GetFirstNamesRequest]) (*connect.Response[identityv1.GetFirstNamesResponse], error) {
+	names, err := s.firstNames(ctx, req.Msg.GetAccountIds())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&identityv1.GetFirstNamesResponse{FirstNames: names}), nil
+}
+
 // ListRevokedSessions implements identityv1connect.IdentityServiceHandler.
 func (s *Service) ListRevokedSessions(ctx context.Context, _ *connect.Request[identityv1.ListRevokedSessionsRequest]) (*connect.Response[identityv1.ListRevokedSessionsResponse], error) {
 	ended, err := s.revokedSessions(ctx)

@@ -167,3 +167,21 @@ func (accountStore) dropCredentials(ctx context.Context, q pg.Querier, id string
 	}
 	return nil
 }
+
+// names returns the names of the accounts among ids that exist and are not erased.
+func (accountStore) names(ctx context.Context, q pg.Querier, ids []string) (map[string]string, error) {
+	rows, err := q.Query(ctx, `SELECT id::text, name FROM accounts WHERE id = ANY($1::uuid[]) AND erased_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select names: %w", err)
+	}
+	out := map[string]string{}
+	var id, name string
+	_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		out[id] = name
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select names: %w", err)
+	}
+	return out, nil
+}

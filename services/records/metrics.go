@@ -28,3 +28,7 @@ func (s *Service) countShareCheck(outcome string) { s.shareChecks.WithLabelValue
 // doctors' reads of shared documents by outcome; the denied ones (not_shared, revoked,
 // expired) rising for one doctor is someone probing records.
 func (s *Service) Collector() prometheus.Collector { return s.shareChecks }
+
+// AuditCollector exports the access log's group commit (healthcore_audit_batch_*, log
+// "records.access_log"; see auditchain.Batcher.Collector).
+func (s *Service) AuditCollector() prometheus.Collector { return s.accessLog.batch.Collector() }

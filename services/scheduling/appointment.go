@@ -100,14 +100,15 @@ func (s *Service) appointmentFor(ctx context.Context, q pg.Querier, id string, l
 		return a, errs.Internal("scheduling: read appointment", err)
 	}
 	p, _ := authn.FromContext(ctx)
-	if p.Role != accessv1.Role_ROLE_SERVICE && p.UserID != a.patientID && p.UserID != a.doctorID {
+	if p.Role != accessv1.Role_ROLE_SERVICE && p.UserID != a.patientID && p.UserID != a.doctorID && !clinicAdmitted(ctx, a.doctorID) {
 		return appointment{}, errAppointmentNotFound
 	}
 	return a, nil
 }
 
-// actor is who causes an event.
-type actor struct{ id, role string }
+// actor is who causes an event: clientID names the OAuth client of a partner clinic
+// (role clinic, id the clinic's) answering for a doctor.
+type actor struct{ id, role, clientID string }
 
 var system = actor{role: "system"}
 
@@ -118,9 +119,11 @@ func actorOf(ctx context.Context) actor {
 	case !ok:
 		return system
 	case p.Role == accessv1.Role_ROLE_PATIENT:
-		return actor{p.UserID, "patient"}
+		return actor{id: p.UserID, role: "patient"}
 	case p.Role == accessv1.Role_ROLE_DOCTOR:
-		return actor{p.UserID, "doctor"}
+		return actor{id: p.UserID, role: "doctor"}
+	case p.Role == accessv1.Role_ROLE_PARTNER:
+		return actor{id: p.ClinicID, role: "clinic", clientID: p.ClientID}
 	}
 	return system
 }

@@ -18,6 +18,20 @@ import (
 func (s *Service) decide(ctx context.Context, op, id string, mine func(a appointment, userID string) bool,
 	f func(tx pgx.Tx, a *appointment) error,
 ) (*schedulingv1.Appointment, error) {
+	out, err := s.decideRow(ctx, op, id, mine, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openReason(ctx, &out); err != nil {
+		return nil, err
+	}
+	return out.proto(), nil
+}
+
+// decideRow is decide without opening the reason: the appointment as f left it.
+func (s *Service) decideRow(ctx context.Context, op, id string, mine func(a appointment, userID string) bool,
+	f func(tx pgx.Tx, a *appointment) error,
+) (appointment, error) {
 	p, _ := authn.FromContext(ctx)
 	var out appointment
 	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -34,13 +48,7 @@ func (s *Service) decide(ctx context.Context, op, id string, mine func(a appoint
 		out = a
 		return nil
 	})
-	if err != nil {
-		return nil, orInternal(ctx, "scheduling: "+op, err)
-	}
-	if err := s.openReason(ctx, &out); err != nil {
-		return nil, err
-	}
-	return out.proto(), nil
+	return out, orInternal(ctx, "scheduling: "+op, err)
 }
 
 func doctorOf(a appointment, user string) bool  { return a.doctorID == user }
@@ -55,23 +63,29 @@ func (s *Service) accept(ctx context.Context, id string) (*schedulingv1.Appointm
 	}
 	doctor := actorOf(ctx)
 	return s.decide(ctx, "accept appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
-		if a.state == stateConfirmed {
-			return nil // a retried accept
-		}
-		if a.state != stateAwaiting {
-			return illegal(*a, "accept")
-		}
-		if a.answerBy != nil && !s.now().Before(*a.answerBy) {
-			return errTooLateToAnswer
-		}
-		if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", doctor, note{}); err != nil {
-			return err
-		}
-		if s.telehealth == nil {
-			return nil
-		}
-		return s.enqueue(ctx, tx, prepareRoomArgs{AppointmentID: a.id}, time.Time{})
+		return s.confirm(ctx, tx, a, doctor)
 	})
+}
+
+// confirm is the accepting of a locked appointment by who (its doctor, or a clinic the
+// doctor delegated answering to).
+func (s *Service) confirm(ctx context.Context, tx pgx.Tx, a *appointment, who actor) error {
+	if a.state == stateConfirmed {
+		return nil // a retried accept
+	}
+	if a.state != stateAwaiting {
+		return illegal(*a, "accept")
+	}
+	if a.answerBy != nil && !s.now().Before(*a.answerBy) {
+		return errTooLateToAnswer
+	}
+	if err := s.transition(ctx, tx, a, stateConfirmed, "accepted", who, note{}); err != nil {
+		return err
+	}
+	if s.telehealth == nil {
+		return nil
+	}
+	return s.enqueue(ctx, tx, prepareRoomArgs{AppointmentID: a.id}, time.Time{})
 }
 
 // refuseByDoctor refuses one of the calling doctor's paid appointments: full refund.
@@ -86,11 +100,17 @@ func (s *Service) refuseByDoctor(ctx context.Context, id, reason string) (*sched
 		return nil, errs.Internal("scheduling: refuse appointment: seal the reason", err)
 	}
 	return s.decide(ctx, "refuse appointment", id, doctorOf, func(tx pgx.Tx, a *appointment) error {
-		if a.state != stateAwaiting {
-			return illegal(*a, "refuse")
-		}
-		return s.refuse(ctx, tx, a, doctor, why)
+		return s.refuseAwaiting(ctx, tx, a, doctor, why)
 	})
+}
+
+// refuseAwaiting is the refusing of a locked appointment by who (its doctor, or a
+// clinic the doctor delegated answering to): only a paid one waiting for the answer.
+func (s *Service) refuseAwaiting(ctx context.Context, tx pgx.Tx, a *appointment, who actor, why note) error {
+	if a.state != stateAwaiting {
+		return illegal(*a, "refuse")
+	}
+	return s.refuse(ctx, tx, a, who, why)
 }
 
 // cancel cancels one of the calling patient's live appointments before it starts. The

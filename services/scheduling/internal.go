@@ -82,7 +82,7 @@ func (s *Service) recordJoin(ctx context.Context, apptID, userID string) error {
 		if err := s.appointments.markJoined(ctx, tx, a.id, role == "doctor", s.now()); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, a.id, event{kind: "joined", who: actor{userID, role}})
+		return s.record(ctx, tx, a.id, event{kind: "joined", who: actor{id: userID, role: role}})
 	})
 	return orInternal(ctx, "scheduling: record join", err)
 }

@@ -25,10 +25,17 @@ var errNotAffiliated = ReasonNotAffiliated.New("this doctor is not affiliated wi
 // is refused to the clinic within those seconds. A negative one is never kept, so an
 // acceptance counts at once. Without a clinics client every partner call is refused.
 func (s *Service) affiliationOf(ctx context.Context, clinicID, doctorID string) (affiliation, error) {
-	key := clinicID + "/" + doctorID
-	if a, ok := s.affiliations.get(key, s.now()); ok {
+	if a, ok := s.affiliations.get(clinicID+"/"+doctorID, s.now()); ok {
 		return a, nil
 	}
+	return s.affiliationNow(ctx, clinicID, doctorID)
+}
+
+// affiliationNow asks the clinics service, whatever the cache holds, and keeps an
+// affirmative answer. Answering for a doctor asks it: a doctor who revokes the
+// delegation is obeyed at once.
+func (s *Service) affiliationNow(ctx context.Context, clinicID, doctorID string) (affiliation, error) {
+	key := clinicID + "/" + doctorID
 	if s.clinics == nil {
 		return affiliation{}, errNotAffiliated
 	}

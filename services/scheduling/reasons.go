@@ -88,4 +88,7 @@ var (
 	// ReasonClinicsUnavailable: the clinics service could not say whether the doctor is
 	// affiliated; retry.
 	ReasonClinicsUnavailable = errs.Declare(connect.CodeUnavailable, "CLINICS_UNAVAILABLE")
+	// ReasonNotDelegated refuses a partner clinic's answer (accept, refuse) for a doctor
+	// affiliated with it who has not delegated answering appointments to the clinic.
+	ReasonNotDelegated = errs.Declare(connect.CodePermissionDenied, "NOT_DELEGATED")
 )

@@ -181,3 +181,66 @@ func (s *Service) SetDoctorAvailability(ctx context.Context, req *connect.Reques
 	}
 	return connect.NewResponse(out), nil
 }
+
+// GetDoctorAgenda implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) GetDoctorAgenda(ctx context.Context, req *connect.Request[schedulingv1.GetDoctorAgendaRequest]) (*connect.Response[schedulingv1.GetDoctorAgendaResponse], error) {
+	out, err := s.partnerAgenda(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// BlockDoctorSlot implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) BlockDoctorSlot(ctx context.Context, req *connect.Request[schedulingv1.BlockDoctorSlotRequest]) (*connect.Response[schedulingv1.BlockDoctorSlotResponse], error) {
+	slot, err := s.partnerSlotStatus(ctx, req.Msg.GetDoctorId(), req.Msg.GetSlotId(), "blocked")
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.BlockDoctorSlotResponse{Slot: slot}), nil
+}
+
+// ReopenDoctorSlot implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ReopenDoctorSlot(ctx context.Context, req *connect.Request[schedulingv1.ReopenDoctorSlotRequest]) (*connect.Response[schedulingv1.ReopenDoctorSlotResponse], error) {
+	slot, err := s.partnerSlotStatus(ctx, req.Msg.GetDoctorId(), req.Msg.GetSlotId(), "open")
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.ReopenDoctorSlotResponse{Slot: slot}), nil
+}
+
+// ListDoctorAppointments implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) ListDoctorAppointments(ctx context.Context, req *connect.Request[schedulingv1.ListDoctorAppointmentsRequest]) (*connect.Response[schedulingv1.ListDoctorAppointmentsResponse], error) {
+	out, err := s.listForClinic(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetDoctorAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) GetDoctorAppointment(ctx context.Context, req *connect.Request[schedulingv1.GetDoctorAppointmentRequest]) (*connect.Response[schedulingv1.GetDoctorAppointmentResponse], error) {
+	a, err := s.getForClinic(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.GetDoctorAppointmentResponse{Appointment: a}), nil
+}
+
+// AcceptDoctorAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) AcceptDoctorAppointment(ctx context.Context, req *connect.Request[schedulingv1.AcceptDoctorAppointmentRequest]) (*connect.Response[schedulingv1.AcceptDoctorAppointmentResponse], error) {
+	a, err := s.acceptForClinic(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.AcceptDoctorAppointmentResponse{Appointment: a}), nil
+}
+
+// RefuseDoctorAppointment implements schedulingv1connect.SchedulingServiceHandler.
+func (s *Service) RefuseDoctorAppointment(ctx context.Context, req *connect.Request[schedulingv1.RefuseDoctorAppointmentRequest]) (*connect.Response[schedulingv1.RefuseDoctorAppointmentResponse], error) {
+	a, err := s.refuseForClinic(ctx, req.Msg.GetId(), req.Msg.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&schedulingv1.RefuseDoctorAppointmentResponse{Appointment: a}), nil
+}

@@ -87,23 +87,32 @@ func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvaila
 // agenda lists all of the calling doctor's slots in a range with what holds them.
 func (s *Service) agenda(ctx context.Context, r *schedulingv1.GetMyAgendaRequest) (*schedulingv1.GetMyAgendaResponse, error) {
 	doctor, _ := authn.FromContext(ctx)
-	from, to := r.GetStartTime().AsTime(), r.GetEndTime().AsTime()
+	slots, zone, err := s.agendaOf(ctx, doctor.UserID, r.GetStartTime().AsTime(), r.GetEndTime().AsTime())
+	if err != nil {
+		return nil, err
+	}
+	return &schedulingv1.GetMyAgendaResponse{Slots: slots, TimeZone: zone}, nil
+}
+
+// agendaOf lists all of a doctor's slots in [from, to) with what holds them, and the
+// doctor's time zone.
+func (s *Service) agendaOf(ctx context.Context, doctorID string, from, to time.Time) ([]*schedulingv1.Slot, string, error) {
 	if err := s.checkRange(from, to); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	pr, err := s.practiceOf(ctx, doctor.UserID)
+	pr, err := s.practiceOf(ctx, doctorID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	rows, err := s.slots.listAgenda(ctx, s.db, doctor.UserID, from, to)
+	rows, err := s.slots.listAgenda(ctx, s.db, doctorID, from, to)
 	if err != nil {
-		return nil, errs.Internal("scheduling: get my agenda", err)
+		return nil, "", errs.Internal("scheduling: agenda", err)
 	}
 	slots := make([]*schedulingv1.Slot, len(rows))
 	for i, sr := range rows {
 		slots[i] = sr.proto()
 	}
-	return &schedulingv1.GetMyAgendaResponse{Slots: slots, TimeZone: pr.zone}, nil
+	return slots, pr.zone, nil
 }
 
 var (
@@ -113,14 +122,20 @@ var (
 )
 
 // setSlotStatus blocks or reopens one of the calling doctor's future slots (to is
-// "blocked" or "open"). The slot row is locked, so a booking racing with a block either
-// sees it blocked or makes it held first.
+// "blocked" or "open").
 func (s *Service) setSlotStatus(ctx context.Context, slotID, to string) (*schedulingv1.Slot, error) {
 	doctor, _ := authn.FromContext(ctx)
+	return s.setSlotStatusOf(ctx, doctor.UserID, slotID, to)
+}
+
+// setSlotStatusOf blocks or reopens one of the doctor's future slots. The slot row is
+// locked, so a booking racing with a block either sees it blocked or makes it held
+// first.
+func (s *Service) setSlotStatusOf(ctx context.Context, doctorID, slotID, to string) (*schedulingv1.Slot, error) {
 	var sr slotRow
 	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		sr, err = s.slots.getOwnedForUpdate(ctx, tx, slotID, doctor.UserID)
+		sr, err = s.slots.getOwnedForUpdate(ctx, tx, slotID, doctorID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return errSlotNotFound

@@ -202,9 +202,10 @@ func (appointmentStore) appendEvent(ctx context.Context, q pg.Querier, apptID st
 		return &v
 	}
 	_, err := q.Exec(ctx, `INSERT INTO appointment_history (appointment_id, kind, from_state, to_state, actor_id, actor_role,
-			reason, reason_sealed, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		apptID, e.kind, nullable(e.from), nullable(e.to), nullable(e.who.id), e.who.role, e.why.phrase, e.why.sealed, at)
+			reason, reason_sealed, at, actor_client_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		apptID, e.kind, nullable(e.from), nullable(e.to), nullable(e.who.id), e.who.role, e.why.phrase, e.why.sealed, at,
+		nullable(e.who.clientID))
 	if err != nil {
 		return fmt.Errorf("append appointment event %s: %w", e.kind, err)
 	}
@@ -222,7 +223,8 @@ type storedEvent struct {
 // history reads an appointment's events, oldest first.
 func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([]storedEvent, error) {
 	rows, err := q.Query(ctx, `SELECT kind, coalesce(from_state, ''), coalesce(to_state, ''), coalesce(actor_id::text, ''),
-		actor_role, reason, reason_sealed, at FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
+		actor_role, reason, reason_sealed, at, coalesce(actor_client_id::text, '')
+		FROM appointment_history WHERE appointment_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read appointment history: %w", err)
 	}
@@ -231,7 +233,7 @@ func (appointmentStore) history(ctx context.Context, q pg.Querier, id string) ([
 		var sealed []byte
 		var from, to string
 		var at time.Time
-		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &sealed, &at); err != nil {
+		if err := row.Scan(&e.Kind, &from, &to, &e.ActorId, &e.ActorRole, &e.Reason, &sealed, &at, &e.ActorClientId); err != nil {
 			return storedEvent{}, err
 		}
 		if from != "" {

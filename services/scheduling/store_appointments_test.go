@@ -256,8 +256,8 @@ func TestAppointmentStore_History(t *testing.T) {
 		t.Errorf("enteredFrom before any cancellation = %q, %v", from, err)
 	}
 	events := []event{
-		{kind: "booked", to: statePending, who: actor{a.patientID, "patient"}},
-		{kind: "cancelled", from: statePending, to: stateCancelled, who: actor{a.patientID, "patient"}, why: note{sealed: []byte("sealed viagem")}},
+		{kind: "booked", to: statePending, who: actor{id: a.patientID, role: "patient"}},
+		{kind: "cancelled", from: statePending, to: stateCancelled, who: actor{id: a.patientID, role: "patient"}, why: note{sealed: []byte("sealed viagem")}},
 		{kind: "refund_requested", who: system, why: says("paid late")},
 	}
 	for i, e := range events {
@@ -363,10 +363,10 @@ func TestAppointmentStore_TextsInClear(t *testing.T) {
 	// History: the patient's and doctor's texts, not the system's phrases.
 	a := ids[1]
 	events := []event{
-		{kind: "cancelled", who: actor{uuid.NewString(), "patient"}},
+		{kind: "cancelled", who: actor{id: uuid.NewString(), role: "patient"}},
 		{kind: "refund_requested", who: system, why: says("paid late")},
-		{kind: "refused", who: actor{uuid.NewString(), "doctor"}},
-		{kind: "booked", who: actor{uuid.NewString(), "patient"}},
+		{kind: "refused", who: actor{id: uuid.NewString(), role: "doctor"}},
+		{kind: "booked", who: actor{id: uuid.NewString(), role: "patient"}},
 	}
 	for i, e := range events {
 		if err := store.appendEvent(ctx, db, a, e, monday.Add(time.Duration(i)*time.Minute)); err != nil {

@@ -5,7 +5,9 @@ import { Agenda } from "./pages/Agenda";
 import { Appointments } from "./pages/Appointments";
 import { Doctor } from "./pages/Doctor";
 import { DoctorLogin, Login } from "./pages/Login";
+import { MyRecord } from "./pages/Record";
 import { Search } from "./pages/Search";
+import { Shared } from "./pages/Shared";
 import { Signup } from "./pages/Signup";
 import { VerifyEmail } from "./pages/VerifyEmail";
 import { home, Link, match, navigate, useLocation } from "./router";
@@ -43,6 +45,18 @@ export function App() {
     return (
       <Private login="/app/doctor/login">
         <Agenda />
+      </Private>
+    );
+  if (path === "/app/shared")
+    return (
+      <Private login="/app/doctor/login">
+        <Shared />
+      </Private>
+    );
+  if (path === "/app/record")
+    return (
+      <Private>
+        <MyRecord />
       </Private>
     );
   if (path === "/app/verify-email") return <VerifyEmail token={url.searchParams.get("token") ?? ""} />;

@@ -25,9 +25,14 @@ export function Page({ title, children, wide }: { title: string; children: React
             {account ? (
               <>
                 {account.role === "ROLE_DOCTOR" ? (
-                  <li>
-                    <Link href="/app/agenda">Minha agenda</Link>
-                  </li>
+                  <>
+                    <li>
+                      <Link href="/app/agenda">Minha agenda</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/shared">Compartilhados comigo</Link>
+                    </li>
+                  </>
                 ) : (
                   <>
                     <li>
@@ -35,6 +40,9 @@ export function Page({ title, children, wide }: { title: string; children: React
                     </li>
                     <li>
                       <Link href="/app/appointments">Minhas consultas</Link>
+                    </li>
+                    <li>
+                      <Link href="/app/record">Meu prontuário</Link>
                     </li>
                   </>
                 )}
@@ -110,9 +118,16 @@ export function Select({ label, children, ...select }: SelectProps) {
   );
 }
 
-export function Button({ variant = "primary", busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary"; busy?: boolean }) {
+export function Button({
+  variant = "primary",
+  busy,
+  disabled,
+  children,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary"; busy?: boolean }) {
+  // disabled is taken out of rest: spread after, it would undo busy's.
   return (
-    <button className={`btn ${variant}`} disabled={busy || rest.disabled} aria-busy={busy || undefined} {...rest}>
+    <button className={`btn ${variant}`} disabled={busy || disabled} aria-busy={busy || undefined} {...rest}>
       {children}
     </button>
   );
@@ -124,6 +139,16 @@ export function ErrorBanner({ error }: { error: unknown }) {
   return (
     <div className="banner error" role="alert">
       {msg}
+    </div>
+  );
+}
+
+/** OkBanner says, politely to screen readers, that something went through. */
+export function OkBanner({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <div className="banner ok" role="status">
+      {children}
     </div>
   );
 }

@@ -98,6 +98,7 @@ export const reasonMessages: Record<string, string> = {
   NAME_REQUIRED: "Informe o nome.",
   NOT_AFFILIATED: "Este médico não está vinculado à clínica.",
   NOT_A_PARTNER_METHOD: "Esta operação não faz parte da API de parceiros.",
+  NOT_DELEGATED: "O médico não delegou à clínica a resposta às consultas.",
   NOT_A_PATIENT: "Esta área é só para pacientes.",
   NOT_A_USER: "Esta operação é só para pessoas usuárias.",
   NOT_CONFIRMED: "A consulta ainda não está confirmada.",

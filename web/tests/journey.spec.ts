@@ -1,5 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { recordJourney } from "./record";
 import { totp } from "./totp";
 
 // A patient's first journey in the browser, against a real healthcore dev stack (make
@@ -226,6 +227,9 @@ test("a patient signs up, books and pays by PIX, the doctor accepts, the patient
   await expect(page.locator("#state")).toHaveText("Confirmada", { timeout: 30_000 });
   await expect(page.locator("#room")).toContainText(/A sala de consulta fica aberta das \d\d:\d\d às \d\d:\d\d\./);
   await check(page, "12-confirmed");
+
+  // The record: upload, share with this doctor, the doctor opens it, revoke, refused, the access log.
+  await recordJourney({ page, doctorContext, doctorName: "Dra. Ana Souza", check, watch: watchCSP });
 
   // A second booking, which the doctor refuses with a reason: the patient reads it, and
   // the full refund.

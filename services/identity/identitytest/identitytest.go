@@ -195,6 +195,20 @@ func (id *Identity) Suspend(doctorID, reason string) {
 	}
 }
 
+// Patient registers a patient named name, with a new e-mail and CPF, and returns its
+// id. The account exists in identity (GetFirstNames, GetContact find it); tokens for
+// it are signed by the test's Users (SignPrincipal with this id).
+func (id *Identity) Patient(name string) string {
+	id.t.Helper()
+	n := id.seq.Add(1)
+	if _, err := id.Client.RegisterPatient(context.Background(), connect.NewRequest(&identityv1.RegisterPatientRequest{
+		Name: name, Email: fmt.Sprintf("paciente%d@exemplo.test", n), Cpf: testkit.CPF(int(9000 + n)),
+		Password: "Staple-Patient-Horse-42", Phone: "+5511987654321", BirthDate: "1990-05-17"})); err != nil {
+		id.t.Fatalf("register patient %s: %v", name, err)
+	}
+	return id.newestLinkRecipient()
+}
+
 // Run works identity's jobs (the verdicts' publication, notices) until the test ends.
 func (id *Identity) Run() {
 	ctx, cancel := context.WithCancel(context.Background())

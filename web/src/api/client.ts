@@ -22,8 +22,8 @@ export const api = createClient<paths>({ baseUrl: "" });
 
 const auth: Middleware = {
   async onRequest({ request }) {
-    if (access && access.expires - Date.now() < 30_000) await refresh();
-    if (access) request.headers.set("Authorization", `Bearer ${access.token}`);
+    const b = await bearer();
+    if (b) request.headers.set("Authorization", b);
     return request;
   },
 };
@@ -44,6 +44,13 @@ export function onSessionChange(f: () => void): () => void {
 
 export function signedIn(): boolean {
   return access !== null;
+}
+
+/** bearer is the Authorization header for a call made outside openapi-fetch (an upload
+ * by XMLHttpRequest, which reports its progress), renewed first when about to expire. */
+export async function bearer(): Promise<string | null> {
+  if (access && access.expires - Date.now() < 30_000) await refresh();
+  return access ? `Bearer ${access.token}` : null;
 }
 
 /** must returns the data of an openapi-fetch answer, or throws its ApiError. */

@@ -110,6 +110,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/clinics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
+         *     CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
+         */
+        post: operations["ClinicsService_CreateClinic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/clinics/{clinicId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: a clinic with its affiliations. NOT_FOUND CLINIC_NOT_FOUND when none. */
+        get: operations["ClinicsService_GetClinic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/clinics/{clinicId}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operators, for the clinic: invites a doctor. An invitation pending or an
+         *     affiliation active is answered as it is; one declined or ended is invited again.
+         */
+        post: operations["ClinicsService_InviteDoctor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/doctors": {
         parameters: {
             query?: never;
@@ -670,6 +727,103 @@ export interface paths {
         get: operations["DirectoryService_SearchDoctors"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/doctors/me/affiliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling doctor's affiliations and invitations, every clinic. */
+        get: operations["ClinicsService_ListMyAffiliations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/doctors/me/affiliations/{clinicId}/delegation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The calling doctor grants or revokes the clinic the right to accept and refuse
+         *     appointments on the doctor's behalf. Only on an ACTIVE affiliation
+         *     (FAILED_PRECONDITION AFFILIATION_STATE otherwise).
+         */
+        put: operations["ClinicsService_SetDelegation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/doctors/me/affiliations/{clinicId}:accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The calling doctor accepts a clinic's invitation: ACTIVE. Accepting an active
+         *     affiliation answers it again; a declined or ended one is FAILED_PRECONDITION
+         *     AFFILIATION_STATE (the clinic invites again); none is NOT_FOUND
+         *     AFFILIATION_NOT_FOUND.
+         */
+        post: operations["ClinicsService_AcceptAffiliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/doctors/me/affiliations/{clinicId}:decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The calling doctor declines an invitation: DECLINED (again: answered as it is). */
+        post: operations["ClinicsService_DeclineAffiliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/doctors/me/affiliations/{clinicId}:end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The calling doctor ends an active affiliation: ENDED, and any delegation with it
+         *     (again: answered as it is).
+         */
+        post: operations["ClinicsService_EndAffiliation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1439,6 +1593,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description AcceptAffiliationRequest names the clinic. */
+        ClinicsServiceAcceptAffiliationBody: Record<string, never>;
+        /** @description DeclineAffiliationRequest names the clinic. */
+        ClinicsServiceDeclineAffiliationBody: Record<string, never>;
+        /** @description EndAffiliationRequest names the clinic. */
+        ClinicsServiceEndAffiliationBody: Record<string, never>;
+        /** @description InviteDoctorRequest names the clinic and the doctor. */
+        ClinicsServiceInviteDoctorBody: {
+            /** @description The doctor's account id. */
+            doctorId?: string;
+        };
+        /** @description SetDelegationRequest names the clinic and the delegation wanted. */
+        ClinicsServiceSetDelegationBody: {
+            /** @description true grants the clinic the answering of appointments; false revokes it. */
+            answersDelegated?: boolean;
+        };
         /** @description ReviewAppointmentRequest is a review of one appointment. */
         DirectoryServiceReviewAppointmentBody: {
             /** @description Optional comment, at most 2000 characters. */
@@ -1589,6 +1759,10 @@ export interface components {
             /** @description The request's trace (32 hex digits), when tracing is on: quote it when reporting the error. Also in the Trace-Id header. */
             traceId?: string;
         };
+        /** @description AcceptAffiliationResponse is the affiliation. */
+        v1AcceptAffiliationResponse: {
+            affiliation?: components["schemas"]["v1Affiliation"];
+        };
         /** @description AcceptAppointmentResponse returns it, CONFIRMED. */
         v1AcceptAppointmentResponse: {
             appointment?: components["schemas"]["v1Appointment"];
@@ -1661,6 +1835,40 @@ export interface components {
             /** @description The secret's id. */
             secretId?: string;
         };
+        /** @description Affiliation is a doctor's relation with a clinic. */
+        v1Affiliation: {
+            /** @description Whether the doctor lets the clinic accept and refuse appointments (ACTIVE only). */
+            answersDelegated?: boolean;
+            /** @description The clinic. */
+            clinicId?: string;
+            /** @description The clinic's name. */
+            clinicName?: string;
+            /** @description The doctor's account id. */
+            doctorId?: string;
+            /**
+             * Format: date-time
+             * @description When the clinic (last) invited the doctor.
+             */
+            inviteTime?: string;
+            state?: components["schemas"]["v1AffiliationState"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updateTime?: string;
+        };
+        /**
+         * @description AffiliationState is where an affiliation stands.
+         *
+         *      - AFFILIATION_STATE_UNSPECIFIED: Not a state: the zero value every enum needs.
+         *      - AFFILIATION_STATE_INVITED: The clinic invited the doctor, who has not answered.
+         *      - AFFILIATION_STATE_ACTIVE: The doctor accepted: the clinic's system may act for the doctor (its scopes).
+         *      - AFFILIATION_STATE_DECLINED: The doctor declined the invitation.
+         *      - AFFILIATION_STATE_ENDED: The doctor ended the affiliation.
+         * @default AFFILIATION_STATE_UNSPECIFIED
+         * @enum {string}
+         */
+        v1AffiliationState: "AFFILIATION_STATE_UNSPECIFIED" | "AFFILIATION_STATE_INVITED" | "AFFILIATION_STATE_ACTIVE" | "AFFILIATION_STATE_DECLINED" | "AFFILIATION_STATE_ENDED";
         /** @description Appointment is a booked consultation. */
         v1Appointment: {
             /**
@@ -1722,9 +1930,14 @@ export interface components {
         };
         /** @description AppointmentEvent is one entry of an appointment's append-only history. */
         v1AppointmentEvent: {
-            /** @description Who: an account id, or empty for the system. */
+            /** @description actor_role clinic: the clinic's OAuth client that made the call. */
+            actorClientId?: string;
+            /** @description Who: an account id, a clinic's id (actor_role clinic), or empty for the system. */
             actorId?: string;
-            /** @description patient, doctor or system. */
+            /**
+             * @description patient, doctor, clinic (a partner clinic's system, answering on the doctor's
+             *     behalf), operator or system.
+             */
             actorRole?: string;
             fromState?: components["schemas"]["v1AppointmentState"];
             /**
@@ -1857,6 +2070,24 @@ export interface components {
             /** @description RQE number, digits only. */
             rqe?: string;
         };
+        /** @description Clinic is a partner clinic. */
+        v1Clinic: {
+            /** @description Its id. */
+            clinicId?: string;
+            /** @description CNPJ, 14 digits. */
+            cnpj?: string;
+            /**
+             * Format: date-time
+             * @description When it was registered.
+             */
+            createTime?: string;
+            /** @description Contact e-mail. */
+            email?: string;
+            /** @description Its name. */
+            name?: string;
+            /** @description Contact phone, E.164. */
+            phone?: string;
+        };
         /** @description ConfirmTotpRequest proves the authenticator app has the pending secret. */
         v1ConfirmTotpRequest: {
             /** @description The 6-digit code the app shows now for the new secret. */
@@ -1873,6 +2104,24 @@ export interface components {
              */
             recoveryCodes?: string[];
             tokens?: components["schemas"]["v1TokenPair"];
+        };
+        /** @description CreateClinicRequest describes the clinic. */
+        v1CreateClinicRequest: {
+            /**
+             * @description CNPJ, with or without punctuation (11.222.333/0001-81 or 11222333000181); the
+             *     check digits are verified.
+             */
+            cnpj?: string;
+            /** @description Contact e-mail. */
+            email?: string;
+            /** @description Its name. */
+            name?: string;
+            /** @description Contact phone in E.164 form, e.g. +551133334444. */
+            phone?: string;
+        };
+        /** @description CreateClinicResponse is the clinic registered. */
+        v1CreateClinicResponse: {
+            clinic?: components["schemas"]["v1Clinic"];
         };
         /** @description CreateDataExportRequest has no fields: the export is of the caller. */
         v1CreateDataExportRequest: Record<string, never>;
@@ -1986,6 +2235,10 @@ export interface components {
             reason?: string;
             toStatus?: components["schemas"]["v1DoctorStatus"];
         };
+        /** @description DeclineAffiliationResponse is the affiliation. */
+        v1DeclineAffiliationResponse: {
+            affiliation?: components["schemas"]["v1Affiliation"];
+        };
         /** @description DeleteDocumentResponse is empty. */
         v1DeleteDocumentResponse: Record<string, never>;
         /** @description Delivery is one channel's message of a notification. */
@@ -2093,6 +2346,10 @@ export interface components {
          * @enum {string}
          */
         v1DocumentKind: "DOCUMENT_KIND_UNSPECIFIED" | "DOCUMENT_KIND_EXAM" | "DOCUMENT_KIND_REPORT" | "DOCUMENT_KIND_IMAGE" | "DOCUMENT_KIND_PRESCRIPTION" | "DOCUMENT_KIND_OTHER";
+        /** @description EndAffiliationResponse is the affiliation. */
+        v1EndAffiliationResponse: {
+            affiliation?: components["schemas"]["v1Affiliation"];
+        };
         /** @description EnrollTotpRequest starts a TOTP enrolment. */
         v1EnrollTotpRequest: {
             /** @description The 6-digit code the current authenticator app shows now. */
@@ -2233,6 +2490,12 @@ export interface components {
             /** @description The doctor's time zone. */
             timeZone?: string;
         };
+        /** @description GetClinicResponse is the clinic with its affiliations. */
+        v1GetClinicResponse: {
+            /** @description Its affiliations, every state, newest change first. */
+            affiliations?: components["schemas"]["v1Affiliation"][];
+            clinic?: components["schemas"]["v1Clinic"];
+        };
         /** @description GetDataExportResponse returns the export. */
         v1GetDataExportResponse: {
             export?: components["schemas"]["v1DataExport"];
@@ -2360,6 +2623,10 @@ export interface components {
              */
             updateTime?: string;
         };
+        /** @description InviteDoctorResponse is the affiliation. */
+        v1InviteDoctorResponse: {
+            affiliation?: components["schemas"]["v1Affiliation"];
+        };
         /**
          * @description Jwk is one public key in JSON Web Key form: an Ed25519 key (RFC 8037) under the
          *     default token profile, an RSA key (RFC 7518 section 6.3) under RS256.
@@ -2432,6 +2699,11 @@ export interface components {
         v1ListGroupsResponse: {
             /** @description Groups, by name. */
             groups?: components["schemas"]["v1Group"][];
+        };
+        /** @description ListMyAffiliationsResponse lists the doctor's affiliations. */
+        v1ListMyAffiliationsResponse: {
+            /** @description Every state, newest change first. */
+            affiliations?: components["schemas"]["v1Affiliation"][];
         };
         /** @description ListMyAppointmentsResponse is one page. */
         v1ListMyAppointmentsResponse: {
@@ -3117,6 +3389,10 @@ export interface components {
             /** @description The doctor's time zone (from the directory) the windows are read in. */
             timeZone?: string;
         };
+        /** @description SetDelegationResponse is the affiliation. */
+        v1SetDelegationResponse: {
+            affiliation?: components["schemas"]["v1Affiliation"];
+        };
         /** @description Share is a grant of documents and groups to one doctor until an end time. */
         v1Share: {
             /**
@@ -3539,6 +3815,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1RegisterPatientResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_CreateClinic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreateClinicRequest describes the clinic. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreateClinicRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreateClinicResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_GetClinic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic's id. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1GetClinicResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_InviteDoctor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClinicsServiceInviteDoctorBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1InviteDoctorResponse"];
                 };
             };
             /** @description An unexpected error response. */
@@ -4565,6 +4943,179 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1SearchDoctorsResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_ListMyAffiliations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListMyAffiliationsResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_SetDelegation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClinicsServiceSetDelegationBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SetDelegationResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_AcceptAffiliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClinicsServiceAcceptAffiliationBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1AcceptAffiliationResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_DeclineAffiliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClinicsServiceDeclineAffiliationBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1DeclineAffiliationResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    ClinicsService_EndAffiliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The clinic. */
+                clinicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClinicsServiceEndAffiliationBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1EndAffiliationResponse"];
                 };
             };
             /** @description An unexpected error response. */

@@ -8,6 +8,7 @@ package clinicsv1
 
 import (
 	_ "github.com/envoyproxy/protoc-gen-validate/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -1168,11 +1169,112 @@ func (x *CheckAffiliationResponse) GetAnswersDelegated() bool {
 	return false
 }
 
+// CheckClinicRequest names the clinic.
+type CheckClinicRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The clinic's id.
+	ClinicId      string `protobuf:"bytes,1,opt,name=clinic_id,json=clinicId,proto3" json:"clinic_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckClinicRequest) Reset() {
+	*x = CheckClinicRequest{}
+	mi := &file_healthcore_clinics_v1_clinics_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckClinicRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckClinicRequest) ProtoMessage() {}
+
+func (x *CheckClinicRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_clinics_v1_clinics_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckClinicRequest.ProtoReflect.Descriptor instead.
+func (*CheckClinicRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_clinics_v1_clinics_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CheckClinicRequest) GetClinicId() string {
+	if x != nil {
+		return x.ClinicId
+	}
+	return ""
+}
+
+// CheckClinicResponse says whether it exists.
+type CheckClinicResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A clinic has this id.
+	Exists bool `protobuf:"varint,1,opt,name=exists,proto3" json:"exists,omitempty"`
+	// Its name, when it exists.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckClinicResponse) Reset() {
+	*x = CheckClinicResponse{}
+	mi := &file_healthcore_clinics_v1_clinics_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckClinicResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckClinicResponse) ProtoMessage() {}
+
+func (x *CheckClinicResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_clinics_v1_clinics_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckClinicResponse.ProtoReflect.Descriptor instead.
+func (*CheckClinicResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_clinics_v1_clinics_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CheckClinicResponse) GetExists() bool {
+	if x != nil {
+		return x.Exists
+	}
+	return false
+}
+
+func (x *CheckClinicResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_healthcore_clinics_v1_clinics_proto protoreflect.FileDescriptor
 
 const file_healthcore_clinics_v1_clinics_proto_rawDesc = "" +
 	"\n" +
-	"#healthcore/clinics/v1/clinics.proto\x12\x15healthcore.clinics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xb6\x01\n" +
+	"#healthcore/clinics/v1/clinics.proto\x12\x15healthcore.clinics.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!healthcore/access/v1/access.proto\x1a\x17validate/validate.proto\"\xb6\x01\n" +
 	"\x06Clinic\x12\x1b\n" +
 	"\tclinic_id\x18\x01 \x01(\tR\bclinicId\x12\x12\n" +
 	"\x04cnpj\x18\x02 \x01(\tR\x04cnpj\x12\x12\n" +
@@ -1238,25 +1340,30 @@ const file_healthcore_clinics_v1_clinics_proto_rawDesc = "" +
 	"\n" +
 	"affiliated\x18\x01 \x01(\bR\n" +
 	"affiliated\x12+\n" +
-	"\x11answers_delegated\x18\x02 \x01(\bR\x10answersDelegated*\xaf\x01\n" +
+	"\x11answers_delegated\x18\x02 \x01(\bR\x10answersDelegated\";\n" +
+	"\x12CheckClinicRequest\x12%\n" +
+	"\tclinic_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bclinicId\"A\n" +
+	"\x13CheckClinicResponse\x12\x16\n" +
+	"\x06exists\x18\x01 \x01(\bR\x06exists\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name*\xaf\x01\n" +
 	"\x10AffiliationState\x12!\n" +
 	"\x1dAFFILIATION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19AFFILIATION_STATE_INVITED\x10\x01\x12\x1c\n" +
 	"\x18AFFILIATION_STATE_ACTIVE\x10\x02\x12\x1e\n" +
 	"\x1aAFFILIATION_STATE_DECLINED\x10\x03\x12\x1b\n" +
-	"\x17AFFILIATION_STATE_ENDED\x10\x042\xe8\b\n" +
-	"\x0eClinicsService\x12s\n" +
-	"\fCreateClinic\x12*.healthcore.clinics.v1.CreateClinicRequest\x1a+.healthcore.clinics.v1.CreateClinicResponse\"\n" +
-	"\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x12j\n" +
-	"\tGetClinic\x12'.healthcore.clinics.v1.GetClinicRequest\x1a(.healthcore.clinics.v1.GetClinicResponse\"\n" +
-	"\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x12s\n" +
-	"\fInviteDoctor\x12*.healthcore.clinics.v1.InviteDoctorRequest\x1a+.healthcore.clinics.v1.InviteDoctorResponse\"\n" +
-	"\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x12\x82\x01\n" +
-	"\x12ListMyAffiliations\x120.healthcore.clinics.v1.ListMyAffiliationsRequest\x1a1.healthcore.clinics.v1.ListMyAffiliationsResponse\"\a\xca\xf3\x18\x03\x12\x01\x02\x12\x7f\n" +
-	"\x11AcceptAffiliation\x12/.healthcore.clinics.v1.AcceptAffiliationRequest\x1a0.healthcore.clinics.v1.AcceptAffiliationResponse\"\a\xca\xf3\x18\x03\x12\x01\x02\x12\x82\x01\n" +
-	"\x12DeclineAffiliation\x120.healthcore.clinics.v1.DeclineAffiliationRequest\x1a1.healthcore.clinics.v1.DeclineAffiliationResponse\"\a\xca\xf3\x18\x03\x12\x01\x02\x12v\n" +
-	"\x0eEndAffiliation\x12,.healthcore.clinics.v1.EndAffiliationRequest\x1a-.healthcore.clinics.v1.EndAffiliationResponse\"\a\xca\xf3\x18\x03\x12\x01\x02\x12s\n" +
-	"\rSetDelegation\x12+.healthcore.clinics.v1.SetDelegationRequest\x1a,.healthcore.clinics.v1.SetDelegationResponse\"\a\xca\xf3\x18\x03\x12\x01\x02\x12\x87\x01\n" +
+	"\x17AFFILIATION_STATE_ENDED\x10\x042\xe4\f\n" +
+	"\x0eClinicsService\x12\x8f\x01\n" +
+	"\fCreateClinic\x12*.healthcore.clinics.v1.CreateClinicRequest\x1a+.healthcore.clinics.v1.CreateClinicResponse\"&\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/admin/clinics\x12\x8f\x01\n" +
+	"\tGetClinic\x12'.healthcore.clinics.v1.GetClinicRequest\x1a(.healthcore.clinics.v1.GetClinicResponse\"/\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/clinics/{clinic_id}\x12\xa7\x01\n" +
+	"\fInviteDoctor\x12*.healthcore.clinics.v1.InviteDoctorRequest\x1a+.healthcore.clinics.v1.InviteDoctorResponse\">\xca\xf3\x18\x06\x12\x01\x03*\x01\x03\x82\xd3\xe4\x93\x02.:\x01*\")/v1/admin/clinics/{clinic_id}/invitations\x12\xa5\x01\n" +
+	"\x12ListMyAffiliations\x120.healthcore.clinics.v1.ListMyAffiliationsRequest\x1a1.healthcore.clinics.v1.ListMyAffiliationsResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/affiliations\x12\xb8\x01\n" +
+	"\x11AcceptAffiliation\x12/.healthcore.clinics.v1.AcceptAffiliationRequest\x1a0.healthcore.clinics.v1.AcceptAffiliationResponse\"@\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x023:\x01*\"./v1/doctors/me/affiliations/{clinic_id}:accept\x12\xbc\x01\n" +
+	"\x12DeclineAffiliation\x120.healthcore.clinics.v1.DeclineAffiliationRequest\x1a1.healthcore.clinics.v1.DeclineAffiliationResponse\"A\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x024:\x01*\"//v1/doctors/me/affiliations/{clinic_id}:decline\x12\xac\x01\n" +
+	"\x0eEndAffiliation\x12,.healthcore.clinics.v1.EndAffiliationRequest\x1a-.healthcore.clinics.v1.EndAffiliationResponse\"=\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x020:\x01*\"+/v1/doctors/me/affiliations/{clinic_id}:end\x12\xb0\x01\n" +
+	"\rSetDelegation\x12+.healthcore.clinics.v1.SetDelegationRequest\x1a,.healthcore.clinics.v1.SetDelegationResponse\"D\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x027:\x01*\x1a2/v1/doctors/me/affiliations/{clinic_id}/delegation\x12v\n" +
+	"\vCheckClinic\x12).healthcore.clinics.v1.CheckClinicRequest\x1a*.healthcore.clinics.v1.CheckClinicResponse\"\x10\xca\xf3\x18\f\"\n" +
+	"\n" +
+	"\bidentity\x12\x87\x01\n" +
 	"\x10CheckAffiliation\x12..healthcore.clinics.v1.CheckAffiliationRequest\x1a/.healthcore.clinics.v1.CheckAffiliationResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
 	"\n" +
 	"schedulingB0Z.healthcore/gen/healthcore/clinics/v1;clinicsv1b\x06proto3"
@@ -1274,7 +1381,7 @@ func file_healthcore_clinics_v1_clinics_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_clinics_v1_clinics_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_healthcore_clinics_v1_clinics_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_healthcore_clinics_v1_clinics_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_healthcore_clinics_v1_clinics_proto_goTypes = []any{
 	(AffiliationState)(0),              // 0: healthcore.clinics.v1.AffiliationState
 	(*Clinic)(nil),                     // 1: healthcore.clinics.v1.Clinic
@@ -1297,13 +1404,15 @@ var file_healthcore_clinics_v1_clinics_proto_goTypes = []any{
 	(*SetDelegationResponse)(nil),      // 18: healthcore.clinics.v1.SetDelegationResponse
 	(*CheckAffiliationRequest)(nil),    // 19: healthcore.clinics.v1.CheckAffiliationRequest
 	(*CheckAffiliationResponse)(nil),   // 20: healthcore.clinics.v1.CheckAffiliationResponse
-	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
+	(*CheckClinicRequest)(nil),         // 21: healthcore.clinics.v1.CheckClinicRequest
+	(*CheckClinicResponse)(nil),        // 22: healthcore.clinics.v1.CheckClinicResponse
+	(*timestamppb.Timestamp)(nil),      // 23: google.protobuf.Timestamp
 }
 var file_healthcore_clinics_v1_clinics_proto_depIdxs = []int32{
-	21, // 0: healthcore.clinics.v1.Clinic.create_time:type_name -> google.protobuf.Timestamp
+	23, // 0: healthcore.clinics.v1.Clinic.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: healthcore.clinics.v1.Affiliation.state:type_name -> healthcore.clinics.v1.AffiliationState
-	21, // 2: healthcore.clinics.v1.Affiliation.invite_time:type_name -> google.protobuf.Timestamp
-	21, // 3: healthcore.clinics.v1.Affiliation.update_time:type_name -> google.protobuf.Timestamp
+	23, // 2: healthcore.clinics.v1.Affiliation.invite_time:type_name -> google.protobuf.Timestamp
+	23, // 3: healthcore.clinics.v1.Affiliation.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: healthcore.clinics.v1.CreateClinicResponse.clinic:type_name -> healthcore.clinics.v1.Clinic
 	1,  // 5: healthcore.clinics.v1.GetClinicResponse.clinic:type_name -> healthcore.clinics.v1.Clinic
 	2,  // 6: healthcore.clinics.v1.GetClinicResponse.affiliations:type_name -> healthcore.clinics.v1.Affiliation
@@ -1321,18 +1430,20 @@ var file_healthcore_clinics_v1_clinics_proto_depIdxs = []int32{
 	13, // 18: healthcore.clinics.v1.ClinicsService.DeclineAffiliation:input_type -> healthcore.clinics.v1.DeclineAffiliationRequest
 	15, // 19: healthcore.clinics.v1.ClinicsService.EndAffiliation:input_type -> healthcore.clinics.v1.EndAffiliationRequest
 	17, // 20: healthcore.clinics.v1.ClinicsService.SetDelegation:input_type -> healthcore.clinics.v1.SetDelegationRequest
-	19, // 21: healthcore.clinics.v1.ClinicsService.CheckAffiliation:input_type -> healthcore.clinics.v1.CheckAffiliationRequest
-	4,  // 22: healthcore.clinics.v1.ClinicsService.CreateClinic:output_type -> healthcore.clinics.v1.CreateClinicResponse
-	6,  // 23: healthcore.clinics.v1.ClinicsService.GetClinic:output_type -> healthcore.clinics.v1.GetClinicResponse
-	8,  // 24: healthcore.clinics.v1.ClinicsService.InviteDoctor:output_type -> healthcore.clinics.v1.InviteDoctorResponse
-	10, // 25: healthcore.clinics.v1.ClinicsService.ListMyAffiliations:output_type -> healthcore.clinics.v1.ListMyAffiliationsResponse
-	12, // 26: healthcore.clinics.v1.ClinicsService.AcceptAffiliation:output_type -> healthcore.clinics.v1.AcceptAffiliationResponse
-	14, // 27: healthcore.clinics.v1.ClinicsService.DeclineAffiliation:output_type -> healthcore.clinics.v1.DeclineAffiliationResponse
-	16, // 28: healthcore.clinics.v1.ClinicsService.EndAffiliation:output_type -> healthcore.clinics.v1.EndAffiliationResponse
-	18, // 29: healthcore.clinics.v1.ClinicsService.SetDelegation:output_type -> healthcore.clinics.v1.SetDelegationResponse
-	20, // 30: healthcore.clinics.v1.ClinicsService.CheckAffiliation:output_type -> healthcore.clinics.v1.CheckAffiliationResponse
-	22, // [22:31] is the sub-list for method output_type
-	13, // [13:22] is the sub-list for method input_type
+	21, // 21: healthcore.clinics.v1.ClinicsService.CheckClinic:input_type -> healthcore.clinics.v1.CheckClinicRequest
+	19, // 22: healthcore.clinics.v1.ClinicsService.CheckAffiliation:input_type -> healthcore.clinics.v1.CheckAffiliationRequest
+	4,  // 23: healthcore.clinics.v1.ClinicsService.CreateClinic:output_type -> healthcore.clinics.v1.CreateClinicResponse
+	6,  // 24: healthcore.clinics.v1.ClinicsService.GetClinic:output_type -> healthcore.clinics.v1.GetClinicResponse
+	8,  // 25: healthcore.clinics.v1.ClinicsService.InviteDoctor:output_type -> healthcore.clinics.v1.InviteDoctorResponse
+	10, // 26: healthcore.clinics.v1.ClinicsService.ListMyAffiliations:output_type -> healthcore.clinics.v1.ListMyAffiliationsResponse
+	12, // 27: healthcore.clinics.v1.ClinicsService.AcceptAffiliation:output_type -> healthcore.clinics.v1.AcceptAffiliationResponse
+	14, // 28: healthcore.clinics.v1.ClinicsService.DeclineAffiliation:output_type -> healthcore.clinics.v1.DeclineAffiliationResponse
+	16, // 29: healthcore.clinics.v1.ClinicsService.EndAffiliation:output_type -> healthcore.clinics.v1.EndAffiliationResponse
+	18, // 30: healthcore.clinics.v1.ClinicsService.SetDelegation:output_type -> healthcore.clinics.v1.SetDelegationResponse
+	22, // 31: healthcore.clinics.v1.ClinicsService.CheckClinic:output_type -> healthcore.clinics.v1.CheckClinicResponse
+	20, // 32: healthcore.clinics.v1.ClinicsService.CheckAffiliation:output_type -> healthcore.clinics.v1.CheckAffiliationResponse
+	23, // [23:33] is the sub-list for method output_type
+	13, // [13:23] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1349,7 +1460,7 @@ func file_healthcore_clinics_v1_clinics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_clinics_v1_clinics_proto_rawDesc), len(file_healthcore_clinics_v1_clinics_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2726,3 +2726,231 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = CheckAffiliationResponseValidationError{}
+
+// Validate checks the field values on CheckClinicRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CheckClinicRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CheckClinicRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CheckClinicRequestMultiError, or nil if none found.
+func (m *CheckClinicRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CheckClinicRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetClinicId()); err != nil {
+		err = CheckClinicRequestValidationError{
+			field:  "ClinicId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return CheckClinicRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *CheckClinicRequest) _validateUuid(uuid string) error {
+	if matched := _clinics_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// CheckClinicRequestMultiError is an error wrapping multiple validation errors
+// returned by CheckClinicRequest.ValidateAll() if the designated constraints
+// aren't met.
+type CheckClinicRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CheckClinicRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CheckClinicRequestMultiError) AllErrors() []error { return m }
+
+// CheckClinicRequestValidationError is the validation error returned by
+// CheckClinicRequest.Validate if the designated constraints aren't met.
+type CheckClinicRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CheckClinicRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CheckClinicRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CheckClinicRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CheckClinicRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CheckClinicRequestValidationError) ErrorName() string {
+	return "CheckClinicRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CheckClinicRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCheckClinicRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CheckClinicRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CheckClinicRequestValidationError{}
+
+// Validate checks the field values on CheckClinicResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *CheckClinicResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on CheckClinicResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// CheckClinicResponseMultiError, or nil if none found.
+func (m *CheckClinicResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *CheckClinicResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Exists
+
+	// no validation rules for Name
+
+	if len(errors) > 0 {
+		return CheckClinicResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// CheckClinicResponseMultiError is an error wrapping multiple validation
+// errors returned by CheckClinicResponse.ValidateAll() if the designated
+// constraints aren't met.
+type CheckClinicResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m CheckClinicResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m CheckClinicResponseMultiError) AllErrors() []error { return m }
+
+// CheckClinicResponseValidationError is the validation error returned by
+// CheckClinicResponse.Validate if the designated constraints aren't met.
+type CheckClinicResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e CheckClinicResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e CheckClinicResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e CheckClinicResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e CheckClinicResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e CheckClinicResponseValidationError) ErrorName() string {
+	return "CheckClinicResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e CheckClinicResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sCheckClinicResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = CheckClinicResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = CheckClinicResponseValidationError{}

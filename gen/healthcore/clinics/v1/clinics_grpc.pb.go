@@ -27,6 +27,7 @@ const (
 	ClinicsService_DeclineAffiliation_FullMethodName = "/healthcore.clinics.v1.ClinicsService/DeclineAffiliation"
 	ClinicsService_EndAffiliation_FullMethodName     = "/healthcore.clinics.v1.ClinicsService/EndAffiliation"
 	ClinicsService_SetDelegation_FullMethodName      = "/healthcore.clinics.v1.ClinicsService/SetDelegation"
+	ClinicsService_CheckClinic_FullMethodName        = "/healthcore.clinics.v1.ClinicsService/CheckClinic"
 	ClinicsService_CheckAffiliation_FullMethodName   = "/healthcore.clinics.v1.ClinicsService/CheckAffiliation"
 )
 
@@ -39,7 +40,7 @@ const (
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Reached over gRPC only in this version.
+// clinic's system touch a doctor. Operators and doctors reach it over REST too.
 type ClinicsServiceClient interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -65,6 +66,9 @@ type ClinicsServiceClient interface {
 	// appointments on the doctor's behalf. Only on an ACTIVE affiliation
 	// (FAILED_PRECONDITION AFFILIATION_STATE otherwise).
 	SetDelegation(ctx context.Context, in *SetDelegationRequest, opts ...grpc.CallOption) (*SetDelegationResponse, error)
+	// Internal (identity): whether a clinic exists, before an operator creates an OAuth
+	// client for it.
+	CheckClinic(ctx context.Context, in *CheckClinicRequest, opts ...grpc.CallOption) (*CheckClinicResponse, error)
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(ctx context.Context, in *CheckAffiliationRequest, opts ...grpc.CallOption) (*CheckAffiliationResponse, error)
@@ -158,6 +162,16 @@ func (c *clinicsServiceClient) SetDelegation(ctx context.Context, in *SetDelegat
 	return out, nil
 }
 
+func (c *clinicsServiceClient) CheckClinic(ctx context.Context, in *CheckClinicRequest, opts ...grpc.CallOption) (*CheckClinicResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckClinicResponse)
+	err := c.cc.Invoke(ctx, ClinicsService_CheckClinic_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, in *CheckAffiliationRequest, opts ...grpc.CallOption) (*CheckAffiliationResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CheckAffiliationResponse)
@@ -177,7 +191,7 @@ func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, in *CheckAf
 // accepts or declines, and may end it) and the doctor's delegation to the clinic of
 // answering appointments. Operators act for a clinic in this version: they create it
 // and send its invitations. Other services ask CheckAffiliation before letting a
-// clinic's system touch a doctor. Reached over gRPC only in this version.
+// clinic's system touch a doctor. Operators and doctors reach it over REST too.
 type ClinicsServiceServer interface {
 	// Operators: registers a clinic. A CNPJ already registered is ALREADY_EXISTS
 	// CLINIC_EXISTS; wrong check digits INVALID_ARGUMENT CNPJ_INVALID.
@@ -203,6 +217,9 @@ type ClinicsServiceServer interface {
 	// appointments on the doctor's behalf. Only on an ACTIVE affiliation
 	// (FAILED_PRECONDITION AFFILIATION_STATE otherwise).
 	SetDelegation(context.Context, *SetDelegationRequest) (*SetDelegationResponse, error)
+	// Internal (identity): whether a clinic exists, before an operator creates an OAuth
+	// client for it.
+	CheckClinic(context.Context, *CheckClinicRequest) (*CheckClinicResponse, error)
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *CheckAffiliationRequest) (*CheckAffiliationResponse, error)
@@ -239,6 +256,9 @@ func (UnimplementedClinicsServiceServer) EndAffiliation(context.Context, *EndAff
 }
 func (UnimplementedClinicsServiceServer) SetDelegation(context.Context, *SetDelegationRequest) (*SetDelegationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetDelegation not implemented")
+}
+func (UnimplementedClinicsServiceServer) CheckClinic(context.Context, *CheckClinicRequest) (*CheckClinicResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckClinic not implemented")
 }
 func (UnimplementedClinicsServiceServer) CheckAffiliation(context.Context, *CheckAffiliationRequest) (*CheckAffiliationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckAffiliation not implemented")
@@ -408,6 +428,24 @@ func _ClinicsService_SetDelegation_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClinicsService_CheckClinic_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckClinicRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClinicsServiceServer).CheckClinic(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClinicsService_CheckClinic_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClinicsServiceServer).CheckClinic(ctx, req.(*CheckClinicRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ClinicsService_CheckAffiliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CheckAffiliationRequest)
 	if err := dec(in); err != nil {
@@ -464,6 +502,10 @@ var ClinicsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetDelegation",
 			Handler:    _ClinicsService_SetDelegation_Handler,
+		},
+		{
+			MethodName: "CheckClinic",
+			Handler:    _ClinicsService_CheckClinic_Handler,
 		},
 		{
 			MethodName: "CheckAffiliation",

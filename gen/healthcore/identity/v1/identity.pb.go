@@ -5860,6 +5860,98 @@ func (x *IssuePartnerTokenResponse) GetScope() string {
 	return ""
 }
 
+// GetFirstNamesRequest names the accounts.
+type GetFirstNamesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Account ids, 1 to 200, each once.
+	AccountIds    []string `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFirstNamesRequest) Reset() {
+	*x = GetFirstNamesRequest{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFirstNamesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFirstNamesRequest) ProtoMessage() {}
+
+func (x *GetFirstNamesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFirstNamesRequest.ProtoReflect.Descriptor instead.
+func (*GetFirstNamesRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *GetFirstNamesRequest) GetAccountIds() []string {
+	if x != nil {
+		return x.AccountIds
+	}
+	return nil
+}
+
+// GetFirstNamesResponse maps each account found to its first name.
+type GetFirstNamesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Account id → first name (the first word of the name, a doctor's title skipped).
+	FirstNames    map[string]string `protobuf:"bytes,1,rep,name=first_names,json=firstNames,proto3" json:"first_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFirstNamesResponse) Reset() {
+	*x = GetFirstNamesResponse{}
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFirstNamesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFirstNamesResponse) ProtoMessage() {}
+
+func (x *GetFirstNamesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_identity_v1_identity_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFirstNamesResponse.ProtoReflect.Descriptor instead.
+func (*GetFirstNamesResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_identity_v1_identity_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *GetFirstNamesResponse) GetFirstNames() map[string]string {
+	if x != nil {
+		return x.FirstNames
+	}
+	return nil
+}
+
 var File_healthcore_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
@@ -6235,7 +6327,16 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
 	"expires_in\x18\x02 \x01(\x03R\texpiresIn\x12\x14\n" +
-	"\x05scope\x18\x03 \x01(\tR\x05scope*\xaa\x01\n" +
+	"\x05scope\x18\x03 \x01(\tR\x05scope\"M\n" +
+	"\x14GetFirstNamesRequest\x125\n" +
+	"\vaccount_ids\x18\x01 \x03(\tB\x14\xfaB\x11\x92\x01\x0e\b\x01\x10\xc8\x01\x18\x01\"\x05r\x03\xb0\x01\x01R\n" +
+	"accountIds\"\xb6\x01\n" +
+	"\x15GetFirstNamesResponse\x12^\n" +
+	"\vfirst_names\x18\x01 \x03(\v2=.healthcore.identity.v1.GetFirstNamesResponse.FirstNamesEntryR\n" +
+	"firstNames\x1a=\n" +
+	"\x0fFirstNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xaa\x01\n" +
 	"\fDoctorStatus\x12\x1d\n" +
 	"\x19DOCTOR_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOCTOR_STATUS_PENDING_VERIFICATION\x10\x01\x12\x1a\n" +
@@ -6247,7 +6348,7 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\x19DATA_EXPORT_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DATA_EXPORT_STATE_READY\x10\x02\x12\x1d\n" +
 	"\x19DATA_EXPORT_STATE_EXPIRED\x10\x03\x12\x1c\n" +
-	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\x983\n" +
+	"\x18DATA_EXPORT_STATE_FAILED\x10\x042\x9b4\n" +
 	"\x0fIdentityService\x12\x9a\x01\n" +
 	"\x0fRegisterPatient\x12..healthcore.identity.v1.RegisterPatientRequest\x1a/.healthcore.identity.v1.RegisterPatientResponse\"&\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/accounts/patients\x12\x96\x01\n" +
 	"\x0eRegisterDoctor\x12-.healthcore.identity.v1.RegisterDoctorRequest\x1a..healthcore.identity.v1.RegisterDoctorResponse\"%\xca\xf3\x18\x02\b\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/accounts/doctors\x12u\n" +
@@ -6272,7 +6373,10 @@ const file_healthcore_identity_v1_identity_proto_rawDesc = "" +
 	"\bpayments\x12z\n" +
 	"\n" +
 	"GetContact\x12).healthcore.identity.v1.GetContactRequest\x1a*.healthcore.identity.v1.GetContactResponse\"\x15\xca\xf3\x18\x11\"\x0f\n" +
-	"\rnotifications\x12\xf0\x01\n" +
+	"\rnotifications\x12\x80\x01\n" +
+	"\rGetFirstNames\x12,.healthcore.identity.v1.GetFirstNamesRequest\x1a-.healthcore.identity.v1.GetFirstNamesResponse\"\x12\xca\xf3\x18\x0e\"\f\n" +
+	"\n" +
+	"scheduling\x12\xf0\x01\n" +
 	"\x13ListRevokedSessions\x122.healthcore.identity.v1.ListRevokedSessionsRequest\x1a3.healthcore.identity.v1.ListRevokedSessionsResponse\"p\xca\xf3\x18l\"j\n" +
 	"\x04keys\n" +
 	"\tdirectory\n" +
@@ -6328,7 +6432,7 @@ func file_healthcore_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
+var file_healthcore_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
 var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(DoctorStatus)(0),                         // 0: healthcore.identity.v1.DoctorStatus
 	(DataExportState)(0),                      // 1: healthcore.identity.v1.DataExportState
@@ -6429,55 +6533,58 @@ var file_healthcore_identity_v1_identity_proto_goTypes = []any{
 	(*RevokePartnerClientResponse)(nil),       // 96: healthcore.identity.v1.RevokePartnerClientResponse
 	(*IssuePartnerTokenRequest)(nil),          // 97: healthcore.identity.v1.IssuePartnerTokenRequest
 	(*IssuePartnerTokenResponse)(nil),         // 98: healthcore.identity.v1.IssuePartnerTokenResponse
-	(v1.Role)(0),                              // 99: healthcore.access.v1.Role
-	(*timestamppb.Timestamp)(nil),             // 100: google.protobuf.Timestamp
+	(*GetFirstNamesRequest)(nil),              // 99: healthcore.identity.v1.GetFirstNamesRequest
+	(*GetFirstNamesResponse)(nil),             // 100: healthcore.identity.v1.GetFirstNamesResponse
+	nil,                                       // 101: healthcore.identity.v1.GetFirstNamesResponse.FirstNamesEntry
+	(v1.Role)(0),                              // 102: healthcore.access.v1.Role
+	(*timestamppb.Timestamp)(nil),             // 103: google.protobuf.Timestamp
 }
 var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	6,   // 0: healthcore.identity.v1.RegisterDoctorRequest.crm:type_name -> healthcore.identity.v1.Crm
-	99,  // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
+	102, // 1: healthcore.identity.v1.Account.role:type_name -> healthcore.access.v1.Role
 	6,   // 2: healthcore.identity.v1.Account.crm:type_name -> healthcore.identity.v1.Crm
-	100, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	103, // 3: healthcore.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	6,   // 4: healthcore.identity.v1.LoginRequest.crm:type_name -> healthcore.identity.v1.Crm
 	21,  // 5: healthcore.identity.v1.LoginResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,   // 6: healthcore.identity.v1.LoginResponse.account:type_name -> healthcore.identity.v1.Account
-	100, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
+	103, // 7: healthcore.identity.v1.LoginResponse.mfa_token_expire_time:type_name -> google.protobuf.Timestamp
 	21,  // 8: healthcore.identity.v1.LoginMfaResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,   // 9: healthcore.identity.v1.LoginMfaResponse.account:type_name -> healthcore.identity.v1.Account
 	21,  // 10: healthcore.identity.v1.ConfirmTotpResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
-	100, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
-	100, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	100, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	103, // 11: healthcore.identity.v1.MfaStatus.enable_time:type_name -> google.protobuf.Timestamp
+	103, // 12: healthcore.identity.v1.TokenPair.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	103, // 13: healthcore.identity.v1.TokenPair.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
 	21,  // 14: healthcore.identity.v1.RefreshResponse.tokens:type_name -> healthcore.identity.v1.TokenPair
 	7,   // 15: healthcore.identity.v1.GetMeResponse.account:type_name -> healthcore.identity.v1.Account
 	28,  // 16: healthcore.identity.v1.GetMeResponse.patient:type_name -> healthcore.identity.v1.PatientProfile
 	20,  // 17: healthcore.identity.v1.GetMeResponse.mfa:type_name -> healthcore.identity.v1.MfaStatus
 	31,  // 18: healthcore.identity.v1.GetJwksResponse.keys:type_name -> healthcore.identity.v1.Jwk
-	99,  // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
+	102, // 19: healthcore.identity.v1.GetContactResponse.role:type_name -> healthcore.access.v1.Role
 	42,  // 20: healthcore.identity.v1.ListRevokedSessionsResponse.sessions:type_name -> healthcore.identity.v1.RevokedSession
-	100, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	103, // 21: healthcore.identity.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
 	0,   // 22: healthcore.identity.v1.GetDoctorStatusResponse.status:type_name -> healthcore.identity.v1.DoctorStatus
-	100, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
+	103, // 23: healthcore.identity.v1.GetDoctorStatusResponse.update_time:type_name -> google.protobuf.Timestamp
 	6,   // 24: healthcore.identity.v1.ForgotPasswordRequest.crm:type_name -> healthcore.identity.v1.Crm
 	1,   // 25: healthcore.identity.v1.DataExport.state:type_name -> healthcore.identity.v1.DataExportState
-	100, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
-	100, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
-	100, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
+	103, // 26: healthcore.identity.v1.DataExport.create_time:type_name -> google.protobuf.Timestamp
+	103, // 27: healthcore.identity.v1.DataExport.ready_time:type_name -> google.protobuf.Timestamp
+	103, // 28: healthcore.identity.v1.DataExport.expire_time:type_name -> google.protobuf.Timestamp
 	55,  // 29: healthcore.identity.v1.CreateDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
 	55,  // 30: healthcore.identity.v1.GetDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
 	55,  // 31: healthcore.identity.v1.DownloadDataExportResponse.export:type_name -> healthcore.identity.v1.DataExport
-	100, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
-	100, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
-	100, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
+	103, // 32: healthcore.identity.v1.EraseAccountResponse.erase_time:type_name -> google.protobuf.Timestamp
+	103, // 33: healthcore.identity.v1.EraseAccountResponse.records_kept_until:type_name -> google.protobuf.Timestamp
+	103, // 34: healthcore.identity.v1.EraseAccountResponse.payments_kept_until:type_name -> google.protobuf.Timestamp
 	6,   // 35: healthcore.identity.v1.SubmitVerificationRequest.crm:type_name -> healthcore.identity.v1.Crm
 	65,  // 36: healthcore.identity.v1.SubmitVerificationRequest.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
 	69,  // 37: healthcore.identity.v1.SubmitVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	69,  // 38: healthcore.identity.v1.GetMyVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	6,   // 39: healthcore.identity.v1.Verification.crm:type_name -> healthcore.identity.v1.Crm
 	0,   // 40: healthcore.identity.v1.Verification.status:type_name -> healthcore.identity.v1.DoctorStatus
-	100, // 41: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
+	103, // 41: healthcore.identity.v1.Verification.update_time:type_name -> google.protobuf.Timestamp
 	70,  // 42: healthcore.identity.v1.Verification.evidence:type_name -> healthcore.identity.v1.Evidence
 	65,  // 43: healthcore.identity.v1.Evidence.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
-	100, // 44: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
+	103, // 44: healthcore.identity.v1.Evidence.submit_time:type_name -> google.protobuf.Timestamp
 	69,  // 45: healthcore.identity.v1.ListPendingDoctorsResponse.doctors:type_name -> healthcore.identity.v1.Verification
 	69,  // 46: healthcore.identity.v1.GetDoctorVerificationResponse.verification:type_name -> healthcore.identity.v1.Verification
 	75,  // 47: healthcore.identity.v1.GetDoctorVerificationResponse.registry:type_name -> healthcore.identity.v1.RegistryRecord
@@ -6486,106 +6593,109 @@ var file_healthcore_identity_v1_identity_proto_depIdxs = []int32{
 	65,  // 50: healthcore.identity.v1.RegistryRecord.specialties:type_name -> healthcore.identity.v1.ClaimedSpecialty
 	0,   // 51: healthcore.identity.v1.Decision.from_status:type_name -> healthcore.identity.v1.DoctorStatus
 	0,   // 52: healthcore.identity.v1.Decision.to_status:type_name -> healthcore.identity.v1.DoctorStatus
-	100, // 53: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	103, // 53: healthcore.identity.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
 	69,  // 54: healthcore.identity.v1.ApproveDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
 	69,  // 55: healthcore.identity.v1.RejectDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
 	69,  // 56: healthcore.identity.v1.SuspendDoctorResponse.verification:type_name -> healthcore.identity.v1.Verification
 	87,  // 57: healthcore.identity.v1.CreatePartnerClientResponse.client:type_name -> healthcore.identity.v1.PartnerClient
-	100, // 58: healthcore.identity.v1.PartnerClient.create_time:type_name -> google.protobuf.Timestamp
-	100, // 59: healthcore.identity.v1.PartnerClient.revoke_time:type_name -> google.protobuf.Timestamp
+	103, // 58: healthcore.identity.v1.PartnerClient.create_time:type_name -> google.protobuf.Timestamp
+	103, // 59: healthcore.identity.v1.PartnerClient.revoke_time:type_name -> google.protobuf.Timestamp
 	88,  // 60: healthcore.identity.v1.PartnerClient.secrets:type_name -> healthcore.identity.v1.PartnerClientSecret
-	100, // 61: healthcore.identity.v1.PartnerClientSecret.create_time:type_name -> google.protobuf.Timestamp
-	100, // 62: healthcore.identity.v1.PartnerClientSecret.revoke_time:type_name -> google.protobuf.Timestamp
+	103, // 61: healthcore.identity.v1.PartnerClientSecret.create_time:type_name -> google.protobuf.Timestamp
+	103, // 62: healthcore.identity.v1.PartnerClientSecret.revoke_time:type_name -> google.protobuf.Timestamp
 	87,  // 63: healthcore.identity.v1.ListPartnerClientsResponse.clients:type_name -> healthcore.identity.v1.PartnerClient
 	87,  // 64: healthcore.identity.v1.RevokePartnerClientSecretResponse.client:type_name -> healthcore.identity.v1.PartnerClient
 	87,  // 65: healthcore.identity.v1.RevokePartnerClientResponse.client:type_name -> healthcore.identity.v1.PartnerClient
-	2,   // 66: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
-	4,   // 67: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
-	8,   // 68: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
-	10,  // 69: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
-	12,  // 70: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
-	14,  // 71: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
-	16,  // 72: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
-	18,  // 73: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
-	22,  // 74: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
-	24,  // 75: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
-	26,  // 76: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
-	36,  // 77: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
-	45,  // 78: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
-	47,  // 79: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
-	49,  // 80: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
-	51,  // 81: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
-	53,  // 82: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
-	34,  // 83: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
-	38,  // 84: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
-	40,  // 85: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
-	43,  // 86: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
-	56,  // 87: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
-	58,  // 88: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
-	60,  // 89: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
-	62,  // 90: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
-	64,  // 91: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
-	67,  // 92: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
-	71,  // 93: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
-	73,  // 94: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
-	77,  // 95: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
-	79,  // 96: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
-	81,  // 97: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
-	83,  // 98: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
-	29,  // 99: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
-	32,  // 100: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
-	85,  // 101: healthcore.identity.v1.IdentityService.CreatePartnerClient:input_type -> healthcore.identity.v1.CreatePartnerClientRequest
-	89,  // 102: healthcore.identity.v1.IdentityService.ListPartnerClients:input_type -> healthcore.identity.v1.ListPartnerClientsRequest
-	91,  // 103: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:input_type -> healthcore.identity.v1.AddPartnerClientSecretRequest
-	93,  // 104: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:input_type -> healthcore.identity.v1.RevokePartnerClientSecretRequest
-	95,  // 105: healthcore.identity.v1.IdentityService.RevokePartnerClient:input_type -> healthcore.identity.v1.RevokePartnerClientRequest
-	97,  // 106: healthcore.identity.v1.IdentityService.IssuePartnerToken:input_type -> healthcore.identity.v1.IssuePartnerTokenRequest
-	3,   // 107: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
-	5,   // 108: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
-	9,   // 109: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
-	11,  // 110: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
-	13,  // 111: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
-	15,  // 112: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
-	17,  // 113: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
-	19,  // 114: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
-	23,  // 115: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
-	25,  // 116: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
-	27,  // 117: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
-	37,  // 118: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
-	46,  // 119: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
-	48,  // 120: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
-	50,  // 121: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
-	52,  // 122: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
-	54,  // 123: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
-	35,  // 124: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
-	39,  // 125: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
-	41,  // 126: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
-	44,  // 127: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
-	57,  // 128: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
-	59,  // 129: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
-	61,  // 130: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
-	63,  // 131: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
-	66,  // 132: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
-	68,  // 133: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
-	72,  // 134: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
-	74,  // 135: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
-	78,  // 136: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
-	80,  // 137: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
-	82,  // 138: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
-	84,  // 139: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
-	30,  // 140: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
-	33,  // 141: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
-	86,  // 142: healthcore.identity.v1.IdentityService.CreatePartnerClient:output_type -> healthcore.identity.v1.CreatePartnerClientResponse
-	90,  // 143: healthcore.identity.v1.IdentityService.ListPartnerClients:output_type -> healthcore.identity.v1.ListPartnerClientsResponse
-	92,  // 144: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:output_type -> healthcore.identity.v1.AddPartnerClientSecretResponse
-	94,  // 145: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:output_type -> healthcore.identity.v1.RevokePartnerClientSecretResponse
-	96,  // 146: healthcore.identity.v1.IdentityService.RevokePartnerClient:output_type -> healthcore.identity.v1.RevokePartnerClientResponse
-	98,  // 147: healthcore.identity.v1.IdentityService.IssuePartnerToken:output_type -> healthcore.identity.v1.IssuePartnerTokenResponse
-	107, // [107:148] is the sub-list for method output_type
-	66,  // [66:107] is the sub-list for method input_type
-	66,  // [66:66] is the sub-list for extension type_name
-	66,  // [66:66] is the sub-list for extension extendee
-	0,   // [0:66] is the sub-list for field type_name
+	101, // 66: healthcore.identity.v1.GetFirstNamesResponse.first_names:type_name -> healthcore.identity.v1.GetFirstNamesResponse.FirstNamesEntry
+	2,   // 67: healthcore.identity.v1.IdentityService.RegisterPatient:input_type -> healthcore.identity.v1.RegisterPatientRequest
+	4,   // 68: healthcore.identity.v1.IdentityService.RegisterDoctor:input_type -> healthcore.identity.v1.RegisterDoctorRequest
+	8,   // 69: healthcore.identity.v1.IdentityService.Login:input_type -> healthcore.identity.v1.LoginRequest
+	10,  // 70: healthcore.identity.v1.IdentityService.LoginMfa:input_type -> healthcore.identity.v1.LoginMfaRequest
+	12,  // 71: healthcore.identity.v1.IdentityService.EnrollTotp:input_type -> healthcore.identity.v1.EnrollTotpRequest
+	14,  // 72: healthcore.identity.v1.IdentityService.ConfirmTotp:input_type -> healthcore.identity.v1.ConfirmTotpRequest
+	16,  // 73: healthcore.identity.v1.IdentityService.DisableTotp:input_type -> healthcore.identity.v1.DisableTotpRequest
+	18,  // 74: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> healthcore.identity.v1.RegenerateRecoveryCodesRequest
+	22,  // 75: healthcore.identity.v1.IdentityService.Refresh:input_type -> healthcore.identity.v1.RefreshRequest
+	24,  // 76: healthcore.identity.v1.IdentityService.Logout:input_type -> healthcore.identity.v1.LogoutRequest
+	26,  // 77: healthcore.identity.v1.IdentityService.GetMe:input_type -> healthcore.identity.v1.GetMeRequest
+	36,  // 78: healthcore.identity.v1.IdentityService.ChangePassword:input_type -> healthcore.identity.v1.ChangePasswordRequest
+	45,  // 79: healthcore.identity.v1.IdentityService.VerifyEmail:input_type -> healthcore.identity.v1.VerifyEmailRequest
+	47,  // 80: healthcore.identity.v1.IdentityService.ResendEmailVerification:input_type -> healthcore.identity.v1.ResendEmailVerificationRequest
+	49,  // 81: healthcore.identity.v1.IdentityService.ForgotPassword:input_type -> healthcore.identity.v1.ForgotPasswordRequest
+	51,  // 82: healthcore.identity.v1.IdentityService.ResetPassword:input_type -> healthcore.identity.v1.ResetPasswordRequest
+	53,  // 83: healthcore.identity.v1.IdentityService.ChangeEmail:input_type -> healthcore.identity.v1.ChangeEmailRequest
+	34,  // 84: healthcore.identity.v1.IdentityService.GetPayer:input_type -> healthcore.identity.v1.GetPayerRequest
+	38,  // 85: healthcore.identity.v1.IdentityService.GetContact:input_type -> healthcore.identity.v1.GetContactRequest
+	99,  // 86: healthcore.identity.v1.IdentityService.GetFirstNames:input_type -> healthcore.identity.v1.GetFirstNamesRequest
+	40,  // 87: healthcore.identity.v1.IdentityService.ListRevokedSessions:input_type -> healthcore.identity.v1.ListRevokedSessionsRequest
+	43,  // 88: healthcore.identity.v1.IdentityService.GetDoctorStatus:input_type -> healthcore.identity.v1.GetDoctorStatusRequest
+	56,  // 89: healthcore.identity.v1.IdentityService.CreateDataExport:input_type -> healthcore.identity.v1.CreateDataExportRequest
+	58,  // 90: healthcore.identity.v1.IdentityService.GetDataExport:input_type -> healthcore.identity.v1.GetDataExportRequest
+	60,  // 91: healthcore.identity.v1.IdentityService.DownloadDataExport:input_type -> healthcore.identity.v1.DownloadDataExportRequest
+	62,  // 92: healthcore.identity.v1.IdentityService.EraseAccount:input_type -> healthcore.identity.v1.EraseAccountRequest
+	64,  // 93: healthcore.identity.v1.IdentityService.SubmitVerification:input_type -> healthcore.identity.v1.SubmitVerificationRequest
+	67,  // 94: healthcore.identity.v1.IdentityService.GetMyVerification:input_type -> healthcore.identity.v1.GetMyVerificationRequest
+	71,  // 95: healthcore.identity.v1.IdentityService.ListPendingDoctors:input_type -> healthcore.identity.v1.ListPendingDoctorsRequest
+	73,  // 96: healthcore.identity.v1.IdentityService.GetDoctorVerification:input_type -> healthcore.identity.v1.GetDoctorVerificationRequest
+	77,  // 97: healthcore.identity.v1.IdentityService.GetDoctorCard:input_type -> healthcore.identity.v1.GetDoctorCardRequest
+	79,  // 98: healthcore.identity.v1.IdentityService.ApproveDoctor:input_type -> healthcore.identity.v1.ApproveDoctorRequest
+	81,  // 99: healthcore.identity.v1.IdentityService.RejectDoctor:input_type -> healthcore.identity.v1.RejectDoctorRequest
+	83,  // 100: healthcore.identity.v1.IdentityService.SuspendDoctor:input_type -> healthcore.identity.v1.SuspendDoctorRequest
+	29,  // 101: healthcore.identity.v1.IdentityService.GetJwks:input_type -> healthcore.identity.v1.GetJwksRequest
+	32,  // 102: healthcore.identity.v1.IdentityService.RotateSigningKey:input_type -> healthcore.identity.v1.RotateSigningKeyRequest
+	85,  // 103: healthcore.identity.v1.IdentityService.CreatePartnerClient:input_type -> healthcore.identity.v1.CreatePartnerClientRequest
+	89,  // 104: healthcore.identity.v1.IdentityService.ListPartnerClients:input_type -> healthcore.identity.v1.ListPartnerClientsRequest
+	91,  // 105: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:input_type -> healthcore.identity.v1.AddPartnerClientSecretRequest
+	93,  // 106: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:input_type -> healthcore.identity.v1.RevokePartnerClientSecretRequest
+	95,  // 107: healthcore.identity.v1.IdentityService.RevokePartnerClient:input_type -> healthcore.identity.v1.RevokePartnerClientRequest
+	97,  // 108: healthcore.identity.v1.IdentityService.IssuePartnerToken:input_type -> healthcore.identity.v1.IssuePartnerTokenRequest
+	3,   // 109: healthcore.identity.v1.IdentityService.RegisterPatient:output_type -> healthcore.identity.v1.RegisterPatientResponse
+	5,   // 110: healthcore.identity.v1.IdentityService.RegisterDoctor:output_type -> healthcore.identity.v1.RegisterDoctorResponse
+	9,   // 111: healthcore.identity.v1.IdentityService.Login:output_type -> healthcore.identity.v1.LoginResponse
+	11,  // 112: healthcore.identity.v1.IdentityService.LoginMfa:output_type -> healthcore.identity.v1.LoginMfaResponse
+	13,  // 113: healthcore.identity.v1.IdentityService.EnrollTotp:output_type -> healthcore.identity.v1.EnrollTotpResponse
+	15,  // 114: healthcore.identity.v1.IdentityService.ConfirmTotp:output_type -> healthcore.identity.v1.ConfirmTotpResponse
+	17,  // 115: healthcore.identity.v1.IdentityService.DisableTotp:output_type -> healthcore.identity.v1.DisableTotpResponse
+	19,  // 116: healthcore.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> healthcore.identity.v1.RegenerateRecoveryCodesResponse
+	23,  // 117: healthcore.identity.v1.IdentityService.Refresh:output_type -> healthcore.identity.v1.RefreshResponse
+	25,  // 118: healthcore.identity.v1.IdentityService.Logout:output_type -> healthcore.identity.v1.LogoutResponse
+	27,  // 119: healthcore.identity.v1.IdentityService.GetMe:output_type -> healthcore.identity.v1.GetMeResponse
+	37,  // 120: healthcore.identity.v1.IdentityService.ChangePassword:output_type -> healthcore.identity.v1.ChangePasswordResponse
+	46,  // 121: healthcore.identity.v1.IdentityService.VerifyEmail:output_type -> healthcore.identity.v1.VerifyEmailResponse
+	48,  // 122: healthcore.identity.v1.IdentityService.ResendEmailVerification:output_type -> healthcore.identity.v1.ResendEmailVerificationResponse
+	50,  // 123: healthcore.identity.v1.IdentityService.ForgotPassword:output_type -> healthcore.identity.v1.ForgotPasswordResponse
+	52,  // 124: healthcore.identity.v1.IdentityService.ResetPassword:output_type -> healthcore.identity.v1.ResetPasswordResponse
+	54,  // 125: healthcore.identity.v1.IdentityService.ChangeEmail:output_type -> healthcore.identity.v1.ChangeEmailResponse
+	35,  // 126: healthcore.identity.v1.IdentityService.GetPayer:output_type -> healthcore.identity.v1.GetPayerResponse
+	39,  // 127: healthcore.identity.v1.IdentityService.GetContact:output_type -> healthcore.identity.v1.GetContactResponse
+	100, // 128: healthcore.identity.v1.IdentityService.GetFirstNames:output_type -> healthcore.identity.v1.GetFirstNamesResponse
+	41,  // 129: healthcore.identity.v1.IdentityService.ListRevokedSessions:output_type -> healthcore.identity.v1.ListRevokedSessionsResponse
+	44,  // 130: healthcore.identity.v1.IdentityService.GetDoctorStatus:output_type -> healthcore.identity.v1.GetDoctorStatusResponse
+	57,  // 131: healthcore.identity.v1.IdentityService.CreateDataExport:output_type -> healthcore.identity.v1.CreateDataExportResponse
+	59,  // 132: healthcore.identity.v1.IdentityService.GetDataExport:output_type -> healthcore.identity.v1.GetDataExportResponse
+	61,  // 133: healthcore.identity.v1.IdentityService.DownloadDataExport:output_type -> healthcore.identity.v1.DownloadDataExportResponse
+	63,  // 134: healthcore.identity.v1.IdentityService.EraseAccount:output_type -> healthcore.identity.v1.EraseAccountResponse
+	66,  // 135: healthcore.identity.v1.IdentityService.SubmitVerification:output_type -> healthcore.identity.v1.SubmitVerificationResponse
+	68,  // 136: healthcore.identity.v1.IdentityService.GetMyVerification:output_type -> healthcore.identity.v1.GetMyVerificationResponse
+	72,  // 137: healthcore.identity.v1.IdentityService.ListPendingDoctors:output_type -> healthcore.identity.v1.ListPendingDoctorsResponse
+	74,  // 138: healthcore.identity.v1.IdentityService.GetDoctorVerification:output_type -> healthcore.identity.v1.GetDoctorVerificationResponse
+	78,  // 139: healthcore.identity.v1.IdentityService.GetDoctorCard:output_type -> healthcore.identity.v1.GetDoctorCardResponse
+	80,  // 140: healthcore.identity.v1.IdentityService.ApproveDoctor:output_type -> healthcore.identity.v1.ApproveDoctorResponse
+	82,  // 141: healthcore.identity.v1.IdentityService.RejectDoctor:output_type -> healthcore.identity.v1.RejectDoctorResponse
+	84,  // 142: healthcore.identity.v1.IdentityService.SuspendDoctor:output_type -> healthcore.identity.v1.SuspendDoctorResponse
+	30,  // 143: healthcore.identity.v1.IdentityService.GetJwks:output_type -> healthcore.identity.v1.GetJwksResponse
+	33,  // 144: healthcore.identity.v1.IdentityService.RotateSigningKey:output_type -> healthcore.identity.v1.RotateSigningKeyResponse
+	86,  // 145: healthcore.identity.v1.IdentityService.CreatePartnerClient:output_type -> healthcore.identity.v1.CreatePartnerClientResponse
+	90,  // 146: healthcore.identity.v1.IdentityService.ListPartnerClients:output_type -> healthcore.identity.v1.ListPartnerClientsResponse
+	92,  // 147: healthcore.identity.v1.IdentityService.AddPartnerClientSecret:output_type -> healthcore.identity.v1.AddPartnerClientSecretResponse
+	94,  // 148: healthcore.identity.v1.IdentityService.RevokePartnerClientSecret:output_type -> healthcore.identity.v1.RevokePartnerClientSecretResponse
+	96,  // 149: healthcore.identity.v1.IdentityService.RevokePartnerClient:output_type -> healthcore.identity.v1.RevokePartnerClientResponse
+	98,  // 150: healthcore.identity.v1.IdentityService.IssuePartnerToken:output_type -> healthcore.identity.v1.IssuePartnerTokenResponse
+	109, // [109:151] is the sub-list for method output_type
+	67,  // [67:109] is the sub-list for method input_type
+	67,  // [67:67] is the sub-list for extension type_name
+	67,  // [67:67] is the sub-list for extension extendee
+	0,   // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_identity_v1_identity_proto_init() }
@@ -6625,7 +6735,7 @@ func file_healthcore_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_identity_v1_identity_proto_rawDesc), len(file_healthcore_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   97,
+			NumMessages:   100,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

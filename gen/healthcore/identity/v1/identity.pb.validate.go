@@ -13387,3 +13387,260 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = IssuePartnerTokenResponseValidationError{}
+
+// Validate checks the field values on GetFirstNamesRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetFirstNamesRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetFirstNamesRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetFirstNamesRequestMultiError, or nil if none found.
+func (m *GetFirstNamesRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetFirstNamesRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if l := len(m.GetAccountIds()); l < 1 || l > 200 {
+		err := GetFirstNamesRequestValidationError{
+			field:  "AccountIds",
+			reason: "value must contain between 1 and 200 items, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	_GetFirstNamesRequest_AccountIds_Unique := make(map[string]struct{}, len(m.GetAccountIds()))
+
+	for idx, item := range m.GetAccountIds() {
+		_, _ = idx, item
+
+		if _, exists := _GetFirstNamesRequest_AccountIds_Unique[item]; exists {
+			err := GetFirstNamesRequestValidationError{
+				field:  fmt.Sprintf("AccountIds[%v]", idx),
+				reason: "repeated value must contain unique items",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		} else {
+			_GetFirstNamesRequest_AccountIds_Unique[item] = struct{}{}
+		}
+
+		if err := m._validateUuid(item); err != nil {
+			err = GetFirstNamesRequestValidationError{
+				field:  fmt.Sprintf("AccountIds[%v]", idx),
+				reason: "value must be a valid UUID",
+				cause:  err,
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return GetFirstNamesRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetFirstNamesRequest) _validateUuid(uuid string) error {
+	if matched := _identity_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetFirstNamesRequestMultiError is an error wrapping multiple validation
+// errors returned by GetFirstNamesRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetFirstNamesRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetFirstNamesRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetFirstNamesRequestMultiError) AllErrors() []error { return m }
+
+// GetFirstNamesRequestValidationError is the validation error returned by
+// GetFirstNamesRequest.Validate if the designated constraints aren't met.
+type GetFirstNamesRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetFirstNamesRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetFirstNamesRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetFirstNamesRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetFirstNamesRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetFirstNamesRequestValidationError) ErrorName() string {
+	return "GetFirstNamesRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetFirstNamesRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetFirstNamesRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetFirstNamesRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetFirstNamesRequestValidationError{}
+
+// Validate checks the field values on GetFirstNamesResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetFirstNamesResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetFirstNamesResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetFirstNamesResponseMultiError, or nil if none found.
+func (m *GetFirstNamesResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetFirstNamesResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for FirstNames
+
+	if len(errors) > 0 {
+		return GetFirstNamesResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetFirstNamesResponseMultiError is an error wrapping multiple validation
+// errors returned by GetFirstNamesResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetFirstNamesResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetFirstNamesResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetFirstNamesResponseMultiError) AllErrors() []error { return m }
+
+// GetFirstNamesResponseValidationError is the validation error returned by
+// GetFirstNamesResponse.Validate if the designated constraints aren't met.
+type GetFirstNamesResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetFirstNamesResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetFirstNamesResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetFirstNamesResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetFirstNamesResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetFirstNamesResponseValidationError) ErrorName() string {
+	return "GetFirstNamesResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetFirstNamesResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetFirstNamesResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetFirstNamesResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetFirstNamesResponseValidationError{}

@@ -38,6 +38,7 @@ const (
 	IdentityService_ChangeEmail_FullMethodName               = "/healthcore.identity.v1.IdentityService/ChangeEmail"
 	IdentityService_GetPayer_FullMethodName                  = "/healthcore.identity.v1.IdentityService/GetPayer"
 	IdentityService_GetContact_FullMethodName                = "/healthcore.identity.v1.IdentityService/GetContact"
+	IdentityService_GetFirstNames_FullMethodName             = "/healthcore.identity.v1.IdentityService/GetFirstNames"
 	IdentityService_ListRevokedSessions_FullMethodName       = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
 	IdentityService_GetDoctorStatus_FullMethodName           = "/healthcore.identity.v1.IdentityService/GetDoctorStatus"
 	IdentityService_CreateDataExport_FullMethodName          = "/healthcore.identity.v1.IdentityService/CreateDataExport"
@@ -163,6 +164,11 @@ type IdentityServiceClient interface {
 	// notification is delivered, so a message always uses the current contact. Read-only;
 	// every call is written to the audit log.
 	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error)
+	// Internal (scheduling): the first names of up to 200 accounts in one call, for a
+	// partner clinic's view of its doctors' appointments (nothing else of the account).
+	// Accounts that do not exist or were erased are left out. Read-only; every call is
+	// written to the audit log, one row per account named.
+	GetFirstNames(ctx context.Context, in *GetFirstNamesRequest, opts ...grpc.CallOption) (*GetFirstNamesResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -461,6 +467,16 @@ func (c *identityServiceClient) GetContact(ctx context.Context, in *GetContactRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetContactResponse)
 	err := c.cc.Invoke(ctx, IdentityService_GetContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) GetFirstNames(ctx context.Context, in *GetFirstNamesRequest, opts ...grpc.CallOption) (*GetFirstNamesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFirstNamesResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetFirstNames_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -797,6 +813,11 @@ type IdentityServiceServer interface {
 	// notification is delivered, so a message always uses the current contact. Read-only;
 	// every call is written to the audit log.
 	GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error)
+	// Internal (scheduling): the first names of up to 200 accounts in one call, for a
+	// partner clinic's view of its doctors' appointments (nothing else of the account).
+	// Accounts that do not exist or were erased are left out. Read-only; every call is
+	// written to the audit log, one row per account named.
+	GetFirstNames(context.Context, *GetFirstNamesRequest) (*GetFirstNamesResponse, error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -967,6 +988,9 @@ func (UnimplementedIdentityServiceServer) GetPayer(context.Context, *GetPayerReq
 }
 func (UnimplementedIdentityServiceServer) GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetContact not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetFirstNames(context.Context, *GetFirstNamesRequest) (*GetFirstNamesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFirstNames not implemented")
 }
 func (UnimplementedIdentityServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
@@ -1393,6 +1417,24 @@ func _IdentityService_GetContact_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IdentityServiceServer).GetContact(ctx, req.(*GetContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_GetFirstNames_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFirstNamesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetFirstNames(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetFirstNames_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetFirstNames(ctx, req.(*GetFirstNamesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1868,6 +1910,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetContact",
 			Handler:    _IdentityService_GetContact_Handler,
+		},
+		{
+			MethodName: "GetFirstNames",
+			Handler:    _IdentityService_GetFirstNames_Handler,
 		},
 		{
 			MethodName: "ListRevokedSessions",

@@ -1522,14 +1522,17 @@ type AppointmentEvent struct {
 	FromState AppointmentState `protobuf:"varint,2,opt,name=from_state,json=fromState,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"from_state,omitempty"`
 	// State after; unset for events that do not change it.
 	ToState AppointmentState `protobuf:"varint,3,opt,name=to_state,json=toState,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"to_state,omitempty"`
-	// Who: an account id, or empty for the system.
+	// Who: an account id, a clinic's id (actor_role clinic), or empty for the system.
 	ActorId string `protobuf:"bytes,4,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
-	// patient, doctor or system.
+	// patient, doctor, clinic (a partner clinic's system, answering on the doctor's
+	// behalf), operator or system.
 	ActorRole string `protobuf:"bytes,5,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
 	// Why: the refusal reason, the cancellation justification, or the system's reason.
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// When.
-	Time          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
+	Time *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
+	// actor_role clinic: the clinic's OAuth client that made the call.
+	ActorClientId string `protobuf:"bytes,8,opt,name=actor_client_id,json=actorClientId,proto3" json:"actor_client_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1611,6 +1614,13 @@ func (x *AppointmentEvent) GetTime() *timestamppb.Timestamp {
 		return x.Time
 	}
 	return nil
+}
+
+func (x *AppointmentEvent) GetActorClientId() string {
+	if x != nil {
+		return x.ActorClientId
+	}
+	return ""
 }
 
 // Appointment is a booked consultation.
@@ -2045,6 +2055,888 @@ func (x *SetDoctorAvailabilityResponse) GetConflicts() []*Slot {
 	return nil
 }
 
+// GetDoctorAgendaRequest names the doctor and a range.
+type GetDoctorAgendaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor, affiliated with the calling clinic.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Range start (inclusive).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Range end (exclusive), at most 31 days after the start.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorAgendaRequest) Reset() {
+	*x = GetDoctorAgendaRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorAgendaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorAgendaRequest) ProtoMessage() {}
+
+func (x *GetDoctorAgendaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorAgendaRequest.ProtoReflect.Descriptor instead.
+func (*GetDoctorAgendaRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetDoctorAgendaRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *GetDoctorAgendaRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetDoctorAgendaRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// GetDoctorAgendaResponse lists the doctor's slots.
+type GetDoctorAgendaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every slot in the range, earliest first; a held slot names its appointment's id
+	// and state, with patient_id empty.
+	Slots []*Slot `protobuf:"bytes,1,rep,name=slots,proto3" json:"slots,omitempty"`
+	// The doctor's IANA time zone.
+	TimeZone      string `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorAgendaResponse) Reset() {
+	*x = GetDoctorAgendaResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorAgendaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorAgendaResponse) ProtoMessage() {}
+
+func (x *GetDoctorAgendaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorAgendaResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorAgendaResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetDoctorAgendaResponse) GetSlots() []*Slot {
+	if x != nil {
+		return x.Slots
+	}
+	return nil
+}
+
+func (x *GetDoctorAgendaResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// BlockDoctorSlotRequest names the doctor and the slot.
+type BlockDoctorSlotRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor, affiliated with the calling clinic.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// One of the doctor's slots.
+	SlotId        string `protobuf:"bytes,2,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockDoctorSlotRequest) Reset() {
+	*x = BlockDoctorSlotRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockDoctorSlotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockDoctorSlotRequest) ProtoMessage() {}
+
+func (x *BlockDoctorSlotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockDoctorSlotRequest.ProtoReflect.Descriptor instead.
+func (*BlockDoctorSlotRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BlockDoctorSlotRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *BlockDoctorSlotRequest) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+// BlockDoctorSlotResponse returns the slot.
+type BlockDoctorSlotResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The slot, now blocked.
+	Slot          *Slot `protobuf:"bytes,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockDoctorSlotResponse) Reset() {
+	*x = BlockDoctorSlotResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockDoctorSlotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockDoctorSlotResponse) ProtoMessage() {}
+
+func (x *BlockDoctorSlotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockDoctorSlotResponse.ProtoReflect.Descriptor instead.
+func (*BlockDoctorSlotResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BlockDoctorSlotResponse) GetSlot() *Slot {
+	if x != nil {
+		return x.Slot
+	}
+	return nil
+}
+
+// ReopenDoctorSlotRequest names the doctor and the slot.
+type ReopenDoctorSlotRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor, affiliated with the calling clinic.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// One of the doctor's slots.
+	SlotId        string `protobuf:"bytes,2,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenDoctorSlotRequest) Reset() {
+	*x = ReopenDoctorSlotRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenDoctorSlotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenDoctorSlotRequest) ProtoMessage() {}
+
+func (x *ReopenDoctorSlotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenDoctorSlotRequest.ProtoReflect.Descriptor instead.
+func (*ReopenDoctorSlotRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReopenDoctorSlotRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *ReopenDoctorSlotRequest) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+// ReopenDoctorSlotResponse returns the slot.
+type ReopenDoctorSlotResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The slot, open again.
+	Slot          *Slot `protobuf:"bytes,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenDoctorSlotResponse) Reset() {
+	*x = ReopenDoctorSlotResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenDoctorSlotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenDoctorSlotResponse) ProtoMessage() {}
+
+func (x *ReopenDoctorSlotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenDoctorSlotResponse.ProtoReflect.Descriptor instead.
+func (*ReopenDoctorSlotResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReopenDoctorSlotResponse) GetSlot() *Slot {
+	if x != nil {
+		return x.Slot
+	}
+	return nil
+}
+
+// PartnerAppointment is what a partner clinic sees of an appointment of one of its
+// doctors: no CPF, no reason for the visit, no health data, no payer data.
+type PartnerAppointment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The slot it holds (or held).
+	SlotId string `protobuf:"bytes,2,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	// The doctor.
+	DoctorId string `protobuf:"bytes,3,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Start (UTC instant).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End (UTC instant).
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// State.
+	State AppointmentState `protobuf:"varint,6,opt,name=state,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"state,omitempty"`
+	// AWAITING_DOCTOR: when an unanswered appointment counts as refused.
+	AnswerDeadline *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=answer_deadline,json=answerDeadline,proto3" json:"answer_deadline,omitempty"`
+	// The patient's first name, for the clinic's reception; empty when the account is
+	// gone.
+	PatientFirstName string `protobuf:"bytes,8,opt,name=patient_first_name,json=patientFirstName,proto3" json:"patient_first_name,omitempty"`
+	// When it was booked.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerAppointment) Reset() {
+	*x = PartnerAppointment{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerAppointment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerAppointment) ProtoMessage() {}
+
+func (x *PartnerAppointment) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerAppointment.ProtoReflect.Descriptor instead.
+func (*PartnerAppointment) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PartnerAppointment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PartnerAppointment) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+func (x *PartnerAppointment) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *PartnerAppointment) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *PartnerAppointment) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *PartnerAppointment) GetState() AppointmentState {
+	if x != nil {
+		return x.State
+	}
+	return AppointmentState_APPOINTMENT_STATE_UNSPECIFIED
+}
+
+func (x *PartnerAppointment) GetAnswerDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerDeadline
+	}
+	return nil
+}
+
+func (x *PartnerAppointment) GetPatientFirstName() string {
+	if x != nil {
+		return x.PatientFirstName
+	}
+	return ""
+}
+
+func (x *PartnerAppointment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *PartnerAppointment) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// ListDoctorAppointmentsRequest names the doctor and filters the appointments.
+type ListDoctorAppointmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The doctor, affiliated with the calling clinic.
+	DoctorId string `protobuf:"bytes,1,opt,name=doctor_id,json=doctorId,proto3" json:"doctor_id,omitempty"`
+	// Only these states; empty means all.
+	States []AppointmentState `protobuf:"varint,2,rep,packed,name=states,proto3,enum=healthcore.scheduling.v1.AppointmentState" json:"states,omitempty"`
+	// Only appointments starting at or after this instant.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only appointments starting before this instant.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// At most this many (default 50, at most 200).
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDoctorAppointmentsRequest) Reset() {
+	*x = ListDoctorAppointmentsRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDoctorAppointmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDoctorAppointmentsRequest) ProtoMessage() {}
+
+func (x *ListDoctorAppointmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDoctorAppointmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListDoctorAppointmentsRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListDoctorAppointmentsRequest) GetDoctorId() string {
+	if x != nil {
+		return x.DoctorId
+	}
+	return ""
+}
+
+func (x *ListDoctorAppointmentsRequest) GetStates() []AppointmentState {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *ListDoctorAppointmentsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListDoctorAppointmentsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListDoctorAppointmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDoctorAppointmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDoctorAppointmentsResponse is one page.
+type ListDoctorAppointmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointments, earliest start first.
+	Appointments []*PartnerAppointment `protobuf:"bytes,1,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDoctorAppointmentsResponse) Reset() {
+	*x = ListDoctorAppointmentsResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDoctorAppointmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDoctorAppointmentsResponse) ProtoMessage() {}
+
+func (x *ListDoctorAppointmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDoctorAppointmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListDoctorAppointmentsResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListDoctorAppointmentsResponse) GetAppointments() []*PartnerAppointment {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+func (x *ListDoctorAppointmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetDoctorAppointmentRequest names an appointment.
+type GetDoctorAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorAppointmentRequest) Reset() {
+	*x = GetDoctorAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorAppointmentRequest) ProtoMessage() {}
+
+func (x *GetDoctorAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*GetDoctorAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetDoctorAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetDoctorAppointmentResponse returns it.
+type GetDoctorAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	Appointment   *PartnerAppointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDoctorAppointmentResponse) Reset() {
+	*x = GetDoctorAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDoctorAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDoctorAppointmentResponse) ProtoMessage() {}
+
+func (x *GetDoctorAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDoctorAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*GetDoctorAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetDoctorAppointmentResponse) GetAppointment() *PartnerAppointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// AcceptDoctorAppointmentRequest names an appointment.
+type AcceptDoctorAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptDoctorAppointmentRequest) Reset() {
+	*x = AcceptDoctorAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptDoctorAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptDoctorAppointmentRequest) ProtoMessage() {}
+
+func (x *AcceptDoctorAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptDoctorAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*AcceptDoctorAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AcceptDoctorAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// AcceptDoctorAppointmentResponse returns it, CONFIRMED.
+type AcceptDoctorAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	Appointment   *PartnerAppointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptDoctorAppointmentResponse) Reset() {
+	*x = AcceptDoctorAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptDoctorAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptDoctorAppointmentResponse) ProtoMessage() {}
+
+func (x *AcceptDoctorAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptDoctorAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*AcceptDoctorAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AcceptDoctorAppointmentResponse) GetAppointment() *PartnerAppointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+// RefuseDoctorAppointmentRequest names an appointment and says why.
+type RefuseDoctorAppointmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Appointment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why, shown to the patient.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseDoctorAppointmentRequest) Reset() {
+	*x = RefuseDoctorAppointmentRequest{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseDoctorAppointmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseDoctorAppointmentRequest) ProtoMessage() {}
+
+func (x *RefuseDoctorAppointmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseDoctorAppointmentRequest.ProtoReflect.Descriptor instead.
+func (*RefuseDoctorAppointmentRequest) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RefuseDoctorAppointmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RefuseDoctorAppointmentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RefuseDoctorAppointmentResponse returns it, REFUSED.
+type RefuseDoctorAppointmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The appointment.
+	Appointment   *PartnerAppointment `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseDoctorAppointmentResponse) Reset() {
+	*x = RefuseDoctorAppointmentResponse{}
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseDoctorAppointmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseDoctorAppointmentResponse) ProtoMessage() {}
+
+func (x *RefuseDoctorAppointmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseDoctorAppointmentResponse.ProtoReflect.Descriptor instead.
+func (*RefuseDoctorAppointmentResponse) Descriptor() ([]byte, []int) {
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RefuseDoctorAppointmentResponse) GetAppointment() *PartnerAppointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
 // BookAppointmentRequest names the slot to book.
 type BookAppointmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2061,7 +2953,7 @@ type BookAppointmentRequest struct {
 
 func (x *BookAppointmentRequest) Reset() {
 	*x = BookAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2965,7 @@ func (x *BookAppointmentRequest) String() string {
 func (*BookAppointmentRequest) ProtoMessage() {}
 
 func (x *BookAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[25]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2978,7 @@ func (x *BookAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*BookAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{25}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BookAppointmentRequest) GetSlotId() string {
@@ -2126,7 +3018,7 @@ type BookAppointmentResponse struct {
 
 func (x *BookAppointmentResponse) Reset() {
 	*x = BookAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +3030,7 @@ func (x *BookAppointmentResponse) String() string {
 func (*BookAppointmentResponse) ProtoMessage() {}
 
 func (x *BookAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[26]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +3043,7 @@ func (x *BookAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*BookAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{26}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BookAppointmentResponse) GetAppointment() *Appointment {
@@ -2179,7 +3071,7 @@ type GetAppointmentRequest struct {
 
 func (x *GetAppointmentRequest) Reset() {
 	*x = GetAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +3083,7 @@ func (x *GetAppointmentRequest) String() string {
 func (*GetAppointmentRequest) ProtoMessage() {}
 
 func (x *GetAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[27]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +3096,7 @@ func (x *GetAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{27}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetAppointmentRequest) GetId() string {
@@ -2225,7 +3117,7 @@ type GetAppointmentResponse struct {
 
 func (x *GetAppointmentResponse) Reset() {
 	*x = GetAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +3129,7 @@ func (x *GetAppointmentResponse) String() string {
 func (*GetAppointmentResponse) ProtoMessage() {}
 
 func (x *GetAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[28]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +3142,7 @@ func (x *GetAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{28}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetAppointmentResponse) GetAppointment() *Appointment {
@@ -2279,7 +3171,7 @@ type ListMyAppointmentsRequest struct {
 
 func (x *ListMyAppointmentsRequest) Reset() {
 	*x = ListMyAppointmentsRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +3183,7 @@ func (x *ListMyAppointmentsRequest) String() string {
 func (*ListMyAppointmentsRequest) ProtoMessage() {}
 
 func (x *ListMyAppointmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[29]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +3196,7 @@ func (x *ListMyAppointmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAppointmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListMyAppointmentsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{29}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListMyAppointmentsRequest) GetStates() []AppointmentState {
@@ -2355,7 +3247,7 @@ type ListMyAppointmentsResponse struct {
 
 func (x *ListMyAppointmentsResponse) Reset() {
 	*x = ListMyAppointmentsResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +3259,7 @@ func (x *ListMyAppointmentsResponse) String() string {
 func (*ListMyAppointmentsResponse) ProtoMessage() {}
 
 func (x *ListMyAppointmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[30]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +3272,7 @@ func (x *ListMyAppointmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAppointmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListMyAppointmentsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{30}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListMyAppointmentsResponse) GetAppointments() []*Appointment {
@@ -2408,7 +3300,7 @@ type AcceptAppointmentRequest struct {
 
 func (x *AcceptAppointmentRequest) Reset() {
 	*x = AcceptAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2420,7 +3312,7 @@ func (x *AcceptAppointmentRequest) String() string {
 func (*AcceptAppointmentRequest) ProtoMessage() {}
 
 func (x *AcceptAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[31]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2433,7 +3325,7 @@ func (x *AcceptAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*AcceptAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{31}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AcceptAppointmentRequest) GetId() string {
@@ -2454,7 +3346,7 @@ type AcceptAppointmentResponse struct {
 
 func (x *AcceptAppointmentResponse) Reset() {
 	*x = AcceptAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +3358,7 @@ func (x *AcceptAppointmentResponse) String() string {
 func (*AcceptAppointmentResponse) ProtoMessage() {}
 
 func (x *AcceptAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[32]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +3371,7 @@ func (x *AcceptAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*AcceptAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{32}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AcceptAppointmentResponse) GetAppointment() *Appointment {
@@ -2502,7 +3394,7 @@ type RefuseAppointmentRequest struct {
 
 func (x *RefuseAppointmentRequest) Reset() {
 	*x = RefuseAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +3406,7 @@ func (x *RefuseAppointmentRequest) String() string {
 func (*RefuseAppointmentRequest) ProtoMessage() {}
 
 func (x *RefuseAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[33]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +3419,7 @@ func (x *RefuseAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*RefuseAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{33}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RefuseAppointmentRequest) GetId() string {
@@ -2555,7 +3447,7 @@ type RefuseAppointmentResponse struct {
 
 func (x *RefuseAppointmentResponse) Reset() {
 	*x = RefuseAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +3459,7 @@ func (x *RefuseAppointmentResponse) String() string {
 func (*RefuseAppointmentResponse) ProtoMessage() {}
 
 func (x *RefuseAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[34]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +3472,7 @@ func (x *RefuseAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*RefuseAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{34}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RefuseAppointmentResponse) GetAppointment() *Appointment {
@@ -2603,7 +3495,7 @@ type CancelAppointmentRequest struct {
 
 func (x *CancelAppointmentRequest) Reset() {
 	*x = CancelAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2615,7 +3507,7 @@ func (x *CancelAppointmentRequest) String() string {
 func (*CancelAppointmentRequest) ProtoMessage() {}
 
 func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[35]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2628,7 +3520,7 @@ func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{35}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CancelAppointmentRequest) GetId() string {
@@ -2656,7 +3548,7 @@ type CancelAppointmentResponse struct {
 
 func (x *CancelAppointmentResponse) Reset() {
 	*x = CancelAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +3560,7 @@ func (x *CancelAppointmentResponse) String() string {
 func (*CancelAppointmentResponse) ProtoMessage() {}
 
 func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[36]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +3573,7 @@ func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{36}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CancelAppointmentResponse) GetAppointment() *Appointment {
@@ -2706,7 +3598,7 @@ type ApplyPaymentOutcomeRequest struct {
 
 func (x *ApplyPaymentOutcomeRequest) Reset() {
 	*x = ApplyPaymentOutcomeRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2718,7 +3610,7 @@ func (x *ApplyPaymentOutcomeRequest) String() string {
 func (*ApplyPaymentOutcomeRequest) ProtoMessage() {}
 
 func (x *ApplyPaymentOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[37]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2731,7 +3623,7 @@ func (x *ApplyPaymentOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyPaymentOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*ApplyPaymentOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{37}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ApplyPaymentOutcomeRequest) GetAppointmentId() string {
@@ -2769,7 +3661,7 @@ type ApplyPaymentOutcomeResponse struct {
 
 func (x *ApplyPaymentOutcomeResponse) Reset() {
 	*x = ApplyPaymentOutcomeResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +3673,7 @@ func (x *ApplyPaymentOutcomeResponse) String() string {
 func (*ApplyPaymentOutcomeResponse) ProtoMessage() {}
 
 func (x *ApplyPaymentOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[38]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +3686,7 @@ func (x *ApplyPaymentOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyPaymentOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*ApplyPaymentOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{38}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ApplyPaymentOutcomeResponse) GetState() AppointmentState {
@@ -2824,7 +3716,7 @@ type RecordJoinRequest struct {
 
 func (x *RecordJoinRequest) Reset() {
 	*x = RecordJoinRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2836,7 +3728,7 @@ func (x *RecordJoinRequest) String() string {
 func (*RecordJoinRequest) ProtoMessage() {}
 
 func (x *RecordJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[39]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2849,7 +3741,7 @@ func (x *RecordJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordJoinRequest.ProtoReflect.Descriptor instead.
 func (*RecordJoinRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{39}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RecordJoinRequest) GetAppointmentId() string {
@@ -2875,7 +3767,7 @@ type RecordJoinResponse struct {
 
 func (x *RecordJoinResponse) Reset() {
 	*x = RecordJoinResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +3779,7 @@ func (x *RecordJoinResponse) String() string {
 func (*RecordJoinResponse) ProtoMessage() {}
 
 func (x *RecordJoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[40]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3792,7 @@ func (x *RecordJoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordJoinResponse.ProtoReflect.Descriptor instead.
 func (*RecordJoinResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{40}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{55}
 }
 
 // FinishAppointmentRequest names the appointment whose window ended.
@@ -2914,7 +3806,7 @@ type FinishAppointmentRequest struct {
 
 func (x *FinishAppointmentRequest) Reset() {
 	*x = FinishAppointmentRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3818,7 @@ func (x *FinishAppointmentRequest) String() string {
 func (*FinishAppointmentRequest) ProtoMessage() {}
 
 func (x *FinishAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[41]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3831,7 @@ func (x *FinishAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*FinishAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{41}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *FinishAppointmentRequest) GetAppointmentId() string {
@@ -2960,7 +3852,7 @@ type FinishAppointmentResponse struct {
 
 func (x *FinishAppointmentResponse) Reset() {
 	*x = FinishAppointmentResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3864,7 @@ func (x *FinishAppointmentResponse) String() string {
 func (*FinishAppointmentResponse) ProtoMessage() {}
 
 func (x *FinishAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[42]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3877,7 @@ func (x *FinishAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*FinishAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{42}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *FinishAppointmentResponse) GetAppointment() *Appointment {
@@ -3008,7 +3900,7 @@ type SuspendDoctorRequest struct {
 
 func (x *SuspendDoctorRequest) Reset() {
 	*x = SuspendDoctorRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3020,7 +3912,7 @@ func (x *SuspendDoctorRequest) String() string {
 func (*SuspendDoctorRequest) ProtoMessage() {}
 
 func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[43]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3033,7 +3925,7 @@ func (x *SuspendDoctorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorRequest.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{43}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SuspendDoctorRequest) GetDoctorId() string {
@@ -3061,7 +3953,7 @@ type SuspendDoctorResponse struct {
 
 func (x *SuspendDoctorResponse) Reset() {
 	*x = SuspendDoctorResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3073,7 +3965,7 @@ func (x *SuspendDoctorResponse) String() string {
 func (*SuspendDoctorResponse) ProtoMessage() {}
 
 func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[44]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3086,7 +3978,7 @@ func (x *SuspendDoctorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendDoctorResponse.ProtoReflect.Descriptor instead.
 func (*SuspendDoctorResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{44}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SuspendDoctorResponse) GetRefusedCount() int32 {
@@ -3107,7 +3999,7 @@ type ExportPatientAppointmentsRequest struct {
 
 func (x *ExportPatientAppointmentsRequest) Reset() {
 	*x = ExportPatientAppointmentsRequest{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3119,7 +4011,7 @@ func (x *ExportPatientAppointmentsRequest) String() string {
 func (*ExportPatientAppointmentsRequest) ProtoMessage() {}
 
 func (x *ExportPatientAppointmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[45]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3132,7 +4024,7 @@ func (x *ExportPatientAppointmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPatientAppointmentsRequest.ProtoReflect.Descriptor instead.
 func (*ExportPatientAppointmentsRequest) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{45}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ExportPatientAppointmentsRequest) GetPatientId() string {
@@ -3153,7 +4045,7 @@ type ExportPatientAppointmentsResponse struct {
 
 func (x *ExportPatientAppointmentsResponse) Reset() {
 	*x = ExportPatientAppointmentsResponse{}
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3165,7 +4057,7 @@ func (x *ExportPatientAppointmentsResponse) String() string {
 func (*ExportPatientAppointmentsResponse) ProtoMessage() {}
 
 func (x *ExportPatientAppointmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[46]
+	mi := &file_healthcore_scheduling_v1_scheduling_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3178,7 +4070,7 @@ func (x *ExportPatientAppointmentsResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ExportPatientAppointmentsResponse.ProtoReflect.Descriptor instead.
 func (*ExportPatientAppointmentsResponse) Descriptor() ([]byte, []int) {
-	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{46}
+	return file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ExportPatientAppointmentsResponse) GetAppointments() []*Appointment {
@@ -3278,7 +4170,7 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12=\n" +
 	"\x06status\x18\a \x01(\x0e2%.healthcore.payments.v1.PaymentStatusR\x06status\x12!\n" +
-	"\fpayment_path\x18\b \x01(\tR\vpaymentPath\"\xba\x02\n" +
+	"\fpayment_path\x18\b \x01(\tR\vpaymentPath\"\xe2\x02\n" +
 	"\x10AppointmentEvent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12I\n" +
 	"\n" +
@@ -3288,7 +4180,8 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\n" +
 	"actor_role\x18\x05 \x01(\tR\tactorRole\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x99\x06\n" +
+	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12&\n" +
+	"\x0factor_client_id\x18\b \x01(\tR\ractorClientId\"\x99\x06\n" +
 	"\vAppointment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aslot_id\x18\x02 \x01(\tR\x06slotId\x12\x1b\n" +
@@ -3325,7 +4218,67 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12#\n" +
 	"\rslots_created\x18\x03 \x01(\x05R\fslotsCreated\x12#\n" +
 	"\rslots_removed\x18\x04 \x01(\x05R\fslotsRemoved\x12<\n" +
-	"\tconflicts\x18\x05 \x03(\v2\x1e.healthcore.scheduling.v1.SlotR\tconflicts\"\xa7\x01\n" +
+	"\tconflicts\x18\x05 \x03(\v2\x1e.healthcore.scheduling.v1.SlotR\tconflicts\"\xc5\x01\n" +
+	"\x16GetDoctorAgendaRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12C\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\tstartTime\x12?\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\b\xfaB\x05\xb2\x01\x02\b\x01R\aendTime\"l\n" +
+	"\x17GetDoctorAgendaResponse\x124\n" +
+	"\x05slots\x18\x01 \x03(\v2\x1e.healthcore.scheduling.v1.SlotR\x05slots\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\"b\n" +
+	"\x16BlockDoctorSlotRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12!\n" +
+	"\aslot_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\"M\n" +
+	"\x17BlockDoctorSlotResponse\x122\n" +
+	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot\"c\n" +
+	"\x17ReopenDoctorSlotRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12!\n" +
+	"\aslot_id\x18\x02 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\"N\n" +
+	"\x18ReopenDoctorSlotResponse\x122\n" +
+	"\x04slot\x18\x01 \x01(\v2\x1e.healthcore.scheduling.v1.SlotR\x04slot\"\xfb\x03\n" +
+	"\x12PartnerAppointment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aslot_id\x18\x02 \x01(\tR\x06slotId\x12\x1b\n" +
+	"\tdoctor_id\x18\x03 \x01(\tR\bdoctorId\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12@\n" +
+	"\x05state\x18\x06 \x01(\x0e2*.healthcore.scheduling.v1.AppointmentStateR\x05state\x12C\n" +
+	"\x0fanswer_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eanswerDeadline\x12,\n" +
+	"\x12patient_first_name\x18\b \x01(\tR\x10patientFirstName\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xe1\x02\n" +
+	"\x1dListDoctorAppointmentsRequest\x12%\n" +
+	"\tdoctor_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\bdoctorId\x12U\n" +
+	"\x06states\x18\x02 \x03(\x0e2*.healthcore.scheduling.v1.AppointmentStateB\x11\xfaB\x0e\x92\x01\v\x10\a\"\a\x82\x01\x04\x10\x01 \x00R\x06states\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12'\n" +
+	"\tpage_size\x18\x05 \x01(\x05B\n" +
+	"\xfaB\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tB\b\xfaB\x05r\x03\x18\xc8\x01R\tpageToken\"\x9a\x01\n" +
+	"\x1eListDoctorAppointmentsResponse\x12P\n" +
+	"\fappointments\x18\x01 \x03(\v2,.healthcore.scheduling.v1.PartnerAppointmentR\fappointments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n" +
+	"\x1bGetDoctorAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\"n\n" +
+	"\x1cGetDoctorAppointmentResponse\x12N\n" +
+	"\vappointment\x18\x01 \x01(\v2,.healthcore.scheduling.v1.PartnerAppointmentR\vappointment\":\n" +
+	"\x1eAcceptDoctorAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\"q\n" +
+	"\x1fAcceptDoctorAppointmentResponse\x12N\n" +
+	"\vappointment\x18\x01 \x01(\v2,.healthcore.scheduling.v1.PartnerAppointmentR\vappointment\"^\n" +
+	"\x1eRefuseDoctorAppointmentRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x02id\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x05\x18\xe8\aR\x06reason\"q\n" +
+	"\x1fRefuseDoctorAppointmentResponse\x12N\n" +
+	"\vappointment\x18\x01 \x01(\v2,.healthcore.scheduling.v1.PartnerAppointmentR\vappointment\"\xa7\x01\n" +
 	"\x16BookAppointmentRequest\x12!\n" +
 	"\aslot_id\x18\x01 \x01(\tB\b\xfaB\x05r\x03\xb0\x01\x01R\x06slotId\x12F\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tB\x1d\xfaB\x1ar\x18\x10\b\x18@2\x12^[A-Za-z0-9_.:-]+$R\x0eidempotencyKey\x12\"\n" +
@@ -3427,14 +4380,28 @@ const file_healthcore_scheduling_v1_scheduling_proto_rawDesc = "" +
 	"\x0ePaymentOutcome\x12\x1f\n" +
 	"\x1bPAYMENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PAYMENT_OUTCOME_PAID\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xa8\x18\n" +
+	"\x16PAYMENT_OUTCOME_FAILED\x10\x022\xff \n" +
 	"\x11SchedulingService\x12\xb0\x01\n" +
 	"\x0fSetAvailability\x120.healthcore.scheduling.v1.SetAvailabilityRequest\x1a1.healthcore.scheduling.v1.SetAvailabilityResponse\"8\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02+:\favailability\x1a\x1b/v1/doctors/me/availability\x12\xa2\x01\n" +
 	"\x0fGetAvailability\x120.healthcore.scheduling.v1.GetAvailabilityRequest\x1a1.healthcore.scheduling.v1.GetAvailabilityResponse\"*\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/doctors/me/availability\x12\x9d\x01\n" +
 	"\x15GetDoctorAvailability\x126.healthcore.scheduling.v1.GetDoctorAvailabilityRequest\x1a7.healthcore.scheduling.v1.GetDoctorAvailabilityResponse\"\x13\xca\xf3\x18\x0f2\r\n" +
 	"\vagenda.read\x12\x9e\x01\n" +
 	"\x15SetDoctorAvailability\x126.healthcore.scheduling.v1.SetDoctorAvailabilityRequest\x1a7.healthcore.scheduling.v1.SetDoctorAvailabilityResponse\"\x14\xca\xf3\x18\x102\x0e\n" +
-	"\fagenda.write\x12\xbb\x01\n" +
+	"\fagenda.write\x12\x8b\x01\n" +
+	"\x0fGetDoctorAgenda\x120.healthcore.scheduling.v1.GetDoctorAgendaRequest\x1a1.healthcore.scheduling.v1.GetDoctorAgendaResponse\"\x13\xca\xf3\x18\x0f2\r\n" +
+	"\vagenda.read\x12\x8c\x01\n" +
+	"\x0fBlockDoctorSlot\x120.healthcore.scheduling.v1.BlockDoctorSlotRequest\x1a1.healthcore.scheduling.v1.BlockDoctorSlotResponse\"\x14\xca\xf3\x18\x102\x0e\n" +
+	"\fagenda.write\x12\x8f\x01\n" +
+	"\x10ReopenDoctorSlot\x121.healthcore.scheduling.v1.ReopenDoctorSlotRequest\x1a2.healthcore.scheduling.v1.ReopenDoctorSlotResponse\"\x14\xca\xf3\x18\x102\x0e\n" +
+	"\fagenda.write\x12\xa6\x01\n" +
+	"\x16ListDoctorAppointments\x127.healthcore.scheduling.v1.ListDoctorAppointmentsRequest\x1a8.healthcore.scheduling.v1.ListDoctorAppointmentsResponse\"\x19\xca\xf3\x18\x152\x13\n" +
+	"\x11appointments.read\x12\xa0\x01\n" +
+	"\x14GetDoctorAppointment\x125.healthcore.scheduling.v1.GetDoctorAppointmentRequest\x1a6.healthcore.scheduling.v1.GetDoctorAppointmentResponse\"\x19\xca\xf3\x18\x152\x13\n" +
+	"\x11appointments.read\x12\xab\x01\n" +
+	"\x17AcceptDoctorAppointment\x128.healthcore.scheduling.v1.AcceptDoctorAppointmentRequest\x1a9.healthcore.scheduling.v1.AcceptDoctorAppointmentResponse\"\x1b\xca\xf3\x18\x172\x15\n" +
+	"\x13appointments.answer\x12\xab\x01\n" +
+	"\x17RefuseDoctorAppointment\x128.healthcore.scheduling.v1.RefuseDoctorAppointmentRequest\x1a9.healthcore.scheduling.v1.RefuseDoctorAppointmentResponse\"\x1b\xca\xf3\x18\x172\x15\n" +
+	"\x13appointments.answer\x12\xbb\x01\n" +
 	"\x12ListAvailableSlots\x123.healthcore.scheduling.v1.ListAvailableSlotsRequest\x1a4.healthcore.scheduling.v1.ListAvailableSlotsResponse\":\xca\xf3\x18\x11\b\x012\r\n" +
 	"\vagenda.read\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/doctors/{doctor_id}/slots\x12\x90\x01\n" +
 	"\vGetMyAgenda\x12,.healthcore.scheduling.v1.GetMyAgendaRequest\x1a-.healthcore.scheduling.v1.GetMyAgendaResponse\"$\xca\xf3\x18\x03\x12\x01\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/doctors/me/agenda\x12\x9c\x01\n" +
@@ -3481,7 +4448,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_rawDescGZIP() []byte {
 }
 
 var file_healthcore_scheduling_v1_scheduling_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_healthcore_scheduling_v1_scheduling_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(Weekday)(0),                              // 0: healthcore.scheduling.v1.Weekday
 	(ExceptionKind)(0),                        // 1: healthcore.scheduling.v1.ExceptionKind
@@ -3513,30 +4480,45 @@ var file_healthcore_scheduling_v1_scheduling_proto_goTypes = []any{
 	(*SetDoctorAvailabilityRequest)(nil),      // 27: healthcore.scheduling.v1.SetDoctorAvailabilityRequest
 	(*GetDoctorAvailabilityResponse)(nil),     // 28: healthcore.scheduling.v1.GetDoctorAvailabilityResponse
 	(*SetDoctorAvailabilityResponse)(nil),     // 29: healthcore.scheduling.v1.SetDoctorAvailabilityResponse
-	(*BookAppointmentRequest)(nil),            // 30: healthcore.scheduling.v1.BookAppointmentRequest
-	(*BookAppointmentResponse)(nil),           // 31: healthcore.scheduling.v1.BookAppointmentResponse
-	(*GetAppointmentRequest)(nil),             // 32: healthcore.scheduling.v1.GetAppointmentRequest
-	(*GetAppointmentResponse)(nil),            // 33: healthcore.scheduling.v1.GetAppointmentResponse
-	(*ListMyAppointmentsRequest)(nil),         // 34: healthcore.scheduling.v1.ListMyAppointmentsRequest
-	(*ListMyAppointmentsResponse)(nil),        // 35: healthcore.scheduling.v1.ListMyAppointmentsResponse
-	(*AcceptAppointmentRequest)(nil),          // 36: healthcore.scheduling.v1.AcceptAppointmentRequest
-	(*AcceptAppointmentResponse)(nil),         // 37: healthcore.scheduling.v1.AcceptAppointmentResponse
-	(*RefuseAppointmentRequest)(nil),          // 38: healthcore.scheduling.v1.RefuseAppointmentRequest
-	(*RefuseAppointmentResponse)(nil),         // 39: healthcore.scheduling.v1.RefuseAppointmentResponse
-	(*CancelAppointmentRequest)(nil),          // 40: healthcore.scheduling.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),         // 41: healthcore.scheduling.v1.CancelAppointmentResponse
-	(*ApplyPaymentOutcomeRequest)(nil),        // 42: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	(*ApplyPaymentOutcomeResponse)(nil),       // 43: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	(*RecordJoinRequest)(nil),                 // 44: healthcore.scheduling.v1.RecordJoinRequest
-	(*RecordJoinResponse)(nil),                // 45: healthcore.scheduling.v1.RecordJoinResponse
-	(*FinishAppointmentRequest)(nil),          // 46: healthcore.scheduling.v1.FinishAppointmentRequest
-	(*FinishAppointmentResponse)(nil),         // 47: healthcore.scheduling.v1.FinishAppointmentResponse
-	(*SuspendDoctorRequest)(nil),              // 48: healthcore.scheduling.v1.SuspendDoctorRequest
-	(*SuspendDoctorResponse)(nil),             // 49: healthcore.scheduling.v1.SuspendDoctorResponse
-	(*ExportPatientAppointmentsRequest)(nil),  // 50: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	(*ExportPatientAppointmentsResponse)(nil), // 51: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	(*timestamppb.Timestamp)(nil),             // 52: google.protobuf.Timestamp
-	(v1.PaymentStatus)(0),                     // 53: healthcore.payments.v1.PaymentStatus
+	(*GetDoctorAgendaRequest)(nil),            // 30: healthcore.scheduling.v1.GetDoctorAgendaRequest
+	(*GetDoctorAgendaResponse)(nil),           // 31: healthcore.scheduling.v1.GetDoctorAgendaResponse
+	(*BlockDoctorSlotRequest)(nil),            // 32: healthcore.scheduling.v1.BlockDoctorSlotRequest
+	(*BlockDoctorSlotResponse)(nil),           // 33: healthcore.scheduling.v1.BlockDoctorSlotResponse
+	(*ReopenDoctorSlotRequest)(nil),           // 34: healthcore.scheduling.v1.ReopenDoctorSlotRequest
+	(*ReopenDoctorSlotResponse)(nil),          // 35: healthcore.scheduling.v1.ReopenDoctorSlotResponse
+	(*PartnerAppointment)(nil),                // 36: healthcore.scheduling.v1.PartnerAppointment
+	(*ListDoctorAppointmentsRequest)(nil),     // 37: healthcore.scheduling.v1.ListDoctorAppointmentsRequest
+	(*ListDoctorAppointmentsResponse)(nil),    // 38: healthcore.scheduling.v1.ListDoctorAppointmentsResponse
+	(*GetDoctorAppointmentRequest)(nil),       // 39: healthcore.scheduling.v1.GetDoctorAppointmentRequest
+	(*GetDoctorAppointmentResponse)(nil),      // 40: healthcore.scheduling.v1.GetDoctorAppointmentResponse
+	(*AcceptDoctorAppointmentRequest)(nil),    // 41: healthcore.scheduling.v1.AcceptDoctorAppointmentRequest
+	(*AcceptDoctorAppointmentResponse)(nil),   // 42: healthcore.scheduling.v1.AcceptDoctorAppointmentResponse
+	(*RefuseDoctorAppointmentRequest)(nil),    // 43: healthcore.scheduling.v1.RefuseDoctorAppointmentRequest
+	(*RefuseDoctorAppointmentResponse)(nil),   // 44: healthcore.scheduling.v1.RefuseDoctorAppointmentResponse
+	(*BookAppointmentRequest)(nil),            // 45: healthcore.scheduling.v1.BookAppointmentRequest
+	(*BookAppointmentResponse)(nil),           // 46: healthcore.scheduling.v1.BookAppointmentResponse
+	(*GetAppointmentRequest)(nil),             // 47: healthcore.scheduling.v1.GetAppointmentRequest
+	(*GetAppointmentResponse)(nil),            // 48: healthcore.scheduling.v1.GetAppointmentResponse
+	(*ListMyAppointmentsRequest)(nil),         // 49: healthcore.scheduling.v1.ListMyAppointmentsRequest
+	(*ListMyAppointmentsResponse)(nil),        // 50: healthcore.scheduling.v1.ListMyAppointmentsResponse
+	(*AcceptAppointmentRequest)(nil),          // 51: healthcore.scheduling.v1.AcceptAppointmentRequest
+	(*AcceptAppointmentResponse)(nil),         // 52: healthcore.scheduling.v1.AcceptAppointmentResponse
+	(*RefuseAppointmentRequest)(nil),          // 53: healthcore.scheduling.v1.RefuseAppointmentRequest
+	(*RefuseAppointmentResponse)(nil),         // 54: healthcore.scheduling.v1.RefuseAppointmentResponse
+	(*CancelAppointmentRequest)(nil),          // 55: healthcore.scheduling.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),         // 56: healthcore.scheduling.v1.CancelAppointmentResponse
+	(*ApplyPaymentOutcomeRequest)(nil),        // 57: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	(*ApplyPaymentOutcomeResponse)(nil),       // 58: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	(*RecordJoinRequest)(nil),                 // 59: healthcore.scheduling.v1.RecordJoinRequest
+	(*RecordJoinResponse)(nil),                // 60: healthcore.scheduling.v1.RecordJoinResponse
+	(*FinishAppointmentRequest)(nil),          // 61: healthcore.scheduling.v1.FinishAppointmentRequest
+	(*FinishAppointmentResponse)(nil),         // 62: healthcore.scheduling.v1.FinishAppointmentResponse
+	(*SuspendDoctorRequest)(nil),              // 63: healthcore.scheduling.v1.SuspendDoctorRequest
+	(*SuspendDoctorResponse)(nil),             // 64: healthcore.scheduling.v1.SuspendDoctorResponse
+	(*ExportPatientAppointmentsRequest)(nil),  // 65: healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	(*ExportPatientAppointmentsResponse)(nil), // 66: healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	(*timestamppb.Timestamp)(nil),             // 67: google.protobuf.Timestamp
+	(v1.PaymentStatus)(0),                     // 68: healthcore.payments.v1.PaymentStatus
 }
 var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	0,  // 0: healthcore.scheduling.v1.WeeklyWindow.weekday:type_name -> healthcore.scheduling.v1.Weekday
@@ -3547,95 +4529,127 @@ var file_healthcore_scheduling_v1_scheduling_proto_depIdxs = []int32{
 	7,  // 5: healthcore.scheduling.v1.SetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	12, // 6: healthcore.scheduling.v1.SetAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
 	7,  // 7: healthcore.scheduling.v1.GetAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
-	52, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	52, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	67, // 8: healthcore.scheduling.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	67, // 9: healthcore.scheduling.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: healthcore.scheduling.v1.Slot.status:type_name -> healthcore.scheduling.v1.SlotStatus
 	13, // 11: healthcore.scheduling.v1.Slot.appointment:type_name -> healthcore.scheduling.v1.AppointmentSummary
-	52, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	52, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	67, // 12: healthcore.scheduling.v1.ListAvailableSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 13: healthcore.scheduling.v1.ListAvailableSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 14: healthcore.scheduling.v1.ListAvailableSlotsResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	14, // 15: healthcore.scheduling.v1.ListAvailableSlotsResponse.price:type_name -> healthcore.scheduling.v1.Money
-	52, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
-	52, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	67, // 16: healthcore.scheduling.v1.GetMyAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 17: healthcore.scheduling.v1.GetMyAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 18: healthcore.scheduling.v1.GetMyAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
 	12, // 19: healthcore.scheduling.v1.BlockSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	12, // 20: healthcore.scheduling.v1.ReopenSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
 	14, // 21: healthcore.scheduling.v1.PaymentInstructions.amount:type_name -> healthcore.scheduling.v1.Money
-	52, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
-	53, // 23: healthcore.scheduling.v1.PaymentInstructions.status:type_name -> healthcore.payments.v1.PaymentStatus
+	67, // 22: healthcore.scheduling.v1.PaymentInstructions.expire_time:type_name -> google.protobuf.Timestamp
+	68, // 23: healthcore.scheduling.v1.PaymentInstructions.status:type_name -> healthcore.payments.v1.PaymentStatus
 	3,  // 24: healthcore.scheduling.v1.AppointmentEvent.from_state:type_name -> healthcore.scheduling.v1.AppointmentState
 	3,  // 25: healthcore.scheduling.v1.AppointmentEvent.to_state:type_name -> healthcore.scheduling.v1.AppointmentState
-	52, // 26: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
-	52, // 27: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	52, // 28: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	67, // 26: healthcore.scheduling.v1.AppointmentEvent.time:type_name -> google.protobuf.Timestamp
+	67, // 27: healthcore.scheduling.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	67, // 28: healthcore.scheduling.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 29: healthcore.scheduling.v1.Appointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
 	14, // 30: healthcore.scheduling.v1.Appointment.price:type_name -> healthcore.scheduling.v1.Money
-	52, // 31: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
-	52, // 32: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
-	52, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
-	52, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	67, // 31: healthcore.scheduling.v1.Appointment.hold_expire_time:type_name -> google.protobuf.Timestamp
+	67, // 32: healthcore.scheduling.v1.Appointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	67, // 33: healthcore.scheduling.v1.Appointment.create_time:type_name -> google.protobuf.Timestamp
+	67, // 34: healthcore.scheduling.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
 	24, // 35: healthcore.scheduling.v1.Appointment.history:type_name -> healthcore.scheduling.v1.AppointmentEvent
 	7,  // 36: healthcore.scheduling.v1.SetDoctorAvailabilityRequest.availability:type_name -> healthcore.scheduling.v1.Availability
 	7,  // 37: healthcore.scheduling.v1.GetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	7,  // 38: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.availability:type_name -> healthcore.scheduling.v1.Availability
 	12, // 39: healthcore.scheduling.v1.SetDoctorAvailabilityResponse.conflicts:type_name -> healthcore.scheduling.v1.Slot
-	25, // 40: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	23, // 41: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
-	25, // 42: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	3,  // 43: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
-	52, // 44: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	52, // 45: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 46: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 47: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 48: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 49: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	4,  // 50: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
-	3,  // 51: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
-	25, // 52: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
-	25, // 53: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
-	8,  // 54: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
-	10, // 55: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
-	26, // 56: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
-	27, // 57: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
-	15, // 58: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
-	17, // 59: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
-	19, // 60: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
-	21, // 61: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
-	30, // 62: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
-	32, // 63: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
-	34, // 64: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
-	36, // 65: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
-	38, // 66: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
-	40, // 67: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
-	42, // 68: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
-	44, // 69: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
-	48, // 70: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
-	46, // 71: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
-	50, // 72: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
-	9,  // 73: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
-	11, // 74: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
-	28, // 75: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
-	29, // 76: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
-	16, // 77: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
-	18, // 78: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
-	20, // 79: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
-	22, // 80: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
-	31, // 81: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
-	33, // 82: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
-	35, // 83: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
-	37, // 84: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
-	39, // 85: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
-	41, // 86: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
-	43, // 87: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
-	45, // 88: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
-	49, // 89: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
-	47, // 90: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
-	51, // 91: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
-	73, // [73:92] is the sub-list for method output_type
-	54, // [54:73] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	67, // 40: healthcore.scheduling.v1.GetDoctorAgendaRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 41: healthcore.scheduling.v1.GetDoctorAgendaRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 42: healthcore.scheduling.v1.GetDoctorAgendaResponse.slots:type_name -> healthcore.scheduling.v1.Slot
+	12, // 43: healthcore.scheduling.v1.BlockDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	12, // 44: healthcore.scheduling.v1.ReopenDoctorSlotResponse.slot:type_name -> healthcore.scheduling.v1.Slot
+	67, // 45: healthcore.scheduling.v1.PartnerAppointment.start_time:type_name -> google.protobuf.Timestamp
+	67, // 46: healthcore.scheduling.v1.PartnerAppointment.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 47: healthcore.scheduling.v1.PartnerAppointment.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 48: healthcore.scheduling.v1.PartnerAppointment.answer_deadline:type_name -> google.protobuf.Timestamp
+	67, // 49: healthcore.scheduling.v1.PartnerAppointment.create_time:type_name -> google.protobuf.Timestamp
+	67, // 50: healthcore.scheduling.v1.PartnerAppointment.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 51: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 52: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 53: healthcore.scheduling.v1.ListDoctorAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 54: healthcore.scheduling.v1.ListDoctorAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 55: healthcore.scheduling.v1.GetDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 56: healthcore.scheduling.v1.AcceptDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	36, // 57: healthcore.scheduling.v1.RefuseDoctorAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.PartnerAppointment
+	25, // 58: healthcore.scheduling.v1.BookAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	23, // 59: healthcore.scheduling.v1.BookAppointmentResponse.payment:type_name -> healthcore.scheduling.v1.PaymentInstructions
+	25, // 60: healthcore.scheduling.v1.GetAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	3,  // 61: healthcore.scheduling.v1.ListMyAppointmentsRequest.states:type_name -> healthcore.scheduling.v1.AppointmentState
+	67, // 62: healthcore.scheduling.v1.ListMyAppointmentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 63: healthcore.scheduling.v1.ListMyAppointmentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 64: healthcore.scheduling.v1.ListMyAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 65: healthcore.scheduling.v1.AcceptAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 66: healthcore.scheduling.v1.RefuseAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 67: healthcore.scheduling.v1.CancelAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	4,  // 68: healthcore.scheduling.v1.ApplyPaymentOutcomeRequest.outcome:type_name -> healthcore.scheduling.v1.PaymentOutcome
+	3,  // 69: healthcore.scheduling.v1.ApplyPaymentOutcomeResponse.state:type_name -> healthcore.scheduling.v1.AppointmentState
+	25, // 70: healthcore.scheduling.v1.FinishAppointmentResponse.appointment:type_name -> healthcore.scheduling.v1.Appointment
+	25, // 71: healthcore.scheduling.v1.ExportPatientAppointmentsResponse.appointments:type_name -> healthcore.scheduling.v1.Appointment
+	8,  // 72: healthcore.scheduling.v1.SchedulingService.SetAvailability:input_type -> healthcore.scheduling.v1.SetAvailabilityRequest
+	10, // 73: healthcore.scheduling.v1.SchedulingService.GetAvailability:input_type -> healthcore.scheduling.v1.GetAvailabilityRequest
+	26, // 74: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:input_type -> healthcore.scheduling.v1.GetDoctorAvailabilityRequest
+	27, // 75: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:input_type -> healthcore.scheduling.v1.SetDoctorAvailabilityRequest
+	30, // 76: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:input_type -> healthcore.scheduling.v1.GetDoctorAgendaRequest
+	32, // 77: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:input_type -> healthcore.scheduling.v1.BlockDoctorSlotRequest
+	34, // 78: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:input_type -> healthcore.scheduling.v1.ReopenDoctorSlotRequest
+	37, // 79: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:input_type -> healthcore.scheduling.v1.ListDoctorAppointmentsRequest
+	39, // 80: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:input_type -> healthcore.scheduling.v1.GetDoctorAppointmentRequest
+	41, // 81: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:input_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentRequest
+	43, // 82: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:input_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentRequest
+	15, // 83: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:input_type -> healthcore.scheduling.v1.ListAvailableSlotsRequest
+	17, // 84: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:input_type -> healthcore.scheduling.v1.GetMyAgendaRequest
+	19, // 85: healthcore.scheduling.v1.SchedulingService.BlockSlot:input_type -> healthcore.scheduling.v1.BlockSlotRequest
+	21, // 86: healthcore.scheduling.v1.SchedulingService.ReopenSlot:input_type -> healthcore.scheduling.v1.ReopenSlotRequest
+	45, // 87: healthcore.scheduling.v1.SchedulingService.BookAppointment:input_type -> healthcore.scheduling.v1.BookAppointmentRequest
+	47, // 88: healthcore.scheduling.v1.SchedulingService.GetAppointment:input_type -> healthcore.scheduling.v1.GetAppointmentRequest
+	49, // 89: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:input_type -> healthcore.scheduling.v1.ListMyAppointmentsRequest
+	51, // 90: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:input_type -> healthcore.scheduling.v1.AcceptAppointmentRequest
+	53, // 91: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:input_type -> healthcore.scheduling.v1.RefuseAppointmentRequest
+	55, // 92: healthcore.scheduling.v1.SchedulingService.CancelAppointment:input_type -> healthcore.scheduling.v1.CancelAppointmentRequest
+	57, // 93: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:input_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeRequest
+	59, // 94: healthcore.scheduling.v1.SchedulingService.RecordJoin:input_type -> healthcore.scheduling.v1.RecordJoinRequest
+	63, // 95: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:input_type -> healthcore.scheduling.v1.SuspendDoctorRequest
+	61, // 96: healthcore.scheduling.v1.SchedulingService.FinishAppointment:input_type -> healthcore.scheduling.v1.FinishAppointmentRequest
+	65, // 97: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:input_type -> healthcore.scheduling.v1.ExportPatientAppointmentsRequest
+	9,  // 98: healthcore.scheduling.v1.SchedulingService.SetAvailability:output_type -> healthcore.scheduling.v1.SetAvailabilityResponse
+	11, // 99: healthcore.scheduling.v1.SchedulingService.GetAvailability:output_type -> healthcore.scheduling.v1.GetAvailabilityResponse
+	28, // 100: healthcore.scheduling.v1.SchedulingService.GetDoctorAvailability:output_type -> healthcore.scheduling.v1.GetDoctorAvailabilityResponse
+	29, // 101: healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability:output_type -> healthcore.scheduling.v1.SetDoctorAvailabilityResponse
+	31, // 102: healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda:output_type -> healthcore.scheduling.v1.GetDoctorAgendaResponse
+	33, // 103: healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot:output_type -> healthcore.scheduling.v1.BlockDoctorSlotResponse
+	35, // 104: healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot:output_type -> healthcore.scheduling.v1.ReopenDoctorSlotResponse
+	38, // 105: healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments:output_type -> healthcore.scheduling.v1.ListDoctorAppointmentsResponse
+	40, // 106: healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment:output_type -> healthcore.scheduling.v1.GetDoctorAppointmentResponse
+	42, // 107: healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment:output_type -> healthcore.scheduling.v1.AcceptDoctorAppointmentResponse
+	44, // 108: healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment:output_type -> healthcore.scheduling.v1.RefuseDoctorAppointmentResponse
+	16, // 109: healthcore.scheduling.v1.SchedulingService.ListAvailableSlots:output_type -> healthcore.scheduling.v1.ListAvailableSlotsResponse
+	18, // 110: healthcore.scheduling.v1.SchedulingService.GetMyAgenda:output_type -> healthcore.scheduling.v1.GetMyAgendaResponse
+	20, // 111: healthcore.scheduling.v1.SchedulingService.BlockSlot:output_type -> healthcore.scheduling.v1.BlockSlotResponse
+	22, // 112: healthcore.scheduling.v1.SchedulingService.ReopenSlot:output_type -> healthcore.scheduling.v1.ReopenSlotResponse
+	46, // 113: healthcore.scheduling.v1.SchedulingService.BookAppointment:output_type -> healthcore.scheduling.v1.BookAppointmentResponse
+	48, // 114: healthcore.scheduling.v1.SchedulingService.GetAppointment:output_type -> healthcore.scheduling.v1.GetAppointmentResponse
+	50, // 115: healthcore.scheduling.v1.SchedulingService.ListMyAppointments:output_type -> healthcore.scheduling.v1.ListMyAppointmentsResponse
+	52, // 116: healthcore.scheduling.v1.SchedulingService.AcceptAppointment:output_type -> healthcore.scheduling.v1.AcceptAppointmentResponse
+	54, // 117: healthcore.scheduling.v1.SchedulingService.RefuseAppointment:output_type -> healthcore.scheduling.v1.RefuseAppointmentResponse
+	56, // 118: healthcore.scheduling.v1.SchedulingService.CancelAppointment:output_type -> healthcore.scheduling.v1.CancelAppointmentResponse
+	58, // 119: healthcore.scheduling.v1.SchedulingService.ApplyPaymentOutcome:output_type -> healthcore.scheduling.v1.ApplyPaymentOutcomeResponse
+	60, // 120: healthcore.scheduling.v1.SchedulingService.RecordJoin:output_type -> healthcore.scheduling.v1.RecordJoinResponse
+	64, // 121: healthcore.scheduling.v1.SchedulingService.SuspendDoctor:output_type -> healthcore.scheduling.v1.SuspendDoctorResponse
+	62, // 122: healthcore.scheduling.v1.SchedulingService.FinishAppointment:output_type -> healthcore.scheduling.v1.FinishAppointmentResponse
+	66, // 123: healthcore.scheduling.v1.SchedulingService.ExportPatientAppointments:output_type -> healthcore.scheduling.v1.ExportPatientAppointmentsResponse
+	98, // [98:124] is the sub-list for method output_type
+	72, // [72:98] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_healthcore_scheduling_v1_scheduling_proto_init() }
@@ -3649,7 +4663,7 @@ func file_healthcore_scheduling_v1_scheduling_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcore_scheduling_v1_scheduling_proto_rawDesc), len(file_healthcore_scheduling_v1_scheduling_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   47,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

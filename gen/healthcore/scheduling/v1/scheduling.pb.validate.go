@@ -2830,6 +2830,8 @@ func (m *AppointmentEvent) validate(all bool) error {
 		}
 	}
 
+	// no validation rules for ActorClientId
+
 	if len(errors) > 0 {
 		return AppointmentEventMultiError(errors)
 	}
@@ -3853,6 +3855,2235 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SetDoctorAvailabilityResponseValidationError{}
+
+// Validate checks the field values on GetDoctorAgendaRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAgendaRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAgendaRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAgendaRequestMultiError, or nil if none found.
+func (m *GetDoctorAgendaRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAgendaRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = GetDoctorAgendaRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetStartTime() == nil {
+		err := GetDoctorAgendaRequestValidationError{
+			field:  "StartTime",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if m.GetEndTime() == nil {
+		err := GetDoctorAgendaRequestValidationError{
+			field:  "EndTime",
+			reason: "value is required",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorAgendaRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorAgendaRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorAgendaRequestMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorAgendaRequest.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorAgendaRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAgendaRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAgendaRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorAgendaRequestValidationError is the validation error returned by
+// GetDoctorAgendaRequest.Validate if the designated constraints aren't met.
+type GetDoctorAgendaRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAgendaRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAgendaRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAgendaRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAgendaRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAgendaRequestValidationError) ErrorName() string {
+	return "GetDoctorAgendaRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAgendaRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAgendaRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAgendaRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAgendaRequestValidationError{}
+
+// Validate checks the field values on GetDoctorAgendaResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAgendaResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAgendaResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAgendaResponseMultiError, or nil if none found.
+func (m *GetDoctorAgendaResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAgendaResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetSlots() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, GetDoctorAgendaResponseValidationError{
+						field:  fmt.Sprintf("Slots[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, GetDoctorAgendaResponseValidationError{
+						field:  fmt.Sprintf("Slots[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return GetDoctorAgendaResponseValidationError{
+					field:  fmt.Sprintf("Slots[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for TimeZone
+
+	if len(errors) > 0 {
+		return GetDoctorAgendaResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorAgendaResponseMultiError is an error wrapping multiple validation
+// errors returned by GetDoctorAgendaResponse.ValidateAll() if the designated
+// constraints aren't met.
+type GetDoctorAgendaResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAgendaResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAgendaResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorAgendaResponseValidationError is the validation error returned by
+// GetDoctorAgendaResponse.Validate if the designated constraints aren't met.
+type GetDoctorAgendaResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAgendaResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAgendaResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAgendaResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAgendaResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAgendaResponseValidationError) ErrorName() string {
+	return "GetDoctorAgendaResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAgendaResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAgendaResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAgendaResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAgendaResponseValidationError{}
+
+// Validate checks the field values on BlockDoctorSlotRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *BlockDoctorSlotRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on BlockDoctorSlotRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// BlockDoctorSlotRequestMultiError, or nil if none found.
+func (m *BlockDoctorSlotRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *BlockDoctorSlotRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = BlockDoctorSlotRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetSlotId()); err != nil {
+		err = BlockDoctorSlotRequestValidationError{
+			field:  "SlotId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return BlockDoctorSlotRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *BlockDoctorSlotRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// BlockDoctorSlotRequestMultiError is an error wrapping multiple validation
+// errors returned by BlockDoctorSlotRequest.ValidateAll() if the designated
+// constraints aren't met.
+type BlockDoctorSlotRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m BlockDoctorSlotRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m BlockDoctorSlotRequestMultiError) AllErrors() []error { return m }
+
+// BlockDoctorSlotRequestValidationError is the validation error returned by
+// BlockDoctorSlotRequest.Validate if the designated constraints aren't met.
+type BlockDoctorSlotRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e BlockDoctorSlotRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e BlockDoctorSlotRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e BlockDoctorSlotRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e BlockDoctorSlotRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e BlockDoctorSlotRequestValidationError) ErrorName() string {
+	return "BlockDoctorSlotRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e BlockDoctorSlotRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sBlockDoctorSlotRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = BlockDoctorSlotRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = BlockDoctorSlotRequestValidationError{}
+
+// Validate checks the field values on BlockDoctorSlotResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *BlockDoctorSlotResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on BlockDoctorSlotResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// BlockDoctorSlotResponseMultiError, or nil if none found.
+func (m *BlockDoctorSlotResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *BlockDoctorSlotResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetSlot()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, BlockDoctorSlotResponseValidationError{
+					field:  "Slot",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, BlockDoctorSlotResponseValidationError{
+					field:  "Slot",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetSlot()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return BlockDoctorSlotResponseValidationError{
+				field:  "Slot",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return BlockDoctorSlotResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// BlockDoctorSlotResponseMultiError is an error wrapping multiple validation
+// errors returned by BlockDoctorSlotResponse.ValidateAll() if the designated
+// constraints aren't met.
+type BlockDoctorSlotResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m BlockDoctorSlotResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m BlockDoctorSlotResponseMultiError) AllErrors() []error { return m }
+
+// BlockDoctorSlotResponseValidationError is the validation error returned by
+// BlockDoctorSlotResponse.Validate if the designated constraints aren't met.
+type BlockDoctorSlotResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e BlockDoctorSlotResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e BlockDoctorSlotResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e BlockDoctorSlotResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e BlockDoctorSlotResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e BlockDoctorSlotResponseValidationError) ErrorName() string {
+	return "BlockDoctorSlotResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e BlockDoctorSlotResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sBlockDoctorSlotResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = BlockDoctorSlotResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = BlockDoctorSlotResponseValidationError{}
+
+// Validate checks the field values on ReopenDoctorSlotRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReopenDoctorSlotRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReopenDoctorSlotRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReopenDoctorSlotRequestMultiError, or nil if none found.
+func (m *ReopenDoctorSlotRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReopenDoctorSlotRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = ReopenDoctorSlotRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if err := m._validateUuid(m.GetSlotId()); err != nil {
+		err = ReopenDoctorSlotRequestValidationError{
+			field:  "SlotId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ReopenDoctorSlotRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ReopenDoctorSlotRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ReopenDoctorSlotRequestMultiError is an error wrapping multiple validation
+// errors returned by ReopenDoctorSlotRequest.ValidateAll() if the designated
+// constraints aren't met.
+type ReopenDoctorSlotRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReopenDoctorSlotRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReopenDoctorSlotRequestMultiError) AllErrors() []error { return m }
+
+// ReopenDoctorSlotRequestValidationError is the validation error returned by
+// ReopenDoctorSlotRequest.Validate if the designated constraints aren't met.
+type ReopenDoctorSlotRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReopenDoctorSlotRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReopenDoctorSlotRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReopenDoctorSlotRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReopenDoctorSlotRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReopenDoctorSlotRequestValidationError) ErrorName() string {
+	return "ReopenDoctorSlotRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReopenDoctorSlotRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReopenDoctorSlotRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReopenDoctorSlotRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReopenDoctorSlotRequestValidationError{}
+
+// Validate checks the field values on ReopenDoctorSlotResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ReopenDoctorSlotResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ReopenDoctorSlotResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ReopenDoctorSlotResponseMultiError, or nil if none found.
+func (m *ReopenDoctorSlotResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ReopenDoctorSlotResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetSlot()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ReopenDoctorSlotResponseValidationError{
+					field:  "Slot",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ReopenDoctorSlotResponseValidationError{
+					field:  "Slot",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetSlot()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ReopenDoctorSlotResponseValidationError{
+				field:  "Slot",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return ReopenDoctorSlotResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ReopenDoctorSlotResponseMultiError is an error wrapping multiple validation
+// errors returned by ReopenDoctorSlotResponse.ValidateAll() if the designated
+// constraints aren't met.
+type ReopenDoctorSlotResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ReopenDoctorSlotResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ReopenDoctorSlotResponseMultiError) AllErrors() []error { return m }
+
+// ReopenDoctorSlotResponseValidationError is the validation error returned by
+// ReopenDoctorSlotResponse.Validate if the designated constraints aren't met.
+type ReopenDoctorSlotResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ReopenDoctorSlotResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ReopenDoctorSlotResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ReopenDoctorSlotResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ReopenDoctorSlotResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ReopenDoctorSlotResponseValidationError) ErrorName() string {
+	return "ReopenDoctorSlotResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ReopenDoctorSlotResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sReopenDoctorSlotResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ReopenDoctorSlotResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ReopenDoctorSlotResponseValidationError{}
+
+// Validate checks the field values on PartnerAppointment with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *PartnerAppointment) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on PartnerAppointment with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// PartnerAppointmentMultiError, or nil if none found.
+func (m *PartnerAppointment) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *PartnerAppointment) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Id
+
+	// no validation rules for SlotId
+
+	// no validation rules for DoctorId
+
+	if all {
+		switch v := interface{}(m.GetStartTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetStartTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerAppointmentValidationError{
+				field:  "StartTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetEndTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEndTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerAppointmentValidationError{
+				field:  "EndTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for State
+
+	if all {
+		switch v := interface{}(m.GetAnswerDeadline()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "AnswerDeadline",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "AnswerDeadline",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAnswerDeadline()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerAppointmentValidationError{
+				field:  "AnswerDeadline",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	// no validation rules for PatientFirstName
+
+	if all {
+		switch v := interface{}(m.GetCreateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "CreateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetCreateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerAppointmentValidationError{
+				field:  "CreateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetUpdateTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, PartnerAppointmentValidationError{
+					field:  "UpdateTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetUpdateTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return PartnerAppointmentValidationError{
+				field:  "UpdateTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return PartnerAppointmentMultiError(errors)
+	}
+
+	return nil
+}
+
+// PartnerAppointmentMultiError is an error wrapping multiple validation errors
+// returned by PartnerAppointment.ValidateAll() if the designated constraints
+// aren't met.
+type PartnerAppointmentMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m PartnerAppointmentMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m PartnerAppointmentMultiError) AllErrors() []error { return m }
+
+// PartnerAppointmentValidationError is the validation error returned by
+// PartnerAppointment.Validate if the designated constraints aren't met.
+type PartnerAppointmentValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e PartnerAppointmentValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e PartnerAppointmentValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e PartnerAppointmentValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e PartnerAppointmentValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e PartnerAppointmentValidationError) ErrorName() string {
+	return "PartnerAppointmentValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e PartnerAppointmentValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sPartnerAppointment.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = PartnerAppointmentValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = PartnerAppointmentValidationError{}
+
+// Validate checks the field values on ListDoctorAppointmentsRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListDoctorAppointmentsRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListDoctorAppointmentsRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// ListDoctorAppointmentsRequestMultiError, or nil if none found.
+func (m *ListDoctorAppointmentsRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListDoctorAppointmentsRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetDoctorId()); err != nil {
+		err = ListDoctorAppointmentsRequestValidationError{
+			field:  "DoctorId",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(m.GetStates()) > 7 {
+		err := ListDoctorAppointmentsRequestValidationError{
+			field:  "States",
+			reason: "value must contain no more than 7 item(s)",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	for idx, item := range m.GetStates() {
+		_, _ = idx, item
+
+		if _, ok := _ListDoctorAppointmentsRequest_States_NotInLookup[item]; ok {
+			err := ListDoctorAppointmentsRequestValidationError{
+				field:  fmt.Sprintf("States[%v]", idx),
+				reason: "value must not be in list [0]",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+		if _, ok := AppointmentState_name[int32(item)]; !ok {
+			err := ListDoctorAppointmentsRequestValidationError{
+				field:  fmt.Sprintf("States[%v]", idx),
+				reason: "value must be one of the defined enum values",
+			}
+			if !all {
+				return err
+			}
+			errors = append(errors, err)
+		}
+
+	}
+
+	if all {
+		switch v := interface{}(m.GetStartTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ListDoctorAppointmentsRequestValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ListDoctorAppointmentsRequestValidationError{
+					field:  "StartTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetStartTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ListDoctorAppointmentsRequestValidationError{
+				field:  "StartTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if all {
+		switch v := interface{}(m.GetEndTime()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, ListDoctorAppointmentsRequestValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, ListDoctorAppointmentsRequestValidationError{
+					field:  "EndTime",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetEndTime()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return ListDoctorAppointmentsRequestValidationError{
+				field:  "EndTime",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if val := m.GetPageSize(); val < 0 || val > 200 {
+		err := ListDoctorAppointmentsRequestValidationError{
+			field:  "PageSize",
+			reason: "value must be inside range [0, 200]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if utf8.RuneCountInString(m.GetPageToken()) > 200 {
+		err := ListDoctorAppointmentsRequestValidationError{
+			field:  "PageToken",
+			reason: "value length must be at most 200 runes",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return ListDoctorAppointmentsRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *ListDoctorAppointmentsRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// ListDoctorAppointmentsRequestMultiError is an error wrapping multiple
+// validation errors returned by ListDoctorAppointmentsRequest.ValidateAll()
+// if the designated constraints aren't met.
+type ListDoctorAppointmentsRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListDoctorAppointmentsRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListDoctorAppointmentsRequestMultiError) AllErrors() []error { return m }
+
+// ListDoctorAppointmentsRequestValidationError is the validation error
+// returned by ListDoctorAppointmentsRequest.Validate if the designated
+// constraints aren't met.
+type ListDoctorAppointmentsRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListDoctorAppointmentsRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListDoctorAppointmentsRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListDoctorAppointmentsRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListDoctorAppointmentsRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListDoctorAppointmentsRequestValidationError) ErrorName() string {
+	return "ListDoctorAppointmentsRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListDoctorAppointmentsRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListDoctorAppointmentsRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListDoctorAppointmentsRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListDoctorAppointmentsRequestValidationError{}
+
+var _ListDoctorAppointmentsRequest_States_NotInLookup = map[AppointmentState]struct{}{
+	0: {},
+}
+
+// Validate checks the field values on ListDoctorAppointmentsResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *ListDoctorAppointmentsResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ListDoctorAppointmentsResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// ListDoctorAppointmentsResponseMultiError, or nil if none found.
+func (m *ListDoctorAppointmentsResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ListDoctorAppointmentsResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetAppointments() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, ListDoctorAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, ListDoctorAppointmentsResponseValidationError{
+						field:  fmt.Sprintf("Appointments[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return ListDoctorAppointmentsResponseValidationError{
+					field:  fmt.Sprintf("Appointments[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	// no validation rules for NextPageToken
+
+	if len(errors) > 0 {
+		return ListDoctorAppointmentsResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// ListDoctorAppointmentsResponseMultiError is an error wrapping multiple
+// validation errors returned by ListDoctorAppointmentsResponse.ValidateAll()
+// if the designated constraints aren't met.
+type ListDoctorAppointmentsResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ListDoctorAppointmentsResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ListDoctorAppointmentsResponseMultiError) AllErrors() []error { return m }
+
+// ListDoctorAppointmentsResponseValidationError is the validation error
+// returned by ListDoctorAppointmentsResponse.Validate if the designated
+// constraints aren't met.
+type ListDoctorAppointmentsResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ListDoctorAppointmentsResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ListDoctorAppointmentsResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ListDoctorAppointmentsResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ListDoctorAppointmentsResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ListDoctorAppointmentsResponseValidationError) ErrorName() string {
+	return "ListDoctorAppointmentsResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e ListDoctorAppointmentsResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sListDoctorAppointmentsResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ListDoctorAppointmentsResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ListDoctorAppointmentsResponseValidationError{}
+
+// Validate checks the field values on GetDoctorAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAppointmentRequestMultiError, or nil if none found.
+func (m *GetDoctorAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = GetDoctorAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *GetDoctorAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// GetDoctorAppointmentRequestMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorAppointmentRequest.ValidateAll() if
+// the designated constraints aren't met.
+type GetDoctorAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// GetDoctorAppointmentRequestValidationError is the validation error returned
+// by GetDoctorAppointmentRequest.Validate if the designated constraints
+// aren't met.
+type GetDoctorAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAppointmentRequestValidationError) ErrorName() string {
+	return "GetDoctorAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAppointmentRequestValidationError{}
+
+// Validate checks the field values on GetDoctorAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *GetDoctorAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on GetDoctorAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// GetDoctorAppointmentResponseMultiError, or nil if none found.
+func (m *GetDoctorAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *GetDoctorAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, GetDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, GetDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return GetDoctorAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return GetDoctorAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// GetDoctorAppointmentResponseMultiError is an error wrapping multiple
+// validation errors returned by GetDoctorAppointmentResponse.ValidateAll() if
+// the designated constraints aren't met.
+type GetDoctorAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m GetDoctorAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m GetDoctorAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// GetDoctorAppointmentResponseValidationError is the validation error returned
+// by GetDoctorAppointmentResponse.Validate if the designated constraints
+// aren't met.
+type GetDoctorAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e GetDoctorAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e GetDoctorAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e GetDoctorAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e GetDoctorAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e GetDoctorAppointmentResponseValidationError) ErrorName() string {
+	return "GetDoctorAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e GetDoctorAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sGetDoctorAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = GetDoctorAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = GetDoctorAppointmentResponseValidationError{}
+
+// Validate checks the field values on AcceptDoctorAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AcceptDoctorAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AcceptDoctorAppointmentRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// AcceptDoctorAppointmentRequestMultiError, or nil if none found.
+func (m *AcceptDoctorAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AcceptDoctorAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = AcceptDoctorAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return AcceptDoctorAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *AcceptDoctorAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// AcceptDoctorAppointmentRequestMultiError is an error wrapping multiple
+// validation errors returned by AcceptDoctorAppointmentRequest.ValidateAll()
+// if the designated constraints aren't met.
+type AcceptDoctorAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AcceptDoctorAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AcceptDoctorAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// AcceptDoctorAppointmentRequestValidationError is the validation error
+// returned by AcceptDoctorAppointmentRequest.Validate if the designated
+// constraints aren't met.
+type AcceptDoctorAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AcceptDoctorAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AcceptDoctorAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AcceptDoctorAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AcceptDoctorAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AcceptDoctorAppointmentRequestValidationError) ErrorName() string {
+	return "AcceptDoctorAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AcceptDoctorAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAcceptDoctorAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AcceptDoctorAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AcceptDoctorAppointmentRequestValidationError{}
+
+// Validate checks the field values on AcceptDoctorAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *AcceptDoctorAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on AcceptDoctorAppointmentResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// AcceptDoctorAppointmentResponseMultiError, or nil if none found.
+func (m *AcceptDoctorAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *AcceptDoctorAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, AcceptDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, AcceptDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return AcceptDoctorAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return AcceptDoctorAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// AcceptDoctorAppointmentResponseMultiError is an error wrapping multiple
+// validation errors returned by AcceptDoctorAppointmentResponse.ValidateAll()
+// if the designated constraints aren't met.
+type AcceptDoctorAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m AcceptDoctorAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m AcceptDoctorAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// AcceptDoctorAppointmentResponseValidationError is the validation error
+// returned by AcceptDoctorAppointmentResponse.Validate if the designated
+// constraints aren't met.
+type AcceptDoctorAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e AcceptDoctorAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e AcceptDoctorAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e AcceptDoctorAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e AcceptDoctorAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e AcceptDoctorAppointmentResponseValidationError) ErrorName() string {
+	return "AcceptDoctorAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e AcceptDoctorAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sAcceptDoctorAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = AcceptDoctorAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = AcceptDoctorAppointmentResponseValidationError{}
+
+// Validate checks the field values on RefuseDoctorAppointmentRequest with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RefuseDoctorAppointmentRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RefuseDoctorAppointmentRequest with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// RefuseDoctorAppointmentRequestMultiError, or nil if none found.
+func (m *RefuseDoctorAppointmentRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RefuseDoctorAppointmentRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if err := m._validateUuid(m.GetId()); err != nil {
+		err = RefuseDoctorAppointmentRequestValidationError{
+			field:  "Id",
+			reason: "value must be a valid UUID",
+			cause:  err,
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetReason()); l < 5 || l > 1000 {
+		err := RefuseDoctorAppointmentRequestValidationError{
+			field:  "Reason",
+			reason: "value length must be between 5 and 1000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return RefuseDoctorAppointmentRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+func (m *RefuseDoctorAppointmentRequest) _validateUuid(uuid string) error {
+	if matched := _scheduling_uuidPattern.MatchString(uuid); !matched {
+		return errors.New("invalid uuid format")
+	}
+
+	return nil
+}
+
+// RefuseDoctorAppointmentRequestMultiError is an error wrapping multiple
+// validation errors returned by RefuseDoctorAppointmentRequest.ValidateAll()
+// if the designated constraints aren't met.
+type RefuseDoctorAppointmentRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RefuseDoctorAppointmentRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RefuseDoctorAppointmentRequestMultiError) AllErrors() []error { return m }
+
+// RefuseDoctorAppointmentRequestValidationError is the validation error
+// returned by RefuseDoctorAppointmentRequest.Validate if the designated
+// constraints aren't met.
+type RefuseDoctorAppointmentRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RefuseDoctorAppointmentRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RefuseDoctorAppointmentRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RefuseDoctorAppointmentRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RefuseDoctorAppointmentRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RefuseDoctorAppointmentRequestValidationError) ErrorName() string {
+	return "RefuseDoctorAppointmentRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RefuseDoctorAppointmentRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRefuseDoctorAppointmentRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RefuseDoctorAppointmentRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RefuseDoctorAppointmentRequestValidationError{}
+
+// Validate checks the field values on RefuseDoctorAppointmentResponse with the
+// rules defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *RefuseDoctorAppointmentResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on RefuseDoctorAppointmentResponse with
+// the rules defined in the proto definition for this message. If any rules
+// are violated, the result is a list of violation errors wrapped in
+// RefuseDoctorAppointmentResponseMultiError, or nil if none found.
+func (m *RefuseDoctorAppointmentResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *RefuseDoctorAppointmentResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if all {
+		switch v := interface{}(m.GetAppointment()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, RefuseDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, RefuseDoctorAppointmentResponseValidationError{
+					field:  "Appointment",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetAppointment()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return RefuseDoctorAppointmentResponseValidationError{
+				field:  "Appointment",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return RefuseDoctorAppointmentResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// RefuseDoctorAppointmentResponseMultiError is an error wrapping multiple
+// validation errors returned by RefuseDoctorAppointmentResponse.ValidateAll()
+// if the designated constraints aren't met.
+type RefuseDoctorAppointmentResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m RefuseDoctorAppointmentResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m RefuseDoctorAppointmentResponseMultiError) AllErrors() []error { return m }
+
+// RefuseDoctorAppointmentResponseValidationError is the validation error
+// returned by RefuseDoctorAppointmentResponse.Validate if the designated
+// constraints aren't met.
+type RefuseDoctorAppointmentResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e RefuseDoctorAppointmentResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e RefuseDoctorAppointmentResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e RefuseDoctorAppointmentResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e RefuseDoctorAppointmentResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e RefuseDoctorAppointmentResponseValidationError) ErrorName() string {
+	return "RefuseDoctorAppointmentResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e RefuseDoctorAppointmentResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sRefuseDoctorAppointmentResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = RefuseDoctorAppointmentResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = RefuseDoctorAppointmentResponseValidationError{}
 
 // Validate checks the field values on BookAppointmentRequest with the rules
 // defined in the proto definition for this message. If any rules are

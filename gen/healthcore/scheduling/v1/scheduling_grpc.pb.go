@@ -23,6 +23,13 @@ const (
 	SchedulingService_GetAvailability_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/GetAvailability"
 	SchedulingService_GetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAvailability"
 	SchedulingService_SetDoctorAvailability_FullMethodName     = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
+	SchedulingService_GetDoctorAgenda_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAgenda"
+	SchedulingService_BlockDoctorSlot_FullMethodName           = "/healthcore.scheduling.v1.SchedulingService/BlockDoctorSlot"
+	SchedulingService_ReopenDoctorSlot_FullMethodName          = "/healthcore.scheduling.v1.SchedulingService/ReopenDoctorSlot"
+	SchedulingService_ListDoctorAppointments_FullMethodName    = "/healthcore.scheduling.v1.SchedulingService/ListDoctorAppointments"
+	SchedulingService_GetDoctorAppointment_FullMethodName      = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAppointment"
+	SchedulingService_AcceptDoctorAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/AcceptDoctorAppointment"
+	SchedulingService_RefuseDoctorAppointment_FullMethodName   = "/healthcore.scheduling.v1.SchedulingService/RefuseDoctorAppointment"
 	SchedulingService_ListAvailableSlots_FullMethodName        = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
 	SchedulingService_GetMyAgenda_FullMethodName               = "/healthcore.scheduling.v1.SchedulingService/GetMyAgenda"
 	SchedulingService_BlockSlot_FullMethodName                 = "/healthcore.scheduling.v1.SchedulingService/BlockSlot"
@@ -62,6 +69,38 @@ type SchedulingServiceClient interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
 	SetDoctorAvailability(ctx context.Context, in *SetDoctorAvailabilityRequest, opts ...grpc.CallOption) (*SetDoctorAvailabilityResponse, error)
+	// Partner clinics: the agenda of a doctor affiliated with the calling clinic — every
+	// slot in a range of at most 31 days, whatever its status, with the id and state of
+	// the appointment holding it (never the patient) — as GetMyAgenda shows the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor).
+	GetDoctorAgenda(ctx context.Context, in *GetDoctorAgendaRequest, opts ...grpc.CallOption) (*GetDoctorAgendaResponse, error)
+	// Partner clinics: takes an open slot of a doctor affiliated with the calling clinic
+	// out of booking, as BlockSlot does for the doctor (NOT_AFFILIATED for any other
+	// doctor; NOT_FOUND SLOT_NOT_FOUND for a slot not the doctor's).
+	BlockDoctorSlot(ctx context.Context, in *BlockDoctorSlotRequest, opts ...grpc.CallOption) (*BlockDoctorSlotResponse, error)
+	// Partner clinics: makes a blocked slot of a doctor affiliated with the calling
+	// clinic bookable again, as ReopenSlot does for the doctor.
+	ReopenDoctorSlot(ctx context.Context, in *ReopenDoctorSlotRequest, opts ...grpc.CallOption) (*ReopenDoctorSlotResponse, error)
+	// Partner clinics: the appointments of a doctor affiliated with the calling clinic,
+	// filtered by state and start time, earliest start first, paginated. Each carries
+	// times, state, answer deadline and the patient's first name only: never the CPF,
+	// the reason for the visit, any health data or the payer's data (PERMISSION_DENIED
+	// NOT_AFFILIATED for any other doctor).
+	ListDoctorAppointments(ctx context.Context, in *ListDoctorAppointmentsRequest, opts ...grpc.CallOption) (*ListDoctorAppointmentsResponse, error)
+	// Partner clinics: one appointment of a doctor affiliated with the calling clinic,
+	// as ListDoctorAppointments shows it (NOT_FOUND APPOINTMENT_NOT_FOUND when no
+	// appointment has the id; PERMISSION_DENIED NOT_AFFILIATED when its doctor is not
+	// affiliated with the clinic).
+	GetDoctorAppointment(ctx context.Context, in *GetDoctorAppointmentRequest, opts ...grpc.CallOption) (*GetDoctorAppointmentResponse, error)
+	// Partner clinics: accepts a paid appointment (AWAITING_DOCTOR → CONFIRMED) on behalf
+	// of its doctor, who must be affiliated with the calling clinic (NOT_AFFILIATED) and
+	// have delegated answering to it (PERMISSION_DENIED NOT_DELEGATED). The history
+	// names the clinic and its client as who accepted. Otherwise as AcceptAppointment.
+	AcceptDoctorAppointment(ctx context.Context, in *AcceptDoctorAppointmentRequest, opts ...grpc.CallOption) (*AcceptDoctorAppointmentResponse, error)
+	// Partner clinics: refuses a paid appointment (AWAITING_DOCTOR → REFUSED, full
+	// refund) on behalf of its doctor, under the conditions of AcceptDoctorAppointment.
+	// The reason is shown to the patient.
+	RefuseDoctorAppointment(ctx context.Context, in *RefuseDoctorAppointmentRequest, opts ...grpc.CallOption) (*RefuseDoctorAppointmentResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -162,6 +201,76 @@ func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, in 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetDoctorAvailabilityResponse)
 	err := c.cc.Invoke(ctx, SchedulingService_SetDoctorAvailability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) GetDoctorAgenda(ctx context.Context, in *GetDoctorAgendaRequest, opts ...grpc.CallOption) (*GetDoctorAgendaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDoctorAgendaResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_GetDoctorAgenda_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) BlockDoctorSlot(ctx context.Context, in *BlockDoctorSlotRequest, opts ...grpc.CallOption) (*BlockDoctorSlotResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BlockDoctorSlotResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_BlockDoctorSlot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) ReopenDoctorSlot(ctx context.Context, in *ReopenDoctorSlotRequest, opts ...grpc.CallOption) (*ReopenDoctorSlotResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenDoctorSlotResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_ReopenDoctorSlot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) ListDoctorAppointments(ctx context.Context, in *ListDoctorAppointmentsRequest, opts ...grpc.CallOption) (*ListDoctorAppointmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDoctorAppointmentsResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_ListDoctorAppointments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) GetDoctorAppointment(ctx context.Context, in *GetDoctorAppointmentRequest, opts ...grpc.CallOption) (*GetDoctorAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDoctorAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_GetDoctorAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) AcceptDoctorAppointment(ctx context.Context, in *AcceptDoctorAppointmentRequest, opts ...grpc.CallOption) (*AcceptDoctorAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptDoctorAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_AcceptDoctorAppointment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *schedulingServiceClient) RefuseDoctorAppointment(ctx context.Context, in *RefuseDoctorAppointmentRequest, opts ...grpc.CallOption) (*RefuseDoctorAppointmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RefuseDoctorAppointmentResponse)
+	err := c.cc.Invoke(ctx, SchedulingService_RefuseDoctorAppointment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -340,6 +449,38 @@ type SchedulingServiceServer interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
 	SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetDoctorAvailabilityResponse, error)
+	// Partner clinics: the agenda of a doctor affiliated with the calling clinic — every
+	// slot in a range of at most 31 days, whatever its status, with the id and state of
+	// the appointment holding it (never the patient) — as GetMyAgenda shows the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor).
+	GetDoctorAgenda(context.Context, *GetDoctorAgendaRequest) (*GetDoctorAgendaResponse, error)
+	// Partner clinics: takes an open slot of a doctor affiliated with the calling clinic
+	// out of booking, as BlockSlot does for the doctor (NOT_AFFILIATED for any other
+	// doctor; NOT_FOUND SLOT_NOT_FOUND for a slot not the doctor's).
+	BlockDoctorSlot(context.Context, *BlockDoctorSlotRequest) (*BlockDoctorSlotResponse, error)
+	// Partner clinics: makes a blocked slot of a doctor affiliated with the calling
+	// clinic bookable again, as ReopenSlot does for the doctor.
+	ReopenDoctorSlot(context.Context, *ReopenDoctorSlotRequest) (*ReopenDoctorSlotResponse, error)
+	// Partner clinics: the appointments of a doctor affiliated with the calling clinic,
+	// filtered by state and start time, earliest start first, paginated. Each carries
+	// times, state, answer deadline and the patient's first name only: never the CPF,
+	// the reason for the visit, any health data or the payer's data (PERMISSION_DENIED
+	// NOT_AFFILIATED for any other doctor).
+	ListDoctorAppointments(context.Context, *ListDoctorAppointmentsRequest) (*ListDoctorAppointmentsResponse, error)
+	// Partner clinics: one appointment of a doctor affiliated with the calling clinic,
+	// as ListDoctorAppointments shows it (NOT_FOUND APPOINTMENT_NOT_FOUND when no
+	// appointment has the id; PERMISSION_DENIED NOT_AFFILIATED when its doctor is not
+	// affiliated with the clinic).
+	GetDoctorAppointment(context.Context, *GetDoctorAppointmentRequest) (*GetDoctorAppointmentResponse, error)
+	// Partner clinics: accepts a paid appointment (AWAITING_DOCTOR → CONFIRMED) on behalf
+	// of its doctor, who must be affiliated with the calling clinic (NOT_AFFILIATED) and
+	// have delegated answering to it (PERMISSION_DENIED NOT_DELEGATED). The history
+	// names the clinic and its client as who accepted. Otherwise as AcceptAppointment.
+	AcceptDoctorAppointment(context.Context, *AcceptDoctorAppointmentRequest) (*AcceptDoctorAppointmentResponse, error)
+	// Partner clinics: refuses a paid appointment (AWAITING_DOCTOR → REFUSED, full
+	// refund) on behalf of its doctor, under the conditions of AcceptDoctorAppointment.
+	// The reason is shown to the patient.
+	RefuseDoctorAppointment(context.Context, *RefuseDoctorAppointmentRequest) (*RefuseDoctorAppointmentResponse, error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -417,6 +558,27 @@ func (UnimplementedSchedulingServiceServer) GetDoctorAvailability(context.Contex
 }
 func (UnimplementedSchedulingServiceServer) SetDoctorAvailability(context.Context, *SetDoctorAvailabilityRequest) (*SetDoctorAvailabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetDoctorAvailability not implemented")
+}
+func (UnimplementedSchedulingServiceServer) GetDoctorAgenda(context.Context, *GetDoctorAgendaRequest) (*GetDoctorAgendaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorAgenda not implemented")
+}
+func (UnimplementedSchedulingServiceServer) BlockDoctorSlot(context.Context, *BlockDoctorSlotRequest) (*BlockDoctorSlotResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BlockDoctorSlot not implemented")
+}
+func (UnimplementedSchedulingServiceServer) ReopenDoctorSlot(context.Context, *ReopenDoctorSlotRequest) (*ReopenDoctorSlotResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReopenDoctorSlot not implemented")
+}
+func (UnimplementedSchedulingServiceServer) ListDoctorAppointments(context.Context, *ListDoctorAppointmentsRequest) (*ListDoctorAppointmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDoctorAppointments not implemented")
+}
+func (UnimplementedSchedulingServiceServer) GetDoctorAppointment(context.Context, *GetDoctorAppointmentRequest) (*GetDoctorAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDoctorAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) AcceptDoctorAppointment(context.Context, *AcceptDoctorAppointmentRequest) (*AcceptDoctorAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptDoctorAppointment not implemented")
+}
+func (UnimplementedSchedulingServiceServer) RefuseDoctorAppointment(context.Context, *RefuseDoctorAppointmentRequest) (*RefuseDoctorAppointmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RefuseDoctorAppointment not implemented")
 }
 func (UnimplementedSchedulingServiceServer) ListAvailableSlots(context.Context, *ListAvailableSlotsRequest) (*ListAvailableSlotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAvailableSlots not implemented")
@@ -552,6 +714,132 @@ func _SchedulingService_SetDoctorAvailability_Handler(srv interface{}, ctx conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SchedulingServiceServer).SetDoctorAvailability(ctx, req.(*SetDoctorAvailabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_GetDoctorAgenda_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorAgendaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).GetDoctorAgenda(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_GetDoctorAgenda_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).GetDoctorAgenda(ctx, req.(*GetDoctorAgendaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_BlockDoctorSlot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BlockDoctorSlotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).BlockDoctorSlot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_BlockDoctorSlot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).BlockDoctorSlot(ctx, req.(*BlockDoctorSlotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_ReopenDoctorSlot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenDoctorSlotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).ReopenDoctorSlot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_ReopenDoctorSlot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).ReopenDoctorSlot(ctx, req.(*ReopenDoctorSlotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_ListDoctorAppointments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDoctorAppointmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).ListDoctorAppointments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_ListDoctorAppointments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).ListDoctorAppointments(ctx, req.(*ListDoctorAppointmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_GetDoctorAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDoctorAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).GetDoctorAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_GetDoctorAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).GetDoctorAppointment(ctx, req.(*GetDoctorAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_AcceptDoctorAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptDoctorAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).AcceptDoctorAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_AcceptDoctorAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).AcceptDoctorAppointment(ctx, req.(*AcceptDoctorAppointmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SchedulingService_RefuseDoctorAppointment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefuseDoctorAppointmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulingServiceServer).RefuseDoctorAppointment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SchedulingService_RefuseDoctorAppointment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulingServiceServer).RefuseDoctorAppointment(ctx, req.(*RefuseDoctorAppointmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -848,6 +1136,34 @@ var SchedulingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetDoctorAvailability",
 			Handler:    _SchedulingService_SetDoctorAvailability_Handler,
+		},
+		{
+			MethodName: "GetDoctorAgenda",
+			Handler:    _SchedulingService_GetDoctorAgenda_Handler,
+		},
+		{
+			MethodName: "BlockDoctorSlot",
+			Handler:    _SchedulingService_BlockDoctorSlot_Handler,
+		},
+		{
+			MethodName: "ReopenDoctorSlot",
+			Handler:    _SchedulingService_ReopenDoctorSlot_Handler,
+		},
+		{
+			MethodName: "ListDoctorAppointments",
+			Handler:    _SchedulingService_ListDoctorAppointments_Handler,
+		},
+		{
+			MethodName: "GetDoctorAppointment",
+			Handler:    _SchedulingService_GetDoctorAppointment_Handler,
+		},
+		{
+			MethodName: "AcceptDoctorAppointment",
+			Handler:    _SchedulingService_AcceptDoctorAppointment_Handler,
+		},
+		{
+			MethodName: "RefuseDoctorAppointment",
+			Handler:    _SchedulingService_RefuseDoctorAppointment_Handler,
 		},
 		{
 			MethodName: "ListAvailableSlots",

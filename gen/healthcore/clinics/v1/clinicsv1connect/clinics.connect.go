@@ -57,6 +57,9 @@ const (
 	// ClinicsServiceSetDelegationProcedure is the fully-qualified name of the ClinicsService's
 	// SetDelegation RPC.
 	ClinicsServiceSetDelegationProcedure = "/healthcore.clinics.v1.ClinicsService/SetDelegation"
+	// ClinicsServiceCheckClinicProcedure is the fully-qualified name of the ClinicsService's
+	// CheckClinic RPC.
+	ClinicsServiceCheckClinicProcedure = "/healthcore.clinics.v1.ClinicsService/CheckClinic"
 	// ClinicsServiceCheckAffiliationProcedure is the fully-qualified name of the ClinicsService's
 	// CheckAffiliation RPC.
 	ClinicsServiceCheckAffiliationProcedure = "/healthcore.clinics.v1.ClinicsService/CheckAffiliation"
@@ -88,6 +91,9 @@ type ClinicsServiceClient interface {
 	// appointments on the doctor's behalf. Only on an ACTIVE affiliation
 	// (FAILED_PRECONDITION AFFILIATION_STATE otherwise).
 	SetDelegation(context.Context, *connect.Request[v1.SetDelegationRequest]) (*connect.Response[v1.SetDelegationResponse], error)
+	// Internal (identity): whether a clinic exists, before an operator creates an OAuth
+	// client for it.
+	CheckClinic(context.Context, *connect.Request[v1.CheckClinicRequest]) (*connect.Response[v1.CheckClinicResponse], error)
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error)
@@ -152,6 +158,12 @@ func NewClinicsServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(clinicsServiceMethods.ByName("SetDelegation")),
 			connect.WithClientOptions(opts...),
 		),
+		checkClinic: connect.NewClient[v1.CheckClinicRequest, v1.CheckClinicResponse](
+			httpClient,
+			baseURL+ClinicsServiceCheckClinicProcedure,
+			connect.WithSchema(clinicsServiceMethods.ByName("CheckClinic")),
+			connect.WithClientOptions(opts...),
+		),
 		checkAffiliation: connect.NewClient[v1.CheckAffiliationRequest, v1.CheckAffiliationResponse](
 			httpClient,
 			baseURL+ClinicsServiceCheckAffiliationProcedure,
@@ -171,6 +183,7 @@ type clinicsServiceClient struct {
 	declineAffiliation *connect.Client[v1.DeclineAffiliationRequest, v1.DeclineAffiliationResponse]
 	endAffiliation     *connect.Client[v1.EndAffiliationRequest, v1.EndAffiliationResponse]
 	setDelegation      *connect.Client[v1.SetDelegationRequest, v1.SetDelegationResponse]
+	checkClinic        *connect.Client[v1.CheckClinicRequest, v1.CheckClinicResponse]
 	checkAffiliation   *connect.Client[v1.CheckAffiliationRequest, v1.CheckAffiliationResponse]
 }
 
@@ -214,6 +227,11 @@ func (c *clinicsServiceClient) SetDelegation(ctx context.Context, req *connect.R
 	return c.setDelegation.CallUnary(ctx, req)
 }
 
+// CheckClinic calls healthcore.clinics.v1.ClinicsService.CheckClinic.
+func (c *clinicsServiceClient) CheckClinic(ctx context.Context, req *connect.Request[v1.CheckClinicRequest]) (*connect.Response[v1.CheckClinicResponse], error) {
+	return c.checkClinic.CallUnary(ctx, req)
+}
+
 // CheckAffiliation calls healthcore.clinics.v1.ClinicsService.CheckAffiliation.
 func (c *clinicsServiceClient) CheckAffiliation(ctx context.Context, req *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error) {
 	return c.checkAffiliation.CallUnary(ctx, req)
@@ -245,6 +263,9 @@ type ClinicsServiceHandler interface {
 	// appointments on the doctor's behalf. Only on an ACTIVE affiliation
 	// (FAILED_PRECONDITION AFFILIATION_STATE otherwise).
 	SetDelegation(context.Context, *connect.Request[v1.SetDelegationRequest]) (*connect.Response[v1.SetDelegationResponse], error)
+	// Internal (identity): whether a clinic exists, before an operator creates an OAuth
+	// client for it.
+	CheckClinic(context.Context, *connect.Request[v1.CheckClinicRequest]) (*connect.Response[v1.CheckClinicResponse], error)
 	// Internal (scheduling): whether the doctor is affiliated with the clinic now
 	// (ACTIVE), and whether the doctor delegated answering appointments to it.
 	CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error)
@@ -305,6 +326,12 @@ func NewClinicsServiceHandler(svc ClinicsServiceHandler, opts ...connect.Handler
 		connect.WithSchema(clinicsServiceMethods.ByName("SetDelegation")),
 		connect.WithHandlerOptions(opts...),
 	)
+	clinicsServiceCheckClinicHandler := connect.NewUnaryHandler(
+		ClinicsServiceCheckClinicProcedure,
+		svc.CheckClinic,
+		connect.WithSchema(clinicsServiceMethods.ByName("CheckClinic")),
+		connect.WithHandlerOptions(opts...),
+	)
 	clinicsServiceCheckAffiliationHandler := connect.NewUnaryHandler(
 		ClinicsServiceCheckAffiliationProcedure,
 		svc.CheckAffiliation,
@@ -329,6 +356,8 @@ func NewClinicsServiceHandler(svc ClinicsServiceHandler, opts ...connect.Handler
 			clinicsServiceEndAffiliationHandler.ServeHTTP(w, r)
 		case ClinicsServiceSetDelegationProcedure:
 			clinicsServiceSetDelegationHandler.ServeHTTP(w, r)
+		case ClinicsServiceCheckClinicProcedure:
+			clinicsServiceCheckClinicHandler.ServeHTTP(w, r)
 		case ClinicsServiceCheckAffiliationProcedure:
 			clinicsServiceCheckAffiliationHandler.ServeHTTP(w, r)
 		default:
@@ -370,6 +399,10 @@ func (UnimplementedClinicsServiceHandler) EndAffiliation(context.Context, *conne
 
 func (UnimplementedClinicsServiceHandler) SetDelegation(context.Context, *connect.Request[v1.SetDelegationRequest]) (*connect.Response[v1.SetDelegationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.SetDelegation is not implemented"))
+}
+
+func (UnimplementedClinicsServiceHandler) CheckClinic(context.Context, *connect.Request[v1.CheckClinicRequest]) (*connect.Response[v1.CheckClinicResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.clinics.v1.ClinicsService.CheckClinic is not implemented"))
 }
 
 func (UnimplementedClinicsServiceHandler) CheckAffiliation(context.Context, *connect.Request[v1.CheckAffiliationRequest]) (*connect.Response[v1.CheckAffiliationResponse], error) {

@@ -86,6 +86,9 @@ const (
 	// IdentityServiceGetContactProcedure is the fully-qualified name of the IdentityService's
 	// GetContact RPC.
 	IdentityServiceGetContactProcedure = "/healthcore.identity.v1.IdentityService/GetContact"
+	// IdentityServiceGetFirstNamesProcedure is the fully-qualified name of the IdentityService's
+	// GetFirstNames RPC.
+	IdentityServiceGetFirstNamesProcedure = "/healthcore.identity.v1.IdentityService/GetFirstNames"
 	// IdentityServiceListRevokedSessionsProcedure is the fully-qualified name of the IdentityService's
 	// ListRevokedSessions RPC.
 	IdentityServiceListRevokedSessionsProcedure = "/healthcore.identity.v1.IdentityService/ListRevokedSessions"
@@ -249,6 +252,11 @@ type IdentityServiceClient interface {
 	// notification is delivered, so a message always uses the current contact. Read-only;
 	// every call is written to the audit log.
 	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
+	// Internal (scheduling): the first names of up to 200 accounts in one call, for a
+	// partner clinic's view of its doctors' appointments (nothing else of the account).
+	// Accounts that do not exist or were erased are left out. Read-only; every call is
+	// written to the audit log, one row per account named.
+	GetFirstNames(context.Context, *connect.Request[v1.GetFirstNamesRequest]) (*connect.Response[v1.GetFirstNamesResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -480,6 +488,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("GetContact")),
 			connect.WithClientOptions(opts...),
 		),
+		getFirstNames: connect.NewClient[v1.GetFirstNamesRequest, v1.GetFirstNamesResponse](
+			httpClient,
+			baseURL+IdentityServiceGetFirstNamesProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetFirstNames")),
+			connect.WithClientOptions(opts...),
+		),
 		listRevokedSessions: connect.NewClient[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse](
 			httpClient,
 			baseURL+IdentityServiceListRevokedSessionsProcedure,
@@ -636,6 +650,7 @@ type identityServiceClient struct {
 	changeEmail               *connect.Client[v1.ChangeEmailRequest, v1.ChangeEmailResponse]
 	getPayer                  *connect.Client[v1.GetPayerRequest, v1.GetPayerResponse]
 	getContact                *connect.Client[v1.GetContactRequest, v1.GetContactResponse]
+	getFirstNames             *connect.Client[v1.GetFirstNamesRequest, v1.GetFirstNamesResponse]
 	listRevokedSessions       *connect.Client[v1.ListRevokedSessionsRequest, v1.ListRevokedSessionsResponse]
 	getDoctorStatus           *connect.Client[v1.GetDoctorStatusRequest, v1.GetDoctorStatusResponse]
 	createDataExport          *connect.Client[v1.CreateDataExportRequest, v1.CreateDataExportResponse]
@@ -753,6 +768,11 @@ func (c *identityServiceClient) GetPayer(ctx context.Context, req *connect.Reque
 // GetContact calls healthcore.identity.v1.IdentityService.GetContact.
 func (c *identityServiceClient) GetContact(ctx context.Context, req *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
 	return c.getContact.CallUnary(ctx, req)
+}
+
+// GetFirstNames calls healthcore.identity.v1.IdentityService.GetFirstNames.
+func (c *identityServiceClient) GetFirstNames(ctx context.Context, req *connect.Request[v1.GetFirstNamesRequest]) (*connect.Response[v1.GetFirstNamesResponse], error) {
+	return c.getFirstNames.CallUnary(ctx, req)
 }
 
 // ListRevokedSessions calls healthcore.identity.v1.IdentityService.ListRevokedSessions.
@@ -962,6 +982,11 @@ type IdentityServiceHandler interface {
 	// notification is delivered, so a message always uses the current contact. Read-only;
 	// every call is written to the audit log.
 	GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error)
+	// Internal (scheduling): the first names of up to 200 accounts in one call, for a
+	// partner clinic's view of its doctors' appointments (nothing else of the account).
+	// Accounts that do not exist or were erased are left out. Read-only; every call is
+	// written to the audit log, one row per account named.
+	GetFirstNames(context.Context, *connect.Request[v1.GetFirstNamesRequest]) (*connect.Response[v1.GetFirstNamesResponse], error)
 	// Internal (every service that verifies access tokens): the sessions that have ended
 	// (logout, refresh-token reuse) while access tokens of theirs may still be unexpired.
 	// Each service's verifier polls it every few seconds and refuses those tokens with
@@ -1189,6 +1214,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("GetContact")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceGetFirstNamesHandler := connect.NewUnaryHandler(
+		IdentityServiceGetFirstNamesProcedure,
+		svc.GetFirstNames,
+		connect.WithSchema(identityServiceMethods.ByName("GetFirstNames")),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceListRevokedSessionsHandler := connect.NewUnaryHandler(
 		IdentityServiceListRevokedSessionsProcedure,
 		svc.ListRevokedSessions,
@@ -1361,6 +1392,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetPayerHandler.ServeHTTP(w, r)
 		case IdentityServiceGetContactProcedure:
 			identityServiceGetContactHandler.ServeHTTP(w, r)
+		case IdentityServiceGetFirstNamesProcedure:
+			identityServiceGetFirstNamesHandler.ServeHTTP(w, r)
 		case IdentityServiceListRevokedSessionsProcedure:
 			identityServiceListRevokedSessionsHandler.ServeHTTP(w, r)
 		case IdentityServiceGetDoctorStatusProcedure:
@@ -1488,6 +1521,10 @@ func (UnimplementedIdentityServiceHandler) GetPayer(context.Context, *connect.Re
 
 func (UnimplementedIdentityServiceHandler) GetContact(context.Context, *connect.Request[v1.GetContactRequest]) (*connect.Response[v1.GetContactResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetContact is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetFirstNames(context.Context, *connect.Request[v1.GetFirstNamesRequest]) (*connect.Response[v1.GetFirstNamesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.identity.v1.IdentityService.GetFirstNames is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) ListRevokedSessions(context.Context, *connect.Request[v1.ListRevokedSessionsRequest]) (*connect.Response[v1.ListRevokedSessionsResponse], error) {

@@ -45,6 +45,27 @@ const (
 	// SchedulingServiceSetDoctorAvailabilityProcedure is the fully-qualified name of the
 	// SchedulingService's SetDoctorAvailability RPC.
 	SchedulingServiceSetDoctorAvailabilityProcedure = "/healthcore.scheduling.v1.SchedulingService/SetDoctorAvailability"
+	// SchedulingServiceGetDoctorAgendaProcedure is the fully-qualified name of the SchedulingService's
+	// GetDoctorAgenda RPC.
+	SchedulingServiceGetDoctorAgendaProcedure = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAgenda"
+	// SchedulingServiceBlockDoctorSlotProcedure is the fully-qualified name of the SchedulingService's
+	// BlockDoctorSlot RPC.
+	SchedulingServiceBlockDoctorSlotProcedure = "/healthcore.scheduling.v1.SchedulingService/BlockDoctorSlot"
+	// SchedulingServiceReopenDoctorSlotProcedure is the fully-qualified name of the SchedulingService's
+	// ReopenDoctorSlot RPC.
+	SchedulingServiceReopenDoctorSlotProcedure = "/healthcore.scheduling.v1.SchedulingService/ReopenDoctorSlot"
+	// SchedulingServiceListDoctorAppointmentsProcedure is the fully-qualified name of the
+	// SchedulingService's ListDoctorAppointments RPC.
+	SchedulingServiceListDoctorAppointmentsProcedure = "/healthcore.scheduling.v1.SchedulingService/ListDoctorAppointments"
+	// SchedulingServiceGetDoctorAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's GetDoctorAppointment RPC.
+	SchedulingServiceGetDoctorAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/GetDoctorAppointment"
+	// SchedulingServiceAcceptDoctorAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's AcceptDoctorAppointment RPC.
+	SchedulingServiceAcceptDoctorAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/AcceptDoctorAppointment"
+	// SchedulingServiceRefuseDoctorAppointmentProcedure is the fully-qualified name of the
+	// SchedulingService's RefuseDoctorAppointment RPC.
+	SchedulingServiceRefuseDoctorAppointmentProcedure = "/healthcore.scheduling.v1.SchedulingService/RefuseDoctorAppointment"
 	// SchedulingServiceListAvailableSlotsProcedure is the fully-qualified name of the
 	// SchedulingService's ListAvailableSlots RPC.
 	SchedulingServiceListAvailableSlotsProcedure = "/healthcore.scheduling.v1.SchedulingService/ListAvailableSlots"
@@ -109,6 +130,38 @@ type SchedulingServiceClient interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
 	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error)
+	// Partner clinics: the agenda of a doctor affiliated with the calling clinic — every
+	// slot in a range of at most 31 days, whatever its status, with the id and state of
+	// the appointment holding it (never the patient) — as GetMyAgenda shows the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor).
+	GetDoctorAgenda(context.Context, *connect.Request[v1.GetDoctorAgendaRequest]) (*connect.Response[v1.GetDoctorAgendaResponse], error)
+	// Partner clinics: takes an open slot of a doctor affiliated with the calling clinic
+	// out of booking, as BlockSlot does for the doctor (NOT_AFFILIATED for any other
+	// doctor; NOT_FOUND SLOT_NOT_FOUND for a slot not the doctor's).
+	BlockDoctorSlot(context.Context, *connect.Request[v1.BlockDoctorSlotRequest]) (*connect.Response[v1.BlockDoctorSlotResponse], error)
+	// Partner clinics: makes a blocked slot of a doctor affiliated with the calling
+	// clinic bookable again, as ReopenSlot does for the doctor.
+	ReopenDoctorSlot(context.Context, *connect.Request[v1.ReopenDoctorSlotRequest]) (*connect.Response[v1.ReopenDoctorSlotResponse], error)
+	// Partner clinics: the appointments of a doctor affiliated with the calling clinic,
+	// filtered by state and start time, earliest start first, paginated. Each carries
+	// times, state, answer deadline and the patient's first name only: never the CPF,
+	// the reason for the visit, any health data or the payer's data (PERMISSION_DENIED
+	// NOT_AFFILIATED for any other doctor).
+	ListDoctorAppointments(context.Context, *connect.Request[v1.ListDoctorAppointmentsRequest]) (*connect.Response[v1.ListDoctorAppointmentsResponse], error)
+	// Partner clinics: one appointment of a doctor affiliated with the calling clinic,
+	// as ListDoctorAppointments shows it (NOT_FOUND APPOINTMENT_NOT_FOUND when no
+	// appointment has the id; PERMISSION_DENIED NOT_AFFILIATED when its doctor is not
+	// affiliated with the clinic).
+	GetDoctorAppointment(context.Context, *connect.Request[v1.GetDoctorAppointmentRequest]) (*connect.Response[v1.GetDoctorAppointmentResponse], error)
+	// Partner clinics: accepts a paid appointment (AWAITING_DOCTOR → CONFIRMED) on behalf
+	// of its doctor, who must be affiliated with the calling clinic (NOT_AFFILIATED) and
+	// have delegated answering to it (PERMISSION_DENIED NOT_DELEGATED). The history
+	// names the clinic and its client as who accepted. Otherwise as AcceptAppointment.
+	AcceptDoctorAppointment(context.Context, *connect.Request[v1.AcceptDoctorAppointmentRequest]) (*connect.Response[v1.AcceptDoctorAppointmentResponse], error)
+	// Partner clinics: refuses a paid appointment (AWAITING_DOCTOR → REFUSED, full
+	// refund) on behalf of its doctor, under the conditions of AcceptDoctorAppointment.
+	// The reason is shown to the patient.
+	RefuseDoctorAppointment(context.Context, *connect.Request[v1.RefuseDoctorAppointmentRequest]) (*connect.Response[v1.RefuseDoctorAppointmentResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -200,6 +253,48 @@ func NewSchedulingServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			httpClient,
 			baseURL+SchedulingServiceSetDoctorAvailabilityProcedure,
 			connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
+			connect.WithClientOptions(opts...),
+		),
+		getDoctorAgenda: connect.NewClient[v1.GetDoctorAgendaRequest, v1.GetDoctorAgendaResponse](
+			httpClient,
+			baseURL+SchedulingServiceGetDoctorAgendaProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAgenda")),
+			connect.WithClientOptions(opts...),
+		),
+		blockDoctorSlot: connect.NewClient[v1.BlockDoctorSlotRequest, v1.BlockDoctorSlotResponse](
+			httpClient,
+			baseURL+SchedulingServiceBlockDoctorSlotProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("BlockDoctorSlot")),
+			connect.WithClientOptions(opts...),
+		),
+		reopenDoctorSlot: connect.NewClient[v1.ReopenDoctorSlotRequest, v1.ReopenDoctorSlotResponse](
+			httpClient,
+			baseURL+SchedulingServiceReopenDoctorSlotProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("ReopenDoctorSlot")),
+			connect.WithClientOptions(opts...),
+		),
+		listDoctorAppointments: connect.NewClient[v1.ListDoctorAppointmentsRequest, v1.ListDoctorAppointmentsResponse](
+			httpClient,
+			baseURL+SchedulingServiceListDoctorAppointmentsProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("ListDoctorAppointments")),
+			connect.WithClientOptions(opts...),
+		),
+		getDoctorAppointment: connect.NewClient[v1.GetDoctorAppointmentRequest, v1.GetDoctorAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceGetDoctorAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		acceptDoctorAppointment: connect.NewClient[v1.AcceptDoctorAppointmentRequest, v1.AcceptDoctorAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceAcceptDoctorAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("AcceptDoctorAppointment")),
+			connect.WithClientOptions(opts...),
+		),
+		refuseDoctorAppointment: connect.NewClient[v1.RefuseDoctorAppointmentRequest, v1.RefuseDoctorAppointmentResponse](
+			httpClient,
+			baseURL+SchedulingServiceRefuseDoctorAppointmentProcedure,
+			connect.WithSchema(schedulingServiceMethods.ByName("RefuseDoctorAppointment")),
 			connect.WithClientOptions(opts...),
 		),
 		listAvailableSlots: connect.NewClient[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse](
@@ -301,6 +396,13 @@ type schedulingServiceClient struct {
 	getAvailability           *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
 	getDoctorAvailability     *connect.Client[v1.GetDoctorAvailabilityRequest, v1.GetDoctorAvailabilityResponse]
 	setDoctorAvailability     *connect.Client[v1.SetDoctorAvailabilityRequest, v1.SetDoctorAvailabilityResponse]
+	getDoctorAgenda           *connect.Client[v1.GetDoctorAgendaRequest, v1.GetDoctorAgendaResponse]
+	blockDoctorSlot           *connect.Client[v1.BlockDoctorSlotRequest, v1.BlockDoctorSlotResponse]
+	reopenDoctorSlot          *connect.Client[v1.ReopenDoctorSlotRequest, v1.ReopenDoctorSlotResponse]
+	listDoctorAppointments    *connect.Client[v1.ListDoctorAppointmentsRequest, v1.ListDoctorAppointmentsResponse]
+	getDoctorAppointment      *connect.Client[v1.GetDoctorAppointmentRequest, v1.GetDoctorAppointmentResponse]
+	acceptDoctorAppointment   *connect.Client[v1.AcceptDoctorAppointmentRequest, v1.AcceptDoctorAppointmentResponse]
+	refuseDoctorAppointment   *connect.Client[v1.RefuseDoctorAppointmentRequest, v1.RefuseDoctorAppointmentResponse]
 	listAvailableSlots        *connect.Client[v1.ListAvailableSlotsRequest, v1.ListAvailableSlotsResponse]
 	getMyAgenda               *connect.Client[v1.GetMyAgendaRequest, v1.GetMyAgendaResponse]
 	blockSlot                 *connect.Client[v1.BlockSlotRequest, v1.BlockSlotResponse]
@@ -336,6 +438,41 @@ func (c *schedulingServiceClient) GetDoctorAvailability(ctx context.Context, req
 // SetDoctorAvailability calls healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability.
 func (c *schedulingServiceClient) SetDoctorAvailability(ctx context.Context, req *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error) {
 	return c.setDoctorAvailability.CallUnary(ctx, req)
+}
+
+// GetDoctorAgenda calls healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda.
+func (c *schedulingServiceClient) GetDoctorAgenda(ctx context.Context, req *connect.Request[v1.GetDoctorAgendaRequest]) (*connect.Response[v1.GetDoctorAgendaResponse], error) {
+	return c.getDoctorAgenda.CallUnary(ctx, req)
+}
+
+// BlockDoctorSlot calls healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot.
+func (c *schedulingServiceClient) BlockDoctorSlot(ctx context.Context, req *connect.Request[v1.BlockDoctorSlotRequest]) (*connect.Response[v1.BlockDoctorSlotResponse], error) {
+	return c.blockDoctorSlot.CallUnary(ctx, req)
+}
+
+// ReopenDoctorSlot calls healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot.
+func (c *schedulingServiceClient) ReopenDoctorSlot(ctx context.Context, req *connect.Request[v1.ReopenDoctorSlotRequest]) (*connect.Response[v1.ReopenDoctorSlotResponse], error) {
+	return c.reopenDoctorSlot.CallUnary(ctx, req)
+}
+
+// ListDoctorAppointments calls healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments.
+func (c *schedulingServiceClient) ListDoctorAppointments(ctx context.Context, req *connect.Request[v1.ListDoctorAppointmentsRequest]) (*connect.Response[v1.ListDoctorAppointmentsResponse], error) {
+	return c.listDoctorAppointments.CallUnary(ctx, req)
+}
+
+// GetDoctorAppointment calls healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment.
+func (c *schedulingServiceClient) GetDoctorAppointment(ctx context.Context, req *connect.Request[v1.GetDoctorAppointmentRequest]) (*connect.Response[v1.GetDoctorAppointmentResponse], error) {
+	return c.getDoctorAppointment.CallUnary(ctx, req)
+}
+
+// AcceptDoctorAppointment calls healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment.
+func (c *schedulingServiceClient) AcceptDoctorAppointment(ctx context.Context, req *connect.Request[v1.AcceptDoctorAppointmentRequest]) (*connect.Response[v1.AcceptDoctorAppointmentResponse], error) {
+	return c.acceptDoctorAppointment.CallUnary(ctx, req)
+}
+
+// RefuseDoctorAppointment calls healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment.
+func (c *schedulingServiceClient) RefuseDoctorAppointment(ctx context.Context, req *connect.Request[v1.RefuseDoctorAppointmentRequest]) (*connect.Response[v1.RefuseDoctorAppointmentResponse], error) {
+	return c.refuseDoctorAppointment.CallUnary(ctx, req)
 }
 
 // ListAvailableSlots calls healthcore.scheduling.v1.SchedulingService.ListAvailableSlots.
@@ -432,6 +569,38 @@ type SchedulingServiceHandler interface {
 	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor; FAILED_PRECONDITION
 	// DOCTOR_NOT_VERIFIED while identity does not hold the doctor verified).
 	SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error)
+	// Partner clinics: the agenda of a doctor affiliated with the calling clinic — every
+	// slot in a range of at most 31 days, whatever its status, with the id and state of
+	// the appointment holding it (never the patient) — as GetMyAgenda shows the doctor
+	// (PERMISSION_DENIED NOT_AFFILIATED for any other doctor).
+	GetDoctorAgenda(context.Context, *connect.Request[v1.GetDoctorAgendaRequest]) (*connect.Response[v1.GetDoctorAgendaResponse], error)
+	// Partner clinics: takes an open slot of a doctor affiliated with the calling clinic
+	// out of booking, as BlockSlot does for the doctor (NOT_AFFILIATED for any other
+	// doctor; NOT_FOUND SLOT_NOT_FOUND for a slot not the doctor's).
+	BlockDoctorSlot(context.Context, *connect.Request[v1.BlockDoctorSlotRequest]) (*connect.Response[v1.BlockDoctorSlotResponse], error)
+	// Partner clinics: makes a blocked slot of a doctor affiliated with the calling
+	// clinic bookable again, as ReopenSlot does for the doctor.
+	ReopenDoctorSlot(context.Context, *connect.Request[v1.ReopenDoctorSlotRequest]) (*connect.Response[v1.ReopenDoctorSlotResponse], error)
+	// Partner clinics: the appointments of a doctor affiliated with the calling clinic,
+	// filtered by state and start time, earliest start first, paginated. Each carries
+	// times, state, answer deadline and the patient's first name only: never the CPF,
+	// the reason for the visit, any health data or the payer's data (PERMISSION_DENIED
+	// NOT_AFFILIATED for any other doctor).
+	ListDoctorAppointments(context.Context, *connect.Request[v1.ListDoctorAppointmentsRequest]) (*connect.Response[v1.ListDoctorAppointmentsResponse], error)
+	// Partner clinics: one appointment of a doctor affiliated with the calling clinic,
+	// as ListDoctorAppointments shows it (NOT_FOUND APPOINTMENT_NOT_FOUND when no
+	// appointment has the id; PERMISSION_DENIED NOT_AFFILIATED when its doctor is not
+	// affiliated with the clinic).
+	GetDoctorAppointment(context.Context, *connect.Request[v1.GetDoctorAppointmentRequest]) (*connect.Response[v1.GetDoctorAppointmentResponse], error)
+	// Partner clinics: accepts a paid appointment (AWAITING_DOCTOR → CONFIRMED) on behalf
+	// of its doctor, who must be affiliated with the calling clinic (NOT_AFFILIATED) and
+	// have delegated answering to it (PERMISSION_DENIED NOT_DELEGATED). The history
+	// names the clinic and its client as who accepted. Otherwise as AcceptAppointment.
+	AcceptDoctorAppointment(context.Context, *connect.Request[v1.AcceptDoctorAppointmentRequest]) (*connect.Response[v1.AcceptDoctorAppointmentResponse], error)
+	// Partner clinics: refuses a paid appointment (AWAITING_DOCTOR → REFUSED, full
+	// refund) on behalf of its doctor, under the conditions of AcceptDoctorAppointment.
+	// The reason is shown to the patient.
+	RefuseDoctorAppointment(context.Context, *connect.Request[v1.RefuseDoctorAppointmentRequest]) (*connect.Response[v1.RefuseDoctorAppointmentResponse], error)
 	// Lists a doctor's free slots that can still be booked (starting at least the
 	// minimum lead from now) in a range of at most 31 days, in order, with the
 	// consultation price and the doctor's time zone.
@@ -519,6 +688,48 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 		SchedulingServiceSetDoctorAvailabilityProcedure,
 		svc.SetDoctorAvailability,
 		connect.WithSchema(schedulingServiceMethods.ByName("SetDoctorAvailability")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceGetDoctorAgendaHandler := connect.NewUnaryHandler(
+		SchedulingServiceGetDoctorAgendaProcedure,
+		svc.GetDoctorAgenda,
+		connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAgenda")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceBlockDoctorSlotHandler := connect.NewUnaryHandler(
+		SchedulingServiceBlockDoctorSlotProcedure,
+		svc.BlockDoctorSlot,
+		connect.WithSchema(schedulingServiceMethods.ByName("BlockDoctorSlot")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceReopenDoctorSlotHandler := connect.NewUnaryHandler(
+		SchedulingServiceReopenDoctorSlotProcedure,
+		svc.ReopenDoctorSlot,
+		connect.WithSchema(schedulingServiceMethods.ByName("ReopenDoctorSlot")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceListDoctorAppointmentsHandler := connect.NewUnaryHandler(
+		SchedulingServiceListDoctorAppointmentsProcedure,
+		svc.ListDoctorAppointments,
+		connect.WithSchema(schedulingServiceMethods.ByName("ListDoctorAppointments")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceGetDoctorAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceGetDoctorAppointmentProcedure,
+		svc.GetDoctorAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("GetDoctorAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceAcceptDoctorAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceAcceptDoctorAppointmentProcedure,
+		svc.AcceptDoctorAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("AcceptDoctorAppointment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	schedulingServiceRefuseDoctorAppointmentHandler := connect.NewUnaryHandler(
+		SchedulingServiceRefuseDoctorAppointmentProcedure,
+		svc.RefuseDoctorAppointment,
+		connect.WithSchema(schedulingServiceMethods.ByName("RefuseDoctorAppointment")),
 		connect.WithHandlerOptions(opts...),
 	)
 	schedulingServiceListAvailableSlotsHandler := connect.NewUnaryHandler(
@@ -621,6 +832,20 @@ func NewSchedulingServiceHandler(svc SchedulingServiceHandler, opts ...connect.H
 			schedulingServiceGetDoctorAvailabilityHandler.ServeHTTP(w, r)
 		case SchedulingServiceSetDoctorAvailabilityProcedure:
 			schedulingServiceSetDoctorAvailabilityHandler.ServeHTTP(w, r)
+		case SchedulingServiceGetDoctorAgendaProcedure:
+			schedulingServiceGetDoctorAgendaHandler.ServeHTTP(w, r)
+		case SchedulingServiceBlockDoctorSlotProcedure:
+			schedulingServiceBlockDoctorSlotHandler.ServeHTTP(w, r)
+		case SchedulingServiceReopenDoctorSlotProcedure:
+			schedulingServiceReopenDoctorSlotHandler.ServeHTTP(w, r)
+		case SchedulingServiceListDoctorAppointmentsProcedure:
+			schedulingServiceListDoctorAppointmentsHandler.ServeHTTP(w, r)
+		case SchedulingServiceGetDoctorAppointmentProcedure:
+			schedulingServiceGetDoctorAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceAcceptDoctorAppointmentProcedure:
+			schedulingServiceAcceptDoctorAppointmentHandler.ServeHTTP(w, r)
+		case SchedulingServiceRefuseDoctorAppointmentProcedure:
+			schedulingServiceRefuseDoctorAppointmentHandler.ServeHTTP(w, r)
 		case SchedulingServiceListAvailableSlotsProcedure:
 			schedulingServiceListAvailableSlotsHandler.ServeHTTP(w, r)
 		case SchedulingServiceGetMyAgendaProcedure:
@@ -674,6 +899,34 @@ func (UnimplementedSchedulingServiceHandler) GetDoctorAvailability(context.Conte
 
 func (UnimplementedSchedulingServiceHandler) SetDoctorAvailability(context.Context, *connect.Request[v1.SetDoctorAvailabilityRequest]) (*connect.Response[v1.SetDoctorAvailabilityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.SetDoctorAvailability is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) GetDoctorAgenda(context.Context, *connect.Request[v1.GetDoctorAgendaRequest]) (*connect.Response[v1.GetDoctorAgendaResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetDoctorAgenda is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) BlockDoctorSlot(context.Context, *connect.Request[v1.BlockDoctorSlotRequest]) (*connect.Response[v1.BlockDoctorSlotResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.BlockDoctorSlot is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) ReopenDoctorSlot(context.Context, *connect.Request[v1.ReopenDoctorSlotRequest]) (*connect.Response[v1.ReopenDoctorSlotResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ReopenDoctorSlot is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) ListDoctorAppointments(context.Context, *connect.Request[v1.ListDoctorAppointmentsRequest]) (*connect.Response[v1.ListDoctorAppointmentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.ListDoctorAppointments is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) GetDoctorAppointment(context.Context, *connect.Request[v1.GetDoctorAppointmentRequest]) (*connect.Response[v1.GetDoctorAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.GetDoctorAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) AcceptDoctorAppointment(context.Context, *connect.Request[v1.AcceptDoctorAppointmentRequest]) (*connect.Response[v1.AcceptDoctorAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.AcceptDoctorAppointment is not implemented"))
+}
+
+func (UnimplementedSchedulingServiceHandler) RefuseDoctorAppointment(context.Context, *connect.Request[v1.RefuseDoctorAppointmentRequest]) (*connect.Response[v1.RefuseDoctorAppointmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("healthcore.scheduling.v1.SchedulingService.RefuseDoctorAppointment is not implemented"))
 }
 
 func (UnimplementedSchedulingServiceHandler) ListAvailableSlots(context.Context, *connect.Request[v1.ListAvailableSlotsRequest]) (*connect.Response[v1.ListAvailableSlotsResponse], error) {
