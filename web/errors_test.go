@@ -7,6 +7,7 @@ import (
 
 	_ "healthcore/gateway"          // the edge's own reasons
 	_ "healthcore/internal/catalog" // every service, so every reason a service declares
+	_ "healthcore/partneredge"      // the partner edge's own reasons
 	"healthcore/platform/errs"
 )
 

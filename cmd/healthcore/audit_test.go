@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/mtls"
@@ -153,7 +155,7 @@ func TestMigratePrintGrants_NamesTheOwnerAndEveryServiceRoleWithoutADatabase(t *
 	}
 	sql := out.String()
 	want := []string{`"healthcore_owner"`}
-	for _, s := range catalog.Schemas(catalog.Names()) {
+	for _, s := range append(catalog.Schemas(catalog.Names()), partneredge.Schema) {
 		want = append(want, `"`+pg.Role(s.Name)+`"`)
 	}
 	for _, w := range want {
@@ -165,7 +167,63 @@ func TestMigratePrintGrants_NamesTheOwnerAndEveryServiceRoleWithoutADatabase(t *
 	if err := runMigrate(context.Background(), []string{"-print-grants", "-owner=healthcore_owner", "-services=identity"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"healthcore_identity"`) || strings.Contains(out.String(), `"healthcore_records"`) {
+	if !strings.Contains(out.String(), `"healthcore_identity"`) || strings.Contains(out.String(), `"healthcore_records"`) ||
+		strings.Contains(out.String(), `"healthcore_partneredge"`) {
 		t.Errorf("-services=identity: grants for other services:\n%s", out.String())
+	}
+}
+
+// TestAuditVerify_PartnerCallLog: audit-verify -log=partner-edge walks the partner
+// edge's call log under the secret dev-certs wrote, says it holds, and fails once a row
+// is changed behind the triggers' back.
+func TestAuditVerify_PartnerCallLog(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"dev-certs", "-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	secretFile := filepath.Join(dir, partnerCallLogSecret)
+	secret, err := partneredge.ReadSecret(secretFile, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := pgtest.URL(t, partneredge.Schema)
+	db, err := pg.Open(context.Background(), url, partneredge.Schema.Name, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	calls, err := partneredge.OpenCallLog(db, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"ok", "resource_exhausted", "ok"} {
+		err := calls.Append(context.Background(), partneredge.Call{At: time.Now().Truncate(time.Microsecond), ClientID: "c1", ClinicID: "k1",
+			SecretID: "s1", Scope: "directory.read", Method: "/healthcore.directory.v1.DirectoryService/GetDoctor", Code: code})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"audit-verify", "-log=partner-edge", "-database-url=" + url, "-partner-edge.call-log-secret=" + secretFile,
+		"-insecure-transport", "-log-level=warn"}
+	var out bytes.Buffer
+	if err := runAuditVerify(context.Background(), args[1:], &out); err != nil {
+		t.Fatalf("audit-verify: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "partneredge.call_log") || !strings.Contains(out.String(), "3") {
+		t.Errorf("report %q, want the call log's 3 rows", out.String())
+	}
+	if err := runAuditVerify(context.Background(), []string{"-log=partner-edge", "-database-url=" + url}, &out); err == nil {
+		t.Error("audit-verify -log=partner-edge without the secret: no error")
+	}
+
+	if _, err := db.Exec(context.Background(), `ALTER TABLE call_log DISABLE TRIGGER USER`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(context.Background(), `UPDATE call_log SET code = 'ok' WHERE code = 'resource_exhausted'`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runAuditVerify(context.Background(), args[1:], &out); !errors.Is(err, errChainBroken) {
+		t.Errorf("after a row changed: %v, want %v\n%s", err, errChainBroken, out.String())
 	}
 }

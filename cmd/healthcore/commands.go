@@ -26,6 +26,7 @@ import (
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
 	"healthcore/gen/openapi"
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/auditchain"
 	"healthcore/platform/envelope"
 	"healthcore/platform/pg"
@@ -63,24 +64,19 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := pg.Migrate(ctx, dbURL, log, catalog.Schemas(catalog.Names())...); err != nil {
+	if err := pg.Migrate(ctx, dbURL, log, append(catalog.Schemas(catalog.Names()), partneredge.Schema)...); err != nil {
 		return err
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	started := make(chan struct{})
@@ -96,6 +92,10 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	wg.Go(func() {
 		errc <- serveGateway(ctx, cfg, p, p.DevRoutes())
+		cancel()
+	})
+	wg.Go(func() {
+		errc <- servePartnerEdge(ctx, cfg, p, dbURL, true)
 		cancel()
 	})
 	if demo.on {
@@ -166,6 +166,12 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 	for _, name := range catalog.Names() {
 		fmt.Fprintf(&b, "  gRPC %-10s %s\n", name, hostPort(cfg.ListenAddr(name)))
 	}
+	plaintext := " -plaintext"
+	if cfg.PartnerEdge.TLSCert != "" {
+		plaintext = ""
+	}
+	fmt.Fprintf(&b, "  Partners   %s   (gRPC for partner clinics: go tool -modfile=tools/go.mod grpcurl%s -H \"authorization: Bearer $TOKEN\" %s list)\n",
+		hostPort(cfg.PartnerEdgeListenAddr()), plaintext, hostPort(cfg.PartnerEdgeListenAddr()))
 	if cfg.Reflection {
 		fmt.Fprintf(&b, "  grpcurl    go tool -modfile=tools/go.mod grpcurl -plaintext %s list   (any service: dev serves reflection)\n",
 			hostPort(cfg.ListenAddr("identity")))
@@ -194,6 +200,24 @@ func printDevBanner(w io.Writer, cfg *catalog.Config, dbURL string, demo devDemo
 	}
 	fmt.Fprintf(&b, "  PostgreSQL %s\n  Data       %s\n\n", pg.RedactURL(dbURL), cfg.DataDir)
 	fmt.Fprint(w, b.String())
+}
+
+// startTelemetry starts the process's tracing and its ops listener; stop ends both,
+// the ops listener first, then flushes the spans.
+func startTelemetry(ctx context.Context, p *catalog.Process) (stop func(), err error) {
+	stopTracing, err := p.StartTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stopOps, err := p.StartOps(ctx)
+	if err != nil {
+		stopTracing()
+		return nil, err
+	}
+	return func() {
+		stopOps()
+		stopTracing()
+	}, nil
 }
 
 // hostPort makes a listen address printable: ":8080" and "0.0.0.0:8080" become
@@ -250,16 +274,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	p := catalog.NewProcess(cfg, dbURL)
 	defer p.Close()
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 	return p.Run(ctx, names, nil)
 }
 
@@ -282,16 +301,11 @@ func runGateway(ctx context.Context, args []string) error {
 		debug.SetGCPercent(cfg.GatewayGCPercent)
 	}
 	p := catalog.NewProcess(cfg, "")
-	stopTracing, err := p.StartTracing(ctx)
+	stop, err := startTelemetry(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	stopOps, err := p.StartOps(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopOps()
+	defer stop()
 	return serveGateway(ctx, cfg, p, nil)
 }
 
@@ -394,7 +408,7 @@ func webhookRoutes(cfg *catalog.Config, p *catalog.Process) (map[string]http.Han
 func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
-	only := fs.String("services", "", "comma-separated services to migrate (default all)")
+	only := fs.String("services", "", "comma-separated services (and partner-edge) to migrate (default all)")
 	printGrants := fs.Bool("print-grants", false,
 		"print the SQL an administrator runs so that -owner owns every schema and runs the migrations, and each service reaches only its own schema through its role healthcore_<schema>; touch no database")
 	owner := fs.String("owner", "", "with -print-grants: the role that owns the schemas and runs migrate, e.g. healthcore_owner")
@@ -402,19 +416,30 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	names := catalog.Names()
+	// The partner edge owns a schema too (its call log): migrated with the services.
+	edge := true
 	if *only != "" {
-		names = catalog.SplitList(*only)
-		for _, name := range names {
-			if !catalog.Has(name) {
-				return fmt.Errorf("-services: unknown service %q (services: %s)", name, serviceNames())
+		names, edge = nil, false
+		for _, name := range catalog.SplitList(*only) {
+			switch {
+			case name == partneredge.Caller:
+				edge = true
+			case !catalog.Has(name):
+				return fmt.Errorf("-services: unknown service %q (services: %s, %s)", name, serviceNames(), partneredge.Caller)
+			default:
+				names = append(names, name)
 			}
 		}
+	}
+	schemas := catalog.Schemas(names)
+	if edge {
+		schemas = append(schemas, partneredge.Schema)
 	}
 	if *printGrants {
 		if *owner == "" {
 			return errors.New("-owner is required with -print-grants: the role that owns the schemas and runs the migrations")
 		}
-		sql, err := pg.Grants(*owner, catalog.Schemas(names))
+		sql, err := pg.Grants(*owner, schemas)
 		if err != nil {
 			return err
 		}
@@ -430,7 +455,7 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), catalog.Schemas(names)...)
+	return pg.Migrate(ctx, cfg.DatabaseURL, cfg.Logger(), schemas...)
 }
 
 // runKeysRotate adds a master key version to the local keys driver; data sealed under
@@ -520,7 +545,8 @@ var errChainBroken = errors.New("audit-verify: a chain is broken")
 func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("audit-verify", flag.ContinueOnError)
 	cfg := catalog.NewConfig(fs, false)
-	which := fs.String("log", "all", "the log to verify: identity (its audit log), records (its access log) or all")
+	which := fs.String("log", "all",
+		"the log to verify: identity (its audit log), records (its access log), partner-edge (its call log; needs -partner-edge.call-log-secret) or all (the partner edge's when its secret is given)")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
@@ -531,32 +557,62 @@ func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
 			logs, owners = append(logs, l), append(owners, l.owner)
 		}
 	}
-	if len(logs) == 0 {
-		return fmt.Errorf("-log=%q: must be identity, records or all", *which)
+	edge := *which == partneredge.Caller || (*which == "all" && cfg.PartnerEdge.CallLogSecret != "")
+	if len(logs) == 0 && !edge {
+		return fmt.Errorf("-log=%q: must be identity, records, %s or all", *which, partneredge.Caller)
+	}
+	if edge && cfg.PartnerEdge.CallLogSecret == "" {
+		return errors.New("-partner-edge.call-log-secret is required: the partner call log's chain secret")
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("-database-url (DATABASE_URL) is required")
 	}
 	// Each chain's secret is sealed by the keys service for its owner: the command
-	// calls keys as identity and as records.
-	if err := cfg.OpenCredentials(owners); err != nil {
-		return err
+	// calls keys as identity and as records. The partner edge's is a file.
+	if len(owners) > 0 {
+		if err := cfg.OpenCredentials(owners); err != nil {
+			return err
+		}
 	}
 	p := catalog.NewProcess(cfg, cfg.DatabaseURL)
 	defer p.Close()
 	broken := false
+	report := func(rep auditchain.Report) {
+		fmt.Fprintln(out, rep.String())
+		broken = broken || !rep.OK()
+	}
 	for _, l := range logs {
 		rep, err := verifyLog(ctx, cfg.DatabaseURL, l, p.Envelope(l.owner))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, rep.String())
-		broken = broken || !rep.OK()
+		report(rep)
+	}
+	if edge {
+		rep, err := verifyCallLog(ctx, cfg.DatabaseURL, cfg.PartnerEdge.CallLogSecret)
+		if err != nil {
+			return err
+		}
+		report(rep)
 	}
 	if broken {
 		return errChainBroken
 	}
 	return nil
+}
+
+// verifyCallLog walks the partner edge's call log under the secret in file.
+func verifyCallLog(ctx context.Context, dbURL, file string) (auditchain.Report, error) {
+	secret, err := partneredge.ReadSecret(file, false)
+	if err != nil {
+		return auditchain.Report{}, fmt.Errorf("-partner-edge.call-log-secret: %w", err)
+	}
+	db, err := pg.Open(ctx, dbURL, partneredge.Schema.Name, 2)
+	if err != nil {
+		return auditchain.Report{}, err
+	}
+	defer db.Close()
+	return partneredge.VerifyCallLog(ctx, db, secret)
 }
 
 func verifyLog(ctx context.Context, dbURL string, l auditLog, env *envelope.Envelope) (auditchain.Report, error) {

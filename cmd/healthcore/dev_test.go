@@ -8,9 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
+
 	"healthcore/gateway"
+	keysv1 "healthcore/gen/healthcore/keys/v1"
+	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/pgtest"
+	"healthcore/platform/testkit"
 )
 
 // TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot runs dev as
@@ -63,6 +70,17 @@ func TestDev_OpsListenerServesTheProcessMetricsAndTheEdgeAndServicesDoNot(t *tes
 	if code, body := httpGet(t, l.Gateway+"/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ready" {
 		t.Errorf("public /readyz: %d %q, want 200 ready and nothing else", code, body)
 	}
+	// dev serves the partner edge on its port: healthy, and refusing any method partners
+	// may not call before a token is even looked at.
+	edge := "http://" + l.PartnerEdgeAddr
+	health := connect.NewClient[healthv1.HealthCheckRequest, healthv1.HealthCheckResponse](http.DefaultClient, edge+"/grpc.health.v1.Health/Check")
+	if resp, err := health.CallUnary(context.Background(), connect.NewRequest(&healthv1.HealthCheckRequest{})); err != nil ||
+		resp.Msg.GetStatus() != healthv1.HealthCheckResponse_SERVING {
+		t.Errorf("partner edge health: %v %v", resp, err)
+	}
+	decrypt := connect.NewClient[keysv1.DecryptRequest, keysv1.DecryptResponse](http.DefaultClient, edge+keysv1connect.KeysServiceDecryptProcedure)
+	_, err = decrypt.CallUnary(context.Background(), connect.NewRequest(&keysv1.DecryptRequest{}))
+	testkit.WantReason(t, err, partneredge.ReasonNotPartnerMethod)
 	for _, url := range []string{l.Gateway + "/metrics", "http://" + l.Addr["directory"] + "/metrics", "http://" + l.Addr["identity"] + "/metrics"} {
 		if code, body := httpGet(t, url); code != http.StatusNotFound || strings.Contains(body, "healthcore_") {
 			t.Errorf("GET %s: %d, want 404 and no metrics", url, code)

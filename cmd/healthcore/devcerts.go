@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/authn"
 	"healthcore/platform/mtls"
 )
@@ -30,8 +31,12 @@ func runDevCerts(_ context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	names := append(catalog.Names(), "gateway")
+	names := append(catalog.Names(), "gateway", partneredge.Caller)
 	if err := mtls.WriteDevCerts(*dir, names); err != nil {
+		return err
+	}
+	// The partner edge's call log is chained under a secret of its own, kept if there.
+	if _, err := partneredge.ReadSecret(filepath.Join(*dir, partnerCallLogSecret), true); err != nil {
 		return err
 	}
 	keys := "written"
@@ -48,9 +53,13 @@ func runDevCerts(_ context.Context, args []string) error {
 	f := mtls.DevFiles(*dir, "<service>")
 	fmt.Printf("development CA and certificates for %s written to %s (certificates valid 90 days), service token keys %s\n"+
 		"each process: -tls-ca=%s -tls-cert=%s -tls-key=%s -service-keys=%s\n",
-		serviceNames()+", gateway", *dir, keys, f.CA, f.Cert, f.Key, *dir)
+		serviceNames()+", gateway, "+partneredge.Caller, *dir, keys, f.CA, f.Cert, f.Key, *dir)
+	fmt.Printf("the partner edge: -partner-edge.call-log-secret=%s\n", filepath.Join(*dir, partnerCallLogSecret))
 	return nil
 }
+
+// partnerCallLogSecret is the file dev-certs writes the partner call log's secret to.
+const partnerCallLogSecret = "partner-edge-call-log.secret"
 
 // serviceKeysIn tells whether dir holds every service's token key pair already; some
 // but not all is an error, so a half-written set is never completed with new keys.

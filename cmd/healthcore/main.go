@@ -1,6 +1,6 @@
 // Command healthcore runs the Healthcore platform: every service in one process for
 // development (dev), chosen services for a deployment (serve), the REST edge (gateway),
-// and operations (migrate, keys-rotate, dev-certs, create-admin, audit-verify,
+// the partner clinics' gRPC edge (partner-edge), and operations (migrate, keys-rotate, dev-certs, create-admin, audit-verify,
 // apigateway-export).
 package main
 
@@ -29,6 +29,7 @@ Usage:
   healthcore dev [flags]                 every service, the gateway and local drivers in one process
   healthcore serve <service>… [flags]    the named services (%s)
   healthcore gateway [flags]             the REST edge, dialing the services' URLs
+  healthcore partner-edge [flags]        the partner clinics' gRPC edge, dialing the services' URLs
   healthcore migrate [flags]             apply every service's database migrations
   healthcore migrate -print-grants -owner NAME   print the SQL giving each service its
                                          own database role (touches no database)
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string) error {
 		return runServe(ctx, args)
 	case "gateway":
 		return runGateway(ctx, args)
+	case "partner-edge":
+		return runPartnerEdge(ctx, args)
 	case "migrate":
 		return runMigrate(ctx, args, os.Stdout)
 	case "keys-rotate":

@@ -33,7 +33,7 @@ func TestRun_UnknownCommandAndServiceAreNamed(t *testing.T) {
 		"migrate -owner=healthcore_owner":                     "-owner goes with -print-grants",
 		"migrate -print-grants -owner=Bad-Name":               `"Bad-Name"`,
 		"migrate -print-grants -owner=x -services=payroll":    `-services: unknown service "payroll"`,
-		"audit-verify -log=billing":                           `-log="billing": must be identity, records or all`,
+		"audit-verify -log=billing":                           `-log="billing": must be identity, records, partner-edge or all`,
 		"audit-verify":                                        "-database-url (DATABASE_URL) is required",
 		"create-admin -database-url=postgres://127.0.0.1:1/x": "-tls-cert, -tls-key and -tls-ca (HEALTHCORE_TLS_CERT, HEALTHCORE_TLS_KEY, HEALTHCORE_TLS_CA) are required",
 	} {

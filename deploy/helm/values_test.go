@@ -184,3 +184,35 @@ func TestChart_EveryVariableNamesAFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestValues_PartnerEdgeReachesThePartnerServicesAndIdentity: the partner edge's
+// upstreams (its egress, and the ingress of each) are exactly the services with a
+// method whose access rule admits partners, and identity, whose JWKS verifies their
+// tokens.
+func TestValues_PartnerEdgeReachesThePartnerServicesAndIdentity(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("healthcore", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		PartnerEdge struct {
+			Upstreams []string `yaml:"upstreams"`
+		} `yaml:"partnerEdge"`
+	}
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"identity"}
+	for _, md := range testkit.RPCs() {
+		if len(authn.RuleOf(md).GetPartner().GetScopes()) > 0 {
+			callee := authn.CalleeOf("/" + string(md.Parent().FullName()) + "/" + string(md.Name()))
+			if !slices.Contains(want, callee) {
+				want = append(want, callee)
+			}
+		}
+	}
+	slices.Sort(want)
+	if got := slices.Sorted(slices.Values(v.PartnerEdge.Upstreams)); !slices.Equal(got, want) {
+		t.Errorf("partnerEdge.upstreams %v in values.yaml, want %v", got, want)
+	}
+}

@@ -20,7 +20,7 @@ import (
 )
 
 // codeDirs are the module's directories that hold code registering metrics.
-var codeDirs = []string{"platform", "services", "gateway", "internal", "cmd"}
+var codeDirs = []string{"platform", "services", "gateway", "partneredge", "internal", "cmd"}
 
 var (
 	metricName   = regexp.MustCompile(`^healthcore_[a-z0-9_]*[a-z0-9]$`)

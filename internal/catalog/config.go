@@ -50,6 +50,7 @@ type Config struct {
 	URL  map[string]*string
 	Transport
 	Ops
+	PartnerEdge PartnerEdge
 	// Tracing is the process's OpenTelemetry tracing (-otel-*).
 	Tracing tracing.Config
 
@@ -105,6 +106,7 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	}
 	c.Transport.registerFlags(fs)
 	c.Ops.registerFlags(fs, dev)
+	c.PartnerEdge.registerFlags(fs)
 	c.Tracing.RegisterFlags(fs, dev)
 	for _, s := range services {
 		c.services[s.Name] = s.settings()
@@ -138,6 +140,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
 	c.Ops.check(&p)
+	c.PartnerEdge.check(&p)
 	c.Tracing.Check(&p)
 	for _, s := range services {
 		c.services[s.Name].Check(&p)

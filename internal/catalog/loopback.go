@@ -13,7 +13,9 @@ type Loopback struct {
 	Addr        map[string]string // each service's gRPC host:port, by name
 	GatewayAddr string            // host:port of the REST edge (its -gateway.addr)
 	Gateway     string            // base URL of the REST edge
-	Sandbox     string            // base URL of the PIX sandbox (its dev approve/reject routes)
+	// PartnerEdgeAddr is the host:port of the partner edge (its -partner-edge.addr).
+	PartnerEdgeAddr string
+	Sandbox         string // base URL of the PIX sandbox (its dev approve/reject routes)
 	// WhatsAppSandbox is the base URL of the WhatsApp sandbox (its messages at
 	// /sandbox/messages.json); MailSink the SMTP sink's host:port, whose inbox is on
 	// the ops listener of the process serving notifications (/dev/mail/messages.json).
@@ -30,7 +32,7 @@ type Loopback struct {
 func NewLoopback() (*Loopback, error) {
 	names := Names()
 	opsNames := append(slices.Clone(names), "gateway", "serve")
-	addrs, err := FreeAddrs(len(names) + 4 + len(opsNames))
+	addrs, err := FreeAddrs(len(names) + 5 + len(opsNames))
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +45,8 @@ func NewLoopback() (*Loopback, error) {
 	}
 	l.GatewayAddr = next()
 	l.Gateway = "http://" + l.GatewayAddr
+	l.PartnerEdgeAddr = next()
+	l.Flags = append(l.Flags, "-partner-edge.addr="+l.PartnerEdgeAddr)
 	sandbox := next()
 	l.Sandbox = "http://" + sandbox
 	l.Flags = append(l.Flags, "-pix.sandbox-addr="+sandbox, "-pix.notification-url="+l.Gateway+"/webhooks/mercadopago")

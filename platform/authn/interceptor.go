@@ -126,7 +126,7 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 				// A partner client names itself on public methods too, and is held to
 				// the partner rule there as everywhere.
 				if p.Role == accessv1.Role_ROLE_PARTNER {
-					if err := partnerAllowed(rule, p, spec.Procedure); err != nil {
+					if err := PartnerAllowed(rule, p, spec.Procedure); err != nil {
 						return ctx, err
 					}
 				}
@@ -147,7 +147,7 @@ func (i *Interceptor) authenticate(ctx context.Context, spec connect.Spec, h htt
 	}
 	switch {
 	case p.Role == accessv1.Role_ROLE_PARTNER:
-		if err := partnerAllowed(rule, p, spec.Procedure); err != nil {
+		if err := PartnerAllowed(rule, p, spec.Procedure); err != nil {
 			return ctx, err
 		}
 		return i.with(ctx, p), nil

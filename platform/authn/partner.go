@@ -24,9 +24,10 @@ var (
 	errPartnerNotAllowed = ReasonPartnerNotAllowed.New("partner clients may not make this call")
 )
 
-// partnerAllowed admits a partner client's token to a method whose rule lists partner
-// scopes it holds one of; every other method refuses it.
-func partnerAllowed(rule *accessv1.Rule, p Principal, procedure string) error {
+// PartnerAllowed admits a partner client's token to a method whose rule lists partner
+// scopes it holds one of; every other method refuses it (the interceptor, and the
+// partner edge before it forwards a call).
+func PartnerAllowed(rule *accessv1.Rule, p Principal, procedure string) error {
 	want := rule.GetPartner().GetScopes()
 	if rule.GetPartner() == nil || len(want) == 0 {
 		return errPartnerNotAllowed

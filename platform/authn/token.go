@@ -132,6 +132,10 @@ func (tp TokenProfile) sign(key SigningKey, sub string, c claims, now time.Time,
 	return token, expires, err
 }
 
+// BearerToken extracts the token of an "Authorization: Bearer <token>" header value
+// (the partner edge reads it before forwarding the call).
+func BearerToken(header string) (string, bool) { return bearer(header) }
+
 // bearer extracts the token of an "Authorization: Bearer <token>" header value.
 func bearer(header string) (string, bool) {
 	const prefix = "bearer "

@@ -36,6 +36,30 @@ type serviceValue struct {
 	Egress      []string `json:"egress"`
 }
 
+// partnerEdgeValue is values.yaml's partnerEdge.
+type partnerEdgeValue struct {
+	Port      int32    `json:"port"`
+	Upstreams []string `json:"upstreams"`
+}
+
+func chartPartnerEdge(t *testing.T) partnerEdgeValue {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		PartnerEdge partnerEdgeValue `json:"partnerEdge"`
+	}
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.PartnerEdge.Port == 0 || len(v.PartnerEdge.Upstreams) == 0 {
+		t.Fatal("values.yaml has no partnerEdge with a port and upstreams")
+	}
+	return v.PartnerEdge
+}
+
 func chartServices(t *testing.T) []serviceValue {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
@@ -79,6 +103,7 @@ func byKind[T any](objs []Object) map[string]T {
 
 func TestChart_EveryValuesFileRendersDecodesStrictlyAndFollowsThePolicy(t *testing.T) {
 	services := chartServices(t)
+	edge := chartPartnerEdge(t)
 	for name, files := range valueSets {
 		t.Run(name, func(t *testing.T) {
 			objs := rendered(t, files)
@@ -86,13 +111,17 @@ func TestChart_EveryValuesFileRendersDecodesStrictlyAndFollowsThePolicy(t *testi
 				t.Error(v)
 			}
 			deployments := byKind[*appsv1.Deployment](objs)
-			if got, want := len(deployments), len(services)+1; got != want {
-				t.Errorf("%d Deployments, want %d (every service and the gateway)", got, want)
+			if got, want := len(deployments), len(services)+2; got != want {
+				t.Errorf("%d Deployments, want %d (every service, the gateway and the partner edge)", got, want)
 			}
 			for _, s := range services {
+				if slices.Contains(edge.Upstreams, s.Name) {
+					s.Callers = append(slices.Clone(s.Callers), "partner-edge")
+				}
 				checkService(t, objs, s)
 			}
 			checkGateway(t, objs)
+			checkPartnerEdge(t, objs, edge, services)
 		})
 	}
 }
@@ -184,6 +213,89 @@ func checkGateway(t *testing.T, objs []Object) {
 	}
 }
 
+// checkPartnerEdge: the partner edge runs its command with gRPC health probes, its
+// database and its call log's secret (no service key: it signs no service token),
+// takes traffic from the load balancer's subnets only, and reaches exactly its
+// upstreams.
+func checkPartnerEdge(t *testing.T, objs []Object, edge partnerEdgeValue, services []serviceValue) {
+	t.Helper()
+	d, ok := byKind[*appsv1.Deployment](objs)["healthcore-partner-edge"]
+	if !ok {
+		t.Error("no partner-edge Deployment")
+		return
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if !slices.Equal(c.Args, []string{"partner-edge"}) {
+		t.Errorf("partner-edge args %v", c.Args)
+	}
+	for probe, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+		if p == nil || p.GRPC == nil || p.GRPC.Port != edge.Port {
+			t.Errorf("partner-edge: %s probe %+v, want gRPC health on port %d", probe, p, edge.Port)
+		}
+	}
+	env := map[string]bool{}
+	for _, e := range c.Env {
+		env[e.Name] = true
+	}
+	for _, want := range []string{"DATABASE_URL", "HEALTHCORE_PARTNER_EDGE_CALL_LOG_SECRET", "HEALTHCORE_PARTNER_EDGE_ADDR"} {
+		if !env[want] {
+			t.Errorf("partner-edge: no %s", want)
+		}
+	}
+	for _, m := range c.VolumeMounts {
+		if m.Name == "service-keys" {
+			t.Error("partner-edge mounts the service keys")
+		}
+	}
+	np := byKind[*networkingv1.NetworkPolicy](objs)["healthcore-partner-edge"]
+	if np == nil {
+		t.Error("no partner-edge NetworkPolicy")
+		return
+	}
+	for _, rule := range np.Spec.Ingress {
+		for _, peer := range rule.From {
+			if peer.IPBlock == nil || peer.PodSelector != nil || peer.NamespaceSelector != nil {
+				t.Errorf("partner-edge ingress from %+v, want the load balancer's subnets only", peer)
+			}
+		}
+	}
+	var to []string
+	for _, rule := range np.Spec.Egress {
+		for _, peer := range rule.To {
+			if peer.PodSelector != nil {
+				to = append(to, peer.PodSelector.MatchLabels["app.kubernetes.io/component"])
+			}
+		}
+	}
+	slices.Sort(to)
+	if want := slices.Sorted(slices.Values(edge.Upstreams)); !slices.Equal(to, want) {
+		t.Errorf("partner-edge egress to %v, want its upstreams %v", to, want)
+	}
+}
+
+func TestChart_EKSPartnerEdgeIsATLSNetworkLoadBalancer(t *testing.T) {
+	objs := rendered(t, valueSets["eks"])
+	svc := byKind[*corev1.Service](objs)["healthcore-partner-edge-public"]
+	if svc == nil {
+		t.Fatal("no public Service of the partner edge")
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 {
+		t.Errorf("partner edge Service %+v, want a LoadBalancer on 443", svc.Spec)
+	}
+	for k, want := range map[string]string{
+		"service.beta.kubernetes.io/aws-load-balancer-ssl-ports":       "443",
+		"service.beta.kubernetes.io/aws-load-balancer-alpn-policy":     "HTTP2Preferred",
+		"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+	} {
+		if got := svc.Annotations[k]; got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if dev := byKind[*corev1.Service](rendered(t, valueSets["dev"]))["healthcore-partner-edge-public"]; dev != nil {
+		t.Error("dev renders a load balancer for the partner edge")
+	}
+}
+
 func TestChart_EKSIngressIsAnHTTPSALBCheckingHealthz(t *testing.T) {
 	objs := rendered(t, valueSets["eks"])
 	in := byKind[*networkingv1.Ingress](objs)["healthcore-gateway"]
@@ -207,8 +319,8 @@ func TestChart_EKSIngressIsAnHTTPSALBCheckingHealthz(t *testing.T) {
 	if sa == nil || !strings.HasPrefix(sa.Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
 		t.Errorf("keys ServiceAccount without its IRSA role: %+v", sa)
 	}
-	if n := len(byKind[*ExternalSecret](objs)); n != 4 {
-		t.Errorf("%d ExternalSecrets, want 4 (database, service keys, pix, notifications)", n)
+	if n := len(byKind[*ExternalSecret](objs)); n != 5 {
+		t.Errorf("%d ExternalSecrets, want 5 (database, service keys, pix, notifications, partner edge)", n)
 	}
 }
 

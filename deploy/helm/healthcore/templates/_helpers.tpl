@@ -25,7 +25,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}
 {{- end -}}
 
-{{/* The Deployments: every service of values.services, then the gateway. */}}
+{{/* The Deployments: every service of values.services, then the gateway, then the partner edge. */}}
 {{- define "healthcore.components" -}}
 {{- $out := list -}}
 {{- $over := .Values.overrides | default dict -}}
@@ -33,6 +33,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- $out = append $out (dict "name" .name "port" .port "spec" (merge (dict) (index $over .name | default dict) .)) -}}
 {{- end -}}
 {{- $out = append $out (dict "name" "gateway" "port" .Values.gateway.port "spec" (merge (dict) (index $over "gateway" | default dict) .Values.gateway)) -}}
+{{- if .Values.partnerEdge.enabled -}}
+{{- $out = append $out (dict "name" "partner-edge" "port" .Values.partnerEdge.port "spec" (merge (dict) (index $over "partner-edge" | default dict) .Values.partnerEdge)) -}}
+{{- end -}}
 {{- toJson $out -}}
 {{- end -}}
 
