@@ -221,6 +221,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	// sit outside the body limit.
 	var h http.Handler = trackBody(root)
 	h = webSession(h, opts.WebOrigins)
+	h = refusePartnerTokens(h)
 	h = limitBody(h, opts.MaxBodyBytes)
 	h = g.recordFiles(h)
 	h = g.exportFiles(h)

@@ -46,4 +46,8 @@ var (
 	// ReasonNoWebSession: a web app refresh or logout with neither the cookie nor a
 	// token in the body (401): the browser has no session, log in.
 	ReasonNoWebSession = errs.Declare(connect.CodeUnauthenticated, "NO_WEB_SESSION")
+
+	// ReasonPartnerEdgeOnly: a partner client's token on the REST edge (403): partners
+	// call the partner edge (partnertokens.go).
+	ReasonPartnerEdgeOnly = errs.Declare(connect.CodePermissionDenied, "PARTNER_EDGE_ONLY")
 )

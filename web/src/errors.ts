@@ -112,6 +112,7 @@ export const reasonMessages: Record<string, string> = {
   OBJECT_TOO_LARGE: "O arquivo é grande demais.",
   ORIGIN_NOT_ALLOWED: "Abra o aplicativo pelo endereço oficial para entrar.",
   PAGE_TOKEN_INVALID: "A lista mudou. Volte para a primeira página.",
+  PARTNER_EDGE_ONLY: "Sistemas de clínicas parceiras usam a API de parceiros (gRPC), não esta.",
   PARTNER_NOT_ALLOWED: "Esta operação não está disponível para clínicas parceiras.",
   PARTNER_TOKEN_REQUIRED: "A API de parceiros exige o token de um cliente de integração.",
   PASSWORD_TOO_WEAK: "Senha fraca: use pelo menos 12 caracteres, misturando palavras, números e símbolos.",
