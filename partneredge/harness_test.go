@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
 	"healthcore/gen/healthcore/scheduling/v1/schedulingv1connect"
@@ -32,6 +33,7 @@ import (
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
 	"healthcore/platform/testkit"
+	"healthcore/services/clinics"
 	"healthcore/services/directory"
 	"healthcore/services/scheduling"
 )
@@ -122,6 +124,14 @@ func startStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	schedURL := testkit.Serve(t, s.users.Interceptor("scheduling"), mount(sched.Handler))
+	cli, err := clinics.New(clinics.Deps{
+		DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t),
+		Envelope: envelope.New(testkit.Keys(t, "clinics"), envelope.Defaults),
+	}, clinics.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinicsURL := testkit.Serve(t, s.users.Interceptor("clinics"), mount(cli.Handler))
 
 	sinkLn := testkit.Listen(t)
 	sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -138,6 +148,7 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	}
 	ups[directoryv1connect.DirectoryServiceName] = partneredge.Upstream{URL: dirURL, Transport: transport}
 	ups[schedulingv1connect.SchedulingServiceName] = partneredge.Upstream{URL: schedURL, Transport: transport}
+	ups[clinicsv1connect.ClinicsServiceName] = partneredge.Upstream{URL: clinicsURL, Transport: transport}
 
 	s.metrics = prometheus.NewRegistry()
 	opts := partneredge.Options{Upstreams: ups, Verifier: authn.NewVerifier(s.users.KeySource()), Limits: o.limits,
