@@ -16,6 +16,7 @@ import (
 	"healthcore/gen/healthcore/clinics/v1/clinicsv1connect"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
+	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
 	"healthcore/platform/pgtest"
 	"healthcore/platform/server"
@@ -289,7 +290,8 @@ func TestPartnerClients_OperatorsWithASecondFactorManageThemAndEachChangeIsAudit
 // exists; each token issued is audited with its client and secret.
 func TestPartnerClients_OnlyForAClinicThatExists_TokensAudited(t *testing.T) {
 	users := testkit.NewUsers(t)
-	svc, err := clinics.New(clinics.Deps{DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t)})
+	svc, err := clinics.New(clinics.Deps{DB: pgtest.Pool(t, clinics.Schema.Name, clinics.Schema), Logger: testkit.Logger(t),
+		Envelope: envelope.New(testkit.Keys(t, "clinics"), envelope.Defaults)}, clinics.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
