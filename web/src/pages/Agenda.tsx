@@ -189,7 +189,7 @@ function DaySlots() {
     <section aria-labelledby="slots-title">
       <h2 id="slots-title">Horários do dia</h2>
       <p className="muted">Bloqueie um horário livre para tirá-lo da agenda dos pacientes; reabra-o quando quiser. Consultas já marcadas não mudam.</p>
-      <div className="toolbar">
+      <div className="day-picker">
         <Field label="Dia" type="date" value={dayValue} onChange={(e) => setDayValue(e.target.value)} />
       </div>
       <ErrorBanner error={slots.error} />

@@ -145,7 +145,7 @@ function FactorForm({
     run.mutate();
   };
   return (
-    <form className="form" onSubmit={submit} noValidate aria-label={title}>
+    <form className="form mfa-action" onSubmit={submit} noValidate aria-label={title}>
       <h3>{title}</h3>
       {withPassword && <Field label="Senha" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />}
       <FactorField kind={kind} onKind={setKind} value={value} onChange={setValue} />
