@@ -2,13 +2,22 @@ import { expect, test, type Page } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 import { check, newPatient, nextCode, password, watchCSP } from "./helpers";
 
-/** logIn fills the patient's login and answers the page of the second step. */
-async function logIn(page: Page, email: string) {
+/** logIn fills the patient's login, then the second step with the app's code or a
+ * recovery code (photographed first when shot is given), and confirms. */
+async function logIn(page: Page, email: string, f: { code: string } | { recovery: string }, shot?: string) {
   await page.goto("/app/login");
   await page.getByLabel("E-mail ou CPF").fill(email);
   await page.getByLabel("Senha", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Entrar" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Verificação em duas etapas");
+  if ("code" in f) {
+    await page.getByLabel("Código de verificação").fill(f.code);
+  } else {
+    await page.getByRole("button", { name: "Perdeu o celular? Use um código de recuperação" }).click();
+    await page.getByLabel("Código de recuperação").fill(f.recovery);
+  }
+  if (shot) await check(page, shot);
+  await page.getByRole("button", { name: "Confirmar" }).click();
 }
 
 async function logOut(page: Page) {
@@ -75,24 +84,15 @@ test("a patient enrols an authenticator, logs in with its code and with a recove
   await logOut(page);
 
   // The password alone no longer opens the account: the app's code does.
-  await logIn(page, email);
-  await page.getByLabel("Código de verificação").fill(await nextCode(page, secret));
-  await page.getByRole("button", { name: "Confirmar" }).click();
+  await logIn(page, email, { code: await nextCode(page, secret) });
   await expect(page).toHaveURL(/\/app\/doctors$/);
   await logOut(page);
 
   // A recovery code instead of the app's code; it works once.
-  await logIn(page, email);
-  await page.getByRole("button", { name: "Perdeu o celular? Use um código de recuperação" }).click();
-  await page.getByLabel("Código de recuperação").fill(codes[0]);
-  await check(page, "83-login-recovery-code");
-  await page.getByRole("button", { name: "Confirmar" }).click();
+  await logIn(page, email, { recovery: codes[0] }, "83-login-recovery-code");
   await expect(page).toHaveURL(/\/app\/doctors$/);
   await logOut(page);
-  await logIn(page, email);
-  await page.getByRole("button", { name: "Perdeu o celular? Use um código de recuperação" }).click();
-  await page.getByLabel("Código de recuperação").fill(codes[0]);
-  await page.getByRole("button", { name: "Confirmar" }).click();
+  await logIn(page, email, { recovery: codes[0] });
   await expect(page.getByRole("alert")).toHaveText("Código de verificação incorreto.");
   await page.getByLabel("Código de recuperação").fill(codes[1].toUpperCase().replace("-", ""));
   await page.getByRole("button", { name: "Confirmar" }).click();
