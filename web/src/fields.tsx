@@ -39,3 +39,63 @@ export function UfSelect({ label, value, onChange }: { label: string; value: str
     </Select>
   );
 }
+
+/** FactorField asks for a second factor: the authenticator app's 6-digit code or, when
+ * the phone is lost, one of the recovery codes (xxxxx-xxxxx, each works once), with a
+ * button that switches between the two. */
+export function FactorField({
+  kind,
+  onKind,
+  value,
+  onChange,
+  autoFocus,
+}: {
+  kind: "code" | "recovery";
+  onKind: (k: "code" | "recovery") => void;
+  value: string;
+  onChange: (v: string) => void;
+  autoFocus?: boolean;
+}) {
+  const other = () => {
+    onKind(kind === "code" ? "recovery" : "code");
+    onChange("");
+  };
+  return (
+    <>
+      {kind === "code" ? (
+        <Field
+          key="code"
+          label="Código de verificação"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="[0-9]{6}"
+          maxLength={6}
+          required
+          autoFocus={autoFocus}
+          hint="Os 6 dígitos que o aplicativo autenticador mostra agora."
+          value={value}
+          onChange={(e) => onChange(e.target.value.replace(/\D/g, ""))}
+        />
+      ) : (
+        <Field
+          key="recovery"
+          label="Código de recuperação"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          maxLength={11}
+          required
+          autoFocus={autoFocus}
+          hint="Um dos códigos guardados ao ativar a verificação (xxxxx-xxxxx); cada um vale uma só vez."
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+      <p className="muted">
+        <button type="button" className="linklike" onClick={other}>
+          {kind === "code" ? "Perdeu o celular? Use um código de recuperação" : "Usar o código do aplicativo"}
+        </button>
+      </p>
+    </>
+  );
+}

@@ -89,20 +89,22 @@ export async function newPatient(page: Page, request: APIRequestContext, name: s
   return email;
 }
 
-let lastStep = 0;
+const lastStep = new Map<string, number>();
 
-/** nextCode is the doctor's TOTP code of the next 30-second step, as an authenticator
- * turning over shows it (the current one may be spent); when an earlier login of these
- * tests spent that step, it waits for the following one (a code is accepted once). */
-export async function nextCode(page: Page): Promise<string> {
-  expect(doctorSecret, "HEALTHCORE_DOCTOR_TOTP_SECRET").not.toBe("");
+/** nextCode is the TOTP code of the next 30-second step for secret (by default the
+ * stack's doctor's), as an authenticator turning over shows it (the current one may be
+ * spent); when an earlier use by these tests spent that step, it waits for the
+ * following one (a code is accepted once). */
+export async function nextCode(page: Page, secret = doctorSecret): Promise<string> {
+  expect(secret, "TOTP secret (HEALTHCORE_DOCTOR_TOTP_SECRET for the doctor)").not.toBe("");
+  const last = lastStep.get(secret) ?? 0;
   let step = Math.floor((Date.now() + 30_000) / 30_000);
-  if (step <= lastStep) {
-    await page.waitForTimeout(lastStep * 30_000 - Date.now() + 500);
-    step = lastStep + 1;
+  if (step <= last) {
+    await page.waitForTimeout(last * 30_000 - Date.now() + 500);
+    step = last + 1;
   }
-  lastStep = step;
-  return totp(doctorSecret, step * 30_000);
+  lastStep.set(secret, step);
+  return totp(secret, step * 30_000);
 }
 
 /** signInDoctor logs the stack's doctor in on page: CRM, UF, password, then the TOTP
@@ -119,17 +121,22 @@ export async function signInDoctor(page: Page, next = "/app/agenda") {
   await expect(page).toHaveURL(new RegExp(next.replace(/[/]/g, "\\/") + "$"));
 }
 
+/** openDoctor finds the stack's doctor by search and opens its page. */
+export async function openDoctor(page: Page) {
+  await page.goto("/app/doctors");
+  await page.getByLabel("Especialidade").selectOption("cardiologia");
+  await page.getByLabel("Distância").selectOption("50");
+  await page.getByRole("button", { name: "Buscar" }).click();
+  await page.getByRole("link", { name: "Dra. Ana Souza" }).click();
+}
+
 export const demo = process.env.HEALTHCORE_DEMO_URL ?? "http://127.0.0.1:7091";
 
 /** bookAndPay books the stack's doctor's free slot number nth for the signed-in patient
  * on page, pays it in the PIX sandbox and waits for the page to say so; it answers the
  * appointment page's address. */
 export async function bookAndPay(page: Page, request: APIRequestContext, nth: number, reason: string): Promise<string> {
-  await page.goto("/app/doctors");
-  await page.getByLabel("Especialidade").selectOption("cardiologia");
-  await page.getByLabel("Distância").selectOption("50");
-  await page.getByRole("button", { name: "Buscar" }).click();
-  await page.getByRole("link", { name: "Dra. Ana Souza" }).click();
+  await openDoctor(page);
   await page.getByRole("radio").nth(nth).check();
   await page.getByLabel("Motivo da consulta").fill(reason);
   const charge = chargeOf(page);

@@ -87,12 +87,29 @@ async function firstStep(body: Schemas["v1LoginRequest"]): Promise<LoginStep> {
   return { account: data.account };
 }
 
-/** loginMfa completes a login with the authenticator app's 6-digit code. */
-export async function loginMfa(mfaToken: string, code: string): Promise<Account | undefined> {
-  const body = { mfaToken, code: code.replace(/\D/g, "") };
-  const data = await must(api.POST("/v1/auth/login:mfa", { body, headers: webClient }));
+/** A second factor offered: the authenticator app's 6-digit code, or one of the
+ * account's single-use recovery codes (xxxxx-xxxxx). */
+export type Factor = { code: string } | { recoveryCode: string };
+
+/** factor is what the user typed, as the API takes it. */
+export function factor(kind: "code" | "recovery", typed: string): Factor {
+  return kind === "code" ? { code: typed.replace(/\D/g, "") } : { recoveryCode: typed.trim() };
+}
+
+/** loginMfa completes a login with the authenticator app's code or a recovery code. */
+export async function loginMfa(mfaToken: string, f: Factor): Promise<Account | undefined> {
+  const data = await must(api.POST("/v1/auth/login:mfa", { body: { mfaToken, ...f }, headers: webClient }));
   keep(data.tokens);
   return data.account;
+}
+
+/** confirmTotp enables the enrolled authenticator with its current code; the session
+ * is renewed as password + code (the edge moves the new refresh token into the cookie,
+ * the previous one is spent) and the recovery codes are answered this once. */
+export async function confirmTotp(code: string): Promise<string[]> {
+  const data = await must(api.POST("/v1/me/mfa/totp:confirm", { body: { code: code.replace(/\D/g, "") }, headers: webClient }));
+  keep(data.tokens);
+  return data.recoveryCodes ?? [];
 }
 
 /** refresh renews the access token from the cookie; false when there is no session. */

@@ -1,5 +1,5 @@
 // The account page: who is signed in (name, e-mail, the CPF or the CRM), the second
-// factor's state, and the password change — which ends every other session of the
+// factor (its state, enrolment and recovery codes: SecondFactor.tsx), and the password change — which ends every other session of the
 // account (the platform has no list of sessions to end one by one), so it is also the
 // way to sign out other devices.
 import { useMutation, useQuery } from "@tanstack/react-query";
@@ -8,6 +8,7 @@ import { api, must } from "../api/client";
 import { Button, ErrorBanner, Field, Page } from "../components";
 import { ApiError } from "../errors";
 import { NewPasswordField } from "../fields";
+import { SecondFactor } from "./SecondFactor";
 
 const day = new Intl.DateTimeFormat("pt-BR", { dateStyle: "long" });
 
@@ -61,6 +62,7 @@ export function Account() {
           </dl>
         </section>
       )}
+      {a && <SecondFactor mfa={mfa} role={a.role} />}
       <section className="card" aria-labelledby="password-title">
         <h2 id="password-title">Trocar a senha</h2>
         <p className="muted">Trocar a senha encerra as sessões abertas em outros aparelhos; esta continua.</p>

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, must, type Schemas } from "../api/client";
-import { Button, ErrorBanner, Page, money } from "../components";
+import { Button, ErrorBanner, Field, Page, money } from "../components";
 import { Link } from "../router";
 import { appointmentStates } from "../states";
 
@@ -129,6 +129,82 @@ function Days({ items }: { items: Appt[] }) {
   );
 }
 
+type Slot = Schemas["v1Slot"];
+
+const slotStates: Record<string, string> = {
+  SLOT_STATUS_OPEN: "Livre",
+  SLOT_STATUS_BLOCKED: "Bloqueado",
+  SLOT_STATUS_BOOKED: "Reservado",
+};
+
+/** isoDay is a date input's value (YYYY-MM-DD) for d, in the browser's zone. */
+function isoDay(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** SlotItem is one slot of the day: its time and status, and, while it is ahead, the
+ * button that blocks it (taking it out of booking) or reopens it. */
+function SlotItem({ s }: { s: Slot }) {
+  const qc = useQueryClient();
+  const done = () => void qc.invalidateQueries({ queryKey: ["my-slots"] });
+  const path = { params: { path: { slotId: s.id! } }, body: {} };
+  const block = useMutation({ mutationFn: () => must(api.POST("/v1/doctors/me/slots/{slotId}:block", path)), onSuccess: done });
+  const reopen = useMutation({ mutationFn: () => must(api.POST("/v1/doctors/me/slots/{slotId}:reopen", path)), onSuccess: done });
+  const at = time.format(new Date(s.startTime!));
+  const ahead = Date.parse(s.startTime!) > Date.now();
+  const status = s.status ?? "";
+  return (
+    <li className={`slot-item ${status === "SLOT_STATUS_BLOCKED" ? "blocked" : ""}`} aria-label={`Horário das ${at}`}>
+      <time dateTime={s.startTime}>{at}</time>
+      <span className="muted">{slotStates[status] ?? status}</span>
+      {ahead && status === "SLOT_STATUS_OPEN" && (
+        <Button type="button" variant="secondary" busy={block.isPending} onClick={() => block.mutate()}>
+          Bloquear
+        </Button>
+      )}
+      {ahead && status === "SLOT_STATUS_BLOCKED" && (
+        <Button type="button" variant="secondary" busy={reopen.isPending} onClick={() => reopen.mutate()}>
+          Reabrir
+        </Button>
+      )}
+      <ErrorBanner error={block.error ?? reopen.error} />
+    </li>
+  );
+}
+
+/** DaySlots lists one day's slots (GET /v1/doctors/me/agenda), to block or reopen them. */
+function DaySlots() {
+  const [dayValue, setDayValue] = useState(() => isoDay(new Date()));
+  const from = new Date(`${dayValue}T00:00:00`);
+  const to = new Date(from);
+  to.setDate(to.getDate() + 1);
+  const valid = !Number.isNaN(from.getTime());
+  const slots = useQuery({
+    queryKey: ["my-slots", dayValue],
+    queryFn: () => must(api.GET("/v1/doctors/me/agenda", { params: { query: { startTime: from.toISOString(), endTime: to.toISOString() } } })),
+    enabled: valid,
+  });
+  const list = slots.data?.slots ?? [];
+  return (
+    <section aria-labelledby="slots-title">
+      <h2 id="slots-title">Horários do dia</h2>
+      <p className="muted">Bloqueie um horário livre para tirá-lo da agenda dos pacientes; reabra-o quando quiser. Consultas já marcadas não mudam.</p>
+      <div className="day-picker">
+        <Field label="Dia" type="date" value={dayValue} onChange={(e) => setDayValue(e.target.value)} />
+      </div>
+      <ErrorBanner error={slots.error} />
+      {slots.isSuccess && list.length === 0 && <p className="muted">Nenhum horário neste dia.</p>}
+      {list.length > 0 && (
+        <ul className="slot-list" aria-label={`Horários de ${dayName.format(from)}`}>
+          {list.map((s) => (
+            <SlotItem key={s.id} s={s} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 export function Agenda() {
   const [view, setView] = useState<"day" | "week">("week");
   const [offset, setOffset] = useState(0);
@@ -187,6 +263,7 @@ export function Agenda() {
         </div>
         {period.isSuccess && <Days items={period.data.appointments ?? []} />}
       </section>
+      <DaySlots />
     </Page>
   );
 }

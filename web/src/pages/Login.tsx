@@ -1,14 +1,15 @@
 import { useState, type FormEvent, type ReactNode } from "react";
-import { login, loginDoctor, loginMfa, type LoginStep } from "../api/client";
+import { factor, login, loginDoctor, loginMfa, type Factor, type LoginStep } from "../api/client";
 import { Button, ErrorBanner, Field, Page } from "../components";
-import { UfSelect } from "../fields";
+import { FactorField, UfSelect } from "../fields";
 import { ApiError } from "../errors";
 import { home, Link, navigate } from "../router";
 import { useSession } from "../session";
 
 
 /** useLogin runs a login's first step (the password) and, when the account has a
- * second factor, the second (the authenticator app's code), then opens the page next. */
+ * second factor, the second (the authenticator app's code or a recovery code), then
+ * opens the page next. */
 function useLogin(next: string, wrongPassword: string) {
   const [mfaToken, setMfaToken] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -37,32 +38,24 @@ function useLogin(next: string, wrongPassword: string) {
     error,
     busy,
     password: run,
-    code: (code: string) => run(async () => ({ account: await loginMfa(mfaToken, code) })),
+    code: (f: Factor) => run(async () => ({ account: await loginMfa(mfaToken, f) })),
   };
 }
 
-/** The second step: the 6-digit code of the authenticator app. */
-function CodeStep({ busy, error, onCode }: { busy: boolean; error: unknown; onCode: (code: string) => void }) {
+/** The second step: the 6-digit code of the authenticator app, or, for a lost phone,
+ * one of the recovery codes shown when the second factor was enabled. */
+function CodeStep({ busy, error, onCode }: { busy: boolean; error: unknown; onCode: (f: Factor) => void }) {
+  const [kind, setKind] = useState<"code" | "recovery">("code");
   const [code, setCode] = useState("");
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    onCode(code);
+    onCode(factor(kind, code));
   };
   return (
     <form className="card form" onSubmit={submit} noValidate>
       <ErrorBanner error={error} />
-      <p>Abra o aplicativo autenticador e digite o código de 6 dígitos que ele mostra agora.</p>
-      <Field
-        label="Código de verificação"
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        pattern="[0-9]{6}"
-        maxLength={6}
-        required
-        autoFocus
-        value={code}
-        onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
-      />
+      <p>{kind === "code" ? "Abra o aplicativo autenticador e digite o código de 6 dígitos que ele mostra agora." : "Digite um dos códigos de recuperação que você guardou ao ativar a verificação em duas etapas."}</p>
+      <FactorField kind={kind} onKind={setKind} value={code} onChange={setCode} autoFocus />
       <Button type="submit" busy={busy}>
         Confirmar
       </Button>
