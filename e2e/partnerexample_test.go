@@ -39,18 +39,7 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 	edge := s.partnerEdge()
 	doctorID, doctor := s.openDoctor("Dra. Ana Souza", "556677", "ana.partner@clinica.com.br", 25000, 0, 10)
 	from := time.Now().Add(2 * time.Hour)
-	var slots slotsJSON
-	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(48*time.Hour)), "", nil, &slots)
-	if len(slots.Slots) == 0 {
-		t.Fatal("no free slot to book")
-	}
-	maria := s.loginPatient("maria.partner@example.com", "390533447")
-	code, b, _ := s.book(maria, slots.Slots[0].ID, "maria-partner-booking")
-	if code != http.StatusOK {
-		t.Fatalf("book: %d", code)
-	}
-	s.pay(maria, b.Appointment.ID, true)
-	s.waitState(maria, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	first := s.bookPaid(doctorID, from, from.Add(48*time.Hour), "maria.partner@example.com", "390533447")
 
 	// The operator registers the clinic and invites the doctor.
 	admin := s.operator()
@@ -137,7 +126,7 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 		regexp.MustCompile(`(?m)^token: scope "agenda.read agenda.write appointments.read events.manage", valid [0-9]+m0s$`),
 		regexp.MustCompile(`(?m)^availability ` + doctorID + `: Monday-Friday 09:00-17:00 \(America/Sao_Paulo\): [0-9]+ slots created, [1-9][0-9]* removed, [01] conflicts$`),
 		regexp.MustCompile(`(?m)^agenda ` + doctorID + ` \S+ \(America/Sao_Paulo\): [1-9][0-9]* slots, [0-9]+ open, 0 blocked, 1 booked$`),
-		regexp.MustCompile(`(?m)^appointment ` + b.Appointment.ID + ` \S+ AWAITING_DOCTOR patient Maria answer by \S+$`),
+		regexp.MustCompile(`(?m)^appointment ` + first + ` \S+ AWAITING_DOCTOR patient Maria answer by \S+$`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("the example's output lacks %s", want)
@@ -147,7 +136,7 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 	// Its receiver refuses what Healthcore did not sign: no signature, another secret,
 	// the right secret over another body.
 	forged := `{"eventId": "5b1f4b3e-8f7a-4d52-9c1e-0d6f3a2b1c9e", "type": "EVENT_TYPE_APPOINTMENT_CANCELLED", "sequence": 3,` +
-		` "appointmentId": "` + b.Appointment.ID + `", "doctorId": "` + doctorID + `", "state": "APPOINTMENT_STATE_CANCELLED"}`
+		` "appointmentId": "` + first + `", "doctorId": "` + doctorID + `", "state": "APPOINTMENT_STATE_CANCELLED"}`
 	for what, sig := range map[string]string{
 		"unsigned":           "",
 		"another secret":     eventSignature("whsec_not-the-clinics", time.Now(), forged),
@@ -171,26 +160,16 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 	}
 
 	// A patient books one of the slots the clinic opened, and pays.
-	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, from.Add(7*24*time.Hour)), "", nil, &slots)
-	if len(slots.Slots) == 0 {
-		t.Fatal("no free slot in the week the clinic opened")
-	}
-	joana := s.loginPatient("joana.partner@example.com", "529982247")
-	code, b2, _ := s.book(joana, slots.Slots[0].ID, "joana-partner-booking")
-	if code != http.StatusOK {
-		t.Fatalf("book the opened week: %d", code)
-	}
-	s.pay(joana, b2.Appointment.ID, true)
-	s.waitState(joana, b2.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
-	booked := "event APPOINTMENT_BOOKED appointment " + b2.Appointment.ID + " sequence 1 state PENDING_PAYMENT"
-	paid := "event APPOINTMENT_PAID appointment " + b2.Appointment.ID + " sequence 2 state AWAITING_DOCTOR"
+	second := s.bookPaid(doctorID, from, from.Add(7*24*time.Hour), "joana.partner@example.com", "529982247")
+	booked := "event APPOINTMENT_BOOKED appointment " + second + " sequence 1 state PENDING_PAYMENT"
+	paid := "event APPOINTMENT_PAID appointment " + second + " sequence 2 state AWAITING_DOCTOR"
 	out = ex.await(t, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(paid)+`$`), 2*time.Minute)
 	lines := strings.Split(out, "\n")
 	if i, j := slices.Index(lines, booked), slices.Index(lines, paid); i < 0 || j < i {
-		t.Errorf("the events of %s, want %q then %q:\n%s", b2.Appointment.ID, booked, paid, out)
+		t.Errorf("the events of %s, want %q then %q:\n%s", second, booked, paid, out)
 	}
-	if n := strings.Count(out, "appointment "+b2.Appointment.ID+" sequence "); n != 2 {
-		t.Errorf("%d events of %s printed, want the booking's and the payment's, once each:\n%s", n, b2.Appointment.ID, out)
+	if n := strings.Count(out, "appointment "+second+" sequence "); n != 2 {
+		t.Errorf("%d events of %s printed, want the booking's and the payment's, once each:\n%s", n, second, out)
 	}
 	if err := ex.stop(); err != nil {
 		t.Errorf("examples/partner after Ctrl-C: %v\n%s", err, ex.output())
@@ -243,6 +222,26 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 		len(avail.Availability.Weekly) != 5 || avail.Availability.Weekly[0].StartTime != "09:00" || avail.Availability.Weekly[4].EndTime != "17:00" {
 		t.Errorf("the doctor's availability after the clinic opened the week: %d %+v", code, avail)
 	}
+}
+
+// bookPaid has a new patient (email, CPF from nine) book the doctor's first free slot
+// in [from, to) and pay it in the PIX sandbox, and returns the appointment's id once it
+// awaits the doctor.
+func (s *stack) bookPaid(doctorID string, from, to time.Time, email, nine string) string {
+	s.t.Helper()
+	var slots slotsJSON
+	s.rest("GET", "/v1/doctors/"+doctorID+"/slots"+rangeQuery(from, to), "", nil, &slots)
+	if len(slots.Slots) == 0 {
+		s.t.Fatalf("no free slot of %s to book from %s to %s", doctorID, from, to)
+	}
+	patient := s.loginPatient(email, nine)
+	code, b, _ := s.book(patient, slots.Slots[0].ID, "partner-booking-"+nine)
+	if code != http.StatusOK {
+		s.t.Fatalf("book %s: %d", slots.Slots[0].ID, code)
+	}
+	s.pay(patient, b.Appointment.ID, true)
+	s.waitState(patient, b.Appointment.ID, "APPOINTMENT_STATE_AWAITING_DOCTOR")
+	return b.Appointment.ID
 }
 
 // eventSignature is a Healthcore-Signature header over body, signed at t with secret.
