@@ -82,7 +82,7 @@ type partnerOptions struct {
 	eventsFor                                                           time.Duration
 }
 
-// runPartner does the whole session and writes what it sees to out; with events, it
+// runPartner does the whole session and writes what it sees to w; with events, it
 // then waits for them until eventsFor has passed or ctx ends (Ctrl-C), and returns nil.
 func runPartner(ctx context.Context, o partnerOptions, w io.Writer) error {
 	if o.edge == "" || o.tokenURL == "" || o.clientID == "" || o.clientSecret == "" || o.doctors == "" {
