@@ -20,6 +20,7 @@ import (
 	"connectrpc.com/connect"
 
 	"healthcore/internal/catalog"
+	"healthcore/partneredge"
 	"healthcore/platform/mtls"
 	"healthcore/platform/pgtest"
 )
@@ -37,6 +38,8 @@ type stack struct {
 	certs   string            // the CA and every process's certificate (mtls.WriteDevCerts)
 	dbURL   string            // the database every process shares
 	flags   []string          // the loopback addresses every process is given (create-admin needs keys')
+	common  []string          // every process's flags (the partner edge's too)
+	edge    string            // host:port of the partner edge (started by partnerEdge)
 	keys    string            // dev's folder of service-token keys (startDev); create-admin signs with identity's
 	admin   string            // the operator's access token with a second factor, once made (operator)
 	totp    map[string]string // each verified doctor's TOTP secret, by CRM number and UF ("654321/SP")
@@ -75,8 +78,9 @@ func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, certs: t.TempDir(), dbURL: dbURL, flags: l.Flags}
-	if err := mtls.WriteDevCerts(s.certs, catalog.Names()); err != nil {
+	s := &stack{t: t, gateway: l.Gateway, sandbox: l.Sandbox, addr: l.Addr, ops: l.Ops, certs: t.TempDir(), dbURL: dbURL, flags: l.Flags,
+		edge: l.PartnerEdgeAddr}
+	if err := mtls.WriteDevCerts(s.certs, append(catalog.Names(), partneredge.Caller)); err != nil {
 		t.Fatal(err)
 	}
 	common := []string{
@@ -86,6 +90,7 @@ func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
 		"-trusted-proxies=127.0.0.0/8,::1/128", // the gateway, on loopback
 	}
 	common = append(append(common, l.Flags...), extra...)
+	s.common = common
 	// The services run the local drivers, named and allowed as production requires,
 	// unless extra names others (after them, so they win).
 	for _, name := range catalog.Names() {
@@ -94,6 +99,29 @@ func startStackOn(t *testing.T, dbURL string, extra ...string) *stack {
 	s.spawn(binary, append(append([]string{"gateway", "-gateway.addr=" + l.GatewayAddr}, common...), s.ownFlags("gateway")...)...)
 	s.waitReady()
 	return s
+}
+
+// partnerEdge starts `healthcore partner-edge` as a process of its own, as production
+// runs it: it dials the services over mTLS with its own certificate and serves partners
+// TLS with a certificate of the stack's CA (which public() trusts) at 127.0.0.1. It
+// answers the edge's URL once the edge listens.
+func (s *stack) partnerEdge() string {
+	s.t.Helper()
+	secret := filepath.Join(s.certs, "partner-edge-call-log.secret")
+	if _, err := partneredge.ReadSecret(secret, true); err != nil {
+		s.t.Fatal(err)
+	}
+	ops, err := catalog.FreeAddr()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.ops[partneredge.Caller] = ops
+	f := mtls.DevFiles(s.certs, partneredge.Caller)
+	args := append(append([]string{partneredge.Caller}, s.common...), s.ownFlags(partneredge.Caller)...)
+	args = append(args, "-partner-edge.tls-cert="+f.Cert, "-partner-edge.tls-key="+f.Key, "-partner-edge.call-log-secret="+secret)
+	s.spawnAs(partneredge.Caller, binary, args...)
+	waitListening(s.t, partneredge.Caller, s.edge)
+	return "https://" + s.edge
 }
 
 // ownFlags give the process of name (a service, or "gateway") its certificate and an

@@ -4,13 +4,20 @@
 // grant, client_secret_basic), opens a week of availability for a doctor affiliated
 // with the clinic (SetDoctorAvailability, scope agenda.write), and prints each doctor's
 // agenda (GetDoctorAgenda, agenda.read) and appointments (ListDoctorAppointments,
-// appointments.read) for the week, through the generated gRPC clients.
+// appointments.read) for the week, through the generated gRPC clients. With
+// -events-listen it also receives the clinic's events: it registers its endpoint
+// (CreateEventEndpoint, events.manage), verifies each POST's signature (events.go) and
+// prints each event, until -events-for has passed or Ctrl-C.
 //
 //	go run ./examples/partner -edge https://partner.example.com:443 \
 //	    -token-url https://api.example.com/oauth/token \
-//	    -client-id … -doctor-id … -open 09:00-17:00
+//	    -client-id … -doctor-id … -open 09:00-17:00 \
+//	    -events-listen :8443 -events-url https://hooks.example.com/healthcore
 //
-// The secret is read from HEALTHCORE_CLIENT_SECRET unless -client-secret is given.
+// The secret is read from HEALTHCORE_CLIENT_SECRET unless -client-secret is given; the
+// events endpoint's signing secret from HEALTHCORE_EVENTS_SECRET, when the endpoint was
+// registered before (otherwise the program registers it, or rotates its secret, and
+// prints the new secret once).
 package main
 
 import (
@@ -22,11 +29,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -34,6 +45,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	clinicsv1 "healthcore/gen/healthcore/clinics/v1"
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 )
 
@@ -47,12 +59,16 @@ func main() {
 	flag.StringVar(&o.caFile, "ca-file", "", "PEM file of the certificate authorities to trust for the edge and the token endpoint (default: the system's)")
 	flag.StringVar(&o.open, "open", "", "open the first doctor's agenda Monday to Friday in this window (HH:MM-HH:MM); empty leaves it as it is")
 	flag.StringVar(&o.from, "from", "", "first day of the week shown, YYYY-MM-DD (default today, UTC)")
+	flag.StringVar(&o.eventsListen, "events-listen", "", "receive the clinic's events on this address (host:port); empty receives none")
+	flag.StringVar(&o.eventsURL, "events-url", "", "the public URL at which Healthcore reaches -events-listen (default http://<the listener's address>/: a local stack only)")
+	flag.DurationVar(&o.eventsFor, "events-for", 0, "with -events-listen: how long to wait for events once the week is printed (0: until Ctrl-C)")
 	flag.Parse()
 	if o.clientSecret == "" {
 		o.clientSecret = os.Getenv("HEALTHCORE_CLIENT_SECRET")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	o.eventsSecret = os.Getenv("HEALTHCORE_EVENTS_SECRET")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := runPartner(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "partner:", err)
 		os.Exit(1)
@@ -62,13 +78,19 @@ func main() {
 // partnerOptions are the command line.
 type partnerOptions struct {
 	edge, tokenURL, clientID, clientSecret, doctors, caFile, open, from string
+	eventsListen, eventsURL, eventsSecret                               string
+	eventsFor                                                           time.Duration
 }
 
-// runPartner does the whole session and writes what it sees to out.
-func runPartner(ctx context.Context, o partnerOptions, out io.Writer) error {
+// runPartner does the whole session and writes what it sees to w; with events, it
+// then waits for them until eventsFor has passed or ctx ends (Ctrl-C), and returns nil.
+func runPartner(ctx context.Context, o partnerOptions, w io.Writer) error {
 	if o.edge == "" || o.tokenURL == "" || o.clientID == "" || o.clientSecret == "" || o.doctors == "" {
 		return errors.New("-edge, -token-url, -client-id, -client-secret (or HEALTHCORE_CLIENT_SECRET) and -doctor-id are required")
 	}
+	out := &lockedWriter{w: w} // events are printed as they come, beside the week
+	session, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	roots, err := trustedRoots(o.caFile)
 	if err != nil {
 		return err
@@ -76,7 +98,7 @@ func runPartner(ctx context.Context, o partnerOptions, out io.Writer) error {
 	tlsConfig := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	tokens := &clientCredentials{url: o.tokenURL, id: o.clientID, secret: o.clientSecret,
 		http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}}
-	if _, err := tokens.token(ctx); err != nil {
+	if _, err := tokens.token(session); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "token: scope %q, valid %s\n", tokens.scope, time.Until(tokens.expiry).Round(time.Minute))
@@ -87,6 +109,13 @@ func runPartner(ctx context.Context, o partnerOptions, out io.Writer) error {
 	}
 	defer conn.Close()
 	scheduling := schedulingv1.NewSchedulingServiceClient(conn)
+	var events *http.Server
+	if o.eventsListen != "" {
+		if events, err = receiveEvents(session, clinicsv1.NewClinicsServiceClient(conn), o, out); err != nil {
+			return err
+		}
+		defer events.Close()
+	}
 
 	from := time.Now().UTC().Truncate(24 * time.Hour)
 	if o.from != "" {
@@ -97,16 +126,108 @@ func runPartner(ctx context.Context, o partnerOptions, out io.Writer) error {
 	to := from.AddDate(0, 0, 7)
 	doctors := strings.Split(o.doctors, ",")
 	if o.open != "" {
-		if err := openWeek(ctx, scheduling, doctors[0], o.open, out); err != nil {
+		if err := openWeek(session, scheduling, doctors[0], o.open, out); err != nil {
 			return err
 		}
 	}
 	for _, doctor := range doctors {
-		if err := printWeek(ctx, scheduling, strings.TrimSpace(doctor), from, to, out); err != nil {
+		if err := printWeek(session, scheduling, strings.TrimSpace(doctor), from, to, out); err != nil {
 			return err
 		}
 	}
-	return nil
+	if events == nil {
+		return nil
+	}
+	wait, stop := ctx, context.CancelFunc(func() {})
+	if o.eventsFor > 0 {
+		wait, stop = context.WithTimeout(ctx, o.eventsFor)
+	}
+	defer stop()
+	fmt.Fprintln(out, "events: waiting (Ctrl-C ends)")
+	<-wait.Done()
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return events.Shutdown(shutdown) // lets an event being printed finish
+}
+
+// receiveEvents listens on o.eventsListen, registers the listener's public URL as the
+// clinic's event endpoint for every event type, and serves an EventReceiver that
+// prints each verified event to out.
+func receiveEvents(ctx context.Context, c clinicsv1.ClinicsServiceClient, o partnerOptions, out io.Writer) (*http.Server, error) {
+	ln, err := net.Listen("tcp", o.eventsListen)
+	if err != nil {
+		return nil, fmt.Errorf("-events-listen: %w", err)
+	}
+	endpointURL := o.eventsURL
+	if endpointURL == "" {
+		endpointURL = "http://" + ln.Addr().String() + "/"
+	}
+	secret, err := eventEndpoint(ctx, c, endpointURL, o.eventsSecret, out)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: &EventReceiver{
+		Secrets: []string{secret},
+		Handle: func(_ context.Context, ev *clinicsv1.PartnerEvent) error {
+			fmt.Fprintf(out, "event %s appointment %s sequence %d state %s\n", strings.TrimPrefix(ev.GetType().String(), "EVENT_TYPE_"),
+				ev.GetAppointmentId(), ev.GetSequence(), strings.TrimPrefix(ev.GetState().String(), "APPOINTMENT_STATE_"))
+			return nil
+		},
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// eventEndpoint returns the signing secret of the clinic's endpoint at url: secret
+// when the endpoint exists and it is given; otherwise a new one, printed this once —
+// the endpoint's, created for every event type, or a rotated one (the old secret then
+// signs beside it for a day).
+func eventEndpoint(ctx context.Context, c clinicsv1.ClinicsServiceClient, endpointURL, secret string, out io.Writer) (string, error) {
+	list, err := c.ListEventEndpoints(ctx, &clinicsv1.ListEventEndpointsRequest{})
+	if err != nil {
+		return "", fmt.Errorf("list the event endpoints: %w", err)
+	}
+	for _, e := range list.GetEndpoints() {
+		if e.GetUrl() != endpointURL {
+			continue
+		}
+		if secret != "" {
+			fmt.Fprintf(out, "events: endpoint %s at %s, its secret from HEALTHCORE_EVENTS_SECRET\n", e.GetEndpointId(), endpointURL)
+			return secret, nil
+		}
+		rotated, err := c.RotateEventEndpointSecret(ctx, &clinicsv1.RotateEventEndpointSecretRequest{EndpointId: e.GetEndpointId()})
+		if err != nil {
+			return "", fmt.Errorf("rotate the secret of %s: %w", e.GetEndpointId(), err)
+		}
+		fmt.Fprintf(out, "events: endpoint %s at %s, new signing secret (shown once) %s\n", e.GetEndpointId(), endpointURL, rotated.GetSigningSecret())
+		return rotated.GetSigningSecret(), nil
+	}
+	var types []clinicsv1.EventType
+	for t := range clinicsv1.EventType_name {
+		if t != 0 {
+			types = append(types, clinicsv1.EventType(t))
+		}
+	}
+	slices.Sort(types)
+	created, err := c.CreateEventEndpoint(ctx, &clinicsv1.CreateEventEndpointRequest{Url: endpointURL, Types: types})
+	if err != nil {
+		return "", fmt.Errorf("register the event endpoint %s: %w", endpointURL, err)
+	}
+	fmt.Fprintf(out, "events: endpoint %s at %s created, signing secret (shown once) %s\n", created.GetEndpoint().GetEndpointId(), endpointURL, created.GetSigningSecret())
+	return created.GetSigningSecret(), nil
+}
+
+// lockedWriter serialises the lines of the session and of the event receiver.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // openWeek replaces the doctor's availability with window ("09:00-17:00") Monday to
