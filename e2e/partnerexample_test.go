@@ -7,8 +7,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"healthcore/gateway"
 	"healthcore/internal/catalog"
 	"healthcore/platform/mtls"
 	"healthcore/services/identity"
@@ -101,6 +104,33 @@ func TestMultiProcess_PartnerExampleThroughTheEdgeListsTheWeekAndReceivesSignedE
 		"clinicId": clinicID, "name": "Clínica Sol — agenda", "scopes": []string{"agenda.read", "agenda.write", "appointments.read", "events.manage"},
 	}, &created); code != http.StatusOK || created.ClientSecret == "" {
 		t.Fatalf("create client: %d", code)
+	}
+
+	// The client's real token is for the partner edge only: the REST edge refuses it, so
+	// no partner call skips the edge's limits and call log.
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"agenda.read"}}
+	req, err := http.NewRequest(http.MethodPost, s.gateway+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(created.Client.ClientID), url.QueryEscape(created.ClientSecret))
+	var issued struct {
+		AccessToken string `json:"access_token"`
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&issued)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || issued.AccessToken == "" {
+		t.Fatalf("/oauth/token: HTTP %d, %v", resp.StatusCode, err)
+	}
+	var refusedREST errorJSON
+	if code, _ := s.rest("GET", "/v1/doctors/"+doctorID+"/slots", issued.AccessToken, nil, &refusedREST); code != http.StatusForbidden ||
+		reason(refusedREST) != gateway.ReasonPartnerEdgeOnly.Name() {
+		t.Errorf("a partner token on the REST edge: HTTP %d %v, want 403 PARTNER_EDGE_ONLY", code, refusedREST)
 	}
 
 	// The example, as a clinic runs it, waiting for events once it printed the week.
