@@ -141,7 +141,6 @@ func (r *receiver) get() (seen, handled []*clinicsv1.PartnerEvent, bad []string)
 // loopback HTTPS servers whose test certificate it trusts, with short retries.
 type eventFixture struct {
 	*fixture
-	doctorID string
 }
 
 func newEventFixture(t *testing.T) *eventFixture {
