@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { chromium, expect, test, type Page, type WebSocketRoute } from "@playwright/test";
 import signalling from "amazon-chime-sdk-js/build/signalingprotocol/SignalingProtocol.js";
-import { check, newPatient, password, watchCSP } from "./helpers";
+import { check, logIn, newPatient, watchCSP } from "./helpers";
 
 const { SdkSignalFrame } = signalling; // a CommonJS module: its exports are its default
 // The consultation room when the meetings service runs Amazon Chime. The dev stack runs
@@ -164,11 +164,7 @@ test("with Amazon Chime a refused or missing camera and microphone are told, and
   for (const c of cases) {
     const b = await chromium.launch({ ...test.info().project.use.launchOptions, args: c.args });
     const page = await (await b.newContext({ baseURL, locale: "pt-BR", timezoneId: "America/Sao_Paulo" })).newPage();
-    await page.goto("/app/login");
-    await page.getByLabel("E-mail ou CPF").fill(email);
-    await page.getByLabel("Senha", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Entrar" }).click();
-    await expect(page).toHaveURL(/\/app\/doctors$/);
+    await logIn(page, email);
     const appt = randomUUID();
     const signals = await playChime(page, appt, chimeJoin(appt).answer);
     await page.goto(`/app/appointments/${appt}/room`);
