@@ -112,7 +112,6 @@ function Chime({ j }: { j: Schemas["v1GetJoinInfoResponse"] }) {
         <Button
           variant="secondary"
           disabled={!live}
-          aria-pressed={muted}
           onClick={() => {
             call.current?.mute(!muted);
             setMuted(!muted);
@@ -123,7 +122,6 @@ function Chime({ j }: { j: Schemas["v1GetJoinInfoResponse"] }) {
         <Button
           variant="secondary"
           disabled={!live}
-          aria-pressed={!camera}
           onClick={() => {
             call.current?.camera(!camera);
             setCamera(!camera);
