@@ -85,13 +85,17 @@ export async function join(meetingJson: string, attendeeJson: string, view: Call
   }
   const camera = media.getVideoTracks().length > 0;
   let left = false;
+  // Once the person left, the SDK may still be finishing (it hangs up after its join
+  // has an answer): nothing it reports changes the page any more.
+  const report = (s: CallState) => !left && view.onState(s);
   const observer: AudioVideoObserver = {
-    audioVideoDidStartConnecting: (reconnecting) => view.onState(reconnecting ? "reconnecting" : "connecting"),
-    audioVideoDidStart: () => view.onState("connected"),
+    audioVideoDidStartConnecting: (reconnecting) => report(reconnecting ? "reconnecting" : "connecting"),
+    audioVideoDidStart: () => report("connected"),
     audioVideoDidStop: (s) => {
       media.getTracks().forEach((t) => t.stop());
+      if (left) return;
       const err = statusError(s);
-      view.onState(left || !err ? "left" : "failed", left ? undefined : err);
+      view.onState(err ? "failed" : "left", err);
     },
     videoTileDidUpdate: (t: VideoTileState) => {
       if (t.tileId === null || t.isContent) return;
