@@ -90,6 +90,19 @@ function Chime({ j }: { j: Schemas["v1GetJoinInfoResponse"] }) {
     };
   }, [j.meetingJson, j.attendeeJson, attempt]);
   const live = state === "connecting" || state === "reconnecting" || state === "connected";
+  // A switch of the call (microphone, camera): its label says what a press does.
+  const toggle = (on: boolean, set: (v: boolean) => void, apply: (v: boolean) => void, ifOn: string, ifOff: string) => (
+    <Button
+      variant="secondary"
+      disabled={!live}
+      onClick={() => {
+        apply(!on);
+        set(!on);
+      }}
+    >
+      {on ? ifOn : ifOff}
+    </Button>
+  );
   return (
     <section className="card room" aria-labelledby="video-title">
       <h2 id="video-title">Vídeo</h2>
@@ -109,26 +122,8 @@ function Chime({ j }: { j: Schemas["v1GetJoinInfoResponse"] }) {
       </div>
       <audio ref={audio} />
       <div className="row">
-        <Button
-          variant="secondary"
-          disabled={!live}
-          onClick={() => {
-            call.current?.mute(!muted);
-            setMuted(!muted);
-          }}
-        >
-          {muted ? "Ativar microfone" : "Silenciar microfone"}
-        </Button>
-        <Button
-          variant="secondary"
-          disabled={!live}
-          onClick={() => {
-            call.current?.camera(!camera);
-            setCamera(!camera);
-          }}
-        >
-          {camera ? "Desligar câmera" : "Ligar câmera"}
-        </Button>
+        {toggle(muted, setMuted, (m) => call.current?.mute(m), "Ativar microfone", "Silenciar microfone")}
+        {toggle(camera, setCamera, (c) => call.current?.camera(c), "Desligar câmera", "Ligar câmera")}
         {live ? (
           <Button
             onClick={() => {
