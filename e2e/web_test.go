@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"healthcore/internal/catalog"
@@ -27,7 +28,8 @@ func TestWeb_JourneyInChromium(t *testing.T) {
 	}
 	s := startDev(t, "-demo", "-demo-addr="+demo)
 	s.openDoctor("Dra. Ana Souza", "654321", "ana@clinica.com.br", 25000, 25, 5)
-	cmd := exec.Command("npx", "playwright", "test", "--project=unit", "--project=chromium")
+	// HEALTHCORE_WEB_SPECS narrows the run to some spec files (tests/chime.spec.ts …).
+	cmd := exec.Command("npx", append([]string{"playwright", "test", "--project=unit", "--project=chromium"}, strings.Fields(os.Getenv("HEALTHCORE_WEB_SPECS"))...)...)
 	cmd.Dir = "../web"
 	cmd.Env = append(os.Environ(), "HEALTHCORE_URL="+s.gateway, "HEALTHCORE_PIX_SANDBOX="+s.sandbox, "HEALTHCORE_DEMO_URL=http://"+demo,
 		"HEALTHCORE_DOCTOR_CRM=654321", "HEALTHCORE_DOCTOR_UF=SP", "HEALTHCORE_DOCTOR_PASSWORD=doctor password 1",

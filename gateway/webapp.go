@@ -15,9 +15,24 @@ import (
 // an injected tag runs nothing), images also as data: URIs (the PIX QR code is a
 // base64 PNG), frames of the development video room only (the meetings service's
 // local driver, a Jitsi Meet room on meet.jit.si, shown inside the consultation page),
-// no frames of the app anywhere, no <base> and forms posting only here.
+// no frames of the app anywhere, no <base> and forms posting only here. With the
+// production driver (Amazon Chime) the consultation page runs amazon-chime-sdk-js,
+// which needs chimeConnect and chimeWorker; the edge does not know which driver the
+// meetings service runs, so they are always allowed, and nothing wider.
 const WebContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; frame-src https://meet.jit.si; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"connect-src 'self' " + chimeConnect + "; worker-src " + chimeWorker + "; frame-src https://meet.jit.si; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+const (
+	// chimeConnect is where the Chime SDK talks: the meeting's MediaPlacement URLs, all
+	// under chime.aws — the signalling and audio-fallback WebSockets
+	// (wss://signal.….app.chime.aws, wss://haxrp.….app.chime.aws), the TURN credentials
+	// (https://….meetings.chime.aws) and the client events (https://data.svc.….ingest.chime.aws).
+	chimeConnect = "wss://*.chime.aws https://*.chime.aws"
+	// chimeWorker lets the SDK start its encoded-transform worker (audio redundancy),
+	// which it builds from its own code as a blob: URL.
+	chimeWorker = "'self' blob:"
+)
 
 const (
 	// webAssetsDir holds Vite's content-hashed files: a new build names them anew,

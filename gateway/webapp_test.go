@@ -64,6 +64,15 @@ func TestWebApp_ServedAtTheRootWithItsPolicyAndCaching(t *testing.T) {
 	if got := regexp.MustCompile(`frame-src [^;]*`).FindString(gateway.WebContentSecurityPolicy); got != "frame-src https://meet.jit.si" {
 		t.Errorf("frame-src = %q, want the Jitsi room's origin only", got)
 	}
+	// The Chime SDK of the consultation page: its signalling and media-control
+	// WebSockets and HTTPS calls under chime.aws, and its blob: worker; no other origin
+	// is reachable (not a wider wss: or https:, not another AWS domain).
+	if got := regexp.MustCompile(`connect-src [^;]*`).FindString(gateway.WebContentSecurityPolicy); got != "connect-src 'self' wss://*.chime.aws https://*.chime.aws" {
+		t.Errorf("connect-src = %q, want the edge and Chime's origins only", got)
+	}
+	if got := regexp.MustCompile(`worker-src [^;]*`).FindString(gateway.WebContentSecurityPolicy); got != "worker-src 'self' blob:" {
+		t.Errorf("worker-src = %q, want the app's and the Chime SDK's blob: worker only", got)
+	}
 	if strings.Contains(gateway.WebContentSecurityPolicy, "unsafe") {
 		t.Errorf("the policy allows something unsafe: %s", gateway.WebContentSecurityPolicy)
 	}

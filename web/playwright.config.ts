@@ -32,6 +32,10 @@ export default defineConfig({
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // The Chime room asks for the camera and microphone: granted without a
+            // prompt, and Chromium's fake devices answer (a test pattern and a tone).
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
           ],
         },
       },

@@ -8,12 +8,18 @@ const edge = process.env.HEALTHCORE_URL ?? "http://127.0.0.1:8080";
 
 export default defineConfig({
   plugins: [react()],
+  // amazon-chime-sdk-js reads Node's `global` (its event registry); in the browser that
+  // is globalThis.
+  define: { global: "globalThis" },
   build: {
     outDir: "dist",
     emptyOutDir: true,
     // No inline scripts or styles: the Content-Security-Policy allows neither.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    // amazon-chime-sdk-js is a chunk of its own, about 1.3 MB (300 kB gzipped), that only
+    // the consultation room with Chime imports; the app's own chunk stays far below.
+    chunkSizeWarningLimit: 1400,
   },
   server: {
     host: "127.0.0.1",

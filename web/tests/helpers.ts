@@ -81,12 +81,17 @@ export async function newPatient(page: Page, request: APIRequestContext, name: s
   expect(r.status(), await r.text()).toBe(202);
   const token = await mailToken(request, email, "/app/verify-email");
   expect((await request.post("/v1/accounts/email:verify", { data: { token } })).ok()).toBe(true);
+  await logIn(page, email);
+  return email;
+}
+
+/** logIn logs a patient in on page by e-mail and password, through the login page. */
+export async function logIn(page: Page, email: string, pass = password) {
   await page.goto("/app/login");
   await page.getByLabel("E-mail ou CPF").fill(email);
-  await page.getByLabel("Senha", { exact: true }).fill(password);
+  await page.getByLabel("Senha", { exact: true }).fill(pass);
   await page.getByRole("button", { name: "Entrar" }).click();
   await expect(page).toHaveURL(/\/app\/doctors$/);
-  return email;
 }
 
 const lastStep = new Map<string, number>();
