@@ -30,15 +30,16 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"google.golang.org/protobuf/reflect/protoregistry"
+
 	_ "healthcore/internal/catalog" // links every service's generated package
-	"healthcore/platform/authn"
-	"healthcore/platform/testkit"
+	"healthcore/partneredge"
 )
 
 func main() {
 	out := flag.String("out", "build/partner-proto", "folder to write the module into (replaced)")
 	flag.Parse()
-	m, err := collect(testkit.RPCs())
+	m, err := collect(partneredge.PartnerMethods(protoregistry.GlobalFiles))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,16 +52,16 @@ func main() {
 
 // module is what the partner module holds.
 type module struct {
-	methods    []protoreflect.MethodDescriptor // the partner-callable methods, by full name
-	services   []string                        // their services' full names
-	files      []string                        // healthcore files, by path
-	thirdParty []string                        // imported files of other origin but protobuf's own
+	methods    []partneredge.Method // the partner-callable methods, by procedure
+	services   []string             // their services' full names
+	files      []string             // healthcore files, by path
+	thirdParty []string             // imported files of other origin but protobuf's own
 }
 
-// collect finds the partner-callable methods among rpcs and the closure of the files
-// that declare them and their imports. google/protobuf files are left out: every
-// compiler has them built in.
-func collect(rpcs []protoreflect.MethodDescriptor) (*module, error) {
+// collect takes the partner-callable methods (what the partner edge forwards) and
+// finds the closure of the files that declare them and their imports. google/protobuf
+// files are left out: every compiler has them built in.
+func collect(methods map[string]partneredge.Method) (*module, error) {
 	m := &module{}
 	seen := map[string]bool{}
 	var visit func(fd protoreflect.FileDescriptor)
@@ -79,22 +80,17 @@ func collect(rpcs []protoreflect.MethodDescriptor) (*module, error) {
 			visit(fd.Imports().Get(i).FileDescriptor)
 		}
 	}
-	for _, md := range rpcs {
-		if authn.RuleOf(md).GetPartner() == nil {
-			continue
+	for _, pm := range methods {
+		m.methods = append(m.methods, pm)
+		if !slices.Contains(m.services, pm.Service) {
+			m.services = append(m.services, pm.Service)
 		}
-		m.methods = append(m.methods, md)
-		if s := string(md.Parent().FullName()); !slices.Contains(m.services, s) {
-			m.services = append(m.services, s)
-		}
-		visit(md.ParentFile())
+		visit(pm.Desc.ParentFile())
 	}
 	if len(m.methods) == 0 {
 		return nil, fmt.Errorf("no method admits partners: are the generated packages linked in?")
 	}
-	slices.SortFunc(m.methods, func(a, b protoreflect.MethodDescriptor) int {
-		return strings.Compare(string(a.FullName()), string(b.FullName()))
-	})
+	slices.SortFunc(m.methods, func(a, b partneredge.Method) int { return strings.Compare(a.Procedure, b.Procedure) })
 	slices.Sort(m.services)
 	slices.Sort(m.files)
 	slices.Sort(m.thirdParty)
@@ -144,9 +140,8 @@ func (m *module) methodTable() string {
 	b.WriteString("Through the partner edge, with an access token holding one of the scopes. Every other\n")
 	b.WriteString("method of these services is refused at the edge.\n\n")
 	b.WriteString("| method | scopes (any one) |\n|---|---|\n")
-	for _, md := range m.methods {
-		scopes := authn.RuleOf(md).GetPartner().GetScopes()
-		fmt.Fprintf(&b, "| `%s/%s` | `%s` |\n", md.Parent().FullName(), md.Name(), strings.Join(scopes, "`, `"))
+	for _, pm := range m.methods {
+		fmt.Fprintf(&b, "| `%s` | `%s` |\n", strings.TrimPrefix(pm.Procedure, "/"), strings.Join(pm.Rule.GetPartner().GetScopes(), "`, `"))
 	}
 	return b.String()
 }

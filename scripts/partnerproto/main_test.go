@@ -8,19 +8,22 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"healthcore/partneredge"
 	"healthcore/platform/authn"
 	"healthcore/platform/testkit"
 )
 
 func TestCollect_TakesEveryPartnerMethodAndTheFilesItNeeds(t *testing.T) {
 	rpcs := testkit.RPCs()
-	m, err := collect(rpcs)
+	m, err := collect(partneredge.PartnerMethods(protoregistry.GlobalFiles))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := 0
 	for _, md := range rpcs {
-		in := slices.Contains(m.methods, md)
+		in := slices.ContainsFunc(m.methods, func(pm partneredge.Method) bool { return pm.Desc == md })
 		partner := authn.RuleOf(md).GetPartner() != nil
 		if partner {
 			want++
@@ -37,12 +40,12 @@ func TestCollect_TakesEveryPartnerMethodAndTheFilesItNeeds(t *testing.T) {
 	}
 	// The closure: every import of a published file is published (or built in).
 	published := append(slices.Clone(m.files), m.thirdParty...)
-	for _, md := range m.methods {
-		imports := md.ParentFile().Imports()
+	for _, pm := range m.methods {
+		imports := pm.Desc.ParentFile().Imports()
 		for i := range imports.Len() {
 			p := imports.Get(i).Path()
 			if !strings.HasPrefix(p, "google/protobuf/") && !slices.Contains(published, p) {
-				t.Errorf("%s imports %s, which is not published", md.ParentFile().Path(), p)
+				t.Errorf("%s imports %s, which is not published", pm.Desc.ParentFile().Path(), p)
 			}
 		}
 	}
@@ -60,7 +63,7 @@ func TestCollect_TakesEveryPartnerMethodAndTheFilesItNeeds(t *testing.T) {
 }
 
 func TestWrite_CopiesTheFilesUnchangedWithTheWorkspace(t *testing.T) {
-	m, err := collect(testkit.RPCs())
+	m, err := collect(partneredge.PartnerMethods(protoregistry.GlobalFiles))
 	if err != nil {
 		t.Fatal(err)
 	}
