@@ -2,8 +2,12 @@ package catalog
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Loopback places every service of the catalog, the gateway and the PIX sandbox on
@@ -71,17 +75,49 @@ func FreeAddr() (string, error) {
 }
 
 // FreeAddrs returns n loopback addresses whose ports were free a moment ago, all
-// different: every port is held until all are chosen (one at a time, the kernel may
-// hand out a port just released again).
+// different: every port is held until all are chosen.
+//
+// The ports are the ones another process will bind, after this one lets them go, so
+// they are drawn from below the kernel's ephemeral range (ip_local_port_range): a
+// port the kernel hands out itself ("127.0.0.1:0") may be taken in the meantime as
+// the local port of any outgoing connection — a pool dialling PostgreSQL, say — and
+// the process that was to listen on it fails with "address already in use". Below the
+// range only another listener can take it.
 func FreeAddrs(n int) ([]string, error) {
+	low, high := listenPortRange()
 	out := make([]string, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
 		}
-		defer ln.Close()
+	}()
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("catalog: no %d free loopback ports in %d-%d", n, low, high)
+		}
+		port := low + rand.IntN(high-low+1)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken: draw again
+		}
+		held = append(held, ln)
 		out = append(out, ln.Addr().String())
 	}
 	return out, nil
+}
+
+// listenPortRange is the range FreeAddrs draws from: the 8,000 ports just below the
+// ephemeral range the kernel reports (32768-60999 on Linux by default), or 20000-32767
+// where it cannot be read.
+func listenPortRange() (low, high int) {
+	high = 32767
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if first, err := strconv.Atoi(f[0]); err == nil && first > 10000 {
+				high = first - 1
+			}
+		}
+	}
+	return high - 7999, high
 }
