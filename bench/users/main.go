@@ -58,6 +58,7 @@ type options struct {
 	resultsMD     string
 	resultsJSON   string
 	seed          uint64
+	profileDir    string
 	quiet         bool // no tables on standard output (the test)
 }
 
@@ -102,6 +103,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.resultsMD, "results-md", "", "also write the results as markdown tables to this file")
 	fs.StringVar(&o.resultsJSON, "results-json", "", "also write the results as JSON to this file")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the users' choices")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every process (load workers, gateways, services) over each step's measurement window here (the profiler's own cost then shows in the CPU figures)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -171,6 +173,11 @@ func run(ctx context.Context, o options) ([]stepResult, error) {
 	say("users load test: steps %v, ramp %s, %s each, think %s (mean), %d gateways, %d workers, %d CPUs\n",
 		o.steps, o.ramp, o.duration, o.think, o.gateways, o.workers, runtime.NumCPU())
 	say("database %s, data folder %s\n\n", pg.RedactURL(dbURL), o.dataDir)
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkState(ctx, dbURL, o.dataDir); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -31,6 +33,9 @@ type workerConfig struct {
 	Mix                 []mixEntry
 	Timeout             time.Duration // of one request
 	Seed                uint64
+	// ProfileDir, if set, receives a CPU profile of the worker over the measurement
+	// window (load-<Index+1>.pprof, prefixed by ProfilePrefix).
+	ProfileDir, ProfilePrefix string
 }
 
 type mixEntry struct {
@@ -106,6 +111,9 @@ func runWorker(ctx context.Context, raw string) error {
 	runCtx, cancel := context.WithDeadline(ctx, w.measureTo.Add(cfg.Timeout))
 	defer cancel()
 	var wg sync.WaitGroup
+	if cfg.ProfileDir != "" {
+		wg.Go(func() { w.profile(runCtx) })
+	}
 	for _, u := range users {
 		u.w = w
 		g := u.n % len(cfg.Gateways)
@@ -144,6 +152,34 @@ func runWorker(ctx context.Context, raw string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(w.stats.report(cfg.Index, len(users)))
+}
+
+// profile records the worker's CPU profile over the measurement window.
+func (w *worker) profile(ctx context.Context) {
+	sleep := func(t time.Time) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Until(t)):
+			return true
+		}
+	}
+	if !sleep(w.measureFrom) {
+		return
+	}
+	file := filepath.Join(w.cfg.ProfileDir, fmt.Sprintf("%sload-%d.pprof", w.cfg.ProfilePrefix, w.cfg.Index+1))
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	sleep(w.measureTo)
+	pprof.StopCPUProfile()
 }
 
 // loop is one user's life: wait until the scheduled start, act, and schedule the next
