@@ -105,7 +105,7 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 		cfg := workerConfig{Index: i, DatabaseURL: dbURL, Gateways: st.Gateways, First: first, Count: last - first, Total: n,
 			Start: start, Ramp: o.ramp, Duration: o.duration, Think: o.think, RefreshBefore: o.refreshBefore,
 			Mix: o.mix, Timeout: o.timeout, Seed: o.seed + uint64(n),
-			ProfileDir: o.profileDir, ProfilePrefix: fmt.Sprintf("users-%d-", n)}
+			Procs: o.workerProcs, GOGC: o.workerGOGC, ProfileDir: o.profileDir, ProfilePrefix: fmt.Sprintf("users-%d-", n)}
 		raw, err := json.Marshal(cfg)
 		if err != nil {
 			return nil, err

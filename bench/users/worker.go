@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,8 +36,14 @@ type workerConfig struct {
 	Mix                 []mixEntry
 	Timeout             time.Duration // of one request
 	Seed                uint64
+	// Procs and GOGC, when not 0, set the worker's GOMAXPROCS and GC target: the load
+	// generator shares the machine with what it measures, and its users' goroutines
+	// hand each request over between their own and the connection's, which on several
+	// Ps wakes idle threads for little work each time.
+	Procs, GOGC int
 	// ProfileDir, if set, receives a CPU profile of the worker over the measurement
-	// window (load-<Index+1>.pprof, prefixed by ProfilePrefix).
+	// window and its heap at the end (load-<Index+1>.pprof and .heap.pprof, prefixed by
+	// ProfilePrefix).
 	ProfileDir, ProfilePrefix string
 }
 
@@ -79,6 +88,12 @@ func runWorker(ctx context.Context, raw string) error {
 	var cfg workerConfig
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		return fmt.Errorf("worker configuration: %w", err)
+	}
+	if cfg.Procs > 0 {
+		runtime.GOMAXPROCS(cfg.Procs)
+	}
+	if cfg.GOGC > 0 {
+		debug.SetGCPercent(cfg.GOGC)
 	}
 	w := &worker{cfg: cfg, stats: newStats()}
 	w.measureFrom = cfg.Start.Add(cfg.Ramp)
@@ -180,6 +195,16 @@ func (w *worker) profile(ctx context.Context) {
 	}
 	sleep(w.measureTo)
 	pprof.StopCPUProfile()
+	// And what its heap holds at the window's end (go tool pprof -sample_index=inuse_space).
+	h, err := os.Create(strings.TrimSuffix(file, ".pprof") + ".heap.pprof")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer h.Close()
+	if err := pprof.Lookup("heap").WriteTo(h, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+	}
 }
 
 // loop is one user's life: wait until the scheduled start, act, and schedule the next
@@ -187,13 +212,17 @@ func (w *worker) profile(ctx context.Context) {
 // after the next scheduled start, the next request starts at once and counts as late;
 // its latency is still measured from its scheduled start, so the wait is counted.
 func (w *worker) loop(ctx context.Context, u *user, next time.Time) {
+	timer := time.NewTimer(0) // one for the user's life, not one a wait
+	<-timer.C
 	for first := true; next.Before(w.measureTo); first = false {
 		late := false
 		if wait := time.Until(next); wait > 0 {
+			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
+				timer.Stop()
 				return
-			case <-time.After(wait):
+			case <-timer.C:
 			}
 		} else if !first {
 			late = true // the previous answer came after this start
