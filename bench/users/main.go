@@ -58,6 +58,9 @@ type options struct {
 	resultsMD     string
 	resultsJSON   string
 	seed          uint64
+	profileDir    string
+	workerProcs   int
+	workerGOGC    int
 	quiet         bool // no tables on standard output (the test)
 }
 
@@ -101,7 +104,10 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.prepareOnly, "prepare-only", false, "prepare the users of the largest step (and the doctors), then stop")
 	fs.StringVar(&o.resultsMD, "results-md", "", "also write the results as markdown tables to this file")
 	fs.StringVar(&o.resultsJSON, "results-json", "", "also write the results as JSON to this file")
+	fs.IntVar(&o.workerProcs, "worker-procs", 1, "GOMAXPROCS of each load generator process (0: Go's default, every core)")
+	fs.IntVar(&o.workerGOGC, "worker-gogc", 400, "GOGC of each load generator process (0: Go's default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the users' choices")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every process (load workers, gateways, services) over each step's measurement window here (the profiler's own cost then shows in the CPU figures)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -121,6 +127,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.dataDir == "" {
 		o.dataDir = filepath.Join(cache, "healthcore-bench", o.database)
+	}
+	if o.workerProcs < 0 || o.workerGOGC < 0 {
+		return o, errors.New("-worker-procs and -worker-gogc ≥ 0")
 	}
 	if o.ramp < 0 || o.duration <= 0 || o.think <= 0 || o.gateways < 1 || o.workers < 1 || o.doctors < 1 {
 		return o, errors.New("-ramp ≥ 0; -duration, -think, -gateways, -workers and -doctors positive")
@@ -171,6 +180,11 @@ func run(ctx context.Context, o options) ([]stepResult, error) {
 	say("users load test: steps %v, ramp %s, %s each, think %s (mean), %d gateways, %d workers, %d CPUs\n",
 		o.steps, o.ramp, o.duration, o.think, o.gateways, o.workers, runtime.NumCPU())
 	say("database %s, data folder %s\n\n", pg.RedactURL(dbURL), o.dataDir)
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkState(ctx, dbURL, o.dataDir); err != nil {
 		return nil, err
 	}

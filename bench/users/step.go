@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"healthcore/bench/load"
@@ -102,7 +104,8 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 		first, last := i*n/workers, (i+1)*n/workers
 		cfg := workerConfig{Index: i, DatabaseURL: dbURL, Gateways: st.Gateways, First: first, Count: last - first, Total: n,
 			Start: start, Ramp: o.ramp, Duration: o.duration, Think: o.think, RefreshBefore: o.refreshBefore,
-			Mix: o.mix, Timeout: o.timeout, Seed: o.seed + uint64(n)}
+			Mix: o.mix, Timeout: o.timeout, Seed: o.seed + uint64(n),
+			Procs: o.workerProcs, GOGC: o.workerGOGC, ProfileDir: o.profileDir, ProfilePrefix: fmt.Sprintf("users-%d-", n)}
 		raw, err := json.Marshal(cfg)
 		if err != nil {
 			return nil, err
@@ -136,11 +139,27 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 	}
 	defer mon.Close()
 	from := takeSnapshot(pids, load.Backends(ctx, mon))
+	var profiles sync.WaitGroup
+	if o.profileDir != "" {
+		// The stack's children through their profiler (the workers profile themselves).
+		for name := range st.Ops {
+			profiles.Go(func() {
+				file := filepath.Join(o.profileDir, fmt.Sprintf("users-%d-%s.pprof", n, name))
+				if err := st.Profile(ctx, name, o.duration, file); err != nil {
+					fmt.Fprintln(os.Stderr, "profile:", err)
+				}
+			})
+		}
+	}
 	if err := sleepUntil(measureTo); err != nil {
 		stopAll()
 		return nil, err
 	}
 	to := takeSnapshot(pids, load.Backends(ctx, mon))
+	profiles.Wait()
+	if o.profileDir != "" && !o.quiet {
+		fmt.Printf("CPU profiles: go tool pprof -top %s\n", filepath.Join(o.profileDir, fmt.Sprintf("users-%d-<process>.pprof", n)))
+	}
 	var reports []report
 	var failed []string
 	for i, p := range procs {

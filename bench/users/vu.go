@@ -98,8 +98,11 @@ func (a answer) reason() string {
 	return ""
 }
 
-// call sends one request and reads the whole answer.
-func (u *user) call(ctx context.Context, method, path, token string, body any, header map[string]string) (answer, error) {
+// call sends one request and reads its answer: the whole body when keep is set or the
+// status is not 2xx (an error's reason), else the body is read to its end and dropped,
+// so the connection is kept, without holding it. ifNoneMatch, if set, is sent as
+// If-None-Match.
+func (u *user) call(ctx context.Context, method, path, token string, body any, ifNoneMatch string, keep bool) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -113,24 +116,29 @@ func (u *user) call(ctx context.Context, method, path, token string, body any, h
 		return answer{}, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = []string{"application/json"}
 	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header["Authorization"] = []string{"Bearer " + token}
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
+	if ifNoneMatch != "" {
+		req.Header["If-None-Match"] = []string{ifNoneMatch}
 	}
 	resp, err := u.client.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	if keep || a.status/100 != 2 {
+		a.body, err = io.ReadAll(resp.Body)
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{status: resp.StatusCode, body: raw, header: resp.Header}, nil
+	return a, nil
 }
 
 // errStatus is an answer the action did not expect.
@@ -142,8 +150,8 @@ func errStatus(a answer) error {
 // start of the action, for its first request) and whether the answer was one of ok
 // (statuses the action expects besides 2xx; a reason after the status, "400
 // SLOT_TAKEN", narrows it).
-func (u *user) measured(ctx context.Context, t0 time.Time, name, method, path, token string, body any, header map[string]string, ok ...string) (answer, error) {
-	a, err := u.call(ctx, method, path, token, body, header)
+func (u *user) measured(ctx context.Context, t0 time.Time, name, method, path, token string, body any, ifNoneMatch string, keep bool, ok ...string) (answer, error) {
+	a, err := u.call(ctx, method, path, token, body, ifNoneMatch, keep)
 	d := time.Since(t0)
 	if err != nil {
 		u.record(name, d, false, err)
@@ -173,7 +181,7 @@ func (u *user) token(ctx context.Context) (string, error) {
 	}
 	if u.refresh != "" {
 		t0 := time.Now()
-		a, err := u.call(ctx, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": u.refresh}, nil)
+		a, err := u.call(ctx, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": u.refresh}, "", true)
 		switch {
 		case err != nil:
 			u.record(routeRefresh, time.Since(t0), false, err)
@@ -192,7 +200,7 @@ func (u *user) token(ctx context.Context) (string, error) {
 		}
 	}
 	t0 := time.Now()
-	a, err := u.call(ctx, "POST", "/v1/auth/login", "", map[string]string{"email": u.email, "password": u.password}, nil)
+	a, err := u.call(ctx, "POST", "/v1/auth/login", "", map[string]string{"email": u.email, "password": u.password}, "", true)
 	if err == nil && a.status != http.StatusOK {
 		err = errStatus(a)
 	}
@@ -230,12 +238,9 @@ func (u *user) takeTokens(body []byte) (string, error) {
 // kept, 304 counted as success. It returns the answer's slot ids for a week of slots
 // (from the cache on a 304).
 func (u *user) public(ctx context.Context, t0 time.Time, name, path string) ([]string, error) {
-	var header map[string]string
-	c, have := u.etags[path]
-	if have && c.etag != "" {
-		header = map[string]string{"If-None-Match": c.etag}
-	}
-	a, err := u.measured(ctx, t0, name, "GET", path, "", nil, header, "304")
+	c := u.etags[path]
+	// Only a week of slots is read: of the others the app's cache keeps the ETag.
+	a, err := u.measured(ctx, t0, name, "GET", path, "", nil, c.etag, name == routeSlots, "304")
 	if err != nil {
 		return nil, err
 	}
@@ -274,25 +279,31 @@ func (u *user) act(ctx context.Context, action string, t0 time.Time) {
 	d := u.w.doctors[u.rng.IntN(len(u.w.doctors))]
 	switch action {
 	case "search":
-		q := url.Values{"specialty": {d.specialty}, "point.latitude": {fmt.Sprint(d.cityLat)}, "point.longitude": {fmt.Sprint(d.cityLng)},
-			"maxDistanceKm": {"25"}, "pageSize": {"20"}}
-		_, _ = u.public(ctx, t0, routeSearch, "/v1/doctors?"+q.Encode())
+		_, _ = u.public(ctx, t0, routeSearch, d.searchPath)
 	case "profile":
-		_, _ = u.public(ctx, t0, routeProfile, "/v1/doctors/"+d.id)
+		_, _ = u.public(ctx, t0, routeProfile, d.profilePath)
 	case "slots":
 		u.slots, _ = u.public(ctx, t0, routeSlots, u.weekOfSlots(d.id))
-	case "appointments", "me", "records", "download":
-		tok, err := u.token(ctx)
-		if err != nil {
-			return // recorded as the refresh's or login's error
-		}
-		path := map[string]string{"appointments": "/v1/appointments", "me": "/v1/me", "records": "/v1/records/documents",
-			"download": "/v1/records/documents/" + u.document + ":download"}[action]
-		name := map[string]string{"appointments": routeAppointments, "me": routeMe, "records": routeRecords, "download": routeDownload}[action]
-		_, _ = u.measured(ctx, t0, name, "GET", path, tok, nil, nil)
+	case "appointments":
+		u.read(ctx, t0, routeAppointments, "/v1/appointments")
+	case "me":
+		u.read(ctx, t0, routeMe, "/v1/me")
+	case "records":
+		u.read(ctx, t0, routeRecords, "/v1/records/documents")
+	case "download":
+		u.read(ctx, t0, routeDownload, "/v1/records/documents/"+u.document+":download")
 	case "book":
 		u.book(ctx, d.id, t0)
 	}
+}
+
+// read is an authenticated read whose answer the user does not look into.
+func (u *user) read(ctx context.Context, t0 time.Time, name, path string) {
+	tok, err := u.token(ctx)
+	if err != nil {
+		return // recorded as the refresh's or login's error
+	}
+	_, _ = u.measured(ctx, t0, name, "GET", path, tok, nil, "", false)
 }
 
 // weekOfSlots is the URL of a week of a doctor's slots as the app asks for it: from the
@@ -325,7 +336,7 @@ func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
 	slot := u.slots[i]
 	u.slots = append(u.slots[:i:i], u.slots[i+1:]...)
 	a, err := u.measured(ctx, t0, routeBook, "POST", "/v1/appointments", tok,
-		map[string]string{"slotId": slot, "idempotencyKey": uuid.NewString(), "reason": "consulta de rotina"}, nil,
+		map[string]string{"slotId": slot, "idempotencyKey": uuid.NewString(), "reason": "consulta de rotina"}, "", true,
 		"400 SLOT_TAKEN", "400 SLOT_BOOKED", "400 PATIENT_BUSY", "400 TOO_LATE_TO_BOOK", "400 SLOT_PAST", "404 SLOT_NOT_FOUND")
 	if err != nil || a.status != http.StatusOK {
 		return
@@ -372,7 +383,7 @@ func (u *user) awaitQR(ctx context.Context, t0 time.Time, appointment, tok, know
 			q.Set("knownStatus", known)
 		}
 		sent := time.Now()
-		a, err := u.measured(ctx, sent, routePayment, "GET", "/v1/appointments/"+appointment+"/payment?"+q.Encode(), tok, nil, nil, "404")
+		a, err := u.measured(ctx, sent, routePayment, "GET", "/v1/appointments/"+appointment+"/payment?"+q.Encode(), tok, nil, "", true, "404")
 		if err != nil {
 			u.record(routeTimeToQR, time.Since(t0), false, err)
 			return

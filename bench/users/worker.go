@@ -8,6 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,6 +36,15 @@ type workerConfig struct {
 	Mix                 []mixEntry
 	Timeout             time.Duration // of one request
 	Seed                uint64
+	// Procs and GOGC, when not 0, set the worker's GOMAXPROCS and GC target: the load
+	// generator shares the machine with what it measures, and its users' goroutines
+	// hand each request over between their own and the connection's, which on several
+	// Ps wakes idle threads for little work each time.
+	Procs, GOGC int
+	// ProfileDir, if set, receives a CPU profile of the worker over the measurement
+	// window and its heap at the end (load-<Index+1>.pprof and .heap.pprof, prefixed by
+	// ProfilePrefix).
+	ProfileDir, ProfilePrefix string
 }
 
 type mixEntry struct {
@@ -75,6 +89,12 @@ func runWorker(ctx context.Context, raw string) error {
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		return fmt.Errorf("worker configuration: %w", err)
 	}
+	if cfg.Procs > 0 {
+		runtime.GOMAXPROCS(cfg.Procs)
+	}
+	if cfg.GOGC > 0 {
+		debug.SetGCPercent(cfg.GOGC)
+	}
 	w := &worker{cfg: cfg, stats: newStats()}
 	w.measureFrom = cfg.Start.Add(cfg.Ramp)
 	w.measureTo = w.measureFrom.Add(cfg.Duration)
@@ -106,6 +126,9 @@ func runWorker(ctx context.Context, raw string) error {
 	runCtx, cancel := context.WithDeadline(ctx, w.measureTo.Add(cfg.Timeout))
 	defer cancel()
 	var wg sync.WaitGroup
+	if cfg.ProfileDir != "" {
+		wg.Go(func() { w.profile(runCtx) })
+	}
 	for _, u := range users {
 		u.w = w
 		g := u.n % len(cfg.Gateways)
@@ -146,18 +169,60 @@ func runWorker(ctx context.Context, raw string) error {
 	return json.NewEncoder(os.Stdout).Encode(w.stats.report(cfg.Index, len(users)))
 }
 
+// profile records the worker's CPU profile over the measurement window.
+func (w *worker) profile(ctx context.Context) {
+	sleep := func(t time.Time) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Until(t)):
+			return true
+		}
+	}
+	if !sleep(w.measureFrom) {
+		return
+	}
+	file := filepath.Join(w.cfg.ProfileDir, fmt.Sprintf("%sload-%d.pprof", w.cfg.ProfilePrefix, w.cfg.Index+1))
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	sleep(w.measureTo)
+	pprof.StopCPUProfile()
+	// And what its heap holds at the window's end (go tool pprof -sample_index=inuse_space).
+	h, err := os.Create(strings.TrimSuffix(file, ".pprof") + ".heap.pprof")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer h.Close()
+	if err := pprof.Lookup("heap").WriteTo(h, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+	}
+}
+
 // loop is one user's life: wait until the scheduled start, act, and schedule the next
 // start a think time (exponential) after this request was sent. When the answer comes
 // after the next scheduled start, the next request starts at once and counts as late;
 // its latency is still measured from its scheduled start, so the wait is counted.
 func (w *worker) loop(ctx context.Context, u *user, next time.Time) {
+	timer := time.NewTimer(0) // one for the user's life, not one a wait
+	<-timer.C
 	for first := true; next.Before(w.measureTo); first = false {
 		late := false
 		if wait := time.Until(next); wait > 0 {
+			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
+				timer.Stop()
 				return
-			case <-time.After(wait):
+			case <-timer.C:
 			}
 		} else if !first {
 			late = true // the previous answer came after this start
