@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"healthcore/bench/load"
+	"healthcore/bench/stack"
 	"healthcore/gen/healthcore/directory/v1/directoryv1connect"
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/payments/v1/paymentsv1connect"
@@ -113,6 +115,42 @@ func drainCharges(ctx context.Context, dbURL string) (done, backlog int, at time
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// drainProfile profiles serve while the ensure_payment jobs' backlog drains (no
+// bookings then: the charges and what follows them alone), into
+// booking-serve-drain.pprof of o.profileDir; the channel closes when it is written.
+// The profile lasts as long as the backlog would take at 100 charges a second (1 to
+// 60 s): a shorter drain leaves the rest idle, which adds no samples.
+func drainProfile(ctx context.Context, st *stack.Stack, dbURL string, o options) <-chan struct{} {
+	done := make(chan struct{})
+	if o.profileDir == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		db, err := pg.Open(ctx, dbURL, "scheduling", 1)
+		if err != nil {
+			fmt.Println("drain profile:", err)
+			return
+		}
+		var left int
+		err = db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'scheduling.ensure_payment' AND finalized_at IS NULL`).Scan(&left)
+		db.Close()
+		if err != nil {
+			fmt.Println("drain profile:", err)
+			return
+		}
+		d := time.Duration(min(max(left/100, 1), 60)) * time.Second
+		file := filepath.Join(o.profileDir, "booking-serve-drain.pprof")
+		if err := st.Profile(ctx, "serve", d, file); err != nil {
+			fmt.Println("drain profile:", err)
+			return
+		}
+		fmt.Printf("CPU profile of serve while %d charges drain (%s): go tool pprof -top %s\n", left, d, file)
+	}()
+	return done
 }
 
 // cpuSeconds is the user+system CPU time a process has used (Linux), or 0.

@@ -75,7 +75,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent bookers of the sustained phase (and connections of the ceiling)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of the sustained phase and of the ceiling")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
-	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the sustained phase here")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the sustained phase, and of serve while the charges' backlog drains, here")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the healthcore processes (their logs go to a temporary file)")
 	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
 		"run only the sustained phase, twice in this run on a fresh database each: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
@@ -144,11 +144,13 @@ func run(ctx context.Context, o options) error {
 	// charges made within the window).
 	servePID := st.PIDs()["serve"]
 	cpuAtEnd, sustainedEnd := cpuSeconds(servePID), time.Now()
+	profiled := drainProfile(ctx, st, dbURL, o)
 	charges, backlog, drained, span, err := drainCharges(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	drainCPU := cpuSeconds(servePID) - cpuAtEnd
+	<-profiled
 	qr, err := qrPhase(ctx, client, st.Gateway, identityDB, operator, o)
 	if err != nil {
 		return err

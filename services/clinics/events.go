@@ -21,7 +21,8 @@ import (
 // Partner events. Scheduling publishes each appointment transition of a doctor
 // (PublishEvent, from a job committed with the transition); in one transaction clinics
 // stores the event once (by its id) and queues a delivery, with its River job, for
-// every endpoint subscribed to the type of every clinic the doctor is ACTIVE with. The
+// every endpoint subscribed to the type of every clinic the doctor is ACTIVE with. An
+// event of a doctor no clinic holds or has invited is not stored (publish says why). The
 // delivery job (deliver.go) POSTs it signed, in order per appointment and endpoint,
 // and retries it for a day.
 
@@ -68,8 +69,27 @@ func callerClinic(ctx context.Context) string {
 }
 
 // publish stores an event and fans it out; it returns the deliveries queued (0 for an
-// event published before).
+// event published before, or one of a doctor no clinic is engaged with).
+//
+// Which events are kept: an event goes to the endpoints of the clinics the doctor is
+// ACTIVE with when clinics receives it (deliveries are made here only; a replay re-sends
+// deliveries, never makes new ones), so an event of a doctor no clinic holds is
+// delivered to no one, now or later. Such an event is still stored when a clinic has
+// invited the doctor: an appointment's later events, delivered once the invitation is
+// accepted, find its earlier ones stored and do not wait for them (waitTurn's gap
+// wait). When no affiliation of the doctor is ACTIVE or INVITED — most doctors — the
+// event is dropped after one indexed read, with no write: it could reach no one. The
+// cost of that rule: an appointment whose earlier events were dropped before a clinic
+// first invited the doctor has its later events, once delivered, wait EventGapWait for
+// them, as for events lost on their way, and then go. A retry of a dropped event that
+// comes after the acceptance is stored and delivered then, as a late one would be.
 func (s *Service) publish(ctx context.Context, ev *clinicsv1.PartnerEvent) (int, error) {
+	switch engaged, err := s.clinics.engaged(ctx, s.db, ev.GetDoctorId()); {
+	case err != nil:
+		return 0, errs.Internal("clinics: publish event", err)
+	case !engaged:
+		return 0, nil
+	}
 	body, err := protojson.Marshal(ev)
 	if err != nil {
 		return 0, errs.Internal("clinics: encode event", err)

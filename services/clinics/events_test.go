@@ -524,3 +524,58 @@ func TestEvents_EndpointURLsMustBePublicHTTPS(t *testing.T) {
 		t.Errorf("agenda.read lists endpoints: %v", err)
 	}
 }
+
+func TestEvents_ADoctorNoClinicHoldsOrInvitedLeavesNoEventAndAnInvitedOneIsDeliveredInOrderOnceAccepted(t *testing.T) {
+	f := newEventFixture(t)
+	stored := func(doctorID string) (n int) {
+		t.Helper()
+		if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE doctor_id = $1`, doctorID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// No clinic holds or invited the doctor: nothing is written.
+	doctorID, doctor := f.users.Sign(accessv1.Role_ROLE_DOCTOR, "1/SP")
+	appt := uuid.NewString()
+	if n := f.publish(event(appt, doctorID, 1)); n != 0 {
+		t.Fatalf("an unheld doctor's event: %d deliveries", n)
+	}
+	if n := stored(doctorID); n != 0 {
+		t.Fatalf("an unheld doctor's event left %d event rows, want none", n)
+	}
+	// Invited: stored, delivered to no one.
+	sol := f.clinic(cnpjSol)
+	f.invite(sol, doctorID)
+	paid := event(appt, doctorID, 2) // the second event of the appointment whose first was dropped
+	next := uuid.NewString()
+	first := event(next, doctorID, 1)
+	if n := f.publish(first); n != 0 {
+		t.Fatalf("an invited doctor's event: %d deliveries", n)
+	}
+	if n := f.publish(paid); n != 0 {
+		t.Fatalf("an invited doctor's event: %d deliveries", n)
+	}
+	if n := stored(doctorID); n != 2 {
+		t.Fatalf("an invited doctor's events: %d rows, want 2", n)
+	}
+	// Accepted: the next event of the appointment booked while invited is delivered at
+	// once, its predecessor being stored (a missing one would hold it EventGapWait,
+	// 15 minutes here).
+	if _, err := f.accept(doctor, sol); err != nil {
+		t.Fatal(err)
+	}
+	_, token := f.users.SignPartner(sol, "events.manage")
+	r := newReceiver(t)
+	f.endpoint(token, r, allTypes...)
+	second := event(next, doctorID, 2)
+	if n := f.publish(second); n != 1 {
+		t.Fatalf("a held doctor's event: %d deliveries, want 1", n)
+	}
+	waitFor(t, "the held doctor's event arrives", func() bool { _, h, _ := r.get(); return len(h) == 1 })
+	if _, h, bad := r.get(); len(bad) > 0 || !proto.Equal(h[0], second) {
+		t.Errorf("received %v (failed verification: %q), want %v", h, bad, second)
+	}
+	if n := stored(doctorID); n != 3 {
+		t.Errorf("%d event rows, want 3", n)
+	}
+}

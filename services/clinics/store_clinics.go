@@ -106,6 +106,17 @@ func (clinicStore) list(ctx context.Context, q pg.Querier, column, id string, li
 	return scanAffiliations(rows)
 }
 
+// engaged says whether a clinic holds the doctor or has invited them: an affiliation
+// ACTIVE or INVITED (affiliations_doctor_idx).
+func (clinicStore) engaged(ctx context.Context, q pg.Querier, doctorID string) (bool, error) {
+	var ok bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM affiliations WHERE doctor_id = $1 AND state IN ('invited', 'active'))`,
+		doctorID).Scan(&ok); err != nil {
+		return false, fmt.Errorf("select engaged affiliation: %w", err)
+	}
+	return ok, nil
+}
+
 // invite makes the doctor's affiliation with the clinic INVITED at the given time,
 // inserting it or inviting again one declined or ended; one invited or active is left
 // as it is. It returns whether it changed anything.

@@ -20,6 +20,12 @@ import (
 // the doctor is affiliated with. A rollback publishes nothing; a retried transition or
 // job carries the same event id, which clinics stores once. The event says when and
 // what, never who the patient is or why.
+//
+// The job is committed for every transition, whether or not a clinic holds the doctor:
+// which clinics receive an event is decided when it reaches clinics (the doctor's
+// ACTIVE affiliations then), so an affiliation accepted between the transition and the
+// publish still receives it. Clinics drops, without writing, the event of a doctor no
+// clinic holds or has invited (clinics' publish).
 
 // partnerEventArgs is the job's args: the event, as protojson.
 type partnerEventArgs struct {

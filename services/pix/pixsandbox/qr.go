@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math/bits"
 	"sync"
 )
 
@@ -345,102 +346,122 @@ func (q *qrCode) drawCodewords(data []byte) {
 	}
 }
 
+// applyMask inverts the data modules the mask selects (applied twice, it undoes itself).
 func (q *qrCode) applyMask(mask int) {
 	for y := range q.size {
-		for x := range q.size {
-			var invert bool
-			switch mask {
-			case 0:
-				invert = (x+y)%2 == 0
-			case 1:
-				invert = y%2 == 0
-			case 2:
-				invert = x%3 == 0
-			case 3:
-				invert = (x+y)%3 == 0
-			case 4:
-				invert = (x/3+y/2)%2 == 0
-			case 5:
-				invert = x*y%2+x*y%3 == 0
-			case 6:
-				invert = (x*y%2+x*y%3)%2 == 0
-			case 7:
-				invert = ((x+y)%2+x*y%3)%2 == 0
+		invert, row, fixed := &qrMasks[mask][y%12], q.dark[y], q.fixed[y]
+		for x, xm := 0, 0; x < q.size; x, xm = x+1, xm+1 {
+			if xm == 12 {
+				xm = 0
 			}
-			if invert && !q.fixed[y][x] {
-				q.dark[y][x] = !q.dark[y][x]
+			if invert[xm] && !fixed[x] {
+				row[x] = !row[x]
 			}
 		}
 	}
 }
 
+// qrMasks holds each mask's pattern over 12×12 modules ([y][x]), a period of all eight,
+// so that applying one reads a table rather than computing a condition per module.
+var qrMasks = func() (m [8][12][12]bool) {
+	for y := range 12 {
+		for x := range 12 {
+			m[0][y][x] = (x+y)%2 == 0
+			m[1][y][x] = y%2 == 0
+			m[2][y][x] = x%3 == 0
+			m[3][y][x] = (x+y)%3 == 0
+			m[4][y][x] = (x/3+y/2)%2 == 0
+			m[5][y][x] = x*y%2+x*y%3 == 0
+			m[6][y][x] = (x*y%2+x*y%3)%2 == 0
+			m[7][y][x] = ((x+y)%2+x*y%3)%2 == 0
+		}
+	}
+	return m
+}()
+
 // penalty scores a masked symbol by the standard's four rules: runs of one colour,
 // 2×2 blocks, finder-like patterns, and the balance of dark and light. It runs for
-// each of the eight masks of every charge's code, so it reads plain lines: the rows,
-// then the columns from a transposed copy.
+// each of the eight masks of every charge's code, so it packs the rows and the columns
+// into bits once and scores 64 modules a word operation (qrLine).
 func (q *qrCode) penalty() int {
-	p, darkCount := 0, 0
-	column := make([]bool, q.size)
-	for y := range q.size {
-		p += linePenalty(q.dark[y])
-		for x := range q.size {
-			column[x] = q.dark[x][y]
-		}
-		p += linePenalty(column)
-	}
-	for y := range q.size {
-		row := q.dark[y]
+	var rows, cols [177]qrLine // the largest symbol, version 40
+	for y, row := range q.dark {
 		for x, c := range row {
 			if c {
-				darkCount++
+				rows[y][x>>6] |= 1 << (x & 63)
+				cols[x][y>>6] |= 1 << (y & 63)
 			}
-			if x > 0 && y > 0 {
-				above := q.dark[y-1]
-				if c == above[x] && c == row[x-1] && c == above[x-1] {
-					p += 3
-				}
+		}
+	}
+	var valid, valid2 qrLine // the modules of a line, and those with a right neighbour
+	for x := range q.size {
+		valid[x>>6] |= 1 << (x & 63)
+		if x+1 < q.size {
+			valid2[x>>6] |= 1 << (x & 63)
+		}
+	}
+	p, dark := 0, 0
+	for i := range q.size {
+		p += rows[i].penalty(valid) + cols[i].penalty(valid)
+		for _, w := range rows[i] {
+			dark += bits.OnesCount64(w)
+		}
+		if i > 0 { // 2×2 blocks of one colour with their top-left corner on row i-1
+			a, b := rows[i-1], rows[i]
+			an, bn := a.shr(1), b.shr(1)
+			for k := range a {
+				p += 3 * bits.OnesCount64(^(a[k]^b[k])&^(a[k]^an[k])&^(b[k]^bn[k])&valid2[k])
 			}
 		}
 	}
 	total := q.size * q.size
-	k := (abs(darkCount*20-total*10) + total - 1) / total // ceil(|dark% − 50%| / 5%)
+	k := (abs(dark*20-total*10) + total - 1) / total // ceil(|dark% − 50%| / 5%)
 	return p + max(k-1, 0)*10
 }
 
-// linePenalty scores one row or column: runs of five or more modules of one colour,
-// and the finder-like pattern 1:1:3:1:1 with four light modules on either side
-// (positions outside the symbol count as light: the quiet zone).
-func linePenalty(line []bool) int {
-	p, run := 0, 0
-	for x, c := range line {
-		if x > 0 && c == line[x-1] {
-			run++
-		} else {
-			if run >= 5 {
-				p += run - 2
-			}
-			run = 1
-		}
-		if x+7 <= len(line) && c && !line[x+1] && line[x+2] && line[x+3] && line[x+4] && !line[x+5] && line[x+6] &&
-			(lightRun(line, x-4, x) || lightRun(line, x+7, x+11)) {
-			p += 40
-		}
-	}
-	if run >= 5 {
-		p += run - 2
+// qrLine is a row or a column of a symbol, bit x of word x/64 set for a dark module x.
+type qrLine [3]uint64
+
+// shr is l moved down by n < 64 modules: bit x of the result is module x+n (light past
+// the end).
+func (l qrLine) shr(n uint) qrLine {
+	return qrLine{l[0]>>n | l[1]<<(64-n), l[1]>>n | l[2]<<(64-n), l[2] >> n}
+}
+
+// shl is l moved up by n < 64 modules: bit x is module x-n (light before the start).
+func (l qrLine) shl(n uint) qrLine {
+	return qrLine{l[0] << n, l[1]<<n | l[0]>>(64-n), l[2]<<n | l[1]>>(64-n)}
+}
+
+// penalty scores one row or column of the modules valid marks: runs of five or more
+// modules of one colour (run − 2 each), and the finder-like pattern 1:1:3:1:1 with four
+// light modules on either side (positions outside the symbol count as light: the quiet
+// zone), 40 each.
+func (l qrLine) penalty(valid qrLine) int {
+	light := qrLine{^l[0] & valid[0], ^l[1] & valid[1], ^l[2] & valid[2]}
+	p := runPenalty(l) + runPenalty(light)
+	r1, r2, r3, r4, r5, r6 := l.shr(1), l.shr(2), l.shr(3), l.shr(4), l.shr(5), l.shr(6)
+	r7, r8, r9, r10 := l.shr(7), l.shr(8), l.shr(9), l.shr(10)
+	b1, b2, b3, b4 := l.shl(1), l.shl(2), l.shl(3), l.shl(4)
+	for k := range l {
+		finder := l[k] &^ r1[k] & r2[k] & r3[k] & r4[k] &^ r5[k] & r6[k] // dark at x, x+2..x+4, x+6; light at x+1, x+5
+		before := ^(b1[k] | b2[k] | b3[k] | b4[k])                       // x-4..x-1 light
+		after := ^(r7[k] | r8[k] | r9[k] | r10[k])                       // x+7..x+10 light
+		p += 40 * bits.OnesCount64(finder&(before|after))
 	}
 	return p
 }
 
-// lightRun reports whether positions from..to-1 of a line are light, counting positions
-// outside the symbol as light.
-func lightRun(line []bool, from, to int) bool {
-	for x := max(from, 0); x < min(to, len(line)); x++ {
-		if line[x] {
-			return false
-		}
+// runPenalty scores the runs of five or more set bits of l: run − 2 each, that is one
+// for each of its L−4 windows of five, and two more at its start.
+func runPenalty(l qrLine) int {
+	r1, r2, r3, r4, b1 := l.shr(1), l.shr(2), l.shr(3), l.shr(4), l.shl(1)
+	p := 0
+	for k := range l {
+		five := l[k] & r1[k] & r2[k] & r3[k] & r4[k]
+		p += bits.OnesCount64(five) + 2*bits.OnesCount64(five&^b1[k])
 	}
-	return true
+	return p
 }
 
 // rsDivisor returns the Reed-Solomon generator polynomial of the given degree over

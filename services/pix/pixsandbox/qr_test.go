@@ -3,6 +3,7 @@ package pixsandbox
 import (
 	"bytes"
 	"image/png"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -111,4 +112,108 @@ func TestQR_PNGIsARealImageWithAQuietZone(t *testing.T) {
 			t.Errorf("scanned %q, want %q", got.GetText(), tc.data)
 		}
 	}
+}
+
+func TestQR_PackedPenaltyScoresAsTheStandardsRulesModuleByModule(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for version := 1; version <= 40; version++ {
+		size := 4*version + 17
+		q := &qrCode{version: version, size: size, dark: qrGrid(size), fixed: qrGrid(size)}
+		for trial := range 6 {
+			for y := range size {
+				for x := range size {
+					switch trial {
+					case 0: // all light
+					case 1:
+						q.dark[y][x] = true
+					case 2: // long runs and blocks
+						q.dark[y][x] = rng.IntN(8) != 0
+					default:
+						q.dark[y][x] = rng.IntN(2) == 0
+					}
+				}
+			}
+			if trial == 3 { // finder-like patterns at the edges and in the middle, rows and columns
+				for _, at := range []int{0, 1, 3, 4, size/2 - 3, size - 7} {
+					for i, c := range []bool{true, false, true, true, true, false, true} {
+						q.dark[size/3][at+i], q.dark[at+i][size/4] = c, c
+					}
+				}
+			}
+			if got, want := q.penalty(), modulePenalty(q); got != want {
+				t.Errorf("version %d, grid %d: penalty %d, want %d", version, trial, got, want)
+			}
+		}
+	}
+	// And the masks of a real code.
+	q, err := encodeQR([]byte(brCode(pixKey, 25000, merchant, city, "HCSBX7")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mask := range 8 {
+		q.applyMask(mask)
+		q.drawFormatBits(mask)
+		if got, want := q.penalty(), modulePenalty(q); got != want {
+			t.Errorf("mask %d: penalty %d, want %d", mask, got, want)
+		}
+		q.applyMask(mask)
+	}
+}
+
+// modulePenalty is the standard's four rules read module by module: the reference
+// the packed penalty must match.
+func modulePenalty(q *qrCode) int {
+	p, darkCount := 0, 0
+	column := make([]bool, q.size)
+	for y := range q.size {
+		p += moduleLinePenalty(q.dark[y])
+		for x := range q.size {
+			column[x] = q.dark[x][y]
+		}
+		p += moduleLinePenalty(column)
+	}
+	for y := range q.size {
+		for x := range q.size {
+			c := q.dark[y][x]
+			if c {
+				darkCount++
+			}
+			if x > 0 && y > 0 && c == q.dark[y-1][x] && c == q.dark[y][x-1] && c == q.dark[y-1][x-1] {
+				p += 3
+			}
+		}
+	}
+	total := q.size * q.size
+	k := (abs(darkCount*20-total*10) + total - 1) / total
+	return p + max(k-1, 0)*10
+}
+
+func moduleLinePenalty(line []bool) int {
+	light := func(from, to int) bool {
+		for x := max(from, 0); x < min(to, len(line)); x++ {
+			if line[x] {
+				return false
+			}
+		}
+		return true
+	}
+	p, run := 0, 0
+	for x, c := range line {
+		if x > 0 && c == line[x-1] {
+			run++
+		} else {
+			if run >= 5 {
+				p += run - 2
+			}
+			run = 1
+		}
+		if x+7 <= len(line) && c && !line[x+1] && line[x+2] && line[x+3] && line[x+4] && !line[x+5] && line[x+6] &&
+			(light(x-4, x) || light(x+7, x+11)) {
+			p += 40
+		}
+	}
+	if run >= 5 {
+		p += run - 2
+	}
+	return p
 }
