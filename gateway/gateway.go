@@ -147,6 +147,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithForwardResponseOption(httpStatus),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.SetQueryParameterParser(&queryParser{}),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{JSONPb: &runtime.JSONPb{
 			MarshalOptions:   answerJSON,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},

@@ -59,9 +59,15 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 		return nil, errs.Internal("directory: search doctors", err)
 	}
 	out := &directoryv1.SearchDoctorsResponse{}
-	for _, f := range page[:min(len(page), size)] {
-		s.nameSpecialties(f.profile)
-		out.Results = append(out.Results, &directoryv1.SearchResult{Profile: f.profile, DistanceKm: math.Round(f.dist/100) / 10})
+	if n := min(len(page), size); n > 0 {
+		out.Results = make([]*directoryv1.SearchResult, n)
+		results := make([]directoryv1.SearchResult, n)
+		for i, f := range page[:n] {
+			s.nameSpecialties(f.profile)
+			r := &results[i]
+			r.Profile, r.DistanceKm = f.profile, math.Round(f.dist/100)/10
+			out.Results[i] = r
+		}
 	}
 	if len(page) > size {
 		last := page[size-1]

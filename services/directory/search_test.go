@@ -560,3 +560,46 @@ func TestSearchDoctors_RatingPagesReturnUnchangedDoctorsOnce(t *testing.T) {
 		t.Errorf("after the first page: %v, want %v", rest, want)
 	}
 }
+
+// A search page's profiles are read row after row into messages allocated a page at a
+// time: each must be the doctor's own, whole, as GetDoctor returns it (one row read
+// alone, checked against what was written by TestDoctorStore_UpsertThenGetReturnsWhatWasWritten),
+// on every shape of the query (the copy's index walk by distance or by price, the
+// doctors table).
+func TestSearchDoctors_EachResultIsTheDoctorsWholeProfile(t *testing.T) {
+	t.Parallel()
+	w := filterWorld(t)
+	for _, req := range []*directoryv1.SearchDoctorsRequest{
+		{},
+		{Specialty: "cardiologia", Point: saoPaulo, MaxDistanceKm: proto.Float64(1000), Sort: directoryv1.SortOrder_SORT_ORDER_DISTANCE},
+		{Specialty: "pediatria", Sort: directoryv1.SortOrder_SORT_ORDER_PRICE},
+		{Point: saoPaulo, PageSize: 2},
+	} {
+		resp := w.mustSearch(req)
+		if len(resp.GetResults()) == 0 {
+			t.Fatalf("%v: no results", req)
+		}
+		for _, r := range resp.GetResults() {
+			want, err := w.getDoctor(r.GetProfile().GetDoctorId())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(r.GetProfile(), want) {
+				t.Errorf("%v: result %s\n got %v\nwant %v", req, w.name[want.GetDoctorId()], r.GetProfile(), want)
+			}
+		}
+	}
+	// Carla practises two specialties, in the order she wrote them.
+	for _, r := range w.mustSearch(&directoryv1.SearchDoctorsRequest{Specialty: "pediatria"}).GetResults() {
+		if w.name[r.GetProfile().GetDoctorId()] != "Dra. Carla Dias" {
+			continue
+		}
+		var codes []string
+		for _, s := range r.GetProfile().GetSpecialties() {
+			codes = append(codes, s.GetCode())
+		}
+		if !slices.Equal(codes, []string{"cardiologia", "pediatria"}) {
+			t.Errorf("Carla's specialties %q, want [cardiologia pediatria]", codes)
+		}
+	}
+}

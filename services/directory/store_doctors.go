@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -90,24 +91,85 @@ const profileColumns = `d.doctor_id::text, d.crm_number, d.crm_uf, d.display_nam
 
 // scanProfile reads profileColumns, then extra.
 func scanProfile(row pgx.Row, extra ...any) (*directoryv1.Profile, error) {
-	var p directoryv1.Profile
-	var price int64
-	var addr, city, uf *string
-	var lat, lng *float64
-	var updated time.Time
-	dest := append([]any{&p.DoctorId, &p.CrmNumber, &p.CrmUf, &p.DisplayName, &p.PhotoUrl, &p.Bio, &price,
-		&p.ConsultationMinutes, &p.Languages, &addr, &city, &uf, &lat, &lng, &p.TimeZone,
-		&p.RatingAverage, &p.RatingCount, &p.Listed, &updated}, extra...)
-	if err := row.Scan(dest...); err != nil {
+	return newProfileScanner(1, extra...).scan(row)
+}
+
+// profileScanner reads rows of profileColumns, then extra columns, into profiles. Its
+// scan destinations are made once and reused from row to row, and the messages of up to
+// n profiles are allocated together: a search page reads 21 profiles with a few dozen
+// allocations fewer per row than one scan each. The profiles it returns share nothing
+// but their backing arrays.
+type profileScanner struct {
+	dest []any
+	// The row's values, copied into the next profile after each scan.
+	id, crmNumber, crmUF, name, photo, bio, timeZone string
+	price                                            int64
+	minutes, ratingCount                             int32
+	languages                                        []string
+	addr, city, uf                                   pgtype.Text
+	lat, lng                                         pgtype.Float8
+	rating                                           float64
+	listed                                           bool
+	updated                                          time.Time
+
+	// n profiles' messages are allocated at a time, each kind in an array of its own.
+	n        int
+	profiles []directoryv1.Profile
+	money    []directoryv1.Money
+	times    []timestamppb.Timestamp
+	places   []directoryv1.Location
+	points   []directoryv1.LatLng
+	coords   []float64 // latitudes and longitudes
+}
+
+func newProfileScanner(n int, extra ...any) *profileScanner {
+	s := &profileScanner{n: n}
+	s.dest = append([]any{&s.id, &s.crmNumber, &s.crmUF, &s.name, &s.photo, &s.bio, &s.price,
+		&s.minutes, &s.languages, &s.addr, &s.city, &s.uf, &s.lat, &s.lng, &s.timeZone,
+		&s.rating, &s.ratingCount, &s.listed, &s.updated}, extra...)
+	return s
+}
+
+// scan reads the row into a new profile. A row with an address has a point whose
+// latitude and longitude are set when the columns are not NULL.
+func (s *profileScanner) scan(row pgx.Row) (*directoryv1.Profile, error) {
+	if err := row.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	p.Price = &directoryv1.Money{AmountCents: price, Currency: "BRL"}
-	p.UpdateTime = timestamppb.New(updated)
-	if addr != nil {
-		p.Location = &directoryv1.Location{Address: *addr, City: *city, Uf: *uf,
-			Point: &directoryv1.LatLng{Latitude: lat, Longitude: lng}}
+	n := s.n
+	p := next(&s.profiles, n)
+	p.DoctorId, p.CrmNumber, p.CrmUf, p.DisplayName, p.PhotoUrl, p.Bio = s.id, s.crmNumber, s.crmUF, s.name, s.photo, s.bio
+	p.ConsultationMinutes, p.Languages, p.TimeZone = s.minutes, s.languages, s.timeZone
+	p.RatingAverage, p.RatingCount, p.Listed = s.rating, s.ratingCount, s.listed
+	p.Price = next(&s.money, n)
+	p.Price.AmountCents, p.Price.Currency = s.price, "BRL"
+	p.UpdateTime = next(&s.times, n)
+	p.UpdateTime.Seconds, p.UpdateTime.Nanos = s.updated.Unix(), int32(s.updated.Nanosecond())
+	if s.addr.Valid {
+		l := next(&s.places, n)
+		l.Address, l.City, l.Uf = s.addr.String, s.city.String, s.uf.String
+		l.Point = next(&s.points, n)
+		if s.lat.Valid {
+			l.Point.Latitude = next(&s.coords, 2*n)
+			*l.Point.Latitude = s.lat.Float64
+		}
+		if s.lng.Valid {
+			l.Point.Longitude = next(&s.coords, 2*n)
+			*l.Point.Longitude = s.lng.Float64
+		}
+		p.Location = l
 	}
-	return &p, nil
+	return p, nil
+}
+
+// next returns a pointer to a new zero element at the end of *s, first replacing *s
+// with a new array of capacity n when it is full: elements never move once handed out.
+func next[T any](s *[]T, n int) *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, max(n, 1))
+	}
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
 }
 
 // get reads one profile with its specialties (code and RQE; the names are the

@@ -165,20 +165,26 @@ func (searchStore) page(ctx context.Context, q pg.Querier, qr *query, limit int)
 		return nil, fmt.Errorf("search doctors: %w", err)
 	}
 	defer rows.Close()
-	var out []found
+	out := make([]found, 0, limit)
+	var chord, dist float64
+	var specs []string
+	scanner := newProfileScanner(limit, &chord, &dist, &specs)
+	var practices []directoryv1.Specialty
 	for rows.Next() {
-		var f found
-		var specs []string
-		p, err := scanProfile(rows, &f.chord, &f.dist, &specs)
+		p, err := scanner.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("scan search result: %w", err)
 		}
-		for _, sp := range specs {
-			code, rqe, _ := strings.Cut(sp, ":")
-			p.Specialties = append(p.Specialties, &directoryv1.Specialty{Code: code, Rqe: rqe})
+		if len(specs) > 0 {
+			p.Specialties = make([]*directoryv1.Specialty, len(specs))
 		}
-		f.profile = p
-		out = append(out, f)
+		for i, sp := range specs {
+			code, rqe, _ := strings.Cut(sp, ":")
+			sp := next(&practices, 2*limit)
+			sp.Code, sp.Rqe = code, rqe
+			p.Specialties[i] = sp
+		}
+		out = append(out, found{profile: p, chord: chord, dist: dist})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search doctors: %w", err)
