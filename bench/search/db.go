@@ -155,8 +155,8 @@ func (r *recorder) take() []query {
 }
 
 // captureQueries runs each benchmark search once through the directory service itself
-// and records the search statement it sends (the first of the two: the second reads
-// the page's specialties), so the raw path runs exactly the service's SQL.
+// and records the search statement it sends (one statement: the page's profiles with
+// their specialties), so the raw path runs exactly the service's SQL.
 func captureQueries(ctx context.Context, dbURL string) ([]query, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
