@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"healthcore/bench/load"
 	"healthcore/platform/pg"
 )
@@ -163,6 +165,31 @@ func parseMix(s string) ([]mixEntry, error) {
 	return out, nil
 }
 
+// lockRun makes sure no other run uses the database while this one does: two at once
+// would spend each other's stored refresh tokens (identity ends a session whose refresh
+// token is used twice) and measure each other's load. The lock is held in the server's
+// postgres database, since the benchmark's own may be dropped and made again.
+func lockRun(ctx context.Context, serverURL, database string) (release func(), err error) {
+	url, err := pg.WithDatabase(serverURL, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("lock the benchmark's database: %w", err)
+	}
+	var free bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('healthcore bench/users ' || $1))`, database).Scan(&free); err != nil {
+		_ = conn.Close(ctx)
+		return nil, fmt.Errorf("lock the benchmark's database: %w", err)
+	}
+	if !free {
+		_ = conn.Close(ctx)
+		return nil, fmt.Errorf("another bench/users run is using the database %s: wait for it to end, or give this one its own -database-name", database)
+	}
+	return func() { _ = conn.Close(context.WithoutCancel(ctx)) }, nil // the session's end unlocks
+}
+
 func run(ctx context.Context, o options) ([]stepResult, error) {
 	dbURL, err := pg.WithDatabase(o.serverURL, o.database)
 	if err != nil {
@@ -185,6 +212,11 @@ func run(ctx context.Context, o options) ([]stepResult, error) {
 			return nil, err
 		}
 	}
+	release, err := lockRun(ctx, o.serverURL, o.database)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := checkState(ctx, dbURL, o.dataDir); err != nil {
 		return nil, err
 	}

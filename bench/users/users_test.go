@@ -128,3 +128,29 @@ func TestUsers_ShortRunHasNoErrors(t *testing.T) {
 		t.Error("no user whose refresh token was refused logged in again")
 	}
 }
+
+// Two runs on one database would spend each other's refresh tokens: the second is
+// refused while the first holds the database, and goes once it has ended.
+func TestLockRun_ASecondRunOnTheSameDatabaseIsRefused(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("lockrun_%d", time.Now().UnixNano())
+	release, err := lockRun(ctx, dbURL, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockRun(ctx, dbURL, name); err == nil || !strings.Contains(err.Error(), "another bench/users run is using the database "+name) {
+		t.Fatalf("second run on %s: %v, want refused", name, err)
+	}
+	other, err := lockRun(ctx, dbURL, name+"_other")
+	if err != nil {
+		t.Fatalf("a run on another database was refused: %v", err)
+	}
+	other()
+	release()
+	again, err := lockRun(ctx, dbURL, name)
+	if err != nil {
+		t.Fatalf("after the first run ended: %v", err)
+	}
+	again()
+}
