@@ -5,9 +5,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // Loopback places every service of the catalog, the gateway and the PIX sandbox on
@@ -75,14 +78,17 @@ func FreeAddr() (string, error) {
 }
 
 // FreeAddrs returns n loopback addresses whose ports were free a moment ago, all
-// different: every port is held until all are chosen.
+// different, and handed out by no other call while this process lives.
 //
 // The ports are the ones another process will bind, after this one lets them go, so
 // they are drawn from below the kernel's ephemeral range (ip_local_port_range): a
 // port the kernel hands out itself ("127.0.0.1:0") may be taken in the meantime as
 // the local port of any outgoing connection — a pool dialling PostgreSQL, say — and
 // the process that was to listen on it fails with "address already in use". Below the
-// range only another listener can take it.
+// range only another listener can take it, and every port handed out is reserved
+// until the process ends (an exclusive lock on a file named after it in the temporary
+// directory), so two stacks started at once — by parallel tests in one process or in
+// several — never draw the same one.
 func FreeAddrs(n int) ([]string, error) {
 	low, high := listenPortRange()
 	out := make([]string, 0, n)
@@ -97,14 +103,47 @@ func FreeAddrs(n int) ([]string, error) {
 			return nil, fmt.Errorf("catalog: no %d free loopback ports in %d-%d", n, low, high)
 		}
 		port := low + rand.IntN(high-low+1)
+		if !reservePort(port) {
+			continue // another stack's
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			continue // taken: draw again
+			continue // taken: draw again (the reservation stays: the port is someone's)
 		}
 		held = append(held, ln)
 		out = append(out, ln.Addr().String())
 	}
 	return out, nil
+}
+
+// reserved keeps open the locked files of the ports this process handed out: the
+// locks last as long as the process.
+var reserved struct {
+	sync.Mutex
+	files []*os.File
+}
+
+// reservePort takes the port for this process, unless another call (here or in
+// another process) has: an exclusive, non-blocking flock on
+// <temp>/healthcore-ports/<port>. Where no lock can be taken at all (no writable
+// temporary directory), it says yes and the bind check alone decides.
+func reservePort(port int) bool {
+	dir := filepath.Join(os.TempDir(), "healthcore-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return true
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return false
+	}
+	reserved.Lock()
+	reserved.files = append(reserved.files, f)
+	reserved.Unlock()
+	return true
 }
 
 // listenPortRange is the range FreeAddrs draws from: the 8,000 ports just below the

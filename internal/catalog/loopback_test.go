@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -41,5 +44,41 @@ func TestFreeAddrs_DistinctLoopbackPortsBelowTheEphemeralRange(t *testing.T) {
 			continue
 		}
 		ln.Close()
+	}
+}
+
+// A port handed out stays this process's: a later call, here or in another process,
+// never hands it out again, even once the first caller's child has let it go.
+func TestFreeAddrs_APortHandedOutIsNeverHandedOutAgain(t *testing.T) {
+	first, err := FreeAddrs(40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := map[string]bool{}
+	for _, a := range first {
+		taken[a] = true
+	}
+	for range 20 {
+		more, err := FreeAddrs(40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range more {
+			if taken[a] {
+				t.Fatalf("%s handed out twice", a)
+			}
+			taken[a] = true
+		}
+	}
+	// Another process sees the reservation: its lock on the port's file fails.
+	_, p, _ := net.SplitHostPort(first[0])
+	port, _ := strconv.Atoi(p)
+	f, err := os.Open(filepath.Join(os.TempDir(), "healthcore-ports", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		t.Fatalf("port %d's file could be locked again while this process holds it", port)
 	}
 }
