@@ -409,6 +409,11 @@ func TestPolicy_ReportsEachBreach(t *testing.T) {
 		{"no default deny", func(objs []Object) []Object {
 			return slices.DeleteFunc(objs, func(o Object) bool { return o.Name == "healthcore-default-deny" })
 		}, "no default-deny NetworkPolicy"},
+		{"GOMAXPROCS not from the CPU limit", func(objs []Object) []Object {
+			c := &byKind[*appsv1.Deployment](objs)["healthcore-scheduling"].Spec.Template.Spec.Containers[0]
+			c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMAXPROCS" })
+			return objs
+		}, "Deployment healthcore-scheduling, container scheduling: GOMAXPROCS must come from the container's limits.cpu"},
 		{"no zone spread", func(objs []Object) []Object {
 			byKind[*appsv1.Deployment](objs)["healthcore-directory"].Spec.Template.Spec.TopologySpreadConstraints = nil
 			return objs

@@ -20,7 +20,8 @@ import (
 //   - every container has CPU and memory requests and limits, runs as a non-root
 //     user with a read-only root filesystem, no privilege escalation, every
 //     capability dropped and the RuntimeDefault seccomp profile;
-//   - every Deployment's containers have liveness and readiness probes, and its pods
+//   - every Deployment's containers have liveness and readiness probes and take
+//     GOMAXPROCS and GOMEMLIMIT from their CPU and memory limits, and its pods
 //     spread over zones; every Deployment has a PodDisruptionBudget selecting its
 //     pods and a HorizontalPodAutoscaler scaling it;
 //   - every Service's pods are selected by a NetworkPolicy admitting ingress to the
@@ -114,6 +115,13 @@ func checkPod(bad func(string, ...any), what string, pod *corev1.PodSpec, probes
 		if probes && (c.LivenessProbe == nil || c.ReadinessProbe == nil) {
 			bad("%s: needs a liveness and a readiness probe", at)
 		}
+		if probes {
+			for env, limit := range map[string]string{"GOMAXPROCS": "limits.cpu", "GOMEMLIMIT": "limits.memory"} {
+				if !fromResource(c.Env, env, limit) {
+					bad("%s: %s must come from the container's %s", at, env, limit)
+				}
+			}
+		}
 		sc := c.SecurityContext
 		if sc == nil {
 			sc = &corev1.SecurityContext{}
@@ -197,4 +205,12 @@ func admitsPort(p *networkingv1.NetworkPolicy, port int) bool {
 		}
 	}
 	return false
+}
+
+// fromResource reports whether env sets name from the container's resource (e.g.
+// limits.cpu).
+func fromResource(env []corev1.EnvVar, name, resource string) bool {
+	i := slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == name })
+	return i >= 0 && env[i].ValueFrom != nil && env[i].ValueFrom.ResourceFieldRef != nil &&
+		env[i].ValueFrom.ResourceFieldRef.Resource == resource
 }
