@@ -26,6 +26,10 @@ type Options struct {
 	// All go to every process; Services to every service process (e.g. a limit a
 	// benchmark lifts).
 	All, Services []string
+	// Procs, when not 0, is the GOMAXPROCS of every service and gateway process. In
+	// production each pod has a CPU limit (the Helm chart's is one core) and Go sets
+	// GOMAXPROCS from it; on a bare machine it would be every core.
+	Procs int
 }
 
 // StartProcesses builds healthcore and starts every service of the catalog as a
@@ -43,6 +47,9 @@ func StartProcesses(ctx context.Context, dbURL string, o Options) (*Stack, error
 	s, l, err := prepare(ctx, dbURL, o.LogLevel, o.DataDir, all)
 	if err != nil {
 		return nil, err
+	}
+	if o.Procs > 0 {
+		s.env = []string{"GOMAXPROCS=" + strconv.Itoa(o.Procs)}
 	}
 	// The first gateway takes the loopback layout's address (the PIX sandbox sends its
 	// webhooks there); the others get free ports of their own.

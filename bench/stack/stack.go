@@ -34,6 +34,7 @@ type Stack struct {
 	bin     string   // the healthcore binary built for this stack
 	common  []string // the flags every child and command of this deployment takes
 	procs   []*child
+	env     []string // added to the environment of every child
 	once    sync.Once
 	stopErr error
 }
@@ -154,6 +155,9 @@ func (s *Stack) spawn(name, bin string, args ...string) error {
 	}
 	c.cmd = exec.Command(bin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
+	if len(s.env) > 0 {
+		c.cmd.Env = append(os.Environ(), s.env...)
+	}
 	if err := c.cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start healthcore %s: %w", c.name, err)

@@ -63,6 +63,7 @@ type options struct {
 	profileDir    string
 	workerProcs   int
 	workerGOGC    int
+	serviceProcs  int
 	quiet         bool // no tables on standard output (the test)
 }
 
@@ -108,6 +109,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.resultsJSON, "results-json", "", "also write the results as JSON to this file")
 	fs.IntVar(&o.workerProcs, "worker-procs", 1, "GOMAXPROCS of each load generator process (0: Go's default, every core)")
 	fs.IntVar(&o.workerGOGC, "worker-gogc", 400, "GOGC of each load generator process (0: Go's default)")
+	fs.IntVar(&o.serviceProcs, "service-procs", 1, "GOMAXPROCS of each service and gateway process, as a pod's CPU limit sets it in production (the Helm chart's: one core); 0: Go's default, every core")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the users' choices")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every process (load workers, gateways, services) over each step's measurement window here (the profiler's own cost then shows in the CPU figures)")
 	if err := fs.Parse(args); err != nil {
@@ -130,8 +132,8 @@ func parseFlags(args []string) (options, error) {
 	if o.dataDir == "" {
 		o.dataDir = filepath.Join(cache, "healthcore-bench", o.database)
 	}
-	if o.workerProcs < 0 || o.workerGOGC < 0 {
-		return o, errors.New("-worker-procs and -worker-gogc ≥ 0")
+	if o.workerProcs < 0 || o.workerGOGC < 0 || o.serviceProcs < 0 {
+		return o, errors.New("-worker-procs, -worker-gogc and -service-procs ≥ 0")
 	}
 	if o.ramp < 0 || o.duration <= 0 || o.think <= 0 || o.gateways < 1 || o.workers < 1 || o.doctors < 1 {
 		return o, errors.New("-ramp ≥ 0; -duration, -think, -gateways, -workers and -doctors positive")

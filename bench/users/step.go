@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,24 +34,26 @@ func startStack(ctx context.Context, dbURL string, o options) (*stack.Stack, err
 		services = append(services, "-identity.access-ttl="+o.accessTTL.String())
 	}
 	return stack.StartProcesses(ctx, dbURL, stack.Options{LogLevel: o.logLevel, Gateways: o.gateways,
-		DBMaxConns: o.dbMaxConns, DataDir: o.dataDir, Services: services})
+		DBMaxConns: o.dbMaxConns, DataDir: o.dataDir, Procs: o.serviceProcs, Services: services})
 }
 
 // stepResult is one step's figures.
 type stepResult struct {
-	Users       int              `json:"users"`
-	Ramp        string           `json:"ramp"`
-	Duration    string           `json:"duration"`
-	Think       string           `json:"think"`
-	Gateways    int              `json:"gateways"`
-	Workers     int              `json:"workers"`
-	Routes      []routeRow       `json:"routes"`
-	Overall     routeRow         `json:"overall"`
-	Late        int64            `json:"lateStarts"`
-	Actions     map[string]int64 `json:"actions"`
-	Procs       []procRow        `json:"processes"`
-	LoadAvgFrom string           `json:"loadAvgAtStart"`
-	LoadAvgTo   string           `json:"loadAvgAtEnd"`
+	Users    int    `json:"users"`
+	Ramp     string `json:"ramp"`
+	Duration string `json:"duration"`
+	Think    string `json:"think"`
+	Gateways int    `json:"gateways"`
+	Workers  int    `json:"workers"`
+	// ServiceProcs is each service's and gateway's GOMAXPROCS (0: every core).
+	ServiceProcs int              `json:"serviceProcs"`
+	Routes       []routeRow       `json:"routes"`
+	Overall      routeRow         `json:"overall"`
+	Late         int64            `json:"lateStarts"`
+	Actions      map[string]int64 `json:"actions"`
+	Procs        []procRow        `json:"processes"`
+	LoadAvgFrom  string           `json:"loadAvgAtStart"`
+	LoadAvgTo    string           `json:"loadAvgAtEnd"`
 }
 
 type routeRow struct {
@@ -179,7 +182,7 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 		return nil, fmt.Errorf("%s", strings.Join(failed, "; "))
 	}
 	m := merge(reports)
-	r := &stepResult{Users: n, Ramp: o.ramp.String(), Duration: o.duration.String(), Think: o.think.String(), Gateways: len(st.Gateways),
+	r := &stepResult{Users: n, Ramp: o.ramp.String(), Duration: o.duration.String(), Think: o.think.String(), Gateways: len(st.Gateways), ServiceProcs: o.serviceProcs,
 		Workers: workers, Late: m.late, Actions: m.actions, LoadAvgFrom: from.loadavg, LoadAvgTo: to.loadavg}
 	for _, name := range m.names() {
 		r.Routes = append(r.Routes, rowOf(name, m.routes[name], o.duration))
@@ -225,8 +228,12 @@ func lastReport(out io.Reader) (report, error) {
 
 // printStep writes a step's tables.
 func printStep(w io.Writer, r *stepResult) {
-	fmt.Fprintf(w, "\n%d users, %s measured after a %s ramp, think %s (mean); %d gateways, %d load workers; load average %s → %s\n\n",
-		r.Users, r.Duration, r.Ramp, r.Think, r.Gateways, r.Workers, r.LoadAvgFrom, r.LoadAvgTo)
+	procs := "every core"
+	if r.ServiceProcs > 0 {
+		procs = strconv.Itoa(r.ServiceProcs)
+	}
+	fmt.Fprintf(w, "\n%d users, %s measured after a %s ramp, think %s (mean); %d gateways, %d load workers, GOMAXPROCS of a service or gateway %s; load average %s → %s\n\n",
+		r.Users, r.Duration, r.Ramp, r.Think, r.Gateways, r.Workers, procs, r.LoadAvgFrom, r.LoadAvgTo)
 	fmt.Fprintf(w, "| %-44s | %9s | %8s | %6s | %9s | %8s | %8s | %8s | %8s |\n", "route", "requests", "req/s", "errors", "expected", "p50 ms", "p90 ms", "p99 ms", "max ms")
 	fmt.Fprintf(w, "|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 46), strings.Repeat("-", 10), strings.Repeat("-", 9),
 		strings.Repeat("-", 7), strings.Repeat("-", 10), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9))
