@@ -19,16 +19,24 @@ import (
 )
 
 // checkEntriesInSync fails the test unless search_entries holds exactly one row per
-// specialty of each listed doctor, with that doctor's current point, rating and price.
+// specialty of each listed doctor, with that doctor's current point, rating and price
+// and every field of the profile a search answers with.
 func checkEntriesInSync(t *testing.T, db pg.Querier, when string) {
 	t.Helper()
 	var stale, missing int
 	err := db.QueryRow(context.Background(), `
 		WITH want AS (
-			SELECT s.specialty_code, d.doctor_id, d.earth::text AS earth, d.rating_avg, d.rating_count, d.price_cents
+			SELECT s.specialty_code, d.doctor_id, d.earth::text AS earth, d.rating_avg, d.rating_count, d.price_cents,
+				d.crm_number, d.crm_uf, d.display_name, d.photo_url, d.bio, d.consultation_minutes, d.languages,
+				d.address, d.city, d.uf, d.latitude, d.longitude, d.time_zone, d.updated_at,
+				ARRAY(SELECT x.specialty_code || ':' || x.rqe FROM doctor_specialties x
+					WHERE x.doctor_id = d.doctor_id ORDER BY x.position) AS specialties
 			FROM doctors d JOIN doctor_specialties s ON s.doctor_id = d.doctor_id WHERE d.listed),
 		have AS (
-			SELECT specialty_code, doctor_id, earth::text AS earth, rating_avg, rating_count, price_cents FROM search_entries)
+			SELECT specialty_code, doctor_id, earth::text AS earth, rating_avg, rating_count, price_cents,
+				crm_number, crm_uf, display_name, photo_url, bio, consultation_minutes, languages,
+				address, city, uf, latitude, longitude, time_zone, updated_at, specialties
+			FROM search_entries)
 		SELECT (SELECT count(*) FROM (SELECT * FROM have EXCEPT ALL SELECT * FROM want) x),
 		       (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM have) x)`).Scan(&stale, &missing)
 	if err != nil {
@@ -344,5 +352,101 @@ func TestSearchEntries_ConcurrentWritersOfOneDoctor(t *testing.T) {
 	var reviews int
 	if err := f.db.QueryRow(ctx, `SELECT rating_count FROM doctors WHERE doctor_id = $1`, d.id).Scan(&reviews); err != nil || reviews != 10 {
 		t.Fatalf("rating_count %d (%v), want 10", reviews, err)
+	}
+}
+
+// A search by specialty answers from search_entries alone, so every field it returns is
+// the copy's: after each change of a doctor's profile, price, specialties or rating,
+// each shape of that search (by distance, price, rating, name) must return the profile
+// GetDoctor reads from the doctors table, with the new value in it.
+func TestSearchEntries_ResultsCarryTheProfileAsItIsNow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	ana := f.newDoctor()
+	other := f.newDoctor() // a second cardiologist: Ana's changes must not reach her row
+	f.mustUpsert(other.token, input("Dra. Outra", north(saoPaulo, 2), 25000, "cardiologia"))
+	in := input("Dra. Ana", north(saoPaulo, 1), 30000, "cardiologia", "pediatria")
+	f.mustUpsert(ana.token, in)
+
+	// check runs every shape of the search of each of Ana's specialties, and compares
+	// her result with GetDoctor's profile; has tells the new value is there.
+	check := func(when string, has func(*directoryv1.Profile) bool) {
+		t.Helper()
+		checkEntriesInSync(t, f.db, when)
+		want, err := f.getDoctor(ana.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !has(want) {
+			t.Fatalf("%s: GetDoctor does not show the change: %v", when, want)
+		}
+		for _, sp := range want.GetSpecialties() {
+			for _, r := range []*directoryv1.SearchDoctorsRequest{
+				{Specialty: sp.GetCode(), Point: saoPaulo, MaxDistanceKm: proto.Float64(25)},
+				{Specialty: sp.GetCode(), Sort: directoryv1.SortOrder_SORT_ORDER_PRICE},
+				{Specialty: sp.GetCode(), Sort: directoryv1.SortOrder_SORT_ORDER_RATING},
+				{Specialty: sp.GetCode(), Name: want.GetDisplayName()},
+			} {
+				var got *directoryv1.Profile
+				for _, res := range f.mustSearch(r).GetResults() {
+					if res.GetProfile().GetDoctorId() == ana.id {
+						got = res.GetProfile()
+					}
+				}
+				if got == nil {
+					t.Fatalf("%s: %v does not find Ana", when, r)
+				}
+				if !proto.Equal(got, want) {
+					t.Fatalf("%s: %v returns a stale profile\n got %v\nwant %v", when, r, got, want)
+				}
+			}
+		}
+	}
+	check("first profile", func(p *directoryv1.Profile) bool { return p.GetDisplayName() == "Dra. Ana" })
+
+	in.DisplayName, in.Bio, in.PhotoUrl = "Dra. Ana Lima", "Cardiologista infantil.", "https://example.com/ana.jpg"
+	in.Languages, in.ConsultationMinutes = []string{"pt", "en"}, 30
+	f.mustUpsert(ana.token, in)
+	check("new name, bio, photo, languages, length", func(p *directoryv1.Profile) bool {
+		return p.GetDisplayName() == "Dra. Ana Lima" && p.GetBio() == "Cardiologista infantil." &&
+			slices.Equal(p.GetLanguages(), []string{"pt", "en"}) && p.GetConsultationMinutes() == 30
+	})
+
+	in.PriceCents = 45000
+	f.mustUpsert(ana.token, in)
+	check("new price", func(p *directoryv1.Profile) bool { return p.GetPrice().GetAmountCents() == 45000 })
+
+	in.Location.Address, in.Location.City = "Rua Augusta, 500", "São Paulo (Consolação)"
+	in.Location.Point = north(saoPaulo, 4)
+	in.TimeZone = "America/Bahia"
+	f.mustUpsert(ana.token, in)
+	check("new address and time zone", func(p *directoryv1.Profile) bool {
+		return p.GetLocation().GetAddress() == "Rua Augusta, 500" && p.GetTimeZone() == "America/Bahia"
+	})
+
+	// Specialties in another order, one with an RQE: every row of the doctor carries them.
+	in.Specialties = []*directoryv1.SpecialtyPractice{{Code: "pediatria", Rqe: "12345"}, {Code: "cardiologia"}}
+	f.mustUpsert(ana.token, in)
+	check("specialties reordered with an RQE", func(p *directoryv1.Profile) bool {
+		s := p.GetSpecialties()
+		return len(s) == 2 && s[0].GetCode() == "pediatria" && s[0].GetRqe() == "12345"
+	})
+
+	// A review re-rates her, outside the profile's writer.
+	err := pg.InTx(ctx, f.db, func(tx pgx.Tx) error {
+		_, _, err := f.svc.reviews.rate(ctx, tx, ana.id, 3)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a review", func(p *directoryv1.Profile) bool { return p.GetRatingCount() == 1 && p.GetRatingAverage() == 3 })
+
+	// The other doctor's row is hers still.
+	for _, res := range f.mustSearch(&directoryv1.SearchDoctorsRequest{Specialty: "cardiologia"}).GetResults() {
+		if p := res.GetProfile(); p.GetDoctorId() == other.id && p.GetDisplayName() != "Dra. Outra" {
+			t.Fatalf("the other cardiologist's result changed: %v", p)
+		}
 	}
 }

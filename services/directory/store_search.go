@@ -11,9 +11,9 @@ import (
 
 // searchStore runs SearchDoctors' query over the doctors' profiles: listed doctors
 // filtered by specialty, distance, rating, price and name, in one of three orders,
-// a keyset page at a time. A search of one specialty walks search_entries (a copy of
-// each listed doctor's keys per specialty, kept by triggers) and joins the profiles of
-// the rows it keeps; a search of every specialty walks the doctors table itself.
+// a keyset page at a time. A search of one specialty walks search_entries alone (a copy
+// of each listed doctor's keys and profile per specialty, kept by triggers); a search
+// of every specialty walks the doctors table itself.
 type searchStore struct{}
 
 // searchFilter is a checked search: what newQuery turns into SQL.
@@ -31,9 +31,8 @@ type searchFilter struct {
 // filter, and every value is a bind parameter.
 type query struct {
 	sort   directoryv1.SortOrder
-	from   string // the FROM clause: d is the profile, k holds the keys
-	k      string // the alias of the keys (earth, rating, price, id): "e" or "d"
-	byName bool   // the WHERE clause reads the profile (d), not only the keys
+	from   string // the FROM clause
+	k      string // the alias of the row read: "e" (search_entries) or "d" (doctors)
 	where  []string
 	args   []any
 	point  string // SQL of the patient's point, or ""
@@ -46,16 +45,17 @@ func (q *query) arg(v any) string {
 }
 
 // key is the SQL of one sort or filter column (earth, rating_avg, rating_count,
-// price_cents, doctor_id).
+// price_cents, doctor_id, display_name).
 func (q *query) key(col string) string { return q.k + "." + col }
 
 // newQuery builds the WHERE clause of f.
 func newQuery(f searchFilter) *query {
 	q := &query{sort: f.sort, from: "doctors d", k: "d", where: []string{"d.listed"}}
 	if f.specialty != "" {
-		// search_entries holds listed doctors only, one row per specialty: its
-		// indexes lead with the specialty, so the walk never meets another one.
-		q.from, q.k = "search_entries e JOIN doctors d ON d.doctor_id = e.doctor_id", "e"
+		// search_entries holds listed doctors only, one row per specialty, with the
+		// profile: its indexes lead with the specialty, so the walk never meets another
+		// one, and the rows it keeps are the answer, with no probe of doctors.
+		q.from, q.k = "search_entries e", "e"
 		q.where = []string{"e.specialty_code = " + q.arg(f.specialty)}
 	}
 	if p := f.point; p != nil {
@@ -74,8 +74,7 @@ func newQuery(f searchFilter) *query {
 		q.where = append(q.where, q.key("price_cents")+" <= "+q.arg(f.maxPriceCents))
 	}
 	if f.name != "" {
-		q.byName = true
-		q.where = append(q.where, "d.display_name ILIKE "+q.arg("%"+escapeLike(f.name)+"%")+` ESCAPE '\'`)
+		q.where = append(q.where, q.key("display_name")+" ILIKE "+q.arg("%"+escapeLike(f.name)+"%")+` ESCAPE '\'`)
 	}
 	return q
 }
@@ -103,6 +102,10 @@ func (q *query) sql(limit int) string {
 		chord = fmt.Sprintf("(%s <-> %s)", q.key("earth"), q.point)
 		dist = fmt.Sprintf("earth_distance(%s, %s)", q.key("earth"), q.point)
 	}
+	cols, specs := profileColumns, specialtiesColumn
+	if q.k == "e" {
+		cols, specs = entryColumns, "e.specialties"
+	}
 	where := append([]string(nil), q.where...)
 	var order string
 	switch q.sort {
@@ -122,7 +125,7 @@ func (q *query) sql(limit int) string {
 		}
 		return fmt.Sprintf("SELECT * FROM (SELECT %s, %s AS chord, %s AS dist, %s FROM %s WHERE %s ORDER BY %s "+
 			"FETCH FIRST %d ROWS WITH TIES) d %s ORDER BY d.chord, d.doctor_id::uuid LIMIT %d",
-			profileColumns, chord, dist, specialtiesColumn, q.from, strings.Join(where, " AND "), chord, limit, outer, limit)
+			cols, chord, dist, specs, q.from, strings.Join(where, " AND "), chord, limit, outer, limit)
 	case directoryv1.SortOrder_SORT_ORDER_PRICE:
 		order = q.key("price_cents") + ", " + q.key("doctor_id")
 	default:
@@ -131,16 +134,15 @@ func (q *query) sql(limit int) string {
 	if q.radius != "" {
 		where = append(where, fmt.Sprintf("%s <= %s", dist, q.radius))
 	}
-	if q.k == "e" && !q.byName {
-		// Every test is on the copy's keys: pick the page there and read only its
-		// profiles, rather than joining every doctor in a radius before sorting them.
-		return fmt.Sprintf("SELECT %s, %s, %s, %s FROM (SELECT e.* FROM search_entries e WHERE %s ORDER BY %s LIMIT %d) e "+
-			"JOIN doctors d ON d.doctor_id = e.doctor_id ORDER BY %s",
-			profileColumns, chord, dist, specialtiesColumn, strings.Join(where, " AND "), order, limit, order)
-	}
 	return fmt.Sprintf("SELECT %s, %s, %s, %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
-		profileColumns, chord, dist, specialtiesColumn, q.from, strings.Join(where, " AND "), order, limit)
+		cols, chord, dist, specs, q.from, strings.Join(where, " AND "), order, limit)
 }
+
+// entryColumns are profileColumns as search_entries carries them (in the same order,
+// for the same scanner): every row there is a listed doctor's.
+const entryColumns = `e.doctor_id::text, e.crm_number, e.crm_uf, e.display_name, e.photo_url, e.bio, e.price_cents,
+	e.consultation_minutes, e.languages, e.address, e.city, e.uf, e.latitude, e.longitude, e.time_zone,
+	e.rating_avg, e.rating_count, true, e.updated_at`
 
 // specialtiesColumn brings each result's specialties ("code:rqe", in the doctor's
 // order) in the search query itself, so a page costs one round trip, not two.
