@@ -192,6 +192,27 @@ func lockRun(ctx context.Context, serverURL, database string) (release func(), e
 	return func() { _ = conn.Close(context.WithoutCancel(ctx)) }, nil // the session's end unlocks
 }
 
+// vacuum vacuums and analyses the benchmark's database and returns how many dead rows
+// its tables held. Every run adds rows and leaves dead ones (refreshed tokens, finished
+// jobs, delivered notifications); on a server whose autovacuum is off, or behind, they
+// would pile up from run to run and each step would measure a database worse than the
+// one before it, and than production's, where autovacuum runs.
+func vacuum(ctx context.Context, dbURL string) (int64, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, fmt.Errorf("vacuum the benchmark's database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var dead int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables`).Scan(&dead); err != nil {
+		return 0, fmt.Errorf("vacuum the benchmark's database: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
+		return 0, fmt.Errorf("vacuum the benchmark's database: %w", err)
+	}
+	return dead, nil
+}
+
 func run(ctx context.Context, o options) ([]stepResult, error) {
 	dbURL, err := pg.WithDatabase(o.serverURL, o.database)
 	if err != nil {

@@ -45,6 +45,9 @@ type stepResult struct {
 	Think    string `json:"think"`
 	Gateways int    `json:"gateways"`
 	Workers  int    `json:"workers"`
+	// Vacuumed is how many dead rows the database held before the step (it is
+	// vacuumed first).
+	Vacuumed int64 `json:"deadRowsVacuumed"`
 	// ServiceProcs is each service's and gateway's GOMAXPROCS (0: every core).
 	ServiceProcs int              `json:"serviceProcs"`
 	Routes       []routeRow       `json:"routes"`
@@ -81,6 +84,10 @@ func rowOf(name string, r *route, window time.Duration) routeRow {
 func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n int) (*stepResult, error) {
 	if !o.quiet {
 		fmt.Printf("step: %d users (ramp %s, measured %s) …\n", n, o.ramp, o.duration)
+	}
+	dead, err := vacuum(ctx, dbURL)
+	if err != nil {
+		return nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -183,7 +190,7 @@ func runStep(ctx context.Context, st *stack.Stack, dbURL string, o options, n in
 	}
 	m := merge(reports)
 	r := &stepResult{Users: n, Ramp: o.ramp.String(), Duration: o.duration.String(), Think: o.think.String(), Gateways: len(st.Gateways), ServiceProcs: o.serviceProcs,
-		Workers: workers, Late: m.late, Actions: m.actions, LoadAvgFrom: from.loadavg, LoadAvgTo: to.loadavg}
+		Workers: workers, Late: m.late, Actions: m.actions, LoadAvgFrom: from.loadavg, LoadAvgTo: to.loadavg, Vacuumed: dead}
 	for _, name := range m.names() {
 		r.Routes = append(r.Routes, rowOf(name, m.routes[name], o.duration))
 	}
@@ -232,8 +239,8 @@ func printStep(w io.Writer, r *stepResult) {
 	if r.ServiceProcs > 0 {
 		procs = strconv.Itoa(r.ServiceProcs)
 	}
-	fmt.Fprintf(w, "\n%d users, %s measured after a %s ramp, think %s (mean); %d gateways, %d load workers, GOMAXPROCS of a service or gateway %s; load average %s → %s\n\n",
-		r.Users, r.Duration, r.Ramp, r.Think, r.Gateways, r.Workers, procs, r.LoadAvgFrom, r.LoadAvgTo)
+	fmt.Fprintf(w, "\n%d users, %s measured after a %s ramp, think %s (mean); %d gateways, %d load workers, GOMAXPROCS of a service or gateway %s; %d dead rows vacuumed first; load average %s → %s\n\n",
+		r.Users, r.Duration, r.Ramp, r.Think, r.Gateways, r.Workers, procs, r.Vacuumed, r.LoadAvgFrom, r.LoadAvgTo)
 	fmt.Fprintf(w, "| %-44s | %9s | %8s | %6s | %9s | %8s | %8s | %8s | %8s |\n", "route", "requests", "req/s", "errors", "expected", "p50 ms", "p90 ms", "p99 ms", "max ms")
 	fmt.Fprintf(w, "|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 46), strings.Repeat("-", 10), strings.Repeat("-", 9),
 		strings.Repeat("-", 7), strings.Repeat("-", 10), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9))

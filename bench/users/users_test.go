@@ -118,6 +118,15 @@ func TestUsers_ShortRunHasNoErrors(t *testing.T) {
 			t.Errorf("no row for process %s", want)
 		}
 	}
+	// The step began on a vacuumed database: the preparation's dead rows (refresh
+	// tokens rotated, jobs finished) were counted and removed.
+	var vacuumed int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables WHERE vacuum_count > 0 AND relname = 'accounts'`).Scan(&vacuumed); err != nil {
+		t.Fatal(err)
+	}
+	if vacuumed != 1 || r.Vacuumed <= 0 {
+		t.Errorf("identity's accounts vacuumed: %d, dead rows counted before the step: %d; want the table vacuumed and some dead rows", vacuumed, r.Vacuumed)
+	}
 	// The spoilt users that made an authenticated call logged in again: their new
 	// refresh token was written back.
 	var renewed int
