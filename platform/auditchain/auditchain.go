@@ -9,7 +9,10 @@
 // each row's hash in Go at insert time from the row's fields in a fixed order
 // ([Key.Sum]): the writer and the verifier ([Log.Verify]) share that one encoding.
 // Appends that need not commit with an action of the caller's go through a [Batcher]:
-// every row waiting is appended in one transaction, the head locked once.
+// every row waiting is appended in one transaction, the head locked once. Those that
+// must commit with it go, for a log with an outbox (Log.Pending), to that unchained
+// table in the caller's transaction ([StageRows]), without the head's lock, and the
+// batcher chains them in its next batch ([Batcher.Flush]).
 // Rows written before a log was chained have no hashes; the chain begins at the first
 // row appended after, whose prev_hash is 32 zero bytes.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,13 @@ import (
 // needs no starting and holds nothing while idle. Each process (replica) has its own
 // batcher per log; the head's lock still orders their batches, and every per-row
 // append inside a caller's transaction ([AppendRows]), into one chain.
+//
+// For a log with an outbox (Log.Pending), every batch also takes the rows staged in
+// callers' transactions ([StageRows]) and chains them first, with the times they were
+// staged at: a caller that staged a row calls [Batcher.Flush] once its transaction has
+// committed, and the callers flushing meanwhile share the next batch. Rows whose
+// process died before they were chained are chained by the next batch of any process
+// ([Batcher.ChainPending], [Batcher.Sweep]).
 type Batcher[R any] struct {
 	log  Log
 	db   pg.Beginner
@@ -53,9 +61,13 @@ type BatchOptions struct {
 	Timeout time.Duration
 }
 
-// pending is a submitted row and the answer its caller waits for.
+// pending is a submitted row, or a flush (no row), and the answer its caller waits
+// for.
 type pending[R any] struct {
 	row R
+	// flush is set for a caller of Flush: it is answered by the first batch that took
+	// every row left in the outbox.
+	flush bool
 	// taken is set (under the batcher's lock) when a batch takes the row: from then on
 	// its caller waits for the batch's answer.
 	taken bool
@@ -97,14 +109,80 @@ func (b *Batcher[R]) Append(ctx context.Context, r R) error {
 	if b.key == nil {
 		return errors.New("auditchain: append to " + b.log.Name + " without a chain key")
 	}
+	return b.submit(ctx, &pending[R]{row: r, done: make(chan error, 1)})
+}
+
+// Flush chains the rows of the log's outbox and returns once a batch that began after
+// the call has taken every row left there and committed, or with the reason it did not:
+// a caller that staged rows ([StageRows]) calls it after its transaction committed, and
+// its rows are then in the chain (chained by this batcher, or by another process's
+// batch that took them first). Callers flushing while a batch is being written share
+// the next batch. ctx works as for [Batcher.Append]; after Close, Flush drains the
+// outbox in transactions of its own. A log without an outbox has nothing to flush.
+func (b *Batcher[R]) Flush(ctx context.Context) error {
+	if b.log.Pending == "" {
+		return nil
+	}
+	if b.key == nil {
+		return errors.New("auditchain: chain the outbox of " + b.log.Name + " without a chain key")
+	}
+	return b.submit(ctx, &pending[R]{flush: true, done: make(chan error, 1)})
+}
+
+// ChainPending chains the rows of the log's outbox when there are any ([Batcher.Flush]),
+// and does nothing else (one cheap query) when it is empty. A service calls it at start
+// and every so often ([Batcher.Sweep]), to chain the rows a process staged and died
+// before chaining.
+func (b *Batcher[R]) ChainPending(ctx context.Context) error {
+	if b.log.Pending == "" {
+		return nil
+	}
+	var found bool
+	var err error
+	if q, ok := b.db.(pg.Querier); ok {
+		found, err = b.log.hasPending(ctx, q)
+	} else {
+		err = pg.InTx(ctx, b.db, func(tx pgx.Tx) error {
+			found, err = b.log.hasPending(ctx, tx)
+			return err
+		})
+	}
+	if err != nil || !found {
+		return err
+	}
+	return b.Flush(ctx)
+}
+
+// Sweep runs ChainPending at once and then every interval until ctx ends, logging
+// (on log) what fails.
+func (b *Batcher[R]) Sweep(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := b.ChainPending(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "audit outbox: chaining pending rows failed", slog.String("log", b.log.Name),
+				slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// submit queues p and waits for its answer.
+func (b *Batcher[R]) submit(ctx context.Context, p *pending[R]) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p := &pending[R]{row: r, done: make(chan error, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return b.one(ctx, r)
+		if p.flush {
+			return b.drain(ctx)
+		}
+		return b.one(ctx, p.row)
 	}
 	b.queue = append(b.queue, p)
 	if !b.running {
@@ -177,30 +255,60 @@ func (b *Batcher[R]) work() {
 	}
 }
 
-// write writes a batch in one transaction and answers its callers.
+// write writes a batch in one transaction, with the rows it takes from the outbox
+// (up to MaxRows), and answers its callers. A flush whose batch found the outbox full
+// waits for the next batch.
 func (b *Batcher[R]) write(batch []*pending[R]) {
-	rows := make([]R, len(batch))
-	for i, p := range batch {
-		rows[i] = p.row
+	var rows []R
+	var flushes, appends []*pending[R]
+	for _, p := range batch {
+		if p.flush {
+			flushes = append(flushes, p)
+			continue
+		}
+		appends = append(appends, p)
+		rows = append(rows, p.row)
+	}
+	drain := 0
+	if b.log.Pending != "" {
+		drain = b.opts.MaxRows
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
 	defer cancel()
 	b.stats.txs.Add(1)
-	err := b.inTx(ctx, rows)
+	var taken int
+	err := pg.InTx(ctx, b.db, func(tx pgx.Tx) (err error) {
+		taken, err = chainRows(ctx, b.log, tx, b.key, b.w, rows, drain)
+		return err
+	})
 	if err == nil {
-		b.stats.rows.Add(int64(len(rows)))
+		b.stats.rows.Add(int64(taken + len(rows)))
+		if drain > 0 && taken == drain {
+			// The outbox may hold more: the flushes wait for a batch that empties it.
+			b.mu.Lock()
+			b.queue = append(flushes, b.queue...)
+			for _, p := range flushes {
+				p.taken = false
+			}
+			b.mu.Unlock()
+			flushes = nil
+		}
 	}
-	if err != nil && len(batch) > 1 && rowError(err) {
-		// One row's data broke the batch: each row on its own, so only that row fails.
-		for _, p := range batch {
+	if err != nil && len(appends) > 0 && rowError(err) && (len(appends) > 1 || drain > 0) {
+		// One row's data broke the batch: each appended row on its own (without the
+		// outbox), so only that row fails; the flushes get the error.
+		for _, p := range appends {
 			p.done <- b.one(context.Background(), p.row)
+		}
+		for _, p := range flushes {
+			p.done <- fmt.Errorf("auditchain: chain the outbox of %s: %w", b.log.Name, err)
 		}
 		return
 	}
 	if err != nil {
 		err = fmt.Errorf("auditchain: append a batch of %d rows to %s: %w", len(batch), b.log.Name, err)
 	}
-	for _, p := range batch {
+	for _, p := range append(appends, flushes...) {
 		p.done <- err
 	}
 }
@@ -210,16 +318,32 @@ func (b *Batcher[R]) one(ctx context.Context, r R) error {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
 	b.stats.txs.Add(1)
-	if err := b.inTx(ctx, []R{r}); err != nil {
+	if err := pg.InTx(ctx, b.db, func(tx pgx.Tx) error { return appendRows(ctx, b.log, tx, b.key, b.w, []R{r}) }); err != nil {
 		return fmt.Errorf("auditchain: append to %s: %w", b.log.Name, err)
 	}
 	b.stats.rows.Add(1)
 	return nil
 }
 
-// inTx appends rows in a transaction of their own.
-func (b *Batcher[R]) inTx(ctx context.Context, rows []R) error {
-	return pg.InTx(ctx, b.db, func(tx pgx.Tx) error { return appendRows(ctx, b.log, tx, b.key, b.w, rows) })
+// drain chains the whole outbox in transactions of their own (after Close).
+func (b *Batcher[R]) drain(ctx context.Context) error {
+	for {
+		ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+		var taken int
+		b.stats.txs.Add(1)
+		err := pg.InTx(ctx, b.db, func(tx pgx.Tx) (err error) {
+			taken, err = chainRows(ctx, b.log, tx, b.key, b.w, nil, b.opts.MaxRows)
+			return err
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("auditchain: chain the outbox of %s: %w", b.log.Name, err)
+		}
+		b.stats.rows.Add(int64(taken))
+		if taken < b.opts.MaxRows {
+			return nil
+		}
+	}
 }
 
 // rowError reports whether err is PostgreSQL refusing a row's data: a data exception

@@ -13,15 +13,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"healthcore/platform/pg"
 )
 
 // BenchmarkAppend appends rows to the test log from 64 concurrent callers through the
 // pool: each row in a transaction of its own (what every append did before group
 // commit), and through a Batcher inserting each batch with one INSERT … SELECT FROM
-// unnest, with a pgx.Batch of single-row INSERTs, or with COPY. It reports rows/s, the
-// transactions run per row, and the CPU time per row of the PostgreSQL backends serving
-// the pool (from /proc, when the server runs on this machine): unlike rows/s, that does
-// not depend on what else loads the machine.
+// unnest, with a pgx.Batch of single-row INSERTs, or with COPY. Then each row in a
+// caller's transaction of its own, as an action's entry is: appended to the chain in
+// it (AppendRows, the head locked until it commits), or staged in the outbox
+// (StageRows) and chained after the commit by the batcher (Flush). It reports rows/s,
+// the transactions run per row (the callers' included), and the CPU time per row of the
+// PostgreSQL backends serving the pool (from /proc, when the server runs on this
+// machine): unlike rows/s, that does not depend on what else loads the machine.
 //
 //	go test -run '^$' -bench Append -benchtime 3s -count 3 ./platform/auditchain/
 func BenchmarkAppend(b *testing.B) {
@@ -36,15 +41,29 @@ func BenchmarkAppend(b *testing.B) {
 	unnest := NewBatcher(testLog, db, key, unnestWriter, BatchOptions{})
 	batch := NewBatcher(testLog, db, key, batchWriter, BatchOptions{})
 	copying := NewBatcher(testLog, db, key, copyWriter, BatchOptions{})
+	inTxAppend := func(ctx context.Context, r testRow) error {
+		return pg.InTx(ctx, db, func(tx pgx.Tx) error { return AppendRows(ctx, testLog, tx, key, unnestWriter, r) })
+	}
+	outbox := NewBatcher(outboxLog, db, key, unnestWriter, BatchOptions{})
+	inTxOutbox := func(ctx context.Context, r testRow) error {
+		if err := pg.InTx(ctx, db, func(tx pgx.Tx) error { return StageRows(ctx, outboxLog, tx, unnestWriter, r) }); err != nil {
+			return err
+		}
+		return outbox.Flush(ctx)
+	}
 	for _, c := range []struct {
 		name   string
 		append func(context.Context, testRow) error
 		stats  func() BatchStats
+		// callerTx: each row has a transaction of its caller's besides the batcher's.
+		callerTx bool
 	}{
-		{"per-row", perRow, nil},
-		{"batched-unnest", unnest.Append, unnest.Stats},
-		{"batched-pgx-batch", batch.Append, batch.Stats},
-		{"batched-copy", copying.Append, copying.Stats},
+		{"per-row", perRow, nil, false},
+		{"batched-unnest", unnest.Append, unnest.Stats, false},
+		{"batched-pgx-batch", batch.Append, batch.Stats, false},
+		{"batched-copy", copying.Append, copying.Stats, false},
+		{"in-tx-append", inTxAppend, nil, false},
+		{"in-tx-outbox", inTxOutbox, outbox.Stats, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var before BatchStats
@@ -67,6 +86,9 @@ func BenchmarkAppend(b *testing.B) {
 			if c.stats != nil {
 				after := c.stats()
 				txs = float64(after.Transactions - before.Transactions)
+			}
+			if c.callerTx {
+				txs += float64(b.N)
 			}
 			b.ReportMetric(txs/float64(b.N), "tx/row")
 			if cpuAfter, ok := backendCPU(b, db); ok && cpuOK {

@@ -6,8 +6,10 @@ import "github.com/prometheus/client_golang/prometheus"
 //
 //	healthcore_audit_batch_transactions_total  transactions run (one per batch, one per
 //	                                           row of a batch retried row by row)
-//	healthcore_audit_batch_rows_total          rows committed
-//	healthcore_audit_batch_waiting             rows submitted and not yet taken by a batch
+//	healthcore_audit_batch_rows_total          rows committed (those taken from the
+//	                                           outbox included)
+//	healthcore_audit_batch_waiting             rows submitted, and outbox flushes, not
+//	                                           yet taken by a batch
 //
 // rows_total over transactions_total is the group commit's gain (1 when appends come
 // one at a time); waiting growing and staying up means the log's head is the
@@ -21,7 +23,7 @@ func (b *Batcher[R]) Collector() prometheus.Collector {
 		rows: prometheus.NewDesc("healthcore_audit_batch_rows_total",
 			"Rows an audit log's batcher committed; over healthcore_audit_batch_transactions_total, the rows per transaction.", nil, labels),
 		waiting: prometheus.NewDesc("healthcore_audit_batch_waiting",
-			"Rows submitted to an audit log's batcher that no batch has taken yet.", nil, labels),
+			"Rows submitted to an audit log's batcher, and flushes of its outbox, that no batch has taken yet.", nil, labels),
 	}
 }
 

@@ -351,7 +351,7 @@ healthcore_audit_batch_rows_total{log=%[1]q} %[3]d
 # HELP healthcore_audit_batch_transactions_total Transactions an audit log's batcher ran: one per batch, and one per row of a batch retried row by row.
 # TYPE healthcore_audit_batch_transactions_total counter
 healthcore_audit_batch_transactions_total{log=%[1]q} %[2]d
-# HELP healthcore_audit_batch_waiting Rows submitted to an audit log's batcher that no batch has taken yet.
+# HELP healthcore_audit_batch_waiting Rows submitted to an audit log's batcher, and flushes of its outbox, that no batch has taken yet.
 # TYPE healthcore_audit_batch_waiting gauge
 healthcore_audit_batch_waiting{log=%[1]q} %[4]d
 `, b.log.Name, txs, rows, waiting)

@@ -3,6 +3,7 @@ package auditchain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"time"
 
@@ -15,11 +16,20 @@ import (
 // Log is a chained log of a service's schema. Its table has an identity column id and
 // the columns prev_hash and row_hash; its head table, named Table+"_head", has one row
 // (first_id, last_id, last_hash), and refuses DELETE and TRUNCATE.
+//
+// A log may also have an unchained outbox (Pending): a table the entries appended in a
+// caller's transaction go to ([StageRows]), without the head's lock, and that a
+// [Batcher] drains into the chain, in each batch, with the head locked once for the
+// whole batch ([Batcher.Flush]).
 type Log struct {
 	// Name goes into every row's hash: "<schema>.<table>".
 	Name string
 	// Table is the log's table (a constant of the service, never input).
 	Table string
+	// Pending is the log's outbox table ("" for none): its rows are entries committed
+	// and not yet chained. It refuses UPDATE and TRUNCATE; DELETE is how a batch takes
+	// its rows.
+	Pending string
 }
 
 // Writer is how a log's rows of type R are hashed and written, for [AppendRows] and
@@ -31,10 +41,24 @@ type Writer[R any] struct {
 	// Insert writes the rows, in chain order, with their ids, prev_hash and row_hash
 	// (OVERRIDING SYSTEM VALUE), in tx.
 	Insert func(ctx context.Context, tx pgx.Tx, rows []Appended[R]) error
+	// Stage writes rows to the log's outbox (Log.Pending), in tx, with the
+	// transaction's time; nil for a log without one.
+	Stage func(ctx context.Context, tx pgx.Tx, rows []R) error
+	// Take deletes at most limit rows from the outbox, in tx, and returns them in the
+	// order they are to be chained, each with the time Stage's transaction gave it.
+	Take func(ctx context.Context, tx pgx.Tx, limit int) ([]Staged[R], error)
+}
+
+// Staged is a row taken from a log's outbox, with the time of the transaction that
+// staged it: the row's time in the chain (not the time it was chained).
+type Staged[R any] struct {
+	Row R
+	At  time.Time
 }
 
 // Appended is a row as [Writer.Insert] writes it: the row given, the id drawn for it,
-// the transaction's time, and its hashes.
+// the transaction's time (for a row taken from the outbox, the time of the transaction
+// that staged it), and its hashes.
 type Appended[R any] struct {
 	Row        R
 	ID         int64
@@ -110,25 +134,70 @@ func AppendRows[R any](ctx context.Context, l Log, q pg.Querier, key *Key, w Wri
 }
 
 func appendRows[R any](ctx context.Context, l Log, tx pgx.Tx, key *Key, w Writer[R], rows []R) error {
+	_, err := chainRows(ctx, l, tx, key, w, rows, 0)
+	return err
+}
+
+// chainRows appends, with the head locked, first up to drain rows taken from the
+// log's outbox (none when drain is 0), each with the time it was staged at, then rows
+// with the transaction's time. It returns how many rows it took from the outbox.
+func chainRows[R any](ctx context.Context, l Log, tx pgx.Tx, key *Key, w Writer[R], rows []R, drain int) (int, error) {
 	head, err := l.readHead(ctx, tx, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	ids, now, err := l.drawIDs(ctx, tx, len(rows))
+	var staged []Staged[R]
+	if drain > 0 {
+		// Taken once the head is locked: a batch (of any process) that took rows
+		// before has committed, so this statement no longer sees them.
+		if staged, err = w.Take(ctx, tx, drain); err != nil {
+			return 0, fmt.Errorf("auditchain: take the pending rows of %s: %w", l.Name, err)
+		}
+	}
+	n := len(staged) + len(rows)
+	if n == 0 {
+		return 0, nil
+	}
+	ids, now, err := l.drawIDs(ctx, tx, n)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	out := make([]Appended[R], len(rows))
-	for i, r := range rows {
+	out := make([]Appended[R], 0, n)
+	add := func(r R, at time.Time) {
+		i := len(out)
 		prev := head.Prev()
-		hash := key.Sum(l.Name, prev, w.Fields(r, ids[i], now))
-		out[i] = Appended[R]{Row: r, ID: ids[i], Now: now, Prev: prev, Hash: hash}
+		hash := key.Sum(l.Name, prev, w.Fields(r, ids[i], at))
+		out = append(out, Appended[R]{Row: r, ID: ids[i], Now: at, Prev: prev, Hash: hash})
 		head = head.Next(ids[i], hash)
 	}
-	if err := w.Insert(ctx, tx, out); err != nil {
-		return err
+	for _, s := range staged {
+		add(s.Row, s.At)
 	}
-	return l.moveHead(ctx, tx, head)
+	for _, r := range rows {
+		add(r, now)
+	}
+	if err := w.Insert(ctx, tx, out); err != nil {
+		return 0, err
+	}
+	return len(staged), l.moveHead(ctx, tx, head)
+}
+
+// StageRows writes rows to the log's outbox in tx, the caller's transaction: they
+// commit or roll back with it, and are chained by the next batch of a [Batcher] of the
+// log (any process's) that runs after the commit; [Batcher.Flush] asks for that batch
+// and waits for it. Unlike [AppendRows], it does not lock the head: transactions that
+// stage rows do not wait for each other or for the batches.
+func StageRows[R any](ctx context.Context, l Log, tx pgx.Tx, w Writer[R], rows ...R) error {
+	if l.Pending == "" || w.Stage == nil || w.Take == nil {
+		return errors.New("auditchain: " + l.Name + " has no outbox")
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := w.Stage(ctx, tx, rows); err != nil {
+		return fmt.Errorf("auditchain: stage rows of %s: %w", l.Name, err)
+	}
+	return nil
 }
 
 // Verify walks the log end to end under key (nil when the service never created its

@@ -64,6 +64,16 @@ func (l Log) drawIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, time.Time,
 	return ids, now, nil
 }
 
+// hasPending reports whether the log's outbox holds a row (committed, not yet
+// chained).
+func (l Log) hasPending(ctx context.Context, q pg.Querier) (bool, error) {
+	var found bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+pgx.Identifier{l.Pending}.Sanitize()+`)`).Scan(&found); err != nil {
+		return false, fmt.Errorf("auditchain: pending rows of %s: %w", l.Name, err)
+	}
+	return found, nil
+}
+
 // lastID is the id of the log's last row (0 when empty).
 func (l Log) lastID(ctx context.Context, q pg.Querier) (int64, error) {
 	var after int64

@@ -1,9 +1,11 @@
 package auditchain
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"iter"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +26,9 @@ var testMigrations embed.FS
 var testSchema = pg.Schema{Name: "chain", Migrations: pg.Dir(testMigrations, "testdata/migrations")}
 
 var testLog = Log{Name: "chain.log", Table: "log"}
+
+// outboxLog is the test log with its outbox (log_pending).
+var outboxLog = Log{Name: "chain.log", Table: "log", Pending: "log_pending"}
 
 // testRow is a row of the test log; ref is unique, "" stores NULL.
 type testRow struct {
@@ -72,7 +77,46 @@ var unnestWriter = Writer[testRow]{Fields: testFields, Insert: func(ctx context.
 		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]::uuid[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])`,
 		c.Args()...)
 	return err
-}}
+}, Stage: stageTestRows, Take: takeTestRows}
+
+// stageTestRows writes rows to the outbox, with the transaction's time.
+func stageTestRows(ctx context.Context, tx pgx.Tx, rows []testRow) error {
+	for _, r := range rows {
+		if _, err := tx.Exec(ctx, `INSERT INTO log_pending (who, what, ref) VALUES ($1::text::uuid, $2, $3)`,
+			NullIfEmpty(r.who), r.what, NullIfEmpty(r.ref)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeTestRows deletes at most limit rows from the outbox and returns them in the
+// order they were staged.
+func takeTestRows(ctx context.Context, tx pgx.Tx, limit int) ([]Staged[testRow], error) {
+	rows, err := tx.Query(ctx, `DELETE FROM log_pending WHERE seq IN (SELECT seq FROM log_pending ORDER BY seq LIMIT $1)
+		RETURNING seq, at, coalesce(who::text, ''), what, coalesce(ref, '')`, limit)
+	if err != nil {
+		return nil, err
+	}
+	type taken struct {
+		seq int64
+		Staged[testRow]
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (taken, error) {
+		var t taken
+		err := row.Scan(&t.seq, &t.At, &t.Row.who, &t.Row.what, &t.Row.ref)
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b taken) int { return cmp.Compare(a.seq, b.seq) })
+	staged := make([]Staged[testRow], len(out))
+	for i, t := range out {
+		staged[i] = t.Staged
+	}
+	return staged, nil
+}
 
 // batchWriter inserts a batch as a pgx.Batch of one single-row INSERT per row, sent
 // in one round trip.

@@ -16,7 +16,6 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // CreateAdmin creates a platform operator account, who logs in by e-mail. There is no
@@ -49,7 +48,7 @@ func CreateAdmin(ctx context.Context, db *pgxpool.Pool, cfg Config, name, email,
 		return "", errs.Internal("identity: hash password", err)
 	}
 	a.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.accounts.insert(ctx, tx, a, nil); err != nil {
 			return err
 		}

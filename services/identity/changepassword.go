@@ -9,7 +9,6 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -33,7 +32,7 @@ func (s *Service) changePassword(ctx context.Context, current, next string) erro
 		return err
 	}
 	changeID := uuid.NewString() // the notice's key, the same if the transaction reruns
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		if err := s.succeeded(ctx, tx, client.keys); err != nil {
 			return err

@@ -9,7 +9,6 @@ import (
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // contact returns how to reach an account's owner, for notifications: read at
@@ -43,7 +42,7 @@ func (s *Service) contact(ctx context.Context, id string) (*identityv1.GetContac
 // that reads the names.
 func (s *Service) firstNames(ctx context.Context, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		names, err := s.accounts.names(ctx, tx, ids)
 		if err != nil {
 			return err

@@ -21,7 +21,6 @@ import (
 	"healthcore/platform/blobio"
 	"healthcore/platform/chunkseal"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // A patient's data export (LGPD art. 18, II and V). CreateDataExport records a
@@ -102,7 +101,7 @@ func (s *Service) createDataExport(ctx context.Context) (*identityv1.DataExport,
 		return nil, err
 	}
 	var out dataExport
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		e, created, err := s.exports.insert(ctx, tx, uuid.NewString(), p.UserID, s.now())
 		if err != nil || !created {
 			out = e
@@ -263,7 +262,7 @@ func (s *Service) produceExport(ctx context.Context, id string) error {
 	now := s.now()
 	e.Size, e.ReadyAt, e.ExpiresAt = size, &now, new(now.Add(s.cfg.ExportTTL))
 	ready := false
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		ready, err = s.exports.markReady(ctx, tx, e)
 		if err != nil || !ready {
@@ -297,7 +296,7 @@ func (s *Service) expireExport(ctx context.Context, id string) error {
 			return fmt.Errorf("identity: delete data export archive: %w", err)
 		}
 	}
-	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.exports.end(ctx, tx, id, exportExpired, exportReady); err != nil {
 			return err
 		}

@@ -17,7 +17,6 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/notify"
-	"healthcore/platform/pg"
 )
 
 // An operator's decision moves a doctor between statuses:
@@ -58,7 +57,7 @@ func (s *Service) decide(ctx context.Context, t transition, id, reason string) (
 	op, _ := authn.FromContext(ctx)
 	var v *identityv1.Verification
 	var rejected []string
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rejected = nil
 		a, ok, err := s.verifications.doctorForUpdate(ctx, tx, id)
 		switch {

@@ -9,7 +9,6 @@ import (
 	notificationsv1 "healthcore/gen/healthcore/notifications/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 const msgChangeEmail = "Check the new address's mailbox: the link there makes the change. Your current address was told."
@@ -22,7 +21,7 @@ var errVerificationInvalid = ReasonVerificationTokenInvalid.New("this confirmati
 // verified. A new address another account has taken meanwhile fails without saying so.
 func (s *Service) verifyEmail(ctx context.Context, token string) error {
 	var denial error
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		denial = nil
 		t, ok, err := s.tokens.spend(ctx, tx, hashToken(token), purposeVerifyEmail, now)
@@ -100,7 +99,7 @@ func (s *Service) changeEmail(ctx context.Context, newEmail, password string) er
 // sendEmailLinkTx commits a verification link for email to the account, its audit
 // entry and what also (when not nil) does in the same transaction.
 func (s *Service) sendEmailLinkTx(ctx context.Context, accountID, email string, also func(pgx.Tx) error) error {
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.sendEmailLink(ctx, tx, accountID, purposeVerifyEmail, email); err != nil {
 			return err
 		}

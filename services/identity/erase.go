@@ -21,7 +21,6 @@ import (
 	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // Erasure of a patient account (LGPD art. 18, VI). What the law does not require to
@@ -91,7 +90,7 @@ func (s *Service) eraseAccount(ctx context.Context, password string) (*identityv
 		return nil, errs.Internal("identity: hash unusable password", err)
 	}
 	now := s.now().UTC()
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.succeeded(ctx, tx, keys); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -364,9 +365,21 @@ func (s *Service) RevocationSource() authn.RevocationSource { return s.revokedSe
 // against a second run (see keyring.rotateIfOlder). Each replica picks up the new key
 // by itself within a minute.
 //
+// Meanwhile it chains the audit entries left in the audit log's outbox (committed by a
+// process that stopped before chaining them): at once, then every auditSweepEvery, an
+// empty outbox costing one query.
+//
 // When ctx ends it also waits for the audit entries still being written (the batches
 // of appends through the pool, each bounded by its own timeout) to be committed.
 func (s *Service) Run(ctx context.Context) error {
+	sweep, stop := context.WithCancel(ctx)
+	var swept sync.WaitGroup
+	swept.Go(func() { s.auditLog.batch.Sweep(sweep, auditSweepEvery, s.log) })
 	err := jobs.Run(ctx, s.jobs)
+	stop()
+	swept.Wait()
 	return errors.Join(err, s.auditLog.batch.Close(context.WithoutCancel(ctx)))
 }
+
+// auditSweepEvery is how often Run looks for audit entries left in the outbox.
+const auditSweepEvery = 30 * time.Second

@@ -12,7 +12,6 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -95,7 +94,7 @@ func (s *Service) login(ctx context.Context, r *identityv1.LoginRequest) (loginR
 	key := s.keys.current(ctx)
 	var out loginResult
 	loginID := uuid.NewString() // the key of this login's notice, the same if the transaction reruns
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		out = loginResult{account: a}
 		var err error
 		if err = s.succeeded(ctx, tx, client.keys); err != nil {

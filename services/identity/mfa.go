@@ -16,7 +16,6 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // The second factor's life: EnrollTotp makes a pending secret, ConfirmTotp enables it
@@ -59,7 +58,7 @@ func (s *Service) enrollTOTP(ctx context.Context, r *identityv1.EnrollTotpReques
 		return s.audit(ctx, tx, actMFAEnroll, "", a.ID, outcomeOK)
 	}
 	if len(st.Methods) == 0 {
-		err = pg.InTx(ctx, s.db, store)
+		err = s.inTx(ctx, store)
 		if err != nil {
 			err = errs.Internal("identity: store totp enrolment", err)
 		}

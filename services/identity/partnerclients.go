@@ -22,7 +22,6 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
 	"healthcore/platform/logging"
-	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -100,7 +99,7 @@ func (s *Service) createPartnerClient(ctx context.Context, req *identityv1.Creat
 	secretID := uuid.Must(uuid.NewV7()).String()
 	secret, hash := newClientSecret()
 	c.Secrets = []partnerSecret{{ID: secretID, CreatedAt: now}}
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.partnerClients.insert(ctx, tx, c, operator.UserID); err != nil {
 			return err
 		}
@@ -173,7 +172,7 @@ func (s *Service) revokePartnerClient(ctx context.Context, clientID string) (par
 func (s *Service) changePartnerClient(ctx context.Context, clientID, action string, change func(pgx.Tx, partnerClient, time.Time) error, attrs ...any) (partnerClient, error) {
 	var out partnerClient
 	var denial error
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		denial = nil
 		c, ok, err := s.partnerClients.get(ctx, tx, clientID, true)
 		switch {

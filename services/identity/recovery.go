@@ -9,7 +9,6 @@ import (
 
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -90,7 +89,7 @@ func (s *Service) forgotPassword(ctx context.Context, r *identityv1.ForgotPasswo
 		} else if err != nil {
 			return err
 		}
-		err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
 			if err := s.sendEmailLink(ctx, tx, a.ID, purposeResetPassword, ""); err != nil {
 				return err
 			}
@@ -143,7 +142,7 @@ func (s *Service) resetPassword(ctx context.Context, token, next string) error {
 	}
 	resetID := uuid.NewString() // the notice's key, the same if the transaction reruns
 	var denial error
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		denial = nil
 		if _, ok, err := s.tokens.spend(ctx, tx, hashToken(token), purposeResetPassword, now); err != nil || !ok {

@@ -14,7 +14,6 @@ import (
 	"healthcore/platform/authn"
 	"healthcore/platform/br"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 	"healthcore/platform/server"
 )
 
@@ -89,7 +88,7 @@ func (s *Service) registerPatient(ctx context.Context, r *identityv1.RegisterPat
 		return errs.Internal("identity: seal patient's personal fields", err)
 	}
 	reg := registration{fresh: a, cpfIdx: s.blindIndex("cpf", cpf)}
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		reg.taken = nil
 		byEmail, ok, err := s.accounts.findByLoginEmail(ctx, tx, a.Email) // patients and admins share addresses' namespace
 		if err != nil {
@@ -130,7 +129,7 @@ func (s *Service) registerDoctor(ctx context.Context, r *identityv1.RegisterDoct
 		return errs.Internal("identity: hash password", err)
 	}
 	reg := registration{fresh: a}
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		reg.taken = nil
 		byEmail, ok, err := s.accounts.findByRoleEmail(ctx, tx, authn.RoleName(a.Role), a.Email)
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // Second factors. A request proves one with a factorProof, whose method names how it is
@@ -85,7 +84,7 @@ func (s *Service) checkFactor(ctx context.Context, accountID string, f factorPro
 		return err
 	}
 	var ok bool
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if ok, err = s.proveFactor(ctx, tx, accountID, f, pending); err != nil || !ok {
 			return err

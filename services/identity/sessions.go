@@ -16,7 +16,6 @@ import (
 	identityv1 "healthcore/gen/healthcore/identity/v1"
 	"healthcore/platform/authn"
 	"healthcore/platform/errs"
-	"healthcore/platform/pg"
 )
 
 // tokens is a freshly issued pair.
@@ -101,7 +100,7 @@ func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
 	key := s.keys.current(ctx)
 	var t tokens
 	var denial error
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		t, denial = tokens{}, nil
 		rt, ok, err := s.sessions.tokenForUpdate(ctx, tx, hashToken(token))
 		now := s.now()
@@ -148,7 +147,7 @@ func (s *Service) refresh(ctx context.Context, token string) (tokens, error) {
 // logout ends the session of a refresh token. Unknown or already ended sessions are
 // not an error: the caller's intent — no live session for this token — holds.
 func (s *Service) logout(ctx context.Context, token string) error {
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		sid, accountID, ok, err := s.sessions.liveSessionForUpdate(ctx, tx, hashToken(token))
 		if err != nil || !ok {
 			return err

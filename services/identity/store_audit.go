@@ -1,9 +1,11 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,8 +15,9 @@ import (
 	"healthcore/platform/pg"
 )
 
-// auditChain is the audit log's chain: its name in every row's hash, and its table.
-var auditChain = auditchain.Log{Name: "identity.audit_log", Table: "audit_log"}
+// auditChain is the audit log's chain: its name in every row's hash, its table, and
+// its outbox (the entries appended in an action's transaction, not yet chained).
+var auditChain = auditchain.Log{Name: "identity.audit_log", Table: "audit_log", Pending: "audit_log_pending"}
 
 // auditStore appends to the account audit log and reads its hash chain back. The table
 // refuses updates, deletes and truncation; each row is chained to the one before it
@@ -59,10 +62,20 @@ func (r auditRow) fields() []pgtype.Text {
 		r.subjectID, r.clientAddr, r.requestID, r.outcome}
 }
 
-// append writes e, chained to the row before it. Given a transaction, the entry
-// commits or rolls back with it; given the pool, it is written with the other entries
-// appended meanwhile in a transaction of their own, and append returns once it is
-// committed. Its time is the transaction's, as the column's default was.
+// auditTx is a transaction of Service.inTx: the entries appended in it go to the
+// outbox, and staged tells inTx to have them chained once it committed.
+type auditTx struct {
+	pgx.Tx
+	staged bool
+}
+
+// append writes e, chained to the row before it. Given a transaction of Service.inTx,
+// the entry is staged in the outbox, committing or rolling back with it, and chained
+// (by the batcher) once it committed, before inTx returns; given another transaction,
+// it is chained in it, the chain's head locked until it ends; given the pool, it is
+// written with the other entries appended meanwhile in a transaction of their own, and
+// append returns once it is committed. Its time is the transaction's, as the column's
+// default was.
 func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) error {
 	actorID, err := auditchain.UUID(e.ActorID)
 	if err != nil {
@@ -77,10 +90,23 @@ func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) erro
 		action: auditchain.Str(e.Action), subjectID: subjectID, clientAddr: auditchain.NullIfEmpty(e.ClientAddr),
 		requestID: auditchain.NullIfEmpty(e.RequestID), outcome: auditchain.Str(e.Outcome),
 	}
-	if _, inTx := q.(pgx.Tx); !inTx && s.batch != nil {
-		err = s.batch.Append(ctx, r)
-	} else {
-		err = auditchain.AppendRows(ctx, auditChain, q, s.chain, auditWriter, r)
+	switch tx := q.(type) {
+	case *auditTx:
+		if s.batch == nil {
+			err = auditchain.AppendRows(ctx, auditChain, tx.Tx, s.chain, auditWriter, r)
+			break
+		}
+		if err = auditchain.StageRows(ctx, auditChain, tx.Tx, auditWriter, r); err == nil {
+			tx.staged = true
+		}
+	case pgx.Tx:
+		err = auditchain.AppendRows(ctx, auditChain, tx, s.chain, auditWriter, r)
+	default:
+		if s.batch != nil {
+			err = s.batch.Append(ctx, r)
+		} else {
+			err = auditchain.AppendRows(ctx, auditChain, q, s.chain, auditWriter, r)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("insert audit entry %s: %w", e.Action, err)
@@ -88,8 +114,10 @@ func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) erro
 	return nil
 }
 
-// auditWriter hashes audit rows with their id and the transaction's time, and inserts
-// a batch of them with one statement (an array per column, unnested).
+// auditWriter hashes audit rows with their id and the transaction's time (for a row
+// of the outbox, the time of the transaction that staged it), inserts a batch of them
+// with one statement (an array per column, unnested), and stages and takes the rows
+// of the outbox.
 var auditWriter = auditchain.Writer[auditRow]{
 	Fields: func(r auditRow, id int64, now time.Time) []pgtype.Text {
 		r.id, r.at = id, now
@@ -106,6 +134,45 @@ var auditWriter = auditchain.Writer[auditRow]{
 			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]::uuid[], $4::text[], $5::text[], $6::text[],
 				$7::text[]::uuid[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[])`, c.Args()...)
 		return err
+	},
+	Stage: func(ctx context.Context, tx pgx.Tx, rows []auditRow) error {
+		for _, r := range rows {
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_log_pending (actor_id, actor_role, actor_crm, action, subject_id,
+					client_addr, request_id, outcome)
+				VALUES ($1::text::uuid, $2, $3, $4, $5::text::uuid, $6, $7, $8)`,
+				r.actorID, r.actorRole, r.actorCRM, r.action, r.subjectID, r.clientAddr, r.requestID, r.outcome); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	Take: func(ctx context.Context, tx pgx.Tx, limit int) ([]auditchain.Staged[auditRow], error) {
+		rows, err := tx.Query(ctx, `DELETE FROM audit_log_pending
+			WHERE seq IN (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1)
+			RETURNING seq, at, actor_id::text, actor_role, actor_crm, action, subject_id::text, client_addr, request_id, outcome`, limit)
+		if err != nil {
+			return nil, err
+		}
+		type taken struct {
+			seq int64
+			r   auditRow
+		}
+		out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (taken, error) {
+			var t taken
+			err := row.Scan(&t.seq, &t.r.at, &t.r.actorID, &t.r.actorRole, &t.r.actorCRM, &t.r.action, &t.r.subjectID,
+				&t.r.clientAddr, &t.r.requestID, &t.r.outcome)
+			return t, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		// In the order they were staged (RETURNING's order is not defined).
+		slices.SortFunc(out, func(a, b taken) int { return cmp.Compare(a.seq, b.seq) })
+		staged := make([]auditchain.Staged[auditRow], len(out))
+		for i, t := range out {
+			staged[i] = auditchain.Staged[auditRow]{Row: t.r, At: t.r.at}
+		}
+		return staged, nil
 	},
 }
 

@@ -211,7 +211,7 @@ func (s *Service) failed(ctx context.Context, keys []throttleKey) error {
 // afterCheck, after it), starting the wait each key's new count calls for.
 func (s *Service) charge(ctx context.Context, keys []throttleKey, now time.Time, afterCheck bool) error {
 	p := s.cfg.Throttle
-	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, k := range keys {
 			if k.afterCheck != afterCheck {
 				continue

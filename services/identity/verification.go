@@ -49,7 +49,7 @@ func (s *Service) submitVerification(ctx context.Context, r *identityv1.SubmitVe
 		return nil, errs.Internal("identity: store CRM card", err)
 	}
 	var replaced string
-	err = pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		d, ok, err := s.verifications.doctorForUpdate(ctx, tx, a.ID)
 		switch {
 		case err != nil:

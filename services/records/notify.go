@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,7 +138,19 @@ func (s *Service) workers() *river.Workers {
 // Run works the notification jobs and the daily digest until ctx ends, then waits for
 // the access log entries still being written (the batches of appends through the
 // pool, each bounded by its own timeout) to be committed.
+//
+// Meanwhile it chains the access-log entries left in the outbox (committed by a process
+// that stopped before chaining them): at once, then every accessSweepEvery, an empty
+// outbox costing one query.
 func (s *Service) Run(ctx context.Context) error {
+	sweep, stop := context.WithCancel(ctx)
+	var swept sync.WaitGroup
+	swept.Go(func() { s.accessLog.batch.Sweep(sweep, accessSweepEvery, s.log) })
 	err := jobs.Run(ctx, s.jobs)
+	stop()
+	swept.Wait()
 	return errors.Join(err, s.accessLog.batch.Close(context.WithoutCancel(ctx)))
 }
+
+// accessSweepEvery is how often Run looks for access-log entries left in the outbox.
+const accessSweepEvery = 30 * time.Second

@@ -221,9 +221,25 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 
 // atomically runs f in one transaction (pg.InTx, which reruns it on a serialization
 // failure or deadlock). A declared failure f returns passes through; anything else
-// becomes INTERNAL naming op.
+// becomes INTERNAL naming op. The access-log entries f writes go to the log's outbox
+// and are chained once the transaction committed, before atomically returns.
 func (s *Service) atomically(ctx context.Context, op string, f func(pgx.Tx) error) error {
-	err := pg.InTx(ctx, s.db, f)
+	var staged bool
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		t := &accessTx{Tx: tx}
+		err := f(t)
+		staged = t.staged
+		return err
+	})
+	if err == nil && staged {
+		// The access-log entries f wrote went to the outbox, without the chain's head:
+		// chained now, before the action answers (the callers committing meanwhile
+		// share one batch). When that fails the action has still happened: the entries
+		// are chained later (Run's sweep, or any replica's next batch).
+		if ferr := s.accessLog.batch.Flush(ctx); ferr != nil {
+			s.log.WarnContext(ctx, "access log entries committed, not yet chained", slog.String("error", ferr.Error()))
+		}
+	}
 	if _, declared := errors.AsType[*errs.Error](err); err == nil || declared {
 		return err
 	}

@@ -1,9 +1,11 @@
 package records
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,8 +19,9 @@ import (
 	"healthcore/platform/pg"
 )
 
-// accessChain is the access log's chain: its name in every row's hash, and its table.
-var accessChain = auditchain.Log{Name: "records.access_log", Table: "access_log"}
+// accessChain is the access log's chain: its name in every row's hash, its table, and
+// its outbox (the entries written in an action's transaction, not yet chained).
+var accessChain = auditchain.Log{Name: "records.access_log", Table: "access_log", Pending: "access_log_pending"}
 
 // accessLogStore appends to and reads the access log. The table refuses updates,
 // deletes and truncation (a trigger), so there is nothing here but append, list, and
@@ -86,19 +89,41 @@ func (r accessRecord) row() (accessRow, error) {
 	return out, nil
 }
 
-// append writes rec, chained to the row before it. Given a transaction, the entry
-// commits or rolls back with it; given the pool, it is written with the other entries
-// appended meanwhile in a transaction of their own, and append returns once it is
-// committed.
+// accessTx is a transaction of Service.atomically: the entries appended in it go to
+// the outbox, and staged tells atomically to have them chained once it committed.
+type accessTx struct {
+	pgx.Tx
+	staged bool
+}
+
+// append writes rec, chained to the row before it. Given a transaction of
+// Service.atomically, the entry is staged in the outbox, committing or rolling back
+// with it, and chained (by the batcher) once it committed, before atomically returns;
+// given another transaction, it is chained in it, the chain's head locked until it
+// ends; given the pool, it is written with the other entries appended meanwhile in a
+// transaction of their own, and append returns once it is committed.
 func (s accessLogStore) append(ctx context.Context, q pg.Querier, rec accessRecord) error {
 	r, err := rec.row()
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
-	if _, inTx := q.(pgx.Tx); !inTx && s.batch != nil {
-		err = s.batch.Append(ctx, r)
-	} else {
-		err = auditchain.AppendRows(ctx, accessChain, q, s.chain, accessWriter, r)
+	switch tx := q.(type) {
+	case *accessTx:
+		if s.batch == nil {
+			err = auditchain.AppendRows(ctx, accessChain, tx.Tx, s.chain, accessWriter, r)
+			break
+		}
+		if err = auditchain.StageRows(ctx, accessChain, tx.Tx, accessWriter, r); err == nil {
+			tx.staged = true
+		}
+	case pgx.Tx:
+		err = auditchain.AppendRows(ctx, accessChain, tx, s.chain, accessWriter, r)
+	default:
+		if s.batch != nil {
+			err = s.batch.Append(ctx, r)
+		} else {
+			err = auditchain.AppendRows(ctx, accessChain, q, s.chain, accessWriter, r)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
@@ -126,6 +151,48 @@ var accessWriter = auditchain.Writer[accessRow]{
 				$7::text[], $8::text[]::uuid[], $9::text[]::uuid[], $10::text[]::uuid[], $11::text[], $12::text[], $13::text[],
 				$14::text[], $15::bytea[], $16::bytea[])`, c.Args()...)
 		return err
+	},
+	Stage: func(ctx context.Context, tx pgx.Tx, rows []accessRow) error {
+		for _, r := range rows {
+			if _, err := tx.Exec(ctx, `INSERT INTO access_log_pending (at, patient_id, actor_id, actor_role, actor_crm, action,
+					document_id, group_id, share_id, client_addr, request_id, outcome, reason)
+				VALUES ($1, $2::text::uuid, $3::text::uuid, $4, $5, $6, $7::text::uuid, $8::text::uuid, $9::text::uuid, $10, $11,
+					$12, $13)`,
+				r.at, r.patientID, r.actorID, r.actorRole, r.actorCRM, r.action, r.documentID, r.groupID, r.shareID,
+				r.clientAddr, r.requestID, r.outcome, r.reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	Take: func(ctx context.Context, tx pgx.Tx, limit int) ([]auditchain.Staged[accessRow], error) {
+		rows, err := tx.Query(ctx, `DELETE FROM access_log_pending
+			WHERE seq IN (SELECT seq FROM access_log_pending ORDER BY seq LIMIT $1)
+			RETURNING seq, at, patient_id::text, actor_id::text, actor_role, actor_crm, action, document_id::text,
+				group_id::text, share_id::text, client_addr, request_id, outcome, reason`, limit)
+		if err != nil {
+			return nil, err
+		}
+		type taken struct {
+			seq int64
+			r   accessRow
+		}
+		out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (taken, error) {
+			var t taken
+			err := row.Scan(&t.seq, &t.r.at, &t.r.patientID, &t.r.actorID, &t.r.actorRole, &t.r.actorCRM, &t.r.action,
+				&t.r.documentID, &t.r.groupID, &t.r.shareID, &t.r.clientAddr, &t.r.requestID, &t.r.outcome, &t.r.reason)
+			return t, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		// In the order they were staged (RETURNING's order is not defined).
+		slices.SortFunc(out, func(a, b taken) int { return cmp.Compare(a.seq, b.seq) })
+		staged := make([]auditchain.Staged[accessRow], len(out))
+		for i, t := range out {
+			staged[i] = auditchain.Staged[accessRow]{Row: t.r, At: t.r.at}
+		}
+		return staged, nil
 	},
 }
 
