@@ -192,7 +192,11 @@ func holdHead(t testing.TB, db *pgxpool.Pool) (release func()) {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM log_head FOR UPDATE`); err != nil {
 		t.Fatal(err)
 	}
-	return func() { _ = tx.Rollback(ctx) }
+	release = func() { _ = tx.Rollback(ctx) }
+	// A test that fails while holding the head still lets its waiters finish, so the
+	// pools' cleanup does not wait for them forever.
+	t.Cleanup(release)
+	return release
 }
 
 // waitingOnLock returns the process ids of the backends waiting for a lock, polling
