@@ -186,3 +186,18 @@ func TestEveryCommittedJobWakesTheWorkers(t *testing.T) {
 		t.Fatalf("worked %q, want the second job", got)
 	}
 }
+
+// The same for a job inserted in a transaction of its own (Insert): River does not
+// announce the second within the cooldown, and it is worked anyway.
+func TestInsertedJobWakesTheWorkers(t *testing.T) {
+	c, w, _ := startWith(t, 0, jobs.Options{PollInterval: time.Hour, FetchCooldown: time.Second})
+	ctx := t.Context()
+	for _, key := range []string{"first", "second"} {
+		if _, err := c.Insert(ctx, countArgs{Key: key}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := wait(t, w); got != key {
+			t.Fatalf("worked %q, want %q", got, key)
+		}
+	}
+}
