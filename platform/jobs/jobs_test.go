@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -40,24 +41,7 @@ func (w *countWorker) Work(ctx context.Context, job *river.Job[countArgs]) error
 
 func start(t *testing.T, failures int32) (*jobs.Client, *countWorker, func(context.Context, func(pgx.Tx) error)) {
 	t.Helper()
-	db := pgtest.Pool(t, schema.Name, schema)
-	w := &countWorker{failures: failures, done: make(chan string, 10)}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, w)
-	c, err := jobs.New(db, schema.Name, workers, slog.New(slog.DiscardHandler),
-		jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	stopped := make(chan error, 1)
-	go func() { stopped <- jobs.Run(ctx, c) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	c, w, db := startWith(t, failures, jobs.Options{PollInterval: 20 * time.Millisecond, Backoff: 10 * time.Millisecond})
 	inTx := func(ctx context.Context, f func(pgx.Tx) error) {
 		t.Helper()
 		tx, err := db.Begin(ctx)
@@ -73,6 +57,29 @@ func start(t *testing.T, failures int32) (*jobs.Client, *countWorker, func(conte
 		}
 	}
 	return c, w, inTx
+}
+
+// startWith runs a client with o over a fresh database, and returns its pool.
+func startWith(t *testing.T, failures int32, o jobs.Options) (*jobs.Client, *countWorker, *pgxpool.Pool) {
+	t.Helper()
+	db := pgtest.Pool(t, schema.Name, schema)
+	w := &countWorker{failures: failures, done: make(chan string, 10)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := jobs.New(db, schema.Name, workers, slog.New(slog.DiscardHandler), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stopped := make(chan error, 1)
+	go func() { stopped <- jobs.Run(ctx, c) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return c, w, db
 }
 
 func wait(t *testing.T, w *countWorker) string {
@@ -142,5 +149,55 @@ func TestFailedJobIsRetriedUntilItSucceeds(t *testing.T) {
 			t.Fatalf("job state %s, want completed", job.State)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// River announces a queue's inserts at most once per fetch cooldown (a second here), when
+// the job is inserted, not when its transaction commits: a job inserted just after another
+// and committed after the workers fetched that one would wait for the next poll. Every
+// committed job wakes the workers: here the poll never comes, so only the wakeup of
+// the second transaction's commit can get its job worked.
+func TestEveryCommittedJobWakesTheWorkers(t *testing.T) {
+	c, w, db := startWith(t, 0, jobs.Options{PollInterval: time.Hour, FetchCooldown: time.Second})
+	ctx := t.Context()
+	begin := func(key string) pgx.Tx {
+		t.Helper()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+		if _, err := c.InsertTx(ctx, tx, countArgs{Key: key}, nil); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	first, second := begin("first"), begin("second") // River announces the first only
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, w); got != "first" {
+		t.Fatalf("worked %q, want the first job", got)
+	}
+	if err := second.Commit(ctx); err != nil { // after the fetch that found the first
+		t.Fatal(err)
+	}
+	if got := wait(t, w); got != "second" {
+		t.Fatalf("worked %q, want the second job", got)
+	}
+}
+
+// The same for a job inserted in a transaction of its own (Insert): River does not
+// announce the second within the cooldown, and it is worked anyway.
+func TestInsertedJobWakesTheWorkers(t *testing.T) {
+	c, w, _ := startWith(t, 0, jobs.Options{PollInterval: time.Hour, FetchCooldown: time.Second})
+	ctx := t.Context()
+	for _, key := range []string{"first", "second"} {
+		if _, err := c.Insert(ctx, countArgs{Key: key}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := wait(t, w); got != key {
+			t.Fatalf("worked %q, want %q", got, key)
+		}
 	}
 }
