@@ -256,7 +256,10 @@ func (h atLeast) WithGroup(name string) slog.Handler {
 func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	d := o.withDefaults()
 	o.MaxWorkers, o.MaxBackoff, o.RescueAfter, o.JobTimeout = d.MaxWorkers, d.MaxBackoff, d.RescueAfter, d.JobTimeout
+	o.FetchCooldown = d.FetchCooldown
 	fs.IntVar(&o.MaxWorkers, prefix+".jobs-workers", o.MaxWorkers, "durable jobs run at once by this replica")
+	fs.DurationVar(&o.FetchCooldown, prefix+".jobs-fetch-cooldown", o.FetchCooldown,
+		"least time between two fetches of jobs: lower starts queued jobs sooner, higher costs the database fewer fetches")
 	fs.DurationVar(&o.MaxBackoff, prefix+".jobs-max-backoff", o.MaxBackoff, "longest wait between retries of a failing job")
 	fs.DurationVar(&o.JobTimeout, prefix+".jobs-timeout", o.JobTimeout, "time limit of one attempt of a job")
 	fs.DurationVar(&o.RescueAfter, prefix+".jobs-rescue-after", o.RescueAfter,
@@ -266,6 +269,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix string) {
 // Check reports bad settings, naming the flags of prefix.
 func (o Options) Check(p *config.Problems, prefix string) {
 	d := o.withDefaults()
+	p.Check(d.FetchCooldown >= time.Millisecond, "%s.jobs-fetch-cooldown=%s: must be at least 1ms", prefix, d.FetchCooldown)
 	p.Check(d.MaxWorkers <= 1000, "%s.jobs-workers=%d: must be 1 to 1000", prefix, d.MaxWorkers)
 	p.Check(d.MaxBackoff >= d.Backoff, "%s.jobs-max-backoff=%s: must be at least the first retry's delay (%s)", prefix, d.MaxBackoff, d.Backoff)
 	p.Check(d.RescueAfter > d.JobTimeout, "%s.jobs-rescue-after=%s: must be longer than %s.jobs-timeout (%s)",
