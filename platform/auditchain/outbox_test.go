@@ -241,3 +241,51 @@ func TestStageRows_RefusesALogWithoutOutbox(t *testing.T) {
 		t.Error("staged a row of a log without an outbox")
 	}
 }
+
+// InTx with Append: in its transaction a row is staged (so a rollback leaves nothing)
+// and chained by the time InTx returns; in another transaction it is chained in it;
+// through the pool it goes by the batcher; with no batcher, InTx's rows are chained in
+// the transaction itself.
+func TestInTx_AppendStagesInItsTransactionAndChainsOnReturn(t *testing.T) {
+	b, db, _, key := newOutboxBatcher(t)
+	ctx := context.Background()
+	appendIn := func(b *Batcher[testRow], what string, fail error) (unchained, err error) {
+		return InTx(ctx, db, b, func(tx pgx.Tx) error {
+			if err := Append(ctx, outboxLog, key, unnestWriter, b, tx, testRow{what: what}); err != nil {
+				return err
+			}
+			if n := pendingCount(t, tx); b != nil && n != 1 {
+				t.Errorf("%s: %d rows in the outbox inside the transaction, want it staged there", what, n)
+			}
+			return fail
+		})
+	}
+	refused := errors.New("the action failed")
+	if _, err := appendIn(b, "rolled back", refused); !errors.Is(err, refused) {
+		t.Fatalf("InTx = %v, want the action's error", err)
+	}
+	if unchained, err := appendIn(b, "staged", nil); unchained != nil || err != nil {
+		t.Fatalf("InTx = %v, %v", unchained, err)
+	}
+	wantRows(t, db, []string{"staged"}) // chained when InTx returned
+	if n := pendingCount(t, db); n != 0 {
+		t.Errorf("%d rows left in the outbox", n)
+	}
+	err := pg.InTx(ctx, db, func(tx pgx.Tx) error {
+		return Append(ctx, outboxLog, key, unnestWriter, b, tx, testRow{what: "in a plain transaction"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Append(ctx, outboxLog, key, unnestWriter, b, db, testRow{what: "through the pool"}); err != nil {
+		t.Fatal(err)
+	}
+	if unchained, err := appendIn(nil, "no batcher", nil); unchained != nil || err != nil {
+		t.Fatalf("InTx without a batcher = %v, %v", unchained, err)
+	}
+	wantRows(t, db, []string{"staged", "in a plain transaction", "through the pool", "no batcher"})
+	if got := b.Stats().Rows; got != 2 {
+		t.Errorf("the batcher wrote %d rows, want the staged one and the pool's", got)
+	}
+	wantChain(t, db, key, 4)
+}

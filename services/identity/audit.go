@@ -85,29 +85,17 @@ func (s *Service) audit(ctx context.Context, q pg.Querier, action, actorID, subj
 	return err
 }
 
-// inTx runs f in one transaction of the pool (pg.InTx). The audit entries f appends
-// in it go to the audit log's outbox, without locking the chain's head (which would
-// make every such transaction wait for the others and for the batches of entries
-// appended through the pool): once the transaction committed, inTx asks the batcher to
-// chain them and waits for it, so the entries are in the chained log when the action
-// returns, as before. The callers committing meanwhile share one batch. When chaining
-// fails the action has still happened: inTx logs it and returns nil, and the entries
-// are chained later (Run's sweep, or any replica's next batch).
+// inTx runs f in one transaction of the pool (auditchain.InTx): the audit
+// entries f appends in it go to the audit log's outbox, without locking the chain's
+// head, and are chained once the transaction has committed, before inTx returns. When
+// only the chaining fails the action has still happened: inTx logs it and returns nil,
+// and the entries are chained later (Run's sweep, or any replica's next batch).
 func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
-	var staged bool
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		t := &auditTx{Tx: tx}
-		err := f(t)
-		staged = t.staged
-		return err
-	})
-	if err != nil || !staged {
-		return err
+	unchained, err := auditchain.InTx(ctx, s.db, s.auditLog.batch, f)
+	if unchained != nil {
+		s.log.WarnContext(ctx, "audit entries committed, not yet chained", slog.String("error", unchained.Error()))
 	}
-	if ferr := s.auditLog.batch.Flush(ctx); ferr != nil {
-		s.log.WarnContext(ctx, "audit entries committed, not yet chained", slog.String("error", ferr.Error()))
-	}
-	return nil
+	return err
 }
 
 // auditChainSecret names the sealed secret the audit chain's key is derived from.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"healthcore/platform/auditchain"
 	"healthcore/platform/pg"
 	"healthcore/platform/testkit"
 )
@@ -124,7 +125,7 @@ func TestAuditOutbox_EntriesLeftByAProcessThatDiedAreChainedByAReplica(t *testin
 		if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&at); err != nil {
 			return err
 		}
-		return f.svc.audit(ctx, &auditTx{Tx: tx}, actLogout, subject, subject, outcomeOK)
+		return f.svc.audit(ctx, &auditchain.Tx{Tx: tx}, actLogout, subject, subject, outcomeOK)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,7 @@ func TestAuditOutbox_RowsAreNeitherChangedNorTruncated(t *testing.T) {
 	ctx := context.Background()
 	subject := uuid.NewString()
 	err := pg.InTx(ctx, f.db, func(tx pgx.Tx) error {
-		return f.svc.audit(ctx, &auditTx{Tx: tx}, actLogout, subject, subject, outcomeOK)
+		return f.svc.audit(ctx, &auditchain.Tx{Tx: tx}, actLogout, subject, subject, outcomeOK)
 	})
 	if err != nil {
 		t.Fatal(err)

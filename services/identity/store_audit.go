@@ -62,13 +62,6 @@ func (r auditRow) fields() []pgtype.Text {
 		r.subjectID, r.clientAddr, r.requestID, r.outcome}
 }
 
-// auditTx is a transaction of Service.inTx: the entries appended in it go to the
-// outbox, and staged tells inTx to have them chained once it committed.
-type auditTx struct {
-	pgx.Tx
-	staged bool
-}
-
 // append writes e, chained to the row before it. Given a transaction of Service.inTx,
 // the entry is staged in the outbox, committing or rolling back with it, and chained
 // (by the batcher) once it committed, before inTx returns; given another transaction,
@@ -90,24 +83,7 @@ func (s auditStore) append(ctx context.Context, q pg.Querier, e auditEntry) erro
 		action: auditchain.Str(e.Action), subjectID: subjectID, clientAddr: auditchain.NullIfEmpty(e.ClientAddr),
 		requestID: auditchain.NullIfEmpty(e.RequestID), outcome: auditchain.Str(e.Outcome),
 	}
-	switch tx := q.(type) {
-	case *auditTx:
-		if s.batch == nil {
-			err = auditchain.AppendRows(ctx, auditChain, tx.Tx, s.chain, auditWriter, r)
-			break
-		}
-		if err = auditchain.StageRows(ctx, auditChain, tx.Tx, auditWriter, r); err == nil {
-			tx.staged = true
-		}
-	case pgx.Tx:
-		err = auditchain.AppendRows(ctx, auditChain, tx, s.chain, auditWriter, r)
-	default:
-		if s.batch != nil {
-			err = s.batch.Append(ctx, r)
-		} else {
-			err = auditchain.AppendRows(ctx, auditChain, q, s.chain, auditWriter, r)
-		}
-	}
+	err = auditchain.Append(ctx, auditChain, s.chain, auditWriter, s.batch, q, r)
 	if err != nil {
 		return fmt.Errorf("insert audit entry %s: %w", e.Action, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	recordsv1 "healthcore/gen/healthcore/records/v1"
+	"healthcore/platform/auditchain"
 	"healthcore/platform/pg"
 )
 
@@ -99,7 +100,7 @@ func TestAccessOutbox_EntriesLeftByAProcessThatDiedAreChainedLater(t *testing.T)
 	at := f.now().UTC().Truncate(time.Microsecond)
 	// Committed, then the process died before it asked for the chaining.
 	err := pg.InTx(ctx, f.db, func(tx pgx.Tx) error {
-		return f.svc.accessLog.append(ctx, &accessTx{Tx: tx}, accessRecord{at: at, action: actUpload, documentID: doc, outcome: outcomeOK})
+		return f.svc.accessLog.append(ctx, &auditchain.Tx{Tx: tx}, accessRecord{at: at, action: actUpload, documentID: doc, outcome: outcomeOK})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"healthcore/gen/healthcore/keys/v1/keysv1connect"
 	"healthcore/gen/healthcore/notifications/v1/notificationsv1connect"
 	"healthcore/gen/healthcore/records/v1/recordsv1connect"
+	"healthcore/platform/auditchain"
 	"healthcore/platform/config"
 	"healthcore/platform/envelope"
 	"healthcore/platform/errs"
@@ -224,21 +225,11 @@ func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) 
 // becomes INTERNAL naming op. The access-log entries f writes go to the log's outbox
 // and are chained once the transaction committed, before atomically returns.
 func (s *Service) atomically(ctx context.Context, op string, f func(pgx.Tx) error) error {
-	var staged bool
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		t := &accessTx{Tx: tx}
-		err := f(t)
-		staged = t.staged
-		return err
-	})
-	if err == nil && staged {
-		// The access-log entries f wrote went to the outbox, without the chain's head:
-		// chained now, before the action answers (the callers committing meanwhile
-		// share one batch). When that fails the action has still happened: the entries
-		// are chained later (Run's sweep, or any replica's next batch).
-		if ferr := s.accessLog.batch.Flush(ctx); ferr != nil {
-			s.log.WarnContext(ctx, "access log entries committed, not yet chained", slog.String("error", ferr.Error()))
-		}
+	unchained, err := auditchain.InTx(ctx, s.db, s.accessLog.batch, f)
+	if unchained != nil {
+		// The action has still happened: its access-log entries wait in the outbox
+		// for Run's sweep, or any replica's next batch.
+		s.log.WarnContext(ctx, "access log entries committed, not yet chained", slog.String("error", unchained.Error()))
 	}
 	if _, declared := errors.AsType[*errs.Error](err); err == nil || declared {
 		return err

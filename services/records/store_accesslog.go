@@ -89,13 +89,6 @@ func (r accessRecord) row() (accessRow, error) {
 	return out, nil
 }
 
-// accessTx is a transaction of Service.atomically: the entries appended in it go to
-// the outbox, and staged tells atomically to have them chained once it committed.
-type accessTx struct {
-	pgx.Tx
-	staged bool
-}
-
 // append writes rec, chained to the row before it. Given a transaction of
 // Service.atomically, the entry is staged in the outbox, committing or rolling back
 // with it, and chained (by the batcher) once it committed, before atomically returns;
@@ -107,24 +100,7 @@ func (s accessLogStore) append(ctx context.Context, q pg.Querier, rec accessReco
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
-	switch tx := q.(type) {
-	case *accessTx:
-		if s.batch == nil {
-			err = auditchain.AppendRows(ctx, accessChain, tx.Tx, s.chain, accessWriter, r)
-			break
-		}
-		if err = auditchain.StageRows(ctx, accessChain, tx.Tx, accessWriter, r); err == nil {
-			tx.staged = true
-		}
-	case pgx.Tx:
-		err = auditchain.AppendRows(ctx, accessChain, tx, s.chain, accessWriter, r)
-	default:
-		if s.batch != nil {
-			err = s.batch.Append(ctx, r)
-		} else {
-			err = auditchain.AppendRows(ctx, accessChain, q, s.chain, accessWriter, r)
-		}
-	}
+	err = auditchain.Append(ctx, accessChain, s.chain, accessWriter, s.batch, q, r)
 	if err != nil {
 		return fmt.Errorf("append access log: %w", err)
 	}
