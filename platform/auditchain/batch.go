@@ -35,7 +35,7 @@ import (
 // staged at: a caller that staged a row calls [Batcher.Flush] once its transaction has
 // committed, and the callers flushing meanwhile share the next batch. Rows whose
 // process died before they were chained are chained by the next batch of any process
-// ([Batcher.ChainPending], [Batcher.Sweep]).
+// ([Batcher.ChainPending], [Batcher.During]).
 type Batcher[R any] struct {
 	log  Log
 	db   pg.Beginner
@@ -131,7 +131,7 @@ func (b *Batcher[R]) Flush(ctx context.Context) error {
 
 // ChainPending chains the rows of the log's outbox when there are any ([Batcher.Flush]),
 // and does nothing else (one cheap query) when it is empty. A service calls it at start
-// and every so often ([Batcher.Sweep]), to chain the rows a process staged and died
+// and every so often ([Batcher.During]), to chain the rows a process staged and died
 // before chaining.
 func (b *Batcher[R]) ChainPending(ctx context.Context) error {
 	if b.log.Pending == "" {
@@ -153,10 +153,28 @@ func (b *Batcher[R]) ChainPending(ctx context.Context) error {
 	return b.Flush(ctx)
 }
 
-// Sweep runs ChainPending at once and then every interval until ctx ends, logging
+// SweepEvery is how often [Batcher.During] looks for rows left in the outbox.
+const SweepEvery = 30 * time.Second
+
+// During runs run (a service's Run) and meanwhile chains the rows left in the log's
+// outbox by a process that stopped before chaining them: at once, then every
+// SweepEvery, an empty outbox costing one query (logging on log what fails). Once run
+// returns it stops sweeping and closes the batcher ([Batcher.Close]), waiting for the
+// rows still being written, and returns both errors.
+func (b *Batcher[R]) During(ctx context.Context, log *slog.Logger, run func(context.Context) error) error {
+	sweep, stop := context.WithCancel(ctx)
+	var swept sync.WaitGroup
+	swept.Go(func() { b.sweep(sweep, log) })
+	err := run(ctx)
+	stop()
+	swept.Wait()
+	return errors.Join(err, b.Close(context.WithoutCancel(ctx)))
+}
+
+// sweep runs ChainPending at once and then every SweepEvery until ctx ends, logging
 // (on log) what fails.
-func (b *Batcher[R]) Sweep(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
+func (b *Batcher[R]) sweep(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(SweepEvery)
 	defer t.Stop()
 	for {
 		if err := b.ChainPending(ctx); err != nil && ctx.Err() == nil {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -366,20 +365,11 @@ func (s *Service) RevocationSource() authn.RevocationSource { return s.revokedSe
 // by itself within a minute.
 //
 // Meanwhile it chains the audit entries left in the audit log's outbox (committed by a
-// process that stopped before chaining them): at once, then every auditSweepEvery, an
+// process that stopped before chaining them): at once, then every auditchain.SweepEvery, an
 // empty outbox costing one query.
 //
 // When ctx ends it also waits for the audit entries still being written (the batches
 // of appends through the pool, each bounded by its own timeout) to be committed.
 func (s *Service) Run(ctx context.Context) error {
-	sweep, stop := context.WithCancel(ctx)
-	var swept sync.WaitGroup
-	swept.Go(func() { s.auditLog.batch.Sweep(sweep, auditSweepEvery, s.log) })
-	err := jobs.Run(ctx, s.jobs)
-	stop()
-	swept.Wait()
-	return errors.Join(err, s.auditLog.batch.Close(context.WithoutCancel(ctx)))
+	return s.auditLog.batch.During(ctx, s.log, func(ctx context.Context) error { return jobs.Run(ctx, s.jobs) })
 }
-
-// auditSweepEvery is how often Run looks for audit entries left in the outbox.
-const auditSweepEvery = 30 * time.Second

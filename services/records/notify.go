@@ -2,9 +2,7 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -140,17 +138,8 @@ func (s *Service) workers() *river.Workers {
 // pool, each bounded by its own timeout) to be committed.
 //
 // Meanwhile it chains the access-log entries left in the outbox (committed by a process
-// that stopped before chaining them): at once, then every accessSweepEvery, an empty
+// that stopped before chaining them): at once, then every auditchain.SweepEvery, an empty
 // outbox costing one query.
 func (s *Service) Run(ctx context.Context) error {
-	sweep, stop := context.WithCancel(ctx)
-	var swept sync.WaitGroup
-	swept.Go(func() { s.accessLog.batch.Sweep(sweep, accessSweepEvery, s.log) })
-	err := jobs.Run(ctx, s.jobs)
-	stop()
-	swept.Wait()
-	return errors.Join(err, s.accessLog.batch.Close(context.WithoutCancel(ctx)))
+	return s.accessLog.batch.During(ctx, s.log, func(ctx context.Context) error { return jobs.Run(ctx, s.jobs) })
 }
-
-// accessSweepEvery is how often Run looks for access-log entries left in the outbox.
-const accessSweepEvery = 30 * time.Second
