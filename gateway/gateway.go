@@ -139,6 +139,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries); err != nil {
 		return nil, err
 	}
+	useQueryParser()
 	var mux *runtime.ServeMux
 	mux = runtime.NewServeMux(
 		runtime.WithMiddlewares(checkQuery(routes, &mux), g.cache.middleware, routeName),
@@ -147,7 +148,6 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithForwardResponseOption(httpStatus),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
-		runtime.SetQueryParameterParser(&queryParser{}),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &jsonMarshaler{JSONPb: &runtime.JSONPb{
 			MarshalOptions:   answerJSON,
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},

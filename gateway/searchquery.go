@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -21,6 +22,11 @@ import (
 // runtime.DefaultQueryParser: the message set, or the error, is the default parser's
 // (TestQueryParser_SameAsTheDefault).
 type queryParser struct{ runtime.DefaultQueryParser }
+
+// useQueryParser makes queryParser the parser of every mux. grpc-gateway keeps it in a
+// package variable, which its SetQueryParameterParser option writes whatever mux it is
+// given to: set once, so gateways built at once (as tests do) do not race on it.
+var useQueryParser = sync.OnceFunc(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(&queryParser{})) })
 
 func (p *queryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
 	if m, ok := msg.(*directoryv1.SearchDoctorsRequest); ok && (filter == nil || len(filter.Encoding) == 0) {
