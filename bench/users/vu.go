@@ -273,8 +273,10 @@ func (u *user) public(ctx context.Context, t0 time.Time, name, path string) ([]s
 	return c.slots, nil
 }
 
-// act runs one action of the mix, scheduled at t0.
-func (u *user) act(ctx context.Context, action string, t0 time.Time) {
+// act runs one action of the mix, scheduled at t0. It returns when the user saw the QR
+// code of a booking that waited for it (the zero time for every other action): the
+// user's think time starts there, not at the booking's send.
+func (u *user) act(ctx context.Context, action string, t0 time.Time) (shown time.Time) {
 	u.actionAt = t0
 	d := u.w.doctors[u.rng.IntN(len(u.w.doctors))]
 	switch action {
@@ -293,8 +295,9 @@ func (u *user) act(ctx context.Context, action string, t0 time.Time) {
 	case "download":
 		u.read(ctx, t0, routeDownload, "/v1/records/documents/"+u.document+":download")
 	case "book":
-		u.book(ctx, d.id, t0)
+		return u.book(ctx, d.id, t0)
 	}
+	return time.Time{}
 }
 
 // read is an authenticated read whose answer the user does not look into.
@@ -320,15 +323,16 @@ func (u *user) weekOfSlots(doctor string) string {
 // the QR code. Answers the booking expects besides 200: 400 SLOT_TAKEN / SLOT_BOOKED
 // (someone else was faster), 400 PATIENT_BUSY (an overlapping booking of the user's
 // own), 400 TOO_LATE_TO_BOOK / SLOT_PAST (the week was read a while ago), 404
-// SLOT_NOT_FOUND (the agenda was regenerated since).
-func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
+// SLOT_NOT_FOUND (the agenda was regenerated since). It returns when the wait for the
+// QR code ended (the zero time when there was none).
+func (u *user) book(ctx context.Context, doctor string, t0 time.Time) time.Time {
 	tok, err := u.token(ctx)
 	if err != nil {
-		return
+		return time.Time{}
 	}
 	if len(u.slots) == 0 {
 		if u.slots, err = u.public(ctx, t0, routeSlots, u.weekOfSlots(doctor)); err != nil || len(u.slots) == 0 {
-			return
+			return time.Time{}
 		}
 		t0 = time.Now()
 	}
@@ -339,7 +343,7 @@ func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
 		map[string]string{"slotId": slot, "idempotencyKey": uuid.NewString(), "reason": "consulta de rotina"}, "", true,
 		"400 SLOT_TAKEN", "400 SLOT_BOOKED", "400 PATIENT_BUSY", "400 TOO_LATE_TO_BOOK", "400 SLOT_PAST", "404 SLOT_NOT_FOUND")
 	if err != nil || a.status != http.StatusOK {
-		return
+		return time.Time{}
 	}
 	var booked struct {
 		Appointment struct {
@@ -349,17 +353,18 @@ func (u *user) book(ctx context.Context, doctor string, t0 time.Time) {
 	}
 	if err := json.Unmarshal(a.body, &booked); err != nil {
 		u.record(routeTimeToQR, time.Since(t0), false, fmt.Errorf("booking answer: %w", err))
-		return
+		return time.Time{}
 	}
 	if booked.Payment != nil && booked.Payment.QRCode != "" { // the charge made within the booking
 		u.record(routeTimeToQR, time.Since(t0), false, nil)
-		return
+		return time.Time{}
 	}
 	known := ""
 	if booked.Payment != nil {
 		known = booked.Payment.Status
 	}
 	u.awaitQR(ctx, t0, booked.Appointment.ID, tok, known)
+	return time.Now()
 }
 
 type payment struct {
