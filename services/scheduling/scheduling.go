@@ -52,8 +52,9 @@ type Config struct {
 	// PaymentWindow is how long a booked slot is held for its PIX payment (the charge's
 	// expiry; Mercado Pago accepts 30 minutes to 30 days).
 	PaymentWindow time.Duration
-	// DoctorCacheTTL is how long booking keeps a doctor's practice settings and
-	// VERIFIED standing before asking again (0: ask at each booking).
+	// DoctorCacheTTL is how long booking (and the listing of free slots) keeps a
+	// doctor's practice settings and VERIFIED standing before asking again (0: ask
+	// each time).
 	DoctorCacheTTL time.Duration
 	// PaymentRetryAfter is when the ensure-payment job first retries a charge it could
 	// not create (later retries back off).
@@ -146,7 +147,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PaymentWindow, "scheduling.payment-window", c.PaymentWindow,
 		"how long a booked slot waits for its PIX payment (the charge's expiry, at least 30m)")
 	fs.DurationVar(&c.DoctorCacheTTL, "scheduling.doctor-cache-ttl", c.DoctorCacheTTL,
-		"how long booking keeps a doctor's price, listing and VERIFIED standing before asking the directory and identity again (0 = ask at each booking)")
+		"how long booking and the listing of free slots keep a doctor's price, listing and VERIFIED standing before asking the directory and identity again (0 = ask each time)")
 	fs.DurationVar(&c.PaymentRetryAfter, "scheduling.payment-retry-after", c.PaymentRetryAfter,
 		"when the ensure-payment job first retries a charge it could not create (the PIX provider unreachable); later retries back off")
 	fs.DurationVar(&c.AnswerBefore, "scheduling.answer-before", c.AnswerBefore,

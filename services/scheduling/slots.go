@@ -52,28 +52,30 @@ var errDoctorNotFound = ReasonDoctorNotFound.New("no listed doctor has this id")
 
 // availableSlots lists a listed doctor's free slots in a range that can still be
 // booked — starting at least the minimum lead from now — with the price the directory
-// charges now.
+// charges. The doctor's settings are those booking uses (kept DoctorCacheTTL, see
+// doctorCache): the listing shows the price a booking made now would snapshot, and
+// the listing itself is public and cacheable for as long (the edge's max-age).
 func (s *Service) availableSlots(ctx context.Context, r *schedulingv1.ListAvailableSlotsRequest) (*schedulingv1.ListAvailableSlotsResponse, error) {
 	from, to := r.GetStartTime().AsTime(), r.GetEndTime().AsTime()
 	if err := s.checkRange(from, to); err != nil {
 		return nil, err
 	}
-	pr, err := s.practiceOf(ctx, r.GetDoctorId())
+	pr, err := s.cachedPracticeOf(ctx, r.GetDoctorId())
 	if errs.Has(err, ReasonProfileRequired) || err == nil && !pr.listed {
 		return nil, errDoctorNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.notSuspended(ctx, r.GetDoctorId(), errDoctorNotFound); err != nil {
-		return nil, err
-	}
 	if earliest := s.now().Add(s.cfg.MinLead); from.Before(earliest) {
 		from = earliest // what starts sooner is refused with TOO_LATE_TO_BOOK
 	}
-	free, err := s.slots.listFree(ctx, s.db, r.GetDoctorId(), from, to)
+	free, suspended, err := s.slots.listFree(ctx, s.db, r.GetDoctorId(), from, to)
 	if err != nil {
 		return nil, errs.Internal("scheduling: list available slots", err)
+	}
+	if suspended { // hidden, as notSuspended hides them elsewhere
+		return nil, errDoctorNotFound
 	}
 	slots := make([]*schedulingv1.Slot, len(free))
 	for i, sr := range free {

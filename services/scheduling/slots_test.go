@@ -162,7 +162,9 @@ func TestListAvailableSlots_UnlistedOrUnknownDoctorIsNotFound(t *testing.T) {
 
 func TestListAvailableSlots_PriceAndTimeZoneComeFromTheDirectory(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	cfg := DefaultConfig()
+	cfg.DoctorCacheTTL = 0 // asked at each listing
+	f := newFixtureWith(t, cfg)
 	d := f.newDoctor()
 	f.upsertProfile(d, profile("America/Manaus", 18000, 0)) // UTC-4
 	f.mustSet(d, mondayMornings())
@@ -178,6 +180,34 @@ func TestListAvailableSlots_PriceAndTimeZoneComeFromTheDirectory(t *testing.T) {
 	f.upsertProfile(d, profile("America/Manaus", 32050, 0))
 	if resp := week(); resp.GetPrice().GetAmountCents() != 32050 || resp.GetPrice().GetCurrency() != "BRL" {
 		t.Errorf("after the price change: %v", resp.GetPrice())
+	}
+}
+
+// TestListAvailableSlots_ShowsThePriceABookingWouldSnapshot: the listing keeps the
+// doctor's settings as booking does (DoctorCacheTTL), so a week read right after a
+// price change still shows the price a booking made then snapshots — and that the
+// public answer may be cached for as long — rather than asking the directory at each
+// read; a booking made then agrees with it.
+func TestListAvailableSlots_ShowsThePriceABookingWouldSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.newDoctor()
+	f.upsertProfile(d, profile("America/Sao_Paulo", 18000, 0))
+	f.mustSet(d, mondayMornings())
+	if got := f.mustAvailable(d.id, monday, monday.Add(7*24*time.Hour)).GetPrice().GetAmountCents(); got != 18000 {
+		t.Fatalf("price %d, want 18000", got)
+	}
+	f.upsertProfile(d, profile("America/Sao_Paulo", 32050, 0))
+	resp := f.mustAvailable(d.id, monday, monday.Add(7*24*time.Hour))
+	if got := resp.GetPrice().GetAmountCents(); got != 18000 {
+		t.Errorf("price right after the change %d, want the kept 18000 (DoctorCacheTTL %s)", got, DefaultConfig().DoctorCacheTTL)
+	}
+	booked, err := f.bookAs(f.newPatient(), resp.GetSlots()[0].GetId(), "price-key")
+	if err != nil {
+		t.Fatalf("book: %v", err)
+	}
+	if got := booked.GetAppointment().GetPrice().GetAmountCents(); got != resp.GetPrice().GetAmountCents() {
+		t.Errorf("booked at %d, the listing showed %d", got, resp.GetPrice().GetAmountCents())
 	}
 }
 

@@ -65,23 +65,43 @@ func (slotStore) setStatus(ctx context.Context, q pg.Querier, id, status string)
 }
 
 // listFree reads a doctor's open slots that no live appointment holds, starting in
-// [from, to), earliest first.
-func (slotStore) listFree(ctx context.Context, q pg.Querier, doctorID string, from, to time.Time) ([]slotRow, error) {
-	rows, err := q.Query(ctx, `SELECT s.id::text, s.start_at, s.end_at FROM slots s
+// [from, to), earliest first — none, and suspended true, when the doctor is
+// suspended. One statement, as the public listing is read far more than anything
+// else here: the suspension is a marker row (no slot) ahead of the slots.
+func (slotStore) listFree(ctx context.Context, q pg.Querier, doctorID string, from, to time.Time) (_ []slotRow, suspended bool, _ error) {
+	rows, err := q.Query(ctx, `SELECT NULL::text, NULL::timestamptz, NULL::timestamptz FROM suspended_doctors WHERE doctor_id = $1
+		UNION ALL
+		(SELECT s.id::text, s.start_at, s.end_at FROM slots s
 		WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 AND s.status = 'open'
 		  AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-		ORDER BY s.start_at`, doctorID, from, to)
+		  AND NOT EXISTS (SELECT 1 FROM suspended_doctors WHERE doctor_id = $1)
+		ORDER BY s.start_at)`, doctorID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("list free slots: %w", err)
+		return nil, false, fmt.Errorf("list free slots: %w", err)
 	}
-	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (slotRow, error) {
+	var slots []slotRow
+	for rows.Next() {
+		var id *string
 		sr := slotRow{doctorID: doctorID, status: "open"}
-		return sr, row.Scan(&sr.id, &sr.start, &sr.end)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list free slots: %w", err)
+		var start, end *time.Time
+		if err := rows.Scan(&id, &start, &end); err != nil {
+			rows.Close()
+			return nil, false, fmt.Errorf("list free slots: %w", err)
+		}
+		if id == nil {
+			suspended = true
+			continue
+		}
+		sr.id, sr.start, sr.end = *id, *start, *end
+		slots = append(slots, sr)
 	}
-	return slots, nil
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list free slots: %w", err)
+	}
+	if suspended {
+		return nil, true, nil
+	}
+	return slots, false, nil
 }
 
 // listAgenda reads all of a doctor's slots starting in [from, to), earliest first,

@@ -167,12 +167,29 @@ func TestSlotStore_ListFreeAndAgenda(t *testing.T) {
 	insertSlots(t, db, uuid.NewString(), hourSpans(rows[0].start, 1)) // another doctor's
 
 	from, to := rows[0].start, rows[4].start // [from, to) leaves the fifth out
-	free, err := slotStore{}.listFree(ctx, db, doctor, from, to)
+	free, suspended, err := slotStore{}.listFree(ctx, db, doctor, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{rows[0].id, rows[3].id}; !slices.Equal(slotIDs(free), want) {
-		t.Errorf("free slots %v, want %v", slotIDs(free), want)
+	if want := []string{rows[0].id, rows[3].id}; !slices.Equal(slotIDs(free), want) || suspended {
+		t.Errorf("free slots %v (suspended %t), want %v", slotIDs(free), suspended, want)
+	}
+	for i := range 2 { // as it is, then suspended: the marker and no slot
+		if i == 1 {
+			if _, err := db.Exec(ctx, `INSERT INTO suspended_doctors (doctor_id, suspended_at) VALUES ($1, now())`, doctor); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, suspended, err := slotStore{}.listFree(ctx, db, doctor, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantSuspended := i == 1; suspended != wantSuspended || (suspended && len(got) > 0) || (!suspended && len(got) != 2) {
+			t.Errorf("round %d: suspended %t with slots %v", i, suspended, slotIDs(got))
+		}
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM suspended_doctors WHERE doctor_id = $1`, doctor); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range free {
 		if f.status != "open" || f.held || f.doctorID != doctor {
