@@ -148,13 +148,15 @@ func creating(a appointment) *schedulingv1.PaymentInstructions {
 	}
 }
 
-// cachedPracticeOf is practiceOf kept for DoctorCacheTTL (see doctorCache).
+// cachedPracticeOf is practiceOf kept for DoctorCacheTTL (see doctorCache). Only a
+// listed doctor's settings are kept, as only VERIFIED is: a doctor listed a moment ago
+// is bookable, and shows slots, at once.
 func (s *Service) cachedPracticeOf(ctx context.Context, doctorID string) (practice, error) {
 	if pr, ok := s.practices.get(doctorID, time.Now()); ok {
 		return pr, nil
 	}
 	pr, err := s.practiceOf(ctx, doctorID)
-	if err == nil {
+	if err == nil && pr.listed {
 		s.practices.put(doctorID, pr, time.Now())
 	}
 	return pr, err

@@ -13,7 +13,9 @@ import (
 //     booking's transaction checks that under the doctor's booking lock: a suspension
 //     still stops bookings at once, cache or not.
 //   - The price is snapshotted on the appointment anyway; a change reaches bookings
-//     within the TTL, as if it had been made that much later. Unlisting likewise.
+//     (and the public week of slots) within the TTL, as if it had been made that much
+//     later. Unlisting likewise; listing is seen at once, as only a listed doctor's
+//     settings are kept.
 //
 // Entries are per process, bounded by the TTL (expired ones are dropped on the next
 // write once the map has grown).

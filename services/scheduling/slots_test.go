@@ -158,6 +158,14 @@ func TestListAvailableSlots_UnlistedOrUnknownDoctorIsNotFound(t *testing.T) {
 		_, err := f.available(id, monday, monday.Add(7*24*time.Hour))
 		testkit.WantReason(t, err, ReasonDoctorNotFound)
 	}
+	// Listed now (the profile completed): its slots show at once — an unlisted
+	// doctor's settings are not kept (DoctorCacheTTL keeps only a listed doctor's).
+	if p := f.upsertProfile(d, profile("America/Sao_Paulo", 25000, 0)); !p.GetListed() {
+		t.Fatal("complete profile not listed")
+	}
+	if got := len(f.mustAvailable(d.id, monday, monday.Add(7*24*time.Hour)).GetSlots()); got == 0 {
+		t.Error("no slot offered right after the doctor was listed")
+	}
 }
 
 func TestListAvailableSlots_PriceAndTimeZoneComeFromTheDirectory(t *testing.T) {
