@@ -123,3 +123,21 @@ func TestSearchPlan_SpecialtyRadiusAndRatingWalkTheSpecialtysGiSTIndex(t *testin
 	}
 	t.Logf("plan of %s:\n%s", sql, raw)
 }
+
+// TestEarthPoint_IsWhatLLToEarthComputes: the point the search binds is the one
+// PostgreSQL's ll_to_earth gives (within a micrometre), at the poles, the antimeridian
+// and Brazil's corners, so distances and the index's order do not move.
+func TestEarthPoint_IsWhatLLToEarthComputes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.Pool(t, Schema.Name, Schema)
+	for _, p := range [][2]float64{{-23.5505, -46.6333}, {5.27, -60.21}, {-33.75, -53.39}, {90, 0}, {-90, 180}, {0, -180}, {0, 0}, {-3.7319, -38.5267}} {
+		var off float64
+		if err := db.QueryRow(ctx, `SELECT cube_distance(ll_to_earth($1, $2), $3::cube)`, p[0], p[1], earthPoint(p[0], p[1])).Scan(&off); err != nil {
+			t.Fatal(err)
+		}
+		if off > 1e-6 {
+			t.Errorf("%v: earthPoint is %g m from ll_to_earth", p, off)
+		}
+	}
+}
