@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -67,32 +70,46 @@ func cacheRoutes(services []string) (map[string]string, error) {
 }
 
 // version is what the edge knows of a public read's current answer: its ETag, when
-// it was seen, and until when it is fresh.
+// it was seen, and until when it is fresh; and, when the edge keeps answers
+// (Options.CacheBytes), the answer's body and the headers its route set on it.
 type version struct {
 	etag       string
 	seen, till time.Time
+	body       []byte
+	header     http.Header
 }
 
 // httpCache gives the public reads an ETag and Cache-Control, and answers a request
 // whose If-None-Match names the version it knows to be current (still fresh) with 304
-// without calling the service. It keeps versions only, never bodies: every 200 comes
-// from the service.
+// without calling the service. With a byte budget it is also what a CDN would be in
+// front of the edge, a shared cache: while a version is fresh, a request without a
+// matching If-None-Match gets the kept answer, with its Age, without calling the
+// service — the staleness the answer's own max-age already allows any cache.
 type httpCache struct {
 	routes   map[string]string // "GET /v1/doctors" → "public, max-age=30"
 	maxAge   map[string]time.Duration
 	versions *lru.Cache[string, version] // by path and canonical query
 	now      func() time.Time
+
+	maxBytes int64        // bodies kept, in all; 0 keeps none
+	bytes    atomic.Int64 // bodies kept now
+	mu       sync.Mutex   // one store at a time, so bytes follows what versions holds
 }
 
-func newHTTPCache(routes map[string]string, entries int) (*httpCache, error) {
+// Kept answers larger than a sixteenth of the budget are not kept: a few large pages
+// would push out many small ones.
+const cacheBodyShare = 16
+
+func newHTTPCache(routes map[string]string, entries int, maxBytes int64) (*httpCache, error) {
 	if entries <= 0 {
 		entries = DefaultCacheEntries
 	}
-	versions, err := lru.New[string, version](entries)
+	c := &httpCache{routes: routes, maxAge: map[string]time.Duration{}, now: time.Now, maxBytes: max(maxBytes, 0)}
+	versions, err := lru.NewWithEvict(entries, func(_ string, v version) { c.bytes.Add(-int64(len(v.body))) })
 	if err != nil {
 		return nil, err
 	}
-	c := &httpCache{routes: routes, maxAge: map[string]time.Duration{}, versions: versions, now: time.Now}
+	c.versions = versions
 	for k, cc := range routes {
 		secs, _ := strconv.Atoi(strings.TrimPrefix(cc, "public, max-age="))
 		c.maxAge[k] = time.Duration(secs) * time.Second
@@ -121,11 +138,21 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		key := cacheKey(r.URL)
 		inm := r.Header.Get("If-None-Match")
 		now := c.now()
-		if inm != "" && !wantsRevalidation(r.Header) {
-			if v, ok := c.versions.Get(key); ok && now.Before(v.till) && etagListed(inm, v.etag) {
-				notModified(w, v.etag, cc, now.Sub(v.seen))
-				return
+		if !wantsRevalidation(r.Header) {
+			if v, ok := c.versions.Get(key); ok && now.Before(v.till) {
+				switch {
+				case inm != "" && etagListed(inm, v.etag):
+					notModified(w, v.etag, cc, now.Sub(v.seen))
+					return
+				case v.header != nil:
+					kept(w, v, cc, now.Sub(v.seen))
+					return
+				}
 			}
+		}
+		outer := make(map[string]bool, len(w.Header()))
+		for k := range w.Header() {
+			outer[k] = true
 		}
 		buf := &bufferedAnswer{ResponseWriter: w, status: http.StatusOK}
 		next(buf, r, params)
@@ -135,7 +162,7 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 			return
 		}
 		etag := entityTag(buf.body)
-		c.versions.Add(key, version{etag: etag, seen: now, till: now.Add(c.maxAge[route])})
+		c.store(key, version{etag: etag, seen: now, till: now.Add(c.maxAge[route])}, buf.body, w.Header(), outer)
 		if inm != "" && etagListed(inm, etag) {
 			notModified(w, etag, cc, 0)
 			return
@@ -147,6 +174,58 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		buf.flush()
 	}
+}
+
+// store remembers v under key, with the answer's body and the headers its route set
+// (those not in outer, which the edge's outer layers set on every request: CORS,
+// security, request id) when the budget allows. An answer sent with trailers (a client
+// that asked for them) is not kept: a kept answer is replayed without them.
+func (c *httpCache) store(key string, v version, body []byte, h http.Header, outer map[string]bool) {
+	size := int64(len(body))
+	if c.maxBytes > 0 && size <= c.maxBytes/cacheBodyShare && h.Get("Trailer") == "" && h.Get("Transfer-Encoding") == "" {
+		v.body = body
+		v.header = http.Header{}
+		for k, vals := range h {
+			if !outer[k] && !replayedByTheEdge[k] {
+				v.header[k] = slices.Clone(vals)
+			}
+		}
+	} else {
+		size = 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.versions.Peek(key); ok {
+		c.bytes.Add(-int64(len(old.body))) // Add replaces it without the eviction callback
+	}
+	c.versions.Add(key, v)
+	c.bytes.Add(size)
+	for c.bytes.Load() > c.maxBytes {
+		if _, _, ok := c.versions.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+// replayedByTheEdge are the headers a kept answer gets anew on each replay, never from
+// the copy.
+var replayedByTheEdge = map[string]bool{
+	"Etag": true, "Cache-Control": true, "Vary": true, "Age": true,
+	"Content-Length": true, "Transfer-Encoding": true, "Trailer": true,
+}
+
+// kept answers with a kept version's body: its route's headers, the cache headers, and
+// the Age of the copy.
+func kept(w http.ResponseWriter, v version, cacheControl string, age time.Duration) {
+	h := w.Header()
+	for k, vals := range v.header {
+		h[k] = slices.Clone(vals) // the outer layers may append to a value
+	}
+	setCacheHeaders(h, v.etag, cacheControl)
+	h.Set("Age", strconv.Itoa(int(age.Seconds())))
+	h.Set("Content-Length", strconv.Itoa(len(v.body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(v.body)
 }
 
 // entityTag is the strong ETag of an answer's body: its 64-bit xxHash, the same in

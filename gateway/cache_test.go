@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,5 +250,129 @@ func TestGateway_SlotsAreCachedSecondsOnly(t *testing.T) {
 	maxAge, ok := gateway.PublicReads["healthcore.scheduling.v1.SchedulingService.ListAvailableSlots"]
 	if !ok || maxAge <= 0 || maxAge > 10*time.Second {
 		t.Errorf("slots max-age %v (listed %v), want a few seconds", maxAge, ok)
+	}
+}
+
+// With a byte budget the edge is a shared cache: within max-age a public read is
+// answered from the kept copy, whatever the client sends, without the service.
+func TestGateway_KeptAnswersAreServedWhileFreshWithoutTheService(t *testing.T) {
+	t.Parallel()
+	d := directoryUpstream(t)
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}, CacheBytes: 1 << 20})
+	clk := &clock{t: time.Now()}
+	gateway.SetClock(e.gw, clk.now)
+	profile := e.url + "/v1/doctors/" + d.doctor
+
+	first := get(t, profile, "Origin", origin)
+	if first.status != http.StatusOK || !strings.Contains(string(first.body), "Cardiologista.") {
+		t.Fatalf("first: status %d body %s", first.status, first.body)
+	}
+	if first.header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("first answer lacks CORS for %s: %v", origin, first.header)
+	}
+	d.setBio(t, "Cardiologista e ecocardiografista.")
+	before := d.calls.Load()
+	clk.advance(2 * time.Second)
+	// Another client, no Origin, a token and a tag that is not current: the kept
+	// answer, with the outer layers' headers of this request, not of the first.
+	r := get(t, profile, "Authorization", "Bearer "+d.token, "If-None-Match", `"not-it"`)
+	if n := d.calls.Load() - before; n != 0 {
+		t.Errorf("a fresh kept answer called the service %d times, want none", n)
+	}
+	if r.status != http.StatusOK || string(r.body) != string(first.body) {
+		t.Fatalf("kept: status %d body %s, want 200 and the first body (the edit shows after max-age)", r.status, r.body)
+	}
+	for k, want := range map[string]string{
+		"ETag": first.header.Get("ETag"), "Cache-Control": "public, max-age=60", "Age": "2",
+		"Content-Type": first.header.Get("Content-Type"), "Content-Length": strconv.Itoa(len(first.body)),
+		"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "",
+	} {
+		if got := r.header.Get(k); got != want {
+			t.Errorf("kept answer's %s = %q, want %q", k, got, want)
+		}
+	}
+	if got := r.header.Values("Vary"); len(got) != 1 || got[0] != "Origin" {
+		t.Errorf("Vary %q, want Origin once", got)
+	}
+	if r.header.Get("X-Request-Id") == "" || r.header.Get("X-Request-Id") == first.header.Get("X-Request-Id") {
+		t.Errorf("kept answer's request id %q (first %q), want this request's own", r.header.Get("X-Request-Id"), first.header.Get("X-Request-Id"))
+	}
+	// Its tag still gets 304 from the edge.
+	if nm := get(t, profile, "If-None-Match", first.header.Get("ETag")); nm.status != http.StatusNotModified || d.calls.Load() != before {
+		t.Errorf("If-None-Match: status %d, %d calls, want 304 and none", nm.status, d.calls.Load()-before)
+	}
+	// no-cache goes to the service, and what it answers is kept from then on.
+	fresh := get(t, profile, "Cache-Control", "no-cache")
+	if !strings.Contains(string(fresh.body), "ecocardiografista") || d.calls.Load()-before != 1 {
+		t.Fatalf("no-cache: body %s after %d calls, want the new bio from one call", fresh.body, d.calls.Load()-before)
+	}
+	if again := get(t, profile); string(again.body) != string(fresh.body) || d.calls.Load()-before != 1 {
+		t.Errorf("after no-cache: body %s, %d calls; want the new answer, kept", again.body, d.calls.Load()-before)
+	}
+	// Past max-age, the service answers again.
+	clk.advance(61 * time.Second)
+	if r := get(t, profile); r.status != http.StatusOK || d.calls.Load()-before != 2 {
+		t.Errorf("stale: status %d, %d calls, want 200 from a second call", r.status, d.calls.Load()-before)
+	}
+	// Private routes and errors are never kept.
+	for range 2 {
+		get(t, e.url+"/v1/doctors/me/profile", "Authorization", "Bearer "+d.token)
+		get(t, e.url+"/v1/doctors/0b9e1a4c-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+	}
+	if n := d.calls.Load() - before; n != 6 {
+		t.Errorf("two private reads and two 404s made %d calls in all, want 2 + 4", n)
+	}
+}
+
+// The budget bounds the kept answers: an answer over a share of it is not kept, and
+// older ones make way for newer ones.
+func TestGateway_KeptAnswersStayWithinTheBudget(t *testing.T) {
+	t.Parallel()
+	d := directoryUpstream(t)
+	// Searches around points far from the one doctor: each URL its own answer, all of
+	// the same size (no results).
+	search := func(i int) string {
+		return fmt.Sprintf("/v1/doctors?specialty=cardiologia&point.latitude=%d&point.longitude=10&maxDistanceKm=1", i)
+	}
+	empty := get(t, serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}}).url+search(0))
+	if empty.status != http.StatusOK || strings.Contains(string(empty.body), d.doctor) {
+		t.Fatalf("status %d body %s, want an empty page", empty.status, empty.body)
+	}
+	size := int64(len(empty.body))
+	calls := func(e *edge, is ...int) int64 {
+		t.Helper()
+		before := d.calls.Load()
+		for _, i := range is {
+			if r := get(t, e.url+search(i)); r.status != http.StatusOK {
+				t.Fatalf("%s: status %d", search(i), r.status)
+			}
+		}
+		return d.calls.Load() - before
+	}
+	// A budget whose share is under one answer keeps none; 0 keeps none.
+	for _, budget := range []int64{size*gateway.CacheBodyShare - 1, 0} {
+		e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}, CacheBytes: budget})
+		if n := calls(e, 1, 1); n != 2 {
+			t.Errorf("budget %d: %d calls for two reads of one URL, want 2 (nothing kept)", budget, n)
+		}
+	}
+	// Room for exactly CacheBodyShare answers of this size: one more pushes out the
+	// oldest, and the rest stay.
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}, CacheBytes: size * gateway.CacheBodyShare})
+	var all []int
+	for i := 1; i <= gateway.CacheBodyShare; i++ {
+		all = append(all, i)
+	}
+	if n := calls(e, all...); n != int64(len(all)) {
+		t.Fatalf("first reads: %d calls, want %d", n, len(all))
+	}
+	if n := calls(e, all...); n != 0 {
+		t.Errorf("%d answers within the budget, read again: %d calls, want none", len(all), n)
+	}
+	if n := calls(e, 60, all[len(all)-1], 60); n != 1 {
+		t.Errorf("one more answer: %d calls, want 1 (it is kept, the newest stay)", n)
+	}
+	if n := calls(e, all[0]); n != 1 {
+		t.Errorf("the oldest answer: %d calls, want 1 (pushed out)", n)
 	}
 }

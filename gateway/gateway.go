@@ -80,6 +80,10 @@ type Options struct {
 	// path and query) the edge remembers to answer If-None-Match without calling the
 	// service; zero means DefaultCacheEntries.
 	CacheEntries int
+	// CacheBytes is how many bytes of public reads' answers the edge keeps, to answer
+	// them while fresh without calling the service, as a CDN in front would; zero keeps
+	// none (versions only).
+	CacheBytes int64
 	// WebApp is the built web app (index.html at its root), served at / for every
 	// GET that is not the API's; nil serves none.
 	WebApp fs.FS
@@ -136,13 +140,13 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries); err != nil {
+	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries, opts.CacheBytes); err != nil {
 		return nil, err
 	}
 	useQueryParser()
 	var mux *runtime.ServeMux
 	mux = runtime.NewServeMux(
-		runtime.WithMiddlewares(checkQuery(routes, &mux), g.cache.middleware, routeName),
+		runtime.WithMiddlewares(checkQuery(routes, &mux), routeName, g.cache.middleware),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(g.errorHandler),

@@ -26,6 +26,8 @@ type Options struct {
 	// All go to every process; Services to every service process (e.g. a limit a
 	// benchmark lifts).
 	All, Services []string
+	// Gateway go to every gateway process.
+	Gateway []string
 	// Procs, when not 0, is the GOMAXPROCS of every service and gateway process. In
 	// production each pod has a CPU limit (the Helm chart's is one core) and Go sets
 	// GOMAXPROCS from it; on a bare machine it would be every core.
@@ -74,6 +76,7 @@ func StartProcesses(ctx context.Context, dbURL string, o Options) (*Stack, error
 		name := fmt.Sprintf("gateway-%d", i+1)
 		s.Gateways = append(s.Gateways, "http://"+addr)
 		args := append(append([]string{"gateway", "-gateway.addr=" + addr}, s.common...), s.opsFlags(name, ops)...)
+		args = append(args, o.Gateway...)
 		if err := s.spawn(name, s.bin, args...); err != nil {
 			s.Stop()
 			return nil, err

@@ -340,7 +340,7 @@ func serveGateway(ctx context.Context, cfg *catalog.Config, p *catalog.Process, 
 		Logger: p.Logger().With("service", "gateway"), OpenAPI: openapi.JSON, Registerer: p.Registry(),
 		DrainDelay: cfg.DrainDelay, Extra: webhooks, TLS: public, ServiceTLS: cfg.TLS(), HSTS: cfg.GatewayHSTS,
 		Tracer: p.Tracer("gateway"),
-		Tokens: cfg.TokenProfile(), CacheEntries: cfg.GatewayCacheEntries,
+		Tokens: cfg.TokenProfile(), CacheEntries: cfg.GatewayCacheEntries, CacheBytes: cfg.GatewayCacheBytes,
 		WebApp: web.Dist(), WebOrigins: cfg.WebAppOrigins(),
 	})
 	if err != nil {

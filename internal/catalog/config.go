@@ -34,6 +34,8 @@ type Config struct {
 	MaxBodyBytes   int64
 	// GatewayCacheEntries bounds the public reads' versions the edge remembers.
 	GatewayCacheEntries int
+	// GatewayCacheBytes bounds the public reads' answers the edge keeps.
+	GatewayCacheBytes int64
 	// GatewayGCPercent is the garbage collector's GOGC of a process that runs the
 	// gateway alone (-gateway.gc-percent).
 	GatewayGCPercent int
@@ -90,6 +92,8 @@ func NewConfig(fs *flag.FlagSet, dev bool) *Config {
 	fs.Int64Var(&c.MaxBodyBytes, "gateway.max-body-bytes", 1<<20, "largest REST request body accepted")
 	fs.IntVar(&c.GatewayCacheEntries, "gateway.cache-entries", 10_000,
 		"public reads (search, a profile, slots, specialties) whose current ETag the edge remembers, to answer If-None-Match with 304 without calling the service")
+	fs.Int64Var(&c.GatewayCacheBytes, "gateway.cache-bytes", 0,
+		"bytes of public reads' answers each gateway process keeps, to answer them while fresh (their max-age) without calling the service, as a CDN would (a change then shows once its max-age has passed); 0 keeps none")
 	fs.IntVar(&c.GatewayGCPercent, "gateway.gc-percent", DefaultGatewayGCPercent,
 		"the gateway command's garbage collection target (GOGC: heap growth between collections, in percent; -1 turns collection off); the GOGC variable, when set, wins")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "time to keep serving after reporting NOT_SERVING on shutdown (5s behind a load balancer)")
@@ -136,6 +140,7 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 		"-revoked-sessions-max-stale=%s: must be at least -revoked-sessions-refresh plus one fetch's timeout (%s), so one failed fetch is retried before tokens are refused",
 		c.RevokedSessions.MaxStale, c.RevokedSessions.Refresh+c.RevokedSessions.Timeout)
 	p.Check(c.GatewayGCPercent >= -1, "-gateway.gc-percent=%d: must be -1 (off) or more", c.GatewayGCPercent)
+	p.Check(c.GatewayCacheBytes >= 0, "-gateway.cache-bytes=%d: must be 0 (keep none) or more", c.GatewayCacheBytes)
 	p.Check(c.GatewayCacheEntries >= 1, "-gateway.cache-entries=%d: must be at least 1", c.GatewayCacheEntries)
 	p.Check(c.MaxBodyBytes >= 1024, "-gateway.max-body-bytes=%d: must be at least 1024", c.MaxBodyBytes)
 	c.Transport.check(&p)
