@@ -64,6 +64,7 @@ type options struct {
 	workerProcs   int
 	workerGOGC    int
 	serviceProcs  int
+	cacheBytes    int64
 	quiet         bool // no tables on standard output (the test)
 }
 
@@ -109,6 +110,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.resultsJSON, "results-json", "", "also write the results as JSON to this file")
 	fs.IntVar(&o.workerProcs, "worker-procs", 1, "GOMAXPROCS of each load generator process (0: Go's default, every core)")
 	fs.IntVar(&o.workerGOGC, "worker-gogc", 400, "GOGC of each load generator process (0: Go's default)")
+	fs.Int64Var(&o.cacheBytes, "gateway-cache-bytes", 16<<20, "each gateway's -gateway.cache-bytes: public reads' answers kept while fresh, as the Helm chart's production values (values-eks.yaml) set it; 0 keeps none")
 	fs.IntVar(&o.serviceProcs, "service-procs", 1, "GOMAXPROCS of each service and gateway process, as a pod's CPU limit sets it in production (the Helm chart's: one core); 0: Go's default, every core")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the users' choices")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every process (load workers, gateways, services) over each step's measurement window here (the profiler's own cost then shows in the CPU figures)")

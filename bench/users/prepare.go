@@ -67,9 +67,10 @@ func openBench(ctx context.Context, dbURL string, conns int32) (*pgxpool.Pool, e
 type doctor struct {
 	id, specialty    string
 	cityLat, cityLng float64
-	// The URLs of a search around the doctor's city for its specialty, and of its
-	// profile: built once, not for every request.
-	searchPath, profilePath string
+	// The start of the URL of a search in the doctor's city for its specialty (the
+	// point is the user's), and the URL of its profile: built once, not for every
+	// request.
+	searchPrefix, profilePath string
 }
 
 func loadDoctors(ctx context.Context, db *pgxpool.Pool) ([]doctor, error) {
@@ -89,9 +90,8 @@ func loadDoctors(ctx context.Context, db *pgxpool.Pool) ([]doctor, error) {
 				d.cityLat, d.cityLng = c.lat, c.lng
 			}
 		}
-		q := url.Values{"specialty": {d.specialty}, "point.latitude": {fmt.Sprint(d.cityLat)}, "point.longitude": {fmt.Sprint(d.cityLng)},
-			"maxDistanceKm": {"25"}, "pageSize": {"20"}}
-		d.searchPath, d.profilePath = "/v1/doctors?"+q.Encode(), "/v1/doctors/"+d.id
+		q := url.Values{"specialty": {d.specialty}, "maxDistanceKm": {"25"}, "pageSize": {"20"}}
+		d.searchPrefix, d.profilePath = "/v1/doctors?"+q.Encode(), "/v1/doctors/"+d.id
 		out = append(out, d)
 	}
 	return out, rows.Err()

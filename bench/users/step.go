@@ -34,7 +34,8 @@ func startStack(ctx context.Context, dbURL string, o options) (*stack.Stack, err
 		services = append(services, "-identity.access-ttl="+o.accessTTL.String())
 	}
 	return stack.StartProcesses(ctx, dbURL, stack.Options{LogLevel: o.logLevel, Gateways: o.gateways,
-		DBMaxConns: o.dbMaxConns, DataDir: o.dataDir, Procs: o.serviceProcs, Services: services})
+		DBMaxConns: o.dbMaxConns, DataDir: o.dataDir, Procs: o.serviceProcs, Services: services,
+		Gateway: []string{fmt.Sprintf("-gateway.cache-bytes=%d", o.cacheBytes)}})
 }
 
 // stepResult is one step's figures.

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ type user struct {
 	// cache), and slots the free slot ids of the last week of slots read.
 	etags map[string]cached
 	slots []string
+	// spot is where the user searches from, as an offset (degrees of latitude and
+	// longitude) from the centre of the city searched.
+	spot [2]float64
 	// actionAt is the scheduled start of the action under way: its requests count when
 	// it lies in the measurement window, whenever they are sent.
 	actionAt time.Time
@@ -273,6 +277,24 @@ func (u *user) public(ctx context.Context, t0 time.Time, name, path string) ([]s
 	return c.slots, nil
 }
 
+// Users search from where they are: each from its own point, up to searchSpread
+// degrees (about 5.5 km) north or south and east or west of the city's centre, to 4
+// decimals (about 11 m), as an app sends the phone's location. So a search's URL is the
+// user's own (an edge cache serves it again only to that user), not one of the few
+// cities' centres that every user would share.
+const searchSpread = 0.05
+
+// searchPath is the URL of the user's search for d's specialty in d's city.
+func (u *user) searchPath(d doctor) string {
+	b := make([]byte, 0, len(d.searchPrefix)+48)
+	b = append(b, d.searchPrefix...)
+	b = append(b, "&point.latitude="...)
+	b = strconv.AppendFloat(b, d.cityLat+u.spot[0], 'f', 4, 64)
+	b = append(b, "&point.longitude="...)
+	b = strconv.AppendFloat(b, d.cityLng+u.spot[1], 'f', 4, 64)
+	return string(b)
+}
+
 // act runs one action of the mix, scheduled at t0. It returns when the user saw the QR
 // code of a booking that waited for it (the zero time for every other action): the
 // user's think time starts there, not at the booking's send.
@@ -281,7 +303,7 @@ func (u *user) act(ctx context.Context, action string, t0 time.Time) (shown time
 	d := u.w.doctors[u.rng.IntN(len(u.w.doctors))]
 	switch action {
 	case "search":
-		_, _ = u.public(ctx, t0, routeSearch, d.searchPath)
+		_, _ = u.public(ctx, t0, routeSearch, u.searchPath(d))
 	case "profile":
 		_, _ = u.public(ctx, t0, routeProfile, d.profilePath)
 	case "slots":

@@ -134,6 +134,7 @@ func runWorker(ctx context.Context, raw string) error {
 		g := u.n % len(cfg.Gateways)
 		u.base = cfg.Gateways[g]
 		u.rng = rand.New(rand.NewPCG(cfg.Seed, uint64(u.n)))
+		u.spot = [2]float64{(2*u.rng.Float64() - 1) * searchSpread, (2*u.rng.Float64() - 1) * searchSpread}
 		u.etags = map[string]cached{}
 		// Each user its own connection: a transport of its own, one connection at most.
 		u.client = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
