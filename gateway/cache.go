@@ -16,6 +16,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -94,13 +95,16 @@ type httpCache struct {
 	maxBytes int64        // bodies kept, in all; 0 keeps none
 	bytes    atomic.Int64 // bodies kept now
 	mu       sync.Mutex   // one store at a time, so bytes follows what versions holds
+
+	// How the public reads were answered (nil without a Registerer).
+	notModifiedAnswers, keptAnswers, serviceAnswers prometheus.Counter
 }
 
 // Kept answers larger than a sixteenth of the budget are not kept: a few large pages
 // would push out many small ones.
 const cacheBodyShare = 16
 
-func newHTTPCache(routes map[string]string, entries int, maxBytes int64) (*httpCache, error) {
+func newHTTPCache(routes map[string]string, entries int, maxBytes int64, reg prometheus.Registerer) (*httpCache, error) {
 	if entries <= 0 {
 		entries = DefaultCacheEntries
 	}
@@ -110,6 +114,18 @@ func newHTTPCache(routes map[string]string, entries int, maxBytes int64) (*httpC
 		return nil, err
 	}
 	c.versions = versions
+	if reg != nil {
+		answers := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "healthcore_gateway_cache_answers_total",
+			Help: "Public reads answered at the edge, by how: not_modified (304 from a known version), kept (a kept answer) or service (the service answered).",
+		}, []string{"result"})
+		if err := reg.Register(answers); err != nil {
+			return nil, err
+		}
+		c.notModifiedAnswers = answers.WithLabelValues("not_modified")
+		c.keptAnswers = answers.WithLabelValues("kept")
+		c.serviceAnswers = answers.WithLabelValues("service")
+	}
 	for k, cc := range routes {
 		secs, _ := strconv.Atoi(strings.TrimPrefix(cc, "public, max-age="))
 		c.maxAge[k] = time.Duration(secs) * time.Second
@@ -142,19 +158,25 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 			if v, ok := c.versions.Get(key); ok && now.Before(v.till) {
 				switch {
 				case inm != "" && etagListed(inm, v.etag):
+					count(c.notModifiedAnswers)
 					notModified(w, v.etag, cc, now.Sub(v.seen))
 					return
 				case v.header != nil:
+					count(c.keptAnswers)
 					kept(w, v, cc, now.Sub(v.seen))
 					return
 				}
 			}
 		}
-		outer := make(map[string]bool, len(w.Header()))
-		for k := range w.Header() {
-			outer[k] = true
+		var outer map[string]bool // the outer layers' headers, only when answers are kept
+		if c.maxBytes > 0 {
+			outer = make(map[string]bool, len(w.Header()))
+			for k := range w.Header() {
+				outer[k] = true
+			}
 		}
 		buf := &bufferedAnswer{ResponseWriter: w, status: http.StatusOK}
+		count(c.serviceAnswers)
 		next(buf, r, params)
 		if buf.status != http.StatusOK {
 			// An error (or another status) passes as it is, with the no-store it has.
@@ -176,6 +198,13 @@ func (c *httpCache) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	}
 }
 
+// count adds one to c when the edge records metrics.
+func count(c prometheus.Counter) {
+	if c != nil {
+		c.Inc()
+	}
+}
+
 // store remembers v under key, with the answer's body and the headers its route set
 // (those not in outer, which the edge's outer layers set on every request: CORS,
 // security, request id) when the budget allows. An answer sent with trailers (a client
@@ -192,6 +221,10 @@ func (c *httpCache) store(key string, v version, body []byte, h http.Header, out
 		}
 	} else {
 		size = 0
+	}
+	if c.maxBytes == 0 {
+		c.versions.Add(key, v) // no bodies: nothing to account for
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"healthcore/gateway"
 	accessv1 "healthcore/gen/healthcore/access/v1"
@@ -258,7 +260,8 @@ func TestGateway_SlotsAreCachedSecondsOnly(t *testing.T) {
 func TestGateway_KeptAnswersAreServedWhileFreshWithoutTheService(t *testing.T) {
 	t.Parallel()
 	d := directoryUpstream(t)
-	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}, CacheBytes: 1 << 20})
+	reg := prometheus.NewRegistry()
+	e := serve(t, gateway.Options{Upstreams: []gateway.Upstream{d.up}, CacheBytes: 1 << 20, Registerer: reg})
 	clk := &clock{t: time.Now()}
 	gateway.SetClock(e.gw, clk.now)
 	profile := e.url + "/v1/doctors/" + d.doctor
@@ -322,6 +325,39 @@ func TestGateway_KeptAnswersAreServedWhileFreshWithoutTheService(t *testing.T) {
 	if n := d.calls.Load() - before; n != 6 {
 		t.Errorf("two private reads and two 404s made %d calls in all, want 2 + 4", n)
 	}
+	// The metric tells the answers apart: the first, no-cache, stale and two 404s
+	// from the service; two kept; one 304.
+	answers, err := testutil.GatherAndCount(reg, "healthcore_gateway_cache_answers_total")
+	if err != nil || answers != 3 {
+		t.Fatalf("cache answers series: %d, %v; want 3", answers, err)
+	}
+	for result, want := range map[string]float64{"service": 5, "kept": 2, "not_modified": 1} {
+		if got := cacheAnswers(t, reg, result); got != want {
+			t.Errorf("healthcore_gateway_cache_answers_total{result=%q} = %v, want %v", result, got, want)
+		}
+	}
+}
+
+// cacheAnswers is the edge's count of public reads answered one way.
+func cacheAnswers(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "healthcore_gateway_cache_answers_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // The budget bounds the kept answers: an answer over a share of it is not kept, and

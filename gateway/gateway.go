@@ -140,7 +140,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries, opts.CacheBytes); err != nil {
+	if g.cache, err = newHTTPCache(cacheable, opts.CacheEntries, opts.CacheBytes, opts.Registerer); err != nil {
 		return nil, err
 	}
 	useQueryParser()
