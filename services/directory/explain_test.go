@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -51,21 +50,6 @@ func seedMany(t *testing.T, s *Service, n int) {
 	}
 }
 
-// planNode is the part of EXPLAIN (FORMAT JSON) output the test reads.
-type planNode struct {
-	NodeType string     `json:"Node Type"`
-	Relation string     `json:"Relation Name"`
-	Index    string     `json:"Index Name"`
-	Plans    []planNode `json:"Plans"`
-}
-
-func (n planNode) walk(visit func(planNode)) {
-	visit(n)
-	for _, c := range n.Plans {
-		c.walk(visit)
-	}
-}
-
 func TestSearchPlan_SpecialtyRadiusAndRatingWalkTheSpecialtysGiSTIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -99,18 +83,9 @@ func TestSearchPlan_SpecialtyRadiusAndRatingWalkTheSpecialtysGiSTIndex(t *testin
 		t.Fatalf("the query found %d doctors (%v); the seed should put some cardiologists near São Paulo", found, rows.Err())
 	}
 
-	var raw []byte
-	if err := db.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, q.args...).Scan(&raw); err != nil {
-		t.Fatal(err)
-	}
-	var out []struct {
-		Plan planNode `json:"Plan"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
-		t.Fatalf("EXPLAIN output %s: %v", raw, err)
-	}
+	plan, raw := pgtest.Explain(t, db, "", sql, q.args...)
 	usesIndex, seqScan := false, false
-	out[0].Plan.walk(func(n planNode) {
+	plan.Walk(func(n pgtest.PlanNode) {
 		if n.Index == "search_entries_earth_idx" {
 			usesIndex = true
 		}

@@ -64,18 +64,23 @@ func (slotStore) setStatus(ctx context.Context, q pg.Querier, id, status string)
 	return nil
 }
 
+// listFreeSQL reads the suspension marker, then the open slots of a doctor ($1) in
+// [$2, $3): from slots_open_doctor_start_idx alone (an index-only scan) and one probe
+// of the live appointments' index a slot.
+const listFreeSQL = `SELECT NULL::text, NULL::timestamptz, NULL::timestamptz FROM suspended_doctors WHERE doctor_id = $1
+	UNION ALL
+	(SELECT s.id::text, s.start_at, s.end_at FROM slots s
+	WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 AND s.status = 'open'
+	  AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN ` + liveStates + `)
+	  AND NOT EXISTS (SELECT 1 FROM suspended_doctors WHERE doctor_id = $1)
+	ORDER BY s.start_at)`
+
 // listFree reads a doctor's open slots that no live appointment holds, starting in
 // [from, to), earliest first — none, and suspended true, when the doctor is
 // suspended. One statement, as the public listing is read far more than anything
 // else here: the suspension is a marker row (no slot) ahead of the slots.
 func (slotStore) listFree(ctx context.Context, q pg.Querier, doctorID string, from, to time.Time) (_ []slotRow, suspended bool, _ error) {
-	rows, err := q.Query(ctx, `SELECT NULL::text, NULL::timestamptz, NULL::timestamptz FROM suspended_doctors WHERE doctor_id = $1
-		UNION ALL
-		(SELECT s.id::text, s.start_at, s.end_at FROM slots s
-		WHERE s.doctor_id = $1 AND s.start_at >= $2 AND s.start_at < $3 AND s.status = 'open'
-		  AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.state IN `+liveStates+`)
-		  AND NOT EXISTS (SELECT 1 FROM suspended_doctors WHERE doctor_id = $1)
-		ORDER BY s.start_at)`, doctorID, from, to)
+	rows, err := q.Query(ctx, listFreeSQL, doctorID, from, to)
 	if err != nil {
 		return nil, false, fmt.Errorf("list free slots: %w", err)
 	}
