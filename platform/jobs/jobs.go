@@ -61,22 +61,49 @@ type Client struct {
 // due at once.
 func (c *Client) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	res, err := c.Client.InsertTx(ctx, tx, args, opts)
-	if err != nil || res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateAvailable {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	if err := c.announceInTx(ctx, tx, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// InsertManyTx inserts jobs in tx in one statement, as River's InsertManyTx, and
+// announces in tx the queue of those due at once.
+func (c *Client) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	res, err := c.Client.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if err := c.announceInTx(ctx, tx, r); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// announceInTx announces an inserted job's queue in tx, on commit, if the job is due
+// at once and tx has not announced that queue already.
+func (c *Client) announceInTx(ctx context.Context, tx pgx.Tx, res *rivertype.JobInsertResult) error {
+	if res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateAvailable {
+		return nil
 	}
 	c.mu.Lock()
 	again := c.lastTx == tx && c.lastQueue == res.Job.Queue
 	c.mu.Unlock()
 	if again {
-		return res, nil // PostgreSQL would fold a second one into the first anyway
+		return nil // PostgreSQL would fold a second one into the first anyway
 	}
 	if err := announce(ctx, tx, c.channel, res.Job.Queue); err != nil {
-		return nil, fmt.Errorf("jobs: announce %s: %w", args.Kind(), err)
+		return fmt.Errorf("jobs: announce %s: %w", res.Job.Kind, err)
 	}
 	c.mu.Lock()
 	c.lastTx, c.lastQueue = tx, res.Job.Queue
 	c.mu.Unlock()
-	return res, nil
+	return nil
 }
 
 // Insert inserts a job in a transaction of its own, as River's Insert, and announces

@@ -201,3 +201,72 @@ func TestInsertedJobWakesTheWorkers(t *testing.T) {
 		}
 	}
 }
+
+// Jobs inserted together (InsertManyTx) commit or roll back with their transaction, and
+// its commit wakes the workers for those due at once, like InsertTx's: here the poll
+// never comes, so only that wake-up can get them worked; a job scheduled for later
+// stays waiting.
+func TestJobsInsertedTogetherCommitWithTheTransactionAndWakeTheWorkers(t *testing.T) {
+	c, w, db := startWith(t, 0, jobs.Options{PollInterval: time.Hour, FetchCooldown: time.Second})
+	ctx := t.Context()
+	begin := func() pgx.Tx {
+		t.Helper()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+		return tx
+	}
+	insertMany := func(tx pgx.Tx, keys ...string) []*rivertype.JobInsertResult {
+		t.Helper()
+		var params []river.InsertManyParams
+		for _, k := range keys {
+			p := river.InsertManyParams{Args: countArgs{Key: k}}
+			if k == "later" {
+				p.InsertOpts = &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
+			}
+			params = append(params, p)
+		}
+		res, err := c.InsertManyTx(ctx, tx, params)
+		if err != nil || len(res) != len(keys) {
+			t.Fatalf("InsertManyTx: %d results, %v; want %d", len(res), err, len(keys))
+		}
+		return res
+	}
+	rolledBack := begin()
+	insertMany(rolledBack, "rolled-back-1", "rolled-back-2")
+	if err := rolledBack.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	first := begin()
+	if _, err := c.InsertTx(ctx, first, countArgs{Key: "first"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := begin()
+	res := insertMany(second, "second", "third", "later")
+	if res[2].Job.State != rivertype.JobStateScheduled {
+		t.Fatalf("the later job is %s, want scheduled", res[2].Job.State)
+	}
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, w); got != "first" {
+		t.Fatalf("worked %q, want the first job", got)
+	}
+	// After the fetch that found the first, and after the one River makes a cooldown
+	// later when a fetch found jobs: only the commit's announcement can wake them now.
+	time.Sleep(1500 * time.Millisecond)
+	if err := second.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{wait(t, w): true, wait(t, w): true}
+	if !got["second"] || !got["third"] {
+		t.Fatalf("worked %v, want the second and third jobs", got)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := w.calls.Load(); n != 3 {
+		t.Fatalf("worker ran %d times, want 3 (neither the rolled-back jobs nor the later one)", n)
+	}
+}

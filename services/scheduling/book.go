@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	paymentsv1 "healthcore/gen/healthcore/payments/v1"
@@ -122,16 +123,19 @@ func (s *Service) hold(ctx context.Context, a *appointment, now, hold time.Time)
 		if err := s.record(ctx, tx, a.id, event{kind: "booked", to: statePending, who: actorOf(ctx)}); err != nil {
 			return err
 		}
-		if err := s.emitPartnerEvent(ctx, tx, a, ""); err != nil {
-			return err
+		// The charge is created by ensure_payment, off the request: the booking's answer
+		// says CREATING, and the app waits for the QR code on the payment's long-poll. It
+		// retries until the hold ends; expire_hold then frees the slot. The jobs go in
+		// one statement with the partner event's.
+		jobs := []river.InsertManyParams{
+			{Args: ensurePaymentArgs{AppointmentID: a.id}},
+			{Args: expireHoldArgs{AppointmentID: a.id}, InsertOpts: &river.InsertOpts{ScheduledAt: hold}},
 		}
-		// The charge is created by this job, off the request: the booking's answer says
-		// CREATING, and the app waits for the QR code on the payment's long-poll. It
-		// retries until the hold ends; expire_hold then frees the slot.
-		if err := s.enqueue(ctx, tx, ensurePaymentArgs{AppointmentID: a.id}, time.Time{}); err != nil {
-			return err
+		if ev, ok := s.partnerEventJob(a, ""); ok {
+			jobs = append(jobs, ev)
 		}
-		return s.enqueue(ctx, tx, expireHoldArgs{AppointmentID: a.id}, hold)
+		_, err = s.jobs.InsertManyTx(ctx, tx, jobs)
+		return err
 	})
 }
 

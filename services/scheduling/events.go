@@ -76,10 +76,21 @@ func (a appointment) partnerEvent(from string, at time.Time) *clinicsv1.PartnerE
 
 // emitPartnerEvent commits, in tx, the job publishing a's move from from to its state.
 func (s *Service) emitPartnerEvent(ctx context.Context, tx pgx.Tx, a *appointment, from string) error {
-	if _, ok := partnerEventTypes[a.state]; !ok {
+	job, ok := s.partnerEventJob(a, from)
+	if !ok {
 		return nil
 	}
-	return s.enqueue(ctx, tx, partnerEventArgs{Event: a.partnerEvent(from, s.now())}, time.Time{})
+	_, err := s.jobs.InsertTx(ctx, tx, job.Args, job.InsertOpts)
+	return err
+}
+
+// partnerEventJob is the job publishing a's move from from to its state, for a
+// transaction that inserts it with others; false when that state has no event.
+func (s *Service) partnerEventJob(a *appointment, from string) (river.InsertManyParams, bool) {
+	if _, ok := partnerEventTypes[a.state]; !ok {
+		return river.InsertManyParams{}, false
+	}
+	return river.InsertManyParams{Args: partnerEventArgs{Event: a.partnerEvent(from, s.now())}}, true
 }
 
 // publishPartnerEvent hands an event to clinics. An event clinics refuses for what it
