@@ -80,8 +80,7 @@ func (s *Service) emitPartnerEvent(ctx context.Context, tx pgx.Tx, a *appointmen
 	if !ok {
 		return nil
 	}
-	_, err := s.jobs.InsertTx(ctx, tx, job.Args, job.InsertOpts)
-	return err
+	return s.enqueue(ctx, tx, job.Args, time.Time{})
 }
 
 // partnerEventJob is the job publishing a's move from from to its state, for a
