@@ -60,10 +60,15 @@ func newEnv(t *testing.T) *env {
 		return err
 	})
 	e.sandbox = startSandbox(t, e.db, sandboxOptions(t, e.clock))
+	// The driver's connections close before the sandbox stops (cleanups run last
+	// first), so its stop does not wait for a spare connection that never sent a
+	// request.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
 	var err error
 	e.driver, err = NewMercadoPago(MercadoPagoConfig{
 		AccessToken: testAccessToken, WebhookSecret: testWebhookSecret, BaseURL: e.sandbox.URL(),
-		NotificationURL: e.hooks.url + "/webhooks/mercadopago", Timeout: 10 * time.Second,
+		NotificationURL: e.hooks.url + "/webhooks/mercadopago", Timeout: 10 * time.Second, Transport: tr,
 	})
 	if err != nil {
 		t.Fatal(err)

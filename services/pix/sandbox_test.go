@@ -3,6 +3,7 @@ package pix
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +16,22 @@ import (
 	"healthcore/platform/testkit"
 	"healthcore/services/pix/pixsandbox"
 )
+
+// A client's spare connection that never sent a request (http.Transport dials one
+// when requests race for connections) does not make the sandbox's stop fail: net/http
+// counts such a connection idle, and closes it, only once it is 5 s old.
+func TestSandbox_StopsCleanlyWithASpareConnectionOpen(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Pool(t, pixsandbox.Schema.Name, pixsandbox.Schema)
+	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	sb, stop := runSandbox(t, db, sandboxOptions(t, clock))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(sb.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stop() // fails the test when Run returns an error
+}
 
 func TestSandbox_AtMostTwentyPartialRefunds(t *testing.T) {
 	e := newEnv(t)

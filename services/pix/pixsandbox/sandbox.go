@@ -140,7 +140,9 @@ func (s *Sandbox) Run(ctx context.Context) error {
 	case err = <-served: // the listener failed
 	}
 	stopWork()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// net/http counts a connection that has not sent a request yet (a client's spare
+	// dial) as idle only once it is 5 s old: a shorter deadline would fail on one.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutdownCtx); err == nil && serr != nil {
 		err = serr
