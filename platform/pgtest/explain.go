@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"healthcore/platform/pg"
 )
 
 // PlanNode is the part of a node of EXPLAIN (FORMAT JSON) output that plan tests read.
@@ -27,9 +27,7 @@ func (n PlanNode) Walk(visit func(PlanNode)) {
 
 // Explain returns the plan PostgreSQL chooses for sql with args (options are EXPLAIN's,
 // FORMAT JSON added: "" or "ANALYZE, "), and the raw JSON to show when a test fails.
-func Explain(t testing.TB, db interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, options, sql string, args ...any) (PlanNode, []byte) {
+func Explain(t testing.TB, db pg.Querier, options, sql string, args ...any) (PlanNode, []byte) {
 	t.Helper()
 	var raw []byte
 	if err := db.QueryRow(context.Background(), "EXPLAIN ("+options+"FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {

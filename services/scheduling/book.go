@@ -99,7 +99,8 @@ func (s *Service) book(ctx context.Context, r *schedulingv1.BookAppointmentReque
 // hold is the booking's transaction: the pending-bookings cap, the doctor's suspension
 // (under the doctor's booking lock), the slot read FOR SHARE, the appointment and its
 // first history event, and the saga's two jobs — ensure_payment (due at once: it makes
-// the charge) and expire_hold (at the hold's end).
+// the charge) and expire_hold (at the hold's end) — with the partner event's, in one
+// statement.
 func (s *Service) hold(ctx context.Context, a *appointment, now, hold time.Time) error {
 	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.withinPendingCap(ctx, tx, a.patientID, now); err != nil {
