@@ -9,7 +9,10 @@
 //     doctor one after another for -duration. The answer comes with the payment
 //     CREATING; the ensure_payment jobs make the PIX charges meanwhile (their CPU is the
 //     machine's too). Then the jobs' backlog is drained, and its rate printed with
-//     serve's CPU per charge while it drains.
+//     serve's CPU per charge while it drains. Then the same again with scheduling's
+//     River queue paused (QueuePause): the booking requests alone, no charge made in
+//     the window (checked), the charges made once it resumes — the request's own cost
+//     against the ceiling's, apart from the charges' work that shares the two cores.
 //
 //  3. Time to QR: -clients clients book and, after each answer, wait for the PIX code
 //     with the payment's long-poll, for -qr-duration: the booking's latency and the time
@@ -18,7 +21,7 @@
 //  4. Ceiling "the booking transaction alone": with the stack stopped, -clients pgx
 //     connections run the statements a booking request runs (scheduling's
 //     BookStatements: the key's read, the slot's read, the booking's transaction with
-//     its two jobs) — REST booking's goal is ≥ 40 % of it. Then the raw INSERT into
+//     its three jobs) — REST booking's goal is ≥ 40 % of it. Then the raw INSERT into
 //     scheduling.appointments (same constraints), the database's limit for the table.
 //
 //     go run ./bench/booking
@@ -134,7 +137,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	sustained, err := sustainedPhase(ctx, client, st, identityDB, operator, o)
+	sustained, err := sustainedPhase(ctx, client, st, identityDB, operator, o, sustainedRound{
+		name:       "POST /v1/appointments (distinct slots; charge made by the job)",
+		doctorFrom: 1, patientFrom: o.patients, profile: true,
+	})
 	if err != nil {
 		return err
 	}
@@ -151,6 +157,10 @@ func run(ctx context.Context, o options) error {
 	}
 	drainCPU := cpuSeconds(servePID) - cpuAtEnd
 	<-profiled
+	held, err := heldPhase(ctx, client, st, dbURL, identityDB, operator, o)
+	if err != nil {
+		return err
+	}
 	qr, err := qrPhase(ctx, client, st.Gateway, identityDB, operator, o)
 	if err != nil {
 		return err
@@ -172,11 +182,16 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("\n   %d booked, %d SLOT_TAKEN, %d other 4xx, %d 5xx or transport errors; %d appointments on the slots in the database; wall time %s\n",
 		race.won, race.taken, race.other4xx, race.server, race.stored, load.Ms(race.all.Elapsed))
 	fmt.Printf("\n2. Sustained booking vs 4. the ceilings (%d clients / connections)\n\n", o.clients)
-	load.PrintTable(sustained, bookingTx, ceiling)
+	load.PrintTable(sustained, held.booking, bookingTx, ceiling)
 	ratio := sustained.Rate() / bookingTx.Rate()
 	fmt.Printf("\n   %s\n", sustained.Note)
 	fmt.Printf("   REST booking / the booking transaction alone = %.1f %% (goal ≥ 40 %%: %s); / raw INSERT = %.1f %%\n",
 		100*ratio, verdict(ratio >= 0.4), 100*sustained.Rate()/ceiling.Rate())
+	heldRatio := held.booking.Rate() / bookingTx.Rate()
+	fmt.Printf("   with scheduling's jobs paused (the bookings alone; %d charges made in the window, %d made after it in %s): %s\n",
+		held.chargesInWindow, held.backlog, held.drained.Round(time.Millisecond), held.booking.Note)
+	fmt.Printf("   REST booking with the charges held / the booking transaction alone = %.1f %% (the request's own cost against its statements')\n",
+		100*heldRatio)
 	fmt.Printf("   the ensure_payment jobs made %d charges (race and sustained), the last %s after the sustained phase ended: %.0f charges/s\n",
 		charges, drained.Sub(sustainedEnd).Round(time.Millisecond), float64(charges)/span.Seconds())
 	if backlog > 0 {
@@ -196,6 +211,12 @@ func run(ctx context.Context, o options) error {
 	}
 	if sustained.Errors > 0 {
 		problems = append(problems, "sustained: "+sustained.FirstError)
+	}
+	if held.booking.Errors > 0 {
+		problems = append(problems, "sustained with the charges held: "+held.booking.FirstError)
+	}
+	if held.chargesInWindow > 0 {
+		problems = append(problems, fmt.Sprintf("sustained with the charges held: %d charges were made while scheduling's jobs were paused", held.chargesInWindow))
 	}
 	if qr.booking.Errors > 0 || qr.qr.Errors > 0 {
 		problems = append(problems, "time to QR: "+qr.booking.FirstError+" "+qr.qr.FirstError)
@@ -350,7 +371,9 @@ func compareTracing(ctx context.Context, dbURL string, o options) error {
 			operator, err := load.Operator(ctx, client, st)
 			var r *load.Result
 			if err == nil {
-				r, err = sustainedPhase(ctx, client, st, identityDB, operator, o)
+				r, err = sustainedPhase(ctx, client, st, identityDB, operator, o, sustainedRound{
+					name: v.name, doctorFrom: 1, patientFrom: o.patients, profile: true,
+				})
 			}
 			identityDB.Close()
 			if stopErr := st.Stop(); err == nil {

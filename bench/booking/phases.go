@@ -78,27 +78,37 @@ func racePhase(ctx context.Context, client *http.Client, gateway, dbURL string, 
 	return out, err
 }
 
+// sustainedRound is one run of the sustained phase: its own doctors and patients
+// (from the doctor and patient indices given), and whether the charges' jobs run
+// beside the bookings.
+type sustainedRound struct {
+	name                    string // the result's row
+	doctorFrom, patientFrom int
+	profile                 bool // write the profiles of o.profileDir
+	chargesHeld             bool // for the CPU note: no charge is made in the window
+}
+
 // sustainedPhase: each client is one patient booking its own doctor's slots in order.
-func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, identityDB pg.Querier, operator string, o options) (*load.Result, error) {
+func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, identityDB pg.Querier, operator string, o options, round sustainedRound) (*load.Result, error) {
 	gateway := st.Gateway
 	fmt.Printf("sustained: registering %d doctors with eight weeks of slots and %d patients …\n", o.clients, o.clients)
 	slotLists := make([][]string, o.clients)
 	for c := range o.clients {
-		_, slots, err := doctorWithSlots(ctx, client, gateway, operator, c+1)
+		_, slots, err := doctorWithSlots(ctx, client, gateway, operator, round.doctorFrom+c)
 		if err != nil {
 			return nil, err
 		}
 		slotLists[c] = slots
 	}
-	_, tokens, err := patients(ctx, client, gateway, identityDB, o.patients, o.clients)
+	_, tokens, err := patients(ctx, client, gateway, identityDB, round.patientFrom, o.clients)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("sustained: %d clients booking for %s …\n", o.clients, o.duration)
+	fmt.Printf("sustained: %d clients booking for %s (%s) …\n", o.clients, o.duration, round.name)
 	measureFrom := time.Now().Add(o.warmup) // load.Timed starts now
 	end := measureFrom.Add(o.duration)
 	var wg sync.WaitGroup
-	if o.profileDir != "" {
+	if o.profileDir != "" && round.profile {
 		for _, name := range []string{"serve", "gateway"} {
 			wg.Go(func() {
 				time.Sleep(time.Until(measureFrom))
@@ -128,10 +138,10 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 		time.Sleep(time.Until(end))
 		cpuTo = sample()
 	})
-	r := load.Timed(ctx, "POST /v1/appointments (distinct slots; charge made by the job)", o.clients, o.warmup, o.duration,
+	r := load.Timed(ctx, round.name, o.clients, o.warmup, o.duration,
 		func(c int) int { return len(slotLists[c]) },
 		func(c, n int) error {
-			_, err := book(ctx, client, gateway, tokens[c], slotLists[c][n], fmt.Sprintf("sustained-%d-%d", c, n))
+			_, err := book(ctx, client, gateway, tokens[c], slotLists[c][n], fmt.Sprintf("sustained-%d-%d-%d", round.patientFrom, c, n))
 			return err
 		})
 	wg.Wait() // the profiles and the CPU samples
@@ -142,7 +152,11 @@ func sustainedPhase(ctx context.Context, client *http.Client, st *stack.Stack, i
 				notes = append(notes, fmt.Sprintf("%s %.2f ms", name, 1000*(cpuTo[name]-cpuFrom[name])/float64(n)))
 			}
 		}
-		r.Note = "CPU per booking (jobs' charges included): " + strings.Join(notes, ", ")
+		what := "jobs' charges included"
+		if round.chargesHeld {
+			what = "no charge made in the window"
+		}
+		r.Note = "CPU per booking (" + what + "): " + strings.Join(notes, ", ")
 	}
 	return r, nil
 }
