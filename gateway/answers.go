@@ -8,12 +8,15 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 )
 
-// The answers the edge writes most (a search page, a doctor's profile) are written
+// The answers the edge writes most (a search page, a doctor's profile, a week of a
+// doctor's free slots) are written
 // here from the generated structs, without protojson's walk over protoreflect values:
 // byte for byte what protojson with answerJSON writes for them (TestAnswerJSON
 // compares both over randomised messages). Anything protojson would refuse (a string
@@ -47,6 +50,8 @@ func appendAnswer(b []byte, v proto.Message) ([]byte, bool) {
 		w.searchDoctorsResponse(m)
 	case *directoryv1.GetDoctorResponse:
 		w.getDoctorResponse(m)
+	case *schedulingv1.ListAvailableSlotsResponse:
+		w.listAvailableSlotsResponse(m)
 	default:
 		return b, false
 	}
@@ -126,12 +131,7 @@ func (w *answerWriter) profile(m *directoryv1.Profile) {
 	w.b = append(w.b, ']')
 	if p := m.GetPrice(); p != nil {
 		w.name("price")
-		w.b = append(w.b, `{"amountCents":"`...)
-		w.b = strconv.AppendInt(w.b, p.GetAmountCents(), 10)
-		w.b = append(w.b, '"')
-		w.name("currency")
-		w.string(p.GetCurrency())
-		w.b = append(w.b, '}')
+		w.money(p.GetAmountCents(), p.GetCurrency())
 	}
 	w.name("consultationMinutes")
 	w.b = strconv.AppendInt(w.b, int64(m.GetConsultationMinutes()), 10)
@@ -205,6 +205,75 @@ func (w *answerWriter) review(m *directoryv1.Review) {
 		w.timestamp(t)
 	}
 	w.b = append(w.b, '}')
+}
+
+func (w *answerWriter) listAvailableSlotsResponse(m *schedulingv1.ListAvailableSlotsResponse) {
+	w.b = append(w.b, `{"slots":[`...)
+	for i, s := range m.GetSlots() {
+		if i > 0 {
+			w.b = append(w.b, jsonComma...)
+		}
+		w.slot(s)
+	}
+	w.b = append(w.b, ']')
+	if p := m.GetPrice(); p != nil {
+		w.name("price")
+		w.money(p.GetAmountCents(), p.GetCurrency())
+	}
+	w.name("timeZone")
+	w.string(m.GetTimeZone())
+	w.b = append(w.b, '}')
+}
+
+func (w *answerWriter) slot(m *schedulingv1.Slot) {
+	w.b = append(w.b, `{"id":`...)
+	w.string(m.GetId())
+	w.name("doctorId")
+	w.string(m.GetDoctorId())
+	if t := m.GetStartTime(); t != nil {
+		w.name("startTime")
+		w.timestamp(t)
+	}
+	if t := m.GetEndTime(); t != nil {
+		w.name("endTime")
+		w.timestamp(t)
+	}
+	w.name("status")
+	w.enum(protoreflect.EnumNumber(m.GetStatus()), m.GetStatus().Descriptor().Values())
+	if a := m.GetAppointment(); a != nil {
+		w.name("appointment")
+		w.b = append(w.b, `{"id":`...)
+		w.string(a.GetId())
+		w.name("patientId")
+		w.string(a.GetPatientId())
+		w.name("state")
+		w.string(a.GetState())
+		w.b = append(w.b, '}')
+	}
+	w.b = append(w.b, '}')
+}
+
+// money is a Money message (directory's and scheduling's have the same fields).
+func (w *answerWriter) money(cents int64, currency string) {
+	w.b = append(w.b, `{"amountCents":"`...)
+	w.b = strconv.AppendInt(w.b, cents, 10)
+	w.b = append(w.b, '"')
+	w.name("currency")
+	w.string(currency)
+	w.b = append(w.b, '}')
+}
+
+// enum is protojson's enum: the value's name, or its number when the enum has no
+// such value.
+func (w *answerWriter) enum(n protoreflect.EnumNumber, values protoreflect.EnumValueDescriptors) {
+	v := values.ByNumber(n)
+	if v == nil {
+		w.b = strconv.AppendInt(w.b, int64(n), 10)
+		return
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, v.Name()...)
+	w.b = append(w.b, '"')
 }
 
 // name starts a member that follows another: the separator, then the name (a JSON

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
+	schedulingv1 "healthcore/gen/healthcore/scheduling/v1"
 )
 
 // answerGen makes random answers that reach every branch of appendAnswer: strings
@@ -111,7 +112,28 @@ func (g answerGen) profile() *directoryv1.Profile {
 	return p
 }
 
+// slots is a week of free slots: statuses known and unknown to the enum, now and then
+// an appointment (the agenda's), unset times and price.
+func (g answerGen) slots() *schedulingv1.ListAvailableSlotsResponse {
+	m := &schedulingv1.ListAvailableSlotsResponse{TimeZone: g.string()}
+	if g.r.IntN(5) != 0 {
+		m.Price = &schedulingv1.Money{AmountCents: g.r.Int64() - g.r.Int64(), Currency: g.string()}
+	}
+	for range g.r.IntN(6) {
+		s := &schedulingv1.Slot{Id: g.string(), DoctorId: g.string(), StartTime: g.timestamp(), EndTime: g.timestamp(),
+			Status: schedulingv1.SlotStatus(g.r.IntN(6))}
+		if g.r.IntN(4) == 0 {
+			s.Appointment = &schedulingv1.AppointmentSummary{Id: g.string(), PatientId: g.string(), State: g.string()}
+		}
+		m.Slots = append(m.Slots, s)
+	}
+	return m
+}
+
 func (g answerGen) answer() proto.Message {
+	if g.r.IntN(3) == 0 {
+		return g.slots()
+	}
 	if g.r.IntN(2) == 0 {
 		m := &directoryv1.GetDoctorResponse{Profile: g.profile()}
 		for range g.r.IntN(4) {
@@ -171,7 +193,8 @@ func TestAnswerJSON(t *testing.T) {
 		t.Errorf("appended %s, want x%s", got, want)
 	}
 	// A nil answer of either type is written as protojson writes it.
-	for _, m := range []proto.Message{(*directoryv1.SearchDoctorsResponse)(nil), (*directoryv1.GetDoctorResponse)(nil)} {
+	for _, m := range []proto.Message{(*directoryv1.SearchDoctorsResponse)(nil), (*directoryv1.GetDoctorResponse)(nil),
+		(*schedulingv1.ListAvailableSlotsResponse)(nil)} {
 		want, _ := answerJSON.Marshal(m)
 		if got, ok := appendAnswer(nil, m); !ok || !bytes.Equal(got, want) {
 			t.Errorf("nil %T: wrote %s, want %s", m, got, want)
@@ -218,8 +241,27 @@ func searchAnswer() *directoryv1.SearchDoctorsResponse {
 	return m
 }
 
-func BenchmarkSearchAnswerJSON(b *testing.B) {
-	m := searchAnswer()
+// slotsAnswer is a doctor's week as the users test reads it: 16 free slots a day for
+// seven days.
+func slotsAnswer() *schedulingv1.ListAvailableSlotsResponse {
+	m := &schedulingv1.ListAvailableSlotsResponse{Price: &schedulingv1.Money{AmountCents: 25000, Currency: "BRL"}, TimeZone: "America/Sao_Paulo"}
+	start := int64(1_765_000_800)
+	for i := range 7 * 16 {
+		at := start + int64(i/16)*86_400 + int64(i%16)*3_600
+		m.Slots = append(m.Slots, &schedulingv1.Slot{
+			Id: "0193abcd-ef01-7234-8567-89abcdef0123", DoctorId: "0193abcd-ef01-7234-8567-89abcdef0456",
+			StartTime: &timestamppb.Timestamp{Seconds: at}, EndTime: &timestamppb.Timestamp{Seconds: at + 3_000},
+			Status: schedulingv1.SlotStatus_SLOT_STATUS_OPEN,
+		})
+	}
+	return m
+}
+
+func BenchmarkSearchAnswerJSON(b *testing.B) { benchmarkAnswerJSON(b, searchAnswer()) }
+
+func BenchmarkSlotsAnswerJSON(b *testing.B) { benchmarkAnswerJSON(b, slotsAnswer()) }
+
+func benchmarkAnswerJSON(b *testing.B, m proto.Message) {
 	b.Run("protojson", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -239,11 +281,12 @@ func BenchmarkSearchAnswerJSON(b *testing.B) {
 }
 
 // A field added to an answer written here must be written here too: every field of
-// both answers, and of every message in them, set by reflection (so a field the
+// the answers, and of every message in them, set by reflection (so a field the
 // generator above does not know yet is set as well) must come out as protojson
 // writes it.
 func TestAnswerJSON_EveryField(t *testing.T) {
-	for _, m := range []proto.Message{&directoryv1.SearchDoctorsResponse{}, &directoryv1.GetDoctorResponse{}} {
+	for _, m := range []proto.Message{&directoryv1.SearchDoctorsResponse{}, &directoryv1.GetDoctorResponse{},
+		&schedulingv1.ListAvailableSlotsResponse{}} {
 		fillEveryField(m.ProtoReflect(), 0)
 		want, err := answerJSON.Marshal(m)
 		if err != nil {
