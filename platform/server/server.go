@@ -166,7 +166,7 @@ func (s *Server) Listen() (net.Listener, error) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	handler := plainForTrusted(s.Handler(), s.opts.TrustedProxies)
+	handler := withCallStack(plainForTrusted(s.Handler(), s.opts.TrustedProxies))
 	if s.opts.TLS != nil {
 		protocols.SetHTTP2(true)
 		ln = tls.NewListener(ln, s.opts.TLS.ServerTLS())
