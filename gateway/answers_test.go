@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,11 @@ import (
 	"testing"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -160,6 +166,11 @@ func TestAnswerJSON(t *testing.T) {
 		m := g.answer()
 		want, wantErr := answerJSON.Marshal(m)
 		got, ok := appendAnswer(nil, m)
+		if _, err := proto.Marshal(m); err != nil {
+			// Not UTF-8: no service could send it (protobuf refuses to encode it).
+		} else if raw, rawOK := appendAnswer(nil, received(t, m)); rawOK != ok || !bytes.Equal(raw, got) {
+			t.Fatalf("message %d as the edge receives it: wrote %s (%t), and %s (%t) from the message", i, raw, rawOK, got, ok)
+		}
 		switch {
 		case wantErr != nil && ok:
 			t.Fatalf("message %d: protojson fails (%v) but appendAnswer wrote %s\n%v", i, wantErr, got, m)
@@ -202,6 +213,137 @@ func TestAnswerJSON(t *testing.T) {
 	}
 	if _, ok := appendAnswer(nil, &directoryv1.Money{}); ok {
 		t.Error("appendAnswer wrote a message it does not know")
+	}
+}
+
+// received is m as answerCodec hands it to the edge: a message of its type holding
+// m's encoding only.
+func received(t testing.TB, m proto.Message) proto.Message {
+	t.Helper()
+	wire, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := m.ProtoReflect().New().Interface()
+	if err := (answerCodec{encoding.GetCodecV2(grpcproto.Name)}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, out); err != nil {
+		t.Fatal(err)
+	}
+	if populated(out.ProtoReflect()) || !bytes.Equal(out.ProtoReflect().GetUnknown(), wire) {
+		t.Fatalf("answerCodec decoded a %T instead of keeping its encoding", m)
+	}
+	return out
+}
+
+// answerCodec keeps the answers written from their encoding as it, and decodes every
+// other message.
+func TestAnswerCodec(t *testing.T) {
+	c := answerCodec{encoding.GetCodecV2(grpcproto.Name)}
+	if c.Name() != "proto" {
+		t.Errorf("Name = %q: the content type would change", c.Name())
+	}
+	money := &directoryv1.Money{AmountCents: 25000, Currency: "BRL"}
+	wire, _ := proto.Marshal(money)
+	var got directoryv1.Money
+	if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &got); err != nil || !proto.Equal(&got, money) || len(got.ProtoReflect().GetUnknown()) > 0 {
+		t.Errorf("a message not written here: %v, %v; want it decoded", &got, err)
+	}
+	kept := received(t, searchAnswer())
+	if len(kept.(*directoryv1.SearchDoctorsResponse).GetResults()) != 0 {
+		t.Error("the search answer was decoded")
+	}
+	back, err := decodedAnswer(kept)
+	if err != nil || !proto.Equal(back, searchAnswer()) {
+		t.Errorf("decodedAnswer = %v, %v; want the search answer", back, err)
+	}
+	out, err := c.Marshal(searchAnswer())
+	if err != nil || !bytes.Equal(out.Materialize(), must(proto.Marshal(searchAnswer()))) {
+		t.Errorf("Marshal: %v; want the proto codec's bytes", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Encodings other than the Go marshaller's are written as protojson writes the decoded
+// message: fields unknown to this binary skipped wherever they are; a packed list as
+// a list; fields out of order or a singular field twice are left to protojson.
+func TestAnswerJSON_OtherEncodings(t *testing.T) {
+	m := slotsAnswer()
+	m.Slots = m.Slots[:2]
+	want := must(answerJSON.Marshal(m))
+	wire := must(proto.Marshal(m))
+	unknown := protowire.AppendString(protowire.AppendTag(nil, 99, protowire.BytesType), "from a newer release")
+	unknown = protowire.AppendVarint(protowire.AppendTag(unknown, 98, protowire.VarintType), 7)
+	slotWire := must(proto.Marshal(m.Slots[0]))
+	withUnknownInSlot := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), append(append([]byte{}, unknown...), slotWire...))
+	mj := &jsonMarshaler{JSONPb: &runtime.JSONPb{MarshalOptions: answerJSON}}
+	for _, tt := range []struct {
+		name string
+		wire []byte
+		fast bool // written by message, not left to protojson
+		want []byte
+	}{
+		{"unknown fields first", append(append([]byte{}, unknown...), wire...), true, want},
+		{"unknown fields last", append(append([]byte{}, wire...), unknown...), true, want},
+		{"unknown fields in an element", append(append([]byte{}, withUnknownInSlot...), wire...), true,
+			must(answerJSON.Marshal(&schedulingv1.ListAvailableSlotsResponse{Slots: append([]*schedulingv1.Slot{m.Slots[0]}, m.Slots...),
+				Price: m.Price, TimeZone: m.TimeZone}))},
+		{"fields out of order", append(protowire.AppendString(protowire.AppendTag(nil, 3, protowire.BytesType), "UTC"), wire...), false,
+			must(answerJSON.Marshal(&schedulingv1.ListAvailableSlotsResponse{Slots: m.Slots, Price: m.Price, TimeZone: m.TimeZone}))},
+		{"a singular field twice", append(append([]byte{}, wire...), protowire.AppendString(protowire.AppendTag(nil, 3, protowire.BytesType), "UTC")...), false,
+			must(answerJSON.Marshal(&schedulingv1.ListAvailableSlotsResponse{Slots: m.Slots, Price: m.Price, TimeZone: "UTC"}))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := &schedulingv1.ListAvailableSlotsResponse{}
+			got.ProtoReflect().SetUnknown(tt.wire)
+			written, ok := appendAnswer(nil, got)
+			if ok != tt.fast || ok && !bytes.Equal(written, tt.want) {
+				t.Errorf("appendAnswer = %s, %t; want %s, %t", written, ok, tt.want, tt.fast)
+			}
+			answer, err := mj.Marshal(got)
+			if err != nil || !bytes.Equal(answer, tt.want) {
+				t.Errorf("the marshaler answered %s, %v; want %s", answer, err, tt.want)
+			}
+		})
+	}
+	// A list of scalars, packed (proto3's encoding) or one tag a value: none of these
+	// answers has one, so the walk is checked on a message of the platform that has.
+	states := &schedulingv1.ListDoctorAppointmentsRequest{DoctorId: "d", States: []schedulingv1.AppointmentState{
+		schedulingv1.AppointmentState_APPOINTMENT_STATE_CONFIRMED, 0, 99, schedulingv1.AppointmentState_APPOINTMENT_STATE_CANCELLED}}
+	wantStates := must(answerJSON.Marshal(states))
+	unpacked := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "d")
+	for _, st := range states.States {
+		unpacked = protowire.AppendVarint(protowire.AppendTag(unpacked, 2, protowire.VarintType), uint64(st))
+	}
+	for name, wire := range map[string][]byte{"packed": must(proto.Marshal(states)), "unpacked": unpacked} {
+		w := answerWriter{ok: true}
+		w.message(planOf(states.ProtoReflect().Descriptor()), wire)
+		if !w.ok || !bytes.Equal(w.b, wantStates) {
+			t.Errorf("%s list of enums: %s (%t), want %s", name, w.b, w.ok, wantStates)
+		}
+	}
+	// An answer the service could not have sent is a failure, not an empty answer.
+	broken := &directoryv1.SearchDoctorsResponse{}
+	broken.ProtoReflect().SetUnknown([]byte{0x0a, 0x7f, 0x01})
+	if _, ok := appendAnswer(nil, broken); ok {
+		t.Error("appendAnswer wrote a truncated encoding")
+	}
+	if answer, err := mj.Marshal(broken); err == nil {
+		t.Errorf("the marshaler answered %s for a truncated encoding", answer)
+	}
+	// The indented form (a client's ?pretty) decodes the answer first.
+	indented := &jsonMarshaler{JSONPb: &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{EmitDefaultValues: true, Indent: "  "}}}
+	pretty, err := indented.Marshal(received(t, m))
+	var doc struct {
+		Slots    []json.RawMessage `json:"slots"`
+		TimeZone string            `json:"timeZone"`
+	}
+	if err != nil || json.Unmarshal(pretty, &doc) != nil || len(doc.Slots) != 2 || doc.TimeZone != "America/Sao_Paulo" {
+		t.Errorf("indented: %s, %v", pretty, err)
 	}
 }
 
@@ -270,6 +412,26 @@ func benchmarkAnswerJSON(b *testing.B, m proto.Message) {
 			}
 		}
 	})
+	// What the edge did with an answer before it kept the encoding: decode it (the
+	// gRPC codec), then write it.
+	wire := must(proto.Marshal(m))
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := proto.Unmarshal(wire, m.ProtoReflect().New().Interface()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	kept := received(b, m)
+	b.Run("kept encoding+appendAnswer", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := appendAnswer(make([]byte, 0, 16<<10), kept); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 	b.Run("appendAnswer", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -292,9 +454,11 @@ func TestAnswerJSON_EveryField(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%T: protojson: %v", m, err)
 		}
-		got, ok := appendAnswer(nil, m)
-		if !ok || !bytes.Equal(got, want) {
-			t.Errorf("%T with every field set (a field was added? write it in answers.go):\n got %s\nwant %s", m, got, want)
+		for _, m := range []proto.Message{m, received(t, m)} {
+			got, ok := appendAnswer(nil, m)
+			if !ok || !bytes.Equal(got, want) {
+				t.Errorf("%T with every field set (a field of a kind message does not write?):\n got %s\nwant %s", m, got, want)
+			}
 		}
 	}
 }

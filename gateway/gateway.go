@@ -158,7 +158,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		}}}),
 	)
 	for _, u := range opts.Upstreams {
-		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS, TraceDial(opts.Tracer)...)
+		conn, err := Dial(u.Addr, u.Name, opts.ServiceTLS, append(TraceDial(opts.Tracer), answerCodecOption())...)
 		if err != nil {
 			g.Close()
 			return nil, fmt.Errorf("dial %s at %s: %w", u.Service, u.Addr, err)

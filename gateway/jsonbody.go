@@ -48,8 +48,15 @@ type jsonMarshaler struct {
 // hottest answers are written by appendAnswer, the others by protojson.
 func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	pm, ok := v.(proto.Message)
-	if !ok || m.Indent != "" {
+	if !ok {
 		return m.JSONPb.Marshal(v)
+	}
+	if m.Indent != "" {
+		d, err := decodedAnswer(pm)
+		if err != nil {
+			return nil, err
+		}
+		return m.JSONPb.Marshal(d)
 	}
 	name := pm.ProtoReflect().Descriptor().FullName()
 	hint := 256
@@ -61,8 +68,11 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 		b, ok = appendAnswer(b, pm)
 	}
 	if !ok {
-		var err error
-		if b, err = m.MarshalOptions.MarshalAppend(b[:0], pm); err != nil {
+		d, err := decodedAnswer(pm)
+		if err != nil {
+			return nil, err
+		}
+		if b, err = m.MarshalOptions.MarshalAppend(b[:0], d); err != nil {
 			return nil, err
 		}
 	}
