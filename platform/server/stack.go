@@ -2,8 +2,9 @@ package server
 
 import "net/http"
 
-// callStack is the stack a call's goroutine is grown to before the call runs, in one
-// step: 32 KB, what a unary call through the interceptors, a handler and pgx needs.
+// reserveFrame is the frame that grows a call's goroutine stack, before the call
+// runs and in one step, to 32 KB: what a unary call through the interceptors, a
+// handler and pgx needs.
 //
 // The HTTP/2 server runs every call on a new goroutine, whose stack starts small (the
 // runtime's starting size, a few KB) and doubles whenever a deeper frame needs more;
