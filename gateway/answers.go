@@ -140,7 +140,7 @@ func populated(m protoreflect.Message) bool {
 type plan struct {
 	timestamp bool    // google.protobuf.Timestamp, written as a string
 	fields    []field // in declaration order
-	index     []int   // by field number: 1 + the field's position in fields, 0 if unknown
+	numbers   []bool  // by field number: whether it is one of fields
 }
 
 // field is one field of a plan.
@@ -158,7 +158,7 @@ type field struct {
 
 // known tells whether num is a field of p.
 func (p *plan) known(num protowire.Number) bool {
-	return num > 0 && int(num) < len(p.index) && p.index[num] != 0
+	return num > 0 && int(num) < len(p.numbers) && p.numbers[num]
 }
 
 var plans sync.Map // protoreflect.FullName → *plan, or nil where message cannot write it
@@ -210,13 +210,13 @@ func makePlan(md protoreflect.MessageDescriptor, making map[protoreflect.FullNam
 			}
 		}
 		p.fields = append(p.fields, f)
-		if int(f.num) >= len(p.index) {
+		if int(f.num) >= len(p.numbers) {
 			if f.num > 1<<12 {
 				return nil
 			}
-			p.index = append(p.index, make([]int, int(f.num)+1-len(p.index))...)
+			p.numbers = append(p.numbers, make([]bool, int(f.num)+1-len(p.numbers))...)
 		}
-		p.index[f.num] = len(p.fields)
+		p.numbers[f.num] = true
 	}
 	return p
 }
