@@ -54,7 +54,7 @@ var services = []Service{
 	{Name: "identity", FQName: identityv1connect.IdentityServiceName, Port: 7002, Schema: &identity.Schema,
 		REST: identityv1.RegisterIdentityServiceHandler, wiring: wire(identity.DefaultConfig, startIdentity)},
 	{Name: "directory", FQName: directoryv1connect.DirectoryServiceName, Port: 7003, Schema: &directory.Schema,
-		REST: directoryv1.RegisterDirectoryServiceHandler, wiring: wire(noSettings, startDirectory)},
+		REST: directoryv1.RegisterDirectoryServiceHandler, wiring: wire(directory.DefaultConfig, startDirectory)},
 	{Name: "scheduling", FQName: schedulingv1connect.SchedulingServiceName, Port: 7004, Schema: &scheduling.Schema,
 		REST: schedulingv1.RegisterSchedulingServiceHandler, wiring: wire(scheduling.DefaultConfig, startScheduling)},
 	// pix's schema holds only the development sandbox's state; migrating it is harmless
@@ -143,21 +143,21 @@ func startIdentity(ctx context.Context, p *Process, cfg *identity.Config) (*serv
 	return srv, svc.Run, nil
 }
 
-func startDirectory(ctx context.Context, p *Process, _ *none) (*server.Server, Background, error) {
+func startDirectory(ctx context.Context, p *Process, cfg *directory.Config) (*server.Server, Background, error) {
 	db, err := p.pool(ctx, "directory", directory.Schema)
 	if err != nil {
 		return nil, nil, err
 	}
 	svc, err := directory.New(ctx, directory.Deps{
 		DB: db, Scheduling: client(p, "directory", "scheduling", schedulingv1connect.NewSchedulingServiceClient),
-		Logger: p.log.With("service", "directory"),
+		Logger: p.log.With("service", "directory"), SearchIndexEvery: cfg.SearchIndexEvery,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	srv := p.newServer("directory", p.remoteAuth("directory"))
 	srv.Handle(svc.Handler(srv.HandlerOptions()...))
-	return srv, nil, nil
+	return srv, svc.Run, nil
 }
 
 func startScheduling(ctx context.Context, p *Process, cfg *scheduling.Config) (*server.Server, Background, error) {

@@ -35,6 +35,9 @@ type Deps struct {
 	Scheduling schedulingv1connect.SchedulingServiceClient
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// SearchIndexEvery is how often Run reads the doctors changed since its last read
+	// into the in-memory search index; 0: no index, every search runs the query.
+	SearchIndexEvery time.Duration
 }
 
 // Service implements the DirectoryService RPCs.
@@ -49,6 +52,8 @@ type Service struct {
 	doctors doctorStore
 	reviews reviewStore
 	search  searchStore
+	index   *searchIndex // nil without Deps.SearchIndexEvery
+	every   time.Duration
 }
 
 var _ directoryv1connect.DirectoryServiceHandler = (*Service)(nil)
@@ -64,7 +69,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{db: d.DB, scheduling: d.Scheduling, log: d.Logger, now: d.Now, specialties: map[string]string{}}
+	s := &Service{db: d.DB, scheduling: d.Scheduling, log: d.Logger, now: d.Now, specialties: map[string]string{}, every: d.SearchIndexEvery}
 	var err error
 	if s.ordered, err = s.doctors.specialties(ctx, d.DB); err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
@@ -77,7 +82,31 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	for _, sp := range s.ordered {
 		s.specialties[sp.Code] = sp.Name
 	}
+	if d.SearchIndexEvery > 0 {
+		s.index = newSearchIndex(d.DB, s.nameSpecialties, d.Logger, d.Now)
+	}
 	return s, nil
+}
+
+// Run keeps the search index (when there is one) until ctx ends; searches use the
+// query until its first read completes.
+func (s *Service) Run(ctx context.Context) error {
+	if s.index == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.index.Run(ctx, s.every)
+}
+
+// written brings this replica's search index up to a write just committed, so the
+// writer's next search shows it; other replicas see it at their next read.
+func (s *Service) written(ctx context.Context) {
+	if s.index == nil || s.index.state.Load() == nil {
+		return // the first read, when it comes, sees it
+	}
+	if err := s.index.refresh(ctx); err != nil {
+		s.log.WarnContext(ctx, "search index: read after a write failed; the next read brings it", "err", err)
+	}
 }
 
 // Handler returns the Connect handler, given the server's handler options. The server

@@ -7,10 +7,12 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -50,6 +52,9 @@ type fixture struct {
 	users  *testkit.Users
 	crm    int    // last CRM number handed out
 	url    string // the directory server
+	// replica is a second directory on the same database answering from its search
+	// index: search checks every successful answer against its answer.
+	replica *Service
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -150,10 +155,30 @@ func (f *fixture) rate(id string, sum, count int) {
 	}
 }
 
+// search asks the directory (whose searches run the query) and checks that a replica
+// answering from its search index, brought up to the database first, gives the same
+// answer: every search of these tests compares the two.
 func (f *fixture) search(r *directoryv1.SearchDoctorsRequest) (*directoryv1.SearchDoctorsResponse, error) {
-	resp, err := f.client.SearchDoctors(context.Background(), connect.NewRequest(r))
+	f.t.Helper()
+	ctx := context.Background()
+	resp, err := f.client.SearchDoctors(ctx, connect.NewRequest(r))
 	if err != nil {
 		return nil, err
+	}
+	if f.replica == nil {
+		if f.replica, err = New(ctx, Deps{DB: f.db, Logger: testkit.Logger(f.t), SearchIndexEvery: time.Hour}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if err := f.replica.index.refresh(ctx); err != nil {
+		f.t.Fatal(err)
+	}
+	indexed, err := f.replica.searchDoctors(ctx, r)
+	if err != nil {
+		f.t.Fatalf("search %v from the index: %v (the query answered)", r, err)
+	}
+	if !proto.Equal(indexed, resp.Msg) {
+		f.t.Fatalf("search %v:\nfrom the index %v\nfrom the query %v", r, indexed, resp.Msg)
 	}
 	return resp.Msg, nil
 }

@@ -37,6 +37,7 @@ func (s *Service) setListing(ctx context.Context, doctorID string, listed bool, 
 		return false, errs.Internal("directory: set doctor listing", err)
 	}
 	if applied {
+		s.written(ctx)
 		s.log.InfoContext(ctx, "doctor listing set", "doctor_id", doctorID, "listed", listed)
 	}
 	return applied, nil

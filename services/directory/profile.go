@@ -56,6 +56,7 @@ func (s *Service) upsertProfile(ctx context.Context, in *directoryv1.ProfileInpu
 	if err != nil {
 		return nil, nil, errs.Internal("directory: store profile", err)
 	}
+	s.written(ctx)
 	return s.draft(ctx, p.UserID)
 }
 

@@ -71,6 +71,7 @@ func (s *Service) review(ctx context.Context, r *directoryv1.ReviewAppointmentRe
 	case err != nil:
 		return nil, errs.Internal("directory: store review", err)
 	}
+	s.written(ctx)
 	return out, nil
 }
 

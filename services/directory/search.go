@@ -47,23 +47,31 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 	if size == 0 {
 		size = defaultPageSize
 	}
+	var after *cursor
 	if r.GetPageToken() != "" {
 		c, err := decodeCursor(r.GetPageToken(), filter)
 		if err != nil {
 			return nil, err
 		}
 		q.after(c)
+		after = &c
 	}
-	page, err := s.search.page(ctx, s.db, q, size+1)
-	if err != nil {
-		return nil, errs.Internal("directory: search doctors", err)
+	// The index's profiles are shared and already named; the query's are new.
+	page, indexed := s.index.page(q.filter, after, size+1)
+	if !indexed {
+		var err error
+		if page, err = s.search.page(ctx, s.db, q, size+1); err != nil {
+			return nil, errs.Internal("directory: search doctors", err)
+		}
 	}
 	out := &directoryv1.SearchDoctorsResponse{}
 	if n := min(len(page), size); n > 0 {
 		out.Results = make([]*directoryv1.SearchResult, n)
 		results := make([]directoryv1.SearchResult, n)
 		for i, f := range page[:n] {
-			s.nameSpecialties(f.profile)
+			if !indexed {
+				s.nameSpecialties(f.profile)
+			}
 			r := &results[i]
 			r.Profile, r.DistanceKm = f.profile, math.Round(f.dist/100)/10
 			out.Results[i] = r
@@ -121,6 +129,7 @@ func decodeCursor(token, filter string) (cursor, error) {
 	if err := json.Unmarshal(raw, &c); err != nil || len(c.ID) != 36 || uuid.Validate(c.ID) != nil {
 		return cursor{}, errBadToken("is not a token this service issued")
 	}
+	c.ID = strings.ToLower(c.ID) // as PostgreSQL prints a uuid, which orders as the uuid does
 	if c.Filter != filter {
 		return cursor{}, errBadToken("belongs to a search with other filters or order")
 	}

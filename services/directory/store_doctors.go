@@ -136,6 +136,11 @@ func (s *profileScanner) scan(row pgx.Row) (*directoryv1.Profile, error) {
 	if err := row.Scan(s.dest...); err != nil {
 		return nil, err
 	}
+	return s.fill(), nil
+}
+
+// fill makes a new profile of the values the last scan of s.dest read.
+func (s *profileScanner) fill() *directoryv1.Profile {
 	n := s.n
 	p := next(&s.profiles, n)
 	p.DoctorId, p.CrmNumber, p.CrmUf, p.DisplayName, p.PhotoUrl, p.Bio = s.id, s.crmNumber, s.crmUF, s.name, s.photo, s.bio
@@ -159,7 +164,7 @@ func (s *profileScanner) scan(row pgx.Row) (*directoryv1.Profile, error) {
 		}
 		p.Location = l
 	}
-	return p, nil
+	return p
 }
 
 // next returns a pointer to a new zero element at the end of *s, first replacing *s

@@ -32,6 +32,7 @@ type searchFilter struct {
 // query is a search turned into SQL. Its text is built here only, from the typed
 // filter, and every value is a bind parameter.
 type query struct {
+	filter searchFilter
 	sort   directoryv1.SortOrder
 	from   string // the FROM clause
 	k      string // the alias of the row read: "e" (search_entries) or "d" (doctors)
@@ -52,7 +53,7 @@ func (q *query) key(col string) string { return q.k + "." + col }
 
 // newQuery builds the WHERE clause of f.
 func newQuery(f searchFilter) *query {
-	q := &query{sort: f.sort, from: "doctors d", k: "d", where: []string{"d.listed"}}
+	q := &query{filter: f, sort: f.sort, from: "doctors d", k: "d", where: []string{"d.listed"}}
 	if f.specialty != "" {
 		// search_entries holds listed doctors only, one row per specialty, with the
 		// profile: its indexes lead with the specialty, so the walk never meets another
@@ -90,12 +91,20 @@ const earthRadius = 6378168.0
 // query; with ll_to_earth in the SQL it computed the point again for each row's two
 // distances (a generic plan cannot fold it), about 45 % of the search query's time.
 func earthPoint(latitude, longitude float64) string {
-	lat, lon := latitude*(math.Pi/180), longitude*(math.Pi/180)
-	x := earthRadius * math.Cos(lat) * math.Cos(lon)
-	y := earthRadius * math.Cos(lat) * math.Sin(lon)
-	z := earthRadius * math.Sin(lat)
+	p := earthXYZ(latitude, longitude)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return "(" + f(x) + ", " + f(y) + ", " + f(z) + ")"
+	return "(" + f(p[0]) + ", " + f(p[1]) + ", " + f(p[2]) + ")"
+}
+
+// earthXYZ is the point of earthPoint as numbers: the text above reads back as exactly
+// these (the shortest text that does).
+func earthXYZ(latitude, longitude float64) [3]float64 {
+	lat, lon := latitude*(math.Pi/180), longitude*(math.Pi/180)
+	return [3]float64{
+		earthRadius * math.Cos(lat) * math.Cos(lon),
+		earthRadius * math.Cos(lat) * math.Sin(lon),
+		earthRadius * math.Sin(lat),
+	}
 }
 
 // after restricts the query to rows past c, in the sort's order. c.ID must be a UUID.
