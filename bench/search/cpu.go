@@ -18,13 +18,14 @@ const clockTick = 10 * time.Millisecond
 type cpuSample struct {
 	self        time.Duration
 	children    map[string]time.Duration
+	rssKB       map[string]int64      // each child's resident memory (VmRSS)
 	postgres    map[int]time.Duration // by backend process id
 	busy, total time.Duration
 	at          time.Time
 }
 
 func sampleCPU(children map[string]int, backends []int) cpuSample {
-	s := cpuSample{children: map[string]time.Duration{}, postgres: map[int]time.Duration{}, at: time.Now()}
+	s := cpuSample{children: map[string]time.Duration{}, rssKB: map[string]int64{}, postgres: map[int]time.Duration{}, at: time.Now()}
 	for _, pid := range backends {
 		s.postgres[pid] = processCPU(pid)
 	}
@@ -34,6 +35,7 @@ func sampleCPU(children map[string]int, backends []int) cpuSample {
 	}
 	for name, pid := range children {
 		s.children[name] = processCPU(pid)
+		s.rssKB[name] = processRSS(pid)
 	}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := bytes.Cut(b, []byte("\n"))
@@ -80,4 +82,21 @@ func postgresCPU(start, end cpuSample) time.Duration {
 		d += t - start.postgres[pid]
 	}
 	return d
+}
+
+// processRSS is a process's resident memory in KiB, from /proc/<pid>/status.
+func processRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb
+			}
+		}
+	}
+	return 0
 }

@@ -215,8 +215,14 @@ func printCPU(r *result) {
 			fmt.Printf(", healthcore %s %s", name, per(d))
 		}
 	}
-	fmt.Printf(", PostgreSQL %s; machine %.0f%% busy, %.0f%% of it by other processes\n",
+	fmt.Printf(", PostgreSQL %s; machine %.0f%% busy, %.0f%% of it by other processes",
 		per(postgres), 100*float64(busy)/float64(total), 100*float64(max(others, 0))/float64(busy))
+	for _, name := range []string{"gateway", "serve"} {
+		if kb, ok := r.cpuEnd.rssKB[name]; ok {
+			fmt.Printf("; %s RSS %d MiB", name, kb/1024)
+		}
+	}
+	fmt.Println()
 }
 
 // compareTracing runs the REST path on a stack without tracing, then on one tracing at
