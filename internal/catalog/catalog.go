@@ -55,13 +55,6 @@ func wire[C any, P interface {
 	}
 }
 
-// none is the settings of a service that has no flags of its own.
-type none struct{}
-
-func noSettings() none                    { return none{} }
-func (*none) RegisterFlags(*flag.FlagSet) {}
-func (*none) Check(*config.Problems)      {}
-
 // Services returns the services in start order.
 func Services() []Service { return slices.Clone(services) }
 

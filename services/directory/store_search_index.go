@@ -89,7 +89,13 @@ func (indexStore) read(ctx context.Context, db pg.Beginner, since uint64, full b
 			return fmt.Errorf("snapshot horizon %d", horizon)
 		}
 		out.horizon = uint64(horizon)
-		out.entries, err = scanEntries(rows)
+		// Profiles are allocated in blocks, and a block stays in memory while any of its
+		// profiles is indexed: a read of a few changes gets blocks of its own size.
+		block := 1024
+		if !full {
+			block = len(out.doctors)
+		}
+		out.entries, err = scanEntries(rows, block)
 		return err
 	})
 	if err != nil {
@@ -98,8 +104,9 @@ func (indexStore) read(ctx context.Context, db pg.Beginner, since uint64, full b
 	return out, nil
 }
 
-// scanEntries reads rows of entryRowColumns.
-func scanEntries(rows pgx.Rows) ([]indexRow, error) {
+// scanEntries reads rows of entryRowColumns, ordered by doctor: the rows of one
+// doctor share one profile (they are copies of it), allocated block at a time.
+func scanEntries(rows pgx.Rows, block int) ([]indexRow, error) {
 	defer rows.Close()
 	var (
 		out       []indexRow
@@ -107,11 +114,15 @@ func scanEntries(rows pgx.Rows) ([]indexRow, error) {
 		x, y, z   pgtype.Float8
 		specs     []string
 	)
-	scanner := newProfileScanner(1024, &x, &y, &z, &specs)
+	scanner := newProfileScanner(block, &x, &y, &z, &specs)
 	dest := append([]any{&specialty}, scanner.dest...)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan search entry: %w", err)
+		}
+		if n := len(out); n > 0 && out[n-1].profile.DoctorId == scanner.id {
+			out = append(out, indexRow{specialty: specialty, profile: out[n-1].profile, earth: out[n-1].earth, located: out[n-1].located})
+			continue
 		}
 		p := scanner.fill()
 		p.Specialties = make([]*directoryv1.Specialty, len(specs))
