@@ -12,7 +12,6 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/protobuf/proto"
 
 	accessv1 "healthcore/gen/healthcore/access/v1"
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
@@ -177,8 +176,8 @@ func (f *fixture) search(r *directoryv1.SearchDoctorsRequest) (*directoryv1.Sear
 	if err != nil {
 		f.t.Fatalf("search %v from the index: %v (the query answered)", r, err)
 	}
-	if !proto.Equal(indexed, resp.Msg) {
-		f.t.Fatalf("search %v:\nfrom the index %v\nfrom the query %v", r, indexed, resp.Msg)
+	if !sameAnswer(f.t, indexed, resp.Msg) {
+		f.t.Fatalf("search %v:\nfrom the index %v\nfrom the query %v", r, decoded(f.t, indexed), resp.Msg)
 	}
 	return resp.Msg, nil
 }

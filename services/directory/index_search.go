@@ -64,10 +64,10 @@ func (q *indexQuery) keeps(k *keys) bool {
 // doctor without a point has none with it, and the query would not have answered).
 func (q *indexQuery) measured(d *doctorEntry) found {
 	if q.f.point == nil || !d.located {
-		return found{profile: d.profile}
+		return found{entry: d}
 	}
 	chord := cubeDistance(d.earth, q.earth)
-	return found{profile: d.profile, chord: chord, dist: greatCircle(chord)}
+	return found{entry: d, chord: chord, dist: greatCircle(chord)}
 }
 
 // after tells whether a doctor at (chord, …) comes after the cursor in the search's order.
@@ -119,14 +119,14 @@ func (q *indexQuery) nearest(l *entryList) []found {
 			if !(dist <= q.radius) {
 				return
 			}
-			got = append(got, found{profile: p.d.profile, chord: chord, dist: dist})
+			got = append(got, found{entry: p.d, chord: chord, dist: dist})
 		})
 		if final || len(got) >= q.limit {
 			slices.SortFunc(got, func(a, b found) int {
 				if c := cmp.Compare(a.chord, b.chord); c != 0 {
 					return c
 				}
-				return cmp.Compare(a.profile.DoctorId, b.profile.DoctorId)
+				return cmp.Compare(a.entry.id, b.entry.id)
 			})
 			return got[:min(len(got), q.limit)]
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 	"healthcore/platform/errs"
@@ -56,7 +57,6 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 		q.after(c)
 		after = &c
 	}
-	// The index's profiles are shared and already named; the query's are new.
 	page, indexed := s.index.page(q.filter, after, size+1)
 	if !indexed {
 		var err error
@@ -69,20 +69,38 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 		out.Results = make([]*directoryv1.SearchResult, n)
 		results := make([]directoryv1.SearchResult, n)
 		for i, f := range page[:n] {
-			if !indexed {
-				s.nameSpecialties(f.profile)
-			}
 			r := &results[i]
-			r.Profile, r.DistanceKm = f.profile, math.Round(f.dist/100)/10
+			km := math.Round(f.dist/100) / 10
+			if f.entry != nil {
+				// The index's result is its encoding: the profile field as the index
+				// keeps it, then distance_km as the encoder would write it. Field by field
+				// in number order, these are the bytes of the decoded result.
+				b := append(make([]byte, 0, len(f.entry.field)+9), f.entry.field...)
+				if math.Float64bits(km) != 0 {
+					b = protowire.AppendTag(b, distanceField, protowire.Fixed64Type)
+					b = protowire.AppendFixed64(b, math.Float64bits(km))
+				}
+				r.ProtoReflect().SetUnknown(b)
+			} else {
+				s.nameSpecialties(f.profile)
+				r.Profile, r.DistanceKm = f.profile, km
+			}
 			out.Results[i] = r
 		}
 	}
 	if len(page) > size {
 		last := page[size-1]
-		out.NextPageToken = pageToken(q.sort, filter, last.profile, last.chord)
+		p := last.profile
+		if e := last.entry; e != nil {
+			p = &directoryv1.Profile{DoctorId: e.id, Price: &directoryv1.Money{AmountCents: e.price}, RatingAverage: e.rating, RatingCount: e.count}
+		}
+		out.NextPageToken = pageToken(q.sort, filter, p, last.chord)
 	}
 	return out, nil
 }
+
+// distanceField is the field number of SearchResult.distance_km.
+var distanceField = (&directoryv1.SearchResult{}).ProtoReflect().Descriptor().Fields().ByName("distance_km").Number()
 
 // plan checks the request against the rules the proto cannot state and builds its
 // query; filter is the fingerprint of its filters and order, which binds its cursors.

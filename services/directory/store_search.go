@@ -181,11 +181,12 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// found is one doctor a search found.
+// found is one doctor a search found: by the query (profile) or in the index (entry).
 type found struct {
 	profile *directoryv1.Profile // specialties with code and RQE
-	chord   float64              // straight-line distance in metres, 0 without a point
-	dist    float64              // great-circle distance in metres, 0 without a point
+	entry   *doctorEntry
+	chord   float64 // straight-line distance in metres, 0 without a point
+	dist    float64 // great-circle distance in metres, 0 without a point
 }
 
 // page runs qr for up to limit doctors, in its order.
