@@ -3,6 +3,7 @@ package directory
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"slices"
@@ -161,7 +162,11 @@ func (x *searchIndex) refresh(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		x.state.Store(x.build(at, rows))
+		st, err := x.build(at, rows)
+		if err != nil {
+			return err
+		}
+		x.state.Store(st)
 		x.horizon = rows.horizon
 		x.log.InfoContext(ctx, "search index: loaded", "doctors", len(x.state.Load().doctors), "took", x.now().Sub(at).String())
 		return nil
@@ -170,15 +175,23 @@ func (x *searchIndex) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x.state.Store(old.apply(at, rows, x.name))
+	next, err := old.apply(at, rows, x.name)
+	if err != nil {
+		return err
+	}
+	x.state.Store(next)
 	x.horizon = rows.horizon
 	return nil
 }
 
 // build makes the first version from a full read.
-func (x *searchIndex) build(at time.Time, rows indexRows) *indexState {
+func (x *searchIndex) build(at time.Time, rows indexRows) (*indexState, error) {
 	s := &indexState{at: at, doctors: map[string]*doctorEntry{}, lists: map[string]*entryList{}}
-	for _, d := range entriesOf(rows.entries, x.name) {
+	entries, err := entriesOf(rows.entries, x.name)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range entries {
 		s.doctors[d.id] = d
 	}
 	members := map[string][]*doctorEntry{}
@@ -191,12 +204,12 @@ func (x *searchIndex) build(at time.Time, rows indexRows) *indexState {
 	for code, ds := range members {
 		s.lists[code] = newEntryList(ds)
 	}
-	return s
+	return s, nil
 }
 
 // entriesOf makes one entry per doctor of rows (ordered by doctor), naming their
 // specialties.
-func entriesOf(rows []indexRow, name func(*directoryv1.Profile)) []*doctorEntry {
+func entriesOf(rows []indexRow, name func(*directoryv1.Profile)) ([]*doctorEntry, error) {
 	var out []*doctorEntry
 	for i, r := range rows {
 		if i > 0 && rows[i-1].profile.DoctorId == r.profile.DoctorId {
@@ -208,7 +221,7 @@ func entriesOf(rows []indexRow, name func(*directoryv1.Profile)) []*doctorEntry 
 		p := r.profile
 		encoded, err := proto.Marshal(p)
 		if err != nil {
-			panic("directory: a profile read from the database does not encode: " + err.Error())
+			return nil, fmt.Errorf("encode the profile of doctor %s: %w", p.DoctorId, err)
 		}
 		field := protowire.AppendTag(make([]byte, 0, len(encoded)+8), profileField, protowire.BytesType)
 		d := &doctorEntry{id: p.DoctorId, field: protowire.AppendBytes(field, encoded), specialties: []string{r.specialty}, located: r.located,
@@ -221,7 +234,7 @@ func entriesOf(rows []indexRow, name func(*directoryv1.Profile)) []*doctorEntry 
 		}
 		out = append(out, d)
 	}
-	return out
+	return out, nil
 }
 
 func newEntryList(ds []*doctorEntry) *entryList {
@@ -244,10 +257,14 @@ func places(ds []*doctorEntry) []placed {
 
 // apply makes the next version: the doctors of rows.doctors replaced by their new
 // entries (none when no longer listed). Lists of other specialties are shared.
-func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.Profile)) *indexState {
+func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.Profile)) (*indexState, error) {
 	next := &indexState{at: at, doctors: s.doctors, lists: s.lists}
 	if len(rows.doctors) == 0 {
-		return next
+		return next, nil
+	}
+	entries, err := entriesOf(rows.entries, name)
+	if err != nil {
+		return nil, err
 	}
 	next.doctors = make(map[string]*doctorEntry, len(s.doctors))
 	for id, d := range s.doctors {
@@ -265,7 +282,7 @@ func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.
 		delete(next.doctors, id)
 	}
 	added := map[string][]*doctorEntry{}
-	for _, d := range entriesOf(rows.entries, name) {
+	for _, d := range entries {
 		next.doctors[d.id] = d
 		added[""] = append(added[""], d)
 		for _, code := range d.specialties {
@@ -294,7 +311,7 @@ func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.
 		}
 		next.lists[code] = nl
 	}
-	return next
+	return next, nil
 }
 
 // merged is old (sorted by order) without what gone says left, merged with added: a
