@@ -194,7 +194,7 @@ func TestSearchIndex_WritesShowAtOnceHereAndSoonElsewhere(t *testing.T) {
 
 // Searches running while the index takes in changes each see one version: a whole,
 // sorted page of the specialty, never a half-applied change (run with -race, this also
-// checks that answers share the index's profiles without writing to them).
+// checks that readers and the reader of changes never touch the same memory unguarded).
 func TestSearchIndex_SearchesDuringChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
