@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"sync"
@@ -233,26 +235,29 @@ func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options, rat
 		// Empty fields are left out of the JSON: a page without doctors is "{}".
 		return !bytes.Contains(body, []byte(`"results"`)), nil
 	}
+	var profiled sync.WaitGroup
+	defer profiled.Wait()
 	var r *result
 	if rate > 0 {
 		fmt.Printf("REST open loop: %.0f requests/s (Poisson arrivals) on %s …\n", rate, gateway)
+		if o.profileDir != "" {
+			record(ctx, &profiled, o, "trace", func(name string, d time.Duration, file string) error {
+				if name == "load" {
+					return traceSelf(ctx, d, file)
+				}
+				return st.Trace(ctx, name, d, file)
+			})
+		}
 		r = driveOpen(ctx, fmt.Sprintf("REST open loop, %.0f/s offered", rate), rate, o.warmup, o.duration, st.PIDs(), mon, do)
 	} else {
 		fmt.Printf("REST: %d clients on %s …\n", o.clients, gateway)
-		var profiled sync.WaitGroup
-		defer profiled.Wait()
 		if o.profileDir != "" {
-			for _, name := range []string{"serve", "gateway"} {
-				profiled.Go(func() {
-					time.Sleep(o.warmup)
-					file := filepath.Join(o.profileDir, "search-"+name+".pprof")
-					if err := st.Profile(ctx, name, max(o.duration*2/3, time.Second), file); err != nil {
-						fmt.Println("profile:", err)
-						return
-					}
-					fmt.Printf("CPU profile of %s: go tool pprof -top %s\n", name, file)
-				})
-			}
+			record(ctx, &profiled, o, "profile", func(name string, d time.Duration, file string) error {
+				if name == "load" {
+					return nil
+				}
+				return st.Profile(ctx, name, d, file)
+			})
 		}
 		r = drive(ctx, "REST (gateway → directory)", o.clients, o.warmup, o.duration, st.PIDs(), mon, do)
 	}
@@ -260,4 +265,49 @@ func restLoad(ctx context.Context, st *stack.Stack, mon *monitor, o options, rat
 		return nil, ctx.Err()
 	}
 	return r, nil
+}
+
+// record has each process — serve, the gateway and this load generator — record a CPU
+// profile or an execution trace once the warm-up is over: for two thirds of the
+// measured time (a trace for at most 5 s, they grow fast), into o.profileDir.
+func record(ctx context.Context, wg *sync.WaitGroup, o options, kind string, take func(name string, d time.Duration, file string) error) {
+	d := max(o.duration*2/3, time.Second)
+	if kind == "trace" {
+		d = min(d, 5*time.Second)
+	}
+	for _, name := range []string{"serve", "gateway", "load"} {
+		wg.Go(func() {
+			select {
+			case <-time.After(o.warmup):
+			case <-ctx.Done():
+				return
+			}
+			file := filepath.Join(o.profileDir, "search-"+name+"."+kind)
+			if err := take(name, d, file); err != nil {
+				fmt.Printf("%s of %s: %v\n", kind, name, err)
+				return
+			}
+			if _, err := os.Stat(file); err == nil {
+				fmt.Printf("%s of %s: go tool %s %s\n", kind, name, map[string]string{"profile": "pprof -top", "trace": "trace"}[kind], file)
+			}
+		})
+	}
+}
+
+// traceSelf records this process's execution trace for d into file.
+func traceSelf(ctx context.Context, d time.Duration, file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return err
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	trace.Stop()
+	return f.Close()
 }

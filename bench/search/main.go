@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,7 @@ type options struct {
 	// compareTracing measures the REST path without tracing, then with it.
 	compareTracing bool
 	rounds         int // of -compare-tracing: off then on, this many times
+	loadGOGC       int // this load generator's GOGC (0: Go's default)
 }
 
 func main() {
@@ -68,14 +70,18 @@ func main() {
 	flag.Float64Var(&o.pageCost, "random-page-cost", 0, "planner random_page_cost set on the benchmark database (1.1 suits data in RAM or on SSD); 0 keeps the server's")
 	flag.Float64Var(&o.rate, "rate", 0, "after the closed-loop REST run, an open-loop one at this many searches/s (Poisson arrivals, latency from each scheduled arrival)")
 	flag.Float64Var(&o.rateFraction, "rate-fraction", 0, "like -rate, at this fraction of the closed-loop REST throughput just measured (0.5: the issue's latency goal)")
-	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the services and the gateway during the closed-loop REST run here (the profiler's own cost then shows in the CPU figures)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of serve and the gateway during the closed-loop REST run here, and execution traces of them and of this load generator during the open-loop one (the profiler's own cost then shows in the CPU figures)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "log level of the healthcore processes (their logs go to a temporary file)")
 	flag.BoolVar(&o.compareTracing, "compare-tracing", false,
 		"measure only the REST path, twice in this run: without tracing, then with tracing at the default sample ratio exporting over OTLP/HTTP to a sink in this process")
 	flag.IntVar(&o.rounds, "compare-rounds", 1, "with -compare-tracing: how many times to measure off then on (alternating evens out a machine's changing load)")
+	flag.IntVar(&o.loadGOGC, "load-gogc", 400, "GOGC of this load generator (0: Go's default): its own collections stop the clock of the requests in flight, and would show as the platform's latency (bench/users' -worker-gogc)")
 	flag.Parse()
 	o.rounds = max(o.rounds, 1)
-	if o.doctors < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.rate < 0 || o.rateFraction < 0 {
+	if o.loadGOGC > 0 {
+		debug.SetGCPercent(o.loadGOGC)
+	}
+	if o.doctors < 1 || o.loadGOGC < 0 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.rate < 0 || o.rateFraction < 0 {
 		fmt.Fprintln(os.Stderr, "search: -doctors, -clients and -duration must be positive")
 		os.Exit(2)
 	}

@@ -246,11 +246,22 @@ func tail(path string) string {
 
 // Profile records a CPU profile of the child name (see PIDs) for d into file.
 func (s *Stack) Profile(ctx context.Context, name string, d time.Duration, file string) error {
+	return s.record(ctx, name, "profile", d, file)
+}
+
+// Trace records an execution trace of the child name for d into file (`go tool trace`;
+// `go tool trace -pprof=sched` tells where its goroutines waited for a thread).
+func (s *Stack) Trace(ctx context.Context, name string, d time.Duration, file string) error {
+	return s.record(ctx, name, "trace", d, file)
+}
+
+// record fetches the child's /debug/pprof/<what> over d into file.
+func (s *Stack) record(ctx context.Context, name, what string, d time.Duration, file string) error {
 	base, ok := s.Ops[name]
 	if !ok {
 		return fmt.Errorf("no child %q", name)
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", base, what, int(d.Seconds())), nil)
 	if err != nil {
 		return err
 	}
@@ -260,7 +271,7 @@ func (s *Stack) Profile(ctx context.Context, name string, d time.Duration, file 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile of %s: HTTP %d", name, resp.StatusCode)
+		return fmt.Errorf("%s of %s: HTTP %d", what, name, resp.StatusCode)
 	}
 	f, err := os.Create(file)
 	if err != nil {
