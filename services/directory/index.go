@@ -1,16 +1,20 @@
 package directory
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -51,22 +55,37 @@ const staleAfter = 30 * time.Second
 
 // indexState is one immutable version of the index: readers load it once and use it
 // without locks; a read of changes makes a new version.
+//
+// Nothing in a version's bulk holds a pointer — entries, the bytes they point into,
+// the doctors map and the lists are arrays of values and offsets — so the collector
+// marks each as one object, where an entry per doctor with its strings, and pointers to
+// it from every list, made each collection of a directory under load mark for 50–80 ms
+// and slow the searches meanwhile.
 type indexState struct {
-	at      time.Time               // when the read that made it began
-	doctors map[string]*doctorEntry // by doctor id
-	lists   map[string]*entryList   // by specialty code; "" holds every listed doctor
+	at time.Time // when the read that made it began
+	// entries and bytes only grow from one version to the next (each version reads as
+	// far as its own lengths, so a later one appends beside it) until too many of them
+	// are gone doctors' and a version starts anew (compacted).
+	entries []doctorEntry
+	bytes   []byte
+	doctors map[uuid.UUID]ref     // the listed doctors' entries
+	lists   map[string]*entryList // by specialty code; "" holds every listed doctor
 }
+
+// ref is an entry's position in its version's entries.
+type ref = int32
+
+// span is a run of a version's bytes.
+type span struct{ off, n uint32 }
 
 // doctorEntry is one listed doctor as search sees them, never changed once indexed.
 // The profile is kept as a search result's profile field, encoded (specialties
-// named): an answer copies those bytes, and the collector has nothing inside to mark,
-// where a tree of messages and strings per doctor made every collection mark for
-// about 100 ms under load.
+// named): an answer copies those bytes.
 type doctorEntry struct {
-	id          string
-	field       []byte   // SearchResult's profile field: tag, length, the encoded profile
-	specialties []string // the codes of its search_entries rows
-	keys                 // the profile's sort and filter keys, kept here to be read fast
+	id          uuid.UUID // its order is the order of the id's text
+	field       span      // SearchResult's profile field: tag, length, the encoded profile
+	specialties span      // the codes of its search_entries rows, each ended by a 0
+	keys                  // the profile's sort and filter keys, kept here to be read fast
 	located     bool
 }
 
@@ -87,20 +106,49 @@ type keys struct {
 // area reads one array in order.
 type placed struct {
 	keys
-	d *doctorEntry
+	ref ref
 }
 
 // entryList is one specialty's doctors in the three orders search walks.
 type entryList struct {
-	byRating []*doctorEntry // rating_avg DESC, rating_count DESC, doctor_id DESC
-	byPrice  []*doctorEntry // price_cents, doctor_id
-	byPlace  []placed       // located only: latitude band, longitude, doctor_id
+	byRating []ref    // rating_avg DESC, rating_count DESC, doctor_id DESC
+	byPrice  []ref    // price_cents, doctor_id
+	byPlace  []placed // located only: latitude band, longitude, doctor_id
 }
 
 // bandDegrees is the height of a latitude band of the place order (about 11 km).
 const bandDegrees = 0.1
 
 func bandOf(lat float64) int32 { return int32(math.Floor(lat / bandDegrees)) }
+
+func (s *indexState) entry(r ref) *doctorEntry { return &s.entries[r] }
+
+// field is the encoded profile field of e.
+func (s *indexState) field(e *doctorEntry) []byte {
+	return s.bytes[e.field.off : e.field.off+e.field.n : e.field.off+e.field.n]
+}
+
+// specialtiesOf calls fn with each specialty code of e.
+func (s *indexState) specialtiesOf(e *doctorEntry, fn func(code string)) {
+	b := s.bytes[e.specialties.off : e.specialties.off+e.specialties.n]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		fn(string(b[:i]))
+		b = b[i+1:]
+	}
+}
+
+// lookup is the entry of the listed doctor id, or nil.
+func (s *indexState) lookup(id string) *doctorEntry {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nil
+	}
+	if r, ok := s.doctors[u]; ok {
+		return s.entry(r)
+	}
+	return nil
+}
 
 func byRating(a, b *doctorEntry) int {
 	if c := cmp.Compare(b.rating, a.rating); c != 0 {
@@ -109,24 +157,29 @@ func byRating(a, b *doctorEntry) int {
 	if c := cmp.Compare(b.count, a.count); c != 0 {
 		return c
 	}
-	return cmp.Compare(b.id, a.id)
+	return bytes.Compare(b.id[:], a.id[:])
 }
 
 func byPrice(a, b *doctorEntry) int {
 	if c := cmp.Compare(a.price, b.price); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.id, b.id)
+	return bytes.Compare(a.id[:], b.id[:])
 }
 
-func byPlace(a, b placed) int {
+// refOrder is order over the entries of s.
+func (s *indexState) refOrder(order func(a, b *doctorEntry) int) func(a, b ref) int {
+	return func(a, b ref) int { return order(s.entry(a), s.entry(b)) }
+}
+
+func (s *indexState) byPlace(a, b placed) int {
 	if c := cmp.Compare(a.band, b.band); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.lng, b.lng); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.d.id, b.d.id)
+	return bytes.Compare(s.entry(a.ref).id[:], s.entry(b.ref).id[:])
 }
 
 func newSearchIndex(db *pgxpool.Pool, name func(*directoryv1.Profile), log *slog.Logger, now func() time.Time) *searchIndex {
@@ -186,124 +239,128 @@ func (x *searchIndex) refresh(ctx context.Context) error {
 
 // build makes the first version from a full read.
 func (x *searchIndex) build(at time.Time, rows indexRows) (*indexState, error) {
-	s := &indexState{at: at, doctors: map[string]*doctorEntry{}, lists: map[string]*entryList{}}
-	entries, err := entriesOf(rows.entries, x.name)
+	s := &indexState{at: at, doctors: map[uuid.UUID]ref{}}
+	added, err := s.add(rows.entries, x.name)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range entries {
-		s.doctors[d.id] = d
-	}
-	members := map[string][]*doctorEntry{}
-	for _, d := range s.doctors {
-		members[""] = append(members[""], d)
-		for _, code := range d.specialties {
-			members[code] = append(members[code], d)
-		}
-	}
-	for code, ds := range members {
-		s.lists[code] = newEntryList(ds)
+	s.lists = make(map[string]*entryList, len(added))
+	for code, rs := range added {
+		s.lists[code] = s.newEntryList(rs)
 	}
 	return s, nil
 }
 
-// entriesOf makes one entry per doctor of rows (ordered by doctor), naming their
-// specialties.
-func entriesOf(rows []indexRow, name func(*directoryv1.Profile)) ([]*doctorEntry, error) {
-	var out []*doctorEntry
+// add appends one entry per doctor of rows (ordered by doctor), naming their
+// specialties, and makes it the doctor's; added are the new entries by specialty ("":
+// all of them).
+func (s *indexState) add(rows []indexRow, name func(*directoryv1.Profile)) (added map[string][]ref, err error) {
+	added = map[string][]ref{}
 	for i, r := range rows {
 		if i > 0 && rows[i-1].profile.DoctorId == r.profile.DoctorId {
-			d := out[len(out)-1]
-			d.specialties = append(d.specialties, r.specialty)
+			e := &s.entries[len(s.entries)-1]
+			s.bytes = append(append(s.bytes, r.specialty...), 0)
+			e.specialties.n += uint32(len(r.specialty) + 1)
+			added[r.specialty] = append(added[r.specialty], ref(len(s.entries)-1))
 			continue
 		}
 		name(r.profile)
 		p := r.profile
+		id, err := uuid.Parse(p.DoctorId)
+		if err != nil {
+			return nil, fmt.Errorf("doctor id %q: %w", p.DoctorId, err)
+		}
 		encoded, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("encode the profile of doctor %s: %w", p.DoctorId, err)
 		}
-		field := protowire.AppendTag(make([]byte, 0, len(encoded)+8), profileField, protowire.BytesType)
-		d := &doctorEntry{id: p.DoctorId, field: protowire.AppendBytes(field, encoded), specialties: []string{r.specialty}, located: r.located,
-			keys: keys{rating: p.RatingAverage, count: p.RatingCount, price: p.GetPrice().GetAmountCents(), earth: r.earth}}
-		if pt := p.GetLocation().GetPoint(); r.located && pt.Latitude != nil && pt.Longitude != nil {
-			d.lat, d.lng = pt.GetLatitude(), pt.GetLongitude()
-			d.band = bandOf(d.lat)
-		} else {
-			d.located = false
+		if len(s.bytes)+len(encoded)+len(r.specialty)+16 > math.MaxUint32 {
+			return nil, errors.New("search index: more than 4 GiB of profiles")
 		}
-		out = append(out, d)
+		e := doctorEntry{id: id, located: r.located,
+			keys: keys{rating: p.RatingAverage, count: p.RatingCount, price: p.GetPrice().GetAmountCents(), earth: r.earth}}
+		off := len(s.bytes)
+		s.bytes = protowire.AppendBytes(protowire.AppendTag(s.bytes, profileField, protowire.BytesType), encoded)
+		e.field = span{uint32(off), uint32(len(s.bytes) - off)}
+		e.specialties = span{uint32(len(s.bytes)), uint32(len(r.specialty) + 1)}
+		s.bytes = append(append(s.bytes, r.specialty...), 0)
+		if pt := p.GetLocation().GetPoint(); r.located && pt.Latitude != nil && pt.Longitude != nil {
+			e.lat, e.lng = pt.GetLatitude(), pt.GetLongitude()
+			e.band = bandOf(e.lat)
+		} else {
+			e.located = false
+		}
+		at := ref(len(s.entries))
+		s.entries = append(s.entries, e)
+		s.doctors[id] = at
+		added[""] = append(added[""], at)
+		added[r.specialty] = append(added[r.specialty], at)
 	}
-	return out, nil
+	return added, nil
 }
 
-func newEntryList(ds []*doctorEntry) *entryList {
-	l := &entryList{byRating: slices.SortedFunc(slices.Values(ds), byRating), byPrice: slices.SortedFunc(slices.Values(ds), byPrice)}
-	l.byPlace = places(ds)
-	slices.SortFunc(l.byPlace, byPlace)
+func (s *indexState) newEntryList(rs []ref) *entryList {
+	l := &entryList{
+		byRating: slices.SortedFunc(slices.Values(rs), s.refOrder(byRating)),
+		byPrice:  slices.SortedFunc(slices.Values(rs), s.refOrder(byPrice)),
+	}
+	l.byPlace = s.places(rs)
+	slices.SortFunc(l.byPlace, s.byPlace)
 	return l
 }
 
-// places are the located doctors of ds.
-func places(ds []*doctorEntry) []placed {
+// places are the located doctors of rs.
+func (s *indexState) places(rs []ref) []placed {
 	var out []placed
-	for _, d := range ds {
-		if d.located {
-			out = append(out, placed{keys: d.keys, d: d})
+	for _, r := range rs {
+		if e := s.entry(r); e.located {
+			out = append(out, placed{keys: e.keys, ref: r})
 		}
 	}
 	return out
 }
 
 // apply makes the next version: the doctors of rows.doctors replaced by their new
-// entries (none when no longer listed). Lists of other specialties are shared.
+// entries (none when no longer listed). Lists of other specialties are shared; the
+// entries and bytes are appended to, and started anew once gone doctors' outnumber
+// half the listed ones.
 func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.Profile)) (*indexState, error) {
-	next := &indexState{at: at, doctors: s.doctors, lists: s.lists}
+	next := &indexState{at: at, entries: s.entries, bytes: s.bytes, doctors: s.doctors, lists: s.lists}
 	if len(rows.doctors) == 0 {
 		return next, nil
 	}
-	entries, err := entriesOf(rows.entries, name)
+	next.doctors = maps.Clone(s.doctors)
+	gone := map[ref]bool{}
+	touched := map[string]bool{"": true}
+	for _, id := range rows.doctors {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("changed doctor id %q: %w", id, err)
+		}
+		if r, ok := s.doctors[u]; ok {
+			gone[r] = true
+			s.specialtiesOf(s.entry(r), func(code string) { touched[code] = true })
+		}
+		delete(next.doctors, u)
+	}
+	added, err := next.add(rows.entries, name)
 	if err != nil {
 		return nil, err
 	}
-	next.doctors = make(map[string]*doctorEntry, len(s.doctors))
-	for id, d := range s.doctors {
-		next.doctors[id] = d
+	for code := range added {
+		touched[code] = true
 	}
-	gone := map[string]bool{}
-	touched := map[string]bool{"": true}
-	for _, id := range rows.doctors {
-		gone[id] = true
-		if d := s.doctors[id]; d != nil {
-			for _, code := range d.specialties {
-				touched[code] = true
-			}
-		}
-		delete(next.doctors, id)
-	}
-	added := map[string][]*doctorEntry{}
-	for _, d := range entries {
-		next.doctors[d.id] = d
-		added[""] = append(added[""], d)
-		for _, code := range d.specialties {
-			touched[code] = true
-			added[code] = append(added[code], d)
-		}
-	}
-	next.lists = make(map[string]*entryList, len(s.lists)+len(added))
-	for code, l := range s.lists {
-		next.lists[code] = l
-	}
+	next.lists = maps.Clone(s.lists)
 	for code := range touched {
 		l := s.lists[code]
 		if l == nil {
 			l = &entryList{}
 		}
-		goneEntry := func(d *doctorEntry) bool { return gone[d.id] }
+		in := added[code]
 		nl := &entryList{
-			byRating: merged(l.byRating, goneEntry, added[code], byRating),
-			byPrice:  merged(l.byPrice, goneEntry, added[code], byPrice),
-			byPlace:  merged(l.byPlace, func(p placed) bool { return gone[p.d.id] }, places(added[code]), byPlace),
+			byRating: merged(l.byRating, func(r ref) bool { return gone[r] }, in, next.refOrder(byRating)),
+			byPrice:  merged(l.byPrice, func(r ref) bool { return gone[r] }, in, next.refOrder(byPrice)),
+			byPlace:  merged(l.byPlace, func(p placed) bool { return gone[p.ref] }, next.places(in), next.byPlace),
 		}
 		if len(nl.byRating) == 0 {
 			delete(next.lists, code)
@@ -311,7 +368,52 @@ func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.
 		}
 		next.lists[code] = nl
 	}
+	if len(next.entries) > 2*len(next.doctors)+1024 {
+		return next.compacted(), nil
+	}
 	return next, nil
+}
+
+// compacted is s with only its listed doctors' entries and bytes, in new arrays (the
+// lists keep their orders).
+func (s *indexState) compacted() *indexState {
+	next := &indexState{at: s.at, doctors: make(map[uuid.UUID]ref, len(s.doctors)), lists: make(map[string]*entryList, len(s.lists)),
+		entries: make([]doctorEntry, 0, len(s.doctors))}
+	moved := make([]ref, len(s.entries))
+	size := 0
+	for _, r := range s.doctors {
+		e := s.entry(r)
+		size += int(e.field.n + e.specialties.n)
+	}
+	next.bytes = make([]byte, 0, size)
+	for r := range s.entries {
+		e := s.entries[r]
+		if live, ok := s.doctors[e.id]; !ok || live != ref(r) {
+			continue
+		}
+		off := uint32(len(next.bytes))
+		next.bytes = append(next.bytes, s.bytes[e.field.off:e.field.off+e.field.n]...)
+		next.bytes = append(next.bytes, s.bytes[e.specialties.off:e.specialties.off+e.specialties.n]...)
+		e.field.off, e.specialties.off = off, off+e.field.n
+		moved[r] = ref(len(next.entries))
+		next.doctors[e.id] = moved[r]
+		next.entries = append(next.entries, e)
+	}
+	remap := func(rs []ref) []ref {
+		out := make([]ref, len(rs))
+		for i, r := range rs {
+			out[i] = moved[r]
+		}
+		return out
+	}
+	for code, l := range s.lists {
+		nl := &entryList{byRating: remap(l.byRating), byPrice: remap(l.byPrice), byPlace: slices.Clone(l.byPlace)}
+		for i := range nl.byPlace {
+			nl.byPlace[i].ref = moved[nl.byPlace[i].ref]
+		}
+		next.lists[code] = nl
+	}
+	return next
 }
 
 // merged is old (sorted by order) without what gone says left, merged with added: a

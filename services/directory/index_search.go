@@ -1,10 +1,13 @@
 package directory
 
 import (
+	"bytes"
 	"cmp"
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/google/uuid"
 
 	directoryv1 "healthcore/gen/healthcore/directory/v1"
 )
@@ -24,7 +27,14 @@ func (x *searchIndex) page(f searchFilter, c *cursor, limit int) (page []found, 
 	if l == nil {
 		return nil, true // a known specialty no listed doctor practises
 	}
-	q := indexQuery{f: f, c: c, limit: limit, radius: math.Inf(1)}
+	q := indexQuery{s: s, f: f, c: c, limit: limit, radius: math.Inf(1)}
+	if c != nil {
+		id, err := uuid.Parse(c.ID)
+		if err != nil {
+			return nil, false // not a cursor the index made: the query decides
+		}
+		q.after = id
+	}
 	if p := f.point; p != nil {
 		q.lat, q.lng = p.GetLatitude(), p.GetLongitude()
 		q.earth = earthXYZ(q.lat, q.lng)
@@ -44,12 +54,14 @@ func (x *searchIndex) page(f searchFilter, c *cursor, limit int) (page []found, 
 
 // indexQuery is one search over an entryList.
 type indexQuery struct {
+	s        *indexState
 	f        searchFilter
 	c        *cursor
 	limit    int
 	lat, lng float64    // the patient's point, in degrees (with f.point)
 	earth    [3]float64 // the same point as earthdistance's cube
 	radius   float64    // metres; +Inf without max_distance_km
+	after    uuid.UUID  // the cursor's doctor (with c)
 }
 
 // keeps is the filters a doctor must pass, other than the distance and the cursor.
@@ -64,23 +76,28 @@ func (q *indexQuery) keeps(k *keys) bool {
 // doctor without a point has none with it, and the query would not have answered).
 func (q *indexQuery) measured(d *doctorEntry) found {
 	if q.f.point == nil || !d.located {
-		return found{entry: d}
+		return q.found(d, 0, 0)
 	}
 	chord := cubeDistance(d.earth, q.earth)
-	return found{entry: d, chord: chord, dist: greatCircle(chord)}
+	return q.found(d, chord, greatCircle(chord))
 }
 
-// after tells whether a doctor at (chord, …) comes after the cursor in the search's order.
-func (q *indexQuery) after(d *doctorEntry, chord float64) bool {
+func (q *indexQuery) found(d *doctorEntry, chord, dist float64) found {
+	return found{entry: d, field: q.s.field(d), chord: chord, dist: dist}
+}
+
+// follows tells whether a doctor at (chord, …) comes after the cursor in the search's order.
+func (q *indexQuery) follows(d *doctorEntry, chord float64) bool {
 	c := q.c
 	if c == nil {
 		return true
 	}
+	id := bytes.Compare(d.id[:], q.after[:])
 	switch q.f.sort {
 	case directoryv1.SortOrder_SORT_ORDER_DISTANCE:
-		return chord > c.Chord || chord == c.Chord && d.id > c.ID
+		return chord > c.Chord || chord == c.Chord && id > 0
 	case directoryv1.SortOrder_SORT_ORDER_PRICE:
-		return d.price > c.Price || d.price == c.Price && d.id > c.ID
+		return d.price > c.Price || d.price == c.Price && id > 0
 	default:
 		if d.rating != c.Rating {
 			return d.rating < c.Rating
@@ -88,7 +105,7 @@ func (q *indexQuery) after(d *doctorEntry, chord float64) bool {
 		if d.count != c.Count {
 			return d.count < c.Count
 		}
-		return d.id < c.ID
+		return id < 0
 	}
 }
 
@@ -112,21 +129,22 @@ func (q *indexQuery) nearest(l *entryList) []found {
 				return
 			}
 			chord := cubeDistance(p.earth, q.earth)
-			if !final && chord > inner || !q.after(p.d, chord) {
+			d := q.s.entry(p.ref)
+			if !final && chord > inner || !q.follows(d, chord) {
 				return
 			}
 			dist := greatCircle(chord)
 			if !(dist <= q.radius) {
 				return
 			}
-			got = append(got, found{entry: p.d, chord: chord, dist: dist})
+			got = append(got, q.found(d, chord, dist))
 		})
 		if final || len(got) >= q.limit {
 			slices.SortFunc(got, func(a, b found) int {
 				if c := cmp.Compare(a.chord, b.chord); c != 0 {
 					return c
 				}
-				return cmp.Compare(a.entry.id, b.entry.id)
+				return bytes.Compare(a.entry.id[:], b.entry.id[:])
 			})
 			return got[:min(len(got), q.limit)]
 		}
@@ -139,10 +157,10 @@ func (q *indexQuery) nearest(l *entryList) []found {
 func (q *indexQuery) within(l *entryList) []found {
 	var got []*doctorEntry
 	q.box(l, q.radius, func(p *placed) {
-		if !q.keeps(&p.keys) || !(greatCircle(cubeDistance(p.earth, q.earth)) <= q.radius) || !q.after(p.d, 0) {
+		if !q.keeps(&p.keys) || !(greatCircle(cubeDistance(p.earth, q.earth)) <= q.radius) || !q.follows(q.s.entry(p.ref), 0) {
 			return
 		}
-		got = append(got, p.d)
+		got = append(got, q.s.entry(p.ref))
 	})
 	order := byRating
 	if q.f.sort == directoryv1.SortOrder_SORT_ORDER_PRICE {
@@ -163,9 +181,10 @@ func (q *indexQuery) walk(l *entryList) []found {
 	if q.f.sort == directoryv1.SortOrder_SORT_ORDER_PRICE {
 		list = l.byPrice
 	}
-	start := sort.Search(len(list), func(i int) bool { return q.after(list[i], 0) })
+	start := sort.Search(len(list), func(i int) bool { return q.follows(q.s.entry(list[i]), 0) })
 	var out []found
-	for _, d := range list[start:] {
+	for _, r := range list[start:] {
+		d := q.s.entry(r)
 		if len(out) == q.limit {
 			break
 		}

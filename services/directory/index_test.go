@@ -30,7 +30,7 @@ func newReplica(t *testing.T, f *fixture, now func() time.Time) *Service {
 // indexedPrice is the price the replica's index holds for a doctor, or -1 if it holds
 // none.
 func indexedPrice(s *Service, id string) int64 {
-	d := s.index.state.Load().doctors[id]
+	d := s.index.state.Load().lookup(id)
 	if d == nil {
 		return -1
 	}
@@ -187,7 +187,7 @@ func TestSearchIndex_WritesShowAtOnceHereAndSoonElsewhere(t *testing.T) {
 	if err := here.index.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := here.index.page(searchFilter{specialty: "cardiologia", sort: directoryv1.SortOrder_SORT_ORDER_PRICE}, nil, 5); !ok || len(got) != 1 || got[0].entry.id != bia {
+	if got, ok := here.index.page(searchFilter{specialty: "cardiologia", sort: directoryv1.SortOrder_SORT_ORDER_PRICE}, nil, 5); !ok || len(got) != 1 || got[0].entry.id.String() != bia {
 		t.Fatalf("after a read: %v %v, want Bia from the index", ok, got)
 	}
 }
@@ -256,4 +256,53 @@ func TestSearchIndex_SearchesDuringChanges(t *testing.T) {
 	if err != nil || !sameAnswer(t, got, want) {
 		t.Fatalf("after the changes: %v %v, want the query's %v", err, got, want)
 	}
+}
+
+// A doctor unlisted, or leaving a specialty, leaves every list of the index it was in —
+// each of its specialties', not only the first's — and a doctor joining one enters it.
+func TestSearchIndex_ChangesReachEverySpecialtysList(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	ana := f.seed("Dra. Ana Três", north(saoPaulo, 1), 20000, "cardiologia", "pediatria", "dermatologia")
+	bia := f.seed("Dra. Bia Uma", north(saoPaulo, 2), 21000, "cardiologia")
+	s := newReplica(t, f, nil)
+	in := func(code string) []string {
+		t.Helper()
+		got, ok := s.index.page(searchFilter{specialty: code, sort: directoryv1.SortOrder_SORT_ORDER_PRICE}, nil, 10)
+		if !ok {
+			t.Fatalf("the index did not answer %q", code)
+		}
+		var out []string
+		for _, g := range got {
+			out = append(out, g.entry.id.String())
+		}
+		return out
+	}
+	want := func(what string, lists map[string][]string) {
+		t.Helper()
+		for code, ids := range lists {
+			if got := in(code); !slices.Equal(got, ids) {
+				t.Errorf("%s: %q holds %v, want %v", what, code, got, ids)
+			}
+		}
+	}
+	want("loaded", map[string][]string{"cardiologia": {ana, bia}, "pediatria": {ana}, "dermatologia": {ana}, "": {ana, bia}})
+
+	// Bia takes up pediatria and Ana leaves it: both lists change, and no other.
+	if _, err := f.db.Exec(ctx, `DELETE FROM doctor_specialties WHERE doctor_id = $1 AND specialty_code = 'pediatria'`, ana); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(ctx, `INSERT INTO doctor_specialties (doctor_id, specialty_code, position) VALUES ($1, 'pediatria', 1)`, bia); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.index.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("moved", map[string][]string{"cardiologia": {ana, bia}, "pediatria": {bia}, "dermatologia": {ana}, "": {ana, bia}})
+
+	if _, err := s.setListing(ctx, ana, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want("Ana unlisted", map[string][]string{"cardiologia": {bia}, "pediatria": {bia}, "dermatologia": nil, "": {bia}})
 }

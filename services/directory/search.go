@@ -75,7 +75,7 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 				// The index's result is its encoding: the profile field as the index
 				// keeps it, then distance_km as the encoder would write it. Field by field
 				// in number order, these are the bytes of the decoded result.
-				b := append(make([]byte, 0, len(f.entry.field)+9), f.entry.field...)
+				b := append(make([]byte, 0, len(f.field)+9), f.field...)
 				if math.Float64bits(km) != 0 {
 					b = protowire.AppendTag(b, distanceField, protowire.Fixed64Type)
 					b = protowire.AppendFixed64(b, math.Float64bits(km))
@@ -92,7 +92,7 @@ func (s *Service) searchDoctors(ctx context.Context, r *directoryv1.SearchDoctor
 		last := page[size-1]
 		p := last.profile
 		if e := last.entry; e != nil {
-			p = &directoryv1.Profile{DoctorId: e.id, Price: &directoryv1.Money{AmountCents: e.price}, RatingAverage: e.rating, RatingCount: e.count}
+			p = &directoryv1.Profile{DoctorId: e.id.String(), Price: &directoryv1.Money{AmountCents: e.price}, RatingAverage: e.rating, RatingCount: e.count}
 		}
 		out.NextPageToken = pageToken(q.sort, filter, p, last.chord)
 	}

@@ -184,9 +184,10 @@ func escapeLike(s string) string {
 // found is one doctor a search found: by the query (profile) or in the index (entry).
 type found struct {
 	profile *directoryv1.Profile // specialties with code and RQE
-	entry   *doctorEntry
-	chord   float64 // straight-line distance in metres, 0 without a point
-	dist    float64 // great-circle distance in metres, 0 without a point
+	entry   *doctorEntry         // its keys
+	field   []byte               // its encoded profile field
+	chord   float64              // straight-line distance in metres, 0 without a point
+	dist    float64              // great-circle distance in metres, 0 without a point
 }
 
 // page runs qr for up to limit doctors, in its order.
