@@ -368,7 +368,7 @@ func (s *indexState) apply(at time.Time, rows indexRows, name func(*directoryv1.
 		}
 		next.lists[code] = nl
 	}
-	if len(next.entries) > 2*len(next.doctors)+1024 {
+	if len(next.entries)-len(next.doctors) > len(next.doctors)/2+1024 {
 		return next.compacted(), nil
 	}
 	return next, nil
