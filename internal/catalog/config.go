@@ -61,11 +61,11 @@ type Config struct {
 }
 
 // DefaultGatewayGCPercent is the gateway process's GOGC: its heap is a few MiB of
-// short-lived request garbage, so collecting a quarter as often as Go's default costs
-// little memory (about 35 MiB more at 1,800 searches/s) and saves CPU on every request,
-// and each collection's mark phase slows the requests in flight (at 200 they came every
-// 270 ms under search load; README "Capacity").
-const DefaultGatewayGCPercent = 400
+// short-lived request garbage, so collecting half as often costs little memory and
+// saves CPU on every request. 400 cut the search's open-loop p99 a little more (each
+// collection's mark slows the requests in flight) but doubled a gateway's memory with
+// 1,250 client connections (README "Capacity"): not worth it.
+const DefaultGatewayGCPercent = 200
 
 // NewConfig registers every flag on fs and returns the Config they fill. dev makes the
 // services listen on loopback by default (-listen-host) and trusts loopback proxies
