@@ -82,7 +82,7 @@ func main() {
 		debug.SetGCPercent(o.loadGOGC)
 	}
 	if o.doctors < 1 || o.loadGOGC < 0 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.rate < 0 || o.rateFraction < 0 {
-		fmt.Fprintln(os.Stderr, "search: -doctors, -clients and -duration must be positive")
+		fmt.Fprintln(os.Stderr, "search: -doctors, -clients and -duration must be positive; -warmup, -rate, -rate-fraction and -load-gogc not negative")
 		os.Exit(2)
 	}
 	load.Main("search", func(ctx context.Context) error { return run(ctx, o) })
